@@ -1,0 +1,175 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+
+	"github.com/exo-actors/exo-actors/internal/logbridge"
+)
+
+// Exit codes of the exo-actors command.
+const (
+	ExitOK          = 0
+	ExitFailure     = 1
+	ExitUsage       = 2
+	ExitInterrupted = 3
+)
+
+// Version is the exo-actors version; release builds set it with -ldflags.
+var Version = "0.1.0-dev"
+
+// UsageError marks an error as the caller's mistake in calling a command: the
+// command exits 2 and prints the message on one line.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usageErrorf(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// env is what every command gets: its streams and the configured logger.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+
+	logLevel  string
+	logFormat string
+	logger    *logrus.Logger
+}
+
+// Main runs the exo-actors command line with args (without the program name)
+// and returns the process exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRoot(e)
+	root.SetArgs(args)
+	err := root.Execute()
+	return exitCode(err, stderr)
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ue *UsageError
+	if errors.As(err, &ue) || isCobraUsage(err) {
+		fmt.Fprintf(stderr, "exo-actors: %s (see 'exo-actors --help')\n", oneLine(err.Error()))
+		return ExitUsage
+	}
+	var ie *interruptedError
+	if errors.As(err, &ie) {
+		fmt.Fprintf(stderr, "exo-actors: %s\n", oneLine(err.Error()))
+		return ExitInterrupted
+	}
+	fmt.Fprintf(stderr, "exo-actors: %s\n", oneLine(err.Error()))
+	return ExitFailure
+}
+
+// isCobraUsage recognises the usage errors cobra produces itself (it has no
+// typed errors for them).
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "requires at most"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+type interruptedError struct{ msg string }
+
+func (e *interruptedError) Error() string { return e.msg }
+
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "exo-actors",
+		Short: "Supervise LLM runner processes as actors",
+		Long: "exo-actors supervises runners (worker processes that load a model and stream tokens)\n" +
+			"as actors under a supervision tree, with coordinated three-phase shutdown.",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unknown command %q", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			l, err := newLogger(e.logLevel, e.logFormat, e.stderr)
+			if err != nil {
+				return err
+			}
+			e.logger = l
+			slog.SetDefault(logbridge.NewSlog(l))
+			return nil
+		},
+	}
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetIn(e.stdin)
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&e.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	pf.StringVar(&e.logFormat, "log-format", "text", "log format: text or json")
+
+	root.AddCommand(newVersionCmd(e), newRunnerCmd(e), newDemoCmd(e))
+	for _, c := range root.Commands() {
+		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	}
+	return root
+}
+
+// newLogger builds the one logrus logger everything logs through.
+func newLogger(level, format string, w io.Writer) (*logrus.Logger, error) {
+	lv, err := logrus.ParseLevel(level)
+	if err != nil {
+		return nil, usageErrorf("bad --log-level %q: want trace, debug, info, warn or error", level)
+	}
+	l := logrus.New()
+	l.SetOutput(w)
+	l.SetLevel(lv)
+	switch format {
+	case "json":
+		l.SetFormatter(&logrus.JSONFormatter{})
+	case "text":
+		l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
+	default:
+		return nil, usageErrorf("bad --log-format %q: want json or text", format)
+	}
+	return l, nil
+}
+
+func newVersionCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the exo-actors version and protocol range",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintf(e.stdout, "exo-actors %s\n", Version)
+			return nil
+		},
+	}
+}
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
+	}
+	return nil
+}

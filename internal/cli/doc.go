@@ -1,0 +1,10 @@
+// Package cli holds the exo-actors command tree (built with cobra), the shared
+// logging flags and the mapping from errors to exit codes:
+//
+//	0  success
+//	1  the command ran and failed
+//	2  usage error: unknown subcommand or flag, bad flag value
+//	3  interrupted: a second SIGINT forced shutdown
+//
+// Usage errors print one line naming what was wrong and how to get help.
+package cli

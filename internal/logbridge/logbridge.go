@@ -1,0 +1,121 @@
+package logbridge
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Handler is a slog.Handler that writes into a logrus logger.
+type Handler struct {
+	logger *logrus.Logger
+	fields logrus.Fields // attributes added with WithAttrs, keys already prefixed
+	prefix string        // open groups joined with ".", ending in "." when non-empty
+}
+
+// New returns a Handler writing to logger. A nil logger is a programming error.
+func New(logger *logrus.Logger) *Handler {
+	if logger == nil {
+		panic("logbridge.New: nil logrus logger")
+	}
+	return &Handler{logger: logger, fields: logrus.Fields{}}
+}
+
+// NewSlog returns a *slog.Logger whose records go to logger.
+func NewSlog(logger *logrus.Logger) *slog.Logger { return slog.New(New(logger)) }
+
+// LogrusLevel maps a slog level to the logrus level that reports it.
+func LogrusLevel(l slog.Level) logrus.Level {
+	switch {
+	case l >= slog.LevelError:
+		return logrus.ErrorLevel
+	case l >= slog.LevelWarn:
+		return logrus.WarnLevel
+	case l >= slog.LevelInfo:
+		return logrus.InfoLevel
+	case l >= slog.LevelDebug:
+		return logrus.DebugLevel
+	default:
+		return logrus.TraceLevel
+	}
+}
+
+// Enabled reports whether the logrus logger would print a record of level l.
+func (h *Handler) Enabled(_ context.Context, l slog.Level) bool {
+	return h.logger.IsLevelEnabled(LogrusLevel(l))
+}
+
+// Handle writes one record as one logrus entry.
+func (h *Handler) Handle(_ context.Context, r slog.Record) error {
+	fields := make(logrus.Fields, len(h.fields)+r.NumAttrs())
+	for k, v := range h.fields {
+		fields[k] = v
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		addAttr(fields, h.prefix, a)
+		return true
+	})
+	entry := logrus.NewEntry(h.logger).WithFields(fields)
+	if !r.Time.IsZero() {
+		entry = entry.WithTime(r.Time)
+	}
+	entry.Log(LogrusLevel(r.Level), r.Message)
+	return nil
+}
+
+// WithAttrs returns a Handler that adds attrs to every record.
+func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	n := h.clone()
+	for _, a := range attrs {
+		addAttr(n.fields, n.prefix, a)
+	}
+	return n
+}
+
+// WithGroup returns a Handler that prefixes later attribute keys with name.
+func (h *Handler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	n := h.clone()
+	n.prefix = h.prefix + name + "."
+	return n
+}
+
+func (h *Handler) clone() *Handler {
+	f := make(logrus.Fields, len(h.fields))
+	for k, v := range h.fields {
+		f[k] = v
+	}
+	return &Handler{logger: h.logger, fields: f, prefix: h.prefix}
+}
+
+func addAttr(fields logrus.Fields, prefix string, a slog.Attr) {
+	v := a.Value.Resolve()
+	if a.Equal(slog.Attr{}) {
+		return
+	}
+	if v.Kind() == slog.KindGroup {
+		p := prefix
+		if a.Key != "" {
+			p = prefix + a.Key + "."
+		}
+		for _, ga := range v.Group() {
+			addAttr(fields, p, ga)
+		}
+		return
+	}
+	key := strings.TrimSuffix(prefix+a.Key, ".")
+	switch v.Kind() {
+	case slog.KindAny:
+		if err, ok := v.Any().(error); ok {
+			fields[key] = err.Error()
+			return
+		}
+		fields[key] = v.Any()
+	default:
+		fields[key] = v.Any()
+	}
+}
