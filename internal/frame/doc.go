@@ -1,0 +1,16 @@
+// Package frame reads and writes the runner protocol's frames: protobuf's
+// standard delimited format (a varint length, then one message), through
+// google.golang.org/protobuf/encoding/protodelim, so a runner in any language
+// speaks it with its own protobuf library.
+//
+// On top of protodelim it adds what a supervisor reading an untrusted pipe
+// needs: a maximum frame size (DefaultMaxSize unless configured); errors that
+// say what went wrong and where (*Error, naming the frame number and the byte
+// offset where the frame starts, derived from frame sizes rather than from a
+// counting wrapper, which would cost an allocation per frame); a check that an
+// envelope has its oneof body set and carries no unknown fields; and a Writer
+// that sends each frame in one write (or batches them when asked).
+//
+// A hostile length never makes the reader allocate more than the limit, and no
+// input makes it panic (FuzzDecode checks both).
+package frame

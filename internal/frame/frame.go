@@ -1,0 +1,321 @@
+package frame
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+
+	"google.golang.org/protobuf/encoding/protodelim"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// DefaultMaxSize is the largest frame body accepted unless configured: 4 MiB.
+const DefaultMaxSize = 4 << 20
+
+// ReadBufferSize is the size of the bufio.Reader a Reader puts in front of a
+// reader that is not already a *bufio.Reader.
+const ReadBufferSize = 64 << 10
+
+// The kinds of frame error; an *Error wraps exactly one of them, so callers
+// test with errors.Is.
+var (
+	// ErrTruncated: the input ended inside a frame (in its length or its body).
+	ErrTruncated = errors.New("truncated frame")
+	// ErrOversized: the declared length exceeds the limit. Fatal: the reader
+	// cannot know where the next frame starts.
+	ErrOversized = errors.New("frame length exceeds the limit")
+	// ErrBadLength: the length prefix is not a valid varint.
+	ErrBadLength = errors.New("malformed frame length")
+	// ErrUndecodable: the body is not a valid protobuf message of the expected type.
+	ErrUndecodable = errors.New("undecodable frame body")
+	// ErrNoBody: an envelope arrived with its oneof body unset.
+	ErrNoBody = errors.New("envelope has no body")
+	// ErrUnknownFields: the message carries fields this side does not know, which
+	// on the runner pipe means garbage that happened to parse.
+	ErrUnknownFields = errors.New("message has unknown fields")
+	// ErrTooLarge: a Writer was asked to send a message over the limit.
+	ErrTooLarge = errors.New("message exceeds the frame size limit")
+)
+
+// Error is a frame error with its position: the frame's number (1-based) and the
+// byte offset in the stream where that frame starts.
+type Error struct {
+	Frame  uint64 // 1 for the first frame of the stream
+	Offset int64  // where the frame starts, in bytes from the stream's start
+	Length uint64 // the declared body length, when it was read
+	Kind   error  // one of the Err* sentinels
+	Cause  error  // the underlying error, if any
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("frame %d at byte %d: %v", e.Frame, e.Offset, e.Kind)
+	if e.Length > 0 {
+		s += fmt.Sprintf(" (declared length %d)", e.Length)
+	}
+	if e.Cause != nil {
+		s += ": " + e.Cause.Error()
+	}
+	return s
+}
+
+// Unwrap returns the sentinel kind and the cause.
+func (e *Error) Unwrap() []error {
+	if e.Cause != nil {
+		return []error{e.Kind, e.Cause}
+	}
+	return []error{e.Kind}
+}
+
+// Fatal reports whether the stream is out of sync after this error, so no
+// further frame can be read from it.
+func (e *Error) Fatal() bool {
+	return e.Kind == ErrOversized || e.Kind == ErrTruncated || e.Kind == ErrBadLength
+}
+
+// Option configures a Reader or a Writer.
+type Option func(*options)
+
+type options struct {
+	maxSize      int
+	allowUnknown bool
+	allowNoBody  bool
+}
+
+// WithMaxSize sets the largest frame body, in bytes (n > 0).
+func WithMaxSize(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.maxSize = n
+		}
+	}
+}
+
+// AllowUnknownFields makes a Reader accept messages with unknown fields (for
+// peers speaking a newer minor version). Off by default on the runner pipe.
+func AllowUnknownFields() Option { return func(o *options) { o.allowUnknown = true } }
+
+// AllowNoBody makes a Reader accept an envelope whose oneof body is unset.
+func AllowNoBody() Option { return func(o *options) { o.allowNoBody = true } }
+
+func buildOptions(opts []Option) options {
+	o := options{maxSize: DefaultMaxSize}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// Reader decodes frames from a stream. It is not safe for concurrent use: one
+// goroutine owns it.
+type Reader struct {
+	br     *bufio.Reader
+	opts   options
+	unm    protodelim.UnmarshalOptions
+	frame  uint64 // frames read so far
+	offset int64  // byte offset of the next frame
+}
+
+// NewReader returns a Reader of r. If r is a *bufio.Reader it is used as is
+// (protodelim then reads bodies without copying); otherwise a ReadBufferSize
+// buffer is put in front of it.
+func NewReader(r io.Reader, opts ...Option) *Reader {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, ReadBufferSize)
+	}
+	o := buildOptions(opts)
+	return &Reader{
+		br:   br,
+		opts: o,
+		unm: protodelim.UnmarshalOptions{
+			MaxSize:          int64(o.maxSize),
+			UnmarshalOptions: proto.UnmarshalOptions{DiscardUnknown: false},
+		},
+	}
+}
+
+// Offset returns the byte offset where the next frame starts.
+func (r *Reader) Offset() int64 { return r.offset }
+
+// Frames returns how many frames were read successfully or with a body error.
+func (r *Reader) Frames() uint64 { return r.frame }
+
+// Read decodes the next frame into m. It returns io.EOF, unwrapped, when the
+// stream ends cleanly between frames; every other failure is an *Error.
+// After an error for which (*Error).Fatal is false, the next Read continues
+// with the following frame.
+func (r *Reader) Read(m proto.Message) error {
+	num, start := r.frame+1, r.offset
+	size, n, kind, cause := r.peekLength()
+	if kind != nil {
+		if kind == io.EOF {
+			return io.EOF
+		}
+		return &Error{Frame: num, Offset: start, Kind: kind, Cause: cause}
+	}
+	if size > uint64(r.opts.maxSize) {
+		return &Error{Frame: num, Offset: start, Length: size, Kind: ErrOversized,
+			Cause: fmt.Errorf("limit is %d bytes", r.opts.maxSize)}
+	}
+	if err := r.unm.UnmarshalFrom(r.br, m); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return &Error{Frame: num, Offset: start, Length: size, Kind: ErrTruncated,
+				Cause: errors.New("stream ended inside the body")}
+		}
+		// protodelim consumed the whole body: the stream stays in sync.
+		r.advance(n, size)
+		return &Error{Frame: num, Offset: start, Length: size, Kind: ErrUndecodable, Cause: err}
+	}
+	r.advance(n, size)
+	if kind, cause := r.check(m); kind != nil {
+		return &Error{Frame: num, Offset: start, Length: size, Kind: kind, Cause: cause}
+	}
+	return nil
+}
+
+func (r *Reader) advance(n int, size uint64) {
+	r.frame++
+	r.offset += int64(n) + int64(size)
+}
+
+// maxVarintLen is the longest varint, in bytes.
+const maxVarintLen = 10
+
+// peekLength reads the varint length prefix without consuming it (protodelim
+// reads it again). Peek grows one byte at a time so a short final frame never
+// blocks waiting for bytes the writer will not send. kind is io.EOF for a clean
+// end of stream, nil on success, otherwise a frame error kind.
+func (r *Reader) peekLength() (size uint64, n int, kind, cause error) {
+	for i := 1; i <= maxVarintLen; i++ {
+		b, err := r.br.Peek(i)
+		if err != nil {
+			if err == io.EOF && i == 1 {
+				return 0, 0, io.EOF, nil
+			}
+			if err == io.EOF {
+				return 0, 0, ErrTruncated, errors.New("stream ended inside the length prefix")
+			}
+			return 0, 0, ErrTruncated, err
+		}
+		if b[i-1] < 0x80 {
+			v, m := protowire.ConsumeVarint(b)
+			if m < 0 {
+				return 0, 0, ErrBadLength, protowire.ParseError(m)
+			}
+			return v, m, nil, nil
+		}
+	}
+	return 0, 0, ErrBadLength, fmt.Errorf("longer than %d bytes", maxVarintLen)
+}
+
+// check enforces the envelope rules: a oneof named "body", when the message
+// has one, must be set; no message in the tree may carry unknown fields.
+func (r *Reader) check(m proto.Message) (kind, cause error) {
+	pm := m.ProtoReflect()
+	if !r.opts.allowNoBody {
+		if od := pm.Descriptor().Oneofs().ByName("body"); od != nil && pm.WhichOneof(od) == nil {
+			return ErrNoBody, fmt.Errorf("in %s", pm.Descriptor().FullName())
+		}
+	}
+	if !r.opts.allowUnknown {
+		if name, ok := findUnknown(pm); ok {
+			return ErrUnknownFields, fmt.Errorf("in %s", name)
+		}
+	}
+	return nil, nil
+}
+
+// findUnknown reports the first message in the tree that has unknown fields.
+func findUnknown(m protoreflect.Message) (protoreflect.FullName, bool) {
+	if len(m.GetUnknown()) > 0 {
+		return m.Descriptor().FullName(), true
+	}
+	var (
+		name  protoreflect.FullName
+		found bool
+	)
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap():
+			if fd.MapValue().Message() != nil {
+				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+					name, found = findUnknown(mv.Message())
+					return !found
+				})
+			}
+		case fd.IsList():
+			if fd.Message() != nil {
+				l := v.List()
+				for i := 0; i < l.Len() && !found; i++ {
+					name, found = findUnknown(l.Get(i).Message())
+				}
+			}
+		case fd.Message() != nil:
+			name, found = findUnknown(v.Message())
+		}
+		return !found
+	})
+	return name, found
+}
+
+// Writer encodes frames onto a stream. It is not safe for concurrent use: one
+// goroutine owns it.
+type Writer struct {
+	w    io.Writer
+	opts options
+	buf  []byte
+	mo   proto.MarshalOptions
+}
+
+// NewWriter returns a Writer onto w.
+func NewWriter(w io.Writer, opts ...Option) *Writer {
+	return &Writer{w: w, opts: buildOptions(opts), buf: make([]byte, 0, 512)}
+}
+
+// Write sends m as one frame, together with anything buffered, in a single
+// write to the underlying stream.
+func (w *Writer) Write(m proto.Message) error {
+	if err := w.Buffer(m); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+// Buffer appends m as one frame to the batch without writing it; Flush sends
+// the batch. Use it to batch frames where the caller wants fewer writes.
+func (w *Writer) Buffer(m proto.Message) error {
+	size := w.mo.Size(m)
+	if size > w.opts.maxSize {
+		return fmt.Errorf("%w: %d > %d bytes", ErrTooLarge, size, w.opts.maxSize)
+	}
+	start := len(w.buf)
+	w.buf = protowire.AppendVarint(w.buf, uint64(size))
+	var err error
+	w.buf, err = w.mo.MarshalAppend(w.buf, m)
+	if err != nil {
+		w.buf = w.buf[:start]
+		return fmt.Errorf("marshal frame: %w", err)
+	}
+	return nil
+}
+
+// Buffered returns the number of bytes waiting for Flush.
+func (w *Writer) Buffered() int { return len(w.buf) }
+
+// Flush writes the batch in one write. On error the batch is dropped (the
+// stream is broken anyway) and the error returned.
+func (w *Writer) Flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	_, err := w.w.Write(w.buf)
+	if cap(w.buf) > 64<<10 {
+		w.buf = make([]byte, 0, 512) // do not keep a large frame's buffer forever
+	} else {
+		w.buf = w.buf[:0]
+	}
+	return err
+}
