@@ -1,0 +1,235 @@
+package errhandler
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+)
+
+// Kind names what went wrong. Kinds are stable identifiers: they appear in
+// records, statistics, rules and docs/errors.md.
+type Kind string
+
+// Start and configuration.
+const (
+	// KindExecNotFound: the runner executable does not exist or is not on PATH.
+	KindExecNotFound Kind = "exec_not_found"
+	// KindSpawnFailed: starting the runner process failed for a reason of its
+	// own (permission, not executable, bad working directory). Failures that
+	// hit the whole node, such as fork failing, are KindNodeFault.
+	KindSpawnFailed Kind = "spawn_failed"
+	// KindVersionMismatch: the runner's Hello names a protocol version this
+	// node does not speak.
+	KindVersionMismatch Kind = "version_mismatch"
+	// KindHandshakeTimeout: the process started but sent no Hello in time.
+	KindHandshakeTimeout Kind = "handshake_timeout"
+	// KindNotARunner: the process wrote something that is not a Hello, or
+	// closed its output without one: the command does not start a runner.
+	KindNotARunner Kind = "not_a_runner"
+)
+
+// The runner pipe and in-process errors.
+const (
+	// KindProtocolError: a well-formed frame that breaks the protocol: an
+	// unknown or empty body, a transition the runner's phase does not allow.
+	KindProtocolError Kind = "protocol_error"
+	// KindGarbage: an undecodable or oversized frame; the stream is out of
+	// sync and cannot be trusted again.
+	KindGarbage Kind = "garbage"
+	// KindAckTimeout: the runner did not acknowledge a task in time.
+	KindAckTimeout Kind = "ack_timeout"
+	// KindTaskTimeout: a task ran past its deadline.
+	KindTaskTimeout Kind = "task_timeout"
+	// KindWriteClosedPipe: a write to the runner's stdin found it closed.
+	KindWriteClosedPipe Kind = "write_closed_pipe"
+	// KindSendToStopped: a message was sent to an actor that has stopped.
+	KindSendToStopped Kind = "send_to_stopped"
+	// KindResourceCloseFailed: releasing a resource (file, pipe, handle)
+	// returned an error.
+	KindResourceCloseFailed Kind = "resource_close_failed"
+	// KindStreamClosed: a queue or event stream was closed under a reader or
+	// writer.
+	KindStreamClosed Kind = "stream_closed"
+)
+
+// Process outcomes and health.
+const (
+	// KindExitZero: the runner exited with status 0 while it was not being
+	// stopped. Its supervisor reports no failure for an exit it asked for.
+	KindExitZero Kind = "exit_zero"
+	// KindExitNonZero: the runner exited with a non-zero status
+	// (Failure.ExitCode).
+	KindExitNonZero Kind = "exit_nonzero"
+	// KindSignal: the runner was killed by a signal (Failure.Signal).
+	KindSignal Kind = "signal"
+	// KindTerminationError: the runner sent a TerminationError frame, then
+	// died; Failure.Message holds what it said.
+	KindTerminationError Kind = "termination_error"
+	// KindHang: no heartbeat arrived within the heartbeat deadline.
+	KindHang Kind = "hang"
+	// KindNoProgress: heartbeats arrive, but their progress counters stay
+	// frozen while the runner is working.
+	KindNoProgress Kind = "no_progress"
+	// KindLoadingStall: the runner stayed in its loading phase too long.
+	KindLoadingStall Kind = "loading_stall"
+	// KindNodeFault: a fault of the whole node (cannot fork, out of file
+	// descriptors, a stream or the health monitor failing over and over).
+	KindNodeFault Kind = "node_fault"
+)
+
+// NodeWide reports whether a failure of this kind concerns the whole node
+// rather than one runner: its ESCALATE goes to the node root, which shuts the
+// node down gracefully. Every other ESCALATE ends at the runner supervisor.
+func (k Kind) NodeWide() bool { return k == KindNodeFault }
+
+// phrase is the short human description of k used by Failure.Error.
+func (k Kind) phrase() string {
+	switch k {
+	case KindExecNotFound:
+		return "executable not found"
+	case KindSpawnFailed:
+		return "cannot start process"
+	case KindVersionMismatch:
+		return "protocol version mismatch"
+	case KindHandshakeTimeout:
+		return "no hello before the handshake deadline"
+	case KindNotARunner:
+		return "process is not a runner"
+	case KindProtocolError:
+		return "protocol error"
+	case KindGarbage:
+		return "undecodable frame"
+	case KindAckTimeout:
+		return "task not acknowledged in time"
+	case KindTaskTimeout:
+		return "task timed out"
+	case KindWriteClosedPipe:
+		return "write to closed pipe"
+	case KindSendToStopped:
+		return "send to stopped actor"
+	case KindResourceCloseFailed:
+		return "resource close failed"
+	case KindStreamClosed:
+		return "stream closed"
+	case KindExitZero:
+		return "process exited unexpectedly"
+	case KindExitNonZero, KindSignal:
+		return "process exited"
+	case KindTerminationError:
+		return "runner reported a termination error"
+	case KindHang:
+		return "no heartbeat"
+	case KindNoProgress:
+		return "no progress"
+	case KindLoadingStall:
+		return "loading stalled"
+	case KindNodeFault:
+		return "node fault"
+	case "":
+		return "failure"
+	default:
+		return string(k)
+	}
+}
+
+// Failure describes one thing that went wrong, as reported to the Handler.
+// It is an error (use the value, not a pointer), and unwraps to Cause.
+type Failure struct {
+	// Kind says what happened; it is what the rules mostly match on.
+	Kind Kind
+	// Component is the part of the node that saw the failure, e.g. "runner",
+	// "pipe", "stream", "health".
+	Component string
+	// Operation is what that component was doing, e.g. "handshake", "submit".
+	Operation string
+	// RunnerID identifies the runner, when the failure concerns one.
+	RunnerID string
+	// Generation is the runner's process generation (1 for the first process).
+	Generation uint64
+	// ExitCode is the exit status for KindExitZero and KindExitNonZero.
+	ExitCode int
+	// Signal is the signal that killed the process, 0 if none.
+	Signal syscall.Signal
+	// ShuttingDown is true when the node was shutting down at the time.
+	ShuttingDown bool
+	// Message adds detail, e.g. the text of a TerminationError.
+	Message string
+	// Cause is the underlying error, if any.
+	Cause error
+}
+
+// Error returns a one-line description, e.g.
+// "runner llama-3f2a gen 2: process exited: signal=9 (killed)".
+func (f Failure) Error() string {
+	parts := make([]string, 0, 6)
+	switch {
+	case f.RunnerID != "" && f.Generation > 0:
+		parts = append(parts, fmt.Sprintf("runner %s gen %d", f.RunnerID, f.Generation))
+	case f.RunnerID != "":
+		parts = append(parts, "runner "+f.RunnerID)
+	case f.Component != "":
+		parts = append(parts, f.Component)
+	}
+	if f.Operation != "" {
+		parts = append(parts, f.Operation)
+	}
+	parts = append(parts, f.Kind.phrase())
+	switch {
+	case f.Signal != 0:
+		parts = append(parts, fmt.Sprintf("signal=%d (%s)", int(f.Signal), f.Signal))
+	case f.Kind == KindExitZero || f.Kind == KindExitNonZero:
+		parts = append(parts, fmt.Sprintf("exit=%d", f.ExitCode))
+	}
+	if f.Message != "" {
+		parts = append(parts, f.Message)
+	}
+	if f.Cause != nil {
+		parts = append(parts, f.Cause.Error())
+	}
+	return strings.Join(parts, ": ")
+}
+
+// Unwrap returns Cause.
+func (f Failure) Unwrap() error { return f.Cause }
+
+// FromProcessState turns how a process ended into a Failure with Kind,
+// ExitCode and Signal set: KindSignal for a death by signal (ps.ExitCode()
+// says -1 then, so the wait status is read instead), KindExitZero or
+// KindExitNonZero otherwise. The caller fills in the rest, and reports an
+// exit 0 only when it was not stopping the runner.
+func FromProcessState(ps *os.ProcessState) Failure {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return Failure{Kind: KindSignal, ExitCode: -1, Signal: ws.Signal()}
+	}
+	code := ps.ExitCode()
+	if code == 0 {
+		return Failure{Kind: KindExitZero}
+	}
+	return Failure{Kind: KindExitNonZero, ExitCode: code}
+}
+
+// causeChain lists the messages of err and of every error it wraps, outermost
+// first, depth-first through errors that wrap several (errors.Join).
+func causeChain(err error) []string {
+	const maxDepth = 16
+	var chain []string
+	var walk func(error)
+	walk = func(e error) {
+		for e != nil && len(chain) < maxDepth {
+			chain = append(chain, e.Error())
+			switch u := e.(type) {
+			case interface{ Unwrap() []error }:
+				for _, inner := range u.Unwrap() {
+					walk(inner)
+				}
+				return
+			default:
+				e = errors.Unwrap(e)
+			}
+		}
+	}
+	walk(err)
+	return chain
+}

@@ -1,0 +1,311 @@
+package errhandler
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+)
+
+// Severity says how bad a failure is.
+type Severity int
+
+// Severities, from least to most severe. The zero Severity is invalid.
+const (
+	// Low: expected, e.g. while the node shuts down; logged, nothing to do.
+	Low Severity = iota + 1
+	// Medium: one task or message is lost; the runner carries on.
+	Medium
+	// High: the runner process is gone or untrustworthy and is restarted.
+	High
+	// Critical: restarting cannot help (configuration, node fault, restarts
+	// exhausted); the failure is escalated and an alert goes out.
+	Critical
+)
+
+// String returns "LOW", "MEDIUM", "HIGH" or "CRITICAL".
+func (s Severity) String() string {
+	switch s {
+	case Low:
+		return "LOW"
+	case Medium:
+		return "MEDIUM"
+	case High:
+		return "HIGH"
+	case Critical:
+		return "CRITICAL"
+	}
+	return fmt.Sprintf("Severity(%d)", int(s))
+}
+
+// MarshalText encodes s as its String.
+func (s Severity) MarshalText() ([]byte, error) {
+	if s < Low || s > Critical {
+		return nil, fmt.Errorf("errhandler: invalid severity %d", int(s))
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText decodes a String of a Severity.
+func (s *Severity) UnmarshalText(b []byte) error {
+	for v := Low; v <= Critical; v++ {
+		if v.String() == string(b) {
+			*s = v
+			return nil
+		}
+	}
+	return fmt.Errorf("errhandler: unknown severity %q", b)
+}
+
+// Action says what the supervisor does about a failure.
+type Action int
+
+// Actions. The zero Action is invalid as an Action and means "none" as a
+// Decision's Then.
+const (
+	// Retry restarts the runner after a backoff delay.
+	Retry Action = iota + 1
+	// Skip resumes: the runner carries on, only the task or message at hand
+	// fails.
+	Skip
+	// ForceCleanup kills the runner's process group and releases its
+	// resources, then does the Decision's Then.
+	ForceCleanup
+	// Escalate stops the runner and hands the failure, with its record, to
+	// the parent: the runner supervisor, or the node root for node-wide kinds.
+	Escalate
+)
+
+// String returns "RETRY", "SKIP", "FORCE_CLEANUP" or "ESCALATE".
+func (a Action) String() string {
+	switch a {
+	case Retry:
+		return "RETRY"
+	case Skip:
+		return "SKIP"
+	case ForceCleanup:
+		return "FORCE_CLEANUP"
+	case Escalate:
+		return "ESCALATE"
+	}
+	return fmt.Sprintf("Action(%d)", int(a))
+}
+
+// MarshalText encodes a as its String; the zero Action encodes as "".
+func (a Action) MarshalText() ([]byte, error) {
+	if a == 0 {
+		return []byte{}, nil
+	}
+	if a < Retry || a > Escalate {
+		return nil, fmt.Errorf("errhandler: invalid action %d", int(a))
+	}
+	return []byte(a.String()), nil
+}
+
+// UnmarshalText decodes a String of an Action; "" decodes as the zero Action.
+func (a *Action) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*a = 0
+		return nil
+	}
+	for v := Retry; v <= Escalate; v++ {
+		if v.String() == string(b) {
+			*a = v
+			return nil
+		}
+	}
+	return fmt.Errorf("errhandler: unknown action %q", b)
+}
+
+// Decision is the answer of the classification table for one failure.
+type Decision struct {
+	// Rule is the name of the rule that matched.
+	Rule     string
+	Severity Severity
+	Action   Action
+	// Then is what follows a ForceCleanup: Retry, Skip or Escalate. It is
+	// zero for every other Action.
+	Then Action
+}
+
+// Restarts reports whether the decision restarts the runner: Retry, or
+// ForceCleanup then Retry.
+func (d Decision) Restarts() bool {
+	return d.Action == Retry || (d.Action == ForceCleanup && d.Then == Retry)
+}
+
+// String returns e.g. "HIGH FORCE_CLEANUP then RETRY (rule hang)".
+func (d Decision) String() string {
+	s := d.Severity.String() + " " + d.Action.String()
+	if d.Action == ForceCleanup {
+		s += " then " + d.Then.String()
+	}
+	if d.Rule != "" {
+		s += " (rule " + d.Rule + ")"
+	}
+	return s
+}
+
+// ErrInvalidRule is wrapped by the error New returns for a malformed rule.
+var ErrInvalidRule = errors.New("errhandler: invalid rule")
+
+// Rule is one row of the classification table: a pattern over a Failure and
+// the Decision it leads to. Zero-valued pattern fields match anything; all set
+// fields must match. The first matching rule wins, user rules before
+// DefaultRules.
+type Rule struct {
+	// Name identifies the rule in decisions, records and docs. Required.
+	Name string
+	// Kind matches Failure.Kind; empty matches any kind.
+	Kind Kind
+	// ExitCode, when set, matches only exits (KindExitZero, KindExitNonZero)
+	// with this status.
+	ExitCode *int
+	// Signal, when non-zero, matches Failure.Signal.
+	Signal syscall.Signal
+	// Component, when non-empty, matches Failure.Component.
+	Component string
+	// ShuttingDown, when set, matches Failure.ShuttingDown.
+	ShuttingDown *bool
+
+	// Severity and Action are the decision. Then is required with
+	// ForceCleanup and must be zero otherwise.
+	Severity Severity
+	Action   Action
+	Then     Action
+	// Reason explains the rule to people; docs/errors.md shows it.
+	Reason string
+}
+
+// Match reports whether the rule's pattern matches f.
+func (r Rule) Match(f Failure) bool {
+	switch {
+	case r.Kind != "" && f.Kind != r.Kind:
+		return false
+	case r.ExitCode != nil && (f.Kind != KindExitZero && f.Kind != KindExitNonZero || f.ExitCode != *r.ExitCode):
+		return false
+	case r.Signal != 0 && f.Signal != r.Signal:
+		return false
+	case r.Component != "" && f.Component != r.Component:
+		return false
+	case r.ShuttingDown != nil && f.ShuttingDown != *r.ShuttingDown:
+		return false
+	}
+	return true
+}
+
+// decision returns the rule's Decision.
+func (r Rule) decision() Decision {
+	return Decision{Rule: r.Name, Severity: r.Severity, Action: r.Action, Then: r.Then}
+}
+
+// validate checks that the rule can be used; the error wraps ErrInvalidRule.
+func (r Rule) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w %q: %s", ErrInvalidRule, r.Name, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case r.Name == "":
+		return bad("no name")
+	case r.Severity < Low || r.Severity > Critical:
+		return bad("severity %v", r.Severity)
+	case r.Action < Retry || r.Action > Escalate:
+		return bad("action %v", r.Action)
+	case r.Action == ForceCleanup && r.Then != Retry && r.Then != Skip && r.Then != Escalate:
+		return bad("FORCE_CLEANUP needs Then RETRY, SKIP or ESCALATE, not %v", r.Then)
+	case r.Action != ForceCleanup && r.Then != 0:
+		return bad("Then is only for FORCE_CLEANUP")
+	}
+	return nil
+}
+
+// DefaultRules returns the built-in classification table, in match order. It
+// returns a new slice on each call. The handler consults it after the user's
+// rules; docs/errors.md is generated from it.
+func DefaultRules() []Rule {
+	yes := true
+	exit := func(code int) *int { return &code }
+	return []Rule{
+		// Configuration and node faults: never retried, shutting down or not.
+		{Name: "exec-not-found", Kind: KindExecNotFound, Severity: Critical, Action: Escalate,
+			Reason: "The runner executable is missing: a configuration error that no restart fixes."},
+		{Name: "spawn-failed", Kind: KindSpawnFailed, Severity: Critical, Action: Escalate,
+			Reason: "The process could not be started (permission, not executable, bad working directory): configuration."},
+		{Name: "version-mismatch", Kind: KindVersionMismatch, Severity: Critical, Action: Escalate,
+			Reason: "The runner speaks another protocol version: upgrade the runner or the node."},
+		{Name: "not-a-runner", Kind: KindNotARunner, Severity: Critical, Action: Escalate,
+			Reason: "The process wrote something other than a Hello, or closed without one: the command does not start a runner."},
+		{Name: "node-fault", Kind: KindNodeFault, Severity: Critical, Action: Escalate,
+			Reason: "Node-wide (cannot fork, out of file descriptors): goes to the node root, which shuts the node down gracefully."},
+		{Name: "resource-close-failed", Kind: KindResourceCloseFailed, Severity: Medium, Action: Skip,
+			Reason: "A resource did not close cleanly; its owner has let go of it. Worth a look (a leak), even during shutdown."},
+
+		// While the node shuts down: stuck processes are killed, not restarted;
+		// everything else is expected.
+		{Name: "shutdown-handshake-timeout", Kind: KindHandshakeTimeout, ShuttingDown: &yes, Severity: Medium, Action: ForceCleanup, Then: Skip,
+			Reason: "A process still starting when the node stops: kill it, do not restart."},
+		{Name: "shutdown-protocol-error", Kind: KindProtocolError, ShuttingDown: &yes, Severity: Medium, Action: ForceCleanup, Then: Skip,
+			Reason: "A misbehaving runner during shutdown: kill it rather than wait for its grace period."},
+		{Name: "shutdown-garbage", Kind: KindGarbage, ShuttingDown: &yes, Severity: Medium, Action: ForceCleanup, Then: Skip,
+			Reason: "The pipe is out of sync during shutdown: kill the runner, do not restart."},
+		{Name: "shutdown-hang", Kind: KindHang, ShuttingDown: &yes, Severity: Medium, Action: ForceCleanup, Then: Skip,
+			Reason: "A hung runner would hold up the shutdown: kill it, do not restart."},
+		{Name: "shutdown-no-progress", Kind: KindNoProgress, ShuttingDown: &yes, Severity: Medium, Action: ForceCleanup, Then: Skip,
+			Reason: "A stuck runner would hold up the shutdown: kill it, do not restart."},
+		{Name: "shutdown-loading-stall", Kind: KindLoadingStall, ShuttingDown: &yes, Severity: Medium, Action: ForceCleanup, Then: Skip,
+			Reason: "A runner stuck loading would hold up the shutdown: kill it, do not restart."},
+		{Name: "shutting-down", ShuttingDown: &yes, Severity: Low, Action: Skip,
+			Reason: "Expected while the node stops: closed pipes and streams, stopped actors, timeouts, exits and signals caused by the stop."},
+
+		// Runner could not get going, or its pipe cannot be trusted.
+		{Name: "handshake-timeout", Kind: KindHandshakeTimeout, Severity: High, Action: ForceCleanup, Then: Retry,
+			Reason: "No Hello in time: kill the process group and start again."},
+		{Name: "protocol-error", Kind: KindProtocolError, Severity: High, Action: ForceCleanup, Then: Retry,
+			Reason: "The runner broke the protocol, so its state is unknown: kill and restart."},
+		{Name: "garbage", Kind: KindGarbage, Severity: High, Action: ForceCleanup, Then: Retry,
+			Reason: "Undecodable or oversized frame: the stream is out of sync for good. Kill and restart."},
+		{Name: "hang", Kind: KindHang, Severity: High, Action: ForceCleanup, Then: Retry,
+			Reason: "No heartbeat: the process is alive but stuck. Kill the group and restart."},
+		{Name: "no-progress", Kind: KindNoProgress, Severity: High, Action: ForceCleanup, Then: Retry,
+			Reason: "Heartbeats with frozen counters while working: stuck inside a task. Kill and restart."},
+		{Name: "loading-stall", Kind: KindLoadingStall, Severity: High, Action: ForceCleanup, Then: Retry,
+			Reason: "Loading took too long: kill and restart."},
+
+		// One task or message lost; the runner carries on.
+		{Name: "ack-timeout", Kind: KindAckTimeout, Severity: Medium, Action: Skip,
+			Reason: "Fail that task; a runner that is really stuck is caught by the heartbeat."},
+		{Name: "task-timeout", Kind: KindTaskTimeout, Severity: Medium, Action: Skip,
+			Reason: "Fail that task only."},
+		{Name: "write-closed-pipe", Kind: KindWriteClosedPipe, Severity: Medium, Action: Skip,
+			Reason: "The process is going away; its exit, reported next, decides the restart."},
+		{Name: "send-to-stopped", Kind: KindSendToStopped, Severity: Medium, Action: Skip,
+			Reason: "The message is lost; its sender gets an error."},
+		{Name: "stream-closed", Kind: KindStreamClosed, Severity: Medium, Action: Skip,
+			Reason: "The reader or writer gets an error; a stream that keeps failing is a node fault."},
+
+		// The process ended while it should have been running.
+		{Name: "exit-zero", Kind: KindExitZero, Severity: Medium, Action: Retry,
+			Reason: "Exit 0 while not stopping: the runner quit on its own. Restart it."},
+		{Name: "exit-126", Kind: KindExitNonZero, ExitCode: exit(126), Severity: Critical, Action: Escalate,
+			Reason: "Exit 126 from a wrapper shell: the command is not executable. Configuration."},
+		{Name: "exit-127", Kind: KindExitNonZero, ExitCode: exit(127), Severity: Critical, Action: Escalate,
+			Reason: "Exit 127 from a wrapper shell: command not found. Configuration."},
+		{Name: "exit-nonzero", Kind: KindExitNonZero, Severity: High, Action: Retry,
+			Reason: "The runner failed: restart with backoff."},
+		{Name: "termination-error", Kind: KindTerminationError, Severity: High, Action: Retry,
+			Reason: "The runner said why it gave up (in the record's message), then died: restart with backoff."},
+		{Name: "sigkill", Kind: KindSignal, Signal: syscall.SIGKILL, Severity: High, Action: Retry,
+			Reason: "Killed, most often by the kernel's OOM killer (see the kernel log): restart with backoff."},
+		{Name: "sigsegv", Kind: KindSignal, Signal: syscall.SIGSEGV, Severity: High, Action: Retry,
+			Reason: "Crash (invalid memory access): restart with backoff."},
+		{Name: "sigabrt", Kind: KindSignal, Signal: syscall.SIGABRT, Severity: High, Action: Retry,
+			Reason: "Abort (failed assertion, runtime abort): restart with backoff."},
+		{Name: "sigterm", Kind: KindSignal, Signal: syscall.SIGTERM, Severity: Medium, Action: Retry,
+			Reason: "Terminated from outside the node (an operator, the system): restart."},
+		{Name: "signal", Kind: KindSignal, Severity: High, Action: Retry,
+			Reason: "Killed by another signal: restart with backoff."},
+
+		// Anything the table does not know.
+		{Name: "unclassified", Severity: Critical, Action: Escalate,
+			Reason: "No rule matched: stop the runner and alert rather than guess. Add a rule."},
+	}
+}
