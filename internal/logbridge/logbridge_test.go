@@ -1,0 +1,134 @@
+package logbridge_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+	"github.com/sirupsen/logrus/hooks/test"
+	"go.uber.org/goleak"
+
+	"github.com/exo-actors/exo-actors/internal/logbridge"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// entryHook hands every logrus entry to the test through a buffered channel
+// that nobody closes.
+type entryHook struct{ entries chan *logrus.Entry }
+
+func (h *entryHook) Levels() []logrus.Level { return logrus.AllLevels }
+func (h *entryHook) Fire(e *logrus.Entry) error {
+	select {
+	case h.entries <- e:
+	default: // the test reads only what it needs; never block the logger
+	}
+	return nil
+}
+
+// TestActorSystemLogsThroughLogrusJSON starts a protoactor system whose logger
+// is the bridge, provokes a dead-letter log line, and checks that it arrives in
+// logrus — as JSON on the output and as fields in a test hook.
+func TestActorSystemLogsThroughLogrusJSON(t *testing.T) {
+	var out bytes.Buffer
+	logger := logrus.New()
+	logger.SetOutput(&out)
+	logger.SetFormatter(&logrus.JSONFormatter{})
+	logger.SetLevel(logrus.DebugLevel)
+	hook := &entryHook{entries: make(chan *logrus.Entry, 64)}
+	logger.AddHook(hook)
+
+	system := actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewSlog(logger) }),
+		actor.WithDeadLetterThrottleInterval(time.Millisecond),
+	)
+	defer system.Shutdown()
+	system.Root.Send(system.NewLocalPID("nobody-home"), "hello")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got *logrus.Entry
+	for got == nil {
+		select {
+		case e := <-hook.entries:
+			if strings.Contains(e.Message, "DeadLetter") {
+				if _, ok := e.Data["pid"]; ok {
+					got = e
+				}
+			}
+		case <-ctx.Done():
+			t.Fatalf("no dead-letter entry reached logrus; output so far:\n%s", out.String())
+		}
+	}
+	if got.Level != logrus.InfoLevel {
+		t.Errorf("level = %v, want info", got.Level)
+	}
+	for _, k := range []string{"pid", "message", "sender"} {
+		if _, ok := got.Data[k]; !ok {
+			t.Errorf("field %q missing from entry; fields: %v", k, got.Data)
+		}
+	}
+	if !strings.Contains(got.Data["pid"].(*actor.PID).String(), "nobody-home") {
+		t.Errorf("pid field = %v, want the dead PID", got.Data["pid"])
+	}
+
+	// The same entry was written as JSON with the attributes as top-level fields.
+	line, err := got.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(line, &doc); err != nil {
+		t.Fatalf("entry is not JSON: %v\n%s", err, line)
+	}
+	if doc["msg"] != "[DeadLetter]" || doc["level"] != "info" || doc["message"] != "hello" {
+		t.Errorf("JSON entry = %v, want msg [DeadLetter], level info, message hello", doc)
+	}
+}
+
+func TestGroupsAttrsAndLevels(t *testing.T) {
+	logger, hook := test.NewNullLogger()
+	logger.SetLevel(logrus.DebugLevel)
+	l := logbridge.NewSlog(logger).With("component", "runner").WithGroup("proc").With("pid", 42)
+	l.Warn("exited", slog.Int("code", 3), slog.Group("sig", slog.String("name", "KILL")))
+	l.Log(context.Background(), slog.LevelDebug-4, "trace line is filtered at debug")
+
+	if n := len(hook.AllEntries()); n != 1 {
+		t.Fatalf("got %d entries, want 1 (trace filtered)", n)
+	}
+	e := hook.LastEntry()
+	want := map[string]any{"component": "runner", "proc.pid": int64(42), "proc.code": int64(3), "proc.sig.name": "KILL"}
+	for k, v := range want {
+		if e.Data[k] != v {
+			t.Errorf("field %s = %#v, want %#v (all: %v)", k, e.Data[k], v, e.Data)
+		}
+	}
+	if e.Level != logrus.WarnLevel || e.Message != "exited" {
+		t.Errorf("entry = %v %q, want warning \"exited\"", e.Level, e.Message)
+	}
+}
+
+func TestLevelMapping(t *testing.T) {
+	cases := []struct {
+		in   slog.Level
+		want logrus.Level
+	}{
+		{slog.LevelDebug - 4, logrus.TraceLevel},
+		{slog.LevelDebug, logrus.DebugLevel},
+		{slog.LevelInfo, logrus.InfoLevel},
+		{slog.LevelWarn, logrus.WarnLevel},
+		{slog.LevelError, logrus.ErrorLevel},
+		{slog.LevelError + 4, logrus.ErrorLevel},
+	}
+	for _, c := range cases {
+		if got := logbridge.LogrusLevel(c.in); got != c.want {
+			t.Errorf("LogrusLevel(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
