@@ -160,10 +160,21 @@ func (r *Reader) Read(m proto.Message) error {
 		return &Error{Frame: num, Offset: start, Length: size, Kind: ErrOversized,
 			Cause: fmt.Errorf("limit is %d bytes", r.opts.maxSize)}
 	}
+	// When the frame fits in the buffer, have all of it buffered before
+	// protodelim reads it: a stream that ends or fails inside the body is then
+	// told apart for certain from a body that does not decode. A larger frame
+	// protodelim reads into a buffer of its own; there, only an error from the
+	// protobuf module means the body was read whole and did not decode.
+	whole := false
+	if total := uint64(n) + size; total <= uint64(r.br.Size()) {
+		if _, err := r.br.Peek(int(total)); err != nil {
+			return truncatedBody(num, start, size, err)
+		}
+		whole = true
+	}
 	if err := r.unm.UnmarshalFrom(r.br, m); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return &Error{Frame: num, Offset: start, Length: size, Kind: ErrTruncated,
-				Cause: errors.New("stream ended inside the body")}
+		if !whole && !errors.Is(err, proto.Error) {
+			return truncatedBody(num, start, size, err)
 		}
 		// protodelim consumed the whole body: the stream stays in sync.
 		r.advance(n, size)
@@ -174,6 +185,15 @@ func (r *Reader) Read(m proto.Message) error {
 		return &Error{Frame: num, Offset: start, Length: size, Kind: kind, Cause: cause}
 	}
 	return nil
+}
+
+// truncatedBody is the error for a stream that ended (err is io.EOF or
+// io.ErrUnexpectedEOF) or failed (any other err) inside a frame's body.
+func truncatedBody(num uint64, start int64, size uint64, err error) *Error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = errors.New("stream ended inside the body")
+	}
+	return &Error{Frame: num, Offset: start, Length: size, Kind: ErrTruncated, Cause: err}
 }
 
 func (r *Reader) advance(n int, size uint64) {
@@ -229,36 +249,80 @@ func (r *Reader) check(m proto.Message) (kind, cause error) {
 }
 
 // findUnknown reports the first message in the tree that has unknown fields.
+// It walks the descriptor's fields rather than calling Range, whose callback
+// would have to capture its results and so cost heap allocations per message
+// on every frame; only maps with message values (and extensions) need a
+// callback.
 func findUnknown(m protoreflect.Message) (protoreflect.FullName, bool) {
+	md := m.Descriptor()
 	if len(m.GetUnknown()) > 0 {
-		return m.Descriptor().FullName(), true
+		return md.FullName(), true
+	}
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if fd.Message() == nil || fd.ContainingOneof() != nil || !m.Has(fd) {
+			continue
+		}
+		if name, ok := findUnknownIn(fd, m.Get(fd)); ok {
+			return name, true
+		}
+	}
+	// A oneof's set field, found with one lookup rather than Has on each.
+	oneofs := md.Oneofs()
+	for i := 0; i < oneofs.Len(); i++ {
+		fd := m.WhichOneof(oneofs.Get(i))
+		if fd == nil || fd.Message() == nil {
+			continue
+		}
+		if name, ok := findUnknownIn(fd, m.Get(fd)); ok {
+			return name, true
+		}
+	}
+	if md.ExtensionRanges().Len() == 0 {
+		return "", false
 	}
 	var (
 		name  protoreflect.FullName
 		found bool
 	)
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.IsMap():
-			if fd.MapValue().Message() != nil {
-				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
-					name, found = findUnknown(mv.Message())
-					return !found
-				})
-			}
-		case fd.IsList():
-			if fd.Message() != nil {
-				l := v.List()
-				for i := 0; i < l.Len() && !found; i++ {
-					name, found = findUnknown(l.Get(i).Message())
-				}
-			}
-		case fd.Message() != nil:
-			name, found = findUnknown(v.Message())
+		if fd.IsExtension() && fd.Message() != nil {
+			name, found = findUnknownIn(fd, v)
 		}
 		return !found
 	})
 	return name, found
+}
+
+// findUnknownIn looks for unknown fields in v, the value of the message-typed
+// (or message-valued map) field fd.
+func findUnknownIn(fd protoreflect.FieldDescriptor, v protoreflect.Value) (protoreflect.FullName, bool) {
+	switch {
+	case fd.IsMap():
+		if fd.MapValue().Message() == nil {
+			return "", false
+		}
+		var (
+			name  protoreflect.FullName
+			found bool
+		)
+		v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+			name, found = findUnknown(mv.Message())
+			return !found
+		})
+		return name, found
+	case fd.IsList():
+		l := v.List()
+		for i := 0; i < l.Len(); i++ {
+			if name, ok := findUnknown(l.Get(i).Message()); ok {
+				return name, true
+			}
+		}
+		return "", false
+	default:
+		return findUnknown(v.Message())
+	}
 }
 
 // Writer encodes frames onto a stream. It is not safe for concurrent use: one
