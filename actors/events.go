@@ -1,0 +1,61 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/exo-actors/exo-actors/internal/proc"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// Event is something that happened to a runner. Hooks receive them in the
+// order the runner's actor produced them.
+type Event interface{ eventRunnerID() string }
+
+// EventHook receives every event. It is called from actor goroutines, so it
+// must be safe for concurrent use and must not block.
+type EventHook func(Event)
+
+// ProcessStarted: a runner's process started.
+type ProcessStarted struct {
+	RunnerID   string
+	Generation uint64
+	Pid        int
+	At         time.Time
+}
+
+// StatusChanged: a runner's status changed (from the runner's own report or
+// from the supervisor: Failed, Shutdown).
+type StatusChanged struct {
+	RunnerID   string
+	Generation uint64
+	From, To   *exov1.RunnerStatus
+	At         time.Time
+}
+
+// ProcessExited: a runner's process ended and was reaped.
+type ProcessExited struct {
+	RunnerID   string
+	Generation uint64
+	Pid        int
+	Status     proc.ExitStatus
+	At         time.Time
+}
+
+// RunnerFailed: a runner failed; Failure says how and where it was detected.
+type RunnerFailed struct {
+	Failure *RunnerFailure
+}
+
+// RunnerStopped: a runner was stopped on request.
+type RunnerStopped struct {
+	Result StopResult
+}
+
+func (e *ProcessStarted) eventRunnerID() string { return e.RunnerID }
+func (e *StatusChanged) eventRunnerID() string  { return e.RunnerID }
+func (e *ProcessExited) eventRunnerID() string  { return e.RunnerID }
+func (e *RunnerFailed) eventRunnerID() string   { return e.Failure.RunnerID }
+func (e *RunnerStopped) eventRunnerID() string  { return e.Result.RunnerID }
+
+// EventRunnerID returns the ID of the runner an event is about.
+func EventRunnerID(e Event) string { return e.eventRunnerID() }

@@ -1,0 +1,343 @@
+package actors_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/internal/protocol"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// markerKey tags every runner process these tests start, so a scan of
+// /proc/*/environ finds exactly them.
+const markerKey = "EXO_ACTORS_TEST_MARKER"
+
+var (
+	binary string // exo-actors built once, without -race
+	marker string // this test process's marker value
+)
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv("EXO_ACTORS_HELPER"); mode != "" {
+		os.Exit(helperMain(mode))
+	}
+	marker = fmt.Sprintf("actors-test-%d", os.Getpid())
+	dir, err := os.MkdirTemp("", "exo-actors-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "exo-actors")
+	gobin := filepath.Join(goruntime.GOROOT(), "bin", "go")
+	build := exec.Command(gobin, "build", "-o", binary, "github.com/exo-actors/exo-actors/cmd/exo-actors")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build exo-actors:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if left := markedProcesses(marker); len(left) > 0 && code == 0 {
+		fmt.Fprintf(os.Stderr, "runner processes left behind: %v\n", left)
+		code = 1
+	}
+	os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// recorder collects events and lets a test wait for a condition on them.
+type recorder struct {
+	mu     sync.Mutex
+	events []actors.Event
+	notify chan struct{} // capacity 1; never closed
+}
+
+func newRecorder() *recorder { return &recorder{notify: make(chan struct{}, 1)} }
+
+func (r *recorder) hook(e actors.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (r *recorder) snapshot() []actors.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]actors.Event(nil), r.events...)
+}
+
+// waitFor waits until cond holds on the events so far, or fails the test
+// after limit (a bound on a wait for an event, not a sleep). Call it from the
+// test's goroutine; other goroutines use await.
+func (r *recorder) waitFor(t testing.TB, limit time.Duration, what string, cond func([]actors.Event) bool) []actors.Event {
+	t.Helper()
+	evs, err := r.await(limit, what, cond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// await is waitFor returning an error, for goroutines other than the test's.
+func (r *recorder) await(limit time.Duration, what string, cond func([]actors.Event) bool) ([]actors.Event, error) {
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for {
+		evs := r.snapshot()
+		if cond(evs) {
+			return evs, nil
+		}
+		select {
+		case <-r.notify:
+		case <-deadline.C:
+			return evs, fmt.Errorf("timed out after %s waiting for %s; events:\n%s", limit, what, describe(evs))
+		}
+	}
+}
+
+// pidOf returns the PID of a runner's process generation gen, from its
+// ProcessStarted event (0 if none yet).
+func pidOf(evs []actors.Event, id string, gen uint64) int {
+	for _, e := range evs {
+		if p, ok := e.(*actors.ProcessStarted); ok && p.RunnerID == id && p.Generation == gen {
+			return p.Pid
+		}
+	}
+	return 0
+}
+
+func describe(evs []actors.Event) string {
+	var b strings.Builder
+	for _, e := range evs {
+		switch e := e.(type) {
+		case *actors.StatusChanged:
+			fmt.Fprintf(&b, "  %s gen %d status %s\n", e.RunnerID, e.Generation, protocol.FormatStatus(e.To))
+		case *actors.ProcessStarted:
+			fmt.Fprintf(&b, "  %s gen %d started pid %d\n", e.RunnerID, e.Generation, e.Pid)
+		case *actors.ProcessExited:
+			fmt.Fprintf(&b, "  %s gen %d exited %s\n", e.RunnerID, e.Generation, e.Status)
+		case *actors.RunnerFailed:
+			fmt.Fprintf(&b, "  %s failed: %v\n", e.Failure.RunnerID, e.Failure)
+		case *actors.RunnerStopped:
+			fmt.Fprintf(&b, "  %s stopped, ended by %s\n", e.Result.RunnerID, e.Result.EndedBy)
+		}
+	}
+	return b.String()
+}
+
+func statuses(evs []actors.Event, id string) []string {
+	var out []string
+	for _, e := range evs {
+		if s, ok := e.(*actors.StatusChanged); ok && s.RunnerID == id {
+			out = append(out, protocol.FormatStatus(s.To))
+		}
+	}
+	return out
+}
+
+func hasStatus(id string, kind exov1.RunnerStatusKind) func([]actors.Event) bool {
+	return func(evs []actors.Event) bool {
+		for _, e := range evs {
+			if s, ok := e.(*actors.StatusChanged); ok && s.RunnerID == id && s.To.GetKind() == kind {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func failures(evs []actors.Event, id string) []*actors.RunnerFailure {
+	var out []*actors.RunnerFailure
+	for _, e := range evs {
+		if f, ok := e.(*actors.RunnerFailed); ok && f.Failure.RunnerID == id {
+			out = append(out, f.Failure)
+		}
+	}
+	return out
+}
+
+func failed(id string) func([]actors.Event) bool {
+	return func(evs []actors.Event) bool { return len(failures(evs, id)) > 0 }
+}
+
+// fastTimeouts keep every wait of a runner's life short for tests.
+func fastTimeouts() actors.RunnerTimeouts {
+	return actors.RunnerTimeouts{
+		Handshake:         2 * time.Second,
+		HeartbeatInterval: 20 * time.Millisecond,
+		HeartbeatTimeout:  400 * time.Millisecond,
+		ProgressTimeout:   400 * time.Millisecond,
+		LoadingStall:      400 * time.Millisecond,
+		ExitGrace:         500 * time.Millisecond,
+		StopGrace:         500 * time.Millisecond,
+		TermWait:          300 * time.Millisecond,
+		Drain:             500 * time.Millisecond,
+	}
+}
+
+type testNode struct {
+	*actors.Node
+	rec  *recorder
+	logs *logHook
+}
+
+// logHook keeps log entries for assertions.
+type logHook struct {
+	mu      sync.Mutex
+	entries []*logrus.Entry
+}
+
+func (h *logHook) Levels() []logrus.Level { return logrus.AllLevels }
+func (h *logHook) Fire(e *logrus.Entry) error {
+	h.mu.Lock()
+	h.entries = append(h.entries, e)
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *logHook) all() []*logrus.Entry {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]*logrus.Entry(nil), h.entries...)
+}
+
+func startNode(t testing.TB, mod ...func(*actors.NodeConfig)) *testNode {
+	t.Helper()
+	rec := newRecorder()
+	hook := &logHook{}
+	logger := logrus.New()
+	logger.SetLevel(logrus.DebugLevel)
+	var out bytes.Buffer
+	logger.SetOutput(&out)
+	logger.AddHook(hook)
+	cfg := actors.NodeConfig{
+		Logger:             logger,
+		Timeouts:           fastTimeouts(),
+		Hook:               rec.hook,
+		BuiltinBinary:      binary,
+		Env:                append(os.Environ(), markerKey+"="+marker),
+		DeadLetterThrottle: time.Millisecond,
+		RequestTimeout:     30 * time.Second,
+	}
+	// Issue-5/6 tests look at one process life: a failed runner stays down
+	// (SKIP). Supervision tests replace this with restartPolicy.
+	cfg.ErrorPolicy.Rules = []errhandler.Rule{{Name: "test: no restarts", Severity: errhandler.High, Action: errhandler.Skip,
+		Reason: "tests of a single process life"}}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	n, err := actors.StartNode(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := n.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("log:\n%s", lastLines(out.String(), 60))
+		}
+	})
+	return &testNode{Node: n, rec: rec, logs: hook}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func builtin(args ...string) actors.RunnerSpec {
+	base := []string{"--layers", "3", "--layer-delay", "0s", "--warmup-delay", "0s", "--token-delay", "0s"}
+	return actors.RunnerSpec{Kind: "builtin", Builtin: true, Args: append(base, args...)}
+}
+
+// markedProcesses lists live (non-zombie) processes whose environment holds
+// markerKey=value.
+func markedProcesses(value string) []int {
+	entries, _ := os.ReadDir("/proc")
+	want := []byte(markerKey + "=" + value + "\x00")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil || !bytes.Contains(append(env, 0), want) {
+			continue
+		}
+		if processState(pid) == "Z" {
+			continue // a zombie is dead; its parent reaps it
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// processState returns the state letter from /proc/PID/stat ("" when gone).
+func processState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return ""
+	}
+	return string(b[i+2])
+}
+
+// waitGone waits, on the kernel's pidfd notification rather than a sleep,
+// until pid has exited (is a zombie or gone), or fails after limit.
+func waitGone(t testing.TB, pid int, limit time.Duration) {
+	t.Helper()
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return // already gone
+	}
+	defer unix.Close(fd)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, int(limit.Milliseconds()))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("poll pidfd of %d: %v", pid, err)
+		}
+		if n == 0 {
+			t.Fatalf("process %d still alive after %s (state %q)", pid, limit, processState(pid))
+		}
+		return
+	}
+}

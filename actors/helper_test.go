@@ -1,0 +1,123 @@
+package actors_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/internal/frame"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+	"github.com/exo-actors/exo-actors/runtime/runner"
+)
+
+// helperMain runs this test binary as a helper process (the TestHelperProcess
+// pattern): a runner that speaks other versions, or a supervising node.
+func helperMain(mode string) int {
+	switch mode {
+	case "version-mismatch":
+		err := runner.Serve(context.Background(), idleHandler{}, runner.WithVersions(7, 9))
+		fmt.Fprintln(os.Stderr, "helper runner:", err)
+		return 1
+	case "supervisor":
+		return helperSupervisor()
+	case "no-ack":
+		return helperNoAck()
+	}
+	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
+	return 2
+}
+
+type idleHandler struct{}
+
+func (idleHandler) Load(ctx context.Context, s *runner.Session) error {
+	return s.SetStatus(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY)
+}
+func (idleHandler) Run(ctx context.Context, t *runner.Task) error { return nil }
+
+// helperSupervisor starts a node with three built-in runners, prints their
+// PIDs once all are Ready, and waits to be killed.
+func helperSupervisor() int {
+	ready := make(chan int, 16) // never closed; the hook sends at most once per runner
+	logger := logrus.New()
+	logger.SetOutput(os.Stderr)
+	n, err := actors.StartNode(actors.NodeConfig{
+		Logger:        logger,
+		BuiltinBinary: os.Getenv("EXO_ACTORS_BINARY"),
+		Hook: func(e actors.Event) {
+			if s, ok := e.(*actors.StatusChanged); ok && s.To.GetKind() == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY {
+				ready <- 1
+			}
+		},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := n.SpawnRunner(context.Background(), builtin()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	for i := 0; i < 3; i++ {
+		select {
+		case <-ready:
+		case <-time.After(30 * time.Second):
+			fmt.Fprintln(os.Stderr, "runners not ready")
+			return 1
+		}
+	}
+	infos, _ := n.Runners(context.Background())
+	var pids []string
+	for _, in := range infos {
+		pids = append(pids, fmt.Sprint(in.Pid))
+	}
+	fmt.Println("ready", strings.Join(pids, " "))
+	select {} // until SIGKILL
+}
+
+// helperNoAck speaks the protocol with the frame package alone: it says Hello,
+// reports Ready, heartbeats on every frame it reads, and never acknowledges a
+// task.
+func helperNoAck() int {
+	r := frame.NewReader(os.Stdin)
+	w := frame.NewWriter(os.Stdout)
+	send := func(env *exov1.RunnerEnvelope) {
+		if err := w.Write(env); err != nil {
+			os.Exit(1)
+		}
+	}
+	send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{MinVersion: 1, MaxVersion: 1, Pid: int32(os.Getpid())}}})
+	var in exov1.SupervisorEnvelope
+	if err := r.Read(&in); err != nil || in.GetHelloAccepted() == nil {
+		return 1
+	}
+	send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{
+		Status: &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, TotalLayers: 1}}}})
+	for _, k := range []exov1.RunnerStatusKind{exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED, exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY} {
+		send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{Status: &exov1.RunnerStatus{Kind: k}}}})
+	}
+	// Heartbeats from a goroutine, so the supervisor sees a live runner.
+	// From here on only this goroutine writes; the main loop only reads.
+	go func() {
+		tick := time.NewTicker(10 * time.Millisecond) // the runner's own pace
+		for seq := uint64(1); ; seq++ {
+			<-tick.C
+			_ = w.Write(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Heartbeat{Heartbeat: &exov1.Heartbeat{Seq: seq}}})
+		}
+	}()
+	for {
+		var m exov1.SupervisorEnvelope
+		if err := r.Read(&m); err != nil {
+			return 0
+		}
+		if m.GetShutdown() != nil {
+			return 0
+		}
+	}
+}

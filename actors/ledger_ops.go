@@ -1,0 +1,108 @@
+package actors
+
+import (
+	"github.com/sirupsen/logrus"
+
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+func (e *taskEntry) stopTimer(which int) {
+	if t := e.timers[which].t; t != nil {
+		t.Stop()
+		e.timers[which].t = nil
+	}
+}
+
+// stopTimers stops every task timer (an incarnation ends).
+func (l *ledger) stopTimers() {
+	for _, e := range l.live {
+		for i := range e.timers {
+			e.stopTimer(i)
+		}
+	}
+}
+
+// sentIDs lists the IDs of the tasks that were sent to the runner.
+func (l *ledger) sentIDs() []string {
+	var ids []string
+	for id, e := range l.live {
+		if e.state != taskQueued {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// endTask removes a task from the ledger and gives its handle the one
+// outcome; the caller has stopped its timers. Used by the runner actor and,
+// while no incarnation runs, by the supervisor.
+func (n *nodeConfig) endTask(sl *slot, e *taskEntry, st exov1.TaskStatus, reason string) {
+	l := sl.tasks
+	delete(l.live, e.spec.ID)
+	if e.state == taskQueued {
+		for i, id := range l.queue {
+			if id == e.spec.ID {
+				l.queue = append(l.queue[:i:i], l.queue[i+1:]...)
+				break
+			}
+		}
+	} else {
+		l.inFlight--
+	}
+	now := n.runnerClock.Now()
+	if e.handle.finish(TaskOutcome{Status: st, Reason: reason, At: now}) {
+		l.remember(e.handle, n.limits.DedupMemory)
+		n.emit(&TaskStatusChanged{RunnerID: sl.id, TaskID: e.spec.ID, Status: st, Reason: reason, At: now})
+		n.logger.WithFields(logrus.Fields{"runner_id": sl.id, "task_id": e.spec.ID,
+			"status": TaskStatusName(st), "reason": reason}).Info("task ended")
+	}
+}
+
+// failTasks ends a runner's tasks after its process is gone: a task that was
+// sent gets an error chunk (as exo does) and then Failed with the reason; a
+// queued one gets Failed. With restarting, queued tasks stay queued for the
+// next process, and a Retryable task that was in flight goes back to the
+// front of the queue once (a second crash fails it). It returns how many
+// tasks wait for the next process.
+func (n *nodeConfig) failTasks(sl *slot, reason string, restarting bool) (kept int) {
+	l := sl.tasks
+	l.stopTimers()
+	var requeue []string
+	for _, id := range append(l.sentIDs(), l.queue...) {
+		e := l.live[id]
+		if e == nil {
+			continue
+		}
+		switch {
+		case e.state == taskCancelling:
+			n.endTask(sl, e, e.cancelAs, e.cancelWhy+"; then "+reason)
+			continue
+		case restarting && e.state == taskQueued:
+			kept++
+			continue
+		case restarting && e.spec.Retryable && e.resubmits == 0:
+			e.resubmits++
+			e.state = taskQueued
+			l.inFlight--
+			requeue = append(requeue, id)
+			kept++
+			continue
+		}
+		if e.state != taskQueued {
+			c := &Chunk{TaskId: id, Index: uint64(len(e.handle.Chunks())),
+				Chunk: &exov1.ChunkGenerated_Error{Error: &exov1.ErrorChunk{ErrorMessage: reason}}}
+			if e.handle.push(c) {
+				n.emit(&TaskChunk{RunnerID: sl.id, TaskID: id, Chunk: c})
+			}
+		}
+		n.endTask(sl, e, exov1.TaskStatus_TASK_STATUS_FAILED, reason)
+	}
+	l.queue = append(requeue, l.queue...)
+	return kept
+}
+
+func (n *nodeConfig) emit(e Event) {
+	if n.hook != nil {
+		n.hook(e)
+	}
+}

@@ -1,0 +1,372 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+
+	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/internal/logbridge"
+	"github.com/exo-actors/exo-actors/internal/proc"
+	"github.com/exo-actors/exo-actors/runtime/clock"
+)
+
+// NodeConfig configures a node. Zero fields take the documented defaults.
+type NodeConfig struct {
+	// Logger receives every log line, the actor system's included; default:
+	// a logrus logger at info level on stderr.
+	Logger *logrus.Logger
+	// Clock drives supervision: restart backoff, restart intensity, the stable
+	// period that resets backoff, error records. Default clock.Real(). Tests
+	// inject a fake one to step through backoff without sleeping.
+	Clock clock.Clock
+	// RunnerClock drives each runner's liveness timers: handshake, heartbeat
+	// and progress watchdogs, stop escalation, task timeouts. Default
+	// clock.Real(); it is separate from Clock so that stepping a fake
+	// supervision clock does not make live runners look hung.
+	RunnerClock clock.Clock
+	// ErrorPolicy configures the error handler: user rules (consulted before
+	// the defaults of docs/errors.md), backoff and restart intensity. Its
+	// Clock is always Clock above.
+	ErrorPolicy errhandler.Config
+	// Timeouts of each runner's life.
+	Timeouts RunnerTimeouts
+	// Tasks bounds each runner's tasks.
+	Tasks TaskLimits
+	// Hook receives every event (may be nil).
+	Hook EventHook
+	// BuiltinBinary is the exo-actors binary that built-in runners run;
+	// default os.Executable().
+	BuiltinBinary string
+	// Env is the base environment of runner processes; nil means the node's.
+	Env []string
+	// MaxFrameSize is the largest frame a runner may send; default 4 MiB.
+	MaxFrameSize int
+	// DeadLetterThrottle is protoactor's dead-letter log throttle interval;
+	// default 1s (tests set it short so its goroutine ends quickly).
+	DeadLetterThrottle time.Duration
+	// RequestTimeout bounds a request to an actor when the caller's context
+	// has no deadline; default 1 minute.
+	RequestTimeout time.Duration
+}
+
+// nodeConfig is what every actor of a node shares; read-only after start.
+type nodeConfig struct {
+	logger        *logrus.Logger
+	clock         clock.Clock // supervision
+	runnerClock   clock.Clock // runner liveness
+	policy        *errhandler.Handler
+	spawner       *proc.Spawner
+	timeouts      RunnerTimeouts
+	limits        TaskLimits
+	hook          EventHook
+	builtinBinary string
+	baseEnv       []string
+	procOpts      proc.Options
+	// nodeFault is called (once per fault) when a node-wide fault reached the
+	// node root; it starts a graceful shutdown of the node.
+	nodeFault func(reason error)
+}
+
+// Node is one running actor system with its supervision tree.
+type Node struct {
+	cfg        *nodeConfig
+	system     *actor.ActorSystem
+	root       *actor.PID
+	supervisor *actor.PID
+	reqTimeout time.Duration
+
+	mu       sync.Mutex
+	shutdown bool
+	done     chan struct{} // sole sender: the first Shutdown call, closed once when shutdown finished
+	shutErr  error
+}
+
+// StartNode starts an actor system with the node root and runner supervisor.
+func StartNode(c NodeConfig) (*Node, error) {
+	if c.Logger == nil {
+		c.Logger = logrus.New()
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real()
+	}
+	if c.RunnerClock == nil {
+		c.RunnerClock = clock.Real()
+	}
+	pc := c.ErrorPolicy
+	pc.Clock = c.Clock
+	policy, err := errhandler.New(pc)
+	if err != nil {
+		return nil, fmt.Errorf("error policy: %w", err)
+	}
+	if c.BuiltinBinary == "" {
+		if exe, err := os.Executable(); err == nil {
+			c.BuiltinBinary = exe
+		}
+	}
+	if c.DeadLetterThrottle <= 0 {
+		c.DeadLetterThrottle = time.Second
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = time.Minute
+	}
+	nc := &nodeConfig{
+		logger:        c.Logger,
+		clock:         c.Clock,
+		runnerClock:   c.RunnerClock,
+		policy:        policy,
+		spawner:       proc.NewSpawner(),
+		timeouts:      c.Timeouts.withDefaults(),
+		limits:        c.Tasks.withDefaults(),
+		hook:          c.Hook,
+		builtinBinary: c.BuiltinBinary,
+		baseEnv:       c.Env,
+		procOpts:      proc.Options{MaxFrameSize: c.MaxFrameSize},
+	}
+	system := actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewSlog(c.Logger) }),
+		actor.WithDeadLetterThrottleInterval(c.DeadLetterThrottle),
+	)
+	n := &Node{cfg: nc, system: system, reqTimeout: c.RequestTimeout, done: make(chan struct{})}
+	nc.nodeFault = n.onNodeFault
+	rootProps := actor.PropsFromProducer(func() actor.Actor { return &nodeRoot{node: nc} },
+		actor.WithGuardian(neverEscalate{nc.logger}),
+		actor.WithSupervisor(neverEscalate{nc.logger}))
+	root, err := system.Root.SpawnNamed(rootProps, "node")
+	if err != nil {
+		nc.spawner.Close()
+		system.Shutdown()
+		return nil, fmt.Errorf("start node root: %w", err)
+	}
+	n.root = root
+	res, err := system.Root.RequestFuture(root, &supervisorQuery{}, n.reqTimeout).Result()
+	if err != nil {
+		return nil, fmt.Errorf("start runner supervisor: %w", err)
+	}
+	n.supervisor = res.(*actor.PID)
+	return n, nil
+}
+
+// System returns the protoactor actor system (for hosts that add actors).
+func (n *Node) System() *actor.ActorSystem { return n.system }
+
+func (n *Node) timeout(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return max(time.Until(dl), time.Millisecond)
+	}
+	return n.reqTimeout
+}
+
+func (n *Node) request(ctx context.Context, pid *actor.PID, msg any) (any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res, err := n.system.Root.RequestFuture(pid, msg, n.timeout(ctx)).Result()
+	if errors.Is(err, actor.ErrTimeout) {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("no answer from %s within %s: %w", pid.Id, n.timeout(ctx), err)
+	}
+	return res, err
+}
+
+func (n *Node) closed() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.shutdown
+}
+
+// SpawnRunner starts a runner and returns its ID. The runner reports its way to
+// Ready through events; a spec that cannot work is refused here.
+func (n *Node) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error) {
+	if n.closed() {
+		return "", ErrShuttingDown
+	}
+	if err := spec.Validate(); err != nil {
+		return "", err
+	}
+	res, err := n.request(ctx, n.supervisor, &spawnRunnerRequest{spec: spec})
+	if err != nil {
+		return "", err
+	}
+	r := res.(*spawnRunnerReply)
+	return r.id, r.err
+}
+
+// StopRunner stops one runner (Shutdown frame → SIGTERM → SIGKILL to its
+// group) and returns how the stop went.
+func (n *Node) StopRunner(ctx context.Context, id string) (*StopResult, error) {
+	res, err := n.request(ctx, n.supervisor, &stopRunnerRequest{id: id})
+	if err != nil {
+		return nil, err
+	}
+	switch r := res.(type) {
+	case *StopResult:
+		return r, nil
+	case *stopRunnerReply:
+		return r.result, r.err
+	}
+	return nil, fmt.Errorf("unexpected reply %T to stop", res)
+}
+
+// Submit queues a task on a runner and returns its handle. A task ID already
+// known to that runner returns the first submission's handle.
+func (n *Node) Submit(ctx context.Context, runnerID string, t TaskSpec) (*TaskHandle, error) {
+	if n.closed() {
+		return nil, ErrShuttingDown
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	res, err := n.request(ctx, n.supervisor, &routeToRunner{id: runnerID, msg: &submitTask{spec: t}})
+	if err != nil {
+		return nil, err
+	}
+	r := res.(*submitReply)
+	return r.handle, r.err
+}
+
+// Cancel cancels one task (taskID) or, with taskID empty, every task of a
+// runner, and returns how many it cancelled. The tasks end Cancelled once the
+// runner confirms, or after TaskLimits.CancelWait if it never does.
+func (n *Node) Cancel(ctx context.Context, runnerID, taskID string) (int, error) {
+	res, err := n.request(ctx, n.supervisor, &routeToRunner{id: runnerID, msg: &cancelTasks{taskID: taskID, all: taskID == ""}})
+	if err != nil {
+		return 0, err
+	}
+	r := res.(*cancelReply)
+	return r.cancelled, r.err
+}
+
+// Runners lists every runner ever spawned on this node, in spawn order.
+func (n *Node) Runners(ctx context.Context) ([]RunnerInfo, error) {
+	res, err := n.request(ctx, n.supervisor, &listRunnersRequest{})
+	if err != nil {
+		return nil, err
+	}
+	return res.([]RunnerInfo), nil
+}
+
+// Shutdown stops every runner, then the actors, the spawner and the actor
+// system. Calling it again returns the first call's result once it is done.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.mu.Lock()
+	first := !n.shutdown
+	n.shutdown = true
+	n.mu.Unlock()
+	if !first {
+		select {
+		case <-n.done:
+			return n.shutErr
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	n.shutErr = n.shutdownOnce(ctx)
+	close(n.done) // sole sender: the first Shutdown call
+	return n.shutErr
+}
+
+func (n *Node) shutdownOnce(ctx context.Context) error {
+	var errs []error
+	if _, err := n.request(ctx, n.supervisor, &closeRequest{}); err != nil {
+		errs = append(errs, fmt.Errorf("close runner supervisor: %w", err))
+	}
+	infos, err := n.Runners(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, info := range infos {
+		wg.Add(1)
+		go func(id string) {
+			defer wg.Done()
+			if _, err := n.StopRunner(ctx, id); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("stop runner %s: %w", id, err))
+				mu.Unlock()
+			}
+		}(info.ID)
+	}
+	wg.Wait()
+	if err := n.system.Root.StopFuture(n.root).Wait(); err != nil {
+		errs = append(errs, fmt.Errorf("stop node root: %w", err))
+	}
+	n.cfg.spawner.Close()
+	n.system.Shutdown()
+	return errors.Join(errs...)
+}
+
+// onNodeFault shuts the node down gracefully after a node-wide fault. It runs
+// the shutdown on a goroutine of its own (the caller is an actor, which must
+// not block on the tree it is part of); the goroutine ends when the shutdown
+// does, and Done reports it.
+func (n *Node) onNodeFault(reason error) {
+	n.cfg.logger.WithField("reason", reason.Error()).Error("node-wide fault: shutting the node down gracefully")
+	go func() { _ = n.Shutdown(context.Background()) }()
+}
+
+// Done is closed when the node has shut down, whoever started the shutdown.
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Policy returns the node's error handler (records, statistics).
+func (n *Node) Policy() *errhandler.Handler { return n.cfg.policy }
+
+// supervisorQuery asks the node root for the runner supervisor's PID.
+type supervisorQuery struct{}
+
+// nodeRoot is the top of a node's tree.
+type nodeRoot struct {
+	node       *nodeConfig
+	supervisor *actor.PID
+	faulted    bool
+}
+
+func (r *nodeRoot) Receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case *actor.Started:
+		props := actor.PropsFromProducer(func() actor.Actor { return newRunnerSupervisor(r.node) },
+			actor.WithSupervisor(stopOnFailure{r.node.logger}))
+		pid, err := ctx.SpawnNamed(props, "runners")
+		if err != nil {
+			r.node.logger.WithError(err).Error("could not spawn the runner supervisor")
+			return
+		}
+		r.supervisor = pid
+	case *supervisorQuery:
+		ctx.Respond(r.supervisor)
+	}
+}
+
+// HandleFailure implements actor.SupervisorStrategy for the node root's
+// children: never escalate (the guardian would panic the process), never
+// restart (a fresh supervisor would forget its runners); log and resume.
+func (r *nodeRoot) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason interface{}, _ interface{}) {
+	sup.ResumeChildren(child)
+	if f, ok := reason.(*RunnerFailure); ok && f.Kind.NodeWide() {
+		if !r.faulted {
+			r.faulted = true
+			r.node.nodeFault(f)
+		}
+		return
+	}
+	r.node.logger.WithFields(logrus.Fields{"child": child.Id, "reason": fmt.Sprint(reason)}).
+		Error("node-level actor failed: resumed it")
+}
+
+// neverEscalate is the guardian strategy of the node root: log and resume.
+type neverEscalate struct{ logger *logrus.Logger }
+
+func (g neverEscalate) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason interface{}, _ interface{}) {
+	g.logger.WithFields(logrus.Fields{"child": child.Id, "reason": fmt.Sprint(reason)}).Error("node root failed: resuming it")
+	sup.ResumeChildren(child)
+}

@@ -1,0 +1,288 @@
+package actors
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/exo-actors/exo-actors/internal/protocol"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// Task messages to the runner actor.
+type (
+	submitTask  struct{ spec TaskSpec }
+	submitReply struct {
+		handle *TaskHandle
+		err    error
+	}
+	cancelTasks struct {
+		taskID string // empty with all
+		all    bool
+	}
+	cancelReply struct {
+		cancelled int
+		err       error
+	}
+	taskTimerFired struct {
+		id    string
+		which int
+		seq   uint64
+	}
+)
+
+// TaskStatusChanged: a task's status changed. Pending on submit, Running when
+// the runner says so, then exactly one terminal status.
+type TaskStatusChanged struct {
+	RunnerID string
+	TaskID   string
+	Status   exov1.TaskStatus
+	Reason   string
+	At       time.Time
+}
+
+// TaskChunk: a task produced a chunk (an error chunk included).
+type TaskChunk struct {
+	RunnerID string
+	TaskID   string
+	Chunk    *Chunk
+}
+
+func (e *TaskStatusChanged) eventRunnerID() string { return e.RunnerID }
+func (e *TaskChunk) eventRunnerID() string         { return e.RunnerID }
+
+// TaskStatusName returns exo's name of a task status, e.g. "TimedOut".
+func TaskStatusName(s exov1.TaskStatus) string {
+	switch s {
+	case exov1.TaskStatus_TASK_STATUS_PENDING:
+		return "Pending"
+	case exov1.TaskStatus_TASK_STATUS_RUNNING:
+		return "Running"
+	case exov1.TaskStatus_TASK_STATUS_COMPLETE:
+		return "Complete"
+	case exov1.TaskStatus_TASK_STATUS_TIMED_OUT:
+		return "TimedOut"
+	case exov1.TaskStatus_TASK_STATUS_FAILED:
+		return "Failed"
+	case exov1.TaskStatus_TASK_STATUS_CANCELLED:
+		return "Cancelled"
+	}
+	return fmt.Sprintf("TaskStatus(%d)", int32(s))
+}
+
+// acceptingTasks says whether the runner may queue new tasks, and if not why.
+func (a *runnerActor) acceptingTasks() error {
+	switch {
+	case a.stop != nil:
+		return fmt.Errorf("%w: runner %s is stopping", ErrRunnerNotAvailable, a.slot.id)
+	case a.failure != nil:
+		return fmt.Errorf("%w: runner %s failed: %s", ErrRunnerNotAvailable, a.slot.id, a.failure.Message)
+	case protocol.Terminal(a.status.GetKind()):
+		return fmt.Errorf("%w: runner %s is %s", ErrRunnerNotAvailable, a.slot.id, protocol.StatusName(a.status.GetKind()))
+	}
+	return nil
+}
+
+func (a *runnerActor) onSubmit(ctx actor.Context, m *submitTask) {
+	l := a.slot.tasks
+	if h := l.lookup(m.spec.ID); h != nil {
+		ctx.Respond(&submitReply{handle: h}) // dedup: the same handle, the same outcome
+		return
+	}
+	if err := a.acceptingTasks(); err != nil {
+		ctx.Respond(&submitReply{err: err})
+		return
+	}
+	if len(l.queue) >= a.node.limits.Queue {
+		ctx.Respond(&submitReply{err: fmt.Errorf("%w: %d tasks wait on runner %s (limit %d); retry later or raise TaskLimits.Queue",
+			ErrQueueFull, len(l.queue), a.slot.id, a.node.limits.Queue)})
+		return
+	}
+	e := &taskEntry{spec: m.spec, handle: newTaskHandle(a.slot.id, m.spec.ID)}
+	l.live[m.spec.ID] = e
+	l.queue = append(l.queue, m.spec.ID)
+	ctx.Respond(&submitReply{handle: e.handle})
+	a.emit(&TaskStatusChanged{RunnerID: a.slot.id, TaskID: m.spec.ID, Status: exov1.TaskStatus_TASK_STATUS_PENDING, At: a.node.runnerClock.Now()})
+	a.dispatch(ctx)
+}
+
+// dispatch sends queued tasks while the runner is Ready (or Running with a
+// free slot) and the in-flight limit allows.
+func (a *runnerActor) dispatch(ctx actor.Context) {
+	l := a.slot.tasks
+	for len(l.queue) > 0 && l.inFlight < a.node.limits.InFlight && a.canDispatch() {
+		id := l.queue[0]
+		l.queue = l.queue[1:]
+		e := l.live[id]
+		task := &exov1.Task{Id: id, Kind: e.spec.Kind, Payload: e.spec.Payload, Params: e.spec.Params}
+		if e.spec.Timeout > 0 {
+			task.Timeout = durationpb.New(e.spec.Timeout)
+		}
+		if err := a.p.Send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Task{Task: task}}); err != nil {
+			l.queue = append([]string{id}, l.queue...)
+			a.log.WithError(err).WithField("task_id", id).Warn("could not send task to runner")
+			return
+		}
+		e.state = taskSent
+		e.sentGen = a.gen
+		l.inFlight++
+		a.armTask(ctx, e, taskTimerAck, a.node.limits.AckTimeout)
+		if e.spec.Timeout > 0 {
+			a.armTask(ctx, e, taskTimerTimeout, e.spec.Timeout)
+		}
+		a.log.WithFields(logrus.Fields{"task_id": id, "kind": e.spec.Kind}).Debug("task sent to runner")
+	}
+}
+
+func (a *runnerActor) canDispatch() bool {
+	if !a.handshakeDone || a.windingDown() || a.p == nil || a.exit != nil {
+		return false
+	}
+	k := a.status.GetKind()
+	return k == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY || k == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING
+}
+
+// onTaskFrame applies a task frame if it is in exo's order: TaskStatus
+// Running → TaskAcknowledged → chunks → terminal TaskStatus. Frames out of
+// order are protocol errors: logged, not applied.
+func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) {
+	l := a.slot.tasks
+	var id string
+	switch b := env.Body.(type) {
+	case *exov1.RunnerEnvelope_TaskStatusUpdated:
+		id = b.TaskStatusUpdated.GetTaskId()
+	case *exov1.RunnerEnvelope_TaskAcknowledged:
+		id = b.TaskAcknowledged.GetTaskId()
+	case *exov1.RunnerEnvelope_ChunkGenerated:
+		id = b.ChunkGenerated.GetTaskId()
+	}
+	e := l.live[id]
+	if e == nil || e.state == taskQueued || e.sentGen != a.gen {
+		if l.done[id] != nil {
+			return // late word about a task that already ended (e.g. timed out)
+		}
+		a.protocolViolation(fmt.Sprintf("frame %T for unknown task %q", env.Body, id))
+		return
+	}
+	switch b := env.Body.(type) {
+	case *exov1.RunnerEnvelope_TaskStatusUpdated:
+		st := b.TaskStatusUpdated.GetStatus()
+		switch st {
+		case exov1.TaskStatus_TASK_STATUS_RUNNING:
+			if e.state != taskSent {
+				a.protocolViolation(fmt.Sprintf("task %q: TaskStatus Running twice or late", id))
+				return
+			}
+			e.state = taskRunning
+			a.emit(&TaskStatusChanged{RunnerID: a.slot.id, TaskID: id, Status: st, At: a.node.runnerClock.Now()})
+		case exov1.TaskStatus_TASK_STATUS_COMPLETE, exov1.TaskStatus_TASK_STATUS_FAILED,
+			exov1.TaskStatus_TASK_STATUS_CANCELLED, exov1.TaskStatus_TASK_STATUS_TIMED_OUT:
+			switch {
+			case e.state == taskCancelling:
+				a.endTask(ctx, e, e.cancelAs, e.cancelWhy)
+			case st == exov1.TaskStatus_TASK_STATUS_COMPLETE && e.state != taskAcked:
+				a.protocolViolation(fmt.Sprintf("task %q: Complete before TaskAcknowledged", id))
+			default:
+				a.endTask(ctx, e, st, b.TaskStatusUpdated.GetReason())
+			}
+		default:
+			a.protocolViolation(fmt.Sprintf("task %q: status %s from the runner", id, TaskStatusName(st)))
+		}
+	case *exov1.RunnerEnvelope_TaskAcknowledged:
+		if e.state != taskRunning {
+			a.protocolViolation(fmt.Sprintf("task %q: TaskAcknowledged before TaskStatus Running", id))
+			return
+		}
+		e.state = taskAcked
+		a.cancelTask(e, taskTimerAck)
+	case *exov1.RunnerEnvelope_ChunkGenerated:
+		if e.state != taskAcked && e.state != taskCancelling {
+			a.protocolViolation(fmt.Sprintf("task %q: chunk before TaskAcknowledged", id))
+			return
+		}
+		if e.handle.push(b.ChunkGenerated) {
+			a.emit(&TaskChunk{RunnerID: a.slot.id, TaskID: id, Chunk: b.ChunkGenerated})
+		}
+	}
+}
+
+func (a *runnerActor) onCancel(ctx actor.Context, m *cancelTasks) {
+	l := a.slot.tasks
+	var targets []*taskEntry
+	if m.all {
+		for _, id := range append(l.sentIDs(), l.queue...) {
+			targets = append(targets, l.live[id])
+		}
+	} else if e := l.live[m.taskID]; e != nil {
+		targets = append(targets, e)
+	} else if l.done[m.taskID] == nil {
+		ctx.Respond(&cancelReply{err: fmt.Errorf("%w: %q on runner %s", ErrTaskNotFound, m.taskID, a.slot.id)})
+		return
+	}
+	for _, e := range targets {
+		a.cancelEntry(ctx, e, exov1.TaskStatus_TASK_STATUS_CANCELLED, "cancelled on request")
+	}
+	ctx.Respond(&cancelReply{cancelled: len(targets)})
+}
+
+// cancelEntry ends a queued task at once; a sent one is cancelled on the
+// runner and ends as `as` when the runner confirms, or after CancelWait.
+func (a *runnerActor) cancelEntry(ctx actor.Context, e *taskEntry, as exov1.TaskStatus, why string) {
+	switch e.state {
+	case taskCancelling:
+		return
+	case taskQueued:
+		a.endTask(ctx, e, as, why+" before it was sent")
+		return
+	}
+	e.state = taskCancelling
+	e.cancelAs, e.cancelWhy = as, why
+	a.cancelTask(e, taskTimerAck)
+	a.cancelTask(e, taskTimerTimeout)
+	if a.p != nil && a.exit == nil {
+		_ = a.p.Send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Cancel{Cancel: &exov1.Cancel{Target: &exov1.Cancel_TaskId{TaskId: e.spec.ID}}}})
+	}
+	a.armTask(ctx, e, taskTimerCancel, a.node.limits.CancelWait)
+}
+
+func (a *runnerActor) onTaskTimer(ctx actor.Context, m *taskTimerFired) {
+	e := a.slot.tasks.live[m.id]
+	if e == nil || e.timers[m.which].seq != m.seq || e.timers[m.which].t == nil {
+		return
+	}
+	e.timers[m.which].t = nil
+	switch m.which {
+	case taskTimerAck:
+		a.cancelEntry(ctx, e, exov1.TaskStatus_TASK_STATUS_FAILED,
+			fmt.Sprintf("runner did not acknowledge the task within %s", a.node.limits.AckTimeout))
+	case taskTimerTimeout:
+		a.cancelEntry(ctx, e, exov1.TaskStatus_TASK_STATUS_TIMED_OUT, fmt.Sprintf("timed out after %s", e.spec.Timeout))
+	case taskTimerCancel:
+		a.endTask(ctx, e, e.cancelAs, e.cancelWhy+fmt.Sprintf(" (runner did not confirm within %s)", a.node.limits.CancelWait))
+	}
+}
+
+// endTask gives a task its one terminal status and frees its slot.
+func (a *runnerActor) endTask(ctx actor.Context, e *taskEntry, st exov1.TaskStatus, reason string) {
+	for i := range e.timers {
+		a.cancelTask(e, i)
+	}
+	a.node.endTask(a.slot, e, st, reason)
+	if ctx != nil {
+		a.dispatch(ctx)
+	}
+}
+
+func (a *runnerActor) armTask(ctx actor.Context, e *taskEntry, which int, d time.Duration) {
+	a.cancelTask(e, which)
+	a.slot.timerSeq++
+	seq, id, self, system := a.slot.timerSeq, e.spec.ID, ctx.Self(), ctx.ActorSystem()
+	e.timers[which] = timerSlot{seq: seq, t: a.node.runnerClock.AfterFunc(d, func() {
+		system.Root.Send(self, &taskTimerFired{id: id, which: which, seq: seq})
+	})}
+}
+
+func (a *runnerActor) cancelTask(e *taskEntry, which int) { e.stopTimer(which) }

@@ -1,0 +1,97 @@
+package actors
+
+import (
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/exo-actors/exo-actors/actors/errhandler"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// slot is a runner's state that outlives any one actor incarnation and any
+// one process. The runner supervisor owns it; the runner actor updates it.
+// Readers (the supervisor answering Runners()) take a snapshot under mu.
+type slot struct {
+	id    string
+	spec  RunnerSpec
+	tasks *ledger // touched only by the runner actor, or by the supervisor while no incarnation runs
+	// timerSeq numbers every timer of every incarnation, so a timer armed by
+	// an earlier incarnation can never match one of a later.
+	timerSeq uint64
+
+	mu         sync.Mutex
+	generation uint64 // of the newest process; 0 before the first
+	attempts   int    // processes started
+	pid        int
+	status     *exov1.RunnerStatus
+	since      time.Time
+	staleDrops uint64 // messages from an older generation, dropped
+	lastError  string
+}
+
+func newSlot(id string, spec RunnerSpec) *slot {
+	return &slot{id: id, spec: spec, tasks: newLedger(), status: &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_IDLE}}
+}
+
+// nextGeneration starts a new process generation.
+func (s *slot) nextGeneration() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.generation++
+	s.attempts++
+	return s.generation
+}
+
+func (s *slot) setStatus(st *exov1.RunnerStatus, at time.Time) {
+	s.mu.Lock()
+	s.status = proto.Clone(st).(*exov1.RunnerStatus)
+	s.since = at
+	if st.GetKind() == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED {
+		s.lastError = st.GetErrorMessage()
+	}
+	s.mu.Unlock()
+}
+
+func (s *slot) setPid(pid int) {
+	s.mu.Lock()
+	s.pid = pid
+	s.mu.Unlock()
+}
+
+func (s *slot) dropStale() {
+	s.mu.Lock()
+	s.staleDrops++
+	s.mu.Unlock()
+}
+
+// RunnerInfo is a snapshot of one runner.
+type RunnerInfo struct {
+	ID          string
+	Kind        string
+	Generation  uint64
+	Attempts    int
+	Pid         int
+	Status      *exov1.RunnerStatus
+	StatusSince time.Time
+	StaleDrops  uint64
+	LastError   string
+	// Supervision: the last error record, the next planned backoff delay,
+	// and whether the runner waits to restart (and for how long yet).
+	LastRecord     *errhandler.Record
+	NextDelay      time.Duration
+	Restarting     bool
+	RestartIn      time.Duration
+	RestartAttempt int
+}
+
+func (s *slot) info() RunnerInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return RunnerInfo{
+		ID: s.id, Kind: s.spec.Kind, Generation: s.generation, Attempts: s.attempts, Pid: s.pid,
+		Status: proto.Clone(s.status).(*exov1.RunnerStatus), StatusSince: s.since,
+		StaleDrops: s.staleDrops, LastError: s.lastError,
+	}
+}

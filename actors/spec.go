@@ -1,0 +1,101 @@
+package actors
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// RunnerSpec says how to start a runner.
+type RunnerSpec struct {
+	// Kind names what the runner is, e.g. "llama-3b"; it starts the runner's ID
+	// ("llama-3b-4f9c2a"). Letters, digits and '-' only; required.
+	Kind string
+	// Builtin runs this project's own built-in runner (`exo-actors runner`)
+	// with Args appended; Command must then be empty.
+	Builtin bool
+	// Command is the executable to run (path, or a name looked up in PATH).
+	Command string
+	// Args are the arguments, without the program name.
+	Args []string
+	// Env is added to the node's environment (KEY=VALUE).
+	Env []string
+	// Dir is the working directory; empty means the node's.
+	Dir string
+}
+
+var kindRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+
+// Validate returns a clear error for a spec that cannot work.
+func (s RunnerSpec) Validate() error {
+	var errs []error
+	if !kindRE.MatchString(s.Kind) {
+		errs = append(errs, fmt.Errorf("kind %q: want 1-40 lowercase letters, digits or '-', starting with a letter or digit (e.g. \"llama-3b\")", s.Kind))
+	}
+	switch {
+	case s.Builtin && s.Command != "":
+		errs = append(errs, fmt.Errorf("both Builtin and Command %q are set: choose one", s.Command))
+	case !s.Builtin && strings.TrimSpace(s.Command) == "":
+		errs = append(errs, errors.New("no Command: set Command to the runner executable, or Builtin for the built-in runner"))
+	}
+	for _, e := range s.Env {
+		if !strings.Contains(e, "=") || strings.HasPrefix(e, "=") {
+			errs = append(errs, fmt.Errorf("env entry %q: want KEY=VALUE", e))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid runner spec: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// newRunnerID returns "<kind>-<6 hex digits>".
+func newRunnerID(kind string) string {
+	var b [3]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err)) // the kernel's RNG does not fail
+	}
+	return kind + "-" + hex.EncodeToString(b[:])
+}
+
+// RunnerTimeouts are the waits of a runner's life. Zero fields take the
+// defaults listed; tests set them short.
+type RunnerTimeouts struct {
+	Handshake         time.Duration // for the Hello frame after start; 5s
+	HeartbeatInterval time.Duration // asked of the runner in HelloAccepted; 500ms
+	HeartbeatTimeout  time.Duration // no heartbeat at all → hang; 5s
+	ProgressTimeout   time.Duration // Running, heartbeats but frozen counters → no progress; 30s
+	LoadingStall      time.Duration // Loading with no layer progress; 60s
+	ExitGrace         time.Duration // after TerminationError or stdout EOF, wait for the exit before SIGKILL; 1s
+	StopGrace         time.Duration // after the Shutdown frame, before SIGTERM; 3s
+	TermWait          time.Duration // after SIGTERM, before SIGKILL; 2s
+	Drain             time.Duration // after the exit, for the pipe readers to finish; 1s
+}
+
+func (t RunnerTimeouts) withDefaults() RunnerTimeouts {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&t.Handshake, 5*time.Second)
+	def(&t.HeartbeatInterval, 500*time.Millisecond)
+	def(&t.HeartbeatTimeout, 5*time.Second)
+	def(&t.ProgressTimeout, 30*time.Second)
+	def(&t.LoadingStall, 60*time.Second)
+	def(&t.ExitGrace, time.Second)
+	def(&t.StopGrace, 3*time.Second)
+	def(&t.TermWait, 2*time.Second)
+	def(&t.Drain, time.Second)
+	return t
+}
+
+// watchdogPeriod is how often hang, no-progress and stall are checked.
+func (t RunnerTimeouts) watchdogPeriod() time.Duration {
+	p := min(t.HeartbeatTimeout, t.ProgressTimeout, t.LoadingStall) / 4
+	return max(p, 5*time.Millisecond)
+}

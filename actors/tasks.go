@@ -1,0 +1,289 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// TaskSpec is one unit of work for a runner.
+type TaskSpec struct {
+	// ID identifies the task; a second Submit with the same ID on the same
+	// runner returns the first one's handle (see TaskLimits.DedupMemory).
+	ID string
+	// Kind says what to do, e.g. "text_generation" or "noop".
+	Kind    string
+	Payload []byte
+	// Params are free-form (e.g. "max_tokens"; the built-in runner's "fault").
+	Params map[string]string
+	// Timeout ends the task TimedOut (and cancels it on the runner) this long
+	// after it was sent to the runner; zero means no limit.
+	Timeout time.Duration
+	// Retryable tasks that were in flight when their runner crashed are
+	// resubmitted once to the restarted runner instead of failing.
+	Retryable bool
+}
+
+// Validate returns a clear error for a task that cannot be submitted.
+func (t TaskSpec) Validate() error {
+	switch {
+	case t.ID == "":
+		return errors.New("invalid task: empty ID")
+	case len(t.ID) > 256:
+		return fmt.Errorf("invalid task: ID of %d bytes, limit 256", len(t.ID))
+	case t.Kind == "":
+		return fmt.Errorf("invalid task %q: empty Kind (e.g. \"text_generation\")", t.ID)
+	case t.Timeout < 0:
+		return fmt.Errorf("invalid task %q: negative Timeout %s", t.ID, t.Timeout)
+	}
+	return nil
+}
+
+// TaskLimits bound the work a runner holds. Zero fields take the defaults.
+type TaskLimits struct {
+	// InFlight is how many tasks a runner runs at once; default 1.
+	InFlight int
+	// Queue is how many more may wait for a free slot; default 64. A Submit
+	// beyond it fails with ErrQueueFull.
+	Queue int
+	// AckTimeout: a task the runner has not acknowledged this long after it
+	// was sent ends Failed; default 5s.
+	AckTimeout time.Duration
+	// CancelWait: how long a cancelled task waits for the runner to confirm
+	// before it ends Cancelled anyway; default 2s.
+	CancelWait time.Duration
+	// DedupMemory is how many finished task IDs per runner are remembered for
+	// deduplication (oldest forgotten first); default 1024.
+	DedupMemory int
+}
+
+func (l TaskLimits) withDefaults() TaskLimits {
+	if l.InFlight <= 0 {
+		l.InFlight = 1
+	}
+	if l.Queue <= 0 {
+		l.Queue = 64
+	}
+	if l.AckTimeout <= 0 {
+		l.AckTimeout = 5 * time.Second
+	}
+	if l.CancelWait <= 0 {
+		l.CancelWait = 2 * time.Second
+	}
+	if l.DedupMemory <= 0 {
+		l.DedupMemory = 1024
+	}
+	return l
+}
+
+// Task errors, tested with errors.Is.
+var (
+	ErrQueueFull           = errors.New("runner's task queue is full")
+	ErrRunnerNotAvailable  = errors.New("runner cannot take tasks")
+	ErrTaskNotFound        = errors.New("no such task on this runner")
+	errTaskHandleCancelled = errors.New("task handle wait cancelled")
+)
+
+// TaskOutcome is how a task ended.
+type TaskOutcome struct {
+	Status exov1.TaskStatus // Complete, TimedOut, Failed or Cancelled
+	Reason string           // why, for all but Complete
+	Chunks int              // chunks delivered, error chunk included
+	At     time.Time
+}
+
+// Chunk is one chunk of a task's output.
+type Chunk = exov1.ChunkGenerated
+
+// TaskHandle follows one submitted task: its chunks in order, then exactly
+// one outcome. It is safe for concurrent use; every reader sees every chunk.
+type TaskHandle struct {
+	ID       string
+	RunnerID string
+
+	mu      sync.Mutex
+	chunks  []*Chunk
+	outcome *TaskOutcome
+	changed chan struct{} // closed and replaced on every change; sole sender: the task's owner via push/finish under mu
+	cursor  int           // for Next
+}
+
+func newTaskHandle(runnerID, id string) *TaskHandle {
+	return &TaskHandle{ID: id, RunnerID: runnerID, changed: make(chan struct{})}
+}
+
+// push appends a chunk; false once the task has ended.
+func (h *TaskHandle) push(c *Chunk) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.outcome != nil {
+		return false
+	}
+	h.chunks = append(h.chunks, c)
+	h.signalLocked()
+	return true
+}
+
+// finish sets the outcome; false when the task had already ended, so every
+// task ends exactly once.
+func (h *TaskHandle) finish(o TaskOutcome) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.outcome != nil {
+		return false
+	}
+	o.Chunks = len(h.chunks)
+	h.outcome = &o
+	h.signalLocked()
+	return true
+}
+
+func (h *TaskHandle) signalLocked() {
+	close(h.changed) // sole sender: the task's owner, under h.mu (push/finish)
+	h.changed = make(chan struct{})
+}
+
+// Outcome returns the outcome, or nil while the task runs.
+func (h *TaskHandle) Outcome() *TaskOutcome {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.outcome == nil {
+		return nil
+	}
+	o := *h.outcome
+	return &o
+}
+
+// Chunks returns the chunks so far.
+func (h *TaskHandle) Chunks() []*Chunk {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]*Chunk(nil), h.chunks...)
+}
+
+// Chunk returns chunk i, waiting for it; io.EOF once the task ended with
+// fewer chunks.
+func (h *TaskHandle) Chunk(ctx context.Context, i int) (*Chunk, error) {
+	for {
+		h.mu.Lock()
+		if i < len(h.chunks) {
+			c := h.chunks[i]
+			h.mu.Unlock()
+			return c, nil
+		}
+		if h.outcome != nil {
+			h.mu.Unlock()
+			return nil, io.EOF
+		}
+		ch := h.changed
+		h.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", errTaskHandleCancelled, ctx.Err())
+		}
+	}
+}
+
+// Next returns the next chunk this handle has not returned yet, or io.EOF
+// after the last one. Readers sharing a handle share its cursor; use Chunk
+// for independent readers.
+func (h *TaskHandle) Next(ctx context.Context) (*Chunk, error) {
+	h.mu.Lock()
+	i := h.cursor
+	h.mu.Unlock()
+	c, err := h.Chunk(ctx, i)
+	if err == nil {
+		h.mu.Lock()
+		if h.cursor == i {
+			h.cursor++
+		}
+		h.mu.Unlock()
+	}
+	return c, err
+}
+
+// Wait returns the outcome once the task ended. It always returns for every
+// task: a runner that crashes or stops ends its tasks Failed.
+func (h *TaskHandle) Wait(ctx context.Context) (TaskOutcome, error) {
+	for {
+		h.mu.Lock()
+		if h.outcome != nil {
+			o := *h.outcome
+			h.mu.Unlock()
+			return o, nil
+		}
+		ch := h.changed
+		h.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return TaskOutcome{}, fmt.Errorf("%w: %w", errTaskHandleCancelled, ctx.Err())
+		}
+	}
+}
+
+// taskState is where a task is in its protocol life.
+type taskState int
+
+const (
+	taskQueued     taskState = iota // waiting for a free slot
+	taskSent                        // Task frame written
+	taskRunning                     // TaskStatus Running seen
+	taskAcked                       // TaskAcknowledged seen; chunks may come
+	taskCancelling                  // Cancel sent; waiting for the runner's word
+)
+
+// taskEntry is one live task in a runner's ledger.
+type taskEntry struct {
+	spec      TaskSpec
+	handle    *TaskHandle
+	state     taskState
+	sentGen   uint64 // generation it was sent to
+	resubmits int    // times resubmitted after a restart
+	cancelAs  exov1.TaskStatus
+	cancelWhy string
+	timers    [3]timerSlot // ack, timeout, cancel wait
+}
+
+const (
+	taskTimerAck = iota
+	taskTimerTimeout
+	taskTimerCancel
+)
+
+// ledger holds a runner's tasks. It lives in the slot, so it outlives actor
+// incarnations; only the runner actor (or its supervisor while the actor is
+// suspended) touches it, under the slot's mutex.
+type ledger struct {
+	live     map[string]*taskEntry
+	queue    []string // queued task IDs, in order
+	inFlight int
+	done     map[string]*TaskHandle // finished, for dedup
+	doneFIFO []string
+}
+
+func newLedger() *ledger {
+	return &ledger{live: map[string]*taskEntry{}, done: map[string]*TaskHandle{}}
+}
+
+func (l *ledger) lookup(id string) *TaskHandle {
+	if e := l.live[id]; e != nil {
+		return e.handle
+	}
+	return l.done[id]
+}
+
+func (l *ledger) remember(h *TaskHandle, limit int) {
+	l.done[h.ID] = h
+	l.doneFIFO = append(l.doneFIFO, h.ID)
+	for len(l.doneFIFO) > limit {
+		delete(l.done, l.doneFIFO[0])
+		l.doneFIFO = l.doneFIFO[1:]
+	}
+}

@@ -1,0 +1,406 @@
+package proc
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	goruntime "runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/exo-actors/exo-actors/internal/frame"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// Spec says what to run.
+type Spec struct {
+	Path string   // executable; looked up in PATH when it has no slash
+	Args []string // arguments, without the program name
+	Env  []string // full environment (KEY=VALUE); nil inherits the parent's
+	Dir  string   // working directory; empty means the parent's
+}
+
+// Options tune one process.
+type Options struct {
+	MaxFrameSize  int // largest stdout frame body; 0 means frame.DefaultMaxSize
+	InputQueue    int // frames the stdin writer may hold; 0 means 256
+	StderrLineMax int // longest stderr line kept whole; 0 means 4096
+}
+
+// Messages delivered to the owner. Each carries the process generation.
+type (
+	// Frame is one decoded stdout frame.
+	Frame struct {
+		Gen uint64
+		Env *exov1.RunnerEnvelope
+	}
+	// ReaderClosed is the stdout reader's last message. Err is nil for a clean
+	// end of stream, otherwise why reading stopped (often a *frame.Error).
+	ReaderClosed struct {
+		Gen    uint64
+		Err    error
+		Frames uint64
+	}
+	// StderrLine is one line the process wrote to stderr.
+	StderrLine struct {
+		Gen  uint64
+		Line string
+	}
+	// StderrClosed is the stderr reader's last message.
+	StderrClosed struct{ Gen uint64 }
+	// Exited is the waiter's one message: the process ended and was reaped.
+	Exited struct {
+		Gen    uint64
+		Status ExitStatus
+		At     time.Time
+	}
+	// WriterClosed is the stdin writer's last message; Err is the first write
+	// error, if any (frames after it were dropped).
+	WriterClosed struct {
+		Gen     uint64
+		Err     error
+		Dropped int
+	}
+)
+
+// ExitStatus is how a process ended.
+type ExitStatus struct {
+	Code     int            // exit code, or -1 when killed by a signal
+	Signal   syscall.Signal // the signal that killed it, or 0
+	CoreDump bool
+	Err      error // set when Wait itself failed
+}
+
+// Signaled reports whether a signal ended the process.
+func (s ExitStatus) Signaled() bool { return s.Signal != 0 }
+
+// String renders the status as "exitcode=3" or "signal=9 (killed)".
+func (s ExitStatus) String() string {
+	switch {
+	case s.Err != nil:
+		return "wait failed: " + s.Err.Error()
+	case s.Signal != 0:
+		return fmt.Sprintf("signal=%d (%s)", int(s.Signal), s.Signal)
+	default:
+		return fmt.Sprintf("exitcode=%d", s.Code)
+	}
+}
+
+// Deliver hands a message to the process's owner. It must not block for long
+// and must be safe to call from several goroutines (an actor's Send is).
+type Deliver func(msg any)
+
+// Errors from Start and Send.
+var (
+	ErrSpawnerClosed = errors.New("spawner is closed")
+	ErrInputFull     = errors.New("runner is not reading its stdin: input queue full")
+	ErrInputClosed   = errors.New("runner input already closed")
+	ErrReaped        = errors.New("process already reaped")
+)
+
+// StartError says a process could not be started, and whether because the
+// executable was not found (a configuration error, never worth retrying).
+type StartError struct {
+	Path     string
+	NotFound bool
+	Err      error
+}
+
+func (e *StartError) Error() string {
+	if e.NotFound {
+		return fmt.Sprintf("executable %q not found or not executable: %v; check the runner spec's command and PATH", e.Path, e.Err)
+	}
+	return fmt.Sprintf("start %q: %v", e.Path, e.Err)
+}
+
+func (e *StartError) Unwrap() error { return e.Err }
+
+// Spawner starts processes from one goroutine locked to its OS thread.
+type Spawner struct {
+	reqs chan spawnReq
+	done chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
+}
+
+type spawnReq struct {
+	cmd   *exec.Cmd
+	reply chan error // buffered(1); only the spawner sends, nobody closes
+}
+
+// NewSpawner starts the spawner goroutine. Close it when no process it started
+// is alive any more: its thread then exits, and the kernel sends SIGKILL to any
+// child that is still alive (the last line of defence against orphans).
+func NewSpawner() *Spawner {
+	s := &Spawner{reqs: make(chan spawnReq), done: make(chan struct{})}
+	s.wg.Add(1)
+	go s.loop()
+	return s
+}
+
+func (s *Spawner) loop() {
+	defer s.wg.Done()
+	// Never unlocked: the thread must live exactly as long as this goroutine.
+	goruntime.LockOSThread()
+	for {
+		select {
+		case r := <-s.reqs:
+			r.reply <- r.cmd.Start()
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// Close stops the spawner goroutine and waits for it. Safe to call twice.
+func (s *Spawner) Close() {
+	s.once.Do(func() {
+		close(s.done) // sole sender: Spawner.Close, once
+	})
+	s.wg.Wait()
+}
+
+func (s *Spawner) start(cmd *exec.Cmd) error {
+	reply := make(chan error, 1)
+	select {
+	case s.reqs <- spawnReq{cmd: cmd, reply: reply}:
+		return <-reply
+	case <-s.done:
+		return ErrSpawnerClosed
+	}
+}
+
+// Process is one started runner process. Send, CloseInput and ForceCloseOutput
+// belong to the owner (one goroutine); Signal is safe from anywhere.
+type Process struct {
+	Gen     uint64
+	Pid     int
+	Started time.Time
+
+	cmd     *exec.Cmd
+	in      chan *exov1.SupervisorEnvelope // sole sender: the owner via Send; closed by CloseInput
+	inDone  bool
+	stdoutR *os.File
+	stderrR *os.File
+
+	mu     sync.Mutex // guards reaped against Signal
+	reaped bool
+}
+
+// Start starts spec as generation gen, delivering everything to deliver.
+func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*Process, error) {
+	if opts.InputQueue <= 0 {
+		opts.InputQueue = 256
+	}
+	if opts.StderrLineMax <= 0 {
+		opts.StderrLineMax = 4096
+	}
+	cmd := exec.Command(spec.Path, spec.Args...)
+	if cmd.Err != nil {
+		return nil, startError(spec.Path, cmd.Err)
+	}
+	cmd.Env = spec.Env
+	cmd.Dir = spec.Dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+
+	var files []*os.File
+	closeAll := func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	pipe := func() (r, w *os.File, err error) {
+		r, w, err = os.Pipe()
+		if err == nil {
+			files = append(files, r, w)
+		}
+		return
+	}
+	stdinR, stdinW, err := pipe()
+	if err != nil {
+		return nil, &StartError{Path: spec.Path, Err: fmt.Errorf("stdin pipe: %w", err)}
+	}
+	stdoutR, stdoutW, err := pipe()
+	if err != nil {
+		closeAll()
+		return nil, &StartError{Path: spec.Path, Err: fmt.Errorf("stdout pipe: %w", err)}
+	}
+	stderrR, stderrW, err := pipe()
+	if err != nil {
+		closeAll()
+		return nil, &StartError{Path: spec.Path, Err: fmt.Errorf("stderr pipe: %w", err)}
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, stdoutW, stderrW
+
+	if err := s.start(cmd); err != nil {
+		closeAll()
+		return nil, startError(spec.Path, err)
+	}
+	// The child has its own copies now; ours would keep the pipes open forever.
+	stdinR.Close()
+	stdoutW.Close()
+	stderrW.Close()
+
+	p := &Process{
+		Gen:     gen,
+		Pid:     cmd.Process.Pid,
+		Started: time.Now(),
+		cmd:     cmd,
+		in:      make(chan *exov1.SupervisorEnvelope, opts.InputQueue),
+		stdoutR: stdoutR,
+		stderrR: stderrR,
+	}
+	maxFrame := opts.MaxFrameSize
+	if maxFrame <= 0 {
+		maxFrame = frame.DefaultMaxSize
+	}
+	go p.readStdout(deliver, maxFrame)
+	go p.readStderr(deliver, opts.StderrLineMax)
+	go p.wait(deliver)
+	go p.writeStdin(deliver, stdinW, maxFrame)
+	return p, nil
+}
+
+func startError(path string, err error) error {
+	nf := errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.ENOEXEC)
+	return &StartError{Path: path, NotFound: nf, Err: err}
+}
+
+// Send queues a frame for the runner's stdin without blocking. ErrInputFull
+// means the runner stopped reading (it may be hung).
+func (p *Process) Send(env *exov1.SupervisorEnvelope) error {
+	if p.inDone {
+		return ErrInputClosed
+	}
+	select {
+	case p.in <- env:
+		return nil
+	default:
+		return ErrInputFull
+	}
+}
+
+// CloseInput tells the writer that no more frames come; it closes the runner's
+// stdin after writing what is queued, then delivers WriterClosed. Idempotent.
+func (p *Process) CloseInput() {
+	if p.inDone {
+		return
+	}
+	p.inDone = true
+	close(p.in) // sole sender: the process owner (runner actor), via Send/CloseInput
+}
+
+// ForceCloseOutput closes the parent's read ends of stdout and stderr, which
+// ends the readers even if a process outside the group still holds the write
+// ends. Use it only after the process was reaped and the readers lag.
+func (p *Process) ForceCloseOutput() {
+	p.stdoutR.Close()
+	p.stderrR.Close()
+}
+
+// Signal sends sig to the whole process group, unless the leader was already
+// reaped (then the group was swept and its ID may be reused): ErrReaped.
+func (p *Process) Signal(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.reaped {
+		return ErrReaped
+	}
+	if err := syscall.Kill(-p.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("signal %s to process group %d: %w", sig, p.Pid, err)
+	}
+	return nil
+}
+
+func (p *Process) readStdout(deliver Deliver, maxFrame int) {
+	r := frame.NewReader(p.stdoutR, frame.WithMaxSize(maxFrame))
+	for {
+		env := new(exov1.RunnerEnvelope)
+		if err := r.Read(env); err != nil {
+			if err == io.EOF {
+				err = nil // clean end of stream between frames
+			}
+			p.stdoutR.Close()
+			deliver(&ReaderClosed{Gen: p.Gen, Err: err, Frames: r.Frames()})
+			return
+		}
+		deliver(&Frame{Gen: p.Gen, Env: env})
+	}
+}
+
+func (p *Process) readStderr(deliver Deliver, lineMax int) {
+	br := bufio.NewReaderSize(p.stderrR, lineMax)
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			s := string(line)
+			if s[len(s)-1] == '\n' {
+				s = s[:len(s)-1]
+			}
+			deliver(&StderrLine{Gen: p.Gen, Line: s})
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			break
+		}
+	}
+	p.stderrR.Close()
+	deliver(&StderrClosed{Gen: p.Gen})
+}
+
+func (p *Process) wait(deliver Deliver) {
+	// Wait for the leader's exit without reaping it, so Signal can still
+	// address the group safely until we hold the lock.
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, p.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err == nil || !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	p.mu.Lock()
+	// Sweep whatever the runner left in its group before the ID can be reused.
+	_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
+	p.reaped = true
+	p.mu.Unlock()
+
+	err := p.cmd.Wait()
+	st := ExitStatus{Code: -1}
+	if ps := p.cmd.ProcessState; ps != nil {
+		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
+			switch {
+			case ws.Signaled():
+				st.Signal = ws.Signal()
+				st.CoreDump = ws.CoreDump()
+			case ws.Exited():
+				st.Code = ws.ExitStatus()
+			}
+		}
+	} else if err != nil {
+		st.Err = err
+	}
+	deliver(&Exited{Gen: p.Gen, Status: st, At: time.Now()})
+}
+
+func (p *Process) writeStdin(deliver Deliver, stdinW *os.File, maxFrame int) {
+	w := frame.NewWriter(stdinW, frame.WithMaxSize(maxFrame))
+	var firstErr error
+	dropped := 0
+	for env := range p.in {
+		if firstErr != nil {
+			dropped++ // keep draining so Send never sees a spurious full queue
+			continue
+		}
+		if err := w.Write(env); err != nil {
+			firstErr = fmt.Errorf("write to runner stdin: %w", err)
+		}
+	}
+	stdinW.Close()
+	deliver(&WriterClosed{Gen: p.Gen, Err: firstErr, Dropped: dropped})
+}

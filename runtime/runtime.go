@@ -1,0 +1,137 @@
+package runtime
+
+import (
+	"context"
+
+	"github.com/exo-actors/exo-actors/actors"
+)
+
+// Types shared with the actors, re-exported.
+type (
+	// RunnerSpec says how to start a runner.
+	RunnerSpec = actors.RunnerSpec
+	// RunnerTimeouts are the waits of a runner's life.
+	RunnerTimeouts = actors.RunnerTimeouts
+	// RunnerInfo is a snapshot of one runner.
+	RunnerInfo = actors.RunnerInfo
+	// StopResult says how a runner's stop went.
+	StopResult = actors.StopResult
+	// StopStep is one step of a stop escalation.
+	StopStep = actors.StopStep
+	// RunnerFailure says how a runner failed.
+	RunnerFailure = actors.RunnerFailure
+	// DetectionSource says how a failure was noticed.
+	DetectionSource = actors.DetectionSource
+	// Event is something that happened to a runner.
+	Event = actors.Event
+	// EventHook receives every event; it must not block.
+	EventHook = actors.EventHook
+	// ProcessStarted is an Event.
+	ProcessStarted = actors.ProcessStarted
+	// StatusChanged is an Event.
+	StatusChanged = actors.StatusChanged
+	// ProcessExited is an Event.
+	ProcessExited = actors.ProcessExited
+	// RunnerFailed is an Event.
+	RunnerFailed = actors.RunnerFailed
+	// RunnerStopped is an Event.
+	RunnerStopped = actors.RunnerStopped
+	// Config configures a System; zero fields take documented defaults.
+	Config = actors.NodeConfig
+)
+
+// Errors callers test with errors.Is.
+var (
+	ErrUnknownRunner = actors.ErrUnknownRunner
+	ErrShuttingDown  = actors.ErrShuttingDown
+)
+
+// Option changes a Config before the System starts.
+type Option func(*Config)
+
+// WithEventHook sets the hook that receives every event.
+func WithEventHook(h EventHook) Option { return func(c *Config) { c.Hook = h } }
+
+// WithTimeouts sets the runner timeouts.
+func WithTimeouts(t RunnerTimeouts) Option { return func(c *Config) { c.Timeouts = t } }
+
+// System is one embedded exo-actors node.
+type System struct {
+	node *actors.Node
+}
+
+// New starts a System.
+func New(cfg Config, opts ...Option) (*System, error) {
+	for _, o := range opts {
+		o(&cfg)
+	}
+	n, err := actors.StartNode(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &System{node: n}, nil
+}
+
+// SpawnRunner starts a runner and returns its ID ("<kind>-<6 hex>"). The
+// runner then reports its way to Ready through events. A spec that cannot
+// work is refused with an error saying what to fix.
+func (s *System) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error) {
+	return s.node.SpawnRunner(ctx, spec)
+}
+
+// StopRunner stops one runner: Shutdown frame, then SIGTERM, then SIGKILL to
+// its process group, and says which step ended it. Stopping a runner twice,
+// or one that already failed, is safe.
+func (s *System) StopRunner(ctx context.Context, id string) (*StopResult, error) {
+	return s.node.StopRunner(ctx, id)
+}
+
+// Runners lists every runner spawned on this System, in spawn order.
+func (s *System) Runners(ctx context.Context) ([]RunnerInfo, error) {
+	return s.node.Runners(ctx)
+}
+
+// Shutdown stops every runner and the System. Calling it again waits for the
+// first call and returns its result.
+func (s *System) Shutdown(ctx context.Context) error {
+	return s.node.Shutdown(ctx)
+}
+
+// Task types, re-exported.
+type (
+	// Task is one unit of work for a runner.
+	Task = actors.TaskSpec
+	// TaskHandle follows one submitted task: chunks in order, then one outcome.
+	TaskHandle = actors.TaskHandle
+	// TaskOutcome is how a task ended.
+	TaskOutcome = actors.TaskOutcome
+	// TaskLimits bound the work a runner holds.
+	TaskLimits = actors.TaskLimits
+	// Chunk is one chunk of a task's output.
+	Chunk = actors.Chunk
+	// TaskStatusChanged is an Event.
+	TaskStatusChanged = actors.TaskStatusChanged
+	// TaskChunk is an Event.
+	TaskChunk = actors.TaskChunk
+)
+
+// Task errors.
+var (
+	ErrQueueFull          = actors.ErrQueueFull
+	ErrRunnerNotAvailable = actors.ErrRunnerNotAvailable
+	ErrTaskNotFound       = actors.ErrTaskNotFound
+)
+
+// Submit queues a task on a runner and returns its handle. The handle streams
+// the task's chunks in order and ends with exactly one outcome (Complete,
+// TimedOut, Failed with a reason, or Cancelled); Wait returns it even when
+// the runner crashes. A task ID the runner already knows returns the first
+// submission's handle. After Shutdown began, Submit returns ErrShuttingDown.
+func (s *System) Submit(ctx context.Context, runnerID string, t Task) (*TaskHandle, error) {
+	return s.node.Submit(ctx, runnerID, t)
+}
+
+// Cancel cancels one task, or every task of the runner when taskID is empty.
+func (s *System) Cancel(ctx context.Context, runnerID, taskID string) (int, error) {
+	return s.node.Cancel(ctx, runnerID, taskID)
+}
