@@ -341,3 +341,13 @@ func waitGone(t testing.TB, pid int, limit time.Duration) {
 		return
 	}
 }
+
+// helperBinary is this test binary, run as a helper process.
+func helperBinary(t testing.TB) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return self
+}

@@ -1,12 +1,14 @@
 package actors
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -94,4 +96,13 @@ func (s *slot) info() RunnerInfo {
 		Status: proto.Clone(s.status).(*exov1.RunnerStatus), StatusSince: s.since,
 		StaleDrops: s.staleDrops, LastError: s.lastError,
 	}
+}
+
+// StatusText renders the runner's state for people: its status, or
+// "restarting in 1.6s (attempt 2)" while it waits in backoff.
+func (in RunnerInfo) StatusText() string {
+	if in.Restarting {
+		return fmt.Sprintf("restarting in %s (attempt %d)", in.RestartIn.Round(100*time.Millisecond), in.RestartAttempt)
+	}
+	return protocol.FormatStatus(in.Status)
 }

@@ -315,12 +315,21 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 	if s.closed && action == errhandler.Retry {
 		action = errhandler.Skip // nothing restarts during shutdown
 	}
-	s.node.logger.WithFields(logrus.Fields{
+	fields := logrus.Fields{
 		"runner_id": f.RunnerID, "generation": f.Generation, "kind": string(f.Kind),
-		"severity": rec.Decision.Severity.String(), "action": rec.Decision.String(), "attempt": rec.Attempt,
-		"next_delay": rec.Delay, "source": string(f.Source), "reason": f.Message, "cleaned": f.Cleaned,
-	}).Warn("runner failure: supervision decision")
-	s.node.emit(&SupervisionDecision{RunnerID: id, Generation: f.Generation, Record: rec, Cleaned: f.Cleaned})
+		"severity": rec.Decision.Severity.String(), "action": rec.Decision.Action.String(), "rule": rec.Decision.Rule,
+		"attempt": rec.Attempt, "next_delay": rec.Delay, "source": string(f.Source), "reason": f.Message, "cleaned": f.Cleaned,
+	}
+	if rec.Decision.Then != 0 {
+		fields["then"] = rec.Decision.Then.String()
+	}
+	if rec.Note != "" {
+		fields["note"] = rec.Note
+	}
+	s.node.logger.WithFields(fields).Warn("runner failure: supervision decision")
+	// Observers see the decision after it took effect (timer armed, runner
+	// retired), so acting on the event never races the supervisor.
+	defer s.node.emit(&SupervisionDecision{RunnerID: id, Generation: f.Generation, Record: rec, Cleaned: f.Cleaned})
 
 	reasonText := "runner failed: " + f.Message
 	switch action {
