@@ -1,0 +1,88 @@
+// Package runner is the runner-side SDK: what a Go runner program imports to
+// speak the runner protocol (docs/protocol.md) with the exo-actors supervisor
+// that started it.
+//
+// A runner program implements a Handler and calls Serve, which owns the
+// process's stdin (supervisor → runner frames) and stdout (runner → supervisor
+// frames) until the runner is told to shut down or the supervisor goes away:
+//
+//	type model struct{}
+//
+//	func (model) Load(ctx context.Context, s *runner.Session) error {
+//		if err := s.SetStatus(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_CONNECTING); err != nil {
+//			return err
+//		}
+//		// ... Connected, then Loading(k, n) per layer, Loaded, WarmingUp ...
+//		return s.SetStatus(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY)
+//	}
+//
+//	func (model) Run(ctx context.Context, t *runner.Task) error {
+//		for i := 0; i < 3; i++ {
+//			if err := ctx.Err(); err != nil {
+//				return err // cancelled: the SDK reports the task Cancelled
+//			}
+//			if err := t.Chunk(fmt.Sprintf("tok%d ", i)); err != nil {
+//				return err
+//			}
+//		}
+//		return t.Finish("stop", ".")
+//	}
+//
+//	func main() {
+//		if err := runner.Serve(context.Background(), model{}); err != nil {
+//			fmt.Fprintln(os.Stderr, "runner:", err)
+//			os.Exit(1)
+//		}
+//	}
+//
+// # What the SDK does for the handler
+//
+//   - Handshake. The first frame is Hello with the versions the runner speaks,
+//     its ID (from the environment variable protocol.EnvRunnerID), its PID and
+//     its capabilities. HelloAccepted fixes the version and the heartbeat
+//     interval (zero means protocol.DefaultHeartbeatInterval); HelloRefused
+//     makes Serve return an error wrapping ErrRefused and a
+//     *protocol.VersionError naming both version ranges.
+//   - Statuses. The runner starts Idle, which the supervisor assumes without
+//     a report (Idle → Idle is no transition). Load reports its way to Ready
+//     with Session.SetStatus and Session.Loading; every change is checked
+//     with protocol.ValidTransition and an illegal one is refused with
+//     ErrInvalidTransition, so a buggy handler cannot break the protocol. Running, ShuttingDown, Shutdown and
+//     Failed are the SDK's own.
+//   - Tasks. For each Task frame the SDK sends, in this order,
+//     TaskStatusUpdated(Running), StatusUpdated(Running) (unless already
+//     Running) and TaskAcknowledged, then calls Handler.Run in a goroutine of
+//     its own. When Run returns nil: TaskStatusUpdated(Complete); an error:
+//     ChunkGenerated(ErrorChunk) and TaskStatusUpdated(Failed, reason); an
+//     error after a Cancel: TaskStatusUpdated(Cancelled). Then
+//     StatusUpdated(Ready) once no task runs. A Task with the ID of a task
+//     still running is ignored (and logged). The Task's timeout field is
+//     ignored: the supervisor enforces timeouts by cancelling the task.
+//   - Fatal errors. Load returning an error, or Run returning a *FatalError,
+//     ends the runner: StatusUpdated(Failed) and then TerminationError carrying
+//     the error's text are its last frames, and Serve returns the error.
+//   - Heartbeats go out every interval from the SDK's own goroutine, with
+//     progress counters (token chunks sent, layers loaded, tasks completed), so
+//     a handler that hangs while the SDK lives shows frozen counters. A Ping is
+//     answered at once by a Heartbeat echoing its nonce.
+//   - Shutdown. On a Shutdown frame the SDK reports ShuttingDown, cancels the
+//     running tasks (and Load), waits for them up to the frame's timeout (zero:
+//     no limit), reports Shutdown and Serve returns nil. A Handler that also
+//     implements ShutdownHook sees the request first.
+//   - Supervisor gone. When stdin ends, or Serve's context ends, the SDK
+//     cancels everything, waits up to the stop grace (WithStopGrace) and Serve
+//     returns nil: a runner whose supervisor died must not linger.
+//
+// # Goroutines
+//
+// Serve runs a main loop on the caller's goroutine. It owns, and waits for
+// before returning, one heartbeat goroutine and one goroutine per Load, Run and
+// BeforeShutdown call — except handlers that ignore their context past the
+// stop grace or the Shutdown timeout: Serve then returns an error wrapping
+// ErrAbandoned, and the caller should exit the process. One more goroutine
+// reads stdin; a Read cannot be interrupted, so Serve does not wait for it: it
+// ends when stdin ends or fails, and delivers nothing after Serve returned.
+//
+// Frames are written under one mutex, one Write call per frame, so several
+// goroutines (heartbeats, tasks, the main loop) never interleave bytes.
+package runner

@@ -1,0 +1,766 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/exo-actors/exo-actors/internal/frame"
+	"github.com/exo-actors/exo-actors/internal/protocol"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// Handler is the runner program: it loads the model and runs tasks.
+type Handler interface {
+	// Load brings the runner to Ready, reporting its way with s.SetStatus and
+	// s.Loading. It runs in a goroutine of its own while the SDK keeps
+	// answering the supervisor; ctx ends on Shutdown, when the supervisor goes
+	// away, or when Serve's context ends. An error fails the runner.
+	Load(ctx context.Context, s *Session) error
+	// Run runs one task and streams its output with t.Chunk and t.Finish. Each
+	// task runs in a goroutine of its own; ctx ends when the supervisor
+	// cancels the task or the runner stops. Return ctx.Err() (or any error)
+	// when cancelled; return a *FatalError to end the runner.
+	Run(ctx context.Context, t *Task) error
+}
+
+// ShutdownHook is implemented by a Handler that wants to see a Shutdown
+// request before the SDK acts on it. The SDK calls BeforeShutdown in a
+// goroutine of its own when the Shutdown frame arrives, keeps heartbeating and
+// answering Pings meanwhile, and starts shutting down when it returns. ctx ends
+// when the supervisor goes away or Serve's context ends.
+type ShutdownHook interface {
+	BeforeShutdown(ctx context.Context)
+}
+
+// DefaultStopGrace is how long Serve waits for handlers to return after
+// cancelling them because stdin ended, Serve's context ended or the runner
+// failed.
+const DefaultStopGrace = 2 * time.Second
+
+// Option configures Serve.
+type Option func(*config)
+
+type config struct {
+	in           io.Reader
+	out          io.Writer
+	minVersion   uint32
+	maxVersion   uint32
+	capabilities []string
+	logger       *slog.Logger
+	grace        time.Duration
+}
+
+// WithIO makes Serve read supervisor frames from r and write runner frames to
+// w instead of os.Stdin and os.Stdout. Serve writes each frame with one
+// w.Write call.
+func WithIO(r io.Reader, w io.Writer) Option {
+	return func(c *config) { c.in, c.out = r, w }
+}
+
+// WithVersions sets the inclusive range of protocol versions the runner
+// offers in Hello (default protocol.MinVersion to protocol.MaxVersion).
+func WithVersions(minVersion, maxVersion uint32) Option {
+	return func(c *config) { c.minVersion, c.maxVersion = minVersion, maxVersion }
+}
+
+// WithCapabilities sets the optional features announced in Hello (default
+// protocol.CapCancel and protocol.CapProgress).
+func WithCapabilities(caps ...string) Option {
+	return func(c *config) { c.capabilities = append([]string(nil), caps...) }
+}
+
+// WithLogger sets where the SDK logs (default: nowhere). Never log to
+// stdout: it carries the frames.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// WithStopGrace sets how long Serve waits for cancelled handlers when stdin
+// ends, Serve's context ends or the runner fails (default DefaultStopGrace).
+func WithStopGrace(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.grace = d
+		}
+	}
+}
+
+// Serve speaks the runner protocol on stdin and stdout (see WithIO) for h
+// until the supervisor sends Shutdown, stdin ends, or ctx ends; in all three
+// cases it returns nil once the handlers returned. It returns an error when the
+// handshake is refused (ErrRefused), the supervisor breaks the protocol
+// (ErrProtocol), Load fails, Run returns a *FatalError, writing to stdout
+// fails, or handlers ignore cancellation (ErrAbandoned). The package
+// documentation describes the frames Serve sends.
+func Serve(ctx context.Context, h Handler, opts ...Option) error {
+	if h == nil {
+		return errors.New("runner: Serve needs a Handler, got nil")
+	}
+	cfg := config{
+		in:           os.Stdin,
+		out:          os.Stdout,
+		minVersion:   protocol.MinVersion,
+		maxVersion:   protocol.MaxVersion,
+		capabilities: []string{protocol.CapCancel, protocol.CapProgress},
+		logger:       slog.New(slog.DiscardHandler),
+		grace:        DefaultStopGrace,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.minVersion > cfg.maxVersion {
+		return fmt.Errorf("runner: WithVersions(%d, %d): the minimum exceeds the maximum", cfg.minVersion, cfg.maxVersion)
+	}
+	s := newServer(ctx, cfg, h)
+	defer s.close()
+	go s.read(frame.NewReader(cfg.in)) // not waited for: see the package documentation
+	if ok, err := s.handshake(ctx); !ok {
+		return err
+	}
+	s.startHeartbeats()
+	defer s.stopHeartbeats()
+	s.startLoad()
+	return s.loop(ctx)
+}
+
+// Status kinds, short.
+const (
+	idle         = exov1.RunnerStatusKind_RUNNER_STATUS_KIND_IDLE
+	loading      = exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING
+	ready        = exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY
+	running      = exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING
+	shuttingDown = exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN
+	shutdown     = exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN
+	failed       = exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED
+)
+
+// readResult is one frame, or the error that ended reading.
+type readResult struct {
+	env *exov1.SupervisorEnvelope
+	err error
+}
+
+type eventKind int
+
+const (
+	loadEnded eventKind = iota
+	taskEnded
+	hookEnded
+)
+
+// event is what a handler goroutine reports to the main loop when it ends.
+type event struct {
+	kind eventKind
+	task *Task // taskEnded only
+	err  error
+}
+
+// server is one Serve call. The main loop (Serve's goroutine) owns the fields
+// marked so; mu guards the rest and serializes frame writes.
+type server struct {
+	cfg  config
+	h    Handler
+	log  *slog.Logger
+	ctx  context.Context // Serve's
+	base context.Context // parent of every handler's context; never cancelled
+
+	// Set by the handshake, read-only afterwards.
+	version  uint32
+	runnerID string
+	interval time.Duration
+
+	frames    chan readResult // reader goroutine → main loop
+	events    chan event      // handler goroutines → main loop
+	writeFail chan struct{}   // capacity 1: a frame write failed
+	done      chan struct{}   // closed when Serve returns
+
+	handlers   sync.WaitGroup // Load, Run and BeforeShutdown goroutines
+	heartbeats sync.WaitGroup // the heartbeat goroutine
+	stopHB     chan struct{}  // closed to stop the heartbeat goroutine
+
+	// Main loop only.
+	live            int // handler goroutines that have not reported their end
+	tasks           map[string]*Task
+	cancelLoad      context.CancelFunc
+	cancelHook      context.CancelFunc
+	loadRunning     bool
+	hookRunning     bool
+	shutdownSeen    bool
+	shutdownTimeout time.Duration
+	stopping        bool
+
+	mu        sync.Mutex
+	fw        *frame.Writer
+	werr      error // first write error; every later write returns it
+	closed    bool  // Serve returned
+	status    exov1.RunnerStatusKind
+	layers    uint32 // last Loading value
+	total     uint32
+	tokens    uint64 // token chunks sent
+	completed uint64 // tasks completed
+	seq       uint64 // heartbeats sent
+}
+
+func newServer(ctx context.Context, cfg config, h Handler) *server {
+	return &server{
+		cfg:       cfg,
+		h:         h,
+		log:       cfg.logger,
+		ctx:       ctx,
+		base:      context.WithoutCancel(ctx),
+		runnerID:  os.Getenv(protocol.EnvRunnerID),
+		frames:    make(chan readResult),
+		events:    make(chan event),
+		writeFail: make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		tasks:     map[string]*Task{},
+		fw:        frame.NewWriter(cfg.out),
+		status:    idle,
+	}
+}
+
+// close marks the end of Serve: later writes fail and goroutines still trying
+// to report to the main loop give up.
+func (s *server) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	close(s.done) // sole sender: Serve, which closes it once, on return
+}
+
+// read is the reader goroutine: it hands each frame to the main loop and ends
+// after the first error (io.EOF included) or when Serve returned.
+func (s *server) read(fr *frame.Reader) {
+	for {
+		env := &exov1.SupervisorEnvelope{}
+		err := fr.Read(env)
+		select {
+		case s.frames <- readResult{env: env, err: err}:
+		case <-s.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// send reports a handler goroutine's end to the main loop.
+func (s *server) send(ev event) {
+	select {
+	case s.events <- ev:
+	case <-s.done:
+	}
+}
+
+// writeLocked writes one frame; s.mu must be held. The first failure is kept
+// and signalled to the main loop.
+func (s *server) writeLocked(env *exov1.RunnerEnvelope) error {
+	if s.closed {
+		return ErrClosed
+	}
+	if s.werr != nil {
+		return s.werr
+	}
+	if err := s.fw.Write(env); err != nil {
+		s.werr = fmt.Errorf("runner: writing a frame to the supervisor: %w", err)
+		select {
+		case s.writeFail <- struct{}{}:
+		default:
+		}
+		return s.werr
+	}
+	return nil
+}
+
+func (s *server) write(env *exov1.RunnerEnvelope) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writeLocked(env)
+}
+
+func statusFrame(st *exov1.RunnerStatus) *exov1.RunnerEnvelope {
+	return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{
+		StatusUpdated: &exov1.StatusUpdated{Status: st}}}
+}
+
+func taskStatusFrame(id string, st exov1.TaskStatus, reason string) *exov1.RunnerEnvelope {
+	return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskStatusUpdated{
+		TaskStatusUpdated: &exov1.TaskStatusUpdated{TaskId: id, Status: st, Reason: reason}}}
+}
+
+// setStatusLocked checks and reports a status change; s.mu must be held.
+func (s *server) setStatusLocked(st *exov1.RunnerStatus) error {
+	if s.closed {
+		return ErrClosed
+	}
+	if !protocol.ValidTransition(s.status, st.GetKind()) {
+		return fmt.Errorf("%w: %s → %s", ErrInvalidTransition,
+			protocol.StatusName(s.status), protocol.FormatStatus(st))
+	}
+	s.status = st.GetKind()
+	return s.writeLocked(statusFrame(st))
+}
+
+func (s *server) setStatus(kind exov1.RunnerStatusKind) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.setStatusLocked(&exov1.RunnerStatus{Kind: kind})
+}
+
+// handshake sends Hello and waits for the answer. ok is false when Serve must
+// return (with err, nil when the supervisor went away or ctx ended).
+func (s *server) handshake(ctx context.Context) (ok bool, err error) {
+	hello := &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{
+		MinVersion:   s.cfg.minVersion,
+		MaxVersion:   s.cfg.maxVersion,
+		RunnerId:     s.runnerID,
+		Pid:          int32(os.Getpid()),
+		Capabilities: s.cfg.capabilities,
+	}}}
+	if err := s.write(hello); err != nil {
+		return false, err
+	}
+	var r readResult
+	select {
+	case <-ctx.Done():
+		s.log.Info("runner: context ended during the handshake")
+		return false, nil
+	case r = <-s.frames:
+	}
+	if errors.Is(r.err, io.EOF) {
+		s.log.Warn("runner: supervisor closed stdin before answering Hello")
+		return false, nil
+	}
+	if r.err != nil {
+		return false, fmt.Errorf("runner: %w: reading the answer to Hello: %w", ErrProtocol, r.err)
+	}
+	switch b := r.env.GetBody().(type) {
+	case *exov1.SupervisorEnvelope_HelloAccepted:
+		a := b.HelloAccepted
+		if v := a.GetVersion(); v < s.cfg.minVersion || v > s.cfg.maxVersion {
+			return false, fmt.Errorf("runner: %w: supervisor accepted version %d, outside the runner's [%d, %d]; the supervisor must pick a version both speak",
+				ErrProtocol, v, s.cfg.minVersion, s.cfg.maxVersion)
+		}
+		s.version = a.GetVersion()
+		if id := a.GetRunnerId(); id != "" {
+			s.runnerID = id
+		}
+		s.interval = a.GetHeartbeatInterval().AsDuration()
+		if s.interval <= 0 {
+			s.interval = protocol.DefaultHeartbeatInterval
+		}
+		s.log = s.log.With("runner_id", s.runnerID)
+		s.log.Debug("runner: handshake accepted", "version", s.version, "heartbeat_interval", s.interval)
+		return true, nil
+	case *exov1.SupervisorEnvelope_HelloRefused:
+		rf := b.HelloRefused
+		verr := &protocol.VersionError{
+			RunnerMin: s.cfg.minVersion, RunnerMax: s.cfg.maxVersion,
+			SupervisorMin: rf.GetSupervisorMinVersion(), SupervisorMax: rf.GetSupervisorMaxVersion(),
+		}
+		if reason := rf.GetReason(); reason != "" {
+			return false, fmt.Errorf("runner: %w (%s): %w", ErrRefused, reason, verr)
+		}
+		return false, fmt.Errorf("runner: %w: %w", ErrRefused, verr)
+	default:
+		return false, fmt.Errorf("runner: %w: the first frame must be HelloAccepted or HelloRefused, got %s",
+			ErrProtocol, bodyName(r.env))
+	}
+}
+
+func bodyName(env *exov1.SupervisorEnvelope) string {
+	m := env.ProtoReflect()
+	if od := m.Descriptor().Oneofs().ByName("body"); od != nil {
+		if fd := m.WhichOneof(od); fd != nil {
+			return string(fd.Message().Name())
+		}
+	}
+	return "an empty envelope"
+}
+
+func (s *server) startHeartbeats() {
+	s.stopHB = make(chan struct{})
+	s.heartbeats.Add(1)
+	go func(stop <-chan struct{}) {
+		defer s.heartbeats.Done()
+		t := time.NewTicker(s.interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				_ = s.heartbeat(0) // a failure reaches the main loop through writeFail
+			}
+		}
+	}(s.stopHB)
+}
+
+// stopHeartbeats stops the heartbeat goroutine and waits for it; idempotent.
+func (s *server) stopHeartbeats() {
+	if s.stopHB == nil {
+		return
+	}
+	close(s.stopHB) // sole sender: the main loop, the only caller
+	s.stopHB = nil
+	s.heartbeats.Wait()
+}
+
+func (s *server) heartbeat(nonce uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	return s.writeLocked(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Heartbeat{Heartbeat: &exov1.Heartbeat{
+		Seq:            s.seq,
+		TokensProduced: s.tokens,
+		LayersLoaded:   s.layers,
+		TasksCompleted: s.completed,
+		PingNonce:      nonce,
+	}}})
+}
+
+// protect calls f, turning a panic into a *FatalError.
+func (s *server) protect(what string, f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("runner: handler panicked", "in", what, "panic", r, "stack", string(debug.Stack()))
+			err = &FatalError{Err: fmt.Errorf("%s panicked: %v", what, r)}
+		}
+	}()
+	return f()
+}
+
+func (s *server) startLoad() {
+	ctx, cancel := context.WithCancel(s.base)
+	s.cancelLoad = cancel
+	s.loadRunning = true
+	s.live++
+	s.handlers.Add(1)
+	go func() {
+		defer s.handlers.Done()
+		err := s.protect("Load", func() error { return s.h.Load(ctx, &Session{srv: s}) })
+		s.send(event{kind: loadEnded, err: err})
+	}()
+}
+
+// loop is the main loop after the handshake.
+func (s *server) loop(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			s.log.Info("runner: context ended; stopping")
+			return s.stop("runner stopped", s.cfg.grace)
+		case r := <-s.frames:
+			if end, err := s.onFrame(r); end {
+				return err
+			}
+		case ev := <-s.events:
+			if end, err := s.onEvent(ev); end {
+				return err
+			}
+		case <-s.writeFail:
+			s.mu.Lock()
+			err := s.werr
+			s.mu.Unlock()
+			s.log.Error("runner: cannot write to the supervisor; stopping", "error", err)
+			return errors.Join(err, s.stop("runner cannot reach its supervisor", s.cfg.grace))
+		}
+	}
+}
+
+func (s *server) onFrame(r readResult) (end bool, err error) {
+	if errors.Is(r.err, io.EOF) {
+		s.log.Info("runner: supervisor closed stdin; stopping")
+		return true, s.stop("supervisor went away", s.cfg.grace)
+	}
+	if r.err != nil {
+		err := fmt.Errorf("runner: %w: reading from the supervisor: %w", ErrProtocol, r.err)
+		return true, s.fail(err.Error(), err)
+	}
+	switch b := r.env.GetBody().(type) {
+	case *exov1.SupervisorEnvelope_Task:
+		s.onTask(b.Task)
+	case *exov1.SupervisorEnvelope_Cancel:
+		s.onCancel(b.Cancel)
+	case *exov1.SupervisorEnvelope_Shutdown:
+		return s.onShutdown(b.Shutdown)
+	case *exov1.SupervisorEnvelope_Ping:
+		_ = s.heartbeat(b.Ping.GetNonce())
+	default:
+		err := fmt.Errorf("runner: %w: unexpected %s after the handshake", ErrProtocol, bodyName(r.env))
+		return true, s.fail(err.Error(), err)
+	}
+	return false, nil
+}
+
+func (s *server) onTask(m *exov1.Task) {
+	id := m.GetId()
+	log := s.log.With("task_id", id, "kind", m.GetKind())
+	if id == "" {
+		log.Warn("runner: ignoring a task without an ID")
+		return
+	}
+	if _, dup := s.tasks[id]; dup {
+		log.Warn("runner: ignoring a task whose ID is already running")
+		return
+	}
+	s.mu.Lock()
+	st := s.status
+	if s.shutdownSeen || s.stopping || (st != ready && st != running) {
+		reason := fmt.Sprintf("runner is %s; send tasks when it is Ready", protocol.StatusName(st))
+		if s.shutdownSeen || s.stopping {
+			reason = "runner is shutting down"
+		}
+		_ = s.writeLocked(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_FAILED, reason))
+		s.mu.Unlock()
+		log.Warn("runner: refusing a task", "reason", reason)
+		return
+	}
+	_ = s.writeLocked(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_RUNNING, ""))
+	if st != running {
+		_ = s.setStatusLocked(&exov1.RunnerStatus{Kind: running})
+	}
+	_ = s.writeLocked(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskAcknowledged{
+		TaskAcknowledged: &exov1.TaskAcknowledged{TaskId: id}}})
+	s.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(s.base)
+	t := &Task{srv: s, msg: m, cancel: cancel}
+	s.tasks[id] = t
+	s.live++
+	s.handlers.Add(1)
+	go func() {
+		defer s.handlers.Done()
+		err := s.protect("Run", func() error { return s.h.Run(ctx, t) })
+		s.mu.Lock()
+		t.ended = true
+		s.mu.Unlock()
+		s.send(event{kind: taskEnded, task: t, err: err})
+	}()
+}
+
+func (s *server) onCancel(m *exov1.Cancel) {
+	switch target := m.GetTarget().(type) {
+	case *exov1.Cancel_TaskId:
+		t, ok := s.tasks[target.TaskId]
+		if !ok {
+			s.log.Info("runner: cancel of a task that is not running", "task_id", target.TaskId)
+			return
+		}
+		t.stop("cancelled by the supervisor")
+	case *exov1.Cancel_All:
+		if target.All {
+			for _, t := range s.tasks {
+				t.stop("cancelled by the supervisor")
+			}
+		}
+	default:
+		s.log.Warn("runner: ignoring a Cancel without a target")
+	}
+}
+
+func (s *server) onShutdown(m *exov1.Shutdown) (end bool, err error) {
+	if s.shutdownSeen {
+		s.log.Info("runner: ignoring a repeated Shutdown")
+		return false, nil
+	}
+	s.shutdownSeen = true
+	s.shutdownTimeout = m.GetTimeout().AsDuration()
+	hook, ok := s.h.(ShutdownHook)
+	if !ok {
+		return true, s.shutdown()
+	}
+	ctx, cancel := context.WithCancel(s.base)
+	s.cancelHook = cancel
+	s.hookRunning = true
+	s.live++
+	s.handlers.Add(1)
+	go func() {
+		defer s.handlers.Done()
+		err := s.protect("BeforeShutdown", func() error { hook.BeforeShutdown(ctx); return nil })
+		s.send(event{kind: hookEnded, err: err})
+	}()
+	return false, nil
+}
+
+// shutdown carries out a Shutdown request.
+func (s *server) shutdown() error {
+	s.log.Info("runner: shutting down", "timeout", s.shutdownTimeout)
+	_ = s.setStatus(shuttingDown)
+	err := s.stop("runner shutting down", s.shutdownTimeout)
+	s.stopHeartbeats()
+	_ = s.setStatus(shutdown)
+	return err
+}
+
+func (s *server) onEvent(ev event) (end bool, err error) {
+	s.live--
+	switch ev.kind {
+	case loadEnded:
+		s.loadRunning = false
+		s.cancelLoad()
+		if s.stopping {
+			return false, nil
+		}
+		if ev.err != nil {
+			return true, s.fail(ev.err.Error(), fmt.Errorf("runner: Load failed: %w", ev.err))
+		}
+		s.mu.Lock()
+		st := s.status
+		s.mu.Unlock()
+		if st != ready && st != running {
+			err := fmt.Errorf("runner: Load returned in status %s; it must report Ready before returning nil", protocol.StatusName(st))
+			return true, s.fail(err.Error(), err)
+		}
+	case hookEnded:
+		s.hookRunning = false
+		s.cancelHook()
+		if s.stopping {
+			return false, nil
+		}
+		return true, s.shutdown()
+	case taskEnded:
+		return s.onTaskEnded(ev.task, ev.err)
+	}
+	return false, nil
+}
+
+func (s *server) onTaskEnded(t *Task, runErr error) (end bool, err error) {
+	id := t.ID()
+	delete(s.tasks, id)
+	t.cancel()
+	var fatal *FatalError
+	isFatal := errors.As(runErr, &fatal)
+	s.mu.Lock()
+	switch {
+	case runErr != nil && t.reason != "" && !isFatal:
+		_ = s.writeLocked(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_CANCELLED, t.reason))
+	case runErr != nil:
+		msg := runErr.Error()
+		_ = s.writeLocked(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_ChunkGenerated{ChunkGenerated: &exov1.ChunkGenerated{
+			TaskId: id, Index: t.next,
+			Chunk: &exov1.ChunkGenerated_Error{Error: &exov1.ErrorChunk{ErrorMessage: msg}},
+		}}})
+		t.next++
+		_ = s.writeLocked(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_FAILED, msg))
+	default:
+		s.completed++
+		_ = s.writeLocked(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_COMPLETE, ""))
+	}
+	if !s.stopping && !isFatal && len(s.tasks) == 0 && s.status == running {
+		_ = s.setStatusLocked(&exov1.RunnerStatus{Kind: ready})
+	}
+	s.mu.Unlock()
+	if isFatal && !s.stopping {
+		return true, s.fail(runErr.Error(), fmt.Errorf("runner: task %s: %w", id, runErr))
+	}
+	if runErr != nil {
+		s.log.Info("runner: task ended", "task_id", id, "error", runErr)
+	}
+	return false, nil
+}
+
+// fail ends the runner on an error: Failed, cancel and wait for the handlers,
+// then TerminationError as the last frame. It returns err (joined with
+// ErrAbandoned when handlers did not return).
+func (s *server) fail(msg string, err error) error {
+	s.log.Error("runner: failing", "error", err)
+	s.mu.Lock()
+	if protocol.ValidTransition(s.status, failed) {
+		_ = s.setStatusLocked(&exov1.RunnerStatus{Kind: failed, ErrorMessage: msg})
+	}
+	s.mu.Unlock()
+	stopErr := s.stop("runner failed: "+msg, s.cfg.grace)
+	s.stopHeartbeats()
+	_ = s.write(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TerminationError{
+		TerminationError: &exov1.TerminationError{Message: msg}}})
+	return errors.Join(err, stopErr)
+}
+
+// stop cancels every handler (Load, tasks, BeforeShutdown) and waits for them
+// up to limit (zero: no limit, until stdin ends or Serve's context ends, then
+// the stop grace). Tasks cancelled here end Cancelled with reason.
+func (s *server) stop(reason string, limit time.Duration) error {
+	s.stopping = true
+	s.cancelLoad()
+	if s.cancelHook != nil {
+		s.cancelHook()
+	}
+	for _, t := range s.tasks {
+		t.stop(reason)
+	}
+	var (
+		timer    *time.Timer
+		deadline <-chan time.Time
+		waited   = limit
+	)
+	arm := func(d time.Duration) {
+		timer, waited = time.NewTimer(d), d
+		deadline = timer.C
+	}
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	if limit > 0 {
+		arm(limit)
+	}
+	frames, ctxDone := s.frames, s.ctx.Done()
+	for s.live > 0 {
+		select {
+		case ev := <-s.events:
+			_, _ = s.onEvent(ev) // stopping: only bookkeeping and task statuses
+		case r := <-frames:
+			if r.err != nil { // the reader has ended: the supervisor is gone
+				frames = nil
+				if deadline == nil {
+					arm(s.cfg.grace)
+				}
+				continue
+			}
+			if p := r.env.GetPing(); p != nil {
+				_ = s.heartbeat(p.GetNonce())
+			}
+		case <-ctxDone:
+			ctxDone = nil
+			if deadline == nil {
+				arm(s.cfg.grace)
+			}
+		case <-deadline:
+			return s.abandoned(waited)
+		}
+	}
+	s.handlers.Wait()
+	return nil
+}
+
+func (s *server) abandoned(after time.Duration) error {
+	names := make([]string, 0, len(s.tasks)+2)
+	if s.loadRunning {
+		names = append(names, "Load")
+	}
+	if s.hookRunning {
+		names = append(names, "BeforeShutdown")
+	}
+	for id := range s.tasks {
+		names = append(names, "task "+id)
+	}
+	sort.Strings(names)
+	return fmt.Errorf("runner: %w: %d handler call(s) still running %v after cancellation (%s); they ignore their context, so exit the process",
+		ErrAbandoned, s.live, after, strings.Join(names, ", "))
+}
