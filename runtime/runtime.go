@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/errhandler"
 )
 
 // Types shared with the actors, re-exported.
@@ -135,3 +136,27 @@ func (s *System) Submit(ctx context.Context, runnerID string, t Task) (*TaskHand
 func (s *System) Cancel(ctx context.Context, runnerID, taskID string) (int, error) {
 	return s.node.Cancel(ctx, runnerID, taskID)
 }
+
+// Supervision types, re-exported.
+type (
+	// ErrorPolicy configures the error handler (rules, backoff, intensity).
+	ErrorPolicy = errhandler.Config
+	// BackoffConfig shapes restart delays.
+	BackoffConfig = errhandler.BackoffConfig
+	// Intensity limits restarts in a window before escalating.
+	Intensity = errhandler.Intensity
+	// Rule is a user classification rule, consulted before the defaults.
+	Rule = errhandler.Rule
+	// ErrorRecord is one handled failure.
+	ErrorRecord = errhandler.Record
+	// SupervisionDecision is an Event: what the supervisor did about a failure.
+	SupervisionDecision = actors.SupervisionDecision
+	// Alert is an Event that needs a person.
+	Alert = actors.Alert
+)
+
+// ErrorRecords returns the error handler's bounded history of records.
+func (s *System) ErrorRecords() []ErrorRecord { return s.node.Policy().Records() }
+
+// ErrorStats returns the error handler's statistics.
+func (s *System) ErrorStats() errhandler.Stats { return s.node.Policy().Stats() }

@@ -1,0 +1,351 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+
+	"github.com/exo-actors/exo-actors/internal/protocol"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+type demoOptions struct {
+	runners  int
+	tokens   int
+	layers   int
+	tokDelay time.Duration
+	layDelay time.Duration
+}
+
+func newDemoCommand(e *env) *cobra.Command {
+	o := demoOptions{}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Start a local demo cluster of runners, inject faults, shut down",
+		Long: "demo starts built-in runners under the actor system and shows their status\n" +
+			"sequences as they load, streams tokens from tasks, kills one runner with SIGKILL\n" +
+			"mid-task to show the detection and the task outcomes, then shuts down.\n" +
+			"It exits 0 only if every task ended exactly once and no runner process is left.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.runners < 2 || o.runners > 32 {
+				return usageErrorf("--runners %d: want 2 to 32 (one is killed, the others keep serving)", o.runners)
+			}
+			if o.tokens < 1 || o.layers < 1 || o.tokDelay < 0 || o.layDelay < 0 {
+				return usageErrorf("--tokens and --layers must be at least 1, delays not negative")
+			}
+			return runDemo(cmd.Context(), e, o)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.runners, "runners", 3, "how many built-in runners to start (2-32)")
+	f.IntVar(&o.tokens, "tokens", 24, "tokens per task")
+	f.IntVar(&o.layers, "layers", 4, "model layers each runner loads")
+	f.DurationVar(&o.tokDelay, "token-delay", 25*time.Millisecond, "delay per generated token")
+	f.DurationVar(&o.layDelay, "layer-delay", 60*time.Millisecond, "delay per loaded layer")
+	return cmd
+}
+
+// demoWatch prints events as they happen and lets the demo wait for them.
+type demoWatch struct {
+	out    io.Writer
+	start  time.Time
+	mu     sync.Mutex
+	events []exo.Event
+	notify chan struct{} // capacity 1, never closed
+}
+
+func (w *demoWatch) hook(ev exo.Event) {
+	w.mu.Lock()
+	w.events = append(w.events, ev)
+	w.print(ev)
+	w.mu.Unlock()
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (w *demoWatch) print(ev exo.Event) {
+	ts := fmt.Sprintf("%6.2fs", time.Since(w.start).Seconds())
+	switch e := ev.(type) {
+	case *exo.ProcessStarted:
+		fmt.Fprintf(w.out, "%s  %-16s process started (pid %d, generation %d)\n", ts, e.RunnerID, e.Pid, e.Generation)
+	case *exo.StatusChanged:
+		fmt.Fprintf(w.out, "%s  %-16s status %s\n", ts, e.RunnerID, protocol.FormatStatus(e.To))
+	case *exo.ProcessExited:
+		fmt.Fprintf(w.out, "%s  %-16s process exited: %s\n", ts, e.RunnerID, e.Status)
+	case *exo.RunnerFailed:
+		fmt.Fprintf(w.out, "%s  %-16s FAILURE detected by %s: %s\n", ts, e.Failure.RunnerID, e.Failure.Source, e.Failure.Message)
+	case *exo.RunnerStopped:
+		fmt.Fprintf(w.out, "%s  %-16s stopped: ended by %s after %s\n", ts, e.Result.RunnerID, e.Result.EndedBy, e.Result.Total.Round(time.Millisecond))
+	case *exo.TaskStatusChanged:
+		if e.Status != exov1.TaskStatus_TASK_STATUS_PENDING {
+			r := ""
+			if e.Reason != "" {
+				r = " (" + e.Reason + ")"
+			}
+			fmt.Fprintf(w.out, "%s  %-16s task %s %s%s\n", ts, e.RunnerID, e.TaskID, taskStatus(e.Status), r)
+		}
+	case *exo.SupervisionDecision:
+		r := e.Record
+		what := r.Decision.Action.String()
+		if r.Decision.Then != 0 {
+			what += " then " + r.Decision.Then.String()
+		}
+		if r.Delay > 0 || r.Attempt > 0 {
+			what += fmt.Sprintf(" in %s (attempt %d)", r.Delay.Round(time.Millisecond), r.Attempt)
+		}
+		note := ""
+		if r.Note != "" {
+			note = " — " + r.Note
+		}
+		fmt.Fprintf(w.out, "%s  %-16s decision: %s %s%s\n", ts, e.RunnerID, r.Decision.Severity, what, note)
+	case *exo.Alert:
+		fmt.Fprintf(w.out, "%s  %-16s ALERT %s: %s\n", ts, e.RunnerID, e.Severity, e.Message)
+	case *exo.TaskChunk:
+		if c := e.Chunk.GetError(); c != nil {
+			fmt.Fprintf(w.out, "%s  %-16s task %s error chunk: %s\n", ts, e.RunnerID, e.TaskID, c.GetErrorMessage())
+		}
+	}
+}
+
+func taskStatus(s exov1.TaskStatus) string {
+	return strings.TrimPrefix(strings.ToLower(s.String()), "task_status_")
+}
+
+func (w *demoWatch) waitFor(ctx context.Context, what string, cond func([]exo.Event) bool) error {
+	for {
+		w.mu.Lock()
+		ok := cond(w.events)
+		w.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-w.notify:
+		case <-ctx.Done():
+			return fmt.Errorf("demo: waiting for %s: %w", what, ctx.Err())
+		}
+	}
+}
+
+func statusReached(id string, k exov1.RunnerStatusKind) func([]exo.Event) bool {
+	return func(evs []exo.Event) bool {
+		for _, ev := range evs {
+			if s, ok := ev.(*exo.StatusChanged); ok && s.RunnerID == id && s.To.GetKind() == k {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func runDemo(parent context.Context, e *env, o demoOptions) error {
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(parent, 2*time.Minute)
+	defer cancel()
+	out := e.stdout
+	w := &demoWatch{out: out, start: time.Now(), notify: make(chan struct{}, 1)}
+	// Keep the log quiet unless asked: the demo prints the events itself.
+	if e.logLevel == "info" {
+		e.logger.SetLevel(logrus.WarnLevel)
+	}
+	sys, err := exo.New(exo.Config{Logger: e.logger, Hook: w.hook, ErrorPolicy: exo.ErrorPolicy{
+		Backoff:   exo.BackoffConfig{Base: 200 * time.Millisecond, Max: 5 * time.Second},
+		Intensity: exo.Intensity{MaxRestarts: 3, Window: time.Minute},
+	}})
+	if err != nil {
+		return err
+	}
+	shutdownDone := false
+	defer func() {
+		if !shutdownDone {
+			_ = sys.Shutdown(context.Background())
+		}
+	}()
+
+	fmt.Fprintf(out, "== starting %d built-in runners (%d layers each)\n", o.runners, o.layers)
+	args := []string{"--layers", fmt.Sprint(o.layers), "--layer-delay", o.layDelay.String(), "--token-delay", o.tokDelay.String()}
+	var ids []string
+	for i := 0; i < o.runners; i++ {
+		id, err := sys.SpawnRunner(ctx, exo.RunnerSpec{Kind: "llama", Builtin: true, Args: args})
+		if err != nil {
+			return err
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		if err := w.waitFor(ctx, id+" Ready", statusReached(id, exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY)); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintf(out, "\n== every runner Ready; one text-generation task each (%d tokens)\n", o.tokens)
+	var handles []*exo.TaskHandle
+	for i, id := range ids {
+		h, err := sys.Submit(ctx, id, exo.Task{ID: fmt.Sprintf("gen-%d", i+1), Kind: "text_generation",
+			Params: map[string]string{"max_tokens": fmt.Sprint(o.tokens)}})
+		if err != nil {
+			return err
+		}
+		handles = append(handles, h)
+	}
+	victim := ids[0]
+	// A second, retryable task waits behind the first on the victim: it must
+	// survive the crash and run on the restarted process.
+	queued, err := sys.Submit(ctx, victim, exo.Task{ID: "gen-queued", Kind: "text_generation", Retryable: true,
+		Params: map[string]string{"max_tokens": fmt.Sprint(o.tokens)}})
+	if err != nil {
+		return err
+	}
+	handles = append(handles, queued)
+	// Stream the first task's tokens; kill its runner a third of the way in.
+	killAt := max(1, o.tokens/3)
+	var text strings.Builder
+	for i := 0; i < killAt; i++ {
+		c, err := handles[0].Chunk(ctx, i)
+		if err != nil {
+			return fmt.Errorf("demo: chunk %d of %s: %w", i, handles[0].ID, err)
+		}
+		text.WriteString(c.GetToken().GetText())
+	}
+	fmt.Fprintf(out, "%6.2fs  %-16s streamed so far: %q\n", time.Since(w.start).Seconds(), victim, text.String())
+	infos, err := sys.Runners(ctx)
+	if err != nil {
+		return err
+	}
+	pids := map[string]int{}
+	for _, in := range infos {
+		pids[in.ID] = in.Pid
+	}
+	fmt.Fprintf(out, "\n== SIGKILL to %s (pid %d) mid-task\n", victim, pids[victim])
+	if err := syscall.Kill(pids[victim], syscall.SIGKILL); err != nil {
+		return fmt.Errorf("demo: kill %d: %w", pids[victim], err)
+	}
+	for _, h := range handles {
+		if _, err := h.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "%6.2fs  %-16s restarted (same ID, new process and generation); the queued task ran on it\n", time.Since(w.start).Seconds(), victim)
+
+	fmt.Fprintln(out, "\n== a runner that crashes on every start (while loading): growing backoff, then escalation")
+	broken, err := sys.SpawnRunner(ctx, exo.RunnerSpec{Kind: "broken", Builtin: true, Args: append(args, "--fault", "crash-loading:2")})
+	if err != nil {
+		return err
+	}
+	// Meanwhile the healthy runners keep serving.
+	var serving []*exo.TaskHandle
+	for i, id := range ids[1:] {
+		h, err := sys.Submit(ctx, id, exo.Task{ID: fmt.Sprintf("serve-%d", i+1), Kind: "text_generation",
+			Params: map[string]string{"max_tokens": fmt.Sprint(4 * o.tokens)}})
+		if err != nil {
+			return err
+		}
+		serving = append(serving, h)
+	}
+	if err := w.waitFor(ctx, broken+" escalation", func(evs []exo.Event) bool {
+		for _, ev := range evs {
+			if a, ok := ev.(*exo.Alert); ok && a.RunnerID == broken {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		return err
+	}
+	for _, h := range serving {
+		if _, err := h.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	handles = append(handles, serving...)
+	infos, err = sys.Runners(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\n== runners")
+	for _, in := range infos {
+		last := ""
+		if in.LastRecord != nil {
+			last = fmt.Sprintf("  last error: %s → %s", in.LastRecord.Kind, in.LastRecord.Resolution)
+		}
+		fmt.Fprintf(out, "  %-16s generation %d  %-12s%s\n", in.ID, in.Generation, in.StatusText(), last)
+	}
+	for _, h := range handles[1:] {
+		var b strings.Builder
+		for _, c := range h.Chunks() {
+			b.WriteString(c.GetToken().GetText())
+		}
+		txt := b.String()
+		if len(txt) > 60 {
+			txt = txt[:60] + "…"
+		}
+		fmt.Fprintf(out, "  %-16s task %-10s text: %q\n", h.RunnerID, h.ID, txt)
+	}
+
+	fmt.Fprintln(out, "\n== task outcomes (every task must end exactly once)")
+	ended := map[string]int{}
+	w.mu.Lock()
+	for _, ev := range w.events {
+		if s, ok := ev.(*exo.TaskStatusChanged); ok && s.Status != exov1.TaskStatus_TASK_STATUS_PENDING && s.Status != exov1.TaskStatus_TASK_STATUS_RUNNING {
+			ended[s.TaskID]++
+		}
+	}
+	w.mu.Unlock()
+	bad := 0
+	for _, h := range handles {
+		oc := h.Outcome()
+		fmt.Fprintf(out, "  %-10s on %-16s %-9s chunks=%-3d terminal statuses=%d  %s\n", h.ID, h.RunnerID, taskStatus(oc.Status), oc.Chunks, ended[h.ID], oc.Reason)
+		if ended[h.ID] != 1 {
+			bad++
+		}
+	}
+
+	fmt.Fprintln(out, "\n== shutdown")
+	shutdownDone = true
+	if err := sys.Shutdown(ctx); err != nil {
+		return fmt.Errorf("demo: shutdown: %w", err)
+	}
+	var alive []string
+	w.mu.Lock()
+	for _, ev := range w.events { // every process of every generation
+		if p, ok := ev.(*exo.ProcessStarted); ok && processAlive(p.Pid) {
+			alive = append(alive, fmt.Sprintf("%s generation %d (pid %d)", p.RunnerID, p.Generation, p.Pid))
+		}
+	}
+	w.mu.Unlock()
+	sort.Strings(alive)
+	switch {
+	case bad > 0:
+		return fmt.Errorf("demo: %d tasks did not end exactly once", bad)
+	case len(alive) > 0:
+		return fmt.Errorf("demo: runner processes left running: %s", strings.Join(alive, ", "))
+	}
+	fmt.Fprintf(out, "\nall %d tasks ended exactly once; no runner process left running (%.2fs)\n", len(handles), time.Since(w.start).Seconds())
+	return nil
+}
+
+// processAlive reports whether pid is a live process (not a zombie).
+func processAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
+}
