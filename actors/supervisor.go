@@ -176,12 +176,18 @@ func (s *runnerSupervisor) spawn(ctx actor.Context, spec RunnerSpec) (string, er
 
 func (s *runnerSupervisor) list() []RunnerInfo {
 	now := s.node.clock.Now()
+	current := map[uint64]errhandler.Record{} // records as they are now (resolved since?)
+	for _, r := range s.node.policy.Records() {
+		current[r.ID] = r
+	}
 	infos := make([]RunnerInfo, 0, len(s.order))
 	for _, id := range s.order {
 		in := s.slots[id].info()
 		if rec, ok := s.records[id]; ok {
-			r := rec
-			in.LastRecord = &r
+			if r, ok := current[rec.ID]; ok {
+				rec = r
+			}
+			in.LastRecord = &rec
 		}
 		if d, ok := s.node.policy.NextDelay(id); ok {
 			in.NextDelay = d
@@ -328,8 +334,14 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 	}
 	s.node.logger.WithFields(fields).Warn("runner failure: supervision decision")
 	// Observers see the decision after it took effect (timer armed, runner
-	// retired), so acting on the event never races the supervisor.
-	defer s.node.emit(&SupervisionDecision{RunnerID: id, Generation: f.Generation, Record: rec, Cleaned: f.Cleaned})
+	// retired), so acting on the event never races the supervisor; an alert
+	// follows its decision.
+	after := []Event{&SupervisionDecision{RunnerID: id, Generation: f.Generation, Record: rec, Cleaned: f.Cleaned}}
+	defer func() {
+		for _, e := range after {
+			s.node.emit(e)
+		}
+	}()
 
 	reasonText := "runner failed: " + f.Message
 	switch action {
@@ -347,7 +359,7 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 		s.node.policy.RunnerStopped(id)
 		s.node.logger.WithFields(logrus.Fields{"runner_id": id, "kind": string(f.Kind), "severity": errhandler.Critical.String()}).
 			Error("runner escalated: stopped for good; the node keeps serving its other runners")
-		s.node.emit(&Alert{Severity: errhandler.Critical, RunnerID: id, Message: "runner " + id + " escalated: " + f.Message + noteOf(rec), Record: rec, At: s.node.clock.Now()})
+		after = append(after, &Alert{Severity: errhandler.Critical, RunnerID: id, Message: "runner " + id + " escalated: " + f.Message + noteOf(rec), Record: rec, At: s.node.clock.Now()})
 		if f.Kind.NodeWide() {
 			sup.EscalateFailure(f, msg) // the node root shuts the node down
 		}
