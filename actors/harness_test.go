@@ -258,7 +258,7 @@ func startNode(t testing.TB, mod ...func(*actors.NodeConfig)) *testNode {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := n.Shutdown(ctx); err != nil {
+		if _, err := n.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
 		if t.Failed() {

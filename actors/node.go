@@ -52,9 +52,41 @@ type NodeConfig struct {
 	// DeadLetterThrottle is protoactor's dead-letter log throttle interval;
 	// default 1s (tests set it short so its goroutine ends quickly).
 	DeadLetterThrottle time.Duration
+	// Shutdown sets each phase's deadline.
+	Shutdown ShutdownDeadlines
 	// RequestTimeout bounds a request to an actor when the caller's context
 	// has no deadline; default 1 minute.
 	RequestTimeout time.Duration
+}
+
+// ShutdownDeadlines bound each shutdown phase; zero fields take the defaults.
+type ShutdownDeadlines struct {
+	Signaling time.Duration // default 2s
+	Draining  time.Duration // default 30s: in-flight tasks finish or end TimedOut
+	Closing   time.Duration // default 15s: past it, runners are SIGKILLed (FORCE_CLEANUP)
+}
+
+func (d ShutdownDeadlines) withDefaults() ShutdownDeadlines {
+	if d.Signaling <= 0 {
+		d.Signaling = 2 * time.Second
+	}
+	if d.Draining <= 0 {
+		d.Draining = 30 * time.Second
+	}
+	if d.Closing <= 0 {
+		d.Closing = 15 * time.Second
+	}
+	return d
+}
+
+func (d ShutdownDeadlines) of(p Phase) time.Duration {
+	switch p {
+	case PhaseSignaling:
+		return d.Signaling
+	case PhaseDraining:
+		return d.Draining
+	}
+	return d.Closing
 }
 
 // nodeConfig is what every actor of a node shares; read-only after start.
@@ -83,9 +115,12 @@ type Node struct {
 	supervisor *actor.PID
 	reqTimeout time.Duration
 
+	deadlines ShutdownDeadlines
+
 	mu       sync.Mutex
 	shutdown bool
 	done     chan struct{} // sole sender: the first Shutdown call, closed once when shutdown finished
+	report   ShutdownReport
 	shutErr  error
 }
 
@@ -134,7 +169,7 @@ func StartNode(c NodeConfig) (*Node, error) {
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewSlog(c.Logger) }),
 		actor.WithDeadLetterThrottleInterval(c.DeadLetterThrottle),
 	)
-	n := &Node{cfg: nc, system: system, reqTimeout: c.RequestTimeout, done: make(chan struct{})}
+	n := &Node{cfg: nc, system: system, reqTimeout: c.RequestTimeout, done: make(chan struct{}), deadlines: c.Shutdown.withDefaults()}
 	nc.nodeFault = n.onNodeFault
 	rootProps := actor.PropsFromProducer(func() actor.Actor { return &nodeRoot{node: nc} },
 		actor.WithGuardian(neverEscalate{nc.logger}),
@@ -255,9 +290,14 @@ func (n *Node) Runners(ctx context.Context) ([]RunnerInfo, error) {
 	return res.([]RunnerInfo), nil
 }
 
-// Shutdown stops every runner, then the actors, the spawner and the actor
-// system. Calling it again returns the first call's result once it is done.
-func (n *Node) Shutdown(ctx context.Context) error {
+// Shutdown shuts the node down in three phases that travel down the tree as
+// messages, each acknowledged up once the children did: SIGNALING (no new
+// work), DRAINING (in-flight tasks finish or time out; streams flush),
+// CLOSING (runners exit, resources close, streams end, actors stop). Each
+// phase has a deadline (ShutdownDeadlines); an actor past it is force-cleaned
+// and named in the report. Calling Shutdown again, or concurrently, returns
+// the same report once the first call is done.
+func (n *Node) Shutdown(ctx context.Context) (ShutdownReport, error) {
 	n.mu.Lock()
 	first := !n.shutdown
 	n.shutdown = true
@@ -265,45 +305,47 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if !first {
 		select {
 		case <-n.done:
-			return n.shutErr
+			return n.report, n.shutErr
 		case <-ctx.Done():
-			return ctx.Err()
+			return ShutdownReport{}, ctx.Err()
 		}
 	}
-	n.shutErr = n.shutdownOnce(ctx)
+	n.report, n.shutErr = n.shutdownOnce(ctx)
 	close(n.done) // sole sender: the first Shutdown call
-	return n.shutErr
+	return n.report, n.shutErr
 }
 
-func (n *Node) shutdownOnce(ctx context.Context) error {
+func (n *Node) shutdownOnce(ctx context.Context) (ShutdownReport, error) {
+	clk := n.cfg.runnerClock
+	rep := ShutdownReport{Start: clk.Now(), Root: &ActorReport{Name: "node"}}
 	var errs []error
-	if _, err := n.request(ctx, n.supervisor, &closeRequest{}); err != nil {
-		errs = append(errs, fmt.Errorf("close runner supervisor: %w", err))
+	t := rep.Start
+	for ph := PhaseSignaling; ph < numPhases; ph++ {
+		deadline := t.Add(n.deadlines.of(ph))
+		// The root answers a little after the deadline even if children do not.
+		pctx, cancel := context.WithTimeout(ctx, n.deadlines.of(ph)+4*phaseSlack+time.Second)
+		res, err := n.request(pctx, n.root, &phaseRequest{phase: ph, deadline: deadline})
+		cancel()
+		end := clk.Now() // one reading ends this phase and starts the next
+		rep.PhaseStart[ph], rep.PhaseDuration[ph] = t, end.Sub(t)
+		t = end
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", ph, err))
+			rep.Errors = append(rep.Errors, fmt.Sprintf("%s: %v", ph, err))
+			continue
+		}
+		rep.Root.merge(res.(*PhaseReport))
 	}
-	infos, err := n.Runners(ctx)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for _, info := range infos {
-		wg.Add(1)
-		go func(id string) {
-			defer wg.Done()
-			if _, err := n.StopRunner(ctx, id); err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("stop runner %s: %w", id, err))
-				mu.Unlock()
-			}
-		}(info.ID)
-	}
-	wg.Wait()
+	rep.Total = clk.Now().Sub(rep.Start) // its own reading, not a sum
+	rep.Root.forced("", &rep.Forced)
+
+	// Every actor has answered CLOSING: stop the tree, the spawner and the system.
 	if err := n.system.Root.StopFuture(n.root).Wait(); err != nil {
 		errs = append(errs, fmt.Errorf("stop node root: %w", err))
 	}
 	n.cfg.spawner.Close()
 	n.system.Shutdown()
-	return errors.Join(errs...)
+	return rep, errors.Join(errs...)
 }
 
 // onNodeFault shuts the node down gracefully after a node-wide fault. It runs
@@ -312,7 +354,7 @@ func (n *Node) shutdownOnce(ctx context.Context) error {
 // does, and Done reports it.
 func (n *Node) onNodeFault(reason error) {
 	n.cfg.logger.WithField("reason", reason.Error()).Error("node-wide fault: shutting the node down gracefully")
-	go func() { _ = n.Shutdown(context.Background()) }()
+	go func() { _, _ = n.Shutdown(context.Background()) }()
 }
 
 // Done is closed when the node has shut down, whoever started the shutdown.
@@ -329,10 +371,28 @@ type nodeRoot struct {
 	node       *nodeConfig
 	supervisor *actor.PID
 	faulted    bool
+
+	// A shutdown phase in progress: its stages run one after the other
+	// (runners first: they produce the events streams carry and hold the
+	// resources), each answering before the next starts.
+	phase    *collector
+	req      *phaseRequest
+	stage    int
+	phaseSeq uint64
+}
+
+// stage is a child of the node root that takes part in shutdown phases.
+type stage struct {
+	name string
+	pid  *actor.PID
+}
+
+func (r *nodeRoot) stages() []stage {
+	return []stage{{"runners", r.supervisor}}
 }
 
 func (r *nodeRoot) Receive(ctx actor.Context) {
-	switch ctx.Message().(type) {
+	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		props := actor.PropsFromProducer(func() actor.Actor { return newRunnerSupervisor(r.node) },
 			actor.WithSupervisor(stopOnFailure{r.node.logger}))
@@ -344,7 +404,44 @@ func (r *nodeRoot) Receive(ctx actor.Context) {
 		r.supervisor = pid
 	case *supervisorQuery:
 		ctx.Respond(r.supervisor)
+	case *phaseRequest:
+		now := r.node.runnerClock.Now()
+		r.phase, r.req, r.stage = newCollector("node", m, ctx.Sender(), now), m, 0
+		r.phaseSeq++
+		seq, self, system := r.phaseSeq, ctx.Self(), ctx.ActorSystem()
+		r.phase.timer = timerSlot{seq: seq, t: r.node.runnerClock.AfterFunc(max(m.deadline.Sub(now), 0)+2*phaseSlack, func() {
+			system.Root.Send(self, &phaseDeadline{seq: seq})
+		})}
+		r.nextStage(ctx)
+	case *PhaseReport:
+		if r.phase != nil && r.phase.add(m) {
+			r.stage++
+			r.nextStage(ctx)
+		}
+	case *phaseDeadline:
+		if r.phase != nil && m.seq == r.phaseSeq {
+			// The current stage did not answer in time: note it, go on.
+			st := r.stages()[r.stage]
+			r.phase.answerFor(&PhaseReport{Actor: st.name, Phase: r.req.phase, Start: r.phase.report.Start,
+				Outcome: OutcomeTimedOut, Note: "no answer by the deadline"})
+			r.phase.report.Outcome = OutcomeTimedOut
+			r.stage++
+			r.nextStage(ctx)
+		}
 	}
+}
+
+func (r *nodeRoot) nextStage(ctx actor.Context) {
+	stages := r.stages()
+	if r.stage < len(stages) {
+		st := stages[r.stage]
+		r.phase.pending[st.name] = true
+		ctx.Request(st.pid, r.req) // Request, not Send: the stage answers to the sender
+		return
+	}
+	c := r.phase
+	r.phase = nil
+	c.finish(ctx, r.node.runnerClock.Now())
 }
 
 // HandleFailure implements actor.SupervisorStrategy for the node root's

@@ -41,6 +41,7 @@ const (
 	timerExitGrace // after TerminationError / stdout EOF / runner-reported Failed
 	timerStopStep  // the next step of the stop escalation
 	timerDrain     // the readers lag after the exit
+	timerPhase     // a shutdown phase's deadline
 	numTimers
 )
 
@@ -86,6 +87,13 @@ type runnerActor struct {
 	result       *StopResult
 
 	timers [numTimers]timerSlot
+
+	// Shutdown phases (runner_phases.go).
+	signaled    bool
+	drain       *drainState
+	closing     *closingState
+	stopping3   bool         // StopRunner is walking the three phases
+	stopWaiters []*actor.PID // StopRunner callers waiting for the drain
 }
 
 type stopState struct {
@@ -146,7 +154,11 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 			a.onTimer(ctx, m.kind)
 		}
 	case *StopRunner:
-		a.onStop(ctx, ctx.Sender())
+		a.onStopRequest(ctx, ctx.Sender())
+	case *phaseRequest:
+		a.onPhase(ctx, m, ctx.Sender())
+	case *forceKill:
+		a.forceKill("shutdown deadline passed")
 	case *submitTask:
 		a.onSubmit(ctx, m)
 	case *cancelTasks:
@@ -432,6 +444,8 @@ func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
 		_ = a.p.Signal(syscall.SIGKILL)
 	case timerStopStep:
 		a.nextStopStep(ctx)
+	case timerPhase:
+		a.onPhaseTimer(ctx)
 	case timerDrain:
 		a.log.Warn("pipe readers still open after the exit (a process outside the group holds them): closing our ends")
 		a.outputForced = true
@@ -583,6 +597,16 @@ func (a *runnerActor) finishStop(ctx actor.Context) {
 		ctx.Send(w, res)
 	}
 	s.waiters = nil
+	if c := a.closing; c != nil {
+		a.closing = nil
+		if c.report.Note == "" {
+			c.report.Note = "ended by " + res.EndedBy
+		}
+		if res.EndedBy == "SIGTERM" || res.EndedBy == "SIGKILL" {
+			c.report.Outcome = OutcomeForced // it did not exit on the Shutdown frame
+		}
+		a.answer(ctx, c.waiter, c.report)
+	}
 	// The supervisor stops us (a poison pill behind what it already forwarded).
 	ctx.Send(ctx.Parent(), &runnerDone{id: a.slot.id})
 }

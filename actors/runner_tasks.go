@@ -76,7 +76,9 @@ func TaskStatusName(s exov1.TaskStatus) string {
 // acceptingTasks says whether the runner may queue new tasks, and if not why.
 func (a *runnerActor) acceptingTasks() error {
 	switch {
-	case a.stop != nil:
+	case a.signaled && a.stop == nil && !a.stopping3:
+		return ErrShuttingDown
+	case a.stop != nil || a.stopping3:
 		return fmt.Errorf("%w: runner %s is stopping", ErrRunnerNotAvailable, a.slot.id)
 	case a.failure != nil:
 		return fmt.Errorf("%w: runner %s failed: %s", ErrRunnerNotAvailable, a.slot.id, a.failure.Message)
@@ -138,7 +140,7 @@ func (a *runnerActor) dispatch(ctx actor.Context) {
 }
 
 func (a *runnerActor) canDispatch() bool {
-	if !a.handshakeDone || a.windingDown() || a.p == nil || a.exit != nil {
+	if !a.handshakeDone || a.windingDown() || a.signaled || a.p == nil || a.exit != nil {
 		return false
 	}
 	k := a.status.GetKind()
@@ -273,6 +275,7 @@ func (a *runnerActor) endTask(ctx actor.Context, e *taskEntry, st exov1.TaskStat
 	a.node.endTask(a.slot, e, st, reason)
 	if ctx != nil {
 		a.dispatch(ctx)
+		a.onTaskEnded(ctx, st)
 	}
 }
 

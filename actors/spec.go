@@ -74,6 +74,7 @@ type RunnerTimeouts struct {
 	StopGrace         time.Duration // after the Shutdown frame, before SIGTERM; 3s
 	TermWait          time.Duration // after SIGTERM, before SIGKILL; 2s
 	Drain             time.Duration // after the exit, for the pipe readers to finish; 1s
+	StopDrain         time.Duration // StopRunner: for in-flight tasks to finish before the stop; 30s
 }
 
 func (t RunnerTimeouts) withDefaults() RunnerTimeouts {
@@ -91,6 +92,7 @@ func (t RunnerTimeouts) withDefaults() RunnerTimeouts {
 	def(&t.StopGrace, 3*time.Second)
 	def(&t.TermWait, 2*time.Second)
 	def(&t.Drain, time.Second)
+	def(&t.StopDrain, 30*time.Second)
 	return t
 }
 

@@ -247,7 +247,7 @@ func TestStopAndShutdownDuringBackoff(t *testing.T) {
 	if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_FAILED {
 		t.Errorf("task of the stopped runner: %+v", o)
 	}
-	if err := n.Shutdown(ctx); err != nil {
+	if _, err := n.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if fc.Pending() != 0 {

@@ -34,7 +34,6 @@ type (
 		err    error
 	}
 	listRunnersRequest struct{}
-	closeRequest       struct{} // refuse new work; cancel pending restarts
 	// routeToRunner carries a task message to a runner; the supervisor
 	// answers for runners that have no live incarnation.
 	routeToRunner struct {
@@ -100,6 +99,8 @@ type runnerSupervisor struct {
 	records  map[string]errhandler.Record
 	seq      uint64
 	closed   bool
+	phase    *collector // a shutdown phase in progress
+	phaseSeq uint64
 }
 
 func newRunnerSupervisor(node *nodeConfig) actor.Actor {
@@ -130,12 +131,16 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 		s.route(ctx, m)
 	case *restartDue:
 		s.restart(ctx, m)
-	case *closeRequest:
-		s.closed = true
-		for id := range s.waiting {
-			s.cancelRestart(ctx.ActorSystem(), asSupervisor(ctx), id, "node shutting down while the runner waited to restart")
+	case *phaseRequest:
+		s.onPhase(ctx, m)
+	case *PhaseReport:
+		if s.phase != nil && s.phase.add(m) && s.phase.done() {
+			s.finishPhase(ctx)
 		}
-		ctx.Respond(true)
+	case *phaseDeadline:
+		if s.phase != nil && m.seq == s.phaseSeq {
+			s.phaseTimedOut(ctx)
+		}
 	case *runnerDone:
 		// The runner stopped its process. Forward nothing more to it, then
 		// poison it: the pill queues behind everything forwarded so far, so
@@ -307,6 +312,15 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 	}
 	sl := s.slots[id]
 	s.failures[id] = f
+	if s.phase != nil { // it cannot answer the phase any more: answer for it
+		s.phase.answerFor(&PhaseReport{Actor: id, Phase: s.phase.report.Phase, Start: f.At, Outcome: OutcomeFailed,
+			Note: f.Message, TasksFailed: len(sl.tasks.live)})
+		defer func() {
+			if s.phase != nil && s.phase.done() {
+				s.finishPhaseWith(system, s.phase)
+			}
+		}()
+	}
 	pf := f.Failure
 	pf.ShuttingDown = s.closed
 	rec := s.node.policy.Handle(pf)
@@ -427,4 +441,70 @@ func asSupervisor(ctx actor.Context) actor.Supervisor {
 		panic(fmt.Sprintf("actor context %T does not implement actor.Supervisor (receiver middleware or context decorators on the runner supervisor?)", ctx))
 	}
 	return sup
+}
+
+// onPhase forwards a shutdown phase to every runner and answers once all did
+// (or the deadline passed). Runners waiting in backoff are answered for.
+func (s *runnerSupervisor) onPhase(ctx actor.Context, req *phaseRequest) {
+	now := s.node.runnerClock.Now()
+	c := newCollector("runners", req, ctx.Sender(), now)
+	if req.phase == PhaseSignaling {
+		s.closed = true // Spawn and Submit answer ErrShuttingDown from now on
+		for id := range s.waiting {
+			s.cancelRestart(ctx.ActorSystem(), asSupervisor(ctx), id, "node shutting down while the runner waited to restart")
+			c.report.Children = append(c.report.Children, &PhaseReport{Actor: id, Phase: req.phase, Start: now,
+				Outcome: OutcomeOK, Note: "answered by the supervisor: restart cancelled"})
+		}
+	}
+	for id, pid := range s.children {
+		c.pending[id] = true
+		ctx.Request(pid, req) // Request, not Send: the runner answers to the sender
+	}
+	s.phase = c
+	if c.done() {
+		s.finishPhase(ctx)
+		return
+	}
+	s.phaseSeq++
+	seq, self, system := s.phaseSeq, ctx.Self(), ctx.ActorSystem()
+	// A little after the runners' own deadline, so they can report first.
+	c.timer = timerSlot{seq: seq, t: s.node.runnerClock.AfterFunc(max(req.deadline.Sub(now), 0)+phaseSlack, func() {
+		system.Root.Send(self, &phaseDeadline{seq: seq})
+	})}
+}
+
+// phaseSlack is how long a parent waits past a phase deadline for its
+// children's own deadline reports before it answers for them.
+const phaseSlack = 200 * time.Millisecond
+
+func (s *runnerSupervisor) phaseTimedOut(ctx actor.Context) {
+	c := s.phase
+	now := s.node.runnerClock.Now()
+	for id := range c.pending {
+		r := &PhaseReport{Actor: id, Phase: c.report.Phase, Start: c.report.Start, Duration: now.Sub(c.report.Start), Outcome: OutcomeTimedOut, Note: "no answer by the deadline"}
+		if c.report.Phase == PhaseClosing {
+			if pid := s.children[id]; pid != nil {
+				ctx.Send(pid, &forceKill{})
+			}
+			r.Outcome, r.Note = OutcomeForced, "no answer by the deadline: SIGKILL to its process group"
+		}
+		c.answerFor(r)
+	}
+	c.report.Outcome = OutcomeTimedOut
+	s.finishPhase(ctx)
+}
+
+func (s *runnerSupervisor) finishPhase(ctx actor.Context) {
+	s.finishPhaseWith(ctx.ActorSystem(), s.phase)
+}
+
+func (s *runnerSupervisor) finishPhaseWith(system *actor.ActorSystem, c *collector) {
+	s.phase = nil
+	if c.timer.t != nil {
+		c.timer.t.Stop()
+	}
+	c.report.Duration = s.node.runnerClock.Now().Sub(c.report.Start)
+	if c.replyTo != nil {
+		system.Root.Send(c.replyTo, c.report)
+	}
 }

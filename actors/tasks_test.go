@@ -271,7 +271,7 @@ func TestSubmitRules(t *testing.T) {
 		t.Errorf("submit to failed runner: %v", err)
 	}
 	// After Shutdown: a clear error.
-	if err := n.Shutdown(ctx); err != nil {
+	if _, err := n.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := n.Submit(ctx, id, textTask("post", 1)); !errors.Is(err, actors.ErrShuttingDown) {

@@ -7,7 +7,8 @@
 //	sys, err := exo.New(exo.Config{Logger: logger})
 //	id, err := sys.SpawnRunner(ctx, exo.RunnerSpec{Kind: "llama", Command: "/usr/bin/my-runner"})
 //	...
-//	err = sys.Shutdown(ctx)
+//	report, err := sys.Shutdown(ctx) // SIGNALING → DRAINING → CLOSING
+//	fmt.Print(report)
 //
 // Under the hood each runner is an actor under a supervision tree (package
 // actors); the types shared with it are defined there once and re-exported

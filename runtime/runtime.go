@@ -39,6 +39,12 @@ type (
 	RunnerStopped = actors.RunnerStopped
 	// Config configures a System; zero fields take documented defaults.
 	Config = actors.NodeConfig
+	// ShutdownReport is the result of Shutdown: the actor tree with phases.
+	ShutdownReport = actors.ShutdownReport
+	// ShutdownDeadlines bound each shutdown phase.
+	ShutdownDeadlines = actors.ShutdownDeadlines
+	// PhaseReport is one actor's account of one shutdown phase.
+	PhaseReport = actors.PhaseReport
 )
 
 // Errors callers test with errors.Is.
@@ -92,11 +98,19 @@ func (s *System) Runners(ctx context.Context) ([]RunnerInfo, error) {
 	return s.node.Runners(ctx)
 }
 
-// Shutdown stops every runner and the System. Calling it again waits for the
-// first call and returns its result.
-func (s *System) Shutdown(ctx context.Context) error {
+// Shutdown shuts the System down in three phases that travel down the
+// supervision tree — SIGNALING (Submit returns ErrShuttingDown), DRAINING
+// (in-flight tasks finish or time out; streams flush), CLOSING (runners exit:
+// Shutdown frame, SIGTERM, SIGKILL to the group; resources close; streams
+// end) — and returns the report tree. A second or concurrent call returns the
+// same report.
+func (s *System) Shutdown(ctx context.Context) (ShutdownReport, error) {
 	return s.node.Shutdown(ctx)
 }
+
+// Done is closed once the System has shut down (also after a node-wide fault
+// made it shut itself down).
+func (s *System) Done() <-chan struct{} { return s.node.Done() }
 
 // Task types, re-exported.
 type (

@@ -173,7 +173,7 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	shutdownDone := false
 	defer func() {
 		if !shutdownDone {
-			_ = sys.Shutdown(context.Background())
+			_, _ = sys.Shutdown(context.Background())
 		}
 	}()
 
@@ -317,9 +317,11 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 
 	fmt.Fprintln(out, "\n== shutdown")
 	shutdownDone = true
-	if err := sys.Shutdown(ctx); err != nil {
+	report, err := sys.Shutdown(ctx)
+	if err != nil {
 		return fmt.Errorf("demo: shutdown: %w", err)
 	}
+	fmt.Fprintf(out, "\n%s", report)
 	var alive []string
 	w.mu.Lock()
 	for _, ev := range w.events { // every process of every generation

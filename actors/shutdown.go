@@ -1,0 +1,241 @@
+package actors
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Phase is a step of the coordinated shutdown.
+type Phase int
+
+// The three phases, in order.
+const (
+	// PhaseSignaling: no new work is accepted; runners take no new tasks.
+	PhaseSignaling Phase = iota
+	// PhaseDraining: in-flight tasks finish or time out; streams flush.
+	PhaseDraining
+	// PhaseClosing: runners exit, resources close in reverse dependency
+	// order, streams end, actors stop.
+	PhaseClosing
+	numPhases
+)
+
+func (p Phase) String() string {
+	switch p {
+	case PhaseSignaling:
+		return "SIGNALING"
+	case PhaseDraining:
+		return "DRAINING"
+	case PhaseClosing:
+		return "CLOSING"
+	}
+	return fmt.Sprintf("Phase(%d)", int(p))
+}
+
+// Outcome says how an actor's phase ended.
+type Outcome string
+
+// The outcomes of a phase.
+const (
+	OutcomeOK       Outcome = "ok"
+	OutcomeTimedOut Outcome = "timed out" // past the deadline; what was left was cut short
+	OutcomeForced   Outcome = "forced"    // past the deadline: FORCE_CLEANUP (SIGKILL to the group)
+	OutcomeFailed   Outcome = "failed"    // the actor failed during the phase
+)
+
+// PhaseReport is one actor's account of one phase, with its children's.
+type PhaseReport struct {
+	Actor    string
+	Phase    Phase
+	Start    time.Time
+	Duration time.Duration
+	Outcome  Outcome
+	Note     string
+	// TasksDrained ended normally during the phase; TasksFailed were cut
+	// short (failed, timed out, cancelled by the shutdown).
+	TasksDrained, TasksFailed int
+	// EventsDelivered by a stream during the phase.
+	EventsDelivered uint64
+	Children        []*PhaseReport
+}
+
+// ActorReport is one actor in the shutdown report tree, with its three phases.
+type ActorReport struct {
+	Name     string
+	Phases   [numPhases]*PhaseReport // nil when the actor did not take part in a phase
+	Children []*ActorReport
+}
+
+// ShutdownReport is the result of a node's shutdown: the actor tree with each
+// actor's phases, and the total measured on its own clock reading.
+type ShutdownReport struct {
+	Start time.Time
+	// PhaseStart and PhaseDuration of the node as a whole: the phases run
+	// back to back, each starting at the clock reading that ended the last.
+	PhaseStart    [numPhases]time.Time
+	PhaseDuration [numPhases]time.Duration
+	// Total is measured from Start with its own clock reading, not summed.
+	Total time.Duration
+	Root  *ActorReport
+	// Forced names the actors that were force-cleaned past a deadline.
+	Forced []string
+	// Errors met on the way (requests that got no answer, ...).
+	Errors []string
+}
+
+// merge adds a phase report tree into the actor tree.
+func (r *ActorReport) merge(p *PhaseReport) {
+	r.Phases[p.Phase] = p
+	for _, c := range p.Children {
+		var child *ActorReport
+		for _, have := range r.Children {
+			if have.Name == c.Actor {
+				child = have
+			}
+		}
+		if child == nil {
+			child = &ActorReport{Name: c.Actor}
+			r.Children = append(r.Children, child)
+		}
+		child.merge(c)
+	}
+}
+
+func (r *ActorReport) forced(prefix string, out *[]string) {
+	name := prefix + r.Name
+	for _, p := range r.Phases {
+		if p != nil && p.Outcome == OutcomeForced {
+			*out = append(*out, name+" ("+p.Phase.String()+")")
+		}
+	}
+	for _, c := range r.Children {
+		c.forced(name+"/", out)
+	}
+}
+
+// String renders the report as a tree, one actor a line.
+func (s ShutdownReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "shutdown report: total %s (SIGNALING %s, DRAINING %s, CLOSING %s)\n", round(s.Total),
+		round(s.PhaseDuration[PhaseSignaling]), round(s.PhaseDuration[PhaseDraining]), round(s.PhaseDuration[PhaseClosing]))
+	if s.Root != nil {
+		s.Root.render(&b, "", "")
+	}
+	for _, f := range s.Forced {
+		fmt.Fprintf(&b, "forced: %s\n", f)
+	}
+	for _, e := range s.Errors {
+		fmt.Fprintf(&b, "error: %s\n", e)
+	}
+	return b.String()
+}
+
+func (r *ActorReport) render(b *strings.Builder, lead, childLead string) {
+	var parts []string
+	for _, p := range r.Phases {
+		if p == nil {
+			continue
+		}
+		s := fmt.Sprintf("%s %s %s", p.Phase, p.Outcome, round(p.Duration))
+		var extra []string
+		if p.TasksDrained > 0 {
+			extra = append(extra, fmt.Sprintf("%d drained", p.TasksDrained))
+		}
+		if p.TasksFailed > 0 {
+			extra = append(extra, fmt.Sprintf("%d cut short", p.TasksFailed))
+		}
+		if p.EventsDelivered > 0 {
+			extra = append(extra, fmt.Sprintf("%d events", p.EventsDelivered))
+		}
+		if p.Note != "" {
+			extra = append(extra, p.Note)
+		}
+		if len(extra) > 0 {
+			s += " (" + strings.Join(extra, ", ") + ")"
+		}
+		parts = append(parts, s)
+	}
+	fmt.Fprintf(b, "%s%-*s %s\n", lead, max(1, 28-len([]rune(lead))), r.Name, strings.Join(parts, " | "))
+	for i, c := range r.Children {
+		if i == len(r.Children)-1 {
+			c.render(b, childLead+"└── ", childLead+"    ")
+		} else {
+			c.render(b, childLead+"├── ", childLead+"│   ")
+		}
+	}
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(100 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+// phaseRequest asks an actor to carry out a phase by deadline and answer with
+// a *PhaseReport once its children have answered.
+type phaseRequest struct {
+	phase    Phase
+	deadline time.Time
+}
+
+// phaseDeadline is the timer message of a collector.
+type phaseDeadline struct{ seq uint64 }
+
+// collector gathers the children's answers for one phase of one parent.
+type collector struct {
+	report  *PhaseReport
+	replyTo *actor.PID
+	pending map[string]bool // names of the children that have not answered
+	timer   timerSlot
+}
+
+func newCollector(name string, req *phaseRequest, replyTo *actor.PID, now time.Time) *collector {
+	return &collector{
+		report:  &PhaseReport{Actor: name, Phase: req.phase, Start: now, Outcome: OutcomeOK},
+		replyTo: replyTo,
+		pending: map[string]bool{},
+	}
+}
+
+// add records a child's answer; true when it was awaited.
+func (c *collector) add(r *PhaseReport) bool {
+	if !c.pending[r.Actor] {
+		return false
+	}
+	delete(c.pending, r.Actor)
+	c.report.Children = append(c.report.Children, r)
+	c.report.TasksDrained += r.TasksDrained
+	c.report.TasksFailed += r.TasksFailed
+	c.report.EventsDelivered += r.EventsDelivered
+	return true
+}
+
+// answerFor records a report for a pending child that cannot answer.
+func (c *collector) answerFor(r *PhaseReport) {
+	if c.pending[r.Actor] {
+		delete(c.pending, r.Actor)
+		c.report.Children = append(c.report.Children, r)
+		c.report.TasksFailed += r.TasksFailed
+	}
+}
+
+func (c *collector) done() bool { return len(c.pending) == 0 }
+
+// finish closes the report and sends it.
+func (c *collector) finish(ctx actor.Context, now time.Time) {
+	if c.timer.t != nil {
+		c.timer.t.Stop()
+		c.timer.t = nil
+	}
+	c.report.Duration = now.Sub(c.report.Start)
+	if c.replyTo != nil {
+		ctx.Send(c.replyTo, c.report)
+	}
+}
