@@ -4,9 +4,10 @@
 GO          ?= go
 BIN         := bin
 EXO         := $(BIN)/exo-actors
-# A cold -race build of every package plus the tests takes ~4 min on 2 cores
-# (docs/operations.md has the measurement); the slowest package's tests take well
-# under that. 15m leaves room for a slow machine without hiding a hang for long.
+# A cold -race build of every package takes ~3.3 min on 2 cores (198 s measured
+# 2026-11-23, docs/operations.md); the TestMain builds of the runner binary count
+# against -timeout too (~2.5 min worst package, cold). 15m leaves ~6x headroom
+# without hiding a hang for long.
 TEST_TIMEOUT ?= 15m
 PROTO_DIR   := messages/exo/v1
 PROTOC_GEN_GO := $(BIN)/protoc-gen-go
