@@ -26,7 +26,9 @@ func helperMain(mode string) int {
 	case "supervisor":
 		return helperSupervisor()
 	case "no-ack":
-		return helperNoAck()
+		return helperNoAck(false)
+	case "close-stdin":
+		return helperNoAck(true)
 	}
 	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 	return 2
@@ -84,7 +86,7 @@ func helperSupervisor() int {
 // helperNoAck speaks the protocol with the frame package alone: it says Hello,
 // reports Ready, heartbeats on every frame it reads, and never acknowledges a
 // task.
-func helperNoAck() int {
+func helperNoAck(closeStdin bool) int {
 	r := frame.NewReader(os.Stdin)
 	w := frame.NewWriter(os.Stdout)
 	send := func(env *exov1.RunnerEnvelope) {
@@ -103,6 +105,16 @@ func helperNoAck() int {
 		send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{Status: &exov1.RunnerStatus{Kind: k}}}})
 	}
 	// Heartbeats from a goroutine, so the supervisor sees a live runner.
+	if closeStdin {
+		// Close our end of stdin but live on, heartbeating: the supervisor
+		// can no longer tell us anything.
+		os.Stdin.Close()
+		tick := time.NewTicker(10 * time.Millisecond)
+		for seq := uint64(1); ; seq++ {
+			<-tick.C
+			_ = w.Write(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Heartbeat{Heartbeat: &exov1.Heartbeat{Seq: seq}}})
+		}
+	}
 	// From here on only this goroutine writes; the main loop only reads.
 	go func() {
 		tick := time.NewTicker(10 * time.Millisecond) // the runner's own pace

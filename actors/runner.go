@@ -61,6 +61,8 @@ type runnerActor struct {
 	log  *logrus.Entry
 
 	gen     uint64
+	command string // the executable actually started
+	caps    map[string]bool
 	p       *proc.Process
 	status  *exov1.RunnerStatus
 	started time.Time
@@ -83,6 +85,7 @@ type runnerActor struct {
 	termination  string
 	runnerSaid   string // the error of a Failed status the runner reported
 	outputForced bool   // we closed stdout/stderr ourselves after the exit
+	truncated    error  // stdout ended mid-frame; the exit (if it comes) decides
 	finished     bool
 	result       *StopResult
 
@@ -136,12 +139,15 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 			a.stderrDone = true
 			a.maybeFinish(ctx)
 		}
+	case *proc.WriteFailed:
+		if a.current(m.Gen) && a.exit == nil && !a.windingDown() {
+			// Its stdin is closed while it lives: it can no longer be told
+			// anything (tasks, cancels, Shutdown).
+			a.fail(ctx, errhandler.KindWriteClosedPipe, SourceStdin, "runner closed its stdin: "+m.Err.Error(), m.Err)
+		}
 	case *proc.WriterClosed:
 		if a.current(m.Gen) {
 			a.writerDone = true
-			if m.Err != nil && a.exit == nil && !a.windingDown() {
-				a.fail(ctx, errhandler.KindWriteClosedPipe, SourceStdin, "runner stopped reading its stdin", m.Err)
-			}
 			a.maybeFinish(ctx)
 		}
 	case *proc.Exited:
@@ -215,6 +221,7 @@ func (a *runnerActor) start(ctx actor.Context) {
 	}
 	a.log = a.log.WithField("pid", a.p.Pid)
 	a.slot.setPid(a.p.Pid)
+	a.command = spec.Path
 	a.log.WithField("command", spec.Path).Info("runner process started")
 	a.emit(&ProcessStarted{RunnerID: a.slot.id, Generation: a.gen, Pid: a.p.Pid, At: a.started})
 	a.arm(ctx, timerHandshake, a.node.timeouts.Handshake)
@@ -278,6 +285,10 @@ func (a *runnerActor) onHandshakeFrame(ctx actor.Context, env *exov1.RunnerEnvel
 		return
 	}
 	a.handshakeDone = true
+	a.caps = map[string]bool{}
+	for _, c := range h.GetCapabilities() {
+		a.caps[c] = true
+	}
 	a.cancel(timerHandshake)
 	now := a.node.runnerClock.Now()
 	a.lastHeartbeat, a.lastProgress, a.lastLayers = now, now, now
@@ -314,6 +325,7 @@ func (a *runnerActor) onRunnerStatus(ctx actor.Context, st *exov1.RunnerStatus) 
 }
 
 func (a *runnerActor) protocolViolation(what string, fields ...logrus.Fields) {
+	a.slot.countViolation()
 	e := a.log.WithField("reason", what)
 	for _, f := range fields {
 		e = e.WithFields(f)
@@ -348,6 +360,13 @@ func (a *runnerActor) onReaderClosed(ctx actor.Context, m *proc.ReaderClosed) {
 		a.classifyExit(ctx) // we closed the pipe ourselves after the exit
 	case m.Err != nil && !a.handshakeDone:
 		a.fail(ctx, errhandler.KindNotARunner, SourceHandshake, "not a runner: its output is not protocol frames: "+m.Err.Error(), m.Err)
+	case errors.Is(m.Err, frame.ErrTruncated) && a.exit != nil:
+		a.classifyExit(ctx) // it died mid-frame: the exit is the diagnosis
+	case errors.Is(m.Err, frame.ErrTruncated):
+		// Output cut mid-frame: most likely the process is dying. Let its
+		// exit say how, within ExitGrace; else it is a protocol failure.
+		a.truncated = m.Err
+		a.arm(ctx, timerExitGrace, a.node.timeouts.ExitGrace)
 	case m.Err != nil:
 		kind := errhandler.KindProtocolError
 		var fe *frame.Error
@@ -408,7 +427,7 @@ func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
 	case timerHandshake:
 		if !a.handshakeDone && !a.windingDown() {
 			a.fail(ctx, errhandler.KindHandshakeTimeout, SourceHandshake,
-				fmt.Sprintf("never said Hello within %s: is %q a runner?", t.Handshake, a.slot.spec.Command), nil)
+				fmt.Sprintf("never said Hello within %s: is %q a runner?", t.Handshake, a.command), nil)
 		}
 	case timerWatchdog:
 		if a.windingDown() {
@@ -419,7 +438,7 @@ func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
 		case now.Sub(a.lastHeartbeat) > t.HeartbeatTimeout:
 			a.fail(ctx, errhandler.KindHang, SourceHeartbeat,
 				fmt.Sprintf("runner hangs: no heartbeat for %s (limit %s)", now.Sub(a.lastHeartbeat).Round(time.Millisecond), t.HeartbeatTimeout), nil)
-		case kind == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING && now.Sub(a.lastProgress) > t.ProgressTimeout:
+		case kind == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING && a.caps[protocol.CapProgress] && now.Sub(a.lastProgress) > t.ProgressTimeout:
 			a.fail(ctx, errhandler.KindNoProgress, SourceProgress,
 				fmt.Sprintf("runner makes no progress: heartbeats but counters frozen for %s while Running (limit %s)", now.Sub(a.lastProgress).Round(time.Millisecond), t.ProgressTimeout), nil)
 		case kind == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING && now.Sub(a.lastLayers) > t.LoadingStall:
@@ -435,6 +454,9 @@ func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
 		switch {
 		case !a.windingDown() && a.runnerSaid != "":
 			a.fail(ctx, errhandler.KindTerminationError, SourceRunnerFail, "runner reported Failed: "+a.runnerSaid, nil)
+			return
+		case !a.windingDown() && a.truncated != nil:
+			a.fail(ctx, errhandler.KindGarbage, SourceProtocol, "bad output from runner: "+a.truncated.Error(), a.truncated)
 			return
 		case !a.windingDown():
 			a.fail(ctx, errhandler.KindProtocolError, SourceStdoutEOF, "runner closed its stdout but kept running", nil)
@@ -468,9 +490,10 @@ func (a *runnerActor) fail(ctx actor.Context, kind errhandler.Kind, src Detectio
 		a.maybeFinish(ctx)
 		return
 	}
-	switch src {
-	case SourceTermination, SourceRunnerFail:
-		// It said it is dying: let it exit by itself so its exit status is real.
+	switch {
+	case src == SourceTermination || src == SourceRunnerFail || kind == errhandler.KindVersionMismatch:
+		// It said it is dying, or it was refused (and must read why): let it
+		// exit by itself, so its exit status is real. SIGKILL after ExitGrace.
 		a.arm(ctx, timerExitGrace, a.node.timeouts.ExitGrace)
 	default:
 		if a.stop != nil {

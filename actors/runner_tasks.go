@@ -8,6 +8,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -125,7 +126,7 @@ func (a *runnerActor) dispatch(ctx actor.Context) {
 		}
 		if err := a.p.Send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Task{Task: task}}); err != nil {
 			l.queue = append([]string{id}, l.queue...)
-			a.log.WithError(err).WithField("task_id", id).Warn("could not send task to runner")
+			a.fail(ctx, errhandler.KindHang, SourceStdin, "could not send a task: "+err.Error(), err)
 			return
 		}
 		e.state = taskSent
@@ -244,10 +245,14 @@ func (a *runnerActor) cancelEntry(ctx actor.Context, e *taskEntry, as exov1.Task
 	e.cancelAs, e.cancelWhy = as, why
 	a.cancelTask(e, taskTimerAck)
 	a.cancelTask(e, taskTimerTimeout)
-	if a.p != nil && a.exit == nil {
+	if a.p != nil && a.exit == nil && a.caps[protocol.CapCancel] {
 		_ = a.p.Send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Cancel{Cancel: &exov1.Cancel{Target: &exov1.Cancel_TaskId{TaskId: e.spec.ID}}}})
+		a.armTask(ctx, e, taskTimerCancel, a.node.limits.CancelWait)
+		return
 	}
-	a.armTask(ctx, e, taskTimerCancel, a.node.limits.CancelWait)
+	// A runner without the cancel capability cannot be told: the task ends
+	// now on our side (the runner's late word about it is ignored).
+	a.endTask(ctx, e, as, why+" (runner cannot cancel: no cancel capability)")
 }
 
 func (a *runnerActor) onTaskTimer(ctx actor.Context, m *taskTimerFired) {

@@ -175,7 +175,28 @@ func TestHandshakeErrors(t *testing.T) {
 			if f.Kind != c.kind || !strings.Contains(f.Message, c.message) {
 				t.Errorf("failure = %s %q; want %s containing %q", f.Kind, f.Message, c.kind, c.message)
 			}
+			if c.kind == errhandler.KindVersionMismatch && (f.Exit == nil || f.Exit.Signaled()) {
+				t.Errorf("refused runner: exit %v, want it to read HelloRefused and exit by itself", f.Exit)
+			}
 		})
+	}
+}
+
+func TestRunnerClosingItsStdinIsDetected(t *testing.T) {
+	n := startNode(t)
+	id, err := n.SpawnRunner(ctxT(t), actors.RunnerSpec{Kind: "deaf", Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=close-stdin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
+	h := mustSubmit(t, n, id, textTask("unheard", 3))
+	evs := n.rec.waitFor(t, 20*time.Second, "failure", failed(id))
+	f := failures(evs, id)[0]
+	if f.Kind != errhandler.KindWriteClosedPipe || f.Source != actors.SourceStdin {
+		t.Errorf("failure %s from %s: %s", f.Kind, f.Source, f.Message)
+	}
+	if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_FAILED {
+		t.Errorf("task: %+v", o)
 	}
 }
 

@@ -16,9 +16,13 @@ import (
 // one process. The runner supervisor owns it; the runner actor updates it.
 // Readers (the supervisor answering Runners()) take a snapshot under mu.
 type slot struct {
-	id    string
-	spec  RunnerSpec
-	tasks *ledger // touched only by the runner actor, or by the supervisor while no incarnation runs
+	id   string
+	spec RunnerSpec
+	// tasks is touched by the runner actor, or by the supervisor while no
+	// incarnation runs (the actor is suspended in backoff, or gone). It needs
+	// no lock: the protoactor mailbox hands ownership over (the failure and
+	// the restart are messages), which orders every access.
+	tasks *ledger
 	// timerSeq numbers every timer of every incarnation, so a timer armed by
 	// an earlier incarnation can never match one of a later.
 	timerSeq uint64
@@ -30,6 +34,7 @@ type slot struct {
 	status     *exov1.RunnerStatus
 	since      time.Time
 	staleDrops uint64 // messages from an older generation, dropped
+	violations uint64 // protocol errors from the runner: logged, not applied
 	lastError  string
 }
 
@@ -62,6 +67,12 @@ func (s *slot) setPid(pid int) {
 	s.mu.Unlock()
 }
 
+func (s *slot) countViolation() {
+	s.mu.Lock()
+	s.violations++
+	s.mu.Unlock()
+}
+
 func (s *slot) dropStale() {
 	s.mu.Lock()
 	s.staleDrops++
@@ -78,7 +89,10 @@ type RunnerInfo struct {
 	Status      *exov1.RunnerStatus
 	StatusSince time.Time
 	StaleDrops  uint64
-	LastError   string
+	// ProtocolErrors counts frames that broke the protocol's order (illegal
+	// status transitions, task frames out of order): logged, never applied.
+	ProtocolErrors uint64
+	LastError      string
 	// Supervision: the last error record, the next planned backoff delay,
 	// and whether the runner waits to restart (and for how long yet).
 	LastRecord     *errhandler.Record
@@ -94,7 +108,7 @@ func (s *slot) info() RunnerInfo {
 	return RunnerInfo{
 		ID: s.id, Kind: s.spec.Kind, Generation: s.generation, Attempts: s.attempts, Pid: s.pid,
 		Status: proto.Clone(s.status).(*exov1.RunnerStatus), StatusSince: s.since,
-		StaleDrops: s.staleDrops, LastError: s.lastError,
+		StaleDrops: s.staleDrops, ProtocolErrors: s.violations, LastError: s.lastError,
 	}
 }
 

@@ -18,7 +18,7 @@
 //	reader   decodes stdout frames        → Frame ..., then one ReaderClosed
 //	stderr   splits stderr into lines     → StderrLine ..., then one StderrClosed
 //	waiter   waits for exit, reaps        → one Exited
-//	writer   writes frames to stdin       → one WriterClosed (after CloseInput)
+//	writer   writes frames to stdin       → WriteFailed at its first error; one WriterClosed (after CloseInput)
 //
 // Every message carries the process's generation, so an owner that outlives a
 // process (a restarted runner) can drop what its predecessor's goroutines send.

@@ -61,6 +61,12 @@ type (
 		Status ExitStatus
 		At     time.Time
 	}
+	// WriteFailed is sent once, at the writer's first write error: the runner
+	// closed its stdin (or died). Later frames are dropped.
+	WriteFailed struct {
+		Gen uint64
+		Err error
+	}
 	// WriterClosed is the stdin writer's last message; Err is the first write
 	// error, if any (frames after it were dropped).
 	WriterClosed struct {
@@ -399,6 +405,7 @@ func (p *Process) writeStdin(deliver Deliver, stdinW *os.File, maxFrame int) {
 		}
 		if err := w.Write(env); err != nil {
 			firstErr = fmt.Errorf("write to runner stdin: %w", err)
+			deliver(&WriteFailed{Gen: p.Gen, Err: firstErr})
 		}
 	}
 	stdinW.Close()
