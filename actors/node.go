@@ -357,6 +357,18 @@ func (n *Node) onNodeFault(reason error) {
 	go func() { _, _ = n.Shutdown(context.Background()) }()
 }
 
+// ForceKill sends SIGKILL to every runner's process group at once (FORCE_CLEANUP
+// for an operator who will not wait for a graceful shutdown). The runners then
+// finish as usual once their processes are reaped; a Shutdown in progress goes
+// on and reports them forced. It returns how many runners it signalled.
+func (n *Node) ForceKill(ctx context.Context) (int, error) {
+	res, err := n.request(ctx, n.supervisor, &forceKillAll{})
+	if err != nil {
+		return 0, err
+	}
+	return res.(int), nil
+}
+
 // Done is closed when the node has shut down, whoever started the shutdown.
 func (n *Node) Done() <-chan struct{} { return n.done }
 

@@ -164,7 +164,7 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 	case *phaseRequest:
 		a.onPhase(ctx, m, ctx.Sender())
 	case *forceKill:
-		a.forceKill("shutdown deadline passed")
+		a.forceKill("forced")
 	case *submitTask:
 		a.onSubmit(ctx, m)
 	case *cancelTasks:

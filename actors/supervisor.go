@@ -43,6 +43,8 @@ type (
 	// runnerDone: a runner actor's process is gone after a stop; the
 	// supervisor stops the actor.
 	runnerDone struct{ id string }
+	// forceKillAll: SIGKILL every runner's process group now.
+	forceKillAll struct{}
 	// restartDue: a backoff timer fired.
 	restartDue struct {
 		id  string
@@ -133,6 +135,11 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 		s.restart(ctx, m)
 	case *phaseRequest:
 		s.onPhase(ctx, m)
+	case *forceKillAll:
+		for _, pid := range s.children {
+			ctx.Send(pid, &forceKill{})
+		}
+		ctx.Respond(len(s.children))
 	case *PhaseReport:
 		if s.phase != nil && s.phase.add(m) && s.phase.done() {
 			s.finishPhase(ctx)

@@ -108,6 +108,10 @@ func (s *System) Shutdown(ctx context.Context) (ShutdownReport, error) {
 	return s.node.Shutdown(ctx)
 }
 
+// ForceKill sends SIGKILL to every runner's process group now. A Shutdown in
+// progress goes on and reports those runners forced.
+func (s *System) ForceKill(ctx context.Context) (int, error) { return s.node.ForceKill(ctx) }
+
 // Done is closed once the System has shut down (also after a node-wide fault
 // made it shut itself down).
 func (s *System) Done() <-chan struct{} { return s.node.Done() }

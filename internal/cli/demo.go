@@ -2,24 +2,29 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
+	"github.com/exo-actors/exo-actors/internal/builtinrunner"
 	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
 type demoOptions struct {
+	fault    string // passed to the healthy runners, e.g. ignore-shutdown:forever
 	runners  int
 	tokens   int
 	layers   int
@@ -44,6 +49,11 @@ func newDemoCommand(e *env) *cobra.Command {
 			if o.tokens < 1 || o.layers < 1 || o.tokDelay < 0 || o.layDelay < 0 {
 				return usageErrorf("--tokens and --layers must be at least 1, delays not negative")
 			}
+			if o.fault != "" {
+				if _, err := builtinrunner.ParseFault(o.fault); err != nil {
+					return usageErrorf("--runner-fault: %v", err)
+				}
+			}
 			return runDemo(cmd.Context(), e, o)
 		},
 	}
@@ -53,6 +63,7 @@ func newDemoCommand(e *env) *cobra.Command {
 	f.IntVar(&o.layers, "layers", 4, "model layers each runner loads")
 	f.DurationVar(&o.tokDelay, "token-delay", 25*time.Millisecond, "delay per generated token")
 	f.DurationVar(&o.layDelay, "layer-delay", 60*time.Millisecond, "delay per loaded layer")
+	f.StringVar(&o.fault, "runner-fault", "", "a fault for the healthy runners (e.g. ignore-shutdown:forever, to see a forced shutdown)")
 	return cmd
 }
 
@@ -63,6 +74,20 @@ type demoWatch struct {
 	mu     sync.Mutex
 	events []exo.Event
 	notify chan struct{} // capacity 1, never closed
+}
+
+// printf prints a line among the events, never inside one.
+func (w *demoWatch) printf(format string, args ...any) {
+	w.mu.Lock()
+	fmt.Fprintf(w.out, format, args...)
+	w.mu.Unlock()
+}
+
+// Write lets the scenario print through the same lock as the events.
+func (w *demoWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.out.Write(p)
 }
 
 func (w *demoWatch) hook(ev exo.Event) {
@@ -151,12 +176,13 @@ func statusReached(id string, k exov1.RunnerStatusKind) func([]exo.Event) bool {
 	}
 }
 
+// runDemo runs the demo scenario, then shuts down and prints the report. A
+// SIGINT or SIGTERM during the scenario cuts it short and starts the graceful
+// shutdown; a second one forces it (SIGKILL to every runner's group).
 func runDemo(parent context.Context, e *env, o demoOptions) error {
 	if parent == nil {
 		parent = context.Background()
 	}
-	ctx, cancel := context.WithTimeout(parent, 2*time.Minute)
-	defer cancel()
 	out := e.stdout
 	w := &demoWatch{out: out, start: time.Now(), notify: make(chan struct{}, 1)}
 	// Keep the log quiet unless asked: the demo prints the events itself.
@@ -170,36 +196,103 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	if err != nil {
 		return err
 	}
-	shutdownDone := false
-	defer func() {
-		if !shutdownDone {
-			_, _ = sys.Shutdown(context.Background())
+	scenarioCtx, cancelScenario := context.WithTimeout(parent, 2*time.Minute)
+	defer cancelScenario()
+
+	// Signals: the first cuts the scenario short, the second forces.
+	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	stopWatch := make(chan struct{})
+	var interrupted, forced atomic.Bool
+	var watchers sync.WaitGroup
+	watchers.Add(1)
+	go func() {
+		defer watchers.Done()
+		for {
+			select {
+			case sig := <-sigs:
+				if !interrupted.Swap(true) {
+					w.printf("\n== %s: graceful shutdown (send it again to force)\n", sig)
+					cancelScenario()
+					continue
+				}
+				forced.Store(true)
+				w.printf("== second %s: forcing — SIGKILL to every runner's process group\n", sig)
+				fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_, _ = sys.ForceKill(fctx)
+				cancel()
+			case <-stopWatch:
+				return
+			}
 		}
 	}()
+	defer func() {
+		close(stopWatch) // sole sender: runDemo, once, after the scenario and the shutdown
+		watchers.Wait()
+	}()
 
+	handles, scenarioErr := demoScenario(scenarioCtx, w, sys, o)
+
+	w.printf("\n== shutdown\n")
+	report, err := sys.Shutdown(context.Background())
+	if err != nil {
+		return fmt.Errorf("demo: shutdown: %w", err)
+	}
+	w.printf("\n%s", report)
+	var alive []string
+	w.mu.Lock()
+	for _, ev := range w.events { // every process of every generation
+		if p, ok := ev.(*exo.ProcessStarted); ok && processAlive(p.Pid) {
+			alive = append(alive, fmt.Sprintf("%s generation %d (pid %d)", p.RunnerID, p.Generation, p.Pid))
+		}
+	}
+	w.mu.Unlock()
+	sort.Strings(alive)
+	switch {
+	case len(alive) > 0:
+		return fmt.Errorf("demo: runner processes left running: %s", strings.Join(alive, ", "))
+	case forced.Load():
+		return &interruptedError{msg: "demo interrupted twice: shutdown forced (SIGKILL to every runner's process group)"}
+	case interrupted.Load():
+		return errors.New("demo interrupted: shut down gracefully")
+	case scenarioErr != nil:
+		return scenarioErr
+	}
+	w.printf("\nall %d tasks ended exactly once; no runner process left running (%.2fs)\n", len(handles), time.Since(w.start).Seconds())
+	return nil
+}
+
+// demoScenario is the demo proper; it returns the handles of every task.
+func demoScenario(ctx context.Context, w *demoWatch, sys *exo.System, o demoOptions) ([]*exo.TaskHandle, error) {
+	out := w
+	var handles []*exo.TaskHandle
 	fmt.Fprintf(out, "== starting %d built-in runners (%d layers each)\n", o.runners, o.layers)
 	args := []string{"--layers", fmt.Sprint(o.layers), "--layer-delay", o.layDelay.String(), "--token-delay", o.tokDelay.String()}
+	healthy := args
+	if o.fault != "" {
+		healthy = append(append([]string(nil), args...), "--fault", o.fault)
+	}
 	var ids []string
 	for i := 0; i < o.runners; i++ {
-		id, err := sys.SpawnRunner(ctx, exo.RunnerSpec{Kind: "llama", Builtin: true, Args: args})
+		id, err := sys.SpawnRunner(ctx, exo.RunnerSpec{Kind: "llama", Builtin: true, Args: healthy})
 		if err != nil {
-			return err
+			return handles, err
 		}
 		ids = append(ids, id)
 	}
 	for _, id := range ids {
 		if err := w.waitFor(ctx, id+" Ready", statusReached(id, exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY)); err != nil {
-			return err
+			return handles, err
 		}
 	}
 
 	fmt.Fprintf(out, "\n== every runner Ready; one text-generation task each (%d tokens)\n", o.tokens)
-	var handles []*exo.TaskHandle
 	for i, id := range ids {
 		h, err := sys.Submit(ctx, id, exo.Task{ID: fmt.Sprintf("gen-%d", i+1), Kind: "text_generation",
 			Params: map[string]string{"max_tokens": fmt.Sprint(o.tokens)}})
 		if err != nil {
-			return err
+			return handles, err
 		}
 		handles = append(handles, h)
 	}
@@ -209,7 +302,7 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	queued, err := sys.Submit(ctx, victim, exo.Task{ID: "gen-queued", Kind: "text_generation", Retryable: true,
 		Params: map[string]string{"max_tokens": fmt.Sprint(o.tokens)}})
 	if err != nil {
-		return err
+		return handles, err
 	}
 	handles = append(handles, queued)
 	// Stream the first task's tokens; kill its runner a third of the way in.
@@ -218,14 +311,14 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	for i := 0; i < killAt; i++ {
 		c, err := handles[0].Chunk(ctx, i)
 		if err != nil {
-			return fmt.Errorf("demo: chunk %d of %s: %w", i, handles[0].ID, err)
+			return handles, fmt.Errorf("demo: chunk %d of %s: %w", i, handles[0].ID, err)
 		}
 		text.WriteString(c.GetToken().GetText())
 	}
 	fmt.Fprintf(out, "%6.2fs  %-16s streamed so far: %q\n", time.Since(w.start).Seconds(), victim, text.String())
 	infos, err := sys.Runners(ctx)
 	if err != nil {
-		return err
+		return handles, err
 	}
 	pids := map[string]int{}
 	for _, in := range infos {
@@ -233,11 +326,11 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	}
 	fmt.Fprintf(out, "\n== SIGKILL to %s (pid %d) mid-task\n", victim, pids[victim])
 	if err := syscall.Kill(pids[victim], syscall.SIGKILL); err != nil {
-		return fmt.Errorf("demo: kill %d: %w", pids[victim], err)
+		return handles, fmt.Errorf("demo: kill %d: %w", pids[victim], err)
 	}
 	for _, h := range handles {
 		if _, err := h.Wait(ctx); err != nil {
-			return err
+			return handles, err
 		}
 	}
 	fmt.Fprintf(out, "%6.2fs  %-16s restarted (same ID, new process and generation); the queued task ran on it\n", time.Since(w.start).Seconds(), victim)
@@ -245,7 +338,7 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	fmt.Fprintln(out, "\n== a runner that crashes on every start (while loading): growing backoff, then escalation")
 	broken, err := sys.SpawnRunner(ctx, exo.RunnerSpec{Kind: "broken", Builtin: true, Args: append(args, "--fault", "crash-loading:2")})
 	if err != nil {
-		return err
+		return handles, err
 	}
 	// Meanwhile the healthy runners keep serving.
 	var serving []*exo.TaskHandle
@@ -253,7 +346,7 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 		h, err := sys.Submit(ctx, id, exo.Task{ID: fmt.Sprintf("serve-%d", i+1), Kind: "text_generation",
 			Params: map[string]string{"max_tokens": fmt.Sprint(4 * o.tokens)}})
 		if err != nil {
-			return err
+			return handles, err
 		}
 		serving = append(serving, h)
 	}
@@ -265,17 +358,17 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 		}
 		return false
 	}); err != nil {
-		return err
+		return handles, err
 	}
 	for _, h := range serving {
 		if _, err := h.Wait(ctx); err != nil {
-			return err
+			return handles, err
 		}
 	}
 	handles = append(handles, serving...)
 	infos, err = sys.Runners(ctx)
 	if err != nil {
-		return err
+		return handles, err
 	}
 	fmt.Fprintln(out, "\n== runners")
 	for _, in := range infos {
@@ -315,30 +408,10 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 		}
 	}
 
-	fmt.Fprintln(out, "\n== shutdown")
-	shutdownDone = true
-	report, err := sys.Shutdown(ctx)
-	if err != nil {
-		return fmt.Errorf("demo: shutdown: %w", err)
+	if bad > 0 {
+		return handles, fmt.Errorf("demo: %d tasks did not end exactly once", bad)
 	}
-	fmt.Fprintf(out, "\n%s", report)
-	var alive []string
-	w.mu.Lock()
-	for _, ev := range w.events { // every process of every generation
-		if p, ok := ev.(*exo.ProcessStarted); ok && processAlive(p.Pid) {
-			alive = append(alive, fmt.Sprintf("%s generation %d (pid %d)", p.RunnerID, p.Generation, p.Pid))
-		}
-	}
-	w.mu.Unlock()
-	sort.Strings(alive)
-	switch {
-	case bad > 0:
-		return fmt.Errorf("demo: %d tasks did not end exactly once", bad)
-	case len(alive) > 0:
-		return fmt.Errorf("demo: runner processes left running: %s", strings.Join(alive, ", "))
-	}
-	fmt.Fprintf(out, "\nall %d tasks ended exactly once; no runner process left running (%.2fs)\n", len(handles), time.Since(w.start).Seconds())
-	return nil
+	return handles, nil
 }
 
 // processAlive reports whether pid is a live process (not a zombie).

@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestUsageErrorsExit2WithOneLine(t *testing.T) {
+	for _, args := range [][]string{{"--no-such-flag"}, {"nosuch"}, {"version", "--bad"}, {"--log-format", "xml", "version"}, {"--log-level", "loud", "version"}, {"demo", "--runners", "1"}, {"demo", "--runner-fault", "explode"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := Main(args, strings.NewReader(""), &stdout, &stderr); code != ExitUsage {
+				t.Fatalf("exit %d, want %d; stderr %q", code, ExitUsage, stderr.String())
+			}
+			lines := strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "exo-actors: ") {
+				t.Errorf("stderr %q: want one line starting with \"exo-actors: \"", stderr.String())
+			}
+		})
+	}
+}
+
+func TestHelpListsSubcommands(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"--help"}, strings.NewReader(""), &stdout, &stderr); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, sub := range []string{"runner", "demo", "version"} {
+		if !strings.Contains(stdout.String(), "  "+sub+" ") {
+			t.Errorf("--help lacks %q:\n%s", sub, stdout.String())
+		}
+	}
+}
+
+// runDemoProcess starts `exo-actors demo args...` and returns a line reader
+// of its stdout.
+func runDemoProcess(t *testing.T, args ...string) (*exec.Cmd, *bufio.Reader, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(exoBinary(t), append([]string{"demo"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // only if the test failed early
+	})
+	return cmd, bufio.NewReader(out), &stderr
+}
+
+// readUntil reads lines until one contains want; it returns everything read.
+func readUntil(t *testing.T, r *bufio.Reader, want string) string {
+	t.Helper()
+	var all strings.Builder
+	for {
+		line, err := r.ReadString('\n')
+		all.WriteString(line)
+		if strings.Contains(line, want) {
+			return all.String()
+		}
+		if err != nil {
+			t.Fatalf("output ended (%v) before %q:\n%s", err, want, all.String())
+		}
+	}
+}
+
+func waitExit(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	}
+	t.Fatal(err)
+	return -1
+}
+
+func TestDemoSIGINTShutsDownGracefully(t *testing.T) {
+	cmd, out, stderr := runDemoProcess(t, "--layer-delay", "0s")
+	readUntil(t, out, "every runner Ready")
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(out)
+	code := waitExit(t, cmd)
+	text := string(rest)
+	for _, want := range []string{"graceful shutdown", "shutdown report: total", "CLOSING ok"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	if code != ExitFailure || !strings.Contains(stderr.String(), "interrupted: shut down gracefully") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+func TestDemoSecondSIGINTForces(t *testing.T) {
+	start := time.Now()
+	// The runners ignore the Shutdown frame, so the graceful stop would wait
+	// out its grace; the second SIGINT cuts it short.
+	cmd, out, stderr := runDemoProcess(t, "--layer-delay", "0s", "--runner-fault", "ignore-shutdown:forever")
+	readUntil(t, out, "every runner Ready")
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	readUntil(t, out, "== shutdown")
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	rest, _ := io.ReadAll(out)
+	code := waitExit(t, cmd)
+	text := string(rest)
+	if !strings.Contains(text, "forcing — SIGKILL to every runner's process group") || !strings.Contains(text, "signal=9 (killed)") ||
+		!strings.Contains(text, "shutdown report: total") {
+		t.Errorf("output:\n%s", text)
+	}
+	if code != ExitInterrupted || !strings.Contains(stderr.String(), "shutdown forced") {
+		t.Errorf("exit %d, want %d; stderr %q", code, ExitInterrupted, stderr.String())
+	}
+	if time.Since(start) > time.Minute {
+		t.Errorf("took %s", time.Since(start))
+	}
+}
