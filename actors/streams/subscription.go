@@ -1,0 +1,132 @@
+package streams
+
+import (
+	"context"
+	"sync"
+)
+
+// Subscription is a local reader of a stream, made by Stream.Subscribe. Next
+// returns its events in sequence order (with Gap events where its buffer
+// overflowed) and then, forever, an error wrapping ErrEndOfStream. Its
+// methods are safe for concurrent use; concurrent Next calls share the
+// events between them.
+//
+// Nothing here is a channel that anyone closes: the stream hands events over
+// by calling deliver under the subscription's mutex, and rings a doorbell
+// channel of capacity 1 that is never closed.
+type Subscription struct {
+	s      *Stream
+	id     uint64
+	window int
+	bell   chan struct{} // capacity 1, never closed: "the inbox changed"
+
+	mu         sync.Mutex
+	inbox      ring  // handed over, not yet returned by Next: at most window events (+ a Gap before each), plus the rest on close
+	err        error // set once: why no more events will come
+	uncredited int   // events (not Gaps) returned by Next since the last grant
+	received   uint64
+	consumed   uint64
+}
+
+func newSubscription(s *Stream, window int) *Subscription {
+	return &Subscription{s: s, window: window, bell: make(chan struct{}, 1)}
+}
+
+// ID returns the subscriber's ID in its stream (as in SubStats.ID); 0 for a
+// subscription that ended before it joined.
+func (sub *Subscription) ID() uint64 { return sub.id }
+
+// Stream returns the topic of the subscription's stream.
+func (sub *Subscription) Stream() string { return sub.s.topic }
+
+// Next returns the next event, waiting for one until ctx ends. Every W/2
+// events it returns it grants the stream credit for them (Stream.Grant),
+// which may hand it the next ones at once. After the
+// last event it returns an error that wraps ErrEndOfStream (and io.EOF) and
+// says why the stream ended, and does so on every later call. Events already
+// handed over are returned before that error, also after Close.
+func (sub *Subscription) Next(ctx context.Context) (Event, error) {
+	for {
+		sub.mu.Lock()
+		if sub.inbox.len() > 0 {
+			ev := sub.inbox.pop()
+			sub.consumed++
+			credit := 0
+			if sub.err == nil && !ev.IsGap() { // a Gap took no credit
+				sub.uncredited++
+				if sub.uncredited >= max(sub.window/2, 1) {
+					credit, sub.uncredited = sub.uncredited, 0
+				}
+			}
+			more := sub.inbox.len() > 0
+			sub.mu.Unlock()
+			if more {
+				sub.ring() // another Next caller may be waiting
+			}
+			if credit > 0 {
+				sub.s.Grant(sub.id, credit)
+			}
+			return ev, nil
+		}
+		if err := sub.err; err != nil {
+			sub.mu.Unlock()
+			sub.ring() // let other waiting callers see the end too
+			return Event{}, err
+		}
+		sub.mu.Unlock()
+		select {
+		case <-sub.bell:
+		case <-ctx.Done():
+			return Event{}, ctx.Err()
+		}
+	}
+}
+
+// Close leaves the stream: the stream removes this subscriber at once and
+// counts what it still buffered for it as discarded. Events already handed
+// over stay readable with Next, then Next returns ErrEndOfStream. Close is
+// idempotent and safe to call at any time, also concurrently with Next.
+func (sub *Subscription) Close() { sub.s.unsubscribe(sub) }
+
+// Received returns how many entries (events and Gap events) were handed over
+// to this subscription and how many Next has returned.
+func (sub *Subscription) Received() (received, consumed uint64) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	return sub.received, sub.consumed
+}
+
+// deliver appends, in this order: gap, ev, n events popped from buf, and
+// then ends the subscription with end. It never blocks. The stream calls it
+// with Stream.mu held.
+func (sub *Subscription) deliver(gap, ev *Event, buf *ring, n int, end error) {
+	sub.mu.Lock()
+	if gap != nil {
+		sub.inbox.push(gap)
+		sub.received++
+	}
+	if ev != nil {
+		sub.inbox.push(ev)
+		sub.received++
+	}
+	for range n {
+		e := buf.pop()
+		sub.inbox.push(&e)
+		sub.received++
+	}
+	if end != nil && sub.err == nil {
+		sub.err = end
+	}
+	sub.mu.Unlock()
+	sub.ring()
+}
+
+// end ends the subscription: after what its inbox holds, Next returns err.
+func (sub *Subscription) end(err error) { sub.deliver(nil, nil, nil, 0, err) }
+
+func (sub *Subscription) ring() {
+	select {
+	case sub.bell <- struct{}{}:
+	default: // already rung; whoever takes it looks at the inbox
+	}
+}
