@@ -52,8 +52,12 @@ proto-check: $(PROTOC_GEN_GO)
 demo: build
 	$(EXO) demo
 
-bench:
-	@echo "make bench: not built yet (issue: exo-actors bench)"; exit 1
+# Every row at full size, about 40 s on 2 cores: the table of
+# docs/performance.md. BENCH_FLAGS=--quick for the short run (under 15 s),
+# --json for the raw numbers, --only ROW for one measurement.
+BENCH_FLAGS ?=
+bench: build
+	$(EXO) bench $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(BIN)

@@ -1,0 +1,35 @@
+// Package bench measures exo-actors against floors taken in the same run on
+// the same machine: `exo-actors bench`.
+//
+// Every row compares a measured path through the runtime with a floor: the
+// least the same work can cost on this machine, done without the runtime by
+// a child of the same binary, with the same message and the same count. The
+// row's ratio is value/floor and its goal a bound on that ratio, so the
+// verdict (Result.OK) does not depend on how fast the machine is. The rows:
+//
+//   - events_1sub: a built-in runner streams N token chunks with no delay;
+//     events/s until one subscriber has the last chunk. Floor: a child
+//     writes the same N ChunkGenerated envelopes, one write per frame, read
+//     in the parent with frame.Reader. Goal ratio ≥ 0.9.
+//   - events_4sub: the same with 4 subscribers; ns/event against
+//     events_1sub's ns/event. Goal ≤ 1.5.
+//   - dispatch_p50, dispatch_p99: Submit of a noop task until Wait returns
+//     Complete; floor: one envelope's round trip through an echo child. Goal
+//     for p50 ≤ 2.5; p99 has no goal.
+//   - crash_detect: SIGKILL of a Ready runner until the hook receives its
+//     Failed status; floor: SIGKILL of a bare child until Wait returns. Goal
+//     ≤ 1.5.
+//   - restart: SIGKILL until the replacement is Ready, with no backoff delay
+//     and no loading delay; floor: exit detection plus exec of the same
+//     binary until its Hello frame. Goal ≤ 1.2.
+//   - shutdown_100: graceful Shutdown of 100 idle runners; floor: 100 bare
+//     `exo-actors runner` children, handshaken by hand, each sent a Shutdown
+//     frame and waited for, in parallel. No goal.
+//   - memory_per_runner: Go heap plus goroutine stacks per idle runner actor,
+//     from runtime.MemStats deltas over 100 runners. The goal is absolute (64
+//     KiB), so the floor column holds that budget, not a measurement.
+//
+// The child side of the floors (Child) runs as the hidden `exo-actors
+// bench-child` command. docs/performance.md has the numbers and what
+// dominates each ratio.
+package bench
