@@ -101,8 +101,10 @@ func (n *nodeConfig) failTasks(sl *slot, reason string, restarting bool) (kept i
 	return kept
 }
 
+// emit hands an event to the host's hook and to its topic's stream.
 func (n *nodeConfig) emit(e Event) {
 	if n.hook != nil {
 		n.hook(e)
 	}
+	n.publish(e)
 }

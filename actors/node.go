@@ -13,6 +13,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/actors/resources"
+	"github.com/exo-actors/exo-actors/actors/streams"
 	"github.com/exo-actors/exo-actors/internal/logbridge"
 	"github.com/exo-actors/exo-actors/internal/proc"
 	"github.com/exo-actors/exo-actors/runtime/clock"
@@ -52,6 +54,10 @@ type NodeConfig struct {
 	// DeadLetterThrottle is protoactor's dead-letter log throttle interval;
 	// default 1s (tests set it short so its goroutine ends quickly).
 	DeadLetterThrottle time.Duration
+	// StreamBuffer is each subscriber's buffer in a stream (events beyond the
+	// subscriber's credit); when full, the oldest is dropped and a Gap event
+	// says how many. Default 1024.
+	StreamBuffer int
 	// Shutdown sets each phase's deadline.
 	Shutdown ShutdownDeadlines
 	// RequestTimeout bounds a request to an actor when the caller's context
@@ -102,6 +108,13 @@ type nodeConfig struct {
 	builtinBinary string
 	baseEnv       []string
 	procOpts      proc.Options
+	// streams are the node's event streams by topic; their state outlives
+	// any incarnation of their actors.
+	streams map[string]*streams.Stream
+	// resources is the resource manager; resourcesPID its actor (set by the
+	// node root before it spawns the runner supervisor).
+	resources    *resources.Manager
+	resourcesPID *actor.PID
 	// nodeFault is called (once per fault) when a node-wide fault reached the
 	// node root; it starts a graceful shutdown of the node.
 	nodeFault func(reason error)
@@ -164,7 +177,17 @@ func StartNode(c NodeConfig) (*Node, error) {
 		builtinBinary: c.BuiltinBinary,
 		baseEnv:       c.Env,
 		procOpts:      proc.Options{MaxFrameSize: c.MaxFrameSize},
+		streams:       map[string]*streams.Stream{},
 	}
+	for _, topic := range streams.Topics() {
+		nc.streams[topic] = streams.New(topic, streams.Config{Buffer: c.StreamBuffer, Clock: c.RunnerClock})
+	}
+	nc.resources = resources.NewManager(resources.Config{Clock: c.RunnerClock, Logger: c.Logger,
+		OnFailure: func(f errhandler.Failure) {
+			// A resource that did not close (in time) is an error record.
+			rec := policy.Handle(f)
+			nc.emit(&SupervisionDecision{RunnerID: f.RunnerID, Generation: f.Generation, Record: rec})
+		}})
 	system := actor.NewActorSystem(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewSlog(c.Logger) }),
 		actor.WithDeadLetterThrottleInterval(c.DeadLetterThrottle),
@@ -339,6 +362,13 @@ func (n *Node) shutdownOnce(ctx context.Context) (ShutdownReport, error) {
 	rep.Total = clk.Now().Sub(rep.Start) // its own reading, not a sum
 	rep.Root.forced("", &rep.Forced)
 
+	// A close that ignored its timeout still runs user code: give it a moment,
+	// then say so (it is not waited for forever).
+	wctx, wcancel := context.WithTimeout(ctx, 2*time.Second)
+	if err := n.cfg.resources.Wait(wctx); err != nil {
+		rep.Errors = append(rep.Errors, fmt.Sprintf("resource closes still running after CLOSING: %v", err))
+	}
+	wcancel()
 	// Every actor has answered CLOSING: stop the tree, the spawner and the system.
 	if err := n.system.Root.StopFuture(n.root).Wait(); err != nil {
 		errs = append(errs, fmt.Errorf("stop node root: %w", err))
@@ -375,6 +405,59 @@ func (n *Node) Done() <-chan struct{} { return n.done }
 // Policy returns the node's error handler (records, statistics).
 func (n *Node) Policy() *errhandler.Handler { return n.cfg.policy }
 
+// resourcesReport turns the resource manager's close report into the phase
+// report of the "resources" stage, one child per resource, in close order.
+func resourcesReport(ph Phase, m *resources.CloseResult) *PhaseReport {
+	rep := m.Report
+	r := &PhaseReport{Actor: "resources", Phase: ph, Start: rep.Started, Duration: rep.Duration, Outcome: OutcomeOK}
+	for _, name := range rep.Order {
+		e, ok := rep.Entry(name)
+		if !ok {
+			continue
+		}
+		c := &PhaseReport{Actor: name, Phase: ph, Start: e.Started, Duration: e.Duration, Outcome: OutcomeOK}
+		switch e.Outcome {
+		case resources.CloseFailed:
+			c.Outcome, c.Note = OutcomeForced, fmt.Sprintf("close failed: %v (FORCE_CLEANUP: left in Error)", e.Err)
+		case resources.CloseTimedOut:
+			c.Outcome, c.Note = OutcomeForced, "close timed out (FORCE_CLEANUP: left in Error)"
+		}
+		if c.Outcome != OutcomeOK {
+			r.Outcome = OutcomeTimedOut
+		}
+		r.Children = append(r.Children, c)
+	}
+	if m.Err != nil && len(r.Children) == 0 {
+		r.Outcome, r.Note = OutcomeFailed, m.Err.Error()
+	}
+	return r
+}
+
+// Subscribe subscribes to a topic's event stream (TopicRunnerStatus,
+// TopicTasks, TopicErrors, TopicAlerts): every matching event published from
+// now on, in order, then EndOfStream when the node shuts down.
+func (n *Node) Subscribe(topic string, f streams.Filter, o streams.SubscribeOptions) (*streams.Subscription, error) {
+	s := n.cfg.streams[topic]
+	if s == nil {
+		return nil, fmt.Errorf("unknown topic %q: want one of %v", topic, streams.Topics())
+	}
+	return s.Subscribe(f, o), nil
+}
+
+// StreamStats returns the accounting of every stream, by topic.
+func (n *Node) StreamStats() map[string]streams.Stats {
+	out := map[string]streams.Stats{}
+	for t, s := range n.cfg.streams {
+		out[t] = s.Stats()
+	}
+	return out
+}
+
+// Resources returns a snapshot of the node's resources.
+func (n *Node) Resources(ctx context.Context) (resources.Snapshot, error) {
+	return resources.NewClient(n.system, n.cfg.resourcesPID).Snapshot(ctx)
+}
+
 // supervisorQuery asks the node root for the runner supervisor's PID.
 type supervisorQuery struct{}
 
@@ -382,6 +465,7 @@ type supervisorQuery struct{}
 type nodeRoot struct {
 	node       *nodeConfig
 	supervisor *actor.PID
+	streams    *actor.PID
 	faulted    bool
 
 	// A shutdown phase in progress: its stages run one after the other
@@ -400,12 +484,25 @@ type stage struct {
 }
 
 func (r *nodeRoot) stages() []stage {
-	return []stage{{"runners", r.supervisor}}
+	return []stage{{"runners", r.supervisor}, {"resources", r.node.resourcesPID}, {"streams", r.streams}}
 }
 
 func (r *nodeRoot) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		// Streams and resources first: runners publish to the one and
+		// register with the other from their first moment.
+		sp, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &streamGroup{node: r.node} },
+			actor.WithSupervisor(stopOnFailure{r.node.logger})), "streams")
+		if err != nil {
+			r.node.logger.WithError(err).Error("could not spawn the event streams")
+		}
+		r.streams = sp
+		if client, err := r.node.resources.Spawn(ctx, "resources"); err != nil {
+			r.node.logger.WithError(err).Error("could not spawn the resource manager")
+		} else {
+			r.node.resourcesPID = client.PID()
+		}
 		props := actor.PropsFromProducer(func() actor.Actor { return newRunnerSupervisor(r.node) },
 			actor.WithSupervisor(stopOnFailure{r.node.logger}))
 		pid, err := ctx.SpawnNamed(props, "runners")
@@ -430,6 +527,11 @@ func (r *nodeRoot) Receive(ctx actor.Context) {
 			r.stage++
 			r.nextStage(ctx)
 		}
+	case *resources.CloseResult:
+		if r.phase != nil && r.phase.add(resourcesReport(r.req.phase, m)) {
+			r.stage++
+			r.nextStage(ctx)
+		}
 	case *phaseDeadline:
 		if r.phase != nil && m.seq == r.phaseSeq {
 			// The current stage did not answer in time: note it, go on.
@@ -448,6 +550,17 @@ func (r *nodeRoot) nextStage(ctx actor.Context) {
 	if r.stage < len(stages) {
 		st := stages[r.stage]
 		r.phase.pending[st.name] = true
+		if st.name == "resources" {
+			if r.req.phase != PhaseClosing {
+				// Resources have nothing to do before CLOSING.
+				r.phase.add(&PhaseReport{Actor: st.name, Phase: r.req.phase, Start: r.node.runnerClock.Now(), Outcome: OutcomeOK})
+				r.stage++
+				r.nextStage(ctx)
+				return
+			}
+			ctx.Request(st.pid, &resources.CloseAll{}) // reverse dependency order; answers *CloseResult
+			return
+		}
 		ctx.Request(st.pid, r.req) // Request, not Send: the stage answers to the sender
 		return
 	}

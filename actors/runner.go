@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/actors/resources"
 	"github.com/exo-actors/exo-actors/internal/frame"
 	"github.com/exo-actors/exo-actors/internal/proc"
 	"github.com/exo-actors/exo-actors/internal/protocol"
@@ -173,6 +174,8 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 		a.onTaskTimer(ctx, m)
 	case *runnerInfoQuery:
 		ctx.Respond(a.slot.info())
+	case *resources.RegisterResult, *resources.CloseResult:
+		a.onResourceReply(m)
 	}
 }
 
@@ -224,6 +227,7 @@ func (a *runnerActor) start(ctx actor.Context) {
 	a.command = spec.Path
 	a.log.WithField("command", spec.Path).Info("runner process started")
 	a.emit(&ProcessStarted{RunnerID: a.slot.id, Generation: a.gen, Pid: a.p.Pid, At: a.started})
+	a.registerResources(ctx)
 	a.arm(ctx, timerHandshake, a.node.timeouts.Handshake)
 }
 
@@ -591,6 +595,7 @@ func (a *runnerActor) maybeFinish(ctx actor.Context) {
 	}
 	a.finished = true
 	a.cancelAllTimers()
+	a.closeResources(ctx)
 	if a.failure != nil {
 		a.finishFailure(ctx)
 		return

@@ -5,6 +5,8 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/actors/resources"
+	"github.com/exo-actors/exo-actors/actors/streams"
 )
 
 // Types shared with the actors, re-exported.
@@ -178,3 +180,44 @@ func (s *System) ErrorRecords() []ErrorRecord { return s.node.Policy().Records()
 
 // ErrorStats returns the error handler's statistics.
 func (s *System) ErrorStats() errhandler.Stats { return s.node.Policy().Stats() }
+
+// Event streams and resources, re-exported.
+type (
+	// Subscription receives a topic's events in order: Next returns each,
+	// then an error wrapping ErrEndOfStream (and io.EOF) once the stream ended.
+	Subscription = streams.Subscription
+	// StreamEvent is one event of a stream; Payload holds the typed Event.
+	StreamEvent = streams.Event
+	// Filter selects events by runner, task or kind.
+	Filter = streams.Filter
+	// SubscribeOptions tunes one subscriber (buffer, credit window).
+	SubscribeOptions = streams.SubscribeOptions
+	// StreamStats is a stream's accounting; Check verifies its invariant.
+	StreamStats = streams.Stats
+	// ResourceSnapshot lists the node's resources and counts by state.
+	ResourceSnapshot = resources.Snapshot
+)
+
+// Stream topics.
+const (
+	TopicRunnerStatus = actors.TopicRunnerStatus
+	TopicTasks        = actors.TopicTasks
+	TopicErrors       = actors.TopicErrors
+	TopicAlerts       = actors.TopicAlerts
+)
+
+// ErrEndOfStream ends every subscription; errors.Is(err, io.EOF) holds too.
+var ErrEndOfStream = streams.ErrEndOfStream
+
+// Subscribe subscribes to a topic's events from now on. A slow subscriber
+// whose buffer fills loses the oldest events and receives one Gap event
+// saying how many; nothing is dropped silently.
+func (s *System) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
+	return s.node.Subscribe(topic, f, o)
+}
+
+// StreamStats returns every stream's accounting, by topic.
+func (s *System) StreamStats() map[string]StreamStats { return s.node.StreamStats() }
+
+// Resources returns the node's resources with their states and counts.
+func (s *System) Resources(ctx context.Context) (ResourceSnapshot, error) { return s.node.Resources(ctx) }

@@ -236,8 +236,8 @@ func DefaultRules() []Rule {
 			Reason: "The process wrote something other than a Hello, or closed without one: the command does not start a runner."},
 		{Name: "node-fault", Kind: KindNodeFault, Severity: Critical, Action: Escalate,
 			Reason: "Node-wide (cannot fork, out of file descriptors): goes to the node root, which shuts the node down gracefully."},
-		{Name: "resource-close-failed", Kind: KindResourceCloseFailed, Severity: Medium, Action: Skip,
-			Reason: "A resource did not close cleanly; its owner has let go of it. Worth a look (a leak), even during shutdown."},
+		{Name: "resource-close-failed", Kind: KindResourceCloseFailed, Severity: Medium, Action: ForceCleanup, Then: Skip,
+			Reason: "A resource did not close cleanly or in time: it is left in Error and its owner lets go of it (FORCE_CLEANUP); worth a look (a leak), even during shutdown."},
 
 		// While the node shuts down: stuck processes are killed, not restarted;
 		// everything else is expected.

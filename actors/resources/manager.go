@@ -104,6 +104,7 @@ type (
 	closeRequest struct {
 		owner string
 		all   bool
+		msg   bool // asked with CloseOwner/CloseAll: answer with *CloseResult
 	}
 	snapshotRequest struct{}
 
@@ -116,6 +117,7 @@ type (
 
 // cleanup is one CloseOwner or CloseAll in progress.
 type cleanup struct {
+	msg     bool // answer with the exported *CloseResult
 	report  CloseReport
 	members []*record       // in registration order
 	inScope map[uint64]bool // members that were asked for (not only dependents)
@@ -177,6 +179,12 @@ func (a *managerActor) Receive(ctx actor.Context) {
 		a.reset(ctx, m.name)
 	case *closeRequest:
 		a.startCleanup(ctx, m)
+	case *Register:
+		ctx.Respond(&RegisterResult{Err: a.register(ctx, m.Specs)})
+	case *CloseOwner:
+		a.startCleanup(ctx, &closeRequest{owner: m.Owner, msg: true})
+	case *CloseAll:
+		a.startCleanup(ctx, &closeRequest{all: true, msg: true})
 	case *snapshotRequest:
 		ctx.Respond(a.snapshot())
 	case *opOutcome:
@@ -346,6 +354,7 @@ func (a *managerActor) startCleanup(ctx actor.Context, m *closeRequest) {
 		inScope: map[uint64]bool{},
 		pending: map[uint64]bool{},
 		reply:   ctx.Sender(),
+		msg:     m.msg,
 	}
 	for _, r := range seeds {
 		c.inScope[r.id] = true
@@ -398,7 +407,14 @@ func (a *managerActor) advance() {
 }
 
 func (a *managerActor) answer(c *cleanup, err error) {
-	if c.reply != nil {
+	switch {
+	case c.reply == nil:
+	case c.msg:
+		if err == nil {
+			err = c.report.Err()
+		}
+		a.system.Root.Send(c.reply, &CloseResult{Report: c.report, Err: err})
+	default:
 		a.system.Root.Send(c.reply, &closeReply{report: c.report, err: err})
 	}
 }

@@ -1,0 +1,175 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+
+	"github.com/exo-actors/exo-actors/actors/streams"
+)
+
+// Topics of the node's event streams.
+const (
+	TopicRunnerStatus = streams.TopicRunnerStatus // process starts/exits, status changes, failures, stops
+	TopicTasks        = streams.TopicTasks        // task statuses and chunks
+	TopicErrors       = streams.TopicErrors       // supervision decisions (error records)
+	TopicAlerts       = streams.TopicAlerts       // alerts
+)
+
+// topicOf says which stream carries an event, and its kind and task.
+func topicOf(e Event) (topic, kind, taskID string) {
+	switch e := e.(type) {
+	case *ProcessStarted:
+		return TopicRunnerStatus, "process_started", ""
+	case *StatusChanged:
+		return TopicRunnerStatus, "status_changed", ""
+	case *ProcessExited:
+		return TopicRunnerStatus, "process_exited", ""
+	case *RunnerFailed:
+		return TopicRunnerStatus, "runner_failed", ""
+	case *RunnerStopped:
+		return TopicRunnerStatus, "runner_stopped", ""
+	case *TaskStatusChanged:
+		return TopicTasks, "task_status", e.TaskID
+	case *TaskChunk:
+		return TopicTasks, "task_chunk", e.TaskID
+	case *SupervisionDecision:
+		return TopicErrors, "decision", ""
+	case *Alert:
+		return TopicAlerts, "alert", ""
+	}
+	return "", "", ""
+}
+
+// streamOpDone is the answer of a flush or close goroutine.
+type streamOpDone struct {
+	topic string
+	phase Phase
+	err   error
+}
+
+// streamGroup is the parent of the node's event streams. Their state lives
+// outside any incarnation (package streams), and its strategy resumes a failed
+// stream, so no sequence number or subscriber is ever lost. It answers the
+// shutdown phases: DRAINING flushes every stream, CLOSING closes them (every
+// subscriber gets EndOfStream after the last event), after the runners and
+// resources stages, so every producer has sent its last event.
+type streamGroup struct {
+	node    *nodeConfig
+	phase   *collector
+	before  map[string]uint64 // delivered counts at the phase start
+	cancel  context.CancelFunc
+	running int // flush/close goroutines not yet answered
+}
+
+func (g *streamGroup) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		for _, topic := range streams.Topics() {
+			if _, err := g.node.streams[topic].Spawn(ctx, "stream-"+topic); err != nil {
+				g.node.logger.WithError(err).WithField("topic", topic).Error("could not spawn event stream")
+			}
+		}
+	case *phaseRequest:
+		g.onPhase(ctx, m)
+	case *streamOpDone:
+		g.running--
+		if g.phase == nil || m.phase != g.phase.report.Phase {
+			return
+		}
+		r := g.streamReport(m.topic, m.err)
+		g.phase.add(r)
+		if g.phase.done() {
+			g.finish(ctx)
+		}
+	case *actor.Stopping:
+		if g.cancel != nil {
+			g.cancel()
+		}
+	}
+}
+
+func (g *streamGroup) streamReport(topic string, err error) *PhaseReport {
+	st := g.node.streams[topic].Stats()
+	now := g.node.runnerClock.Now()
+	r := &PhaseReport{Actor: topic, Phase: g.phase.report.Phase, Start: g.phase.report.Start,
+		Duration: now.Sub(g.phase.report.Start), Outcome: OutcomeOK, EventsDelivered: st.Delivered - g.before[topic]}
+	if err != nil {
+		r.Outcome, r.Note = OutcomeTimedOut, err.Error()
+	}
+	if cerr := st.Check(); cerr != nil {
+		r.Outcome, r.Note = OutcomeFailed, "accounting: "+cerr.Error()
+	}
+	return r
+}
+
+func (g *streamGroup) onPhase(ctx actor.Context, req *phaseRequest) {
+	now := g.node.runnerClock.Now()
+	g.phase = newCollector("streams", req, ctx.Sender(), now)
+	g.before = map[string]uint64{}
+	for _, topic := range streams.Topics() {
+		g.before[topic] = g.node.streams[topic].Stats().Delivered
+	}
+	if req.phase == PhaseSignaling {
+		for _, topic := range streams.Topics() {
+			g.phase.pending[topic] = true
+			g.phase.add(g.streamReport(topic, nil))
+		}
+		g.finish(ctx)
+		return
+	}
+	// Flush and Close block until subscribers took their events: run each
+	// on a goroutine bounded by the phase deadline, answering by message.
+	opCtx, cancel := context.WithDeadline(context.Background(), req.deadline)
+	g.cancel = cancel
+	self, system := ctx.Self(), ctx.ActorSystem()
+	for _, topic := range streams.Topics() {
+		g.phase.pending[topic] = true
+		g.running++
+		s, phase := g.node.streams[topic], req.phase
+		go func() {
+			var err error
+			if phase == PhaseDraining {
+				err = s.Flush(opCtx)
+			} else {
+				err = s.Close(opCtx)
+			}
+			system.Root.Send(self, &streamOpDone{topic: s.Topic(), phase: phase, err: err})
+		}()
+	}
+}
+
+func (g *streamGroup) finish(ctx actor.Context) {
+	c := g.phase
+	g.phase = nil
+	if g.cancel != nil {
+		g.cancel()
+		g.cancel = nil
+	}
+	for _, r := range c.report.Children {
+		if r.Outcome != OutcomeOK {
+			c.report.Outcome = OutcomeTimedOut
+		}
+	}
+	c.finish(ctx, g.node.runnerClock.Now())
+}
+
+// HandleFailure implements actor.SupervisorStrategy: a stream failed (a
+// bug); its state is outside the incarnation, so resuming it loses nothing.
+func (g *streamGroup) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason interface{}, _ interface{}) {
+	g.node.logger.WithFields(logrus.Fields{"stream": child.Id, "reason": fmt.Sprint(reason)}).Error("event stream failed: resuming it")
+	sup.ResumeChildren(child)
+}
+
+// publish puts an event on its topic's stream.
+func (n *nodeConfig) publish(e Event) {
+	topic, kind, taskID := topicOf(e)
+	s := n.streams[topic]
+	if s == nil {
+		return
+	}
+	_ = s.Publish(streams.Event{RunnerID: e.eventRunnerID(), TaskID: taskID, Kind: kind, At: time.Now(), Payload: e})
+}
