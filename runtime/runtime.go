@@ -220,4 +220,6 @@ func (s *System) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscri
 func (s *System) StreamStats() map[string]StreamStats { return s.node.StreamStats() }
 
 // Resources returns the node's resources with their states and counts.
-func (s *System) Resources(ctx context.Context) (ResourceSnapshot, error) { return s.node.Resources(ctx) }
+func (s *System) Resources(ctx context.Context) (ResourceSnapshot, error) {
+	return s.node.Resources(ctx)
+}
