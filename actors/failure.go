@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/actors/resources"
 	"github.com/exo-actors/exo-actors/internal/proc"
 )
 
@@ -99,4 +100,6 @@ type StopResult struct {
 	Total   time.Duration
 	// Failure is set when the runner had already failed when the stop came.
 	Failure *RunnerFailure
+	// Resources is how the runner's resources closed (process, then pipes).
+	Resources *resources.CloseReport
 }

@@ -453,6 +453,15 @@ func (n *Node) StreamStats() map[string]streams.Stats {
 	return out
 }
 
+// RegisterResources registers a host's resources (all or nothing). They close
+// in CLOSING, in reverse dependency order, each bounded by its timeout.
+func (n *Node) RegisterResources(ctx context.Context, specs ...resources.Spec) error {
+	if n.closed() {
+		return ErrShuttingDown
+	}
+	return resources.NewClient(n.system, n.cfg.resourcesPID).Register(ctx, specs...)
+}
+
 // Resources returns a snapshot of the node's resources.
 func (n *Node) Resources(ctx context.Context) (resources.Snapshot, error) {
 	return resources.NewClient(n.system, n.cfg.resourcesPID).Snapshot(ctx)

@@ -93,11 +93,15 @@ type runnerActor struct {
 	timers [numTimers]timerSlot
 
 	// Shutdown phases (runner_phases.go).
-	signaled    bool
-	drain       *drainState
-	closing     *closingState
-	stopping3   bool         // StopRunner is walking the three phases
-	stopWaiters []*actor.PID // StopRunner callers waiting for the drain
+	signaled  bool
+	drain     *drainState
+	closing   *closingState
+	stopping3 bool // StopRunner is walking the three phases
+	// awaitResources: the process is gone; the stop answers once the
+	// resource manager closed the runner's resources (closedResources).
+	awaitResources  bool
+	closedResources *resources.CloseReport
+	stopWaiters     []*actor.PID // StopRunner callers waiting for the drain
 }
 
 type stopState struct {
@@ -174,8 +178,15 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 		a.onTaskTimer(ctx, m)
 	case *runnerInfoQuery:
 		ctx.Respond(a.slot.info())
-	case *resources.RegisterResult, *resources.CloseResult:
+	case *resources.RegisterResult:
 		a.onResourceReply(m)
+	case *resources.CloseResult:
+		a.onResourceReply(m)
+		if a.awaitResources {
+			a.awaitResources = false
+			a.closedResources = &m.Report
+			a.finishStop(ctx)
+		}
 	}
 }
 
@@ -597,10 +608,14 @@ func (a *runnerActor) maybeFinish(ctx actor.Context) {
 	a.cancelAllTimers()
 	a.closeResources(ctx)
 	if a.failure != nil {
-		a.finishFailure(ctx)
+		a.finishFailure(ctx) // the close report comes to the next incarnation, or the retired one
 		return
 	}
 	a.node.failTasks(a.slot, "runner stopped before the task ended", false)
+	if a.node.resourcesPID != nil {
+		a.awaitResources = true // finishStop once the runner's resources are closed
+		return
+	}
 	a.finishStop(ctx)
 }
 
@@ -615,6 +630,7 @@ func (a *runnerActor) finishStop(ctx actor.Context) {
 		res.EndedBy = s.steps[n-1].Name
 	}
 	res.Steps = s.steps
+	res.Resources = a.closedResources
 	a.result = res
 	if a.status.GetKind() != exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN {
 		a.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN}, "stopped: ended by "+res.EndedBy)

@@ -196,6 +196,8 @@ type (
 	StreamStats = streams.Stats
 	// ResourceSnapshot lists the node's resources and counts by state.
 	ResourceSnapshot = resources.Snapshot
+	// ResourceSpec describes a resource a host registers.
+	ResourceSpec = resources.Spec
 )
 
 // Stream topics.
@@ -222,4 +224,11 @@ func (s *System) StreamStats() map[string]StreamStats { return s.node.StreamStat
 // Resources returns the node's resources with their states and counts.
 func (s *System) Resources(ctx context.Context) (ResourceSnapshot, error) {
 	return s.node.Resources(ctx)
+}
+
+// RegisterResources registers the host's resources (all or nothing: a missing
+// dependency, a duplicate name or a cycle is refused, naming it). They close
+// during Shutdown's CLOSING phase in reverse dependency order.
+func (s *System) RegisterResources(ctx context.Context, specs ...ResourceSpec) error {
+	return s.node.RegisterResources(ctx, specs...)
 }
