@@ -54,7 +54,8 @@ func newResult(name string, value, floor float64, unit string, g *float64, cmp, 
 	if g == nil {
 		r.Cmp = ""
 	}
-	r.Ratio, r.OK = Verdict(value, floor, g, cmp)
+	// From the published (rounded) figures, so anyone can recompute it from the JSON.
+	r.Ratio, r.OK = Verdict(r.Value, r.Floor, g, cmp)
 	return r
 }
 
