@@ -4,9 +4,11 @@
 //
 // The supervision tree of one node:
 //
-//	node root            spawned under a guardian whose strategy never escalates
-//	└── runner supervisor implements actor.SupervisorStrategy itself
-//	    └── runner <id>   owns one runner process at a time
+//	node root              spawned under a guardian whose strategy never escalates
+//	├── streams            one stream actor per topic (package streams)
+//	├── resources          the resource manager and its resource actors (package resources)
+//	└── runners            the runner supervisor; implements actor.SupervisorStrategy itself
+//	    └── runner-<id>    owns one runner process at a time
 //
 // A runner actor fails by panicking with a *RunnerFailure, only after its
 // process is dead and reaped and all four of its goroutines (internal/proc)

@@ -525,11 +525,6 @@ func (r *nodeRoot) Receive(ctx actor.Context) {
 	case *phaseRequest:
 		now := r.node.runnerClock.Now()
 		r.phase, r.req, r.stage = newCollector("node", m, ctx.Sender(), now), m, 0
-		r.phaseSeq++
-		seq, self, system := r.phaseSeq, ctx.Self(), ctx.ActorSystem()
-		r.phase.timer = timerSlot{seq: seq, t: r.node.runnerClock.AfterFunc(max(m.deadline.Sub(now), 0)+2*phaseSlack, func() {
-			system.Root.Send(self, &phaseDeadline{seq: seq})
-		})}
 		r.nextStage(ctx)
 	case *PhaseReport:
 		if r.phase != nil && r.phase.add(m) {
@@ -559,6 +554,17 @@ func (r *nodeRoot) nextStage(ctx actor.Context) {
 	if r.stage < len(stages) {
 		st := stages[r.stage]
 		r.phase.pending[st.name] = true
+		// Each stage gets its own timer: the phase deadline plus slack, or
+		// at least the slack when an earlier stage used the deadline up.
+		if r.phase.timer.t != nil {
+			r.phase.timer.t.Stop()
+		}
+		r.phaseSeq++
+		seq, self, system := r.phaseSeq, ctx.Self(), ctx.ActorSystem()
+		wait := max(r.req.deadline.Sub(r.node.runnerClock.Now()), 0) + 2*phaseSlack
+		r.phase.timer = timerSlot{seq: seq, t: r.node.runnerClock.AfterFunc(wait, func() {
+			system.Root.Send(self, &phaseDeadline{seq: seq})
+		})}
 		if st.name == "resources" {
 			if r.req.phase != PhaseClosing {
 				// Resources have nothing to do before CLOSING.

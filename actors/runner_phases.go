@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
 
+	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -107,7 +108,7 @@ func (a *runnerActor) onPhaseTimer(ctx actor.Context) {
 		l := a.slot.tasks
 		for _, id := range l.sentIDs() {
 			e := l.live[id]
-			if a.p != nil && a.exit == nil {
+			if a.p != nil && a.exit == nil && a.caps[protocol.CapCancel] {
 				_ = a.p.Send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Cancel{Cancel: &exov1.Cancel{Target: &exov1.Cancel_TaskId{TaskId: id}}}})
 			}
 			a.endTask(nil, e, exov1.TaskStatus_TASK_STATUS_TIMED_OUT, "drain deadline passed during shutdown")
@@ -129,6 +130,14 @@ func (a *runnerActor) forceKill(why string) {
 	if a.p != nil && a.exit == nil {
 		a.log.WithField("reason", why).Warn("force cleanup: SIGKILL to the runner's process group")
 		_ = a.p.Signal(syscall.SIGKILL)
+		if s := a.stop; s != nil { // the stop result names the step that ended it
+			now := a.node.runnerClock.Now()
+			if n := len(s.steps); n > 0 && s.steps[n-1].Duration == 0 {
+				s.steps[n-1].Duration = now.Sub(s.steps[n-1].Started)
+			}
+			s.steps = append(s.steps, StopStep{Name: "SIGKILL", Started: now})
+			a.cancel(timerStopStep)
+		}
 	}
 }
 

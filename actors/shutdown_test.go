@@ -176,3 +176,40 @@ func TestShutdownWhileRunnersCrashAndDuringStartup(t *testing.T) {
 		t.Errorf("spawn after shutdown: %v", err)
 	}
 }
+
+func TestForceKillDuringShutdownIsReportedAsSIGKILL(t *testing.T) {
+	n := startNode(t, func(c *actors.NodeConfig) {
+		c.Timeouts.StopGrace = time.Minute // only the force can end it quickly
+	})
+	id := readyRunner(t, n, "--fault", "ignore-shutdown:forever")
+	type result struct {
+		rep actors.ShutdownReport
+		err error
+	}
+	done := make(chan result, 1) // never closed; one send
+	go func() {
+		rep, err := n.Shutdown(context.Background())
+		done <- result{rep, err}
+	}()
+	n.rec.waitFor(t, 20*time.Second, "ShuttingDown", hasStatus(id, exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN))
+	if k, err := n.ForceKill(ctxT(t)); err != nil || k != 1 {
+		t.Fatalf("ForceKill: %d %v", k, err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	p := r.rep.Root.Children[0].Children[0].Phases[actors.PhaseClosing]
+	if p.Outcome != actors.OutcomeForced || !strings.Contains(p.Note, "SIGKILL") {
+		t.Errorf("CLOSING: %+v", p)
+	}
+	var stopped *actors.StopResult
+	for _, e := range n.rec.snapshot() {
+		if s, ok := e.(*actors.RunnerStopped); ok && s.Result.RunnerID == id {
+			stopped = &s.Result
+		}
+	}
+	if stopped == nil || stopped.EndedBy != "SIGKILL" {
+		t.Errorf("stop result %+v, want ended by SIGKILL", stopped)
+	}
+}

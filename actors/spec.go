@@ -70,7 +70,7 @@ type RunnerTimeouts struct {
 	HeartbeatTimeout  time.Duration // no heartbeat at all → hang; 5s
 	ProgressTimeout   time.Duration // Running, heartbeats but frozen counters → no progress; 30s
 	LoadingStall      time.Duration // Loading with no layer progress; 60s
-	ExitGrace         time.Duration // after TerminationError or stdout EOF, wait for the exit before SIGKILL; 1s
+	ExitGrace         time.Duration // after TerminationError or stdout EOF, wait for the exit before SIGKILL; 3s (above the Go SDK's 2s stop grace)
 	StopGrace         time.Duration // after the Shutdown frame, before SIGTERM; 3s
 	TermWait          time.Duration // after SIGTERM, before SIGKILL; 2s
 	Drain             time.Duration // after the exit, for the pipe readers to finish; 1s
@@ -88,7 +88,7 @@ func (t RunnerTimeouts) withDefaults() RunnerTimeouts {
 	def(&t.HeartbeatTimeout, 5*time.Second)
 	def(&t.ProgressTimeout, 30*time.Second)
 	def(&t.LoadingStall, 60*time.Second)
-	def(&t.ExitGrace, time.Second)
+	def(&t.ExitGrace, 3*time.Second)
 	def(&t.StopGrace, 3*time.Second)
 	def(&t.TermWait, 2*time.Second)
 	def(&t.Drain, time.Second)

@@ -3,7 +3,6 @@ package actors
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
@@ -171,5 +170,5 @@ func (n *nodeConfig) publish(e Event) {
 	if s == nil {
 		return
 	}
-	_ = s.Publish(streams.Event{RunnerID: e.eventRunnerID(), TaskID: taskID, Kind: kind, At: time.Now(), Payload: e})
+	_ = s.Publish(streams.Event{RunnerID: e.eventRunnerID(), TaskID: taskID, Kind: kind, At: n.runnerClock.Now(), Payload: e})
 }

@@ -511,6 +511,15 @@ func (s *runnerSupervisor) finishPhaseWith(system *actor.ActorSystem, c *collect
 		c.timer.t.Stop()
 	}
 	c.report.Duration = s.node.runnerClock.Now().Sub(c.report.Start)
+	forced := 0
+	for _, ch := range c.report.Children {
+		if ch.Outcome == OutcomeForced {
+			forced++
+		}
+	}
+	if forced > 0 { // the supervisor did its part; its children are named forced
+		c.report.Note = fmt.Sprintf("%d of %d runners forced", forced, len(c.report.Children))
+	}
 	if c.replyTo != nil {
 		system.Root.Send(c.replyTo, c.report)
 	}

@@ -87,7 +87,7 @@
 // broken, or a failed reset) on the same terms as Close: its own goroutine,
 // the same timeout. Success makes it Active again; failure leaves it in
 // Error. Either way the outcome is recorded (LastReset, Resets,
-// ResetFailures) and returned to the caller. The health monitor uses it.
+// ResetFailures) and returned to the caller. A health monitor (planned) would use it.
 //
 // # Supervision
 //

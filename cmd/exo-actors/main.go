@@ -1,5 +1,5 @@
 // Command exo-actors is the command-line face of the exo-actors runtime: it runs
-// the built-in runner, a demo cluster, and (later) nodes and benchmarks. The
+// the built-in runner, a demo cluster and the benchmarks. The
 // commands live in internal/cli; this main only maps their outcome to an exit
 // code (see docs/operations.md for the codes).
 package main

@@ -4,7 +4,8 @@
 //	0  success
 //	1  the command ran and failed
 //	2  usage error: unknown subcommand or flag, bad flag value
-//	3  interrupted: a second SIGINT forced shutdown
+//	3  interrupted: the demo got a second SIGINT/SIGTERM and forced its
+//	   shutdown; bench was interrupted (children killed and reaped)
 //
 // Usage errors print one line naming what was wrong and how to get help.
 package cli
