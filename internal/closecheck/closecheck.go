@@ -1,5 +1,3 @@
-// Package closecheck finds close() calls on channels that lack a
-// "// sole sender:" comment. See internal/tools/closecheck.
 package closecheck
 
 import (
