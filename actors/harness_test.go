@@ -6,10 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
-	goruntime "runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +18,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/internal/protocol"
+	"github.com/exo-actors/exo-actors/internal/testutil"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -44,12 +41,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "exo-actors")
-	gobin := filepath.Join(goruntime.GOROOT(), "bin", "go")
-	build := exec.Command(gobin, "build", "-o", binary, "github.com/exo-actors/exo-actors/cmd/exo-actors")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build exo-actors:", err)
+	if binary, err = testutil.BuildExo(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -284,39 +277,10 @@ func builtin(args ...string) actors.RunnerSpec {
 
 // markedProcesses lists live (non-zombie) processes whose environment holds
 // markerKey=value.
-func markedProcesses(value string) []int {
-	entries, _ := os.ReadDir("/proc")
-	want := []byte(markerKey + "=" + value + "\x00")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil || !bytes.Contains(append(env, 0), want) {
-			continue
-		}
-		if processState(pid) == "Z" {
-			continue // a zombie is dead; its parent reaps it
-		}
-		pids = append(pids, pid)
-	}
-	return pids
-}
+func markedProcesses(value string) []int { return testutil.MarkedProcesses(markerKey, value) }
 
 // processState returns the state letter from /proc/PID/stat ("" when gone).
-func processState(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return ""
-	}
-	return string(b[i+2])
-}
+func processState(pid int) string { return testutil.ProcessState(pid) }
 
 // waitGone waits, on the kernel's pidfd notification rather than a sleep,
 // until pid has exited (is a zombie or gone), or fails after limit.

@@ -7,8 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +19,7 @@ import (
 	"github.com/exo-actors/exo-actors/internal/builtinrunner"
 	"github.com/exo-actors/exo-actors/internal/frame"
 	"github.com/exo-actors/exo-actors/internal/protocol"
+	"github.com/exo-actors/exo-actors/internal/testutil"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -47,17 +46,8 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	exoBin = filepath.Join(dir, "exo-actors")
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		if goTool, err = exec.LookPath("go"); err != nil {
-			fmt.Fprintln(os.Stderr, "TestMain: cannot find the go tool to build exo-actors:", err)
-			return 1
-		}
-	}
-	build := exec.Command(goTool, "build", "-o", exoBin, "github.com/exo-actors/exo-actors/cmd/exo-actors")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "TestMain: go build exo-actors: %v\n%s", err, out)
+	if exoBin, err = testutil.BuildExo(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "TestMain:", err)
 		return 1
 	}
 	code := m.Run()
@@ -324,40 +314,7 @@ func cat(parts ...[]string) []string {
 }
 
 // describe renders a runner frame on one line for exact comparisons.
-func describe(env *exov1.RunnerEnvelope) string {
-	switch b := env.GetBody().(type) {
-	case *exov1.RunnerEnvelope_Hello:
-		return "Hello"
-	case *exov1.RunnerEnvelope_StatusUpdated:
-		return "Status " + protocol.FormatStatus(b.StatusUpdated.GetStatus())
-	case *exov1.RunnerEnvelope_TaskAcknowledged:
-		return "Ack " + b.TaskAcknowledged.GetTaskId()
-	case *exov1.RunnerEnvelope_TaskStatusUpdated:
-		u := b.TaskStatusUpdated
-		s := fmt.Sprintf("Task %s %s", u.GetTaskId(), strings.TrimPrefix(u.GetStatus().String(), "TASK_STATUS_"))
-		if u.GetReason() != "" {
-			s += ": " + u.GetReason()
-		}
-		return s
-	case *exov1.RunnerEnvelope_ChunkGenerated:
-		c := b.ChunkGenerated
-		if e := c.GetError(); e != nil {
-			return fmt.Sprintf("ErrorChunk %s #%d %s", c.GetTaskId(), c.GetIndex(), e.GetErrorMessage())
-		}
-		s := fmt.Sprintf("Chunk %s #%d %q", c.GetTaskId(), c.GetIndex(), c.GetToken().GetText())
-		if r := c.GetToken().GetFinishReason(); r != "" {
-			s += " " + r
-		}
-		return s
-	case *exov1.RunnerEnvelope_TerminationError:
-		return "Termination " + b.TerminationError.GetMessage()
-	case *exov1.RunnerEnvelope_Heartbeat:
-		h := b.Heartbeat
-		return fmt.Sprintf("Heartbeat tokens=%d layers=%d completed=%d nonce=%d",
-			h.GetTokensProduced(), h.GetLayersLoaded(), h.GetTasksCompleted(), h.GetPingNonce())
-	}
-	return "empty"
-}
+func describe(env *exov1.RunnerEnvelope) string { return testutil.DescribeFrame(env) }
 
 // lineLog collects a process's stderr lines; its goroutine ends at EOF.
 type lineLog struct {

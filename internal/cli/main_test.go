@@ -3,13 +3,12 @@ package cli
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	goruntime "runtime"
 	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -42,12 +41,7 @@ func exoBinary(t *testing.T) string {
 		if buildErr != nil {
 			return
 		}
-		binPath = filepath.Join(binDir, "exo-actors")
-		gobin := filepath.Join(goruntime.GOROOT(), "bin", "go")
-		out, err := exec.Command(gobin, "build", "-o", binPath, "github.com/exo-actors/exo-actors/cmd/exo-actors").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("build exo-actors: %v\n%s", err, out)
-		}
+		binPath, buildErr = testutil.BuildExo(binDir)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)

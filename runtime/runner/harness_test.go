@@ -3,16 +3,14 @@ package runner_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/exo-actors/exo-actors/internal/frame"
-	"github.com/exo-actors/exo-actors/internal/protocol"
+	"github.com/exo-actors/exo-actors/internal/testutil"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 	"github.com/exo-actors/exo-actors/runtime/runner"
 )
@@ -180,41 +178,7 @@ func ping(nonce uint64) *exov1.SupervisorEnvelope {
 }
 
 // describe renders a runner frame on one line for exact comparisons.
-func describe(env *exov1.RunnerEnvelope) string {
-	switch b := env.GetBody().(type) {
-	case *exov1.RunnerEnvelope_Hello:
-		return "Hello"
-	case *exov1.RunnerEnvelope_StatusUpdated:
-		return "Status " + protocol.FormatStatus(b.StatusUpdated.GetStatus())
-	case *exov1.RunnerEnvelope_TaskAcknowledged:
-		return "Ack " + b.TaskAcknowledged.GetTaskId()
-	case *exov1.RunnerEnvelope_TaskStatusUpdated:
-		u := b.TaskStatusUpdated
-		s := fmt.Sprintf("Task %s %s", u.GetTaskId(), strings.TrimPrefix(u.GetStatus().String(), "TASK_STATUS_"))
-		if u.GetReason() != "" {
-			s += ": " + u.GetReason()
-		}
-		return s
-	case *exov1.RunnerEnvelope_ChunkGenerated:
-		c := b.ChunkGenerated
-		if e := c.GetError(); e != nil {
-			return fmt.Sprintf("ErrorChunk %s #%d %s", c.GetTaskId(), c.GetIndex(), e.GetErrorMessage())
-		}
-		tok := c.GetToken()
-		s := fmt.Sprintf("Chunk %s #%d %q", c.GetTaskId(), c.GetIndex(), tok.GetText())
-		if tok.GetFinishReason() != "" {
-			s += " " + tok.GetFinishReason()
-		}
-		return s
-	case *exov1.RunnerEnvelope_TerminationError:
-		return "Termination " + b.TerminationError.GetMessage()
-	case *exov1.RunnerEnvelope_Heartbeat:
-		h := b.Heartbeat
-		return fmt.Sprintf("Heartbeat tokens=%d layers=%d completed=%d nonce=%d",
-			h.GetTokensProduced(), h.GetLayersLoaded(), h.GetTasksCompleted(), h.GetPingNonce())
-	}
-	return "empty"
-}
+func describe(env *exov1.RunnerEnvelope) string { return testutil.DescribeFrame(env) }
 
 // readySequence is what readyLoad reports after the handshake.
 var readySequence = []string{

@@ -1,0 +1,5 @@
+// Package testutil holds what several packages' tests share: building the
+// exo-actors binary once (without -race, to run as a runner or a CLI),
+// describing runner frames on one line for exact comparisons, and finding
+// test-marked processes in /proc (a zombie counts as gone).
+package testutil
