@@ -99,6 +99,11 @@ func helperNoAck(closeStdin bool) int {
 	if err := r.Read(&in); err != nil || in.GetHelloAccepted() == nil {
 		return 1
 	}
+	if closeStdin {
+		// Close our end of stdin before saying Ready, so every frame the
+		// supervisor writes after Ready meets a closed pipe.
+		os.Stdin.Close()
+	}
 	send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{
 		Status: &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, TotalLayers: 1}}}})
 	for _, k := range []exov1.RunnerStatusKind{exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED, exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY} {
@@ -106,9 +111,7 @@ func helperNoAck(closeStdin bool) int {
 	}
 	// Heartbeats from a goroutine, so the supervisor sees a live runner.
 	if closeStdin {
-		// Close our end of stdin but live on, heartbeating: the supervisor
-		// can no longer tell us anything.
-		os.Stdin.Close()
+		// Stdin was closed before Ready: live on, heartbeating, deaf.
 		tick := time.NewTicker(10 * time.Millisecond)
 		for seq := uint64(1); ; seq++ {
 			<-tick.C
