@@ -104,7 +104,7 @@ func TestCrashLoopGrowsThenEscalates(t *testing.T) {
 		advanceRestart(t, fc, rec.Delay)
 	}
 	t.Logf("delays: %v", delays)
-	evs := n.rec.snapshot()
+	evs := n.rec.waitFor(t, 20*time.Second, "the alert after the escalation", func(evs []actors.Event) bool { return len(alerts(evs, id)) > 0 })
 	al := alerts(evs, id)
 	if len(al) != 1 || al[0].Severity != errhandler.Critical {
 		t.Errorf("alerts: %+v, want one CRITICAL", al)
@@ -195,7 +195,10 @@ func TestConfigurationErrorsNeverRetried(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			evs := n.rec.waitFor(t, 20*time.Second, "decision", nDecisions(id, 1))
+			// The alert follows its decision: wait for it.
+			evs := n.rec.waitFor(t, 20*time.Second, "decision and alert", func(evs []actors.Event) bool {
+				return len(decisions(evs, id)) >= 1 && len(alerts(evs, id)) >= 1
+			})
 			d := decisions(evs, id)[0]
 			if d.Record.Kind != c.kind || d.Record.Decision.Action != errhandler.Escalate || d.Record.Decision.Severity != errhandler.Critical {
 				t.Errorf("decision %+v", d.Record)
