@@ -50,12 +50,17 @@ func (n *nodeConfig) endTask(sl *slot, e *taskEntry, st exov1.TaskStatus, reason
 		l.inFlight--
 	}
 	now := n.runnerClock.Now()
-	if e.handle.finish(TaskOutcome{Status: st, Reason: reason, At: now}) {
-		l.remember(e.handle, n.limits.DedupMemory)
-		n.emit(&TaskStatusChanged{RunnerID: sl.id, TaskID: e.spec.ID, Status: st, Reason: reason, At: now})
-		n.logger.WithFields(logrus.Fields{"runner_id": sl.id, "task_id": e.spec.ID,
-			"status": TaskStatusName(st), "reason": reason}).Info("task ended")
+	if e.handle.Outcome() != nil {
+		return // it ended already: every task ends exactly once
 	}
+	// The event first, then the handle: whoever Wait wakes finds the event
+	// already delivered to the hook and published. Only the ledger's owner
+	// (this goroutine) finishes handles, so nothing ends it in between.
+	n.emit(&TaskStatusChanged{RunnerID: sl.id, TaskID: e.spec.ID, Status: st, Reason: reason, At: now})
+	e.handle.finish(TaskOutcome{Status: st, Reason: reason, At: now})
+	l.remember(e.handle, n.limits.DedupMemory)
+	n.logger.WithFields(logrus.Fields{"runner_id": sl.id, "task_id": e.spec.ID,
+		"status": TaskStatusName(st), "reason": reason}).Info("task ended")
 }
 
 // failTasks ends a runner's tasks after its process is gone: a task that was
