@@ -106,15 +106,27 @@ type TaskHandle struct {
 	ID       string
 	RunnerID string
 
-	mu      sync.Mutex
-	chunks  []*Chunk
+	mu sync.Mutex
+	// chunks holds the chunks in blocks of chunkBlock (the last one
+	// partly filled), so a long stream never copies what it already holds;
+	// n counts them.
+	chunks  [][]*Chunk
+	n       int
 	outcome *TaskOutcome
-	changed chan struct{} // closed and replaced on every change; sole sender: the task's owner via push/finish under mu
-	cursor  int           // for Next
+	// changed exists only while someone waits: the first waiter makes it,
+	// the next change closes it and forgets it (nil), so a change nobody
+	// waits for allocates nothing. waiters counts the goroutines that took
+	// the current channel and have not given up on it; all under mu.
+	changed chan struct{} // sole sender: the task's owner via push/finish under mu
+	waiters int
+	cursor  int // for Next
 }
 
+// chunkBlock is how many chunks one block of a TaskHandle holds.
+const chunkBlock = 512
+
 func newTaskHandle(runnerID, id string) *TaskHandle {
-	return &TaskHandle{ID: id, RunnerID: runnerID, changed: make(chan struct{})}
+	return &TaskHandle{ID: id, RunnerID: runnerID}
 }
 
 // push appends a chunk; false once the task has ended.
@@ -124,7 +136,17 @@ func (h *TaskHandle) push(c *Chunk) bool {
 	if h.outcome != nil {
 		return false
 	}
-	h.chunks = append(h.chunks, c)
+	last := len(h.chunks) - 1
+	if last < 0 || len(h.chunks[last]) == chunkBlock {
+		var b []*Chunk // the first block grows as needed: most tasks are short
+		if last >= 0 {
+			b = make([]*Chunk, 0, chunkBlock) // a long stream: whole blocks
+		}
+		h.chunks = append(h.chunks, b)
+		last++
+	}
+	h.chunks[last] = append(h.chunks[last], c)
+	h.n++
 	h.signalLocked()
 	return true
 }
@@ -137,15 +159,41 @@ func (h *TaskHandle) finish(o TaskOutcome) bool {
 	if h.outcome != nil {
 		return false
 	}
-	o.Chunks = len(h.chunks)
+	o.Chunks = h.n
 	h.outcome = &o
 	h.signalLocked()
 	return true
 }
 
+// signalLocked wakes every waiter. With none, nothing holds a channel to
+// close: a later waiter sees the change under mu before it would wait.
 func (h *TaskHandle) signalLocked() {
+	if h.waiters == 0 {
+		return
+	}
 	close(h.changed) // sole sender: the task's owner, under h.mu (push/finish)
-	h.changed = make(chan struct{})
+	h.changed, h.waiters = nil, 0
+}
+
+// waitLocked registers a waiter and returns the channel the next change
+// closes; h.mu is held. Its caller unlocks, waits, and calls giveUp if it
+// stops waiting before the channel closed.
+func (h *TaskHandle) waitLocked() chan struct{} {
+	if h.changed == nil {
+		h.changed = make(chan struct{})
+	}
+	h.waiters++
+	return h.changed
+}
+
+// giveUp unregisters a waiter of ch that stopped waiting (its context
+// ended). If ch was closed meanwhile, the close already let it go.
+func (h *TaskHandle) giveUp(ch chan struct{}) {
+	h.mu.Lock()
+	if h.changed == ch {
+		h.waiters--
+	}
+	h.mu.Unlock()
 }
 
 // Outcome returns the outcome, or nil while the task runs.
@@ -163,7 +211,11 @@ func (h *TaskHandle) Outcome() *TaskOutcome {
 func (h *TaskHandle) Chunks() []*Chunk {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]*Chunk(nil), h.chunks...)
+	out := make([]*Chunk, 0, h.n)
+	for _, b := range h.chunks {
+		out = append(out, b...)
+	}
+	return out
 }
 
 // Chunk returns chunk i, waiting for it; io.EOF once the task ended with
@@ -171,8 +223,8 @@ func (h *TaskHandle) Chunks() []*Chunk {
 func (h *TaskHandle) Chunk(ctx context.Context, i int) (*Chunk, error) {
 	for {
 		h.mu.Lock()
-		if i < len(h.chunks) {
-			c := h.chunks[i]
+		if i < h.n {
+			c := h.chunks[i/chunkBlock][i%chunkBlock]
 			h.mu.Unlock()
 			return c, nil
 		}
@@ -180,11 +232,12 @@ func (h *TaskHandle) Chunk(ctx context.Context, i int) (*Chunk, error) {
 			h.mu.Unlock()
 			return nil, io.EOF
 		}
-		ch := h.changed
+		ch := h.waitLocked()
 		h.mu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			h.giveUp(ch)
 			return nil, fmt.Errorf("%w: %w", errTaskHandleCancelled, ctx.Err())
 		}
 	}
@@ -218,11 +271,12 @@ func (h *TaskHandle) Wait(ctx context.Context) (TaskOutcome, error) {
 			h.mu.Unlock()
 			return o, nil
 		}
-		ch := h.changed
+		ch := h.waitLocked()
 		h.mu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			h.giveUp(ch)
 			return TaskOutcome{}, fmt.Errorf("%w: %w", errTaskHandleCancelled, ctx.Err())
 		}
 	}

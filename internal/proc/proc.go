@@ -183,8 +183,8 @@ func (s *Spawner) start(cmd *exec.Cmd) error {
 	}
 }
 
-// Process is one started runner process. Send, CloseInput and ForceCloseOutput
-// belong to the owner (one goroutine); Signal is safe from anywhere.
+// Process is one started runner process. Send and CloseInput belong to the
+// owner (one goroutine); Signal and ForceCloseOutput are safe from anywhere.
 type Process struct {
 	Gen     uint64
 	Pid     int
@@ -305,7 +305,8 @@ func (p *Process) CloseInput() {
 
 // ForceCloseOutput closes the parent's read ends of stdout and stderr, which
 // ends the readers even if a process outside the group still holds the write
-// ends. Use it only after the process was reaped and the readers lag.
+// ends. Use it only after the process was reaped and the readers lag. Safe
+// from any goroutine and more than once (os.File.Close is).
 func (p *Process) ForceCloseOutput() {
 	p.stdoutR.Close()
 	p.stderrR.Close()
@@ -325,8 +326,15 @@ func (p *Process) Signal(sig syscall.Signal) error {
 	return nil
 }
 
+// stdoutBufferSize is the stdout reader's buffer. A token frame is about 64
+// bytes, so it holds over a hundred of them per read system call; a frame
+// larger than the buffer (up to the frame size limit) frame.Reader reads into
+// a buffer of its own. It lives as long as the runner, which mostly idles,
+// so it is kept small (frame.ReadBufferSize, 64 KiB, is the default).
+const stdoutBufferSize = 8 << 10
+
 func (p *Process) readStdout(deliver Deliver, maxFrame int) {
-	r := frame.NewReader(p.stdoutR, frame.WithMaxSize(maxFrame))
+	r := frame.NewReader(bufio.NewReaderSize(p.stdoutR, stdoutBufferSize), frame.WithMaxSize(maxFrame))
 	for {
 		env := new(exov1.RunnerEnvelope)
 		if err := r.Read(env); err != nil {
@@ -362,7 +370,9 @@ func (p *Process) readStderr(deliver Deliver, lineMax int) {
 
 func (p *Process) wait(deliver Deliver) {
 	// Wait for the leader's exit without reaping it, so Signal can still
-	// address the group safely until we hold the lock.
+	// address the group safely until we hold the lock. Parked on a pidfd
+	// first, the blocking waitid below then returns at once.
+	p.parkUntilExit()
 	var info unix.Siginfo
 	for {
 		err := unix.Waitid(unix.P_PID, p.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
@@ -392,6 +402,50 @@ func (p *Process) wait(deliver Deliver) {
 		st.Err = err
 	}
 	deliver(&Exited{Gen: p.Gen, Status: st, At: time.Now()})
+}
+
+// parkUntilExit returns once the leader has exited (it is then waitable,
+// not reaped), or at once if that cannot be waited for without a thread. It
+// parks the goroutine in the netpoller on a pidfd (readable once the process
+// exited), so an idle runner costs no OS thread: a waitid that blocks holds
+// one for the runner's whole life, with its stacks. Without pidfd support
+// (Linux < 5.10) it returns at once and wait blocks in waitid as before.
+// Nobody else reaps the leader, so its PID cannot be reused before
+// pidfd_open: it refers to this process.
+func (p *Process) parkUntilExit() {
+	fd, err := unix.PidfdOpen(p.Pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return
+	}
+	// Non-blocking, so os.NewFile registers it with the netpoller; Close
+	// unregisters and closes it.
+	f := os.NewFile(uintptr(fd), "pidfd")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	// Read calls the function, and while it returns false waits until the
+	// pidfd is readable and calls it again. An error (e.g. a file the
+	// poller does not take) ends the wait: waitid blocks instead.
+	_ = rc.Read(func(pidfd uintptr) bool {
+		var (
+			info unix.Siginfo
+			err  error
+		)
+		for {
+			err = unix.Waitid(unix.P_PIDFD, int(pidfd), &info, unix.WEXITED|unix.WNOWAIT|unix.WNOHANG, nil)
+			if !errors.Is(err, syscall.EINTR) {
+				break
+			}
+		}
+		if err != nil {
+			return true // e.g. no P_PIDFD (Linux < 5.4): waitid blocks instead
+		}
+		// With WNOHANG and no exit yet, Linux leaves Signo 0; on exit it is
+		// SIGCHLD. Returning false waits for the pidfd's next readiness.
+		return info.Signo != 0
+	})
 }
 
 func (p *Process) writeStdin(deliver Deliver, stdinW *os.File, maxFrame int) {
