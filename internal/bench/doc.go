@@ -7,12 +7,16 @@
 // row's ratio is value/floor and its goal a bound on that ratio, so the
 // verdict (Result.OK) does not depend on how fast the machine is. The rows:
 //
-//   - events_1sub: a built-in runner streams N token chunks with no delay;
-//     events/s until one subscriber has the last chunk. Floor: a child
-//     writes the same N ChunkGenerated envelopes, one write per frame, read
-//     in the parent with frame.Reader. Goal ratio ≥ 0.9.
-//   - events_4sub: the same with 4 subscribers; ns/event against
-//     events_1sub's ns/event. Goal ≤ 1.5.
+//   - events_1sub: a built-in runner streams N token chunks with no delay →
+//     runner actor → the tasks stream → one Subscription (System.Subscribe on
+//     TopicTasks, filtered by the runner and kind task_chunk, opened before
+//     the Submit); chunk events delivered per second until the subscriber
+//     has the last chunk (a Gap's dropped chunks do not count; its buffer
+//     holds a whole task, so none is dropped). Floor: a child writes the
+//     same N ChunkGenerated envelopes, one write per frame, read in the
+//     parent with frame.Reader. Goal ratio ≥ 0.9.
+//   - events_4sub: the same with 4 Subscriptions; ns per delivered event
+//     per subscriber against events_1sub's ns/event. Goal ≤ 1.5.
 //   - dispatch_p50, dispatch_p99: Submit of a noop task until Wait returns
 //     Complete; floor: one envelope's round trip through an echo child. Goal
 //     for p50 ≤ 2.5; p99 has no goal.

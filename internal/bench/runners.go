@@ -50,7 +50,7 @@ func (b *bencher) runners(ctx context.Context) ([]Result, error) {
 	return []Result{
 		newResult(RowShutdown100, best(measured), best(floor), "ms", nil, "", note+"; no goal set"),
 		newResult(RowMemoryPerRunner, perRunner, memoryBudget, "KiB", goal(1), AtMost,
-			fmt.Sprintf("%d runners, weighed on the first repetition only (a later one reuses the idle OS threads the first one created, whose stacks would not show); ", r)+
+			fmt.Sprintf("%d runners, weighed on the first repetition only (a later one could reuse idle OS threads the first one created, whose stacks would then not show); ", r)+
 				"the goal is absolute: the floor column is the 64 KiB budget, not a measurement"),
 	}, nil
 }
