@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exo-actors/exo-actors/internal/testutil"
+
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/exo-actors/exo-actors/internal/frame"
@@ -152,37 +154,8 @@ func (p *inProc) serveResult() error {
 	return nil
 }
 
-func describe(env *exov1.RunnerEnvelope) string {
-	switch b := env.GetBody().(type) {
-	case *exov1.RunnerEnvelope_StatusUpdated:
-		return "Status " + protocol.FormatStatus(b.StatusUpdated.GetStatus())
-	case *exov1.RunnerEnvelope_TaskAcknowledged:
-		return "Ack " + b.TaskAcknowledged.GetTaskId()
-	case *exov1.RunnerEnvelope_TaskStatusUpdated:
-		u := b.TaskStatusUpdated
-		s := fmt.Sprintf("Task %s %s", u.GetTaskId(), strings.TrimPrefix(u.GetStatus().String(), "TASK_STATUS_"))
-		if u.GetReason() != "" {
-			s += ": " + u.GetReason()
-		}
-		return s
-	case *exov1.RunnerEnvelope_ChunkGenerated:
-		c := b.ChunkGenerated
-		if e := c.GetError(); e != nil {
-			return fmt.Sprintf("ErrorChunk %s #%d %s", c.GetTaskId(), c.GetIndex(), e.GetErrorMessage())
-		}
-		s := fmt.Sprintf("Chunk %s #%d %q", c.GetTaskId(), c.GetIndex(), c.GetToken().GetText())
-		if r := c.GetToken().GetFinishReason(); r != "" {
-			s += " " + r
-		}
-		return s
-	case *exov1.RunnerEnvelope_TerminationError:
-		return "Termination " + b.TerminationError.GetMessage()
-	case *exov1.RunnerEnvelope_Heartbeat:
-		h := b.Heartbeat
-		return fmt.Sprintf("Heartbeat tokens=%d layers=%d nonce=%d", h.GetTokensProduced(), h.GetLayersLoaded(), h.GetPingNonce())
-	}
-	return fmt.Sprintf("%T", env.GetBody())
-}
+// describe renders a runner frame on one line for exact comparisons.
+func describe(env *exov1.RunnerEnvelope) string { return testutil.DescribeFrame(env) }
 
 func started(id string) []string {
 	return []string{"Task " + id + " RUNNING", "Status Running", "Ack " + id}
