@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -321,4 +323,21 @@ func quietLogger() *logrus.Logger {
 	l := logrus.New()
 	l.SetOutput(io.Discard)
 	return l
+}
+
+// seededRand returns the random source of a seeded stress test: the seed is
+// EXO_ACTORS_SEED when set (to repeat a run), else the clock; it is logged
+// with how many rounds (n, what) the test runs.
+func seededRand(t testing.TB, n int, what string) *rand.Rand {
+	t.Helper()
+	seed := time.Now().UnixNano()
+	if s := os.Getenv("EXO_ACTORS_SEED"); s != "" {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatalf("EXO_ACTORS_SEED=%q: want a decimal integer (the seed a failing run printed)", s)
+		}
+		seed = v
+	}
+	t.Logf("seed %d (EXO_ACTORS_SEED=%d to repeat), %d %s", seed, seed, n, what)
+	return rand.New(rand.NewSource(seed))
 }

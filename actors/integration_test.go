@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand"
 	"os"
 	"strconv"
 	"strings"
@@ -238,12 +237,7 @@ func TestShutdownStress(t *testing.T) {
 	if testing.Short() {
 		iterations = 50
 	}
-	seed := time.Now().UnixNano()
-	if s := os.Getenv("EXO_ACTORS_SEED"); s != "" {
-		seed, _ = strconv.ParseInt(s, 10, 64)
-	}
-	t.Logf("seed %d (EXO_ACTORS_SEED=%d to repeat), %d iterations", seed, seed, iterations)
-	rng := rand.New(rand.NewSource(seed))
+	rng := seededRand(t, iterations, "iterations")
 	type plan struct {
 		runners, tasks, point int
 		crash                 bool

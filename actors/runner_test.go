@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"math/rand"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -283,16 +281,11 @@ func TestLifecycleLogFields(t *testing.T) {
 // TestSpawnKillStopCycles runs 200 seeded cycles of spawn, kill and stop with
 // random points of interference.
 func TestSpawnKillStopCycles(t *testing.T) {
-	seed := time.Now().UnixNano()
-	if s := os.Getenv("EXO_ACTORS_SEED"); s != "" {
-		seed, _ = strconv.ParseInt(s, 10, 64)
-	}
 	cycles := 200
 	if testing.Short() {
 		cycles = 40
 	}
-	t.Logf("seed %d (EXO_ACTORS_SEED=%d to repeat), %d cycles", seed, seed, cycles)
-	rng := rand.New(rand.NewSource(seed))
+	rng := seededRand(t, cycles, "cycles")
 	n := startNode(t)
 	ctx := ctxT(t)
 	const parallel = 4

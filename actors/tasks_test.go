@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand"
 	"os"
 	"strconv"
 	"strings"
@@ -338,16 +337,11 @@ func TestCrashMidStreamFailsTasks(t *testing.T) {
 // TestRandomTaskCycles: seeded random submit/cancel/kill/stop; every task
 // ends exactly once and every waiter returns.
 func TestRandomTaskCycles(t *testing.T) {
-	seed := time.Now().UnixNano()
-	if s := os.Getenv("EXO_ACTORS_SEED"); s != "" {
-		seed, _ = strconv.ParseInt(s, 10, 64)
-	}
 	cycles := 200
 	if testing.Short() {
 		cycles = 40
 	}
-	t.Logf("seed %d (EXO_ACTORS_SEED=%d to repeat), %d cycles", seed, seed, cycles)
-	rng := rand.New(rand.NewSource(seed))
+	rng := seededRand(t, cycles, "cycles")
 	n := startNode(t, func(c *actors.NodeConfig) { c.Tasks.InFlight = 2; c.Tasks.CancelWait = 200 * time.Millisecond })
 	ctx := ctxT(t)
 	var (
