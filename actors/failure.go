@@ -38,9 +38,16 @@ type RunnerFailure struct {
 	Pid         int
 	Exit        *proc.ExitStatus // nil when the process never started
 	Termination string           // the TerminationError text, if one came
-	StderrTail  []string         // the last stderr lines
-	Uptime      time.Duration
-	At          time.Time
+	// RunnerMessage and RunnerDiagnostics are what the runner itself said
+	// in a Failed status (error_message, diagnostics), if it did.
+	RunnerMessage     string
+	RunnerDiagnostics string
+	StderrTail        []string // the last stderr lines
+	// Uptime is how long the process had run when the failure was detected;
+	// Lifetime how long it lived, start to exit (0 if it never started).
+	Uptime   time.Duration
+	Lifetime time.Duration
+	At       time.Time
 	// Cleaned lists what was released before the failure was handed on
 	// (process group killed, process reaped, pipes closed, timers stopped).
 	Cleaned []string
@@ -68,9 +75,21 @@ func (f *RunnerFailure) Diagnostics() string {
 	if f.Pid > 0 {
 		fmt.Fprintf(&b, "pid: %d\n", f.Pid)
 	}
-	fmt.Fprintf(&b, "uptime: %s\n", f.Uptime.Round(time.Millisecond))
+	if f.Lifetime > 0 {
+		fmt.Fprintf(&b, "lifetime: %s\n", f.Lifetime.Round(time.Millisecond))
+	}
+	fmt.Fprintf(&b, "detected after: %s\n", f.Uptime.Round(time.Millisecond))
 	if f.Termination != "" {
 		fmt.Fprintf(&b, "termination error: %s\n", f.Termination)
+	}
+	if f.RunnerMessage != "" {
+		fmt.Fprintf(&b, "runner said: %s\n", f.RunnerMessage)
+	}
+	if f.RunnerDiagnostics != "" {
+		b.WriteString("runner diagnostics:\n")
+		for _, l := range strings.Split(strings.TrimRight(f.RunnerDiagnostics, "\n"), "\n") {
+			b.WriteString("  " + l + "\n")
+		}
 	}
 	if len(f.StderrTail) > 0 {
 		b.WriteString("last stderr lines:\n")

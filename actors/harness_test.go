@@ -206,6 +206,7 @@ type testNode struct {
 type logHook struct {
 	mu      sync.Mutex
 	entries []*logrus.Entry
+	notify  chan struct{} // capacity 1; never closed
 }
 
 func (h *logHook) Levels() []logrus.Level { return logrus.AllLevels }
@@ -213,7 +214,30 @@ func (h *logHook) Fire(e *logrus.Entry) error {
 	h.mu.Lock()
 	h.entries = append(h.entries, e)
 	h.mu.Unlock()
+	select {
+	case h.notify <- struct{}{}:
+	default:
+	}
 	return nil
+}
+
+// waitLog waits until a log entry satisfies cond, or fails after limit.
+func (h *logHook) waitLog(t testing.TB, limit time.Duration, what string, cond func(*logrus.Entry) bool) {
+	t.Helper()
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for {
+		for _, e := range h.all() {
+			if cond(e) {
+				return
+			}
+		}
+		select {
+		case <-h.notify:
+		case <-deadline.C:
+			t.Fatalf("timed out after %s waiting for a log entry: %s", limit, what)
+		}
+	}
 }
 
 func (h *logHook) all() []*logrus.Entry {
@@ -225,7 +249,7 @@ func (h *logHook) all() []*logrus.Entry {
 func startNode(t testing.TB, mod ...func(*actors.NodeConfig)) *testNode {
 	t.Helper()
 	rec := newRecorder()
-	hook := &logHook{}
+	hook := &logHook{notify: make(chan struct{}, 1)}
 	logger := logrus.New()
 	logger.SetLevel(logrus.DebugLevel)
 	var out bytes.Buffer

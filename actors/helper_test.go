@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -28,6 +29,14 @@ func helperMain(mode string) int {
 	case "no-ack":
 		return helperNoAck(false)
 	case "close-stdin":
+		return helperNoAck(true)
+	case "close-stdin-then-die":
+		// Deaf from Ready on, then dead by signal: the supervisor's write
+		// fails before it sees the exit (issue 15, defect 2).
+		go func() {
+			time.Sleep(300 * time.Millisecond) // the runner's own pace, not a test wait
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}()
 		return helperNoAck(true)
 	}
 	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)

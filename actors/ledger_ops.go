@@ -91,13 +91,21 @@ func (n *nodeConfig) failTasks(sl *slot, reason string, restarting bool) (kept i
 			l.inFlight--
 			requeue = append(requeue, id)
 			kept++
+			// A new attempt: the earlier one's chunks are void, and
+			// everyone following the task is told so, before any chunk of
+			// the new attempt.
+			if att, discarded := e.handle.retry(reason); att > 0 {
+				n.emit(&TaskRetried{RunnerID: sl.id, TaskID: id, Attempt: att, Reason: reason, Discarded: discarded, At: n.runnerClock.Now()})
+				n.logger.WithFields(logrus.Fields{"runner_id": sl.id, "task_id": id, "attempt": att, "discarded_chunks": discarded,
+					"reason": reason}).Info("task retried: resubmitted to the restarted runner")
+			}
 			continue
 		}
 		if e.state != taskQueued {
 			c := &Chunk{TaskId: id, Index: uint64(len(e.handle.Chunks())),
 				Chunk: &exov1.ChunkGenerated_Error{Error: &exov1.ErrorChunk{ErrorMessage: reason}}}
-			if e.handle.push(c) {
-				n.emit(&TaskChunk{RunnerID: sl.id, TaskID: id, Chunk: c})
+			if att, ok := e.handle.push(c); ok {
+				n.emit(&TaskChunk{RunnerID: sl.id, TaskID: id, Attempt: att, Chunk: c})
 			}
 		}
 		n.endTask(sl, e, exov1.TaskStatus_TASK_STATUS_FAILED, reason)

@@ -347,7 +347,7 @@ func (n *Node) shutdownOnce(ctx context.Context) (ShutdownReport, error) {
 		deadline := t.Add(n.deadlines.of(ph))
 		// The root answers a little after the deadline even if children do not.
 		pctx, cancel := context.WithTimeout(ctx, n.deadlines.of(ph)+4*phaseSlack+time.Second)
-		res, err := n.request(pctx, n.root, &phaseRequest{phase: ph, deadline: deadline})
+		res, err := n.request(pctx, n.root, &phaseRequest{phase: ph, deadline: deadline, id: uint64(ph) + 1}) // one shutdown per node: the phase names the request
 		cancel()
 		end := clk.Now() // one reading ends this phase and starts the next
 		rep.PhaseStart[ph], rep.PhaseDuration[ph] = t, end.Sub(t)
@@ -407,9 +407,10 @@ func (n *Node) Policy() *errhandler.Handler { return n.cfg.policy }
 
 // resourcesReport turns the resource manager's close report into the phase
 // report of the "resources" stage, one child per resource, in close order.
-func resourcesReport(ph Phase, m *resources.CloseResult) *PhaseReport {
+func resourcesReport(req *phaseRequest, m *resources.CloseResult) *PhaseReport {
+	ph := req.phase
 	rep := m.Report
-	r := &PhaseReport{Actor: "resources", Phase: ph, Start: rep.Started, Duration: rep.Duration, Outcome: OutcomeOK}
+	r := &PhaseReport{Actor: "resources", Phase: ph, Start: rep.Started, Duration: rep.Duration, Outcome: OutcomeOK, id: req.id}
 	for _, name := range rep.Order {
 		e, ok := rep.Entry(name)
 		if !ok {
@@ -532,7 +533,7 @@ func (r *nodeRoot) Receive(ctx actor.Context) {
 			r.nextStage(ctx)
 		}
 	case *resources.CloseResult:
-		if r.phase != nil && r.phase.add(resourcesReport(r.req.phase, m)) {
+		if r.phase != nil && r.phase.add(resourcesReport(r.req, m)) {
 			r.stage++
 			r.nextStage(ctx)
 		}
@@ -568,7 +569,7 @@ func (r *nodeRoot) nextStage(ctx actor.Context) {
 		if st.name == "resources" {
 			if r.req.phase != PhaseClosing {
 				// Resources have nothing to do before CLOSING.
-				r.phase.add(&PhaseReport{Actor: st.name, Phase: r.req.phase, Start: r.node.runnerClock.Now(), Outcome: OutcomeOK})
+				r.phase.add(&PhaseReport{Actor: st.name, Phase: r.req.phase, Start: r.node.runnerClock.Now(), Outcome: OutcomeOK, id: r.req.id})
 				r.stage++
 				r.nextStage(ctx)
 				return

@@ -37,12 +37,13 @@ type (
 type timerKind int
 
 const (
-	timerHandshake timerKind = iota
-	timerWatchdog
-	timerExitGrace // after TerminationError / stdout EOF / runner-reported Failed
-	timerStopStep  // the next step of the stop escalation
-	timerDrain     // the readers lag after the exit
-	timerPhase     // a shutdown phase's deadline
+	timerHandshake       timerKind = iota // Starting: Hello is due
+	timerWatchdog                         // Serving, Draining: heartbeat, progress, loading
+	timerExitGrace                        // Suspect, Failing: the exit is due
+	timerStopStep                         // Stopping: the next escalation step
+	timerDrain                            // Exited, Reaping: the pipe readers lag after the exit
+	timerDrainDeadline                    // Draining: in-flight tasks are cut short
+	timerClosingDeadline                  // a node CLOSING phase deadline: FORCE_CLEANUP
 	numTimers
 )
 
@@ -53,61 +54,84 @@ type timerSlot struct {
 	seq uint64
 }
 
+// admission says whether the runner takes new tasks.
+type admission int
+
+const (
+	admitOpen         admission = iota
+	admitShuttingDown           // SIGNALING reached it: Submit → ErrShuttingDown
+	admitStopping               // StopRunner: Submit → ErrRunnerNotAvailable
+)
+
+// pipeSet names the process goroutines that have not said their last word.
+type pipeSet uint8
+
+const (
+	pipeReader pipeSet = 1 << iota // stdout frames
+	pipeStderr
+	pipeWriter
+	pipesAll = pipeReader | pipeStderr | pipeWriter
+)
+
+// symptom is what put the runner in lifeSuspect: a hint that the process is
+// ending. The exit, if it comes within ExitGrace, is the diagnosis; else the
+// symptom is.
+type symptom struct {
+	kind  errhandler.Kind
+	src   DetectionSource
+	msg   string
+	cause error
+}
+
 // runnerActor owns one runner process at a time. One instance is one
-// incarnation; what must survive a restart lives in the slot.
+// incarnation; what must survive a restart lives in the slot. Its lifecycle
+// is the single value life (runner_life.go).
 type runnerActor struct {
 	node *nodeConfig
 	slot *slot
 	self *actor.PID
 	log  *logrus.Entry
 
+	life      life
+	admission admission
+
 	gen     uint64
 	command string // the executable actually started
+	version uint32 // negotiated protocol version; 0 until Hello was accepted
 	caps    map[string]bool
 	p       *proc.Process
 	status  *exov1.RunnerStatus
 	started time.Time
 
-	handshakeDone bool
 	lastHeartbeat time.Time
 	lastProgress  time.Time
 	lastLayers    time.Time
 	counters      [3]uint64 // tokens, layers, tasks from the last heartbeat
 	stderrTail    []string
 
-	// Wind-down: set once the process must end (failure or stop).
-	failure      *RunnerFailure
-	stop         *stopState
-	exit         *proc.ExitStatus
-	readerDone   bool
-	stderrDone   bool
-	writerDone   bool
-	readerErr    error
-	termination  string
-	runnerSaid   string // the error of a Failed status the runner reported
-	outputForced bool   // we closed stdout/stderr ourselves after the exit
-	truncated    error  // stdout ended mid-frame; the exit (if it comes) decides
-	finished     bool
-	result       *StopResult
+	// Evidence about how the process ends.
+	exit        *proc.ExitStatus
+	exitAt      time.Time
+	pipesOpen   pipeSet
+	readerErr   error
+	termination string              // a TerminationError's text
+	runnerSaid  *exov1.RunnerStatus // a Failed status the runner reported
+	symptom     *symptom
+	failure     *RunnerFailure
+
+	// Waiters and the work of the current state.
+	stop         *stopState   // Stopping and later: the escalation steps
+	drain        *drainState  // Draining
+	stopWaiters  []*actor.PID // StopRunner callers: answered in Done
+	phaseWaiters []phaseWaiter
+	result       *StopResult // Done: what later stop requests get
 
 	timers [numTimers]timerSlot
-
-	// Shutdown phases (runner_phases.go).
-	signaled  bool
-	drain     *drainState
-	closing   *closingState
-	stopping3 bool // StopRunner is walking the three phases
-	// awaitResources: the process is gone; the stop answers once the
-	// resource manager closed the runner's resources (closedResources).
-	awaitResources  bool
-	closedResources *resources.CloseReport
-	stopWaiters     []*actor.PID // StopRunner callers waiting for the drain
 }
 
 type stopState struct {
-	start   time.Time
-	steps   []StopStep
-	waiters []*actor.PID
+	start time.Time
+	steps []StopStep
 }
 
 func newRunnerActor(node *nodeConfig, s *slot) actor.Actor {
@@ -120,13 +144,13 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.self = ctx.Self()
 		a.start(ctx)
-	case *actor.Stopping, *actor.Restarting:
+	case *actor.Restarting:
+		// A retry: this incarnation is Done (it failed only after its
+		// process was reaped and its goroutines ended).
 		a.cancelAllTimers()
 		a.slot.tasks.stopTimers()
-		if a.p != nil && a.exit == nil {
-			// Never leave a process behind, whatever stopped us.
-			_ = a.p.Signal(syscall.SIGKILL)
-		}
+	case *actor.Stopping:
+		a.onActorStopping(ctx)
 	case *proc.Frame:
 		if a.current(m.Gen) {
 			a.onFrame(ctx, m.Env)
@@ -141,19 +165,15 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 		}
 	case *proc.StderrClosed:
 		if a.current(m.Gen) {
-			a.stderrDone = true
-			a.maybeFinish(ctx)
+			a.pipeDone(ctx, pipeStderr)
 		}
 	case *proc.WriteFailed:
-		if a.current(m.Gen) && a.exit == nil && !a.windingDown() {
-			// Its stdin is closed while it lives: it can no longer be told
-			// anything (tasks, cancels, Shutdown).
-			a.fail(ctx, errhandler.KindWriteClosedPipe, SourceStdin, "runner closed its stdin: "+m.Err.Error(), m.Err)
+		if a.current(m.Gen) {
+			a.onWriteFailed(ctx, m)
 		}
 	case *proc.WriterClosed:
 		if a.current(m.Gen) {
-			a.writerDone = true
-			a.maybeFinish(ctx)
+			a.pipeDone(ctx, pipeWriter)
 		}
 	case *proc.Exited:
 		if a.current(m.Gen) {
@@ -170,6 +190,8 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 		a.onPhase(ctx, m, ctx.Sender())
 	case *forceKill:
 		a.forceKill("forced")
+	case *panicRunner:
+		panic(fmt.Sprintf("test hook: runner %s panics as a bug would", m.id))
 	case *submitTask:
 		a.onSubmit(ctx, m)
 	case *cancelTasks:
@@ -179,14 +201,11 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 	case *runnerInfoQuery:
 		ctx.Respond(a.slot.info())
 	case *resources.RegisterResult:
-		a.onResourceReply(m)
-	case *resources.CloseResult:
-		a.onResourceReply(m)
-		if a.awaitResources {
-			a.awaitResources = false
-			a.closedResources = &m.Report
-			a.finishStop(ctx)
+		if m.Err != nil {
+			a.log.WithError(m.Err).Warn("could not register the runner's resources")
 		}
+	case *resources.CloseResult:
+		a.onCloseResult(ctx, m)
 	}
 }
 
@@ -201,8 +220,6 @@ func (a *runnerActor) current(gen uint64) bool {
 	return false
 }
 
-func (a *runnerActor) windingDown() bool { return a.failure != nil || a.stop != nil }
-
 func (a *runnerActor) start(ctx actor.Context) {
 	a.gen = a.slot.nextGeneration()
 	a.status = a.slot.info().Status
@@ -211,6 +228,7 @@ func (a *runnerActor) start(ctx actor.Context) {
 	}
 	a.log = a.node.logger.WithFields(logrus.Fields{"runner_id": a.slot.id, "generation": a.gen})
 	a.started = a.node.runnerClock.Now()
+	a.life = lifeStarting
 
 	spec, err := a.node.procSpec(a.slot)
 	if err == nil {
@@ -227,12 +245,13 @@ func (a *runnerActor) start(ctx actor.Context) {
 		case errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.ENOMEM) || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE):
 			kind = errhandler.KindNodeFault // cannot fork, out of memory or file descriptors: node-wide
 		}
-		a.failure = a.newFailure(kind, SourceSpawn, err.Error(), err)
 		a.log.WithError(err).WithField("reason", string(kind)).Error("runner process could not start")
-		a.finished = true
-		a.finishFailure(ctx)
+		a.failure = a.newFailure(kind, SourceSpawn, err.Error(), err)
+		a.to(lifeReaping) // nothing to reap: no process, no goroutines
+		a.maybeFinish(ctx)
 		return
 	}
+	a.pipesOpen = pipesAll
 	a.log = a.log.WithField("pid", a.p.Pid)
 	a.slot.setPid(a.p.Pid)
 	a.command = spec.Path
@@ -243,16 +262,21 @@ func (a *runnerActor) start(ctx actor.Context) {
 }
 
 func (a *runnerActor) onFrame(ctx actor.Context, env *exov1.RunnerEnvelope) {
-	if a.failure != nil {
-		if t := env.GetTerminationError(); t != nil {
-			a.termination = t.GetMessage() // late evidence, kept for diagnostics
-		}
+	switch a.life {
+	case lifeFailing, lifeReleasing, lifeDone:
+		a.lateEvidence(env)
 		return
-	}
-	if !a.handshakeDone {
+	case lifeReaping:
+		if a.failure != nil {
+			a.lateEvidence(env)
+			return
+		}
+	case lifeStarting:
 		a.onHandshakeFrame(ctx, env)
 		return
 	}
+	// Serving, Draining, Suspect, Exited, Stopping, and a stop's Reaping:
+	// frames written before the end are real output.
 	now := a.node.runnerClock.Now()
 	switch b := env.Body.(type) {
 	case *exov1.RunnerEnvelope_Heartbeat:
@@ -271,12 +295,22 @@ func (a *runnerActor) onFrame(ctx actor.Context, env *exov1.RunnerEnvelope) {
 		a.onRunnerStatus(ctx, b.StatusUpdated.GetStatus())
 	case *exov1.RunnerEnvelope_TerminationError:
 		a.termination = b.TerminationError.GetMessage()
-		a.fail(ctx, errhandler.KindTerminationError, SourceTermination, "runner sent TerminationError: "+a.termination, nil)
+		if a.life.alive() {
+			a.fail(ctx, errhandler.KindTerminationError, SourceTermination, "runner sent TerminationError: "+a.termination, nil)
+		}
 	case *exov1.RunnerEnvelope_Hello:
 		a.protocolViolation("second Hello after the handshake")
 	default: // task frames
 		a.lastProgress = now
 		a.onTaskFrame(ctx, env)
+	}
+}
+
+// lateEvidence keeps what a failed runner still says: its TerminationError
+// names the cause better than anything we saw.
+func (a *runnerActor) lateEvidence(env *exov1.RunnerEnvelope) {
+	if t := env.GetTerminationError(); t != nil {
+		a.termination = t.GetMessage()
 	}
 }
 
@@ -296,10 +330,10 @@ func (a *runnerActor) onHandshakeFrame(ctx actor.Context, env *exov1.RunnerEnvel
 	}
 	if err := a.p.Send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_HelloAccepted{HelloAccepted: &exov1.HelloAccepted{
 		Version: v, RunnerId: a.slot.id, HeartbeatInterval: durationpb.New(a.node.timeouts.HeartbeatInterval)}}}); err != nil {
-		a.fail(ctx, errhandler.KindWriteClosedPipe, SourceStdin, "could not answer Hello", err)
+		a.suspect(ctx, &symptom{kind: errhandler.KindWriteClosedPipe, src: SourceStdin, msg: "could not answer Hello: " + err.Error(), cause: err})
 		return
 	}
-	a.handshakeDone = true
+	a.version = v
 	a.caps = map[string]bool{}
 	for _, c := range h.GetCapabilities() {
 		a.caps[c] = true
@@ -309,8 +343,11 @@ func (a *runnerActor) onHandshakeFrame(ctx actor.Context, env *exov1.RunnerEnvel
 	a.lastHeartbeat, a.lastProgress, a.lastLayers = now, now, now
 	a.log.WithFields(logrus.Fields{"version": v, "capabilities": h.GetCapabilities(),
 		"duration": now.Sub(a.started)}).Info("runner handshake done")
+	a.to(lifeServing)
 	a.arm(ctx, timerWatchdog, a.node.timeouts.watchdogPeriod())
 }
+
+func (a *runnerActor) handshaken() bool { return a.version != 0 }
 
 func (a *runnerActor) onRunnerStatus(ctx actor.Context, st *exov1.RunnerStatus) {
 	from, to := a.status.GetKind(), st.GetKind()
@@ -328,8 +365,11 @@ func (a *runnerActor) onRunnerStatus(ctx actor.Context, st *exov1.RunnerStatus) 
 	if to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED {
 		// An announcement: its TerminationError or its exit follows and names
 		// the source. If neither comes within ExitGrace, this status is it.
-		a.runnerSaid = st.GetErrorMessage()
-		a.arm(ctx, timerExitGrace, a.node.timeouts.ExitGrace)
+		// Its own message and diagnostics stay in the failure.
+		a.runnerSaid = st
+		if a.life.alive() {
+			a.suspect(ctx, &symptom{kind: errhandler.KindTerminationError, src: SourceRunnerFail, msg: "runner reported Failed: " + st.GetErrorMessage()})
+		}
 		return
 	}
 	a.setStatus(st, "runner reported")
@@ -367,65 +407,117 @@ func (a *runnerActor) onStderr(line string) {
 }
 
 func (a *runnerActor) onReaderClosed(ctx actor.Context, m *proc.ReaderClosed) {
-	a.readerDone = true
 	a.readerErr = m.Err
+	switch a.life {
+	case lifeStarting, lifeServing, lifeDraining, lifeSuspect:
+		a.onOutputEnded(ctx, m.Err)
+	case lifeExited:
+		a.classifyExit(ctx) // every frame the runner wrote before dying is in
+	}
+	a.pipeDone(ctx, pipeReader)
+}
+
+// onOutputEnded: stdout ended (cleanly, cut mid-frame, or with bad bytes)
+// while the process lives as far as we know.
+func (a *runnerActor) onOutputEnded(ctx actor.Context, err error) {
+	var fe *frame.Error
 	switch {
-	case a.windingDown():
-	case a.exit != nil && a.outputForced:
-		a.classifyExit(ctx) // we closed the pipe ourselves after the exit
-	case m.Err != nil && !a.handshakeDone:
-		a.fail(ctx, errhandler.KindNotARunner, SourceHandshake, "not a runner: its output is not protocol frames: "+m.Err.Error(), m.Err)
-	case errors.Is(m.Err, frame.ErrTruncated) && a.exit != nil:
-		a.classifyExit(ctx) // it died mid-frame: the exit is the diagnosis
-	case errors.Is(m.Err, frame.ErrTruncated):
-		// Output cut mid-frame: most likely the process is dying. Let its
-		// exit say how, within ExitGrace; else it is a protocol failure.
-		a.truncated = m.Err
-		a.arm(ctx, timerExitGrace, a.node.timeouts.ExitGrace)
-	case m.Err != nil:
+	case err == nil:
+		// stdout closed: the process is probably exiting. Its exit, if it
+		// comes within ExitGrace, beats "stdout EOF" as a diagnosis.
+		a.suspect(ctx, &symptom{kind: errhandler.KindProtocolError, src: SourceStdoutEOF, msg: "runner closed its stdout but kept running"})
+	case errors.Is(err, frame.ErrTruncated):
+		// Output cut mid-frame: most likely the process is dying.
+		kind, src := errhandler.KindGarbage, SourceProtocol
+		if !a.handshaken() {
+			kind, src = errhandler.KindNotARunner, SourceHandshake
+		}
+		a.suspect(ctx, &symptom{kind: kind, src: src, msg: "bad output from runner: " + err.Error(), cause: err})
+	case !a.handshaken():
+		a.fail(ctx, errhandler.KindNotARunner, SourceHandshake, "not a runner: its output is not protocol frames: "+err.Error(), err)
+	default:
 		kind := errhandler.KindProtocolError
-		var fe *frame.Error
-		if errors.As(m.Err, &fe) && (fe.Fatal() || errors.Is(fe, frame.ErrUndecodable) || errors.Is(fe, frame.ErrUnknownFields)) {
+		if errors.As(err, &fe) && (fe.Fatal() || errors.Is(fe, frame.ErrUndecodable) || errors.Is(fe, frame.ErrUnknownFields)) {
 			kind = errhandler.KindGarbage
 		}
-		a.fail(ctx, kind, SourceProtocol, "bad output from runner: "+m.Err.Error(), m.Err)
-	case a.exit != nil:
-		a.classifyExit(ctx) // the exit came first; every frame is in now
-	default:
-		// stdout closed: the process is probably exiting. Give it ExitGrace to
-		// say how (an exit code beats "stdout EOF" as a diagnosis).
-		a.arm(ctx, timerExitGrace, a.node.timeouts.ExitGrace)
+		a.fail(ctx, kind, SourceProtocol, "bad output from runner: "+err.Error(), err)
 	}
-	a.maybeFinish(ctx)
+}
+
+// onWriteFailed: a write to stdin failed. A broken pipe is a symptom: the
+// process is most likely dying, and its exit decides the diagnosis.
+func (a *runnerActor) onWriteFailed(ctx actor.Context, m *proc.WriteFailed) {
+	if !a.life.alive() {
+		return // a stop or failure is ending it anyway
+	}
+	a.suspect(ctx, &symptom{kind: errhandler.KindWriteClosedPipe, src: SourceStdin, msg: "runner closed its stdin: " + m.Err.Error(), cause: m.Err})
+}
+
+// suspect enters lifeSuspect with a symptom: wait ExitGrace for the exit.
+func (a *runnerActor) suspect(ctx actor.Context, s *symptom) {
+	if a.life == lifeSuspect {
+		return // the first symptom stands
+	}
+	if !a.to(lifeSuspect) {
+		return
+	}
+	a.symptom = s
+	a.cancel(timerHandshake)
+	a.cancel(timerWatchdog)
+	a.log.WithFields(logrus.Fields{"symptom": s.msg, "kind": string(s.kind)}).Info("runner looks like it is ending: waiting for its exit")
+	a.arm(ctx, timerExitGrace, a.node.timeouts.ExitGrace)
 }
 
 func (a *runnerActor) onExited(ctx actor.Context, m *proc.Exited) {
 	st := m.Status
-	a.exit = &st
+	a.exit, a.exitAt = &st, m.At
 	a.p.CloseInput()
 	a.cancel(timerExitGrace)
-	a.log.WithFields(logrus.Fields{"exit": st.String(), "uptime": m.At.Sub(a.p.Started)}).Info("runner process exited")
+	a.cancel(timerStopStep)
+	a.log.WithFields(logrus.Fields{"exit": st.String(), "lifetime": m.At.Sub(a.p.Started)}).Info("runner process exited")
 	a.emit(&ProcessExited{RunnerID: a.slot.id, Generation: a.gen, Pid: a.p.Pid, Status: st, At: m.At})
-	if !a.windingDown() && a.readerDone {
-		a.classifyExit(ctx)
-	}
-	// Otherwise frames may still be in the pipe (a TerminationError names the
-	// cause better than the exit does): classify when the reader has finished.
-	if !a.readerDone || !a.stderrDone {
+	switch a.life {
+	case lifeStarting, lifeServing, lifeDraining, lifeSuspect:
+		// Nobody asked it to exit. Frames may still be in the pipe (a
+		// TerminationError names the cause better than the exit does):
+		// classify when the reader has finished.
+		a.to(lifeExited)
+		a.cancel(timerHandshake)
+		a.cancel(timerWatchdog)
+		a.cancel(timerDrainDeadline)
+		if a.pipesOpen&pipeReader == 0 {
+			a.classifyExit(ctx)
+			return
+		}
 		a.arm(ctx, timerDrain, a.node.timeouts.Drain)
+	case lifeStopping, lifeFailing:
+		a.to(lifeReaping)
+		a.enterReaping(ctx)
 	}
-	a.maybeFinish(ctx)
 }
 
 // classifyExit turns an exit nobody asked for into a failure, once the stdout
-// reader has delivered every frame the runner wrote before dying.
+// reader has delivered every frame the runner wrote before dying. The exit
+// decides: a broken pipe, stdout EOF or a truncated frame seen before it
+// were symptoms of it.
 func (a *runnerActor) classifyExit(ctx actor.Context) {
 	st := *a.exit
+	var fe *frame.Error
 	switch {
-	case !a.handshakeDone:
+	case a.readerErr != nil && !errors.Is(a.readerErr, frame.ErrTruncated) && errors.As(a.readerErr, &fe):
+		// It wrote bytes that are not frames before it died: that is the
+		// runner author's bug to see first.
+		kind := errhandler.KindGarbage
+		if !a.handshaken() {
+			kind = errhandler.KindNotARunner
+		}
+		a.fail(ctx, kind, SourceProtocol, "bad output from runner: "+a.readerErr.Error(), a.readerErr)
+	case !a.handshaken():
 		a.fail(ctx, errhandler.KindNotARunner, SourceHandshake, "not a runner: exited before saying Hello ("+st.String()+")", nil)
-	case a.runnerSaid != "":
-		a.fail(ctx, errhandler.KindTerminationError, SourceExit, "runner reported Failed: "+a.runnerSaid+"; then exited: "+st.String(), nil)
+	case a.termination != "":
+		a.fail(ctx, errhandler.KindTerminationError, SourceTermination, "runner sent TerminationError: "+a.termination, nil)
+	case a.runnerSaid != nil:
+		a.fail(ctx, errhandler.KindTerminationError, SourceExit, "runner reported Failed: "+a.runnerSaid.GetErrorMessage()+"; then exited: "+st.String(), nil)
 	case st.Signaled():
 		a.fail(ctx, errhandler.KindSignal, SourceExit, "runner died: "+st.String(), nil)
 	case st.Code == 0:
@@ -440,12 +532,12 @@ func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
 	t := a.node.timeouts
 	switch k {
 	case timerHandshake:
-		if !a.handshakeDone && !a.windingDown() {
+		if a.life == lifeStarting {
 			a.fail(ctx, errhandler.KindHandshakeTimeout, SourceHandshake,
 				fmt.Sprintf("never said Hello within %s: is %q a runner?", t.Handshake, a.command), nil)
 		}
 	case timerWatchdog:
-		if a.windingDown() {
+		if a.life != lifeServing && a.life != lifeDraining {
 			return
 		}
 		kind := a.status.GetKind()
@@ -463,46 +555,52 @@ func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
 			a.arm(ctx, timerWatchdog, t.watchdogPeriod())
 		}
 	case timerExitGrace:
-		if a.exit != nil {
-			return
+		switch a.life {
+		case lifeSuspect:
+			s := a.symptom
+			a.fail(ctx, s.kind, s.src, s.msg, s.cause)
+		case lifeFailing:
+			a.log.WithField("reason", "no exit within the exit grace").Warn("killing runner process group")
+			a.kill("no exit within the exit grace")
 		}
-		switch {
-		case !a.windingDown() && a.runnerSaid != "":
-			a.fail(ctx, errhandler.KindTerminationError, SourceRunnerFail, "runner reported Failed: "+a.runnerSaid, nil)
-			return
-		case !a.windingDown() && a.truncated != nil:
-			a.fail(ctx, errhandler.KindGarbage, SourceProtocol, "bad output from runner: "+a.truncated.Error(), a.truncated)
-			return
-		case !a.windingDown():
-			a.fail(ctx, errhandler.KindProtocolError, SourceStdoutEOF, "runner closed its stdout but kept running", nil)
-			return
-		}
-		a.log.WithField("reason", "no exit within the exit grace").Warn("killing runner process group")
-		_ = a.p.Signal(syscall.SIGKILL)
 	case timerStopStep:
-		a.nextStopStep(ctx)
-	case timerPhase:
-		a.onPhaseTimer(ctx)
+		if a.life == lifeStopping {
+			a.nextStopStep(ctx)
+		}
 	case timerDrain:
 		a.log.Warn("pipe readers still open after the exit (a process outside the group holds them): closing our ends")
-		a.outputForced = true
 		a.p.ForceCloseOutput()
+		a.p.ForceCloseInput()
+	case timerDrainDeadline:
+		if a.life == lifeDraining {
+			a.drainDeadlinePassed(ctx)
+		}
+	case timerClosingDeadline:
+		if a.life != lifeDone {
+			a.forceKill("closing deadline passed")
+		}
 	}
 }
 
-// fail records the first detected failure and makes sure the process ends.
-// The actor fails (panics to its parent) only in finishFailure, once the
-// process is reaped and all its goroutines have ended.
+// fail records the first detected failure, enters lifeFailing and makes sure
+// the process ends. The actor fails (panics to its parent) only in
+// finishFailure, once the process is reaped and all its goroutines ended.
 func (a *runnerActor) fail(ctx actor.Context, kind errhandler.Kind, src DetectionSource, msg string, cause error) {
-	if a.failure != nil {
-		return // first source wins
+	if a.failure != nil || a.life.ending() && a.life != lifeExited && a.life != lifeStopping {
+		return // first source wins; a stop that is ending it stays a stop
+	}
+	if !a.to(lifeFailing) {
+		return
 	}
 	a.failure = a.newFailure(kind, src, msg, cause)
 	a.cancel(timerHandshake)
 	a.cancel(timerWatchdog)
+	a.cancel(timerDrainDeadline)
+	a.cancel(timerStopStep)
 	a.log.WithFields(logrus.Fields{"reason": msg, "kind": string(kind), "source": string(src)}).Warn("runner failure detected")
 	if a.exit != nil {
-		a.maybeFinish(ctx)
+		a.to(lifeReaping)
+		a.enterReaping(ctx)
 		return
 	}
 	switch {
@@ -511,24 +609,32 @@ func (a *runnerActor) fail(ctx actor.Context, kind errhandler.Kind, src Detectio
 		// exit by itself, so its exit status is real. SIGKILL after ExitGrace.
 		a.arm(ctx, timerExitGrace, a.node.timeouts.ExitGrace)
 	default:
-		if a.stop != nil {
-			return // the stop escalation is already ending it
-		}
-		if err := a.p.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, proc.ErrReaped) {
-			a.log.WithError(err).Error("could not kill runner process group")
-		} else if err == nil {
-			a.failure.Cleaned = append(a.failure.Cleaned, fmt.Sprintf("SIGKILL to process group %d", a.p.Pid))
-		}
+		a.kill("failure detected: " + string(kind))
+	}
+}
+
+// kill sends SIGKILL to the process group and notes it in the failure.
+func (a *runnerActor) kill(why string) {
+	if a.p == nil || a.exit != nil {
+		return
+	}
+	err := a.p.Signal(syscall.SIGKILL)
+	switch {
+	case err != nil && !errors.Is(err, proc.ErrReaped):
+		a.log.WithError(err).Error("could not kill runner process group")
+	case err == nil && a.failure != nil:
+		a.failure.Cleaned = append(a.failure.Cleaned, fmt.Sprintf("SIGKILL to process group %d (%s)", a.p.Pid, why))
 	}
 }
 
 func (a *runnerActor) newFailure(kind errhandler.Kind, src DetectionSource, msg string, cause error) *RunnerFailure {
+	now := a.node.runnerClock.Now()
 	f := &RunnerFailure{
 		Failure: errhandler.Failure{Kind: kind, Component: "runner", Operation: string(src),
 			RunnerID: a.slot.id, Generation: a.gen, Message: msg, Cause: cause},
 		Source: src,
-		At:     a.node.runnerClock.Now(),
-		Uptime: a.node.runnerClock.Now().Sub(a.started),
+		At:     now,
+		Uptime: now.Sub(a.started),
 	}
 	if a.p != nil {
 		f.Pid = a.p.Pid
@@ -536,121 +642,91 @@ func (a *runnerActor) newFailure(kind errhandler.Kind, src DetectionSource, msg 
 	return f
 }
 
-func (a *runnerActor) onStop(ctx actor.Context, sender *actor.PID) {
-	if a.finished && a.result != nil {
-		if sender != nil {
-			ctx.Send(sender, a.result)
+// enterReaping: the process is gone; close its stdin (the writer ends after
+// what is queued) and wait for the goroutines, bounded by Drain.
+func (a *runnerActor) enterReaping(ctx actor.Context) {
+	if a.p != nil {
+		a.p.CloseInput()
+		if a.pipesOpen != 0 {
+			a.arm(ctx, timerDrain, a.node.timeouts.Drain)
 		}
-		return
-	}
-	if a.stop == nil {
-		a.stop = &stopState{start: a.node.runnerClock.Now()}
-		a.cancel(timerHandshake)
-		a.cancel(timerWatchdog)
-		a.log.WithField("reason", "stop requested").Info("stopping runner")
-		if a.failure == nil && a.exit == nil {
-			if !protocol.Terminal(a.status.GetKind()) && a.status.GetKind() != exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN {
-				a.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN}, "stop requested")
-			}
-			a.nextStopStep(ctx)
-		}
-	}
-	if sender != nil {
-		a.stop.waiters = append(a.stop.waiters, sender)
 	}
 	a.maybeFinish(ctx)
 }
 
-// nextStopStep walks the escalation: Shutdown frame → StopGrace → SIGTERM to
-// the group → TermWait → SIGKILL to the group. A runner that has not finished
-// its handshake cannot read a Shutdown frame: it starts at SIGTERM.
-func (a *runnerActor) nextStopStep(ctx actor.Context) {
-	if a.exit != nil {
-		return
-	}
-	now := a.node.runnerClock.Now()
-	s := a.stop
-	if n := len(s.steps); n > 0 {
-		s.steps[n-1].Duration = now.Sub(s.steps[n-1].Started)
-	}
-	t := a.node.timeouts
-	var name string
-	switch {
-	case len(s.steps) == 0 && a.handshakeDone:
-		name = "shutdown frame"
-		err := a.p.Send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Shutdown{Shutdown: &exov1.Shutdown{Timeout: durationpb.New(t.StopGrace)}}})
-		if err != nil {
-			a.log.WithError(err).Warn("could not send Shutdown frame; escalating")
-		}
-		a.arm(ctx, timerStopStep, t.StopGrace)
-	case len(s.steps) == 0 || s.steps[len(s.steps)-1].Name == "shutdown frame":
-		name = "SIGTERM"
-		_ = a.p.Signal(syscall.SIGTERM)
-		a.arm(ctx, timerStopStep, t.TermWait)
-	default:
-		name = "SIGKILL"
-		_ = a.p.Signal(syscall.SIGKILL)
-	}
-	s.steps = append(s.steps, StopStep{Name: name, Started: now})
-	a.log.WithFields(logrus.Fields{"step": name, "reason": "stop escalation"}).Info("stop step")
+func (a *runnerActor) pipeDone(ctx actor.Context, which pipeSet) {
+	a.pipesOpen &^= which
+	a.maybeFinish(ctx)
 }
 
 // maybeFinish ends the process's life once it is reaped and every goroutine
 // of it has said its last word.
 func (a *runnerActor) maybeFinish(ctx actor.Context) {
-	if a.finished || !a.windingDown() {
+	if a.life != lifeReaping || a.pipesOpen != 0 {
 		return
 	}
-	if a.exit == nil || !a.readerDone || !a.stderrDone || !a.writerDone {
+	if a.p != nil && a.exit == nil {
 		return
 	}
-	a.finished = true
 	a.cancelAllTimers()
-	a.closeResources(ctx)
+	// After a failure the supervisor closes this generation's resources
+	// (process, pipes) as part of its decision; a stop closes them all.
 	if a.failure != nil {
-		a.finishFailure(ctx) // the close report comes to the next incarnation, or the retired one
+		a.finishFailure(ctx)
 		return
 	}
 	a.node.failTasks(a.slot, "runner stopped before the task ended", false)
-	if a.node.resourcesPID != nil {
-		a.awaitResources = true // finishStop once the runner's resources are closed
+	a.to(lifeReleasing)
+	if a.node.resourcesPID == nil {
+		a.finishStop(ctx, nil)
 		return
 	}
-	a.finishStop(ctx)
+	a.closeResources(ctx, 0) // finishStop once the runner's resources are closed
 }
 
-func (a *runnerActor) finishStop(ctx actor.Context) {
+func (a *runnerActor) onCloseResult(ctx actor.Context, m *resources.CloseResult) {
+	if m.Err != nil {
+		a.log.WithFields(logrus.Fields{"reason": m.Err.Error()}).Warn("runner resources did not all close cleanly")
+	}
+	if a.life != lifeReleasing || m.Tag != a.closeTag(0) {
+		a.log.WithField("tag", m.Tag).Debug("close result of an earlier request (another generation): noted, not applied")
+		return
+	}
+	a.finishStop(ctx, &m.Report)
+}
+
+func (a *runnerActor) finishStop(ctx actor.Context, closed *resources.CloseReport) {
 	now := a.node.runnerClock.Now()
 	s := a.stop
-	res := &StopResult{RunnerID: a.slot.id, Generation: a.gen, Exit: a.exit, Total: now.Sub(s.start), EndedBy: "not running"}
-	if n := len(s.steps); n > 0 {
-		if s.steps[n-1].Duration == 0 {
-			s.steps[n-1].Duration = now.Sub(s.steps[n-1].Started)
+	res := &StopResult{RunnerID: a.slot.id, Generation: a.gen, Exit: a.exit, EndedBy: "not running"}
+	if s != nil {
+		res.Total = now.Sub(s.start)
+		if n := len(s.steps); n > 0 {
+			if s.steps[n-1].Duration == 0 {
+				s.steps[n-1].Duration = now.Sub(s.steps[n-1].Started)
+			}
+			res.EndedBy = s.steps[n-1].Name
 		}
-		res.EndedBy = s.steps[n-1].Name
+		res.Steps = s.steps
 	}
-	res.Steps = s.steps
-	res.Resources = a.closedResources
+	res.Resources = closed
 	a.result = res
+	a.to(lifeDone)
 	if a.status.GetKind() != exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN {
 		a.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN}, "stopped: ended by "+res.EndedBy)
 	}
 	a.log.WithFields(logrus.Fields{"ended_by": res.EndedBy, "duration": res.Total, "exit": a.exit.String()}).Info("runner stopped")
 	a.emit(&RunnerStopped{Result: *res})
-	for _, w := range s.waiters {
-		ctx.Send(w, res)
-	}
-	s.waiters = nil
-	if c := a.closing; c != nil {
-		a.closing = nil
-		if c.report.Note == "" {
-			c.report.Note = "ended by " + res.EndedBy
+	a.answerStopWaiters(ctx, res)
+	forced := res.EndedBy == "SIGTERM" || res.EndedBy == "SIGKILL"
+	a.answerPhaseWaiters(ctx, func(r *PhaseReport) {
+		if r.Note == "" {
+			r.Note = "ended by " + res.EndedBy
 		}
-		if res.EndedBy == "SIGTERM" || res.EndedBy == "SIGKILL" {
-			c.report.Outcome = OutcomeForced // it did not exit on the Shutdown frame
+		if forced && r.Phase == PhaseClosing {
+			r.Outcome = OutcomeForced // it did not exit on the Shutdown frame
 		}
-		a.answer(ctx, c.waiter, c.report)
-	}
+	})
 	// The supervisor stops us (a poison pill behind what it already forwarded).
 	ctx.Send(ctx.Parent(), &runnerDone{id: a.slot.id})
 }
@@ -659,8 +735,13 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 	f := a.failure
 	f.Exit = a.exit
 	f.Termination = a.termination
+	if a.runnerSaid != nil {
+		f.RunnerMessage = a.runnerSaid.GetErrorMessage()
+		f.RunnerDiagnostics = a.runnerSaid.GetDiagnostics()
+	}
 	f.StderrTail = append([]string(nil), a.stderrTail...)
 	if a.p != nil {
+		f.Lifetime = a.exitTime().Sub(a.p.Started)
 		f.Cleaned = append(f.Cleaned, fmt.Sprintf("process %d reaped (%s)", a.p.Pid, a.exit),
 			"stdin, stdout and stderr pipes closed; their reader, writer and waiter goroutines ended")
 	}
@@ -671,24 +752,68 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 		f.ExitCode = f.Exit.Code
 		f.Signal = f.Exit.Signal
 	}
+	a.to(lifeDone)
 	a.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED,
 		ErrorMessage: f.Message, Diagnostics: f.Diagnostics()}, "failure: "+string(f.Source))
 	a.emit(&RunnerFailed{Failure: f})
 	res := &StopResult{RunnerID: a.slot.id, Generation: a.gen, Exit: a.exit, Failure: f, EndedBy: "failure"}
 	if a.stop != nil {
 		res.Total, res.Steps = a.node.runnerClock.Now().Sub(a.stop.start), a.stop.steps
-		for _, w := range a.stop.waiters {
-			ctx.Send(w, res)
-		}
-		a.stop.waiters = nil
 	}
 	a.result = res // later stop requests get it too
+	a.answerStopWaiters(ctx, res)
+	a.answerPhaseWaiters(ctx, func(r *PhaseReport) {
+		r.Outcome, r.Note = OutcomeFailed, f.Message
+	})
 	// The tasks wait for the supervisor's decision (a retry keeps some);
 	// their timers belong to this incarnation and end with it.
 	a.slot.tasks.stopTimers()
 	// Hand the failure to the parent's supervisor strategy. Everything this
 	// process owned has ended, so nothing is lost when the mailbox suspends.
 	panic(f)
+}
+
+// exitTime is when the process exited, as far as this actor knows.
+func (a *runnerActor) exitTime() time.Time {
+	if !a.exitAt.IsZero() {
+		return a.exitAt
+	}
+	return time.Now()
+}
+
+// onActorStopping: the actor stops for good (retired, stopped by its
+// supervisor, or the whole tree stops). Nothing of its process may remain,
+// and nobody who waits on it may wait forever. Its remaining tasks are
+// ended by the supervisor when it sees this actor Terminated.
+func (a *runnerActor) onActorStopping(ctx actor.Context) {
+	a.cancelAllTimers()
+	a.slot.tasks.stopTimers()
+	if a.p != nil {
+		if a.exit == nil {
+			_ = a.p.Signal(syscall.SIGKILL) // the waiter goroutine reaps it
+		}
+		a.p.CloseInput()
+		a.p.ForceCloseInput()
+		if a.exit != nil || a.pipesOpen != 0 {
+			a.p.ForceCloseOutput()
+		}
+	}
+	if a.life == lifeDone {
+		return
+	}
+	why := "runner actor stopped before the runner finished (" + a.life.String() + ")"
+	a.log.WithField("state", a.life.String()).Warn("runner actor stopped before its process was done: killed its process group; answering every waiter")
+	res := &StopResult{RunnerID: a.slot.id, Generation: a.gen, Exit: a.exit, EndedBy: "actor stopped", Failure: a.failure}
+	a.result = res
+	a.answerStopWaiters(ctx, res)
+	a.answerPhaseWaiters(ctx, func(r *PhaseReport) { r.Outcome, r.Note = OutcomeForced, why })
+}
+
+func (a *runnerActor) answerStopWaiters(ctx actor.Context, res *StopResult) {
+	for _, w := range a.stopWaiters {
+		ctx.Send(w, res)
+	}
+	a.stopWaiters = nil
 }
 
 func (a *runnerActor) arm(ctx actor.Context, k timerKind, d time.Duration) {

@@ -2,9 +2,11 @@ package actors
 
 import (
 	"syscall"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -13,172 +15,309 @@ import (
 // forceKill: past a phase deadline, SIGKILL the runner's process group now.
 type forceKill struct{}
 
-// drainState is a DRAINING phase in progress on one runner.
-type drainState struct {
-	report  *PhaseReport
-	waiter  *actor.PID // nil when StopRunner drives the phases itself
-	timeout bool
-}
-
-// closingState is a CLOSING phase in progress.
-type closingState struct {
+// phaseWaiter is a node shutdown phase this runner owes an answer to.
+type phaseWaiter struct {
+	pid    *actor.PID
+	req    *phaseRequest
 	report *PhaseReport
-	waiter *actor.PID
 }
 
-// onPhase carries out one shutdown phase for this runner and answers with a
-// *PhaseReport (to waiter; nil when StopRunner drives the phases itself).
-func (a *runnerActor) onPhase(ctx actor.Context, req *phaseRequest, waiter *actor.PID) {
+// drainState is lifeDraining's work: who waits for the drain, until when,
+// and where the runner goes when it is over.
+type drainState struct {
+	then     life // lifeServing (a node DRAINING) or lifeStopping (StopRunner)
+	deadline time.Time
+	drained  int // tasks that ended Complete during the drain
+	cut      int // tasks that ended otherwise
+}
+
+// onPhase carries out one node shutdown phase for this runner and answers
+// with a *PhaseReport tagged with the request, when the phase is done here.
+func (a *runnerActor) onPhase(ctx actor.Context, req *phaseRequest, from *actor.PID) {
 	now := a.node.runnerClock.Now()
-	rep := &PhaseReport{Actor: a.slot.id, Phase: req.phase, Start: now, Outcome: OutcomeOK}
+	w := phaseWaiter{pid: from, req: req, report: &PhaseReport{Actor: a.slot.id, Phase: req.phase, Start: now, Outcome: OutcomeOK, id: req.id}}
 	switch req.phase {
 	case PhaseSignaling:
-		a.signal(ctx, rep)
-		a.answer(ctx, waiter, rep)
+		w.report.TasksFailed += a.closeAdmission(admitShuttingDown)
+		a.answer(ctx, w)
 	case PhaseDraining:
-		a.signal(ctx, rep) // a runner that missed SIGNALING (spawned mid-way) takes no work either
-		if a.slot.tasks.inFlight == 0 || a.finished {
-			a.answer(ctx, waiter, rep)
-			return
+		w.report.TasksFailed += a.closeAdmission(admitShuttingDown) // spawned mid-way: it takes no work either
+		switch {
+		case a.life == lifeDraining:
+			a.phaseWaiters = append(a.phaseWaiters, w)
+			a.drainBy(ctx, req.deadline)
+		case (a.life == lifeServing || a.life == lifeSuspect) && a.slot.tasks.inFlight > 0:
+			if a.life == lifeSuspect {
+				// Dying: its exit (or ExitGrace) ends the tasks; answer then.
+				a.phaseWaiters = append(a.phaseWaiters, w)
+				return
+			}
+			a.phaseWaiters = append(a.phaseWaiters, w)
+			a.beginDrain(ctx, lifeServing, req.deadline)
+		case a.life == lifeDone || !a.life.alive() && a.life != lifeExited:
+			if a.life != lifeDone {
+				w.report.Note = "stopping: " + a.life.String()
+			}
+			a.answer(ctx, w)
+		case a.life == lifeExited:
+			a.phaseWaiters = append(a.phaseWaiters, w) // answered when it is classified and Done
+		default:
+			a.answer(ctx, w) // nothing in flight
 		}
-		a.drain = &drainState{report: rep, waiter: waiter}
-		a.arm(ctx, timerPhase, max(req.deadline.Sub(now), 0))
 	case PhaseClosing:
-		a.signal(ctx, rep)
-		if a.finished {
-			rep.Note = "not running"
-			a.answer(ctx, waiter, rep)
+		a.closeAdmission(admitShuttingDown)
+		if a.life == lifeDone {
+			w.report.Note = "not running"
+			a.answer(ctx, w)
 			return
 		}
-		a.closing = &closingState{report: rep, waiter: waiter}
-		a.arm(ctx, timerPhase, max(req.deadline.Sub(now), 0))
-		a.onStop(ctx, nil)
+		a.phaseWaiters = append(a.phaseWaiters, w)
+		a.arm(ctx, timerClosingDeadline, max(req.deadline.Sub(now), 0))
+		a.beginStop(ctx, "node CLOSING")
 	}
 }
 
-// signal stops taking work: Submit is refused with ErrShuttingDown, nothing
-// more is dispatched, and tasks still queued (never started) end Cancelled.
-func (a *runnerActor) signal(ctx actor.Context, rep *PhaseReport) {
-	if a.signaled {
-		return
+// closeAdmission stops taking work: Submit is refused, nothing more is
+// dispatched, and tasks still queued (never started) end Cancelled. It
+// returns how many queued tasks it ended.
+func (a *runnerActor) closeAdmission(to admission) int {
+	if a.admission == admitOpen || to == admitStopping && a.admission == admitShuttingDown {
+		a.admission = to
 	}
-	a.signaled = true
+	why := "runner stopping before the task started"
+	if to == admitShuttingDown {
+		why = "node shutting down before the task started"
+	}
+	n := 0
 	l := a.slot.tasks
 	for _, id := range append([]string(nil), l.queue...) {
-		a.endTask(nil, l.live[id], exov1.TaskStatus_TASK_STATUS_CANCELLED, "node shutting down before the task started")
-		rep.TasksFailed++
+		a.endTask(nil, l.live[id], exov1.TaskStatus_TASK_STATUS_CANCELLED, why)
+		n++
 	}
+	return n
 }
 
-// onTaskEnded keeps a DRAINING phase's counts and ends it when nothing is in
-// flight any more.
-func (a *runnerActor) onTaskEnded(ctx actor.Context, st exov1.TaskStatus) {
+// beginDrain enters lifeDraining: in-flight tasks finish or the deadline
+// cuts them short; then the runner goes on to then.
+func (a *runnerActor) beginDrain(ctx actor.Context, then life, deadline time.Time) {
+	if !a.to(lifeDraining) {
+		return
+	}
+	a.drain = &drainState{then: then}
+	a.drainBy(ctx, deadline)
+}
+
+// drainBy brings the drain deadline forward to deadline if it is earlier.
+func (a *runnerActor) drainBy(ctx actor.Context, deadline time.Time) {
 	d := a.drain
-	if d == nil {
+	if !d.deadline.IsZero() && !deadline.Before(d.deadline) {
+		return
+	}
+	d.deadline = deadline
+	a.arm(ctx, timerDrainDeadline, max(deadline.Sub(a.node.runnerClock.Now()), 0))
+}
+
+// onTaskEnded keeps a drain's counts and ends it when nothing is in flight.
+func (a *runnerActor) onTaskEnded(ctx actor.Context, st exov1.TaskStatus) {
+	if a.life != lifeDraining {
 		return
 	}
 	if st == exov1.TaskStatus_TASK_STATUS_COMPLETE {
-		d.report.TasksDrained++
+		a.drain.drained++
 	} else {
-		d.report.TasksFailed++
+		a.drain.cut++
 	}
 	if a.slot.tasks.inFlight == 0 {
-		a.endDrain(ctx)
+		a.endDrain(ctx, "")
 	}
 }
 
-func (a *runnerActor) endDrain(ctx actor.Context) {
+// drainDeadlinePassed: in-flight tasks that did not finish in time end
+// TimedOut now; the runner is told to cancel them.
+func (a *runnerActor) drainDeadlinePassed(ctx actor.Context) {
+	l := a.slot.tasks
+	for _, id := range l.sentIDs() {
+		e := l.live[id]
+		if a.p != nil && a.exit == nil && a.caps[protocol.CapCancel] {
+			_ = a.p.Send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Cancel{Cancel: &exov1.Cancel{Target: &exov1.Cancel_TaskId{TaskId: id}}}})
+		}
+		a.endTask(nil, e, exov1.TaskStatus_TASK_STATUS_TIMED_OUT, "drain deadline passed during shutdown")
+		a.drain.cut++
+	}
+	a.endDrain(ctx, "drain deadline passed")
+}
+
+// endDrain leaves lifeDraining: every DRAINING waiter is answered, and the
+// runner goes on where the drain said (Serving, or Stopping for StopRunner).
+// cutShort, when set, says why the drain ended before its tasks did.
+func (a *runnerActor) endDrain(ctx actor.Context, cutShort string) {
 	d := a.drain
 	a.drain = nil
-	a.cancel(timerPhase)
-	a.answer(ctx, d.waiter, d.report)
-	if d.waiter == nil && a.stopping3 {
-		a.beginClosing(ctx)
+	a.cancel(timerDrainDeadline)
+	a.answerPhase(ctx, PhaseDraining, func(r *PhaseReport) {
+		r.TasksDrained += d.drained
+		r.TasksFailed += d.cut
+		if cutShort != "" {
+			r.Outcome, r.Note = OutcomeTimedOut, cutShort
+		}
+	})
+	if d.then == lifeStopping {
+		a.enterStopping(ctx, "stop requested")
+		return
+	}
+	a.to(lifeServing)
+	a.dispatch(ctx)
+}
+
+// onStopRequest is StopRunner: the runner's own three phases. SIGNALING
+// (admission closed), DRAINING (bounded by RunnerTimeouts.StopDrain), then
+// the stop escalation. A stop that overlaps a node shutdown, or another
+// stop, joins what is in progress; every caller is answered once, in Done.
+func (a *runnerActor) onStopRequest(ctx actor.Context, sender *actor.PID) {
+	if a.life == lifeDone {
+		if sender != nil && a.result != nil {
+			ctx.Send(sender, a.result)
+		}
+		return
+	}
+	if sender != nil {
+		a.stopWaiters = append(a.stopWaiters, sender)
+	}
+	a.closeAdmission(admitStopping)
+	switch a.life {
+	case lifeServing:
+		if a.slot.tasks.inFlight > 0 {
+			a.beginDrain(ctx, lifeStopping, a.node.runnerClock.Now().Add(a.node.timeouts.StopDrain))
+			return
+		}
+		a.beginStop(ctx, "stop requested")
+	case lifeDraining:
+		a.drain.then = lifeStopping
+		a.drainBy(ctx, a.node.runnerClock.Now().Add(a.node.timeouts.StopDrain))
+	case lifeStarting, lifeSuspect:
+		a.beginStop(ctx, "stop requested")
+	}
+	// Exited, Stopping, Failing, Reaping, Releasing: it is ending already;
+	// the caller is answered in Done.
+}
+
+// beginStop ends the runner's work and starts the stop escalation: a drain
+// in progress is cut short (its waiters answered), a live process enters
+// lifeStopping. From any later state it does nothing: the process is ending
+// already.
+func (a *runnerActor) beginStop(ctx actor.Context, why string) {
+	switch {
+	case a.life == lifeDraining:
+		a.drain.then = lifeStopping
+		a.endDrain(ctx, "cut short: "+why)
+	case a.life.alive():
+		a.enterStopping(ctx, why)
 	}
 }
 
-// onPhaseTimer: the phase deadline passed.
-func (a *runnerActor) onPhaseTimer(ctx actor.Context) {
-	switch {
-	case a.drain != nil:
-		// In-flight tasks that did not finish in time end TimedOut now; the
-		// runner is told to cancel them.
-		a.drain.report.Outcome = OutcomeTimedOut
-		a.drain.report.Note = "drain deadline passed"
-		l := a.slot.tasks
-		for _, id := range l.sentIDs() {
-			e := l.live[id]
-			if a.p != nil && a.exit == nil && a.caps[protocol.CapCancel] {
-				_ = a.p.Send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Cancel{Cancel: &exov1.Cancel{Target: &exov1.Cancel_TaskId{TaskId: id}}}})
-			}
-			a.endTask(nil, e, exov1.TaskStatus_TASK_STATUS_TIMED_OUT, "drain deadline passed during shutdown")
-			a.drain.report.TasksFailed++
-		}
-		a.endDrain(ctx)
-	case a.closing != nil && !a.finished:
-		a.forceKill("closing deadline passed")
+func (a *runnerActor) enterStopping(ctx actor.Context, why string) {
+	if !a.to(lifeStopping) {
+		return
 	}
+	a.stop = &stopState{start: a.node.runnerClock.Now()}
+	a.cancel(timerHandshake)
+	a.cancel(timerWatchdog)
+	a.cancel(timerExitGrace)
+	a.log.WithField("reason", why).Info("stopping runner")
+	if !protocol.Terminal(a.status.GetKind()) && a.status.GetKind() != exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN {
+		a.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN}, why)
+	}
+	a.nextStopStep(ctx)
+}
+
+// nextStopStep walks the escalation: Shutdown frame → StopGrace → SIGTERM to
+// the group → TermWait → SIGKILL to the group. A runner that has not finished
+// its handshake cannot read a Shutdown frame: it starts at SIGTERM.
+func (a *runnerActor) nextStopStep(ctx actor.Context) {
+	if a.exit != nil {
+		return
+	}
+	now := a.node.runnerClock.Now()
+	s := a.stop
+	if n := len(s.steps); n > 0 {
+		s.steps[n-1].Duration = now.Sub(s.steps[n-1].Started)
+	}
+	t := a.node.timeouts
+	var name string
+	switch {
+	case len(s.steps) == 0 && a.handshaken():
+		name = "shutdown frame"
+		err := a.p.Send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Shutdown{Shutdown: &exov1.Shutdown{Timeout: durationpb.New(t.StopGrace)}}})
+		if err != nil {
+			a.log.WithError(err).Warn("could not send Shutdown frame; escalating")
+		}
+		a.arm(ctx, timerStopStep, t.StopGrace)
+	case len(s.steps) == 0 || s.steps[len(s.steps)-1].Name == "shutdown frame":
+		name = "SIGTERM"
+		_ = a.p.Signal(syscall.SIGTERM)
+		a.arm(ctx, timerStopStep, t.TermWait)
+	default:
+		name = "SIGKILL"
+		_ = a.p.Signal(syscall.SIGKILL)
+	}
+	s.steps = append(s.steps, StopStep{Name: name, Started: now})
+	a.log.WithFields(logrus.Fields{"step": name, "reason": "stop escalation"}).Info("stop step")
 }
 
 // forceKill is FORCE_CLEANUP past a deadline: SIGKILL to the group now; the
 // runner still finishes normally once its process is reaped.
 func (a *runnerActor) forceKill(why string) {
-	if a.closing != nil {
-		a.closing.report.Outcome = OutcomeForced
-		a.closing.report.Note = why + ": SIGKILL to the process group"
-	}
-	if a.p != nil && a.exit == nil {
-		a.log.WithField("reason", why).Warn("force cleanup: SIGKILL to the runner's process group")
-		_ = a.p.Signal(syscall.SIGKILL)
-		if s := a.stop; s != nil { // the stop result names the step that ended it
-			now := a.node.runnerClock.Now()
-			if n := len(s.steps); n > 0 && s.steps[n-1].Duration == 0 {
-				s.steps[n-1].Duration = now.Sub(s.steps[n-1].Started)
-			}
-			s.steps = append(s.steps, StopStep{Name: "SIGKILL", Started: now})
-			a.cancel(timerStopStep)
+	for _, w := range a.phaseWaiters {
+		if w.req.phase == PhaseClosing {
+			w.report.Outcome = OutcomeForced
+			w.report.Note = why + ": SIGKILL to the process group"
 		}
 	}
-}
-
-func (a *runnerActor) answer(ctx actor.Context, waiter *actor.PID, rep *PhaseReport) {
-	rep.Duration = a.node.runnerClock.Now().Sub(rep.Start)
-	a.log.WithFields(logrus.Fields{"phase": rep.Phase.String(), "outcome": string(rep.Outcome), "duration": rep.Duration}).Debug("shutdown phase done")
-	if waiter != nil {
-		ctx.Send(waiter, rep)
-	}
-}
-
-// onStopRequest is StopRunner: the runner's own three phases. SIGNALING and
-// DRAINING (bounded by RunnerTimeouts.StopDrain) before the usual stop.
-func (a *runnerActor) onStopRequest(ctx actor.Context, sender *actor.PID) {
-	if a.finished || a.stop != nil || a.stopping3 || a.closing != nil {
-		a.onStop(ctx, sender) // joins, or answers with the result
+	if a.p == nil || a.exit != nil {
 		return
 	}
-	a.stopping3 = true
-	if sender != nil {
-		a.stopWaiters = append(a.stopWaiters, sender)
-	}
-	now := a.node.runnerClock.Now()
-	a.onPhase(ctx, &phaseRequest{phase: PhaseSignaling, deadline: now}, nil)
-	if a.slot.tasks.inFlight > 0 && a.exit == nil && a.failure == nil {
-		a.onPhase(ctx, &phaseRequest{phase: PhaseDraining, deadline: now.Add(a.node.timeouts.StopDrain)}, nil)
-		if a.drain != nil {
-			return // beginClosing follows when the drain ends
+	a.log.WithField("reason", why).Warn("force cleanup: SIGKILL to the runner's process group")
+	_ = a.p.Signal(syscall.SIGKILL)
+	if s := a.stop; s != nil { // the stop result names the step that ended it
+		now := a.node.runnerClock.Now()
+		if n := len(s.steps); n > 0 && s.steps[n-1].Duration == 0 {
+			s.steps[n-1].Duration = now.Sub(s.steps[n-1].Started)
 		}
+		s.steps = append(s.steps, StopStep{Name: "SIGKILL", Started: now})
+		a.cancel(timerStopStep)
 	}
-	a.beginClosing(ctx)
 }
 
-func (a *runnerActor) beginClosing(ctx actor.Context) {
-	a.stopping3 = false
-	waiters := a.stopWaiters
-	a.stopWaiters = nil
-	if len(waiters) == 0 {
-		a.onStop(ctx, nil)
+// answer sends one phase report to its waiter.
+func (a *runnerActor) answer(ctx actor.Context, w phaseWaiter) {
+	rep := w.report
+	rep.Duration = a.node.runnerClock.Now().Sub(rep.Start)
+	a.log.WithFields(logrus.Fields{"phase": rep.Phase.String(), "outcome": string(rep.Outcome), "duration": rep.Duration}).Debug("shutdown phase done")
+	if w.pid != nil {
+		ctx.Send(w.pid, rep)
 	}
-	for _, w := range waiters {
-		a.onStop(ctx, w)
+}
+
+// answerPhase answers the waiters of one phase, after edit.
+func (a *runnerActor) answerPhase(ctx actor.Context, ph Phase, edit func(*PhaseReport)) {
+	kept := a.phaseWaiters[:0]
+	for _, w := range a.phaseWaiters {
+		if w.req.phase != ph {
+			kept = append(kept, w)
+			continue
+		}
+		edit(w.report)
+		a.answer(ctx, w)
 	}
+	clear(a.phaseWaiters[len(kept):])
+	a.phaseWaiters = kept
+}
+
+// answerPhaseWaiters answers every waiter, whatever its phase (Done).
+func (a *runnerActor) answerPhaseWaiters(ctx actor.Context, edit func(*PhaseReport)) {
+	for _, w := range a.phaseWaiters {
+		edit(w.report)
+		a.answer(ctx, w)
+	}
+	a.phaseWaiters = nil
 }

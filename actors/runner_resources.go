@@ -7,7 +7,6 @@ import (
 	"syscall"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/sirupsen/logrus"
 
 	"github.com/exo-actors/exo-actors/actors/resources"
 	"github.com/exo-actors/exo-actors/internal/proc"
@@ -39,23 +38,23 @@ func (a *runnerActor) registerResources(ctx actor.Context) {
 	ctx.Request(a.node.resourcesPID, &resources.Register{Specs: specs})
 }
 
-// closeResources asks the resource manager to close everything this runner
-// registered (all generations), in reverse dependency order.
-func (a *runnerActor) closeResources(ctx actor.Context) {
+// closeResources asks the resource manager to close what this runner
+// registered, in reverse dependency order: one generation's resources (its
+// process and pipes), or with gen 0 everything it owns. Only the answer to a
+// close of everything is awaited (lifeReleasing); its tag is closeTag(0).
+func (a *runnerActor) closeResources(ctx actor.Context, gen uint64) {
 	if a.node.resourcesPID != nil {
-		ctx.Request(a.node.resourcesPID, &resources.CloseOwner{Owner: a.slot.id})
+		ctx.Request(a.node.resourcesPID, &resources.CloseOwner{Owner: a.slot.id, Generation: gen, Tag: a.closeTag(gen)})
 	}
 }
 
-func (a *runnerActor) onResourceReply(m any) {
-	switch m := m.(type) {
-	case *resources.RegisterResult:
-		if m.Err != nil {
-			a.log.WithError(m.Err).Warn("could not register the runner's resources")
-		}
-	case *resources.CloseResult:
-		if m.Err != nil {
-			a.log.WithFields(logrus.Fields{"reason": m.Err.Error()}).Warn("runner resources did not all close cleanly")
-		}
+// closeTag tags a close request so that its answer is recognised: only this
+// generation's close of everything is awaited, and no other request carries
+// its tag (an older generation's answer is noted, never applied: defect 9 of
+// issue 15).
+func (a *runnerActor) closeTag(gen uint64) uint64 {
+	if gen != 0 {
+		return 0
 	}
+	return a.gen
 }

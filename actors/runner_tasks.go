@@ -45,15 +45,30 @@ type TaskStatusChanged struct {
 	At       time.Time
 }
 
-// TaskChunk: a task produced a chunk (an error chunk included).
+// TaskChunk: a task produced a chunk (an error chunk included). Attempt is
+// the attempt it belongs to (1, or 2 after a TaskRetried).
 type TaskChunk struct {
 	RunnerID string
 	TaskID   string
+	Attempt  int
 	Chunk    *Chunk
+}
+
+// TaskRetried: a Retryable task's runner crashed mid-task and the task was
+// queued again as attempt Attempt. The Discarded chunks of the earlier
+// attempt are void: the task's output is the new attempt's chunks alone.
+type TaskRetried struct {
+	RunnerID  string
+	TaskID    string
+	Attempt   int
+	Reason    string
+	Discarded int
+	At        time.Time
 }
 
 func (e *TaskStatusChanged) eventRunnerID() string { return e.RunnerID }
 func (e *TaskChunk) eventRunnerID() string         { return e.RunnerID }
+func (e *TaskRetried) eventRunnerID() string       { return e.RunnerID }
 
 // TaskStatusName returns exo's name of a task status, e.g. "TimedOut".
 func TaskStatusName(s exov1.TaskStatus) string {
@@ -75,14 +90,16 @@ func TaskStatusName(s exov1.TaskStatus) string {
 }
 
 // acceptingTasks says whether the runner may queue new tasks, and if not why.
+// A runner that looks like it is ending (Suspect, Exited) still queues them:
+// if it is restarted they run on the next process.
 func (a *runnerActor) acceptingTasks() error {
 	switch {
-	case a.signaled && a.stop == nil && !a.stopping3:
-		return ErrShuttingDown
-	case a.stop != nil || a.stopping3:
-		return fmt.Errorf("%w: runner %s is stopping", ErrRunnerNotAvailable, a.slot.id)
 	case a.failure != nil:
 		return fmt.Errorf("%w: runner %s failed: %s", ErrRunnerNotAvailable, a.slot.id, a.failure.Message)
+	case a.admission == admitShuttingDown:
+		return ErrShuttingDown
+	case a.admission == admitStopping || a.life == lifeStopping || a.life >= lifeReaping:
+		return fmt.Errorf("%w: runner %s is stopping", ErrRunnerNotAvailable, a.slot.id)
 	case protocol.Terminal(a.status.GetKind()):
 		return fmt.Errorf("%w: runner %s is %s", ErrRunnerNotAvailable, a.slot.id, protocol.StatusName(a.status.GetKind()))
 	}
@@ -141,7 +158,7 @@ func (a *runnerActor) dispatch(ctx actor.Context) {
 }
 
 func (a *runnerActor) canDispatch() bool {
-	if !a.handshakeDone || a.windingDown() || a.signaled || a.p == nil || a.exit != nil {
+	if a.life != lifeServing || a.admission != admitOpen {
 		return false
 	}
 	k := a.status.GetKind()
@@ -206,8 +223,8 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 			a.protocolViolation(fmt.Sprintf("task %q: chunk before TaskAcknowledged", id))
 			return
 		}
-		if e.handle.push(b.ChunkGenerated) {
-			a.emit(&TaskChunk{RunnerID: a.slot.id, TaskID: id, Chunk: b.ChunkGenerated})
+		if att, ok := e.handle.push(b.ChunkGenerated); ok {
+			a.emit(&TaskChunk{RunnerID: a.slot.id, TaskID: id, Attempt: att, Chunk: b.ChunkGenerated})
 		}
 	}
 }
@@ -263,13 +280,26 @@ func (a *runnerActor) onTaskTimer(ctx actor.Context, m *taskTimerFired) {
 	e.timers[m.which].t = nil
 	switch m.which {
 	case taskTimerAck:
-		a.cancelEntry(ctx, e, exov1.TaskStatus_TASK_STATUS_FAILED,
-			fmt.Sprintf("runner did not acknowledge the task within %s", a.node.limits.AckTimeout))
+		why := fmt.Sprintf("runner did not acknowledge the task within %s", a.node.limits.AckTimeout)
+		a.taskError(errhandler.KindAckTimeout, e, why)
+		a.cancelEntry(ctx, e, exov1.TaskStatus_TASK_STATUS_FAILED, why)
 	case taskTimerTimeout:
-		a.cancelEntry(ctx, e, exov1.TaskStatus_TASK_STATUS_TIMED_OUT, fmt.Sprintf("timed out after %s", e.spec.Timeout))
+		why := fmt.Sprintf("timed out after %s", e.spec.Timeout)
+		a.taskError(errhandler.KindTaskTimeout, e, why)
+		a.cancelEntry(ctx, e, exov1.TaskStatus_TASK_STATUS_TIMED_OUT, why)
 	case taskTimerCancel:
 		a.endTask(ctx, e, e.cancelAs, e.cancelWhy+fmt.Sprintf(" (runner did not confirm within %s)", a.node.limits.CancelWait))
 	}
+}
+
+// taskError records a task-level error with the error handler (its rule is
+// SKIP: only the task fails, the runner goes on) and emits the decision.
+func (a *runnerActor) taskError(kind errhandler.Kind, e *taskEntry, why string) {
+	rec := a.node.policy.Handle(errhandler.Failure{Kind: kind, Component: "task", Operation: e.spec.ID,
+		RunnerID: a.slot.id, Generation: a.gen, Message: "task " + e.spec.ID + ": " + why})
+	a.log.WithFields(logrus.Fields{"task_id": e.spec.ID, "kind": string(kind), "severity": rec.Decision.Severity.String(),
+		"action": rec.Decision.Action.String()}).Warn("task error: supervision decision")
+	a.emit(&SupervisionDecision{RunnerID: a.slot.id, Generation: a.gen, Record: rec})
 }
 
 // endTask gives a task its one terminal status and frees its slot.

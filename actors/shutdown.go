@@ -60,6 +60,11 @@ type PhaseReport struct {
 	// EventsDelivered by a stream during the phase.
 	EventsDelivered uint64
 	Children        []*PhaseReport
+
+	// id is the phase request this report answers: a parent files it only
+	// under that request, so a late answer to an earlier phase (or an
+	// earlier shutdown) is never taken for the current one.
+	id uint64
 }
 
 // ActorReport is one actor in the shutdown report tree, with its three phases.
@@ -183,6 +188,7 @@ func round(d time.Duration) time.Duration {
 type phaseRequest struct {
 	phase    Phase
 	deadline time.Time
+	id       uint64 // unique per node and phase; echoed in every report
 }
 
 // phaseDeadline is the timer message of a collector.
@@ -198,15 +204,17 @@ type collector struct {
 
 func newCollector(name string, req *phaseRequest, replyTo *actor.PID, now time.Time) *collector {
 	return &collector{
-		report:  &PhaseReport{Actor: name, Phase: req.phase, Start: now, Outcome: OutcomeOK},
+		report:  &PhaseReport{Actor: name, Phase: req.phase, Start: now, Outcome: OutcomeOK, id: req.id},
 		replyTo: replyTo,
 		pending: map[string]bool{},
 	}
 }
 
-// add records a child's answer; true when it was awaited.
+// add records a child's answer; true when it was awaited. An answer to
+// another phase request (a late DRAINING report during CLOSING) is stale:
+// ignored.
 func (c *collector) add(r *PhaseReport) bool {
-	if !c.pending[r.Actor] {
+	if r.id != c.report.id || r.Phase != c.report.Phase || !c.pending[r.Actor] {
 		return false
 	}
 	delete(c.pending, r.Actor)
@@ -219,6 +227,7 @@ func (c *collector) add(r *PhaseReport) bool {
 
 // answerFor records a report for a pending child that cannot answer.
 func (c *collector) answerFor(r *PhaseReport) {
+	r.id = c.report.id
 	if c.pending[r.Actor] {
 		delete(c.pending, r.Actor)
 		c.report.Children = append(c.report.Children, r)

@@ -35,6 +35,7 @@ type slot struct {
 	since      time.Time
 	staleDrops uint64 // messages from an older generation, dropped
 	violations uint64 // protocol errors from the runner: logged, not applied
+	lifeErrors uint64 // illegal lifecycle transitions (bugs): logged, not applied
 	lastError  string
 }
 
@@ -73,6 +74,12 @@ func (s *slot) countViolation() {
 	s.mu.Unlock()
 }
 
+func (s *slot) countLifecycleError() {
+	s.mu.Lock()
+	s.lifeErrors++
+	s.mu.Unlock()
+}
+
 func (s *slot) dropStale() {
 	s.mu.Lock()
 	s.staleDrops++
@@ -92,7 +99,11 @@ type RunnerInfo struct {
 	// ProtocolErrors counts frames that broke the protocol's order (illegal
 	// status transitions, task frames out of order): logged, never applied.
 	ProtocolErrors uint64
-	LastError      string
+	// LifecycleErrors counts illegal transitions of the runner actor's
+	// lifecycle: bugs, logged at error and not applied. Always 0 unless
+	// something is wrong in exo-actors itself.
+	LifecycleErrors uint64
+	LastError       string
 	// Supervision: the last error record, the next planned backoff delay,
 	// and whether the runner waits to restart (and for how long yet).
 	LastRecord     *errhandler.Record
@@ -108,7 +119,7 @@ func (s *slot) info() RunnerInfo {
 	return RunnerInfo{
 		ID: s.id, Kind: s.spec.Kind, Generation: s.generation, Attempts: s.attempts, Pid: s.pid,
 		Status: proto.Clone(s.status).(*exov1.RunnerStatus), StatusSince: s.since,
-		StaleDrops: s.staleDrops, ProtocolErrors: s.violations, LastError: s.lastError,
+		StaleDrops: s.staleDrops, ProtocolErrors: s.violations, LifecycleErrors: s.lifeErrors, LastError: s.lastError,
 	}
 }
 

@@ -35,6 +35,8 @@ func topicOf(e Event) (topic, kind, taskID string) {
 		return TopicTasks, "task_status", e.TaskID
 	case *TaskChunk:
 		return TopicTasks, "task_chunk", e.TaskID
+	case *TaskRetried:
+		return TopicTasks, "task_retried", e.TaskID
 	case *SupervisionDecision:
 		return TopicErrors, "decision", ""
 	case *Alert:
@@ -95,7 +97,7 @@ func (g *streamGroup) streamReport(topic string, err error) *PhaseReport {
 	st := g.node.streams[topic].Stats()
 	now := g.node.runnerClock.Now()
 	r := &PhaseReport{Actor: topic, Phase: g.phase.report.Phase, Start: g.phase.report.Start,
-		Duration: now.Sub(g.phase.report.Start), Outcome: OutcomeOK, EventsDelivered: st.Delivered - g.before[topic]}
+		Duration: now.Sub(g.phase.report.Start), Outcome: OutcomeOK, EventsDelivered: st.Delivered - g.before[topic], id: g.phase.report.id}
 	if err != nil {
 		r.Outcome, r.Note = OutcomeTimedOut, err.Error()
 	}

@@ -3,12 +3,14 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/actors/resources"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 	"github.com/exo-actors/exo-actors/runtime/clock"
 )
@@ -43,6 +45,8 @@ type (
 	// runnerDone: a runner actor's process is gone after a stop; the
 	// supervisor stops the actor.
 	runnerDone struct{ id string }
+	// panicRunner makes a runner actor panic (tests only: export_test.go).
+	panicRunner struct{ id string }
 	// forceKillAll: SIGKILL every runner's process group now.
 	forceKillAll struct{}
 	// restartDue: a backoff timer fired.
@@ -58,8 +62,13 @@ type SupervisionDecision struct {
 	RunnerID   string
 	Generation uint64
 	Record     errhandler.Record
-	// Cleaned lists what FORCE_CLEANUP (and every failure) released.
+	// Cleaned lists what the runner released before it failed (process
+	// group killed, process reaped, pipes closed, timers stopped).
 	Cleaned []string
+	// Cleanup lists the steps of FORCE_CLEANUP, when the decision was
+	// FORCE_CLEANUP, in order: kill, close the runner's resources, reset
+	// those in error. The follow-up (Record.Decision.Then) came after.
+	Cleanup []string
 }
 
 // Alert: something needs a person. A runner's escalation raises a CRITICAL
@@ -103,6 +112,12 @@ type runnerSupervisor struct {
 	closed   bool
 	phase    *collector // a shutdown phase in progress
 	phaseSeq uint64
+	// cleanups are FORCE_CLEANUPs in progress, by tag.
+	cleanups   map[uint64]*pendingDecision
+	cleanupSeq uint64
+	// stopReason says why a runner actor was stopped other than by its own
+	// stop (a panic): its tasks end with it when it is Terminated.
+	stopReason map[string]string
 }
 
 func newRunnerSupervisor(node *nodeConfig) actor.Actor {
@@ -114,6 +129,9 @@ func newRunnerSupervisor(node *nodeConfig) actor.Actor {
 		waiting:  map[string]*restartWait{},
 		failures: map[string]*RunnerFailure{},
 		records:  map[string]errhandler.Record{},
+		cleanups: map[uint64]*pendingDecision{},
+
+		stopReason: map[string]string{},
 	}
 }
 
@@ -135,6 +153,13 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 		s.restart(ctx, m)
 	case *phaseRequest:
 		s.onPhase(ctx, m)
+	case *panicRunner:
+		// A test hook (export_test.go): make a runner actor fail with a
+		// panic that is not a *RunnerFailure, as a bug would.
+		if pid := s.children[m.id]; pid != nil {
+			ctx.Send(pid, m)
+		}
+		ctx.Respond(s.children[m.id] != nil)
 	case *forceKillAll:
 		for _, pid := range s.children {
 			ctx.Send(pid, &forceKill{})
@@ -156,9 +181,55 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 			delete(s.children, m.id)
 			ctx.Poison(pid)
 		}
+	case *resources.CloseResult, *resources.OwnerResetResult, *cleanupTimedOut:
+		s.onCleanupStep(ctx, m)
 	case *actor.Terminated:
-		delete(s.byActor, m.Who.Id)
+		s.onTerminated(m)
+	case *actor.Stopping:
+		// The tree stops (a Shutdown whose context ended, or StopFuture):
+		// no restart or cleanup timer may fire into it. The runner actors
+		// stop after this; each one's tasks end when it is Terminated.
+		for _, w := range s.waiting {
+			if w.timer != nil {
+				w.timer.Stop()
+			}
+		}
+		for _, d := range s.cleanups {
+			if d.timer != nil {
+				d.timer.Stop()
+			}
+		}
 	}
+}
+
+// onTerminated: a runner actor is gone for good. The slot's ledger is the
+// supervisor's now: every task still live ends Failed (exactly once: a
+// task already ended keeps its outcome), whatever stopped the actor.
+func (s *runnerSupervisor) onTerminated(m *actor.Terminated) {
+	id, ok := s.byActor[m.Who.Id]
+	delete(s.byActor, m.Who.Id)
+	if !ok {
+		return
+	}
+	if pid := s.children[id]; pid != nil && pid.Id == m.Who.Id {
+		delete(s.children, id)
+	}
+	if w := s.waiting[id]; w != nil && w.pid.Id == m.Who.Id {
+		if w.timer != nil {
+			w.timer.Stop()
+		}
+		delete(s.waiting, id)
+	}
+	sl := s.slots[id]
+	if sl == nil || len(sl.tasks.live) == 0 {
+		return
+	}
+	why := s.stopReason[id]
+	delete(s.stopReason, id)
+	if why == "" {
+		why = "runner actor stopped before the task ended (node stopped)"
+	}
+	s.node.failTasks(sl, why, false)
 }
 
 func (s *runnerSupervisor) spawn(ctx actor.Context, spec RunnerSpec) (string, error) {
@@ -306,15 +377,19 @@ func (s *runnerSupervisor) answerForWaiting(ctx actor.Context, sl *slot, msg any
 
 // HandleFailure implements actor.SupervisorStrategy: a runner actor failed,
 // after killing and reaping its process. Ask the error handler, then carry
-// out its decision.
+// out its decision. FORCE_CLEANUP is a step of its own before the follow-up
+// (see forceCleanup); the decision event (and an escalation's alert) is
+// emitted once the decision took effect, cleanup included.
 func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason interface{}, msg interface{}) {
 	id := s.byActor[child.Id]
 	f, ok := reason.(*RunnerFailure)
 	if !ok {
+		why := fmt.Sprintf("runner actor panicked (a bug in exo-actors): %v", reason)
 		s.node.logger.WithFields(logrus.Fields{"runner_id": id, "panic": fmt.Sprint(reason)}).
-			Error("runner actor panicked (a bug): stopping it; its process is killed by the actor's stop handler")
+			Error("runner actor panicked (a bug): stopping it; its stop handler kills its process group, and its tasks end Failed")
 		delete(s.children, id)
-		sup.StopChildren(child)
+		s.stopReason[id] = why
+		sup.StopChildren(child) // its tasks end when it is Terminated
 		return
 	}
 	sl := s.slots[id]
@@ -333,14 +408,15 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 	rec := s.node.policy.Handle(pf)
 	s.records[id] = rec
 	action := rec.Decision.Action
+	then := action
 	if action == errhandler.ForceCleanup {
-		action = rec.Decision.Then
-		if action == 0 {
-			action = errhandler.Skip
+		then = rec.Decision.Then
+		if then == 0 {
+			then = errhandler.Skip
 		}
 	}
-	if s.closed && action == errhandler.Retry {
-		action = errhandler.Skip // nothing restarts during shutdown
+	if s.closed && then == errhandler.Retry {
+		then = errhandler.Skip // nothing restarts during shutdown
 	}
 	fields := logrus.Fields{
 		"runner_id": f.RunnerID, "generation": f.Generation, "kind": string(f.Kind),
@@ -354,39 +430,153 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 		fields["note"] = rec.Note
 	}
 	s.node.logger.WithFields(fields).Warn("runner failure: supervision decision")
-	// Observers see the decision after it took effect (timer armed, runner
-	// retired), so acting on the event never races the supervisor; an alert
-	// follows its decision.
-	after := []Event{&SupervisionDecision{RunnerID: id, Generation: f.Generation, Record: rec, Cleaned: f.Cleaned}}
-	defer func() {
-		for _, e := range after {
-			s.node.emit(e)
-		}
-	}()
 
+	d := &pendingDecision{id: id, rec: rec, then: then, f: f}
 	reasonText := "runner failed: " + f.Message
-	switch action {
+	switch then {
 	case errhandler.Retry:
 		s.node.failTasks(sl, reasonText, true)
 		delete(s.children, id)
 		s.seq++
-		w := &restartWait{pid: child, seq: s.seq, due: s.node.clock.Now().Add(rec.Delay), record: rec}
-		seq, self := s.seq, s.self
-		w.timer = s.node.clock.AfterFunc(rec.Delay, func() { system.Root.Send(self, &restartDue{id: id, seq: seq}) })
-		s.waiting[id] = w
+		s.waiting[id] = &restartWait{pid: child, seq: s.seq, record: rec}
 	case errhandler.Escalate:
 		s.node.failTasks(sl, reasonText, false)
 		s.retire(system, sup, id, child)
 		s.node.policy.RunnerStopped(id)
 		s.node.logger.WithFields(logrus.Fields{"runner_id": id, "kind": string(f.Kind), "severity": errhandler.Critical.String()}).
 			Error("runner escalated: stopped for good; the node keeps serving its other runners")
-		after = append(after, &Alert{Severity: errhandler.Critical, RunnerID: id, Message: "runner " + id + " escalated: " + f.Message + noteOf(rec), Record: rec, At: s.node.clock.Now()})
+		d.alert = true
 		if f.Kind.NodeWide() {
 			sup.EscalateFailure(f, msg) // the node root shuts the node down
 		}
 	default: // Skip: only what the runner was doing fails; the runner stays down
 		s.node.failTasks(sl, reasonText, false)
 		s.retire(system, sup, id, child)
+	}
+	if action == errhandler.ForceCleanup && s.node.resourcesPID != nil {
+		s.forceCleanup(system, d)
+		return
+	}
+	// Every decision releases the failed generation's own resources
+	// (process, pipes); only FORCE_CLEANUP waits for it (tag 0: the answer is
+	// not awaited).
+	if s.node.resourcesPID != nil {
+		system.Root.RequestWithCustomSender(s.node.resourcesPID, &resources.CloseOwner{Owner: id, Generation: f.Generation}, s.self)
+	}
+	s.carryOut(system, d)
+}
+
+// pendingDecision is a decision whose follow-up waits for FORCE_CLEANUP.
+type pendingDecision struct {
+	id    string
+	rec   errhandler.Record
+	then  errhandler.Action
+	f     *RunnerFailure
+	alert bool
+	tag   uint64
+	steps []string
+	timer clock.Timer
+}
+
+// cleanupTimedOut: the resource manager did not answer a FORCE_CLEANUP step.
+type cleanupTimedOut struct{ tag uint64 }
+
+// cleanupWait bounds each FORCE_CLEANUP step's wait for the resource manager.
+const cleanupWait = 10 * time.Second
+
+// forceCleanup carries out FORCE_CLEANUP, each step recorded: the runner's
+// process group was killed and reaped (by the runner actor, before it
+// failed: its failure lists how); the failed generation's resources (its
+// process and pipes) are closed in reverse dependency order; the resources
+// the runner owns that are in Error (reported broken) are reset, through
+// the resource manager; then the follow-up (carryOut). Resources that
+// outlive a process (a host's model cache owned by the runner) are reset,
+// not closed: a RETRY uses them again; a stop closes them.
+func (s *runnerSupervisor) forceCleanup(system *actor.ActorSystem, d *pendingDecision) {
+	s.cleanupSeq++
+	d.tag = s.cleanupSeq
+	d.steps = append(d.steps, "kill: "+strings.Join(d.f.Cleaned, "; "))
+	s.cleanups[d.tag] = d
+	s.node.logger.WithFields(logrus.Fields{"runner_id": d.id, "step": "close resources"}).Info("force cleanup")
+	system.Root.RequestWithCustomSender(s.node.resourcesPID, &resources.CloseOwner{Owner: d.id, Generation: d.f.Generation, Tag: d.tag}, s.self)
+	s.armCleanupTimer(system, d)
+}
+
+func (s *runnerSupervisor) armCleanupTimer(system *actor.ActorSystem, d *pendingDecision) {
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	tag, self := d.tag, s.self
+	d.timer = s.node.runnerClock.AfterFunc(cleanupWait, func() { system.Root.Send(self, &cleanupTimedOut{tag: tag}) })
+}
+
+// onCleanupStep takes the resource manager's answer to a FORCE_CLEANUP step.
+func (s *runnerSupervisor) onCleanupStep(ctx actor.Context, msg any) {
+	switch m := msg.(type) {
+	case *resources.CloseResult:
+		d := s.cleanups[m.Tag]
+		if d == nil || m.Tag == 0 {
+			return // a failed generation's close outside FORCE_CLEANUP: not awaited
+		}
+		step := fmt.Sprintf("close resources of generation %d: %d closed", d.f.Generation, len(m.Report.Order))
+		if m.Err != nil {
+			step += " (" + m.Err.Error() + ")"
+		}
+		d.steps = append(d.steps, step)
+		ctx.Request(s.node.resourcesPID, &resources.ResetOwner{Owner: d.id, Tag: d.tag})
+		s.armCleanupTimer(ctx.ActorSystem(), d)
+	case *resources.OwnerResetResult:
+		d := s.cleanups[m.Tag]
+		if d == nil {
+			return
+		}
+		step := fmt.Sprintf("reset resources in error: %d started", len(m.Started))
+		if len(m.Started) > 0 {
+			step += " (" + strings.Join(m.Started, ", ") + ")"
+		}
+		if len(m.Skipped) > 0 {
+			step += "; not resettable: " + strings.Join(m.Skipped, "; ")
+		}
+		d.steps = append(d.steps, step)
+		s.endCleanup(ctx.ActorSystem(), d)
+	case *cleanupTimedOut:
+		if d := s.cleanups[m.tag]; d != nil {
+			d.steps = append(d.steps, fmt.Sprintf("resource manager did not answer within %s: cleanup not confirmed", cleanupWait))
+			s.endCleanup(ctx.ActorSystem(), d)
+		}
+	}
+}
+
+func (s *runnerSupervisor) endCleanup(system *actor.ActorSystem, d *pendingDecision) {
+	delete(s.cleanups, d.tag)
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	if rec, ok := s.node.policy.NoteCleanup(d.rec.ID, d.steps); ok {
+		d.rec = rec
+		if r, ok := s.records[d.id]; ok && r.ID == rec.ID {
+			s.records[d.id] = rec
+		}
+	} else {
+		d.rec.Cleanup = d.steps
+	}
+	s.node.logger.WithFields(logrus.Fields{"runner_id": d.id, "steps": d.steps, "then": d.then.String()}).Info("force cleanup done: carrying out the follow-up")
+	s.carryOut(system, d)
+}
+
+// carryOut does what is left of a decision once any FORCE_CLEANUP is done:
+// arm the restart timer (RETRY), then tell observers. The decision event
+// comes after the decision took effect (timer armed, runner retired), so
+// acting on it never races the supervisor; an alert follows its decision.
+func (s *runnerSupervisor) carryOut(system *actor.ActorSystem, d *pendingDecision) {
+	if w := s.waiting[d.id]; d.then == errhandler.Retry && w != nil && w.timer == nil {
+		id, seq, self := d.id, w.seq, s.self
+		w.due = s.node.clock.Now().Add(d.rec.Delay)
+		w.timer = s.node.clock.AfterFunc(d.rec.Delay, func() { system.Root.Send(self, &restartDue{id: id, seq: seq}) })
+	}
+	s.node.emit(&SupervisionDecision{RunnerID: d.id, Generation: d.f.Generation, Record: d.rec, Cleaned: d.f.Cleaned, Cleanup: d.rec.Cleanup})
+	if d.alert {
+		s.node.emit(&Alert{Severity: errhandler.Critical, RunnerID: d.id, Message: "runner " + d.id + " escalated: " + d.f.Message + noteOf(d.rec), Record: d.rec, At: s.node.clock.Now()})
 	}
 }
 
@@ -399,7 +589,7 @@ func noteOf(rec errhandler.Record) string {
 
 func (s *runnerSupervisor) restart(ctx actor.Context, m *restartDue) {
 	w := s.waiting[m.id]
-	if w == nil || w.seq != m.seq || s.closed {
+	if w == nil || w.seq != m.seq || w.timer == nil || s.closed {
 		return // cancelled, superseded, or the node is shutting down
 	}
 	delete(s.waiting, m.id)
@@ -413,7 +603,9 @@ func (s *runnerSupervisor) restart(ctx actor.Context, m *restartDue) {
 func (s *runnerSupervisor) cancelRestart(system *actor.ActorSystem, sup actor.Supervisor, id, why string) {
 	w := s.waiting[id]
 	delete(s.waiting, id)
-	w.timer.Stop()
+	if w.timer != nil {
+		w.timer.Stop()
+	}
 	s.node.failTasks(s.slots[id], why, false)
 	s.node.policy.RunnerStopped(id)
 	s.node.logger.WithFields(logrus.Fields{"runner_id": id, "reason": why}).Info("restart cancelled")

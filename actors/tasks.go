@@ -25,7 +25,11 @@ type TaskSpec struct {
 	// after it was sent to the runner; zero means no limit.
 	Timeout time.Duration
 	// Retryable tasks that were in flight when their runner crashed are
-	// resubmitted once to the restarted runner instead of failing.
+	// resubmitted once to the restarted runner instead of failing. The
+	// retry is a new attempt: the handle discards the first attempt's chunks
+	// and says so (TaskHandle.Next returns an error wrapping ErrTaskRetried;
+	// a TaskRetried event goes to the hook and the tasks topic), so a
+	// consumer gets exactly one attempt's output.
 	Retryable bool
 }
 
@@ -83,9 +87,14 @@ func (l TaskLimits) withDefaults() TaskLimits {
 
 // Task errors, tested with errors.Is.
 var (
-	ErrQueueFull           = errors.New("runner's task queue is full")
-	ErrRunnerNotAvailable  = errors.New("runner cannot take tasks")
-	ErrTaskNotFound        = errors.New("no such task on this runner")
+	ErrQueueFull          = errors.New("runner's task queue is full")
+	ErrRunnerNotAvailable = errors.New("runner cannot take tasks")
+	ErrTaskNotFound       = errors.New("no such task on this runner")
+	// ErrTaskRetried: the task's attempt that Next was reading from ended
+	// with its runner, and the task was resubmitted as a new attempt. What
+	// was read of the earlier attempt is void; Next goes on with the new
+	// attempt's chunk 0.
+	ErrTaskRetried         = errors.New("task retried: earlier attempt's output discarded")
 	errTaskHandleCancelled = errors.New("task handle wait cancelled")
 )
 
@@ -93,15 +102,43 @@ var (
 type TaskOutcome struct {
 	Status exov1.TaskStatus // Complete, TimedOut, Failed or Cancelled
 	Reason string           // why, for all but Complete
-	Chunks int              // chunks delivered, error chunk included
-	At     time.Time
+	// Chunks counts the chunks of the attempt that ended the task, error
+	// chunk included.
+	Chunks int
+	// Attempt is the attempt that ended the task: 1, or 2 after a retry.
+	Attempt int
+	At      time.Time
 }
+
+// RetryError is what TaskHandle.Next returns when the task was retried
+// since the last chunk it returned. It wraps ErrTaskRetried.
+type RetryError struct {
+	TaskID  string
+	Attempt int    // the new attempt, from 2
+	Reason  string // why the earlier attempt ended
+	// Discarded counts the earlier attempt's chunks that are void.
+	Discarded int
+}
+
+func (e *RetryError) Error() string {
+	return fmt.Sprintf("task %q retried as attempt %d after %s: %d chunks of the earlier attempt discarded", e.TaskID, e.Attempt, e.Reason, e.Discarded)
+}
+
+// Unwrap makes errors.Is(err, ErrTaskRetried) hold.
+func (e *RetryError) Unwrap() error { return ErrTaskRetried }
 
 // Chunk is one chunk of a task's output.
 type Chunk = exov1.ChunkGenerated
 
 // TaskHandle follows one submitted task: its chunks in order, then exactly
 // one outcome. It is safe for concurrent use; every reader sees every chunk.
+//
+// A Retryable task whose runner crashed mid-task runs again as attempt 2.
+// The handle then holds only the new attempt's chunks: Chunk(ctx, i),
+// Chunks and the outcome are those of the attempt that ended the task, and
+// Next returns a *RetryError (errors.Is(err, ErrTaskRetried)) once, before
+// the new attempt's chunk 0, so a consumer that concatenates chunks knows to
+// drop what it has. Attempt says which attempt is current.
 type TaskHandle struct {
 	ID       string
 	RunnerID string
@@ -120,21 +157,50 @@ type TaskHandle struct {
 	changed chan struct{} // sole sender: the task's owner via push/finish under mu
 	waiters int
 	cursor  int // for Next
+	// attempt is the current attempt (from 1); cursorAttempt the attempt
+	// Next last read from; lastRetry why the last attempt ended.
+	attempt       int
+	cursorAttempt int
+	lastRetry     *RetryError
 }
 
 // chunkBlock is how many chunks one block of a TaskHandle holds.
 const chunkBlock = 512
 
 func newTaskHandle(runnerID, id string) *TaskHandle {
-	return &TaskHandle{ID: id, RunnerID: runnerID}
+	return &TaskHandle{ID: id, RunnerID: runnerID, attempt: 1, cursorAttempt: 1}
 }
 
-// push appends a chunk; false once the task has ended.
-func (h *TaskHandle) push(c *Chunk) bool {
+// Attempt returns the current attempt: 1, or 2 after a retry.
+func (h *TaskHandle) Attempt() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.attempt
+}
+
+// retry starts a new attempt: the chunks so far are discarded. It returns
+// the new attempt and how many chunks it discarded; 0, 0 once ended.
+func (h *TaskHandle) retry(reason string) (attempt, discarded int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.outcome != nil {
-		return false
+		return 0, 0
+	}
+	discarded = h.n
+	h.chunks, h.n = nil, 0
+	h.attempt++
+	h.lastRetry = &RetryError{TaskID: h.ID, Attempt: h.attempt, Reason: reason, Discarded: discarded}
+	h.signalLocked()
+	return h.attempt, discarded
+}
+
+// push appends a chunk to the current attempt and returns that attempt;
+// false once the task has ended.
+func (h *TaskHandle) push(c *Chunk) (int, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.outcome != nil {
+		return 0, false
 	}
 	last := len(h.chunks) - 1
 	if last < 0 || len(h.chunks[last]) == chunkBlock {
@@ -148,7 +214,7 @@ func (h *TaskHandle) push(c *Chunk) bool {
 	h.chunks[last] = append(h.chunks[last], c)
 	h.n++
 	h.signalLocked()
-	return true
+	return h.attempt, true
 }
 
 // finish sets the outcome; false when the task had already ended, so every
@@ -160,6 +226,7 @@ func (h *TaskHandle) finish(o TaskOutcome) bool {
 		return false
 	}
 	o.Chunks = h.n
+	o.Attempt = h.attempt
 	h.outcome = &o
 	h.signalLocked()
 	return true
@@ -207,7 +274,7 @@ func (h *TaskHandle) Outcome() *TaskOutcome {
 	return &o
 }
 
-// Chunks returns the chunks so far.
+// Chunks returns the current attempt's chunks so far.
 func (h *TaskHandle) Chunks() []*Chunk {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -218,8 +285,9 @@ func (h *TaskHandle) Chunks() []*Chunk {
 	return out
 }
 
-// Chunk returns chunk i, waiting for it; io.EOF once the task ended with
-// fewer chunks.
+// Chunk returns chunk i of the current attempt, waiting for it; io.EOF once
+// the task ended with fewer chunks. A wait goes on across a retry: it then
+// returns the new attempt's chunk i.
 func (h *TaskHandle) Chunk(ctx context.Context, i int) (*Chunk, error) {
 	for {
 		h.mu.Lock()
@@ -244,21 +312,40 @@ func (h *TaskHandle) Chunk(ctx context.Context, i int) (*Chunk, error) {
 }
 
 // Next returns the next chunk this handle has not returned yet, or io.EOF
-// after the last one. Readers sharing a handle share its cursor; use Chunk
-// for independent readers.
+// after the last one. If the task was retried since the last chunk Next
+// returned, Next returns a *RetryError (errors.Is(err, ErrTaskRetried))
+// once: drop what was read, and call Next again for the new attempt's
+// chunk 0. Readers sharing a handle share its cursor; use Chunk for
+// independent readers.
 func (h *TaskHandle) Next(ctx context.Context) (*Chunk, error) {
-	h.mu.Lock()
-	i := h.cursor
-	h.mu.Unlock()
-	c, err := h.Chunk(ctx, i)
-	if err == nil {
+	for {
 		h.mu.Lock()
-		if h.cursor == i {
-			h.cursor++
+		if h.cursorAttempt != h.attempt {
+			h.cursorAttempt, h.cursor = h.attempt, 0
+			r := *h.lastRetry
+			h.mu.Unlock()
+			return nil, &r
 		}
+		i := h.cursor
+		if i < h.n {
+			c := h.chunks[i/chunkBlock][i%chunkBlock]
+			h.cursor++
+			h.mu.Unlock()
+			return c, nil
+		}
+		if h.outcome != nil {
+			h.mu.Unlock()
+			return nil, io.EOF
+		}
+		ch := h.waitLocked()
 		h.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			h.giveUp(ch)
+			return nil, fmt.Errorf("%w: %w", errTaskHandleCancelled, ctx.Err())
+		}
 	}
-	return c, err
 }
 
 // Wait returns the outcome once the task ended. It always returns for every

@@ -298,6 +298,19 @@ func (h *Handler) resetIfStableLocked(st *runnerState, now time.Time) {
 	}
 }
 
+// NoteCleanup records the steps FORCE_CLEANUP carried out for record id and
+// returns the record as it is now (false if it left the history).
+func (h *Handler) NoteCleanup(id uint64, steps []string) (Record, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.recordLocked(id)
+	if r == nil {
+		return Record{}, false
+	}
+	r.Cleanup = append([]string(nil), steps...)
+	return *r, true
+}
+
 // appendLocked adds rec to the history, dropping the oldest beyond the limit.
 func (h *Handler) appendLocked(rec Record) {
 	if len(h.history) >= h.limit {

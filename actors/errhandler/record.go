@@ -68,6 +68,9 @@ type Record struct {
 	Message string
 	// Causes is the cause chain, outermost first.
 	Causes []string
+	// Cleanup lists the steps FORCE_CLEANUP carried out before the
+	// follow-up (Decision.Then), in order; empty for other actions.
+	Cleanup []string
 	// Resolution and ResolvedAt track how the failure ended. ResolvedAt is
 	// zero while unresolved.
 	Resolution Resolution

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -103,8 +104,10 @@ type (
 	resetRequest struct{ name string }
 	closeRequest struct {
 		owner string
+		gen   uint64 // with owner: only that generation's resources (0: all)
 		all   bool
-		msg   bool // asked with CloseOwner/CloseAll: answer with *CloseResult
+		msg   bool   // asked with CloseOwner/CloseAll: answer with *CloseResult
+		tag   uint64 // echoed in *CloseResult
 	}
 	snapshotRequest struct{}
 
@@ -118,6 +121,7 @@ type (
 // cleanup is one CloseOwner or CloseAll in progress.
 type cleanup struct {
 	msg     bool // answer with the exported *CloseResult
+	tag     uint64
 	report  CloseReport
 	members []*record       // in registration order
 	inScope map[uint64]bool // members that were asked for (not only dependents)
@@ -182,7 +186,9 @@ func (a *managerActor) Receive(ctx actor.Context) {
 	case *Register:
 		ctx.Respond(&RegisterResult{Err: a.register(ctx, m.Specs)})
 	case *CloseOwner:
-		a.startCleanup(ctx, &closeRequest{owner: m.Owner, msg: true})
+		a.startCleanup(ctx, &closeRequest{owner: m.Owner, gen: m.Generation, msg: true, tag: m.Tag})
+	case *ResetOwner:
+		ctx.Respond(a.resetOwner(m))
 	case *CloseAll:
 		a.startCleanup(ctx, &closeRequest{all: true, msg: true})
 	case *snapshotRequest:
@@ -317,6 +323,34 @@ func (a *managerActor) reset(ctx actor.Context, name string) {
 	a.system.Root.Send(r.pid, &startOp{kind: opReset})
 }
 
+// resetOwner starts the reset of every resource of the owner in Error that
+// can be reset; it does not wait for the outcomes.
+func (a *managerActor) resetOwner(m *ResetOwner) *OwnerResetResult {
+	res := &OwnerResetResult{Tag: m.Tag}
+	names := make([]string, 0)
+	for name, r := range a.g.byName {
+		if r.spec.Owner == m.Owner && (r.state == Error || r.state == Resetting) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		r := a.g.byName[name]
+		if err := a.resettable(r); err != nil {
+			res.Skipped = append(res.Skipped, err.Error())
+			continue
+		}
+		res.Started = append(res.Started, name)
+		if r.state == Resetting {
+			continue
+		}
+		r.state = Resetting
+		r.resetStarted = a.now()
+		a.system.Root.Send(r.pid, &startOp{kind: opReset})
+	}
+	return res
+}
+
 func (a *managerActor) resettable(r *record) error {
 	switch {
 	case r.cleanups > 0 || r.state == Closing:
@@ -344,11 +378,12 @@ func (a *managerActor) startCleanup(ctx actor.Context, m *closeRequest) {
 	}
 	var seeds []*record
 	for _, r := range a.g.byName {
-		if m.all || r.spec.Owner == m.owner {
+		if m.all || (r.spec.Owner == m.owner && (m.gen == 0 || r.spec.Generation == m.gen)) {
 			seeds = append(seeds, r)
 		}
 	}
 	c := &cleanup{
+		tag:     m.tag,
 		report:  CloseReport{Scope: scope, Started: a.now()},
 		members: a.g.closure(seeds),
 		inScope: map[uint64]bool{},
@@ -413,7 +448,7 @@ func (a *managerActor) answer(c *cleanup, err error) {
 		if err == nil {
 			err = c.report.Err()
 		}
-		a.system.Root.Send(c.reply, &CloseResult{Report: c.report, Err: err})
+		a.system.Root.Send(c.reply, &CloseResult{Tag: c.tag, Report: c.report, Err: err})
 	default:
 		a.system.Root.Send(c.reply, &closeReply{report: c.report, err: err})
 	}

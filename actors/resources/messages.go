@@ -8,12 +8,35 @@ type (
 	Register struct{ Specs []Spec }
 	// RegisterResult answers Register.
 	RegisterResult struct{ Err error }
-	// CloseOwner closes every resource of Owner; the reply is *CloseResult.
-	CloseOwner struct{ Owner string }
+	// CloseOwner closes every resource of Owner (of one process generation
+	// when Generation is not 0); the reply is *CloseResult carrying Tag, so
+	// a caller that asks more than once can tell the answers apart.
+	CloseOwner struct {
+		Owner      string
+		Generation uint64
+		Tag        uint64
+	}
+	// ResetOwner starts the Reset of every resource of Owner that is in
+	// Error and has a Reset function (FORCE_CLEANUP). The reply, *ResetResult,
+	// comes at once and names what was started and what was not; the
+	// outcome of each reset shows in Snapshot as usual.
+	ResetOwner struct {
+		Owner string
+		Tag   uint64
+	}
+	// OwnerResetResult answers ResetOwner.
+	OwnerResetResult struct {
+		Tag uint64
+		// Started names the resources whose Reset was started.
+		Started []string
+		// Skipped names resources in Error that cannot be reset, with why.
+		Skipped []string
+	}
 	// CloseAll closes every resource; the reply is *CloseResult.
 	CloseAll struct{}
 	// CloseResult answers CloseOwner and CloseAll.
 	CloseResult struct {
+		Tag    uint64 // CloseOwner's Tag
 		Report CloseReport
 		Err    error
 	}

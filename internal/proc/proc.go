@@ -134,6 +134,12 @@ type Spawner struct {
 	done chan struct{}
 	once sync.Once
 	wg   sync.WaitGroup
+
+	// procs tracks every started process until its four goroutines ended,
+	// so Close can end and wait for what an owner left behind.
+	mu    sync.Mutex
+	live  map[*Process]struct{}
+	procs sync.WaitGroup
 }
 
 type spawnReq struct {
@@ -145,7 +151,7 @@ type spawnReq struct {
 // is alive any more: its thread then exits, and the kernel sends SIGKILL to any
 // child that is still alive (the last line of defence against orphans).
 func NewSpawner() *Spawner {
-	s := &Spawner{reqs: make(chan spawnReq), done: make(chan struct{})}
+	s := &Spawner{reqs: make(chan spawnReq), done: make(chan struct{}), live: map[*Process]struct{}{}}
 	s.wg.Add(1)
 	go s.loop()
 	return s
@@ -165,12 +171,34 @@ func (s *Spawner) loop() {
 	}
 }
 
-// Close stops the spawner goroutine and waits for it. Safe to call twice.
+// Close stops the spawner goroutine and waits for it, and for the goroutines
+// of every process it started. Owners end their processes first; a process
+// still live here (its owner vanished) is killed with its group and its pipe
+// ends are closed from our side, so nothing of it remains: no goroutine, no
+// file descriptor, no zombie. Safe to call twice.
 func (s *Spawner) Close() {
 	s.once.Do(func() {
 		close(s.done) // sole sender: Spawner.Close, once
 	})
 	s.wg.Wait()
+	s.mu.Lock()
+	left := make([]*Process, 0, len(s.live))
+	for p := range s.live {
+		left = append(left, p)
+	}
+	s.mu.Unlock()
+	for _, p := range left {
+		_ = p.Signal(syscall.SIGKILL)
+		p.forceCloseAll()
+	}
+	s.procs.Wait()
+}
+
+// Live returns how many started processes still have goroutines running.
+func (s *Spawner) Live() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.live)
 }
 
 func (s *Spawner) start(cmd *exec.Cmd) error {
@@ -190,11 +218,18 @@ type Process struct {
 	Pid     int
 	Started time.Time
 
-	cmd     *exec.Cmd
-	in      chan *exov1.SupervisorEnvelope // sole sender: the owner via Send; closed by CloseInput
-	inDone  bool
-	stdoutR *os.File
-	stderrR *os.File
+	cmd    *exec.Cmd
+	in     chan *exov1.SupervisorEnvelope // sole sender: the owner via Send; closed by CloseInput
+	inDone bool
+	stdinW *os.File
+	// abort ends the writer without waiting for CloseInput (ForceCloseInput).
+	abort     chan struct{} // sole sender: ForceCloseInput, once (abortOnce)
+	abortOnce sync.Once
+	stdoutR   *os.File
+	stderrR   *os.File
+	// goroutines counts the reader, stderr reader, waiter and writer still
+	// running; the last one out tells the spawner.
+	goroutines sync.WaitGroup
 
 	mu     sync.Mutex // guards reaped against Signal
 	reaped bool
@@ -260,6 +295,8 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 		Started: time.Now(),
 		cmd:     cmd,
 		in:      make(chan *exov1.SupervisorEnvelope, opts.InputQueue),
+		stdinW:  stdinW,
+		abort:   make(chan struct{}),
 		stdoutR: stdoutR,
 		stderrR: stderrR,
 	}
@@ -267,10 +304,24 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 	if maxFrame <= 0 {
 		maxFrame = frame.DefaultMaxSize
 	}
-	go p.readStdout(deliver, maxFrame)
-	go p.readStderr(deliver, opts.StderrLineMax)
-	go p.wait(deliver)
-	go p.writeStdin(deliver, stdinW, maxFrame)
+	s.mu.Lock()
+	s.live[p] = struct{}{}
+	s.mu.Unlock()
+	s.procs.Add(1)
+	p.goroutines.Add(4)
+	go func() { defer p.goroutines.Done(); p.readStdout(deliver, maxFrame) }()
+	go func() { defer p.goroutines.Done(); p.readStderr(deliver, opts.StderrLineMax) }()
+	go func() { defer p.goroutines.Done(); p.wait(deliver) }()
+	go func() { defer p.goroutines.Done(); p.writeStdin(deliver, stdinW, maxFrame) }()
+	// The process's last goroutine out removes it from the spawner's books;
+	// Spawner.Close waits for this one.
+	go func() {
+		defer s.procs.Done()
+		p.goroutines.Wait()
+		s.mu.Lock()
+		delete(s.live, p)
+		s.mu.Unlock()
+	}()
 	return p, nil
 }
 
@@ -310,6 +361,24 @@ func (p *Process) CloseInput() {
 func (p *Process) ForceCloseOutput() {
 	p.stdoutR.Close()
 	p.stderrR.Close()
+}
+
+// ForceCloseInput closes the parent's write end of stdin, which ends a
+// writer blocked in Write because the runner (or a process outside its group
+// holding its stdin) stopped reading. The writer then drops what is queued
+// and ends at once, whether or not the owner called CloseInput. Safe from any
+// goroutine and more than once.
+func (p *Process) ForceCloseInput() {
+	p.abortOnce.Do(func() {
+		close(p.abort) // sole sender: ForceCloseInput, once
+	})
+	p.stdinW.Close()
+}
+
+// forceCloseAll closes every pipe end we hold.
+func (p *Process) forceCloseAll() {
+	p.ForceCloseOutput()
+	p.ForceCloseInput()
 }
 
 // Signal sends sig to the whole process group, unless the leader was already
@@ -452,7 +521,19 @@ func (p *Process) writeStdin(deliver Deliver, stdinW *os.File, maxFrame int) {
 	w := frame.NewWriter(stdinW, frame.WithMaxSize(maxFrame))
 	var firstErr error
 	dropped := 0
-	for env := range p.in {
+loop:
+	for {
+		var env *exov1.SupervisorEnvelope
+		select {
+		case e, ok := <-p.in:
+			if !ok {
+				break loop
+			}
+			env = e
+		case <-p.abort:
+			dropped += len(p.in)
+			break loop
+		}
 		if firstErr != nil {
 			dropped++ // keep draining so Send never sees a spurious full queue
 			continue

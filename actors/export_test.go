@@ -1,0 +1,36 @@
+package actors
+
+import (
+	"context"
+
+	"github.com/exo-actors/exo-actors/actors/resources"
+)
+
+// PanicRunnerForTest makes a runner actor panic with a value that is not a
+// *RunnerFailure, as a bug in the actor would (tests of issue 15, defect 5).
+func (n *Node) PanicRunnerForTest(ctx context.Context, id string) (bool, error) {
+	res, err := n.request(ctx, n.supervisor, &panicRunner{id: id})
+	if err != nil {
+		return false, err
+	}
+	return res.(bool), nil
+}
+
+// Transitions exposes the runner lifecycle table to the table test.
+func Transitions() map[string][]string {
+	out := map[string][]string{}
+	for from, tos := range lifeTransitions {
+		for _, to := range tos {
+			out[from.String()] = append(out[from.String()], to.String())
+		}
+		if len(tos) == 0 {
+			out[from.String()] = []string{}
+		}
+	}
+	return out
+}
+
+// ResourcesForTest returns a client of the node's resource manager.
+func (n *Node) ResourcesForTest() *resources.Client {
+	return resources.NewClient(n.system, n.cfg.resourcesPID)
+}
