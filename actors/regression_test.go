@@ -232,7 +232,7 @@ func TestEveryTaskEndsWhenShutdownContextIsCancelled(t *testing.T) {
 // no goroutine, no file descriptor, no process. Stopping the tree under
 // running runners (a Shutdown whose context ended) is the hard case.
 func TestNothingOfTheProcessRemainsAfterTheActorStops(t *testing.T) {
-	before := openFDs(t)
+	before := openPipes(t)
 	rec := newRecorder()
 	n, err := actors.StartNode(actors.NodeConfig{
 		Logger: quietLogger(), Hook: rec.hook, BuiltinBinary: binary,
@@ -251,21 +251,42 @@ func TestNothingOfTheProcessRemainsAfterTheActorStops(t *testing.T) {
 	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, _ = n.Shutdown(short) // the tree is stopped under a live runner
-	if after := openFDs(t); after != before {
-		t.Errorf("open file descriptors: %d before the node, %d after its shutdown", before, after)
+	if left := newPipes(t, before); len(left) > 0 {
+		t.Errorf("pipe descriptors left open after the node's shutdown: %v", left)
 	}
 	if left := markedProcesses(marker); len(left) > 0 {
 		t.Errorf("processes left: %v", left)
 	}
 }
 
-func openFDs(t *testing.T) int {
+// openPipes returns this process's open file descriptors that are pipe
+// ends (readlink "pipe:[inode]"), as fd → target.
+func openPipes(t *testing.T) map[string]string {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(ents)
+	out := map[string]string{}
+	for _, e := range ents {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err == nil && strings.HasPrefix(target, "pipe:") {
+			out[e.Name()] = target
+		}
+	}
+	return out
+}
+
+// newPipes lists the pipe descriptors open now that were not open before.
+func newPipes(t *testing.T, before map[string]string) []string {
+	t.Helper()
+	var out []string
+	for fd, target := range openPipes(t) {
+		if before[fd] != target {
+			out = append(out, fd+"→"+target)
+		}
+	}
+	return out
 }
 
 // Defect 11: FORCE_CLEANUP is an action the supervisor carries out, as its
@@ -372,7 +393,7 @@ func TestCoreSemanticsStress(t *testing.T) {
 	if testing.Short() {
 		iterations = 50
 	}
-	before := openFDs(t)
+	before := openPipes(t)
 	rng := seededRand(t, iterations, "iterations")
 	seeds := make([]int64, iterations)
 	for i := range seeds {
@@ -403,8 +424,8 @@ func TestCoreSemanticsStress(t *testing.T) {
 	if left := markedProcesses(marker); len(left) > 0 {
 		t.Errorf("processes left: %v", left)
 	}
-	if after := openFDs(t); after > before {
-		t.Errorf("file descriptors: %d before, %d after %d iterations", before, after, iterations)
+	if left := newPipes(t, before); len(left) > 0 {
+		t.Errorf("pipe descriptors left open after %d iterations: %v", iterations, left)
 	}
 	t.Logf("%d iterations in %s", iterations, time.Since(start).Round(time.Millisecond))
 }
