@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
@@ -39,20 +40,44 @@ type RunnerFailure struct {
 	Exit        *proc.ExitStatus // nil when the process never started
 	Termination string           // the TerminationError text, if one came
 	StderrTail  []string         // the last stderr lines
-	Uptime      time.Duration
-	At          time.Time
+	// Uptime is the time from the process's start to the detection of the
+	// failure (the process may live on until it is killed; Exit.Lifetime
+	// says how long it lived).
+	Uptime time.Duration
+	At     time.Time
 	// Cleaned lists what was released before the failure was handed on
 	// (process group killed, process reaped, pipes closed, timers stopped).
 	Cleaned []string
 }
 
-// Error returns a one-line description.
+// Error returns a one-line description: the runner, what happened, the
+// process's exit when it ended by itself (not by the supervisor's own kill),
+// and what to do.
 func (f *RunnerFailure) Error() string {
-	s := f.Failure.Error()
-	if f.Exit != nil && !strings.Contains(s, f.Exit.String()) {
-		s += " (" + f.Exit.String() + ")"
+	g := f.Failure
+	if f.Exit != nil && !f.killedBySupervisor() {
+		if e := f.Exit.String(); !strings.Contains(g.Message, e) && !strings.Contains(g.Error(), e) {
+			if g.Message == "" {
+				g.Message = g.Kind.Phrase()
+			}
+			g.Message += " (it then exited: " + e + ")"
+		}
 	}
-	return s + " [detected by " + string(f.Source) + "]"
+	return g.Describe()
+}
+
+// killedBySupervisor reports whether the process died of the SIGKILL the
+// supervisor sent after it detected the failure: that exit is not a cause.
+func (f *RunnerFailure) killedBySupervisor() bool {
+	if f.Exit == nil || f.Exit.Signal != syscall.SIGKILL || f.Kind == errhandler.KindSignal {
+		return false
+	}
+	for _, c := range f.Cleaned {
+		if strings.HasPrefix(c, "SIGKILL to process group") {
+			return true
+		}
+	}
+	return f.Source != SourceExit
 }
 
 // Unwrap returns the embedded Failure, so errors.As finds either.
@@ -68,7 +93,10 @@ func (f *RunnerFailure) Diagnostics() string {
 	if f.Pid > 0 {
 		fmt.Fprintf(&b, "pid: %d\n", f.Pid)
 	}
-	fmt.Fprintf(&b, "uptime: %s\n", f.Uptime.Round(time.Millisecond))
+	if f.Exit != nil && f.Exit.Lifetime > 0 {
+		fmt.Fprintf(&b, "uptime: %s (process start to exit)\n", f.Exit.Lifetime.Round(time.Millisecond))
+	}
+	fmt.Fprintf(&b, "detected after: %s\n", f.Uptime.Round(time.Millisecond))
 	if f.Termination != "" {
 		fmt.Fprintf(&b, "termination error: %s\n", f.Termination)
 	}

@@ -375,7 +375,7 @@ func (n *Node) shutdownOnce(ctx context.Context) (ShutdownReport, error) {
 	}
 	n.cfg.spawner.Close()
 	n.system.Shutdown()
-	return rep, errors.Join(errs...)
+	return rep, OneLine(errs...)
 }
 
 // onNodeFault shuts the node down gracefully after a node-wide fault. It runs

@@ -80,11 +80,11 @@ func (a *runnerActor) acceptingTasks() error {
 	case a.signaled && a.stop == nil && !a.stopping3:
 		return ErrShuttingDown
 	case a.stop != nil || a.stopping3:
-		return fmt.Errorf("%w: runner %s is stopping", ErrRunnerNotAvailable, a.slot.id)
+		return fmt.Errorf("%w: runner %s is stopping; submit to another runner", ErrRunnerNotAvailable, a.slot.id)
 	case a.failure != nil:
-		return fmt.Errorf("%w: runner %s failed: %s", ErrRunnerNotAvailable, a.slot.id, a.failure.Message)
+		return fmt.Errorf("%w: runner %s failed (%s); wait for its restart or submit to another runner", ErrRunnerNotAvailable, a.slot.id, a.failure.Message)
 	case protocol.Terminal(a.status.GetKind()):
-		return fmt.Errorf("%w: runner %s is %s", ErrRunnerNotAvailable, a.slot.id, protocol.StatusName(a.status.GetKind()))
+		return fmt.Errorf("%w: runner %s is %s; wait until it is Ready (System.WaitReady)", ErrRunnerNotAvailable, a.slot.id, protocol.StatusName(a.status.GetKind()))
 	}
 	return nil
 }
@@ -201,6 +201,7 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 		}
 		e.state = taskAcked
 		a.cancelTask(e, taskTimerAck)
+		a.emit(&TaskAcknowledged{RunnerID: a.slot.id, TaskID: id, At: a.node.runnerClock.Now()})
 	case *exov1.RunnerEnvelope_ChunkGenerated:
 		if e.state != taskAcked && e.state != taskCancelling {
 			a.protocolViolation(fmt.Sprintf("task %q: chunk before TaskAcknowledged", id))
@@ -222,7 +223,7 @@ func (a *runnerActor) onCancel(ctx actor.Context, m *cancelTasks) {
 	} else if e := l.live[m.taskID]; e != nil {
 		targets = append(targets, e)
 	} else if l.done[m.taskID] == nil {
-		ctx.Respond(&cancelReply{err: fmt.Errorf("%w: %q on runner %s", ErrTaskNotFound, m.taskID, a.slot.id)})
+		ctx.Respond(&cancelReply{err: taskNotFound(a.slot.id, m.taskID)})
 		return
 	}
 	for _, e := range targets {
