@@ -427,7 +427,9 @@ type resourceSpec = resources.Spec
 
 func toFilter(f Filter) streams.Filter { return streams.Filter(f) }
 
-func toSubscribeOptions(o SubscribeOptions) streams.SubscribeOptions { return streams.SubscribeOptions(o) }
+func toSubscribeOptions(o SubscribeOptions) streams.SubscribeOptions {
+	return streams.SubscribeOptions(o)
+}
 
 func filterFor(runnerID string) streams.Filter { return streams.Filter{RunnerID: runnerID} }
 
