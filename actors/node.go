@@ -160,10 +160,10 @@ func StartNode(c NodeConfig) (*Node, error) {
 		}
 	}
 	if c.DeadLetterThrottle <= 0 {
-		c.DeadLetterThrottle = time.Second
+		c.DeadLetterThrottle = DefaultDeadLetterThrottle
 	}
 	if c.RequestTimeout <= 0 {
-		c.RequestTimeout = time.Minute
+		c.RequestTimeout = DefaultRequestTimeout
 	}
 	nc := &nodeConfig{
 		logger:        c.Logger,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/runtime/clock"
 )
 
@@ -214,3 +215,24 @@ func WithTimeouts(t RunnerTimeouts) Option { return func(c *Config) { c.Timeouts
 
 // WithLogger sets the logger.
 func WithLogger(l logrus.FieldLogger) Option { return func(c *Config) { c.Logger = l } }
+
+// WithDefaults returns t with every zero field set to its default.
+func (t RunnerTimeouts) WithDefaults() RunnerTimeouts {
+	return RunnerTimeouts(actors.RunnerTimeouts(t).WithDefaults())
+}
+
+// WithDefaults returns l with every zero field set to its default.
+func (l TaskLimits) WithDefaults() TaskLimits { return TaskLimits(actors.TaskLimits(l).WithDefaults()) }
+
+// WithDefaults returns d with every zero field set to its default.
+func (d ShutdownDeadlines) WithDefaults() ShutdownDeadlines {
+	return ShutdownDeadlines(actors.ShutdownDeadlines(d).WithDefaults())
+}
+
+// WithDefaults returns p with every zero field of Backoff and Intensity and
+// a zero HistoryLimit set to its default (a Base of NoDelay becomes 0).
+func (p ErrorPolicy) WithDefaults() ErrorPolicy {
+	c := toErrorPolicy(p).WithDefaults()
+	p.Backoff, p.Intensity, p.HistoryLimit = BackoffConfig(c.Backoff), Intensity(c.Intensity), c.HistoryLimit
+	return p
+}
