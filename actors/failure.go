@@ -55,6 +55,11 @@ type RunnerFailure struct {
 // and what to do.
 func (f *RunnerFailure) Error() string {
 	g := f.Failure
+	switch f.Source {
+	case SourceHandshake, SourceSpawn, SourceProtocol, SourceStdin:
+	default:
+		g.Operation = "" // the source adds nothing the message does not say
+	}
 	if f.Exit != nil && !f.killedBySupervisor() {
 		if e := f.Exit.String(); !strings.Contains(g.Message, e) && !strings.Contains(g.Error(), e) {
 			if g.Message == "" {

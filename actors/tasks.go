@@ -37,7 +37,7 @@ func (t TaskSpec) Validate() error {
 	case len(t.ID) > 256:
 		return fmt.Errorf("invalid task: ID of %d bytes, limit 256; use a shorter ID", len(t.ID))
 	case t.Kind == "":
-		return fmt.Errorf("invalid task %q: empty Kind (e.g. \"text_generation\")", t.ID)
+		return fmt.Errorf("invalid task %q: empty Kind; set Task.Kind, e.g. \"text_generation\"", t.ID)
 	case t.Timeout < 0:
 		return fmt.Errorf("invalid task %q: negative Timeout %s; use 0 for no limit", t.ID, t.Timeout)
 	}
