@@ -262,6 +262,15 @@ func (c *collector) answerFor(r *PhaseReport) {
 	}
 }
 
+// summarise makes the parent's outcome the worst of its own and its
+// children's, so a report read from the top never says "ok" above a child
+// that timed out or was forced.
+func (c *collector) summarise() {
+	for _, ch := range c.report.Children {
+		c.report.Outcome = WorseOutcome(c.report.Outcome, ch.Outcome)
+	}
+}
+
 func (c *collector) done() bool { return len(c.pending) == 0 }
 
 // finish closes the report and sends it.
@@ -271,9 +280,7 @@ func (c *collector) finish(ctx actor.Context, now time.Time) {
 		c.timer.t = nil
 	}
 	c.report.Duration = now.Sub(c.report.Start)
-	for _, ch := range c.report.Children {
-		c.report.Outcome = WorseOutcome(c.report.Outcome, ch.Outcome)
-	}
+	c.summarise()
 	if c.replyTo != nil {
 		ctx.Send(c.replyTo, c.report)
 	}

@@ -520,6 +520,7 @@ func (s *runnerSupervisor) finishPhaseWith(system *actor.ActorSystem, c *collect
 	if forced > 0 { // the supervisor did its part; its children are named forced
 		c.report.Note = fmt.Sprintf("%d of %d runners forced", forced, len(c.report.Children))
 	}
+	c.summarise()
 	if c.replyTo != nil {
 		system.Root.Send(c.replyTo, c.report)
 	}
