@@ -110,6 +110,7 @@ func OneLine(errs ...error) error {
 
 type oneLine []error
 
+// Error joins the messages with "; ".
 func (e oneLine) Error() string {
 	parts := make([]string, len(e))
 	for i, err := range e {
@@ -118,6 +119,7 @@ func (e oneLine) Error() string {
 	return strings.Join(parts, "; ")
 }
 
+// Unwrap returns the joined errors.
 func (e oneLine) Unwrap() []error { return e }
 
 // newRunnerID returns "<kind>-<6 hex digits>".
