@@ -59,3 +59,36 @@ func (e *RunnerStopped) eventRunnerID() string  { return e.Result.RunnerID }
 
 // EventRunnerID returns the ID of the runner an event is about.
 func EventRunnerID(e Event) string { return e.eventRunnerID() }
+
+// TaskAcknowledged: the runner acknowledged a task (exo's order per task is
+// Running → runner status → TaskAcknowledged → chunks → terminal status).
+type TaskAcknowledged struct {
+	RunnerID string
+	TaskID   string
+	At       time.Time
+}
+
+func (e *TaskAcknowledged) eventRunnerID() string { return e.RunnerID }
+
+// Event kinds: the Kind of the stream event each Event travels under (a
+// Filter's Kinds match these). Package runtime documents each for hosts.
+const (
+	KindProcessStarted      = "process_started"
+	KindStatusChanged       = "status_changed"
+	KindProcessExited       = "process_exited"
+	KindRunnerFailed        = "runner_failed"
+	KindRunnerStopped       = "runner_stopped"
+	KindTaskStatus          = "task_status"
+	KindTaskAcknowledged    = "task_acknowledged"
+	KindTaskChunk           = "task_chunk"
+	KindTaskRetried         = "task_retried"
+	KindSupervisionDecision = "decision"
+	KindAlert               = "alert"
+)
+
+// EventKind returns the kind and the topic of the stream that carries e, or
+// two empty strings for an event type the node does not publish.
+func EventKind(e Event) (kind, topic string) {
+	topic, kind, _ = topicOf(e)
+	return kind, topic
+}

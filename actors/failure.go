@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
@@ -43,23 +44,49 @@ type RunnerFailure struct {
 	RunnerMessage     string
 	RunnerDiagnostics string
 	StderrTail        []string // the last stderr lines
-	// Uptime is how long the process had run when the failure was detected;
-	// Lifetime how long it lived, start to exit (0 if it never started).
-	Uptime   time.Duration
-	Lifetime time.Duration
-	At       time.Time
+	// Uptime is the time from the process's start to the detection of the
+	// failure (the process may live on until it is killed; Exit.Lifetime
+	// says how long it lived).
+	Uptime time.Duration
+	At     time.Time
 	// Cleaned lists what was released before the failure was handed on
 	// (process group killed, process reaped, pipes closed, timers stopped).
 	Cleaned []string
 }
 
-// Error returns a one-line description.
+// Error returns a one-line description: the runner, what happened, the
+// process's exit when it ended by itself (not by the supervisor's own kill),
+// and what to do.
 func (f *RunnerFailure) Error() string {
-	s := f.Failure.Error()
-	if f.Exit != nil && !strings.Contains(s, f.Exit.String()) {
-		s += " (" + f.Exit.String() + ")"
+	g := f.Failure
+	switch f.Source {
+	case SourceHandshake, SourceSpawn, SourceProtocol, SourceStdin:
+	default:
+		g.Operation = "" // the source adds nothing the message does not say
 	}
-	return s + " [detected by " + string(f.Source) + "]"
+	if f.Exit != nil && !f.killedBySupervisor() {
+		if e := f.Exit.String(); !strings.Contains(g.Message, e) && !strings.Contains(g.Error(), e) {
+			if g.Message == "" {
+				g.Message = g.Kind.Phrase()
+			}
+			g.Message += " (it then exited: " + e + ")"
+		}
+	}
+	return g.Describe()
+}
+
+// killedBySupervisor reports whether the process died of the SIGKILL the
+// supervisor sent after it detected the failure: that exit is not a cause.
+func (f *RunnerFailure) killedBySupervisor() bool {
+	if f.Exit == nil || f.Exit.Signal != syscall.SIGKILL || f.Kind == errhandler.KindSignal {
+		return false
+	}
+	for _, c := range f.Cleaned {
+		if strings.HasPrefix(c, "SIGKILL to process group") {
+			return true
+		}
+	}
+	return f.Source != SourceExit
 }
 
 // Unwrap returns the embedded Failure, so errors.As finds either.
@@ -75,8 +102,8 @@ func (f *RunnerFailure) Diagnostics() string {
 	if f.Pid > 0 {
 		fmt.Fprintf(&b, "pid: %d\n", f.Pid)
 	}
-	if f.Lifetime > 0 {
-		fmt.Fprintf(&b, "lifetime: %s\n", f.Lifetime.Round(time.Millisecond))
+	if f.Exit != nil && f.Exit.Lifetime > 0 {
+		fmt.Fprintf(&b, "uptime: %s (process start to exit)\n", f.Exit.Lifetime.Round(time.Millisecond))
 	}
 	fmt.Fprintf(&b, "detected after: %s\n", f.Uptime.Round(time.Millisecond))
 	if f.Termination != "" {

@@ -160,10 +160,10 @@ func StartNode(c NodeConfig) (*Node, error) {
 		}
 	}
 	if c.DeadLetterThrottle <= 0 {
-		c.DeadLetterThrottle = time.Second
+		c.DeadLetterThrottle = DefaultDeadLetterThrottle
 	}
 	if c.RequestTimeout <= 0 {
-		c.RequestTimeout = time.Minute
+		c.RequestTimeout = DefaultRequestTimeout
 	}
 	nc := &nodeConfig{
 		logger:        c.Logger,
@@ -375,7 +375,7 @@ func (n *Node) shutdownOnce(ctx context.Context) (ShutdownReport, error) {
 	}
 	n.cfg.spawner.Close()
 	n.system.Shutdown()
-	return rep, errors.Join(errs...)
+	return rep, OneLine(errs...)
 }
 
 // onNodeFault shuts the node down gracefully after a node-wide fault. It runs

@@ -741,7 +741,6 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 	}
 	f.StderrTail = append([]string(nil), a.stderrTail...)
 	if a.p != nil {
-		f.Lifetime = a.exitTime().Sub(a.p.Started)
 		f.Cleaned = append(f.Cleaned, fmt.Sprintf("process %d reaped (%s)", a.p.Pid, a.exit),
 			"stdin, stdout and stderr pipes closed; their reader, writer and waiter goroutines ended")
 	}
@@ -771,14 +770,6 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 	// Hand the failure to the parent's supervisor strategy. Everything this
 	// process owned has ended, so nothing is lost when the mailbox suspends.
 	panic(f)
-}
-
-// exitTime is when the process exited, as far as this actor knows.
-func (a *runnerActor) exitTime() time.Time {
-	if !a.exitAt.IsZero() {
-		return a.exitAt
-	}
-	return time.Now()
 }
 
 // onActorStopping: the actor stops for good (retired, stopped by its

@@ -95,13 +95,13 @@ func TaskStatusName(s exov1.TaskStatus) string {
 func (a *runnerActor) acceptingTasks() error {
 	switch {
 	case a.failure != nil:
-		return fmt.Errorf("%w: runner %s failed: %s", ErrRunnerNotAvailable, a.slot.id, a.failure.Message)
+		return fmt.Errorf("%w: runner %s failed (%s); wait for its restart or submit to another runner", ErrRunnerNotAvailable, a.slot.id, a.failure.Message)
 	case a.admission == admitShuttingDown:
 		return ErrShuttingDown
 	case a.admission == admitStopping || a.life == lifeStopping || a.life >= lifeReaping:
-		return fmt.Errorf("%w: runner %s is stopping", ErrRunnerNotAvailable, a.slot.id)
+		return fmt.Errorf("%w: runner %s is stopping; submit to another runner", ErrRunnerNotAvailable, a.slot.id)
 	case protocol.Terminal(a.status.GetKind()):
-		return fmt.Errorf("%w: runner %s is %s", ErrRunnerNotAvailable, a.slot.id, protocol.StatusName(a.status.GetKind()))
+		return fmt.Errorf("%w: runner %s is %s; wait until it is Ready (System.WaitReady)", ErrRunnerNotAvailable, a.slot.id, protocol.StatusName(a.status.GetKind()))
 	}
 	return nil
 }
@@ -218,6 +218,7 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 		}
 		e.state = taskAcked
 		a.cancelTask(e, taskTimerAck)
+		a.emit(&TaskAcknowledged{RunnerID: a.slot.id, TaskID: id, At: a.node.runnerClock.Now()})
 	case *exov1.RunnerEnvelope_ChunkGenerated:
 		if e.state != taskAcked && e.state != taskCancelling {
 			a.protocolViolation(fmt.Sprintf("task %q: chunk before TaskAcknowledged", id))
@@ -239,7 +240,7 @@ func (a *runnerActor) onCancel(ctx actor.Context, m *cancelTasks) {
 	} else if e := l.live[m.taskID]; e != nil {
 		targets = append(targets, e)
 	} else if l.done[m.taskID] == nil {
-		ctx.Respond(&cancelReply{err: fmt.Errorf("%w: %q on runner %s", ErrTaskNotFound, m.taskID, a.slot.id)})
+		ctx.Respond(&cancelReply{err: taskNotFound(a.slot.id, m.taskID)})
 		return
 	}
 	for _, e := range targets {

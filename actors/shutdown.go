@@ -111,14 +111,50 @@ func (r *ActorReport) merge(p *PhaseReport) {
 
 func (r *ActorReport) forced(prefix string, out *[]string) {
 	name := prefix + r.Name
-	for _, p := range r.Phases {
-		if p != nil && p.Outcome == OutcomeForced {
+	for i, p := range r.Phases {
+		// A parent's outcome summarises its children's: name only the
+		// actors that were forced themselves, not their ancestors.
+		if p != nil && p.Outcome == OutcomeForced && !r.childForced(i) {
 			*out = append(*out, name+" ("+p.Phase.String()+")")
 		}
 	}
 	for _, c := range r.Children {
 		c.forced(name+"/", out)
 	}
+}
+
+func (r *ActorReport) childForced(phase int) bool {
+	for _, c := range r.Children {
+		if p := c.Phases[phase]; p != nil && p.Outcome == OutcomeForced {
+			return true
+		}
+	}
+	return false
+}
+
+// outcomeRank orders outcomes from best to worst; a parent's outcome is the
+// worst of its own and its children's.
+func outcomeRank(o Outcome) int {
+	switch o {
+	case OutcomeOK:
+		return 0
+	case OutcomeTimedOut:
+		return 1
+	case OutcomeFailed:
+		return 2
+	case OutcomeForced:
+		return 3
+	}
+	return 0
+}
+
+// WorseOutcome returns the worse of two outcomes (ok < timed out < failed <
+// forced): how a parent summarises its children's.
+func WorseOutcome(a, b Outcome) Outcome {
+	if outcomeRank(b) > outcomeRank(a) {
+		return b
+	}
+	return a
 }
 
 // String renders the report as a tree, one actor a line.
@@ -235,6 +271,15 @@ func (c *collector) answerFor(r *PhaseReport) {
 	}
 }
 
+// summarise makes the parent's outcome the worst of its own and its
+// children's, so a report read from the top never says "ok" above a child
+// that timed out or was forced.
+func (c *collector) summarise() {
+	for _, ch := range c.report.Children {
+		c.report.Outcome = WorseOutcome(c.report.Outcome, ch.Outcome)
+	}
+}
+
 func (c *collector) done() bool { return len(c.pending) == 0 }
 
 // finish closes the report and sends it.
@@ -244,6 +289,7 @@ func (c *collector) finish(ctx actor.Context, now time.Time) {
 		c.timer.t = nil
 	}
 	c.report.Duration = now.Sub(c.report.Start)
+	c.summarise()
 	if c.replyTo != nil {
 		ctx.Send(c.replyTo, c.report)
 	}

@@ -5,6 +5,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -30,6 +34,42 @@ type RunnerSpec struct {
 
 var kindRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
 
+// ErrInvalidSpec is wrapped by every error of Validate and CheckCommand.
+var ErrInvalidSpec = errors.New("invalid runner spec")
+
+// CheckCommand returns an error naming the command when Command does not
+// exist, is a directory or is not executable: the same lookup os/exec does
+// (a name without '/' in the node's PATH; a relative path from Dir). A
+// Builtin spec has nothing to check.
+func (s RunnerSpec) CheckCommand() error {
+	if s.Builtin || strings.TrimSpace(s.Command) == "" {
+		return nil
+	}
+	const fix = "set RunnerSpec.Command to an executable file (a path, or a name found in PATH)"
+	if !strings.Contains(s.Command, "/") {
+		if _, err := exec.LookPath(s.Command); err != nil {
+			return fmt.Errorf("%w: command %q is not an executable in PATH; %s", ErrInvalidSpec, s.Command, fix)
+		}
+		return nil
+	}
+	path := s.Command
+	if !filepath.IsAbs(path) && s.Dir != "" {
+		path = filepath.Join(s.Dir, path)
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: command %q does not exist; %s", ErrInvalidSpec, path, fix)
+	case err != nil:
+		return fmt.Errorf("%w: command %q cannot be read (%v); %s", ErrInvalidSpec, path, errors.Unwrap(err), fix)
+	case fi.IsDir():
+		return fmt.Errorf("%w: command %q is a directory; %s", ErrInvalidSpec, path, fix)
+	case fi.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("%w: command %q is not executable (mode %s); chmod +x it, or %s", ErrInvalidSpec, path, fi.Mode().Perm(), fix)
+	}
+	return nil
+}
+
 // Validate returns a clear error for a spec that cannot work.
 func (s RunnerSpec) Validate() error {
 	var errs []error
@@ -48,10 +88,39 @@ func (s RunnerSpec) Validate() error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("invalid runner spec: %w", errors.Join(errs...))
+		return fmt.Errorf("%w: %w", ErrInvalidSpec, OneLine(errs...))
 	}
 	return nil
 }
+
+// OneLine joins errs like errors.Join (errors.Is and errors.As find each),
+// but on one line, separated by "; ". It returns nil when errs is empty.
+func OneLine(errs ...error) error {
+	var kept []error
+	for _, e := range errs {
+		if e != nil {
+			kept = append(kept, e)
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return oneLine(kept)
+}
+
+type oneLine []error
+
+// Error joins the messages with "; ".
+func (e oneLine) Error() string {
+	parts := make([]string, len(e))
+	for i, err := range e {
+		parts[i] = err.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Unwrap returns the joined errors.
+func (e oneLine) Unwrap() []error { return e }
 
 // newRunnerID returns "<kind>-<6 hex digits>".
 func newRunnerID(kind string) string {

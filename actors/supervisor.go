@@ -20,7 +20,7 @@ var (
 	// ErrUnknownRunner: no runner with that ID was ever spawned on this node.
 	ErrUnknownRunner = errors.New("unknown runner ID")
 	// ErrShuttingDown: the node is shutting down and accepts no new work.
-	ErrShuttingDown = errors.New("node is shutting down")
+	ErrShuttingDown = errors.New("node is shutting down and accepts no new work")
 )
 
 // Requests to the runner supervisor.
@@ -319,7 +319,7 @@ func (s *runnerSupervisor) route(ctx actor.Context, m *routeToRunner) {
 		s.answerForWaiting(ctx, sl, m.msg)
 		return
 	case s.children[m.id] == nil:
-		err = fmt.Errorf("%w: runner %s is not running (last error: %s)", ErrRunnerNotAvailable, m.id, sl.info().LastError)
+		err = notRunning(m.id, sl.info().LastError)
 	}
 	if err == nil {
 		ctx.RequestWithCustomSender(s.children[m.id], m.msg, ctx.Sender())
@@ -351,7 +351,7 @@ func (s *runnerSupervisor) answerForWaiting(ctx actor.Context, sl *slot, msg any
 			return
 		}
 		if len(l.queue) >= s.node.limits.Queue {
-			ctx.Respond(&submitReply{err: fmt.Errorf("%w: %d tasks wait on runner %s (limit %d)", ErrQueueFull, len(l.queue), sl.id, s.node.limits.Queue)})
+			ctx.Respond(&submitReply{err: fmt.Errorf("%w: %d tasks wait on runner %s (limit %d); retry later or raise TaskLimits.Queue", ErrQueueFull, len(l.queue), sl.id, s.node.limits.Queue)})
 			return
 		}
 		e := &taskEntry{spec: m.spec, handle: newTaskHandle(sl.id, m.spec.ID)}
@@ -368,7 +368,7 @@ func (s *runnerSupervisor) answerForWaiting(ctx actor.Context, sl *slot, msg any
 			}
 		}
 		if n == 0 && !m.all && l.done[m.taskID] == nil {
-			ctx.Respond(&cancelReply{err: fmt.Errorf("%w: %q on runner %s", ErrTaskNotFound, m.taskID, sl.id)})
+			ctx.Respond(&cancelReply{err: taskNotFound(sl.id, m.taskID)})
 			return
 		}
 		ctx.Respond(&cancelReply{cancelled: n})
@@ -712,6 +712,7 @@ func (s *runnerSupervisor) finishPhaseWith(system *actor.ActorSystem, c *collect
 	if forced > 0 { // the supervisor did its part; its children are named forced
 		c.report.Note = fmt.Sprintf("%d of %d runners forced", forced, len(c.report.Children))
 	}
+	c.summarise()
 	if c.replyTo != nil {
 		system.Root.Send(c.replyTo, c.report)
 	}

@@ -37,13 +37,13 @@ type TaskSpec struct {
 func (t TaskSpec) Validate() error {
 	switch {
 	case t.ID == "":
-		return errors.New("invalid task: empty ID")
+		return errors.New("invalid task: empty ID; set Task.ID to an ID unique on the runner")
 	case len(t.ID) > 256:
-		return fmt.Errorf("invalid task: ID of %d bytes, limit 256", len(t.ID))
+		return fmt.Errorf("invalid task: ID of %d bytes, limit 256; use a shorter ID", len(t.ID))
 	case t.Kind == "":
-		return fmt.Errorf("invalid task %q: empty Kind (e.g. \"text_generation\")", t.ID)
+		return fmt.Errorf("invalid task %q: empty Kind; set Task.Kind, e.g. \"text_generation\"", t.ID)
 	case t.Timeout < 0:
-		return fmt.Errorf("invalid task %q: negative Timeout %s", t.ID, t.Timeout)
+		return fmt.Errorf("invalid task %q: negative Timeout %s; use 0 for no limit", t.ID, t.Timeout)
 	}
 	return nil
 }
@@ -89,7 +89,7 @@ func (l TaskLimits) withDefaults() TaskLimits {
 var (
 	ErrQueueFull          = errors.New("runner's task queue is full")
 	ErrRunnerNotAvailable = errors.New("runner cannot take tasks")
-	ErrTaskNotFound       = errors.New("no such task on this runner")
+	ErrTaskNotFound       = errors.New("task not found")
 	// ErrTaskRetried: the task's attempt that Next was reading from ended
 	// with its runner, and the task was resubmitted as a new attempt. What
 	// was read of the earlier attempt is void; Next goes on with the new

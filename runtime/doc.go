@@ -1,17 +1,53 @@
-// Package runtime is the public API for hosts that embed exo-actors: start a
-// System, spawn runners (worker processes that speak the runner protocol),
-// stop them, list them, and shut everything down. Hosts usually alias it:
+// Package runtime is the API for host programs that embed exo-actors: start
+// a System, spawn runners (worker processes that load a model and stream
+// tokens over the runner protocol), submit tasks and read their chunks,
+// follow events, register resources, and shut everything down in three
+// phases. A host imports this package (and runtime/runner to write a Go
+// runner, runtime/clock to test with a fake clock) and nothing else of
+// exo-actors; every type here is complete in `go doc`.
 //
 //	import exo "github.com/exo-actors/exo-actors/runtime"
 //
 //	sys, err := exo.New(exo.Config{Logger: logger})
 //	id, err := sys.SpawnRunner(ctx, exo.RunnerSpec{Kind: "llama", Command: "/usr/bin/my-runner"})
-//	...
+//	err = sys.WaitReady(ctx, id) // nil once Ready; else the runner's failure
+//	h, err := sys.Submit(ctx, id, exo.Task{ID: "t1", Kind: "text_generation", Payload: prompt})
+//	for c, err := h.Next(ctx); err == nil; c, err = h.Next(ctx) {
+//		fmt.Print(c.Text)
+//	}
 //	report, err := sys.Shutdown(ctx) // SIGNALING → DRAINING → CLOSING
 //	fmt.Print(report)
 //
+// # Lifecycle and what blocks
+//
+// New starts the actor system and returns; SpawnRunner returns the runner's
+// ID at once (it refuses a spec or command that cannot work); WaitReady
+// blocks until the runner is Ready or failed; Submit returns a TaskHandle
+// once the task is queued; the handle's Next, Chunk and Wait block for
+// chunks and the outcome. Shutdown blocks until every phase is done or past
+// its deadline, and returns the same report to every caller; Done is
+// closed then. Every method is safe for concurrent use; those that take a
+// context are bounded by its deadline, or by Config.RequestTimeout.
+//
+// # Events
+//
+// Each event (ProcessStarted, StatusChanged, ProcessExited, RunnerFailed,
+// RunnerStopped, TaskStatusChanged, TaskAcknowledged, TaskChunk,
+// SupervisionDecision, Alert) reaches the host two ways: Config.Hook, called
+// on the actor's goroutine (it must not block or call the System), and the
+// topic's stream (Subscribe), which numbers events, applies credit and tells
+// a slow reader what it lost with a Gap event. Events are values; a type
+// switch names the value types.
+//
+// # Errors
+//
+// Test errors with errors.Is: ErrInvalidSpec, ErrUnknownRunner,
+// ErrShuttingDown, ErrQueueFull, ErrRunnerNotAvailable, ErrTaskNotFound,
+// ErrRunnerFailed (errors.As finds the *RunnerFailure), ErrEndOfStream, and
+// the resource errors. Every error text is one line that names the thing,
+// says what happened once, and says what to do.
+//
 // Under the hood each runner is an actor under a supervision tree (package
-// actors); the types shared with it are defined there once and re-exported
-// here as aliases. Events (status changes, exits, failures, stops) reach the
-// host through the EventHook in Config.
+// actors, which hosts do not import); docs/architecture.md explains the
+// model and docs/host-guide.md walks through embedding.
 package runtime

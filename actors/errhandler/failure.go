@@ -84,6 +84,10 @@ const (
 // node down gracefully. Every other ESCALATE ends at the runner supervisor.
 func (k Kind) NodeWide() bool { return k == KindNodeFault }
 
+// Phrase is the short human description of k used by Failure.Error, e.g.
+// "no heartbeat".
+func (k Kind) Phrase() string { return k.phrase() }
+
 // phrase is the short human description of k used by Failure.Error.
 func (k Kind) phrase() string {
 	switch k {
@@ -160,35 +164,102 @@ type Failure struct {
 	Cause error
 }
 
-// Error returns a one-line description, e.g.
-// "runner llama-3f2a gen 2: process exited: signal=9 (killed)".
-func (f Failure) Error() string {
-	parts := make([]string, 0, 6)
+// Error returns a one-line description that says each thing once: the
+// subject (runner and generation, or component), the operation unless the
+// rest names it, what happened (Message, or the kind's phrase with the exit
+// status), the cause unless already said, and what to do (Kind.Hint) unless
+// already said; e.g. "runner llama-3f2a gen 2: process exited: signal=9
+// (killed); check the runner's stderr (RunnerFailure.StderrTail) for why it died".
+func (f Failure) Error() string { return f.describe(true) }
+
+// Describe is Error for callers whose Message already says what happened in
+// full (the runner actor's): the kind's phrase is left out when Message is
+// set, so the text does not say it twice.
+func (f Failure) Describe() string { return f.describe(false) }
+
+func (f Failure) describe(phrase bool) string {
+	var subject string
 	switch {
 	case f.RunnerID != "" && f.Generation > 0:
-		parts = append(parts, fmt.Sprintf("runner %s gen %d", f.RunnerID, f.Generation))
+		subject = fmt.Sprintf("runner %s gen %d", f.RunnerID, f.Generation)
 	case f.RunnerID != "":
-		parts = append(parts, "runner "+f.RunnerID)
+		subject = "runner " + f.RunnerID
 	case f.Component != "":
-		parts = append(parts, f.Component)
+		subject = f.Component
 	}
-	if f.Operation != "" {
-		parts = append(parts, f.Operation)
+	what := f.Message
+	if what == "" || phrase {
+		what = f.Kind.phrase()
+		switch {
+		case f.Signal != 0 && (f.Kind == KindSignal || f.Kind == KindExitNonZero || f.Kind == KindExitZero):
+			what += fmt.Sprintf(": signal=%d (%s)", int(f.Signal), f.Signal)
+		case f.Kind == KindExitZero || f.Kind == KindExitNonZero:
+			what += fmt.Sprintf(": exit=%d", f.ExitCode)
+		}
+		if f.Message != "" && !strings.Contains(strings.ToLower(f.Message), strings.ToLower(what)) {
+			what += ": " + f.Message
+		}
 	}
-	parts = append(parts, f.Kind.phrase())
-	switch {
-	case f.Signal != 0:
-		parts = append(parts, fmt.Sprintf("signal=%d (%s)", int(f.Signal), f.Signal))
-	case f.Kind == KindExitZero || f.Kind == KindExitNonZero:
-		parts = append(parts, fmt.Sprintf("exit=%d", f.ExitCode))
-	}
-	if f.Message != "" {
-		parts = append(parts, f.Message)
-	}
+	lower := strings.ToLower(what)
 	if f.Cause != nil {
-		parts = append(parts, f.Cause.Error())
+		if c := strings.TrimSpace(f.Cause.Error()); c != "" && !strings.Contains(lower, strings.ToLower(c)) {
+			what += ": " + c
+			lower = strings.ToLower(what)
+		}
 	}
-	return strings.Join(parts, ": ")
+	parts := make([]string, 0, 3)
+	if subject != "" {
+		parts = append(parts, subject)
+	}
+	if op := f.Operation; op != "" && !strings.Contains(lower, strings.ToLower(op)) && !strings.Contains(strings.ToLower(subject), strings.ToLower(op)) {
+		parts = append(parts, op)
+	}
+	parts = append(parts, what)
+	s := strings.Join(parts, ": ")
+	if h := f.Kind.Hint(); h != "" && !strings.Contains(lower, strings.ToLower(h)) {
+		s += "; " + h
+	}
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// Hint says what to do about a failure of this kind, for the end of error
+// texts; "" when there is nothing to advise.
+func (k Kind) Hint() string {
+	switch k {
+	case KindExecNotFound:
+		return "check the runner spec's command and PATH"
+	case KindSpawnFailed:
+		return "check the command's permissions and the spec's Dir"
+	case KindVersionMismatch:
+		return "upgrade the older side"
+	case KindHandshakeTimeout:
+		return "check that the command starts a runner that says Hello first (docs/protocol.md)"
+	case KindNotARunner:
+		return "check that the command starts a runner speaking docs/protocol.md on its stdout"
+	case KindProtocolError, KindGarbage:
+		return "check the runner's SDK version, and that nothing else writes to its stdout"
+	case KindAckTimeout:
+		return "check the runner's stderr; raise TaskLimits.AckTimeout if it is only slow"
+	case KindTaskTimeout:
+		return "raise the task's Timeout if it needs longer"
+	case KindWriteClosedPipe:
+		return "the runner stopped reading its stdin: check its stderr"
+	case KindSendToStopped, KindStreamClosed:
+		return "the target had already stopped: nothing to do unless it repeats"
+	case KindResourceCloseFailed:
+		return "check the resource's Close function"
+	case KindExitZero, KindExitNonZero, KindSignal, KindTerminationError:
+		return "check the runner's stderr (RunnerFailure.StderrTail) for why it died"
+	case KindHang:
+		return "check the runner's stderr for where it hangs; raise RunnerTimeouts.HeartbeatTimeout if it is only slow"
+	case KindNoProgress:
+		return "check the runner's handler for where it hangs; raise RunnerTimeouts.ProgressTimeout if it is only slow"
+	case KindLoadingStall:
+		return "check the runner's stderr; raise RunnerTimeouts.LoadingStall if loading is only slow"
+	case KindNodeFault:
+		return "free memory, processes or file descriptors on the node"
+	}
+	return ""
 }
 
 // Unwrap returns Cause.

@@ -49,7 +49,7 @@ func TestHandleRecordFields(t *testing.T) {
 		ID: 1, Time: t0.Add(time.Minute), Component: "pipe", Operation: "submit", RunnerID: "llama-3f2a",
 		Generation: 2, Kind: eh.KindWriteClosedPipe,
 		Decision:   eh.Decision{Rule: "write-closed-pipe", Severity: eh.Medium, Action: eh.Skip},
-		Message:    "runner llama-3f2a gen 2: submit: write to closed pipe: write stdin: io: read/write on closed pipe",
+		Message:    "runner llama-3f2a gen 2: submit: write to closed pipe: write stdin: io: read/write on closed pipe; the runner stopped reading its stdin: check its stderr",
 		Causes:     []string{"write stdin: io: read/write on closed pipe", "io: read/write on closed pipe"},
 		Resolution: eh.Skipped, ResolvedAt: t0.Add(time.Minute),
 	}
@@ -443,17 +443,17 @@ func TestFailureError(t *testing.T) {
 		want string
 	}{
 		{eh.Failure{Kind: eh.KindSignal, RunnerID: "llama-3f2a", Generation: 2, ExitCode: -1, Signal: syscall.SIGKILL},
-			"runner llama-3f2a gen 2: process exited: signal=9 (killed)"},
+			"runner llama-3f2a gen 2: process exited: signal=9 (killed); check the runner's stderr (RunnerFailure.StderrTail) for why it died"},
 		{eh.Failure{Kind: eh.KindExitNonZero, RunnerID: "llama-3f2a", ExitCode: 3},
-			"runner llama-3f2a: process exited: exit=3"},
+			"runner llama-3f2a: process exited: exit=3; check the runner's stderr (RunnerFailure.StderrTail) for why it died"},
 		{eh.Failure{Kind: eh.KindExitZero, RunnerID: "tts", Generation: 1},
-			"runner tts gen 1: process exited unexpectedly: exit=0"},
+			"runner tts gen 1: process exited unexpectedly: exit=0; check the runner's stderr (RunnerFailure.StderrTail) for why it died"},
 		{eh.Failure{Kind: eh.KindTaskTimeout, RunnerID: "tts", Generation: 1, Operation: "task 17", Message: "no result after 30s"},
-			"runner tts gen 1: task 17: task timed out: no result after 30s"},
+			"runner tts gen 1: task 17: task timed out: no result after 30s; raise the task's Timeout if it needs longer"},
 		{eh.Failure{Kind: eh.KindNodeFault, Component: "spawner", Operation: "fork", Cause: syscall.EAGAIN},
-			"spawner: fork: node fault: resource temporarily unavailable"},
+			"spawner: fork: node fault: resource temporarily unavailable; free memory, processes or file descriptors on the node"},
 		{eh.Failure{Kind: eh.KindTerminationError, RunnerID: "x", Message: "CUDA out of memory"},
-			"runner x: runner reported a termination error: CUDA out of memory"},
+			"runner x: runner reported a termination error: CUDA out of memory; check the runner's stderr (RunnerFailure.StderrTail) for why it died"},
 		{eh.Failure{}, "failure"},
 	}
 	for _, tc := range cases {

@@ -230,7 +230,7 @@ func TestFailedCloseIsAnErrorRecord(t *testing.T) {
 	if *cache.Failure != want {
 		t.Errorf("failure %+v, want %+v", *cache.Failure, want)
 	}
-	if got := cache.Failure.Error(); got != `runner r1 gen 3: close: resource close failed: resource "cache" (dir): rmdir /tmp/r1: directory not empty` {
+	if got := cache.Failure.Error(); got != `runner r1 gen 3: resource close failed: resource "cache" (dir): rmdir /tmp/r1: directory not empty; check the resource's Close function` {
 		t.Errorf("failure text: %s", got)
 	}
 	odd, _ := report.Entry("odd")

@@ -55,7 +55,7 @@ func Example() {
 	_ = m.Wait(ctx)
 	// Output:
 	// register: <nil>
-	// cycle: dependency cycle: a → b → a
+	// cycle: dependency cycle: a → b → a; remove one of these dependencies
 	// close: <nil>
 	//   r1/process (process): closed
 	//   r1/stdout (pipe): closed

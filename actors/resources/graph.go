@@ -64,7 +64,7 @@ func (g *graph) check(specs []Spec) error {
 			return fmt.Errorf("%w: %s is still registered (state %s); close the owner first (CloseOwner %q), then register generation %d",
 				ErrStillRegistered, old.describe(), old.state, s.Owner, s.Generation)
 		}
-		return fmt.Errorf("%w: %s is already registered (state %s)", ErrDuplicate, old.describe(), old.state)
+		return fmt.Errorf("%w: %s (state %s); choose another name, or close it first", ErrDuplicate, old.describe(), old.state)
 	}
 	for _, s := range specs {
 		for _, d := range s.DependsOn {
@@ -74,7 +74,7 @@ func (g *graph) check(specs []Spec) error {
 			dep := g.byName[d]
 			switch {
 			case dep == nil:
-				return fmt.Errorf("%w: %s depends on %q, which is not registered", ErrMissingDependency, describe(s.Name, s.Owner, s.Generation), d)
+				return fmt.Errorf("%w: %s depends on %q, which is not registered; register it first or in the same call", ErrMissingDependency, describe(s.Name, s.Owner, s.Generation), d)
 			case dep.cleanups > 0 || dep.state == Closing:
 				return fmt.Errorf("%w: %s depends on %s, which is being closed", ErrBeingClosed, describe(s.Name, s.Owner, s.Generation), dep.describe())
 			}

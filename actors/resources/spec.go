@@ -131,7 +131,7 @@ type CycleError struct {
 
 // Error returns e.g. "dependency cycle: a → b → c → a".
 func (e *CycleError) Error() string {
-	return ErrCycle.Error() + ": " + strings.Join(e.Path, " → ")
+	return ErrCycle.Error() + ": " + strings.Join(e.Path, " → ") + "; remove one of these dependencies"
 }
 
 // Is makes errors.Is(err, ErrCycle) true.

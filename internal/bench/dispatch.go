@@ -92,7 +92,7 @@ func submitNoop(ctx context.Context, sys *exo.System, runnerID, id string) (time
 		return 0, err
 	}
 	d := time.Since(start)
-	if out.Status != exov1.TaskStatus_TASK_STATUS_COMPLETE {
+	if out.Status != exo.TaskComplete {
 		return 0, fmt.Errorf("noop task %s ended %s: %s", id, out.Status, out.Reason)
 	}
 	return d, nil

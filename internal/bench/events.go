@@ -32,10 +32,17 @@ func subscribeOptions(n int) exo.SubscribeOptions { return exo.SubscribeOptions{
 // TopicTasks with Filter{RunnerID, Kinds: task_chunk}. It counts the Gap
 // events it meets and the chunks they stood for.
 type chunkSub struct {
-	sub     *exo.Subscription
+	sub     eventSource
 	taskID  string // the task whose chunks it expects
 	gaps    int    // Gap events seen
 	dropped uint64 // events the Gaps said were dropped
+}
+
+// eventSource is what chunkSub reads: an *exo.Subscription (tests feed it
+// from a bare stream).
+type eventSource interface {
+	Next(ctx context.Context) (exo.StreamEvent, error)
+	Close()
 }
 
 // subscribeChunks opens k subscriptions to the chunk events of runner
@@ -62,11 +69,11 @@ func closeSubs(subs []*chunkSub) {
 
 // Next returns the next chunk of the subscriber's task. It skips Gap events,
 // counting them; gap reports whether one came just before the chunk.
-func (s *chunkSub) Next(ctx context.Context) (c *exo.Chunk, gap bool, err error) {
+func (s *chunkSub) Next(ctx context.Context) (c exo.Chunk, gap bool, err error) {
 	for {
 		ev, err := s.sub.Next(ctx)
 		if err != nil {
-			return nil, gap, err
+			return exo.Chunk{}, gap, err
 		}
 		if ev.Gap != nil {
 			s.gaps++
@@ -74,12 +81,12 @@ func (s *chunkSub) Next(ctx context.Context) (c *exo.Chunk, gap bool, err error)
 			gap = true
 			continue
 		}
-		tc, ok := ev.Payload.(*exo.TaskChunk)
+		tc, ok := ev.Payload.(exo.TaskChunk)
 		switch {
 		case !ok || ev.Kind != chunkTopicKind:
-			return nil, gap, fmt.Errorf("event %d is %q (%T), not a chunk", ev.Seq, ev.Kind, ev.Payload)
+			return exo.Chunk{}, gap, fmt.Errorf("event %d is %q (%T), not a chunk", ev.Seq, ev.Kind, ev.Payload)
 		case tc.TaskID != s.taskID:
-			return nil, gap, fmt.Errorf("event %d is a chunk of task %q, want %q", ev.Seq, tc.TaskID, s.taskID)
+			return exo.Chunk{}, gap, fmt.Errorf("event %d is a chunk of task %q, want %q", ev.Seq, tc.TaskID, s.taskID)
 		}
 		return tc.Chunk, gap, nil
 	}
@@ -92,14 +99,14 @@ func (s *chunkSub) Next(ctx context.Context) (c *exo.Chunk, gap bool, err error)
 func (s *chunkSub) readTask(ctx context.Context, n int) (delivered int, err error) {
 	for want := uint64(0); want < uint64(n); {
 		c, gap, err := s.Next(ctx)
-		if err == nil && (c.GetIndex() < want || (!gap && c.GetIndex() != want)) {
-			err = fmt.Errorf("got chunk %d, want %d", c.GetIndex(), want)
+		if err == nil && (c.Index < want || (!gap && c.Index != want)) {
+			err = fmt.Errorf("got chunk %d, want %d", c.Index, want)
 		}
 		if err != nil {
 			return delivered, fmt.Errorf("after %d chunks of %d: %w", delivered, n, err)
 		}
 		delivered++
-		want = c.GetIndex() + 1
+		want = c.Index + 1
 	}
 	return delivered, nil
 }
@@ -273,7 +280,7 @@ func (b *bencher) measureStream(ctx context.Context, sys *exo.System, runnerID, 
 	if err != nil {
 		return streamRun{}, err
 	}
-	if out.Status != exov1.TaskStatus_TASK_STATUS_COMPLETE || out.Chunks != n {
+	if out.Status != exo.TaskComplete || out.Chunks != n {
 		return streamRun{}, fmt.Errorf("task %s ended %s with %d chunks (%s), want Complete with %d", id, out.Status, out.Chunks, out.Reason, n)
 	}
 	return run, nil

@@ -30,13 +30,13 @@ func TestReadTaskCountsGaps(t *testing.T) {
 	const n = 10
 	sub := s.Subscribe(streams.Filter{RunnerID: "r1", Kinds: []string{chunkTopicKind}}, streams.SubscribeOptions{Buffer: 3, Window: 1})
 	for i := range n {
-		c := &exo.Chunk{TaskId: "t1", Index: uint64(i)}
-		if err := s.Publish(streams.Event{RunnerID: "r1", TaskID: "t1", Kind: chunkTopicKind, Payload: &exo.TaskChunk{RunnerID: "r1", TaskID: "t1", Chunk: c}}); err != nil {
+		c := exo.Chunk{TaskID: "t1", Index: uint64(i)}
+		if err := s.Publish(streams.Event{RunnerID: "r1", TaskID: "t1", Kind: chunkTopicKind, Payload: exo.TaskChunk{RunnerID: "r1", TaskID: "t1", Chunk: c}}); err != nil {
 			t.Fatal(err)
 		}
 		// Another runner's chunks and a status event: filtered out.
-		_ = s.Publish(streams.Event{RunnerID: "r2", TaskID: "t2", Kind: chunkTopicKind, Payload: &exo.TaskChunk{RunnerID: "r2", TaskID: "t2", Chunk: c}})
-		_ = s.Publish(streams.Event{RunnerID: "r1", TaskID: "t1", Kind: "task_status", Payload: &exo.TaskStatusChanged{RunnerID: "r1", TaskID: "t1"}})
+		_ = s.Publish(streams.Event{RunnerID: "r2", TaskID: "t2", Kind: chunkTopicKind, Payload: exo.TaskChunk{RunnerID: "r2", TaskID: "t2", Chunk: c}})
+		_ = s.Publish(streams.Event{RunnerID: "r1", TaskID: "t1", Kind: "task_status", Payload: exo.TaskStatusChanged{RunnerID: "r1", TaskID: "t1"}})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -45,7 +45,7 @@ func TestReadTaskCountsGaps(t *testing.T) {
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cs := &chunkSub{sub: sub, taskID: "t1"}
+	cs := &chunkSub{sub: rawSub{sub}, taskID: "t1"}
 	// Chunk 0 is delivered at once (credit 1); chunks 1..9 wait in a buffer
 	// of 3, so 1..6 are dropped and one Gap stands for them before 7, 8, 9.
 	got, err := cs.readTask(ctx, n)
@@ -75,16 +75,35 @@ func TestReadTaskRejectsOtherTask(t *testing.T) {
 	if _, err := s.Spawn(sys.Root.Copy().WithGuardian(streams.ParentStrategy(nil)), "tasks"); err != nil {
 		t.Fatal(err)
 	}
-	sub := s.Subscribe(streams.Filter{RunnerID: "r1", Kinds: []string{chunkTopicKind}}, subscribeOptions(2))
-	c := &exo.Chunk{TaskId: "old", Index: 0}
-	_ = s.Publish(streams.Event{RunnerID: "r1", TaskID: "old", Kind: chunkTopicKind, Payload: &exo.TaskChunk{RunnerID: "r1", TaskID: "old", Chunk: c}})
+	sub := s.Subscribe(streams.Filter{RunnerID: "r1", Kinds: []string{chunkTopicKind}}, streams.SubscribeOptions(subscribeOptions(2)))
+	c := exo.Chunk{TaskID: "old", Index: 0}
+	_ = s.Publish(streams.Event{RunnerID: "r1", TaskID: "old", Kind: chunkTopicKind, Payload: exo.TaskChunk{RunnerID: "r1", TaskID: "old", Chunk: c}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cs := &chunkSub{sub: sub, taskID: "t1"}
+	cs := &chunkSub{sub: rawSub{sub}, taskID: "t1"}
 	if _, err := cs.readTask(ctx, 2); err == nil || !strings.Contains(err.Error(), `chunk of task "old"`) {
 		t.Errorf("readTask over another task's chunk: %v", err)
 	}
 }
+
+// rawSub reads a bare stream whose payloads are exo events, as a System's
+// Subscription does.
+type rawSub struct{ s *streams.Subscription }
+
+func (r rawSub) Next(ctx context.Context) (exo.StreamEvent, error) {
+	e, err := r.s.Next(ctx)
+	if err != nil {
+		return exo.StreamEvent{}, err
+	}
+	out := exo.StreamEvent{Stream: e.Stream, Seq: e.Seq, RunnerID: e.RunnerID, TaskID: e.TaskID, Kind: e.Kind, At: e.At}
+	out.Payload, _ = e.Payload.(exo.Event)
+	if e.Gap != nil {
+		out.Gap = &exo.Gap{Dropped: e.Gap.Dropped, FromSeq: e.Gap.FromSeq, ToSeq: e.Gap.ToSeq}
+	}
+	return out, nil
+}
+
+func (r rawSub) Close() { r.s.Close() }

@@ -44,9 +44,9 @@ func newWatcher() *watcher {
 func (w *watcher) hook(ev exo.Event) {
 	var s seen
 	switch e := ev.(type) {
-	case *exo.StatusChanged:
-		s = seen{runner: e.RunnerID, gen: e.Generation, status: e.To.GetKind()}
-	case *exo.ProcessStarted:
+	case exo.StatusChanged:
+		s = seen{runner: e.RunnerID, gen: e.Generation, status: exov1.RunnerStatusKind(e.To)}
+	case exo.ProcessStarted:
 		s = seen{runner: e.RunnerID, gen: e.Generation, started: true, pid: e.Pid}
 	default:
 		return

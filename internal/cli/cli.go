@@ -51,9 +51,31 @@ type env struct {
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRoot(e)
+	if err := unknownCommand(root, args); err != nil {
+		return exitCode(err, stderr)
+	}
 	root.SetArgs(args)
 	err := root.Execute()
 	return exitCode(err, stderr)
+}
+
+// unknownCommand refuses a first positional argument that names no
+// subcommand. The root's Args check does so too, but cobra skips it when
+// --help is given, and would print the root help for `exo-actors nosuch
+// --help` and exit 0.
+func unknownCommand(root *cobra.Command, args []string) error {
+	cmd, rest, err := root.Find(args)
+	if err != nil || cmd != root {
+		return nil // cobra reports its own errors; a subcommand checks its args
+	}
+	root.InitDefaultHelpFlag()
+	if err := root.ParseFlags(rest); err != nil {
+		return nil // Execute reports the flag error
+	}
+	if pos := root.Flags().Args(); len(pos) > 0 {
+		return usageErrorf("unknown command %q", pos[0])
+	}
+	return nil
 }
 
 func exitCode(err error, stderr io.Writer) int {

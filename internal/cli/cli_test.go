@@ -14,7 +14,7 @@ import (
 )
 
 func TestUsageErrorsExit2WithOneLine(t *testing.T) {
-	for _, args := range [][]string{{"--no-such-flag"}, {"nosuch"}, {"version", "--bad"}, {"--log-format", "xml", "version"}, {"--log-level", "loud", "version"}, {"demo", "--runners", "1"}, {"demo", "--runner-fault", "explode"}} {
+	for _, args := range [][]string{{"--no-such-flag"}, {"nosuch"}, {"nosuch", "--help"}, {"--log-level", "debug", "nosuch", "-h"}, {"version", "--bad"}, {"--log-format", "xml", "version"}, {"--log-level", "loud", "version"}, {"demo", "--runners", "1"}, {"demo", "--runner-fault", "explode"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			if code := Main(args, strings.NewReader(""), &stdout, &stderr); code != ExitUsage {
@@ -25,6 +25,20 @@ func TestUsageErrorsExit2WithOneLine(t *testing.T) {
 				t.Errorf("stderr %q: want one line starting with \"exo-actors: \"", stderr.String())
 			}
 		})
+	}
+}
+
+func TestUnknownCommandWithHelpSaysUnknown(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := Main([]string{"nosuch", "--help"}, strings.NewReader(""), &stdout, &stderr)
+	if code != ExitUsage || stdout.Len() != 0 || stderr.String() != "exo-actors: unknown command \"nosuch\" (see 'exo-actors --help')\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+	for _, args := range [][]string{{"--help"}, {"--log-level", "debug", "--help"}, {"version", "--help"}} {
+		stdout.Reset()
+		if code := Main(args, strings.NewReader(""), &stdout, &stderr); code != ExitOK || !strings.Contains(stdout.String(), "Usage:") {
+			t.Errorf("%v: exit %d, stdout %q", args, code, stdout.String())
+		}
 	}
 }
 

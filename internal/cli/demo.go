@@ -18,8 +18,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/exo-actors/exo-actors/internal/builtinrunner"
-	"github.com/exo-actors/exo-actors/internal/protocol"
-	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -104,25 +102,25 @@ func (w *demoWatch) hook(ev exo.Event) {
 func (w *demoWatch) print(ev exo.Event) {
 	ts := fmt.Sprintf("%6.2fs", time.Since(w.start).Seconds())
 	switch e := ev.(type) {
-	case *exo.ProcessStarted:
+	case exo.ProcessStarted:
 		fmt.Fprintf(w.out, "%s  %-16s process started (pid %d, generation %d)\n", ts, e.RunnerID, e.Pid, e.Generation)
-	case *exo.StatusChanged:
-		fmt.Fprintf(w.out, "%s  %-16s status %s\n", ts, e.RunnerID, protocol.FormatStatus(e.To))
-	case *exo.ProcessExited:
+	case exo.StatusChanged:
+		fmt.Fprintf(w.out, "%s  %-16s status %s\n", ts, e.RunnerID, e.To)
+	case exo.ProcessExited:
 		fmt.Fprintf(w.out, "%s  %-16s process exited: %s\n", ts, e.RunnerID, e.Status)
-	case *exo.RunnerFailed:
+	case exo.RunnerFailed:
 		fmt.Fprintf(w.out, "%s  %-16s FAILURE detected by %s: %s\n", ts, e.Failure.RunnerID, e.Failure.Source, e.Failure.Message)
-	case *exo.RunnerStopped:
+	case exo.RunnerStopped:
 		fmt.Fprintf(w.out, "%s  %-16s stopped: ended by %s after %s\n", ts, e.Result.RunnerID, e.Result.EndedBy, e.Result.Total.Round(time.Millisecond))
-	case *exo.TaskStatusChanged:
-		if e.Status != exov1.TaskStatus_TASK_STATUS_PENDING {
+	case exo.TaskStatusChanged:
+		if e.Status != exo.TaskPending {
 			r := ""
 			if e.Reason != "" {
 				r = " (" + e.Reason + ")"
 			}
 			fmt.Fprintf(w.out, "%s  %-16s task %s %s%s\n", ts, e.RunnerID, e.TaskID, taskStatus(e.Status), r)
 		}
-	case *exo.SupervisionDecision:
+	case exo.SupervisionDecision:
 		r := e.Record
 		what := r.Decision.Action.String()
 		if r.Decision.Then != 0 {
@@ -136,17 +134,17 @@ func (w *demoWatch) print(ev exo.Event) {
 			note = " — " + r.Note
 		}
 		fmt.Fprintf(w.out, "%s  %-16s decision: %s %s%s\n", ts, e.RunnerID, r.Decision.Severity, what, note)
-	case *exo.Alert:
+	case exo.Alert:
 		fmt.Fprintf(w.out, "%s  %-16s ALERT %s: %s\n", ts, e.RunnerID, e.Severity, e.Message)
-	case *exo.TaskChunk:
-		if c := e.Chunk.GetError(); c != nil {
-			fmt.Fprintf(w.out, "%s  %-16s task %s error chunk: %s\n", ts, e.RunnerID, e.TaskID, c.GetErrorMessage())
+	case exo.TaskChunk:
+		if e.Chunk.Error != "" {
+			fmt.Fprintf(w.out, "%s  %-16s task %s error chunk: %s\n", ts, e.RunnerID, e.TaskID, e.Chunk.Error)
 		}
 	}
 }
 
-func taskStatus(s exov1.TaskStatus) string {
-	return strings.TrimPrefix(strings.ToLower(s.String()), "task_status_")
+func taskStatus(s exo.TaskStatus) string {
+	return strings.ToLower(s.String())
 }
 
 func (w *demoWatch) waitFor(ctx context.Context, what string, cond func([]exo.Event) bool) error {
@@ -165,10 +163,10 @@ func (w *demoWatch) waitFor(ctx context.Context, what string, cond func([]exo.Ev
 	}
 }
 
-func statusReached(id string, k exov1.RunnerStatusKind) func([]exo.Event) bool {
+func statusReached(id string, k exo.RunnerStatus) func([]exo.Event) bool {
 	return func(evs []exo.Event) bool {
 		for _, ev := range evs {
-			if s, ok := ev.(*exo.StatusChanged); ok && s.RunnerID == id && s.To.GetKind() == k {
+			if s, ok := ev.(exo.StatusChanged); ok && s.RunnerID == id && s.To == k {
 				return true
 			}
 		}
@@ -243,7 +241,7 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	var alive []string
 	w.mu.Lock()
 	for _, ev := range w.events { // every process of every generation
-		if p, ok := ev.(*exo.ProcessStarted); ok && processAlive(p.Pid) {
+		if p, ok := ev.(exo.ProcessStarted); ok && processAlive(p.Pid) {
 			alive = append(alive, fmt.Sprintf("%s generation %d (pid %d)", p.RunnerID, p.Generation, p.Pid))
 		}
 	}
@@ -282,7 +280,7 @@ func demoScenario(ctx context.Context, w *demoWatch, sys *exo.System, o demoOpti
 		ids = append(ids, id)
 	}
 	for _, id := range ids {
-		if err := w.waitFor(ctx, id+" Ready", statusReached(id, exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY)); err != nil {
+		if err := w.waitFor(ctx, id+" Ready", statusReached(id, exo.StatusReady)); err != nil {
 			return handles, err
 		}
 	}
@@ -313,7 +311,7 @@ func demoScenario(ctx context.Context, w *demoWatch, sys *exo.System, o demoOpti
 		if err != nil {
 			return handles, fmt.Errorf("demo: chunk %d of %s: %w", i, handles[0].ID, err)
 		}
-		text.WriteString(c.GetToken().GetText())
+		text.WriteString(c.Text)
 	}
 	fmt.Fprintf(out, "%6.2fs  %-16s streamed so far: %q\n", time.Since(w.start).Seconds(), victim, text.String())
 	infos, err := sys.Runners(ctx)
@@ -352,7 +350,7 @@ func demoScenario(ctx context.Context, w *demoWatch, sys *exo.System, o demoOpti
 	}
 	if err := w.waitFor(ctx, broken+" escalation", func(evs []exo.Event) bool {
 		for _, ev := range evs {
-			if a, ok := ev.(*exo.Alert); ok && a.RunnerID == broken {
+			if a, ok := ev.(exo.Alert); ok && a.RunnerID == broken {
 				return true
 			}
 		}
@@ -381,7 +379,7 @@ func demoScenario(ctx context.Context, w *demoWatch, sys *exo.System, o demoOpti
 	for _, h := range handles[1:] {
 		var b strings.Builder
 		for _, c := range h.Chunks() {
-			b.WriteString(c.GetToken().GetText())
+			b.WriteString(c.Text)
 		}
 		txt := b.String()
 		if len(txt) > 60 {
@@ -394,7 +392,7 @@ func demoScenario(ctx context.Context, w *demoWatch, sys *exo.System, o demoOpti
 	ended := map[string]int{}
 	w.mu.Lock()
 	for _, ev := range w.events {
-		if s, ok := ev.(*exo.TaskStatusChanged); ok && s.Status != exov1.TaskStatus_TASK_STATUS_PENDING && s.Status != exov1.TaskStatus_TASK_STATUS_RUNNING {
+		if s, ok := ev.(exo.TaskStatusChanged); ok && s.Status != exo.TaskPending && s.Status != exo.TaskRunning {
 			ended[s.TaskID]++
 		}
 	}

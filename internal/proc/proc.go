@@ -82,6 +82,9 @@ type ExitStatus struct {
 	Signal   syscall.Signal // the signal that killed it, or 0
 	CoreDump bool
 	Err      error // set when Wait itself failed
+	// Lifetime is how long the process lived: from its start to the moment
+	// Wait returned (both on the real clock).
+	Lifetime time.Duration
 }
 
 // Signaled reports whether a signal ended the process.
@@ -121,12 +124,29 @@ type StartError struct {
 
 func (e *StartError) Error() string {
 	if e.NotFound {
-		return fmt.Sprintf("executable %q not found or not executable: %v; check the runner spec's command and PATH", e.Path, e.Err)
+		return fmt.Sprintf("executable %q not found or not executable (%v); check the runner spec's command and PATH", e.Path, innermost(e.Err))
 	}
-	return fmt.Sprintf("start %q: %v", e.Path, e.Err)
+	return fmt.Sprintf("start %q: %v", e.Path, innermost(e.Err))
 }
 
 func (e *StartError) Unwrap() error { return e.Err }
+
+// innermost returns the error at the bottom of err's chain of *exec.Error
+// and *fs.PathError, which would name the path a second time.
+func innermost(err error) error {
+	for {
+		var ee *exec.Error
+		var pe *fs.PathError
+		switch {
+		case errors.As(err, &ee) && ee.Err != nil:
+			err = ee.Err
+		case errors.As(err, &pe) && pe.Err != nil:
+			err = pe.Err
+		default:
+			return err
+		}
+	}
+}
 
 // Spawner starts processes from one goroutine locked to its OS thread.
 type Spawner struct {
@@ -470,7 +490,9 @@ func (p *Process) wait(deliver Deliver) {
 	} else if err != nil {
 		st.Err = err
 	}
-	deliver(&Exited{Gen: p.Gen, Status: st, At: time.Now()})
+	now := time.Now()
+	st.Lifetime = now.Sub(p.Started)
+	deliver(&Exited{Gen: p.Gen, Status: st, At: now})
 }
 
 // parkUntilExit returns once the leader has exited (it is then waitable,

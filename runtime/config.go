@@ -1,0 +1,238 @@
+package runtime
+
+import (
+	"math/rand/v2"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/runtime/clock"
+)
+
+// Config configures a System. Every zero field takes the default named in
+// its comment (docs/operations.md lists them all, and a test checks that
+// list against the code).
+type Config struct {
+	// Logger receives every log line, the actor system's included. Any
+	// logrus.FieldLogger works: a *logrus.Logger, or a *logrus.Entry that
+	// carries the host's fields. Default: a logrus logger at info level on
+	// stderr. A *logrus.Entry's level is read once, when New runs.
+	Logger logrus.FieldLogger
+	// Clock drives supervision: restart backoff, restart intensity, the
+	// stable period that resets backoff, error records. Default clock.Real().
+	// Tests inject a clock.Fake to step through backoff without sleeping.
+	Clock clock.Clock
+	// RunnerClock drives each runner's liveness timers: handshake, heartbeat
+	// and progress watchdogs, stop escalation, task timeouts, shutdown phase
+	// deadlines. Default clock.Real(); it is separate from Clock so that
+	// stepping a fake supervision clock does not make live runners look hung.
+	RunnerClock clock.Clock
+	// ErrorPolicy configures the error handler: user rules (consulted before
+	// the defaults of docs/errors.md), backoff and restart intensity.
+	ErrorPolicy ErrorPolicy
+	// Timeouts are the waits of each runner's life.
+	Timeouts RunnerTimeouts
+	// Tasks bounds each runner's tasks.
+	Tasks TaskLimits
+	// Hook receives every event, as a value (see Event); may be nil. It is
+	// called from actor goroutines: it must be safe for concurrent use and
+	// must not block, nor call the System (a Subscription is the way to
+	// react to events with calls).
+	Hook EventHook
+	// BuiltinBinary is the exo-actors binary that built-in runners
+	// (RunnerSpec.Builtin) run; default os.Executable().
+	BuiltinBinary string
+	// Env is the base environment of runner processes; nil means the
+	// host's. RunnerSpec.Env is added to it.
+	Env []string
+	// MaxFrameSize is the largest frame a runner may send; default 4 MiB.
+	MaxFrameSize int
+	// DeadLetterThrottle is the interval of the actor system's dead-letter
+	// log throttle; default 1s (tests set it short so its goroutine ends
+	// quickly).
+	DeadLetterThrottle time.Duration
+	// StreamBuffer is each subscriber's buffer in an event stream (events
+	// beyond the subscriber's credit); when it is full the oldest event is
+	// dropped and a Gap event says how many. Default 1024.
+	StreamBuffer int
+	// Shutdown sets each shutdown phase's deadline.
+	Shutdown ShutdownDeadlines
+	// RequestTimeout bounds a call into the System when the caller's
+	// context has no deadline; default 1 minute.
+	RequestTimeout time.Duration
+}
+
+// RunnerTimeouts are the waits of a runner's life. Zero fields take the
+// defaults listed; tests set them short.
+type RunnerTimeouts struct {
+	// Handshake is how long a started process has to send its Hello frame;
+	// default 5s. Past it the runner fails with FailureHandshakeTimeout.
+	Handshake time.Duration
+	// HeartbeatInterval is asked of the runner in HelloAccepted; default
+	// 500ms.
+	HeartbeatInterval time.Duration
+	// HeartbeatTimeout: no heartbeat at all for this long is a hang
+	// (FailureHang); default 5s.
+	HeartbeatTimeout time.Duration
+	// ProgressTimeout: a Running runner whose heartbeats carry frozen
+	// progress counters this long makes no progress (FailureNoProgress);
+	// default 30s.
+	ProgressTimeout time.Duration
+	// LoadingStall: a runner Loading with no layer progress this long
+	// stalled (FailureLoadingStall); default 60s.
+	LoadingStall time.Duration
+	// ExitGrace: after a TerminationError or the end of its stdout, how long
+	// the runner has to exit before SIGKILL; default 3s (above the Go SDK's
+	// 2s stop grace).
+	ExitGrace time.Duration
+	// StopGrace: after the Shutdown frame, how long before SIGTERM; default
+	// 3s.
+	StopGrace time.Duration
+	// TermWait: after SIGTERM, how long before SIGKILL; default 2s.
+	TermWait time.Duration
+	// Drain: after the process exited, how long its pipe readers have to
+	// finish; default 1s.
+	Drain time.Duration
+	// StopDrain: StopRunner's wait for in-flight tasks to finish before the
+	// stop; default 30s.
+	StopDrain time.Duration
+}
+
+// TaskLimits bound the work a runner holds. Zero fields take the defaults.
+type TaskLimits struct {
+	// InFlight is how many tasks a runner runs at once; default 1.
+	InFlight int
+	// Queue is how many more may wait for a free slot; default 64. A Submit
+	// beyond it fails with ErrQueueFull.
+	Queue int
+	// AckTimeout: a task the runner has not acknowledged this long after it
+	// was sent ends Failed; default 5s.
+	AckTimeout time.Duration
+	// CancelWait: how long a cancelled task waits for the runner to confirm
+	// before it ends Cancelled anyway; default 2s.
+	CancelWait time.Duration
+	// DedupMemory is how many finished task IDs per runner are remembered
+	// for deduplication (oldest forgotten first); default 1024.
+	DedupMemory int
+}
+
+// ShutdownDeadlines bound each shutdown phase; zero fields take the
+// defaults.
+type ShutdownDeadlines struct {
+	// Signaling: no new work is accepted; default 2s.
+	Signaling time.Duration
+	// Draining: in-flight tasks finish or end TimedOut; default 30s.
+	Draining time.Duration
+	// Closing: runners exit, resources close; past it runners are
+	// SIGKILLed (FORCE_CLEANUP); default 15s.
+	Closing time.Duration
+}
+
+// ErrorPolicy configures the error handler, which decides what to do about
+// each failure (docs/errors.md has the default table). Its clock is always
+// Config.Clock.
+type ErrorPolicy struct {
+	// Rand is the source of backoff jitter. Nil means a randomly seeded one;
+	// tests pass e.g. rand.NewPCG(1, 2) for a repeatable run.
+	Rand rand.Source
+	// Rules are the host's rules, consulted in order before the defaults.
+	Rules []Rule
+	// Backoff shapes the delay before each restart.
+	Backoff BackoffConfig
+	// Intensity limits restarts.
+	Intensity Intensity
+	// HistoryLimit is the number of error records kept; older ones are
+	// dropped, their counts stay in ErrorStats. Default 1000.
+	HistoryLimit int
+}
+
+// NoDelay as BackoffConfig.Base means restarts wait no time at all.
+const NoDelay time.Duration = -1
+
+// BackoffConfig shapes restart delays: the n-th delay (from 0) is drawn
+// uniformly from [d/2, d] with d = min(Max, Base·2ⁿ).
+type BackoffConfig struct {
+	// Base is the first nominal delay; each next one doubles, up to Max.
+	// Default 500ms; NoDelay means no delay at all.
+	Base time.Duration
+	// Max caps the nominal delay; default 30s. A Max below Base is raised to
+	// Base.
+	Max time.Duration
+	// StablePeriod is how long a runner must stay Ready before its backoff
+	// and attempt count start over; default 60s.
+	StablePeriod time.Duration
+}
+
+// Intensity limits restarts, as OTP's restart intensity does: a restart that
+// would make more than MaxRestarts restarts of one runner within Window is
+// turned into ESCALATE (the runner stops, a CRITICAL alert goes out).
+type Intensity struct {
+	// MaxRestarts is the number of restarts allowed within Window; default
+	// 5; a negative value means no limit.
+	MaxRestarts int
+	// Window is the sliding window; default 60s.
+	Window time.Duration
+}
+
+// Rule is one row of the classification table: a pattern over a failure and
+// the decision it leads to. Zero-valued pattern fields match anything; all
+// set fields must match. The first matching rule wins, the host's rules
+// before the defaults.
+type Rule struct {
+	// Name identifies the rule in decisions, records and docs. Required.
+	Name string
+	// Kind matches the failure's kind; empty matches any kind.
+	Kind FailureKind
+	// ExitCode, when set, matches only exits (FailureExitZero,
+	// FailureExitNonZero) with this status.
+	ExitCode *int
+	// Signal, when non-zero, matches the signal that killed the runner.
+	Signal syscall.Signal
+	// Component, when non-empty, matches the failing component ("runner",
+	// "resource", ...).
+	Component string
+	// ShuttingDown, when set, matches whether the node was shutting down.
+	ShuttingDown *bool
+	// Severity and Action are the decision. Then is required with
+	// ActionForceCleanup and must be zero otherwise.
+	Severity Severity
+	Action   Action
+	Then     Action
+	// Reason explains the rule to people.
+	Reason string
+}
+
+// Option changes a Config before the System starts.
+type Option func(*Config)
+
+// WithEventHook sets the hook that receives every event.
+func WithEventHook(h EventHook) Option { return func(c *Config) { c.Hook = h } }
+
+// WithTimeouts sets the runner timeouts.
+func WithTimeouts(t RunnerTimeouts) Option { return func(c *Config) { c.Timeouts = t } }
+
+// WithLogger sets the logger.
+func WithLogger(l logrus.FieldLogger) Option { return func(c *Config) { c.Logger = l } }
+
+// WithDefaults returns t with every zero field set to its default.
+func (t RunnerTimeouts) WithDefaults() RunnerTimeouts {
+	return RunnerTimeouts(actors.RunnerTimeouts(t).WithDefaults())
+}
+
+// WithDefaults returns l with every zero field set to its default.
+func (l TaskLimits) WithDefaults() TaskLimits { return TaskLimits(actors.TaskLimits(l).WithDefaults()) }
+
+// WithDefaults returns d with every zero field set to its default.
+func (d ShutdownDeadlines) WithDefaults() ShutdownDeadlines {
+	return ShutdownDeadlines(actors.ShutdownDeadlines(d).WithDefaults())
+}
+
+// WithDefaults returns p with every zero field of Backoff and Intensity and
+// a zero HistoryLimit set to its default (a Base of NoDelay becomes 0).
+func (p ErrorPolicy) WithDefaults() ErrorPolicy {
+	c := toErrorPolicy(p).WithDefaults()
+	p.Backoff, p.Intensity, p.HistoryLimit = BackoffConfig(c.Backoff), Intensity(c.Intensity), c.HistoryLimit
+	return p
+}

@@ -1,0 +1,98 @@
+package runtime
+
+import (
+	"strconv"
+	"time"
+)
+
+// Phase is a step of the coordinated shutdown.
+type Phase int
+
+// The three phases, in order.
+const (
+	// PhaseSignaling: no new work is accepted (ErrShuttingDown); runners
+	// take no new tasks and queued ones end Cancelled.
+	PhaseSignaling Phase = iota
+	// PhaseDraining: in-flight tasks finish or time out; streams flush.
+	PhaseDraining
+	// PhaseClosing: runners exit (Shutdown frame, SIGTERM, SIGKILL to the
+	// group), resources close in reverse dependency order, streams end.
+	PhaseClosing
+)
+
+// String returns "SIGNALING", "DRAINING" or "CLOSING".
+func (p Phase) String() string {
+	switch p {
+	case PhaseSignaling:
+		return "SIGNALING"
+	case PhaseDraining:
+		return "DRAINING"
+	case PhaseClosing:
+		return "CLOSING"
+	}
+	return "Phase(" + strconv.Itoa(int(p)) + ")"
+}
+
+// Outcome says how an actor's phase ended. A parent's outcome summarises its
+// children's: the worst of its own and theirs (ok < timed out < failed <
+// forced).
+type Outcome string
+
+// The outcomes of a phase.
+const (
+	// OutcomeOK: done within the deadline (a stream with nothing to flush is
+	// ok even past it).
+	OutcomeOK Outcome = "ok"
+	// OutcomeTimedOut: past the deadline; what was left was cut short.
+	OutcomeTimedOut Outcome = "timed out"
+	// OutcomeForced: past the deadline: FORCE_CLEANUP (SIGKILL to the
+	// group, or a resource left in error).
+	OutcomeForced Outcome = "forced"
+	// OutcomeFailed: the actor failed during the phase.
+	OutcomeFailed Outcome = "failed"
+)
+
+// ShutdownReport is the result of Shutdown: the actor tree (node → runners,
+// resources, streams) with each actor's three phases.
+type ShutdownReport struct {
+	Start time.Time
+	// PhaseStart and PhaseDuration of the node as a whole, indexed by
+	// Phase: the phases run back to back.
+	PhaseStart    [3]time.Time
+	PhaseDuration [3]time.Duration
+	// Total is measured from Start with its own clock reading.
+	Total time.Duration
+	// Root is the node's report.
+	Root *ActorReport
+	// Forced names the actors that were force-cleaned, by path and phase.
+	Forced []string
+	// Errors met on the way (requests that got no answer, ...).
+	Errors []string
+}
+
+// String renders the report as a tree, one actor a line.
+func (r ShutdownReport) String() string { return toShutdownReport(r).String() }
+
+// ActorReport is one actor in the shutdown report tree.
+type ActorReport struct {
+	Name string
+	// Phases is indexed by Phase; nil when the actor took no part in one.
+	Phases   [3]*PhaseReport
+	Children []*ActorReport
+}
+
+// PhaseReport is one actor's account of one phase, with its children's.
+type PhaseReport struct {
+	Actor    string
+	Phase    Phase
+	Start    time.Time
+	Duration time.Duration
+	Outcome  Outcome
+	Note     string
+	// TasksDrained ended normally during the phase; TasksFailed were cut
+	// short (failed, timed out, cancelled by the shutdown).
+	TasksDrained, TasksFailed int
+	// EventsDelivered by a stream during the phase.
+	EventsDelivered uint64
+	Children        []*PhaseReport
+}

@@ -1,0 +1,275 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/exo-actors/exo-actors/actors"
+)
+
+// Errors the System returns; test them with errors.Is. Every error text
+// names what it is about and says what to do.
+var (
+	// ErrInvalidSpec: SpawnRunner refused the spec (RunnerSpec.Validate), or
+	// its Command does not exist or is not executable.
+	ErrInvalidSpec = actors.ErrInvalidSpec
+	// ErrUnknownRunner: no runner with that ID was ever spawned here.
+	ErrUnknownRunner = actors.ErrUnknownRunner
+	// ErrShuttingDown: Shutdown began; no new runners or tasks.
+	ErrShuttingDown = actors.ErrShuttingDown
+	// ErrQueueFull: the runner's task queue (TaskLimits.Queue) is full.
+	ErrQueueFull = actors.ErrQueueFull
+	// ErrRunnerNotAvailable: the runner cannot take tasks now (not Ready
+	// yet, stopping, failed, stopped).
+	ErrRunnerNotAvailable = actors.ErrRunnerNotAvailable
+	// ErrTaskNotFound: Cancel named a task the runner does not know.
+	ErrTaskNotFound = actors.ErrTaskNotFound
+	// ErrTaskRetried: TaskHandle.Next says, once, that the task was retried
+	// as a new attempt; what was read of the earlier attempt is void. The
+	// error is a *RetryError.
+	ErrTaskRetried = actors.ErrTaskRetried
+)
+
+// System is one embedded exo-actors node: a supervision tree of runners,
+// their resources and event streams. Its methods are safe for concurrent
+// use. Methods that ask the tree something take a context; one without a
+// deadline is bounded by Config.RequestTimeout.
+type System struct {
+	node *actors.Node
+}
+
+// New starts a System: the actor system, the supervision tree and the
+// event streams. Options apply to cfg in order. It fails only for a Config
+// that cannot work (e.g. a malformed Rule), saying which.
+func New(cfg Config, opts ...Option) (*System, error) {
+	for _, o := range opts {
+		o(&cfg)
+	}
+	n, err := actors.StartNode(toNodeConfig(cfg))
+	if err != nil {
+		return nil, err
+	}
+	return &System{node: n}, nil
+}
+
+// SpawnRunner starts a runner and returns its ID ("<kind>-<6 hex>") at
+// once; the runner then works its way to Ready (WaitReady waits for that).
+// A spec that cannot work — invalid, or a Command that does not exist or is
+// not executable — is refused here with an error wrapping ErrInvalidSpec
+// that names it. After Shutdown began it returns ErrShuttingDown.
+func (s *System) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error) {
+	as := toRunnerSpec(spec)
+	if err := as.Validate(); err != nil {
+		return "", err
+	}
+	if err := as.CheckCommand(); err != nil {
+		return "", err
+	}
+	return s.node.SpawnRunner(ctx, as)
+}
+
+// WaitReady waits until runner id is Ready (or Running) and returns nil. If
+// the runner fails first, it returns the failure: an error for which
+// errors.Is(err, ErrRunnerFailed) holds and errors.As finds the
+// *RunnerFailure (when the runner had failed before the call, only its text
+// is known and errors.As finds nothing). If the runner is stopped first, or
+// the System shuts down, the error wraps ErrRunnerNotAvailable or
+// ErrShuttingDown; an unknown ID gives ErrUnknownRunner; ctx ending gives
+// an error wrapping ctx.Err() that names the runner's status.
+//
+// Under a RETRY policy a failed runner restarts on its own; WaitReady
+// returns at the first failure it sees nonetheless, so call it again to wait
+// for the restarted runner (a runner already waiting to restart when
+// WaitReady is called is waited for).
+func (s *System) WaitReady(ctx context.Context, id string) error {
+	// Subscribe first, then look: a change between the two is in the stream.
+	sub, err := s.node.Subscribe(actors.TopicRunnerStatus, filterFor(id), subscribeDefaults())
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	status, err := s.readyOrFailed(ctx, id)
+	if status != nil || err != nil {
+		return err
+	}
+	for {
+		e, err := sub.Next(ctx)
+		switch {
+		case errors.Is(err, ErrEndOfStream):
+			return fmt.Errorf("runner %s: %w: the System shut down before the runner was Ready", id, ErrShuttingDown)
+		case err != nil:
+			info, _ := s.runner(context.Background(), id)
+			return fmt.Errorf("runner %s is not Ready (status %s): %w", id, info.StatusText(), err)
+		}
+		if e.Gap != nil { // events were lost: look again
+			if status, err := s.readyOrFailed(ctx, id); status != nil || err != nil {
+				return err
+			}
+			continue
+		}
+		ae, _ := e.Payload.(actors.Event)
+		switch ev := fromEvent(ae).(type) {
+		case StatusChanged:
+			if ev.To == StatusReady || ev.To == StatusRunning {
+				return nil
+			}
+		case RunnerFailed:
+			return ev.Failure
+		case RunnerStopped:
+			return fmt.Errorf("%w: runner %s was stopped (%s) before it was Ready", ErrRunnerNotAvailable, id, ev.Result.EndedBy)
+		}
+	}
+}
+
+// readyOrFailed looks at the runner now: a non-nil status when WaitReady is
+// decided (nil error: Ready), or an error.
+func (s *System) readyOrFailed(ctx context.Context, id string) (*RunnerStatus, error) {
+	info, err := s.runner(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	st := info.Status
+	switch {
+	case info.Restarting:
+		return nil, nil
+	case st == StatusReady || st == StatusRunning:
+		return &st, nil
+	case st == StatusFailed:
+		return &st, fmt.Errorf("%w: runner %s failed before it was Ready: %s", ErrRunnerFailed, id, info.LastError)
+	case st == StatusShutdown || st == StatusShuttingDown:
+		return &st, fmt.Errorf("%w: runner %s is %s; spawn a new runner", ErrRunnerNotAvailable, id, st)
+	}
+	return nil, nil
+}
+
+func (s *System) runner(ctx context.Context, id string) (RunnerInfo, error) {
+	infos, err := s.Runners(ctx)
+	if err != nil {
+		return RunnerInfo{}, err
+	}
+	for _, in := range infos {
+		if in.ID == id {
+			return in, nil
+		}
+	}
+	return RunnerInfo{}, fmt.Errorf("%w %q: list runners (System.Runners) to see the IDs", ErrUnknownRunner, id)
+}
+
+// StopRunner stops one runner — Shutdown frame, then SIGTERM, then SIGKILL
+// to its process group (RunnerTimeouts.StopGrace, TermWait) after its
+// in-flight tasks finished or StopDrain passed — and says which step ended
+// it. Stopping a runner twice, or one that already failed, is safe and
+// returns the same result.
+func (s *System) StopRunner(ctx context.Context, id string) (*StopResult, error) {
+	r, err := s.node.StopRunner(ctx, id)
+	return fromStopResult(r), err
+}
+
+// Runners lists every runner spawned on this System, in spawn order.
+func (s *System) Runners(ctx context.Context) ([]RunnerInfo, error) {
+	infos, err := s.node.Runners(ctx)
+	out := make([]RunnerInfo, len(infos))
+	for i, in := range infos {
+		out[i] = fromRunnerInfo(in)
+	}
+	return out, err
+}
+
+// Submit queues a task on a runner and returns its handle. The handle
+// streams the task's chunks in order and ends with exactly one outcome
+// (Complete, TimedOut, Failed with a reason, or Cancelled); Wait returns it
+// even when the runner crashes. A task ID the runner already knows returns
+// the first submission's handle. Errors: an invalid Task, ErrQueueFull,
+// ErrRunnerNotAvailable, ErrUnknownRunner, ErrShuttingDown.
+func (s *System) Submit(ctx context.Context, runnerID string, t Task) (*TaskHandle, error) {
+	h, err := s.node.Submit(ctx, runnerID, toTaskSpec(t))
+	if err != nil {
+		return nil, err
+	}
+	return &TaskHandle{ID: h.ID, RunnerID: h.RunnerID, h: h}, nil
+}
+
+// Cancel cancels one task, or every task of the runner when taskID is
+// empty, and returns how many it cancelled. The tasks end Cancelled once
+// the runner confirms, or after TaskLimits.CancelWait. An unknown task
+// gives ErrTaskNotFound.
+func (s *System) Cancel(ctx context.Context, runnerID, taskID string) (int, error) {
+	return s.node.Cancel(ctx, runnerID, taskID)
+}
+
+// Subscribe subscribes to a topic's events (TopicRunnerStatus, TopicTasks,
+// TopicErrors, TopicAlerts) from now on, in order, then EndOfStream when
+// the System shuts down. A slow subscriber whose buffer fills loses the
+// oldest events and receives one Gap event saying how many; nothing is
+// dropped silently. Close the subscription when done.
+func (s *System) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
+	sub, err := s.node.Subscribe(topic, toFilter(f), toSubscribeOptions(o))
+	if err != nil {
+		return nil, err
+	}
+	return &Subscription{s: sub}, nil
+}
+
+// StreamStats returns every stream's accounting, by topic.
+func (s *System) StreamStats() map[string]StreamStats {
+	out := map[string]StreamStats{}
+	for k, v := range s.node.StreamStats() {
+		out[k] = fromStreamStats(v)
+	}
+	return out
+}
+
+// RegisterResources registers the host's resources, all or nothing: a
+// missing dependency, a duplicate name or a cycle is refused, naming it
+// (ErrMissingDependency, ErrDuplicateResource, ErrDependencyCycle). They
+// close during Shutdown's CLOSING phase in reverse dependency order, each
+// bounded by its CloseTimeout.
+func (s *System) RegisterResources(ctx context.Context, specs ...ResourceSpec) error {
+	rs := make([]resourceSpec, len(specs))
+	for i, sp := range specs {
+		rs[i] = resourceSpec(sp)
+	}
+	return s.node.RegisterResources(ctx, rs...)
+}
+
+// Resources returns the node's resources with their states and counts.
+func (s *System) Resources(ctx context.Context) (ResourceSnapshot, error) {
+	snap, err := s.node.Resources(ctx)
+	return fromSnapshot(snap), err
+}
+
+// ErrorRecords returns the error handler's bounded history, oldest first.
+func (s *System) ErrorRecords() []ErrorRecord {
+	recs := s.node.Policy().Records()
+	out := make([]ErrorRecord, len(recs))
+	for i, r := range recs {
+		out[i] = fromRecord(r)
+	}
+	return out
+}
+
+// ErrorStats returns the error handler's statistics.
+func (s *System) ErrorStats() ErrorStats { return fromStats(s.node.Policy().Stats()) }
+
+// Shutdown shuts the System down in three phases that travel down the
+// supervision tree — SIGNALING (SpawnRunner and Submit return
+// ErrShuttingDown), DRAINING (in-flight tasks finish or time out; streams
+// flush), CLOSING (runners exit: Shutdown frame, SIGTERM, SIGKILL to the
+// group; resources close; every subscription ends) — each bounded by its
+// deadline (Config.Shutdown), and returns the report. It blocks until done;
+// a second or concurrent call returns the same report. The error joins what
+// went wrong on the way (also listed in the report).
+func (s *System) Shutdown(ctx context.Context) (ShutdownReport, error) {
+	r, err := s.node.Shutdown(ctx)
+	return fromShutdownReport(r), err
+}
+
+// ForceKill sends SIGKILL to every runner's process group now and returns
+// how many it signalled. A Shutdown in progress goes on and reports those
+// runners forced; outside a shutdown the error policy decides what follows.
+func (s *System) ForceKill(ctx context.Context) (int, error) { return s.node.ForceKill(ctx) }
+
+// Done is closed once the System has shut down, whoever started it (a
+// node-wide fault makes it shut itself down).
+func (s *System) Done() <-chan struct{} { return s.node.Done() }

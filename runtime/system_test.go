@@ -1,0 +1,194 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+func newSystem(t *testing.T, cfg exo.Config) *exo.System {
+	t.Helper()
+	sys, err := exo.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := sys.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return sys
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestWaitReadyReturnsTheFailure: a runner that dies while loading makes
+// WaitReady return its *RunnerFailure.
+func TestWaitReadyReturnsTheFailure(t *testing.T) {
+	ctx := testCtx(t)
+	cfg := config()
+	cfg.ErrorPolicy.Rules = []exo.Rule{{Name: "no-restart", Severity: exo.SeverityHigh, Action: exo.ActionEscalate}}
+	sys := newSystem(t, cfg)
+	id, err := sys.SpawnRunner(ctx, fastRunner("crash", "--fault", "crash-loading:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sys.WaitReady(ctx, id)
+	var rf *exo.RunnerFailure
+	if !errors.Is(err, exo.ErrRunnerFailed) || !errors.As(err, &rf) {
+		t.Fatalf("WaitReady = %v, want a *RunnerFailure", err)
+	}
+	if rf.RunnerID != id || rf.Kind != exo.FailureExitNonZero || rf.Exit == nil || rf.Exit.Code != 1 || rf.Exit.Lifetime <= 0 {
+		t.Errorf("failure %+v", rf)
+	}
+	if d := rf.Diagnostics(); !strings.Contains(d, "uptime: ") || !strings.Contains(d, "(process start to exit)") {
+		t.Errorf("diagnostics:\n%s", d)
+	}
+	// Asked again once the runner is known to have failed.
+	if err := sys.WaitReady(ctx, id); !errors.Is(err, exo.ErrRunnerFailed) && !errors.Is(err, exo.ErrRunnerNotAvailable) {
+		t.Errorf("second WaitReady = %v", err)
+	}
+}
+
+// TestWaitReadyHonoursContext: a runner that never says Hello keeps
+// WaitReady waiting until ctx ends; the error names the runner's status.
+func TestWaitReadyHonoursContext(t *testing.T) {
+	ctx := testCtx(t)
+	cfg := config()
+	cfg.Timeouts.Handshake = time.Minute
+	sys := newSystem(t, cfg)
+	id, err := sys.SpawnRunner(ctx, exo.RunnerSpec{Kind: "sleep", Command: "/bin/sleep", Args: []string{"60"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	err = sys.WaitReady(wctx, id)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "Idle") {
+		t.Errorf("WaitReady = %v", err)
+	}
+}
+
+// TestHookSeesValuesInExoOrder: the hook gets events as values, and a
+// task's events come in exo's order: Pending, Running, the runner's
+// Running status, TaskAcknowledged, chunks, Complete.
+func TestHookSeesValuesInExoOrder(t *testing.T) {
+	ctx := testCtx(t)
+	var mu sync.Mutex
+	var seen []string
+	cfg := config()
+	cfg.Hook = func(ev exo.Event) {
+		var s string
+		switch e := ev.(type) {
+		case exo.TaskStatusChanged:
+			s = "task " + e.Status.String()
+		case exo.TaskAcknowledged:
+			s = "ack " + e.TaskID
+		case exo.TaskChunk:
+			s = "chunk " + e.Chunk.Text
+		case exo.StatusChanged:
+			if e.To == exo.StatusRunning || e.To == exo.StatusReady {
+				s = "runner " + e.To.String()
+			}
+		}
+		if s != "" {
+			mu.Lock()
+			seen = append(seen, s)
+			mu.Unlock()
+		}
+	}
+	sys := newSystem(t, cfg)
+	id, _ := sys.SpawnRunner(ctx, fastRunner("llama"))
+	if err := sys.WaitReady(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	h, err := sys.Submit(ctx, id, exo.Task{ID: "t1", Kind: "text_generation", Params: map[string]string{"max_tokens": "2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := h.Wait(ctx); err != nil || out.Status != exo.TaskComplete {
+		t.Fatalf("outcome %+v %v", out, err)
+	}
+	// The hook ran for the terminal status before the handle ended; the
+	// runner's Ready that follows may come later and is not compared.
+	mu.Lock()
+	got := strings.Join(seen, ", ")
+	mu.Unlock()
+	got, _, _ = strings.Cut(got+", ", "task Complete, ")
+	got += "task Complete"
+	want := "runner Ready, task Pending, task Running, runner Running, ack t1, chunk tok0 , chunk tok1 , task Complete"
+	if got != want {
+		t.Errorf("events:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestShutdownReportSummarises: a runner forced in CLOSING makes its
+// parents' CLOSING forced too, but only the runner is listed as forced;
+// streams with nothing to flush are ok even when DRAINING ran late.
+func TestShutdownReportSummarises(t *testing.T) {
+	ctx := testCtx(t)
+	cfg := config()
+	cfg.Shutdown = exo.ShutdownDeadlines{Signaling: time.Second, Draining: 300 * time.Millisecond, Closing: 5 * time.Second}
+	sys, err := exo.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := sys.SpawnRunner(ctx, fastRunner("stubborn", "--fault", "ignore-shutdown:forever"))
+	if err := sys.WaitReady(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	h, err := sys.Submit(ctx, id, exo.Task{ID: "long", Kind: "text_generation", Params: map[string]string{"max_tokens": "1000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Chunk(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := sys.Shutdown(ctx)
+	outcome := func(path ...string) exo.Outcome {
+		r := rep.Root
+		for _, p := range path[:len(path)-1] {
+			var next *exo.ActorReport
+			for _, c := range r.Children {
+				if c.Name == p {
+					next = c
+				}
+			}
+			if next == nil {
+				t.Fatalf("no %q in the report:\n%s", p, rep)
+			}
+			r = next
+		}
+		ph := map[string]exo.Phase{"DRAINING": exo.PhaseDraining, "CLOSING": exo.PhaseClosing}[path[len(path)-1]]
+		return r.Phases[ph].Outcome
+	}
+	for _, c := range []struct {
+		path []string
+		want exo.Outcome
+	}{
+		{[]string{"runners", id, "DRAINING"}, exo.OutcomeTimedOut},
+		{[]string{"runners", "DRAINING"}, exo.OutcomeTimedOut},
+		{[]string{"DRAINING"}, exo.OutcomeTimedOut},
+		{[]string{"streams", "tasks", "DRAINING"}, exo.OutcomeOK},
+		{[]string{"streams", "DRAINING"}, exo.OutcomeOK},
+		{[]string{"runners", id, "CLOSING"}, exo.OutcomeForced},
+		{[]string{"runners", "CLOSING"}, exo.OutcomeForced},
+		{[]string{"CLOSING"}, exo.OutcomeForced},
+	} {
+		if got := outcome(c.path...); got != c.want {
+			t.Errorf("%s: %s, want %s\n%s", strings.Join(c.path, "/"), got, c.want, rep)
+		}
+	}
+	if len(rep.Forced) != 1 || !strings.Contains(rep.Forced[0], id) {
+		t.Errorf("forced %v, want only the runner", rep.Forced)
+	}
+}
