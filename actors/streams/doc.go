@@ -41,6 +41,12 @@
 // every event accepted after Subscribe returned, and none is handed to it
 // after Close returned. Event streams are local: messages are Go structs.
 //
+// The stream's mutex is never left locked by a failure: every handler
+// unlocks it with defer, so a panic in the actor (a bug; the parent resumes
+// it) cannot deadlock later Subscribe, Grant, Publish or Stats calls. A
+// Publish lost to such a panic before it was numbered is counted as a dead
+// letter.
+//
 // Every accepted event gets the stream's next sequence number (1, 2, 3, ...
 // without holes). Gap events consume none: their Seq is 0 and their Gap says
 // which sequence numbers were dropped.

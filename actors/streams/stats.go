@@ -15,7 +15,9 @@ type Stats struct {
 	// Published counts accepted events = the last sequence number.
 	Published uint64
 	// DeadLettered counts attempts that were refused: the stream was closed
-	// or stopped (or not spawned yet), or the event had the reserved kind.
+	// or stopped (or not spawned yet), or the event had the reserved kind;
+	// and Publishes lost because the actor failed (panicked) while it took
+	// them.
 	DeadLettered uint64
 	// InFlight counts Publish messages in the actor's mailbox, not yet taken.
 	InFlight uint64
@@ -90,7 +92,7 @@ func (s *Stream) statsLocked() Stats {
 		Topic:        s.topic,
 		Offered:      sent + refused + st.raw,
 		Published:    st.seq,
-		DeadLettered: refused + st.late + st.invalid + st.lost,
+		DeadLettered: refused + st.late + st.invalid + st.lost + st.failed,
 		InFlight:     sent - st.received - st.lost,
 		Matched:      st.total.Matched,
 		Delivered:    st.total.Delivered,

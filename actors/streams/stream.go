@@ -105,6 +105,7 @@ type state struct {
 	late     uint64 // Publish messages taken after Close: dead letters
 	invalid  uint64 // raw Publish messages of the reserved kind: dead letters
 	lost     uint64 // Publish messages from this handle still queued when the actor stopped: dead letters
+	failed   uint64 // Publish messages lost to a failure (panic) of the actor before they were numbered: dead letters
 
 	total    counters // over every subscriber ever
 	gone     counters // over departed subscribers
@@ -320,19 +321,11 @@ func (s *Stream) Close(ctx context.Context) error {
 	}
 	s.gate.RUnlock()
 	if pid == nil && !closed {
-		s.mu.Lock()
-		s.gate.Lock()
-		spawned := s.pid != nil
-		s.gate.Unlock()
-		if !spawned {
-			s.closeLocked("closed")
-			s.st.stopped = true
-		}
-		s.mu.Unlock()
-		if spawned { // lost a race with Spawn: close the actor
+		if s.closeUnspawned() {
+			s.markDone()
+		} else { // lost a race with Spawn: close the actor
 			return s.Close(ctx)
 		}
-		s.markDone()
 	}
 	select {
 	case <-s.done:
@@ -369,6 +362,22 @@ func (s *Stream) Flush(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("flush stream %q: %w", s.topic, ctx.Err())
 	}
+}
+
+// closeUnspawned closes a stream whose actor was never spawned, and reports
+// whether it did (false: the actor was spawned meanwhile).
+func (s *Stream) closeUnspawned() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gate.RLock()
+	spawned := s.pid != nil
+	s.gate.RUnlock()
+	if spawned {
+		return false
+	}
+	s.closeLocked("closed")
+	s.st.stopped = true
+	return true
 }
 
 // closeLocked closes the gate and ends every subscriber after handing over

@@ -34,12 +34,14 @@ type subscriber struct {
 // accept assigns ev its sequence number and fans it out. s.mu is held.
 func (s *Stream) accept(ev *Event) {
 	st := &s.st
+	if ev.At.IsZero() {
+		// Before the event is numbered: should the clock fail, nothing
+		// changed yet, and the Publish is counted as lost.
+		ev.At = s.cfg.Clock.Now()
+	}
 	st.seq++
 	ev.Seq = st.seq
 	ev.Stream = s.topic
-	if ev.At.IsZero() {
-		ev.At = s.cfg.Clock.Now()
-	}
 	for _, sb := range st.subs {
 		if !sb.filter.Match(ev) {
 			continue

@@ -100,7 +100,13 @@ func (sub *Subscription) Received() (received, consumed uint64) {
 // then ends the subscription with end. It never blocks. The stream calls it
 // with Stream.mu held.
 func (sub *Subscription) deliver(gap, ev *Event, buf *ring, n int, end error) {
+	sub.push(gap, ev, buf, n, end)
+	sub.ring()
+}
+
+func (sub *Subscription) push(gap, ev *Event, buf *ring, n int, end error) {
 	sub.mu.Lock()
+	defer sub.mu.Unlock()
 	if gap != nil {
 		sub.inbox.push(gap)
 		sub.received++
@@ -117,8 +123,6 @@ func (sub *Subscription) deliver(gap, ev *Event, buf *ring, n int, end error) {
 	if end != nil && sub.err == nil {
 		sub.err = end
 	}
-	sub.mu.Unlock()
-	sub.ring()
 }
 
 // end ends the subscription: after what its inbox holds, Next returns err.
