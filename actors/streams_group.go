@@ -98,11 +98,24 @@ func (g *streamGroup) streamReport(topic string, err error) *PhaseReport {
 		Duration: now.Sub(g.phase.report.Start), Outcome: OutcomeOK, EventsDelivered: st.Delivered - g.before[topic]}
 	if err != nil {
 		r.Outcome, r.Note = OutcomeTimedOut, err.Error()
+	} else if stalled := stalledSubscribers(st); stalled > 0 && r.Phase == PhaseDraining {
+		r.Note = fmt.Sprintf("not waited for %d stalled subscriber(s): nothing acknowledged for %s", stalled, streams.DefaultStall)
 	}
 	if cerr := st.Check(); cerr != nil {
 		r.Outcome, r.Note = OutcomeFailed, "accounting: "+cerr.Error()
 	}
 	return r
+}
+
+// stalledSubscribers counts the subscribers a Flush did not wait for.
+func stalledSubscribers(st streams.Stats) int {
+	n := 0
+	for _, ss := range st.PerSubscriber {
+		if ss.Stalled {
+			n++
+		}
+	}
+	return n
 }
 
 func (g *streamGroup) onPhase(ctx actor.Context, req *phaseRequest) {

@@ -140,6 +140,8 @@ func (a *streamActor) Receive(ctx actor.Context) {
 		s.Grant(m.ID, m.N)
 	case *pumpPIDsMsg:
 		s.handlePump()
+	case *flushDueMsg:
+		s.handleFlushDue()
 	case *Subscribe:
 		a.subscribe(ctx, m)
 	case *Unsubscribe:

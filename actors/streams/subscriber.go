@@ -11,8 +11,8 @@ import (
 type subscriber struct {
 	id     uint64
 	filter Filter
-	sub    *Subscription // a local reader, or
-	pid    *actor.PID    // an actor that receives *Delivery messages
+	sub    *localSub  // a local reader (a Subscription), or
+	pid    *actor.PID // an actor that receives *Delivery messages
 
 	buf    ring // matched events beyond its credit, oldest first, at most limit
 	limit  int
@@ -29,6 +29,15 @@ type subscriber struct {
 	joinedAt uint64 // stream seq when it joined: it sees Seq > joinedAt
 	leftAt   uint64 // stream seq when it departed
 	c        counters
+
+	ackedAt   time.Time // when it last acknowledged (Grant, Credit), or joined
+	abandoned bool      // its Subscription was dropped without Close
+}
+
+// stalled reports whether sb holds events back and has acknowledged nothing
+// for the stall bound: Flush no longer waits for it.
+func (sb *subscriber) stalled(now time.Time, stall time.Duration) bool {
+	return (sb.buf.len() > 0 || sb.hasGap) && now.Sub(sb.ackedAt) >= stall
 }
 
 // accept assigns ev its sequence number and fans it out. s.mu is held.
@@ -169,8 +178,8 @@ func b2i(b bool) int {
 	return 0
 }
 
-// stats returns sb's accounting.
-func (sb *subscriber) stats(live bool) SubStats {
+// stats returns sb's accounting; stall > 0 says whether it is stalled at now.
+func (sb *subscriber) stats(live bool, now time.Time, stall time.Duration) SubStats {
 	ss := SubStats{
 		ID:         sb.id,
 		Filter:     sb.filter.clone(),
@@ -185,6 +194,7 @@ func (sb *subscriber) stats(live bool) SubStats {
 		Buffered:   uint64(sb.buf.len()),
 		GapPending: sb.hasGap,
 		Discarded:  sb.c.Discarded,
+		Stalled:    stall > 0 && sb.stalled(now, stall),
 	}
 	if sb.pid != nil {
 		ss.PID = sb.pid.String()
