@@ -121,6 +121,27 @@ type nodeConfig struct {
 }
 
 // Node is one running actor system with its supervision tree.
+//
+// # During and after Shutdown
+//
+// Once Shutdown has begun (or a node-wide fault began it), and once it has
+// finished (Done is closed), the API answers with documented sentinels,
+// never with the actor system's internals (dead letters, "does not exist"):
+//
+//	call                        shutting down               stopped
+//	SpawnRunner, Submit,        ErrShuttingDown             ErrStopped
+//	RegisterResources
+//	StopRunner, Cancel,         answered as usual, or       ErrStopped
+//	ForceKill, Resources        ErrShuttingDown once the
+//	                            tree stopped under the call
+//	Runners                     answered as usual           the final state of every
+//	                                                        runner (end of CLOSING)
+//	Subscribe                   a Subscription that ends with ErrEndOfStream
+//	StreamStats, Policy         answered as usual (final accounting after)
+//	Shutdown                    the same report, once the first call is done
+//
+// errors.Is(ErrStopped, ErrShuttingDown) holds, so testing for
+// ErrShuttingDown covers both.
 type Node struct {
 	cfg        *nodeConfig
 	system     *actor.ActorSystem
@@ -130,11 +151,18 @@ type Node struct {
 
 	deadlines ShutdownDeadlines
 
-	mu       sync.Mutex
-	shutdown bool
-	done     chan struct{} // sole sender: the first Shutdown call, closed once when shutdown finished
-	report   ShutdownReport
-	shutErr  error
+	mu      sync.Mutex
+	state   nodeState     // under mu; transitions in node_lifecycle.go
+	done    chan struct{} // sole sender: the first Shutdown call, closed once when shutdown finished
+	report  ShutdownReport
+	shutErr error
+	// final is every runner's state at the end of CLOSING (under mu), which
+	// Runners returns once the node has stopped.
+	final     []RunnerInfo
+	haveFinal bool
+	// pending are the futures of requests still waiting (under mu); the end
+	// of the shutdown fails them (failPending).
+	pending map[string]*actor.PID
 }
 
 // StartNode starts an actor system with the node root and runner supervisor.
@@ -226,27 +254,25 @@ func (n *Node) request(ctx context.Context, pid *actor.PID, msg any) (any, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	res, err := n.system.Root.RequestFuture(pid, msg, n.timeout(ctx)).Result()
+	fut := n.system.Root.RequestFuture(pid, msg, n.timeout(ctx))
+	defer n.trackRequest(fut.PID())()
+	res, err := fut.Result()
 	if errors.Is(err, actor.ErrTimeout) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("no answer from %s within %s: %w", pid.Id, n.timeout(ctx), err)
+		err = fmt.Errorf("no answer from %s within %s: %w", pid.Id, n.timeout(ctx), err)
 	}
-	return res, err
-}
-
-func (n *Node) closed() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.shutdown
+	// Past the start of a shutdown a dead letter or a lost request means the
+	// tree stopped under the request: say so with the node's sentinel.
+	return res, n.stoppedErr("ask "+pid.Id, err)
 }
 
 // SpawnRunner starts a runner and returns its ID. The runner reports its way to
 // Ready through events; a spec that cannot work is refused here.
 func (n *Node) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error) {
-	if n.closed() {
-		return "", ErrShuttingDown
+	if err := n.refuseWork(); err != nil {
+		return "", err
 	}
 	if err := spec.Validate(); err != nil {
 		return "", err
@@ -262,6 +288,9 @@ func (n *Node) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error)
 // StopRunner stops one runner (Shutdown frame → SIGTERM → SIGKILL to its
 // group) and returns how the stop went.
 func (n *Node) StopRunner(ctx context.Context, id string) (*StopResult, error) {
+	if err := n.refuseIfStopped(); err != nil {
+		return nil, err
+	}
 	res, err := n.request(ctx, n.supervisor, &stopRunnerRequest{id: id})
 	if err != nil {
 		return nil, err
@@ -278,8 +307,8 @@ func (n *Node) StopRunner(ctx context.Context, id string) (*StopResult, error) {
 // Submit queues a task on a runner and returns its handle. A task ID already
 // known to that runner returns the first submission's handle.
 func (n *Node) Submit(ctx context.Context, runnerID string, t TaskSpec) (*TaskHandle, error) {
-	if n.closed() {
-		return nil, ErrShuttingDown
+	if err := n.refuseWork(); err != nil {
+		return nil, err
 	}
 	if err := t.Validate(); err != nil {
 		return nil, err
@@ -296,6 +325,9 @@ func (n *Node) Submit(ctx context.Context, runnerID string, t TaskSpec) (*TaskHa
 // runner, and returns how many it cancelled. The tasks end Cancelled once the
 // runner confirms, or after TaskLimits.CancelWait if it never does.
 func (n *Node) Cancel(ctx context.Context, runnerID, taskID string) (int, error) {
+	if err := n.refuseIfStopped(); err != nil {
+		return 0, err
+	}
 	res, err := n.request(ctx, n.supervisor, &routeToRunner{id: runnerID, msg: &cancelTasks{taskID: taskID, all: taskID == ""}})
 	if err != nil {
 		return 0, err
@@ -305,9 +337,20 @@ func (n *Node) Cancel(ctx context.Context, runnerID, taskID string) (int, error)
 }
 
 // Runners lists every runner ever spawned on this node, in spawn order.
+// Once the node has stopped it returns their final state, as it was at the
+// end of CLOSING (ErrStopped if that could not be read).
 func (n *Node) Runners(ctx context.Context) ([]RunnerInfo, error) {
+	if n.lifecycle() == nodeStopped {
+		if infos, ok := n.finalRunners(); ok {
+			return infos, nil
+		}
+		return nil, ErrStopped
+	}
 	res, err := n.request(ctx, n.supervisor, &listRunnersRequest{})
 	if err != nil {
+		if infos, ok := n.finalRunners(); ok && errors.Is(err, ErrShuttingDown) {
+			return infos, nil // the tree stopped under the request
+		}
 		return nil, err
 	}
 	return res.([]RunnerInfo), nil
@@ -322,8 +365,10 @@ func (n *Node) Runners(ctx context.Context) ([]RunnerInfo, error) {
 // the same report once the first call is done.
 func (n *Node) Shutdown(ctx context.Context) (ShutdownReport, error) {
 	n.mu.Lock()
-	first := !n.shutdown
-	n.shutdown = true
+	first := n.state == nodeRunning
+	if first {
+		n.state = nodeShuttingDown
+	}
 	n.mu.Unlock()
 	if !first {
 		select {
@@ -334,6 +379,9 @@ func (n *Node) Shutdown(ctx context.Context) (ShutdownReport, error) {
 		}
 	}
 	n.report, n.shutErr = n.shutdownOnce(ctx)
+	n.mu.Lock()
+	n.state = nodeStopped
+	n.mu.Unlock()
 	close(n.done) // sole sender: the first Shutdown call
 	return n.report, n.shutErr
 }
@@ -369,10 +417,13 @@ func (n *Node) shutdownOnce(ctx context.Context) (ShutdownReport, error) {
 		rep.Errors = append(rep.Errors, fmt.Sprintf("resource closes still running after CLOSING: %v", err))
 	}
 	wcancel()
-	// Every actor has answered CLOSING: stop the tree, the spawner and the system.
+	// Every actor has answered CLOSING: keep the runners' final state, then
+	// stop the tree, the spawner and the system.
+	n.keepFinalRunners()
 	if err := n.system.Root.StopFuture(n.root).Wait(); err != nil {
 		errs = append(errs, fmt.Errorf("stop node root: %w", err))
 	}
+	n.failPending()
 	n.cfg.spawner.Close()
 	n.system.Shutdown()
 	return rep, errors.Join(errs...)
@@ -392,6 +443,9 @@ func (n *Node) onNodeFault(reason error) {
 // finish as usual once their processes are reaped; a Shutdown in progress goes
 // on and reports them forced. It returns how many runners it signalled.
 func (n *Node) ForceKill(ctx context.Context) (int, error) {
+	if err := n.refuseIfStopped(); err != nil {
+		return 0, err
+	}
 	res, err := n.request(ctx, n.supervisor, &forceKillAll{})
 	if err != nil {
 		return 0, err
@@ -456,15 +510,21 @@ func (n *Node) StreamStats() map[string]streams.Stats {
 // RegisterResources registers a host's resources (all or nothing). They close
 // in CLOSING, in reverse dependency order, each bounded by its timeout.
 func (n *Node) RegisterResources(ctx context.Context, specs ...resources.Spec) error {
-	if n.closed() {
-		return ErrShuttingDown
+	if err := n.refuseWork(); err != nil {
+		return err
 	}
-	return resources.NewClient(n.system, n.cfg.resourcesPID).Register(ctx, specs...)
+	err := n.resourcesClient().Register(ctx, specs...)
+	return n.stoppedErr("register resources", err)
 }
 
-// Resources returns a snapshot of the node's resources.
+// Resources returns a snapshot of the node's resources. Once the node has
+// stopped it returns ErrStopped (the shutdown report holds how each closed).
 func (n *Node) Resources(ctx context.Context) (resources.Snapshot, error) {
-	return resources.NewClient(n.system, n.cfg.resourcesPID).Snapshot(ctx)
+	if err := n.refuseIfStopped(); err != nil {
+		return resources.Snapshot{}, err
+	}
+	snap, err := n.resourcesClient().Snapshot(ctx)
+	return snap, n.stoppedErr("resources snapshot", err)
 }
 
 // supervisorQuery asks the node root for the runner supervisor's PID.

@@ -14,4 +14,12 @@
 // actors); the types shared with it are defined there once and re-exported
 // here as aliases. Events (status changes, exits, failures, stops) reach the
 // host through the EventHook in Config.
+//
+// During and after Shutdown every method answers with a documented
+// sentinel: SpawnRunner, Submit and RegisterResources return ErrShuttingDown
+// once Shutdown began; after it finished, StopRunner, Cancel, ForceKill,
+// Resources and those three return ErrStopped (which also matches
+// ErrShuttingDown with errors.Is), Runners returns every runner's final
+// state, Subscribe returns a Subscription that has ended, and StreamStats,
+// ErrorRecords and ErrorStats return the final accounting.
 package runtime

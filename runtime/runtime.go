@@ -51,8 +51,17 @@ type (
 
 // Errors callers test with errors.Is.
 var (
+	// ErrUnknownRunner: no runner with that ID was ever spawned here.
 	ErrUnknownRunner = actors.ErrUnknownRunner
-	ErrShuttingDown  = actors.ErrShuttingDown
+	// ErrShuttingDown: Shutdown has begun; the System takes no new work.
+	// SpawnRunner, Submit and RegisterResources return it during the
+	// shutdown; StopRunner, Cancel, ForceKill and Resources return it if
+	// the supervision tree stopped under the call.
+	ErrShuttingDown = actors.ErrShuttingDown
+	// ErrStopped: Shutdown has finished (Done is closed). Every call that
+	// would need an actor returns it, except Runners, which returns each
+	// runner's final state. errors.Is(ErrStopped, ErrShuttingDown) holds.
+	ErrStopped = actors.ErrStopped
 )
 
 // Option changes a Config before the System starts.
@@ -95,7 +104,9 @@ func (s *System) StopRunner(ctx context.Context, id string) (*StopResult, error)
 	return s.node.StopRunner(ctx, id)
 }
 
-// Runners lists every runner spawned on this System, in spawn order.
+// Runners lists every runner spawned on this System, in spawn order. After
+// Shutdown it still returns every runner, in its final state (as at the end
+// of CLOSING), so a host can log what ended how.
 func (s *System) Runners(ctx context.Context) ([]RunnerInfo, error) {
 	return s.node.Runners(ctx)
 }

@@ -1,0 +1,184 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/exo-actors/exo-actors/actors/resources"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// ErrStopped: the node has shut down (Shutdown returned, Done is closed);
+// its actors are gone and nothing answers any more. errors.Is(err,
+// ErrShuttingDown) holds for it too, so a host that only tests for
+// ErrShuttingDown treats both alike.
+var ErrStopped error = stoppedError{}
+
+type stoppedError struct{}
+
+func (stoppedError) Error() string { return "node has shut down" }
+
+// Is makes errors.Is(ErrStopped, ErrShuttingDown) hold.
+func (stoppedError) Is(target error) bool { return target == ErrShuttingDown }
+
+// nodeState is the node's lifecycle. Transitions, all under Node.mu:
+//
+//	nodeRunning ──first Shutdown call (or a node-wide fault)──▶ nodeShuttingDown
+//	nodeShuttingDown ──the tree, spawner and system stopped──▶ nodeStopped
+//
+// What each API call answers in each state is in Node's documentation
+// (see "During and after Shutdown").
+type nodeState int
+
+const (
+	nodeRunning      nodeState = iota // serving
+	nodeShuttingDown                  // phases running; no new work
+	nodeStopped                       // everything stopped; Done is closed
+)
+
+func (st nodeState) String() string {
+	switch st {
+	case nodeRunning:
+		return "running"
+	case nodeShuttingDown:
+		return "shutting down"
+	case nodeStopped:
+		return "stopped"
+	}
+	return fmt.Sprintf("nodeState(%d)", int(st))
+}
+
+func (n *Node) lifecycle() nodeState {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.state
+}
+
+// refuseWork returns the error for new work (spawns, tasks, resources):
+// nil while running, ErrShuttingDown during the shutdown, ErrStopped after.
+func (n *Node) refuseWork() error {
+	switch n.lifecycle() {
+	case nodeRunning:
+		return nil
+	case nodeShuttingDown:
+		return ErrShuttingDown
+	}
+	return ErrStopped
+}
+
+// refuseIfStopped returns ErrStopped once the node has stopped: the calls
+// that still work during the shutdown (StopRunner, Cancel, ForceKill,
+// Resources) have nobody to ask afterwards.
+func (n *Node) refuseIfStopped() error {
+	if n.lifecycle() == nodeStopped {
+		return ErrStopped
+	}
+	return nil
+}
+
+// stoppedErr turns a failed request into the node's sentinel when the node
+// is no longer running: a dead letter (the actor stopped), a future that
+// timed out because its message was dropped with a stopping mailbox, or the
+// resource manager gone. It returns err unchanged while the node runs.
+func (n *Node) stoppedErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var sentinel error
+	switch n.lifecycle() {
+	case nodeRunning:
+		return err
+	case nodeShuttingDown:
+		sentinel = ErrShuttingDown
+	default:
+		sentinel = ErrStopped
+	}
+	if errors.Is(err, actor.ErrDeadLetter) || errors.Is(err, actor.ErrTimeout) || errors.Is(err, resources.ErrManagerStopped) {
+		return fmt.Errorf("%s: %w (%v)", op, sentinel, err)
+	}
+	return err
+}
+
+// finalRunnersWait bounds the last Runners request made at the end of
+// CLOSING: by then the supervisor is idle and answers at once.
+const finalRunnersWait = 2 * time.Second
+
+// keepFinalRunners asks the runner supervisor for every runner's state at
+// the end of CLOSING, just before the tree stops, and keeps it: Runners
+// returns it once the node has stopped. It does not depend on the caller's
+// context (a cancelled Shutdown still keeps it).
+func (n *Node) keepFinalRunners() {
+	ctx, cancel := context.WithTimeout(context.Background(), min(finalRunnersWait, n.reqTimeout))
+	defer cancel()
+	res, err := n.request(ctx, n.supervisor, &listRunnersRequest{})
+	infos, ok := res.([]RunnerInfo)
+	if err != nil || !ok {
+		n.cfg.logger.WithError(err).Warn("could not read the runners' final state before stopping the tree: Runners will return ErrStopped")
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.final, n.haveFinal = infos, true
+}
+
+// finalRunners returns a copy of the runners' final state, if it was kept.
+func (n *Node) finalRunners() ([]RunnerInfo, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.haveFinal {
+		return nil, false
+	}
+	out := slices.Clone(n.final)
+	for i := range out {
+		if out[i].Status != nil {
+			out[i].Status = proto.Clone(out[i].Status).(*exov1.RunnerStatus)
+		}
+	}
+	return out, true
+}
+
+// trackRequest records a request's future until its answer is in; see
+// failPending.
+func (n *Node) trackRequest(future *actor.PID) (untrack func()) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.pending == nil {
+		n.pending = map[string]*actor.PID{}
+	}
+	n.pending[future.Id] = future
+	return func() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		delete(n.pending, future.Id)
+	}
+}
+
+// failPending ends every request still waiting once the tree has stopped:
+// protoactor discards the messages left in a stopping actor's mailbox
+// without a dead letter, so their futures would wait for their whole
+// timeout. Each gets a dead-letter response, which the caller turns into
+// ErrShuttingDown or ErrStopped. Requests made from now on reach stopped
+// actors and are answered with a dead letter at once.
+func (n *Node) failPending() {
+	n.mu.Lock()
+	futures := make([]*actor.PID, 0, len(n.pending))
+	for _, f := range n.pending {
+		futures = append(futures, f)
+	}
+	n.mu.Unlock()
+	for _, f := range futures {
+		n.system.Root.Send(f, &actor.DeadLetterResponse{})
+	}
+}
+
+// resourcesClient is the resource manager's client for API calls, its
+// requests tracked like the node's own.
+func (n *Node) resourcesClient() *resources.Client {
+	return resources.NewClient(n.system, n.cfg.resourcesPID).WithTracker(n.trackRequest)
+}
