@@ -118,6 +118,8 @@ type nodeConfig struct {
 	// nodeFault is called (once per fault) when a node-wide fault reached the
 	// node root; it starts a graceful shutdown of the node.
 	nodeFault func(reason error)
+	// startFault, when set (tests), fails the named start step.
+	startFault func(step string) error
 }
 
 // Node is one running actor system with its supervision tree.
@@ -166,7 +168,13 @@ type Node struct {
 }
 
 // StartNode starts an actor system with the node root and runner supervisor.
-func StartNode(c NodeConfig) (*Node, error) {
+// If it fails, it has released everything it started (the spawner thread,
+// the actor tree, the actor system) before it returns the error.
+func StartNode(c NodeConfig) (*Node, error) { return startNode(c, nil) }
+
+// startNode is StartNode; startFault, when set, is asked before each child
+// of the node root is spawned and fails that step with its error (tests).
+func startNode(c NodeConfig, startFault func(step string) error) (*Node, error) {
 	if c.Logger == nil {
 		c.Logger = logrus.New()
 	}
@@ -206,6 +214,7 @@ func StartNode(c NodeConfig) (*Node, error) {
 		baseEnv:       c.Env,
 		procOpts:      proc.Options{MaxFrameSize: c.MaxFrameSize},
 		streams:       map[string]*streams.Stream{},
+		startFault:    startFault,
 	}
 	for _, topic := range streams.Topics() {
 		nc.streams[topic] = streams.New(topic, streams.Config{Buffer: c.StreamBuffer, Clock: c.RunnerClock})
@@ -227,16 +236,14 @@ func StartNode(c NodeConfig) (*Node, error) {
 		actor.WithSupervisor(neverEscalate{nc.logger}))
 	root, err := system.Root.SpawnNamed(rootProps, "node")
 	if err != nil {
-		nc.spawner.Close()
-		system.Shutdown()
+		n.abortStart()
 		return nil, fmt.Errorf("start node root: %w", err)
 	}
 	n.root = root
-	res, err := system.Root.RequestFuture(root, &supervisorQuery{}, n.reqTimeout).Result()
-	if err != nil {
-		return nil, fmt.Errorf("start runner supervisor: %w", err)
+	if n.supervisor, err = n.awaitStarted(); err != nil {
+		n.abortStart()
+		return nil, fmt.Errorf("start node: %w", err)
 	}
-	n.supervisor = res.(*actor.PID)
 	return n, nil
 }
 
@@ -527,8 +534,15 @@ func (n *Node) Resources(ctx context.Context) (resources.Snapshot, error) {
 	return snap, n.stoppedErr("resources snapshot", err)
 }
 
-// supervisorQuery asks the node root for the runner supervisor's PID.
+// supervisorQuery asks the node root how its start went: *nodeStarted.
 type supervisorQuery struct{}
+
+// nodeStarted answers supervisorQuery: the runner supervisor's PID, or why
+// a child of the node root could not be spawned.
+type nodeStarted struct {
+	supervisor *actor.PID
+	err        error
+}
 
 // nodeRoot is the top of a node's tree.
 type nodeRoot struct {
@@ -536,6 +550,7 @@ type nodeRoot struct {
 	supervisor *actor.PID
 	streams    *actor.PID
 	faulted    bool
+	startErr   error // why a child could not be spawned in Started
 
 	// A shutdown phase in progress: its stages run one after the other
 	// (runners first: they produce the events streams carry and hold the
@@ -559,29 +574,9 @@ func (r *nodeRoot) stages() []stage {
 func (r *nodeRoot) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		// Streams and resources first: runners publish to the one and
-		// register with the other from their first moment.
-		sp, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &streamGroup{node: r.node} },
-			actor.WithSupervisor(stopOnFailure{r.node.logger})), "streams")
-		if err != nil {
-			r.node.logger.WithError(err).Error("could not spawn the event streams")
-		}
-		r.streams = sp
-		if client, err := r.node.resources.Spawn(ctx, "resources"); err != nil {
-			r.node.logger.WithError(err).Error("could not spawn the resource manager")
-		} else {
-			r.node.resourcesPID = client.PID()
-		}
-		props := actor.PropsFromProducer(func() actor.Actor { return newRunnerSupervisor(r.node) },
-			actor.WithSupervisor(stopOnFailure{r.node.logger}))
-		pid, err := ctx.SpawnNamed(props, "runners")
-		if err != nil {
-			r.node.logger.WithError(err).Error("could not spawn the runner supervisor")
-			return
-		}
-		r.supervisor = pid
+		r.startErr = r.spawnChildren(ctx)
 	case *supervisorQuery:
-		ctx.Respond(r.supervisor)
+		ctx.Respond(&nodeStarted{supervisor: r.supervisor, err: r.startErr})
 	case *phaseRequest:
 		now := r.node.runnerClock.Now()
 		r.phase, r.req, r.stage = newCollector("node", m, ctx.Sender(), now), m, 0

@@ -182,3 +182,79 @@ func (n *Node) failPending() {
 func (n *Node) resourcesClient() *resources.Client {
 	return resources.NewClient(n.system, n.cfg.resourcesPID).WithTracker(n.trackRequest)
 }
+
+// spawnChildren spawns the node root's children: streams and resources
+// first (runners publish to the one and register with the other from their
+// first moment), then the runner supervisor. It stops at the first failure
+// and returns it; StartNode then stops the tree and fails.
+func (r *nodeRoot) spawnChildren(ctx actor.Context) error {
+	step := func(name string) error {
+		if r.node.startFault != nil {
+			return r.node.startFault(name)
+		}
+		return nil
+	}
+	if err := step("streams"); err != nil {
+		return fmt.Errorf("spawn the event streams: %w", err)
+	}
+	sp, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &streamGroup{node: r.node} },
+		actor.WithSupervisor(stopOnFailure{r.node.logger})), "streams")
+	if err != nil {
+		return fmt.Errorf("spawn the event streams: %w", err)
+	}
+	r.streams = sp
+	if err := step("resources"); err != nil {
+		return fmt.Errorf("spawn the resource manager: %w", err)
+	}
+	client, err := r.node.resources.Spawn(ctx, "resources")
+	if err != nil {
+		return fmt.Errorf("spawn the resource manager: %w", err)
+	}
+	r.node.resourcesPID = client.PID()
+	if err := step("runners"); err != nil {
+		return fmt.Errorf("spawn the runner supervisor: %w", err)
+	}
+	props := actor.PropsFromProducer(func() actor.Actor { return newRunnerSupervisor(r.node) },
+		actor.WithSupervisor(stopOnFailure{r.node.logger}))
+	pid, err := ctx.SpawnNamed(props, "runners")
+	if err != nil {
+		return fmt.Errorf("spawn the runner supervisor: %w", err)
+	}
+	r.supervisor = pid
+	return nil
+}
+
+// awaitStarted asks the node root how its start went and returns the
+// runner supervisor's PID.
+func (n *Node) awaitStarted() (*actor.PID, error) {
+	res, err := n.system.Root.RequestFuture(n.root, &supervisorQuery{}, n.reqTimeout).Result()
+	if err != nil {
+		return nil, fmt.Errorf("no answer from the node root within %s (NodeConfig.RequestTimeout): %w", n.reqTimeout, err)
+	}
+	st, ok := res.(*nodeStarted)
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("unexpected reply %T from the node root", res)
+	case st.err != nil:
+		return nil, st.err
+	case st.supervisor == nil:
+		return nil, errors.New("the node root has no runner supervisor")
+	}
+	return st.supervisor, nil
+}
+
+// abortStart releases what a failed StartNode started, in reverse order:
+// the actor tree (if the root was spawned), the spawner thread, the actor
+// system. Nothing of it is left when StartNode returns its error.
+func (n *Node) abortStart() {
+	if n.root != nil {
+		if err := n.system.Root.StopFuture(n.root).Wait(); err != nil {
+			n.cfg.logger.WithError(err).Warn("failed start: the node root did not stop in time")
+		}
+	}
+	n.cfg.spawner.Close()
+	n.system.Shutdown()
+	n.mu.Lock()
+	n.state = nodeStopped
+	n.mu.Unlock()
+}
