@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/goleak"
 
 	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/actors/resources"
 	"github.com/exo-actors/exo-actors/actors/streams"
 )
@@ -229,5 +231,85 @@ func TestStartNodeFailingAtEachStepLeaksNothing(t *testing.T) {
 				return n, err
 			})
 		})
+	}
+}
+
+// A message sent to an actor that has stopped (a protoactor dead letter) is
+// counted and classified send_to_stopped, one record per RecordInterval
+// (defect 12 of issue 15: no code produced send_to_stopped).
+func TestDeadLetterIsClassifiedAsSendToStopped(t *testing.T) {
+	n := startNode(t, func(c *actors.NodeConfig) { c.ErrorPolicy.Rules = nil }) // the default table
+	gone := actor.NewPID(n.System().Address(), "node/runners/runner-gone-000000")
+	before := n.ForwardStats()
+	for range 100 {
+		n.System().Root.Send(gone, &actors.Alert{Message: "to nobody"})
+	}
+	st := n.ForwardStats()
+	if got := st.DeadLetters - before.DeadLetters; got != 100 {
+		t.Fatalf("dead letters counted: %d, want 100 (%+v)", got, st)
+	}
+	var recs []errhandler.Record
+	for _, r := range n.Policy().Records() {
+		if r.Kind == errhandler.KindSendToStopped {
+			recs = append(recs, r)
+		}
+	}
+	if len(recs) == 0 || len(recs) > 2 || st.Records-before.Records != uint64(len(recs)) || st.Suppressed-before.Suppressed != 100-uint64(len(recs)) {
+		t.Fatalf("records %d, stats %+v: want one record per second for 100 sends, the rest suppressed", len(recs), st)
+	}
+	r := recs[0]
+	if r.Decision.Rule != "send-to-stopped" || r.Decision.Severity != errhandler.Medium || r.Decision.Action != errhandler.Skip ||
+		!strings.Contains(r.Operation, "*actors.Alert to node/runners/runner-gone-000000") {
+		t.Errorf("record %+v: want rule send-to-stopped, MEDIUM SKIP, naming the message and the target", r)
+	}
+}
+
+// childReport returns the child of r with that name, or nil.
+func childReport(r *actors.ActorReport, name string) *actors.ActorReport {
+	for _, c := range r.Children {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// A subscriber that stops reading holds a node's DRAINING for the stall
+// bound (streams.DefaultStall), not for the phase deadline (defect 6 of
+// issue 15: an abandoned Subscription stretched every DRAINING to its
+// deadline). CLOSING then hands it everything, then the end of the stream.
+func TestShutdownDrainingDoesNotWaitForUnreadSubscription(t *testing.T) {
+	n := startNode(t, func(c *actors.NodeConfig) { c.Shutdown.Draining = 20 * time.Second })
+	sub, err := n.Subscribe(actors.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{Window: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readyRunner(t, n) // a dozen status events: one handed over, the rest wait
+	rep, err := n.Shutdown(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := childReport(childReport(rep.Root, "streams"), actors.TopicRunnerStatus)
+	if st == nil || st.Phases[actors.PhaseDraining] == nil {
+		t.Fatalf("no DRAINING report for the %s stream:\n%s", actors.TopicRunnerStatus, rep)
+	}
+	if d := st.Phases[actors.PhaseDraining]; d.Outcome != actors.OutcomeOK || !strings.Contains(d.Note, "stalled") {
+		t.Fatalf("DRAINING of %s: %s (%s); want ok, not waiting for the stalled subscriber\n%s", actors.TopicRunnerStatus, d.Outcome, d.Note, rep)
+	}
+	var got int
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := sub.Next(ctx)
+		cancel()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got++
+	}
+	if got < 5 {
+		t.Errorf("the stalled subscriber got %d events after the shutdown, want every status event", got)
 	}
 }

@@ -120,6 +120,10 @@ type nodeConfig struct {
 	nodeFault func(reason error)
 	// startFault, when set (tests), fails the named start step.
 	startFault func(step string) error
+	// fwd counts and classifies what could not be forwarded (forwarding.go);
+	// shuttingDown says whether the node's shutdown has begun.
+	fwd          forwarding
+	shuttingDown func() bool
 }
 
 // Node is one running actor system with its supervision tree.
@@ -164,7 +168,8 @@ type Node struct {
 	haveFinal bool
 	// pending are the futures of requests still waiting (under mu); the end
 	// of the shutdown fails them (failPending).
-	pending map[string]*actor.PID
+	pending       map[string]*actor.PID
+	pendingFailed bool // failPending ran: requests tracked from now on fail at once
 }
 
 // StartNode starts an actor system with the node root and runner supervisor.
@@ -231,6 +236,8 @@ func startNode(c NodeConfig, startFault func(step string) error) (*Node, error) 
 	)
 	n := &Node{cfg: nc, system: system, reqTimeout: c.RequestTimeout, done: make(chan struct{}), deadlines: c.Shutdown.withDefaults()}
 	nc.nodeFault = n.onNodeFault
+	nc.shuttingDown = func() bool { return n.lifecycle() != nodeRunning }
+	system.EventStream.Subscribe(nc.onDeadLetter) // lives as long as the system
 	rootProps := actor.PropsFromProducer(func() actor.Actor { return &nodeRoot{node: nc} },
 		actor.WithGuardian(neverEscalate{nc.logger}),
 		actor.WithSupervisor(neverEscalate{nc.logger}))

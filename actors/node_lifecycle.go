@@ -144,14 +144,20 @@ func (n *Node) finalRunners() ([]RunnerInfo, bool) {
 }
 
 // trackRequest records a request's future until its answer is in; see
-// failPending.
+// failPending. A future tracked after failPending ran (its request was sent
+// just before the tree stopped, tracked just after) is failed at once.
 func (n *Node) trackRequest(future *actor.PID) (untrack func()) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	if n.pendingFailed {
+		n.mu.Unlock()
+		n.failFuture(future)
+		return func() {}
+	}
 	if n.pending == nil {
 		n.pending = map[string]*actor.PID{}
 	}
 	n.pending[future.Id] = future
+	n.mu.Unlock()
 	return func() {
 		n.mu.Lock()
 		defer n.mu.Unlock()
@@ -163,18 +169,29 @@ func (n *Node) trackRequest(future *actor.PID) (untrack func()) {
 // protoactor discards the messages left in a stopping actor's mailbox
 // without a dead letter, so their futures would wait for their whole
 // timeout. Each gets a dead-letter response, which the caller turns into
-// ErrShuttingDown or ErrStopped. Requests made from now on reach stopped
-// actors and are answered with a dead letter at once.
+// ErrShuttingDown or ErrStopped; so does every request tracked from now on.
 func (n *Node) failPending() {
 	n.mu.Lock()
+	n.pendingFailed = true
 	futures := make([]*actor.PID, 0, len(n.pending))
 	for _, f := range n.pending {
 		futures = append(futures, f)
 	}
 	n.mu.Unlock()
 	for _, f := range futures {
-		n.system.Root.Send(f, &actor.DeadLetterResponse{})
+		n.failFuture(f)
 	}
+}
+
+// failFuture completes a request's future with a dead letter, unless it
+// was answered already.
+func (n *Node) failFuture(f *actor.PID) {
+	// A fresh PID, not the future's own: that one caches its process, and a
+	// future already answered (it is untracked just after) would have its
+	// result overwritten (a data race in protoactor). A fresh PID is looked
+	// up in the registry, which a completed future has left: the response
+	// then becomes a counted late reply.
+	n.system.Root.Send(actor.NewPID(f.Address, f.Id), &actor.DeadLetterResponse{})
 }
 
 // resourcesClient is the resource manager's client for API calls, its

@@ -175,13 +175,3 @@ func (g *streamGroup) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, 
 	g.node.logger.WithFields(logrus.Fields{"stream": child.Id, "reason": fmt.Sprint(reason)}).Error("event stream failed: resuming it")
 	sup.ResumeChildren(child)
 }
-
-// publish puts an event on its topic's stream.
-func (n *nodeConfig) publish(e Event) {
-	topic, kind, taskID := topicOf(e)
-	s := n.streams[topic]
-	if s == nil {
-		return
-	}
-	_ = s.Publish(streams.Event{RunnerID: e.eventRunnerID(), TaskID: taskID, Kind: kind, At: n.runnerClock.Now(), Payload: e})
-}

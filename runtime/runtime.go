@@ -232,6 +232,15 @@ func (s *System) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscri
 // StreamStats returns every stream's accounting, by topic.
 func (s *System) StreamStats() map[string]StreamStats { return s.node.StreamStats() }
 
+// ForwardStats counts what the System could not forward: events a stream
+// refused (classified stream_closed) and messages sent to stopped actors
+// (dead letters, classified send_to_stopped), with how many error records
+// were made for them (at most one per kind per second).
+type ForwardStats = actors.ForwardStats
+
+// ForwardStats returns the System's forwarding counters.
+func (s *System) ForwardStats() ForwardStats { return s.node.ForwardStats() }
+
 // Resources returns the node's resources with their states and counts.
 func (s *System) Resources(ctx context.Context) (ResourceSnapshot, error) {
 	return s.node.Resources(ctx)
