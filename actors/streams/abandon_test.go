@@ -147,3 +147,58 @@ func TestDrainingDoesNotWaitForAbandonedSubscriber(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A reader that keeps reading, however slowly, is waited for: returning
+// events from Next is progress even between two grants (half a window
+// apart), so Flush does not give up on it.
+func TestFlushWaitsForASlowReaderThatKeepsReading(t *testing.T) {
+	sys := newSystem(t)
+	fake := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	s := spawn(t, sys, TopicTasks, Config{Window: 64, Clock: fake})
+	slow := s.Subscribe(Filter{}, SubscribeOptions{})
+	for range 100 {
+		if err := s.Publish(Event{Kind: "k"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flushed := make(chan error, 1) // never closed; one send
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		flushed <- s.Flush(ctx)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	read := 0
+	// Ten rounds of one event each, one stall bound apart: never a grant
+	// (that takes 32 events), but progress every round.
+	for round := range 10 {
+		if err := fake.WaitForTimers(ctx, 1); err != nil {
+			t.Fatalf("round %d: no stall timer: %v", round, err)
+		}
+		if _, err := next(slow); err != nil {
+			t.Fatal(err)
+		}
+		read++
+		fake.Advance(DefaultStall)
+		select {
+		case err := <-flushed:
+			t.Fatalf("round %d: flush returned (%v) while the reader kept reading", round, err)
+		default:
+		}
+	}
+	for ; read < 100; read++ {
+		if _, err := next(slow); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-flushed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(wait):
+		t.Fatal("flush did not return once the reader had read everything")
+	}
+	closeStream(t, s)
+}

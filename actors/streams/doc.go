@@ -100,9 +100,9 @@
 //     as Abandoned (SubStats, Stats.Abandoned). A handle stays reachable
 //     while Next waits on it.
 //   - Flush (the DRAINING step) waits only for subscribers that make
-//     progress. One that holds events back and acknowledged nothing (no
-//     Grant, no Credit) for Config.Stall (default 2 s) since its last
-//     acknowledgement or since it joined is stalled (SubStats.Stalled):
+//     progress. One that holds events back and showed no progress (no
+//     event returned by Next, no Grant, no Credit) for Config.Stall
+//     (default 2 s), or none since it joined, is stalled (SubStats.Stalled):
 //     Flush stops waiting for it, a timer on the stream's clock answering
 //     the Flush at that moment. Its events stay buffered, and Close hands
 //     them over. So a reader that stopped reading, abandoned or stuck,

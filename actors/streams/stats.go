@@ -121,6 +121,7 @@ func (s *Stream) statsLocked() Stats {
 	}
 	now := s.cfg.Clock.Now()
 	for _, sb := range st.subs {
+		sb.noteProgress(now)
 		out.PerSubscriber = append(out.PerSubscriber, sb.stats(true, now, s.cfg.Stall))
 		out.Buffered += uint64(sb.buf.len())
 	}

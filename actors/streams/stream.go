@@ -537,7 +537,10 @@ func (s *Stream) checkFlushesLocked() {
 func (s *Stream) flushBlockedLocked(upTo uint64, now time.Time) (wake time.Time, blocked bool) {
 	for _, sb := range s.st.subs {
 		holds := (sb.hasGap && sb.gap.FromSeq <= upTo) || (sb.buf.len() > 0 && sb.buf.peek().Seq <= upTo)
-		if !holds || sb.stalled(now, s.cfg.Stall) {
+		if !holds {
+			continue
+		}
+		if sb.noteProgress(now); sb.stalled(now, s.cfg.Stall) {
 			continue
 		}
 		at := sb.ackedAt.Add(s.cfg.Stall)

@@ -30,8 +30,21 @@ type subscriber struct {
 	leftAt   uint64 // stream seq when it departed
 	c        counters
 
-	ackedAt   time.Time // when it last acknowledged (Grant, Credit), or joined
-	abandoned bool      // its Subscription was dropped without Close
+	ackedAt      time.Time // when it was last seen making progress: a Grant or Credit, Next returning events, or joining
+	seenConsumed uint64    // sub's consumed count when last looked at
+	abandoned    bool      // its Subscription was dropped without Close
+}
+
+// noteProgress looks whether a local reader returned events from Next since
+// the last look, and if so counts that as progress now: a reader that reads
+// slowly, granting credit only every half window, is not stalled.
+func (sb *subscriber) noteProgress(now time.Time) {
+	if sb.sub == nil {
+		return
+	}
+	if _, c := sb.sub.counts(); c != sb.seenConsumed {
+		sb.seenConsumed, sb.ackedAt = c, now
+	}
 }
 
 // stalled reports whether sb holds events back and has acknowledged nothing
