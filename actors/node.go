@@ -118,9 +118,36 @@ type nodeConfig struct {
 	// nodeFault is called (once per fault) when a node-wide fault reached the
 	// node root; it starts a graceful shutdown of the node.
 	nodeFault func(reason error)
+	// startFault, when set (tests), fails the named start step.
+	startFault func(step string) error
+	// fwd counts and classifies what could not be forwarded (forwarding.go);
+	// shuttingDown says whether the node's shutdown has begun.
+	fwd          forwarding
+	shuttingDown func() bool
 }
 
 // Node is one running actor system with its supervision tree.
+//
+// # During and after Shutdown
+//
+// Once Shutdown has begun (or a node-wide fault began it), and once it has
+// finished (Done is closed), the API answers with documented sentinels,
+// never with the actor system's internals (dead letters, "does not exist"):
+//
+//	call                        shutting down               stopped
+//	SpawnRunner, Submit,        ErrShuttingDown             ErrStopped
+//	RegisterResources
+//	StopRunner, Cancel,         answered as usual, or       ErrStopped
+//	ForceKill, Resources        ErrShuttingDown once the
+//	                            tree stopped under the call
+//	Runners                     answered as usual           the final state of every
+//	                                                        runner (end of CLOSING)
+//	Subscribe                   a Subscription that ends with ErrEndOfStream
+//	StreamStats, Policy         answered as usual (final accounting after)
+//	Shutdown                    the same report, once the first call is done
+//
+// errors.Is(ErrStopped, ErrShuttingDown) holds, so testing for
+// ErrShuttingDown covers both.
 type Node struct {
 	cfg        *nodeConfig
 	system     *actor.ActorSystem
@@ -130,15 +157,29 @@ type Node struct {
 
 	deadlines ShutdownDeadlines
 
-	mu       sync.Mutex
-	shutdown bool
-	done     chan struct{} // sole sender: the first Shutdown call, closed once when shutdown finished
-	report   ShutdownReport
-	shutErr  error
+	mu      sync.Mutex
+	state   nodeState     // under mu; transitions in node_lifecycle.go
+	done    chan struct{} // sole sender: the first Shutdown call, closed once when shutdown finished
+	report  ShutdownReport
+	shutErr error
+	// final is every runner's state at the end of CLOSING (under mu), which
+	// Runners returns once the node has stopped.
+	final     []RunnerInfo
+	haveFinal bool
+	// pending are the futures of requests still waiting (under mu); the end
+	// of the shutdown fails them (failPending).
+	pending       map[string]*actor.PID
+	pendingFailed bool // failPending ran: requests tracked from now on fail at once
 }
 
 // StartNode starts an actor system with the node root and runner supervisor.
-func StartNode(c NodeConfig) (*Node, error) {
+// If it fails, it has released everything it started (the spawner thread,
+// the actor tree, the actor system) before it returns the error.
+func StartNode(c NodeConfig) (*Node, error) { return startNode(c, nil) }
+
+// startNode is StartNode; startFault, when set, is asked before each child
+// of the node root is spawned and fails that step with its error (tests).
+func startNode(c NodeConfig, startFault func(step string) error) (*Node, error) {
 	if c.Logger == nil {
 		c.Logger = logrus.New()
 	}
@@ -178,6 +219,7 @@ func StartNode(c NodeConfig) (*Node, error) {
 		baseEnv:       c.Env,
 		procOpts:      proc.Options{MaxFrameSize: c.MaxFrameSize},
 		streams:       map[string]*streams.Stream{},
+		startFault:    startFault,
 	}
 	for _, topic := range streams.Topics() {
 		nc.streams[topic] = streams.New(topic, streams.Config{Buffer: c.StreamBuffer, Clock: c.RunnerClock})
@@ -194,21 +236,21 @@ func StartNode(c NodeConfig) (*Node, error) {
 	)
 	n := &Node{cfg: nc, system: system, reqTimeout: c.RequestTimeout, done: make(chan struct{}), deadlines: c.Shutdown.withDefaults()}
 	nc.nodeFault = n.onNodeFault
+	nc.shuttingDown = func() bool { return n.lifecycle() != nodeRunning }
+	system.EventStream.Subscribe(nc.onDeadLetter) // lives as long as the system
 	rootProps := actor.PropsFromProducer(func() actor.Actor { return &nodeRoot{node: nc} },
 		actor.WithGuardian(neverEscalate{nc.logger}),
 		actor.WithSupervisor(neverEscalate{nc.logger}))
 	root, err := system.Root.SpawnNamed(rootProps, "node")
 	if err != nil {
-		nc.spawner.Close()
-		system.Shutdown()
+		n.abortStart()
 		return nil, fmt.Errorf("start node root: %w", err)
 	}
 	n.root = root
-	res, err := system.Root.RequestFuture(root, &supervisorQuery{}, n.reqTimeout).Result()
-	if err != nil {
-		return nil, fmt.Errorf("start runner supervisor: %w", err)
+	if n.supervisor, err = n.awaitStarted(); err != nil {
+		n.abortStart()
+		return nil, fmt.Errorf("start node: %w", err)
 	}
-	n.supervisor = res.(*actor.PID)
 	return n, nil
 }
 
@@ -226,27 +268,25 @@ func (n *Node) request(ctx context.Context, pid *actor.PID, msg any) (any, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	res, err := n.system.Root.RequestFuture(pid, msg, n.timeout(ctx)).Result()
+	fut := n.system.Root.RequestFuture(pid, msg, n.timeout(ctx))
+	defer n.trackRequest(fut.PID())()
+	res, err := fut.Result()
 	if errors.Is(err, actor.ErrTimeout) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("no answer from %s within %s: %w", pid.Id, n.timeout(ctx), err)
+		err = fmt.Errorf("no answer from %s within %s: %w", pid.Id, n.timeout(ctx), err)
 	}
-	return res, err
-}
-
-func (n *Node) closed() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.shutdown
+	// Past the start of a shutdown a dead letter or a lost request means the
+	// tree stopped under the request: say so with the node's sentinel.
+	return res, n.stoppedErr("ask "+pid.Id, err)
 }
 
 // SpawnRunner starts a runner and returns its ID. The runner reports its way to
 // Ready through events; a spec that cannot work is refused here.
 func (n *Node) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error) {
-	if n.closed() {
-		return "", ErrShuttingDown
+	if err := n.refuseWork(); err != nil {
+		return "", err
 	}
 	if err := spec.Validate(); err != nil {
 		return "", err
@@ -262,6 +302,9 @@ func (n *Node) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error)
 // StopRunner stops one runner (Shutdown frame → SIGTERM → SIGKILL to its
 // group) and returns how the stop went.
 func (n *Node) StopRunner(ctx context.Context, id string) (*StopResult, error) {
+	if err := n.refuseIfStopped(); err != nil {
+		return nil, err
+	}
 	res, err := n.request(ctx, n.supervisor, &stopRunnerRequest{id: id})
 	if err != nil {
 		return nil, err
@@ -278,8 +321,8 @@ func (n *Node) StopRunner(ctx context.Context, id string) (*StopResult, error) {
 // Submit queues a task on a runner and returns its handle. A task ID already
 // known to that runner returns the first submission's handle.
 func (n *Node) Submit(ctx context.Context, runnerID string, t TaskSpec) (*TaskHandle, error) {
-	if n.closed() {
-		return nil, ErrShuttingDown
+	if err := n.refuseWork(); err != nil {
+		return nil, err
 	}
 	if err := t.Validate(); err != nil {
 		return nil, err
@@ -296,6 +339,9 @@ func (n *Node) Submit(ctx context.Context, runnerID string, t TaskSpec) (*TaskHa
 // runner, and returns how many it cancelled. The tasks end Cancelled once the
 // runner confirms, or after TaskLimits.CancelWait if it never does.
 func (n *Node) Cancel(ctx context.Context, runnerID, taskID string) (int, error) {
+	if err := n.refuseIfStopped(); err != nil {
+		return 0, err
+	}
 	res, err := n.request(ctx, n.supervisor, &routeToRunner{id: runnerID, msg: &cancelTasks{taskID: taskID, all: taskID == ""}})
 	if err != nil {
 		return 0, err
@@ -305,9 +351,20 @@ func (n *Node) Cancel(ctx context.Context, runnerID, taskID string) (int, error)
 }
 
 // Runners lists every runner ever spawned on this node, in spawn order.
+// Once the node has stopped it returns their final state, as it was at the
+// end of CLOSING (ErrStopped if that could not be read).
 func (n *Node) Runners(ctx context.Context) ([]RunnerInfo, error) {
+	if n.lifecycle() == nodeStopped {
+		if infos, ok := n.finalRunners(); ok {
+			return infos, nil
+		}
+		return nil, ErrStopped
+	}
 	res, err := n.request(ctx, n.supervisor, &listRunnersRequest{})
 	if err != nil {
+		if infos, ok := n.finalRunners(); ok && errors.Is(err, ErrShuttingDown) {
+			return infos, nil // the tree stopped under the request
+		}
 		return nil, err
 	}
 	return res.([]RunnerInfo), nil
@@ -322,8 +379,10 @@ func (n *Node) Runners(ctx context.Context) ([]RunnerInfo, error) {
 // the same report once the first call is done.
 func (n *Node) Shutdown(ctx context.Context) (ShutdownReport, error) {
 	n.mu.Lock()
-	first := !n.shutdown
-	n.shutdown = true
+	first := n.state == nodeRunning
+	if first {
+		n.state = nodeShuttingDown
+	}
 	n.mu.Unlock()
 	if !first {
 		select {
@@ -334,6 +393,9 @@ func (n *Node) Shutdown(ctx context.Context) (ShutdownReport, error) {
 		}
 	}
 	n.report, n.shutErr = n.shutdownOnce(ctx)
+	n.mu.Lock()
+	n.state = nodeStopped
+	n.mu.Unlock()
 	close(n.done) // sole sender: the first Shutdown call
 	return n.report, n.shutErr
 }
@@ -369,10 +431,13 @@ func (n *Node) shutdownOnce(ctx context.Context) (ShutdownReport, error) {
 		rep.Errors = append(rep.Errors, fmt.Sprintf("resource closes still running after CLOSING: %v", err))
 	}
 	wcancel()
-	// Every actor has answered CLOSING: stop the tree, the spawner and the system.
+	// Every actor has answered CLOSING: keep the runners' final state, then
+	// stop the tree, the spawner and the system.
+	n.keepFinalRunners()
 	if err := n.system.Root.StopFuture(n.root).Wait(); err != nil {
 		errs = append(errs, fmt.Errorf("stop node root: %w", err))
 	}
+	n.failPending()
 	n.cfg.spawner.Close()
 	n.system.Shutdown()
 	return rep, OneLine(errs...)
@@ -392,6 +457,9 @@ func (n *Node) onNodeFault(reason error) {
 // finish as usual once their processes are reaped; a Shutdown in progress goes
 // on and reports them forced. It returns how many runners it signalled.
 func (n *Node) ForceKill(ctx context.Context) (int, error) {
+	if err := n.refuseIfStopped(); err != nil {
+		return 0, err
+	}
 	res, err := n.request(ctx, n.supervisor, &forceKillAll{})
 	if err != nil {
 		return 0, err
@@ -457,19 +525,32 @@ func (n *Node) StreamStats() map[string]streams.Stats {
 // RegisterResources registers a host's resources (all or nothing). They close
 // in CLOSING, in reverse dependency order, each bounded by its timeout.
 func (n *Node) RegisterResources(ctx context.Context, specs ...resources.Spec) error {
-	if n.closed() {
-		return ErrShuttingDown
+	if err := n.refuseWork(); err != nil {
+		return err
 	}
-	return resources.NewClient(n.system, n.cfg.resourcesPID).Register(ctx, specs...)
+	err := n.resourcesClient().Register(ctx, specs...)
+	return n.stoppedErr("register resources", err)
 }
 
-// Resources returns a snapshot of the node's resources.
+// Resources returns a snapshot of the node's resources. Once the node has
+// stopped it returns ErrStopped (the shutdown report holds how each closed).
 func (n *Node) Resources(ctx context.Context) (resources.Snapshot, error) {
-	return resources.NewClient(n.system, n.cfg.resourcesPID).Snapshot(ctx)
+	if err := n.refuseIfStopped(); err != nil {
+		return resources.Snapshot{}, err
+	}
+	snap, err := n.resourcesClient().Snapshot(ctx)
+	return snap, n.stoppedErr("resources snapshot", err)
 }
 
-// supervisorQuery asks the node root for the runner supervisor's PID.
+// supervisorQuery asks the node root how its start went: *nodeStarted.
 type supervisorQuery struct{}
+
+// nodeStarted answers supervisorQuery: the runner supervisor's PID, or why
+// a child of the node root could not be spawned.
+type nodeStarted struct {
+	supervisor *actor.PID
+	err        error
+}
 
 // nodeRoot is the top of a node's tree.
 type nodeRoot struct {
@@ -477,6 +558,7 @@ type nodeRoot struct {
 	supervisor *actor.PID
 	streams    *actor.PID
 	faulted    bool
+	startErr   error // why a child could not be spawned in Started
 
 	// A shutdown phase in progress: its stages run one after the other
 	// (runners first: they produce the events streams carry and hold the
@@ -500,29 +582,9 @@ func (r *nodeRoot) stages() []stage {
 func (r *nodeRoot) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		// Streams and resources first: runners publish to the one and
-		// register with the other from their first moment.
-		sp, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &streamGroup{node: r.node} },
-			actor.WithSupervisor(stopOnFailure{r.node.logger})), "streams")
-		if err != nil {
-			r.node.logger.WithError(err).Error("could not spawn the event streams")
-		}
-		r.streams = sp
-		if client, err := r.node.resources.Spawn(ctx, "resources"); err != nil {
-			r.node.logger.WithError(err).Error("could not spawn the resource manager")
-		} else {
-			r.node.resourcesPID = client.PID()
-		}
-		props := actor.PropsFromProducer(func() actor.Actor { return newRunnerSupervisor(r.node) },
-			actor.WithSupervisor(stopOnFailure{r.node.logger}))
-		pid, err := ctx.SpawnNamed(props, "runners")
-		if err != nil {
-			r.node.logger.WithError(err).Error("could not spawn the runner supervisor")
-			return
-		}
-		r.supervisor = pid
+		r.startErr = r.spawnChildren(ctx)
 	case *supervisorQuery:
-		ctx.Respond(r.supervisor)
+		ctx.Respond(&nodeStarted{supervisor: r.supervisor, err: r.startErr})
 	case *phaseRequest:
 		now := r.node.runnerClock.Now()
 		r.phase, r.req, r.stage = newCollector("node", m, ctx.Sender(), now), m, 0

@@ -110,10 +110,24 @@ func (g *streamGroup) streamReport(topic string, err error) *PhaseReport {
 	default:
 		r.Outcome, r.Note = OutcomeTimedOut, err.Error()
 	}
+	if stalled := stalledSubscribers(st); err == nil && stalled > 0 && r.Phase == PhaseDraining {
+		r.Note = fmt.Sprintf("not waited for %d stalled subscriber(s): nothing acknowledged for %s", stalled, streams.DefaultStall)
+	}
 	if cerr := st.Check(); cerr != nil {
 		r.Outcome, r.Note = OutcomeFailed, "accounting: "+cerr.Error()
 	}
 	return r
+}
+
+// stalledSubscribers counts the subscribers a Flush did not wait for.
+func stalledSubscribers(st streams.Stats) int {
+	n := 0
+	for _, ss := range st.PerSubscriber {
+		if ss.Stalled {
+			n++
+		}
+	}
+	return n
 }
 
 func (g *streamGroup) onPhase(ctx actor.Context, req *phaseRequest) {
@@ -133,7 +147,15 @@ func (g *streamGroup) onPhase(ctx actor.Context, req *phaseRequest) {
 	}
 	// Flush and Close block until subscribers took their events: run each
 	// on a goroutine bounded by the phase deadline, answering by message.
-	opCtx, cancel := context.WithDeadline(context.Background(), req.deadline)
+	// The streams come after the runners in each phase: when the runners
+	// used the phase's deadline up, the events their last moments produced
+	// still get phaseSlack to reach the subscribers (the node root waits
+	// 2×phaseSlack past the deadline for this stage).
+	deadline := req.deadline
+	if least := now.Add(phaseSlack); deadline.Before(least) {
+		deadline = least
+	}
+	opCtx, cancel := context.WithDeadline(context.Background(), deadline)
 	g.cancel = cancel
 	self, system := ctx.Self(), ctx.ActorSystem()
 	for _, topic := range streams.Topics() {
@@ -172,14 +194,4 @@ func (g *streamGroup) finish(ctx actor.Context) {
 func (g *streamGroup) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason interface{}, _ interface{}) {
 	g.node.logger.WithFields(logrus.Fields{"stream": child.Id, "reason": fmt.Sprint(reason)}).Error("event stream failed: resuming it")
 	sup.ResumeChildren(child)
-}
-
-// publish puts an event on its topic's stream.
-func (n *nodeConfig) publish(e Event) {
-	topic, kind, taskID := topicOf(e)
-	s := n.streams[topic]
-	if s == nil {
-		return
-	}
-	_ = s.Publish(streams.Event{RunnerID: e.eventRunnerID(), TaskID: taskID, Kind: kind, At: n.runnerClock.Now(), Payload: e})
 }

@@ -325,7 +325,7 @@ func fromStreamStats(s streams.Stats) StreamStats {
 	out := StreamStats{Topic: s.Topic, Offered: s.Offered, Published: s.Published, DeadLettered: s.DeadLettered,
 		InFlight: s.InFlight, Matched: s.Matched, Delivered: s.Delivered, GapDropped: s.GapDropped,
 		GapEvents: s.GapEvents, Buffered: s.Buffered, Discarded: s.Discarded, Subscribers: s.Subscribers,
-		Joined: s.Joined, Left: s.Left, Restarts: s.Restarts, Closed: s.Closed, Stopped: s.Stopped}
+		Joined: s.Joined, Left: s.Left, Abandoned: s.Abandoned, Restarts: s.Restarts, Closed: s.Closed, Stopped: s.Stopped}
 	for _, ss := range s.PerSubscriber {
 		out.PerSubscriber = append(out.PerSubscriber, fromSubStats(ss))
 	}
@@ -339,7 +339,7 @@ func fromSubStats(s streams.SubStats) SubscriberStats {
 	return SubscriberStats{ID: s.ID, PID: s.PID, Filter: Filter(s.Filter), JoinedAt: s.JoinedAt, LeftAt: s.LeftAt,
 		Buffer: s.Buffer, Window: s.Window, Credit: s.Credit, Matched: s.Matched, Delivered: s.Delivered,
 		Dropped: s.Dropped, GapEvents: s.GapEvents, Buffered: s.Buffered, GapPending: s.GapPending,
-		Discarded: s.Discarded, Left: s.Left, Ended: s.Ended}
+		Discarded: s.Discarded, Left: s.Left, Ended: s.Ended, Abandoned: s.Abandoned, Stalled: s.Stalled}
 }
 
 func fromSnapshot(s resources.Snapshot) ResourceSnapshot {

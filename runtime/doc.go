@@ -50,4 +50,12 @@
 // Under the hood each runner is an actor under a supervision tree (package
 // actors, which hosts do not import); docs/architecture.md explains the
 // model and docs/host-guide.md walks through embedding.
+//
+// During and after Shutdown every method answers with a documented
+// sentinel: SpawnRunner, Submit and RegisterResources return ErrShuttingDown
+// once Shutdown began; after it finished, StopRunner, Cancel, ForceKill,
+// Resources and those three return ErrStopped (which also matches
+// ErrShuttingDown with errors.Is), Runners returns every runner's final
+// state, Subscribe returns a Subscription that has ended, and StreamStats,
+// ErrorRecords and ErrorStats return the final accounting.
 package runtime

@@ -146,13 +146,13 @@ func TestErrorTexts(t *testing.T) {
 			err   error
 			is    error
 			names string
-		}{"spawn after shutdown", spawnErr(fastRunner("late")), exo.ErrShuttingDown, "shutting down"},
+		}{"spawn after shutdown", spawnErr(fastRunner("late")), exo.ErrStopped, "shut down"},
 		struct {
 			name  string
 			err   error
 			is    error
 			names string
-		}{"submit after shutdown", submitErr(ready, noop), exo.ErrShuttingDown, "shutting down"},
+		}{"submit after shutdown", submitErr(ready, noop), exo.ErrStopped, "shut down"},
 	)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

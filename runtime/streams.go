@@ -111,6 +111,9 @@ type StreamStats struct {
 	Subscribers int
 	Joined      uint64
 	Left        uint64
+	// Abandoned counts, of Left, the Subscriptions dropped without Close
+	// (removed when the garbage collector found them).
+	Abandoned uint64
 	// Restarts counts restarts of the stream's actor.
 	Restarts uint64
 	// Closed: the stream accepts no more events; Stopped: its actor is
@@ -147,4 +150,11 @@ type SubscriberStats struct {
 	Discarded  uint64
 	// Left: it departed by leaving; Ended: by the stream's close.
 	Left, Ended bool
+	// Abandoned: it departed because its Subscription was garbage-collected
+	// without Close; what it buffered is in Discarded.
+	Abandoned bool
+	// Stalled (live subscribers): events wait for it and it acknowledged
+	// nothing for a while (2 s by default); a DRAINING flush does not wait
+	// for it.
+	Stalled bool
 }

@@ -16,8 +16,15 @@ var (
 	ErrInvalidSpec = actors.ErrInvalidSpec
 	// ErrUnknownRunner: no runner with that ID was ever spawned here.
 	ErrUnknownRunner = actors.ErrUnknownRunner
-	// ErrShuttingDown: Shutdown began; no new runners or tasks.
+	// ErrShuttingDown: Shutdown has begun; the System takes no new work.
+	// SpawnRunner, Submit and RegisterResources return it during the
+	// shutdown; StopRunner, Cancel, ForceKill and Resources return it if
+	// the supervision tree stopped under the call.
 	ErrShuttingDown = actors.ErrShuttingDown
+	// ErrStopped: Shutdown has finished (Done is closed). Every call that
+	// would need an actor returns it, except Runners, which returns each
+	// runner's final state. errors.Is(ErrStopped, ErrShuttingDown) holds.
+	ErrStopped = actors.ErrStopped
 	// ErrQueueFull: the runner's task queue (TaskLimits.Queue) is full.
 	ErrQueueFull = actors.ErrQueueFull
 	// ErrRunnerNotAvailable: the runner cannot take tasks now (not Ready
@@ -166,7 +173,9 @@ func (s *System) StopRunner(ctx context.Context, id string) (*StopResult, error)
 	return fromStopResult(r), err
 }
 
-// Runners lists every runner spawned on this System, in spawn order.
+// Runners lists every runner spawned on this System, in spawn order. After
+// Shutdown it still returns every runner, in its final state (as at the end
+// of CLOSING), so a host can log what ended how.
 func (s *System) Runners(ctx context.Context) ([]RunnerInfo, error) {
 	infos, err := s.node.Runners(ctx)
 	out := make([]RunnerInfo, len(infos))
@@ -210,6 +219,12 @@ func (s *System) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscri
 	}
 	return &Subscription{s: sub}, nil
 }
+
+// ForwardStats returns the System's forwarding counters: events a stream
+// refused (classified stream_closed) and messages sent to stopped actors
+// (dead letters, classified send_to_stopped), with how many error records
+// were made for them (at most one per kind per second).
+func (s *System) ForwardStats() ForwardStats { return ForwardStats(s.node.ForwardStats()) }
 
 // StreamStats returns every stream's accounting, by topic.
 func (s *System) StreamStats() map[string]StreamStats {
@@ -273,3 +288,35 @@ func (s *System) ForceKill(ctx context.Context) (int, error) { return s.node.For
 // Done is closed once the System has shut down, whoever started it (a
 // node-wide fault makes it shut itself down).
 func (s *System) Done() <-chan struct{} { return s.node.Done() }
+
+// ForwardStats counts what the System could not forward. Each failure is
+// counted; at most one error record (and log line) per kind per second is
+// made, and the next record says how many were only counted.
+type ForwardStats struct {
+	// Published counts events handed to their topic's stream.
+	Published uint64
+	// StreamClosed counts events refused because their stream was closed
+	// or stopped (they come after CLOSING). Kind stream_closed.
+	StreamClosed uint64
+	// StreamNotSpawned counts events refused because their stream had no
+	// actor (it could not be spawned). Kind stream_closed.
+	StreamNotSpawned uint64
+	// Unrouted counts events of a type that no topic carries (a bug; the
+	// first is logged).
+	Unrouted uint64
+	// DeadLetters counts messages sent to an actor that had stopped (a pipe
+	// goroutine's frame to a runner gone, a request to a stopped actor).
+	// Kind send_to_stopped.
+	DeadLetters uint64
+	// LateReplies counts answers to requests whose caller had stopped
+	// waiting: counted, not classified.
+	LateReplies uint64
+	// SystemDeadLetters counts protoactor system messages (Watch, Stop,
+	// Terminated, ...) to stopped actors: expected while actors stop,
+	// counted, not classified.
+	SystemDeadLetters uint64
+	// Records counts the error records made for the failures above;
+	// Suppressed those only counted because a record of the same kind was
+	// made less than a second before.
+	Records, Suppressed uint64
+}

@@ -20,6 +20,20 @@ const DefaultRequestTimeout = time.Minute
 type Client struct {
 	system *actor.ActorSystem
 	pid    *actor.PID
+	track  func(future *actor.PID) (untrack func())
+}
+
+// WithTracker returns a copy of c that hands each request's future PID to
+// track before it waits for the answer, and calls the func track returned
+// once it has the answer. A node uses it to end requests that its stopping
+// tree dropped: a message still in the manager's mailbox when it stops is
+// discarded without a dead letter, and its future would otherwise wait for
+// its whole timeout. Sending *actor.DeadLetterResponse to the future ends the
+// request with ErrManagerStopped.
+func (c *Client) WithTracker(track func(future *actor.PID) (untrack func())) *Client {
+	cp := *c
+	cp.track = track
+	return &cp
 }
 
 // NewClient returns a Client for the manager actor pid of system.
@@ -128,7 +142,11 @@ func (c *Client) request(ctx context.Context, msg any) (any, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = max(time.Until(dl), time.Millisecond)
 	}
-	res, err := c.system.Root.RequestFuture(c.pid, msg, timeout).Result()
+	fut := c.system.Root.RequestFuture(c.pid, msg, timeout)
+	if c.track != nil {
+		defer c.track(fut.PID())()
+	}
+	res, err := fut.Result()
 	if errors.Is(err, actor.ErrTimeout) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

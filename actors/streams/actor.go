@@ -135,51 +135,23 @@ func (a *streamActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.started(ctx)
 	case *Publish:
-		s.mu.Lock()
-		s.onPublish(m)
-		s.mu.Unlock()
+		s.handlePublish(m)
 	case *Credit:
 		s.Grant(m.ID, m.N)
 	case *pumpPIDsMsg:
-		s.mu.Lock()
-		s.st.pumpDue = false
-		s.pumpAll()
-		s.checkFlushesLocked()
-		s.mu.Unlock()
+		s.handlePump()
+	case *flushDueMsg:
+		s.handleFlushDue()
 	case *Subscribe:
 		a.subscribe(ctx, m)
 	case *Unsubscribe:
-		s.mu.Lock()
-		if sb := s.st.byID[m.ID]; sb != nil {
-			if sb.pid != nil {
-				ctx.Unwatch(sb.pid)
-			}
-			s.departLocked(sb, true)
-			if sb.sub != nil {
-				sb.sub.end(endReason(s.topic, "ended for this subscriber: it unsubscribed"))
-			}
-			s.checkFlushesLocked()
-		}
-		s.mu.Unlock()
+		s.handleUnsubscribe(ctx, m)
 	case *actor.Terminated:
-		s.mu.Lock()
-		if sb := s.st.byPID[pidKey(m.Who)]; sb != nil {
-			s.departLocked(sb, true)
-			s.checkFlushesLocked()
-		}
-		s.mu.Unlock()
+		s.handleTerminated(m)
 	case *Flush:
-		s.mu.Lock()
-		s.pumpAll()
-		s.st.flushes = append(s.st.flushes, pendingFlush{upTo: s.st.seq, sender: ctx.Sender(), reply: m.reply})
-		s.checkFlushesLocked()
-		s.mu.Unlock()
+		s.handleFlush(ctx.Sender(), m)
 	case *Close:
-		s.mu.Lock()
-		first := !s.st.closing
-		s.closeLocked("closed")
-		stats := s.statsLocked()
-		s.mu.Unlock()
+		first, stats := s.handleClose()
 		if ctx.Sender() != nil {
 			ctx.Respond(&Closed{Stats: stats})
 		}
@@ -194,8 +166,8 @@ func (a *streamActor) Receive(ctx actor.Context) {
 		}
 	case *actor.Restarting:
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		s.st.restarts++
-		s.mu.Unlock()
 	case *actor.Stopping:
 		s.stopping()
 	case *actor.Stopped:
@@ -203,6 +175,77 @@ func (a *streamActor) Receive(ctx actor.Context) {
 	case *crash:
 		panic("streams: crash requested by a test")
 	}
+}
+
+// The handlers below run on the actor's goroutine and hold s.mu. Each
+// unlocks it with defer: a panic while it is held (a bug; the parent then
+// resumes the actor) must not leave it locked, or every later Subscribe,
+// Grant, Publish and Stats would block forever.
+
+// handlePublish takes one Publish. If it panics before the event got its
+// sequence number, the Publish is lost: it is counted as a dead letter
+// (failed), so the accounting still adds up.
+func (s *Stream) handlePublish(m *Publish) {
+	s.mu.Lock()
+	seq, handled := s.st.seq, false
+	defer func() {
+		if !handled && s.st.seq == seq {
+			s.st.failed++
+		}
+		s.mu.Unlock()
+	}()
+	s.onPublish(m)
+	handled = true
+}
+
+func (s *Stream) handlePump() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.pumpDue = false
+	s.pumpAll()
+	s.checkFlushesLocked()
+}
+
+func (s *Stream) handleUnsubscribe(ctx actor.Context, m *Unsubscribe) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sb := s.st.byID[m.ID]
+	if sb == nil {
+		return
+	}
+	if sb.pid != nil {
+		ctx.Unwatch(sb.pid)
+	}
+	s.departLocked(sb, true)
+	if sb.sub != nil {
+		sb.sub.end(endReason(s.topic, "ended for this subscriber: it unsubscribed"))
+	}
+	s.checkFlushesLocked()
+}
+
+func (s *Stream) handleTerminated(m *actor.Terminated) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sb := s.st.byPID[pidKey(m.Who)]; sb != nil {
+		s.departLocked(sb, true)
+		s.checkFlushesLocked()
+	}
+}
+
+func (s *Stream) handleFlush(sender *actor.PID, m *Flush) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pumpAll()
+	s.st.flushes = append(s.st.flushes, pendingFlush{upTo: s.st.seq, sender: sender, reply: m.reply})
+	s.checkFlushesLocked()
+}
+
+func (s *Stream) handleClose() (first bool, stats Stats) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first = !s.st.closing
+	s.closeLocked("closed")
+	return first, s.statsLocked()
 }
 
 func (a *streamActor) started(ctx actor.Context) {
@@ -220,8 +263,8 @@ func (a *streamActor) started(ctx actor.Context) {
 		return
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.st.root, s.st.self = ctx.ActorSystem().Root, self
-	s.mu.Unlock()
 }
 
 func (s *Stream) onPublish(m *Publish) {
@@ -243,36 +286,44 @@ func (s *Stream) onPublish(m *Publish) {
 }
 
 func (a *streamActor) subscribe(ctx actor.Context, m *Subscribe) {
-	s := a.s
 	reply := &Subscribed{Stream: ctx.Self()}
 	if m.PID == nil {
 		reply.Err = errors.New("streams: Subscribe needs the subscriber's PID (local readers use Stream.Subscribe)")
 	} else {
-		window := m.Window
-		if window <= 0 {
-			window = s.cfg.Window
+		reply.Window = m.Window
+		if reply.Window <= 0 {
+			reply.Window = a.s.cfg.Window
 		}
-		reply.Window = window
-		s.mu.Lock()
-		if old := s.st.byPID[pidKey(m.PID)]; old != nil {
-			reply.ID = old.id
-			reply.Err = fmt.Errorf("streams: %s is already subscribed to stream %q as subscriber %d", m.PID, s.topic, old.id)
-		} else if s.closed {
-			reply.Ended = true
-			s.st.root.Send(m.PID, &Delivery{Stream: s.topic, End: true,
-				Reason: endReason(s.topic, "was closed before the subscription").Error()})
-		} else {
-			sb := s.addLocked(m.Filter, m.Buffer, window)
-			sb.pid = m.PID
-			s.st.byPID[pidKey(m.PID)] = sb
-			reply.ID = sb.id
+		if a.s.subscribePID(m, reply) {
 			ctx.Watch(m.PID)
 		}
-		s.mu.Unlock()
 	}
 	if ctx.Sender() != nil {
 		ctx.Respond(reply)
 	}
+}
+
+// subscribePID adds a subscriber actor and fills in reply; it reports
+// whether the stream must watch the actor.
+func (s *Stream) subscribePID(m *Subscribe, reply *Subscribed) (watch bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.st.byPID[pidKey(m.PID)]; old != nil {
+		reply.ID = old.id
+		reply.Err = fmt.Errorf("streams: %s is already subscribed to stream %q as subscriber %d", m.PID, s.topic, old.id)
+		return false
+	}
+	if s.closed {
+		reply.Ended = true
+		s.st.root.Send(m.PID, &Delivery{Stream: s.topic, End: true,
+			Reason: endReason(s.topic, "was closed before the subscription").Error()})
+		return false
+	}
+	sb := s.addLocked(m.Filter, m.Buffer, reply.Window)
+	sb.pid = m.PID
+	s.st.byPID[pidKey(m.PID)] = sb
+	reply.ID = sb.id
+	return true
 }
 
 // stopping runs when the actor stops, whether by Close, Poison, Stop or its
@@ -302,8 +353,10 @@ func (stopChildren) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, ch
 // Resuming is enough because an incarnation holds no state; a restart would
 // lose nothing either, but protoactor revives an actor restarted after it
 // stopped, which resuming cannot do. The message being handled when the
-// actor failed is lost (protoactor does not retry it); the stream's code
-// does not panic on any input, so only a bug can fail it.
+// actor failed is lost (protoactor does not retry it; a lost Publish is
+// counted as a dead letter), and the stream's mutex is released on the way
+// out; the stream's code does not panic on any input, so only a bug (or a
+// failing injected Clock) can fail it.
 //
 // The strategy is a pointer, so it can also serve as a guardian strategy
 // (protoactor keys guardians by strategy value).

@@ -41,6 +41,12 @@
 // every event accepted after Subscribe returned, and none is handed to it
 // after Close returned. Event streams are local: messages are Go structs.
 //
+// The stream's mutex is never left locked by a failure: every handler
+// unlocks it with defer, so a panic in the actor (a bug; the parent resumes
+// it) cannot deadlock later Subscribe, Grant, Publish or Stats calls. A
+// Publish lost to such a panic before it was numbered is counted as a dead
+// letter.
+//
 // Every accepted event gets the stream's next sequence number (1, 2, 3, ...
 // without holes). Gap events consume none: their Seq is 0 and their Gap says
 // which sequence numbers were dropped.
@@ -87,6 +93,20 @@
 //   - A subscriber leaving (Subscription.Close, Unsubscribe, its actor
 //     stopping) is removed at once; what its buffer holds is counted as
 //     discarded, and nothing more is handed to it.
+//   - A Subscription dropped without Close is abandoned: the stream holds
+//     only the inbox inside the handle, so the garbage collector finds the
+//     handle unreachable, and a cleanup (runtime.AddCleanup) removes the
+//     subscriber as Close would, counts its buffer as discarded and lists it
+//     as Abandoned (SubStats, Stats.Abandoned). A handle stays reachable
+//     while Next waits on it.
+//   - Flush (the DRAINING step) waits only for subscribers that make
+//     progress. One that holds events back and showed no progress (no
+//     event returned by Next, no Grant, no Credit) for Config.Stall
+//     (default 2 s), or none since it joined, is stalled (SubStats.Stalled):
+//     Flush stops waiting for it, a timer on the stream's clock answering
+//     the Flush at that moment. Its events stay buffered, and Close hands
+//     them over. So a reader that stopped reading, abandoned or stuck,
+//     holds a shutdown's DRAINING for at most Stall, not its deadline.
 //   - Publishing to a closed or stopped stream through Stream.Publish
 //     returns ErrStreamClosed and is counted as a dead letter. A Publish sent
 //     to the actor's PID directly after it stopped becomes a protoactor dead

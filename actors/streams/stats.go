@@ -15,7 +15,9 @@ type Stats struct {
 	// Published counts accepted events = the last sequence number.
 	Published uint64
 	// DeadLettered counts attempts that were refused: the stream was closed
-	// or stopped (or not spawned yet), or the event had the reserved kind.
+	// or stopped (or not spawned yet), or the event had the reserved kind;
+	// and Publishes lost because the actor failed (panicked) while it took
+	// them.
 	DeadLettered uint64
 	// InFlight counts Publish messages in the actor's mailbox, not yet taken.
 	InFlight uint64
@@ -33,6 +35,7 @@ type Stats struct {
 	Subscribers int    // live subscribers
 	Joined      uint64 // subscribers that ever joined
 	Left        uint64 // subscribers that departed (left, or ended by the close)
+	Abandoned   uint64 // of Left: Subscriptions dropped without Close, removed when collected
 	Restarts    uint64 // restarts of the stream actor
 	Closed      bool   // Close was handled or the actor is stopping
 	Stopped     bool   // the actor is stopping or stopped (Done is closed once it stopped)
@@ -69,8 +72,14 @@ type SubStats struct {
 	GapPending bool // a Gap waits before the oldest buffered event
 	Discarded  uint64
 
-	Left  bool // departed by leaving (Unsubscribe, Close, its actor stopped)
+	Left  bool // departed by leaving (Unsubscribe, Close, its actor stopped, abandoned)
 	Ended bool // departed by the stream's close: got everything, then EndOfStream
+	// Abandoned: departed because its Subscription was garbage-collected
+	// without Close; what it buffered is in Discarded.
+	Abandoned bool
+	// Stalled (live subscribers): events wait for it and it acknowledged
+	// nothing for Config.Stall; Flush does not wait for it.
+	Stalled bool
 }
 
 // Stats returns a snapshot of the stream's accounting. It is safe to call
@@ -90,7 +99,7 @@ func (s *Stream) statsLocked() Stats {
 		Topic:        s.topic,
 		Offered:      sent + refused + st.raw,
 		Published:    st.seq,
-		DeadLettered: refused + st.late + st.invalid + st.lost,
+		DeadLettered: refused + st.late + st.invalid + st.lost + st.failed,
 		InFlight:     sent - st.received - st.lost,
 		Matched:      st.total.Matched,
 		Delivered:    st.total.Delivered,
@@ -100,6 +109,7 @@ func (s *Stream) statsLocked() Stats {
 		Subscribers:  len(st.subs),
 		Joined:       st.joined,
 		Left:         st.left,
+		Abandoned:    st.abandoned,
 		Restarts:     st.restarts,
 		Closed:       st.closing,
 		Stopped:      st.stopped,
@@ -109,8 +119,10 @@ func (s *Stream) statsLocked() Stats {
 	if len(st.subs) > 0 {
 		out.PerSubscriber = make([]SubStats, 0, len(st.subs))
 	}
+	now := s.cfg.Clock.Now()
 	for _, sb := range st.subs {
-		out.PerSubscriber = append(out.PerSubscriber, sb.stats(true))
+		sb.noteProgress(now)
+		out.PerSubscriber = append(out.PerSubscriber, sb.stats(true, now, s.cfg.Stall))
 		out.Buffered += uint64(sb.buf.len())
 	}
 	return out

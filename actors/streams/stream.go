@@ -3,9 +3,11 @@ package streams
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -20,6 +22,9 @@ const (
 	// DefaultWindow is how many entries (events and Gap events) a subscriber
 	// may hold that it has not yet acknowledged with credit.
 	DefaultWindow = 64
+	// DefaultStall is how long a subscriber may hold back a Flush while it
+	// acknowledges nothing before Flush stops waiting for it.
+	DefaultStall = 2 * time.Second
 	// keepDeparted is how many departed subscribers Stats still lists.
 	keepDeparted = 64
 )
@@ -34,8 +39,16 @@ type Config struct {
 	// Window is the default credit of a subscriber: how many entries it may
 	// hold, delivered but not yet acknowledged. Default DefaultWindow.
 	Window int
-	// Clock stamps events published with a zero At. Default clock.Real().
+	// Clock stamps events published with a zero At and measures Stall.
+	// Default clock.Real().
 	Clock clock.Clock
+	// Stall bounds how long Flush waits for a subscriber that acknowledges
+	// nothing (no Next returning events, no Grant or Credit) while events
+	// wait for it: past Stall since its last acknowledgement (or since it
+	// joined) it is stalled, and Flush no longer waits for it. Its events
+	// stay buffered for it; Close still hands them over. Default
+	// DefaultStall.
+	Stall time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -47,6 +60,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Clock == nil {
 		c.Clock = clock.Real()
+	}
+	if c.Stall <= 0 {
+		c.Stall = DefaultStall
 	}
 	return c
 }
@@ -105,18 +121,24 @@ type state struct {
 	late     uint64 // Publish messages taken after Close: dead letters
 	invalid  uint64 // raw Publish messages of the reserved kind: dead letters
 	lost     uint64 // Publish messages from this handle still queued when the actor stopped: dead letters
+	failed   uint64 // Publish messages lost to a failure (panic) of the actor before they were numbered: dead letters
 
-	total    counters // over every subscriber ever
-	gone     counters // over departed subscribers
-	departed []SubStats
-	joined   uint64
-	left     uint64
-	restarts uint64
+	total     counters // over every subscriber ever
+	gone      counters // over departed subscribers
+	departed  []SubStats
+	joined    uint64
+	left      uint64
+	abandoned uint64 // subscribers removed because their Subscription was dropped without Close
+	restarts  uint64
 
 	closing bool // Close handled (or the actor stopping): no Publish accepted
 	stopped bool // the actor is stopping or stopped: everything was handed over, nothing more happens
 	pumpDue bool // a pumpPIDs message is in the mailbox
 	flushes []pendingFlush
+	// flushTimer, when set, sends flushDue at flushWake: the moment the
+	// first subscriber holding back a pending Flush becomes stalled.
+	flushTimer clock.Timer
+	flushWake  time.Time
 }
 
 // counters are one subscriber's accounting, or a sum of them. For each
@@ -231,23 +253,44 @@ func (s *Stream) Publish(ev Event) error {
 // Subscribe adds a subscriber that receives every event published from now
 // on that passes f, in sequence order, through the returned Subscription.
 // Subscribing to a closed or stopped stream returns a Subscription that has
-// already ended: Next returns ErrEndOfStream at once.
+// already ended: Next returns ErrEndOfStream at once. Close the Subscription
+// when done; one dropped without Close is removed once the garbage
+// collector finds it unreachable (see Subscription).
 func (s *Stream) Subscribe(f Filter, o SubscribeOptions) *Subscription {
 	window := o.Window
 	if window <= 0 {
 		window = s.cfg.Window
 	}
-	sub := newSubscription(s, window)
+	r := newLocalSub(s, window)
+	sub := &Subscription{r: r}
+	if s.subscribeReader(r, f, o.Buffer) {
+		// r does not refer to sub, so sub can become unreachable.
+		sub.cleanup = runtime.AddCleanup(sub, (*localSub).abandon, r)
+	}
+	return sub
+}
+
+// subscribeReader registers r, or ends it if the stream is closed; it
+// reports whether r joined.
+func (s *Stream) subscribeReader(r *localSub, f Filter, buffer int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		sub.end(endReason(s.topic, "was closed before the subscription"))
-		return sub
+		r.end(endReason(s.topic, "was closed before the subscription"))
+		return false
 	}
-	sb := s.addLocked(f, o.Buffer, window)
-	sb.sub = sub
-	sub.id = sb.id
-	return sub
+	sb := s.addLocked(f, buffer, r.window)
+	sb.sub = r
+	r.id = sb.id
+	return true
+}
+
+// abandon runs on the runtime's cleanup goroutine once the Subscription
+// handle of r was garbage-collected without Close: the subscriber leaves,
+// what its buffer held is counted as discarded, and it is listed as
+// Abandoned.
+func (r *localSub) abandon() {
+	r.s.unsubscribe(r, "ended for this subscriber: the Subscription was dropped without Close", true)
 }
 
 // addLocked registers a subscriber; s.mu is held and the stream is open.
@@ -264,6 +307,7 @@ func (s *Stream) addLocked(f Filter, buffer, window int) *subscriber {
 		window:   window,
 		credit:   window,
 		joinedAt: st.seq,
+		ackedAt:  s.cfg.Clock.Now(),
 	}
 	sb.buf.max = buffer
 	st.subs = append(st.subs, sb)
@@ -272,14 +316,15 @@ func (s *Stream) addLocked(f Filter, buffer, window int) *subscriber {
 	return sb
 }
 
-// unsubscribe removes the Subscription's subscriber, if it is still there,
+// unsubscribe removes the subscriber of r, if it is still there,
 // discarding (and counting) what its buffer holds.
-func (s *Stream) unsubscribe(sub *Subscription) {
+func (s *Stream) unsubscribe(r *localSub, why string, abandoned bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if sb := s.st.byID[sub.id]; sb != nil && sb.sub == sub {
+	if sb := s.st.byID[r.id]; sb != nil && sb.sub == r {
+		sb.abandoned = abandoned
 		s.departLocked(sb, true)
-		sub.end(endReason(s.topic, "ended for this subscriber: the subscription was closed"))
+		r.end(endReason(s.topic, why))
 		s.checkFlushesLocked()
 	}
 }
@@ -302,6 +347,7 @@ func (s *Stream) grantLocked(id uint64, n int) {
 	if sb == nil || n <= 0 {
 		return
 	}
+	sb.ackedAt = s.cfg.Clock.Now()
 	sb.credit = min(sb.credit+n, sb.window)
 	s.handOver(sb, sb.credit, nil)
 	s.checkFlushesLocked()
@@ -320,19 +366,11 @@ func (s *Stream) Close(ctx context.Context) error {
 	}
 	s.gate.RUnlock()
 	if pid == nil && !closed {
-		s.mu.Lock()
-		s.gate.Lock()
-		spawned := s.pid != nil
-		s.gate.Unlock()
-		if !spawned {
-			s.closeLocked("closed")
-			s.st.stopped = true
-		}
-		s.mu.Unlock()
-		if spawned { // lost a race with Spawn: close the actor
+		if s.closeUnspawned() {
+			s.markDone()
+		} else { // lost a race with Spawn: close the actor
 			return s.Close(ctx)
 		}
-		s.markDone()
 	}
 	select {
 	case <-s.done:
@@ -345,8 +383,11 @@ func (s *Stream) Close(ctx context.Context) error {
 // Flush waits until every event published before the call has been handed
 // over to every subscriber (within each subscriber's credit), or the stream
 // closed (which hands everything over), or ctx ends. It is the DRAINING step
-// of shutdown: a subscriber that never reads keeps Flush waiting until ctx
-// ends.
+// of shutdown. It waits only for subscribers that make progress: one that
+// acknowledged nothing for Config.Stall while its events wait (a reader
+// that stopped reading, or a Subscription abandoned but not yet collected)
+// is stalled and not waited for; its events stay buffered, and Close hands
+// them over.
 func (s *Stream) Flush(ctx context.Context) error {
 	reply := make(chan Flushed, 1) // never closed: the actor sends at most once
 	s.gate.RLock()
@@ -371,6 +412,22 @@ func (s *Stream) Flush(ctx context.Context) error {
 	}
 }
 
+// closeUnspawned closes a stream whose actor was never spawned, and reports
+// whether it did (false: the actor was spawned meanwhile).
+func (s *Stream) closeUnspawned() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gate.RLock()
+	spawned := s.pid != nil
+	s.gate.RUnlock()
+	if spawned {
+		return false
+	}
+	s.closeLocked("closed")
+	s.st.stopped = true
+	return true
+}
+
 // closeLocked closes the gate and ends every subscriber after handing over
 // everything it holds. s.mu is held.
 func (s *Stream) closeLocked(why string) {
@@ -382,6 +439,10 @@ func (s *Stream) closeLocked(why string) {
 	s.closed = true
 	s.gate.Unlock()
 	st.closing = true
+	if st.flushTimer != nil {
+		st.flushTimer.Stop()
+		st.flushTimer = nil
+	}
 	reason := endReason(s.topic, why)
 	for len(st.subs) > 0 {
 		sb := st.subs[0]
@@ -410,9 +471,12 @@ func (s *Stream) departLocked(sb *subscriber, discard bool) {
 		delete(st.byPID, pidKey(sb.pid))
 	}
 	st.left++
+	if sb.abandoned {
+		st.abandoned++
+	}
 	st.gone.add(&sb.c)
-	ss := sb.stats(false)
-	ss.Left, ss.Ended = discard, !discard
+	ss := sb.stats(false, time.Time{}, 0)
+	ss.Left, ss.Ended, ss.Abandoned = discard, !discard, sb.abandoned
 	if len(st.departed) == keepDeparted {
 		copy(st.departed, st.departed[1:])
 		st.departed = st.departed[:keepDeparted-1]
@@ -432,17 +496,25 @@ func indexOf(subs []*subscriber, sb *subscriber) int {
 func pidKey(pid *actor.PID) string { return pid.Address + "/" + pid.Id }
 
 // checkFlushesLocked answers every pending Flush whose events were all
-// handed over.
+// handed over, except to stalled subscribers; for the others it arms the
+// flush timer for the moment the next subscriber holding them back stalls.
 func (s *Stream) checkFlushesLocked() {
 	st := &s.st
 	if len(st.flushes) == 0 {
 		return
 	}
+	now := s.cfg.Clock.Now()
+	var wake time.Time
 	keep := st.flushes[:0]
 	for _, f := range st.flushes {
-		if !st.closing && !s.flushedLocked(f.upTo) {
-			keep = append(keep, f)
-			continue
+		if !st.closing {
+			if at, blocked := s.flushBlockedLocked(f.upTo, now); blocked {
+				keep = append(keep, f)
+				if wake.IsZero() || at.Before(wake) {
+					wake = at
+				}
+				continue
+			}
 		}
 		res := Flushed{UpToSeq: f.upTo}
 		if f.reply != nil {
@@ -454,18 +526,63 @@ func (s *Stream) checkFlushesLocked() {
 	}
 	clear(st.flushes[len(keep):])
 	st.flushes = keep
+	if len(keep) > 0 {
+		s.armFlushTimerLocked(now, wake)
+	}
 }
 
-// flushedLocked reports whether no subscriber still holds an event (or a
-// Gap notice about events) with a sequence number up to upTo.
-func (s *Stream) flushedLocked(upTo uint64) bool {
+// flushBlockedLocked reports whether a subscriber that is not stalled still
+// holds an event (or a Gap notice about events) with a sequence number up
+// to upTo, and when the first such subscriber will be stalled.
+func (s *Stream) flushBlockedLocked(upTo uint64, now time.Time) (wake time.Time, blocked bool) {
 	for _, sb := range s.st.subs {
-		if sb.hasGap && sb.gap.FromSeq <= upTo {
-			return false
+		holds := (sb.hasGap && sb.gap.FromSeq <= upTo) || (sb.buf.len() > 0 && sb.buf.peek().Seq <= upTo)
+		if !holds {
+			continue
 		}
-		if sb.buf.len() > 0 && sb.buf.peek().Seq <= upTo {
-			return false
+		if sb.noteProgress(now); sb.stalled(now, s.cfg.Stall) {
+			continue
 		}
+		at := sb.ackedAt.Add(s.cfg.Stall)
+		if !blocked || at.Before(wake) {
+			wake = at
+		}
+		blocked = true
 	}
-	return true
+	return wake, blocked
+}
+
+// flushDue is the flush timer's note to the actor: a subscriber holding
+// back a Flush may have stalled by now.
+type flushDueMsg struct{}
+
+var flushDue = &flushDueMsg{}
+
+// armFlushTimerLocked makes sure the flush timer fires at wake or earlier.
+func (s *Stream) armFlushTimerLocked(now, wake time.Time) {
+	st := &s.st
+	if st.flushTimer != nil && !st.flushWake.After(wake) {
+		return
+	}
+	if st.flushTimer != nil {
+		st.flushTimer.Stop()
+	}
+	st.flushWake = wake
+	st.flushTimer = s.cfg.Clock.AfterFunc(max(wake.Sub(now), 0), func() {
+		// Like Publish: only into the mailbox of a stream still open, so
+		// a timer that fires during the close makes no dead letter.
+		s.gate.RLock()
+		defer s.gate.RUnlock()
+		if !s.closed && s.pid != nil {
+			s.root.Send(s.pid, flushDue)
+		}
+	})
+}
+
+// handleFlushDue runs when the flush timer fired.
+func (s *Stream) handleFlushDue() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.flushTimer = nil
+	s.checkFlushesLocked()
 }

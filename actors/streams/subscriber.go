@@ -11,8 +11,8 @@ import (
 type subscriber struct {
 	id     uint64
 	filter Filter
-	sub    *Subscription // a local reader, or
-	pid    *actor.PID    // an actor that receives *Delivery messages
+	sub    *localSub  // a local reader (a Subscription), or
+	pid    *actor.PID // an actor that receives *Delivery messages
 
 	buf    ring // matched events beyond its credit, oldest first, at most limit
 	limit  int
@@ -29,17 +29,41 @@ type subscriber struct {
 	joinedAt uint64 // stream seq when it joined: it sees Seq > joinedAt
 	leftAt   uint64 // stream seq when it departed
 	c        counters
+
+	ackedAt      time.Time // when it was last seen making progress: a Grant or Credit, Next returning events, or joining
+	seenConsumed uint64    // sub's consumed count when last looked at
+	abandoned    bool      // its Subscription was dropped without Close
+}
+
+// noteProgress looks whether a local reader returned events from Next since
+// the last look, and if so counts that as progress now: a reader that reads
+// slowly, granting credit only every half window, is not stalled.
+func (sb *subscriber) noteProgress(now time.Time) {
+	if sb.sub == nil {
+		return
+	}
+	if _, c := sb.sub.counts(); c != sb.seenConsumed {
+		sb.seenConsumed, sb.ackedAt = c, now
+	}
+}
+
+// stalled reports whether sb holds events back and has acknowledged nothing
+// for the stall bound: Flush no longer waits for it.
+func (sb *subscriber) stalled(now time.Time, stall time.Duration) bool {
+	return (sb.buf.len() > 0 || sb.hasGap) && now.Sub(sb.ackedAt) >= stall
 }
 
 // accept assigns ev its sequence number and fans it out. s.mu is held.
 func (s *Stream) accept(ev *Event) {
 	st := &s.st
+	if ev.At.IsZero() {
+		// Before the event is numbered: should the clock fail, nothing
+		// changed yet, and the Publish is counted as lost.
+		ev.At = s.cfg.Clock.Now()
+	}
 	st.seq++
 	ev.Seq = st.seq
 	ev.Stream = s.topic
-	if ev.At.IsZero() {
-		ev.At = s.cfg.Clock.Now()
-	}
 	for _, sb := range st.subs {
 		if !sb.filter.Match(ev) {
 			continue
@@ -167,8 +191,8 @@ func b2i(b bool) int {
 	return 0
 }
 
-// stats returns sb's accounting.
-func (sb *subscriber) stats(live bool) SubStats {
+// stats returns sb's accounting; stall > 0 says whether it is stalled at now.
+func (sb *subscriber) stats(live bool, now time.Time, stall time.Duration) SubStats {
 	ss := SubStats{
 		ID:         sb.id,
 		Filter:     sb.filter.clone(),
@@ -183,6 +207,7 @@ func (sb *subscriber) stats(live bool) SubStats {
 		Buffered:   uint64(sb.buf.len()),
 		GapPending: sb.hasGap,
 		Discarded:  sb.c.Discarded,
+		Stalled:    stall > 0 && sb.stalled(now, stall),
 	}
 	if sb.pid != nil {
 		ss.PID = sb.pid.String()

@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"runtime"
 	"sync"
 )
 
@@ -14,7 +15,19 @@ import (
 // Nothing here is a channel that anyone closes: the stream hands events over
 // by calling deliver under the subscription's mutex, and rings a doorbell
 // channel of capacity 1 that is never closed.
+//
+// A Subscription that becomes unreachable without Close (its owner dropped
+// it) is abandoned: the stream removes its subscriber as Close would, counts
+// what its buffer held as discarded, and lists it as Abandoned in Stats. The
+// stream refers only to the localSub inside the handle, never to the handle,
+// so the garbage collector can tell (runtime.AddCleanup on the handle).
 type Subscription struct {
+	r       *localSub
+	cleanup runtime.Cleanup // removes the subscriber if the handle is dropped without Close
+}
+
+// localSub is what the stream holds of a Subscription: the inbox and the end.
+type localSub struct {
 	s      *Stream
 	id     uint64
 	window int
@@ -28,16 +41,16 @@ type Subscription struct {
 	consumed   uint64
 }
 
-func newSubscription(s *Stream, window int) *Subscription {
-	return &Subscription{s: s, window: window, bell: make(chan struct{}, 1)}
+func newLocalSub(s *Stream, window int) *localSub {
+	return &localSub{s: s, window: window, bell: make(chan struct{}, 1)}
 }
 
 // ID returns the subscriber's ID in its stream (as in SubStats.ID); 0 for a
 // subscription that ended before it joined.
-func (sub *Subscription) ID() uint64 { return sub.id }
+func (sub *Subscription) ID() uint64 { return sub.r.id }
 
 // Stream returns the topic of the subscription's stream.
-func (sub *Subscription) Stream() string { return sub.s.topic }
+func (sub *Subscription) Stream() string { return sub.r.s.topic }
 
 // Next returns the next event, waiting for one until ctx ends. Every W/2
 // events it returns it grants the stream credit for them (Stream.Grant),
@@ -46,6 +59,13 @@ func (sub *Subscription) Stream() string { return sub.s.topic }
 // says why the stream ended, and does so on every later call. Events already
 // handed over are returned before that error, also after Close.
 func (sub *Subscription) Next(ctx context.Context) (Event, error) {
+	// The handle stays reachable while Next waits: a reader blocked here
+	// has not abandoned its subscription.
+	defer runtime.KeepAlive(sub)
+	return sub.r.next(ctx)
+}
+
+func (sub *localSub) next(ctx context.Context) (Event, error) {
 	for {
 		sub.mu.Lock()
 		if sub.inbox.len() > 0 {
@@ -86,11 +106,16 @@ func (sub *Subscription) Next(ctx context.Context) (Event, error) {
 // counts what it still buffered for it as discarded. Events already handed
 // over stay readable with Next, then Next returns ErrEndOfStream. Close is
 // idempotent and safe to call at any time, also concurrently with Next.
-func (sub *Subscription) Close() { sub.s.unsubscribe(sub) }
+func (sub *Subscription) Close() {
+	sub.cleanup.Stop()
+	sub.r.s.unsubscribe(sub.r, "ended for this subscriber: the subscription was closed", false)
+}
 
 // Received returns how many entries (events and Gap events) were handed over
 // to this subscription and how many Next has returned.
-func (sub *Subscription) Received() (received, consumed uint64) {
+func (sub *Subscription) Received() (received, consumed uint64) { return sub.r.counts() }
+
+func (sub *localSub) counts() (received, consumed uint64) {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
 	return sub.received, sub.consumed
@@ -99,8 +124,14 @@ func (sub *Subscription) Received() (received, consumed uint64) {
 // deliver appends, in this order: gap, ev, n events popped from buf, and
 // then ends the subscription with end. It never blocks. The stream calls it
 // with Stream.mu held.
-func (sub *Subscription) deliver(gap, ev *Event, buf *ring, n int, end error) {
+func (sub *localSub) deliver(gap, ev *Event, buf *ring, n int, end error) {
+	sub.push(gap, ev, buf, n, end)
+	sub.ring()
+}
+
+func (sub *localSub) push(gap, ev *Event, buf *ring, n int, end error) {
 	sub.mu.Lock()
+	defer sub.mu.Unlock()
 	if gap != nil {
 		sub.inbox.push(gap)
 		sub.received++
@@ -117,14 +148,12 @@ func (sub *Subscription) deliver(gap, ev *Event, buf *ring, n int, end error) {
 	if end != nil && sub.err == nil {
 		sub.err = end
 	}
-	sub.mu.Unlock()
-	sub.ring()
 }
 
 // end ends the subscription: after what its inbox holds, Next returns err.
-func (sub *Subscription) end(err error) { sub.deliver(nil, nil, nil, 0, err) }
+func (sub *localSub) end(err error) { sub.deliver(nil, nil, nil, 0, err) }
 
-func (sub *Subscription) ring() {
+func (sub *localSub) ring() {
 	select {
 	case sub.bell <- struct{}{}:
 	default: // already rung; whoever takes it looks at the inbox
