@@ -38,9 +38,14 @@ type RunnerFailure struct {
 	Pid         int
 	Exit        *proc.ExitStatus // nil when the process never started
 	Termination string           // the TerminationError text, if one came
-	StderrTail  []string         // the last stderr lines
-	Uptime      time.Duration
-	At          time.Time
+	// RunnerError and RunnerDiagnostics are the error_message and
+	// diagnostics of a Failed status the runner reported itself (a Python
+	// runner's traceback, say), kept beside the supervisor's own.
+	RunnerError       string
+	RunnerDiagnostics string
+	StderrTail        []string // the last stderr lines
+	Uptime            time.Duration
+	At                time.Time
 	// Cleaned lists what was released before the failure was handed on
 	// (process group killed, process reaped, pipes closed, timers stopped).
 	Cleaned []string
@@ -72,6 +77,15 @@ func (f *RunnerFailure) Diagnostics() string {
 	if f.Termination != "" {
 		fmt.Fprintf(&b, "termination error: %s\n", f.Termination)
 	}
+	if f.RunnerError != "" {
+		fmt.Fprintf(&b, "runner reported Failed: %s\n", f.RunnerError)
+	}
+	if d := strings.TrimRight(f.RunnerDiagnostics, "\n"); d != "" {
+		b.WriteString("runner diagnostics:\n")
+		for _, l := range strings.Split(d, "\n") {
+			b.WriteString("  " + l + "\n")
+		}
+	}
 	if len(f.StderrTail) > 0 {
 		b.WriteString("last stderr lines:\n")
 		for _, l := range f.StderrTail {
@@ -79,6 +93,26 @@ func (f *RunnerFailure) Diagnostics() string {
 		}
 	}
 	return b.String()
+}
+
+// stderrReasonMax is the longest stderr line a one-line reason quotes.
+const stderrReasonMax = 200
+
+// addStderrReason appends the runner's last non-blank stderr line (a
+// traceback's last line, say) to the one-line reason. For a runner that
+// died by itself, that line usually says why.
+func (f *RunnerFailure) addStderrReason() {
+	for i := len(f.StderrTail) - 1; i >= 0; i-- {
+		line := strings.TrimSpace(f.StderrTail[i])
+		if line == "" {
+			continue
+		}
+		if len(line) > stderrReasonMax {
+			line = strings.ToValidUTF8(line[:stderrReasonMax], "") + "…"
+		}
+		f.Message += "; last stderr line: " + line
+		return
+	}
 }
 
 // StopStep is one step of a runner's stop escalation.

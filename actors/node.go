@@ -176,7 +176,7 @@ func StartNode(c NodeConfig) (*Node, error) {
 		hook:          c.Hook,
 		builtinBinary: c.BuiltinBinary,
 		baseEnv:       c.Env,
-		procOpts:      proc.Options{MaxFrameSize: c.MaxFrameSize},
+		procOpts:      proc.Options{MaxFrameSize: c.MaxFrameSize, FrameStall: c.Timeouts.withDefaults().FrameStall},
 		streams:       map[string]*streams.Stream{},
 	}
 	for _, topic := range streams.Topics() {

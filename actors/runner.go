@@ -85,6 +85,8 @@ type runnerActor struct {
 	readerErr    error
 	termination  string
 	runnerSaid   string // the error of a Failed status the runner reported
+	runnerDiag   string // the diagnostics of that Failed status
+	diedByItself bool   // the failure is an exit nobody asked for (classifyExit)
 	outputForced bool   // we closed stdout/stderr ourselves after the exit
 	truncated    error  // stdout ended mid-frame; the exit (if it comes) decides
 	finished     bool
@@ -329,6 +331,7 @@ func (a *runnerActor) onRunnerStatus(ctx actor.Context, st *exov1.RunnerStatus) 
 		// An announcement: its TerminationError or its exit follows and names
 		// the source. If neither comes within ExitGrace, this status is it.
 		a.runnerSaid = st.GetErrorMessage()
+		a.runnerDiag = st.GetDiagnostics()
 		a.arm(ctx, timerExitGrace, a.node.timeouts.ExitGrace)
 		return
 	}
@@ -433,6 +436,7 @@ func (a *runnerActor) classifyExit(ctx actor.Context) {
 	default:
 		a.fail(ctx, errhandler.KindExitNonZero, SourceExit, "runner exited: "+st.String(), nil)
 	}
+	a.diedByItself = true // its stderr says why: finishFailure quotes it in the reason
 }
 
 func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
@@ -660,6 +664,10 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 	f.Exit = a.exit
 	f.Termination = a.termination
 	f.StderrTail = append([]string(nil), a.stderrTail...)
+	f.RunnerError, f.RunnerDiagnostics = a.runnerSaid, a.runnerDiag
+	if a.diedByItself {
+		f.addStderrReason()
+	}
 	if a.p != nil {
 		f.Cleaned = append(f.Cleaned, fmt.Sprintf("process %d reaped (%s)", a.p.Pid, a.exit),
 			"stdin, stdout and stderr pipes closed; their reader, writer and waiter goroutines ended")

@@ -185,8 +185,8 @@ func (f Failure) Error() string {
 	if f.Message != "" {
 		parts = append(parts, f.Message)
 	}
-	if f.Cause != nil {
-		parts = append(parts, f.Cause.Error())
+	if f.Cause != nil && !strings.Contains(f.Message, f.Cause.Error()) {
+		parts = append(parts, f.Cause.Error()) // unless the message quotes it already
 	}
 	return strings.Join(parts, ": ")
 }
