@@ -764,4 +764,3 @@ func caseUnknownMessage(s *session) ([]string, error) {
 	}
 	return ev, nil
 }
-
