@@ -579,16 +579,22 @@ class Server:
         return True
 
 
+_frames_fd = None  # the private duplicate of fd 1, once guard_stdout ran
+
+
 def guard_stdout():
     """Keeps stdout for frames: returns a private duplicate of fd 1 for the
     frames, then points fd 1 (C code, subprocesses) and sys.stdout (print) at
     stderr, so a stray print lands in the log instead of corrupting the
-    frame stream."""
-    sys.stdout.flush()
-    out_fd = os.dup(1)  # non-inheritable: children do not get it
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    return out_fd
+    frame stream. Call it first thing in a runner that imports libraries
+    which print while loading; serve calls it too. Idempotent."""
+    global _frames_fd
+    if _frames_fd is None:
+        sys.stdout.flush()
+        _frames_fd = os.dup(1)  # non-inheritable: children do not get it
+        os.dup2(2, 1)
+        sys.stdout = sys.stderr
+    return _frames_fd
 
 
 def serve(handler, capabilities=(proto.CAP_CANCEL, proto.CAP_PROGRESS),
