@@ -424,6 +424,9 @@ func (a *runnerActor) onExited(ctx actor.Context, m *proc.Exited) {
 // reader has delivered every frame the runner wrote before dying.
 func (a *runnerActor) classifyExit(ctx actor.Context) {
 	st := *a.exit
+	// Set before fail, which may finish (and panic) at once: its stderr says
+	// why it died, and finishFailure quotes it in the reason.
+	a.diedByItself = a.failure == nil
 	switch {
 	case !a.handshakeDone:
 		a.fail(ctx, errhandler.KindNotARunner, SourceHandshake, "not a runner: exited before saying Hello ("+st.String()+")", nil)
@@ -436,7 +439,6 @@ func (a *runnerActor) classifyExit(ctx actor.Context) {
 	default:
 		a.fail(ctx, errhandler.KindExitNonZero, SourceExit, "runner exited: "+st.String(), nil)
 	}
-	a.diedByItself = true // its stderr says why: finishFailure quotes it in the reason
 }
 
 func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {

@@ -294,7 +294,7 @@ func caseChunkOrder(s *session) ([]string, error) {
 		return ev, errors.New("no TaskAcknowledged")
 	}
 	if l.terminal.GetStatus() != exov1.TaskStatus_TASK_STATUS_COMPLETE {
-		return ev, fmt.Errorf("task ended %s, want COMPLETE", l.terminal.GetStatus())
+		return ev, fmt.Errorf("task ended %s, want COMPLETE", describeStatus(l.terminal))
 	}
 	ev = append(ev, fmt.Sprintf("%d chunks, indices 0..%d, then Complete and Ready", len(l.chunks), len(l.chunks)-1))
 	return ev, nil
