@@ -46,16 +46,17 @@ var (
 	// ErrTooLarge: a Writer was asked to send a message over the limit.
 	ErrTooLarge = errors.New("message exceeds the frame size limit")
 	// ErrTextOnStdout: the bytes where a frame should start are text (most
-	// often a stray print to stdout). Fatal; (*Error).Excerpt shows them.
-	ErrTextOnStdout = errors.New("stdout is not frames")
+	// often a stray print to a runner's stdout). Fatal; (*Error).Excerpt
+	// shows them, and its message names the stream and a hint (TextStream).
+	ErrTextOnStdout = errors.New("text where a frame should start")
 	// ErrStalled: a frame began but stayed incomplete for the stall bound
 	// (WithStallTimeout) while the stream stayed open. Fatal;
 	// (*Error).Excerpt shows the bytes that did arrive.
 	ErrStalled = errors.New("frame stalled incomplete")
 )
 
-// TextHint ends the message of an ErrTextOnStdout error: what the runner's
-// author should do about it.
+// TextHint ends the message of an ErrTextOnStdout error on a runner's
+// stdout (the default): what the runner's author should do about it.
 const TextHint = "did the runner print to stdout? log to stderr"
 
 // Error is a frame error with its position: the frame's number (1-based) and the
@@ -72,11 +73,18 @@ type Error struct {
 	Excerpt string
 	// Arrived is, for ErrStalled, how many bytes of the frame had arrived.
 	Arrived int
+	// Stream and Hint name the stream and say what to do, in the message
+	// of a text error ("stdout", TextHint unless TextStream says otherwise).
+	Stream, Hint string
 }
 
 func (e *Error) Error() string {
+	stream, hint := e.Stream, e.Hint
+	if stream == "" {
+		stream, hint = "stdout", TextHint
+	}
 	if e.Kind == ErrTextOnStdout {
-		return fmt.Sprintf("frame %d at byte %d: %v: %s (%s)", e.Frame, e.Offset, e.Kind, e.Excerpt, TextHint)
+		return fmt.Sprintf("frame %d at byte %d: %s is not frames: %s (%s)", e.Frame, e.Offset, stream, e.Excerpt, hint)
 	}
 	s := fmt.Sprintf("frame %d at byte %d: %v", e.Frame, e.Offset, e.Kind)
 	if e.Length > 0 {
@@ -88,7 +96,7 @@ func (e *Error) Error() string {
 	if e.Kind == ErrStalled {
 		s += fmt.Sprintf("; %d bytes arrived: %s", e.Arrived, e.Excerpt)
 	} else if e.Excerpt != "" {
-		s += fmt.Sprintf("; the bytes look like text: %s (%s)", e.Excerpt, TextHint)
+		s += fmt.Sprintf("; the bytes look like text: %s (%s)", e.Excerpt, hint)
 	}
 	return s
 }
@@ -117,6 +125,16 @@ type options struct {
 	allowNoBody  bool
 	stall        time.Duration
 	deadliner    Deadliner
+	textStream   string
+	textHint     string
+}
+
+// TextStream names the stream a Reader reads and what to do about text on
+// it, for the message of an ErrTextOnStdout error; the default is a runner's
+// stdout with TextHint. A runner reading its stdin would say ("stdin",
+// "is something other than the supervisor writing to it?").
+func TextStream(name, hint string) Option {
+	return func(o *options) { o.textStream, o.textHint = name, hint }
 }
 
 // Deadliner is a stream whose reads can be given a deadline, such as an
@@ -207,6 +225,16 @@ func (r *Reader) Frames() uint64 { return r.frame }
 // textRunMin printable bytes have arrived (no valid frame starts like that),
 // otherwise when the would-be frame fails to decode or stalls.
 func (r *Reader) Read(m proto.Message) error {
+	err := r.read(m)
+	if err != nil && r.opts.textStream != "" {
+		if e, ok := err.(*Error); ok {
+			e.Stream, e.Hint = r.opts.textStream, r.opts.textHint
+		}
+	}
+	return err
+}
+
+func (r *Reader) read(m proto.Message) error {
 	num, start := r.frame+1, r.offset
 	// Between frames the wait is unbounded: an idle runner writes nothing.
 	if _, err := r.br.Peek(1); err != nil {

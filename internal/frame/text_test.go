@@ -76,6 +76,16 @@ func TestReadTextOnStdout(t *testing.T) {
 	}
 }
 
+// TestTextStream: a reader of another stream names it in the diagnosis.
+func TestTextStream(t *testing.T) {
+	r := frame.NewReader(strings.NewReader("hello, is this thing on?\n"), frame.TextStream("stdin", "typing into a runner?"))
+	err := r.Read(new(exov1.SupervisorEnvelope))
+	want := `frame 1 at byte 0: stdin is not frames: "hello, is this thing on?\n" (typing into a runner?)`
+	if !errors.Is(err, frame.ErrTextOnStdout) || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}
+
 // TestReadValidFramesAreNotText: frames whose first bytes are as printable as
 // a valid frame's can be (printable lengths and tags, long strings, 3-byte
 // length varints that are valid UTF-8) decode as frames.
