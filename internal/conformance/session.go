@@ -155,7 +155,7 @@ func (s *session) frame(d time.Duration, skipHB bool) (*exov1.RunnerEnvelope, er
 			return v, nil
 		case *proc.ReaderClosed:
 			if v.Err != nil {
-				return nil, fmt.Errorf("stdout is not frames: %w", v.Err)
+				return nil, v.Err // a *frame.Error: it names the frame, the offset and what was wrong
 			}
 			return nil, errors.New("stdout closed")
 		case *proc.Exited:
