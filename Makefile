@@ -11,6 +11,8 @@ EXO         := $(BIN)/exo-actors
 TEST_TIMEOUT ?= 15m
 PROTO_DIR   := messages/exo/v1
 PROTOC_GEN_GO := $(BIN)/protoc-gen-go
+# The Python runner SDK's generated code (runner_pb2.py), from the same .proto.
+PY_PROTO_OUT := sdk/python/exo_runner
 
 .PHONY: all build test lint proto proto-check demo bench clean
 
@@ -37,6 +39,7 @@ proto: $(PROTOC_GEN_GO)
 	protoc --plugin=protoc-gen-go=$(PROTOC_GEN_GO) \
 		--proto_path=. --go_out=. --go_opt=paths=source_relative \
 		$(PROTO_DIR)/*.proto
+	protoc --proto_path=$(PROTO_DIR) --python_out=$(PY_PROTO_OUT) $(PROTO_DIR)/*.proto
 
 # Regenerates into a scratch tree and compares with the committed code, ignoring
 # only the line that names the protoc version.
@@ -47,6 +50,11 @@ proto-check: $(PROTOC_GEN_GO)
 	for f in $(PROTO_DIR)/*.pb.go; do \
 		if ! diff -u -I '^// 	protoc ' $$f $$tmp/$$f; then \
 			echo "generated code $$f is out of date: run 'make proto' and commit"; rm -rf $$tmp; exit 1; fi; \
+	done; \
+	mkdir -p $$tmp/py && protoc --proto_path=$(PROTO_DIR) --python_out=$$tmp/py $(PROTO_DIR)/*.proto && \
+	for f in $$tmp/py/*_pb2.py; do \
+		if ! diff -u $(PY_PROTO_OUT)/$$(basename $$f) $$f; then \
+			echo "generated code $(PY_PROTO_OUT)/$$(basename $$f) is out of date: run 'make proto' and commit"; rm -rf $$tmp; exit 1; fi; \
 	done; rm -rf $$tmp; echo "generated code is current"
 
 demo: build

@@ -110,11 +110,11 @@ func (f *RunnerFailure) Diagnostics() string {
 		fmt.Fprintf(&b, "termination error: %s\n", f.Termination)
 	}
 	if f.RunnerMessage != "" {
-		fmt.Fprintf(&b, "runner said: %s\n", f.RunnerMessage)
+		fmt.Fprintf(&b, "runner reported Failed: %s\n", f.RunnerMessage)
 	}
-	if f.RunnerDiagnostics != "" {
+	if d := strings.TrimRight(f.RunnerDiagnostics, "\n"); d != "" {
 		b.WriteString("runner diagnostics:\n")
-		for _, l := range strings.Split(strings.TrimRight(f.RunnerDiagnostics, "\n"), "\n") {
+		for _, l := range strings.Split(d, "\n") {
 			b.WriteString("  " + l + "\n")
 		}
 	}
@@ -125,6 +125,26 @@ func (f *RunnerFailure) Diagnostics() string {
 		}
 	}
 	return b.String()
+}
+
+// stderrReasonMax is the longest stderr line a one-line reason quotes.
+const stderrReasonMax = 200
+
+// addStderrReason appends the runner's last non-blank stderr line (a
+// traceback's last line, say) to the one-line reason. For a runner that
+// died by itself, that line usually says why.
+func (f *RunnerFailure) addStderrReason() {
+	for i := len(f.StderrTail) - 1; i >= 0; i-- {
+		line := strings.TrimSpace(f.StderrTail[i])
+		if line == "" {
+			continue
+		}
+		if len(line) > stderrReasonMax {
+			line = strings.ToValidUTF8(line[:stderrReasonMax], "") + "…"
+		}
+		f.Message += "; last stderr line: " + line
+		return
+	}
 }
 
 // StopStep is one step of a runner's stop escalation.

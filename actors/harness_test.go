@@ -193,6 +193,7 @@ func fastTimeouts() actors.RunnerTimeouts {
 		StopGrace:         500 * time.Millisecond,
 		TermWait:          300 * time.Millisecond,
 		Drain:             500 * time.Millisecond,
+		FrameStall:        150 * time.Millisecond,
 	}
 }
 

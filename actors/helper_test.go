@@ -38,6 +38,10 @@ func helperMain(mode string) int {
 			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		}()
 		return helperNoAck(true)
+	case "failed-diagnostics":
+		return helperFailedDiagnostics()
+	case "stray-stdout":
+		return helperStrayStdout(os.Getenv("STRAY_WHEN"), os.Getenv("STRAY_TEXT"))
 	}
 	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 	return 2

@@ -217,7 +217,7 @@ func startNode(c NodeConfig, startFault func(step string) error) (*Node, error) 
 		hook:          c.Hook,
 		builtinBinary: c.BuiltinBinary,
 		baseEnv:       c.Env,
-		procOpts:      proc.Options{MaxFrameSize: c.MaxFrameSize},
+		procOpts:      proc.Options{MaxFrameSize: c.MaxFrameSize, FrameStall: c.Timeouts.withDefaults().FrameStall},
 		streams:       map[string]*streams.Stream{},
 		startFault:    startFault,
 	}

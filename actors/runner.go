@@ -118,6 +118,9 @@ type runnerActor struct {
 	runnerSaid  *exov1.RunnerStatus // a Failed status the runner reported
 	symptom     *symptom
 	failure     *RunnerFailure
+	// diedByItself: the failure is an exit nobody asked for (classifyExit);
+	// its last stderr line goes into the one-line reason.
+	diedByItself bool
 
 	// Waiters and the work of the current state.
 	stop         *stopState   // Stopping and later: the escalation steps
@@ -503,6 +506,9 @@ func (a *runnerActor) onExited(ctx actor.Context, m *proc.Exited) {
 func (a *runnerActor) classifyExit(ctx actor.Context) {
 	st := *a.exit
 	var fe *frame.Error
+	// Set before fail, which may finish (and panic) at once: its stderr says
+	// why it died, and finishFailure quotes it in the reason.
+	a.diedByItself = true
 	switch {
 	case a.readerErr != nil && !errors.Is(a.readerErr, frame.ErrTruncated) && errors.As(a.readerErr, &fe):
 		// It wrote bytes that are not frames before it died: that is the
@@ -740,6 +746,9 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 		f.RunnerDiagnostics = a.runnerSaid.GetDiagnostics()
 	}
 	f.StderrTail = append([]string(nil), a.stderrTail...)
+	if a.diedByItself {
+		f.addStderrReason()
+	}
 	if a.p != nil {
 		f.Cleaned = append(f.Cleaned, fmt.Sprintf("process %d reaped (%s)", a.p.Pid, a.exit),
 			"stdin, stdout and stderr pipes closed; their reader, writer and waiter goroutines ended")

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/exo-actors/exo-actors/internal/proc"
 )
 
 // RunnerSpec says how to start a runner.
@@ -144,6 +146,11 @@ type RunnerTimeouts struct {
 	TermWait          time.Duration // after SIGTERM, before SIGKILL; 2s
 	Drain             time.Duration // after the exit, for the pipe readers to finish; 1s
 	StopDrain         time.Duration // StopRunner: for in-flight tasks to finish before the stop; 30s
+	// FrameStall: a stdout frame that began stays incomplete while stdout
+	// stays open (often a stray print whose first byte reads as a length):
+	// the runner fails as garbage (not_a_runner before Hello); 1s. Keep it
+	// below HeartbeatTimeout, or the stuck reader looks like a hang.
+	FrameStall time.Duration
 }
 
 func (t RunnerTimeouts) withDefaults() RunnerTimeouts {
@@ -162,6 +169,7 @@ func (t RunnerTimeouts) withDefaults() RunnerTimeouts {
 	def(&t.TermWait, 2*time.Second)
 	def(&t.Drain, time.Second)
 	def(&t.StopDrain, 30*time.Second)
+	def(&t.FrameStall, proc.DefaultFrameStall)
 	return t
 }
 

@@ -98,6 +98,12 @@ type RunnerTimeouts struct {
 	// StopDrain: StopRunner's wait for in-flight tasks to finish before the
 	// stop; default 30s.
 	StopDrain time.Duration
+	// FrameStall: a stdout frame that began stays incomplete this long while
+	// stdout stays open (often a stray print whose first byte reads as a
+	// length): the runner fails as garbage (not_a_runner before Hello);
+	// default 1s. Keep it below HeartbeatTimeout, or the stuck reader looks
+	// like a hang.
+	FrameStall time.Duration
 }
 
 // TaskLimits bound the work a runner holds. Zero fields take the defaults.

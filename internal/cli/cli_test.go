@@ -14,7 +14,7 @@ import (
 )
 
 func TestUsageErrorsExit2WithOneLine(t *testing.T) {
-	for _, args := range [][]string{{"--no-such-flag"}, {"nosuch"}, {"nosuch", "--help"}, {"--log-level", "debug", "nosuch", "-h"}, {"version", "--bad"}, {"--log-format", "xml", "version"}, {"--log-level", "loud", "version"}, {"demo", "--runners", "1"}, {"demo", "--runner-fault", "explode"}} {
+	for _, args := range [][]string{{"--no-such-flag"}, {"nosuch"}, {"nosuch", "--help"}, {"--log-level", "debug", "nosuch", "-h"}, {"version", "--bad"}, {"--log-format", "xml", "version"}, {"--log-level", "loud", "version"}, {"demo", "--runners", "1"}, {"demo", "--runner-fault", "explode"}, {"conformance"}, {"conformance", "--only", "nosuch", "--", "true"}, {"conformance", "--param", "novalue", "--", "true"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			if code := Main(args, strings.NewReader(""), &stdout, &stderr); code != ExitUsage {
@@ -47,7 +47,7 @@ func TestHelpListsSubcommands(t *testing.T) {
 	if code := Main([]string{"--help"}, strings.NewReader(""), &stdout, &stderr); code != ExitOK {
 		t.Fatalf("exit %d", code)
 	}
-	for _, sub := range []string{"runner", "demo", "version"} {
+	for _, sub := range []string{"runner", "demo", "version", "conformance"} {
 		if !strings.Contains(stdout.String(), "  "+sub+" ") {
 			t.Errorf("--help lacks %q:\n%s", sub, stdout.String())
 		}

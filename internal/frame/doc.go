@@ -11,6 +11,12 @@
 // envelope has its oneof body set and carries no unknown fields; and a Writer
 // that sends each frame in one write (or batches them when asked).
 //
+// Text where a frame should start (a stray print on a runner's stdout, whose
+// first byte would otherwise be read as a length) is reported as
+// ErrTextOnStdout with a quoted excerpt and a hint, and with
+// WithStallTimeout a frame that has begun but stays incomplete while the
+// stream stays open ends as ErrStalled instead of blocking the reader.
+//
 // A hostile length never makes the reader allocate more than the limit, and no
 // input makes it panic (FuzzDecode checks both).
 package frame

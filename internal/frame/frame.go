@@ -2,9 +2,16 @@ package frame
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"time"
+
+	"strconv"
+	"unicode"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protodelim"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -38,7 +45,19 @@ var (
 	ErrUnknownFields = errors.New("message has unknown fields")
 	// ErrTooLarge: a Writer was asked to send a message over the limit.
 	ErrTooLarge = errors.New("message exceeds the frame size limit")
+	// ErrTextOnStdout: the bytes where a frame should start are text (most
+	// often a stray print to a runner's stdout). Fatal; (*Error).Excerpt
+	// shows them, and its message names the stream and a hint (TextStream).
+	ErrTextOnStdout = errors.New("text where a frame should start")
+	// ErrStalled: a frame began but stayed incomplete for the stall bound
+	// (WithStallTimeout) while the stream stayed open. Fatal;
+	// (*Error).Excerpt shows the bytes that did arrive.
+	ErrStalled = errors.New("frame stalled incomplete")
 )
+
+// TextHint ends the message of an ErrTextOnStdout error on a runner's
+// stdout (the default): what the runner's author should do about it.
+const TextHint = "did the runner print to stdout? log to stderr"
 
 // Error is a frame error with its position: the frame's number (1-based) and the
 // byte offset in the stream where that frame starts.
@@ -48,15 +67,36 @@ type Error struct {
 	Length uint64 // the declared body length, when it was read
 	Kind   error  // one of the Err* sentinels
 	Cause  error  // the underlying error, if any
+	// Excerpt is the first bytes at Offset, quoted printably (Go syntax):
+	// always set for ErrTextOnStdout and ErrStalled, and for other kinds
+	// when those bytes look like text.
+	Excerpt string
+	// Arrived is, for ErrStalled, how many bytes of the frame had arrived.
+	Arrived int
+	// Stream and Hint name the stream and say what to do, in the message
+	// of a text error ("stdout", TextHint unless TextStream says otherwise).
+	Stream, Hint string
 }
 
 func (e *Error) Error() string {
+	stream, hint := e.Stream, e.Hint
+	if stream == "" {
+		stream, hint = "stdout", TextHint
+	}
+	if e.Kind == ErrTextOnStdout {
+		return fmt.Sprintf("frame %d at byte %d: %s is not frames: %s (%s)", e.Frame, e.Offset, stream, e.Excerpt, hint)
+	}
 	s := fmt.Sprintf("frame %d at byte %d: %v", e.Frame, e.Offset, e.Kind)
 	if e.Length > 0 {
 		s += fmt.Sprintf(" (declared length %d)", e.Length)
 	}
 	if e.Cause != nil {
 		s += ": " + e.Cause.Error()
+	}
+	if e.Kind == ErrStalled {
+		s += fmt.Sprintf("; %d bytes arrived: %s", e.Arrived, e.Excerpt)
+	} else if e.Excerpt != "" {
+		s += fmt.Sprintf("; the bytes look like text: %s (%s)", e.Excerpt, hint)
 	}
 	return s
 }
@@ -72,7 +112,8 @@ func (e *Error) Unwrap() []error {
 // Fatal reports whether the stream is out of sync after this error, so no
 // further frame can be read from it.
 func (e *Error) Fatal() bool {
-	return e.Kind == ErrOversized || e.Kind == ErrTruncated || e.Kind == ErrBadLength
+	return e.Kind == ErrOversized || e.Kind == ErrTruncated || e.Kind == ErrBadLength ||
+		e.Kind == ErrTextOnStdout || e.Kind == ErrStalled
 }
 
 // Option configures a Reader or a Writer.
@@ -82,6 +123,37 @@ type options struct {
 	maxSize      int
 	allowUnknown bool
 	allowNoBody  bool
+	stall        time.Duration
+	deadliner    Deadliner
+	textStream   string
+	textHint     string
+}
+
+// TextStream names the stream a Reader reads and what to do about text on
+// it, for the message of an ErrTextOnStdout error; the default is a runner's
+// stdout with TextHint. A runner reading its stdin would say ("stdin",
+// "is something other than the supervisor writing to it?").
+func TextStream(name, hint string) Option {
+	return func(o *options) { o.textStream, o.textHint = name, hint }
+}
+
+// Deadliner is a stream whose reads can be given a deadline, such as an
+// *os.File of a pipe.
+type Deadliner interface {
+	SetReadDeadline(t time.Time) error
+}
+
+// WithStallTimeout makes a Reader give up on a frame that has begun but stays
+// incomplete for d while the stream stays open: Read then returns an
+// ErrStalled (or, when the bytes look like text, ErrTextOnStdout) error.
+// Waiting between frames is never bounded. dl must be the stream under the
+// Reader (its reads get the deadlines); d <= 0 or a nil dl turns it off.
+func WithStallTimeout(d time.Duration, dl Deadliner) Option {
+	return func(o *options) {
+		if d > 0 && dl != nil {
+			o.stall, o.deadliner = d, dl
+		}
+	}
 }
 
 // WithMaxSize sets the largest frame body, in bytes (n > 0).
@@ -147,49 +219,225 @@ func (r *Reader) Frames() uint64 { return r.frame }
 // stream ends cleanly between frames; every other failure is an *Error.
 // After an error for which (*Error).Fatal is false, the next Read continues
 // with the following frame.
+//
+// Text where a frame should start (a stray print to stdout) is reported as
+// ErrTextOnStdout rather than read as a length: at once when at least
+// textRunMin printable bytes have arrived (no valid frame starts like that),
+// otherwise when the would-be frame fails to decode or stalls.
 func (r *Reader) Read(m proto.Message) error {
+	err := r.read(m)
+	if err != nil && r.opts.textStream != "" {
+		if e, ok := err.(*Error); ok {
+			e.Stream, e.Hint = r.opts.textStream, r.opts.textHint
+		}
+	}
+	return err
+}
+
+func (r *Reader) read(m proto.Message) error {
 	num, start := r.frame+1, r.offset
-	size, n, kind, cause := r.peekLength()
-	if kind != nil {
-		if kind == io.EOF {
+	// Between frames the wait is unbounded: an idle runner writes nothing.
+	if _, err := r.br.Peek(1); err != nil {
+		if err == io.EOF {
 			return io.EOF
 		}
-		return &Error{Frame: num, Offset: start, Kind: kind, Cause: cause}
+		return &Error{Frame: num, Offset: start, Kind: ErrTruncated, Cause: err}
+	}
+	head := r.buffered(textProbe)
+	if n, _ := textRun(head); n >= textRunMin {
+		return &Error{Frame: num, Offset: start, Kind: ErrTextOnStdout, Excerpt: excerpt(head)}
+	}
+	size, n, kind, cause := r.peekLength()
+	if kind != nil {
+		return r.withBytes(&Error{Frame: num, Offset: start, Kind: kind, Cause: cause})
 	}
 	if size > uint64(r.opts.maxSize) {
-		return &Error{Frame: num, Offset: start, Length: size, Kind: ErrOversized,
-			Cause: fmt.Errorf("limit is %d bytes", r.opts.maxSize)}
+		return r.withBytes(&Error{Frame: num, Offset: start, Length: size, Kind: ErrOversized,
+			Cause: fmt.Errorf("limit is %d bytes", r.opts.maxSize)})
 	}
 	// When the frame fits in the buffer, have all of it buffered before
 	// protodelim reads it: a stream that ends or fails inside the body is then
 	// told apart for certain from a body that does not decode. A larger frame
 	// protodelim reads into a buffer of its own; there, only an error from the
 	// protobuf module means the body was read whole and did not decode.
-	whole := false
+	var whole []byte
 	if total := uint64(n) + size; total <= uint64(r.br.Size()) {
-		if _, err := r.br.Peek(int(total)); err != nil {
-			return truncatedBody(num, start, size, err)
+		b, err := r.peekMid(int(total))
+		if err != nil {
+			return r.withBytes(truncatedBody(num, start, size, err, r.opts.stall))
 		}
-		whole = true
+		// b stays valid after protodelim consumed it: bufio only reuses
+		// its buffer on the next fill, and the frame is all buffered.
+		whole = b
+	} else {
+		head = append([]byte(nil), r.buffered(textProbe)...) // the large frame's start, for an error
 	}
-	if err := r.unm.UnmarshalFrom(r.br, m); err != nil {
-		if !whole && !errors.Is(err, proto.Error) {
-			return truncatedBody(num, start, size, err)
+	if err := r.unmarshal(m, whole != nil); err != nil {
+		if whole == nil && !errors.Is(err, proto.Error) {
+			return r.withHead(truncatedBody(num, start, size, err, r.opts.stall), head)
 		}
-		// protodelim consumed the whole body: the stream stays in sync.
-		r.advance(n, size)
-		return &Error{Frame: num, Offset: start, Length: size, Kind: ErrUndecodable, Cause: err}
+		if whole != nil {
+			head = whole
+		}
+		return r.bodyError(&Error{Frame: num, Offset: start, Length: size, Kind: ErrUndecodable, Cause: err}, head, n)
+	}
+	if kind, cause := r.check(m); kind != nil {
+		if whole != nil {
+			head = whole
+		}
+		return r.bodyError(&Error{Frame: num, Offset: start, Length: size, Kind: kind, Cause: cause}, head, n)
 	}
 	r.advance(n, size)
-	if kind, cause := r.check(m); kind != nil {
-		return &Error{Frame: num, Offset: start, Length: size, Kind: kind, Cause: cause}
-	}
 	return nil
+}
+
+// bodyError returns the error for a frame read whole whose body is bad: the
+// stream stays in sync past it, unless its start is text (then it is out of
+// sync, and the offset stays at the frame's start, as for every fatal error).
+func (r *Reader) bodyError(e *Error, head []byte, n int) error {
+	err := textOr(e, head)
+	if !errors.Is(err, ErrTextOnStdout) {
+		r.advance(n, e.Length)
+	}
+	return err
+}
+
+// textProbe is how many bytes at a frame's start the text checks look at.
+const textProbe = 128
+
+// textRunMin is the run of printable bytes at a frame's start that is text
+// for certain. A valid frame's start holds at most 11: its length varint,
+// the envelope's tag, the inner message's length varint and its first tag,
+// where the first non-printable byte or newline comes at the latest.
+const textRunMin = 16
+
+// buffered returns up to n bytes already buffered, without reading.
+func (r *Reader) buffered(n int) []byte {
+	b, _ := r.br.Peek(min(n, r.br.Buffered()))
+	return b
+}
+
+// peekMid peeks n bytes of a frame that has begun, waiting at most the stall
+// bound for them when one is set.
+func (r *Reader) peekMid(n int) ([]byte, error) {
+	if r.opts.stall <= 0 || r.br.Buffered() >= n {
+		return r.br.Peek(n)
+	}
+	dl := r.opts.deadliner
+	_ = dl.SetReadDeadline(time.Now().Add(r.opts.stall))
+	b, err := r.br.Peek(n)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// A second, short chance: the bytes may have arrived while this
+		// goroutine waited to run (a busy machine), not while the writer
+		// sat on them.
+		_ = dl.SetReadDeadline(time.Now().Add(stallRecheck))
+		b, err = r.br.Peek(n)
+	}
+	_ = dl.SetReadDeadline(time.Time{})
+	return b, err
+}
+
+// stallRecheck is the second chance peekMid gives a frame after its stall
+// bound passed.
+const stallRecheck = 20 * time.Millisecond
+
+// unmarshal runs protodelim; a frame not buffered whole is read under the
+// stall bound.
+func (r *Reader) unmarshal(m proto.Message, whole bool) error {
+	if whole || r.opts.stall <= 0 {
+		return r.unm.UnmarshalFrom(r.br, m)
+	}
+	_ = r.opts.deadliner.SetReadDeadline(time.Now().Add(r.opts.stall))
+	err := r.unm.UnmarshalFrom(r.br, m)
+	_ = r.opts.deadliner.SetReadDeadline(time.Time{})
+	return err
+}
+
+// withBytes adds what is buffered at the failed frame's start: for a stall,
+// the bytes that did arrive, and for every kind, whether they are text.
+func (r *Reader) withBytes(e *Error) error { return r.withHead(e, r.buffered(textProbe)) }
+
+func (r *Reader) withHead(e *Error, head []byte) error {
+	if e.Kind == ErrStalled {
+		e.Arrived = r.br.Buffered()
+	}
+	return textOr(e, head)
+}
+
+// textOr turns e into an ErrTextOnStdout error when head, the bytes at the
+// failed frame's start, look like a line of text; otherwise it returns e,
+// with an excerpt of head if it is a stall.
+func textOr(e *Error, head []byte) error {
+	if n, nl := textRun(head); n >= textRunMin || n >= 2 && nl {
+		if e.Kind == ErrTruncated {
+			// The stream ended: the exit (or the failure that closed it)
+			// is the diagnosis, but the text is worth showing.
+			e.Excerpt = excerpt(head)
+			return e
+		}
+		return &Error{Frame: e.Frame, Offset: e.Offset, Kind: ErrTextOnStdout, Excerpt: excerpt(head)}
+	}
+	if e.Kind == ErrStalled {
+		e.Excerpt = strconv.Quote(string(head[:min(len(head), 32)]))
+	}
+	return e
+}
+
+// textRun returns the length in bytes of the printable text at the start of
+// b (printable Unicode in valid UTF-8, tab, carriage return) and whether a
+// newline ends it.
+func textRun(b []byte) (n int, newline bool) {
+	for n < len(b) {
+		c := b[n]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '\n':
+				return n, true
+			case c >= 0x20 && c < 0x7f, c == '\t', c == '\r':
+				n++
+				continue
+			}
+			return n, false
+		}
+		ru, size := utf8.DecodeRune(b[n:])
+		if ru == utf8.RuneError || !unicode.IsPrint(ru) {
+			return n, false
+		}
+		n += size
+	}
+	return n, false
+}
+
+// excerptMax is the longest text an excerpt quotes.
+const excerptMax = 80
+
+// excerpt quotes the first line of b (with its newline), at most excerptMax
+// bytes of it, cut on a rune boundary.
+func excerpt(b []byte) string {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i+1]
+	}
+	cut := len(b) > excerptMax
+	if cut {
+		b = b[:excerptMax]
+		for len(b) > 0 && !utf8.Valid(b) {
+			b = b[:len(b)-1]
+		}
+	}
+	q := strconv.Quote(string(b))
+	if cut {
+		q += "…"
+	}
+	return q
 }
 
 // truncatedBody is the error for a stream that ended (err is io.EOF or
 // io.ErrUnexpectedEOF) or failed (any other err) inside a frame's body.
-func truncatedBody(num uint64, start int64, size uint64, err error) *Error {
+func truncatedBody(num uint64, start int64, size uint64, err error, stall time.Duration) *Error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return &Error{Frame: num, Offset: start, Length: size, Kind: ErrStalled,
+			Cause: fmt.Errorf("incomplete for %s while the stream stayed open", stall)}
+	}
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		err = errors.New("stream ended inside the body")
 	}
@@ -206,14 +454,14 @@ const maxVarintLen = 10
 
 // peekLength reads the varint length prefix without consuming it (protodelim
 // reads it again). Peek grows one byte at a time so a short final frame never
-// blocks waiting for bytes the writer will not send. kind is io.EOF for a clean
-// end of stream, nil on success, otherwise a frame error kind.
+// blocks waiting for bytes the writer will not send. kind is nil on success,
+// otherwise a frame error kind.
 func (r *Reader) peekLength() (size uint64, n int, kind, cause error) {
 	for i := 1; i <= maxVarintLen; i++ {
-		b, err := r.br.Peek(i)
+		b, err := r.peekMid(i) // the first byte is buffered already (Read)
 		if err != nil {
-			if err == io.EOF && i == 1 {
-				return 0, 0, io.EOF, nil
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return 0, 0, ErrStalled, fmt.Errorf("length prefix incomplete for %s while the stream stayed open", r.opts.stall)
 			}
 			if err == io.EOF {
 				return 0, 0, ErrTruncated, errors.New("stream ended inside the length prefix")

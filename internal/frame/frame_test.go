@@ -27,7 +27,7 @@ import (
 // allKinds are the sentinels an *Error can wrap.
 var allKinds = []error{
 	frame.ErrTruncated, frame.ErrOversized, frame.ErrBadLength, frame.ErrUndecodable,
-	frame.ErrNoBody, frame.ErrUnknownFields, frame.ErrTooLarge,
+	frame.ErrNoBody, frame.ErrUnknownFields, frame.ErrTooLarge, frame.ErrTextOnStdout, frame.ErrStalled,
 }
 
 func helloEnvelope() *exov1.RunnerEnvelope {

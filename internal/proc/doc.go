@@ -20,6 +20,12 @@
 //	waiter   waits for exit, reaps        → one Exited
 //	writer   writes frames to stdin       → WriteFailed at its first error; one WriterClosed (after CloseInput)
 //
+// The reader never waits behind a frame that has begun but stays incomplete
+// while stdout stays open (the first byte of a stray text line read as a
+// length, say): past Options.FrameStall it ends with frame.ErrStalled, or
+// frame.ErrTextOnStdout when the bytes are text. Text at a frame boundary is
+// reported at once (package frame).
+//
 // Every message carries the process's generation, so an owner that outlives a
 // process (a restarted runner) can drop what its predecessor's goroutines send.
 //

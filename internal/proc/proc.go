@@ -32,7 +32,19 @@ type Options struct {
 	MaxFrameSize  int // largest stdout frame body; 0 means frame.DefaultMaxSize
 	InputQueue    int // frames the stdin writer may hold; 0 means 256
 	StderrLineMax int // longest stderr line kept whole; 0 means 4096
+	// FrameStall bounds how long a stdout frame that has begun may stay
+	// incomplete while the process keeps stdout open; the reader then
+	// reports it (frame.ErrStalled, or frame.ErrTextOnStdout when the bytes
+	// are text) instead of waiting behind it. 0 means DefaultFrameStall;
+	// negative turns the bound off.
+	FrameStall time.Duration
 }
+
+// DefaultFrameStall is Options.FrameStall's default. A runner writes each
+// frame in one write, so a frame that began arrives whole within
+// microseconds; a second is far beyond that and well below the heartbeat
+// timeout (5 s), so a stray print is never mistaken for a hang.
+const DefaultFrameStall = time.Second
 
 // Messages delivered to the owner. Each carries the process generation.
 type (
@@ -324,12 +336,16 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 	if maxFrame <= 0 {
 		maxFrame = frame.DefaultMaxSize
 	}
+	stall := opts.FrameStall
+	if stall == 0 {
+		stall = DefaultFrameStall
+	}
 	s.mu.Lock()
 	s.live[p] = struct{}{}
 	s.mu.Unlock()
 	s.procs.Add(1)
 	p.goroutines.Add(4)
-	go func() { defer p.goroutines.Done(); p.readStdout(deliver, maxFrame) }()
+	go func() { defer p.goroutines.Done(); p.readStdout(deliver, maxFrame, stall) }()
 	go func() { defer p.goroutines.Done(); p.readStderr(deliver, opts.StderrLineMax) }()
 	go func() { defer p.goroutines.Done(); p.wait(deliver) }()
 	go func() { defer p.goroutines.Done(); p.writeStdin(deliver, stdinW, maxFrame) }()
@@ -422,8 +438,9 @@ func (p *Process) Signal(sig syscall.Signal) error {
 // so it is kept small (frame.ReadBufferSize, 64 KiB, is the default).
 const stdoutBufferSize = 8 << 10
 
-func (p *Process) readStdout(deliver Deliver, maxFrame int) {
-	r := frame.NewReader(bufio.NewReaderSize(p.stdoutR, stdoutBufferSize), frame.WithMaxSize(maxFrame))
+func (p *Process) readStdout(deliver Deliver, maxFrame int, stall time.Duration) {
+	r := frame.NewReader(bufio.NewReaderSize(p.stdoutR, stdoutBufferSize), frame.WithMaxSize(maxFrame),
+		frame.WithStallTimeout(stall, p.stdoutR))
 	for {
 		env := new(exov1.RunnerEnvelope)
 		if err := r.Read(env); err != nil {

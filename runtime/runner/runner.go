@@ -126,7 +126,8 @@ func Serve(ctx context.Context, h Handler, opts ...Option) error {
 	}
 	s := newServer(ctx, cfg, h)
 	defer s.close()
-	go s.read(frame.NewReader(cfg.in)) // not waited for: see the package documentation
+	fr := frame.NewReader(cfg.in, frame.TextStream("stdin", "is something other than the supervisor writing to the runner's stdin?"))
+	go s.read(fr) // not waited for: see the package documentation
 	if ok, err := s.handshake(ctx); !ok {
 		return err
 	}

@@ -1,0 +1,69 @@
+package actors_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/errhandler"
+)
+
+// python is the interpreter the Python runner SDK supports (Debian's, with
+// python3-protobuf).
+const python = "/usr/bin/python3"
+
+// needPython skips when /usr/bin/python3 or its google.protobuf is missing,
+// except under CI (CI set), where it fails.
+func needPython(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command(python, "-c", "import google.protobuf").CombinedOutput()
+	if err == nil {
+		return
+	}
+	msg := "needs " + python + " with google.protobuf (apt-get install python3-protobuf): " + strings.TrimSpace(string(out))
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + " — CI is set: a failure, not a skip")
+	}
+	t.Skip(msg)
+}
+
+func pythonTestdata(name string) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "sdk", "python", "testdata", name)
+}
+
+// TestPythonRunnerException: an exception in a Python runner's load ends it
+// with exit code 1 (not a signal: the SDK exits with os._exit, so no daemon
+// thread blocked on stdin can abort the interpreter's shutdown), and the
+// traceback reaches the failure: the runner's own Failed diagnostics, the
+// stderr tail, and the exception in the one-line reason. Its print() went
+// to stderr (the SDK's stdout guard), not into the frame stream.
+func TestPythonRunnerException(t *testing.T) {
+	needPython(t)
+	n := startNode(t)
+	id, err := n.SpawnRunner(ctxT(t), actors.RunnerSpec{Kind: "py-raise", Command: python,
+		Args: []string{pythonTestdata("raising_runner.py")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := failures(n.rec.waitFor(t, 30*time.Second, "failure", failed(id)), id)[0]
+	t.Logf("%s\n%s", f.Error(), f.Diagnostics())
+	if f.Kind != errhandler.KindTerminationError || f.Exit == nil || f.Exit.Signaled() || f.Exit.Code != 1 {
+		t.Errorf("failure %s, exit %v; want termination_error and exitcode=1", f.Kind, f.Exit)
+	}
+	want := "ValueError: weights corrupt: /models/layer-2.bin"
+	if !strings.Contains(f.Message, want) || f.RunnerMessage != want {
+		t.Errorf("reason %q, runner error %q; want both to name %q", f.Message, f.RunnerMessage, want)
+	}
+	if !strings.Contains(f.RunnerDiagnostics, "Traceback (most recent call last)") || !strings.Contains(f.RunnerDiagnostics, "in read_weights") {
+		t.Errorf("runner diagnostics lack the traceback:\n%s", f.RunnerDiagnostics)
+	}
+	if !strings.Contains(strings.Join(f.StderrTail, "\n"), "Loading model…") {
+		t.Errorf("the print() did not reach stderr: %q", f.StderrTail)
+	}
+}

@@ -1,0 +1,20 @@
+// Package conformance checks that a runner program — in any language —
+// speaks the runner protocol (docs/protocol.md) the way the exo-actors
+// supervisor expects: `exo-actors conformance [--json] -- CMD ARGS…`.
+//
+// Each case starts a fresh process (through internal/proc: its own process
+// group, parent-death signal, pipes read by their own goroutines), plays the
+// supervisor's side with internal/frame and messages/exo/v1 directly, and
+// kills and reaps the process group when the case ends. A case passes, fails
+// with the reason and the evidence (frames seen, timings, the exit, the last
+// stderr lines), or is skipped when it checks an optional capability the
+// runner does not announce.
+//
+// The cases, in order: hello, version-refusal, capabilities, status-order,
+// ack-before-work, chunk-order, finish-reason, next-task-before-ready,
+// cancel, cancel-all, heartbeat, progress, shutdown, stdin-eof,
+// no-stray-stdout, unknown-message (Names lists them; cases.go says what
+// each checks). Tasks are of Config.TaskKind ("text_generation") with the
+// parameter max_tokens; a runner is expected to stream up to max_tokens
+// token chunks for them.
+package conformance

@@ -1,0 +1,217 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/exo-actors/exo-actors/internal/proc"
+)
+
+// Config says which runner to check and how long to wait. Zero durations
+// take the defaults listed, which are the supervisor's own (RunnerTimeouts,
+// TaskLimits) where it has one.
+type Config struct {
+	Command []string // the runner's executable and arguments; required
+	Env     []string // added to this process's environment (KEY=VALUE)
+	Dir     string   // working directory; empty means this process's
+
+	// TaskKind is the kind of the tasks sent ("text_generation"); they carry
+	// the parameter max_tokens, plus Params.
+	TaskKind string
+	Params   map[string]string
+
+	Handshake         time.Duration // for Hello; 5s
+	ReadyTimeout      time.Duration // from HelloAccepted to Ready; 30s
+	HeartbeatInterval time.Duration // asked in HelloAccepted; 100ms
+	HeartbeatWindow   time.Duration // the heartbeat case watches this long; 2s
+	AckTimeout        time.Duration // Task → TaskAcknowledged; 5s
+	CancelWait        time.Duration // Cancel → terminal TaskStatus; 2s
+	TaskTimeout       time.Duration // a short task's whole life; 30s
+	StopGrace         time.Duration // the Shutdown frame's timeout; 3s
+	ExitGrace         time.Duration // HelloRefused or stdin EOF → exit; 3s
+
+	// Only, when set, runs only the cases named.
+	Only []string
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.Handshake, 5*time.Second)
+	def(&c.ReadyTimeout, 30*time.Second)
+	def(&c.HeartbeatInterval, 100*time.Millisecond)
+	def(&c.HeartbeatWindow, 2*time.Second)
+	def(&c.AckTimeout, 5*time.Second)
+	def(&c.CancelWait, 2*time.Second)
+	def(&c.TaskTimeout, 30*time.Second)
+	def(&c.StopGrace, 3*time.Second)
+	def(&c.ExitGrace, 3*time.Second)
+	if c.TaskKind == "" {
+		c.TaskKind = "text_generation"
+	}
+	return c
+}
+
+// Outcome is how a case ended.
+type Outcome string
+
+// The outcomes.
+const (
+	Pass Outcome = "pass"
+	Fail Outcome = "fail"
+	Skip Outcome = "skip" // does not apply (a capability not announced)
+)
+
+// CaseResult is one case's outcome with its evidence.
+type CaseResult struct {
+	Name     string   `json:"name"`
+	Checks   string   `json:"checks"`
+	Outcome  Outcome  `json:"outcome"`
+	Reason   string   `json:"reason,omitempty"` // why it failed or was skipped
+	Evidence []string `json:"evidence,omitempty"`
+	// Exit is how the process ended, if it did by itself before the case
+	// ended ("" when the case killed it).
+	Exit       string   `json:"exit,omitempty"`
+	StderrTail []string `json:"stderr_tail,omitempty"` // on failure
+	DurationMS int64    `json:"duration_ms"`
+}
+
+// Report is the suite's result.
+type Report struct {
+	Command []string     `json:"command"`
+	Cases   []CaseResult `json:"cases"`
+	Passed  int          `json:"passed"`
+	Failed  int          `json:"failed"`
+	Skipped int          `json:"skipped"`
+}
+
+// OK reports whether no case failed.
+func (r *Report) OK() bool { return r.Failed == 0 }
+
+// Case returns the result of the named case, or nil.
+func (r *Report) Case(name string) *CaseResult {
+	for i := range r.Cases {
+		if r.Cases[i].Name == name {
+			return &r.Cases[i]
+		}
+	}
+	return nil
+}
+
+// Run runs the suite against cfg.Command, each case on a fresh process in a
+// process group of its own, killed and reaped when the case ends. It returns
+// an error only for a Config that cannot work (then no case ran); a runner
+// that cannot start fails every case.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
+		return nil, errors.New("no runner command: give it after --, e.g. exo-actors conformance -- exo-actors runner")
+	}
+	cfg = cfg.withDefaults()
+	known := map[string]bool{}
+	for _, c := range cases {
+		known[c.name] = true
+	}
+	only := map[string]bool{}
+	for _, n := range cfg.Only {
+		if !known[n] {
+			return nil, fmt.Errorf("unknown case %q: the cases are %s", n, strings.Join(Names(), ", "))
+		}
+		only[n] = true
+	}
+	sp := proc.NewSpawner()
+	defer sp.Close()
+	rep := &Report{Command: cfg.Command}
+	for _, c := range cases {
+		if len(only) > 0 && !only[c.name] {
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		res := runCase(sp, &cfg, c)
+		switch res.Outcome {
+		case Pass:
+			rep.Passed++
+		case Fail:
+			rep.Failed++
+		case Skip:
+			rep.Skipped++
+		}
+		rep.Cases = append(rep.Cases, res)
+	}
+	if err := ctx.Err(); err != nil {
+		return rep, fmt.Errorf("interrupted after %d of %d cases: %w", len(rep.Cases), len(cases), err)
+	}
+	return rep, nil
+}
+
+func runCase(sp *proc.Spawner, cfg *Config, c testCase) (res CaseResult) {
+	res = CaseResult{Name: c.name, Checks: c.what}
+	t0 := time.Now()
+	defer func() { res.DurationMS = time.Since(t0).Milliseconds() }()
+	s, err := start(sp, cfg, c.name)
+	if err != nil {
+		res.Outcome, res.Reason = Fail, "could not start the runner: "+err.Error()
+		return res
+	}
+	ev, err := c.run(s)
+	exitedByItself := s.exit
+	s.close()
+	res.Evidence = ev
+	if exitedByItself != nil {
+		res.Exit = exitedByItself.String()
+	}
+	switch {
+	case err == nil:
+		res.Outcome = Pass
+	case errors.Is(err, errSkip):
+		res.Outcome, res.Reason = Skip, strings.TrimPrefix(err.Error(), errSkip.Error()+": ")
+	default:
+		res.Outcome, res.Reason = Fail, err.Error()
+		res.StderrTail = s.stderr
+	}
+	if s.dropped > 0 {
+		res.Evidence = append(res.Evidence, fmt.Sprintf("%d frames dropped unread (more than %d queued)", s.dropped, maxQueued))
+	}
+	return res
+}
+
+// WriteText prints the report for people: one line per case with its
+// evidence below, then the totals.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "conformance of %s\n", strings.Join(r.Command, " "))
+	for _, c := range r.Cases {
+		fmt.Fprintf(&b, "%-4s %-22s %s\n", strings.ToUpper(string(c.Outcome)), c.Name, c.Checks)
+		if c.Reason != "" {
+			fmt.Fprintf(&b, "       %s: %s\n", map[Outcome]string{Fail: "failed", Skip: "skipped"}[c.Outcome], c.Reason)
+		}
+		for _, e := range c.Evidence {
+			fmt.Fprintf(&b, "       %s\n", e)
+		}
+		if c.Exit != "" && c.Outcome == Fail {
+			fmt.Fprintf(&b, "       process: %s\n", c.Exit)
+		}
+		for _, l := range c.StderrTail {
+			fmt.Fprintf(&b, "       stderr| %s\n", l)
+		}
+	}
+	fmt.Fprintf(&b, "%d passed, %d failed, %d skipped\n", r.Passed, r.Failed, r.Skipped)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON prints the report as one JSON document, for CI.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}

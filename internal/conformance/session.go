@@ -1,0 +1,339 @@
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/exo-actors/exo-actors/internal/proc"
+	"github.com/exo-actors/exo-actors/internal/protocol"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// maxQueued bounds the messages a session holds unread; past it, frames are
+// dropped and counted (a runner flooding its stdout fails its case anyway).
+const maxQueued = 1 << 16
+
+// stderrTail is how many stderr lines a session keeps for the evidence.
+const stderrTail = 8
+
+// session is one fresh runner process for one case. The proc goroutines
+// deliver into its queue; the case's goroutine reads it with next.
+type session struct {
+	cfg     *Config
+	p       *proc.Process
+	started time.Time
+	id      string // the runner ID given in EXO_RUNNER_ID
+
+	mu      sync.Mutex
+	queue   []any
+	dropped int
+	notify  chan struct{} // capacity 1; never closed
+
+	// Read by the case's goroutine only, set by next.
+	stderr      []string
+	exit        *proc.ExitStatus
+	exitAt      time.Time
+	readerDone  bool
+	readerErr   error
+	stderrDone  bool
+	writerDone  bool
+	status      exov1.RunnerStatusKind
+	hello       *exov1.Hello
+	interval    time.Duration
+	frames      int
+	lastLoading uint32
+}
+
+// errTimeout: nothing arrived in time.
+var errTimeout = errors.New("timed out")
+
+func (s *session) deliver(m any) {
+	s.mu.Lock()
+	if len(s.queue) >= maxQueued {
+		s.dropped++
+	} else {
+		s.queue = append(s.queue, m)
+	}
+	s.mu.Unlock()
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// start starts a fresh runner process for the named case.
+func start(sp *proc.Spawner, cfg *Config, name string) (*session, error) {
+	s := &session{cfg: cfg, notify: make(chan struct{}, 1), id: "conformance-" + name,
+		status: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_IDLE}
+	env := append(append(os.Environ(), cfg.Env...), protocol.EnvRunnerID+"="+s.id)
+	p, err := sp.Start(proc.Spec{Path: cfg.Command[0], Args: cfg.Command[1:], Env: env, Dir: cfg.Dir}, 1, s.deliver,
+		proc.Options{FrameStall: time.Second})
+	if err != nil {
+		return nil, err
+	}
+	s.p, s.started = p, time.Now()
+	return s, nil
+}
+
+// since is the time from the process's start, rounded for evidence.
+func (s *session) since() time.Duration { return time.Since(s.started).Round(time.Millisecond) }
+
+// next returns the next frame (*exov1.RunnerEnvelope) or end of a goroutine
+// (*proc.ReaderClosed, *proc.Exited, *proc.StderrClosed, *proc.WriterClosed),
+// waiting at most d; stderr lines are kept, not returned.
+func (s *session) next(d time.Duration) (any, error) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		var m any
+		if len(s.queue) > 0 {
+			m = s.queue[0]
+			s.queue[0] = nil
+			s.queue = s.queue[1:]
+		}
+		s.mu.Unlock()
+		if m == nil {
+			select {
+			case <-s.notify:
+				continue
+			case <-timer.C:
+				return nil, errTimeout
+			}
+		}
+		switch v := m.(type) {
+		case *proc.StderrLine:
+			if len(s.stderr) == stderrTail {
+				s.stderr = s.stderr[1:]
+			}
+			s.stderr = append(s.stderr, v.Line)
+		case *proc.StderrClosed:
+			s.stderrDone = true
+			return v, nil
+		case *proc.WriterClosed:
+			s.writerDone = true
+			return v, nil
+		case *proc.WriteFailed:
+		case *proc.Frame:
+			s.frames++
+			if st := v.Env.GetStatusUpdated(); st != nil && st.GetStatus().GetKind() == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING {
+				s.lastLoading = st.GetStatus().GetLayersLoaded()
+			}
+			return v.Env, nil
+		case *proc.ReaderClosed:
+			s.readerDone, s.readerErr = true, v.Err
+			return v, nil
+		case *proc.Exited:
+			st := v.Status
+			s.exit, s.exitAt = &st, v.At
+			return v, nil
+		}
+	}
+}
+
+// frame returns the next frame, skipping heartbeats when skipHB; an end of
+// stdout or an exit first is an error that says so.
+func (s *session) frame(d time.Duration, skipHB bool) (*exov1.RunnerEnvelope, error) {
+	deadline := time.Now().Add(d)
+	for {
+		m, err := s.next(time.Until(deadline))
+		if err != nil {
+			return nil, err
+		}
+		switch v := m.(type) {
+		case *exov1.RunnerEnvelope:
+			if skipHB && v.GetHeartbeat() != nil {
+				continue
+			}
+			return v, nil
+		case *proc.ReaderClosed:
+			if v.Err != nil {
+				return nil, v.Err // a *frame.Error: it names the frame, the offset and what was wrong
+			}
+			return nil, errors.New("stdout closed")
+		case *proc.Exited:
+			// Frames written before the exit may still be in the pipe:
+			// read on until the reader ends.
+			continue
+		}
+	}
+}
+
+// describeEnd says how the process ended (or that it lives), for evidence.
+func (s *session) describeEnd() string {
+	if s.exit == nil {
+		return "process still running"
+	}
+	return "process ended: " + s.exit.String()
+}
+
+// handshake expects Hello first and answers it with HelloAccepted.
+func (s *session) handshake() error {
+	env, err := s.frame(s.cfg.Handshake, false)
+	if err != nil {
+		return fmt.Errorf("no Hello within %s: %v (%s)", s.cfg.Handshake, err, s.describeEnd())
+	}
+	h := env.GetHello()
+	if h == nil {
+		return fmt.Errorf("first frame is %s, not Hello", describe(env))
+	}
+	s.hello = h
+	v, err := protocol.Negotiate(h.GetMinVersion(), h.GetMaxVersion(), protocol.MinVersion, protocol.MaxVersion)
+	if err != nil {
+		return err
+	}
+	s.interval = s.cfg.HeartbeatInterval
+	return s.send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_HelloAccepted{HelloAccepted: &exov1.HelloAccepted{
+		Version: v, RunnerId: s.id, HeartbeatInterval: durationpb.New(s.interval)}}})
+}
+
+func (s *session) send(env *exov1.SupervisorEnvelope) error {
+	if err := s.p.Send(env); err != nil {
+		return fmt.Errorf("writing to the runner's stdin: %w", err)
+	}
+	return nil
+}
+
+// ready reads statuses after the handshake until Ready; each must be a legal
+// transition, and nothing but statuses and heartbeats may come. It returns
+// the statuses seen.
+func (s *session) ready() ([]string, error) {
+	var seen []string
+	deadline := time.Now().Add(s.cfg.ReadyTimeout)
+	for {
+		env, err := s.frame(time.Until(deadline), true)
+		if err != nil {
+			return seen, fmt.Errorf("not Ready within %s after %v: %v (%s)", s.cfg.ReadyTimeout, seen, err, s.describeEnd())
+		}
+		st := env.GetStatusUpdated()
+		if st == nil {
+			return seen, fmt.Errorf("%s before Ready (statuses so far %v)", describe(env), seen)
+		}
+		if err := s.applyStatus(st.GetStatus()); err != nil {
+			return seen, err
+		}
+		seen = append(seen, protocol.FormatStatus(st.GetStatus()))
+		if s.status == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY {
+			return seen, nil
+		}
+	}
+}
+
+// applyStatus checks a reported status against the legal transitions.
+func (s *session) applyStatus(st *exov1.RunnerStatus) error {
+	to := st.GetKind()
+	if !protocol.ValidTransition(s.status, to) {
+		return fmt.Errorf("illegal status transition %s → %s", protocol.StatusName(s.status), protocol.FormatStatus(st))
+	}
+	s.status = to
+	return nil
+}
+
+// announced reports whether the runner's Hello named capability c.
+func (s *session) announced(c string) bool {
+	for _, x := range s.hello.GetCapabilities() {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// task sends a task of the configured kind with max_tokens.
+func (s *session) task(id string, maxTokens int) error {
+	params := map[string]string{}
+	for k, v := range s.cfg.Params {
+		params[k] = v
+	}
+	params["max_tokens"] = fmt.Sprint(maxTokens)
+	return s.send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Task{Task: &exov1.Task{
+		Id: id, Kind: s.cfg.TaskKind, Params: params}}})
+}
+
+// waitExit waits up to d for the process to exit, and then (briefly) for
+// the frames it wrote before exiting; it returns those frames and whether
+// it exited.
+func (s *session) waitExit(d time.Duration) ([]*exov1.RunnerEnvelope, bool) {
+	deadline := time.Now().Add(d)
+	var frames []*exov1.RunnerEnvelope
+	for s.exit == nil || !s.readerDone {
+		if s.exit != nil && time.Until(deadline) < time.Second {
+			deadline = time.Now().Add(time.Second) // the rest of stdout
+		}
+		m, err := s.next(time.Until(deadline))
+		if err != nil {
+			break
+		}
+		if env, ok := m.(*exov1.RunnerEnvelope); ok {
+			frames = append(frames, env)
+		}
+	}
+	return frames, s.exit != nil
+}
+
+// close kills the process group, reaps it and waits until every goroutine
+// proc started for it has said its last word.
+func (s *session) close() {
+	if s.exit == nil {
+		_ = s.p.Signal(syscall.SIGKILL)
+	}
+	s.p.CloseInput()
+	deadline := time.Now().Add(10 * time.Second)
+	forced := false
+	for s.exit == nil || !s.readerDone || !s.stderrDone || !s.writerDone {
+		if _, err := s.next(time.Until(deadline)); err == nil {
+			continue
+		}
+		if forced {
+			return // cannot happen: the pipes are closed
+		}
+		// A process outside the group holds the pipes: close our ends.
+		s.p.ForceCloseOutput()
+		forced, deadline = true, time.Now().Add(10*time.Second)
+	}
+}
+
+// describe renders a runner frame on one line.
+func describe(env *exov1.RunnerEnvelope) string {
+	switch b := env.GetBody().(type) {
+	case *exov1.RunnerEnvelope_Hello:
+		h := b.Hello
+		return fmt.Sprintf("Hello{versions [%d, %d], runner_id %q, pid %d, capabilities %v}",
+			h.GetMinVersion(), h.GetMaxVersion(), h.GetRunnerId(), h.GetPid(), h.GetCapabilities())
+	case *exov1.RunnerEnvelope_StatusUpdated:
+		return "Status " + protocol.FormatStatus(b.StatusUpdated.GetStatus())
+	case *exov1.RunnerEnvelope_TaskAcknowledged:
+		return "TaskAcknowledged " + b.TaskAcknowledged.GetTaskId()
+	case *exov1.RunnerEnvelope_TaskStatusUpdated:
+		u := b.TaskStatusUpdated
+		s := fmt.Sprintf("TaskStatus %s %s", u.GetTaskId(), strings.TrimPrefix(u.GetStatus().String(), "TASK_STATUS_"))
+		if u.GetReason() != "" {
+			s += fmt.Sprintf(" (%s)", u.GetReason())
+		}
+		return s
+	case *exov1.RunnerEnvelope_ChunkGenerated:
+		c := b.ChunkGenerated
+		if e := c.GetError(); e != nil {
+			return fmt.Sprintf("ErrorChunk %s #%d %q", c.GetTaskId(), c.GetIndex(), e.GetErrorMessage())
+		}
+		s := fmt.Sprintf("Chunk %s #%d %q", c.GetTaskId(), c.GetIndex(), c.GetToken().GetText())
+		if r := c.GetToken().GetFinishReason(); r != "" {
+			s += " finish_reason=" + r
+		}
+		return s
+	case *exov1.RunnerEnvelope_TerminationError:
+		return fmt.Sprintf("TerminationError %q", b.TerminationError.GetMessage())
+	case *exov1.RunnerEnvelope_Heartbeat:
+		h := b.Heartbeat
+		return fmt.Sprintf("Heartbeat{seq %d, tokens %d, layers %d, completed %d, nonce %d}",
+			h.GetSeq(), h.GetTokensProduced(), h.GetLayersLoaded(), h.GetTasksCompleted(), h.GetPingNonce())
+	}
+	return "an envelope with no body"
+}
