@@ -142,6 +142,15 @@ func (f *RunnerFailure) addStderrReason() {
 		if len(line) > stderrReasonMax {
 			line = strings.ToValidUTF8(line[:stderrReasonMax], "") + "…"
 		}
+		// Say nothing twice: a line whose last clause the reason already
+		// holds adds nothing.
+		clause := line
+		if i := strings.LastIndex(line, ": "); i >= 0 {
+			clause = line[i+2:]
+		}
+		if strings.Contains(f.Message, clause) {
+			return
+		}
 		f.Message += "; last stderr line: " + line
 		return
 	}

@@ -507,8 +507,10 @@ func (a *runnerActor) classifyExit(ctx actor.Context) {
 	st := *a.exit
 	var fe *frame.Error
 	// Set before fail, which may finish (and panic) at once: its stderr says
-	// why it died, and finishFailure quotes it in the reason.
-	a.diedByItself = true
+	// why it died, and finishFailure quotes it in the reason. A runner that
+	// said why (TerminationError, a Failed status) or wrote garbage is
+	// diagnosed by that already.
+	a.diedByItself = a.termination == "" && a.runnerSaid == nil && a.readerErr == nil
 	switch {
 	case a.readerErr != nil && !errors.Is(a.readerErr, frame.ErrTruncated) && errors.As(a.readerErr, &fe):
 		// It wrote bytes that are not frames before it died: that is the
