@@ -63,6 +63,9 @@ type NodeConfig struct {
 	// RequestTimeout bounds a request to an actor when the caller's context
 	// has no deadline; default 1 minute.
 	RequestTimeout time.Duration
+	// Health configures the health monitor, its alerts and the HTTP
+	// endpoints (actors/health.go, package health).
+	Health HealthConfig
 }
 
 // ShutdownDeadlines bound each shutdown phase; zero fields take the defaults.
@@ -118,6 +121,12 @@ type nodeConfig struct {
 	// nodeFault is called (once per fault) when a node-wide fault reached the
 	// node root; it starts a graceful shutdown of the node.
 	nodeFault func(reason error)
+	// Health monitor (health.go): its configuration, the metrics and the
+	// history fed by emit, and its actor (set by the node root).
+	healthCfg HealthConfig
+	metrics   *nodeMetrics
+	history   *healthHistory
+	healthPID *actor.PID
 }
 
 // Node is one running actor system with its supervision tree.
@@ -194,6 +203,11 @@ func StartNode(c NodeConfig) (*Node, error) {
 	)
 	n := &Node{cfg: nc, system: system, reqTimeout: c.RequestTimeout, done: make(chan struct{}), deadlines: c.Shutdown.withDefaults()}
 	nc.nodeFault = n.onNodeFault
+	if err := n.setupHealth(c); err != nil {
+		nc.spawner.Close()
+		system.Shutdown()
+		return nil, err
+	}
 	rootProps := actor.PropsFromProducer(func() actor.Actor { return &nodeRoot{node: nc} },
 		actor.WithGuardian(neverEscalate{nc.logger}),
 		actor.WithSupervisor(neverEscalate{nc.logger}))
@@ -361,6 +375,7 @@ func (n *Node) shutdownOnce(ctx context.Context) (ShutdownReport, error) {
 	}
 	rep.Total = clk.Now().Sub(rep.Start) // its own reading, not a sum
 	rep.Root.forced("", &rep.Forced)
+	n.cfg.metrics.observeShutdown(rep)
 
 	// A close that ignored its timeout still runs user code: give it a moment,
 	// then say so (it is not waited for forever).
@@ -520,6 +535,7 @@ func (r *nodeRoot) Receive(ctx actor.Context) {
 			return
 		}
 		r.supervisor = pid
+		r.spawnHealth(ctx) // health.go
 	case *supervisorQuery:
 		ctx.Respond(r.supervisor)
 	case *phaseRequest:

@@ -178,6 +178,8 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 		a.onTaskTimer(ctx, m)
 	case *runnerInfoQuery:
 		ctx.Respond(a.slot.info())
+	case healthMessage: // health_query.go
+		a.onHealth(ctx, m)
 	case *resources.RegisterResult:
 		a.onResourceReply(m)
 	case *resources.CloseResult:

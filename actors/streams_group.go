@@ -39,6 +39,10 @@ func topicOf(e Event) (topic, kind, taskID string) {
 		return TopicErrors, "decision", ""
 	case *Alert:
 		return TopicAlerts, "alert", ""
+	case *HealthAlert:
+		return TopicAlerts, "health_alert", ""
+	case *HealthChanged:
+		return TopicRunnerStatus, "health_changed", ""
 	}
 	return "", "", ""
 }

@@ -28,7 +28,9 @@ func TestConfigValidate(t *testing.T) {
 		mod  func(*health.Config)
 		want string
 	}{
-		{"weights not summing to 1", func(c *health.Config) { c.Weights = health.Weights{Process: 0.5, Status: 0.2, Resources: 0.2, Errors: 0.2} },
+		{"weights not summing to 1", func(c *health.Config) {
+			c.Weights = health.Weights{Process: 0.5, Status: 0.2, Resources: 0.2, Errors: 0.2}
+		},
 			"health weights sum to 1.1 (process 0.5 + status 0.2 + resources 0.2 + errors 0.2): want 1"},
 		{"negative weight", func(c *health.Config) { c.Weights = health.Weights{Process: 1.2, Status: -0.2} }, "health weight Status -0.2: want a value from 0 to 1"},
 		{"thresholds out of order", func(c *health.Config) { c.Healthy, c.Degraded = 0.5, 0.8 },

@@ -42,8 +42,8 @@
 // A live runner (one with a running incarnation, not waiting to restart and
 // not being stopped) that is unhealthy at UnhealthyChecks consecutive checks
 // is recovered, in steps, each recorded: first its resources in error are
-// reset (skipped when there are none); if it is still unhealthy at the next
-// check, it is restarted through the supervisor by the error policy's path
+// reset (skipped when there are none); once the resets answered, if it is
+// not healthy at the next check, it is restarted through the supervisor by the error policy's path
 // (kind "unhealthy": FORCE_CLEANUP, then RETRY). The recovery succeeds when
 // the runner is healthy again, and fails when it stays unhealthy for
 // UnhealthyChecks more checks after its last step. A runner that needs its

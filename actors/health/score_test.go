@@ -85,7 +85,9 @@ func TestCompute(t *testing.T) {
 		{name: "rss flat is no trend", in: with(func(i *health.Inputs) { i.RSSHistory = []uint64{100, 102, 102, 106, 108, 111} }), want: 1, comp: health.Components{1, 1, 1, 1}, level: health.Healthy},
 		// CPU limit 1 core, using 1.5: cpu 0.5 → process 0.875.
 		{name: "cpu over limit", cfg: func(c *health.Config) { c.CPULimit = 1 }, in: with(func(i *health.Inputs) { i.CPU = 1.5 }), want: 0.95, comp: health.Components{0.875, 1, 1, 1}, level: health.Healthy},
-		{name: "custom weights", cfg: func(c *health.Config) { c.Weights = health.Weights{Process: 0.25, Status: 0.25, Resources: 0.25, Errors: 0.25} },
+		{name: "custom weights", cfg: func(c *health.Config) {
+			c.Weights = health.Weights{Process: 0.25, Status: 0.25, Resources: 0.25, Errors: 0.25}
+		},
 			in: with(func(i *health.Inputs) { i.Status = failed }), want: 0.75, comp: health.Components{1, 0, 1, 1}, level: health.Degraded},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -165,7 +165,9 @@ func (t *Tracker) Observe(o Observation) Decision {
 		}
 		switch t.ph {
 		case resetting:
-			if t.since < t.cfg.UnhealthyChecks {
+			// The manager bounds each reset by its timeout and always
+			// answers; this bound only guards against a lost answer.
+			if t.since < 10*t.cfg.UnhealthyChecks {
 				return Decision{}
 			}
 			t.step(StepResetResources, o.At, "no answer", fmt.Sprintf("no answer within %d checks: going on", t.since))
