@@ -102,23 +102,23 @@ type (
 
 // HealthReport is the monitor's view at its last check.
 type HealthReport struct {
-	At       time.Time          `json:"at"`
-	Checks   uint64             `json:"checks"`
-	Interval time.Duration      `json:"interval_ns"`
-	Healthy  float64            `json:"healthy_threshold"`
-	Degraded float64            `json:"degraded_threshold"`
-	Weights  health.Weights     `json:"weights"`
-	Node     health.NodeScore   `json:"node"`
-	Runners  []RunnerHealth     `json:"runners"`
+	At       time.Time            `json:"at"`
+	Checks   uint64               `json:"checks"`
+	Interval time.Duration        `json:"interval_ns"`
+	Healthy  float64              `json:"healthy_threshold"`
+	Degraded float64              `json:"degraded_threshold"`
+	Weights  health.Weights       `json:"weights"`
+	Node     health.NodeScore     `json:"node"`
+	Runners  []RunnerHealth       `json:"runners"`
 	Alerts   []health.ActiveAlert `json:"alerts"`
 }
 
 // Runner states in a health report.
 const (
-	RunnerLive       = "live"        // a running incarnation
-	RunnerRestarting = "restarting"  // waiting in restart backoff
-	RunnerStopping   = "stopping"    // failing or being stopped
-	RunnerGone       = "gone"        // stopped, or retired after an escalation
+	RunnerLive       = "live"       // a running incarnation
+	RunnerRestarting = "restarting" // waiting in restart backoff
+	RunnerStopping   = "stopping"   // failing or being stopped
+	RunnerGone       = "gone"       // stopped, or retired after an escalation
 	RunnerPersistent = "persistently_failed"
 	RunnerStarting   = "starting" // a new incarnation not sampled yet
 )

@@ -171,7 +171,7 @@ func (m *nodeMetrics) watchDeadLetters(system *actor.ActorSystem) {
 type nodeCollector struct {
 	node *Node
 
-	status, backoff, restarting, generation                           *prometheus.Desc
+	status, backoff, restarting, generation                        *prometheus.Desc
 	published, delivered, dropped, gaps, deadLettered, subscribers *prometheus.Desc
 }
 
