@@ -68,7 +68,7 @@ func (n *Node) setupHealth(c NodeConfig) error {
 			host(e)
 		}
 	}
-	nc.metrics.reg.MustRegister(newNodeCollector(n))
+	nc.metrics.register(newNodeCollector(n))
 	nc.metrics.watchDeadLetters(n.system)
 	return nil
 }
@@ -319,6 +319,11 @@ func (m *healthMonitor) evaluate(ctx actor.Context) {
 	closed := m.roster.closed
 	scores := map[string]health.Score{}
 	counted := map[string]bool{}
+	if !closed {
+		// First: a decision's alert resolves in this same check if the
+		// runner is healthy again by now.
+		m.decisionAlerts(now)
+	}
 	for _, e := range m.roster.runners {
 		v := m.view(e.info.ID)
 		v.entry = e
@@ -329,9 +334,6 @@ func (m *healthMonitor) evaluate(ctx actor.Context) {
 		if v.state != RunnerGone && v.state != RunnerPersistent {
 			scores[v.id], counted[v.id] = v.report.Score, true
 		}
-	}
-	if !closed {
-		m.decisionAlerts(now)
 	}
 	m.nodeScore = m.cfg.Node(scores, counted)
 	m.nodeScore.Persistent = m.persistent
@@ -589,7 +591,7 @@ func (m *healthMonitor) decisionAlerts(now time.Time) {
 			what += " then " + r.Decision.Then.String()
 		}
 		m.emitRaise(d.RunnerID, health.ConditionErrorPrefix+string(r.Kind), r.Decision.Severity,
-			fmt.Sprintf("%s: %s (%s)", r.Kind, r.Message, what), score, now)
+			fmt.Sprintf("%s (%s)", r.Message, what), score, now)
 	}
 }
 
@@ -652,3 +654,22 @@ func (m *healthMonitor) report() *HealthReport {
 func (n *Node) ReportResourceError(ctx context.Context, name string, cause error) error {
 	return resources.NewClient(n.system, n.cfg.resourcesPID).ReportError(ctx, name, cause)
 }
+
+// Alive reports whether the node's actor system answers: the node root
+// replies to a query (the liveness behind /healthz). After Shutdown it
+// returns ErrShuttingDown.
+func (n *Node) Alive(ctx context.Context) error {
+	select {
+	case <-n.done:
+		return ErrShuttingDown
+	default:
+	}
+	_, err := n.request(ctx, n.root, &supervisorQuery{})
+	return err
+}
+
+// ShuttingDown reports whether Shutdown has begun.
+func (n *Node) ShuttingDown() bool { return n.closed() }
+
+// Logger returns the node's logger.
+func (n *Node) Logger() *logrus.Logger { return n.cfg.logger }

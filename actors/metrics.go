@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,8 @@ type nodeMetrics struct {
 	alerts         *prometheus.CounterVec
 	webhook        *prometheus.CounterVec
 	deadLetters    prometheus.Counter
+
+	collectors []prometheus.Collector
 
 	mu   sync.Mutex
 	open map[string]time.Time // runner/task → Pending time, for the latency histogram
@@ -87,9 +90,33 @@ func newNodeMetrics() *nodeMetrics {
 			Help: "Messages sent to actors that no longer exist (protoactor dead letters)."}),
 		open: map[string]time.Time{},
 	}
-	m.reg.MustRegister(m.restarts, m.errors, m.tasks, m.taskLatency, m.stopSteps, m.shutdownPhases, m.score,
-		m.component, m.nodeScore, m.checks, m.recoveries, m.recoverySteps, m.alerts, m.webhook, m.deadLetters)
+	m.collectors = []prometheus.Collector{m.restarts, m.errors, m.tasks, m.taskLatency, m.stopSteps, m.shutdownPhases, m.score,
+		m.component, m.nodeScore, m.checks, m.recoveries, m.recoverySteps, m.alerts, m.webhook, m.deadLetters}
+	m.reg.MustRegister(m.collectors...)
 	return m
+}
+
+func (m *nodeMetrics) register(c prometheus.Collector) {
+	m.collectors = append(m.collectors, c)
+	m.reg.MustRegister(c)
+}
+
+var descRE = regexp.MustCompile(`fqName: "([^"]+)", help: "((?:[^"\\]|\\.)*)"`)
+
+// MetricsHelp returns the name and help text of every metric the node can
+// export (those with no sample yet included), for documentation checks.
+func (n *Node) MetricsHelp() map[string]string {
+	out := map[string]string{}
+	ch := make(chan *prometheus.Desc, 64)
+	for _, c := range n.cfg.metrics.collectors {
+		go func() { c.Describe(ch); ch <- nil }()
+		for d := <-ch; d != nil; d = <-ch {
+			if sm := descRE.FindStringSubmatch(d.String()); sm != nil {
+				out[sm[1]] = sm[2]
+			}
+		}
+	}
+	return out
 }
 
 // observe counts one event.

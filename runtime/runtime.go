@@ -2,11 +2,13 @@ package runtime
 
 import (
 	"context"
+	"errors"
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/actors/resources"
 	"github.com/exo-actors/exo-actors/actors/streams"
+	"github.com/exo-actors/exo-actors/internal/httpapi"
 )
 
 // Types shared with the actors, re-exported.
@@ -67,6 +69,7 @@ func WithTimeouts(t RunnerTimeouts) Option { return func(c *Config) { c.Timeouts
 // System is one embedded exo-actors node.
 type System struct {
 	node *actors.Node
+	http *httpapi.Server // nil unless Config.Health.HTTP.Addr is set (health.go)
 }
 
 // New starts a System.
@@ -78,7 +81,12 @@ func New(cfg Config, opts ...Option) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &System{node: n}, nil
+	s := &System{node: n}
+	if err := s.startHTTP(cfg); err != nil { // health.go
+		_, _ = n.Shutdown(context.Background())
+		return nil, err
+	}
+	return s, nil
 }
 
 // SpawnRunner starts a runner and returns its ID ("<kind>-<6 hex>"). The
@@ -107,7 +115,8 @@ func (s *System) Runners(ctx context.Context) ([]RunnerInfo, error) {
 // end) — and returns the report tree. A second or concurrent call returns the
 // same report.
 func (s *System) Shutdown(ctx context.Context) (ShutdownReport, error) {
-	return s.node.Shutdown(ctx)
+	rep, err := s.node.Shutdown(ctx)
+	return rep, errors.Join(err, s.stopHTTP(ctx)) // health.go
 }
 
 // ForceKill sends SIGKILL to every runner's process group now. A Shutdown in

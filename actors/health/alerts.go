@@ -26,8 +26,8 @@ const (
 
 // AlertKey identifies a condition of a runner ("" for the node).
 type AlertKey struct {
-	RunnerID  string
-	Condition string
+	RunnerID  string `json:"runner_id"`
+	Condition string `json:"condition"`
 }
 
 // ActiveAlert is a condition that holds now.

@@ -10,10 +10,10 @@ import (
 // Weights weigh the four components of a runner's score. They must each be
 // between 0 and 1 and sum to 1. The zero Weights means the defaults.
 type Weights struct {
-	Process   float64 // default 0.4
-	Status    float64 // default 0.2
-	Resources float64 // default 0.2
-	Errors    float64 // default 0.2
+	Process   float64 `json:"process"`   // default 0.4
+	Status    float64 `json:"status"`    // default 0.2
+	Resources float64 `json:"resources"` // default 0.2
+	Errors    float64 `json:"errors"`    // default 0.2
 }
 
 // DefaultWeights are the weights of the score: 40% process, 20% each other.
