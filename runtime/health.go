@@ -44,7 +44,9 @@ func (s *System) Health(ctx context.Context) (HealthReport, error) { return s.no
 func (s *System) Metrics() *prometheus.Registry { return s.node.Metrics() }
 
 // Status returns the /status document.
-func (s *System) Status(ctx context.Context) (*StatusDoc, error) { return httpapi.BuildStatus(ctx, s.node) }
+func (s *System) Status(ctx context.Context) (*StatusDoc, error) {
+	return httpapi.BuildStatus(ctx, s.node)
+}
 
 // HTTPAddr returns the address the HTTP endpoints listen on, or "" when
 // they are off.

@@ -349,7 +349,9 @@ func TestAlertWebhook(t *testing.T) {
 		}
 	}))
 	defer hook.Close()
-	n := startNode(t, func(c *actors.NodeConfig) { c.Health.Webhook = actors.WebhookConfig{URL: hook.URL, Timeout: time.Second} })
+	n := startNode(t, func(c *actors.NodeConfig) {
+		c.Health.Webhook = actors.WebhookConfig{URL: hook.URL, Timeout: time.Second}
+	})
 	ctx := ctxT(t)
 	id, err := n.SpawnRunner(ctx, actors.RunnerSpec{Kind: "web", Builtin: true, Args: runnerArgs})
 	if err != nil {

@@ -56,29 +56,29 @@ type TreeNode struct {
 
 // RunnerStatus is one runner in the /status document.
 type RunnerStatus struct {
-	ID            string                `json:"id"`
-	Kind          string                `json:"kind"`
-	Generation    uint64                `json:"generation"`
-	Pid           int                   `json:"pid"`
-	Status        string                `json:"status"`
-	StatusSince   time.Time             `json:"status_since"`
-	Health        string                `json:"health_state"`
-	Score         float64               `json:"score"`
-	Level         string                `json:"level"`
-	Components    health.Components     `json:"components"`
-	Reason        string                `json:"reason,omitempty"`
-	HeartbeatAgeS float64               `json:"heartbeat_age_s"`
-	RSSBytes      uint64                `json:"rss_bytes"`
-	CPUCores      float64               `json:"cpu_cores"`
-	Restarts      int                   `json:"restarts"`
-	Restarting    bool                  `json:"restarting"`
-	RestartInS    float64               `json:"restart_in_s"`
-	NextBackoffS  float64               `json:"next_backoff_s"`
-	Tasks         TaskStatus            `json:"tasks"`
-	LastStopSteps []StopStep            `json:"last_stop_steps"`
-	Recoveries    []health.Recovery     `json:"recoveries"`
-	Recovering    *health.Recovery      `json:"recovering,omitempty"`
-	Errors        []ErrorRecord         `json:"errors"`
+	ID            string            `json:"id"`
+	Kind          string            `json:"kind"`
+	Generation    uint64            `json:"generation"`
+	Pid           int               `json:"pid"`
+	Status        string            `json:"status"`
+	StatusSince   time.Time         `json:"status_since"`
+	Health        string            `json:"health_state"`
+	Score         float64           `json:"score"`
+	Level         string            `json:"level"`
+	Components    health.Components `json:"components"`
+	Reason        string            `json:"reason,omitempty"`
+	HeartbeatAgeS float64           `json:"heartbeat_age_s"`
+	RSSBytes      uint64            `json:"rss_bytes"`
+	CPUCores      float64           `json:"cpu_cores"`
+	Restarts      int               `json:"restarts"`
+	Restarting    bool              `json:"restarting"`
+	RestartInS    float64           `json:"restart_in_s"`
+	NextBackoffS  float64           `json:"next_backoff_s"`
+	Tasks         TaskStatus        `json:"tasks"`
+	LastStopSteps []StopStep        `json:"last_stop_steps"`
+	Recoveries    []health.Recovery `json:"recoveries"`
+	Recovering    *health.Recovery  `json:"recovering,omitempty"`
+	Errors        []ErrorRecord     `json:"errors"`
 }
 
 // TaskStatus is a runner's task figures.
