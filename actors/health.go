@@ -331,7 +331,7 @@ func (m *healthMonitor) evaluate(ctx actor.Context) {
 			continue
 		}
 		m.check(ctx, v, now, closed)
-		if v.state != RunnerGone && v.state != RunnerPersistent {
+		if v.state != RunnerGone && v.state != RunnerPersistent && v.report.Level != 0 { // scored at least once
 			scores[v.id], counted[v.id] = v.report.Score, true
 		}
 	}
@@ -577,7 +577,16 @@ func (m *healthMonitor) levelAlerts(v *runnerView, s health.Score, now time.Time
 // severity below CRITICAL (those alert from the supervisor), one per runner
 // and failure kind while the runner is not healthy again.
 func (m *healthMonitor) decisionAlerts(now time.Time) {
-	for _, d := range m.node.history.takeDecisions() {
+	decisions, escalations := m.node.history.take()
+	for _, a := range escalations { // already an event and counted: only the webhook is left
+		if m.sink != nil {
+			if b, err := json.Marshal(&HealthAlert{Severity: a.Severity, RunnerID: a.RunnerID, Condition: "escalated",
+				Reason: a.Message, State: AlertFiring, At: a.At, Since: a.At}); err == nil {
+				m.sink.offer(b)
+			}
+		}
+	}
+	for _, d := range decisions {
 		r := d.Record
 		if !severityAlerts(r.Decision.Severity) {
 			continue

@@ -26,6 +26,7 @@ type healthHistory struct {
 	mu               sync.Mutex
 	runners          map[string]*runnerHistory
 	decisions        []*SupervisionDecision
+	escalations      []*Alert
 	droppedDecisions uint64
 }
 
@@ -115,16 +116,18 @@ func (h *healthHistory) observe(e Event) {
 			h.droppedDecisions++
 		}
 		h.decisions = append(h.decisions, e)
+	case *Alert:
+		h.escalations = pushBounded(h.escalations, e, historyDecisions)
 	}
 }
 
-// takeDecisions returns the decisions since the last call.
-func (h *healthHistory) takeDecisions() []*SupervisionDecision {
+// take returns the decisions and escalation alerts since the last call.
+func (h *healthHistory) take() ([]*SupervisionDecision, []*Alert) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	d := h.decisions
-	h.decisions = nil
-	return d
+	d, a := h.decisions, h.escalations
+	h.decisions, h.escalations = nil, nil
+	return d, a
 }
 
 // forget drops a runner that is gone for good.

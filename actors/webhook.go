@@ -12,8 +12,9 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// WebhookConfig configures the optional alert webhook: every HealthAlert
-// (and escalation Alert) is POSTed as JSON to URL. Zero fields take the
+// WebhookConfig configures the optional alert webhook: every HealthAlert,
+// and every escalation Alert (as a HealthAlert of condition "escalated"), is
+// POSTed as JSON to URL. Zero fields take the
 // defaults named.
 type WebhookConfig struct {
 	// URL receives the POSTs; empty turns the webhook off.
