@@ -80,11 +80,14 @@ type runnerSample struct {
 func (s *runnerSupervisor) onHealth(ctx actor.Context, m healthMessage) {
 	switch m := m.(type) {
 	case *healthRound:
-		r := &healthRoster{round: m.round, closed: s.closed}
-		infos := s.list()
-		for _, in := range infos {
-			pid := s.children[in.ID]
-			r.runners = append(r.runners, rosterEntry{info: in, live: pid != nil && s.waiting[in.ID] == nil})
+		// Lean on purpose (no error records, no backoff plan): the supervisor
+		// is on every Submit's path, and this runs at every check.
+		r := &healthRoster{round: m.round, closed: s.closed, runners: make([]rosterEntry, 0, len(s.order))}
+		for _, id := range s.order {
+			in := s.slots[id].info()
+			w := s.waiting[id]
+			in.Restarting = w != nil
+			r.runners = append(r.runners, rosterEntry{info: in, live: s.children[id] != nil && w == nil})
 		}
 		ctx.Respond(r)
 		monitor := ctx.Sender()
