@@ -378,3 +378,21 @@ func TestAlertWebhook(t *testing.T) {
 		}
 	}
 }
+
+func FuzzListenAddr(f *testing.F) {
+	for _, s := range []string{":9464", "127.0.0.1:0", "[::1]:9", "9464", "", "a:b:c", "[::1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := httpapi.ListenAddr(s)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "HTTP address ") {
+				t.Errorf("error %q does not name the address", err)
+			}
+			return
+		}
+		if again, err := httpapi.ListenAddr(got); err != nil || again != got {
+			t.Errorf("ListenAddr(%q) = %q, not stable: %q, %v", s, got, again, err)
+		}
+	})
+}
