@@ -382,7 +382,7 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 		v.tracker.Observe(health.Observation{At: now, Live: false})
 		m.syncRecords(v)
 		for _, k := range m.alerts.Holding(v.id) {
-			if k.Condition != health.ConditionPersistent {
+			if k.Condition != health.ConditionPersistent && !closed {
 				m.resolve(k, now)
 			}
 		}
@@ -442,7 +442,7 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 		r.LastStop = stop.Steps
 	}
 	m.node.metrics.setScore(v.id, s)
-	if s.Level != v.level {
+	if s.Level != v.level && !closed { // no events once the node shuts down: its streams close
 		from := v.level
 		v.level = s.Level
 		m.node.emit(&HealthChanged{RunnerID: v.id, Generation: e.info.Generation, From: from, To: s.Level, Score: s, At: now})
@@ -548,7 +548,7 @@ func (m *healthMonitor) syncRecords(v *runnerView) {
 			"steps": len(r.Steps), "duration": r.Ended.Sub(r.Started)}).Info("health recovery ended")
 	}
 	v.records = total
-	if _, ok := v.tracker.Current(); !ok && !v.tracker.Persistent() {
+	if _, ok := v.tracker.Current(); !ok && !v.tracker.Persistent() && (m.roster == nil || !m.roster.closed) {
 		m.resolve(health.AlertKey{RunnerID: v.id, Condition: health.ConditionRecovering}, m.clk.Now())
 	}
 }
