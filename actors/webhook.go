@@ -64,6 +64,8 @@ type webhookSink struct {
 	wg      sync.WaitGroup
 	logger  *logrus.Logger
 	metrics *nodeMetrics
+	// results, when set (tests), gets each alert's result, without blocking.
+	results chan<- string
 }
 
 func startWebhook(cfg WebhookConfig, logger *logrus.Logger, m *nodeMetrics) *webhookSink {
@@ -81,7 +83,7 @@ func (s *webhookSink) offer(body []byte) {
 	select {
 	case s.queue <- body:
 	default:
-		s.metrics.webhook.WithLabelValues("dropped").Inc()
+		s.result("dropped")
 		s.logger.WithField("queue", s.cfg.Queue).Warn("alert webhook queue full: alert dropped")
 	}
 }
@@ -98,6 +100,16 @@ func (s *webhookSink) run() {
 	}
 }
 
+func (s *webhookSink) result(r string) {
+	s.metrics.webhook.WithLabelValues(r).Inc()
+	if s.results != nil {
+		select {
+		case s.results <- r:
+		default:
+		}
+	}
+}
+
 func (s *webhookSink) send(body []byte) {
 	delay := s.cfg.RetryDelay
 	var err error
@@ -107,17 +119,20 @@ func (s *webhookSink) send(body []byte) {
 			select {
 			case <-s.ctx.Done():
 				t.Stop()
-				return
 			case <-t.C:
 			}
 			delay *= 2
 		}
+		if s.ctx.Err() != nil { // closing: what was not sent is dropped
+			s.result("dropped")
+			return
+		}
 		if err = s.post(body); err == nil {
-			s.metrics.webhook.WithLabelValues("sent").Inc()
+			s.result("sent")
 			return
 		}
 	}
-	s.metrics.webhook.WithLabelValues("failed").Inc()
+	s.result("failed")
 	s.logger.WithError(err).WithFields(logrus.Fields{"url": s.cfg.URL, "attempts": s.cfg.Retries + 1}).Warn("alert webhook failed: alert not delivered")
 }
 
@@ -150,7 +165,7 @@ func (s *webhookSink) close() {
 	for {
 		select {
 		case <-s.queue:
-			s.metrics.webhook.WithLabelValues("dropped").Inc()
+			s.result("dropped")
 		default:
 			return
 		}
