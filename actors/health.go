@@ -452,7 +452,11 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 		}
 	}
 	if !closed {
-		m.levelAlerts(v, s, now)
+		if live {
+			// A runner waiting to restart or winding down is the
+			// supervisor's: its decision raised its own alert.
+			m.levelAlerts(v, s, now)
+		}
 		d := v.tracker.Observe(health.Observation{At: now, Live: live, Generation: e.info.Generation, Score: s, ErroredResources: errored})
 		m.act(ctx, v, d, s, now)
 	}
