@@ -142,6 +142,7 @@ type RunnerHealth struct {
 	UnhealthyChecks  int               `json:"unhealthy_checks"`
 	Tasks            TaskStats         `json:"tasks"`
 	LastStop         []StopStep        `json:"last_stop_steps,omitempty"`
+	LastStopTotal    time.Duration     `json:"last_stop_total_ns"`
 	Recovering       *health.Recovery  `json:"recovering,omitempty"`
 	Recoveries       []health.Recovery `json:"recoveries"`
 	RecoveriesInWin  int               `json:"recoveries_in_window"`
@@ -439,7 +440,7 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 	r.Tasks, stop = m.node.history.taskStats(v.id)
 	r.Tasks.Pending = pending
 	if stop != nil {
-		r.LastStop = stop.Steps
+		r.LastStop, r.LastStopTotal = stop.Steps, stop.Total
 	}
 	m.node.metrics.setScore(v.id, s)
 	if s.Level != v.level && !closed { // no events once the node shuts down: its streams close

@@ -76,6 +76,7 @@ type RunnerStatus struct {
 	NextBackoffS  float64           `json:"next_backoff_s"`
 	Tasks         TaskStatus        `json:"tasks"`
 	LastStopSteps []StopStep        `json:"last_stop_steps"`
+	LastStopTotal float64           `json:"last_stop_total_s"`
 	Recoveries    []health.Recovery `json:"recoveries"`
 	Recovering    *health.Recovery  `json:"recovering,omitempty"`
 	Errors        []ErrorRecord     `json:"errors"`
@@ -188,7 +189,7 @@ func BuildStatus(ctx context.Context, n *actors.Node) (*StatusDoc, error) {
 			Reason: h.Reason, HeartbeatAgeS: h.HeartbeatAge.Seconds(), RSSBytes: h.RSS, CPUCores: h.CPU,
 			Restarts: max(int(in.Generation)-1, 0), Restarting: in.Restarting, RestartInS: in.RestartIn.Seconds(),
 			NextBackoffS: in.NextDelay.Seconds(), Recoveries: h.Recoveries, Recovering: h.Recovering,
-			LastStopSteps: []StopStep{}, Errors: []ErrorRecord{},
+			LastStopSteps: []StopStep{}, LastStopTotal: h.LastStopTotal.Seconds(), Errors: []ErrorRecord{},
 			Tasks: TaskStatus{Pending: h.Tasks.Pending, Ended: h.Tasks.Ended, Completed: h.Tasks.Completed,
 				CompletionRate: h.Tasks.CompletionRate, MeanLatencyS: h.Tasks.MeanLatency.Seconds(), P99LatencyS: h.Tasks.P99Latency.Seconds()}}
 		if !scored {
