@@ -174,6 +174,10 @@ type runnerView struct {
 	rss       []uint64
 	cpuTicks  uint64
 	cpuAt     time.Time
+	cpu       float64         // CPU use between the last two /proc readings
+	proc      health.ProcStat // the last /proc reading
+	procPid   int
+	procAt    time.Time
 	reset     map[string]bool // resets pending
 	resetLog  []string
 	records   int // recovery records already counted
@@ -402,18 +406,24 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 			age += now.Sub(v.sampledAt) // no answer this round: it only got older
 		}
 		in.HeartbeatAge, r.HeartbeatAge, r.Pid = age, age, smp.pid
-		ps, err := health.ReadProc(smp.pid)
-		if err != nil {
-			m.node.logger.WithError(err).WithField("runner_id", v.id).Debug("health: cannot read /proc")
-		}
-		in.Alive, in.Zombie, in.RSS = ps.Alive, ps.Zombie, ps.RSS
-		if ps.Alive {
-			v.rss = pushBounded(v.rss, ps.RSS, m.cfg.TrendSamples+1)
-			if !v.cpuAt.IsZero() && now.After(v.cpuAt) && ps.CPU >= v.cpuTicks {
-				in.CPU = health.CPUSeconds(ps.CPU-v.cpuTicks) / now.Sub(v.cpuAt).Seconds()
+		if smp.pid != v.procPid || now.Sub(v.procAt) >= m.cfg.ProcInterval {
+			ps, err := health.ReadProc(smp.pid)
+			if err != nil {
+				m.node.logger.WithError(err).WithField("runner_id", v.id).Debug("health: cannot read /proc")
 			}
-			v.cpuTicks, v.cpuAt = ps.CPU, now
+			if smp.pid != v.procPid {
+				v.rss, v.cpuAt, v.cpu = nil, time.Time{}, 0 // a new process
+			}
+			if ps.Alive {
+				v.rss = pushBounded(v.rss, ps.RSS, m.cfg.TrendSamples+1)
+				if !v.cpuAt.IsZero() && now.After(v.cpuAt) && ps.CPU >= v.cpuTicks {
+					v.cpu = health.CPUSeconds(ps.CPU-v.cpuTicks) / now.Sub(v.cpuAt).Seconds()
+				}
+				v.cpuTicks, v.cpuAt = ps.CPU, now
+			}
+			v.proc, v.procPid, v.procAt = ps, smp.pid, now
 		}
+		in.Alive, in.Zombie, in.RSS, in.CPU = v.proc.Alive, v.proc.Zombie, v.proc.RSS, v.cpu
 		in.RSSHistory = v.rss
 		r.Tasks.Pending = smp.queued + smp.inFlight
 	}

@@ -42,6 +42,9 @@ type nodeMetrics struct {
 	deadLetters    prometheus.Counter
 
 	collectors []prometheus.Collector
+	// outcomes caches the tasks_total counter of each terminal status: task
+	// ends are on the dispatch path, and a label lookup hashes each time.
+	outcomes map[exov1.TaskStatus]prometheus.Counter
 
 	mu   sync.Mutex
 	open map[string]time.Time // runner/task → Pending time, for the latency histogram
@@ -89,6 +92,11 @@ func newNodeMetrics() *nodeMetrics {
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "dead_letters_total",
 			Help: "Messages sent to actors that no longer exist (protoactor dead letters)."}),
 		open: map[string]time.Time{},
+	}
+	m.outcomes = map[exov1.TaskStatus]prometheus.Counter{}
+	for _, st := range []exov1.TaskStatus{exov1.TaskStatus_TASK_STATUS_COMPLETE, exov1.TaskStatus_TASK_STATUS_FAILED,
+		exov1.TaskStatus_TASK_STATUS_TIMED_OUT, exov1.TaskStatus_TASK_STATUS_CANCELLED} {
+		m.outcomes[st] = m.tasks.WithLabelValues(TaskStatusName(st))
 	}
 	m.collectors = []prometheus.Collector{m.restarts, m.errors, m.tasks, m.taskLatency, m.stopSteps, m.shutdownPhases, m.score,
 		m.component, m.nodeScore, m.checks, m.recoveries, m.recoverySteps, m.alerts, m.webhook, m.deadLetters}
@@ -143,7 +151,11 @@ func (m *nodeMetrics) observe(e Event) {
 			m.mu.Unlock()
 		case exov1.TaskStatus_TASK_STATUS_RUNNING:
 		default:
-			m.tasks.WithLabelValues(TaskStatusName(e.Status)).Inc()
+			if c := m.outcomes[e.Status]; c != nil {
+				c.Inc()
+			} else {
+				m.tasks.WithLabelValues(TaskStatusName(e.Status)).Inc()
+			}
 			m.mu.Lock()
 			at, ok := m.open[key]
 			delete(m.open, key)

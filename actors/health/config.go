@@ -48,7 +48,11 @@ type Config struct {
 	// CPULimit is the CPU use (share of one core) above which the cpu part
 	// of the process component falls; 0 turns it off.
 	CPULimit float64
-	// TrendSamples is how many checks of rising RSS make a trend; default 5.
+	// ProcInterval is how often, at most, a runner's /proc/<pid>/stat is
+	// read (state, CPU, RSS); checks in between reuse the last reading (the
+	// runner actor reports an exit at once). Default 1s.
+	ProcInterval time.Duration
+	// TrendSamples is how many readings of rising RSS make a trend; default 5.
 	TrendSamples int
 	// ErrorWindow is the sliding window of the errors component; default 5m.
 	ErrorWindow time.Duration
@@ -97,6 +101,9 @@ func (c Config) WithDefaults(heartbeatTimeout time.Duration) Config {
 		if c.HeartbeatLimit <= c.HeartbeatGrace {
 			c.HeartbeatLimit = 2 * c.HeartbeatGrace
 		}
+	}
+	if c.ProcInterval == 0 {
+		c.ProcInterval = time.Second
 	}
 	if c.TrendSamples == 0 {
 		c.TrendSamples = 5
@@ -153,6 +160,9 @@ func (c Config) Validate() error {
 	}
 	if c.HeartbeatGrace <= 0 || c.HeartbeatLimit <= c.HeartbeatGrace {
 		bad("health HeartbeatLimit %s must be above HeartbeatGrace %s, both positive", c.HeartbeatLimit, c.HeartbeatGrace)
+	}
+	if c.ProcInterval < 0 {
+		bad("health ProcInterval %s: want a positive duration (default 1s)", c.ProcInterval)
 	}
 	if c.CPULimit < 0 {
 		bad("health CPULimit %g: want 0 (off) or a positive share of one core", c.CPULimit)

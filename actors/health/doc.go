@@ -16,7 +16,7 @@
 //     otherwise 0.5·heartbeat + 0.25·memory + 0.25·cpu, where heartbeat is
 //     1 up to HeartbeatGrace and falls linearly to 0 at HeartbeatLimit,
 //     memory is 1 up to 80% of RSSLimit and falls to 0 at it (minus 0.25
-//     when RSS rose at each of the last TrendSamples checks and by 10% or
+//     when RSS rose at each of the last TrendSamples /proc readings and by 10% or
 //     more in all), and cpu is 1 up to CPULimit (share of one core) and
 //     falls to 0 at twice it. A zero limit turns that part off (1).
 //   - status (0.2): the value of the runner's status (StatusValue).
