@@ -84,6 +84,8 @@ const (
 	KindTaskRetried         = "task_retried"
 	KindSupervisionDecision = "decision"
 	KindAlert               = "alert"
+	KindHealthAlert         = "health_alert"
+	KindHealthChanged       = "health_changed"
 )
 
 // EventKind returns the kind and the topic of the stream that carries e, or

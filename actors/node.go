@@ -63,6 +63,9 @@ type NodeConfig struct {
 	// RequestTimeout bounds a request to an actor when the caller's context
 	// has no deadline; default 1 minute.
 	RequestTimeout time.Duration
+	// Health configures the health monitor, its alerts and the HTTP
+	// endpoints (actors/health.go, package health).
+	Health HealthConfig
 }
 
 // ShutdownDeadlines bound each shutdown phase; zero fields take the defaults.
@@ -124,6 +127,12 @@ type nodeConfig struct {
 	// shuttingDown says whether the node's shutdown has begun.
 	fwd          forwarding
 	shuttingDown func() bool
+	// Health monitor (health.go): its configuration, the metrics and the
+	// history fed by emit, and its actor (set by the node root).
+	healthCfg HealthConfig
+	metrics   *nodeMetrics
+	history   *healthHistory
+	healthPID *actor.PID
 }
 
 // Node is one running actor system with its supervision tree.
@@ -236,6 +245,11 @@ func startNode(c NodeConfig, startFault func(step string) error) (*Node, error) 
 	)
 	n := &Node{cfg: nc, system: system, reqTimeout: c.RequestTimeout, done: make(chan struct{}), deadlines: c.Shutdown.withDefaults()}
 	nc.nodeFault = n.onNodeFault
+	if err := n.setupHealth(c); err != nil {
+		nc.spawner.Close()
+		system.Shutdown()
+		return nil, err
+	}
 	nc.shuttingDown = func() bool { return n.lifecycle() != nodeRunning }
 	system.EventStream.Subscribe(nc.onDeadLetter) // lives as long as the system
 	rootProps := actor.PropsFromProducer(func() actor.Actor { return &nodeRoot{node: nc} },
@@ -423,6 +437,7 @@ func (n *Node) shutdownOnce(ctx context.Context) (ShutdownReport, error) {
 	}
 	rep.Total = clk.Now().Sub(rep.Start) // its own reading, not a sum
 	rep.Root.forced("", &rep.Forced)
+	n.cfg.metrics.observeShutdown(rep)
 
 	// A close that ignored its timeout still runs user code: give it a moment,
 	// then say so (it is not waited for forever).
@@ -583,6 +598,9 @@ func (r *nodeRoot) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		r.startErr = r.spawnChildren(ctx)
+		if r.startErr == nil {
+			r.spawnHealth(ctx) // health.go
+		}
 	case *supervisorQuery:
 		ctx.Respond(&nodeStarted{supervisor: r.supervisor, err: r.startErr})
 	case *phaseRequest:

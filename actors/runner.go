@@ -203,6 +203,8 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 		a.onTaskTimer(ctx, m)
 	case *runnerInfoQuery:
 		ctx.Respond(a.slot.info())
+	case healthMessage: // health_query.go
+		a.onHealth(ctx, m)
 	case *resources.RegisterResult:
 		if m.Err != nil {
 			a.log.WithError(m.Err).Warn("could not register the runner's resources")

@@ -43,6 +43,10 @@ func topicOf(e Event) (topic, kind, taskID string) {
 		return TopicErrors, KindSupervisionDecision, ""
 	case *Alert:
 		return TopicAlerts, KindAlert, ""
+	case *HealthAlert:
+		return TopicAlerts, KindHealthAlert, ""
+	case *HealthChanged:
+		return TopicRunnerStatus, KindHealthChanged, ""
 	}
 	return "", "", ""
 }

@@ -147,6 +147,8 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 		s.stopRunner(ctx, m.id)
 	case *listRunnersRequest:
 		ctx.Respond(s.list())
+	case healthMessage: // health_query.go
+		s.onHealth(ctx, m)
 	case *routeToRunner:
 		s.route(ctx, m)
 	case *restartDue:

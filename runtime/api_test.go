@@ -27,6 +27,9 @@ var hostPackages = map[string]bool{
 	"github.com/exo-actors/exo-actors/runtime":       true,
 	"github.com/exo-actors/exo-actors/runtime/clock": true,
 	"github.com/sirupsen/logrus":                     true,
+	// System.Metrics returns the node's own Prometheus registry, for the
+	// host to serve or gather into its own.
+	"github.com/prometheus/client_golang/prometheus": true,
 }
 
 func hostPackage(path string) bool {

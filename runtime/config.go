@@ -62,6 +62,11 @@ type Config struct {
 	// RequestTimeout bounds a call into the System when the caller's
 	// context has no deadline; default 1 minute.
 	RequestTimeout time.Duration
+	// Health configures the health monitor (on by default: a check every
+	// second), its alert webhook and the HTTP endpoints (off unless
+	// Health.HTTP.Addr is set). docs/operations.md, "Health", explains the
+	// score, thresholds, recovery and alerts.
+	Health HealthConfig
 }
 
 // RunnerTimeouts are the waits of a runner's life. Zero fields take the

@@ -35,6 +35,7 @@ func toNodeConfig(c Config) actors.NodeConfig {
 		StreamBuffer:       c.StreamBuffer,
 		Shutdown:           actors.ShutdownDeadlines(c.Shutdown),
 		RequestTimeout:     c.RequestTimeout,
+		Health:             toHealthConfig(c.Health),
 	}
 	if h := c.Hook; h != nil {
 		nc.Hook = func(e actors.Event) {
@@ -303,6 +304,12 @@ func fromEvent(e actors.Event) Event {
 		return TaskRetried(*e)
 	case *actors.SupervisionDecision:
 		return SupervisionDecision{RunnerID: e.RunnerID, Generation: e.Generation, Record: fromRecord(e.Record), Cleaned: e.Cleaned, Cleanup: e.Cleanup}
+	case *actors.HealthAlert:
+		return HealthAlert{Severity: Severity(e.Severity), RunnerID: e.RunnerID, Condition: e.Condition, Reason: e.Reason,
+			Score: e.Score, State: string(e.State), At: e.At, Since: e.Since}
+	case *actors.HealthChanged:
+		return HealthChanged{RunnerID: e.RunnerID, Generation: e.Generation, From: HealthLevel(e.From), To: HealthLevel(e.To),
+			Score: fromScore(e.Score), At: e.At}
 	case *actors.Alert:
 		return Alert{Severity: Severity(e.Severity), RunnerID: e.RunnerID, Message: e.Message, Record: fromRecord(e.Record), At: e.At}
 	}

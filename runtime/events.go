@@ -49,6 +49,10 @@ const (
 	KindTaskChunk = "task_chunk"
 	// KindTaskRetried: a TaskRetried on TopicTasks.
 	KindTaskRetried = "task_retried"
+	// KindHealthAlert: a HealthAlert on TopicAlerts.
+	KindHealthAlert = "health_alert"
+	// KindHealthChanged: a HealthChanged on TopicRunnerStatus.
+	KindHealthChanged = "health_changed"
 	// KindSupervisionDecision: a SupervisionDecision on TopicErrors.
 	KindSupervisionDecision = "decision"
 	// KindAlert: an Alert on TopicAlerts.

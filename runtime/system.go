@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/internal/httpapi"
 )
 
 // Errors the System returns; test them with errors.Is. Every error text
@@ -44,6 +45,7 @@ var (
 // deadline is bounded by Config.RequestTimeout.
 type System struct {
 	node *actors.Node
+	http *httpapi.Server // nil unless Config.Health.HTTP.Addr is set (health.go)
 }
 
 // New starts a System: the actor system, the supervision tree and the
@@ -57,7 +59,12 @@ func New(cfg Config, opts ...Option) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &System{node: n}, nil
+	s := &System{node: n}
+	if err := s.startHTTP(cfg); err != nil {
+		_, _ = n.Shutdown(context.Background())
+		return nil, err
+	}
+	return s, nil
 }
 
 // SpawnRunner starts a runner and returns its ID ("<kind>-<6 hex>") at
@@ -277,7 +284,7 @@ func (s *System) ErrorStats() ErrorStats { return fromStats(s.node.Policy().Stat
 // went wrong on the way (also listed in the report).
 func (s *System) Shutdown(ctx context.Context) (ShutdownReport, error) {
 	r, err := s.node.Shutdown(ctx)
-	return fromShutdownReport(r), err
+	return fromShutdownReport(r), errors.Join(err, s.stopHTTP(ctx))
 }
 
 // ForceKill sends SIGKILL to every runner's process group now and returns

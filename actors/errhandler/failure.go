@@ -74,6 +74,10 @@ const (
 	KindNoProgress Kind = "no_progress"
 	// KindLoadingStall: the runner stayed in its loading phase too long.
 	KindLoadingStall Kind = "loading_stall"
+	// KindUnhealthy: the health monitor found the runner unhealthy for
+	// several checks in a row and asked for a forced restart (its score and
+	// reason are in the message).
+	KindUnhealthy Kind = "unhealthy"
 	// KindNodeFault: a fault of the whole node (cannot fork, out of file
 	// descriptors, a stream or the health monitor failing over and over).
 	KindNodeFault Kind = "node_fault"
@@ -129,6 +133,8 @@ func (k Kind) phrase() string {
 		return "no progress"
 	case KindLoadingStall:
 		return "loading stalled"
+	case KindUnhealthy:
+		return "unhealthy by health score"
 	case KindNodeFault:
 		return "node fault"
 	case "":

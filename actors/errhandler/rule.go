@@ -253,6 +253,8 @@ func DefaultRules() []Rule {
 			Reason: "A stuck runner would hold up the shutdown: kill it, do not restart."},
 		{Name: "shutdown-loading-stall", Kind: KindLoadingStall, ShuttingDown: &yes, Severity: Medium, Action: ForceCleanup, Then: Skip,
 			Reason: "A runner stuck loading would hold up the shutdown: kill it, do not restart."},
+		{Name: "shutdown-unhealthy", Kind: KindUnhealthy, ShuttingDown: &yes, Severity: Medium, Action: ForceCleanup, Then: Skip,
+			Reason: "An unhealthy runner during shutdown: kill it, do not restart."},
 		{Name: "shutting-down", ShuttingDown: &yes, Severity: Low, Action: Skip,
 			Reason: "Expected while the node stops: closed pipes and streams, stopped actors, timeouts, exits and signals caused by the stop."},
 
@@ -269,6 +271,8 @@ func DefaultRules() []Rule {
 			Reason: "Heartbeats with frozen counters while working: stuck inside a task. Kill and restart."},
 		{Name: "loading-stall", Kind: KindLoadingStall, Severity: High, Action: ForceCleanup, Then: Retry,
 			Reason: "Loading took too long: kill and restart."},
+		{Name: "unhealthy", Kind: KindUnhealthy, Severity: High, Action: ForceCleanup, Then: Retry,
+			Reason: "The health monitor's recovery: unhealthy for several checks after its resources were reset. Kill the group and restart."},
 
 		// One task or message lost; the runner carries on.
 		{Name: "ack-timeout", Kind: KindAckTimeout, Severity: Medium, Action: Skip,

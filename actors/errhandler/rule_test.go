@@ -46,6 +46,7 @@ func TestDefaultRules(t *testing.T) {
 		{"shutdown-hang", sd(eh.Failure{Kind: eh.KindHang}), eh.Medium, FC, S},
 		{"shutdown-no-progress", sd(eh.Failure{Kind: eh.KindNoProgress}), eh.Medium, FC, S},
 		{"shutdown-loading-stall", sd(eh.Failure{Kind: eh.KindLoadingStall}), eh.Medium, FC, S},
+		{"shutdown-unhealthy", sd(eh.Failure{Kind: eh.KindUnhealthy}), eh.Medium, FC, S},
 		{"shutting-down", sd(eh.Failure{Kind: eh.KindWriteClosedPipe}), eh.Low, S, 0},
 		{"handshake-timeout", eh.Failure{Kind: eh.KindHandshakeTimeout}, eh.High, FC, R},
 		{"protocol-error", eh.Failure{Kind: eh.KindProtocolError}, eh.High, FC, R},
@@ -53,6 +54,7 @@ func TestDefaultRules(t *testing.T) {
 		{"hang", eh.Failure{Kind: eh.KindHang}, eh.High, FC, R},
 		{"no-progress", eh.Failure{Kind: eh.KindNoProgress}, eh.High, FC, R},
 		{"loading-stall", eh.Failure{Kind: eh.KindLoadingStall}, eh.High, FC, R},
+		{"unhealthy", eh.Failure{Kind: eh.KindUnhealthy}, eh.High, FC, R},
 		{"ack-timeout", eh.Failure{Kind: eh.KindAckTimeout}, eh.Medium, S, 0},
 		{"task-timeout", eh.Failure{Kind: eh.KindTaskTimeout}, eh.Medium, S, 0},
 		{"write-closed-pipe", eh.Failure{Kind: eh.KindWriteClosedPipe}, eh.Medium, S, 0},
@@ -97,7 +99,7 @@ func TestEveryKindHasARule(t *testing.T) {
 		eh.KindNotARunner, eh.KindProtocolError, eh.KindGarbage, eh.KindAckTimeout, eh.KindTaskTimeout,
 		eh.KindWriteClosedPipe, eh.KindSendToStopped, eh.KindResourceCloseFailed, eh.KindStreamClosed,
 		eh.KindExitZero, eh.KindExitNonZero, eh.KindSignal, eh.KindTerminationError, eh.KindHang,
-		eh.KindNoProgress, eh.KindLoadingStall, eh.KindNodeFault,
+		eh.KindNoProgress, eh.KindLoadingStall, eh.KindUnhealthy, eh.KindNodeFault,
 	}
 	h := newHandler(t, eh.Config{})
 	for _, k := range kinds {

@@ -30,7 +30,7 @@ type record struct {
 	running      int       // its close/reset functions still running past their timeout
 	closeStarted time.Time // when its close started (state Closing)
 	resetStarted time.Time
-	resetWaiters []*actor.PID // Reset requests waiting for the outcome
+	resetWaiters []resetWaiter // Reset requests waiting for the outcome
 }
 
 func (r *record) describe() string { return describe(r.spec.Name, r.spec.Owner, r.spec.Generation) }

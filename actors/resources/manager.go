@@ -180,7 +180,11 @@ func (a *managerActor) Receive(ctx actor.Context) {
 	case *reportErrorRequest:
 		ctx.Respond(&errReply{err: a.reportError(m.name, m.cause)})
 	case *resetRequest:
-		a.reset(ctx, m.name)
+		a.reset(ctx, m.name, false)
+	case *ResetResource:
+		a.reset(ctx, m.Name, true)
+	case *SnapshotQuery:
+		ctx.Respond(a.snapshot())
 	case *closeRequest:
 		a.startCleanup(ctx, m)
 	case *Register:
@@ -303,17 +307,17 @@ func (a *managerActor) reportError(name string, cause error) error {
 	return nil
 }
 
-func (a *managerActor) reset(ctx actor.Context, name string) {
+func (a *managerActor) reset(ctx actor.Context, name string, msg bool) {
 	r, err := a.lookup(name)
 	if err == nil {
 		err = a.resettable(r)
 	}
 	if err != nil {
-		ctx.Respond(&errReply{err: err})
+		ctx.Respond(resetWaiter{msg: msg, name: name}.reply(err))
 		return
 	}
 	if ctx.Sender() != nil {
-		r.resetWaiters = append(r.resetWaiters, ctx.Sender())
+		r.resetWaiters = append(r.resetWaiters, resetWaiter{pid: ctx.Sender(), name: name, msg: msg})
 	}
 	if r.state == Resetting {
 		return // the caller shares the outcome of the reset in progress
@@ -577,7 +581,7 @@ func (a *managerActor) resetFinished(r *record, m *opOutcome) {
 	}
 	r.lastReset = res
 	for _, w := range r.resetWaiters {
-		a.system.Root.Send(w, &errReply{err: err})
+		a.system.Root.Send(w.pid, w.reply(err))
 	}
 	r.resetWaiters = nil
 }
@@ -645,7 +649,7 @@ func (a *managerActor) stopping() {
 	a.cleanups = nil
 	for _, r := range a.g.byName {
 		for _, w := range r.resetWaiters {
-			a.system.Root.Send(w, &errReply{err: fmt.Errorf("%w during reset of %s", ErrManagerStopped, r.describe())})
+			a.system.Root.Send(w.pid, w.reply(fmt.Errorf("%w during reset of %s", ErrManagerStopped, r.describe())))
 		}
 		r.resetWaiters = nil
 	}

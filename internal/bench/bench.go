@@ -31,6 +31,7 @@ const (
 	RowRestart         = "restart"
 	RowShutdown100     = "shutdown_100"
 	RowMemoryPerRunner = "memory_per_runner"
+	RowHealthOverhead  = "health_overhead"
 )
 
 // group is one measurement that produces one or more rows: rows measured
@@ -49,6 +50,7 @@ func groups() []group {
 		{"dispatch", []string{RowDispatchP50, RowDispatchP99}, (*bencher).dispatch},
 		{"crash", []string{RowCrashDetect, RowRestart}, (*bencher).crash},
 		{"runners", []string{RowShutdown100, RowMemoryPerRunner}, (*bencher).runners},
+		{"health", []string{RowHealthOverhead}, (*bencher).healthOverhead},
 	}
 }
 

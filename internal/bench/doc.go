@@ -32,6 +32,10 @@
 //   - memory_per_runner: Go heap plus goroutine stacks per idle runner actor,
 //     from runtime.MemStats deltas over 100 runners. The goal is absolute (64
 //     KiB), so the floor column holds that budget, not a measurement.
+//   - health_overhead: dispatch p50 (as dispatch_p50) on one of 100 Ready
+//     runners while the health monitor checks all of them every 100 ms;
+//     floor: the same in a system without the monitor. The two run one
+//     after the other, twice each at least, in swapped order. Goal ≤ 1.05.
 //
 // The child side of the floors (Child) runs as the hidden `exo-actors
 // bench-child` command. docs/performance.md has the numbers and what

@@ -28,6 +28,8 @@ type demoOptions struct {
 	layers   int
 	tokDelay time.Duration
 	layDelay time.Duration
+	http     string        // --http: serve the endpoints and run the hang scenario (demo_health.go)
+	hold     time.Duration // --hold: keep serving this long after the scenario
 }
 
 func newDemoCommand(e *env) *cobra.Command {
@@ -52,6 +54,9 @@ func newDemoCommand(e *env) *cobra.Command {
 					return usageErrorf("--runner-fault: %v", err)
 				}
 			}
+			if err := o.checkHealthFlags(); err != nil {
+				return err
+			}
 			return runDemo(cmd.Context(), e, o)
 		},
 	}
@@ -62,6 +67,8 @@ func newDemoCommand(e *env) *cobra.Command {
 	f.DurationVar(&o.tokDelay, "token-delay", 25*time.Millisecond, "delay per generated token")
 	f.DurationVar(&o.layDelay, "layer-delay", 60*time.Millisecond, "delay per loaded layer")
 	f.StringVar(&o.fault, "runner-fault", "", "a fault for the healthy runners (e.g. ignore-shutdown:forever, to see a forced shutdown)")
+	f.StringVar(&o.http, "http", "", "serve /healthz /readyz /metrics /status on `ADDR` (e.g. 127.0.0.1:9464) and add a scenario: a runner made to hang, recovered by the health monitor")
+	f.DurationVar(&o.hold, "hold", 0, "with --http: keep serving this long after the scenario, before the shutdown (Ctrl-C ends it)")
 	return cmd
 }
 
@@ -72,6 +79,7 @@ type demoWatch struct {
 	mu     sync.Mutex
 	events []exo.Event
 	notify chan struct{} // capacity 1, never closed
+	health string        // under mu: print the health events of this runner (demo_health.go)
 }
 
 // printf prints a line among the events, never inside one.
@@ -136,6 +144,8 @@ func (w *demoWatch) print(ev exo.Event) {
 		fmt.Fprintf(w.out, "%s  %-16s decision: %s %s%s\n", ts, e.RunnerID, r.Decision.Severity, what, note)
 	case exo.Alert:
 		fmt.Fprintf(w.out, "%s  %-16s ALERT %s: %s\n", ts, e.RunnerID, e.Severity, e.Message)
+	case exo.HealthChanged, exo.HealthAlert:
+		w.printHealth(ts, ev)
 	case exo.TaskChunk:
 		if e.Chunk.Error != "" {
 			fmt.Fprintf(w.out, "%s  %-16s task %s error chunk: %s\n", ts, e.RunnerID, e.TaskID, e.Chunk.Error)
@@ -190,11 +200,11 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	sys, err := exo.New(exo.Config{Logger: e.logger, Hook: w.hook, ErrorPolicy: exo.ErrorPolicy{
 		Backoff:   exo.BackoffConfig{Base: 200 * time.Millisecond, Max: 5 * time.Second},
 		Intensity: exo.Intensity{MaxRestarts: 3, Window: time.Minute},
-	}})
+	}, Health: o.healthConfig()})
 	if err != nil {
 		return err
 	}
-	scenarioCtx, cancelScenario := context.WithTimeout(parent, 2*time.Minute)
+	scenarioCtx, cancelScenario := context.WithTimeout(parent, 2*time.Minute+o.hold)
 	defer cancelScenario()
 
 	// Signals: the first cuts the scenario short, the second forces.
@@ -231,6 +241,11 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	}()
 
 	handles, scenarioErr := demoScenario(scenarioCtx, w, sys, o)
+	if scenarioErr == nil && o.http != "" {
+		var more []*exo.TaskHandle
+		more, scenarioErr = demoHang(scenarioCtx, w, sys, o) // demo_health.go
+		handles = append(handles, more...)
+	}
 
 	w.printf("\n== shutdown\n")
 	report, err := sys.Shutdown(context.Background())

@@ -1,0 +1,699 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+
+	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/actors/health"
+	"github.com/exo-actors/exo-actors/actors/resources"
+	"github.com/exo-actors/exo-actors/runtime/clock"
+)
+
+// HealthConfig configures the health monitor (package health has the score,
+// thresholds, recovery and their defaults), its alert webhook and the HTTP
+// endpoints a host may serve (runtime starts them).
+type HealthConfig struct {
+	health.Config
+	// OnCheck, when set, is called by the monitor after each check with the
+	// check's number, on the monitor's goroutine; it must not block (tests
+	// and hosts that follow each check).
+	OnCheck func(check uint64)
+	// Webhook is the optional alert webhook.
+	Webhook WebhookConfig
+	// HTTP configures /healthz, /readyz, /metrics and /status; off unless
+	// Addr is set.
+	HTTP HTTPConfig
+}
+
+// HTTPConfig configures the node's HTTP endpoints (internal/httpapi).
+type HTTPConfig struct {
+	// Addr is the listen address, e.g. "127.0.0.1:9464"; empty: no HTTP.
+	// A host without an IP listens on loopback (":9464" → 127.0.0.1:9464).
+	Addr string
+	// ReadyRunners is how many runners must be Ready (or Running) for
+	// /readyz to answer 200; default 1.
+	ReadyRunners int
+}
+
+// setupHealth validates the health configuration and installs the metrics
+// and the health history in front of the host's hook. It runs in StartNode
+// before any actor is spawned.
+func (n *Node) setupHealth(c NodeConfig) error {
+	nc := n.cfg
+	hc := c.Health.Config.WithDefaults(nc.timeouts.HeartbeatTimeout)
+	if err := hc.Validate(); err != nil {
+		return err
+	}
+	if c.Health.HTTP.ReadyRunners < 0 {
+		return fmt.Errorf("invalid HTTP config: ReadyRunners %d: want 0 (default 1) or more", c.Health.HTTP.ReadyRunners)
+	}
+	nc.healthCfg = c.Health
+	nc.healthCfg.Config = hc
+	nc.metrics = newNodeMetrics()
+	nc.history = newHealthHistory()
+	host := nc.hook
+	m, h := nc.metrics, nc.history
+	nc.hook = func(e Event) {
+		m.observe(e)
+		h.observe(e)
+		if host != nil {
+			host(e)
+		}
+	}
+	nc.metrics.register(newNodeCollector(n))
+	nc.metrics.watchDeadLetters(n.system)
+	return nil
+}
+
+// HealthSettings returns the health configuration with its defaults.
+func (n *Node) HealthSettings() HealthConfig { return n.cfg.healthCfg }
+
+// spawnHealth spawns the health monitor under the node root (after the
+// runner supervisor and the resource manager, whose PIDs it needs). Its
+// strategy stops any child it should ever have; the node root resumes the
+// monitor itself if it fails.
+func (r *nodeRoot) spawnHealth(ctx actor.Context) {
+	if r.node.healthCfg.Disabled || r.supervisor == nil {
+		return
+	}
+	props := actor.PropsFromProducer(func() actor.Actor { return newHealthMonitor(r.node, r.supervisor) },
+		actor.WithSupervisor(stopOnFailure{r.node.logger}))
+	pid, err := ctx.SpawnNamed(props, "health")
+	if err != nil {
+		r.node.logger.WithError(err).Error("could not spawn the health monitor")
+		return
+	}
+	r.node.healthPID = pid
+}
+
+// Messages of the health monitor.
+type (
+	healthTick        struct{ seq uint64 }
+	healthReportQuery struct{}
+)
+
+// HealthReport is the monitor's view at its last check.
+type HealthReport struct {
+	At       time.Time            `json:"at"`
+	Checks   uint64               `json:"checks"`
+	Interval time.Duration        `json:"interval_ns"`
+	Healthy  float64              `json:"healthy_threshold"`
+	Degraded float64              `json:"degraded_threshold"`
+	Weights  health.Weights       `json:"weights"`
+	Node     health.NodeScore     `json:"node"`
+	Runners  []RunnerHealth       `json:"runners"`
+	Alerts   []health.ActiveAlert `json:"alerts"`
+}
+
+// Runner states in a health report.
+const (
+	RunnerLive       = "live"       // a running incarnation
+	RunnerRestarting = "restarting" // waiting in restart backoff
+	RunnerStopping   = "stopping"   // failing or being stopped
+	RunnerGone       = "gone"       // stopped, or retired after an escalation
+	RunnerPersistent = "persistently_failed"
+	RunnerStarting   = "starting" // a new incarnation not sampled yet
+)
+
+// RunnerHealth is one runner in a HealthReport.
+type RunnerHealth struct {
+	RunnerID   string `json:"runner_id"`
+	Generation uint64 `json:"generation"`
+	State      string `json:"state"`
+	health.Score
+	HeartbeatAge     time.Duration     `json:"heartbeat_age_ns"`
+	Pid              int               `json:"pid"`
+	Alive            bool              `json:"alive"`
+	RSS              uint64            `json:"rss_bytes"`
+	CPU              float64           `json:"cpu_cores"`
+	Resources        int               `json:"resources"`
+	ResourcesInError int               `json:"resources_in_error"`
+	Failures         int               `json:"failures_in_window"`
+	RestartsOK       int               `json:"restarts_ok"`
+	RestartsFailed   int               `json:"restarts_failed"`
+	UnhealthyChecks  int               `json:"unhealthy_checks"`
+	Tasks            TaskStats         `json:"tasks"`
+	LastStop         []StopStep        `json:"last_stop_steps,omitempty"`
+	LastStopTotal    time.Duration     `json:"last_stop_total_ns"`
+	Recovering       *health.Recovery  `json:"recovering,omitempty"`
+	Recoveries       []health.Recovery `json:"recoveries"`
+	RecoveriesInWin  int               `json:"recoveries_in_window"`
+}
+
+// Health returns the health monitor's report of its last check.
+func (n *Node) Health(ctx context.Context) (HealthReport, error) {
+	if n.cfg.healthPID == nil {
+		return HealthReport{}, errors.New("health monitor is disabled (HealthConfig.Disabled)")
+	}
+	res, err := n.request(ctx, n.cfg.healthPID, &healthReportQuery{})
+	if err != nil {
+		return HealthReport{}, err
+	}
+	return *res.(*HealthReport), nil
+}
+
+// runnerView is what the monitor keeps about one runner.
+type runnerView struct {
+	id        string
+	tracker   *health.Tracker
+	entry     rosterEntry
+	sample    *runnerSample
+	sampledAt time.Time
+	fresh     bool // sampled in the current round
+	state     string
+	report    RunnerHealth
+	level     health.Level
+	rss       []uint64
+	cpuTicks  uint64
+	cpuAt     time.Time
+	cpu       float64         // CPU use between the last two /proc readings
+	proc      health.ProcStat // the last /proc reading
+	procPid   int
+	procAt    time.Time
+	reset     map[string]bool // resets pending
+	resetLog  []string
+	records   int // recovery records already counted
+	gone      bool
+}
+
+// healthMonitor checks every runner at the interval, by messages: it asks
+// the runner supervisor for a roster (the supervisor forwards a probe to
+// each live runner, which answers the monitor), reads /proc for each live
+// process, asks the resource manager for a snapshot, and scores. It owns
+// the trackers (recovery) and the alert book.
+type healthMonitor struct {
+	node       *nodeConfig
+	cfg        health.Config
+	clk        clock.Clock
+	supervisor *actor.PID
+	self       *actor.PID
+	timer      clock.Timer
+	tickSeq    uint64
+	round      uint64
+	roster     *healthRoster
+	evaluated  bool
+	snap       *resources.Snapshot
+	snapWait   bool // this round's snapshot has not come yet
+	views      map[string]*runnerView
+	order      []string
+	recSeq     uint64
+	alerts     *health.Alerts
+	checks     uint64
+	nodeScore  health.NodeScore
+	persistent int
+	faulted    bool
+	last       time.Time
+	sink       *webhookSink
+}
+
+func newHealthMonitor(node *nodeConfig, supervisor *actor.PID) actor.Actor {
+	return &healthMonitor{node: node, cfg: node.healthCfg.Config, clk: node.runnerClock, supervisor: supervisor,
+		views: map[string]*runnerView{}, alerts: health.NewAlerts()}
+}
+
+// Receive implements actor.Actor.
+func (m *healthMonitor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		m.self = ctx.Self()
+		if w := m.node.healthCfg.Webhook; w.URL != "" {
+			m.sink = startWebhook(w, m.node.logger, m.node.metrics)
+		}
+		m.arm(ctx)
+	case *actor.Stopping:
+		if m.timer != nil {
+			m.timer.Stop()
+		}
+		if m.sink != nil {
+			m.sink.close()
+		}
+	case *healthTick:
+		if msg.seq != m.tickSeq {
+			return
+		}
+		m.arm(ctx)
+		if m.roster != nil && !m.evaluated {
+			m.evaluate(ctx) // the last round did not complete: score with what came
+		}
+		m.round++
+		m.roster, m.evaluated = nil, false
+		for _, v := range m.views {
+			v.fresh = false
+		}
+		ctx.Request(m.supervisor, &healthRound{round: m.round})
+		if pid := m.node.resourcesPID; pid != nil {
+			m.snapWait = true
+			ctx.Request(pid, &resources.SnapshotQuery{})
+		}
+	case *healthRoster:
+		if msg.round == m.round {
+			m.roster = msg
+			m.maybeEvaluate(ctx)
+		}
+	case *runnerSample:
+		v := m.view(msg.id)
+		v.sample, v.sampledAt = msg, m.clk.Now()
+		if msg.round == m.round {
+			v.fresh = true
+			m.maybeEvaluate(ctx)
+		}
+	case *resources.Snapshot:
+		m.snap, m.snapWait = msg, false
+		m.maybeEvaluate(ctx)
+	case *resources.ResetResourceResult:
+		m.onResetResult(msg)
+	case *healthRestartReply:
+		v := m.view(msg.id)
+		if msg.err != nil {
+			m.stepDone(v, health.StepForceRestart, "refused", msg.err.Error())
+		} else {
+			m.stepDone(v, health.StepForceRestart, "ok", "accepted: the runner fails with kind unhealthy; the error policy decides (FORCE_CLEANUP then RETRY)")
+		}
+	case *StopResult:
+		m.stepDone(m.view(msg.RunnerID), health.StepStop, "ok", "stopped gracefully: ended by "+msg.EndedBy)
+	case *stopRunnerReply:
+		if msg.result != nil {
+			m.stepDone(m.view(msg.result.RunnerID), health.StepStop, "ok", "ended by "+msg.result.EndedBy)
+		}
+	case *healthReportQuery:
+		ctx.Respond(m.report())
+	}
+}
+
+func (m *healthMonitor) arm(ctx actor.Context) {
+	m.tickSeq++
+	seq, self, system := m.tickSeq, ctx.Self(), ctx.ActorSystem()
+	m.timer = m.clk.AfterFunc(m.cfg.Interval, func() { system.Root.Send(self, &healthTick{seq: seq}) })
+}
+
+func (m *healthMonitor) view(id string) *runnerView {
+	v := m.views[id]
+	if v == nil {
+		v = &runnerView{id: id, tracker: health.NewTracker(m.cfg, id, &m.recSeq), state: RunnerStarting}
+		m.views[id] = v
+		m.order = append(m.order, id)
+	}
+	return v
+}
+
+func (m *healthMonitor) maybeEvaluate(ctx actor.Context) {
+	if m.roster == nil || m.evaluated || m.snapWait {
+		return
+	}
+	for _, e := range m.roster.runners {
+		if e.live && !m.view(e.info.ID).fresh {
+			return
+		}
+	}
+	m.evaluate(ctx)
+}
+
+// evaluate scores every runner of the round and acts on the trackers'
+// decisions.
+func (m *healthMonitor) evaluate(ctx actor.Context) {
+	m.evaluated = true
+	now := m.clk.Now()
+	closed := m.roster.closed
+	scores := map[string]health.Score{}
+	counted := map[string]bool{}
+	if !closed {
+		// First: a decision's alert resolves in this same check if the
+		// runner is healthy again by now.
+		m.decisionAlerts(now)
+	}
+	for _, e := range m.roster.runners {
+		v := m.view(e.info.ID)
+		v.entry = e
+		if v.gone {
+			continue
+		}
+		m.check(ctx, v, now, closed)
+		if v.state != RunnerGone && v.state != RunnerPersistent && v.report.Level != 0 { // scored at least once
+			scores[v.id], counted[v.id] = v.report.Score, true
+		}
+	}
+	m.nodeScore = m.cfg.Node(scores, counted)
+	m.nodeScore.Persistent = m.persistent
+	m.node.metrics.nodeScore.Set(m.nodeScore.Value)
+	m.node.metrics.checks.Inc()
+	m.checks++
+	m.last = now
+	if m.cfg.NodeShutdownShare > 0 && !m.faulted && !closed && m.persistent > 0 {
+		total := len(counted) + m.persistent
+		if share := float64(m.persistent) / float64(total); share >= m.cfg.NodeShutdownShare {
+			m.faulted = true
+			m.node.logger.WithFields(logrus.Fields{"persistently_failed": m.persistent, "runners": total, "share": m.cfg.NodeShutdownShare}).
+				Error("health: too many runners persistently failed: shutting the node down gracefully")
+			m.emitAlert(health.AlertKey{Condition: "node_" + health.ConditionPersistent}, errhandler.Critical,
+				fmt.Sprintf("%d of %d runners persistently failed (limit %.0f%%): node shutting down", m.persistent, total, 100*m.cfg.NodeShutdownShare), m.nodeScore.Value, AlertFiring, now, now)
+			m.node.nodeFault(fmt.Errorf("health monitor: %d of %d runners persistently failed", m.persistent, total))
+		}
+	}
+	if f := m.node.healthCfg.OnCheck; f != nil {
+		f(m.checks)
+	}
+}
+
+// check scores one runner.
+func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, closed bool) {
+	e := v.entry
+	smp := v.sample
+	in := health.Inputs{Status: e.info.Status, Restarting: e.info.Restarting}
+	live := false
+	switch {
+	case v.tracker.Persistent():
+		v.state = RunnerPersistent
+	case e.info.Restarting:
+		v.state = RunnerRestarting
+	case !e.live:
+		v.state = RunnerGone
+	case smp == nil || smp.generation != e.info.Generation:
+		v.state = RunnerStarting
+		return // a new incarnation that has not answered yet: score it next time
+	case smp.windingDown:
+		v.state = RunnerStopping
+	default:
+		v.state, live = RunnerLive, true
+	}
+	if v.state == RunnerGone || v.state == RunnerPersistent {
+		v.tracker.Observe(health.Observation{At: now, Live: false})
+		m.syncRecords(v)
+		for _, k := range m.alerts.Holding(v.id) {
+			if k.Condition != health.ConditionPersistent && !closed {
+				m.resolve(k, now)
+			}
+		}
+		if v.state == RunnerGone {
+			v.gone = true
+			m.node.metrics.forget(v.id)
+			m.node.history.forget(v.id)
+		}
+		v.report.State = v.state
+		return
+	}
+	r := RunnerHealth{RunnerID: v.id, Generation: e.info.Generation, State: v.state}
+	if smp != nil && smp.generation == e.info.Generation && !smp.exited && smp.pid > 0 && v.state != RunnerRestarting {
+		age := smp.heartbeatAge
+		if !v.fresh {
+			age += now.Sub(v.sampledAt) // no answer this round: it only got older
+		}
+		in.HeartbeatAge, r.HeartbeatAge, r.Pid = age, age, smp.pid
+		if smp.pid != v.procPid || now.Sub(v.procAt) >= m.cfg.ProcInterval {
+			ps, err := health.ReadProc(smp.pid)
+			if err != nil {
+				m.node.logger.WithError(err).WithField("runner_id", v.id).Debug("health: cannot read /proc")
+			}
+			if smp.pid != v.procPid {
+				v.rss, v.cpuAt, v.cpu = nil, time.Time{}, 0 // a new process
+			}
+			if ps.Alive {
+				v.rss = pushBounded(v.rss, ps.RSS, m.cfg.TrendSamples+1)
+				if !v.cpuAt.IsZero() && now.After(v.cpuAt) && ps.CPU >= v.cpuTicks {
+					v.cpu = health.CPUSeconds(ps.CPU-v.cpuTicks) / now.Sub(v.cpuAt).Seconds()
+				}
+				v.cpuTicks, v.cpuAt = ps.CPU, now
+			}
+			v.proc, v.procPid, v.procAt = ps, smp.pid, now
+		}
+		in.Alive, in.Zombie, in.RSS, in.CPU = v.proc.Alive, v.proc.Zombie, v.proc.RSS, v.cpu
+		in.RSSHistory = v.rss
+		r.Tasks.Pending = smp.queued + smp.inFlight
+	}
+	var errored []string
+	if m.snap != nil {
+		for _, res := range m.snap.Resources {
+			if res.Owner != v.id {
+				continue
+			}
+			in.Resources++
+			in.ResourceErrors += res.Errors
+			if res.State == resources.Error {
+				in.ResourcesInError++
+				errored = append(errored, res.Name)
+			}
+		}
+	}
+	in.Failures, in.RecoveriesSucceeded, in.RecoveriesFailed = m.node.history.errorCounts(v.id, now, m.cfg.ErrorWindow)
+	s := health.Compute(m.cfg, in)
+	r.Score, r.Alive, r.RSS, r.CPU = s, in.Alive, in.RSS, in.CPU
+	r.Resources, r.ResourcesInError, r.Failures, r.RestartsOK, r.RestartsFailed = in.Resources, in.ResourcesInError, in.Failures, in.RecoveriesSucceeded, in.RecoveriesFailed
+	pending := r.Tasks.Pending
+	var stop *StopResult
+	r.Tasks, stop = m.node.history.taskStats(v.id)
+	r.Tasks.Pending = pending
+	if stop != nil {
+		r.LastStop, r.LastStopTotal = stop.Steps, stop.Total
+	}
+	m.node.metrics.setScore(v.id, s)
+	if s.Level != v.level && !closed { // no events once the node shuts down: its streams close
+		from := v.level
+		v.level = s.Level
+		m.node.emit(&HealthChanged{RunnerID: v.id, Generation: e.info.Generation, From: from, To: s.Level, Score: s, At: now})
+		if from != 0 {
+			m.node.logger.WithFields(logrus.Fields{"runner_id": v.id, "from": from.String(), "to": s.Level.String(),
+				"score": s.Value, "reason": s.Reason}).Info("health level changed")
+		}
+	}
+	if !closed {
+		if live {
+			// A runner waiting to restart or winding down is the
+			// supervisor's: its decision raised its own alert.
+			m.levelAlerts(v, s, now)
+		}
+		d := v.tracker.Observe(health.Observation{At: now, Live: live, Generation: e.info.Generation, Score: s, ErroredResources: errored})
+		m.act(ctx, v, d, s, now)
+	}
+	m.syncRecords(v)
+	r.UnhealthyChecks = v.tracker.Consecutive()
+	if cur, ok := v.tracker.Current(); ok {
+		r.Recovering = &cur
+	}
+	r.Recoveries, _ = v.tracker.Recoveries()
+	r.RecoveriesInWin = v.tracker.InWindow(now)
+	v.report = r
+}
+
+// act carries out a tracker's decision.
+func (m *healthMonitor) act(ctx actor.Context, v *runnerView, d health.Decision, s health.Score, now time.Time) {
+	if d.Action == health.None {
+		return
+	}
+	log := m.node.logger.WithFields(logrus.Fields{"runner_id": v.id, "recovery": d.Recovery.ID, "score": s.Value, "reason": d.Reason, "step": d.Action.String()})
+	m.node.metrics.recoverySteps.WithLabelValues(d.Action.String(), "requested").Inc()
+	switch d.Action {
+	case health.ResetResources:
+		log.WithField("resources", d.Resources).Warn("health recovery: resetting the runner's resources in error")
+		m.emitRaise(v.id, health.ConditionRecovering, errhandler.Medium, "recovery: resetting resources in error: "+d.Reason, s.Value, now)
+		v.reset, v.resetLog = map[string]bool{}, nil
+		for _, name := range d.Resources {
+			v.reset[name] = true
+			ctx.Request(m.node.resourcesPID, &resources.ResetResource{Name: name})
+		}
+	case health.Restart:
+		log.Warn("health recovery: forced restart through the supervisor (FORCE_CLEANUP then RETRY)")
+		m.emitRaise(v.id, health.ConditionRecovering, errhandler.Medium, "recovery: forced restart: "+d.Reason, s.Value, now)
+		ctx.Request(m.supervisor, &healthRestart{id: v.id, reason: d.Reason, score: s.Value})
+	case health.StopPersistent:
+		m.persistent++
+		log.WithField("max_recoveries", m.cfg.MaxRecoveries).Error("health: runner persistently failed: stopping it gracefully")
+		m.resolve(health.AlertKey{RunnerID: v.id, Condition: health.ConditionRecovering}, now)
+		m.emitRaise(v.id, health.ConditionPersistent, errhandler.Critical,
+			fmt.Sprintf("persistently failed: needed a recovery again after %d within %s; stopped gracefully: %s", m.cfg.MaxRecoveries, m.cfg.RecoveryWindow, d.Reason), s.Value, now)
+		ctx.Request(m.supervisor, &stopRunnerRequest{id: v.id})
+	}
+}
+
+func (m *healthMonitor) onResetResult(r *resources.ResetResourceResult) {
+	for _, v := range m.views {
+		if !v.reset[r.Name] {
+			continue
+		}
+		delete(v.reset, r.Name)
+		if r.Err != nil {
+			v.resetLog = append(v.resetLog, r.Name+": "+r.Err.Error())
+		} else {
+			v.resetLog = append(v.resetLog, r.Name+": active again")
+		}
+		if len(v.reset) == 0 {
+			outcome := "ok"
+			for _, l := range v.resetLog {
+				if !strings.HasSuffix(l, "active again") {
+					outcome = "failed"
+				}
+			}
+			m.stepDone(v, health.StepResetResources, outcome, strings.Join(v.resetLog, "; "))
+		}
+		return
+	}
+}
+
+func (m *healthMonitor) stepDone(v *runnerView, step, outcome, note string) {
+	v.tracker.StepDone(step, m.clk.Now(), outcome, note)
+	m.node.metrics.recoverySteps.WithLabelValues(actionOfStep(step), outcome).Inc()
+	m.node.logger.WithFields(logrus.Fields{"runner_id": v.id, "step": step, "outcome": outcome, "note": note}).Info("health recovery step done")
+	m.syncRecords(v)
+}
+
+func actionOfStep(step string) string {
+	switch step {
+	case health.StepResetResources:
+		return health.ResetResources.String()
+	case health.StepForceRestart:
+		return health.Restart.String()
+	}
+	return health.StopPersistent.String()
+}
+
+// syncRecords counts recoveries that ended and resolves "recovering".
+func (m *healthMonitor) syncRecords(v *runnerView) {
+	recs, dropped := v.tracker.Recoveries()
+	total := len(recs) + dropped
+	for i := v.records; i < total; i++ {
+		r := recs[i-dropped]
+		m.node.metrics.recoveries.WithLabelValues(r.Outcome).Inc()
+		m.node.logger.WithFields(logrus.Fields{"runner_id": v.id, "recovery": r.ID, "outcome": r.Outcome,
+			"steps": len(r.Steps), "duration": r.Ended.Sub(r.Started)}).Info("health recovery ended")
+	}
+	v.records = total
+	if _, ok := v.tracker.Current(); !ok && !v.tracker.Persistent() && (m.roster == nil || !m.roster.closed) {
+		m.resolve(health.AlertKey{RunnerID: v.id, Condition: health.ConditionRecovering}, m.clk.Now())
+	}
+}
+
+// levelAlerts keeps the degraded/unhealthy alerts in step with the level.
+func (m *healthMonitor) levelAlerts(v *runnerView, s health.Score, now time.Time) {
+	deg := health.AlertKey{RunnerID: v.id, Condition: health.ConditionDegraded}
+	unh := health.AlertKey{RunnerID: v.id, Condition: health.ConditionUnhealthy}
+	switch s.Level {
+	case health.Healthy:
+		for _, k := range m.alerts.Holding(v.id) {
+			if k.Condition != health.ConditionRecovering && k.Condition != health.ConditionPersistent {
+				m.resolve(k, now)
+			}
+		}
+	case health.Degraded:
+		m.resolve(unh, now)
+		m.emitRaise(v.id, deg.Condition, errhandler.Low, "degraded: "+s.Reason, s.Value, now)
+	case health.Unhealthy:
+		m.resolve(deg, now)
+		m.emitRaise(v.id, unh.Condition, errhandler.High, "unhealthy: "+s.Reason, s.Value, now)
+	}
+}
+
+// decisionAlerts raises an alert for each supervision decision of a
+// severity below CRITICAL (those alert from the supervisor), one per runner
+// and failure kind while the runner is not healthy again.
+func (m *healthMonitor) decisionAlerts(now time.Time) {
+	decisions, escalations := m.node.history.take()
+	for _, a := range escalations { // already an event and counted: only the webhook is left
+		if m.sink != nil {
+			if b, err := json.Marshal(&HealthAlert{Severity: a.Severity, RunnerID: a.RunnerID, Condition: "escalated",
+				Reason: a.Message, State: AlertFiring, At: a.At, Since: a.At}); err == nil {
+				m.sink.offer(b)
+			}
+		}
+	}
+	for _, d := range decisions {
+		r := d.Record
+		if !severityAlerts(r.Decision.Severity) {
+			continue
+		}
+		score := 1.0
+		if v := m.views[d.RunnerID]; v != nil {
+			score = v.report.Value
+		}
+		what := r.Decision.Action.String()
+		if r.Decision.Then != 0 {
+			what += " then " + r.Decision.Then.String()
+		}
+		m.emitRaise(d.RunnerID, health.ConditionErrorPrefix+string(r.Kind), r.Decision.Severity,
+			fmt.Sprintf("%s (%s)", r.Message, what), score, now)
+	}
+}
+
+func (m *healthMonitor) emitRaise(id, cond string, sev errhandler.Severity, reason string, score float64, now time.Time) {
+	k := health.AlertKey{RunnerID: id, Condition: cond}
+	if m.alerts.Raise(k, sev, reason, score, now) {
+		m.emitAlert(k, sev, reason, score, AlertFiring, now, now)
+	}
+}
+
+func (m *healthMonitor) resolve(k health.AlertKey, now time.Time) {
+	if a, ok := m.alerts.Resolve(k); ok {
+		m.emitAlert(k, a.Severity, "cleared: "+a.Reason, a.Score, AlertResolved, now, a.Since)
+	}
+}
+
+// emitAlert publishes one alert event, logs it (warn below HIGH, error from
+// HIGH on) and hands it to the webhook.
+func (m *healthMonitor) emitAlert(k health.AlertKey, sev errhandler.Severity, reason string, score float64, st AlertState, now, since time.Time) {
+	a := &HealthAlert{Severity: sev, RunnerID: k.RunnerID, Condition: k.Condition, Reason: reason, Score: score, State: st, At: now, Since: since}
+	m.node.emit(a)
+	e := m.node.logger.WithFields(logrus.Fields{"runner_id": a.RunnerID, "condition": a.Condition, "severity": sev.String(),
+		"state": string(st), "score": score, "reason": reason})
+	switch {
+	case st == AlertResolved:
+		e.Info("alert resolved")
+	case sev >= errhandler.High:
+		e.Error("alert")
+	default:
+		e.Warn("alert")
+	}
+	if m.sink != nil {
+		if b, err := json.Marshal(a); err == nil {
+			m.sink.offer(b)
+		}
+	}
+}
+
+func (m *healthMonitor) report() *HealthReport {
+	rep := &HealthReport{At: m.last, Checks: m.checks, Interval: m.cfg.Interval, Healthy: m.cfg.Healthy, Degraded: m.cfg.Degraded,
+		Weights: m.cfg.Weights, Node: m.nodeScore, Alerts: m.alerts.Active()}
+	for _, id := range m.order {
+		v := m.views[id]
+		r := v.report
+		r.RunnerID, r.State = id, v.state
+		if r.Generation == 0 {
+			r.Generation = v.entry.info.Generation
+		}
+		if v.gone || v.tracker.Persistent() {
+			r.Recoveries, _ = v.tracker.Recoveries()
+		}
+		rep.Runners = append(rep.Runners, r)
+	}
+	return rep
+}
+
+// ReportResourceError records that a resource broke (see
+// resources.Client.ReportError): it goes to Error, where the health
+// monitor's recovery resets it if its owner runner turns unhealthy.
+func (n *Node) ReportResourceError(ctx context.Context, name string, cause error) error {
+	return resources.NewClient(n.system, n.cfg.resourcesPID).ReportError(ctx, name, cause)
+}
+
+// Alive reports whether the node's actor system answers: the node root
+// replies to a query (the liveness behind /healthz). After Shutdown it
+// returns ErrShuttingDown.
+func (n *Node) Alive(ctx context.Context) error {
+	select {
+	case <-n.done:
+		return ErrShuttingDown
+	default:
+	}
+	_, err := n.request(ctx, n.root, &supervisorQuery{})
+	return err
+}
+
+// ShuttingDown reports whether Shutdown has begun.
+func (n *Node) ShuttingDown() bool { return n.lifecycle() != nodeRunning }
+
+// Logger returns the node's logger.
+func (n *Node) Logger() *logrus.Logger { return n.cfg.logger }

@@ -1,0 +1,189 @@
+package health
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Weights weigh the four components of a runner's score. They must each be
+// between 0 and 1 and sum to 1. The zero Weights means the defaults.
+type Weights struct {
+	Process   float64 `json:"process"`   // default 0.4
+	Status    float64 `json:"status"`    // default 0.2
+	Resources float64 `json:"resources"` // default 0.2
+	Errors    float64 `json:"errors"`    // default 0.2
+}
+
+// DefaultWeights are the weights of the score: 40% process, 20% each other.
+var DefaultWeights = Weights{Process: 0.4, Status: 0.2, Resources: 0.2, Errors: 0.2}
+
+func (w Weights) sum() float64 { return w.Process + w.Status + w.Resources + w.Errors }
+
+// Config configures the health monitor. Zero fields take the defaults named
+// on each; Validate says what is wrong with the rest.
+type Config struct {
+	// Disabled turns the health monitor off (no checks, no recovery).
+	Disabled bool
+	// Interval between two checks of every runner; default 1s.
+	Interval time.Duration
+	// Healthy and Degraded are the thresholds of the levels: a score at or
+	// above Healthy is healthy (default 0.8), at or above Degraded degraded
+	// (default 0.5), else unhealthy. 0 < Degraded < Healthy ≤ 1.
+	Healthy  float64
+	Degraded float64
+	// Weights of the components; the zero value means DefaultWeights.
+	Weights Weights
+	// HeartbeatGrace is the heartbeat age still fully fresh; default 1s.
+	HeartbeatGrace time.Duration
+	// HeartbeatLimit is the heartbeat age at which the process counts as
+	// silent (process component 0, score 0). Default: half the node's
+	// heartbeat timeout (2.5s with the defaults), so the monitor sees a
+	// hang before the runner's own watchdog fails it.
+	HeartbeatLimit time.Duration
+	// RSSLimit is the resident memory (bytes) at which the memory part of
+	// the process component reaches 0; 0 turns the memory part off.
+	RSSLimit uint64
+	// CPULimit is the CPU use (share of one core) above which the cpu part
+	// of the process component falls; 0 turns it off.
+	CPULimit float64
+	// ProcInterval is how often, at most, a runner's /proc/<pid>/stat is
+	// read (state, CPU, RSS); checks in between reuse the last reading (the
+	// runner actor reports an exit at once). Default 1s.
+	ProcInterval time.Duration
+	// TrendSamples is how many readings of rising RSS make a trend; default 5.
+	TrendSamples int
+	// ErrorWindow is the sliding window of the errors component; default 5m.
+	ErrorWindow time.Duration
+	// ErrorBudget is the number of failures within ErrorWindow that brings
+	// the error-rate part to 0; default 5.
+	ErrorBudget int
+	// UnhealthyChecks (K) is how many consecutive unhealthy checks start a
+	// recovery; default 3.
+	UnhealthyChecks int
+	// MaxRecoveries (M) is how many recoveries a runner may have within
+	// RecoveryWindow; needing one more makes it persistently failed.
+	// Default 3.
+	MaxRecoveries int
+	// RecoveryWindow is the window of MaxRecoveries; default 10m.
+	RecoveryWindow time.Duration
+	// NodeShutdownShare is the share of the node's runners that, once
+	// persistently failed, makes the node shut down gracefully; 0 (the
+	// default) never does. At most 1.
+	NodeShutdownShare float64
+	// History bounds the recovery records and alerts kept per runner;
+	// default 16 (older ones are dropped, and counted).
+	History int
+}
+
+// WithDefaults returns c with every zero field set to its default;
+// heartbeatTimeout is the node's runner heartbeat timeout (for
+// HeartbeatLimit).
+func (c Config) WithDefaults(heartbeatTimeout time.Duration) Config {
+	if c.Interval == 0 {
+		c.Interval = time.Second
+	}
+	if c.Healthy == 0 {
+		c.Healthy = 0.8
+	}
+	if c.Degraded == 0 {
+		c.Degraded = 0.5
+	}
+	if c.Weights == (Weights{}) {
+		c.Weights = DefaultWeights
+	}
+	if c.HeartbeatGrace == 0 {
+		c.HeartbeatGrace = time.Second
+	}
+	if c.HeartbeatLimit == 0 {
+		c.HeartbeatLimit = heartbeatTimeout / 2
+		if c.HeartbeatLimit <= c.HeartbeatGrace {
+			c.HeartbeatLimit = 2 * c.HeartbeatGrace
+		}
+	}
+	if c.ProcInterval == 0 {
+		c.ProcInterval = time.Second
+	}
+	if c.TrendSamples == 0 {
+		c.TrendSamples = 5
+	}
+	if c.ErrorWindow == 0 {
+		c.ErrorWindow = 5 * time.Minute
+	}
+	if c.ErrorBudget == 0 {
+		c.ErrorBudget = 5
+	}
+	if c.UnhealthyChecks == 0 {
+		c.UnhealthyChecks = 3
+	}
+	if c.MaxRecoveries == 0 {
+		c.MaxRecoveries = 3
+	}
+	if c.RecoveryWindow == 0 {
+		c.RecoveryWindow = 10 * time.Minute
+	}
+	if c.History == 0 {
+		c.History = 16
+	}
+	return c
+}
+
+// Validate returns every problem of a configuration (after WithDefaults),
+// each naming the field, the value and what is wanted; nil if it is good.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Interval <= 0 {
+		bad("health Interval %s: want a positive duration (default 1s)", c.Interval)
+	}
+	w := c.Weights
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"Process", w.Process}, {"Status", w.Status}, {"Resources", w.Resources}, {"Errors", w.Errors}} {
+		if f.v < 0 || f.v > 1 || math.IsNaN(f.v) {
+			bad("health weight %s %g: want a value from 0 to 1", f.name, f.v)
+		}
+	}
+	if s := w.sum(); math.Abs(s-1) > 1e-9 {
+		bad("health weights sum to %.4g (process %g + status %g + resources %g + errors %g): want 1, e.g. 0.4, 0.2, 0.2, 0.2",
+			s, w.Process, w.Status, w.Resources, w.Errors)
+	}
+	switch {
+	case !(c.Healthy > 0 && c.Healthy <= 1):
+		bad("health threshold Healthy %g: want a value in (0, 1] (default 0.8)", c.Healthy)
+	case !(c.Degraded > 0 && c.Degraded <= 1):
+		bad("health threshold Degraded %g: want a value in (0, 1] (default 0.5)", c.Degraded)
+	case c.Degraded >= c.Healthy:
+		bad("health thresholds out of order: Degraded %g must be below Healthy %g (defaults 0.5 < 0.8)", c.Degraded, c.Healthy)
+	}
+	if c.HeartbeatGrace <= 0 || c.HeartbeatLimit <= c.HeartbeatGrace {
+		bad("health HeartbeatLimit %s must be above HeartbeatGrace %s, both positive", c.HeartbeatLimit, c.HeartbeatGrace)
+	}
+	if c.ProcInterval < 0 {
+		bad("health ProcInterval %s: want a positive duration (default 1s)", c.ProcInterval)
+	}
+	if c.CPULimit < 0 {
+		bad("health CPULimit %g: want 0 (off) or a positive share of one core", c.CPULimit)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"TrendSamples", c.TrendSamples}, {"ErrorBudget", c.ErrorBudget}, {"UnhealthyChecks", c.UnhealthyChecks},
+		{"MaxRecoveries", c.MaxRecoveries}, {"History", c.History}} {
+		if f.v < 1 {
+			bad("health %s %d: want at least 1", f.name, f.v)
+		}
+	}
+	if c.ErrorWindow <= 0 || c.RecoveryWindow <= 0 {
+		bad("health ErrorWindow %s and RecoveryWindow %s: want positive durations", c.ErrorWindow, c.RecoveryWindow)
+	}
+	if c.NodeShutdownShare < 0 || c.NodeShutdownShare > 1 {
+		bad("health NodeShutdownShare %g: want 0 (off) or a share in (0, 1]", c.NodeShutdownShare)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("invalid health config: %w", errors.Join(errs...))
+}

@@ -1,0 +1,301 @@
+package health
+
+import (
+	"fmt"
+	"time"
+)
+
+// Observation is one check of one runner, as the tracker needs it.
+type Observation struct {
+	At time.Time
+	// Live: the runner has a running incarnation that can be recovered (not
+	// waiting to restart, not being stopped, not gone).
+	Live       bool
+	Generation uint64
+	Score      Score
+	// ErroredResources names the runner's resources in error now.
+	ErroredResources []string
+}
+
+// Action is what the tracker asks the monitor to do about a runner.
+type Action int
+
+// The actions.
+const (
+	// None: nothing to do.
+	None Action = iota
+	// ResetResources: reset Decision.Resources (recovery step 1); report
+	// the outcome with StepDone.
+	ResetResources
+	// Restart: ask the supervisor for a forced restart (FORCE_CLEANUP then
+	// RETRY, recovery step 2); report whether it was accepted with StepDone.
+	Restart
+	// StopPersistent: the runner is persistently failed: stop it gracefully
+	// and raise one CRITICAL alert.
+	StopPersistent
+)
+
+// String names the action.
+func (a Action) String() string {
+	return [...]string{"none", "reset_resources", "force_restart", "stop_persistent"}[a]
+}
+
+// Decision is the tracker's answer to an observation.
+type Decision struct {
+	Action    Action
+	Resources []string // for ResetResources
+	Reason    string
+	// Recovery is the record the action belongs to (a copy).
+	Recovery Recovery
+}
+
+// Step names, in the order a recovery takes them.
+const (
+	StepResetResources = "reset_resources"
+	StepForceRestart   = "force_restart"
+	StepStop           = "stop_persistent"
+)
+
+// Recovery outcomes.
+const (
+	RecoveryInProgress = "in progress"
+	RecoverySucceeded  = "succeeded"
+	RecoveryFailed     = "failed"
+)
+
+// RecoveryStep is one recorded step of a recovery.
+type RecoveryStep struct {
+	Name    string    `json:"name"`
+	At      time.Time `json:"at"`
+	Outcome string    `json:"outcome"` // "requested", "ok", "skipped", "failed", "refused", ...
+	Note    string    `json:"note,omitempty"`
+}
+
+// Recovery is the record of one automatic recovery of a runner.
+type Recovery struct {
+	ID       uint64         `json:"id"`
+	RunnerID string         `json:"runner_id"`
+	Started  time.Time      `json:"started"`
+	Score    float64        `json:"score"`  // when it started
+	Reason   string         `json:"reason"` // why the runner was unhealthy
+	Steps    []RecoveryStep `json:"steps"`
+	Outcome  string         `json:"outcome"`
+	Ended    time.Time      `json:"ended,omitzero"`
+}
+
+type phase int
+
+const (
+	idle       phase = iota
+	resetting        // step 1 asked, answers pending
+	resetDone        // step 1 done; the next check decides on step 2
+	restarting       // step 2 asked; waiting for a new generation
+	watching         // restarted; healthy again or unhealthy K times
+)
+
+// Tracker follows one runner across checks and decides its recovery. It is
+// not safe for concurrent use: the monitor actor owns it.
+type Tracker struct {
+	cfg         Config
+	id          string
+	seq         *uint64 // recovery IDs, shared by a monitor's trackers
+	consecutive int     // unhealthy checks in a row (while no recovery runs)
+	ph          phase
+	since       int // checks in the current phase
+	gen         uint64
+	cur         *Recovery
+	starts      []time.Time // recovery starts within RecoveryWindow
+	records     []Recovery
+	dropped     int
+	persistent  bool
+}
+
+// NewTracker returns the tracker of runner id; seq numbers the recoveries of
+// every tracker that shares it.
+func NewTracker(cfg Config, id string, seq *uint64) *Tracker {
+	return &Tracker{cfg: cfg, id: id, seq: seq}
+}
+
+// Persistent reports whether the runner was found persistently failed.
+func (t *Tracker) Persistent() bool { return t.persistent }
+
+// Consecutive is the number of unhealthy checks in a row.
+func (t *Tracker) Consecutive() int { return t.consecutive }
+
+// Recoveries returns the recovery records, oldest first (at most History),
+// and how many older ones were dropped.
+func (t *Tracker) Recoveries() ([]Recovery, int) {
+	out := make([]Recovery, len(t.records))
+	for i, r := range t.records {
+		r.Steps = append([]RecoveryStep(nil), r.Steps...)
+		out[i] = r
+	}
+	return out, t.dropped
+}
+
+// InWindow is the number of recoveries started within RecoveryWindow of at.
+func (t *Tracker) InWindow(at time.Time) int {
+	t.prune(at)
+	return len(t.starts)
+}
+
+// Observe takes one check and says what to do.
+func (t *Tracker) Observe(o Observation) Decision {
+	if t.persistent {
+		return Decision{}
+	}
+	if !o.Live {
+		// Waiting to restart, being stopped, or gone: the supervisor has it.
+		t.consecutive = 0
+		if t.ph == restarting || t.ph == watching {
+			return Decision{}
+		}
+		if t.cur != nil && t.ph != idle {
+			t.end(o.At, RecoveryFailed, "the runner stopped being live during the recovery")
+		}
+		return Decision{}
+	}
+	lvl := o.Score.Level
+	if t.cur != nil {
+		t.since++
+		if lvl == Healthy && t.ph != restarting {
+			t.end(o.At, RecoverySucceeded, "")
+			t.consecutive = 0
+			return Decision{}
+		}
+		switch t.ph {
+		case resetting:
+			// The manager bounds each reset by its timeout and always
+			// answers; this bound only guards against a lost answer.
+			if t.since < 10*t.cfg.UnhealthyChecks {
+				return Decision{}
+			}
+			t.step(StepResetResources, o.At, "no answer", fmt.Sprintf("no answer within %d checks: going on", t.since))
+			fallthrough
+		case resetDone:
+			return t.restart(o)
+		case restarting:
+			if o.Generation > t.gen {
+				t.ph, t.since, t.consecutive = watching, 0, 0
+				if lvl == Healthy {
+					t.end(o.At, RecoverySucceeded, "")
+				}
+				return Decision{}
+			}
+			if t.since >= 10*t.cfg.UnhealthyChecks {
+				t.end(o.At, RecoveryFailed, "no new process after the restart request")
+			}
+			return Decision{}
+		case watching:
+			if lvl != Unhealthy {
+				t.consecutive = 0
+				return Decision{}
+			}
+			t.consecutive++
+			if t.consecutive < t.cfg.UnhealthyChecks {
+				return Decision{}
+			}
+			t.end(o.At, RecoveryFailed, fmt.Sprintf("unhealthy again for %d checks after the restart", t.consecutive))
+			return t.start(o)
+		}
+	}
+	if lvl != Unhealthy {
+		t.consecutive = 0
+		return Decision{}
+	}
+	t.consecutive++
+	if t.consecutive < t.cfg.UnhealthyChecks {
+		return Decision{}
+	}
+	return t.start(o)
+}
+
+// start begins a recovery, or declares the runner persistently failed.
+func (t *Tracker) start(o Observation) Decision {
+	t.consecutive = 0
+	reason := o.Score.Reason
+	if n := t.InWindow(o.At); n >= t.cfg.MaxRecoveries {
+		t.persistent = true
+		*t.seq++
+		r := Recovery{ID: *t.seq, RunnerID: t.id, Started: o.At, Score: o.Score.Value, Reason: reason, Outcome: RecoveryInProgress}
+		t.cur = &r
+		t.step(StepStop, o.At, "requested", fmt.Sprintf("%d recoveries within %s (limit %d): persistently failed", n, t.cfg.RecoveryWindow, t.cfg.MaxRecoveries))
+		return Decision{Action: StopPersistent, Reason: reason, Recovery: t.snapshot()}
+	}
+	*t.seq++
+	t.cur = &Recovery{ID: *t.seq, RunnerID: t.id, Started: o.At, Score: o.Score.Value, Reason: reason, Outcome: RecoveryInProgress}
+	t.starts = append(t.starts, o.At)
+	t.since = 0
+	if len(o.ErroredResources) == 0 {
+		t.step(StepResetResources, o.At, "skipped", "no resource in error")
+		return t.restart(o)
+	}
+	t.ph = resetting
+	t.step(StepResetResources, o.At, "requested", fmt.Sprint(o.ErroredResources))
+	return Decision{Action: ResetResources, Resources: append([]string(nil), o.ErroredResources...), Reason: reason, Recovery: t.snapshot()}
+}
+
+func (t *Tracker) restart(o Observation) Decision {
+	t.ph, t.since, t.gen = restarting, 0, o.Generation
+	t.step(StepForceRestart, o.At, "requested", "FORCE_CLEANUP then RETRY through the supervisor")
+	return Decision{Action: Restart, Reason: t.cur.Reason, Recovery: t.snapshot()}
+}
+
+// StepDone records the outcome of a step the monitor carried out (the
+// answers of the resource manager or the supervisor). A refused restart
+// ends the recovery as failed.
+func (t *Tracker) StepDone(step string, at time.Time, outcome, note string) {
+	if t.cur == nil {
+		return
+	}
+	t.step(step, at, outcome, note)
+	switch {
+	case step == StepResetResources && t.ph == resetting:
+		t.ph = resetDone
+	case step == StepForceRestart && outcome != "ok" && t.ph == restarting:
+		t.end(at, RecoveryFailed, "restart refused: "+note)
+	case step == StepStop:
+		t.end(at, map[bool]string{true: "stopped", false: RecoveryFailed}[outcome == "ok"], note)
+	}
+}
+
+func (t *Tracker) step(name string, at time.Time, outcome, note string) {
+	t.cur.Steps = append(t.cur.Steps, RecoveryStep{Name: name, At: at, Outcome: outcome, Note: note})
+}
+
+func (t *Tracker) snapshot() Recovery {
+	r := *t.cur
+	r.Steps = append([]RecoveryStep(nil), r.Steps...)
+	return r
+}
+
+// Current returns the recovery in progress, if any.
+func (t *Tracker) Current() (Recovery, bool) {
+	if t.cur == nil {
+		return Recovery{}, false
+	}
+	return t.snapshot(), true
+}
+
+func (t *Tracker) end(at time.Time, outcome, note string) {
+	r := t.cur
+	r.Outcome, r.Ended = outcome, at
+	if note != "" {
+		r.Steps = append(r.Steps, RecoveryStep{Name: "end", At: at, Outcome: outcome, Note: note})
+	}
+	t.records = append(t.records, *r)
+	if len(t.records) > t.cfg.History {
+		t.records = t.records[1:]
+		t.dropped++
+	}
+	t.cur, t.ph, t.since = nil, idle, 0
+}
+
+func (t *Tracker) prune(at time.Time) {
+	cut := at.Add(-t.cfg.RecoveryWindow)
+	i := 0
+	for i < len(t.starts) && !t.starts[i].After(cut) {
+		i++
+	}
+	t.starts = t.starts[i:]
+}

@@ -1,0 +1,246 @@
+package actors_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/actors/health"
+	"github.com/exo-actors/exo-actors/actors/resources"
+	"github.com/exo-actors/exo-actors/runtime/clock"
+)
+
+// healthNode starts a node whose runner clock (liveness, and the health
+// monitor's checks) is a fake the test steps; supervision runs on the real
+// clock with a 1 ms backoff. checks receives each check's number.
+func healthNode(t *testing.T, hc health.Config) (*testNode, *clock.Fake, chan uint64) {
+	t.Helper()
+	fc := clock.NewFake(time.Unix(1_700_000_000, 0))
+	checks := make(chan uint64, 1024) // never closed
+	n := startNode(t, func(c *actors.NodeConfig) {
+		c.RunnerClock = fc
+		// The runner's own watchdogs stay out of the way: only the monitor acts.
+		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Hour, HeartbeatInterval: 20 * time.Millisecond,
+			HeartbeatTimeout: time.Hour, ProgressTimeout: time.Hour, LoadingStall: time.Hour,
+			ExitGrace: 500 * time.Millisecond, StopGrace: 2 * time.Second, TermWait: time.Second, Drain: 500 * time.Millisecond}
+		c.ErrorPolicy = errhandler.Config{Backoff: errhandler.BackoffConfig{Base: time.Millisecond, Max: 10 * time.Millisecond}}
+		c.Health = actors.HealthConfig{Config: hc, OnCheck: func(n uint64) {
+			select {
+			case checks <- n:
+			default:
+			}
+		}}
+	})
+	return n, fc, checks
+}
+
+// step advances the fake clock by one interval and waits for the check it
+// triggers.
+func step(t *testing.T, fc *clock.Fake, checks chan uint64, d time.Duration) {
+	t.Helper()
+	for {
+		select {
+		case <-checks: // drain checks that ran before this step
+			continue
+		default:
+		}
+		break
+	}
+	fc.Advance(d)
+	select {
+	case <-checks:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no health check within 20s of advancing the clock")
+	}
+}
+
+func runnerHealth(t *testing.T, n *testNode, id string) actors.RunnerHealth {
+	t.Helper()
+	rep, err := n.Health(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Runners {
+		if r.RunnerID == id {
+			return r
+		}
+	}
+	t.Fatalf("runner %s not in the health report %+v", id, rep)
+	return actors.RunnerHealth{}
+}
+
+func healthAlerts(evs []actors.Event, id string) []*actors.HealthAlert {
+	var out []*actors.HealthAlert
+	for _, e := range evs {
+		if a, ok := e.(*actors.HealthAlert); ok && a.RunnerID == id {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// A healthy runner scores 1 on every component, and its level is announced.
+func TestHealthHealthyRunner(t *testing.T) {
+	n, fc, checks := healthNode(t, health.Config{Interval: time.Second})
+	id := readyRunner(t, n)
+	for i := 0; i < 3; i++ {
+		step(t, fc, checks, time.Second)
+	}
+	r := runnerHealth(t, n, id)
+	if r.State != actors.RunnerLive || r.Level != health.Healthy || r.Value < 0.9 || r.Components.Status != 1 || r.Components.Resources != 1 || r.Components.Errors != 1 || !r.Alive || r.RSS == 0 {
+		t.Errorf("healthy runner: %+v", r)
+	}
+	evs := n.rec.snapshot()
+	var changed []*actors.HealthChanged
+	for _, e := range evs {
+		if c, ok := e.(*actors.HealthChanged); ok && c.RunnerID == id {
+			changed = append(changed, c)
+		}
+	}
+	if len(changed) == 0 || changed[0].To != health.Healthy {
+		t.Errorf("health changes %+v, want a first one to healthy", changed)
+	}
+	if a := healthAlerts(evs, id); len(a) != 0 {
+		t.Errorf("alerts for a healthy runner: %+v", a)
+	}
+}
+
+// A hung runner's score falls below the threshold; after K unhealthy checks
+// it is recovered once, in order (its resource in error reset, then a forced
+// restart through the supervisor: FORCE_CLEANUP then RETRY); the restarted
+// runner hangs again, so it is persistently failed: stopped gracefully, with
+// one CRITICAL alert. Alerts fire once per condition and resolve.
+func TestHealthHungRunnerRecoveredThenStopped(t *testing.T) {
+	n, fc, checks := healthNode(t, health.Config{Interval: time.Second, HeartbeatGrace: time.Second,
+		HeartbeatLimit: 3 * time.Second, UnhealthyChecks: 2, MaxRecoveries: 1, RecoveryWindow: 24 * time.Hour})
+	ctx := ctxT(t)
+	id, err := n.SpawnRunner(ctx, builtin("--fault", "hang")) // hangs right after Ready, every generation
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
+	// A resource of the runner's, broken: the recovery's first step resets it.
+	reset := make(chan struct{}, 1)
+	if err := n.RegisterResources(ctx, resources.Spec{Name: "kv-cache", Owner: id,
+		Close: func(context.Context) error { return nil },
+		Reset: func(context.Context) error { reset <- struct{}{}; return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.ReportResourceError(ctx, "kv-cache", errors.New("corrupted")); err != nil {
+		t.Fatal(err)
+	}
+
+	var trail []string
+	below := false
+	stopped := func() bool {
+		for _, e := range n.rec.snapshot() {
+			if s, ok := e.(*actors.RunnerStopped); ok && s.Result.RunnerID == id {
+				return true
+			}
+		}
+		return false
+	}
+	// Step the clock one interval at a time. While the runner is not live
+	// (its process is being killed, restarted, or is starting), real time
+	// must pass too: wait for its next event (or 50 ms) before the next step.
+	deadline := time.Now().Add(30 * time.Second)
+	for !stopped() && time.Now().Before(deadline) {
+		step(t, fc, checks, time.Second)
+		r := runnerHealth(t, n, id)
+		trail = append(trail, fmt.Sprintf("g%d %s %.3f %s", r.Generation, r.State, r.Value, r.Level))
+		if r.State == actors.RunnerLive && r.Value < 0.8 {
+			below = true
+		}
+		if r.State != actors.RunnerLive {
+			seen := len(n.rec.snapshot())
+			_, _ = n.rec.await(50*time.Millisecond, "next event", func(evs []actors.Event) bool { return len(evs) > seen })
+		}
+	}
+	t.Logf("checks: %s", strings.Join(trail, " | "))
+	if !below {
+		t.Error("the hung runner's score never fell below the healthy threshold")
+	}
+	if !stopped() {
+		t.Fatal("the runner that stays broken was not stopped")
+	}
+	select {
+	case <-reset:
+	default:
+		t.Error("the resource in error was never reset")
+	}
+	r := runnerHealth(t, n, id)
+	if r.State != actors.RunnerPersistent {
+		t.Errorf("state %q, want %q", r.State, actors.RunnerPersistent)
+	}
+	// Two records: the recovery (its steps in order; it ends failed when the
+	// new process hung before a check saw it healthy, succeeded when one
+	// did), then the stop of the persistently failed runner.
+	var recs []string
+	restarts := 0
+	for _, rec := range r.Recoveries {
+		var steps []string
+		for _, s := range rec.Steps {
+			steps = append(steps, s.Name+":"+s.Outcome)
+			if s.Name == health.StepForceRestart && s.Outcome == "requested" {
+				restarts++
+			}
+		}
+		recs = append(recs, strings.Join(steps, " ")+" →"+rec.Outcome)
+	}
+	first := "reset_resources:requested reset_resources:ok force_restart:requested force_restart:ok"
+	if len(recs) != 2 || (recs[0] != first+" end:failed →failed" && recs[0] != first+" →succeeded") ||
+		recs[1] != "stop_persistent:requested stop_persistent:ok end:stopped →stopped" {
+		t.Errorf("recovery records:\n%s\nwant %q (then failed or succeeded), then the stop", strings.Join(recs, "\n"), first)
+	}
+	if restarts != 1 {
+		t.Errorf("%d forced restarts, want exactly 1", restarts)
+	}
+	evs := n.rec.snapshot()
+	// The forced restart went through the error policy.
+	var unhealthy []*actors.SupervisionDecision
+	for _, d := range decisions(evs, id) {
+		if d.Record.Kind == errhandler.KindUnhealthy {
+			unhealthy = append(unhealthy, d)
+		}
+	}
+	if len(unhealthy) != 1 || unhealthy[0].Record.Decision.Action != errhandler.ForceCleanup || unhealthy[0].Record.Decision.Then != errhandler.Retry {
+		t.Errorf("decisions of kind unhealthy: %+v, want one FORCE_CLEANUP then RETRY", unhealthy)
+	}
+	if f := failures(evs, id); len(f) == 0 || f[0].Source != actors.SourceHealth {
+		t.Errorf("failures %+v, want the first detected by the health monitor", f)
+	}
+	// Alerts: exactly one CRITICAL; per condition firing and resolved alternate.
+	critical := 0
+	state := map[string]actors.AlertState{}
+	for _, a := range healthAlerts(evs, id) {
+		if a.Severity == errhandler.Critical && a.State == actors.AlertFiring {
+			critical++
+		}
+		if state[a.Condition] == a.State {
+			t.Errorf("alert %s %s twice in a row (not deduplicated)", a.Condition, a.State)
+		}
+		state[a.Condition] = a.State
+	}
+	if critical != 1 {
+		t.Errorf("%d CRITICAL alerts, want 1; alerts: %+v", critical, healthAlerts(evs, id))
+	}
+	if state[health.ConditionPersistent] != actors.AlertFiring {
+		t.Errorf("persistent failure alert %q, want firing", state[health.ConditionPersistent])
+	}
+	if state[health.ConditionUnhealthy] != actors.AlertResolved || state[health.ConditionRecovering] != actors.AlertResolved {
+		t.Errorf("alert states at the end %v: unhealthy and recovering should have resolved", state)
+	}
+}
+
+func TestHealthConfigRefused(t *testing.T) {
+	_, err := actors.StartNode(actors.NodeConfig{Logger: quietLogger(), Health: actors.HealthConfig{Config: health.Config{
+		Weights: health.Weights{Process: 0.5, Status: 0.5, Resources: 0.5, Errors: 0.5}}}})
+	if err == nil || !strings.Contains(err.Error(), "health weights sum to 2") {
+		t.Fatalf("StartNode with bad weights: %v", err)
+	}
+}

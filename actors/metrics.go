@@ -1,0 +1,271 @@
+package actors
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/actors/health"
+	"github.com/exo-actors/exo-actors/internal/protocol"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// MetricsNamespace prefixes every metric of a node.
+const MetricsNamespace = "exo"
+
+// nodeMetrics are a node's Prometheus metrics, on the node's own registry
+// (never the global one). Counters are fed from the node's events (emit);
+// the rest is read at scrape time (nodeCollector).
+type nodeMetrics struct {
+	reg *prometheus.Registry
+
+	restarts       *prometheus.CounterVec
+	errors         *prometheus.CounterVec
+	tasks          *prometheus.CounterVec
+	taskLatency    prometheus.Histogram
+	stopSteps      *prometheus.HistogramVec
+	shutdownPhases *prometheus.GaugeVec
+	score          *prometheus.GaugeVec
+	component      *prometheus.GaugeVec
+	nodeScore      prometheus.Gauge
+	checks         prometheus.Counter
+	recoveries     *prometheus.CounterVec
+	recoverySteps  *prometheus.CounterVec
+	alerts         *prometheus.CounterVec
+	webhook        *prometheus.CounterVec
+	deadLetters    prometheus.Counter
+
+	collectors []prometheus.Collector
+	// outcomes caches the tasks_total counter of each terminal status: task
+	// ends are on the dispatch path, and a label lookup hashes each time.
+	outcomes map[exov1.TaskStatus]prometheus.Counter
+
+	mu   sync.Mutex
+	open map[string]time.Time // runner/task → Pending time, for the latency histogram
+}
+
+// maxOpenTasks bounds the tasks whose start the latency histogram remembers
+// (beyond it a task's latency is not observed; tasks are bounded per runner
+// by TaskLimits anyway).
+const maxOpenTasks = 65536
+
+func newNodeMetrics() *nodeMetrics {
+	ns := MetricsNamespace
+	m := &nodeMetrics{
+		reg: prometheus.NewRegistry(),
+		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "runner_restarts_total",
+			Help: "Runner restarts decided by the error policy (RETRY), by failure kind."}, []string{"reason"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "errors_total",
+			Help: "Error records by kind, severity and final action."}, []string{"kind", "severity", "action"}),
+		tasks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "tasks_total",
+			Help: "Tasks that ended, by outcome."}, []string{"outcome"}),
+		taskLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "task_duration_seconds",
+			Help:    "Task latency from submission to its terminal status.",
+			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}}),
+		stopSteps: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "runner_stop_step_seconds",
+			Help:    "Duration of each step of runner stops (shutdown frame, SIGTERM, SIGKILL).",
+			Buckets: []float64{0.001, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30}}, []string{"step"}),
+		shutdownPhases: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "shutdown_phase_seconds",
+			Help: "Duration of each phase of the node's last shutdown."}, []string{"phase"}),
+		score: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "health_score",
+			Help: "Health score of each runner at the last check (0 to 1)."}, []string{"runner"}),
+		component: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "health_component",
+			Help: "Each component of each runner's health score at the last check (0 to 1)."}, []string{"runner", "component"}),
+		nodeScore: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "node_health_score",
+			Help: "Health score of the node: the mean over the runners meant to be running."}),
+		checks: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "health_checks_total",
+			Help: "Health checks the monitor ran (one covers every runner)."}),
+		recoveries: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "health_recoveries_total",
+			Help: "Automatic recoveries that ended, by outcome."}, []string{"outcome"}),
+		recoverySteps: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "health_recovery_steps_total",
+			Help: "Recovery steps taken, by step and outcome."}, []string{"step", "outcome"}),
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "alerts_total",
+			Help: "Alerts raised and resolved, by severity and state."}, []string{"severity", "state"}),
+		webhook: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "alert_webhook_total",
+			Help: "Alerts handed to the webhook sink, by result (sent, failed after retries, dropped when the queue was full)."}, []string{"result"}),
+		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "dead_letters_total",
+			Help: "Messages sent to actors that no longer exist (protoactor dead letters)."}),
+		open: map[string]time.Time{},
+	}
+	m.outcomes = map[exov1.TaskStatus]prometheus.Counter{}
+	for _, st := range []exov1.TaskStatus{exov1.TaskStatus_TASK_STATUS_COMPLETE, exov1.TaskStatus_TASK_STATUS_FAILED,
+		exov1.TaskStatus_TASK_STATUS_TIMED_OUT, exov1.TaskStatus_TASK_STATUS_CANCELLED} {
+		m.outcomes[st] = m.tasks.WithLabelValues(TaskStatusName(st))
+	}
+	m.collectors = []prometheus.Collector{m.restarts, m.errors, m.tasks, m.taskLatency, m.stopSteps, m.shutdownPhases, m.score,
+		m.component, m.nodeScore, m.checks, m.recoveries, m.recoverySteps, m.alerts, m.webhook, m.deadLetters}
+	m.reg.MustRegister(m.collectors...)
+	return m
+}
+
+func (m *nodeMetrics) register(c prometheus.Collector) {
+	m.collectors = append(m.collectors, c)
+	m.reg.MustRegister(c)
+}
+
+var descRE = regexp.MustCompile(`fqName: "([^"]+)", help: "((?:[^"\\]|\\.)*)"`)
+
+// MetricsHelp returns the name and help text of every metric the node can
+// export (those with no sample yet included), for documentation checks.
+func (n *Node) MetricsHelp() map[string]string {
+	out := map[string]string{}
+	ch := make(chan *prometheus.Desc, 64)
+	for _, c := range n.cfg.metrics.collectors {
+		go func() { c.Describe(ch); ch <- nil }()
+		for d := <-ch; d != nil; d = <-ch {
+			if sm := descRE.FindStringSubmatch(d.String()); sm != nil {
+				out[sm[1]] = sm[2]
+			}
+		}
+	}
+	return out
+}
+
+// observe counts one event.
+func (m *nodeMetrics) observe(e Event) {
+	switch e := e.(type) {
+	case *SupervisionDecision:
+		r := e.Record
+		action := r.Decision.Action
+		if action == errhandler.ForceCleanup && r.Decision.Then != 0 {
+			action = r.Decision.Then
+		}
+		m.errors.WithLabelValues(string(r.Kind), r.Decision.Severity.String(), action.String()).Inc()
+		if action == errhandler.Retry {
+			m.restarts.WithLabelValues(string(r.Kind)).Inc()
+		}
+	case *TaskStatusChanged:
+		key := e.RunnerID + "/" + e.TaskID
+		switch e.Status {
+		case exov1.TaskStatus_TASK_STATUS_PENDING:
+			m.mu.Lock()
+			if len(m.open) < maxOpenTasks {
+				m.open[key] = e.At
+			}
+			m.mu.Unlock()
+		case exov1.TaskStatus_TASK_STATUS_RUNNING:
+		default:
+			if c := m.outcomes[e.Status]; c != nil {
+				c.Inc()
+			} else {
+				m.tasks.WithLabelValues(TaskStatusName(e.Status)).Inc()
+			}
+			m.mu.Lock()
+			at, ok := m.open[key]
+			delete(m.open, key)
+			m.mu.Unlock()
+			if ok {
+				m.taskLatency.Observe(e.At.Sub(at).Seconds())
+			}
+		}
+	case *RunnerStopped:
+		for _, s := range e.Result.Steps {
+			m.stopSteps.WithLabelValues(s.Name).Observe(s.Duration.Seconds())
+		}
+	case *HealthAlert:
+		m.alerts.WithLabelValues(e.Severity.String(), string(e.State)).Inc()
+	case *Alert:
+		m.alerts.WithLabelValues(e.Severity.String(), string(AlertFiring)).Inc()
+	}
+}
+
+func (m *nodeMetrics) setScore(id string, s health.Score) {
+	m.score.WithLabelValues(id).Set(s.Value)
+	c := s.Components
+	for name, v := range map[string]float64{"process": c.Process, "status": c.Status, "resources": c.Resources, "errors": c.Errors} {
+		m.component.WithLabelValues(id, name).Set(v)
+	}
+}
+
+// forget removes a runner that is gone for good (bounded label sets).
+func (m *nodeMetrics) forget(id string) {
+	m.score.DeleteLabelValues(id)
+	m.component.DeletePartialMatch(prometheus.Labels{"runner": id})
+}
+
+func (m *nodeMetrics) observeShutdown(rep ShutdownReport) {
+	for ph := PhaseSignaling; ph < numPhases; ph++ {
+		m.shutdownPhases.WithLabelValues(strings.ToLower(ph.String())).Set(rep.PhaseDuration[ph].Seconds())
+	}
+}
+
+// watchDeadLetters counts protoactor's dead letters; the subscription ends
+// with the actor system's event stream.
+func (m *nodeMetrics) watchDeadLetters(system *actor.ActorSystem) {
+	system.EventStream.Subscribe(func(evt interface{}) {
+		if _, ok := evt.(*actor.DeadLetterEvent); ok {
+			m.deadLetters.Inc()
+		}
+	})
+}
+
+// nodeCollector reads, at scrape time, what the node knows now: runner
+// statuses, backoffs in progress, stream accounting.
+type nodeCollector struct {
+	node *Node
+
+	status, backoff, restarting, generation                        *prometheus.Desc
+	published, delivered, dropped, gaps, deadLettered, subscribers *prometheus.Desc
+}
+
+func newNodeCollector(n *Node) *nodeCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(MetricsNamespace+"_"+name, help, labels, nil)
+	}
+	return &nodeCollector{node: n,
+		status:       d("runner_status", "Runner status: 1 for the runner's current status, by status name.", "runner", "status"),
+		backoff:      d("runner_backoff_seconds", "Time left before a runner waiting in backoff restarts (0 when not waiting).", "runner"),
+		restarting:   d("runner_restarting", "1 while a runner waits in restart backoff.", "runner"),
+		generation:   d("runner_generation", "A runner's process generation (1 for the first process).", "runner"),
+		published:    d("events_published_total", "Events accepted by each event stream.", "topic"),
+		delivered:    d("events_delivered_total", "Events handed to subscribers, by stream.", "topic"),
+		dropped:      d("events_dropped_total", "Events dropped from full subscriber buffers (each inside a Gap), by stream.", "topic"),
+		gaps:         d("events_gaps_total", "Gap events handed to subscribers, by stream.", "topic"),
+		deadLettered: d("events_dead_lettered_total", "Publish attempts refused because the stream was closed, by stream.", "topic"),
+		subscribers:  d("events_subscribers", "Live subscribers of each stream.", "topic"),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.status, c.backoff, c.restarting, c.generation, c.published, c.delivered, c.dropped, c.gaps, c.deadLettered, c.subscribers} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if infos, err := c.node.Runners(ctx); err == nil {
+		for _, in := range infos {
+			ch <- prometheus.MustNewConstMetric(c.status, prometheus.GaugeValue, 1, in.ID, protocol.StatusName(in.Status.GetKind()))
+			r, left := 0.0, 0.0
+			if in.Restarting {
+				r, left = 1, in.RestartIn.Seconds()
+			}
+			ch <- prometheus.MustNewConstMetric(c.restarting, prometheus.GaugeValue, r, in.ID)
+			ch <- prometheus.MustNewConstMetric(c.backoff, prometheus.GaugeValue, left, in.ID)
+			ch <- prometheus.MustNewConstMetric(c.generation, prometheus.GaugeValue, float64(in.Generation), in.ID)
+		}
+	}
+	for topic, s := range c.node.StreamStats() {
+		ch <- prometheus.MustNewConstMetric(c.published, prometheus.CounterValue, float64(s.Published), topic)
+		ch <- prometheus.MustNewConstMetric(c.delivered, prometheus.CounterValue, float64(s.Delivered), topic)
+		ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(s.GapDropped), topic)
+		ch <- prometheus.MustNewConstMetric(c.gaps, prometheus.CounterValue, float64(s.GapEvents), topic)
+		ch <- prometheus.MustNewConstMetric(c.deadLettered, prometheus.CounterValue, float64(s.DeadLettered), topic)
+		ch <- prometheus.MustNewConstMetric(c.subscribers, prometheus.GaugeValue, float64(s.Subscribers), topic)
+	}
+}
+
+// Metrics returns the node's Prometheus registry (its own, never the
+// global one): serve it with promhttp.HandlerFor. docs/operations.md lists
+// every metric.
+func (n *Node) Metrics() *prometheus.Registry { return n.cfg.metrics.reg }

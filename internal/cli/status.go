@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/exo-actors/exo-actors/internal/httpapi"
+)
+
+type statusOptions struct {
+	addr    string
+	json    bool
+	timeout time.Duration
+}
+
+// newStatusCmd builds `exo-actors status`: a node's tree and scores from its
+// /status endpoint.
+func newStatusCmd(e *env) *cobra.Command {
+	var o statusOptions
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Print a node's supervision tree and health scores (from its /status endpoint)",
+		Long: "status asks a node serving HTTP (a host with HTTPConfig.Addr, or `exo-actors demo --http ADDR`)\n" +
+			"for its /status document and prints the supervision tree, each runner's status, health score\n" +
+			"and components, restarts and next backoff, and the active alerts. --json prints the document\n" +
+			"itself (schema: internal/httpapi/status.schema.json, docs/operations.md).",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.addr == "" {
+				return usageErrorf("--addr is required: the node's HTTP address, e.g. --addr 127.0.0.1:9464")
+			}
+			if _, err := httpapi.ListenAddr(o.addr); err != nil {
+				return &UsageError{Err: fmt.Errorf("--addr: %w", err)}
+			}
+			if o.timeout <= 0 {
+				return usageErrorf("--timeout %s: want a positive duration", o.timeout)
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			return runStatus(ctx, e.stdout, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.addr, "addr", "", "the node's HTTP address (host:port; a bare :PORT means 127.0.0.1)")
+	f.BoolVar(&o.json, "json", false, "print the /status JSON document as it came")
+	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "how long to wait for the answer")
+	return cmd
+}
+
+func runStatus(ctx context.Context, out io.Writer, o statusOptions) error {
+	addr, _ := httpapi.ListenAddr(o.addr)
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	url := "http://" + addr + "/status"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach %s: %v (is a node serving HTTP there? e.g. exo-actors demo --http %s)", url, err, addr)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
+	}
+	if o.json {
+		_, err := out.Write(body)
+		return err
+	}
+	var doc httpapi.StatusDoc
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return fmt.Errorf("%s: not a status document: %w", url, err)
+	}
+	if doc.Schema != httpapi.Schema {
+		return fmt.Errorf("%s: schema %q, this exo-actors reads %q", url, doc.Schema, httpapi.Schema)
+	}
+	printStatus(out, &doc)
+	return nil
+}
+
+func printStatus(out io.Writer, d *httpapi.StatusDoc) {
+	n := d.Node
+	fmt.Fprintf(out, "node %s  score %.3f %s  runners %d (%d ready, %d persistently failed)  checks %d\n\n",
+		n.State, n.Score, n.Level, n.Runners, n.Ready, n.Persistent, n.Checks)
+	if d.Tree != nil {
+		printTree(out, d.Tree, "", "")
+	}
+	fmt.Fprintln(out)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUNNER\tGEN\tSTATUS\tHEALTH\tSCORE\tLEVEL\tPROC\tSTAT\tRES\tERR\tRESTARTS\tNEXT BACKOFF\tREASON")
+	for _, r := range d.Runners {
+		c := r.Components
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.3f\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t%s\n", r.ID, r.Generation, r.Status, r.Health,
+			r.Score, r.Level, c.Process, c.Status, c.Resources, c.Errors, r.Restarts,
+			(time.Duration(r.NextBackoffS * float64(time.Second))).Round(time.Millisecond), r.Reason)
+	}
+	tw.Flush()
+	for _, r := range d.Runners {
+		for _, rec := range r.Recoveries {
+			var steps []string
+			for _, s := range rec.Steps {
+				steps = append(steps, s.Name+":"+s.Outcome)
+			}
+			fmt.Fprintf(out, "recovery %d of %s (score %.3f, %s): %s → %s\n", rec.ID, r.ID, rec.Score, rec.Reason, strings.Join(steps, ", "), rec.Outcome)
+		}
+	}
+	if len(d.Alerts) > 0 {
+		fmt.Fprintln(out, "\nactive alerts:")
+		for _, a := range d.Alerts {
+			fmt.Fprintf(out, "  %-8s %-16s %-20s %s\n", a.Severity, a.RunnerID, a.Condition, a.Reason)
+		}
+	}
+}
+
+func printTree(out io.Writer, t *httpapi.TreeNode, prefix, branch string) {
+	score := ""
+	if t.Score != nil {
+		score = fmt.Sprintf("  score %.3f", *t.Score)
+	}
+	fmt.Fprintf(out, "%s%s%s  %s%s\n", prefix, branch, t.Name, t.State, score)
+	child := prefix
+	switch branch {
+	case "├── ":
+		child += "│   "
+	case "└── ":
+		child += "    "
+	}
+	for i, c := range t.Children {
+		b := "├── "
+		if i == len(t.Children)-1 {
+			b = "└── "
+		}
+		printTree(out, c, child, b)
+	}
+}

@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/exo-actors/exo-actors/actors/health"
+	"github.com/exo-actors/exo-actors/internal/httpapi"
+)
+
+func sampleStatus() *httpapi.StatusDoc {
+	score := 0.42
+	return &httpapi.StatusDoc{Schema: httpapi.Schema, At: time.Unix(0, 0),
+		Node: httpapi.NodeStatus{State: "running", Score: 0.71, Level: "degraded", Checks: 12, Runners: 2, Ready: 1},
+		Tree: &httpapi.TreeNode{Name: "node", Kind: "node", State: "running", Children: []*httpapi.TreeNode{
+			{Name: "node/health", Kind: "health", State: "running"},
+			{Name: "node/runners", Kind: "runners", State: "running", Children: []*httpapi.TreeNode{
+				{Name: "runner-llama-aaaaaa", Kind: "runner", State: "Ready", Score: &score}}}}},
+		Runners: []httpapi.RunnerStatus{{ID: "llama-aaaaaa", Generation: 2, Status: "Running", Health: "live", Score: 0.42,
+			Level: "unhealthy", Components: health.Components{Process: 0.1, Status: 1, Resources: 1, Errors: 0.5}, Restarts: 1,
+			NextBackoffS: 0.4, Reason: "heartbeat 2s old (limit 2.5s)",
+			Recoveries: []health.Recovery{{ID: 1, Score: 0, Reason: "no heartbeat", Outcome: "succeeded",
+				Steps: []health.RecoveryStep{{Name: "reset_resources", Outcome: "skipped"}, {Name: "force_restart", Outcome: "ok"}}}}}},
+		Alerts: []health.ActiveAlert{{AlertKey: health.AlertKey{RunnerID: "llama-aaaaaa", Condition: "unhealthy"}, Severity: 3, Reason: "unhealthy: no heartbeat"}},
+	}
+}
+
+func TestStatusCommand(t *testing.T) {
+	doc := sampleStatus()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/status" {
+			http.NotFound(w, r)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(doc)
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"status", "--addr", addr}, strings.NewReader(""), &stdout, &stderr); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"node running  score 0.710 degraded  runners 2 (1 ready, 0 persistently failed)  checks 12",
+		"└── node/runners  running",
+		"    └── runner-llama-aaaaaa  Ready  score 0.420",
+		"llama-aaaaaa  2    Running  live    0.420  unhealthy  0.10  1.00  1.00  0.50  1         400ms",
+		"recovery 1 of llama-aaaaaa (score 0.000, no heartbeat): reset_resources:skipped, force_restart:ok → succeeded",
+		"HIGH     llama-aaaaaa     unhealthy",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	stdout.Reset()
+	if code := Main([]string{"status", "--addr", addr, "--json"}, strings.NewReader(""), &stdout, &stderr); code != ExitOK {
+		t.Fatalf("--json: exit %d: %s", code, stderr.String())
+	}
+	var back httpapi.StatusDoc
+	if err := json.Unmarshal(stdout.Bytes(), &back); err != nil || back.Schema != httpapi.Schema {
+		t.Errorf("--json output is not the document: %v\n%s", err, stdout.String())
+	}
+}
+
+func TestStatusErrors(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "boom", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	dead := strings.TrimPrefix(closed.URL, "http://")
+	closed.Close()
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"status"}, ExitUsage, "--addr is required"},
+		{[]string{"status", "--addr", "9464"}, ExitUsage, `--addr: HTTP address "9464": want host:port`},
+		{[]string{"status", "--addr", dead}, ExitFailure, "cannot reach http://" + dead + "/status"},
+		{[]string{"status", "--addr", strings.TrimPrefix(srv.URL, "http://")}, ExitFailure, "answered 503 Service Unavailable: boom"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := Main(c.args, strings.NewReader(""), &stdout, &stderr)
+		if code != c.code || !strings.Contains(stderr.String(), c.want) || strings.Count(stderr.String(), "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and one line with %q", c.args, code, stderr.String(), c.code, c.want)
+		}
+	}
+}
+
+// demo --http: a runner made to hang is recovered by the health monitor,
+// and `exo-actors status` reads the node while the endpoints are held up.
+func TestDemoHTTPHangRecovered(t *testing.T) {
+	cmd, out, stderr := runDemoProcess(t, "--layer-delay", "0s", "--token-delay", "1ms", "--http", "127.0.0.1:0", "--hold", "1m")
+	head := readUntil(t, out, "== HTTP endpoints on http://")
+	i := strings.Index(head, "exo-actors status --addr ")
+	if i < 0 {
+		t.Fatalf("no address in:\n%s", head)
+	}
+	addr := strings.TrimSuffix(strings.Fields(head[i+len("exo-actors status --addr "):])[0], ")")
+	line := readUntil(t, out, "== holding for")
+	for _, want := range []string{"→ unhealthy, score 0.000 (no heartbeat for", "ALERT HIGH unhealthy firing",
+		"FAILURE detected by health", "decision: HIGH FORCE_CLEANUP then RETRY", "recovery 1: reset_resources skipped, force_restart requested, force_restart ok → succeeded"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, line)
+		}
+	}
+	var stdout, serr bytes.Buffer
+	if code := Main([]string{"status", "--addr", addr}, strings.NewReader(""), &stdout, &serr); code != ExitOK {
+		t.Errorf("status: exit %d: %s", code, serr.String())
+	}
+	if !strings.Contains(stdout.String(), "recovery 1 of ") || !strings.Contains(stdout.String(), "└── node/runners  running") {
+		t.Errorf("status output:\n%s", stdout.String())
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m bytes.Buffer
+	_, _ = m.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(m.String(), `exo_runner_restarts_total{reason="unhealthy"} 1`) {
+		t.Errorf("/metrics does not count the health restart:\n%s", m.String())
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT) // ends the hold: graceful shutdown, exit 1 (interrupted)
+	rest := new(bytes.Buffer)
+	_, _ = rest.ReadFrom(out)
+	if code := waitExit(t, cmd); code != ExitFailure || !strings.Contains(rest.String(), "shutdown report: total") {
+		t.Errorf("exit %d; stderr %s\n%s", code, stderr.String(), rest.String())
+	}
+}

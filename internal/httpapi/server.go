@@ -1,0 +1,144 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sirupsen/logrus"
+
+	"github.com/exo-actors/exo-actors/actors"
+)
+
+// requestTimeout bounds what one HTTP request asks of the node.
+const requestTimeout = 5 * time.Second
+
+// Handler returns the endpoints of node n (see the package documentation).
+func Handler(n *actors.Node, cfg actors.HTTPConfig) http.Handler {
+	want := cfg.ReadyRunners
+	if want <= 0 {
+		want = 1
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+		if err := n.Alive(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"alive": false, "error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"alive": true})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+		infos, err := n.Runners(ctx)
+		if err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "error": err.Error()})
+			return
+		}
+		got := readyCount(infos)
+		code := http.StatusOK
+		if got < want || n.ShuttingDown() {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, map[string]any{"ready": code == http.StatusOK, "ready_runners": got, "want": want, "runners": len(infos)})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(n.Metrics(), promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+		doc, err := BuildStatus(ctx, n)
+		if err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, doc)
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// ListenAddr returns addr with loopback as the host when it names none
+// (":9464" → "127.0.0.1:9464"), or a clear error for an address that is not
+// host:port.
+func ListenAddr(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("HTTP address %q: want host:port, e.g. 127.0.0.1:9464 (%v)", addr, err)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// Server serves a node's endpoints. Start binds it; Shutdown stops it and
+// waits for its goroutine.
+type Server struct {
+	srv  *http.Server
+	ln   net.Listener
+	wg   sync.WaitGroup
+	err  error
+	once sync.Once
+}
+
+// Start listens on addr (see ListenAddr) and serves n's endpoints on a
+// goroutine the Server owns.
+func Start(n *actors.Node, cfg actors.HTTPConfig, logger *logrus.Logger) (*Server, error) {
+	addr, err := ListenAddr(cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("HTTP endpoints: listen on %s: %w", addr, err)
+	}
+	s := &Server{ln: ln, srv: &http.Server{Handler: Handler(n, cfg), ReadHeaderTimeout: 5 * time.Second}}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.err = err
+			logger.WithError(err).Error("HTTP endpoints stopped")
+		}
+	}()
+	logger.WithField("addr", ln.Addr().String()).Info("HTTP endpoints: /healthz /readyz /metrics /status")
+	return s, nil
+}
+
+// Addr returns the address the server listens on (with the port chosen
+// when the configured one was 0).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Shutdown stops the server gracefully (requests in progress finish until
+// ctx ends) and waits for its goroutine. Calling it again returns the first
+// result.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	s.once.Do(func() {
+		err = s.srv.Shutdown(ctx)
+		if err != nil {
+			_ = s.srv.Close()
+		}
+		s.wg.Wait()
+		if err == nil {
+			err = s.err
+		}
+		s.err = err
+	})
+	return s.err
+}

@@ -1,0 +1,397 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/health"
+	"github.com/exo-actors/exo-actors/internal/httpapi"
+)
+
+// HealthConfig configures the health monitor (Config.Health): the score's
+// thresholds, weights and recovery limits, the alert webhook and the HTTP
+// endpoints. Zero fields take the documented defaults (docs/operations.md,
+// "Health").
+type HealthConfig struct {
+	HealthSettings
+	// OnCheck, when set, is called by the monitor after each check with the
+	// check's number, on the monitor's goroutine; it must not block.
+	OnCheck func(check uint64)
+	// Webhook is the optional alert webhook.
+	Webhook WebhookConfig
+	// HTTP configures /healthz, /readyz, /metrics and /status; off unless
+	// Addr is set.
+	HTTP HTTPConfig
+}
+
+// HealthSettings are the score's thresholds and weights, and the limits of
+// automatic recovery. Zero fields take the defaults.
+type HealthSettings struct {
+	// Disabled turns the health monitor off (no checks, no recovery).
+	Disabled bool
+	// Interval between two checks of every runner; default 1s.
+	Interval time.Duration
+	// Healthy and Degraded are the thresholds of the levels: a score at or
+	// above Healthy is healthy (default 0.8), at or above Degraded degraded
+	// (default 0.5), else unhealthy. 0 < Degraded < Healthy ≤ 1.
+	Healthy  float64
+	Degraded float64
+	// Weights of the components; the zero value means 0.4/0.2/0.2/0.2.
+	Weights HealthWeights
+	// HeartbeatGrace is the heartbeat age still fully fresh; default 1s.
+	HeartbeatGrace time.Duration
+	// HeartbeatLimit is the heartbeat age at which the process counts as
+	// silent (score 0); default half the runners' HeartbeatTimeout.
+	HeartbeatLimit time.Duration
+	// RSSLimit is the resident memory (bytes) at which the memory part of
+	// the process component reaches 0; 0 turns the memory part off.
+	RSSLimit uint64
+	// CPULimit is the CPU use (share of one core) above which the cpu part
+	// of the process component falls; 0 turns it off.
+	CPULimit float64
+	// ProcInterval is how often, at most, a runner's /proc stat is read;
+	// default 1s.
+	ProcInterval time.Duration
+	// TrendSamples is how many readings of rising RSS make a trend; default 5.
+	TrendSamples int
+	// ErrorWindow is the sliding window of the errors component; default 5m.
+	ErrorWindow time.Duration
+	// ErrorBudget is the number of failures within ErrorWindow that brings
+	// the error-rate part to 0; default 5.
+	ErrorBudget int
+	// UnhealthyChecks (K) is how many consecutive unhealthy checks start a
+	// recovery; default 3.
+	UnhealthyChecks int
+	// MaxRecoveries (M) is how many recoveries a runner may have within
+	// RecoveryWindow; needing one more makes it persistently failed (it is
+	// stopped, with a CRITICAL alert); default 3.
+	MaxRecoveries int
+	// RecoveryWindow is the window of MaxRecoveries; default 10m.
+	RecoveryWindow time.Duration
+	// NodeShutdownShare: when this share of the node's runners is
+	// persistently failed, the node shuts down gracefully; 0 (the default)
+	// never.
+	NodeShutdownShare float64
+	// History is how many recoveries per runner are kept; default 8.
+	History int
+}
+
+// HealthWeights weigh the score's components; they must sum to 1.
+type HealthWeights struct {
+	Process   float64 `json:"process"`
+	Status    float64 `json:"status"`
+	Resources float64 `json:"resources"`
+	Errors    float64 `json:"errors"`
+}
+
+// HTTPConfig configures the node's HTTP endpoints.
+type HTTPConfig struct {
+	// Addr is the listen address, e.g. "127.0.0.1:9464"; empty: no HTTP.
+	// A host without an IP listens on loopback (":9464" → 127.0.0.1:9464).
+	Addr string
+	// ReadyRunners is how many runners must be Ready (or Running) for
+	// /readyz to answer 200; default 1.
+	ReadyRunners int
+}
+
+// WebhookConfig configures the alert webhook: every health alert and
+// escalation is POSTed as JSON to URL, never blocking the monitor.
+type WebhookConfig struct {
+	// URL receives the POSTs; empty: no webhook.
+	URL string
+	// Timeout bounds each POST; default 2s.
+	Timeout time.Duration
+	// Retries is how many times a failed POST is retried; default 2.
+	Retries int
+	// RetryDelay is the wait before a retry; default 200ms.
+	RetryDelay time.Duration
+	// Queue bounds the alerts waiting to be sent; when full the oldest is
+	// dropped and counted; default 64.
+	Queue int
+}
+
+func toHealthConfig(c HealthConfig) actors.HealthConfig {
+	s := c.HealthSettings
+	return actors.HealthConfig{
+		Config: health.Config{Disabled: s.Disabled, Interval: s.Interval, Healthy: s.Healthy, Degraded: s.Degraded,
+			Weights:        health.Weights(s.Weights),
+			HeartbeatGrace: s.HeartbeatGrace, HeartbeatLimit: s.HeartbeatLimit, RSSLimit: s.RSSLimit, CPULimit: s.CPULimit,
+			ProcInterval: s.ProcInterval, TrendSamples: s.TrendSamples, ErrorWindow: s.ErrorWindow, ErrorBudget: s.ErrorBudget,
+			UnhealthyChecks: s.UnhealthyChecks, MaxRecoveries: s.MaxRecoveries, RecoveryWindow: s.RecoveryWindow,
+			NodeShutdownShare: s.NodeShutdownShare, History: s.History},
+		OnCheck: c.OnCheck,
+		Webhook: actors.WebhookConfig(c.Webhook),
+		HTTP:    actors.HTTPConfig(c.HTTP),
+	}
+}
+
+// HealthLevel is a score's level.
+type HealthLevel int
+
+// The levels, best first; 0 means not checked yet.
+const (
+	HealthHealthy HealthLevel = iota + 1
+	HealthDegraded
+	HealthUnhealthy
+)
+
+// String returns "healthy", "degraded", "unhealthy" (or "unknown").
+func (l HealthLevel) String() string { return health.Level(l).String() }
+
+// HealthComponents are a score's four parts, each 0..1.
+type HealthComponents struct {
+	Process   float64 `json:"process"`
+	Status    float64 `json:"status"`
+	Resources float64 `json:"resources"`
+	Errors    float64 `json:"errors"`
+}
+
+// HealthScore is a runner's health at one check: the weighted score 0..1,
+// its level, its components, and in words the weakest part.
+type HealthScore struct {
+	Value      float64
+	Level      HealthLevel
+	Components HealthComponents
+	Reason     string
+}
+
+func fromScore(s health.Score) HealthScore {
+	return HealthScore{Value: s.Value, Level: HealthLevel(s.Level), Components: HealthComponents(s.Components), Reason: s.Reason}
+}
+
+// NodeHealth is the node's score: the mean over the runners meant to be
+// running (1 when there are none), with the worst of them.
+type NodeHealth struct {
+	Value              float64
+	Level              HealthLevel
+	Counted            int
+	Worst              string
+	WorstScore         float64
+	Unhealthy          int
+	PersistentlyFailed int
+	RunnersSeen        int
+}
+
+// HealthReport is the monitor's view at its last check.
+type HealthReport struct {
+	At       time.Time
+	Checks   uint64
+	Interval time.Duration
+	Healthy  float64
+	Degraded float64
+	Weights  HealthWeights
+	Node     NodeHealth
+	Runners  []RunnerHealth
+	// Alerts lists the conditions that hold now.
+	Alerts []ActiveHealthAlert
+}
+
+// RunnerHealth is one runner in a HealthReport. State is "live",
+// "restarting", "stopping", "gone", "persistently_failed" or "starting".
+type RunnerHealth struct {
+	RunnerID   string
+	Generation uint64
+	State      string
+	Score      HealthScore
+	// What the score was computed from.
+	HeartbeatAge     time.Duration
+	Pid              int
+	Alive            bool
+	RSS              uint64
+	CPU              float64
+	Resources        int
+	ResourcesInError int
+	Failures         int
+	RestartsOK       int
+	RestartsFailed   int
+	UnhealthyChecks  int
+	// Beside the score: tasks and the last stop.
+	Tasks         RunnerTaskStats
+	LastStop      []StopStep
+	LastStopTotal time.Duration
+	// Recovering is the recovery in progress, if any; Recoveries the last
+	// ones (HealthSettings.History).
+	Recovering      *HealthRecovery
+	Recoveries      []HealthRecovery
+	RecoveriesInWin int
+}
+
+// RunnerTaskStats are a runner's task numbers beside its score.
+type RunnerTaskStats struct {
+	Pending        int
+	Ended          uint64
+	Completed      uint64
+	CompletionRate float64
+	// MeanLatency and P99Latency are over the last 256 tasks, submit to end.
+	MeanLatency time.Duration
+	P99Latency  time.Duration
+}
+
+// HealthRecovery is one automatic recovery of a runner, its steps in order.
+type HealthRecovery struct {
+	ID       uint64
+	RunnerID string
+	Started  time.Time
+	Score    float64
+	Reason   string
+	Steps    []RecoveryStep
+	Outcome  string
+	Ended    time.Time
+}
+
+// RecoveryStep is one step of a recovery: "reset_resources",
+// "force_restart", "stop_persistent"; Outcome "requested", "ok", ...
+type RecoveryStep struct {
+	Name    string
+	At      time.Time
+	Outcome string
+	Note    string
+}
+
+// ActiveHealthAlert is a health condition that holds now.
+type ActiveHealthAlert struct {
+	RunnerID  string
+	Condition string
+	Severity  Severity
+	Reason    string
+	Score     float64
+	Since     time.Time
+	// Repeats counts the checks that found it again (deduplicated).
+	Repeats int
+}
+
+func fromRecovery(r health.Recovery) HealthRecovery {
+	out := HealthRecovery{ID: r.ID, RunnerID: r.RunnerID, Started: r.Started, Score: r.Score, Reason: r.Reason, Outcome: r.Outcome, Ended: r.Ended}
+	for _, s := range r.Steps {
+		out.Steps = append(out.Steps, RecoveryStep(s))
+	}
+	return out
+}
+
+func fromHealthReport(r actors.HealthReport) HealthReport {
+	out := HealthReport{At: r.At, Checks: r.Checks, Interval: r.Interval, Healthy: r.Healthy, Degraded: r.Degraded,
+		Weights: HealthWeights(r.Weights),
+		Node: NodeHealth{Value: r.Node.Value, Level: HealthLevel(r.Node.Level), Counted: r.Node.Counted, Worst: r.Node.Worst,
+			WorstScore: r.Node.WorstScore, Unhealthy: r.Node.Unhealthy, PersistentlyFailed: r.Node.Persistent, RunnersSeen: r.Node.RunnersSeen}}
+	for _, rh := range r.Runners {
+		x := RunnerHealth{RunnerID: rh.RunnerID, Generation: rh.Generation, State: rh.State, Score: fromScore(rh.Score),
+			HeartbeatAge: rh.HeartbeatAge, Pid: rh.Pid, Alive: rh.Alive, RSS: rh.RSS, CPU: rh.CPU, Resources: rh.Resources,
+			ResourcesInError: rh.ResourcesInError, Failures: rh.Failures, RestartsOK: rh.RestartsOK, RestartsFailed: rh.RestartsFailed,
+			UnhealthyChecks: rh.UnhealthyChecks, Tasks: RunnerTaskStats(rh.Tasks), LastStopTotal: rh.LastStopTotal,
+			RecoveriesInWin: rh.RecoveriesInWin}
+		for _, s := range rh.LastStop {
+			x.LastStop = append(x.LastStop, StopStep(s))
+		}
+		if rh.Recovering != nil {
+			rec := fromRecovery(*rh.Recovering)
+			x.Recovering = &rec
+		}
+		for _, rec := range rh.Recoveries {
+			x.Recoveries = append(x.Recoveries, fromRecovery(rec))
+		}
+		out.Runners = append(out.Runners, x)
+	}
+	for _, a := range r.Alerts {
+		out.Alerts = append(out.Alerts, ActiveHealthAlert{RunnerID: a.RunnerID, Condition: a.Condition, Severity: Severity(a.Severity),
+			Reason: a.Reason, Score: a.Score, Since: a.Since, Repeats: a.Repeats})
+	}
+	return out
+}
+
+// HealthAlert is an alert of the health monitor, on TopicAlerts: one when a
+// condition begins (State "firing"), none while it holds (deduplicated),
+// one when it clears ("resolved"). Conditions: "degraded", "unhealthy",
+// "recovering", "persistently_failed", "errors:<kind>".
+type HealthAlert struct {
+	Severity  Severity
+	RunnerID  string
+	Condition string
+	Reason    string
+	Score     float64
+	State     string
+	At        time.Time
+	// Since is when the condition began (= At when firing).
+	Since time.Time
+}
+
+// HealthChanged: a runner's health level changed (on TopicRunnerStatus),
+// with the score and its components at that check. From is 0 at a
+// runner's first check.
+type HealthChanged struct {
+	RunnerID   string
+	Generation uint64
+	From, To   HealthLevel
+	Score      HealthScore
+	At         time.Time
+}
+
+func (HealthAlert) isEvent()   {}
+func (HealthChanged) isEvent() {}
+
+// EventKind returns KindHealthAlert.
+func (HealthAlert) EventKind() string { return KindHealthAlert }
+
+// EventKind returns KindHealthChanged.
+func (HealthChanged) EventKind() string { return KindHealthChanged }
+
+// EventRunnerID returns the runner the alert is about.
+func (e HealthAlert) EventRunnerID() string { return e.RunnerID }
+
+// EventRunnerID returns the runner whose health changed.
+func (e HealthChanged) EventRunnerID() string { return e.RunnerID }
+
+// Health returns the health monitor's report of its last check.
+func (s *System) Health(ctx context.Context) (HealthReport, error) {
+	r, err := s.node.Health(ctx)
+	if err != nil {
+		return HealthReport{}, err
+	}
+	return fromHealthReport(r), nil
+}
+
+// Metrics returns the node's own Prometheus registry (never the global
+// one): serve it, or gather it into the host's.
+func (s *System) Metrics() *prometheus.Registry { return s.node.Metrics() }
+
+// StatusJSON returns the /status document (docs/operations.md, its schema
+// in internal/httpapi/status.schema.json), as served on /status.
+func (s *System) StatusJSON(ctx context.Context) ([]byte, error) {
+	doc, err := httpapi.BuildStatus(ctx, s.node)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(doc)
+}
+
+// HTTPAddr returns the address the HTTP endpoints listen on, or "" when
+// they are off.
+func (s *System) HTTPAddr() string {
+	if s.http == nil {
+		return ""
+	}
+	return s.http.Addr()
+}
+
+func (s *System) startHTTP(cfg Config) error {
+	if cfg.Health.HTTP.Addr == "" {
+		return nil
+	}
+	srv, err := httpapi.Start(s.node, actors.HTTPConfig(cfg.Health.HTTP), s.node.Logger())
+	if err != nil {
+		return fmt.Errorf("start HTTP endpoints: %w", err)
+	}
+	s.http = srv
+	return nil
+}
+
+func (s *System) stopHTTP(ctx context.Context) error {
+	if s.http == nil {
+		return nil
+	}
+	return s.http.Shutdown(ctx)
+}

@@ -1,0 +1,84 @@
+package runtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+// Config.Health.HTTP.Addr starts the endpoints with the System; Shutdown
+// stops them after the node.
+func TestSystemServesHTTP(t *testing.T) {
+	logger := logrus.New()
+	logger.SetOutput(io.Discard)
+	sys, err := exo.New(exo.Config{Logger: logger, DeadLetterThrottle: time.Millisecond,
+		Health: exo.HealthConfig{HTTP: exo.HTTPConfig{Addr: "127.0.0.1:0"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := sys.HTTPAddr()
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Fatalf("HTTPAddr %q", addr)
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("/healthz: %s", resp.Status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	raw, err := sys.StatusJSON(ctx)
+	var doc struct {
+		Node struct {
+			State string `json:"state"`
+		} `json:"node"`
+		Runners []json.RawMessage `json:"runners"`
+	}
+	if err == nil {
+		err = json.Unmarshal(raw, &doc)
+	}
+	if err != nil || doc.Node.State != "running" || len(doc.Runners) != 0 {
+		t.Errorf("StatusJSON: %s, %v", raw, err)
+	}
+	if _, err := sys.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		t.Error("the endpoints still answer after Shutdown")
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
+
+// A bad health configuration or HTTP address is refused by New.
+func TestSystemRefusesBadHealthConfig(t *testing.T) {
+	logger := logrus.New()
+	logger.SetOutput(io.Discard)
+	for _, c := range []struct {
+		cfg  exo.HealthConfig
+		want string
+	}{
+		{exo.HealthConfig{HealthSettings: exo.HealthSettings{Healthy: 0.4, Degraded: 0.6}}, "health thresholds out of order"},
+		{exo.HealthConfig{HTTP: exo.HTTPConfig{Addr: "nonsense"}}, `HTTP address "nonsense": want host:port`},
+	} {
+		sys, err := exo.New(exo.Config{Logger: logger, DeadLetterThrottle: time.Millisecond, Health: c.cfg})
+		if err == nil {
+			_, _ = sys.Shutdown(context.Background())
+			t.Errorf("%+v accepted", c.cfg)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %q, want %q", err, c.want)
+		}
+	}
+}
