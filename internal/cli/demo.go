@@ -32,6 +32,7 @@ type demoOptions struct {
 	layDelay time.Duration
 	http     string        // --http: serve the endpoints and run the hang scenario (demo_health.go)
 	hold     time.Duration // --hold: keep serving this long after the scenario
+	ui       uiOptions     // --ui: the web page of the tree (demo_ui.go)
 }
 
 func newDemoCommand(e *env) *cobra.Command {
@@ -59,6 +60,9 @@ func newDemoCommand(e *env) *cobra.Command {
 			if err := o.checkHealthFlags(); err != nil {
 				return err
 			}
+			if err := o.ui.check(); err != nil {
+				return err
+			}
 			return runDemo(cmd.Context(), e, o)
 		},
 	}
@@ -70,7 +74,8 @@ func newDemoCommand(e *env) *cobra.Command {
 	f.DurationVar(&o.layDelay, "layer-delay", 60*time.Millisecond, "delay per loaded layer")
 	f.StringVar(&o.fault, "runner-fault", "", "a fault for the healthy runners (e.g. ignore-shutdown:forever, to see a forced shutdown)")
 	f.StringVar(&o.http, "http", "", "serve /healthz /readyz /metrics /status on `ADDR` (e.g. 127.0.0.1:9464) and add a scenario: a runner made to hang, recovered by the health monitor")
-	f.DurationVar(&o.hold, "hold", 0, "with --http: keep serving this long after the scenario, before the shutdown (Ctrl-C ends it)")
+	f.DurationVar(&o.hold, "hold", 0, "with --http or --ui: keep serving this long after the scenario, before the shutdown (Ctrl-C ends it; with --ui the default is until Ctrl-C)")
+	addUIFlags(f, &o.ui)
 	return cmd
 }
 
@@ -206,8 +211,16 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	if err != nil {
 		return err
 	}
-	scenarioCtx, cancelScenario := context.WithTimeout(parent, 2*time.Minute+o.hold)
+	// holdCtx ends at the first signal; the scenario also has a time limit.
+	holdCtx, cancelHold := context.WithCancel(parent)
+	defer cancelHold()
+	scenarioCtx, cancelScenario := context.WithTimeout(holdCtx, 2*time.Minute+o.hold)
 	defer cancelScenario()
+	ui, err := startUI(e, w, sys, o.ui) // demo_ui.go
+	if err != nil {
+		_, _ = sys.Shutdown(context.Background())
+		return err
+	}
 
 	// Signals: the first cuts the scenario short, the second forces.
 	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
@@ -224,7 +237,7 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 			case sig := <-sigs:
 				if !interrupted.Swap(true) {
 					w.printf("\n== %s: graceful shutdown (send it again to force)\n", sig)
-					cancelScenario()
+					cancelHold()
 					continue
 				}
 				forced.Store(true)
@@ -248,6 +261,9 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 		more, scenarioErr = demoHang(scenarioCtx, w, sys, o) // demo_health.go
 		handles = append(handles, more...)
 	}
+	if scenarioErr == nil {
+		holdUI(holdCtx, w, ui, o.hold) // demo_ui.go
+	}
 
 	w.printf("\n== shutdown\n")
 	report, err := sys.Shutdown(context.Background())
@@ -255,6 +271,9 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 		return fmt.Errorf("demo: shutdown: %w", err)
 	}
 	w.printf("\n%s", report)
+	if err := stopUI(ui); err != nil {
+		return fmt.Errorf("demo: web page: %w", err)
+	}
 	var alive []string
 	w.mu.Lock()
 	for _, ev := range w.events { // every process of every generation
