@@ -125,6 +125,7 @@ function fillRow(row, snap, r) {
   row.gen = r.generation;
   row.tr.dataset.generation = String(r.generation);
   row.tr.dataset.status = r.status;
+  row.tr.dataset.level = r.level;
   row.tr.classList.toggle("selected", r.id === selected);
   const seen = restartsSeen.get(r.id);
   if (seen !== undefined && r.restarts > seen) restartedAt.set(r.id, Date.now());
