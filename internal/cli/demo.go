@@ -261,8 +261,9 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 		more, scenarioErr = demoHang(scenarioCtx, w, sys, o) // demo_health.go
 		handles = append(handles, more...)
 	}
+	heldUntilSignal := false // the signal ended an open-ended --ui hold: no failure
 	if scenarioErr == nil {
-		holdUI(holdCtx, w, ui, o.hold) // demo_ui.go
+		heldUntilSignal = holdUI(holdCtx, w, ui, o.hold) // demo_ui.go
 	}
 
 	w.printf("\n== shutdown\n")
@@ -288,7 +289,7 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 		return fmt.Errorf("demo: runner processes left running: %s", strings.Join(alive, ", "))
 	case forced.Load():
 		return &interruptedError{msg: "demo interrupted twice: shutdown forced (SIGKILL to every runner's process group)"}
-	case interrupted.Load():
+	case interrupted.Load() && !heldUntilSignal:
 		return errors.New("demo interrupted: shut down gracefully")
 	case scenarioErr != nil:
 		return scenarioErr

@@ -72,15 +72,17 @@ func stopUI(srv *webui.Server) error {
 }
 
 // holdUI keeps the page up after the scenario: for --hold when given, else
-// until the first SIGINT or SIGTERM (which cancels ctx).
-func holdUI(ctx context.Context, w *demoWatch, srv *webui.Server, hold time.Duration) {
+// until the first SIGINT or SIGTERM (which cancels ctx). It reports whether
+// that signal was the expected end of an open-ended hold, which is then no
+// failure.
+func holdUI(ctx context.Context, w *demoWatch, srv *webui.Server, hold time.Duration) (endedByUser bool) {
 	if srv == nil {
-		return
+		return false
 	}
 	if hold <= 0 {
 		w.printf("\n== the page stays up at %s until Ctrl-C\n", srv.URL())
 		<-ctx.Done()
-		return
+		return true
 	}
 	w.printf("\n== holding for %s: the page stays up at %s (Ctrl-C ends it)\n", hold, srv.URL())
 	t := time.NewTimer(hold)
@@ -89,4 +91,5 @@ func holdUI(ctx context.Context, w *demoWatch, srv *webui.Server, hold time.Dura
 	case <-t.C:
 	case <-ctx.Done():
 	}
+	return false
 }
