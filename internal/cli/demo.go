@@ -33,6 +33,7 @@ type demoOptions struct {
 	http     string        // --http: serve the endpoints and run the hang scenario (demo_health.go)
 	hold     time.Duration // --hold: keep serving this long after the scenario
 	ui       uiOptions     // --ui: the web page of the tree (demo_ui.go)
+	live     string        // --live: auto, table, lines, off (demo_live.go)
 }
 
 func newDemoCommand(e *env) *cobra.Command {
@@ -63,6 +64,9 @@ func newDemoCommand(e *env) *cobra.Command {
 			if err := o.ui.check(); err != nil {
 				return err
 			}
+			if _, err := parseLive(o.live, e.stdout); err != nil {
+				return err
+			}
 			return runDemo(cmd.Context(), e, o)
 		},
 	}
@@ -76,6 +80,7 @@ func newDemoCommand(e *env) *cobra.Command {
 	f.StringVar(&o.http, "http", "", "serve /healthz /readyz /metrics /status on `ADDR` (e.g. 127.0.0.1:9464) and add a scenario: a runner made to hang, recovered by the health monitor")
 	f.DurationVar(&o.hold, "hold", 0, "with --http or --ui: keep serving this long after the scenario, before the shutdown (Ctrl-C ends it; with --ui the default is until Ctrl-C)")
 	addUIFlags(f, &o.ui)
+	f.StringVar(&o.live, "live", "auto", "live view of the runners while the demo runs: auto (a table redrawn under the events on a terminal, a plain line every 2s otherwise), table, lines or off")
 	return cmd
 }
 
@@ -87,6 +92,7 @@ type demoWatch struct {
 	events []exo.Event
 	notify chan struct{} // capacity 1, never closed
 	health string        // under mu: print the health events of this runner (demo_health.go)
+	live   *liveView     // counts the events for the live view (demo_live.go); nil when off
 }
 
 // printf prints a line among the events, never inside one.
@@ -106,6 +112,9 @@ func (w *demoWatch) Write(p []byte) (int, error) {
 func (w *demoWatch) hook(ev exo.Event) {
 	w.mu.Lock()
 	w.events = append(w.events, ev)
+	if w.live != nil {
+		w.live.observe(ev)
+	}
 	w.print(ev)
 	w.mu.Unlock()
 	select {
@@ -204,6 +213,7 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	if e.logLevel == "info" {
 		e.logger.SetLevel(logrus.WarnLevel)
 	}
+	live := w.startLive(e, o) // demo_live.go
 	sys, err := exo.New(exo.Config{Logger: e.logger, Hook: w.hook, ErrorPolicy: exo.ErrorPolicy{
 		Backoff:   exo.BackoffConfig{Base: 200 * time.Millisecond, Max: 5 * time.Second},
 		Intensity: exo.Intensity{MaxRestarts: 3, Window: time.Minute},
@@ -221,6 +231,8 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 		_, _ = sys.Shutdown(context.Background())
 		return err
 	}
+	live.Start(w, sys)
+	defer live.Stop(w)
 
 	// Signals: the first cuts the scenario short, the second forces.
 	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
@@ -268,6 +280,7 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 
 	w.printf("\n== shutdown\n")
 	report, err := sys.Shutdown(context.Background())
+	live.Stop(w)
 	if err != nil {
 		return fmt.Errorf("demo: shutdown: %w", err)
 	}

@@ -106,7 +106,9 @@ func TestDemoUI(t *testing.T) {
 	_ = cmd.Process.Signal(syscall.SIGINT) // the normal end of an open-ended hold
 	rest := new(bytes.Buffer)
 	_, _ = rest.ReadFrom(out)
-	if code := waitExit(t, cmd); code != ExitOK || !strings.Contains(rest.String(), "no runner process left running") {
+	// stdout is a pipe: --live auto prints plain lines, the last one at the end.
+	if code := waitExit(t, cmd); code != ExitOK || !strings.Contains(rest.String(), "no runner process left running") ||
+		!strings.Contains(rest.String(), "live: tasks ") {
 		t.Errorf("exit %d; stderr %s\n%s", code, stderr.String(), rest.String())
 	}
 }
