@@ -69,6 +69,15 @@ func terminalWidth(w io.Writer) int {
 	return int(ws.Col)
 }
 
+// liveState is the live view's lifecycle: drawing (from newLiveView) →
+// stopped (Stop: the footer is gone, writes pass through). Never back.
+type liveState int
+
+const (
+	liveDrawing liveState = iota
+	liveStopped
+)
+
 // liveView draws the demo's runners while it runs. In table mode it is a
 // footer under the event lines: every write to the demo's output first
 // erases the footer, writes whole lines, then draws the footer again, so
@@ -97,7 +106,7 @@ type liveView struct {
 	rate     float64
 	lastDoc  *httpapi.StatusDoc
 	docError string
-	stopped  bool // Stop ran: writes pass through
+	state    liveState
 
 	stop     chan struct{} // closed by Stop
 	stopOnce sync.Once
@@ -111,7 +120,7 @@ func newLiveView(mode liveMode, out io.Writer, start time.Time) *liveView {
 // Write writes whole lines above the footer (called under w.mu). A line's
 // start without its end waits for the end.
 func (v *liveView) Write(p []byte) (int, error) {
-	if v.mode != liveTable || v.stopped {
+	if v.mode != liveTable || v.state == liveStopped {
 		return v.out.Write(p)
 	}
 	v.partial = append(v.partial, p...)
@@ -225,7 +234,7 @@ func (v *liveView) Stop(w *demoWatch) {
 	now := time.Now()
 	v.sample(now)
 	var b bytes.Buffer
-	v.stopped = true
+	v.state = liveStopped
 	if v.mode == liveTable {
 		v.erase(&b)
 		b.Write(v.partial)

@@ -146,7 +146,7 @@ function fillRow(row, snap, r) {
   const gone = r.health_state === "gone" || /^Shutdown/.test(r.status);
   for (const b of row.buttons) {
     const signal = b.dataset.action === "crash" || b.dataset.action === "hang";
-    b.disabled = off || gone || (signal && !r.pid);
+    b.disabled = off || gone || (signal && (!r.pid || r.restarting));
     b.title = off ? "actions are off (start with --ui-actions)" : b.dataset.help;
   }
 }
