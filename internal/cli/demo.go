@@ -30,6 +30,8 @@ type demoOptions struct {
 	layDelay time.Duration
 	http     string        // --http: serve the endpoints and run the hang scenario (demo_health.go)
 	hold     time.Duration // --hold: keep serving this long after the scenario
+	ui       uiOptions     // --ui: the web page of the tree (demo_ui.go)
+	live     string        // --live: auto, table, lines, off (demo_live.go)
 }
 
 func newDemoCommand(e *env) *cobra.Command {
@@ -57,6 +59,12 @@ func newDemoCommand(e *env) *cobra.Command {
 			if err := o.checkHealthFlags(); err != nil {
 				return err
 			}
+			if err := o.ui.check(); err != nil {
+				return err
+			}
+			if _, err := parseLive(o.live, e.stdout); err != nil {
+				return err
+			}
 			return runDemo(cmd.Context(), e, o)
 		},
 	}
@@ -68,7 +76,9 @@ func newDemoCommand(e *env) *cobra.Command {
 	f.DurationVar(&o.layDelay, "layer-delay", 60*time.Millisecond, "delay per loaded layer")
 	f.StringVar(&o.fault, "runner-fault", "", "a fault for the healthy runners (e.g. ignore-shutdown:forever, to see a forced shutdown)")
 	f.StringVar(&o.http, "http", "", "serve /healthz /readyz /metrics /status on `ADDR` (e.g. 127.0.0.1:9464) and add a scenario: a runner made to hang, recovered by the health monitor")
-	f.DurationVar(&o.hold, "hold", 0, "with --http: keep serving this long after the scenario, before the shutdown (Ctrl-C ends it)")
+	f.DurationVar(&o.hold, "hold", 0, "with --http or --ui: keep serving this long after the scenario, before the shutdown (Ctrl-C ends it; with --ui the default is until Ctrl-C)")
+	addUIFlags(f, &o.ui)
+	f.StringVar(&o.live, "live", "auto", "live view of the runners while the demo runs: auto (a table redrawn under the events on a terminal, a plain line every 2s otherwise), table, lines or off")
 	return cmd
 }
 
@@ -80,6 +90,7 @@ type demoWatch struct {
 	events []exo.Event
 	notify chan struct{} // capacity 1, never closed
 	health string        // under mu: print the health events of this runner (demo_health.go)
+	live   *liveView     // counts the events for the live view (demo_live.go); nil when off
 }
 
 // printf prints a line among the events, never inside one.
@@ -99,6 +110,9 @@ func (w *demoWatch) Write(p []byte) (int, error) {
 func (w *demoWatch) hook(ev exo.Event) {
 	w.mu.Lock()
 	w.events = append(w.events, ev)
+	if w.live != nil {
+		w.live.observe(ev)
+	}
 	w.print(ev)
 	w.mu.Unlock()
 	select {
@@ -197,6 +211,7 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	if e.logLevel == "info" {
 		e.logger.SetLevel(logrus.WarnLevel)
 	}
+	live := w.startLive(e, o) // demo_live.go
 	sys, err := exo.New(exo.Config{Logger: e.logger, Hook: w.hook, ErrorPolicy: exo.ErrorPolicy{
 		Backoff:   exo.BackoffConfig{Base: 200 * time.Millisecond, Max: 5 * time.Second},
 		Intensity: exo.Intensity{MaxRestarts: 3, Window: time.Minute},
@@ -204,8 +219,18 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	if err != nil {
 		return err
 	}
-	scenarioCtx, cancelScenario := context.WithTimeout(parent, 2*time.Minute+o.hold)
+	// holdCtx ends at the first signal; the scenario also has a time limit.
+	holdCtx, cancelHold := context.WithCancel(parent)
+	defer cancelHold()
+	scenarioCtx, cancelScenario := context.WithTimeout(holdCtx, 2*time.Minute+o.hold)
 	defer cancelScenario()
+	ui, err := startUI(e, w, sys, o.ui) // demo_ui.go
+	if err != nil {
+		_, _ = sys.Shutdown(context.Background())
+		return err
+	}
+	live.Start(w, sys)
+	defer live.Stop(w)
 
 	// Signals: the first cuts the scenario short, the second forces.
 	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
@@ -222,7 +247,7 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 			case sig := <-sigs:
 				if !interrupted.Swap(true) {
 					w.printf("\n== %s: graceful shutdown (send it again to force)\n", sig)
-					cancelScenario()
+					cancelHold()
 					continue
 				}
 				forced.Store(true)
@@ -246,13 +271,21 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 		more, scenarioErr = demoHang(scenarioCtx, w, sys, o) // demo_health.go
 		handles = append(handles, more...)
 	}
+	heldUntilSignal := false // the signal ended an open-ended --ui hold: no failure
+	if scenarioErr == nil {
+		heldUntilSignal = holdUI(holdCtx, w, ui, o.hold) // demo_ui.go
+	}
 
 	w.printf("\n== shutdown\n")
 	report, err := sys.Shutdown(context.Background())
+	live.Stop(w)
 	if err != nil {
 		return fmt.Errorf("demo: shutdown: %w", err)
 	}
 	w.printf("\n%s", report)
+	if err := stopUI(ui); err != nil {
+		return fmt.Errorf("demo: web page: %w", err)
+	}
 	var alive []string
 	w.mu.Lock()
 	for _, ev := range w.events { // every process of every generation
@@ -267,7 +300,7 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 		return fmt.Errorf("demo: runner processes left running: %s", strings.Join(alive, ", "))
 	case forced.Load():
 		return &interruptedError{msg: "demo interrupted twice: shutdown forced (SIGKILL to every runner's process group)"}
-	case interrupted.Load():
+	case interrupted.Load() && !heldUntilSignal:
 		return errors.New("demo interrupted: shut down gracefully")
 	case scenarioErr != nil:
 		return scenarioErr

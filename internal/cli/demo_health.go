@@ -21,8 +21,8 @@ func (o demoOptions) checkHealthFlags() error {
 	if o.hold < 0 {
 		return usageErrorf("--hold %s: want a duration ≥ 0", o.hold)
 	}
-	if o.hold > 0 && o.http == "" {
-		return usageErrorf("--hold needs --http: it keeps the HTTP endpoints up after the scenario")
+	if o.hold > 0 && o.http == "" && o.ui.addr == "" {
+		return usageErrorf("--hold needs --http or --ui: it keeps the HTTP endpoints or the page up after the scenario")
 	}
 	return nil
 }
@@ -132,7 +132,7 @@ func demoHang(ctx context.Context, w *demoWatch, sys *exo.System, o demoOptions)
 	w.mu.Lock()
 	w.health = ""
 	w.mu.Unlock()
-	if o.hold > 0 {
+	if o.hold > 0 && o.ui.addr == "" { // with --ui, holdUI holds (demo_ui.go)
 		fmt.Fprintf(w, "\n== holding for %s: the endpoints stay up (Ctrl-C ends it)\n", o.hold)
 		t := time.NewTimer(o.hold)
 		defer t.Stop()

@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/exo-actors/exo-actors/internal/sysnode"
+	"github.com/exo-actors/exo-actors/internal/webui"
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+// uiOptions are the web page's flags (internal/webui).
+type uiOptions struct {
+	addr        string // --ui: serve the page on this address
+	actions     bool   // --ui-actions: enable the fault and stop buttons
+	allowRemote bool   // --ui-allow-remote: allow a non-loopback --ui address
+}
+
+// addUIFlags registers --ui, --ui-actions and --ui-allow-remote; `exo-actors
+// node` can register the same.
+func addUIFlags(f *pflag.FlagSet, o *uiOptions) {
+	f.StringVar(&o.addr, "ui", "", "serve a live web page of the supervision tree on `ADDR` (loopback, e.g. 127.0.0.1:8080)")
+	f.BoolVar(&o.actions, "ui-actions", false, "with --ui: enable the page's buttons that inject a fault into a runner or stop it")
+	f.BoolVar(&o.allowRemote, "ui-allow-remote", false, "with --ui: allow an address that is not loopback (anyone who reaches it sees the node)")
+}
+
+func (o uiOptions) check() error {
+	if o.addr == "" {
+		if o.actions || o.allowRemote {
+			return usageErrorf("--ui-actions and --ui-allow-remote need --ui ADDR")
+		}
+		return nil
+	}
+	if _, err := webui.CheckAddr(o.addr, o.allowRemote); err != nil {
+		return &UsageError{Err: fmt.Errorf("--ui: %w", err)}
+	}
+	return nil
+}
+
+func (o uiOptions) config() webui.Config {
+	return webui.Config{Addr: o.addr, Actions: o.actions, AllowRemote: o.allowRemote}
+}
+
+// startUI serves the page of sys when --ui was given (nil, nil otherwise).
+func startUI(e *env, w *demoWatch, sys *exo.System, o uiOptions) (*webui.Server, error) {
+	if o.addr == "" {
+		return nil, nil
+	}
+	srv, err := webui.Start(webui.NodeOf(sysnode.Of(sys)), o.config(), e.logger)
+	if err != nil {
+		return nil, err
+	}
+	buttons := "buttons off (--ui-actions enables them)"
+	if o.actions {
+		buttons = "buttons on: crash, hang, garbage, stop"
+	}
+	w.printf("== web page of the supervision tree: %s (%s)\n", srv.URL(), buttons)
+	return srv, nil
+}
+
+// stopUI stops the page's server after the node's shutdown, so the page
+// shows the shutdown to the end.
+func stopUI(srv *webui.Server) error {
+	if srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(ctx)
+}
+
+// holdUI keeps the page up after the scenario: for --hold when given, else
+// until the first SIGINT or SIGTERM (which cancels ctx). It reports whether
+// that signal was the expected end of an open-ended hold, which is then no
+// failure.
+func holdUI(ctx context.Context, w *demoWatch, srv *webui.Server, hold time.Duration) (endedByUser bool) {
+	if srv == nil {
+		return false
+	}
+	if hold <= 0 {
+		w.printf("\n== the page stays up at %s until Ctrl-C\n", srv.URL())
+		<-ctx.Done()
+		return true
+	}
+	w.printf("\n== holding for %s: the page stays up at %s (Ctrl-C ends it)\n", hold, srv.URL())
+	t := time.NewTimer(hold)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}

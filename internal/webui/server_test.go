@@ -1,0 +1,420 @@
+package webui
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/internal/httpapi"
+)
+
+// fakeNode is a Node with fixed runners; it records what the page asks.
+type fakeNode struct {
+	mu        sync.Mutex
+	runners   []actors.RunnerInfo
+	statusErr error
+	stopped   []string
+	submitted []actors.TaskSpec
+}
+
+func (f *fakeNode) Status(ctx context.Context) (*httpapi.StatusDoc, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.statusErr != nil {
+		return nil, f.statusErr
+	}
+	doc := &httpapi.StatusDoc{Schema: httpapi.Schema, Tree: &httpapi.TreeNode{Name: "node", Kind: "node", State: "running"}}
+	for _, in := range f.runners {
+		doc.Runners = append(doc.Runners, httpapi.RunnerStatus{ID: in.ID, Generation: in.Generation, Pid: in.Pid})
+	}
+	return doc, nil
+}
+
+func (f *fakeNode) Runners(ctx context.Context) ([]actors.RunnerInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]actors.RunnerInfo(nil), f.runners...), nil
+}
+
+func (f *fakeNode) StopRunner(ctx context.Context, id string) (*actors.StopResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopped = append(f.stopped, id)
+	return &actors.StopResult{RunnerID: id, Total: 3 * time.Millisecond}, nil
+}
+
+func (f *fakeNode) Submit(ctx context.Context, runnerID string, t actors.TaskSpec) (*actors.TaskHandle, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if runnerID == "down" {
+		return nil, actors.ErrRunnerNotAvailable
+	}
+	f.submitted = append(f.submitted, t)
+	return nil, nil
+}
+
+// child starts a process like a runner's: a child of this process leading
+// its own process group, tagged with the test marker.
+func child(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("sleep", "60")
+	cmd.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARKER="+fmt.Sprintf("webui-test-%d", os.Getpid()))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd.Process.Pid
+}
+
+type sent struct {
+	pid int
+	sig syscall.Signal
+}
+
+// newTestHandler returns a handler over node whose signals are recorded,
+// not sent.
+func newTestHandler(node Node, cfg Config) (*handler, *[]sent) {
+	h := newHandler(node, cfg)
+	var mu sync.Mutex
+	var got []sent
+	h.signal = func(pid int, sig syscall.Signal) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, sent{pid, sig})
+		return nil
+	}
+	return h, &got
+}
+
+func post(h http.Handler, path, body string, hdr map[string]string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080"+path, strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		if v == "" {
+			r.Header.Del(k)
+		} else {
+			r.Header.Set(k, v)
+		}
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// message returns the error or the result of an action's answer.
+func message(w *httptest.ResponseRecorder) string {
+	var out struct{ Error, Result string }
+	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+		return "undecodable answer: " + err.Error()
+	}
+	return out.Error + out.Result
+}
+
+func TestCheckAddr(t *testing.T) {
+	for _, c := range []struct {
+		addr   string
+		remote bool
+		want   string
+		err    string
+	}{
+		{addr: "127.0.0.1:8080", want: "127.0.0.1:8080"},
+		{addr: ":8080", want: "127.0.0.1:8080"},
+		{addr: "localhost:0", want: "localhost:0"},
+		{addr: "[::1]:9", want: "[::1]:9"},
+		{addr: "127.0.0.2:9", want: "127.0.0.2:9"},
+		{addr: "0.0.0.0:8080", err: `UI address "0.0.0.0:8080" is not loopback`},
+		{addr: "192.168.1.5:80", err: "--ui-allow-remote"},
+		{addr: "example.com:80", err: "not loopback"},
+		{addr: "0.0.0.0:8080", remote: true, want: "0.0.0.0:8080"},
+		{addr: "8080", err: `UI address "8080": want host:port`},
+		{addr: "", err: "want host:port"},
+	} {
+		got, err := CheckAddr(c.addr, c.remote)
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("CheckAddr(%q, %v) error = %v, want one containing %q", c.addr, c.remote, err, c.err)
+		case c.err == "" && (err != nil || got != c.want):
+			t.Errorf("CheckAddr(%q, %v) = %q, %v; want %q", c.addr, c.remote, got, err, c.want)
+		}
+	}
+}
+
+func FuzzCheckAddr(f *testing.F) {
+	for _, s := range []string{":8080", "127.0.0.1:0", "[::1]:9", "0.0.0.0:1", "localhost:1", "8080", "", "[::1", "a:b:c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := CheckAddr(s, false)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "UI address ") {
+				t.Errorf("error %q does not name the address", err)
+			}
+			return
+		}
+		host, _, err := splitHost(got)
+		if err != nil || !loopbackHost(host) {
+			t.Errorf("CheckAddr(%q) = %q: accepted a host that is not loopback", s, got)
+		}
+		if again, err := CheckAddr(got, false); err != nil || again != got {
+			t.Errorf("CheckAddr(%q) = %q, not stable: %q, %v", s, got, again, err)
+		}
+	})
+}
+
+func splitHost(addr string) (string, string, error) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return "", "", errors.New("no port")
+	}
+	return strings.Trim(addr[:i], "[]"), addr[i+1:], nil
+}
+
+func TestPageAndAssets(t *testing.T) {
+	h := Handler(&fakeNode{}, Config{})
+	for _, c := range []struct{ path, ctype, contains string }{
+		{"/", "text/html", "exo-actors <span>observer</span>"},
+		{"/assets/app.js", "javascript", "new EventSource(\"/api/events\")"},
+		{"/assets/app.css", "text/css", ".tree"},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://localhost:8080"+c.path, nil))
+		if w.Code != 200 || !strings.Contains(w.Header().Get("Content-Type"), c.ctype) || !strings.Contains(w.Body.String(), c.contains) {
+			t.Errorf("GET %s: %d %q, body has %q: %v", c.path, w.Code, w.Header().Get("Content-Type"), c.contains, strings.Contains(w.Body.String(), c.contains))
+		}
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://localhost:8080/nothing", nil))
+	if w.Code != http.StatusNotFound {
+		t.Errorf("GET /nothing: %d, want 404", w.Code)
+	}
+}
+
+func TestHostGuard(t *testing.T) {
+	for _, c := range []struct {
+		host   string
+		remote bool
+		code   int
+	}{
+		{"127.0.0.1:8080", false, 200},
+		{"localhost:8080", false, 200},
+		{"[::1]:8080", false, 200},
+		{"localhost", false, 200},
+		{"evil.example:8080", false, 403},
+		{"10.0.0.1:8080", false, 403},
+		{"evil.example:8080", true, 200},
+	} {
+		h := Handler(&fakeNode{}, Config{AllowRemote: c.remote})
+		r := httptest.NewRequest(http.MethodGet, "/api/status", nil)
+		r.Host = c.host
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != c.code {
+			t.Errorf("Host %q (allow remote %v): %d, want %d: %s", c.host, c.remote, w.Code, c.code, w.Body)
+		}
+		if c.code == 403 && !strings.Contains(w.Body.String(), "loopback names only") {
+			t.Errorf("Host %q refused without saying why: %s", c.host, w.Body)
+		}
+	}
+}
+
+func TestActionsOff(t *testing.T) {
+	node := &fakeNode{runners: []actors.RunnerInfo{{ID: "r1", Generation: 1, Pid: child(t)}}}
+	h, sigs := newTestHandler(node, Config{})
+	for _, path := range []string{"/api/runners/r1/fault", "/api/runners/r1/stop"} {
+		w := post(h, path, `{"kind":"crash","generation":1}`, nil)
+		if w.Code != http.StatusForbidden || !strings.Contains(message(w), "--ui-actions") {
+			t.Errorf("POST %s with actions off: %d %s, want 403 naming --ui-actions", path, w.Code, w.Body)
+		}
+	}
+	if len(*sigs) != 0 || len(node.stopped) != 0 {
+		t.Errorf("actions off, yet signals %v, stops %v", *sigs, node.stopped)
+	}
+	var snap Snapshot
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://127.0.0.1/api/status", nil))
+	if err := json.Unmarshal(w.Body.Bytes(), &snap); err != nil || snap.Actions || len(snap.Log) != 0 {
+		t.Errorf("snapshot with actions off: %+v, %v", snap, err)
+	}
+}
+
+func TestActions(t *testing.T) {
+	pid, other := child(t), child(t)
+	node := &fakeNode{runners: []actors.RunnerInfo{
+		{ID: "r1", Generation: 2, Pid: pid},
+		{ID: "r2", Generation: 1, Pid: other},
+		{ID: "fresh", Generation: 1, Pid: 0},
+		{ID: "stale", Generation: 3, Pid: other}, // its old pid went to r2
+		{ID: "foreign", Generation: 1, Pid: os.Getpid()},
+		{ID: "down", Generation: 1, Pid: 0},
+	}}
+	h, sigs := newTestHandler(node, Config{Actions: true})
+	for _, c := range []struct {
+		name, path, body string
+		hdr              map[string]string
+		code             int
+		says             string
+	}{
+		{"crash", "/api/runners/r1/fault", `{"kind":"crash","generation":2}`, nil, 200, fmt.Sprintf("SIGKILL sent to pid %d", pid)},
+		{"hang", "/api/runners/r1/fault", `{"kind":"hang","generation":2}`, nil, 200, "SIGSTOP sent"},
+		{"garbage", "/api/runners/r1/fault", `{"kind":"garbage","generation":2}`, nil, 200, "task ui-garbage-1 submitted (fault=garbage)"},
+		{"stop", "/api/runners/r2/stop", `{"generation":1}`, nil, 200, "stopped: ended by"},
+		{"old generation", "/api/runners/r1/fault", `{"kind":"crash","generation":1}`, nil, 409, "at generation 2 now, not 1"},
+		{"stop old generation", "/api/runners/r1/stop", `{"generation":1}`, nil, 409, "restarted since"},
+		{"no process", "/api/runners/fresh/fault", `{"kind":"crash","generation":1}`, nil, 409, "has no process now"},
+		{"pid reused", "/api/runners/stale/fault", `{"kind":"hang","generation":3}`, nil, 409, "now belongs to runner r2"},
+		{"not our child", "/api/runners/foreign/fault", `{"kind":"crash","generation":1}`, nil, 409, "no longer its process"},
+		{"submit refused", "/api/runners/down/fault", `{"kind":"garbage","generation":1}`, nil, 409, "submit task ui-garbage-2"},
+		{"unknown runner", "/api/runners/nope/fault", `{"kind":"crash","generation":1}`, nil, 404, `unknown runner "nope"`},
+		{"unknown fault", "/api/runners/r1/fault", `{"kind":"melt","generation":2}`, nil, 400, `unknown fault "melt": want one of crash, hang, garbage`},
+		{"no kind", "/api/runners/r1/fault", `{"generation":2}`, nil, 400, "kind missing"},
+		{"kind on stop", "/api/runners/r1/stop", `{"kind":"crash","generation":2}`, nil, 400, "stop takes no kind"},
+		{"no generation", "/api/runners/r1/fault", `{"kind":"crash"}`, nil, 400, "generation missing"},
+		{"bad json", "/api/runners/r1/fault", `{"kind":`, nil, 400, "bad JSON body"},
+		{"unknown field", "/api/runners/r1/fault", `{"kind":"crash","generation":2,"pid":1}`, nil, 400, `unknown field "pid"`},
+		{"too big", "/api/runners/r1/fault", `{"kind":"` + strings.Repeat("x", 5000) + `","generation":2}`, nil, 400, "limit 4096 bytes"},
+		{"form post", "/api/runners/r1/fault", `kind=crash`, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 415, "want a JSON body"},
+		{"other site", "/api/runners/r1/fault", `{"kind":"crash","generation":2}`, map[string]string{"Origin": "http://evil.example"}, 403, `origin "http://evil.example" refused`},
+		{"same origin", "/api/runners/r1/fault", `{"kind":"crash","generation":2}`, map[string]string{"Origin": "http://127.0.0.1:8080"}, 200, "SIGKILL sent"},
+	} {
+		w := post(h, c.path, c.body, c.hdr)
+		if w.Code != c.code || !strings.Contains(message(w), c.says) {
+			t.Errorf("%s: %d %s; want %d saying %q", c.name, w.Code, strings.TrimSpace(w.Body.String()), c.code, c.says)
+		}
+	}
+	want := []sent{{pid, syscall.SIGKILL}, {pid, syscall.SIGSTOP}, {pid, syscall.SIGKILL}}
+	if fmt.Sprint(*sigs) != fmt.Sprint(want) {
+		t.Errorf("signals sent: %v, want %v", *sigs, want)
+	}
+	if len(node.submitted) != 1 || node.submitted[0].ID != "ui-garbage-1" || node.submitted[0].Params["fault"] != "garbage" ||
+		node.submitted[0].Kind != "text_generation" {
+		t.Errorf("tasks submitted: %+v", node.submitted)
+	}
+	if fmt.Sprint(node.stopped) != "[r2]" {
+		t.Errorf("stopped: %v, want [r2]", node.stopped)
+	}
+	// The log holds what reached a runner: successes, conflicts, unknown runners.
+	snap := h.snapshot(context.Background())
+	var lines []string
+	for _, e := range snap.Log {
+		lines = append(lines, fmt.Sprintf("%s %s %v", e.RunnerID, e.Action, e.OK))
+	}
+	wantLog := "r1 fault crash true|r1 fault hang true|r1 fault garbage true|r2 stop true|r1 fault crash false|r1 stop false|" +
+		"fresh fault crash false|stale fault hang false|foreign fault crash false|down fault garbage false|nope fault crash false|r1 fault crash true"
+	if got := strings.Join(lines, "|"); got != wantLog {
+		t.Errorf("log:\n%s\nwant\n%s", got, wantLog)
+	}
+}
+
+func TestLogBounded(t *testing.T) {
+	node := &fakeNode{runners: []actors.RunnerInfo{{ID: "r1", Generation: 1}}}
+	h, _ := newTestHandler(node, Config{Actions: true})
+	for i := 0; i < maxLog+7; i++ {
+		post(h, "/api/runners/r1/stop", `{"generation":1}`, nil)
+	}
+	if n := len(h.snapshot(context.Background()).Log); n != maxLog {
+		t.Errorf("log holds %d entries, want the last %d", n, maxLog)
+	}
+}
+
+func TestSnapshotNodeError(t *testing.T) {
+	h := Handler(&fakeNode{statusErr: errors.New("node is shutting down")}, Config{})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://127.0.0.1/api/status", nil))
+	var snap Snapshot
+	if err := json.Unmarshal(w.Body.Bytes(), &snap); err != nil || w.Code != 200 || snap.Status != nil || snap.Error != "node is shutting down" {
+		t.Errorf("GET /api/status with the node in error: %d %s", w.Code, w.Body)
+	}
+	if len(snap.Faults) != 3 {
+		t.Errorf("faults offered: %+v", snap.Faults)
+	}
+}
+
+// readEvent reads one server-sent event's data line.
+func readEvent(t *testing.T, r *bufio.Reader) Snapshot {
+	t.Helper()
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("event stream: %v", err)
+		}
+		if data, ok := strings.CutPrefix(line, "data: "); ok {
+			var s Snapshot
+			if err := json.Unmarshal([]byte(data), &s); err != nil {
+				t.Fatalf("event data: %v", err)
+			}
+			return s
+		}
+	}
+}
+
+func TestEventStreamLimitAndShutdown(t *testing.T) {
+	logger := logrus.New()
+	logger.SetOutput(io.Discard)
+	node := &fakeNode{runners: []actors.RunnerInfo{{ID: "r1", Generation: 1}}}
+	srv, err := Start(node, Config{Addr: "127.0.0.1:0", MaxClients: 1, Interval: 10 * time.Millisecond}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	resp, err := http.Get(srv.URL() + "api/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || ct != "text/event-stream" {
+		t.Fatalf("GET /api/events: %d %q", resp.StatusCode, ct)
+	}
+	br := bufio.NewReader(resp.Body)
+	for i := 0; i < 2; i++ { // the first at once, the next at the interval
+		if s := readEvent(t, br); s.Status == nil || len(s.Status.Runners) != 1 {
+			t.Fatalf("event %d: %+v", i, s)
+		}
+	}
+	second, err := http.Get(srv.URL() + "api/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(second.Body)
+	second.Body.Close()
+	if second.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "1 already open") {
+		t.Errorf("second stream over the limit of 1: %d %s", second.StatusCode, body)
+	}
+	// Shutdown ends the open stream instead of waiting for it.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with a stream open: %v", err)
+	}
+	if _, err := io.ReadAll(br); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Logf("stream ended with %v", err)
+	}
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Errorf("second Shutdown: %v", err)
+	}
+}
+
+func TestStartRefusesRemote(t *testing.T) {
+	_, err := Start(&fakeNode{}, Config{Addr: "0.0.0.0:0"}, logrus.New())
+	if err == nil || !strings.Contains(err.Error(), "not loopback") {
+		t.Fatalf("Start on 0.0.0.0: %v, want a refusal", err)
+	}
+}
