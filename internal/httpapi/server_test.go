@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	exotest "github.com/exo-actors/exo-actors/internal/testutil"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,7 +11,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,42 +25,6 @@ import (
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
-// events collects a node's events and wakes waiters.
-type events struct {
-	mu     sync.Mutex
-	all    []actors.Event
-	notify chan struct{} // capacity 1, never closed
-}
-
-func (e *events) hook(ev actors.Event) {
-	e.mu.Lock()
-	e.all = append(e.all, ev)
-	e.mu.Unlock()
-	select {
-	case e.notify <- struct{}{}:
-	default:
-	}
-}
-
-func (e *events) wait(t *testing.T, what string, cond func([]actors.Event) bool) {
-	t.Helper()
-	limit := time.NewTimer(30 * time.Second)
-	defer limit.Stop()
-	for {
-		e.mu.Lock()
-		ok := cond(e.all)
-		e.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-e.notify:
-		case <-limit.C:
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 func readyGen(id string, gen uint64) func([]actors.Event) bool {
 	return func(evs []actors.Event) bool {
 		for _, ev := range evs {
@@ -74,17 +38,17 @@ func readyGen(id string, gen uint64) func([]actors.Event) bool {
 
 type testNode struct {
 	*actors.Node
-	ev     *events
+	ev     *exotest.Recorder[actors.Event]
 	checks chan uint64
 }
 
 func startNode(t *testing.T, mod ...func(*actors.NodeConfig)) *testNode {
 	t.Helper()
-	ev := &events{notify: make(chan struct{}, 1)}
+	ev := exotest.NewRecorder[actors.Event]()
 	checks := make(chan uint64, 1024) // never closed
 	logger := logrus.New()
 	logger.SetOutput(io.Discard)
-	cfg := actors.NodeConfig{Logger: logger, Hook: ev.hook, BuiltinBinary: binary, Env: append(os.Environ(), markerKey+"="+marker),
+	cfg := actors.NodeConfig{Logger: logger, Hook: ev.Hook, BuiltinBinary: binary, Env: append(os.Environ(), markerKey+"="+marker),
 		DeadLetterThrottle: time.Millisecond,
 		ErrorPolicy:        errhandler.Config{Backoff: errhandler.BackoffConfig{Base: time.Millisecond, Max: 10 * time.Millisecond}},
 		Health: actors.HealthConfig{Config: health.Config{Interval: 50 * time.Millisecond}, OnCheck: func(n uint64) {
@@ -160,7 +124,7 @@ func TestEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.ev.wait(t, "Ready", readyGen(id, 1))
+	n.ev.Wait(t, 30*time.Second, "Ready", readyGen(id, 1))
 	if code, body := get(t, srv.URL+"/readyz"); code != 200 || !strings.Contains(body, `"ready": true`) {
 		t.Errorf("/readyz with a Ready runner: %d %s", code, body)
 	}
@@ -210,7 +174,7 @@ func TestEndpoints(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	n.ev.wait(t, "Ready again", readyGen(id, 2))
+	n.ev.Wait(t, 30*time.Second, "Ready again", readyGen(id, 2))
 	n.awaitChecks(t, 2) // the decision's alert goes out at the next check
 	code, body = get(t, srv.URL+"/metrics")
 	for _, want := range []string{
@@ -357,7 +321,7 @@ func TestAlertWebhook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.ev.wait(t, "Ready", readyGen(id, 1))
+	n.ev.Wait(t, 30*time.Second, "Ready", readyGen(id, 1))
 	infos, err := n.Runners(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -365,7 +329,7 @@ func TestAlertWebhook(t *testing.T) {
 	if err := syscall.Kill(infos[0].Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	n.ev.wait(t, "Ready again", readyGen(id, 2))
+	n.ev.Wait(t, 30*time.Second, "Ready again", readyGen(id, 2))
 	deadline := time.After(30 * time.Second)
 	for {
 		select {

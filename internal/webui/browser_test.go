@@ -2,13 +2,13 @@ package webui_test
 
 import (
 	"context"
+	"github.com/exo-actors/exo-actors/internal/testutil"
 	"io"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,42 +41,6 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// events collects a node's events and wakes waiters.
-type events struct {
-	mu     sync.Mutex
-	all    []exo.Event
-	notify chan struct{} // capacity 1, never closed
-}
-
-func (e *events) hook(ev exo.Event) {
-	e.mu.Lock()
-	e.all = append(e.all, ev)
-	e.mu.Unlock()
-	select {
-	case e.notify <- struct{}{}:
-	default:
-	}
-}
-
-func (e *events) wait(t *testing.T, what string, cond func([]exo.Event) bool) {
-	t.Helper()
-	limit := time.NewTimer(30 * time.Second)
-	defer limit.Stop()
-	for {
-		e.mu.Lock()
-		ok := cond(e.all)
-		e.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-e.notify:
-		case <-limit.C:
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 func readyAt(id string, gen uint64) func([]exo.Event) bool {
 	return func(evs []exo.Event) bool {
 		for _, ev := range evs {
@@ -98,10 +62,10 @@ func TestBrowser(t *testing.T) {
 	browserPath := chromium(t)
 	bin := exoBinary(t)
 
-	ev := &events{notify: make(chan struct{}, 1)}
+	ev := testutil.NewRecorder[exo.Event]()
 	logger := logrus.New()
 	logger.SetOutput(io.Discard)
-	sys, err := exo.New(exo.Config{Logger: logger, Hook: ev.hook, BuiltinBinary: bin, Env: append(os.Environ(), markerKey+"="+marker),
+	sys, err := exo.New(exo.Config{Logger: logger, Hook: ev.Hook, BuiltinBinary: bin, Env: append(os.Environ(), markerKey+"="+marker),
 		DeadLetterThrottle: time.Millisecond,
 		ErrorPolicy:        exo.ErrorPolicy{Backoff: exo.BackoffConfig{Base: 50 * time.Millisecond, Max: 100 * time.Millisecond}},
 		Health:             exo.HealthConfig{HealthSettings: exo.HealthSettings{Interval: 100 * time.Millisecond}}})
@@ -126,7 +90,7 @@ func TestBrowser(t *testing.T) {
 		ids = append(ids, id)
 	}
 	for _, id := range ids {
-		ev.wait(t, id+" Ready", readyAt(id, 1))
+		ev.Wait(t, 30*time.Second, id+" Ready", readyAt(id, 1))
 	}
 
 	// The servers close after the tab (cleanups run last-registered first):
@@ -183,7 +147,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	step("press crash on "+victim, chromedp.Click(crash))
-	ev.wait(t, victim+" Ready at generation 2", readyAt(victim, 2))
+	ev.Wait(t, 30*time.Second, victim+" Ready at generation 2", readyAt(victim, 2))
 	step("the page shows the restart",
 		chromedp.Poll[chromedp.Void](`(() => { const r = document.querySelector('`+row(victim)+`');
 			return r && r.dataset.generation === "2" && r.dataset.status === "Ready" &&
