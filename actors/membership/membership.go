@@ -1,0 +1,419 @@
+package membership
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/sirupsen/logrus"
+
+	"github.com/exo-actors/exo-actors/runtime/clock"
+)
+
+// Membership keeps this process a member of one cluster. Create it with
+// [Start]; its methods are safe for concurrent use.
+type Membership struct {
+	cfg  Config
+	host *actor.ActorSystem
+	pid  *actor.PID
+	view atomic.Pointer[View]
+
+	// wg counts the goroutines the actor starts (joins, teardowns, checks);
+	// Stop waits for them.
+	wg   sync.WaitGroup
+	done chan struct{}
+}
+
+// Start joins the cluster described by cfg and returns once this process is
+// a member (about a second: protoactor's StartMember waits one). The
+// Membership actor runs in host, the caller's local actor system; the member
+// itself runs in an actor system of its own. With etcd, the endpoints are
+// checked first and an unreachable etcd is an error wrapping
+// [ErrEtcdUnreachable] that names them, returned before any member starts.
+func Start(host *actor.ActorSystem, cfg Config) (*Membership, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	m := &Membership{cfg: cfg, host: host, done: make(chan struct{})}
+	m.view.Store(&View{Cluster: cfg.Cluster, State: Joining, Members: []Member{}})
+	a := &memberActor{m: m, cfg: cfg, log: cfg.Logger.WithField("component", "membership"), state: Joining,
+		number: 1, joining: 1, since: map[string]time.Time{}}
+	stop := actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })
+	m.pid = host.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return a },
+		actor.WithSupervisor(stop), actor.WithGuardian(stop)))
+	first, err := m.join(1, cfg.RemotePort)
+	if err != nil {
+		host.Root.Stop(m.pid)
+		return nil, err
+	}
+	res, err := host.Root.RequestFuture(m.pid, &joinedMsg{number: 1, inc: first}, 10*time.Second).Result()
+	if err != nil {
+		first.detach()
+		first.close()
+		host.Root.Stop(m.pid)
+		return nil, fmt.Errorf("membership actor did not take the member: %w", err)
+	}
+	_ = res
+	return m, nil
+}
+
+// join starts incarnation number on port (0: any). Topologies and own-key
+// deletions are sent to the actor tagged with the number.
+func (m *Membership) join(number, port int) (*incarnation, error) {
+	root := m.host.Root
+	return startIncarnation(m.cfg, number, port,
+		func(t *cluster.ClusterTopology) { root.Send(m.pid, &topologyMsg{number: number, topology: t}) },
+		func() { root.Send(m.pid, &ownKeyDeletedMsg{number: number}) },
+		m.View)
+}
+
+// View returns the current view: the members when Joined, none otherwise.
+func (m *Membership) View() View { return *m.view.Load() }
+
+// Config returns the configuration in use, defaults filled in.
+func (m *Membership) Config() Config { return m.cfg }
+
+// Subscribe makes the actor pid receive a [*Changed] on every change of the
+// view, starting with one carrying the current view. sender is a context of
+// pid's own actor system (its Root), through which the messages are sent.
+// Subscriptions last until Stop; there is one entry per call.
+func (m *Membership) Subscribe(sender actor.SenderContext, pid *actor.PID) {
+	m.host.Root.Send(m.pid, &subscribeMsg{sender: sender, pid: pid})
+}
+
+// Stop leaves the cluster: the current member is torn down (its provider
+// entry removed first) and Stop returns when nothing of it runs any more, or
+// with ctx's error. Calling it again returns at once with the same outcome.
+func (m *Membership) Stop(ctx context.Context) error {
+	m.host.Root.Send(m.pid, &stopMsg{})
+	select {
+	case <-m.done:
+	case <-ctx.Done():
+		return fmt.Errorf("leave cluster %s: %w", m.cfg.Cluster, ctx.Err())
+	}
+	m.wg.Wait()
+	m.host.Root.Stop(m.pid)
+	return nil
+}
+
+// Done is closed once the Membership reached Left.
+func (m *Membership) Done() <-chan struct{} { return m.done }
+
+// Messages to the Membership actor. number tags everything that comes from
+// one incarnation, so that late messages of an old one are dropped.
+type (
+	topologyMsg struct {
+		number   int
+		topology *cluster.ClusterTopology
+	}
+	ownKeyDeletedMsg struct{ number int }
+	joinedMsg        struct {
+		number int
+		inc    *incarnation
+		err    error
+	}
+	detachedMsg struct{ number int }
+	closedMsg   struct{ number int }
+	checkDue    struct{}
+	joinDue     struct{}
+	evidenceMsg struct {
+		number int
+		ev     Evidence
+	}
+	subscribeMsg struct {
+		sender actor.SenderContext
+		pid    *actor.PID
+	}
+	stopMsg struct{}
+)
+
+type subscriber struct {
+	sender actor.SenderContext
+	pid    *actor.PID
+}
+
+// memberActor owns the lifecycle. Everything it knows besides the state is
+// evidence: the current incarnation, joins and teardowns in flight.
+type memberActor struct {
+	m     *Membership
+	cfg   Config
+	log   *logrus.Entry
+	state State
+
+	inc     *incarnation // the current incarnation (Joined), or nil
+	self    string       // the member ID of the latest incarnation
+	number  int          // the current (or joining) incarnation's number
+	joining int          // joins in flight (0 or 1)
+	closing int          // incarnations being torn down
+	pending *cluster.ClusterTopology
+
+	members  []Member
+	since    map[string]time.Time
+	checking bool // an evidence gathering is in flight
+	timer    clock.Timer
+	subs     []subscriber
+}
+
+func (a *memberActor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *joinedMsg:
+		a.onJoined(ctx, msg)
+	case *topologyMsg:
+		a.onTopology(msg)
+	case *checkDue:
+		a.onCheckDue(ctx)
+	case *evidenceMsg:
+		a.checking = false
+		if msg.number != a.number || a.state != Joined {
+			return
+		}
+		ev := msg.ev
+		ev.Since = a.since
+		ev.EvictAfter = a.cfg.EvictAfter
+		if reason := Diagnose(ev); reason != "" {
+			a.evict(ctx, reason)
+		}
+	case *ownKeyDeletedMsg:
+		if msg.number == a.number && a.state == Joined {
+			a.evict(ctx, Diagnose(Evidence{OwnKeyDeleted: true}))
+		}
+	case *detachedMsg:
+		if a.state == Rejoining && a.joining == 0 && a.inc == nil {
+			a.startJoin(ctx)
+		}
+	case *joinDue:
+		if a.state == Rejoining && a.joining == 0 && a.inc == nil {
+			a.startJoin(ctx)
+		}
+	case *closedMsg:
+		a.closing--
+		a.maybeLeft()
+	case *subscribeMsg:
+		s := subscriber{sender: msg.sender, pid: msg.pid}
+		a.subs = append(a.subs, s)
+		s.sender.Send(s.pid, &Changed{View: a.m.View()})
+	case *stopMsg:
+		a.onStop()
+	}
+}
+
+// to changes the state through the transition table.
+func (a *memberActor) to(s State) {
+	if !canTransition(a.state, s) {
+		a.log.WithFields(logrus.Fields{"from": a.state, "to": s}).Error("illegal membership transition (bug): ignored")
+		return
+	}
+	a.log.WithFields(logrus.Fields{"from": a.state, "to": s, "incarnation": a.number}).Debug("membership state")
+	a.state = s
+}
+
+func (a *memberActor) onJoined(ctx actor.Context, msg *joinedMsg) {
+	if ctx.Sender() != nil {
+		ctx.Respond(true) // the first join, made by Start
+	}
+	a.joining--
+	switch {
+	case a.state == Leaving:
+		if msg.inc != nil {
+			a.teardown(ctx, msg.inc)
+		}
+		a.maybeLeft()
+		return
+	case msg.err != nil:
+		a.to(Rejoining)
+		a.log.WithError(msg.err).WithField("incarnation", msg.number).Warn("cluster join failed; retrying in 1s")
+		a.publish(&Changed{View: a.snapshot(), Reason: "join failed: " + msg.err.Error()})
+		self := ctx.Self()
+		root := a.m.host.Root
+		a.timer = a.cfg.Clock.AfterFunc(time.Second, func() { root.Send(self, &joinDue{}) })
+		return
+	}
+	a.inc = msg.inc
+	a.self = msg.inc.memberID()
+	a.to(Joined)
+	a.members = nil
+	a.since = map[string]time.Time{}
+	a.log.WithFields(logrus.Fields{"member": a.inc.memberID(), "incarnation": a.number, "address": a.inc.system.Address()}).Info("joined cluster " + a.cfg.Cluster)
+	if a.pending != nil {
+		t := a.pending
+		a.pending = nil
+		a.applyTopology(t)
+	} else {
+		a.publish(&Changed{View: a.snapshot()})
+	}
+	if a.timer == nil {
+		a.armCheck(ctx)
+	}
+}
+
+func (a *memberActor) onTopology(msg *topologyMsg) {
+	if msg.number != a.number {
+		return // an old incarnation's late topology
+	}
+	switch a.state {
+	case Joining:
+		a.pending = msg.topology // published during StartMember, before joinedMsg
+	case Joined:
+		a.applyTopology(msg.topology)
+	}
+}
+
+// applyTopology turns a protoactor topology into the view and tells the
+// subscribers what changed.
+func (a *memberActor) applyTopology(t *cluster.ClusterTopology) {
+	now := time.Now()
+	members := membersFrom(t.GetMembers())
+	old := map[string]Member{}
+	for _, mb := range a.members {
+		old[mb.ID] = mb
+	}
+	var joined, left []Member
+	since := map[string]time.Time{}
+	self := a.inc.memberID()
+	for _, mb := range members {
+		if _, ok := old[mb.ID]; !ok {
+			joined = append(joined, mb)
+		}
+		delete(old, mb.ID)
+		if mb.ID == self {
+			continue
+		}
+		if s, ok := a.since[mb.ID]; ok {
+			since[mb.ID] = s
+		} else {
+			since[mb.ID] = now
+		}
+	}
+	for _, mb := range a.members {
+		if _, ok := old[mb.ID]; ok {
+			left = append(left, mb)
+		}
+	}
+	a.members = members
+	a.since = since
+	a.publish(&Changed{View: a.snapshot(), Joined: joined, Left: left})
+}
+
+// snapshot builds the view for the current state and stores it.
+func (a *memberActor) snapshot() View {
+	v := View{Cluster: a.cfg.Cluster, Incarnation: a.number, State: a.state, Members: []Member{}, Self: a.self}
+	if a.state == Joined {
+		v.Members = append(v.Members, a.members...)
+	}
+	a.m.view.Store(&v)
+	return v
+}
+
+func (a *memberActor) publish(c *Changed) {
+	for _, s := range a.subs {
+		s.sender.Send(s.pid, c)
+	}
+}
+
+func (a *memberActor) armCheck(ctx actor.Context) {
+	self := ctx.Self()
+	root := a.m.host.Root
+	a.timer = a.cfg.Clock.AfterFunc(a.cfg.CheckInterval, func() { root.Send(self, &checkDue{}) })
+}
+
+func (a *memberActor) onCheckDue(ctx actor.Context) {
+	if a.state == Leaving || a.state == Left {
+		return
+	}
+	a.armCheck(ctx)
+	if a.state != Joined || a.checking {
+		return
+	}
+	a.checking = true
+	inc, self, root := a.inc, ctx.Self(), a.m.host.Root
+	a.m.wg.Add(1)
+	go func() { // owner: the Membership; Stop waits for it
+		defer a.m.wg.Done()
+		ev := inc.evidence(context.Background())
+		ev.Now = time.Now()
+		root.Send(self, &evidenceMsg{number: inc.number, ev: ev})
+	}()
+}
+
+// evict tears the current incarnation down and, once it let go of its
+// ports, joins again with a new member ID.
+func (a *memberActor) evict(ctx actor.Context, reason string) {
+	a.log.WithFields(logrus.Fields{"member": a.inc.memberID(), "incarnation": a.number}).Warn("evicted from cluster " + a.cfg.Cluster + ": " + reason + "; rejoining under a new member ID")
+	old := a.inc
+	a.inc = nil
+	a.to(Rejoining)
+	v := a.snapshot()
+	a.publish(&Changed{View: v, Reason: reason})
+	a.teardown(ctx, old)
+}
+
+// teardown detaches and closes inc in a goroutine; detachedMsg says its
+// ports are free, closedMsg that it is gone.
+func (a *memberActor) teardown(ctx actor.Context, inc *incarnation) {
+	a.closing++
+	self, root := ctx.Self(), a.m.host.Root
+	a.m.wg.Add(1)
+	go func() { // owner: the Membership; Stop waits for it
+		defer a.m.wg.Done()
+		inc.detach()
+		root.Send(self, &detachedMsg{number: inc.number})
+		inc.close()
+		root.Send(self, &closedMsg{number: inc.number})
+	}()
+}
+
+func (a *memberActor) startJoin(ctx actor.Context) {
+	a.to(Joining)
+	a.number++
+	a.joining++
+	a.pending = nil
+	a.snapshot()
+	number, self, root := a.number, ctx.Self(), a.m.host.Root
+	a.m.wg.Add(1)
+	go func() { // owner: the Membership; Stop waits for it
+		defer a.m.wg.Done()
+		inc, err := a.m.join(number, 0)
+		root.Send(self, &joinedMsg{number: number, inc: inc, err: err})
+	}()
+}
+
+func (a *memberActor) onStop() {
+	if a.state == Leaving || a.state == Left {
+		return
+	}
+	a.to(Leaving)
+	if a.timer != nil {
+		a.timer.Stop()
+	}
+	a.snapshot()
+	if a.inc != nil {
+		old := a.inc
+		a.inc = nil
+		a.closing++
+		self, root := a.m.pid, a.m.host.Root
+		a.m.wg.Add(1)
+		go func() { // owner: the Membership; Stop waits for it
+			defer a.m.wg.Done()
+			old.detach()
+			old.close()
+			root.Send(self, &closedMsg{number: old.number})
+		}()
+	}
+	a.maybeLeft()
+}
+
+// maybeLeft enters Left once Leaving and nothing is in flight.
+func (a *memberActor) maybeLeft() {
+	if a.state != Leaving || a.joining > 0 || a.closing > 0 || a.inc != nil {
+		return
+	}
+	a.to(Left)
+	v := a.snapshot()
+	a.publish(&Changed{View: v, Reason: "stopped"})
+	close(a.m.done) // sole sender: the Membership actor, once, on entering the terminal state Left
+}
