@@ -44,11 +44,11 @@ func ParseProvider(name string) (Provider, error) {
 
 // Defaults of [Config]; a zero field takes these.
 const (
-	DefaultHost            = "127.0.0.1"
-	DefaultRefresh         = 200 * time.Millisecond
-	DefaultCheckInterval   = 250 * time.Millisecond
+	DefaultHost          = "127.0.0.1"
+	DefaultRefresh       = 200 * time.Millisecond
+	DefaultCheckInterval = 250 * time.Millisecond
 	// evictMargin is added to the detection bound for the default EvictAfter.
-	evictMargin = 2 * time.Second
+	evictMargin            = 2 * time.Second
 	DefaultEtcdBaseKey     = "/exo-actors"
 	DefaultEtcdDialTimeout = 2 * time.Second
 	DefaultLeaveTimeout    = 5 * time.Second
