@@ -27,6 +27,10 @@ type Evidence struct {
 	// LivePeers are the members the provider reports alive right now (answers
 	// to HTTP health checks, keys in etcd), whatever this member's view.
 	LivePeers []string
+	// Unseen maps members the provider has reported alive (and this member
+	// has not blocked) but this member's view lacks, to when that was first
+	// noticed.
+	Unseen map[string]time.Time
 	// OwnKeyDeleted: etcd deleted this member's key (its lease expired).
 	OwnKeyDeleted bool
 	// EvictAfter is the silence that means eviction.
@@ -42,7 +46,12 @@ type Evidence struct {
 //     they evicted, and a member that really died leaves every view within
 //     the provider's detection bound, which EvictAfter exceeds;
 //   - it is alone in its view while the provider reports alive a peer that it
-//     blocked itself: the two sides of a split, and this one is the lone side.
+//     blocked itself: the two sides of a split, and this one is the lone side;
+//   - the provider's source of truth has listed a live, unblocked member for
+//     longer than EvictAfter that its view lacks: its provider missed that
+//     member's join (protoactor's etcd provider starts its watch after
+//     reading the members, so a member registering in between is never
+//     seen); a new incarnation reads the members afresh.
 func Diagnose(e Evidence) string {
 	if e.OwnKeyDeleted {
 		return "etcd deleted this member's key (its lease expired while it was unreachable or paused)"
@@ -64,6 +73,17 @@ func Diagnose(e Evidence) string {
 		sort.Strings(silent)
 		return fmt.Sprintf("no gossip for over %s from %s, still in this member's view: they evicted this member",
 			e.EvictAfter, strings.Join(silent, ","))
+	}
+	var missed []string
+	for id, since := range e.Unseen {
+		if id != e.Self && !e.Blocked[id] && e.Now.Sub(since) > e.EvictAfter {
+			missed = append(missed, id)
+		}
+	}
+	if len(missed) > 0 {
+		sort.Strings(missed)
+		return fmt.Sprintf("the provider has listed live members %s for over %s but this member's view lacks them: it missed their join",
+			strings.Join(missed, ","), e.EvictAfter)
 	}
 	if len(e.Since) == 0 {
 		var lost []string

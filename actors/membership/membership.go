@@ -154,6 +154,7 @@ type memberActor struct {
 
 	members  []Member
 	since    map[string]time.Time
+	unseen   map[string]time.Time // live per the provider, unblocked, not in the view: since when
 	checking bool // an evidence gathering is in flight
 	timer    clock.Timer
 	subs     []subscriber
@@ -175,6 +176,8 @@ func (a *memberActor) Receive(ctx actor.Context) {
 		ev := msg.ev
 		ev.Since = a.since
 		ev.EvictAfter = a.cfg.EvictAfter
+		a.trackUnseen(ev)
+		ev.Unseen = a.unseen
 		if reason := Diagnose(ev); reason != "" {
 			a.evict(ctx, reason)
 		}
@@ -238,6 +241,7 @@ func (a *memberActor) onJoined(ctx actor.Context, msg *joinedMsg) {
 	a.to(Joined)
 	a.members = nil
 	a.since = map[string]time.Time{}
+	a.unseen = map[string]time.Time{}
 	a.log.WithFields(logrus.Fields{"member": a.inc.memberID(), "incarnation": a.number, "address": a.inc.system.Address()}).Info("joined cluster " + a.cfg.Cluster)
 	if a.pending != nil {
 		t := a.pending
@@ -297,6 +301,27 @@ func (a *memberActor) applyTopology(t *cluster.ClusterTopology) {
 	a.members = members
 	a.since = since
 	a.publish(&Changed{View: a.snapshot(), Joined: joined, Left: left})
+}
+
+// trackUnseen updates, from a check's evidence, since when each live and
+// unblocked member the provider lists has been missing from the view.
+func (a *memberActor) trackUnseen(ev Evidence) {
+	inView := map[string]bool{}
+	for _, mb := range a.members {
+		inView[mb.ID] = true
+	}
+	next := map[string]time.Time{}
+	for _, id := range ev.LivePeers {
+		if id == ev.Self || inView[id] || ev.Blocked[id] {
+			continue
+		}
+		if s, ok := a.unseen[id]; ok {
+			next[id] = s
+		} else {
+			next[id] = ev.Now
+		}
+	}
+	a.unseen = next
 }
 
 // snapshot builds the view for the current state and stores it.
