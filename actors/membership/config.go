@@ -120,6 +120,13 @@ type Config struct {
 	Clock clock.Clock
 }
 
+// Validate returns the error Start would return for this configuration's
+// values (a bad name, a missing peer list, ...), without starting anything.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 // withDefaults validates c and fills its defaults. Every error names the

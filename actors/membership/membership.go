@@ -28,8 +28,10 @@ type Membership struct {
 	done chan struct{}
 }
 
-// Start joins the cluster described by cfg and returns once this process is
-// a member (about a second: protoactor's StartMember waits one). The
+// Start joins the cluster described by cfg and returns once the provider
+// registered this member (about a second: protoactor's StartMember waits
+// one). The view turns Joined once it holds every live member the provider
+// lists (a first topology can lack some: see docs/cluster.md). The
 // Membership actor runs in host, the caller's local actor system; the member
 // itself runs in an actor system of its own. With etcd, the endpoints are
 // checked first and an unreachable etcd is an error wrapping
@@ -51,7 +53,8 @@ func Start(host *actor.ActorSystem, cfg Config) (*Membership, error) {
 		host.Root.Stop(m.pid)
 		return nil, err
 	}
-	res, err := host.Root.RequestFuture(m.pid, &joinedMsg{number: 1, inc: first}, 10*time.Second).Result()
+	live := first.livePeers(context.Background())
+	res, err := host.Root.RequestFuture(m.pid, &joinedMsg{number: 1, inc: first, live: live}, 10*time.Second).Result()
 	if err != nil {
 		first.detach()
 		first.close()
@@ -115,6 +118,7 @@ type (
 	joinedMsg        struct {
 		number int
 		inc    *incarnation
+		live   []string // the members the provider listed alive right after the join
 		err    error
 	}
 	detachedMsg struct{ number int }
@@ -152,8 +156,11 @@ type memberActor struct {
 	closing int          // incarnations being torn down
 	pending *cluster.ClusterTopology
 
-	members  []Member
-	since    map[string]time.Time
+	members   []Member // the latest topology's members
+	published []Member // the members last published (Joined), for the diffs
+	live      []string // the latest live members per the provider
+	blocked   map[string]bool
+	since     map[string]time.Time
 	unseen   map[string]time.Time // live per the provider, unblocked, not in the view: since when
 	checking bool // an evidence gathering is in flight
 	timer    clock.Timer
@@ -170,7 +177,7 @@ func (a *memberActor) Receive(ctx actor.Context) {
 		a.onCheckDue(ctx)
 	case *evidenceMsg:
 		a.checking = false
-		if msg.number != a.number || a.state != Joined {
+		if msg.number != a.number || a.inc == nil || (a.state != Joined && a.state != Joining) {
 			return
 		}
 		ev := msg.ev
@@ -178,11 +185,14 @@ func (a *memberActor) Receive(ctx actor.Context) {
 		ev.EvictAfter = a.cfg.EvictAfter
 		a.trackUnseen(ev)
 		ev.Unseen = a.unseen
+		a.live, a.blocked = ev.LivePeers, ev.Blocked
 		if reason := Diagnose(ev); reason != "" {
 			a.evict(ctx, reason)
+			return
 		}
+		a.settle()
 	case *ownKeyDeletedMsg:
-		if msg.number == a.number && a.state == Joined {
+		if msg.number == a.number && a.inc != nil && (a.state == Joined || a.state == Joining) {
 			a.evict(ctx, Diagnose(Evidence{OwnKeyDeleted: true}))
 		}
 	case *detachedMsg:
@@ -238,53 +248,72 @@ func (a *memberActor) onJoined(ctx actor.Context, msg *joinedMsg) {
 	}
 	a.inc = msg.inc
 	a.self = msg.inc.memberID()
-	a.to(Joined)
-	a.members = nil
+	a.members, a.published, a.live, a.blocked = nil, nil, msg.live, nil
 	a.since = map[string]time.Time{}
 	a.unseen = map[string]time.Time{}
-	a.log.WithFields(logrus.Fields{"member": a.inc.memberID(), "incarnation": a.number, "address": a.inc.system.Address()}).Info("joined cluster " + a.cfg.Cluster)
+	a.log.WithFields(logrus.Fields{"member": a.inc.memberID(), "incarnation": a.number, "address": a.inc.system.Address()}).Info("registered in cluster " + a.cfg.Cluster)
 	if a.pending != nil {
 		t := a.pending
 		a.pending = nil
 		a.applyTopology(t)
-	} else {
-		a.publish(&Changed{View: a.snapshot()})
 	}
+	a.settle()
 	if a.timer == nil {
 		a.armCheck(ctx)
 	}
+}
+
+// covered reports whether the view holds every live, unblocked member the
+// provider lists.
+func (a *memberActor) covered() bool {
+	in := map[string]bool{a.self: true}
+	for _, mb := range a.members {
+		in[mb.ID] = true
+	}
+	for _, id := range a.live {
+		if !in[id] && !a.blocked[id] {
+			return false
+		}
+	}
+	return true
+}
+
+// settle turns a registered incarnation Joined once its view is covered:
+// a first topology that lacks live members is not reported, so a member
+// never presents itself as alone (or short) while the others run. If the
+// provider never adds them, the missed-join sign rejoins after EvictAfter.
+func (a *memberActor) settle() {
+	if a.state != Joining || a.inc == nil || !a.covered() {
+		return
+	}
+	a.to(Joined)
+	a.log.WithFields(logrus.Fields{"member": a.self, "incarnation": a.number, "members": len(a.members)}).Info("joined cluster " + a.cfg.Cluster)
+	a.publishView()
 }
 
 func (a *memberActor) onTopology(msg *topologyMsg) {
 	if msg.number != a.number {
 		return // an old incarnation's late topology
 	}
-	switch a.state {
-	case Joining:
+	switch {
+	case a.state == Joining && a.inc == nil:
 		a.pending = msg.topology // published during StartMember, before joinedMsg
-	case Joined:
+	case a.state == Joining:
+		a.applyTopology(msg.topology)
+		a.settle()
+	case a.state == Joined:
 		a.applyTopology(msg.topology)
 	}
 }
 
-// applyTopology turns a protoactor topology into the view and tells the
-// subscribers what changed.
+// applyTopology turns a protoactor topology into the view; when Joined, it
+// tells the subscribers what changed.
 func (a *memberActor) applyTopology(t *cluster.ClusterTopology) {
 	now := time.Now()
-	members := membersFrom(t.GetMembers())
-	old := map[string]Member{}
-	for _, mb := range a.members {
-		old[mb.ID] = mb
-	}
-	var joined, left []Member
+	a.members = membersFrom(t.GetMembers())
 	since := map[string]time.Time{}
-	self := a.inc.memberID()
-	for _, mb := range members {
-		if _, ok := old[mb.ID]; !ok {
-			joined = append(joined, mb)
-		}
-		delete(old, mb.ID)
-		if mb.ID == self {
+	for _, mb := range a.members {
+		if mb.ID == a.self {
 			continue
 		}
 		if s, ok := a.since[mb.ID]; ok {
@@ -293,13 +322,33 @@ func (a *memberActor) applyTopology(t *cluster.ClusterTopology) {
 			since[mb.ID] = now
 		}
 	}
+	a.since = since
+	if a.state == Joined {
+		a.publishView()
+	}
+}
+
+// publishView publishes the current members with what joined and left since
+// the last publication of this incarnation.
+func (a *memberActor) publishView() {
+	old := map[string]bool{}
+	for _, mb := range a.published {
+		old[mb.ID] = true
+	}
+	now := map[string]bool{}
+	var joined, left []Member
 	for _, mb := range a.members {
-		if _, ok := old[mb.ID]; ok {
+		now[mb.ID] = true
+		if !old[mb.ID] {
+			joined = append(joined, mb)
+		}
+	}
+	for _, mb := range a.published {
+		if !now[mb.ID] {
 			left = append(left, mb)
 		}
 	}
-	a.members = members
-	a.since = since
+	a.published = a.members
 	a.publish(&Changed{View: a.snapshot(), Joined: joined, Left: left})
 }
 
@@ -351,7 +400,7 @@ func (a *memberActor) onCheckDue(ctx actor.Context) {
 		return
 	}
 	a.armCheck(ctx)
-	if a.state != Joined || a.checking {
+	if a.inc == nil || (a.state != Joined && a.state != Joining) || a.checking {
 		return
 	}
 	a.checking = true
@@ -403,7 +452,11 @@ func (a *memberActor) startJoin(ctx actor.Context) {
 	go func() { // owner: the Membership; Stop waits for it
 		defer a.m.wg.Done()
 		inc, err := a.m.join(number, 0)
-		root.Send(self, &joinedMsg{number: number, inc: inc, err: err})
+		var live []string
+		if err == nil {
+			live = inc.livePeers(context.Background())
+		}
+		root.Send(self, &joinedMsg{number: number, inc: inc, live: live, err: err})
 	}()
 }
 

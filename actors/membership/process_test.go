@@ -106,11 +106,12 @@ func newMemberSet(t *testing.T, common ...string) *memberSet {
 func (s *memberSet) start(name string, args ...string) *member {
 	t := s.t
 	t.Helper()
-	all := append([]string{"cluster-member", "--log-level", "warn", "--name", name}, s.common...)
+	all := append([]string{"cluster-member", "--log-level", "info", "--name", name}, s.common...)
 	cmd := exec.Command(s.bin, append(all, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Env = append(os.Environ(), markerKey+"="+s.marker)
-	stderr, err := os.Create(filepath.Join(t.TempDir(), name+".stderr"))
+	errPath := filepath.Join(t.TempDir(), name+".stderr")
+	stderr, err := os.Create(errPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,6 +153,12 @@ func (s *memberSet) start(name string, args ...string) *member {
 		for range m.lines { // let the reader finish
 		}
 		<-m.done
+		if t.Failed() {
+			if dir := os.Getenv("EXO_KEEP_LOGS"); dir != "" {
+				b, _ := os.ReadFile(errPath)
+				_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.stderr", name, cmd.Process.Pid)), b, 0o644)
+			}
+		}
 	})
 	return m
 }

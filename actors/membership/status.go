@@ -3,6 +3,7 @@ package membership
 import (
 	"context"
 	"fmt"
+	"slices"
 	"net/http"
 	"sort"
 	"strings"
@@ -42,19 +43,26 @@ func QueryStatus(ctx context.Context, cfg Config) (Status, error) {
 	if cfg.NodeName == "" {
 		cfg.NodeName = "status"
 	}
+	peers := cfg.Peers
 	if cfg.Provider == "" || cfg.Provider == ProviderAutomanaged {
-		// The validation wants this member's own port among the peers; a
-		// status query has none, so borrow the first peer's.
-		if len(cfg.Peers) > 0 && cfg.ManagePort == 0 {
-			if h, p, err := splitHostPort(cfg.Peers[0]); err == nil {
-				cfg.Host, cfg.ManagePort = h, p
+		if len(cfg.Peers) == 0 {
+			return Status{}, fmt.Errorf("automanaged needs the peers' HTTP addresses (--cluster-peers host:port,...), got none")
+		}
+		for _, p := range cfg.Peers {
+			if _, _, err := splitHostPort(p); err != nil {
+				return Status{}, fmt.Errorf("bad peer %q: want host:port (%v)", p, err)
 			}
 		}
+		// The validation wants this member's own port among the peers; a
+		// status query has none: validate with a stand-in.
+		cfg.Host, cfg.ManagePort = DefaultHost, 1
+		cfg.Peers = append(slices.Clone(peers), "127.0.0.1:1")
 	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return Status{}, err
 	}
+	cfg.Peers = peers
 	st := Status{Cluster: cfg.Cluster, Provider: cfg.Provider, Members: []Member{}, Agree: true}
 	switch cfg.Provider {
 	case ProviderEtcd:

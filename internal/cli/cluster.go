@@ -85,6 +85,9 @@ func newClusterMemberCmd(e *env) *cobra.Command {
 			cfg.NodeName, cfg.Kinds = name, kinds
 			cfg.CheckInterval, cfg.EvictAfter, cfg.Refresh = checkInterval, evictAfter, refresh
 			cfg.Logger = e.logger
+			if err := cfg.Validate(); err != nil {
+				return &UsageError{Err: err}
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
 			return runClusterMember(ctx, cfg, e.stdout)
