@@ -161,10 +161,10 @@ type memberActor struct {
 	live      []string // the latest live members per the provider
 	blocked   map[string]bool
 	since     map[string]time.Time
-	unseen   map[string]time.Time // live per the provider, unblocked, not in the view: since when
-	checking bool // an evidence gathering is in flight
-	timer    clock.Timer
-	subs     []subscriber
+	unseen    map[string]time.Time // live per the provider, unblocked, not in the view: since when
+	checking  bool                 // an evidence gathering is in flight
+	timer     clock.Timer
+	subs      []subscriber
 }
 
 func (a *memberActor) Receive(ctx actor.Context) {

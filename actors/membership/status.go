@@ -3,8 +3,8 @@ package membership
 import (
 	"context"
 	"fmt"
-	"slices"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
