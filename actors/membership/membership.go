@@ -163,8 +163,12 @@ type memberActor struct {
 	since     map[string]time.Time
 	unseen    map[string]time.Time // live per the provider, unblocked, not in the view: since when
 	checking  bool                 // an evidence gathering is in flight
-	timer     clock.Timer
-	subs      []subscriber
+	// lonePending: a topology left this member alone while the latest
+	// evidence listed other live members; it is published only once fresh
+	// evidence does not show it evicted (then the peers really are gone).
+	lonePending bool
+	timer       clock.Timer
+	subs        []subscriber
 }
 
 func (a *memberActor) Receive(ctx actor.Context) {
@@ -189,6 +193,10 @@ func (a *memberActor) Receive(ctx actor.Context) {
 		if reason := Diagnose(ev); reason != "" {
 			a.evict(ctx, reason)
 			return
+		}
+		if a.lonePending && a.state == Joined && !a.liveOthers() {
+			a.lonePending = false
+			a.publishView()
 		}
 		a.settle()
 	case *ownKeyDeletedMsg:
@@ -248,7 +256,7 @@ func (a *memberActor) onJoined(ctx actor.Context, msg *joinedMsg) {
 	}
 	a.inc = msg.inc
 	a.self = msg.inc.memberID()
-	a.members, a.published, a.live, a.blocked = nil, nil, msg.live, nil
+	a.members, a.published, a.live, a.blocked, a.lonePending = nil, nil, msg.live, nil, false
 	a.since = map[string]time.Time{}
 	a.unseen = map[string]time.Time{}
 	a.log.WithFields(logrus.Fields{"member": a.inc.memberID(), "incarnation": a.number, "address": a.inc.system.Address()}).Info("registered in cluster " + a.cfg.Cluster)
@@ -323,9 +331,26 @@ func (a *memberActor) applyTopology(t *cluster.ClusterTopology) {
 		}
 	}
 	a.since = since
-	if a.state == Joined {
-		a.publishView()
+	if a.state != Joined {
+		return
 	}
+	if len(a.members) <= 1 && a.liveOthers() {
+		a.lonePending = true // the next check decides: evicted, or really alone
+		return
+	}
+	a.lonePending = false
+	a.publishView()
+}
+
+// liveOthers reports whether the latest evidence lists a live member other
+// than this one.
+func (a *memberActor) liveOthers() bool {
+	for _, id := range a.live {
+		if id != a.self {
+			return true
+		}
+	}
+	return false
 }
 
 // publishView publishes the current members with what joined and left since

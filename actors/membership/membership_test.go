@@ -181,3 +181,38 @@ func TestStartEtcdUnreachable(t *testing.T) {
 	}
 	t.Logf("refused after %s: %v", time.Since(start).Round(time.Millisecond), err)
 }
+
+// A new incarnation turns Joined only when its view holds every live,
+// unblocked member the provider lists; missing ones are timed.
+func TestCoverageAndUnseen(t *testing.T) {
+	a := &memberActor{self: "a", members: []Member{{ID: "a"}, {ID: "b"}}}
+	tests := []struct {
+		live    []string
+		blocked map[string]bool
+		want    bool
+	}{
+		{nil, nil, true},
+		{[]string{"a", "b"}, nil, true},
+		{[]string{"a", "b", "c"}, nil, false},
+		{[]string{"a", "b", "c"}, map[string]bool{"c": true}, true},
+	}
+	for _, tt := range tests {
+		a.live, a.blocked = tt.live, tt.blocked
+		if got := a.covered(); got != tt.want {
+			t.Errorf("covered with live %v blocked %v = %v, want %v", tt.live, tt.blocked, got, tt.want)
+		}
+	}
+	t0 := time.Unix(100, 0)
+	a.trackUnseen(Evidence{Now: t0, Self: "a", LivePeers: []string{"a", "b", "c", "d"}, Blocked: map[string]bool{"d": true}})
+	if len(a.unseen) != 1 || !a.unseen["c"].Equal(t0) {
+		t.Fatalf("unseen = %v, want c since %v", a.unseen, t0)
+	}
+	a.trackUnseen(Evidence{Now: t0.Add(time.Second), Self: "a", LivePeers: []string{"c"}})
+	if !a.unseen["c"].Equal(t0) {
+		t.Errorf("unseen c moved: %v", a.unseen)
+	}
+	a.trackUnseen(Evidence{Now: t0.Add(2 * time.Second), Self: "a"})
+	if len(a.unseen) != 0 {
+		t.Errorf("unseen not cleared when c is gone: %v", a.unseen)
+	}
+}
