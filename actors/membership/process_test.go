@@ -261,7 +261,7 @@ func freePorts(t *testing.T, n int) []int {
 // documented bound); it comes back under a new member ID; another is frozen
 // (SIGSTOP) for 5 s and, resumed, rejoins under a new member ID, and no
 // member ever reports a one-member cluster while the others run.
-func scenario(t *testing.T, s *memberSet, bound time.Duration, args map[string][]string) {
+func scenario(t *testing.T, s *memberSet, bound time.Duration, args map[string][]string, statusArgs ...string) {
 	names := []string{"n1", "n2", "n3"}
 	t.Logf("scenario starts at %s", time.Now().Format("15:04:05.000"))
 	ms := map[string]*member{}
@@ -282,6 +282,7 @@ func scenario(t *testing.T, s *memberSet, bound time.Duration, args map[string][
 	if n, _ := n1.last.Member(n1.last.Self); n.NodeName != "n1" || !n.HasKind("k1") {
 		t.Fatalf("n1 does not see itself with its kinds: %+v", n1.last)
 	}
+	checkStatus(t, s.bin, statusArgs, names...)
 
 	// kill -9 n3: the others see it gone within the documented bound.
 	oldN3 := n3.last.Self
@@ -355,7 +356,48 @@ func scenario(t *testing.T, s *memberSet, bound time.Duration, args map[string][
 	}
 	t.Logf("n2's eviction sign: %s", reason)
 	noLoneMember(t, from, n1, n2, n3)
+
+	// n1 leaves gracefully (SIGTERM): a last "left" line, exit 0, and the
+	// others see it gone.
+	if err := n1.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	n1.until(t, "left", func(l line) bool { return l.State == Left })
+	for range n1.lines {
+	}
+	<-n1.done
+	if code := n1.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("n1 exited %d after SIGTERM, want 0", code)
+	}
+	for _, m := range []*member{n2, n3} {
+		m.until(t, "n1 gone after it left", joinedWith("n2", "n3"))
+	}
 	t.Logf("scenario done at %s", time.Now().Format("15:04:05.000"))
+}
+
+// checkStatus runs `exo-actors cluster status --json` and checks it lists
+// the nodes with their kinds.
+func checkStatus(t *testing.T, bin string, args []string, nodes ...string) {
+	t.Helper()
+	out, err := exec.Command(bin, append([]string{"cluster", "status", "--json"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("cluster status: %v", err)
+	}
+	var st Status
+	if err := json.Unmarshal(out, &st); err != nil {
+		t.Fatalf("cluster status printed %q: %v", out, err)
+	}
+	var got []string
+	for _, m := range st.Members {
+		if !m.HasKind("shared") {
+			t.Errorf("status: %s lacks its kinds: %+v", m.NodeName, m)
+		}
+		got = append(got, m.NodeName)
+	}
+	slices.Sort(got)
+	if !st.Agree || strings.Join(got, ",") != strings.Join(nodes, ",") {
+		t.Errorf("cluster status = %s, want agreeing members %v", out, nodes)
+	}
 }
 
 // Member returns the member with id in the line's view.
@@ -375,7 +417,8 @@ func TestAutomanagedMembersConvergeDetectKillAndRejoin(t *testing.T) {
 	for i, n := range []string{"n1", "n2", "n3"} {
 		args[n] = []string{"--cluster-port", fmt.Sprint(ports[i]), "--kinds", fmt.Sprintf("k%d,shared", i+1)}
 	}
-	scenario(t, s, Config{Provider: ProviderAutomanaged}.DetectionBound(), args)
+	scenario(t, s, Config{Provider: ProviderAutomanaged}.DetectionBound(), args,
+		"--cluster", "amtest", "--cluster-peers", strings.Join(peers, ","))
 }
 
 // etcdBinary finds etcd: absent, the test skips with a clear message unless
@@ -447,5 +490,6 @@ func TestEtcdMembersConvergeDetectKillAndRejoin(t *testing.T) {
 	for i, n := range []string{"n1", "n2", "n3"} {
 		args[n] = []string{"--kinds", fmt.Sprintf("k%d,shared", i+1)}
 	}
-	scenario(t, s, Config{Provider: ProviderEtcd}.DetectionBound(), args)
+	scenario(t, s, Config{Provider: ProviderEtcd}.DetectionBound(), args,
+		"--cluster", "etcdtest", "--cluster-provider", "etcd", "--etcd-endpoints", endpoint)
 }
