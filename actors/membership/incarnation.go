@@ -137,6 +137,9 @@ func startIncarnation(cfg Config, number, port int, onTopology func(*cluster.Clu
 	ccfg := cluster.Configure(cfg.Cluster, inc.provider, disthash.New(), remote.Configure(cfg.Host, port),
 		cluster.WithKinds(kinds...))
 	ccfg.GossipInterval = cfg.GossipInterval
+	// Bounds the gossip state reads of each check (5 s by default), so a
+	// check racing a teardown does not hold Stop for long.
+	ccfg.TimeoutTime = 2 * time.Second
 	inc.cl = cluster.New(inc.system, ccfg)
 	inc.system.EventStream.Subscribe(func(evt any) {
 		if t, ok := evt.(*cluster.ClusterTopology); ok {
