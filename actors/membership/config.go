@@ -188,7 +188,7 @@ func (c Config) withDefaults() (Config, error) {
 			}
 		}
 		if !own {
-			return c, fmt.Errorf("the peers %s do not include this member's own %s:%d: list every member, this one too",
+			return c, fmt.Errorf("the peers %q do not include this member's own %s:%d: list every member, this one too",
 				strings.Join(c.Peers, ","), c.Host, c.ManagePort)
 		}
 	case ProviderEtcd:
