@@ -70,6 +70,11 @@ type Config struct {
 	Kinds []string
 	// Provider is ProviderAutomanaged (the default) or ProviderEtcd.
 	Provider Provider
+	// Gateway is the address (host:port) of this node's gateway, carried to
+	// the other members as [Member].Gateway (optional). The gateway keeps its
+	// own Remote on the node's actor system; the member's Remote changes with
+	// every rejoin.
+	Gateway string
 
 	// Host is the address the Remote and the automanaged HTTP port listen on
 	// (default 127.0.0.1, loopback only).
@@ -153,6 +158,11 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("runner kind %q given twice", k)
 		}
 		seen[k] = true
+	}
+	if c.Gateway != "" {
+		if _, _, err := splitHostPort(c.Gateway); err != nil {
+			return c, fmt.Errorf("bad gateway address %q: want host:port (%v)", c.Gateway, err)
+		}
 	}
 	if c.Provider == "" {
 		c.Provider = ProviderAutomanaged

@@ -131,7 +131,7 @@ func startIncarnation(cfg Config, number, port int, onTopology func(*cluster.Clu
 
 	props := actor.PropsFromFunc(func(actor.Context) {}) // kinds carry data; nothing is activated
 	var kinds []*cluster.Kind
-	for _, k := range clusterKinds(cfg.NodeName, cfg.Kinds) {
+	for _, k := range clusterKinds(cfg.NodeName, cfg.Kinds, cfg.Gateway) {
 		kinds = append(kinds, cluster.NewKind(k, props))
 	}
 	ccfg := cluster.Configure(cfg.Cluster, inc.provider, disthash.New(), remote.Configure(cfg.Host, port),

@@ -31,6 +31,7 @@ func TestConfigErrors(t *testing.T) {
 		{"kind twice", func(c *Config) { c.Kinds = []string{"a", "a"} }, `runner kind "a" given twice`},
 		{"unknown provider", func(c *Config) { c.Provider = "zookeeper" }, `unknown cluster provider "zookeeper": want automanaged or etcd`},
 		{"bad host", func(c *Config) { c.Host = "loopback" }, `bad host "loopback"`},
+		{"bad gateway", func(c *Config) { c.Gateway = "nowhere" }, `bad gateway address "nowhere"`},
 		{"bad remote port", func(c *Config) { c.RemotePort = 70000 }, "bad remote port 70000"},
 		{"no manage port", func(c *Config) { c.ManagePort = 0 }, "automanaged needs this member's HTTP port"},
 		{"no peers", func(c *Config) { c.Peers = nil }, "automanaged needs the peers' HTTP addresses"},
@@ -145,15 +146,15 @@ func TestStateTransitions(t *testing.T) {
 
 func TestMemberDecoding(t *testing.T) {
 	m := memberFrom(&cluster.Member{Id: "x", Host: "127.0.0.1", Port: 9000,
-		Kinds: append(clusterKinds("gpu-a", []string{"tts", "llm"}), cluster.TopicActorKind)})
-	if m.ID != "x" || m.Address != "127.0.0.1:9000" || m.NodeName != "gpu-a" || strings.Join(m.Kinds, ",") != "llm,tts" {
+		Kinds: append(clusterKinds("gpu-a", []string{"tts", "llm"}, "127.0.0.1:7000"), cluster.TopicActorKind)})
+	if m.ID != "x" || m.Address != "127.0.0.1:9000" || m.NodeName != "gpu-a" || strings.Join(m.Kinds, ",") != "llm,tts" || m.Gateway != "127.0.0.1:7000" {
 		t.Fatalf("decoded %+v", m)
 	}
 	if !m.HasKind("llm") || m.HasKind("prototopic") {
 		t.Errorf("HasKind wrong for %+v", m)
 	}
 	v := View{Members: membersFrom([]*cluster.Member{
-		{Id: "b", Kinds: clusterKinds("n2", []string{"asr"})}, {Id: "a", Kinds: clusterKinds("n1", []string{"llm", "asr"})}})}
+		{Id: "b", Kinds: clusterKinds("n2", []string{"asr"}, "")}, {Id: "a", Kinds: clusterKinds("n1", []string{"llm", "asr"}, "")}})}
 	if v.Members[0].ID != "a" || strings.Join(v.Kinds(), ",") != "asr,llm" || strings.Join(v.Nodes(), ",") != "n1,n2" {
 		t.Errorf("view %+v kinds %v nodes %v", v, v.Kinds(), v.Nodes())
 	}

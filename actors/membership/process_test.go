@@ -279,7 +279,7 @@ func scenario(t *testing.T, s *memberSet, bound time.Duration, args map[string][
 			t.Fatalf("%s's view lacks the kinds: %+v", m.name, l)
 		}
 	}
-	if n, _ := n1.last.Member(n1.last.Self); n.NodeName != "n1" || !n.HasKind("k1") {
+	if n, _ := n1.last.Member(n1.last.Self); n.NodeName != "n1" || !n.HasKind("k1") || (slices.Contains(args["n1"], "--gateway-address") && n.Gateway != "127.0.0.1:9000") {
 		t.Fatalf("n1 does not see itself with its kinds: %+v", n1.last)
 	}
 	checkStatus(t, s.bin, statusArgs, names...)
@@ -415,7 +415,8 @@ func TestAutomanagedMembersConvergeDetectKillAndRejoin(t *testing.T) {
 	s := newMemberSet(t, "--cluster", "amtest", "--cluster-provider", "automanaged", "--cluster-peers", strings.Join(peers, ","))
 	args := map[string][]string{}
 	for i, n := range []string{"n1", "n2", "n3"} {
-		args[n] = []string{"--cluster-port", fmt.Sprint(ports[i]), "--kinds", fmt.Sprintf("k%d,shared", i+1)}
+		args[n] = []string{"--cluster-port", fmt.Sprint(ports[i]), "--kinds", fmt.Sprintf("k%d,shared", i+1),
+			"--gateway-address", fmt.Sprintf("127.0.0.1:%d", 9000+i)}
 	}
 	scenario(t, s, Config{Provider: ProviderAutomanaged}.DetectionBound(), args,
 		"--cluster", "amtest", "--cluster-peers", strings.Join(peers, ","))

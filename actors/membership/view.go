@@ -10,14 +10,18 @@ import (
 
 // Prefixes of the cluster kinds that carry exo-actors' member data.
 const (
-	nodeKindPrefix   = "exo.node/"
-	runnerKindPrefix = "exo.runner/"
+	nodeKindPrefix    = "exo.node/"
+	runnerKindPrefix  = "exo.runner/"
+	gatewayKindPrefix = "exo.gateway/"
 )
 
-// clusterKinds encodes a node name and its runner kinds as protoactor cluster
-// kinds.
-func clusterKinds(nodeName string, kinds []string) []string {
+// clusterKinds encodes a node name, its runner kinds and its gateway address
+// (if any) as protoactor cluster kinds.
+func clusterKinds(nodeName string, kinds []string, gateway string) []string {
 	out := []string{nodeKindPrefix + nodeName}
+	if gateway != "" {
+		out = append(out, gatewayKindPrefix+gateway)
+	}
 	for _, k := range kinds {
 		out = append(out, runnerKindPrefix+k)
 	}
@@ -35,6 +39,9 @@ type Member struct {
 	NodeName string `json:"node"`
 	// Kinds are the runner kinds the node registers, sorted.
 	Kinds []string `json:"kinds"`
+	// Gateway is the address of the node's gateway (its own protoactor
+	// Remote, stable across rejoins), "" if the node did not give one.
+	Gateway string `json:"gateway,omitempty"`
 }
 
 // HasKind reports whether the member registers runner kind k.
@@ -48,6 +55,8 @@ func memberFrom(m *cluster.Member) Member {
 		switch {
 		case strings.HasPrefix(k, nodeKindPrefix):
 			out.NodeName = strings.TrimPrefix(k, nodeKindPrefix)
+		case strings.HasPrefix(k, gatewayKindPrefix):
+			out.Gateway = strings.TrimPrefix(k, gatewayKindPrefix)
 		case strings.HasPrefix(k, runnerKindPrefix):
 			out.Kinds = append(out.Kinds, strings.TrimPrefix(k, runnerKindPrefix))
 		}

@@ -68,6 +68,7 @@ func newClusterMemberCmd(e *env) *cobra.Command {
 		checkInterval time.Duration
 		evictAfter    time.Duration
 		refresh       time.Duration
+		gateway       string
 	)
 	cmd := &cobra.Command{
 		Use:    "cluster-member",
@@ -82,7 +83,7 @@ func newClusterMemberCmd(e *env) *cobra.Command {
 			if name == "" {
 				return usageErrorf("--name is required: name this node")
 			}
-			cfg.NodeName, cfg.Kinds = name, kinds
+			cfg.NodeName, cfg.Kinds, cfg.Gateway = name, kinds, gateway
 			cfg.CheckInterval, cfg.EvictAfter, cfg.Refresh = checkInterval, evictAfter, refresh
 			cfg.Logger = e.logger
 			if err := cfg.Validate(); err != nil {
@@ -100,6 +101,7 @@ func newClusterMemberCmd(e *env) *cobra.Command {
 	f.DurationVar(&checkInterval, "check-interval", 0, "how often eviction is checked (default 250ms)")
 	f.DurationVar(&evictAfter, "evict-after", 0, "gossip silence that means this member was evicted (default 6s)")
 	f.DurationVar(&refresh, "refresh", 0, "automanaged poll interval (default 200ms)")
+	f.StringVar(&gateway, "gateway-address", "", "this node's gateway address, carried to the other members (optional)")
 	return cmd
 }
 
@@ -219,13 +221,17 @@ func printStatus(w io.Writer, st membership.Status) {
 	}
 	fmt.Fprintf(w, "cluster %s (%s): %d members, %s\n", st.Cluster, st.Provider, len(st.Members), agree)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tMEMBER ID\tADDRESS\tKINDS")
+	fmt.Fprintln(tw, "NODE\tMEMBER ID\tADDRESS\tGATEWAY\tKINDS")
 	for _, m := range st.Members {
 		kinds := strings.Join(m.Kinds, ",")
 		if kinds == "" {
 			kinds = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.NodeName, m.ID, m.Address, kinds)
+		gw := m.Gateway
+		if gw == "" {
+			gw = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.NodeName, m.ID, m.Address, gw, kinds)
 	}
 	_ = tw.Flush()
 	for _, p := range st.Peers {
