@@ -27,7 +27,7 @@
 //
 // protoactor's Member has an ID, host, port and kinds. The node name and the
 // runner kinds this node registers travel as cluster kinds with a prefix
-// ("exo.node/NAME", "exo.runner/KIND"), so every provider carries them from
+// ("exo.node/NAME", "exo.runner/KIND", "exo.gateway/ADDR"), so every provider carries them from
 // the first topology on; [Member] decodes them.
 //
 // # Changes
