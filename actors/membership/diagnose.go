@@ -2,6 +2,7 @@ package membership
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -31,6 +32,9 @@ type Evidence struct {
 	// has not blocked) but this member's view lacks, to when that was first
 	// noticed.
 	Unseen map[string]time.Time
+	// BlockedBy are the peers (automanaged HTTP addresses) that answered
+	// they blocked this member's ID.
+	BlockedBy []string
 	// OwnKeyDeleted: etcd deleted this member's key (its lease expired).
 	OwnKeyDeleted bool
 	// EvictAfter is the silence that means eviction.
@@ -40,7 +44,9 @@ type Evidence struct {
 // Diagnose returns why the evidence says this member was evicted, or "" if
 // it does not. The signs, any of which is enough:
 //
-//   - its own ID is in its block list, or (etcd) its own key was deleted;
+//   - its own ID is in its block list; a peer says it blocked this ID
+//     (automanaged: each member answers /exo/blocked); (etcd) its own key
+//     was deleted;
 //   - a member that has been in its view for longer than EvictAfter sent no
 //     gossip for longer than EvictAfter: members stop gossiping to a member
 //     they evicted, and a member that really died leaves every view within
@@ -58,6 +64,11 @@ func Diagnose(e Evidence) string {
 	}
 	if e.Blocked[e.Self] {
 		return "this member's ID is on its own block list (the cluster evicted it)"
+	}
+	if len(e.BlockedBy) > 0 {
+		peers := slices.Clone(e.BlockedBy)
+		sort.Strings(peers)
+		return fmt.Sprintf("peers at %s blocked this member's ID: they evicted it", strings.Join(peers, ","))
 	}
 	var silent []string
 	for id, since := range e.Since {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -188,6 +189,15 @@ func newEchoServer(lis net.Listener, inc *incarnation, view func() View) *echo.E
 		return c.JSON(http.StatusOK, automanaged.NewNode(inc.cfg.Cluster, inc.system.ID, host, port, inc.cfg.ManagePort, inc.cl.GetClusterKinds()))
 	})
 	e.GET("/exo/view", func(c echo.Context) error { return c.JSON(http.StatusOK, view()) })
+	// /exo/blocked?id=ID answers whether this member blocked ID for good: a
+	// member asks its peers about itself to learn it was evicted.
+	e.GET("/exo/blocked", func(c echo.Context) error {
+		id := c.QueryParam("id")
+		if id == "" || inc.cl.Remote == nil {
+			return c.String(http.StatusBadRequest, "want ?id=MEMBER_ID of a started member")
+		}
+		return c.JSON(http.StatusOK, blockedAnswer{ID: id, Blocked: inc.cl.Remote.BlockList().IsBlocked(id)})
+	})
 	return e
 }
 
@@ -247,6 +257,9 @@ func (inc *incarnation) evidence(ctx context.Context) Evidence {
 		ev.Blocked[toMemberID(inc.cfg, id)] = true
 	}
 	ev.LivePeers = inc.livePeers(ctx)
+	if inc.cfg.Provider == ProviderAutomanaged {
+		ev.BlockedBy = inc.blockedBy(ctx, ev.Self)
+	}
 	return ev
 }
 
@@ -277,6 +290,43 @@ func (inc *incarnation) livePeers(ctx context.Context) []string {
 	}
 }
 
+// blockedAnswer is the JSON of /exo/blocked.
+type blockedAnswer struct {
+	ID      string `json:"id"`
+	Blocked bool   `json:"blocked"`
+}
+
+// blockedBy asks every other peer whether it blocked self and returns the
+// peers that did.
+func (inc *incarnation) blockedBy(ctx context.Context, self string) []string {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	own := net.JoinHostPort(inc.cfg.Host, fmt.Sprint(inc.cfg.ManagePort))
+	answers := make([]bool, len(inc.cfg.Peers))
+	var wg sync.WaitGroup
+	for i, p := range inc.cfg.Peers {
+		if p == own {
+			continue
+		}
+		wg.Add(1)
+		go func() { // owner: blockedBy, which waits
+			defer wg.Done()
+			var a blockedAnswer
+			if getJSON(ctx, inc.http, "http://"+p+"/exo/blocked?id="+url.QueryEscape(self), &a) == nil {
+				answers[i] = a.Blocked && a.ID == self
+			}
+		}()
+	}
+	wg.Wait()
+	var out []string
+	for i, b := range answers {
+		if b {
+			out = append(out, inc.cfg.Peers[i])
+		}
+	}
+	return out
+}
+
 // probeHealth polls every peer's /_health at once and returns the answers.
 func probeHealth(ctx context.Context, hc *http.Client, peers []string) []*automanaged.NodeModel {
 	out := make([]*automanaged.NodeModel, len(peers))
@@ -301,8 +351,8 @@ func probeHealth(ctx context.Context, hc *http.Client, peers []string) []*automa
 	return live
 }
 
-func getJSON(ctx context.Context, hc *http.Client, url string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+func getJSON(ctx context.Context, hc *http.Client, target string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return err
 	}
@@ -312,7 +362,7 @@ func getJSON(ctx context.Context, hc *http.Client, url string, v any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: HTTP %d", url, resp.StatusCode)
+		return fmt.Errorf("%s: HTTP %d", target, resp.StatusCode)
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
 }

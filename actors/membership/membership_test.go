@@ -90,6 +90,7 @@ func TestDiagnose(t *testing.T) {
 		{"healthy", Evidence{Since: map[string]time.Time{"b": ago(time.Minute)}, Heartbeats: map[string]time.Time{"b": ago(time.Second)}}, ""},
 		{"own key deleted", Evidence{OwnKeyDeleted: true}, "etcd deleted this member's key"},
 		{"self blocked", Evidence{Blocked: map[string]bool{"a": true}}, "on its own block list"},
+		{"a peer blocked it", Evidence{BlockedBy: []string{"127.0.0.1:2", "127.0.0.1:1"}}, "peers at 127.0.0.1:1,127.0.0.1:2 blocked this member's ID"},
 		{"silent member", Evidence{Since: map[string]time.Time{"b": ago(time.Minute), "c": ago(time.Minute)},
 			Heartbeats: map[string]time.Time{"b": ago(5 * time.Second), "c": ago(time.Second)}}, "no gossip for over 4s from b,"},
 		{"never heard, long in view", Evidence{Since: map[string]time.Time{"b": ago(5 * time.Second)}}, "from b,"},
