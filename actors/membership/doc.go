@@ -43,11 +43,12 @@
 // A member the provider dropped (a pause longer than its health timeout, an
 // etcd lease that expired) is blocked for good by the others and never
 // readmitted, yet it goes on believing it is a member. Every CheckInterval the
-// actor looks for the signs, see [Diagnose]: gossip heartbeats from members in
-// its view stopped for longer than EvictAfter (they no longer gossip to a
-// member they blocked); it is alone in its view while the provider reports
-// live peers it has blocked itself (the split-brain shape); or (etcd) its own
-// key was deleted. Any sign makes it leave and rejoin under a new member ID,
+// actor looks for the signs, see [Diagnose]: a peer answers that it blocked
+// this member's ID (automanaged); its own etcd key was deleted; gossip
+// heartbeats from members in its view stopped for longer than EvictAfter
+// (they no longer gossip to a member they blocked); it is alone in its view
+// while the provider reports live peers it has blocked itself (the
+// split-brain shape); or the provider lists a live member its view lacks. Any sign makes it leave and rejoin under a new member ID,
 // with State Rejoining in between: a rejoining member reports no view, so no
 // node ever presents itself as a one-member cluster while the others run.
 package membership
