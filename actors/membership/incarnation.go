@@ -1,0 +1,426 @@
+package membership
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
+	etcdprovider "github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
+	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/labstack/echo/v4"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/exo-actors/exo-actors/internal/logbridge"
+)
+
+// ErrEtcdUnreachable is wrapped by the error of a join whose etcd endpoints
+// did not answer a Status call within Config.EtcdDialTimeout. No member is
+// started then: protoactor's StartMember would hang forever.
+var ErrEtcdUnreachable = errors.New("etcd unreachable")
+
+// incarnation is one cluster member: its own actor system, Remote, cluster
+// and provider. Its goroutines (the own-key watch) are waited for by close.
+type incarnation struct {
+	cfg      Config
+	number   int
+	system   *actor.ActorSystem
+	cl       *cluster.Cluster
+	provider cluster.ClusterProvider
+	echo     *echo.Echo       // automanaged: the HTTP server we built on cfg.Host
+	lis      net.Listener     // automanaged: its listener (closed by detach too)
+	etcd     *clientv3.Client // etcd: our own client (check, own-key watch, live peers)
+	http     *http.Client     // automanaged: live-peer probes
+
+	watchCancel context.CancelFunc
+	watchDone   sync.WaitGroup
+
+	detachOnce sync.Once
+}
+
+// memberID is this incarnation's ID as it appears in topologies.
+func (inc *incarnation) memberID() string { return toMemberID(inc.cfg, inc.system.ID) }
+
+// toMemberID maps an actor system ID (the gossip key) to the topology member
+// ID: etcd's provider names members "<cluster>@<system ID>".
+func toMemberID(cfg Config, systemID string) string {
+	if cfg.Provider == ProviderEtcd {
+		return cfg.Cluster + "@" + systemID
+	}
+	return systemID
+}
+
+// checkEtcd returns a client once some endpoint answered Status within the
+// dial timeout, or an error wrapping ErrEtcdUnreachable that names the
+// endpoints.
+func checkEtcd(cfg Config) (*clientv3.Client, error) {
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   cfg.EtcdEndpoints,
+		DialTimeout: cfg.EtcdDialTimeout,
+		Logger:      zap.NewNop(), // its retries would print JSON on stderr
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w at %s: %v", ErrEtcdUnreachable, strings.Join(cfg.EtcdEndpoints, ","), err)
+	}
+	var errs []string
+	for _, ep := range cfg.EtcdEndpoints {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.EtcdDialTimeout)
+		_, err := cli.Status(ctx, ep)
+		cancel()
+		if err == nil {
+			return cli, nil
+		}
+		errs = append(errs, fmt.Sprintf("%s: %v", ep, err))
+	}
+	cli.Close()
+	return nil, fmt.Errorf("%w within %s at %s (%s): start etcd or fix --etcd-endpoints",
+		ErrEtcdUnreachable, cfg.EtcdDialTimeout, strings.Join(cfg.EtcdEndpoints, ","), strings.Join(errs, "; "))
+}
+
+// startIncarnation joins the cluster as a new member. onTopology receives
+// every topology the incarnation's event stream publishes (from protoactor's
+// goroutines: it must only Send); onOwnKeyDeleted is called from the etcd
+// watch goroutine when etcd deletes this member's key. view serves the
+// automanaged /exo/view endpoint.
+func startIncarnation(cfg Config, number, port int, onTopology func(*cluster.ClusterTopology),
+	onOwnKeyDeleted func(), view func() View) (inc *incarnation, err error) {
+	inc = &incarnation{cfg: cfg, number: number}
+	if cfg.Provider == ProviderEtcd {
+		if inc.etcd, err = checkEtcd(cfg); err != nil {
+			return nil, err
+		}
+	}
+	logger := logbridge.NewSlog(cfg.Logger)
+	inc.system = actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
+		actor.WithDeadLetterThrottleInterval(time.Second))
+
+	switch cfg.Provider {
+	case ProviderAutomanaged:
+		lis, lerr := net.Listen("tcp", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.ManagePort)))
+		if lerr != nil {
+			inc.system.Shutdown()
+			return nil, fmt.Errorf("listen on the automanaged port %s:%d: %w (another member or an old one still holds it)", cfg.Host, cfg.ManagePort, lerr)
+		}
+		inc.lis = lis
+		inc.echo = newEchoServer(lis, inc, view)
+		inc.http = &http.Client{Timeout: time.Second}
+		inc.provider = automanaged.NewWithTesting(cfg.Refresh, cfg.ManagePort, inc.echo, cfg.Peers...)
+	case ProviderEtcd:
+		p, perr := etcdprovider.NewWithConfig(cfg.EtcdBaseKey, clientv3.Config{
+			Endpoints: cfg.EtcdEndpoints, DialTimeout: cfg.EtcdDialTimeout, Logger: zap.NewNop()})
+		if perr != nil {
+			inc.etcd.Close()
+			inc.system.Shutdown()
+			return nil, fmt.Errorf("etcd provider: %w", perr)
+		}
+		inc.provider = p
+	}
+
+	props := actor.PropsFromFunc(func(actor.Context) {}) // kinds carry data; nothing is activated
+	var kinds []*cluster.Kind
+	for _, k := range clusterKinds(cfg.NodeName, cfg.Kinds, cfg.Gateway) {
+		kinds = append(kinds, cluster.NewKind(k, props))
+	}
+	ccfg := cluster.Configure(cfg.Cluster, inc.provider, disthash.New(), remote.Configure(cfg.Host, port),
+		cluster.WithKinds(kinds...))
+	ccfg.GossipInterval = cfg.GossipInterval
+	// Bounds the gossip state reads of each check (5 s by default), so a
+	// check racing a teardown does not hold Stop for long.
+	ccfg.TimeoutTime = 2 * time.Second
+	inc.cl = cluster.New(inc.system, ccfg)
+	inc.system.EventStream.Subscribe(func(evt any) {
+		if t, ok := evt.(*cluster.ClusterTopology); ok {
+			onTopology(t)
+		}
+	})
+
+	if err := startMember(inc.cl); err != nil {
+		inc.detach()
+		inc.close()
+		return nil, err
+	}
+	if cfg.Provider == ProviderEtcd {
+		inc.watchOwnKey(onOwnKeyDeleted)
+		inc.touchOwnKey()
+	}
+	return inc, nil
+}
+
+// startMember calls protoactor's StartMember, which panics on errors.
+func startMember(cl *cluster.Cluster) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("start cluster member: %v", r)
+		}
+	}()
+	cl.StartMember()
+	return nil
+}
+
+// newEchoServer builds automanaged's HTTP server on our own listener (the
+// provider would bind 0.0.0.0): /_health answers the provider's polls with
+// this member's node model, /exo/view serves the current view as JSON for
+// `exo-actors cluster status`.
+func newEchoServer(lis net.Listener, inc *incarnation, view func() View) *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.Logger.SetOutput(discard{})
+	e.Listener = lis
+	e.GET("/_health", func(c echo.Context) error {
+		host, port, err := inc.system.GetHostPort()
+		if err != nil {
+			return c.String(http.StatusServiceUnavailable, err.Error())
+		}
+		return c.JSON(http.StatusOK, automanaged.NewNode(inc.cfg.Cluster, inc.system.ID, host, port, inc.cfg.ManagePort, inc.cl.GetClusterKinds()))
+	})
+	e.GET("/exo/view", func(c echo.Context) error { return c.JSON(http.StatusOK, view()) })
+	// /exo/blocked?id=ID answers whether this member blocked ID for good: a
+	// member asks its peers about itself to learn it was evicted.
+	e.GET("/exo/blocked", func(c echo.Context) error {
+		id := c.QueryParam("id")
+		if id == "" || inc.cl.Remote == nil {
+			return c.String(http.StatusBadRequest, "want ?id=MEMBER_ID of a started member")
+		}
+		return c.JSON(http.StatusOK, blockedAnswer{ID: id, Blocked: inc.cl.Remote.BlockList().IsBlocked(id)})
+	})
+	return e
+}
+
+// touchOwnKey writes this member's key again, unchanged, once StartMember
+// returned (a second after the provider registered it): members that read
+// the member list just before it registered and started their watch just
+// after (protoactor's etcd provider does not watch from the revision it
+// read) see it then. A failure is left to the missed-join check.
+func (inc *incarnation) touchOwnKey() {
+	ctx, cancel := context.WithTimeout(context.Background(), inc.cfg.EtcdDialTimeout)
+	defer cancel()
+	resp, err := inc.etcd.Get(ctx, inc.ownKey())
+	if err != nil || len(resp.Kvs) == 0 {
+		return
+	}
+	kv := resp.Kvs[0]
+	_, _ = inc.etcd.Put(ctx, inc.ownKey(), string(kv.Value), clientv3.WithLease(clientv3.LeaseID(kv.Lease)))
+}
+
+// ownKey is this member's etcd key as protoactor's provider writes it.
+func (inc *incarnation) ownKey() string {
+	return inc.cfg.EtcdBaseKey + "/" + inc.cfg.Cluster + "/" + inc.memberID()
+}
+
+// watchOwnKey watches this member's etcd key; a delete means the lease
+// expired (the provider recreates the key, but the others blocked the ID).
+func (inc *incarnation) watchOwnKey(onDeleted func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	inc.watchCancel = cancel
+	wch := inc.etcd.Watch(ctx, inc.ownKey())
+	inc.watchDone.Add(1)
+	go func() { // owner: the incarnation; close waits for it
+		defer inc.watchDone.Done()
+		for resp := range wch {
+			for _, ev := range resp.Events {
+				if ev.Type == clientv3.EventTypeDelete {
+					onDeleted()
+				}
+			}
+		}
+	}()
+}
+
+// evidence gathers what Diagnose needs from this incarnation (since is
+// filled by the caller from its view). It blocks for at most about a second.
+func (inc *incarnation) evidence(ctx context.Context) Evidence {
+	ev := Evidence{Self: inc.memberID(), Heartbeats: map[string]time.Time{}, Blocked: map[string]bool{}}
+	if hb, err := inc.cl.Gossip.GetState(cluster.HeartbeatKey); err == nil {
+		for sysID, kv := range hb {
+			ev.Heartbeats[toMemberID(inc.cfg, sysID)] = time.UnixMilli(kv.GetLocalTimestampUnixMilliseconds())
+		}
+	}
+	for _, id := range inc.cl.GetBlockedMembers().ToSlice() {
+		ev.Blocked[id] = true
+		// The gossip heartbeat expiry blocks system IDs, the member list
+		// member IDs: count both as the member.
+		ev.Blocked[toMemberID(inc.cfg, id)] = true
+	}
+	ev.LivePeers = inc.livePeers(ctx)
+	if inc.cfg.Provider == ProviderAutomanaged {
+		ev.BlockedBy = inc.blockedBy(ctx, ev.Self)
+	}
+	return ev
+}
+
+// livePeers asks the provider's source of truth who is alive right now.
+func (inc *incarnation) livePeers(ctx context.Context) []string {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	switch inc.cfg.Provider {
+	case ProviderEtcd:
+		ms, err := etcdMembers(ctx, inc.etcd, inc.cfg)
+		if err != nil {
+			return nil
+		}
+		var ids []string
+		for _, m := range ms {
+			ids = append(ids, m.ID)
+		}
+		return ids
+	default:
+		nodes := probeHealth(ctx, inc.http, inc.cfg.Peers)
+		var ids []string
+		for _, n := range nodes {
+			if n.ClusterName == inc.cfg.Cluster {
+				ids = append(ids, n.ID)
+			}
+		}
+		return ids
+	}
+}
+
+// blockedAnswer is the JSON of /exo/blocked.
+type blockedAnswer struct {
+	ID      string `json:"id"`
+	Blocked bool   `json:"blocked"`
+}
+
+// blockedBy asks every other peer whether it blocked self and returns the
+// peers that did.
+func (inc *incarnation) blockedBy(ctx context.Context, self string) []string {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	own := net.JoinHostPort(inc.cfg.Host, fmt.Sprint(inc.cfg.ManagePort))
+	answers := make([]bool, len(inc.cfg.Peers))
+	var wg sync.WaitGroup
+	for i, p := range inc.cfg.Peers {
+		if p == own {
+			continue
+		}
+		wg.Add(1)
+		go func() { // owner: blockedBy, which waits
+			defer wg.Done()
+			var a blockedAnswer
+			if getJSON(ctx, inc.http, "http://"+p+"/exo/blocked?id="+url.QueryEscape(self), &a) == nil {
+				answers[i] = a.Blocked && a.ID == self
+			}
+		}()
+	}
+	wg.Wait()
+	var out []string
+	for i, b := range answers {
+		if b {
+			out = append(out, inc.cfg.Peers[i])
+		}
+	}
+	return out
+}
+
+// probeHealth polls every peer's /_health at once and returns the answers.
+func probeHealth(ctx context.Context, hc *http.Client, peers []string) []*automanaged.NodeModel {
+	out := make([]*automanaged.NodeModel, len(peers))
+	var wg sync.WaitGroup
+	for i, p := range peers {
+		wg.Add(1)
+		go func() { // owner: probeHealth, which waits
+			defer wg.Done()
+			var n automanaged.NodeModel
+			if getJSON(ctx, hc, "http://"+p+"/_health", &n) == nil {
+				out[i] = &n
+			}
+		}()
+	}
+	wg.Wait()
+	var live []*automanaged.NodeModel
+	for _, n := range out {
+		if n != nil {
+			live = append(live, n)
+		}
+	}
+	return live
+}
+
+func getJSON(ctx context.Context, hc *http.Client, target string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: HTTP %d", target, resp.StatusCode)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// etcdMembers reads the members protoactor's etcd provider registered.
+func etcdMembers(ctx context.Context, cli *clientv3.Client, cfg Config) ([]Member, error) {
+	resp, err := cli.Get(ctx, cfg.EtcdBaseKey+"/"+cfg.Cluster+"/", clientv3.WithPrefix())
+	if err != nil {
+		return nil, err
+	}
+	var out []Member
+	for _, kv := range resp.Kvs {
+		n, err := etcdprovider.NewNodeFromBytes(kv.Value)
+		if err != nil {
+			continue
+		}
+		out = append(out, memberFrom(n.MemberStatus()))
+	}
+	return out, nil
+}
+
+// detach makes the incarnation let go of what the next one needs at once:
+// the provider stops answering and registering (the automanaged HTTP port is
+// closed; the etcd key deleted) and the own-key watch ends. Idempotent.
+func (inc *incarnation) detach() {
+	inc.detachOnce.Do(func() {
+		if inc.watchCancel != nil {
+			inc.watchCancel()
+		}
+		if inc.cl.Remote != nil { // StartMember got as far as the provider
+			_ = inc.provider.Shutdown(true)
+		} else if inc.echo != nil {
+			_ = inc.echo.Close()
+		}
+		if inc.lis != nil {
+			_ = inc.lis.Close() // echo never served on it if the join failed early
+		}
+	})
+}
+
+// close tears the rest down after detach: tells the gossip it left, stops
+// the identity lookup, gossip, Remote and actor system, closes our etcd
+// client and waits for the watch goroutine.
+func (inc *incarnation) close() {
+	if inc.cl.Remote != nil {
+		inc.cl.Gossip.SetState(cluster.GracefullyLeftKey, &emptypb.Empty{})
+		if inc.cl.IdentityLookup != nil {
+			inc.cl.IdentityLookup.Shutdown()
+		}
+		inc.cl.Gossip.Shutdown()
+		inc.cl.Remote.Shutdown(false)
+	}
+	inc.system.Shutdown()
+	if inc.watchCancel != nil {
+		inc.watchCancel()
+	}
+	inc.watchDone.Wait()
+	if inc.etcd != nil {
+		inc.etcd.Close()
+	}
+}

@@ -1,0 +1,133 @@
+package membership
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// PeerView is what one automanaged peer answered to a status query.
+type PeerView struct {
+	// Peer is the automanaged HTTP address asked.
+	Peer string `json:"peer"`
+	// View is its answer; Error is set instead when it did not answer.
+	View  *View  `json:"view,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Status is the cluster as `exo-actors cluster status` reports it.
+type Status struct {
+	Cluster  string   `json:"cluster"`
+	Provider Provider `json:"provider"`
+	// Members are the members: with automanaged, those in the view of the
+	// reachable peers (the union, so a disagreement shows as Agree false);
+	// with etcd, the keys protoactor's provider registered.
+	Members []Member `json:"members"`
+	// Peers are the automanaged peers' own answers (empty with etcd).
+	Peers []PeerView `json:"peers,omitempty"`
+	// Agree is true when every reachable automanaged peer is Joined and
+	// reports the same member IDs (always true with etcd).
+	Agree bool `json:"agree"`
+}
+
+// QueryStatus asks the cluster described by cfg who its members are,
+// without joining it: automanaged peers are asked for their view over HTTP
+// (/exo/view), etcd is read. Only Cluster, Provider, Peers, EtcdEndpoints,
+// EtcdBaseKey and EtcdDialTimeout of cfg are used.
+func QueryStatus(ctx context.Context, cfg Config) (Status, error) {
+	if cfg.NodeName == "" {
+		cfg.NodeName = "status"
+	}
+	peers := cfg.Peers
+	if cfg.Provider == "" || cfg.Provider == ProviderAutomanaged {
+		if len(cfg.Peers) == 0 {
+			return Status{}, fmt.Errorf("automanaged needs the peers' HTTP addresses (--cluster-peers host:port,...), got none")
+		}
+		for _, p := range cfg.Peers {
+			if _, _, err := splitHostPort(p); err != nil {
+				return Status{}, fmt.Errorf("bad peer %q: want host:port (%v)", p, err)
+			}
+		}
+		// The validation wants this member's own port among the peers; a
+		// status query has none: validate with a stand-in.
+		cfg.Host, cfg.ManagePort = DefaultHost, 1
+		cfg.Peers = append(slices.Clone(peers), "127.0.0.1:1")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return Status{}, err
+	}
+	cfg.Peers = peers
+	st := Status{Cluster: cfg.Cluster, Provider: cfg.Provider, Members: []Member{}, Agree: true}
+	switch cfg.Provider {
+	case ProviderEtcd:
+		cli, err := checkEtcd(cfg)
+		if err != nil {
+			return st, err
+		}
+		defer cli.Close()
+		qctx, cancel := context.WithTimeout(ctx, cfg.EtcdDialTimeout)
+		defer cancel()
+		ms, err := etcdMembers(qctx, cli, cfg)
+		if err != nil {
+			return st, fmt.Errorf("read members of cluster %s from etcd at %s: %w", cfg.Cluster, strings.Join(cfg.EtcdEndpoints, ","), err)
+		}
+		sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
+		st.Members = append(st.Members, ms...)
+		return st, nil
+	default:
+		hc := &http.Client{Timeout: 2 * time.Second}
+		st.Peers = make([]PeerView, len(cfg.Peers))
+		var wg sync.WaitGroup
+		for i, p := range cfg.Peers {
+			wg.Add(1)
+			go func() { // owner: QueryStatus, which waits
+				defer wg.Done()
+				var v View
+				if err := getJSON(ctx, hc, "http://"+p+"/exo/view", &v); err != nil {
+					st.Peers[i] = PeerView{Peer: p, Error: err.Error()}
+					return
+				}
+				st.Peers[i] = PeerView{Peer: p, View: &v}
+			}()
+		}
+		wg.Wait()
+		seen := map[string]bool{}
+		var first string
+		answered := 0
+		for _, pv := range st.Peers {
+			if pv.View == nil {
+				continue
+			}
+			answered++
+			if pv.View.Cluster != cfg.Cluster || pv.View.State != Joined {
+				st.Agree = false
+				continue
+			}
+			var ids []string
+			for _, m := range pv.View.Members {
+				ids = append(ids, m.ID)
+				if !seen[m.ID] {
+					seen[m.ID] = true
+					st.Members = append(st.Members, m)
+				}
+			}
+			key := strings.Join(ids, ",")
+			if first == "" {
+				first = key
+			} else if key != first {
+				st.Agree = false
+			}
+		}
+		if answered == 0 {
+			return st, fmt.Errorf("no member of cluster %s answered at %s: is a member running there?", cfg.Cluster, strings.Join(cfg.Peers, ","))
+		}
+		sort.Slice(st.Members, func(i, j int) bool { return st.Members[i].ID < st.Members[j].ID })
+		return st, nil
+	}
+}

@@ -1,0 +1,244 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/exo-actors/exo-actors/actors/membership"
+	"github.com/exo-actors/exo-actors/internal/logbridge"
+)
+
+// clusterFlags are the flags that say which cluster to join or query. The
+// lead wires the same flags into `exo-actors node` (issue 21).
+type clusterFlags struct {
+	cluster       string
+	provider      string
+	port          int
+	peers         []string
+	etcdEndpoints []string
+	etcdBaseKey   string
+	host          string
+}
+
+func (f *clusterFlags) register(fs *pflag.FlagSet, member bool) {
+	fs.StringVar(&f.cluster, "cluster", "", "cluster name")
+	fs.StringVar(&f.provider, "cluster-provider", string(membership.ProviderAutomanaged), "membership provider: automanaged or etcd")
+	fs.StringSliceVar(&f.peers, "cluster-peers", nil, "automanaged: HTTP host:port of every member (this one included), comma-separated")
+	fs.StringSliceVar(&f.etcdEndpoints, "etcd-endpoints", nil, "etcd: client endpoints host:port, comma-separated")
+	fs.StringVar(&f.etcdBaseKey, "etcd-base-key", membership.DefaultEtcdBaseKey, "etcd: key prefix")
+	if member {
+		fs.IntVar(&f.port, "cluster-port", 0, "automanaged: this member's HTTP port (must be in --cluster-peers)")
+		fs.StringVar(&f.host, "cluster-host", membership.DefaultHost, "address the Remote and the automanaged port listen on")
+	}
+}
+
+func (f *clusterFlags) config() (membership.Config, error) {
+	if f.cluster == "" {
+		return membership.Config{}, usageErrorf("--cluster is required: name the cluster to join")
+	}
+	p, err := membership.ParseProvider(f.provider)
+	if err != nil {
+		return membership.Config{}, &UsageError{Err: fmt.Errorf("bad --cluster-provider: %w", err)}
+	}
+	return membership.Config{Cluster: f.cluster, Provider: p, ManagePort: f.port, Peers: f.peers,
+		EtcdEndpoints: f.etcdEndpoints, EtcdBaseKey: f.etcdBaseKey, Host: f.host}, nil
+}
+
+// newClusterMemberCmd is the hidden test hook: join a cluster and print
+// every membership change as one JSON line on stdout until SIGINT/SIGTERM.
+func newClusterMemberCmd(e *env) *cobra.Command {
+	var (
+		cf            clusterFlags
+		name          string
+		kinds         []string
+		checkInterval time.Duration
+		evictAfter    time.Duration
+		refresh       time.Duration
+		gateway       string
+	)
+	cmd := &cobra.Command{
+		Use:    "cluster-member",
+		Short:  "Join a cluster and print membership changes as JSON lines (test hook)",
+		Hidden: true,
+		Args:   noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := cf.config()
+			if err != nil {
+				return err
+			}
+			if name == "" {
+				return usageErrorf("--name is required: name this node")
+			}
+			cfg.NodeName, cfg.Kinds, cfg.Gateway = name, kinds, gateway
+			cfg.CheckInterval, cfg.EvictAfter, cfg.Refresh = checkInterval, evictAfter, refresh
+			cfg.Logger = e.logger
+			if err := cfg.Validate(); err != nil {
+				return &UsageError{Err: err}
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			return runClusterMember(ctx, cfg, e.stdout)
+		},
+	}
+	f := cmd.Flags()
+	cf.register(f, true)
+	f.StringVar(&name, "name", "", "this node's name")
+	f.StringSliceVar(&kinds, "kinds", nil, "runner kinds this node registers, comma-separated")
+	f.DurationVar(&checkInterval, "check-interval", 0, "how often eviction is checked (default 250ms)")
+	f.DurationVar(&evictAfter, "evict-after", 0, "gossip silence that means this member was evicted (default 6s)")
+	f.DurationVar(&refresh, "refresh", 0, "automanaged poll interval (default 200ms)")
+	f.StringVar(&gateway, "gateway-address", "", "this node's gateway address, carried to the other members (optional)")
+	return cmd
+}
+
+// memberLine is one JSON line of cluster-member.
+type memberLine struct {
+	Time        string              `json:"time"`
+	State       membership.State    `json:"state"`
+	Self        string              `json:"self"`
+	Incarnation int                 `json:"incarnation"`
+	Members     []membership.Member `json:"members"`
+	Joined      []string            `json:"joined,omitempty"`
+	Left        []string            `json:"left,omitempty"`
+	Reason      string              `json:"reason,omitempty"`
+}
+
+// printer writes each Changed it receives as one JSON line; it is the only
+// writer of stdout while the member runs.
+type printer struct{ enc *json.Encoder }
+
+func (p *printer) Receive(ctx actor.Context) {
+	c, ok := ctx.Message().(*membership.Changed)
+	if !ok {
+		return
+	}
+	l := memberLine{Time: time.Now().UTC().Format(time.RFC3339Nano), State: c.View.State, Self: c.View.Self,
+		Incarnation: c.View.Incarnation, Members: c.View.Members, Reason: c.Reason}
+	for _, m := range c.Joined {
+		l.Joined = append(l.Joined, m.ID)
+	}
+	for _, m := range c.Left {
+		l.Left = append(l.Left, m.ID)
+	}
+	_ = p.enc.Encode(l)
+}
+
+func runClusterMember(ctx context.Context, cfg membership.Config, stdout io.Writer) error {
+	host := actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewSlog(cfg.Logger) }))
+	defer host.Shutdown()
+	stop := actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })
+	out := host.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &printer{enc: json.NewEncoder(stdout)} },
+		actor.WithSupervisor(stop), actor.WithGuardian(stop)))
+	m, err := membership.Start(host, cfg)
+	if err != nil {
+		return err
+	}
+	m.Subscribe(host.Root, out)
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := m.Stop(sctx); err != nil {
+		return err
+	}
+	// The printer has the final Left line in its mailbox: poison drains it.
+	_ = host.Root.PoisonFuture(out).Wait()
+	return nil
+}
+
+// newClusterCmd is `exo-actors cluster` with its `status` subcommand.
+func newClusterCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cluster",
+		Short: "Inspect a cluster of exo-actors nodes",
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	var (
+		cf      clusterFlags
+		asJSON  bool
+		timeout time.Duration
+	)
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Print the cluster's members and the runner kinds each registers",
+		Long: "status asks the cluster who its members are without joining it: automanaged peers\n" +
+			"answer with their own view (so disagreement shows), etcd is read directly.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := cf.config()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			st, err := membership.QueryStatus(ctx, cfg)
+			if err != nil {
+				if errors.Is(err, membership.ErrEtcdUnreachable) || strings.HasPrefix(err.Error(), "no member") {
+					return err
+				}
+				return &UsageError{Err: err}
+			}
+			if asJSON {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			printClusterStatus(e.stdout, st)
+			return nil
+		},
+	}
+	f := status.Flags()
+	cf.register(f, false)
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	f.DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for answers")
+	status.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	cmd.AddCommand(status)
+	return cmd
+}
+
+func printClusterStatus(w io.Writer, st membership.Status) {
+	agree := "views agree"
+	if !st.Agree {
+		agree = "views DISAGREE (a member is joining, rejoining or split)"
+	}
+	if st.Provider == membership.ProviderEtcd {
+		agree = "from etcd"
+	}
+	fmt.Fprintf(w, "cluster %s (%s): %d members, %s\n", st.Cluster, st.Provider, len(st.Members), agree)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tMEMBER ID\tADDRESS\tGATEWAY\tKINDS")
+	for _, m := range st.Members {
+		kinds := strings.Join(m.Kinds, ",")
+		if kinds == "" {
+			kinds = "-"
+		}
+		gw := m.Gateway
+		if gw == "" {
+			gw = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.NodeName, m.ID, m.Address, gw, kinds)
+	}
+	_ = tw.Flush()
+	for _, p := range st.Peers {
+		if p.Error != "" {
+			fmt.Fprintf(w, "peer %s: no answer (%s)\n", p.Peer, oneLine(p.Error))
+		} else if p.View.State != membership.Joined {
+			fmt.Fprintf(w, "peer %s: %s\n", p.Peer, p.View.State)
+		}
+	}
+}

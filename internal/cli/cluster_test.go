@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"bytes"
+	"net"
+	"strings"
+	"testing"
+)
+
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func TestClusterCommandErrors(t *testing.T) {
+	dead := closedAddr(t)
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"cluster", "status"}, ExitUsage, "--cluster is required"},
+		{[]string{"cluster", "status", "--cluster", "c", "--cluster-provider", "zookeeper"}, ExitUsage, `unknown cluster provider "zookeeper"`},
+		{[]string{"cluster", "status", "--cluster", "c"}, ExitUsage, "automanaged needs the peers' HTTP addresses"},
+		{[]string{"cluster", "status", "--cluster", "c", "--cluster-peers", "nohost"}, ExitUsage, `bad peer "nohost"`},
+		{[]string{"cluster", "status", "--cluster", "c", "--cluster-peers", dead}, ExitFailure, "no member of cluster c answered at " + dead},
+		{[]string{"cluster", "status", "--cluster", "c", "--cluster-provider", "etcd", "--etcd-endpoints", dead}, ExitFailure,
+			"etcd unreachable within 2s at " + dead},
+		{[]string{"cluster-member", "--cluster", "c"}, ExitUsage, "--name is required"},
+		{[]string{"cluster-member", "--cluster", "c", "--name", "n", "--cluster-port", "7001", "--cluster-peers", "127.0.0.1:7002"}, ExitUsage,
+			"do not include this member's own 127.0.0.1:7001"},
+		{[]string{"cluster-member", "--cluster", "c", "--name", "n", "--cluster-provider", "etcd"}, ExitUsage, "etcd needs at least one endpoint"},
+		{[]string{"cluster-member", "--cluster", "c", "--name", "n", "--cluster-provider", "etcd", "--etcd-endpoints", "h:1", "--evict-after", "1s"}, ExitUsage,
+			"must exceed the provider's detection bound 4s"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := Main(tt.args, strings.NewReader(""), &stdout, &stderr)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr %q", code, tt.code, stderr.String())
+			}
+			lines := strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "exo-actors: ") || !strings.Contains(lines[0], tt.want) {
+				t.Errorf("stderr %q: want one line containing %q", stderr.String(), tt.want)
+			}
+		})
+	}
+}
+
+func TestClusterHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"--help"}, strings.NewReader(""), &stdout, &stderr); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(stdout.String(), "  cluster ") || strings.Contains(stdout.String(), "cluster-member") {
+		t.Errorf("--help should list cluster and hide cluster-member:\n%s", stdout.String())
+	}
+}
