@@ -26,6 +26,10 @@ type Subscription struct {
 	uncredited int   // events (not Gaps) returned by Next since the last grant
 	received   uint64
 	consumed   uint64
+
+	// feed is set (and s nil) on a subscription fed from outside a Stream
+	// (NewFeed): a remote node's stream seen through a client.
+	feed *feedHooks
 }
 
 func newSubscription(s *Stream, window int) *Subscription {
@@ -37,7 +41,12 @@ func newSubscription(s *Stream, window int) *Subscription {
 func (sub *Subscription) ID() uint64 { return sub.id }
 
 // Stream returns the topic of the subscription's stream.
-func (sub *Subscription) Stream() string { return sub.s.topic }
+func (sub *Subscription) Stream() string {
+	if sub.feed != nil {
+		return sub.feed.topic
+	}
+	return sub.s.topic
+}
 
 // Next returns the next event, waiting for one until ctx ends. Every W/2
 // events it returns it grants the stream credit for them (Stream.Grant),
@@ -64,7 +73,7 @@ func (sub *Subscription) Next(ctx context.Context) (Event, error) {
 				sub.ring() // another Next caller may be waiting
 			}
 			if credit > 0 {
-				sub.s.Grant(sub.id, credit)
+				sub.grant(credit)
 			}
 			return ev, nil
 		}
@@ -86,7 +95,21 @@ func (sub *Subscription) Next(ctx context.Context) (Event, error) {
 // counts what it still buffered for it as discarded. Events already handed
 // over stay readable with Next, then Next returns ErrEndOfStream. Close is
 // idempotent and safe to call at any time, also concurrently with Next.
-func (sub *Subscription) Close() { sub.s.unsubscribe(sub) }
+func (sub *Subscription) Close() {
+	if sub.feed != nil {
+		sub.feed.close(sub)
+		return
+	}
+	sub.s.unsubscribe(sub)
+}
+
+func (sub *Subscription) grant(n int) {
+	if sub.feed != nil {
+		sub.feed.grant(n)
+		return
+	}
+	sub.s.Grant(sub.id, n)
+}
 
 // Received returns how many entries (events and Gap events) were handed over
 // to this subscription and how many Next has returned.
