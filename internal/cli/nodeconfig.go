@@ -92,7 +92,9 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 		k := f.Kinds[name]
 		spec := exo.RunnerSpec{Kind: name, Builtin: k.Builtin, Command: k.Command, Args: k.Args, Env: k.Env, Dir: k.Dir}
 		if err := spec.Validate(); err != nil {
-			return nil, fmt.Errorf("kind %q: %s", name, oneLine(strings.TrimPrefix(err.Error(), "invalid runner spec: ")))
+			msg := strings.TrimPrefix(err.Error(), "invalid runner spec: ")
+			msg = strings.TrimPrefix(msg, fmt.Sprintf("kind %q: ", name))
+			return nil, fmt.Errorf("kind %q: %s", name, oneLine(msg))
 		}
 		if k.MaxRunners < 0 {
 			return nil, fmt.Errorf("kind %q: max_runners %d: want 0 (no bound) or more", name, k.MaxRunners)
