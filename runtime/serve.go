@@ -98,6 +98,9 @@ func (srv *Server) Addr() string { return srv.addr }
 // Stats returns the gateway's live counts: sessions, subscriptions, open tasks.
 func (srv *Server) Stats() gateway.Stats { return srv.gw.Stats() }
 
+// WaitIdle waits until no client has a session, or ctx ends.
+func (srv *Server) WaitIdle(ctx context.Context) error { return srv.gw.WaitIdle(ctx) }
+
 // Close stops the gateway (every client's subscriptions end; clients see
 // the node lost) and the remote's gRPC server. protoactor keeps its
 // outbound connections until the process exits (its graceful shutdown

@@ -45,6 +45,10 @@ type Gateway struct {
 	wg     sync.WaitGroup
 	sub    *eventstream.Subscription
 
+	// idle is rung (capacity 1, never closed) whenever the last session
+	// ended: WaitIdle waits on it.
+	idle chan struct{}
+
 	mu    sync.Mutex
 	stats Stats
 }
@@ -64,7 +68,7 @@ func Start(cfg Config) (*Gateway, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, system: cfg.Node.System(), start: time.Now()}
+	g := &Gateway{cfg: cfg, system: cfg.Node.System(), start: time.Now(), idle: make(chan struct{}, 1)}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &gatewayActor{g: g, sessions: map[string]*session{}, children: map[string]childRef{}}
@@ -95,6 +99,22 @@ func (g *Gateway) Stats() Stats {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.stats
+}
+
+// WaitIdle waits until no client has a session (each said goodbye or was
+// lost), or ctx ends. A node that a client shut down waits so before it
+// exits, so the shutdown report reaches the client.
+func (g *Gateway) WaitIdle(ctx context.Context) error {
+	for {
+		if g.Stats().Sessions == 0 {
+			return nil
+		}
+		select {
+		case <-g.idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // Close stops the gateway: its actor (every subscription relay with it),
@@ -329,6 +349,12 @@ func (a *gatewayActor) count() {
 	st.SessionsBye, st.SessionsLost = a.g.stats.SessionsBye, a.g.stats.SessionsLost
 	a.g.stats = st
 	a.g.mu.Unlock()
+	if st.Sessions == 0 {
+		select {
+		case a.g.idle <- struct{}{}:
+		default: // already rung
+		}
+	}
 }
 
 // callIDOf returns the call_id of a request, and false for a message that

@@ -127,6 +127,13 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig) error {
 	report, err := sys.Shutdown(context.Background())
 	close(stopForce) // sole sender: runNode, once, after the shutdown
 	forcer.Wait()
+	if !interrupted {
+		// The client that asked for the shutdown gets its report, then
+		// says goodbye; a client that never does is not waited for long.
+		wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = srv.WaitIdle(wctx)
+		cancel()
+	}
 	srv.Close()
 	if err != nil {
 		return fmt.Errorf("node %s: shutdown: %w", o.name, err)
