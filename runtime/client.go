@@ -182,7 +182,10 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	if o.heartbeat <= 0 || o.lostAfter <= o.heartbeat {
 		return nil, fmt.Errorf("heartbeat %s, lost after %s: want a positive heartbeat shorter than lostAfter", o.heartbeat, o.lostAfter)
 	}
-	if o.tlsFiles.Enabled() && o.serverTLS == nil {
+	if o.tlsFiles.Enabled() {
+		if o.serverTLS != nil {
+			return nil, errors.New("both WithTLS and WithTLSConfig: choose one")
+		}
 		srv, cli, err := o.tlsFiles.Configs()
 		if err != nil {
 			return nil, err

@@ -37,7 +37,10 @@ var shared struct {
 }
 
 func endpointKey(o *dialOptions) string {
-	return fmt.Sprintf("listen %s, TLS %+v %p %p, max message %d", o.listen, o.tlsFiles, o.serverTLS, o.clientTLS, o.maxMessage)
+	if o.tlsFiles.Enabled() {
+		return fmt.Sprintf("listen %s, TLS files %+v, max message %d", o.listen, o.tlsFiles, o.maxMessage)
+	}
+	return fmt.Sprintf("listen %s, TLS configs %p %p, max message %d", o.listen, o.serverTLS, o.clientTLS, o.maxMessage)
 }
 
 // acquireEndpoint returns the process's endpoint, starting it on first use.
