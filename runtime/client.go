@@ -159,6 +159,7 @@ type Client struct {
 	tasks     map[uint64]*actors.TaskFeed   // open tasks by GwSubmit call_id
 	taskIDs   map[uint64]string
 	subs      map[uint64]*streams.Feed // open subscriptions by GwSubscribe call_id
+	blasted   map[uint64]int           // GwBlastItems received, by GwBlast call_id
 }
 
 // maxPending bounds the calls in flight on one Client; a call beyond it
@@ -210,7 +211,7 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	c := &Client{addr: addr, node: addr, opts: o, ep: ep, root: ep.system.Root, gw: actor.NewPID(addr, gateway.Name),
 		tickStop: make(chan struct{}), ended: make(chan struct{}), lastHeard: time.Now(),
 		pending: map[uint64]chan proto.Message{}, tasks: map[uint64]*actors.TaskFeed{}, taskIDs: map[uint64]string{},
-		subs: map[uint64]*streams.Feed{}}
+		subs: map[uint64]*streams.Feed{}, blasted: map[uint64]int{}}
 	self := c.root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return &clientActor{c: c} }), "client")
 	c.self = self
 	c.esub = ep.system.EventStream.Subscribe(func(ev any) {
@@ -403,6 +404,10 @@ func setCallID(msg proto.Message, id uint64) {
 		m.CallId = id
 	case *exov1.GwShutdown:
 		m.CallId = id
+	case *exov1.GwEcho:
+		m.CallId = id
+	case *exov1.GwBlast:
+		m.CallId = id
 	}
 }
 
@@ -562,6 +567,29 @@ func (c *Client) ShutdownNode(ctx context.Context) (RemoteShutdownReport, error)
 	return RemoteShutdownReport{Node: c.NodeName(), Text: r.GetReport(), Total: r.GetTotal().AsDuration(), Forced: r.GetForced()}, nil
 }
 
+// Echo makes one bare round trip to the node's gateway (the floor of the
+// bench row remote_dispatch_p50).
+func (c *Client) Echo(ctx context.Context) error {
+	_, err := c.call(ctx, &exov1.GwEcho{})
+	return err
+}
+
+// Blast asks the node to send count messages of size bytes and returns how
+// many arrived before the node's GwBlastDone (the floor of the bench row
+// remote_events: raw protoactor remote throughput).
+func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
+	id := c.ids.Add(1)
+	c.mu.Lock()
+	c.blasted[id] = 0
+	c.mu.Unlock()
+	_, err := c.callAs(ctx, id, &exov1.GwBlast{CallId: id, Count: int32(count), Size: int32(size)})
+	c.mu.Lock()
+	got := c.blasted[id]
+	delete(c.blasted, id)
+	c.mu.Unlock()
+	return got, err
+}
+
 // Close says goodbye to the node (which ends this client's subscriptions
 // there; its tasks go on), ends every open handle of this client (tasks
 // Failed, subscriptions EndOfStream, both wrapping ErrClientClosed), and
@@ -657,6 +685,10 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		c.taskEvent(m)
 	case *exov1.GwDelivery:
 		c.delivery(m)
+	case *exov1.GwBlastItem:
+		c.mu.Lock()
+		c.blasted[m.GetCallId()]++
+		c.mu.Unlock()
 	case proto.Message:
 		c.reply(m)
 	}

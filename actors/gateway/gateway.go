@@ -27,6 +27,9 @@ const Name = "gateway"
 // callTimeout bounds one call from the gateway into its node.
 const callTimeout = 10 * time.Second
 
+// maxBlast bounds one GwBlast.
+const maxBlast = 1_000_000
+
 // tickEvery is how often the gateway looks for silent sessions.
 const tickEvery = 250 * time.Millisecond
 
@@ -363,7 +366,8 @@ func callIDOf(m any) (uint64, bool) {
 	type caller interface{ GetCallId() uint64 }
 	switch m.(type) {
 	case *exov1.GwSpawnRunner, *exov1.GwStopRunner, *exov1.GwListRunners, *exov1.GwSubmit, *exov1.GwCancel,
-		*exov1.GwSubscribe, *exov1.GwCredit, *exov1.GwUnsubscribe, *exov1.GwNodeStatus, *exov1.GwShutdown:
+		*exov1.GwSubscribe, *exov1.GwCredit, *exov1.GwUnsubscribe, *exov1.GwNodeStatus, *exov1.GwShutdown,
+		*exov1.GwEcho, *exov1.GwBlast:
 		return m.(caller).GetCallId(), true
 	}
 	return 0, false
@@ -445,6 +449,26 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		a.reply(ctx, &exov1.GwNodeStatusReply{CallId: callID, NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
 			Runners: int32(len(infos)), Sessions: int32(st.Sessions), Subscriptions: int32(st.Subscriptions),
 			OpenTasks: int32(st.OpenTasks), Uptime: durationpb.New(time.Since(g.start)), ShuttingDown: shutting})
+	case *exov1.GwEcho:
+		a.reply(ctx, &exov1.GwEchoed{CallId: callID})
+	case *exov1.GwBlast:
+		n, size := int(m.GetCount()), int(m.GetSize())
+		if n < 0 || n > maxBlast || size < 0 || size > g.cfg.MaxMessage {
+			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: blast of %d messages of %d bytes: want at most %d of at most %d", ErrInvalidArgument, n, size, maxBlast, g.cfg.MaxMessage)))
+			return
+		}
+		to, sctx := ctx.Sender(), s.ctx
+		g.goOwned(func() {
+			data := make([]byte, size)
+			root := g.system.Root
+			for i := range n {
+				if sctx.Err() != nil {
+					return
+				}
+				root.Send(to, &exov1.GwBlastItem{CallId: callID, Seq: uint64(i + 1), Data: data})
+			}
+			root.Send(to, &exov1.GwBlastDone{CallId: callID, Count: int32(n)})
+		})
 	case *exov1.GwShutdown:
 		if g.cfg.Shutdown == nil {
 			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s does not accept remote shutdown", ErrUnsupported, g.cfg.Name)))

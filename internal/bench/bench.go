@@ -49,6 +49,7 @@ func groups() []group {
 		{"dispatch", []string{RowDispatchP50, RowDispatchP99}, (*bencher).dispatch},
 		{"crash", []string{RowCrashDetect, RowRestart}, (*bencher).crash},
 		{"runners", []string{RowShutdown100, RowMemoryPerRunner}, (*bencher).runners},
+		{"remote", []string{RowRemoteEvents, RowRemoteDispatchP50}, (*bencher).remote},
 	}
 }
 

@@ -128,7 +128,7 @@ func newRoot(e *env) *cobra.Command {
 	pf.StringVar(&e.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	pf.StringVar(&e.logFormat, "log-format", "text", "log format: text or json")
 
-	root.AddCommand(newVersionCmd(e), newRunnerCmd(e), newDemoCommand(e), newBenchCmd(e), newBenchChildCmd(e), newNodeCmd(e), newRemoteCmd(e))
+	root.AddCommand(newVersionCmd(e), newRunnerCmd(e), newDemoCommand(e), newBenchCmd(e), newBenchChildCmd(e), newNodeCmd(e), newRemoteCmd(e), newBenchRemoteClientCmd(e))
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
 	}

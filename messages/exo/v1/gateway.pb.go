@@ -2278,6 +2278,276 @@ func (x *GwShutdownReport) GetForced() []string {
 	return nil
 }
 
+// GwEcho is answered at once with GwEchoed: the bare round trip through
+// protoactor remote and the gateway actor, the floor of the bench row
+// remote_dispatch_p50.
+type GwEcho struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwEcho) Reset() {
+	*x = GwEcho{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwEcho) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwEcho) ProtoMessage() {}
+
+func (x *GwEcho) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwEcho.ProtoReflect.Descriptor instead.
+func (*GwEcho) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *GwEcho) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+// GwEchoed answers GwEcho.
+type GwEchoed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwEchoed) Reset() {
+	*x = GwEchoed{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwEchoed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwEchoed) ProtoMessage() {}
+
+func (x *GwEchoed) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwEchoed.ProtoReflect.Descriptor instead.
+func (*GwEchoed) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *GwEchoed) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+// GwBlast asks the node to send count GwBlastItem messages of about size
+// bytes each, then GwBlastDone: raw protoactor remote throughput between
+// the two processes, the floor of the bench row remote_events. count is at
+// most 1,000,000 and size at most the node's max_message.
+type GwBlast struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	Count         int32                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	Size          int32                  `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwBlast) Reset() {
+	*x = GwBlast{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwBlast) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwBlast) ProtoMessage() {}
+
+func (x *GwBlast) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwBlast.ProtoReflect.Descriptor instead.
+func (*GwBlast) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GwBlast) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+func (x *GwBlast) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *GwBlast) GetSize() int32 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+// GwBlastItem is one message of a GwBlast.
+type GwBlastItem struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Data          []byte                 `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwBlastItem) Reset() {
+	*x = GwBlastItem{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwBlastItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwBlastItem) ProtoMessage() {}
+
+func (x *GwBlastItem) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwBlastItem.ProtoReflect.Descriptor instead.
+func (*GwBlastItem) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *GwBlastItem) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+func (x *GwBlastItem) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *GwBlastItem) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// GwBlastDone follows the last GwBlastItem of a GwBlast.
+type GwBlastDone struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	Count         int32                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwBlastDone) Reset() {
+	*x = GwBlastDone{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwBlastDone) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwBlastDone) ProtoMessage() {}
+
+func (x *GwBlastDone) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwBlastDone.ProtoReflect.Descriptor instead.
+func (*GwBlastDone) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *GwBlastDone) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+func (x *GwBlastDone) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 var File_messages_exo_v1_gateway_proto protoreflect.FileDescriptor
 
 const file_messages_exo_v1_gateway_proto_rawDesc = "" +
@@ -2442,7 +2712,22 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x16\n" +
 	"\x06report\x18\x02 \x01(\tR\x06report\x12/\n" +
 	"\x05total\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x05total\x12\x16\n" +
-	"\x06forced\x18\x04 \x03(\tR\x06forced*\xc9\x02\n" +
+	"\x06forced\x18\x04 \x03(\tR\x06forced\"!\n" +
+	"\x06GwEcho\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"#\n" +
+	"\bGwEchoed\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"L\n" +
+	"\aGwBlast\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\x05R\x04size\"L\n" +
+	"\vGwBlastItem\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x12\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"<\n" +
+	"\vGwBlastDone\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count*\xc9\x02\n" +
 	"\x06GwCode\x12\x17\n" +
 	"\x13GW_CODE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18GW_CODE_INVALID_ARGUMENT\x10\x01\x12\x18\n" +
@@ -2471,7 +2756,7 @@ func file_messages_exo_v1_gateway_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_exo_v1_gateway_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(GwCode)(0),                   // 0: exoactors.v1.GwCode
 	(*GwError)(nil),               // 1: exoactors.v1.GwError
@@ -2506,35 +2791,40 @@ var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(*GwNodeStatusReply)(nil),     // 30: exoactors.v1.GwNodeStatusReply
 	(*GwShutdown)(nil),            // 31: exoactors.v1.GwShutdown
 	(*GwShutdownReport)(nil),      // 32: exoactors.v1.GwShutdownReport
-	nil,                           // 33: exoactors.v1.GwSubmit.ParamsEntry
-	(*durationpb.Duration)(nil),   // 34: google.protobuf.Duration
-	(*RunnerStatus)(nil),          // 35: exoactors.v1.RunnerStatus
-	(*timestamppb.Timestamp)(nil), // 36: google.protobuf.Timestamp
-	(TaskStatus)(0),               // 37: exoactors.v1.TaskStatus
-	(*ChunkGenerated)(nil),        // 38: exoactors.v1.ChunkGenerated
+	(*GwEcho)(nil),                // 33: exoactors.v1.GwEcho
+	(*GwEchoed)(nil),              // 34: exoactors.v1.GwEchoed
+	(*GwBlast)(nil),               // 35: exoactors.v1.GwBlast
+	(*GwBlastItem)(nil),           // 36: exoactors.v1.GwBlastItem
+	(*GwBlastDone)(nil),           // 37: exoactors.v1.GwBlastDone
+	nil,                           // 38: exoactors.v1.GwSubmit.ParamsEntry
+	(*durationpb.Duration)(nil),   // 39: google.protobuf.Duration
+	(*RunnerStatus)(nil),          // 40: exoactors.v1.RunnerStatus
+	(*timestamppb.Timestamp)(nil), // 41: google.protobuf.Timestamp
+	(TaskStatus)(0),               // 42: exoactors.v1.TaskStatus
+	(*ChunkGenerated)(nil),        // 43: exoactors.v1.ChunkGenerated
 }
 var file_messages_exo_v1_gateway_proto_depIdxs = []int32{
 	0,  // 0: exoactors.v1.GwError.code:type_name -> exoactors.v1.GwCode
-	34, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
-	34, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
-	35, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
-	36, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
+	39, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
+	39, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
+	40, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
+	41, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
 	12, // 5: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
-	33, // 6: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
-	34, // 7: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
-	37, // 8: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
-	36, // 9: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
-	38, // 10: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	38, // 6: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
+	39, // 7: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
+	42, // 8: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
+	41, // 9: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
+	43, // 10: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
 	17, // 11: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
 	16, // 12: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
-	36, // 13: exoactors.v1.GwEvent.at:type_name -> google.protobuf.Timestamp
+	41, // 13: exoactors.v1.GwEvent.at:type_name -> google.protobuf.Timestamp
 	25, // 14: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
-	38, // 15: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	43, // 15: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
 	27, // 16: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
-	37, // 17: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
+	42, // 17: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
 	26, // 18: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
-	34, // 19: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
-	34, // 20: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
+	39, // 19: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
+	39, // 20: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
 	21, // [21:21] is the sub-list for method output_type
 	21, // [21:21] is the sub-list for method input_type
 	21, // [21:21] is the sub-list for extension type_name
@@ -2564,7 +2854,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_exo_v1_gateway_proto_rawDesc), len(file_messages_exo_v1_gateway_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   33,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
