@@ -124,13 +124,14 @@ func TestRemoteKillNode(t *testing.T) {
 		nodes = append(nodes, startNode(t, name, cfg))
 	}
 	ctx := testCtx(t, 2*time.Minute)
-	ps := place(t, ctx, nodes, 4)
+	ps := place(t, ctx, nodes, 3)
 	victim := ps[1]
 	victim.node.kill()
 	killed := time.Now()
 	checkLost(t, ctx, victim, killed, killBound)
 	_ = victim.node.wait(t, 10*time.Second)
 	waitGone(t, victim.pid, 10*time.Second)
+	t.Logf("victim and its runner gone %s after the kill", time.Since(killed).Round(time.Millisecond))
 	var wg sync.WaitGroup
 	for _, p := range []*placed{ps[0], ps[2]} {
 		for _, h := range p.handles {
@@ -145,6 +146,7 @@ func TestRemoteKillNode(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	t.Logf("the other nodes' %d tasks complete %s after the kill", 2*len(ps[0].handles), time.Since(killed).Round(time.Millisecond))
 	for _, p := range []*placed{ps[0], ps[2]} {
 		if err := p.client.Err(); err != nil {
 			t.Errorf("client of %s: %v, want connected", p.node.name, err)
