@@ -23,6 +23,8 @@ const helperEnv = "EXO_REMOTE_TEST_HELPER"
 // runHelper runs one client scenario and prints its result on stdout:
 //
 //	subscribe: dial EXO_ADDR, subscribe to tasks, print "subscribed", block
+//	submit:    dial EXO_ADDR, spawn a "slow" runner, submit task "orphan"
+//	           (1000 tokens), print "submitted", block
 //	dial:      dial EXO_ADDR with TLS (EXO_CA, EXO_CERT, EXO_KEY; EXO_NOCERT
 //	           dials without a client certificate), list runners, print "ok"
 //	           or "error: ..."
@@ -42,6 +44,22 @@ func runHelper(mode string) int {
 			return 1
 		}
 		fmt.Println("subscribed")
+		select {} // until killed
+	case "submit":
+		c, err := exo.Dial(ctx, addr, exo.WithClientName("helper"))
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		id, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "slow"})
+		if err == nil {
+			_, err = c.Submit(ctx, id, exo.Task{ID: "orphan", Kind: "text_generation", Params: map[string]string{"max_tokens": "1000"}})
+		}
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		fmt.Println("submitted")
 		select {} // until killed
 	case "dial":
 		var opt exo.DialOption

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -194,5 +195,46 @@ func waitStatus(t *testing.T, ctx context.Context, c *exo.Client, what string, o
 			t.Fatalf("waiting for %s: node status %+v", what, st)
 		}
 		<-tick.C
+	}
+}
+
+// TestRemoteClientLossCancelsTasks: with cancel_tasks_on_client_loss, the
+// tasks of a client process that dies are cancelled on the node.
+func TestRemoteClientLossCancelsTasks(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"slow": fmt.Sprintf(echoKind, "20ms")}, `, "cancel_tasks_on_client_loss": true`)
+	node := startNode(t, "orphans", cfg)
+	ctx := testCtx(t, time.Minute)
+	c, err := exo.Dial(ctx, node.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sub, err := c.Subscribe(exo.TopicTasks, exo.Filter{TaskID: "orphan", Kinds: []string{"task_status"}}, exo.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	h := startHelper(t, "submit", "EXO_ADDR="+node.addr)
+	if l := h.line(t, 30*time.Second); l != "submitted" {
+		t.Fatalf("client: %q", l)
+	}
+	h.kill(t)
+	killed := time.Now()
+	for {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, ok := ev.Payload.(*exo.TaskStatusChanged)
+		if !ok {
+			continue
+		}
+		if p.Status == exov1.TaskStatus_TASK_STATUS_CANCELLED {
+			t.Logf("the dead client's task was cancelled %s after the kill: %s", time.Since(killed).Round(time.Millisecond), p.Reason)
+			return
+		}
+		if p.Status == exov1.TaskStatus_TASK_STATUS_COMPLETE || p.Status == exov1.TaskStatus_TASK_STATUS_FAILED {
+			t.Fatalf("the dead client's task ended %s: %s", p.Status, p.Reason)
+		}
 	}
 }
