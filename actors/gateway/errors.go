@@ -51,6 +51,7 @@ var codeErrs = []struct {
 	{exov1.GwCode_GW_CODE_UNKNOWN_TOPIC, ErrUnknownTopic},
 	{exov1.GwCode_GW_CODE_NO_SESSION, ErrNoSession},
 	{exov1.GwCode_GW_CODE_INVALID_ARGUMENT, ErrInvalidArgument},
+	{exov1.GwCode_GW_CODE_LIMIT, ErrLimit},
 }
 
 // Code returns the wire code of err: the code of the first sentinel it

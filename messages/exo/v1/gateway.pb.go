@@ -53,7 +53,8 @@ const (
 	GwCode_GW_CODE_TOO_LARGE            GwCode = 8  // runtime.ErrMessageTooLarge
 	GwCode_GW_CODE_UNSUPPORTED          GwCode = 9  // runtime.ErrUnsupported: not a gateway request
 	GwCode_GW_CODE_UNKNOWN_TOPIC        GwCode = 10 // runtime.ErrUnknownTopic
-	GwCode_GW_CODE_NO_SESSION           GwCode = 11 // runtime.ErrNoSession: call GwHello first
+	GwCode_GW_CODE_NO_SESSION           GwCode = 11 // a request before GwHello, or after the session was dropped
+	GwCode_GW_CODE_LIMIT                GwCode = 12 // runtime.ErrGatewayLimit: a bound of the gateway was reached
 )
 
 // Enum value maps for GwCode.
@@ -71,6 +72,7 @@ var (
 		9:  "GW_CODE_UNSUPPORTED",
 		10: "GW_CODE_UNKNOWN_TOPIC",
 		11: "GW_CODE_NO_SESSION",
+		12: "GW_CODE_LIMIT",
 	}
 	GwCode_value = map[string]int32{
 		"GW_CODE_UNSPECIFIED":          0,
@@ -85,6 +87,7 @@ var (
 		"GW_CODE_UNSUPPORTED":          9,
 		"GW_CODE_UNKNOWN_TOPIC":        10,
 		"GW_CODE_NO_SESSION":           11,
+		"GW_CODE_LIMIT":                12,
 	}
 )
 
@@ -2727,7 +2730,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x04data\x18\x03 \x01(\fR\x04data\"<\n" +
 	"\vGwBlastDone\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x05R\x05count*\xc9\x02\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count*\xdc\x02\n" +
 	"\x06GwCode\x12\x17\n" +
 	"\x13GW_CODE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18GW_CODE_INVALID_ARGUMENT\x10\x01\x12\x18\n" +
@@ -2741,7 +2744,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x13GW_CODE_UNSUPPORTED\x10\t\x12\x19\n" +
 	"\x15GW_CODE_UNKNOWN_TOPIC\x10\n" +
 	"\x12\x16\n" +
-	"\x12GW_CODE_NO_SESSION\x10\vB8Z6github.com/exo-actors/exo-actors/messages/exo/v1;exov1b\x06proto3"
+	"\x12GW_CODE_NO_SESSION\x10\v\x12\x11\n" +
+	"\rGW_CODE_LIMIT\x10\fB8Z6github.com/exo-actors/exo-actors/messages/exo/v1;exov1b\x06proto3"
 
 var (
 	file_messages_exo_v1_gateway_proto_rawDescOnce sync.Once
