@@ -180,3 +180,66 @@ func TestRemoteThreeNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoteSlowSubscriber: a remote subscriber that does not read while a
+// task streams loses the oldest events on the node, and gets Gap events
+// that account for every one of them, in sequence order; then
+// EndOfStream when it closes.
+func TestRemoteSlowSubscriber(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
+	node := startNode(t, "slow-sub", cfg)
+	ctx := testCtx(t, time.Minute)
+	c, err := exo.Dial(ctx, node.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "echo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tokens = 500
+	sub, err := c.Subscribe(exo.TopicTasks, exo.Filter{TaskID: "flood", Kinds: []string{"task_chunk"}}, exo.SubscribeOptions{Window: 8, Buffer: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.Submit(ctx, id, exo.Task{ID: "flood", Kind: "text_generation", Params: map[string]string{"max_tokens": fmt.Sprint(tokens)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not reading until the task ended: the node holds 8 in flight and 16
+	// buffered, and drops the rest, oldest first.
+	if o, err := h.Wait(ctx); err != nil || o.Status != exov1.TaskStatus_TASK_STATUS_COMPLETE {
+		t.Fatalf("flood: %+v, %v", o, err)
+	}
+	var events, dropped, gaps int
+	var last uint64
+	for events+dropped < tokens {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatalf("after %d events and %d dropped: %v", events, dropped, err)
+		}
+		if ev.Gap != nil {
+			if ev.Gap.FromSeq <= last {
+				t.Fatalf("gap %+v after seq %d", *ev.Gap, last)
+			}
+			gaps++
+			dropped += int(ev.Gap.Dropped)
+			last = ev.Gap.ToSeq
+			continue
+		}
+		if ev.Seq <= last {
+			t.Fatalf("seq %d after %d", ev.Seq, last)
+		}
+		last = ev.Seq
+		events++
+	}
+	if gaps == 0 || dropped == 0 {
+		t.Fatalf("%d events, %d gaps: want the slow subscriber to have lost some, with Gap events", events, gaps)
+	}
+	t.Logf("slow remote subscriber: %d events received, %d dropped in %d Gap events, none unaccounted", events, dropped, gaps)
+	sub.Close()
+	if _, err := sub.Next(ctx); !errors.Is(err, exo.ErrEndOfStream) {
+		t.Fatalf("after Close: %v", err)
+	}
+}
