@@ -39,3 +39,15 @@ func (h *TaskHandle) LastRetry() *RetryError {
 	r := *h.lastRetry
 	return &r
 }
+
+// ChunksFrom returns, without waiting, the current attempt's chunks from
+// index i on (at most max of them), and that attempt.
+func (h *TaskHandle) ChunksFrom(i, max int) ([]*Chunk, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*Chunk
+	for ; i < h.n && len(out) < max; i++ {
+		out = append(out, h.chunks[i/chunkBlock][i%chunkBlock])
+	}
+	return out, h.attempt
+}

@@ -727,6 +727,10 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 	switch b := m.GetBody().(type) {
 	case *exov1.GwTaskEvent_Chunk:
 		f.Chunk(b.Chunk)
+	case *exov1.GwTaskEvent_Chunks:
+		for _, ch := range b.Chunks.GetChunks() {
+			f.Chunk(ch)
+		}
 	case *exov1.GwTaskEvent_Retry:
 		f.Retry(b.Retry.GetReason())
 	case *exov1.GwTaskEvent_Outcome:

@@ -27,6 +27,9 @@ const Name = "gateway"
 // callTimeout bounds one call from the gateway into its node.
 const callTimeout = 10 * time.Second
 
+// maxChunkBatch bounds the chunks of one GwTaskEvent.
+const maxChunkBatch = 256
+
 // maxBlast bounds one GwBlast.
 const maxBlast = 1_000_000
 
@@ -586,8 +589,18 @@ func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.P
 		}
 		switch {
 		case err == nil:
-			root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Chunk{Chunk: c}})
-			i++
+			// Whatever else is there already goes in the same message.
+			more, at := h.ChunksFrom(i+1, maxChunkBatch-1)
+			if at != attempt {
+				continue // retried meanwhile: the loop sends the retry
+			}
+			if len(more) == 0 {
+				root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Chunk{Chunk: c}})
+			} else {
+				root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Chunks{
+					Chunks: &exov1.GwChunkBatch{Chunks: append([]*exov1.ChunkGenerated{c}, more...)}}})
+			}
+			i += 1 + len(more)
 		case err == io.EOF:
 			o := h.Outcome()
 			root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Outcome{Outcome: &exov1.GwTaskOutcome{

@@ -1187,7 +1187,8 @@ func (x *GwTaskRetry) GetDiscarded() int32 {
 }
 
 // GwTaskEvent is one step of a submitted task, for the call_id of its
-// GwSubmit: a chunk, a retry, or the outcome (always last).
+// GwSubmit: a chunk, several chunks in order, a retry, or the outcome
+// (always last).
 type GwTaskEvent struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	CallId uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
@@ -1196,6 +1197,7 @@ type GwTaskEvent struct {
 	//	*GwTaskEvent_Chunk
 	//	*GwTaskEvent_Retry
 	//	*GwTaskEvent_Outcome
+	//	*GwTaskEvent_Chunks
 	Body          isGwTaskEvent_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1272,6 +1274,15 @@ func (x *GwTaskEvent) GetOutcome() *GwTaskOutcome {
 	return nil
 }
 
+func (x *GwTaskEvent) GetChunks() *GwChunkBatch {
+	if x != nil {
+		if x, ok := x.Body.(*GwTaskEvent_Chunks); ok {
+			return x.Chunks
+		}
+	}
+	return nil
+}
+
 type isGwTaskEvent_Body interface {
 	isGwTaskEvent_Body()
 }
@@ -1288,11 +1299,62 @@ type GwTaskEvent_Outcome struct {
 	Outcome *GwTaskOutcome `protobuf:"bytes,4,opt,name=outcome,proto3,oneof"`
 }
 
+type GwTaskEvent_Chunks struct {
+	Chunks *GwChunkBatch `protobuf:"bytes,5,opt,name=chunks,proto3,oneof"`
+}
+
 func (*GwTaskEvent_Chunk) isGwTaskEvent_Body() {}
 
 func (*GwTaskEvent_Retry) isGwTaskEvent_Body() {}
 
 func (*GwTaskEvent_Outcome) isGwTaskEvent_Body() {}
+
+func (*GwTaskEvent_Chunks) isGwTaskEvent_Body() {}
+
+// GwChunkBatch is consecutive chunks of one attempt of a task, in order.
+type GwChunkBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Chunks        []*ChunkGenerated      `protobuf:"bytes,1,rep,name=chunks,proto3" json:"chunks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwChunkBatch) Reset() {
+	*x = GwChunkBatch{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwChunkBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwChunkBatch) ProtoMessage() {}
+
+func (x *GwChunkBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwChunkBatch.ProtoReflect.Descriptor instead.
+func (*GwChunkBatch) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GwChunkBatch) GetChunks() []*ChunkGenerated {
+	if x != nil {
+		return x.Chunks
+	}
+	return nil
+}
 
 // GwCancel cancels one task, or all of a runner's with an empty task_id.
 // Reply: GwCancelled.
@@ -1307,7 +1369,7 @@ type GwCancel struct {
 
 func (x *GwCancel) Reset() {
 	*x = GwCancel{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1319,7 +1381,7 @@ func (x *GwCancel) String() string {
 func (*GwCancel) ProtoMessage() {}
 
 func (x *GwCancel) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1332,7 +1394,7 @@ func (x *GwCancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCancel.ProtoReflect.Descriptor instead.
 func (*GwCancel) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{18}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GwCancel) GetCallId() uint64 {
@@ -1367,7 +1429,7 @@ type GwCancelled struct {
 
 func (x *GwCancelled) Reset() {
 	*x = GwCancelled{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1379,7 +1441,7 @@ func (x *GwCancelled) String() string {
 func (*GwCancelled) ProtoMessage() {}
 
 func (x *GwCancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1392,7 +1454,7 @@ func (x *GwCancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCancelled.ProtoReflect.Descriptor instead.
 func (*GwCancelled) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{19}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GwCancelled) GetCallId() uint64 {
@@ -1428,7 +1490,7 @@ type GwSubscribe struct {
 
 func (x *GwSubscribe) Reset() {
 	*x = GwSubscribe{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1502,7 @@ func (x *GwSubscribe) String() string {
 func (*GwSubscribe) ProtoMessage() {}
 
 func (x *GwSubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1515,7 @@ func (x *GwSubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSubscribe.ProtoReflect.Descriptor instead.
 func (*GwSubscribe) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{20}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GwSubscribe) GetCallId() uint64 {
@@ -1517,7 +1579,7 @@ type GwSubscribed struct {
 
 func (x *GwSubscribed) Reset() {
 	*x = GwSubscribed{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1529,7 +1591,7 @@ func (x *GwSubscribed) String() string {
 func (*GwSubscribed) ProtoMessage() {}
 
 func (x *GwSubscribed) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1542,7 +1604,7 @@ func (x *GwSubscribed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSubscribed.ProtoReflect.Descriptor instead.
 func (*GwSubscribed) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{21}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GwSubscribed) GetCallId() uint64 {
@@ -1577,7 +1639,7 @@ type GwCredit struct {
 
 func (x *GwCredit) Reset() {
 	*x = GwCredit{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1589,7 +1651,7 @@ func (x *GwCredit) String() string {
 func (*GwCredit) ProtoMessage() {}
 
 func (x *GwCredit) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1602,7 +1664,7 @@ func (x *GwCredit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCredit.ProtoReflect.Descriptor instead.
 func (*GwCredit) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{22}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GwCredit) GetCallId() uint64 {
@@ -1629,7 +1691,7 @@ type GwUnsubscribe struct {
 
 func (x *GwUnsubscribe) Reset() {
 	*x = GwUnsubscribe{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1641,7 +1703,7 @@ func (x *GwUnsubscribe) String() string {
 func (*GwUnsubscribe) ProtoMessage() {}
 
 func (x *GwUnsubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1654,7 +1716,7 @@ func (x *GwUnsubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwUnsubscribe.ProtoReflect.Descriptor instead.
 func (*GwUnsubscribe) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{23}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GwUnsubscribe) GetCallId() uint64 {
@@ -1676,7 +1738,7 @@ type GwGap struct {
 
 func (x *GwGap) Reset() {
 	*x = GwGap{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1688,7 +1750,7 @@ func (x *GwGap) String() string {
 func (*GwGap) ProtoMessage() {}
 
 func (x *GwGap) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1701,7 +1763,7 @@ func (x *GwGap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwGap.ProtoReflect.Descriptor instead.
 func (*GwGap) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{24}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GwGap) GetDropped() uint64 {
@@ -1748,7 +1810,7 @@ type GwEvent struct {
 
 func (x *GwEvent) Reset() {
 	*x = GwEvent{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1760,7 +1822,7 @@ func (x *GwEvent) String() string {
 func (*GwEvent) ProtoMessage() {}
 
 func (x *GwEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1773,7 +1835,7 @@ func (x *GwEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEvent.ProtoReflect.Descriptor instead.
 func (*GwEvent) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{25}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GwEvent) GetSeq() uint64 {
@@ -1892,7 +1954,7 @@ type GwTaskStatus struct {
 
 func (x *GwTaskStatus) Reset() {
 	*x = GwTaskStatus{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1904,7 +1966,7 @@ func (x *GwTaskStatus) String() string {
 func (*GwTaskStatus) ProtoMessage() {}
 
 func (x *GwTaskStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1917,7 +1979,7 @@ func (x *GwTaskStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskStatus.ProtoReflect.Descriptor instead.
 func (*GwTaskStatus) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{26}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GwTaskStatus) GetStatus() TaskStatus {
@@ -1949,7 +2011,7 @@ type GwDelivery struct {
 
 func (x *GwDelivery) Reset() {
 	*x = GwDelivery{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1961,7 +2023,7 @@ func (x *GwDelivery) String() string {
 func (*GwDelivery) ProtoMessage() {}
 
 func (x *GwDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1974,7 +2036,7 @@ func (x *GwDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwDelivery.ProtoReflect.Descriptor instead.
 func (*GwDelivery) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{27}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GwDelivery) GetCallId() uint64 {
@@ -2022,7 +2084,7 @@ type GwNodeStatus struct {
 
 func (x *GwNodeStatus) Reset() {
 	*x = GwNodeStatus{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2034,7 +2096,7 @@ func (x *GwNodeStatus) String() string {
 func (*GwNodeStatus) ProtoMessage() {}
 
 func (x *GwNodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2047,7 +2109,7 @@ func (x *GwNodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwNodeStatus.ProtoReflect.Descriptor instead.
 func (*GwNodeStatus) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{28}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GwNodeStatus) GetCallId() uint64 {
@@ -2075,7 +2137,7 @@ type GwNodeStatusReply struct {
 
 func (x *GwNodeStatusReply) Reset() {
 	*x = GwNodeStatusReply{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2087,7 +2149,7 @@ func (x *GwNodeStatusReply) String() string {
 func (*GwNodeStatusReply) ProtoMessage() {}
 
 func (x *GwNodeStatusReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2100,7 +2162,7 @@ func (x *GwNodeStatusReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwNodeStatusReply.ProtoReflect.Descriptor instead.
 func (*GwNodeStatusReply) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{29}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GwNodeStatusReply) GetCallId() uint64 {
@@ -2177,7 +2239,7 @@ type GwShutdown struct {
 
 func (x *GwShutdown) Reset() {
 	*x = GwShutdown{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2189,7 +2251,7 @@ func (x *GwShutdown) String() string {
 func (*GwShutdown) ProtoMessage() {}
 
 func (x *GwShutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2202,7 +2264,7 @@ func (x *GwShutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwShutdown.ProtoReflect.Descriptor instead.
 func (*GwShutdown) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{30}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GwShutdown) GetCallId() uint64 {
@@ -2225,7 +2287,7 @@ type GwShutdownReport struct {
 
 func (x *GwShutdownReport) Reset() {
 	*x = GwShutdownReport{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2237,7 +2299,7 @@ func (x *GwShutdownReport) String() string {
 func (*GwShutdownReport) ProtoMessage() {}
 
 func (x *GwShutdownReport) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2250,7 +2312,7 @@ func (x *GwShutdownReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwShutdownReport.ProtoReflect.Descriptor instead.
 func (*GwShutdownReport) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{31}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GwShutdownReport) GetCallId() uint64 {
@@ -2293,7 +2355,7 @@ type GwEcho struct {
 
 func (x *GwEcho) Reset() {
 	*x = GwEcho{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2305,7 +2367,7 @@ func (x *GwEcho) String() string {
 func (*GwEcho) ProtoMessage() {}
 
 func (x *GwEcho) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2318,7 +2380,7 @@ func (x *GwEcho) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEcho.ProtoReflect.Descriptor instead.
 func (*GwEcho) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{32}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GwEcho) GetCallId() uint64 {
@@ -2338,7 +2400,7 @@ type GwEchoed struct {
 
 func (x *GwEchoed) Reset() {
 	*x = GwEchoed{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2350,7 +2412,7 @@ func (x *GwEchoed) String() string {
 func (*GwEchoed) ProtoMessage() {}
 
 func (x *GwEchoed) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2363,7 +2425,7 @@ func (x *GwEchoed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEchoed.ProtoReflect.Descriptor instead.
 func (*GwEchoed) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{33}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GwEchoed) GetCallId() uint64 {
@@ -2388,7 +2450,7 @@ type GwBlast struct {
 
 func (x *GwBlast) Reset() {
 	*x = GwBlast{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2400,7 +2462,7 @@ func (x *GwBlast) String() string {
 func (*GwBlast) ProtoMessage() {}
 
 func (x *GwBlast) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2413,7 +2475,7 @@ func (x *GwBlast) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlast.ProtoReflect.Descriptor instead.
 func (*GwBlast) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{34}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GwBlast) GetCallId() uint64 {
@@ -2449,7 +2511,7 @@ type GwBlastItem struct {
 
 func (x *GwBlastItem) Reset() {
 	*x = GwBlastItem{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2461,7 +2523,7 @@ func (x *GwBlastItem) String() string {
 func (*GwBlastItem) ProtoMessage() {}
 
 func (x *GwBlastItem) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2474,7 +2536,7 @@ func (x *GwBlastItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlastItem.ProtoReflect.Descriptor instead.
 func (*GwBlastItem) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{35}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GwBlastItem) GetCallId() uint64 {
@@ -2509,7 +2571,7 @@ type GwBlastDone struct {
 
 func (x *GwBlastDone) Reset() {
 	*x = GwBlastDone{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2521,7 +2583,7 @@ func (x *GwBlastDone) String() string {
 func (*GwBlastDone) ProtoMessage() {}
 
 func (x *GwBlastDone) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2534,7 +2596,7 @@ func (x *GwBlastDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlastDone.ProtoReflect.Descriptor instead.
 func (*GwBlastDone) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{36}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GwBlastDone) GetCallId() uint64 {
@@ -2636,13 +2698,16 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\vGwTaskRetry\x12\x18\n" +
 	"\aattempt\x18\x01 \x01(\x05R\aattempt\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1c\n" +
-	"\tdiscarded\x18\x03 \x01(\x05R\tdiscarded\"\xd0\x01\n" +
+	"\tdiscarded\x18\x03 \x01(\x05R\tdiscarded\"\x86\x02\n" +
 	"\vGwTaskEvent\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x124\n" +
 	"\x05chunk\x18\x02 \x01(\v2\x1c.exoactors.v1.ChunkGeneratedH\x00R\x05chunk\x121\n" +
 	"\x05retry\x18\x03 \x01(\v2\x19.exoactors.v1.GwTaskRetryH\x00R\x05retry\x127\n" +
-	"\aoutcome\x18\x04 \x01(\v2\x1b.exoactors.v1.GwTaskOutcomeH\x00R\aoutcomeB\x06\n" +
-	"\x04body\"Y\n" +
+	"\aoutcome\x18\x04 \x01(\v2\x1b.exoactors.v1.GwTaskOutcomeH\x00R\aoutcome\x124\n" +
+	"\x06chunks\x18\x05 \x01(\v2\x1a.exoactors.v1.GwChunkBatchH\x00R\x06chunksB\x06\n" +
+	"\x04body\"D\n" +
+	"\fGwChunkBatch\x124\n" +
+	"\x06chunks\x18\x01 \x03(\v2\x1c.exoactors.v1.ChunkGeneratedR\x06chunks\"Y\n" +
 	"\bGwCancel\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\trunner_id\x18\x02 \x01(\tR\brunnerId\x12\x17\n" +
@@ -2760,7 +2825,7 @@ func file_messages_exo_v1_gateway_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_exo_v1_gateway_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(GwCode)(0),                   // 0: exoactors.v1.GwCode
 	(*GwError)(nil),               // 1: exoactors.v1.GwError
@@ -2781,59 +2846,62 @@ var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(*GwTaskOutcome)(nil),         // 16: exoactors.v1.GwTaskOutcome
 	(*GwTaskRetry)(nil),           // 17: exoactors.v1.GwTaskRetry
 	(*GwTaskEvent)(nil),           // 18: exoactors.v1.GwTaskEvent
-	(*GwCancel)(nil),              // 19: exoactors.v1.GwCancel
-	(*GwCancelled)(nil),           // 20: exoactors.v1.GwCancelled
-	(*GwSubscribe)(nil),           // 21: exoactors.v1.GwSubscribe
-	(*GwSubscribed)(nil),          // 22: exoactors.v1.GwSubscribed
-	(*GwCredit)(nil),              // 23: exoactors.v1.GwCredit
-	(*GwUnsubscribe)(nil),         // 24: exoactors.v1.GwUnsubscribe
-	(*GwGap)(nil),                 // 25: exoactors.v1.GwGap
-	(*GwEvent)(nil),               // 26: exoactors.v1.GwEvent
-	(*GwTaskStatus)(nil),          // 27: exoactors.v1.GwTaskStatus
-	(*GwDelivery)(nil),            // 28: exoactors.v1.GwDelivery
-	(*GwNodeStatus)(nil),          // 29: exoactors.v1.GwNodeStatus
-	(*GwNodeStatusReply)(nil),     // 30: exoactors.v1.GwNodeStatusReply
-	(*GwShutdown)(nil),            // 31: exoactors.v1.GwShutdown
-	(*GwShutdownReport)(nil),      // 32: exoactors.v1.GwShutdownReport
-	(*GwEcho)(nil),                // 33: exoactors.v1.GwEcho
-	(*GwEchoed)(nil),              // 34: exoactors.v1.GwEchoed
-	(*GwBlast)(nil),               // 35: exoactors.v1.GwBlast
-	(*GwBlastItem)(nil),           // 36: exoactors.v1.GwBlastItem
-	(*GwBlastDone)(nil),           // 37: exoactors.v1.GwBlastDone
-	nil,                           // 38: exoactors.v1.GwSubmit.ParamsEntry
-	(*durationpb.Duration)(nil),   // 39: google.protobuf.Duration
-	(*RunnerStatus)(nil),          // 40: exoactors.v1.RunnerStatus
-	(*timestamppb.Timestamp)(nil), // 41: google.protobuf.Timestamp
-	(TaskStatus)(0),               // 42: exoactors.v1.TaskStatus
-	(*ChunkGenerated)(nil),        // 43: exoactors.v1.ChunkGenerated
+	(*GwChunkBatch)(nil),          // 19: exoactors.v1.GwChunkBatch
+	(*GwCancel)(nil),              // 20: exoactors.v1.GwCancel
+	(*GwCancelled)(nil),           // 21: exoactors.v1.GwCancelled
+	(*GwSubscribe)(nil),           // 22: exoactors.v1.GwSubscribe
+	(*GwSubscribed)(nil),          // 23: exoactors.v1.GwSubscribed
+	(*GwCredit)(nil),              // 24: exoactors.v1.GwCredit
+	(*GwUnsubscribe)(nil),         // 25: exoactors.v1.GwUnsubscribe
+	(*GwGap)(nil),                 // 26: exoactors.v1.GwGap
+	(*GwEvent)(nil),               // 27: exoactors.v1.GwEvent
+	(*GwTaskStatus)(nil),          // 28: exoactors.v1.GwTaskStatus
+	(*GwDelivery)(nil),            // 29: exoactors.v1.GwDelivery
+	(*GwNodeStatus)(nil),          // 30: exoactors.v1.GwNodeStatus
+	(*GwNodeStatusReply)(nil),     // 31: exoactors.v1.GwNodeStatusReply
+	(*GwShutdown)(nil),            // 32: exoactors.v1.GwShutdown
+	(*GwShutdownReport)(nil),      // 33: exoactors.v1.GwShutdownReport
+	(*GwEcho)(nil),                // 34: exoactors.v1.GwEcho
+	(*GwEchoed)(nil),              // 35: exoactors.v1.GwEchoed
+	(*GwBlast)(nil),               // 36: exoactors.v1.GwBlast
+	(*GwBlastItem)(nil),           // 37: exoactors.v1.GwBlastItem
+	(*GwBlastDone)(nil),           // 38: exoactors.v1.GwBlastDone
+	nil,                           // 39: exoactors.v1.GwSubmit.ParamsEntry
+	(*durationpb.Duration)(nil),   // 40: google.protobuf.Duration
+	(*RunnerStatus)(nil),          // 41: exoactors.v1.RunnerStatus
+	(*timestamppb.Timestamp)(nil), // 42: google.protobuf.Timestamp
+	(TaskStatus)(0),               // 43: exoactors.v1.TaskStatus
+	(*ChunkGenerated)(nil),        // 44: exoactors.v1.ChunkGenerated
 }
 var file_messages_exo_v1_gateway_proto_depIdxs = []int32{
 	0,  // 0: exoactors.v1.GwError.code:type_name -> exoactors.v1.GwCode
-	39, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
-	39, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
-	40, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
-	41, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
+	40, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
+	40, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
+	41, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
+	42, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
 	12, // 5: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
-	38, // 6: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
-	39, // 7: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
-	42, // 8: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
-	41, // 9: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
-	43, // 10: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	39, // 6: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
+	40, // 7: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
+	43, // 8: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
+	42, // 9: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
+	44, // 10: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
 	17, // 11: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
 	16, // 12: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
-	41, // 13: exoactors.v1.GwEvent.at:type_name -> google.protobuf.Timestamp
-	25, // 14: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
-	43, // 15: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
-	27, // 16: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
-	42, // 17: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
-	26, // 18: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
-	39, // 19: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
-	39, // 20: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	19, // 13: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
+	44, // 14: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
+	42, // 15: exoactors.v1.GwEvent.at:type_name -> google.protobuf.Timestamp
+	26, // 16: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
+	44, // 17: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	28, // 18: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
+	43, // 19: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
+	27, // 20: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
+	40, // 21: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
+	40, // 22: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_messages_exo_v1_gateway_proto_init() }
@@ -2846,8 +2914,9 @@ func file_messages_exo_v1_gateway_proto_init() {
 		(*GwTaskEvent_Chunk)(nil),
 		(*GwTaskEvent_Retry)(nil),
 		(*GwTaskEvent_Outcome)(nil),
+		(*GwTaskEvent_Chunks)(nil),
 	}
-	file_messages_exo_v1_gateway_proto_msgTypes[25].OneofWrappers = []any{
+	file_messages_exo_v1_gateway_proto_msgTypes[26].OneofWrappers = []any{
 		(*GwEvent_Chunk)(nil),
 		(*GwEvent_TaskStatus)(nil),
 		(*GwEvent_Text)(nil),
@@ -2858,7 +2927,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_exo_v1_gateway_proto_rawDesc), len(file_messages_exo_v1_gateway_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   38,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
