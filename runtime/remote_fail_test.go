@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exo-actors/exo-actors/actors"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
@@ -167,4 +168,48 @@ func TestRemoteFrozenNode(t *testing.T) {
 	stopped := time.Now()
 	t.Cleanup(func() { _ = syscall.Kill(node.cmd.Process.Pid, syscall.SIGCONT) })
 	checkLost(t, ctx, ps[0], stopped, frozenBound)
+}
+
+// TestRemoteRetry: a Retryable task whose runner crashes mid-task is
+// retried on the node; the remote handle says so (a *RetryError from Next,
+// the earlier attempt's chunks discarded) and ends exactly once.
+func TestRemoteRetry(t *testing.T) {
+	crashy := `{"builtin": true, "args": ["--layers", "1", "--layer-delay", "1ms", "--warmup-delay", "1ms", "--token-delay", "1ms", "--fault", "crash-after:3"]}`
+	cfg := writeConfig(t, map[string]string{"crashy": crashy}, "")
+	node := startNode(t, "retry", cfg)
+	ctx := testCtx(t, time.Minute)
+	c, err := exo.Dial(ctx, node.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "crashy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.Submit(ctx, id, exo.Task{ID: "again", Kind: "text_generation", Retryable: true, Params: map[string]string{"max_tokens": "10"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var retried bool
+	for {
+		_, err := h.Next(ctx)
+		var re *actors.RetryError
+		if errors.As(err, &re) {
+			retried = true
+			t.Logf("retry seen remotely: %v", re)
+			continue
+		}
+		if err != nil {
+			break
+		}
+	}
+	o, err := h.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("outcome: %s attempt %d: %s", o.Status, o.Attempt, o.Reason)
+	if !retried || o.Attempt != 2 {
+		t.Fatalf("retried %v, outcome %+v: want a retry and attempt 2", retried, o)
+	}
 }
