@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	goruntime "runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,12 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)
+	}
+	if code == 0 {
+		if left := leftProcesses(10 * time.Second); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "processes left behind: %v\n", left)
+			code = 1
+		}
 	}
 	if code == 0 {
 		if leaked := leakedGoroutines(10 * time.Second); leaked != "" {
@@ -62,6 +69,20 @@ func leakedGoroutines(d time.Duration) string {
 			return strings.Join(leaked, "\n\n")
 		}
 		time.Sleep(50 * time.Millisecond) // goroutines give no event when they end
+	}
+}
+
+// leftProcesses returns the marked processes still alive after d: every
+// node is SIGKILLed and reaped by its test, and its runners die with it
+// (parent-death signal), a moment later.
+func leftProcesses(d time.Duration) []int {
+	deadline := time.Now().Add(d)
+	for {
+		left := testutil.MarkedProcesses(markKey, strconv.Itoa(os.Getpid()))
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(50 * time.Millisecond) // they are not our children: nothing to wait on
 	}
 }
 

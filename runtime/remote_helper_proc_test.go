@@ -102,7 +102,7 @@ type helperProc struct {
 func startHelper(t *testing.T, mode string, env ...string) *helperProc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), helperEnv+"="+mode), env...)
+	cmd.Env = append(append(os.Environ(), helperEnv+"="+mode, markEnv()), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
 	if err != nil {

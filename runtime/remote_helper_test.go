@@ -55,6 +55,7 @@ func startNode(t *testing.T, name, config string, flags ...string) *nodeProc {
 	}
 	args := append([]string{"node", "--listen", "127.0.0.1:0", "--name", name, "--config", config, "--log-level", "warn"}, flags...)
 	cmd := exec.Command(exoBinary(t), args...)
+	cmd.Env = append(os.Environ(), markEnv()) // runners inherit it
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -141,3 +142,9 @@ func waitGone(t *testing.T, pid int, d time.Duration) {
 		return
 	}
 }
+
+// markKey marks every process these tests start (nodes, their runners,
+// helper clients), so TestMain can check that none is left.
+const markKey = "EXO_REMOTE_TEST_MARK"
+
+func markEnv() string { return fmt.Sprintf("%s=%d", markKey, os.Getpid()) }
