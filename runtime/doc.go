@@ -14,4 +14,9 @@
 // actors); the types shared with it are defined there once and re-exported
 // here as aliases. Events (status changes, exits, failures, stops) reach the
 // host through the EventHook in Config.
+//
+// A node process (`exo-actors node`, or System.Serve) is reached with Dial:
+// its Client has the same methods, and both satisfy Node, so a host switches
+// between an embedded System and a remote node by changing one line. See
+// docs/remote.md.
 package runtime
