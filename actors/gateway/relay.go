@@ -37,7 +37,17 @@ type relay struct {
 	state  relayState
 	id     uint64
 	early  []*streams.Delivery // deliveries that came before Subscribed (a closed stream's End)
+	// out collects the events of the deliveries that arrived since the last
+	// flush; a flush note to itself, queued behind them, sends them as one
+	// GwDelivery. At most the credit granted: bounded by the window.
+	out      []*exov1.GwEvent
+	flushDue bool
 }
+
+// flushNote is the relay's note to itself to send what it collected.
+type flushNote struct{}
+
+var flushMsg = &flushNote{}
 
 // Receive implements actor.Actor.
 func (r *relay) Receive(ctx actor.Context) {
@@ -75,11 +85,24 @@ func (r *relay) Receive(ctx actor.Context) {
 			return
 		}
 		r.relay(ctx, m)
+	case *flushNote:
+		r.flushDue = false
+		r.flush(ctx, false, "")
 	case *grant:
 		if r.state == relayRelaying {
 			r.stream.Grant(r.id, m.n)
 		}
 	}
+}
+
+// flush sends the collected events (and End, with end set) as one
+// GwDelivery.
+func (r *relay) flush(ctx actor.Context, end bool, reason string) {
+	if len(r.out) == 0 && !end {
+		return
+	}
+	ctx.Send(r.to, &exov1.GwDelivery{CallId: r.req.GetCallId(), Topic: r.stream.Topic(), Events: r.out, End: end, Reason: reason})
+	r.out = nil
 }
 
 func (r *relay) endNow(ctx actor.Context, why string) {
@@ -96,15 +119,18 @@ func (r *relay) relay(ctx actor.Context, d *streams.Delivery) {
 	if r.state == relayEnded {
 		return
 	}
-	out := &exov1.GwDelivery{CallId: r.req.GetCallId(), Topic: d.Stream, End: d.End, Reason: d.Reason}
-	out.Events = make([]*exov1.GwEvent, len(d.Events))
 	for i := range d.Events {
-		out.Events[i] = EventToWire(&d.Events[i])
+		r.out = append(r.out, EventToWire(&d.Events[i]))
 	}
-	ctx.Send(r.to, out)
 	if d.End {
+		r.flush(ctx, true, d.Reason)
 		r.state = relayEnded
 		ctx.Stop(ctx.Self())
+		return
+	}
+	if !r.flushDue {
+		r.flushDue = true
+		ctx.Send(ctx.Self(), flushMsg)
 	}
 }
 
