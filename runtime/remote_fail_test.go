@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -211,5 +212,54 @@ func TestRemoteRetry(t *testing.T) {
 	t.Logf("outcome: %s attempt %d: %s", o.Status, o.Attempt, o.Reason)
 	if !retried || o.Attempt != 2 {
 		t.Fatalf("retried %v, outcome %+v: want a retry and attempt 2", retried, o)
+	}
+}
+
+// TestRemoteNodeSIGTERM: SIGTERM shuts a node down gracefully (its runner
+// stopped, the report printed, exit 0); its client sees the node lost.
+func TestRemoteNodeSIGTERM(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
+	node := startNode(t, "term", cfg)
+	ctx := testCtx(t, time.Minute)
+	c, err := exo.Dial(ctx, node.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "echo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.Submit(ctx, id, exo.Task{ID: "before-term", Kind: "noop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err := h.Wait(ctx); err != nil || o.Status != exov1.TaskStatus_TASK_STATUS_COMPLETE {
+		t.Fatalf("task: %+v, %v", o, err)
+	}
+	infos, err := c.Runners(ctx)
+	if err != nil || len(infos) != 1 {
+		t.Fatalf("runners: %v, %v", infos, err)
+	}
+	if err := node.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := node.wait(t, 30*time.Second); err != nil {
+		t.Fatalf("node exit after SIGTERM: %v, want 0", err)
+	}
+	waitGone(t, infos[0].Pid, 10*time.Second)
+	select {
+	case <-c.Done():
+	case <-ctx.Done():
+		t.Fatal("the client did not notice the node's exit")
+	}
+	if !errors.Is(c.Err(), exo.ErrNodeLost) {
+		t.Fatalf("client: %v, want ErrNodeLost", c.Err())
+	}
+	out, _ := os.ReadFile(node.out.Name())
+	for _, want := range []string{"== terminated: graceful shutdown", "shutdown report", "node term: shut down gracefully"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("node output lacks %q:\n%s", want, out)
+		}
 	}
 }
