@@ -75,6 +75,7 @@ type RemoteError struct {
 	err  error
 }
 
+// Error returns the node and its text.
 func (e *RemoteError) Error() string { return fmt.Sprintf("node %s: %s", e.Node, e.Text) }
 
 // Unwrap returns the sentinel of the code.
