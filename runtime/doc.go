@@ -58,4 +58,9 @@
 // ErrShuttingDown with errors.Is), Runners returns every runner's final
 // state, Subscribe returns a Subscription that has ended, and StreamStats,
 // ErrorRecords and ErrorStats return the final accounting.
+//
+// A node process (`exo-actors node`, or System.Serve) is reached with Dial:
+// its Client has the same methods, and both satisfy Node, so a host switches
+// between an embedded System and a remote node by changing one line. See
+// docs/remote.md.
 package runtime

@@ -39,6 +39,10 @@ type localSub struct {
 	uncredited int   // events (not Gaps) returned by Next since the last grant
 	received   uint64
 	consumed   uint64
+
+	// feed is set (and s nil) on a subscription fed from outside a Stream
+	// (NewFeed): a remote node's stream seen through a client.
+	feed *feedHooks
 }
 
 func newLocalSub(s *Stream, window int) *localSub {
@@ -50,7 +54,12 @@ func newLocalSub(s *Stream, window int) *localSub {
 func (sub *Subscription) ID() uint64 { return sub.r.id }
 
 // Stream returns the topic of the subscription's stream.
-func (sub *Subscription) Stream() string { return sub.r.s.topic }
+func (sub *Subscription) Stream() string {
+	if sub.r.feed != nil {
+		return sub.r.feed.topic
+	}
+	return sub.r.s.topic
+}
 
 // Next returns the next event, waiting for one until ctx ends. Every W/2
 // events it returns it grants the stream credit for them (Stream.Grant),
@@ -84,7 +93,7 @@ func (sub *localSub) next(ctx context.Context) (Event, error) {
 				sub.ring() // another Next caller may be waiting
 			}
 			if credit > 0 {
-				sub.s.Grant(sub.id, credit)
+				sub.grant(credit)
 			}
 			return ev, nil
 		}
@@ -108,7 +117,21 @@ func (sub *localSub) next(ctx context.Context) (Event, error) {
 // idempotent and safe to call at any time, also concurrently with Next.
 func (sub *Subscription) Close() {
 	sub.cleanup.Stop()
+	if sub.r.feed != nil {
+		sub.r.feed.close(sub.r)
+		return
+	}
 	sub.r.s.unsubscribe(sub.r, "ended for this subscriber: the subscription was closed", false)
+}
+
+// grant gives credit for n events back: to the stream, or through the
+// feed's callback for a fed subscription.
+func (sub *localSub) grant(n int) {
+	if sub.feed != nil {
+		sub.feed.grant(n)
+		return
+	}
+	sub.s.Grant(sub.id, n)
 }
 
 // Received returns how many entries (events and Gap events) were handed over

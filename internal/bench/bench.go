@@ -51,6 +51,7 @@ func groups() []group {
 		{"crash", []string{RowCrashDetect, RowRestart}, (*bencher).crash},
 		{"runners", []string{RowShutdown100, RowMemoryPerRunner}, (*bencher).runners},
 		{"health", []string{RowHealthOverhead}, (*bencher).healthOverhead},
+		{"remote", []string{RowRemoteEvents, RowRemoteDispatchP50}, (*bencher).remote},
 	}
 }
 

@@ -1,0 +1,99 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/exo-actors/exo-actors/actors"
+)
+
+// Kind is a runner kind a node may start: the one place a command comes
+// from. A remote peer names a kind; it never supplies a command.
+type Kind struct {
+	Spec actors.RunnerSpec
+	// MaxRunners bounds how many runners of this kind may be live at once
+	// (0: no bound of its own).
+	MaxRunners int
+}
+
+// Config configures a gateway. Node and Name are required.
+type Config struct {
+	Name   string
+	Node   *actors.Node
+	Kinds  map[string]Kind
+	Logger *logrus.Logger
+	// MaxMessage is the largest request accepted (payload and params), in
+	// bytes; default DefaultMaxMessage.
+	MaxMessage int
+	// CancelTasksOnClientLoss: when a client's session ends without a
+	// goodbye (its process died, its heartbeat stopped), cancel the tasks
+	// it submitted that are still open. Its subscriptions always end.
+	CancelTasksOnClientLoss bool
+	// SessionTimeout drops a session that sent nothing (no heartbeat) for
+	// this long; default 2s.
+	SessionTimeout time.Duration
+	// Limits; zero fields take the defaults.
+	MaxSessions        int // default 64
+	MaxSubsPerSession  int // default 64
+	MaxTasksPerSession int // open tasks, default 4096
+	// Shutdown shuts the node down for a GwShutdown request and returns its
+	// report as text, the total time and the forced actors; nil refuses
+	// GwShutdown.
+	Shutdown func(ctx context.Context) (report string, total time.Duration, forced []string, err error)
+	// Version is reported in GwWelcome.
+	Version string
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = logrus.New()
+	}
+	if c.MaxMessage <= 0 {
+		c.MaxMessage = DefaultMaxMessage
+	}
+	if c.SessionTimeout <= 0 {
+		c.SessionTimeout = 2 * time.Second
+	}
+	if c.MaxSessions <= 0 {
+		c.MaxSessions = 64
+	}
+	if c.MaxSubsPerSession <= 0 {
+		c.MaxSubsPerSession = 64
+	}
+	if c.MaxTasksPerSession <= 0 {
+		c.MaxTasksPerSession = 4096
+	}
+	return c
+}
+
+// KindNames returns the kinds' names, sorted.
+func (c Config) KindNames() []string {
+	out := make([]string, 0, len(c.Kinds))
+	for k := range c.Kinds {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (c Config) validate() error {
+	if c.Node == nil {
+		return fmt.Errorf("gateway config: no Node")
+	}
+	if c.Name == "" {
+		return fmt.Errorf("gateway config: no Name")
+	}
+	for name, k := range c.Kinds {
+		if k.Spec.Kind != name {
+			return fmt.Errorf("gateway config: kind %q has a spec of kind %q", name, k.Spec.Kind)
+		}
+		if err := k.Spec.Validate(); err != nil {
+			return fmt.Errorf("gateway config: kind %q: %w", name, err)
+		}
+	}
+	return nil
+}

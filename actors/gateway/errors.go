@@ -1,0 +1,97 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/exo-actors/exo-actors/actors"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// Errors of the remote API, tested with errors.Is; package runtime
+// re-exports them.
+var (
+	// ErrUnknownKind: the node's configuration names no runner kind of
+	// that name. The error text lists the kinds it has.
+	ErrUnknownKind = errors.New("unknown runner kind")
+	// ErrNodeLost: the node went away (its process died, its connection
+	// dropped, or it stopped answering the heartbeat). Every open task of
+	// it ended Failed with a reason naming the node, every subscription
+	// ended with an error wrapping it, and every later call returns it.
+	ErrNodeLost = errors.New("node lost")
+	// ErrMessageTooLarge: a request exceeds the message size limit.
+	ErrMessageTooLarge = errors.New("message too large")
+	// ErrUnsupported: the gateway received a message that is not one of
+	// its requests.
+	ErrUnsupported = errors.New("not a gateway request")
+	// ErrUnknownTopic: no stream of that topic.
+	ErrUnknownTopic = errors.New("unknown topic")
+	// ErrNoSession: a request came from a client that has no session
+	// (no GwHello, or the session was dropped): reconnect.
+	ErrNoSession = errors.New("no session with this client")
+	// ErrInvalidArgument: a request was malformed; the text says how.
+	ErrInvalidArgument = errors.New("invalid request")
+	// ErrLimit: a bound of the gateway (sessions, subscriptions or open
+	// tasks per session) is reached; the text names it.
+	ErrLimit = errors.New("gateway limit reached")
+)
+
+var codeErrs = []struct {
+	code exov1.GwCode
+	err  error
+}{
+	{exov1.GwCode_GW_CODE_UNKNOWN_KIND, ErrUnknownKind},
+	{exov1.GwCode_GW_CODE_UNKNOWN_RUNNER, actors.ErrUnknownRunner},
+	{exov1.GwCode_GW_CODE_SHUTTING_DOWN, actors.ErrShuttingDown},
+	{exov1.GwCode_GW_CODE_QUEUE_FULL, actors.ErrQueueFull},
+	{exov1.GwCode_GW_CODE_RUNNER_NOT_AVAILABLE, actors.ErrRunnerNotAvailable},
+	{exov1.GwCode_GW_CODE_TASK_NOT_FOUND, actors.ErrTaskNotFound},
+	{exov1.GwCode_GW_CODE_TOO_LARGE, ErrMessageTooLarge},
+	{exov1.GwCode_GW_CODE_UNSUPPORTED, ErrUnsupported},
+	{exov1.GwCode_GW_CODE_UNKNOWN_TOPIC, ErrUnknownTopic},
+	{exov1.GwCode_GW_CODE_NO_SESSION, ErrNoSession},
+	{exov1.GwCode_GW_CODE_INVALID_ARGUMENT, ErrInvalidArgument},
+	{exov1.GwCode_GW_CODE_LIMIT, ErrLimit},
+}
+
+// Code returns the wire code of err: the code of the first sentinel it
+// wraps, or GW_CODE_UNSPECIFIED.
+func Code(err error) exov1.GwCode {
+	for _, ce := range codeErrs {
+		if errors.Is(err, ce.err) {
+			return ce.code
+		}
+	}
+	return exov1.GwCode_GW_CODE_UNSPECIFIED
+}
+
+// RemoteError is an error that came over the wire: the node's text, and
+// the sentinel its code maps to (nil for GW_CODE_UNSPECIFIED), so
+// errors.Is(err, runtime.ErrQueueFull) holds on the client.
+type RemoteError struct {
+	Node string
+	Code exov1.GwCode
+	Text string
+	err  error
+}
+
+// Error returns the node and its text.
+func (e *RemoteError) Error() string { return fmt.Sprintf("node %s: %s", e.Node, e.Text) }
+
+// Unwrap returns the sentinel of the code.
+func (e *RemoteError) Unwrap() error { return e.err }
+
+// Error turns a GwError from node into a *RemoteError.
+func Error(node string, m *exov1.GwError) error {
+	e := &RemoteError{Node: node, Code: m.GetCode(), Text: m.GetText()}
+	for _, ce := range codeErrs {
+		if ce.code == e.Code {
+			e.err = ce.err
+		}
+	}
+	return e
+}
+
+func errMsg(callID uint64, err error) *exov1.GwError {
+	return &exov1.GwError{CallId: callID, Code: Code(err), Text: err.Error()}
+}

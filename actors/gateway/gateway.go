@@ -1,0 +1,656 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/eventstream"
+	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/streams"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// Name is the gateway actor's name: a client reaches it at
+// actor.NewPID(nodeAddress, Name).
+const Name = "gateway"
+
+// callTimeout bounds one call from the gateway into its node.
+const callTimeout = 10 * time.Second
+
+// maxChunkBatch bounds the chunks of one GwTaskEvent.
+const maxChunkBatch = 256
+
+// maxBlast bounds one GwBlast.
+const maxBlast = 1_000_000
+
+// tickEvery is how often the gateway looks for silent sessions.
+const tickEvery = 250 * time.Millisecond
+
+// Gateway is a running gateway actor and the goroutines it owns: one
+// ticker, one forwarder per open task, and one per slow call (StopRunner,
+// Shutdown, cancelling a lost client's tasks). Close stops them all and
+// waits for them.
+type Gateway struct {
+	cfg    Config
+	system *actor.ActorSystem
+	pid    *actor.PID
+	start  time.Time
+
+	ctx    context.Context // ends the goroutines it owns
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	sub    *eventstream.Subscription
+
+	// idle is rung (capacity 1, never closed) whenever the last session
+	// ended: WaitIdle waits on it.
+	idle chan struct{}
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+// Stats are the gateway's live counts.
+type Stats struct {
+	Sessions, Subscriptions, OpenTasks int
+	// SessionsEnded counts sessions ended, by why (bye, lost).
+	SessionsBye, SessionsLost int
+}
+
+// Start spawns the gateway actor in the node's actor system (whose remote,
+// if any, must already be started so the gateway's PID carries the node's
+// address).
+func Start(cfg Config) (*Gateway, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, system: cfg.Node.System(), start: time.Now(), idle: make(chan struct{}, 1)}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return &gatewayActor{g: g, sessions: map[string]*session{}, children: map[string]childRef{}}
+	}, actor.WithSupervisor(actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })))
+	pid, err := g.system.Root.SpawnNamed(props, Name)
+	if err != nil {
+		g.cancel()
+		return nil, fmt.Errorf("spawn gateway: %w", err)
+	}
+	g.pid = pid
+	// A peer's endpoint going away ends the sessions at that address at
+	// once (2-5 ms after a kill -9), before any heartbeat would.
+	g.sub = g.system.EventStream.Subscribe(func(ev any) {
+		if t, ok := ev.(*remote.EndpointTerminatedEvent); ok {
+			g.system.Root.Send(pid, &endpointGone{address: t.Address})
+		}
+	})
+	g.wg.Add(1)
+	go g.tick()
+	return g, nil
+}
+
+// PID returns the gateway actor's PID.
+func (g *Gateway) PID() *actor.PID { return g.pid }
+
+// Stats returns the gateway's live counts.
+func (g *Gateway) Stats() Stats {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stats
+}
+
+// WaitIdle waits until no client has a session (each said goodbye or was
+// lost), or ctx ends. A node that a client shut down waits so before it
+// exits, so the shutdown report reaches the client.
+func (g *Gateway) WaitIdle(ctx context.Context) error {
+	for {
+		if g.Stats().Sessions == 0 {
+			return nil
+		}
+		select {
+		case <-g.idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Close stops the gateway: its actor (every subscription relay with it),
+// its ticker and forwarders; it waits for them.
+func (g *Gateway) Close() {
+	g.system.EventStream.Unsubscribe(g.sub)
+	g.cancel()
+	_ = g.system.Root.StopFuture(g.pid).Wait()
+	g.wg.Wait()
+}
+
+func (g *Gateway) tick() {
+	defer g.wg.Done()
+	t := time.NewTicker(tickEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.ctx.Done():
+			return
+		case <-t.C:
+			g.system.Root.Send(g.pid, tickMsg)
+		}
+	}
+}
+
+// go runs f as a goroutine the gateway owns.
+func (g *Gateway) goOwned(f func()) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		f()
+	}()
+}
+
+// Internal messages of the gateway actor (local Go structs, never on the
+// wire).
+type (
+	tickT        struct{}
+	endpointGone struct{ address string }
+	taskDone     struct {
+		session string
+		callID  uint64
+	}
+)
+
+var tickMsg = &tickT{}
+
+// sessionState is where a client's session is: open until it ends, by a
+// goodbye or by the client's loss; an ended session is forgotten at once.
+type sessionState int
+
+const (
+	sessionOpen  sessionState = iota // GwHello seen; requests served
+	sessionEnded                     // GwBye, client lost, or gateway stopping
+)
+
+// session is one client: its actor, its subscriptions and its open tasks.
+type session struct {
+	key      string
+	pid      *actor.PID
+	name     string
+	state    sessionState
+	lastSeen time.Time
+	subs     map[uint64]*actor.PID      // relay actors by GwSubscribe call_id
+	tasks    map[uint64]actors.TaskSpec // open tasks by GwSubmit call_id
+	runners  map[uint64]string          // the runner of each open task
+	ctx      context.Context            // ends the session's forwarders
+	cancel   context.CancelFunc
+}
+
+type childRef struct {
+	session string
+	callID  uint64
+}
+
+type gatewayActor struct {
+	g        *Gateway
+	sessions map[string]*session
+	children map[string]childRef // relay actor ID → its subscription
+}
+
+func pidKey(p *actor.PID) string { return p.Address + "/" + p.Id }
+
+// Receive implements actor.Actor.
+func (a *gatewayActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started, *actor.Restarting, *actor.Stopped:
+	case *actor.Stopping:
+		for _, s := range a.sessions {
+			a.endSession(ctx, s, "the gateway stopped", false)
+		}
+	case *tickT:
+		a.expire(ctx)
+	case *endpointGone:
+		for _, s := range a.sessions {
+			if s.pid.Address == m.address {
+				a.endSession(ctx, s, "its endpoint "+m.address+" terminated", true)
+			}
+		}
+	case *taskDone:
+		if s := a.sessions[m.session]; s != nil {
+			delete(s.tasks, m.callID)
+			delete(s.runners, m.callID)
+			a.count()
+		}
+	case *actor.Terminated:
+		if ref, ok := a.children[m.Who.Id]; ok {
+			delete(a.children, m.Who.Id)
+			if s := a.sessions[ref.session]; s != nil {
+				delete(s.subs, ref.callID)
+			}
+			a.count()
+			return
+		}
+		if s := a.sessions[pidKey(m.Who)]; s != nil {
+			a.endSession(ctx, s, "its session actor terminated", true)
+		}
+	case *exov1.GwHello:
+		a.hello(ctx, m)
+	case *exov1.GwPing:
+		if s := a.session(ctx); s != nil {
+			s.lastSeen = time.Now()
+		}
+		a.reply(ctx, &exov1.GwPong{Seq: m.GetSeq()})
+	case *exov1.GwBye:
+		if s := a.session(ctx); s != nil {
+			a.endSession(ctx, s, "said goodbye", false)
+		}
+	default:
+		a.request(ctx, m)
+	}
+}
+
+func (a *gatewayActor) reply(ctx actor.Context, msg proto.Message) {
+	if ctx.Sender() != nil {
+		ctx.Send(ctx.Sender(), msg)
+	}
+}
+
+func (a *gatewayActor) session(ctx actor.Context) *session {
+	if ctx.Sender() == nil {
+		return nil
+	}
+	return a.sessions[pidKey(ctx.Sender())]
+}
+
+func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
+	g := a.g
+	from := ctx.Sender()
+	if from == nil {
+		return
+	}
+	key := pidKey(from)
+	if old := a.sessions[key]; old != nil {
+		a.endSession(ctx, old, "said hello again", false)
+	}
+	if len(a.sessions) >= g.cfg.MaxSessions {
+		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: %d sessions, the node's limit", ErrLimit, g.cfg.MaxSessions)))
+		return
+	}
+	sctx, cancel := context.WithCancel(g.ctx)
+	s := &session{key: key, pid: from, name: m.GetClientName(), lastSeen: time.Now(),
+		subs: map[uint64]*actor.PID{}, tasks: map[uint64]actors.TaskSpec{}, runners: map[uint64]string{},
+		ctx: sctx, cancel: cancel}
+	a.sessions[key] = s
+	ctx.Watch(from)
+	a.count()
+	g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": from.Address}).Info("gateway: session opened")
+	a.reply(ctx, &exov1.GwWelcome{CallId: m.GetCallId(), NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
+		Version: g.cfg.Version, MaxMessage: int64(g.cfg.MaxMessage)})
+}
+
+// expire ends the sessions that sent nothing for SessionTimeout: a client
+// that froze (SIGSTOP) or whose network path died without a reset.
+func (a *gatewayActor) expire(ctx actor.Context) {
+	now := time.Now()
+	for _, s := range a.sessions {
+		if idle := now.Sub(s.lastSeen); idle > a.g.cfg.SessionTimeout {
+			a.endSession(ctx, s, fmt.Sprintf("sent no heartbeat for %s", idle.Round(time.Millisecond)), true)
+		}
+	}
+}
+
+// endSession ends a session: its subscriptions end, its forwarders stop,
+// and if lost (not a goodbye) and the node is so configured, its open
+// tasks are cancelled.
+func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, lost bool) {
+	if s.state == sessionEnded {
+		return
+	}
+	s.state = sessionEnded
+	delete(a.sessions, s.key)
+	ctx.Unwatch(s.pid)
+	for _, child := range s.subs {
+		ctx.Stop(child)
+	}
+	s.cancel()
+	g := a.g
+	if lost && g.cfg.CancelTasksOnClientLoss && len(s.tasks) > 0 {
+		type ref struct{ runner, task string }
+		open := make([]ref, 0, len(s.tasks))
+		for id, t := range s.tasks {
+			open = append(open, ref{s.runners[id], t.ID})
+		}
+		g.goOwned(func() {
+			for _, r := range open {
+				cctx, cancel := context.WithTimeout(g.ctx, callTimeout)
+				_, _ = g.cfg.Node.Cancel(cctx, r.runner, r.task)
+				cancel()
+			}
+		})
+	}
+	g.mu.Lock()
+	if lost {
+		g.stats.SessionsLost++
+	} else {
+		g.stats.SessionsBye++
+	}
+	g.mu.Unlock()
+	a.count()
+	g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": s.pid.Address, "subscriptions": len(s.subs),
+		"open_tasks": len(s.tasks), "lost": lost}).Info("gateway: session ended: client " + why)
+}
+
+func (a *gatewayActor) count() {
+	st := Stats{Sessions: len(a.sessions)}
+	for _, s := range a.sessions {
+		st.Subscriptions += len(s.subs)
+		st.OpenTasks += len(s.tasks)
+	}
+	a.g.mu.Lock()
+	st.SessionsBye, st.SessionsLost = a.g.stats.SessionsBye, a.g.stats.SessionsLost
+	a.g.stats = st
+	a.g.mu.Unlock()
+	if st.Sessions == 0 {
+		select {
+		case a.g.idle <- struct{}{}:
+		default: // already rung
+		}
+	}
+}
+
+// callIDOf returns the call_id of a request, and false for a message that
+// is not a gateway request.
+func callIDOf(m any) (uint64, bool) {
+	type caller interface{ GetCallId() uint64 }
+	switch m.(type) {
+	case *exov1.GwSpawnRunner, *exov1.GwStopRunner, *exov1.GwListRunners, *exov1.GwSubmit, *exov1.GwCancel,
+		*exov1.GwSubscribe, *exov1.GwCredit, *exov1.GwUnsubscribe, *exov1.GwNodeStatus, *exov1.GwShutdown,
+		*exov1.GwEcho, *exov1.GwBlast:
+		return m.(caller).GetCallId(), true
+	}
+	return 0, false
+}
+
+// request serves every call that needs a session.
+func (a *gatewayActor) request(ctx actor.Context, msg any) {
+	callID, ok := callIDOf(msg)
+	if !ok {
+		if _, isProto := msg.(proto.Message); isProto && ctx.Sender() != nil {
+			a.reply(ctx, errMsg(0, fmt.Errorf("%w: gateway %s got a %s; send one of the Gw… requests of exoactors.v1",
+				ErrUnsupported, a.g.cfg.Name, proto.MessageName(msg.(proto.Message)))))
+		}
+		return
+	}
+	s := a.session(ctx)
+	if s == nil {
+		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: send GwHello first (or reconnect: the session was dropped)", ErrNoSession)))
+		return
+	}
+	s.lastSeen = time.Now()
+	g := a.g
+	cctx, cancel := context.WithTimeout(g.ctx, callTimeout)
+	defer cancel()
+	switch m := msg.(type) {
+	case *exov1.GwSpawnRunner:
+		a.spawn(ctx, cctx, m)
+	case *exov1.GwListRunners:
+		infos, err := g.cfg.Node.Runners(cctx)
+		if err != nil {
+			a.reply(ctx, errMsg(callID, err))
+			return
+		}
+		out := &exov1.GwRunnerList{CallId: callID}
+		for _, ri := range infos {
+			out.Runners = append(out.Runners, runnerInfo(ri))
+		}
+		a.reply(ctx, out)
+	case *exov1.GwStopRunner:
+		to := ctx.Sender()
+		g.goOwned(func() {
+			sctx, cancel := context.WithTimeout(g.ctx, time.Minute)
+			defer cancel()
+			res, err := g.cfg.Node.StopRunner(sctx, m.GetRunnerId())
+			if err != nil {
+				g.system.Root.Send(to, errMsg(callID, err))
+				return
+			}
+			g.system.Root.Send(to, stopReply(callID, res))
+		})
+	case *exov1.GwSubmit:
+		a.submit(ctx, cctx, s, m)
+	case *exov1.GwCancel:
+		n, err := g.cfg.Node.Cancel(cctx, m.GetRunnerId(), m.GetTaskId())
+		if err != nil {
+			a.reply(ctx, errMsg(callID, err))
+			return
+		}
+		a.reply(ctx, &exov1.GwCancelled{CallId: callID, Count: int32(n)})
+	case *exov1.GwSubscribe:
+		a.subscribe(ctx, s, m)
+	case *exov1.GwCredit:
+		if child := s.subs[callID]; child != nil && m.GetN() > 0 {
+			ctx.Send(child, &grant{n: int(m.GetN())})
+		}
+	case *exov1.GwUnsubscribe:
+		if child := s.subs[callID]; child != nil {
+			ctx.Stop(child)
+		}
+	case *exov1.GwNodeStatus:
+		infos, _ := g.cfg.Node.Runners(cctx)
+		st := g.Stats()
+		shutting := false
+		select {
+		case <-g.cfg.Node.Done():
+			shutting = true
+		default:
+		}
+		a.reply(ctx, &exov1.GwNodeStatusReply{CallId: callID, NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
+			Runners: int32(len(infos)), Sessions: int32(st.Sessions), Subscriptions: int32(st.Subscriptions),
+			OpenTasks: int32(st.OpenTasks), Uptime: durationpb.New(time.Since(g.start)), ShuttingDown: shutting})
+	case *exov1.GwEcho:
+		a.reply(ctx, &exov1.GwEchoed{CallId: callID})
+	case *exov1.GwBlast:
+		n, size := int(m.GetCount()), int(m.GetSize())
+		if n < 0 || n > maxBlast || size < 0 || size > g.cfg.MaxMessage {
+			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: blast of %d messages of %d bytes: want at most %d of at most %d", ErrInvalidArgument, n, size, maxBlast, g.cfg.MaxMessage)))
+			return
+		}
+		to, sctx := ctx.Sender(), s.ctx
+		g.goOwned(func() {
+			data := make([]byte, size)
+			root := g.system.Root
+			for i := range n {
+				if sctx.Err() != nil {
+					return
+				}
+				root.Send(to, &exov1.GwBlastItem{CallId: callID, Seq: uint64(i + 1), Data: data})
+			}
+			root.Send(to, &exov1.GwBlastDone{CallId: callID, Count: int32(n)})
+		})
+	case *exov1.GwShutdown:
+		if g.cfg.Shutdown == nil {
+			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s does not accept remote shutdown", ErrUnsupported, g.cfg.Name)))
+			return
+		}
+		to := ctx.Sender()
+		g.goOwned(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			text, total, forced, err := g.cfg.Shutdown(sctx)
+			if err != nil {
+				g.system.Root.Send(to, errMsg(callID, err))
+				return
+			}
+			g.system.Root.Send(to, &exov1.GwShutdownReport{CallId: callID, Report: text, Total: durationpb.New(total), Forced: forced})
+		})
+	}
+}
+
+func (a *gatewayActor) spawn(ctx actor.Context, cctx context.Context, m *exov1.GwSpawnRunner) {
+	g := a.g
+	k, ok := g.cfg.Kinds[m.GetKind()]
+	if !ok {
+		have := "none"
+		if names := g.cfg.KindNames(); len(names) > 0 {
+			have = strings.Join(names, ", ")
+		}
+		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w %q: node %s runs only the kinds of its config: %s", ErrUnknownKind, m.GetKind(), g.cfg.Name, have)))
+		return
+	}
+	if k.MaxRunners > 0 {
+		infos, err := g.cfg.Node.Runners(cctx)
+		if err != nil {
+			a.reply(ctx, errMsg(m.GetCallId(), err))
+			return
+		}
+		live := 0
+		for _, ri := range infos {
+			if ri.Kind == m.GetKind() && !terminal(ri.Status) {
+				live++
+			}
+		}
+		if live >= k.MaxRunners {
+			a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: kind %q has %d live runners, its max_runners", ErrLimit, m.GetKind(), live)))
+			return
+		}
+	}
+	id, err := g.cfg.Node.SpawnRunner(cctx, k.Spec)
+	if err != nil {
+		a.reply(ctx, errMsg(m.GetCallId(), err))
+		return
+	}
+	a.reply(ctx, &exov1.GwRunnerSpawned{CallId: m.GetCallId(), RunnerId: id})
+}
+
+func terminal(st *exov1.RunnerStatus) bool {
+	switch st.GetKind() {
+	case exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED, exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN:
+		return true
+	}
+	return false
+}
+
+func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *session, m *exov1.GwSubmit) {
+	g := a.g
+	callID := m.GetCallId()
+	size := len(m.GetPayload())
+	for k, v := range m.GetParams() {
+		size += len(k) + len(v)
+	}
+	if size > g.cfg.MaxMessage {
+		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: task %q carries %d bytes, node %s accepts at most %d", ErrMessageTooLarge, m.GetTaskId(), size, g.cfg.Name, g.cfg.MaxMessage)))
+		return
+	}
+	if len(s.tasks) >= g.cfg.MaxTasksPerSession {
+		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: %d open tasks for this client, the node's limit", ErrLimit, len(s.tasks))))
+		return
+	}
+	spec := actors.TaskSpec{ID: m.GetTaskId(), Kind: m.GetKind(), Payload: m.GetPayload(), Params: m.GetParams(),
+		Timeout: m.GetTimeout().AsDuration(), Retryable: m.GetRetryable()}
+	h, err := g.cfg.Node.Submit(cctx, m.GetRunnerId(), spec)
+	if err != nil {
+		a.reply(ctx, errMsg(callID, err))
+		return
+	}
+	s.tasks[callID] = spec
+	s.runners[callID] = m.GetRunnerId()
+	a.count()
+	a.reply(ctx, &exov1.GwSubmitted{CallId: callID})
+	to, key, sctx := ctx.Sender(), s.key, s.ctx
+	g.goOwned(func() {
+		g.forward(sctx, h, to, callID)
+		g.system.Root.Send(g.pid, &taskDone{session: key, callID: callID})
+	})
+}
+
+// forward streams a task's chunks, retries and outcome to the client, in
+// order, until the outcome or until ctx ends (the session ended). It reads
+// the handle by index, so two submissions of one task ID each get it all.
+func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.PID, callID uint64) {
+	root := g.system.Root
+	attempt, i := 1, 0
+	for {
+		c, err := h.Chunk(ctx, i)
+		if at := h.Attempt(); at != attempt {
+			attempt, i = at, 0
+			ev := &exov1.GwTaskEvent{CallId: callID}
+			if r := h.LastRetry(); r != nil {
+				ev.Body = &exov1.GwTaskEvent_Retry{Retry: &exov1.GwTaskRetry{Attempt: int32(r.Attempt), Reason: r.Reason, Discarded: int32(r.Discarded)}}
+			} else {
+				ev.Body = &exov1.GwTaskEvent_Retry{Retry: &exov1.GwTaskRetry{Attempt: int32(at)}}
+			}
+			root.Send(to, ev)
+			continue
+		}
+		switch {
+		case err == nil:
+			// Whatever else is there already goes in the same message.
+			more, at := h.ChunksFrom(i+1, maxChunkBatch-1)
+			if at != attempt {
+				continue // retried meanwhile: the loop sends the retry
+			}
+			if len(more) == 0 {
+				root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Chunk{Chunk: c}})
+			} else {
+				root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Chunks{
+					Chunks: &exov1.GwChunkBatch{Chunks: append([]*exov1.ChunkGenerated{c}, more...)}}})
+			}
+			i += 1 + len(more)
+		case err == io.EOF:
+			o := h.Outcome()
+			root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Outcome{Outcome: &exov1.GwTaskOutcome{
+				Status: o.Status, Reason: o.Reason, Chunks: int32(o.Chunks), Attempt: int32(o.Attempt), At: timestamppb.New(o.At)}}})
+			return
+		default:
+			return // the session ended
+		}
+	}
+}
+
+func (a *gatewayActor) subscribe(ctx actor.Context, s *session, m *exov1.GwSubscribe) {
+	g := a.g
+	stream := g.cfg.Node.Stream(m.GetTopic())
+	if stream == nil {
+		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w %q: want one of %s", ErrUnknownTopic, m.GetTopic(), strings.Join(streams.Topics(), ", "))))
+		return
+	}
+	if len(s.subs) >= g.cfg.MaxSubsPerSession {
+		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: %d subscriptions for this client, the node's limit", ErrLimit, len(s.subs))))
+		return
+	}
+	if old := s.subs[m.GetCallId()]; old != nil {
+		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: call %d already subscribed", ErrInvalidArgument, m.GetCallId())))
+		return
+	}
+	r := &relay{g: g, stream: stream, to: ctx.Sender(), req: m}
+	child := ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return r }))
+	s.subs[m.GetCallId()] = child
+	a.children[child.Id] = childRef{session: s.key, callID: m.GetCallId()}
+	a.count()
+}
+
+func runnerInfo(ri actors.RunnerInfo) *exov1.GwRunnerInfo {
+	out := &exov1.GwRunnerInfo{Id: ri.ID, Kind: ri.Kind, Generation: ri.Generation, Attempts: int32(ri.Attempts),
+		Pid: int32(ri.Pid), Status: ri.Status, LastError: ri.LastError}
+	if !ri.StatusSince.IsZero() {
+		out.StatusSince = timestamppb.New(ri.StatusSince)
+	}
+	return out
+}
+
+func stopReply(callID uint64, r *actors.StopResult) *exov1.GwRunnerStopped {
+	out := &exov1.GwRunnerStopped{CallId: callID, RunnerId: r.RunnerID, Generation: r.Generation, EndedBy: r.EndedBy,
+		Total: durationpb.New(r.Total)}
+	if r.Exit != nil {
+		out.Exit = r.Exit.String()
+	}
+	if r.Failure != nil {
+		out.Failure = r.Failure.Message
+	}
+	return out
+}

@@ -1,0 +1,254 @@
+package gateway_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/gateway"
+	"github.com/exo-actors/exo-actors/actors/streams"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+const wait = 10 * time.Second
+
+// fixture is a node with its gateway, in this process: the gateway's
+// protocol works with local PIDs too, so these tests need no remote.
+type fixture struct {
+	node *actors.Node
+	gw   *gateway.Gateway
+	// probe stands for a client's session actor: it sends what the test
+	// gives it with itself as sender and hands every answer to replies.
+	probe   *actor.PID
+	replies chan proto.Message // capacity 256, never closed
+}
+
+type sendVia struct{ msg proto.Message }
+
+func newFixture(t *testing.T) *fixture { return newFixtureTimeout(t, time.Minute) }
+
+func newFixtureTimeout(t *testing.T, sessionTimeout time.Duration) *fixture {
+	t.Helper()
+	logger := logrus.New()
+	logger.SetOutput(io.Discard)
+	n, err := actors.StartNode(actors.NodeConfig{Logger: logger, DeadLetterThrottle: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]gateway.Kind{
+		"echo":  {Spec: actors.RunnerSpec{Kind: "echo", Builtin: true}},
+		"other": {Spec: actors.RunnerSpec{Kind: "other", Command: "/bin/true"}},
+	}
+	gw, err := gateway.Start(gateway.Config{Name: "unit", Node: n, Kinds: kinds, Logger: logger, MaxMessage: 1024,
+		SessionTimeout: sessionTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{node: n, gw: gw, replies: make(chan proto.Message, 256)}
+	f.probe = n.System().Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case *sendVia:
+			ctx.Request(gw.PID(), m.msg)
+		case proto.Message:
+			f.replies <- m
+		}
+	}))
+	t.Cleanup(func() {
+		gw.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		if _, err := n.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return f
+}
+
+func (f *fixture) send(msg proto.Message) { f.node.System().Root.Send(f.probe, &sendVia{msg}) }
+
+func (f *fixture) next(t *testing.T) proto.Message {
+	t.Helper()
+	select {
+	case m := <-f.replies:
+		return m
+	case <-time.After(wait):
+		t.Fatal("no answer from the gateway")
+		return nil
+	}
+}
+
+func (f *fixture) hello(t *testing.T) *exov1.GwWelcome {
+	t.Helper()
+	f.send(&exov1.GwHello{CallId: 1, ClientName: "unit-test"})
+	w, ok := f.next(t).(*exov1.GwWelcome)
+	if !ok {
+		t.Fatalf("hello: got %T", w)
+	}
+	return w
+}
+
+func wantError(t *testing.T, m proto.Message, callID uint64, sentinel error, text string) {
+	t.Helper()
+	e, ok := m.(*exov1.GwError)
+	if !ok {
+		t.Fatalf("got %T %v, want a GwError", m, m)
+	}
+	err := gateway.Error("unit", e)
+	if e.GetCallId() != callID || !errors.Is(err, sentinel) || !strings.Contains(err.Error(), text) {
+		t.Fatalf("got %v (call %d), want call %d, %v, text with %q", err, e.GetCallId(), callID, sentinel, text)
+	}
+}
+
+func TestNotARequest(t *testing.T) {
+	f := newFixture(t)
+	// A proto message the gateway knows but that is no request of its
+	// own: an error, never silence.
+	f.send(&exov1.Ping{Nonce: 7})
+	wantError(t, f.next(t), 0, gateway.ErrUnsupported, "exoactors.v1.Ping")
+}
+
+func TestNoSession(t *testing.T) {
+	f := newFixture(t)
+	f.send(&exov1.GwListRunners{CallId: 9})
+	wantError(t, f.next(t), 9, gateway.ErrNoSession, "GwHello")
+}
+
+func TestRefusals(t *testing.T) {
+	f := newFixture(t)
+	w := f.hello(t)
+	if got := strings.Join(w.GetKinds(), ","); got != "echo,other" || w.GetNodeName() != "unit" || w.GetMaxMessage() != 1024 {
+		t.Fatalf("welcome %v", w)
+	}
+	f.send(&exov1.GwSpawnRunner{CallId: 2, Kind: "llama"})
+	wantError(t, f.next(t), 2, gateway.ErrUnknownKind, "echo, other")
+	f.send(&exov1.GwSubmit{CallId: 3, RunnerId: "echo-000000", TaskId: "t", Kind: "noop", Payload: make([]byte, 2000)})
+	wantError(t, f.next(t), 3, gateway.ErrMessageTooLarge, "at most 1024")
+	f.send(&exov1.GwSubmit{CallId: 4, RunnerId: "echo-000000", TaskId: "t", Kind: "noop"})
+	wantError(t, f.next(t), 4, actors.ErrUnknownRunner, "echo-000000")
+	f.send(&exov1.GwSubscribe{CallId: 5, Topic: "nope"})
+	wantError(t, f.next(t), 5, gateway.ErrUnknownTopic, "tasks")
+	f.send(&exov1.GwCancel{CallId: 6, RunnerId: "echo-000000"})
+	wantError(t, f.next(t), 6, actors.ErrUnknownRunner, "")
+	if st := f.gw.Stats(); st.Sessions != 1 {
+		t.Fatalf("stats %+v, want 1 session", st)
+	}
+	f.send(&exov1.GwBye{})
+	f.send(&exov1.GwNodeStatus{CallId: 7})
+	wantError(t, f.next(t), 7, gateway.ErrNoSession, "")
+}
+
+// TestSubscribeCredit: the relay hands over at most the credit the client
+// granted, in sequence order; a GwCredit lets the rest through.
+func TestSubscribeCredit(t *testing.T) {
+	f := newFixture(t)
+	f.hello(t)
+	f.send(&exov1.GwSubscribe{CallId: 2, Topic: streams.TopicAlerts, Window: 2, Buffer: 16})
+	sub, ok := f.next(t).(*exov1.GwSubscribed)
+	if !ok || sub.GetWindow() != 2 {
+		t.Fatalf("subscribe: %v", sub)
+	}
+	s := f.node.Stream(streams.TopicAlerts)
+	for i := range 5 {
+		if err := s.Publish(streams.Event{Kind: "x", RunnerID: fmt.Sprint("r", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seqs []uint64
+	take := func(n int) {
+		for len(seqs) < n {
+			m := f.next(t)
+			d, ok := m.(*exov1.GwDelivery)
+			if !ok || d.GetCallId() != 2 {
+				t.Fatalf("got %T %v, want a delivery of call 2", m, m)
+			}
+			for _, ev := range d.GetEvents() {
+				seqs = append(seqs, ev.GetSeq())
+			}
+		}
+	}
+	take(2)
+	// The stream took all five (the stats query queues behind them) and
+	// holds three back for want of credit.
+	res, err := f.node.System().Root.RequestFuture(s.PID(), &streams.StatsQuery{}, wait).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := res.(streams.Stats)
+	if len(st.PerSubscriber) != 1 || st.PerSubscriber[0].Delivered != 2 || st.PerSubscriber[0].Credit != 0 {
+		t.Fatalf("stream stats %+v, want one subscriber with 2 delivered and no credit left", st)
+	}
+	f.send(&exov1.GwCredit{CallId: 2, N: 2})
+	take(4)
+	f.send(&exov1.GwCredit{CallId: 2, N: 2})
+	take(5)
+	for i, q := range seqs {
+		if q != uint64(i+1) {
+			t.Fatalf("sequence numbers %v, want 1..5", seqs)
+		}
+	}
+	if st := f.gw.Stats(); st.Subscriptions != 1 {
+		t.Fatalf("stats %+v, want 1 subscription", st)
+	}
+	f.send(&exov1.GwUnsubscribe{CallId: 2})
+	f.send(&exov1.GwNodeStatus{CallId: 3})
+	for {
+		if st, ok := f.next(t).(*exov1.GwNodeStatusReply); ok {
+			if st.GetSubscriptions() != 0 {
+				// the relay's Terminated may come after the status
+				// request; ask again
+				f.send(&exov1.GwNodeStatus{CallId: 3})
+				continue
+			}
+			break
+		}
+	}
+}
+
+// TestCodes: every sentinel survives the wire.
+func TestCodes(t *testing.T) {
+	for _, s := range []error{gateway.ErrUnknownKind, actors.ErrUnknownRunner, actors.ErrShuttingDown, actors.ErrQueueFull,
+		actors.ErrRunnerNotAvailable, actors.ErrTaskNotFound, gateway.ErrMessageTooLarge, gateway.ErrUnsupported,
+		gateway.ErrUnknownTopic, gateway.ErrNoSession, gateway.ErrInvalidArgument, gateway.ErrLimit} {
+		wrapped := fmt.Errorf("context: %w", s)
+		code := gateway.Code(wrapped)
+		back := gateway.Error("n", &exov1.GwError{Code: code, Text: wrapped.Error()})
+		if code == exov1.GwCode_GW_CODE_UNSPECIFIED || !errors.Is(back, s) || !strings.Contains(back.Error(), "context") {
+			t.Errorf("%v: code %v, back %v", s, code, back)
+		}
+	}
+	if back := gateway.Error("n", &exov1.GwError{Text: "x"}); errors.Unwrap(back) != nil {
+		t.Errorf("an unspecified code maps to %v", errors.Unwrap(back))
+	}
+}
+
+// TestSessionExpires: a client that stops pinging loses its session (and
+// its subscriptions) after SessionTimeout.
+func TestSessionExpires(t *testing.T) {
+	f := newFixtureTimeout(t, 300*time.Millisecond)
+	f.hello(t)
+	f.send(&exov1.GwSubscribe{CallId: 2, Topic: streams.TopicAlerts})
+	if _, ok := f.next(t).(*exov1.GwSubscribed); !ok {
+		t.Fatal("no subscription")
+	}
+	tick := time.NewTicker(20 * time.Millisecond) // the gateway announces nothing: poll its counts
+	defer tick.Stop()
+	deadline := time.Now().Add(wait)
+	for st := f.gw.Stats(); st.Sessions != 0 || st.Subscriptions != 0; st = f.gw.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v: the silent session was not dropped", st)
+		}
+		<-tick.C
+	}
+	if st := f.gw.Stats(); st.SessionsLost != 1 {
+		t.Fatalf("stats %+v, want 1 session lost", st)
+	}
+}

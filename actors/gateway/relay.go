@@ -1,0 +1,184 @@
+package gateway
+
+import (
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/streams"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// grant carries a client's credit to its relay.
+type grant struct{ n int }
+
+// relayState is where a relay is: subscribing (Subscribe sent to the
+// stream), then relaying, then ended (End relayed or the stream gone).
+type relayState int
+
+const (
+	relaySubscribing relayState = iota
+	relayRelaying
+	relayEnded
+)
+
+// relay is one remote subscription: a subscriber actor of the node's
+// stream that turns each streams.Delivery into one GwDelivery to the
+// client, and the client's GwCredit into Stream.Grant. The stream watches
+// it: when the relay stops (unsubscribe, session end), the stream drops
+// the subscriber and counts what it buffered as discarded.
+type relay struct {
+	g      *Gateway
+	stream *streams.Stream
+	to     *actor.PID
+	req    *exov1.GwSubscribe
+	state  relayState
+	id     uint64
+	early  []*streams.Delivery // deliveries that came before Subscribed (a closed stream's End)
+	// out collects the events of the deliveries that arrived since the last
+	// flush; a flush note to itself, queued behind them, sends them as one
+	// GwDelivery. At most the credit granted: bounded by the window.
+	out      []*exov1.GwEvent
+	flushDue bool
+}
+
+// flushNote is the relay's note to itself to send what it collected.
+type flushNote struct{}
+
+var flushMsg = &flushNote{}
+
+// Receive implements actor.Actor.
+func (r *relay) Receive(ctx actor.Context) {
+	callID := r.req.GetCallId()
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		pid := r.stream.PID()
+		if pid == nil {
+			r.endNow(ctx, fmt.Sprintf("stream %q is not running", r.stream.Topic()))
+			return
+		}
+		ctx.Request(pid, &streams.Subscribe{PID: ctx.Self(), Buffer: int(r.req.GetBuffer()), Window: int(r.req.GetWindow()),
+			Filter: streams.Filter{RunnerID: r.req.GetRunnerId(), TaskID: r.req.GetTaskId(), Kinds: r.req.GetKinds()}})
+	case *actor.DeadLetterResponse:
+		r.endNow(ctx, fmt.Sprintf("stream %q stopped", r.stream.Topic()))
+	case *streams.Subscribed:
+		if r.state != relaySubscribing {
+			return
+		}
+		if m.Err != nil {
+			r.state = relayEnded
+			ctx.Send(r.to, errMsg(callID, fmt.Errorf("%w: %v", ErrInvalidArgument, m.Err)))
+			ctx.Stop(ctx.Self())
+			return
+		}
+		r.state, r.id = relayRelaying, m.ID
+		ctx.Send(r.to, &exov1.GwSubscribed{CallId: callID, SubId: m.ID, Window: int32(m.Window)})
+		for _, d := range r.early {
+			r.relay(ctx, d)
+		}
+		r.early = nil
+	case *streams.Delivery:
+		if r.state == relaySubscribing {
+			r.early = append(r.early, m)
+			return
+		}
+		r.relay(ctx, m)
+	case *flushNote:
+		r.flushDue = false
+		r.flush(ctx, false, "")
+	case *grant:
+		if r.state == relayRelaying {
+			r.stream.Grant(r.id, m.n)
+		}
+	}
+}
+
+// flush sends the collected events (and End, with end set) as one
+// GwDelivery.
+func (r *relay) flush(ctx actor.Context, end bool, reason string) {
+	if len(r.out) == 0 && !end {
+		return
+	}
+	ctx.Send(r.to, &exov1.GwDelivery{CallId: r.req.GetCallId(), Topic: r.stream.Topic(), Events: r.out, End: end, Reason: reason})
+	r.out = nil
+}
+
+func (r *relay) endNow(ctx actor.Context, why string) {
+	callID := r.req.GetCallId()
+	if r.state == relaySubscribing {
+		ctx.Send(r.to, &exov1.GwSubscribed{CallId: callID, Window: r.req.GetWindow()})
+	}
+	r.state = relayEnded
+	ctx.Send(r.to, &exov1.GwDelivery{CallId: callID, Topic: r.stream.Topic(), End: true, Reason: why})
+	ctx.Stop(ctx.Self())
+}
+
+func (r *relay) relay(ctx actor.Context, d *streams.Delivery) {
+	if r.state == relayEnded {
+		return
+	}
+	for i := range d.Events {
+		r.out = append(r.out, EventToWire(&d.Events[i]))
+	}
+	if d.End {
+		r.flush(ctx, true, d.Reason)
+		r.state = relayEnded
+		ctx.Stop(ctx.Self())
+		return
+	}
+	if !r.flushDue {
+		r.flushDue = true
+		ctx.Send(ctx.Self(), flushMsg)
+	}
+}
+
+// EventToWire turns a stream event into its wire form: task chunks and
+// task status changes keep their type, any other payload travels as text.
+func EventToWire(ev *streams.Event) *exov1.GwEvent {
+	w := &exov1.GwEvent{Seq: ev.Seq, RunnerId: ev.RunnerID, TaskId: ev.TaskID, Kind: ev.Kind}
+	if !ev.At.IsZero() {
+		w.At = timestamppb.New(ev.At)
+	}
+	if ev.Gap != nil {
+		w.Gap = &exov1.GwGap{Dropped: ev.Gap.Dropped, FromSeq: ev.Gap.FromSeq, ToSeq: ev.Gap.ToSeq}
+		return w
+	}
+	switch p := ev.Payload.(type) {
+	case *actors.TaskChunk:
+		w.Payload = &exov1.GwEvent_Chunk{Chunk: p.Chunk}
+		w.Attempt = int32(p.Attempt)
+	case *actors.TaskStatusChanged:
+		w.Payload = &exov1.GwEvent_TaskStatus{TaskStatus: &exov1.GwTaskStatus{Status: p.Status, Reason: p.Reason}}
+	case nil:
+	default:
+		w.Payload = &exov1.GwEvent_Text{Text: fmt.Sprintf("%+v", p)}
+	}
+	return w
+}
+
+// EventFromWire turns a wire event back into a stream event of topic. Its
+// Payload is a *actors.TaskChunk, a *actors.TaskStatusChanged, or the
+// node's text description (a string) of any other event.
+func EventFromWire(topic string, w *exov1.GwEvent) streams.Event {
+	ev := streams.Event{Stream: topic, Seq: w.GetSeq(), RunnerID: w.GetRunnerId(), TaskID: w.GetTaskId(), Kind: w.GetKind()}
+	if w.At != nil {
+		ev.At = w.At.AsTime()
+	}
+	if g := w.GetGap(); g != nil {
+		ev.Gap = &streams.Gap{Dropped: g.GetDropped(), FromSeq: g.GetFromSeq(), ToSeq: g.GetToSeq()}
+		ev.Kind = streams.KindGap
+		return ev
+	}
+	switch p := w.GetPayload().(type) {
+	case *exov1.GwEvent_Chunk:
+		ev.Payload = &actors.TaskChunk{RunnerID: ev.RunnerID, TaskID: ev.TaskID, Attempt: int(w.GetAttempt()), Chunk: p.Chunk}
+	case *exov1.GwEvent_TaskStatus:
+		ev.Payload = &actors.TaskStatusChanged{RunnerID: ev.RunnerID, TaskID: ev.TaskID, Status: p.TaskStatus.GetStatus(),
+			Reason: p.TaskStatus.GetReason(), At: ev.At}
+	case *exov1.GwEvent_Text:
+		ev.Payload = p.Text
+	}
+	return ev
+}

@@ -1,0 +1,141 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// DefaultMaxMessage is the default largest request a gateway accepts (and
+// a client sends): 4 MiB. The gRPC transport's own limit is set above it
+// (see Transport.grpcLimit), so an oversized request is answered with
+// ErrMessageTooLarge instead of dropping the connection.
+const DefaultMaxMessage = 4 << 20
+
+// TLSFiles names the PEM files of a TLS setup. Every process of a
+// deployment is both a gRPC server and a gRPC client (protoactor remote
+// sends replies over a connection the receiver dials back), so each side
+// needs a certificate of its own and the CA that signed the others'.
+type TLSFiles struct {
+	CAFile   string // the CA that signs every peer's certificate
+	CertFile string // this process's certificate (IP SAN 127.0.0.1 or its host)
+	KeyFile  string
+	// RequireClientCert turns on mutual TLS: a peer that dials in must
+	// present a certificate signed by CAFile.
+	RequireClientCert bool
+}
+
+// Enabled reports whether any file is set.
+func (f TLSFiles) Enabled() bool { return f.CAFile != "" || f.CertFile != "" || f.KeyFile != "" }
+
+// Configs loads the files and returns the server and client TLS configs.
+func (f TLSFiles) Configs() (server, client *tls.Config, err error) {
+	if f.CAFile == "" || f.CertFile == "" || f.KeyFile == "" {
+		return nil, nil, errors.New("TLS needs all three of the CA, certificate and key files (--tls-ca, --tls-cert, --tls-key)")
+	}
+	pem, err := os.ReadFile(f.CAFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("TLS CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, nil, fmt.Errorf("TLS CA %s: no PEM certificate in it", f.CAFile)
+	}
+	cert, err := tls.LoadX509KeyPair(f.CertFile, f.KeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("TLS certificate %s / key %s: %w", f.CertFile, f.KeyFile, err)
+	}
+	server = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if f.RequireClientCert {
+		server.ClientAuth = tls.RequireAndVerifyClientCert
+		server.ClientCAs = pool
+	}
+	client = &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return server, client, nil
+}
+
+// Transport is what a process's protoactor remote needs: where to listen,
+// TLS (nil: plaintext) and the message size limit.
+type Transport struct {
+	// Listen is host:port; the host must be an IP address. Loopback is the
+	// default of every command and of runtime.Dial.
+	Listen     string
+	ServerTLS  *tls.Config
+	ClientTLS  *tls.Config
+	MaxMessage int // 0: DefaultMaxMessage
+}
+
+func (t Transport) maxMessage() int {
+	if t.MaxMessage <= 0 {
+		return DefaultMaxMessage
+	}
+	return t.MaxMessage
+}
+
+// grpcLimit is the transport's limit: room for a batch of messages
+// around one request at the application limit. A request over the
+// application limit but under this one is refused with an error; one over
+// this limit breaks the connection (protoactor remote then reports the
+// endpoint terminated), which is why the client checks the limit before
+// sending.
+func (t Transport) grpcLimit() int { return 2*t.maxMessage() + 1<<20 }
+
+// SplitListen parses Listen into host and port, with a clear error.
+func SplitListen(listen string) (string, int, error) {
+	host, p, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", 0, fmt.Errorf("listen address %q: want HOST:PORT, e.g. 127.0.0.1:7101", listen)
+	}
+	if net.ParseIP(host) == nil {
+		return "", 0, fmt.Errorf("listen address %q: the host must be an IP address, e.g. 127.0.0.1", listen)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("listen address %q: port %q is not 0-65535", listen, p)
+	}
+	return host, port, nil
+}
+
+// RemoteConfig returns the protoactor remote configuration of t: gRPC
+// server and dial options with TLS (both sides, see TLSFiles) and the
+// message size limits. Each remote With… option is applied once (a
+// second call would replace the first).
+func (t Transport) RemoteConfig() (*remote.Config, error) {
+	host, port, err := SplitListen(t.Listen)
+	if err != nil {
+		return nil, err
+	}
+	lim := t.grpcLimit()
+	srv := []grpc.ServerOption{grpc.MaxRecvMsgSize(lim), grpc.MaxSendMsgSize(lim)}
+	dial := []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(lim), grpc.MaxCallSendMsgSize(lim))}
+	if t.ServerTLS != nil {
+		srv = append(srv, grpc.Creds(credentials.NewTLS(t.ServerTLS)))
+	}
+	if t.ClientTLS != nil {
+		dial = append(dial, grpc.WithTransportCredentials(credentials.NewTLS(t.ClientTLS)))
+	} else {
+		dial = append(dial, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	}
+	return remote.Configure(host, port, remote.WithServerOptions(srv...), remote.WithDialOptions(dial...)), nil
+}
+
+// StartRemote starts r, turning protoactor's panic on a failed listen
+// into an error.
+func StartRemote(r *remote.Remote) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("start remote: %v", p)
+		}
+	}()
+	r.Start()
+	return nil
+}

@@ -1,0 +1,53 @@
+package actors
+
+// TaskFeed is the producing side of a TaskHandle whose task runs elsewhere:
+// on a remote node, seen through a client (package runtime). The handle
+// behaves like a local one: chunks in order, a retry as a *RetryError,
+// exactly one outcome. Only one goroutine (or actor) feeds a TaskFeed.
+type TaskFeed struct{ h *TaskHandle }
+
+// NewTaskFeed returns a handle for task taskID of runner runnerID and the
+// feed that fills it.
+func NewTaskFeed(runnerID, taskID string) (*TaskHandle, *TaskFeed) {
+	h := newTaskHandle(runnerID, taskID)
+	return h, &TaskFeed{h: h}
+}
+
+// Chunk appends a chunk to the current attempt; false once the task ended.
+func (f *TaskFeed) Chunk(c *Chunk) bool {
+	_, ok := f.h.push(c)
+	return ok
+}
+
+// Retry starts a new attempt, discarding the current one's chunks.
+func (f *TaskFeed) Retry(reason string) { f.h.retry(reason) }
+
+// Finish ends the task with o (Chunks and Attempt are the handle's own);
+// false when it had already ended, so a task ends exactly once.
+func (f *TaskFeed) Finish(o TaskOutcome) bool { return f.h.finish(o) }
+
+// Ended reports whether the task has its outcome.
+func (f *TaskFeed) Ended() bool { return f.h.Outcome() != nil }
+
+// LastRetry returns why the task was last retried, or nil if it never was.
+func (h *TaskHandle) LastRetry() *RetryError {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lastRetry == nil {
+		return nil
+	}
+	r := *h.lastRetry
+	return &r
+}
+
+// ChunksFrom returns, without waiting, the current attempt's chunks from
+// index i on (at most max of them), and that attempt.
+func (h *TaskHandle) ChunksFrom(i, max int) ([]*Chunk, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*Chunk
+	for ; i < h.n && len(out) < max; i++ {
+		out = append(out, h.chunks[i/chunkBlock][i%chunkBlock])
+	}
+	return out, h.attempt
+}

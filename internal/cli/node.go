@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/exo-actors/exo-actors/actors/gateway"
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+type nodeOptions struct {
+	listen, name, config string
+	tls                  gateway.TLSFiles
+	allowShutdown        bool
+}
+
+func newNodeCmd(e *env) *cobra.Command {
+	o := nodeOptions{}
+	cmd := &cobra.Command{
+		Use:   "node",
+		Short: "Run a node: a System whose gateway serves remote clients (runtime.Dial)",
+		Long: "node runs an exo-actors System and its gateway actor on protoactor remote (gRPC).\n" +
+			"Clients (runtime.Dial, 'exo-actors remote') spawn runners of the kinds the --config file\n" +
+			"names — never any other command — submit tasks, stream chunks and events, stop runners.\n" +
+			"It listens on loopback unless told otherwise; TLS and mutual TLS with the --tls flags.\n" +
+			"SIGINT or SIGTERM shuts it down gracefully (a second one forces). See docs/remote.md.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.config == "" {
+				return usageErrorf("--config FILE is required: a JSON file naming the runner kinds this node may start (see docs/remote.md)")
+			}
+			if o.name == "" {
+				return usageErrorf("--name is required: the node's name, e.g. --name node-a")
+			}
+			if _, _, err := gateway.SplitListen(o.listen); err != nil {
+				return usageErrorf("--listen: %v", err)
+			}
+			f, err := os.Open(o.config)
+			if err != nil {
+				return usageErrorf("--config: %v", err)
+			}
+			nc, err := parseNodeConfig(f)
+			f.Close()
+			if err != nil {
+				return usageErrorf("--config %s: %v", o.config, err)
+			}
+			if o.tls.Enabled() {
+				if _, _, err := o.tls.Configs(); err != nil {
+					return usageErrorf("%v", err)
+				}
+			} else if o.tls.RequireClientCert {
+				return usageErrorf("--tls-require-client-cert needs --tls-ca, --tls-cert and --tls-key")
+			}
+			return runNode(e, o, nc)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.listen, "listen", "127.0.0.1:7101", "HOST:PORT to listen on (port 0: any; the address is printed)")
+	fl.StringVar(&o.name, "name", "", "the node's name (required)")
+	fl.StringVar(&o.config, "config", "", "JSON file naming the runner kinds (required)")
+	fl.StringVar(&o.tls.CAFile, "tls-ca", "", "PEM CA that signs every peer's certificate (turns TLS on)")
+	fl.StringVar(&o.tls.CertFile, "tls-cert", "", "PEM certificate of this node")
+	fl.StringVar(&o.tls.KeyFile, "tls-key", "", "PEM key of this node")
+	fl.BoolVar(&o.tls.RequireClientCert, "tls-require-client-cert", false, "mutual TLS: refuse peers without a certificate from --tls-ca")
+	fl.BoolVar(&o.allowShutdown, "allow-remote-shutdown", true, "let clients shut this node down")
+	return cmd
+}
+
+func runNode(e *env, o nodeOptions, nc *nodeConfig) error {
+	sys, err := exo.New(exo.Config{Logger: e.logger, Tasks: nc.tasks})
+	if err != nil {
+		return err
+	}
+	srv, err := sys.Serve(exo.ServeConfig{Listen: o.listen, Name: o.name, Kinds: nc.kinds, TLS: exo.TLSFiles(o.tls), MaxMessage: nc.maxMessage,
+		CancelTasksOnClientLoss: nc.cancelOnLoss, SessionTimeout: nc.sessionTimeout, AllowShutdown: o.allowShutdown,
+		Logger: e.logger, Version: Version})
+	if err != nil {
+		_, _ = sys.Shutdown(context.Background())
+		return fmt.Errorf("node %s: %w", o.name, err)
+	}
+	kinds := make([]string, 0, len(nc.kinds))
+	for k := range nc.kinds {
+		kinds = append(kinds, k)
+	}
+	tlsNote := "plaintext"
+	if o.tls.Enabled() {
+		tlsNote = "TLS"
+		if o.tls.RequireClientCert {
+			tlsNote = "mutual TLS"
+		}
+	}
+	fmt.Fprintf(e.stdout, "node %s listening on %s (%s; kinds: %s)\n", o.name, srv.Addr(), tlsNote, strings.Join(sortedStrings(kinds), ", "))
+
+	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var interrupted bool
+	select {
+	case sig := <-sigs:
+		interrupted = true
+		fmt.Fprintf(e.stdout, "== %s: graceful shutdown (send it again to force)\n", sig)
+	case <-sys.Done():
+		fmt.Fprintf(e.stdout, "== shut down by a client\n")
+	}
+	stopForce := make(chan struct{})
+	var forcer sync.WaitGroup
+	forcer.Add(1)
+	go func() {
+		defer forcer.Done()
+		select {
+		case sig := <-sigs:
+			fmt.Fprintf(e.stdout, "== second %s: forcing — SIGKILL to every runner's process group\n", sig)
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, _ = sys.ForceKill(fctx)
+			cancel()
+		case <-stopForce:
+		}
+	}()
+	report, err := sys.Shutdown(context.Background())
+	close(stopForce) // sole sender: runNode, once, after the shutdown
+	forcer.Wait()
+	if !interrupted {
+		// The client that asked for the shutdown gets its report, then
+		// says goodbye; a client that never does is not waited for long.
+		wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = srv.WaitIdle(wctx)
+		cancel()
+	}
+	srv.Close()
+	if err != nil {
+		return fmt.Errorf("node %s: shutdown: %w", o.name, err)
+	}
+	fmt.Fprintf(e.stdout, "%s", report)
+	if interrupted {
+		fmt.Fprintf(e.stdout, "node %s: shut down gracefully\n", o.name)
+	}
+	return nil
+}
+
+func sortedStrings(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}

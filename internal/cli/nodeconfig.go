@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+// nodeFile is the JSON configuration of `exo-actors node --config FILE`:
+// the runner kinds the node may start (the only commands it ever runs for
+// a peer) and its limits. See docs/remote.md.
+type nodeFile struct {
+	Kinds map[string]nodeKind `json:"kinds"`
+	Tasks *struct {
+		InFlight   int    `json:"in_flight"`
+		Queue      int    `json:"queue"`
+		AckTimeout string `json:"ack_timeout"`
+	} `json:"tasks"`
+	MaxMessage              int    `json:"max_message"`
+	CancelTasksOnClientLoss bool   `json:"cancel_tasks_on_client_loss"`
+	SessionTimeout          string `json:"session_timeout"`
+}
+
+type nodeKind struct {
+	Builtin    bool     `json:"builtin"`
+	Command    string   `json:"command"`
+	Args       []string `json:"args"`
+	Env        []string `json:"env"`
+	Dir        string   `json:"dir"`
+	MaxRunners int      `json:"max_runners"`
+}
+
+// nodeConfig is a parsed, checked node configuration.
+type nodeConfig struct {
+	kinds          map[string]exo.RemoteKind
+	tasks          exo.TaskLimits
+	maxMessage     int
+	cancelOnLoss   bool
+	sessionTimeout time.Duration
+}
+
+// maxConfigSize bounds a node config file.
+const maxConfigSize = 1 << 20
+
+// parseNodeConfig parses and checks a node configuration. Every error is
+// one line naming the field and what to do.
+func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxConfigSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	if len(data) > maxConfigSize {
+		return nil, fmt.Errorf("config larger than %d bytes", maxConfigSize)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var f nodeFile
+	if err := dec.Decode(&f); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return nil, fmt.Errorf("not valid JSON at byte %d: %v", se.Offset, se)
+		case errors.As(err, &te):
+			return nil, fmt.Errorf("field %q: want a %s, got JSON %s", te.Field, te.Type, te.Value)
+		case errors.Is(err, io.EOF):
+			return nil, errors.New(`empty config: want a JSON object like {"kinds": {"echo": {"builtin": true}}}`)
+		}
+		return nil, fmt.Errorf("bad config: %v", err)
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data after the JSON object")
+	}
+	if len(f.Kinds) == 0 {
+		return nil, errors.New(`no runner kinds: "kinds" must name at least one, e.g. {"kinds": {"echo": {"builtin": true}}}`)
+	}
+	c := &nodeConfig{kinds: map[string]exo.RemoteKind{}, maxMessage: f.MaxMessage, cancelOnLoss: f.CancelTasksOnClientLoss}
+	names := make([]string, 0, len(f.Kinds))
+	for name := range f.Kinds {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		k := f.Kinds[name]
+		spec := exo.RunnerSpec{Kind: name, Builtin: k.Builtin, Command: k.Command, Args: k.Args, Env: k.Env, Dir: k.Dir}
+		if err := spec.Validate(); err != nil {
+			msg := strings.TrimPrefix(err.Error(), "invalid runner spec: ")
+			msg = strings.TrimPrefix(msg, fmt.Sprintf("kind %q: ", name))
+			return nil, fmt.Errorf("kind %q: %s", name, oneLine(msg))
+		}
+		if k.MaxRunners < 0 {
+			return nil, fmt.Errorf("kind %q: max_runners %d: want 0 (no bound) or more", name, k.MaxRunners)
+		}
+		c.kinds[name] = exo.RemoteKind{Spec: spec, MaxRunners: k.MaxRunners}
+	}
+	if f.MaxMessage < 0 || f.MaxMessage > 64<<20 {
+		return nil, fmt.Errorf("max_message %d: want 0 (default 4 MiB) to %d bytes", f.MaxMessage, 64<<20)
+	}
+	if t := f.Tasks; t != nil {
+		if t.InFlight < 0 || t.Queue < 0 {
+			return nil, fmt.Errorf("tasks: in_flight %d, queue %d: want 0 (default) or more", t.InFlight, t.Queue)
+		}
+		c.tasks.InFlight, c.tasks.Queue = t.InFlight, t.Queue
+		if t.AckTimeout != "" {
+			d, err := time.ParseDuration(t.AckTimeout)
+			if err != nil || d <= 0 {
+				return nil, fmt.Errorf("tasks.ack_timeout %q: want a positive duration like \"5s\"", t.AckTimeout)
+			}
+			c.tasks.AckTimeout = d
+		}
+	}
+	if f.SessionTimeout != "" {
+		d, err := time.ParseDuration(f.SessionTimeout)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("session_timeout %q: want a positive duration like \"2s\"", f.SessionTimeout)
+		}
+		c.sessionTimeout = d
+	}
+	return c, nil
+}

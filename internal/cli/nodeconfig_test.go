@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseNodeConfig(t *testing.T) {
+	c, err := parseNodeConfig(strings.NewReader(`{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1"], "max_runners": 2},
+		"llama": {"command": "/usr/bin/llama-runner", "env": ["MODEL=3b"]}},
+		"tasks": {"in_flight": 2, "queue": 8, "ack_timeout": "3s"}, "max_message": 65536,
+		"cancel_tasks_on_client_loss": true, "session_timeout": "5s"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.kinds) != 2 || c.kinds["echo"].MaxRunners != 2 || c.kinds["llama"].Spec.Command != "/usr/bin/llama-runner" ||
+		c.tasks.InFlight != 2 || c.tasks.Queue != 8 || c.maxMessage != 65536 || !c.cancelOnLoss || c.sessionTimeout.String() != "5s" {
+		t.Fatalf("parsed %+v", c)
+	}
+}
+
+func TestParseNodeConfigErrors(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{``, "empty config"},
+		{`{`, "bad config"},
+		{`{"kinds": {}}`, "no runner kinds"},
+		{`{"kinds": {"echo": {"builtin": true}}} {}`, "trailing data"},
+		{`{"kinds": {"echo": {"bultin": true}}}`, `unknown field "bultin"`},
+		{`{"kinds": {"Echo": {"builtin": true}}}`, `kind "Echo": want 1-40 lowercase`},
+		{`{"kinds": {"echo": {}}}`, `kind "echo": no Command`},
+		{`{"kinds": {"echo": {"builtin": true, "command": "/bin/sh"}}}`, "choose one"},
+		{`{"kinds": {"echo": {"command": "x", "env": ["NOEQUALS"]}}}`, `env entry "NOEQUALS"`},
+		{`{"kinds": {"echo": {"command": "x", "max_runners": -1}}}`, "max_runners -1"},
+		{`{"kinds": {"echo": {"command": 5}}}`, `field "kinds.command": want a string`},
+		{`{"kinds": {"echo": {"command": "x"}}, "max_message": -5}`, "max_message -5"},
+		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"queue": -1}}`, "tasks: in_flight 0, queue -1"},
+		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"ack_timeout": "soon"}}`, `tasks.ack_timeout "soon"`},
+		{`{"kinds": {"echo": {"command": "x"}}, "session_timeout": "-1s"}`, `session_timeout "-1s"`},
+	} {
+		_, err := parseNodeConfig(strings.NewReader(tc.in))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error %v, want one line with %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func FuzzParseNodeConfig(f *testing.F) {
+	f.Add(`{"kinds": {"echo": {"builtin": true}}}`)
+	f.Add(`{"kinds": {"a": {"command": "/x", "args": ["1"], "env": ["A=B"]}}, "tasks": {"queue": 3}}`)
+	f.Add(`{"kinds": {"a-1": {"command": "x", "max_runners": 3}}, "max_message": 100, "session_timeout": "1s"}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, in string) {
+		c, err := parseNodeConfig(strings.NewReader(in))
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("a two-line error: %q", err)
+			}
+			return
+		}
+		if len(c.kinds) == 0 {
+			t.Fatal("a config without kinds was accepted")
+		}
+		for name, k := range c.kinds {
+			if k.Spec.Kind != name || k.Spec.Validate() != nil || k.MaxRunners < 0 {
+				t.Fatalf("kind %q accepted as %+v", name, k)
+			}
+		}
+	})
+}
+
+func TestNodeUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(good, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte(`{"kinds": {"echo": {"comand": "x"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"node", "--name", "a"}, "--config FILE is required"},
+		{[]string{"node", "--config", good}, "--name is required"},
+		{[]string{"node", "--name", "a", "--config", filepath.Join(dir, "missing.json")}, "no such file"},
+		{[]string{"node", "--name", "a", "--config", bad}, `unknown field "comand"`},
+		{[]string{"node", "--name", "a", "--config", good, "--listen", "localhost"}, "want HOST:PORT"},
+		{[]string{"node", "--name", "a", "--config", good, "--listen", "localhost:1"}, "must be an IP address"},
+		{[]string{"node", "--name", "a", "--config", good, "--tls-ca", "ca.pem"}, "TLS needs all three"},
+		{[]string{"node", "--name", "a", "--config", good, "--tls-require-client-cert"}, "needs --tls-ca"},
+	} {
+		t.Run(strings.Join(tc.args[1:], " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := Main(tc.args, strings.NewReader(""), &stdout, &stderr); code != ExitUsage {
+				t.Fatalf("exit code %d, want %d; stderr %s", code, ExitUsage, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) || strings.Count(stderr.String(), "\n") != 1 {
+				t.Fatalf("stderr %q: want one line with %q", stderr.String(), tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,776 @@
+package runtime
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/eventstream"
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/gateway"
+	"github.com/exo-actors/exo-actors/actors/streams"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// Errors of the remote API (see docs/remote.md), tested with errors.Is.
+var (
+	// ErrNodeLost: the node went away (its process died, its connection
+	// dropped, or it stopped answering the heartbeat). Every open task of
+	// the Client ended Failed with a reason naming the node, every
+	// Subscription ended with an error wrapping it (and ErrEndOfStream),
+	// and every later call returns it.
+	ErrNodeLost = gateway.ErrNodeLost
+	// ErrUnknownKind: the node's configuration has no runner kind of that
+	// name; the error lists the kinds it has.
+	ErrUnknownKind = gateway.ErrUnknownKind
+	// ErrMessageTooLarge: a request exceeds the message size limit.
+	ErrMessageTooLarge = gateway.ErrMessageTooLarge
+	// ErrUnsupported: the node's gateway got a message that is not one of
+	// its requests, or refuses this request.
+	ErrUnsupported = gateway.ErrUnsupported
+	// ErrUnknownTopic: the node has no stream of that topic.
+	ErrUnknownTopic = gateway.ErrUnknownTopic
+	// ErrInvalidRequest: the request was malformed; the text says how.
+	ErrInvalidRequest = gateway.ErrInvalidArgument
+	// ErrGatewayLimit: a bound of the node's gateway was reached.
+	ErrGatewayLimit = gateway.ErrLimit
+	// ErrClientClosed: the Client was closed.
+	ErrClientClosed = errors.New("client closed")
+)
+
+// TLSFiles names the PEM files of a TLS setup (CA, this process's
+// certificate and key; RequireClientCert for mutual TLS on this process's
+// own listener).
+type TLSFiles struct {
+	CAFile   string // the CA that signs every peer's certificate
+	CertFile string // this process's certificate (IP SAN 127.0.0.1 or its host)
+	KeyFile  string
+	// RequireClientCert turns on mutual TLS: a peer that dials in must
+	// present a certificate signed by CAFile.
+	RequireClientCert bool
+}
+
+// RemoteShutdownReport is a remote node's shutdown report: the text of its
+// ShutdownReport, its total time and the actors it force-cleaned.
+type RemoteShutdownReport struct {
+	Node   string
+	Text   string
+	Total  time.Duration
+	Forced []string
+}
+
+// NodeStatus is a remote node's status.
+type NodeStatus struct {
+	Name                                        string
+	Kinds                                       []string
+	Runners, Sessions, Subscriptions, OpenTasks int
+	Uptime                                      time.Duration
+	ShuttingDown                                bool
+}
+
+// DialOption configures Dial.
+type DialOption func(*dialOptions)
+
+// WithClientName names the client in the node's logs.
+func WithClientName(name string) DialOption { return func(o *dialOptions) { o.name = name } }
+
+// WithClientListen sets where the process's client endpoint listens (the
+// node dials back to it with replies); default 127.0.0.1:0. It must be an
+// address the node can reach.
+func WithClientListen(addr string) DialOption { return func(o *dialOptions) { o.listen = addr } }
+
+// WithTLS turns on TLS with the given files, on both the client's dial and
+// its own listener (the node dials back). Every node must then use TLS
+// with a certificate from the same CA.
+func WithTLS(f TLSFiles) DialOption {
+	return func(o *dialOptions) { o.tlsFiles = gateway.TLSFiles(f) }
+}
+
+// WithTLSConfig turns on TLS with ready configs: server for the client's
+// own listener, client for its dials.
+func WithTLSConfig(server, client *tls.Config) DialOption {
+	return func(o *dialOptions) { o.serverTLS, o.clientTLS = server, client }
+}
+
+// WithMaxMessage sets the largest request the client sends; default 4 MiB
+// (the node has its own limit and refuses larger ones).
+func WithMaxMessage(n int) DialOption { return func(o *dialOptions) { o.maxMessage = n } }
+
+// WithHeartbeat sets how often the client pings the node (default 250ms)
+// and after how long without any word from it the node counts as lost
+// (default 1.5s): the bound on detecting a frozen node.
+func WithHeartbeat(every, lostAfter time.Duration) DialOption {
+	return func(o *dialOptions) { o.heartbeat, o.lostAfter = every, lostAfter }
+}
+
+// WithCallTimeout bounds a call whose context has no deadline; default 1 minute.
+func WithCallTimeout(d time.Duration) DialOption { return func(o *dialOptions) { o.callTimeout = d } }
+
+// WithClientLogger sets the logger of the client's actor system.
+func WithClientLogger(l *logrus.Logger) DialOption { return func(o *dialOptions) { o.logger = l } }
+
+// clientState is where a Client is: connected until it is lost or closed;
+// both are final.
+type clientState int
+
+const (
+	clientConnected clientState = iota
+	clientLost                  // the node went away: calls return ErrNodeLost
+	clientClosed                // Close was called: calls return ErrClientClosed
+)
+
+// Client is a connection to a remote node's gateway. It has the methods of
+// an embedded System that make sense across processes (the Node interface:
+// SpawnRunner by kind, StopRunner, Runners, Submit, Cancel, Subscribe),
+// and its TaskHandles and Subscriptions are the same types, fed from the
+// node: chunks in order, one outcome, Gap events instead of silent loss,
+// EndOfStream last. When the node goes away every open handle ends once
+// (Failed, reason naming the node) and every subscription ends with an
+// error wrapping ErrNodeLost. Safe for concurrent use.
+type Client struct {
+	addr      string
+	node      string // the node's name, from its welcome
+	kinds     []string
+	nodeMax   int
+	opts      dialOptions
+	ep        *endpoint
+	root      *actor.RootContext
+	gw        *actor.PID
+	self      *actor.PID
+	esub      *eventstream.Subscription
+	ids       atomic.Uint64
+	tickStop  chan struct{} // sole sender: Close, closed once
+	ticker    sync.WaitGroup
+	closeOnce sync.Once
+	endedOnce sync.Once
+
+	mu        sync.Mutex
+	state     clientState
+	endErr    error
+	ended     chan struct{} // sole sender: end, closed once under mu
+	lastHeard time.Time
+	pingSeq   uint64
+	pending   map[uint64]chan proto.Message // calls waiting for their reply; each channel has capacity 1
+	tasks     map[uint64]*actors.TaskFeed   // open tasks by GwSubmit call_id
+	taskIDs   map[uint64]string
+	subs      map[uint64]*streams.Feed // open subscriptions by GwSubscribe call_id
+	blasted   map[uint64]int           // GwBlastItems received, by GwBlast call_id
+}
+
+// maxPending bounds the calls in flight on one Client; a call beyond it
+// fails at once with ErrGatewayLimit.
+const maxPending = 65536
+
+// Dial connects to the gateway of the node at addr ("127.0.0.1:7101"). It
+// checks the connection first (TCP, or a TLS handshake with TLS on), so a
+// refused connection, a wrong CA or a missing client certificate fail
+// within the dial instead of as a timeout. ctx bounds the dial (default 5s).
+func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error) {
+	o := dialOptions{listen: "127.0.0.1:0", heartbeat: 250 * time.Millisecond, lostAfter: 1500 * time.Millisecond,
+		callTimeout: time.Minute, maxMessage: gateway.DefaultMaxMessage}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.name == "" {
+		host, _ := os.Hostname()
+		o.name = fmt.Sprintf("%s/%d", host, os.Getpid())
+	}
+	if o.heartbeat <= 0 || o.lostAfter <= o.heartbeat {
+		return nil, fmt.Errorf("heartbeat %s, lost after %s: want a positive heartbeat shorter than lostAfter", o.heartbeat, o.lostAfter)
+	}
+	if o.tlsFiles.Enabled() {
+		if o.serverTLS != nil {
+			return nil, errors.New("both WithTLS and WithTLSConfig: choose one")
+		}
+		srv, cli, err := o.tlsFiles.Configs()
+		if err != nil {
+			return nil, err
+		}
+		o.serverTLS, o.clientTLS = srv, cli
+	}
+	if _, _, err := gateway.SplitListen(addr); err != nil {
+		return nil, fmt.Errorf("node address: %w", err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+	}
+	if err := probe(ctx, addr, o.clientTLS); err != nil {
+		return nil, err
+	}
+	ep, err := acquireEndpoint(&o)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{addr: addr, node: addr, opts: o, ep: ep, root: ep.system.Root, gw: actor.NewPID(addr, gateway.Name),
+		tickStop: make(chan struct{}), ended: make(chan struct{}), lastHeard: time.Now(),
+		pending: map[uint64]chan proto.Message{}, tasks: map[uint64]*actors.TaskFeed{}, taskIDs: map[uint64]string{},
+		subs: map[uint64]*streams.Feed{}, blasted: map[uint64]int{}}
+	self := c.root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return &clientActor{c: c} }), "client")
+	c.self = self
+	c.esub = ep.system.EventStream.Subscribe(func(ev any) {
+		if t, ok := ev.(*remote.EndpointTerminatedEvent); ok && t.Address == addr {
+			c.root.Send(self, &nodeGone{why: "its endpoint terminated (connection lost)"})
+		}
+	})
+	res, err := c.call(ctx, &exov1.GwHello{ClientName: o.name, Heartbeat: durationpb.New(o.heartbeat)})
+	if err != nil {
+		c.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("node %s did not answer the hello within the dial timeout (is it an exo-actors node with the same TLS setup? with mutual TLS, does this client have a certificate?): %w", addr, err)
+		}
+		return nil, err
+	}
+	w := res.(*exov1.GwWelcome)
+	c.mu.Lock()
+	c.node, c.kinds, c.nodeMax = w.GetNodeName(), w.GetKinds(), int(w.GetMaxMessage())
+	c.mu.Unlock()
+	c.ticker.Add(1)
+	go c.heartbeat()
+	return c, nil
+}
+
+// probe checks that addr accepts a connection, and with TLS that the
+// handshake works both ways: a server that wants a client certificate we
+// do not have (TLS 1.3 says so only after the handshake) answers our first
+// read with an alert.
+func probe(ctx context.Context, addr string, cfg *tls.Config) error {
+	d := net.Dialer{}
+	if cfg == nil {
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%w: cannot connect to node %s: %v", ErrNodeLost, addr, err)
+		}
+		defer conn.Close()
+		// A plaintext gRPC server answers the HTTP/2 preface with a
+		// SETTINGS frame (type 4 at byte 3); a TLS server with an alert
+		// record (0x15) or by closing.
+		_ = conn.SetDeadline(time.Now().Add(300 * time.Millisecond))
+		if _, err := conn.Write([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")); err != nil {
+			return fmt.Errorf("%w: cannot talk to node %s: %v", ErrNodeLost, addr, err)
+		}
+		var b [9]byte
+		n, err := io.ReadAtLeast(conn, b[:], 4)
+		var ne net.Error
+		switch {
+		case err != nil && errors.As(err, &ne) && ne.Timeout():
+			return nil // inconclusive: let the hello decide
+		case err != nil || b[0] == 0x15 || b[3] != 0x04:
+			return fmt.Errorf("node %s does not speak plaintext gRPC (%d bytes, %v): does it use TLS? then dial with WithTLS", addr, n, err)
+		}
+		return nil
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	cc := cfg.Clone()
+	if cc.ServerName == "" {
+		cc.ServerName = host
+	}
+	cc.NextProtos = []string{"h2"}
+	td := tls.Dialer{NetDialer: &d, Config: cc}
+	conn, err := td.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("TLS handshake with node %s refused: %w", addr, err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	var b [1]byte
+	if _, err := conn.Read(b[:]); err != nil {
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			return fmt.Errorf("TLS connection to node %s refused after the handshake (does it require a client certificate?): %w", addr, err)
+		}
+	}
+	return nil
+}
+
+// Addr returns the node's address.
+func (c *Client) Addr() string { return c.addr }
+
+// NodeName returns the node's name (its --name).
+func (c *Client) NodeName() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.node
+}
+
+// Kinds returns the runner kinds the node's configuration has.
+func (c *Client) Kinds() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.kinds...)
+}
+
+// Done is closed once the client is lost or closed; Err then says which.
+func (c *Client) Done() <-chan struct{} { return c.ended }
+
+// Err returns nil while connected, then an error wrapping ErrNodeLost or
+// ErrClientClosed.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.endErr
+}
+
+func (c *Client) heartbeat() {
+	defer c.ticker.Done()
+	t := time.NewTicker(c.opts.heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.tickStop:
+			return
+		case <-t.C:
+			c.root.Send(c.self, beat)
+		}
+	}
+}
+
+// send sends msg to the gateway with the client actor as sender, so the
+// gateway knows the session and answers it.
+func (c *Client) send(msg proto.Message) { c.root.RequestWithCustomSender(c.gw, msg, c.self) }
+
+// call sends a request with a fresh call_id and waits for its reply (or a
+// GwError), the client's end, or ctx.
+func (c *Client) call(ctx context.Context, msg proto.Message) (proto.Message, error) {
+	id := c.ids.Add(1)
+	setCallID(msg, id)
+	return c.callAs(ctx, id, msg)
+}
+
+func (c *Client) callAs(ctx context.Context, id uint64, msg proto.Message) (proto.Message, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.callTimeout)
+		defer cancel()
+	}
+	ch := make(chan proto.Message, 1)
+	c.mu.Lock()
+	if c.endErr != nil {
+		err := c.endErr
+		c.mu.Unlock()
+		return nil, err
+	}
+	if len(c.pending) >= maxPending {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%w: %d calls in flight on this client", ErrGatewayLimit, maxPending)
+	}
+	c.pending[id] = ch
+	c.mu.Unlock()
+	c.send(msg)
+	select {
+	case r := <-ch:
+		if e, ok := r.(*exov1.GwError); ok {
+			return nil, gateway.Error(c.NodeName(), e)
+		}
+		return r, nil
+	case <-c.ended:
+		c.forget(id)
+		return nil, c.Err()
+	case <-ctx.Done():
+		c.forget(id)
+		return nil, fmt.Errorf("node %s (%s) did not answer: %w", c.NodeName(), c.addr, ctx.Err())
+	}
+}
+
+func (c *Client) forget(id uint64) {
+	c.mu.Lock()
+	delete(c.pending, id)
+	c.mu.Unlock()
+}
+
+func setCallID(msg proto.Message, id uint64) {
+	switch m := msg.(type) {
+	case *exov1.GwHello:
+		m.CallId = id
+	case *exov1.GwSpawnRunner:
+		m.CallId = id
+	case *exov1.GwStopRunner:
+		m.CallId = id
+	case *exov1.GwListRunners:
+		m.CallId = id
+	case *exov1.GwSubmit:
+		m.CallId = id
+	case *exov1.GwCancel:
+		m.CallId = id
+	case *exov1.GwSubscribe:
+		m.CallId = id
+	case *exov1.GwNodeStatus:
+		m.CallId = id
+	case *exov1.GwShutdown:
+		m.CallId = id
+	case *exov1.GwEcho:
+		m.CallId = id
+	case *exov1.GwBlast:
+		m.CallId = id
+	}
+}
+
+// SpawnRunner starts a runner of spec.Kind, one of the kinds the node's
+// configuration names, and returns its ID. A remote node never runs a
+// command its peer names: Command, Args, Env, Dir and Builtin must be
+// empty (they come from the node's config).
+func (c *Client) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error) {
+	if spec.Command != "" || spec.Builtin || len(spec.Args) > 0 || len(spec.Env) > 0 || spec.Dir != "" {
+		return "", fmt.Errorf("%w: a remote node starts runners only as its config says: name a kind (node %s has %s) and leave Command, Args, Env, Dir and Builtin empty",
+			ErrInvalidRequest, c.NodeName(), strings.Join(c.Kinds(), ", "))
+	}
+	res, err := c.call(ctx, &exov1.GwSpawnRunner{Kind: spec.Kind})
+	if err != nil {
+		return "", err
+	}
+	return res.(*exov1.GwRunnerSpawned).GetRunnerId(), nil
+}
+
+// StopRunner stops one runner of the node (Shutdown frame, SIGTERM,
+// SIGKILL) and says which step ended it.
+func (c *Client) StopRunner(ctx context.Context, id string) (*StopResult, error) {
+	res, err := c.call(ctx, &exov1.GwStopRunner{RunnerId: id})
+	if err != nil {
+		return nil, err
+	}
+	r := res.(*exov1.GwRunnerStopped)
+	out := &StopResult{RunnerID: r.GetRunnerId(), Generation: r.GetGeneration(), EndedBy: r.GetEndedBy(), Total: r.GetTotal().AsDuration()}
+	if r.GetFailure() != "" {
+		out.Failure = &RunnerFailure{}
+		out.Failure.RunnerID, out.Failure.Message = r.GetRunnerId(), r.GetFailure()
+	}
+	return out, nil
+}
+
+// Runners lists the node's runners, in spawn order.
+func (c *Client) Runners(ctx context.Context) ([]RunnerInfo, error) {
+	res, err := c.call(ctx, &exov1.GwListRunners{})
+	if err != nil {
+		return nil, err
+	}
+	var out []RunnerInfo
+	for _, r := range res.(*exov1.GwRunnerList).GetRunners() {
+		ri := actors.RunnerInfo{ID: r.GetId(), Kind: r.GetKind(), Generation: r.GetGeneration(), Attempts: int(r.GetAttempts()),
+			Pid: int(r.GetPid()), Status: r.GetStatus(), LastError: r.GetLastError()}
+		if r.StatusSince != nil {
+			ri.StatusSince = r.StatusSince.AsTime()
+		}
+		out = append(out, fromRunnerInfo(ri))
+	}
+	return out, nil
+}
+
+// Submit queues a task on a runner of the node and returns its handle,
+// which the node feeds: chunks in order, then exactly one outcome. If the
+// node is lost first, the task ends Failed with a reason naming the node.
+func (c *Client) Submit(ctx context.Context, runnerID string, t Task) (*TaskHandle, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	size := len(t.Payload)
+	for k, v := range t.Params {
+		size += len(k) + len(v)
+	}
+	limit := c.opts.maxMessage
+	c.mu.Lock()
+	if c.nodeMax > 0 && c.nodeMax < limit {
+		limit = c.nodeMax
+	}
+	c.mu.Unlock()
+	if size > limit {
+		return nil, fmt.Errorf("%w: task %q carries %d bytes, the limit is %d", ErrMessageTooLarge, t.ID, size, limit)
+	}
+	id := c.ids.Add(1)
+	h, feed := actors.NewTaskFeed(runnerID, t.ID)
+	c.mu.Lock()
+	c.tasks[id], c.taskIDs[id] = feed, t.ID
+	c.mu.Unlock()
+	_, err := c.callAs(ctx, id, &exov1.GwSubmit{CallId: id, RunnerId: runnerID, TaskId: t.ID, Kind: t.Kind,
+		Payload: t.Payload, Params: t.Params, Timeout: durationpb.New(t.Timeout), Retryable: t.Retryable})
+	if err != nil {
+		c.mu.Lock()
+		delete(c.tasks, id)
+		delete(c.taskIDs, id)
+		c.mu.Unlock()
+		return nil, err
+	}
+	return &TaskHandle{ID: t.ID, RunnerID: runnerID, h: h}, nil
+}
+
+// Cancel cancels one task, or every task of the runner when taskID is empty.
+func (c *Client) Cancel(ctx context.Context, runnerID, taskID string) (int, error) {
+	res, err := c.call(ctx, &exov1.GwCancel{RunnerId: runnerID, TaskId: taskID})
+	if err != nil {
+		return 0, err
+	}
+	return int(res.(*exov1.GwCancelled).GetCount()), nil
+}
+
+// Subscribe subscribes to a topic of the node with a filter. Credit flows
+// end to end: the node sends at most Window events beyond those Next has
+// returned (Window default 64); a slow reader's node-side buffer (Buffer)
+// overflows into Gap events, as locally. The call is bounded by the
+// client's call timeout.
+func (c *Client) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
+	window := o.Window
+	if window <= 0 {
+		window = streams.DefaultWindow
+	}
+	id := c.ids.Add(1)
+	sub, feed := streams.NewFeed(topic, 0, window,
+		func(n int) { c.send(&exov1.GwCredit{CallId: id, N: int32(n)}) },
+		func() {
+			c.mu.Lock()
+			_, open := c.subs[id]
+			delete(c.subs, id)
+			c.mu.Unlock()
+			if open {
+				c.send(&exov1.GwUnsubscribe{CallId: id})
+			}
+		})
+	c.mu.Lock()
+	c.subs[id] = feed
+	c.mu.Unlock()
+	res, err := c.callAs(context.Background(), id, &exov1.GwSubscribe{CallId: id, Topic: topic, RunnerId: f.RunnerID,
+		TaskId: f.TaskID, Kinds: f.Kinds, Buffer: int32(o.Buffer), Window: int32(window)})
+	if err != nil {
+		c.mu.Lock()
+		delete(c.subs, id)
+		c.mu.Unlock()
+		return nil, err
+	}
+	feed.SetID(res.(*exov1.GwSubscribed).GetSubId())
+	return &Subscription{s: sub}, nil
+}
+
+// NodeStatus returns the node's status.
+func (c *Client) NodeStatus(ctx context.Context) (NodeStatus, error) {
+	res, err := c.call(ctx, &exov1.GwNodeStatus{})
+	if err != nil {
+		return NodeStatus{}, err
+	}
+	r := res.(*exov1.GwNodeStatusReply)
+	return NodeStatus{Name: r.GetNodeName(), Kinds: r.GetKinds(), Runners: int(r.GetRunners()), Sessions: int(r.GetSessions()),
+		Subscriptions: int(r.GetSubscriptions()), OpenTasks: int(r.GetOpenTasks()), Uptime: r.GetUptime().AsDuration(),
+		ShuttingDown: r.GetShuttingDown()}, nil
+}
+
+// ShutdownNode shuts the node down (SIGNALING → DRAINING → CLOSING, as
+// System.Shutdown) and returns its report; the node process then exits.
+func (c *Client) ShutdownNode(ctx context.Context) (RemoteShutdownReport, error) {
+	res, err := c.call(ctx, &exov1.GwShutdown{})
+	if err != nil {
+		return RemoteShutdownReport{}, err
+	}
+	r := res.(*exov1.GwShutdownReport)
+	return RemoteShutdownReport{Node: c.NodeName(), Text: r.GetReport(), Total: r.GetTotal().AsDuration(), Forced: r.GetForced()}, nil
+}
+
+// Echo makes one bare round trip to the node's gateway (the floor of the
+// bench row remote_dispatch_p50).
+func (c *Client) Echo(ctx context.Context) error {
+	_, err := c.call(ctx, &exov1.GwEcho{})
+	return err
+}
+
+// Blast asks the node to send count messages of size bytes and returns how
+// many arrived before the node's GwBlastDone (the floor of the bench row
+// remote_events: raw protoactor remote throughput).
+func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
+	id := c.ids.Add(1)
+	c.mu.Lock()
+	c.blasted[id] = 0
+	c.mu.Unlock()
+	_, err := c.callAs(ctx, id, &exov1.GwBlast{CallId: id, Count: int32(count), Size: int32(size)})
+	c.mu.Lock()
+	got := c.blasted[id]
+	delete(c.blasted, id)
+	c.mu.Unlock()
+	return got, err
+}
+
+// Close says goodbye to the node (which ends this client's subscriptions
+// there; its tasks go on), ends every open handle of this client (tasks
+// Failed, subscriptions EndOfStream, both wrapping ErrClientClosed), and
+// releases the process's client endpoint. Idempotent.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		connected := c.state == clientConnected
+		c.mu.Unlock()
+		if connected {
+			c.send(&exov1.GwBye{})
+		}
+		c.end(clientClosed, fmt.Errorf("%w: client of node %s (%s) closed", ErrClientClosed, c.NodeName(), c.addr))
+		close(c.tickStop) // sole sender: Close, inside closeOnce
+		c.ticker.Wait()
+		c.ep.system.EventStream.Unsubscribe(c.esub)
+		_ = c.root.StopFuture(c.self).Wait()
+		c.ep.release()
+	})
+	return nil
+}
+
+// end moves the client to a final state once: every open task ends
+// Failed with err's text, every subscription ends with err, waiting calls
+// return err.
+func (c *Client) end(st clientState, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != clientConnected {
+		return
+	}
+	c.state, c.endErr = st, err
+	close(c.ended) // sole sender: end, under mu, only from clientConnected
+	now := time.Now()
+	for id, f := range c.tasks {
+		f.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, Reason: err.Error(), At: now})
+		delete(c.tasks, id)
+		delete(c.taskIDs, id)
+	}
+	for id, f := range c.subs {
+		f.End(fmt.Errorf("%w: %w", streams.ErrEndOfStream, err))
+		delete(c.subs, id)
+	}
+	c.pending = map[uint64]chan proto.Message{}
+}
+
+func (c *Client) lost(why string) {
+	c.end(clientLost, fmt.Errorf("%w: node %s (%s) lost: %s", ErrNodeLost, c.NodeName(), c.addr, why))
+}
+
+// Internal messages of the client actor.
+type (
+	beatT    struct{}
+	nodeGone struct{ why string }
+)
+
+var beat = &beatT{}
+
+// clientActor receives everything the node sends this client and feeds
+// the handles, in the order the node sent it.
+type clientActor struct{ c *Client }
+
+// Receive implements actor.Actor.
+func (a *clientActor) Receive(ctx actor.Context) {
+	c := a.c
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		ctx.Watch(c.gw)
+	case *actor.Terminated:
+		if m.Who.Equal(c.gw) {
+			c.lost(fmt.Sprintf("its gateway terminated (%s)", m.Why))
+		}
+	case *nodeGone:
+		c.lost(m.why)
+	case *beatT:
+		c.mu.Lock()
+		idle := time.Since(c.lastHeard)
+		connected := c.state == clientConnected
+		c.pingSeq++
+		seq := c.pingSeq
+		c.mu.Unlock()
+		if !connected {
+			return
+		}
+		if idle > c.opts.lostAfter {
+			c.lost(fmt.Sprintf("no answer to the heartbeat for %s", idle.Round(time.Millisecond)))
+			return
+		}
+		c.send(&exov1.GwPing{Seq: seq})
+	case *exov1.GwPong:
+		c.heard()
+	case *exov1.GwTaskEvent:
+		c.taskEvent(m)
+	case *exov1.GwDelivery:
+		c.delivery(m)
+	case *exov1.GwBlastItem:
+		c.mu.Lock()
+		c.blasted[m.GetCallId()]++
+		c.mu.Unlock()
+	case proto.Message:
+		c.reply(m)
+	}
+}
+
+func (c *Client) heard() {
+	c.mu.Lock()
+	c.lastHeard = time.Now()
+	c.mu.Unlock()
+}
+
+func (c *Client) reply(m proto.Message) {
+	type caller interface{ GetCallId() uint64 }
+	cm, ok := m.(caller)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	c.lastHeard = time.Now()
+	ch := c.pending[cm.GetCallId()]
+	delete(c.pending, cm.GetCallId())
+	c.mu.Unlock()
+	if ch != nil {
+		ch <- m // capacity 1, one reply per call
+	}
+}
+
+func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lastHeard = time.Now()
+	f := c.tasks[m.GetCallId()]
+	if f == nil {
+		return
+	}
+	switch b := m.GetBody().(type) {
+	case *exov1.GwTaskEvent_Chunk:
+		f.Chunk(b.Chunk)
+	case *exov1.GwTaskEvent_Chunks:
+		for _, ch := range b.Chunks.GetChunks() {
+			f.Chunk(ch)
+		}
+	case *exov1.GwTaskEvent_Retry:
+		f.Retry(b.Retry.GetReason())
+	case *exov1.GwTaskEvent_Outcome:
+		o := b.Outcome
+		out := actors.TaskOutcome{Status: o.GetStatus(), Reason: o.GetReason(), At: time.Now()}
+		if o.At != nil {
+			out.At = o.At.AsTime()
+		}
+		f.Finish(out)
+		delete(c.tasks, m.GetCallId())
+		delete(c.taskIDs, m.GetCallId())
+	}
+}
+
+func (c *Client) delivery(m *exov1.GwDelivery) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lastHeard = time.Now()
+	f := c.subs[m.GetCallId()]
+	if f == nil {
+		return
+	}
+	if len(m.GetEvents()) > 0 {
+		evs := make([]streams.Event, len(m.GetEvents()))
+		for i, w := range m.GetEvents() {
+			evs[i] = gateway.EventFromWire(m.GetTopic(), w)
+		}
+		f.Deliver(evs)
+	}
+	if m.GetEnd() {
+		f.End(fmt.Errorf("%w: stream %q of node %s: %s", streams.ErrEndOfStream, m.GetTopic(), c.node, m.GetReason()))
+		delete(c.subs, m.GetCallId())
+	}
+}

@@ -1,0 +1,24 @@
+package runtime
+
+import "context"
+
+// Node is what a host does with exo-actors, embedded (System) or on a
+// remote node (Client, from Dial): switching between them is one line.
+// The handles are the same types either way. Differences: a Client spawns
+// only the kinds its node's configuration names (the spec's Kind; Command
+// and the rest come from the node's config), and its calls can also fail
+// with ErrNodeLost.
+type Node interface {
+	SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error)
+	StopRunner(ctx context.Context, id string) (*StopResult, error)
+	Runners(ctx context.Context) ([]RunnerInfo, error)
+	Submit(ctx context.Context, runnerID string, t Task) (*TaskHandle, error)
+	Cancel(ctx context.Context, runnerID, taskID string) (int, error)
+	Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscription, error)
+}
+
+// Both satisfy Node.
+var (
+	_ Node = (*System)(nil)
+	_ Node = (*Client)(nil)
+)

@@ -1,0 +1,151 @@
+package runtime_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"github.com/exo-actors/exo-actors/actors/gateway"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+// helperEnv makes the test binary a client process (runHelper) instead of
+// running tests: one protoactor Remote per process, so a second client
+// setup (TLS, or a client that is killed and restarted) is a process.
+const helperEnv = "EXO_REMOTE_TEST_HELPER"
+
+// runHelper runs one client scenario and prints its result on stdout:
+//
+//	subscribe: dial EXO_ADDR, subscribe to tasks, print "subscribed", block
+//	submit:    dial EXO_ADDR, spawn a "slow" runner, submit task "orphan"
+//	           (1000 tokens), print "submitted", block
+//	dial:      dial EXO_ADDR with TLS (EXO_CA, EXO_CERT, EXO_KEY; EXO_NOCERT
+//	           dials without a client certificate), list runners, print "ok"
+//	           or "error: ..."
+func runHelper(mode string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	addr := os.Getenv("EXO_ADDR")
+	switch mode {
+	case "subscribe":
+		c, err := exo.Dial(ctx, addr, exo.WithClientName("helper"))
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		if _, err := c.Subscribe(exo.TopicTasks, exo.Filter{}, exo.SubscribeOptions{}); err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		fmt.Println("subscribed")
+		select {} // until killed
+	case "submit":
+		c, err := exo.Dial(ctx, addr, exo.WithClientName("helper"))
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		id, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "slow"})
+		if err == nil {
+			_, err = c.Submit(ctx, id, exo.Task{ID: "orphan", Kind: "text_generation", Params: map[string]string{"max_tokens": "1000"}})
+		}
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		fmt.Println("submitted")
+		select {} // until killed
+	case "dial":
+		var opt exo.DialOption
+		files := exo.TLSFiles{CAFile: os.Getenv("EXO_CA"), CertFile: os.Getenv("EXO_CERT"), KeyFile: os.Getenv("EXO_KEY")}
+		if os.Getenv("EXO_NOCERT") != "" {
+			srv, cli, err := gateway.TLSFiles(files).Configs()
+			if err != nil {
+				fmt.Println("error:", err)
+				return 1
+			}
+			cli = &tls.Config{RootCAs: cli.RootCAs, MinVersion: tls.VersionTLS12}
+			opt = exo.WithTLSConfig(srv, cli)
+		} else {
+			opt = exo.WithTLS(files)
+		}
+		start := time.Now()
+		c, err := exo.Dial(ctx, addr, opt)
+		if err != nil {
+			fmt.Printf("error after %s: %s\n", time.Since(start).Round(time.Millisecond), strings.Join(strings.Fields(err.Error()), " "))
+			return 0
+		}
+		if _, err := c.Runners(ctx); err != nil {
+			fmt.Println("error:", err)
+			return 0
+		}
+		fmt.Println("ok node=" + c.NodeName())
+		return 0
+	}
+	fmt.Println("unknown helper mode", mode)
+	return 2
+}
+
+// helperProc is a client process running runHelper.
+type helperProc struct {
+	cmd   *exec.Cmd
+	lines chan string // stdout lines; capacity 16, never closed
+	done  chan error  // capacity 1
+}
+
+func startHelper(t *testing.T, mode string, env ...string) *helperProc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), helperEnv+"="+mode, markEnv()), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h := &helperProc{cmd: cmd, lines: make(chan string, 16), done: make(chan error, 1)}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			select {
+			case h.lines <- sc.Text():
+			default: // nobody reads that many
+			}
+		}
+		h.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		err := <-h.done
+		h.done <- err
+	})
+	return h
+}
+
+func (h *helperProc) line(t *testing.T, d time.Duration) string {
+	t.Helper()
+	select {
+	case l := <-h.lines:
+		return l
+	case <-time.After(d):
+		t.Fatalf("helper printed nothing within %s", d)
+		return ""
+	}
+}
+
+// kill SIGKILLs the helper and reaps it.
+func (h *helperProc) kill(t *testing.T) {
+	_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
+	err := <-h.done
+	h.done <- err
+}

@@ -1,0 +1,239 @@
+package runtime_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+// pki writes a CA and a certificate it signs (IP SAN 127.0.0.1, server and
+// client auth) to dir, and returns the files.
+type pki struct{ ca, cert, key string }
+
+func newPKI(t *testing.T, name string) pki {
+	t.Helper()
+	dir := t.TempDir()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name + " CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	p := pki{ca: filepath.Join(dir, "ca.pem"), cert: filepath.Join(dir, "cert.pem"), key: filepath.Join(dir, "key.pem")}
+	write := func(path, typ string, b []byte) {
+		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(p.ca, "CERTIFICATE", caDER)
+	write(p.cert, "CERTIFICATE", der)
+	write(p.key, "EC PRIVATE KEY", kb)
+	return p
+}
+
+// TestRemoteTLS: a node with mutual TLS serves a client with a certificate
+// from its CA, and refuses, within the dial, a client that trusts another
+// CA and one without a client certificate.
+func TestRemoteTLS(t *testing.T) {
+	good, other := newPKI(t, "good"), newPKI(t, "other")
+	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
+	node := startNode(t, "tls-node", cfg, "--tls-ca", good.ca, "--tls-cert", good.cert, "--tls-key", good.key, "--tls-require-client-cert")
+	cases := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"same CA, client certificate", []string{"EXO_CA=" + good.ca, "EXO_CERT=" + good.cert, "EXO_KEY=" + good.key}, "ok node=tls-node"},
+		{"wrong CA", []string{"EXO_CA=" + other.ca, "EXO_CERT=" + other.cert, "EXO_KEY=" + other.key}, "certificate signed by unknown authority"},
+		{"no client certificate", []string{"EXO_CA=" + good.ca, "EXO_CERT=" + good.cert, "EXO_KEY=" + good.key, "EXO_NOCERT=1"}, "refused"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startHelper(t, "dial", append(tc.env, "EXO_ADDR="+node.addr)...)
+			got := h.line(t, 30*time.Second)
+			t.Logf("client: %s", got)
+			if !strings.Contains(got, tc.want) {
+				t.Fatalf("client said %q, want %q", got, tc.want)
+			}
+		})
+	}
+	// A plaintext client is refused too (this process's endpoint is plaintext).
+	ctx := remoteCtx(t, 30*time.Second)
+	if c, err := exo.Dial(ctx, node.addr); err == nil {
+		c.Close()
+		t.Fatal("a plaintext client was served by a TLS node")
+	} else {
+		t.Logf("plaintext client: %v", err)
+	}
+}
+
+// TestRemoteRefusals: an unknown kind is refused naming the node's kinds; a
+// command from the peer is refused; an unknown runner and a full queue map
+// to their sentinels; an oversized task is refused.
+func TestRemoteRefusals(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"slow": fmt.Sprintf(echoKind, "50ms"), "echo": fmt.Sprintf(echoKind, "0s")},
+		`, "tasks": {"in_flight": 1, "queue": 1}, "max_message": 65536`)
+	node := startNode(t, "refusals", cfg)
+	ctx := remoteCtx(t, time.Minute)
+	c, err := exo.Dial(ctx, node.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "llama"})
+	if !errors.Is(err, exo.ErrUnknownKind) || !strings.Contains(err.Error(), "echo, slow") {
+		t.Errorf("unknown kind: %v, want ErrUnknownKind naming echo, slow", err)
+	}
+	t.Logf("unknown kind: %v", err)
+	_, err = c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "echo", Command: "/bin/sh", Args: []string{"-c", "touch /tmp/pwned"}})
+	if !errors.Is(err, exo.ErrInvalidRequest) {
+		t.Errorf("a command from the peer: %v, want ErrInvalidRequest", err)
+	}
+	if _, err := c.Submit(ctx, "nope-000000", exo.Task{ID: "x", Kind: "noop"}); !errors.Is(err, exo.ErrUnknownRunner) {
+		t.Errorf("unknown runner: %v, want ErrUnknownRunner", err)
+	}
+	id, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := exo.Task{ID: "big", Kind: "noop", Payload: make([]byte, 100_000)}
+	if _, err := c.Submit(ctx, id, big); !errors.Is(err, exo.ErrMessageTooLarge) {
+		t.Errorf("oversized task: %v, want ErrMessageTooLarge", err)
+	}
+	var full error
+	for i := range 5 {
+		_, err := c.Submit(ctx, id, exo.Task{ID: fmt.Sprint("q", i), Kind: "text_generation", Params: map[string]string{"max_tokens": "20"}})
+		if err != nil {
+			full = err
+			break
+		}
+	}
+	if !errors.Is(full, exo.ErrQueueFull) {
+		t.Errorf("a full queue: %v, want ErrQueueFull", full)
+	}
+	t.Logf("full queue: %v", full)
+	if _, err := c.Subscribe("nope", exo.Filter{}, exo.SubscribeOptions{}); !errors.Is(err, exo.ErrUnknownTopic) {
+		t.Errorf("unknown topic: %v, want ErrUnknownTopic", err)
+	}
+	if c.Err() != nil {
+		t.Errorf("the client after refusals: %v", c.Err())
+	}
+}
+
+// TestRemoteClientRestart: a client process that subscribed is killed and
+// started again; the node drops the dead one's subscriber, so it holds
+// one subscription, not two.
+func TestRemoteClientRestart(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
+	node := startNode(t, "restart", cfg)
+	ctx := remoteCtx(t, time.Minute)
+	c, err := exo.Dial(ctx, node.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	first := startHelper(t, "subscribe", "EXO_ADDR="+node.addr)
+	if l := first.line(t, 30*time.Second); l != "subscribed" {
+		t.Fatalf("first client: %q", l)
+	}
+	waitStatus(t, ctx, c, "the first client's subscription", func(s exo.NodeStatus) bool { return s.Subscriptions == 1 && s.Sessions == 2 })
+	first.kill(t)
+	killed := time.Now()
+	second := startHelper(t, "subscribe", "EXO_ADDR="+node.addr)
+	if l := second.line(t, 30*time.Second); l != "subscribed" {
+		t.Fatalf("restarted client: %q", l)
+	}
+	waitStatus(t, ctx, c, "only the restarted client's subscription", func(s exo.NodeStatus) bool { return s.Subscriptions == 1 && s.Sessions == 2 })
+	t.Logf("the dead client's session and subscription were dropped within %s", time.Since(killed).Round(time.Millisecond))
+}
+
+// waitStatus polls the node's status until ok: the node announces no
+// event when a session ends, so this is a bounded poll.
+func waitStatus(t *testing.T, ctx context.Context, c *exo.Client, what string, ok func(exo.NodeStatus) bool) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := c.NodeStatus(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(st) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: node status %+v", what, st)
+		}
+		<-tick.C
+	}
+}
+
+// TestRemoteClientLossCancelsTasks: with cancel_tasks_on_client_loss, the
+// tasks of a client process that dies are cancelled on the node.
+func TestRemoteClientLossCancelsTasks(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"slow": fmt.Sprintf(echoKind, "20ms")}, `, "cancel_tasks_on_client_loss": true`)
+	node := startNode(t, "orphans", cfg)
+	ctx := remoteCtx(t, time.Minute)
+	c, err := exo.Dial(ctx, node.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sub, err := c.Subscribe(exo.TopicTasks, exo.Filter{TaskID: "orphan", Kinds: []string{"task_status"}}, exo.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	h := startHelper(t, "submit", "EXO_ADDR="+node.addr)
+	if l := h.line(t, 30*time.Second); l != "submitted" {
+		t.Fatalf("client: %q", l)
+	}
+	h.kill(t)
+	killed := time.Now()
+	for {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, ok := ev.Payload.(exo.TaskStatusChanged)
+		if !ok {
+			continue
+		}
+		if p.Status == exo.TaskCancelled {
+			t.Logf("the dead client's task was cancelled %s after the kill: %s", time.Since(killed).Round(time.Millisecond), p.Reason)
+			return
+		}
+		if p.Status == exo.TaskComplete || p.Status == exo.TaskFailed {
+			t.Fatalf("the dead client's task ended %s: %s", p.Status, p.Reason)
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package runtime
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/sirupsen/logrus"
+
+	"github.com/exo-actors/exo-actors/actors/gateway"
+)
+
+// RemoteKind is a runner kind a served System may start for its peers:
+// the spec (command, args, env) and MaxRunners.
+type RemoteKind struct {
+	Spec RunnerSpec
+	// MaxRunners bounds how many runners of this kind may be live at once
+	// (0: no bound of its own).
+	MaxRunners int
+}
+
+// ServerStats counts a Server's clients: live sessions, subscriptions and
+// open tasks, and the sessions that ended by a goodbye or were lost.
+type ServerStats struct {
+	Sessions, Subscriptions, OpenTasks int
+	SessionsBye, SessionsLost          int
+}
+
+// ServeConfig configures System.Serve.
+type ServeConfig struct {
+	// Listen is HOST:PORT; default 127.0.0.1:0 (loopback, any port). A
+	// non-loopback address without TLS is allowed but logged as a warning.
+	Listen string
+	// Name names the node to its clients; required.
+	Name string
+	// Kinds are the only runners a peer can start, by name.
+	Kinds map[string]RemoteKind
+	// TLS files; zero means plaintext. See docs/remote.md.
+	TLS TLSFiles
+	// MaxMessage is the largest request accepted; default 4 MiB.
+	MaxMessage int
+	// CancelTasksOnClientLoss cancels a lost client's open tasks.
+	CancelTasksOnClientLoss bool
+	// SessionTimeout drops a client that sent nothing this long; default 2s.
+	SessionTimeout time.Duration
+	// AllowShutdown lets a client shut the System down (Client.ShutdownNode).
+	AllowShutdown bool
+	Logger        *logrus.Logger
+	Version       string
+}
+
+// Server is a System served to remote clients: a protoactor remote on the
+// System's actor system and the node's gateway actor.
+type Server struct {
+	gw     *gateway.Gateway
+	remote *remote.Remote
+	addr   string
+}
+
+// Serve makes the System reachable by Dial: it starts protoactor remote
+// (gRPC) on cfg.Listen and the gateway actor. One Serve per process (one
+// protoactor Remote per process), and not in a process that also Dials.
+func (s *System) Serve(cfg ServeConfig) (*Server, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = logrus.New()
+	}
+	var t gateway.Transport
+	t.Listen, t.MaxMessage = cfg.Listen, cfg.MaxMessage
+	if tf := gateway.TLSFiles(cfg.TLS); tf.Enabled() {
+		srv, cli, err := tf.Configs()
+		if err != nil {
+			return nil, err
+		}
+		t.ServerTLS, t.ClientTLS = srv, cli
+	}
+	rc, err := t.RemoteConfig()
+	if err != nil {
+		return nil, err
+	}
+	if host, _, _ := gateway.SplitListen(cfg.Listen); t.ServerTLS == nil && !isLoopback(host) {
+		cfg.Logger.Warnf("serve: listening on %s without TLS: anyone who reaches it can start the configured runner kinds (see docs/remote.md)", cfg.Listen)
+	}
+	r := remote.NewRemote(s.node.System(), rc)
+	if err := gateway.StartRemote(r); err != nil {
+		return nil, err
+	}
+	gc := gateway.Config{Name: cfg.Name, Node: s.node, Kinds: toGatewayKinds(cfg.Kinds), Logger: cfg.Logger, MaxMessage: cfg.MaxMessage,
+		CancelTasksOnClientLoss: cfg.CancelTasksOnClientLoss, SessionTimeout: cfg.SessionTimeout, Version: cfg.Version}
+	if cfg.AllowShutdown {
+		gc.Shutdown = func(ctx context.Context) (string, time.Duration, []string, error) {
+			rep, err := s.Shutdown(ctx)
+			return rep.String(), rep.Total, rep.Forced, err
+		}
+	}
+	gw, err := gateway.Start(gc)
+	if err != nil {
+		r.Shutdown(false)
+		return nil, err
+	}
+	return &Server{gw: gw, remote: r, addr: s.node.System().Address()}, nil
+}
+
+// Addr returns the address clients Dial.
+func (srv *Server) Addr() string { return srv.addr }
+
+// Stats returns the gateway's live counts: sessions, subscriptions, open tasks.
+func (srv *Server) Stats() ServerStats { return ServerStats(srv.gw.Stats()) }
+
+func toGatewayKinds(in map[string]RemoteKind) map[string]gateway.Kind {
+	out := make(map[string]gateway.Kind, len(in))
+	for name, k := range in {
+		out[name] = gateway.Kind{Spec: toRunnerSpec(k.Spec), MaxRunners: k.MaxRunners}
+	}
+	return out
+}
+
+// WaitIdle waits until no client has a session, or ctx ends.
+func (srv *Server) WaitIdle(ctx context.Context) error { return srv.gw.WaitIdle(ctx) }
+
+// Close stops the gateway (every client's subscriptions end; clients see
+// the node lost) and the remote's gRPC server. protoactor keeps its
+// outbound connections until the process exits (its graceful shutdown
+// races, docs/traps.md). It does not shut the System down.
+func (srv *Server) Close() {
+	srv.gw.Close()
+	srv.remote.Shutdown(false)
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
