@@ -116,6 +116,7 @@ type Reader struct {
 	unm    protodelim.UnmarshalOptions
 	frame  uint64 // frames read so far
 	offset int64  // byte offset of the next frame
+	plans  wirePlans
 }
 
 // NewReader returns a Reader of r. If r is a *bufio.Reader it is used as is
@@ -128,13 +129,35 @@ func NewReader(r io.Reader, opts ...Option) *Reader {
 	}
 	o := buildOptions(opts)
 	return &Reader{
-		br:   br,
-		opts: o,
+		br:    br,
+		opts:  o,
+		plans: wirePlans{},
 		unm: protodelim.UnmarshalOptions{
 			MaxSize:          int64(o.maxSize),
 			UnmarshalOptions: proto.UnmarshalOptions{DiscardUnknown: false},
 		},
 	}
+}
+
+// FrameBuffered reports whether a whole next frame (its length prefix and
+// body) is already in the buffer, so Read would return it without reading
+// from the underlying stream. The runner's stdout reader uses it to batch:
+// after one blocking Read it takes what is already buffered, and never waits
+// for a frame that has not fully arrived. A malformed or oversized length
+// counts as buffered (Read then returns its error at once).
+func (r *Reader) FrameBuffered() bool {
+	b, _ := r.br.Peek(r.br.Buffered())
+	if len(b) == 0 {
+		return false
+	}
+	size, n := protowire.ConsumeVarint(b)
+	if n < 0 {
+		return len(b) >= maxVarintLen // shorter: the prefix is still arriving
+	}
+	if size > uint64(r.opts.maxSize) {
+		return true
+	}
+	return uint64(len(b)-n) >= size
 }
 
 // Offset returns the byte offset where the next frame starts.
@@ -166,11 +189,13 @@ func (r *Reader) Read(m proto.Message) error {
 	// protodelim reads into a buffer of its own; there, only an error from the
 	// protobuf module means the body was read whole and did not decode.
 	whole := false
+	var body []byte // the body, when it is all in the buffer
 	if total := uint64(n) + size; total <= uint64(r.br.Size()) {
-		if _, err := r.br.Peek(int(total)); err != nil {
+		b, err := r.br.Peek(int(total))
+		if err != nil {
 			return truncatedBody(num, start, size, err)
 		}
-		whole = true
+		whole, body = true, b[n:]
 	}
 	if err := r.unm.UnmarshalFrom(r.br, m); err != nil {
 		if !whole && !errors.Is(err, proto.Error) {
@@ -181,6 +206,16 @@ func (r *Reader) Read(m proto.Message) error {
 		return &Error{Frame: num, Offset: start, Length: size, Kind: ErrUndecodable, Cause: err}
 	}
 	r.advance(n, size)
+	if whole {
+		// body still points into the buffer: nothing has been read since
+		// the Peek except by protodelim, which consumed exactly this frame,
+		// and the buffer is refilled only by the next read.
+		kind, cause := r.checkWire(m, body)
+		if kind != nil {
+			return &Error{Frame: num, Offset: start, Length: size, Kind: kind, Cause: cause}
+		}
+		return nil
+	}
 	if kind, cause := r.check(m); kind != nil {
 		return &Error{Frame: num, Offset: start, Length: size, Kind: kind, Cause: cause}
 	}
@@ -246,6 +281,26 @@ func (r *Reader) check(m proto.Message) (kind, cause error) {
 		}
 	}
 	return nil, nil
+}
+
+// checkWire is check on the frame's bytes (see unknown.go); where the scan
+// cannot decide, it is check.
+func (r *Reader) checkWire(m proto.Message, body []byte) (kind, cause error) {
+	if r.opts.allowUnknown && r.opts.allowNoBody {
+		return nil, nil
+	}
+	md := m.ProtoReflect().Descriptor()
+	verdict, name := r.plans.scan(r.plans.of(md), body, !r.opts.allowNoBody)
+	switch verdict {
+	case wireClean:
+		return nil, nil
+	case wireNoBody:
+		return ErrNoBody, fmt.Errorf("in %s", name)
+	}
+	// wireUnknown (an error, or allowed unknown fields that stopped the
+	// scan) and wireReflect: the reflective check decides, with its order
+	// of errors (no body before unknown fields).
+	return r.check(m)
 }
 
 // findUnknown reports the first message in the tree that has unknown fields.
