@@ -42,8 +42,17 @@ type NodeConfig struct {
 	Timeouts RunnerTimeouts
 	// Tasks bounds each runner's tasks.
 	Tasks TaskLimits
-	// Hook receives every event (may be nil).
+	// Hook receives every event (may be nil). By default it is called on
+	// the emitting actor, which waits for it; see HookQueue and HookSlow.
 	Hook EventHook
+	// HookQueue > 0 runs Hook on a goroutine of its own behind a queue of
+	// that many events: a slow hook then never stalls the actor that emits;
+	// when the queue is full the event is dropped for the hook (not for the
+	// streams) and counted (Node.HookStats). 0 (default): synchronous.
+	HookQueue int
+	// HookSlow: a hook call longer than this is counted and logged
+	// (throttled); default DefaultHookSlow (10ms).
+	HookSlow time.Duration
 	// BuiltinBinary is the exo-actors binary that built-in runners run;
 	// default os.Executable().
 	BuiltinBinary string
@@ -60,6 +69,13 @@ type NodeConfig struct {
 	StreamBuffer int
 	// Shutdown sets each phase's deadline.
 	Shutdown ShutdownDeadlines
+	// Retention bounds what the node remembers of removed runners.
+	Retention RetentionLimits
+	// ReadWindow and ReadBatch bound each runner's stdout hand-off:
+	// batches of frames in flight between its reader and its actor, and
+	// frames per batch (proc.Options; defaults proc.DefaultReadWindow 4,
+	// proc.DefaultReadBatch 256).
+	ReadWindow, ReadBatch int
 	// RequestTimeout bounds a request to an actor when the caller's context
 	// has no deadline; default 1 minute.
 	RequestTimeout time.Duration
@@ -104,10 +120,11 @@ type nodeConfig struct {
 	spawner       *proc.Spawner
 	timeouts      RunnerTimeouts
 	limits        TaskLimits
-	hook          EventHook
+	hook          *hookRunner // nil without a hook
 	builtinBinary string
 	baseEnv       []string
 	procOpts      proc.Options
+	retention     RetentionLimits
 	// streams are the node's event streams by topic; their state outlives
 	// any incarnation of their actors.
 	streams map[string]*streams.Stream
@@ -173,10 +190,11 @@ func StartNode(c NodeConfig) (*Node, error) {
 		spawner:       proc.NewSpawner(),
 		timeouts:      c.Timeouts.withDefaults(),
 		limits:        c.Tasks.withDefaults(),
-		hook:          c.Hook,
+		hook:          newHookRunner(c.Hook, c.HookQueue, c.HookSlow, c.Logger),
 		builtinBinary: c.BuiltinBinary,
 		baseEnv:       c.Env,
-		procOpts:      proc.Options{MaxFrameSize: c.MaxFrameSize},
+		procOpts:      proc.Options{MaxFrameSize: c.MaxFrameSize, ReadWindow: c.ReadWindow, ReadBatch: c.ReadBatch},
+		retention:     c.Retention.withDefaults(),
 		streams:       map[string]*streams.Stream{},
 	}
 	for _, topic := range streams.Topics() {
@@ -201,6 +219,7 @@ func StartNode(c NodeConfig) (*Node, error) {
 	if err != nil {
 		nc.spawner.Close()
 		system.Shutdown()
+		nc.hook.close()
 		return nil, fmt.Errorf("start node root: %w", err)
 	}
 	n.root = root
@@ -375,6 +394,7 @@ func (n *Node) shutdownOnce(ctx context.Context) (ShutdownReport, error) {
 	}
 	n.cfg.spawner.Close()
 	n.system.Shutdown()
+	n.cfg.hook.close() // after the tree stopped: no actor emits any more
 	return rep, errors.Join(errs...)
 }
 

@@ -108,7 +108,7 @@ func (a *runnerActor) acceptingTasks() error {
 
 func (a *runnerActor) onSubmit(ctx actor.Context, m *submitTask) {
 	l := a.slot.tasks
-	if h := l.lookup(m.spec.ID); h != nil {
+	if h := l.lookup(a.slot.id, m.spec.ID); h != nil {
 		ctx.Respond(&submitReply{handle: h}) // dedup: the same handle, the same outcome
 		return
 	}
@@ -121,7 +121,7 @@ func (a *runnerActor) onSubmit(ctx actor.Context, m *submitTask) {
 			ErrQueueFull, len(l.queue), a.slot.id, a.node.limits.Queue)})
 		return
 	}
-	e := &taskEntry{spec: m.spec, handle: newTaskHandle(a.slot.id, m.spec.ID)}
+	e := &taskEntry{spec: m.spec, handle: newTaskHandle(a.slot.id, m.spec.ID, a.node.limits.HandleChunks)}
 	l.live[m.spec.ID] = e
 	l.queue = append(l.queue, m.spec.ID)
 	ctx.Respond(&submitReply{handle: e.handle})
@@ -181,7 +181,7 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 	}
 	e := l.live[id]
 	if e == nil || e.state == taskQueued || e.sentGen != a.gen {
-		if l.done[id] != nil {
+		if l.finished(id) {
 			return // late word about a task that already ended (e.g. timed out)
 		}
 		a.protocolViolation(fmt.Sprintf("frame %T for unknown task %q", env.Body, id))
@@ -238,7 +238,7 @@ func (a *runnerActor) onCancel(ctx actor.Context, m *cancelTasks) {
 		}
 	} else if e := l.live[m.taskID]; e != nil {
 		targets = append(targets, e)
-	} else if l.done[m.taskID] == nil {
+	} else if !l.finished(m.taskID) {
 		ctx.Respond(&cancelReply{err: fmt.Errorf("%w: %q on runner %s", ErrTaskNotFound, m.taskID, a.slot.id)})
 		return
 	}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"time"
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/errhandler"
@@ -115,6 +116,16 @@ func (s *System) Shutdown(ctx context.Context) (ShutdownReport, error) {
 func (s *System) ForceKill(ctx context.Context) (int, error) { return s.node.ForceKill(ctx) }
 
 // Done is closed once the System has shut down (also after a node-wide fault
+// PingRunner times a control message to runner id through the path a stop
+// takes (supervisor, then the runner's mailbox); see actors.Node.PingRunner.
+func (s *System) PingRunner(ctx context.Context, id string) (time.Duration, error) {
+	return s.node.PingRunner(ctx, id)
+}
+
+// HookStats returns the accounting of the event hook (calls, slow calls,
+// drops of an asynchronous hook).
+func (s *System) HookStats() actors.HookStats { return s.node.HookStats() }
+
 // made it shut itself down).
 func (s *System) Done() <-chan struct{} { return s.node.Done() }
 

@@ -138,6 +138,13 @@ func (a *streamActor) Receive(ctx actor.Context) {
 		s.mu.Lock()
 		s.onPublish(m)
 		s.mu.Unlock()
+	case *PublishBatch:
+		s.mu.Lock()
+		s.onPublishBatch(m)
+		s.mu.Unlock()
+		if m.Done != nil {
+			m.Done() // outside s.mu: it may be anyone's code
+		}
 	case *Credit:
 		s.Grant(m.ID, m.N)
 	case *pumpPIDsMsg:

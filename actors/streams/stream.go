@@ -117,6 +117,10 @@ type state struct {
 	stopped bool // the actor is stopping or stopped: everything was handed over, nothing more happens
 	pumpDue bool // a pumpPIDs message is in the mailbox
 	flushes []pendingFlush
+
+	// batching: a PublishBatch is being taken; local subscribers get their
+	// events at its end (onPublishBatch), not one delivery per event.
+	batching bool
 }
 
 // counters are one subscriber's accounting, or a sum of them. For each

@@ -46,7 +46,7 @@ func (s *Stream) accept(ev *Event) {
 		}
 		sb.c.Matched++
 		st.total.Matched++
-		if sb.sub != nil && sb.credit > 0 && sb.buf.len() == 0 && !sb.hasGap {
+		if sb.sub != nil && sb.credit > 0 && sb.buf.len() == 0 && !sb.hasGap && !st.batching {
 			// Fast path: nothing waits before it and credit allows.
 			sb.credit--
 			sb.sub.deliver(nil, ev, nil, 0, nil)
@@ -58,6 +58,10 @@ func (s *Stream) accept(ev *Event) {
 		switch {
 		case sb.credit == 0:
 			// It waits for credit.
+		case sb.sub != nil && st.batching && sb.buf.len() < sb.credit:
+			// A batch: hand over at its end, or when a full window
+			// (credit) is buffered, so the buffer never overflows while
+			// credit would let the events through.
 		case sb.sub != nil:
 			s.handOver(sb, sb.credit, nil)
 		case sb.buf.len() >= sb.credit:

@@ -32,14 +32,37 @@ type Options struct {
 	MaxFrameSize  int // largest stdout frame body; 0 means frame.DefaultMaxSize
 	InputQueue    int // frames the stdin writer may hold; 0 means 256
 	StderrLineMax int // longest stderr line kept whole; 0 means 4096
+	// ReadWindow is how many Frames batches the stdout reader may have
+	// delivered that the owner has not Released yet; 0 means
+	// DefaultReadWindow. With none left the reader stops reading, the pipe
+	// fills and the runner blocks in its write: backpressure.
+	ReadWindow int
+	// ReadBatch caps one Frames batch in frames; 0 means DefaultReadBatch.
+	ReadBatch int
 }
+
+// Defaults of the stdout hand-off (see Frames).
+const (
+	DefaultReadWindow = 4
+	DefaultReadBatch  = 256
+	// readBatchBytes caps one batch's encoded bytes (plus the one frame that
+	// crosses it), so a batch of large frames stays small too.
+	readBatchBytes = 64 << 10
+)
 
 // Messages delivered to the owner. Each carries the process generation.
 type (
-	// Frame is one decoded stdout frame.
-	Frame struct {
-		Gen uint64
-		Env *exov1.RunnerEnvelope
+	// Frames is a batch of decoded stdout frames, in the order the runner
+	// wrote them. The reader delivers what is already buffered as one batch
+	// (one frame when the runner writes slowly: no added latency), at most
+	// Options.ReadBatch frames and about 64 KiB. Each batch takes one unit
+	// of the reader's credit: the owner calls Process.Release once per
+	// batch when it is done with it (or has handed it on to someone who
+	// releases it), which bounds what is in flight between the pipe and the
+	// owner to ReadWindow batches.
+	Frames struct {
+		Gen  uint64
+		Envs []*exov1.RunnerEnvelope
 	}
 	// ReaderClosed is the stdout reader's last message. Err is nil for a clean
 	// end of stream, otherwise why reading stopped (often a *frame.Error).
@@ -227,6 +250,14 @@ type Process struct {
 	abortOnce sync.Once
 	stdoutR   *os.File
 	stderrR   *os.File
+	// credit holds one token per Frames batch the reader may still
+	// deliver; the reader takes one before each batch, Release puts one
+	// back. Capacity ReadWindow, never closed: Release never blocks since
+	// at most ReadWindow tokens are out.
+	credit chan struct{}
+	// outAbort ends the reader's wait for credit (ForceCloseOutput).
+	outAbort     chan struct{} // sole sender: ForceCloseOutput, once (outAbortOnce)
+	outAbortOnce sync.Once
 	// goroutines counts the reader, stderr reader, waiter and writer still
 	// running; the last one out tells the spawner.
 	goroutines sync.WaitGroup
@@ -242,6 +273,12 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 	}
 	if opts.StderrLineMax <= 0 {
 		opts.StderrLineMax = 4096
+	}
+	if opts.ReadWindow <= 0 {
+		opts.ReadWindow = DefaultReadWindow
+	}
+	if opts.ReadBatch <= 0 {
+		opts.ReadBatch = DefaultReadBatch
 	}
 	cmd := exec.Command(spec.Path, spec.Args...)
 	if cmd.Err != nil {
@@ -290,15 +327,20 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 	stderrW.Close()
 
 	p := &Process{
-		Gen:     gen,
-		Pid:     cmd.Process.Pid,
-		Started: time.Now(),
-		cmd:     cmd,
-		in:      make(chan *exov1.SupervisorEnvelope, opts.InputQueue),
-		stdinW:  stdinW,
-		abort:   make(chan struct{}),
-		stdoutR: stdoutR,
-		stderrR: stderrR,
+		Gen:      gen,
+		Pid:      cmd.Process.Pid,
+		Started:  time.Now(),
+		cmd:      cmd,
+		in:       make(chan *exov1.SupervisorEnvelope, opts.InputQueue),
+		stdinW:   stdinW,
+		abort:    make(chan struct{}),
+		stdoutR:  stdoutR,
+		stderrR:  stderrR,
+		credit:   make(chan struct{}, opts.ReadWindow),
+		outAbort: make(chan struct{}),
+	}
+	for range opts.ReadWindow {
+		p.credit <- struct{}{}
 	}
 	maxFrame := opts.MaxFrameSize
 	if maxFrame <= 0 {
@@ -309,7 +351,7 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 	s.mu.Unlock()
 	s.procs.Add(1)
 	p.goroutines.Add(4)
-	go func() { defer p.goroutines.Done(); p.readStdout(deliver, maxFrame) }()
+	go func() { defer p.goroutines.Done(); p.readStdout(deliver, maxFrame, opts.ReadBatch) }()
 	go func() { defer p.goroutines.Done(); p.readStderr(deliver, opts.StderrLineMax) }()
 	go func() { defer p.goroutines.Done(); p.wait(deliver) }()
 	go func() { defer p.goroutines.Done(); p.writeStdin(deliver, stdinW, maxFrame) }()
@@ -359,6 +401,9 @@ func (p *Process) CloseInput() {
 // ends. Use it only after the process was reaped and the readers lag. Safe
 // from any goroutine and more than once (os.File.Close is).
 func (p *Process) ForceCloseOutput() {
+	p.outAbortOnce.Do(func() {
+		close(p.outAbort) // sole sender: ForceCloseOutput, once
+	})
 	p.stdoutR.Close()
 	p.stderrR.Close()
 }
@@ -402,11 +447,48 @@ func (p *Process) Signal(sig syscall.Signal) error {
 // so it is kept small (frame.ReadBufferSize, 64 KiB, is the default).
 const stdoutBufferSize = 8 << 10
 
-func (p *Process) readStdout(deliver Deliver, maxFrame int) {
+// Release returns one unit of the stdout reader's credit: the owner is done
+// with one Frames batch. Safe from any goroutine (the stream that took the
+// batch's events on may call it); never blocks. A Release beyond the batches
+// delivered is ignored.
+func (p *Process) Release() {
+	select {
+	case p.credit <- struct{}{}:
+	default:
+	}
+}
+
+// readStdout decodes stdout frames and delivers them in Frames batches: one
+// blocking Read, then every whole frame already buffered (FrameBuffered), up
+// to batchMax frames or readBatchBytes. Before each delivery it takes one
+// unit of credit, waiting for a Release when the owner has ReadWindow
+// batches in hand; while it waits it does not read, so a runner that writes
+// faster than the node consumes fills its pipe and blocks in write, and the
+// node holds at most ReadWindow batches of it. ForceCloseOutput ends a wait.
+func (p *Process) readStdout(deliver Deliver, maxFrame, batchMax int) {
 	r := frame.NewReader(bufio.NewReaderSize(p.stdoutR, stdoutBufferSize), frame.WithMaxSize(maxFrame))
 	for {
-		env := new(exov1.RunnerEnvelope)
-		if err := r.Read(env); err != nil {
+		var envs []*exov1.RunnerEnvelope
+		var err error
+		start := r.Offset()
+		for {
+			env := new(exov1.RunnerEnvelope)
+			if err = r.Read(env); err != nil {
+				break
+			}
+			if envs == nil {
+				envs = make([]*exov1.RunnerEnvelope, 0, 1)
+			}
+			envs = append(envs, env)
+			if len(envs) >= batchMax || r.Offset()-start >= readBatchBytes || !r.FrameBuffered() {
+				break
+			}
+		}
+		if len(envs) > 0 {
+			p.takeCredit()
+			deliver(&Frames{Gen: p.Gen, Envs: envs})
+		}
+		if err != nil {
 			if err == io.EOF {
 				err = nil // clean end of stream between frames
 			}
@@ -414,7 +496,16 @@ func (p *Process) readStdout(deliver Deliver, maxFrame int) {
 			deliver(&ReaderClosed{Gen: p.Gen, Err: err, Frames: r.Frames()})
 			return
 		}
-		deliver(&Frame{Gen: p.Gen, Env: env})
+	}
+}
+
+// takeCredit waits for one unit of credit, or for ForceCloseOutput (then the
+// batch goes without: the owner is ending the process and the reader ends
+// at its next read of the closed pipe).
+func (p *Process) takeCredit() {
+	select {
+	case <-p.credit:
+	case <-p.outAbort:
 	}
 }
 
