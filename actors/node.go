@@ -303,11 +303,10 @@ func (n *Node) Submit(ctx context.Context, runnerID string, t TaskSpec) (*TaskHa
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
-	res, err := n.request(ctx, n.supervisor, &routeToRunner{id: runnerID, msg: &submitTask{spec: t}})
+	r, err := n.submit(ctx, runnerID, t)
 	if err != nil {
 		return nil, err
 	}
-	r := res.(*submitReply)
 	return r.handle, r.err
 }
 

@@ -338,11 +338,11 @@ func (s *runnerSupervisor) route(ctx actor.Context, m *routeToRunner) {
 	case *submitTask:
 		if sl != nil { // dedup also for a runner that is gone
 			if h := sl.tasks.lookup(sl.id, msg.spec.ID); h != nil {
-				ctx.Respond(&submitReply{handle: h})
+				msg.answer(ctx, &submitReply{handle: h})
 				return
 			}
 		}
-		ctx.Respond(&submitReply{err: err})
+		msg.answer(ctx, &submitReply{err: err})
 	case *cancelTasks:
 		ctx.Respond(&cancelReply{err: err})
 	case *runnerInfoQuery: // PingRunner
@@ -358,17 +358,17 @@ func (s *runnerSupervisor) answerForWaiting(ctx actor.Context, sl *slot, msg any
 	switch m := msg.(type) {
 	case *submitTask:
 		if h := l.lookup(sl.id, m.spec.ID); h != nil {
-			ctx.Respond(&submitReply{handle: h})
+			m.answer(ctx, &submitReply{handle: h})
 			return
 		}
 		if len(l.queue) >= s.node.limits.Queue {
-			ctx.Respond(&submitReply{err: fmt.Errorf("%w: %d tasks wait on runner %s (limit %d)", ErrQueueFull, len(l.queue), sl.id, s.node.limits.Queue)})
+			m.answer(ctx, &submitReply{err: fmt.Errorf("%w: %d tasks wait on runner %s (limit %d)", ErrQueueFull, len(l.queue), sl.id, s.node.limits.Queue)})
 			return
 		}
 		e := &taskEntry{spec: m.spec, handle: newTaskHandle(sl.id, m.spec.ID, s.node.limits.HandleChunks)}
 		l.live[m.spec.ID] = e
 		l.queue = append(l.queue, m.spec.ID)
-		ctx.Respond(&submitReply{handle: e.handle})
+		m.answer(ctx, &submitReply{handle: e.handle})
 		s.node.emit(&TaskStatusChanged{RunnerID: sl.id, TaskID: m.spec.ID, Status: exov1.TaskStatus_TASK_STATUS_PENDING, At: s.node.runnerClock.Now()})
 	case *cancelTasks:
 		n := 0
