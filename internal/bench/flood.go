@@ -39,11 +39,11 @@ func (b *bencher) newFloodSystem(hook exo.EventHook) (*exo.System, error) {
 // by the stream's slow-subscriber policy (Gap events).
 type slowReader struct {
 	progress func() int64 // events published so far
-	read    atomic.Int64 // chunk events read
-	newest  atomic.Int64 // newest chunk index seen
-	gaps    atomic.Int64
-	dropped atomic.Int64
-	err     error
+	read     atomic.Int64 // chunk events read
+	newest   atomic.Int64 // newest chunk index seen
+	gaps     atomic.Int64
+	dropped  atomic.Int64
+	err      error
 }
 
 func (r *slowReader) run(ctx context.Context, sub *exo.Subscription, ratio int64) {
