@@ -25,10 +25,14 @@ func (o *outbox) add(topic string, ev streams.Event) {
 	o.topics = append(o.topics, topic)
 }
 
-// beginBatch starts collecting sl's events.
-func (n *nodeConfig) beginBatch(sl *slot) {
+// beginBatch starts collecting sl's events; frames is the batch's size, so
+// the events (about one per frame) fit without growing the slice.
+func (n *nodeConfig) beginBatch(sl *slot, frames int) {
 	if sl.outbox == nil {
-		sl.outbox = &outbox{}
+		sl.outbox = &sl.box
+	}
+	if cap(sl.outbox.events) == 0 {
+		sl.outbox.events = make([]streams.Event, 0, frames+1)
 	}
 }
 

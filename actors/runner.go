@@ -267,7 +267,7 @@ func (a *runnerActor) start(ctx actor.Context) {
 // them, so a runner that writes faster than the node consumes waits in its
 // pipe. The deferred end also runs if handling panics.
 func (a *runnerActor) onFrames(ctx actor.Context, m *proc.Frames) {
-	a.node.beginBatch(a.slot)
+	a.node.beginBatch(a.slot, len(m.Envs))
 	defer a.node.endBatch(a.slot, a.p.Release)
 	for _, env := range m.Envs {
 		a.onFrame(ctx, env)

@@ -29,6 +29,7 @@ type slot struct {
 	// outbox collects the runner's events while its actor handles a batch
 	// of stdout frames; nil otherwise (outbox.go). Owned like tasks.
 	outbox *outbox
+	box    outbox // what outbox points to; its topics slice is reused
 
 	mu         sync.Mutex
 	generation uint64 // of the newest process; 0 before the first

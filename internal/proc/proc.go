@@ -10,10 +10,13 @@ import (
 	"os/exec"
 	goruntime "runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/exo-actors/exo-actors/internal/frame"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -248,8 +251,20 @@ type Process struct {
 	// abort ends the writer without waiting for CloseInput (ForceCloseInput).
 	abort     chan struct{} // sole sender: ForceCloseInput, once (abortOnce)
 	abortOnce sync.Once
-	stdoutR   *os.File
-	stderrR   *os.File
+	// The direct write (writeDirect): wmu is held by whoever writes to
+	// stdin (the writer goroutine for each frame, or Send); queued counts
+	// frames handed to the writer and not yet written or dropped;
+	// writeBroken is set at the writer's first error; direct is the
+	// owner's marshal buffer; stdinRC the pipe's raw conn (nil: no direct
+	// writes).
+	wmu         sync.Mutex
+	queued      atomic.Int64
+	writeBroken atomic.Bool
+	direct      []byte
+	stdinRC     syscall.RawConn
+	maxFrame    int
+	stdoutR     *os.File
+	stderrR     *os.File
 	// credit holds one token per Frames batch the reader may still
 	// deliver; the reader takes one before each batch, Release puts one
 	// back. Capacity ReadWindow, never closed: Release never blocks since
@@ -346,6 +361,19 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 	if maxFrame <= 0 {
 		maxFrame = frame.DefaultMaxSize
 	}
+	p.maxFrame = maxFrame
+	// Direct writes only on a non-blocking pipe (os.Pipe makes one): a
+	// blocking write(2) from the owner would stall it on a full pipe.
+	if rc, err := stdinW.SyscallConn(); err == nil {
+		nonblock := false
+		_ = rc.Control(func(fd uintptr) {
+			fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
+			nonblock = err == nil && fl&unix.O_NONBLOCK != 0
+		})
+		if nonblock {
+			p.stdinRC = rc
+		}
+	}
 	s.mu.Lock()
 	s.live[p] = struct{}{}
 	s.mu.Unlock()
@@ -372,18 +400,69 @@ func startError(path string, err error) error {
 	return &StartError{Path: path, NotFound: nf, Err: err}
 }
 
-// Send queues a frame for the runner's stdin without blocking. ErrInputFull
-// means the runner stopped reading (it may be hung).
+// Send hands a frame to the runner's stdin without blocking. When nothing
+// is queued for the writer goroutine and the pipe has room, Send writes the
+// frame itself (writeDirect): one goroutine hand-off less on the way to the
+// runner, which is most of a task's dispatch latency on an idle machine.
+// Otherwise it queues the frame for the writer. ErrInputFull means the
+// runner stopped reading (it may be hung).
 func (p *Process) Send(env *exov1.SupervisorEnvelope) error {
 	if p.inDone {
 		return ErrInputClosed
 	}
+	if p.writeDirect(env) {
+		return nil
+	}
+	p.queued.Add(1) // before the send: the writer decrements after it
 	select {
 	case p.in <- env:
 		return nil
 	default:
+		p.queued.Add(-1)
 		return ErrInputFull
 	}
+}
+
+// pipeAtomic is PIPE_BUF on Linux: a write of at most this many bytes to a
+// pipe is all or nothing, never partial.
+const pipeAtomic = 4096
+
+// writeDirect writes env to stdin from the owner's goroutine, if that
+// keeps the order and cannot block: the writer goroutine has nothing queued
+// or in hand (queued is 0 under wmu, which the writer holds while it
+// writes), the frame fits in one atomic pipe write, and the pipe has room
+// now (one non-blocking write(2); EAGAIN means no). It reports whether the
+// frame was written; if not, nothing was, and the caller queues it (so
+// errors are the writer's to find and report, as before).
+func (p *Process) writeDirect(env *exov1.SupervisorEnvelope) bool {
+	if p.stdinRC == nil || p.writeBroken.Load() || p.queued.Load() != 0 || !p.wmu.TryLock() {
+		return false
+	}
+	defer p.wmu.Unlock()
+	if p.queued.Load() != 0 {
+		return false
+	}
+	size := proto.Size(env)
+	if size > p.maxFrame {
+		return false
+	}
+	buf := protowire.AppendVarint(p.direct[:0], uint64(size))
+	buf, err := proto.MarshalOptions{}.MarshalAppend(buf, env)
+	if cap(buf) <= pipeAtomic {
+		p.direct = buf[:0] // keep a small buffer for the next frame
+	}
+	if err != nil || len(buf) > pipeAtomic {
+		return false
+	}
+	var (
+		n    int
+		werr error
+	)
+	err = p.stdinRC.Write(func(fd uintptr) bool {
+		n, werr = unix.Write(int(fd), buf)
+		return true // one attempt: never wait for the poller
+	})
+	return err == nil && werr == nil && n == len(buf)
 }
 
 // CloseInput tells the writer that no more frames come; it closes the runner's
@@ -627,9 +706,17 @@ loop:
 		}
 		if firstErr != nil {
 			dropped++ // keep draining so Send never sees a spurious full queue
+			p.queued.Add(-1)
 			continue
 		}
-		if err := w.Write(env); err != nil {
+		p.wmu.Lock() // no direct write while this frame is written
+		err := w.Write(env)
+		if err != nil {
+			p.writeBroken.Store(true)
+		}
+		p.queued.Add(-1)
+		p.wmu.Unlock()
+		if err != nil {
 			firstErr = fmt.Errorf("write to runner stdin: %w", err)
 			deliver(&WriteFailed{Gen: p.Gen, Err: firstErr})
 		}
