@@ -86,6 +86,12 @@ func (h *hookRunner) deliver(e Event) {
 		return
 	}
 	select {
+	case <-h.stop: // shut down: nobody will read the queue
+		h.dropped.Add(1)
+		return
+	default:
+	}
+	select {
 	case h.q <- e:
 	default:
 		h.dropped.Add(1)

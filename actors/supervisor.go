@@ -383,6 +383,8 @@ func (s *runnerSupervisor) answerForWaiting(ctx actor.Context, sl *slot, msg any
 			return
 		}
 		ctx.Respond(&cancelReply{cancelled: n})
+	case *runnerInfoQuery: // PingRunner: the supervisor answers for it
+		ctx.Respond(sl.info())
 	}
 }
 

@@ -80,3 +80,27 @@ func readN(t *testing.T, sub *Subscription, n int) ([]Event, error) {
 	}
 	return out, nil
 }
+
+// TestPublishBatchSmallBuffer: a subscriber whose buffer is smaller than
+// its window loses nothing to a batch its credit allows: the stream hands
+// over whenever the buffer is full, not only at the batch's end.
+func TestPublishBatchSmallBuffer(t *testing.T) {
+	sys := newSystem(t)
+	s := spawn(t, sys, TopicTasks, Config{})
+	sub := s.Subscribe(Filter{}, SubscribeOptions{Buffer: 4, Window: 64})
+	evs := make([]Event, 40)
+	for i := range evs {
+		evs[i] = Event{Kind: "chunk", Payload: i}
+	}
+	if err := s.PublishBatch(evs, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readN(t, sub, len(evs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, dropped, err := checkOrder(got, 0, uint64(len(evs))); err != nil || dropped != 0 || ev != uint64(len(evs)) {
+		t.Fatalf("%d events, %d dropped, %v", ev, dropped, err)
+	}
+	closeStream(t, s)
+}

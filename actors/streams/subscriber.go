@@ -58,10 +58,10 @@ func (s *Stream) accept(ev *Event) {
 		switch {
 		case sb.credit == 0:
 			// It waits for credit.
-		case sb.sub != nil && st.batching && sb.buf.len() < sb.credit:
-			// A batch: hand over at its end, or when a full window
-			// (credit) is buffered, so the buffer never overflows while
-			// credit would let the events through.
+		case sb.sub != nil && st.batching && sb.buf.len() < min(sb.credit, sb.limit):
+			// A batch: hand over at its end, or once the credit's worth
+			// (or a full buffer) is buffered, so the buffer never
+			// overflows while credit would let the events through.
 		case sb.sub != nil:
 			s.handOver(sb, sb.credit, nil)
 		case sb.buf.len() >= sb.credit:
