@@ -125,8 +125,11 @@ func TestStopDuringFlood(t *testing.T) {
 		t.Fatalf("StopRunner during a flood: %v", err)
 	}
 	o := wait(t, h)
-	t.Logf("StopRunner during a flood answered in %s: ended by %s; the task ended %s after %d chunks",
-		time.Since(start).Round(time.Millisecond), res.EndedBy, actors.TaskStatusName(o.Status), o.Chunks)
+	t.Logf("StopRunner during a flood answered in %s: ended by %s after %s; the task ended %s after %d chunks",
+		time.Since(start).Round(time.Millisecond), res.EndedBy, res.Total.Round(time.Millisecond), actors.TaskStatusName(o.Status), o.Chunks)
+	for _, st := range res.Steps {
+		t.Logf("  stop step %s: %s", st.Name, st.Duration.Round(100*time.Microsecond))
+	}
 	if o.Status == exov1.TaskStatus_TASK_STATUS_COMPLETE {
 		t.Errorf("the flooding task completed: %+v", o)
 	}
