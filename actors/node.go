@@ -71,6 +71,11 @@ type NodeConfig struct {
 	Shutdown ShutdownDeadlines
 	// Retention bounds what the node remembers of removed runners.
 	Retention RetentionLimits
+	// SkipRegistryPrewarm leaves protoactor's process registry to grow as
+	// keys land in it (about 9 MiB over tens of thousands of runners)
+	// instead of touching all of it at the start (same 9 MiB, about
+	// 10–30 ms, then flat; see prewarmRegistry). For short-lived nodes.
+	SkipRegistryPrewarm bool
 	// ReadWindow and ReadBatch bound each runner's stdout hand-off:
 	// batches of frames in flight between its reader and its actor, and
 	// frames per batch (proc.Options; defaults proc.DefaultReadWindow 4,
@@ -210,6 +215,10 @@ func StartNode(c NodeConfig) (*Node, error) {
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewSlog(c.Logger) }),
 		actor.WithDeadLetterThrottleInterval(c.DeadLetterThrottle),
 	)
+	if !c.SkipRegistryPrewarm {
+		shards, took := prewarmRegistry(system)
+		c.Logger.WithFields(logrus.Fields{"shards": shards, "duration": took}).Debug("process registry prewarmed")
+	}
 	n := &Node{cfg: nc, system: system, reqTimeout: c.RequestTimeout, done: make(chan struct{}), deadlines: c.Shutdown.withDefaults()}
 	nc.nodeFault = n.onNodeFault
 	rootProps := actor.PropsFromProducer(func() actor.Actor { return &nodeRoot{node: nc} },
