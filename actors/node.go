@@ -74,7 +74,7 @@ type NodeConfig struct {
 	// SkipRegistryPrewarm leaves protoactor's process registry to grow as
 	// keys land in it (about 9 MiB over tens of thousands of runners)
 	// instead of touching all of it at the start (same 9 MiB, about
-	// 10–30 ms, then flat; see prewarmRegistry). For short-lived nodes.
+	// 35–60 ms, then flat; see prewarmRegistry). For short-lived nodes.
 	SkipRegistryPrewarm bool
 	// ReadWindow and ReadBatch bound each runner's stdout hand-off:
 	// batches of frames in flight between its reader and its actor, and
