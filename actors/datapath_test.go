@@ -39,8 +39,8 @@ func noChunks(c *actors.NodeConfig) {
 // may cause in TestFloodHeapBounded: the stdout hand-off holds at most
 // ReadWindow batches (4 × 256 frames), the task handle HandleChunks (8192)
 // chunks, the subscriber's buffer 1024 events; all of that is a few MiB.
-// Before the bounds, the same flood grew the heap by well over 100 MiB
-// (every chunk held by the handle, the mailboxes unbounded).
+// Before the bounds the handle held every chunk (some 50 MiB for these
+// 200,000 by estimate) and nothing bounded the mailboxes.
 const floodHeapBound = 32 << 20
 
 // TestFloodHeapBounded: a runner that writes chunks as fast as it can,
