@@ -264,6 +264,8 @@ func startNode(t testing.TB, mod ...func(*actors.NodeConfig)) *testNode {
 		Env:                append(os.Environ(), markerKey+"="+marker),
 		DeadLetterThrottle: time.Millisecond,
 		RequestTimeout:     30 * time.Second,
+		// Hundreds of short-lived nodes: not worth 0.2 s each under -race.
+		SkipRegistryPrewarm: true,
 	}
 	// Issue-5/6 tests look at one process life: a failed runner stays down
 	// (SKIP). Supervision tests replace this with restartPolicy.

@@ -59,14 +59,10 @@ func (n *Node) setupHealth(c NodeConfig) error {
 	nc.healthCfg.Config = hc
 	nc.metrics = newNodeMetrics()
 	nc.history = newHealthHistory()
-	host := nc.hook
 	m, h := nc.metrics, nc.history
-	nc.hook = func(e Event) {
+	nc.observe = func(e Event) {
 		m.observe(e)
 		h.observe(e)
-		if host != nil {
-			host(e)
-		}
 	}
 	nc.metrics.register(newNodeCollector(n))
 	nc.metrics.watchDeadLetters(n.system)

@@ -279,7 +279,8 @@ func stressIteration(runners, tasks, point int, crash bool) error {
 	rec := newRecorder()
 	logger := quietLogger()
 	n, err := actors.StartNode(actors.NodeConfig{
-		Logger: logger, Hook: rec.hook, BuiltinBinary: binary,
+		SkipRegistryPrewarm: true, // a short-lived node
+		Logger:              logger, Hook: rec.hook, BuiltinBinary: binary,
 		Env:      append(os.Environ(), markerKey+"="+marker),
 		Timeouts: fastTimeouts(), DeadLetterThrottle: time.Millisecond,
 		ErrorPolicy: errhandler.Config{Backoff: errhandler.BackoffConfig{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond}},

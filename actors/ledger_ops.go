@@ -56,9 +56,12 @@ func (n *nodeConfig) endTask(sl *slot, e *taskEntry, st exov1.TaskStatus, reason
 	// The event first, then the handle: whoever Wait wakes finds the event
 	// already delivered to the hook and published. Only the ledger's owner
 	// (this goroutine) finishes handles, so nothing ends it in between.
-	n.emit(&TaskStatusChanged{RunnerID: sl.id, TaskID: e.spec.ID, Status: st, Reason: reason, At: now})
+	n.emitFor(sl, &TaskStatusChanged{RunnerID: sl.id, TaskID: e.spec.ID, Status: st, Reason: reason, At: now})
+	n.flushOutbox(sl, nil) // published before the handle ends, also mid-batch
 	e.handle.finish(TaskOutcome{Status: st, Reason: reason, At: now})
-	l.remember(e.handle, n.limits.DedupMemory)
+	if o := e.handle.Outcome(); o != nil {
+		l.remember(e.spec.ID, *o, n.limits.DedupMemory)
+	}
 	n.logger.WithFields(logrus.Fields{"runner_id": sl.id, "task_id": e.spec.ID,
 		"status": TaskStatusName(st), "reason": reason}).Info("task ended")
 }
@@ -95,17 +98,17 @@ func (n *nodeConfig) failTasks(sl *slot, reason string, restarting bool) (kept i
 			// everyone following the task is told so, before any chunk of
 			// the new attempt.
 			if att, discarded := e.handle.retry(reason); att > 0 {
-				n.emit(&TaskRetried{RunnerID: sl.id, TaskID: id, Attempt: att, Reason: reason, Discarded: discarded, At: n.runnerClock.Now()})
+				n.emitFor(sl, &TaskRetried{RunnerID: sl.id, TaskID: id, Attempt: att, Reason: reason, Discarded: discarded, At: n.runnerClock.Now()})
 				n.logger.WithFields(logrus.Fields{"runner_id": sl.id, "task_id": id, "attempt": att, "discarded_chunks": discarded,
 					"reason": reason}).Info("task retried: resubmitted to the restarted runner")
 			}
 			continue
 		}
 		if e.state != taskQueued {
-			c := &Chunk{TaskId: id, Index: uint64(len(e.handle.Chunks())),
+			c := &Chunk{TaskId: id, Index: uint64(e.handle.count()),
 				Chunk: &exov1.ChunkGenerated_Error{Error: &exov1.ErrorChunk{ErrorMessage: reason}}}
 			if att, ok := e.handle.push(c); ok {
-				n.emit(&TaskChunk{RunnerID: sl.id, TaskID: id, Attempt: att, Chunk: c})
+				n.emitFor(sl, &TaskChunk{RunnerID: sl.id, TaskID: id, Attempt: att, Chunk: c})
 			}
 		}
 		n.endTask(sl, e, exov1.TaskStatus_TASK_STATUS_FAILED, reason)
@@ -115,9 +118,16 @@ func (n *nodeConfig) failTasks(sl *slot, reason string, restarting bool) (kept i
 }
 
 // emit hands an event to the host's hook and to its topic's stream.
-func (n *nodeConfig) emit(e Event) {
-	if n.hook != nil {
-		n.hook(e)
+func (n *nodeConfig) emit(e Event) { n.emitFor(nil, e) }
+
+// emitFor is emit for an event about runner sl: while sl's actor handles a
+// batch of stdout frames, the stream's copy waits in sl's outbox and goes
+// out with the batch's others (outbox.go).
+func (n *nodeConfig) emitFor(sl *slot, e Event) {
+	n.callHook(e)
+	if sl != nil && sl.outbox != nil {
+		sl.outbox.add(n.streamEvent(e))
+		return
 	}
 	n.publish(e)
 }

@@ -42,8 +42,17 @@ type NodeConfig struct {
 	Timeouts RunnerTimeouts
 	// Tasks bounds each runner's tasks.
 	Tasks TaskLimits
-	// Hook receives every event (may be nil).
+	// Hook receives every event (may be nil). By default it is called on
+	// the emitting actor, which waits for it; see HookQueue and HookSlow.
 	Hook EventHook
+	// HookQueue > 0 runs Hook on a goroutine of its own behind a queue of
+	// that many events: a slow hook then never stalls the actor that emits;
+	// when the queue is full the event is dropped for the hook (not for the
+	// streams) and counted (Node.HookStats). 0 (default): synchronous.
+	HookQueue int
+	// HookSlow: a hook call longer than this is counted and logged
+	// (throttled); default DefaultHookSlow (10ms).
+	HookSlow time.Duration
 	// BuiltinBinary is the exo-actors binary that built-in runners run;
 	// default os.Executable().
 	BuiltinBinary string
@@ -60,6 +69,18 @@ type NodeConfig struct {
 	StreamBuffer int
 	// Shutdown sets each phase's deadline.
 	Shutdown ShutdownDeadlines
+	// Retention bounds what the node remembers of removed runners.
+	Retention RetentionLimits
+	// SkipRegistryPrewarm leaves protoactor's process registry to grow as
+	// keys land in it (about 9 MiB over tens of thousands of runners)
+	// instead of touching all of it at the start (same 9 MiB, about
+	// 35–60 ms, then flat; see prewarmRegistry). For short-lived nodes.
+	SkipRegistryPrewarm bool
+	// ReadWindow and ReadBatch bound each runner's stdout hand-off:
+	// batches of frames in flight between its reader and its actor, and
+	// frames per batch (proc.Options; defaults proc.DefaultReadWindow 4,
+	// proc.DefaultReadBatch 256).
+	ReadWindow, ReadBatch int
 	// RequestTimeout bounds a request to an actor when the caller's context
 	// has no deadline; default 1 minute.
 	RequestTimeout time.Duration
@@ -100,17 +121,21 @@ func (d ShutdownDeadlines) of(p Phase) time.Duration {
 
 // nodeConfig is what every actor of a node shares; read-only after start.
 type nodeConfig struct {
-	logger        *logrus.Logger
-	clock         clock.Clock // supervision
-	runnerClock   clock.Clock // runner liveness
-	policy        *errhandler.Handler
-	spawner       *proc.Spawner
-	timeouts      RunnerTimeouts
-	limits        TaskLimits
-	hook          EventHook
+	logger      *logrus.Logger
+	clock       clock.Clock // supervision
+	runnerClock clock.Clock // runner liveness
+	policy      *errhandler.Handler
+	spawner     *proc.Spawner
+	timeouts    RunnerTimeouts
+	limits      TaskLimits
+	hook        *hookRunner // nil without a hook
+	// observe, when set (health.go), sees every event before the host's
+	// hook, on the emitting actor: the node's metrics and health history.
+	observe       func(Event)
 	builtinBinary string
 	baseEnv       []string
 	procOpts      proc.Options
+	retention     RetentionLimits
 	// streams are the node's event streams by topic; their state outlives
 	// any incarnation of their actors.
 	streams map[string]*streams.Stream
@@ -223,10 +248,11 @@ func startNode(c NodeConfig, startFault func(step string) error) (*Node, error) 
 		spawner:       proc.NewSpawner(),
 		timeouts:      c.Timeouts.withDefaults(),
 		limits:        c.Tasks.withDefaults(),
-		hook:          c.Hook,
+		hook:          newHookRunner(c.Hook, c.HookQueue, c.HookSlow, c.Logger),
 		builtinBinary: c.BuiltinBinary,
 		baseEnv:       c.Env,
-		procOpts:      proc.Options{MaxFrameSize: c.MaxFrameSize, FrameStall: c.Timeouts.withDefaults().FrameStall},
+		procOpts:      proc.Options{MaxFrameSize: c.MaxFrameSize, FrameStall: c.Timeouts.withDefaults().FrameStall, ReadWindow: c.ReadWindow, ReadBatch: c.ReadBatch},
+		retention:     c.Retention.withDefaults(),
 		streams:       map[string]*streams.Stream{},
 		startFault:    startFault,
 	}
@@ -243,11 +269,16 @@ func startNode(c NodeConfig, startFault func(step string) error) (*Node, error) 
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewSlog(c.Logger) }),
 		actor.WithDeadLetterThrottleInterval(c.DeadLetterThrottle),
 	)
+	if !c.SkipRegistryPrewarm {
+		shards, took := prewarmRegistry(system)
+		c.Logger.WithFields(logrus.Fields{"shards": shards, "duration": took}).Debug("process registry prewarmed")
+	}
 	n := &Node{cfg: nc, system: system, reqTimeout: c.RequestTimeout, done: make(chan struct{}), deadlines: c.Shutdown.withDefaults()}
 	nc.nodeFault = n.onNodeFault
 	if err := n.setupHealth(c); err != nil {
 		nc.spawner.Close()
 		system.Shutdown()
+		nc.hook.close()
 		return nil, err
 	}
 	nc.shuttingDown = func() bool { return n.lifecycle() != nodeRunning }
@@ -341,11 +372,10 @@ func (n *Node) Submit(ctx context.Context, runnerID string, t TaskSpec) (*TaskHa
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
-	res, err := n.request(ctx, n.supervisor, &routeToRunner{id: runnerID, msg: &submitTask{spec: t}})
+	r, err := n.submit(ctx, runnerID, t)
 	if err != nil {
 		return nil, err
 	}
-	r := res.(*submitReply)
 	return r.handle, r.err
 }
 
@@ -455,6 +485,7 @@ func (n *Node) shutdownOnce(ctx context.Context) (ShutdownReport, error) {
 	n.failPending()
 	n.cfg.spawner.Close()
 	n.system.Shutdown()
+	n.cfg.hook.close() // after the tree stopped: no actor emits any more
 	return rep, OneLine(errs...)
 }
 

@@ -271,6 +271,7 @@ func (n *Node) abortStart() {
 	}
 	n.cfg.spawner.Close()
 	n.system.Shutdown()
+	n.cfg.hook.close()
 	n.mu.Lock()
 	n.state = nodeStopped
 	n.mu.Unlock()

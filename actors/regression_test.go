@@ -190,7 +190,8 @@ func TestEveryTaskEndsWhenRunnerActorPanics(t *testing.T) {
 func TestEveryTaskEndsWhenShutdownContextIsCancelled(t *testing.T) {
 	rec := newRecorder()
 	n, err := actors.StartNode(actors.NodeConfig{
-		Logger: quietLogger(), Hook: rec.hook, BuiltinBinary: binary,
+		SkipRegistryPrewarm: true, // a short-lived node
+		Logger:              quietLogger(), Hook: rec.hook, BuiltinBinary: binary,
 		Env: append(os.Environ(), markerKey+"="+marker), Timeouts: fastTimeouts(), DeadLetterThrottle: time.Millisecond,
 		Shutdown: actors.ShutdownDeadlines{Draining: 30 * time.Second},
 	})
@@ -235,7 +236,8 @@ func TestNothingOfTheProcessRemainsAfterTheActorStops(t *testing.T) {
 	before := openPipes(t)
 	rec := newRecorder()
 	n, err := actors.StartNode(actors.NodeConfig{
-		Logger: quietLogger(), Hook: rec.hook, BuiltinBinary: binary,
+		SkipRegistryPrewarm: true, // a short-lived node
+		Logger:              quietLogger(), Hook: rec.hook, BuiltinBinary: binary,
 		Env: append(os.Environ(), markerKey+"="+marker), Timeouts: fastTimeouts(), DeadLetterThrottle: time.Millisecond,
 		Shutdown: actors.ShutdownDeadlines{Draining: 30 * time.Second},
 	})
@@ -434,7 +436,8 @@ func coreIteration(seed int64) error {
 	rng := rand.New(rand.NewSource(seed))
 	rec := newRecorder()
 	n, err := actors.StartNode(actors.NodeConfig{
-		Logger: quietLogger(), Hook: rec.hook, BuiltinBinary: binary,
+		SkipRegistryPrewarm: true, // a short-lived node
+		Logger:              quietLogger(), Hook: rec.hook, BuiltinBinary: binary,
 		Env:      append(os.Environ(), markerKey+"="+marker),
 		Timeouts: fastTimeouts(), DeadLetterThrottle: time.Millisecond,
 		Tasks:       actors.TaskLimits{CancelWait: 300 * time.Millisecond},

@@ -154,9 +154,9 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 		a.slot.tasks.stopTimers()
 	case *actor.Stopping:
 		a.onActorStopping(ctx)
-	case *proc.Frame:
+	case *proc.Frames:
 		if a.current(m.Gen) {
-			a.onFrame(ctx, m.Env)
+			a.onFrames(ctx, m)
 		}
 	case *proc.StderrLine:
 		if a.current(m.Gen) {
@@ -264,6 +264,19 @@ func (a *runnerActor) start(ctx actor.Context) {
 	a.emit(&ProcessStarted{RunnerID: a.slot.id, Generation: a.gen, Pid: a.p.Pid, At: a.started})
 	a.registerResources(ctx)
 	a.arm(ctx, timerHandshake, a.node.timeouts.Handshake)
+}
+
+// onFrames handles one batch of stdout frames in order. The events they
+// cause are published to the streams as one batch (outbox.go), and the
+// reader's credit for the batch is returned once the tasks stream has taken
+// them, so a runner that writes faster than the node consumes waits in its
+// pipe. The deferred end also runs if handling panics.
+func (a *runnerActor) onFrames(ctx actor.Context, m *proc.Frames) {
+	a.node.beginBatch(a.slot, len(m.Envs))
+	defer a.node.endBatch(a.slot, a.p.Release)
+	for _, env := range m.Envs {
+		a.onFrame(ctx, env)
+	}
 }
 
 func (a *runnerActor) onFrame(ctx actor.Context, env *exov1.RunnerEnvelope) {
@@ -842,7 +855,7 @@ func (a *runnerActor) cancelAllTimers() {
 	}
 }
 
-func (a *runnerActor) emit(e Event) { a.node.emit(e) }
+func (a *runnerActor) emit(e Event) { a.node.emitFor(a.slot, e) }
 
 // procSpec turns the slot's RunnerSpec into what proc starts.
 func (n *nodeConfig) procSpec(s *slot) (proc.Spec, error) {

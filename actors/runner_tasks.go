@@ -15,7 +15,17 @@ import (
 
 // Task messages to the runner actor.
 type (
-	submitTask  struct{ spec TaskSpec }
+	// submitTask carries a Submit. Node.Submit waits on reply (capacity 1,
+	// never closed; the one actor that answers sends once) instead of a
+	// protoactor future: a future registers a PID in the process registry,
+	// whose maps keep the room of every key they ever held for a long
+	// while, so one per task made the node's heap grow with the tasks it
+	// ever ran (docs/traps.md). Without reply (a Request) the answer is a
+	// Respond.
+	submitTask struct {
+		spec  TaskSpec
+		reply chan *submitReply
+	}
 	submitReply struct {
 		handle *TaskHandle
 		err    error
@@ -106,25 +116,34 @@ func (a *runnerActor) acceptingTasks() error {
 	return nil
 }
 
+// answer gives a Submit its one answer.
+func (m *submitTask) answer(ctx actor.Context, r *submitReply) {
+	if m.reply != nil {
+		m.reply <- r // capacity 1, one answer per Submit: never blocks
+		return
+	}
+	ctx.Respond(r)
+}
+
 func (a *runnerActor) onSubmit(ctx actor.Context, m *submitTask) {
 	l := a.slot.tasks
-	if h := l.lookup(m.spec.ID); h != nil {
-		ctx.Respond(&submitReply{handle: h}) // dedup: the same handle, the same outcome
+	if h := l.lookup(a.slot.id, m.spec.ID); h != nil {
+		m.answer(ctx, &submitReply{handle: h}) // dedup: the same handle, the same outcome
 		return
 	}
 	if err := a.acceptingTasks(); err != nil {
-		ctx.Respond(&submitReply{err: err})
+		m.answer(ctx, &submitReply{err: err})
 		return
 	}
 	if len(l.queue) >= a.node.limits.Queue {
-		ctx.Respond(&submitReply{err: fmt.Errorf("%w: %d tasks wait on runner %s (limit %d); retry later or raise TaskLimits.Queue",
+		m.answer(ctx, &submitReply{err: fmt.Errorf("%w: %d tasks wait on runner %s (limit %d); retry later or raise TaskLimits.Queue",
 			ErrQueueFull, len(l.queue), a.slot.id, a.node.limits.Queue)})
 		return
 	}
-	e := &taskEntry{spec: m.spec, handle: newTaskHandle(a.slot.id, m.spec.ID)}
+	e := &taskEntry{spec: m.spec, handle: newTaskHandle(a.slot.id, m.spec.ID, a.node.limits.HandleChunks)}
 	l.live[m.spec.ID] = e
 	l.queue = append(l.queue, m.spec.ID)
-	ctx.Respond(&submitReply{handle: e.handle})
+	m.answer(ctx, &submitReply{handle: e.handle})
 	a.emit(&TaskStatusChanged{RunnerID: a.slot.id, TaskID: m.spec.ID, Status: exov1.TaskStatus_TASK_STATUS_PENDING, At: a.node.runnerClock.Now()})
 	a.dispatch(ctx)
 }
@@ -181,7 +200,7 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 	}
 	e := l.live[id]
 	if e == nil || e.state == taskQueued || e.sentGen != a.gen {
-		if l.done[id] != nil {
+		if l.finished(id) {
 			return // late word about a task that already ended (e.g. timed out)
 		}
 		a.protocolViolation(fmt.Sprintf("frame %T for unknown task %q", env.Body, id))
@@ -239,7 +258,7 @@ func (a *runnerActor) onCancel(ctx actor.Context, m *cancelTasks) {
 		}
 	} else if e := l.live[m.taskID]; e != nil {
 		targets = append(targets, e)
-	} else if l.done[m.taskID] == nil {
+	} else if !l.finished(m.taskID) {
 		ctx.Respond(&cancelReply{err: taskNotFound(a.slot.id, m.taskID)})
 		return
 	}

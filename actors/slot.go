@@ -26,6 +26,10 @@ type slot struct {
 	// timerSeq numbers every timer of every incarnation, so a timer armed by
 	// an earlier incarnation can never match one of a later.
 	timerSeq uint64
+	// outbox collects the runner's events while its actor handles a batch
+	// of stdout frames; nil otherwise (outbox.go). Owned like tasks.
+	outbox *outbox
+	box    outbox // what outbox points to; its topics slice is reused
 
 	mu         sync.Mutex
 	generation uint64 // of the newest process; 0 before the first

@@ -118,6 +118,9 @@ type runnerSupervisor struct {
 	// stopReason says why a runner actor was stopped other than by its own
 	// stop (a panic): its tasks end with it when it is Terminated.
 	stopReason map[string]string
+	// removed lists removed runners whose final info is still kept, oldest
+	// first; bounded by RetentionLimits (retention.go).
+	removed []removal
 }
 
 func newRunnerSupervisor(node *nodeConfig) actor.Actor {
@@ -141,11 +144,13 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		s.self = ctx.Self()
 	case *spawnRunnerRequest:
+		s.pruneRemoved(ctx.ActorSystem())
 		id, err := s.spawn(ctx, m.spec)
 		ctx.Respond(&spawnRunnerReply{id: id, err: err})
 	case *stopRunnerRequest:
 		s.stopRunner(ctx, m.id)
 	case *listRunnersRequest:
+		s.pruneRemoved(ctx.ActorSystem())
 		ctx.Respond(s.list())
 	case healthMessage: // health_query.go
 		s.onHealth(ctx, m)
@@ -186,7 +191,11 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 	case *resources.CloseResult, *resources.OwnerResetResult, *cleanupTimedOut:
 		s.onCleanupStep(ctx, m)
 	case *actor.Terminated:
+		id, known := s.byActor[m.Who.Id]
 		s.onTerminated(m)
+		if known {
+			s.noteRemoved(ctx.ActorSystem(), id)
+		}
 	case *actor.Stopping:
 		// The tree stops (a Shutdown whose context ended, or StopFuture):
 		// no restart or cleanup timer may fire into it. The runner actors
@@ -330,14 +339,16 @@ func (s *runnerSupervisor) route(ctx actor.Context, m *routeToRunner) {
 	switch msg := m.msg.(type) {
 	case *submitTask:
 		if sl != nil { // dedup also for a runner that is gone
-			if h := sl.tasks.lookup(msg.spec.ID); h != nil {
-				ctx.Respond(&submitReply{handle: h})
+			if h := sl.tasks.lookup(sl.id, msg.spec.ID); h != nil {
+				msg.answer(ctx, &submitReply{handle: h})
 				return
 			}
 		}
-		ctx.Respond(&submitReply{err: err})
+		msg.answer(ctx, &submitReply{err: err})
 	case *cancelTasks:
 		ctx.Respond(&cancelReply{err: err})
+	case *runnerInfoQuery: // PingRunner
+		ctx.Respond(err)
 	}
 }
 
@@ -348,18 +359,18 @@ func (s *runnerSupervisor) answerForWaiting(ctx actor.Context, sl *slot, msg any
 	l := sl.tasks
 	switch m := msg.(type) {
 	case *submitTask:
-		if h := l.lookup(m.spec.ID); h != nil {
-			ctx.Respond(&submitReply{handle: h})
+		if h := l.lookup(sl.id, m.spec.ID); h != nil {
+			m.answer(ctx, &submitReply{handle: h})
 			return
 		}
 		if len(l.queue) >= s.node.limits.Queue {
-			ctx.Respond(&submitReply{err: fmt.Errorf("%w: %d tasks wait on runner %s (limit %d); retry later or raise TaskLimits.Queue", ErrQueueFull, len(l.queue), sl.id, s.node.limits.Queue)})
+			m.answer(ctx, &submitReply{err: fmt.Errorf("%w: %d tasks wait on runner %s (limit %d); retry later or raise TaskLimits.Queue", ErrQueueFull, len(l.queue), sl.id, s.node.limits.Queue)})
 			return
 		}
-		e := &taskEntry{spec: m.spec, handle: newTaskHandle(sl.id, m.spec.ID)}
+		e := &taskEntry{spec: m.spec, handle: newTaskHandle(sl.id, m.spec.ID, s.node.limits.HandleChunks)}
 		l.live[m.spec.ID] = e
 		l.queue = append(l.queue, m.spec.ID)
-		ctx.Respond(&submitReply{handle: e.handle})
+		m.answer(ctx, &submitReply{handle: e.handle})
 		s.node.emit(&TaskStatusChanged{RunnerID: sl.id, TaskID: m.spec.ID, Status: exov1.TaskStatus_TASK_STATUS_PENDING, At: s.node.runnerClock.Now()})
 	case *cancelTasks:
 		n := 0
@@ -369,11 +380,13 @@ func (s *runnerSupervisor) answerForWaiting(ctx actor.Context, sl *slot, msg any
 				n++
 			}
 		}
-		if n == 0 && !m.all && l.done[m.taskID] == nil {
+		if n == 0 && !m.all && !l.finished(m.taskID) {
 			ctx.Respond(&cancelReply{err: taskNotFound(sl.id, m.taskID)})
 			return
 		}
 		ctx.Respond(&cancelReply{cancelled: n})
+	case *runnerInfoQuery: // PingRunner: the supervisor answers for it
+		ctx.Respond(sl.info())
 	}
 }
 

@@ -9,7 +9,7 @@ type TaskFeed struct{ h *TaskHandle }
 // NewTaskFeed returns a handle for task taskID of runner runnerID and the
 // feed that fills it.
 func NewTaskFeed(runnerID, taskID string) (*TaskHandle, *TaskFeed) {
-	h := newTaskHandle(runnerID, taskID)
+	h := newTaskHandle(runnerID, taskID, 0) // 0: TaskLimits.HandleChunks's default
 	return h, &TaskFeed{h: h}
 }
 

@@ -61,10 +61,26 @@ type TaskLimits struct {
 	// CancelWait: how long a cancelled task waits for the runner to confirm
 	// before it ends Cancelled anyway; default 2s.
 	CancelWait time.Duration
-	// DedupMemory is how many finished task IDs per runner are remembered for
-	// deduplication (oldest forgotten first); default 1024.
+	// DedupMemory is how many finished tasks per runner are remembered for
+	// deduplication (oldest forgotten first); default 1024. What is kept of
+	// each is its outcome (TaskOutcome: status, reason, chunk count,
+	// attempt, time), not its handle or chunks: a Submit of a remembered ID
+	// returns a handle that has already ended with that outcome.
 	DedupMemory int
+	// HandleChunks is how many of a task's latest chunks its TaskHandle
+	// keeps for Chunk, Chunks and Next; default DefaultHandleChunks. Older
+	// ones are dropped, in whole blocks of 512, so a task that streams
+	// without end holds a bounded amount of memory; Next reports a drop
+	// with a *ChunksDroppedError (errors.Is ErrChunkDropped), Chunk(i) of a
+	// dropped chunk returns ErrChunkDropped. Subscribers of the tasks topic
+	// are not affected (their own buffer policy applies). Negative: keep
+	// every chunk (the memory of a task then grows with its output).
+	HandleChunks int
 }
+
+// DefaultHandleChunks is TaskLimits.HandleChunks's default: about 2–3 MiB
+// of token chunks per running task.
+const DefaultHandleChunks = 8192
 
 func (l TaskLimits) withDefaults() TaskLimits {
 	if l.InFlight <= 0 {
@@ -82,6 +98,9 @@ func (l TaskLimits) withDefaults() TaskLimits {
 	if l.DedupMemory <= 0 {
 		l.DedupMemory = 1024
 	}
+	if l.HandleChunks == 0 {
+		l.HandleChunks = DefaultHandleChunks
+	}
 	return l
 }
 
@@ -94,7 +113,10 @@ var (
 	// with its runner, and the task was resubmitted as a new attempt. What
 	// was read of the earlier attempt is void; Next goes on with the new
 	// attempt's chunk 0.
-	ErrTaskRetried         = errors.New("task retried: earlier attempt's output discarded")
+	ErrTaskRetried = errors.New("task retried: earlier attempt's output discarded")
+	// ErrChunkDropped: the chunk asked for is older than what the handle
+	// keeps (TaskLimits.HandleChunks).
+	ErrChunkDropped        = errors.New("chunk no longer held by the task handle (TaskLimits.HandleChunks)")
 	errTaskHandleCancelled = errors.New("task handle wait cancelled")
 )
 
@@ -127,6 +149,22 @@ func (e *RetryError) Error() string {
 // Unwrap makes errors.Is(err, ErrTaskRetried) hold.
 func (e *RetryError) Unwrap() error { return ErrTaskRetried }
 
+// ChunksDroppedError is what TaskHandle.Next returns when chunks it had not
+// returned yet were dropped (TaskLimits.HandleChunks): it goes on with the
+// oldest chunk still held. It wraps ErrChunkDropped.
+type ChunksDroppedError struct {
+	TaskID  string
+	From    int // index of the first chunk skipped
+	Skipped int // chunks skipped
+}
+
+func (e *ChunksDroppedError) Error() string {
+	return fmt.Sprintf("task %q: %d chunks from index %d dropped before they were read (the handle keeps the latest TaskLimits.HandleChunks)", e.TaskID, e.Skipped, e.From)
+}
+
+// Unwrap makes errors.Is(err, ErrChunkDropped) hold.
+func (e *ChunksDroppedError) Unwrap() error { return ErrChunkDropped }
+
 // Chunk is one chunk of a task's output.
 type Chunk = exov1.ChunkGenerated
 
@@ -146,9 +184,12 @@ type TaskHandle struct {
 	mu sync.Mutex
 	// chunks holds the chunks in blocks of chunkBlock (the last one
 	// partly filled), so a long stream never copies what it already holds;
-	// n counts them.
+	// n counts them, base is the index of the first one still held (keep
+	// bounds what is held: oldest blocks are dropped, see HandleChunks).
 	chunks  [][]*Chunk
 	n       int
+	base    int
+	keep    int // chunks to hold at least; < 0: all
 	outcome *TaskOutcome
 	// changed exists only while someone waits: the first waiter makes it,
 	// the next change closes it and forgets it (nil), so a change nobody
@@ -167,8 +208,16 @@ type TaskHandle struct {
 // chunkBlock is how many chunks one block of a TaskHandle holds.
 const chunkBlock = 512
 
-func newTaskHandle(runnerID, id string) *TaskHandle {
-	return &TaskHandle{ID: id, RunnerID: runnerID, attempt: 1, cursorAttempt: 1}
+func newTaskHandle(runnerID, id string, keep int) *TaskHandle {
+	return &TaskHandle{ID: id, RunnerID: runnerID, attempt: 1, cursorAttempt: 1, keep: keep}
+}
+
+// endedTaskHandle is the handle a dedup hit on a finished task gets: it has
+// the outcome and none of the chunks (they were not kept).
+func endedTaskHandle(runnerID, id string, o TaskOutcome) *TaskHandle {
+	h := &TaskHandle{ID: id, RunnerID: runnerID, attempt: o.Attempt, cursorAttempt: o.Attempt, outcome: &o}
+	h.n, h.base, h.cursor = o.Chunks, o.Chunks, o.Chunks
+	return h
 }
 
 // Attempt returns the current attempt: 1, or 2 after a retry.
@@ -187,7 +236,7 @@ func (h *TaskHandle) retry(reason string) (attempt, discarded int) {
 		return 0, 0
 	}
 	discarded = h.n
-	h.chunks, h.n = nil, 0
+	h.chunks, h.n, h.base = nil, 0, 0
 	h.attempt++
 	h.lastRetry = &RetryError{TaskID: h.ID, Attempt: h.attempt, Reason: reason, Discarded: discarded}
 	h.signalLocked()
@@ -213,6 +262,12 @@ func (h *TaskHandle) push(c *Chunk) (int, bool) {
 	}
 	h.chunks[last] = append(h.chunks[last], c)
 	h.n++
+	if h.keep >= 0 && h.n-h.base-chunkBlock >= h.keep && len(h.chunks) > 1 {
+		// Drop the oldest block: at least keep chunks stay held.
+		h.chunks[0] = nil
+		h.chunks = h.chunks[1:]
+		h.base += chunkBlock
+	}
 	h.signalLocked()
 	return h.attempt, true
 }
@@ -274,25 +329,55 @@ func (h *TaskHandle) Outcome() *TaskOutcome {
 	return &o
 }
 
-// Chunks returns the current attempt's chunks so far.
+// Chunks returns the current attempt's chunks so far that the handle still
+// holds: all of them, or the latest TaskLimits.HandleChunks (rounded up to a
+// block of 512) of a long stream. Chunks()[0] has index Held().
 func (h *TaskHandle) Chunks() []*Chunk {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make([]*Chunk, 0, h.n)
+	out := make([]*Chunk, 0, h.n-h.base)
 	for _, b := range h.chunks {
 		out = append(out, b...)
 	}
 	return out
 }
 
+// Held returns the index of the oldest chunk the handle still holds (0
+// unless chunks were dropped, see TaskLimits.HandleChunks) and how many
+// chunks the current attempt has produced.
+func (h *TaskHandle) Held() (first, total int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.base, h.n
+}
+
+// count returns how many chunks the current attempt has produced.
+func (h *TaskHandle) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n
+}
+
+// at returns held chunk i (base <= i < n); h.mu is held.
+func (h *TaskHandle) at(i int) *Chunk {
+	j := i - h.base
+	return h.chunks[j/chunkBlock][j%chunkBlock]
+}
+
 // Chunk returns chunk i of the current attempt, waiting for it; io.EOF once
-// the task ended with fewer chunks. A wait goes on across a retry: it then
-// returns the new attempt's chunk i.
+// the task ended with fewer chunks; an error wrapping ErrChunkDropped if it
+// is older than what the handle holds. A wait goes on across a retry: it
+// then returns the new attempt's chunk i.
 func (h *TaskHandle) Chunk(ctx context.Context, i int) (*Chunk, error) {
 	for {
 		h.mu.Lock()
+		if i < h.base {
+			first := h.base
+			h.mu.Unlock()
+			return nil, fmt.Errorf("task %q chunk %d (oldest held: %d): %w", h.ID, i, first, ErrChunkDropped)
+		}
 		if i < h.n {
-			c := h.chunks[i/chunkBlock][i%chunkBlock]
+			c := h.at(i)
 			h.mu.Unlock()
 			return c, nil
 		}
@@ -326,9 +411,15 @@ func (h *TaskHandle) Next(ctx context.Context) (*Chunk, error) {
 			h.mu.Unlock()
 			return nil, &r
 		}
+		if h.cursor < h.base {
+			e := &ChunksDroppedError{TaskID: h.ID, From: h.cursor, Skipped: h.base - h.cursor}
+			h.cursor = h.base
+			h.mu.Unlock()
+			return nil, e
+		}
 		i := h.cursor
 		if i < h.n {
-			c := h.chunks[i/chunkBlock][i%chunkBlock]
+			c := h.at(i)
 			h.cursor++
 			h.mu.Unlock()
 			return c, nil
@@ -405,26 +496,50 @@ type ledger struct {
 	live     map[string]*taskEntry
 	queue    []string // queued task IDs, in order
 	inFlight int
-	done     map[string]*TaskHandle // finished, for dedup
+	// done remembers finished tasks' outcomes for dedup: at most
+	// TaskLimits.DedupMemory, oldest forgotten first (doneFIFO is a ring of
+	// their IDs in end order). Outcomes only: a finished task's handle and
+	// chunks are not kept alive by the ledger.
+	done     map[string]TaskOutcome
 	doneFIFO []string
+	doneHead int // index of the oldest ID in doneFIFO once it is full
 }
 
 func newLedger() *ledger {
-	return &ledger{live: map[string]*taskEntry{}, done: map[string]*TaskHandle{}}
+	return &ledger{live: map[string]*taskEntry{}, done: map[string]TaskOutcome{}}
 }
 
-func (l *ledger) lookup(id string) *TaskHandle {
+// lookup returns the handle of a live task, or a handle already ended with
+// the remembered outcome of a finished one, or nil.
+func (l *ledger) lookup(runnerID, id string) *TaskHandle {
 	if e := l.live[id]; e != nil {
 		return e.handle
 	}
-	return l.done[id]
+	if o, ok := l.done[id]; ok {
+		return endedTaskHandle(runnerID, id, o)
+	}
+	return nil
 }
 
-func (l *ledger) remember(h *TaskHandle, limit int) {
-	l.done[h.ID] = h
-	l.doneFIFO = append(l.doneFIFO, h.ID)
-	for len(l.doneFIFO) > limit {
-		delete(l.done, l.doneFIFO[0])
-		l.doneFIFO = l.doneFIFO[1:]
+// finished reports whether id is a remembered finished task.
+func (l *ledger) finished(id string) bool {
+	_, ok := l.done[id]
+	return ok
+}
+
+// remember keeps a finished task's outcome, forgetting the oldest beyond
+// limit. The ring never grows past limit entries.
+func (l *ledger) remember(id string, o TaskOutcome, limit int) {
+	if _, ok := l.done[id]; ok {
+		l.done[id] = o // already in the ring
+		return
 	}
+	l.done[id] = o
+	if len(l.doneFIFO) < limit {
+		l.doneFIFO = append(l.doneFIFO, id)
+		return
+	}
+	delete(l.done, l.doneFIFO[l.doneHead])
+	l.doneFIFO[l.doneHead] = id
+	l.doneHead = (l.doneHead + 1) % len(l.doneFIFO)
 }

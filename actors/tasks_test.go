@@ -153,10 +153,18 @@ func TestTaskDedup(t *testing.T) {
 	if err != nil || h2 != h1 {
 		t.Fatalf("second submit: %v, same handle %v", err, h2 == h1)
 	}
-	wait(t, h1)
-	h3, _ := n.Submit(ctxT(t), id, textTask("same", 3)) // after it ended: same outcome
-	if h3 != h1 {
-		t.Error("submit after the end returned a new handle")
+	o1 := wait(t, h1)
+	// After it ended: the remembered outcome (not the chunks) in a handle
+	// that has already ended.
+	h3, err := n.Submit(ctxT(t), id, textTask("same", 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o3 := h3.Outcome(); o3 == nil || *o3 != o1 {
+		t.Errorf("submit after the end: outcome %+v, want %+v", o3, o1)
+	}
+	if first, total := h3.Held(); first != 3 || total != 3 || len(h3.Chunks()) != 0 {
+		t.Errorf("submit after the end: holds chunks from %d of %d (%d), want none of 3", first, total, len(h3.Chunks()))
 	}
 	runs := strings.Count(strings.Join(taskTrace(n.rec.snapshot(), id), " "), "task:same:Running")
 	if runs != 1 {

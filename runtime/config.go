@@ -67,6 +67,57 @@ type Config struct {
 	// Health.HTTP.Addr is set). docs/operations.md, "Health", explains the
 	// score, thresholds, recovery and alerts.
 	Health HealthConfig
+	// HookQueue > 0 runs Hook on a goroutine of its own behind a queue of
+	// that many events: a slow hook then never stalls the actor that emits;
+	// when the queue is full the event is dropped for the hook (not for the
+	// streams) and counted (System.HookStats). 0 (default): the hook runs
+	// on the emitting actor, which waits for it.
+	HookQueue int
+	// HookSlow: a hook call longer than this is counted and logged
+	// (throttled); default 10ms.
+	HookSlow time.Duration
+	// Retention bounds what the System remembers of removed runners.
+	Retention RetentionLimits
+	// SkipRegistryPrewarm leaves protoactor's process registry to grow as
+	// actors come and go instead of filling it once at start (about 8 MiB,
+	// 35–60 ms): tests that start many short-lived Systems set it.
+	SkipRegistryPrewarm bool
+	// ReadWindow and ReadBatch bound each runner's stdout hand-off: batches
+	// the node holds before it stops reading the runner's stdout (default
+	// 4), and frames per batch (default 256).
+	ReadWindow, ReadBatch int
+}
+
+// RetentionLimits bound what the System remembers of removed runners
+// (stopped or escalated): their final RunnerInfo for Runners, and their IDs
+// for StopRunner and dedup. Past them a removed runner is unknown.
+type RetentionLimits struct {
+	// KeepRemoved: removed runners whose final info is kept; default 256.
+	// Negative keeps none.
+	KeepRemoved int
+	// RemovedTTL: how long a removed runner's final info is kept; default
+	// 1h.
+	RemovedTTL time.Duration
+}
+
+// HookStats is the accounting of the event hook (System.HookStats).
+type HookStats struct {
+	// Async: the hook runs on its own goroutine behind a queue of
+	// QueueSize events (Config.HookQueue > 0).
+	Async     bool
+	QueueSize int
+	// Calls counts hook calls made; Queued the events waiting (async).
+	Calls  uint64
+	Queued int
+	// Dropped counts events the async hook never saw: its queue was full
+	// or the System had shut down.
+	Dropped uint64
+	// Slow counts calls longer than Config.HookSlow; MaxCall is the
+	// longest; Stalled sums the time of the slow calls (for a synchronous
+	// hook: time an actor spent in the hook instead of supervising).
+	Slow    uint64
+	MaxCall time.Duration
+	Stalled time.Duration
 }
 
 // RunnerTimeouts are the waits of a runner's life. Zero fields take the
@@ -127,6 +178,11 @@ type TaskLimits struct {
 	// DedupMemory is how many finished task IDs per runner are remembered
 	// for deduplication (oldest forgotten first); default 1024.
 	DedupMemory int
+	// HandleChunks is how many of a task's latest chunks its TaskHandle
+	// keeps for Chunk, Chunks and Next; default 8192. Older ones are
+	// dropped (Chunk and Next then return an error wrapping
+	// ErrChunkDropped); the outcome still counts them all.
+	HandleChunks int
 }
 
 // ShutdownDeadlines bound each shutdown phase; zero fields take the

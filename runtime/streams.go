@@ -78,6 +78,18 @@ func (s *Subscription) Next(ctx context.Context) (StreamEvent, error) {
 	return fromStreamEvent(e), nil
 }
 
+// NextBatch returns every event already handed over to the subscription,
+// up to limit (limit <= 0: no limit), appended to buf, waiting for at least
+// one until ctx ends; it grants credit as Next does, once for the batch.
+// After the last event it returns the error Next returns.
+func (s *Subscription) NextBatch(ctx context.Context, buf []StreamEvent, limit int) ([]StreamEvent, error) {
+	evs, err := s.s.NextBatch(ctx, nil, limit)
+	for _, e := range evs {
+		buf = append(buf, fromStreamEvent(e))
+	}
+	return buf, err
+}
+
 // Close leaves the stream. Events already handed over stay readable with
 // Next, then Next returns ErrEndOfStream. Close is idempotent.
 func (s *Subscription) Close() { s.s.Close() }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/internal/httpapi"
@@ -196,7 +197,9 @@ func (s *System) Runners(ctx context.Context) ([]RunnerInfo, error) {
 // streams the task's chunks in order and ends with exactly one outcome
 // (Complete, TimedOut, Failed with a reason, or Cancelled); Wait returns it
 // even when the runner crashes. A task ID the runner already knows returns
-// the first submission's handle. Errors: an invalid Task, ErrQueueFull,
+// the first submission's handle while the task runs; once it ended, a
+// handle that holds its outcome (not its chunks: TaskLimits.DedupMemory
+// outcomes are remembered per runner). Errors: an invalid Task, ErrQueueFull,
 // ErrRunnerNotAvailable, ErrUnknownRunner, ErrShuttingDown.
 func (s *System) Submit(ctx context.Context, runnerID string, t Task) (*TaskHandle, error) {
 	h, err := s.node.Submit(ctx, runnerID, toTaskSpec(t))
@@ -226,6 +229,17 @@ func (s *System) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscri
 	}
 	return &Subscription{s: sub}, nil
 }
+
+// PingRunner times a control message to runner id through the path a stop
+// takes (the supervisor, then the runner's mailbox): how long supervision
+// waits behind a runner's traffic.
+func (s *System) PingRunner(ctx context.Context, id string) (time.Duration, error) {
+	return s.node.PingRunner(ctx, id)
+}
+
+// HookStats returns the accounting of the event hook (calls, slow calls,
+// drops of an asynchronous hook).
+func (s *System) HookStats() HookStats { return HookStats(s.node.HookStats()) }
 
 // ForwardStats returns the System's forwarding counters: events a stream
 // refused (classified stream_closed) and messages sent to stopped actors

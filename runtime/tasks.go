@@ -12,7 +12,8 @@ import (
 // Task is one unit of work for a runner.
 type Task struct {
 	// ID identifies the task; a second Submit with the same ID on the same
-	// runner returns the first one's handle (see TaskLimits.DedupMemory).
+	// runner returns the first one's handle while it runs, and once it
+	// ended a handle with its outcome but no chunks (TaskLimits.DedupMemory).
 	// Required, at most 256 bytes.
 	ID string
 	// Kind says what to do, e.g. "text_generation" or "noop". Required.

@@ -143,6 +143,10 @@ type managerActor struct {
 	cleanups  []*cleanup
 	tallies   map[string]*Counts // per owner, the event counts (see Counts)
 	lingering map[lingerKey]Lingering
+	// forgotten owners (ForgetOwner) whose tally goes once they are idle;
+	// retired sums the tallies dropped (forget.go).
+	forgotten map[string]bool
+	retired   Counts
 }
 
 func newManagerActor(m *Manager) *managerActor {
@@ -195,12 +199,16 @@ func (a *managerActor) Receive(ctx actor.Context) {
 		ctx.Respond(a.resetOwner(m))
 	case *CloseAll:
 		a.startCleanup(ctx, &closeRequest{all: true, msg: true})
+	case *ForgetOwner:
+		a.forgetOwner(m.Owner)
 	case *snapshotRequest:
 		ctx.Respond(a.snapshot())
 	case *opOutcome:
 		a.outcome(m)
+		a.dropAllForgotten()
 	case *opLate:
 		a.late(m)
+		a.dropAllForgotten()
 	case *actor.Terminated:
 		// Terminated is a system message: it can overtake the actor's last
 		// user messages (opLate), so the record stays until those are in.
@@ -685,5 +693,6 @@ func (a *managerActor) snapshot() *Snapshot {
 		s.Owners[owner] = *live[owner]
 		s.Node.add(*live[owner])
 	}
+	s.Node.add(a.retired) // owners forgotten (ForgetOwner), counted still
 	return s
 }

@@ -232,10 +232,11 @@ type Snapshot struct {
 	// Closed resources (and those whose close failed) have left; they show
 	// in the counts.
 	Resources []ResourceInfo
-	// Owners has the counts of each owner that ever registered a resource;
-	// the key "" holds the resources without owner.
+	// Owners has the counts of each owner that registered a resource and
+	// was not forgotten since (ForgetOwner: a removed runner, once it has
+	// nothing left); the key "" holds the resources without owner.
 	Owners map[string]Counts
-	// Node sums Owners.
+	// Node sums Owners and the owners forgotten.
 	Node Counts
 	// Lingering lists functions still running past their timeout.
 	Lingering []Lingering

@@ -136,6 +136,8 @@ func (a *streamActor) Receive(ctx actor.Context) {
 		a.started(ctx)
 	case *Publish:
 		s.handlePublish(m)
+	case *PublishBatch:
+		s.handlePublishBatch(m)
 	case *Credit:
 		s.Grant(m.ID, m.N)
 	case *pumpPIDsMsg:
@@ -196,6 +198,28 @@ func (s *Stream) handlePublish(m *Publish) {
 	}()
 	s.onPublish(m)
 	handled = true
+}
+
+// handlePublishBatch is handlePublish for a batch: a panic before the
+// batch was numbered counts its events as lost (dead letters), and the
+// mutex is released either way. Done runs after, outside s.mu: it may be
+// anyone's code.
+func (s *Stream) handlePublishBatch(m *PublishBatch) {
+	func() {
+		s.mu.Lock()
+		seq, handled := s.st.seq, false
+		defer func() {
+			if !handled && s.st.seq == seq {
+				s.st.failed += uint64(len(m.Events))
+			}
+			s.mu.Unlock()
+		}()
+		s.onPublishBatch(m)
+		handled = true
+	}()
+	if m.Done != nil {
+		m.Done()
+	}
 }
 
 func (s *Stream) handlePump() {

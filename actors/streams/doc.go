@@ -62,6 +62,18 @@
 // mailbox behind the Publishes already there; Grant does not, which is why
 // Subscriptions use it: a reader that keeps up never loses events to a burst.
 //
+// # Batches
+//
+// A producer with many small events (a runner's token chunks) sends them as
+// one PublishBatch (Stream.PublishBatch) instead of one Publish each: one
+// mailbox message, each event still its own sequence number, in order. The
+// stream hands each local subscriber the batch's events in one delivery (or
+// a full window at a time), and Subscription.NextBatch takes everything
+// handed over in one call. PublishBatch's Done is called once the stream has
+// taken the batch: the producer's credit, which bounds what it has in flight
+// toward the stream (the runner's stdout reader waits for it). In the
+// accounting each event of a batch counts as one Publish.
+//
 // Matched events beyond the credit wait in the subscriber's buffer inside the
 // stream, of Buffer events (default 1024). When the buffer is full and one
 // more event matches, the oldest buffered event is dropped and counted, and a

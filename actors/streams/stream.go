@@ -139,6 +139,10 @@ type state struct {
 	// first subscriber holding back a pending Flush becomes stalled.
 	flushTimer clock.Timer
 	flushWake  time.Time
+
+	// batching: a PublishBatch is being taken; local subscribers get their
+	// events at its end (onPublishBatch), not one delivery per event.
+	batching bool
 }
 
 // counters are one subscriber's accounting, or a sum of them. For each

@@ -70,7 +70,7 @@ func (s *Stream) accept(ev *Event) {
 		}
 		sb.c.Matched++
 		st.total.Matched++
-		if sb.sub != nil && sb.credit > 0 && sb.buf.len() == 0 && !sb.hasGap {
+		if sb.sub != nil && sb.credit > 0 && sb.buf.len() == 0 && !sb.hasGap && !st.batching {
 			// Fast path: nothing waits before it and credit allows.
 			sb.credit--
 			sb.sub.deliver(nil, ev, nil, 0, nil)
@@ -82,6 +82,10 @@ func (s *Stream) accept(ev *Event) {
 		switch {
 		case sb.credit == 0:
 			// It waits for credit.
+		case sb.sub != nil && st.batching && sb.buf.len() < min(sb.credit, sb.limit):
+			// A batch: hand over at its end, or once the credit's worth
+			// (or a full buffer) is buffered, so the buffer never
+			// overflows while credit would let the events through.
 		case sb.sub != nil:
 			s.handOver(sb, sb.credit, nil)
 		case sb.buf.len() >= sb.credit:

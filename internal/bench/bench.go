@@ -32,6 +32,11 @@ const (
 	RowShutdown100     = "shutdown_100"
 	RowMemoryPerRunner = "memory_per_runner"
 	RowHealthOverhead  = "health_overhead"
+	RowDispatchB2B     = "dispatch_p50_b2b"
+	RowFloodControl    = "flood_control_ms"
+	RowFloodProbe      = "flood_probe_ms"
+	RowHeapFlood       = "heap_flood"
+	RowUptimeHeap      = "uptime_heap_growth"
 )
 
 // group is one measurement that produces one or more rows: rows measured
@@ -47,11 +52,14 @@ type group struct {
 func groups() []group {
 	return []group{
 		{"events", []string{RowEvents1Sub, RowEvents4Sub}, (*bencher).events},
-		{"dispatch", []string{RowDispatchP50, RowDispatchP99}, (*bencher).dispatch},
+		{"dispatch", []string{RowDispatchP50, RowDispatchP99, RowDispatchB2B}, (*bencher).dispatch},
 		{"crash", []string{RowCrashDetect, RowRestart}, (*bencher).crash},
 		{"runners", []string{RowShutdown100, RowMemoryPerRunner}, (*bencher).runners},
 		{"health", []string{RowHealthOverhead}, (*bencher).healthOverhead},
 		{"remote", []string{RowRemoteEvents, RowRemoteDispatchP50}, (*bencher).remote},
+		{"flood", []string{RowFloodControl, RowFloodProbe}, (*bencher).floodControl},
+		{"heap_flood", []string{RowHeapFlood}, (*bencher).heapFlood},
+		{"uptime", []string{RowUptimeHeap}, (*bencher).uptime},
 	}
 }
 
@@ -86,13 +94,20 @@ type Sizes struct {
 	CrashSamples    int // crash: kills of each kind
 	Runners         int // runners: idle runners shut down and weighed (100)
 	RunnerReps      int // runners: repetitions
+	FloodChunks     int // flood, heap_flood: chunks of the flooding task (1,000,000)
+	FloodSamples    int // flood: runners stopped during a flood (and idle)
+	FloodProbes     int // flood: control messages timed per flood (and idle)
+	UptimeCycles    int // uptime: spawn/stop cycles (20,000)
+	UptimeTasks     int // uptime: noop tasks per cycle (10)
 }
 
 // QuickSizes finish in well under 45 s on 2 cores; FullSizes are for the
 // numbers in docs/performance.md.
 var (
-	QuickSizes = Sizes{Tokens: 50_000, EventReps: 3, DispatchSamples: 500, DispatchWarmup: 50, CrashSamples: 10, Runners: 100, RunnerReps: 1}
-	FullSizes  = Sizes{Tokens: 100_000, EventReps: 7, DispatchSamples: 3000, DispatchWarmup: 100, CrashSamples: 30, Runners: 100, RunnerReps: 3}
+	QuickSizes = Sizes{Tokens: 50_000, EventReps: 3, DispatchSamples: 500, DispatchWarmup: 50, CrashSamples: 10, Runners: 100, RunnerReps: 1,
+		FloodChunks: 100_000, FloodSamples: 5, FloodProbes: 20, UptimeCycles: 2_000, UptimeTasks: 10}
+	FullSizes = Sizes{Tokens: 100_000, EventReps: 7, DispatchSamples: 3000, DispatchWarmup: 100, CrashSamples: 30, Runners: 100, RunnerReps: 3,
+		FloodChunks: 1_000_000, FloodSamples: 10, FloodProbes: 40, UptimeCycles: 20_000, UptimeTasks: 10}
 )
 
 // Config configures a run. Zero fields take the documented defaults.
@@ -208,8 +223,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 }
 
 func (s Sizes) validate() error {
-	if s.Tokens < 2 || s.EventReps < 1 || s.DispatchSamples < 1 || s.DispatchWarmup < 0 || s.CrashSamples < 1 || s.Runners < 1 || s.RunnerReps < 1 {
-		return fmt.Errorf("bench: sizes %+v: want Tokens ≥ 2, DispatchWarmup ≥ 0 and every other count ≥ 1", s)
+	if s.Tokens < 2 || s.EventReps < 1 || s.DispatchSamples < 1 || s.DispatchWarmup < 0 || s.CrashSamples < 1 || s.Runners < 1 || s.RunnerReps < 1 ||
+		s.FloodChunks < 2 || s.FloodSamples < 1 || s.FloodProbes < 1 || s.UptimeCycles < 10 || s.UptimeTasks < 1 {
+		return fmt.Errorf("bench: sizes %+v: want Tokens ≥ 2, FloodChunks ≥ 2, UptimeCycles ≥ 10, DispatchWarmup ≥ 0 and every other count ≥ 1", s)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +31,9 @@ type child struct {
 	out *os.File // the parent's end of the child's stdout
 	fw  *frame.Writer
 	fr  *frame.Reader
+	// br is fr's buffer: the honest events floor reads it with protodelim
+	// directly (no envelope checks), sharing what fr has buffered.
+	br *bufio.Reader
 
 	reap     sync.Once // exactly one cmd.Wait per child
 	waitErr  error
@@ -63,7 +67,8 @@ func (b *bencher) startChild(args ...string) (*child, error) {
 		outR.Close()
 		return nil, fmt.Errorf("start %s %v: %w", b.bin, args, err)
 	}
-	c := &child{set: &b.children, cmd: cmd, in: inW, out: outR, fw: frame.NewWriter(inW), fr: frame.NewReader(outR)}
+	br := bufio.NewReaderSize(outR, frame.ReadBufferSize)
+	c := &child{set: &b.children, cmd: cmd, in: inW, out: outR, fw: frame.NewWriter(inW), fr: frame.NewReader(br), br: br}
 	b.children.add(c)
 	return c, nil
 }

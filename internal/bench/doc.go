@@ -14,12 +14,25 @@
 //     has the last chunk (a Gap's dropped chunks do not count; its buffer
 //     holds a whole task, so none is dropped). Floor: a child writes the
 //     same N ChunkGenerated envelopes, one write per frame, read in the
-//     parent with frame.Reader. Goal ratio ≥ 0.9.
+//     parent with a plain protodelim read into a fresh envelope (no project
+//     checks: those are part of the measured path). Goal ratio ≥ 1.0.
 //   - events_4sub: the same with 4 Subscriptions; ns per delivered event
-//     per subscriber against events_1sub's ns/event. Goal ≤ 1.5.
+//     per subscriber against events_1sub's ns/event. Goal ≤ 1.2.
 //   - dispatch_p50, dispatch_p99: Submit of a noop task until Wait returns
-//     Complete; floor: one envelope's round trip through an echo child. Goal
-//     for p50 ≤ 2.5; p99 has no goal.
+//     Complete; floor: one envelope's round trip through an echo child,
+//     alternating with the measured samples. Goal for p50 ≤ 2.0; p99 has no
+//     goal. dispatch_p50_b2b: the same p50 against the echo round trip back
+//     to back (both sides hot); no goal.
+//   - flood_control_ms, flood_probe_ms: while a runner floods (a task of
+//     1,000,000 chunks, one subscriber reading 10× slower), the p99 of a
+//     StopRunner's reply and of control messages through the runner's
+//     mailbox (System.PingRunner), against the same on an idle runner. Goal
+//     ≤ 2 each.
+//   - heap_flood: growth of the live heap while a runner floods 1,000,000
+//     chunks to a subscriber reading 10× slower; absolute goal 16 MiB (the
+//     floor column holds it).
+//   - uptime_heap_growth: live heap after 20,000 spawn/stop cycles and
+//     200,000 tasks against after the first tenth. Goal ≤ 1.10.
 //   - crash_detect: SIGKILL of a Ready runner until the hook receives its
 //     Failed status; floor: SIGKILL of a bare child until Wait returns. Goal
 //     ≤ 1.5.

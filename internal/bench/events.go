@@ -9,6 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protodelim"
+
+	"github.com/exo-actors/exo-actors/internal/frame"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
@@ -36,12 +39,17 @@ type chunkSub struct {
 	taskID  string // the task whose chunks it expects
 	gaps    int    // Gap events seen
 	dropped uint64 // events the Gaps said were dropped
+	// batch holds events taken with NextBatch (the stream hands a
+	// subscriber what queued up in one go), not yet returned by Next.
+	batch []exo.StreamEvent
+	next  int
 }
 
 // eventSource is what chunkSub reads: an *exo.Subscription (tests feed it
 // from a bare stream).
 type eventSource interface {
 	Next(ctx context.Context) (exo.StreamEvent, error)
+	NextBatch(ctx context.Context, buf []exo.StreamEvent, limit int) ([]exo.StreamEvent, error)
 	Close()
 }
 
@@ -71,10 +79,16 @@ func closeSubs(subs []*chunkSub) {
 // counting them; gap reports whether one came just before the chunk.
 func (s *chunkSub) Next(ctx context.Context) (c exo.Chunk, gap bool, err error) {
 	for {
-		ev, err := s.sub.Next(ctx)
-		if err != nil {
-			return exo.Chunk{}, gap, err
+		if s.next == len(s.batch) {
+			var err error
+			s.batch, s.next = s.batch[:0], 0
+			if s.batch, err = s.sub.NextBatch(ctx, s.batch, 0); err != nil {
+				return exo.Chunk{}, gap, err
+			}
 		}
+		ev := s.batch[s.next]
+		s.batch[s.next] = exo.StreamEvent{} // let the payload go
+		s.next++
 		if ev.Gap != nil {
 			s.gaps++
 			s.dropped += ev.Gap.Dropped
@@ -181,8 +195,8 @@ func (b *bencher) events(ctx context.Context) (res []Result, err error) {
 	note := fmt.Sprintf("%d chunks per task, best of %d; %s (Buffer %d, default Window); %s",
 		n, b.sizes.EventReps, eventsVia, subscribeOptions(n).Buffer, gapNote(gaps, dropped))
 	return []Result{
-		newResult(RowEvents1Sub, oneRate, fRate, "events/s", goal(0.9), AtLeast, note),
-		newResult(RowEvents4Sub, fourNs, 1e9/oneRate, "ns/event", goal(1.5), AtMost,
+		newResult(RowEvents1Sub, oneRate, fRate, "events/s", goal(1.0), AtLeast, note),
+		newResult(RowEvents4Sub, fourNs, 1e9/oneRate, "ns/event", goal(1.2), AtMost,
 			"floor is events_1sub's time per event, measured in the same repetitions; "+gapNote(gaps, dropped)),
 	}, nil
 }
@@ -201,9 +215,16 @@ func gapNote(gaps int, dropped uint64) string {
 // so the floor's frames are the measured path's frames byte for byte in size.
 func taskID(prefix string, i int) string { return fmt.Sprintf("%s-%06d", prefix, i) }
 
+// floorUnmarshal is the honest floor's read: protodelim with the frame
+// size limit, nothing else (no envelope checks: those are part of the
+// measured path).
+var floorUnmarshal = protodelim.UnmarshalOptions{MaxSize: frame.DefaultMaxSize}
+
 // floorStream sends the stream child one Task frame and reads the n chunk
-// frames it answers with, as a runner's stdout reader does: frame.Reader,
-// a fresh envelope per frame.
+// frames it answers with in the cheapest correct way: a plain protodelim
+// read and proto.Unmarshal into a fresh envelope per frame, from a 64 KiB
+// bufio.Reader. The project's own frame.Reader (offsets, envelope and
+// unknown-field checks) is part of the measured path, not of the floor.
 func (b *bencher) floorStream(c *child, id string, n int) (time.Duration, error) {
 	start := time.Now()
 	err := c.fw.Write(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Task{Task: textTask(id, n)}})
@@ -213,7 +234,7 @@ func (b *bencher) floorStream(c *child, id string, n int) (time.Duration, error)
 	var last *exov1.RunnerEnvelope
 	for i := 0; i < n; i++ {
 		last = &exov1.RunnerEnvelope{}
-		if err := c.fr.Read(last); err != nil {
+		if err := floorUnmarshal.UnmarshalFrom(c.br, last); err != nil {
 			return 0, fmt.Errorf("chunk %d of %d: %w", i, n, err)
 		}
 	}

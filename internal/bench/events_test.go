@@ -107,3 +107,13 @@ func (r rawSub) Next(ctx context.Context) (exo.StreamEvent, error) {
 }
 
 func (r rawSub) Close() { r.s.Close() }
+
+// NextBatch is Next for one event at a time (the bench's batch reader
+// accepts batches of any size).
+func (r rawSub) NextBatch(ctx context.Context, buf []exo.StreamEvent, _ int) ([]exo.StreamEvent, error) {
+	ev, err := r.Next(ctx)
+	if err != nil {
+		return buf, err
+	}
+	return append(buf, ev), nil
+}

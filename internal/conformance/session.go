@@ -49,6 +49,8 @@ type session struct {
 	interval    time.Duration
 	frames      int
 	lastLoading uint32
+	// envs are frames of a batch (proc.Frames) not returned yet.
+	envs []*exov1.RunnerEnvelope
 }
 
 // errTimeout: nothing arrived in time.
@@ -92,6 +94,16 @@ func (s *session) next(d time.Duration) (any, error) {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	for {
+		if len(s.envs) > 0 {
+			env := s.envs[0]
+			s.envs[0] = nil
+			s.envs = s.envs[1:]
+			s.frames++
+			if st := env.GetStatusUpdated(); st != nil && st.GetStatus().GetKind() == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING {
+				s.lastLoading = st.GetStatus().GetLayersLoaded()
+			}
+			return env, nil
+		}
 		s.mu.Lock()
 		var m any
 		if len(s.queue) > 0 {
@@ -121,12 +133,12 @@ func (s *session) next(d time.Duration) (any, error) {
 			s.writerDone = true
 			return v, nil
 		case *proc.WriteFailed:
-		case *proc.Frame:
-			s.frames++
-			if st := v.Env.GetStatusUpdated(); st != nil && st.GetStatus().GetKind() == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING {
-				s.lastLoading = st.GetStatus().GetLayersLoaded()
-			}
-			return v.Env, nil
+		case *proc.Frames:
+			// One batch of the reader's: return its frames one by one, and
+			// give the reader its credit back.
+			s.envs = append(s.envs, v.Envs...)
+			s.p.Release()
+			continue
 		case *proc.ReaderClosed:
 			s.readerDone, s.readerErr = true, v.Err
 			return v, nil

@@ -8,7 +8,10 @@
 // say what went wrong and where (*Error, naming the frame number and the byte
 // offset where the frame starts, derived from frame sizes rather than from a
 // counting wrapper, which would cost an allocation per frame); a check that an
-// envelope has its oneof body set and carries no unknown fields; and a Writer
+// envelope has its oneof body set and carries no unknown fields (done on the
+// frame's bytes against a per-type plan when the frame is in the buffer,
+// through protobuf reflection otherwise: unknown.go); FrameBuffered, which
+// says whether a whole frame can be read without waiting; and a Writer
 // that sends each frame in one write (or batches them when asked).
 //
 // Text where a frame should start (a stray print on a runner's stdout, whose

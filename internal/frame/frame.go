@@ -188,6 +188,7 @@ type Reader struct {
 	unm    protodelim.UnmarshalOptions
 	frame  uint64 // frames read so far
 	offset int64  // byte offset of the next frame
+	plans  wirePlans
 }
 
 // NewReader returns a Reader of r. If r is a *bufio.Reader it is used as is
@@ -200,13 +201,35 @@ func NewReader(r io.Reader, opts ...Option) *Reader {
 	}
 	o := buildOptions(opts)
 	return &Reader{
-		br:   br,
-		opts: o,
+		br:    br,
+		opts:  o,
+		plans: wirePlans{},
 		unm: protodelim.UnmarshalOptions{
 			MaxSize:          int64(o.maxSize),
 			UnmarshalOptions: proto.UnmarshalOptions{DiscardUnknown: false},
 		},
 	}
+}
+
+// FrameBuffered reports whether a whole next frame (its length prefix and
+// body) is already in the buffer, so Read would return it without reading
+// from the underlying stream. The runner's stdout reader uses it to batch:
+// after one blocking Read it takes what is already buffered, and never waits
+// for a frame that has not fully arrived. A malformed or oversized length
+// counts as buffered (Read then returns its error at once).
+func (r *Reader) FrameBuffered() bool {
+	b, _ := r.br.Peek(r.br.Buffered())
+	if len(b) == 0 {
+		return false
+	}
+	size, n := protowire.ConsumeVarint(b)
+	if n < 0 {
+		return len(b) >= maxVarintLen // shorter: the prefix is still arriving
+	}
+	if size > uint64(r.opts.maxSize) {
+		return true
+	}
+	return uint64(len(b)-n) >= size
 }
 
 // Offset returns the byte offset where the next frame starts.
@@ -281,7 +304,14 @@ func (r *Reader) read(m proto.Message) error {
 		}
 		return r.bodyError(&Error{Frame: num, Offset: start, Length: size, Kind: ErrUndecodable, Cause: err}, head, n)
 	}
-	if kind, cause := r.check(m); kind != nil {
+	// A frame all in the buffer is checked on its bytes (cheap); a larger
+	// one by walking the decoded message.
+	if whole != nil {
+		kind, cause = r.checkWire(m, whole[n:])
+	} else {
+		kind, cause = r.check(m)
+	}
+	if kind != nil {
 		if whole != nil {
 			head = whole
 		}
@@ -494,6 +524,26 @@ func (r *Reader) check(m proto.Message) (kind, cause error) {
 		}
 	}
 	return nil, nil
+}
+
+// checkWire is check on the frame's bytes (see unknown.go); where the scan
+// cannot decide, it is check.
+func (r *Reader) checkWire(m proto.Message, body []byte) (kind, cause error) {
+	if r.opts.allowUnknown && r.opts.allowNoBody {
+		return nil, nil
+	}
+	md := m.ProtoReflect().Descriptor()
+	verdict, name := r.plans.scan(r.plans.of(md), body, !r.opts.allowNoBody)
+	switch verdict {
+	case wireClean:
+		return nil, nil
+	case wireNoBody:
+		return ErrNoBody, fmt.Errorf("in %s", name)
+	}
+	// wireUnknown (an error, or allowed unknown fields that stopped the
+	// scan) and wireReflect: the reflective check decides, with its order
+	// of errors (no body before unknown fields).
+	return r.check(m)
 }
 
 // findUnknown reports the first message in the tree that has unknown fields.

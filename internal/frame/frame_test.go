@@ -810,3 +810,37 @@ func TestReadDynamicMessage(t *testing.T) {
 		t.Fatalf("next frame: %v, %v", m, err)
 	}
 }
+
+// TestFrameBuffered: FrameBuffered says yes exactly when a whole frame is in
+// the buffer, so a batching reader never blocks on a frame still arriving.
+func TestFrameBuffered(t *testing.T) {
+	env := &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Heartbeat{Heartbeat: &exov1.Heartbeat{TokensProduced: 7}}}
+	body, err := proto.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := protowire.AppendVarint(nil, uint64(len(body)))
+	one = append(one, body...)
+	pr, pw := io.Pipe()
+	r := frame.NewReader(bufio.NewReaderSize(pr, 4096))
+	if r.FrameBuffered() {
+		t.Fatal("FrameBuffered on an empty buffer")
+	}
+	go func() {
+		_, _ = pw.Write(append(append([]byte(nil), one...), one[:len(one)-1]...)) // one frame and most of another
+	}()
+	got := new(exov1.RunnerEnvelope)
+	if err := r.Read(got); err != nil {
+		t.Fatal(err)
+	}
+	if r.FrameBuffered() {
+		t.Fatal("FrameBuffered with only part of the next frame buffered")
+	}
+	go func() { _, _ = pw.Write(one[len(one)-1:]); _ = pw.Close() }()
+	if err := r.Read(got); err != nil {
+		t.Fatal(err)
+	}
+	if got.GetHeartbeat().GetTokensProduced() != 7 {
+		t.Fatalf("second frame decoded as %v", got)
+	}
+}

@@ -15,7 +15,7 @@
 // the process ends, each delivering to the owner's callback (the runner actor's
 // mailbox) and never touching a channel anyone else closes:
 //
-//	reader   decodes stdout frames        → Frame ..., then one ReaderClosed
+//	reader   decodes stdout frames        → Frames (batches) ..., then one ReaderClosed
 //	stderr   splits stderr into lines     → StderrLine ..., then one StderrClosed
 //	waiter   waits for exit, reaps        → one Exited
 //	writer   writes frames to stdin       → WriteFailed at its first error; one WriterClosed (after CloseInput)
@@ -25,6 +25,13 @@
 // length, say): past Options.FrameStall it ends with frame.ErrStalled, or
 // frame.ErrTextOnStdout when the bytes are text. Text at a frame boundary is
 // reported at once (package frame).
+// The reader delivers what is already buffered as one Frames batch and takes
+// one unit of credit per batch (Options.ReadWindow units; the owner gives one
+// back with Process.Release): with none left it stops reading, so a runner
+// that writes faster than its owner consumes blocks on its pipe instead of
+// filling the owner's memory. Send writes a frame to stdin itself when the
+// writer has nothing queued and the pipe has room (one non-blocking write of
+// at most PIPE_BUF bytes), and otherwise queues it for the writer.
 //
 // Every message carries the process's generation, so an owner that outlives a
 // process (a restarted runner) can drop what its predecessor's goroutines send.

@@ -10,10 +10,13 @@ import (
 	"os/exec"
 	goruntime "runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/exo-actors/exo-actors/internal/frame"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -38,6 +41,13 @@ type Options struct {
 	// are text) instead of waiting behind it. 0 means DefaultFrameStall;
 	// negative turns the bound off.
 	FrameStall time.Duration
+	// ReadWindow is how many Frames batches the stdout reader may have
+	// delivered that the owner has not Released yet; 0 means
+	// DefaultReadWindow. With none left the reader stops reading, the pipe
+	// fills and the runner blocks in its write: backpressure.
+	ReadWindow int
+	// ReadBatch caps one Frames batch in frames; 0 means DefaultReadBatch.
+	ReadBatch int
 }
 
 // DefaultFrameStall is Options.FrameStall's default. A runner writes each
@@ -46,12 +56,28 @@ type Options struct {
 // timeout (5 s), so a stray print is never mistaken for a hang.
 const DefaultFrameStall = time.Second
 
+// Defaults of the stdout hand-off (see Frames).
+const (
+	DefaultReadWindow = 4
+	DefaultReadBatch  = 256
+	// readBatchBytes caps one batch's encoded bytes (plus the one frame that
+	// crosses it), so a batch of large frames stays small too.
+	readBatchBytes = 64 << 10
+)
+
 // Messages delivered to the owner. Each carries the process generation.
 type (
-	// Frame is one decoded stdout frame.
-	Frame struct {
-		Gen uint64
-		Env *exov1.RunnerEnvelope
+	// Frames is a batch of decoded stdout frames, in the order the runner
+	// wrote them. The reader delivers what is already buffered as one batch
+	// (one frame when the runner writes slowly: no added latency), at most
+	// Options.ReadBatch frames and about 64 KiB. Each batch takes one unit
+	// of the reader's credit: the owner calls Process.Release once per
+	// batch when it is done with it (or has handed it on to someone who
+	// releases it), which bounds what is in flight between the pipe and the
+	// owner to ReadWindow batches.
+	Frames struct {
+		Gen  uint64
+		Envs []*exov1.RunnerEnvelope
 	}
 	// ReaderClosed is the stdout reader's last message. Err is nil for a clean
 	// end of stream, otherwise why reading stopped (often a *frame.Error).
@@ -257,8 +283,28 @@ type Process struct {
 	// abort ends the writer without waiting for CloseInput (ForceCloseInput).
 	abort     chan struct{} // sole sender: ForceCloseInput, once (abortOnce)
 	abortOnce sync.Once
-	stdoutR   *os.File
-	stderrR   *os.File
+	// The direct write (writeDirect): wmu is held by whoever writes to
+	// stdin (the writer goroutine for each frame, or Send); queued counts
+	// frames handed to the writer and not yet written or dropped;
+	// writeBroken is set at the writer's first error; direct is the
+	// owner's marshal buffer; stdinRC the pipe's raw conn (nil: no direct
+	// writes).
+	wmu         sync.Mutex
+	queued      atomic.Int64
+	writeBroken atomic.Bool
+	direct      []byte
+	stdinRC     syscall.RawConn
+	maxFrame    int
+	stdoutR     *os.File
+	stderrR     *os.File
+	// credit holds one token per Frames batch the reader may still
+	// deliver; the reader takes one before each batch, Release puts one
+	// back. Capacity ReadWindow, never closed: Release never blocks since
+	// at most ReadWindow tokens are out.
+	credit chan struct{}
+	// outAbort ends the reader's wait for credit (ForceCloseOutput).
+	outAbort     chan struct{} // sole sender: ForceCloseOutput, once (outAbortOnce)
+	outAbortOnce sync.Once
 	// goroutines counts the reader, stderr reader, waiter and writer still
 	// running; the last one out tells the spawner.
 	goroutines sync.WaitGroup
@@ -274,6 +320,12 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 	}
 	if opts.StderrLineMax <= 0 {
 		opts.StderrLineMax = 4096
+	}
+	if opts.ReadWindow <= 0 {
+		opts.ReadWindow = DefaultReadWindow
+	}
+	if opts.ReadBatch <= 0 {
+		opts.ReadBatch = DefaultReadBatch
 	}
 	cmd := exec.Command(spec.Path, spec.Args...)
 	if cmd.Err != nil {
@@ -322,15 +374,20 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 	stderrW.Close()
 
 	p := &Process{
-		Gen:     gen,
-		Pid:     cmd.Process.Pid,
-		Started: time.Now(),
-		cmd:     cmd,
-		in:      make(chan *exov1.SupervisorEnvelope, opts.InputQueue),
-		stdinW:  stdinW,
-		abort:   make(chan struct{}),
-		stdoutR: stdoutR,
-		stderrR: stderrR,
+		Gen:      gen,
+		Pid:      cmd.Process.Pid,
+		Started:  time.Now(),
+		cmd:      cmd,
+		in:       make(chan *exov1.SupervisorEnvelope, opts.InputQueue),
+		stdinW:   stdinW,
+		abort:    make(chan struct{}),
+		stdoutR:  stdoutR,
+		stderrR:  stderrR,
+		credit:   make(chan struct{}, opts.ReadWindow),
+		outAbort: make(chan struct{}),
+	}
+	for range opts.ReadWindow {
+		p.credit <- struct{}{}
 	}
 	maxFrame := opts.MaxFrameSize
 	if maxFrame <= 0 {
@@ -340,12 +397,25 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 	if stall == 0 {
 		stall = DefaultFrameStall
 	}
+	p.maxFrame = maxFrame
+	// Direct writes only on a non-blocking pipe (os.Pipe makes one): a
+	// blocking write(2) from the owner would stall it on a full pipe.
+	if rc, err := stdinW.SyscallConn(); err == nil {
+		nonblock := false
+		_ = rc.Control(func(fd uintptr) {
+			fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
+			nonblock = err == nil && fl&unix.O_NONBLOCK != 0
+		})
+		if nonblock {
+			p.stdinRC = rc
+		}
+	}
 	s.mu.Lock()
 	s.live[p] = struct{}{}
 	s.mu.Unlock()
 	s.procs.Add(1)
 	p.goroutines.Add(4)
-	go func() { defer p.goroutines.Done(); p.readStdout(deliver, maxFrame, stall) }()
+	go func() { defer p.goroutines.Done(); p.readStdout(deliver, maxFrame, opts.ReadBatch, stall) }()
 	go func() { defer p.goroutines.Done(); p.readStderr(deliver, opts.StderrLineMax) }()
 	go func() { defer p.goroutines.Done(); p.wait(deliver) }()
 	go func() { defer p.goroutines.Done(); p.writeStdin(deliver, stdinW, maxFrame) }()
@@ -366,18 +436,69 @@ func startError(path string, err error) error {
 	return &StartError{Path: path, NotFound: nf, Err: err}
 }
 
-// Send queues a frame for the runner's stdin without blocking. ErrInputFull
-// means the runner stopped reading (it may be hung).
+// Send hands a frame to the runner's stdin without blocking. When nothing
+// is queued for the writer goroutine and the pipe has room, Send writes the
+// frame itself (writeDirect): one goroutine hand-off less on the way to the
+// runner, which is most of a task's dispatch latency on an idle machine.
+// Otherwise it queues the frame for the writer. ErrInputFull means the
+// runner stopped reading (it may be hung).
 func (p *Process) Send(env *exov1.SupervisorEnvelope) error {
 	if p.inDone {
 		return ErrInputClosed
 	}
+	if p.writeDirect(env) {
+		return nil
+	}
+	p.queued.Add(1) // before the send: the writer decrements after it
 	select {
 	case p.in <- env:
 		return nil
 	default:
+		p.queued.Add(-1)
 		return ErrInputFull
 	}
+}
+
+// pipeAtomic is PIPE_BUF on Linux: a write of at most this many bytes to a
+// pipe is all or nothing, never partial.
+const pipeAtomic = 4096
+
+// writeDirect writes env to stdin from the owner's goroutine, if that
+// keeps the order and cannot block: the writer goroutine has nothing queued
+// or in hand (queued is 0 under wmu, which the writer holds while it
+// writes), the frame fits in one atomic pipe write, and the pipe has room
+// now (one non-blocking write(2); EAGAIN means no). It reports whether the
+// frame was written; if not, nothing was, and the caller queues it (so
+// errors are the writer's to find and report, as before).
+func (p *Process) writeDirect(env *exov1.SupervisorEnvelope) bool {
+	if p.stdinRC == nil || p.writeBroken.Load() || p.queued.Load() != 0 || !p.wmu.TryLock() {
+		return false
+	}
+	defer p.wmu.Unlock()
+	if p.queued.Load() != 0 {
+		return false
+	}
+	size := proto.Size(env)
+	if size > p.maxFrame {
+		return false
+	}
+	buf := protowire.AppendVarint(p.direct[:0], uint64(size))
+	buf, err := proto.MarshalOptions{}.MarshalAppend(buf, env)
+	if cap(buf) <= pipeAtomic {
+		p.direct = buf[:0] // keep a small buffer for the next frame
+	}
+	if err != nil || len(buf) > pipeAtomic {
+		return false
+	}
+	var (
+		n    int
+		werr error
+	)
+	err = p.stdinRC.Write(func(fd uintptr) bool {
+		n, werr = unix.Write(int(fd), buf)
+		return true // one attempt: never wait for the poller
+	})
+	return err == nil && werr == nil && n == len(buf)
 }
 
 // CloseInput tells the writer that no more frames come; it closes the runner's
@@ -395,6 +516,9 @@ func (p *Process) CloseInput() {
 // ends. Use it only after the process was reaped and the readers lag. Safe
 // from any goroutine and more than once (os.File.Close is).
 func (p *Process) ForceCloseOutput() {
+	p.outAbortOnce.Do(func() {
+		close(p.outAbort) // sole sender: ForceCloseOutput, once
+	})
 	p.stdoutR.Close()
 	p.stderrR.Close()
 }
@@ -438,12 +562,49 @@ func (p *Process) Signal(sig syscall.Signal) error {
 // so it is kept small (frame.ReadBufferSize, 64 KiB, is the default).
 const stdoutBufferSize = 8 << 10
 
-func (p *Process) readStdout(deliver Deliver, maxFrame int, stall time.Duration) {
+// Release returns one unit of the stdout reader's credit: the owner is done
+// with one Frames batch. Safe from any goroutine (the stream that took the
+// batch's events on may call it); never blocks. A Release beyond the batches
+// delivered is ignored.
+func (p *Process) Release() {
+	select {
+	case p.credit <- struct{}{}:
+	default:
+	}
+}
+
+// readStdout decodes stdout frames and delivers them in Frames batches: one
+// blocking Read, then every whole frame already buffered (FrameBuffered), up
+// to batchMax frames or readBatchBytes. Before each delivery it takes one
+// unit of credit, waiting for a Release when the owner has ReadWindow
+// batches in hand; while it waits it does not read, so a runner that writes
+// faster than the node consumes fills its pipe and blocks in write, and the
+// node holds at most ReadWindow batches of it. ForceCloseOutput ends a wait.
+func (p *Process) readStdout(deliver Deliver, maxFrame, batchMax int, stall time.Duration) {
 	r := frame.NewReader(bufio.NewReaderSize(p.stdoutR, stdoutBufferSize), frame.WithMaxSize(maxFrame),
 		frame.WithStallTimeout(stall, p.stdoutR))
 	for {
-		env := new(exov1.RunnerEnvelope)
-		if err := r.Read(env); err != nil {
+		var envs []*exov1.RunnerEnvelope
+		var err error
+		start := r.Offset()
+		for {
+			env := new(exov1.RunnerEnvelope)
+			if err = r.Read(env); err != nil {
+				break
+			}
+			if envs == nil {
+				envs = make([]*exov1.RunnerEnvelope, 0, 1)
+			}
+			envs = append(envs, env)
+			if len(envs) >= batchMax || r.Offset()-start >= readBatchBytes || !r.FrameBuffered() {
+				break
+			}
+		}
+		if len(envs) > 0 {
+			p.takeCredit()
+			deliver(&Frames{Gen: p.Gen, Envs: envs})
+		}
+		if err != nil {
 			if err == io.EOF {
 				err = nil // clean end of stream between frames
 			}
@@ -451,7 +612,16 @@ func (p *Process) readStdout(deliver Deliver, maxFrame int, stall time.Duration)
 			deliver(&ReaderClosed{Gen: p.Gen, Err: err, Frames: r.Frames()})
 			return
 		}
-		deliver(&Frame{Gen: p.Gen, Env: env})
+	}
+}
+
+// takeCredit waits for one unit of credit, or for ForceCloseOutput (then the
+// batch goes without: the owner is ending the process and the reader ends
+// at its next read of the closed pipe).
+func (p *Process) takeCredit() {
+	select {
+	case <-p.credit:
+	case <-p.outAbort:
 	}
 }
 
@@ -575,9 +745,17 @@ loop:
 		}
 		if firstErr != nil {
 			dropped++ // keep draining so Send never sees a spurious full queue
+			p.queued.Add(-1)
 			continue
 		}
-		if err := w.Write(env); err != nil {
+		p.wmu.Lock() // no direct write while this frame is written
+		err := w.Write(env)
+		if err != nil {
+			p.writeBroken.Store(true)
+		}
+		p.queued.Add(-1)
+		p.wmu.Unlock()
+		if err != nil {
 			firstErr = fmt.Errorf("write to runner stdin: %w", err)
 			deliver(&WriteFailed{Gen: p.Gen, Err: firstErr})
 		}

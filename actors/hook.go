@@ -1,0 +1,195 @@
+package actors
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Defaults of the event hook's delivery.
+const (
+	// DefaultHookSlow is the call duration above which a synchronous hook
+	// call is counted as slow and logged (throttled): the emitting actor was
+	// stalled that long.
+	DefaultHookSlow = 10 * time.Millisecond
+	// hookWarnEvery throttles the hook's warnings.
+	hookWarnEvery = time.Second
+)
+
+// HookStats is the accounting of the node's EventHook.
+type HookStats struct {
+	// Async: the hook runs on its own goroutine behind a queue of
+	// QueueSize events (NodeConfig.HookQueue > 0).
+	Async     bool
+	QueueSize int
+	// Calls counts hook calls made; Queued the events waiting (async).
+	Calls  uint64
+	Queued int
+	// Dropped counts events the async hook never saw: its queue was full
+	// (the hook is slower than the node emits) or the node had shut down.
+	Dropped uint64
+	// Slow counts calls that took longer than NodeConfig.HookSlow; MaxCall
+	// is the longest call; Stalled sums the time of the slow calls. For a
+	// synchronous hook that is time an actor (a runner, the supervisor)
+	// spent inside the hook instead of supervising.
+	Slow    uint64
+	MaxCall time.Duration
+	Stalled time.Duration
+}
+
+// hookRunner delivers events to the host's EventHook, either synchronously
+// on the emitting actor (the default: the hook sees each event before the
+// actor goes on) or asynchronously on one goroutine behind a bounded queue
+// (NodeConfig.HookQueue > 0), where a full queue drops the event and counts
+// it, like a slow subscriber's buffer: a slow hook then never stalls
+// supervision. Either way every call is timed, and slow ones are counted and
+// logged, so a stall is never silent.
+type hookRunner struct {
+	fn     EventHook
+	slow   time.Duration
+	logger *logrus.Logger
+
+	q    chan Event    // async only; never closed (emitters may still send)
+	stop chan struct{} // sole sender: hookRunner.close, once
+	once sync.Once
+	wg   sync.WaitGroup
+
+	calls, slowCalls, dropped  atomic.Uint64
+	maxNs, stalledNs, lastWarn atomic.Int64
+}
+
+func newHookRunner(fn EventHook, queue int, slow time.Duration, logger *logrus.Logger) *hookRunner {
+	if fn == nil {
+		return nil
+	}
+	if slow <= 0 {
+		slow = DefaultHookSlow
+	}
+	h := &hookRunner{fn: fn, slow: slow, logger: logger, stop: make(chan struct{})}
+	if queue > 0 {
+		h.q = make(chan Event, queue)
+		h.wg.Add(1)
+		go h.loop()
+	}
+	return h
+}
+
+// deliver hands e to the hook: a call now, or a place in the queue.
+func (h *hookRunner) deliver(e Event) {
+	if h == nil {
+		return
+	}
+	if h.q == nil {
+		h.call(e)
+		return
+	}
+	select {
+	case <-h.stop: // shut down: nobody will read the queue
+		h.dropped.Add(1)
+		return
+	default:
+	}
+	select {
+	case h.q <- e:
+	default:
+		h.dropped.Add(1)
+		h.warn("event hook queue full: event dropped (the hook is slower than the node emits; raise NodeConfig.HookQueue or make the hook faster)")
+	}
+}
+
+func (h *hookRunner) call(e Event) {
+	start := time.Now()
+	h.fn(e)
+	d := time.Since(start)
+	h.calls.Add(1)
+	for {
+		m := h.maxNs.Load()
+		if int64(d) <= m || h.maxNs.CompareAndSwap(m, int64(d)) {
+			break
+		}
+	}
+	if d > h.slow {
+		h.slowCalls.Add(1)
+		h.stalledNs.Add(int64(d))
+		if h.q == nil {
+			h.warn("slow event hook: the emitting actor was stalled " + d.Round(time.Microsecond).String() + " (NodeConfig.HookQueue > 0 runs the hook off the actors)")
+		}
+	}
+}
+
+// warn logs at most once per hookWarnEvery.
+func (h *hookRunner) warn(msg string) {
+	now := time.Now().UnixNano()
+	last := h.lastWarn.Load()
+	if now-last < int64(hookWarnEvery) || !h.lastWarn.CompareAndSwap(last, now) {
+		return
+	}
+	h.logger.WithFields(logrus.Fields{"dropped": h.dropped.Load(), "slow_calls": h.slowCalls.Load()}).Warn(msg)
+}
+
+func (h *hookRunner) loop() {
+	defer h.wg.Done()
+	for {
+		select {
+		case e := <-h.q:
+			h.call(e)
+		case <-h.stop:
+			for { // what was queued before the close
+				select {
+				case e := <-h.q:
+					h.call(e)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// close ends the async hook's goroutine after the events already queued,
+// and waits for it (a hook call in progress is waited for). Events emitted
+// later are dropped and counted. Idempotent; nil-safe.
+func (h *hookRunner) close() {
+	if h == nil {
+		return
+	}
+	h.once.Do(func() {
+		close(h.stop) // sole sender: hookRunner.close, once
+	})
+	h.wg.Wait()
+	if h.q != nil {
+		// Nobody reads the queue any more: what arrives now is dropped
+		// once it is full; count what it already holds as dropped too.
+		for {
+			select {
+			case <-h.q:
+				h.dropped.Add(1)
+			default:
+				return
+			}
+		}
+	}
+}
+
+func (h *hookRunner) stats() HookStats {
+	if h == nil {
+		return HookStats{}
+	}
+	return HookStats{Async: h.q != nil, QueueSize: cap(h.q), Calls: h.calls.Load(), Queued: len(h.q),
+		Dropped: h.dropped.Load(), Slow: h.slowCalls.Load(),
+		MaxCall: time.Duration(h.maxNs.Load()), Stalled: time.Duration(h.stalledNs.Load())}
+}
+
+// callHook hands e to the host's hook (see hookRunner).
+func (n *nodeConfig) callHook(e Event) {
+	if n.observe != nil {
+		n.observe(e) // the node's own metrics and health history: cheap, synchronous
+	}
+	n.hook.deliver(e)
+}
+
+// HookStats returns the accounting of the node's EventHook (zero without
+// one).
+func (n *Node) HookStats() HookStats { return n.cfg.hook.stats() }

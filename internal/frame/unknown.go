@@ -1,0 +1,170 @@
+package frame
+
+import (
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// The envelope checks (a oneof "body" is set; no unknown fields anywhere in
+// the tree) on the frame's bytes rather than on the decoded message.
+//
+// The first version walked the decoded message through protobuf reflection:
+// per level, WhichOneof, Has and Get, each going through reflect. That was
+// about half of the Reader's overhead over a bare proto.Unmarshal
+// (docs/performance.md). A frame that fits in the read buffer is now checked
+// by scanning its body with protowire against a per-type plan worked out
+// once: for each field number, whether the type knows it, which wire types
+// protobuf-go decodes into it (any other wire type, like an unknown number,
+// lands in the unknown fields), the plan of its message type, and whether it
+// is a member of the body oneof. That is one tag decode and one slice index
+// per field, no reflection. A frame larger than the buffer (its bytes are
+// not all in hand) and types with extension ranges or groups take the
+// reflective walk, which stays the reference (TestWireCheckAgrees).
+
+// wireField is what the scan knows about one field number of one type.
+type wireField struct {
+	known bool
+	// wire types protobuf-go decodes into this field: the field's own, and
+	// BytesType too for a repeated scalar (packed), or StartGroupType for a
+	// group-encoded message (then the reflective walk decides).
+	typ, alt protowire.Type
+	msg      *wirePlan // the field's message type (a map's entry type), or nil
+	body     bool      // a member of the oneof named "body"
+}
+
+// wirePlan is one message type's plan.
+type wirePlan struct {
+	name    protoreflect.FullName
+	dense   []wireField // by field number, for numbers below len(dense)
+	sparse  map[protowire.Number]*wireField
+	hasBody bool // the type has a oneof named "body"
+	// reflect: the scan cannot decide for this type (extension ranges,
+	// groups); use the reflective walk for the whole frame.
+	reflect bool
+}
+
+func (p *wirePlan) field(n protowire.Number) *wireField {
+	if int(n) < len(p.dense) {
+		return &p.dense[n]
+	}
+	return p.sparse[n] // nil: unknown
+}
+
+// maxDense bounds the dense table: field numbers above it go to a map.
+const maxDense = 64
+
+// wirePlans caches plans by descriptor. A Reader owns one (one goroutine
+// uses it), so it needs no lock; it holds one entry per message type the
+// Reader met, a small fixed set for a protocol.
+type wirePlans map[protoreflect.MessageDescriptor]*wirePlan
+
+func (ps wirePlans) of(md protoreflect.MessageDescriptor) *wirePlan {
+	if p := ps[md]; p != nil {
+		return p
+	}
+	p := &wirePlan{name: md.FullName(), reflect: md.ExtensionRanges().Len() > 0}
+	ps[md] = p // before recursing: recursive types refer to themselves
+	var body protoreflect.OneofDescriptor
+	if od := md.Oneofs().ByName("body"); od != nil {
+		body, p.hasBody = od, true
+	}
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		f := wireField{known: true, typ: wireTypeOf(fd), alt: wireTypeOf(fd)}
+		if fd.IsList() && fd.Kind() != protoreflect.MessageKind && fd.Kind() != protoreflect.GroupKind &&
+			fd.Kind() != protoreflect.StringKind && fd.Kind() != protoreflect.BytesKind {
+			f.alt = protowire.BytesType // packed
+		}
+		if fd.Kind() == protoreflect.GroupKind {
+			p.reflect = true
+		}
+		if m := fd.Message(); m != nil {
+			f.msg = ps.of(m)
+			if f.msg.reflect {
+				p.reflect = true
+			}
+		}
+		f.body = body != nil && fd.ContainingOneof() == body
+		n := fd.Number()
+		if n < maxDense {
+			for len(p.dense) <= int(n) {
+				p.dense = append(p.dense, wireField{})
+			}
+			p.dense[n] = f
+		} else {
+			if p.sparse == nil {
+				p.sparse = map[protowire.Number]*wireField{}
+			}
+			p.sparse[n] = &f
+		}
+	}
+	return p
+}
+
+func wireTypeOf(fd protoreflect.FieldDescriptor) protowire.Type {
+	switch fd.Kind() {
+	case protoreflect.BoolKind, protoreflect.EnumKind, protoreflect.Int32Kind, protoreflect.Sint32Kind,
+		protoreflect.Uint32Kind, protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Uint64Kind:
+		return protowire.VarintType
+	case protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind, protoreflect.FloatKind:
+		return protowire.Fixed32Type
+	case protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind, protoreflect.DoubleKind:
+		return protowire.Fixed64Type
+	case protoreflect.GroupKind:
+		return protowire.StartGroupType
+	}
+	return protowire.BytesType // string, bytes, message
+}
+
+// wireVerdict is the scan's answer.
+type wireVerdict int
+
+const (
+	wireClean   wireVerdict = iota // no unknown field; body (if any) set
+	wireUnknown                    // unknown fields in the type named
+	wireNoBody                     // the envelope's body oneof is unset
+	wireReflect                    // the scan cannot decide: walk the message
+)
+
+// scan checks body, the encoding of a message of plan p's type, which
+// proto.Unmarshal has already decoded without error. checkBody asks for the
+// body-oneof check at this (the top) level.
+func (ps wirePlans) scan(p *wirePlan, b []byte, checkBody bool) (wireVerdict, protoreflect.FullName) {
+	if p.reflect {
+		return wireReflect, ""
+	}
+	bodySet := false
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return wireReflect, "" // Unmarshal accepted it: let the walk decide
+		}
+		b = b[n:]
+		f := p.field(num)
+		if f == nil || !f.known || typ != f.typ && typ != f.alt {
+			return wireUnknown, p.name
+		}
+		bodySet = bodySet || f.body
+		if f.msg != nil && typ == protowire.BytesType {
+			v, m := protowire.ConsumeBytes(b)
+			if m < 0 {
+				return wireReflect, ""
+			}
+			if verdict, name := ps.scan(f.msg, v, false); verdict != wireClean {
+				return verdict, name
+			}
+			b = b[m:]
+			continue
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			return wireReflect, ""
+		}
+		b = b[m:]
+	}
+	if checkBody && p.hasBody && !bodySet {
+		return wireNoBody, p.name
+	}
+	return wireClean, ""
+}

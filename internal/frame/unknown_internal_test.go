@@ -1,0 +1,101 @@
+package frame
+
+import (
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+func tokenEnv() *exov1.RunnerEnvelope {
+	return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_ChunkGenerated{ChunkGenerated: &exov1.ChunkGenerated{
+		TaskId: "01J9ZK3T8Q6W2M4X7R5B0N1C8D", Index: 3,
+		Chunk: &exov1.ChunkGenerated_Token{Token: &exov1.TokenChunk{Text: "tok", TokenId: 1}}}}}
+}
+
+// BenchmarkEnvelopeCheck compares the per-frame envelope check on the
+// frame's bytes (checkWire) with the reflective walk it replaced (check).
+func BenchmarkEnvelopeCheck(b *testing.B) {
+	env := tokenEnv()
+	body, err := proto.Marshal(env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := NewReader(nil)
+	b.Run("wire", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if k, _ := r.checkWire(env, body); k != nil {
+				b.Fatal(k)
+			}
+		}
+	})
+	b.Run("reflect", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if k, _ := r.check(env); k != nil {
+				b.Fatal(k)
+			}
+		}
+	})
+}
+
+// TestWireCheckAgrees: the wire scan gives the reflective check's verdict on
+// clean frames, unknown field numbers and wrong wire types at every level,
+// and an unset body.
+func TestWireCheckAgrees(t *testing.T) {
+	unknown := []byte{0xf8, 0x07, 0x01}    // field 127, varint 1
+	wrongType := []byte{0x08 | 0x02, 0x00} // field 1 as an empty length-delimited value
+	cases := map[string]func() *exov1.RunnerEnvelope{
+		"clean":   func() *exov1.RunnerEnvelope { return tokenEnv() },
+		"no body": func() *exov1.RunnerEnvelope { return &exov1.RunnerEnvelope{} },
+		"no body, unknown": func() *exov1.RunnerEnvelope {
+			e := &exov1.RunnerEnvelope{}
+			e.ProtoReflect().SetUnknown(unknown)
+			return e
+		},
+		"unknown at envelope": func() *exov1.RunnerEnvelope { e := tokenEnv(); e.ProtoReflect().SetUnknown(unknown); return e },
+		"unknown at chunk": func() *exov1.RunnerEnvelope {
+			e := tokenEnv()
+			e.GetChunkGenerated().ProtoReflect().SetUnknown(unknown)
+			return e
+		},
+		"unknown at token": func() *exov1.RunnerEnvelope {
+			e := tokenEnv()
+			e.GetChunkGenerated().GetToken().ProtoReflect().SetUnknown(unknown)
+			return e
+		},
+		"wrong type at token": func() *exov1.RunnerEnvelope {
+			e := tokenEnv()
+			e.GetChunkGenerated().GetToken().ProtoReflect().SetUnknown(wrongType)
+			return e
+		},
+		"heartbeat": func() *exov1.RunnerEnvelope {
+			return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Heartbeat{Heartbeat: &exov1.Heartbeat{}}}
+		},
+		"heartbeat, unknown": func() *exov1.RunnerEnvelope {
+			e := &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Heartbeat{Heartbeat: &exov1.Heartbeat{}}}
+			e.GetHeartbeat().ProtoReflect().SetUnknown(unknown)
+			return e
+		},
+	}
+	for name, mk := range cases {
+		t.Run(name, func(t *testing.T) {
+			body, err := proto.Marshal(mk())
+			if err != nil {
+				t.Fatal(err)
+			}
+			decoded := new(exov1.RunnerEnvelope)
+			if err := proto.Unmarshal(body, decoded); err != nil {
+				t.Fatal(err)
+			}
+			r := NewReader(nil)
+			wk, wc := r.checkWire(decoded, body)
+			rk, rc := r.check(decoded)
+			if wk != rk || (wc == nil) != (rc == nil) || wc != nil && wc.Error() != rc.Error() {
+				t.Fatalf("wire check says %v (%v), reflective check %v (%v)", wk, wc, rk, rc)
+			}
+		})
+	}
+}
