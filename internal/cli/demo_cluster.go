@@ -10,6 +10,7 @@ import (
 	"math/rand"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	goruntime "runtime"
 	"sort"
@@ -222,7 +223,11 @@ func runClusterDemo(parent context.Context, e *env, o clusterOptions, runners in
 	d.spawn = newSpawner()
 	defer d.spawn.stop()
 
-	ctx, cancel := context.WithTimeout(parent, o.duration+90*time.Second)
+	// SIGINT or SIGTERM cuts the run short; the graceful shutdown, the
+	// orphan scan and the summary still follow (exit 1: interrupted).
+	sigCtx, stopSigs := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
+	defer stopSigs()
+	ctx, cancel := context.WithTimeout(sigCtx, o.duration+90*time.Second)
 	defer cancel()
 	runErr := d.run(ctx, self)
 	d.shutdown(self)
