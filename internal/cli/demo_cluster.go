@@ -229,7 +229,9 @@ func runClusterDemo(parent context.Context, e *env, o clusterOptions, runners in
 	defer stopSigs()
 	ctx, cancel := context.WithTimeout(sigCtx, o.duration+90*time.Second)
 	defer cancel()
+	stopProgress := d.progress(2 * time.Second)
 	runErr := d.run(ctx, self)
+	stopProgress()
 	d.shutdown(self)
 	d.finish(runErr)
 	if o.json {
@@ -242,6 +244,45 @@ func runClusterDemo(parent context.Context, e *env, o clusterOptions, runners in
 		return fmt.Errorf("demo: invariants failed: %s", strings.Join(d.sum.Problems, "; "))
 	}
 	return nil
+}
+
+// progress prints a plain progress line every period until the returned
+// function is called (it waits for the printer to end).
+func (d *clusterDemo) progress(period time.Duration) func() {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // owned by the returned stop function, which waits for it
+		defer wg.Done()
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			d.mu.Lock()
+			var events uint64
+			for _, st := range d.streams {
+				events += st.delivered
+			}
+			live := 0
+			for _, n := range d.nodes {
+				if !n.killed && n.client != nil && n.client.Err() == nil {
+					live++
+				}
+			}
+			line := fmt.Sprintf("progress: tasks %d submitted, %d ended on the streams · events %d · restarts %d · retried %d · nodes %d live",
+				len(d.tasks), len(d.terminal), events, d.sum.Restarts, d.sum.TasksRetried, live)
+			d.mu.Unlock()
+			d.logf("%s", line)
+		}
+	}()
+	return func() {
+		close(stop) // sole sender: this function, called once by runClusterDemo
+		wg.Wait()
+	}
 }
 
 // run starts the nodes, submits the tasks, injects the faults and waits for
