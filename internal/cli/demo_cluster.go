@@ -48,8 +48,8 @@ func addClusterFlags(f *pflag.FlagSet, o *clusterOptions) {
 	f.BoolVar(&o.json, "json", false, "with --nodes > 1: print the summary as one JSON object on stdout (progress goes to stderr)")
 }
 
-// checkCluster validates the cluster flags; runnersSet says whether
-// --runners was given.
+// check validates the cluster flags; runners is the runners per node the
+// demo would use (--runners, or 2 when not given with --nodes > 1).
 func (o *clusterOptions) check(f *pflag.FlagSet, runners int) error {
 	if o.nodes < 1 || o.nodes > 16 {
 		return usageErrorf("--nodes %d: want 1 (one process) to 16", o.nodes)
@@ -74,7 +74,7 @@ func (o *clusterOptions) check(f *pflag.FlagSet, runners int) error {
 	if runners < 1 || runners > 8 {
 		return usageErrorf("--runners %d: with --nodes > 1 want 1 to 8 runners per node", runners)
 	}
-	for _, n := range []string{"http", "hold", "runner-fault", "ui"} {
+	for _, n := range []string{"http", "hold", "runner-fault", "ui", "ui-actions", "ui-allow-remote", "live", "tokens", "layers", "token-delay", "layer-delay"} {
 		if f.Changed(n) {
 			return usageErrorf("--%s works only with --nodes 1", n)
 		}
