@@ -304,8 +304,8 @@ func (d *clusterDemo) run(ctx context.Context, self string) error {
 	}
 	var plan []fault
 	for _, k := range kinds {
-		n := 2
-		if len(kinds) > 1 || k == "node-kill" {
+		n := 2 // crash: one SIGKILL, one exit
+		if k != "crash" && (len(kinds) > 1 || k == "node-kill") {
 			n = 1
 		}
 		for i := 0; i < n; i++ {
@@ -441,54 +441,70 @@ func (d *clusterDemo) targets() []target {
 	return out
 }
 
+// runnerPid returns the pid of a runner's current process (0 when it has
+// none: starting, restarting, stopped).
+func (d *clusterDemo) runnerPid(ctx context.Context, tg target) int {
+	infos, err := tg.n.client.Runners(ctx)
+	if err != nil {
+		return 0
+	}
+	for _, in := range infos {
+		if in.ID == tg.runner && in.Pid > 0 && processAlive(in.Pid) {
+			return in.Pid
+		}
+	}
+	return 0
+}
+
 // inject injects one fault of kind, logged when injected.
 func (d *clusterDemo) inject(ctx context.Context, self string, rng *rand.Rand, kind string) error {
 	targets := d.targets()
 	if len(targets) == 0 {
 		return errors.New("demo: no live runner left to inject a fault into")
 	}
-	tg := targets[rng.Intn(len(targets))]
+	first := rng.Intn(len(targets))
+	tg := targets[first]
 	count := func() {
 		d.mu.Lock()
 		d.sum.FaultsInjected[kind]++
 		d.mu.Unlock()
 	}
-	pidOf := func() (int, error) {
-		infos, err := tg.n.client.Runners(ctx)
-		if err != nil {
-			return 0, err
-		}
-		for _, in := range infos {
-			if in.ID == tg.runner && in.Pid > 0 {
-				return in.Pid, nil
-			}
-		}
-		return 0, fmt.Errorf("runner %s on %s has no process now", tg.runner, tg.n.name)
+	d.mu.Lock()
+	exitNext := kind == "crash" && d.sum.FaultsInjected["crash"]%2 == 1
+	d.mu.Unlock()
+	if exitNext {
+		kind = "crash-exit"
 	}
 	switch kind {
 	case "crash", "hang":
-		pid, err := pidOf()
-		if err != nil {
-			d.logf("fault %s skipped: %v", kind, err)
-			return nil
-		}
 		sig, what := syscall.SIGKILL, "SIGKILL"
 		if kind == "hang" {
 			// SIGSTOP freezes it whole: no frame, no heartbeat — the
 			// node's hang detector must find it and kill it.
 			sig, what = syscall.SIGSTOP, "SIGSTOP (a hang: no heartbeat until the node's detector kills it)"
 		}
-		if err := syscall.Kill(pid, sig); err != nil {
-			d.logf("fault %s skipped: kill %d: %v", kind, pid, err)
+		// The seed's pick first; a runner between two processes (its pid
+		// already gone) passes the fault to the next one.
+		for i := range targets {
+			tg = targets[(first+i)%len(targets)]
+			pid := d.runnerPid(ctx, tg)
+			if pid <= 0 || syscall.Kill(pid, sig) != nil {
+				continue
+			}
+			count()
+			d.logf("FAULT %-13s %s on %s: %s to pid %d", kind, tg.runner, tg.n.name, what, pid)
 			return nil
 		}
-		count()
-		d.logf("FAULT %-13s %s on %s: %s to pid %d", kind, tg.runner, tg.n.name, what, pid)
-	case "garbage", "slow-shutdown":
+		d.logf("fault %s skipped: no runner has a live process now", kind)
+	case "garbage", "slow-shutdown", "crash-exit":
 		param := "garbage"
 		what := "a task that makes it write bytes that are no frame"
-		if kind == "slow-shutdown" {
+		switch kind {
+		case "slow-shutdown":
 			param, what = "ignore-shutdown:1500ms", "a task that arms ignore-shutdown:1500ms for the final shutdown"
+		case "crash-exit":
+			param, what = "exit:3", "a task that makes it exit with code 3"
+			kind = "crash"
 		}
 		count()
 		id := fmt.Sprintf("fault-%s-%d", kind, time.Since(d.start).Milliseconds())
