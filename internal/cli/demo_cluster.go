@@ -134,13 +134,27 @@ type clusterSummary struct {
 	InvariantsOK         bool             `json:"invariants_ok"`
 }
 
+// demoNodeState is where a node of the demo is. Transitions (under
+// clusterDemo.mu): starting → serving once dialled with its runners
+// spawned; serving → killed by a node-kill fault; serving → shutDown when
+// the demo's shutdown asked it. killed and shutDown are final. A node that
+// failed to start stays starting (the shutdown reaps it with SIGTERM).
+type demoNodeState int
+
+const (
+	nodeStarting demoNodeState = iota
+	nodeServing
+	nodeKilled
+	nodeShutDown
+)
+
 // demoNode is one node process of the cluster demo and its client.
 type demoNode struct {
 	name   string
 	cmd    *exec.Cmd
 	addr   string
 	client *exo.Client
-	killed bool                // under clusterDemo.mu: the demo sent it SIGKILL
+	state  demoNodeState       // under clusterDemo.mu
 	lines  chan string         // the node's "listening on" line; capacity 1
 	readr  sync.WaitGroup      // the stdout reader
 	waited chan struct{}       // closed when the process was reaped
@@ -172,7 +186,7 @@ type clusterDemo struct {
 	nextNode int
 	streams  map[string]*streamStats // by node/topic
 	terminal map[string]int          // terminal statuses seen on the tasks streams, by task ID
-	tasks    []*tracked              // every submitted task, in order
+	tasks    []*tracked              // every submitted task, in order (bounded by --tasks and the fault plan)
 	started  map[string]bool         // runners whose first process started, by node/runner ID
 	next     int                     // round-robin position of submit
 	sum      clusterSummary
@@ -269,7 +283,7 @@ func (d *clusterDemo) progress(period time.Duration) func() {
 			}
 			live := 0
 			for _, n := range d.nodes {
-				if !n.killed && n.client != nil && n.client.Err() == nil {
+				if n.state == nodeServing && n.client.Err() == nil {
 					live++
 				}
 			}
@@ -431,7 +445,7 @@ func (d *clusterDemo) targets() []target {
 	defer d.mu.Unlock()
 	var out []target
 	for _, n := range d.nodes {
-		if n.killed || n.client.Err() != nil {
+		if n.state != nodeServing || n.client.Err() != nil {
 			continue
 		}
 		for _, r := range n.runner {
@@ -529,7 +543,7 @@ func (d *clusterDemo) inject(ctx context.Context, self string, rng *rand.Rand, k
 			}
 		}
 		d.mu.Lock()
-		n.killed = true
+		n.state = nodeKilled
 		d.mu.Unlock()
 		if err := syscall.Kill(n.cmd.Process.Pid, syscall.SIGKILL); err != nil {
 			return fmt.Errorf("demo: kill -9 node %s: %w", n.name, err)
@@ -662,6 +676,13 @@ func (d *clusterDemo) startNode(ctx context.Context, self string) (*demoNode, er
 	d.mu.Lock()
 	n.client = c
 	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		if n.state == nodeStarting && len(n.runner) == d.runners {
+			n.state = nodeServing
+		}
+		d.mu.Unlock()
+	}()
 	for _, topic := range []string{exo.TopicTasks, exo.TopicRunnerStatus, exo.TopicAlerts} {
 		sub, err := c.Subscribe(topic, exo.Filter{}, exo.SubscribeOptions{Buffer: 8192})
 		if err != nil {
@@ -758,7 +779,13 @@ func (d *clusterDemo) shutdown(self string) {
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, n := range nodes {
-		if n.client == nil || n.killed || n.client.Err() != nil {
+		d.mu.Lock()
+		serving := n.state == nodeServing
+		if serving {
+			n.state = nodeShutDown
+		}
+		d.mu.Unlock()
+		if !serving || n.client.Err() != nil {
 			continue
 		}
 		wg.Add(1)
@@ -796,7 +823,7 @@ func (d *clusterDemo) shutdown(self string) {
 				<-n.waited
 			}
 		}
-		if n.err != nil && !n.killed {
+		if n.err != nil && n.state != nodeKilled {
 			d.problem("node %s exited with %v: %s", n.name, n.err, tail(n.stderr.Name()))
 		}
 	}
@@ -868,7 +895,7 @@ func (d *clusterDemo) finish(runErr error) {
 		// The node's tasks stream must carry exactly one terminal status;
 		// a task whose node was killed may have ended by the node-lost
 		// rule before its stream said anything.
-		lostNode := t.n.killed && strings.Contains(t.outcome.Reason, "node")
+		lostNode := t.n.state == nodeKilled && strings.Contains(t.outcome.Reason, "node")
 		if seen > 1 || (seen == 0 && !lostNode) {
 			s.TasksBadTerminal++
 			s.Problems = append(s.Problems, fmt.Sprintf("task %s: %d terminal statuses on node %s's tasks stream", t.h.ID, seen, t.n.name))
