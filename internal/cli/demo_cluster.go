@@ -867,7 +867,10 @@ func (d *clusterDemo) problem(format string, args ...any) {
 // finish counts the outcomes, the events and the orphans, and decides
 // invariants_ok.
 func (d *clusterDemo) finish(runErr error) {
-	if runErr != nil {
+	switch {
+	case runErr != nil && errors.Is(runErr, context.Canceled):
+		d.problem("interrupted (SIGINT or SIGTERM): the run was cut short")
+	case runErr != nil:
 		d.problem("%v", runErr)
 	}
 	orphans := d.orphans()
@@ -881,6 +884,15 @@ func (d *clusterDemo) finish(runErr error) {
 	for _, t := range d.tasks {
 		s.TasksSubmitted++
 		seen := d.terminal[t.h.ID]
+		if t.err == nil && !t.outcome.Status.Terminal() {
+			// The run was cut short before it waited for this task: the
+			// shutdown ended it, or nothing did (then it is lost).
+			if oc := t.h.Outcome(); oc != nil {
+				t.outcome = *oc
+			} else {
+				t.err = errors.New("no outcome after the shutdown")
+			}
+		}
 		switch {
 		case t.err != nil || !t.outcome.Status.Terminal():
 			s.TasksLost++
