@@ -57,8 +57,11 @@ proto-check: $(PROTOC_GEN_GO)
 			echo "generated code $(PY_PROTO_OUT)/$$(basename $$f) is out of date: run 'make proto' and commit"; rm -rf $$tmp; exit 1; fi; \
 	done; rm -rf $$tmp; echo "generated code is current"
 
+# The cluster demo: 3 node processes under every fault kind, seed 1 (about
+# 15 s on 2 cores; docs/operations.md "The cluster demo"). The one-process
+# scenario with the live table: bin/exo-actors demo.
 demo: build
-	$(EXO) demo
+	$(EXO) demo --nodes 3 --chaos all --seed 1
 
 # Every row at full size, about 40 s on 2 cores: the table of
 # docs/performance.md. BENCH_FLAGS=--quick for the short run (under 15 s),

@@ -28,10 +28,11 @@ type demoOptions struct {
 	layers   int
 	tokDelay time.Duration
 	layDelay time.Duration
-	http     string        // --http: serve the endpoints and run the hang scenario (demo_health.go)
-	hold     time.Duration // --hold: keep serving this long after the scenario
-	ui       uiOptions     // --ui: the web page of the tree (demo_ui.go)
-	live     string        // --live: auto, table, lines, off (demo_live.go)
+	http     string         // --http: serve the endpoints and run the hang scenario (demo_health.go)
+	hold     time.Duration  // --hold: keep serving this long after the scenario
+	ui       uiOptions      // --ui: the web page of the tree (demo_ui.go)
+	live     string         // --live: auto, table, lines, off (demo_live.go)
+	cluster  clusterOptions // --nodes and the flags of the multi-node demo (demo_cluster.go)
 }
 
 func newDemoCommand(e *env) *cobra.Command {
@@ -45,6 +46,16 @@ func newDemoCommand(e *env) *cobra.Command {
 			"It exits 0 only if every task ended exactly once and no runner process is left.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			runners := o.runners
+			if o.cluster.nodes > 1 && !cmd.Flags().Changed("runners") {
+				runners = 2 // per node
+			}
+			if err := o.cluster.check(cmd.Flags(), runners); err != nil {
+				return err
+			}
+			if o.cluster.nodes > 1 {
+				return runClusterDemo(cmd.Context(), e, o.cluster, runners)
+			}
 			if o.runners < 2 || o.runners > 32 {
 				return usageErrorf("--runners %d: want 2 to 32 (one is killed, the others keep serving)", o.runners)
 			}
@@ -78,6 +89,7 @@ func newDemoCommand(e *env) *cobra.Command {
 	f.StringVar(&o.http, "http", "", "serve /healthz /readyz /metrics /status on `ADDR` (e.g. 127.0.0.1:9464) and add a scenario: a runner made to hang, recovered by the health monitor")
 	f.DurationVar(&o.hold, "hold", 0, "with --http or --ui: keep serving this long after the scenario, before the shutdown (Ctrl-C ends it; with --ui the default is until Ctrl-C)")
 	addUIFlags(f, &o.ui)
+	addClusterFlags(f, &o.cluster)
 	f.StringVar(&o.live, "live", "auto", "live view of the runners while the demo runs: auto (a table redrawn under the events on a terminal, a plain line every 2s otherwise), table, lines or off")
 	return cmd
 }
