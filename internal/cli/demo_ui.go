@@ -53,12 +53,16 @@ func startUI(e *env, w *demoWatch, sys *exo.System, o uiOptions) (*webui.Server,
 	if err != nil {
 		return nil, err
 	}
-	buttons := "buttons off (--ui-actions enables them)"
-	if o.actions {
-		buttons = "buttons on: crash, hang, garbage, stop"
-	}
-	w.printf("== web page of the supervision tree: %s (%s)\n", srv.URL(), buttons)
+	w.printf("== web page of the supervision tree: %s (%s)\n", srv.URL(), o.buttonsNote())
 	return srv, nil
+}
+
+// buttonsNote says whether the page's buttons are on, for the startup line.
+func (o uiOptions) buttonsNote() string {
+	if o.actions {
+		return "buttons on: crash, hang, garbage, stop"
+	}
+	return "buttons off (--ui-actions enables them)"
 }
 
 // stopUI stops the page's server after the node's shutdown, so the page

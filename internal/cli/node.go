@@ -20,6 +20,7 @@ type nodeOptions struct {
 	listen, name, config string
 	tls                  gateway.TLSFiles
 	allowShutdown        bool
+	ui                   uiOptions // --ui, --ui-actions, --ui-allow-remote (node_ui.go)
 }
 
 func newNodeCmd(e *env) *cobra.Command {
@@ -34,6 +35,9 @@ func newNodeCmd(e *env) *cobra.Command {
 			"SIGINT or SIGTERM shuts it down gracefully (a second one forces). See docs/remote.md.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.ui.check(); err != nil {
+				return err
+			}
 			if o.config == "" {
 				return usageErrorf("--config FILE is required: a JSON file naming the runner kinds this node may start (see docs/remote.md)")
 			}
@@ -71,6 +75,7 @@ func newNodeCmd(e *env) *cobra.Command {
 	fl.StringVar(&o.tls.KeyFile, "tls-key", "", "PEM key of this node")
 	fl.BoolVar(&o.tls.RequireClientCert, "tls-require-client-cert", false, "mutual TLS: refuse peers without a certificate from --tls-ca")
 	fl.BoolVar(&o.allowShutdown, "allow-remote-shutdown", true, "let clients shut this node down")
+	addUIFlags(fl, &o.ui)
 	return cmd
 }
 
@@ -98,6 +103,12 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig) error {
 		}
 	}
 	fmt.Fprintf(e.stdout, "node %s listening on %s (%s; kinds: %s)\n", o.name, srv.Addr(), tlsNote, strings.Join(sortedStrings(kinds), ", "))
+	ui, err := startNodeUI(e, sys, o) // node_ui.go
+	if err != nil {
+		_, _ = sys.Shutdown(context.Background())
+		srv.Close()
+		return fmt.Errorf("node %s: --ui: %w", o.name, err)
+	}
 
 	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
@@ -109,6 +120,11 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig) error {
 		fmt.Fprintf(e.stdout, "== %s: graceful shutdown (send it again to force)\n", sig)
 	case <-sys.Done():
 		fmt.Fprintf(e.stdout, "== shut down by a client\n")
+	}
+	// The page goes before the System: no request reaches a node that is
+	// shutting down, and no listener or goroutine of it outlives the node.
+	if err := stopUI(ui); err != nil {
+		e.logger.WithError(err).Warn("node: stopping the web page")
 	}
 	stopForce := make(chan struct{})
 	var forcer sync.WaitGroup

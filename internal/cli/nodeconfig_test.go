@@ -93,6 +93,9 @@ func TestNodeUsageErrors(t *testing.T) {
 		{[]string{"node", "--name", "a", "--config", good, "--listen", "localhost:1"}, "must be an IP address"},
 		{[]string{"node", "--name", "a", "--config", good, "--tls-ca", "ca.pem"}, "TLS needs all three"},
 		{[]string{"node", "--name", "a", "--config", good, "--tls-require-client-cert"}, "needs --tls-ca"},
+		{[]string{"node", "--name", "a", "--config", good, "--ui", "0.0.0.0:8080"}, "--ui-allow-remote"},
+		{[]string{"node", "--name", "a", "--config", good, "--ui", "8080"}, "want host:port"},
+		{[]string{"node", "--name", "a", "--config", good, "--ui-actions"}, "need --ui ADDR"},
 	} {
 		t.Run(strings.Join(tc.args[1:], " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
