@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/exo-actors/exo-actors/actors/gateway"
+	"github.com/exo-actors/exo-actors/actors/membership"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -21,6 +22,7 @@ type nodeOptions struct {
 	tls                  gateway.TLSFiles
 	allowShutdown        bool
 	ui                   uiOptions // --ui, --ui-actions, --ui-allow-remote (node_ui.go)
+	cluster              clusterFlags
 }
 
 func newNodeCmd(e *env) *cobra.Command {
@@ -63,7 +65,15 @@ func newNodeCmd(e *env) *cobra.Command {
 			} else if o.tls.RequireClientCert {
 				return usageErrorf("--tls-require-client-cert needs --tls-ca, --tls-cert and --tls-key")
 			}
-			return runNode(e, o, nc)
+			kinds := make([]string, 0, len(nc.kinds))
+			for k := range nc.kinds {
+				kinds = append(kinds, k)
+			}
+			ccfg, err := nodeClusterConfig(cmd.Flags(), &o.cluster, o.name, kinds)
+			if err != nil {
+				return err
+			}
+			return runNode(e, o, nc, ccfg)
 		},
 	}
 	fl := cmd.Flags()
@@ -76,10 +86,11 @@ func newNodeCmd(e *env) *cobra.Command {
 	fl.BoolVar(&o.tls.RequireClientCert, "tls-require-client-cert", false, "mutual TLS: refuse peers without a certificate from --tls-ca")
 	fl.BoolVar(&o.allowShutdown, "allow-remote-shutdown", true, "let clients shut this node down")
 	addUIFlags(fl, &o.ui)
+	o.cluster.register(fl, true) // --cluster NAME joins a cluster once the gateway serves (docs/cluster.md)
 	return cmd
 }
 
-func runNode(e *env, o nodeOptions, nc *nodeConfig) error {
+func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) error {
 	sys, err := exo.New(exo.Config{Logger: e.logger, Tasks: nc.tasks})
 	if err != nil {
 		return err
@@ -109,6 +120,17 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig) error {
 		srv.Close()
 		return fmt.Errorf("node %s: --ui: %w", o.name, err)
 	}
+	var member *nodeMember
+	if ccfg != nil {
+		member, err = joinNodeCluster(*ccfg, srv.Addr(), e)
+		if err != nil {
+			_ = stopUI(ui)
+			_, _ = sys.Shutdown(context.Background())
+			srv.Close()
+			return fmt.Errorf("node %s: %w", o.name, err)
+		}
+		fmt.Fprintf(e.stdout, "node %s joined cluster %s (%s) as member %s\n", o.name, ccfg.Cluster, ccfg.Provider, member.m.View().Self)
+	}
 
 	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
@@ -120,6 +142,15 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig) error {
 		fmt.Fprintf(e.stdout, "== %s: graceful shutdown (send it again to force)\n", sig)
 	case <-sys.Done():
 		fmt.Fprintf(e.stdout, "== shut down by a client\n")
+	}
+	if member != nil {
+		// Leave before the System shuts down: the others drop this node
+		// at once instead of after the detection bound.
+		if err := member.leave(); err != nil {
+			fmt.Fprintf(e.stdout, "node %s: leaving cluster %s: %v\n", o.name, ccfg.Cluster, err)
+		} else {
+			fmt.Fprintf(e.stdout, "node %s left cluster %s\n", o.name, ccfg.Cluster)
+		}
 	}
 	// The page goes before the System: no request reaches a node that is
 	// shutting down, and no listener or goroutine of it outlives the node.

@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/pflag"
+
+	"github.com/exo-actors/exo-actors/actors/membership"
+	"github.com/exo-actors/exo-actors/internal/logbridge"
+)
+
+// nodeClusterLeaveTimeout bounds how long a node waits to leave its cluster
+// on shutdown before it carries on with the System's shutdown anyway.
+const nodeClusterLeaveTimeout = 15 * time.Second
+
+// nodeClusterFlagNames are the cluster flags of `node` other than --cluster:
+// each needs --cluster.
+var nodeClusterFlagNames = []string{"cluster-provider", "cluster-peers", "etcd-endpoints", "etcd-base-key", "cluster-port", "cluster-host"}
+
+// nodeClusterConfig checks the cluster flags of `node` before anything
+// starts. It returns nil when --cluster is absent (no cluster), or the
+// membership configuration to join with once the gateway's address is known.
+// Every error is a usage error naming the flag.
+func nodeClusterConfig(fs *pflag.FlagSet, cf *clusterFlags, name string, kinds []string) (*membership.Config, error) {
+	if cf.cluster == "" {
+		if fs.Changed("cluster") {
+			return nil, usageErrorf("--cluster is empty: name the cluster to join, or leave the flag out")
+		}
+		for _, n := range nodeClusterFlagNames {
+			if fs.Changed(n) {
+				return nil, usageErrorf("--%s needs --cluster NAME: say which cluster to join", n)
+			}
+		}
+		return nil, nil
+	}
+	cfg, err := cf.config()
+	if err != nil {
+		return nil, err
+	}
+	cfg.NodeName, cfg.Kinds = name, sortedStrings(kinds)
+	if err := cfg.Validate(); err != nil {
+		return nil, &UsageError{Err: fmt.Errorf("--cluster %s: %w", cf.cluster, err)}
+	}
+	return &cfg, nil
+}
+
+// nodeMember is a node's cluster membership: the Membership and the small
+// actor system its actor runs in.
+type nodeMember struct {
+	host    *actor.ActorSystem
+	m       *membership.Membership
+	viewLog *actor.PID
+}
+
+// joinNodeCluster joins the cluster cfg names, advertising gatewayAddr. It
+// returns once the provider registered the member.
+func joinNodeCluster(cfg membership.Config, gatewayAddr string, e *env) (*nodeMember, error) {
+	cfg.Gateway = gatewayAddr
+	cfg.Logger = e.logger
+	host := actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewSlog(e.logger) }))
+	m, err := membership.Start(host, cfg)
+	if err != nil {
+		host.Shutdown()
+		return nil, fmt.Errorf("join cluster %s: %w", cfg.Cluster, err)
+	}
+	stop := actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })
+	log := e.logger.WithFields(logrus.Fields{"component": "node-cluster", "cluster": cfg.Cluster})
+	viewLog := host.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &viewLogger{log: log} },
+		actor.WithSupervisor(stop), actor.WithGuardian(stop)))
+	m.Subscribe(host.Root, viewLog)
+	return &nodeMember{host: host, m: m, viewLog: viewLog}, nil
+}
+
+// viewLogger logs every change of the node's cluster view at info level:
+// the node names that are members, and who joined and left.
+type viewLogger struct{ log *logrus.Entry }
+
+// Receive logs one line per [*membership.Changed].
+func (v *viewLogger) Receive(ctx actor.Context) {
+	c, ok := ctx.Message().(*membership.Changed)
+	if !ok {
+		return
+	}
+	names := func(ms []membership.Member) string {
+		out := make([]string, 0, len(ms))
+		for _, m := range ms {
+			out = append(out, m.NodeName)
+		}
+		return strings.Join(sortedStrings(out), ",")
+	}
+	v.log.WithFields(logrus.Fields{"state": c.View.State.String(), "self": c.View.Self, "incarnation": c.View.Incarnation,
+		"members": names(c.View.Members), "joined": names(c.Joined), "left": names(c.Left), "reason": c.Reason}).
+		Info("cluster view changed")
+}
+
+// leave takes the node out of its cluster (provider entry first, then the
+// member's Remote) and stops the membership's actor system.
+func (n *nodeMember) leave() error {
+	ctx, cancel := context.WithTimeout(context.Background(), nodeClusterLeaveTimeout)
+	defer cancel()
+	err := n.m.Stop(ctx)
+	// The final Left change may still be in the logger's mailbox: poison
+	// drains it.
+	_ = n.host.Root.PoisonFuture(n.viewLog).Wait()
+	n.host.Shutdown()
+	return err
+}
