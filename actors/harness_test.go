@@ -346,6 +346,18 @@ func helperBinary(t testing.TB) string {
 	return self
 }
 
+// quietConfig is the configuration of a short-lived node whose test reads
+// its events from rec and not its logs: built-in runners from binary,
+// marked children, fast timeouts; callers set what else they need.
+func quietConfig(rec *recorder) actors.NodeConfig {
+	return actors.NodeConfig{
+		SkipRegistryPrewarm: true, // a short-lived node
+		Logger:              quietLogger(), Hook: rec.hook, BuiltinBinary: binary,
+		Env:      append(os.Environ(), markerKey+"="+marker),
+		Timeouts: fastTimeouts(), DeadLetterThrottle: time.Millisecond,
+	}
+}
+
 func quietLogger() *logrus.Logger {
 	l := logrus.New()
 	l.SetOutput(io.Discard)

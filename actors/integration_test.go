@@ -278,14 +278,11 @@ func TestShutdownStress(t *testing.T) {
 func stressIteration(runners, tasks, point int, crash bool) error {
 	rec := newRecorder()
 	logger := quietLogger()
-	n, err := actors.StartNode(actors.NodeConfig{
-		SkipRegistryPrewarm: true, // a short-lived node
-		Logger:              logger, Hook: rec.hook, BuiltinBinary: binary,
-		Env:      append(os.Environ(), markerKey+"="+marker),
-		Timeouts: fastTimeouts(), DeadLetterThrottle: time.Millisecond,
-		ErrorPolicy: errhandler.Config{Backoff: errhandler.BackoffConfig{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond}},
-		Shutdown:    actors.ShutdownDeadlines{Signaling: time.Second, Draining: 300 * time.Millisecond, Closing: 3 * time.Second},
-	})
+	cfg := quietConfig(rec)
+	cfg.Logger = logger
+	cfg.ErrorPolicy = errhandler.Config{Backoff: errhandler.BackoffConfig{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond}}
+	cfg.Shutdown = actors.ShutdownDeadlines{Signaling: time.Second, Draining: 300 * time.Millisecond, Closing: 3 * time.Second}
+	n, err := actors.StartNode(cfg)
 	if err != nil {
 		return err
 	}

@@ -189,12 +189,9 @@ func TestEveryTaskEndsWhenRunnerActorPanics(t *testing.T) {
 // every task still ends exactly once.
 func TestEveryTaskEndsWhenShutdownContextIsCancelled(t *testing.T) {
 	rec := newRecorder()
-	n, err := actors.StartNode(actors.NodeConfig{
-		SkipRegistryPrewarm: true, // a short-lived node
-		Logger:              quietLogger(), Hook: rec.hook, BuiltinBinary: binary,
-		Env: append(os.Environ(), markerKey+"="+marker), Timeouts: fastTimeouts(), DeadLetterThrottle: time.Millisecond,
-		Shutdown: actors.ShutdownDeadlines{Draining: 30 * time.Second},
-	})
+	cfg := quietConfig(rec)
+	cfg.Shutdown = actors.ShutdownDeadlines{Draining: 30 * time.Second}
+	n, err := actors.StartNode(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,12 +232,9 @@ func TestEveryTaskEndsWhenShutdownContextIsCancelled(t *testing.T) {
 func TestNothingOfTheProcessRemainsAfterTheActorStops(t *testing.T) {
 	before := openPipes(t)
 	rec := newRecorder()
-	n, err := actors.StartNode(actors.NodeConfig{
-		SkipRegistryPrewarm: true, // a short-lived node
-		Logger:              quietLogger(), Hook: rec.hook, BuiltinBinary: binary,
-		Env: append(os.Environ(), markerKey+"="+marker), Timeouts: fastTimeouts(), DeadLetterThrottle: time.Millisecond,
-		Shutdown: actors.ShutdownDeadlines{Draining: 30 * time.Second},
-	})
+	cfg := quietConfig(rec)
+	cfg.Shutdown = actors.ShutdownDeadlines{Draining: 30 * time.Second}
+	n, err := actors.StartNode(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,15 +429,11 @@ func TestCoreSemanticsStress(t *testing.T) {
 func coreIteration(seed int64) error {
 	rng := rand.New(rand.NewSource(seed))
 	rec := newRecorder()
-	n, err := actors.StartNode(actors.NodeConfig{
-		SkipRegistryPrewarm: true, // a short-lived node
-		Logger:              quietLogger(), Hook: rec.hook, BuiltinBinary: binary,
-		Env:      append(os.Environ(), markerKey+"="+marker),
-		Timeouts: fastTimeouts(), DeadLetterThrottle: time.Millisecond,
-		Tasks:       actors.TaskLimits{CancelWait: 300 * time.Millisecond},
-		ErrorPolicy: errhandler.Config{Backoff: errhandler.BackoffConfig{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond}},
-		Shutdown:    actors.ShutdownDeadlines{Signaling: time.Second, Draining: time.Duration(rng.Intn(300)) * time.Millisecond, Closing: 3 * time.Second},
-	})
+	cfg := quietConfig(rec)
+	cfg.Tasks = actors.TaskLimits{CancelWait: 300 * time.Millisecond}
+	cfg.ErrorPolicy = errhandler.Config{Backoff: errhandler.BackoffConfig{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond}}
+	cfg.Shutdown = actors.ShutdownDeadlines{Signaling: time.Second, Draining: time.Duration(rng.Intn(300)) * time.Millisecond, Closing: 3 * time.Second}
+	n, err := actors.StartNode(cfg)
 	if err != nil {
 		return err
 	}

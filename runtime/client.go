@@ -18,6 +18,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/sirupsen/logrus"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/exo-actors/exo-actors/actors"
@@ -393,30 +394,13 @@ func (c *Client) forget(id uint64) {
 	c.mu.Unlock()
 }
 
+// setCallID sets the call_id field that every gateway request carries
+// (gateway.proto), whatever the request type: one rule instead of a list of
+// types to keep in step with the proto.
 func setCallID(msg proto.Message, id uint64) {
-	switch m := msg.(type) {
-	case *exov1.GwHello:
-		m.CallId = id
-	case *exov1.GwSpawnRunner:
-		m.CallId = id
-	case *exov1.GwStopRunner:
-		m.CallId = id
-	case *exov1.GwListRunners:
-		m.CallId = id
-	case *exov1.GwSubmit:
-		m.CallId = id
-	case *exov1.GwCancel:
-		m.CallId = id
-	case *exov1.GwSubscribe:
-		m.CallId = id
-	case *exov1.GwNodeStatus:
-		m.CallId = id
-	case *exov1.GwShutdown:
-		m.CallId = id
-	case *exov1.GwEcho:
-		m.CallId = id
-	case *exov1.GwBlast:
-		m.CallId = id
+	m := msg.ProtoReflect()
+	if fd := m.Descriptor().Fields().ByName("call_id"); fd != nil && fd.Kind() == protoreflect.Uint64Kind {
+		m.Set(fd, protoreflect.ValueOfUint64(id))
 	}
 }
 

@@ -73,28 +73,39 @@ func closeAll(cs []*exo.Client) {
 	}
 }
 
+// eachNode dials every --node within --timeout and calls f for each client
+// in turn, stopping at the first error; the clients are closed after.
+func (o *remoteOptions) eachNode(parent context.Context, f func(context.Context, *exo.Client) error) error {
+	ctx, cancel := context.WithTimeout(parent, o.timeout)
+	defer cancel()
+	cs, err := o.dialAll(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeAll(cs)
+	for _, c := range cs {
+		if err := f(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func newRemoteStatusCmd(e *env, o *remoteOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
 		Short: "Print each node's kinds, runners, sessions and subscriptions",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
-			defer cancel()
-			cs, err := o.dialAll(ctx)
-			if err != nil {
-				return err
-			}
-			defer closeAll(cs)
-			for _, c := range cs {
+			return o.eachNode(cmd.Context(), func(ctx context.Context, c *exo.Client) error {
 				st, err := c.NodeStatus(ctx)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "%-8s %-16s kinds %-14s runners %d  sessions %d  subscriptions %d  open tasks %d  up %s\n",
 					st.Name, c.Addr(), strings.Join(st.Kinds, ","), st.Runners, st.Sessions, st.Subscriptions, st.OpenTasks, st.Uptime.Round(time.Second))
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 }
@@ -105,21 +116,14 @@ func newRemoteShutdownCmd(e *env, o *remoteOptions) *cobra.Command {
 		Short: "Shut every --node down and print its shutdown report",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
-			defer cancel()
-			cs, err := o.dialAll(ctx)
-			if err != nil {
-				return err
-			}
-			defer closeAll(cs)
-			for _, c := range cs {
+			return o.eachNode(cmd.Context(), func(ctx context.Context, c *exo.Client) error {
 				rep, err := c.ShutdownNode(ctx)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "== node %s shut down in %s\n%s", rep.Node, rep.Total, rep.Text)
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 }
