@@ -16,20 +16,6 @@ func (n *Node) PanicRunnerForTest(ctx context.Context, id string) (bool, error) 
 	return res.(bool), nil
 }
 
-// Transitions exposes the runner lifecycle table to the table test.
-func Transitions() map[string][]string {
-	out := map[string][]string{}
-	for from, tos := range lifeTransitions {
-		for _, to := range tos {
-			out[from.String()] = append(out[from.String()], to.String())
-		}
-		if len(tos) == 0 {
-			out[from.String()] = []string{}
-		}
-	}
-	return out
-}
-
 // ResourcesForTest returns a client of the node's resource manager.
 func (n *Node) ResourcesForTest() *resources.Client {
 	return resources.NewClient(n.system, n.cfg.resourcesPID)

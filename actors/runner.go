@@ -111,7 +111,6 @@ type runnerActor struct {
 
 	// Evidence about how the process ends.
 	exit        *proc.ExitStatus
-	exitAt      time.Time
 	pipesOpen   pipeSet
 	readerErr   error
 	termination string              // a TerminationError's text
@@ -488,7 +487,7 @@ func (a *runnerActor) suspect(ctx actor.Context, s *symptom) {
 
 func (a *runnerActor) onExited(ctx actor.Context, m *proc.Exited) {
 	st := m.Status
-	a.exit, a.exitAt = &st, m.At
+	a.exit = &st
 	a.p.CloseInput()
 	a.cancel(timerExitGrace)
 	a.cancel(timerStopStep)
