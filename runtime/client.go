@@ -272,7 +272,7 @@ func probe(ctx context.Context, addr string, cfg *tls.Config) error {
 		case err != nil && errors.As(err, &ne) && ne.Timeout():
 			return nil // inconclusive: let the hello decide
 		case err != nil || b[0] == 0x15 || b[3] != 0x04:
-			return fmt.Errorf("node %s does not speak plaintext gRPC (%d bytes, %v): does it use TLS? then dial with WithTLS", addr, n, err)
+			return fmt.Errorf("node %s does not speak plaintext gRPC (%d bytes, %v): does it use TLS? then dial with TLS (WithTLS; --tls-ca/--tls-cert/--tls-key on the CLI)", addr, n, err)
 		}
 		return nil
 	}
@@ -584,7 +584,8 @@ func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
 }
 
 // Close says goodbye to the node (which ends this client's subscriptions
-// there; its tasks go on), ends every open handle of this client (tasks
+// there; its tasks go on, unless the node's configuration sets
+// cancel_tasks_on_client_loss, which cancels them), ends every open handle of this client (tasks
 // Failed, subscriptions EndOfStream, both wrapping ErrClientClosed), and
 // releases the process's client endpoint. Idempotent.
 func (c *Client) Close() error {

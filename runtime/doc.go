@@ -12,8 +12,17 @@
 //	id, err := sys.SpawnRunner(ctx, exo.RunnerSpec{Kind: "llama", Command: "/usr/bin/my-runner"})
 //	err = sys.WaitReady(ctx, id) // nil once Ready; else the runner's failure
 //	h, err := sys.Submit(ctx, id, exo.Task{ID: "t1", Kind: "text_generation", Payload: prompt})
-//	for c, err := h.Next(ctx); err == nil; c, err = h.Next(ctx) {
-//		fmt.Print(c.Text)
+//	var text strings.Builder
+//	for {
+//		c, err := h.Next(ctx)
+//		if errors.Is(err, exo.ErrTaskRetried) {
+//			text.Reset() // a Retryable task restarted: the earlier attempt is void
+//			continue
+//		}
+//		if err != nil {
+//			break // io.EOF after the last chunk
+//		}
+//		text.WriteString(c.Text)
 //	}
 //	report, err := sys.Shutdown(ctx) // SIGNALING → DRAINING → CLOSING
 //	fmt.Print(report)
@@ -32,8 +41,8 @@
 // # Events
 //
 // Each event (ProcessStarted, StatusChanged, ProcessExited, RunnerFailed,
-// RunnerStopped, TaskStatusChanged, TaskAcknowledged, TaskChunk,
-// SupervisionDecision, Alert) reaches the host two ways: Config.Hook, called
+// RunnerStopped, HealthChanged, TaskStatusChanged, TaskAcknowledged,
+// TaskRetried, TaskChunk, SupervisionDecision, Alert, HealthAlert) reaches the host two ways: Config.Hook, called
 // on the actor's goroutine (it must not block or call the System), and the
 // topic's stream (Subscribe), which numbers events, applies credit and tells
 // a slow reader what it lost with a Gap event. Events are values; a type

@@ -29,8 +29,8 @@ var (
 	ErrStopped = actors.ErrStopped
 	// ErrQueueFull: the runner's task queue (TaskLimits.Queue) is full.
 	ErrQueueFull = actors.ErrQueueFull
-	// ErrRunnerNotAvailable: the runner cannot take tasks now (not Ready
-	// yet, stopping, failed, stopped).
+	// ErrRunnerNotAvailable: the runner cannot take tasks (stopping, failed,
+	// stopped). A runner not Ready yet takes them: they queue until it is.
 	ErrRunnerNotAvailable = actors.ErrRunnerNotAvailable
 	// ErrTaskNotFound: Cancel named a task the runner does not know.
 	ErrTaskNotFound = actors.ErrTaskNotFound

@@ -219,7 +219,7 @@ func printClusterStatus(w io.Writer, st membership.Status) {
 	if st.Provider == membership.ProviderEtcd {
 		agree = "from etcd"
 	}
-	fmt.Fprintf(w, "cluster %s (%s): %d members, %s\n", st.Cluster, st.Provider, len(st.Members), agree)
+	fmt.Fprintf(w, "cluster %s (%s): %s, %s\n", st.Cluster, st.Provider, plural(len(st.Members), "member"), agree)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tMEMBER ID\tADDRESS\tGATEWAY\tKINDS")
 	for _, m := range st.Members {

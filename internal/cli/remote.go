@@ -238,7 +238,7 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 			failed = append(failed, fmt.Sprintf("node %s stream: %v", nr.c.NodeName(), nr.err))
 		}
 	}
-	fmt.Fprintf(out, "%d tasks on %d nodes in %s\n", r.tasks, len(runs), elapsed.Round(time.Millisecond))
+	fmt.Fprintf(out, "%d tasks on %s in %s\n", r.tasks, plural(len(runs), "node"), elapsed.Round(time.Millisecond))
 	if !r.noStop {
 		for _, nr := range runs {
 			if err := nr.c.Err(); err != nil {
@@ -298,4 +298,12 @@ func (nr *nodeRun) read(ctx context.Context, sub *exo.Subscription, want int) {
 			}
 		}
 	}
+}
+
+// plural says "1 node", "3 nodes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
