@@ -21,7 +21,7 @@ import (
 )
 
 // failoverKinds are the node configs of the failover tests: every node runs
-// "gen", two of them "embed" too. Tasks take 10 tokens × 20 ms; 8 run at
+// "gen", two of them "embed" too. Tasks take 20 tokens × 20 ms; 8 run at
 // once on a runner.
 var failoverKinds = map[string][]string{"fo-a": {"embed", "gen"}, "fo-b": {"gen"}, "fo-c": {"embed", "gen"}}
 
@@ -164,7 +164,7 @@ func failoverScenario(t *testing.T, f *failoverCluster) {
 		_, node, _ := cc.Where(id)
 		s := &sub{node: node, retry: i%2 == 0}
 		h, err := cc.Submit(ctx, id, exo.Task{ID: fmt.Sprintf("t%03d", i), Kind: "text_generation",
-			Params: map[string]string{"max_tokens": "10"}, Retryable: s.retry})
+			Params: map[string]string{"max_tokens": "20"}, Retryable: s.retry})
 		if err != nil {
 			t.Fatalf("submit %d: %v", i, err)
 		}
