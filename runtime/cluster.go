@@ -181,20 +181,22 @@ type clusterTask struct {
 // stopped is stopped there (the replacement wins, no duplicate); a lost
 // runner that was not placed again is adopted back.
 type ClusterClient struct {
-	cfg    ClusterConfig
-	mcfg   membership.Config
-	eh     *errhandler.Handler
-	bound  time.Duration
-	ctx    context.Context // ends at Close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // the poller and every failover goroutine
-	closed sync.Once
+	cfg     ClusterConfig
+	mcfg    membership.Config
+	eh      *errhandler.Handler
+	bound   time.Duration
+	ctx     context.Context // ends at Close
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup // the poller and every failover goroutine
+	closed  sync.Once
+	placeMu sync.Mutex // serialises place: each sees the runners the one before spawned
 
 	mu      sync.Mutex
 	closing bool
 	members map[string]*memberConn    // by member ID, live and suspect
 	dead    map[string]bool           // member IDs declared lost: never joined again (at most maxDead, then cleared)
 	runners map[string]*clusterRunner // by runner ID
+	retired []string                  // IDs of replaced and gone runners, oldest first (at most maxRetired)
 	tasks   map[*clusterTask]struct{} // open tasks (pruned as they end)
 }
 
@@ -219,6 +221,9 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 		EtcdBaseKey: cfg.EtcdBaseKey, Refresh: cfg.Refresh}
 	if cfg.Cluster == "" {
 		return nil, errors.New("ClusterConfig.Cluster is empty: name the cluster the nodes joined (their --cluster)")
+	}
+	if err := membership.CheckQuery(mcfg); err != nil {
+		return nil, fmt.Errorf("bad ClusterConfig: %w", err)
 	}
 	eh, err := errhandler.New(toErrorPolicy(cfg.Policy))
 	if err != nil {
@@ -273,6 +278,23 @@ func (cc *ClusterClient) emit(ev ClusterEvent) {
 // linger in a peer's view for up to the detection bound; an evicted member
 // returns under a new ID.
 const maxDead = 1024
+
+// maxRetired bounds the replaced and gone runners the client remembers
+// (for the old-to-new mapping and the reconcile rule); past it the oldest
+// is forgotten: its ID then resolves through the members again.
+const maxRetired = 4096
+
+// retireLocked notes that runner r left the live state; call with mu held.
+func (cc *ClusterClient) retireLocked(r *clusterRunner) {
+	cc.retired = append(cc.retired, r.id)
+	for len(cc.retired) > maxRetired {
+		old := cc.runners[cc.retired[0]]
+		if old != nil && old.state != runnerLive && old.state != runnerLost {
+			delete(cc.runners, old.id)
+		}
+		cc.retired = cc.retired[1:]
+	}
+}
 
 // readTimeout bounds one read of the membership by the poller.
 const readTimeout = 500 * time.Millisecond
@@ -498,6 +520,7 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 	giveUp := func(why string) {
 		cc.mu.Lock()
 		r.state = runnerGone
+		cc.retireLocked(r)
 		cc.mu.Unlock()
 		fail(retry, reason+"; "+why)
 	}
@@ -523,6 +546,7 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 	cc.eh.RunnerReady(r.slot)
 	cc.mu.Lock()
 	r.state, r.replacedBy = runnerReplaced, nr.id
+	cc.retireLocked(r)
 	mc := cc.members[nr.member]
 	cc.mu.Unlock()
 	cc.emit(ClusterEvent{Kind: ClusterRunnerReplaced, Node: nr.node, Member: nr.member, RunnerID: r.id, NewRunnerID: nr.id,
@@ -556,6 +580,10 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 // place chooses a member for a runner of kind by the placement policy,
 // spawns it there and registers it; slot is "" for a new runner.
 func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*clusterRunner, error) {
+	// One placement at a time: concurrent ones (a lost member's runners)
+	// would all count the same load and pile onto one member.
+	cc.placeMu.Lock()
+	defer cc.placeMu.Unlock()
 	cc.mu.Lock()
 	var live []*memberConn
 	for _, mc := range cc.members {
@@ -724,7 +752,7 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 	if err != nil {
 		delete(cc.tasks, ct)
 	}
-	lostMeanwhile := err == nil && cc.runners[r.id].state != runnerLive && !ct.moving
+	lostMeanwhile := err == nil && r.state != runnerLive && !ct.moving
 	cc.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -749,7 +777,10 @@ func (cc *ClusterClient) StopRunner(ctx context.Context, id string) (*StopResult
 		return nil, err
 	}
 	cc.mu.Lock()
-	r.state = runnerGone
+	if r.state == runnerLive {
+		r.state = runnerGone
+		cc.retireLocked(r)
+	}
 	cc.mu.Unlock()
 	cc.eh.RunnerStopped(r.slot)
 	return res, nil

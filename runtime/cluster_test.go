@@ -132,6 +132,25 @@ func failoverScenario(t *testing.T, f *failoverCluster) {
 	if perNode["fo-a"] != 3 || perNode["fo-b"] != 2 || perNode["fo-c"] != 3 {
 		t.Errorf("placement %v: want least loaded first (fo-a 3, fo-b 2, fo-c 3)", perNode)
 	}
+	// Misuse gets one line naming what to do.
+	for _, c := range []struct {
+		err  error
+		want error
+		text string
+	}{
+		{func() error { _, err := cc.SpawnRunner(ctx, exo.RunnerSpec{Kind: "whisper"}); return err }(), exo.ErrNoPlacement, `registers kind "whisper" (live members' kinds: embed, gen)`},
+		{func() error {
+			_, err := cc.SpawnRunner(ctx, exo.RunnerSpec{Kind: "gen", Command: "/bin/sh"})
+			return err
+		}(), exo.ErrInvalidRequest, "by kind only"},
+		{func() error { _, err := cc.Submit(ctx, "gen-000000", exo.Task{ID: "x", Kind: "noop"}); return err }(), exo.ErrUnknownRunner, `hosts runner "gen-000000" (asked 3)`},
+		{func() error { _, err := cc.Subscribe("tasks", exo.Filter{}, exo.SubscribeOptions{}); return err }(), exo.ErrUnsupported, "set Filter.RunnerID"},
+	} {
+		if !errors.Is(c.err, c.want) || !strings.Contains(fmt.Sprint(c.err), c.text) {
+			t.Errorf("error %v: want %v containing %q", c.err, c.want, c.text)
+		}
+	}
+
 	// The ID resolves from a second client too (a restarted client).
 	cc2, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: "fo-test", Provider: fProvider(f), Peers: fPeers(f), EtcdEndpoints: fEtcd(f)})
 	if err != nil {
