@@ -165,6 +165,33 @@ func failoverScenario(t *testing.T, f *failoverCluster) {
 	}
 	cc2.Close()
 
+	// A second client whose policy says SKIP for node_lost: its Retryable
+	// tasks on fo-b end Failed instead of moving (the error handler decides
+	// re-placement as it decides restarts).
+	skipRec := testutil.NewRecorder[exo.ClusterEvent]()
+	skipper, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: "fo-test", Provider: fProvider(f), Peers: fPeers(f), EtcdEndpoints: fEtcd(f),
+		Hook: skipRec.Hook, Policy: exo.ErrorPolicy{Rules: []exo.Rule{{Name: "no-replace", Kind: exo.FailureNodeLost,
+			Severity: exo.SeverityMedium, Action: exo.ActionSkip, Reason: "this host re-runs lost work itself"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer skipper.Close()
+	var onB string
+	for _, id := range runners {
+		if _, node, _ := cc.Where(id); node == "fo-b" {
+			onB = id
+		}
+	}
+	var skipped []*exo.TaskHandle
+	for i := range 2 {
+		h, err := skipper.Submit(ctx, onB, exo.Task{ID: fmt.Sprintf("skip-%d", i), Kind: "text_generation", Retryable: true,
+			Params: map[string]string{"max_tokens": "200"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		skipped = append(skipped, h)
+	}
+
 	const n = 300
 	type sub struct {
 		h       *exo.TaskHandle
@@ -285,6 +312,20 @@ func failoverScenario(t *testing.T, f *failoverCluster) {
 	if counts["fo-b retryable completed elsewhere"] == 0 || counts["fo-b failed, node lost"] == 0 {
 		t.Errorf("the kill hit no in-flight task of fo-b: %v", counts)
 	}
+
+	for _, h := range skipped {
+		o, err := h.Wait(ctx)
+		if err != nil || o.Status != exo.TaskFailed || !strings.Contains(o.Reason, exo.ErrNodeLost.Error()) ||
+			!strings.Contains(o.Reason, "not placed again (policy: MEDIUM SKIP (rule no-replace))") {
+			t.Errorf("task %s of the SKIP client: %+v %v, want Failed, node lost, not placed again", h.ID, o, err)
+		}
+	}
+	for _, e := range skipRec.Snapshot() {
+		if e.Kind == exo.ClusterRunnerReplaced {
+			t.Errorf("the SKIP client placed %s again", e.RunnerID)
+		}
+	}
+	t.Logf("the SKIP client's 2 Retryable tasks on fo-b ended Failed, not placed again")
 
 	// fo-b comes back (a new process, a new member ID) and rejoins; it is
 	// the least loaded member, so the next gen runner goes there.
