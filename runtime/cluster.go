@@ -80,6 +80,7 @@ const (
 
 // ClusterEvent is one thing a ClusterClient did or saw.
 type ClusterEvent struct {
+	// Kind says what happened; At when the client saw or did it.
 	Kind ClusterEventKind
 	At   time.Time
 	// Node and Member name the member concerned (node name, member ID).
@@ -95,6 +96,8 @@ type ClusterEvent struct {
 
 // ClusterMember is one member as a ClusterClient sees it.
 type ClusterMember struct {
+	// Node is the node's name, ID its member ID (new after every rejoin),
+	// Gateway the address the client dials, Kinds its runner kinds.
 	Node, ID, Gateway string
 	Kinds             []string
 	// Connected is false while the connection to its gateway is lost and
@@ -296,6 +299,9 @@ func (cc *ClusterClient) retireLocked(r *clusterRunner) {
 	}
 }
 
+// joinTimeout bounds connecting to a new member and listing its runners.
+const joinTimeout = 2 * time.Second
+
 // readTimeout bounds one read of the membership by the poller.
 const readTimeout = 500 * time.Millisecond
 
@@ -365,7 +371,11 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	}
 	sort.Slice(fresh, func(i, j int) bool { return fresh[i].NodeName < fresh[j].NodeName })
 	for _, m := range fresh {
-		cc.join(ctx, m)
+		// Not the read's short context: a dial and a runner list can take
+		// longer on a loaded machine, and joinTimeout bounds them.
+		jctx, cancel := context.WithTimeout(cc.ctx, joinTimeout)
+		cc.join(jctx, m)
+		cancel()
 	}
 	return nil
 }
@@ -373,9 +383,7 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 // join connects to a new member's gateway, reconciles the runners it
 // still hosts, and adds it.
 func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
-	dctx, cancel := context.WithTimeout(ctx, time.Second)
-	c, err := Dial(dctx, m.Gateway, cc.cfg.Dial...)
-	cancel()
+	c, err := Dial(ctx, m.Gateway, cc.cfg.Dial...)
 	if err != nil {
 		return // not serving yet, or already gone: the next poll tries again
 	}
