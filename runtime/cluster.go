@@ -341,6 +341,7 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	var fresh []membership.Member
 	var gone []*memberConn
 	var why []string
+	var left []bool // the member left the view (not only its connection)
 	cc.mu.Lock()
 	if cc.closing {
 		cc.mu.Unlock()
@@ -348,11 +349,11 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	}
 	for id, mc := range cc.members {
 		if _, ok := inView[id]; !ok {
-			gone, why = append(gone, mc), append(why, "left the cluster's view")
+			gone, why, left = append(gone, mc), append(why, "left the cluster's view"), append(left, true)
 			continue
 		}
 		if mc.state == memberSuspect && now.Sub(mc.since) > cc.bound {
-			gone, why = append(gone, mc), append(why, fmt.Sprintf("its connection was lost %s ago and the view still lists it", now.Sub(mc.since).Round(time.Millisecond)))
+			gone, why, left = append(gone, mc), append(why, fmt.Sprintf("its connection was lost %s ago and the view still lists it", now.Sub(mc.since).Round(time.Millisecond))), append(left, false)
 		}
 	}
 	for id, m := range inView {
@@ -367,7 +368,7 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	}
 	cc.mu.Unlock()
 	for i, mc := range gone {
-		cc.declareLost(mc, why[i])
+		cc.declareLost(mc, why[i], left[i])
 	}
 	sort.Slice(fresh, func(i, j int) bool { return fresh[i].NodeName < fresh[j].NodeName })
 	for _, m := range fresh {
@@ -453,9 +454,14 @@ func (cc *ClusterClient) suspect(mc *memberConn) {
 	}
 }
 
-// declareLost takes a member out for good and hands each of its runners to
-// failover.
-func (cc *ClusterClient) declareLost(mc *memberConn, why string) {
+// declareLost takes a member out and hands each of its runners to
+// failover. A member that left the view is dead for good (protoactor blocks
+// its ID; an evicted node returns under a new one): its ID is never joined
+// again, though it may linger in a slower peer's view. A member lost only
+// through its connection (the view still lists it: a partition between this
+// client and that node) is joined again if it answers later, and then
+// reconciled like a returning node.
+func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) {
 	at := time.Now()
 	reason := fmt.Sprintf("%s: node %s (member %s, gateway %s) declared dead by cluster %s: %s",
 		ErrNodeLost, mc.m.NodeName, mc.m.ID, mc.m.Gateway, cc.cfg.Cluster, why)
@@ -469,10 +475,12 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string) {
 	}
 	mc.state = memberLost
 	delete(cc.members, mc.m.ID)
-	if len(cc.dead) >= maxDead {
-		clear(cc.dead) // IDs that old have left every view long ago
+	if leftView {
+		if len(cc.dead) >= maxDead {
+			clear(cc.dead) // IDs that old have left every view long ago
+		}
+		cc.dead[mc.m.ID] = true
 	}
-	cc.dead[mc.m.ID] = true
 	var lost []*clusterRunner
 	for _, r := range cc.runners {
 		if r.member == mc.m.ID && r.state == runnerLive {
