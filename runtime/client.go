@@ -170,6 +170,12 @@ type Client struct {
 	taskIDs   map[uint64]string
 	subs      map[uint64]*streams.Feed // open subscriptions by GwSubscribe call_id
 	blasted   map[uint64]int           // GwBlastItems received, by GwBlast call_id
+
+	// onLost, when set (a ClusterClient's connection to one member, set
+	// before any Submit), takes the open tasks of a lost node: end leaves
+	// them open and calls it, under mu, so the cluster's verdict decides
+	// how they end (cluster.go). It must not block.
+	onLost func(err error)
 }
 
 // maxPending bounds the calls in flight on one Client; a call beyond it
@@ -458,8 +464,21 @@ func (c *Client) Runners(ctx context.Context) ([]RunnerInfo, error) {
 // which the node feeds: chunks in order, then exactly one outcome. If the
 // node is lost first, the task ends Failed with a reason naming the node.
 func (c *Client) Submit(ctx context.Context, runnerID string, t Task) (*TaskHandle, error) {
-	if err := t.Validate(); err != nil {
+	if err := c.checkTask(t); err != nil {
 		return nil, err
+	}
+	h, feed := actors.NewTaskFeed(runnerID, t.ID)
+	if err := c.submitFeed(ctx, runnerID, t, feed); err != nil {
+		return nil, err
+	}
+	return &TaskHandle{ID: t.ID, RunnerID: runnerID, h: h}, nil
+}
+
+// checkTask returns the error a task that cannot be submitted to this
+// node gets: invalid, or larger than the message limit.
+func (c *Client) checkTask(t Task) error {
+	if err := t.Validate(); err != nil {
+		return err
 	}
 	size := len(t.Payload)
 	for k, v := range t.Params {
@@ -472,10 +491,16 @@ func (c *Client) Submit(ctx context.Context, runnerID string, t Task) (*TaskHand
 	}
 	c.mu.Unlock()
 	if size > limit {
-		return nil, fmt.Errorf("%w: task %q carries %d bytes, the limit is %d", ErrMessageTooLarge, t.ID, size, limit)
+		return fmt.Errorf("%w: task %q carries %d bytes, the limit is %d", ErrMessageTooLarge, t.ID, size, limit)
 	}
+	return nil
+}
+
+// submitFeed submits t to the node's runner runnerID, feeding what the
+// node sends about it into feed (Submit's, or a ClusterClient's handle
+// that outlives this attempt).
+func (c *Client) submitFeed(ctx context.Context, runnerID string, t Task, feed *actors.TaskFeed) error {
 	id := c.ids.Add(1)
-	h, feed := actors.NewTaskFeed(runnerID, t.ID)
 	c.mu.Lock()
 	c.tasks[id], c.taskIDs[id] = feed, t.ID
 	c.mu.Unlock()
@@ -486,9 +511,9 @@ func (c *Client) Submit(ctx context.Context, runnerID string, t Task) (*TaskHand
 		delete(c.tasks, id)
 		delete(c.taskIDs, id)
 		c.mu.Unlock()
-		return nil, err
+		return err
 	}
-	return &TaskHandle{ID: t.ID, RunnerID: runnerID, h: h}, nil
+	return nil
 }
 
 // Cancel cancels one task, or every task of the runner when taskID is empty.
@@ -618,10 +643,16 @@ func (c *Client) end(st clientState, err error) {
 	c.state, c.endErr = st, err
 	close(c.ended) // sole sender: end, under mu, only from clientConnected
 	now := time.Now()
+	handOver := st == clientLost && c.onLost != nil
 	for id, f := range c.tasks {
-		f.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, Reason: err.Error(), At: now})
+		if !handOver {
+			f.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, Reason: err.Error(), At: now})
+		}
 		delete(c.tasks, id)
 		delete(c.taskIDs, id)
+	}
+	if handOver {
+		c.onLost(err)
 	}
 	for id, f := range c.subs {
 		f.End(fmt.Errorf("%w: %w", streams.ErrEndOfStream, err))

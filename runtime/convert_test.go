@@ -354,6 +354,7 @@ func TestKindConstantsMatchActors(t *testing.T) {
 		{TopicErrors, actors.TopicErrors}, {TopicAlerts, actors.TopicAlerts},
 		{string(FailureExecNotFound), string(errhandler.KindExecNotFound)},
 		{string(FailureNodeFault), string(errhandler.KindNodeFault)},
+		{string(FailureNodeLost), string(errhandler.KindNodeLost)},
 	} {
 		if c.local != c.actors {
 			t.Errorf("runtime says %q, actors %q", c.local, c.actors)

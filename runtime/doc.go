@@ -71,5 +71,8 @@
 // A node process (`exo-actors node`, or System.Serve) is reached with Dial:
 // its Client has the same methods, and both satisfy Node, so a host switches
 // between an embedded System and a remote node by changing one line. See
-// docs/remote.md.
+// docs/remote.md. A cluster of nodes (`exo-actors node --cluster`) is
+// reached with DialCluster: its ClusterClient is a Node too, places
+// runners by kind and moves a lost member's runners and Retryable tasks
+// (docs/cluster.md).
 package runtime

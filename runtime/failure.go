@@ -76,6 +76,10 @@ const (
 	// FailureNodeFault: a fault of the whole node (cannot fork, out of file
 	// descriptors); the node shuts itself down gracefully.
 	FailureNodeFault FailureKind = "node_fault"
+	// FailureNodeLost: the cluster declared dead the member that hosted
+	// the runner; a ClusterClient re-places it on another member when the
+	// policy says RETRY.
+	FailureNodeLost FailureKind = "node_lost"
 )
 
 // Severity says how bad a failure is.

@@ -2,8 +2,9 @@ package runtime
 
 import "context"
 
-// Node is what a host does with exo-actors, embedded (System) or on a
-// remote node (Client, from Dial): switching between them is one line.
+// Node is what a host does with exo-actors, embedded (System), on a
+// remote node (Client, from Dial) or over a cluster (ClusterClient, from
+// DialCluster): switching between them is one line.
 // The handles are the same types either way. Differences: a Client spawns
 // only the kinds its node's configuration names (the spec's Kind; Command
 // and the rest come from the node's config), and its calls can also fail

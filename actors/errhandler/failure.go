@@ -81,6 +81,12 @@ const (
 	// KindNodeFault: a fault of the whole node (cannot fork, out of file
 	// descriptors, a stream or the health monitor failing over and over).
 	KindNodeFault Kind = "node_fault"
+	// KindNodeLost: the cluster declared dead the member that hosted the
+	// runner (kill -9, a crashed host, a partition longer than the
+	// provider's bound). Its RETRY is a re-placement on another member
+	// (runtime.ClusterClient), with the same backoff and intensity as a
+	// restart.
+	KindNodeLost Kind = "node_lost"
 )
 
 // NodeWide reports whether a failure of this kind concerns the whole node
@@ -137,6 +143,8 @@ func (k Kind) phrase() string {
 		return "unhealthy by health score"
 	case KindNodeFault:
 		return "node fault"
+	case KindNodeLost:
+		return "node lost"
 	case "":
 		return "failure"
 	default:
@@ -264,6 +272,8 @@ func (k Kind) Hint() string {
 		return "check the runner's stderr; raise RunnerTimeouts.LoadingStall if loading is only slow"
 	case KindNodeFault:
 		return "free memory, processes or file descriptors on the node"
+	case KindNodeLost:
+		return "check why the node died (its log, the host); its Retryable tasks are placed on another member"
 	}
 	return ""
 }

@@ -11,6 +11,42 @@ import (
 	"time"
 )
 
+// CheckQuery returns the error QueryStatus would return for cfg's values
+// (no cluster name, no peers or endpoints, a bad peer address) without
+// asking anyone.
+func CheckQuery(cfg Config) error {
+	_, err := queryConfig(cfg)
+	return err
+}
+
+// queryConfig validates cfg for a status query and fills its defaults.
+func queryConfig(cfg Config) (Config, error) {
+	if cfg.NodeName == "" {
+		cfg.NodeName = "status"
+	}
+	peers := cfg.Peers
+	if cfg.Provider == "" || cfg.Provider == ProviderAutomanaged {
+		if len(cfg.Peers) == 0 {
+			return cfg, fmt.Errorf("automanaged needs the peers' HTTP addresses (--cluster-peers host:port,...), got none")
+		}
+		for _, p := range cfg.Peers {
+			if _, _, err := splitHostPort(p); err != nil {
+				return cfg, fmt.Errorf("bad peer %q: want host:port (%v)", p, err)
+			}
+		}
+		// The validation wants this member's own port among the peers; a
+		// status query has none: validate with a stand-in.
+		cfg.Host, cfg.ManagePort = DefaultHost, 1
+		cfg.Peers = append(slices.Clone(peers), "127.0.0.1:1")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Peers = peers
+	return cfg, nil
+}
+
 // PeerView is what one automanaged peer answered to a status query.
 type PeerView struct {
 	// Peer is the automanaged HTTP address asked.
@@ -40,29 +76,10 @@ type Status struct {
 // (/exo/view), etcd is read. Only Cluster, Provider, Peers, EtcdEndpoints,
 // EtcdBaseKey and EtcdDialTimeout of cfg are used.
 func QueryStatus(ctx context.Context, cfg Config) (Status, error) {
-	if cfg.NodeName == "" {
-		cfg.NodeName = "status"
-	}
-	peers := cfg.Peers
-	if cfg.Provider == "" || cfg.Provider == ProviderAutomanaged {
-		if len(cfg.Peers) == 0 {
-			return Status{}, fmt.Errorf("automanaged needs the peers' HTTP addresses (--cluster-peers host:port,...), got none")
-		}
-		for _, p := range cfg.Peers {
-			if _, _, err := splitHostPort(p); err != nil {
-				return Status{}, fmt.Errorf("bad peer %q: want host:port (%v)", p, err)
-			}
-		}
-		// The validation wants this member's own port among the peers; a
-		// status query has none: validate with a stand-in.
-		cfg.Host, cfg.ManagePort = DefaultHost, 1
-		cfg.Peers = append(slices.Clone(peers), "127.0.0.1:1")
-	}
-	cfg, err := cfg.withDefaults()
+	cfg, err := queryConfig(cfg)
 	if err != nil {
 		return Status{}, err
 	}
-	cfg.Peers = peers
 	st := Status{Cluster: cfg.Cluster, Provider: cfg.Provider, Members: []Member{}, Agree: true}
 	switch cfg.Provider {
 	case ProviderEtcd:

@@ -57,6 +57,7 @@ func groups() []group {
 		{"runners", []string{RowShutdown100, RowMemoryPerRunner}, (*bencher).runners},
 		{"health", []string{RowHealthOverhead}, (*bencher).healthOverhead},
 		{"remote", []string{RowRemoteEvents, RowRemoteDispatchP50}, (*bencher).remote},
+		{"failover", []string{RowFailoverMS}, (*bencher).failover},
 		{"flood", []string{RowFloodControl, RowFloodProbe}, (*bencher).floodControl},
 		{"heap_flood", []string{RowHeapFlood}, (*bencher).heapFlood},
 		{"uptime", []string{RowUptimeHeap}, (*bencher).uptime},

@@ -151,7 +151,8 @@ func newRoot(e *env) *cobra.Command {
 	pf.StringVar(&e.logFormat, "log-format", "text", "log format: text or json")
 
 	root.AddCommand(newVersionCmd(e), newRunnerCmd(e), newDemoCommand(e), newBenchCmd(e), newBenchChildCmd(e), newStatusCmd(e),
-		newClusterCmd(e), newClusterMemberCmd(e), newNodeCmd(e), newRemoteCmd(e), newBenchRemoteClientCmd(e))
+		newClusterCmd(e), newClusterMemberCmd(e), newNodeCmd(e), newRemoteCmd(e), newBenchRemoteClientCmd(e),
+		newBenchFailoverClientCmd(e))
 	root.AddCommand(newConformanceCmd(e))
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })

@@ -113,6 +113,11 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 			tlsNote = "mutual TLS"
 		}
 	}
+	// From the listening line on, SIGTERM is a graceful shutdown, also
+	// while the node still joins its cluster (it is acted on after the join).
+	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	fmt.Fprintf(e.stdout, "node %s listening on %s (%s; kinds: %s)\n", o.name, srv.Addr(), tlsNote, strings.Join(sortedStrings(kinds), ", "))
 	ui, err := startNodeUI(e, sys, o) // node_ui.go
 	if err != nil {
@@ -132,9 +137,6 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 		fmt.Fprintf(e.stdout, "node %s joined cluster %s (%s) as member %s\n", o.name, ccfg.Cluster, ccfg.Provider, member.m.View().Self)
 	}
 
-	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	var interrupted bool
 	select {
 	case sig := <-sigs:

@@ -1,0 +1,911 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/actors/membership"
+	"github.com/exo-actors/exo-actors/actors/placement"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// ErrNoPlacement is wrapped by SpawnRunner's error (and by the reason of a
+// task whose failover found no member) when no live member registers the
+// kind or every such member refused the runner.
+var ErrNoPlacement = errors.New("no member can host the runner")
+
+// ClusterConfig says which cluster a ClusterClient follows and how it
+// treats a member's loss. Zero fields take the defaults named beside them.
+type ClusterConfig struct {
+	// Cluster is the cluster's name (the nodes' --cluster). Required.
+	Cluster string
+	// Provider is "automanaged" (default) or "etcd", as the nodes use.
+	Provider string
+	// Peers are the automanaged HTTP addresses (host:port) of the members
+	// (the nodes' --cluster-peers); required with automanaged.
+	Peers []string
+	// EtcdEndpoints and EtcdBaseKey: the etcd the members register in
+	// (required with etcd; base key default /exo-actors).
+	EtcdEndpoints []string
+	EtcdBaseKey   string
+	// Refresh is the members' automanaged poll interval, used only to
+	// compute DetectionBound (default 200ms, the nodes' default).
+	Refresh time.Duration
+	// Poll is how often the client reads the membership; default 100ms.
+	Poll time.Duration
+	// Policy decides what a member's loss does to each of its runners (the
+	// rule for FailureNodeLost: RETRY re-places the runner on another
+	// member, with backoff and restart intensity, as a restart does).
+	Policy ErrorPolicy
+	// Dial are the options of every connection to a member's gateway.
+	Dial []DialOption
+	// Hook, when set, receives every ClusterEvent, from the client's own
+	// goroutines; it must return quickly.
+	Hook func(ClusterEvent)
+}
+
+// ClusterEventKind names a ClusterEvent.
+type ClusterEventKind string
+
+// What a ClusterClient reports through ClusterConfig.Hook.
+const (
+	// ClusterMemberJoined: a member with a gateway is in the view and
+	// connected (also each member found by DialCluster).
+	ClusterMemberJoined ClusterEventKind = "member_joined"
+	// ClusterMemberLost: the cluster declared a member dead (Detail says
+	// how); its runners are lost.
+	ClusterMemberLost ClusterEventKind = "member_lost"
+	// ClusterRunnerLost: one runner of a lost member, with the policy's
+	// Decision about it.
+	ClusterRunnerLost ClusterEventKind = "runner_lost"
+	// ClusterRunnerReplaced: a lost runner was placed again (NewRunnerID on
+	// Node).
+	ClusterRunnerReplaced ClusterEventKind = "runner_replaced"
+	// ClusterTaskResubmitted: a Retryable task of a lost runner was
+	// resubmitted to its replacement (attempt 2).
+	ClusterTaskResubmitted ClusterEventKind = "task_resubmitted"
+	// ClusterRunnerReconciled: a returning member still hosted a runner
+	// this client knows; Detail says whether it was stopped (it had been
+	// replaced) or adopted back.
+	ClusterRunnerReconciled ClusterEventKind = "runner_reconciled"
+)
+
+// ClusterEvent is one thing a ClusterClient did or saw.
+type ClusterEvent struct {
+	// Kind says what happened; At when the client saw or did it.
+	Kind ClusterEventKind
+	At   time.Time
+	// Node and Member name the member concerned (node name, member ID).
+	Node, Member string
+	// RunnerID, NewRunnerID and TaskID name the runner, its replacement
+	// and the task, where they apply.
+	RunnerID, NewRunnerID, TaskID string
+	// Decision is the policy's decision for ClusterRunnerLost.
+	Decision Decision
+	// Detail says why or how, in words.
+	Detail string
+}
+
+// ClusterMember is one member as a ClusterClient sees it.
+type ClusterMember struct {
+	// Node is the node's name, ID its member ID (new after every rejoin),
+	// Gateway the address the client dials, Kinds its runner kinds.
+	Node, ID, Gateway string
+	Kinds             []string
+	// Connected is false while the connection to its gateway is lost and
+	// the cluster has not yet decided.
+	Connected bool
+}
+
+// memberState is where a member is for the client: live → suspect (its
+// connection was lost; the cluster has not declared it dead yet) → lost
+// (final; the member ID never returns). suspect → live does not happen: a
+// lost connection's tasks cannot be followed again.
+type memberState int
+
+const (
+	memberLive memberState = iota
+	memberSuspect
+	memberLost
+)
+
+// runnerState is where a runner the client knows is: live → lost (its
+// member was declared dead; the policy decides) → replaced (placed again
+// as replacedBy) or gone (not re-placed, or stopped). A lost or gone runner
+// a returning member still hosts is adopted back (live) or stopped.
+type runnerState int
+
+const (
+	runnerLive runnerState = iota
+	runnerLost
+	runnerReplaced
+	runnerGone
+)
+
+type memberConn struct {
+	m     membership.Member
+	c     *Client
+	state memberState
+	since time.Time // when it became suspect
+}
+
+type clusterRunner struct {
+	id, kind   string
+	slot       string // the first runner's ID: the error handler's key across re-placements
+	member     string // member ID
+	node       string
+	state      runnerState
+	replacedBy string
+}
+
+type clusterTask struct {
+	t          Task
+	runnerID   string
+	feed       *actors.TaskFeed
+	h          *actors.TaskHandle
+	submitting bool // the Submit call has not returned yet
+	moving     bool // a failover owns it
+}
+
+// ClusterClient places runners over a cluster of exo-actors nodes and
+// follows them through a member's loss. It reads the membership (the same
+// source `exo-actors cluster status` reads), keeps one Client per member's
+// gateway, and implements Node, so a host switches between System, Client
+// and ClusterClient in one line.
+//
+// Placement: SpawnRunner asks every live member that registers the kind
+// for its runners and picks by actors/placement's policy (least loaded by
+// live runners; then health, which the gateway does not report yet, so the
+// node name breaks ties).
+//
+// Addressing: a runner ID is resolved through the membership: a runner
+// this client does not know is looked up on every live member's gateway,
+// so a restarted client reaches runners it placed before.
+//
+// Node loss: a member is lost when it leaves the cluster's view, or when
+// its connection dropped and the view still lists it DetectionBound later.
+// Each of its runners goes to the policy (FailureNodeLost): RETRY places it
+// again on another member after the backoff delay and resubmits its open
+// Retryable tasks there once (the handle's Next returns a *RetryError, as
+// after a local retry); anything else, and every non-Retryable task, ends
+// Failed with a reason wrapping ErrNodeLost's text. Every task ends exactly
+// once.
+//
+// Reconcile: when a member joins (a node back after an eviction, under a
+// new member ID) the client lists its runners: a runner it had replaced or
+// stopped is stopped there (the replacement wins, no duplicate); a lost
+// runner that was not placed again is adopted back.
+type ClusterClient struct {
+	cfg     ClusterConfig
+	mcfg    membership.Config
+	eh      *errhandler.Handler
+	bound   time.Duration
+	ctx     context.Context // ends at Close
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup // the poller and every failover goroutine
+	closed  sync.Once
+	placeMu sync.Mutex // serialises place: each sees the runners the one before spawned
+
+	mu      sync.Mutex
+	closing bool
+	members map[string]*memberConn    // by member ID, live and suspect
+	dead    map[string]bool           // member IDs declared lost: never joined again (at most maxDead, then cleared)
+	runners map[string]*clusterRunner // by runner ID
+	retired []string                  // IDs of replaced and gone runners, oldest first (at most maxRetired)
+	tasks   map[*clusterTask]struct{} // open tasks (pruned as they end)
+}
+
+var _ Node = (*ClusterClient)(nil)
+
+// DialCluster reads the cluster's membership, connects to every member's
+// gateway and returns a client that follows the cluster until Close. It
+// fails when no member with a gateway answers within ctx (default 10s).
+func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error) {
+	if cfg.Poll <= 0 {
+		cfg.Poll = 100 * time.Millisecond
+	}
+	prov := membership.ProviderAutomanaged
+	if cfg.Provider != "" {
+		p, err := membership.ParseProvider(cfg.Provider)
+		if err != nil {
+			return nil, err
+		}
+		prov = p
+	}
+	mcfg := membership.Config{Cluster: cfg.Cluster, Provider: prov, Peers: cfg.Peers, EtcdEndpoints: cfg.EtcdEndpoints,
+		EtcdBaseKey: cfg.EtcdBaseKey, Refresh: cfg.Refresh}
+	if cfg.Cluster == "" {
+		return nil, errors.New("ClusterConfig.Cluster is empty: name the cluster the nodes joined (their --cluster)")
+	}
+	if err := membership.CheckQuery(mcfg); err != nil {
+		return nil, fmt.Errorf("bad ClusterConfig: %w", err)
+	}
+	eh, err := errhandler.New(toErrorPolicy(cfg.Policy))
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	cc := &ClusterClient{cfg: cfg, mcfg: mcfg, eh: eh, bound: mcfg.DetectionBound() + cfg.Poll, ctx: cctx, cancel: cancel,
+		members: map[string]*memberConn{}, dead: map[string]bool{}, runners: map[string]*clusterRunner{}, tasks: map[*clusterTask]struct{}{}}
+	for {
+		err := cc.refresh(ctx)
+		cc.mu.Lock()
+		n := len(cc.members)
+		cc.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if err == nil {
+			err = fmt.Errorf("cluster %s has no member with a gateway yet", cfg.Cluster)
+		}
+		select {
+		case <-ctx.Done():
+			cc.Close()
+			return nil, fmt.Errorf("dial cluster %s: %w (%v)", cfg.Cluster, err, ctx.Err())
+		case <-time.After(cfg.Poll):
+		}
+	}
+	cc.wg.Add(1)
+	go cc.poll() // owner: cc; Close cancels and waits
+	return cc, nil
+}
+
+// DetectionBound is the bound from a member's death to this client
+// declaring it lost: the provider's bound (membership.Config.DetectionBound)
+// plus one Poll.
+func (cc *ClusterClient) DetectionBound() time.Duration { return cc.bound }
+
+func (cc *ClusterClient) emit(ev ClusterEvent) {
+	if cc.cfg.Hook != nil {
+		if ev.At.IsZero() {
+			ev.At = time.Now()
+		}
+		cc.cfg.Hook(ev)
+	}
+}
+
+// maxDead bounds the member IDs remembered as lost. A lost member ID can
+// linger in a peer's view for up to the detection bound; an evicted member
+// returns under a new ID.
+const maxDead = 1024
+
+// maxRetired bounds the replaced and gone runners the client remembers
+// (for the old-to-new mapping and the reconcile rule); past it the oldest
+// is forgotten: its ID then resolves through the members again.
+const maxRetired = 4096
+
+// retireLocked notes that runner r left the live state; call with mu held.
+func (cc *ClusterClient) retireLocked(r *clusterRunner) {
+	cc.retired = append(cc.retired, r.id)
+	for len(cc.retired) > maxRetired {
+		old := cc.runners[cc.retired[0]]
+		if old != nil && old.state != runnerLive && old.state != runnerLost {
+			delete(cc.runners, old.id)
+		}
+		cc.retired = cc.retired[1:]
+	}
+}
+
+// joinTimeout bounds connecting to a new member and listing its runners.
+const joinTimeout = 2 * time.Second
+
+// readTimeout bounds one read of the membership by the poller.
+const readTimeout = 500 * time.Millisecond
+
+func (cc *ClusterClient) poll() {
+	defer cc.wg.Done()
+	t := time.NewTicker(cc.cfg.Poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-cc.ctx.Done():
+			return
+		case <-t.C:
+			// A frozen peer would hold each read for the provider's 2 s
+			// HTTP timeout: bound it, an unanswered peer is no answer.
+			ctx, cancel := context.WithTimeout(cc.ctx, readTimeout)
+			_ = cc.refresh(ctx) // an unreadable membership changes nothing; the next poll tries again
+			cancel()
+		}
+	}
+}
+
+// refresh reads the membership once: dials new members, declares lost the
+// members that left the view (or whose connection has been lost for longer
+// than the bound), and prunes ended tasks.
+func (cc *ClusterClient) refresh(ctx context.Context) error {
+	st, err := membership.QueryStatus(ctx, cc.mcfg)
+	if err != nil {
+		return err
+	}
+	inView := map[string]membership.Member{}
+	for _, m := range st.Members {
+		if m.Gateway != "" {
+			inView[m.ID] = m
+		}
+	}
+	now := time.Now()
+	var fresh []membership.Member
+	var gone []*memberConn
+	var why []string
+	var left []bool // the member left the view (not only its connection)
+	cc.mu.Lock()
+	if cc.closing {
+		cc.mu.Unlock()
+		return nil
+	}
+	for id, mc := range cc.members {
+		if _, ok := inView[id]; !ok {
+			gone, why, left = append(gone, mc), append(why, "left the cluster's view"), append(left, true)
+			continue
+		}
+		if mc.state == memberSuspect && now.Sub(mc.since) > cc.bound {
+			gone, why, left = append(gone, mc), append(why, fmt.Sprintf("its connection was lost %s ago and the view still lists it", now.Sub(mc.since).Round(time.Millisecond))), append(left, false)
+		}
+	}
+	for id, m := range inView {
+		if _, ok := cc.members[id]; !ok && !cc.dead[id] {
+			fresh = append(fresh, m)
+		}
+	}
+	for t := range cc.tasks {
+		if !t.submitting && !t.moving && t.h.Outcome() != nil {
+			delete(cc.tasks, t)
+		}
+	}
+	cc.mu.Unlock()
+	for i, mc := range gone {
+		cc.declareLost(mc, why[i], left[i])
+	}
+	sort.Slice(fresh, func(i, j int) bool { return fresh[i].NodeName < fresh[j].NodeName })
+	for _, m := range fresh {
+		// Not the read's short context: a dial and a runner list can take
+		// longer on a loaded machine, and joinTimeout bounds them.
+		jctx, cancel := context.WithTimeout(cc.ctx, joinTimeout)
+		cc.join(jctx, m)
+		cancel()
+	}
+	return nil
+}
+
+// join connects to a new member's gateway, reconciles the runners it
+// still hosts, and adds it.
+func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
+	c, err := Dial(ctx, m.Gateway, cc.cfg.Dial...)
+	if err != nil {
+		return // not serving yet, or already gone: the next poll tries again
+	}
+	mc := &memberConn{m: m, c: c}
+	c.mu.Lock()
+	c.onLost = func(error) { cc.suspect(mc) }
+	c.mu.Unlock()
+	infos, err := c.Runners(ctx)
+	if err != nil {
+		c.Close()
+		return
+	}
+	cc.mu.Lock()
+	if cc.closing {
+		cc.mu.Unlock()
+		c.Close()
+		return
+	}
+	cc.members[m.ID] = mc
+	type stop struct{ id, why string }
+	var stops []stop
+	var adopted []string
+	for _, ri := range infos {
+		r := cc.runners[ri.ID]
+		if r == nil || ri.Status.Terminal() {
+			continue
+		}
+		switch r.state {
+		case runnerReplaced:
+			stops = append(stops, stop{ri.ID, "stopped: it had been replaced by " + r.replacedBy})
+		case runnerGone:
+			if r.replacedBy == "" && r.member != m.ID {
+				r.state, r.member, r.node = runnerLive, m.ID, m.NodeName
+				adopted = append(adopted, ri.ID)
+			}
+		case runnerLive:
+			if r.member != m.ID {
+				stops = append(stops, stop{ri.ID, "stopped: the same runner ID is live on " + r.node})
+			}
+		}
+	}
+	cc.mu.Unlock()
+	if c.Err() != nil {
+		cc.suspect(mc)
+	}
+	cc.emit(ClusterEvent{Kind: ClusterMemberJoined, Node: m.NodeName, Member: m.ID, Detail: "gateway " + m.Gateway})
+	for _, id := range adopted {
+		cc.emit(ClusterEvent{Kind: ClusterRunnerReconciled, Node: m.NodeName, Member: m.ID, RunnerID: id, Detail: "adopted back: it was lost and not placed again"})
+	}
+	for _, s := range stops {
+		_, err := c.StopRunner(ctx, s.id)
+		d := s.why
+		if err != nil {
+			d += " (stop failed: " + err.Error() + ")"
+		}
+		cc.emit(ClusterEvent{Kind: ClusterRunnerReconciled, Node: m.NodeName, Member: m.ID, RunnerID: s.id, Detail: d})
+	}
+}
+
+// suspect marks a member whose connection was lost; its tasks stay open
+// until the cluster decides. Called by the member's Client under its lock.
+func (cc *ClusterClient) suspect(mc *memberConn) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if mc.state == memberLive {
+		mc.state, mc.since = memberSuspect, time.Now()
+	}
+}
+
+// declareLost takes a member out and hands each of its runners to
+// failover. A member that left the view is dead for good (protoactor blocks
+// its ID; an evicted node returns under a new one): its ID is never joined
+// again, though it may linger in a slower peer's view. A member lost only
+// through its connection (the view still lists it: a partition between this
+// client and that node) is joined again if it answers later, and then
+// reconciled like a returning node.
+func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) {
+	at := time.Now()
+	reason := fmt.Sprintf("%s: node %s (member %s, gateway %s) declared dead by cluster %s: %s",
+		ErrNodeLost, mc.m.NodeName, mc.m.ID, mc.m.Gateway, cc.cfg.Cluster, why)
+	// A connection still up (the view dropped the member first) is ended
+	// as lost, so its open tasks are handed over rather than failed.
+	mc.c.lost("declared dead by the cluster: " + why)
+	cc.mu.Lock()
+	if mc.state == memberLost || cc.closing {
+		cc.mu.Unlock()
+		return
+	}
+	mc.state = memberLost
+	delete(cc.members, mc.m.ID)
+	if leftView {
+		if len(cc.dead) >= maxDead {
+			clear(cc.dead) // IDs that old have left every view long ago
+		}
+		cc.dead[mc.m.ID] = true
+	}
+	var lost []*clusterRunner
+	for _, r := range cc.runners {
+		if r.member == mc.m.ID && r.state == runnerLive {
+			r.state = runnerLost
+			lost = append(lost, r)
+		}
+	}
+	byRunner := map[string][]*clusterTask{}
+	for t := range cc.tasks {
+		if r := cc.runners[t.runnerID]; r != nil && r.state == runnerLost && r.member == mc.m.ID && !t.submitting && !t.moving {
+			t.moving = true
+			byRunner[t.runnerID] = append(byRunner[t.runnerID], t)
+		}
+	}
+	cc.wg.Add(len(lost)) // under mu, before Close can wait
+	cc.mu.Unlock()
+	cc.emit(ClusterEvent{Kind: ClusterMemberLost, At: at, Node: mc.m.NodeName, Member: mc.m.ID,
+		Detail: fmt.Sprintf("%s; %d runners lost", why, len(lost))})
+	for _, r := range lost {
+		go cc.failover(r, byRunner[r.id], reason) // owner: cc; Close waits
+	}
+	mc.c.Close()
+}
+
+// failover carries out the policy's decision for one lost runner and ends
+// or moves each of its open tasks, exactly once.
+func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason string) {
+	defer cc.wg.Done()
+	rec := cc.eh.Handle(errhandler.Failure{Kind: errhandler.KindNodeLost, Component: "cluster", Operation: "failover",
+		RunnerID: r.slot, Message: reason})
+	cc.emit(ClusterEvent{Kind: ClusterRunnerLost, Node: r.node, Member: r.member, RunnerID: r.id,
+		Decision: fromDecision(rec.Decision), Detail: reason})
+	fail := func(ts []*clusterTask, why string) {
+		now := time.Now()
+		for _, t := range ts {
+			t.feed.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, Reason: why, At: now})
+		}
+		cc.mu.Lock()
+		for _, t := range ts {
+			t.moving = false
+		}
+		cc.mu.Unlock()
+	}
+	var retry, rest []*clusterTask
+	for _, t := range tasks {
+		if t.t.Retryable && t.h.Attempt() < 2 {
+			retry = append(retry, t)
+		} else {
+			rest = append(rest, t)
+		}
+	}
+	fail(rest, reason)
+	giveUp := func(why string) {
+		cc.mu.Lock()
+		r.state = runnerGone
+		cc.retireLocked(r)
+		cc.mu.Unlock()
+		fail(retry, reason+"; "+why)
+	}
+	if !rec.Decision.Restarts() {
+		giveUp(fmt.Sprintf("not placed again (policy: %v)", rec.Decision))
+		return
+	}
+	if rec.Delay > 0 {
+		t := time.NewTimer(rec.Delay)
+		select {
+		case <-cc.ctx.Done():
+			t.Stop()
+			giveUp("the cluster client closed before the runner was placed again")
+			return
+		case <-t.C:
+		}
+	}
+	nr, err := cc.place(cc.ctx, r.kind, r.slot)
+	if err != nil {
+		giveUp("placing it again failed: " + err.Error())
+		return
+	}
+	cc.eh.RunnerReady(r.slot)
+	cc.mu.Lock()
+	r.state, r.replacedBy = runnerReplaced, nr.id
+	cc.retireLocked(r)
+	mc := cc.members[nr.member]
+	cc.mu.Unlock()
+	cc.emit(ClusterEvent{Kind: ClusterRunnerReplaced, Node: nr.node, Member: nr.member, RunnerID: r.id, NewRunnerID: nr.id,
+		Detail: fmt.Sprintf("after %s backoff (attempt %d)", rec.Delay, rec.Attempt)})
+	for _, t := range retry {
+		t.feed.Retry(fmt.Sprintf("%s; resubmitted to runner %s on node %s", reason, nr.id, nr.node))
+		cc.mu.Lock()
+		t.runnerID, t.moving, t.submitting = nr.id, false, true
+		cc.mu.Unlock()
+		var serr error
+		if mc == nil {
+			serr = fmt.Errorf("%w: node %s was lost too", ErrNodeLost, nr.node)
+		} else {
+			serr = mc.c.submitFeed(cc.ctx, nr.id, t.t, t.feed)
+		}
+		cc.mu.Lock()
+		t.submitting = false
+		if serr == nil && nr.state != runnerLive && !t.moving {
+			serr = fmt.Errorf("%w: node %s was lost while the task was being resubmitted", ErrNodeLost, nr.node)
+		}
+		cc.mu.Unlock()
+		if serr != nil {
+			t.feed.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED,
+				Reason: reason + "; resubmitting it failed: " + serr.Error(), At: time.Now()})
+			continue
+		}
+		cc.emit(ClusterEvent{Kind: ClusterTaskResubmitted, Node: nr.node, Member: nr.member, RunnerID: r.id, NewRunnerID: nr.id, TaskID: t.t.ID})
+	}
+}
+
+// place chooses a member for a runner of kind by the placement policy,
+// spawns it there and registers it; slot is "" for a new runner.
+func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*clusterRunner, error) {
+	// One placement at a time: concurrent ones (a lost member's runners)
+	// would all count the same load and pile onto one member.
+	cc.placeMu.Lock()
+	defer cc.placeMu.Unlock()
+	cc.mu.Lock()
+	var live []*memberConn
+	for _, mc := range cc.members {
+		if mc.state == memberLive && mc.m.HasKind(kind) {
+			live = append(live, mc)
+		}
+	}
+	var kinds []string
+	for _, mc := range cc.members {
+		kinds = append(kinds, mc.m.Kinds...)
+	}
+	cc.mu.Unlock()
+	if len(live) == 0 {
+		slices.Sort(kinds)
+		return nil, fmt.Errorf("%w: no live member of cluster %s registers kind %q (live members' kinds: %s)",
+			ErrNoPlacement, cc.cfg.Cluster, kind, strings.Join(slices.Compact(kinds), ", "))
+	}
+	cands := make([]placement.Candidate, len(live))
+	var wg sync.WaitGroup
+	for i, mc := range live {
+		wg.Add(1)
+		go func() { // owner: place, which waits
+			defer wg.Done()
+			n := 0
+			infos, err := mc.c.Runners(ctx)
+			for _, ri := range infos {
+				if !ri.Status.Terminal() {
+					n++
+				}
+			}
+			cands[i] = placement.Candidate{Member: mc.m.ID, Node: mc.m.NodeName, Kinds: mc.m.Kinds, Runners: n}
+			if err != nil {
+				cands[i].Kinds = nil // unreachable now: not a candidate
+			}
+		}()
+	}
+	wg.Wait()
+	var errs []string
+	for len(cands) > 0 {
+		pick, err := placement.Place(kind, cands)
+		if err != nil {
+			errs = append(errs, err.Error())
+			break
+		}
+		var mc *memberConn
+		for _, m := range live {
+			if m.m.ID == pick.Member {
+				mc = m
+			}
+		}
+		id, err := mc.c.SpawnRunner(ctx, RunnerSpec{Kind: kind})
+		if err == nil {
+			r := &clusterRunner{id: id, kind: kind, slot: slot, member: mc.m.ID, node: mc.m.NodeName}
+			if r.slot == "" {
+				r.slot = id
+			}
+			cc.mu.Lock()
+			cc.runners[id] = r
+			cc.mu.Unlock()
+			return r, nil
+		}
+		errs = append(errs, fmt.Sprintf("%s: %v", pick.Node, err))
+		cands = slices.DeleteFunc(cands, func(c placement.Candidate) bool { return c.Member == pick.Member })
+	}
+	return nil, fmt.Errorf("%w: kind %q in cluster %s: %s", ErrNoPlacement, kind, cc.cfg.Cluster, strings.Join(errs, "; "))
+}
+
+// SpawnRunner places a runner of spec.Kind on the member the placement
+// policy picks and returns its ID. As with a Client, only Kind may be set:
+// the command comes from the chosen node's configuration.
+func (cc *ClusterClient) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error) {
+	if spec.Command != "" || spec.Builtin || len(spec.Args) > 0 || len(spec.Env) > 0 || spec.Dir != "" {
+		return "", fmt.Errorf("%w: a cluster places runners by kind only; leave Command, Args, Env, Dir and Builtin empty", ErrInvalidRequest)
+	}
+	if spec.Kind == "" {
+		return "", fmt.Errorf("%w: RunnerSpec.Kind is empty: name a kind some member registers", ErrInvalidRequest)
+	}
+	if err := cc.ctx.Err(); err != nil {
+		return "", ErrClientClosed
+	}
+	r, err := cc.place(ctx, spec.Kind, "")
+	if err != nil {
+		return "", err
+	}
+	return r.id, nil
+}
+
+// resolve returns the runner that now stands for id (following
+// re-placements) and its member's connection. An ID the client does not
+// know is looked up on every live member.
+func (cc *ClusterClient) resolve(ctx context.Context, id string) (*clusterRunner, *memberConn, error) {
+	if cc.ctx.Err() != nil {
+		return nil, nil, ErrClientClosed
+	}
+	for range 2 {
+		cc.mu.Lock()
+		r := cc.runners[id]
+		for hops := 0; r != nil && r.state == runnerReplaced && hops < 64; hops++ {
+			r = cc.runners[r.replacedBy]
+		}
+		if r != nil {
+			defer cc.mu.Unlock()
+			switch r.state {
+			case runnerLost:
+				return nil, nil, fmt.Errorf("%w: runner %s: its node %s was lost; its replacement is being placed, try again shortly", ErrNodeLost, id, r.node)
+			case runnerGone:
+				return nil, nil, fmt.Errorf("%w: runner %s: its node %s was lost and it was not placed again", ErrNodeLost, id, r.node)
+			}
+			mc := cc.members[r.member]
+			if mc == nil || mc.state != memberLive {
+				return nil, nil, fmt.Errorf("%w: runner %s: the connection to its node %s is lost; the cluster has not decided yet", ErrNodeLost, id, r.node)
+			}
+			return r, mc, nil
+		}
+		var live []*memberConn
+		for _, mc := range cc.members {
+			if mc.state == memberLive {
+				live = append(live, mc)
+			}
+		}
+		cc.mu.Unlock()
+		found := false
+		for _, mc := range live {
+			infos, err := mc.c.Runners(ctx)
+			if err != nil {
+				continue
+			}
+			for _, ri := range infos {
+				if ri.ID == id && !ri.Status.Terminal() {
+					cc.mu.Lock()
+					if cc.runners[id] == nil {
+						cc.runners[id] = &clusterRunner{id: id, kind: ri.Kind, slot: id, member: mc.m.ID, node: mc.m.NodeName}
+					}
+					cc.mu.Unlock()
+					found = true
+				}
+			}
+		}
+		if !found {
+			return nil, nil, fmt.Errorf("%w: no live member of cluster %s hosts runner %q (asked %d)", ErrUnknownRunner, cc.cfg.Cluster, id, len(live))
+		}
+	}
+	return nil, nil, fmt.Errorf("%w: runner %q", ErrUnknownRunner, id)
+}
+
+// Submit queues a task on runner runnerID wherever it lives now. The handle
+// follows the task through a member's loss: a Retryable task is resubmitted
+// once to the runner's replacement (Next returns a *RetryError first), any
+// other ends Failed with a reason naming the lost node.
+func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*TaskHandle, error) {
+	r, mc, err := cc.resolve(ctx, runnerID)
+	if err != nil {
+		return nil, err
+	}
+	if err := mc.c.checkTask(t); err != nil {
+		return nil, err
+	}
+	h, feed := actors.NewTaskFeed(runnerID, t.ID)
+	ct := &clusterTask{t: t, runnerID: r.id, feed: feed, h: h, submitting: true}
+	cc.mu.Lock()
+	cc.tasks[ct] = struct{}{}
+	cc.mu.Unlock()
+	err = mc.c.submitFeed(ctx, r.id, t, feed)
+	cc.mu.Lock()
+	ct.submitting = false
+	if err != nil {
+		delete(cc.tasks, ct)
+	}
+	lostMeanwhile := err == nil && r.state != runnerLive && !ct.moving
+	cc.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if lostMeanwhile {
+		// The member was declared lost while the call was in flight: the
+		// failover did not see this task; end it here, once.
+		feed.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED,
+			Reason: fmt.Sprintf("%s: node %s was lost while the task was being submitted", ErrNodeLost, r.node), At: time.Now()})
+	}
+	return &TaskHandle{ID: t.ID, RunnerID: runnerID, h: h}, nil
+}
+
+// StopRunner stops the runner wherever it lives now.
+func (cc *ClusterClient) StopRunner(ctx context.Context, id string) (*StopResult, error) {
+	r, mc, err := cc.resolve(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	res, err := mc.c.StopRunner(ctx, r.id)
+	if err != nil {
+		return nil, err
+	}
+	cc.mu.Lock()
+	if r.state == runnerLive {
+		r.state = runnerGone
+		cc.retireLocked(r)
+	}
+	cc.mu.Unlock()
+	cc.eh.RunnerStopped(r.slot)
+	return res, nil
+}
+
+// Runners lists the runners of every live member, member by member in
+// node name order.
+func (cc *ClusterClient) Runners(ctx context.Context) ([]RunnerInfo, error) {
+	var out []RunnerInfo
+	for _, m := range cc.Members() {
+		if !m.Connected {
+			continue
+		}
+		cc.mu.Lock()
+		mc := cc.members[m.ID]
+		cc.mu.Unlock()
+		if mc == nil {
+			continue
+		}
+		infos, err := mc.c.Runners(ctx)
+		if err != nil {
+			return out, fmt.Errorf("runners of node %s: %w", m.Node, err)
+		}
+		out = append(out, infos...)
+	}
+	return out, nil
+}
+
+// Cancel cancels one task (or all of the runner's, taskID empty) on the
+// member hosting the runner now.
+func (cc *ClusterClient) Cancel(ctx context.Context, runnerID, taskID string) (int, error) {
+	r, mc, err := cc.resolve(ctx, runnerID)
+	if err != nil {
+		return 0, err
+	}
+	return mc.c.Cancel(ctx, r.id, taskID)
+}
+
+// Subscribe subscribes to a topic of the member hosting f.RunnerID, which
+// is required: a cluster has no cluster-wide stream yet.
+func (cc *ClusterClient) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
+	if f.RunnerID == "" {
+		return nil, fmt.Errorf("%w: a ClusterClient subscribes on one runner's member: set Filter.RunnerID", ErrUnsupported)
+	}
+	r, mc, err := cc.resolve(context.Background(), f.RunnerID)
+	if err != nil {
+		return nil, err
+	}
+	f.RunnerID = r.id
+	return mc.c.Subscribe(topic, f, o)
+}
+
+// Members returns the members the client follows, by node name.
+func (cc *ClusterClient) Members() []ClusterMember {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	out := make([]ClusterMember, 0, len(cc.members))
+	for _, mc := range cc.members {
+		out = append(out, ClusterMember{Node: mc.m.NodeName, ID: mc.m.ID, Gateway: mc.m.Gateway,
+			Kinds: slices.Clone(mc.m.Kinds), Connected: mc.state == memberLive})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Node < out[j].Node || out[i].Node == out[j].Node && out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Where returns the node name hosting the runner that stands for id now
+// (after re-placements), as far as this client knows.
+func (cc *ClusterClient) Where(id string) (runnerID, node string, ok bool) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	r := cc.runners[id]
+	for hops := 0; r != nil && r.state == runnerReplaced && hops < 64; hops++ {
+		r = cc.runners[r.replacedBy]
+	}
+	if r == nil || r.state != runnerLive {
+		return "", "", false
+	}
+	return r.id, r.node, true
+}
+
+// Close stops following the cluster: failovers under way end their tasks
+// Failed, every connection closes (its open tasks end Failed wrapping
+// ErrClientClosed). Runners stay on their nodes. Idempotent.
+func (cc *ClusterClient) Close() error {
+	cc.closed.Do(func() {
+		cc.mu.Lock()
+		cc.closing = true
+		cc.mu.Unlock()
+		cc.cancel()
+		cc.wg.Wait()
+		cc.mu.Lock()
+		conns := make([]*memberConn, 0, len(cc.members))
+		for _, mc := range cc.members {
+			conns = append(conns, mc)
+		}
+		var parked []*clusterTask
+		for t := range cc.tasks {
+			parked = append(parked, t)
+		}
+		cc.mu.Unlock()
+		for _, mc := range conns {
+			mc.c.Close()
+		}
+		for _, t := range parked { // tasks of suspect members, held for a verdict that will not come
+			t.feed.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED,
+				Reason: fmt.Sprintf("%s: cluster client of %s closed", ErrClientClosed, cc.cfg.Cluster), At: time.Now()})
+		}
+	})
+	return nil
+}

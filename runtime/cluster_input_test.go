@@ -1,0 +1,65 @@
+package runtime_test
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+// TestDialClusterBadInput checks that each bad ClusterConfig gets one line
+// naming what is wrong, at once (no waiting for a cluster).
+func TestDialClusterBadInput(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  exo.ClusterConfig
+		want string
+	}{
+		{"no cluster", exo.ClusterConfig{Peers: []string{"127.0.0.1:7001"}}, "ClusterConfig.Cluster is empty"},
+		{"bad provider", exo.ClusterConfig{Cluster: "c", Provider: "zookeeper"}, `unknown cluster provider "zookeeper"`},
+		{"no peers", exo.ClusterConfig{Cluster: "c"}, "automanaged needs the peers' HTTP addresses"},
+		{"bad peer", exo.ClusterConfig{Cluster: "c", Peers: []string{"localhost"}}, `bad peer "localhost"`},
+		{"no etcd endpoint", exo.ClusterConfig{Cluster: "c", Provider: "etcd"}, "etcd needs at least one endpoint"},
+		{"bad cluster name", exo.ClusterConfig{Cluster: "a b", Peers: []string{"127.0.0.1:7001"}}, `bad cluster name "a b"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			cc, err := exo.DialCluster(context.Background(), tt.cfg)
+			if err == nil {
+				cc.Close()
+				t.Fatal("DialCluster accepted it")
+			}
+			if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q: want one line containing %q", err, tt.want)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("took %v: a bad config should fail at once", d)
+			}
+		})
+	}
+}
+
+// TestDialClusterNobodyAnswers: peers that do not answer fail the dial
+// when its context ends, naming the peers.
+func TestDialClusterNobodyAnswers(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	cc, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: "c", Peers: []string{addr}})
+	if err == nil {
+		cc.Close()
+		t.Fatal("DialCluster succeeded with nobody there")
+	}
+	if !strings.Contains(err.Error(), "dial cluster c") || !strings.Contains(err.Error(), addr) {
+		t.Errorf("error %q: want it to name the cluster and the peer %s", err, addr)
+	}
+}
