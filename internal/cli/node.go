@@ -21,7 +21,7 @@ type nodeOptions struct {
 	listen, name, config string
 	tls                  gateway.TLSFiles
 	allowShutdown        bool
-	allowFaults          bool // --allow-faults: serve Client.InjectFault (node_ui.go)
+	allowFaults          bool      // --allow-faults: serve Client.InjectFault (node_ui.go)
 	ui                   uiOptions // --ui, --ui-actions, --ui-allow-remote (node_ui.go)
 	cluster              clusterFlags
 }
