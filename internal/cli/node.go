@@ -93,7 +93,7 @@ func newNodeCmd(e *env) *cobra.Command {
 }
 
 func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) error {
-	sys, err := exo.New(exo.Config{Logger: e.logger, Tasks: nc.tasks})
+	sys, err := exo.New(exo.Config{Logger: e.logger, Tasks: nc.tasks, ErrorPolicy: nc.policy})
 	if err != nil {
 		return err
 	}
