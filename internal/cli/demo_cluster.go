@@ -208,8 +208,8 @@ type clusterDemo struct {
 	rate       float64 // events/s at rateAt
 	rateAt     time.Time
 	rateEvents uint64
-	readers  sync.WaitGroup // every subscription reader
-	waiters  sync.WaitGroup // every node process's reaper
+	readers    sync.WaitGroup // every subscription reader
+	waiters    sync.WaitGroup // every node process's reaper
 }
 
 func (d *clusterDemo) logf(format string, args ...any) {
