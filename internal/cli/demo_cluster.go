@@ -606,31 +606,35 @@ func (d *clusterDemo) inject(ctx context.Context, self string, rng *rand.Rand, k
 // allowed per runner within 30s; the escalate fault goes one past it.
 const escalateAfter = 3
 
-// escalate SIGKILLs runner tg's process, waits for its next generation's
-// process and kills that too, escalateAfter+1 times in all, or until no
-// new process comes within 10s (the runner escalated and stopped earlier:
-// other faults count against its restart intensity too).
+// escalate SIGKILLs runner tg's process once it is Ready (or Running),
+// waits for its next generation to be Ready and kills that too,
+// escalateAfter+1 times in all, or until no new generation is Ready within
+// 3s (the runner escalated and stopped: other faults count against its
+// restart intensity too). It waits for Ready because a process killed
+// before its Hello counts as "not a runner", which escalates at once
+// (docs/traps.md).
 func (d *clusterDemo) escalate(ctx context.Context, tg target) {
 	var gen uint64
 	for kill := 1; kill <= escalateAfter+1; kill++ {
 		pid := 0
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(3 * time.Second)
 		for pid == 0 && time.Now().Before(deadline) && ctx.Err() == nil {
 			infos, err := tg.n.client.Runners(ctx)
 			if err != nil {
 				return
 			}
 			for _, in := range infos {
-				if in.ID == tg.runner && in.Generation > gen && in.Pid > 0 && processAlive(in.Pid) {
+				up := in.Status == exo.StatusReady || in.Status == exo.StatusRunning
+				if in.ID == tg.runner && in.Generation > gen && up && in.Pid > 0 && processAlive(in.Pid) {
 					pid, gen = in.Pid, in.Generation
 				}
 			}
 			if pid == 0 {
-				_ = sleepCtx(ctx, 50*time.Millisecond) // polling the node: no event says "the next process started" over the wire
+				_ = sleepCtx(ctx, 50*time.Millisecond) // polling the node: no event says "the next process is Ready" over the wire
 			}
 		}
 		if pid == 0 {
-			d.logf("escalate: %s on %s has no new process (kill %d): it stopped", tg.runner, tg.n.name, kill)
+			d.logf("escalate: %s on %s has no new Ready process (before kill %d): it stopped", tg.runner, tg.n.name, kill)
 			return
 		}
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
