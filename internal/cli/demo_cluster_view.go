@@ -244,7 +244,7 @@ func clusterTable(v clusterView, width int) []string {
 	out := []string{"\x1b[1m" + head + "\x1b[0m",
 		fmt.Sprintf("    %-14s %-24s %-9s %3s %8s %6s", "runner", "status", "health", "rst", "backoff", "tasks")}
 	for _, n := range v.Nodes {
-		line := fmt.Sprintf("  %s %s %s", n.Name, n.Addr, n.State)
+		line := "  " + strings.Join(strings.Fields(n.Name+" "+n.Addr+" "+n.State), " ")
 		if d := n.Doc; d != nil && n.State == "serving" {
 			line += fmt.Sprintf(" · %.2f %s · %d/%d ready · %d alerts", d.Node.Score, d.Node.Level, d.Node.Ready, d.Node.Runners, len(d.Alerts))
 		}
