@@ -212,6 +212,16 @@ type clusterDemo struct {
 	waiters    sync.WaitGroup // every node process's reaper
 }
 
+// lockedWriter writes through the demo's output under its mutex (the
+// logger's path in table mode).
+type lockedWriter struct{ d *clusterDemo }
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.d.mu.Lock()
+	defer w.d.mu.Unlock()
+	return w.d.log.Write(p)
+}
+
 func (d *clusterDemo) logf(format string, args ...any) {
 	d.mu.Lock()
 	fmt.Fprintf(d.log, "%6.2fs  "+format+"\n", append([]any{time.Since(d.start).Seconds()}, args...)...)
@@ -247,6 +257,10 @@ func runClusterDemo(parent context.Context, e *env, o clusterOptions, runners in
 	if d.liveMode == liveTable {
 		d.view = newLiveView(liveTable, d.log, d.start)
 		d.log = d.view
+		if terminalWidth(e.stderr) > 0 {
+			// Log lines scroll above the table, not into it.
+			e.logger.SetOutput(lockedWriter{d})
+		}
 	}
 	d.sum = clusterSummary{Seed: o.seed, Nodes: o.nodes, RunnersPerNode: runners, Chaos: o.chaos,
 		TasksFailedByReason: map[string]int{}, FaultsInjected: map[string]int{},
