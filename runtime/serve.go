@@ -46,8 +46,13 @@ type ServeConfig struct {
 	SessionTimeout time.Duration
 	// AllowShutdown lets a client shut the System down (Client.ShutdownNode).
 	AllowShutdown bool
-	Logger        *logrus.Logger
-	Version       string
+	// InjectFault, when set, serves Client.InjectFault: it injects fault
+	// kind into a runner at the generation the client saw and says what it
+	// did. Nil (the default) refuses every remote fault injection.
+	// `exo-actors node --allow-faults` sets it.
+	InjectFault func(ctx context.Context, runnerID string, generation uint64, kind string) (string, error)
+	Logger      *logrus.Logger
+	Version     string
 }
 
 // Server is a System served to remote clients: a protoactor remote on the
@@ -89,7 +94,8 @@ func (s *System) Serve(cfg ServeConfig) (*Server, error) {
 		return nil, err
 	}
 	gc := gateway.Config{Name: cfg.Name, Node: s.node, Kinds: toGatewayKinds(cfg.Kinds), Logger: cfg.Logger, MaxMessage: cfg.MaxMessage,
-		CancelTasksOnClientLoss: cfg.CancelTasksOnClientLoss, SessionTimeout: cfg.SessionTimeout, Version: cfg.Version}
+		CancelTasksOnClientLoss: cfg.CancelTasksOnClientLoss, SessionTimeout: cfg.SessionTimeout, Version: cfg.Version,
+		InjectFault: cfg.InjectFault}
 	if cfg.AllowShutdown {
 		gc.Shutdown = func(ctx context.Context) (string, time.Duration, []string, error) {
 			rep, err := s.Shutdown(ctx)

@@ -44,6 +44,12 @@ type Config struct {
 	// report as text, the total time and the forced actors; nil refuses
 	// GwShutdown.
 	Shutdown func(ctx context.Context) (report string, total time.Duration, forced []string, err error)
+	// InjectFault injects a fault into a runner for a GwInjectFault request
+	// (the kind and the generation the client saw) and says what it did;
+	// nil refuses every GwInjectFault, so a remote peer can inject faults
+	// only into a node started to allow them (exo-actors node
+	// --allow-faults).
+	InjectFault func(ctx context.Context, runnerID string, generation uint64, kind string) (string, error)
 	// Version is reported in GwWelcome.
 	Version string
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/streams"
+	"github.com/exo-actors/exo-actors/internal/httpapi"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -370,7 +372,7 @@ func callIDOf(m any) (uint64, bool) {
 	switch m.(type) {
 	case *exov1.GwSpawnRunner, *exov1.GwStopRunner, *exov1.GwListRunners, *exov1.GwSubmit, *exov1.GwCancel,
 		*exov1.GwSubscribe, *exov1.GwCredit, *exov1.GwUnsubscribe, *exov1.GwNodeStatus, *exov1.GwShutdown,
-		*exov1.GwEcho, *exov1.GwBlast:
+		*exov1.GwEcho, *exov1.GwBlast, *exov1.GwStatusDoc, *exov1.GwInjectFault:
 		return m.(caller).GetCallId(), true
 	}
 	return 0, false
@@ -452,6 +454,35 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		a.reply(ctx, &exov1.GwNodeStatusReply{CallId: callID, NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
 			Runners: int32(len(infos)), Sessions: int32(st.Sessions), Subscriptions: int32(st.Subscriptions),
 			OpenTasks: int32(st.OpenTasks), Uptime: durationpb.New(time.Since(g.start)), ShuttingDown: shutting})
+	case *exov1.GwStatusDoc:
+		doc, err := httpapi.BuildStatus(cctx, g.cfg.Node)
+		if err != nil {
+			a.reply(ctx, errMsg(callID, err))
+			return
+		}
+		b, err := json.Marshal(doc)
+		if err != nil {
+			a.reply(ctx, errMsg(callID, err))
+			return
+		}
+		a.reply(ctx, &exov1.GwStatusDocReply{CallId: callID, Json: b})
+	case *exov1.GwInjectFault:
+		if g.cfg.InjectFault == nil {
+			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s does not allow fault injection (start it with --allow-faults)", ErrUnsupported, g.cfg.Name)))
+			return
+		}
+		to := ctx.Sender()
+		g.goOwned(func() {
+			fctx, cancel := context.WithTimeout(g.ctx, callTimeout)
+			defer cancel()
+			res, err := g.cfg.InjectFault(fctx, m.GetRunnerId(), m.GetGeneration(), m.GetKind())
+			if err != nil {
+				g.system.Root.Send(to, errMsg(callID, err))
+				return
+			}
+			g.cfg.Logger.WithFields(map[string]any{"runner": m.GetRunnerId(), "fault": m.GetKind(), "generation": m.GetGeneration()}).Warn("gateway: fault injected at a client's request: " + res)
+			g.system.Root.Send(to, &exov1.GwFaultInjected{CallId: callID, Result: res})
+		})
 	case *exov1.GwEcho:
 		a.reply(ctx, &exov1.GwEchoed{CallId: callID})
 	case *exov1.GwBlast:

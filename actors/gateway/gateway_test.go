@@ -38,6 +38,12 @@ func newFixture(t *testing.T) *fixture { return newFixtureTimeout(t, time.Minute
 
 func newFixtureTimeout(t *testing.T, sessionTimeout time.Duration) *fixture {
 	t.Helper()
+	return newFixtureWith(t, func(c *gateway.Config) { c.SessionTimeout = sessionTimeout })
+}
+
+// newFixtureWith starts a fixture whose gateway config edit changes.
+func newFixtureWith(t *testing.T, edit func(*gateway.Config)) *fixture {
+	t.Helper()
 	logger := logrus.New()
 	logger.SetOutput(io.Discard)
 	n, err := actors.StartNode(actors.NodeConfig{Logger: logger, DeadLetterThrottle: time.Millisecond})
@@ -48,8 +54,9 @@ func newFixtureTimeout(t *testing.T, sessionTimeout time.Duration) *fixture {
 		"echo":  {Spec: actors.RunnerSpec{Kind: "echo", Builtin: true}},
 		"other": {Spec: actors.RunnerSpec{Kind: "other", Command: "/bin/true"}},
 	}
-	gw, err := gateway.Start(gateway.Config{Name: "unit", Node: n, Kinds: kinds, Logger: logger, MaxMessage: 1024,
-		SessionTimeout: sessionTimeout})
+	cfg := gateway.Config{Name: "unit", Node: n, Kinds: kinds, Logger: logger, MaxMessage: 1024}
+	edit(&cfg)
+	gw, err := gateway.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,6 +54,13 @@ func newDemoCommand(e *env) *cobra.Command {
 				return err
 			}
 			if o.cluster.nodes > 1 {
+				if err := o.ui.check(); err != nil {
+					return err
+				}
+				if _, err := parseLive(o.live, e.stdout); err != nil {
+					return err
+				}
+				o.cluster.ui, o.cluster.live = o.ui, o.live
 				return runClusterDemo(cmd.Context(), e, o.cluster, runners)
 			}
 			if o.runners < 2 || o.runners > 32 {

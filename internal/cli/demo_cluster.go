@@ -34,10 +34,15 @@ type clusterOptions struct {
 	seed     int64
 	duration time.Duration
 	json     bool
+	ui       uiOptions // --ui, --ui-actions, --ui-allow-remote: the page of the whole cluster (demo_cluster_ui.go)
+	live     string    // --live: auto, table, lines or off (demo_cluster_view.go)
 }
 
 // chaosKinds are the fault kinds --chaos accepts besides none and all.
-var chaosKinds = []string{"crash", "hang", "garbage", "slow-shutdown", "node-kill"}
+// escalate crashes one runner again and again, past the restart intensity
+// of the demo's node config, until the error handler escalates: the runner
+// stops and a CRITICAL alert goes out.
+var chaosKinds = []string{"crash", "hang", "garbage", "slow-shutdown", "node-kill", "escalate"}
 
 func addClusterFlags(f *pflag.FlagSet, o *clusterOptions) {
 	f.IntVar(&o.nodes, "nodes", 1, "node processes to start on 127.0.0.1 (1: everything in this process, the classic demo)")
@@ -74,7 +79,7 @@ func (o *clusterOptions) check(f *pflag.FlagSet, runners int) error {
 	if runners < 1 || runners > 8 {
 		return usageErrorf("--runners %d: with --nodes > 1 want 1 to 8 runners per node", runners)
 	}
-	for _, n := range []string{"http", "hold", "runner-fault", "ui", "ui-actions", "ui-allow-remote", "live", "tokens", "layers", "token-delay", "layer-delay"} {
+	for _, n := range []string{"http", "hold", "runner-fault", "tokens", "layers", "token-delay", "layer-delay"} {
 		if f.Changed(n) {
 			return usageErrorf("--%s works only with --nodes 1", n)
 		}
@@ -121,6 +126,7 @@ type clusterSummary struct {
 	EventsDroppedCounted uint64           `json:"events_dropped_counted"`
 	EventsLost           uint64           `json:"events_lost"`
 	Restarts             int              `json:"restarts"`
+	RestartsByReason     map[string]int   `json:"restarts_by_reason"`
 	Escalations          int              `json:"escalations"`
 	Alerts               int              `json:"alerts"`
 	FaultsInjected       map[string]int   `json:"faults_injected"`
@@ -166,6 +172,7 @@ type demoNode struct {
 
 // streamStats is what one subscription delivered.
 type streamStats struct {
+	node                              string // the node's name
 	delivered, dropped, lastSeq, lost uint64
 }
 
@@ -190,8 +197,29 @@ type clusterDemo struct {
 	started  map[string]bool         // runners whose first process started, by node/runner ID
 	next     int                     // round-robin position of submit
 	sum      clusterSummary
-	readers  sync.WaitGroup // every subscription reader
-	waiters  sync.WaitGroup // every node process's reaper
+	// From the nodes' status documents (demo_cluster_view.go).
+	docs            map[string]nodeDoc // the last document of each node, by name
+	seenRecords     map[string]bool    // error records counted, by node/record ID (at most maxSeenRecords)
+	recordsOverflow bool
+	retriesByReason map[string]int // RETRY decisions by failure kind
+	// The live view (demo_cluster_view.go): liveTable draws view's footer.
+	liveMode   liveMode
+	view       *liveView
+	rate       float64 // events/s at rateAt
+	rateAt     time.Time
+	rateEvents uint64
+	readers    sync.WaitGroup // every subscription reader
+	waiters    sync.WaitGroup // every node process's reaper
+}
+
+// lockedWriter writes through the demo's output under its mutex (the
+// logger's path in table mode).
+type lockedWriter struct{ d *clusterDemo }
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.d.mu.Lock()
+	defer w.d.mu.Unlock()
+	return w.d.log.Write(p)
 }
 
 func (d *clusterDemo) logf(format string, args ...any) {
@@ -220,17 +248,30 @@ func runClusterDemo(parent context.Context, e *env, o clusterOptions, runners in
 		streams:  map[string]*streamStats{},
 		terminal: map[string]int{},
 		started:  map[string]bool{},
+		docs:     map[string]nodeDoc{}, seenRecords: map[string]bool{}, retriesByReason: map[string]int{},
 	}
 	if o.json {
 		d.log = e.stderr
 	}
+	d.liveMode, _ = parseLive(orDefault(o.live, "auto"), d.log) // checked by the command
+	if d.liveMode == liveTable {
+		d.view = newLiveView(liveTable, d.log, d.start)
+		d.log = d.view
+		if terminalWidth(e.stderr) > 0 {
+			// Log lines scroll above the table, not into it.
+			e.logger.SetOutput(lockedWriter{d})
+		}
+	}
 	d.sum = clusterSummary{Seed: o.seed, Nodes: o.nodes, RunnersPerNode: runners, Chaos: o.chaos,
 		TasksFailedByReason: map[string]int{}, FaultsInjected: map[string]int{},
-		ShutdownByNodeMs: map[string]int64{}, Problems: []string{}}
+		ShutdownByNodeMs: map[string]int64{}, Problems: []string{}, RestartsByReason: map[string]int{}}
 	d.config = filepath.Join(dir, "node.json")
 	// One built-in kind; fast loading so the demo spends its time serving.
+	// Restarts: at most escalateAfter per runner within 30s (the
+	// escalate fault goes past it), with short backoffs.
 	cfg := `{"kinds": {"llama": {"builtin": true, "args": ["--layers", "2", "--layer-delay", "20ms", "--token-delay", "10ms"]}},` +
-		` "tasks": {"in_flight": 2, "queue": 256}}`
+		` "tasks": {"in_flight": 2, "queue": 256},` +
+		fmt.Sprintf(` "restarts": {"max": %d, "window": "30s", "backoff_base": "100ms", "backoff_max": "1s"}}`, escalateAfter)
 	if err := os.WriteFile(d.config, []byte(cfg), 0o600); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -243,9 +284,13 @@ func runClusterDemo(parent context.Context, e *env, o clusterOptions, runners in
 	defer stopSigs()
 	ctx, cancel := context.WithTimeout(sigCtx, o.duration+90*time.Second)
 	defer cancel()
-	stopProgress := d.progress(2 * time.Second)
+	ui, err := d.startUI() // demo_cluster_ui.go
+	if err != nil {
+		return err
+	}
+	stopStatus := d.startStatus(ctx)
 	runErr := d.run(ctx, self)
-	stopProgress()
+	stopStatus()
 	d.shutdown(self)
 	d.finish(runErr)
 	if o.json {
@@ -254,49 +299,21 @@ func runClusterDemo(parent context.Context, e *env, o clusterOptions, runners in
 	} else {
 		d.printSummary()
 	}
+	if err := stopUI(ui); err != nil {
+		e.logger.WithError(err).Warn("demo: stopping the web page")
+	}
 	if !d.sum.InvariantsOK {
 		return fmt.Errorf("demo: invariants failed: %s", strings.Join(d.sum.Problems, "; "))
 	}
 	return nil
 }
 
-// progress prints a plain progress line every period until the returned
-// function is called (it waits for the printer to end).
+// progress starts the status poller and the live view (demo_cluster_view.go:
+// startStatus; period is no longer used: lines come every liveLineEvery)
+// until the returned function is called.
 func (d *clusterDemo) progress(period time.Duration) func() {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // owned by the returned stop function, which waits for it
-		defer wg.Done()
-		t := time.NewTicker(period)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-			d.mu.Lock()
-			var events uint64
-			for _, st := range d.streams {
-				events += st.delivered
-			}
-			live := 0
-			for _, n := range d.nodes {
-				if n.state == nodeServing && n.client.Err() == nil {
-					live++
-				}
-			}
-			line := fmt.Sprintf("progress: tasks %d submitted, %d ended on the streams · events %d · restarts %d · retried %d · nodes %d live",
-				len(d.tasks), len(d.terminal), events, d.sum.Restarts, d.sum.TasksRetried, live)
-			d.mu.Unlock()
-			d.logf("%s", line)
-		}
-	}()
-	return func() {
-		close(stop) // sole sender: this function, called once by runClusterDemo
-		wg.Wait()
-	}
+	_ = period
+	return d.startStatus(context.Background())
 }
 
 // run starts the nodes, submits the tasks, injects the faults and waits for
@@ -420,6 +437,13 @@ func failReason(s exo.TaskStatus, reason string) string {
 	return r
 }
 
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
@@ -520,18 +544,39 @@ func (d *clusterDemo) inject(ctx context.Context, self string, rng *rand.Rand, k
 			param, what = "exit:3", "a task that makes it exit with code 3"
 			kind = "crash"
 		}
-		count()
 		id := fmt.Sprintf("fault-%s-%d", kind, time.Since(d.start).Milliseconds())
-		d.logf("FAULT %-13s %s on %s: %s (%s)", kind, tg.runner, tg.n.name, what, id)
-		h, err := tg.n.client.Submit(ctx, tg.runner, exo.Task{ID: id,
-			Kind: "text_generation", Retryable: true, Params: map[string]string{"max_tokens": "4", "fault": param}})
-		if err != nil {
-			d.logf("fault %s: submit: %v", kind, err)
+		// The seed's pick first; a runner that refuses (escalated and
+		// stopped) passes the fault to the next one.
+		for i := range targets {
+			tg = targets[(first+i)%len(targets)]
+			h, err := tg.n.client.Submit(ctx, tg.runner, exo.Task{ID: id,
+				Kind: "text_generation", Retryable: true, Params: map[string]string{"max_tokens": "4", "fault": param}})
+			if err != nil {
+				continue
+			}
+			count()
+			d.logf("FAULT %-13s %s on %s: %s (%s)", kind, tg.runner, tg.n.name, what, id)
+			d.mu.Lock()
+			d.tasks = append(d.tasks, &tracked{h: h, n: tg.n})
+			d.mu.Unlock()
 			return nil
 		}
-		d.mu.Lock()
-		d.tasks = append(d.tasks, &tracked{h: h, n: tg.n})
-		d.mu.Unlock()
+		d.logf("fault %s skipped: every runner refused its task", kind)
+	case "escalate":
+		// The seed's pick first; a runner with no live process passes the
+		// fault to the next one.
+		for i := range targets {
+			tg = targets[(first+i)%len(targets)]
+			if d.runnerPid(ctx, tg) <= 0 {
+				continue
+			}
+			count()
+			d.logf("FAULT %-13s %s on %s: SIGKILL to each of its next %d processes, past its restart intensity (%d in 30s): it must escalate",
+				kind, tg.runner, tg.n.name, escalateAfter+1, escalateAfter)
+			d.escalate(ctx, tg)
+			return nil
+		}
+		d.logf("fault %s skipped: no runner has a live process now", kind)
 	case "node-kill":
 		// The victim: the live node with the most open tasks, so the
 		// kill has tasks to fail (ties: the seed's pick).
@@ -569,6 +614,49 @@ func (d *clusterDemo) inject(ctx context.Context, self string, rng *rand.Rand, k
 		d.logf("node %s back as %s on %s", n.name, nn.name, nn.addr)
 	}
 	return nil
+}
+
+// escalateAfter is the restart intensity of the demo's nodes: restarts
+// allowed per runner within 30s; the escalate fault goes one past it.
+const escalateAfter = 3
+
+// escalate SIGKILLs runner tg's process once it is Ready (or Running),
+// waits for its next generation to be Ready and kills that too,
+// escalateAfter+1 times in all, or until no new generation is Ready within
+// 3s (the runner escalated and stopped: other faults count against its
+// restart intensity too). It waits for Ready because a process killed
+// before its Hello counts as "not a runner", which escalates at once
+// (docs/traps.md).
+func (d *clusterDemo) escalate(ctx context.Context, tg target) {
+	var gen uint64
+	for kill := 1; kill <= escalateAfter+1; kill++ {
+		pid := 0
+		deadline := time.Now().Add(3 * time.Second)
+		for pid == 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+			infos, err := tg.n.client.Runners(ctx)
+			if err != nil {
+				return
+			}
+			for _, in := range infos {
+				up := in.Status == exo.StatusReady || in.Status == exo.StatusRunning
+				if in.ID == tg.runner && in.Generation > gen && up && in.Pid > 0 && processAlive(in.Pid) {
+					pid, gen = in.Pid, in.Generation
+				}
+			}
+			if pid == 0 {
+				_ = sleepCtx(ctx, 50*time.Millisecond) // polling the node: no event says "the next process is Ready" over the wire
+			}
+		}
+		if pid == 0 {
+			d.logf("escalate: %s on %s has no new Ready process (before kill %d): it stopped", tg.runner, tg.n.name, kill)
+			return
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			d.logf("escalate: SIGKILL to pid %d: %v", pid, err)
+			continue
+		}
+		d.logf("escalate: %s on %s generation %d: SIGKILL to pid %d (kill %d of %d)", tg.runner, tg.n.name, gen, pid, kill, escalateAfter+1)
+	}
 }
 
 // spawner starts every node process from one goroutine locked to its OS
@@ -625,7 +713,13 @@ func (d *clusterDemo) startNode(ctx context.Context, self string) (*demoNode, er
 		errf.Close()
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	cmd := exec.Command(self, "--log-level", "warn", "node", "--listen", "127.0.0.1:0", "--name", name, "--config", d.config)
+	args := []string{"--log-level", "warn", "node", "--listen", "127.0.0.1:0", "--name", name, "--config", d.config}
+	if d.o.ui.actions {
+		// The page's buttons act through the nodes' gateways: only then
+		// do the nodes let a client inject faults.
+		args = append(args, "--allow-faults")
+	}
+	cmd := exec.Command(self, args...)
 	cmd.Env = append(os.Environ(), demoMarkerKey+"="+d.marker)
 	cmd.Stdout, cmd.Stderr = pw, errf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -689,7 +783,7 @@ func (d *clusterDemo) startNode(ctx context.Context, self string) (*demoNode, er
 			return nil, fmt.Errorf("demo: subscribe to %s of node %s: %w", topic, name, err)
 		}
 		n.subs = append(n.subs, sub)
-		st := &streamStats{}
+		st := &streamStats{node: name}
 		d.mu.Lock()
 		d.streams[name+"/"+topic] = st
 		d.mu.Unlock()
@@ -753,13 +847,15 @@ func (d *clusterDemo) read(sub *exo.Subscription, st *streamStats) {
 		case exo.KindProcessStarted:
 			// The first process of a runner is its start; every later
 			// one is a restart.
-			if d.started[ev.RunnerID] {
+			// (Runner IDs repeat across nodes: keyed by node too.)
+			if d.started[st.node+"/"+ev.RunnerID] {
 				d.sum.Restarts++
 			}
-			d.started[ev.RunnerID] = true
+			d.started[st.node+"/"+ev.RunnerID] = true
 		case exo.KindAlert:
-			// An escalation stops the runner and raises a CRITICAL alert.
-			d.sum.Escalations++
+			// An escalation stops the runner and raises a CRITICAL alert;
+			// the escalations themselves are counted from the nodes'
+			// error records (countRecords).
 			d.sum.Alerts++
 		case exo.KindHealthAlert:
 			d.sum.Alerts++
@@ -925,6 +1021,7 @@ func (d *clusterDemo) finish(runErr error) {
 	if len(s.Problems) > 20 {
 		s.Problems = append(s.Problems[:20], fmt.Sprintf("... and %d more", len(s.Problems)-20))
 	}
+	s.RestartsByReason = d.restartReasons()
 	s.ElapsedMs = time.Since(d.start).Milliseconds()
 	s.InvariantsOK = s.TasksLost == 0 && s.EventsLost == 0 && s.OrphanProcesses == 0 && s.TasksBadTerminal == 0 && len(s.Problems) == 0
 }
@@ -976,6 +1073,9 @@ func (d *clusterDemo) printSummary() {
 	fmt.Fprintf(out, "events   published %d  delivered %d  dropped (counted) %d  lost %d\n",
 		s.EventsPublished, s.EventsDelivered, s.EventsDroppedCounted, s.EventsLost)
 	fmt.Fprintf(out, "runners  restarts %d  escalations %d  alerts %d\n", s.Restarts, s.Escalations, s.Alerts)
+	if len(s.RestartsByReason) > 0 {
+		fmt.Fprintf(out, "         restarts by reason: %s\n", sortedReasons(s.RestartsByReason))
+	}
 	var faults []string
 	for _, k := range sortedKeys(s.FaultsInjected) {
 		faults = append(faults, fmt.Sprintf("%s %d", k, s.FaultsInjected[k]))

@@ -356,3 +356,35 @@ func (w *demoWatch) startLive(e *env, o demoOptions) *liveView {
 	}
 	return v
 }
+
+// redraw replaces the footer with lines and draws it (table mode; the
+// caller holds the lock its writes are under). The cluster demo draws its
+// own table (clusterTable) through it.
+func (v *liveView) redraw(lines []string) {
+	if v.mode != liveTable || v.state == liveStopped {
+		return
+	}
+	v.footer = lines
+	var b bytes.Buffer
+	v.erase(&b)
+	v.draw(&b)
+	_, _ = v.out.Write(b.Bytes())
+}
+
+// end erases the footer and lets writes pass through from now on (the
+// caller holds the lock its writes are under). Calling it again does
+// nothing.
+func (v *liveView) end() {
+	if v.state == liveStopped {
+		return
+	}
+	v.state = liveStopped
+	if v.mode != liveTable {
+		return
+	}
+	var b bytes.Buffer
+	v.erase(&b)
+	b.Write(v.partial)
+	v.partial, v.footer = nil, nil
+	_, _ = v.out.Write(b.Bytes())
+}

@@ -21,6 +21,7 @@ type nodeOptions struct {
 	listen, name, config string
 	tls                  gateway.TLSFiles
 	allowShutdown        bool
+	allowFaults          bool      // --allow-faults: serve Client.InjectFault (node_ui.go)
 	ui                   uiOptions // --ui, --ui-actions, --ui-allow-remote (node_ui.go)
 	cluster              clusterFlags
 }
@@ -85,19 +86,20 @@ func newNodeCmd(e *env) *cobra.Command {
 	fl.StringVar(&o.tls.KeyFile, "tls-key", "", "PEM key of this node")
 	fl.BoolVar(&o.tls.RequireClientCert, "tls-require-client-cert", false, "mutual TLS: refuse peers without a certificate from --tls-ca")
 	fl.BoolVar(&o.allowShutdown, "allow-remote-shutdown", true, "let clients shut this node down")
+	fl.BoolVar(&o.allowFaults, "allow-faults", false, "let clients inject faults into this node's runners (crash, hang, garbage; Client.InjectFault): for demos and tests only")
 	addUIFlags(fl, &o.ui)
 	o.cluster.register(fl, true) // --cluster NAME joins a cluster once the gateway serves (docs/cluster.md)
 	return cmd
 }
 
 func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) error {
-	sys, err := exo.New(exo.Config{Logger: e.logger, Tasks: nc.tasks})
+	sys, err := exo.New(exo.Config{Logger: e.logger, Tasks: nc.tasks, ErrorPolicy: nc.policy})
 	if err != nil {
 		return err
 	}
 	srv, err := sys.Serve(exo.ServeConfig{Listen: o.listen, Name: o.name, Kinds: nc.kinds, TLS: exo.TLSFiles(o.tls), MaxMessage: nc.maxMessage,
 		CancelTasksOnClientLoss: nc.cancelOnLoss, SessionTimeout: nc.sessionTimeout, AllowShutdown: o.allowShutdown,
-		Logger: e.logger, Version: Version})
+		Logger: e.logger, Version: Version, InjectFault: nodeFaults(sys, o)})
 	if err != nil {
 		_, _ = sys.Shutdown(context.Background())
 		return fmt.Errorf("node %s: %w", o.name, err)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/exo-actors/exo-actors/internal/sysnode"
@@ -21,4 +22,17 @@ func startNodeUI(e *env, sys *exo.System, o nodeOptions) (*webui.Server, error) 
 	}
 	fmt.Fprintf(e.stdout, "node %s web page of the supervision tree: %s (%s)\n", o.name, srv.URL(), o.ui.buttonsNote())
 	return srv, nil
+}
+
+// nodeFaults is the node's answer to Client.InjectFault: with
+// --allow-faults, the web page's own fault injection (webui.Inject) on the
+// node's runners; without, nil, and the gateway refuses every request.
+func nodeFaults(sys *exo.System, o nodeOptions) func(ctx context.Context, id string, gen uint64, kind string) (string, error) {
+	if !o.allowFaults {
+		return nil
+	}
+	n := webui.NodeOf(sysnode.Of(sys))
+	return func(ctx context.Context, id string, gen uint64, kind string) (string, error) {
+		return webui.Inject(ctx, n, id, gen, kind)
+	}
 }

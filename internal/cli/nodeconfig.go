@@ -23,9 +23,19 @@ type nodeFile struct {
 		Queue      int    `json:"queue"`
 		AckTimeout string `json:"ack_timeout"`
 	} `json:"tasks"`
-	MaxMessage              int    `json:"max_message"`
-	CancelTasksOnClientLoss bool   `json:"cancel_tasks_on_client_loss"`
-	SessionTimeout          string `json:"session_timeout"`
+	MaxMessage              int           `json:"max_message"`
+	CancelTasksOnClientLoss bool          `json:"cancel_tasks_on_client_loss"`
+	SessionTimeout          string        `json:"session_timeout"`
+	Restarts                *nodeRestarts `json:"restarts"`
+}
+
+// nodeRestarts is the "restarts" section: the restart intensity and the
+// backoff of the node's error handler (exo.ErrorPolicy).
+type nodeRestarts struct {
+	Max         int    `json:"max"`          // restarts allowed per runner within window (0: default 5; -1: no limit)
+	Window      string `json:"window"`       // e.g. "60s" (default)
+	BackoffBase string `json:"backoff_base"` // first delay, e.g. "500ms" (default)
+	BackoffMax  string `json:"backoff_max"`  // cap, e.g. "30s" (default)
 }
 
 type nodeKind struct {
@@ -44,6 +54,7 @@ type nodeConfig struct {
 	maxMessage     int
 	cancelOnLoss   bool
 	sessionTimeout time.Duration
+	policy         exo.ErrorPolicy
 }
 
 // maxConfigSize bounds a node config file.
@@ -122,6 +133,26 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 			return nil, fmt.Errorf("session_timeout %q: want a positive duration like \"2s\"", f.SessionTimeout)
 		}
 		c.sessionTimeout = d
+	}
+	if r := f.Restarts; r != nil {
+		if r.Max < -1 {
+			return nil, fmt.Errorf("restarts.max %d: want -1 (no limit), 0 (default 5) or more", r.Max)
+		}
+		c.policy.Intensity.MaxRestarts = r.Max
+		for _, d := range []struct {
+			name, v string
+			to      *time.Duration
+		}{{"window", r.Window, &c.policy.Intensity.Window}, {"backoff_base", r.BackoffBase, &c.policy.Backoff.Base},
+			{"backoff_max", r.BackoffMax, &c.policy.Backoff.Max}} {
+			if d.v == "" {
+				continue
+			}
+			v, err := time.ParseDuration(d.v)
+			if err != nil || v <= 0 {
+				return nil, fmt.Errorf("restarts.%s %q: want a positive duration like \"500ms\"", d.name, d.v)
+			}
+			*d.to = v
+		}
 	}
 	return c, nil
 }

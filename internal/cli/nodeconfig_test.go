@@ -12,12 +12,15 @@ func TestParseNodeConfig(t *testing.T) {
 	c, err := parseNodeConfig(strings.NewReader(`{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1"], "max_runners": 2},
 		"llama": {"command": "/usr/bin/llama-runner", "env": ["MODEL=3b"]}},
 		"tasks": {"in_flight": 2, "queue": 8, "ack_timeout": "3s"}, "max_message": 65536,
-		"cancel_tasks_on_client_loss": true, "session_timeout": "5s"}`))
+		"cancel_tasks_on_client_loss": true, "session_timeout": "5s",
+		"restarts": {"max": 3, "window": "20s", "backoff_base": "100ms", "backoff_max": "1s"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(c.kinds) != 2 || c.kinds["echo"].MaxRunners != 2 || c.kinds["llama"].Spec.Command != "/usr/bin/llama-runner" ||
-		c.tasks.InFlight != 2 || c.tasks.Queue != 8 || c.maxMessage != 65536 || !c.cancelOnLoss || c.sessionTimeout.String() != "5s" {
+		c.tasks.InFlight != 2 || c.tasks.Queue != 8 || c.maxMessage != 65536 || !c.cancelOnLoss || c.sessionTimeout.String() != "5s" ||
+		c.policy.Intensity.MaxRestarts != 3 || c.policy.Intensity.Window.String() != "20s" || c.policy.Backoff.Base.String() != "100ms" ||
+		c.policy.Backoff.Max.String() != "1s" {
 		t.Fatalf("parsed %+v", c)
 	}
 }
@@ -39,6 +42,9 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"queue": -1}}`, "tasks: in_flight 0, queue -1"},
 		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"ack_timeout": "soon"}}`, `tasks.ack_timeout "soon"`},
 		{`{"kinds": {"echo": {"command": "x"}}, "session_timeout": "-1s"}`, `session_timeout "-1s"`},
+		{`{"kinds": {"echo": {"command": "x"}}, "restarts": {"max": -2}}`, "restarts.max -2: want -1"},
+		{`{"kinds": {"echo": {"command": "x"}}, "restarts": {"window": "often"}}`, `restarts.window "often"`},
+		{`{"kinds": {"echo": {"command": "x"}}, "restarts": {"backoff_base": "0s"}}`, `restarts.backoff_base "0s"`},
 	} {
 		_, err := parseNodeConfig(strings.NewReader(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {

@@ -76,9 +76,13 @@ type actionRequest struct {
 type actionError struct {
 	code int
 	msg  string
+	err  error // a sentinel it matches, or nil
 }
 
 func (e *actionError) Error() string { return e.msg }
+
+// Unwrap returns the sentinel the refusal matches (errors.Is), if any.
+func (e *actionError) Unwrap() error { return e.err }
 
 func refuse(code int, format string, args ...any) error {
 	return &actionError{code: code, msg: fmt.Sprintf(format, args...)}
@@ -132,7 +136,7 @@ func (h *handler) current(ctx context.Context, id string, gen uint64) (actors.Ru
 		}
 		return in, infos, nil
 	}
-	return actors.RunnerInfo{}, infos, refuse(http.StatusNotFound, "unknown runner %q", id)
+	return actors.RunnerInfo{}, infos, &actionError{code: http.StatusNotFound, msg: fmt.Sprintf("unknown runner %q", id), err: actors.ErrUnknownRunner}
 }
 
 func (h *handler) fault(w http.ResponseWriter, r *http.Request) {
@@ -143,46 +147,96 @@ func (h *handler) fault(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action := "fault " + req.Kind
-	var f *fault
-	for _, c := range faults() {
-		if c.info.Name == req.Kind {
-			f = &c
-			break
-		}
-	}
-	if f == nil {
-		h.answer(w, id, action, req, "", refuse(http.StatusBadRequest, "unknown fault %q: want one of %s", req.Kind, faultNames()))
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	in, infos, err := h.current(ctx, id, *req.Generation)
+	var result string
+	if rn, ok := h.node.(Remote); ok {
+		if _, known := findFault(req.Kind); !known {
+			err = refuse(http.StatusBadRequest, "unknown fault %q: want one of %s", req.Kind, faultNames())
+		} else {
+			result, err = rn.InjectFault(ctx, id, *req.Generation, req.Kind)
+			err = remoteRefusal(err)
+		}
+	} else {
+		result, err = h.inject(ctx, id, *req.Generation, req.Kind)
+	}
+	h.answer(w, id, action, req, result, err)
+}
+
+func findFault(kind string) (fault, bool) {
+	for _, c := range faults() {
+		if c.info.Name == kind {
+			return c, true
+		}
+	}
+	return fault{}, false
+}
+
+// Inject injects fault kind ("crash", "hang" or "garbage", see Faults) into
+// runner id of node n, which must be at generation gen, as the page's
+// button does, and says what it did. A signal goes only to a live runner
+// process that is a child of this process. A refusal's error says why in
+// one line; it wraps actors.ErrUnknownRunner for an unknown runner.
+// `exo-actors node --allow-faults` serves it to its gateway's clients.
+func Inject(ctx context.Context, n Node, id string, gen uint64, kind string) (string, error) {
+	h := newHandler(n, Config{Actions: true})
+	// Each call has a handler of its own: a prefix unique per call keeps
+	// the garbage task's ID from repeating (the node dedups task IDs).
+	h.taskPrefix = fmt.Sprintf("fault-%d", time.Now().UnixNano())
+	return h.inject(ctx, id, gen, kind)
+}
+
+func (h *handler) inject(ctx context.Context, id string, gen uint64, kind string) (string, error) {
+	f, ok := findFault(kind)
+	if !ok {
+		return "", refuse(http.StatusBadRequest, "unknown fault %q: want one of %s", kind, faultNames())
+	}
+	in, infos, err := h.current(ctx, id, gen)
 	if err != nil {
-		h.answer(w, id, action, req, "", err)
-		return
+		return "", err
 	}
 	if f.signal != 0 {
 		if err := ownProcess(in, infos); err != nil {
-			h.answer(w, id, action, req, "", err)
-			return
+			return "", err
 		}
 		if err := h.signal(in.Pid, f.signal); err != nil {
-			h.answer(w, id, action, req, "", refuse(http.StatusConflict, "signal %s to pid %d: %v", sigName(f.signal), in.Pid, err))
-			return
+			return "", refuse(http.StatusConflict, "signal %s to pid %d: %v", sigName(f.signal), in.Pid, err)
 		}
-		h.answer(w, id, action, req, fmt.Sprintf("%s sent to pid %d", sigName(f.signal), in.Pid), nil)
-		return
+		return fmt.Sprintf("%s sent to pid %d", sigName(f.signal), in.Pid), nil
 	}
 	h.mu.Lock()
 	h.sequence++
-	task := actors.TaskSpec{ID: fmt.Sprintf("ui-%s-%d", f.knob, h.sequence), Kind: "text_generation",
+	task := actors.TaskSpec{ID: fmt.Sprintf("%s-%s-%d", h.taskPrefix, f.knob, h.sequence), Kind: "text_generation",
 		Params: map[string]string{"fault": f.knob}}
 	h.mu.Unlock()
 	if _, err := h.node.Submit(ctx, id, task); err != nil {
-		h.answer(w, id, action, req, "", refuse(http.StatusConflict, "submit task %s: %v", task.ID, err))
-		return
+		return "", refuse(http.StatusConflict, "submit task %s: %v", task.ID, err)
 	}
-	h.answer(w, id, action, req, fmt.Sprintf("task %s submitted (fault=%s)", task.ID, f.knob), nil)
+	return fmt.Sprintf("task %s submitted (fault=%s)", task.ID, f.knob), nil
+}
+
+// Remote is a Node whose runners live in other processes (the cluster
+// demo's nodes): the page's buttons then ask it to act, instead of
+// signalling local processes. Its errors may carry an HTTP status
+// (a method HTTPStatus() int); otherwise a refusal answers 409.
+type Remote interface {
+	// InjectFault injects fault kind into runner id at generation gen.
+	InjectFault(ctx context.Context, id string, gen uint64, kind string) (string, error)
+	// StopRunnerAt stops runner id if it is at generation gen.
+	StopRunnerAt(ctx context.Context, id string, gen uint64) (string, error)
+}
+
+// remoteRefusal turns a Remote's error into the page's refusal.
+func remoteRefusal(err error) error {
+	if err == nil {
+		return nil
+	}
+	code := http.StatusConflict
+	var hs interface{ HTTPStatus() int }
+	if errors.As(err, &hs) {
+		code = hs.HTTPStatus()
+	}
+	return refuse(code, "%v", err)
 }
 
 func (h *handler) stop(w http.ResponseWriter, r *http.Request) {
@@ -197,6 +251,11 @@ func (h *handler) stop(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
+	if rn, ok := h.node.(Remote); ok {
+		res, err := rn.StopRunnerAt(ctx, id, *req.Generation)
+		h.answer(w, id, "stop", req, res, remoteRefusal(err))
+		return
+	}
 	if _, _, err := h.current(ctx, id, *req.Generation); err != nil {
 		h.answer(w, id, "stop", req, "", err)
 		return

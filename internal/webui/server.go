@@ -126,6 +126,8 @@ type handler struct {
 	mu       sync.Mutex
 	log      []LogEntry // under mu, at most maxLog, oldest first
 	sequence uint64     // under mu: numbers the garbage tasks
+	// taskPrefix starts the garbage tasks' IDs: "ui" for the page.
+	taskPrefix string
 }
 
 // Handler returns the page and its API for node n (see the package
@@ -141,7 +143,7 @@ func newHandler(n Node, cfg Config) *handler {
 	if cfg.MaxClients <= 0 {
 		cfg.MaxClients = DefaultMaxClients
 	}
-	h := &handler{node: n, cfg: cfg, slots: make(chan struct{}, cfg.MaxClients),
+	h := &handler{node: n, cfg: cfg, slots: make(chan struct{}, cfg.MaxClients), taskPrefix: "ui",
 		signal: func(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }}
 	h.routes = h.mux()
 	return h

@@ -418,3 +418,80 @@ func TestStartRefusesRemote(t *testing.T) {
 		t.Fatalf("Start on 0.0.0.0: %v, want a refusal", err)
 	}
 }
+
+// remoteNode is a Node whose buttons act elsewhere (webui.Remote), as the
+// cluster demo's page is.
+type remoteNode struct {
+	fakeNode
+	mu    sync.Mutex
+	calls []string
+}
+
+type codeErr struct{ code int }
+
+func (e codeErr) Error() string   { return fmt.Sprintf("refused with %d", e.code) }
+func (e codeErr) HTTPStatus() int { return e.code }
+
+func (r *remoteNode) InjectFault(ctx context.Context, id string, gen uint64, kind string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, fmt.Sprintf("fault %s %d %s", id, gen, kind))
+	if id == "gone@n1" {
+		return "", codeErr{http.StatusNotFound}
+	}
+	if id == "busy@n1" {
+		return "", errors.New("busy")
+	}
+	return "done on n1", nil
+}
+
+func (r *remoteNode) StopRunnerAt(ctx context.Context, id string, gen uint64) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, fmt.Sprintf("stop %s %d", id, gen))
+	return "stopped on n1", nil
+}
+
+// TestRemoteActions: with a Remote node, the buttons call it (no local
+// signal, no local lookup), its refusals keep their HTTP status (409 when
+// they name none), and an unknown fault never reaches it.
+func TestRemoteActions(t *testing.T) {
+	node := &remoteNode{}
+	h, sent := newTestHandler(node, Config{Actions: true})
+	for _, c := range []struct {
+		path, body string
+		code       int
+		msg        string
+	}{
+		{"/api/runners/r1@n1/fault", `{"kind":"crash","generation":4}`, 200, "done on n1"},
+		{"/api/runners/gone@n1/fault", `{"kind":"hang","generation":1}`, 404, "refused with 404"},
+		{"/api/runners/busy@n1/fault", `{"kind":"garbage","generation":1}`, 409, "busy"},
+		{"/api/runners/r1@n1/fault", `{"kind":"explode","generation":1}`, 400, `unknown fault "explode"`},
+		{"/api/runners/r1@n1/stop", `{"generation":2}`, 200, "stopped on n1"},
+	} {
+		w := post(h, c.path, c.body, nil)
+		if w.Code != c.code || !strings.Contains(message(w), c.msg) {
+			t.Errorf("%s %s: %d %q, want %d %q", c.path, c.body, w.Code, message(w), c.code, c.msg)
+		}
+	}
+	want := "fault r1@n1 4 crash|fault gone@n1 1 hang|fault busy@n1 1 garbage|stop r1@n1 2"
+	if got := strings.Join(node.calls, "|"); got != want || len(*sent) != 0 {
+		t.Errorf("calls %q (signals %v), want %q and no signal", got, *sent, want)
+	}
+}
+
+// TestInject: the exported Inject refuses an unknown runner with
+// actors.ErrUnknownRunner and a stale generation naming both.
+func TestInject(t *testing.T) {
+	node := &fakeNode{runners: []actors.RunnerInfo{{ID: "r1", Generation: 2}}}
+	if _, err := Inject(context.Background(), node, "nope", 1, "crash"); !errors.Is(err, actors.ErrUnknownRunner) {
+		t.Errorf("unknown runner: %v", err)
+	}
+	if _, err := Inject(context.Background(), node, "r1", 1, "crash"); err == nil || !strings.Contains(err.Error(), "generation 2 now, not 1") {
+		t.Errorf("stale generation: %v", err)
+	}
+	res, err := Inject(context.Background(), node, "r1", 2, "garbage")
+	if err != nil || !strings.Contains(res, "-garbage-1 submitted (fault=garbage)") || !strings.HasPrefix(res, "task fault-") {
+		t.Errorf("garbage: %q, %v", res, err)
+	}
+}

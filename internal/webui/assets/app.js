@@ -56,8 +56,12 @@ function drawSummary(snap) {
     return;
   }
   const n = st.node;
+  // The cluster demo's page: one document over every node, its tree's
+  // root the cluster ("2 of 3 nodes serving").
+  const cluster = st.tree && st.tree.kind === "cluster";
   box.append(
-    el("span", {}, "node ", el("b", {}, n.state.replace("_", " "))),
+    cluster ? el("span", {}, "cluster ", el("b", {}, st.tree.state))
+      : el("span", {}, "node ", el("b", {}, n.state.replace("_", " "))),
     el("span", {}, el("span", { class: "dot " + n.level }), "score ", el("b", {}, n.score.toFixed(2)), " " + n.level),
     el("span", {}, "ready ", el("b", {}, n.ready + "/" + n.runners)),
     el("span", {}, "alerts ", el("b", {}, String(st.alerts.length))),

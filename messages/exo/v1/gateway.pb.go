@@ -2613,6 +2613,236 @@ func (x *GwBlastDone) GetCount() int32 {
 	return 0
 }
 
+// GwStatusDoc asks for the node's status document: the JSON of its
+// GET /status (internal/httpapi.StatusDoc, described by status.schema.json):
+// the supervision tree, every runner's status, health score, restarts,
+// next backoff and error records (kind, action), and the active alerts.
+// Reply: GwStatusDocReply.
+type GwStatusDoc struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwStatusDoc) Reset() {
+	*x = GwStatusDoc{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwStatusDoc) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwStatusDoc) ProtoMessage() {}
+
+func (x *GwStatusDoc) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwStatusDoc.ProtoReflect.Descriptor instead.
+func (*GwStatusDoc) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GwStatusDoc) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+// GwStatusDocReply answers GwStatusDoc.
+type GwStatusDocReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	Json          []byte                 `protobuf:"bytes,2,opt,name=json,proto3" json:"json,omitempty"` // one StatusDoc object, schema "exo-actors/status/v1"
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwStatusDocReply) Reset() {
+	*x = GwStatusDocReply{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwStatusDocReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwStatusDocReply) ProtoMessage() {}
+
+func (x *GwStatusDocReply) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwStatusDocReply.ProtoReflect.Descriptor instead.
+func (*GwStatusDocReply) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *GwStatusDocReply) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+func (x *GwStatusDocReply) GetJson() []byte {
+	if x != nil {
+		return x.Json
+	}
+	return nil
+}
+
+// GwInjectFault injects a fault into one runner of the node: "crash"
+// (SIGKILL to its process), "hang" (SIGSTOP) or "garbage" (a task that makes
+// the built-in runner write bytes that are no frame). generation is the
+// runner generation the caller saw: another generation is refused. A node
+// refuses every GwInjectFault (GW_CODE_UNSUPPORTED) unless it was started
+// to allow them (exo-actors node --allow-faults). Reply: GwFaultInjected.
+type GwInjectFault struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	RunnerId      string                 `protobuf:"bytes,2,opt,name=runner_id,json=runnerId,proto3" json:"runner_id,omitempty"`
+	Generation    uint64                 `protobuf:"varint,3,opt,name=generation,proto3" json:"generation,omitempty"`
+	Kind          string                 `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwInjectFault) Reset() {
+	*x = GwInjectFault{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwInjectFault) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwInjectFault) ProtoMessage() {}
+
+func (x *GwInjectFault) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwInjectFault.ProtoReflect.Descriptor instead.
+func (*GwInjectFault) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GwInjectFault) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+func (x *GwInjectFault) GetRunnerId() string {
+	if x != nil {
+		return x.RunnerId
+	}
+	return ""
+}
+
+func (x *GwInjectFault) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *GwInjectFault) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+// GwFaultInjected answers GwInjectFault: what was done, e.g. "SIGKILL sent
+// to pid 1234".
+type GwFaultInjected struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	Result        string                 `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwFaultInjected) Reset() {
+	*x = GwFaultInjected{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwFaultInjected) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwFaultInjected) ProtoMessage() {}
+
+func (x *GwFaultInjected) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwFaultInjected.ProtoReflect.Descriptor instead.
+func (*GwFaultInjected) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *GwFaultInjected) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+func (x *GwFaultInjected) GetResult() string {
+	if x != nil {
+		return x.Result
+	}
+	return ""
+}
+
 var File_messages_exo_v1_gateway_proto protoreflect.FileDescriptor
 
 const file_messages_exo_v1_gateway_proto_rawDesc = "" +
@@ -2795,7 +3025,22 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x04data\x18\x03 \x01(\fR\x04data\"<\n" +
 	"\vGwBlastDone\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x05R\x05count*\xdc\x02\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"&\n" +
+	"\vGwStatusDoc\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"?\n" +
+	"\x10GwStatusDocReply\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x12\n" +
+	"\x04json\x18\x02 \x01(\fR\x04json\"y\n" +
+	"\rGwInjectFault\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
+	"\trunner_id\x18\x02 \x01(\tR\brunnerId\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x03 \x01(\x04R\n" +
+	"generation\x12\x12\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\"B\n" +
+	"\x0fGwFaultInjected\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x16\n" +
+	"\x06result\x18\x02 \x01(\tR\x06result*\xdc\x02\n" +
 	"\x06GwCode\x12\x17\n" +
 	"\x13GW_CODE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18GW_CODE_INVALID_ARGUMENT\x10\x01\x12\x18\n" +
@@ -2825,7 +3070,7 @@ func file_messages_exo_v1_gateway_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_exo_v1_gateway_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(GwCode)(0),                   // 0: exoactors.v1.GwCode
 	(*GwError)(nil),               // 1: exoactors.v1.GwError
@@ -2866,37 +3111,41 @@ var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(*GwBlast)(nil),               // 36: exoactors.v1.GwBlast
 	(*GwBlastItem)(nil),           // 37: exoactors.v1.GwBlastItem
 	(*GwBlastDone)(nil),           // 38: exoactors.v1.GwBlastDone
-	nil,                           // 39: exoactors.v1.GwSubmit.ParamsEntry
-	(*durationpb.Duration)(nil),   // 40: google.protobuf.Duration
-	(*RunnerStatus)(nil),          // 41: exoactors.v1.RunnerStatus
-	(*timestamppb.Timestamp)(nil), // 42: google.protobuf.Timestamp
-	(TaskStatus)(0),               // 43: exoactors.v1.TaskStatus
-	(*ChunkGenerated)(nil),        // 44: exoactors.v1.ChunkGenerated
+	(*GwStatusDoc)(nil),           // 39: exoactors.v1.GwStatusDoc
+	(*GwStatusDocReply)(nil),      // 40: exoactors.v1.GwStatusDocReply
+	(*GwInjectFault)(nil),         // 41: exoactors.v1.GwInjectFault
+	(*GwFaultInjected)(nil),       // 42: exoactors.v1.GwFaultInjected
+	nil,                           // 43: exoactors.v1.GwSubmit.ParamsEntry
+	(*durationpb.Duration)(nil),   // 44: google.protobuf.Duration
+	(*RunnerStatus)(nil),          // 45: exoactors.v1.RunnerStatus
+	(*timestamppb.Timestamp)(nil), // 46: google.protobuf.Timestamp
+	(TaskStatus)(0),               // 47: exoactors.v1.TaskStatus
+	(*ChunkGenerated)(nil),        // 48: exoactors.v1.ChunkGenerated
 }
 var file_messages_exo_v1_gateway_proto_depIdxs = []int32{
 	0,  // 0: exoactors.v1.GwError.code:type_name -> exoactors.v1.GwCode
-	40, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
-	40, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
-	41, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
-	42, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
+	44, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
+	44, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
+	45, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
+	46, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
 	12, // 5: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
-	39, // 6: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
-	40, // 7: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
-	43, // 8: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
-	42, // 9: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
-	44, // 10: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	43, // 6: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
+	44, // 7: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
+	47, // 8: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
+	46, // 9: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
+	48, // 10: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
 	17, // 11: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
 	16, // 12: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
 	19, // 13: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
-	44, // 14: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
-	42, // 15: exoactors.v1.GwEvent.at:type_name -> google.protobuf.Timestamp
+	48, // 14: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
+	46, // 15: exoactors.v1.GwEvent.at:type_name -> google.protobuf.Timestamp
 	26, // 16: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
-	44, // 17: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	48, // 17: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
 	28, // 18: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
-	43, // 19: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
+	47, // 19: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
 	27, // 20: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
-	40, // 21: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
-	40, // 22: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
+	44, // 21: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
+	44, // 22: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
 	23, // [23:23] is the sub-list for method output_type
 	23, // [23:23] is the sub-list for method input_type
 	23, // [23:23] is the sub-list for extension type_name
@@ -2927,7 +3176,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_exo_v1_gateway_proto_rawDesc), len(file_messages_exo_v1_gateway_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   39,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
