@@ -79,6 +79,11 @@ func (n *Node) advance(ctx context.Context, last Phase, deadline, goOnAfter time
 	if sr.finished {
 		return n.report, n.shutErr
 	}
+	if sr.next > PhaseSignaling && sr.next < numPhases {
+		// A stepped shutdown waited for this call: the wait belongs to no
+		// phase (it is in Total), and this phase's deadline runs from now.
+		sr.t = n.cfg.runnerClock.Now()
+	}
 	if sr.goOn != nil {
 		sr.goOn.Stop() // if it fired already, its Shutdown waits for shutSem and finds the phases done
 		sr.goOn = nil

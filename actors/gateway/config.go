@@ -44,6 +44,9 @@ type Config struct {
 	// report as text, the total time and the forced actors; nil refuses
 	// GwShutdown.
 	Shutdown func(ctx context.Context) (report string, total time.Duration, forced []string, err error)
+	// ShutdownPhase runs one phase of a cluster-wide shutdown for a
+	// GwShutdownPhase request (shutdown_phase.go); nil refuses it.
+	ShutdownPhase ShutdownPhaseFunc
 	// Version is reported in GwWelcome.
 	Version string
 }
