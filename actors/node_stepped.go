@@ -34,13 +34,14 @@ type shutdownRun struct {
 //
 // After a phase other than CLOSING, goOnAfter (when positive) arms a timer:
 // if no later phase is asked for by then (the coordinator died or was cut
-// off), the node goes on with the remaining phases alone, on its own
-// deadlines, so it never waits for ever. Shutdown during a stepped shutdown
+// off), the node goes on with the remaining phases alone, each with this
+// call's deadline, so it never waits for ever. Shutdown during a stepped shutdown
 // also runs the phases left.
 //
 // It returns the node's report so far (a copy; PhaseDuration and the
-// phases of each actor filled up to this phase). After CLOSING the report
-// is the final one and Done is closed.
+// phases of each actor filled up to this phase, Total the time since the
+// shutdown began). After CLOSING the report is the final one and Done is
+// closed.
 func (n *Node) ShutdownPhase(ctx context.Context, ph Phase, deadline, goOnAfter time.Duration) (ShutdownReport, error) {
 	if ph < PhaseSignaling || ph >= numPhases {
 		return ShutdownReport{}, fmt.Errorf("shutdown phase %d: want SIGNALING (0), DRAINING (1) or CLOSING (2)", int(ph))
@@ -101,10 +102,15 @@ func (n *Node) advance(ctx context.Context, last Phase, deadline, goOnAfter time
 			sr.goOn = n.cfg.runnerClock.AfterFunc(goOnAfter, func() {
 				n.cfg.logger.WithField("phase", next.String()).WithField("waited", goOnAfter.String()).
 					Warn("stepped shutdown: no coordinator asked for the next phase in time; going on alone")
-				_, _ = n.Shutdown(context.Background()) // ends when the node has stopped; Done reports it
+				// The phases left, each with the deadline the coordinator
+				// gave the last one; it ends when the node has stopped
+				// (Done reports it).
+				_, _ = n.advance(context.Background(), PhaseClosing, deadline, 0)
 			})
 		}
-		return sr.rep.clone(), OneLine(sr.errs...)
+		partial := sr.rep.clone()
+		partial.Total = n.cfg.runnerClock.Now().Sub(partial.Start) // so far
+		return partial, OneLine(sr.errs...)
 	}
 	n.finishShutdown(ctx, sr)
 	return n.report, n.shutErr

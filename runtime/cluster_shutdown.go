@@ -130,8 +130,10 @@ type NodeShutdown struct {
 	Answered [3]bool
 	Answer   [3]time.Duration
 	// Missed are the phases the node did not answer within PhaseTimeout +
-	// AnswerGrace, in order. It was still asked for every later phase, and
-	// goes on alone after GoOnAfter if it hears nothing.
+	// AnswerGrace, or during which its client lost it (ErrNodeLost: a
+	// frozen or dead node stops answering heartbeats), in order. It was
+	// still asked for every later phase (a lost client cannot ask: such a
+	// node goes on alone after GoOnAfter, as any node that hears nothing).
 	Missed []Phase
 	// Errors are the calls that failed (the node refused or was lost).
 	Errors []string
@@ -202,6 +204,13 @@ func ShutdownCluster(ctx context.Context, members []ClusterMember, o ClusterShut
 			case errors.Is(a.err, context.DeadlineExceeded) && ctx.Err() == nil:
 				n.Missed = append(n.Missed, ph)
 				n.Outcome = actorsWorse(n.Outcome, OutcomeTimedOut)
+			case errors.Is(a.err, ErrNodeLost):
+				// A frozen node stops answering heartbeats before its
+				// phase's wait ends: the client calls it lost. Missed too,
+				// with the reason.
+				n.Missed = append(n.Missed, ph)
+				n.Errors = append(n.Errors, fmt.Sprintf("%s: %v", ph, a.err))
+				n.Outcome = actorsWorse(n.Outcome, OutcomeTimedOut)
 			default:
 				n.Errors = append(n.Errors, fmt.Sprintf("%s: %v", ph, a.err))
 				n.Outcome = actorsWorse(n.Outcome, OutcomeFailed)
@@ -268,9 +277,11 @@ func (n NodeShutdown) headline(wait time.Duration) string {
 		for i, p := range n.Missed {
 			names[i] = p.String()
 		}
-		why = append(why, fmt.Sprintf("no answer to %s within %s; report as of its last answer; it goes on alone", strings.Join(names, ", "), wait))
+		why = append(why, fmt.Sprintf("missed %s (no answer within %s, or lost); report as of its last answer; it goes on alone", strings.Join(names, ", "), wait))
 	}
-	why = append(why, n.Errors...)
+	if len(n.Errors) > 0 {
+		why = append(why, n.Errors[0]) // the first; the others (often the same, a lost node) are in Errors
+	}
 	if len(why) > 0 {
 		s += " — " + strings.Join(why, "; ")
 	}

@@ -110,7 +110,7 @@ func TestShutdownClusterStepsEveryMember(t *testing.T) {
 			t.Errorf("node %s subtree: %s", n.Name, got)
 		}
 	}
-	if !strings.Contains(rep.String(), "node node-b: timed out — no answer to DRAINING within 500ms") {
+	if !strings.Contains(rep.String(), "node node-b: timed out — missed DRAINING (no answer within 500ms, or lost)") {
 		t.Errorf("report text lacks the frozen node's line:\n%s", rep)
 	}
 	// The CLOSING call reached node-b's System anyway: it has stopped.

@@ -228,7 +228,7 @@ type GwNodeShutdownReport struct {
 	// (SIGNALING, DRAINING, CLOSING); a phase not run yet is zero.
 	PhaseStart    []*timestamppb.Timestamp `protobuf:"bytes,2,rep,name=phase_start,json=phaseStart,proto3" json:"phase_start,omitempty"`
 	PhaseDuration []*durationpb.Duration   `protobuf:"bytes,3,rep,name=phase_duration,json=phaseDuration,proto3" json:"phase_duration,omitempty"`
-	Total         *durationpb.Duration     `protobuf:"bytes,4,opt,name=total,proto3" json:"total,omitempty"` // zero until CLOSING ran
+	Total         *durationpb.Duration     `protobuf:"bytes,4,opt,name=total,proto3" json:"total,omitempty"` // so far, until CLOSING ran
 	Root          *GwActorReport           `protobuf:"bytes,5,opt,name=root,proto3" json:"root,omitempty"`
 	Forced        []string                 `protobuf:"bytes,6,rep,name=forced,proto3" json:"forced,omitempty"`
 	Errors        []string                 `protobuf:"bytes,7,rep,name=errors,proto3" json:"errors,omitempty"`
