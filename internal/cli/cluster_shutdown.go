@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -106,6 +107,7 @@ func runClusterShutdown(parent context.Context, e *env, o *clusterShutdownOption
 		fmt.Fprintf(e.stderr, "cluster shutdown: the members' views disagree (one is joining, rejoining or split); shutting down the %s listed\n",
 			plural(len(st.Members), "member"))
 	}
+	sort.Slice(st.Members, func(i, j int) bool { return st.Members[i].NodeName < st.Members[j].NodeName })
 	for _, m := range st.Members {
 		if m.Gateway == "" {
 			return fmt.Errorf("member %s (%s) advertises no gateway: it is not an 'exo-actors node'; nothing was shut down", m.NodeName, m.ID)
