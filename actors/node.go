@@ -193,9 +193,14 @@ type Node struct {
 
 	mu      sync.Mutex
 	state   nodeState     // under mu; transitions in node_lifecycle.go
-	done    chan struct{} // sole sender: the first Shutdown call, closed once when shutdown finished
+	done    chan struct{} // sole sender: finishShutdown, run once by the holder of shutSem
 	report  ShutdownReport
 	shutErr error
+	// shutSem (capacity 1) is held by whoever runs shutdown phases, so the
+	// phases run one at a time and in order; shut is their progress,
+	// touched only by the holder (node_stepped.go).
+	shutSem chan struct{}
+	shut    *shutdownRun
 	// final is every runner's state at the end of CLOSING (under mu), which
 	// Runners returns once the node has stopped.
 	final     []RunnerInfo
@@ -273,7 +278,7 @@ func startNode(c NodeConfig, startFault func(step string) error) (*Node, error) 
 		shards, took := prewarmRegistry(system)
 		c.Logger.WithFields(logrus.Fields{"shards": shards, "duration": took}).Debug("process registry prewarmed")
 	}
-	n := &Node{cfg: nc, system: system, reqTimeout: c.RequestTimeout, done: make(chan struct{}), deadlines: c.Shutdown.withDefaults()}
+	n := &Node{cfg: nc, system: system, reqTimeout: c.RequestTimeout, done: make(chan struct{}), shutSem: make(chan struct{}, 1), deadlines: c.Shutdown.withDefaults()}
 	nc.nodeFault = n.onNodeFault
 	if err := n.setupHealth(c); err != nil {
 		nc.spawner.Close()
@@ -420,73 +425,17 @@ func (n *Node) Runners(ctx context.Context) ([]RunnerInfo, error) {
 // CLOSING (runners exit, resources close, streams end, actors stop). Each
 // phase has a deadline (ShutdownDeadlines); an actor past it is force-cleaned
 // and named in the report. Calling Shutdown again, or concurrently, returns
-// the same report once the first call is done.
+// the same report once the first call is done. During a stepped shutdown
+// (ShutdownPhase, a cluster-wide shutdown) it runs the phases not run yet.
 func (n *Node) Shutdown(ctx context.Context) (ShutdownReport, error) {
 	n.mu.Lock()
-	first := n.state == nodeRunning
-	if first {
+	if n.state == nodeRunning {
 		n.state = nodeShuttingDown
 	}
 	n.mu.Unlock()
-	if !first {
-		select {
-		case <-n.done:
-			return n.report, n.shutErr
-		case <-ctx.Done():
-			return ShutdownReport{}, ctx.Err()
-		}
-	}
-	n.report, n.shutErr = n.shutdownOnce(ctx)
-	n.mu.Lock()
-	n.state = nodeStopped
-	n.mu.Unlock()
-	close(n.done) // sole sender: the first Shutdown call
-	return n.report, n.shutErr
-}
-
-func (n *Node) shutdownOnce(ctx context.Context) (ShutdownReport, error) {
-	clk := n.cfg.runnerClock
-	rep := ShutdownReport{Start: clk.Now(), Root: &ActorReport{Name: "node"}}
-	var errs []error
-	t := rep.Start
-	for ph := PhaseSignaling; ph < numPhases; ph++ {
-		deadline := t.Add(n.deadlines.of(ph))
-		// The root answers a little after the deadline even if children do not.
-		pctx, cancel := context.WithTimeout(ctx, n.deadlines.of(ph)+4*phaseSlack+time.Second)
-		res, err := n.request(pctx, n.root, &phaseRequest{phase: ph, deadline: deadline, id: uint64(ph) + 1}) // one shutdown per node: the phase names the request
-		cancel()
-		end := clk.Now() // one reading ends this phase and starts the next
-		rep.PhaseStart[ph], rep.PhaseDuration[ph] = t, end.Sub(t)
-		t = end
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", ph, err))
-			rep.Errors = append(rep.Errors, fmt.Sprintf("%s: %v", ph, err))
-			continue
-		}
-		rep.Root.merge(res.(*PhaseReport))
-	}
-	rep.Total = clk.Now().Sub(rep.Start) // its own reading, not a sum
-	rep.Root.forced("", &rep.Forced)
-	n.cfg.metrics.observeShutdown(rep)
-
-	// A close that ignored its timeout still runs user code: give it a moment,
-	// then say so (it is not waited for forever).
-	wctx, wcancel := context.WithTimeout(ctx, 2*time.Second)
-	if err := n.cfg.resources.Wait(wctx); err != nil {
-		rep.Errors = append(rep.Errors, fmt.Sprintf("resource closes still running after CLOSING: %v", err))
-	}
-	wcancel()
-	// Every actor has answered CLOSING: keep the runners' final state, then
-	// stop the tree, the spawner and the system.
-	n.keepFinalRunners()
-	if err := n.system.Root.StopFuture(n.root).Wait(); err != nil {
-		errs = append(errs, fmt.Errorf("stop node root: %w", err))
-	}
-	n.failPending()
-	n.cfg.spawner.Close()
-	n.system.Shutdown()
-	n.cfg.hook.close() // after the tree stopped: no actor emits any more
-	return rep, OneLine(errs...)
+	// The phases still to run (all of them, or those a stepped shutdown
+	// has not run yet: node_stepped.go), then the end of the shutdown.
+	return n.advance(ctx, PhaseClosing, 0, 0)
 }
 
 // onNodeFault shuts the node down gracefully after a node-wide fault. It runs

@@ -79,7 +79,9 @@ type ActorReport struct {
 type ShutdownReport struct {
 	Start time.Time
 	// PhaseStart and PhaseDuration of the node as a whole: the phases run
-	// back to back, each starting at the clock reading that ended the last.
+	// back to back, each starting at the clock reading that ended the last
+	// (in a stepped shutdown, ShutdownPhase, a phase asked for later starts
+	// when asked: the wait is in Total, in no phase).
 	PhaseStart    [numPhases]time.Time
 	PhaseDuration [numPhases]time.Duration
 	// Total is measured from Start with its own clock reading, not summed.

@@ -101,6 +101,7 @@ func (s *System) Serve(cfg ServeConfig) (*Server, error) {
 			rep, err := s.Shutdown(ctx)
 			return rep.String(), rep.Total, rep.Forced, err
 		}
+		gc.ShutdownPhase = s.gatewayShutdownPhase // cluster_shutdown.go
 	}
 	gw, err := gateway.Start(gc)
 	if err != nil {

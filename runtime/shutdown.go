@@ -57,7 +57,8 @@ const (
 type ShutdownReport struct {
 	Start time.Time
 	// PhaseStart and PhaseDuration of the node as a whole, indexed by
-	// Phase: the phases run back to back.
+	// Phase: the phases run back to back (in a stepped shutdown,
+	// ShutdownPhase, the waits between phases are in Total, in no phase).
 	PhaseStart    [3]time.Time
 	PhaseDuration [3]time.Duration
 	// Total is measured from Start with its own clock reading.

@@ -50,6 +50,9 @@ type Config struct {
 	// only into a node started to allow them (exo-actors node
 	// --allow-faults).
 	InjectFault func(ctx context.Context, runnerID string, generation uint64, kind string) (string, error)
+	// ShutdownPhase runs one phase of a cluster-wide shutdown for a
+	// GwShutdownPhase request (shutdown_phase.go); nil refuses it.
+	ShutdownPhase ShutdownPhaseFunc
 	// Version is reported in GwWelcome.
 	Version string
 }

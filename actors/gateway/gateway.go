@@ -372,7 +372,8 @@ func callIDOf(m any) (uint64, bool) {
 	switch m.(type) {
 	case *exov1.GwSpawnRunner, *exov1.GwStopRunner, *exov1.GwListRunners, *exov1.GwSubmit, *exov1.GwCancel,
 		*exov1.GwSubscribe, *exov1.GwCredit, *exov1.GwUnsubscribe, *exov1.GwNodeStatus, *exov1.GwShutdown,
-		*exov1.GwEcho, *exov1.GwBlast, *exov1.GwStatusDoc, *exov1.GwInjectFault:
+		*exov1.GwEcho, *exov1.GwBlast, *exov1.GwStatusDoc, *exov1.GwInjectFault,
+		*exov1.GwShutdownPhase:
 		return m.(caller).GetCallId(), true
 	}
 	return 0, false
@@ -503,6 +504,8 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			}
 			root.Send(to, &exov1.GwBlastDone{CallId: callID, Count: int32(n)})
 		})
+	case *exov1.GwShutdownPhase:
+		a.shutdownPhase(ctx, m) // shutdown_phase.go
 	case *exov1.GwShutdown:
 		if g.cfg.Shutdown == nil {
 			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s does not accept remote shutdown", ErrUnsupported, g.cfg.Name)))

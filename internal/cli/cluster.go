@@ -160,11 +160,12 @@ func runClusterMember(ctx context.Context, cfg membership.Config, stdout io.Writ
 	return nil
 }
 
-// newClusterCmd is `exo-actors cluster` with its `status` subcommand.
+// newClusterCmd is `exo-actors cluster` with its `status` and `shutdown`
+// subcommands.
 func newClusterCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cluster",
-		Short: "Inspect a cluster of exo-actors nodes",
+		Short: "Inspect a cluster of exo-actors nodes, or shut it down",
 		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
@@ -208,6 +209,7 @@ func newClusterCmd(e *env) *cobra.Command {
 	f.DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for answers")
 	status.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
 	cmd.AddCommand(status)
+	cmd.AddCommand(newClusterShutdownCmd(e)) // cluster_shutdown.go
 	return cmd
 }
 

@@ -1,0 +1,94 @@
+package actors_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exo-actors/exo-actors/actors"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// TestShutdownPhaseStepsInOrder runs a node's shutdown one phase at a time,
+// as a cluster-wide shutdown does: after SIGNALING the node takes no new
+// work but a task in flight keeps streaming until DRAINING; asking for
+// CLOSING runs DRAINING first; the final report holds the three phases.
+func TestShutdownPhaseStepsInOrder(t *testing.T) {
+	n := startNode(t)
+	id := readyRunner(t, n, "--token-delay", "2ms")
+	h := mustSubmit(t, n, id, textTask("a", 50))
+	if _, err := h.Chunk(ctxT(t), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.ShutdownPhase(ctxT(t), actors.Phase(7), 0, 0); err == nil || !strings.Contains(err.Error(), "shutdown phase 7: want SIGNALING (0)") {
+		t.Errorf("phase 7: %v", err)
+	}
+	rep, err := n.ShutdownPhase(ctxT(t), actors.PhaseSignaling, time.Second, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Root.Phases[actors.PhaseSignaling] == nil || rep.Root.Phases[actors.PhaseDraining] != nil || rep.PhaseDuration[actors.PhaseSignaling] <= 0 {
+		t.Fatalf("after SIGNALING:\n%s", rep)
+	}
+	select {
+	case <-n.Done():
+		t.Fatal("Done closed after SIGNALING")
+	default:
+	}
+	if _, err := n.Submit(ctxT(t), id, textTask("b", 1)); !errors.Is(err, actors.ErrShuttingDown) {
+		t.Errorf("Submit after SIGNALING: %v, want ErrShuttingDown", err)
+	}
+	// Asking again for a phase that ran returns the report as it is.
+	again, err := n.ShutdownPhase(ctxT(t), actors.PhaseSignaling, time.Second, 0)
+	if err != nil || again.Root.Phases[actors.PhaseDraining] != nil {
+		t.Fatalf("SIGNALING again: %v\n%s", err, again)
+	}
+	final, err := n.ShutdownPhase(ctxT(t), actors.PhaseClosing, 5*time.Second, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-n.Done()
+	for ph, p := range final.Root.Phases {
+		if p == nil || p.Outcome != actors.OutcomeOK {
+			t.Errorf("node phase %d: %+v\n%s", ph, p, final)
+		}
+	}
+	if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_COMPLETE {
+		t.Errorf("task in flight: %+v, want it drained (Complete)", o)
+	}
+	// The copy handed out after SIGNALING was not changed by later phases.
+	if rep.Root.Phases[actors.PhaseDraining] != nil {
+		t.Error("the report returned after SIGNALING changed later")
+	}
+	// Shutdown after a stepped shutdown returns the same report.
+	same, _ := n.Shutdown(context.Background())
+	if same.Total != final.Total {
+		t.Errorf("Shutdown after the steps: total %v, want %v", same.Total, final.Total)
+	}
+}
+
+// TestShutdownPhaseGoesOnAlone: a node whose coordinator never asks for the
+// next phase finishes its shutdown alone after goOnAfter.
+func TestShutdownPhaseGoesOnAlone(t *testing.T) {
+	n := startNode(t)
+	readyRunner(t, n)
+	if _, err := n.ShutdownPhase(ctxT(t), actors.PhaseSignaling, time.Second, 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-n.Done():
+	case <-ctxT(t).Done():
+		t.Fatal("the node did not go on alone")
+	}
+	rep, err := n.Shutdown(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ph, p := range rep.Root.Phases {
+		if p == nil {
+			t.Errorf("phase %d missing after going on alone:\n%s", ph, rep)
+		}
+	}
+}

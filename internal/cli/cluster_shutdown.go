@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/exo-actors/exo-actors/actors/gateway"
+	"github.com/exo-actors/exo-actors/actors/membership"
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+// clusterShutdownOptions are the flags of `exo-actors cluster shutdown`.
+type clusterShutdownOptions struct {
+	cf           clusterFlags
+	tls          gateway.TLSFiles
+	asJSON       bool
+	phaseTimeout time.Duration
+	answerGrace  time.Duration
+	goOnAfter    time.Duration
+	timeout      time.Duration
+}
+
+func newClusterShutdownCmd(e *env) *cobra.Command {
+	o := &clusterShutdownOptions{}
+	cmd := &cobra.Command{
+		Use:   "shutdown",
+		Short: "Shut every member down together, phase by phase, and print the report tree",
+		Long: "shutdown finds the cluster's members (as status does), dials each one's gateway and runs\n" +
+			"SIGNALING, DRAINING and CLOSING on all of them in step: every member finishes a phase, or\n" +
+			"misses it, before the next starts anywhere, so in-flight work everywhere drains before\n" +
+			"anything closes. A member that does not answer a phase within --phase-timeout plus\n" +
+			"--answer-grace is reported timed out and the rest goes on; it goes on alone after\n" +
+			"--go-on-after. Exit 1 when a member missed a phase. See docs/cluster.md.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runClusterShutdown(cmd.Context(), e, o) },
+	}
+	f := cmd.Flags()
+	o.cf.register(f, false)
+	f.StringVar(&o.tls.CAFile, "tls-ca", "", "PEM CA of the nodes' certificates (turns TLS on)")
+	f.StringVar(&o.tls.CertFile, "tls-cert", "", "PEM certificate of this client")
+	f.StringVar(&o.tls.KeyFile, "tls-key", "", "PEM key of this client")
+	f.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
+	f.DurationVar(&o.phaseTimeout, "phase-timeout", 30*time.Second, "each member's deadline for each phase")
+	f.DurationVar(&o.answerGrace, "answer-grace", 2*time.Second, "how long past --phase-timeout to wait for a member's answer")
+	f.DurationVar(&o.goOnAfter, "go-on-after", 0, "a member that hears of no next phase this long goes on alone (default phase timeout + answer grace + 5s)")
+	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "how long to wait for the members' list and each dial")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	return cmd
+}
+
+func (o *clusterShutdownOptions) check() error {
+	if o.phaseTimeout <= 0 {
+		return usageErrorf("--phase-timeout %v: want a positive duration, e.g. --phase-timeout 30s", o.phaseTimeout)
+	}
+	if o.answerGrace <= 0 {
+		return usageErrorf("--answer-grace %v: want a positive duration, e.g. --answer-grace 2s", o.answerGrace)
+	}
+	if o.goOnAfter < 0 {
+		return usageErrorf("--go-on-after %v: want a positive duration, or leave it out for the default", o.goOnAfter)
+	}
+	if o.goOnAfter > 0 && o.goOnAfter <= o.phaseTimeout+o.answerGrace {
+		return usageErrorf("--go-on-after %v must exceed --phase-timeout + --answer-grace (%v): a member would go on before the others finished the phase",
+			o.goOnAfter, o.phaseTimeout+o.answerGrace)
+	}
+	if o.timeout <= 0 {
+		return usageErrorf("--timeout %v: want a positive duration, e.g. --timeout 5s", o.timeout)
+	}
+	if o.tls.Enabled() {
+		if _, _, err := o.tls.Configs(); err != nil {
+			return usageErrorf("%v", err)
+		}
+	}
+	return nil
+}
+
+// runClusterShutdown finds the members, dials every gateway (nothing is
+// shut down unless every member can be asked), runs the shutdown and prints
+// the report.
+func runClusterShutdown(parent context.Context, e *env, o *clusterShutdownOptions) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	cfg, err := o.cf.config()
+	if err != nil {
+		return err
+	}
+	qctx, cancel := context.WithTimeout(parent, o.timeout)
+	defer cancel()
+	st, err := membership.QueryStatus(qctx, cfg)
+	if err != nil {
+		if errors.Is(err, membership.ErrEtcdUnreachable) || strings.HasPrefix(err.Error(), "no member") {
+			return err
+		}
+		return &UsageError{Err: err}
+	}
+	if len(st.Members) == 0 {
+		return fmt.Errorf("cluster %s has no members: nothing to shut down", cfg.Cluster)
+	}
+	if !st.Agree && st.Provider != membership.ProviderEtcd {
+		fmt.Fprintf(e.stderr, "cluster shutdown: the members' views disagree (one is joining, rejoining or split); shutting down the %s listed\n",
+			plural(len(st.Members), "member"))
+	}
+	sort.Slice(st.Members, func(i, j int) bool { return st.Members[i].NodeName < st.Members[j].NodeName })
+	for _, m := range st.Members {
+		if m.Gateway == "" {
+			return fmt.Errorf("member %s (%s) advertises no gateway: it is not an 'exo-actors node'; nothing was shut down", m.NodeName, m.ID)
+		}
+	}
+	var opts []exo.DialOption
+	if o.tls.Enabled() {
+		opts = append(opts, exo.WithTLS(exo.TLSFiles(o.tls)))
+	}
+	var cs []*exo.Client
+	defer func() { closeAll(cs) }()
+	var members []exo.ShutdownMember
+	for _, m := range st.Members {
+		c, err := exo.Dial(qctx, m.Gateway, append(opts, exo.WithClientName("exo-actors cluster shutdown"))...)
+		if err != nil {
+			return fmt.Errorf("dial member %s at %s: %w; nothing was shut down", m.NodeName, m.Gateway, err)
+		}
+		cs = append(cs, c)
+		members = append(members, exo.ShutdownMember{Name: m.NodeName, Addr: m.Gateway, Node: c})
+	}
+	rep, err := exo.ShutdownCluster(parent, members, exo.ClusterShutdownOptions{Cluster: cfg.Cluster, PhaseTimeout: o.phaseTimeout,
+		AnswerGrace: o.answerGrace, GoOnAfter: o.goOnAfter, OnPhase: func(ph exo.Phase) {
+			fmt.Fprintf(e.stderr, "cluster shutdown: %s: asking %s\n", ph, plural(len(members), "member"))
+		}})
+	if err != nil {
+		return err
+	}
+	if o.asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprint(e.stdout, rep)
+	}
+	var missed []string
+	for _, n := range rep.Nodes {
+		if len(n.Missed) > 0 || len(n.Errors) > 0 {
+			missed = append(missed, n.Name)
+		}
+	}
+	if len(missed) > 0 {
+		return fmt.Errorf("cluster %s: %s did not complete every phase (%s): see the report", cfg.Cluster,
+			plural(len(missed), "member"), strings.Join(missed, ", "))
+	}
+	return nil
+}

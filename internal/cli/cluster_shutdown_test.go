@@ -1,0 +1,256 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+func TestClusterShutdownUsageErrors(t *testing.T) {
+	base := []string{"cluster", "shutdown", "--cluster", "c", "--cluster-peers", "127.0.0.1:1"}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"cluster", "shutdown"}, "--cluster is required"},
+		{append(base, "--phase-timeout", "0s"), "--phase-timeout 0s: want a positive duration, e.g. --phase-timeout 30s"},
+		{append(base, "--phase-timeout", "-1s"), "--phase-timeout -1s: want a positive duration"},
+		{append(base, "--phase-timeout", "soon"), `invalid argument "soon" for "--phase-timeout"`},
+		{append(base, "--answer-grace", "0s"), "--answer-grace 0s: want a positive duration"},
+		{append(base, "--go-on-after", "-2s"), "--go-on-after -2s: want a positive duration, or leave it out"},
+		{append(base, "--phase-timeout", "2s", "--go-on-after", "3s"), "--go-on-after 3s must exceed --phase-timeout + --answer-grace (4s)"},
+		{append(base, "--timeout", "0s"), "--timeout 0s: want a positive duration"},
+		{append(base, "--tls-ca", "/nonexistent/ca.pem"), "TLS needs all three of the CA, certificate and key files"},
+		{[]string{"cluster", "shutdown", "--cluster", "c", "--cluster-provider", "zookeeper"}, `unknown cluster provider "zookeeper"`},
+		{[]string{"cluster", "shutdown", "--cluster", "c", "extra"}, "extra"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args[2:], " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := Main(tt.args, strings.NewReader(""), &stdout, &stderr)
+			if code != ExitUsage {
+				t.Fatalf("exit %d, want %d; stderr %q", code, ExitUsage, stderr.String())
+			}
+			lines := strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "exo-actors: ") || !strings.Contains(lines[0], tt.want) {
+				t.Errorf("stderr %q: want one line containing %q", stderr.String(), tt.want)
+			}
+		})
+	}
+	// No member answers: exit 1, nothing shut down.
+	var stdout, stderr bytes.Buffer
+	dead := closedAddr(t)
+	if code := Main([]string{"cluster", "shutdown", "--cluster", "c", "--cluster-peers", dead}, strings.NewReader(""), &stdout, &stderr); code != ExitFailure ||
+		!strings.Contains(stderr.String(), "no member of cluster c answered at "+dead) {
+		t.Errorf("dead peer: exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// boundedWait reaps a node process, killing its group if it has not
+// exited within d; it returns the exit code and whether it exited alone.
+func boundedWait(n *clusterNode, d time.Duration) (int, bool) {
+	done := make(chan int, 1)        // never closed: the waiter sends once
+	go func() { done <- n.wait() }() // owner: boundedWait, which receives its one value
+	select {
+	case code := <-done:
+		return code, true
+	case <-time.After(d):
+		_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGCONT)
+		_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
+		return <-done, false
+	}
+}
+
+// TestClusterShutdownProcesses runs three `exo-actors node --cluster`
+// processes with a task in flight on two of them, then `exo-actors cluster
+// shutdown --json`, and freezes gpu-b with SIGSTOP as DRAINING begins: the
+// report holds every node, gpu-a drained its task and closed, gpu-b is
+// timed out in DRAINING, the command exits 1 without waiting for ever; after
+// SIGCONT gpu-b goes on alone and exits, and no process is left.
+func TestClusterShutdownProcesses(t *testing.T) {
+	marker := fmt.Sprintf("cluster-shutdown-%d-%d", os.Getpid(), time.Now().UnixNano())
+	dir := t.TempDir()
+	configs := map[string]string{
+		"gpu-a": `{"kinds": {"slow": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "1ms", "--warmup-delay", "1ms", "--token-delay", "100ms"]}}}`, // 30 tokens: 3s
+		"gpu-b": `{"kinds": {"slow": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "1ms", "--warmup-delay", "1ms", "--token-delay", "1s"]}}}`,    // 30 tokens: 30s
+		"cpu-c": `{"kinds": {"embed": {"builtin": true}}}`,
+	}
+	names := []string{"gpu-a", "gpu-b", "cpu-c"}
+	ports := freePorts(t, 3)
+	var peers []string
+	for _, p := range ports {
+		peers = append(peers, "127.0.0.1:"+strconv.Itoa(p))
+	}
+	peerList := strings.Join(peers, ",")
+	events := make(chan nodeEvent, 256) // never closed: the readers only send
+	nodes := map[string]*clusterNode{}
+	start := time.Now()
+	for i, name := range names {
+		cfg := filepath.Join(dir, name+".json")
+		if err := os.WriteFile(cfg, []byte(configs[name]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		nodes[name] = startClusterNode(t, name, cfg, marker, []string{"--cluster", "shutdown-test", "--cluster-provider", "automanaged",
+			"--cluster-port", strconv.Itoa(ports[i]), "--cluster-peers", peerList}, events)
+	}
+	t.Cleanup(func() {
+		if left := testutil.MarkedProcesses("EXO_ACTORS_TEST_MARK", marker); len(left) > 0 {
+			t.Errorf("processes left running: %v", left)
+			for _, pid := range left {
+				_ = syscall.Kill(pid, syscall.SIGCONT)
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	gateways, sawAll := map[string]string{}, map[string]bool{}
+	awaitEvents(t, events, names, 20*time.Second, "every node listening and seeing 3 members", func(ev nodeEvent) bool {
+		if ev.gateway != "" {
+			gateways[ev.node] = ev.gateway
+		}
+		if ev.members == "cpu-c,gpu-a,gpu-b" {
+			sawAll[ev.node] = true
+		}
+		return sawAll[ev.node] && gateways[ev.node] != ""
+	})
+	t.Logf("3 nodes joined, every view holds all 3, %v after start", time.Since(start).Round(time.Millisecond))
+
+	// One task in flight on gpu-a (3s) and on gpu-b (30s). remote run
+	// submits as soon as it spawned the runner: a task queued before Ready
+	// would be cancelled at SIGNALING, so the runners load in about 2ms
+	// and the status poll below (100 ms or more a round) sees them running.
+	run := exec.Command(exoBinary(t), "remote", "run", "--node", gateways["gpu-a"], "--node", gateways["gpu-b"], "--kind", "slow",
+		"--tasks", "2", "--tokens", "30", "--timeout", "60s")
+	run.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARK="+marker)
+	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var runOut bytes.Buffer
+	run.Stdout, run.Stderr = &runOut, &runOut
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	runDone := false
+	t.Cleanup(func() {
+		if !runDone {
+			_ = syscall.Kill(-run.Process.Pid, syscall.SIGKILL)
+			_ = run.Wait()
+		}
+	})
+	inFlight := time.Now().Add(20 * time.Second)
+	for {
+		out, _ := exec.Command(exoBinary(t), "remote", "status", "--node", gateways["gpu-a"], "--node", gateways["gpu-b"], "--timeout", "5s").Output()
+		if strings.Count(string(out), "open tasks 1") == 2 {
+			break
+		}
+		if time.Now().After(inFlight) {
+			t.Fatalf("the two tasks never were in flight: remote status:\n%s\nremote run:\n%s", out, runOut.String())
+		}
+	}
+	cmd := exec.Command(exoBinary(t), "cluster", "shutdown", "--json", "--cluster", "shutdown-test", "--cluster-peers", peerList,
+		"--phase-timeout", "4s", "--answer-grace", "500ms", "--go-on-after", "5s")
+	cmd.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARK="+marker)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var errLines []string
+	frozen := false
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() { // ends when the command exits
+		errLines = append(errLines, sc.Text())
+		if !frozen && strings.Contains(sc.Text(), "DRAINING: asking") {
+			if err := syscall.Kill(nodes["gpu-b"].cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+			frozen = true
+			t.Logf("gpu-b frozen (SIGSTOP) as DRAINING began, %v after the command started", time.Since(began).Round(time.Millisecond))
+		}
+	}
+	werr := cmd.Wait()
+	took := time.Since(began)
+	if !frozen {
+		_ = syscall.Kill(nodes["gpu-b"].cmd.Process.Pid, syscall.SIGCONT)
+		t.Fatalf("never saw DRAINING begin: %v\nstderr:\n%s\nstdout:\n%s", werr, strings.Join(errLines, "\n"), stdout.String())
+	}
+	thawed := time.Now()
+	if err := syscall.Kill(nodes["gpu-b"].cmd.Process.Pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cluster shutdown took %v; stderr:\n%s", took.Round(time.Millisecond), strings.Join(errLines, "\n"))
+	if ee, ok := werr.(*exec.ExitError); !ok || ee.ExitCode() != ExitFailure ||
+		!strings.Contains(strings.Join(errLines, "\n"), "exo-actors: cluster shutdown-test: 1 member did not complete every phase (gpu-b)") {
+		t.Errorf("cluster shutdown: %v, want exit 1 naming gpu-b", werr)
+	}
+	var rep exo.ClusterShutdownReport
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("cluster shutdown --json: %v\n%s", err, stdout.String())
+	}
+	t.Logf("report:\n%s", rep)
+	byName := map[string]exo.NodeShutdown{}
+	for _, n := range rep.Nodes {
+		byName[n.Name] = n
+	}
+	if len(rep.Nodes) != 3 || len(byName) != 3 {
+		t.Fatalf("report has %d nodes: %+v", len(rep.Nodes), rep.Nodes)
+	}
+	for _, name := range []string{"gpu-a", "cpu-c"} {
+		n := byName[name]
+		if n.Outcome != exo.OutcomeOK || len(n.Missed) != 0 || n.Report.Root == nil || n.Report.Total <= 0 {
+			t.Errorf("%s: %+v", name, n)
+			continue
+		}
+		var stages []string
+		for _, c := range n.Report.Root.Children {
+			stages = append(stages, c.Name)
+		}
+		if got := strings.Join(stages, ","); got != "runners,resources,streams" {
+			t.Errorf("%s subtree: %s", name, got)
+		}
+	}
+	if a := byName["gpu-a"]; a.Report.Root != nil {
+		if p := a.Report.Root.Phases[exo.PhaseDraining]; p == nil || p.TasksDrained != 1 {
+			t.Errorf("gpu-a DRAINING: %+v, want its task drained", p)
+		}
+	}
+	b := byName["gpu-b"]
+	if b.Outcome != exo.OutcomeTimedOut || len(b.Missed) == 0 || b.Missed[0] != exo.PhaseDraining || !b.Answered[exo.PhaseSignaling] ||
+		b.Report.Root == nil || b.Report.Root.Phases[exo.PhaseSignaling] == nil {
+		t.Errorf("gpu-b: %+v", b)
+	}
+	// DRAINING waited for gpu-a's task but not for ever for gpu-b.
+	if d := rep.PhaseDuration[exo.PhaseDraining]; d > rep.PhaseTimeout+rep.AnswerGrace+time.Second {
+		t.Errorf("DRAINING took %v, beyond %v + %v", d, rep.PhaseTimeout, rep.AnswerGrace)
+	}
+
+	// gpu-a and cpu-c exit by themselves after CLOSING; gpu-b, thawed,
+	// goes on alone (go-on-after) and exits too.
+	for _, name := range names {
+		code, alone := boundedWait(nodes[name], 30*time.Second)
+		if !alone || code != 0 {
+			t.Errorf("%s: exit %d (by itself: %v); stdout:\n%s", name, code, alone, nodes[name].stdout.String())
+		}
+		if name == "gpu-b" {
+			t.Logf("gpu-b exited %v after SIGCONT", time.Since(thawed).Round(time.Millisecond))
+		}
+	}
+	_ = run.Wait()
+	runDone = true
+	t.Logf("whole test %v", time.Since(start).Round(time.Millisecond))
+}

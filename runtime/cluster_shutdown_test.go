@@ -1,0 +1,139 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+// stepLog records when each member's phase calls start and end.
+type stepLog struct {
+	mu     sync.Mutex
+	events []string // "start node-a DRAINING", "end node-a DRAINING"
+}
+
+func (l *stepLog) add(s string) {
+	l.mu.Lock()
+	l.events = append(l.events, s)
+	l.mu.Unlock()
+}
+
+// stepMember is a System that logs its phase calls; frozen in DRAINING it
+// answers nothing until its context ends (a node stopped with SIGSTOP).
+type stepMember struct {
+	name   string
+	sys    *exo.System
+	log    *stepLog
+	freeze exo.Phase // -1: never
+}
+
+func (m *stepMember) ShutdownPhase(ctx context.Context, ph exo.Phase, deadline, goOn time.Duration) (exo.ShutdownReport, error) {
+	m.log.add("start " + m.name + " " + ph.String())
+	defer m.log.add("end " + m.name + " " + ph.String())
+	if ph == m.freeze {
+		<-ctx.Done()
+		return exo.ShutdownReport{}, ctx.Err()
+	}
+	return m.sys.ShutdownPhase(ctx, ph, deadline, goOn)
+}
+
+// TestShutdownClusterStepsEveryMember: three Systems shut down together;
+// no member is asked for a phase before every member answered (or missed)
+// the one before; a member frozen in DRAINING is reported timed out in
+// DRAINING with its SIGNALING report, and the rest completes.
+func TestShutdownClusterStepsEveryMember(t *testing.T) {
+	log := &stepLog{}
+	var members []exo.ShutdownMember
+	var systems []*exo.System
+	for i, name := range []string{"node-a", "node-b", "node-c"} {
+		sys := newSystem(t, config())
+		systems = append(systems, sys)
+		freeze := exo.Phase(-1)
+		if i == 1 {
+			freeze = exo.PhaseDraining
+		}
+		members = append(members, exo.ShutdownMember{Name: name, Node: &stepMember{name: name, sys: sys, log: log, freeze: freeze}})
+	}
+	var phases []string
+	rep, err := exo.ShutdownCluster(testCtx(t), members, exo.ClusterShutdownOptions{Cluster: "test", PhaseTimeout: 300 * time.Millisecond,
+		AnswerGrace: 200 * time.Millisecond, OnPhase: func(ph exo.Phase) { phases = append(phases, ph.String()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", rep)
+	if got := strings.Join(phases, ","); got != "SIGNALING,DRAINING,CLOSING" {
+		t.Errorf("OnPhase saw %s", got)
+	}
+	// Every end of a phase comes before any start of the next.
+	ended := map[string]int{}
+	for _, ev := range log.events {
+		f := strings.Fields(ev)
+		ph := f[2]
+		if f[0] == "start" {
+			prev := map[string]string{"DRAINING": "SIGNALING", "CLOSING": "DRAINING"}[ph]
+			if prev != "" && ended[prev] != 3 {
+				t.Errorf("%s began while only %d members ended %s: %v", ev, ended[prev], prev, log.events)
+			}
+		} else {
+			ended[ph]++
+		}
+	}
+	if len(rep.Nodes) != 3 || rep.Outcome != exo.OutcomeTimedOut {
+		t.Fatalf("%d nodes, outcome %s", len(rep.Nodes), rep.Outcome)
+	}
+	for _, n := range rep.Nodes {
+		if n.Report.Root == nil {
+			t.Fatalf("node %s has no report", n.Name)
+		}
+		if n.Name == "node-b" {
+			// Told to go on by the CLOSING call, it ran DRAINING then
+			// CLOSING: its report is whole, its outcome says what it missed.
+			if n.Outcome != exo.OutcomeTimedOut || len(n.Missed) != 1 || n.Missed[0] != exo.PhaseDraining || !n.Answered[exo.PhaseSignaling] ||
+				n.Answered[exo.PhaseDraining] || !n.Answered[exo.PhaseClosing] || n.Report.Root.Phases[exo.PhaseDraining] == nil {
+				t.Errorf("frozen node: %+v", n)
+			}
+			continue
+		}
+		if n.Outcome != exo.OutcomeOK || len(n.Missed) != 0 || n.Report.Total <= 0 {
+			t.Errorf("node %s: %+v", n.Name, n)
+		}
+		var stages []string
+		for _, c := range n.Report.Root.Children {
+			stages = append(stages, c.Name)
+		}
+		if got := strings.Join(stages, ","); got != "runners,resources,streams" {
+			t.Errorf("node %s subtree: %s", n.Name, got)
+		}
+	}
+	if !strings.Contains(rep.String(), "node node-b: timed out — missed DRAINING (no answer within 500ms, or lost)") {
+		t.Errorf("report text lacks the frozen node's line:\n%s", rep)
+	}
+	// The CLOSING call reached node-b's System anyway: it has stopped.
+	select {
+	case <-systems[1].Done():
+	case <-testCtx(t).Done():
+		t.Error("the frozen member's System never stopped")
+	}
+}
+
+// TestShutdownClusterBadInput: no members, or a member without a node, is
+// refused with one line saying what to do.
+func TestShutdownClusterBadInput(t *testing.T) {
+	if _, err := exo.ShutdownCluster(testCtx(t), nil, exo.ClusterShutdownOptions{}); err == nil || !strings.Contains(err.Error(), "no members: name at least one node") {
+		t.Errorf("no members: %v", err)
+	}
+	if _, err := exo.ShutdownCluster(testCtx(t), []exo.ShutdownMember{{Name: "x"}}, exo.ClusterShutdownOptions{}); err == nil || !strings.Contains(err.Error(), `member "x" has no node`) {
+		t.Errorf("nil node: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	sys := newSystem(t, config())
+	if _, err := exo.ShutdownCluster(ctx, []exo.ShutdownMember{{Name: "a", Node: sys}}, exo.ClusterShutdownOptions{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+}
