@@ -39,7 +39,7 @@ proto: $(PROTOC_GEN_GO)
 	protoc --plugin=protoc-gen-go=$(PROTOC_GEN_GO) \
 		--proto_path=. --go_out=. --go_opt=paths=source_relative \
 		$(PROTO_DIR)/*.proto
-	protoc --proto_path=$(PROTO_DIR) --python_out=$(PY_PROTO_OUT) $(PROTO_DIR)/*.proto
+	protoc --proto_path=$(PROTO_DIR) --python_out=$(PY_PROTO_OUT) $(PROTO_DIR)/runner.proto
 
 # Regenerates into a scratch tree and compares with the committed code, ignoring
 # only the line that names the protoc version.
@@ -51,7 +51,7 @@ proto-check: $(PROTOC_GEN_GO)
 		if ! diff -u -I '^// 	protoc ' $$f $$tmp/$$f; then \
 			echo "generated code $$f is out of date: run 'make proto' and commit"; rm -rf $$tmp; exit 1; fi; \
 	done; \
-	mkdir -p $$tmp/py && protoc --proto_path=$(PROTO_DIR) --python_out=$$tmp/py $(PROTO_DIR)/*.proto && \
+	mkdir -p $$tmp/py && protoc --proto_path=$(PROTO_DIR) --python_out=$$tmp/py $(PROTO_DIR)/runner.proto && \
 	for f in $$tmp/py/*_pb2.py; do \
 		if ! diff -u $(PY_PROTO_OUT)/$$(basename $$f) $$f; then \
 			echo "generated code $(PY_PROTO_OUT)/$$(basename $$f) is out of date: run 'make proto' and commit"; rm -rf $$tmp; exit 1; fi; \

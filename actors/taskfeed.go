@@ -19,6 +19,12 @@ func (f *TaskFeed) Chunk(c *Chunk) bool {
 	return ok
 }
 
+// Skip records that the next n chunks of the current attempt were dropped
+// before they reached this side (the node's handle no longer held them):
+// the handle counts them and drops what it holds, so Next returns a
+// *ChunksDroppedError for them, as it does locally. False once ended.
+func (f *TaskFeed) Skip(n int) bool { return f.h.skip(n) }
+
 // Retry starts a new attempt, discarding the current one's chunks.
 func (f *TaskFeed) Retry(reason string) { f.h.retry(reason) }
 
@@ -41,13 +47,35 @@ func (h *TaskHandle) LastRetry() *RetryError {
 }
 
 // ChunksFrom returns, without waiting, the current attempt's chunks from
-// index i on (at most max of them), and that attempt.
+// index i on (at most max of them), and that attempt; none when chunk i is
+// no longer held (Chunk then says ErrChunkDropped).
 func (h *TaskHandle) ChunksFrom(i, max int) ([]*Chunk, int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if i < h.base {
+		return nil, h.attempt
+	}
 	var out []*Chunk
 	for ; i < h.n && len(out) < max; i++ {
-		out = append(out, h.chunks[i/chunkBlock][i%chunkBlock])
+		out = append(out, h.at(i))
 	}
 	return out, h.attempt
+}
+
+// skip counts n chunks of the current attempt that never arrived and
+// drops every chunk held, so the held chunks stay contiguous; false once
+// the task ended.
+func (h *TaskHandle) skip(n int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.outcome != nil {
+		return false
+	}
+	if n <= 0 {
+		return true
+	}
+	h.n += n
+	h.chunks, h.base = nil, h.n
+	h.signalLocked()
+	return true
 }

@@ -725,6 +725,8 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 		for _, ch := range b.Chunks.GetChunks() {
 			f.Chunk(ch)
 		}
+	case *exov1.GwTaskEvent_Skip:
+		f.Skip(int(b.Skip.GetCount()))
 	case *exov1.GwTaskEvent_Retry:
 		f.Retry(b.Retry.GetReason())
 	case *exov1.GwTaskEvent_Outcome:
@@ -748,11 +750,7 @@ func (c *Client) delivery(m *exov1.GwDelivery) {
 		return
 	}
 	if len(m.GetEvents()) > 0 {
-		evs := make([]streams.Event, len(m.GetEvents()))
-		for i, w := range m.GetEvents() {
-			evs[i] = gateway.EventFromWire(m.GetTopic(), w)
-		}
-		f.Deliver(evs)
+		f.Deliver(gateway.DecodeEvents(make([]streams.Event, 0, len(m.GetEvents())), m.GetTopic(), m.GetEvents()))
 	}
 	if m.GetEnd() {
 		f.End(fmt.Errorf("%w: stream %q of node %s: %s", streams.ErrEndOfStream, m.GetTopic(), c.node, m.GetReason()))

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -601,6 +602,15 @@ func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.P
 					Chunks: &exov1.GwChunkBatch{Chunks: append([]*exov1.ChunkGenerated{c}, more...)}}})
 			}
 			i += 1 + len(more)
+		case errors.Is(err, actors.ErrChunkDropped):
+			// The runner ran more than the handle holds ahead of this
+			// forwarder: say so, and go on from the oldest chunk held.
+			first, _ := h.Held()
+			if first <= i {
+				continue // retried meanwhile
+			}
+			root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Skip{Skip: &exov1.GwTaskSkip{Count: int32(first - i)}}})
+			i = first
 		case err == io.EOF:
 			o := h.Outcome()
 			root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Outcome{Outcome: &exov1.GwTaskOutcome{

@@ -4,9 +4,7 @@ import (
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/streams"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -119,9 +117,7 @@ func (r *relay) relay(ctx actor.Context, d *streams.Delivery) {
 	if r.state == relayEnded {
 		return
 	}
-	for i := range d.Events {
-		r.out = append(r.out, EventToWire(&d.Events[i]))
-	}
+	r.out = EncodeEvents(r.out, d.Events)
 	if d.End {
 		r.flush(ctx, true, d.Reason)
 		r.state = relayEnded
@@ -132,53 +128,4 @@ func (r *relay) relay(ctx actor.Context, d *streams.Delivery) {
 		r.flushDue = true
 		ctx.Send(ctx.Self(), flushMsg)
 	}
-}
-
-// EventToWire turns a stream event into its wire form: task chunks and
-// task status changes keep their type, any other payload travels as text.
-func EventToWire(ev *streams.Event) *exov1.GwEvent {
-	w := &exov1.GwEvent{Seq: ev.Seq, RunnerId: ev.RunnerID, TaskId: ev.TaskID, Kind: ev.Kind}
-	if !ev.At.IsZero() {
-		w.At = timestamppb.New(ev.At)
-	}
-	if ev.Gap != nil {
-		w.Gap = &exov1.GwGap{Dropped: ev.Gap.Dropped, FromSeq: ev.Gap.FromSeq, ToSeq: ev.Gap.ToSeq}
-		return w
-	}
-	switch p := ev.Payload.(type) {
-	case *actors.TaskChunk:
-		w.Payload = &exov1.GwEvent_Chunk{Chunk: p.Chunk}
-		w.Attempt = int32(p.Attempt)
-	case *actors.TaskStatusChanged:
-		w.Payload = &exov1.GwEvent_TaskStatus{TaskStatus: &exov1.GwTaskStatus{Status: p.Status, Reason: p.Reason}}
-	case nil:
-	default:
-		w.Payload = &exov1.GwEvent_Text{Text: fmt.Sprintf("%+v", p)}
-	}
-	return w
-}
-
-// EventFromWire turns a wire event back into a stream event of topic. Its
-// Payload is a *actors.TaskChunk, a *actors.TaskStatusChanged, or the
-// node's text description (a string) of any other event.
-func EventFromWire(topic string, w *exov1.GwEvent) streams.Event {
-	ev := streams.Event{Stream: topic, Seq: w.GetSeq(), RunnerID: w.GetRunnerId(), TaskID: w.GetTaskId(), Kind: w.GetKind()}
-	if w.At != nil {
-		ev.At = w.At.AsTime()
-	}
-	if g := w.GetGap(); g != nil {
-		ev.Gap = &streams.Gap{Dropped: g.GetDropped(), FromSeq: g.GetFromSeq(), ToSeq: g.GetToSeq()}
-		ev.Kind = streams.KindGap
-		return ev
-	}
-	switch p := w.GetPayload().(type) {
-	case *exov1.GwEvent_Chunk:
-		ev.Payload = &actors.TaskChunk{RunnerID: ev.RunnerID, TaskID: ev.TaskID, Attempt: int(w.GetAttempt()), Chunk: p.Chunk}
-	case *exov1.GwEvent_TaskStatus:
-		ev.Payload = &actors.TaskStatusChanged{RunnerID: ev.RunnerID, TaskID: ev.TaskID, Status: p.TaskStatus.GetStatus(),
-			Reason: p.TaskStatus.GetReason(), At: ev.At}
-	case *exov1.GwEvent_Text:
-		ev.Payload = p.Text
-	}
-	return ev
 }

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/gateway"
+	"github.com/exo-actors/exo-actors/actors/streams"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
@@ -38,12 +40,18 @@ type RemoteMeasure struct {
 	Samples              int
 }
 
-// eventSize is the wire size of one chunk event as the relay sends it.
+// eventSize is the wire size of one chunk event as the relay sends it in a
+// run of chunks of one task: the second event of a delivery (the first
+// carries the runner and task IDs the rest share).
 func eventSize() int {
-	ev := &exov1.GwEvent{Seq: 123456, RunnerId: "bench-4f9c2a", TaskId: "bench-remote-000001", Kind: "task_chunk",
-		At: timestamppb.Now(), Attempt: 1, Payload: &exov1.GwEvent_Chunk{Chunk: &exov1.ChunkGenerated{TaskId: "bench-remote-000001",
-			Index: 12345, Chunk: &exov1.ChunkGenerated_Token{Token: &exov1.TokenChunk{Text: "tok12345 "}}}}}
-	return proto.Size(ev)
+	ev := func(seq, index uint64) streams.Event {
+		return streams.Event{Stream: "tasks", Seq: seq, RunnerID: "bench-4f9c2a", TaskID: "bench-remote-000001", Kind: "task_chunk",
+			At: time.Now(), Payload: &actors.TaskChunk{RunnerID: "bench-4f9c2a", TaskID: "bench-remote-000001", Attempt: 1,
+				Chunk: &exov1.ChunkGenerated{TaskId: "bench-remote-000001", Index: index,
+					Chunk: &exov1.ChunkGenerated_Token{Token: &exov1.TokenChunk{Text: "tok12345 ", TokenId: uint32(index)}}}}}
+	}
+	ws := gateway.EncodeEvents(nil, []streams.Event{ev(123456, 12345), ev(123457, 12346)})
+	return proto.Size(ws[1])
 }
 
 // RemoteClient is the body of the remote client child: it dials the node
