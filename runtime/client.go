@@ -444,12 +444,7 @@ func (c *Client) Runners(ctx context.Context) ([]RunnerInfo, error) {
 	}
 	var out []RunnerInfo
 	for _, r := range res.(*exov1.GwRunnerList).GetRunners() {
-		ri := actors.RunnerInfo{ID: r.GetId(), Kind: r.GetKind(), Generation: r.GetGeneration(), Attempts: int(r.GetAttempts()),
-			Pid: int(r.GetPid()), Status: r.GetStatus(), LastError: r.GetLastError()}
-		if r.StatusSince != nil {
-			ri.StatusSince = r.StatusSince.AsTime()
-		}
-		out = append(out, fromRunnerInfo(ri))
+		out = append(out, fromRunnerInfo(gateway.RunnerInfoFromWire(r)))
 	}
 	return out, nil
 }

@@ -249,3 +249,22 @@ func diffValues(a, b reflect.Value, path string, out *[]string) {
 		}
 	}
 }
+
+// TestRunnerInfoOverTheWire: a remote Runners call returns every field a
+// local one does (Restarting and the rest included, which WaitReady needs).
+func TestRunnerInfoOverTheWire(t *testing.T) {
+	in := filled[actors.RunnerInfo]()
+	b, err := proto.Marshal(gateway.RunnerInfoToWire(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m exov1.GwRunnerInfo
+	if err := proto.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	var diffs []string
+	diffValues(reflect.ValueOf(fromRunnerInfo(in)), reflect.ValueOf(fromRunnerInfo(gateway.RunnerInfoFromWire(&m))), "RunnerInfo", &diffs)
+	for _, d := range diffs {
+		t.Error(d)
+	}
+}

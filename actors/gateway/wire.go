@@ -443,3 +443,29 @@ func scoreFromWire(m *exov1.GwHealthScore) health.Score {
 	return health.Score{Value: m.GetValue(), Level: health.Level(m.GetLevel()), Reason: m.GetReason(),
 		Components: health.Components{Process: m.GetProcess(), Status: m.GetStatus(), Resources: m.GetResources(), Errors: m.GetErrors()}}
 }
+
+// RunnerInfoToWire is the wire form of a runner's info (GwListRunners).
+func RunnerInfoToWire(ri actors.RunnerInfo) *exov1.GwRunnerInfo {
+	out := &exov1.GwRunnerInfo{Id: ri.ID, Kind: ri.Kind, Generation: ri.Generation, Attempts: int32(ri.Attempts),
+		Pid: int32(ri.Pid), Status: ri.Status, StatusSince: ts(ri.StatusSince), LastError: ri.LastError,
+		StaleDrops: ri.StaleDrops, ProtocolErrors: ri.ProtocolErrors, LifecycleErrors: ri.LifecycleErrors,
+		NextDelay: dur(ri.NextDelay), Restarting: ri.Restarting, RestartIn: dur(ri.RestartIn), RestartAttempt: int64(ri.RestartAttempt)}
+	if ri.LastRecord != nil {
+		out.LastRecord = recordToWire(ri.LastRecord)
+	}
+	return out
+}
+
+// RunnerInfoFromWire turns a GwRunnerInfo back into the node's RunnerInfo.
+func RunnerInfoFromWire(m *exov1.GwRunnerInfo) actors.RunnerInfo {
+	out := actors.RunnerInfo{ID: m.GetId(), Kind: m.GetKind(), Generation: m.GetGeneration(), Attempts: int(m.GetAttempts()),
+		Pid: int(m.GetPid()), Status: m.GetStatus(), StatusSince: fromTS(m.GetStatusSince()), LastError: m.GetLastError(),
+		StaleDrops: m.GetStaleDrops(), ProtocolErrors: m.GetProtocolErrors(), LifecycleErrors: m.GetLifecycleErrors(),
+		NextDelay: m.GetNextDelay().AsDuration(), Restarting: m.GetRestarting(), RestartIn: m.GetRestartIn().AsDuration(),
+		RestartAttempt: int(m.GetRestartAttempt())}
+	if m.GetLastRecord() != nil {
+		r := recordFromWire(m.GetLastRecord())
+		out.LastRecord = &r
+	}
+	return out
+}

@@ -748,17 +748,26 @@ func (x *GwListRunners) GetCallId() uint64 {
 
 // GwRunnerInfo is one runner of GwRunnerList.
 type GwRunnerInfo struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
-	Generation    uint64                 `protobuf:"varint,3,opt,name=generation,proto3" json:"generation,omitempty"`
-	Attempts      int32                  `protobuf:"varint,4,opt,name=attempts,proto3" json:"attempts,omitempty"`
-	Pid           int32                  `protobuf:"varint,5,opt,name=pid,proto3" json:"pid,omitempty"`
-	Status        *RunnerStatus          `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
-	StatusSince   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=status_since,json=statusSince,proto3" json:"status_since,omitempty"`
-	LastError     string                 `protobuf:"bytes,8,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Kind            string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Generation      uint64                 `protobuf:"varint,3,opt,name=generation,proto3" json:"generation,omitempty"`
+	Attempts        int32                  `protobuf:"varint,4,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	Pid             int32                  `protobuf:"varint,5,opt,name=pid,proto3" json:"pid,omitempty"`
+	Status          *RunnerStatus          `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	StatusSince     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=status_since,json=statusSince,proto3" json:"status_since,omitempty"`
+	LastError       string                 `protobuf:"bytes,8,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	StaleDrops      uint64                 `protobuf:"varint,9,opt,name=stale_drops,json=staleDrops,proto3" json:"stale_drops,omitempty"`
+	ProtocolErrors  uint64                 `protobuf:"varint,10,opt,name=protocol_errors,json=protocolErrors,proto3" json:"protocol_errors,omitempty"`
+	LifecycleErrors uint64                 `protobuf:"varint,11,opt,name=lifecycle_errors,json=lifecycleErrors,proto3" json:"lifecycle_errors,omitempty"`
+	LastRecord      *GwErrorRecord         `protobuf:"bytes,12,opt,name=last_record,json=lastRecord,proto3" json:"last_record,omitempty"` // unset: none
+	NextDelay       *durationpb.Duration   `protobuf:"bytes,13,opt,name=next_delay,json=nextDelay,proto3" json:"next_delay,omitempty"`
+	// restarting: the runner waits restart_in before restart restart_attempt.
+	Restarting     bool                 `protobuf:"varint,14,opt,name=restarting,proto3" json:"restarting,omitempty"`
+	RestartIn      *durationpb.Duration `protobuf:"bytes,15,opt,name=restart_in,json=restartIn,proto3" json:"restart_in,omitempty"`
+	RestartAttempt int64                `protobuf:"varint,16,opt,name=restart_attempt,json=restartAttempt,proto3" json:"restart_attempt,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GwRunnerInfo) Reset() {
@@ -845,6 +854,62 @@ func (x *GwRunnerInfo) GetLastError() string {
 		return x.LastError
 	}
 	return ""
+}
+
+func (x *GwRunnerInfo) GetStaleDrops() uint64 {
+	if x != nil {
+		return x.StaleDrops
+	}
+	return 0
+}
+
+func (x *GwRunnerInfo) GetProtocolErrors() uint64 {
+	if x != nil {
+		return x.ProtocolErrors
+	}
+	return 0
+}
+
+func (x *GwRunnerInfo) GetLifecycleErrors() uint64 {
+	if x != nil {
+		return x.LifecycleErrors
+	}
+	return 0
+}
+
+func (x *GwRunnerInfo) GetLastRecord() *GwErrorRecord {
+	if x != nil {
+		return x.LastRecord
+	}
+	return nil
+}
+
+func (x *GwRunnerInfo) GetNextDelay() *durationpb.Duration {
+	if x != nil {
+		return x.NextDelay
+	}
+	return nil
+}
+
+func (x *GwRunnerInfo) GetRestarting() bool {
+	if x != nil {
+		return x.Restarting
+	}
+	return false
+}
+
+func (x *GwRunnerInfo) GetRestartIn() *durationpb.Duration {
+	if x != nil {
+		return x.RestartIn
+	}
+	return nil
+}
+
+func (x *GwRunnerInfo) GetRestartAttempt() int64 {
+	if x != nil {
+		return x.RestartAttempt
+	}
+	return 0
 }
 
 // GwRunnerList answers GwListRunners.
@@ -4676,7 +4741,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x04exit\x18\x06 \x01(\tR\x04exit\x12\x18\n" +
 	"\afailure\x18\a \x01(\tR\afailure\"(\n" +
 	"\rGwListRunners\x12\x17\n" +
-	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\x92\x02\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\x82\x05\n" +
 	"\fGwRunnerInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1e\n" +
@@ -4688,7 +4753,22 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x06status\x18\x06 \x01(\v2\x1a.exoactors.v1.RunnerStatusR\x06status\x12=\n" +
 	"\fstatus_since\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vstatusSince\x12\x1d\n" +
 	"\n" +
-	"last_error\x18\b \x01(\tR\tlastError\"]\n" +
+	"last_error\x18\b \x01(\tR\tlastError\x12\x1f\n" +
+	"\vstale_drops\x18\t \x01(\x04R\n" +
+	"staleDrops\x12'\n" +
+	"\x0fprotocol_errors\x18\n" +
+	" \x01(\x04R\x0eprotocolErrors\x12)\n" +
+	"\x10lifecycle_errors\x18\v \x01(\x04R\x0flifecycleErrors\x12<\n" +
+	"\vlast_record\x18\f \x01(\v2\x1b.exoactors.v1.GwErrorRecordR\n" +
+	"lastRecord\x128\n" +
+	"\n" +
+	"next_delay\x18\r \x01(\v2\x19.google.protobuf.DurationR\tnextDelay\x12\x1e\n" +
+	"\n" +
+	"restarting\x18\x0e \x01(\bR\n" +
+	"restarting\x128\n" +
+	"\n" +
+	"restart_in\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\trestartIn\x12'\n" +
+	"\x0frestart_attempt\x18\x10 \x01(\x03R\x0erestartAttempt\"]\n" +
 	"\fGwRunnerList\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x124\n" +
 	"\arunners\x18\x02 \x03(\v2\x1a.exoactors.v1.GwRunnerInfoR\arunners\"\xd1\x02\n" +
@@ -5105,81 +5185,84 @@ var file_messages_exo_v1_gateway_proto_depIdxs = []int32{
 	62, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
 	63, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
 	64, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
-	12, // 5: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
-	61, // 6: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
-	62, // 7: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
-	65, // 8: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
-	64, // 9: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
-	66, // 10: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
-	17, // 11: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
-	16, // 12: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
-	20, // 13: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
-	18, // 14: exoactors.v1.GwTaskEvent.skip:type_name -> exoactors.v1.GwTaskSkip
-	66, // 15: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
-	27, // 16: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
-	66, // 17: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
-	29, // 18: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
-	30, // 19: exoactors.v1.GwEvent.process_started:type_name -> exoactors.v1.GwProcessStarted
-	31, // 20: exoactors.v1.GwEvent.status_changed:type_name -> exoactors.v1.GwStatusChanged
-	33, // 21: exoactors.v1.GwEvent.process_exited:type_name -> exoactors.v1.GwProcessExited
-	36, // 22: exoactors.v1.GwEvent.runner_failed:type_name -> exoactors.v1.GwRunnerFailed
-	41, // 23: exoactors.v1.GwEvent.runner_stopped:type_name -> exoactors.v1.GwRunnerStoppedEvent
-	42, // 24: exoactors.v1.GwEvent.task_acknowledged:type_name -> exoactors.v1.GwTaskAcknowledged
-	43, // 25: exoactors.v1.GwEvent.task_retried:type_name -> exoactors.v1.GwTaskRetried
-	46, // 26: exoactors.v1.GwEvent.decision:type_name -> exoactors.v1.GwSupervisionDecision
-	47, // 27: exoactors.v1.GwEvent.alert:type_name -> exoactors.v1.GwAlert
-	48, // 28: exoactors.v1.GwEvent.health_alert:type_name -> exoactors.v1.GwHealthAlert
-	50, // 29: exoactors.v1.GwEvent.health_changed:type_name -> exoactors.v1.GwHealthChanged
-	65, // 30: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
-	64, // 31: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
-	64, // 32: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
-	63, // 33: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
-	63, // 34: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
-	64, // 35: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
-	62, // 36: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
-	32, // 37: exoactors.v1.GwProcessExited.status:type_name -> exoactors.v1.GwExitStatus
-	64, // 38: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
-	34, // 39: exoactors.v1.GwRunnerFailure.failure:type_name -> exoactors.v1.GwFailure
-	32, // 40: exoactors.v1.GwRunnerFailure.exit:type_name -> exoactors.v1.GwExitStatus
-	62, // 41: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
-	64, // 42: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
-	35, // 43: exoactors.v1.GwRunnerFailed.failure:type_name -> exoactors.v1.GwRunnerFailure
-	64, // 44: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
-	62, // 45: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
-	64, // 46: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
-	62, // 47: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
-	34, // 48: exoactors.v1.GwCloseEntry.failure:type_name -> exoactors.v1.GwFailure
-	64, // 49: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
-	62, // 50: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
-	38, // 51: exoactors.v1.GwCloseReport.entries:type_name -> exoactors.v1.GwCloseEntry
-	34, // 52: exoactors.v1.GwCloseReport.failures:type_name -> exoactors.v1.GwFailure
-	32, // 53: exoactors.v1.GwStopResult.exit:type_name -> exoactors.v1.GwExitStatus
-	37, // 54: exoactors.v1.GwStopResult.steps:type_name -> exoactors.v1.GwStopStep
-	62, // 55: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
-	35, // 56: exoactors.v1.GwStopResult.failure:type_name -> exoactors.v1.GwRunnerFailure
-	39, // 57: exoactors.v1.GwStopResult.resources:type_name -> exoactors.v1.GwCloseReport
-	40, // 58: exoactors.v1.GwRunnerStoppedEvent.result:type_name -> exoactors.v1.GwStopResult
-	64, // 59: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
-	64, // 60: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
-	64, // 61: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
-	44, // 62: exoactors.v1.GwErrorRecord.decision:type_name -> exoactors.v1.GwDecision
-	62, // 63: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
-	64, // 64: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
-	45, // 65: exoactors.v1.GwSupervisionDecision.record:type_name -> exoactors.v1.GwErrorRecord
-	45, // 66: exoactors.v1.GwAlert.record:type_name -> exoactors.v1.GwErrorRecord
-	64, // 67: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
-	64, // 68: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
-	64, // 69: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
-	49, // 70: exoactors.v1.GwHealthChanged.score:type_name -> exoactors.v1.GwHealthScore
-	64, // 71: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
-	28, // 72: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
-	62, // 73: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
-	62, // 74: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
-	75, // [75:75] is the sub-list for method output_type
-	75, // [75:75] is the sub-list for method input_type
-	75, // [75:75] is the sub-list for extension type_name
-	75, // [75:75] is the sub-list for extension extendee
-	0,  // [0:75] is the sub-list for field type_name
+	45, // 5: exoactors.v1.GwRunnerInfo.last_record:type_name -> exoactors.v1.GwErrorRecord
+	62, // 6: exoactors.v1.GwRunnerInfo.next_delay:type_name -> google.protobuf.Duration
+	62, // 7: exoactors.v1.GwRunnerInfo.restart_in:type_name -> google.protobuf.Duration
+	12, // 8: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
+	61, // 9: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
+	62, // 10: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
+	65, // 11: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
+	64, // 12: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
+	66, // 13: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	17, // 14: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
+	16, // 15: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
+	20, // 16: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
+	18, // 17: exoactors.v1.GwTaskEvent.skip:type_name -> exoactors.v1.GwTaskSkip
+	66, // 18: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
+	27, // 19: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
+	66, // 20: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	29, // 21: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
+	30, // 22: exoactors.v1.GwEvent.process_started:type_name -> exoactors.v1.GwProcessStarted
+	31, // 23: exoactors.v1.GwEvent.status_changed:type_name -> exoactors.v1.GwStatusChanged
+	33, // 24: exoactors.v1.GwEvent.process_exited:type_name -> exoactors.v1.GwProcessExited
+	36, // 25: exoactors.v1.GwEvent.runner_failed:type_name -> exoactors.v1.GwRunnerFailed
+	41, // 26: exoactors.v1.GwEvent.runner_stopped:type_name -> exoactors.v1.GwRunnerStoppedEvent
+	42, // 27: exoactors.v1.GwEvent.task_acknowledged:type_name -> exoactors.v1.GwTaskAcknowledged
+	43, // 28: exoactors.v1.GwEvent.task_retried:type_name -> exoactors.v1.GwTaskRetried
+	46, // 29: exoactors.v1.GwEvent.decision:type_name -> exoactors.v1.GwSupervisionDecision
+	47, // 30: exoactors.v1.GwEvent.alert:type_name -> exoactors.v1.GwAlert
+	48, // 31: exoactors.v1.GwEvent.health_alert:type_name -> exoactors.v1.GwHealthAlert
+	50, // 32: exoactors.v1.GwEvent.health_changed:type_name -> exoactors.v1.GwHealthChanged
+	65, // 33: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
+	64, // 34: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
+	64, // 35: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
+	63, // 36: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
+	63, // 37: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
+	64, // 38: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
+	62, // 39: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
+	32, // 40: exoactors.v1.GwProcessExited.status:type_name -> exoactors.v1.GwExitStatus
+	64, // 41: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
+	34, // 42: exoactors.v1.GwRunnerFailure.failure:type_name -> exoactors.v1.GwFailure
+	32, // 43: exoactors.v1.GwRunnerFailure.exit:type_name -> exoactors.v1.GwExitStatus
+	62, // 44: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
+	64, // 45: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
+	35, // 46: exoactors.v1.GwRunnerFailed.failure:type_name -> exoactors.v1.GwRunnerFailure
+	64, // 47: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
+	62, // 48: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
+	64, // 49: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
+	62, // 50: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
+	34, // 51: exoactors.v1.GwCloseEntry.failure:type_name -> exoactors.v1.GwFailure
+	64, // 52: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
+	62, // 53: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
+	38, // 54: exoactors.v1.GwCloseReport.entries:type_name -> exoactors.v1.GwCloseEntry
+	34, // 55: exoactors.v1.GwCloseReport.failures:type_name -> exoactors.v1.GwFailure
+	32, // 56: exoactors.v1.GwStopResult.exit:type_name -> exoactors.v1.GwExitStatus
+	37, // 57: exoactors.v1.GwStopResult.steps:type_name -> exoactors.v1.GwStopStep
+	62, // 58: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
+	35, // 59: exoactors.v1.GwStopResult.failure:type_name -> exoactors.v1.GwRunnerFailure
+	39, // 60: exoactors.v1.GwStopResult.resources:type_name -> exoactors.v1.GwCloseReport
+	40, // 61: exoactors.v1.GwRunnerStoppedEvent.result:type_name -> exoactors.v1.GwStopResult
+	64, // 62: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
+	64, // 63: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
+	64, // 64: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
+	44, // 65: exoactors.v1.GwErrorRecord.decision:type_name -> exoactors.v1.GwDecision
+	62, // 66: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
+	64, // 67: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
+	45, // 68: exoactors.v1.GwSupervisionDecision.record:type_name -> exoactors.v1.GwErrorRecord
+	45, // 69: exoactors.v1.GwAlert.record:type_name -> exoactors.v1.GwErrorRecord
+	64, // 70: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
+	64, // 71: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
+	64, // 72: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
+	49, // 73: exoactors.v1.GwHealthChanged.score:type_name -> exoactors.v1.GwHealthScore
+	64, // 74: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
+	28, // 75: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
+	62, // 76: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
+	62, // 77: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
+	78, // [78:78] is the sub-list for method output_type
+	78, // [78:78] is the sub-list for method input_type
+	78, // [78:78] is the sub-list for extension type_name
+	78, // [78:78] is the sub-list for extension extendee
+	0,  // [0:78] is the sub-list for field type_name
 }
 
 func init() { file_messages_exo_v1_gateway_proto_init() }
