@@ -737,6 +737,15 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 }
 
 func (c *Client) delivery(m *exov1.GwDelivery) {
+	// Decode outside the lock: the calls of other goroutines need it.
+	var evs []streams.Event
+	var bad error
+	if len(m.GetEvents()) > 0 {
+		evs = gateway.DecodeEvents(make([]streams.Event, 0, len(m.GetEvents())), m.GetTopic(), m.GetEvents())
+	}
+	if len(m.GetPacked()) > 0 {
+		evs, bad = gateway.UnpackEvents(evs, m.GetTopic(), m.GetPacked())
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lastHeard = time.Now()
@@ -744,10 +753,17 @@ func (c *Client) delivery(m *exov1.GwDelivery) {
 	if f == nil {
 		return
 	}
-	if len(m.GetEvents()) > 0 {
-		f.Deliver(gateway.DecodeEvents(make([]streams.Event, 0, len(m.GetEvents())), m.GetTopic(), m.GetEvents()))
+	if len(evs) > 0 {
+		f.Deliver(evs)
 	}
-	if m.GetEnd() {
+	switch {
+	case bad != nil:
+		// The node sent what this client cannot read: the subscription
+		// cannot go on in order, so it ends, saying why.
+		f.End(fmt.Errorf("%w: stream %q of node %s: undecodable delivery: %v", streams.ErrEndOfStream, m.GetTopic(), c.node, bad))
+		delete(c.subs, m.GetCallId())
+		c.send(&exov1.GwUnsubscribe{CallId: m.GetCallId()})
+	case m.GetEnd():
 		f.End(fmt.Errorf("%w: stream %q of node %s: %s", streams.ErrEndOfStream, m.GetTopic(), c.node, m.GetReason()))
 		delete(c.subs, m.GetCallId())
 	}

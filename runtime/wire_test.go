@@ -51,11 +51,14 @@ func streamEventOf(e actors.Event, seq uint64) streams.Event {
 	return se
 }
 
-// overTheWire sends evs as a node's relay does (one GwDelivery, through
-// its bytes) and decodes them as a client does.
+// overTheWire sends evs as a node's relay does (packed into one
+// GwDelivery, through its bytes) and decodes them as a client does; it
+// checks that the message form (GwDelivery.events) decodes the same.
 func overTheWire(t *testing.T, topic string, evs []streams.Event) []streams.Event {
 	t.Helper()
-	b, err := proto.Marshal(&exov1.GwDelivery{CallId: 1, Topic: topic, Events: gateway.EncodeEvents(nil, evs)})
+	var p gateway.Packer
+	p.Add(evs)
+	b, err := proto.Marshal(&exov1.GwDelivery{CallId: 1, Topic: topic, Packed: p.Take(), Events: gateway.EncodeEvents(nil, evs)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +66,22 @@ func overTheWire(t *testing.T, topic string, evs []streams.Event) []streams.Even
 	if err := proto.Unmarshal(b, &d); err != nil {
 		t.Fatal(err)
 	}
-	return gateway.DecodeEvents(nil, d.GetTopic(), d.GetEvents())
+	got, err := gateway.UnpackEvents(nil, d.GetTopic(), d.GetPacked())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := gateway.DecodeEvents(nil, d.GetTopic(), d.GetEvents())
+	for i := range min(len(got), len(msgs)) {
+		var diffs []string
+		diffValues(reflect.ValueOf(fromStreamEvent(got[i])), reflect.ValueOf(fromStreamEvent(msgs[i])), "packed vs events", &diffs)
+		for _, d := range diffs {
+			t.Errorf("event %d: %s", i+1, d)
+		}
+	}
+	if len(got) != len(msgs) {
+		t.Errorf("packed: %d events, events: %d", len(got), len(msgs))
+	}
+	return got
 }
 
 // TestWireRoundTripLosesNoField: every event type, with every field set

@@ -36,9 +36,9 @@ type relay struct {
 	id     uint64
 	early  []*streams.Delivery // deliveries that came before Subscribed (a closed stream's End)
 	// out collects the events of the deliveries that arrived since the last
-	// flush; a flush note to itself, queued behind them, sends them as one
-	// GwDelivery. At most the credit granted: bounded by the window.
-	out      []*exov1.GwEvent
+	// flush, packed; a flush note to itself, queued behind them, sends them
+	// as one GwDelivery. At most the credit granted: bounded by the window.
+	out      Packer
 	flushDue bool
 }
 
@@ -96,11 +96,10 @@ func (r *relay) Receive(ctx actor.Context) {
 // flush sends the collected events (and End, with end set) as one
 // GwDelivery.
 func (r *relay) flush(ctx actor.Context, end bool, reason string) {
-	if len(r.out) == 0 && !end {
+	if r.out.Len() == 0 && !end {
 		return
 	}
-	ctx.Send(r.to, &exov1.GwDelivery{CallId: r.req.GetCallId(), Topic: r.stream.Topic(), Events: r.out, End: end, Reason: reason})
-	r.out = nil
+	ctx.Send(r.to, &exov1.GwDelivery{CallId: r.req.GetCallId(), Topic: r.stream.Topic(), Packed: r.out.Take(), End: end, Reason: reason})
 }
 
 func (r *relay) endNow(ctx actor.Context, why string) {
@@ -117,7 +116,7 @@ func (r *relay) relay(ctx actor.Context, d *streams.Delivery) {
 	if r.state == relayEnded {
 		return
 	}
-	r.out = EncodeEvents(r.out, d.Events)
+	r.out.Add(d.Events)
 	if d.End {
 		r.flush(ctx, true, d.Reason)
 		r.state = relayEnded

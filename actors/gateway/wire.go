@@ -58,12 +58,23 @@ func (e *encoder) seed(w *exov1.GwEvent) {
 
 func (e *encoder) event(ev *streams.Event) *exov1.GwEvent {
 	w := EventToWire(ev)
-	if e.any && ev.Gap == nil && ev.RunnerID == e.runner && ev.TaskID == e.task {
+	if e.same(ev) {
 		w.RunnerId, w.TaskId, w.SameIds = "", "", true
-	} else if ev.Gap == nil {
-		e.runner, e.task, e.any = ev.RunnerID, ev.TaskID, true
 	}
 	return w
+}
+
+// same reports whether ev may travel with same_ids (its IDs are the
+// previous event's), and makes ev the previous event.
+func (e *encoder) same(ev *streams.Event) bool {
+	if ev.Gap != nil {
+		return false
+	}
+	if e.any && ev.RunnerID == e.runner && ev.TaskID == e.task {
+		return true
+	}
+	e.runner, e.task, e.any = ev.RunnerID, ev.TaskID, true
+	return false
 }
 
 // DecodeEvents appends the stream events of ws (the events of one

@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/gateway"
 	"github.com/exo-actors/exo-actors/actors/streams"
@@ -41,8 +39,8 @@ type RemoteMeasure struct {
 }
 
 // eventSize is the wire size of one chunk event as the relay sends it in a
-// run of chunks of one task: the second event of a delivery (the first
-// carries the runner and task IDs the rest share).
+// run of chunks of one task: the bytes the second event of a delivery adds
+// (the first carries the runner and task IDs the rest share).
 func eventSize() int {
 	ev := func(seq, index uint64) streams.Event {
 		return streams.Event{Stream: "tasks", Seq: seq, RunnerID: "bench-4f9c2a", TaskID: "bench-remote-000001", Kind: "task_chunk",
@@ -50,8 +48,10 @@ func eventSize() int {
 				Chunk: &exov1.ChunkGenerated{TaskId: "bench-remote-000001", Index: index,
 					Chunk: &exov1.ChunkGenerated_Token{Token: &exov1.TokenChunk{Text: "tok12345 ", TokenId: uint32(index)}}}}}
 	}
-	ws := gateway.EncodeEvents(nil, []streams.Event{ev(123456, 12345), ev(123457, 12346)})
-	return proto.Size(ws[1])
+	var one, two gateway.Packer
+	one.Add([]streams.Event{ev(123456, 12345)})
+	two.Add([]streams.Event{ev(123456, 12345), ev(123457, 12346)})
+	return len(two.Take()) - len(one.Take())
 }
 
 // RemoteClient is the body of the remote client child: it dials the node

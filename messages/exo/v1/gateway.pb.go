@@ -4079,7 +4079,9 @@ func (x *GwHealthChanged) GetAt() *timestamppb.Timestamp {
 }
 
 // GwDelivery carries a batch of a subscription's events, in order. end: no
-// more follow; reason says why.
+// more follow; reason says why. The events travel in packed (a serialized
+// GwEventList, which a node's relay writes without building a message per
+// event) or in events; a node sends packed.
 type GwDelivery struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"` // the GwSubscribe's
@@ -4087,6 +4089,7 @@ type GwDelivery struct {
 	Events        []*GwEvent             `protobuf:"bytes,3,rep,name=events,proto3" json:"events,omitempty"`
 	End           bool                   `protobuf:"varint,4,opt,name=end,proto3" json:"end,omitempty"`
 	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Packed        []byte                 `protobuf:"bytes,6,opt,name=packed,proto3" json:"packed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4156,6 +4159,59 @@ func (x *GwDelivery) GetReason() string {
 	return ""
 }
 
+func (x *GwDelivery) GetPacked() []byte {
+	if x != nil {
+		return x.Packed
+	}
+	return nil
+}
+
+// GwEventList is the content of GwDelivery.packed: the events in order,
+// same_ids referring to the previous event of the list.
+type GwEventList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Events        []*GwEvent             `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwEventList) Reset() {
+	*x = GwEventList{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwEventList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwEventList) ProtoMessage() {}
+
+func (x *GwEventList) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwEventList.ProtoReflect.Descriptor instead.
+func (*GwEventList) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *GwEventList) GetEvents() []*GwEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
 // GwNodeStatus asks for the node's status. Reply: GwNodeStatusReply.
 type GwNodeStatus struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -4166,7 +4222,7 @@ type GwNodeStatus struct {
 
 func (x *GwNodeStatus) Reset() {
 	*x = GwNodeStatus{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4178,7 +4234,7 @@ func (x *GwNodeStatus) String() string {
 func (*GwNodeStatus) ProtoMessage() {}
 
 func (x *GwNodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4191,7 +4247,7 @@ func (x *GwNodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwNodeStatus.ProtoReflect.Descriptor instead.
 func (*GwNodeStatus) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{51}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GwNodeStatus) GetCallId() uint64 {
@@ -4219,7 +4275,7 @@ type GwNodeStatusReply struct {
 
 func (x *GwNodeStatusReply) Reset() {
 	*x = GwNodeStatusReply{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4231,7 +4287,7 @@ func (x *GwNodeStatusReply) String() string {
 func (*GwNodeStatusReply) ProtoMessage() {}
 
 func (x *GwNodeStatusReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4244,7 +4300,7 @@ func (x *GwNodeStatusReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwNodeStatusReply.ProtoReflect.Descriptor instead.
 func (*GwNodeStatusReply) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{52}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GwNodeStatusReply) GetCallId() uint64 {
@@ -4321,7 +4377,7 @@ type GwShutdown struct {
 
 func (x *GwShutdown) Reset() {
 	*x = GwShutdown{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4333,7 +4389,7 @@ func (x *GwShutdown) String() string {
 func (*GwShutdown) ProtoMessage() {}
 
 func (x *GwShutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4346,7 +4402,7 @@ func (x *GwShutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwShutdown.ProtoReflect.Descriptor instead.
 func (*GwShutdown) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{53}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GwShutdown) GetCallId() uint64 {
@@ -4369,7 +4425,7 @@ type GwShutdownReport struct {
 
 func (x *GwShutdownReport) Reset() {
 	*x = GwShutdownReport{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4381,7 +4437,7 @@ func (x *GwShutdownReport) String() string {
 func (*GwShutdownReport) ProtoMessage() {}
 
 func (x *GwShutdownReport) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4394,7 +4450,7 @@ func (x *GwShutdownReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwShutdownReport.ProtoReflect.Descriptor instead.
 func (*GwShutdownReport) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{54}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GwShutdownReport) GetCallId() uint64 {
@@ -4437,7 +4493,7 @@ type GwEcho struct {
 
 func (x *GwEcho) Reset() {
 	*x = GwEcho{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4449,7 +4505,7 @@ func (x *GwEcho) String() string {
 func (*GwEcho) ProtoMessage() {}
 
 func (x *GwEcho) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4462,7 +4518,7 @@ func (x *GwEcho) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEcho.ProtoReflect.Descriptor instead.
 func (*GwEcho) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{55}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GwEcho) GetCallId() uint64 {
@@ -4482,7 +4538,7 @@ type GwEchoed struct {
 
 func (x *GwEchoed) Reset() {
 	*x = GwEchoed{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4494,7 +4550,7 @@ func (x *GwEchoed) String() string {
 func (*GwEchoed) ProtoMessage() {}
 
 func (x *GwEchoed) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4507,7 +4563,7 @@ func (x *GwEchoed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEchoed.ProtoReflect.Descriptor instead.
 func (*GwEchoed) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{56}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GwEchoed) GetCallId() uint64 {
@@ -4532,7 +4588,7 @@ type GwBlast struct {
 
 func (x *GwBlast) Reset() {
 	*x = GwBlast{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4544,7 +4600,7 @@ func (x *GwBlast) String() string {
 func (*GwBlast) ProtoMessage() {}
 
 func (x *GwBlast) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4557,7 +4613,7 @@ func (x *GwBlast) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlast.ProtoReflect.Descriptor instead.
 func (*GwBlast) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{57}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GwBlast) GetCallId() uint64 {
@@ -4593,7 +4649,7 @@ type GwBlastItem struct {
 
 func (x *GwBlastItem) Reset() {
 	*x = GwBlastItem{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4605,7 +4661,7 @@ func (x *GwBlastItem) String() string {
 func (*GwBlastItem) ProtoMessage() {}
 
 func (x *GwBlastItem) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4618,7 +4674,7 @@ func (x *GwBlastItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlastItem.ProtoReflect.Descriptor instead.
 func (*GwBlastItem) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{58}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *GwBlastItem) GetCallId() uint64 {
@@ -4653,7 +4709,7 @@ type GwBlastDone struct {
 
 func (x *GwBlastDone) Reset() {
 	*x = GwBlastDone{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4665,7 +4721,7 @@ func (x *GwBlastDone) String() string {
 func (*GwBlastDone) ProtoMessage() {}
 
 func (x *GwBlastDone) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4678,7 +4734,7 @@ func (x *GwBlastDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlastDone.ProtoReflect.Descriptor instead.
 func (*GwBlastDone) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{59}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GwBlastDone) GetCallId() uint64 {
@@ -5036,14 +5092,17 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x04from\x18\x02 \x01(\x05R\x04from\x12\x0e\n" +
 	"\x02to\x18\x03 \x01(\x05R\x02to\x121\n" +
 	"\x05score\x18\x04 \x01(\v2\x1b.exoactors.v1.GwHealthScoreR\x05score\x12*\n" +
-	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x94\x01\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xac\x01\n" +
 	"\n" +
 	"GwDelivery\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x12-\n" +
 	"\x06events\x18\x03 \x03(\v2\x15.exoactors.v1.GwEventR\x06events\x12\x10\n" +
 	"\x03end\x18\x04 \x01(\bR\x03end\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"'\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x16\n" +
+	"\x06packed\x18\x06 \x01(\fR\x06packed\"<\n" +
+	"\vGwEventList\x12-\n" +
+	"\x06events\x18\x01 \x03(\v2\x15.exoactors.v1.GwEventR\x06events\"'\n" +
 	"\fGwNodeStatus\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\xb2\x02\n" +
 	"\x11GwNodeStatusReply\x12\x17\n" +
@@ -5109,7 +5168,7 @@ func file_messages_exo_v1_gateway_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_exo_v1_gateway_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
+var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(GwCode)(0),                   // 0: exoactors.v1.GwCode
 	(*GwError)(nil),               // 1: exoactors.v1.GwError
@@ -5163,44 +5222,45 @@ var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(*GwHealthScore)(nil),         // 49: exoactors.v1.GwHealthScore
 	(*GwHealthChanged)(nil),       // 50: exoactors.v1.GwHealthChanged
 	(*GwDelivery)(nil),            // 51: exoactors.v1.GwDelivery
-	(*GwNodeStatus)(nil),          // 52: exoactors.v1.GwNodeStatus
-	(*GwNodeStatusReply)(nil),     // 53: exoactors.v1.GwNodeStatusReply
-	(*GwShutdown)(nil),            // 54: exoactors.v1.GwShutdown
-	(*GwShutdownReport)(nil),      // 55: exoactors.v1.GwShutdownReport
-	(*GwEcho)(nil),                // 56: exoactors.v1.GwEcho
-	(*GwEchoed)(nil),              // 57: exoactors.v1.GwEchoed
-	(*GwBlast)(nil),               // 58: exoactors.v1.GwBlast
-	(*GwBlastItem)(nil),           // 59: exoactors.v1.GwBlastItem
-	(*GwBlastDone)(nil),           // 60: exoactors.v1.GwBlastDone
-	nil,                           // 61: exoactors.v1.GwSubmit.ParamsEntry
-	(*durationpb.Duration)(nil),   // 62: google.protobuf.Duration
-	(*RunnerStatus)(nil),          // 63: exoactors.v1.RunnerStatus
-	(*timestamppb.Timestamp)(nil), // 64: google.protobuf.Timestamp
-	(TaskStatus)(0),               // 65: exoactors.v1.TaskStatus
-	(*ChunkGenerated)(nil),        // 66: exoactors.v1.ChunkGenerated
+	(*GwEventList)(nil),           // 52: exoactors.v1.GwEventList
+	(*GwNodeStatus)(nil),          // 53: exoactors.v1.GwNodeStatus
+	(*GwNodeStatusReply)(nil),     // 54: exoactors.v1.GwNodeStatusReply
+	(*GwShutdown)(nil),            // 55: exoactors.v1.GwShutdown
+	(*GwShutdownReport)(nil),      // 56: exoactors.v1.GwShutdownReport
+	(*GwEcho)(nil),                // 57: exoactors.v1.GwEcho
+	(*GwEchoed)(nil),              // 58: exoactors.v1.GwEchoed
+	(*GwBlast)(nil),               // 59: exoactors.v1.GwBlast
+	(*GwBlastItem)(nil),           // 60: exoactors.v1.GwBlastItem
+	(*GwBlastDone)(nil),           // 61: exoactors.v1.GwBlastDone
+	nil,                           // 62: exoactors.v1.GwSubmit.ParamsEntry
+	(*durationpb.Duration)(nil),   // 63: google.protobuf.Duration
+	(*RunnerStatus)(nil),          // 64: exoactors.v1.RunnerStatus
+	(*timestamppb.Timestamp)(nil), // 65: google.protobuf.Timestamp
+	(TaskStatus)(0),               // 66: exoactors.v1.TaskStatus
+	(*ChunkGenerated)(nil),        // 67: exoactors.v1.ChunkGenerated
 }
 var file_messages_exo_v1_gateway_proto_depIdxs = []int32{
 	0,  // 0: exoactors.v1.GwError.code:type_name -> exoactors.v1.GwCode
-	62, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
-	62, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
-	63, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
-	64, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
+	63, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
+	63, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
+	64, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
+	65, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
 	45, // 5: exoactors.v1.GwRunnerInfo.last_record:type_name -> exoactors.v1.GwErrorRecord
-	62, // 6: exoactors.v1.GwRunnerInfo.next_delay:type_name -> google.protobuf.Duration
-	62, // 7: exoactors.v1.GwRunnerInfo.restart_in:type_name -> google.protobuf.Duration
+	63, // 6: exoactors.v1.GwRunnerInfo.next_delay:type_name -> google.protobuf.Duration
+	63, // 7: exoactors.v1.GwRunnerInfo.restart_in:type_name -> google.protobuf.Duration
 	12, // 8: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
-	61, // 9: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
-	62, // 10: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
-	65, // 11: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
-	64, // 12: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
-	66, // 13: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	62, // 9: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
+	63, // 10: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
+	66, // 11: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
+	65, // 12: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
+	67, // 13: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
 	17, // 14: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
 	16, // 15: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
 	20, // 16: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
 	18, // 17: exoactors.v1.GwTaskEvent.skip:type_name -> exoactors.v1.GwTaskSkip
-	66, // 18: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
+	67, // 18: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
 	27, // 19: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
-	66, // 20: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	67, // 20: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
 	29, // 21: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
 	30, // 22: exoactors.v1.GwEvent.process_started:type_name -> exoactors.v1.GwProcessStarted
 	31, // 23: exoactors.v1.GwEvent.status_changed:type_name -> exoactors.v1.GwStatusChanged
@@ -5213,56 +5273,57 @@ var file_messages_exo_v1_gateway_proto_depIdxs = []int32{
 	47, // 30: exoactors.v1.GwEvent.alert:type_name -> exoactors.v1.GwAlert
 	48, // 31: exoactors.v1.GwEvent.health_alert:type_name -> exoactors.v1.GwHealthAlert
 	50, // 32: exoactors.v1.GwEvent.health_changed:type_name -> exoactors.v1.GwHealthChanged
-	65, // 33: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
-	64, // 34: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
-	64, // 35: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
-	63, // 36: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
-	63, // 37: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
-	64, // 38: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
-	62, // 39: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
+	66, // 33: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
+	65, // 34: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
+	65, // 35: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
+	64, // 36: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
+	64, // 37: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
+	65, // 38: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
+	63, // 39: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
 	32, // 40: exoactors.v1.GwProcessExited.status:type_name -> exoactors.v1.GwExitStatus
-	64, // 41: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
+	65, // 41: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
 	34, // 42: exoactors.v1.GwRunnerFailure.failure:type_name -> exoactors.v1.GwFailure
 	32, // 43: exoactors.v1.GwRunnerFailure.exit:type_name -> exoactors.v1.GwExitStatus
-	62, // 44: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
-	64, // 45: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
+	63, // 44: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
+	65, // 45: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
 	35, // 46: exoactors.v1.GwRunnerFailed.failure:type_name -> exoactors.v1.GwRunnerFailure
-	64, // 47: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
-	62, // 48: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
-	64, // 49: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
-	62, // 50: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
+	65, // 47: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
+	63, // 48: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
+	65, // 49: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
+	63, // 50: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
 	34, // 51: exoactors.v1.GwCloseEntry.failure:type_name -> exoactors.v1.GwFailure
-	64, // 52: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
-	62, // 53: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
+	65, // 52: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
+	63, // 53: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
 	38, // 54: exoactors.v1.GwCloseReport.entries:type_name -> exoactors.v1.GwCloseEntry
 	34, // 55: exoactors.v1.GwCloseReport.failures:type_name -> exoactors.v1.GwFailure
 	32, // 56: exoactors.v1.GwStopResult.exit:type_name -> exoactors.v1.GwExitStatus
 	37, // 57: exoactors.v1.GwStopResult.steps:type_name -> exoactors.v1.GwStopStep
-	62, // 58: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
+	63, // 58: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
 	35, // 59: exoactors.v1.GwStopResult.failure:type_name -> exoactors.v1.GwRunnerFailure
 	39, // 60: exoactors.v1.GwStopResult.resources:type_name -> exoactors.v1.GwCloseReport
 	40, // 61: exoactors.v1.GwRunnerStoppedEvent.result:type_name -> exoactors.v1.GwStopResult
-	64, // 62: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
-	64, // 63: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
-	64, // 64: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
+	65, // 62: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
+	65, // 63: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
+	65, // 64: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
 	44, // 65: exoactors.v1.GwErrorRecord.decision:type_name -> exoactors.v1.GwDecision
-	62, // 66: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
-	64, // 67: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
+	63, // 66: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
+	65, // 67: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
 	45, // 68: exoactors.v1.GwSupervisionDecision.record:type_name -> exoactors.v1.GwErrorRecord
 	45, // 69: exoactors.v1.GwAlert.record:type_name -> exoactors.v1.GwErrorRecord
-	64, // 70: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
-	64, // 71: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
-	64, // 72: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
+	65, // 70: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
+	65, // 71: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
+	65, // 72: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
 	49, // 73: exoactors.v1.GwHealthChanged.score:type_name -> exoactors.v1.GwHealthScore
-	64, // 74: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
+	65, // 74: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
 	28, // 75: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
-	62, // 76: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
-	62, // 77: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
-	78, // [78:78] is the sub-list for method output_type
-	78, // [78:78] is the sub-list for method input_type
-	78, // [78:78] is the sub-list for extension type_name
-	78, // [78:78] is the sub-list for extension extendee
-	0,  // [0:78] is the sub-list for field type_name
+	28, // 76: exoactors.v1.GwEventList.events:type_name -> exoactors.v1.GwEvent
+	63, // 77: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
+	63, // 78: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
+	79, // [79:79] is the sub-list for method output_type
+	79, // [79:79] is the sub-list for method input_type
+	79, // [79:79] is the sub-list for extension type_name
+	79, // [79:79] is the sub-list for extension extendee
+	0,  // [0:79] is the sub-list for field type_name
 }
 
 func init() { file_messages_exo_v1_gateway_proto_init() }
@@ -5300,7 +5361,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_exo_v1_gateway_proto_rawDesc), len(file_messages_exo_v1_gateway_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   61,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
