@@ -706,6 +706,12 @@ func (c *Client) reply(m proto.Message) {
 }
 
 func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
+	// Decode outside the lock: the calls of other goroutines need it.
+	var packed []*exov1.ChunkGenerated
+	var bad error
+	if b, ok := m.GetBody().(*exov1.GwTaskEvent_PackedChunks); ok {
+		packed, bad = gateway.UnpackChunks(make([]*exov1.ChunkGenerated, 0, 64), b.PackedChunks)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lastHeard = time.Now()
@@ -719,6 +725,18 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 	case *exov1.GwTaskEvent_Chunks:
 		for _, ch := range b.Chunks.GetChunks() {
 			f.Chunk(ch)
+		}
+	case *exov1.GwTaskEvent_PackedChunks:
+		for _, ch := range packed {
+			f.Chunk(ch)
+		}
+		if bad != nil {
+			// The node sent what this client cannot read: the task's
+			// chunks cannot go on in order, so its handle ends here.
+			f.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, At: time.Now(),
+				Reason: fmt.Sprintf("node %s sent chunks this client cannot read: %v", c.node, bad)})
+			delete(c.tasks, m.GetCallId())
+			delete(c.taskIDs, m.GetCallId())
 		}
 	case *exov1.GwTaskEvent_Skip:
 		f.Skip(int(b.Skip.GetCount()))

@@ -598,8 +598,8 @@ func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.P
 			if len(more) == 0 {
 				root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Chunk{Chunk: c}})
 			} else {
-				root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Chunks{
-					Chunks: &exov1.GwChunkBatch{Chunks: append([]*exov1.ChunkGenerated{c}, more...)}}})
+				packed := PackChunks(make([]byte, 0, 48*(1+len(more))), []*exov1.ChunkGenerated{c})
+				root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_PackedChunks{PackedChunks: PackChunks(packed, more)}})
 			}
 			i += 1 + len(more)
 		case errors.Is(err, actors.ErrChunkDropped):

@@ -148,8 +148,7 @@ func appendChunkEvent(b []byte, ev *streams.Event, tc *actors.TaskChunk, same bo
 	at := unixNano(ev.At)
 	attempt := uint64(int64(tc.Attempt)) // int32 on the wire: negative values sign-extend
 
-	tokSize := sizeString(tok.GetText()) + sizeUint(uint64(tok.GetTokenId())) + sizeString(tok.GetFinishReason())
-	chSize := sizeString(chTask) + sizeUint(c.GetIndex()) + 1 + protowire.SizeBytes(tokSize)
+	tokSize, chSize := chunkSizes(c, chTask)
 	evSize := sizeUint(ev.Seq) + sizeString(runner) + sizeString(task) + sizeString(kind) + 1 + protowire.SizeBytes(chSize) + sizeUint(attempt)
 	if at != 0 {
 		evSize += 2 + 8
@@ -166,13 +165,7 @@ func appendChunkEvent(b []byte, ev *streams.Event, tc *actors.TaskChunk, same bo
 	b = appendString(b, fEvKind, kind)
 	b = protowire.AppendTag(b, fEvChunk, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(chSize))
-	b = appendString(b, fChTask, chTask)
-	b = appendUint(b, fChIndex, c.GetIndex())
-	b = protowire.AppendTag(b, fChToken, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(tokSize))
-	b = appendString(b, fTokText, tok.GetText())
-	b = appendUint(b, fTokID, uint64(tok.GetTokenId()))
-	b = appendString(b, fTokFinish, tok.GetFinishReason())
+	b = appendChunkBody(b, c, tok, chTask, tokSize)
 	b = appendUint(b, fEvAttempt, attempt)
 	if at != 0 {
 		b = protowire.AppendTag(b, fEvAt, protowire.Fixed64Type)
@@ -185,13 +178,108 @@ func appendChunkEvent(b []byte, ev *streams.Event, tc *actors.TaskChunk, same bo
 	return b
 }
 
-// chunkBox holds everything one decoded chunk event points to, so a
-// delivery's chunks take one allocation (a slice of boxes) between them.
-type chunkBox struct {
-	tc  actors.TaskChunk
+// chunkSizes returns the encoded sizes of a token chunk's TokenChunk and of
+// the chunk itself, written with task ID chTask.
+func chunkSizes(c *exov1.ChunkGenerated, chTask string) (tokSize, chSize int) {
+	tok := c.GetToken()
+	tokSize = sizeString(tok.GetText()) + sizeUint(uint64(tok.GetTokenId())) + sizeString(tok.GetFinishReason())
+	return tokSize, sizeString(chTask) + sizeUint(c.GetIndex()) + 1 + protowire.SizeBytes(tokSize)
+}
+
+// appendChunkBody appends the fields of a token chunk (not its tag and
+// length), with task ID chTask.
+func appendChunkBody(b []byte, c *exov1.ChunkGenerated, tok *exov1.TokenChunk, chTask string, tokSize int) []byte {
+	b = appendString(b, fChTask, chTask)
+	b = appendUint(b, fChIndex, c.GetIndex())
+	b = protowire.AppendTag(b, fChToken, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(tokSize))
+	b = appendString(b, fTokText, tok.GetText())
+	b = appendUint(b, fTokID, uint64(tok.GetTokenId()))
+	return appendString(b, fTokFinish, tok.GetFinishReason())
+}
+
+// PackChunks appends chunks to b as the bytes of a GwChunkBatch
+// (GwTaskEvent.packed_chunks): token chunks field by field, any other
+// through proto.Marshal.
+func PackChunks(b []byte, chunks []*exov1.ChunkGenerated) []byte {
+	for _, c := range chunks {
+		b = protowire.AppendTag(b, fListEvents, protowire.BytesType) // GwChunkBatch.chunks is field 1 too
+		if !fastChunk(c) {
+			b = protowire.AppendVarint(b, uint64(proto.Size(c)))
+			b, _ = proto.MarshalOptions{}.MarshalAppend(b, c) // a message of our own schema: cannot fail
+			continue
+		}
+		tokSize, chSize := chunkSizes(c, c.GetTaskId())
+		b = protowire.AppendVarint(b, uint64(chSize))
+		b = appendChunkBody(b, c, c.GetToken(), c.GetTaskId(), tokSize)
+	}
+	return b
+}
+
+// UnpackChunks appends the chunks of packed (a GwChunkBatch) to dst: token
+// chunks into one slab, with their strings in one copy of packed.
+func UnpackChunks(dst []*exov1.ChunkGenerated, packed []byte) ([]*exov1.ChunkGenerated, error) {
+	n, err := countRecords(packed)
+	if err != nil {
+		return dst, fmt.Errorf("packed chunks: %w", err)
+	}
+	text := string(packed)
+	boxes := make([]chunkMsg, n)
+	for i, pos := 0, 0; pos < len(packed); i++ {
+		_, _, k := protowire.ConsumeTag(packed[pos:])
+		rec, m := protowire.ConsumeBytes(packed[pos+k:])
+		start := pos + k + m - len(rec)
+		pos += k + m
+		if decodeChunk(rec, text, start, &boxes[i]) {
+			boxes[i].link()
+			dst = append(dst, &boxes[i].cg)
+			continue
+		}
+		c := &exov1.ChunkGenerated{}
+		if err := proto.Unmarshal(rec, c); err != nil {
+			return dst, fmt.Errorf("packed chunks: chunk %d: %w", i+1, err)
+		}
+		dst = append(dst, c)
+	}
+	return dst, nil
+}
+
+// countRecords counts the length-delimited field-1 records of a packed
+// list, checking their framing.
+func countRecords(b []byte) (int, error) {
+	n := 0
+	for ; len(b) > 0; n++ {
+		num, typ, k := protowire.ConsumeTag(b)
+		if k < 0 || num != fListEvents || typ != protowire.BytesType {
+			return n, fmt.Errorf("record %d is not a list element", n+1)
+		}
+		_, m := protowire.ConsumeBytes(b[k:])
+		if m < 0 {
+			return n, fmt.Errorf("record %d is truncated", n+1)
+		}
+		b = b[k+m:]
+	}
+	return n, nil
+}
+
+// chunkMsg holds a decoded token chunk and the messages it points to.
+type chunkMsg struct {
 	cg  exov1.ChunkGenerated
 	tok exov1.ChunkGenerated_Token
 	tk  exov1.TokenChunk
+}
+
+// link points the chunk at its token.
+func (m *chunkMsg) link() {
+	m.tok.Token = &m.tk
+	m.cg.Chunk = &m.tok
+}
+
+// chunkBox holds everything one decoded chunk event points to, so a
+// delivery's chunks take one allocation (a slice of boxes) between them.
+type chunkBox struct {
+	tc actors.TaskChunk
+	chunkMsg
 }
 
 // UnpackEvents appends the events of packed (GwDelivery.packed of topic)
@@ -202,17 +290,9 @@ type chunkBox struct {
 // goes through proto.Unmarshal, which does.
 func UnpackEvents(dst []streams.Event, topic string, packed []byte) ([]streams.Event, error) {
 	// Count the events first: the slab and dst are sized once.
-	n := 0
-	for b := packed; len(b) > 0; n++ {
-		num, typ, k := protowire.ConsumeTag(b)
-		if k < 0 || num != fListEvents || typ != protowire.BytesType {
-			return dst, fmt.Errorf("packed events: record %d is not a GwEventList event", n+1)
-		}
-		_, m := protowire.ConsumeBytes(b[k:])
-		if m < 0 {
-			return dst, fmt.Errorf("packed events: record %d is truncated", n+1)
-		}
-		b = b[k+m:]
+	n, err := countRecords(packed)
+	if err != nil {
+		return dst, fmt.Errorf("packed events: %w", err)
 	}
 	dst = growEvents(dst, n)
 	text := string(packed)
@@ -300,7 +380,7 @@ func decodeChunkEvent(rec []byte, text string, base int, box *chunkBox) (ev stre
 		case typ == protowire.BytesType && num == fEvChunk && !chunk:
 			var v []byte
 			v, m = protowire.ConsumeBytes(rec[p:])
-			if m < 0 || !decodeChunk(v, text, base+p+m-len(v), box) {
+			if m < 0 || !decodeChunk(v, text, base+p+m-len(v), &box.chunkMsg) {
 				return ev, false, false
 			}
 			chunk = true
@@ -318,15 +398,14 @@ func decodeChunkEvent(rec []byte, text string, base int, box *chunkBox) (ev stre
 	if ev.Kind == "" {
 		ev.Kind = actors.KindTaskChunk
 	}
-	box.tok.Token = &box.tk
-	box.cg.Chunk = &box.tok
+	box.link()
 	box.tc.Chunk = &box.cg
 	ev.Payload = &box.tc
 	return ev, same, true
 }
 
 // decodeChunk reads a ChunkGenerated with a token into box.
-func decodeChunk(rec []byte, text string, base int, box *chunkBox) bool {
+func decodeChunk(rec []byte, text string, base int, box *chunkMsg) bool {
 	str := func(p int, v []byte, m int) string { return text[base+p+m-len(v) : base+p+m] }
 	token := false
 	for p := 0; p < len(rec); {

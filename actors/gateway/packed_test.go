@@ -159,3 +159,47 @@ func FuzzUnpackEvents(f *testing.F) {
 		}
 	})
 }
+
+// TestPackedChunksAreAGwChunkBatch: a task's chunks packed by the
+// forwarder are a GwChunkBatch, and UnpackChunks reads them back equal.
+func TestPackedChunksAreAGwChunkBatch(t *testing.T) {
+	var chunks []*exov1.ChunkGenerated
+	for _, ev := range packedCases() {
+		if tc, ok := ev.Payload.(*actors.TaskChunk); ok {
+			chunks = append(chunks, tc.Chunk)
+		}
+	}
+	chunks = append(chunks, &exov1.ChunkGenerated{}) // no chunk set: not the fast path
+	packed := gateway.PackChunks(nil, chunks)
+	var batch exov1.GwChunkBatch
+	if err := proto.Unmarshal(packed, &batch); err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(&batch, &exov1.GwChunkBatch{Chunks: chunks}) {
+		t.Fatalf("packed chunks read as %v", &batch)
+	}
+	got, err := gateway.UnpackChunks(nil, packed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(&exov1.GwChunkBatch{Chunks: got}, &batch) {
+		t.Fatalf("UnpackChunks: %v, want %v", got, chunks)
+	}
+	if _, err := gateway.UnpackChunks(nil, []byte{0x0a, 0x09}); err == nil {
+		t.Error("truncated chunks: no error")
+	}
+}
+
+// FuzzUnpackChunks: whatever the bytes, UnpackChunks returns chunks or an
+// error, and reads what proto reads as a GwChunkBatch the same way.
+func FuzzUnpackChunks(f *testing.F) {
+	f.Add(gateway.PackChunks(nil, []*exov1.ChunkGenerated{{TaskId: "t", Index: 3,
+		Chunk: &exov1.ChunkGenerated_Token{Token: &exov1.TokenChunk{Text: "x", TokenId: 3, FinishReason: "stop"}}}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := gateway.UnpackChunks(nil, b)
+		var batch exov1.GwChunkBatch
+		if perr := proto.Unmarshal(b, &batch); perr == nil && err == nil && !proto.Equal(&exov1.GwChunkBatch{Chunks: got}, &batch) {
+			t.Fatalf("fast %v, proto %v", got, &batch)
+		}
+	})
+}

@@ -1301,7 +1301,9 @@ func (x *GwTaskSkip) GetCount() int32 {
 
 // GwTaskEvent is one step of a submitted task, for the call_id of its
 // GwSubmit: a chunk, several chunks in order, dropped chunks, a retry, or
-// the outcome (always last).
+// the outcome (always last). A node sends several chunks as packed_chunks:
+// the bytes of a GwChunkBatch, which it writes without building a message
+// per chunk.
 type GwTaskEvent struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	CallId uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
@@ -1312,6 +1314,7 @@ type GwTaskEvent struct {
 	//	*GwTaskEvent_Outcome
 	//	*GwTaskEvent_Chunks
 	//	*GwTaskEvent_Skip
+	//	*GwTaskEvent_PackedChunks
 	Body          isGwTaskEvent_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1406,6 +1409,15 @@ func (x *GwTaskEvent) GetSkip() *GwTaskSkip {
 	return nil
 }
 
+func (x *GwTaskEvent) GetPackedChunks() []byte {
+	if x != nil {
+		if x, ok := x.Body.(*GwTaskEvent_PackedChunks); ok {
+			return x.PackedChunks
+		}
+	}
+	return nil
+}
+
 type isGwTaskEvent_Body interface {
 	isGwTaskEvent_Body()
 }
@@ -1430,6 +1442,10 @@ type GwTaskEvent_Skip struct {
 	Skip *GwTaskSkip `protobuf:"bytes,6,opt,name=skip,proto3,oneof"`
 }
 
+type GwTaskEvent_PackedChunks struct {
+	PackedChunks []byte `protobuf:"bytes,7,opt,name=packed_chunks,json=packedChunks,proto3,oneof"`
+}
+
 func (*GwTaskEvent_Chunk) isGwTaskEvent_Body() {}
 
 func (*GwTaskEvent_Retry) isGwTaskEvent_Body() {}
@@ -1439,6 +1455,8 @@ func (*GwTaskEvent_Outcome) isGwTaskEvent_Body() {}
 func (*GwTaskEvent_Chunks) isGwTaskEvent_Body() {}
 
 func (*GwTaskEvent_Skip) isGwTaskEvent_Body() {}
+
+func (*GwTaskEvent_PackedChunks) isGwTaskEvent_Body() {}
 
 // GwChunkBatch is consecutive chunks of one attempt of a task, in order.
 type GwChunkBatch struct {
@@ -4854,14 +4872,15 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\tdiscarded\x18\x03 \x01(\x05R\tdiscarded\"\"\n" +
 	"\n" +
 	"GwTaskSkip\x12\x14\n" +
-	"\x05count\x18\x01 \x01(\x05R\x05count\"\xb6\x02\n" +
+	"\x05count\x18\x01 \x01(\x05R\x05count\"\xdd\x02\n" +
 	"\vGwTaskEvent\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x124\n" +
 	"\x05chunk\x18\x02 \x01(\v2\x1c.exoactors.v1.ChunkGeneratedH\x00R\x05chunk\x121\n" +
 	"\x05retry\x18\x03 \x01(\v2\x19.exoactors.v1.GwTaskRetryH\x00R\x05retry\x127\n" +
 	"\aoutcome\x18\x04 \x01(\v2\x1b.exoactors.v1.GwTaskOutcomeH\x00R\aoutcome\x124\n" +
 	"\x06chunks\x18\x05 \x01(\v2\x1a.exoactors.v1.GwChunkBatchH\x00R\x06chunks\x12.\n" +
-	"\x04skip\x18\x06 \x01(\v2\x18.exoactors.v1.GwTaskSkipH\x00R\x04skipB\x06\n" +
+	"\x04skip\x18\x06 \x01(\v2\x18.exoactors.v1.GwTaskSkipH\x00R\x04skip\x12%\n" +
+	"\rpacked_chunks\x18\a \x01(\fH\x00R\fpackedChunksB\x06\n" +
 	"\x04body\"D\n" +
 	"\fGwChunkBatch\x124\n" +
 	"\x06chunks\x18\x01 \x03(\v2\x1c.exoactors.v1.ChunkGeneratedR\x06chunks\"Y\n" +
@@ -5338,6 +5357,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 		(*GwTaskEvent_Outcome)(nil),
 		(*GwTaskEvent_Chunks)(nil),
 		(*GwTaskEvent_Skip)(nil),
+		(*GwTaskEvent_PackedChunks)(nil),
 	}
 	file_messages_exo_v1_gateway_proto_msgTypes[27].OneofWrappers = []any{
 		(*GwEvent_Chunk)(nil),
