@@ -55,7 +55,10 @@ func (h *TaskHandle) ChunksFrom(i, max int) ([]*Chunk, int) {
 	if i < h.base {
 		return nil, h.attempt
 	}
-	var out []*Chunk
+	if i >= h.n {
+		return nil, h.attempt
+	}
+	out := make([]*Chunk, 0, min(h.n-i, max))
 	for ; i < h.n && len(out) < max; i++ {
 		out = append(out, h.at(i))
 	}

@@ -90,14 +90,12 @@ func (p *Packer) add(ev *streams.Event) {
 	p.buf, _ = proto.MarshalOptions{}.MarshalAppend(p.buf, w) // a message of our own schema: cannot fail
 }
 
-// fastChunk reports whether c is a token chunk the fast path writes whole.
-func fastChunk(c *exov1.ChunkGenerated) bool {
-	if c == nil || len(c.ProtoReflect().GetUnknown()) > 0 {
-		return false
-	}
-	t := c.GetToken()
-	return t != nil && len(t.ProtoReflect().GetUnknown()) == 0
-}
+// fastChunk reports whether c is a token chunk the fast path writes. It
+// writes the known fields only: a chunk's unknown fields (a runner may send
+// some only under frame.AllowUnknownFields) are not sent, which no host sees
+// (runtime.Chunk has the known fields alone). Looking for them here cost a
+// tenth of the relay's time.
+func fastChunk(c *exov1.ChunkGenerated) bool { return c.GetToken() != nil }
 
 func sizeString(s string) int {
 	if s == "" {

@@ -124,15 +124,26 @@ func remoteEvents(ctx context.Context, c *exo.Client, runnerID, id string, n int
 	if err != nil {
 		return 0, err
 	}
+	// Read as the events rows do (NextBatch: what the stream handed over in
+	// one go), checking that every chunk of the task comes, in order.
+	var batch []exo.StreamEvent
 	for got := 0; got < n; {
-		ev, err := sub.Next(ctx)
+		batch, err = sub.NextBatch(ctx, batch[:0], 0)
 		if err != nil {
 			return 0, fmt.Errorf("remote events: after %d of %d: %w", got, n, err)
 		}
-		if ev.Gap != nil {
-			return 0, fmt.Errorf("remote events: a gap of %d after %d of %d (the subscriber's buffer is sized to hold them all)", ev.Gap.Dropped, got, n)
+		for i := range batch {
+			ev := &batch[i]
+			if ev.Gap != nil {
+				return 0, fmt.Errorf("remote events: a gap of %d after %d of %d (the subscriber's buffer is sized to hold them all)", ev.Gap.Dropped, got, n)
+			}
+			tc, ok := ev.Payload.(exo.TaskChunk)
+			if !ok || tc.TaskID != id || tc.Chunk.Index != uint64(got) {
+				return 0, fmt.Errorf("remote events: event %d (%s %T) is not chunk %d of task %s", ev.Seq, ev.Kind, ev.Payload, got, id)
+			}
+			got++
 		}
-		got++
+		clear(batch) // let the payloads go
 	}
 	rate := float64(n) / time.Since(start).Seconds()
 	if o, err := h.Wait(ctx); err != nil || o.Status != exo.TaskComplete {
