@@ -7,9 +7,10 @@ package actors
 type TaskFeed struct{ h *TaskHandle }
 
 // NewTaskFeed returns a handle for task taskID of runner runnerID and the
-// feed that fills it.
+// feed that fills it. The handle holds the latest DefaultHandleChunks
+// chunks of a long stream, as a local one does by default.
 func NewTaskFeed(runnerID, taskID string) (*TaskHandle, *TaskFeed) {
-	h := newTaskHandle(runnerID, taskID, 0) // 0: TaskLimits.HandleChunks's default
+	h := newTaskHandle(runnerID, taskID, DefaultHandleChunks)
 	return h, &TaskFeed{h: h}
 }
 
