@@ -7,9 +7,10 @@ package actors
 type TaskFeed struct{ h *TaskHandle }
 
 // NewTaskFeed returns a handle for task taskID of runner runnerID and the
-// feed that fills it.
+// feed that fills it. The handle holds the latest DefaultHandleChunks
+// chunks of a long stream, as a local one does by default.
 func NewTaskFeed(runnerID, taskID string) (*TaskHandle, *TaskFeed) {
-	h := newTaskHandle(runnerID, taskID, 0) // 0: TaskLimits.HandleChunks's default
+	h := newTaskHandle(runnerID, taskID, DefaultHandleChunks)
 	return h, &TaskFeed{h: h}
 }
 
@@ -18,6 +19,12 @@ func (f *TaskFeed) Chunk(c *Chunk) bool {
 	_, ok := f.h.push(c)
 	return ok
 }
+
+// Skip records that the next n chunks of the current attempt were dropped
+// before they reached this side (the node's handle no longer held them):
+// the handle counts them and drops what it holds, so Next returns a
+// *ChunksDroppedError for them, as it does locally. False once ended.
+func (f *TaskFeed) Skip(n int) bool { return f.h.skip(n) }
 
 // Retry starts a new attempt, discarding the current one's chunks.
 func (f *TaskFeed) Retry(reason string) { f.h.retry(reason) }
@@ -41,13 +48,38 @@ func (h *TaskHandle) LastRetry() *RetryError {
 }
 
 // ChunksFrom returns, without waiting, the current attempt's chunks from
-// index i on (at most max of them), and that attempt.
+// index i on (at most max of them), and that attempt; none when chunk i is
+// no longer held (Chunk then says ErrChunkDropped).
 func (h *TaskHandle) ChunksFrom(i, max int) ([]*Chunk, int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []*Chunk
+	if i < h.base {
+		return nil, h.attempt
+	}
+	if i >= h.n {
+		return nil, h.attempt
+	}
+	out := make([]*Chunk, 0, min(h.n-i, max))
 	for ; i < h.n && len(out) < max; i++ {
-		out = append(out, h.chunks[i/chunkBlock][i%chunkBlock])
+		out = append(out, h.at(i))
 	}
 	return out, h.attempt
+}
+
+// skip counts n chunks of the current attempt that never arrived and
+// drops every chunk held, so the held chunks stay contiguous; false once
+// the task ended.
+func (h *TaskHandle) skip(n int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.outcome != nil {
+		return false
+	}
+	if n <= 0 {
+		return true
+	}
+	h.n += n
+	h.chunks, h.base = nil, h.n
+	h.signalLocked()
+	return true
 }

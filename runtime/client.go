@@ -450,12 +450,7 @@ func (c *Client) Runners(ctx context.Context) ([]RunnerInfo, error) {
 	}
 	var out []RunnerInfo
 	for _, r := range res.(*exov1.GwRunnerList).GetRunners() {
-		ri := actors.RunnerInfo{ID: r.GetId(), Kind: r.GetKind(), Generation: r.GetGeneration(), Attempts: int(r.GetAttempts()),
-			Pid: int(r.GetPid()), Status: r.GetStatus(), LastError: r.GetLastError()}
-		if r.StatusSince != nil {
-			ri.StatusSince = r.StatusSince.AsTime()
-		}
-		out = append(out, fromRunnerInfo(ri))
+		out = append(out, fromRunnerInfo(gateway.RunnerInfoFromWire(r)))
 	}
 	return out, nil
 }
@@ -742,6 +737,12 @@ func (c *Client) reply(m proto.Message) {
 }
 
 func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
+	// Decode outside the lock: the calls of other goroutines need it.
+	var packed []*exov1.ChunkGenerated
+	var bad error
+	if b, ok := m.GetBody().(*exov1.GwTaskEvent_PackedChunks); ok {
+		packed, bad = gateway.UnpackChunks(make([]*exov1.ChunkGenerated, 0, 64), b.PackedChunks)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lastHeard = time.Now()
@@ -756,6 +757,20 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 		for _, ch := range b.Chunks.GetChunks() {
 			f.Chunk(ch)
 		}
+	case *exov1.GwTaskEvent_PackedChunks:
+		for _, ch := range packed {
+			f.Chunk(ch)
+		}
+		if bad != nil {
+			// The node sent what this client cannot read: the task's
+			// chunks cannot go on in order, so its handle ends here.
+			f.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, At: time.Now(),
+				Reason: fmt.Sprintf("node %s sent chunks this client cannot read: %v", c.node, bad)})
+			delete(c.tasks, m.GetCallId())
+			delete(c.taskIDs, m.GetCallId())
+		}
+	case *exov1.GwTaskEvent_Skip:
+		f.Skip(int(b.Skip.GetCount()))
 	case *exov1.GwTaskEvent_Retry:
 		f.Retry(b.Retry.GetReason())
 	case *exov1.GwTaskEvent_Outcome:
@@ -771,6 +786,15 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 }
 
 func (c *Client) delivery(m *exov1.GwDelivery) {
+	// Decode outside the lock: the calls of other goroutines need it.
+	var evs []streams.Event
+	var bad error
+	if len(m.GetEvents()) > 0 {
+		evs = gateway.DecodeEvents(make([]streams.Event, 0, len(m.GetEvents())), m.GetTopic(), m.GetEvents())
+	}
+	if len(m.GetPacked()) > 0 {
+		evs, bad = gateway.UnpackEvents(evs, m.GetTopic(), m.GetPacked())
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lastHeard = time.Now()
@@ -778,14 +802,17 @@ func (c *Client) delivery(m *exov1.GwDelivery) {
 	if f == nil {
 		return
 	}
-	if len(m.GetEvents()) > 0 {
-		evs := make([]streams.Event, len(m.GetEvents()))
-		for i, w := range m.GetEvents() {
-			evs[i] = gateway.EventFromWire(m.GetTopic(), w)
-		}
+	if len(evs) > 0 {
 		f.Deliver(evs)
 	}
-	if m.GetEnd() {
+	switch {
+	case bad != nil:
+		// The node sent what this client cannot read: the subscription
+		// cannot go on in order, so it ends, saying why.
+		f.End(fmt.Errorf("%w: stream %q of node %s: undecodable delivery: %v", streams.ErrEndOfStream, m.GetTopic(), c.node, bad))
+		delete(c.subs, m.GetCallId())
+		c.send(&exov1.GwUnsubscribe{CallId: m.GetCallId()})
+	case m.GetEnd():
 		f.End(fmt.Errorf("%w: stream %q of node %s: %s", streams.ErrEndOfStream, m.GetTopic(), c.node, m.GetReason()))
 		delete(c.subs, m.GetCallId())
 	}

@@ -802,6 +802,19 @@ func (cc *ClusterClient) StopRunner(ctx context.Context, id string) (*StopResult
 	return res, nil
 }
 
+// WaitReady waits until runner id is Ready on the member that hosts it
+// (Client.WaitReady there). id may be a runner the client placed (after a
+// failover, its replacement is waited for) or one another client placed.
+// A member lost while waiting ends the wait with an error wrapping
+// ErrNodeLost; call again to wait for the replacement.
+func (cc *ClusterClient) WaitReady(ctx context.Context, id string) error {
+	r, mc, err := cc.resolve(ctx, id)
+	if err != nil {
+		return err
+	}
+	return mc.c.WaitReady(ctx, r.id)
+}
+
 // Runners lists the runners of every live member, member by member in
 // node name order.
 func (cc *ClusterClient) Runners(ctx context.Context) ([]RunnerInfo, error) {

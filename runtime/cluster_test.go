@@ -349,6 +349,9 @@ func failoverScenario(t *testing.T, f *failoverCluster) {
 	if _, node, _ := cc.Where(id); node != "fo-b" {
 		t.Errorf("new gen runner placed on %s, want the returned (empty) fo-b", node)
 	}
+	if err := cc.WaitReady(ctx, id); err != nil { // resolved to fo-b's gateway, watched through its typed events
+		t.Fatalf("WaitReady of %s on the rejoined fo-b: %v", id, err)
+	}
 	h, err = cc.Submit(ctx, id, exo.Task{ID: "after-rejoin", Kind: "text_generation", Params: map[string]string{"max_tokens": "2"}})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import "context"
 // with ErrNodeLost.
 type Node interface {
 	SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error)
+	WaitReady(ctx context.Context, id string) error
 	StopRunner(ctx context.Context, id string) (*StopResult, error)
 	Runners(ctx context.Context) ([]RunnerInfo, error)
 	Submit(ctx context.Context, runnerID string, t Task) (*TaskHandle, error)

@@ -15,4 +15,9 @@
 // its connection drops, or it stops pinging) its subscriptions end and, if
 // the node is configured so, its open tasks are cancelled. See
 // docs/remote.md.
+//
+// Every stream event crosses typed: wire.go converts each event type of
+// package actors to its GwEvent message and back without losing a field,
+// and packed.go writes and reads the bulk of a stream (token chunks) field
+// by field, as bytes that are a GwEventList all the same.
 package gateway

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -631,10 +632,19 @@ func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.P
 			if len(more) == 0 {
 				root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Chunk{Chunk: c}})
 			} else {
-				root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Chunks{
-					Chunks: &exov1.GwChunkBatch{Chunks: append([]*exov1.ChunkGenerated{c}, more...)}}})
+				packed := PackChunks(make([]byte, 0, 48*(1+len(more))), []*exov1.ChunkGenerated{c})
+				root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_PackedChunks{PackedChunks: PackChunks(packed, more)}})
 			}
 			i += 1 + len(more)
+		case errors.Is(err, actors.ErrChunkDropped):
+			// The runner ran more than the handle holds ahead of this
+			// forwarder: say so, and go on from the oldest chunk held.
+			first, _ := h.Held()
+			if first <= i {
+				continue // retried meanwhile
+			}
+			root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Skip{Skip: &exov1.GwTaskSkip{Count: int32(first - i)}}})
+			i = first
 		case err == io.EOF:
 			o := h.Outcome()
 			root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Outcome{Outcome: &exov1.GwTaskOutcome{
@@ -669,12 +679,7 @@ func (a *gatewayActor) subscribe(ctx actor.Context, s *session, m *exov1.GwSubsc
 }
 
 func runnerInfo(ri actors.RunnerInfo) *exov1.GwRunnerInfo {
-	out := &exov1.GwRunnerInfo{Id: ri.ID, Kind: ri.Kind, Generation: ri.Generation, Attempts: int32(ri.Attempts),
-		Pid: int32(ri.Pid), Status: ri.Status, LastError: ri.LastError}
-	if !ri.StatusSince.IsZero() {
-		out.StatusSince = timestamppb.New(ri.StatusSince)
-	}
-	return out
+	return RunnerInfoToWire(ri)
 }
 
 func stopReply(callID uint64, r *actors.StopResult) *exov1.GwRunnerStopped {

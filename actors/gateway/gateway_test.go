@@ -177,8 +177,12 @@ func TestSubscribeCredit(t *testing.T) {
 			if !ok || d.GetCallId() != 2 {
 				t.Fatalf("got %T %v, want a delivery of call 2", m, m)
 			}
-			for _, ev := range d.GetEvents() {
-				seqs = append(seqs, ev.GetSeq())
+			evs, err := gateway.UnpackEvents(nil, d.GetTopic(), d.GetPacked())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range evs {
+				seqs = append(seqs, ev.Seq)
 			}
 		}
 	}

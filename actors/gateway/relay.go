@@ -4,9 +4,7 @@ import (
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/streams"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -38,9 +36,9 @@ type relay struct {
 	id     uint64
 	early  []*streams.Delivery // deliveries that came before Subscribed (a closed stream's End)
 	// out collects the events of the deliveries that arrived since the last
-	// flush; a flush note to itself, queued behind them, sends them as one
-	// GwDelivery. At most the credit granted: bounded by the window.
-	out      []*exov1.GwEvent
+	// flush, packed; a flush note to itself, queued behind them, sends them
+	// as one GwDelivery. At most the credit granted: bounded by the window.
+	out      Packer
 	flushDue bool
 }
 
@@ -98,11 +96,10 @@ func (r *relay) Receive(ctx actor.Context) {
 // flush sends the collected events (and End, with end set) as one
 // GwDelivery.
 func (r *relay) flush(ctx actor.Context, end bool, reason string) {
-	if len(r.out) == 0 && !end {
+	if r.out.Len() == 0 && !end {
 		return
 	}
-	ctx.Send(r.to, &exov1.GwDelivery{CallId: r.req.GetCallId(), Topic: r.stream.Topic(), Events: r.out, End: end, Reason: reason})
-	r.out = nil
+	ctx.Send(r.to, &exov1.GwDelivery{CallId: r.req.GetCallId(), Topic: r.stream.Topic(), Packed: r.out.Take(), End: end, Reason: reason})
 }
 
 func (r *relay) endNow(ctx actor.Context, why string) {
@@ -119,9 +116,7 @@ func (r *relay) relay(ctx actor.Context, d *streams.Delivery) {
 	if r.state == relayEnded {
 		return
 	}
-	for i := range d.Events {
-		r.out = append(r.out, EventToWire(&d.Events[i]))
-	}
+	r.out.Add(d.Events)
 	if d.End {
 		r.flush(ctx, true, d.Reason)
 		r.state = relayEnded
@@ -132,53 +127,4 @@ func (r *relay) relay(ctx actor.Context, d *streams.Delivery) {
 		r.flushDue = true
 		ctx.Send(ctx.Self(), flushMsg)
 	}
-}
-
-// EventToWire turns a stream event into its wire form: task chunks and
-// task status changes keep their type, any other payload travels as text.
-func EventToWire(ev *streams.Event) *exov1.GwEvent {
-	w := &exov1.GwEvent{Seq: ev.Seq, RunnerId: ev.RunnerID, TaskId: ev.TaskID, Kind: ev.Kind}
-	if !ev.At.IsZero() {
-		w.At = timestamppb.New(ev.At)
-	}
-	if ev.Gap != nil {
-		w.Gap = &exov1.GwGap{Dropped: ev.Gap.Dropped, FromSeq: ev.Gap.FromSeq, ToSeq: ev.Gap.ToSeq}
-		return w
-	}
-	switch p := ev.Payload.(type) {
-	case *actors.TaskChunk:
-		w.Payload = &exov1.GwEvent_Chunk{Chunk: p.Chunk}
-		w.Attempt = int32(p.Attempt)
-	case *actors.TaskStatusChanged:
-		w.Payload = &exov1.GwEvent_TaskStatus{TaskStatus: &exov1.GwTaskStatus{Status: p.Status, Reason: p.Reason}}
-	case nil:
-	default:
-		w.Payload = &exov1.GwEvent_Text{Text: fmt.Sprintf("%+v", p)}
-	}
-	return w
-}
-
-// EventFromWire turns a wire event back into a stream event of topic. Its
-// Payload is a *actors.TaskChunk, a *actors.TaskStatusChanged, or the
-// node's text description (a string) of any other event.
-func EventFromWire(topic string, w *exov1.GwEvent) streams.Event {
-	ev := streams.Event{Stream: topic, Seq: w.GetSeq(), RunnerID: w.GetRunnerId(), TaskID: w.GetTaskId(), Kind: w.GetKind()}
-	if w.At != nil {
-		ev.At = w.At.AsTime()
-	}
-	if g := w.GetGap(); g != nil {
-		ev.Gap = &streams.Gap{Dropped: g.GetDropped(), FromSeq: g.GetFromSeq(), ToSeq: g.GetToSeq()}
-		ev.Kind = streams.KindGap
-		return ev
-	}
-	switch p := w.GetPayload().(type) {
-	case *exov1.GwEvent_Chunk:
-		ev.Payload = &actors.TaskChunk{RunnerID: ev.RunnerID, TaskID: ev.TaskID, Attempt: int(w.GetAttempt()), Chunk: p.Chunk}
-	case *exov1.GwEvent_TaskStatus:
-		ev.Payload = &actors.TaskStatusChanged{RunnerID: ev.RunnerID, TaskID: ev.TaskID, Status: p.TaskStatus.GetStatus(),
-			Reason: p.TaskStatus.GetReason(), At: ev.At}
-	case *exov1.GwEvent_Text:
-		ev.Payload = p.Text
-	}
-	return ev
 }

@@ -11,9 +11,9 @@ import (
 	"syscall"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
-
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/gateway"
+	"github.com/exo-actors/exo-actors/actors/streams"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
@@ -38,12 +38,20 @@ type RemoteMeasure struct {
 	Samples              int
 }
 
-// eventSize is the wire size of one chunk event as the relay sends it.
+// eventSize is the wire size of one chunk event as the relay sends it in a
+// run of chunks of one task: the bytes the second event of a delivery adds
+// (the first carries the runner and task IDs the rest share).
 func eventSize() int {
-	ev := &exov1.GwEvent{Seq: 123456, RunnerId: "bench-4f9c2a", TaskId: "bench-remote-000001", Kind: "task_chunk",
-		At: timestamppb.Now(), Attempt: 1, Payload: &exov1.GwEvent_Chunk{Chunk: &exov1.ChunkGenerated{TaskId: "bench-remote-000001",
-			Index: 12345, Chunk: &exov1.ChunkGenerated_Token{Token: &exov1.TokenChunk{Text: "tok12345 "}}}}}
-	return proto.Size(ev)
+	ev := func(seq, index uint64) streams.Event {
+		return streams.Event{Stream: "tasks", Seq: seq, RunnerID: "bench-4f9c2a", TaskID: "bench-remote-000001", Kind: "task_chunk",
+			At: time.Now(), Payload: &actors.TaskChunk{RunnerID: "bench-4f9c2a", TaskID: "bench-remote-000001", Attempt: 1,
+				Chunk: &exov1.ChunkGenerated{TaskId: "bench-remote-000001", Index: index,
+					Chunk: &exov1.ChunkGenerated_Token{Token: &exov1.TokenChunk{Text: "tok12345 ", TokenId: uint32(index)}}}}}
+	}
+	var one, two gateway.Packer
+	one.Add([]streams.Event{ev(123456, 12345)})
+	two.Add([]streams.Event{ev(123456, 12345), ev(123457, 12346)})
+	return len(two.Take()) - len(one.Take())
 }
 
 // RemoteClient is the body of the remote client child: it dials the node
@@ -116,15 +124,26 @@ func remoteEvents(ctx context.Context, c *exo.Client, runnerID, id string, n int
 	if err != nil {
 		return 0, err
 	}
+	// Read as the events rows do (NextBatch: what the stream handed over in
+	// one go), checking that every chunk of the task comes, in order.
+	var batch []exo.StreamEvent
 	for got := 0; got < n; {
-		ev, err := sub.Next(ctx)
+		batch, err = sub.NextBatch(ctx, batch[:0], 0)
 		if err != nil {
 			return 0, fmt.Errorf("remote events: after %d of %d: %w", got, n, err)
 		}
-		if ev.Gap != nil {
-			return 0, fmt.Errorf("remote events: a gap of %d after %d of %d (the subscriber's buffer is sized to hold them all)", ev.Gap.Dropped, got, n)
+		for i := range batch {
+			ev := &batch[i]
+			if ev.Gap != nil {
+				return 0, fmt.Errorf("remote events: a gap of %d after %d of %d (the subscriber's buffer is sized to hold them all)", ev.Gap.Dropped, got, n)
+			}
+			tc, ok := ev.Payload.(exo.TaskChunk)
+			if !ok || tc.TaskID != id || tc.Chunk.Index != uint64(got) {
+				return 0, fmt.Errorf("remote events: event %d (%s %T) is not chunk %d of task %s", ev.Seq, ev.Kind, ev.Payload, got, id)
+			}
+			got++
 		}
-		got++
+		clear(batch) // let the payloads go
 	}
 	rate := float64(n) / time.Since(start).Seconds()
 	if o, err := h.Wait(ctx); err != nil || o.Status != exo.TaskComplete {

@@ -834,9 +834,8 @@ func (d *clusterDemo) read(sub *exo.Subscription, st *streamStats) {
 			st.lastSeq = ev.Seq
 		}
 		st.delivered++
-		// Over the gateway only task statuses and chunks keep a typed
-		// payload; every other event arrives with its Kind and RunnerID
-		// (docs/traps.md), so the rest is counted by Kind.
+		// Every event arrives typed over the gateway (docs/remote.md);
+		// counting by Kind is all this summary needs.
 		switch ev.Kind {
 		case exo.KindTaskStatus:
 			if p, ok := ev.Payload.(exo.TaskStatusChanged); ok && p.Status.Terminal() {

@@ -748,17 +748,26 @@ func (x *GwListRunners) GetCallId() uint64 {
 
 // GwRunnerInfo is one runner of GwRunnerList.
 type GwRunnerInfo struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
-	Generation    uint64                 `protobuf:"varint,3,opt,name=generation,proto3" json:"generation,omitempty"`
-	Attempts      int32                  `protobuf:"varint,4,opt,name=attempts,proto3" json:"attempts,omitempty"`
-	Pid           int32                  `protobuf:"varint,5,opt,name=pid,proto3" json:"pid,omitempty"`
-	Status        *RunnerStatus          `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
-	StatusSince   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=status_since,json=statusSince,proto3" json:"status_since,omitempty"`
-	LastError     string                 `protobuf:"bytes,8,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Kind            string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Generation      uint64                 `protobuf:"varint,3,opt,name=generation,proto3" json:"generation,omitempty"`
+	Attempts        int32                  `protobuf:"varint,4,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	Pid             int32                  `protobuf:"varint,5,opt,name=pid,proto3" json:"pid,omitempty"`
+	Status          *RunnerStatus          `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	StatusSince     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=status_since,json=statusSince,proto3" json:"status_since,omitempty"`
+	LastError       string                 `protobuf:"bytes,8,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	StaleDrops      uint64                 `protobuf:"varint,9,opt,name=stale_drops,json=staleDrops,proto3" json:"stale_drops,omitempty"`
+	ProtocolErrors  uint64                 `protobuf:"varint,10,opt,name=protocol_errors,json=protocolErrors,proto3" json:"protocol_errors,omitempty"`
+	LifecycleErrors uint64                 `protobuf:"varint,11,opt,name=lifecycle_errors,json=lifecycleErrors,proto3" json:"lifecycle_errors,omitempty"`
+	LastRecord      *GwErrorRecord         `protobuf:"bytes,12,opt,name=last_record,json=lastRecord,proto3" json:"last_record,omitempty"` // unset: none
+	NextDelay       *durationpb.Duration   `protobuf:"bytes,13,opt,name=next_delay,json=nextDelay,proto3" json:"next_delay,omitempty"`
+	// restarting: the runner waits restart_in before restart restart_attempt.
+	Restarting     bool                 `protobuf:"varint,14,opt,name=restarting,proto3" json:"restarting,omitempty"`
+	RestartIn      *durationpb.Duration `protobuf:"bytes,15,opt,name=restart_in,json=restartIn,proto3" json:"restart_in,omitempty"`
+	RestartAttempt int64                `protobuf:"varint,16,opt,name=restart_attempt,json=restartAttempt,proto3" json:"restart_attempt,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GwRunnerInfo) Reset() {
@@ -845,6 +854,62 @@ func (x *GwRunnerInfo) GetLastError() string {
 		return x.LastError
 	}
 	return ""
+}
+
+func (x *GwRunnerInfo) GetStaleDrops() uint64 {
+	if x != nil {
+		return x.StaleDrops
+	}
+	return 0
+}
+
+func (x *GwRunnerInfo) GetProtocolErrors() uint64 {
+	if x != nil {
+		return x.ProtocolErrors
+	}
+	return 0
+}
+
+func (x *GwRunnerInfo) GetLifecycleErrors() uint64 {
+	if x != nil {
+		return x.LifecycleErrors
+	}
+	return 0
+}
+
+func (x *GwRunnerInfo) GetLastRecord() *GwErrorRecord {
+	if x != nil {
+		return x.LastRecord
+	}
+	return nil
+}
+
+func (x *GwRunnerInfo) GetNextDelay() *durationpb.Duration {
+	if x != nil {
+		return x.NextDelay
+	}
+	return nil
+}
+
+func (x *GwRunnerInfo) GetRestarting() bool {
+	if x != nil {
+		return x.Restarting
+	}
+	return false
+}
+
+func (x *GwRunnerInfo) GetRestartIn() *durationpb.Duration {
+	if x != nil {
+		return x.RestartIn
+	}
+	return nil
+}
+
+func (x *GwRunnerInfo) GetRestartAttempt() int64 {
+	if x != nil {
+		return x.RestartAttempt
+	}
+	return 0
 }
 
 // GwRunnerList answers GwListRunners.
@@ -1186,9 +1251,59 @@ func (x *GwTaskRetry) GetDiscarded() int32 {
 	return 0
 }
 
+// GwTaskSkip says the next count chunks of the current attempt were
+// dropped on the node before they were sent (the node's handle holds only
+// the latest TaskLimits.HandleChunks of a long stream and the client fell
+// that far behind): the client's handle counts them as dropped.
+type GwTaskSkip struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Count         int32                  `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwTaskSkip) Reset() {
+	*x = GwTaskSkip{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwTaskSkip) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwTaskSkip) ProtoMessage() {}
+
+func (x *GwTaskSkip) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwTaskSkip.ProtoReflect.Descriptor instead.
+func (*GwTaskSkip) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GwTaskSkip) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 // GwTaskEvent is one step of a submitted task, for the call_id of its
-// GwSubmit: a chunk, several chunks in order, a retry, or the outcome
-// (always last).
+// GwSubmit: a chunk, several chunks in order, dropped chunks, a retry, or
+// the outcome (always last). A node sends several chunks as packed_chunks:
+// the bytes of a GwChunkBatch, which it writes without building a message
+// per chunk.
 type GwTaskEvent struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	CallId uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
@@ -1198,6 +1313,8 @@ type GwTaskEvent struct {
 	//	*GwTaskEvent_Retry
 	//	*GwTaskEvent_Outcome
 	//	*GwTaskEvent_Chunks
+	//	*GwTaskEvent_Skip
+	//	*GwTaskEvent_PackedChunks
 	Body          isGwTaskEvent_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1205,7 +1322,7 @@ type GwTaskEvent struct {
 
 func (x *GwTaskEvent) Reset() {
 	*x = GwTaskEvent{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[17]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1217,7 +1334,7 @@ func (x *GwTaskEvent) String() string {
 func (*GwTaskEvent) ProtoMessage() {}
 
 func (x *GwTaskEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[17]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1230,7 +1347,7 @@ func (x *GwTaskEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskEvent.ProtoReflect.Descriptor instead.
 func (*GwTaskEvent) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{17}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GwTaskEvent) GetCallId() uint64 {
@@ -1283,6 +1400,24 @@ func (x *GwTaskEvent) GetChunks() *GwChunkBatch {
 	return nil
 }
 
+func (x *GwTaskEvent) GetSkip() *GwTaskSkip {
+	if x != nil {
+		if x, ok := x.Body.(*GwTaskEvent_Skip); ok {
+			return x.Skip
+		}
+	}
+	return nil
+}
+
+func (x *GwTaskEvent) GetPackedChunks() []byte {
+	if x != nil {
+		if x, ok := x.Body.(*GwTaskEvent_PackedChunks); ok {
+			return x.PackedChunks
+		}
+	}
+	return nil
+}
+
 type isGwTaskEvent_Body interface {
 	isGwTaskEvent_Body()
 }
@@ -1303,6 +1438,14 @@ type GwTaskEvent_Chunks struct {
 	Chunks *GwChunkBatch `protobuf:"bytes,5,opt,name=chunks,proto3,oneof"`
 }
 
+type GwTaskEvent_Skip struct {
+	Skip *GwTaskSkip `protobuf:"bytes,6,opt,name=skip,proto3,oneof"`
+}
+
+type GwTaskEvent_PackedChunks struct {
+	PackedChunks []byte `protobuf:"bytes,7,opt,name=packed_chunks,json=packedChunks,proto3,oneof"`
+}
+
 func (*GwTaskEvent_Chunk) isGwTaskEvent_Body() {}
 
 func (*GwTaskEvent_Retry) isGwTaskEvent_Body() {}
@@ -1310,6 +1453,10 @@ func (*GwTaskEvent_Retry) isGwTaskEvent_Body() {}
 func (*GwTaskEvent_Outcome) isGwTaskEvent_Body() {}
 
 func (*GwTaskEvent_Chunks) isGwTaskEvent_Body() {}
+
+func (*GwTaskEvent_Skip) isGwTaskEvent_Body() {}
+
+func (*GwTaskEvent_PackedChunks) isGwTaskEvent_Body() {}
 
 // GwChunkBatch is consecutive chunks of one attempt of a task, in order.
 type GwChunkBatch struct {
@@ -1321,7 +1468,7 @@ type GwChunkBatch struct {
 
 func (x *GwChunkBatch) Reset() {
 	*x = GwChunkBatch{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +1480,7 @@ func (x *GwChunkBatch) String() string {
 func (*GwChunkBatch) ProtoMessage() {}
 
 func (x *GwChunkBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1346,7 +1493,7 @@ func (x *GwChunkBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwChunkBatch.ProtoReflect.Descriptor instead.
 func (*GwChunkBatch) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{18}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GwChunkBatch) GetChunks() []*ChunkGenerated {
@@ -1369,7 +1516,7 @@ type GwCancel struct {
 
 func (x *GwCancel) Reset() {
 	*x = GwCancel{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1381,7 +1528,7 @@ func (x *GwCancel) String() string {
 func (*GwCancel) ProtoMessage() {}
 
 func (x *GwCancel) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1394,7 +1541,7 @@ func (x *GwCancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCancel.ProtoReflect.Descriptor instead.
 func (*GwCancel) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{19}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GwCancel) GetCallId() uint64 {
@@ -1429,7 +1576,7 @@ type GwCancelled struct {
 
 func (x *GwCancelled) Reset() {
 	*x = GwCancelled{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1441,7 +1588,7 @@ func (x *GwCancelled) String() string {
 func (*GwCancelled) ProtoMessage() {}
 
 func (x *GwCancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1454,7 +1601,7 @@ func (x *GwCancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCancelled.ProtoReflect.Descriptor instead.
 func (*GwCancelled) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{20}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GwCancelled) GetCallId() uint64 {
@@ -1490,7 +1637,7 @@ type GwSubscribe struct {
 
 func (x *GwSubscribe) Reset() {
 	*x = GwSubscribe{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1502,7 +1649,7 @@ func (x *GwSubscribe) String() string {
 func (*GwSubscribe) ProtoMessage() {}
 
 func (x *GwSubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1515,7 +1662,7 @@ func (x *GwSubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSubscribe.ProtoReflect.Descriptor instead.
 func (*GwSubscribe) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{21}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GwSubscribe) GetCallId() uint64 {
@@ -1579,7 +1726,7 @@ type GwSubscribed struct {
 
 func (x *GwSubscribed) Reset() {
 	*x = GwSubscribed{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1591,7 +1738,7 @@ func (x *GwSubscribed) String() string {
 func (*GwSubscribed) ProtoMessage() {}
 
 func (x *GwSubscribed) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1604,7 +1751,7 @@ func (x *GwSubscribed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSubscribed.ProtoReflect.Descriptor instead.
 func (*GwSubscribed) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{22}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GwSubscribed) GetCallId() uint64 {
@@ -1639,7 +1786,7 @@ type GwCredit struct {
 
 func (x *GwCredit) Reset() {
 	*x = GwCredit{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +1798,7 @@ func (x *GwCredit) String() string {
 func (*GwCredit) ProtoMessage() {}
 
 func (x *GwCredit) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +1811,7 @@ func (x *GwCredit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCredit.ProtoReflect.Descriptor instead.
 func (*GwCredit) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{23}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GwCredit) GetCallId() uint64 {
@@ -1691,7 +1838,7 @@ type GwUnsubscribe struct {
 
 func (x *GwUnsubscribe) Reset() {
 	*x = GwUnsubscribe{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1703,7 +1850,7 @@ func (x *GwUnsubscribe) String() string {
 func (*GwUnsubscribe) ProtoMessage() {}
 
 func (x *GwUnsubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1716,7 +1863,7 @@ func (x *GwUnsubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwUnsubscribe.ProtoReflect.Descriptor instead.
 func (*GwUnsubscribe) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{24}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GwUnsubscribe) GetCallId() uint64 {
@@ -1738,7 +1885,7 @@ type GwGap struct {
 
 func (x *GwGap) Reset() {
 	*x = GwGap{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1750,7 +1897,7 @@ func (x *GwGap) String() string {
 func (*GwGap) ProtoMessage() {}
 
 func (x *GwGap) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1763,7 +1910,7 @@ func (x *GwGap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwGap.ProtoReflect.Descriptor instead.
 func (*GwGap) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{25}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GwGap) GetDropped() uint64 {
@@ -1787,21 +1934,41 @@ func (x *GwGap) GetToSeq() uint64 {
 	return 0
 }
 
-// GwEvent is one stream event. The payload is typed where the client knows
-// the type (task chunks and statuses), otherwise described in text.
+// GwEvent is one stream event. Its payload is the typed event, one
+// message per event type of the node (package actors), converted both
+// ways by actors/gateway (EventToWire, EventFromWire) without losing a
+// field. The event's runner_id and task_id are those of its payload, so
+// payload messages do not repeat them (a chunk's task_id is empty when it
+// is the event's); error values travel as their text. Chunk events are
+// most of the traffic, so the envelope is lean: kind is empty when it is
+// the payload type's own kind, at is Unix nanoseconds, and same_ids says
+// that runner_id and task_id are those of the previous event of the same
+// GwDelivery (and are left empty).
 type GwEvent struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Seq      uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
 	RunnerId string                 `protobuf:"bytes,2,opt,name=runner_id,json=runnerId,proto3" json:"runner_id,omitempty"`
 	TaskId   string                 `protobuf:"bytes,3,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
 	Kind     string                 `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
-	At       *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	At       int64                  `protobuf:"fixed64,22,opt,name=at,proto3" json:"at,omitempty"` // Unix nanoseconds; 0: no time
+	SameIds  bool                   `protobuf:"varint,23,opt,name=same_ids,json=sameIds,proto3" json:"same_ids,omitempty"`
 	Gap      *GwGap                 `protobuf:"bytes,6,opt,name=gap,proto3" json:"gap,omitempty"`
 	// Types that are valid to be assigned to Payload:
 	//
 	//	*GwEvent_Chunk
 	//	*GwEvent_TaskStatus
 	//	*GwEvent_Text
+	//	*GwEvent_ProcessStarted
+	//	*GwEvent_StatusChanged
+	//	*GwEvent_ProcessExited
+	//	*GwEvent_RunnerFailed
+	//	*GwEvent_RunnerStopped
+	//	*GwEvent_TaskAcknowledged
+	//	*GwEvent_TaskRetried
+	//	*GwEvent_Decision
+	//	*GwEvent_Alert
+	//	*GwEvent_HealthAlert
+	//	*GwEvent_HealthChanged
 	Payload       isGwEvent_Payload `protobuf_oneof:"payload"`
 	Attempt       int32             `protobuf:"varint,10,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1810,7 +1977,7 @@ type GwEvent struct {
 
 func (x *GwEvent) Reset() {
 	*x = GwEvent{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1822,7 +1989,7 @@ func (x *GwEvent) String() string {
 func (*GwEvent) ProtoMessage() {}
 
 func (x *GwEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1835,7 +2002,7 @@ func (x *GwEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEvent.ProtoReflect.Descriptor instead.
 func (*GwEvent) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{26}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GwEvent) GetSeq() uint64 {
@@ -1866,11 +2033,18 @@ func (x *GwEvent) GetKind() string {
 	return ""
 }
 
-func (x *GwEvent) GetAt() *timestamppb.Timestamp {
+func (x *GwEvent) GetAt() int64 {
 	if x != nil {
 		return x.At
 	}
-	return nil
+	return 0
+}
+
+func (x *GwEvent) GetSameIds() bool {
+	if x != nil {
+		return x.SameIds
+	}
+	return false
 }
 
 func (x *GwEvent) GetGap() *GwGap {
@@ -1914,6 +2088,105 @@ func (x *GwEvent) GetText() string {
 	return ""
 }
 
+func (x *GwEvent) GetProcessStarted() *GwProcessStarted {
+	if x != nil {
+		if x, ok := x.Payload.(*GwEvent_ProcessStarted); ok {
+			return x.ProcessStarted
+		}
+	}
+	return nil
+}
+
+func (x *GwEvent) GetStatusChanged() *GwStatusChanged {
+	if x != nil {
+		if x, ok := x.Payload.(*GwEvent_StatusChanged); ok {
+			return x.StatusChanged
+		}
+	}
+	return nil
+}
+
+func (x *GwEvent) GetProcessExited() *GwProcessExited {
+	if x != nil {
+		if x, ok := x.Payload.(*GwEvent_ProcessExited); ok {
+			return x.ProcessExited
+		}
+	}
+	return nil
+}
+
+func (x *GwEvent) GetRunnerFailed() *GwRunnerFailed {
+	if x != nil {
+		if x, ok := x.Payload.(*GwEvent_RunnerFailed); ok {
+			return x.RunnerFailed
+		}
+	}
+	return nil
+}
+
+func (x *GwEvent) GetRunnerStopped() *GwRunnerStoppedEvent {
+	if x != nil {
+		if x, ok := x.Payload.(*GwEvent_RunnerStopped); ok {
+			return x.RunnerStopped
+		}
+	}
+	return nil
+}
+
+func (x *GwEvent) GetTaskAcknowledged() *GwTaskAcknowledged {
+	if x != nil {
+		if x, ok := x.Payload.(*GwEvent_TaskAcknowledged); ok {
+			return x.TaskAcknowledged
+		}
+	}
+	return nil
+}
+
+func (x *GwEvent) GetTaskRetried() *GwTaskRetried {
+	if x != nil {
+		if x, ok := x.Payload.(*GwEvent_TaskRetried); ok {
+			return x.TaskRetried
+		}
+	}
+	return nil
+}
+
+func (x *GwEvent) GetDecision() *GwSupervisionDecision {
+	if x != nil {
+		if x, ok := x.Payload.(*GwEvent_Decision); ok {
+			return x.Decision
+		}
+	}
+	return nil
+}
+
+func (x *GwEvent) GetAlert() *GwAlert {
+	if x != nil {
+		if x, ok := x.Payload.(*GwEvent_Alert); ok {
+			return x.Alert
+		}
+	}
+	return nil
+}
+
+func (x *GwEvent) GetHealthAlert() *GwHealthAlert {
+	if x != nil {
+		if x, ok := x.Payload.(*GwEvent_HealthAlert); ok {
+			return x.HealthAlert
+		}
+	}
+	return nil
+}
+
+func (x *GwEvent) GetHealthChanged() *GwHealthChanged {
+	if x != nil {
+		if x, ok := x.Payload.(*GwEvent_HealthChanged); ok {
+			return x.HealthChanged
+		}
+	}
+	return nil
+}
+
 func (x *GwEvent) GetAttempt() int32 {
 	if x != nil {
 		return x.Attempt
@@ -1926,6 +2199,7 @@ type isGwEvent_Payload interface {
 }
 
 type GwEvent_Chunk struct {
+	// A TaskChunk; its attempt is field 10, its task_id the event's.
 	Chunk *ChunkGenerated `protobuf:"bytes,7,opt,name=chunk,proto3,oneof"`
 }
 
@@ -1934,7 +2208,53 @@ type GwEvent_TaskStatus struct {
 }
 
 type GwEvent_Text struct {
+	// Unused since every event type has a message; a text payload from an
+	// older node is kept as text.
 	Text string `protobuf:"bytes,9,opt,name=text,proto3,oneof"`
+}
+
+type GwEvent_ProcessStarted struct {
+	ProcessStarted *GwProcessStarted `protobuf:"bytes,11,opt,name=process_started,json=processStarted,proto3,oneof"`
+}
+
+type GwEvent_StatusChanged struct {
+	StatusChanged *GwStatusChanged `protobuf:"bytes,12,opt,name=status_changed,json=statusChanged,proto3,oneof"`
+}
+
+type GwEvent_ProcessExited struct {
+	ProcessExited *GwProcessExited `protobuf:"bytes,13,opt,name=process_exited,json=processExited,proto3,oneof"`
+}
+
+type GwEvent_RunnerFailed struct {
+	RunnerFailed *GwRunnerFailed `protobuf:"bytes,14,opt,name=runner_failed,json=runnerFailed,proto3,oneof"`
+}
+
+type GwEvent_RunnerStopped struct {
+	RunnerStopped *GwRunnerStoppedEvent `protobuf:"bytes,15,opt,name=runner_stopped,json=runnerStopped,proto3,oneof"`
+}
+
+type GwEvent_TaskAcknowledged struct {
+	TaskAcknowledged *GwTaskAcknowledged `protobuf:"bytes,16,opt,name=task_acknowledged,json=taskAcknowledged,proto3,oneof"`
+}
+
+type GwEvent_TaskRetried struct {
+	TaskRetried *GwTaskRetried `protobuf:"bytes,17,opt,name=task_retried,json=taskRetried,proto3,oneof"`
+}
+
+type GwEvent_Decision struct {
+	Decision *GwSupervisionDecision `protobuf:"bytes,18,opt,name=decision,proto3,oneof"`
+}
+
+type GwEvent_Alert struct {
+	Alert *GwAlert `protobuf:"bytes,19,opt,name=alert,proto3,oneof"`
+}
+
+type GwEvent_HealthAlert struct {
+	HealthAlert *GwHealthAlert `protobuf:"bytes,20,opt,name=health_alert,json=healthAlert,proto3,oneof"`
+}
+
+type GwEvent_HealthChanged struct {
+	HealthChanged *GwHealthChanged `protobuf:"bytes,21,opt,name=health_changed,json=healthChanged,proto3,oneof"`
 }
 
 func (*GwEvent_Chunk) isGwEvent_Payload() {}
@@ -1943,18 +2263,41 @@ func (*GwEvent_TaskStatus) isGwEvent_Payload() {}
 
 func (*GwEvent_Text) isGwEvent_Payload() {}
 
-// GwTaskStatus is a task status change event.
+func (*GwEvent_ProcessStarted) isGwEvent_Payload() {}
+
+func (*GwEvent_StatusChanged) isGwEvent_Payload() {}
+
+func (*GwEvent_ProcessExited) isGwEvent_Payload() {}
+
+func (*GwEvent_RunnerFailed) isGwEvent_Payload() {}
+
+func (*GwEvent_RunnerStopped) isGwEvent_Payload() {}
+
+func (*GwEvent_TaskAcknowledged) isGwEvent_Payload() {}
+
+func (*GwEvent_TaskRetried) isGwEvent_Payload() {}
+
+func (*GwEvent_Decision) isGwEvent_Payload() {}
+
+func (*GwEvent_Alert) isGwEvent_Payload() {}
+
+func (*GwEvent_HealthAlert) isGwEvent_Payload() {}
+
+func (*GwEvent_HealthChanged) isGwEvent_Payload() {}
+
+// GwTaskStatus is a task status change event (TaskStatusChanged).
 type GwTaskStatus struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Status        TaskStatus             `protobuf:"varint,1,opt,name=status,proto3,enum=exoactors.v1.TaskStatus" json:"status,omitempty"`
 	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GwTaskStatus) Reset() {
 	*x = GwTaskStatus{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1966,7 +2309,7 @@ func (x *GwTaskStatus) String() string {
 func (*GwTaskStatus) ProtoMessage() {}
 
 func (x *GwTaskStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1979,7 +2322,7 @@ func (x *GwTaskStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskStatus.ProtoReflect.Descriptor instead.
 func (*GwTaskStatus) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{27}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GwTaskStatus) GetStatus() TaskStatus {
@@ -1996,8 +2339,1767 @@ func (x *GwTaskStatus) GetReason() string {
 	return ""
 }
 
+func (x *GwTaskStatus) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// GwProcessStarted: a runner's process started (ProcessStarted).
+type GwProcessStarted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Generation    uint64                 `protobuf:"varint,1,opt,name=generation,proto3" json:"generation,omitempty"`
+	Pid           int64                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwProcessStarted) Reset() {
+	*x = GwProcessStarted{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwProcessStarted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwProcessStarted) ProtoMessage() {}
+
+func (x *GwProcessStarted) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwProcessStarted.ProtoReflect.Descriptor instead.
+func (*GwProcessStarted) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GwProcessStarted) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *GwProcessStarted) GetPid() int64 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *GwProcessStarted) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// GwStatusChanged: a runner's status changed (StatusChanged).
+type GwStatusChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Generation    uint64                 `protobuf:"varint,1,opt,name=generation,proto3" json:"generation,omitempty"`
+	From          *RunnerStatus          `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	To            *RunnerStatus          `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwStatusChanged) Reset() {
+	*x = GwStatusChanged{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwStatusChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwStatusChanged) ProtoMessage() {}
+
+func (x *GwStatusChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwStatusChanged.ProtoReflect.Descriptor instead.
+func (*GwStatusChanged) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GwStatusChanged) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *GwStatusChanged) GetFrom() *RunnerStatus {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *GwStatusChanged) GetTo() *RunnerStatus {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *GwStatusChanged) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// GwExitStatus is how a process ended (internal/proc.ExitStatus).
+type GwExitStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          int64                  `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	Signal        int32                  `protobuf:"varint,2,opt,name=signal,proto3" json:"signal,omitempty"`
+	CoreDump      bool                   `protobuf:"varint,3,opt,name=core_dump,json=coreDump,proto3" json:"core_dump,omitempty"`
+	Err           string                 `protobuf:"bytes,4,opt,name=err,proto3" json:"err,omitempty"` // the text of Wait's error; empty: none
+	Lifetime      *durationpb.Duration   `protobuf:"bytes,5,opt,name=lifetime,proto3" json:"lifetime,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwExitStatus) Reset() {
+	*x = GwExitStatus{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwExitStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwExitStatus) ProtoMessage() {}
+
+func (x *GwExitStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwExitStatus.ProtoReflect.Descriptor instead.
+func (*GwExitStatus) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GwExitStatus) GetCode() int64 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *GwExitStatus) GetSignal() int32 {
+	if x != nil {
+		return x.Signal
+	}
+	return 0
+}
+
+func (x *GwExitStatus) GetCoreDump() bool {
+	if x != nil {
+		return x.CoreDump
+	}
+	return false
+}
+
+func (x *GwExitStatus) GetErr() string {
+	if x != nil {
+		return x.Err
+	}
+	return ""
+}
+
+func (x *GwExitStatus) GetLifetime() *durationpb.Duration {
+	if x != nil {
+		return x.Lifetime
+	}
+	return nil
+}
+
+// GwProcessExited: a runner's process ended and was reaped (ProcessExited).
+type GwProcessExited struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Generation    uint64                 `protobuf:"varint,1,opt,name=generation,proto3" json:"generation,omitempty"`
+	Pid           int64                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	Status        *GwExitStatus          `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwProcessExited) Reset() {
+	*x = GwProcessExited{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwProcessExited) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwProcessExited) ProtoMessage() {}
+
+func (x *GwProcessExited) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwProcessExited.ProtoReflect.Descriptor instead.
+func (*GwProcessExited) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *GwProcessExited) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *GwProcessExited) GetPid() int64 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *GwProcessExited) GetStatus() *GwExitStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *GwProcessExited) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// GwFailure is what went wrong (errhandler.Failure).
+type GwFailure struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Component     string                 `protobuf:"bytes,2,opt,name=component,proto3" json:"component,omitempty"`
+	Operation     string                 `protobuf:"bytes,3,opt,name=operation,proto3" json:"operation,omitempty"`
+	RunnerId      string                 `protobuf:"bytes,4,opt,name=runner_id,json=runnerId,proto3" json:"runner_id,omitempty"`
+	Generation    uint64                 `protobuf:"varint,5,opt,name=generation,proto3" json:"generation,omitempty"`
+	ExitCode      int64                  `protobuf:"varint,6,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
+	Signal        int32                  `protobuf:"varint,7,opt,name=signal,proto3" json:"signal,omitempty"`
+	ShuttingDown  bool                   `protobuf:"varint,8,opt,name=shutting_down,json=shuttingDown,proto3" json:"shutting_down,omitempty"`
+	Message       string                 `protobuf:"bytes,9,opt,name=message,proto3" json:"message,omitempty"`
+	Cause         string                 `protobuf:"bytes,10,opt,name=cause,proto3" json:"cause,omitempty"` // the cause's text; empty: none
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwFailure) Reset() {
+	*x = GwFailure{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwFailure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwFailure) ProtoMessage() {}
+
+func (x *GwFailure) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwFailure.ProtoReflect.Descriptor instead.
+func (*GwFailure) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *GwFailure) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *GwFailure) GetComponent() string {
+	if x != nil {
+		return x.Component
+	}
+	return ""
+}
+
+func (x *GwFailure) GetOperation() string {
+	if x != nil {
+		return x.Operation
+	}
+	return ""
+}
+
+func (x *GwFailure) GetRunnerId() string {
+	if x != nil {
+		return x.RunnerId
+	}
+	return ""
+}
+
+func (x *GwFailure) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *GwFailure) GetExitCode() int64 {
+	if x != nil {
+		return x.ExitCode
+	}
+	return 0
+}
+
+func (x *GwFailure) GetSignal() int32 {
+	if x != nil {
+		return x.Signal
+	}
+	return 0
+}
+
+func (x *GwFailure) GetShuttingDown() bool {
+	if x != nil {
+		return x.ShuttingDown
+	}
+	return false
+}
+
+func (x *GwFailure) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *GwFailure) GetCause() string {
+	if x != nil {
+		return x.Cause
+	}
+	return ""
+}
+
+// GwRunnerFailure is how and where a runner's failure was detected
+// (actors.RunnerFailure).
+type GwRunnerFailure struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Failure           *GwFailure             `protobuf:"bytes,1,opt,name=failure,proto3" json:"failure,omitempty"`
+	Source            string                 `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	Pid               int64                  `protobuf:"varint,3,opt,name=pid,proto3" json:"pid,omitempty"`
+	Exit              *GwExitStatus          `protobuf:"bytes,4,opt,name=exit,proto3" json:"exit,omitempty"` // unset: the process never started
+	Termination       string                 `protobuf:"bytes,5,opt,name=termination,proto3" json:"termination,omitempty"`
+	RunnerMessage     string                 `protobuf:"bytes,6,opt,name=runner_message,json=runnerMessage,proto3" json:"runner_message,omitempty"`
+	RunnerDiagnostics string                 `protobuf:"bytes,7,opt,name=runner_diagnostics,json=runnerDiagnostics,proto3" json:"runner_diagnostics,omitempty"`
+	StderrTail        []string               `protobuf:"bytes,8,rep,name=stderr_tail,json=stderrTail,proto3" json:"stderr_tail,omitempty"`
+	Uptime            *durationpb.Duration   `protobuf:"bytes,9,opt,name=uptime,proto3" json:"uptime,omitempty"`
+	At                *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=at,proto3" json:"at,omitempty"`
+	Cleaned           []string               `protobuf:"bytes,11,rep,name=cleaned,proto3" json:"cleaned,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *GwRunnerFailure) Reset() {
+	*x = GwRunnerFailure{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwRunnerFailure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwRunnerFailure) ProtoMessage() {}
+
+func (x *GwRunnerFailure) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwRunnerFailure.ProtoReflect.Descriptor instead.
+func (*GwRunnerFailure) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GwRunnerFailure) GetFailure() *GwFailure {
+	if x != nil {
+		return x.Failure
+	}
+	return nil
+}
+
+func (x *GwRunnerFailure) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *GwRunnerFailure) GetPid() int64 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *GwRunnerFailure) GetExit() *GwExitStatus {
+	if x != nil {
+		return x.Exit
+	}
+	return nil
+}
+
+func (x *GwRunnerFailure) GetTermination() string {
+	if x != nil {
+		return x.Termination
+	}
+	return ""
+}
+
+func (x *GwRunnerFailure) GetRunnerMessage() string {
+	if x != nil {
+		return x.RunnerMessage
+	}
+	return ""
+}
+
+func (x *GwRunnerFailure) GetRunnerDiagnostics() string {
+	if x != nil {
+		return x.RunnerDiagnostics
+	}
+	return ""
+}
+
+func (x *GwRunnerFailure) GetStderrTail() []string {
+	if x != nil {
+		return x.StderrTail
+	}
+	return nil
+}
+
+func (x *GwRunnerFailure) GetUptime() *durationpb.Duration {
+	if x != nil {
+		return x.Uptime
+	}
+	return nil
+}
+
+func (x *GwRunnerFailure) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *GwRunnerFailure) GetCleaned() []string {
+	if x != nil {
+		return x.Cleaned
+	}
+	return nil
+}
+
+// GwRunnerFailed: a runner failed (RunnerFailed).
+type GwRunnerFailed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Failure       *GwRunnerFailure       `protobuf:"bytes,1,opt,name=failure,proto3" json:"failure,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwRunnerFailed) Reset() {
+	*x = GwRunnerFailed{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwRunnerFailed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwRunnerFailed) ProtoMessage() {}
+
+func (x *GwRunnerFailed) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwRunnerFailed.ProtoReflect.Descriptor instead.
+func (*GwRunnerFailed) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *GwRunnerFailed) GetFailure() *GwRunnerFailure {
+	if x != nil {
+		return x.Failure
+	}
+	return nil
+}
+
+// GwStopStep is one step of a stop (actors.StopStep).
+type GwStopStep struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Started       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=started,proto3" json:"started,omitempty"`
+	Duration      *durationpb.Duration   `protobuf:"bytes,3,opt,name=duration,proto3" json:"duration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwStopStep) Reset() {
+	*x = GwStopStep{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwStopStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwStopStep) ProtoMessage() {}
+
+func (x *GwStopStep) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwStopStep.ProtoReflect.Descriptor instead.
+func (*GwStopStep) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *GwStopStep) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GwStopStep) GetStarted() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Started
+	}
+	return nil
+}
+
+func (x *GwStopStep) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+// GwCloseEntry is one resource closed (resources.CloseEntry).
+type GwCloseEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Owner         string                 `protobuf:"bytes,3,opt,name=owner,proto3" json:"owner,omitempty"`
+	Generation    uint64                 `protobuf:"varint,4,opt,name=generation,proto3" json:"generation,omitempty"`
+	Started       *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=started,proto3" json:"started,omitempty"`
+	Duration      *durationpb.Duration   `protobuf:"bytes,6,opt,name=duration,proto3" json:"duration,omitempty"`
+	Outcome       int32                  `protobuf:"varint,7,opt,name=outcome,proto3" json:"outcome,omitempty"` // resources.Outcome
+	Err           string                 `protobuf:"bytes,8,opt,name=err,proto3" json:"err,omitempty"`          // the close's error text; empty: none
+	StillRunning  bool                   `protobuf:"varint,9,opt,name=still_running,json=stillRunning,proto3" json:"still_running,omitempty"`
+	Dependent     bool                   `protobuf:"varint,10,opt,name=dependent,proto3" json:"dependent,omitempty"`
+	Failure       *GwFailure             `protobuf:"bytes,11,opt,name=failure,proto3" json:"failure,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwCloseEntry) Reset() {
+	*x = GwCloseEntry{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwCloseEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwCloseEntry) ProtoMessage() {}
+
+func (x *GwCloseEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwCloseEntry.ProtoReflect.Descriptor instead.
+func (*GwCloseEntry) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *GwCloseEntry) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GwCloseEntry) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *GwCloseEntry) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *GwCloseEntry) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *GwCloseEntry) GetStarted() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Started
+	}
+	return nil
+}
+
+func (x *GwCloseEntry) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+func (x *GwCloseEntry) GetOutcome() int32 {
+	if x != nil {
+		return x.Outcome
+	}
+	return 0
+}
+
+func (x *GwCloseEntry) GetErr() string {
+	if x != nil {
+		return x.Err
+	}
+	return ""
+}
+
+func (x *GwCloseEntry) GetStillRunning() bool {
+	if x != nil {
+		return x.StillRunning
+	}
+	return false
+}
+
+func (x *GwCloseEntry) GetDependent() bool {
+	if x != nil {
+		return x.Dependent
+	}
+	return false
+}
+
+func (x *GwCloseEntry) GetFailure() *GwFailure {
+	if x != nil {
+		return x.Failure
+	}
+	return nil
+}
+
+// GwCloseReport is how a cleanup went (resources.CloseReport).
+type GwCloseReport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scope         string                 `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	Started       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=started,proto3" json:"started,omitempty"`
+	Duration      *durationpb.Duration   `protobuf:"bytes,3,opt,name=duration,proto3" json:"duration,omitempty"`
+	Entries       []*GwCloseEntry        `protobuf:"bytes,4,rep,name=entries,proto3" json:"entries,omitempty"`
+	Order         []string               `protobuf:"bytes,5,rep,name=order,proto3" json:"order,omitempty"`
+	Failures      []*GwFailure           `protobuf:"bytes,6,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwCloseReport) Reset() {
+	*x = GwCloseReport{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwCloseReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwCloseReport) ProtoMessage() {}
+
+func (x *GwCloseReport) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwCloseReport.ProtoReflect.Descriptor instead.
+func (*GwCloseReport) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GwCloseReport) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+func (x *GwCloseReport) GetStarted() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Started
+	}
+	return nil
+}
+
+func (x *GwCloseReport) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+func (x *GwCloseReport) GetEntries() []*GwCloseEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *GwCloseReport) GetOrder() []string {
+	if x != nil {
+		return x.Order
+	}
+	return nil
+}
+
+func (x *GwCloseReport) GetFailures() []*GwFailure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+// GwStopResult says how a stop ended (actors.StopResult).
+type GwStopResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RunnerId      string                 `protobuf:"bytes,1,opt,name=runner_id,json=runnerId,proto3" json:"runner_id,omitempty"`
+	Generation    uint64                 `protobuf:"varint,2,opt,name=generation,proto3" json:"generation,omitempty"`
+	EndedBy       string                 `protobuf:"bytes,3,opt,name=ended_by,json=endedBy,proto3" json:"ended_by,omitempty"`
+	Exit          *GwExitStatus          `protobuf:"bytes,4,opt,name=exit,proto3" json:"exit,omitempty"`
+	Steps         []*GwStopStep          `protobuf:"bytes,5,rep,name=steps,proto3" json:"steps,omitempty"`
+	Total         *durationpb.Duration   `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
+	Failure       *GwRunnerFailure       `protobuf:"bytes,7,opt,name=failure,proto3" json:"failure,omitempty"`
+	Resources     *GwCloseReport         `protobuf:"bytes,8,opt,name=resources,proto3" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwStopResult) Reset() {
+	*x = GwStopResult{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwStopResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwStopResult) ProtoMessage() {}
+
+func (x *GwStopResult) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwStopResult.ProtoReflect.Descriptor instead.
+func (*GwStopResult) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *GwStopResult) GetRunnerId() string {
+	if x != nil {
+		return x.RunnerId
+	}
+	return ""
+}
+
+func (x *GwStopResult) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *GwStopResult) GetEndedBy() string {
+	if x != nil {
+		return x.EndedBy
+	}
+	return ""
+}
+
+func (x *GwStopResult) GetExit() *GwExitStatus {
+	if x != nil {
+		return x.Exit
+	}
+	return nil
+}
+
+func (x *GwStopResult) GetSteps() []*GwStopStep {
+	if x != nil {
+		return x.Steps
+	}
+	return nil
+}
+
+func (x *GwStopResult) GetTotal() *durationpb.Duration {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
+func (x *GwStopResult) GetFailure() *GwRunnerFailure {
+	if x != nil {
+		return x.Failure
+	}
+	return nil
+}
+
+func (x *GwStopResult) GetResources() *GwCloseReport {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+// GwRunnerStoppedEvent: a runner was stopped on request (RunnerStopped;
+// GwRunnerStopped is the answer to GwStopRunner).
+type GwRunnerStoppedEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Result        *GwStopResult          `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwRunnerStoppedEvent) Reset() {
+	*x = GwRunnerStoppedEvent{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwRunnerStoppedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwRunnerStoppedEvent) ProtoMessage() {}
+
+func (x *GwRunnerStoppedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwRunnerStoppedEvent.ProtoReflect.Descriptor instead.
+func (*GwRunnerStoppedEvent) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GwRunnerStoppedEvent) GetResult() *GwStopResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+// GwTaskAcknowledged: the runner acknowledged a task (TaskAcknowledged).
+type GwTaskAcknowledged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwTaskAcknowledged) Reset() {
+	*x = GwTaskAcknowledged{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwTaskAcknowledged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwTaskAcknowledged) ProtoMessage() {}
+
+func (x *GwTaskAcknowledged) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwTaskAcknowledged.ProtoReflect.Descriptor instead.
+func (*GwTaskAcknowledged) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *GwTaskAcknowledged) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// GwTaskRetried: a task runs again as a new attempt (TaskRetried).
+type GwTaskRetried struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attempt       int64                  `protobuf:"varint,1,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Discarded     int64                  `protobuf:"varint,3,opt,name=discarded,proto3" json:"discarded,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwTaskRetried) Reset() {
+	*x = GwTaskRetried{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwTaskRetried) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwTaskRetried) ProtoMessage() {}
+
+func (x *GwTaskRetried) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwTaskRetried.ProtoReflect.Descriptor instead.
+func (*GwTaskRetried) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *GwTaskRetried) GetAttempt() int64 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *GwTaskRetried) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *GwTaskRetried) GetDiscarded() int64 {
+	if x != nil {
+		return x.Discarded
+	}
+	return 0
+}
+
+func (x *GwTaskRetried) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// GwDecision is the error policy's answer (errhandler.Decision); the
+// numbers are errhandler's Severity and Action values.
+type GwDecision struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rule          string                 `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
+	Severity      int32                  `protobuf:"varint,2,opt,name=severity,proto3" json:"severity,omitempty"`
+	Action        int32                  `protobuf:"varint,3,opt,name=action,proto3" json:"action,omitempty"`
+	Then          int32                  `protobuf:"varint,4,opt,name=then,proto3" json:"then,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwDecision) Reset() {
+	*x = GwDecision{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwDecision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwDecision) ProtoMessage() {}
+
+func (x *GwDecision) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwDecision.ProtoReflect.Descriptor instead.
+func (*GwDecision) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *GwDecision) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *GwDecision) GetSeverity() int32 {
+	if x != nil {
+		return x.Severity
+	}
+	return 0
+}
+
+func (x *GwDecision) GetAction() int32 {
+	if x != nil {
+		return x.Action
+	}
+	return 0
+}
+
+func (x *GwDecision) GetThen() int32 {
+	if x != nil {
+		return x.Then
+	}
+	return 0
+}
+
+// GwErrorRecord is the error handler's record of a failure
+// (errhandler.Record).
+type GwErrorRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	Component     string                 `protobuf:"bytes,3,opt,name=component,proto3" json:"component,omitempty"`
+	Operation     string                 `protobuf:"bytes,4,opt,name=operation,proto3" json:"operation,omitempty"`
+	RunnerId      string                 `protobuf:"bytes,5,opt,name=runner_id,json=runnerId,proto3" json:"runner_id,omitempty"`
+	Generation    uint64                 `protobuf:"varint,6,opt,name=generation,proto3" json:"generation,omitempty"`
+	Kind          string                 `protobuf:"bytes,7,opt,name=kind,proto3" json:"kind,omitempty"`
+	ExitCode      int64                  `protobuf:"varint,8,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
+	Signal        int32                  `protobuf:"varint,9,opt,name=signal,proto3" json:"signal,omitempty"`
+	Decision      *GwDecision            `protobuf:"bytes,10,opt,name=decision,proto3" json:"decision,omitempty"`
+	Note          string                 `protobuf:"bytes,11,opt,name=note,proto3" json:"note,omitempty"`
+	Attempt       int64                  `protobuf:"varint,12,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Delay         *durationpb.Duration   `protobuf:"bytes,13,opt,name=delay,proto3" json:"delay,omitempty"`
+	Message       string                 `protobuf:"bytes,14,opt,name=message,proto3" json:"message,omitempty"`
+	Causes        []string               `protobuf:"bytes,15,rep,name=causes,proto3" json:"causes,omitempty"`
+	Cleanup       []string               `protobuf:"bytes,16,rep,name=cleanup,proto3" json:"cleanup,omitempty"`
+	Resolution    int32                  `protobuf:"varint,17,opt,name=resolution,proto3" json:"resolution,omitempty"` // errhandler.Resolution
+	ResolvedAt    *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwErrorRecord) Reset() {
+	*x = GwErrorRecord{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwErrorRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwErrorRecord) ProtoMessage() {}
+
+func (x *GwErrorRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwErrorRecord.ProtoReflect.Descriptor instead.
+func (*GwErrorRecord) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *GwErrorRecord) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *GwErrorRecord) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *GwErrorRecord) GetComponent() string {
+	if x != nil {
+		return x.Component
+	}
+	return ""
+}
+
+func (x *GwErrorRecord) GetOperation() string {
+	if x != nil {
+		return x.Operation
+	}
+	return ""
+}
+
+func (x *GwErrorRecord) GetRunnerId() string {
+	if x != nil {
+		return x.RunnerId
+	}
+	return ""
+}
+
+func (x *GwErrorRecord) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *GwErrorRecord) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *GwErrorRecord) GetExitCode() int64 {
+	if x != nil {
+		return x.ExitCode
+	}
+	return 0
+}
+
+func (x *GwErrorRecord) GetSignal() int32 {
+	if x != nil {
+		return x.Signal
+	}
+	return 0
+}
+
+func (x *GwErrorRecord) GetDecision() *GwDecision {
+	if x != nil {
+		return x.Decision
+	}
+	return nil
+}
+
+func (x *GwErrorRecord) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *GwErrorRecord) GetAttempt() int64 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *GwErrorRecord) GetDelay() *durationpb.Duration {
+	if x != nil {
+		return x.Delay
+	}
+	return nil
+}
+
+func (x *GwErrorRecord) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *GwErrorRecord) GetCauses() []string {
+	if x != nil {
+		return x.Causes
+	}
+	return nil
+}
+
+func (x *GwErrorRecord) GetCleanup() []string {
+	if x != nil {
+		return x.Cleanup
+	}
+	return nil
+}
+
+func (x *GwErrorRecord) GetResolution() int32 {
+	if x != nil {
+		return x.Resolution
+	}
+	return 0
+}
+
+func (x *GwErrorRecord) GetResolvedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolvedAt
+	}
+	return nil
+}
+
+// GwSupervisionDecision: the supervisor decided about a runner's failure
+// (SupervisionDecision).
+type GwSupervisionDecision struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Generation    uint64                 `protobuf:"varint,1,opt,name=generation,proto3" json:"generation,omitempty"`
+	Record        *GwErrorRecord         `protobuf:"bytes,2,opt,name=record,proto3" json:"record,omitempty"`
+	Cleaned       []string               `protobuf:"bytes,3,rep,name=cleaned,proto3" json:"cleaned,omitempty"`
+	Cleanup       []string               `protobuf:"bytes,4,rep,name=cleanup,proto3" json:"cleanup,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwSupervisionDecision) Reset() {
+	*x = GwSupervisionDecision{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwSupervisionDecision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwSupervisionDecision) ProtoMessage() {}
+
+func (x *GwSupervisionDecision) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwSupervisionDecision.ProtoReflect.Descriptor instead.
+func (*GwSupervisionDecision) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *GwSupervisionDecision) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *GwSupervisionDecision) GetRecord() *GwErrorRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *GwSupervisionDecision) GetCleaned() []string {
+	if x != nil {
+		return x.Cleaned
+	}
+	return nil
+}
+
+func (x *GwSupervisionDecision) GetCleanup() []string {
+	if x != nil {
+		return x.Cleanup
+	}
+	return nil
+}
+
+// GwAlert: something needs a person (Alert).
+type GwAlert struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Severity      int32                  `protobuf:"varint,1,opt,name=severity,proto3" json:"severity,omitempty"` // errhandler.Severity
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Record        *GwErrorRecord         `protobuf:"bytes,3,opt,name=record,proto3" json:"record,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwAlert) Reset() {
+	*x = GwAlert{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwAlert) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwAlert) ProtoMessage() {}
+
+func (x *GwAlert) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwAlert.ProtoReflect.Descriptor instead.
+func (*GwAlert) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *GwAlert) GetSeverity() int32 {
+	if x != nil {
+		return x.Severity
+	}
+	return 0
+}
+
+func (x *GwAlert) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *GwAlert) GetRecord() *GwErrorRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *GwAlert) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// GwHealthAlert: an alert of the health monitor (HealthAlert).
+type GwHealthAlert struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Severity      int32                  `protobuf:"varint,1,opt,name=severity,proto3" json:"severity,omitempty"` // errhandler.Severity
+	Condition     string                 `protobuf:"bytes,2,opt,name=condition,proto3" json:"condition,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Score         float64                `protobuf:"fixed64,4,opt,name=score,proto3" json:"score,omitempty"`
+	State         string                 `protobuf:"bytes,5,opt,name=state,proto3" json:"state,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	Since         *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=since,proto3" json:"since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwHealthAlert) Reset() {
+	*x = GwHealthAlert{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwHealthAlert) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwHealthAlert) ProtoMessage() {}
+
+func (x *GwHealthAlert) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwHealthAlert.ProtoReflect.Descriptor instead.
+func (*GwHealthAlert) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *GwHealthAlert) GetSeverity() int32 {
+	if x != nil {
+		return x.Severity
+	}
+	return 0
+}
+
+func (x *GwHealthAlert) GetCondition() string {
+	if x != nil {
+		return x.Condition
+	}
+	return ""
+}
+
+func (x *GwHealthAlert) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *GwHealthAlert) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *GwHealthAlert) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *GwHealthAlert) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *GwHealthAlert) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+// GwHealthScore is a runner's health at one check (health.Score).
+type GwHealthScore struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Value         float64                `protobuf:"fixed64,1,opt,name=value,proto3" json:"value,omitempty"`
+	Level         int32                  `protobuf:"varint,2,opt,name=level,proto3" json:"level,omitempty"` // health.Level
+	Process       float64                `protobuf:"fixed64,3,opt,name=process,proto3" json:"process,omitempty"`
+	Status        float64                `protobuf:"fixed64,4,opt,name=status,proto3" json:"status,omitempty"`
+	Resources     float64                `protobuf:"fixed64,5,opt,name=resources,proto3" json:"resources,omitempty"`
+	Errors        float64                `protobuf:"fixed64,6,opt,name=errors,proto3" json:"errors,omitempty"`
+	Reason        string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwHealthScore) Reset() {
+	*x = GwHealthScore{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwHealthScore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwHealthScore) ProtoMessage() {}
+
+func (x *GwHealthScore) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwHealthScore.ProtoReflect.Descriptor instead.
+func (*GwHealthScore) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *GwHealthScore) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *GwHealthScore) GetLevel() int32 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+func (x *GwHealthScore) GetProcess() float64 {
+	if x != nil {
+		return x.Process
+	}
+	return 0
+}
+
+func (x *GwHealthScore) GetStatus() float64 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+func (x *GwHealthScore) GetResources() float64 {
+	if x != nil {
+		return x.Resources
+	}
+	return 0
+}
+
+func (x *GwHealthScore) GetErrors() float64 {
+	if x != nil {
+		return x.Errors
+	}
+	return 0
+}
+
+func (x *GwHealthScore) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// GwHealthChanged: a runner's health level changed (HealthChanged).
+type GwHealthChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Generation    uint64                 `protobuf:"varint,1,opt,name=generation,proto3" json:"generation,omitempty"`
+	From          int32                  `protobuf:"varint,2,opt,name=from,proto3" json:"from,omitempty"` // health.Level
+	To            int32                  `protobuf:"varint,3,opt,name=to,proto3" json:"to,omitempty"`
+	Score         *GwHealthScore         `protobuf:"bytes,4,opt,name=score,proto3" json:"score,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwHealthChanged) Reset() {
+	*x = GwHealthChanged{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwHealthChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwHealthChanged) ProtoMessage() {}
+
+func (x *GwHealthChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwHealthChanged.ProtoReflect.Descriptor instead.
+func (*GwHealthChanged) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *GwHealthChanged) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *GwHealthChanged) GetFrom() int32 {
+	if x != nil {
+		return x.From
+	}
+	return 0
+}
+
+func (x *GwHealthChanged) GetTo() int32 {
+	if x != nil {
+		return x.To
+	}
+	return 0
+}
+
+func (x *GwHealthChanged) GetScore() *GwHealthScore {
+	if x != nil {
+		return x.Score
+	}
+	return nil
+}
+
+func (x *GwHealthChanged) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 // GwDelivery carries a batch of a subscription's events, in order. end: no
-// more follow; reason says why.
+// more follow; reason says why. The events travel in packed (a serialized
+// GwEventList, which a node's relay writes without building a message per
+// event) or in events; a node sends packed.
 type GwDelivery struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"` // the GwSubscribe's
@@ -2005,13 +4107,14 @@ type GwDelivery struct {
 	Events        []*GwEvent             `protobuf:"bytes,3,rep,name=events,proto3" json:"events,omitempty"`
 	End           bool                   `protobuf:"varint,4,opt,name=end,proto3" json:"end,omitempty"`
 	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Packed        []byte                 `protobuf:"bytes,6,opt,name=packed,proto3" json:"packed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GwDelivery) Reset() {
 	*x = GwDelivery{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2023,7 +4126,7 @@ func (x *GwDelivery) String() string {
 func (*GwDelivery) ProtoMessage() {}
 
 func (x *GwDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2036,7 +4139,7 @@ func (x *GwDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwDelivery.ProtoReflect.Descriptor instead.
 func (*GwDelivery) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{28}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GwDelivery) GetCallId() uint64 {
@@ -2074,6 +4177,59 @@ func (x *GwDelivery) GetReason() string {
 	return ""
 }
 
+func (x *GwDelivery) GetPacked() []byte {
+	if x != nil {
+		return x.Packed
+	}
+	return nil
+}
+
+// GwEventList is the content of GwDelivery.packed: the events in order,
+// same_ids referring to the previous event of the list.
+type GwEventList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Events        []*GwEvent             `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwEventList) Reset() {
+	*x = GwEventList{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwEventList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwEventList) ProtoMessage() {}
+
+func (x *GwEventList) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwEventList.ProtoReflect.Descriptor instead.
+func (*GwEventList) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *GwEventList) GetEvents() []*GwEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
 // GwNodeStatus asks for the node's status. Reply: GwNodeStatusReply.
 type GwNodeStatus struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2084,7 +4240,7 @@ type GwNodeStatus struct {
 
 func (x *GwNodeStatus) Reset() {
 	*x = GwNodeStatus{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2096,7 +4252,7 @@ func (x *GwNodeStatus) String() string {
 func (*GwNodeStatus) ProtoMessage() {}
 
 func (x *GwNodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2109,7 +4265,7 @@ func (x *GwNodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwNodeStatus.ProtoReflect.Descriptor instead.
 func (*GwNodeStatus) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{29}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GwNodeStatus) GetCallId() uint64 {
@@ -2137,7 +4293,7 @@ type GwNodeStatusReply struct {
 
 func (x *GwNodeStatusReply) Reset() {
 	*x = GwNodeStatusReply{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2149,7 +4305,7 @@ func (x *GwNodeStatusReply) String() string {
 func (*GwNodeStatusReply) ProtoMessage() {}
 
 func (x *GwNodeStatusReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2162,7 +4318,7 @@ func (x *GwNodeStatusReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwNodeStatusReply.ProtoReflect.Descriptor instead.
 func (*GwNodeStatusReply) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{30}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GwNodeStatusReply) GetCallId() uint64 {
@@ -2239,7 +4395,7 @@ type GwShutdown struct {
 
 func (x *GwShutdown) Reset() {
 	*x = GwShutdown{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2251,7 +4407,7 @@ func (x *GwShutdown) String() string {
 func (*GwShutdown) ProtoMessage() {}
 
 func (x *GwShutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2264,7 +4420,7 @@ func (x *GwShutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwShutdown.ProtoReflect.Descriptor instead.
 func (*GwShutdown) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{31}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GwShutdown) GetCallId() uint64 {
@@ -2287,7 +4443,7 @@ type GwShutdownReport struct {
 
 func (x *GwShutdownReport) Reset() {
 	*x = GwShutdownReport{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2299,7 +4455,7 @@ func (x *GwShutdownReport) String() string {
 func (*GwShutdownReport) ProtoMessage() {}
 
 func (x *GwShutdownReport) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2312,7 +4468,7 @@ func (x *GwShutdownReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwShutdownReport.ProtoReflect.Descriptor instead.
 func (*GwShutdownReport) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{32}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GwShutdownReport) GetCallId() uint64 {
@@ -2355,7 +4511,7 @@ type GwEcho struct {
 
 func (x *GwEcho) Reset() {
 	*x = GwEcho{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2367,7 +4523,7 @@ func (x *GwEcho) String() string {
 func (*GwEcho) ProtoMessage() {}
 
 func (x *GwEcho) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2380,7 +4536,7 @@ func (x *GwEcho) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEcho.ProtoReflect.Descriptor instead.
 func (*GwEcho) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{33}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GwEcho) GetCallId() uint64 {
@@ -2400,7 +4556,7 @@ type GwEchoed struct {
 
 func (x *GwEchoed) Reset() {
 	*x = GwEchoed{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2412,7 +4568,7 @@ func (x *GwEchoed) String() string {
 func (*GwEchoed) ProtoMessage() {}
 
 func (x *GwEchoed) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2425,7 +4581,7 @@ func (x *GwEchoed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEchoed.ProtoReflect.Descriptor instead.
 func (*GwEchoed) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{34}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GwEchoed) GetCallId() uint64 {
@@ -2450,7 +4606,7 @@ type GwBlast struct {
 
 func (x *GwBlast) Reset() {
 	*x = GwBlast{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2462,7 +4618,7 @@ func (x *GwBlast) String() string {
 func (*GwBlast) ProtoMessage() {}
 
 func (x *GwBlast) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2475,7 +4631,7 @@ func (x *GwBlast) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlast.ProtoReflect.Descriptor instead.
 func (*GwBlast) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{35}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GwBlast) GetCallId() uint64 {
@@ -2511,7 +4667,7 @@ type GwBlastItem struct {
 
 func (x *GwBlastItem) Reset() {
 	*x = GwBlastItem{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2523,7 +4679,7 @@ func (x *GwBlastItem) String() string {
 func (*GwBlastItem) ProtoMessage() {}
 
 func (x *GwBlastItem) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2536,7 +4692,7 @@ func (x *GwBlastItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlastItem.ProtoReflect.Descriptor instead.
 func (*GwBlastItem) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{36}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *GwBlastItem) GetCallId() uint64 {
@@ -2571,7 +4727,7 @@ type GwBlastDone struct {
 
 func (x *GwBlastDone) Reset() {
 	*x = GwBlastDone{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2583,7 +4739,7 @@ func (x *GwBlastDone) String() string {
 func (*GwBlastDone) ProtoMessage() {}
 
 func (x *GwBlastDone) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2596,7 +4752,7 @@ func (x *GwBlastDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlastDone.ProtoReflect.Descriptor instead.
 func (*GwBlastDone) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{37}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GwBlastDone) GetCallId() uint64 {
@@ -2627,7 +4783,7 @@ type GwStatusDoc struct {
 
 func (x *GwStatusDoc) Reset() {
 	*x = GwStatusDoc{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2639,7 +4795,7 @@ func (x *GwStatusDoc) String() string {
 func (*GwStatusDoc) ProtoMessage() {}
 
 func (x *GwStatusDoc) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2652,7 +4808,7 @@ func (x *GwStatusDoc) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStatusDoc.ProtoReflect.Descriptor instead.
 func (*GwStatusDoc) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{38}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GwStatusDoc) GetCallId() uint64 {
@@ -2673,7 +4829,7 @@ type GwStatusDocReply struct {
 
 func (x *GwStatusDocReply) Reset() {
 	*x = GwStatusDocReply{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2685,7 +4841,7 @@ func (x *GwStatusDocReply) String() string {
 func (*GwStatusDocReply) ProtoMessage() {}
 
 func (x *GwStatusDocReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2698,7 +4854,7 @@ func (x *GwStatusDocReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStatusDocReply.ProtoReflect.Descriptor instead.
 func (*GwStatusDocReply) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{39}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *GwStatusDocReply) GetCallId() uint64 {
@@ -2733,7 +4889,7 @@ type GwInjectFault struct {
 
 func (x *GwInjectFault) Reset() {
 	*x = GwInjectFault{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2745,7 +4901,7 @@ func (x *GwInjectFault) String() string {
 func (*GwInjectFault) ProtoMessage() {}
 
 func (x *GwInjectFault) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2758,7 +4914,7 @@ func (x *GwInjectFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwInjectFault.ProtoReflect.Descriptor instead.
 func (*GwInjectFault) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{40}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GwInjectFault) GetCallId() uint64 {
@@ -2801,7 +4957,7 @@ type GwFaultInjected struct {
 
 func (x *GwFaultInjected) Reset() {
 	*x = GwFaultInjected{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2813,7 +4969,7 @@ func (x *GwFaultInjected) String() string {
 func (*GwFaultInjected) ProtoMessage() {}
 
 func (x *GwFaultInjected) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2826,7 +4982,7 @@ func (x *GwFaultInjected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwFaultInjected.ProtoReflect.Descriptor instead.
 func (*GwFaultInjected) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{41}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GwFaultInjected) GetCallId() uint64 {
@@ -2889,7 +5045,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x04exit\x18\x06 \x01(\tR\x04exit\x12\x18\n" +
 	"\afailure\x18\a \x01(\tR\afailure\"(\n" +
 	"\rGwListRunners\x12\x17\n" +
-	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\x92\x02\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\x82\x05\n" +
 	"\fGwRunnerInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1e\n" +
@@ -2901,7 +5057,22 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x06status\x18\x06 \x01(\v2\x1a.exoactors.v1.RunnerStatusR\x06status\x12=\n" +
 	"\fstatus_since\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vstatusSince\x12\x1d\n" +
 	"\n" +
-	"last_error\x18\b \x01(\tR\tlastError\"]\n" +
+	"last_error\x18\b \x01(\tR\tlastError\x12\x1f\n" +
+	"\vstale_drops\x18\t \x01(\x04R\n" +
+	"staleDrops\x12'\n" +
+	"\x0fprotocol_errors\x18\n" +
+	" \x01(\x04R\x0eprotocolErrors\x12)\n" +
+	"\x10lifecycle_errors\x18\v \x01(\x04R\x0flifecycleErrors\x12<\n" +
+	"\vlast_record\x18\f \x01(\v2\x1b.exoactors.v1.GwErrorRecordR\n" +
+	"lastRecord\x128\n" +
+	"\n" +
+	"next_delay\x18\r \x01(\v2\x19.google.protobuf.DurationR\tnextDelay\x12\x1e\n" +
+	"\n" +
+	"restarting\x18\x0e \x01(\bR\n" +
+	"restarting\x128\n" +
+	"\n" +
+	"restart_in\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\trestartIn\x12'\n" +
+	"\x0frestart_attempt\x18\x10 \x01(\x03R\x0erestartAttempt\"]\n" +
 	"\fGwRunnerList\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x124\n" +
 	"\arunners\x18\x02 \x03(\v2\x1a.exoactors.v1.GwRunnerInfoR\arunners\"\xd1\x02\n" +
@@ -2928,13 +5099,18 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\vGwTaskRetry\x12\x18\n" +
 	"\aattempt\x18\x01 \x01(\x05R\aattempt\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1c\n" +
-	"\tdiscarded\x18\x03 \x01(\x05R\tdiscarded\"\x86\x02\n" +
+	"\tdiscarded\x18\x03 \x01(\x05R\tdiscarded\"\"\n" +
+	"\n" +
+	"GwTaskSkip\x12\x14\n" +
+	"\x05count\x18\x01 \x01(\x05R\x05count\"\xdd\x02\n" +
 	"\vGwTaskEvent\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x124\n" +
 	"\x05chunk\x18\x02 \x01(\v2\x1c.exoactors.v1.ChunkGeneratedH\x00R\x05chunk\x121\n" +
 	"\x05retry\x18\x03 \x01(\v2\x19.exoactors.v1.GwTaskRetryH\x00R\x05retry\x127\n" +
 	"\aoutcome\x18\x04 \x01(\v2\x1b.exoactors.v1.GwTaskOutcomeH\x00R\aoutcome\x124\n" +
-	"\x06chunks\x18\x05 \x01(\v2\x1a.exoactors.v1.GwChunkBatchH\x00R\x06chunksB\x06\n" +
+	"\x06chunks\x18\x05 \x01(\v2\x1a.exoactors.v1.GwChunkBatchH\x00R\x06chunks\x12.\n" +
+	"\x04skip\x18\x06 \x01(\v2\x18.exoactors.v1.GwTaskSkipH\x00R\x04skip\x12%\n" +
+	"\rpacked_chunks\x18\a \x01(\fH\x00R\fpackedChunksB\x06\n" +
 	"\x04body\"D\n" +
 	"\fGwChunkBatch\x124\n" +
 	"\x06chunks\x18\x01 \x03(\v2\x1c.exoactors.v1.ChunkGeneratedR\x06chunks\"Y\n" +
@@ -2965,31 +5141,217 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x05GwGap\x12\x18\n" +
 	"\adropped\x18\x01 \x01(\x04R\adropped\x12\x19\n" +
 	"\bfrom_seq\x18\x02 \x01(\x04R\afromSeq\x12\x15\n" +
-	"\x06to_seq\x18\x03 \x01(\x04R\x05toSeq\"\xe8\x02\n" +
+	"\x06to_seq\x18\x03 \x01(\x04R\x05toSeq\"\xe9\b\n" +
 	"\aGwEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1b\n" +
 	"\trunner_id\x18\x02 \x01(\tR\brunnerId\x12\x17\n" +
 	"\atask_id\x18\x03 \x01(\tR\x06taskId\x12\x12\n" +
-	"\x04kind\x18\x04 \x01(\tR\x04kind\x12*\n" +
-	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12%\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x0e\n" +
+	"\x02at\x18\x16 \x01(\x10R\x02at\x12\x19\n" +
+	"\bsame_ids\x18\x17 \x01(\bR\asameIds\x12%\n" +
 	"\x03gap\x18\x06 \x01(\v2\x13.exoactors.v1.GwGapR\x03gap\x124\n" +
 	"\x05chunk\x18\a \x01(\v2\x1c.exoactors.v1.ChunkGeneratedH\x00R\x05chunk\x12=\n" +
 	"\vtask_status\x18\b \x01(\v2\x1a.exoactors.v1.GwTaskStatusH\x00R\n" +
 	"taskStatus\x12\x14\n" +
-	"\x04text\x18\t \x01(\tH\x00R\x04text\x12\x18\n" +
+	"\x04text\x18\t \x01(\tH\x00R\x04text\x12I\n" +
+	"\x0fprocess_started\x18\v \x01(\v2\x1e.exoactors.v1.GwProcessStartedH\x00R\x0eprocessStarted\x12F\n" +
+	"\x0estatus_changed\x18\f \x01(\v2\x1d.exoactors.v1.GwStatusChangedH\x00R\rstatusChanged\x12F\n" +
+	"\x0eprocess_exited\x18\r \x01(\v2\x1d.exoactors.v1.GwProcessExitedH\x00R\rprocessExited\x12C\n" +
+	"\rrunner_failed\x18\x0e \x01(\v2\x1c.exoactors.v1.GwRunnerFailedH\x00R\frunnerFailed\x12K\n" +
+	"\x0erunner_stopped\x18\x0f \x01(\v2\".exoactors.v1.GwRunnerStoppedEventH\x00R\rrunnerStopped\x12O\n" +
+	"\x11task_acknowledged\x18\x10 \x01(\v2 .exoactors.v1.GwTaskAcknowledgedH\x00R\x10taskAcknowledged\x12@\n" +
+	"\ftask_retried\x18\x11 \x01(\v2\x1b.exoactors.v1.GwTaskRetriedH\x00R\vtaskRetried\x12A\n" +
+	"\bdecision\x18\x12 \x01(\v2#.exoactors.v1.GwSupervisionDecisionH\x00R\bdecision\x12-\n" +
+	"\x05alert\x18\x13 \x01(\v2\x15.exoactors.v1.GwAlertH\x00R\x05alert\x12@\n" +
+	"\fhealth_alert\x18\x14 \x01(\v2\x1b.exoactors.v1.GwHealthAlertH\x00R\vhealthAlert\x12F\n" +
+	"\x0ehealth_changed\x18\x15 \x01(\v2\x1d.exoactors.v1.GwHealthChangedH\x00R\rhealthChanged\x12\x18\n" +
 	"\aattempt\x18\n" +
 	" \x01(\x05R\aattemptB\t\n" +
-	"\apayload\"X\n" +
+	"\apayloadJ\x04\b\x05\x10\x06\"\x84\x01\n" +
 	"\fGwTaskStatus\x120\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x18.exoactors.v1.TaskStatusR\x06status\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x94\x01\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12*\n" +
+	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"p\n" +
+	"\x10GwProcessStarted\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x01 \x01(\x04R\n" +
+	"generation\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\x03R\x03pid\x12*\n" +
+	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xb9\x01\n" +
+	"\x0fGwStatusChanged\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x01 \x01(\x04R\n" +
+	"generation\x12.\n" +
+	"\x04from\x18\x02 \x01(\v2\x1a.exoactors.v1.RunnerStatusR\x04from\x12*\n" +
+	"\x02to\x18\x03 \x01(\v2\x1a.exoactors.v1.RunnerStatusR\x02to\x12*\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xa0\x01\n" +
+	"\fGwExitStatus\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\x03R\x04code\x12\x16\n" +
+	"\x06signal\x18\x02 \x01(\x05R\x06signal\x12\x1b\n" +
+	"\tcore_dump\x18\x03 \x01(\bR\bcoreDump\x12\x10\n" +
+	"\x03err\x18\x04 \x01(\tR\x03err\x125\n" +
+	"\blifetime\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\blifetime\"\xa3\x01\n" +
+	"\x0fGwProcessExited\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x01 \x01(\x04R\n" +
+	"generation\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\x03R\x03pid\x122\n" +
+	"\x06status\x18\x03 \x01(\v2\x1a.exoactors.v1.GwExitStatusR\x06status\x12*\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xa2\x02\n" +
+	"\tGwFailure\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1c\n" +
+	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x12\x1c\n" +
+	"\toperation\x18\x03 \x01(\tR\toperation\x12\x1b\n" +
+	"\trunner_id\x18\x04 \x01(\tR\brunnerId\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x05 \x01(\x04R\n" +
+	"generation\x12\x1b\n" +
+	"\texit_code\x18\x06 \x01(\x03R\bexitCode\x12\x16\n" +
+	"\x06signal\x18\a \x01(\x05R\x06signal\x12#\n" +
+	"\rshutting_down\x18\b \x01(\bR\fshuttingDown\x12\x18\n" +
+	"\amessage\x18\t \x01(\tR\amessage\x12\x14\n" +
+	"\x05cause\x18\n" +
+	" \x01(\tR\x05cause\"\xb0\x03\n" +
+	"\x0fGwRunnerFailure\x121\n" +
+	"\afailure\x18\x01 \x01(\v2\x17.exoactors.v1.GwFailureR\afailure\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12\x10\n" +
+	"\x03pid\x18\x03 \x01(\x03R\x03pid\x12.\n" +
+	"\x04exit\x18\x04 \x01(\v2\x1a.exoactors.v1.GwExitStatusR\x04exit\x12 \n" +
+	"\vtermination\x18\x05 \x01(\tR\vtermination\x12%\n" +
+	"\x0erunner_message\x18\x06 \x01(\tR\rrunnerMessage\x12-\n" +
+	"\x12runner_diagnostics\x18\a \x01(\tR\x11runnerDiagnostics\x12\x1f\n" +
+	"\vstderr_tail\x18\b \x03(\tR\n" +
+	"stderrTail\x121\n" +
+	"\x06uptime\x18\t \x01(\v2\x19.google.protobuf.DurationR\x06uptime\x12*\n" +
+	"\x02at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x18\n" +
+	"\acleaned\x18\v \x03(\tR\acleaned\"I\n" +
+	"\x0eGwRunnerFailed\x127\n" +
+	"\afailure\x18\x01 \x01(\v2\x1d.exoactors.v1.GwRunnerFailureR\afailure\"\x8d\x01\n" +
+	"\n" +
+	"GwStopStep\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x124\n" +
+	"\astarted\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\astarted\x125\n" +
+	"\bduration\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\bduration\"\xfb\x02\n" +
+	"\fGwCloseEntry\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x14\n" +
+	"\x05owner\x18\x03 \x01(\tR\x05owner\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x04 \x01(\x04R\n" +
+	"generation\x124\n" +
+	"\astarted\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\astarted\x125\n" +
+	"\bduration\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x18\n" +
+	"\aoutcome\x18\a \x01(\x05R\aoutcome\x12\x10\n" +
+	"\x03err\x18\b \x01(\tR\x03err\x12#\n" +
+	"\rstill_running\x18\t \x01(\bR\fstillRunning\x12\x1c\n" +
+	"\tdependent\x18\n" +
+	" \x01(\bR\tdependent\x121\n" +
+	"\afailure\x18\v \x01(\v2\x17.exoactors.v1.GwFailureR\afailure\"\x93\x02\n" +
+	"\rGwCloseReport\x12\x14\n" +
+	"\x05scope\x18\x01 \x01(\tR\x05scope\x124\n" +
+	"\astarted\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\astarted\x125\n" +
+	"\bduration\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\bduration\x124\n" +
+	"\aentries\x18\x04 \x03(\v2\x1a.exoactors.v1.GwCloseEntryR\aentries\x12\x14\n" +
+	"\x05order\x18\x05 \x03(\tR\x05order\x123\n" +
+	"\bfailures\x18\x06 \x03(\v2\x17.exoactors.v1.GwFailureR\bfailures\"\xeb\x02\n" +
+	"\fGwStopResult\x12\x1b\n" +
+	"\trunner_id\x18\x01 \x01(\tR\brunnerId\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x02 \x01(\x04R\n" +
+	"generation\x12\x19\n" +
+	"\bended_by\x18\x03 \x01(\tR\aendedBy\x12.\n" +
+	"\x04exit\x18\x04 \x01(\v2\x1a.exoactors.v1.GwExitStatusR\x04exit\x12.\n" +
+	"\x05steps\x18\x05 \x03(\v2\x18.exoactors.v1.GwStopStepR\x05steps\x12/\n" +
+	"\x05total\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x05total\x127\n" +
+	"\afailure\x18\a \x01(\v2\x1d.exoactors.v1.GwRunnerFailureR\afailure\x129\n" +
+	"\tresources\x18\b \x01(\v2\x1b.exoactors.v1.GwCloseReportR\tresources\"J\n" +
+	"\x14GwRunnerStoppedEvent\x122\n" +
+	"\x06result\x18\x01 \x01(\v2\x1a.exoactors.v1.GwStopResultR\x06result\"@\n" +
+	"\x12GwTaskAcknowledged\x12*\n" +
+	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x8b\x01\n" +
+	"\rGwTaskRetried\x12\x18\n" +
+	"\aattempt\x18\x01 \x01(\x03R\aattempt\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1c\n" +
+	"\tdiscarded\x18\x03 \x01(\x03R\tdiscarded\x12*\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"h\n" +
+	"\n" +
+	"GwDecision\x12\x12\n" +
+	"\x04rule\x18\x01 \x01(\tR\x04rule\x12\x1a\n" +
+	"\bseverity\x18\x02 \x01(\x05R\bseverity\x12\x16\n" +
+	"\x06action\x18\x03 \x01(\x05R\x06action\x12\x12\n" +
+	"\x04then\x18\x04 \x01(\x05R\x04then\"\xcf\x04\n" +
+	"\rGwErrorRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1c\n" +
+	"\tcomponent\x18\x03 \x01(\tR\tcomponent\x12\x1c\n" +
+	"\toperation\x18\x04 \x01(\tR\toperation\x12\x1b\n" +
+	"\trunner_id\x18\x05 \x01(\tR\brunnerId\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x06 \x01(\x04R\n" +
+	"generation\x12\x12\n" +
+	"\x04kind\x18\a \x01(\tR\x04kind\x12\x1b\n" +
+	"\texit_code\x18\b \x01(\x03R\bexitCode\x12\x16\n" +
+	"\x06signal\x18\t \x01(\x05R\x06signal\x124\n" +
+	"\bdecision\x18\n" +
+	" \x01(\v2\x18.exoactors.v1.GwDecisionR\bdecision\x12\x12\n" +
+	"\x04note\x18\v \x01(\tR\x04note\x12\x18\n" +
+	"\aattempt\x18\f \x01(\x03R\aattempt\x12/\n" +
+	"\x05delay\x18\r \x01(\v2\x19.google.protobuf.DurationR\x05delay\x12\x18\n" +
+	"\amessage\x18\x0e \x01(\tR\amessage\x12\x16\n" +
+	"\x06causes\x18\x0f \x03(\tR\x06causes\x12\x18\n" +
+	"\acleanup\x18\x10 \x03(\tR\acleanup\x12\x1e\n" +
+	"\n" +
+	"resolution\x18\x11 \x01(\x05R\n" +
+	"resolution\x12;\n" +
+	"\vresolved_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"resolvedAt\"\xa0\x01\n" +
+	"\x15GwSupervisionDecision\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x01 \x01(\x04R\n" +
+	"generation\x123\n" +
+	"\x06record\x18\x02 \x01(\v2\x1b.exoactors.v1.GwErrorRecordR\x06record\x12\x18\n" +
+	"\acleaned\x18\x03 \x03(\tR\acleaned\x12\x18\n" +
+	"\acleanup\x18\x04 \x03(\tR\acleanup\"\xa0\x01\n" +
+	"\aGwAlert\x12\x1a\n" +
+	"\bseverity\x18\x01 \x01(\x05R\bseverity\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x123\n" +
+	"\x06record\x18\x03 \x01(\v2\x1b.exoactors.v1.GwErrorRecordR\x06record\x12*\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xeb\x01\n" +
+	"\rGwHealthAlert\x12\x1a\n" +
+	"\bseverity\x18\x01 \x01(\x05R\bseverity\x12\x1c\n" +
+	"\tcondition\x18\x02 \x01(\tR\tcondition\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05score\x18\x04 \x01(\x01R\x05score\x12\x14\n" +
+	"\x05state\x18\x05 \x01(\tR\x05state\x12*\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x120\n" +
+	"\x05since\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\xbb\x01\n" +
+	"\rGwHealthScore\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\x01R\x05value\x12\x14\n" +
+	"\x05level\x18\x02 \x01(\x05R\x05level\x12\x18\n" +
+	"\aprocess\x18\x03 \x01(\x01R\aprocess\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\x01R\x06status\x12\x1c\n" +
+	"\tresources\x18\x05 \x01(\x01R\tresources\x12\x16\n" +
+	"\x06errors\x18\x06 \x01(\x01R\x06errors\x12\x16\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\"\xb4\x01\n" +
+	"\x0fGwHealthChanged\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x01 \x01(\x04R\n" +
+	"generation\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\x05R\x04from\x12\x0e\n" +
+	"\x02to\x18\x03 \x01(\x05R\x02to\x121\n" +
+	"\x05score\x18\x04 \x01(\v2\x1b.exoactors.v1.GwHealthScoreR\x05score\x12*\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xac\x01\n" +
 	"\n" +
 	"GwDelivery\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x12-\n" +
 	"\x06events\x18\x03 \x03(\v2\x15.exoactors.v1.GwEventR\x06events\x12\x10\n" +
 	"\x03end\x18\x04 \x01(\bR\x03end\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"'\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x16\n" +
+	"\x06packed\x18\x06 \x01(\fR\x06packed\"<\n" +
+	"\vGwEventList\x12-\n" +
+	"\x06events\x18\x01 \x03(\v2\x15.exoactors.v1.GwEventR\x06events\"'\n" +
 	"\fGwNodeStatus\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\xb2\x02\n" +
 	"\x11GwNodeStatusReply\x12\x17\n" +
@@ -3070,7 +5432,7 @@ func file_messages_exo_v1_gateway_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_exo_v1_gateway_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(GwCode)(0),                   // 0: exoactors.v1.GwCode
 	(*GwError)(nil),               // 1: exoactors.v1.GwError
@@ -3090,67 +5452,146 @@ var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(*GwSubmitted)(nil),           // 15: exoactors.v1.GwSubmitted
 	(*GwTaskOutcome)(nil),         // 16: exoactors.v1.GwTaskOutcome
 	(*GwTaskRetry)(nil),           // 17: exoactors.v1.GwTaskRetry
-	(*GwTaskEvent)(nil),           // 18: exoactors.v1.GwTaskEvent
-	(*GwChunkBatch)(nil),          // 19: exoactors.v1.GwChunkBatch
-	(*GwCancel)(nil),              // 20: exoactors.v1.GwCancel
-	(*GwCancelled)(nil),           // 21: exoactors.v1.GwCancelled
-	(*GwSubscribe)(nil),           // 22: exoactors.v1.GwSubscribe
-	(*GwSubscribed)(nil),          // 23: exoactors.v1.GwSubscribed
-	(*GwCredit)(nil),              // 24: exoactors.v1.GwCredit
-	(*GwUnsubscribe)(nil),         // 25: exoactors.v1.GwUnsubscribe
-	(*GwGap)(nil),                 // 26: exoactors.v1.GwGap
-	(*GwEvent)(nil),               // 27: exoactors.v1.GwEvent
-	(*GwTaskStatus)(nil),          // 28: exoactors.v1.GwTaskStatus
-	(*GwDelivery)(nil),            // 29: exoactors.v1.GwDelivery
-	(*GwNodeStatus)(nil),          // 30: exoactors.v1.GwNodeStatus
-	(*GwNodeStatusReply)(nil),     // 31: exoactors.v1.GwNodeStatusReply
-	(*GwShutdown)(nil),            // 32: exoactors.v1.GwShutdown
-	(*GwShutdownReport)(nil),      // 33: exoactors.v1.GwShutdownReport
-	(*GwEcho)(nil),                // 34: exoactors.v1.GwEcho
-	(*GwEchoed)(nil),              // 35: exoactors.v1.GwEchoed
-	(*GwBlast)(nil),               // 36: exoactors.v1.GwBlast
-	(*GwBlastItem)(nil),           // 37: exoactors.v1.GwBlastItem
-	(*GwBlastDone)(nil),           // 38: exoactors.v1.GwBlastDone
-	(*GwStatusDoc)(nil),           // 39: exoactors.v1.GwStatusDoc
-	(*GwStatusDocReply)(nil),      // 40: exoactors.v1.GwStatusDocReply
-	(*GwInjectFault)(nil),         // 41: exoactors.v1.GwInjectFault
-	(*GwFaultInjected)(nil),       // 42: exoactors.v1.GwFaultInjected
-	nil,                           // 43: exoactors.v1.GwSubmit.ParamsEntry
-	(*durationpb.Duration)(nil),   // 44: google.protobuf.Duration
-	(*RunnerStatus)(nil),          // 45: exoactors.v1.RunnerStatus
-	(*timestamppb.Timestamp)(nil), // 46: google.protobuf.Timestamp
-	(TaskStatus)(0),               // 47: exoactors.v1.TaskStatus
-	(*ChunkGenerated)(nil),        // 48: exoactors.v1.ChunkGenerated
+	(*GwTaskSkip)(nil),            // 18: exoactors.v1.GwTaskSkip
+	(*GwTaskEvent)(nil),           // 19: exoactors.v1.GwTaskEvent
+	(*GwChunkBatch)(nil),          // 20: exoactors.v1.GwChunkBatch
+	(*GwCancel)(nil),              // 21: exoactors.v1.GwCancel
+	(*GwCancelled)(nil),           // 22: exoactors.v1.GwCancelled
+	(*GwSubscribe)(nil),           // 23: exoactors.v1.GwSubscribe
+	(*GwSubscribed)(nil),          // 24: exoactors.v1.GwSubscribed
+	(*GwCredit)(nil),              // 25: exoactors.v1.GwCredit
+	(*GwUnsubscribe)(nil),         // 26: exoactors.v1.GwUnsubscribe
+	(*GwGap)(nil),                 // 27: exoactors.v1.GwGap
+	(*GwEvent)(nil),               // 28: exoactors.v1.GwEvent
+	(*GwTaskStatus)(nil),          // 29: exoactors.v1.GwTaskStatus
+	(*GwProcessStarted)(nil),      // 30: exoactors.v1.GwProcessStarted
+	(*GwStatusChanged)(nil),       // 31: exoactors.v1.GwStatusChanged
+	(*GwExitStatus)(nil),          // 32: exoactors.v1.GwExitStatus
+	(*GwProcessExited)(nil),       // 33: exoactors.v1.GwProcessExited
+	(*GwFailure)(nil),             // 34: exoactors.v1.GwFailure
+	(*GwRunnerFailure)(nil),       // 35: exoactors.v1.GwRunnerFailure
+	(*GwRunnerFailed)(nil),        // 36: exoactors.v1.GwRunnerFailed
+	(*GwStopStep)(nil),            // 37: exoactors.v1.GwStopStep
+	(*GwCloseEntry)(nil),          // 38: exoactors.v1.GwCloseEntry
+	(*GwCloseReport)(nil),         // 39: exoactors.v1.GwCloseReport
+	(*GwStopResult)(nil),          // 40: exoactors.v1.GwStopResult
+	(*GwRunnerStoppedEvent)(nil),  // 41: exoactors.v1.GwRunnerStoppedEvent
+	(*GwTaskAcknowledged)(nil),    // 42: exoactors.v1.GwTaskAcknowledged
+	(*GwTaskRetried)(nil),         // 43: exoactors.v1.GwTaskRetried
+	(*GwDecision)(nil),            // 44: exoactors.v1.GwDecision
+	(*GwErrorRecord)(nil),         // 45: exoactors.v1.GwErrorRecord
+	(*GwSupervisionDecision)(nil), // 46: exoactors.v1.GwSupervisionDecision
+	(*GwAlert)(nil),               // 47: exoactors.v1.GwAlert
+	(*GwHealthAlert)(nil),         // 48: exoactors.v1.GwHealthAlert
+	(*GwHealthScore)(nil),         // 49: exoactors.v1.GwHealthScore
+	(*GwHealthChanged)(nil),       // 50: exoactors.v1.GwHealthChanged
+	(*GwDelivery)(nil),            // 51: exoactors.v1.GwDelivery
+	(*GwEventList)(nil),           // 52: exoactors.v1.GwEventList
+	(*GwNodeStatus)(nil),          // 53: exoactors.v1.GwNodeStatus
+	(*GwNodeStatusReply)(nil),     // 54: exoactors.v1.GwNodeStatusReply
+	(*GwShutdown)(nil),            // 55: exoactors.v1.GwShutdown
+	(*GwShutdownReport)(nil),      // 56: exoactors.v1.GwShutdownReport
+	(*GwEcho)(nil),                // 57: exoactors.v1.GwEcho
+	(*GwEchoed)(nil),              // 58: exoactors.v1.GwEchoed
+	(*GwBlast)(nil),               // 59: exoactors.v1.GwBlast
+	(*GwBlastItem)(nil),           // 60: exoactors.v1.GwBlastItem
+	(*GwBlastDone)(nil),           // 61: exoactors.v1.GwBlastDone
+	(*GwStatusDoc)(nil),           // 62: exoactors.v1.GwStatusDoc
+	(*GwStatusDocReply)(nil),      // 63: exoactors.v1.GwStatusDocReply
+	(*GwInjectFault)(nil),         // 64: exoactors.v1.GwInjectFault
+	(*GwFaultInjected)(nil),       // 65: exoactors.v1.GwFaultInjected
+	nil,                           // 66: exoactors.v1.GwSubmit.ParamsEntry
+	(*durationpb.Duration)(nil),   // 67: google.protobuf.Duration
+	(*RunnerStatus)(nil),          // 68: exoactors.v1.RunnerStatus
+	(*timestamppb.Timestamp)(nil), // 69: google.protobuf.Timestamp
+	(TaskStatus)(0),               // 70: exoactors.v1.TaskStatus
+	(*ChunkGenerated)(nil),        // 71: exoactors.v1.ChunkGenerated
 }
 var file_messages_exo_v1_gateway_proto_depIdxs = []int32{
 	0,  // 0: exoactors.v1.GwError.code:type_name -> exoactors.v1.GwCode
-	44, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
-	44, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
-	45, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
-	46, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
-	12, // 5: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
-	43, // 6: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
-	44, // 7: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
-	47, // 8: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
-	46, // 9: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
-	48, // 10: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
-	17, // 11: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
-	16, // 12: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
-	19, // 13: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
-	48, // 14: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
-	46, // 15: exoactors.v1.GwEvent.at:type_name -> google.protobuf.Timestamp
-	26, // 16: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
-	48, // 17: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
-	28, // 18: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
-	47, // 19: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
-	27, // 20: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
-	44, // 21: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
-	44, // 22: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	67, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
+	67, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
+	68, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
+	69, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
+	45, // 5: exoactors.v1.GwRunnerInfo.last_record:type_name -> exoactors.v1.GwErrorRecord
+	67, // 6: exoactors.v1.GwRunnerInfo.next_delay:type_name -> google.protobuf.Duration
+	67, // 7: exoactors.v1.GwRunnerInfo.restart_in:type_name -> google.protobuf.Duration
+	12, // 8: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
+	66, // 9: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
+	67, // 10: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
+	70, // 11: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
+	69, // 12: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
+	71, // 13: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	17, // 14: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
+	16, // 15: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
+	20, // 16: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
+	18, // 17: exoactors.v1.GwTaskEvent.skip:type_name -> exoactors.v1.GwTaskSkip
+	71, // 18: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
+	27, // 19: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
+	71, // 20: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	29, // 21: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
+	30, // 22: exoactors.v1.GwEvent.process_started:type_name -> exoactors.v1.GwProcessStarted
+	31, // 23: exoactors.v1.GwEvent.status_changed:type_name -> exoactors.v1.GwStatusChanged
+	33, // 24: exoactors.v1.GwEvent.process_exited:type_name -> exoactors.v1.GwProcessExited
+	36, // 25: exoactors.v1.GwEvent.runner_failed:type_name -> exoactors.v1.GwRunnerFailed
+	41, // 26: exoactors.v1.GwEvent.runner_stopped:type_name -> exoactors.v1.GwRunnerStoppedEvent
+	42, // 27: exoactors.v1.GwEvent.task_acknowledged:type_name -> exoactors.v1.GwTaskAcknowledged
+	43, // 28: exoactors.v1.GwEvent.task_retried:type_name -> exoactors.v1.GwTaskRetried
+	46, // 29: exoactors.v1.GwEvent.decision:type_name -> exoactors.v1.GwSupervisionDecision
+	47, // 30: exoactors.v1.GwEvent.alert:type_name -> exoactors.v1.GwAlert
+	48, // 31: exoactors.v1.GwEvent.health_alert:type_name -> exoactors.v1.GwHealthAlert
+	50, // 32: exoactors.v1.GwEvent.health_changed:type_name -> exoactors.v1.GwHealthChanged
+	70, // 33: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
+	69, // 34: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
+	69, // 35: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
+	68, // 36: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
+	68, // 37: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
+	69, // 38: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
+	67, // 39: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
+	32, // 40: exoactors.v1.GwProcessExited.status:type_name -> exoactors.v1.GwExitStatus
+	69, // 41: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
+	34, // 42: exoactors.v1.GwRunnerFailure.failure:type_name -> exoactors.v1.GwFailure
+	32, // 43: exoactors.v1.GwRunnerFailure.exit:type_name -> exoactors.v1.GwExitStatus
+	67, // 44: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
+	69, // 45: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
+	35, // 46: exoactors.v1.GwRunnerFailed.failure:type_name -> exoactors.v1.GwRunnerFailure
+	69, // 47: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
+	67, // 48: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
+	69, // 49: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
+	67, // 50: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
+	34, // 51: exoactors.v1.GwCloseEntry.failure:type_name -> exoactors.v1.GwFailure
+	69, // 52: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
+	67, // 53: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
+	38, // 54: exoactors.v1.GwCloseReport.entries:type_name -> exoactors.v1.GwCloseEntry
+	34, // 55: exoactors.v1.GwCloseReport.failures:type_name -> exoactors.v1.GwFailure
+	32, // 56: exoactors.v1.GwStopResult.exit:type_name -> exoactors.v1.GwExitStatus
+	37, // 57: exoactors.v1.GwStopResult.steps:type_name -> exoactors.v1.GwStopStep
+	67, // 58: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
+	35, // 59: exoactors.v1.GwStopResult.failure:type_name -> exoactors.v1.GwRunnerFailure
+	39, // 60: exoactors.v1.GwStopResult.resources:type_name -> exoactors.v1.GwCloseReport
+	40, // 61: exoactors.v1.GwRunnerStoppedEvent.result:type_name -> exoactors.v1.GwStopResult
+	69, // 62: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
+	69, // 63: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
+	69, // 64: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
+	44, // 65: exoactors.v1.GwErrorRecord.decision:type_name -> exoactors.v1.GwDecision
+	67, // 66: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
+	69, // 67: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
+	45, // 68: exoactors.v1.GwSupervisionDecision.record:type_name -> exoactors.v1.GwErrorRecord
+	45, // 69: exoactors.v1.GwAlert.record:type_name -> exoactors.v1.GwErrorRecord
+	69, // 70: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
+	69, // 71: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
+	69, // 72: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
+	49, // 73: exoactors.v1.GwHealthChanged.score:type_name -> exoactors.v1.GwHealthScore
+	69, // 74: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
+	28, // 75: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
+	28, // 76: exoactors.v1.GwEventList.events:type_name -> exoactors.v1.GwEvent
+	67, // 77: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
+	67, // 78: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
+	79, // [79:79] is the sub-list for method output_type
+	79, // [79:79] is the sub-list for method input_type
+	79, // [79:79] is the sub-list for extension type_name
+	79, // [79:79] is the sub-list for extension extendee
+	0,  // [0:79] is the sub-list for field type_name
 }
 
 func init() { file_messages_exo_v1_gateway_proto_init() }
@@ -3159,16 +5600,29 @@ func file_messages_exo_v1_gateway_proto_init() {
 		return
 	}
 	file_messages_exo_v1_runner_proto_init()
-	file_messages_exo_v1_gateway_proto_msgTypes[17].OneofWrappers = []any{
+	file_messages_exo_v1_gateway_proto_msgTypes[18].OneofWrappers = []any{
 		(*GwTaskEvent_Chunk)(nil),
 		(*GwTaskEvent_Retry)(nil),
 		(*GwTaskEvent_Outcome)(nil),
 		(*GwTaskEvent_Chunks)(nil),
+		(*GwTaskEvent_Skip)(nil),
+		(*GwTaskEvent_PackedChunks)(nil),
 	}
-	file_messages_exo_v1_gateway_proto_msgTypes[26].OneofWrappers = []any{
+	file_messages_exo_v1_gateway_proto_msgTypes[27].OneofWrappers = []any{
 		(*GwEvent_Chunk)(nil),
 		(*GwEvent_TaskStatus)(nil),
 		(*GwEvent_Text)(nil),
+		(*GwEvent_ProcessStarted)(nil),
+		(*GwEvent_StatusChanged)(nil),
+		(*GwEvent_ProcessExited)(nil),
+		(*GwEvent_RunnerFailed)(nil),
+		(*GwEvent_RunnerStopped)(nil),
+		(*GwEvent_TaskAcknowledged)(nil),
+		(*GwEvent_TaskRetried)(nil),
+		(*GwEvent_Decision)(nil),
+		(*GwEvent_Alert)(nil),
+		(*GwEvent_HealthAlert)(nil),
+		(*GwEvent_HealthChanged)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3176,7 +5630,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_exo_v1_gateway_proto_rawDesc), len(file_messages_exo_v1_gateway_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   43,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,86 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+)
+
+// WaitReady waits until runner id of the node is Ready (or Running) and
+// returns nil, watching the runner's status events as System.WaitReady
+// does: the failure (errors.Is(err, ErrRunnerFailed), errors.As finds the
+// *RunnerFailure the node sent) if it fails first, ErrRunnerNotAvailable if
+// it is stopped first, ErrUnknownRunner for an ID the node does not have,
+// an error wrapping ErrNodeLost if the node goes away, and ctx.Err()
+// (naming the runner's status) if ctx ends. A runner waiting to restart
+// under a RETRY policy is waited for.
+func (c *Client) WaitReady(ctx context.Context, id string) error {
+	// Subscribe first, then look: a change between the two is in the stream.
+	sub, err := c.Subscribe(TopicRunnerStatus, Filter{RunnerID: id}, SubscribeOptions{})
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	if decided, err := c.readyOrFailed(ctx, id); decided || err != nil {
+		return err
+	}
+	for {
+		e, err := sub.Next(ctx)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				info, _ := c.runner(context.Background(), id)
+				return fmt.Errorf("runner %s of node %s is not Ready (status %s): %w", id, c.NodeName(), info.StatusText(), cerr)
+			}
+			return fmt.Errorf("runner %s of node %s is not Ready: %w", id, c.NodeName(), err)
+		}
+		if e.Gap != nil { // events were lost: look again
+			if decided, err := c.readyOrFailed(ctx, id); decided || err != nil {
+				return err
+			}
+			continue
+		}
+		switch ev := e.Payload.(type) {
+		case StatusChanged:
+			if ev.To == StatusReady || ev.To == StatusRunning {
+				return nil
+			}
+		case RunnerFailed:
+			return ev.Failure
+		case RunnerStopped:
+			return fmt.Errorf("%w: runner %s was stopped (%s) before it was Ready", ErrRunnerNotAvailable, id, ev.Result.EndedBy)
+		}
+	}
+}
+
+// readyOrFailed looks at the runner now: decided when WaitReady can
+// return (a nil error: Ready).
+func (c *Client) readyOrFailed(ctx context.Context, id string) (bool, error) {
+	info, err := c.runner(ctx, id)
+	if err != nil {
+		return true, err
+	}
+	st := info.Status
+	switch {
+	case info.Restarting:
+		return false, nil
+	case st == StatusReady || st == StatusRunning:
+		return true, nil
+	case st == StatusFailed:
+		return true, fmt.Errorf("%w: runner %s failed before it was Ready: %s", ErrRunnerFailed, id, info.LastError)
+	case st == StatusShutdown || st == StatusShuttingDown:
+		return true, fmt.Errorf("%w: runner %s is %s; spawn a new runner", ErrRunnerNotAvailable, id, st)
+	}
+	return false, nil
+}
+
+func (c *Client) runner(ctx context.Context, id string) (RunnerInfo, error) {
+	infos, err := c.Runners(ctx)
+	if err != nil {
+		return RunnerInfo{}, err
+	}
+	for _, in := range infos {
+		if in.ID == id {
+			return in, nil
+		}
+	}
+	return RunnerInfo{}, fmt.Errorf("%w %q: node %s has no such runner; list them with Client.Runners", ErrUnknownRunner, id, c.NodeName())
+}
