@@ -81,6 +81,15 @@ type NodeStatus struct {
 	Runners, Sessions, Subscriptions, OpenTasks int
 	Uptime                                      time.Duration
 	ShuttingDown                                bool
+	// Health is the node's health score 0..1 (the mean over its runners
+	// meant to be running), meaningful only when HealthKnown (false when
+	// the node's health monitor is disabled or has not checked yet).
+	Health      float64
+	HealthKnown bool
+	// KindRoom says, for each kind with a max_runners bound in the node's
+	// config, how many more live runners of it the node takes now; a kind
+	// not listed has no bound.
+	KindRoom map[string]int
 }
 
 // DialOption configures Dial.
@@ -566,7 +575,8 @@ func (c *Client) NodeStatus(ctx context.Context) (NodeStatus, error) {
 	r := res.(*exov1.GwNodeStatusReply)
 	return NodeStatus{Name: r.GetNodeName(), Kinds: r.GetKinds(), Runners: int(r.GetRunners()), Sessions: int(r.GetSessions()),
 		Subscriptions: int(r.GetSubscriptions()), OpenTasks: int(r.GetOpenTasks()), Uptime: r.GetUptime().AsDuration(),
-		ShuttingDown: r.GetShuttingDown()}, nil
+		ShuttingDown: r.GetShuttingDown(), Health: r.GetHealthScore(), HealthKnown: r.GetHealthKnown(),
+		KindRoom: kindRoom(r.GetKindRoom())}, nil
 }
 
 // ShutdownNode shuts the node down (SIGNALING → DRAINING → CLOSING, as
@@ -816,4 +826,15 @@ func (c *Client) delivery(m *exov1.GwDelivery) {
 		f.End(fmt.Errorf("%w: stream %q of node %s: %s", streams.ErrEndOfStream, m.GetTopic(), c.node, m.GetReason()))
 		delete(c.subs, m.GetCallId())
 	}
+}
+
+func kindRoom(m map[string]int32) map[string]int {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[k] = int(v)
+	}
+	return out
 }

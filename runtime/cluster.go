@@ -631,8 +631,16 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 				}
 			}
 			cands[i] = placement.Candidate{Member: mc.m.ID, Node: mc.m.NodeName, Kinds: mc.m.Kinds, Runners: n}
-			if err != nil {
+			st, serr := mc.c.NodeStatus(ctx)
+			if err != nil || serr != nil {
 				cands[i].Kinds = nil // unreachable now: not a candidate
+				return
+			}
+			cands[i].Health, cands[i].HealthKnown = st.Health, st.HealthKnown
+			if room, bounded := st.KindRoom[kind]; bounded && room <= 0 {
+				// The node would refuse this kind (its max_runners
+				// bound is reached, so n ≥ 1): full for this placement.
+				cands[i].Capacity = n
 			}
 		}()
 	}

@@ -453,9 +453,15 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			shutting = true
 		default:
 		}
-		a.reply(ctx, &exov1.GwNodeStatusReply{CallId: callID, NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
+		rep := &exov1.GwNodeStatusReply{CallId: callID, NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
 			Runners: int32(len(infos)), Sessions: int32(st.Sessions), Subscriptions: int32(st.Subscriptions),
-			OpenTasks: int32(st.OpenTasks), Uptime: durationpb.New(time.Since(g.start)), ShuttingDown: shutting})
+			OpenTasks: int32(st.OpenTasks), Uptime: durationpb.New(time.Since(g.start)), ShuttingDown: shutting,
+			KindRoom: g.kindRoom(infos)}
+		// An error: the monitor is disabled; no check yet: nothing known.
+		if hr, err := g.cfg.Node.Health(cctx); err == nil && hr.Checks > 0 {
+			rep.HealthScore, rep.HealthKnown = hr.Node.Value, true
+		}
+		a.reply(ctx, rep)
 	case *exov1.GwStatusDoc:
 		doc, err := httpapi.BuildStatus(cctx, g.cfg.Node)
 		if err != nil {
@@ -692,4 +698,26 @@ func stopReply(callID uint64, r *actors.StopResult) *exov1.GwRunnerStopped {
 		out.Failure = r.Failure.Message
 	}
 	return out
+}
+
+// kindRoom says, for each kind of the config with a MaxRunners bound, how
+// many more live runners of it the node takes (never below 0); placement
+// reads it to skip a member that would refuse.
+func (g *Gateway) kindRoom(infos []actors.RunnerInfo) map[string]int32 {
+	live := map[string]int{}
+	for _, ri := range infos {
+		if !terminal(ri.Status) {
+			live[ri.Kind]++
+		}
+	}
+	var room map[string]int32
+	for name, k := range g.cfg.Kinds {
+		if k.MaxRunners > 0 {
+			if room == nil {
+				room = map[string]int32{}
+			}
+			room[name] = int32(max(0, k.MaxRunners-live[name]))
+		}
+	}
+	return room
 }

@@ -148,6 +148,12 @@ func TestRefusals(t *testing.T) {
 	if st := f.gw.Stats(); st.Sessions != 1 {
 		t.Fatalf("stats %+v, want 1 session", st)
 	}
+	f.send(&exov1.GwNodeStatus{CallId: 8})
+	// The monitor's first check may not have run: known means score 1 (no
+	// runners), unknown means 0.
+	if st, ok := f.next(t).(*exov1.GwNodeStatusReply); !ok || st.GetHealthScore() != map[bool]float64{true: 1}[st.GetHealthKnown()] || len(st.GetKindRoom()) != 0 {
+		t.Fatalf("node status %v: want score 1 when known (no runners), no bounded kind", st)
+	}
 	f.send(&exov1.GwBye{})
 	f.send(&exov1.GwNodeStatus{CallId: 7})
 	wantError(t, f.next(t), 7, gateway.ErrNoSession, "")

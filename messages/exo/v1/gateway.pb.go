@@ -4287,6 +4287,14 @@ type GwNodeStatusReply struct {
 	OpenTasks     int32                  `protobuf:"varint,7,opt,name=open_tasks,json=openTasks,proto3" json:"open_tasks,omitempty"`
 	Uptime        *durationpb.Duration   `protobuf:"bytes,8,opt,name=uptime,proto3" json:"uptime,omitempty"`
 	ShuttingDown  bool                   `protobuf:"varint,9,opt,name=shutting_down,json=shuttingDown,proto3" json:"shutting_down,omitempty"`
+	// health_score is the node's health score 0..1 (the mean over its
+	// runners meant to be running); health_known is false when the node's
+	// health monitor is disabled or has not checked yet.
+	HealthScore float64 `protobuf:"fixed64,10,opt,name=health_score,json=healthScore,proto3" json:"health_score,omitempty"`
+	HealthKnown bool    `protobuf:"varint,11,opt,name=health_known,json=healthKnown,proto3" json:"health_known,omitempty"`
+	// kind_room says, for each kind with a max_runners bound, how many more
+	// live runners of it the node takes now; a kind not listed has no bound.
+	KindRoom      map[string]int32 `protobuf:"bytes,12,rep,name=kind_room,json=kindRoom,proto3" json:"kind_room,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4382,6 +4390,27 @@ func (x *GwNodeStatusReply) GetShuttingDown() bool {
 		return x.ShuttingDown
 	}
 	return false
+}
+
+func (x *GwNodeStatusReply) GetHealthScore() float64 {
+	if x != nil {
+		return x.HealthScore
+	}
+	return 0
+}
+
+func (x *GwNodeStatusReply) GetHealthKnown() bool {
+	if x != nil {
+		return x.HealthKnown
+	}
+	return false
+}
+
+func (x *GwNodeStatusReply) GetKindRoom() map[string]int32 {
+	if x != nil {
+		return x.KindRoom
+	}
+	return nil
 }
 
 // GwShutdown shuts the node down. Reply: GwShutdownReport once done; the
@@ -5353,7 +5382,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\vGwEventList\x12-\n" +
 	"\x06events\x18\x01 \x03(\v2\x15.exoactors.v1.GwEventR\x06events\"'\n" +
 	"\fGwNodeStatus\x12\x17\n" +
-	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\xb2\x02\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\x81\x04\n" +
 	"\x11GwNodeStatusReply\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\tnode_name\x18\x02 \x01(\tR\bnodeName\x12\x14\n" +
@@ -5364,7 +5393,14 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\n" +
 	"open_tasks\x18\a \x01(\x05R\topenTasks\x121\n" +
 	"\x06uptime\x18\b \x01(\v2\x19.google.protobuf.DurationR\x06uptime\x12#\n" +
-	"\rshutting_down\x18\t \x01(\bR\fshuttingDown\"%\n" +
+	"\rshutting_down\x18\t \x01(\bR\fshuttingDown\x12!\n" +
+	"\fhealth_score\x18\n" +
+	" \x01(\x01R\vhealthScore\x12!\n" +
+	"\fhealth_known\x18\v \x01(\bR\vhealthKnown\x12J\n" +
+	"\tkind_room\x18\f \x03(\v2-.exoactors.v1.GwNodeStatusReply.KindRoomEntryR\bkindRoom\x1a;\n" +
+	"\rKindRoomEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"%\n" +
 	"\n" +
 	"GwShutdown\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\x8c\x01\n" +
@@ -5432,7 +5468,7 @@ func file_messages_exo_v1_gateway_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_exo_v1_gateway_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 67)
 var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(GwCode)(0),                   // 0: exoactors.v1.GwCode
 	(*GwError)(nil),               // 1: exoactors.v1.GwError
@@ -5501,34 +5537,35 @@ var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(*GwInjectFault)(nil),         // 64: exoactors.v1.GwInjectFault
 	(*GwFaultInjected)(nil),       // 65: exoactors.v1.GwFaultInjected
 	nil,                           // 66: exoactors.v1.GwSubmit.ParamsEntry
-	(*durationpb.Duration)(nil),   // 67: google.protobuf.Duration
-	(*RunnerStatus)(nil),          // 68: exoactors.v1.RunnerStatus
-	(*timestamppb.Timestamp)(nil), // 69: google.protobuf.Timestamp
-	(TaskStatus)(0),               // 70: exoactors.v1.TaskStatus
-	(*ChunkGenerated)(nil),        // 71: exoactors.v1.ChunkGenerated
+	nil,                           // 67: exoactors.v1.GwNodeStatusReply.KindRoomEntry
+	(*durationpb.Duration)(nil),   // 68: google.protobuf.Duration
+	(*RunnerStatus)(nil),          // 69: exoactors.v1.RunnerStatus
+	(*timestamppb.Timestamp)(nil), // 70: google.protobuf.Timestamp
+	(TaskStatus)(0),               // 71: exoactors.v1.TaskStatus
+	(*ChunkGenerated)(nil),        // 72: exoactors.v1.ChunkGenerated
 }
 var file_messages_exo_v1_gateway_proto_depIdxs = []int32{
 	0,  // 0: exoactors.v1.GwError.code:type_name -> exoactors.v1.GwCode
-	67, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
-	67, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
-	68, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
-	69, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
+	68, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
+	68, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
+	69, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
+	70, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
 	45, // 5: exoactors.v1.GwRunnerInfo.last_record:type_name -> exoactors.v1.GwErrorRecord
-	67, // 6: exoactors.v1.GwRunnerInfo.next_delay:type_name -> google.protobuf.Duration
-	67, // 7: exoactors.v1.GwRunnerInfo.restart_in:type_name -> google.protobuf.Duration
+	68, // 6: exoactors.v1.GwRunnerInfo.next_delay:type_name -> google.protobuf.Duration
+	68, // 7: exoactors.v1.GwRunnerInfo.restart_in:type_name -> google.protobuf.Duration
 	12, // 8: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
 	66, // 9: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
-	67, // 10: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
-	70, // 11: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
-	69, // 12: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
-	71, // 13: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	68, // 10: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
+	71, // 11: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
+	70, // 12: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
+	72, // 13: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
 	17, // 14: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
 	16, // 15: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
 	20, // 16: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
 	18, // 17: exoactors.v1.GwTaskEvent.skip:type_name -> exoactors.v1.GwTaskSkip
-	71, // 18: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
+	72, // 18: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
 	27, // 19: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
-	71, // 20: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	72, // 20: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
 	29, // 21: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
 	30, // 22: exoactors.v1.GwEvent.process_started:type_name -> exoactors.v1.GwProcessStarted
 	31, // 23: exoactors.v1.GwEvent.status_changed:type_name -> exoactors.v1.GwStatusChanged
@@ -5541,57 +5578,58 @@ var file_messages_exo_v1_gateway_proto_depIdxs = []int32{
 	47, // 30: exoactors.v1.GwEvent.alert:type_name -> exoactors.v1.GwAlert
 	48, // 31: exoactors.v1.GwEvent.health_alert:type_name -> exoactors.v1.GwHealthAlert
 	50, // 32: exoactors.v1.GwEvent.health_changed:type_name -> exoactors.v1.GwHealthChanged
-	70, // 33: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
-	69, // 34: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
-	69, // 35: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
-	68, // 36: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
-	68, // 37: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
-	69, // 38: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
-	67, // 39: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
+	71, // 33: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
+	70, // 34: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
+	70, // 35: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
+	69, // 36: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
+	69, // 37: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
+	70, // 38: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
+	68, // 39: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
 	32, // 40: exoactors.v1.GwProcessExited.status:type_name -> exoactors.v1.GwExitStatus
-	69, // 41: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
+	70, // 41: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
 	34, // 42: exoactors.v1.GwRunnerFailure.failure:type_name -> exoactors.v1.GwFailure
 	32, // 43: exoactors.v1.GwRunnerFailure.exit:type_name -> exoactors.v1.GwExitStatus
-	67, // 44: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
-	69, // 45: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
+	68, // 44: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
+	70, // 45: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
 	35, // 46: exoactors.v1.GwRunnerFailed.failure:type_name -> exoactors.v1.GwRunnerFailure
-	69, // 47: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
-	67, // 48: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
-	69, // 49: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
-	67, // 50: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
+	70, // 47: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
+	68, // 48: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
+	70, // 49: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
+	68, // 50: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
 	34, // 51: exoactors.v1.GwCloseEntry.failure:type_name -> exoactors.v1.GwFailure
-	69, // 52: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
-	67, // 53: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
+	70, // 52: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
+	68, // 53: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
 	38, // 54: exoactors.v1.GwCloseReport.entries:type_name -> exoactors.v1.GwCloseEntry
 	34, // 55: exoactors.v1.GwCloseReport.failures:type_name -> exoactors.v1.GwFailure
 	32, // 56: exoactors.v1.GwStopResult.exit:type_name -> exoactors.v1.GwExitStatus
 	37, // 57: exoactors.v1.GwStopResult.steps:type_name -> exoactors.v1.GwStopStep
-	67, // 58: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
+	68, // 58: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
 	35, // 59: exoactors.v1.GwStopResult.failure:type_name -> exoactors.v1.GwRunnerFailure
 	39, // 60: exoactors.v1.GwStopResult.resources:type_name -> exoactors.v1.GwCloseReport
 	40, // 61: exoactors.v1.GwRunnerStoppedEvent.result:type_name -> exoactors.v1.GwStopResult
-	69, // 62: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
-	69, // 63: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
-	69, // 64: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
+	70, // 62: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
+	70, // 63: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
+	70, // 64: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
 	44, // 65: exoactors.v1.GwErrorRecord.decision:type_name -> exoactors.v1.GwDecision
-	67, // 66: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
-	69, // 67: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
+	68, // 66: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
+	70, // 67: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
 	45, // 68: exoactors.v1.GwSupervisionDecision.record:type_name -> exoactors.v1.GwErrorRecord
 	45, // 69: exoactors.v1.GwAlert.record:type_name -> exoactors.v1.GwErrorRecord
-	69, // 70: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
-	69, // 71: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
-	69, // 72: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
+	70, // 70: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
+	70, // 71: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
+	70, // 72: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
 	49, // 73: exoactors.v1.GwHealthChanged.score:type_name -> exoactors.v1.GwHealthScore
-	69, // 74: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
+	70, // 74: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
 	28, // 75: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
 	28, // 76: exoactors.v1.GwEventList.events:type_name -> exoactors.v1.GwEvent
-	67, // 77: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
-	67, // 78: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
-	79, // [79:79] is the sub-list for method output_type
-	79, // [79:79] is the sub-list for method input_type
-	79, // [79:79] is the sub-list for extension type_name
-	79, // [79:79] is the sub-list for extension extendee
-	0,  // [0:79] is the sub-list for field type_name
+	68, // 77: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
+	67, // 78: exoactors.v1.GwNodeStatusReply.kind_room:type_name -> exoactors.v1.GwNodeStatusReply.KindRoomEntry
+	68, // 79: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
+	80, // [80:80] is the sub-list for method output_type
+	80, // [80:80] is the sub-list for method input_type
+	80, // [80:80] is the sub-list for extension type_name
+	80, // [80:80] is the sub-list for extension extendee
+	0,  // [0:80] is the sub-list for field type_name
 }
 
 func init() { file_messages_exo_v1_gateway_proto_init() }
@@ -5630,7 +5668,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_exo_v1_gateway_proto_rawDesc), len(file_messages_exo_v1_gateway_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   66,
+			NumMessages:   67,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
