@@ -144,6 +144,10 @@ type clusterRunner struct {
 	node       string
 	state      runnerState
 	replacedBy string
+	// backOn is the member that rejoined still hosting this runner while
+	// its failover was pending (state runnerLost): the failover reconciles
+	// it there once it has decided (reconcileLate).
+	backOn string
 }
 
 type clusterTask struct {
@@ -424,6 +428,10 @@ func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
 			if r.member != m.ID {
 				stops = append(stops, stop{ri.ID, "stopped: the same runner ID is live on " + r.node})
 			}
+		case runnerLost:
+			// Its failover is still in its backoff: the rule is applied
+			// once the failover decides (reconcileLate), not now.
+			r.backOn = m.ID
 		}
 	}
 	cc.mu.Unlock()
@@ -442,6 +450,39 @@ func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
 		}
 		cc.emit(ClusterEvent{Kind: ClusterRunnerReconciled, Node: m.NodeName, Member: m.ID, RunnerID: s.id, Detail: d})
 	}
+}
+
+// reconcileLate applies the reconcile rule to a lost runner whose member
+// rejoined while its failover was pending (join saw it in runnerLost and
+// noted the member in backOn): now replaced, the old one is stopped there;
+// not placed again, it is adopted back. A join after the failover decided
+// applies the rule itself.
+func (cc *ClusterClient) reconcileLate(r *clusterRunner) {
+	cc.mu.Lock()
+	mc := cc.members[r.backOn]
+	r.backOn = ""
+	if mc == nil || mc.state != memberLive {
+		cc.mu.Unlock()
+		return
+	}
+	adopt := r.state == runnerGone && r.replacedBy == ""
+	if adopt {
+		r.state, r.member, r.node = runnerLive, mc.m.ID, mc.m.NodeName
+	}
+	replacedBy := r.replacedBy
+	cc.mu.Unlock()
+	if adopt {
+		cc.emit(ClusterEvent{Kind: ClusterRunnerReconciled, Node: mc.m.NodeName, Member: mc.m.ID, RunnerID: r.id, Detail: "adopted back: it was lost and not placed again"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(cc.ctx, joinTimeout)
+	_, err := mc.c.StopRunner(ctx, r.id)
+	cancel()
+	d := "stopped: it had been replaced by " + replacedBy
+	if err != nil {
+		d += " (stop failed: " + err.Error() + ")"
+	}
+	cc.emit(ClusterEvent{Kind: ClusterRunnerReconciled, Node: mc.m.NodeName, Member: mc.m.ID, RunnerID: r.id, Detail: d})
 }
 
 // suspect marks a member whose connection was lost; its tasks stay open
@@ -539,6 +580,7 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 		cc.retireLocked(r)
 		cc.mu.Unlock()
 		fail(retry, reason+"; "+why)
+		cc.reconcileLate(r)
 	}
 	if !rec.Decision.Restarts() {
 		giveUp(fmt.Sprintf("not placed again (policy: %v)", rec.Decision))
@@ -567,6 +609,7 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 	cc.mu.Unlock()
 	cc.emit(ClusterEvent{Kind: ClusterRunnerReplaced, Node: nr.node, Member: nr.member, RunnerID: r.id, NewRunnerID: nr.id,
 		Detail: fmt.Sprintf("after %s backoff (attempt %d)", rec.Delay, rec.Attempt)})
+	cc.reconcileLate(r)
 	for _, t := range retry {
 		t.feed.Retry(fmt.Sprintf("%s; resubmitted to runner %s on node %s", reason, nr.id, nr.node))
 		cc.mu.Lock()

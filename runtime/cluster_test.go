@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -446,8 +447,8 @@ func reconcileScenario(t *testing.T, f *failoverCluster) {
 	}
 	f.rec.Wait(t, 30*time.Second, "fo-c's runners placed again", func(evs []exo.ClusterEvent) bool {
 		n := 0
-		for _, e := range evs {
-			if e.Kind == exo.ClusterRunnerReplaced && e.At.After(frozen) {
+		for _, e := range evs { // fo-c's own runners only: another member's loss may be replaced meanwhile
+			if e.Kind == exo.ClusterRunnerReplaced && e.At.After(frozen) && slices.Contains(onC, e.RunnerID) {
 				n++
 			}
 		}
