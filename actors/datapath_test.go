@@ -12,6 +12,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/streams"
+	"github.com/exo-actors/exo-actors/runtime/clock"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -214,5 +215,43 @@ func TestSlowSyncHookIsCounted(t *testing.T) {
 	})
 	if _, err := n.StopRunner(ctxT(t), id); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOutputProvesLifeWithoutHeartbeats: a runner that streams chunks is
+// alive even when no Heartbeat reaches the node, as under a flood, where
+// its Heartbeat waits in the pipe behind chunks the node has not read yet
+// (TestFloodHeapBounded and TestStopDuringFlood failed on a loaded machine
+// with "runner hangs: no heartbeat for 408ms (limit 400ms)" while chunks
+// kept arriving). Here the runner is asked for a heartbeat once an hour and
+// the runner clock is a fake stepped 250 ms at a time, well past the 400 ms
+// heartbeat timeout in all, with a chunk read after every step.
+func TestOutputProvesLifeWithoutHeartbeats(t *testing.T) {
+	fc := clock.NewFake(time.Unix(1_700_000_000, 0))
+	n := startNode(t, noChunks, func(c *actors.NodeConfig) {
+		c.RunnerClock = fc
+		c.Timeouts.HeartbeatInterval = time.Hour // one Heartbeat at the start, then none
+		c.Timeouts.ProgressTimeout = time.Hour
+		c.Timeouts.LoadingStall = time.Hour
+		c.Timeouts.Handshake = time.Hour
+	})
+	ctx := ctxT(t)
+	id := readyRunner(t, n, "--token-delay", "20ms")
+	h := mustSubmit(t, n, id, textTask("steady", 400))
+	const steps = 8 // 2 s of runner clock: 5 heartbeat timeouts
+	for range steps {
+		_, seen := h.Held()
+		fc.Advance(250 * time.Millisecond)
+		// A chunk read after the step: the runner's last sign of life is
+		// now, on the stepped clock.
+		if _, err := h.Chunk(ctx, seen); err != nil {
+			t.Fatalf("chunk %d after a step of the runner clock: %v (outcome %+v)", seen, err, h.Outcome())
+		}
+	}
+	if _, err := n.Cancel(ctx, id, "steady"); err != nil {
+		t.Fatal(err)
+	}
+	if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_CANCELLED {
+		t.Fatalf("task %+v, want it cancelled by the test, not failed as a hang", o)
 	}
 }

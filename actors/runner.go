@@ -103,6 +103,11 @@ type runnerActor struct {
 	status  *exov1.RunnerStatus
 	started time.Time
 
+	// lastHeartbeat is when the runner last proved itself alive: a
+	// Heartbeat or any other frame after the handshake. Under a flood a
+	// Heartbeat waits in the pipe behind the chunks the node has not read
+	// yet; the chunks prove the writer alive as well (hang detection and
+	// the health monitor's heartbeat age read this).
 	lastHeartbeat time.Time
 	lastProgress  time.Time
 	lastLayers    time.Time
@@ -295,10 +300,10 @@ func (a *runnerActor) onFrame(ctx actor.Context, env *exov1.RunnerEnvelope) {
 	// Serving, Draining, Suspect, Exited, Stopping, and a stop's Reaping:
 	// frames written before the end are real output.
 	now := a.node.runnerClock.Now()
+	a.lastHeartbeat = now // any frame proves the runner alive (see the field)
 	switch b := env.Body.(type) {
 	case *exov1.RunnerEnvelope_Heartbeat:
 		hb := b.Heartbeat
-		a.lastHeartbeat = now
 		c := [3]uint64{hb.GetTokensProduced(), uint64(hb.GetLayersLoaded()), hb.GetTasksCompleted()}
 		if c != a.counters {
 			if c[1] != a.counters[1] {
