@@ -12,8 +12,8 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/streams"
-	"github.com/exo-actors/exo-actors/runtime/clock"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+	"github.com/exo-actors/exo-actors/runtime/clock"
 )
 
 // liveHeap returns the live heap after two collections.
