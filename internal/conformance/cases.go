@@ -721,7 +721,14 @@ func caseUnknownMessage(s *session) ([]string, error) {
 	sent := time.Now()
 	var said []string
 	deadline := time.Now().Add(time.Second)
-	for s.exit == nil {
+	// Until the exit and the end of stdout: the frames a runner wrote just
+	// before it exited may still be unread when the exit is seen (a loaded
+	// machine showed "exited without saying why" for a runner that had
+	// said Failed and TerminationError).
+	for s.exit == nil || !s.readerDone {
+		if s.exit != nil && time.Until(deadline) < time.Second {
+			deadline = time.Now().Add(time.Second) // the rest of stdout
+		}
 		m, err := s.next(time.Until(deadline))
 		if errors.Is(err, errTimeout) {
 			break
