@@ -75,13 +75,12 @@ type Task struct {
 	srv *server
 	msg *exov1.Task
 
-	// Main loop only.
 	cancel context.CancelFunc
-	reason string // why the SDK cancelled the task; empty if it did not
 
 	// Guarded by srv.mu.
-	next  uint64 // index of the next chunk
-	ended bool   // Finish was called or Run returned
+	reason string // why the SDK cancelled the task; empty if it did not
+	next   uint64 // index of the next chunk
+	ended  bool   // Finish was called or Run returned
 }
 
 // ID returns the task's ID, unique among the runner's running tasks.
@@ -105,8 +104,10 @@ func (t *Task) Params() map[string]string {
 // Chunk streams one generated token. Chunks are numbered from 0 in the order
 // of the calls (the index doubles as the token_id); the heartbeat's
 // tokens_produced counts them. It returns
-// ErrTaskEnded after Finish or after Run returned, and the write error when
-// the supervisor cannot be reached.
+// ErrTaskEnded after Finish, after Run returned or once the task was
+// cancelled (a Cancel, a Shutdown: nothing more of it is written, so a task
+// that streams without looking at its context still stops at once), and
+// the write error when the supervisor cannot be reached.
 func (t *Task) Chunk(text string) error {
 	return t.chunk(text, "")
 }
@@ -128,6 +129,9 @@ func (t *Task) chunk(text, finishReason string) error {
 	if t.ended {
 		return fmt.Errorf("runner: task %s: %w", t.ID(), ErrTaskEnded)
 	}
+	if t.reason != "" {
+		return fmt.Errorf("runner: task %s was cancelled (%s): %w", t.ID(), t.reason, ErrTaskEnded)
+	}
 	err := srv.writeLocked(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_ChunkGenerated{ChunkGenerated: &exov1.ChunkGenerated{
 		TaskId: t.ID(),
 		Index:  t.next,
@@ -146,7 +150,7 @@ func (t *Task) chunk(text, finishReason string) error {
 	return nil
 }
 
-// stop cancels the task's context, recording why; main loop only.
+// stop cancels the task's context, recording why; srv.mu must be held.
 func (t *Task) stop(reason string) {
 	if t.reason == "" {
 		t.reason = reason
