@@ -182,7 +182,7 @@ type event struct {
 // marked so; mu guards the rest and serializes frame writes.
 //
 // Task, Cancel and Ping frames are handled by the reader goroutine itself,
-// under mu (onTask, onCancel, heartbeat), not handed to the main loop: each
+// under tmu and mu (onTask, onCancel, heartbeat), not handed to the main loop: each
 // hand-off between goroutines is a wake-up of another thread, which on a
 // small VM costs 10-25 µs, and a task's dispatch crossed two of them before
 // its Running frame went out. A task's end is likewise written by its own
@@ -218,7 +218,10 @@ type server struct {
 	shutdownSeen    bool
 	shutdownTimeout time.Duration
 
-	mu    sync.Mutex
+	// tmu guards the task table, apart from mu (the write lock), so that
+	// cancelling never waits for a frame write: a task blocked writing to a
+	// full pipe holds mu. Lock order: tmu, then mu.
+	tmu   sync.Mutex
 	live  int // handler goroutines that have not reported their end to the main loop
 	tasks map[string]*Task
 	// stopping is set by the main loop (stop) and read by the reader;
@@ -226,6 +229,8 @@ type server struct {
 	// so a Task behind it is refused before the main loop has seen it.
 	stopping      bool
 	shutdownAsked bool
+
+	mu sync.Mutex
 	// batching makes writeLocked only buffer its frame; flushLocked then
 	// writes what was buffered in one Write.
 	batching  bool
@@ -321,18 +326,22 @@ func (s *server) handleInReader(env *exov1.SupervisorEnvelope) bool {
 		return true
 	case *exov1.SupervisorEnvelope_Shutdown:
 		_, hook := s.h.(ShutdownHook)
-		s.mu.Lock()
+		s.tmu.Lock()
 		s.shutdownAsked = true
 		if !hook {
-			// ShuttingDown first, as shutdown would: the tasks' Cancelled
-			// frames follow it (shutdown's own report is then a repeat,
-			// refused by setStatusLocked and not written).
-			_ = s.setStatusLocked(&exov1.RunnerStatus{Kind: shuttingDown})
+			// The tasks first (no write lock needed: a task blocked in a
+			// write stops at its next chunk), then ShuttingDown, as
+			// shutdown would report it; the tasks' Cancelled frames
+			// follow it, since endTask waits for tmu. shutdown's own
+			// report is then a repeat, refused and not written.
 			for _, t := range s.tasks {
 				t.stop(reasonShutdown)
 			}
+			s.mu.Lock()
+			_ = s.setStatusLocked(&exov1.RunnerStatus{Kind: shuttingDown})
+			s.mu.Unlock()
 		}
-		s.mu.Unlock()
+		s.tmu.Unlock()
 	}
 	return false
 }
@@ -551,9 +560,9 @@ func (s *server) startLoad() {
 	ctx, cancel := context.WithCancel(s.base)
 	s.cancelLoad = cancel
 	s.loadRunning = true
-	s.mu.Lock()
+	s.tmu.Lock()
 	s.live++
-	s.mu.Unlock()
+	s.tmu.Unlock()
 	s.handlers.Add(1)
 	go func() {
 		defer s.handlers.Done()
@@ -622,12 +631,13 @@ func (s *server) onTask(m *exov1.Task) {
 		log.Warn("runner: ignoring a task without an ID")
 		return
 	}
-	s.mu.Lock()
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
 	if _, dup := s.tasks[id]; dup {
-		s.mu.Unlock()
 		log.Warn("runner: ignoring a task whose ID is already running")
 		return
 	}
+	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return
@@ -653,12 +663,12 @@ func (s *server) onTask(m *exov1.Task) {
 	s.batching = false
 	_ = s.flushLocked()
 
+	s.mu.Unlock()
 	ctx, cancel := context.WithCancel(s.base)
 	t := &Task{srv: s, msg: m, cancel: cancel}
 	s.tasks[id] = t
 	s.live++
-	s.handlers.Add(1) // under mu with stopping unset: before stop's Wait
-	s.mu.Unlock()
+	s.handlers.Add(1) // under tmu with stopping unset: before stop's Wait
 	go func() {
 		defer s.handlers.Done()
 		err := s.protect("Run", func() error { return s.h.Run(ctx, t) })
@@ -670,8 +680,8 @@ func (s *server) onTask(m *exov1.Task) {
 // onCancel cancels one task or all; safe from any goroutine (the reader
 // calls it).
 func (s *server) onCancel(m *exov1.Cancel) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
 	switch target := m.GetTarget().(type) {
 	case *exov1.Cancel_TaskId:
 		t, ok := s.tasks[target.TaskId]
@@ -705,9 +715,9 @@ func (s *server) onShutdown(m *exov1.Shutdown) (end bool, err error) {
 	ctx, cancel := context.WithCancel(s.base)
 	s.cancelHook = cancel
 	s.hookRunning = true
-	s.mu.Lock()
+	s.tmu.Lock()
 	s.live++
-	s.mu.Unlock()
+	s.tmu.Unlock()
 	s.handlers.Add(1)
 	go func() {
 		defer s.handlers.Done()
@@ -728,9 +738,9 @@ func (s *server) shutdown() error {
 }
 
 func (s *server) onEvent(ev event) (end bool, err error) {
-	s.mu.Lock()
+	s.tmu.Lock()
 	s.live--
-	s.mu.Unlock()
+	s.tmu.Unlock()
 	switch ev.kind {
 	case loadEnded:
 		s.loadRunning = false
@@ -768,6 +778,8 @@ func (s *server) endTask(t *Task, runErr error) {
 	id := t.ID()
 	var fatal *FatalError
 	isFatal := errors.As(runErr, &fatal)
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t.ended = true
@@ -830,12 +842,12 @@ func (s *server) fail(msg string, err error) error {
 // up to limit (zero: no limit, until stdin ends or Serve's context ends, then
 // the stop grace). Tasks cancelled here end Cancelled with reason.
 func (s *server) stop(reason string, limit time.Duration) error {
-	s.mu.Lock()
+	s.tmu.Lock()
 	s.stopping = true
 	for _, t := range s.tasks {
 		t.stop(reason)
 	}
-	s.mu.Unlock()
+	s.tmu.Unlock()
 	s.cancelLoad()
 	if s.cancelHook != nil {
 		s.cancelHook()
@@ -891,21 +903,24 @@ func (s *server) stop(reason string, limit time.Duration) error {
 // main loop has not reached yet. Handlers that end meanwhile (Load cut
 // short, a task cancelled) are part of that end, not failures.
 func (s *server) ending() bool {
+	s.tmu.Lock()
+	stopping := s.stopping
+	s.tmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.stopping || s.status == shuttingDown
+	return stopping || s.status == shuttingDown
 }
 
 // liveCount returns how many handler goroutines have not reported their end.
 func (s *server) liveCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
 	return s.live
 }
 
 func (s *server) abandoned(after time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
 	names := make([]string, 0, len(s.tasks)+2)
 	if s.loadRunning {
 		names = append(names, "Load")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -76,11 +77,13 @@ type Task struct {
 	msg *exov1.Task
 
 	cancel context.CancelFunc
+	cut    atomic.Bool // the SDK cancelled it: Chunk writes nothing more
+
+	reason string // why the SDK cancelled the task; empty if it did not; guarded by srv.tmu
 
 	// Guarded by srv.mu.
-	reason string // why the SDK cancelled the task; empty if it did not
-	next   uint64 // index of the next chunk
-	ended  bool   // Finish was called or Run returned
+	next  uint64 // index of the next chunk
+	ended bool   // Finish was called or Run returned
 }
 
 // ID returns the task's ID, unique among the runner's running tasks.
@@ -129,8 +132,8 @@ func (t *Task) chunk(text, finishReason string) error {
 	if t.ended {
 		return fmt.Errorf("runner: task %s: %w", t.ID(), ErrTaskEnded)
 	}
-	if t.reason != "" {
-		return fmt.Errorf("runner: task %s was cancelled (%s): %w", t.ID(), t.reason, ErrTaskEnded)
+	if t.cut.Load() {
+		return fmt.Errorf("runner: task %s was cancelled: %w", t.ID(), ErrTaskEnded)
 	}
 	err := srv.writeLocked(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_ChunkGenerated{ChunkGenerated: &exov1.ChunkGenerated{
 		TaskId: t.ID(),
@@ -150,10 +153,12 @@ func (t *Task) chunk(text, finishReason string) error {
 	return nil
 }
 
-// stop cancels the task's context, recording why; srv.mu must be held.
+// stop cancels the task's context, recording why; srv.tmu must be held
+// (never srv.mu: a task blocked writing holds that one).
 func (t *Task) stop(reason string) {
 	if t.reason == "" {
 		t.reason = reason
 	}
+	t.cut.Store(true)
 	t.cancel()
 }
