@@ -16,8 +16,10 @@ import (
 // arriving after a batch (the exit and stderr come from other goroutines
 // and were never ordered with stdout). The reader's credit bounds the
 // batches queued (proc.Options.ReadWindow), and control messages are few,
-// so the output is never starved.
-func runnerMailbox() actor.MailboxProducer { return actor.UnboundedPriority() }
+// so the output is never starved. The queues are protoactor's lock-free
+// linked ones (UnboundedPriorityMpsc), a node per message: eight ring
+// buffers (UnboundedPriority) would cost an idle runner about 1.5 KiB.
+func runnerMailbox() actor.MailboxProducer { return actor.UnboundedPriorityMpsc() }
 
 // yieldToAnswered lets the goroutine the actor just answered run now. An
 // answer (a reply to a future, a channel send, a message to an idle

@@ -93,7 +93,7 @@ func (n *nodeConfig) flushOutbox(sl *slot, release func()) {
 		var done func()
 		if lastTasks >= start && lastTasks < end {
 			done = release
-			if start == 0 && end == len(events) && release != nil {
+			if start == 0 && end == len(events) && release != nil && cap(events) >= recycleMin {
 				done = recycleEvents(sl, events, release) // the whole batch is this run
 			}
 		}
@@ -129,6 +129,11 @@ func recycleEvents(sl *slot, events []streams.Event, release func()) func() {
 // that can be on their way to the tasks stream at once (the reader's
 // default window) and one more.
 const spareBatches = 5
+
+// recycleMin is the smallest events slice worth keeping: an idle runner's
+// batches of a few frames are cheap to allocate, and keeping their slices
+// would only add to every runner's memory.
+const recycleMin = 32
 
 // streamEvent builds the stream event of e.
 func (n *nodeConfig) streamEvent(e Event) (string, streams.Event) {

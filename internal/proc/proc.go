@@ -587,10 +587,16 @@ const stdoutBufferSize = 8 << 10
 func (p *Process) Recycle(f *Frames) {
 	envs := f.Envs
 	f.Envs = nil
+	if cap(envs) < recycleMinFrames {
+		return // small batches (an idle runner's) are cheap to allocate: keep nothing
+	}
 	clear(envs)
 	envs = envs[:0]
 	p.spareEnvs.Store(&envs)
 }
+
+// recycleMinFrames is the smallest batch slice Recycle keeps.
+const recycleMinFrames = 16
 
 // Release returns one unit of the stdout reader's credit: the owner is done
 // with one Frames batch. Safe from any goroutine (the stream that took the
