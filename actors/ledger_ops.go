@@ -58,12 +58,17 @@ func (n *nodeConfig) endTask(sl *slot, e *taskEntry, st exov1.TaskStatus, reason
 	// (this goroutine) finishes handles, so nothing ends it in between.
 	n.emitFor(sl, &TaskStatusChanged{RunnerID: sl.id, TaskID: e.spec.ID, Status: st, Reason: reason, At: now})
 	n.flushOutbox(sl, nil) // published before the handle ends, also mid-batch
-	e.handle.finish(TaskOutcome{Status: st, Reason: reason, At: now})
+	_, woke := e.handle.finishWoke(TaskOutcome{Status: st, Reason: reason, At: now})
 	if o := e.handle.Outcome(); o != nil {
 		l.remember(e.spec.ID, *o, n.limits.DedupMemory)
 	}
-	n.logger.WithFields(logrus.Fields{"runner_id": sl.id, "task_id": e.spec.ID,
-		"status": TaskStatusName(st), "reason": reason}).Info("task ended")
+	if n.logger.IsLevelEnabled(logrus.InfoLevel) {
+		n.logger.WithFields(logrus.Fields{"runner_id": sl.id, "task_id": e.spec.ID,
+			"status": TaskStatusName(st), "reason": reason}).Info("task ended")
+	}
+	if woke {
+		yieldToAnswered() // the Wait that was woken returns now, not after this batch
+	}
 }
 
 // failTasks ends a runner's tasks after its process is gone: a task that was
@@ -126,7 +131,7 @@ func (n *nodeConfig) emit(e Event) { n.emitFor(nil, e) }
 func (n *nodeConfig) emitFor(sl *slot, e Event) {
 	n.callHook(e)
 	if sl != nil && sl.outbox != nil {
-		sl.outbox.add(n.streamEvent(e))
+		sl.outbox.add(n.streamEventAt(e, sl.outbox.at))
 		return
 	}
 	n.publish(e)

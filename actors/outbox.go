@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"time"
+
 	"github.com/exo-actors/exo-actors/actors/streams"
 )
 
@@ -16,7 +18,8 @@ import (
 // the hook at once, as before.
 type outbox struct {
 	events []streams.Event
-	topics []string // topic of each event
+	topics []string  // topic of each event
+	at     time.Time // the batch's clock reading: the At of its events
 }
 
 // add appends e for topic.
@@ -26,13 +29,31 @@ func (o *outbox) add(topic string, ev streams.Event) {
 }
 
 // beginBatch starts collecting sl's events; frames is the batch's size, so
-// the events (about one per frame) fit without growing the slice.
-func (n *nodeConfig) beginBatch(sl *slot, frames int) {
+// the events (about one per frame) fit without growing the slice. at is
+// the batch's time: the stream events it collects carry it, one clock
+// reading per batch instead of one per event.
+func (n *nodeConfig) beginBatch(sl *slot, frames int, at time.Time) {
 	if sl.outbox == nil {
 		sl.outbox = &sl.box
 	}
+	sl.outbox.at = at
 	if cap(sl.outbox.events) == 0 {
-		sl.outbox.events = make([]streams.Event, 0, frames+1)
+		if sl.spare == nil {
+			sl.spare = make(chan []streams.Event, spareBatches)
+		}
+		c := frames + 1
+		select {
+		case evs := <-sl.spare:
+			if cap(evs) >= c {
+				sl.outbox.events, c = evs, 0
+			} else {
+				c = min(max(c, 2*cap(evs)), 2*c) // grow toward a flood's batches, at most twice this one
+			}
+		default:
+		}
+		if c > 0 {
+			sl.outbox.events = make([]streams.Event, 0, c)
+		}
 	}
 }
 
@@ -72,6 +93,9 @@ func (n *nodeConfig) flushOutbox(sl *slot, release func()) {
 		var done func()
 		if lastTasks >= start && lastTasks < end {
 			done = release
+			if start == 0 && end == len(events) && release != nil && cap(events) >= recycleMin {
+				done = recycleEvents(sl, events, release) // the whole batch is this run
+			}
 		}
 		if s := n.streams[topics[start]]; s != nil {
 			_ = s.PublishBatch(events[start:end:end], done) // calls done itself when it refuses
@@ -85,8 +109,39 @@ func (n *nodeConfig) flushOutbox(sl *slot, release func()) {
 	}
 }
 
+// recycleEvents wraps a batch's release so that the events slice, once the
+// tasks stream has taken its events, goes back to sl for the next batch
+// (slot.spare): a flooding runner then allocates no events slice per batch.
+// The slice is cleared first, so it keeps no payload alive; at most
+// spareBatches are kept, each of at most twice a batch's size.
+func recycleEvents(sl *slot, events []streams.Event, release func()) func() {
+	return func() {
+		clear(events)
+		select {
+		case sl.spare <- events[:0]:
+		default: // the free list is full: let this one go
+		}
+		release()
+	}
+}
+
+// spareBatches bounds a runner's free list of events slices: the batches
+// that can be on their way to the tasks stream at once (the reader's
+// default window) and one more.
+const spareBatches = 5
+
+// recycleMin is the smallest events slice worth keeping: an idle runner's
+// batches of a few frames are cheap to allocate, and keeping their slices
+// would only add to every runner's memory.
+const recycleMin = 32
+
 // streamEvent builds the stream event of e.
 func (n *nodeConfig) streamEvent(e Event) (string, streams.Event) {
+	return n.streamEventAt(e, n.runnerClock.Now())
+}
+
+// streamEventAt is streamEvent at a given time.
+func (n *nodeConfig) streamEventAt(e Event, at time.Time) (string, streams.Event) {
 	topic, kind, taskID := topicOf(e)
-	return topic, streams.Event{RunnerID: e.eventRunnerID(), TaskID: taskID, Kind: kind, At: n.runnerClock.Now(), Payload: e}
+	return topic, streams.Event{RunnerID: e.eventRunnerID(), TaskID: taskID, Kind: kind, At: at, Payload: e}
 }

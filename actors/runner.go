@@ -207,6 +207,7 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 		a.onTaskTimer(ctx, m)
 	case *runnerInfoQuery:
 		ctx.Respond(a.slot.info())
+		yieldToAnswered()
 	case healthMessage: // health_query.go
 		a.onHealth(ctx, m)
 	case *resources.RegisterResult:
@@ -276,14 +277,16 @@ func (a *runnerActor) start(ctx actor.Context) {
 // them, so a runner that writes faster than the node consumes waits in its
 // pipe. The deferred end also runs if handling panics.
 func (a *runnerActor) onFrames(ctx actor.Context, m *proc.Frames) {
-	a.node.beginBatch(a.slot, len(m.Envs))
+	now := a.node.runnerClock.Now() // one reading for the batch: its frames were read at once
+	a.node.beginBatch(a.slot, len(m.Envs), now)
 	defer a.node.endBatch(a.slot, a.p.Release)
 	for _, env := range m.Envs {
-		a.onFrame(ctx, env)
+		a.onFrame(ctx, env, now)
 	}
+	a.p.Recycle(m) // the slice, not the envelopes: events may hold those
 }
 
-func (a *runnerActor) onFrame(ctx actor.Context, env *exov1.RunnerEnvelope) {
+func (a *runnerActor) onFrame(ctx actor.Context, env *exov1.RunnerEnvelope, now time.Time) {
 	switch a.life {
 	case lifeFailing, lifeReleasing, lifeDone:
 		a.lateEvidence(env)
@@ -299,7 +302,6 @@ func (a *runnerActor) onFrame(ctx actor.Context, env *exov1.RunnerEnvelope) {
 	}
 	// Serving, Draining, Suspect, Exited, Stopping, and a stop's Reaping:
 	// frames written before the end are real output.
-	now := a.node.runnerClock.Now()
 	a.lastHeartbeat = now // any frame proves the runner alive (see the field)
 	switch b := env.Body.(type) {
 	case *exov1.RunnerEnvelope_Heartbeat:
@@ -833,6 +835,9 @@ func (a *runnerActor) onActorStopping(ctx actor.Context) {
 func (a *runnerActor) answerStopWaiters(ctx actor.Context, res *StopResult) {
 	for _, w := range a.stopWaiters {
 		ctx.Send(w, res)
+	}
+	if len(a.stopWaiters) > 0 {
+		yieldToAnswered()
 	}
 	a.stopWaiters = nil
 }

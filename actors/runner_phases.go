@@ -295,6 +295,7 @@ func (a *runnerActor) answer(ctx actor.Context, w phaseWaiter) {
 	a.log.WithFields(logrus.Fields{"phase": rep.Phase.String(), "outcome": string(rep.Outcome), "duration": rep.Duration}).Debug("shutdown phase done")
 	if w.pid != nil {
 		ctx.Send(w.pid, rep)
+		yieldToAnswered()
 	}
 }
 

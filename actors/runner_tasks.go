@@ -143,9 +143,14 @@ func (a *runnerActor) onSubmit(ctx actor.Context, m *submitTask) {
 	e := &taskEntry{spec: m.spec, handle: newTaskHandle(a.slot.id, m.spec.ID, a.node.limits.HandleChunks)}
 	l.live[m.spec.ID] = e
 	l.queue = append(l.queue, m.spec.ID)
-	m.answer(ctx, &submitReply{handle: e.handle})
-	a.emit(&TaskStatusChanged{RunnerID: a.slot.id, TaskID: m.spec.ID, Status: exov1.TaskStatus_TASK_STATUS_PENDING, At: a.node.runnerClock.Now()})
-	a.dispatch(ctx)
+	// The Task frame goes to the runner before the submitter is woken: the
+	// wake-up (another thread, on this VM an inter-processor interrupt) then
+	// overlaps the runner's work instead of delaying the write. Deferred, so
+	// the submitter has its handle whatever dispatch does.
+	defer m.answer(ctx, &submitReply{handle: e.handle})
+	at := a.node.runnerClock.Now()
+	a.dispatch(ctx) // Pending is still published before the runner's Running, which this actor handles later
+	a.emit(&TaskStatusChanged{RunnerID: a.slot.id, TaskID: m.spec.ID, Status: exov1.TaskStatus_TASK_STATUS_PENDING, At: at})
 }
 
 // dispatch sends queued tasks while the runner is Ready (or Running with a
@@ -172,7 +177,9 @@ func (a *runnerActor) dispatch(ctx actor.Context) {
 		if e.spec.Timeout > 0 {
 			a.armTask(ctx, e, taskTimerTimeout, e.spec.Timeout)
 		}
-		a.log.WithFields(logrus.Fields{"task_id": id, "kind": e.spec.Kind}).Debug("task sent to runner")
+		if a.log.Logger.IsLevelEnabled(logrus.DebugLevel) { // no fields map per task when not logged
+			a.log.WithFields(logrus.Fields{"task_id": id, "kind": e.spec.Kind}).Debug("task sent to runner")
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/actors/streams"
 	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -30,6 +31,11 @@ type slot struct {
 	// of stdout frames; nil otherwise (outbox.go). Owned like tasks.
 	outbox *outbox
 	box    outbox // what outbox points to; its topics slice is reused
+	// spare holds events slices the tasks stream has finished with, handed
+	// back for later batches (outbox.go, recycleEvents): a free list of at
+	// most spareBatches, made with the first batch. The stream's goroutine
+	// puts, the runner actor takes; neither waits.
+	spare chan []streams.Event
 
 	mu         sync.Mutex
 	generation uint64 // of the newest process; 0 before the first

@@ -275,16 +275,23 @@ func (h *TaskHandle) push(c *Chunk) (int, bool) {
 // finish sets the outcome; false when the task had already ended, so every
 // task ends exactly once.
 func (h *TaskHandle) finish(o TaskOutcome) bool {
+	ok, _ := h.finishWoke(o)
+	return ok
+}
+
+// finishWoke is finish, and also says whether a Wait was woken.
+func (h *TaskHandle) finishWoke(o TaskOutcome) (ok, woke bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.outcome != nil {
-		return false
+		return false, false
 	}
 	o.Chunks = h.n
 	o.Attempt = h.attempt
 	h.outcome = &o
+	woke = h.waiters > 0
 	h.signalLocked()
-	return true
+	return true, woke
 }
 
 // signalLocked wakes every waiter. With none, nothing holds a channel to

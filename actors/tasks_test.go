@@ -144,7 +144,9 @@ func TestTasksInSequenceAndQueued(t *testing.T) {
 
 func TestTaskDedup(t *testing.T) {
 	n := startNode(t)
-	id := readyRunner(t, n)
+	// A token delay keeps the first task running while the second Submit
+	// arrives (3 tokens with no delay can end within a dispatch round trip).
+	id := readyRunner(t, n, "--token-delay", "20ms")
 	h1, err := n.Submit(ctxT(t), id, textTask("same", 3))
 	if err != nil {
 		t.Fatal(err)

@@ -83,10 +83,10 @@ func (s *Subscription) Next(ctx context.Context) (StreamEvent, error) {
 // one until ctx ends; it grants credit as Next does, once for the batch.
 // After the last event it returns the error Next returns.
 func (s *Subscription) NextBatch(ctx context.Context, buf []StreamEvent, limit int) ([]StreamEvent, error) {
-	evs, err := s.s.NextBatch(ctx, nil, limit)
-	for _, e := range evs {
-		buf = append(buf, fromStreamEvent(e))
-	}
+	// Converted as they are taken: no slice of the stream's events between.
+	err := s.s.NextBatchFunc(ctx, limit, func(e *streams.Event) {
+		buf = append(buf, fromStreamEvent(*e))
+	})
 	return buf, err
 }
 

@@ -90,7 +90,23 @@ func (sub *Subscription) NextBatch(ctx context.Context, buf []Event, limit int) 
 	return sub.r.nextBatch(ctx, buf, limit)
 }
 
+// NextBatchFunc is NextBatch handing each event to f instead of appending
+// it to a slice: for a reader that converts the events anyway (runtime's
+// Subscription), it saves a slice and a copy of every event. f is called
+// with the subscription's lock held: it must not call the subscription.
+func (sub *Subscription) NextBatchFunc(ctx context.Context, limit int, f func(*Event)) error {
+	defer runtime.KeepAlive(sub)
+	_, err := sub.r.take(ctx, limit, nil, f)
+	return err
+}
+
 func (sub *localSub) nextBatch(ctx context.Context, buf []Event, limit int) ([]Event, error) {
+	return sub.take(ctx, limit, buf, nil)
+}
+
+// take is nextBatch and NextBatchFunc: each event goes to f when f is set,
+// else it is appended to buf.
+func (sub *localSub) take(ctx context.Context, limit int, buf []Event, f func(*Event)) ([]Event, error) {
 	for {
 		sub.mu.Lock()
 		if n := sub.inbox.len(); n > 0 {
@@ -99,12 +115,17 @@ func (sub *localSub) nextBatch(ctx context.Context, buf []Event, limit int) ([]E
 			}
 			credit := 0
 			for range n {
-				ev := sub.inbox.pop()
+				ev := sub.inbox.peek()
 				sub.consumed++
 				if sub.err == nil && !ev.IsGap() {
 					sub.uncredited++
 				}
-				buf = append(buf, ev)
+				if f != nil {
+					f(ev)
+				} else {
+					buf = append(buf, *ev)
+				}
+				sub.inbox.drop()
 			}
 			if sub.err == nil && sub.uncredited >= max(sub.window/2, 1) {
 				credit, sub.uncredited = sub.uncredited, 0

@@ -43,6 +43,16 @@ func (r *ring) pop() Event {
 	return e
 }
 
+// drop removes the oldest event, like pop without returning it.
+func (r *ring) drop() {
+	r.buf[r.head] = Event{}
+	r.head++
+	if r.head == len(r.buf) {
+		r.head = 0
+	}
+	r.n--
+}
+
 // clear drops every event and returns how many there were.
 func (r *ring) clear() int {
 	n := r.n

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/exo-actors/exo-actors/internal/pollfd"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 	"github.com/exo-actors/exo-actors/runtime/runner"
 )
@@ -156,6 +157,13 @@ func newRunner(cfg Config) *builtin {
 }
 
 func (b *builtin) serve(ctx context.Context) error {
+	if f, ok := b.in.r.(*os.File); ok {
+		// Read stdin through Go's poller (see package pollfd): a task's
+		// handler then starts on the reader's thread at once.
+		pf, restore := pollfd.Stdin(f)
+		defer restore()
+		b.in.r = pf
+	}
 	return runner.Serve(ctx, b, runner.WithIO(b.in, b.out), runner.WithLogger(b.log))
 }
 

@@ -114,6 +114,21 @@ type (
 	}
 )
 
+// PriorityOutput is the mailbox priority of what the stdout reader
+// delivers (Frames, ReaderClosed): below protoactor's default (4), so that
+// in a priority mailbox (actor.UnboundedPriority) a control message (a stop,
+// a shutdown phase, a timer, a Submit) is taken ahead of the output batches
+// already queued, while the batches keep their order among themselves and
+// ahead of ReaderClosed.
+const PriorityOutput int8 = 2
+
+// GetPriority implements protoactor's actor.PriorityMessage: PriorityOutput.
+func (*Frames) GetPriority() int8 { return PriorityOutput }
+
+// GetPriority implements protoactor's actor.PriorityMessage: PriorityOutput,
+// like Frames, so it stays behind the last batch.
+func (*ReaderClosed) GetPriority() int8 { return PriorityOutput }
+
 // ExitStatus is how a process ended.
 type ExitStatus struct {
 	Code     int            // exit code, or -1 when killed by a signal
@@ -297,6 +312,9 @@ type Process struct {
 	maxFrame    int
 	stdoutR     *os.File
 	stderrR     *os.File
+	// spareEnvs is a batch slice the owner is done with (Recycle), for
+	// the reader's next batch; nil when none.
+	spareEnvs atomic.Pointer[[]*exov1.RunnerEnvelope]
 	// credit holds one token per Frames batch the reader may still
 	// deliver; the reader takes one before each batch, Release puts one
 	// back. Capacity ReadWindow, never closed: Release never blocks since
@@ -562,6 +580,24 @@ func (p *Process) Signal(sig syscall.Signal) error {
 // so it is kept small (frame.ReadBufferSize, 64 KiB, is the default).
 const stdoutBufferSize = 8 << 10
 
+// Recycle hands f's slice back to the stdout reader for a later batch, once
+// the owner has handled f's frames (the envelopes themselves stay the
+// owner's: only the slice is reused, cleared). Optional; safe from any
+// goroutine; f must not be used afterwards.
+func (p *Process) Recycle(f *Frames) {
+	envs := f.Envs
+	f.Envs = nil
+	if cap(envs) < recycleMinFrames {
+		return // small batches (an idle runner's) are cheap to allocate: keep nothing
+	}
+	clear(envs)
+	envs = envs[:0]
+	p.spareEnvs.Store(&envs)
+}
+
+// recycleMinFrames is the smallest batch slice Recycle keeps.
+const recycleMinFrames = 16
+
 // Release returns one unit of the stdout reader's credit: the owner is done
 // with one Frames batch. Safe from any goroutine (the stream that took the
 // batch's events on may call it); never blocks. A Release beyond the batches
@@ -593,7 +629,11 @@ func (p *Process) readStdout(deliver Deliver, maxFrame, batchMax int, stall time
 				break
 			}
 			if envs == nil {
-				envs = make([]*exov1.RunnerEnvelope, 0, 1)
+				if sp := p.spareEnvs.Swap(nil); sp != nil {
+					envs = *sp
+				} else {
+					envs = make([]*exov1.RunnerEnvelope, 0, 1)
+				}
 			}
 			envs = append(envs, env)
 			if len(envs) >= batchMax || r.Offset()-start >= readBatchBytes || !r.FrameBuffered() {

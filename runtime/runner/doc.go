@@ -83,6 +83,21 @@
 // reads stdin; a Read cannot be interrupted, so Serve does not wait for it: it
 // ends when stdin ends or fails, and delivers nothing after Serve returned.
 //
-// Frames are written under one mutex, one Write call per frame, so several
-// goroutines (heartbeats, tasks, the main loop) never interleave bytes.
+// The reader goroutine itself starts tasks (writing Running and
+// TaskAcknowledged), cancels them and answers Pings; a task's goroutine
+// writes its end. Only the handshake, Load, Shutdown and failures go
+// through the main loop. Each hand-off between goroutines costs a thread
+// wake-up, which dominates a small task's round trip. A Shutdown is noted
+// by the reader at once: ShuttingDown is reported and the running tasks
+// cancelled before the main loop takes it, and a cancelled task's Chunk
+// returns ErrTaskEnded without writing, so a task that floods its output
+// stops within one chunk. When the input is an *os.File pipe (os.Stdin by
+// default), Serve reads it through Go's network poller (a non-blocking
+// duplicate, put back in blocking mode when Serve returns), so a task
+// started by the reader runs at once on the reader's thread.
+//
+// Frames are written under one mutex, each in one Write call, and the frames
+// of one step (Running, the runner's Running status and TaskAcknowledged; a
+// task's end and Ready) together in one Write, so several goroutines
+// (heartbeats, tasks, the reader, the main loop) never interleave bytes.
 package runner

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/exo-actors/exo-actors/internal/frame"
+	"github.com/exo-actors/exo-actors/internal/pollfd"
 	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -124,6 +125,13 @@ func Serve(ctx context.Context, h Handler, opts ...Option) error {
 	if cfg.minVersion > cfg.maxVersion {
 		return fmt.Errorf("runner: WithVersions(%d, %d): the minimum exceeds the maximum", cfg.minVersion, cfg.maxVersion)
 	}
+	if f, ok := cfg.in.(*os.File); ok {
+		// Read stdin through Go's poller (see package internal/pollfd): a
+		// task's handler then starts on the reader's thread at once.
+		pf, restore := pollfd.Stdin(f)
+		defer restore()
+		cfg.in = pf
+	}
 	s := newServer(ctx, cfg, h)
 	defer s.close()
 	fr := frame.NewReader(cfg.in, frame.TextStream("stdin", "is something other than the supervisor writing to the runner's stdin?"))
@@ -131,6 +139,7 @@ func Serve(ctx context.Context, h Handler, opts ...Option) error {
 	if ok, err := s.handshake(ctx); !ok {
 		return err
 	}
+	close(s.serving) // sole sender: Serve, once, after the handshake
 	s.startHeartbeats()
 	defer s.stopHeartbeats()
 	s.startLoad()
@@ -171,6 +180,14 @@ type event struct {
 
 // server is one Serve call. The main loop (Serve's goroutine) owns the fields
 // marked so; mu guards the rest and serializes frame writes.
+//
+// Task, Cancel and Ping frames are handled by the reader goroutine itself,
+// under tmu and mu (onTask, onCancel, heartbeat), not handed to the main loop: each
+// hand-off between goroutines is a wake-up of another thread, which on a
+// small VM costs 10-25 µs, and a task's dispatch crossed two of them before
+// its Running frame went out. A task's end is likewise written by its own
+// goroutine (endTask) before the main loop hears of it. The main loop keeps
+// the lifecycle: the handshake, Load, Shutdown, stop and failure.
 type server struct {
 	cfg  config
 	h    Handler
@@ -187,23 +204,36 @@ type server struct {
 	events    chan event      // handler goroutines → main loop
 	writeFail chan struct{}   // capacity 1: a frame write failed
 	done      chan struct{}   // closed when Serve returns
+	serving   chan struct{}   // closed when the handshake succeeded
 
 	handlers   sync.WaitGroup // Load, Run and BeforeShutdown goroutines
 	heartbeats sync.WaitGroup // the heartbeat goroutine
 	stopHB     chan struct{}  // closed to stop the heartbeat goroutine
 
 	// Main loop only.
-	live            int // handler goroutines that have not reported their end
-	tasks           map[string]*Task
 	cancelLoad      context.CancelFunc
 	cancelHook      context.CancelFunc
 	loadRunning     bool
 	hookRunning     bool
 	shutdownSeen    bool
 	shutdownTimeout time.Duration
-	stopping        bool
 
-	mu        sync.Mutex
+	// tmu guards the task table, apart from mu (the write lock), so that
+	// cancelling never waits for a frame write: a task blocked writing to a
+	// full pipe holds mu. Lock order: tmu, then mu.
+	tmu   sync.Mutex
+	live  int // handler goroutines that have not reported their end to the main loop
+	tasks map[string]*Task
+	// stopping is set by the main loop (stop) and read by the reader;
+	// shutdownAsked is set by the reader when it reads a Shutdown frame,
+	// so a Task behind it is refused before the main loop has seen it.
+	stopping      bool
+	shutdownAsked bool
+
+	mu sync.Mutex
+	// batching makes writeLocked only buffer its frame; flushLocked then
+	// writes what was buffered in one Write.
+	batching  bool
 	fw        *frame.Writer
 	werr      error // first write error; every later write returns it
 	closed    bool  // Serve returned
@@ -227,6 +257,7 @@ func newServer(ctx context.Context, cfg config, h Handler) *server {
 		events:    make(chan event),
 		writeFail: make(chan struct{}, 1),
 		done:      make(chan struct{}),
+		serving:   make(chan struct{}),
 		tasks:     map[string]*Task{},
 		fw:        frame.NewWriter(cfg.out),
 		status:    idle,
@@ -242,12 +273,19 @@ func (s *server) close() {
 	close(s.done) // sole sender: Serve, which closes it once, on return
 }
 
-// read is the reader goroutine: it hands each frame to the main loop and ends
-// after the first error (io.EOF included) or when Serve returned.
+// read is the reader goroutine: it ends after the first error (io.EOF
+// included) or when Serve returned. The first frame (the handshake's answer)
+// goes to the main loop; once the handshake succeeded, the reader handles
+// Task, Cancel and Ping frames itself (handleInReader) and hands the others
+// (Shutdown, protocol errors, the end of stdin) to the main loop.
 func (s *server) read(fr *frame.Reader) {
+	handshaken := false
 	for {
 		env := &exov1.SupervisorEnvelope{}
 		err := fr.Read(env)
+		if err == nil && handshaken && s.handleInReader(env) {
+			continue
+		}
 		select {
 		case s.frames <- readResult{env: env, err: err}:
 		case <-s.done:
@@ -256,8 +294,60 @@ func (s *server) read(fr *frame.Reader) {
 		if err != nil {
 			return
 		}
+		if !handshaken {
+			// Wait until the main loop has applied the handshake (the
+			// runner ID, the logger): onTask reads them.
+			select {
+			case <-s.serving:
+				handshaken = true
+			case <-s.done:
+				return
+			}
+		}
 	}
 }
+
+// handleInReader handles a frame on the reader goroutine when that needs no
+// main loop, and reports whether it did. A Shutdown is noted first (so a
+// Task behind it is refused and, without a ShutdownHook, the runner reports
+// ShuttingDown and its running tasks are cancelled at once: even a task that
+// floods its output stops within one chunk, instead of writing on until the
+// main loop gets the lock between two chunks), then handed to the main loop.
+func (s *server) handleInReader(env *exov1.SupervisorEnvelope) bool {
+	switch b := env.GetBody().(type) {
+	case *exov1.SupervisorEnvelope_Task:
+		s.onTask(b.Task)
+		return true
+	case *exov1.SupervisorEnvelope_Cancel:
+		s.onCancel(b.Cancel)
+		return true
+	case *exov1.SupervisorEnvelope_Ping:
+		_ = s.heartbeat(b.Ping.GetNonce())
+		return true
+	case *exov1.SupervisorEnvelope_Shutdown:
+		_, hook := s.h.(ShutdownHook)
+		s.tmu.Lock()
+		s.shutdownAsked = true
+		if !hook {
+			// The tasks first (no write lock needed: a task blocked in a
+			// write stops at its next chunk), then ShuttingDown, as
+			// shutdown would report it; the tasks' Cancelled frames
+			// follow it, since endTask waits for tmu. shutdown's own
+			// report is then a repeat, refused and not written.
+			for _, t := range s.tasks {
+				t.stop(reasonShutdown)
+			}
+			s.mu.Lock()
+			_ = s.setStatusLocked(&exov1.RunnerStatus{Kind: shuttingDown})
+			s.mu.Unlock()
+		}
+		s.tmu.Unlock()
+	}
+	return false
+}
+
+// reasonShutdown is why a Shutdown cancels the running tasks.
+const reasonShutdown = "runner shutting down"
 
 // send reports a handler goroutine's end to the main loop.
 func (s *server) send(ev event) {
@@ -276,15 +366,36 @@ func (s *server) writeLocked(env *exov1.RunnerEnvelope) error {
 	if s.werr != nil {
 		return s.werr
 	}
-	if err := s.fw.Write(env); err != nil {
-		s.werr = fmt.Errorf("runner: writing a frame to the supervisor: %w", err)
-		select {
-		case s.writeFail <- struct{}{}:
-		default:
-		}
+	if err := s.fw.Buffer(env); err != nil {
+		return s.writeFailed(err)
+	}
+	if s.batching {
+		return nil
+	}
+	return s.flushLocked()
+}
+
+// flushLocked writes the frames buffered by writeLocked in one Write; s.mu
+// must be held.
+func (s *server) flushLocked() error {
+	if s.werr != nil {
 		return s.werr
 	}
+	if err := s.fw.Flush(); err != nil {
+		return s.writeFailed(err)
+	}
 	return nil
+}
+
+// writeFailed keeps the first write failure and signals it to the main
+// loop; s.mu must be held.
+func (s *server) writeFailed(err error) error {
+	s.werr = fmt.Errorf("runner: writing a frame to the supervisor: %w", err)
+	select {
+	case s.writeFail <- struct{}{}:
+	default:
+	}
+	return s.werr
 }
 
 func (s *server) write(env *exov1.RunnerEnvelope) error {
@@ -449,7 +560,9 @@ func (s *server) startLoad() {
 	ctx, cancel := context.WithCancel(s.base)
 	s.cancelLoad = cancel
 	s.loadRunning = true
+	s.tmu.Lock()
 	s.live++
+	s.tmu.Unlock()
 	s.handlers.Add(1)
 	go func() {
 		defer s.handlers.Done()
@@ -493,7 +606,7 @@ func (s *server) onFrame(r readResult) (end bool, err error) {
 		return true, s.fail(err.Error(), err)
 	}
 	switch b := r.env.GetBody().(type) {
-	case *exov1.SupervisorEnvelope_Task:
+	case *exov1.SupervisorEnvelope_Task: // the reader's (handleInReader); kept for completeness
 		s.onTask(b.Task)
 	case *exov1.SupervisorEnvelope_Cancel:
 		s.onCancel(b.Cancel)
@@ -508,6 +621,9 @@ func (s *server) onFrame(r readResult) (end bool, err error) {
 	return false, nil
 }
 
+// onTask starts a task: Running, the runner's Running status and
+// TaskAcknowledged in one write, then Handler.Run in a goroutine of its own.
+// Safe from any goroutine (the reader calls it).
 func (s *server) onTask(m *exov1.Task) {
 	id := m.GetId()
 	log := s.log.With("task_id", id, "kind", m.GetKind())
@@ -515,15 +631,21 @@ func (s *server) onTask(m *exov1.Task) {
 		log.Warn("runner: ignoring a task without an ID")
 		return
 	}
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
 	if _, dup := s.tasks[id]; dup {
 		log.Warn("runner: ignoring a task whose ID is already running")
 		return
 	}
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
 	st := s.status
-	if s.shutdownSeen || s.stopping || (st != ready && st != running) {
+	if s.shutdownAsked || s.stopping || (st != ready && st != running) {
 		reason := fmt.Sprintf("runner is %s; send tasks when it is Ready", protocol.StatusName(st))
-		if s.shutdownSeen || s.stopping {
+		if s.shutdownAsked || s.stopping {
 			reason = "runner is shutting down"
 		}
 		_ = s.writeLocked(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_FAILED, reason))
@@ -531,30 +653,35 @@ func (s *server) onTask(m *exov1.Task) {
 		log.Warn("runner: refusing a task", "reason", reason)
 		return
 	}
+	s.batching = true
 	_ = s.writeLocked(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_RUNNING, ""))
 	if st != running {
 		_ = s.setStatusLocked(&exov1.RunnerStatus{Kind: running})
 	}
 	_ = s.writeLocked(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskAcknowledged{
 		TaskAcknowledged: &exov1.TaskAcknowledged{TaskId: id}}})
-	s.mu.Unlock()
+	s.batching = false
+	_ = s.flushLocked()
 
+	s.mu.Unlock()
 	ctx, cancel := context.WithCancel(s.base)
 	t := &Task{srv: s, msg: m, cancel: cancel}
 	s.tasks[id] = t
 	s.live++
-	s.handlers.Add(1)
+	s.handlers.Add(1) // under tmu with stopping unset: before stop's Wait
 	go func() {
 		defer s.handlers.Done()
 		err := s.protect("Run", func() error { return s.h.Run(ctx, t) })
-		s.mu.Lock()
-		t.ended = true
-		s.mu.Unlock()
+		s.endTask(t, err)
 		s.send(event{kind: taskEnded, task: t, err: err})
 	}()
 }
 
+// onCancel cancels one task or all; safe from any goroutine (the reader
+// calls it).
 func (s *server) onCancel(m *exov1.Cancel) {
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
 	switch target := m.GetTarget().(type) {
 	case *exov1.Cancel_TaskId:
 		t, ok := s.tasks[target.TaskId]
@@ -588,7 +715,9 @@ func (s *server) onShutdown(m *exov1.Shutdown) (end bool, err error) {
 	ctx, cancel := context.WithCancel(s.base)
 	s.cancelHook = cancel
 	s.hookRunning = true
+	s.tmu.Lock()
 	s.live++
+	s.tmu.Unlock()
 	s.handlers.Add(1)
 	go func() {
 		defer s.handlers.Done()
@@ -602,19 +731,21 @@ func (s *server) onShutdown(m *exov1.Shutdown) (end bool, err error) {
 func (s *server) shutdown() error {
 	s.log.Info("runner: shutting down", "timeout", s.shutdownTimeout)
 	_ = s.setStatus(shuttingDown)
-	err := s.stop("runner shutting down", s.shutdownTimeout)
+	err := s.stop(reasonShutdown, s.shutdownTimeout)
 	s.stopHeartbeats()
 	_ = s.setStatus(shutdown)
 	return err
 }
 
 func (s *server) onEvent(ev event) (end bool, err error) {
+	s.tmu.Lock()
 	s.live--
+	s.tmu.Unlock()
 	switch ev.kind {
 	case loadEnded:
 		s.loadRunning = false
 		s.cancelLoad()
-		if s.stopping {
+		if s.ending() {
 			return false, nil
 		}
 		if ev.err != nil {
@@ -640,13 +771,20 @@ func (s *server) onEvent(ev event) (end bool, err error) {
 	return false, nil
 }
 
-func (s *server) onTaskEnded(t *Task, runErr error) (end bool, err error) {
+// endTask writes a task's end on its own goroutine, as soon as Run
+// returned: Complete, Failed (after an ErrorChunk) or Cancelled, then the
+// runner's Ready once no task runs, in one write.
+func (s *server) endTask(t *Task, runErr error) {
 	id := t.ID()
-	delete(s.tasks, id)
-	t.cancel()
 	var fatal *FatalError
 	isFatal := errors.As(runErr, &fatal)
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	t.ended = true
+	delete(s.tasks, id)
+	s.batching = true
 	switch {
 	case runErr != nil && t.reason != "" && !isFatal:
 		_ = s.writeLocked(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_CANCELLED, t.reason))
@@ -665,12 +803,20 @@ func (s *server) onTaskEnded(t *Task, runErr error) (end bool, err error) {
 	if !s.stopping && !isFatal && len(s.tasks) == 0 && s.status == running {
 		_ = s.setStatusLocked(&exov1.RunnerStatus{Kind: ready})
 	}
-	s.mu.Unlock()
-	if isFatal && !s.stopping {
-		return true, s.fail(runErr.Error(), fmt.Errorf("runner: task %s: %w", id, runErr))
+	s.batching = false
+	_ = s.flushLocked()
+}
+
+// onTaskEnded is the main loop's part of a task's end (endTask wrote its
+// frames): a *FatalError ends the runner.
+func (s *server) onTaskEnded(t *Task, runErr error) (end bool, err error) {
+	t.cancel()
+	var fatal *FatalError
+	if errors.As(runErr, &fatal) && !s.ending() {
+		return true, s.fail(runErr.Error(), fmt.Errorf("runner: task %s: %w", t.ID(), runErr))
 	}
 	if runErr != nil {
-		s.log.Info("runner: task ended", "task_id", id, "error", runErr)
+		s.log.Info("runner: task ended", "task_id", t.ID(), "error", runErr)
 	}
 	return false, nil
 }
@@ -696,13 +842,15 @@ func (s *server) fail(msg string, err error) error {
 // up to limit (zero: no limit, until stdin ends or Serve's context ends, then
 // the stop grace). Tasks cancelled here end Cancelled with reason.
 func (s *server) stop(reason string, limit time.Duration) error {
+	s.tmu.Lock()
 	s.stopping = true
+	for _, t := range s.tasks {
+		t.stop(reason)
+	}
+	s.tmu.Unlock()
 	s.cancelLoad()
 	if s.cancelHook != nil {
 		s.cancelHook()
-	}
-	for _, t := range s.tasks {
-		t.stop(reason)
 	}
 	var (
 		timer    *time.Timer
@@ -722,7 +870,7 @@ func (s *server) stop(reason string, limit time.Duration) error {
 		arm(limit)
 	}
 	frames, ctxDone := s.frames, s.ctx.Done()
-	for s.live > 0 {
+	for s.liveCount() > 0 {
 		select {
 		case ev := <-s.events:
 			_, _ = s.onEvent(ev) // stopping: only bookkeeping and task statuses
@@ -750,7 +898,29 @@ func (s *server) stop(reason string, limit time.Duration) error {
 	return nil
 }
 
+// ending reports whether the runner is stopping or shutting down: stop
+// began, or the reader took a Shutdown (and reported ShuttingDown) that the
+// main loop has not reached yet. Handlers that end meanwhile (Load cut
+// short, a task cancelled) are part of that end, not failures.
+func (s *server) ending() bool {
+	s.tmu.Lock()
+	stopping := s.stopping
+	s.tmu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return stopping || s.status == shuttingDown
+}
+
+// liveCount returns how many handler goroutines have not reported their end.
+func (s *server) liveCount() int {
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
+	return s.live
+}
+
 func (s *server) abandoned(after time.Duration) error {
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
 	names := make([]string, 0, len(s.tasks)+2)
 	if s.loadRunning {
 		names = append(names, "Load")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -75,9 +76,10 @@ type Task struct {
 	srv *server
 	msg *exov1.Task
 
-	// Main loop only.
 	cancel context.CancelFunc
-	reason string // why the SDK cancelled the task; empty if it did not
+	cut    atomic.Bool // the SDK cancelled it: Chunk writes nothing more
+
+	reason string // why the SDK cancelled the task; empty if it did not; guarded by srv.tmu
 
 	// Guarded by srv.mu.
 	next  uint64 // index of the next chunk
@@ -105,8 +107,10 @@ func (t *Task) Params() map[string]string {
 // Chunk streams one generated token. Chunks are numbered from 0 in the order
 // of the calls (the index doubles as the token_id); the heartbeat's
 // tokens_produced counts them. It returns
-// ErrTaskEnded after Finish or after Run returned, and the write error when
-// the supervisor cannot be reached.
+// ErrTaskEnded after Finish, after Run returned or once the task was
+// cancelled (a Cancel, a Shutdown: nothing more of it is written, so a task
+// that streams without looking at its context still stops at once), and
+// the write error when the supervisor cannot be reached.
 func (t *Task) Chunk(text string) error {
 	return t.chunk(text, "")
 }
@@ -128,6 +132,9 @@ func (t *Task) chunk(text, finishReason string) error {
 	if t.ended {
 		return fmt.Errorf("runner: task %s: %w", t.ID(), ErrTaskEnded)
 	}
+	if t.cut.Load() {
+		return fmt.Errorf("runner: task %s was cancelled: %w", t.ID(), ErrTaskEnded)
+	}
 	err := srv.writeLocked(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_ChunkGenerated{ChunkGenerated: &exov1.ChunkGenerated{
 		TaskId: t.ID(),
 		Index:  t.next,
@@ -146,10 +153,12 @@ func (t *Task) chunk(text, finishReason string) error {
 	return nil
 }
 
-// stop cancels the task's context, recording why; main loop only.
+// stop cancels the task's context, recording why; srv.tmu must be held
+// (never srv.mu: a task blocked writing holds that one).
 func (t *Task) stop(reason string) {
 	if t.reason == "" {
 		t.reason = reason
 	}
+	t.cut.Store(true)
 	t.cancel()
 }
