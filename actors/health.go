@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -325,7 +326,9 @@ func (m *healthMonitor) evaluate(ctx actor.Context) {
 		// runner is healthy again by now.
 		m.decisionAlerts(now)
 	}
+	listed := make(map[string]bool, len(m.roster.runners))
 	for _, e := range m.roster.runners {
+		listed[e.info.ID] = true
 		v := m.view(e.info.ID)
 		v.entry = e
 		if v.gone {
@@ -336,6 +339,7 @@ func (m *healthMonitor) evaluate(ctx actor.Context) {
 			scores[v.id], counted[v.id] = v.report.Score, true
 		}
 	}
+	m.forget(listed)
 	m.nodeScore = m.cfg.Node(scores, counted)
 	m.nodeScore.Persistent = m.persistent
 	m.node.metrics.nodeScore.Set(m.nodeScore.Value)
@@ -356,6 +360,22 @@ func (m *healthMonitor) evaluate(ctx actor.Context) {
 	if f := m.node.healthCfg.OnCheck; f != nil {
 		f(m.checks)
 	}
+}
+
+// forget drops the views of runners the supervisor no longer lists (its
+// retention of removed runners is bounded, docs/architecture.md), so the
+// monitor's memory follows the roster, not every runner ever spawned
+// (uptime_heap_growth measured 2.2 with views kept forever).
+func (m *healthMonitor) forget(listed map[string]bool) {
+	if len(m.views) == len(listed) {
+		return
+	}
+	for id := range m.views {
+		if !listed[id] {
+			delete(m.views, id)
+		}
+	}
+	m.order = slices.DeleteFunc(m.order, func(id string) bool { return !listed[id] })
 }
 
 // check scores one runner.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 // healthNode starts a node whose runner clock (liveness, and the health
 // monitor's checks) is a fake the test steps; supervision runs on the real
 // clock with a 1 ms backoff. checks receives each check's number.
-func healthNode(t *testing.T, hc health.Config) (*testNode, *clock.Fake, chan uint64) {
+func healthNode(t *testing.T, hc health.Config, mods ...func(*actors.NodeConfig)) (*testNode, *clock.Fake, chan uint64) {
 	t.Helper()
 	fc := clock.NewFake(time.Unix(1_700_000_000, 0))
 	checks := make(chan uint64, 1024) // never closed
@@ -35,6 +36,9 @@ func healthNode(t *testing.T, hc health.Config) (*testNode, *clock.Fake, chan ui
 			default:
 			}
 		}}
+		for _, m := range mods {
+			m(c)
+		}
 	})
 	return n, fc, checks
 }
@@ -107,6 +111,39 @@ func TestHealthHealthyRunner(t *testing.T) {
 	}
 	if a := healthAlerts(evs, id); len(a) != 0 {
 		t.Errorf("alerts for a healthy runner: %+v", a)
+	}
+}
+
+// TestHealthForgetsRemovedRunners: the monitor keeps a view only of the
+// runners the supervisor still lists (the live ones and the removed ones
+// its retention keeps), not of every runner ever spawned; with the views
+// kept forever uptime_heap_growth measured 2.2 (1.2 KiB per spawn/stop).
+func TestHealthForgetsRemovedRunners(t *testing.T) {
+	n, fc, checks := healthNode(t, health.Config{Interval: time.Second}, func(c *actors.NodeConfig) {
+		c.Retention.KeepRemoved = 1
+	})
+	ctx := ctxT(t)
+	var ids []string
+	for range 3 {
+		id := readyRunner(t, n)
+		step(t, fc, checks, time.Second) // seen by the monitor while live
+		if _, err := n.StopRunner(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	live := readyRunner(t, n)
+	step(t, fc, checks, time.Second)
+	rep, err := n.Health(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rep.Runners {
+		got = append(got, r.RunnerID)
+	}
+	if want := []string{ids[2], live}; !slices.Equal(got, want) {
+		t.Fatalf("health report lists %v, want %v (the one removed runner retention keeps, then the live one)", got, want)
 	}
 }
 
