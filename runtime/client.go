@@ -81,6 +81,8 @@ type NodeStatus struct {
 	Runners, Sessions, Subscriptions, OpenTasks int
 	Uptime                                      time.Duration
 	ShuttingDown                                bool
+	// HeapBytes is the node process's live Go heap when it answered.
+	HeapBytes uint64
 }
 
 // DialOption configures Dial.
@@ -546,7 +548,7 @@ func (c *Client) NodeStatus(ctx context.Context) (NodeStatus, error) {
 	r := res.(*exov1.GwNodeStatusReply)
 	return NodeStatus{Name: r.GetNodeName(), Kinds: r.GetKinds(), Runners: int(r.GetRunners()), Sessions: int(r.GetSessions()),
 		Subscriptions: int(r.GetSubscriptions()), OpenTasks: int(r.GetOpenTasks()), Uptime: r.GetUptime().AsDuration(),
-		ShuttingDown: r.GetShuttingDown()}, nil
+		ShuttingDown: r.GetShuttingDown(), HeapBytes: r.GetHeapAllocBytes()}, nil
 }
 
 // ShutdownNode shuts the node down (SIGNALING → DRAINING → CLOSING, as

@@ -451,7 +451,8 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		}
 		a.reply(ctx, &exov1.GwNodeStatusReply{CallId: callID, NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
 			Runners: int32(len(infos)), Sessions: int32(st.Sessions), Subscriptions: int32(st.Subscriptions),
-			OpenTasks: int32(st.OpenTasks), Uptime: durationpb.New(time.Since(g.start)), ShuttingDown: shutting})
+			OpenTasks: int32(st.OpenTasks), Uptime: durationpb.New(time.Since(g.start)), ShuttingDown: shutting,
+			HeapAllocBytes: heapBytes()})
 	case *exov1.GwEcho:
 		a.reply(ctx, &exov1.GwEchoed{CallId: callID})
 	case *exov1.GwBlast:

@@ -153,6 +153,7 @@ func newRoot(e *env) *cobra.Command {
 	root.AddCommand(newVersionCmd(e), newRunnerCmd(e), newDemoCommand(e), newBenchCmd(e), newBenchChildCmd(e), newStatusCmd(e),
 		newClusterCmd(e), newClusterMemberCmd(e), newNodeCmd(e), newRemoteCmd(e), newBenchRemoteClientCmd(e))
 	root.AddCommand(newConformanceCmd(e))
+	root.AddCommand(newChaosCmd(e))
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
 	}

@@ -2131,8 +2131,12 @@ type GwNodeStatusReply struct {
 	OpenTasks     int32                  `protobuf:"varint,7,opt,name=open_tasks,json=openTasks,proto3" json:"open_tasks,omitempty"`
 	Uptime        *durationpb.Duration   `protobuf:"bytes,8,opt,name=uptime,proto3" json:"uptime,omitempty"`
 	ShuttingDown  bool                   `protobuf:"varint,9,opt,name=shutting_down,json=shuttingDown,proto3" json:"shutting_down,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// heap_alloc_bytes is the node process's live Go heap (runtime/metrics
+	// /memory/classes/heap/objects:bytes) when it answered: what a soak
+	// bounds (docs/reliability.md).
+	HeapAllocBytes uint64 `protobuf:"varint,10,opt,name=heap_alloc_bytes,json=heapAllocBytes,proto3" json:"heap_alloc_bytes,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GwNodeStatusReply) Reset() {
@@ -2226,6 +2230,13 @@ func (x *GwNodeStatusReply) GetShuttingDown() bool {
 		return x.ShuttingDown
 	}
 	return false
+}
+
+func (x *GwNodeStatusReply) GetHeapAllocBytes() uint64 {
+	if x != nil {
+		return x.HeapAllocBytes
+	}
+	return 0
 }
 
 // GwShutdown shuts the node down. Reply: GwShutdownReport once done; the
@@ -2761,7 +2772,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x03end\x18\x04 \x01(\bR\x03end\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\"'\n" +
 	"\fGwNodeStatus\x12\x17\n" +
-	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\xb2\x02\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\xdc\x02\n" +
 	"\x11GwNodeStatusReply\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\tnode_name\x18\x02 \x01(\tR\bnodeName\x12\x14\n" +
@@ -2772,7 +2783,9 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\n" +
 	"open_tasks\x18\a \x01(\x05R\topenTasks\x121\n" +
 	"\x06uptime\x18\b \x01(\v2\x19.google.protobuf.DurationR\x06uptime\x12#\n" +
-	"\rshutting_down\x18\t \x01(\bR\fshuttingDown\"%\n" +
+	"\rshutting_down\x18\t \x01(\bR\fshuttingDown\x12(\n" +
+	"\x10heap_alloc_bytes\x18\n" +
+	" \x01(\x04R\x0eheapAllocBytes\"%\n" +
 	"\n" +
 	"GwShutdown\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\x8c\x01\n" +
