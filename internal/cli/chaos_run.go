@@ -501,26 +501,43 @@ func (r *chaosRun) finalChecks(baseline goleak.Option, interrupted bool) {
 		}
 	}
 	noTerminal := 0
+	var taskProblems []string
 	for _, t := range d.tasks {
 		seen := d.terminal[t.h.ID]
-		lostNode := t.n.state == nodeKilled && strings.Contains(t.outcome.Reason, "node")
+		// A node killed or cut is lost to the driver: its tasks stream ended
+		// with the loss, so a task may have no terminal status on it (after
+		// a cut the outcome itself may still arrive: replies travel on the
+		// node's own connection to the client, which the cut leaves up).
+		lostNode := t.n.state == nodeKilled
 		switch {
 		case t.err != nil || !t.outcome.Status.Terminal():
 			noTerminal++
+			taskProblems = append(taskProblems, fmt.Sprintf("task %s on %s: no outcome: %v", t.h.ID, t.n.name, t.err))
 		case seen > 1:
 			dup += uint64(seen - 1)
+			taskProblems = append(taskProblems, fmt.Sprintf("task %s: %d terminal statuses on node %s's tasks stream", t.h.ID, seen, t.n.name))
 		case seen == 0 && !lostNode:
 			noTerminal++
+			taskProblems = append(taskProblems, fmt.Sprintf("task %s (%s %q): no terminal status on node %s's tasks stream", t.h.ID, t.outcome.Status, t.outcome.Reason, t.n.name))
 		}
 	}
 	tasks := len(d.tasks)
 	d.mu.Unlock()
 	sort.Strings(badEnd)
+	if len(taskProblems) > 20 {
+		taskProblems = append(taskProblems[:20], fmt.Sprintf("... and %d more", len(taskProblems)-20))
+	}
 	for _, b := range badEnd {
 		r.violate(step, "EndOfStream last", "subscription %s ended without EndOfStream", b)
 	}
 	for _, p := range s.Problems {
+		if strings.Contains(p, "terminal statuses on node") || strings.Contains(p, ": no outcome: ") || strings.HasPrefix(p, "... and ") {
+			continue // counted above by the chaos rule (lost nodes included)
+		}
 		r.violate(step, "end of run", "%s", p)
+	}
+	for _, p := range taskProblems {
+		r.violate(step, "exactly one terminal status", "%s", p)
 	}
 	r.mu.Lock()
 	r.rep.Tasks = tasks + r.localCount
