@@ -22,6 +22,10 @@ import (
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
+// chaosLostAfter is how long the driver's clients wait for a word from a
+// node before they count it lost.
+const chaosLostAfter = 3 * time.Second
+
 // chaosMaxRunners bounds the runners of one node (--runners and spawn steps).
 const chaosMaxRunners = 6
 
@@ -117,19 +121,23 @@ type chaosRun struct {
 	subEvents  uint64               // events delivered to chaos subscribers
 	maxHeap    uint64
 	localCount int
+	unplanned  int             // nodes lost without a fault (heartbeat missed under load)
+	skipped    map[string]int  // steps skipped because their kind's slots were busy, by kind
+	runCtx     context.Context // ends when the run is interrupted
 
-	async   sync.WaitGroup // every asynchronous step
-	nodeOp  chan struct{}  // capacity 1: one node-level fault at a time
-	localOp chan struct{}  // capacity 2: in-process systems at once
-	subOp   chan struct{}  // capacity 8: chaos subscribers at once
-	loadOp  chan struct{}  // capacity 3: slow-loading runners at once
+	async    sync.WaitGroup // every asynchronous step
+	nodeOp   chan struct{}  // capacity 1: one node-level fault at a time
+	localOp  chan struct{}  // capacity 3: in-process systems at once
+	subOp    chan struct{}  // capacity 8: chaos subscribers at once
+	loadOp   chan struct{}  // capacity 4: spawns, stops and slow-loading runners at once
+	cancelOp chan struct{}  // capacity 8: delayed cancels at once
 }
 
 func newChaosRun(e *env, o chaosOptions, log io.Writer, self string) *chaosRun {
 	return &chaosRun{e: e, o: o, log: log, self: self,
-		proxies: map[string]*cutProxy{}, scanned: map[string]int64{},
-		nodeOp: make(chan struct{}, 1), localOp: make(chan struct{}, 2),
-		subOp: make(chan struct{}, 8), loadOp: make(chan struct{}, 3),
+		proxies: map[string]*cutProxy{}, scanned: map[string]int64{}, skipped: map[string]int{},
+		nodeOp: make(chan struct{}, 1), localOp: make(chan struct{}, 3),
+		subOp: make(chan struct{}, 8), loadOp: make(chan struct{}, 4), cancelOp: make(chan struct{}, 8),
 		rep: chaosReport{Seed: o.seed, Faults: map[string]int{}, Violations: []chaosViolation{}}}
 }
 
@@ -195,11 +203,16 @@ func (r *chaosRun) run(parent context.Context) (*chaosReport, error) {
 		r.mu.Unlock()
 		return p.Addr(), nil
 	}
+	// A heartbeat more patient than the default 1.5s: on a shared 2-core
+	// machine a starved node can miss 1.5s without being gone
+	// (docs/reliability.md); a cut is still found within 3.25s.
+	d.dialOpts = []exo.DialOption{exo.WithHeartbeat(250*time.Millisecond, chaosLostAfter)}
 	r.d = d
 	d.spawn = newSpawner()
 
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
+	r.runCtx = ctx
 	runErr := r.drive(ctx)
 	interrupted := parent.Err() != nil
 
@@ -208,6 +221,7 @@ func (r *chaosRun) run(parent context.Context) (*chaosReport, error) {
 	r.waitAsync(2 * time.Minute)
 	r.awaitTasks(90 * time.Second)
 	r.step.Store(int64(r.rep.Steps) + 1) // violations of the shutdown: one step past the last
+	r.shutdownLost()
 	r.boundedCall(0, "Shutdown of the cluster", 3*time.Minute, func(context.Context) error { d.shutdown(r.self); return nil })
 	r.mu.Lock()
 	proxies := make([]*cutProxy, 0, len(r.proxies))
@@ -227,6 +241,12 @@ func (r *chaosRun) run(parent context.Context) (*chaosReport, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if len(r.skipped) > 0 {
+		r.logf("steps skipped because earlier steps of their kind still ran: %v", r.skipped)
+	}
+	if r.unplanned > 0 {
+		r.logf("nodes lost without a fault (a heartbeat missed for %s, then reached again and shut down): %d", chaosLostAfter, r.unplanned)
+	}
 	rep := r.rep
 	rep.OK = len(rep.Violations) == 0
 	return &rep, nil
@@ -252,8 +272,8 @@ func (r *chaosRun) drive(ctx context.Context) error {
 	end := begin.Add(r.o.duration)
 	for i, st := range sched {
 		due := begin.Add(time.Duration(i) * every)
-		if due.After(end) {
-			break
+		if due.After(end) || time.Now().After(end) {
+			break // a starved machine runs fewer steps, never a longer run
 		}
 		if err := sleepCtx(ctx, time.Until(due)); err != nil {
 			return nil // interrupted: the end still runs
@@ -321,6 +341,7 @@ func (r *chaosRun) monitor(period time.Duration) func() {
 			}
 			r.checkHeap()
 			r.scanStderr(r.d.dir)
+			r.recoverLost()
 		}
 	}()
 	return func() {
@@ -408,13 +429,25 @@ func (r *chaosRun) servingNodes() []*demoNode {
 	return out
 }
 
-// goAsync runs f as an asynchronous step once sem has room (a full sem
-// holds the schedule back: the steps stay in order).
-func (r *chaosRun) goAsync(ctx context.Context, sem chan struct{}, f func()) bool {
+// goAsync runs f as an asynchronous step once sem has room, waiting at
+// most wait for it (the schedule stays in order but does not stall behind
+// slow steps); a step that found no room is skipped and counted.
+func (r *chaosRun) goAsync(ctx context.Context, sem chan struct{}, kind string, wait time.Duration, f func()) bool {
 	select {
 	case sem <- struct{}{}:
-	case <-ctx.Done():
-		return false
+	default:
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case sem <- struct{}{}:
+		case <-t.C:
+			r.mu.Lock()
+			r.skipped[kind]++
+			r.mu.Unlock()
+			return false
+		case <-ctx.Done():
+			return false
+		}
 	}
 	r.async.Add(1)
 	go func() { // owned by r: the end waits through r.async

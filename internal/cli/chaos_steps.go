@@ -37,7 +37,7 @@ func (r *chaosRun) inject(ctx context.Context, st chaosStep, rng *rand.Rand) {
 		if !r.submitFault(ctx, st, tg, param) {
 			return
 		}
-		r.goAsync(ctx, r.loadOp, func() {
+		r.goAsync(ctx, r.loadOp, st.kind, 500*time.Millisecond, func() {
 			time.Sleep(time.Duration(50+rng.Intn(200)) * time.Millisecond) // let the task arm the fault
 			r.stopRunner(st, tg)
 			r.spawnRunner(ctx, st, tg.n, "llama", false)
@@ -49,13 +49,13 @@ func (r *chaosRun) inject(ctx context.Context, st chaosStep, rng *rand.Rand) {
 		if n == nil {
 			return
 		}
-		r.goAsync(ctx, r.loadOp, func() { r.spawnRunner(ctx, st, n, "llama", true) })
+		r.goAsync(ctx, r.loadOp, st.kind, 500*time.Millisecond, func() { r.spawnRunner(ctx, st, n, "llama", true) })
 	case stepStopRunner:
 		tg, ok := r.pickTarget(rng)
 		if !ok || r.runnerCount(tg.n) <= 1 {
 			return // keep one runner per node; a spawn step adds more
 		}
-		r.goAsync(ctx, r.loadOp, func() { r.stopRunner(st, tg) })
+		r.goAsync(ctx, r.loadOp, st.kind, 500*time.Millisecond, func() { r.stopRunner(st, tg) })
 	case stepCancelOne, stepCancelAll:
 		r.cancel(ctx, st, rng)
 	case stepSubLeave, stepSubReconnect, stepSubSlow:
@@ -67,13 +67,15 @@ func (r *chaosRun) inject(ctx context.Context, st chaosStep, rng *rand.Rand) {
 		if st.kind != stepSubLeave {
 			topic = exo.TopicTasks // the busy one
 		}
-		r.fault(st.kind)
-		r.goAsync(ctx, r.subOp, func() { r.subscriber(st, n, topic, rng) })
+		r.goAsync(ctx, r.subOp, st.kind, 500*time.Millisecond, func() {
+			r.fault(st.kind)
+			r.subscriber(st, n, topic, rng)
+		})
 	case stepNodeKill, stepNetCut:
 		if len(r.servingNodes()) < 2 && r.o.nodes > 1 {
 			return // one node down at a time
 		}
-		r.goAsync(ctx, r.nodeOp, func() {
+		r.goAsync(ctx, r.nodeOp, st.kind, 0, func() {
 			if st.kind == stepNodeKill {
 				r.nodeKill(ctx, st, rng)
 			} else {
@@ -81,7 +83,7 @@ func (r *chaosRun) inject(ctx context.Context, st chaosStep, rng *rand.Rand) {
 			}
 		})
 	case stepResCloseFail, stepResCloseHang, stepHookSlow, stepShutStartup, stepShutBackoff, stepShutTwice:
-		r.goAsync(ctx, r.localOp, func() { r.localSystem(st, rng) })
+		r.goAsync(ctx, r.localOp, st.kind, time.Second, func() { r.localSystem(st, rng) })
 	}
 }
 
@@ -223,7 +225,7 @@ func (r *chaosRun) slowLoading(ctx context.Context, st chaosStep, rng *rand.Rand
 	}
 	stopAfter := time.Duration(rng.Intn(2500)) * time.Millisecond
 	stop := rng.Intn(2) == 0
-	r.goAsync(ctx, r.loadOp, func() {
+	r.goAsync(ctx, r.loadOp, st.kind, 500*time.Millisecond, func() {
 		id := r.spawnRunner(ctx, st, n, "slowload", false)
 		if id == "" {
 			return
@@ -267,7 +269,7 @@ func (r *chaosRun) cancel(ctx context.Context, st chaosStep, rng *rand.Rand) {
 	r.track(h, tg.n)
 	r.fault(st.kind)
 	after := time.Duration(rng.Intn(400)) * time.Millisecond
-	r.goAsync(ctx, r.subOp, func() {
+	r.goAsync(ctx, r.cancelOp, st.kind, 500*time.Millisecond, func() {
 		time.Sleep(after)
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -391,7 +393,22 @@ func (r *chaosRun) netCut(ctx context.Context, st chaosStep, rng *rand.Rand) {
 	}
 	time.Sleep(time.Duration(rng.Intn(1000)) * time.Millisecond) // the partition lasts a little longer
 	p.Heal()
-	// The node is reachable again: a new client shuts it down gracefully.
+	r.redialShutdown(ctx, st.n, n, p)
+	nn, err := r.d.startNode(ctx, r.self)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.violate(st.n, "node returns", "replacement of cut node %s: %v", n.name, err)
+		}
+		return
+	}
+	r.logf("node %s replaced by %s on %s", n.name, nn.name, nn.addr)
+}
+
+// redialShutdown reaches a node the driver lost (cut, or a heartbeat that
+// timed out under load) through its healed proxy with a new client and
+// shuts it down gracefully; a node that cannot be reached gets SIGTERM
+// (the demo's reaper then waits for it).
+func (r *chaosRun) redialShutdown(ctx context.Context, step int, n *demoNode, p *cutProxy) {
 	var c *exo.Client
 	var err error
 	for try := 0; try < 20; try++ {
@@ -401,27 +418,83 @@ func (r *chaosRun) netCut(ctx context.Context, st chaosStep, rng *rand.Rand) {
 		if err == nil || ctx.Err() != nil {
 			break
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond) // the node's side of the old session may still be ending
 	}
 	if err != nil {
 		if ctx.Err() == nil {
-			r.violate(st.n, "node returns", "node %s unreachable after the cut healed: %v", n.name, err)
+			r.violate(step, "node returns", "node %s unreachable after the cut healed: %v", n.name, err)
 		}
 		_ = syscall.Kill(n.cmd.Process.Pid, syscall.SIGTERM)
-	} else {
-		r.logf("node %s reachable again after the cut: shutting it down", n.name)
-		_ = r.boundedCall(st.n, fmt.Sprintf("ShutdownNode(%s) after a cut", n.name), 45*time.Second, func(ctx context.Context) error {
-			_, err := c.ShutdownNode(ctx)
-			return err
-		})
-		c.Close()
-	}
-	nn, err := r.d.startNode(ctx, r.self)
-	if err != nil {
-		if ctx.Err() == nil {
-			r.violate(st.n, "node returns", "replacement of cut node %s: %v", n.name, err)
-		}
 		return
 	}
-	r.logf("node %s replaced by %s on %s", n.name, nn.name, nn.addr)
+	r.logf("node %s reachable again: shutting it down", n.name)
+	_ = r.boundedCall(step, fmt.Sprintf("ShutdownNode(%s) after it was lost", n.name), 45*time.Second, func(ctx context.Context) error {
+		_, err := c.ShutdownNode(ctx)
+		return err
+	})
+	c.Close()
+}
+
+// shutdownLost shuts down, at the end of the run, the nodes whose client
+// counted them lost although nobody killed or cut them (a heartbeat that
+// timed out on a starved machine): they still run, and the demo's
+// shutdown only asks nodes it can reach.
+func (r *chaosRun) shutdownLost() {
+	r.d.mu.Lock()
+	var lost []*demoNode
+	for _, n := range r.d.nodes {
+		if n.state == nodeServing && n.client != nil && n.client.Err() != nil {
+			n.state = nodeKilled
+			lost = append(lost, n)
+		}
+	}
+	r.d.mu.Unlock()
+	for _, n := range lost {
+		r.logf("node %s was lost without a fault (%v): reaching it again to shut it down", n.name, n.client.Err())
+		r.mu.Lock()
+		p := r.proxies[n.name]
+		r.mu.Unlock()
+		if p != nil {
+			r.redialShutdown(context.Background(), int(r.step.Load()), n, p)
+		}
+	}
+}
+
+// recoverLost finds serving nodes whose client counted them lost although
+// no step killed or cut them (a heartbeat missed on a starved machine),
+// and replaces them as after a cut: reach the node again, shut it down
+// (a node that does not answer then is a violation), start another. It
+// runs from the monitor; the replacement runs asynchronously, one node
+// operation at a time. ctx ends with the schedule.
+func (r *chaosRun) recoverLost() {
+	r.d.mu.Lock()
+	var lost []*demoNode
+	for _, n := range r.d.nodes {
+		if n.state == nodeServing && n.client != nil && n.client.Err() != nil {
+			n.state = nodeKilled
+			lost = append(lost, n)
+		}
+	}
+	r.d.mu.Unlock()
+	for _, n := range lost {
+		r.mu.Lock()
+		r.unplanned++
+		p := r.proxies[n.name]
+		r.mu.Unlock()
+		r.logf("node %s lost without a fault (%v): reaching it again, then a replacement", n.name, n.client.Err())
+		step := int(r.step.Load())
+		r.goAsync(r.runCtx, r.nodeOp, "replace-lost-node", time.Minute, func() {
+			if p != nil {
+				r.redialShutdown(r.runCtx, step, n, p)
+			}
+			if r.runCtx.Err() != nil {
+				return
+			}
+			if nn, err := r.d.startNode(r.runCtx, r.self); err == nil {
+				r.logf("node %s replaced by %s on %s", n.name, nn.name, nn.addr)
+			} else if r.runCtx.Err() == nil {
+				r.violate(step, "node returns", "replacement of lost node %s: %v", n.name, err)
+			}
+		})
+	}
 }

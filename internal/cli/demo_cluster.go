@@ -198,6 +198,9 @@ type clusterDemo struct {
 	// the one it listens on (exo-actors chaos puts a TCP proxy it can cut
 	// in between).
 	dialVia func(name, addr string) (string, error)
+	// dialOpts are added to every Dial of a node (exo-actors chaos sets a
+	// more patient heartbeat).
+	dialOpts []exo.DialOption
 }
 
 func (d *clusterDemo) logf(format string, args ...any) {
@@ -681,7 +684,7 @@ func (d *clusterDemo) startNode(ctx context.Context, self string) (*demoNode, er
 			return nil, fmt.Errorf("demo: node %s: %w", name, err)
 		}
 	}
-	c, err := exo.Dial(ctx, dial, exo.WithClientName("exo-actors demo"))
+	c, err := exo.Dial(ctx, dial, append([]exo.DialOption{exo.WithClientName("exo-actors demo")}, d.dialOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("demo: dial node %s at %s: %w", name, n.addr, err)
 	}
