@@ -139,6 +139,17 @@ func (r *chaosRun) localSystem(st chaosStep, rng *rand.Rand) {
 			}
 		}
 		time.Sleep(time.Duration(rng.Intn(100)) * time.Millisecond)
+		if rng.Intn(2) == 0 && id != "" {
+			// StopRunner during the backoff: it must return, and the
+			// runner must not come back.
+			_ = r.boundedCall(st.n, "StopRunner during restart backoff", 20*time.Second, func(ctx context.Context) error {
+				_, err := sys.StopRunner(ctx, id)
+				if errors.Is(err, exo.ErrUnknownRunner) {
+					return nil
+				}
+				return err
+			})
+		}
 		rep, _ = shutdown("Shutdown during restart backoff")
 		// The runner must not come back after the shutdown.
 		if infos, err := sys.Runners(context.Background()); err == nil {

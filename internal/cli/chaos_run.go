@@ -47,6 +47,7 @@ const (
 	stepSubSlow        = "sub-slow"
 	stepNodeKill       = "node-kill"
 	stepNetCut         = "net-cut"
+	stepNodeShutdown   = "node-shutdown"
 	stepResCloseFail   = "resource-close-fail"
 	stepResCloseHang   = "resource-close-hang"
 	stepHookSlow       = "hook-slow"
@@ -66,7 +67,7 @@ var chaosWeights = []struct {
 	{stepCancelOne, 4}, {stepCancelAll, 2},
 	{stepSubLeave, 3}, {stepSubReconnect, 2}, {stepSubSlow, 2},
 	{stepSpawnRunner, 3}, {stepStopRunner, 2}, {stepIgnoreShutdown, 2}, {stepSlowLoading, 2},
-	{stepNodeKill, 1}, {stepNetCut, 1},
+	{stepNodeKill, 1}, {stepNetCut, 1}, {stepNodeShutdown, 1},
 	{stepResCloseFail, 1}, {stepResCloseHang, 1}, {stepHookSlow, 1},
 	{stepShutStartup, 1}, {stepShutBackoff, 1}, {stepShutTwice, 1},
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"sync"
 	"syscall"
 	"time"
 
@@ -71,15 +72,18 @@ func (r *chaosRun) inject(ctx context.Context, st chaosStep, rng *rand.Rand) {
 			r.fault(st.kind)
 			r.subscriber(st, n, topic, rng)
 		})
-	case stepNodeKill, stepNetCut:
+	case stepNodeKill, stepNetCut, stepNodeShutdown:
 		if len(r.servingNodes()) < 2 && r.o.nodes > 1 {
 			return // one node down at a time
 		}
 		r.goAsync(ctx, r.nodeOp, st.kind, 0, func() {
-			if st.kind == stepNodeKill {
+			switch st.kind {
+			case stepNodeKill:
 				r.nodeKill(ctx, st, rng)
-			} else {
+			case stepNetCut:
 				r.netCut(ctx, st, rng)
+			default:
+				r.nodeShutdown(ctx, st, rng)
 			}
 		})
 	case stepResCloseFail, stepResCloseHang, stepHookSlow, stepShutStartup, stepShutBackoff, stepShutTwice:
@@ -143,6 +147,17 @@ func (r *chaosRun) signalRunner(ctx context.Context, st chaosStep, rng *rand.Ran
 			continue
 		}
 		r.fault(st.kind)
+		// A third of the time the runner is then stopped at once: during
+		// its restart backoff (SIGKILL) or while frozen (SIGSTOP: the stop
+		// must escalate to SIGKILL), and a new one takes its place.
+		if rng.Intn(3) == 0 && r.runnerCount(tg.n) > 1 {
+			after := time.Duration(rng.Intn(300)) * time.Millisecond
+			r.goAsync(ctx, r.loadOp, st.kind, 500*time.Millisecond, func() {
+				time.Sleep(after)
+				r.stopRunner(st, tg)
+				r.spawnRunner(ctx, st, tg.n, "llama", false)
+			})
+		}
 		return
 	}
 }
@@ -497,4 +512,55 @@ func (r *chaosRun) recoverLost() {
 			}
 		})
 	}
+}
+
+// nodeShutdown shuts a serving node down gracefully at a random moment: a
+// runner may be starting (half of the time one is spawned just before),
+// tasks run, and a second ShutdownNode comes during the first. Both calls
+// must return; every task of the node must end with exactly one terminal
+// status on its stream, then EndOfStream. A replacement node follows.
+func (r *chaosRun) nodeShutdown(ctx context.Context, st chaosStep, rng *rand.Rand) {
+	n := r.pickNode(rng)
+	if n == nil {
+		return
+	}
+	if rng.Intn(2) == 0 {
+		kind := []string{"llama", "slowload"}[rng.Intn(2)]
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, _ = n.client.SpawnRunner(sctx, exo.RunnerSpec{Kind: kind})
+		cancel()
+	}
+	r.d.mu.Lock()
+	n.state = nodeShutDown
+	r.d.mu.Unlock()
+	r.fault(st.kind)
+	r.logf("FAULT %-13s graceful shutdown of node %s, and a second one during it", st.kind, n.name)
+	second := time.Duration(rng.Intn(200)) * time.Millisecond
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() { // owned by this step: waited below
+			defer wg.Done()
+			if i == 1 {
+				time.Sleep(second)
+			}
+			err := r.boundedCall(st.n, fmt.Sprintf("ShutdownNode(%s) #%d", n.name, i+1), 45*time.Second, func(ctx context.Context) error {
+				_, err := n.client.ShutdownNode(ctx)
+				return err
+			})
+			if err != nil && i == 0 && !errors.Is(err, context.DeadlineExceeded) {
+				r.violate(st.n, "every call returns", "ShutdownNode(%s): %v", n.name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	n.client.Close() // the node waits for its client's goodbye before it exits
+	nn, err := r.d.startNode(ctx, r.self)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.violate(st.n, "node returns", "replacement of shut-down node %s: %v", n.name, err)
+		}
+		return
+	}
+	r.logf("node %s replaced by %s on %s", n.name, nn.name, nn.addr)
 }
