@@ -2,6 +2,8 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	goruntime "runtime"
 	"strings"
 	"testing"
@@ -59,5 +61,61 @@ func TestChaosSeed7DepartedPeerLeaksNoGRPCConns(t *testing.T) {
 		case <-time.After(50 * time.Millisecond): // polling a count: there is no event for "a goroutine ended"
 		case <-context.Background().Done():
 		}
+	}
+}
+
+// TestChaosSeed22DroppedSessionEndsClient is the regression test of the
+// second bug exo-actors chaos found (seed 22, on a loaded machine): the node
+// dropped the client's session (no heartbeat within its session timeout)
+// but went on answering the client's pings with pongs, so the client
+// believed itself connected for ever: its task handles never ended, its
+// subscriptions never ended, and every call failed with "no session". Now
+// a ping without a session is answered "no session" and the client ends
+// as lost: every handle Failed (node lost), every subscription ended.
+func TestChaosSeed22DroppedSessionEndsClient(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"slow": fmt.Sprintf(echoKind, "50ms")}, `, "session_timeout": "300ms"`)
+	n := startNode(t, "dropper", cfg)
+	ctx := remoteCtx(t, 30*time.Second)
+	// Pings 1s apart: the node (300ms session timeout) drops the session
+	// between two of them; the client would wait 10s to count it lost.
+	c, err := exo.Dial(ctx, n.addr, exo.WithHeartbeat(time.Second, 10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sub, err := c.Subscribe(exo.TopicTasks, exo.Filter{}, exo.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	id, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.Submit(ctx, id, exo.Task{ID: "long", Kind: "text_generation", Params: map[string]string{"max_tokens": "1000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 8*time.Second)
+	defer cancel()
+	oc, err := h.Wait(wctx)
+	if err != nil {
+		t.Fatalf("the task did not end after the node dropped the session: %v", err)
+	}
+	if oc.Status != exo.TaskFailed || !strings.Contains(oc.Reason, "session") {
+		t.Errorf("outcome %s %q: want Failed naming the dropped session", oc.Status, oc.Reason)
+	}
+	if !errors.Is(c.Err(), exo.ErrNodeLost) {
+		t.Errorf("client error %v: want ErrNodeLost", c.Err())
+	}
+	for {
+		_, err := sub.Next(wctx)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, exo.ErrEndOfStream) {
+			t.Errorf("subscription ended with %v: want EndOfStream", err)
+		}
+		break
 	}
 }

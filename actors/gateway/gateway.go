@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"time"
@@ -241,9 +242,18 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 	case *exov1.GwHello:
 		a.hello(ctx, m)
 	case *exov1.GwPing:
-		if s := a.session(ctx); s != nil {
-			s.lastSeen = time.Now()
+		s := a.session(ctx)
+		if s == nil {
+			// The session was dropped (it sent nothing for SessionTimeout,
+			// or its client said hello elsewhere): a pong would tell the
+			// client all is well, and it would wait for its tasks and
+			// streams for ever. Say so instead; the client then ends as
+			// lost (found by exo-actors chaos, seed 22).
+			a.reply(ctx, errMsg(0, fmt.Errorf("%w: this client's session was dropped (no heartbeat for %s); dial again",
+				ErrNoSession, a.g.cfg.SessionTimeout)))
+			return
 		}
+		s.lastSeen = time.Now()
 		a.reply(ctx, &exov1.GwPong{Seq: m.GetSeq()})
 	case *exov1.GwBye:
 		if s := a.session(ctx); s != nil {
@@ -452,7 +462,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		a.reply(ctx, &exov1.GwNodeStatusReply{CallId: callID, NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
 			Runners: int32(len(infos)), Sessions: int32(st.Sessions), Subscriptions: int32(st.Subscriptions),
 			OpenTasks: int32(st.OpenTasks), Uptime: durationpb.New(time.Since(g.start)), ShuttingDown: shutting,
-			HeapAllocBytes: heapBytes()})
+			HeapAllocBytes: heapBytes(), Goroutines: uint32(goruntime.NumGoroutine())})
 	case *exov1.GwEcho:
 		a.reply(ctx, &exov1.GwEchoed{CallId: callID})
 	case *exov1.GwBlast:

@@ -124,7 +124,11 @@ type chaosRun struct {
 	localCount int
 	unplanned  int             // nodes lost without a fault (heartbeat missed under load)
 	skipped    map[string]int  // steps skipped because their kind's slots were busy, by kind
+	lifecycle  map[string]bool // runners reported for lifecycle errors, by node/runner
 	runCtx     context.Context // ends when the run is interrupted
+	anchor     *demoNode       // the first node: no node-level fault hits it
+	anchorBase exo.NodeStatus  // its status once started
+	anchorLive int             // its live runners once started
 
 	async    sync.WaitGroup // every asynchronous step
 	nodeOp   chan struct{}  // capacity 1: one node-level fault at a time
@@ -136,7 +140,7 @@ type chaosRun struct {
 
 func newChaosRun(e *env, o chaosOptions, log io.Writer, self string) *chaosRun {
 	return &chaosRun{e: e, o: o, log: log, self: self,
-		proxies: map[string]*cutProxy{}, scanned: map[string]int64{}, skipped: map[string]int{},
+		proxies: map[string]*cutProxy{}, scanned: map[string]int64{}, skipped: map[string]int{}, lifecycle: map[string]bool{},
 		nodeOp: make(chan struct{}, 1), localOp: make(chan struct{}, 3),
 		subOp: make(chan struct{}, 8), loadOp: make(chan struct{}, 4), cancelOp: make(chan struct{}, 8),
 		rep: chaosReport{Seed: o.seed, Faults: map[string]int{}, Violations: []chaosViolation{}}}
@@ -221,6 +225,7 @@ func (r *chaosRun) run(parent context.Context) (*chaosReport, error) {
 	// shutdown of every node, the proxies, then the final checks.
 	r.waitAsync(2 * time.Minute)
 	r.awaitTasks(90 * time.Second)
+	r.checkAnchor()
 	r.step.Store(int64(r.rep.Steps) + 1) // violations of the shutdown: one step past the last
 	r.shutdownLost()
 	r.boundedCall(0, "Shutdown of the cluster", 3*time.Minute, func(context.Context) error { d.shutdown(r.self); return nil })
@@ -258,8 +263,23 @@ func (r *chaosRun) drive(ctx context.Context) error {
 	d := r.d
 	d.logf("== chaos: %d nodes (%d runners each), seed %d, %s at %.1f steps/s", r.o.nodes, r.o.runners, r.o.seed, r.o.duration, r.o.rate)
 	for i := 0; i < r.o.nodes; i++ {
-		if _, err := d.startNode(ctx, r.self); err != nil {
+		n, err := d.startNode(ctx, r.self)
+		if err != nil {
 			return err
+		}
+		if i == 0 {
+			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			st, err := n.client.NodeStatus(sctx)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("chaos: status of node %s: %w", n.name, err)
+			}
+			live, _ := r.liveRunners(ctx, n)
+			r.mu.Lock()
+			r.anchor, r.anchorBase, r.anchorLive = n, st, live
+			r.mu.Unlock()
+			d.logf("anchor node %s (never killed, cut or shut down before the end): %d goroutines, heap %.1f MiB, %d runners",
+				n.name, st.Goroutines, float64(st.HeapBytes)/(1<<20), live)
 		}
 	}
 	stopMon := r.monitor(time.Second)
@@ -636,3 +656,53 @@ func findLeaks(baseline goleak.Option) error {
 
 // terminate is syscall.Kill, named for the reader.
 func terminate(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }
+
+// anchorGoroutinesPerRunner and anchorGoroutineSlack bound the anchor
+// node's goroutines at the end, idle again: its count once started, plus
+// this many for each runner it has beyond those it had then, plus slack.
+const (
+	anchorGoroutinesPerRunner = 12
+	anchorGoroutineSlack      = 40
+)
+
+// checkAnchor compares the anchor node, idle after the run, with itself
+// at the start: goroutines must not have grown with its history.
+func (r *chaosRun) checkAnchor() {
+	n := r.anchorNode()
+	if n == nil || n.client.Err() != nil {
+		r.logf("anchor node lost during the run: its goroutine growth is not measured")
+		return
+	}
+	// The goroutines of runners and sessions that ended go within moments.
+	var st exo.NodeStatus
+	var err error
+	var bound, live int
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		st, err = n.client.NodeStatus(ctx)
+		cancel()
+		if err != nil {
+			r.logf("anchor node status: %v", err)
+			return
+		}
+		ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+		live, err = r.liveRunners(ctx, n)
+		cancel()
+		if err != nil {
+			r.logf("anchor node runners: %v", err)
+			return
+		}
+		bound = r.anchorBase.Goroutines + anchorGoroutineSlack + anchorGoroutinesPerRunner*max(0, live-r.anchorLive)
+		if st.Goroutines <= bound || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(250 * time.Millisecond) // polling the node's count: no event says "its goroutines ended"
+	}
+	r.logf("anchor node %s after the run: %d goroutines (at the start %d; bound %d), heap %.1f MiB, %d live runners (%d ever), up %s",
+		n.name, st.Goroutines, r.anchorBase.Goroutines, bound, float64(st.HeapBytes)/(1<<20), live, st.Runners, st.Uptime.Round(time.Second))
+	if st.Goroutines > bound {
+		r.violate(0, "no goroutine left", "anchor node %s has %d goroutines after the run, %d at the start (%d live runners then, %d now): bound %d",
+			n.name, st.Goroutines, r.anchorBase.Goroutines, r.anchorLive, live, bound)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -41,7 +42,7 @@ func (r *chaosRun) inject(ctx context.Context, st chaosStep, rng *rand.Rand) {
 		r.goAsync(ctx, r.loadOp, st.kind, 500*time.Millisecond, func() {
 			time.Sleep(time.Duration(50+rng.Intn(200)) * time.Millisecond) // let the task arm the fault
 			r.stopRunner(st, tg)
-			r.spawnRunner(ctx, st, tg.n, "llama", false)
+			r.spawnRunner(ctx, st, tg.n, "llama", false, true)
 		})
 	case stepSlowLoading:
 		r.slowLoading(ctx, st, rng)
@@ -50,7 +51,7 @@ func (r *chaosRun) inject(ctx context.Context, st chaosStep, rng *rand.Rand) {
 		if n == nil {
 			return
 		}
-		r.goAsync(ctx, r.loadOp, st.kind, 500*time.Millisecond, func() { r.spawnRunner(ctx, st, n, "llama", true) })
+		r.goAsync(ctx, r.loadOp, st.kind, 500*time.Millisecond, func() { r.spawnRunner(ctx, st, n, "llama", true, true) })
 	case stepStopRunner:
 		tg, ok := r.pickTarget(rng)
 		if !ok || r.runnerCount(tg.n) <= 1 {
@@ -73,9 +74,6 @@ func (r *chaosRun) inject(ctx context.Context, st chaosStep, rng *rand.Rand) {
 			r.subscriber(st, n, topic, rng)
 		})
 	case stepNodeKill, stepNetCut, stepNodeShutdown:
-		if len(r.servingNodes()) < 2 && r.o.nodes > 1 {
-			return // one node down at a time
-		}
 		r.goAsync(ctx, r.nodeOp, st.kind, 0, func() {
 			switch st.kind {
 			case stepNodeKill:
@@ -119,6 +117,7 @@ func (r *chaosRun) runnerCount(n *demoNode) int {
 func (r *chaosRun) fewestRunners() *demoNode {
 	var best *demoNode
 	for _, n := range r.servingNodes() {
+		r.prune(n)
 		if c := r.runnerCount(n); c < chaosMaxRunners && (best == nil || c < r.runnerCount(best)) {
 			best = n
 		}
@@ -155,7 +154,7 @@ func (r *chaosRun) signalRunner(ctx context.Context, st chaosStep, rng *rand.Ran
 			r.goAsync(ctx, r.loadOp, st.kind, 500*time.Millisecond, func() {
 				time.Sleep(after)
 				r.stopRunner(st, tg)
-				r.spawnRunner(ctx, st, tg.n, "llama", false)
+				r.spawnRunner(ctx, st, tg.n, "llama", false, true)
 			})
 		}
 		return
@@ -192,14 +191,14 @@ func (r *chaosRun) track(h *exo.TaskHandle, n *demoNode) {
 
 // spawnRunner spawns a runner of kind on n; with keep it joins n's
 // targets once spawned.
-func (r *chaosRun) spawnRunner(ctx context.Context, st chaosStep, n *demoNode, kind string, keep bool) string {
+func (r *chaosRun) spawnRunner(ctx context.Context, st chaosStep, n *demoNode, kind string, count, keep bool) string {
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	id, err := n.client.SpawnRunner(cctx, exo.RunnerSpec{Kind: kind})
 	if err != nil {
 		return ""
 	}
-	if keep {
+	if count {
 		r.fault(st.kind)
 	}
 	r.d.mu.Lock()
@@ -241,7 +240,7 @@ func (r *chaosRun) slowLoading(ctx context.Context, st chaosStep, rng *rand.Rand
 	stopAfter := time.Duration(rng.Intn(2500)) * time.Millisecond
 	stop := rng.Intn(2) == 0
 	r.goAsync(ctx, r.loadOp, st.kind, 500*time.Millisecond, func() {
-		id := r.spawnRunner(ctx, st, n, "slowload", false)
+		id := r.spawnRunner(ctx, st, n, "slowload", false, false)
 		if id == "" {
 			return
 		}
@@ -367,27 +366,70 @@ func (r *chaosRun) lostOrDup(st chaosStep, name string, last, got uint64) {
 	r.violate(st.n, "increasing sequence numbers, no silent gap", "subscriber %s: seq %d after %d", name, got, last)
 }
 
-// nodeKill kills a node with -9 and starts a replacement (the demo's
-// node-kill fault).
+// nodeKill kills a node (never the anchor) with -9 and starts a
+// replacement: its tasks must end Failed (node lost), its subscriptions
+// with EndOfStream, and nothing of it may be left.
 func (r *chaosRun) nodeKill(ctx context.Context, st chaosStep, rng *rand.Rand) {
-	if err := r.d.inject(ctx, r.self, rng, "node-kill"); err != nil {
-		if ctx.Err() == nil {
-			r.violate(st.n, "node returns", "%v", err)
-		}
+	n := r.pickVictim(rng)
+	if n == nil {
+		return
+	}
+	r.d.mu.Lock()
+	n.state = nodeKilled
+	r.d.sum.NodesKilled++
+	r.d.mu.Unlock()
+	if err := syscall.Kill(n.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		r.violate(st.n, "node returns", "kill -9 node %s: %v", n.name, err)
 		return
 	}
 	r.fault(st.kind)
+	r.logf("FAULT %-13s kill -9 node %s (pid %d)", st.kind, n.name, n.cmd.Process.Pid)
+	select {
+	case <-n.client.Done():
+	case <-time.After(chaosLostAfter + 10*time.Second):
+		r.violate(st.n, "lost node detected", "node %s killed but its client did not count it lost within %s", n.name, chaosLostAfter+10*time.Second)
+	case <-ctx.Done():
+		return
+	}
+	nn, err := r.d.startNode(ctx, r.self)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.violate(st.n, "node returns", "replacement of killed node %s: %v", n.name, err)
+		}
+		return
+	}
+	r.logf("node %s back as %s on %s", n.name, nn.name, nn.addr)
+}
+
+// pickVictim picks a serving node for a node-level fault: never the
+// anchor (the long-lived node whose memory and goroutines are bounded).
+func (r *chaosRun) pickVictim(rng *rand.Rand) *demoNode {
+	var ns []*demoNode
+	for _, n := range r.servingNodes() {
+		if n != r.anchorNode() {
+			ns = append(ns, n)
+		}
+	}
+	if len(ns) == 0 {
+		return nil
+	}
+	return ns[rng.Intn(len(ns))]
+}
+
+func (r *chaosRun) anchorNode() *demoNode {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.anchor
 }
 
 // netCut cuts a node's traffic at its proxy: the client must count the node
 // lost (heartbeat) although the process runs on; then the cut heals, a new
 // client reaches the node, shuts it down, and a replacement node starts.
 func (r *chaosRun) netCut(ctx context.Context, st chaosStep, rng *rand.Rand) {
-	ns := r.servingNodes()
-	if len(ns) == 0 {
+	n := r.pickVictim(rng)
+	if n == nil {
 		return
 	}
-	n := ns[rng.Intn(len(ns))]
 	r.mu.Lock()
 	p := r.proxies[n.name]
 	r.mu.Unlock()
@@ -493,6 +535,9 @@ func (r *chaosRun) recoverLost() {
 	r.d.mu.Unlock()
 	for _, n := range lost {
 		r.mu.Lock()
+		if n == r.anchor {
+			r.anchor = nil // replaced: its growth is no longer measured
+		}
 		r.unplanned++
 		p := r.proxies[n.name]
 		r.mu.Unlock()
@@ -520,7 +565,7 @@ func (r *chaosRun) recoverLost() {
 // must return; every task of the node must end with exactly one terminal
 // status on its stream, then EndOfStream. A replacement node follows.
 func (r *chaosRun) nodeShutdown(ctx context.Context, st chaosStep, rng *rand.Rand) {
-	n := r.pickNode(rng)
+	n := r.pickVictim(rng)
 	if n == nil {
 		return
 	}
@@ -563,4 +608,78 @@ func (r *chaosRun) nodeShutdown(ctx context.Context, st chaosStep, rng *rand.Ran
 		return
 	}
 	r.logf("node %s replaced by %s on %s", n.name, nn.name, nn.addr)
+}
+
+// prune drops from n's targets the runners that ended for good (stopped,
+// or escalated and stopped): a spawn step then sees room for a new one.
+func (r *chaosRun) prune(n *demoNode) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	infos, err := n.client.Runners(ctx)
+	cancel()
+	if err != nil {
+		return
+	}
+	gone := map[string]bool{}
+	for _, in := range infos {
+		r.checkLifecycle(n, in)
+		if runnerEnded(in) {
+			gone[in.ID] = true
+		}
+	}
+	r.d.mu.Lock()
+	kept := n.runner[:0:0]
+	for _, id := range n.runner {
+		if !gone[id] {
+			kept = append(kept, id)
+		}
+	}
+	n.runner = kept
+	r.d.mu.Unlock()
+}
+
+// liveRunners counts n's runners that have not ended for good.
+func (r *chaosRun) liveRunners(ctx context.Context, n *demoNode) (int, error) {
+	c := n.client
+	infos, err := c.Runners(ctx)
+	if err != nil {
+		return 0, err
+	}
+	live := 0
+	by := map[string]int{}
+	for _, in := range infos {
+		r.checkLifecycle(n, in)
+		by[in.Status.String()]++
+		if !runnerEnded(in) {
+			live++
+		}
+	}
+	if os.Getenv("EXO_CHAOS_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "runners by status: %v\n", by)
+	}
+	return live, nil
+}
+
+// runnerEnded: the runner ended for good: stopped (Shutdown), or Failed and
+// not waiting for a restart for a while (escalated: stopped after its
+// failure).
+func runnerEnded(in exo.RunnerInfo) bool {
+	return in.Status == exo.StatusShutdown ||
+		(in.Status == exo.StatusFailed && !in.Restarting && in.Pid == 0 && time.Since(in.StatusSince) > 5*time.Second)
+}
+
+// checkLifecycle reports a runner whose lifecycle state machine refused a
+// transition (RunnerInfo.LifecycleErrors: always 0 unless exo-actors has
+// a bug), once per runner.
+func (r *chaosRun) checkLifecycle(n *demoNode, in exo.RunnerInfo) {
+	if in.LifecycleErrors == 0 {
+		return
+	}
+	key := n.name + "/" + in.ID
+	r.mu.Lock()
+	seen := r.lifecycle[key]
+	r.lifecycle[key] = true
+	r.mu.Unlock()
+	if !seen {
+		r.violate(0, "runner lifecycle", "runner %s on %s: %d illegal lifecycle transitions (last error %q)", in.ID, n.name, in.LifecycleErrors, in.LastError)
+	}
 }

@@ -2135,8 +2135,11 @@ type GwNodeStatusReply struct {
 	// /memory/classes/heap/objects:bytes) when it answered: what a soak
 	// bounds (docs/reliability.md).
 	HeapAllocBytes uint64 `protobuf:"varint,10,opt,name=heap_alloc_bytes,json=heapAllocBytes,proto3" json:"heap_alloc_bytes,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// goroutines is the node process's goroutine count when it answered: a
+	// long-lived node's count must not grow with its history.
+	Goroutines    uint32 `protobuf:"varint,11,opt,name=goroutines,proto3" json:"goroutines,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GwNodeStatusReply) Reset() {
@@ -2235,6 +2238,13 @@ func (x *GwNodeStatusReply) GetShuttingDown() bool {
 func (x *GwNodeStatusReply) GetHeapAllocBytes() uint64 {
 	if x != nil {
 		return x.HeapAllocBytes
+	}
+	return 0
+}
+
+func (x *GwNodeStatusReply) GetGoroutines() uint32 {
+	if x != nil {
+		return x.Goroutines
 	}
 	return 0
 }
@@ -2772,7 +2782,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x03end\x18\x04 \x01(\bR\x03end\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\"'\n" +
 	"\fGwNodeStatus\x12\x17\n" +
-	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\xdc\x02\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\xfc\x02\n" +
 	"\x11GwNodeStatusReply\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\tnode_name\x18\x02 \x01(\tR\bnodeName\x12\x14\n" +
@@ -2785,7 +2795,10 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x06uptime\x18\b \x01(\v2\x19.google.protobuf.DurationR\x06uptime\x12#\n" +
 	"\rshutting_down\x18\t \x01(\bR\fshuttingDown\x12(\n" +
 	"\x10heap_alloc_bytes\x18\n" +
-	" \x01(\x04R\x0eheapAllocBytes\"%\n" +
+	" \x01(\x04R\x0eheapAllocBytes\x12\x1e\n" +
+	"\n" +
+	"goroutines\x18\v \x01(\rR\n" +
+	"goroutines\"%\n" +
 	"\n" +
 	"GwShutdown\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\x8c\x01\n" +
