@@ -449,7 +449,8 @@ func (c *Client) Runners(ctx context.Context) ([]RunnerInfo, error) {
 	var out []RunnerInfo
 	for _, r := range res.(*exov1.GwRunnerList).GetRunners() {
 		ri := actors.RunnerInfo{ID: r.GetId(), Kind: r.GetKind(), Generation: r.GetGeneration(), Attempts: int(r.GetAttempts()),
-			Pid: int(r.GetPid()), Status: r.GetStatus(), LastError: r.GetLastError()}
+			Pid: int(r.GetPid()), Status: r.GetStatus(), LastError: r.GetLastError(), Restarting: r.GetRestarting(),
+			LifecycleErrors: r.GetLifecycleErrors()}
 		if r.StatusSince != nil {
 			ri.StatusSince = r.StatusSince.AsTime()
 		}

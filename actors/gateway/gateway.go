@@ -647,7 +647,7 @@ func (a *gatewayActor) subscribe(ctx actor.Context, s *session, m *exov1.GwSubsc
 
 func runnerInfo(ri actors.RunnerInfo) *exov1.GwRunnerInfo {
 	out := &exov1.GwRunnerInfo{Id: ri.ID, Kind: ri.Kind, Generation: ri.Generation, Attempts: int32(ri.Attempts),
-		Pid: int32(ri.Pid), Status: ri.Status, LastError: ri.LastError}
+		Pid: int32(ri.Pid), Status: ri.Status, LastError: ri.LastError, Restarting: ri.Restarting, LifecycleErrors: ri.LifecycleErrors}
 	if !ri.StatusSince.IsZero() {
 		out.StatusSince = timestamppb.New(ri.StatusSince)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
-	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -645,16 +644,11 @@ func (r *chaosRun) liveRunners(ctx context.Context, n *demoNode) (int, error) {
 		return 0, err
 	}
 	live := 0
-	by := map[string]int{}
 	for _, in := range infos {
 		r.checkLifecycle(n, in)
-		by[in.Status.String()]++
 		if !runnerEnded(in) {
 			live++
 		}
-	}
-	if os.Getenv("EXO_CHAOS_DEBUG") != "" {
-		fmt.Fprintf(os.Stderr, "runners by status: %v\n", by)
 	}
 	return live, nil
 }
@@ -664,7 +658,7 @@ func (r *chaosRun) liveRunners(ctx context.Context, n *demoNode) (int, error) {
 // failure).
 func runnerEnded(in exo.RunnerInfo) bool {
 	return in.Status == exo.StatusShutdown ||
-		(in.Status == exo.StatusFailed && !in.Restarting && in.Pid == 0 && time.Since(in.StatusSince) > 5*time.Second)
+		(in.Status == exo.StatusFailed && !in.Restarting && time.Since(in.StatusSince) > 5*time.Second)
 }
 
 // checkLifecycle reports a runner whose lifecycle state machine refused a

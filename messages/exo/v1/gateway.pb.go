@@ -748,17 +748,22 @@ func (x *GwListRunners) GetCallId() uint64 {
 
 // GwRunnerInfo is one runner of GwRunnerList.
 type GwRunnerInfo struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
-	Generation    uint64                 `protobuf:"varint,3,opt,name=generation,proto3" json:"generation,omitempty"`
-	Attempts      int32                  `protobuf:"varint,4,opt,name=attempts,proto3" json:"attempts,omitempty"`
-	Pid           int32                  `protobuf:"varint,5,opt,name=pid,proto3" json:"pid,omitempty"`
-	Status        *RunnerStatus          `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
-	StatusSince   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=status_since,json=statusSince,proto3" json:"status_since,omitempty"`
-	LastError     string                 `protobuf:"bytes,8,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Kind        string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Generation  uint64                 `protobuf:"varint,3,opt,name=generation,proto3" json:"generation,omitempty"`
+	Attempts    int32                  `protobuf:"varint,4,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	Pid         int32                  `protobuf:"varint,5,opt,name=pid,proto3" json:"pid,omitempty"`
+	Status      *RunnerStatus          `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	StatusSince *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=status_since,json=statusSince,proto3" json:"status_since,omitempty"`
+	LastError   string                 `protobuf:"bytes,8,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// restarting: the runner waits in its restart backoff.
+	Restarting bool `protobuf:"varint,9,opt,name=restarting,proto3" json:"restarting,omitempty"`
+	// lifecycle_errors counts illegal transitions its lifecycle refused
+	// (always 0 unless exo-actors has a bug; exo-actors chaos checks it).
+	LifecycleErrors uint64 `protobuf:"varint,10,opt,name=lifecycle_errors,json=lifecycleErrors,proto3" json:"lifecycle_errors,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GwRunnerInfo) Reset() {
@@ -845,6 +850,20 @@ func (x *GwRunnerInfo) GetLastError() string {
 		return x.LastError
 	}
 	return ""
+}
+
+func (x *GwRunnerInfo) GetRestarting() bool {
+	if x != nil {
+		return x.Restarting
+	}
+	return false
+}
+
+func (x *GwRunnerInfo) GetLifecycleErrors() uint64 {
+	if x != nil {
+		return x.LifecycleErrors
+	}
+	return 0
 }
 
 // GwRunnerList answers GwListRunners.
@@ -2680,7 +2699,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x04exit\x18\x06 \x01(\tR\x04exit\x12\x18\n" +
 	"\afailure\x18\a \x01(\tR\afailure\"(\n" +
 	"\rGwListRunners\x12\x17\n" +
-	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\x92\x02\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\xdd\x02\n" +
 	"\fGwRunnerInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1e\n" +
@@ -2692,7 +2711,12 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x06status\x18\x06 \x01(\v2\x1a.exoactors.v1.RunnerStatusR\x06status\x12=\n" +
 	"\fstatus_since\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vstatusSince\x12\x1d\n" +
 	"\n" +
-	"last_error\x18\b \x01(\tR\tlastError\"]\n" +
+	"last_error\x18\b \x01(\tR\tlastError\x12\x1e\n" +
+	"\n" +
+	"restarting\x18\t \x01(\bR\n" +
+	"restarting\x12)\n" +
+	"\x10lifecycle_errors\x18\n" +
+	" \x01(\x04R\x0flifecycleErrors\"]\n" +
 	"\fGwRunnerList\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x124\n" +
 	"\arunners\x18\x02 \x03(\v2\x1a.exoactors.v1.GwRunnerInfoR\arunners\"\xd1\x02\n" +
