@@ -526,11 +526,21 @@ func (r *chaosRun) awaitTasks(limit time.Duration) {
 	d.logf("== %d tasks submitted; waiting for every outcome", len(tasks))
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
+	start := time.Now()
+	var last *tracked
+	var lastAt time.Duration
 	for _, t := range tasks {
 		oc, err := t.h.Wait(ctx)
 		d.mu.Lock()
 		t.outcome, t.err = oc, err
 		d.mu.Unlock()
+		if at := time.Since(start); at > lastAt {
+			last, lastAt = t, at
+		}
+	}
+	if last != nil {
+		d.logf("every outcome in after %s; the last: task %s on %s, %s %q", lastAt.Round(time.Millisecond),
+			last.h.ID, last.n.name, last.outcome.Status, last.outcome.Reason)
 	}
 }
 
