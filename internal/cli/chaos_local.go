@@ -23,8 +23,8 @@ import (
 // so the orphan scan sees them; its log goes to a file the panic scan reads.
 func (r *chaosRun) localSystem(st chaosStep, rng *rand.Rand) {
 	r.mu.Lock()
-	r.localCount++
-	idx := r.localCount
+	r.localSystems++
+	idx := r.localSystems
 	r.mu.Unlock()
 	logf, err := os.Create(filepath.Join(r.d.dir, fmt.Sprintf("local-%d.log", idx)))
 	if err != nil {
@@ -109,7 +109,7 @@ func (r *chaosRun) localSystem(st chaosStep, rng *rand.Rand) {
 	}()
 	r.fault(st.kind)
 	id, err := sys.SpawnRunner(ctx, exo.RunnerSpec{Kind: "llama", Builtin: true,
-		Args: []string{"runner", "--layers", "3", "--layer-delay", "30ms", "--token-delay", "5ms"}})
+		Args: []string{"--layers", "3", "--layer-delay", "30ms", "--token-delay", "5ms"}})
 	if err != nil {
 		r.violate(st.n, "in-process system", "SpawnRunner: %v", err)
 	}
@@ -205,7 +205,7 @@ func (r *chaosRun) localSystem(st chaosStep, rng *rand.Rand) {
 		oc, err := h.Wait(wctx)
 		cancel()
 		r.mu.Lock()
-		r.localCount++ // counts tasks too (the report's tasks)
+		r.localTasks++
 		r.mu.Unlock()
 		if err != nil || !oc.Status.Terminal() {
 			r.mu.Lock()

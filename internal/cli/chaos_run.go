@@ -115,20 +115,21 @@ type chaosRun struct {
 
 	step atomic.Int64 // the step being injected (0 before the first)
 
-	mu         sync.Mutex
-	rep        chaosReport
-	proxies    map[string]*cutProxy // by node name
-	scanned    map[string]int64     // stderr bytes scanned, by file
-	subEvents  uint64               // events delivered to chaos subscribers
-	maxHeap    uint64
-	localCount int
-	unplanned  int             // nodes lost without a fault (heartbeat missed under load)
-	skipped    map[string]int  // steps skipped because their kind's slots were busy, by kind
-	lifecycle  map[string]bool // runners reported for lifecycle errors, by node/runner
-	runCtx     context.Context // ends when the run is interrupted
-	anchor     *demoNode       // the first node: no node-level fault hits it
-	anchorBase exo.NodeStatus  // its status once started
-	anchorLive int             // its live runners once started
+	mu           sync.Mutex
+	rep          chaosReport
+	proxies      map[string]*cutProxy // by node name
+	scanned      map[string]int64     // stderr bytes scanned, by file
+	subEvents    uint64               // events delivered to chaos subscribers
+	maxHeap      uint64
+	localSystems int             // in-process systems started
+	localTasks   int             // tasks submitted to them
+	unplanned    int             // nodes lost without a fault (heartbeat missed under load)
+	skipped      map[string]int  // steps skipped because their kind's slots were busy, by kind
+	lifecycle    map[string]bool // runners reported for lifecycle errors, by node/runner
+	runCtx       context.Context // ends when the run is interrupted
+	anchor       *demoNode       // the first node: no node-level fault hits it
+	anchorBase   exo.NodeStatus  // its status once started
+	anchorLive   int             // its live runners once started
 
 	async    sync.WaitGroup // every asynchronous step
 	nodeOp   chan struct{}  // capacity 1: one node-level fault at a time
@@ -604,7 +605,7 @@ func (r *chaosRun) finalChecks(baseline goleak.Option, interrupted bool) {
 		r.violate(step, "exactly one terminal status", "%s", p)
 	}
 	r.mu.Lock()
-	r.rep.Tasks = tasks + r.localCount
+	r.rep.Tasks = tasks + r.localTasks
 	r.rep.Events = events + r.subEvents
 	r.rep.LostEvents += lost
 	r.rep.DuplicateEvents += dup
