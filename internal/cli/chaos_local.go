@@ -186,7 +186,14 @@ func (r *chaosRun) localSystem(st chaosStep, rng *rand.Rand) {
 			}
 		}
 	default: // resources and hooks: work, one crash and its recovery, then shutdown
-		if err := sys.WaitReady(ctx, id); err == nil {
+		err := sys.WaitReady(ctx, id)
+		if err != nil && id != "" {
+			// A runner that never serves makes every scenario here a crash
+			// loop, which no other check flags (a wrong spec did exactly
+			// that for the first soak: docs/reliability.md).
+			r.violate(st.n, "in-process system", "runner %s never Ready: %v", id, err)
+		}
+		if err == nil {
 			submit(3)
 			if pid := localPid(ctx, sys, id); pid > 0 && rng.Intn(2) == 0 {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
