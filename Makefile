@@ -14,7 +14,7 @@ PROTOC_GEN_GO := $(BIN)/protoc-gen-go
 # The Python runner SDK's generated code (runner_pb2.py), from the same .proto.
 PY_PROTO_OUT := sdk/python/exo_runner
 
-.PHONY: all build test lint proto proto-check demo bench clean
+.PHONY: all build test lint proto proto-check demo bench chaos clean
 
 all: lint build test
 
@@ -69,6 +69,14 @@ demo: build
 BENCH_FLAGS ?=
 bench: build
 	$(EXO) bench $(BENCH_FLAGS)
+
+# A chaos run: 3 node processes and in-process systems under a seeded
+# schedule of every fault kind for 60s, invariants checked as it runs and
+# at the end (docs/reliability.md). CHAOS_FLAGS=--json for the summary as
+# JSON; another --seed replays another schedule.
+CHAOS_FLAGS ?=
+chaos: build
+	$(EXO) chaos --duration 60s --seed 1 --nodes 3 $(CHAOS_FLAGS)
 
 clean:
 	rm -rf $(BIN)

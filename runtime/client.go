@@ -90,6 +90,10 @@ type NodeStatus struct {
 	// config, how many more live runners of it the node takes now; a kind
 	// not listed has no bound.
 	KindRoom map[string]int
+	// HeapBytes is the node process's live Go heap when it answered.
+	HeapBytes uint64
+	// Goroutines is the node process's goroutine count when it answered.
+	Goroutines int
 }
 
 // DialOption configures Dial.
@@ -576,7 +580,7 @@ func (c *Client) NodeStatus(ctx context.Context) (NodeStatus, error) {
 	return NodeStatus{Name: r.GetNodeName(), Kinds: r.GetKinds(), Runners: int(r.GetRunners()), Sessions: int(r.GetSessions()),
 		Subscriptions: int(r.GetSubscriptions()), OpenTasks: int(r.GetOpenTasks()), Uptime: r.GetUptime().AsDuration(),
 		ShuttingDown: r.GetShuttingDown(), Health: r.GetHealthScore(), HealthKnown: r.GetHealthKnown(),
-		KindRoom: kindRoom(r.GetKindRoom())}, nil
+		KindRoom: kindRoom(r.GetKindRoom()), HeapBytes: r.GetHeapAllocBytes(), Goroutines: int(r.GetGoroutines())}, nil
 }
 
 // ShutdownNode shuts the node down (SIGNALING → DRAINING → CLOSING, as
@@ -711,6 +715,16 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		c.send(&exov1.GwPing{Seq: seq})
 	case *exov1.GwPong:
 		c.heard()
+	case *exov1.GwError:
+		// The node dropped this client's session (a heartbeat or a call
+		// answered "no session"): nothing of it will come any more, so the
+		// client ends as lost and every handle and subscription with it.
+		if errors.Is(gateway.Error(c.NodeName(), m), gateway.ErrNoSession) {
+			c.reply(m) // a call waiting for this answer gets it first
+			c.lost("it dropped this client's session: " + m.GetText())
+			return
+		}
+		c.reply(m)
 	case *exov1.GwTaskEvent:
 		c.taskEvent(m)
 	case *exov1.GwDelivery:

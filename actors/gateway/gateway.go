@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"time"
@@ -244,9 +245,18 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 	case *exov1.GwHello:
 		a.hello(ctx, m)
 	case *exov1.GwPing:
-		if s := a.session(ctx); s != nil {
-			s.lastSeen = time.Now()
+		s := a.session(ctx)
+		if s == nil {
+			// The session was dropped (it sent nothing for SessionTimeout,
+			// or its client said hello elsewhere): a pong would tell the
+			// client all is well, and it would wait for its tasks and
+			// streams for ever. Say so instead; the client then ends as
+			// lost (found by exo-actors chaos, seed 22).
+			a.reply(ctx, errMsg(0, fmt.Errorf("%w: this client's session was dropped (no heartbeat for %s); dial again",
+				ErrNoSession, a.g.cfg.SessionTimeout)))
+			return
 		}
+		s.lastSeen = time.Now()
 		a.reply(ctx, &exov1.GwPong{Seq: m.GetSeq()})
 	case *exov1.GwBye:
 		if s := a.session(ctx); s != nil {
@@ -456,7 +466,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		rep := &exov1.GwNodeStatusReply{CallId: callID, NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
 			Runners: int32(len(infos)), Sessions: int32(st.Sessions), Subscriptions: int32(st.Subscriptions),
 			OpenTasks: int32(st.OpenTasks), Uptime: durationpb.New(time.Since(g.start)), ShuttingDown: shutting,
-			KindRoom: g.kindRoom(infos)}
+			KindRoom: g.kindRoom(infos), HeapAllocBytes: heapBytes(), Goroutines: uint32(goruntime.NumGoroutine())}
 		// An error: the monitor is disabled; no check yet: nothing known.
 		if hr, err := g.cfg.Node.Health(cctx); err == nil && hr.Checks > 0 {
 			rep.HealthScore, rep.HealthKnown = hr.Node.Value, true

@@ -125,8 +125,24 @@ func (t Transport) RemoteConfig() (*remote.Config, error) {
 	} else {
 		dial = append(dial, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	}
-	return remote.Configure(host, port, remote.WithServerOptions(srv...), remote.WithDialOptions(dial...)), nil
+	cfg := remote.Configure(host, port, remote.WithServerOptions(srv...), remote.WithDialOptions(dial...))
+	cfg.MaxRetryCount = writerConnectAttempts
+	return cfg, nil
 }
+
+// writerConnectAttempts is how often protoactor's endpoint writer tries to
+// connect to a peer before it gives the address up (EndpointTerminated).
+// At our pin each failed attempt after the first leaks a grpc.ClientConn
+// (endpointWriter.initializeInternal overwrites state.conn without closing
+// it; only the last one is closed when the writer stops) and sleeps 2s
+// inside the actor. A message to a peer that went away (a client's
+// goodbye, a reply to a client that exited) starts such a writer, so with
+// protoactor's default of 5 every departed peer left 4 reconnecting
+// ClientConns behind, for good: found by exo-actors chaos as goroutines
+// left after the run (docs/reliability.md, TestChaosSeed7DepartedPeerLeaksGRPCConns).
+// One attempt leaks nothing; a live peer answers the first attempt (the
+// gRPC call waits while the connection is still connecting).
+const writerConnectAttempts = 1
 
 // StartRemote starts r, turning protoactor's panic on a failed listen
 // into an error.

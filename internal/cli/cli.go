@@ -154,6 +154,7 @@ func newRoot(e *env) *cobra.Command {
 		newClusterCmd(e), newClusterMemberCmd(e), newNodeCmd(e), newRemoteCmd(e), newBenchRemoteClientCmd(e),
 		newBenchFailoverClientCmd(e))
 	root.AddCommand(newConformanceCmd(e))
+	root.AddCommand(newChaosCmd(e))
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
 	}

@@ -174,6 +174,8 @@ type demoNode struct {
 type streamStats struct {
 	node                              string // the node's name
 	delivered, dropped, lastSeq, lost uint64
+	dup                               uint64 // events at or below lastSeq: repeated or out of order
+	end                               error  // Next's error that ended the stream (ErrEndOfStream expected)
 }
 
 // clusterDemo is one run of the cluster demo.
@@ -210,6 +212,13 @@ type clusterDemo struct {
 	rateEvents uint64
 	readers    sync.WaitGroup // every subscription reader
 	waiters    sync.WaitGroup // every node process's reaper
+	// dialVia, when set, gives the address to dial for a node instead of
+	// the one it listens on (exo-actors chaos puts a TCP proxy it can cut
+	// in between).
+	dialVia func(name, addr string) (string, error)
+	// dialOpts are added to every Dial of a node (exo-actors chaos sets a
+	// more patient heartbeat).
+	dialOpts []exo.DialOption
 }
 
 // lockedWriter writes through the demo's output under its mutex (the
@@ -763,7 +772,13 @@ func (d *clusterDemo) startNode(ctx context.Context, self string) (*demoNode, er
 	}
 	rest := line[strings.Index(line, " listening on ")+len(" listening on "):]
 	n.addr, _, _ = strings.Cut(rest, " ")
-	c, err := exo.Dial(ctx, n.addr, exo.WithClientName("exo-actors demo"))
+	dial := n.addr
+	if d.dialVia != nil {
+		if dial, err = d.dialVia(name, n.addr); err != nil {
+			return nil, fmt.Errorf("demo: node %s: %w", name, err)
+		}
+	}
+	c, err := exo.Dial(ctx, dial, append([]exo.DialOption{exo.WithClientName("exo-actors demo")}, d.dialOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("demo: dial node %s at %s: %w", name, n.addr, err)
 	}
@@ -818,9 +833,15 @@ func (d *clusterDemo) read(sub *exo.Subscription, st *streamStats) {
 	for {
 		ev, err := sub.Next(context.Background())
 		if err != nil {
+			d.mu.Lock()
+			st.end = err
+			d.mu.Unlock()
 			return // end of stream: shut down, node lost or closed
 		}
 		d.mu.Lock()
+		if ev.Seq != 0 && ev.Seq <= st.lastSeq && ev.Gap == nil {
+			st.dup++
+		}
 		if ev.Gap != nil {
 			st.dropped += ev.Gap.ToSeq - ev.Gap.FromSeq + 1
 			st.lastSeq = ev.Gap.ToSeq

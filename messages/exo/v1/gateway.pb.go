@@ -4294,7 +4294,14 @@ type GwNodeStatusReply struct {
 	HealthKnown bool    `protobuf:"varint,11,opt,name=health_known,json=healthKnown,proto3" json:"health_known,omitempty"`
 	// kind_room says, for each kind with a max_runners bound, how many more
 	// live runners of it the node takes now; a kind not listed has no bound.
-	KindRoom      map[string]int32 `protobuf:"bytes,12,rep,name=kind_room,json=kindRoom,proto3" json:"kind_room,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	KindRoom map[string]int32 `protobuf:"bytes,12,rep,name=kind_room,json=kindRoom,proto3" json:"kind_room,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// heap_alloc_bytes is the node process's live Go heap (runtime/metrics
+	// /memory/classes/heap/objects:bytes) when it answered: what a soak
+	// bounds (docs/reliability.md).
+	HeapAllocBytes uint64 `protobuf:"varint,13,opt,name=heap_alloc_bytes,json=heapAllocBytes,proto3" json:"heap_alloc_bytes,omitempty"`
+	// goroutines is the node process's goroutine count when it answered: a
+	// long-lived node's count must not grow with its history.
+	Goroutines    uint32 `protobuf:"varint,14,opt,name=goroutines,proto3" json:"goroutines,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4411,6 +4418,20 @@ func (x *GwNodeStatusReply) GetKindRoom() map[string]int32 {
 		return x.KindRoom
 	}
 	return nil
+}
+
+func (x *GwNodeStatusReply) GetHeapAllocBytes() uint64 {
+	if x != nil {
+		return x.HeapAllocBytes
+	}
+	return 0
+}
+
+func (x *GwNodeStatusReply) GetGoroutines() uint32 {
+	if x != nil {
+		return x.Goroutines
+	}
+	return 0
 }
 
 // GwShutdown shuts the node down. Reply: GwShutdownReport once done; the
@@ -5382,7 +5403,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\vGwEventList\x12-\n" +
 	"\x06events\x18\x01 \x03(\v2\x15.exoactors.v1.GwEventR\x06events\"'\n" +
 	"\fGwNodeStatus\x12\x17\n" +
-	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\x81\x04\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\xcb\x04\n" +
 	"\x11GwNodeStatusReply\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\tnode_name\x18\x02 \x01(\tR\bnodeName\x12\x14\n" +
@@ -5397,7 +5418,11 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\fhealth_score\x18\n" +
 	" \x01(\x01R\vhealthScore\x12!\n" +
 	"\fhealth_known\x18\v \x01(\bR\vhealthKnown\x12J\n" +
-	"\tkind_room\x18\f \x03(\v2-.exoactors.v1.GwNodeStatusReply.KindRoomEntryR\bkindRoom\x1a;\n" +
+	"\tkind_room\x18\f \x03(\v2-.exoactors.v1.GwNodeStatusReply.KindRoomEntryR\bkindRoom\x12(\n" +
+	"\x10heap_alloc_bytes\x18\r \x01(\x04R\x0eheapAllocBytes\x12\x1e\n" +
+	"\n" +
+	"goroutines\x18\x0e \x01(\rR\n" +
+	"goroutines\x1a;\n" +
 	"\rKindRoomEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"%\n" +
