@@ -38,6 +38,16 @@ type clusterOptions struct {
 	live     string    // --live: auto, table, lines or off (demo_cluster_view.go)
 }
 
+// demoPhaseTimeout is each node's deadline per phase of the demo's
+// cluster-wide shutdown (a runner that ignores Shutdown is forced after
+// it); demoAnswerGrace is how long past it the demo waits for a node's
+// answer before it reports the node timed out (a problem: the invariants
+// fail).
+const (
+	demoPhaseTimeout = 5 * time.Second
+	demoAnswerGrace  = 5 * time.Second
+)
+
 // chaosKinds are the fault kinds --chaos accepts besides none and all.
 // escalate crashes one runner again and again, past the restart intensity
 // of the demo's node config, until the error handler escalates: the runner
@@ -884,16 +894,19 @@ func (d *clusterDemo) read(sub *exo.Subscription, st *streamStats) {
 	}
 }
 
-// shutdown shuts every live node down gracefully (Client.ShutdownNode),
-// reaps every node process and closes the clients.
+// shutdown shuts every live node down together, phase by phase
+// (runtime.ShutdownCluster: every node finishes SIGNALING before DRAINING
+// starts anywhere, then CLOSING), reaps every node process and closes the
+// clients.
 func (d *clusterDemo) shutdown(self string) {
 	_ = self
 	d.mu.Lock()
 	nodes := append([]*demoNode(nil), d.nodes...)
 	d.mu.Unlock()
-	d.logf("== graceful shutdown of every node")
+	d.logf("== graceful shutdown of every node, phase by phase")
 	start := time.Now()
-	var wg sync.WaitGroup
+	var members []exo.ShutdownMember
+	var live []*demoNode
 	for _, n := range nodes {
 		d.mu.Lock()
 		serving := n.state == nodeServing
@@ -904,26 +917,39 @@ func (d *clusterDemo) shutdown(self string) {
 		if !serving || n.client.Err() != nil {
 			continue
 		}
-		wg.Add(1)
-		go func() { // owned by shutdown: waited below
-			defer wg.Done()
-			t0 := time.Now()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			rep, err := n.client.ShutdownNode(ctx)
-			cancel()
-			n.client.Close() // the node waits for its client's goodbye before it exits
-			ms := time.Since(t0).Milliseconds()
-			d.mu.Lock()
-			d.sum.ShutdownByNodeMs[n.name] = ms
-			d.mu.Unlock()
-			if err != nil {
-				d.problem("node %s: shutdown: %v", n.name, err)
-				return
-			}
-			d.logf("node %s shut down in %s", n.name, rep.Total.Round(time.Millisecond))
-		}()
+		members = append(members, exo.ShutdownMember{Name: n.name, Addr: n.addr, Node: n.client})
+		live = append(live, n)
 	}
-	wg.Wait()
+	if len(members) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		rep, err := exo.ShutdownCluster(ctx, members, exo.ClusterShutdownOptions{Cluster: "demo",
+			PhaseTimeout: demoPhaseTimeout, AnswerGrace: demoAnswerGrace,
+			OnPhase: func(ph exo.Phase) { d.logf("== %s on every node", ph) }})
+		cancel()
+		for _, n := range live {
+			n.client.Close() // the node waits for its client's goodbye before it exits
+		}
+		if err != nil {
+			d.problem("cluster shutdown: %v", err)
+		} else {
+			d.mu.Lock()
+			for _, ns := range rep.Nodes {
+				var t time.Duration
+				for _, a := range ns.Answer {
+					t += a
+				}
+				d.sum.ShutdownByNodeMs[ns.Name] = t.Milliseconds()
+			}
+			d.mu.Unlock()
+			for _, ns := range rep.Nodes {
+				if len(ns.Missed) > 0 || len(ns.Errors) > 0 {
+					d.problem("node %s: cluster shutdown: missed %v; %s", ns.Name, ns.Missed, strings.Join(ns.Errors, "; "))
+				}
+			}
+			first, _, _ := strings.Cut(rep.String(), "\n")
+			d.logf("%s", first)
+		}
+	}
 	// Reap: a node shut down by its client exits by itself; one that does
 	// not within 10s gets SIGTERM, then SIGKILL to its group.
 	for _, n := range nodes {
