@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // WaitReady waits until runner id of the node is Ready (or Running) and
@@ -27,7 +28,12 @@ func (c *Client) WaitReady(ctx context.Context, id string) error {
 		e, err := sub.Next(ctx)
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
-				info, _ := c.runner(context.Background(), id)
+				// The status only names the state in the error: asked
+				// briefly, so a frozen node does not hold the caller
+				// past its own deadline.
+				sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				info, _ := c.runner(sctx, id)
+				cancel()
 				return fmt.Errorf("runner %s of node %s is not Ready (status %s): %w", id, c.NodeName(), info.StatusText(), cerr)
 			}
 			return fmt.Errorf("runner %s of node %s is not Ready: %w", id, c.NodeName(), err)
@@ -44,6 +50,9 @@ func (c *Client) WaitReady(ctx context.Context, id string) error {
 				return nil
 			}
 		case RunnerFailed:
+			if ev.Failure == nil { // a wire event without its failure: never a nil *RunnerFailure as an error
+				return fmt.Errorf("%w: runner %s failed before it was Ready", ErrRunnerFailed, id)
+			}
 			return ev.Failure
 		case RunnerStopped:
 			return fmt.Errorf("%w: runner %s was stopped (%s) before it was Ready", ErrRunnerNotAvailable, id, ev.Result.EndedBy)

@@ -531,7 +531,9 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 	}
 	byRunner := map[string][]*clusterTask{}
 	for t := range cc.tasks {
-		if r := cc.runners[t.runnerID]; r != nil && r.state == runnerLost && r.member == mc.m.ID && !t.submitting && !t.moving {
+		// A task whose outcome came already (after the last prune) is
+		// done: moving it would run it twice.
+		if r := cc.runners[t.runnerID]; r != nil && r.state == runnerLost && r.member == mc.m.ID && !t.submitting && !t.moving && !t.feed.Ended() {
 			t.moving = true
 			byRunner[t.runnerID] = append(byRunner[t.runnerID], t)
 		}
@@ -579,6 +581,7 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 		r.state = runnerGone
 		cc.retireLocked(r)
 		cc.mu.Unlock()
+		cc.eh.RunnerStopped(r.slot) // the handler forgets it: not placed again
 		fail(retry, reason+"; "+why)
 		cc.reconcileLate(r)
 	}
@@ -611,6 +614,12 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 		Detail: fmt.Sprintf("after %s backoff (attempt %d)", rec.Delay, rec.Attempt)})
 	cc.reconcileLate(r)
 	for _, t := range retry {
+		if t.feed.Ended() { // its outcome came after all: nothing to move
+			cc.mu.Lock()
+			t.moving = false
+			cc.mu.Unlock()
+			continue
+		}
 		t.feed.Retry(fmt.Sprintf("%s; resubmitted to runner %s on node %s", reason, nr.id, nr.node))
 		cc.mu.Lock()
 		t.runnerID, t.moving, t.submitting = nr.id, false, true

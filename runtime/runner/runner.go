@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/exo-actors/exo-actors/internal/frame"
@@ -224,6 +225,10 @@ type server struct {
 	tmu   sync.Mutex
 	live  int // handler goroutines that have not reported their end to the main loop
 	tasks map[string]*Task
+	// starts counts tasks started (incremented under tmu before a task's
+	// Running is written): endTask, which decides under tmu but writes
+	// under mu alone, sets Ready only if no task started in between.
+	starts atomic.Uint64
 	// stopping is set by the main loop (stop) and read by the reader;
 	// shutdownAsked is set by the reader when it reads a Shutdown frame,
 	// so a Task behind it is refused before the main loop has seen it.
@@ -637,6 +642,7 @@ func (s *server) onTask(m *exov1.Task) {
 		log.Warn("runner: ignoring a task whose ID is already running")
 		return
 	}
+	s.starts.Add(1) // before Running is written: an ending task must not set Ready now (endTask)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -778,16 +784,22 @@ func (s *server) endTask(t *Task, runErr error) {
 	id := t.ID()
 	var fatal *FatalError
 	isFatal := errors.As(runErr, &fatal)
+	// Decide under tmu, write under mu alone: holding tmu across a write
+	// that waits on a full pipe (another task flooding) would make a
+	// Cancel, a Shutdown and stop wait for the node to read.
 	s.tmu.Lock()
-	defer s.tmu.Unlock()
+	delete(s.tasks, id)
+	reason := t.reason
+	idle := len(s.tasks) == 0 && !s.stopping
+	starts := s.starts.Load()
+	s.tmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t.ended = true
-	delete(s.tasks, id)
 	s.batching = true
 	switch {
-	case runErr != nil && t.reason != "" && !isFatal:
-		_ = s.writeLocked(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_CANCELLED, t.reason))
+	case runErr != nil && reason != "" && !isFatal:
+		_ = s.writeLocked(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_CANCELLED, reason))
 	case runErr != nil:
 		msg := runErr.Error()
 		_ = s.writeLocked(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_ChunkGenerated{ChunkGenerated: &exov1.ChunkGenerated{
@@ -800,7 +812,7 @@ func (s *server) endTask(t *Task, runErr error) {
 		s.completed++
 		_ = s.writeLocked(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_COMPLETE, ""))
 	}
-	if !s.stopping && !isFatal && len(s.tasks) == 0 && s.status == running {
+	if idle && !isFatal && s.starts.Load() == starts && s.status == running {
 		_ = s.setStatusLocked(&exov1.RunnerStatus{Kind: ready})
 	}
 	s.batching = false
