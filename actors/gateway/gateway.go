@@ -150,7 +150,15 @@ func (g *Gateway) tick() {
 	}
 }
 
-// go runs f as a goroutine the gateway owns.
+// sendTo answers a request from a goroutine of goOwned (a nil sender:
+// nobody to answer).
+func (g *Gateway) sendTo(to *actor.PID, msg proto.Message) {
+	if to != nil {
+		g.system.Root.Send(to, msg)
+	}
+}
+
+// goOwned runs f as a goroutine the gateway owns (Close waits for it).
 func (g *Gateway) goOwned(f func()) {
 	g.wg.Add(1)
 	go func() {
@@ -455,35 +463,46 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			ctx.Stop(child)
 		}
 	case *exov1.GwNodeStatus:
-		infos, _ := g.cfg.Node.Runners(cctx)
-		st := g.Stats()
-		shutting := false
+		// Off the actor: the health read and the status document are
+		// queries of other actors, and this actor answers every session's
+		// pings; a slow answer here must not look like a lost node.
+		st, shutting, to := g.Stats(), false, ctx.Sender()
 		select {
 		case <-g.cfg.Node.Done():
 			shutting = true
 		default:
 		}
-		rep := &exov1.GwNodeStatusReply{CallId: callID, NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
-			Runners: int32(len(infos)), Sessions: int32(st.Sessions), Subscriptions: int32(st.Subscriptions),
-			OpenTasks: int32(st.OpenTasks), Uptime: durationpb.New(time.Since(g.start)), ShuttingDown: shutting,
-			KindRoom: g.kindRoom(infos), HeapAllocBytes: heapBytes(), Goroutines: uint32(goruntime.NumGoroutine())}
-		// An error: the monitor is disabled; no check yet: nothing known.
-		if hr, err := g.cfg.Node.Health(cctx); err == nil && hr.Checks > 0 {
-			rep.HealthScore, rep.HealthKnown = hr.Node.Value, true
-		}
-		a.reply(ctx, rep)
+		g.goOwned(func() {
+			sctx, cancel := context.WithTimeout(g.ctx, callTimeout)
+			defer cancel()
+			infos, _ := g.cfg.Node.Runners(sctx)
+			rep := &exov1.GwNodeStatusReply{CallId: callID, NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
+				Runners: int32(len(infos)), Sessions: int32(st.Sessions), Subscriptions: int32(st.Subscriptions),
+				OpenTasks: int32(st.OpenTasks), Uptime: durationpb.New(time.Since(g.start)), ShuttingDown: shutting,
+				KindRoom: g.kindRoom(infos), HeapAllocBytes: heapBytes(), Goroutines: uint32(goruntime.NumGoroutine())}
+			// An error: the monitor is disabled; no check yet: nothing known.
+			if hr, err := g.cfg.Node.Health(sctx); err == nil && hr.Checks > 0 {
+				rep.HealthScore, rep.HealthKnown = hr.Node.Value, true
+			}
+			g.sendTo(to, rep)
+		})
 	case *exov1.GwStatusDoc:
-		doc, err := httpapi.BuildStatus(cctx, g.cfg.Node)
-		if err != nil {
-			a.reply(ctx, errMsg(callID, err))
-			return
-		}
-		b, err := json.Marshal(doc)
-		if err != nil {
-			a.reply(ctx, errMsg(callID, err))
-			return
-		}
-		a.reply(ctx, &exov1.GwStatusDocReply{CallId: callID, Json: b})
+		to := ctx.Sender()
+		g.goOwned(func() {
+			sctx, cancel := context.WithTimeout(g.ctx, callTimeout)
+			defer cancel()
+			doc, err := httpapi.BuildStatus(sctx, g.cfg.Node)
+			if err != nil {
+				g.sendTo(to, errMsg(callID, err))
+				return
+			}
+			b, err := json.Marshal(doc)
+			if err != nil {
+				g.sendTo(to, errMsg(callID, err))
+				return
+			}
+			g.sendTo(to, &exov1.GwStatusDocReply{CallId: callID, Json: b})
+		})
 	case *exov1.GwInjectFault:
 		if g.cfg.InjectFault == nil {
 			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s does not allow fault injection (start it with --allow-faults)", ErrUnsupported, g.cfg.Name)))
