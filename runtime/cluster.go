@@ -202,6 +202,7 @@ type ClusterClient struct {
 	closing bool
 	members map[string]*memberConn    // by member ID, live and suspect
 	dead    map[string]bool           // member IDs declared lost: never joined again (at most maxDead, then cleared)
+	joining map[string]bool           // member IDs a join goroutine is connecting to (at most the view's members)
 	runners map[string]*clusterRunner // by runner ID
 	retired []string                  // IDs of replaced and gone runners, oldest first (at most maxRetired)
 	tasks   map[*clusterTask]struct{} // open tasks (pruned as they end)
@@ -243,13 +244,13 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 	}
 	cctx, cancel := context.WithCancel(context.Background())
 	cc := &ClusterClient{cfg: cfg, mcfg: mcfg, eh: eh, bound: mcfg.DetectionBound() + cfg.Poll, ctx: cctx, cancel: cancel,
-		members: map[string]*memberConn{}, dead: map[string]bool{}, runners: map[string]*clusterRunner{}, tasks: map[*clusterTask]struct{}{}}
+		members: map[string]*memberConn{}, dead: map[string]bool{}, joining: map[string]bool{}, runners: map[string]*clusterRunner{}, tasks: map[*clusterTask]struct{}{}}
 	for {
 		err := cc.refresh(ctx)
 		cc.mu.Lock()
-		n := len(cc.members)
+		n, joining := len(cc.members), len(cc.joining)
 		cc.mu.Unlock()
-		if n > 0 {
+		if n > 0 && joining == 0 { // every member of the first view joined (or failed to): placement sees them all
 			break
 		}
 		if err == nil {
@@ -361,10 +362,12 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 		}
 	}
 	for id, m := range inView {
-		if _, ok := cc.members[id]; !ok && !cc.dead[id] {
+		if _, ok := cc.members[id]; !ok && !cc.dead[id] && !cc.joining[id] {
 			fresh = append(fresh, m)
+			cc.joining[id] = true
 		}
 	}
+	cc.wg.Add(len(fresh)) // under mu with closing unset: before Close waits
 	for t := range cc.tasks {
 		if !t.submitting && !t.moving && t.h.Outcome() != nil {
 			delete(cc.tasks, t)
@@ -374,13 +377,22 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	for i, mc := range gone {
 		cc.declareLost(mc, why[i], left[i])
 	}
-	sort.Slice(fresh, func(i, j int) bool { return fresh[i].NodeName < fresh[j].NodeName })
+	// Each join on its own goroutine: a member that does not answer (a
+	// partition between this client and it) takes up to joinTimeout at
+	// every poll, and the poller must go on reading the view meanwhile,
+	// or another member's loss would be seen that much later.
 	for _, m := range fresh {
-		// Not the read's short context: a dial and a runner list can take
-		// longer on a loaded machine, and joinTimeout bounds them.
-		jctx, cancel := context.WithTimeout(cc.ctx, joinTimeout)
-		cc.join(jctx, m)
-		cancel()
+		go func() { // owner: cc (wg added above); Close waits
+			defer cc.wg.Done()
+			// Not the read's short context: a dial and a runner list can
+			// take longer on a loaded machine, and joinTimeout bounds them.
+			jctx, cancel := context.WithTimeout(cc.ctx, joinTimeout)
+			cc.join(jctx, m)
+			cancel()
+			cc.mu.Lock()
+			delete(cc.joining, m.ID)
+			cc.mu.Unlock()
+		}()
 	}
 	return nil
 }
