@@ -21,6 +21,9 @@ type Membership struct {
 	host *actor.ActorSystem
 	pid  *actor.PID
 	view atomic.Pointer[View]
+	// firstID is the member ID of the first join (set by Start, then
+	// never changed): Self's answer until the first view names one.
+	firstID string
 
 	// wg counts the goroutines the actor starts (joins, teardowns, checks);
 	// Stop waits for them.
@@ -62,6 +65,7 @@ func Start(host *actor.ActorSystem, cfg Config) (*Membership, error) {
 		return nil, fmt.Errorf("membership actor did not take the member: %w", err)
 	}
 	_ = res
+	m.firstID = first.memberID()
 	return m, nil
 }
 
@@ -73,6 +77,16 @@ func (m *Membership) join(number, port int) (*incarnation, error) {
 		func(t *cluster.ClusterTopology) { root.Send(m.pid, &topologyMsg{number: number, topology: t}) },
 		func() { root.Send(m.pid, &ownKeyDeletedMsg{number: number}) },
 		m.View)
+}
+
+// Self returns this member's ID: the current view's (a rejoin takes a new
+// one), or, before the first view is settled, the ID of the first join
+// (Start returns before the view is, so View().Self may still be empty).
+func (m *Membership) Self() string {
+	if id := m.View().Self; id != "" {
+		return id
+	}
+	return m.firstID
 }
 
 // View returns the current view: the members when Joined, none otherwise.

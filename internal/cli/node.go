@@ -136,7 +136,7 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 			srv.Close()
 			return fmt.Errorf("node %s: %w", o.name, err)
 		}
-		fmt.Fprintf(e.stdout, "node %s joined cluster %s (%s) as member %s\n", o.name, ccfg.Cluster, ccfg.Provider, member.m.View().Self)
+		fmt.Fprintf(e.stdout, "node %s joined cluster %s (%s) as member %s\n", o.name, ccfg.Cluster, ccfg.Provider, member.m.Self())
 	}
 
 	var interrupted bool

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -302,6 +303,11 @@ func TestNodeClusterProcesses(t *testing.T) {
 		if !strings.Contains(n.stdout.String(), "node "+name+" left cluster demo-test") ||
 			!strings.Contains(n.stdout.String(), "node "+name+": shut down gracefully") {
 			t.Errorf("%s: stdout lacks the leave and the graceful shutdown:\n%s", name, n.stdout.String())
+		}
+		// The member ID is printed even when the view has not settled yet
+		// (it was empty in 4 of 5 starts a new user made).
+		if m := regexp.MustCompile(`as member (\S*)`).FindStringSubmatch(n.stdout.String()); m == nil || m[1] == "" {
+			t.Errorf("%s: the joined line names no member ID:\n%s", name, n.stdout.String())
 		}
 	}
 	t.Logf("whole test %v", time.Since(start).Round(time.Millisecond))
