@@ -166,9 +166,10 @@ type clusterTask struct {
 // and ClusterClient in one line.
 //
 // Placement: SpawnRunner asks every live member that registers the kind
-// for its runners and picks by actors/placement's policy (least loaded by
-// live runners; then health, which the gateway does not report yet, so the
-// node name breaks ties).
+// for its runners and its status, and picks by actors/placement's policy:
+// a member whose max_runners for the kind is reached is skipped; then
+// least loaded by live runners; then the higher health score
+// (NodeStatus.Health); then the node name.
 //
 // Addressing: a runner ID is resolved through the membership: a runner
 // this client does not know is looked up on every live member's gateway,

@@ -186,7 +186,7 @@ func (r *chaosRun) run(parent context.Context) (*chaosReport, error) {
 		return nil, fmt.Errorf("chaos: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	d := &clusterDemo{e: r.e, runners: r.o.runners, log: r.log, start: time.Now(), dir: dir,
+	d := &clusterDemo{e: r.e, runners: r.o.runners, log: r.log, start: time.Now(), dir: dir, cluster: "chaos",
 		o:        clusterOptions{nodes: r.o.nodes, seed: r.o.seed, duration: r.o.duration, json: r.o.json, chaos: "all"},
 		marker:   fmt.Sprintf("chaos-%d-%d", os.Getpid(), time.Now().UnixNano()),
 		streams:  map[string]*streamStats{},

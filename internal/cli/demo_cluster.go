@@ -229,6 +229,9 @@ type clusterDemo struct {
 	// dialOpts are added to every Dial of a node (exo-actors chaos sets a
 	// more patient heartbeat).
 	dialOpts []exo.DialOption
+	// cluster names the run in the shutdown report ("demo" when empty;
+	// exo-actors chaos says "chaos").
+	cluster string
 }
 
 // lockedWriter writes through the demo's output under its mutex (the
@@ -922,7 +925,11 @@ func (d *clusterDemo) shutdown(self string) {
 	}
 	if len(members) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		rep, err := exo.ShutdownCluster(ctx, members, exo.ClusterShutdownOptions{Cluster: "demo",
+		name := d.cluster
+		if name == "" {
+			name = "demo"
+		}
+		rep, err := exo.ShutdownCluster(ctx, members, exo.ClusterShutdownOptions{Cluster: name,
 			PhaseTimeout: demoPhaseTimeout, AnswerGrace: demoAnswerGrace,
 			OnPhase: func(ph exo.Phase) { d.logf("== %s on every node", ph) }})
 		cancel()
