@@ -144,6 +144,11 @@ type clusterRunner struct {
 	node       string
 	state      runnerState
 	replacedBy string
+	// stopAsked: a StopRunner for it was sent (set before the call, under
+	// mu; cleared if the call failed with the member still live). A runner
+	// whose member is lost meanwhile is not placed again, and a returning
+	// member still hosting it is told to stop it, never adopts it.
+	stopAsked bool
 	// backOn is the member that rejoined still hosting this runner while
 	// its failover was pending (state runnerLost): the failover reconciles
 	// it there once it has decided (reconcileLate).
@@ -433,7 +438,13 @@ func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
 		case runnerReplaced:
 			stops = append(stops, stop{ri.ID, "stopped: it had been replaced by " + r.replacedBy})
 		case runnerGone:
-			if r.replacedBy == "" && r.member != m.ID {
+			switch {
+			case r.stopAsked:
+				stops = append(stops, stop{ri.ID, "stopped: a StopRunner was asked for it while its node was lost"})
+			case r.replacedBy == "":
+				// Lost and not placed again: adopted back, whether the
+				// member returned under a new ID (evicted) or the same
+				// one (a partition between this client and it).
 				r.state, r.member, r.node = runnerLive, m.ID, m.NodeName
 				adopted = append(adopted, ri.ID)
 			}
@@ -478,7 +489,7 @@ func (cc *ClusterClient) reconcileLate(r *clusterRunner) {
 		cc.mu.Unlock()
 		return
 	}
-	adopt := r.state == runnerGone && r.replacedBy == ""
+	adopt := r.state == runnerGone && r.replacedBy == "" && !r.stopAsked
 	if adopt {
 		r.state, r.member, r.node = runnerLive, mc.m.ID, mc.m.NodeName
 	}
@@ -492,6 +503,9 @@ func (cc *ClusterClient) reconcileLate(r *clusterRunner) {
 	_, err := mc.c.StopRunner(ctx, r.id)
 	cancel()
 	d := "stopped: it had been replaced by " + replacedBy
+	if replacedBy == "" {
+		d = "stopped: a StopRunner was asked for it while its node was lost"
+	}
 	if err != nil {
 		d += " (stop failed: " + err.Error() + ")"
 	}
@@ -565,6 +579,30 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 // or moves each of its open tasks, exactly once.
 func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason string) {
 	defer cc.wg.Done()
+	cc.mu.Lock()
+	stopAsked := r.stopAsked
+	cc.mu.Unlock()
+	if stopAsked {
+		// Its StopRunner was under way when the member was lost: it is
+		// not placed again, and its open tasks end Failed.
+		cc.emit(ClusterEvent{Kind: ClusterRunnerLost, Node: r.node, Member: r.member, RunnerID: r.id, Detail: reason + "; a StopRunner was under way: not placed again"})
+		cc.mu.Lock()
+		r.state = runnerGone
+		cc.retireLocked(r)
+		cc.mu.Unlock()
+		now := time.Now()
+		for _, t := range tasks {
+			t.feed.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, Reason: reason + "; its runner was being stopped", At: now})
+		}
+		cc.mu.Lock()
+		for _, t := range tasks {
+			t.moving = false
+		}
+		cc.mu.Unlock()
+		cc.eh.RunnerStopped(r.slot)
+		cc.reconcileLate(r)
+		return
+	}
 	rec := cc.eh.Handle(errhandler.Failure{Kind: errhandler.KindNodeLost, Component: "cluster", Operation: "failover",
 		RunnerID: r.slot, Message: reason})
 	cc.emit(ClusterEvent{Kind: ClusterRunnerLost, Node: r.node, Member: r.member, RunnerID: r.id,
@@ -861,8 +899,16 @@ func (cc *ClusterClient) StopRunner(ctx context.Context, id string) (*StopResult
 	if err != nil {
 		return nil, err
 	}
+	cc.mu.Lock()
+	r.stopAsked = true // before the call: a loss of its member meanwhile must not place it again
+	cc.mu.Unlock()
 	res, err := mc.c.StopRunner(ctx, r.id)
 	if err != nil {
+		cc.mu.Lock()
+		if r.state == runnerLive {
+			r.stopAsked = false // refused with its member still live: it runs on
+		}
+		cc.mu.Unlock()
 		return nil, err
 	}
 	cc.mu.Lock()
