@@ -310,6 +310,15 @@ func (cc *ClusterClient) retireLocked(r *clusterRunner) {
 	}
 }
 
+// placeQueryTimeout bounds a member's runner list and status during a
+// placement (a member that does not answer in time is not a candidate);
+// placeSpawnTimeout bounds the spawn on the chosen member (SpawnRunner
+// answers once the runner's process is started, not once it is Ready).
+const (
+	placeQueryTimeout = 2 * time.Second
+	placeSpawnTimeout = 10 * time.Second
+)
+
 // joinTimeout bounds connecting to a new member and listing its runners.
 const joinTimeout = 2 * time.Second
 
@@ -700,9 +709,15 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 // spawns it there and registers it; slot is "" for a new runner.
 func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*clusterRunner, error) {
 	// One placement at a time: concurrent ones (a lost member's runners)
-	// would all count the same load and pile onto one member.
+	// would all count the same load and pile onto one member. The lock is
+	// held across remote calls, so each is bounded (placeQueryTimeout,
+	// placeSpawnTimeout) and all end with the client: a slow member must
+	// not hold every failover and Close behind a caller's long context.
 	cc.placeMu.Lock()
 	defer cc.placeMu.Unlock()
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	defer context.AfterFunc(cc.ctx, stop)()
 	cc.mu.Lock()
 	var live []*memberConn
 	for _, mc := range cc.members {
@@ -727,14 +742,16 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 		go func() { // owner: place, which waits
 			defer wg.Done()
 			n := 0
-			infos, err := mc.c.Runners(ctx)
+			qctx, cancel := context.WithTimeout(ctx, placeQueryTimeout)
+			defer cancel()
+			infos, err := mc.c.Runners(qctx)
 			for _, ri := range infos {
 				if !ri.Status.Terminal() {
 					n++
 				}
 			}
 			cands[i] = placement.Candidate{Member: mc.m.ID, Node: mc.m.NodeName, Kinds: mc.m.Kinds, Runners: n}
-			st, serr := mc.c.NodeStatus(ctx)
+			st, serr := mc.c.NodeStatus(qctx)
 			if err != nil || serr != nil {
 				cands[i].Kinds = nil // unreachable now: not a candidate
 				return
@@ -761,7 +778,9 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 				mc = m
 			}
 		}
-		id, err := mc.c.SpawnRunner(ctx, RunnerSpec{Kind: kind})
+		sctx, cancel := context.WithTimeout(ctx, placeSpawnTimeout)
+		id, err := mc.c.SpawnRunner(sctx, RunnerSpec{Kind: kind})
+		cancel()
 		if err == nil {
 			r := &clusterRunner{id: id, kind: kind, slot: slot, member: mc.m.ID, node: mc.m.NodeName}
 			if r.slot == "" {
