@@ -222,17 +222,22 @@ func UnpackChunks(dst []*exov1.ChunkGenerated, packed []byte) ([]*exov1.ChunkGen
 		return dst, fmt.Errorf("packed chunks: %w", err)
 	}
 	text := string(packed)
-	boxes := make([]chunkMsg, n)
+	var boxes []chunkMsg // slabs of at most boxBlock: a record may be 2 bytes, a box is ~100 times that
 	for i, pos := 0, 0; pos < len(packed); i++ {
 		_, _, k := protowire.ConsumeTag(packed[pos:])
 		rec, m := protowire.ConsumeBytes(packed[pos+k:])
 		start := pos + k + m - len(rec)
 		pos += k + m
-		if decodeChunk(rec, text, start, &boxes[i]) {
-			boxes[i].link()
-			dst = append(dst, &boxes[i].cg)
+		if len(boxes) == 0 {
+			boxes = make([]chunkMsg, min(n-i, boxBlock))
+		}
+		if decodeChunk(rec, text, start, &boxes[0]) {
+			boxes[0].link()
+			dst = append(dst, &boxes[0].cg)
+			boxes = boxes[1:]
 			continue
 		}
+		boxes[0] = chunkMsg{} // partly filled: reused by the next record
 		c := &exov1.ChunkGenerated{}
 		if err := proto.Unmarshal(rec, c); err != nil {
 			return dst, fmt.Errorf("packed chunks: chunk %d: %w", i+1, err)
@@ -241,6 +246,13 @@ func UnpackChunks(dst []*exov1.ChunkGenerated, packed []byte) ([]*exov1.ChunkGen
 	}
 	return dst, nil
 }
+
+// boxBlock bounds one slab of decoded chunks, eventBlock the events dst is
+// grown by ahead: what a delivery's record count alone may allocate.
+const (
+	boxBlock   = 256
+	eventBlock = 4096
+)
 
 // countRecords counts the length-delimited field-1 records of a packed
 // list, checking their framing.
@@ -292,16 +304,26 @@ func UnpackEvents(dst []streams.Event, topic string, packed []byte) ([]streams.E
 	if err != nil {
 		return dst, fmt.Errorf("packed events: %w", err)
 	}
-	dst = growEvents(dst, n)
+	// Sized once up to a bound: a record may be 2 bytes, an event and its
+	// box ~100 times that, so a hostile delivery must not size them alone.
+	dst = growEvents(dst, min(n, eventBlock))
 	text := string(packed)
-	boxes := make([]chunkBox, n)
+	var boxes []chunkBox // slabs of at most boxBlock
 	var runner, task string
 	for i, pos := 0, 0; pos < len(packed); i++ {
 		_, _, k := protowire.ConsumeTag(packed[pos:])
 		rec, m := protowire.ConsumeBytes(packed[pos+k:])
 		start := pos + k + m - len(rec)
 		pos += k + m
-		ev, same, ok := decodeChunkEvent(rec, text, start, &boxes[i])
+		if len(boxes) == 0 {
+			boxes = make([]chunkBox, min(n-i, boxBlock))
+		}
+		ev, same, ok := decodeChunkEvent(rec, text, start, &boxes[0])
+		if ok {
+			boxes = boxes[1:]
+		} else {
+			boxes[0] = chunkBox{} // partly filled: reused by the next record
+		}
 		if !ok {
 			var w exov1.GwEvent
 			if err := proto.Unmarshal(rec, &w); err != nil {
