@@ -22,6 +22,11 @@ type shutdownRun struct {
 	// goOn is armed after a stepped phase other than CLOSING: when no next
 	// phase is asked for in time, the node goes on with the rest alone.
 	goOn clock.Timer
+	// goOnSeq numbers the arming of goOn; stopping it bumps the number, so
+	// a callback that fired but waited for shutSem meanwhile finds it
+	// stale and does nothing (it must not run CLOSING right after a
+	// coordinator's DRAINING).
+	goOnSeq uint64
 }
 
 // ShutdownPhase runs one phase of the node's shutdown, for a coordinator
@@ -58,6 +63,12 @@ func (n *Node) ShutdownPhase(ctx context.Context, ph Phase, deadline, goOnAfter 
 // zero: the node's own per phase), then, after CLOSING, ends the shutdown.
 // It returns a copy of the report so far.
 func (n *Node) advance(ctx context.Context, last Phase, deadline, goOnAfter time.Duration) (ShutdownReport, error) {
+	return n.advanceIf(ctx, last, deadline, goOnAfter, 0)
+}
+
+// advanceIf is advance for the go-on timer armed as number goOnSeq (0:
+// unconditional): a stale timer's call returns without running a phase.
+func (n *Node) advanceIf(ctx context.Context, last Phase, deadline, goOnAfter time.Duration, goOnSeq uint64) (ShutdownReport, error) {
 	select {
 	case <-n.done:
 		return n.report, n.shutErr
@@ -80,14 +91,18 @@ func (n *Node) advance(ctx context.Context, last Phase, deadline, goOnAfter time
 	if sr.finished {
 		return n.report, n.shutErr
 	}
+	if goOnSeq != 0 && goOnSeq != sr.goOnSeq {
+		return sr.rep.clone(), nil // a coordinator asked for a phase after this timer fired: it leads
+	}
 	if sr.next > PhaseSignaling && sr.next < numPhases {
 		// A stepped shutdown waited for this call: the wait belongs to no
 		// phase (it is in Total), and this phase's deadline runs from now.
 		sr.t = n.cfg.runnerClock.Now()
 	}
 	if sr.goOn != nil {
-		sr.goOn.Stop() // if it fired already, its Shutdown waits for shutSem and finds the phases done
+		sr.goOn.Stop()
 		sr.goOn = nil
+		sr.goOnSeq++ // if it fired already, its call waits for shutSem and then finds itself stale
 	}
 	for ; sr.next <= last; sr.next++ {
 		d := deadline
@@ -99,13 +114,15 @@ func (n *Node) advance(ctx context.Context, last Phase, deadline, goOnAfter time
 	if sr.next < numPhases {
 		if goOnAfter > 0 {
 			next := sr.next
+			sr.goOnSeq++
+			seq := sr.goOnSeq
 			sr.goOn = n.cfg.runnerClock.AfterFunc(goOnAfter, func() {
 				n.cfg.logger.WithField("phase", next.String()).WithField("waited", goOnAfter.String()).
 					Warn("stepped shutdown: no coordinator asked for the next phase in time; going on alone")
 				// The phases left, each with the deadline the coordinator
 				// gave the last one; it ends when the node has stopped
 				// (Done reports it).
-				_, _ = n.advance(context.Background(), PhaseClosing, deadline, 0)
+				_, _ = n.advanceIf(context.Background(), PhaseClosing, deadline, 0, seq)
 			})
 		}
 		partial := sr.rep.clone()
