@@ -211,7 +211,11 @@ func (r *ActorReport) render(b *strings.Builder, lead, childLead string) {
 	}
 }
 
-func round(d time.Duration) time.Duration {
+func round(d time.Duration) time.Duration { return RoundDuration(d) }
+
+// RoundDuration rounds a duration for a shutdown report: to 10 ms from a
+// second up, to 0.1 ms from a millisecond up, else to a microsecond.
+func RoundDuration(d time.Duration) time.Duration {
 	switch {
 	case d >= time.Second:
 		return d.Round(10 * time.Millisecond)

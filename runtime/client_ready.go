@@ -67,18 +67,7 @@ func (c *Client) readyOrFailed(ctx context.Context, id string) (bool, error) {
 	if err != nil {
 		return true, err
 	}
-	st := info.Status
-	switch {
-	case info.Restarting:
-		return false, nil
-	case st == StatusReady || st == StatusRunning:
-		return true, nil
-	case st == StatusFailed:
-		return true, fmt.Errorf("%w: runner %s failed before it was Ready: %s", ErrRunnerFailed, id, info.LastError)
-	case st == StatusShutdown || st == StatusShuttingDown:
-		return true, fmt.Errorf("%w: runner %s is %s; spawn a new runner", ErrRunnerNotAvailable, id, st)
-	}
-	return false, nil
+	return readyDecision(info)
 }
 
 func (c *Client) runner(ctx context.Context, id string) (RunnerInfo, error) {

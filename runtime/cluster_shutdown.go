@@ -288,15 +288,7 @@ func (n NodeShutdown) headline(wait time.Duration) string {
 	return s + "\n"
 }
 
-func roundD(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Second:
-		return d.Round(10 * time.Millisecond)
-	case d >= time.Millisecond:
-		return d.Round(100 * time.Microsecond)
-	}
-	return d.Round(time.Microsecond)
-}
+func roundD(d time.Duration) time.Duration { return actors.RoundDuration(d) }
 
 // fromGwShutdownReport reads a node's report off the wire.
 func fromGwShutdownReport(r *exov1.GwNodeShutdownReport) ShutdownReport {

@@ -104,8 +104,7 @@ func (s *System) WaitReady(ctx context.Context, id string) error {
 		return err
 	}
 	defer sub.Close()
-	status, err := s.readyOrFailed(ctx, id)
-	if status != nil || err != nil {
+	if decided, err := s.readyOrFailed(ctx, id); decided || err != nil {
 		return err
 	}
 	for {
@@ -118,7 +117,7 @@ func (s *System) WaitReady(ctx context.Context, id string) error {
 			return fmt.Errorf("runner %s is not Ready (status %s): %w", id, info.StatusText(), err)
 		}
 		if e.Gap != nil { // events were lost: look again
-			if status, err := s.readyOrFailed(ctx, id); status != nil || err != nil {
+			if decided, err := s.readyOrFailed(ctx, id); decided || err != nil {
 				return err
 			}
 			continue
@@ -137,25 +136,32 @@ func (s *System) WaitReady(ctx context.Context, id string) error {
 	}
 }
 
-// readyOrFailed looks at the runner now: a non-nil status when WaitReady is
-// decided (nil error: Ready), or an error.
-func (s *System) readyOrFailed(ctx context.Context, id string) (*RunnerStatus, error) {
+// readyOrFailed looks at the runner now: decided when WaitReady can return
+// (a nil error: Ready).
+func (s *System) readyOrFailed(ctx context.Context, id string) (bool, error) {
 	info, err := s.runner(ctx, id)
 	if err != nil {
-		return nil, err
+		return true, err
 	}
+	return readyDecision(info)
+}
+
+// readyDecision is WaitReady's look at a runner's info, for System and
+// Client alike: decided when it can return (a nil error: Ready); a runner
+// waiting to restart is not decided.
+func readyDecision(info RunnerInfo) (bool, error) {
 	st := info.Status
 	switch {
 	case info.Restarting:
-		return nil, nil
+		return false, nil
 	case st == StatusReady || st == StatusRunning:
-		return &st, nil
+		return true, nil
 	case st == StatusFailed:
-		return &st, fmt.Errorf("%w: runner %s failed before it was Ready: %s", ErrRunnerFailed, id, info.LastError)
+		return true, fmt.Errorf("%w: runner %s failed before it was Ready: %s", ErrRunnerFailed, info.ID, info.LastError)
 	case st == StatusShutdown || st == StatusShuttingDown:
-		return &st, fmt.Errorf("%w: runner %s is %s; spawn a new runner", ErrRunnerNotAvailable, id, st)
+		return true, fmt.Errorf("%w: runner %s is %s; spawn a new runner", ErrRunnerNotAvailable, info.ID, st)
 	}
-	return nil, nil
+	return false, nil
 }
 
 func (s *System) runner(ctx context.Context, id string) (RunnerInfo, error) {
