@@ -199,3 +199,36 @@ func TestStopRequestedWhileRunnerEndsIsNotRestarted(t *testing.T) {
 	assertStaysStopped(t, n, fc, id, len(n.rec.snapshot()))
 	waitGone(t, held, 20*time.Second)
 }
+
+// TestRestartedRunnerIsNotListedAsFailed: from the moment the supervisor
+// restarts a runner, Runners must not list it as Failed and not
+// restarting, which reads as "ended for good" (the chaos driver pruned such
+// runners from its targets and they lived on untracked): the new
+// incarnation is Idle until its process says otherwise.
+func TestRestartedRunnerIsNotListedAsFailed(t *testing.T) {
+	fc := clock.NewFake(time.Unix(1_700_000_000, 0))
+	n := startNode(t, restartPolicy(fc))
+	id := readyRunner(t, n)
+	_ = syscall.Kill(pidOf(n.rec.snapshot(), id, 1), syscall.SIGKILL)
+	evs := n.rec.waitFor(t, 20*time.Second, "restart decision", nDecisions(id, 1))
+	advanceRestart(t, fc, decisions(evs, id)[0].Record.Delay)
+	// The timer sent restartDue to the supervisor during Advance: this
+	// listing is answered right after the restart.
+	infos, err := n.Runners(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range infos {
+		if in.ID == id && !in.Restarting && in.Status.GetKind() == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED {
+			t.Errorf("runner %s listed Failed and not restarting right after its restart (generation %d)", id, in.Generation)
+		}
+	}
+	n.rec.waitFor(t, 20*time.Second, "Ready again", func(evs []actors.Event) bool {
+		for _, e := range evs {
+			if s, ok := e.(*actors.StatusChanged); ok && s.RunnerID == id && s.Generation == 2 && s.To.GetKind() == ready {
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -626,6 +626,13 @@ func (s *runnerSupervisor) restart(ctx actor.Context, m *restartDue) {
 	}
 	delete(s.waiting, m.id)
 	s.children[m.id] = w.pid
+	// The new incarnation is Idle until its process says otherwise: left
+	// Failed (and no longer Restarting), the listing would read "ended for
+	// good" until the new process's first status (the chaos driver pruned
+	// such runners and they lived on untracked;
+	// TestRestartedRunnerIsNotListedAsFailed). The runner actor's events
+	// start from Idle too (runnerActor.start).
+	s.slots[m.id].setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_IDLE}, s.node.runnerClock.Now())
 	s.node.logger.WithFields(logrus.Fields{"runner_id": m.id, "attempt": w.record.Attempt}).Info("restarting runner")
 	asSupervisor(ctx).RestartChildren(w.pid)
 }
