@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"time"
@@ -40,12 +41,43 @@ func helperMain(mode string) int {
 		return helperNoAck(true)
 	case "failed-diagnostics":
 		return helperFailedDiagnostics()
+	case "stdout-held":
+		// A grandchild holds the runner's stdout, so after the runner dies
+		// the node's stdout reader sees no EOF: the runner actor stays in
+		// Exited until the grandchild dies too. It has a process group of
+		// its own (the node's sweep of the runner's group must not reach
+		// it); its PID goes to stderr for the test to kill it.
+		hold := exec.Command("sleep", "120")
+		hold.Stdout = os.Stdout
+		hold.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := hold.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "helper runner: start grandchild:", err)
+			return 1
+		}
+		fmt.Fprintf(os.Stderr, "grandchild pid %d\n", hold.Process.Pid)
+		err := runner.Serve(context.Background(), readyHandler{})
+		fmt.Fprintln(os.Stderr, "helper runner:", err)
+		return 1
 	case "stray-stdout":
 		return helperStrayStdout(os.Getenv("STRAY_WHEN"), os.Getenv("STRAY_TEXT"))
 	}
 	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 	return 2
 }
+
+// readyHandler loads one layer, then is Ready and serves nothing.
+type readyHandler struct{}
+
+func (readyHandler) Load(ctx context.Context, s *runner.Session) error {
+	if err := s.Loading(1, 1); err != nil {
+		return err
+	}
+	if err := s.SetStatus(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED); err != nil {
+		return err
+	}
+	return s.SetStatus(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY)
+}
+func (readyHandler) Run(ctx context.Context, t *runner.Task) error { return nil }
 
 type idleHandler struct{}
 

@@ -196,9 +196,13 @@ func (a *runnerActor) onStopRequest(ctx actor.Context, sender *actor.PID) {
 		a.drainBy(ctx, a.node.runnerClock.Now().Add(a.node.timeouts.StopDrain))
 	case lifeStarting, lifeSuspect:
 		a.beginStop(ctx, "stop requested")
+	default:
+		// Exited, Stopping, Failing, Reaping, Releasing: it is ending
+		// already; the caller is answered in Done. If it ends by a failure,
+		// the supervisor does not restart it: it was asked to stop
+		// (runnerSupervisor.stopAsked).
+		a.log.WithField("state", a.life.String()).Info("stop requested while the runner is ending: answered when it is done")
 	}
-	// Exited, Stopping, Failing, Reaping, Releasing: it is ending already;
-	// the caller is answered in Done.
 }
 
 // beginStop ends the runner's work and starts the stop escalation: a drain

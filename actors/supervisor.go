@@ -118,6 +118,13 @@ type runnerSupervisor struct {
 	// stopReason says why a runner actor was stopped other than by its own
 	// stop (a panic): its tasks end with it when it is Terminated.
 	stopReason map[string]string
+	// stopAsked holds the runners a StopRunner was forwarded to, until
+	// their actor is Terminated: a failure of theirs (the process died just
+	// before or during the stop, and the runner answered the stop with the
+	// failure) is final, never restarted. Without it a runner stopped while
+	// it was ending came back after its backoff (the chaos soak's leaked
+	// runners; TestStopRequestedWhileRunnerEndsIsNotRestarted).
+	stopAsked map[string]struct{}
 	// removed lists removed runners whose final info is still kept, oldest
 	// first; bounded by RetentionLimits (retention.go).
 	removed []removal
@@ -135,6 +142,7 @@ func newRunnerSupervisor(node *nodeConfig) actor.Actor {
 		cleanups: map[uint64]*pendingDecision{},
 
 		stopReason: map[string]string{},
+		stopAsked:  map[string]struct{}{},
 	}
 }
 
@@ -222,6 +230,7 @@ func (s *runnerSupervisor) onTerminated(m *actor.Terminated) {
 	if !ok {
 		return
 	}
+	delete(s.stopAsked, id)
 	if pid := s.children[id]; pid != nil && pid.Id == m.Who.Id {
 		delete(s.children, id)
 	}
@@ -314,7 +323,9 @@ func (s *runnerSupervisor) stopRunner(ctx actor.Context, id string) {
 			EndedBy: "not running", Failure: s.failures[id]}})
 		return
 	}
-	// The runner answers the original requester itself, when its process is gone.
+	// The runner answers the original requester itself, when its process
+	// is gone. If it ends by a failure instead, it is not restarted.
+	s.stopAsked[id] = struct{}{}
 	ctx.RequestWithCustomSender(child, &StopRunner{}, ctx.Sender())
 }
 
@@ -430,8 +441,9 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 			then = errhandler.Skip
 		}
 	}
-	if s.closed && then == errhandler.Retry {
-		then = errhandler.Skip // nothing restarts during shutdown
+	_, stopped := s.stopAsked[id]
+	if (s.closed || stopped) && then == errhandler.Retry {
+		then = errhandler.Skip // nothing restarts during shutdown, nor a runner asked to stop
 	}
 	fields := logrus.Fields{
 		"runner_id": f.RunnerID, "generation": f.Generation, "kind": string(f.Kind),
@@ -467,6 +479,11 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 	default: // Skip: only what the runner was doing fails; the runner stays down
 		s.node.failTasks(sl, reasonText, false)
 		s.retire(system, sup, id, child)
+		if stopped {
+			s.node.policy.RunnerStopped(id)
+			s.node.logger.WithFields(logrus.Fields{"runner_id": id, "planned": action.String()}).
+				Info("runner failed after a StopRunner reached it: not restarted (it was asked to stop)")
+		}
 	}
 	if action == errhandler.ForceCleanup && s.node.resourcesPID != nil {
 		s.forceCleanup(system, d)
@@ -609,6 +626,13 @@ func (s *runnerSupervisor) restart(ctx actor.Context, m *restartDue) {
 	}
 	delete(s.waiting, m.id)
 	s.children[m.id] = w.pid
+	// The new incarnation is Idle until its process says otherwise: left
+	// Failed (and no longer Restarting), the listing would read "ended for
+	// good" until the new process's first status (the chaos driver pruned
+	// such runners and they lived on untracked;
+	// TestRestartedRunnerIsNotListedAsFailed). The runner actor's events
+	// start from Idle too (runnerActor.start).
+	s.slots[m.id].setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_IDLE}, s.node.runnerClock.Now())
 	s.node.logger.WithFields(logrus.Fields{"runner_id": m.id, "attempt": w.record.Attempt}).Info("restarting runner")
 	asSupervisor(ctx).RestartChildren(w.pid)
 }

@@ -130,6 +130,7 @@ type chaosRun struct {
 	anchor       *demoNode       // the first node: no node-level fault hits it
 	anchorBase   exo.NodeStatus  // its status once started
 	anchorLive   int             // its live runners once started
+	runners      chaosRunners    // spawned and stopped runners (chaos_stopped.go)
 
 	async    sync.WaitGroup // every asynchronous step
 	nodeOp   chan struct{}  // capacity 1: one node-level fault at a time
@@ -226,6 +227,7 @@ func (r *chaosRun) run(parent context.Context) (*chaosReport, error) {
 	// shutdown of every node, the proxies, then the final checks.
 	r.waitAsync(2 * time.Minute)
 	r.awaitTasks(90 * time.Second)
+	r.countRunners()
 	r.checkAnchor()
 	r.step.Store(int64(r.rep.Steps) + 1) // violations of the shutdown: one step past the last
 	r.shutdownLost()

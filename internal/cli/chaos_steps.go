@@ -198,6 +198,7 @@ func (r *chaosRun) spawnRunner(ctx context.Context, st chaosStep, n *demoNode, k
 	if count {
 		r.fault(st.kind)
 	}
+	r.noteSpawned(n, id, st.kind)
 	r.d.mu.Lock()
 	if keep && n.state == nodeServing {
 		n.runner = append(n.runner, id)
@@ -228,7 +229,16 @@ func (r *chaosRun) stopRunner(st chaosStep, tg target) bool {
 		_, err := tg.n.client.StopRunner(ctx, tg.runner)
 		return err
 	})
-	_ = err // a lost node or an already stopped runner is an answer too
+	// A lost node or an already stopped runner is an answer too; a runner
+	// whose stop returned must never be live again (checkStopped).
+	if err == nil {
+		r.noteStopped(tg.n, tg.runner, st.n)
+		if was {
+			r.noteLeft(tg.n, tg.runner, fmt.Sprintf("stopped by %s at step %d", st.kind, st.n))
+		}
+	} else if was {
+		r.noteLeft(tg.n, tg.runner, fmt.Sprintf("StopRunner by %s at step %d failed: %v", st.kind, st.n, err))
+	}
 	return was
 }
 
@@ -621,22 +631,30 @@ func (r *chaosRun) prune(n *demoNode) {
 	if err != nil {
 		return
 	}
-	gone := map[string]bool{}
+	gone := map[string]string{}
 	for _, in := range infos {
 		r.checkLifecycle(n, in)
+		r.checkStopped(n, in)
 		if runnerEnded(in) {
-			gone[in.ID] = true
+			gone[in.ID] = fmt.Sprintf("pruned as ended: %s since %s ago, restarting %v, generation %d",
+				in.Status, time.Since(in.StatusSince).Round(time.Millisecond), in.Restarting, in.Generation)
 		}
 	}
 	r.d.mu.Lock()
 	kept := n.runner[:0:0]
+	var pruned []string
 	for _, id := range n.runner {
-		if !gone[id] {
+		if gone[id] == "" {
 			kept = append(kept, id)
+		} else {
+			pruned = append(pruned, id)
 		}
 	}
 	n.runner = kept
 	r.d.mu.Unlock()
+	for _, id := range pruned {
+		r.noteLeft(n, id, gone[id])
+	}
 }
 
 // liveRunners counts n's runners that have not ended for good.
@@ -649,6 +667,7 @@ func (r *chaosRun) liveRunners(ctx context.Context, n *demoNode) (int, error) {
 	live := 0
 	for _, in := range infos {
 		r.checkLifecycle(n, in)
+		r.checkStopped(n, in)
 		if !runnerEnded(in) {
 			live++
 		}

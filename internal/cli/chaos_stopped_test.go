@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+// TestChaosStoppedRunnerSeenLiveIsAViolation: the driver's invariant "a
+// runner whose StopRunner returned is never live again" flags a stopped
+// runner listed Ready or waiting to restart (once), and nothing for one
+// that stays Shutdown or Failed, nor for a runner never stopped.
+func TestChaosStoppedRunnerSeenLiveIsAViolation(t *testing.T) {
+	var stderr bytes.Buffer
+	r := newChaosRun(&env{stderr: &stderr}, chaosOptions{seed: 5}, &bytes.Buffer{}, "")
+	n := &demoNode{name: "node-1"}
+	r.noteStopped(n, "llama-a", 7)
+	r.noteStopped(n, "llama-b", 8)
+	r.noteStopped(n, "llama-c", 9)
+	for _, in := range []exo.RunnerInfo{
+		{ID: "llama-a", Status: exo.StatusShutdown},
+		{ID: "llama-b", Status: exo.StatusFailed},
+		{ID: "llama-c", Status: exo.StatusFailed, Restarting: true, Generation: 1}, // revived: a violation
+		{ID: "llama-c", Status: exo.StatusReady, Generation: 2},                    // reported once only
+		{ID: "llama-d", Status: exo.StatusReady},                                   // never stopped
+	} {
+		r.checkStopped(n, in)
+	}
+	if len(r.rep.Violations) != 1 {
+		t.Fatalf("violations %+v, want one for llama-c", r.rep.Violations)
+	}
+	v := r.rep.Violations[0]
+	if v.Invariant != "a stopped runner stays stopped" || !strings.Contains(v.Detail, "llama-c on node-1") || !strings.Contains(v.Detail, "step 9") {
+		t.Errorf("violation %+v", v)
+	}
+	if !strings.Contains(stderr.String(), "VIOLATION") {
+		t.Errorf("not printed: %q", stderr.String())
+	}
+}
+
+func TestChaosRunnerLive(t *testing.T) {
+	for _, c := range []struct {
+		in   exo.RunnerInfo
+		live bool
+	}{
+		{exo.RunnerInfo{Status: exo.StatusReady}, true},
+		{exo.RunnerInfo{Status: exo.StatusShutdown}, false},
+		{exo.RunnerInfo{Status: exo.StatusFailed}, false},
+		{exo.RunnerInfo{Status: exo.StatusFailed, Restarting: true}, true},
+	} {
+		if got := runnerLive(c.in); got != c.live {
+			t.Errorf("runnerLive(%s, restarting %v) = %v, want %v", c.in.Status, c.in.Restarting, got, c.live)
+		}
+	}
+}
