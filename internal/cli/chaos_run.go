@@ -317,39 +317,32 @@ func (r *chaosRun) drive(ctx context.Context) error {
 
 // progress prints a line every period until the returned function is called.
 func (r *chaosRun) progress(period time.Duration) func() {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // owned by the returned function, which waits for it
-		defer wg.Done()
-		t := time.NewTicker(period)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-			r.mu.Lock()
-			faults := 0
-			for _, n := range r.rep.Faults {
-				faults += n
-			}
-			line := fmt.Sprintf("progress: step %d, faults %d, violations %d, max heap %.1f MiB",
-				r.rep.Steps, faults, len(r.rep.Violations), float64(r.maxHeap)/(1<<20))
-			r.mu.Unlock()
-			r.logf("%s", line)
+	return every(period, func() {
+		r.mu.Lock()
+		faults := 0
+		for _, n := range r.rep.Faults {
+			faults += n
 		}
-	}()
-	return func() {
-		close(stop) // sole sender: this function, called once by drive
-		wg.Wait()
-	}
+		line := fmt.Sprintf("progress: step %d, faults %d, violations %d, max heap %.1f MiB",
+			r.rep.Steps, faults, len(r.rep.Violations), float64(r.maxHeap)/(1<<20))
+		r.mu.Unlock()
+		r.logf("%s", line)
+	})
 }
 
 // monitor checks the continuous invariants every period: the nodes' heap
 // and their stderr (panics). It stops when the returned function is called.
 func (r *chaosRun) monitor(period time.Duration) func() {
+	return every(period, func() {
+		r.checkHeap()
+		r.scanStderr(r.d.dir)
+		r.recoverLost()
+	})
+}
+
+// every runs f every period on a goroutine until the returned function is
+// called; that function waits for the goroutine (and a run of f under way).
+func every(period time.Duration, f func()) func() {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -363,13 +356,11 @@ func (r *chaosRun) monitor(period time.Duration) func() {
 				return
 			case <-t.C:
 			}
-			r.checkHeap()
-			r.scanStderr(r.d.dir)
-			r.recoverLost()
+			f()
 		}
 	}()
 	return func() {
-		close(stop) // sole sender: this function, called once by drive
+		close(stop) // sole sender: the returned function, called once by its owner
 		wg.Wait()
 	}
 }

@@ -504,12 +504,12 @@ func (r *chaosRun) redialShutdown(ctx context.Context, step int, n *demoNode, p 
 	c.Close()
 }
 
-// shutdownLost shuts down, at the end of the run, the nodes whose client
-// counted them lost although nobody killed or cut them (a heartbeat that
-// timed out on a starved machine): they still run, and the demo's
-// shutdown only asks nodes it can reach.
-func (r *chaosRun) shutdownLost() {
+// takeLost marks the serving nodes whose client counted them lost (none
+// of the run's faults did it) as killed and returns them: whoever takes
+// them shuts them down or replaces them.
+func (r *chaosRun) takeLost() []*demoNode {
 	r.d.mu.Lock()
+	defer r.d.mu.Unlock()
 	var lost []*demoNode
 	for _, n := range r.d.nodes {
 		if n.state == nodeServing && n.client != nil && n.client.Err() != nil {
@@ -517,7 +517,15 @@ func (r *chaosRun) shutdownLost() {
 			lost = append(lost, n)
 		}
 	}
-	r.d.mu.Unlock()
+	return lost
+}
+
+// shutdownLost shuts down, at the end of the run, the nodes whose client
+// counted them lost although nobody killed or cut them (a heartbeat that
+// timed out on a starved machine): they still run, and the demo's
+// shutdown only asks nodes it can reach.
+func (r *chaosRun) shutdownLost() {
+	lost := r.takeLost()
 	for _, n := range lost {
 		r.logf("node %s was lost without a fault (%v): reaching it again to shut it down", n.name, n.client.Err())
 		r.mu.Lock()
@@ -536,15 +544,7 @@ func (r *chaosRun) shutdownLost() {
 // runs from the monitor; the replacement runs asynchronously, one node
 // operation at a time. ctx ends with the schedule.
 func (r *chaosRun) recoverLost() {
-	r.d.mu.Lock()
-	var lost []*demoNode
-	for _, n := range r.d.nodes {
-		if n.state == nodeServing && n.client != nil && n.client.Err() != nil {
-			n.state = nodeKilled
-			lost = append(lost, n)
-		}
-	}
-	r.d.mu.Unlock()
+	lost := r.takeLost()
 	for _, n := range lost {
 		r.mu.Lock()
 		if n == r.anchor {
