@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/exo-actors/exo-actors/internal/bench"
+	"github.com/exo-actors/exo-actors/internal/pollfd"
 )
 
 type benchOptions struct {
@@ -110,7 +111,17 @@ func newBenchChildCmd(e *env) *cobra.Command {
 			if err != nil {
 				return &UsageError{Err: err}
 			}
-			return bench.Child(spec, e.stdin, e.stdout)
+			out := e.stdout
+			if f, ok := out.(*os.File); ok {
+				// The same write policy as the runners the bench measures
+				// (runner.Serve): at once while the reader keeps up,
+				// coalesced when the pipe is full.
+				if pw, ok := pollfd.Stdout(f, 0); ok {
+					defer pw.Close()
+					out = pw
+				}
+			}
+			return bench.Child(spec, e.stdin, out)
 		},
 	}
 }

@@ -19,10 +19,21 @@ import (
 // f shares with the new file: until restore, read f only through the new
 // file (os.File's blocking-mode reads would see EAGAIN).
 func Stdin(f *os.File) (*os.File, func()) {
-	none := func() {}
+	pf, restore, ok := nonblockingDup(f)
+	if !ok {
+		return f, func() {}
+	}
+	return pf, restore
+}
+
+// nonblockingDup returns a non-blocking duplicate of the pipe f, registered
+// with Go's poller, and a restore function that closes it and puts f back in
+// blocking mode; ok is false (and nothing changed) when f is not a pipe in
+// blocking mode or cannot be converted.
+func nonblockingDup(f *os.File) (pf *os.File, restore func(), ok bool) {
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return f, none
+		return nil, nil, false
 	}
 	var (
 		dup         = -1
@@ -36,7 +47,7 @@ func Stdin(f *os.File) (*os.File, func()) {
 		fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
 		nb := fl&unix.O_NONBLOCK != 0
 		if err != nil || nb {
-			return // already non-blocking: os.Stdin reads through the poller if Go saw that
+			return // already non-blocking: os.File goes through the poller if Go saw that
 		}
 		d, err := unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
@@ -49,14 +60,14 @@ func Stdin(f *os.File) (*os.File, func()) {
 		dup, wasNonblock = d, nb
 	})
 	if cerr != nil || dup < 0 {
-		return f, none
+		return nil, nil, false
 	}
 	// NewFile sees a non-blocking descriptor and registers it with the poller.
-	pf := os.NewFile(uintptr(dup), f.Name())
+	pf = os.NewFile(uintptr(dup), f.Name())
 	return pf, func() {
 		pf.Close()
 		if !wasNonblock {
 			_ = rc.Control(func(fd uintptr) { _ = unix.SetNonblock(int(fd), false) })
 		}
-	}
+	}, true
 }

@@ -100,4 +100,11 @@
 // of one step (Running, the runner's Running status and TaskAcknowledged; a
 // task's end and Ready) together in one Write, so several goroutines
 // (heartbeats, tasks, the reader, the main loop) never interleave bytes.
+// When the output is an *os.File pipe (os.Stdout by default), each Write
+// goes to the pipe at once while it has room; when it is full (the
+// supervisor reads slower than the runner writes), the frames that follow
+// are kept, up to 64 KiB, and written in one write(2) when the pipe has
+// room, so a flooding task costs one system call per pipe-full rather than
+// per frame. A Write blocks only when 64 KiB are already kept; Serve writes
+// what is kept before it returns.
 package runner
