@@ -331,9 +331,17 @@ func fromEvent(e actors.Event) Event {
 	return nil
 }
 
-func fromStreamEvent(e streams.Event) StreamEvent {
+func fromStreamEvent(e streams.Event) StreamEvent { return fromStreamEventAt(&e) }
+
+// fromStreamEventAt is fromStreamEvent without copying the event in: the
+// subscription's NextBatch converts every event it takes, a chunk event
+// (the most frequent, tried first) without going through fromEvent's
+// interface switch.
+func fromStreamEventAt(e *streams.Event) StreamEvent {
 	out := StreamEvent{Stream: e.Stream, Seq: e.Seq, RunnerID: e.RunnerID, TaskID: e.TaskID, Kind: e.Kind, At: e.At}
-	if ev, ok := e.Payload.(actors.Event); ok {
+	if tc, ok := e.Payload.(*actors.TaskChunk); ok {
+		out.Payload = tc.Public(publicChunk).(Event)
+	} else if ev, ok := e.Payload.(actors.Event); ok {
 		out.Payload = fromEvent(ev)
 	}
 	if e.Gap != nil {
