@@ -271,7 +271,9 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 			return
 		}
 		if att, ok := e.handle.push(b.ChunkGenerated); ok {
-			a.emit(&TaskChunk{RunnerID: a.slot.id, TaskID: id, Attempt: att, Chunk: b.ChunkGenerated})
+			tc := a.newTaskChunk()
+			tc.RunnerID, tc.TaskID, tc.Attempt, tc.Chunk = a.slot.id, id, att, b.ChunkGenerated
+			a.emit(tc)
 		}
 	}
 }
