@@ -226,3 +226,26 @@ func FuzzFastDecode(f *testing.F) {
 	f.Add([]byte{0x2a, 0x02, 0x1a, 0x00})
 	f.Fuzz(func(t *testing.T, body []byte) { checkFastAgrees(t, body) })
 }
+
+// BenchmarkTokenChunkDecode compares the stdout reader's fast path with
+// proto.Unmarshal on the same token chunk body (a fresh envelope each op,
+// as the reader decodes).
+func BenchmarkTokenChunkDecode(b *testing.B) {
+	body := mustMarshal(b, tokenEnv("01JD2J7Q4X5M8N9P0R1S2T3V4W", 7, "tok7 ", 7, ""))
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if !decodeTokenChunk(body, new(exov1.RunnerEnvelope)) {
+				b.Fatal("declined")
+			}
+		}
+	})
+	b.Run("unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if err := proto.Unmarshal(body, new(exov1.RunnerEnvelope)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
