@@ -62,6 +62,9 @@ func (n *Node) setupHealth(c NodeConfig) error {
 	nc.history = newHealthHistory()
 	m, h := nc.metrics, nc.history
 	nc.observe = func(e Event) {
+		if _, ok := e.(*TaskChunk); ok {
+			return // neither counts chunks: skip the history's lock per token
+		}
 		m.observe(e)
 		h.observe(e)
 	}

@@ -129,6 +129,7 @@ type nodeConfig struct {
 	timeouts    RunnerTimeouts
 	limits      TaskLimits
 	hook        *hookRunner // nil without a hook
+	pool        *workerPool // the hot actors' dispatcher (dispatch.go)
 	// observe, when set (health.go), sees every event before the host's
 	// hook, on the emitting actor: the node's metrics and health history.
 	observe       func(Event)
@@ -254,6 +255,7 @@ func startNode(c NodeConfig, startFault func(step string) error) (*Node, error) 
 		timeouts:      c.Timeouts.withDefaults(),
 		limits:        c.Tasks.withDefaults(),
 		hook:          newHookRunner(c.Hook, c.HookQueue, c.HookSlow, c.Logger),
+		pool:          newWorkerPool(),
 		builtinBinary: c.BuiltinBinary,
 		baseEnv:       c.Env,
 		procOpts:      proc.Options{MaxFrameSize: c.MaxFrameSize, FrameStall: c.Timeouts.withDefaults().FrameStall, ReadWindow: c.ReadWindow, ReadBatch: c.ReadBatch},
@@ -284,6 +286,7 @@ func startNode(c NodeConfig, startFault func(step string) error) (*Node, error) 
 		nc.spawner.Close()
 		system.Shutdown()
 		nc.hook.close()
+		nc.pool.close()
 		return nil, err
 	}
 	nc.shuttingDown = func() bool { return n.lifecycle() != nodeRunning }

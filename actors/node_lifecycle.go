@@ -272,6 +272,7 @@ func (n *Node) abortStart() {
 	n.cfg.spawner.Close()
 	n.system.Shutdown()
 	n.cfg.hook.close()
+	n.cfg.pool.close()
 	n.mu.Lock()
 	n.state = nodeStopped
 	n.mu.Unlock()

@@ -178,6 +178,7 @@ func (n *Node) finishShutdown(ctx context.Context, sr *shutdownRun) {
 	n.cfg.spawner.Close()
 	n.system.Shutdown()
 	n.cfg.hook.close() // after the tree stopped: no actor emits any more
+	n.cfg.pool.close() // after the tree stopped: no runner or stream actor runs
 	sr.finished = true
 	n.report, n.shutErr = rep, OneLine(errs...)
 	n.mu.Lock()

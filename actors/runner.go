@@ -92,6 +92,12 @@ type runnerActor struct {
 	self *actor.PID
 	log  *logrus.Entry
 
+	// chunkEvents: the chunk events of the batch in hand come from one
+	// allocation (newTaskChunk); framesLeft counts the batch's frames not
+	// yet handled, the current one included.
+	chunkEvents []TaskChunk
+	framesLeft  int
+
 	life      life
 	admission admission
 
@@ -280,10 +286,29 @@ func (a *runnerActor) onFrames(ctx actor.Context, m *proc.Frames) {
 	now := a.node.runnerClock.Now() // one reading for the batch: its frames were read at once
 	a.node.beginBatch(a.slot, len(m.Envs), now)
 	defer a.node.endBatch(a.slot, a.p.Release)
-	for _, env := range m.Envs {
+	for i, env := range m.Envs {
+		a.framesLeft = len(m.Envs) - i
 		a.onFrame(ctx, env, now)
 	}
+	a.chunkEvents, a.framesLeft = nil, 0
 	a.p.Recycle(m) // the slice, not the envelopes: events may hold those
+}
+
+// newTaskChunk returns a zero chunk event. Within a batch of frames they
+// come from one slice sized for the batch's frames left, so a streaming
+// runner's chunk events cost one allocation per batch instead of one each.
+// A subscriber that holds an event holds its slice (at most ReadBatch
+// events' worth, 64 bytes each) until it lets go of the batch's events.
+func (a *runnerActor) newTaskChunk() *TaskChunk {
+	if len(a.chunkEvents) == 0 {
+		if a.framesLeft <= 1 {
+			return new(TaskChunk)
+		}
+		a.chunkEvents = make([]TaskChunk, a.framesLeft)
+	}
+	e := &a.chunkEvents[0]
+	a.chunkEvents = a.chunkEvents[1:]
+	return e
 }
 
 func (a *runnerActor) onFrame(ctx actor.Context, env *exov1.RunnerEnvelope, now time.Time) {

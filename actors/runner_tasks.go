@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -62,6 +63,25 @@ type TaskChunk struct {
 	TaskID   string
 	Attempt  int
 	Chunk    *Chunk
+	// public caches the event's host-facing form (see Public): made once,
+	// shared by the event hook and every subscriber.
+	public atomic.Value
+}
+
+// Public returns the event's host-facing form: conv(e) the first time,
+// the same value on every later call, from any goroutine. A chunk event is
+// read by the node's event hook and by each subscriber, each wanting the
+// runtime package's public TaskChunk; converting once saves an allocation
+// (~128 bytes, the boxed public value) per event per reader beyond the
+// first. Two first calls at once may both run conv; the first value stored
+// is the one every caller gets. conv must not return nil, and the event's
+// fields must not change after the first call.
+func (e *TaskChunk) Public(conv func(*TaskChunk) any) any {
+	if v := e.public.Load(); v != nil {
+		return v
+	}
+	e.public.CompareAndSwap(nil, conv(e))
+	return e.public.Load()
 }
 
 // TaskRetried: a Retryable task's runner crashed mid-task and the task was
@@ -251,7 +271,9 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 			return
 		}
 		if att, ok := e.handle.push(b.ChunkGenerated); ok {
-			a.emit(&TaskChunk{RunnerID: a.slot.id, TaskID: id, Attempt: att, Chunk: b.ChunkGenerated})
+			tc := a.newTaskChunk()
+			tc.RunnerID, tc.TaskID, tc.Attempt, tc.Chunk = a.slot.id, id, att, b.ChunkGenerated
+			a.emit(tc)
 		}
 	}
 }

@@ -76,7 +76,7 @@ func (g *streamGroup) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		for _, topic := range streams.Topics() {
-			if _, err := g.node.streams[topic].Spawn(ctx, "stream-"+topic); err != nil {
+			if _, err := g.node.streams[topic].Spawn(ctx, "stream-"+topic, g.node.dispatcher()); err != nil {
 				g.node.logger.WithError(err).WithField("topic", topic).Error("could not spawn event stream")
 			}
 		}

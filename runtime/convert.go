@@ -284,6 +284,12 @@ func fromChunk(c *exov1.ChunkGenerated) Chunk {
 	return out
 }
 
+// publicChunk is the public form of a chunk event, boxed once
+// (actors.TaskChunk.Public).
+func publicChunk(e *actors.TaskChunk) any {
+	return TaskChunk{RunnerID: e.RunnerID, TaskID: e.TaskID, Attempt: e.Attempt, Chunk: fromChunk(e.Chunk)}
+}
+
 // fromEvent converts an actors event; nil for a type this package does not
 // know (a newer actors event not yet given a public type).
 func fromEvent(e actors.Event) Event {
@@ -305,7 +311,10 @@ func fromEvent(e actors.Event) Event {
 	case *actors.TaskAcknowledged:
 		return TaskAcknowledged(*e)
 	case *actors.TaskChunk:
-		return TaskChunk{RunnerID: e.RunnerID, TaskID: e.TaskID, Attempt: e.Attempt, Chunk: fromChunk(e.Chunk)}
+		// Converted once per event, shared by the hook and every
+		// subscriber (the boxed value is immutable, like any interface
+		// holding a struct).
+		return e.Public(publicChunk).(Event)
 	case *actors.TaskRetried:
 		return TaskRetried(*e)
 	case *actors.SupervisionDecision:
@@ -322,9 +331,17 @@ func fromEvent(e actors.Event) Event {
 	return nil
 }
 
-func fromStreamEvent(e streams.Event) StreamEvent {
+func fromStreamEvent(e streams.Event) StreamEvent { return fromStreamEventAt(&e) }
+
+// fromStreamEventAt is fromStreamEvent without copying the event in: the
+// subscription's NextBatch converts every event it takes, a chunk event
+// (the most frequent, tried first) without going through fromEvent's
+// interface switch.
+func fromStreamEventAt(e *streams.Event) StreamEvent {
 	out := StreamEvent{Stream: e.Stream, Seq: e.Seq, RunnerID: e.RunnerID, TaskID: e.TaskID, Kind: e.Kind, At: e.At}
-	if ev, ok := e.Payload.(actors.Event); ok {
+	if tc, ok := e.Payload.(*actors.TaskChunk); ok {
+		out.Payload = tc.Public(publicChunk).(Event)
+	} else if ev, ok := e.Payload.(actors.Event); ok {
 		out.Payload = fromEvent(ev)
 	}
 	if e.Gap != nil {

@@ -85,7 +85,7 @@ func (s *Subscription) Next(ctx context.Context) (StreamEvent, error) {
 func (s *Subscription) NextBatch(ctx context.Context, buf []StreamEvent, limit int) ([]StreamEvent, error) {
 	// Converted as they are taken: no slice of the stream's events between.
 	err := s.s.NextBatchFunc(ctx, limit, func(e *streams.Event) {
-		buf = append(buf, fromStreamEvent(*e))
+		buf = append(buf, fromStreamEventAt(e))
 	})
 	return buf, err
 }

@@ -109,9 +109,11 @@ type crash struct{}
 // sequence counter, subscribers or counters. The actor has no children; its
 // own supervisor strategy (for them) is explicit anyway: stop. Spawn the
 // props once per Stream (Spawn does); a second actor stops itself at once.
-func (s *Stream) Props() *actor.Props {
+//
+// opts are added to the props, e.g. actor.WithDispatcher.
+func (s *Stream) Props(opts ...actor.PropsOption) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor { return &streamActor{s: s} },
-		actor.WithSupervisor(stopChildren{}))
+		append([]actor.PropsOption{actor.WithSupervisor(stopChildren{})}, opts...)...)
 }
 
 // streamActor is one incarnation of a stream's actor. It holds no state of

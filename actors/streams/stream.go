@@ -207,12 +207,14 @@ func (s *Stream) markDone() {
 // Spawn spawns the stream's actor as a child of parent (a parent actor's
 // context, or an actor system's Root) under the given name. A Stream has at
 // most one actor in its life: a second Spawn returns ErrAlreadySpawned, a
-// Spawn after Close returns ErrStreamClosed.
-func (s *Stream) Spawn(parent actor.SpawnerContext, name string) (*actor.PID, error) {
+// Spawn after Close returns ErrStreamClosed. opts are added to the actor's
+// props (Props); a dispatcher given there must not run the actor on the
+// caller's goroutine.
+func (s *Stream) Spawn(parent actor.SpawnerContext, name string, opts ...actor.PropsOption) (*actor.PID, error) {
 	// The gate is held across the spawn so the actor's Started handler,
 	// which takes it too, finds the PID already recorded. The stream's
-	// props use the default (goroutine) dispatcher: Started cannot run on
-	// this goroutine.
+	// dispatcher (protoactor's default, or the node's worker pool) runs the
+	// actor on another goroutine: Started cannot run on this one.
 	s.gate.Lock()
 	defer s.gate.Unlock()
 	if s.closed {
@@ -221,7 +223,7 @@ func (s *Stream) Spawn(parent actor.SpawnerContext, name string) (*actor.PID, er
 	if s.pid != nil {
 		return s.pid, fmt.Errorf("spawn stream %q: %w", s.topic, ErrAlreadySpawned)
 	}
-	pid, err := parent.SpawnNamed(s.Props(), name)
+	pid, err := parent.SpawnNamed(s.Props(opts...), name)
 	if err != nil {
 		return nil, fmt.Errorf("spawn stream %q: %w", s.topic, err)
 	}

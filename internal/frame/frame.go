@@ -127,7 +127,22 @@ type options struct {
 	deadliner    Deadliner
 	textStream   string
 	textHint     string
+	fast         FastDecoder
 }
+
+// FastDecoder decodes a frame body that it recognises into m without
+// protobuf reflection. It returns true only when m then holds exactly what
+// proto.Unmarshal would make of body, and body passes every check of the
+// Reader whatever its options (no unknown field at any level, the "body"
+// oneof set); it must copy what it keeps of body (the bytes are the read
+// buffer's). Otherwise it returns false and leaves m as it was, and the
+// Reader decodes the frame the ordinary way.
+type FastDecoder func(body []byte, m proto.Message) bool
+
+// WithFastDecode gives a Reader a FastDecoder, tried first on every frame
+// that is whole in the read buffer. The runner's stdout reader uses one for
+// token chunk frames, by far the most frequent (internal/proc).
+func WithFastDecode(f FastDecoder) Option { return func(o *options) { o.fast = f } }
 
 // TextStream names the stream a Reader reads and what to do about text on
 // it, for the message of an ErrTextOnStdout error; the default is a runner's
@@ -292,6 +307,11 @@ func (r *Reader) read(m proto.Message) error {
 		// b stays valid after protodelim consumed it: bufio only reuses
 		// its buffer on the next fill, and the frame is all buffered.
 		whole = b
+		if r.opts.fast != nil && r.opts.fast(b[n:], m) {
+			_, _ = r.br.Discard(len(b)) // buffered: cannot fail
+			r.advance(n, size)
+			return nil
+		}
 	} else {
 		head = append([]byte(nil), r.buffered(textProbe)...) // the large frame's start, for an error
 	}
