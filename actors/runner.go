@@ -113,6 +113,9 @@ type runnerActor struct {
 	lastLayers    time.Time
 	counters      [3]uint64 // tokens, layers, tasks from the last heartbeat
 	stderrTail    []string
+	// dropChunks names the tasks whose chunk frames the stdout reader
+	// skips (runner_drop.go); at most proc.MaxDropTasks.
+	dropChunks []string
 
 	// Evidence about how the process ends.
 	exit        *proc.ExitStatus
@@ -432,6 +435,10 @@ func (a *runnerActor) onStderr(line string) {
 
 func (a *runnerActor) onReaderClosed(ctx actor.Context, m *proc.ReaderClosed) {
 	a.readerErr = m.Err
+	if m.Skipped > 0 {
+		a.log.WithFields(logrus.Fields{"skipped_chunks": m.Skipped, "frames": m.Frames}).
+			Debug("stdout reader skipped the chunks of tasks that had ended, undecoded")
+	}
 	switch a.life {
 	case lifeStarting, lifeServing, lifeDraining, lifeSuspect:
 		a.onOutputEnded(ctx, m.Err)

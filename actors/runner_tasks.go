@@ -161,6 +161,7 @@ func (a *runnerActor) dispatch(ctx actor.Context) {
 		id := l.queue[0]
 		l.queue = l.queue[1:]
 		e := l.live[id]
+		a.keepChunksOf(id)
 		task := &exov1.Task{Id: id, Kind: e.spec.Kind, Payload: e.spec.Payload, Params: e.spec.Params}
 		if e.spec.Timeout > 0 {
 			task.Timeout = durationpb.New(e.spec.Timeout)
@@ -297,6 +298,7 @@ func (a *runnerActor) cancelEntry(ctx actor.Context, e *taskEntry, as exov1.Task
 	// A runner without the cancel capability cannot be told: the task ends
 	// now on our side (the runner's late word about it is ignored).
 	a.endTask(ctx, e, as, why+" (runner cannot cancel: no cancel capability)")
+	a.discardChunksOf(e.spec.ID)
 }
 
 func (a *runnerActor) onTaskTimer(ctx actor.Context, m *taskTimerFired) {
@@ -316,6 +318,7 @@ func (a *runnerActor) onTaskTimer(ctx actor.Context, m *taskTimerFired) {
 		a.cancelEntry(ctx, e, exov1.TaskStatus_TASK_STATUS_TIMED_OUT, why)
 	case taskTimerCancel:
 		a.endTask(ctx, e, e.cancelAs, e.cancelWhy+fmt.Sprintf(" (runner did not confirm within %s)", a.node.limits.CancelWait))
+		a.discardChunksOf(e.spec.ID)
 	}
 }
 
