@@ -28,7 +28,9 @@ func TestChunkTaskID(t *testing.T) {
 	}
 	hb, _ := proto.Marshal(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Heartbeat{Heartbeat: &exov1.Heartbeat{Seq: 1}}})
 	end, _ := proto.Marshal(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskStatusUpdated{TaskStatusUpdated: &exov1.TaskStatusUpdated{TaskId: "task-7"}}})
-	envelope := func(chunk []byte) []byte { return protowire.AppendBytes(protowire.AppendTag(nil, chunkField, protowire.BytesType), chunk) }
+	envelope := func(chunk []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(nil, chunkField, protowire.BytesType), chunk)
+	}
 	idField := func(b []byte, id string) []byte {
 		return protowire.AppendString(protowire.AppendTag(b, taskIDField, protowire.BytesType), id)
 	}
