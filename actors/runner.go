@@ -281,6 +281,13 @@ func (a *runnerActor) start(ctx actor.Context) {
 // pipe. The deferred end also runs if handling panics.
 func (a *runnerActor) onFrames(ctx actor.Context, m *proc.Frames) {
 	now := a.node.runnerClock.Now() // one reading for the batch: its frames were read at once
+	if a.life == lifeDraining && !now.Before(a.drain.deadline) {
+		// The drain deadline has passed and a batch came first: cut the
+		// tasks now, as the timer would. Under a flood its message waits
+		// for its goroutine to run on a busy node, and each batch handled
+		// meanwhile is output of a task that is ending anyway.
+		a.drainDeadlinePassed(ctx)
+	}
 	a.node.beginBatch(a.slot, len(m.Envs), now)
 	defer a.node.endBatch(a.slot, a.p.Release)
 	for _, env := range m.Envs {
