@@ -388,6 +388,15 @@ func (a *runnerActor) onRunnerStatus(ctx actor.Context, st *exov1.RunnerStatus) 
 	if from == to && !protocol.ValidTransition(from, to) {
 		return // a repeat (Idle after the handshake, ShuttingDown we already show): harmless
 	}
+	if a.stop != nil && from == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN &&
+		(to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY || to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING) {
+		// A stop reports ShuttingDown from its start, before the runner has
+		// read the Shutdown frame: a Ready (a task cut by the stop's Cancel
+		// ended) or Running it wrote before is late word, not a protocol
+		// error. Nothing in a stop waits for either.
+		a.log.WithField("status", protocol.StatusName(to)).Debug("runner status written before it read the Shutdown: ignored")
+		return
+	}
 	if !protocol.ValidTransition(from, to) {
 		a.protocolViolation(fmt.Sprintf("status %s → %s is not a legal transition", protocol.StatusName(from), protocol.StatusName(to)),
 			logrus.Fields{"from": protocol.FormatStatus(a.status), "to": protocol.FormatStatus(st)})

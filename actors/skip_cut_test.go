@@ -19,9 +19,9 @@ const lateChunks = 2000
 
 // helperLateChunks is a runner (raw protocol, capability cancel) that
 // answers a Task with Running, Running, TaskAcknowledged and chunk 0, and
-// a Cancel with lateChunks more chunks of that task before its Cancelled,
-// as a task that floods does while the Cancel travels; it ends on Shutdown
-// like the SDK (ShuttingDown, Shutdown, exit).
+// a Cancel with lateChunks more chunks of that task before its Cancelled
+// and Ready, as a task that floods does while the Cancel travels; it ends
+// on Shutdown like the SDK (ShuttingDown, Shutdown, exit).
 func helperLateChunks() int {
 	r := frame.NewReader(os.Stdin)
 	w := frame.NewWriter(os.Stdout)
@@ -80,9 +80,9 @@ func helperLateChunks() int {
 			for i := range uint64(lateChunks) {
 				envs = append(envs, chunk(id, i+1))
 			}
-			// No Ready after it: the supervisor reports the runner
-			// ShuttingDown already (its stop is under way).
-			send(append(envs, taskStatus(id, exov1.TaskStatus_TASK_STATUS_CANCELLED))...)
+			// Ready too, as the SDK writes it when the Cancel ends its
+			// last task before it has read the Shutdown that follows.
+			send(append(envs, taskStatus(id, exov1.TaskStatus_TASK_STATUS_CANCELLED), status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))...)
 		case m.GetShutdown() != nil:
 			send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN), status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN))
 			return 0
@@ -95,7 +95,9 @@ func helperLateChunks() int {
 // it afterwards are skipped by the stdout reader without decoding (their
 // count is logged), the task keeps its one outcome with the one chunk it
 // had, the runner's Cancelled and Shutdown still arrive, and none of it
-// counts as a protocol error.
+// counts as a protocol error: not the chunks, and not the Ready the runner
+// wrote before it read the Shutdown (the node reports ShuttingDown from the
+// stop's start).
 func TestChunksOfCutTaskAreSkipped(t *testing.T) {
 	n := startNode(t, func(c *actors.NodeConfig) { c.Timeouts.StopDrain = time.Millisecond })
 	ctx := ctxT(t)
