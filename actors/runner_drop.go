@@ -33,10 +33,12 @@ func (a *runnerActor) discardChunksOf(id string) {
 	a.p.DropChunksOf(a.dropChunks)
 }
 
-// keepChunksOf takes task id off the drop list before a task with that ID
-// is sent to the runner: its chunks are wanted again. The Task frame is
+// keepChunksOf takes task id off the drop list: when the runner's own end
+// of the task arrives (nothing more of it follows, and the reader goes
+// back to reading every frame as it is), and before a task with that ID
+// is sent to the runner (its chunks are wanted again; the Task frame is
 // written after the list changed, so every chunk of the new task is read
-// under the new list.
+// under the new list).
 func (a *runnerActor) keepChunksOf(id string) {
 	i := slices.Index(a.dropChunks, id)
 	if i < 0 {

@@ -208,6 +208,9 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 	}
 	e := l.live[id]
 	if e == nil || e.state == taskQueued || e.sentGen != a.gen {
+		if st := env.GetTaskStatusUpdated(); st != nil && st.GetStatus() != exov1.TaskStatus_TASK_STATUS_RUNNING {
+			a.keepChunksOf(id) // the runner's end of a task that ended here: no chunk of it follows
+		}
 		if l.finished(id) {
 			return // late word about a task that already ended (e.g. timed out)
 		}

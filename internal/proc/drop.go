@@ -29,8 +29,9 @@ func (p *Process) DropChunksOf(ids []string) {
 		p.drop.Store(nil)
 		return
 	}
-	d := slices.Clone(ids[:min(len(ids), MaxDropTasks)])
-	p.drop.Store(&d)
+	d := &dropList{ids: slices.Clone(ids[:min(len(ids), MaxDropTasks)])}
+	d.match = d.matches // one func value per list, not one per read
+	p.drop.Store(d)
 }
 
 // Field numbers of the frame bytes dropChunk matches, from the generated
@@ -78,16 +79,18 @@ func chunkTaskID(body []byte) (id []byte, ok bool) {
 	return id, true
 }
 
-// dropList is what DropChunksOf stored; its match is the reader's Skip
-// test.
-type dropList []string
+// dropList is what DropChunksOf stored; match is the reader's Skip test.
+type dropList struct {
+	ids   []string
+	match func(body []byte) bool
+}
 
-func (d dropList) match(body []byte) bool {
+func (d *dropList) matches(body []byte) bool {
 	id, ok := chunkTaskID(body)
 	if !ok {
 		return false
 	}
-	for _, t := range d {
+	for _, t := range d.ids {
 		if string(id) == t {
 			return true
 		}

@@ -320,7 +320,7 @@ type Process struct {
 	spareEnvs atomic.Pointer[[]*exov1.RunnerEnvelope]
 	// drop lists the tasks whose chunk frames the reader discards
 	// undecoded (DropChunksOf); nil when none.
-	drop atomic.Pointer[[]string]
+	drop atomic.Pointer[dropList]
 	// credit holds one token per Frames batch the reader may still
 	// deliver; the reader takes one before each batch, Release puts one
 	// back. Capacity ReadWindow, never closed: Release never blocks since
@@ -636,11 +636,10 @@ func (p *Process) readStdout(deliver Deliver, maxFrame, batchMax int, stall time
 				// wait for bytes first, so that a read's first frame is
 				// looked at too, and wait again while all that came was
 				// skipped; with a batch in hand, never wait.
-				match := dropList(*d).match
 				if len(envs) == 0 {
-					for r.Await() == nil && r.Skip(match) > 0 {
+					for r.Await() == nil && r.Skip(d.match) > 0 {
 					}
-				} else if r.Skip(match); !r.FrameBuffered() {
+				} else if r.Skip(d.match); !r.FrameBuffered() {
 					break
 				}
 			}
