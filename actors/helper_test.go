@@ -58,6 +58,8 @@ func helperMain(mode string) int {
 		err := runner.Serve(context.Background(), readyHandler{})
 		fmt.Fprintln(os.Stderr, "helper runner:", err)
 		return 1
+	case "late-chunks":
+		return helperLateChunks()
 	case "stray-stdout":
 		return helperStrayStdout(os.Getenv("STRAY_WHEN"), os.Getenv("STRAY_TEXT"))
 	}

@@ -119,6 +119,9 @@ type runnerActor struct {
 	lastLayers    time.Time
 	counters      [3]uint64 // tokens, layers, tasks from the last heartbeat
 	stderrTail    []string
+	// dropChunks names the tasks whose chunk frames the stdout reader
+	// skips (runner_drop.go); at most proc.MaxDropTasks.
+	dropChunks []string
 
 	// Evidence about how the process ends.
 	exit        *proc.ExitStatus
@@ -284,6 +287,13 @@ func (a *runnerActor) start(ctx actor.Context) {
 // pipe. The deferred end also runs if handling panics.
 func (a *runnerActor) onFrames(ctx actor.Context, m *proc.Frames) {
 	now := a.node.runnerClock.Now() // one reading for the batch: its frames were read at once
+	if a.life == lifeDraining && !now.Before(a.drain.deadline) {
+		// The drain deadline has passed and a batch came first: cut the
+		// tasks now, as the timer would. Under a flood its message waits
+		// for its goroutine to run on a busy node, and each batch handled
+		// meanwhile is output of a task that is ending anyway.
+		a.drainDeadlinePassed(ctx)
+	}
 	a.node.beginBatch(a.slot, len(m.Envs), now)
 	defer a.node.endBatch(a.slot, a.p.Release)
 	for i, env := range m.Envs {
@@ -403,6 +413,15 @@ func (a *runnerActor) onRunnerStatus(ctx actor.Context, st *exov1.RunnerStatus) 
 	if from == to && !protocol.ValidTransition(from, to) {
 		return // a repeat (Idle after the handshake, ShuttingDown we already show): harmless
 	}
+	if a.stop != nil && from == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN &&
+		(to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY || to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING) {
+		// A stop reports ShuttingDown from its start, before the runner has
+		// read the Shutdown frame: a Ready (a task cut by the stop's Cancel
+		// ended) or Running it wrote before is late word, not a protocol
+		// error. Nothing in a stop waits for either.
+		a.log.WithField("status", protocol.StatusName(to)).Debug("runner status written before it read the Shutdown: ignored")
+		return
+	}
 	if !protocol.ValidTransition(from, to) {
 		a.protocolViolation(fmt.Sprintf("status %s → %s is not a legal transition", protocol.StatusName(from), protocol.StatusName(to)),
 			logrus.Fields{"from": protocol.FormatStatus(a.status), "to": protocol.FormatStatus(st)})
@@ -457,6 +476,10 @@ func (a *runnerActor) onStderr(line string) {
 
 func (a *runnerActor) onReaderClosed(ctx actor.Context, m *proc.ReaderClosed) {
 	a.readerErr = m.Err
+	if m.Skipped > 0 {
+		a.log.WithFields(logrus.Fields{"skipped_chunks": m.Skipped, "frames": m.Frames}).
+			Debug("stdout reader skipped the chunks of tasks that had ended, undecoded")
+	}
 	switch a.life {
 	case lifeStarting, lifeServing, lifeDraining, lifeSuspect:
 		a.onOutputEnded(ctx, m.Err)

@@ -138,6 +138,7 @@ func (a *runnerActor) drainDeadlinePassed(ctx actor.Context) {
 	l := a.slot.tasks
 	for _, id := range l.sentIDs() {
 		e := l.live[id]
+		a.discardChunksOf(id) // before the Cancel: what the runner writes after reading it is skipped
 		if a.p != nil && a.exit == nil && a.caps[protocol.CapCancel] {
 			_ = a.p.Send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Cancel{Cancel: &exov1.Cancel{Target: &exov1.Cancel_TaskId{TaskId: id}}}})
 		}

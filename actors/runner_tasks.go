@@ -181,6 +181,7 @@ func (a *runnerActor) dispatch(ctx actor.Context) {
 		id := l.queue[0]
 		l.queue = l.queue[1:]
 		e := l.live[id]
+		a.keepChunksOf(id)
 		task := &exov1.Task{Id: id, Kind: e.spec.Kind, Payload: e.spec.Payload, Params: e.spec.Params}
 		if e.spec.Timeout > 0 {
 			task.Timeout = durationpb.New(e.spec.Timeout)
@@ -227,6 +228,9 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 	}
 	e := l.live[id]
 	if e == nil || e.state == taskQueued || e.sentGen != a.gen {
+		if st := env.GetTaskStatusUpdated(); st != nil && st.GetStatus() != exov1.TaskStatus_TASK_STATUS_RUNNING {
+			a.keepChunksOf(id) // the runner's end of a task that ended here: no chunk of it follows
+		}
 		if l.finished(id) {
 			return // late word about a task that already ended (e.g. timed out)
 		}
@@ -319,6 +323,7 @@ func (a *runnerActor) cancelEntry(ctx actor.Context, e *taskEntry, as exov1.Task
 	// A runner without the cancel capability cannot be told: the task ends
 	// now on our side (the runner's late word about it is ignored).
 	a.endTask(ctx, e, as, why+" (runner cannot cancel: no cancel capability)")
+	a.discardChunksOf(e.spec.ID)
 }
 
 func (a *runnerActor) onTaskTimer(ctx actor.Context, m *taskTimerFired) {
@@ -338,6 +343,7 @@ func (a *runnerActor) onTaskTimer(ctx actor.Context, m *taskTimerFired) {
 		a.cancelEntry(ctx, e, exov1.TaskStatus_TASK_STATUS_TIMED_OUT, why)
 	case taskTimerCancel:
 		a.endTask(ctx, e, e.cancelAs, e.cancelWhy+fmt.Sprintf(" (runner did not confirm within %s)", a.node.limits.CancelWait))
+		a.discardChunksOf(e.spec.ID)
 	}
 }
 

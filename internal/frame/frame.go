@@ -198,12 +198,13 @@ func buildOptions(opts []Option) options {
 // Reader decodes frames from a stream. It is not safe for concurrent use: one
 // goroutine owns it.
 type Reader struct {
-	br     *bufio.Reader
-	opts   options
-	unm    protodelim.UnmarshalOptions
-	frame  uint64 // frames read so far
-	offset int64  // byte offset of the next frame
-	plans  wirePlans
+	br      *bufio.Reader
+	opts    options
+	unm     protodelim.UnmarshalOptions
+	frame   uint64 // frames read (or skipped) so far
+	skipped uint64 // frames Skip consumed
+	offset  int64  // byte offset of the next frame
+	plans   wirePlans
 }
 
 // NewReader returns a Reader of r. If r is a *bufio.Reader it is used as is
@@ -250,7 +251,8 @@ func (r *Reader) FrameBuffered() bool {
 // Offset returns the byte offset where the next frame starts.
 func (r *Reader) Offset() int64 { return r.offset }
 
-// Frames returns how many frames were read successfully or with a body error.
+// Frames returns how many frames were read successfully or with a body
+// error, or skipped (Skip).
 func (r *Reader) Frames() uint64 { return r.frame }
 
 // Read decodes the next frame into m. It returns io.EOF, unwrapped, when the

@@ -84,7 +84,10 @@ type (
 	ReaderClosed struct {
 		Gen    uint64
 		Err    error
-		Frames uint64
+		Frames uint64 // frames read, Skipped included
+		// Skipped counts the chunk frames discarded undecoded
+		// (Process.DropChunksOf).
+		Skipped uint64
 	}
 	// StderrLine is one line the process wrote to stderr.
 	StderrLine struct {
@@ -315,6 +318,9 @@ type Process struct {
 	// spareEnvs is a batch slice the owner is done with (Recycle), for
 	// the reader's next batch; nil when none.
 	spareEnvs atomic.Pointer[[]*exov1.RunnerEnvelope]
+	// drop lists the tasks whose chunk frames the reader discards
+	// undecoded (DropChunksOf); nil when none.
+	drop atomic.Pointer[dropList]
 	// credit holds one token per Frames batch the reader may still
 	// deliver; the reader takes one before each batch, Release puts one
 	// back. Capacity ReadWindow, never closed: Release never blocks since
@@ -624,6 +630,19 @@ func (p *Process) readStdout(deliver Deliver, maxFrame, batchMax int, stall time
 		var err error
 		start := r.Offset()
 		for {
+			if d := p.drop.Load(); d != nil {
+				// Chunks of tasks the owner discards anyway: skip them
+				// without decoding (DropChunksOf). With nothing in hand,
+				// wait for bytes first, so that a read's first frame is
+				// looked at too, and wait again while all that came was
+				// skipped; with a batch in hand, never wait.
+				if len(envs) == 0 {
+					for r.Await() == nil && r.Skip(d.match) > 0 {
+					}
+				} else if r.Skip(d.match); !r.FrameBuffered() {
+					break
+				}
+			}
 			env := new(exov1.RunnerEnvelope)
 			if err = r.Read(env); err != nil {
 				break
@@ -649,7 +668,7 @@ func (p *Process) readStdout(deliver Deliver, maxFrame, batchMax int, stall time
 				err = nil // clean end of stream between frames
 			}
 			p.stdoutR.Close()
-			deliver(&ReaderClosed{Gen: p.Gen, Err: err, Frames: r.Frames()})
+			deliver(&ReaderClosed{Gen: p.Gen, Err: err, Frames: r.Frames(), Skipped: r.Skipped()})
 			return
 		}
 	}
