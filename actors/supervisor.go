@@ -265,7 +265,7 @@ func (s *runnerSupervisor) spawn(ctx actor.Context, spec RunnerSpec) (string, er
 	}
 	sl := newSlot(id, spec)
 	props := actor.PropsFromProducer(func() actor.Actor { return newRunnerActor(s.node, sl) },
-		actor.WithSupervisor(stopOnFailure{s.node.logger}), actor.WithMailbox(runnerMailbox()))
+		actor.WithSupervisor(stopOnFailure{s.node.logger}), actor.WithMailbox(runnerMailbox()), actor.WithDispatcher(hotDispatcher))
 	pid, err := ctx.SpawnNamed(props, "runner-"+id)
 	if err != nil {
 		return "", fmt.Errorf("spawn runner actor %s: %w", id, err)

@@ -6,6 +6,8 @@ import (
 	"reflect"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/exo-actors/exo-actors/internal/stackdispatch"
 )
 
 // Messages of the stream actor. They are Go structs: local only.
@@ -111,7 +113,7 @@ type crash struct{}
 // props once per Stream (Spawn does); a second actor stops itself at once.
 func (s *Stream) Props() *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor { return &streamActor{s: s} },
-		actor.WithSupervisor(stopChildren{}))
+		actor.WithSupervisor(stopChildren{}), actor.WithDispatcher(stackdispatch.New(stackdispatch.Throughput)))
 }
 
 // streamActor is one incarnation of a stream's actor. It holds no state of

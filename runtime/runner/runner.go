@@ -18,6 +18,7 @@ import (
 	"github.com/exo-actors/exo-actors/internal/frame"
 	"github.com/exo-actors/exo-actors/internal/pollfd"
 	"github.com/exo-actors/exo-actors/internal/protocol"
+	"github.com/exo-actors/exo-actors/internal/stackdispatch"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -686,7 +687,9 @@ func (s *server) onTask(m *exov1.Task) (buffered bool) {
 	s.tasks[id] = t
 	s.live++
 	s.handlers.Add(1) // under tmu with stopping unset: before stop's Wait
-	go func() {
+	// On a grown stack: the task's end (protobuf, the write) otherwise
+	// grows a new goroutine's stack several times, copying it each time.
+	stackdispatch.Go(func() {
 		defer s.handlers.Done()
 		err := s.protect("Run", func() error { return s.h.Run(ctx, t) })
 		s.endTask(t, err)
@@ -694,7 +697,7 @@ func (s *server) onTask(m *exov1.Task) (buffered bool) {
 			return
 		}
 		s.send(event{kind: taskEnded, task: t, err: err})
-	}()
+	})
 	return true
 }
 
