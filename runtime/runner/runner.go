@@ -326,7 +326,7 @@ func (s *server) handleInReader(env *exov1.SupervisorEnvelope) bool {
 	case *exov1.SupervisorEnvelope_Task:
 		if s.onTask(b.Task) {
 			s.yieldToTask()
-			s.flushStart()
+			_ = s.flushStart() // a failure is the main loop's to report (writeFail)
 		}
 		return true
 	case *exov1.SupervisorEnvelope_Cancel:
@@ -619,7 +619,7 @@ func (s *server) onFrame(r readResult) (end bool, err error) {
 	switch b := r.env.GetBody().(type) {
 	case *exov1.SupervisorEnvelope_Task: // the reader's (handleInReader); kept for completeness
 		if s.onTask(b.Task) {
-			s.flushStart()
+			_ = s.flushStart()
 		}
 	case *exov1.SupervisorEnvelope_Cancel:
 		s.onCancel(b.Cancel)
@@ -718,13 +718,16 @@ func (s *server) yieldToTask() {
 }
 
 // flushStart writes what onTask buffered, unless a write since did.
-func (s *server) flushStart() {
+func (s *server) flushStart() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || s.fw.Buffered() == 0 {
-		return
+	if s.closed {
+		return ErrClosed
 	}
-	_ = s.flushLocked()
+	if s.fw.Buffered() == 0 {
+		return s.werr
+	}
+	return s.flushLocked()
 }
 
 // taskEndedHere does the main loop's part of a task's end on the task's
