@@ -54,9 +54,10 @@
 //     Running) and TaskAcknowledged, then calls Handler.Run in a goroutine of
 //     its own. Those three frames go out with the task's first chunk or its
 //     end, whichever comes first, or as soon as the reader runs again
-//     (within microseconds with more than one P; at once with GOMAXPROCS
-//     1): a task that ends at once sends its start and its end in one
-//     write. When Run returns nil: TaskStatusUpdated(Complete); an error:
+//     (within microseconds while a P is free; behind computing goroutines
+//     on every P, up to the scheduler's 10 ms time slice; at once with
+//     GOMAXPROCS 1): a task that ends at once sends its start and its end
+//     in one write. When Run returns nil: TaskStatusUpdated(Complete); an error:
 //     ChunkGenerated(ErrorChunk) and TaskStatusUpdated(Failed, reason); an
 //     error after a Cancel: TaskStatusUpdated(Cancelled). Then
 //     StatusUpdated(Ready) once no task runs. A Task with the ID of a task

@@ -707,10 +707,11 @@ func (s *server) onTask(m *exov1.Task) (buffered bool) {
 // refusal) then writes its start and its end in one write (endTask), and the
 // supervisor is woken once instead of twice. A task that blocks gives the
 // thread back at once; one that computes lets the reader run on another P
-// within a scheduling round, so its Running goes out within microseconds.
-// With one P a computing task would hold the reader until the scheduler
-// preempts it (up to 10 ms): then there is no yield, and Running is written
-// at once as before.
+// when one is free, so its Running goes out within microseconds (if every
+// P runs computing goroutines, the reader waits for the scheduler's time
+// slice, up to 10 ms). With one P a computing task would always hold the
+// reader that long: then there is no yield, and Running is written at once
+// as before.
 func (s *server) yieldToTask() {
 	if goruntime.GOMAXPROCS(0) > 1 {
 		goruntime.Gosched()
