@@ -32,3 +32,16 @@ func StartNodeFailingAt(c NodeConfig, step string, err error) (*Node, error) {
 		return nil
 	})
 }
+
+// DirectRouteForTest reports whether Submit would address runner id's actor
+// directly (direct.go) rather than through the supervisor.
+func (n *Node) DirectRouteForTest(id string) bool {
+	v, ok := n.cfg.routes.m.Load(id)
+	if !ok {
+		return false
+	}
+	rt := v.(*directRoute)
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.pid != nil
+}

@@ -159,6 +159,8 @@ type nodeConfig struct {
 	metrics   *nodeMetrics
 	history   *healthHistory
 	healthPID *actor.PID
+	// routes are the runner actors Submit may address directly (direct.go).
+	routes directRoutes
 }
 
 // Node is one running actor system with its supervision tree.

@@ -232,7 +232,7 @@ func (r *nodeRoot) spawnChildren(ctx actor.Context) error {
 		return fmt.Errorf("spawn the runner supervisor: %w", err)
 	}
 	props := actor.PropsFromProducer(func() actor.Actor { return newRunnerSupervisor(r.node) },
-		actor.WithSupervisor(stopOnFailure{r.node.logger}))
+		actor.WithSupervisor(stopOnFailure{r.node.logger}), r.node.dispatcher())
 	pid, err := ctx.SpawnNamed(props, "runners")
 	if err != nil {
 		return fmt.Errorf("spawn the runner supervisor: %w", err)

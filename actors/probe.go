@@ -32,14 +32,19 @@ func (n *Node) PingRunner(ctx context.Context, id string) (time.Duration, error)
 	}
 }
 
-// submit sends a Submit to the supervisor and waits for its one answer on
-// a channel (see submitTask), the node's end, or the request timeout.
+// submit sends a Submit to the runner actor (directly while its route is
+// open, else through the supervisor: direct.go) and waits for its one
+// answer on a channel (see submitTask), the node's end, or the request
+// timeout.
 func (n *Node) submit(ctx context.Context, runnerID string, t TaskSpec) (*submitReply, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	reply := make(chan *submitReply, 1) // never closed: its one sender answers once
-	n.system.Root.Send(n.supervisor, &routeToRunner{id: runnerID, msg: &submitTask{spec: t, reply: reply}})
+	msg := &submitTask{spec: t, reply: reply}
+	if !n.cfg.routes.send(n.system, runnerID, msg) {
+		n.system.Root.Send(n.supervisor, &routeToRunner{id: runnerID, msg: msg})
+	}
 	wait := n.timeout(ctx)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()

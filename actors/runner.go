@@ -461,7 +461,9 @@ func (a *runnerActor) setStatus(st *exov1.RunnerStatus, reason string) {
 	a.status = st
 	now := a.node.runnerClock.Now()
 	a.slot.setStatus(st, now)
-	a.log.WithFields(logrus.Fields{"from": protocol.FormatStatus(from), "to": protocol.FormatStatus(st), "reason": reason}).Info("runner status changed")
+	if a.log.Logger.IsLevelEnabled(logrus.InfoLevel) { // twice per task (Running, Ready): no fields map unless logged
+		a.log.WithFields(logrus.Fields{"from": protocol.FormatStatus(from), "to": protocol.FormatStatus(st), "reason": reason}).Info("runner status changed")
+	}
 	a.emit(&StatusChanged{RunnerID: a.slot.id, Generation: a.gen, From: from, To: st, At: now})
 }
 

@@ -293,6 +293,11 @@ func (b *builtin) Run(ctx context.Context, t *runner.Task) error {
 		}
 		switch f.Kind {
 		case FaultExit, FaultSignal, FaultHang, FaultGarbage, FaultTermination:
+			// The task's Running and TaskAcknowledged go out first: the
+			// fault acts on a task that has started.
+			if err := t.Flush(); err != nil {
+				return err
+			}
 			if err := b.act(f); err != nil {
 				return err
 			}
@@ -335,6 +340,7 @@ func (b *builtin) generate(ctx context.Context, t *runner.Task, crashAfter int) 
 	}
 	for i := 0; i < n; i++ {
 		if i == crashAfter {
+			_ = t.Flush() // crash-after:0 dies after the task's start, as before
 			b.marker(FaultCrashAfter)
 			b.exit(1)
 		}

@@ -52,7 +52,12 @@
 //   - Tasks. For each Task frame the SDK sends, in this order,
 //     TaskStatusUpdated(Running), StatusUpdated(Running) (unless already
 //     Running) and TaskAcknowledged, then calls Handler.Run in a goroutine of
-//     its own. When Run returns nil: TaskStatusUpdated(Complete); an error:
+//     its own. Those three frames go out with the task's first chunk or its
+//     end, whichever comes first, or as soon as the reader runs again
+//     (within microseconds while a P is free; behind computing goroutines
+//     on every P, up to the scheduler's 10 ms time slice; at once with
+//     GOMAXPROCS 1): a task that ends at once sends its start and its end
+//     in one write. When Run returns nil: TaskStatusUpdated(Complete); an error:
 //     ChunkGenerated(ErrorChunk) and TaskStatusUpdated(Failed, reason); an
 //     error after a Cancel: TaskStatusUpdated(Cancelled). Then
 //     StatusUpdated(Ready) once no task runs. A Task with the ID of a task
@@ -83,10 +88,11 @@
 // reads stdin; a Read cannot be interrupted, so Serve does not wait for it: it
 // ends when stdin ends or fails, and delivers nothing after Serve returned.
 //
-// The reader goroutine itself starts tasks (writing Running and
-// TaskAcknowledged), cancels them and answers Pings; a task's goroutine
-// writes its end. Only the handshake, Load, Shutdown and failures go
-// through the main loop. Each hand-off between goroutines costs a thread
+// The reader goroutine itself starts tasks (Running and TaskAcknowledged),
+// cancels them and answers Pings; a task's goroutine writes its end and,
+// unless the task failed fatally or a stop waits for it, also does the
+// rest of its end without waking the main loop. Only the handshake, Load,
+// Shutdown and failures go through the main loop. Each hand-off between goroutines costs a thread
 // wake-up, which dominates a small task's round trip. A Shutdown is noted
 // by the reader at once: ShuttingDown is reported and the running tasks
 // cancelled before the main loop takes it, and a cancelled task's Chunk
@@ -98,7 +104,8 @@
 //
 // Frames are written under one mutex, each in one Write call, and the frames
 // of one step (Running, the runner's Running status and TaskAcknowledged; a
-// task's end and Ready) together in one Write, so several goroutines
+// task's end and Ready; both steps for a task that ends before the reader
+// runs again) together in one Write, so several goroutines
 // (heartbeats, tasks, the reader, the main loop) never interleave bytes.
 // When the output is an *os.File pipe (os.Stdout by default), each Write
 // goes to the pipe at once while it has room; when it is full (the

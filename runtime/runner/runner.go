@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	goruntime "runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/exo-actors/exo-actors/internal/frame"
 	"github.com/exo-actors/exo-actors/internal/pollfd"
 	"github.com/exo-actors/exo-actors/internal/protocol"
+	"github.com/exo-actors/exo-actors/internal/stackdispatch"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -198,7 +200,8 @@ type event struct {
 // hand-off between goroutines is a wake-up of another thread, which on a
 // small VM costs 10-25 µs, and a task's dispatch crossed two of them before
 // its Running frame went out. A task's end is likewise written by its own
-// goroutine (endTask) before the main loop hears of it. The main loop keeps
+// goroutine (endTask), and the main loop hears of it only when it must
+// (taskEndedHere): a fatal error, or a stop waiting. The main loop keeps
 // the lifecycle: the handshake, Load, Shutdown, stop and failure.
 type server struct {
 	cfg  config
@@ -234,7 +237,7 @@ type server struct {
 	// cancelling never waits for a frame write: a task blocked writing to a
 	// full pipe holds mu. Lock order: tmu, then mu.
 	tmu   sync.Mutex
-	live  int // handler goroutines that have not reported their end to the main loop
+	live  int // handler goroutines that have not ended (reported to the main loop, or counted out by taskEndedHere)
 	tasks map[string]*Task
 	// starts counts tasks started (incremented under tmu before a task's
 	// Running is written): endTask, which decides under tmu but writes
@@ -332,7 +335,10 @@ func (s *server) read(fr *frame.Reader) {
 func (s *server) handleInReader(env *exov1.SupervisorEnvelope) bool {
 	switch b := env.GetBody().(type) {
 	case *exov1.SupervisorEnvelope_Task:
-		s.onTask(b.Task)
+		if s.onTask(b.Task) {
+			s.yieldToTask()
+			_ = s.flushStart() // a failure is the main loop's to report (writeFail)
+		}
 		return true
 	case *exov1.SupervisorEnvelope_Cancel:
 		s.onCancel(b.Cancel)
@@ -623,7 +629,9 @@ func (s *server) onFrame(r readResult) (end bool, err error) {
 	}
 	switch b := r.env.GetBody().(type) {
 	case *exov1.SupervisorEnvelope_Task: // the reader's (handleInReader); kept for completeness
-		s.onTask(b.Task)
+		if s.onTask(b.Task) {
+			_ = s.flushStart()
+		}
 	case *exov1.SupervisorEnvelope_Cancel:
 		s.onCancel(b.Cancel)
 	case *exov1.SupervisorEnvelope_Shutdown:
@@ -638,26 +646,32 @@ func (s *server) onFrame(r readResult) (end bool, err error) {
 }
 
 // onTask starts a task: Running, the runner's Running status and
-// TaskAcknowledged in one write, then Handler.Run in a goroutine of its own.
-// Safe from any goroutine (the reader calls it).
-func (s *server) onTask(m *exov1.Task) {
+// TaskAcknowledged, then Handler.Run in a goroutine of its own. It buffers
+// the three frames without writing them and reports whether it did: the
+// caller then writes them (flushStart), after yielding to the task when it
+// runs on the reader (yieldToTask), so a task that ends at once sends its
+// start and its end in one write. Any write in between (a chunk, the
+// task's end, a heartbeat) writes them first. Safe from any goroutine.
+func (s *server) onTask(m *exov1.Task) (buffered bool) {
 	id := m.GetId()
-	log := s.log.With("task_id", id, "kind", m.GetKind())
+	// The task's logger is built only to log: With formats its attributes
+	// (through the handler) on every call, whether or not anything is logged.
+	log := func() *slog.Logger { return s.log.With("task_id", id, "kind", m.GetKind()) }
 	if id == "" {
-		log.Warn("runner: ignoring a task without an ID")
+		log().Warn("runner: ignoring a task without an ID")
 		return
 	}
 	s.tmu.Lock()
 	defer s.tmu.Unlock()
 	if _, dup := s.tasks[id]; dup {
-		log.Warn("runner: ignoring a task whose ID is already running")
-		return
+		log().Warn("runner: ignoring a task whose ID is already running")
+		return false
 	}
 	s.starts.Add(1) // before Running is written: an ending task must not set Ready now (endTask)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return
+		return false
 	}
 	st := s.status
 	if s.shutdownAsked || s.stopping || (st != ready && st != running) {
@@ -667,8 +681,8 @@ func (s *server) onTask(m *exov1.Task) {
 		}
 		_ = s.writeLocked(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_FAILED, reason))
 		s.mu.Unlock()
-		log.Warn("runner: refusing a task", "reason", reason)
-		return
+		log().Warn("runner: refusing a task", "reason", reason)
+		return false
 	}
 	s.batching = true
 	_ = s.writeLocked(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_RUNNING, ""))
@@ -677,21 +691,81 @@ func (s *server) onTask(m *exov1.Task) {
 	}
 	_ = s.writeLocked(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskAcknowledged{
 		TaskAcknowledged: &exov1.TaskAcknowledged{TaskId: id}}})
-	s.batching = false
-	_ = s.flushLocked()
-
+	s.batching = false // buffered, not written: the next write, or flushStart, sends them
 	s.mu.Unlock()
 	ctx, cancel := context.WithCancel(s.base)
 	t := &Task{srv: s, msg: m, cancel: cancel}
 	s.tasks[id] = t
 	s.live++
 	s.handlers.Add(1) // under tmu with stopping unset: before stop's Wait
-	go func() {
+	// On a grown stack: the task's end (protobuf, the write) otherwise
+	// grows a new goroutine's stack several times, copying it each time.
+	stackdispatch.Go(func() {
 		defer s.handlers.Done()
 		err := s.protect("Run", func() error { return s.h.Run(ctx, t) })
 		s.endTask(t, err)
+		if s.taskEndedHere(t, err) {
+			return
+		}
 		s.send(event{kind: taskEnded, task: t, err: err})
-	}()
+	})
+	return true
+}
+
+// yieldToTask lets the task just started run before its start frames are
+// written: the new goroutine waits in this P's "run next" slot, so a yield
+// runs it on this thread at once. A task that ends at once (a noop, a
+// refusal) then writes its start and its end in one write (endTask), and the
+// supervisor is woken once instead of twice. A task that blocks gives the
+// thread back at once; one that computes lets the reader run on another P
+// when one is free, so its Running goes out within microseconds (if every
+// P runs computing goroutines, the reader waits for the scheduler's time
+// slice, up to 10 ms). With one P a computing task would always hold the
+// reader that long: then there is no yield, and Running is written at once
+// as before.
+func (s *server) yieldToTask() {
+	if goruntime.GOMAXPROCS(0) > 1 {
+		goruntime.Gosched()
+	}
+}
+
+// flushStart writes what onTask buffered, unless a write since did.
+func (s *server) flushStart() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.fw.Buffered() == 0 {
+		return s.werr
+	}
+	return s.flushLocked()
+}
+
+// taskEndedHere does the main loop's part of a task's end on the task's
+// own goroutine when the main loop is not needed: the task did not fail
+// fatally and no stop waits for it (a stop counts the handlers that have
+// not reported, so a task that ends during one reports as before). It
+// reports whether it did. Reporting to the main loop would wake its thread
+// after the task's last frames went out; on a small VM that wake-up delays
+// the supervisor's read of them.
+func (s *server) taskEndedHere(t *Task, runErr error) bool {
+	var fatal *FatalError
+	if errors.As(runErr, &fatal) {
+		return false
+	}
+	s.tmu.Lock()
+	if s.stopping {
+		s.tmu.Unlock()
+		return false
+	}
+	s.live--
+	s.tmu.Unlock()
+	t.cancel()
+	if runErr != nil {
+		s.log.Info("runner: task ended", "task_id", t.ID(), "error", runErr)
+	}
+	return true
 }
 
 // onCancel cancels one task or all; safe from any goroutine (the reader

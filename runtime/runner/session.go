@@ -125,6 +125,16 @@ func (t *Task) Finish(finishReason, text string) error {
 	return t.chunk(text, finishReason)
 }
 
+// Flush writes the task's start (its Running and TaskAcknowledged frames)
+// now if the SDK still holds it: the SDK sends a task's start with its
+// first chunk or its end, or once its reader runs again, so that a task
+// that ends at once goes out in one write. A handler that puts bytes on
+// the process's stdout by other means (a fault injector) calls Flush
+// first, so they come after the start. It returns the write error, if any.
+func (t *Task) Flush() error {
+	return t.srv.flushStart()
+}
+
 func (t *Task) chunk(text, finishReason string) error {
 	srv := t.srv
 	srv.mu.Lock()
