@@ -193,7 +193,7 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 		// poison it: the pill queues behind everything forwarded so far, so
 		// each of those requests is answered before the actor stops.
 		if pid := s.children[m.id]; pid != nil {
-			delete(s.children, m.id)
+			s.dropChild(m.id)
 			ctx.Poison(pid)
 		}
 	case *resources.CloseResult, *resources.OwnerResetResult, *cleanupTimedOut:
@@ -232,7 +232,7 @@ func (s *runnerSupervisor) onTerminated(m *actor.Terminated) {
 	}
 	delete(s.stopAsked, id)
 	if pid := s.children[id]; pid != nil && pid.Id == m.Who.Id {
-		delete(s.children, id)
+		s.dropChild(id)
 	}
 	if w := s.waiting[id]; w != nil && w.pid.Id == m.Who.Id {
 		if w.timer != nil {
@@ -272,7 +272,7 @@ func (s *runnerSupervisor) spawn(ctx actor.Context, spec RunnerSpec) (string, er
 	}
 	s.slots[id] = sl
 	s.order = append(s.order, id)
-	s.children[id] = pid
+	s.setChild(id, pid)
 	s.byActor[pid.Id] = id
 	return id, nil
 }
@@ -413,7 +413,7 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 		why := fmt.Sprintf("runner actor panicked (a bug in exo-actors): %v", reason)
 		s.node.logger.WithFields(logrus.Fields{"runner_id": id, "panic": fmt.Sprint(reason)}).
 			Error("runner actor panicked (a bug): stopping it; its stop handler kills its process group, and its tasks end Failed")
-		delete(s.children, id)
+		s.dropChild(id)
 		s.stopReason[id] = why
 		sup.StopChildren(child) // its tasks end when it is Terminated
 		return
@@ -463,7 +463,7 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 	switch then {
 	case errhandler.Retry:
 		s.node.failTasks(sl, reasonText, true)
-		delete(s.children, id)
+		s.dropChild(id)
 		s.seq++
 		s.waiting[id] = &restartWait{pid: child, seq: s.seq, record: rec}
 	case errhandler.Escalate:
@@ -625,7 +625,7 @@ func (s *runnerSupervisor) restart(ctx actor.Context, m *restartDue) {
 		return // cancelled, superseded, or the node is shutting down
 	}
 	delete(s.waiting, m.id)
-	s.children[m.id] = w.pid
+	s.setChild(m.id, w.pid)
 	// The new incarnation is Idle until its process says otherwise: left
 	// Failed (and no longer Restarting), the listing would read "ended for
 	// good" until the new process's first status (the chaos driver pruned
@@ -656,7 +656,7 @@ func (s *runnerSupervisor) cancelRestart(system *actor.ActorSystem, sup actor.Su
 // refuses work with the failure as reason), and a poison pill queued behind
 // every earlier request stops it once they are answered.
 func (s *runnerSupervisor) retire(system *actor.ActorSystem, sup actor.Supervisor, id string, child *actor.PID) {
-	delete(s.children, id)
+	s.dropChild(id)
 	sup.ResumeChildren(child)
 	system.Root.Poison(child)
 }
@@ -688,6 +688,7 @@ func (s *runnerSupervisor) onPhase(ctx actor.Context, req *phaseRequest) {
 	c := newCollector("runners", req, ctx.Sender(), now)
 	if req.phase == PhaseSignaling {
 		s.closed = true // Spawn and Submit answer ErrShuttingDown from now on
+		s.node.routes.closeAll()
 		for id := range s.waiting {
 			s.cancelRestart(ctx.ActorSystem(), asSupervisor(ctx), id, "node shutting down while the runner waited to restart")
 			c.report.Children = append(c.report.Children, &PhaseReport{Actor: id, Phase: req.phase, Start: now,
