@@ -307,8 +307,20 @@ func TestCrashMidStreamFailsTasks(t *testing.T) {
 			n := startNode(t)
 			id := readyRunner(t, n, "--token-delay", "2ms")
 			ctx := ctxT(t)
+			// The runner runs one task at a time: the gate holds the victim
+			// (whose fault acts when it starts) until both it and "queued"
+			// are queued; cancelling the gate lets the victim start. Without
+			// the gate the fault could end the runner before the second
+			// Submit reached the node.
+			gate := mustSubmit(t, n, id, textTask("gate", 100000))
 			h := mustSubmit(t, n, id, textTask("victim", 100000, c.params...))
 			queued := mustSubmit(t, n, id, textTask("queued", 3))
+			if _, err := n.Cancel(ctx, id, "gate"); err != nil {
+				t.Fatalf("cancel the gate: %v", err)
+			}
+			if o, err := gate.Wait(ctx); err != nil || o.Status != exov1.TaskStatus_TASK_STATUS_CANCELLED {
+				t.Fatalf("gate: %+v, %v; want Cancelled", o, err)
+			}
 			if c.kill {
 				if _, err := h.Chunk(ctx, 0); err != nil {
 					t.Fatal(err)
