@@ -113,5 +113,10 @@
 // are kept, up to 64 KiB, and written in one write(2) when the pipe has
 // room, so a flooding task costs one system call per pipe-full rather than
 // per frame. A Write blocks only when 64 KiB are already kept; Serve writes
-// what is kept before it returns.
+// what is kept before it returns, so a process that exits on its own
+// (os.Exit, a fatal signal) while the pipe is full loses up to 64 KiB of
+// frames it had written. Writes go through a duplicate of the descriptor,
+// so a supervisor that has gone away makes a write fail with EPIPE (the
+// runner then stops as for any write failure) instead of killing the
+// process with SIGPIPE.
 package runner

@@ -128,9 +128,16 @@ func (t *Task) Finish(finishReason, text string) error {
 // Flush writes the task's start (its Running and TaskAcknowledged frames)
 // now if the SDK still holds it: the SDK sends a task's start with its
 // first chunk or its end, or once its reader runs again, so that a task
-// that ends at once goes out in one write. A handler that puts bytes on
-// the process's stdout by other means (a fault injector) calls Flush
-// first, so they come after the start. It returns the write error, if any.
+// that ends at once goes out in one write. It returns the write error, if
+// any.
+//
+// When stdout is a pipe the supervisor has not emptied, "written" means
+// handed to the SDK's pipe writer, which writes it as soon as the pipe has
+// room (see the package documentation): a process that exits at once
+// (os.Exit) after Flush can lose it, with up to 64 KiB of frames before it.
+// Write nothing to the process's stdout except through the SDK: while Serve
+// runs the pipe is in non-blocking mode (os.Stdout's own writes would fail
+// with EAGAIN) and bytes written around the SDK could land inside a frame.
 func (t *Task) Flush() error {
 	return t.srv.flushStart()
 }
