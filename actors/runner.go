@@ -287,13 +287,21 @@ func (a *runnerActor) start(ctx actor.Context) {
 // pipe. The deferred end also runs if handling panics.
 func (a *runnerActor) onFrames(ctx actor.Context, m *proc.Frames) {
 	now := a.node.runnerClock.Now() // one reading for the batch: its frames were read at once
+	a.handleFrames(ctx, m, now)
 	if a.life == lifeDraining && !now.Before(a.drain.deadline) {
 		// The drain deadline has passed and a batch came first: cut the
 		// tasks now, as the timer would. Under a flood its message waits
 		// for its goroutine to run on a busy node, and each batch handled
-		// meanwhile is output of a task that is ending anyway.
+		// meanwhile is output of a task that is ending anyway. The batch
+		// in hand is handled first: it may hold a task's end, read before
+		// the deadline.
 		a.drainDeadlinePassed(ctx)
 	}
+}
+
+// handleFrames handles the frames of one batch (onFrames) and publishes
+// what they caused.
+func (a *runnerActor) handleFrames(ctx actor.Context, m *proc.Frames, now time.Time) {
 	a.node.beginBatch(a.slot, len(m.Envs), now)
 	defer a.node.endBatch(a.slot, a.p.Release)
 	for i, env := range m.Envs {
@@ -304,17 +312,23 @@ func (a *runnerActor) onFrames(ctx actor.Context, m *proc.Frames) {
 	a.p.Recycle(m) // the slice, not the envelopes: events may hold those
 }
 
+// chunkSlab bounds the chunk events newTaskChunk allocates together.
+const chunkSlab = 16
+
 // newTaskChunk returns a zero chunk event. Within a batch of frames they
 // come from one slice sized for the batch's frames left, so a streaming
 // runner's chunk events cost one allocation per batch instead of one each.
-// A subscriber that holds an event holds its slice (at most ReadBatch
-// events' worth, 64 bytes each) until it lets go of the batch's events.
+// A subscriber that holds an event holds its slice, and with it its
+// neighbours' decoded frames and public forms (a few hundred bytes each),
+// until it lets go of them: slices are capped at chunkSlab events, so a
+// slow subscriber filtered to one task among many pins at most
+// chunkSlab-1 other events per event it holds.
 func (a *runnerActor) newTaskChunk() *TaskChunk {
 	if len(a.chunkEvents) == 0 {
 		if a.framesLeft <= 1 {
 			return new(TaskChunk)
 		}
-		a.chunkEvents = make([]TaskChunk, a.framesLeft)
+		a.chunkEvents = make([]TaskChunk, min(a.framesLeft, chunkSlab))
 	}
 	e := &a.chunkEvents[0]
 	a.chunkEvents = a.chunkEvents[1:]
