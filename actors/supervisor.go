@@ -208,6 +208,8 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 		// The tree stops (a Shutdown whose context ended, or StopFuture):
 		// no restart or cleanup timer may fire into it. The runner actors
 		// stop after this; each one's tasks end when it is Terminated.
+		// No Submit may go to them directly from now on.
+		s.node.routes.closeAll()
 		for _, w := range s.waiting {
 			if w.timer != nil {
 				w.timer.Stop()
