@@ -638,6 +638,9 @@ func (p *Process) readStdout(deliver Deliver, maxFrame, batchMax int, stall time
 				// skipped; with a batch in hand, never wait.
 				if len(envs) == 0 {
 					for r.Await() == nil && r.Skip(d.match) > 0 {
+						if d = p.drop.Load(); d == nil {
+							break // the list changed while we waited: read as usual
+						}
 					}
 				} else if r.Skip(d.match); !r.FrameBuffered() {
 					break
