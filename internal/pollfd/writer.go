@@ -54,7 +54,8 @@ type Writer struct {
 	wake     chan struct{} // capacity 1: pending became non-empty while the flusher was parked
 	done     chan struct{} // closed by the flusher when it returns
 
-	restore func()
+	restore     func()
+	restoreOnce sync.Once
 }
 
 // ErrWriterClosed is what Write returns after Close.
@@ -215,7 +216,8 @@ func (w *Writer) flusher() {
 
 // Close writes what is pending (or stops at the first write error), stops
 // the flusher, and puts the pipe back in blocking mode. It returns the first
-// write error, if any. Write after Close returns ErrWriterClosed.
+// write error, if any. Write after Close returns ErrWriterClosed; a second
+// Close returns what the first did.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	if !w.closing {
@@ -227,7 +229,7 @@ func (w *Writer) Close() error {
 	}
 	w.mu.Unlock()
 	<-w.done
-	w.restore()
+	w.restoreOnce.Do(w.restore) // a second Close restores nothing twice
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.err

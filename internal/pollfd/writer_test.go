@@ -57,6 +57,9 @@ func TestWriterIdleWritesAtOnce(t *testing.T) {
 	if nonblocking(t, pw) {
 		t.Fatal("the pipe is still non-blocking after Close")
 	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
 }
 
 // A writer faster than its reader: Writes keep what the pipe does not take,
