@@ -55,7 +55,7 @@ func TestDrainDeadlineOnBatch(t *testing.T) {
 		t.Fatalf("StopRunner: %v", err)
 	}
 	o := wait(t, h)
-	if o.Status != exov1.TaskStatus_TASK_STATUS_TIMED_OUT || o.Reason != "drain deadline passed during shutdown" {
+	if o.Status != exov1.TaskStatus_TASK_STATUS_TIMED_OUT || o.Reason != "drain deadline passed while the runner was stopped (RunnerTimeouts.StopDrain)" {
 		t.Errorf("flooding task ended %s (%s), want TimedOut by the drain deadline", actors.TaskStatusName(o.Status), o.Reason)
 	}
 }

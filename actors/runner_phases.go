@@ -135,6 +135,10 @@ func (a *runnerActor) onTaskEnded(ctx actor.Context, st exov1.TaskStatus) {
 // drainDeadlinePassed: in-flight tasks that did not finish in time end
 // TimedOut now; the runner is told to cancel them.
 func (a *runnerActor) drainDeadlinePassed(ctx actor.Context) {
+	reason := "drain deadline passed during shutdown"
+	if a.drain.then == lifeStopping {
+		reason = "drain deadline passed while the runner was stopped (RunnerTimeouts.StopDrain)"
+	}
 	l := a.slot.tasks
 	for _, id := range l.sentIDs() {
 		e := l.live[id]
@@ -142,7 +146,7 @@ func (a *runnerActor) drainDeadlinePassed(ctx actor.Context) {
 		if a.p != nil && a.exit == nil && a.caps[protocol.CapCancel] {
 			_ = a.p.Send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Cancel{Cancel: &exov1.Cancel{Target: &exov1.Cancel_TaskId{TaskId: id}}}})
 		}
-		a.endTask(nil, e, exov1.TaskStatus_TASK_STATUS_TIMED_OUT, "drain deadline passed during shutdown")
+		a.endTask(nil, e, exov1.TaskStatus_TASK_STATUS_TIMED_OUT, reason)
 		a.drain.cut++
 	}
 	a.endDrain(ctx, "drain deadline passed")

@@ -68,7 +68,7 @@ const (
 	// StatusChanged, ProcessExited, RunnerFailed, RunnerStopped.
 	TopicRunnerStatus = "runner-status"
 	// TopicTasks carries task events: TaskStatusChanged, TaskAcknowledged,
-	// TaskChunk.
+	// TaskChunk, TaskRetried.
 	TopicTasks = "tasks"
 	// TopicErrors carries SupervisionDecision events (error records).
 	TopicErrors = "errors"

@@ -6,6 +6,15 @@
 // process's stdin (supervisor → runner frames) and stdout (runner → supervisor
 // frames) until the runner is told to shut down or the supervisor goes away:
 //
+//	import (
+//		"context"
+//		"fmt"
+//		"os"
+//
+//		exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+//		"github.com/exo-actors/exo-actors/runtime/runner"
+//	)
+//
 //	type model struct{}
 //
 //	func (model) Load(ctx context.Context, s *runner.Session) error {
