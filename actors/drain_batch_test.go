@@ -41,8 +41,12 @@ func TestDrainDeadlineOnBatch(t *testing.T) {
 		t.Fatalf("%v: task %+v", err, h.Outcome())
 	}
 	stopped := make(chan error, 1) // never closed: one result
+	var total time.Duration
 	go func() {
-		_, err := n.StopRunner(ctx, id)
+		res, err := n.StopRunner(ctx, id)
+		if res != nil {
+			total = res.Total
+		}
 		stopped <- err
 	}()
 	// The stop is draining (its task still floods, its deadline an hour
@@ -53,6 +57,10 @@ func TestDrainDeadlineOnBatch(t *testing.T) {
 	fc.Set(fc.Now().Add(2 * time.Hour))
 	if err := <-stopped; err != nil {
 		t.Fatalf("StopRunner: %v", err)
+	}
+	// The stop's Total counts from the request, its drain included.
+	if total < 2*time.Hour {
+		t.Errorf("StopResult.Total %v, want at least the 2h drain the runner clock passed", total)
 	}
 	o := wait(t, h)
 	if o.Status != exov1.TaskStatus_TASK_STATUS_TIMED_OUT || o.Reason != "drain deadline passed while the runner was stopped (RunnerTimeouts.StopDrain)" {

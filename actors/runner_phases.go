@@ -29,6 +29,9 @@ type drainState struct {
 	deadline time.Time
 	drained  int // tasks that ended Complete during the drain
 	cut      int // tasks that ended otherwise
+	// stopAsked is when StopRunner asked for the stop this drain ends in
+	// (zero for a node DRAINING): the stop's Total counts from there.
+	stopAsked time.Time
 }
 
 // onPhase carries out one node shutdown phase for this runner and answers
@@ -100,10 +103,14 @@ func (a *runnerActor) closeAdmission(to admission) int {
 // beginDrain enters lifeDraining: in-flight tasks finish or the deadline
 // cuts them short; then the runner goes on to then.
 func (a *runnerActor) beginDrain(ctx actor.Context, then life, deadline time.Time) {
+	now := a.node.runnerClock.Now() // before the transition, which others watch
 	if !a.to(lifeDraining) {
 		return
 	}
 	a.drain = &drainState{then: then}
+	if then == lifeStopping {
+		a.drain.stopAsked = now
+	}
 	a.drainBy(ctx, deadline)
 }
 
@@ -168,6 +175,9 @@ func (a *runnerActor) endDrain(ctx actor.Context, cutShort string) {
 	})
 	if d.then == lifeStopping {
 		a.enterStopping(ctx, "stop requested")
+		if a.stop != nil && !d.stopAsked.IsZero() && d.stopAsked.Before(a.stop.start) {
+			a.stop.start = d.stopAsked // a stop's Total counts its drain
+		}
 		return
 	}
 	a.to(lifeServing)
@@ -198,6 +208,9 @@ func (a *runnerActor) onStopRequest(ctx actor.Context, sender *actor.PID) {
 		a.beginStop(ctx, "stop requested")
 	case lifeDraining:
 		a.drain.then = lifeStopping
+		if a.drain.stopAsked.IsZero() {
+			a.drain.stopAsked = a.node.runnerClock.Now()
+		}
 		a.drainBy(ctx, a.node.runnerClock.Now().Add(a.node.timeouts.StopDrain))
 	case lifeStarting, lifeSuspect:
 		a.beginStop(ctx, "stop requested")

@@ -140,11 +140,11 @@ type StopResult struct {
 	// Exit is how the process ended; nil when there was none.
 	Exit  *ExitStatus
 	Steps []StopStep
-	// Total is the time the stop proper took: from the end of the drain
-	// (running tasks finishing, up to RunnerTimeouts.StopDrain; not
-	// counted, and not among Steps) to the end. StopRunner's own call lasts
-	// the drain plus Total. To stop a runner mid-task without the drain,
-	// Cancel its tasks first or set a short StopDrain.
+	// Total is the time from the stop request to the end, the drain
+	// included: running tasks finish first, for up to
+	// RunnerTimeouts.StopDrain (Steps are what came after the drain). To
+	// stop a runner mid-task without the drain, Cancel its tasks first or
+	// set a short StopDrain.
 	Total time.Duration
 	// Failure is set when the runner had already failed when the stop came.
 	Failure *RunnerFailure
