@@ -7,14 +7,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/exo-actors/exo-actors/internal/testutil"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -87,44 +84,8 @@ func TestClusterShutdownProcesses(t *testing.T) {
 		"gpu-b": `{"kinds": {"slow": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "1ms", "--warmup-delay", "1ms", "--token-delay", "1s"]}}}`,    // 30 tokens: 30s
 		"cpu-c": `{"kinds": {"embed": {"builtin": true}}}`,
 	}
-	names := []string{"gpu-a", "gpu-b", "cpu-c"}
-	ports := freePorts(t, 3)
-	var peers []string
-	for _, p := range ports {
-		peers = append(peers, "127.0.0.1:"+strconv.Itoa(p))
-	}
-	peerList := strings.Join(peers, ",")
-	events := make(chan nodeEvent, 256) // never closed: the readers only send
-	nodes := map[string]*clusterNode{}
-	start := time.Now()
-	for i, name := range names {
-		cfg := filepath.Join(dir, name+".json")
-		if err := os.WriteFile(cfg, []byte(configs[name]), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		nodes[name] = startClusterNode(t, name, cfg, marker, []string{"--cluster", "shutdown-test", "--cluster-provider", "automanaged",
-			"--cluster-port", strconv.Itoa(ports[i]), "--cluster-peers", peerList}, events)
-	}
-	t.Cleanup(func() {
-		if left := testutil.MarkedProcesses("EXO_ACTORS_TEST_MARK", marker); len(left) > 0 {
-			t.Errorf("processes left running: %v", left)
-			for _, pid := range left {
-				_ = syscall.Kill(pid, syscall.SIGCONT)
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-	})
-	gateways, sawAll := map[string]string{}, map[string]bool{}
-	awaitEvents(t, events, names, 20*time.Second, "every node listening and seeing 3 members", func(ev nodeEvent) bool {
-		if ev.gateway != "" {
-			gateways[ev.node] = ev.gateway
-		}
-		if ev.members == "cpu-c,gpu-a,gpu-b" {
-			sawAll[ev.node] = true
-		}
-		return sawAll[ev.node] && gateways[ev.node] != ""
-	})
-	t.Logf("3 nodes joined, every view holds all 3, %v after start", time.Since(start).Round(time.Millisecond))
+	c := startThreeNodes(t, dir, marker, "shutdown-test", configs)
+	names, nodes, gateways, peerList, start := c.names, c.nodes, c.gateways, c.peerList, c.start
 
 	// One task in flight on gpu-a (3s) and on gpu-b (30s). remote run
 	// submits as soon as it spawned the runner: a task queued before Ready

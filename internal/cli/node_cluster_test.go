@@ -209,46 +209,8 @@ func TestNodeClusterProcesses(t *testing.T) {
 		"cpu-c": `{"kinds": {"embed": {"builtin": true}}}`,
 	}
 	wantKinds := map[string]string{"gpu-a": "embed,llama", "gpu-b": "llama", "cpu-c": "embed"}
-	names := []string{"gpu-a", "gpu-b", "cpu-c"}
-	ports := freePorts(t, 3)
-	var peers []string
-	for _, p := range ports {
-		peers = append(peers, "127.0.0.1:"+strconv.Itoa(p))
-	}
-	peerList := strings.Join(peers, ",")
-	events := make(chan nodeEvent, 256) // never closed: the readers only send
-	nodes := map[string]*clusterNode{}
-	start := time.Now()
-	for i, name := range names {
-		cfg := filepath.Join(dir, name+".json")
-		if err := os.WriteFile(cfg, []byte(configs[name]), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		nodes[name] = startClusterNode(t, name, cfg, marker, []string{"--cluster", "demo-test", "--cluster-provider", "automanaged",
-			"--cluster-port", strconv.Itoa(ports[i]), "--cluster-peers", peerList}, events)
-	}
-	t.Cleanup(func() {
-		if left := testutil.MarkedProcesses("EXO_ACTORS_TEST_MARK", marker); len(left) > 0 {
-			t.Errorf("processes left running: %v", left)
-			for _, pid := range left {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-	})
-
-	// The gateway line (stdout) and the view line (stderr) come through
-	// different pipes, in either order.
-	gateways, sawAll := map[string]string{}, map[string]bool{}
-	awaitEvents(t, events, names, 20*time.Second, "every node listening and seeing 3 members", func(ev nodeEvent) bool {
-		if ev.gateway != "" {
-			gateways[ev.node] = ev.gateway
-		}
-		if ev.members == "cpu-c,gpu-a,gpu-b" {
-			sawAll[ev.node] = true
-		}
-		return sawAll[ev.node] && gateways[ev.node] != ""
-	})
-	t.Logf("3 nodes joined, every view holds all 3, %v after start", time.Since(start).Round(time.Millisecond))
+	c := startThreeNodes(t, dir, marker, "demo-test", configs)
+	nodes, events, gateways, peerList, start := c.nodes, c.events, c.gateways, c.peerList, c.start
 
 	out, err := exec.Command(exoBinary(t), "cluster", "status", "--json", "--cluster", "demo-test", "--cluster-peers", peerList).Output()
 	if err != nil {
@@ -311,4 +273,62 @@ func TestNodeClusterProcesses(t *testing.T) {
 		}
 	}
 	t.Logf("whole test %v", time.Since(start).Round(time.Millisecond))
+}
+
+// threeNodes is a running three-node automanaged cluster of `exo-actors
+// node` processes on loopback: gpu-a, gpu-b and cpu-c.
+type threeNodes struct {
+	nodes    map[string]*clusterNode
+	events   chan nodeEvent    // what the nodes print, parsed; never closed: the readers only send
+	names    []string          // gpu-a, gpu-b, cpu-c
+	gateways map[string]string // node name → gateway address
+	peerList string            // the cluster's peers, comma-separated
+	start    time.Time
+}
+
+// startThreeNodes starts gpu-a, gpu-b and cpu-c as one cluster named
+// cluster, each with its config from configs, and waits until every node
+// listens and sees all three members. A cleanup fails the test (and kills
+// them) if any process marked with marker is left.
+func startThreeNodes(t *testing.T, dir, marker, cluster string, configs map[string]string) *threeNodes {
+	t.Helper()
+	names := []string{"gpu-a", "gpu-b", "cpu-c"}
+	ports := freePorts(t, 3)
+	var peers []string
+	for _, p := range ports {
+		peers = append(peers, "127.0.0.1:"+strconv.Itoa(p))
+	}
+	c := &threeNodes{names: names, nodes: map[string]*clusterNode{}, events: make(chan nodeEvent, 256), gateways: map[string]string{},
+		peerList: strings.Join(peers, ","), start: time.Now()}
+	for i, name := range names {
+		cfg := filepath.Join(dir, name+".json")
+		if err := os.WriteFile(cfg, []byte(configs[name]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.nodes[name] = startClusterNode(t, name, cfg, marker, []string{"--cluster", cluster, "--cluster-provider", "automanaged",
+			"--cluster-port", strconv.Itoa(ports[i]), "--cluster-peers", c.peerList}, c.events)
+	}
+	t.Cleanup(func() {
+		if left := testutil.MarkedProcesses("EXO_ACTORS_TEST_MARK", marker); len(left) > 0 {
+			t.Errorf("processes left running: %v", left)
+			for _, pid := range left {
+				_ = syscall.Kill(pid, syscall.SIGCONT) // a test may have stopped it
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	// The gateway line (stdout) and the view line (stderr) come through
+	// different pipes, in either order.
+	sawAll := map[string]bool{}
+	awaitEvents(t, c.events, names, 20*time.Second, "every node listening and seeing 3 members", func(ev nodeEvent) bool {
+		if ev.gateway != "" {
+			c.gateways[ev.node] = ev.gateway
+		}
+		if ev.members == "cpu-c,gpu-a,gpu-b" {
+			sawAll[ev.node] = true
+		}
+		return sawAll[ev.node] && c.gateways[ev.node] != ""
+	})
+	t.Logf("3 nodes joined, every view holds all 3, %v after start", time.Since(c.start).Round(time.Millisecond))
+	return c
 }
