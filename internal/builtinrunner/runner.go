@@ -164,14 +164,11 @@ func (b *builtin) serve(ctx context.Context) error {
 		defer restore()
 		b.in.r = pf
 	}
-	if f, ok := b.out.w.(*os.File); ok {
-		// Write stdout through pollfd.Writer, as runner.Serve does for
-		// os.Stdout (this runner hands Serve its fault wrapper instead).
-		if pw, ok := pollfd.Stdout(f, 0); ok {
-			defer pw.Close()
-			b.out.w = pw
-		}
-	}
+	// Write stdout through pollfd.Writer, as runner.Serve does for
+	// os.Stdout (this runner hands Serve its fault wrapper instead).
+	out, closeOut := pollfd.Out(b.out.w)
+	defer closeOut()
+	b.out.w = out
 	return runner.Serve(ctx, b, runner.WithIO(b.in, b.out), runner.WithLogger(b.log))
 }
 

@@ -111,16 +111,11 @@ func newBenchChildCmd(e *env) *cobra.Command {
 			if err != nil {
 				return &UsageError{Err: err}
 			}
-			out := e.stdout
-			if f, ok := out.(*os.File); ok {
-				// The same write policy as the runners the bench measures
-				// (runner.Serve): at once while the reader keeps up,
-				// coalesced when the pipe is full.
-				if pw, ok := pollfd.Stdout(f, 0); ok {
-					defer pw.Close()
-					out = pw
-				}
-			}
+			// The same write policy as the runners the bench measures
+			// (runner.Serve): at once while the reader keeps up, coalesced
+			// when the pipe is full.
+			out, closeOut := pollfd.Out(e.stdout)
+			defer closeOut()
 			return bench.Child(spec, e.stdin, out)
 		},
 	}

@@ -2,7 +2,10 @@
 
 package pollfd
 
-import "os"
+import (
+	"io"
+	"os"
+)
 
 // Stdin returns f and a restore that does nothing: only Unix pipes are
 // converted.
@@ -22,3 +25,7 @@ func (w *Writer) Write(p []byte) (int, error) { return 0, os.ErrInvalid }
 
 // Close is never called: Stdout returns no Writer off Unix.
 func (w *Writer) Close() error { return nil }
+
+// Out returns w and a close that does nothing: only Unix pipes are
+// converted.
+func Out(w io.Writer) (io.Writer, func() error) { return w, func() error { return nil } }

@@ -236,3 +236,16 @@ func (w *Writer) Close() error {
 }
 
 var _ io.WriteCloser = (*Writer)(nil)
+
+// Out is Stdout for an io.Writer: when w is an *os.File pipe that Stdout
+// converts, it returns the Writer (DefaultWriteLimit) and its Close;
+// otherwise w itself and a close that does nothing. Call the close once
+// the last frame was written.
+func Out(w io.Writer) (io.Writer, func() error) {
+	if f, ok := w.(*os.File); ok {
+		if pw, ok := Stdout(f, 0); ok {
+			return pw, pw.Close
+		}
+	}
+	return w, func() error { return nil }
+}

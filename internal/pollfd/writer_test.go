@@ -208,3 +208,18 @@ func TestStdoutNotAPipe(t *testing.T) {
 		t.Fatal("a regular file was converted; want false")
 	}
 }
+
+func TestOut(t *testing.T) {
+	var buf bytes.Buffer
+	if w, closeOut := Out(&buf); w != &buf || closeOut() != nil {
+		t.Fatal("Out of a non-file: want it back as is and a close that does nothing")
+	}
+	_, pw := pipe(t)
+	w, closeOut := Out(pw)
+	if _, ok := w.(*Writer); !ok {
+		t.Fatalf("Out of a pipe returned %T, want *Writer", w)
+	}
+	if err := closeOut(); err != nil {
+		t.Fatal(err)
+	}
+}

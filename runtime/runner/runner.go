@@ -135,17 +135,14 @@ func Serve(ctx context.Context, h Handler, opts ...Option) error {
 		defer restore()
 		cfg.in = pf
 	}
-	if f, ok := cfg.out.(*os.File); ok {
-		// Write stdout through pollfd.Writer: at once while the supervisor
-		// keeps up, coalesced into one write per pipe-full when it does not
-		// (a flooding task then costs one write(2) per 64 KiB, not per
-		// frame). Close, deferred before s.close so it runs after it,
-		// writes what is still pending.
-		if pw, ok := pollfd.Stdout(f, 0); ok {
-			defer pw.Close()
-			cfg.out = pw
-		}
-	}
+	// Write stdout through pollfd.Writer when it is a pipe: at once while
+	// the supervisor keeps up, coalesced into one write per pipe-full when
+	// it does not (a flooding task then costs one write(2) per 64 KiB, not
+	// per frame). Its close, deferred before s.close so it runs after it,
+	// writes what is still pending.
+	out, closeOut := pollfd.Out(cfg.out)
+	defer closeOut()
+	cfg.out = out
 	s := newServer(ctx, cfg, h)
 	defer s.close()
 	fr := frame.NewReader(cfg.in, frame.TextStream("stdin", "is something other than the supervisor writing to the runner's stdin?"))
