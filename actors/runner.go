@@ -810,6 +810,11 @@ func (a *runnerActor) finishStop(ctx actor.Context, closed *resources.CloseRepor
 	}
 	a.log.WithFields(logrus.Fields{"ended_by": res.EndedBy, "duration": res.Total, "exit": a.exit.String()}).Info("runner stopped")
 	a.emit(&RunnerStopped{Result: *res})
+	// The supervisor stops us (a poison pill behind what it already
+	// forwarded). It hears of it before StopRunner returns: a Shutdown its
+	// caller starts next finds the runner gone, so the report never lists
+	// it (TestRunnerStoppedBeforeShutdownIsNotInTheReport).
+	ctx.Send(ctx.Parent(), &runnerDone{id: a.slot.id})
 	a.answerStopWaiters(ctx, res)
 	forced := res.EndedBy == "SIGTERM" || res.EndedBy == "SIGKILL"
 	a.answerPhaseWaiters(ctx, func(r *PhaseReport) {
@@ -820,8 +825,6 @@ func (a *runnerActor) finishStop(ctx actor.Context, closed *resources.CloseRepor
 			r.Outcome = OutcomeForced // it did not exit on the Shutdown frame
 		}
 	})
-	// The supervisor stops us (a poison pill behind what it already forwarded).
-	ctx.Send(ctx.Parent(), &runnerDone{id: a.slot.id})
 }
 
 func (a *runnerActor) finishFailure(ctx actor.Context) {
@@ -856,6 +859,13 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 		res.Total, res.Steps = a.node.runnerClock.Now().Sub(a.stop.start), a.stop.steps
 	}
 	a.result = res // later stop requests get it too
+	if len(a.stopWaiters) > 0 {
+		// A StopRunner ends with this failure: the supervisor takes the
+		// runner off its children before the caller hears of it, as for a
+		// clean stop (the failure itself reaches it as a system message,
+		// which may come after a Shutdown the caller starts next).
+		ctx.Send(ctx.Parent(), &runnerDone{id: a.slot.id, failed: true})
+	}
 	a.answerStopWaiters(ctx, res)
 	a.answerPhaseWaiters(ctx, func(r *PhaseReport) {
 		r.Outcome, r.Note = OutcomeFailed, f.Message
