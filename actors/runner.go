@@ -884,7 +884,6 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 // ended by the supervisor when it sees this actor Terminated.
 func (a *runnerActor) onActorStopping(ctx actor.Context) {
 	a.cancelAllTimers()
-	a.slot.tasks.stopTimers()
 	if a.p != nil {
 		if a.exit == nil {
 			_ = a.p.Signal(syscall.SIGKILL) // the waiter goroutine reaps it
@@ -896,8 +895,15 @@ func (a *runnerActor) onActorStopping(ctx actor.Context) {
 		}
 	}
 	if a.life == lifeDone {
+		// Its tasks' timers are stopped (finishStop ended every task,
+		// finishFailure stopped them), and the ledger may be the
+		// supervisor's now: a failed incarnation is stopped by a Stop that
+		// gets past its suspended mailbox while the supervisor's
+		// HandleFailure ends its tasks (the tree stopping under a failure
+		// after StopRunner; TestCoreSemanticsStress under -race).
 		return
 	}
+	a.slot.tasks.stopTimers()
 	why := "runner actor stopped before the runner finished (" + a.life.String() + ")"
 	a.log.WithField("state", a.life.String()).Warn("runner actor stopped before its process was done: killed its process group; answering every waiter")
 	res := &StopResult{RunnerID: a.slot.id, Generation: a.gen, Exit: a.exit, EndedBy: "actor stopped", Failure: a.failure}
