@@ -1,0 +1,132 @@
+package runtime_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+// TestClusterRunnerEndedElsewhere: a runner the ClusterClient placed is
+// stopped on its node by someone else (a direct Client here; a second
+// ClusterClient, an escalation or the node's retention are the same to the
+// client). The client must learn it is gone: Where stops naming it, its
+// map keeps no live entry for it, and when its node is lost afterwards it
+// is not placed again (it would be a runner nobody asked for).
+func TestClusterRunnerEndedElsewhere(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster test (about 10 s)")
+	}
+	kind := `{"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--warmup-delay", "0s", "--log-level", "error"]}`
+	cfg := writeConfig(t, map[string]string{"gen": kind}, "")
+	ports := freePorts(t, 2)
+	peers := []string{"127.0.0.1:" + strconv.Itoa(ports[0]), "127.0.0.1:" + strconv.Itoa(ports[1])}
+	nodes := map[string]*nodeProc{}
+	for i, name := range []string{"ge-a", "ge-b"} {
+		nodes[name] = startNode(t, name, cfg, "--cluster", "ge-test", "--cluster-port", strconv.Itoa(ports[i]),
+			"--cluster-peers", strings.Join(peers, ","))
+	}
+	rec := testutil.NewRecorder[exo.ClusterEvent]()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cc, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: "ge-test", Peers: peers, Hook: rec.Hook})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	rec.Wait(t, 20*time.Second, "the client connected to 2 members", func([]exo.ClusterEvent) bool { return len(cc.Members()) == 2 })
+
+	id, err := cc.SpawnRunner(ctx, exo.RunnerSpec{Kind: "gen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, host, ok := cc.Where(id)
+	if !ok {
+		t.Fatalf("runner %s placed nowhere", id)
+	}
+	var gateway string
+	for _, m := range cc.Members() {
+		if m.Node == host {
+			gateway = m.Gateway
+		}
+	}
+	// Stopped on its node by another client, not through cc.
+	direct, err := exo.Dial(ctx, gateway)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := direct.StopRunner(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	direct.Close()
+	stopped := time.Now()
+	if _, err := rec.Await(10*time.Second, "the client to drop runner "+id, func([]exo.ClusterEvent) bool {
+		_, _, ok := cc.Where(id)
+		return !ok
+	}); err != nil {
+		rid, node, _ := cc.Where(id)
+		live, all := cc.FollowedRunners()
+		t.Errorf("runner %s was stopped on %s %v ago by another client; the cluster client still says it is live as %s on %q (%d live of %d followed): %v",
+			id, host, time.Since(stopped).Round(time.Millisecond), rid, node, live, all, err)
+	} else {
+		for _, e := range rec.Snapshot() {
+			if e.RunnerID == id && e.At.After(stopped) {
+				t.Logf("%s %v after the stop: %s", e.Kind, e.At.Sub(stopped).Round(time.Millisecond), e.Detail)
+			}
+		}
+	}
+	if live, all := cc.FollowedRunners(); live != 0 {
+		t.Errorf("the client follows %d live runners (%d in all) after its only runner was stopped elsewhere, want 0", live, all)
+	}
+
+	// Its node is lost now: a runner that no longer exists must not be
+	// placed again on the other member.
+	lost := time.Now()
+	nodes[host].kill()
+	evs := rec.Wait(t, 20*time.Second, host+" declared lost", func(evs []exo.ClusterEvent) bool {
+		for _, e := range evs {
+			if e.Kind == exo.ClusterMemberLost && e.Node == host {
+				return true
+			}
+		}
+		return false
+	})
+	for _, e := range evs {
+		if e.Kind == exo.ClusterMemberLost && e.Node == host {
+			t.Logf("member_lost %v after kill -9: %s", e.At.Sub(lost).Round(time.Millisecond), e.Detail)
+			if !strings.HasSuffix(e.Detail, "; 0 runners lost") {
+				// Wait for what the failover does with it, to show it.
+				evs, _ = rec.Await(10*time.Second, "the failover of "+id, func(evs []exo.ClusterEvent) bool {
+					for _, e := range evs {
+						if e.RunnerID == id && (e.Kind == exo.ClusterRunnerReplaced || e.Kind == exo.ClusterRunnerLost && e.Decision.Action != exo.ActionRetry) {
+							return true
+						}
+					}
+					return false
+				})
+				for _, e := range evs {
+					if e.RunnerID == id && e.At.After(lost) {
+						t.Errorf("runner %s, stopped before its node was lost: %s %s %s", id, e.Kind, e.NewRunnerID, e.Detail)
+					}
+				}
+				t.Errorf("member_lost: %q, want no runner lost (its only runner had been stopped)", e.Detail)
+			}
+		}
+	}
+	var other string
+	for name := range nodes {
+		if name != host {
+			other = name
+		}
+	}
+	for _, r := range mustRunners(t, cc) {
+		if !r.Status.Terminal() {
+			t.Errorf("runner %s (%s) runs on %s, placed by nobody", r.ID, r.Status, other)
+		}
+	}
+	cc.Close()
+}
