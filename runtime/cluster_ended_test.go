@@ -2,6 +2,8 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,9 +16,11 @@ import (
 // TestClusterRunnerEndedElsewhere: a runner the ClusterClient placed is
 // stopped on its node by someone else (a direct Client here; a second
 // ClusterClient, an escalation or the node's retention are the same to the
-// client). The client must learn it is gone: Where stops naming it, its
-// map keeps no live entry for it, and when its node is lost afterwards it
-// is not placed again (it would be a runner nobody asked for).
+// client). The client must learn it is gone (within DetectionBound + 2 ×
+// Reconcile, see ClusterClient): Where stops naming it, a Submit names the
+// end, its map keeps no live entry for it, and when its node is lost
+// afterwards it is not placed again (it would be a runner nobody asked
+// for).
 func TestClusterRunnerEndedElsewhere(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster test (about 10 s)")
@@ -64,7 +68,7 @@ func TestClusterRunnerEndedElsewhere(t *testing.T) {
 	}
 	direct.Close()
 	stopped := time.Now()
-	if _, err := rec.Await(10*time.Second, "the client to drop runner "+id, func([]exo.ClusterEvent) bool {
+	if _, err := rec.Await(cc.DetectionBound()+10*time.Second, "the client to drop runner "+id, func([]exo.ClusterEvent) bool {
 		_, _, ok := cc.Where(id)
 		return !ok
 	}); err != nil {
@@ -78,6 +82,10 @@ func TestClusterRunnerEndedElsewhere(t *testing.T) {
 				t.Logf("%s %v after the stop: %s", e.Kind, e.At.Sub(stopped).Round(time.Millisecond), e.Detail)
 			}
 		}
+	}
+	if _, err := cc.Submit(ctx, id, exo.Task{ID: "after-end", Kind: "text_generation"}); !errors.Is(err, exo.ErrRunnerNotAvailable) ||
+		!strings.Contains(fmt.Sprint(err), "ended on its node "+host) {
+		t.Errorf("Submit to the ended runner: %v, want ErrRunnerNotAvailable naming the node", err)
 	}
 	if live, all := cc.FollowedRunners(); live != 0 {
 		t.Errorf("the client follows %d live runners (%d in all) after its only runner was stopped elsewhere, want 0", live, all)
