@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,7 +21,8 @@ import (
 // Reconcile, see ClusterClient): Where stops naming it, a Submit names the
 // end, its map keeps no live entry for it, and when its node is lost
 // afterwards it is not placed again (it would be a runner nobody asked
-// for).
+// for). A node that leaves gracefully, though, still has its runners
+// lost and handed to the policy (they stop after it left the view).
 func TestClusterRunnerEndedElsewhere(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster test (about 10 s)")
@@ -30,10 +32,16 @@ func TestClusterRunnerEndedElsewhere(t *testing.T) {
 	ports := freePorts(t, 2)
 	peers := []string{"127.0.0.1:" + strconv.Itoa(ports[0]), "127.0.0.1:" + strconv.Itoa(ports[1])}
 	nodes := map[string]*nodeProc{}
-	for i, name := range []string{"ge-a", "ge-b"} {
-		nodes[name] = startNode(t, name, cfg, "--cluster", "ge-test", "--cluster-port", strconv.Itoa(ports[i]),
+	start := func(name string) {
+		port := ports[0]
+		if name == "ge-b" {
+			port = ports[1]
+		}
+		nodes[name] = startNode(t, name, cfg, "--cluster", "ge-test", "--cluster-port", strconv.Itoa(port),
 			"--cluster-peers", strings.Join(peers, ","))
 	}
+	start("ge-a")
+	start("ge-b")
 	rec := testutil.NewRecorder[exo.ClusterEvent]()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -135,6 +143,60 @@ func TestClusterRunnerEndedElsewhere(t *testing.T) {
 		if !r.Status.Terminal() {
 			t.Errorf("runner %s (%s) runs on %s, placed by nobody", r.ID, r.Status, other)
 		}
+	}
+
+	// A node that leaves gracefully (SIGTERM: it leaves the view, then
+	// stops its runners) still has its runners lost and handed to the
+	// policy (RETRY places them again, on a member if one is left): the
+	// client must not take the runners it stops for runners ended
+	// elsewhere. (With two nodes, whether the other one can take it
+	// depends on its own view at that moment: not checked here.)
+	back := time.Now()
+	start(host)
+	rec.Wait(t, 20*time.Second, host+" back", func(evs []exo.ClusterEvent) bool {
+		for _, e := range evs {
+			if e.Kind == exo.ClusterMemberJoined && e.Node == host && e.At.After(back) {
+				return true
+			}
+		}
+		return false
+	})
+	id2, err := cc.SpawnRunner(ctx, exo.RunnerSpec{Kind: "gen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.WaitReady(ctx, id2); err != nil {
+		t.Fatal(err)
+	}
+	_, leaving, _ := cc.Where(id2)
+	term := time.Now()
+	if err := nodes[leaving].cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	evs, err = rec.Await(cc.DetectionBound()+20*time.Second, "what the client does with "+id2, func(evs []exo.ClusterEvent) bool {
+		for _, e := range evs {
+			if e.RunnerID == id2 && (e.Kind == exo.ClusterRunnerLost || e.Kind == exo.ClusterRunnerEnded) {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		for _, e := range evs {
+			t.Logf("%s %s %s %s %s %s", e.At.Format("05.000"), e.Kind, e.Node, e.RunnerID, e.NewRunnerID, e.Detail)
+		}
+		t.Fatalf("SIGTERM of %s at %s: %v", leaving, term.Format("05.000"), err)
+	}
+	for _, e := range evs {
+		if e.RunnerID == id2 || e.Node == leaving && e.At.After(term) {
+			t.Logf("%s %v after SIGTERM of %s: %s %s %s", e.Kind, e.At.Sub(term).Round(time.Millisecond), leaving, e.RunnerID, e.NewRunnerID, e.Detail)
+			if e.RunnerID == id2 && (e.Kind == exo.ClusterRunnerEnded || e.Kind == exo.ClusterRunnerLost && e.Decision.Action != exo.ActionRetry) {
+				t.Errorf("runner %s of a node that left gracefully: %s %v, want it lost and handed to the policy (RETRY)", id2, e.Kind, e.Decision)
+			}
+		}
+	}
+	if err := nodes[leaving].wait(t, 30*time.Second); err != nil {
+		t.Errorf("%s: %v after SIGTERM", leaving, err)
 	}
 	cc.Close()
 }
