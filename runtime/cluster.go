@@ -521,11 +521,9 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	inView := map[string]membership.Member{}
-	for _, m := range st.Members {
-		if m.Gateway != "" {
-			inView[m.ID] = m
-		}
+	inView, err := viewOf(st)
+	if err != nil {
+		return err
 	}
 	now := time.Now()
 	var fresh []membership.Member
@@ -580,6 +578,36 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// viewOf returns the members with a gateway in st, by member ID, or an
+// error when st is no verdict: automanaged peers answered, but none of
+// them is Joined. A peer still joining (or rejoining) reports no members,
+// so a read where only such peers answered — the only other member just
+// left while this one's first view was not complete — is empty though the
+// answering member lives; taken as a verdict, it would declare that member
+// lost, and its ID, remembered as dead, would never be joined again.
+func viewOf(st membership.Status) (map[string]membership.Member, error) {
+	if len(st.Peers) > 0 {
+		joined := false
+		var states []string
+		for _, pv := range st.Peers {
+			if pv.View != nil {
+				joined = joined || pv.View.State == membership.Joined && pv.View.Cluster == st.Cluster
+				states = append(states, fmt.Sprintf("%s %v", pv.Peer, pv.View.State))
+			}
+		}
+		if !joined {
+			return nil, fmt.Errorf("no member of cluster %s that answered is joined (%s): no verdict on this read", st.Cluster, strings.Join(states, ", "))
+		}
+	}
+	inView := map[string]membership.Member{}
+	for _, m := range st.Members {
+		if m.Gateway != "" {
+			inView[m.ID] = m
+		}
+	}
+	return inView, nil
 }
 
 // join connects to a new member's gateway, reconciles the runners it

@@ -195,6 +195,34 @@ func TestClusterRunnerEndedElsewhere(t *testing.T) {
 			}
 		}
 	}
+	// The member that stays is followed on, and takes the runner: the
+	// read where it was still joining and the other had left is no
+	// verdict (it was declared lost, its ID never joined again).
+	var staying string
+	for name := range nodes {
+		if name != leaving {
+			staying = name
+		}
+	}
+	evs, err = rec.Await(cc.DetectionBound()+20*time.Second, id2+" placed again on "+staying, func(evs []exo.ClusterEvent) bool {
+		for _, e := range evs {
+			if e.RunnerID == id2 && e.Kind == exo.ClusterRunnerReplaced {
+				return true
+			}
+		}
+		return false
+	})
+	for _, e := range evs {
+		if e.At.After(term) && (e.Kind == exo.ClusterRunnerReplaced || e.Node == staying) {
+			t.Logf("%s %v after SIGTERM of %s: %s %s→%s %s", e.Kind, e.At.Sub(term).Round(time.Millisecond), leaving, e.Node, e.RunnerID, e.NewRunnerID, e.Detail)
+			if e.Kind == exo.ClusterMemberLost && e.Node == staying {
+				t.Errorf("%s, which stayed, was declared lost: %s", staying, e.Detail)
+			}
+		}
+	}
+	if err != nil {
+		t.Errorf("%v; the client follows %+v", err, cc.Members())
+	}
 	if err := nodes[leaving].wait(t, 30*time.Second); err != nil {
 		t.Errorf("%s: %v after SIGTERM", leaving, err)
 	}

@@ -113,3 +113,29 @@ func TestClusterNoteRunners(t *testing.T) {
 		t.Errorf("%d runners ended elsewhere: the map holds %d, want at most maxRetired (%d)", maxRetired+100, n, maxRetired)
 	}
 }
+
+// TestClusterViewOfNoVerdict: a read where no answering automanaged peer
+// is joined (the only other member left while this one was still joining)
+// is no verdict, not an empty cluster.
+func TestClusterViewOfNoVerdict(t *testing.T) {
+	joining := membership.Status{Cluster: "c", Provider: membership.ProviderAutomanaged, Members: []membership.Member{}, Peers: []membership.PeerView{
+		{Peer: "127.0.0.1:1", View: &membership.View{Cluster: "c", State: membership.Joining}},
+		{Peer: "127.0.0.1:2", Error: "connection refused"},
+	}}
+	if v, err := viewOf(joining); err == nil || !strings.Contains(err.Error(), "no member of cluster c that answered is joined (127.0.0.1:1 joining)") {
+		t.Errorf("only a joining peer answered: view %v, error %v; want no verdict", v, err)
+	}
+	a := membership.Member{ID: "ma", NodeName: "a", Gateway: "127.0.0.1:7101"}
+	noGateway := membership.Member{ID: "mx", NodeName: "x"}
+	joined := membership.Status{Cluster: "c", Provider: membership.ProviderAutomanaged, Members: []membership.Member{a, noGateway}, Peers: []membership.PeerView{
+		{Peer: "127.0.0.1:1", View: &membership.View{Cluster: "c", State: membership.Joined, Self: "ma", Members: []membership.Member{a, noGateway}}},
+		{Peer: "127.0.0.1:2", View: &membership.View{Cluster: "c", State: membership.Joining}},
+	}}
+	if v, err := viewOf(joined); err != nil || len(v) != 1 || v["ma"].NodeName != "a" {
+		t.Errorf("a joined peer answered: view %v, error %v; want member a only (x has no gateway)", v, err)
+	}
+	etcd := membership.Status{Cluster: "c", Provider: membership.ProviderEtcd, Members: []membership.Member{}}
+	if v, err := viewOf(etcd); err != nil || len(v) != 0 {
+		t.Errorf("etcd, no member: view %v, error %v; want an empty view (etcd's listing is the verdict)", v, err)
+	}
+}
