@@ -84,7 +84,7 @@ const (
 	ClusterRunnerReconciled ClusterEventKind = "runner_reconciled"
 	// ClusterRunnerEnded: a runner this client followed ended on its
 	// member by other means than this client's StopRunner or the member's
-	// loss (its member lists it Failed or Shutdown, or no longer lists
+	// loss (its member lists it Failed and not restarting, or Shutdown, or no longer lists
 	// it); the client stopped following it. Detail says what the member
 	// listed.
 	ClusterRunnerEnded ClusterEventKind = "runner_ended"
@@ -222,7 +222,7 @@ type clusterTask struct {
 // the lists every placement reads anyway, the client lists the runners of
 // each live member hosting a runner it follows (one Runners call per such
 // member, bounded by 2s, never on a suspect member). A runner that member
-// lists Failed or Shutdown, or no longer lists, is dropped (event
+// lists Failed (not waiting to restart) or Shutdown, or no longer lists, is dropped (event
 // runner_ended, then kept only as a retired ID) once a list at least
 // DetectionBound after the first such list still shows it ended with the
 // member still live: a node that leaves the cluster gracefully stops its
@@ -425,7 +425,7 @@ func (cc *ClusterClient) checkRunners() {
 
 // noteRunners compares the runner lists of members (by member ID, asked
 // for when cc.seq was asked) with the live runners the client follows
-// there. A runner listed Failed or Shutdown, or not listed (and live there
+// there. A runner listed Failed and not restarting, or Shutdown, or not listed (and live there
 // since before the list was asked for), is seen ended; seen ended again at
 // least DetectionBound later with its member still live, it moves to
 // runnerEnded and is retired. The wait keeps the failover of a member that
@@ -436,11 +436,11 @@ func (cc *ClusterClient) noteRunners(asked uint64, lists map[string][]RunnerInfo
 	if len(lists) == 0 {
 		return
 	}
-	status := make(map[string]map[string]RunnerStatus, len(lists))
+	status := make(map[string]map[string]RunnerInfo, len(lists))
 	for member, infos := range lists {
-		st := make(map[string]RunnerStatus, len(infos))
+		st := make(map[string]RunnerInfo, len(infos))
 		for _, ri := range infos {
-			st[ri.ID] = ri.Status
+			st[ri.ID] = ri
 		}
 		status[member] = st
 	}
@@ -452,12 +452,12 @@ func (cc *ClusterClient) noteRunners(asked uint64, lists map[string][]RunnerInfo
 		if !ok || r.state != runnerLive || r.at > asked {
 			continue
 		}
-		s, listed := st[r.id]
-		if listed && !s.Terminal() {
+		ri, listed := st[r.id]
+		if listed && (!ri.Status.Terminal() || ri.Restarting) { // Failed and waiting to restart is not ended
 			r.endedAt, r.endedHow = time.Time{}, ""
 			continue
 		}
-		how := "its node lists it " + s.String()
+		how := "its node lists it " + ri.Status.String()
 		if !listed {
 			how = "its node no longer lists it"
 		}

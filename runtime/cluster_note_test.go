@@ -50,10 +50,11 @@ func TestClusterNoteRunners(t *testing.T) {
 	forgotten := cc.follow("gen-2", a.m)
 	running := cc.follow("gen-3", a.m)
 	onSuspect := cc.follow("gen-4", b.m)
+	backoff := cc.follow("gen-6", a.m) // Failed, waiting to restart: not ended
 	asked := cc.seq
 	late := cc.follow("gen-5", a.m) // placed after the list was asked for
 	lists := map[string][]RunnerInfo{
-		"ma": {{ID: "gen-1", Status: StatusShutdown}, {ID: "gen-3", Status: StatusReady}},
+		"ma": {{ID: "gen-1", Status: StatusShutdown}, {ID: "gen-3", Status: StatusReady}, {ID: "gen-6", Status: StatusFailed, Restarting: true}},
 		"mb": {{ID: "gen-4", Status: StatusFailed}},
 	}
 	cc.noteRunners(asked, lists)
@@ -72,6 +73,9 @@ func TestClusterNoteRunners(t *testing.T) {
 	}
 	if running.state != runnerLive || late.state != runnerLive {
 		t.Errorf("gen-3 (listed Ready) %d, gen-5 (placed after the list) %d: want live", running.state, late.state)
+	}
+	if backoff.state != runnerLive || !backoff.endedAt.IsZero() {
+		t.Errorf("gen-6 (Failed, restarting): state %d endedAt %v, want live, not seen ended (its node restarts it)", backoff.state, backoff.endedAt)
 	}
 	if onSuspect.state != runnerLive {
 		t.Errorf("gen-4 on a suspect member: state %d, want live (the cluster has not decided about its member)", onSuspect.state)
