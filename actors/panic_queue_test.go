@@ -5,8 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/exo-actors/exo-actors/actors"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -115,4 +120,80 @@ func TestQueuedRequestsAreAnsweredWhenRunnerActorPanics(t *testing.T) {
 		}
 	}
 	waitGone(t, pid, 10*time.Second)
+}
+
+// The window of the direct route: between a runner actor's panic and the
+// supervisor's HandleFailure, Submit still posts straight into the actor's
+// (suspended) mailbox. The supervisor is held busy (the event hook blocks
+// on its decision about another runner, killed for the purpose), runner A
+// panics (the host's event hook panics on A's goroutine, as a buggy hook
+// would), and Submits are posted on A's route, still open. Released, the
+// supervisor retires A, and each Submit is answered with the panic. Before
+// the fix they were discarded with the stopped actor's mailbox.
+func TestDirectSubmitsDuringRunnerActorPanicAreAnswered(t *testing.T) {
+	var other atomic.Value // runner B's ID, once spawned
+	supBusy := make(chan struct{})
+	release := make(chan struct{})
+	n := startNode(t, func(c *actors.NodeConfig) {
+		record := c.Hook
+		c.Hook = func(e actors.Event) {
+			record(e)
+			switch e := e.(type) {
+			case *actors.TaskStatusChanged:
+				if e.TaskID == "boom" && e.Status == exov1.TaskStatus_TASK_STATUS_PENDING {
+					panic("test: the host's event hook panics")
+				}
+			case *actors.SupervisionDecision:
+				if b, _ := other.Load().(string); b != "" && e.RunnerID == b {
+					close(supBusy) // sole sender: the hook, on the supervisor's one decision about B
+					<-release
+				}
+			}
+		}
+	})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) } // sole sender: free, once
+	t.Cleanup(free)                                       // before the node's shutdown, even if the test fails early
+	a := readyRunner(t, n, "--token-delay", "5ms")
+	b := readyRunner(t, n)
+	other.Store(b)
+	ctx := ctxT(t)
+	_ = syscall.Kill(pidOf(n.rec.snapshot(), b, 1), syscall.SIGKILL)
+	select {
+	case <-supBusy: // the supervisor is inside its decision about B
+	case <-ctx.Done():
+		t.Fatal("no decision about the killed runner reached the hook")
+	}
+	boom, err := n.Submit(ctx, a, textTask("boom", 5))
+	if err != nil {
+		t.Fatalf("the Submit whose Pending panics the actor: %v", err)
+	}
+	// protoactor logs the panic as it suspends A's mailbox and tells the
+	// supervisor, which is busy.
+	n.logs.waitLog(t, 10*time.Second, "protoactor recovering A's panic", func(e *logrus.Entry) bool {
+		return strings.Contains(e.Message, "Recovering") && strings.Contains(fmt.Sprint(e.Data["self"]), a)
+	})
+	if !n.DirectRouteForTest(a) {
+		t.Fatal("A's route is closed already: the window under test did not happen")
+	}
+	answerCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var waits []func(context.Context) (*actors.TaskHandle, error)
+	for i := range 3 {
+		waits = append(waits, n.SubmitLaterForTest(a, textTask(fmt.Sprintf("late-%d", i), 5)))
+	}
+	free()
+	for i, wait := range waits {
+		h, err := wait(answerCtx)
+		t.Logf("Submit %d on the open route after the panic: %v %v", i, h, err)
+		if err == nil || !errors.Is(err, actors.ErrRunnerNotAvailable) || !strings.Contains(err.Error(), a) || !strings.Contains(err.Error(), "panicked") {
+			t.Errorf("Submit %d on the open route after the panic: %v %v; want ErrRunnerNotAvailable naming the runner and the panic", i, h, err)
+		}
+	}
+	if o, err := boom.Wait(answerCtx); err != nil || o.Status != exov1.TaskStatus_TASK_STATUS_FAILED || !strings.Contains(o.Reason, "the host's event hook panics") {
+		t.Errorf("task boom: %+v %v; want Failed naming the panic", o, err)
+	}
+	if _, err := n.PingRunner(answerCtx, a); err == nil || !strings.Contains(err.Error(), "panicked") {
+		t.Errorf("PingRunner after A was retired: %v; want an error naming the panic", err)
+	}
 }
