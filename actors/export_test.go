@@ -47,6 +47,25 @@ func (n *Node) DirectRouteForTest(id string) bool {
 	return rt.pid != nil
 }
 
+// PanicRunnerDirectForTest makes runner id's actor panic as a bug would,
+// like PanicRunnerForTest, but sends the order straight to the actor on its
+// direct route, past a supervisor that may be busy. It reports whether the
+// route was open.
+func (n *Node) PanicRunnerDirectForTest(id string) bool {
+	v, ok := n.cfg.routes.m.Load(id)
+	if !ok {
+		return false
+	}
+	rt := v.(*directRoute)
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.pid == nil {
+		return false
+	}
+	n.system.Root.Send(rt.pid, &panicRunner{id: id})
+	return true
+}
+
 // SubmitLaterForTest posts a Submit the way Submit does and returns without
 // waiting for its answer: when it returns, the Submit is in the runner
 // actor's mailbox (its route was open) or in the supervisor's. wait returns

@@ -126,8 +126,8 @@ func TestQueuedRequestsAreAnsweredWhenRunnerActorPanics(t *testing.T) {
 // supervisor's HandleFailure, Submit still posts straight into the actor's
 // (suspended) mailbox. The supervisor is held busy (the event hook blocks
 // on its decision about another runner, killed for the purpose), runner A
-// panics (the host's event hook panics on A's goroutine, as a buggy hook
-// would), and Submits are posted on A's route, still open. Released, the
+// panics (a test order sent on A's route makes it panic as a bug would),
+// and Submits are posted on A's route, still open. Released, the
 // supervisor retires A, and each Submit is answered with the panic. Before
 // the fix they were discarded with the stopped actor's mailbox.
 func TestDirectSubmitsDuringRunnerActorPanicAreAnswered(t *testing.T) {
@@ -139,10 +139,6 @@ func TestDirectSubmitsDuringRunnerActorPanicAreAnswered(t *testing.T) {
 		c.Hook = func(e actors.Event) {
 			record(e)
 			switch e := e.(type) {
-			case *actors.TaskStatusChanged:
-				if e.TaskID == "boom" && e.Status == exov1.TaskStatus_TASK_STATUS_PENDING {
-					panic("test: the host's event hook panics")
-				}
 			case *actors.SupervisionDecision:
 				if b, _ := other.Load().(string); b != "" && e.RunnerID == b {
 					close(supBusy) // sole sender: the hook, on the supervisor's one decision about B
@@ -166,7 +162,10 @@ func TestDirectSubmitsDuringRunnerActorPanicAreAnswered(t *testing.T) {
 	}
 	boom, err := n.Submit(ctx, a, textTask("boom", 5))
 	if err != nil {
-		t.Fatalf("the Submit whose Pending panics the actor: %v", err)
+		t.Fatalf("the Submit of a task the panic fails: %v", err)
+	}
+	if !n.PanicRunnerDirectForTest(a) {
+		t.Fatal("A's route is closed before its panic")
 	}
 	// protoactor logs the panic as it suspends A's mailbox and tells the
 	// supervisor, which is busy.
@@ -190,7 +189,7 @@ func TestDirectSubmitsDuringRunnerActorPanicAreAnswered(t *testing.T) {
 			t.Errorf("Submit %d on the open route after the panic: %v %v; want ErrRunnerNotAvailable naming the runner and the panic", i, h, err)
 		}
 	}
-	if o, err := boom.Wait(answerCtx); err != nil || o.Status != exov1.TaskStatus_TASK_STATUS_FAILED || !strings.Contains(o.Reason, "the host's event hook panics") {
+	if o, err := boom.Wait(answerCtx); err != nil || o.Status != exov1.TaskStatus_TASK_STATUS_FAILED || !strings.Contains(o.Reason, "panics as a bug would") {
 		t.Errorf("task boom: %+v %v; want Failed naming the panic", o, err)
 	}
 	if _, err := n.PingRunner(answerCtx, a); err == nil || !strings.Contains(err.Error(), "panicked") {
