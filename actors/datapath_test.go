@@ -2,6 +2,7 @@ package actors_test
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -253,5 +254,51 @@ func TestOutputProvesLifeWithoutHeartbeats(t *testing.T) {
 	}
 	if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_CANCELLED {
 		t.Fatalf("task %+v, want it cancelled by the test, not failed as a hang", o)
+	}
+}
+
+// TestPanickingHookIsRecovered: a host hook that panics (here on every
+// task's Pending and on every status change) neither fails the runner
+// whose actor called it nor ends the process from the async hook's
+// goroutine: tasks complete, the runner stops cleanly, and the panics are
+// counted and logged with their stack.
+func TestPanickingHookIsRecovered(t *testing.T) {
+	for _, queue := range []int{0, 16} {
+		t.Run(fmt.Sprintf("queue=%d", queue), func(t *testing.T) {
+			rec := newRecorder()
+			n := startNode(t, func(c *actors.NodeConfig) {
+				c.HookQueue = queue
+				c.Hook = func(e actors.Event) {
+					rec.hook(e)
+					switch ev := e.(type) {
+					case *actors.TaskStatusChanged:
+						if ev.Status == exov1.TaskStatus_TASK_STATUS_PENDING {
+							panic("host hook bug: " + ev.TaskID)
+						}
+					case *actors.StatusChanged:
+						panic("host hook bug on a status change")
+					}
+				}
+			})
+			n.rec = rec // the helpers below read the events the hook saw
+			ctx := ctxT(t)
+			id := readyRunner(t, n)
+			for i := range 3 {
+				h := mustSubmit(t, n, id, textTask(fmt.Sprintf("t%d", i), 3))
+				if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_COMPLETE {
+					t.Fatalf("task %d with a panicking hook: %+v, want Complete", i, o)
+				}
+			}
+			res, err := n.StopRunner(ctx, id)
+			if err != nil || res.EndedBy != "shutdown frame" {
+				t.Fatalf("stop with a panicking hook: %+v, %v; want a clean stop by the Shutdown frame", res, err)
+			}
+			if st := n.HookStats(); st.Panics < 3 {
+				t.Errorf("hook stats %+v: want at least the 3 Pending panics counted", st)
+			}
+			n.logs.waitLog(t, 10*time.Second, "hook panic logged", func(e *logrus.Entry) bool {
+				return strings.HasPrefix(e.Message, "event hook panicked") && strings.Contains(fmt.Sprint(e.Data["stack"]), "TestPanickingHookIsRecovered")
+			})
+		})
 	}
 }

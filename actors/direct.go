@@ -23,8 +23,12 @@ import (
 // route under that lock before it poisons the actor or stops forwarding to
 // it: a Submit that found the route open is in the mailbox before the
 // pill, so the actor answers it, exactly like one the supervisor forwarded
-// just before. The map holds one entry per runner that has a live actor,
-// so it is bounded by the live runners.
+// just before. That holds for an actor that panicked too: a Submit posted
+// between the panic and the supervisor's HandleFailure waits in the
+// suspended mailbox, and the retired actor (Panicked, runner_panic.go)
+// answers it with the panic before the pill stops it. The map holds one
+// entry per runner that has a live actor, so it is bounded by the live
+// runners.
 type directRoutes struct {
 	m sync.Map // runner ID → *directRoute
 }

@@ -12,7 +12,8 @@ import (
 type Event interface{ eventRunnerID() string }
 
 // EventHook receives every event. It is called from actor goroutines, so it
-// must be safe for concurrent use and must not block.
+// must be safe for concurrent use and must not block. A panic in it is
+// recovered, counted (HookStats.Panics) and logged; the node goes on.
 type EventHook func(Event)
 
 // ProcessStarted: a runner's process started.

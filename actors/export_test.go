@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/exo-actors/exo-actors/actors/resources"
 )
@@ -44,4 +45,75 @@ func (n *Node) DirectRouteForTest(id string) bool {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	return rt.pid != nil
+}
+
+// PanicRunnerDirectForTest makes runner id's actor panic as a bug would,
+// like PanicRunnerForTest, but sends the order straight to the actor on its
+// direct route, past a supervisor that may be busy. It reports whether the
+// route was open.
+func (n *Node) PanicRunnerDirectForTest(id string) bool {
+	v, ok := n.cfg.routes.m.Load(id)
+	if !ok {
+		return false
+	}
+	rt := v.(*directRoute)
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.pid == nil {
+		return false
+	}
+	n.system.Root.Send(rt.pid, &panicRunner{id: id})
+	return true
+}
+
+// SubmitLaterForTest posts a Submit the way Submit does and returns without
+// waiting for its answer: when it returns, the Submit is in the runner
+// actor's mailbox (its route was open) or in the supervisor's. wait returns
+// what Submit would have.
+func (n *Node) SubmitLaterForTest(runnerID string, t TaskSpec) (wait func(context.Context) (*TaskHandle, error)) {
+	reply := n.postSubmit(runnerID, t)
+	return func(ctx context.Context) (*TaskHandle, error) {
+		r, err := n.awaitSubmit(ctx, reply)
+		if err != nil {
+			return nil, err
+		}
+		return r.handle, r.err
+	}
+}
+
+// AskLaterForTest posts to the runner supervisor what StopRunner ("stop"),
+// PingRunner ("ping") or Cancel of every task ("cancel") sends for runner
+// id, and returns without waiting: a later request to the supervisor is
+// handled after it (so, once that one is answered, this one was forwarded to
+// a live runner actor's mailbox). wait returns the answer: a *StopResult,
+// a RunnerInfo or the number cancelled, or the error.
+func (n *Node) AskLaterForTest(ctx context.Context, id, what string) (wait func() (any, error)) {
+	var msg any
+	switch what {
+	case "stop":
+		msg = &stopRunnerRequest{id: id}
+	case "ping":
+		msg = &routeToRunner{id: id, msg: &runnerInfoQuery{}}
+	case "cancel":
+		msg = &routeToRunner{id: id, msg: &cancelTasks{all: true}}
+	default:
+		panic("AskLaterForTest: want stop, ping or cancel, not " + what)
+	}
+	timeout := n.timeout(ctx)
+	fut := n.system.Root.RequestFuture(n.supervisor, msg, timeout)
+	return func() (any, error) {
+		res, err := fut.Result()
+		if err != nil {
+			return nil, fmt.Errorf("%s of %s: no answer within %s: %w", what, id, timeout, err)
+		}
+		switch r := res.(type) {
+		case *stopRunnerReply:
+			return r.result, r.err
+		case *cancelReply:
+			return r.cancelled, r.err
+		case error:
+			return nil, r
+		}
+		return res, nil
+	}
 }

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +39,13 @@ type HookStats struct {
 	Slow    uint64
 	MaxCall time.Duration
 	Stalled time.Duration
+	// Panics counts calls in which the hook panicked. The panic is
+	// recovered where the hook was called (the emitting actor, or the
+	// async hook's goroutine) and logged at error level with its stack, at
+	// most once per second; the actor goes on, and the event counts as
+	// delivered. A bug in the host's hook never fails a runner, the
+	// supervisor or a stream, nor ends the process.
+	Panics uint64
 }
 
 // hookRunner delivers events to the host's EventHook, either synchronously
@@ -62,6 +71,8 @@ type hookRunner struct {
 	wg   sync.WaitGroup
 
 	calls, slowCalls, dropped  atomic.Uint64
+	panics                     atomic.Uint64
+	lastPanic                  atomic.Int64 // UnixNano of the last panic logged (throttle)
 	maxNs, stalledNs, lastWarn atomic.Int64
 }
 
@@ -106,7 +117,7 @@ func (h *hookRunner) deliver(e Event) {
 
 func (h *hookRunner) call(e Event) {
 	start := time.Since(h.epoch)
-	h.fn(e)
+	h.run(e)
 	d := time.Since(h.epoch) - start
 	h.calls.Add(1)
 	for {
@@ -122,6 +133,30 @@ func (h *hookRunner) call(e Event) {
 			h.warn("slow event hook: the emitting actor was stalled " + d.Round(time.Microsecond).String() + " (NodeConfig.HookQueue > 0 runs the hook off the actors)")
 		}
 	}
+}
+
+// run calls the hook, recovering a panic of the host's code: counted
+// (HookStats.Panics) and logged with its stack at most once per
+// hookWarnEvery. Left alone it would fail the emitting actor (a runner
+// retired as if exo-actors had a bug, the supervisor, a stream), or end
+// the process from the async hook's goroutine.
+func (h *hookRunner) run(e Event) {
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		n := h.panics.Add(1)
+		now := time.Now().UnixNano()
+		last := h.lastPanic.Load()
+		if now-last < int64(hookWarnEvery) || !h.lastPanic.CompareAndSwap(last, now) {
+			return
+		}
+		h.logger.WithFields(logrus.Fields{"panic": fmt.Sprint(p), "event": fmt.Sprintf("%T", e), "runner_id": e.eventRunnerID(),
+			"panics": n, "stack": string(debug.Stack())}).
+			Error("event hook panicked (a bug in the host's hook): recovered; the event counts as delivered and the node goes on")
+	}()
+	h.fn(e)
 }
 
 // warn logs at most once per hookWarnEvery.
@@ -184,7 +219,7 @@ func (h *hookRunner) stats() HookStats {
 	}
 	return HookStats{Async: h.q != nil, QueueSize: cap(h.q), Calls: h.calls.Load(), Queued: len(h.q),
 		Dropped: h.dropped.Load(), Slow: h.slowCalls.Load(),
-		MaxCall: time.Duration(h.maxNs.Load()), Stalled: time.Duration(h.stalledNs.Load())}
+		MaxCall: time.Duration(h.maxNs.Load()), Stalled: time.Duration(h.stalledNs.Load()), Panics: h.panics.Load()}
 }
 
 // callHook hands e to the host's hook (see hookRunner).

@@ -40,11 +40,22 @@ func (n *Node) submit(ctx context.Context, runnerID string, t TaskSpec) (*submit
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	return n.awaitSubmit(ctx, n.postSubmit(runnerID, t))
+}
+
+// postSubmit posts a Submit and returns the channel its one answer comes on.
+func (n *Node) postSubmit(runnerID string, t TaskSpec) chan *submitReply {
 	reply := make(chan *submitReply, 1) // never closed: its one sender answers once
 	msg := &submitTask{spec: t, reply: reply}
 	if !n.cfg.routes.send(n.system, runnerID, msg) {
 		n.system.Root.Send(n.supervisor, &routeToRunner{id: runnerID, msg: msg})
 	}
+	return reply
+}
+
+// awaitSubmit waits for a posted Submit's answer, the node's end, or the
+// request timeout.
+func (n *Node) awaitSubmit(ctx context.Context, reply chan *submitReply) (*submitReply, error) {
 	wait := n.timeout(ctx)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()

@@ -135,6 +135,9 @@ type runnerActor struct {
 	// its last stderr line goes into the one-line reason.
 	diedByItself bool
 
+	// bug is what the panic said (lifePanicked): every answer names it.
+	bug string
+
 	// Waiters and the work of the current state.
 	stop         *stopState   // Stopping and later: the escalation steps
 	drain        *drainState  // Draining
@@ -156,6 +159,11 @@ func newRunnerActor(node *nodeConfig, s *slot) actor.Actor {
 
 // Receive implements actor.Actor.
 func (a *runnerActor) Receive(ctx actor.Context) {
+	if a.life == lifePanicked {
+		a.receivePanicked(ctx)
+		return
+	}
+	defer a.catchBug(ctx)
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.self = ctx.Self()
@@ -884,15 +892,10 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 // ended by the supervisor when it sees this actor Terminated.
 func (a *runnerActor) onActorStopping(ctx actor.Context) {
 	a.cancelAllTimers()
-	if a.p != nil {
-		if a.exit == nil {
-			_ = a.p.Signal(syscall.SIGKILL) // the waiter goroutine reaps it
-		}
-		a.p.CloseInput()
-		a.p.ForceCloseInput()
-		if a.exit != nil || a.pipesOpen != 0 {
-			a.p.ForceCloseOutput()
-		}
+	a.endProcess()
+	if a.life == lifePanicked {
+		a.slot.tasks.stopTimers() // still the ledger's owner (enterPanicked); its tasks ended there
+		a.to(lifeDone)            // the supervisor's pill: everything queued before it was answered
 	}
 	if a.life == lifeDone {
 		// Its tasks' timers are stopped (finishStop ended every task,

@@ -49,13 +49,20 @@ const (
 	// lifeReleasing: a stopped runner's process and goroutines are gone; the
 	// resource manager closes its resources (the stop answers after).
 	lifeReleasing
+	// lifePanicked: a handler panicked with something other than the
+	// failure hand-off (a bug). The process group was killed, the tasks
+	// ended Failed and every waiter was answered, naming the panic; every
+	// request still queued for the actor is answered with it
+	// (receivePanicked) until the supervisor's poison pill, queued behind
+	// them, stops the actor (→ Done). runner_panic.go.
+	lifePanicked
 	// lifeDone: terminal. A stopped runner answers stop requests with its
 	// result; a failed one has handed its failure to the supervisor.
 	lifeDone
 	numLives
 )
 
-var lifeNames = [numLives]string{"Starting", "Serving", "Draining", "Suspect", "Exited", "Stopping", "Failing", "Reaping", "Releasing", "Done"}
+var lifeNames = [numLives]string{"Starting", "Serving", "Draining", "Suspect", "Exited", "Stopping", "Failing", "Reaping", "Releasing", "Panicked", "Done"}
 
 func (l life) String() string {
 	if l >= 0 && l < numLives {
@@ -69,22 +76,26 @@ func (l life) String() string {
 var lifeTransitions = map[life][]life{
 	// Hello accepted; a stop or CLOSING before Hello; a detected failure; the
 	// exit; a symptom of dying; the process could not start (→ Reaping).
-	lifeStarting: {lifeServing, lifeStopping, lifeFailing, lifeExited, lifeSuspect, lifeReaping},
-	lifeServing:  {lifeDraining, lifeStopping, lifeFailing, lifeExited, lifeSuspect},
+	// From every state but Done: a handler panicked (a bug) → Panicked.
+	lifeStarting: {lifeServing, lifeStopping, lifeFailing, lifeExited, lifeSuspect, lifeReaping, lifePanicked},
+	lifeServing:  {lifeDraining, lifeStopping, lifeFailing, lifeExited, lifeSuspect, lifePanicked},
 	// Drained (→ Serving or Stopping), or it died or failed while draining.
-	lifeDraining: {lifeServing, lifeStopping, lifeFailing, lifeExited, lifeSuspect},
+	lifeDraining: {lifeServing, lifeStopping, lifeFailing, lifeExited, lifeSuspect, lifePanicked},
 	// The exit came (→ Exited, then classified), ExitGrace passed (→ Failing),
 	// or a stop came (→ Stopping: the stop ends it anyway).
-	lifeSuspect: {lifeExited, lifeFailing, lifeStopping},
+	lifeSuspect: {lifeExited, lifeFailing, lifeStopping, lifePanicked},
 	// Classified: a failure whose process is already gone.
-	lifeExited:   {lifeFailing},
-	lifeStopping: {lifeReaping, lifeFailing},
-	lifeFailing:  {lifeReaping},
+	lifeExited:   {lifeFailing, lifePanicked},
+	lifeStopping: {lifeReaping, lifeFailing, lifePanicked},
+	lifeFailing:  {lifeReaping, lifePanicked},
 	// A stop releases resources first; a failure goes to Done and hands
 	// itself to the supervisor.
-	lifeReaping:   {lifeReleasing, lifeDone},
-	lifeReleasing: {lifeDone},
-	lifeDone:      {},
+	lifeReaping:   {lifeReleasing, lifeDone, lifePanicked},
+	lifeReleasing: {lifeDone, lifePanicked},
+	// The supervisor's poison pill arrived: everything queued before it was
+	// answered.
+	lifePanicked: {lifeDone},
+	lifeDone:     {},
 }
 
 // legal reports whether from → to is in lifeTransitions.

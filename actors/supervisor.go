@@ -120,8 +120,9 @@ type runnerSupervisor struct {
 	// cleanups are FORCE_CLEANUPs in progress, by tag.
 	cleanups   map[uint64]*pendingDecision
 	cleanupSeq uint64
-	// stopReason says why a runner actor was stopped other than by its own
-	// stop (a panic): its tasks end with it when it is Terminated.
+	// stopReason says why a runner actor ended other than by its own stop
+	// or failure (a panic): tasks it left live end with it when it is
+	// Terminated.
 	stopReason map[string]string
 	// stopAsked holds the runners a StopRunner was forwarded to, until
 	// their actor is Terminated: a failure of theirs (the process died just
@@ -197,7 +198,8 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 		// The runner stopped its process. Forward nothing more to it, then
 		// poison it: the pill queues behind everything forwarded so far, so
 		// each of those requests is answered before the actor stops. One
-		// that failed during a StopRunner is retired by HandleFailure.
+		// that failed or panicked during a StopRunner is retired by
+		// HandleFailure.
 		if pid := s.children[m.id]; pid != nil {
 			s.dropChild(m.id)
 			if !m.failed {
@@ -420,12 +422,7 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 	id := s.byActor[child.Id]
 	f, ok := reason.(*RunnerFailure)
 	if !ok {
-		why := fmt.Sprintf("runner actor panicked (a bug in exo-actors): %v", reason)
-		s.node.logger.WithFields(logrus.Fields{"runner_id": id, "panic": fmt.Sprint(reason)}).
-			Error("runner actor panicked (a bug): stopping it; its stop handler kills its process group, and its tasks end Failed")
-		s.dropChild(id)
-		s.stopReason[id] = why
-		sup.StopChildren(child) // its tasks end when it is Terminated
+		s.onRunnerPanic(system, sup, id, child, reason)
 		return
 	}
 	sl := s.slots[id]
@@ -506,6 +503,34 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 		system.Root.RequestWithCustomSender(s.node.resourcesPID, &resources.CloseOwner{Owner: id, Generation: f.Generation}, s.self)
 	}
 	s.carryOut(system, d)
+}
+
+// onRunnerPanic: a runner actor panicked with something that is not a
+// *RunnerFailure, a bug. It is retired for good, never stopped outright:
+// StopChildren would discard every request still in its mailbox unanswered
+// (Submits the supervisor forwarded or Submit posted on the direct route,
+// stops, pings, cancels; docs/traps.md), and each caller would wait for its
+// own deadline. Retired, it resumes in Panicked (it caught the panic
+// itself: runnerPanic; runner_panic.go), answers each of them with the
+// panic, and the poison pill queued behind them stops it. The failed
+// generation's resources are closed; tasks it could not end itself (a
+// panic it did not catch) end Failed naming the panic when it is
+// Terminated.
+func (s *runnerSupervisor) onRunnerPanic(system *actor.ActorSystem, sup actor.Supervisor, id string, child *actor.PID, reason any) {
+	why := fmt.Sprintf("runner actor panicked (a bug in exo-actors): %v", reason)
+	if p, ok := reason.(*runnerPanic); ok {
+		why = p.why
+	}
+	s.node.logger.WithFields(logrus.Fields{"runner_id": id, "panic": why}).
+		Error("runner actor panicked (a bug): retiring it; it answers every request queued for it with the panic, then stops")
+	s.stopReason[id] = why
+	if sl := s.slots[id]; sl != nil {
+		s.node.policy.RunnerStopped(id)
+		if s.node.resourcesPID != nil {
+			system.Root.RequestWithCustomSender(s.node.resourcesPID, &resources.CloseOwner{Owner: id, Generation: sl.info().Generation}, s.self)
+		}
+	}
+	s.retire(system, sup, id, child)
 }
 
 // pendingDecision is a decision whose follow-up waits for FORCE_CLEANUP.

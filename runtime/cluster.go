@@ -41,6 +41,12 @@ type ClusterConfig struct {
 	Refresh time.Duration
 	// Poll is how often the client reads the membership; default 100ms.
 	Poll time.Duration
+	// Reconcile is how often the client lists the runners of each live
+	// member that hosts a runner it follows, to drop the runners that
+	// ended there by other means (stopped by another client or directly,
+	// escalated, the node's own shutdown, forgotten by its retention);
+	// default 1s. See ClusterClient ("Runners that end elsewhere").
+	Reconcile time.Duration
 	// Policy decides what a member's loss does to each of its runners (the
 	// rule for FailureNodeLost: RETRY re-places the runner on another
 	// member, with backoff and restart intensity, as a restart does).
@@ -76,6 +82,12 @@ const (
 	// this client knows; Detail says whether it was stopped (it had been
 	// replaced) or adopted back.
 	ClusterRunnerReconciled ClusterEventKind = "runner_reconciled"
+	// ClusterRunnerEnded: a runner this client followed ended on its
+	// member by other means than this client's StopRunner or the member's
+	// loss (its member lists it Failed and not restarting, or Shutdown, or no longer lists
+	// it); the client stopped following it. Detail says what the member
+	// listed.
+	ClusterRunnerEnded ClusterEventKind = "runner_ended"
 )
 
 // ClusterEvent is one thing a ClusterClient did or saw.
@@ -121,6 +133,9 @@ const (
 // member was declared dead; the policy decides) → replaced (placed again
 // as replacedBy) or gone (not re-placed, or stopped). A lost or gone runner
 // a returning member still hosts is adopted back (live) or stopped.
+// live → ended: its live member listed it ended (Failed, Shutdown or not
+// listed at all) twice, DetectionBound apart (noteRunners); final, it is
+// never placed again nor adopted back.
 type runnerState int
 
 const (
@@ -128,6 +143,7 @@ const (
 	runnerLost
 	runnerReplaced
 	runnerGone
+	runnerEnded
 )
 
 type memberConn struct {
@@ -153,6 +169,14 @@ type clusterRunner struct {
 	// its failover was pending (state runnerLost): the failover reconciles
 	// it there once it has decided (reconcileLate).
 	backOn string
+	// at is cc.seq when the runner became live on member (placed, found,
+	// adopted): a runner list asked for before then may lack it.
+	at uint64
+	// endedAt is when a list of its live member first showed it ended
+	// (zero: not seen ended); a list DetectionBound later that still
+	// does moves it to runnerEnded.
+	endedAt  time.Time
+	endedHow string
 }
 
 type clusterTask struct {
@@ -193,6 +217,23 @@ type clusterTask struct {
 // new member ID) the client lists its runners: a runner it had replaced or
 // stopped is stopped there (the replacement wins, no duplicate); a lost
 // runner that was not placed again is adopted back.
+//
+// Runners that end elsewhere: every ClusterConfig.Reconcile (1s), and with
+// the lists every placement reads anyway, the client lists the runners of
+// each live member hosting a runner it follows (one Runners call per such
+// member, bounded by 2s, never on a suspect member). A runner that member
+// lists Failed (not waiting to restart) or Shutdown, or no longer lists, is dropped (event
+// runner_ended, then kept only as a retired ID) once a list at least
+// DetectionBound after the first such list still shows it ended with the
+// member still live: a node that leaves the cluster gracefully stops its
+// runners only after it left the view, so within that wait the member is
+// declared lost instead and its runners fail over as before. A runner that
+// ended elsewhere is thus dropped within DetectionBound + 2×Reconcile
+// (plus the list round trips), never placed again and never adopted back.
+// The runner map then holds the runners that run on the members
+// (followed), the lost ones whose failover is pending, and at most
+// maxRetired (4096) replaced, stopped, gone or ended ones, oldest
+// forgotten first.
 type ClusterClient struct {
 	cfg     ClusterConfig
 	mcfg    membership.Config
@@ -200,7 +241,7 @@ type ClusterClient struct {
 	bound   time.Duration
 	ctx     context.Context // ends at Close
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup // the poller and every failover goroutine
+	wg      sync.WaitGroup // the poller, the runner check (followRunners) and every failover goroutine
 	closed  sync.Once
 	placeMu sync.Mutex // serialises place: each sees the runners the one before spawned
 
@@ -209,8 +250,9 @@ type ClusterClient struct {
 	members map[string]*memberConn    // by member ID, live and suspect
 	dead    map[string]bool           // member IDs declared lost: never joined again (at most maxDead, then cleared)
 	joining map[string]bool           // member IDs a join goroutine is connecting to (at most the view's members)
-	runners map[string]*clusterRunner // by runner ID
-	retired []string                  // IDs of replaced and gone runners, oldest first (at most maxRetired)
+	runners map[string]*clusterRunner // by runner ID: live ones exist on their member (ended ones leave by noteRunners), the rest at most maxRetired
+	seq     uint64                    // counts runners becoming live on a member (clusterRunner.at)
+	retired []string                  // IDs of replaced, gone and ended runners, oldest first (at most maxRetired)
 	tasks   map[*clusterTask]struct{} // open tasks (pruned as they end)
 }
 
@@ -222,6 +264,9 @@ var _ Node = (*ClusterClient)(nil)
 func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error) {
 	if cfg.Poll <= 0 {
 		cfg.Poll = 100 * time.Millisecond
+	}
+	if cfg.Reconcile <= 0 {
+		cfg.Reconcile = time.Second
 	}
 	prov := membership.ProviderAutomanaged
 	if cfg.Provider != "" {
@@ -269,8 +314,9 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 		case <-time.After(cfg.Poll):
 		}
 	}
-	cc.wg.Add(1)
-	go cc.poll() // owner: cc; Close cancels and waits
+	cc.wg.Add(2)
+	go cc.poll()          // owner: cc; Close cancels and waits
+	go cc.followRunners() // owner: cc; Close cancels and waits
 	return cc, nil
 }
 
@@ -293,7 +339,7 @@ func (cc *ClusterClient) emit(ev ClusterEvent) {
 // returns under a new ID.
 const maxDead = 1024
 
-// maxRetired bounds the replaced and gone runners the client remembers
+// maxRetired bounds the replaced, gone and ended runners the client remembers
 // (for the old-to-new mapping and the reconcile rule); past it the oldest
 // is forgotten: its ID then resolves through the members again.
 const maxRetired = 4096
@@ -307,6 +353,130 @@ func (cc *ClusterClient) retireLocked(r *clusterRunner) {
 			delete(cc.runners, old.id)
 		}
 		cc.retired = cc.retired[1:]
+	}
+}
+
+// liveOnLocked makes r live on member m (placed, found there or adopted
+// back); call with mu held.
+func (cc *ClusterClient) liveOnLocked(r *clusterRunner, m membership.Member) {
+	cc.seq++
+	r.state, r.member, r.node, r.at = runnerLive, m.ID, m.NodeName, cc.seq
+	r.endedAt, r.endedHow = time.Time{}, ""
+}
+
+// followRunners lists, every Reconcile, the runners of each live member
+// that hosts a runner this client follows, so that a runner that ended
+// there by other means leaves the live state (noteRunners).
+func (cc *ClusterClient) followRunners() {
+	defer cc.wg.Done()
+	t := time.NewTicker(cc.cfg.Reconcile)
+	defer t.Stop()
+	for {
+		select {
+		case <-cc.ctx.Done():
+			return
+		case <-t.C:
+			cc.checkRunners()
+		}
+	}
+}
+
+// checkRunners lists the runners of every live member hosting a live
+// runner of this client (one Runners call each, in parallel, each bounded
+// by placeQueryTimeout; a member that does not answer is left as it is)
+// and hands the lists to noteRunners.
+func (cc *ClusterClient) checkRunners() {
+	cc.mu.Lock()
+	asked := cc.seq
+	var mcs []*memberConn
+	seen := map[string]bool{}
+	for _, r := range cc.runners {
+		if r.state != runnerLive || seen[r.member] {
+			continue
+		}
+		seen[r.member] = true
+		if mc := cc.members[r.member]; mc != nil && mc.state == memberLive {
+			mcs = append(mcs, mc)
+		}
+	}
+	cc.mu.Unlock()
+	lists := make([][]RunnerInfo, len(mcs)) // nil: no answer
+	var wg sync.WaitGroup
+	for i, mc := range mcs {
+		wg.Add(1)
+		go func() { // owner: checkRunners, which waits
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(cc.ctx, placeQueryTimeout)
+			defer cancel()
+			if infos, err := mc.c.Runners(ctx); err == nil {
+				lists[i] = append([]RunnerInfo{}, infos...) // non-nil: answered, even with no runner
+			}
+		}()
+	}
+	wg.Wait()
+	answered := map[string][]RunnerInfo{}
+	for i, mc := range mcs {
+		if lists[i] != nil {
+			answered[mc.m.ID] = lists[i]
+		}
+	}
+	cc.noteRunners(asked, answered)
+}
+
+// noteRunners compares the runner lists of members (by member ID, asked
+// for when cc.seq was asked) with the live runners the client follows
+// there. A runner listed Failed and not restarting, or Shutdown, or not listed (and live there
+// since before the list was asked for), is seen ended; seen ended again at
+// least DetectionBound later with its member still live, it moves to
+// runnerEnded and is retired. The wait keeps the failover of a member that
+// leaves the cluster: a node stops its runners only after it left the
+// view, and within the bound the client declares it lost (its runners go
+// to the policy, as before). A runner listed live again is followed on.
+func (cc *ClusterClient) noteRunners(asked uint64, lists map[string][]RunnerInfo) {
+	if len(lists) == 0 {
+		return
+	}
+	status := make(map[string]map[string]RunnerInfo, len(lists))
+	for member, infos := range lists {
+		st := make(map[string]RunnerInfo, len(infos))
+		for _, ri := range infos {
+			st[ri.ID] = ri
+		}
+		status[member] = st
+	}
+	now := time.Now()
+	var ended []*clusterRunner
+	cc.mu.Lock()
+	for _, r := range cc.runners {
+		st, ok := status[r.member]
+		if !ok || r.state != runnerLive || r.at > asked {
+			continue
+		}
+		ri, listed := st[r.id]
+		if listed && (!ri.Status.Terminal() || ri.Restarting) { // Failed and waiting to restart is not ended
+			r.endedAt, r.endedHow = time.Time{}, ""
+			continue
+		}
+		how := "its node lists it " + ri.Status.String()
+		if !listed {
+			how = "its node no longer lists it"
+		}
+		if r.endedAt.IsZero() {
+			r.endedAt, r.endedHow = now, how
+			continue
+		}
+		if mc := cc.members[r.member]; mc == nil || mc.state != memberLive || now.Sub(r.endedAt) < cc.bound {
+			continue
+		}
+		r.state, r.endedHow = runnerEnded, fmt.Sprintf("%s (still %s after it first did)", how, now.Sub(r.endedAt).Round(time.Millisecond))
+		cc.retireLocked(r)
+		ended = append(ended, r)
+	}
+	cc.mu.Unlock()
+	for _, r := range ended {
+		cc.eh.RunnerStopped(r.slot) // the handler forgets it, as after a StopRunner
+		cc.emit(ClusterEvent{Kind: ClusterRunnerEnded, At: now, Node: r.node, Member: r.member, RunnerID: r.id,
+			Detail: "ended on its node by other means: " + r.endedHow})
 	}
 }
 
@@ -351,11 +521,9 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	inView := map[string]membership.Member{}
-	for _, m := range st.Members {
-		if m.Gateway != "" {
-			inView[m.ID] = m
-		}
+	inView, err := viewOf(st)
+	if err != nil {
+		return err
 	}
 	now := time.Now()
 	var fresh []membership.Member
@@ -412,6 +580,36 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	return nil
 }
 
+// viewOf returns the members with a gateway in st, by member ID, or an
+// error when st is no verdict: automanaged peers answered, but none of
+// them is Joined. A peer still joining (or rejoining) reports no members,
+// so a read where only such peers answered — the only other member just
+// left while this one's first view was not complete — is empty though the
+// answering member lives; taken as a verdict, it would declare that member
+// lost, and its ID, remembered as dead, would never be joined again.
+func viewOf(st membership.Status) (map[string]membership.Member, error) {
+	if len(st.Peers) > 0 {
+		joined := false
+		var states []string
+		for _, pv := range st.Peers {
+			if pv.View != nil {
+				joined = joined || pv.View.State == membership.Joined && pv.View.Cluster == st.Cluster
+				states = append(states, fmt.Sprintf("%s %v", pv.Peer, pv.View.State))
+			}
+		}
+		if !joined {
+			return nil, fmt.Errorf("no member of cluster %s that answered is joined (%s): no verdict on this read", st.Cluster, strings.Join(states, ", "))
+		}
+	}
+	inView := map[string]membership.Member{}
+	for _, m := range st.Members {
+		if m.Gateway != "" {
+			inView[m.ID] = m
+		}
+	}
+	return inView, nil
+}
+
 // join connects to a new member's gateway, reconciles the runners it
 // still hosts, and adds it.
 func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
@@ -454,7 +652,7 @@ func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
 				// Lost and not placed again: adopted back, whether the
 				// member returned under a new ID (evicted) or the same
 				// one (a partition between this client and it).
-				r.state, r.member, r.node = runnerLive, m.ID, m.NodeName
+				cc.liveOnLocked(r, m)
 				adopted = append(adopted, ri.ID)
 			}
 		case runnerLive:
@@ -500,7 +698,7 @@ func (cc *ClusterClient) reconcileLate(r *clusterRunner) {
 	}
 	adopt := r.state == runnerGone && r.replacedBy == "" && !r.stopAsked
 	if adopt {
-		r.state, r.member, r.node = runnerLive, mc.m.ID, mc.m.NodeName
+		cc.liveOnLocked(r, mc.m)
 	}
 	replacedBy := r.replacedBy
 	cc.mu.Unlock()
@@ -719,6 +917,7 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 	defer stop()
 	defer context.AfterFunc(cc.ctx, stop)()
 	cc.mu.Lock()
+	asked := cc.seq // before the lists: a runner placed after may be missing from them
 	var live []*memberConn
 	for _, mc := range cc.members {
 		if mc.state == memberLive && mc.m.HasKind(kind) {
@@ -736,6 +935,7 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 			ErrNoPlacement, cc.cfg.Cluster, kind, strings.Join(slices.Compact(kinds), ", "))
 	}
 	cands := make([]placement.Candidate, len(live))
+	lists := make([][]RunnerInfo, len(live)) // nil: no answer
 	var wg sync.WaitGroup
 	for i, mc := range live {
 		wg.Add(1)
@@ -745,6 +945,9 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 			qctx, cancel := context.WithTimeout(ctx, placeQueryTimeout)
 			defer cancel()
 			infos, err := mc.c.Runners(qctx)
+			if err == nil {
+				lists[i] = append([]RunnerInfo{}, infos...) // non-nil: answered, even with no runner
+			}
 			for _, ri := range infos {
 				if !ri.Status.Terminal() {
 					n++
@@ -765,6 +968,13 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 		}()
 	}
 	wg.Wait()
+	answered := map[string][]RunnerInfo{}
+	for i, mc := range live {
+		if lists[i] != nil {
+			answered[mc.m.ID] = lists[i]
+		}
+	}
+	cc.noteRunners(asked, answered) // the lists are read anyway: they also tell which followed runners ended
 	var errs []string
 	for len(cands) > 0 {
 		pick, err := placement.Place(kind, cands)
@@ -782,11 +992,12 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 		id, err := mc.c.SpawnRunner(sctx, RunnerSpec{Kind: kind})
 		cancel()
 		if err == nil {
-			r := &clusterRunner{id: id, kind: kind, slot: slot, member: mc.m.ID, node: mc.m.NodeName}
+			r := &clusterRunner{id: id, kind: kind, slot: slot}
 			if r.slot == "" {
 				r.slot = id
 			}
 			cc.mu.Lock()
+			cc.liveOnLocked(r, mc.m)
 			cc.runners[id] = r
 			cc.mu.Unlock()
 			return r, nil
@@ -837,6 +1048,8 @@ func (cc *ClusterClient) resolve(ctx context.Context, id string) (*clusterRunner
 				return nil, nil, fmt.Errorf("%w: runner %s: its node %s was lost; its replacement is being placed, try again shortly", ErrNodeLost, id, r.node)
 			case runnerGone:
 				return nil, nil, fmt.Errorf("%w: runner %s: its node %s was lost and it was not placed again", ErrNodeLost, id, r.node)
+			case runnerEnded:
+				return nil, nil, fmt.Errorf("%w: runner %s ended on its node %s (%s): stopped by another client or the node, or failed", ErrRunnerNotAvailable, id, r.node, r.endedHow)
 			}
 			mc := cc.members[r.member]
 			if mc == nil || mc.state != memberLive {
@@ -861,7 +1074,9 @@ func (cc *ClusterClient) resolve(ctx context.Context, id string) (*clusterRunner
 				if ri.ID == id && !ri.Status.Terminal() {
 					cc.mu.Lock()
 					if cc.runners[id] == nil {
-						cc.runners[id] = &clusterRunner{id: id, kind: ri.Kind, slot: id, member: mc.m.ID, node: mc.m.NodeName}
+						r := &clusterRunner{id: id, kind: ri.Kind, slot: id}
+						cc.liveOnLocked(r, mc.m)
+						cc.runners[id] = r
 					}
 					cc.mu.Unlock()
 					found = true

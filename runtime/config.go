@@ -118,6 +118,11 @@ type HookStats struct {
 	Slow    uint64
 	MaxCall time.Duration
 	Stalled time.Duration
+	// Panics counts hook calls that panicked: each is recovered where the
+	// hook was called and logged at error level with its stack (at most
+	// once per second); the node goes on and the event counts as
+	// delivered.
+	Panics uint64
 }
 
 // RunnerTimeouts are the waits of a runner's life. Zero fields take the

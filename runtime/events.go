@@ -26,6 +26,8 @@ type Event interface {
 // EventHook receives every event (Config.Hook). It is called from actor
 // goroutines, in the order each runner's actor produced its events: it must
 // be safe for concurrent use, must not block, and must not call the System.
+// A panic in it is recovered and counted (HookStats.Panics) and logged at
+// error level with its stack; the node goes on.
 type EventHook func(Event)
 
 // Event kinds: the StreamEvent.Kind of each event type; Filter.Kinds takes

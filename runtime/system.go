@@ -30,7 +30,8 @@ var (
 	// ErrQueueFull: the runner's task queue (TaskLimits.Queue) is full.
 	ErrQueueFull = actors.ErrQueueFull
 	// ErrRunnerNotAvailable: the runner cannot take tasks (stopping, failed,
-	// stopped). A runner not Ready yet takes them: they queue until it is.
+	// stopped, or its actor panicked: then StopRunner, PingRunner and Cancel
+	// get it too). A runner not Ready yet takes them: they queue until it is.
 	ErrRunnerNotAvailable = actors.ErrRunnerNotAvailable
 	// ErrTaskNotFound: Cancel named a task the runner does not know.
 	ErrTaskNotFound = actors.ErrTaskNotFound

@@ -153,6 +153,8 @@ func (b *bencher) floodControl(ctx context.Context) (res []Result, err error) {
 	defer func() { err = errJoin(err, shutdownSystem(sys)) }()
 	var idlePings, floodPings, idleStops, floodStops []float64
 	var gaps, read int64
+	var gcCycles uint64
+	var flooding time.Duration
 	for i := range b.sizes.FloodSamples {
 		id, _, err := b.spawnReady(ctx, sys, w)
 		if err != nil {
@@ -172,7 +174,9 @@ func (b *bencher) floodControl(ctx context.Context) (res []Result, err error) {
 		if err != nil {
 			return nil, err
 		}
+		gc0, t0 := gcCycleCount(), time.Now()
 		p, s, err = controlSample(ctx, sys, id, b.sizes.FloodProbes)
+		gcCycles, flooding = gcCycles+gcCycleCount()-gc0, flooding+time.Since(t0)
 		stopFlood()
 		if err == nil {
 			err = r.err
@@ -184,13 +188,14 @@ func (b *bencher) floodControl(ctx context.Context) (res []Result, err error) {
 		gaps, read = gaps+r.gaps.Load(), read+r.read.Load()
 	}
 	k := b.sizes.FloodSamples
-	note := fmt.Sprintf("%d runners stopped while flooding (a task of %d chunks; one subscriber reading 10× slower: it read %d chunks, %d Gaps) against %d idle runners; StopDrain 1ms",
-		k, b.sizes.FloodChunks, read, gaps, k)
+	note := fmt.Sprintf("%d runners stopped while flooding (a task of %d chunks; one subscriber reading 10× slower: it read %d chunks, %d Gaps) against %d idle runners; StopDrain 1ms; %d GC cycles in the node while runners flooded (%.0f/s)",
+		k, b.sizes.FloodChunks, read, gaps, k, gcCycles, float64(gcCycles)/flooding.Seconds())
 	return []Result{
 		newResult(RowFloodControl, percentile(floodStops, 99), percentile(idleStops, 99), "ms", goal(2), AtMost,
-			"p99 of StopRunner until its reply; "+note),
+			fmt.Sprintf("p99 of StopRunner until its reply (p50: %.3g ms flooding, %.3g ms idle); %s", percentile(floodStops, 50), percentile(idleStops, 50), note)),
 		newResult(RowFloodProbe, percentile(floodPings, 99), percentile(idlePings, 99), "ms", goal(2), AtMost,
-			fmt.Sprintf("p99 of %d control messages per runner through the supervisor and the runner's mailbox, the path of a stop or a phase message (System.PingRunner); %s", b.sizes.FloodProbes, note)),
+			fmt.Sprintf("p99 of %d control messages per runner through the supervisor and the runner's mailbox, the path of a stop or a phase message (System.PingRunner; p50: %.3g ms flooding, %.3g ms idle); %s",
+				b.sizes.FloodProbes, percentile(floodPings, 50), percentile(idlePings, 50), note)),
 	}, nil
 }
 
@@ -276,4 +281,17 @@ func liveHeap() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
+}
+
+// gcCycleCount is the number of GC cycles this process has completed. The
+// flood rows' notes give the cycles that ran while runners flooded: a Go
+// execution trace of those rows put most of the control messages' tail
+// in the GC's mark workers holding a P (docs/performance.md).
+func gcCycleCount() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }

@@ -626,6 +626,7 @@ func (r *chaosRun) nodeShutdown(ctx context.Context, st chaosStep, rng *rand.Ran
 // or escalated and stopped): a spawn step then sees room for a new one.
 func (r *chaosRun) prune(n *demoNode) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	asked := r.listingMark()
 	infos, err := n.client.Runners(ctx)
 	cancel()
 	if err != nil {
@@ -634,7 +635,7 @@ func (r *chaosRun) prune(n *demoNode) {
 	gone := map[string]string{}
 	for _, in := range infos {
 		r.checkLifecycle(n, in)
-		r.checkStopped(n, in)
+		r.checkStopped(n, in, asked)
 		if runnerEnded(in) {
 			gone[in.ID] = fmt.Sprintf("pruned as ended: %s since %s ago, restarting %v, generation %d",
 				in.Status, time.Since(in.StatusSince).Round(time.Millisecond), in.Restarting, in.Generation)
@@ -660,6 +661,7 @@ func (r *chaosRun) prune(n *demoNode) {
 // liveRunners counts n's runners that have not ended for good.
 func (r *chaosRun) liveRunners(ctx context.Context, n *demoNode) (int, error) {
 	c := n.client
+	asked := r.listingMark()
 	infos, err := c.Runners(ctx)
 	if err != nil {
 		return 0, err
@@ -667,7 +669,7 @@ func (r *chaosRun) liveRunners(ctx context.Context, n *demoNode) (int, error) {
 	live := 0
 	for _, in := range infos {
 		r.checkLifecycle(n, in)
-		r.checkStopped(n, in)
+		r.checkStopped(n, in, asked)
 		if !runnerEnded(in) {
 			live++
 		}

@@ -20,11 +20,31 @@ const chaosMaxStopped = 1 << 16
 // stopped, for the "a stopped runner stays stopped" invariant and the
 // end-of-run count of live runners per node. Guarded by chaosRun.mu.
 type chaosRunners struct {
-	stopped    map[string]int    // node/runner → step whose StopRunner returned
-	reported   map[string]bool   // node/runner reported live after its stop
-	origin     map[string]string // node/runner → step kind that spawned it
-	left       map[string]string // node/runner → why it left the driver's targets
-	unrecorded int               // stops not recorded (chaosMaxStopped reached)
+	stopped    map[string]stopMark // node/runner → the StopRunner that returned
+	reported   map[string]bool     // node/runner reported live after its stop
+	origin     map[string]string   // node/runner → step kind that spawned it
+	left       map[string]string   // node/runner → why it left the driver's targets
+	unrecorded int                 // stops not recorded (chaosMaxStopped reached)
+	// seq orders stops and runner listings: a stop is marked with the next
+	// value when its StopRunner returned, a listing takes the current value
+	// before it asks (listingMark). Only a listing asked for after the stop
+	// returned can show the runner revived: one asked for before (steps run
+	// concurrently) may still show it waiting to restart, as it was then.
+	seq uint64
+}
+
+// stopMark is one recorded stop: the step, and its place in seq.
+type stopMark struct {
+	step int
+	seq  uint64
+}
+
+// listingMark is taken before a runner listing is asked for; checkStopped
+// judges that listing only against the stops that returned before it.
+func (r *chaosRun) listingMark() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.runners.seq
 }
 
 func runnerKey(n *demoNode, id string) string { return n.name + "/" + id }
@@ -61,14 +81,15 @@ func (r *chaosRun) noteStopped(n *demoNode, id string, step int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.runners.stopped == nil {
-		r.runners.stopped = map[string]int{}
+		r.runners.stopped = map[string]stopMark{}
 		r.runners.reported = map[string]bool{}
 	}
 	if len(r.runners.stopped) >= chaosMaxStopped {
 		r.runners.unrecorded++
 		return
 	}
-	r.runners.stopped[runnerKey(n, id)] = step
+	r.runners.seq++
+	r.runners.stopped[runnerKey(n, id)] = stopMark{step: step, seq: r.runners.seq}
 }
 
 // runnerLive: the runner may serve again: not Shutdown, and not Failed
@@ -81,15 +102,18 @@ func runnerLive(in exo.RunnerInfo) bool {
 }
 
 // checkStopped: a runner whose StopRunner returned is never live (Ready,
-// starting, or waiting to restart) again. Reported once per runner.
-func (r *chaosRun) checkStopped(n *demoNode, in exo.RunnerInfo) {
+// starting, or waiting to restart) again. in comes from a listing asked for
+// at mark asked (listingMark); stops that returned after that are not
+// judged by it. Reported once per runner.
+func (r *chaosRun) checkStopped(n *demoNode, in exo.RunnerInfo, asked uint64) {
 	if !runnerLive(in) {
 		return
 	}
 	key := runnerKey(n, in.ID)
 	r.mu.Lock()
-	step, stopped := r.runners.stopped[key]
-	first := stopped && !r.runners.reported[key]
+	mark, stopped := r.runners.stopped[key]
+	step := mark.step
+	first := stopped && mark.seq <= asked && !r.runners.reported[key]
 	if first {
 		r.runners.reported[key] = true
 	}
@@ -107,6 +131,7 @@ func (r *chaosRun) checkStopped(n *demoNode, in exo.RunnerInfo) {
 func (r *chaosRun) countRunners() {
 	for _, n := range r.servingNodes() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		asked := r.listingMark()
 		infos, err := n.client.Runners(ctx)
 		cancel()
 		if err != nil {
@@ -123,7 +148,7 @@ func (r *chaosRun) countRunners() {
 		var untracked []string
 		for _, in := range infos {
 			r.checkLifecycle(n, in)
-			r.checkStopped(n, in)
+			r.checkStopped(n, in, asked)
 			if !runnerLive(in) {
 				continue
 			}

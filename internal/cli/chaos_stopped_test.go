@@ -11,14 +11,24 @@ import (
 // TestChaosStoppedRunnerSeenLiveIsAViolation: the driver's invariant "a
 // runner whose StopRunner returned is never live again" flags a stopped
 // runner listed Ready or waiting to restart (once), and nothing for one
-// that stays Shutdown or Failed, nor for a runner never stopped.
+// that stays Shutdown or Failed, nor for a runner never stopped, nor in a
+// listing asked for before the stop returned (the soak of seed 20261202
+// reported such a runner: its listing raced the stop step).
 func TestChaosStoppedRunnerSeenLiveIsAViolation(t *testing.T) {
 	var stderr bytes.Buffer
 	r := newChaosRun(&env{stderr: &stderr}, chaosOptions{seed: 5}, &bytes.Buffer{}, "")
 	n := &demoNode{name: "node-1"}
+	early := r.listingMark() // a listing asked for before the stops returned
 	r.noteStopped(n, "llama-a", 7)
 	r.noteStopped(n, "llama-b", 8)
 	r.noteStopped(n, "llama-c", 9)
+	// What that listing shows is how the runners were before their stops:
+	// llama-c still waiting to restart is no violation.
+	r.checkStopped(n, exo.RunnerInfo{ID: "llama-c", Status: exo.StatusFailed, Restarting: true, Generation: 1}, early)
+	if len(r.rep.Violations) != 0 {
+		t.Fatalf("a listing asked for before the stop returned was judged: %+v", r.rep.Violations)
+	}
+	asked := r.listingMark()
 	for _, in := range []exo.RunnerInfo{
 		{ID: "llama-a", Status: exo.StatusShutdown},
 		{ID: "llama-b", Status: exo.StatusFailed},
@@ -26,7 +36,7 @@ func TestChaosStoppedRunnerSeenLiveIsAViolation(t *testing.T) {
 		{ID: "llama-c", Status: exo.StatusReady, Generation: 2},                    // reported once only
 		{ID: "llama-d", Status: exo.StatusReady},                                   // never stopped
 	} {
-		r.checkStopped(n, in)
+		r.checkStopped(n, in, asked)
 	}
 	if len(r.rep.Violations) != 1 {
 		t.Fatalf("violations %+v, want one for llama-c", r.rep.Violations)

@@ -1,0 +1,160 @@
+package actors
+
+import (
+	"fmt"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+
+	"github.com/exo-actors/exo-actors/internal/proc"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// runnerPanic is what a runner actor panics with after it caught a bug of
+// its own (catchBug): the supervisor retires it (supervisor.go,
+// onRunnerPanic). why is the reason every answer and every task names.
+type runnerPanic struct {
+	value any
+	why   string
+}
+
+func (p *runnerPanic) String() string { return p.why }
+
+// catchBug is deferred by Receive. A handler that panics with anything but
+// the failure hand-off (finishFailure's *RunnerFailure) hit a bug, and the
+// messages queued behind it (Submits the supervisor forwarded or Submit
+// posted on the direct route, stops, pings, cancels, phases) must still be
+// answered: protoactor discards a stopped actor's mailbox unanswered
+// (docs/traps.md). So the incarnation enters Panicked while it is still the
+// ledger's owner (enterPanicked), then panics on, so that protoactor
+// suspends its mailbox and the supervisor retires it behind everything
+// queued. Lifecycle messages, and a panic in Done (a finished incarnation
+// answers as one), panic on unchanged.
+func (a *runnerActor) catchBug(ctx actor.Context) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	switch ctx.Message().(type) {
+	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
+		panic(r)
+	}
+	if _, handOver := r.(*RunnerFailure); handOver || a.life == lifeDone || a.life == lifePanicked {
+		panic(r)
+	}
+	a.enterPanicked(ctx, r, debug.Stack())
+	panic(&runnerPanic{value: r, why: a.bug})
+}
+
+// enterPanicked ends what the incarnation was doing, in whatever state the
+// panic found it: the process group is killed and its pipes closed (their
+// goroutines end on their own), the tasks end Failed, the status becomes
+// Failed, and stop and phase waiters are answered, each naming the panic.
+// The reason is set first: should any of this panic again, the state is
+// Panicked already and every later request still gets the reason.
+func (a *runnerActor) enterPanicked(ctx actor.Context, r any, stack []byte) {
+	a.bug = fmt.Sprintf("runner actor panicked (a bug in exo-actors): %v", r)
+	if a.log == nil { // a panic at the very start of Started
+		a.log = a.node.logger.WithField("runner_id", a.slot.id)
+	}
+	from := a.life
+	a.to(lifePanicked)
+	a.log.WithFields(logrus.Fields{"panic": fmt.Sprint(r), "state": from.String(), "stack": string(stack)}).
+		Error("runner actor panicked (a bug): killed its process group; its tasks end Failed and every request queued for it is answered with the panic")
+	a.cancelAllTimers()
+	a.endProcess()
+	a.node.failTasks(a.slot, a.bug, false)
+	a.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED, ErrorMessage: a.bug}, "actor panicked")
+	err := a.panicErr()
+	if len(a.stopWaiters) > 0 {
+		// As finishFailure: the supervisor drops it before a StopRunner
+		// caller hears of it (onRunnerPanic retires it).
+		ctx.Send(ctx.Parent(), &runnerDone{id: a.slot.id, failed: true})
+	}
+	for _, w := range a.stopWaiters {
+		ctx.Send(w, &stopRunnerReply{err: err})
+	}
+	a.stopWaiters = nil
+	a.answerPhaseWaiters(ctx, func(rep *PhaseReport) { rep.Outcome, rep.Note = OutcomeFailed, a.bug })
+}
+
+// panicErr is the answer of a Panicked incarnation to every request.
+func (a *runnerActor) panicErr() error {
+	return fmt.Errorf("%w: runner %s: %s; its process was killed and its tasks ended Failed: spawn a new runner", ErrRunnerNotAvailable, a.slot.id, a.bug)
+}
+
+// receivePanicked is the Panicked state's receive function: every request
+// is answered with the panic (a Submit of a task ID the runner knows gets
+// that task's handle, ended), what the dying process still sends is taken
+// as evidence only, and the supervisor's poison pill ends it (Stopping →
+// Done).
+func (a *runnerActor) receivePanicked(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Stopping:
+		a.onActorStopping(ctx)
+	case *submitTask:
+		if h := a.slot.tasks.lookup(a.slot.id, m.spec.ID); h != nil {
+			m.answer(ctx, &submitReply{handle: h})
+			return
+		}
+		m.answer(ctx, &submitReply{err: a.panicErr()})
+	case *cancelTasks:
+		ctx.Respond(&cancelReply{err: a.panicErr()})
+	case *runnerInfoQuery: // PingRunner
+		ctx.Respond(a.panicErr())
+	case *StopRunner:
+		ctx.Respond(&stopRunnerReply{err: a.panicErr()})
+	case *phaseRequest:
+		a.answer(ctx, phaseWaiter{pid: ctx.Sender(), req: m, report: &PhaseReport{Actor: a.slot.id, Phase: m.phase,
+			Start: a.node.runnerClock.Now(), Outcome: OutcomeFailed, Note: a.bug, id: m.id}})
+	case *healthProbe:
+		a.onHealth(ctx, m)
+	case *proc.Frames:
+		if a.current(m.Gen) {
+			a.p.Release() // output of a killed process: dropped, its credit returned
+		}
+	case *proc.StderrLine:
+		if a.current(m.Gen) {
+			a.onStderr(m.Line)
+		}
+	case *proc.Exited:
+		if a.current(m.Gen) {
+			st := m.Status
+			a.exit = &st
+		}
+	case *proc.ReaderClosed:
+		if a.current(m.Gen) {
+			a.pipesOpen &^= pipeReader
+		}
+	case *proc.StderrClosed:
+		if a.current(m.Gen) {
+			a.pipesOpen &^= pipeStderr
+		}
+	case *proc.WriterClosed:
+		if a.current(m.Gen) {
+			a.pipesOpen &^= pipeWriter
+		}
+	}
+	// Timers, task timers, forceKill, healthFail, resource answers: the
+	// process is killed and the tasks have ended; nothing is left to do.
+}
+
+// endProcess makes sure nothing of the process outlives the incarnation:
+// SIGKILL to its group unless it was reaped (the waiter goroutine reaps
+// it), stdin closed, and the parent's pipe ends closed so every pipe
+// goroutine ends.
+func (a *runnerActor) endProcess() {
+	if a.p == nil {
+		return
+	}
+	if a.exit == nil {
+		_ = a.p.Signal(syscall.SIGKILL)
+	}
+	a.p.CloseInput()
+	a.p.ForceCloseInput()
+	if a.exit != nil || a.pipesOpen != 0 {
+		a.p.ForceCloseOutput()
+	}
+}

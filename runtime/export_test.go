@@ -1,0 +1,15 @@
+package runtime
+
+// FollowedRunners reports, for tests, how many runners the ClusterClient
+// keeps in its map: live (it would place tasks on them and fail them over)
+// and all (live, lost, replaced and gone).
+func (cc *ClusterClient) FollowedRunners() (live, all int) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	for _, r := range cc.runners {
+		if r.state == runnerLive {
+			live++
+		}
+	}
+	return live, len(cc.runners)
+}
