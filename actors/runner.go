@@ -818,6 +818,11 @@ func (a *runnerActor) finishStop(ctx actor.Context, closed *resources.CloseRepor
 	}
 	a.log.WithFields(logrus.Fields{"ended_by": res.EndedBy, "duration": res.Total, "exit": a.exit.String()}).Info("runner stopped")
 	a.emit(&RunnerStopped{Result: *res})
+	// The supervisor stops us (a poison pill behind what it already
+	// forwarded). It hears of it before StopRunner returns: a Shutdown its
+	// caller starts next finds the runner gone, so the report never lists
+	// it (TestRunnerStoppedBeforeShutdownIsNotInTheReport).
+	ctx.Send(ctx.Parent(), &runnerDone{id: a.slot.id})
 	a.answerStopWaiters(ctx, res)
 	forced := res.EndedBy == "SIGTERM" || res.EndedBy == "SIGKILL"
 	a.answerPhaseWaiters(ctx, func(r *PhaseReport) {
@@ -828,8 +833,6 @@ func (a *runnerActor) finishStop(ctx actor.Context, closed *resources.CloseRepor
 			r.Outcome = OutcomeForced // it did not exit on the Shutdown frame
 		}
 	})
-	// The supervisor stops us (a poison pill behind what it already forwarded).
-	ctx.Send(ctx.Parent(), &runnerDone{id: a.slot.id})
 }
 
 func (a *runnerActor) finishFailure(ctx actor.Context) {
@@ -864,6 +867,13 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 		res.Total, res.Steps = a.node.runnerClock.Now().Sub(a.stop.start), a.stop.steps
 	}
 	a.result = res // later stop requests get it too
+	if len(a.stopWaiters) > 0 {
+		// A StopRunner ends with this failure: the supervisor takes the
+		// runner off its children before the caller hears of it, as for a
+		// clean stop (the failure itself reaches it as a system message,
+		// which may come after a Shutdown the caller starts next).
+		ctx.Send(ctx.Parent(), &runnerDone{id: a.slot.id, failed: true})
+	}
 	a.answerStopWaiters(ctx, res)
 	a.answerPhaseWaiters(ctx, func(r *PhaseReport) {
 		r.Outcome, r.Note = OutcomeFailed, f.Message
@@ -882,14 +892,21 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 // ended by the supervisor when it sees this actor Terminated.
 func (a *runnerActor) onActorStopping(ctx actor.Context) {
 	a.cancelAllTimers()
-	a.slot.tasks.stopTimers()
 	a.endProcess()
 	if a.life == lifePanicked {
-		a.to(lifeDone) // the supervisor's pill: everything queued before it was answered
+		a.slot.tasks.stopTimers() // still the ledger's owner (enterPanicked); its tasks ended there
+		a.to(lifeDone)            // the supervisor's pill: everything queued before it was answered
 	}
 	if a.life == lifeDone {
+		// Its tasks' timers are stopped (finishStop ended every task,
+		// finishFailure stopped them), and the ledger may be the
+		// supervisor's now: a failed incarnation is stopped by a Stop that
+		// gets past its suspended mailbox while the supervisor's
+		// HandleFailure ends its tasks (the tree stopping under a failure
+		// after StopRunner; TestCoreSemanticsStress under -race).
 		return
 	}
+	a.slot.tasks.stopTimers()
 	why := "runner actor stopped before the runner finished (" + a.life.String() + ")"
 	a.log.WithField("state", a.life.String()).Warn("runner actor stopped before its process was done: killed its process group; answering every waiter")
 	res := &StopResult{RunnerID: a.slot.id, Generation: a.gen, Exit: a.exit, EndedBy: "actor stopped", Failure: a.failure}

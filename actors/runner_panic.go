@@ -68,6 +68,11 @@ func (a *runnerActor) enterPanicked(ctx actor.Context, r any, stack []byte) {
 	a.node.failTasks(a.slot, a.bug, false)
 	a.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED, ErrorMessage: a.bug}, "actor panicked")
 	err := a.panicErr()
+	if len(a.stopWaiters) > 0 {
+		// As finishFailure: the supervisor drops it before a StopRunner
+		// caller hears of it (onRunnerPanic retires it).
+		ctx.Send(ctx.Parent(), &runnerDone{id: a.slot.id, failed: true})
+	}
 	for _, w := range a.stopWaiters {
 		ctx.Send(w, &stopRunnerReply{err: err})
 	}

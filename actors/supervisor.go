@@ -43,8 +43,13 @@ type (
 		msg any
 	}
 	// runnerDone: a runner actor's process is gone after a stop; the
-	// supervisor stops the actor.
-	runnerDone struct{ id string }
+	// supervisor takes it off its children and stops the actor. failed: it
+	// ended by a failure during a StopRunner (HandleFailure stops it). Sent
+	// before the StopRunner is answered.
+	runnerDone struct {
+		id     string
+		failed bool
+	}
 	// panicRunner makes a runner actor panic (tests only: export_test.go).
 	panicRunner struct{ id string }
 	// forceKillAll: SIGKILL every runner's process group now.
@@ -192,10 +197,14 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 	case *runnerDone:
 		// The runner stopped its process. Forward nothing more to it, then
 		// poison it: the pill queues behind everything forwarded so far, so
-		// each of those requests is answered before the actor stops.
+		// each of those requests is answered before the actor stops. One
+		// that failed or panicked during a StopRunner is retired by
+		// HandleFailure.
 		if pid := s.children[m.id]; pid != nil {
 			s.dropChild(m.id)
-			ctx.Poison(pid)
+			if !m.failed {
+				ctx.Poison(pid)
+			}
 		}
 	case *resources.CloseResult, *resources.OwnerResetResult, *cleanupTimedOut:
 		s.onCleanupStep(ctx, m)

@@ -181,8 +181,8 @@ type Client struct {
 	pending   map[uint64]chan proto.Message // calls waiting for their reply; each channel has capacity 1
 	tasks     map[uint64]*actors.TaskFeed   // open tasks by GwSubmit call_id
 	taskIDs   map[uint64]string
-	subs      map[uint64]*streams.Feed // open subscriptions by GwSubscribe call_id
-	blasted   map[uint64]int           // GwBlastItems received, by GwBlast call_id
+	subs      map[uint64]*remoteSub // open subscriptions by GwSubscribe call_id
+	blasted   map[uint64]int        // GwBlastItems received, by GwBlast call_id
 
 	// onLost, when set (a ClusterClient's connection to one member, set
 	// before any Submit), takes the open tasks of a lost node: end leaves
@@ -240,7 +240,7 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	c := &Client{addr: addr, node: addr, opts: o, ep: ep, root: ep.system.Root, gw: actor.NewPID(addr, gateway.Name),
 		tickStop: make(chan struct{}), ended: make(chan struct{}), lastHeard: time.Now(),
 		pending: map[uint64]chan proto.Message{}, tasks: map[uint64]*actors.TaskFeed{}, taskIDs: map[uint64]string{},
-		subs: map[uint64]*streams.Feed{}, blasted: map[uint64]int{}}
+		subs: map[uint64]*remoteSub{}, blasted: map[uint64]int{}}
 	self := c.root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return &clientActor{c: c} }), "client")
 	c.self = self
 	c.esub = ep.system.EventStream.Subscribe(func(ev any) {
@@ -536,16 +536,39 @@ func (c *Client) Cancel(ctx context.Context, runnerID, taskID string) (int, erro
 // Subscribe subscribes to a topic of the node with a filter. Credit flows
 // end to end: the node sends at most Window events beyond those Next has
 // returned (Window default 64); a slow reader's node-side buffer (Buffer)
-// overflows into Gap events, as locally. The call is bounded by the
-// client's call timeout.
+// overflows into Gap events, as locally. A node that sends more than the
+// credit allows (plus Buffer when the stream ends) ends the subscription
+// with an error saying so, before the client decodes what it sent
+// (docs/remote.md, "Bounds on what a node sends"). The call is bounded by
+// the client's call timeout.
 func (c *Client) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
 	window := o.Window
 	if window <= 0 {
 		window = streams.DefaultWindow
 	}
 	id := c.ids.Add(1)
+	sub, rs := c.openSub(id, topic, window, o.Buffer)
+	res, err := c.callAs(context.Background(), id, &exov1.GwSubscribe{CallId: id, Topic: topic, RunnerId: f.RunnerID,
+		TaskId: f.TaskID, Kinds: f.Kinds, Buffer: int32(o.Buffer), Window: int32(window)})
+	if err != nil {
+		c.mu.Lock()
+		delete(c.subs, id)
+		c.mu.Unlock()
+		return nil, err
+	}
+	rs.feed.SetID(res.(*exov1.GwSubscribed).GetSubId())
+	return &Subscription{s: sub}, nil
+}
+
+// openSub registers subscription id (the GwSubscribe's call_id): its
+// credit goes to the node as GwCredit, and its Close as GwUnsubscribe.
+func (c *Client) openSub(id uint64, topic string, window, buffer int) (*streams.Subscription, *remoteSub) {
+	rs := newRemoteSub(window, buffer)
 	sub, feed := streams.NewFeed(topic, 0, window,
-		func(n int) { c.send(&exov1.GwCredit{CallId: id, N: int32(n)}) },
+		func(n int) {
+			rs.granted.Add(int64(n)) // before the node can use it
+			c.send(&exov1.GwCredit{CallId: id, N: int32(n)})
+		},
 		func() {
 			c.mu.Lock()
 			_, open := c.subs[id]
@@ -555,19 +578,11 @@ func (c *Client) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscri
 				c.send(&exov1.GwUnsubscribe{CallId: id})
 			}
 		})
+	rs.feed = feed
 	c.mu.Lock()
-	c.subs[id] = feed
+	c.subs[id] = rs
 	c.mu.Unlock()
-	res, err := c.callAs(context.Background(), id, &exov1.GwSubscribe{CallId: id, Topic: topic, RunnerId: f.RunnerID,
-		TaskId: f.TaskID, Kinds: f.Kinds, Buffer: int32(o.Buffer), Window: int32(window)})
-	if err != nil {
-		c.mu.Lock()
-		delete(c.subs, id)
-		c.mu.Unlock()
-		return nil, err
-	}
-	feed.SetID(res.(*exov1.GwSubscribed).GetSubId())
-	return &Subscription{s: sub}, nil
+	return sub, rs
 }
 
 // NodeStatus returns the node's status.
@@ -663,8 +678,8 @@ func (c *Client) end(st clientState, err error) {
 	if handOver {
 		c.onLost(err)
 	}
-	for id, f := range c.subs {
-		f.End(fmt.Errorf("%w: %w", streams.ErrEndOfStream, err))
+	for id, rs := range c.subs {
+		rs.feed.End(fmt.Errorf("%w: %w", streams.ErrEndOfStream, err))
 		delete(c.subs, id)
 	}
 	c.pending = map[uint64]chan proto.Message{}
@@ -729,6 +744,13 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		c.taskEvent(m)
 	case *exov1.GwDelivery:
 		c.delivery(m)
+	case *exov1.GwSubscribed:
+		c.mu.Lock()
+		if rs := c.subs[m.GetCallId()]; rs != nil {
+			rs.subscribed(m) // before any delivery of it: the node sends this first
+		}
+		c.mu.Unlock()
+		c.reply(m)
 	case *exov1.GwBlastItem:
 		c.mu.Lock()
 		c.blasted[m.GetCallId()]++
@@ -761,17 +783,32 @@ func (c *Client) reply(m proto.Message) {
 }
 
 func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
-	// Decode outside the lock: the calls of other goroutines need it.
+	// Check, then decode, outside the lock: the calls of other goroutines
+	// need it.
+	c.mu.Lock()
+	node, taskID := c.node, c.taskIDs[m.GetCallId()]
+	c.mu.Unlock()
 	var packed []*exov1.ChunkGenerated
-	var bad error
-	if b, ok := m.GetBody().(*exov1.GwTaskEvent_PackedChunks); ok {
-		packed, bad = gateway.UnpackChunks(make([]*exov1.ChunkGenerated, 0, 64), b.PackedChunks)
+	bad := checkChunks(node, taskID, m)
+	if b, ok := m.GetBody().(*exov1.GwTaskEvent_PackedChunks); ok && bad == nil {
+		var err error
+		if packed, err = gateway.UnpackChunks(make([]*exov1.ChunkGenerated, 0, 64), b.PackedChunks); err != nil {
+			bad = fmt.Errorf("node %s sent chunks this client cannot read: %v", node, err)
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lastHeard = time.Now()
 	f := c.tasks[m.GetCallId()]
 	if f == nil {
+		return
+	}
+	if bad != nil && packed == nil {
+		// More than a node sends at once, or unreadable framing: the
+		// task's chunks cannot go on in order, so its handle ends here.
+		f.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, At: time.Now(), Reason: bad.Error()})
+		delete(c.tasks, m.GetCallId())
+		delete(c.taskIDs, m.GetCallId())
 		return
 	}
 	switch b := m.GetBody().(type) {
@@ -788,8 +825,7 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 		if bad != nil {
 			// The node sent what this client cannot read: the task's
 			// chunks cannot go on in order, so its handle ends here.
-			f.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, At: time.Now(),
-				Reason: fmt.Sprintf("node %s sent chunks this client cannot read: %v", c.node, bad)})
+			f.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, At: time.Now(), Reason: bad.Error()})
 			delete(c.tasks, m.GetCallId())
 			delete(c.taskIDs, m.GetCallId())
 		}
@@ -810,34 +846,53 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 }
 
 func (c *Client) delivery(m *exov1.GwDelivery) {
-	// Decode outside the lock: the calls of other goroutines need it.
-	var evs []streams.Event
-	var bad error
-	if len(m.GetEvents()) > 0 {
-		evs = gateway.DecodeEvents(make([]streams.Event, 0, len(m.GetEvents())), m.GetTopic(), m.GetEvents())
+	c.mu.Lock()
+	rs, node := c.subs[m.GetCallId()], c.node
+	c.mu.Unlock()
+	if rs == nil {
+		c.heard()
+		return // closed: nothing to decode it for
 	}
-	if len(m.GetPacked()) > 0 {
-		evs, bad = gateway.UnpackEvents(evs, m.GetTopic(), m.GetPacked())
+	// Check, then decode, outside the lock: the calls of other goroutines
+	// need it. Only this actor writes rs.received and rs.buffer.
+	var evs []streams.Event
+	var bad, broke error
+	if broke = rs.checkRecords(node, m); broke == nil {
+		if len(m.GetEvents()) > 0 {
+			evs = gateway.DecodeEvents(make([]streams.Event, 0, len(m.GetEvents())), m.GetTopic(), m.GetEvents())
+		}
+		if len(m.GetPacked()) > 0 {
+			evs, bad = gateway.UnpackEvents(evs, m.GetTopic(), m.GetPacked())
+		}
+		if broke = rs.take(node, m, evs); broke != nil {
+			evs = nil
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lastHeard = time.Now()
-	f := c.subs[m.GetCallId()]
-	if f == nil {
+	if c.subs[m.GetCallId()] != rs {
 		return
 	}
+	f := rs.feed
 	if len(evs) > 0 {
 		f.Deliver(evs)
 	}
 	switch {
+	case broke != nil:
+		// The node sent more than it was allowed: nothing of the
+		// delivery was used, and the subscription ends, saying why.
+		f.End(broke)
+		delete(c.subs, m.GetCallId())
+		c.send(&exov1.GwUnsubscribe{CallId: m.GetCallId()})
 	case bad != nil:
 		// The node sent what this client cannot read: the subscription
 		// cannot go on in order, so it ends, saying why.
-		f.End(fmt.Errorf("%w: stream %q of node %s: undecodable delivery: %v", streams.ErrEndOfStream, m.GetTopic(), c.node, bad))
+		f.End(fmt.Errorf("%w: stream %q of node %s: undecodable delivery: %v", streams.ErrEndOfStream, m.GetTopic(), node, bad))
 		delete(c.subs, m.GetCallId())
 		c.send(&exov1.GwUnsubscribe{CallId: m.GetCallId()})
 	case m.GetEnd():
-		f.End(fmt.Errorf("%w: stream %q of node %s: %s", streams.ErrEndOfStream, m.GetTopic(), c.node, m.GetReason()))
+		f.End(fmt.Errorf("%w: stream %q of node %s: %s", streams.ErrEndOfStream, m.GetTopic(), node, m.GetReason()))
 		delete(c.subs, m.GetCallId())
 	}
 }

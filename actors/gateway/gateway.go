@@ -31,8 +31,9 @@ const Name = "gateway"
 // callTimeout bounds one call from the gateway into its node.
 const callTimeout = 10 * time.Second
 
-// maxChunkBatch bounds the chunks of one GwTaskEvent.
-const maxChunkBatch = 256
+// MaxChunkBatch bounds the chunks of one GwTaskEvent: a node sends no
+// more, and a client refuses a batch of more before decoding it.
+const MaxChunkBatch = 256
 
 // maxBlast bounds one GwBlast.
 const maxBlast = 1_000_000
@@ -660,7 +661,7 @@ func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.P
 		switch {
 		case err == nil:
 			// Whatever else is there already goes in the same message.
-			more, at := h.ChunksFrom(i+1, maxChunkBatch-1)
+			more, at := h.ChunksFrom(i+1, MaxChunkBatch-1)
 			if at != attempt {
 				continue // retried meanwhile: the loop sends the retry
 			}

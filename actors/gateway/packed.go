@@ -254,6 +254,18 @@ const (
 	eventBlock = 4096
 )
 
+// CountPacked returns how many events (GwDelivery.packed) or chunks
+// (GwTaskEvent.packed_chunks) packed holds, checking only its framing. It
+// allocates nothing, so a client can check a delivery against what it
+// allowed before decoding any of it.
+func CountPacked(packed []byte) (int, error) {
+	n, err := countRecords(packed)
+	if err != nil {
+		return n, fmt.Errorf("packed list: %w", err)
+	}
+	return n, nil
+}
+
 // countRecords counts the length-delimited field-1 records of a packed
 // list, checking their framing.
 func countRecords(b []byte) (int, error) {

@@ -72,7 +72,7 @@ func (r *relay) Receive(ctx actor.Context) {
 			return
 		}
 		r.state, r.id = relayRelaying, m.ID
-		ctx.Send(r.to, &exov1.GwSubscribed{CallId: callID, SubId: m.ID, Window: int32(m.Window)})
+		ctx.Send(r.to, &exov1.GwSubscribed{CallId: callID, SubId: m.ID, Window: int32(m.Window), Buffer: int32(m.Buffer)})
 		for _, d := range r.early {
 			r.relay(ctx, d)
 		}
@@ -105,7 +105,7 @@ func (r *relay) flush(ctx actor.Context, end bool, reason string) {
 func (r *relay) endNow(ctx actor.Context, why string) {
 	callID := r.req.GetCallId()
 	if r.state == relaySubscribing {
-		ctx.Send(r.to, &exov1.GwSubscribed{CallId: callID, Window: r.req.GetWindow()})
+		ctx.Send(r.to, &exov1.GwSubscribed{CallId: callID, Window: r.req.GetWindow(), Buffer: r.req.GetBuffer()})
 	}
 	r.state = relayEnded
 	ctx.Send(r.to, &exov1.GwDelivery{CallId: callID, Topic: r.stream.Topic(), End: true, Reason: why})

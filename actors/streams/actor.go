@@ -40,6 +40,7 @@ type (
 		ID     uint64
 		Stream *actor.PID
 		Window int
+		Buffer int // the subscriber's buffer: Subscribe's, or Config.Buffer
 		Ended  bool
 		Err    error
 	}
@@ -316,9 +317,12 @@ func (a *streamActor) subscribe(ctx actor.Context, m *Subscribe) {
 	if m.PID == nil {
 		reply.Err = errors.New("streams: Subscribe needs the subscriber's PID (local readers use Stream.Subscribe)")
 	} else {
-		reply.Window = m.Window
+		reply.Window, reply.Buffer = m.Window, m.Buffer
 		if reply.Window <= 0 {
 			reply.Window = a.s.cfg.Window
+		}
+		if reply.Buffer <= 0 {
+			reply.Buffer = a.s.cfg.Buffer
 		}
 		if a.s.subscribePID(m, reply) {
 			ctx.Watch(m.PID)

@@ -1714,12 +1714,16 @@ func (x *GwSubscribe) GetWindow() int32 {
 	return 0
 }
 
-// GwSubscribed answers GwSubscribe.
+// GwSubscribed answers GwSubscribe. window and buffer are the
+// subscriber's in the node's stream (GwSubscribe's, or the node's
+// defaults where that left them 0): the client bounds what it decodes of
+// each GwDelivery by them (docs/remote.md, "Bounds on what a node sends").
 type GwSubscribed struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
 	SubId         uint64                 `protobuf:"varint,2,opt,name=sub_id,json=subId,proto3" json:"sub_id,omitempty"`
 	Window        int32                  `protobuf:"varint,3,opt,name=window,proto3" json:"window,omitempty"`
+	Buffer        int32                  `protobuf:"varint,4,opt,name=buffer,proto3" json:"buffer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1771,6 +1775,13 @@ func (x *GwSubscribed) GetSubId() uint64 {
 func (x *GwSubscribed) GetWindow() int32 {
 	if x != nil {
 		return x.Window
+	}
+	return 0
+}
+
+func (x *GwSubscribed) GetBuffer() int32 {
+	if x != nil {
+		return x.Buffer
 	}
 	return 0
 }
@@ -5178,11 +5189,12 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\atask_id\x18\x04 \x01(\tR\x06taskId\x12\x14\n" +
 	"\x05kinds\x18\x05 \x03(\tR\x05kinds\x12\x16\n" +
 	"\x06buffer\x18\x06 \x01(\x05R\x06buffer\x12\x16\n" +
-	"\x06window\x18\a \x01(\x05R\x06window\"V\n" +
+	"\x06window\x18\a \x01(\x05R\x06window\"n\n" +
 	"\fGwSubscribed\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x15\n" +
 	"\x06sub_id\x18\x02 \x01(\x04R\x05subId\x12\x16\n" +
-	"\x06window\x18\x03 \x01(\x05R\x06window\"1\n" +
+	"\x06window\x18\x03 \x01(\x05R\x06window\x12\x16\n" +
+	"\x06buffer\x18\x04 \x01(\x05R\x06buffer\"1\n" +
 	"\bGwCredit\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\f\n" +
 	"\x01n\x18\x02 \x01(\x05R\x01n\"(\n" +
