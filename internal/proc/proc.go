@@ -624,7 +624,7 @@ func (p *Process) Release() {
 // node holds at most ReadWindow batches of it. ForceCloseOutput ends a wait.
 func (p *Process) readStdout(deliver Deliver, maxFrame, batchMax int, stall time.Duration) {
 	r := frame.NewReader(bufio.NewReaderSize(p.stdoutR, stdoutBufferSize), frame.WithMaxSize(maxFrame),
-		frame.WithStallTimeout(stall, p.stdoutR), frame.WithFastDecode(decodeTokenChunk))
+		frame.WithStallTimeout(stall, p.stdoutR), frame.WithFastDecode(new(chunkDecoder).decode))
 	for {
 		var envs []*exov1.RunnerEnvelope
 		var err error
