@@ -153,6 +153,7 @@ func (b *bencher) floodControl(ctx context.Context) (res []Result, err error) {
 	defer func() { err = errJoin(err, shutdownSystem(sys)) }()
 	var idlePings, floodPings, idleStops, floodStops []float64
 	var gaps, read int64
+	gc0, published0 := gcCycles(), sys.StreamStats()[exo.TopicTasks].Published
 	for i := range b.sizes.FloodSamples {
 		id, _, err := b.spawnReady(ctx, sys, w)
 		if err != nil {
@@ -184,8 +185,9 @@ func (b *bencher) floodControl(ctx context.Context) (res []Result, err error) {
 		gaps, read = gaps+r.gaps.Load(), read+r.read.Load()
 	}
 	k := b.sizes.FloodSamples
-	note := fmt.Sprintf("%d runners stopped while flooding (a task of %d chunks; one subscriber reading 10× slower: it read %d chunks, %d Gaps) against %d idle runners; StopDrain 1ms",
-		k, b.sizes.FloodChunks, read, gaps, k)
+	gcs, events := gcCycles()-gc0, sys.StreamStats()[exo.TopicTasks].Published-published0
+	note := fmt.Sprintf("%d runners stopped while flooding (a task of %d chunks; one subscriber reading 10× slower: it read %d chunks, %d Gaps) against %d idle runners; StopDrain 1ms; %s",
+		k, b.sizes.FloodChunks, read, gaps, k, gcNote(gcs, events))
 	return []Result{
 		newResult(RowFloodControl, percentile(floodStops, 99), percentile(idleStops, 99), "ms", goal(2), AtMost,
 			"p99 of StopRunner until its reply; "+note),
@@ -196,6 +198,23 @@ func (b *bencher) floodControl(ctx context.Context) (res []Result, err error) {
 
 // heapBudgetMiB is heap_flood's absolute goal.
 const heapBudgetMiB = 16
+
+// gcCycles is this process's count of completed GC cycles.
+func gcCycles() uint32 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.NumGC
+}
+
+// gcNote says how often the node collected garbage during a flood
+// measurement: GC cycles against the events published on the tasks topic
+// (nearly all of them chunk events).
+func gcNote(gcs uint32, events uint64) string {
+	if events == 0 {
+		return fmt.Sprintf("%d GC cycles, no task event", gcs)
+	}
+	return fmt.Sprintf("%d GC cycles for %d task events (%.1f per 100,000)", gcs, events, float64(gcs)*1e5/float64(events))
+}
 
 // heapFlood measures heap_flood: the growth of the node's live heap while
 // one runner floods FloodChunks chunks to the only subscriber, which reads
