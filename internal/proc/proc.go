@@ -323,7 +323,9 @@ type Process struct {
 	// spareEnvs holds batch slices the owner is done with (Recycle),
 	// with their envelopes, for the reader's next batches: one slot per
 	// unit of credit (ReadWindow), nil when empty. A Recycle that finds
-	// every slot full drops its slice.
+	// every slot full drops its slice. A runner that streamed keeps at
+	// most ReadWindow × ReadBatch empty envelopes (64 B each: 64 KiB at
+	// the defaults); an idle one's batches are too small to keep.
 	spareEnvs []atomic.Pointer[[]*exov1.RunnerEnvelope]
 	// drop lists the tasks whose chunk frames the reader discards
 	// undecoded (DropChunksOf); nil when none.
