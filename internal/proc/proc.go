@@ -611,14 +611,12 @@ func (p *Process) Recycle(f *Frames) {
 	if cap(envs) < recycleMinFrames {
 		return // small batches (an idle runner's) are cheap to allocate: keep nothing
 	}
-	// Past its length the slice holds envelopes the reader did not fill
-	// in this batch (a recycled slice's, or one a failed read left): the
-	// reader's too. Empty them all, so the spare keeps no body alive.
-	envs = envs[:cap(envs)]
+	// Drop each body, so the spare keeps none alive (the reader resets
+	// an envelope as it decodes into it). Past its length the slice holds
+	// envelopes the reader did not fill in this batch: emptied when they
+	// were recycled before, or left by the read that ended the reader.
 	for _, env := range envs {
-		if env != nil {
-			env.Reset()
-		}
+		env.Body = nil
 	}
 	envs = envs[:0]
 	for i := range p.spareEnvs {
