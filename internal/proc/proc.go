@@ -601,9 +601,9 @@ const stdoutBufferSize = 8 << 10
 // later batch, once the owner has handled f's frames: the reader decodes
 // its next frames into the same envelopes. The owner must keep no pointer
 // to any envelope of f, nor to its Body wrapper (what a body points to, a
-// ChunkGenerated say, stays the owner's: Recycle only empties each
-// envelope, and the reader decodes every frame into new messages below the
-// envelope, never into the old ones). Optional; safe from any goroutine; f
+// ChunkGenerated say, stays the owner's: Recycle only drops each
+// envelope's body, and the reader decodes every frame into new messages
+// below the envelope, never into the old ones). Optional; safe from any goroutine; f
 // must not be used afterwards.
 func (p *Process) Recycle(f *Frames) {
 	envs := f.Envs
