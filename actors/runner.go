@@ -317,7 +317,7 @@ func (a *runnerActor) handleFrames(ctx actor.Context, m *proc.Frames, now time.T
 		a.onFrame(ctx, env, now)
 	}
 	a.chunkEvents, a.framesLeft = nil, 0
-	a.p.Recycle(m) // the slice, not the envelopes: events may hold those
+	a.p.Recycle(m) // slice and envelopes: nothing here keeps an envelope (events hold what bodies point to)
 }
 
 // chunkSlab bounds the chunk events newTaskChunk allocates together.

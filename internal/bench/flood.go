@@ -153,8 +153,7 @@ func (b *bencher) floodControl(ctx context.Context) (res []Result, err error) {
 	defer func() { err = errJoin(err, shutdownSystem(sys)) }()
 	var idlePings, floodPings, idleStops, floodStops []float64
 	var gaps, read int64
-	var gcCycles uint64
-	var flooding time.Duration
+	gc0, published0 := gcCycles(), sys.StreamStats()[exo.TopicTasks].Published
 	for i := range b.sizes.FloodSamples {
 		id, _, err := b.spawnReady(ctx, sys, w)
 		if err != nil {
@@ -174,9 +173,7 @@ func (b *bencher) floodControl(ctx context.Context) (res []Result, err error) {
 		if err != nil {
 			return nil, err
 		}
-		gc0, t0 := gcCycleCount(), time.Now()
 		p, s, err = controlSample(ctx, sys, id, b.sizes.FloodProbes)
-		gcCycles, flooding = gcCycles+gcCycleCount()-gc0, flooding+time.Since(t0)
 		stopFlood()
 		if err == nil {
 			err = r.err
@@ -188,8 +185,9 @@ func (b *bencher) floodControl(ctx context.Context) (res []Result, err error) {
 		gaps, read = gaps+r.gaps.Load(), read+r.read.Load()
 	}
 	k := b.sizes.FloodSamples
-	note := fmt.Sprintf("%d runners stopped while flooding (a task of %d chunks; one subscriber reading 10× slower: it read %d chunks, %d Gaps) against %d idle runners; StopDrain 1ms; %d GC cycles in the node while runners flooded (%.0f/s)",
-		k, b.sizes.FloodChunks, read, gaps, k, gcCycles, float64(gcCycles)/flooding.Seconds())
+	gcs, events := gcCycles()-gc0, sys.StreamStats()[exo.TopicTasks].Published-published0
+	note := fmt.Sprintf("%d runners stopped while flooding (a task of %d chunks; one subscriber reading 10× slower: it read %d chunks, %d Gaps) against %d idle runners; StopDrain 1ms; %s",
+		k, b.sizes.FloodChunks, read, gaps, k, gcNote(gcs, events))
 	return []Result{
 		newResult(RowFloodControl, percentile(floodStops, 99), percentile(idleStops, 99), "ms", goal(2), AtMost,
 			fmt.Sprintf("p99 of StopRunner until its reply (p50: %.3g ms flooding, %.3g ms idle); %s", percentile(floodStops, 50), percentile(idleStops, 50), note)),
@@ -201,6 +199,23 @@ func (b *bencher) floodControl(ctx context.Context) (res []Result, err error) {
 
 // heapBudgetMiB is heap_flood's absolute goal.
 const heapBudgetMiB = 16
+
+// gcCycles is this process's count of completed GC cycles.
+func gcCycles() uint32 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.NumGC
+}
+
+// gcNote says how often the node collected garbage during a flood
+// measurement: GC cycles against the events published on the tasks topic
+// (nearly all of them chunk events).
+func gcNote(gcs uint32, events uint64) string {
+	if events == 0 {
+		return fmt.Sprintf("%d GC cycles, no task event", gcs)
+	}
+	return fmt.Sprintf("%d GC cycles for %d task events (%.1f per 100,000)", gcs, events, float64(gcs)*1e5/float64(events))
+}
 
 // heapFlood measures heap_flood: the growth of the node's live heap while
 // one runner floods FloodChunks chunks to the only subscriber, which reads
@@ -281,17 +296,4 @@ func liveHeap() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
-}
-
-// gcCycleCount is the number of GC cycles this process has completed. The
-// flood rows' notes give the cycles that ran while runners flooded: a Go
-// execution trace of those rows put most of the control messages' tail
-// in the GC's mark workers holding a P (docs/performance.md).
-func gcCycleCount() uint64 {
-	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return s[0].Value.Uint64()
 }

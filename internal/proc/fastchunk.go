@@ -19,8 +19,10 @@ import (
 // proto.Unmarshal spends much of such a frame's time in reflection (setting
 // each oneof wrapper through reflect.Value.Set) and makes seven allocations:
 // envelope, two oneof wrappers, ChunkGenerated, TokenChunk and two strings.
-// Here the four inner messages share one allocation (tokenFrame) and the
-// strings another; the envelope is the caller's. A frame takes this path
+// Here the four inner messages share one allocation (tokenFrame), the text
+// and finish reason another (none when both are empty), and the task ID
+// comes from the reader's cache when a recent chunk had it (chunkDecoder);
+// the envelope is the caller's. A frame takes this path
 // only in its plain shape: the envelope holds chunk_generated alone, every
 // field has its declared wire type and appears at most once, token is set,
 // token_id fits in 32 bits and every string is valid UTF-8. Then no field is
@@ -28,7 +30,44 @@ import (
 // is what proto.Unmarshal makes of it (TestFastDecodeAgrees; the fuzz test
 // compares the two on any input). Anything else returns false and goes
 // through proto.Unmarshal and the checks as before.
+//
+// decodeTokenChunk decodes with no task ID cache (tests and benchmarks of
+// the decode alone); the stdout reader uses a chunkDecoder of its own.
 func decodeTokenChunk(body []byte, m proto.Message) bool {
+	var d chunkDecoder
+	return d.decode(body, m)
+}
+
+// chunkDecoder is one stdout reader's decodeTokenChunk, with its cache of
+// recent task IDs: every chunk of a task carries the same ID, so the string
+// is made once, by the task's first chunk, and the chunks after it share it
+// instead of copying 26 bytes each. The cache holds idCacheSize strings and
+// replaces the oldest; one decoder belongs to one goroutine.
+type chunkDecoder struct {
+	ids  [idCacheSize]string
+	next int // the slot the next new ID takes
+}
+
+// idCacheSize is how many task IDs a chunkDecoder remembers: more than the
+// tasks a runner streams at once in practice (a runner interleaving more
+// only copies their IDs, as before the cache).
+const idCacheSize = 4
+
+// taskID returns b as a string, from the cache when it holds it.
+func (d *chunkDecoder) taskID(b []byte) string {
+	for _, s := range d.ids {
+		if s == string(b) { // compared without a copy
+			return s
+		}
+	}
+	s := string(b)
+	d.ids[d.next] = s
+	d.next = (d.next + 1) % idCacheSize
+	return s
+}
+
+// decode is the frame.FastDecoder (see decodeTokenChunk).
+func (d *chunkDecoder) decode(body []byte, m proto.Message) bool {
 	env, ok := m.(*exov1.RunnerEnvelope)
 	if !ok {
 		return false
@@ -107,19 +146,27 @@ func decodeTokenChunk(body []byte, m proto.Message) bool {
 	if tokenID > math.MaxUint32 || !utf8.Valid(taskID) || !utf8.Valid(text) || !utf8.Valid(finish) {
 		return false
 	}
-	// One copy of the three strings.
-	var sb strings.Builder
-	sb.Grow(len(taskID) + len(text) + len(finish))
-	sb.Write(taskID)
-	sb.Write(text)
-	sb.Write(finish)
-	all := sb.String()
+	// The task ID from the cache; one copy of the other two strings (none
+	// when both are empty).
+	var all string
+	switch {
+	case len(finish) == 0:
+		all = string(text)
+	case len(text) == 0:
+		all = string(finish)
+	default:
+		var sb strings.Builder
+		sb.Grow(len(text) + len(finish))
+		sb.Write(text)
+		sb.Write(finish)
+		all = sb.String()
+	}
 	t := new(tokenFrame)
-	t.tok.Text = all[len(taskID) : len(taskID)+len(text)]
+	t.tok.Text = all[:len(text)]
 	t.tok.TokenId = uint32(tokenID)
-	t.tok.FinishReason = all[len(taskID)+len(text):]
+	t.tok.FinishReason = all[len(text):]
 	t.token.Token = &t.tok
-	t.cg.TaskId = all[:len(taskID)]
+	t.cg.TaskId = d.taskID(taskID)
 	t.cg.Index = index
 	t.cg.Chunk = &t.token
 	t.body.ChunkGenerated = &t.cg

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"testing"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -65,6 +66,18 @@ func checkFastAgrees(t *testing.T, body []byte) bool {
 	if len(slow.ProtoReflect().GetUnknown()) > 0 || len(slow.GetChunkGenerated().ProtoReflect().GetUnknown()) > 0 ||
 		len(slow.GetChunkGenerated().GetToken().ProtoReflect().GetUnknown()) > 0 {
 		t.Fatalf("fast path took %x, which has unknown fields", body)
+	}
+	// Again through a decoder whose cache holds the task ID (the first
+	// decode put it there): the same message.
+	var d chunkDecoder
+	for range 2 {
+		cached := new(exov1.RunnerEnvelope)
+		if !d.decode(body, cached) {
+			t.Fatalf("a chunkDecoder declined %x, decodeTokenChunk took it", body)
+		}
+		if !proto.Equal(cached, slow) {
+			t.Fatalf("a chunkDecoder made %v of %x, proto.Unmarshal %v", cached, body, slow)
+		}
 	}
 	cp := proto.Clone(fast)
 	for i := range body {
@@ -139,17 +152,71 @@ func TestFastDecodeAgrees(t *testing.T) {
 }
 
 // TestFastDecodeAllocs: a token chunk frame costs two allocations on the
-// fast path (the messages below the envelope, the strings), against six
-// for proto.Unmarshal into the same envelope.
+// fast path (the messages below the envelope, the text), against six for
+// proto.Unmarshal into the same envelope; the task ID is copied only by
+// the task's first chunk, and a chunk with no text and no finish reason
+// costs one.
 func TestFastDecodeAllocs(t *testing.T) {
-	body := mustMarshal(t, tokenEnv("01JD2J7Q4X5M8N9P0R1S2T3V4W", 7, "tok7 ", 7, ""))
+	const id = "01JD2J7Q4X5M8N9P0R1S2T3V4W"
+	body := mustMarshal(t, tokenEnv(id, 7, "tok7 ", 7, ""))
 	env := new(exov1.RunnerEnvelope)
-	if n := testing.AllocsPerRun(200, func() {
-		if !decodeTokenChunk(body, env) {
+	var d chunkDecoder
+	for name, c := range map[string]struct {
+		body []byte
+		want float64
+	}{
+		"token":         {body, 2},
+		"last":          {mustMarshal(t, tokenEnv(id, 8, "end", 1, "stop")), 2},
+		"empty":         {mustMarshal(t, tokenEnv(id, 9, "", 1, "")), 1},
+		"finish alone":  {mustMarshal(t, tokenEnv(id, 9, "", 1, "stop")), 2},
+		"no task cache": {body, 3},
+	} {
+		decode := d.decode
+		if name == "no task cache" {
+			decode = decodeTokenChunk
+		}
+		if n := testing.AllocsPerRun(200, func() {
+			if !decode(c.body, env) {
+				t.Fatal("declined")
+			}
+		}); n > c.want {
+			t.Errorf("%s: %v allocations per token chunk frame, want at most %v", name, n, c.want)
+		}
+	}
+}
+
+// TestChunkDecoderTaskIDs: the task ID cache gives every chunk its own
+// task's ID, whatever the order of tasks (more of them than the cache
+// holds, interleaved), and chunks of a task in the cache share one string.
+func TestChunkDecoderTaskIDs(t *testing.T) {
+	var d chunkDecoder
+	ids := []string{"task-a", "task-b", "task-c", "task-d", "task-e", "task-f", "task-a2", "task-"}
+	seen := map[string]*byte{}
+	shared := 0
+	for i := range 200 {
+		id := ids[(i*7+i/9)%len(ids)]
+		env := new(exov1.RunnerEnvelope)
+		if !d.decode(mustMarshal(t, tokenEnv(id, uint64(i), "x", 1, "")), env) {
 			t.Fatal("declined")
 		}
-	}); n > 2 {
-		t.Errorf("%v allocations per token chunk frame, want at most 2", n)
+		got := env.GetChunkGenerated().GetTaskId()
+		if got != id {
+			t.Fatalf("chunk %d: task ID %q, want %q", i, got, id)
+		}
+		if seen[id] == unsafe.StringData(got) {
+			shared++
+		}
+		seen[id] = unsafe.StringData(got)
+	}
+	// The same task twice in a row always hits the cache.
+	env1, env2 := new(exov1.RunnerEnvelope), new(exov1.RunnerEnvelope)
+	d.decode(mustMarshal(t, tokenEnv("again", 1, "x", 1, "")), env1)
+	d.decode(mustMarshal(t, tokenEnv("again", 2, "y", 1, "")), env2)
+	if unsafe.StringData(env1.GetChunkGenerated().GetTaskId()) != unsafe.StringData(env2.GetChunkGenerated().GetTaskId()) {
+		t.Error("two chunks of one task in a row do not share the task ID")
+	}
+	if shared == 0 {
+		t.Error("no chunk shared its task's ID string")
 	}
 }
 
@@ -229,13 +296,15 @@ func FuzzFastDecode(f *testing.F) {
 
 // BenchmarkTokenChunkDecode compares the stdout reader's fast path with
 // proto.Unmarshal on the same token chunk body (a fresh envelope each op,
-// as the reader decodes).
+// as the reader decodes; its chunkDecoder keeps the task ID, as the
+// reader's does for a task's chunks after its first).
 func BenchmarkTokenChunkDecode(b *testing.B) {
 	body := mustMarshal(b, tokenEnv("01JD2J7Q4X5M8N9P0R1S2T3V4W", 7, "tok7 ", 7, ""))
 	b.Run("fast", func(b *testing.B) {
+		var d chunkDecoder
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			if !decodeTokenChunk(body, new(exov1.RunnerEnvelope)) {
+			if !d.decode(body, new(exov1.RunnerEnvelope)) {
 				b.Fatal("declined")
 			}
 		}

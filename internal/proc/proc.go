@@ -75,6 +75,11 @@ type (
 	// batch when it is done with it (or has handed it on to someone who
 	// releases it), which bounds what is in flight between the pipe and the
 	// owner to ReadWindow batches.
+	//
+	// Process.Recycle gives the batch's envelopes back to the reader, which
+	// decodes later frames into them: an owner that recycles keeps no
+	// envelope (what a body points to it may keep). Envs' capacity past
+	// its length is the reader's.
 	Frames struct {
 		Gen  uint64
 		Envs []*exov1.RunnerEnvelope
@@ -315,9 +320,13 @@ type Process struct {
 	maxFrame    int
 	stdoutR     *os.File
 	stderrR     *os.File
-	// spareEnvs is a batch slice the owner is done with (Recycle), for
-	// the reader's next batch; nil when none.
-	spareEnvs atomic.Pointer[[]*exov1.RunnerEnvelope]
+	// spareEnvs holds batch slices the owner is done with (Recycle),
+	// with their envelopes, for the reader's next batches: one slot per
+	// unit of credit (ReadWindow), nil when empty. A Recycle that finds
+	// every slot full drops its slice. A runner that streamed keeps at
+	// most ReadWindow × ReadBatch empty envelopes (64 B each: 64 KiB at
+	// the defaults); an idle one's batches are too small to keep.
+	spareEnvs []atomic.Pointer[[]*exov1.RunnerEnvelope]
 	// drop lists the tasks whose chunk frames the reader discards
 	// undecoded (DropChunksOf); nil when none.
 	drop atomic.Pointer[dropList]
@@ -409,6 +418,8 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 		stderrR:  stderrR,
 		credit:   make(chan struct{}, opts.ReadWindow),
 		outAbort: make(chan struct{}),
+
+		spareEnvs: make([]atomic.Pointer[[]*exov1.RunnerEnvelope], opts.ReadWindow),
 	}
 	for range opts.ReadWindow {
 		p.credit <- struct{}{}
@@ -586,19 +597,43 @@ func (p *Process) Signal(sig syscall.Signal) error {
 // so it is kept small (frame.ReadBufferSize, 64 KiB, is the default).
 const stdoutBufferSize = 8 << 10
 
-// Recycle hands f's slice back to the stdout reader for a later batch, once
-// the owner has handled f's frames (the envelopes themselves stay the
-// owner's: only the slice is reused, cleared). Optional; safe from any
-// goroutine; f must not be used afterwards.
+// Recycle hands f's slice and its envelopes back to the stdout reader for a
+// later batch, once the owner has handled f's frames: the reader decodes
+// its next frames into the same envelopes. The owner must keep no pointer
+// to any envelope of f, nor to its Body wrapper (what a body points to, a
+// ChunkGenerated say, stays the owner's: Recycle only drops each
+// envelope's body, and the reader decodes every frame into new messages
+// below the envelope, never into the old ones). Optional; safe from any goroutine; f
+// must not be used afterwards.
 func (p *Process) Recycle(f *Frames) {
 	envs := f.Envs
 	f.Envs = nil
 	if cap(envs) < recycleMinFrames {
 		return // small batches (an idle runner's) are cheap to allocate: keep nothing
 	}
-	clear(envs)
+	// Drop each body, so the spare keeps none alive (the reader resets
+	// an envelope as it decodes into it). Past its length the slice holds
+	// envelopes the reader did not fill in this batch: emptied when they
+	// were recycled before, or left by the read that ended the reader.
+	for _, env := range envs {
+		env.Body = nil
+	}
 	envs = envs[:0]
-	p.spareEnvs.Store(&envs)
+	for i := range p.spareEnvs {
+		if p.spareEnvs[i].CompareAndSwap(nil, &envs) {
+			return
+		}
+	}
+}
+
+// spare takes a recycled batch slice, nil when there is none.
+func (p *Process) spare() []*exov1.RunnerEnvelope {
+	for i := range p.spareEnvs {
+		if sp := p.spareEnvs[i].Swap(nil); sp != nil {
+			return *sp
+		}
+	}
+	return nil
 }
 
 // recycleMinFrames is the smallest batch slice Recycle keeps.
@@ -624,7 +659,7 @@ func (p *Process) Release() {
 // node holds at most ReadWindow batches of it. ForceCloseOutput ends a wait.
 func (p *Process) readStdout(deliver Deliver, maxFrame, batchMax int, stall time.Duration) {
 	r := frame.NewReader(bufio.NewReaderSize(p.stdoutR, stdoutBufferSize), frame.WithMaxSize(maxFrame),
-		frame.WithStallTimeout(stall, p.stdoutR), frame.WithFastDecode(decodeTokenChunk))
+		frame.WithStallTimeout(stall, p.stdoutR), frame.WithFastDecode(new(chunkDecoder).decode))
 	for {
 		var envs []*exov1.RunnerEnvelope
 		var err error
@@ -646,16 +681,22 @@ func (p *Process) readStdout(deliver Deliver, maxFrame, batchMax int, stall time
 					break
 				}
 			}
-			env := new(exov1.RunnerEnvelope)
-			if err = r.Read(env); err != nil {
-				break
-			}
 			if envs == nil {
-				if sp := p.spareEnvs.Swap(nil); sp != nil {
-					envs = *sp
-				} else {
+				if envs = p.spare(); envs == nil {
 					envs = make([]*exov1.RunnerEnvelope, 0, 1)
 				}
+			}
+			// A recycled slice holds, past its length, the envelopes of
+			// the batch it carried (Recycle): decode into the next one.
+			var env *exov1.RunnerEnvelope
+			if len(envs) < cap(envs) {
+				env = envs[:len(envs)+1][len(envs)]
+			}
+			if env == nil {
+				env = new(exov1.RunnerEnvelope)
+			}
+			if err = r.Read(env); err != nil {
+				break
 			}
 			envs = append(envs, env)
 			if len(envs) >= batchMax || r.Offset()-start >= readBatchBytes || !r.FrameBuffered() {
