@@ -18,7 +18,8 @@ import (
 )
 
 // A runner actor that panics (a bug: here the test hook; a host's event
-// hook that panics does the same) while requests wait in its mailbox. The
+// hook that panics no longer does, hook.go recovers it) while requests wait
+// in its mailbox. The
 // actor is held inside a handler (the event hook blocks on the blocker
 // task's Pending), the panic is queued first, then Submits, a StopRunner,
 // a PingRunner and a Cancel behind it; then the handler returns and the

@@ -432,6 +432,9 @@ func (cc *ClusterClient) checkRunners() {
 // leaves the cluster: a node stops its runners only after it left the
 // view, and within the bound the client declares it lost (its runners go
 // to the policy, as before). A runner listed live again is followed on.
+// A runner this client is stopping is left to its StopRunner: the runner
+// lists itself Shutdown before the node answers the stop, which waits for
+// its resources to close.
 func (cc *ClusterClient) noteRunners(asked uint64, lists map[string][]RunnerInfo) {
 	if len(lists) == 0 {
 		return
@@ -449,8 +452,8 @@ func (cc *ClusterClient) noteRunners(asked uint64, lists map[string][]RunnerInfo
 	cc.mu.Lock()
 	for _, r := range cc.runners {
 		st, ok := status[r.member]
-		if !ok || r.state != runnerLive || r.at > asked {
-			continue
+		if !ok || r.state != runnerLive || r.at > asked || r.stopAsked {
+			continue // r.stopAsked: this client's StopRunner is under way and decides
 		}
 		ri, listed := st[r.id]
 		if listed && (!ri.Status.Terminal() || ri.Restarting) { // Failed and waiting to restart is not ended

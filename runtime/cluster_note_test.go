@@ -143,3 +143,27 @@ func TestClusterViewOfNoVerdict(t *testing.T) {
 		t.Errorf("etcd, no member: view %v, error %v; want an empty view (etcd's listing is the verdict)", v, err)
 	}
 }
+
+// TestClusterNoteRunnersLeavesOwnStopAlone: a runner this client is
+// stopping (StopRunner under way) is not "ended by other means" when its
+// member lists it Shutdown before the stop returns: the runner reports
+// Shutdown itself when it takes the Shutdown frame, and the node answers
+// the stop only after the process is reaped and its resources are closed
+// (up to their CloseTimeout, 5 s by default). The stop decides; the lists
+// must not emit runner_ended for it nor forget it for the policy twice.
+func TestClusterNoteRunnersLeavesOwnStopAlone(t *testing.T) {
+	a := &memberConn{m: membership.Member{ID: "ma", NodeName: "a"}}
+	var events []ClusterEvent
+	cc := noteClient(t, 0, a) // bound 0: a second sighting would confirm at once
+	cc.cfg.Hook = func(e ClusterEvent) { events = append(events, e) }
+	r := cc.follow("gen-1", a.m)
+	cc.mu.Lock()
+	r.stopAsked = true // what ClusterClient.StopRunner sets before its call
+	cc.mu.Unlock()
+	lists := map[string][]RunnerInfo{"ma": {{ID: "gen-1", Status: StatusShutdown}}}
+	cc.noteRunners(cc.seq, lists)
+	cc.noteRunners(cc.seq, lists)
+	if r.state != runnerLive || len(events) != 0 {
+		t.Fatalf("a runner this client is stopping: state %d, events %+v; want live, no runner_ended (its StopRunner decides)", r.state, events)
+	}
+}

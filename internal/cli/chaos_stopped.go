@@ -84,12 +84,16 @@ func (r *chaosRun) noteStopped(n *demoNode, id string, step int) {
 		r.runners.stopped = map[string]stopMark{}
 		r.runners.reported = map[string]bool{}
 	}
+	key := runnerKey(n, id)
+	if _, again := r.runners.stopped[key]; again {
+		return // stopped since its first stop: that one's mark stands (two steps may stop one runner)
+	}
 	if len(r.runners.stopped) >= chaosMaxStopped {
 		r.runners.unrecorded++
 		return
 	}
 	r.runners.seq++
-	r.runners.stopped[runnerKey(n, id)] = stopMark{step: step, seq: r.runners.seq}
+	r.runners.stopped[key] = stopMark{step: step, seq: r.runners.seq}
 }
 
 // runnerLive: the runner may serve again: not Shutdown, and not Failed

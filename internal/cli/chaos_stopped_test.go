@@ -65,3 +65,20 @@ func TestChaosRunnerLive(t *testing.T) {
 		}
 	}
 }
+
+// TestChaosSecondStopKeepsTheFirstMark: two steps may stop the same runner
+// (an already stopped runner's StopRunner returns too). The runner must
+// stay stopped from the first stop on, so a listing asked for between the
+// two stops that shows it live is still a violation: the second stop must
+// not move the runner's mark past that listing.
+func TestChaosSecondStopKeepsTheFirstMark(t *testing.T) {
+	r := newChaosRun(&env{stderr: &bytes.Buffer{}}, chaosOptions{seed: 5}, &bytes.Buffer{}, "")
+	n := &demoNode{name: "node-1"}
+	r.noteStopped(n, "llama-a", 3)
+	between := r.listingMark() // asked for after the first stop returned
+	r.noteStopped(n, "llama-a", 4)
+	r.checkStopped(n, exo.RunnerInfo{ID: "llama-a", Status: exo.StatusReady, Generation: 2}, between)
+	if len(r.rep.Violations) != 1 || !strings.Contains(r.rep.Violations[0].Detail, "step 3") {
+		t.Fatalf("violations %+v, want one naming the first stop (step 3)", r.rep.Violations)
+	}
+}

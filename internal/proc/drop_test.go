@@ -46,27 +46,14 @@ func TestDropChunksOf(t *testing.T) {
 	add(taskEnd("cut"), true)
 	add(chunk("other", 0), true)
 
-	dir := t.TempDir()
-	f, err := os.Create(filepath.Join(dir, "frames"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := frame.NewWriter(f)
-	for _, env := range all {
-		if err := w.Write(env); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	frames := framesFile(t, all)
 
 	got := make(chan any, 64) // never closed: the process's goroutines send, the test reads
 	s := proc.NewSpawner()
 	defer s.Close()
 	// The child writes the frames only after its first stdin byte, which
 	// the test sends once the drop list is set: every frame is read under it.
-	p, err := s.Start(proc.Spec{Path: "/bin/sh", Args: []string{"-c", `head -c 1 >/dev/null && cat "$0"`, f.Name()}, Env: os.Environ()},
+	p, err := s.Start(proc.Spec{Path: "/bin/sh", Args: []string{"-c", `head -c 1 >/dev/null && cat "$0"`, frames}, Env: os.Environ()},
 		1, func(m any) { got <- m }, proc.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -125,4 +112,24 @@ func TestDropChunksOf(t *testing.T) {
 			closed.Frames, closed.Skipped, decodedCut, len(all), cut)
 	}
 	t.Logf("%d of %d chunk frames of the dropped task skipped undecoded, %d decoded (across a buffer boundary)", closed.Skipped, cut, decodedCut)
+}
+
+// framesFile writes envs as delimited frames to a file in a temporary
+// directory and returns its path, for a child that replays them on stdout.
+func framesFile(t *testing.T, envs []*exov1.RunnerEnvelope) string {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "frames"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := frame.NewWriter(f)
+	for _, env := range envs {
+		if err := w.Write(env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return f.Name()
 }

@@ -3,13 +3,11 @@ package proc_test
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/exo-actors/exo-actors/internal/frame"
 	"github.com/exo-actors/exo-actors/internal/proc"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -35,25 +33,12 @@ func TestRecycleEnvelopes(t *testing.T) {
 		}
 		all = append(all, env)
 	}
-	dir := t.TempDir()
-	f, err := os.Create(filepath.Join(dir, "frames"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := frame.NewWriter(f)
-	for _, env := range all {
-		if err := w.Write(env); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	frames := framesFile(t, all)
 
 	got := make(chan any, 64) // never closed: the process's goroutines send, the test reads
 	s := proc.NewSpawner()
 	defer s.Close()
-	p, err := s.Start(proc.Spec{Path: "/bin/cat", Args: []string{f.Name()}, Env: os.Environ()},
+	p, err := s.Start(proc.Spec{Path: "/bin/cat", Args: []string{frames}, Env: os.Environ()},
 		1, func(m any) { got <- m }, proc.Options{})
 	if err != nil {
 		t.Fatal(err)
