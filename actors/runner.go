@@ -122,6 +122,9 @@ type runnerActor struct {
 	// dropChunks names the tasks whose chunk frames the stdout reader
 	// skips (runner_drop.go); at most proc.MaxDropTasks.
 	dropChunks []string
+	// watchdog is when the watchdog timer is due and how many late firings
+	// in a row it let pass (armWatchdog, watchdogLate).
+	watchdog watchdogState
 
 	// Evidence about how the process ends.
 	exit        *proc.ExitStatus
@@ -417,7 +420,7 @@ func (a *runnerActor) onHandshakeFrame(ctx actor.Context, env *exov1.RunnerEnvel
 	a.log.WithFields(logrus.Fields{"version": v, "capabilities": h.GetCapabilities(),
 		"duration": now.Sub(a.started)}).Info("runner handshake done")
 	a.to(lifeServing)
-	a.arm(ctx, timerWatchdog, a.node.timeouts.watchdogPeriod())
+	a.armWatchdog(ctx)
 }
 
 func (a *runnerActor) handshaken() bool { return a.version != 0 }
@@ -633,6 +636,10 @@ func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
 		if a.life != lifeServing && a.life != lifeDraining {
 			return
 		}
+		if a.watchdogLate(now) {
+			a.armWatchdog(ctx) // the node was behind: let the reader catch up first
+			return
+		}
 		kind := a.status.GetKind()
 		switch {
 		case now.Sub(a.lastHeartbeat) > t.HeartbeatTimeout:
@@ -645,7 +652,7 @@ func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
 			a.fail(ctx, errhandler.KindLoadingStall, SourceLoading,
 				fmt.Sprintf("loading stalled at %s: no layer progress for %s (limit %s)", protocol.FormatStatus(a.status), now.Sub(a.lastLayers).Round(time.Millisecond), t.LoadingStall), nil)
 		default:
-			a.arm(ctx, timerWatchdog, t.watchdogPeriod())
+			a.armWatchdog(ctx)
 		}
 	case timerExitGrace:
 		switch a.life {
