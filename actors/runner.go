@@ -165,9 +165,13 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 		a.start(ctx)
 	case *actor.Restarting:
 		// A retry: this incarnation is Done (it failed only after its
-		// process was reaped and its goroutines ended).
+		// process was reaped and its goroutines ended). Its task timers
+		// were stopped in finishFailure; the ledger is the supervisor's
+		// now (ownsLedger).
 		a.cancelAllTimers()
-		a.slot.tasks.stopTimers()
+		if a.ownsLedger() {
+			a.slot.tasks.stopTimers()
+		}
 	case *actor.Stopping:
 		a.onActorStopping(ctx)
 	case *proc.Frames:
@@ -811,6 +815,9 @@ func (a *runnerActor) finishStop(ctx actor.Context, closed *resources.CloseRepor
 	}
 	res.Resources = closed
 	a.result = res
+	// Done hands what is left in the ledger to the supervisor (ownsLedger):
+	// this incarnation's task timers end here, as in finishFailure.
+	a.slot.tasks.stopTimers()
 	a.to(lifeDone)
 	if a.status.GetKind() != exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN {
 		a.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN}, "stopped: ended by "+res.EndedBy)
@@ -875,13 +882,25 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 	panic(f)
 }
 
+// ownsLedger reports whether this incarnation may touch the slot's task
+// ledger. Once Done it may not: a failed incarnation stopped its task timers
+// in finishFailure and handed its tasks to the supervisor, whose
+// HandleFailure (failTasks) runs on the supervisor's goroutine while this
+// actor may still handle a Stop or Restart system message on its own (a
+// node shutdown stopping the tree as the runner fails): the race detector
+// caught stopTimers here reading the ledger's map as failTasks deleted from
+// it (TestCoreSemanticsStress under load).
+func (a *runnerActor) ownsLedger() bool { return a.life != lifeDone }
+
 // onActorStopping: the actor stops for good (retired, stopped by its
 // supervisor, or the whole tree stops). Nothing of its process may remain,
 // and nobody who waits on it may wait forever. Its remaining tasks are
 // ended by the supervisor when it sees this actor Terminated.
 func (a *runnerActor) onActorStopping(ctx actor.Context) {
 	a.cancelAllTimers()
-	a.slot.tasks.stopTimers()
+	if a.ownsLedger() {
+		a.slot.tasks.stopTimers()
+	}
 	if a.p != nil {
 		if a.exit == nil {
 			_ = a.p.Signal(syscall.SIGKILL) // the waiter goroutine reaps it
