@@ -122,6 +122,9 @@ type runnerActor struct {
 	// dropChunks names the tasks whose chunk frames the stdout reader
 	// skips (runner_drop.go); at most proc.MaxDropTasks.
 	dropChunks []string
+	// watchdog is when the watchdog timer is due and how many late firings
+	// in a row it let pass (armWatchdog, watchdogLate).
+	watchdog watchdogState
 
 	// Evidence about how the process ends.
 	exit        *proc.ExitStatus
@@ -170,9 +173,13 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 		a.start(ctx)
 	case *actor.Restarting:
 		// A retry: this incarnation is Done (it failed only after its
-		// process was reaped and its goroutines ended).
+		// process was reaped and its goroutines ended). Its task timers
+		// were stopped in finishFailure; the ledger is the supervisor's
+		// now (ownsLedger).
 		a.cancelAllTimers()
-		a.slot.tasks.stopTimers()
+		if a.ownsLedger() {
+			a.slot.tasks.stopTimers()
+		}
 	case *actor.Stopping:
 		a.onActorStopping(ctx)
 	case *proc.Frames:
@@ -425,7 +432,7 @@ func (a *runnerActor) onHandshakeFrame(ctx actor.Context, env *exov1.RunnerEnvel
 	a.log.WithFields(logrus.Fields{"version": v, "capabilities": h.GetCapabilities(),
 		"duration": now.Sub(a.started)}).Info("runner handshake done")
 	a.to(lifeServing)
-	a.arm(ctx, timerWatchdog, a.node.timeouts.watchdogPeriod())
+	a.armWatchdog(ctx)
 }
 
 func (a *runnerActor) handshaken() bool { return a.version != 0 }
@@ -641,6 +648,10 @@ func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
 		if a.life != lifeServing && a.life != lifeDraining {
 			return
 		}
+		if a.watchdogLate(now) {
+			a.armWatchdog(ctx) // the node was behind: let the reader catch up first
+			return
+		}
 		kind := a.status.GetKind()
 		switch {
 		case now.Sub(a.lastHeartbeat) > t.HeartbeatTimeout:
@@ -653,7 +664,7 @@ func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
 			a.fail(ctx, errhandler.KindLoadingStall, SourceLoading,
 				fmt.Sprintf("loading stalled at %s: no layer progress for %s (limit %s)", protocol.FormatStatus(a.status), now.Sub(a.lastLayers).Round(time.Millisecond), t.LoadingStall), nil)
 		default:
-			a.arm(ctx, timerWatchdog, t.watchdogPeriod())
+			a.armWatchdog(ctx)
 		}
 	case timerExitGrace:
 		switch a.life {
@@ -812,6 +823,9 @@ func (a *runnerActor) finishStop(ctx actor.Context, closed *resources.CloseRepor
 	}
 	res.Resources = closed
 	a.result = res
+	// Done hands what is left in the ledger to the supervisor (ownsLedger):
+	// this incarnation's task timers end here, as in finishFailure.
+	a.slot.tasks.stopTimers()
 	a.to(lifeDone)
 	if a.status.GetKind() != exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN {
 		a.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN}, "stopped: ended by "+res.EndedBy)
@@ -885,6 +899,16 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 	// process owned has ended, so nothing is lost when the mailbox suspends.
 	panic(f)
 }
+
+// ownsLedger reports whether this incarnation may touch the slot's task
+// ledger. Once Done it may not: a failed incarnation stopped its task timers
+// in finishFailure and handed its tasks to the supervisor, whose
+// HandleFailure (failTasks) runs on the supervisor's goroutine while this
+// actor may still handle a Stop or Restart system message on its own (a
+// node shutdown stopping the tree as the runner fails): the race detector
+// caught stopTimers here reading the ledger's map as failTasks deleted from
+// it (TestCoreSemanticsStress under load).
+func (a *runnerActor) ownsLedger() bool { return a.life != lifeDone }
 
 // onActorStopping: the actor stops for good (retired, stopped by its
 // supervisor, or the whole tree stops). Nothing of its process may remain,

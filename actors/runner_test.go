@@ -72,7 +72,10 @@ func TestFaultKnobs(t *testing.T) {
 		{"hang", []string{"--fault", "hang"}, errhandler.KindHang, actors.SourceHeartbeat, "no heartbeat", "signal=9"},
 		{"loading stall", []string{"--fault", "stall-loading:1"}, errhandler.KindLoadingStall, actors.SourceLoading, "loading stalled at Loading(1/3)", "signal=9"},
 		{"crash during loading", []string{"--fault", "crash-loading:2"}, errhandler.KindExitNonZero, actors.SourceExit, "exitcode=1", "exitcode=1"},
-		{"garbage", []string{"--fault", "garbage"}, errhandler.KindGarbage, actors.SourceProtocol, "bad output from runner", "signal=9"},
+		// garbage: no exit check. The node stops reading stdout at the bad
+		// frame and SIGKILLs the group, but the runner may exit first on
+		// the broken pipe (exitcode=1, seen under load): either is right.
+		{"garbage", []string{"--fault", "garbage"}, errhandler.KindGarbage, actors.SourceProtocol, "bad output from runner", ""},
 		{"termination error", []string{"--fault", "termination:model weights corrupt"}, errhandler.KindTerminationError, actors.SourceTermination, "model weights corrupt", "exitcode=1"},
 	}
 	for _, c := range cases {

@@ -183,10 +183,14 @@ func failoverScenario(t *testing.T, f *failoverCluster) {
 			onB = id
 		}
 	}
+	// The SKIP client's tasks must still run when fo-b is killed, which is
+	// after the 300 submissions below: those took more than the 4 s of a
+	// 200-token task on a loaded machine (the tasks ended Complete). So
+	// they never end on their own (100000 tokens × 20 ms).
 	var skipped []*exo.TaskHandle
 	for i := range 2 {
 		h, err := skipper.Submit(ctx, onB, exo.Task{ID: fmt.Sprintf("skip-%d", i), Kind: "text_generation", Retryable: true,
-			Params: map[string]string{"max_tokens": "200"}})
+			Params: map[string]string{"max_tokens": "100000"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,8 +214,16 @@ func failoverScenario(t *testing.T, f *failoverCluster) {
 		id := runners[i%len(runners)]
 		_, node, _ := cc.Where(id)
 		s := &sub{node: node, retry: i%2 == 0}
+		// The last 16 take 200 tokens (4 s), not 20 (0.4 s): the kill right
+		// after the submissions finds some of fo-b's in flight even when a
+		// loaded machine made the submissions slow (290 of 300 were done
+		// at the kill, 3 of fo-b's in flight, in one run at load 4).
+		tokens := "20"
+		if i >= n-16 {
+			tokens = "200"
+		}
 		h, err := cc.Submit(ctx, id, exo.Task{ID: fmt.Sprintf("t%03d", i), Kind: "text_generation",
-			Params: map[string]string{"max_tokens": "20"}, Retryable: s.retry})
+			Params: map[string]string{"max_tokens": tokens}, Retryable: s.retry})
 		if err != nil {
 			t.Fatalf("submit %d: %v", i, err)
 		}

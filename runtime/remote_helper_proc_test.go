@@ -23,7 +23,8 @@ const helperEnv = "EXO_REMOTE_TEST_HELPER"
 
 // runHelper runs one client scenario and prints its result on stdout:
 //
-//	subscribe: dial EXO_ADDR, subscribe to tasks, print "subscribed", block
+//	subscribe: dial EXO_ADDR (lostAfter 30 s), subscribe to tasks, print
+//	           "subscribed", block
 //	submit:    dial EXO_ADDR, spawn a "slow" runner, submit task "orphan"
 //	           (1000 tokens), print "submitted", block
 //	dial:      dial EXO_ADDR with TLS (EXO_CA, EXO_CERT, EXO_KEY; EXO_NOCERT
@@ -35,7 +36,9 @@ func runHelper(mode string) int {
 	addr := os.Getenv("EXO_ADDR")
 	switch mode {
 	case "subscribe":
-		c, err := exo.Dial(ctx, addr, exo.WithClientName("helper"))
+		// lostAfter 30 s: a starved machine must not end this client
+		// (TestRemoteClientRestart counts its subscription).
+		c, err := exo.Dial(ctx, addr, exo.WithClientName("helper"), exo.WithHeartbeat(250*time.Millisecond, 30*time.Second))
 		if err != nil {
 			fmt.Println("error:", err)
 			return 1

@@ -151,11 +151,19 @@ func TestRemoteRefusals(t *testing.T) {
 // TestRemoteClientRestart: a client process that subscribed is killed and
 // started again; the node drops the dead one's subscriber, so it holds
 // one subscription, not two.
+//
+// The dead client is found by its endpoint going away (milliseconds), not
+// by a missed heartbeat: the heartbeat bounds (the node's session_timeout,
+// 2 s by default, and the clients' lostAfter, 1.5 s) are raised to 30 s, so a
+// loaded machine that starves the node or a client process for a couple of
+// seconds cannot end a live session or client and change the counts this
+// test waits for. The heartbeat bounds have tests of their own
+// (TestChaosSeed22DroppedSessionEndsClient, the remote loss tests).
 func TestRemoteClientRestart(t *testing.T) {
-	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
+	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, `, "session_timeout": "30s"`)
 	node := startNode(t, "restart", cfg)
 	ctx := remoteCtx(t, time.Minute)
-	c, err := exo.Dial(ctx, node.addr)
+	c, err := exo.Dial(ctx, node.addr, exo.WithHeartbeat(250*time.Millisecond, 30*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,7 @@ type testNode struct {
 	*actors.Node
 	ev     *exotest.Recorder[actors.Event]
 	checks chan uint64
+	seen   uint64 // the last check number taken from checks
 }
 
 func startNode(t *testing.T, mod ...func(*actors.NodeConfig)) *testNode {
@@ -74,14 +75,29 @@ func startNode(t *testing.T, mod ...func(*actors.NodeConfig)) *testNode {
 	return &testNode{Node: n, ev: ev, checks: checks}
 }
 
-// awaitChecks waits for k more health checks.
+// awaitChecks waits for k health checks that began after the call. The
+// channel holds every check since the node started (a slow spawn on a loaded
+// machine queues dozens), and the check running now may have sampled the
+// runners before the caller's event: both are skipped, so the k checks waited
+// for saw the state the caller just produced. (Taking k buffered
+// notifications instead read a status document from before the task ended.)
 func (n *testNode) awaitChecks(t *testing.T, k int) {
 	t.Helper()
-	for i := 0; i < k; i++ {
+	for drained := false; !drained; {
 		select {
-		case <-n.checks:
+		case c := <-n.checks:
+			n.seen = c
+		default:
+			drained = true
+		}
+	}
+	target := n.seen + 1 + uint64(k) // +1: the check that may be under way
+	for n.seen < target {
+		select {
+		case c := <-n.checks:
+			n.seen = c
 		case <-time.After(30 * time.Second):
-			t.Fatal("no health check within 30s")
+			t.Fatalf("no health check within 30s (waiting for check %d, last %d)", target, n.seen)
 		}
 	}
 }
