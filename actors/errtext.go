@@ -10,7 +10,7 @@ func notRunning(id, lastError string) error {
 	if lastError != "" {
 		last = " (last error: " + lastError + ")"
 	}
-	return fmt.Errorf("%w: runner %s is not running%s; spawn a new runner, or wait for its restart if one is planned", ErrRunnerNotAvailable, id, last)
+	return fmt.Errorf("%w: runner %s is not running (stopped, or failed for good: no restart is planned)%s; spawn a new runner", ErrRunnerNotAvailable, id, last)
 }
 
 // taskNotFound is the error for a cancel of a task the runner does not know.

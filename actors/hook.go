@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -152,8 +153,8 @@ func (h *hookRunner) run(e Event) {
 		if now-last < int64(hookWarnEvery) || !h.lastPanic.CompareAndSwap(last, now) {
 			return
 		}
-		h.logger.WithFields(logrus.Fields{"panic": fmt.Sprint(p), "event": fmt.Sprintf("%T", e), "runner_id": e.eventRunnerID(),
-			"panics": n, "stack": string(debug.Stack())}).
+		h.logger.WithFields(logrus.Fields{"panic": fmt.Sprint(p), "event": strings.TrimPrefix(fmt.Sprintf("%T", e), "*actors."), "runner_id": e.eventRunnerID(),
+			"panics": n, "stack": string(debug.Stack())}). // panics: the running count; those between two logged ones are counted, not logged
 			Error("event hook panicked (a bug in the host's hook): recovered; the event counts as delivered and the node goes on")
 	}()
 	h.fn(e)

@@ -17,7 +17,8 @@ import (
 
 // Errors of the runner supervisor.
 var (
-	// ErrUnknownRunner: no runner with that ID was ever spawned on this node.
+	// ErrUnknownRunner: no runner with that ID was ever spawned on this
+	// node, or the node's RetentionLimits forgot it after its removal.
 	ErrUnknownRunner = errors.New("unknown runner ID")
 	// ErrShuttingDown: the node is shutting down and accepts no new work.
 	ErrShuttingDown = errors.New("node is shutting down and accepts no new work")

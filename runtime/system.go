@@ -16,7 +16,8 @@ var (
 	// ErrInvalidSpec: SpawnRunner refused the spec (RunnerSpec.Validate), or
 	// its Command does not exist or is not executable.
 	ErrInvalidSpec = actors.ErrInvalidSpec
-	// ErrUnknownRunner: no runner with that ID was ever spawned here.
+	// ErrUnknownRunner: no runner with that ID was ever spawned here, or
+	// it was removed long enough ago that Config.Retention forgot it.
 	ErrUnknownRunner = actors.ErrUnknownRunner
 	// ErrShuttingDown: Shutdown has begun; the System takes no new work.
 	// SpawnRunner, Submit and RegisterResources return it during the
@@ -181,14 +182,16 @@ func (s *System) runner(ctx context.Context, id string) (RunnerInfo, error) {
 // StopRunner stops one runner — Shutdown frame, then SIGTERM, then SIGKILL
 // to its process group (RunnerTimeouts.StopGrace, TermWait) after its
 // in-flight tasks finished or StopDrain passed — and says which step ended
-// it. Stopping a runner twice, or one that already failed, is safe and
-// returns the same result.
+// it. Stopping a runner twice, or one that already failed, is safe: calls
+// made while the stop is under way all get its StopResult; a call after it
+// returned gets a StopResult with EndedBy "not running".
 func (s *System) StopRunner(ctx context.Context, id string) (*StopResult, error) {
 	r, err := s.node.StopRunner(ctx, id)
 	return fromStopResult(r), err
 }
 
-// Runners lists every runner spawned on this System, in spawn order. After
+// Runners lists every runner spawned on this System, in spawn order, but
+// for removed runners that Config.Retention has forgotten. After
 // Shutdown it still returns every runner, in its final state (as at the end
 // of CLOSING), so a host can log what ended how.
 func (s *System) Runners(ctx context.Context) ([]RunnerInfo, error) {
@@ -245,7 +248,7 @@ func (s *System) PingRunner(ctx context.Context, id string) (time.Duration, erro
 }
 
 // HookStats returns the accounting of the event hook (calls, slow calls,
-// drops of an asynchronous hook).
+// drops of an asynchronous hook, panics recovered).
 func (s *System) HookStats() HookStats { return HookStats(s.node.HookStats()) }
 
 // ForwardStats returns the System's forwarding counters: events a stream
@@ -301,8 +304,10 @@ func (s *System) ErrorStats() ErrorStats { return fromStats(s.node.Policy().Stat
 // flush), CLOSING (runners exit: Shutdown frame, SIGTERM, SIGKILL to the
 // group; resources close; every subscription ends) — each bounded by its
 // deadline (Config.Shutdown), and returns the report. It blocks until done;
-// a second or concurrent call returns the same report. The error joins what
-// went wrong on the way (also listed in the report).
+// a second or concurrent call returns the same report. The report's runners
+// are those alive when Shutdown began: a runner whose StopRunner returned
+// before it is not in it (its StopResult is its record). The error joins
+// what went wrong on the way (also listed in the report).
 func (s *System) Shutdown(ctx context.Context) (ShutdownReport, error) {
 	r, err := s.node.Shutdown(ctx)
 	return fromShutdownReport(r), errors.Join(err, s.stopHTTP(ctx))
