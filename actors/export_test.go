@@ -52,18 +52,7 @@ func (n *Node) DirectRouteForTest(id string) bool {
 // direct route, past a supervisor that may be busy. It reports whether the
 // route was open.
 func (n *Node) PanicRunnerDirectForTest(id string) bool {
-	v, ok := n.cfg.routes.m.Load(id)
-	if !ok {
-		return false
-	}
-	rt := v.(*directRoute)
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	if rt.pid == nil {
-		return false
-	}
-	n.system.Root.Send(rt.pid, &panicRunner{id: id})
-	return true
+	return n.cfg.routes.send(n.system, id, &panicRunner{id: id})
 }
 
 // SubmitLaterForTest posts a Submit the way Submit does and returns without

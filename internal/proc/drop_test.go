@@ -64,25 +64,10 @@ func TestDropChunksOf(t *testing.T) {
 	}
 	p.CloseInput()
 	var delivered []*exov1.RunnerEnvelope
-	var closed *proc.ReaderClosed
-	exited := false
-	timeout := time.After(30 * time.Second) // a bound on a hang, not a timing assertion
-	for closed == nil || !exited {
-		select {
-		case m := <-got:
-			switch m := m.(type) {
-			case *proc.Frames:
-				delivered = append(delivered, m.Envs...)
-				p.Release()
-			case *proc.ReaderClosed:
-				closed = m
-			case *proc.Exited:
-				exited = true
-			}
-		case <-timeout:
-			t.Fatalf("no end of stdout after 30 s (delivered %d frames)", len(delivered))
-		}
-	}
+	closed := readToEnd(t, got, func(m *proc.Frames) {
+		delivered = append(delivered, m.Envs...)
+		p.Release()
+	})
 	if closed.Err != nil {
 		t.Fatalf("reader ended with %v", closed.Err)
 	}
@@ -112,6 +97,32 @@ func TestDropChunksOf(t *testing.T) {
 			closed.Frames, closed.Skipped, decodedCut, len(all), cut)
 	}
 	t.Logf("%d of %d chunk frames of the dropped task skipped undecoded, %d decoded (across a buffer boundary)", closed.Skipped, cut, decodedCut)
+}
+
+// readToEnd takes what a process delivers on got until both its stdout
+// reader and its waiter are done, hands each Frames batch to onFrames, and
+// returns the reader's end.
+func readToEnd(t *testing.T, got <-chan any, onFrames func(*proc.Frames)) *proc.ReaderClosed {
+	t.Helper()
+	var closed *proc.ReaderClosed
+	exited := false
+	timeout := time.After(30 * time.Second) // a bound on a hang, not a timing assertion
+	for closed == nil || !exited {
+		select {
+		case m := <-got:
+			switch m := m.(type) {
+			case *proc.Frames:
+				onFrames(m)
+			case *proc.ReaderClosed:
+				closed = m
+			case *proc.Exited:
+				exited = true
+			}
+		case <-timeout:
+			t.Fatal("no end of stdout or no exit after 30 s")
+		}
+	}
+	return closed
 }
 
 // framesFile writes envs as delimited frames to a file in a temporary

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -55,57 +54,42 @@ func TestRecycleEnvelopes(t *testing.T) {
 		seen     = map[*exov1.RunnerEnvelope]bool{}
 		reused   = 0
 		batches  = 0
-		closed   *proc.ReaderClosed
-		exited   bool
 		frameNum int
 	)
-	timeout := time.After(30 * time.Second) // a bound on a hang, not a timing assertion
-	for closed == nil || !exited {
-		select {
-		case m := <-got:
-			switch m := m.(type) {
-			case *proc.Frames:
-				batches++
-				inBatch := map[*exov1.RunnerEnvelope]bool{}
-				for _, env := range m.Envs {
-					if inBatch[env] {
-						t.Fatalf("batch %d delivers one envelope twice", batches)
-					}
-					inBatch[env] = true
-					if kept[env] {
-						t.Fatalf("batch %d reuses an envelope of a batch the owner did not recycle", batches)
-					}
-					if seen[env] {
-						reused++
-					}
-					seen[env] = true
-					if frameNum >= len(all) || !proto.Equal(env, all[frameNum]) {
-						t.Fatalf("frame %d: got %v", frameNum, env)
-					}
-					frameNum++
-					var body proto.Message = env.GetChunkGenerated()
-					if hb := env.GetHeartbeat(); hb != nil {
-						body = hb
-					}
-					bodies = append(bodies, held{body, proto.Clone(body)})
-				}
-				if batches%3 == 0 {
-					for _, env := range m.Envs {
-						kept[env] = true
-					}
-				} else {
-					p.Recycle(m)
-				}
-				p.Release()
-			case *proc.ReaderClosed:
-				closed = m
-			case *proc.Exited:
-				exited = true
+	closed := readToEnd(t, got, func(m *proc.Frames) {
+		batches++
+		inBatch := map[*exov1.RunnerEnvelope]bool{}
+		for _, env := range m.Envs {
+			if inBatch[env] {
+				t.Fatalf("batch %d delivers one envelope twice", batches)
 			}
-		case <-timeout:
-			t.Fatalf("no end of stdout after 30 s (%d frames delivered)", frameNum)
+			inBatch[env] = true
+			if kept[env] {
+				t.Fatalf("batch %d reuses an envelope of a batch the owner did not recycle", batches)
+			}
+			if seen[env] {
+				reused++
+			}
+			seen[env] = true
+			if frameNum >= len(all) || !proto.Equal(env, all[frameNum]) {
+				t.Fatalf("frame %d: got %v", frameNum, env)
+			}
+			frameNum++
+			var body proto.Message = env.GetChunkGenerated()
+			if hb := env.GetHeartbeat(); hb != nil {
+				body = hb
+			}
+			bodies = append(bodies, held{body, proto.Clone(body)})
 		}
-	}
+		if batches%3 == 0 {
+			for _, env := range m.Envs {
+				kept[env] = true
+			}
+		} else {
+			p.Recycle(m)
+		}
+		p.Release()
+	})
 	if closed.Err != nil || frameNum != len(all) {
 		t.Fatalf("reader ended with %v after %d frames, want a clean end after %d", closed.Err, frameNum, len(all))
 	}
