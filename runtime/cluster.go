@@ -241,7 +241,7 @@ type ClusterClient struct {
 	bound   time.Duration
 	ctx     context.Context // ends at Close
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup // the poller, the runner check (followRunners) and every failover goroutine
+	wg      sync.WaitGroup // the poller (pollOnce), the runner check (checkRunners) and every failover goroutine
 	closed  sync.Once
 	placeMu sync.Mutex // serialises place: each sees the runners the one before spawned
 
@@ -315,8 +315,11 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 		}
 	}
 	cc.wg.Add(2)
-	go cc.poll()          // owner: cc; Close cancels and waits
-	go cc.followRunners() // owner: cc; Close cancels and waits
+	go cc.every(cc.cfg.Poll, cc.pollOnce) // owner: cc; Close cancels and waits
+	// Every Reconcile, list the runners of each live member that hosts a
+	// runner this client follows, so that a runner that ended there by
+	// other means leaves the live state (noteRunners).
+	go cc.every(cc.cfg.Reconcile, cc.checkRunners) // owner: cc; Close cancels and waits
 	return cc, nil
 }
 
@@ -364,19 +367,18 @@ func (cc *ClusterClient) liveOnLocked(r *clusterRunner, m membership.Member) {
 	r.endedAt, r.endedHow = time.Time{}, ""
 }
 
-// followRunners lists, every Reconcile, the runners of each live member
-// that hosts a runner this client follows, so that a runner that ended
-// there by other means leaves the live state (noteRunners).
-func (cc *ClusterClient) followRunners() {
+// every calls f every period until Close; run it on a goroutine counted
+// in cc.wg.
+func (cc *ClusterClient) every(period time.Duration, f func()) {
 	defer cc.wg.Done()
-	t := time.NewTicker(cc.cfg.Reconcile)
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-cc.ctx.Done():
 			return
 		case <-t.C:
-			cc.checkRunners()
+			f()
 		}
 	}
 }
@@ -498,22 +500,13 @@ const joinTimeout = 2 * time.Second
 // readTimeout bounds one read of the membership by the poller.
 const readTimeout = 500 * time.Millisecond
 
-func (cc *ClusterClient) poll() {
-	defer cc.wg.Done()
-	t := time.NewTicker(cc.cfg.Poll)
-	defer t.Stop()
-	for {
-		select {
-		case <-cc.ctx.Done():
-			return
-		case <-t.C:
-			// A frozen peer would hold each read for the provider's 2 s
-			// HTTP timeout: bound it, an unanswered peer is no answer.
-			ctx, cancel := context.WithTimeout(cc.ctx, readTimeout)
-			_ = cc.refresh(ctx) // an unreadable membership changes nothing; the next poll tries again
-			cancel()
-		}
-	}
+// pollOnce reads the membership once (every Poll).
+func (cc *ClusterClient) pollOnce() {
+	// A frozen peer would hold each read for the provider's 2 s HTTP
+	// timeout: bound it, an unanswered peer is no answer.
+	ctx, cancel := context.WithTimeout(cc.ctx, readTimeout)
+	_ = cc.refresh(ctx) // an unreadable membership changes nothing; the next poll tries again
+	cancel()
 }
 
 // refresh reads the membership once: dials new members, declares lost the
