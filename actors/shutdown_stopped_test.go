@@ -37,17 +37,7 @@ func TestRunnerStoppedBeforeShutdownIsNotInTheReport(t *testing.T) {
 		n := startNode(t)
 		keep := readyRunner(t, n)
 		gone := readyRunner(t, n)
-		res, err := n.StopRunner(ctxT(t), gone)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rep, err := n.Shutdown(ctxT(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := runnersBranch(t, rep); len(got) != 1 || got[0] != keep {
-			t.Errorf("runners branch %v, want only %s (%s ended by %q before Shutdown):\n%s", got, keep, gone, res.EndedBy, rep)
-		}
+		stopThenShutdown(t, n, keep, gone)
 	})
 	t.Run("failed during its stop", func(t *testing.T) {
 		n := startNode(t)
@@ -57,19 +47,27 @@ func TestRunnerStoppedBeforeShutdownIsNotInTheReport(t *testing.T) {
 		if _, err := h.Chunk(ctxT(t), 0); err != nil { // running: StopRunner drains it, and it crashes
 			t.Fatal(err)
 		}
-		res, err := n.StopRunner(ctxT(t), gone)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rep, err := n.Shutdown(ctxT(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := runnersBranch(t, rep); len(got) != 1 || got[0] != keep {
-			t.Errorf("runners branch %v, want only %s (%s ended by %q before Shutdown):\n%s", got, keep, gone, res.EndedBy, rep)
-		}
+		res := stopThenShutdown(t, n, keep, gone)
 		if res.Failure == nil || !strings.Contains(res.EndedBy, "failure") {
 			t.Logf("the runner's stop ended by %q, not by its crash (the crash came first): the test did not cover the failure path this run", res.EndedBy)
 		}
 	})
+}
+
+// stopThenShutdown stops runner gone, then shuts n down, and checks that
+// the report's runners branch lists keep only; it returns gone's stop.
+func stopThenShutdown(t *testing.T, n *testNode, keep, gone string) *actors.StopResult {
+	t.Helper()
+	res, err := n.StopRunner(ctxT(t), gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := n.Shutdown(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := runnersBranch(t, rep); len(got) != 1 || got[0] != keep {
+		t.Errorf("runners branch %v, want only %s (%s ended by %q before Shutdown):\n%s", got, keep, gone, res.EndedBy, rep)
+	}
+	return res
 }
