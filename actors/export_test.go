@@ -17,6 +17,17 @@ func (n *Node) PanicRunnerForTest(ctx context.Context, id string) (bool, error) 
 	return res.(bool), nil
 }
 
+// PanicInStoppingForTest arms runner id's actor to panic in its handler of
+// protoactor's Stopping message (its next stop, whatever causes it), as a
+// bug there would. It reports whether the runner had an actor.
+func (n *Node) PanicInStoppingForTest(ctx context.Context, id string) (bool, error) {
+	res, err := n.request(ctx, n.supervisor, &panicRunner{id: id, inStopping: true})
+	if err != nil {
+		return false, err
+	}
+	return res.(bool), nil
+}
+
 // ResourcesForTest returns a client of the node's resource manager.
 func (n *Node) ResourcesForTest() *resources.Client {
 	return resources.NewClient(n.system, n.cfg.resourcesPID)

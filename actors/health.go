@@ -15,6 +15,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/actors/health"
 	"github.com/exo-actors/exo-actors/actors/resources"
+	"github.com/exo-actors/exo-actors/internal/actorguard"
 	"github.com/exo-actors/exo-actors/runtime/clock"
 )
 
@@ -220,6 +221,16 @@ func newHealthMonitor(node *nodeConfig, supervisor *actor.PID) actor.Actor {
 }
 
 // Receive implements actor.Actor.
+// onStopping ends the monitor's timer and its webhook sink.
+func (m *healthMonitor) onStopping() {
+	if m.timer != nil {
+		m.timer.Stop()
+	}
+	if m.sink != nil {
+		m.sink.close()
+	}
+}
+
 func (m *healthMonitor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
@@ -229,12 +240,7 @@ func (m *healthMonitor) Receive(ctx actor.Context) {
 		}
 		m.arm(ctx)
 	case *actor.Stopping:
-		if m.timer != nil {
-			m.timer.Stop()
-		}
-		if m.sink != nil {
-			m.sink.close()
-		}
+		actorguard.Run(m.node.logger, "health monitor", msg, m.onStopping)
 	case *healthTick:
 		if msg.seq != m.tickSeq {
 			return

@@ -266,7 +266,7 @@ func startNode(c NodeConfig, startFault func(step string) error) (*Node, error) 
 		startFault:    startFault,
 	}
 	for _, topic := range streams.Topics() {
-		nc.streams[topic] = streams.New(topic, streams.Config{Buffer: c.StreamBuffer, Clock: c.RunnerClock})
+		nc.streams[topic] = streams.New(topic, streams.Config{Buffer: c.StreamBuffer, Clock: c.RunnerClock, Logger: nc.logger})
 	}
 	nc.resources = resources.NewManager(resources.Config{Clock: c.RunnerClock, Logger: c.Logger,
 		OnFailure: func(f errhandler.Failure) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/actors/resources"
+	"github.com/exo-actors/exo-actors/internal/actorguard"
 	"github.com/exo-actors/exo-actors/internal/frame"
 	"github.com/exo-actors/exo-actors/internal/proc"
 	"github.com/exo-actors/exo-actors/internal/protocol"
@@ -98,6 +99,10 @@ type runnerActor struct {
 	chunkEvents []TaskChunk
 	framesLeft  int
 
+	// panicInStopping (tests only: PanicInStoppingForTest) makes the
+	// handler of protoactor's Stopping panic, as a bug there would.
+	panicInStopping bool
+
 	life      life
 	admission admission
 
@@ -176,12 +181,16 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 		// process was reaped and its goroutines ended). Its task timers
 		// were stopped in finishFailure; the ledger is the supervisor's
 		// now (ownsLedger).
-		a.cancelAllTimers()
-		if a.ownsLedger() {
-			a.slot.tasks.stopTimers()
-		}
+		actorguard.Run(a.lifeLog(), "runner actor "+a.slot.id, m, func() {
+			a.cancelAllTimers()
+			if a.ownsLedger() {
+				a.slot.tasks.stopTimers()
+			}
+		})
 	case *actor.Stopping:
-		a.onActorStopping(ctx)
+		if r := actorguard.Run(a.lifeLog(), "runner actor "+a.slot.id, m, func() { a.onActorStopping(ctx) }); r != nil {
+			a.afterStoppingPanic(ctx, r)
+		}
 	case *proc.Frames:
 		if a.current(m.Gen) {
 			a.onFrames(ctx, m)
@@ -222,6 +231,10 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 	case *forceKill:
 		a.forceKill("forced")
 	case *panicRunner:
+		if m.inStopping {
+			a.panicInStopping = true
+			return
+		}
 		panic(fmt.Sprintf("test hook: runner %s panics as a bug would", m.id))
 	case *submitTask:
 		a.onSubmit(ctx, m)
@@ -915,6 +928,9 @@ func (a *runnerActor) ownsLedger() bool { return a.life != lifeDone }
 // and nobody who waits on it may wait forever. Its remaining tasks are
 // ended by the supervisor when it sees this actor Terminated.
 func (a *runnerActor) onActorStopping(ctx actor.Context) {
+	if a.panicInStopping {
+		panic(fmt.Sprintf("test hook: runner %s panics in its Stopping handler as a bug would", a.slot.id))
+	}
 	a.cancelAllTimers()
 	a.endProcess()
 	if a.life == lifePanicked {

@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
 
+	"github.com/exo-actors/exo-actors/internal/actorguard"
 	"github.com/exo-actors/exo-actors/internal/proc"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -78,6 +79,35 @@ func (a *runnerActor) enterPanicked(ctx actor.Context, r any, stack []byte) {
 	}
 	a.stopWaiters = nil
 	a.answerPhaseWaiters(ctx, func(rep *PhaseReport) { rep.Outcome, rep.Note = OutcomeFailed, a.bug })
+}
+
+// lifeLog is the incarnation's logger, or the node's with the runner's ID
+// before Started set it.
+func (a *runnerActor) lifeLog() logrus.FieldLogger {
+	if a.log != nil {
+		return a.log
+	}
+	return a.node.logger.WithField("runner_id", a.slot.id)
+}
+
+// afterStoppingPanic does what a handler of Stopping that panicked (r; a
+// bug, logged by actorguard.Run) may have left undone, each step guarded on
+// its own: the process group killed and its pipes closed, the timers
+// stopped, and every stop and phase waiter answered. protoactor's stop then
+// goes on, and the supervisor ends the runner's tasks on its Terminated as
+// for any actor stopped before its runner was done.
+func (a *runnerActor) afterStoppingPanic(ctx actor.Context, r any) {
+	why := fmt.Sprintf("runner actor panicked while stopping (a bug in exo-actors): %v", r)
+	who, log := "runner actor "+a.slot.id, a.lifeLog()
+	msg := ctx.Message()
+	actorguard.Run(log, who, msg, a.cancelAllTimers)
+	actorguard.Run(log, who, msg, a.endProcess)
+	actorguard.Run(log, who, msg, func() {
+		a.answerStopWaiters(ctx, &StopResult{RunnerID: a.slot.id, Generation: a.gen, Exit: a.exit, EndedBy: why, Failure: a.failure})
+	})
+	actorguard.Run(log, who, msg, func() {
+		a.answerPhaseWaiters(ctx, func(rep *PhaseReport) { rep.Outcome, rep.Note = OutcomeFailed, why })
+	})
 }
 
 // panicErr is the answer of a Panicked incarnation to every request.

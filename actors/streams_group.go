@@ -8,6 +8,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/exo-actors/exo-actors/actors/streams"
+	"github.com/exo-actors/exo-actors/internal/actorguard"
 )
 
 // Topics of the node's event streams.
@@ -93,9 +94,14 @@ func (g *streamGroup) Receive(ctx actor.Context) {
 			g.finish(ctx)
 		}
 	case *actor.Stopping:
-		if g.cancel != nil {
-			g.cancel()
-		}
+		actorguard.Run(g.node.logger, "stream group", m, g.onStopping)
+	}
+}
+
+// onStopping cancels the flushes and closes still running.
+func (g *streamGroup) onStopping() {
+	if g.cancel != nil {
+		g.cancel()
 	}
 }
 

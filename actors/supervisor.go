@@ -11,6 +11,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/actors/resources"
+	"github.com/exo-actors/exo-actors/internal/actorguard"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 	"github.com/exo-actors/exo-actors/runtime/clock"
 )
@@ -51,8 +52,13 @@ type (
 		id     string
 		failed bool
 	}
-	// panicRunner makes a runner actor panic (tests only: export_test.go).
-	panicRunner struct{ id string }
+	// panicRunner makes a runner actor panic (tests only: export_test.go):
+	// at once, or, with inStopping, later inside its handler of protoactor's
+	// Stopping message.
+	panicRunner struct {
+		id         string
+		inStopping bool
+	}
 	// forceKillAll: SIGKILL every runner's process group now.
 	forceKillAll struct{}
 	// restartDue: a backoff timer fired.
@@ -216,20 +222,24 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 			s.noteRemoved(ctx.ActorSystem(), id)
 		}
 	case *actor.Stopping:
-		// The tree stops (a Shutdown whose context ended, or StopFuture):
-		// no restart or cleanup timer may fire into it. The runner actors
-		// stop after this; each one's tasks end when it is Terminated.
-		// No Submit may go to them directly from now on.
-		s.node.routes.closeAll()
-		for _, w := range s.waiting {
-			if w.timer != nil {
-				w.timer.Stop()
-			}
+		actorguard.Run(s.node.logger, "runner supervisor", m, s.onStopping)
+	}
+}
+
+// onStopping: the tree stops (a Shutdown whose context ended, or
+// StopFuture): no restart or cleanup timer may fire into it. The runner
+// actors stop after this; each one's tasks end when it is Terminated. No
+// Submit may go to them directly from now on.
+func (s *runnerSupervisor) onStopping() {
+	s.node.routes.closeAll()
+	for _, w := range s.waiting {
+		if w.timer != nil {
+			w.timer.Stop()
 		}
-		for _, d := range s.cleanups {
-			if d.timer != nil {
-				d.timer.Stop()
-			}
+	}
+	for _, d := range s.cleanups {
+		if d.timer != nil {
+			d.timer.Stop()
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/streams"
+	"github.com/exo-actors/exo-actors/internal/actorguard"
 	"github.com/exo-actors/exo-actors/internal/httpapi"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -222,9 +223,11 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started, *actor.Restarting, *actor.Stopped:
 	case *actor.Stopping:
-		for _, s := range a.sessions {
-			a.endSession(ctx, s, "the gateway stopped", false)
-		}
+		actorguard.Run(a.g.cfg.Logger, "gateway", m, func() {
+			for _, s := range a.sessions {
+				a.endSession(ctx, s, "the gateway stopped", false)
+			}
+		})
 	case *tickT:
 		a.expire(ctx)
 	case *endpointGone:

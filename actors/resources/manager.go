@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/internal/actorguard"
 	"github.com/exo-actors/exo-actors/runtime/clock"
 )
 
@@ -220,7 +221,7 @@ func (a *managerActor) Receive(ctx actor.Context) {
 			}
 		}
 	case *actor.Stopping:
-		a.stopping()
+		actorguard.Run(a.log(), "resource manager", m, a.stopping)
 	}
 }
 

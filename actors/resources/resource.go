@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
 
+	"github.com/exo-actors/exo-actors/internal/actorguard"
 	"github.com/exo-actors/exo-actors/runtime/clock"
 )
 
@@ -108,12 +109,16 @@ func (a *resourceActor) Receive(ctx actor.Context) {
 		a.retiring = true
 		a.stopIfIdle(ctx)
 	case *actor.Stopping:
-		// Stopped from outside (the manager stopped): let well-behaved
-		// functions return. Their last messages become dead letters.
-		for _, o := range a.ops {
-			o.cancel()
-			o.timer.Stop()
-		}
+		actorguard.Run(a.logger, fmt.Sprintf("resource actor %d", a.res), m, a.onStopping)
+	}
+}
+
+// onStopping: stopped from outside (the manager stopped), it lets
+// well-behaved functions return. Their last messages become dead letters.
+func (a *resourceActor) onStopping() {
+	for _, o := range a.ops {
+		o.cancel()
+		o.timer.Stop()
 	}
 }
 

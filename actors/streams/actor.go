@@ -6,6 +6,8 @@ import (
 	"reflect"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/exo-actors/exo-actors/internal/actorguard"
 )
 
 // Messages of the stream actor. They are Go structs: local only.
@@ -174,9 +176,9 @@ func (a *streamActor) Receive(ctx actor.Context) {
 		defer s.mu.Unlock()
 		s.st.restarts++
 	case *actor.Stopping:
-		s.stopping()
+		actorguard.Run(s.cfg.Logger, "stream actor "+s.topic, m, s.stopping)
 	case *actor.Stopped:
-		s.markDone()
+		actorguard.Run(s.cfg.Logger, "stream actor "+s.topic, m, s.markDone)
 	case *crash:
 		panic("streams: crash requested by a test")
 	}

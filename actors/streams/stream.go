@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
 
 	"github.com/exo-actors/exo-actors/runtime/clock"
 )
@@ -49,6 +50,10 @@ type Config struct {
 	// stay buffered for it; Close still hands them over. Default
 	// DefaultStall.
 	Stall time.Duration
+	// Logger receives the one log line the stream writes: a bug in its
+	// actor's own stop (internal/actorguard). Default a logrus logger to
+	// stderr.
+	Logger logrus.FieldLogger
 }
 
 func (c Config) withDefaults() Config {
@@ -63,6 +68,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Stall <= 0 {
 		c.Stall = DefaultStall
+	}
+	if c.Logger == nil {
+		c.Logger = logrus.New()
 	}
 	return c
 }

@@ -1,0 +1,140 @@
+package actors_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/exo-actors/exo-actors/actors"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// A bug in a runner actor's handler of protoactor's Stopping message (here
+// the test hook) must not wedge the tree: protoactor runs that handler
+// inside the actor's stop, and a panic there unwinds past the rest of the
+// stop, so the actor never reaches Stopped, its parent never hears
+// Terminated, and every later stop of the tree waits on it (docs/traps.md).
+// The stop goes on, the panic is logged as a bug, and nothing is left
+// running.
+func TestPanicInStoppingDoesNotWedgeStopRunner(t *testing.T) {
+	n := startNode(t)
+	id := readyRunner(t, n)
+	ctx := ctxT(t)
+	pid := pidOf(n.rec.snapshot(), id, 1)
+	if ok, err := n.PanicInStoppingForTest(ctx, id); err != nil || !ok {
+		t.Fatalf("arm the Stopping panic: %v %v", ok, err)
+	}
+	res, err := n.StopRunner(ctx, id)
+	if err != nil {
+		t.Fatalf("StopRunner: %v", err)
+	}
+	t.Logf("StopRunner: %+v", res)
+	waitGone(t, pid, 10*time.Second)
+	n.logs.waitLog(t, 10*time.Second, "the Stopping panic logged as a bug", stoppingPanicLogged(id))
+	// The actor stopped: a second runner can be spawned and stopped, and
+	// the node shuts down with every phase answered, in far less than its
+	// deadlines.
+	other := readyRunner(t, n)
+	if _, err := n.StopRunner(ctx, other); err != nil {
+		t.Fatalf("StopRunner of a second runner: %v", err)
+	}
+	shutdownWithin(t, n, 20*time.Second)
+}
+
+// The same bug met by the tree's own stop at the end of Shutdown: the
+// runner is live when Shutdown begins.
+func TestPanicInStoppingDoesNotWedgeShutdown(t *testing.T) {
+	n := startNode(t)
+	id := readyRunner(t, n)
+	ctx := ctxT(t)
+	pid := pidOf(n.rec.snapshot(), id, 1)
+	if ok, err := n.PanicInStoppingForTest(ctx, id); err != nil || !ok {
+		t.Fatalf("arm the Stopping panic: %v %v", ok, err)
+	}
+	shutdownWithin(t, n, 20*time.Second)
+	waitGone(t, pid, 10*time.Second)
+}
+
+// stoppingPanicLogged matches the error the guard logs for runner id.
+func stoppingPanicLogged(id string) func(*logrus.Entry) bool {
+	return func(e *logrus.Entry) bool {
+		return e.Level == logrus.ErrorLevel && strings.Contains(e.Message, "panicked in its Stopping handler") &&
+			strings.Contains(fmt.Sprint(e.Data), id)
+	}
+}
+
+// shutdownWithin shuts n down and fails unless it finished, without error,
+// before limit (a wedged tree waits out its phase deadlines and more).
+func shutdownWithin(t *testing.T, n *testNode, limit time.Duration) actors.ShutdownReport {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	rep, err := n.Shutdown(ctx)
+	if err != nil {
+		t.Fatalf("Shutdown: %v (report errors %v, forced %v)", err, rep.Errors, rep.Forced)
+	}
+	if len(rep.Errors) > 0 || len(rep.Forced) > 0 {
+		t.Errorf("Shutdown report: errors %v, forced %v; want none", rep.Errors, rep.Forced)
+	}
+	return rep
+}
+
+// The hard case: the tree is stopped under a live runner streaming a task
+// (a Shutdown whose context ended), and the runner actor's Stopping
+// handler panics before it killed the process or answered anyone. The
+// guard's follow-up kills the process group, the supervisor ends the task
+// on the actor's Terminated, and the node finishes stopping.
+func TestPanicInStoppingUnderALiveRunner(t *testing.T) {
+	// Not startNode: its cleanup's Shutdown would report this test's
+	// deliberately short one.
+	rec, logs := newRecorder(), &logHook{notify: make(chan struct{}, 1)}
+	cfg := quietConfig(rec)
+	cfg.Logger.AddHook(logs)
+	cfg.Shutdown = actors.ShutdownDeadlines{Draining: 30 * time.Second}
+	node, err := actors.StartNode(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &testNode{Node: node, rec: rec, logs: logs}
+	id := readyRunner(t, n, "--token-delay", "5ms")
+	ctx := ctxT(t)
+	pid := pidOf(n.rec.snapshot(), id, 1)
+	h := mustSubmit(t, n, id, textTask("t", 2000))
+	if _, err := h.Chunk(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := n.PanicInStoppingForTest(ctx, id); err != nil || !ok {
+		t.Fatalf("arm the Stopping panic: %v %v", ok, err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	_, _ = n.Shutdown(short) // the tree is stopped under the live runner
+	select {
+	case <-n.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the node never finished stopping")
+	}
+	waitGone(t, pid, 10*time.Second)
+	n.logs.waitLog(t, 10*time.Second, "the Stopping panic logged as a bug", stoppingPanicLogged(id))
+	o, err := h.Wait(ctx)
+	if err != nil || (o.Status != exov1.TaskStatus_TASK_STATUS_FAILED && o.Status != exov1.TaskStatus_TASK_STATUS_CANCELLED) {
+		t.Fatalf("task: %+v %v; want an end (Failed or Cancelled)", o, err)
+	}
+	t.Logf("task outcome: %s %q", o.Status, o.Reason)
+	terminal := 0
+	for _, e := range n.rec.snapshot() {
+		if s, ok := e.(*actors.TaskStatusChanged); ok && s.TaskID == "t" && s.Status != exov1.TaskStatus_TASK_STATUS_PENDING && s.Status != exov1.TaskStatus_TASK_STATUS_RUNNING {
+			terminal++
+		}
+	}
+	if terminal != 1 {
+		t.Errorf("task t: %d terminal statuses, want 1", terminal)
+	}
+	if left := markedProcesses(marker); len(left) > 0 {
+		t.Errorf("processes left: %v", left)
+	}
+}
