@@ -1,5 +1,11 @@
 package actors
 
+import (
+	"time"
+
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
 // TaskFeed is the producing side of a TaskHandle whose task runs elsewhere:
 // on a remote node, seen through a client (package runtime). The handle
 // behaves like a local one: chunks in order, a retry as a *RetryError,
@@ -33,6 +39,24 @@ func (f *TaskFeed) Retry(reason string) { f.h.retry(reason) }
 // false when it had already ended, so a task ends exactly once.
 func (f *TaskFeed) Finish(o TaskOutcome) bool { return f.h.finish(o) }
 
+// Fail ends the task Failed with reason, as a node ends a task whose runner
+// failed: an error chunk naming the reason comes first (unless the last
+// chunk held is an error chunk already), so a reader of Next learns that
+// the output was cut before it meets io.EOF, and does not take a truncated
+// output for a whole one. For a task that ends on this side without its
+// node's word: the node lost, its delivery unreadable. False when it had
+// already ended.
+func (f *TaskFeed) Fail(reason string, at time.Time) bool {
+	if f.Ended() {
+		return false
+	}
+	if !f.h.lastIsError() {
+		f.h.push(&Chunk{TaskId: f.h.ID, Index: uint64(f.h.count()),
+			Chunk: &exov1.ChunkGenerated_Error{Error: &exov1.ErrorChunk{ErrorMessage: reason}}})
+	}
+	return f.h.finish(TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, Reason: reason, At: at})
+}
+
 // Ended reports whether the task has its outcome.
 func (f *TaskFeed) Ended() bool { return f.h.Outcome() != nil }
 
@@ -64,6 +88,14 @@ func (h *TaskHandle) ChunksFrom(i, max int) ([]*Chunk, int) {
 		out = append(out, h.at(i))
 	}
 	return out, h.attempt
+}
+
+// lastIsError reports whether the last chunk of the current attempt is
+// held and is an error chunk.
+func (h *TaskHandle) lastIsError() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n > h.base && h.at(h.n-1).GetError() != nil
 }
 
 // skip counts n chunks of the current attempt that never arrived and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/exo-actors/exo-actors/actors"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -77,5 +78,45 @@ func TestFeedSkip(t *testing.T) {
 	}
 	if feed.Skip(1) {
 		t.Error("Skip after the end was accepted")
+	}
+}
+
+// TestTaskFeedFail: a task ended on the client's side (its node lost) ends
+// its chunk stream with an error chunk naming the reason, then io.EOF, so
+// a reader of Next does not take the cut output for a whole one; one
+// error chunk even when the node's own came first; Fail after the end
+// changes nothing.
+func TestTaskFeedFail(t *testing.T) {
+	ctx := context.Background()
+	read := func(h *actors.TaskHandle) (out []*actors.Chunk) {
+		for {
+			c, err := h.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, c)
+		}
+	}
+	h, feed := actors.NewTaskFeed("r", "t")
+	feed.Chunk(&exov1.ChunkGenerated{TaskId: "t", Index: 0, Chunk: &exov1.ChunkGenerated_Token{Token: &exov1.TokenChunk{Text: "a"}}})
+	if !feed.Fail("node n lost", time.Now()) || feed.Fail("again", time.Now()) {
+		t.Fatal("Fail: want true once, then false")
+	}
+	cs := read(h)
+	if len(cs) != 2 || cs[1].GetError().GetErrorMessage() != "node n lost" || cs[1].GetIndex() != 1 {
+		t.Fatalf("chunks %v; want the token, then an error chunk 1 naming the reason", cs)
+	}
+	if o := h.Outcome(); o == nil || o.Status != exov1.TaskStatus_TASK_STATUS_FAILED || o.Reason != "node n lost" || o.Chunks != 2 {
+		t.Fatalf("outcome %+v; want Failed, the reason, 2 chunks", o)
+	}
+
+	h2, feed2 := actors.NewTaskFeed("r", "t2")
+	feed2.Chunk(&exov1.ChunkGenerated{TaskId: "t2", Index: 0, Chunk: &exov1.ChunkGenerated_Error{Error: &exov1.ErrorChunk{ErrorMessage: "runner failed"}}})
+	feed2.Fail("node n lost", time.Now())
+	if cs := read(h2); len(cs) != 1 || cs[0].GetError().GetErrorMessage() != "runner failed" {
+		t.Fatalf("chunks %v; want only the node's error chunk", cs)
 	}
 }

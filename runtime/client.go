@@ -670,7 +670,7 @@ func (c *Client) end(st clientState, err error) {
 	handOver := st == clientLost && c.onLost != nil
 	for id, f := range c.tasks {
 		if !handOver {
-			f.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, Reason: err.Error(), At: now})
+			f.Fail(err.Error(), now)
 		}
 		delete(c.tasks, id)
 		delete(c.taskIDs, id)
@@ -806,7 +806,7 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 	if bad != nil && packed == nil {
 		// More than a node sends at once, or unreadable framing: the
 		// task's chunks cannot go on in order, so its handle ends here.
-		f.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, At: time.Now(), Reason: bad.Error()})
+		f.Fail(bad.Error(), time.Now())
 		delete(c.tasks, m.GetCallId())
 		delete(c.taskIDs, m.GetCallId())
 		return
@@ -825,7 +825,7 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 		if bad != nil {
 			// The node sent what this client cannot read: the task's
 			// chunks cannot go on in order, so its handle ends here.
-			f.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, At: time.Now(), Reason: bad.Error()})
+			f.Fail(bad.Error(), time.Now())
 			delete(c.tasks, m.GetCallId())
 			delete(c.taskIDs, m.GetCallId())
 		}

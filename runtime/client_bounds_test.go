@@ -207,7 +207,8 @@ func TestEndDeliveryMayCarryTheBuffer(t *testing.T) {
 
 // TestOversizedChunkBatchFailsTheTask: a node sends at most
 // gateway.MaxChunkBatch chunks in one GwTaskEvent; a client refuses a
-// bigger batch before decoding it, and the task ends Failed saying why.
+// bigger batch before decoding it, and the task ends Failed saying why,
+// in its outcome and in an error chunk after the chunks it had.
 func TestOversizedChunkBatchFailsTheTask(t *testing.T) {
 	chunks := make([]*exov1.ChunkGenerated, gateway.MaxChunkBatch+1)
 	for i := range chunks {
@@ -235,8 +236,12 @@ func TestOversizedChunkBatchFailsTheTask(t *testing.T) {
 				t.Fatalf("outcome %+v, want Failed", o)
 			}
 			want := `node hostile-node sent task "t1" a batch of 257 chunks, more than the 256 a node sends at once`
-			if !strings.Contains(o.Reason, want) || o.Chunks != gateway.MaxChunkBatch {
-				t.Errorf("outcome: %d chunks, reason %q; want %d chunks and a reason saying %q", o.Chunks, o.Reason, gateway.MaxChunkBatch, want)
+			// The first batch's chunks, then the error chunk naming why.
+			if !strings.Contains(o.Reason, want) || o.Chunks != gateway.MaxChunkBatch+1 {
+				t.Errorf("outcome: %d chunks, reason %q; want %d chunks and a reason saying %q", o.Chunks, o.Reason, gateway.MaxChunkBatch+1, want)
+			}
+			if last := h.Chunks()[gateway.MaxChunkBatch]; !strings.Contains(last.GetError().GetErrorMessage(), want) {
+				t.Errorf("last chunk %v; want an error chunk saying %q", last, want)
 			}
 		})
 	}

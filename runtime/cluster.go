@@ -14,7 +14,6 @@ import (
 	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/actors/membership"
 	"github.com/exo-actors/exo-actors/actors/placement"
-	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
 // ErrNoPlacement is wrapped by SpawnRunner's error (and by the reason of a
@@ -795,7 +794,7 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 		cc.mu.Unlock()
 		now := time.Now()
 		for _, t := range tasks {
-			t.feed.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, Reason: reason + "; its runner was being stopped", At: now})
+			t.feed.Fail(reason+"; its runner was being stopped", now)
 		}
 		cc.mu.Lock()
 		for _, t := range tasks {
@@ -813,7 +812,7 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 	fail := func(ts []*clusterTask, why string) {
 		now := time.Now()
 		for _, t := range ts {
-			t.feed.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, Reason: why, At: now})
+			t.feed.Fail(why, now)
 		}
 		cc.mu.Lock()
 		for _, t := range ts {
@@ -891,8 +890,7 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 		}
 		cc.mu.Unlock()
 		if serr != nil {
-			t.feed.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED,
-				Reason: reason + "; resubmitting it failed: " + serr.Error(), At: time.Now()})
+			t.feed.Fail(reason+"; resubmitting it failed: "+serr.Error(), time.Now())
 			continue
 		}
 		cc.emit(ClusterEvent{Kind: ClusterTaskResubmitted, Node: nr.node, Member: nr.member, RunnerID: r.id, NewRunnerID: nr.id, TaskID: t.t.ID})
@@ -1117,8 +1115,7 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 	if lostMeanwhile {
 		// The member was declared lost while the call was in flight: the
 		// failover did not see this task; end it here, once.
-		feed.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED,
-			Reason: fmt.Sprintf("%s: node %s was lost while the task was being submitted", ErrNodeLost, r.node), At: time.Now()})
+		feed.Fail(fmt.Sprintf("%s: node %s was lost while the task was being submitted", ErrNodeLost, r.node), time.Now())
 	}
 	return &TaskHandle{ID: t.ID, RunnerID: runnerID, h: h}, nil
 }
@@ -1265,8 +1262,7 @@ func (cc *ClusterClient) Close() error {
 			mc.c.Close()
 		}
 		for _, t := range parked { // tasks of suspect members, held for a verdict that will not come
-			t.feed.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED,
-				Reason: fmt.Sprintf("%s: cluster client of %s closed", ErrClientClosed, cc.cfg.Cluster), At: time.Now()})
+			t.feed.Fail(fmt.Sprintf("%s: cluster client of %s closed", ErrClientClosed, cc.cfg.Cluster), time.Now())
 		}
 	})
 	return nil

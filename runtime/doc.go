@@ -22,6 +22,9 @@
 //		if err != nil {
 //			break // io.EOF after the last chunk
 //		}
+//		if c.Error != "" {
+//			break // the task failed (its runner, or its remote node, was lost): see h.Wait
+//		}
 //		text.WriteString(c.Text)
 //	}
 //	report, err := sys.Shutdown(ctx) // SIGNALING → DRAINING → CLOSING

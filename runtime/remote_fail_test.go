@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -90,6 +91,23 @@ func checkLost(t *testing.T, ctx context.Context, p *placed, since time.Time, bo
 		}
 		if again := h.Outcome(); again == nil || *again != o {
 			t.Errorf("task %s: outcome changed after the end: %+v then %+v", h.ID, o, again)
+		}
+		// A reader of Next learns that the output was cut: an error chunk
+		// naming the loss comes last, then io.EOF (before the fix: io.EOF
+		// right after the last token, as for a whole output).
+		var last exo.Chunk
+		for {
+			c, err := h.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("task %s: Next: %v", h.ID, err)
+			}
+			last = c
+		}
+		if !strings.Contains(last.Error, "lost") || !strings.Contains(last.Error, p.node.name) || last.Text != "" {
+			t.Errorf("task %s: last chunk before io.EOF %+v; want an error chunk naming the lost node %s", h.ID, last, p.node.name)
 		}
 	}
 	t.Logf("node %s: %d open tasks ended Failed within %s of the fault (bound %s)", p.node.name, len(p.handles), worst.Round(time.Millisecond), bound)

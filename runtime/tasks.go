@@ -111,7 +111,10 @@ type TaskHandle struct {
 }
 
 // Next returns the next chunk this handle has not returned yet, waiting for
-// it, or io.EOF after the last one. After a retry it returns a *RetryError
+// it, or io.EOF after the last one. A task that failed after it was sent
+// (its runner crashed or was killed, or, for a Client's or ClusterClient's
+// handle, its node was lost) ends with an error chunk (Chunk.Error set,
+// the outcome's reason) before io.EOF. After a retry it returns a *RetryError
 // (errors.Is(err, ErrTaskRetried)) once, then the new attempt's chunks from
 // 0. Readers sharing a handle share its cursor; use Chunk for independent
 // readers.
