@@ -199,6 +199,9 @@ type Node struct {
 	done    chan struct{} // sole sender: finishShutdown, run once by the holder of shutSem
 	report  ShutdownReport
 	shutErr error
+	// fault is the first node-wide fault (under mu): what made the node
+	// shut itself down, nil when none came (Fault).
+	fault error
 	// shutSem (capacity 1) is held by whoever runs shutdown phases, so the
 	// phases run one at a time and in order; shut is their progress,
 	// touched only by the holder (node_stepped.go).
@@ -448,6 +451,11 @@ func (n *Node) Shutdown(ctx context.Context) (ShutdownReport, error) {
 // not block on the tree it is part of); the goroutine ends when the shutdown
 // does, and Done reports it.
 func (n *Node) onNodeFault(reason error) {
+	n.mu.Lock()
+	if n.fault == nil {
+		n.fault = reason
+	}
+	n.mu.Unlock()
 	n.cfg.logger.WithField("reason", reason.Error()).Error("node-wide fault: shutting the node down gracefully")
 	go func() { _, _ = n.Shutdown(context.Background()) }()
 }
@@ -469,6 +477,16 @@ func (n *Node) ForceKill(ctx context.Context) (int, error) {
 
 // Done is closed when the node has shut down, whoever started the shutdown.
 func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Fault returns the first node-wide fault (a runner that could not start
+// because the node cannot fork or is out of file descriptors: the
+// node_fault kind), which made the node shut itself down, or nil when none
+// came.
+func (n *Node) Fault() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.fault
+}
 
 // Policy returns the node's error handler (records, statistics).
 func (n *Node) Policy() *errhandler.Handler { return n.cfg.policy }

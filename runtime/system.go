@@ -322,6 +322,13 @@ func (s *System) ForceKill(ctx context.Context) (int, error) { return s.node.For
 // node-wide fault makes it shut itself down).
 func (s *System) Done() <-chan struct{} { return s.node.Done() }
 
+// Fault returns the node-wide fault that made the System shut itself down
+// (a runner could not start because the node cannot fork or is out of file
+// descriptors: the node_fault kind, docs/errors.md), or nil when none came.
+// After such a fault every call answers ErrShuttingDown, then ErrStopped;
+// Fault says why.
+func (s *System) Fault() error { return s.node.Fault() }
+
 // ForwardStats counts what the System could not forward. Each failure is
 // counted; at most one error record (and log line) per kind per second is
 // made, and the next record says how many were only counted.

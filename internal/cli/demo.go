@@ -347,8 +347,14 @@ func demoScenario(ctx context.Context, w *demoWatch, sys *exo.System, o demoOpti
 		ids = append(ids, id)
 	}
 	for _, id := range ids {
-		if err := w.waitFor(ctx, id+" Ready", statusReached(id, exo.StatusReady)); err != nil {
-			return handles, err
+		// WaitReady, not an event: a runner that fails before Ready (it
+		// cannot start, or crashes while loading) ends the wait with its
+		// failure instead of leaving the demo waiting for good.
+		if err := sys.WaitReady(ctx, id); err != nil {
+			if f := sys.Fault(); f != nil {
+				return handles, fmt.Errorf("demo: the node shut itself down after a node-wide fault: %w", f)
+			}
+			return handles, fmt.Errorf("demo: runner %s did not become Ready: %w", id, err)
 		}
 	}
 

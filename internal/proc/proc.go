@@ -187,8 +187,16 @@ func (e *StartError) Error() string {
 	if e.NotFound {
 		return fmt.Sprintf("executable %q not found or not executable (%v); check the runner spec's command and PATH", e.Path, innermost(e.Err))
 	}
+	if errors.Is(e.Err, syscall.EMFILE) || errors.Is(e.Err, syscall.ENFILE) {
+		return fmt.Sprintf("start %q: %v: the open-file limit is reached (each running runner holds %d file descriptors of the node); raise the limit (ulimit -n, systemd LimitNOFILE=) or run fewer runners",
+			e.Path, innermost(e.Err), FilesPerRunner)
+	}
 	return fmt.Sprintf("start %q: %v", e.Path, innermost(e.Err))
 }
+
+// FilesPerRunner is how many file descriptors of the node a running runner
+// holds: its stdin, stdout and stderr pipe ends and a pidfd.
+const FilesPerRunner = 4
 
 func (e *StartError) Unwrap() error { return e.Err }
 

@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
+)
+
+// The node runs out of file descriptors while the demo starts its runners
+// (a node-wide fault: the node shuts itself down). The demo ends, exit 1,
+// naming the fault and what to do; before, it waited for Ready events that
+// never came until it was killed. The limit is set in a shell before exec,
+// soft and hard, so the demo cannot raise it; 20 runners need 80.
+func TestDemoOutOfFilesEndsWithTheFault(t *testing.T) {
+	marker := fmt.Sprintf("demo-fault-%d-%d", os.Getpid(), time.Now().UnixNano())
+	cmd := exec.Command("/bin/sh", "-c", `ulimit -n 40 && exec "$0" demo --runners 20 --layers 1 --layer-delay 1ms --live off --log-level error`, exoBinary(t))
+	cmd.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARK="+marker)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }() // the one Wait; its goroutine ends with it
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(2 * time.Minute):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		t.Fatalf("the demo still ran 2 minutes after its start (it waits for good):\n%s", stdout.String())
+	}
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	last := strings.TrimSpace(stderr.String())
+	if i := strings.LastIndex(last, "\n"); i >= 0 {
+		last = last[i+1:]
+	}
+	if code != ExitFailure || !strings.Contains(last, "node-wide fault") || !strings.Contains(last, "too many open files") || !strings.Contains(last, "ulimit -n") {
+		t.Errorf("exit %d, last stderr line %q; want %d and a line naming the node-wide fault, the open-file limit and ulimit -n", code, last, ExitFailure)
+	}
+	if left := testutil.MarkedProcesses("EXO_ACTORS_TEST_MARK", marker); len(left) > 0 {
+		t.Errorf("processes left: %v", left)
+	}
+}

@@ -1,0 +1,28 @@
+package proc_test
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/exo-actors/exo-actors/internal/proc"
+)
+
+// A start that fails for want of file descriptors says so and what to do.
+func TestStartErrorOutOfFiles(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE} {
+		err := &proc.StartError{Path: "/bin/runner", Err: fmt.Errorf("stdin pipe: %w", os.NewSyscallError("pipe2", errno))}
+		got := err.Error()
+		for _, want := range []string{`start "/bin/runner"`, errno.Error(), "open-file limit", "ulimit -n", "fewer runners"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%v: %q lacks %q", errno, got, want)
+			}
+		}
+	}
+	other := (&proc.StartError{Path: "/bin/runner", Err: syscall.EPERM}).Error()
+	if strings.Contains(other, "ulimit") {
+		t.Errorf("EPERM: %q speaks of the file limit", other)
+	}
+}
