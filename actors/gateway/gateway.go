@@ -35,6 +35,17 @@ const callTimeout = 10 * time.Second
 // more, and a client refuses a batch of more before decoding it.
 const MaxChunkBatch = 256
 
+// MaxSubscribeBuffer bounds the Buffer a peer may ask for in GwSubscribe:
+// the events the node's stream keeps for that subscriber beyond its
+// credit. A larger request is refused (ErrInvalidArgument), so a peer that
+// never reads cannot make the node hold a stream's whole history.
+const MaxSubscribeBuffer = 1 << 20
+
+// MaxSubscribeWindow bounds the Window a peer may ask for in GwSubscribe:
+// the events the node hands over unacknowledged. A larger request is
+// refused (ErrInvalidArgument).
+const MaxSubscribeWindow = 1 << 16
+
 // maxBlast bounds one GwBlast.
 const maxBlast = 1_000_000
 
@@ -705,6 +716,14 @@ func (a *gatewayActor) subscribe(ctx actor.Context, s *session, m *exov1.GwSubsc
 	}
 	if old := s.subs[m.GetCallId()]; old != nil {
 		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: call %d already subscribed", ErrInvalidArgument, m.GetCallId())))
+		return
+	}
+	if b, w := m.GetBuffer(), m.GetWindow(); b > MaxSubscribeBuffer || w > MaxSubscribeWindow {
+		what := fmt.Sprintf("a buffer of %d events, node %s keeps at most %d per subscriber", b, g.cfg.Name, MaxSubscribeBuffer)
+		if w > MaxSubscribeWindow {
+			what = fmt.Sprintf("a window of %d events, node %s hands over at most %d unacknowledged", w, g.cfg.Name, MaxSubscribeWindow)
+		}
+		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: subscription to %q asks for %s; ask for less (0: the node's default)", ErrInvalidArgument, m.GetTopic(), what)))
 		return
 	}
 	r := &relay{g: g, stream: stream, to: ctx.Sender(), req: m}
