@@ -2,7 +2,9 @@ package gateway_test
 
 import (
 	"testing"
+	"time"
 
+	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/gateway"
 	"github.com/exo-actors/exo-actors/actors/streams"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -25,4 +27,44 @@ func TestSubscribeRefusesHugeBufferOrWindow(t *testing.T) {
 	if m, ok := f.next(t).(*exov1.GwSubscribed); !ok || m.GetCallId() != 4 {
 		t.Fatalf("got %T %v, want GwSubscribed of call 4", m, m)
 	}
+}
+
+// TestSubmitRefusesAnOpenCallID: a GwSubmit whose call_id is that of a
+// task the session still has open is refused. Before, the gateway took it:
+// the session's map of open tasks kept one entry for both (so the open
+// tasks bound, MaxTasksPerSession, did not count the second), and each
+// such request started one more forwarder goroutine; a peer repeating one
+// call_id and one task ID (the node answers a known task ID with the first
+// submission's handle) grew the node's goroutines without bound.
+func TestSubmitRefusesAnOpenCallID(t *testing.T) {
+	f := newFixtureNode(t, func(c *actors.NodeConfig) {
+		// A runner that never says hello: its tasks stay open (queued)
+		// for the whole test; short stop waits end it quickly.
+		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Minute, StopGrace: 50 * time.Millisecond, TermWait: time.Second}
+	}, func(c *gateway.Config) {
+		c.Kinds["sleeper"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "sleeper", Command: "/bin/sleep", Args: []string{"300"}}}
+		c.MaxTasksPerSession = 2
+	})
+	f.hello(t)
+	f.send(&exov1.GwSpawnRunner{CallId: 2, Kind: "sleeper"})
+	sp, ok := f.next(t).(*exov1.GwRunnerSpawned)
+	if !ok {
+		t.Fatalf("spawn: got %T %v", sp, sp)
+	}
+	id := sp.GetRunnerId()
+	f.send(&exov1.GwSubmit{CallId: 3, RunnerId: id, TaskId: "a", Kind: "noop"})
+	if m, ok := f.next(t).(*exov1.GwSubmitted); !ok || m.GetCallId() != 3 {
+		t.Fatalf("first submit: got %T %v", m, m)
+	}
+	f.send(&exov1.GwSubmit{CallId: 3, RunnerId: id, TaskId: "a", Kind: "noop"})
+	wantError(t, f.next(t), 3, gateway.ErrInvalidArgument, "call 3 already has an open task")
+	f.send(&exov1.GwSubmit{CallId: 3, RunnerId: id, TaskId: "b", Kind: "noop"})
+	wantError(t, f.next(t), 3, gateway.ErrInvalidArgument, "call 3 already has an open task")
+	f.send(&exov1.GwSubmit{CallId: 4, RunnerId: id, TaskId: "b", Kind: "noop"})
+	if m, ok := f.next(t).(*exov1.GwSubmitted); !ok || m.GetCallId() != 4 {
+		t.Fatalf("second task: got %T %v", m, m)
+	}
+	// The bound counts both open tasks.
+	f.send(&exov1.GwSubmit{CallId: 5, RunnerId: id, TaskId: "c", Kind: "noop"})
+	wantError(t, f.next(t), 5, gateway.ErrLimit, "2 open tasks")
 }

@@ -628,6 +628,13 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: task %q carries %d bytes, node %s accepts at most %d", ErrMessageTooLarge, m.GetTaskId(), size, g.cfg.Name, g.cfg.MaxMessage)))
 		return
 	}
+	if _, open := s.tasks[callID]; open {
+		// One forwarder and one entry per call: a second task under the
+		// same call_id would escape MaxTasksPerSession and start one more
+		// forwarder each time.
+		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: call %d already has an open task (%q); use a new call_id per GwSubmit", ErrInvalidArgument, callID, s.tasks[callID].ID)))
+		return
+	}
 	if len(s.tasks) >= g.cfg.MaxTasksPerSession {
 		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: %d open tasks for this client, the node's limit", ErrLimit, len(s.tasks))))
 		return
