@@ -540,7 +540,8 @@ func (c *Client) Cancel(ctx context.Context, runnerID, taskID string) (int, erro
 // credit allows (plus Buffer when the stream ends) ends the subscription
 // with an error saying so, before the client decodes what it sent
 // (docs/remote.md, "Bounds on what a node sends"). The call is bounded by
-// the client's call timeout.
+// the client's call timeout; a call that fails (a timeout included) tells
+// the node to drop whatever it set up for it.
 func (c *Client) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
 	window := o.Window
 	if window <= 0 {
@@ -553,7 +554,16 @@ func (c *Client) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscri
 	if err != nil {
 		c.mu.Lock()
 		delete(c.subs, id)
+		connected := c.state == clientConnected
 		c.mu.Unlock()
+		if connected {
+			// The call timed out or failed, but the node may have
+			// subscribed (or may yet): end that subscription, or it
+			// holds one of the session's subscriptions until the
+			// session ends. The node takes this after the GwSubscribe
+			// (one sender, in order); without a subscription it is a no-op.
+			c.send(&exov1.GwUnsubscribe{CallId: id})
+		}
 		return nil, err
 	}
 	rs.feed.SetID(res.(*exov1.GwSubscribed).GetSubId())

@@ -1,0 +1,66 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+// TestRemoteSubscribeTimeoutLeavesNoRelay: a Subscribe that timed out on
+// the client (the node answered after the call timeout) must not leave the
+// subscription open on the node. Before, the client forgot the call but
+// the node kept the relay (and the stream's subscriber) for the whole
+// session: every timed-out Subscribe took one of the session's 64
+// subscriptions for good, until the client could subscribe no more.
+func TestRemoteSubscribeTimeoutLeavesNoRelay(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
+	node := startNode(t, "sub-timeout", cfg)
+	ctx := remoteCtx(t, time.Minute)
+	// Calls without a deadline of their own (Subscribe's) time out at
+	// once: the node serves each, the client has stopped waiting.
+	c, err := exo.Dial(ctx, node.addr, exo.WithCallTimeout(time.Nanosecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	timedOut := 0
+	for range 8 {
+		sub, err := c.Subscribe(exo.TopicTasks, exo.Filter{}, exo.SubscribeOptions{})
+		switch {
+		case err == nil:
+			sub.Close() // the answer won the race: closed the usual way
+		case errors.Is(err, context.DeadlineExceeded):
+			timedOut++
+		default:
+			t.Fatal(err)
+		}
+	}
+	if timedOut == 0 {
+		t.Fatal("no Subscribe timed out: the test proves nothing")
+	}
+	// The node counts a relay until it stopped: ask until it has none
+	// (NodeStatus carries its own deadline, so the 1ns default does not
+	// apply).
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for {
+		st, err := c.NodeStatus(ctx)
+		if err != nil {
+			t.Fatalf("node status: %v", err)
+		}
+		if st.Subscriptions == 0 {
+			break
+		}
+		select {
+		case <-deadline.C:
+			t.Fatalf("node %s still holds %d subscriptions 10s after %d Subscribe calls timed out on the client: nothing ends them but the session's end", st.Name, st.Subscriptions, timedOut)
+		case <-tick.C:
+		}
+	}
+}
