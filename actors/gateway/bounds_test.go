@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -67,4 +68,52 @@ func TestSubmitRefusesAnOpenCallID(t *testing.T) {
 	// The bound counts both open tasks.
 	f.send(&exov1.GwSubmit{CallId: 5, RunnerId: id, TaskId: "c", Kind: "noop"})
 	wantError(t, f.next(t), 5, gateway.ErrLimit, "2 open tasks")
+}
+
+// TestCallsInFlightAreBounded: the calls the gateway serves off its actor
+// (here InjectFault, whose hook blocks) run at most MaxCallsPerSession
+// (default 256) at once per session; one more is refused with ErrLimit
+// at once instead of starting one more goroutine, and once answers went
+// out the session may call again.
+func TestCallsInFlightAreBounded(t *testing.T) {
+	const limit = 256                     // gateway.Config.MaxCallsPerSession's default
+	entered := make(chan string, limit+1) // never closed
+	release := make(chan struct{})
+	f := newFixtureWith(t, func(c *gateway.Config) {
+		c.InjectFault = func(ctx context.Context, id string, gen uint64, kind string) (string, error) {
+			entered <- id
+			if id == "block" {
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+			}
+			return "done", nil
+		}
+	})
+	f.hello(t)
+	for i := range limit {
+		f.send(&exov1.GwInjectFault{CallId: uint64(10 + i), RunnerId: "block", Generation: 1, Kind: "crash"})
+	}
+	for range limit {
+		<-entered
+	}
+	f.send(&exov1.GwInjectFault{CallId: 9, RunnerId: "one-more", Generation: 1, Kind: "crash"})
+	wantError(t, f.next(t), 9, gateway.ErrLimit, "256 calls of this client in flight")
+	close(release) // sole sender: the test, once
+	for range limit {
+		if m, ok := f.next(t).(*exov1.GwFaultInjected); !ok {
+			t.Fatalf("got %T %v, want GwFaultInjected", m, m)
+		}
+	}
+	// Served again once the answers went out (the gateway hears of each
+	// answered call after it went out: ask until it is served).
+	for call := uint64(1000); ; call++ {
+		f.send(&exov1.GwInjectFault{CallId: call, RunnerId: "after", Generation: 1, Kind: "crash"})
+		m := f.next(t)
+		if r, ok := m.(*exov1.GwFaultInjected); ok && r.GetCallId() == call {
+			break
+		}
+		wantError(t, m, call, gateway.ErrLimit, "in flight")
+	}
 }

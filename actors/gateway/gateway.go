@@ -53,9 +53,10 @@ const maxBlast = 1_000_000
 const tickEvery = 250 * time.Millisecond
 
 // Gateway is a running gateway actor and the goroutines it owns: one
-// ticker, one forwarder per open task, and one per slow call (StopRunner,
-// Shutdown, cancelling a lost client's tasks). Close stops them all and
-// waits for them.
+// ticker, one forwarder per open task, one per slow call (StopRunner,
+// Shutdown, ...: at most Config.MaxCallsPerSession per session, goCall),
+// and one per lost client whose tasks it cancels. Close stops them all
+// and waits for them.
 type Gateway struct {
 	cfg    Config
 	system *actor.ActorSystem
@@ -179,6 +180,26 @@ func (g *Gateway) goOwned(f func()) {
 	}()
 }
 
+// goCall serves a call of session s on a goroutine the gateway owns (a
+// call that waits on other actors or runs long: StopRunner, NodeStatus,
+// StatusDoc, InjectFault, Blast, Shutdown, ShutdownPhase), so the actor
+// goes on answering every session's pings. At most MaxCallsPerSession of
+// a session's calls run at once; beyond them the call is refused with
+// ErrLimit, so a peer that never waits for its answers cannot grow the
+// node's goroutines without bound.
+func (a *gatewayActor) goCall(ctx actor.Context, s *session, callID uint64, f func()) {
+	g := a.g
+	if s.calls >= g.cfg.MaxCallsPerSession {
+		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: %d calls of this client in flight on node %s, its limit; wait for their answers", ErrLimit, s.calls, g.cfg.Name)))
+		return
+	}
+	s.calls++
+	g.goOwned(func() {
+		defer g.system.Root.Send(g.pid, &callDone{s: s})
+		f()
+	})
+}
+
 // Internal messages of the gateway actor (local Go structs, never on the
 // wire).
 type (
@@ -188,6 +209,8 @@ type (
 		session string
 		callID  uint64
 	}
+	// callDone: a call served off the actor (goCall) answered.
+	callDone struct{ s *session }
 )
 
 var tickMsg = &tickT{}
@@ -211,6 +234,7 @@ type session struct {
 	subs     map[uint64]*actor.PID      // relay actors by GwSubscribe call_id
 	tasks    map[uint64]actors.TaskSpec // open tasks by GwSubmit call_id
 	runners  map[uint64]string          // the runner of each open task
+	calls    int                        // calls served off the actor (goCall) not answered yet, at most MaxCallsPerSession
 	ctx      context.Context            // ends the session's forwarders
 	cancel   context.CancelFunc
 }
@@ -244,6 +268,8 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 				a.endSession(ctx, s, "its endpoint "+m.address+" terminated", true)
 			}
 		}
+	case *callDone:
+		m.s.calls--
 	case *taskDone:
 		if s := a.sessions[m.session]; s != nil {
 			delete(s.tasks, m.callID)
@@ -445,7 +471,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		a.reply(ctx, out)
 	case *exov1.GwStopRunner:
 		to := ctx.Sender()
-		g.goOwned(func() {
+		a.goCall(ctx, s, callID, func() {
 			sctx, cancel := context.WithTimeout(g.ctx, time.Minute)
 			defer cancel()
 			res, err := g.cfg.Node.StopRunner(sctx, m.GetRunnerId())
@@ -484,7 +510,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			shutting = true
 		default:
 		}
-		g.goOwned(func() {
+		a.goCall(ctx, s, callID, func() {
 			sctx, cancel := context.WithTimeout(g.ctx, callTimeout)
 			defer cancel()
 			infos, _ := g.cfg.Node.Runners(sctx)
@@ -500,7 +526,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		})
 	case *exov1.GwStatusDoc:
 		to := ctx.Sender()
-		g.goOwned(func() {
+		a.goCall(ctx, s, callID, func() {
 			sctx, cancel := context.WithTimeout(g.ctx, callTimeout)
 			defer cancel()
 			doc, err := httpapi.BuildStatus(sctx, g.cfg.Node)
@@ -521,7 +547,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			return
 		}
 		to := ctx.Sender()
-		g.goOwned(func() {
+		a.goCall(ctx, s, callID, func() {
 			fctx, cancel := context.WithTimeout(g.ctx, callTimeout)
 			defer cancel()
 			res, err := g.cfg.InjectFault(fctx, m.GetRunnerId(), m.GetGeneration(), m.GetKind())
@@ -541,7 +567,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			return
 		}
 		to, sctx := ctx.Sender(), s.ctx
-		g.goOwned(func() {
+		a.goCall(ctx, s, callID, func() {
 			data := make([]byte, size)
 			root := g.system.Root
 			for i := range n {
@@ -553,14 +579,14 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			root.Send(to, &exov1.GwBlastDone{CallId: callID, Count: int32(n)})
 		})
 	case *exov1.GwShutdownPhase:
-		a.shutdownPhase(ctx, m) // shutdown_phase.go
+		a.shutdownPhase(ctx, s, m) // shutdown_phase.go
 	case *exov1.GwShutdown:
 		if g.cfg.Shutdown == nil {
 			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s does not accept remote shutdown", ErrUnsupported, g.cfg.Name)))
 			return
 		}
 		to := ctx.Sender()
-		g.goOwned(func() {
+		a.goCall(ctx, s, callID, func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			text, total, forced, err := g.cfg.Shutdown(sctx)
