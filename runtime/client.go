@@ -763,7 +763,9 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		c.reply(m)
 	case *exov1.GwBlastItem:
 		c.mu.Lock()
-		c.blasted[m.GetCallId()]++
+		if n, ok := c.blasted[m.GetCallId()]; ok { // a Blast still waiting: not one that gave up, nor a call ID the node made up
+			c.blasted[m.GetCallId()] = n + 1
+		}
 		c.mu.Unlock()
 	case proto.Message:
 		c.reply(m)

@@ -64,3 +64,32 @@ func TestRemoteSubscribeTimeoutLeavesNoRelay(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoteBlastTimeoutLeavesNoCount: the items of a Blast that timed out
+// on the client still arrive; the client must not start counting them
+// again (one map entry per timed-out Blast, kept for the Client's life:
+// state that grew with what the node sent).
+func TestRemoteBlastTimeoutLeavesNoCount(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
+	node := startNode(t, "blast-timeout", cfg)
+	ctx := remoteCtx(t, time.Minute)
+	c, err := exo.Dial(ctx, node.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	expired, cancel := context.WithTimeout(ctx, time.Nanosecond)
+	defer cancel()
+	if _, err := c.Blast(expired, 100, 16); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("blast with an expired context: %v, want a timeout", err)
+	}
+	// A second Blast waits for its own items; most often the first one's
+	// arrived before (it started first). Whenever they come, the client
+	// keeps no count for a call it gave up.
+	if got, err := c.Blast(ctx, 100, 16); err != nil || got != 100 {
+		t.Fatalf("blast: %d of 100 arrived: %v", got, err)
+	}
+	if n := c.BlastCountsForTest(); n != 0 {
+		t.Fatalf("the client keeps %d blast counts after both Blast calls returned: the timed-out one's items made a new entry", n)
+	}
+}
