@@ -248,7 +248,7 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 			c.root.Send(self, &nodeGone{why: "its endpoint terminated (connection lost)"})
 		}
 	})
-	res, err := c.call(ctx, &exov1.GwHello{ClientName: o.name, Heartbeat: durationpb.New(o.heartbeat)})
+	res, err := answer[*exov1.GwWelcome](c.call(ctx, &exov1.GwHello{ClientName: o.name, Heartbeat: durationpb.New(o.heartbeat)}))
 	if err != nil {
 		c.Close()
 		if ctx.Err() != nil {
@@ -256,7 +256,7 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 		}
 		return nil, err
 	}
-	w := res.(*exov1.GwWelcome)
+	w := res
 	c.mu.Lock()
 	c.node, c.kinds, c.nodeMax = w.GetNodeName(), w.GetKinds(), int(w.GetMaxMessage())
 	c.mu.Unlock()
@@ -407,6 +407,23 @@ func (c *Client) callAs(ctx context.Context, id uint64, msg proto.Message) (prot
 	}
 }
 
+// answer returns a call's answer as the reply type T of its request, or
+// an error naming both types when the node answered with another message
+// (a node of another protocol version, or a hostile one): never a panic
+// in the caller.
+func answer[T proto.Message](res proto.Message, err error) (T, error) {
+	var zero T
+	if err != nil {
+		return zero, err
+	}
+	r, ok := res.(T)
+	if !ok {
+		return zero, fmt.Errorf("the node answered with a %s where this client expects a %s: it does not speak this client's gateway protocol (another exo-actors version?)",
+			proto.MessageName(res), proto.MessageName(zero))
+	}
+	return r, nil
+}
+
 func (c *Client) forget(id uint64) {
 	c.mu.Lock()
 	delete(c.pending, id)
@@ -432,21 +449,21 @@ func (c *Client) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, erro
 		return "", fmt.Errorf("%w: a remote node starts runners only as its config says: name a kind (node %s has %s) and leave Command, Args, Env, Dir and Builtin empty",
 			ErrInvalidRequest, c.NodeName(), strings.Join(c.Kinds(), ", "))
 	}
-	res, err := c.call(ctx, &exov1.GwSpawnRunner{Kind: spec.Kind})
+	res, err := answer[*exov1.GwRunnerSpawned](c.call(ctx, &exov1.GwSpawnRunner{Kind: spec.Kind}))
 	if err != nil {
 		return "", err
 	}
-	return res.(*exov1.GwRunnerSpawned).GetRunnerId(), nil
+	return res.GetRunnerId(), nil
 }
 
 // StopRunner stops one runner of the node (Shutdown frame, SIGTERM,
 // SIGKILL) and says which step ended it.
 func (c *Client) StopRunner(ctx context.Context, id string) (*StopResult, error) {
-	res, err := c.call(ctx, &exov1.GwStopRunner{RunnerId: id})
+	res, err := answer[*exov1.GwRunnerStopped](c.call(ctx, &exov1.GwStopRunner{RunnerId: id}))
 	if err != nil {
 		return nil, err
 	}
-	r := res.(*exov1.GwRunnerStopped)
+	r := res
 	out := &StopResult{RunnerID: r.GetRunnerId(), Generation: r.GetGeneration(), EndedBy: r.GetEndedBy(), Total: r.GetTotal().AsDuration()}
 	if r.GetFailure() != "" {
 		out.Failure = &RunnerFailure{}
@@ -457,12 +474,12 @@ func (c *Client) StopRunner(ctx context.Context, id string) (*StopResult, error)
 
 // Runners lists the node's runners, in spawn order.
 func (c *Client) Runners(ctx context.Context) ([]RunnerInfo, error) {
-	res, err := c.call(ctx, &exov1.GwListRunners{})
+	res, err := answer[*exov1.GwRunnerList](c.call(ctx, &exov1.GwListRunners{}))
 	if err != nil {
 		return nil, err
 	}
 	var out []RunnerInfo
-	for _, r := range res.(*exov1.GwRunnerList).GetRunners() {
+	for _, r := range res.GetRunners() {
 		out = append(out, fromRunnerInfo(gateway.RunnerInfoFromWire(r)))
 	}
 	return out, nil
@@ -526,11 +543,11 @@ func (c *Client) submitFeed(ctx context.Context, runnerID string, t Task, feed *
 
 // Cancel cancels one task, or every task of the runner when taskID is empty.
 func (c *Client) Cancel(ctx context.Context, runnerID, taskID string) (int, error) {
-	res, err := c.call(ctx, &exov1.GwCancel{RunnerId: runnerID, TaskId: taskID})
+	res, err := answer[*exov1.GwCancelled](c.call(ctx, &exov1.GwCancel{RunnerId: runnerID, TaskId: taskID}))
 	if err != nil {
 		return 0, err
 	}
-	return int(res.(*exov1.GwCancelled).GetCount()), nil
+	return int(res.GetCount()), nil
 }
 
 // Subscribe subscribes to a topic of the node with a filter. Credit flows
@@ -549,8 +566,8 @@ func (c *Client) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscri
 	}
 	id := c.ids.Add(1)
 	sub, rs := c.openSub(id, topic, window, o.Buffer)
-	res, err := c.callAs(context.Background(), id, &exov1.GwSubscribe{CallId: id, Topic: topic, RunnerId: f.RunnerID,
-		TaskId: f.TaskID, Kinds: f.Kinds, Buffer: int32(o.Buffer), Window: int32(window)})
+	res, err := answer[*exov1.GwSubscribed](c.callAs(context.Background(), id, &exov1.GwSubscribe{CallId: id, Topic: topic, RunnerId: f.RunnerID,
+		TaskId: f.TaskID, Kinds: f.Kinds, Buffer: int32(o.Buffer), Window: int32(window)}))
 	if err != nil {
 		c.mu.Lock()
 		delete(c.subs, id)
@@ -566,7 +583,7 @@ func (c *Client) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscri
 		}
 		return nil, err
 	}
-	rs.feed.SetID(res.(*exov1.GwSubscribed).GetSubId())
+	rs.feed.SetID(res.GetSubId())
 	return &Subscription{s: sub}, nil
 }
 
@@ -597,11 +614,11 @@ func (c *Client) openSub(id uint64, topic string, window, buffer int) (*streams.
 
 // NodeStatus returns the node's status.
 func (c *Client) NodeStatus(ctx context.Context) (NodeStatus, error) {
-	res, err := c.call(ctx, &exov1.GwNodeStatus{})
+	res, err := answer[*exov1.GwNodeStatusReply](c.call(ctx, &exov1.GwNodeStatus{}))
 	if err != nil {
 		return NodeStatus{}, err
 	}
-	r := res.(*exov1.GwNodeStatusReply)
+	r := res
 	return NodeStatus{Name: r.GetNodeName(), Kinds: r.GetKinds(), Runners: int(r.GetRunners()), Sessions: int(r.GetSessions()),
 		Subscriptions: int(r.GetSubscriptions()), OpenTasks: int(r.GetOpenTasks()), Uptime: r.GetUptime().AsDuration(),
 		ShuttingDown: r.GetShuttingDown(), Health: r.GetHealthScore(), HealthKnown: r.GetHealthKnown(),
@@ -611,11 +628,11 @@ func (c *Client) NodeStatus(ctx context.Context) (NodeStatus, error) {
 // ShutdownNode shuts the node down (SIGNALING → DRAINING → CLOSING, as
 // System.Shutdown) and returns its report; the node process then exits.
 func (c *Client) ShutdownNode(ctx context.Context) (RemoteShutdownReport, error) {
-	res, err := c.call(ctx, &exov1.GwShutdown{})
+	res, err := answer[*exov1.GwShutdownReport](c.call(ctx, &exov1.GwShutdown{}))
 	if err != nil {
 		return RemoteShutdownReport{}, err
 	}
-	r := res.(*exov1.GwShutdownReport)
+	r := res
 	return RemoteShutdownReport{Node: c.NodeName(), Text: r.GetReport(), Total: r.GetTotal().AsDuration(), Forced: r.GetForced()}, nil
 }
 
