@@ -560,6 +560,10 @@ func (c *Client) Cancel(ctx context.Context, runnerID, taskID string) (int, erro
 // the client's call timeout; a call that fails (a timeout included) tells
 // the node to drop whatever it set up for it.
 func (c *Client) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
+	if o.Window > gateway.MaxSubscribeWindow || o.Buffer > gateway.MaxSubscribeBuffer {
+		return nil, fmt.Errorf("%w: subscription to %q of node %s with Window %d and Buffer %d: a node takes a Window of at most %d and a Buffer of at most %d events",
+			ErrInvalidRequest, topic, c.NodeName(), o.Window, o.Buffer, gateway.MaxSubscribeWindow, gateway.MaxSubscribeBuffer)
+	}
 	window := o.Window
 	if window <= 0 {
 		window = streams.DefaultWindow
