@@ -183,6 +183,7 @@ type Client struct {
 	taskIDs   map[uint64]string
 	subs      map[uint64]*remoteSub // open subscriptions by GwSubscribe call_id
 	blasted   map[uint64]int        // GwBlastItems received, by GwBlast call_id
+	budget    *sendBudget           // bytes of Submits in flight (client_sendbudget.go); set by Dial
 
 	// onLost, when set (a ClusterClient's connection to one member, set
 	// before any Submit), takes the open tasks of a lost node: end leaves
@@ -260,6 +261,7 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	c.mu.Lock()
 	c.node, c.kinds, c.nodeMax = w.GetNodeName(), w.GetKinds(), int(w.GetMaxMessage())
 	c.mu.Unlock()
+	c.budget = newSendBudget(2 * c.messageLimit())
 	c.ticker.Add(1)
 	go c.heartbeat()
 	return c, nil
@@ -505,31 +507,50 @@ func (c *Client) checkTask(t Task) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	size := len(t.Payload)
-	for k, v := range t.Params {
-		size += len(k) + len(v)
-	}
-	limit := c.opts.maxMessage
-	c.mu.Lock()
-	if c.nodeMax > 0 && c.nodeMax < limit {
-		limit = c.nodeMax
-	}
-	c.mu.Unlock()
+	size, limit := taskSize(t), c.messageLimit()
 	if size > limit {
 		return fmt.Errorf("%w: task %q carries %d bytes, the limit is %d", ErrMessageTooLarge, t.ID, size, limit)
 	}
 	return nil
 }
 
+// taskSize is the bytes of t that count against the message limit.
+func taskSize(t Task) int {
+	size := len(t.Payload)
+	for k, v := range t.Params {
+		size += len(k) + len(v)
+	}
+	return size
+}
+
+// messageLimit is the largest request both this client and its node take.
+func (c *Client) messageLimit() int {
+	limit := c.opts.maxMessage
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nodeMax > 0 && c.nodeMax < limit {
+		limit = c.nodeMax
+	}
+	return limit
+}
+
 // submitFeed submits t to the node's runner runnerID, feeding what the
 // node sends about it into feed (Submit's, or a ClusterClient's handle
 // that outlives this attempt).
 func (c *Client) submitFeed(ctx context.Context, runnerID string, t Task, feed *actors.TaskFeed) error {
+	// At most 2 × the message limit of requests in flight: more could go
+	// out as one gRPC message above the transport's limit, which breaks
+	// the connection (client_sendbudget.go).
+	took, err := c.budget.acquire(ctx, c.ended, taskSize(t)+len(t.ID)+len(t.Kind)+len(runnerID), c.Err)
+	if err != nil {
+		return err
+	}
+	defer c.budget.release(took)
 	id := c.ids.Add(1)
 	c.mu.Lock()
 	c.tasks[id], c.taskIDs[id] = feed, t.ID
 	c.mu.Unlock()
-	_, err := c.callAs(ctx, id, &exov1.GwSubmit{CallId: id, RunnerId: runnerID, TaskId: t.ID, Kind: t.Kind,
+	_, err = c.callAs(ctx, id, &exov1.GwSubmit{CallId: id, RunnerId: runnerID, TaskId: t.ID, Kind: t.Kind,
 		Payload: t.Payload, Params: t.Params, Timeout: durationpb.New(t.Timeout), Retryable: t.Retryable})
 	if err != nil {
 		c.mu.Lock()
