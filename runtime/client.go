@@ -541,7 +541,7 @@ func (c *Client) submitFeed(ctx context.Context, runnerID string, t Task, feed *
 	// At most 2 × the message limit of requests in flight: more could go
 	// out as one gRPC message above the transport's limit, which breaks
 	// the connection (client_sendbudget.go).
-	took, err := c.budget.acquire(ctx, c.ended, taskSize(t)+len(t.ID)+len(t.Kind)+len(runnerID), c.Err)
+	took, err := c.budget.acquire(ctx, c.ended, taskSize(t)+8*len(t.Params)+len(t.ID)+len(t.Kind)+len(runnerID), c.Err) // 8: a map entry's framing
 	if err != nil {
 		return err
 	}
