@@ -668,8 +668,9 @@ func (c *Client) Echo(ctx context.Context) error {
 	return err
 }
 
-// Blast asks the node to send count messages of size bytes and returns how
-// many arrived before the node's GwBlastDone (the floor of the bench row
+// Blast asks the node to send count messages (at most 1,000,000) of size
+// bytes (at most 512: a node refuses more with ErrInvalidRequest) and
+// returns how many arrived before the node's GwBlastDone (the floor of the bench row
 // remote_events: raw protoactor remote throughput).
 func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
 	id := c.ids.Add(1)

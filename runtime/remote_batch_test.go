@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -39,5 +40,25 @@ func TestRemoteConcurrentLargeSubmits(t *testing.T) {
 		if err != nil {
 			t.Errorf("submit %d: %v", i, err)
 		}
+	}
+}
+
+// TestRemoteBlastOfLargeItems: a Blast whose items are large is either
+// served whole or refused, never a lost node.
+func TestRemoteBlastOfLargeItems(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
+	node := startNode(t, "large-blast", cfg)
+	ctx := remoteCtx(t, time.Minute)
+	c, err := exo.Dial(ctx, node.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got, err := c.Blast(ctx, 2000, 64<<10)
+	if err != nil && !errors.Is(err, exo.ErrInvalidRequest) || err == nil && got != 2000 {
+		t.Fatalf("blast of 2000 items of 64 KiB: %d arrived, %v; want all of them, or ErrInvalidRequest", got, err)
+	}
+	if err := c.Echo(ctx); err != nil {
+		t.Fatalf("after the blast: %v", err)
 	}
 }

@@ -49,6 +49,13 @@ const MaxSubscribeWindow = 1 << 16
 // maxBlast bounds one GwBlast.
 const maxBlast = 1_000_000
 
+// maxBlastSize bounds the bytes of one GwBlastItem. protoactor sends up to
+// 1000 queued messages to a peer as one gRPC message, and one above the
+// transport's limit (at least 1 MiB: 2 × max_message + 1 MiB) breaks the
+// connection: a blast of 64 KiB items went out as 64 MB batches and the
+// client lost the node. 1000 items of 512 bytes stay well under 1 MiB.
+const maxBlastSize = 512
+
 // tickEvery is how often the gateway looks for silent sessions.
 const tickEvery = 250 * time.Millisecond
 
@@ -562,8 +569,8 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		a.reply(ctx, &exov1.GwEchoed{CallId: callID})
 	case *exov1.GwBlast:
 		n, size := int(m.GetCount()), int(m.GetSize())
-		if n < 0 || n > maxBlast || size < 0 || size > g.cfg.MaxMessage {
-			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: blast of %d messages of %d bytes: want at most %d of at most %d", ErrInvalidArgument, n, size, maxBlast, g.cfg.MaxMessage)))
+		if n < 0 || n > maxBlast || size < 0 || size > maxBlastSize {
+			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: blast of %d messages of %d bytes: want at most %d of at most %d", ErrInvalidArgument, n, size, maxBlast, maxBlastSize)))
 			return
 		}
 		to, sctx := ctx.Sender(), s.ctx
