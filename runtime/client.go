@@ -686,10 +686,11 @@ func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
 }
 
 // Close says goodbye to the node (which ends this client's subscriptions
-// there; its tasks go on, unless the node's configuration sets
-// cancel_tasks_on_client_loss, which cancels them), ends every open handle of this client (tasks
-// Failed, subscriptions EndOfStream, both wrapping ErrClientClosed), and
-// releases the process's client endpoint. Idempotent.
+// there; its tasks go on, even with cancel_tasks_on_client_loss, which
+// cancels only the tasks of a client lost without a goodbye: cancel them
+// with Cancel first if they should stop), ends every open handle of this
+// client (tasks Failed, subscriptions EndOfStream, both wrapping
+// ErrClientClosed), and releases the process's client endpoint. Idempotent.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
