@@ -338,6 +338,8 @@ func (c *Client) Kinds() []string {
 }
 
 // Done is closed once the client is lost or closed; Err then says which.
+// A lost client stops its heartbeat at once; Close it still (it releases
+// the client's actor and its hold on the process's client endpoint).
 func (c *Client) Done() <-chan struct{} { return c.ended }
 
 // Err returns nil while connected, then an error wrapping ErrNodeLost or
@@ -355,6 +357,8 @@ func (c *Client) heartbeat() {
 	for {
 		select {
 		case <-c.tickStop:
+			return
+		case <-c.ended: // lost (or closed): nothing to ping any more
 			return
 		case <-t.C:
 			c.root.Send(c.self, beat)

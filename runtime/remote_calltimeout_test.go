@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/pprof"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,4 +94,51 @@ func TestRemoteBlastTimeoutLeavesNoCount(t *testing.T) {
 	if n := c.BlastCountsForTest(); n != 0 {
 		t.Fatalf("the client keeps %d blast counts after both Blast calls returned: the timed-out one's items made a new entry", n)
 	}
+}
+
+// TestRemoteLostClientStopsItsHeartbeat: a Client whose node is lost stops
+// its heartbeat goroutine at once, Close or not. Before, it ticked (every
+// 250 ms, for nothing) until Close: a host that dials again after each loss
+// without closing the lost Client piled one up per loss.
+func TestRemoteLostClientStopsItsHeartbeat(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
+	node := startNode(t, "lost-beat", cfg)
+	ctx := remoteCtx(t, time.Minute)
+	c, err := exo.Dial(ctx, node.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tick := time.NewTicker(20 * time.Millisecond) // nothing announces a goroutine's start or end: look again
+	defer tick.Stop()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for heartbeats() == 0 { // started by Dial; it may not have run yet
+		select {
+		case <-deadline.C:
+			t.Fatal("no heartbeat goroutine found with a Client open: does heartbeats() look for the right name?")
+		case <-tick.C:
+		}
+	}
+	node.kill()
+	select {
+	case <-c.Done():
+	case <-ctx.Done():
+		t.Fatal("the client did not notice the kill")
+	}
+	deadline.Reset(10 * time.Second)
+	for heartbeats() != 0 {
+		select {
+		case <-deadline.C:
+			t.Fatalf("the lost client's heartbeat goroutine still runs 10s after it was lost (%v), before Close", c.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// heartbeats counts the goroutines running a Client's heartbeat.
+func heartbeats() int {
+	var b strings.Builder
+	_ = pprof.Lookup("goroutine").WriteTo(&b, 2) // one stack per goroutine
+	return strings.Count(b.String(), "runtime.(*Client).heartbeat(")
 }
