@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -115,5 +116,47 @@ func TestCallsInFlightAreBounded(t *testing.T) {
 			break
 		}
 		wantError(t, m, call, gateway.ErrLimit, "in flight")
+	}
+}
+
+// TestHelloAgainKeepsTheNewSessionsTasks: a client actor that says hello
+// again gets a new session under the same key; what the old session's
+// forwarders report when they stop must not touch the new one's tasks
+// (before, a stale taskDone keyed by the session key removed the new
+// session's task of the same call_id from its count, so MaxTasksPerSession
+// let one more through and a lost client's open task was not cancelled).
+func TestHelloAgainKeepsTheNewSessionsTasks(t *testing.T) {
+	f := newFixtureNode(t, func(c *actors.NodeConfig) {
+		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Minute, StopGrace: 50 * time.Millisecond, TermWait: time.Second}
+	}, func(c *gateway.Config) {
+		c.Kinds["sleeper"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "sleeper", Command: "/bin/sleep", Args: []string{"300"}}}
+		c.MaxTasksPerSession = 1
+	})
+	f.hello(t)
+	f.send(&exov1.GwSpawnRunner{CallId: 2, Kind: "sleeper"})
+	sp, ok := f.next(t).(*exov1.GwRunnerSpawned)
+	if !ok {
+		t.Fatalf("spawn: got %T %v", sp, sp)
+	}
+	id := sp.GetRunnerId()
+	f.send(&exov1.GwSubmit{CallId: 3, RunnerId: id, TaskId: "a", Kind: "noop"})
+	if m, ok := f.next(t).(*exov1.GwSubmitted); !ok {
+		t.Fatalf("submit a: got %T %v", m, m)
+	}
+	// Hello again, and at once the same call_id as before: the old
+	// session's forwarder of call 3 reports its end meanwhile.
+	f.send(&exov1.GwHello{CallId: 1, ClientName: "unit-test"})
+	f.send(&exov1.GwSubmit{CallId: 3, RunnerId: id, TaskId: "b", Kind: "noop"})
+	if m, ok := f.next(t).(*exov1.GwWelcome); !ok {
+		t.Fatalf("hello again: got %T %v", m, m)
+	}
+	if m, ok := f.next(t).(*exov1.GwSubmitted); !ok {
+		t.Fatalf("submit b: got %T %v", m, m)
+	}
+	// The new session holds one open task: one more is refused, whenever
+	// the old forwarder's report came.
+	for call := uint64(4); call < 8; call++ {
+		f.send(&exov1.GwSubmit{CallId: call, RunnerId: id, TaskId: fmt.Sprint("c", call), Kind: "noop"})
+		wantError(t, f.next(t), call, gateway.ErrLimit, "1 open tasks")
 	}
 }

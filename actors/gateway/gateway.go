@@ -212,9 +212,12 @@ func (a *gatewayActor) goCall(ctx actor.Context, s *session, callID uint64, f fu
 type (
 	tickT        struct{}
 	endpointGone struct{ address string }
-	taskDone     struct {
-		session string
-		callID  uint64
+	// taskDone: the forwarder of a task of session s stopped. The session
+	// itself, not its key: a client actor that says hello again gets a
+	// new session under the same key, which this must not touch.
+	taskDone struct {
+		s      *session
+		callID uint64
 	}
 	// callDone: a call served off the actor (goCall) answered.
 	callDone struct{ s *session }
@@ -246,9 +249,11 @@ type session struct {
 	cancel   context.CancelFunc
 }
 
+// childRef is a relay's subscription: its session (not the key, see
+// taskDone) and call_id.
 type childRef struct {
-	session string
-	callID  uint64
+	s      *session
+	callID uint64
 }
 
 type gatewayActor struct {
@@ -278,17 +283,13 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 	case *callDone:
 		m.s.calls--
 	case *taskDone:
-		if s := a.sessions[m.session]; s != nil {
-			delete(s.tasks, m.callID)
-			delete(s.runners, m.callID)
-			a.count()
-		}
+		delete(m.s.tasks, m.callID)
+		delete(m.s.runners, m.callID)
+		a.count()
 	case *actor.Terminated:
 		if ref, ok := a.children[m.Who.Id]; ok {
 			delete(a.children, m.Who.Id)
-			if s := a.sessions[ref.session]; s != nil {
-				delete(s.subs, ref.callID)
-			}
+			delete(ref.s.subs, ref.callID)
 			a.count()
 			return
 		}
@@ -683,10 +684,10 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 	s.runners[callID] = m.GetRunnerId()
 	a.count()
 	a.reply(ctx, &exov1.GwSubmitted{CallId: callID})
-	to, key, sctx := ctx.Sender(), s.key, s.ctx
+	to, sctx := ctx.Sender(), s.ctx
 	g.goOwned(func() {
 		g.forward(sctx, h, to, callID)
-		g.system.Root.Send(g.pid, &taskDone{session: key, callID: callID})
+		g.system.Root.Send(g.pid, &taskDone{s: s, callID: callID})
 	})
 }
 
@@ -769,7 +770,7 @@ func (a *gatewayActor) subscribe(ctx actor.Context, s *session, m *exov1.GwSubsc
 	r := &relay{g: g, stream: stream, to: ctx.Sender(), req: m}
 	child := ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return r }))
 	s.subs[m.GetCallId()] = child
-	a.children[child.Id] = childRef{session: s.key, callID: m.GetCallId()}
+	a.children[child.Id] = childRef{s: s, callID: m.GetCallId()}
 	a.count()
 }
 
