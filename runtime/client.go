@@ -183,6 +183,7 @@ type Client struct {
 	taskIDs   map[uint64]string
 	subs      map[uint64]*remoteSub // open subscriptions by GwSubscribe call_id
 	blasted   map[uint64]int        // GwBlastItems received, by GwBlast call_id
+	budget    *sendBudget           // bytes of Submits in flight (client_sendbudget.go); set by Dial
 
 	// onLost, when set (a ClusterClient's connection to one member, set
 	// before any Submit), takes the open tasks of a lost node: end leaves
@@ -248,7 +249,7 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 			c.root.Send(self, &nodeGone{why: "its endpoint terminated (connection lost)"})
 		}
 	})
-	res, err := c.call(ctx, &exov1.GwHello{ClientName: o.name, Heartbeat: durationpb.New(o.heartbeat)})
+	res, err := answer[*exov1.GwWelcome](c.call(ctx, &exov1.GwHello{ClientName: o.name, Heartbeat: durationpb.New(o.heartbeat)}))
 	if err != nil {
 		c.Close()
 		if ctx.Err() != nil {
@@ -256,10 +257,11 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 		}
 		return nil, err
 	}
-	w := res.(*exov1.GwWelcome)
+	w := res
 	c.mu.Lock()
 	c.node, c.kinds, c.nodeMax = w.GetNodeName(), w.GetKinds(), int(w.GetMaxMessage())
 	c.mu.Unlock()
+	c.budget = newSendBudget(2 * c.messageLimit())
 	c.ticker.Add(1)
 	go c.heartbeat()
 	return c, nil
@@ -336,6 +338,8 @@ func (c *Client) Kinds() []string {
 }
 
 // Done is closed once the client is lost or closed; Err then says which.
+// A lost client stops its heartbeat at once; Close it still (it releases
+// the client's actor and its hold on the process's client endpoint).
 func (c *Client) Done() <-chan struct{} { return c.ended }
 
 // Err returns nil while connected, then an error wrapping ErrNodeLost or
@@ -353,6 +357,8 @@ func (c *Client) heartbeat() {
 	for {
 		select {
 		case <-c.tickStop:
+			return
+		case <-c.ended: // lost (or closed): nothing to ping any more
 			return
 		case <-t.C:
 			c.root.Send(c.self, beat)
@@ -407,6 +413,23 @@ func (c *Client) callAs(ctx context.Context, id uint64, msg proto.Message) (prot
 	}
 }
 
+// answer returns a call's answer as the reply type T of its request, or
+// an error naming both types when the node answered with another message
+// (a node of another protocol version, or a hostile one): never a panic
+// in the caller.
+func answer[T proto.Message](res proto.Message, err error) (T, error) {
+	var zero T
+	if err != nil {
+		return zero, err
+	}
+	r, ok := res.(T)
+	if !ok {
+		return zero, fmt.Errorf("the node answered with a %s where this client expects a %s: it does not speak this client's gateway protocol (another exo-actors version?)",
+			proto.MessageName(res), proto.MessageName(zero))
+	}
+	return r, nil
+}
+
 func (c *Client) forget(id uint64) {
 	c.mu.Lock()
 	delete(c.pending, id)
@@ -432,21 +455,21 @@ func (c *Client) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, erro
 		return "", fmt.Errorf("%w: a remote node starts runners only as its config says: name a kind (node %s has %s) and leave Command, Args, Env, Dir and Builtin empty",
 			ErrInvalidRequest, c.NodeName(), strings.Join(c.Kinds(), ", "))
 	}
-	res, err := c.call(ctx, &exov1.GwSpawnRunner{Kind: spec.Kind})
+	res, err := answer[*exov1.GwRunnerSpawned](c.call(ctx, &exov1.GwSpawnRunner{Kind: spec.Kind}))
 	if err != nil {
 		return "", err
 	}
-	return res.(*exov1.GwRunnerSpawned).GetRunnerId(), nil
+	return res.GetRunnerId(), nil
 }
 
 // StopRunner stops one runner of the node (Shutdown frame, SIGTERM,
 // SIGKILL) and says which step ended it.
 func (c *Client) StopRunner(ctx context.Context, id string) (*StopResult, error) {
-	res, err := c.call(ctx, &exov1.GwStopRunner{RunnerId: id})
+	res, err := answer[*exov1.GwRunnerStopped](c.call(ctx, &exov1.GwStopRunner{RunnerId: id}))
 	if err != nil {
 		return nil, err
 	}
-	r := res.(*exov1.GwRunnerStopped)
+	r := res
 	out := &StopResult{RunnerID: r.GetRunnerId(), Generation: r.GetGeneration(), EndedBy: r.GetEndedBy(), Total: r.GetTotal().AsDuration()}
 	if r.GetFailure() != "" {
 		out.Failure = &RunnerFailure{}
@@ -457,12 +480,12 @@ func (c *Client) StopRunner(ctx context.Context, id string) (*StopResult, error)
 
 // Runners lists the node's runners, in spawn order.
 func (c *Client) Runners(ctx context.Context) ([]RunnerInfo, error) {
-	res, err := c.call(ctx, &exov1.GwListRunners{})
+	res, err := answer[*exov1.GwRunnerList](c.call(ctx, &exov1.GwListRunners{}))
 	if err != nil {
 		return nil, err
 	}
 	var out []RunnerInfo
-	for _, r := range res.(*exov1.GwRunnerList).GetRunners() {
+	for _, r := range res.GetRunners() {
 		out = append(out, fromRunnerInfo(gateway.RunnerInfoFromWire(r)))
 	}
 	return out, nil
@@ -488,31 +511,50 @@ func (c *Client) checkTask(t Task) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	size := len(t.Payload)
-	for k, v := range t.Params {
-		size += len(k) + len(v)
-	}
-	limit := c.opts.maxMessage
-	c.mu.Lock()
-	if c.nodeMax > 0 && c.nodeMax < limit {
-		limit = c.nodeMax
-	}
-	c.mu.Unlock()
+	size, limit := taskSize(t), c.messageLimit()
 	if size > limit {
 		return fmt.Errorf("%w: task %q carries %d bytes, the limit is %d", ErrMessageTooLarge, t.ID, size, limit)
 	}
 	return nil
 }
 
+// taskSize is the bytes of t that count against the message limit.
+func taskSize(t Task) int {
+	size := len(t.Payload)
+	for k, v := range t.Params {
+		size += len(k) + len(v)
+	}
+	return size
+}
+
+// messageLimit is the largest request both this client and its node take.
+func (c *Client) messageLimit() int {
+	limit := c.opts.maxMessage
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nodeMax > 0 && c.nodeMax < limit {
+		limit = c.nodeMax
+	}
+	return limit
+}
+
 // submitFeed submits t to the node's runner runnerID, feeding what the
 // node sends about it into feed (Submit's, or a ClusterClient's handle
 // that outlives this attempt).
 func (c *Client) submitFeed(ctx context.Context, runnerID string, t Task, feed *actors.TaskFeed) error {
+	// At most 2 × the message limit of requests in flight: more could go
+	// out as one gRPC message above the transport's limit, which breaks
+	// the connection (client_sendbudget.go).
+	took, err := c.budget.acquire(ctx, c.ended, taskSize(t)+8*len(t.Params)+len(t.ID)+len(t.Kind)+len(runnerID), c.Err) // 8: a map entry's framing
+	if err != nil {
+		return err
+	}
+	defer c.budget.release(took)
 	id := c.ids.Add(1)
 	c.mu.Lock()
 	c.tasks[id], c.taskIDs[id] = feed, t.ID
 	c.mu.Unlock()
-	_, err := c.callAs(ctx, id, &exov1.GwSubmit{CallId: id, RunnerId: runnerID, TaskId: t.ID, Kind: t.Kind,
+	_, err = c.callAs(ctx, id, &exov1.GwSubmit{CallId: id, RunnerId: runnerID, TaskId: t.ID, Kind: t.Kind,
 		Payload: t.Payload, Params: t.Params, Timeout: durationpb.New(t.Timeout), Retryable: t.Retryable})
 	if err != nil {
 		c.mu.Lock()
@@ -526,11 +568,11 @@ func (c *Client) submitFeed(ctx context.Context, runnerID string, t Task, feed *
 
 // Cancel cancels one task, or every task of the runner when taskID is empty.
 func (c *Client) Cancel(ctx context.Context, runnerID, taskID string) (int, error) {
-	res, err := c.call(ctx, &exov1.GwCancel{RunnerId: runnerID, TaskId: taskID})
+	res, err := answer[*exov1.GwCancelled](c.call(ctx, &exov1.GwCancel{RunnerId: runnerID, TaskId: taskID}))
 	if err != nil {
 		return 0, err
 	}
-	return int(res.(*exov1.GwCancelled).GetCount()), nil
+	return int(res.GetCount()), nil
 }
 
 // Subscribe subscribes to a topic of the node with a filter. Credit flows
@@ -540,23 +582,37 @@ func (c *Client) Cancel(ctx context.Context, runnerID, taskID string) (int, erro
 // credit allows (plus Buffer when the stream ends) ends the subscription
 // with an error saying so, before the client decodes what it sent
 // (docs/remote.md, "Bounds on what a node sends"). The call is bounded by
-// the client's call timeout.
+// the client's call timeout; a call that fails (a timeout included) tells
+// the node to drop whatever it set up for it.
 func (c *Client) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
+	if o.Window > gateway.MaxSubscribeWindow || o.Buffer > gateway.MaxSubscribeBuffer {
+		return nil, fmt.Errorf("%w: subscription to %q of node %s with Window %d and Buffer %d: a node takes a Window of at most %d and a Buffer of at most %d events",
+			ErrInvalidRequest, topic, c.NodeName(), o.Window, o.Buffer, gateway.MaxSubscribeWindow, gateway.MaxSubscribeBuffer)
+	}
 	window := o.Window
 	if window <= 0 {
 		window = streams.DefaultWindow
 	}
 	id := c.ids.Add(1)
 	sub, rs := c.openSub(id, topic, window, o.Buffer)
-	res, err := c.callAs(context.Background(), id, &exov1.GwSubscribe{CallId: id, Topic: topic, RunnerId: f.RunnerID,
-		TaskId: f.TaskID, Kinds: f.Kinds, Buffer: int32(o.Buffer), Window: int32(window)})
+	res, err := answer[*exov1.GwSubscribed](c.callAs(context.Background(), id, &exov1.GwSubscribe{CallId: id, Topic: topic, RunnerId: f.RunnerID,
+		TaskId: f.TaskID, Kinds: f.Kinds, Buffer: int32(o.Buffer), Window: int32(window)}))
 	if err != nil {
 		c.mu.Lock()
 		delete(c.subs, id)
+		connected := c.state == clientConnected
 		c.mu.Unlock()
+		if connected {
+			// The call timed out or failed, but the node may have
+			// subscribed (or may yet): end that subscription, or it
+			// holds one of the session's subscriptions until the
+			// session ends. The node takes this after the GwSubscribe
+			// (one sender, in order); without a subscription it is a no-op.
+			c.send(&exov1.GwUnsubscribe{CallId: id})
+		}
 		return nil, err
 	}
-	rs.feed.SetID(res.(*exov1.GwSubscribed).GetSubId())
+	rs.feed.SetID(res.GetSubId())
 	return &Subscription{s: sub}, nil
 }
 
@@ -587,11 +643,11 @@ func (c *Client) openSub(id uint64, topic string, window, buffer int) (*streams.
 
 // NodeStatus returns the node's status.
 func (c *Client) NodeStatus(ctx context.Context) (NodeStatus, error) {
-	res, err := c.call(ctx, &exov1.GwNodeStatus{})
+	res, err := answer[*exov1.GwNodeStatusReply](c.call(ctx, &exov1.GwNodeStatus{}))
 	if err != nil {
 		return NodeStatus{}, err
 	}
-	r := res.(*exov1.GwNodeStatusReply)
+	r := res
 	return NodeStatus{Name: r.GetNodeName(), Kinds: r.GetKinds(), Runners: int(r.GetRunners()), Sessions: int(r.GetSessions()),
 		Subscriptions: int(r.GetSubscriptions()), OpenTasks: int(r.GetOpenTasks()), Uptime: r.GetUptime().AsDuration(),
 		ShuttingDown: r.GetShuttingDown(), Health: r.GetHealthScore(), HealthKnown: r.GetHealthKnown(),
@@ -601,11 +657,11 @@ func (c *Client) NodeStatus(ctx context.Context) (NodeStatus, error) {
 // ShutdownNode shuts the node down (SIGNALING → DRAINING → CLOSING, as
 // System.Shutdown) and returns its report; the node process then exits.
 func (c *Client) ShutdownNode(ctx context.Context) (RemoteShutdownReport, error) {
-	res, err := c.call(ctx, &exov1.GwShutdown{})
+	res, err := answer[*exov1.GwShutdownReport](c.call(ctx, &exov1.GwShutdown{}))
 	if err != nil {
 		return RemoteShutdownReport{}, err
 	}
-	r := res.(*exov1.GwShutdownReport)
+	r := res
 	return RemoteShutdownReport{Node: c.NodeName(), Text: r.GetReport(), Total: r.GetTotal().AsDuration(), Forced: r.GetForced()}, nil
 }
 
@@ -616,8 +672,9 @@ func (c *Client) Echo(ctx context.Context) error {
 	return err
 }
 
-// Blast asks the node to send count messages of size bytes and returns how
-// many arrived before the node's GwBlastDone (the floor of the bench row
+// Blast asks the node to send count messages (at most 1,000,000) of size
+// bytes (at most 512: a node refuses more with ErrInvalidRequest) and
+// returns how many arrived before the node's GwBlastDone (the floor of the bench row
 // remote_events: raw protoactor remote throughput).
 func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
 	id := c.ids.Add(1)
@@ -633,10 +690,11 @@ func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
 }
 
 // Close says goodbye to the node (which ends this client's subscriptions
-// there; its tasks go on, unless the node's configuration sets
-// cancel_tasks_on_client_loss, which cancels them), ends every open handle of this client (tasks
-// Failed, subscriptions EndOfStream, both wrapping ErrClientClosed), and
-// releases the process's client endpoint. Idempotent.
+// there; its tasks go on, even with cancel_tasks_on_client_loss, which
+// cancels only the tasks of a client lost without a goodbye: cancel them
+// with Cancel first if they should stop), ends every open handle of this
+// client (tasks Failed, subscriptions EndOfStream, both wrapping
+// ErrClientClosed), and releases the process's client endpoint. Idempotent.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
@@ -753,7 +811,9 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		c.reply(m)
 	case *exov1.GwBlastItem:
 		c.mu.Lock()
-		c.blasted[m.GetCallId()]++
+		if n, ok := c.blasted[m.GetCallId()]; ok { // a Blast still waiting: not one that gave up, nor a call ID the node made up
+			c.blasted[m.GetCallId()] = n + 1
+		}
 		c.mu.Unlock()
 	case proto.Message:
 		c.reply(m)

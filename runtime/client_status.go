@@ -11,11 +11,11 @@ import (
 // docs/operations.md): the supervision tree, every runner's status, health
 // score, restarts, next backoff and error records, and the active alerts.
 func (c *Client) StatusJSON(ctx context.Context) ([]byte, error) {
-	res, err := c.call(ctx, &exov1.GwStatusDoc{})
+	res, err := answer[*exov1.GwStatusDocReply](c.call(ctx, &exov1.GwStatusDoc{}))
 	if err != nil {
 		return nil, err
 	}
-	return res.(*exov1.GwStatusDocReply).GetJson(), nil
+	return res.GetJson(), nil
 }
 
 // InjectFault injects a fault into runner id of the node, if the runner is
@@ -25,9 +25,9 @@ func (c *Client) StatusJSON(ctx context.Context) ([]byte, error) {
 // unless it was started to allow faults (ServeConfig.InjectFault,
 // exo-actors node --allow-faults).
 func (c *Client) InjectFault(ctx context.Context, id string, gen uint64, kind string) (string, error) {
-	res, err := c.call(ctx, &exov1.GwInjectFault{RunnerId: id, Generation: gen, Kind: kind})
+	res, err := answer[*exov1.GwFaultInjected](c.call(ctx, &exov1.GwInjectFault{RunnerId: id, Generation: gen, Kind: kind}))
 	if err != nil {
 		return "", err
 	}
-	return res.(*exov1.GwFaultInjected).GetResult(), nil
+	return res.GetResult(), nil
 }

@@ -53,11 +53,11 @@ func (c *Client) ShutdownPhase(ctx context.Context, ph Phase, deadline, goOnAfte
 	if goOnAfter > 0 {
 		req.GoOnAfter = durationpb.New(goOnAfter)
 	}
-	res, err := c.call(ctx, req)
+	res, err := answer[*exov1.GwShutdownPhaseReport](c.call(ctx, req))
 	if err != nil {
 		return ShutdownReport{}, err
 	}
-	return fromGwShutdownReport(res.(*exov1.GwShutdownPhaseReport).GetReport()), nil
+	return fromGwShutdownReport(res.GetReport()), nil
 }
 
 // ShutdownMember is one node of a cluster-wide shutdown.

@@ -13,3 +13,11 @@ func (cc *ClusterClient) FollowedRunners() (live, all int) {
 	}
 	return live, len(cc.runners)
 }
+
+// BlastCountsForTest reports how many Blast calls the Client keeps a
+// count of (entries of its map of GwBlastItems received).
+func (c *Client) BlastCountsForTest() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.blasted)
+}

@@ -40,6 +40,10 @@ type Config struct {
 	MaxSessions        int // default 64
 	MaxSubsPerSession  int // default 64
 	MaxTasksPerSession int // open tasks, default 4096
+	// MaxCallsPerSession bounds a session's calls that the gateway serves
+	// off its actor (StopRunner, NodeStatus, StatusDoc, InjectFault, Blast,
+	// Shutdown, ShutdownPhase) and has not answered yet; default 256.
+	MaxCallsPerSession int
 	// Shutdown shuts the node down for a GwShutdown request and returns its
 	// report as text, the total time and the forced actors; nil refuses
 	// GwShutdown.
@@ -75,6 +79,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxTasksPerSession <= 0 {
 		c.MaxTasksPerSession = 4096
+	}
+	if c.MaxCallsPerSession <= 0 {
+		c.MaxCallsPerSession = 256
 	}
 	return c
 }

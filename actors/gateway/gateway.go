@@ -36,16 +36,35 @@ const callTimeout = 10 * time.Second
 // more, and a client refuses a batch of more before decoding it.
 const MaxChunkBatch = 256
 
+// MaxSubscribeBuffer bounds the Buffer a peer may ask for in GwSubscribe:
+// the events the node's stream keeps for that subscriber beyond its
+// credit. A larger request is refused (ErrInvalidArgument), so a peer that
+// never reads cannot make the node hold a stream's whole history.
+const MaxSubscribeBuffer = 1 << 20
+
+// MaxSubscribeWindow bounds the Window a peer may ask for in GwSubscribe:
+// the events the node hands over unacknowledged. A larger request is
+// refused (ErrInvalidArgument).
+const MaxSubscribeWindow = 1 << 16
+
 // maxBlast bounds one GwBlast.
 const maxBlast = 1_000_000
+
+// maxBlastSize bounds the bytes of one GwBlastItem. protoactor sends up to
+// 1000 queued messages to a peer as one gRPC message, and one above the
+// transport's limit (at least 1 MiB: 2 × max_message + 1 MiB) breaks the
+// connection: a blast of 64 KiB items went out as 64 MB batches and the
+// client lost the node. 1000 items of 512 bytes stay well under 1 MiB.
+const maxBlastSize = 512
 
 // tickEvery is how often the gateway looks for silent sessions.
 const tickEvery = 250 * time.Millisecond
 
 // Gateway is a running gateway actor and the goroutines it owns: one
-// ticker, one forwarder per open task, and one per slow call (StopRunner,
-// Shutdown, cancelling a lost client's tasks). Close stops them all and
-// waits for them.
+// ticker, one forwarder per open task, one per slow call (StopRunner,
+// Shutdown, ...: at most Config.MaxCallsPerSession per session, goCall),
+// and one per lost client whose tasks it cancels. Close stops them all
+// and waits for them.
 type Gateway struct {
 	cfg    Config
 	system *actor.ActorSystem
@@ -169,15 +188,40 @@ func (g *Gateway) goOwned(f func()) {
 	}()
 }
 
+// goCall serves a call of session s on a goroutine the gateway owns (a
+// call that waits on other actors or runs long: StopRunner, NodeStatus,
+// StatusDoc, InjectFault, Blast, Shutdown, ShutdownPhase), so the actor
+// goes on answering every session's pings. At most MaxCallsPerSession of
+// a session's calls run at once; beyond them the call is refused with
+// ErrLimit, so a peer that never waits for its answers cannot grow the
+// node's goroutines without bound.
+func (a *gatewayActor) goCall(ctx actor.Context, s *session, callID uint64, f func()) {
+	g := a.g
+	if s.calls >= g.cfg.MaxCallsPerSession {
+		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: %d calls of this client in flight on node %s, its limit; wait for their answers", ErrLimit, s.calls, g.cfg.Name)))
+		return
+	}
+	s.calls++
+	g.goOwned(func() {
+		defer g.system.Root.Send(g.pid, &callDone{s: s})
+		f()
+	})
+}
+
 // Internal messages of the gateway actor (local Go structs, never on the
 // wire).
 type (
 	tickT        struct{}
 	endpointGone struct{ address string }
-	taskDone     struct {
-		session string
-		callID  uint64
+	// taskDone: the forwarder of a task of session s stopped. The session
+	// itself, not its key: a client actor that says hello again gets a
+	// new session under the same key, which this must not touch.
+	taskDone struct {
+		s      *session
+		callID uint64
 	}
+	// callDone: a call served off the actor (goCall) answered.
+	callDone struct{ s *session }
 )
 
 var tickMsg = &tickT{}
@@ -201,13 +245,16 @@ type session struct {
 	subs     map[uint64]*actor.PID      // relay actors by GwSubscribe call_id
 	tasks    map[uint64]actors.TaskSpec // open tasks by GwSubmit call_id
 	runners  map[uint64]string          // the runner of each open task
+	calls    int                        // calls served off the actor (goCall) not answered yet, at most MaxCallsPerSession
 	ctx      context.Context            // ends the session's forwarders
 	cancel   context.CancelFunc
 }
 
+// childRef is a relay's subscription: its session (not the key, see
+// taskDone) and call_id.
 type childRef struct {
-	session string
-	callID  uint64
+	s      *session
+	callID uint64
 }
 
 type gatewayActor struct {
@@ -236,18 +283,16 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 				a.endSession(ctx, s, "its endpoint "+m.address+" terminated", true)
 			}
 		}
+	case *callDone:
+		m.s.calls--
 	case *taskDone:
-		if s := a.sessions[m.session]; s != nil {
-			delete(s.tasks, m.callID)
-			delete(s.runners, m.callID)
-			a.count()
-		}
+		delete(m.s.tasks, m.callID)
+		delete(m.s.runners, m.callID)
+		a.count()
 	case *actor.Terminated:
 		if ref, ok := a.children[m.Who.Id]; ok {
 			delete(a.children, m.Who.Id)
-			if s := a.sessions[ref.session]; s != nil {
-				delete(s.subs, ref.callID)
-			}
+			delete(ref.s.subs, ref.callID)
 			a.count()
 			return
 		}
@@ -437,7 +482,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		a.reply(ctx, out)
 	case *exov1.GwStopRunner:
 		to := ctx.Sender()
-		g.goOwned(func() {
+		a.goCall(ctx, s, callID, func() {
 			sctx, cancel := context.WithTimeout(g.ctx, time.Minute)
 			defer cancel()
 			res, err := g.cfg.Node.StopRunner(sctx, m.GetRunnerId())
@@ -476,7 +521,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			shutting = true
 		default:
 		}
-		g.goOwned(func() {
+		a.goCall(ctx, s, callID, func() {
 			sctx, cancel := context.WithTimeout(g.ctx, callTimeout)
 			defer cancel()
 			infos, _ := g.cfg.Node.Runners(sctx)
@@ -492,7 +537,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		})
 	case *exov1.GwStatusDoc:
 		to := ctx.Sender()
-		g.goOwned(func() {
+		a.goCall(ctx, s, callID, func() {
 			sctx, cancel := context.WithTimeout(g.ctx, callTimeout)
 			defer cancel()
 			doc, err := httpapi.BuildStatus(sctx, g.cfg.Node)
@@ -513,7 +558,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			return
 		}
 		to := ctx.Sender()
-		g.goOwned(func() {
+		a.goCall(ctx, s, callID, func() {
 			fctx, cancel := context.WithTimeout(g.ctx, callTimeout)
 			defer cancel()
 			res, err := g.cfg.InjectFault(fctx, m.GetRunnerId(), m.GetGeneration(), m.GetKind())
@@ -528,12 +573,12 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		a.reply(ctx, &exov1.GwEchoed{CallId: callID})
 	case *exov1.GwBlast:
 		n, size := int(m.GetCount()), int(m.GetSize())
-		if n < 0 || n > maxBlast || size < 0 || size > g.cfg.MaxMessage {
-			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: blast of %d messages of %d bytes: want at most %d of at most %d", ErrInvalidArgument, n, size, maxBlast, g.cfg.MaxMessage)))
+		if n < 0 || n > maxBlast || size < 0 || size > maxBlastSize {
+			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: blast of %d messages of %d bytes: want at most %d of at most %d", ErrInvalidArgument, n, size, maxBlast, maxBlastSize)))
 			return
 		}
 		to, sctx := ctx.Sender(), s.ctx
-		g.goOwned(func() {
+		a.goCall(ctx, s, callID, func() {
 			data := make([]byte, size)
 			root := g.system.Root
 			for i := range n {
@@ -545,14 +590,14 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			root.Send(to, &exov1.GwBlastDone{CallId: callID, Count: int32(n)})
 		})
 	case *exov1.GwShutdownPhase:
-		a.shutdownPhase(ctx, m) // shutdown_phase.go
+		a.shutdownPhase(ctx, s, m) // shutdown_phase.go
 	case *exov1.GwShutdown:
 		if g.cfg.Shutdown == nil {
 			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s does not accept remote shutdown", ErrUnsupported, g.cfg.Name)))
 			return
 		}
 		to := ctx.Sender()
-		g.goOwned(func() {
+		a.goCall(ctx, s, callID, func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			text, total, forced, err := g.cfg.Shutdown(sctx)
@@ -620,6 +665,13 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: task %q carries %d bytes, node %s accepts at most %d", ErrMessageTooLarge, m.GetTaskId(), size, g.cfg.Name, g.cfg.MaxMessage)))
 		return
 	}
+	if _, open := s.tasks[callID]; open {
+		// One forwarder and one entry per call: a second task under the
+		// same call_id would escape MaxTasksPerSession and start one more
+		// forwarder each time.
+		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: call %d already has an open task (%q); use a new call_id per GwSubmit", ErrInvalidArgument, callID, s.tasks[callID].ID)))
+		return
+	}
 	if len(s.tasks) >= g.cfg.MaxTasksPerSession {
 		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: %d open tasks for this client, the node's limit", ErrLimit, len(s.tasks))))
 		return
@@ -635,10 +687,10 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 	s.runners[callID] = m.GetRunnerId()
 	a.count()
 	a.reply(ctx, &exov1.GwSubmitted{CallId: callID})
-	to, key, sctx := ctx.Sender(), s.key, s.ctx
+	to, sctx := ctx.Sender(), s.ctx
 	g.goOwned(func() {
 		g.forward(sctx, h, to, callID)
-		g.system.Root.Send(g.pid, &taskDone{session: key, callID: callID})
+		g.system.Root.Send(g.pid, &taskDone{s: s, callID: callID})
 	})
 }
 
@@ -710,10 +762,18 @@ func (a *gatewayActor) subscribe(ctx actor.Context, s *session, m *exov1.GwSubsc
 		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: call %d already subscribed", ErrInvalidArgument, m.GetCallId())))
 		return
 	}
+	if b, w := m.GetBuffer(), m.GetWindow(); b > MaxSubscribeBuffer || w > MaxSubscribeWindow {
+		what := fmt.Sprintf("a buffer of %d events, node %s keeps at most %d per subscriber", b, g.cfg.Name, MaxSubscribeBuffer)
+		if w > MaxSubscribeWindow {
+			what = fmt.Sprintf("a window of %d events, node %s hands over at most %d unacknowledged", w, g.cfg.Name, MaxSubscribeWindow)
+		}
+		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: subscription to %q asks for %s; ask for less (0: the node's default)", ErrInvalidArgument, m.GetTopic(), what)))
+		return
+	}
 	r := &relay{g: g, stream: stream, to: ctx.Sender(), req: m}
 	child := ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return r }))
 	s.subs[m.GetCallId()] = child
-	a.children[child.Id] = childRef{session: s.key, callID: m.GetCallId()}
+	a.children[child.Id] = childRef{s: s, callID: m.GetCallId()}
 	a.count()
 }
 

@@ -44,9 +44,18 @@ func newFixtureTimeout(t *testing.T, sessionTimeout time.Duration) *fixture {
 // newFixtureWith starts a fixture whose gateway config edit changes.
 func newFixtureWith(t *testing.T, edit func(*gateway.Config)) *fixture {
 	t.Helper()
+	return newFixtureNode(t, func(*actors.NodeConfig) {}, edit)
+}
+
+// newFixtureNode starts a fixture whose node config editNode changes and
+// whose gateway config edit changes.
+func newFixtureNode(t *testing.T, editNode func(*actors.NodeConfig), edit func(*gateway.Config)) *fixture {
+	t.Helper()
 	logger := logrus.New()
 	logger.SetOutput(io.Discard)
-	n, err := actors.StartNode(actors.NodeConfig{Logger: logger, DeadLetterThrottle: time.Millisecond})
+	ncfg := actors.NodeConfig{Logger: logger, DeadLetterThrottle: time.Millisecond}
+	editNode(&ncfg)
+	n, err := actors.StartNode(ncfg)
 	if err != nil {
 		t.Fatal(err)
 	}

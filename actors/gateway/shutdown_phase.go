@@ -53,7 +53,7 @@ func PhaseToProto(p actors.Phase) exov1.GwPhase {
 // shutdownPhase serves GwShutdownPhase: the phase runs on a goroutine the
 // gateway owns (it lasts up to the phase's deadline), which answers the
 // sender with GwShutdownPhaseReport.
-func (a *gatewayActor) shutdownPhase(ctx actor.Context, m *exov1.GwShutdownPhase) {
+func (a *gatewayActor) shutdownPhase(ctx actor.Context, s *session, m *exov1.GwShutdownPhase) {
 	g, callID := a.g, m.GetCallId()
 	if g.cfg.ShutdownPhase == nil {
 		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s does not accept remote shutdown", ErrUnsupported, g.cfg.Name)))
@@ -70,7 +70,7 @@ func (a *gatewayActor) shutdownPhase(ctx actor.Context, m *exov1.GwShutdownPhase
 		return
 	}
 	to := ctx.Sender()
-	g.goOwned(func() {
+	a.goCall(ctx, s, callID, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), deadline+shutdownPhaseWait)
 		defer cancel()
 		rep, err := g.cfg.ShutdownPhase(sctx, ph, deadline, goOn)

@@ -1,0 +1,162 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/gateway"
+	"github.com/exo-actors/exo-actors/actors/streams"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// TestSubscribeRefusesHugeBufferOrWindow: a peer names the Buffer and the
+// Window of its subscription; the node's stream keeps up to Buffer events
+// for it and hands its relay up to Window at once. Beyond the node's
+// bounds the request is refused with the bound, so no peer can make the
+// node hold a stream's whole history for a subscriber that never reads.
+func TestSubscribeRefusesHugeBufferOrWindow(t *testing.T) {
+	f := newFixture(t)
+	f.hello(t)
+	f.send(&exov1.GwSubscribe{CallId: 2, Topic: streams.TopicAlerts, Window: 1, Buffer: 1 << 30})
+	wantError(t, f.next(t), 2, gateway.ErrInvalidArgument, "buffer of 1073741824 events")
+	f.send(&exov1.GwSubscribe{CallId: 3, Topic: streams.TopicAlerts, Window: 1 << 30})
+	wantError(t, f.next(t), 3, gateway.ErrInvalidArgument, "window of 1073741824 events")
+	// At the bounds: served.
+	f.send(&exov1.GwSubscribe{CallId: 4, Topic: streams.TopicAlerts, Window: gateway.MaxSubscribeWindow, Buffer: gateway.MaxSubscribeBuffer})
+	if m, ok := f.next(t).(*exov1.GwSubscribed); !ok || m.GetCallId() != 4 {
+		t.Fatalf("got %T %v, want GwSubscribed of call 4", m, m)
+	}
+}
+
+// TestSubmitRefusesAnOpenCallID: a GwSubmit whose call_id is that of a
+// task the session still has open is refused. Before, the gateway took it:
+// the session's map of open tasks kept one entry for both (so the open
+// tasks bound, MaxTasksPerSession, did not count the second), and each
+// such request started one more forwarder goroutine; a peer repeating one
+// call_id and one task ID (the node answers a known task ID with the first
+// submission's handle) grew the node's goroutines without bound.
+func TestSubmitRefusesAnOpenCallID(t *testing.T) {
+	f := newFixtureNode(t, func(c *actors.NodeConfig) {
+		// A runner that never says hello: its tasks stay open (queued)
+		// for the whole test; short stop waits end it quickly.
+		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Minute, StopGrace: 50 * time.Millisecond, TermWait: time.Second}
+	}, func(c *gateway.Config) {
+		c.Kinds["sleeper"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "sleeper", Command: "/bin/sleep", Args: []string{"300"}}}
+		c.MaxTasksPerSession = 2
+	})
+	f.hello(t)
+	f.send(&exov1.GwSpawnRunner{CallId: 2, Kind: "sleeper"})
+	sp, ok := f.next(t).(*exov1.GwRunnerSpawned)
+	if !ok {
+		t.Fatalf("spawn: got %T %v", sp, sp)
+	}
+	id := sp.GetRunnerId()
+	f.send(&exov1.GwSubmit{CallId: 3, RunnerId: id, TaskId: "a", Kind: "noop"})
+	if m, ok := f.next(t).(*exov1.GwSubmitted); !ok || m.GetCallId() != 3 {
+		t.Fatalf("first submit: got %T %v", m, m)
+	}
+	f.send(&exov1.GwSubmit{CallId: 3, RunnerId: id, TaskId: "a", Kind: "noop"})
+	wantError(t, f.next(t), 3, gateway.ErrInvalidArgument, "call 3 already has an open task")
+	f.send(&exov1.GwSubmit{CallId: 3, RunnerId: id, TaskId: "b", Kind: "noop"})
+	wantError(t, f.next(t), 3, gateway.ErrInvalidArgument, "call 3 already has an open task")
+	f.send(&exov1.GwSubmit{CallId: 4, RunnerId: id, TaskId: "b", Kind: "noop"})
+	if m, ok := f.next(t).(*exov1.GwSubmitted); !ok || m.GetCallId() != 4 {
+		t.Fatalf("second task: got %T %v", m, m)
+	}
+	// The bound counts both open tasks.
+	f.send(&exov1.GwSubmit{CallId: 5, RunnerId: id, TaskId: "c", Kind: "noop"})
+	wantError(t, f.next(t), 5, gateway.ErrLimit, "2 open tasks")
+}
+
+// TestCallsInFlightAreBounded: the calls the gateway serves off its actor
+// (here InjectFault, whose hook blocks) run at most MaxCallsPerSession
+// (default 256) at once per session; one more is refused with ErrLimit
+// at once instead of starting one more goroutine, and once answers went
+// out the session may call again.
+func TestCallsInFlightAreBounded(t *testing.T) {
+	const limit = 256                     // gateway.Config.MaxCallsPerSession's default
+	entered := make(chan string, limit+1) // never closed
+	release := make(chan struct{})
+	f := newFixtureWith(t, func(c *gateway.Config) {
+		c.InjectFault = func(ctx context.Context, id string, gen uint64, kind string) (string, error) {
+			entered <- id
+			if id == "block" {
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+			}
+			return "done", nil
+		}
+	})
+	f.hello(t)
+	for i := range limit {
+		f.send(&exov1.GwInjectFault{CallId: uint64(10 + i), RunnerId: "block", Generation: 1, Kind: "crash"})
+	}
+	for range limit {
+		<-entered
+	}
+	f.send(&exov1.GwInjectFault{CallId: 9, RunnerId: "one-more", Generation: 1, Kind: "crash"})
+	wantError(t, f.next(t), 9, gateway.ErrLimit, "256 calls of this client in flight")
+	close(release) // sole sender: the test, once
+	for range limit {
+		if m, ok := f.next(t).(*exov1.GwFaultInjected); !ok {
+			t.Fatalf("got %T %v, want GwFaultInjected", m, m)
+		}
+	}
+	// Served again once the answers went out (the gateway hears of each
+	// answered call after it went out: ask until it is served).
+	for call := uint64(1000); ; call++ {
+		f.send(&exov1.GwInjectFault{CallId: call, RunnerId: "after", Generation: 1, Kind: "crash"})
+		m := f.next(t)
+		if r, ok := m.(*exov1.GwFaultInjected); ok && r.GetCallId() == call {
+			break
+		}
+		wantError(t, m, call, gateway.ErrLimit, "in flight")
+	}
+}
+
+// TestHelloAgainKeepsTheNewSessionsTasks: a client actor that says hello
+// again gets a new session under the same key; what the old session's
+// forwarders report when they stop must not touch the new one's tasks
+// (before, a stale taskDone keyed by the session key removed the new
+// session's task of the same call_id from its count, so MaxTasksPerSession
+// let one more through and a lost client's open task was not cancelled).
+func TestHelloAgainKeepsTheNewSessionsTasks(t *testing.T) {
+	f := newFixtureNode(t, func(c *actors.NodeConfig) {
+		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Minute, StopGrace: 50 * time.Millisecond, TermWait: time.Second}
+	}, func(c *gateway.Config) {
+		c.Kinds["sleeper"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "sleeper", Command: "/bin/sleep", Args: []string{"300"}}}
+		c.MaxTasksPerSession = 1
+	})
+	f.hello(t)
+	f.send(&exov1.GwSpawnRunner{CallId: 2, Kind: "sleeper"})
+	sp, ok := f.next(t).(*exov1.GwRunnerSpawned)
+	if !ok {
+		t.Fatalf("spawn: got %T %v", sp, sp)
+	}
+	id := sp.GetRunnerId()
+	f.send(&exov1.GwSubmit{CallId: 3, RunnerId: id, TaskId: "a", Kind: "noop"})
+	if m, ok := f.next(t).(*exov1.GwSubmitted); !ok {
+		t.Fatalf("submit a: got %T %v", m, m)
+	}
+	// Hello again, and at once the same call_id as before: the old
+	// session's forwarder of call 3 reports its end meanwhile.
+	f.send(&exov1.GwHello{CallId: 1, ClientName: "unit-test"})
+	f.send(&exov1.GwSubmit{CallId: 3, RunnerId: id, TaskId: "b", Kind: "noop"})
+	if m, ok := f.next(t).(*exov1.GwWelcome); !ok {
+		t.Fatalf("hello again: got %T %v", m, m)
+	}
+	if m, ok := f.next(t).(*exov1.GwSubmitted); !ok {
+		t.Fatalf("submit b: got %T %v", m, m)
+	}
+	// The new session holds one open task: one more is refused, whenever
+	// the old forwarder's report came.
+	for call := uint64(4); call < 8; call++ {
+		f.send(&exov1.GwSubmit{CallId: call, RunnerId: id, TaskId: fmt.Sprint("c", call), Kind: "noop"})
+		wantError(t, f.next(t), call, gateway.ErrLimit, "1 open tasks")
+	}
+}
