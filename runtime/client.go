@@ -184,6 +184,9 @@ type Client struct {
 	subs      map[uint64]*remoteSub // open subscriptions by GwSubscribe call_id
 	blasted   map[uint64]int        // GwBlastItems received, by GwBlast call_id
 	budget    *sendBudget           // bytes of Submits in flight (client_sendbudget.go); set by Dial
+	// outWindow is the node's window of task events and deliveries (its
+	// welcome's out_window; 0: none), which the client actor acknowledges.
+	outWindow atomic.Uint64
 
 	// onLost, when set (a ClusterClient's connection to one member, set
 	// before any Submit), takes the open tasks of a lost node: end leaves
@@ -249,7 +252,7 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 			c.root.Send(self, &nodeGone{why: "its endpoint terminated (connection lost)"})
 		}
 	})
-	res, err := answer[*exov1.GwWelcome](c.call(ctx, &exov1.GwHello{ClientName: o.name, Heartbeat: durationpb.New(o.heartbeat)}))
+	res, err := answer[*exov1.GwWelcome](c.call(ctx, &exov1.GwHello{ClientName: o.name, Heartbeat: durationpb.New(o.heartbeat), Acks: true}))
 	if err != nil {
 		c.Close()
 		if ctx.Err() != nil {
@@ -261,6 +264,9 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	c.mu.Lock()
 	c.node, c.kinds, c.nodeMax = w.GetNodeName(), w.GetKinds(), int(w.GetMaxMessage())
 	c.mu.Unlock()
+	if ow := w.GetOutWindow(); ow > 0 {
+		c.outWindow.Store(uint64(ow))
+	}
 	c.budget = newSendBudget(2 * c.messageLimit())
 	c.ticker.Add(1)
 	go c.heartbeat()
@@ -757,7 +763,12 @@ var beat = &beatT{}
 
 // clientActor receives everything the node sends this client and feeds
 // the handles, in the order the node sent it.
-type clientActor struct{ c *Client }
+type clientActor struct {
+	c *Client
+	// received and acked are the out_end of the last task event or
+	// delivery received and of the last GwAck (ack).
+	received, acked uint64
+}
 
 // Receive implements actor.Actor.
 func (a *clientActor) Receive(ctx actor.Context) {
@@ -800,8 +811,10 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		c.reply(m)
 	case *exov1.GwTaskEvent:
 		c.taskEvent(m)
+		a.ack(c, m.GetOutEnd())
 	case *exov1.GwDelivery:
 		c.delivery(m)
+		a.ack(c, m.GetOutEnd())
 	case *exov1.GwSubscribed:
 		c.mu.Lock()
 		if rs := c.subs[m.GetCallId()]; rs != nil {
@@ -817,6 +830,21 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		c.mu.Unlock()
 	case proto.Message:
 		c.reply(m)
+	}
+}
+
+// ack acknowledges, once a quarter of the node's window has come since
+// the last GwAck, the task events and deliveries received up to end (their
+// out_end): the node sends no more than its window unacknowledged
+// (gateway's outGate). Only the client actor calls it.
+func (a *clientActor) ack(c *Client, end uint64) {
+	if end <= a.received {
+		return // a node without a window (0), or a stamp out of order
+	}
+	a.received = end
+	if w := c.outWindow.Load(); w > 0 && a.received-a.acked >= w/4 {
+		a.acked = a.received
+		c.send(&exov1.GwAck{Through: a.received})
 	}
 }
 

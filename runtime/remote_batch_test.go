@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -60,5 +61,75 @@ func TestRemoteBlastOfLargeItems(t *testing.T) {
 	}
 	if err := c.Echo(ctx); err != nil {
 		t.Fatalf("after the blast: %v", err)
+	}
+}
+
+// TestRemoteLargeChunksDoNotBreakTheConnection: a runner streams large
+// chunks as fast as it can, to the submitter's handle and to a subscriber
+// of the tasks topic: 40 of 1 MiB, and 400 of 64 KiB. Before the node's
+// window (outGate) and its cut of batches at MaxOutMessage bytes, the node
+// put up to 256 chunks in one message and queued messages for the client
+// without bound, and protoactor sent up to 1000 of them in one gRPC
+// message: past the client's limit the connection broke, and the client
+// declared the node lost (1 MiB: "chunk 14: … node lost: … it dropped this
+// client's session"). Now every chunk arrives, and the client stays
+// connected.
+func TestRemoteLargeChunksDoNotBreakTheConnection(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
+	node := startNode(t, "large-chunks", cfg)
+	ctx := remoteCtx(t, 2*time.Minute)
+	c, err := exo.Dial(ctx, node.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "echo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitReady(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ n, size int }{{40, 1 << 20}, {400, 64 << 10}} {
+		sub, err := c.Subscribe(exo.TopicTasks, exo.Filter{RunnerID: id, Kinds: []string{"task_chunk"}}, exo.SubscribeOptions{Buffer: 2 * tc.n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := c.Submit(ctx, id, exo.Task{ID: fmt.Sprintf("big-chunks-%d", tc.size), Kind: "text_generation",
+			Params: map[string]string{"max_tokens": fmt.Sprint(tc.n), "token_bytes": fmt.Sprint(tc.size)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for {
+			ch, err := h.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%d-byte chunks: after %d: %v (client: %v)", tc.size, got, err, c.Err())
+			}
+			if len(ch.Text) != tc.size || ch.Error != "" {
+				t.Fatalf("chunk %d: %d bytes, error %q; want %d bytes", ch.Index, len(ch.Text), ch.Error, tc.size)
+			}
+			got++
+		}
+		o, err := h.Wait(ctx)
+		if err != nil || o.Status != exo.TaskComplete || got != tc.n {
+			t.Fatalf("%d-byte chunks: task %+v %v, %d chunks read; want Complete with %d (client: %v)", tc.size, o, err, got, tc.n, c.Err())
+		}
+		for events := 0; events < tc.n; events++ {
+			ev, err := sub.Next(ctx)
+			if err != nil {
+				t.Fatalf("%d-byte chunks: subscription after %d events: %v", tc.size, events, err)
+			}
+			if ev.Gap != nil {
+				t.Fatalf("%d-byte chunks: subscription: a gap of %d after %d events", tc.size, ev.Gap.Dropped, events)
+			}
+		}
+		sub.Close()
+	}
+	if err := c.Err(); err != nil {
+		t.Fatalf("client: %v; want connected", err)
 	}
 }

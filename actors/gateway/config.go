@@ -37,8 +37,12 @@ type Config struct {
 	// this long; default 2s.
 	SessionTimeout time.Duration
 	// Limits; zero fields take the defaults.
-	MaxSessions        int // default 64
-	MaxSubsPerSession  int // default 64
+	MaxSessions       int // default 64
+	MaxSubsPerSession int // default 64
+	// OutWindow is how many bytes of task events and deliveries a session
+	// sends a client that acknowledges (GwHello.acks) before it waits for
+	// the client's GwAck; default DefaultOutWindow (outgate.go).
+	OutWindow          int
 	MaxTasksPerSession int // open tasks, default 4096
 	// MaxCallsPerSession bounds a session's calls that the gateway serves
 	// off its actor (StopRunner, NodeStatus, StatusDoc, InjectFault, Blast,
@@ -73,6 +77,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxSessions <= 0 {
 		c.MaxSessions = 64
+	}
+	if c.OutWindow <= 0 {
+		c.OutWindow = DefaultOutWindow
 	}
 	if c.MaxSubsPerSession <= 0 {
 		c.MaxSubsPerSession = 64

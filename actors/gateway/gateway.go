@@ -248,6 +248,9 @@ type session struct {
 	calls    int                        // calls served off the actor (goCall) not answered yet, at most MaxCallsPerSession
 	ctx      context.Context            // ends the session's forwarders
 	cancel   context.CancelFunc
+	// out bounds the bytes of task events and deliveries in flight to the
+	// client (outgate.go); nil for a client that does not acknowledge.
+	out *outGate
 }
 
 // childRef is a relay's subscription: its session (not the key, see
@@ -319,6 +322,11 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 		if s := a.session(ctx); s != nil {
 			a.endSession(ctx, s, "said goodbye", false)
 		}
+	case *exov1.GwAck:
+		if s := a.session(ctx); s != nil && s.out != nil {
+			s.lastSeen = time.Now()
+			s.out.ack(m.GetThrough())
+		}
 	default:
 		a.request(ctx, m)
 	}
@@ -355,12 +363,16 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	s := &session{key: key, pid: from, name: m.GetClientName(), lastSeen: time.Now(),
 		subs: map[uint64]*actor.PID{}, tasks: map[uint64]actors.TaskSpec{}, runners: map[uint64]string{},
 		ctx: sctx, cancel: cancel}
+	var window int64
+	if m.GetAcks() {
+		s.out, window = newOutGate(g.system, g.cfg.OutWindow), int64(g.cfg.OutWindow)
+	}
 	a.sessions[key] = s
 	ctx.Watch(from)
 	a.count()
 	g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": from.Address}).Info("gateway: session opened")
 	a.reply(ctx, &exov1.GwWelcome{CallId: m.GetCallId(), NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
-		Version: g.cfg.Version, MaxMessage: int64(g.cfg.MaxMessage)})
+		Version: g.cfg.Version, MaxMessage: int64(g.cfg.MaxMessage), OutWindow: window})
 }
 
 // expire ends the sessions that sent nothing for SessionTimeout: a client
@@ -388,6 +400,9 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, los
 		ctx.Stop(child)
 	}
 	s.cancel()
+	if s.out != nil {
+		s.out.close()
+	}
 	g := a.g
 	if lost && g.cfg.CancelTasksOnClientLoss && len(s.tasks) > 0 {
 		type ref struct{ runner, task string }
@@ -687,9 +702,9 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 	s.runners[callID] = m.GetRunnerId()
 	a.count()
 	a.reply(ctx, &exov1.GwSubmitted{CallId: callID})
-	to, sctx := ctx.Sender(), s.ctx
+	to, sctx, out := ctx.Sender(), s.ctx, s.out
 	g.goOwned(func() {
-		g.forward(sctx, h, to, callID)
+		g.forward(sctx, h, to, callID, out)
 		g.system.Root.Send(g.pid, &taskDone{s: s, callID: callID})
 	})
 }
@@ -697,8 +712,17 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 // forward streams a task's chunks, retries and outcome to the client, in
 // order, until the outcome or until ctx ends (the session ended). It reads
 // the handle by index, so two submissions of one task ID each get it all.
-func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.PID, callID uint64) {
+// With out (a client that acknowledges) it waits for the session's window
+// before each message, and a batch of chunks stops at MaxOutMessage bytes.
+func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.PID, callID uint64, out *outGate) {
 	root := g.system.Root
+	send := func(ev *exov1.GwTaskEvent) bool {
+		if out == nil {
+			root.Send(to, ev)
+			return true
+		}
+		return out.send(ctx, to, ev) == nil
+	}
 	attempt, i := 1, 0
 	for {
 		c, err := h.Chunk(ctx, i)
@@ -710,7 +734,9 @@ func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.P
 			} else {
 				ev.Body = &exov1.GwTaskEvent_Retry{Retry: &exov1.GwTaskRetry{Attempt: int32(at)}}
 			}
-			root.Send(to, ev)
+			if !send(ev) {
+				return
+			}
 			continue
 		}
 		switch {
@@ -720,11 +746,16 @@ func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.P
 			if at != attempt {
 				continue // retried meanwhile: the loop sends the retry
 			}
+			more = upToBytes(more, MaxOutMessage-chunkBytes(c))
+			var ev *exov1.GwTaskEvent
 			if len(more) == 0 {
-				root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Chunk{Chunk: c}})
+				ev = &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Chunk{Chunk: c}}
 			} else {
 				packed := PackChunks(make([]byte, 0, 48*(1+len(more))), []*exov1.ChunkGenerated{c})
-				root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_PackedChunks{PackedChunks: PackChunks(packed, more)}})
+				ev = &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_PackedChunks{PackedChunks: PackChunks(packed, more)}}
+			}
+			if !send(ev) {
+				return
 			}
 			i += 1 + len(more)
 		case errors.Is(err, actors.ErrChunkDropped):
@@ -734,17 +765,39 @@ func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.P
 			if first <= i {
 				continue // retried meanwhile
 			}
-			root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Skip{Skip: &exov1.GwTaskSkip{Count: int32(first - i)}}})
+			if !send(&exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Skip{Skip: &exov1.GwTaskSkip{Count: int32(first - i)}}}) {
+				return
+			}
 			i = first
 		case err == io.EOF:
 			o := h.Outcome()
-			root.Send(to, &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Outcome{Outcome: &exov1.GwTaskOutcome{
+			send(&exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Outcome{Outcome: &exov1.GwTaskOutcome{
 				Status: o.Status, Reason: o.Reason, Chunks: int32(o.Chunks), Attempt: int32(o.Attempt), At: timestamppb.New(o.At)}}})
 			return
 		default:
 			return // the session ended
 		}
 	}
+}
+
+// chunkBytes is about how many bytes chunk c takes on the wire: its text
+// and a little for the rest of a token chunk, its exact size otherwise.
+func chunkBytes(c *exov1.ChunkGenerated) int {
+	if t := c.GetToken(); t != nil {
+		return len(t.GetText()) + 24
+	}
+	return proto.Size(c)
+}
+
+// upToBytes returns the chunks of cs from the first that fit in budget
+// bytes together (none when even the first does not).
+func upToBytes(cs []*exov1.ChunkGenerated, budget int) []*exov1.ChunkGenerated {
+	for i, c := range cs {
+		if budget -= chunkBytes(c); budget < 0 {
+			return cs[:i]
+		}
+	}
+	return cs
 }
 
 func (a *gatewayActor) subscribe(ctx actor.Context, s *session, m *exov1.GwSubscribe) {
@@ -770,7 +823,7 @@ func (a *gatewayActor) subscribe(ctx actor.Context, s *session, m *exov1.GwSubsc
 		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: subscription to %q asks for %s; ask for less (0: the node's default)", ErrInvalidArgument, m.GetTopic(), what)))
 		return
 	}
-	r := &relay{g: g, stream: stream, to: ctx.Sender(), req: m}
+	r := &relay{g: g, stream: stream, to: ctx.Sender(), req: m, gate: s.out}
 	child := ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return r }))
 	s.subs[m.GetCallId()] = child
 	a.children[child.Id] = childRef{s: s, callID: m.GetCallId()}

@@ -56,6 +56,9 @@ type Packer struct {
 // Len returns how many events the packer holds.
 func (p *Packer) Len() int { return p.n }
 
+// Bytes returns the size of the events packed so far.
+func (p *Packer) Bytes() int { return len(p.buf) }
+
 // Add appends evs.
 func (p *Packer) Add(evs []streams.Event) {
 	if p.buf == nil {

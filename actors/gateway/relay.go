@@ -38,8 +38,18 @@ type relay struct {
 	// out collects the events of the deliveries that arrived since the last
 	// flush, packed; a flush note to itself, queued behind them, sends them
 	// as one GwDelivery. At most the credit granted: bounded by the window.
+	// Past MaxOutMessage bytes the packed events move to pending, each
+	// buffer one GwDelivery; a session whose window is full (gate) keeps
+	// them there until its gate sends a flush note.
 	out      Packer
+	pending  [][]byte
 	flushDue bool
+	// gate is the session's window (nil: a client that does not
+	// acknowledge); ending says End (with endReason) goes out after the
+	// pending deliveries, and the relay stops once it went.
+	gate      *outGate
+	ending    bool
+	endReason string
 }
 
 // flushNote is the relay's note to itself to send what it collected.
@@ -85,7 +95,7 @@ func (r *relay) Receive(ctx actor.Context) {
 		r.relay(ctx, m)
 	case *flushNote:
 		r.flushDue = false
-		r.flush(ctx, false, "")
+		r.flush(ctx)
 	case *grant:
 		if r.state == relayRelaying {
 			r.stream.Grant(r.id, m.n)
@@ -93,13 +103,37 @@ func (r *relay) Receive(ctx actor.Context) {
 	}
 }
 
-// flush sends the collected events (and End, with end set) as one
-// GwDelivery.
-func (r *relay) flush(ctx actor.Context, end bool, reason string) {
-	if r.out.Len() == 0 && !end {
-		return
+// flush sends the collected events, each pending buffer as one
+// GwDelivery, then End once ending, as far as the session's window lets
+// it; the rest goes when the gate's flush note comes.
+func (r *relay) flush(ctx actor.Context) {
+	if r.out.Len() > 0 {
+		r.pending = append(r.pending, r.out.Take())
 	}
-	ctx.Send(r.to, &exov1.GwDelivery{CallId: r.req.GetCallId(), Topic: r.stream.Topic(), Packed: r.out.Take(), End: end, Reason: reason})
+	for len(r.pending) > 0 || r.ending {
+		d := &exov1.GwDelivery{CallId: r.req.GetCallId(), Topic: r.stream.Topic()}
+		if len(r.pending) > 0 {
+			d.Packed = r.pending[0]
+		}
+		last := r.ending && len(r.pending) <= 1
+		if last {
+			d.End, d.Reason = true, r.endReason
+		}
+		if r.gate == nil {
+			ctx.Send(r.to, d)
+		} else if !r.gate.trySend(ctx.Self(), r.to, d) {
+			return
+		}
+		if len(r.pending) > 0 {
+			r.pending[0] = nil
+			r.pending = r.pending[1:]
+		}
+		if last {
+			r.ending = false
+			ctx.Stop(ctx.Self())
+			return
+		}
+	}
 }
 
 func (r *relay) endNow(ctx actor.Context, why string) {
@@ -116,11 +150,15 @@ func (r *relay) relay(ctx actor.Context, d *streams.Delivery) {
 	if r.state == relayEnded {
 		return
 	}
-	r.out.Add(d.Events)
+	for i := range d.Events {
+		r.out.Add(d.Events[i : i+1])
+		if r.out.Bytes() >= MaxOutMessage {
+			r.pending = append(r.pending, r.out.Take())
+		}
+	}
 	if d.End {
-		r.flush(ctx, true, d.Reason)
-		r.state = relayEnded
-		ctx.Stop(ctx.Self())
+		r.state, r.ending, r.endReason = relayEnded, true, d.Reason
+		r.flush(ctx)
 		return
 	}
 	if !r.flushDue {

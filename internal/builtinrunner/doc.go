@@ -11,7 +11,8 @@
 //
 //	text_generation  streams max_tokens tokens (parameter, default 20): "tok0 ",
 //	                 "tok1 ", ..., --token-delay before each; the last chunk
-//	                 carries finish_reason "length"
+//	                 carries finish_reason "length"; with token_bytes N each
+//	                 token is padded with dots to N bytes (at most 1 MiB)
 //	noop             completes at once, without chunks
 //	anything else    fails with `unknown task kind "KIND"`
 //

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -28,6 +29,9 @@ const (
 	DefaultMaxTokens   = 20
 	// MaxMaxTokens bounds the max_tokens task parameter.
 	MaxMaxTokens = 1_000_000
+	// MaxTokenBytes bounds the token_bytes task parameter (a frame holds
+	// at most 4 MiB).
+	MaxTokenBytes = 1 << 20
 )
 
 // Task kinds the built-in runner runs.
@@ -38,8 +42,9 @@ const (
 
 // Task parameters the built-in runner reads.
 const (
-	ParamMaxTokens = "max_tokens"
-	ParamFault     = "fault"
+	ParamMaxTokens  = "max_tokens"
+	ParamTokenBytes = "token_bytes"
+	ParamFault      = "fault"
 )
 
 // Config configures the built-in runner. Zero values: Layers 0 means
@@ -335,6 +340,14 @@ func (b *builtin) generate(ctx context.Context, t *runner.Task, crashAfter int) 
 			return fmt.Errorf("task parameter %s %q: want an integer from 0 to %d", ParamMaxTokens, v, MaxMaxTokens)
 		}
 	}
+	pad := 0
+	if v, ok := t.Params()[ParamTokenBytes]; ok {
+		var err error
+		pad, err = strconv.Atoi(v)
+		if err != nil || pad < 0 || pad > MaxTokenBytes {
+			return fmt.Errorf("task parameter %s %q: want an integer from 0 to %d", ParamTokenBytes, v, MaxTokenBytes)
+		}
+	}
 	for i := 0; i < n; i++ {
 		if i == crashAfter {
 			_ = t.Flush() // crash-after:0 dies after the task's start, as before
@@ -345,6 +358,9 @@ func (b *builtin) generate(ctx context.Context, t *runner.Task, crashAfter int) 
 			return err
 		}
 		text := fmt.Sprintf("tok%d ", i)
+		if len(text) < pad {
+			text += strings.Repeat(".", pad-len(text))
+		}
 		if i == n-1 {
 			return t.Finish("length", text)
 		}

@@ -188,7 +188,12 @@ type GwHello struct {
 	ClientName string                 `protobuf:"bytes,2,opt,name=client_name,json=clientName,proto3" json:"client_name,omitempty"`
 	// heartbeat is how often the client will ping; the gateway drops a
 	// session that sent nothing for heartbeat * 4 (at least 2 s).
-	Heartbeat     *durationpb.Duration `protobuf:"bytes,3,opt,name=heartbeat,proto3" json:"heartbeat,omitempty"`
+	Heartbeat *durationpb.Duration `protobuf:"bytes,3,opt,name=heartbeat,proto3" json:"heartbeat,omitempty"`
+	// acks: the client acknowledges the out_end of the task events and
+	// deliveries it receives with GwAck; the gateway then sends at most
+	// GwWelcome.out_window bytes of them unacknowledged (a client without
+	// acks gets them unbounded, as before).
+	Acks          bool `protobuf:"varint,4,opt,name=acks,proto3" json:"acks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -244,14 +249,25 @@ func (x *GwHello) GetHeartbeat() *durationpb.Duration {
 	return nil
 }
 
+func (x *GwHello) GetAcks() bool {
+	if x != nil {
+		return x.Acks
+	}
+	return false
+}
+
 // GwWelcome answers GwHello.
 type GwWelcome struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
-	NodeName      string                 `protobuf:"bytes,2,opt,name=node_name,json=nodeName,proto3" json:"node_name,omitempty"`
-	Kinds         []string               `protobuf:"bytes,3,rep,name=kinds,proto3" json:"kinds,omitempty"`
-	Version       string                 `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
-	MaxMessage    int64                  `protobuf:"varint,5,opt,name=max_message,json=maxMessage,proto3" json:"max_message,omitempty"` // largest request the node accepts, in bytes
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	CallId     uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	NodeName   string                 `protobuf:"bytes,2,opt,name=node_name,json=nodeName,proto3" json:"node_name,omitempty"`
+	Kinds      []string               `protobuf:"bytes,3,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	Version    string                 `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
+	MaxMessage int64                  `protobuf:"varint,5,opt,name=max_message,json=maxMessage,proto3" json:"max_message,omitempty"` // largest request the node accepts, in bytes
+	// out_window: with GwHello.acks, the bytes of task events and deliveries
+	// the node sends before it waits for a GwAck; the client acknowledges
+	// whenever it has received a quarter of it since its last GwAck.
+	OutWindow     int64 `protobuf:"varint,6,opt,name=out_window,json=outWindow,proto3" json:"out_window,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -321,6 +337,59 @@ func (x *GwWelcome) GetMaxMessage() int64 {
 	return 0
 }
 
+func (x *GwWelcome) GetOutWindow() int64 {
+	if x != nil {
+		return x.OutWindow
+	}
+	return 0
+}
+
+// GwAck acknowledges the task events and deliveries a client received:
+// through is the out_end of the last one.
+type GwAck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Through       uint64                 `protobuf:"varint,1,opt,name=through,proto3" json:"through,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwAck) Reset() {
+	*x = GwAck{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwAck) ProtoMessage() {}
+
+func (x *GwAck) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwAck.ProtoReflect.Descriptor instead.
+func (*GwAck) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GwAck) GetThrough() uint64 {
+	if x != nil {
+		return x.Through
+	}
+	return 0
+}
+
 // GwPing is the client's heartbeat; the gateway answers GwPong at once.
 type GwPing struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -331,7 +400,7 @@ type GwPing struct {
 
 func (x *GwPing) Reset() {
 	*x = GwPing{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[3]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -343,7 +412,7 @@ func (x *GwPing) String() string {
 func (*GwPing) ProtoMessage() {}
 
 func (x *GwPing) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[3]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -356,7 +425,7 @@ func (x *GwPing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwPing.ProtoReflect.Descriptor instead.
 func (*GwPing) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{3}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GwPing) GetSeq() uint64 {
@@ -376,7 +445,7 @@ type GwPong struct {
 
 func (x *GwPong) Reset() {
 	*x = GwPong{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[4]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -388,7 +457,7 @@ func (x *GwPong) String() string {
 func (*GwPong) ProtoMessage() {}
 
 func (x *GwPong) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[4]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -401,7 +470,7 @@ func (x *GwPong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwPong.ProtoReflect.Descriptor instead.
 func (*GwPong) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{4}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GwPong) GetSeq() uint64 {
@@ -420,7 +489,7 @@ type GwBye struct {
 
 func (x *GwBye) Reset() {
 	*x = GwBye{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[5]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -432,7 +501,7 @@ func (x *GwBye) String() string {
 func (*GwBye) ProtoMessage() {}
 
 func (x *GwBye) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[5]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -445,7 +514,7 @@ func (x *GwBye) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBye.ProtoReflect.Descriptor instead.
 func (*GwBye) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{5}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{6}
 }
 
 // GwSpawnRunner spawns a runner of a kind from the node's configuration.
@@ -460,7 +529,7 @@ type GwSpawnRunner struct {
 
 func (x *GwSpawnRunner) Reset() {
 	*x = GwSpawnRunner{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[6]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -472,7 +541,7 @@ func (x *GwSpawnRunner) String() string {
 func (*GwSpawnRunner) ProtoMessage() {}
 
 func (x *GwSpawnRunner) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[6]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -485,7 +554,7 @@ func (x *GwSpawnRunner) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSpawnRunner.ProtoReflect.Descriptor instead.
 func (*GwSpawnRunner) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{6}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GwSpawnRunner) GetCallId() uint64 {
@@ -513,7 +582,7 @@ type GwRunnerSpawned struct {
 
 func (x *GwRunnerSpawned) Reset() {
 	*x = GwRunnerSpawned{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[7]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -525,7 +594,7 @@ func (x *GwRunnerSpawned) String() string {
 func (*GwRunnerSpawned) ProtoMessage() {}
 
 func (x *GwRunnerSpawned) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[7]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -538,7 +607,7 @@ func (x *GwRunnerSpawned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerSpawned.ProtoReflect.Descriptor instead.
 func (*GwRunnerSpawned) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{7}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GwRunnerSpawned) GetCallId() uint64 {
@@ -566,7 +635,7 @@ type GwStopRunner struct {
 
 func (x *GwStopRunner) Reset() {
 	*x = GwStopRunner{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[8]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -578,7 +647,7 @@ func (x *GwStopRunner) String() string {
 func (*GwStopRunner) ProtoMessage() {}
 
 func (x *GwStopRunner) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[8]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -591,7 +660,7 @@ func (x *GwStopRunner) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStopRunner.ProtoReflect.Descriptor instead.
 func (*GwStopRunner) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{8}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GwStopRunner) GetCallId() uint64 {
@@ -624,7 +693,7 @@ type GwRunnerStopped struct {
 
 func (x *GwRunnerStopped) Reset() {
 	*x = GwRunnerStopped{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[9]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -636,7 +705,7 @@ func (x *GwRunnerStopped) String() string {
 func (*GwRunnerStopped) ProtoMessage() {}
 
 func (x *GwRunnerStopped) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[9]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -649,7 +718,7 @@ func (x *GwRunnerStopped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerStopped.ProtoReflect.Descriptor instead.
 func (*GwRunnerStopped) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{9}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GwRunnerStopped) GetCallId() uint64 {
@@ -711,7 +780,7 @@ type GwListRunners struct {
 
 func (x *GwListRunners) Reset() {
 	*x = GwListRunners{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[10]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +792,7 @@ func (x *GwListRunners) String() string {
 func (*GwListRunners) ProtoMessage() {}
 
 func (x *GwListRunners) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[10]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,7 +805,7 @@ func (x *GwListRunners) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwListRunners.ProtoReflect.Descriptor instead.
 func (*GwListRunners) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{10}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GwListRunners) GetCallId() uint64 {
@@ -772,7 +841,7 @@ type GwRunnerInfo struct {
 
 func (x *GwRunnerInfo) Reset() {
 	*x = GwRunnerInfo{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[11]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -784,7 +853,7 @@ func (x *GwRunnerInfo) String() string {
 func (*GwRunnerInfo) ProtoMessage() {}
 
 func (x *GwRunnerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[11]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -797,7 +866,7 @@ func (x *GwRunnerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerInfo.ProtoReflect.Descriptor instead.
 func (*GwRunnerInfo) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{11}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GwRunnerInfo) GetId() string {
@@ -923,7 +992,7 @@ type GwRunnerList struct {
 
 func (x *GwRunnerList) Reset() {
 	*x = GwRunnerList{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[12]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -935,7 +1004,7 @@ func (x *GwRunnerList) String() string {
 func (*GwRunnerList) ProtoMessage() {}
 
 func (x *GwRunnerList) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[12]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -948,7 +1017,7 @@ func (x *GwRunnerList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerList.ProtoReflect.Descriptor instead.
 func (*GwRunnerList) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{12}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GwRunnerList) GetCallId() uint64 {
@@ -983,7 +1052,7 @@ type GwSubmit struct {
 
 func (x *GwSubmit) Reset() {
 	*x = GwSubmit{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[13]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -995,7 +1064,7 @@ func (x *GwSubmit) String() string {
 func (*GwSubmit) ProtoMessage() {}
 
 func (x *GwSubmit) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[13]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1008,7 +1077,7 @@ func (x *GwSubmit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSubmit.ProtoReflect.Descriptor instead.
 func (*GwSubmit) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{13}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GwSubmit) GetCallId() uint64 {
@@ -1077,7 +1146,7 @@ type GwSubmitted struct {
 
 func (x *GwSubmitted) Reset() {
 	*x = GwSubmitted{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[14]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1089,7 +1158,7 @@ func (x *GwSubmitted) String() string {
 func (*GwSubmitted) ProtoMessage() {}
 
 func (x *GwSubmitted) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[14]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1102,7 +1171,7 @@ func (x *GwSubmitted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSubmitted.ProtoReflect.Descriptor instead.
 func (*GwSubmitted) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{14}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GwSubmitted) GetCallId() uint64 {
@@ -1126,7 +1195,7 @@ type GwTaskOutcome struct {
 
 func (x *GwTaskOutcome) Reset() {
 	*x = GwTaskOutcome{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[15]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1138,7 +1207,7 @@ func (x *GwTaskOutcome) String() string {
 func (*GwTaskOutcome) ProtoMessage() {}
 
 func (x *GwTaskOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[15]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1151,7 +1220,7 @@ func (x *GwTaskOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskOutcome.ProtoReflect.Descriptor instead.
 func (*GwTaskOutcome) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{15}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GwTaskOutcome) GetStatus() TaskStatus {
@@ -1202,7 +1271,7 @@ type GwTaskRetry struct {
 
 func (x *GwTaskRetry) Reset() {
 	*x = GwTaskRetry{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[16]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1214,7 +1283,7 @@ func (x *GwTaskRetry) String() string {
 func (*GwTaskRetry) ProtoMessage() {}
 
 func (x *GwTaskRetry) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[16]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1227,7 +1296,7 @@ func (x *GwTaskRetry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskRetry.ProtoReflect.Descriptor instead.
 func (*GwTaskRetry) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{16}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GwTaskRetry) GetAttempt() int32 {
@@ -1264,7 +1333,7 @@ type GwTaskSkip struct {
 
 func (x *GwTaskSkip) Reset() {
 	*x = GwTaskSkip{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[17]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1276,7 +1345,7 @@ func (x *GwTaskSkip) String() string {
 func (*GwTaskSkip) ProtoMessage() {}
 
 func (x *GwTaskSkip) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[17]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1289,7 +1358,7 @@ func (x *GwTaskSkip) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskSkip.ProtoReflect.Descriptor instead.
 func (*GwTaskSkip) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{17}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GwTaskSkip) GetCount() int32 {
@@ -1315,14 +1384,17 @@ type GwTaskEvent struct {
 	//	*GwTaskEvent_Chunks
 	//	*GwTaskEvent_Skip
 	//	*GwTaskEvent_PackedChunks
-	Body          isGwTaskEvent_Body `protobuf_oneof:"body"`
+	Body isGwTaskEvent_Body `protobuf_oneof:"body"`
+	// out_end: the session's count of task-event and delivery bytes at the
+	// end of this message (0 without acks); the client acknowledges it.
+	OutEnd        uint64 `protobuf:"varint,8,opt,name=out_end,json=outEnd,proto3" json:"out_end,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GwTaskEvent) Reset() {
 	*x = GwTaskEvent{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1334,7 +1406,7 @@ func (x *GwTaskEvent) String() string {
 func (*GwTaskEvent) ProtoMessage() {}
 
 func (x *GwTaskEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1347,7 +1419,7 @@ func (x *GwTaskEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskEvent.ProtoReflect.Descriptor instead.
 func (*GwTaskEvent) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{18}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GwTaskEvent) GetCallId() uint64 {
@@ -1418,6 +1490,13 @@ func (x *GwTaskEvent) GetPackedChunks() []byte {
 	return nil
 }
 
+func (x *GwTaskEvent) GetOutEnd() uint64 {
+	if x != nil {
+		return x.OutEnd
+	}
+	return 0
+}
+
 type isGwTaskEvent_Body interface {
 	isGwTaskEvent_Body()
 }
@@ -1468,7 +1547,7 @@ type GwChunkBatch struct {
 
 func (x *GwChunkBatch) Reset() {
 	*x = GwChunkBatch{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1480,7 +1559,7 @@ func (x *GwChunkBatch) String() string {
 func (*GwChunkBatch) ProtoMessage() {}
 
 func (x *GwChunkBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1493,7 +1572,7 @@ func (x *GwChunkBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwChunkBatch.ProtoReflect.Descriptor instead.
 func (*GwChunkBatch) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{19}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GwChunkBatch) GetChunks() []*ChunkGenerated {
@@ -1516,7 +1595,7 @@ type GwCancel struct {
 
 func (x *GwCancel) Reset() {
 	*x = GwCancel{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1607,7 @@ func (x *GwCancel) String() string {
 func (*GwCancel) ProtoMessage() {}
 
 func (x *GwCancel) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1620,7 @@ func (x *GwCancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCancel.ProtoReflect.Descriptor instead.
 func (*GwCancel) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{20}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GwCancel) GetCallId() uint64 {
@@ -1576,7 +1655,7 @@ type GwCancelled struct {
 
 func (x *GwCancelled) Reset() {
 	*x = GwCancelled{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1588,7 +1667,7 @@ func (x *GwCancelled) String() string {
 func (*GwCancelled) ProtoMessage() {}
 
 func (x *GwCancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1601,7 +1680,7 @@ func (x *GwCancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCancelled.ProtoReflect.Descriptor instead.
 func (*GwCancelled) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{21}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GwCancelled) GetCallId() uint64 {
@@ -1637,7 +1716,7 @@ type GwSubscribe struct {
 
 func (x *GwSubscribe) Reset() {
 	*x = GwSubscribe{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1649,7 +1728,7 @@ func (x *GwSubscribe) String() string {
 func (*GwSubscribe) ProtoMessage() {}
 
 func (x *GwSubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1662,7 +1741,7 @@ func (x *GwSubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSubscribe.ProtoReflect.Descriptor instead.
 func (*GwSubscribe) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{22}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GwSubscribe) GetCallId() uint64 {
@@ -1730,7 +1809,7 @@ type GwSubscribed struct {
 
 func (x *GwSubscribed) Reset() {
 	*x = GwSubscribed{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1742,7 +1821,7 @@ func (x *GwSubscribed) String() string {
 func (*GwSubscribed) ProtoMessage() {}
 
 func (x *GwSubscribed) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1755,7 +1834,7 @@ func (x *GwSubscribed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSubscribed.ProtoReflect.Descriptor instead.
 func (*GwSubscribed) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{23}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GwSubscribed) GetCallId() uint64 {
@@ -1797,7 +1876,7 @@ type GwCredit struct {
 
 func (x *GwCredit) Reset() {
 	*x = GwCredit{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1809,7 +1888,7 @@ func (x *GwCredit) String() string {
 func (*GwCredit) ProtoMessage() {}
 
 func (x *GwCredit) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1822,7 +1901,7 @@ func (x *GwCredit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCredit.ProtoReflect.Descriptor instead.
 func (*GwCredit) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{24}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GwCredit) GetCallId() uint64 {
@@ -1849,7 +1928,7 @@ type GwUnsubscribe struct {
 
 func (x *GwUnsubscribe) Reset() {
 	*x = GwUnsubscribe{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1861,7 +1940,7 @@ func (x *GwUnsubscribe) String() string {
 func (*GwUnsubscribe) ProtoMessage() {}
 
 func (x *GwUnsubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1874,7 +1953,7 @@ func (x *GwUnsubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwUnsubscribe.ProtoReflect.Descriptor instead.
 func (*GwUnsubscribe) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{25}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GwUnsubscribe) GetCallId() uint64 {
@@ -1896,7 +1975,7 @@ type GwGap struct {
 
 func (x *GwGap) Reset() {
 	*x = GwGap{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1908,7 +1987,7 @@ func (x *GwGap) String() string {
 func (*GwGap) ProtoMessage() {}
 
 func (x *GwGap) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1921,7 +2000,7 @@ func (x *GwGap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwGap.ProtoReflect.Descriptor instead.
 func (*GwGap) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{26}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GwGap) GetDropped() uint64 {
@@ -1988,7 +2067,7 @@ type GwEvent struct {
 
 func (x *GwEvent) Reset() {
 	*x = GwEvent{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2000,7 +2079,7 @@ func (x *GwEvent) String() string {
 func (*GwEvent) ProtoMessage() {}
 
 func (x *GwEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2013,7 +2092,7 @@ func (x *GwEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEvent.ProtoReflect.Descriptor instead.
 func (*GwEvent) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{27}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GwEvent) GetSeq() uint64 {
@@ -2308,7 +2387,7 @@ type GwTaskStatus struct {
 
 func (x *GwTaskStatus) Reset() {
 	*x = GwTaskStatus{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2320,7 +2399,7 @@ func (x *GwTaskStatus) String() string {
 func (*GwTaskStatus) ProtoMessage() {}
 
 func (x *GwTaskStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2333,7 +2412,7 @@ func (x *GwTaskStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskStatus.ProtoReflect.Descriptor instead.
 func (*GwTaskStatus) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{28}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GwTaskStatus) GetStatus() TaskStatus {
@@ -2369,7 +2448,7 @@ type GwProcessStarted struct {
 
 func (x *GwProcessStarted) Reset() {
 	*x = GwProcessStarted{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2381,7 +2460,7 @@ func (x *GwProcessStarted) String() string {
 func (*GwProcessStarted) ProtoMessage() {}
 
 func (x *GwProcessStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2394,7 +2473,7 @@ func (x *GwProcessStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwProcessStarted.ProtoReflect.Descriptor instead.
 func (*GwProcessStarted) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{29}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GwProcessStarted) GetGeneration() uint64 {
@@ -2431,7 +2510,7 @@ type GwStatusChanged struct {
 
 func (x *GwStatusChanged) Reset() {
 	*x = GwStatusChanged{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2443,7 +2522,7 @@ func (x *GwStatusChanged) String() string {
 func (*GwStatusChanged) ProtoMessage() {}
 
 func (x *GwStatusChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2456,7 +2535,7 @@ func (x *GwStatusChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStatusChanged.ProtoReflect.Descriptor instead.
 func (*GwStatusChanged) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{30}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GwStatusChanged) GetGeneration() uint64 {
@@ -2501,7 +2580,7 @@ type GwExitStatus struct {
 
 func (x *GwExitStatus) Reset() {
 	*x = GwExitStatus{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2513,7 +2592,7 @@ func (x *GwExitStatus) String() string {
 func (*GwExitStatus) ProtoMessage() {}
 
 func (x *GwExitStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2526,7 +2605,7 @@ func (x *GwExitStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwExitStatus.ProtoReflect.Descriptor instead.
 func (*GwExitStatus) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{31}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GwExitStatus) GetCode() int64 {
@@ -2577,7 +2656,7 @@ type GwProcessExited struct {
 
 func (x *GwProcessExited) Reset() {
 	*x = GwProcessExited{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2589,7 +2668,7 @@ func (x *GwProcessExited) String() string {
 func (*GwProcessExited) ProtoMessage() {}
 
 func (x *GwProcessExited) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2602,7 +2681,7 @@ func (x *GwProcessExited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwProcessExited.ProtoReflect.Descriptor instead.
 func (*GwProcessExited) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{32}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GwProcessExited) GetGeneration() uint64 {
@@ -2652,7 +2731,7 @@ type GwFailure struct {
 
 func (x *GwFailure) Reset() {
 	*x = GwFailure{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2664,7 +2743,7 @@ func (x *GwFailure) String() string {
 func (*GwFailure) ProtoMessage() {}
 
 func (x *GwFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2677,7 +2756,7 @@ func (x *GwFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwFailure.ProtoReflect.Descriptor instead.
 func (*GwFailure) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{33}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GwFailure) GetKind() string {
@@ -2771,7 +2850,7 @@ type GwRunnerFailure struct {
 
 func (x *GwRunnerFailure) Reset() {
 	*x = GwRunnerFailure{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2783,7 +2862,7 @@ func (x *GwRunnerFailure) String() string {
 func (*GwRunnerFailure) ProtoMessage() {}
 
 func (x *GwRunnerFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2796,7 +2875,7 @@ func (x *GwRunnerFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerFailure.ProtoReflect.Descriptor instead.
 func (*GwRunnerFailure) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{34}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GwRunnerFailure) GetFailure() *GwFailure {
@@ -2886,7 +2965,7 @@ type GwRunnerFailed struct {
 
 func (x *GwRunnerFailed) Reset() {
 	*x = GwRunnerFailed{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2898,7 +2977,7 @@ func (x *GwRunnerFailed) String() string {
 func (*GwRunnerFailed) ProtoMessage() {}
 
 func (x *GwRunnerFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2911,7 +2990,7 @@ func (x *GwRunnerFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerFailed.ProtoReflect.Descriptor instead.
 func (*GwRunnerFailed) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{35}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GwRunnerFailed) GetFailure() *GwRunnerFailure {
@@ -2933,7 +3012,7 @@ type GwStopStep struct {
 
 func (x *GwStopStep) Reset() {
 	*x = GwStopStep{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2945,7 +3024,7 @@ func (x *GwStopStep) String() string {
 func (*GwStopStep) ProtoMessage() {}
 
 func (x *GwStopStep) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2958,7 +3037,7 @@ func (x *GwStopStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStopStep.ProtoReflect.Descriptor instead.
 func (*GwStopStep) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{36}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GwStopStep) GetName() string {
@@ -3002,7 +3081,7 @@ type GwCloseEntry struct {
 
 func (x *GwCloseEntry) Reset() {
 	*x = GwCloseEntry{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3014,7 +3093,7 @@ func (x *GwCloseEntry) String() string {
 func (*GwCloseEntry) ProtoMessage() {}
 
 func (x *GwCloseEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3027,7 +3106,7 @@ func (x *GwCloseEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCloseEntry.ProtoReflect.Descriptor instead.
 func (*GwCloseEntry) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{37}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GwCloseEntry) GetName() string {
@@ -3122,7 +3201,7 @@ type GwCloseReport struct {
 
 func (x *GwCloseReport) Reset() {
 	*x = GwCloseReport{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3134,7 +3213,7 @@ func (x *GwCloseReport) String() string {
 func (*GwCloseReport) ProtoMessage() {}
 
 func (x *GwCloseReport) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3147,7 +3226,7 @@ func (x *GwCloseReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCloseReport.ProtoReflect.Descriptor instead.
 func (*GwCloseReport) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{38}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GwCloseReport) GetScope() string {
@@ -3209,7 +3288,7 @@ type GwStopResult struct {
 
 func (x *GwStopResult) Reset() {
 	*x = GwStopResult{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3221,7 +3300,7 @@ func (x *GwStopResult) String() string {
 func (*GwStopResult) ProtoMessage() {}
 
 func (x *GwStopResult) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3234,7 +3313,7 @@ func (x *GwStopResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStopResult.ProtoReflect.Descriptor instead.
 func (*GwStopResult) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{39}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GwStopResult) GetRunnerId() string {
@@ -3304,7 +3383,7 @@ type GwRunnerStoppedEvent struct {
 
 func (x *GwRunnerStoppedEvent) Reset() {
 	*x = GwRunnerStoppedEvent{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3316,7 +3395,7 @@ func (x *GwRunnerStoppedEvent) String() string {
 func (*GwRunnerStoppedEvent) ProtoMessage() {}
 
 func (x *GwRunnerStoppedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3329,7 +3408,7 @@ func (x *GwRunnerStoppedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerStoppedEvent.ProtoReflect.Descriptor instead.
 func (*GwRunnerStoppedEvent) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{40}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GwRunnerStoppedEvent) GetResult() *GwStopResult {
@@ -3349,7 +3428,7 @@ type GwTaskAcknowledged struct {
 
 func (x *GwTaskAcknowledged) Reset() {
 	*x = GwTaskAcknowledged{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3361,7 +3440,7 @@ func (x *GwTaskAcknowledged) String() string {
 func (*GwTaskAcknowledged) ProtoMessage() {}
 
 func (x *GwTaskAcknowledged) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3374,7 +3453,7 @@ func (x *GwTaskAcknowledged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskAcknowledged.ProtoReflect.Descriptor instead.
 func (*GwTaskAcknowledged) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{41}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GwTaskAcknowledged) GetAt() *timestamppb.Timestamp {
@@ -3397,7 +3476,7 @@ type GwTaskRetried struct {
 
 func (x *GwTaskRetried) Reset() {
 	*x = GwTaskRetried{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[42]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3409,7 +3488,7 @@ func (x *GwTaskRetried) String() string {
 func (*GwTaskRetried) ProtoMessage() {}
 
 func (x *GwTaskRetried) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[42]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3422,7 +3501,7 @@ func (x *GwTaskRetried) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskRetried.ProtoReflect.Descriptor instead.
 func (*GwTaskRetried) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{42}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GwTaskRetried) GetAttempt() int64 {
@@ -3467,7 +3546,7 @@ type GwDecision struct {
 
 func (x *GwDecision) Reset() {
 	*x = GwDecision{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[43]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3479,7 +3558,7 @@ func (x *GwDecision) String() string {
 func (*GwDecision) ProtoMessage() {}
 
 func (x *GwDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[43]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3492,7 +3571,7 @@ func (x *GwDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwDecision.ProtoReflect.Descriptor instead.
 func (*GwDecision) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{43}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GwDecision) GetRule() string {
@@ -3551,7 +3630,7 @@ type GwErrorRecord struct {
 
 func (x *GwErrorRecord) Reset() {
 	*x = GwErrorRecord{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[44]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3563,7 +3642,7 @@ func (x *GwErrorRecord) String() string {
 func (*GwErrorRecord) ProtoMessage() {}
 
 func (x *GwErrorRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[44]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3576,7 +3655,7 @@ func (x *GwErrorRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwErrorRecord.ProtoReflect.Descriptor instead.
 func (*GwErrorRecord) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{44}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GwErrorRecord) GetId() uint64 {
@@ -3719,7 +3798,7 @@ type GwSupervisionDecision struct {
 
 func (x *GwSupervisionDecision) Reset() {
 	*x = GwSupervisionDecision{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[45]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3731,7 +3810,7 @@ func (x *GwSupervisionDecision) String() string {
 func (*GwSupervisionDecision) ProtoMessage() {}
 
 func (x *GwSupervisionDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[45]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3744,7 +3823,7 @@ func (x *GwSupervisionDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSupervisionDecision.ProtoReflect.Descriptor instead.
 func (*GwSupervisionDecision) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{45}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GwSupervisionDecision) GetGeneration() uint64 {
@@ -3788,7 +3867,7 @@ type GwAlert struct {
 
 func (x *GwAlert) Reset() {
 	*x = GwAlert{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[46]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3800,7 +3879,7 @@ func (x *GwAlert) String() string {
 func (*GwAlert) ProtoMessage() {}
 
 func (x *GwAlert) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[46]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3813,7 +3892,7 @@ func (x *GwAlert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwAlert.ProtoReflect.Descriptor instead.
 func (*GwAlert) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{46}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GwAlert) GetSeverity() int32 {
@@ -3860,7 +3939,7 @@ type GwHealthAlert struct {
 
 func (x *GwHealthAlert) Reset() {
 	*x = GwHealthAlert{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[47]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3872,7 +3951,7 @@ func (x *GwHealthAlert) String() string {
 func (*GwHealthAlert) ProtoMessage() {}
 
 func (x *GwHealthAlert) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[47]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3885,7 +3964,7 @@ func (x *GwHealthAlert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwHealthAlert.ProtoReflect.Descriptor instead.
 func (*GwHealthAlert) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{47}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GwHealthAlert) GetSeverity() int32 {
@@ -3953,7 +4032,7 @@ type GwHealthScore struct {
 
 func (x *GwHealthScore) Reset() {
 	*x = GwHealthScore{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[48]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3965,7 +4044,7 @@ func (x *GwHealthScore) String() string {
 func (*GwHealthScore) ProtoMessage() {}
 
 func (x *GwHealthScore) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[48]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3978,7 +4057,7 @@ func (x *GwHealthScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwHealthScore.ProtoReflect.Descriptor instead.
 func (*GwHealthScore) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{48}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GwHealthScore) GetValue() float64 {
@@ -4044,7 +4123,7 @@ type GwHealthChanged struct {
 
 func (x *GwHealthChanged) Reset() {
 	*x = GwHealthChanged{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[49]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4056,7 +4135,7 @@ func (x *GwHealthChanged) String() string {
 func (*GwHealthChanged) ProtoMessage() {}
 
 func (x *GwHealthChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[49]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4069,7 +4148,7 @@ func (x *GwHealthChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwHealthChanged.ProtoReflect.Descriptor instead.
 func (*GwHealthChanged) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{49}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GwHealthChanged) GetGeneration() uint64 {
@@ -4119,13 +4198,14 @@ type GwDelivery struct {
 	End           bool                   `protobuf:"varint,4,opt,name=end,proto3" json:"end,omitempty"`
 	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
 	Packed        []byte                 `protobuf:"bytes,6,opt,name=packed,proto3" json:"packed,omitempty"`
+	OutEnd        uint64                 `protobuf:"varint,7,opt,name=out_end,json=outEnd,proto3" json:"out_end,omitempty"` // as GwTaskEvent.out_end
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GwDelivery) Reset() {
 	*x = GwDelivery{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[50]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4137,7 +4217,7 @@ func (x *GwDelivery) String() string {
 func (*GwDelivery) ProtoMessage() {}
 
 func (x *GwDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[50]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4150,7 +4230,7 @@ func (x *GwDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwDelivery.ProtoReflect.Descriptor instead.
 func (*GwDelivery) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{50}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GwDelivery) GetCallId() uint64 {
@@ -4195,6 +4275,13 @@ func (x *GwDelivery) GetPacked() []byte {
 	return nil
 }
 
+func (x *GwDelivery) GetOutEnd() uint64 {
+	if x != nil {
+		return x.OutEnd
+	}
+	return 0
+}
+
 // GwEventList is the content of GwDelivery.packed: the events in order,
 // same_ids referring to the previous event of the list.
 type GwEventList struct {
@@ -4206,7 +4293,7 @@ type GwEventList struct {
 
 func (x *GwEventList) Reset() {
 	*x = GwEventList{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4218,7 +4305,7 @@ func (x *GwEventList) String() string {
 func (*GwEventList) ProtoMessage() {}
 
 func (x *GwEventList) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4231,7 +4318,7 @@ func (x *GwEventList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEventList.ProtoReflect.Descriptor instead.
 func (*GwEventList) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{51}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GwEventList) GetEvents() []*GwEvent {
@@ -4251,7 +4338,7 @@ type GwNodeStatus struct {
 
 func (x *GwNodeStatus) Reset() {
 	*x = GwNodeStatus{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4263,7 +4350,7 @@ func (x *GwNodeStatus) String() string {
 func (*GwNodeStatus) ProtoMessage() {}
 
 func (x *GwNodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4276,7 +4363,7 @@ func (x *GwNodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwNodeStatus.ProtoReflect.Descriptor instead.
 func (*GwNodeStatus) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{52}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GwNodeStatus) GetCallId() uint64 {
@@ -4319,7 +4406,7 @@ type GwNodeStatusReply struct {
 
 func (x *GwNodeStatusReply) Reset() {
 	*x = GwNodeStatusReply{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4331,7 +4418,7 @@ func (x *GwNodeStatusReply) String() string {
 func (*GwNodeStatusReply) ProtoMessage() {}
 
 func (x *GwNodeStatusReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4344,7 +4431,7 @@ func (x *GwNodeStatusReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwNodeStatusReply.ProtoReflect.Descriptor instead.
 func (*GwNodeStatusReply) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{53}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GwNodeStatusReply) GetCallId() uint64 {
@@ -4456,7 +4543,7 @@ type GwShutdown struct {
 
 func (x *GwShutdown) Reset() {
 	*x = GwShutdown{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4468,7 +4555,7 @@ func (x *GwShutdown) String() string {
 func (*GwShutdown) ProtoMessage() {}
 
 func (x *GwShutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4481,7 +4568,7 @@ func (x *GwShutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwShutdown.ProtoReflect.Descriptor instead.
 func (*GwShutdown) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{54}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GwShutdown) GetCallId() uint64 {
@@ -4504,7 +4591,7 @@ type GwShutdownReport struct {
 
 func (x *GwShutdownReport) Reset() {
 	*x = GwShutdownReport{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4516,7 +4603,7 @@ func (x *GwShutdownReport) String() string {
 func (*GwShutdownReport) ProtoMessage() {}
 
 func (x *GwShutdownReport) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4529,7 +4616,7 @@ func (x *GwShutdownReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwShutdownReport.ProtoReflect.Descriptor instead.
 func (*GwShutdownReport) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{55}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GwShutdownReport) GetCallId() uint64 {
@@ -4572,7 +4659,7 @@ type GwEcho struct {
 
 func (x *GwEcho) Reset() {
 	*x = GwEcho{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4584,7 +4671,7 @@ func (x *GwEcho) String() string {
 func (*GwEcho) ProtoMessage() {}
 
 func (x *GwEcho) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4597,7 +4684,7 @@ func (x *GwEcho) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEcho.ProtoReflect.Descriptor instead.
 func (*GwEcho) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{56}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GwEcho) GetCallId() uint64 {
@@ -4617,7 +4704,7 @@ type GwEchoed struct {
 
 func (x *GwEchoed) Reset() {
 	*x = GwEchoed{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4629,7 +4716,7 @@ func (x *GwEchoed) String() string {
 func (*GwEchoed) ProtoMessage() {}
 
 func (x *GwEchoed) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4642,7 +4729,7 @@ func (x *GwEchoed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEchoed.ProtoReflect.Descriptor instead.
 func (*GwEchoed) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{57}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GwEchoed) GetCallId() uint64 {
@@ -4667,7 +4754,7 @@ type GwBlast struct {
 
 func (x *GwBlast) Reset() {
 	*x = GwBlast{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4679,7 +4766,7 @@ func (x *GwBlast) String() string {
 func (*GwBlast) ProtoMessage() {}
 
 func (x *GwBlast) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4692,7 +4779,7 @@ func (x *GwBlast) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlast.ProtoReflect.Descriptor instead.
 func (*GwBlast) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{58}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *GwBlast) GetCallId() uint64 {
@@ -4728,7 +4815,7 @@ type GwBlastItem struct {
 
 func (x *GwBlastItem) Reset() {
 	*x = GwBlastItem{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4740,7 +4827,7 @@ func (x *GwBlastItem) String() string {
 func (*GwBlastItem) ProtoMessage() {}
 
 func (x *GwBlastItem) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4753,7 +4840,7 @@ func (x *GwBlastItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlastItem.ProtoReflect.Descriptor instead.
 func (*GwBlastItem) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{59}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GwBlastItem) GetCallId() uint64 {
@@ -4788,7 +4875,7 @@ type GwBlastDone struct {
 
 func (x *GwBlastDone) Reset() {
 	*x = GwBlastDone{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[60]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4800,7 +4887,7 @@ func (x *GwBlastDone) String() string {
 func (*GwBlastDone) ProtoMessage() {}
 
 func (x *GwBlastDone) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[60]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4813,7 +4900,7 @@ func (x *GwBlastDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlastDone.ProtoReflect.Descriptor instead.
 func (*GwBlastDone) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{60}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GwBlastDone) GetCallId() uint64 {
@@ -4844,7 +4931,7 @@ type GwStatusDoc struct {
 
 func (x *GwStatusDoc) Reset() {
 	*x = GwStatusDoc{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[61]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4856,7 +4943,7 @@ func (x *GwStatusDoc) String() string {
 func (*GwStatusDoc) ProtoMessage() {}
 
 func (x *GwStatusDoc) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[61]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4869,7 +4956,7 @@ func (x *GwStatusDoc) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStatusDoc.ProtoReflect.Descriptor instead.
 func (*GwStatusDoc) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{61}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *GwStatusDoc) GetCallId() uint64 {
@@ -4890,7 +4977,7 @@ type GwStatusDocReply struct {
 
 func (x *GwStatusDocReply) Reset() {
 	*x = GwStatusDocReply{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[62]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4902,7 +4989,7 @@ func (x *GwStatusDocReply) String() string {
 func (*GwStatusDocReply) ProtoMessage() {}
 
 func (x *GwStatusDocReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[62]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4915,7 +5002,7 @@ func (x *GwStatusDocReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStatusDocReply.ProtoReflect.Descriptor instead.
 func (*GwStatusDocReply) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{62}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GwStatusDocReply) GetCallId() uint64 {
@@ -4950,7 +5037,7 @@ type GwInjectFault struct {
 
 func (x *GwInjectFault) Reset() {
 	*x = GwInjectFault{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[63]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4962,7 +5049,7 @@ func (x *GwInjectFault) String() string {
 func (*GwInjectFault) ProtoMessage() {}
 
 func (x *GwInjectFault) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[63]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4975,7 +5062,7 @@ func (x *GwInjectFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwInjectFault.ProtoReflect.Descriptor instead.
 func (*GwInjectFault) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{63}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GwInjectFault) GetCallId() uint64 {
@@ -5018,7 +5105,7 @@ type GwFaultInjected struct {
 
 func (x *GwFaultInjected) Reset() {
 	*x = GwFaultInjected{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[64]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5030,7 +5117,7 @@ func (x *GwFaultInjected) String() string {
 func (*GwFaultInjected) ProtoMessage() {}
 
 func (x *GwFaultInjected) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[64]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5043,7 +5130,7 @@ func (x *GwFaultInjected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwFaultInjected.ProtoReflect.Descriptor instead.
 func (*GwFaultInjected) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{64}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *GwFaultInjected) GetCallId() uint64 {
@@ -5068,19 +5155,24 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\aGwError\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12(\n" +
 	"\x04code\x18\x02 \x01(\x0e2\x14.exoactors.v1.GwCodeR\x04code\x12\x12\n" +
-	"\x04text\x18\x03 \x01(\tR\x04text\"|\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\"\x90\x01\n" +
 	"\aGwHello\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1f\n" +
 	"\vclient_name\x18\x02 \x01(\tR\n" +
 	"clientName\x127\n" +
-	"\theartbeat\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\theartbeat\"\x92\x01\n" +
+	"\theartbeat\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\theartbeat\x12\x12\n" +
+	"\x04acks\x18\x04 \x01(\bR\x04acks\"\xb1\x01\n" +
 	"\tGwWelcome\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\tnode_name\x18\x02 \x01(\tR\bnodeName\x12\x14\n" +
 	"\x05kinds\x18\x03 \x03(\tR\x05kinds\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\tR\aversion\x12\x1f\n" +
 	"\vmax_message\x18\x05 \x01(\x03R\n" +
-	"maxMessage\"\x1a\n" +
+	"maxMessage\x12\x1d\n" +
+	"\n" +
+	"out_window\x18\x06 \x01(\x03R\toutWindow\"!\n" +
+	"\x05GwAck\x12\x18\n" +
+	"\athrough\x18\x01 \x01(\x04R\athrough\"\x1a\n" +
 	"\x06GwPing\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x1a\n" +
 	"\x06GwPong\x12\x10\n" +
@@ -5163,7 +5255,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\tdiscarded\x18\x03 \x01(\x05R\tdiscarded\"\"\n" +
 	"\n" +
 	"GwTaskSkip\x12\x14\n" +
-	"\x05count\x18\x01 \x01(\x05R\x05count\"\xdd\x02\n" +
+	"\x05count\x18\x01 \x01(\x05R\x05count\"\xf6\x02\n" +
 	"\vGwTaskEvent\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x124\n" +
 	"\x05chunk\x18\x02 \x01(\v2\x1c.exoactors.v1.ChunkGeneratedH\x00R\x05chunk\x121\n" +
@@ -5171,7 +5263,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\aoutcome\x18\x04 \x01(\v2\x1b.exoactors.v1.GwTaskOutcomeH\x00R\aoutcome\x124\n" +
 	"\x06chunks\x18\x05 \x01(\v2\x1a.exoactors.v1.GwChunkBatchH\x00R\x06chunks\x12.\n" +
 	"\x04skip\x18\x06 \x01(\v2\x18.exoactors.v1.GwTaskSkipH\x00R\x04skip\x12%\n" +
-	"\rpacked_chunks\x18\a \x01(\fH\x00R\fpackedChunksB\x06\n" +
+	"\rpacked_chunks\x18\a \x01(\fH\x00R\fpackedChunks\x12\x17\n" +
+	"\aout_end\x18\b \x01(\x04R\x06outEndB\x06\n" +
 	"\x04body\"D\n" +
 	"\fGwChunkBatch\x124\n" +
 	"\x06chunks\x18\x01 \x03(\v2\x1c.exoactors.v1.ChunkGeneratedR\x06chunks\"Y\n" +
@@ -5403,7 +5496,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x04from\x18\x02 \x01(\x05R\x04from\x12\x0e\n" +
 	"\x02to\x18\x03 \x01(\x05R\x02to\x121\n" +
 	"\x05score\x18\x04 \x01(\v2\x1b.exoactors.v1.GwHealthScoreR\x05score\x12*\n" +
-	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xac\x01\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xc5\x01\n" +
 	"\n" +
 	"GwDelivery\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x14\n" +
@@ -5411,7 +5504,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x06events\x18\x03 \x03(\v2\x15.exoactors.v1.GwEventR\x06events\x12\x10\n" +
 	"\x03end\x18\x04 \x01(\bR\x03end\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x16\n" +
-	"\x06packed\x18\x06 \x01(\fR\x06packed\"<\n" +
+	"\x06packed\x18\x06 \x01(\fR\x06packed\x12\x17\n" +
+	"\aout_end\x18\a \x01(\x04R\x06outEnd\"<\n" +
 	"\vGwEventList\x12-\n" +
 	"\x06events\x18\x01 \x03(\v2\x15.exoactors.v1.GwEventR\x06events\"'\n" +
 	"\fGwNodeStatus\x12\x17\n" +
@@ -5505,163 +5599,164 @@ func file_messages_exo_v1_gateway_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_exo_v1_gateway_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 67)
+var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(GwCode)(0),                   // 0: exoactors.v1.GwCode
 	(*GwError)(nil),               // 1: exoactors.v1.GwError
 	(*GwHello)(nil),               // 2: exoactors.v1.GwHello
 	(*GwWelcome)(nil),             // 3: exoactors.v1.GwWelcome
-	(*GwPing)(nil),                // 4: exoactors.v1.GwPing
-	(*GwPong)(nil),                // 5: exoactors.v1.GwPong
-	(*GwBye)(nil),                 // 6: exoactors.v1.GwBye
-	(*GwSpawnRunner)(nil),         // 7: exoactors.v1.GwSpawnRunner
-	(*GwRunnerSpawned)(nil),       // 8: exoactors.v1.GwRunnerSpawned
-	(*GwStopRunner)(nil),          // 9: exoactors.v1.GwStopRunner
-	(*GwRunnerStopped)(nil),       // 10: exoactors.v1.GwRunnerStopped
-	(*GwListRunners)(nil),         // 11: exoactors.v1.GwListRunners
-	(*GwRunnerInfo)(nil),          // 12: exoactors.v1.GwRunnerInfo
-	(*GwRunnerList)(nil),          // 13: exoactors.v1.GwRunnerList
-	(*GwSubmit)(nil),              // 14: exoactors.v1.GwSubmit
-	(*GwSubmitted)(nil),           // 15: exoactors.v1.GwSubmitted
-	(*GwTaskOutcome)(nil),         // 16: exoactors.v1.GwTaskOutcome
-	(*GwTaskRetry)(nil),           // 17: exoactors.v1.GwTaskRetry
-	(*GwTaskSkip)(nil),            // 18: exoactors.v1.GwTaskSkip
-	(*GwTaskEvent)(nil),           // 19: exoactors.v1.GwTaskEvent
-	(*GwChunkBatch)(nil),          // 20: exoactors.v1.GwChunkBatch
-	(*GwCancel)(nil),              // 21: exoactors.v1.GwCancel
-	(*GwCancelled)(nil),           // 22: exoactors.v1.GwCancelled
-	(*GwSubscribe)(nil),           // 23: exoactors.v1.GwSubscribe
-	(*GwSubscribed)(nil),          // 24: exoactors.v1.GwSubscribed
-	(*GwCredit)(nil),              // 25: exoactors.v1.GwCredit
-	(*GwUnsubscribe)(nil),         // 26: exoactors.v1.GwUnsubscribe
-	(*GwGap)(nil),                 // 27: exoactors.v1.GwGap
-	(*GwEvent)(nil),               // 28: exoactors.v1.GwEvent
-	(*GwTaskStatus)(nil),          // 29: exoactors.v1.GwTaskStatus
-	(*GwProcessStarted)(nil),      // 30: exoactors.v1.GwProcessStarted
-	(*GwStatusChanged)(nil),       // 31: exoactors.v1.GwStatusChanged
-	(*GwExitStatus)(nil),          // 32: exoactors.v1.GwExitStatus
-	(*GwProcessExited)(nil),       // 33: exoactors.v1.GwProcessExited
-	(*GwFailure)(nil),             // 34: exoactors.v1.GwFailure
-	(*GwRunnerFailure)(nil),       // 35: exoactors.v1.GwRunnerFailure
-	(*GwRunnerFailed)(nil),        // 36: exoactors.v1.GwRunnerFailed
-	(*GwStopStep)(nil),            // 37: exoactors.v1.GwStopStep
-	(*GwCloseEntry)(nil),          // 38: exoactors.v1.GwCloseEntry
-	(*GwCloseReport)(nil),         // 39: exoactors.v1.GwCloseReport
-	(*GwStopResult)(nil),          // 40: exoactors.v1.GwStopResult
-	(*GwRunnerStoppedEvent)(nil),  // 41: exoactors.v1.GwRunnerStoppedEvent
-	(*GwTaskAcknowledged)(nil),    // 42: exoactors.v1.GwTaskAcknowledged
-	(*GwTaskRetried)(nil),         // 43: exoactors.v1.GwTaskRetried
-	(*GwDecision)(nil),            // 44: exoactors.v1.GwDecision
-	(*GwErrorRecord)(nil),         // 45: exoactors.v1.GwErrorRecord
-	(*GwSupervisionDecision)(nil), // 46: exoactors.v1.GwSupervisionDecision
-	(*GwAlert)(nil),               // 47: exoactors.v1.GwAlert
-	(*GwHealthAlert)(nil),         // 48: exoactors.v1.GwHealthAlert
-	(*GwHealthScore)(nil),         // 49: exoactors.v1.GwHealthScore
-	(*GwHealthChanged)(nil),       // 50: exoactors.v1.GwHealthChanged
-	(*GwDelivery)(nil),            // 51: exoactors.v1.GwDelivery
-	(*GwEventList)(nil),           // 52: exoactors.v1.GwEventList
-	(*GwNodeStatus)(nil),          // 53: exoactors.v1.GwNodeStatus
-	(*GwNodeStatusReply)(nil),     // 54: exoactors.v1.GwNodeStatusReply
-	(*GwShutdown)(nil),            // 55: exoactors.v1.GwShutdown
-	(*GwShutdownReport)(nil),      // 56: exoactors.v1.GwShutdownReport
-	(*GwEcho)(nil),                // 57: exoactors.v1.GwEcho
-	(*GwEchoed)(nil),              // 58: exoactors.v1.GwEchoed
-	(*GwBlast)(nil),               // 59: exoactors.v1.GwBlast
-	(*GwBlastItem)(nil),           // 60: exoactors.v1.GwBlastItem
-	(*GwBlastDone)(nil),           // 61: exoactors.v1.GwBlastDone
-	(*GwStatusDoc)(nil),           // 62: exoactors.v1.GwStatusDoc
-	(*GwStatusDocReply)(nil),      // 63: exoactors.v1.GwStatusDocReply
-	(*GwInjectFault)(nil),         // 64: exoactors.v1.GwInjectFault
-	(*GwFaultInjected)(nil),       // 65: exoactors.v1.GwFaultInjected
-	nil,                           // 66: exoactors.v1.GwSubmit.ParamsEntry
-	nil,                           // 67: exoactors.v1.GwNodeStatusReply.KindRoomEntry
-	(*durationpb.Duration)(nil),   // 68: google.protobuf.Duration
-	(*RunnerStatus)(nil),          // 69: exoactors.v1.RunnerStatus
-	(*timestamppb.Timestamp)(nil), // 70: google.protobuf.Timestamp
-	(TaskStatus)(0),               // 71: exoactors.v1.TaskStatus
-	(*ChunkGenerated)(nil),        // 72: exoactors.v1.ChunkGenerated
+	(*GwAck)(nil),                 // 4: exoactors.v1.GwAck
+	(*GwPing)(nil),                // 5: exoactors.v1.GwPing
+	(*GwPong)(nil),                // 6: exoactors.v1.GwPong
+	(*GwBye)(nil),                 // 7: exoactors.v1.GwBye
+	(*GwSpawnRunner)(nil),         // 8: exoactors.v1.GwSpawnRunner
+	(*GwRunnerSpawned)(nil),       // 9: exoactors.v1.GwRunnerSpawned
+	(*GwStopRunner)(nil),          // 10: exoactors.v1.GwStopRunner
+	(*GwRunnerStopped)(nil),       // 11: exoactors.v1.GwRunnerStopped
+	(*GwListRunners)(nil),         // 12: exoactors.v1.GwListRunners
+	(*GwRunnerInfo)(nil),          // 13: exoactors.v1.GwRunnerInfo
+	(*GwRunnerList)(nil),          // 14: exoactors.v1.GwRunnerList
+	(*GwSubmit)(nil),              // 15: exoactors.v1.GwSubmit
+	(*GwSubmitted)(nil),           // 16: exoactors.v1.GwSubmitted
+	(*GwTaskOutcome)(nil),         // 17: exoactors.v1.GwTaskOutcome
+	(*GwTaskRetry)(nil),           // 18: exoactors.v1.GwTaskRetry
+	(*GwTaskSkip)(nil),            // 19: exoactors.v1.GwTaskSkip
+	(*GwTaskEvent)(nil),           // 20: exoactors.v1.GwTaskEvent
+	(*GwChunkBatch)(nil),          // 21: exoactors.v1.GwChunkBatch
+	(*GwCancel)(nil),              // 22: exoactors.v1.GwCancel
+	(*GwCancelled)(nil),           // 23: exoactors.v1.GwCancelled
+	(*GwSubscribe)(nil),           // 24: exoactors.v1.GwSubscribe
+	(*GwSubscribed)(nil),          // 25: exoactors.v1.GwSubscribed
+	(*GwCredit)(nil),              // 26: exoactors.v1.GwCredit
+	(*GwUnsubscribe)(nil),         // 27: exoactors.v1.GwUnsubscribe
+	(*GwGap)(nil),                 // 28: exoactors.v1.GwGap
+	(*GwEvent)(nil),               // 29: exoactors.v1.GwEvent
+	(*GwTaskStatus)(nil),          // 30: exoactors.v1.GwTaskStatus
+	(*GwProcessStarted)(nil),      // 31: exoactors.v1.GwProcessStarted
+	(*GwStatusChanged)(nil),       // 32: exoactors.v1.GwStatusChanged
+	(*GwExitStatus)(nil),          // 33: exoactors.v1.GwExitStatus
+	(*GwProcessExited)(nil),       // 34: exoactors.v1.GwProcessExited
+	(*GwFailure)(nil),             // 35: exoactors.v1.GwFailure
+	(*GwRunnerFailure)(nil),       // 36: exoactors.v1.GwRunnerFailure
+	(*GwRunnerFailed)(nil),        // 37: exoactors.v1.GwRunnerFailed
+	(*GwStopStep)(nil),            // 38: exoactors.v1.GwStopStep
+	(*GwCloseEntry)(nil),          // 39: exoactors.v1.GwCloseEntry
+	(*GwCloseReport)(nil),         // 40: exoactors.v1.GwCloseReport
+	(*GwStopResult)(nil),          // 41: exoactors.v1.GwStopResult
+	(*GwRunnerStoppedEvent)(nil),  // 42: exoactors.v1.GwRunnerStoppedEvent
+	(*GwTaskAcknowledged)(nil),    // 43: exoactors.v1.GwTaskAcknowledged
+	(*GwTaskRetried)(nil),         // 44: exoactors.v1.GwTaskRetried
+	(*GwDecision)(nil),            // 45: exoactors.v1.GwDecision
+	(*GwErrorRecord)(nil),         // 46: exoactors.v1.GwErrorRecord
+	(*GwSupervisionDecision)(nil), // 47: exoactors.v1.GwSupervisionDecision
+	(*GwAlert)(nil),               // 48: exoactors.v1.GwAlert
+	(*GwHealthAlert)(nil),         // 49: exoactors.v1.GwHealthAlert
+	(*GwHealthScore)(nil),         // 50: exoactors.v1.GwHealthScore
+	(*GwHealthChanged)(nil),       // 51: exoactors.v1.GwHealthChanged
+	(*GwDelivery)(nil),            // 52: exoactors.v1.GwDelivery
+	(*GwEventList)(nil),           // 53: exoactors.v1.GwEventList
+	(*GwNodeStatus)(nil),          // 54: exoactors.v1.GwNodeStatus
+	(*GwNodeStatusReply)(nil),     // 55: exoactors.v1.GwNodeStatusReply
+	(*GwShutdown)(nil),            // 56: exoactors.v1.GwShutdown
+	(*GwShutdownReport)(nil),      // 57: exoactors.v1.GwShutdownReport
+	(*GwEcho)(nil),                // 58: exoactors.v1.GwEcho
+	(*GwEchoed)(nil),              // 59: exoactors.v1.GwEchoed
+	(*GwBlast)(nil),               // 60: exoactors.v1.GwBlast
+	(*GwBlastItem)(nil),           // 61: exoactors.v1.GwBlastItem
+	(*GwBlastDone)(nil),           // 62: exoactors.v1.GwBlastDone
+	(*GwStatusDoc)(nil),           // 63: exoactors.v1.GwStatusDoc
+	(*GwStatusDocReply)(nil),      // 64: exoactors.v1.GwStatusDocReply
+	(*GwInjectFault)(nil),         // 65: exoactors.v1.GwInjectFault
+	(*GwFaultInjected)(nil),       // 66: exoactors.v1.GwFaultInjected
+	nil,                           // 67: exoactors.v1.GwSubmit.ParamsEntry
+	nil,                           // 68: exoactors.v1.GwNodeStatusReply.KindRoomEntry
+	(*durationpb.Duration)(nil),   // 69: google.protobuf.Duration
+	(*RunnerStatus)(nil),          // 70: exoactors.v1.RunnerStatus
+	(*timestamppb.Timestamp)(nil), // 71: google.protobuf.Timestamp
+	(TaskStatus)(0),               // 72: exoactors.v1.TaskStatus
+	(*ChunkGenerated)(nil),        // 73: exoactors.v1.ChunkGenerated
 }
 var file_messages_exo_v1_gateway_proto_depIdxs = []int32{
 	0,  // 0: exoactors.v1.GwError.code:type_name -> exoactors.v1.GwCode
-	68, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
-	68, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
-	69, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
-	70, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
-	45, // 5: exoactors.v1.GwRunnerInfo.last_record:type_name -> exoactors.v1.GwErrorRecord
-	68, // 6: exoactors.v1.GwRunnerInfo.next_delay:type_name -> google.protobuf.Duration
-	68, // 7: exoactors.v1.GwRunnerInfo.restart_in:type_name -> google.protobuf.Duration
-	12, // 8: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
-	66, // 9: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
-	68, // 10: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
-	71, // 11: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
-	70, // 12: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
-	72, // 13: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
-	17, // 14: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
-	16, // 15: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
-	20, // 16: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
-	18, // 17: exoactors.v1.GwTaskEvent.skip:type_name -> exoactors.v1.GwTaskSkip
-	72, // 18: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
-	27, // 19: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
-	72, // 20: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
-	29, // 21: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
-	30, // 22: exoactors.v1.GwEvent.process_started:type_name -> exoactors.v1.GwProcessStarted
-	31, // 23: exoactors.v1.GwEvent.status_changed:type_name -> exoactors.v1.GwStatusChanged
-	33, // 24: exoactors.v1.GwEvent.process_exited:type_name -> exoactors.v1.GwProcessExited
-	36, // 25: exoactors.v1.GwEvent.runner_failed:type_name -> exoactors.v1.GwRunnerFailed
-	41, // 26: exoactors.v1.GwEvent.runner_stopped:type_name -> exoactors.v1.GwRunnerStoppedEvent
-	42, // 27: exoactors.v1.GwEvent.task_acknowledged:type_name -> exoactors.v1.GwTaskAcknowledged
-	43, // 28: exoactors.v1.GwEvent.task_retried:type_name -> exoactors.v1.GwTaskRetried
-	46, // 29: exoactors.v1.GwEvent.decision:type_name -> exoactors.v1.GwSupervisionDecision
-	47, // 30: exoactors.v1.GwEvent.alert:type_name -> exoactors.v1.GwAlert
-	48, // 31: exoactors.v1.GwEvent.health_alert:type_name -> exoactors.v1.GwHealthAlert
-	50, // 32: exoactors.v1.GwEvent.health_changed:type_name -> exoactors.v1.GwHealthChanged
-	71, // 33: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
-	70, // 34: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
-	70, // 35: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
-	69, // 36: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
-	69, // 37: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
-	70, // 38: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
-	68, // 39: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
-	32, // 40: exoactors.v1.GwProcessExited.status:type_name -> exoactors.v1.GwExitStatus
-	70, // 41: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
-	34, // 42: exoactors.v1.GwRunnerFailure.failure:type_name -> exoactors.v1.GwFailure
-	32, // 43: exoactors.v1.GwRunnerFailure.exit:type_name -> exoactors.v1.GwExitStatus
-	68, // 44: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
-	70, // 45: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
-	35, // 46: exoactors.v1.GwRunnerFailed.failure:type_name -> exoactors.v1.GwRunnerFailure
-	70, // 47: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
-	68, // 48: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
-	70, // 49: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
-	68, // 50: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
-	34, // 51: exoactors.v1.GwCloseEntry.failure:type_name -> exoactors.v1.GwFailure
-	70, // 52: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
-	68, // 53: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
-	38, // 54: exoactors.v1.GwCloseReport.entries:type_name -> exoactors.v1.GwCloseEntry
-	34, // 55: exoactors.v1.GwCloseReport.failures:type_name -> exoactors.v1.GwFailure
-	32, // 56: exoactors.v1.GwStopResult.exit:type_name -> exoactors.v1.GwExitStatus
-	37, // 57: exoactors.v1.GwStopResult.steps:type_name -> exoactors.v1.GwStopStep
-	68, // 58: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
-	35, // 59: exoactors.v1.GwStopResult.failure:type_name -> exoactors.v1.GwRunnerFailure
-	39, // 60: exoactors.v1.GwStopResult.resources:type_name -> exoactors.v1.GwCloseReport
-	40, // 61: exoactors.v1.GwRunnerStoppedEvent.result:type_name -> exoactors.v1.GwStopResult
-	70, // 62: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
-	70, // 63: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
-	70, // 64: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
-	44, // 65: exoactors.v1.GwErrorRecord.decision:type_name -> exoactors.v1.GwDecision
-	68, // 66: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
-	70, // 67: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
-	45, // 68: exoactors.v1.GwSupervisionDecision.record:type_name -> exoactors.v1.GwErrorRecord
-	45, // 69: exoactors.v1.GwAlert.record:type_name -> exoactors.v1.GwErrorRecord
-	70, // 70: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
-	70, // 71: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
-	70, // 72: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
-	49, // 73: exoactors.v1.GwHealthChanged.score:type_name -> exoactors.v1.GwHealthScore
-	70, // 74: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
-	28, // 75: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
-	28, // 76: exoactors.v1.GwEventList.events:type_name -> exoactors.v1.GwEvent
-	68, // 77: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
-	67, // 78: exoactors.v1.GwNodeStatusReply.kind_room:type_name -> exoactors.v1.GwNodeStatusReply.KindRoomEntry
-	68, // 79: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
+	69, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
+	69, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
+	70, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
+	71, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
+	46, // 5: exoactors.v1.GwRunnerInfo.last_record:type_name -> exoactors.v1.GwErrorRecord
+	69, // 6: exoactors.v1.GwRunnerInfo.next_delay:type_name -> google.protobuf.Duration
+	69, // 7: exoactors.v1.GwRunnerInfo.restart_in:type_name -> google.protobuf.Duration
+	13, // 8: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
+	67, // 9: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
+	69, // 10: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
+	72, // 11: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
+	71, // 12: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
+	73, // 13: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	18, // 14: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
+	17, // 15: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
+	21, // 16: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
+	19, // 17: exoactors.v1.GwTaskEvent.skip:type_name -> exoactors.v1.GwTaskSkip
+	73, // 18: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
+	28, // 19: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
+	73, // 20: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	30, // 21: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
+	31, // 22: exoactors.v1.GwEvent.process_started:type_name -> exoactors.v1.GwProcessStarted
+	32, // 23: exoactors.v1.GwEvent.status_changed:type_name -> exoactors.v1.GwStatusChanged
+	34, // 24: exoactors.v1.GwEvent.process_exited:type_name -> exoactors.v1.GwProcessExited
+	37, // 25: exoactors.v1.GwEvent.runner_failed:type_name -> exoactors.v1.GwRunnerFailed
+	42, // 26: exoactors.v1.GwEvent.runner_stopped:type_name -> exoactors.v1.GwRunnerStoppedEvent
+	43, // 27: exoactors.v1.GwEvent.task_acknowledged:type_name -> exoactors.v1.GwTaskAcknowledged
+	44, // 28: exoactors.v1.GwEvent.task_retried:type_name -> exoactors.v1.GwTaskRetried
+	47, // 29: exoactors.v1.GwEvent.decision:type_name -> exoactors.v1.GwSupervisionDecision
+	48, // 30: exoactors.v1.GwEvent.alert:type_name -> exoactors.v1.GwAlert
+	49, // 31: exoactors.v1.GwEvent.health_alert:type_name -> exoactors.v1.GwHealthAlert
+	51, // 32: exoactors.v1.GwEvent.health_changed:type_name -> exoactors.v1.GwHealthChanged
+	72, // 33: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
+	71, // 34: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
+	71, // 35: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
+	70, // 36: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
+	70, // 37: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
+	71, // 38: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
+	69, // 39: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
+	33, // 40: exoactors.v1.GwProcessExited.status:type_name -> exoactors.v1.GwExitStatus
+	71, // 41: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
+	35, // 42: exoactors.v1.GwRunnerFailure.failure:type_name -> exoactors.v1.GwFailure
+	33, // 43: exoactors.v1.GwRunnerFailure.exit:type_name -> exoactors.v1.GwExitStatus
+	69, // 44: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
+	71, // 45: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
+	36, // 46: exoactors.v1.GwRunnerFailed.failure:type_name -> exoactors.v1.GwRunnerFailure
+	71, // 47: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
+	69, // 48: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
+	71, // 49: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
+	69, // 50: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
+	35, // 51: exoactors.v1.GwCloseEntry.failure:type_name -> exoactors.v1.GwFailure
+	71, // 52: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
+	69, // 53: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
+	39, // 54: exoactors.v1.GwCloseReport.entries:type_name -> exoactors.v1.GwCloseEntry
+	35, // 55: exoactors.v1.GwCloseReport.failures:type_name -> exoactors.v1.GwFailure
+	33, // 56: exoactors.v1.GwStopResult.exit:type_name -> exoactors.v1.GwExitStatus
+	38, // 57: exoactors.v1.GwStopResult.steps:type_name -> exoactors.v1.GwStopStep
+	69, // 58: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
+	36, // 59: exoactors.v1.GwStopResult.failure:type_name -> exoactors.v1.GwRunnerFailure
+	40, // 60: exoactors.v1.GwStopResult.resources:type_name -> exoactors.v1.GwCloseReport
+	41, // 61: exoactors.v1.GwRunnerStoppedEvent.result:type_name -> exoactors.v1.GwStopResult
+	71, // 62: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
+	71, // 63: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
+	71, // 64: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
+	45, // 65: exoactors.v1.GwErrorRecord.decision:type_name -> exoactors.v1.GwDecision
+	69, // 66: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
+	71, // 67: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
+	46, // 68: exoactors.v1.GwSupervisionDecision.record:type_name -> exoactors.v1.GwErrorRecord
+	46, // 69: exoactors.v1.GwAlert.record:type_name -> exoactors.v1.GwErrorRecord
+	71, // 70: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
+	71, // 71: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
+	71, // 72: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
+	50, // 73: exoactors.v1.GwHealthChanged.score:type_name -> exoactors.v1.GwHealthScore
+	71, // 74: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
+	29, // 75: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
+	29, // 76: exoactors.v1.GwEventList.events:type_name -> exoactors.v1.GwEvent
+	69, // 77: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
+	68, // 78: exoactors.v1.GwNodeStatusReply.kind_room:type_name -> exoactors.v1.GwNodeStatusReply.KindRoomEntry
+	69, // 79: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
 	80, // [80:80] is the sub-list for method output_type
 	80, // [80:80] is the sub-list for method input_type
 	80, // [80:80] is the sub-list for extension type_name
@@ -5675,7 +5770,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 		return
 	}
 	file_messages_exo_v1_runner_proto_init()
-	file_messages_exo_v1_gateway_proto_msgTypes[18].OneofWrappers = []any{
+	file_messages_exo_v1_gateway_proto_msgTypes[19].OneofWrappers = []any{
 		(*GwTaskEvent_Chunk)(nil),
 		(*GwTaskEvent_Retry)(nil),
 		(*GwTaskEvent_Outcome)(nil),
@@ -5683,7 +5778,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 		(*GwTaskEvent_Skip)(nil),
 		(*GwTaskEvent_PackedChunks)(nil),
 	}
-	file_messages_exo_v1_gateway_proto_msgTypes[27].OneofWrappers = []any{
+	file_messages_exo_v1_gateway_proto_msgTypes[28].OneofWrappers = []any{
 		(*GwEvent_Chunk)(nil),
 		(*GwEvent_TaskStatus)(nil),
 		(*GwEvent_Text)(nil),
@@ -5705,7 +5800,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_exo_v1_gateway_proto_rawDesc), len(file_messages_exo_v1_gateway_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   67,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
