@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"sync"
@@ -57,6 +58,9 @@ func newNodeCmd(e *env) *cobra.Command {
 			nc, err := parseNodeConfig(f)
 			f.Close()
 			if err != nil {
+				return usageErrorf("--config %s: %v", o.config, err)
+			}
+			if err := checkKindCommands(nc, exec.LookPath); err != nil {
 				return usageErrorf("--config %s: %v", o.config, err)
 			}
 			if o.tls.Enabled() {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,5 +113,72 @@ func TestNodeUsageErrors(t *testing.T) {
 				t.Fatalf("stderr %q: want one line with %q", stderr.String(), tc.want)
 			}
 		})
+	}
+}
+
+// TestNodeRefusesUnstartableCommand: a kind whose command can never start
+// is refused when the node starts, naming the kind, the command and the
+// config key, instead of failing for good at each spawn.
+func TestNodeRefusesUnstartableCommand(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain")
+	if err := os.WriteFile(plain, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "ghost-runner-x7"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, kind string
+		want       []string
+	}{
+		{"missing", `{"command": "/no/such/runner"}`, []string{`kind "ghost": command "/no/such/runner" (kinds.ghost.command) does not exist`, "set kinds.ghost.command to the runner executable's path"}},
+		{"not in PATH", `{"command": "no-such-runner-x7"}`, []string{`command "no-such-runner-x7" (kinds.ghost.command) is not an executable in the node's PATH`, "full path"}},
+		{"only in the kind's PATH", `{"command": "ghost-runner-x7", "env": ["PATH=` + bin + `"]}`, []string{"only in the PATH that kinds.ghost.env sets", `to the full path "` + filepath.Join(bin, "ghost-runner-x7") + `"`}},
+		{"not executable", `{"command": "` + plain + `"}`, []string{"is not executable (mode ", "chmod +x it, or fix kinds.ghost.command"}},
+		{"a directory", `{"command": "` + bin + `"}`, []string{"is a directory; set kinds.ghost.command"}},
+		{"relative from dir", `{"command": "./nope", "dir": "` + dir + `"}`, []string{`that is "` + filepath.Join(dir, "nope") + `" from kinds.ghost.dir`, "does not exist"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parseNodeConfig(strings.NewReader(`{"kinds": {"echo": {"builtin": true}, "ghost": ` + tc.kind + `}}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = checkKindCommands(c, exec.LookPath)
+			if err == nil || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %v: want one line", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q: want %q", err, w)
+				}
+			}
+		})
+	}
+	// Startable commands pass: a path, a name in PATH, a path relative to dir.
+	c, err := parseNodeConfig(strings.NewReader(`{"kinds": {"a": {"command": "/bin/sh"}, "b": {"command": "sh"},
+		"c": {"command": "./ghost-runner-x7", "dir": "` + bin + `"}, "d": {"builtin": true}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkKindCommands(c, exec.LookPath); err != nil {
+		t.Fatal(err)
+	}
+
+	// The node refuses to start (exit 2), before it listens.
+	conf := filepath.Join(dir, "ghost.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds":{"ghost":{"command":"/no/such/runner"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"node", "--name", "a", "--config", conf, "--listen", "127.0.0.1:0"}, strings.NewReader(""), &stdout, &stderr); code != ExitUsage {
+		t.Fatalf("exit %d, want %d; stdout %s stderr %s", code, ExitUsage, stdout.String(), stderr.String())
+	}
+	if want := `kind "ghost": command "/no/such/runner" (kinds.ghost.command) does not exist`; !strings.Contains(stderr.String(), want) || stdout.Len() != 0 {
+		t.Fatalf("stdout %q stderr %q: want only %q", stdout.String(), stderr.String(), want)
 	}
 }
