@@ -274,7 +274,7 @@ func probe(ctx context.Context, addr string, cfg *tls.Config) error {
 	if cfg == nil {
 		conn, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
-			return fmt.Errorf("%w: cannot connect to node %s: %v", ErrNodeLost, addr, err)
+			return cannotConnect(addr, err)
 		}
 		defer conn.Close()
 		// A plaintext gRPC server answers the HTTP/2 preface with a
@@ -282,7 +282,7 @@ func probe(ctx context.Context, addr string, cfg *tls.Config) error {
 		// record (0x15) or by closing.
 		_ = conn.SetDeadline(time.Now().Add(300 * time.Millisecond))
 		if _, err := conn.Write([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")); err != nil {
-			return fmt.Errorf("%w: cannot talk to node %s: %v", ErrNodeLost, addr, err)
+			return cannotTalk(addr, err)
 		}
 		var b [9]byte
 		n, err := io.ReadAtLeast(conn, b[:], 4)
@@ -291,7 +291,7 @@ func probe(ctx context.Context, addr string, cfg *tls.Config) error {
 		case err != nil && errors.As(err, &ne) && ne.Timeout():
 			return nil // inconclusive: let the hello decide
 		case err != nil || b[0] == 0x15 || b[3] != 0x04:
-			return fmt.Errorf("node %s does not speak plaintext gRPC (%d bytes, %v): does it use TLS? then dial with TLS (WithTLS; --tls-ca/--tls-cert/--tls-key on the CLI)", addr, n, err)
+			return notPlaintextGRPC(addr, b[:n], err, func() bool { return speaksTLS(ctx, addr) })
 		}
 		return nil
 	}
@@ -304,7 +304,7 @@ func probe(ctx context.Context, addr string, cfg *tls.Config) error {
 	td := tls.Dialer{NetDialer: &d, Config: cc}
 	conn, err := td.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return fmt.Errorf("TLS handshake with node %s refused: %w", addr, err)
+		return tlsDialFailed(addr, err)
 	}
 	defer conn.Close()
 	_ = conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
@@ -312,7 +312,7 @@ func probe(ctx context.Context, addr string, cfg *tls.Config) error {
 	if _, err := conn.Read(b[:]); err != nil {
 		var ne net.Error
 		if !errors.As(err, &ne) || !ne.Timeout() {
-			return fmt.Errorf("TLS connection to node %s refused after the handshake (does it require a client certificate?): %w", addr, err)
+			return tlsRefusedAfterHandshake(addr, err)
 		}
 	}
 	return nil

@@ -63,11 +63,10 @@ func newNodeCmd(e *env) *cobra.Command {
 			if err := checkKindCommands(nc, exec.LookPath); err != nil {
 				return usageErrorf("--config %s: %v", o.config, err)
 			}
-			if o.tls.Enabled() {
-				if _, _, err := o.tls.Configs(); err != nil {
-					return usageErrorf("%v", err)
-				}
-			} else if o.tls.RequireClientCert {
+			if err := checkTLSFlags(o.tls); err != nil {
+				return err
+			}
+			if !o.tls.Enabled() && o.tls.RequireClientCert {
 				return usageErrorf("--tls-require-client-cert needs --tls-ca, --tls-cert and --tls-key")
 			}
 			kinds := make([]string, 0, len(nc.kinds))

@@ -51,6 +51,9 @@ func (o *remoteOptions) dialAll(ctx context.Context) ([]*exo.Client, error) {
 	if len(o.nodes) == 0 {
 		return nil, usageErrorf("no --node: name at least one node address, e.g. --node 127.0.0.1:7101")
 	}
+	if err := checkTLSFlags(o.tls); err != nil {
+		return nil, err
+	}
 	var opts []exo.DialOption
 	if o.tls.Enabled() {
 		opts = append(opts, exo.WithTLS(exo.TLSFiles(o.tls)))
