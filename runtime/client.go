@@ -222,8 +222,8 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 		}
 		o.serverTLS, o.clientTLS = srv, cli
 	}
-	if _, _, err := gateway.SplitListen(addr); err != nil {
-		return nil, fmt.Errorf("node address: %w", err)
+	if err := checkNodeAddr(addr); err != nil {
+		return nil, err
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -131,4 +132,21 @@ func tlsRefusedAfterHandshake(addr string, err error) error {
 		return fmt.Errorf("node %s refused this client's certificate (%w): it was not signed by the CA the node trusts, or none was given; %s", addr, err, useNodeCA)
 	}
 	return fmt.Errorf("TLS connection to node %s closed right after the handshake (%w); check that the node's CA, certificate and key match this client's", addr, err)
+}
+
+// checkNodeAddr checks a node address given to Dial: the HOST:PORT the node
+// listens on, the host an IP address (protoactor addresses a node by the
+// exact address it listens on).
+func checkNodeAddr(addr string) error {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("node address %q: want the node's HOST:PORT, e.g. 127.0.0.1:7101 (--node on the command line)", addr)
+	}
+	if net.ParseIP(host) == nil {
+		return fmt.Errorf("node address %q: the host must be the IP address the node listens on, e.g. 127.0.0.1:7101 (--node on the command line)", addr)
+	}
+	if port, err := strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
+		return fmt.Errorf("node address %q: port %q is not 1-65535 (--node on the command line)", addr, p)
+	}
+	return nil
 }

@@ -162,3 +162,20 @@ func TestDialTLSFilesMissing(t *testing.T) {
 		t.Fatalf("error %v, want %q", err, want)
 	}
 }
+
+// TestDialAddressText: a bad node address is named as the node's (dial)
+// address, not as a listen address.
+func TestDialAddressText(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for addr, want := range map[string]string{
+		"localhost":      `node address "localhost": want the node's HOST:PORT, e.g. 127.0.0.1:7101`,
+		"localhost:7101": `node address "localhost:7101": the host must be the IP address the node listens on`,
+		"127.0.0.1:0":    `node address "127.0.0.1:0": port "0" is not 1-65535`,
+	} {
+		_, err := exo.Dial(ctx, addr)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "listen address") {
+			t.Errorf("Dial(%q): %v, want %q", addr, err, want)
+		}
+	}
+}

@@ -203,7 +203,7 @@ const writerConnectAttempts = 1
 func StartRemote(r *remote.Remote) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("start remote: %v", p)
+			err = startRemoteError(p)
 		}
 	}()
 	r.Start()

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -105,6 +106,9 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 		Logger: e.logger, Version: Version, InjectFault: nodeFaults(sys, o)})
 	if err != nil {
 		_, _ = sys.Shutdown(context.Background())
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("node %s: --listen %s: the address is in use (another node or process listens there); pick another port with --listen, or stop that process", o.name, o.listen)
+		}
 		return fmt.Errorf("node %s: %w", o.name, err)
 	}
 	kinds := make([]string, 0, len(nc.kinds))
