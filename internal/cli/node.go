@@ -59,10 +59,10 @@ func newNodeCmd(e *env) *cobra.Command {
 			nc, err := parseNodeConfig(f)
 			f.Close()
 			if err != nil {
-				return usageErrorf("--config %s: %v", o.config, err)
+				return configErrorf("--config %s: %v", o.config, err)
 			}
 			if err := checkKindCommands(nc, exec.LookPath); err != nil {
-				return usageErrorf("--config %s: %v", o.config, err)
+				return configErrorf("--config %s: %v", o.config, err)
 			}
 			if err := checkTLSFlags(o.tls); err != nil {
 				return err

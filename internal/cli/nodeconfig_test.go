@@ -32,11 +32,15 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{`, "bad config"},
 		{`{"kinds": {}}`, "no runner kinds"},
 		{`{"kinds": {"echo": {"builtin": true}}} {}`, "trailing data"},
-		{`{"kinds": {"echo": {"bultin": true}}}`, `unknown field "bultin"`},
+		{`{"kinds": {"echo": {"bultin": true}}}`, `unknown field "bultin" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "builtin"?)`},
+		{`{"kinds": {"echo": {"builtin": true, "max_runner": 2}}}`, `unknown field "max_runner" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "max_runners"?)`},
+		{`{"kinds": {"echo": {"builtin": true}}, "sesion_timeout": "1s"}`, `unknown field "sesion_timeout" at the top level: the fields there are kinds, tasks, max_message, cancel_tasks_on_client_loss, session_timeout, restarts (did you mean "session_timeout"?)`},
+		{`{"kinds": {"echo": {"builtin": true}}, "tasks": {"inflight": 2}}`, `unknown field "inflight" in tasks: the fields there are in_flight, queue, ack_timeout (did you mean "in_flight"?)`},
+		{`{"kinds": {"echo": {"builtin": true}}, "restarts": {"xyzzy": 2}}`, `unknown field "xyzzy" in restarts: the fields there are max, window, backoff_base, backoff_max`},
 		{`{"kinds": {"Echo": {"builtin": true}}}`, `kind "Echo": want 1-40 lowercase`},
-		{`{"kinds": {"echo": {}}}`, `kind "echo": no Command`},
-		{`{"kinds": {"echo": {"builtin": true, "command": "/bin/sh"}}}`, "choose one"},
-		{`{"kinds": {"echo": {"command": "x", "env": ["NOEQUALS"]}}}`, `env entry "NOEQUALS"`},
+		{`{"kinds": {"echo": {}}}`, `kind "echo" (kinds.echo): no "command": set "command" to the runner executable, or "builtin": true for the built-in runner`},
+		{`{"kinds": {"echo": {"builtin": true, "command": "/bin/sh"}}}`, `kind "echo" (kinds.echo): both "builtin": true and "command" "/bin/sh" are set: keep one`},
+		{`{"kinds": {"echo": {"command": "x", "env": ["NOEQUALS"]}}}`, `kind "echo" (kinds.echo): "env" entry "NOEQUALS": want "KEY=VALUE"`},
 		{`{"kinds": {"echo": {"command": "x", "max_runners": -1}}}`, "max_runners -1"},
 		{`{"kinds": {"echo": {"command": 5}}}`, `field "kinds.command": want a string`},
 		{`{"kinds": {"echo": {"command": "x"}}, "max_message": -5}`, "max_message -5"},
@@ -59,6 +63,7 @@ func FuzzParseNodeConfig(f *testing.F) {
 	f.Add(`{"kinds": {"a": {"command": "/x", "args": ["1"], "env": ["A=B"]}}, "tasks": {"queue": 3}}`)
 	f.Add(`{"kinds": {"a-1": {"command": "x", "max_runners": 3}}, "max_message": 100, "session_timeout": "1s"}`)
 	f.Add(`[]`)
+	f.Add(`{"kinds": {"a": {"builtin": true, "max_runner": 1}}, "tasks": {"x": 1}}`)
 	f.Fuzz(func(t *testing.T, in string) {
 		c, err := parseNodeConfig(strings.NewReader(in))
 		if err != nil {
@@ -181,5 +186,23 @@ func TestNodeRefusesUnstartableCommand(t *testing.T) {
 	}
 	if want := `kind "ghost": command "/no/such/runner" (kinds.ghost.command) does not exist`; !strings.Contains(stderr.String(), want) || stdout.Len() != 0 {
 		t.Fatalf("stdout %q stderr %q: want only %q", stdout.String(), stderr.String(), want)
+	}
+}
+
+// TestNodeConfigErrorLine: a config mistake prints one line that says
+// where it is and points to the config's documentation, not to --help
+// (which does not describe the config).
+func TestNodeConfigErrorLine(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "typo.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true, "max_runner": 2}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"node", "--name", "a", "--config", conf}, strings.NewReader(""), &stdout, &stderr); code != ExitUsage {
+		t.Fatalf("exit %d, want %d", code, ExitUsage)
+	}
+	want := "exo-actors: --config " + conf + `: unknown field "max_runner" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "max_runners"?) (see docs/remote.md, "The node config")` + "\n"
+	if stderr.String() != want {
+		t.Fatalf("stderr %q\nwant   %q", stderr.String(), want)
 	}
 }
