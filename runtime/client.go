@@ -74,7 +74,11 @@ type RemoteShutdownReport struct {
 	Forced []string
 }
 
-// NodeStatus is a remote node's status.
+// NodeStatus is a remote node's status. Runners counts every runner the
+// node lists (Client.Runners): live ones and ended ones it still remembers
+// (stopped or failed for good; RetentionLimits keeps the newest 256 for up
+// to an hour). Count the live ones from Client.Runners: not
+// RunnerStatus.Terminal, or Restarting.
 type NodeStatus struct {
 	Name                                        string
 	Kinds                                       []string
