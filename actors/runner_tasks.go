@@ -124,8 +124,13 @@ func TaskStatusName(s exov1.TaskStatus) string {
 // if it is restarted they run on the next process.
 func (a *runnerActor) acceptingTasks() error {
 	switch {
+	case a.failure != nil && a.life == lifeDone:
+		// Done with a failure and still receiving: the supervisor retired
+		// this incarnation (ESCALATE or SKIP). A restart would have built a
+		// fresh actor, so no restart is planned.
+		return failedForGood(a.slot.id, a.failure.Message)
 	case a.failure != nil:
-		return fmt.Errorf("%w: runner %s failed (%s); wait for its restart or submit to another runner", ErrRunnerNotAvailable, a.slot.id, a.failure.Message)
+		return fmt.Errorf("%w: runner %s failed (%s); the error policy has not yet decided whether to restart it: submit to another runner, or retry once ListRunners shows it Ready again", ErrRunnerNotAvailable, a.slot.id, a.failure.Message)
 	case a.admission == admitShuttingDown:
 		return ErrShuttingDown
 	case a.admission == admitStopping || a.life == lifeStopping || a.life >= lifeReaping:

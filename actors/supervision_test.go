@@ -2,6 +2,7 @@ package actors_test
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"syscall"
@@ -205,6 +206,13 @@ func TestConfigurationErrorsNeverRetried(t *testing.T) {
 			}
 			if fc.Pending() != 0 || len(alerts(evs, id)) != 1 {
 				t.Errorf("timers %d, alerts %d; want no restart and one alert", fc.Pending(), len(alerts(evs, id)))
+			}
+			// A task for it is refused saying no restart is planned (the
+			// retired actor or, once it is gone, the supervisor answers).
+			_, err = n.Submit(ctxT(t), id, textTask("after-escalation", 1))
+			if !errors.Is(err, actors.ErrRunnerNotAvailable) || !strings.Contains(err.Error(), "no restart is planned") ||
+				strings.Contains(err.Error(), "wait for its restart") {
+				t.Errorf("submit after escalation: %v", err)
 			}
 		})
 	}

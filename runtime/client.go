@@ -74,7 +74,11 @@ type RemoteShutdownReport struct {
 	Forced []string
 }
 
-// NodeStatus is a remote node's status.
+// NodeStatus is a remote node's status. Runners counts every runner the
+// node lists (Client.Runners): live ones and ended ones it still remembers
+// (stopped or failed for good; RetentionLimits keeps the newest 256 for up
+// to an hour). Count the live ones from Client.Runners: not
+// RunnerStatus.Terminal, or Restarting.
 type NodeStatus struct {
 	Name                                        string
 	Kinds                                       []string
@@ -226,8 +230,8 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 		}
 		o.serverTLS, o.clientTLS = srv, cli
 	}
-	if _, _, err := gateway.SplitListen(addr); err != nil {
-		return nil, fmt.Errorf("node address: %w", err)
+	if err := checkNodeAddr(addr); err != nil {
+		return nil, err
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -282,7 +286,7 @@ func probe(ctx context.Context, addr string, cfg *tls.Config) error {
 	if cfg == nil {
 		conn, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
-			return fmt.Errorf("%w: cannot connect to node %s: %v", ErrNodeLost, addr, err)
+			return cannotConnect(addr, err)
 		}
 		defer conn.Close()
 		// A plaintext gRPC server answers the HTTP/2 preface with a
@@ -290,7 +294,7 @@ func probe(ctx context.Context, addr string, cfg *tls.Config) error {
 		// record (0x15) or by closing.
 		_ = conn.SetDeadline(time.Now().Add(300 * time.Millisecond))
 		if _, err := conn.Write([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")); err != nil {
-			return fmt.Errorf("%w: cannot talk to node %s: %v", ErrNodeLost, addr, err)
+			return cannotTalk(addr, err)
 		}
 		var b [9]byte
 		n, err := io.ReadAtLeast(conn, b[:], 4)
@@ -299,7 +303,7 @@ func probe(ctx context.Context, addr string, cfg *tls.Config) error {
 		case err != nil && errors.As(err, &ne) && ne.Timeout():
 			return nil // inconclusive: let the hello decide
 		case err != nil || b[0] == 0x15 || b[3] != 0x04:
-			return fmt.Errorf("node %s does not speak plaintext gRPC (%d bytes, %v): does it use TLS? then dial with TLS (WithTLS; --tls-ca/--tls-cert/--tls-key on the CLI)", addr, n, err)
+			return notPlaintextGRPC(addr, b[:n], err, func() bool { return speaksTLS(ctx, addr) })
 		}
 		return nil
 	}
@@ -312,7 +316,7 @@ func probe(ctx context.Context, addr string, cfg *tls.Config) error {
 	td := tls.Dialer{NetDialer: &d, Config: cc}
 	conn, err := td.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return fmt.Errorf("TLS handshake with node %s refused: %w", addr, err)
+		return tlsDialFailed(addr, err)
 	}
 	defer conn.Close()
 	_ = conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
@@ -320,7 +324,7 @@ func probe(ctx context.Context, addr string, cfg *tls.Config) error {
 	if _, err := conn.Read(b[:]); err != nil {
 		var ne net.Error
 		if !errors.As(err, &ne) || !ne.Timeout() {
-			return fmt.Errorf("TLS connection to node %s refused after the handshake (does it require a client certificate?): %w", addr, err)
+			return tlsRefusedAfterHandshake(addr, err)
 		}
 	}
 	return nil

@@ -569,7 +569,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		})
 	case *exov1.GwInjectFault:
 		if g.cfg.InjectFault == nil {
-			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s does not allow fault injection (start it with --allow-faults)", ErrUnsupported, g.cfg.Name)))
+			a.reply(ctx, errMsg(callID, &quietError{sentinel: ErrUnsupported, msg: "this node does not allow fault injection: start it with --allow-faults (ServeConfig.InjectFault in Go)"}))
 			return
 		}
 		to := ctx.Sender()
@@ -608,7 +608,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		a.shutdownPhase(ctx, s, m) // shutdown_phase.go
 	case *exov1.GwShutdown:
 		if g.cfg.Shutdown == nil {
-			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s does not accept remote shutdown", ErrUnsupported, g.cfg.Name)))
+			a.reply(ctx, errMsg(callID, errNoRemoteShutdown()))
 			return
 		}
 		to := ctx.Sender()

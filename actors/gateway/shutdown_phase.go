@@ -56,7 +56,7 @@ func PhaseToProto(p actors.Phase) exov1.GwPhase {
 func (a *gatewayActor) shutdownPhase(ctx actor.Context, s *session, m *exov1.GwShutdownPhase) {
 	g, callID := a.g, m.GetCallId()
 	if g.cfg.ShutdownPhase == nil {
-		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s does not accept remote shutdown", ErrUnsupported, g.cfg.Name)))
+		a.reply(ctx, errMsg(callID, errNoRemoteShutdown()))
 		return
 	}
 	ph, ok := PhaseFromProto(m.GetPhase())

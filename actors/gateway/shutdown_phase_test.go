@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,7 +54,21 @@ func TestShutdownPhaseRefusedWithoutConfig(t *testing.T) {
 	f := newFixture(t)
 	f.hello(t)
 	f.send(&exov1.GwShutdownPhase{CallId: 2, Phase: exov1.GwPhase_GW_PHASE_SIGNALING})
-	wantError(t, f.next(t), 2, gateway.ErrUnsupported, "node unit does not accept remote shutdown")
+	wantError(t, f.next(t), 2, gateway.ErrUnsupported, "this node does not accept remote shutdown: it was started with --allow-remote-shutdown=false (ServeConfig.AllowShutdown false); stop it with SIGTERM on its host")
+}
+
+// TestRemoteShutdownRefusedText: a node that does not accept remote
+// shutdown says how it was started and how to stop it, without the
+// misleading "not a gateway request" of its wire code's sentinel.
+func TestRemoteShutdownRefusedText(t *testing.T) {
+	f := newFixture(t)
+	f.hello(t)
+	f.send(&exov1.GwShutdown{CallId: 2})
+	m := f.next(t)
+	wantError(t, m, 2, gateway.ErrUnsupported, "node unit: this node does not accept remote shutdown: it was started with --allow-remote-shutdown=false")
+	if text := m.(*exov1.GwError).GetText(); strings.Contains(text, gateway.ErrUnsupported.Error()) || !strings.HasSuffix(text, "stop it with SIGTERM on its host") {
+		t.Errorf("text %q", text)
+	}
 }
 
 func TestShutdownPhaseOverTheGateway(t *testing.T) {

@@ -36,7 +36,7 @@ func TestInjectFaultRefusedUnlessAllowed(t *testing.T) {
 	f := newFixture(t)
 	f.hello(t)
 	f.send(&exov1.GwInjectFault{CallId: 2, RunnerId: "echo-000001", Generation: 1, Kind: "crash"})
-	wantError(t, f.next(t), 2, gateway.ErrUnsupported, "does not allow fault injection (start it with --allow-faults)")
+	wantError(t, f.next(t), 2, gateway.ErrUnsupported, "node unit: this node does not allow fault injection: start it with --allow-faults")
 }
 
 // TestInjectFaultAllowed: with a hook, the request reaches it whole and

@@ -3,7 +3,6 @@ package gateway
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -39,8 +38,8 @@ func (f TLSFiles) Enabled() bool { return f.CAFile != "" || f.CertFile != "" || 
 
 // Configs loads the files and returns the server and client TLS configs.
 func (f TLSFiles) Configs() (server, client *tls.Config, err error) {
-	if f.CAFile == "" || f.CertFile == "" || f.KeyFile == "" {
-		return nil, nil, errors.New("TLS needs all three of the CA, certificate and key files (--tls-ca, --tls-cert, --tls-key)")
+	if err := f.missing(); err != nil {
+		return nil, nil, err
 	}
 	pem, err := os.ReadFile(f.CAFile)
 	if err != nil {
@@ -61,6 +60,61 @@ func (f TLSFiles) Configs() (server, client *tls.Config, err error) {
 	}
 	client = &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return server, client, nil
+}
+
+// TLSFilesMissingError is Configs' error when some of the three files are
+// set and others are not. Its text names the TLSFiles fields (Go callers
+// set those); a command line maps Missing to its own flag names.
+type TLSFilesMissingError struct {
+	Missing []string // the empty fields, among "CAFile", "CertFile", "KeyFile"
+}
+
+// Error names the empty fields and what to do.
+func (e *TLSFilesMissingError) Error() string {
+	return fmt.Sprintf("TLS needs all three of TLSFiles.CAFile, CertFile and KeyFile, but %s %s empty; set %s, or none of the three for plaintext",
+		joinAnd(e.Missing), isAre(len(e.Missing)), itThem(len(e.Missing)))
+}
+
+func (f TLSFiles) missing() error {
+	var m []string
+	for _, x := range []struct{ name, v string }{{"CAFile", f.CAFile}, {"CertFile", f.CertFile}, {"KeyFile", f.KeyFile}} {
+		if x.v == "" {
+			m = append(m, x.name)
+		}
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return &TLSFilesMissingError{Missing: m}
+}
+
+// joinAnd joins names as "a", "a and b" or "a, b and c".
+func joinAnd(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	out := names[0]
+	for _, n := range names[1 : len(names)-1] {
+		out += ", " + n
+	}
+	return out + " and " + names[len(names)-1]
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
+}
+
+func itThem(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
 }
 
 // Transport is what a process's protoactor remote needs: where to listen,
@@ -149,7 +203,7 @@ const writerConnectAttempts = 1
 func StartRemote(r *remote.Remote) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("start remote: %v", p)
+			err = startRemoteError(p)
 		}
 	}()
 	r.Start()

@@ -108,9 +108,10 @@ func (f Filter) clone() Filter {
 // Errors of this package; test them with errors.Is.
 var (
 	// ErrEndOfStream: the subscription received every event it will ever
-	// receive. It wraps io.EOF, so errors.Is(err, io.EOF) holds too. The error
-	// a subscription returns wraps it and says why the stream ended.
-	ErrEndOfStream = fmt.Errorf("end of stream: %w", io.EOF)
+	// receive. It wraps io.EOF, so errors.Is(err, io.EOF) holds too (its
+	// text is "end of stream" alone, not "end of stream: EOF"). The error a
+	// subscription returns wraps it and says why the stream ended.
+	ErrEndOfStream error = &endOfStream{}
 	// ErrStreamClosed: the stream was closed or stopped; a Publish refused
 	// with it was counted as a dead letter.
 	ErrStreamClosed = errors.New("stream closed")
@@ -123,6 +124,13 @@ var (
 	// published; only the stream makes Gap events.
 	ErrReservedKind = errors.New(`kind "gap" is reserved for the stream's own Gap events`)
 )
+
+// endOfStream is ErrEndOfStream's type: it unwraps to io.EOF without
+// printing it, so "end of stream: node lost: …" reads without a stray EOF.
+type endOfStream struct{}
+
+func (*endOfStream) Error() string { return "end of stream" }
+func (*endOfStream) Unwrap() error { return io.EOF }
 
 // endReason builds the error a subscription ends with.
 func endReason(topic, why string) error {

@@ -51,6 +51,6 @@ func Example() {
 	// stream closed
 	// 1 chunk hello
 	// 3 status complete
-	// end: end of stream: EOF: stream "tasks" closed
+	// end: end of stream: stream "tasks" closed
 	// published 3 dead-lettered 1 delivered 2 check: <nil>
 }

@@ -26,7 +26,11 @@ var Version = "0.1.0-dev"
 
 // UsageError marks an error as the caller's mistake in calling a command: the
 // command exits 2 and prints the message on one line.
-type UsageError struct{ Err error }
+type UsageError struct {
+	Err error
+	// SeeAlso is where the fix is described; empty: 'exo-actors --help'.
+	SeeAlso string
+}
 
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
@@ -84,7 +88,11 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	var ue *UsageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
-		fmt.Fprintf(stderr, "exo-actors: %s (see 'exo-actors --help')\n", oneLine(err.Error()))
+		see := "'exo-actors --help'"
+		if ue != nil && ue.SeeAlso != "" {
+			see = ue.SeeAlso
+		}
+		fmt.Fprintf(stderr, "exo-actors: %s (see %s)\n", oneLine(err.Error()), see)
 		return ExitUsage
 	}
 	var ie *interruptedError

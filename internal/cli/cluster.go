@@ -236,6 +236,7 @@ func printClusterStatus(w io.Writer, st membership.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.NodeName, m.ID, m.Address, gw, kinds)
 	}
 	_ = tw.Flush()
+	printDuplicateNames(w, st.Members) // cluster_dupnames.go
 	for _, p := range st.Peers {
 		if p.Error != "" {
 			fmt.Fprintf(w, "peer %s: no answer (%s)\n", p.Peer, oneLine(p.Error))

@@ -72,12 +72,7 @@ func (o *clusterShutdownOptions) check() error {
 	if o.timeout <= 0 {
 		return usageErrorf("--timeout %v: want a positive duration, e.g. --timeout 5s", o.timeout)
 	}
-	if o.tls.Enabled() {
-		if _, _, err := o.tls.Configs(); err != nil {
-			return usageErrorf("%v", err)
-		}
-	}
-	return nil
+	return checkTLSFlags(o.tls)
 }
 
 // runClusterShutdown finds the members, dials every gateway (nothing is

@@ -29,7 +29,7 @@ func TestClusterShutdownUsageErrors(t *testing.T) {
 		{append(base, "--go-on-after", "-2s"), "--go-on-after -2s: want a positive duration, or leave it out"},
 		{append(base, "--phase-timeout", "2s", "--go-on-after", "3s"), "--go-on-after 3s must exceed --phase-timeout + --answer-grace (4s)"},
 		{append(base, "--timeout", "0s"), "--timeout 0s: want a positive duration"},
-		{append(base, "--tls-ca", "/nonexistent/ca.pem"), "TLS needs all three of the CA, certificate and key files"},
+		{append(base, "--tls-ca", "/nonexistent/ca.pem"), "TLS needs all three of --tls-ca, --tls-cert and --tls-key, but --tls-cert and --tls-key are missing; give them"},
 		{[]string{"cluster", "shutdown", "--cluster", "c", "--cluster-provider", "zookeeper"}, `unknown cluster provider "zookeeper"`},
 		{[]string{"cluster", "shutdown", "--cluster", "c", "extra"}, "extra"},
 	}

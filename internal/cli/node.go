@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"sync"
@@ -57,13 +59,15 @@ func newNodeCmd(e *env) *cobra.Command {
 			nc, err := parseNodeConfig(f)
 			f.Close()
 			if err != nil {
-				return usageErrorf("--config %s: %v", o.config, err)
+				return configErrorf("--config %s: %v", o.config, err)
 			}
-			if o.tls.Enabled() {
-				if _, _, err := o.tls.Configs(); err != nil {
-					return usageErrorf("%v", err)
-				}
-			} else if o.tls.RequireClientCert {
+			if err := checkKindCommands(nc, exec.LookPath); err != nil {
+				return configErrorf("--config %s: %v", o.config, err)
+			}
+			if err := checkTLSFlags(o.tls); err != nil {
+				return err
+			}
+			if !o.tls.Enabled() && o.tls.RequireClientCert {
 				return usageErrorf("--tls-require-client-cert needs --tls-ca, --tls-cert and --tls-key")
 			}
 			kinds := make([]string, 0, len(nc.kinds))
@@ -102,6 +106,9 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 		Logger: e.logger, Version: Version, InjectFault: nodeFaults(sys, o)})
 	if err != nil {
 		_, _ = sys.Shutdown(context.Background())
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("node %s: --listen %s: the address is in use (another node or process listens there); pick another port with --listen, or stop that process", o.name, o.listen)
+		}
 		return fmt.Errorf("node %s: %w", o.name, err)
 	}
 	kinds := make([]string, 0, len(nc.kinds))

@@ -72,15 +72,20 @@ func joinNodeCluster(cfg membership.Config, gatewayAddr string, e *env) (*nodeMe
 	}
 	stop := actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })
 	log := e.logger.WithFields(logrus.Fields{"component": "node-cluster", "cluster": cfg.Cluster})
-	viewLog := host.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &viewLogger{log: log} },
+	viewLog := host.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &viewLogger{log: log, name: cfg.NodeName} },
 		actor.WithSupervisor(stop), actor.WithGuardian(stop)))
 	m.Subscribe(host.Root, viewLog)
 	return &nodeMember{host: host, m: m, viewLog: viewLog}, nil
 }
 
 // viewLogger logs every change of the node's cluster view at info level:
-// the node names that are members, and who joined and left.
-type viewLogger struct{ log *logrus.Entry }
+// the node names that are members, and who joined and left. It warns once
+// per other member that has this node's name (cluster_dupnames.go).
+type viewLogger struct {
+	log    *logrus.Entry
+	name   string          // this node's name
+	warned map[string]bool // members with this node's name already warned about; only those in the view
+}
 
 // Receive logs one line per [*membership.Changed].
 func (v *viewLogger) Receive(ctx actor.Context) {
@@ -98,6 +103,21 @@ func (v *viewLogger) Receive(ctx actor.Context) {
 	v.log.WithFields(logrus.Fields{"state": c.View.State.String(), "self": c.View.Self, "incarnation": c.View.Incarnation,
 		"members": names(c.View.Members), "joined": names(c.Joined), "left": names(c.Left), "reason": c.Reason}).
 		Info("cluster view changed")
+	v.warnSameName(c.View)
+}
+
+// warnSameName logs a warning for each member of the view, not yet warned
+// about, that has this node's name; members that left are forgotten.
+func (v *viewLogger) warnSameName(view membership.View) {
+	now := map[string]bool{}
+	for _, m := range sameNameMembers(v.name, view) {
+		now[m.ID] = true
+		if !v.warned[m.ID] {
+			v.log.WithFields(logrus.Fields{"node": v.name, "other_member": m.ID, "other_gateway": m.Gateway, "other_address": m.Address}).
+				Warn(duplicateNameWarning(v.name, view, m))
+		}
+	}
+	v.warned = now
 }
 
 // leave takes the node out of its cluster (provider entry first, then the

@@ -84,6 +84,9 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 		case errors.Is(err, io.EOF):
 			return nil, errors.New(`empty config: want a JSON object like {"kinds": {"echo": {"builtin": true}}}`)
 		}
+		if name, ok := unknownFieldName(err); ok {
+			return nil, unknownFieldError(data, name)
+		}
 		return nil, fmt.Errorf("bad config: %v", err)
 	}
 	if dec.More() {
@@ -101,6 +104,9 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 	for _, name := range names {
 		k := f.Kinds[name]
 		spec := exo.RunnerSpec{Kind: name, Builtin: k.Builtin, Command: k.Command, Args: k.Args, Env: k.Env, Dir: k.Dir}
+		if err := checkKindKeys(name, k); err != nil {
+			return nil, err
+		}
 		if err := spec.Validate(); err != nil {
 			msg := strings.TrimPrefix(err.Error(), "invalid runner spec: ")
 			msg = strings.TrimPrefix(msg, fmt.Sprintf("kind %q: ", name))
@@ -155,4 +161,22 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 		}
 	}
 	return c, nil
+}
+
+// checkKindKeys checks a kind in the config's own terms (its JSON keys),
+// before RunnerSpec.Validate, whose texts name the Go fields.
+func checkKindKeys(name string, k nodeKind) error {
+	at := fmt.Sprintf("kind %q (kinds.%s)", name, name)
+	switch {
+	case k.Builtin && k.Command != "":
+		return fmt.Errorf(`%s: both "builtin": true and "command" %q are set: keep one`, at, k.Command)
+	case !k.Builtin && strings.TrimSpace(k.Command) == "":
+		return fmt.Errorf(`%s: no "command": set "command" to the runner executable, or "builtin": true for the built-in runner`, at)
+	}
+	for _, e := range k.Env {
+		if !strings.Contains(e, "=") || strings.HasPrefix(e, "=") {
+			return fmt.Errorf(`%s: "env" entry %q: want "KEY=VALUE"`, at, e)
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,11 +32,15 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{`, "bad config"},
 		{`{"kinds": {}}`, "no runner kinds"},
 		{`{"kinds": {"echo": {"builtin": true}}} {}`, "trailing data"},
-		{`{"kinds": {"echo": {"bultin": true}}}`, `unknown field "bultin"`},
+		{`{"kinds": {"echo": {"bultin": true}}}`, `unknown field "bultin" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "builtin"?)`},
+		{`{"kinds": {"echo": {"builtin": true, "max_runner": 2}}}`, `unknown field "max_runner" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "max_runners"?)`},
+		{`{"kinds": {"echo": {"builtin": true}}, "sesion_timeout": "1s"}`, `unknown field "sesion_timeout" at the top level: the fields there are kinds, tasks, max_message, cancel_tasks_on_client_loss, session_timeout, restarts (did you mean "session_timeout"?)`},
+		{`{"kinds": {"echo": {"builtin": true}}, "tasks": {"inflight": 2}}`, `unknown field "inflight" in tasks: the fields there are in_flight, queue, ack_timeout (did you mean "in_flight"?)`},
+		{`{"kinds": {"echo": {"builtin": true}}, "restarts": {"xyzzy": 2}}`, `unknown field "xyzzy" in restarts: the fields there are max, window, backoff_base, backoff_max`},
 		{`{"kinds": {"Echo": {"builtin": true}}}`, `kind "Echo": want 1-40 lowercase`},
-		{`{"kinds": {"echo": {}}}`, `kind "echo": no Command`},
-		{`{"kinds": {"echo": {"builtin": true, "command": "/bin/sh"}}}`, "choose one"},
-		{`{"kinds": {"echo": {"command": "x", "env": ["NOEQUALS"]}}}`, `env entry "NOEQUALS"`},
+		{`{"kinds": {"echo": {}}}`, `kind "echo" (kinds.echo): no "command": set "command" to the runner executable, or "builtin": true for the built-in runner`},
+		{`{"kinds": {"echo": {"builtin": true, "command": "/bin/sh"}}}`, `kind "echo" (kinds.echo): both "builtin": true and "command" "/bin/sh" are set: keep one`},
+		{`{"kinds": {"echo": {"command": "x", "env": ["NOEQUALS"]}}}`, `kind "echo" (kinds.echo): "env" entry "NOEQUALS": want "KEY=VALUE"`},
 		{`{"kinds": {"echo": {"command": "x", "max_runners": -1}}}`, "max_runners -1"},
 		{`{"kinds": {"echo": {"command": 5}}}`, `field "kinds.command": want a string`},
 		{`{"kinds": {"echo": {"command": "x"}}, "max_message": -5}`, "max_message -5"},
@@ -58,6 +63,7 @@ func FuzzParseNodeConfig(f *testing.F) {
 	f.Add(`{"kinds": {"a": {"command": "/x", "args": ["1"], "env": ["A=B"]}}, "tasks": {"queue": 3}}`)
 	f.Add(`{"kinds": {"a-1": {"command": "x", "max_runners": 3}}, "max_message": 100, "session_timeout": "1s"}`)
 	f.Add(`[]`)
+	f.Add(`{"kinds": {"a": {"builtin": true, "max_runner": 1}}, "tasks": {"x": 1}}`)
 	f.Fuzz(func(t *testing.T, in string) {
 		c, err := parseNodeConfig(strings.NewReader(in))
 		if err != nil {
@@ -97,7 +103,8 @@ func TestNodeUsageErrors(t *testing.T) {
 		{[]string{"node", "--name", "a", "--config", bad}, `unknown field "comand"`},
 		{[]string{"node", "--name", "a", "--config", good, "--listen", "localhost"}, "want HOST:PORT"},
 		{[]string{"node", "--name", "a", "--config", good, "--listen", "localhost:1"}, "must be an IP address"},
-		{[]string{"node", "--name", "a", "--config", good, "--tls-ca", "ca.pem"}, "TLS needs all three"},
+		{[]string{"node", "--name", "a", "--config", good, "--tls-ca", "ca.pem"}, "TLS needs all three of --tls-ca, --tls-cert and --tls-key, but --tls-cert and --tls-key are missing"},
+		{[]string{"node", "--name", "a", "--config", good, "--tls-ca", "ca.pem", "--tls-key", "k.pem"}, "but --tls-cert is missing; give it, or none of the three for plaintext"},
 		{[]string{"node", "--name", "a", "--config", good, "--tls-require-client-cert"}, "needs --tls-ca"},
 		{[]string{"node", "--name", "a", "--config", good, "--ui", "0.0.0.0:8080"}, "--ui-allow-remote"},
 		{[]string{"node", "--name", "a", "--config", good, "--ui", "8080"}, "want host:port"},
@@ -112,5 +119,90 @@ func TestNodeUsageErrors(t *testing.T) {
 				t.Fatalf("stderr %q: want one line with %q", stderr.String(), tc.want)
 			}
 		})
+	}
+}
+
+// TestNodeRefusesUnstartableCommand: a kind whose command can never start
+// is refused when the node starts, naming the kind, the command and the
+// config key, instead of failing for good at each spawn.
+func TestNodeRefusesUnstartableCommand(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain")
+	if err := os.WriteFile(plain, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "ghost-runner-x7"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, kind string
+		want       []string
+	}{
+		{"missing", `{"command": "/no/such/runner"}`, []string{`kind "ghost": command "/no/such/runner" (kinds.ghost.command) does not exist`, "set kinds.ghost.command to the runner executable's path"}},
+		{"not in PATH", `{"command": "no-such-runner-x7"}`, []string{`command "no-such-runner-x7" (kinds.ghost.command) is not an executable in the node's PATH`, "full path"}},
+		{"only in the kind's PATH", `{"command": "ghost-runner-x7", "env": ["PATH=` + bin + `"]}`, []string{"only in the PATH that kinds.ghost.env sets", `to the full path "` + filepath.Join(bin, "ghost-runner-x7") + `"`}},
+		{"not executable", `{"command": "` + plain + `"}`, []string{"is not executable (mode ", "chmod +x it, or fix kinds.ghost.command"}},
+		{"a directory", `{"command": "` + bin + `"}`, []string{"is a directory; set kinds.ghost.command"}},
+		{"relative from dir", `{"command": "./nope", "dir": "` + dir + `"}`, []string{`that is "` + filepath.Join(dir, "nope") + `" from kinds.ghost.dir`, "does not exist"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parseNodeConfig(strings.NewReader(`{"kinds": {"echo": {"builtin": true}, "ghost": ` + tc.kind + `}}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = checkKindCommands(c, exec.LookPath)
+			if err == nil || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %v: want one line", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q: want %q", err, w)
+				}
+			}
+		})
+	}
+	// Startable commands pass: a path, a name in PATH, a path relative to dir.
+	c, err := parseNodeConfig(strings.NewReader(`{"kinds": {"a": {"command": "/bin/sh"}, "b": {"command": "sh"},
+		"c": {"command": "./ghost-runner-x7", "dir": "` + bin + `"}, "d": {"builtin": true}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkKindCommands(c, exec.LookPath); err != nil {
+		t.Fatal(err)
+	}
+
+	// The node refuses to start (exit 2), before it listens.
+	conf := filepath.Join(dir, "ghost.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds":{"ghost":{"command":"/no/such/runner"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"node", "--name", "a", "--config", conf, "--listen", "127.0.0.1:0"}, strings.NewReader(""), &stdout, &stderr); code != ExitUsage {
+		t.Fatalf("exit %d, want %d; stdout %s stderr %s", code, ExitUsage, stdout.String(), stderr.String())
+	}
+	if want := `kind "ghost": command "/no/such/runner" (kinds.ghost.command) does not exist`; !strings.Contains(stderr.String(), want) || stdout.Len() != 0 {
+		t.Fatalf("stdout %q stderr %q: want only %q", stdout.String(), stderr.String(), want)
+	}
+}
+
+// TestNodeConfigErrorLine: a config mistake prints one line that says
+// where it is and points to the config's documentation, not to --help
+// (which does not describe the config).
+func TestNodeConfigErrorLine(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "typo.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true, "max_runner": 2}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"node", "--name", "a", "--config", conf}, strings.NewReader(""), &stdout, &stderr); code != ExitUsage {
+		t.Fatalf("exit %d, want %d", code, ExitUsage)
+	}
+	want := "exo-actors: --config " + conf + `: unknown field "max_runner" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "max_runners"?) (see docs/remote.md, "The node config")` + "\n"
+	if stderr.String() != want {
+		t.Fatalf("stderr %q\nwant   %q", stderr.String(), want)
 	}
 }

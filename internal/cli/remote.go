@@ -51,6 +51,9 @@ func (o *remoteOptions) dialAll(ctx context.Context) ([]*exo.Client, error) {
 	if len(o.nodes) == 0 {
 		return nil, usageErrorf("no --node: name at least one node address, e.g. --node 127.0.0.1:7101")
 	}
+	if err := checkTLSFlags(o.tls); err != nil {
+		return nil, err
+	}
 	var opts []exo.DialOption
 	if o.tls.Enabled() {
 		opts = append(opts, exo.WithTLS(exo.TLSFiles(o.tls)))
@@ -102,8 +105,12 @@ func newRemoteStatusCmd(e *env, o *remoteOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "%-8s %-16s kinds %-14s runners %d  sessions %d  subscriptions %d  open tasks %d  up %s\n",
-					st.Name, c.Addr(), strings.Join(st.Kinds, ","), st.Runners, st.Sessions, st.Subscriptions, st.OpenTasks, st.Uptime.Round(time.Second))
+				infos, err := c.Runners(ctx)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%-8s %-16s kinds %-14s %s  sessions %d  subscriptions %d  open tasks %d  up %s\n",
+					st.Name, c.Addr(), strings.Join(st.Kinds, ","), runnersText(st.Runners, infos), st.Sessions, st.Subscriptions, st.OpenTasks, st.Uptime.Round(time.Second))
 				return nil
 			})
 		},
@@ -306,4 +313,18 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// runnersText is the status line's runner count: NodeStatus.Runners counts
+// every runner the node lists, ended ones it still remembers included
+// (RetentionLimits), so the live ones — not ended, or waiting to restart —
+// are counted apart: "runners 3 (1 live)".
+func runnersText(listed int, infos []exo.RunnerInfo) string {
+	live := 0
+	for _, ri := range infos {
+		if !ri.Status.Terminal() || ri.Restarting {
+			live++
+		}
+	}
+	return fmt.Sprintf("runners %d (%d live)", listed, live)
 }

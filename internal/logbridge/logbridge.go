@@ -13,17 +13,23 @@ type Handler struct {
 	logger *logrus.Logger
 	fields logrus.Fields // attributes added with WithAttrs, keys already prefixed
 	prefix string        // open groups joined with ".", ending in "." when non-empty
+	th     *throttle     // repeated identical lines (throttle.go); nil: none
 }
 
-// New returns a Handler writing to logger. A nil logger is a programming error.
-func New(logger *logrus.Logger) *Handler {
+// New returns a Handler writing to logger, with the default throttle of
+// repeated identical lines (Options). A nil logger is a programming error.
+func New(logger *logrus.Logger) *Handler { return NewWithOptions(logger, Options{}) }
+
+// NewWithOptions returns a Handler writing to logger, its throttle of
+// repeated identical lines set by o.
+func NewWithOptions(logger *logrus.Logger, o Options) *Handler {
 	if logger == nil {
 		panic("logbridge.New: nil logrus logger")
 	}
-	return &Handler{logger: logger, fields: logrus.Fields{}}
+	return &Handler{logger: logger, fields: logrus.Fields{}, th: newThrottle(o)}
 }
 
-// NewSlog returns a *slog.Logger whose records go to logger.
+// NewSlog returns a *slog.Logger whose records go to logger (New).
 func NewSlog(logger *logrus.Logger) *slog.Logger { return slog.New(New(logger)) }
 
 // LogrusLevel maps a slog level to the logrus level that reports it.
@@ -57,12 +63,23 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 		addAttr(fields, h.prefix, a)
 		return true
 	})
-	entry := logrus.NewEntry(h.logger).WithFields(fields)
-	if !r.Time.IsZero() {
-		entry = entry.WithTime(r.Time)
+	l := line{level: LogrusLevel(r.Level), msg: r.Message, fields: fields, at: r.Time}
+	if h.th == nil {
+		h.write(l)
+		return nil
 	}
-	entry.Log(LogrusLevel(r.Level), r.Message)
+	for _, out := range h.th.admit(l) {
+		h.write(out)
+	}
 	return nil
+}
+
+func (h *Handler) write(l line) {
+	entry := logrus.NewEntry(h.logger).WithFields(l.fields)
+	if !l.at.IsZero() {
+		entry = entry.WithTime(l.at)
+	}
+	entry.Log(l.level, l.msg)
 }
 
 // WithAttrs returns a Handler that adds attrs to every record.
@@ -89,7 +106,7 @@ func (h *Handler) clone() *Handler {
 	for k, v := range h.fields {
 		f[k] = v
 	}
-	return &Handler{logger: h.logger, fields: f, prefix: h.prefix}
+	return &Handler{logger: h.logger, fields: f, prefix: h.prefix, th: h.th}
 }
 
 func addAttr(fields logrus.Fields, prefix string, a slog.Attr) {

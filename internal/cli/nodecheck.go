@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// checkKindCommands checks, before the node starts, that every kind's
+// command can be started: the lookup os/exec does when the node spawns it
+// (a name without '/' in the node's own PATH; a relative path from the
+// kind's dir, else the node's working directory), and an executable regular
+// file. A kind that could never start would otherwise be accepted and fail
+// for good at each spawn (the error handler escalates a missing executable:
+// no restart). lookPath is exec.LookPath outside tests.
+//
+// The kind's own env PATH is not where the node looks (os/exec resolves the
+// name with the node's PATH before the child's environment exists); a
+// command found only there is refused with a hint to give its full path.
+func checkKindCommands(c *nodeConfig, lookPath func(string) (string, error)) error {
+	names := make([]string, 0, len(c.kinds))
+	for name := range c.kinds {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		spec := c.kinds[name].Spec
+		if spec.Builtin {
+			continue
+		}
+		if err := checkCommand(name, spec.Command, spec.Dir, spec.Env, lookPath); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkCommand(kind, command, dir string, env []string, lookPath func(string) (string, error)) error {
+	key := fmt.Sprintf("kinds.%s.command", kind)
+	what := fmt.Sprintf("kind %q: command %q (%s)", kind, command, key)
+	if !strings.Contains(command, "/") {
+		if _, err := lookPath(command); err == nil {
+			return nil
+		}
+		if p, ok := envPath(env); ok {
+			if found := findExecutable(command, p); found != "" {
+				return fmt.Errorf("%s is not in the node's PATH, only in the PATH that kinds.%s.env sets, which the node does not search: set %s to the full path %q", what, kind, key, found)
+			}
+		}
+		return fmt.Errorf("%s is not an executable in the node's PATH; set %s to the runner's full path, or install it in the node's PATH, then start the node again", what, key)
+	}
+	path := command
+	if !filepath.IsAbs(path) && dir != "" {
+		path = filepath.Join(dir, path)
+		what += fmt.Sprintf(", that is %q from kinds.%s.dir,", path, kind)
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s does not exist; set %s to the runner executable's path (or install the runner there), then start the node again", what, key)
+	case err != nil:
+		return fmt.Errorf("%s cannot be read (%v); fix %s or the file's permissions", what, errors.Unwrap(err), key)
+	case fi.IsDir():
+		return fmt.Errorf("%s is a directory; set %s to the runner executable", what, key)
+	case fi.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("%s is not executable (mode %s); chmod +x it, or fix %s", what, fi.Mode().Perm(), key)
+	}
+	return nil
+}
+
+// envPath returns the last PATH=... of a kind's env (the one the runner
+// would see), if any.
+func envPath(env []string) (string, bool) {
+	p, ok := "", false
+	for _, e := range env {
+		if v, found := strings.CutPrefix(e, "PATH="); found {
+			p, ok = v, true
+		}
+	}
+	return p, ok
+}
+
+// findExecutable looks name up in the directories of pathList (only to
+// hint where it is); it returns "" when no executable regular file is there.
+func findExecutable(name, pathList string) string {
+	for _, d := range filepath.SplitList(pathList) {
+		if d == "" || !filepath.IsAbs(d) {
+			continue
+		}
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return p
+		}
+	}
+	return ""
+}

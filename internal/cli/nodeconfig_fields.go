@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// configDoc is where the node config is described; config errors point there
+// (exo-actors --help does not describe it).
+const configDoc = `docs/remote.md, "The node config"`
+
+// configErrorf is a usage error in the --config file: it points to the
+// config's documentation instead of --help.
+func configErrorf(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...), SeeAlso: configDoc}
+}
+
+// jsonKeys returns the JSON keys of a struct type's fields.
+func jsonKeys(t reflect.Type) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var keys []string
+	for i := range t.NumField() {
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); k != "" && k != "-" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// unknownFieldError explains json's `unknown field "x"`: where the field is
+// (e.g. kinds.echo), the fields allowed there, and the closest one.
+func unknownFieldError(data []byte, field string) error {
+	where, allowed := locateField(data, field)
+	msg := fmt.Sprintf("unknown field %q", field)
+	if where != "" {
+		msg += " in " + where
+	} else {
+		msg += " at the top level"
+	}
+	if len(allowed) > 0 {
+		msg += fmt.Sprintf(": the fields there are %s", strings.Join(allowed, ", "))
+		if s := closest(field, allowed); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+	}
+	return errors.New(msg)
+}
+
+// locateField finds the object that holds field: "" for the top level,
+// "kinds.NAME", "tasks" or "restarts", with the keys allowed there.
+func locateField(data []byte, field string) (string, []string) {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(data, &top) != nil {
+		return "", nil
+	}
+	if _, ok := top[field]; ok {
+		return "", jsonKeys(reflect.TypeOf(nodeFile{}))
+	}
+	if raw, ok := top["kinds"]; ok {
+		var kinds map[string]map[string]json.RawMessage
+		if json.Unmarshal(raw, &kinds) == nil {
+			names := make([]string, 0, len(kinds))
+			for n := range kinds {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				if _, ok := kinds[n][field]; ok {
+					return "kinds." + n, jsonKeys(reflect.TypeOf(nodeKind{}))
+				}
+			}
+		}
+	}
+	f := reflect.TypeOf(nodeFile{})
+	for _, sec := range []struct{ key, field string }{{"tasks", "Tasks"}, {"restarts", "Restarts"}} {
+		var obj map[string]json.RawMessage
+		if raw, ok := top[sec.key]; ok && json.Unmarshal(raw, &obj) == nil {
+			if _, ok := obj[field]; ok {
+				sf, _ := f.FieldByName(sec.field)
+				return sec.key, jsonKeys(sf.Type)
+			}
+		}
+	}
+	return "", nil
+}
+
+// closest returns the allowed key nearest to field (edit distance at most
+// 2, or one is a prefix of the other), or "".
+func closest(field string, allowed []string) string {
+	best, bestD := "", 3
+	for _, a := range allowed {
+		d := editDistance(strings.ToLower(field), a)
+		if strings.HasPrefix(a, field) || strings.HasPrefix(field, a) {
+			d = min(d, 1)
+		}
+		if d < bestD {
+			best, bestD = a, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// unknownFieldName extracts x from json's `json: unknown field "x"`.
+func unknownFieldName(err error) (string, bool) {
+	s, ok := strings.CutPrefix(err.Error(), "json: unknown field ")
+	if !ok {
+		return "", false
+	}
+	var name string
+	if json.NewDecoder(bytes.NewReader([]byte(s))).Decode(&name) != nil {
+		return "", false
+	}
+	return name, true
+}

@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// runCLI runs the command in-process and returns its exit code and stderr.
+func runCLI(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := Main(args, strings.NewReader(""), &stdout, &stderr)
+	return code, stderr.String()
+}
+
+// TestRemoteTLSFlagsMissing: on the command line the TLS files are named by
+// their flags, before any dial.
+func TestRemoteTLSFlagsMissing(t *testing.T) {
+	code, stderr := runCLI(t, "remote", "status", "--node", "127.0.0.1:1", "--tls-ca", "ca.pem")
+	want := "exo-actors: TLS needs all three of --tls-ca, --tls-cert and --tls-key, but --tls-cert and --tls-key are missing; give them, or none of the three for plaintext"
+	if code != ExitUsage || !strings.HasPrefix(stderr, want) || strings.Count(stderr, "\n") != 1 || strings.Contains(stderr, "CertFile") {
+		t.Fatalf("exit %d, stderr %q: want exit 2 and %q", code, stderr, want)
+	}
+}
+
+// TestNodeListenInUse: a node whose --listen address is taken names the
+// flag and says what to do (exit 1, one line).
+func TestNodeListenInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exoBinary(t), "node", "--name", "node-x", "--config", conf, "--listen", ln.Addr().String())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != ExitFailure {
+		t.Fatalf("exit: %v, want code %d; stderr %s", err, ExitFailure, stderr.String())
+	}
+	want := "exo-actors: node node-x: --listen " + ln.Addr().String() + ": the address is in use (another node or process listens there); pick another port with --listen, or stop that process\n"
+	if !strings.HasSuffix(stderr.String(), want) {
+		t.Fatalf("stderr %q: want it to end with %q", stderr.String(), want)
+	}
+}
+
+// TestRemoteStatusCountsLiveRunners: a runner that was stopped is still
+// listed by the node (retention), so `remote status` says how many of the
+// listed runners are live: "runners 1 (0 live)", not a bare "runners 1".
+func TestRemoteStatusCountsLiveRunners(t *testing.T) {
+	bin := exoBinary(t)
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "1ms"]}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "node", "--name", "st-a", "--listen", "127.0.0.1:0", "--config", conf, "--log-level", "warn")
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // only if the test failed early
+	})
+	head := readUntil(t, bufio.NewReader(pipe), "listening on ")
+	_, rest, _ := strings.Cut(head, "listening on ")
+	listen := strings.Fields(rest)[0]
+
+	status := func() string {
+		t.Helper()
+		c := exec.Command(bin, "remote", "status", "--node", listen, "--timeout", "60s", "--log-level", "warn")
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("remote status: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	if got := status(); !strings.Contains(got, "runners 0 (0 live)") {
+		t.Fatalf("fresh node: %q, want runners 0 (0 live)", got)
+	}
+	// remote run spawns a runner, runs a task and stops the runner.
+	run := exec.Command(bin, "remote", "--node", listen, "--timeout", "60s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1", "--log-level", "warn")
+	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if out, err := run.CombinedOutput(); err != nil || !strings.Contains(string(out), "stopped echo-") {
+		t.Fatalf("remote run: %v\n%s", err, out)
+	}
+	if got := status(); !strings.Contains(got, "runners 1 (0 live)") {
+		t.Fatalf("after a stopped runner: %q, want runners 1 (0 live)", got)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("node after SIGTERM: %v", err)
+	}
+}

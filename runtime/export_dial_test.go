@@ -1,0 +1,9 @@
+package runtime
+
+import (
+	"context"
+	"crypto/tls"
+)
+
+// Probe runs Dial's connection check alone, for the tests of its texts.
+func Probe(ctx context.Context, addr string, cfg *tls.Config) error { return probe(ctx, addr, cfg) }
