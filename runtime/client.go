@@ -595,6 +595,11 @@ func (c *Client) Cancel(ctx context.Context, runnerID, taskID string) (int, erro
 // the client's call timeout; a call that fails (a timeout included) tells
 // the node to drop whatever it set up for it.
 func (c *Client) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
+	return c.subscribe(context.Background(), topic, f, o)
+}
+
+// subscribe is Subscribe whose call also ends with ctx (WaitReady's).
+func (c *Client) subscribe(ctx context.Context, topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
 	if o.Window > gateway.MaxSubscribeWindow || o.Buffer > gateway.MaxSubscribeBuffer {
 		return nil, fmt.Errorf("%w: subscription to %q of node %s with Window %d and Buffer %d: a node takes a Window of at most %d and a Buffer of at most %d events",
 			ErrInvalidRequest, topic, c.NodeName(), o.Window, o.Buffer, gateway.MaxSubscribeWindow, gateway.MaxSubscribeBuffer)
@@ -605,7 +610,7 @@ func (c *Client) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscri
 	}
 	id := c.ids.Add(1)
 	sub, rs := c.openSub(id, topic, window, o.Buffer)
-	res, err := answer[*exov1.GwSubscribed](c.callAs(context.Background(), id, &exov1.GwSubscribe{CallId: id, Topic: topic, RunnerId: f.RunnerID,
+	res, err := answer[*exov1.GwSubscribed](c.callAs(ctx, id, &exov1.GwSubscribe{CallId: id, Topic: topic, RunnerId: f.RunnerID,
 		TaskId: f.TaskID, Kinds: f.Kinds, Buffer: int32(o.Buffer), Window: int32(window)}))
 	if err != nil {
 		c.mu.Lock()

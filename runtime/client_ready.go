@@ -16,7 +16,7 @@ import (
 // under a RETRY policy is waited for.
 func (c *Client) WaitReady(ctx context.Context, id string) error {
 	// Subscribe first, then look: a change between the two is in the stream.
-	sub, err := c.Subscribe(TopicRunnerStatus, Filter{RunnerID: id}, SubscribeOptions{})
+	sub, err := c.subscribe(ctx, TopicRunnerStatus, Filter{RunnerID: id}, SubscribeOptions{})
 	if err != nil {
 		return err
 	}

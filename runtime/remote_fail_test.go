@@ -279,3 +279,33 @@ func TestRemoteNodeSIGTERM(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoteWaitReadyHonoursCtxOnAFrozenNode: WaitReady's own Subscribe
+// ends with the caller's ctx. Before, it waited for the client's call
+// timeout (a minute), so on a frozen node WaitReady ended only when the
+// heartbeat declared the node lost (ErrNodeLost after 1.5 s), whatever the
+// caller's deadline.
+func TestRemoteWaitReadyHonoursCtxOnAFrozenNode(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"slow": fmt.Sprintf(echoKind, "20ms")}, "")
+	node := startNode(t, "frozen-ready", cfg)
+	ctx := remoteCtx(t, time.Minute)
+	c, err := exo.Dial(ctx, node.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(node.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(node.cmd.Process.Pid, syscall.SIGCONT) })
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	err = c.WaitReady(short, id)
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, exo.ErrNodeLost) {
+		t.Fatalf("WaitReady on a frozen node with a 300ms deadline: %v; want the deadline's error, not the node's loss", err)
+	}
+}

@@ -187,6 +187,9 @@ type nodeRun struct {
 func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun) error {
 	runs := make([]*nodeRun, len(cs))
 	var readers sync.WaitGroup
+	// On an early return too: each reader ends once its subscription is
+	// closed (deferred below, so before this Wait) or ctx ends.
+	defer readers.Wait()
 	for i, c := range cs {
 		nr := &nodeRun{c: c}
 		runs[i] = nr
