@@ -60,6 +60,8 @@ func helperMain(mode string) int {
 		return 1
 	case "late-chunks":
 		return helperLateChunks()
+	case "cut-frame-exit":
+		return helperCutFrameExit()
 	case "stray-stdout":
 		return helperStrayStdout(os.Getenv("STRAY_WHEN"), os.Getenv("STRAY_TEXT"))
 	}
@@ -183,4 +185,36 @@ func helperNoAck(closeStdin bool) int {
 			return 0
 		}
 	}
+}
+
+// helperCutFrameExit is a runner (raw protocol) that becomes Ready, then
+// dies in the middle of a frame: it writes a frame length of 100 and 10
+// bytes of it, says why on stderr, and exits with code 2.
+func helperCutFrameExit() int {
+	r := frame.NewReader(os.Stdin)
+	w := frame.NewWriter(os.Stdout)
+	send := func(envs ...*exov1.RunnerEnvelope) {
+		for _, env := range envs {
+			if err := w.Buffer(env); err != nil {
+				os.Exit(1)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			os.Exit(1)
+		}
+	}
+	status := func(k exov1.RunnerStatusKind) *exov1.RunnerEnvelope {
+		return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{Status: &exov1.RunnerStatus{Kind: k}}}}
+	}
+	send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{MinVersion: 1, MaxVersion: 1, Pid: int32(os.Getpid())}}})
+	var in exov1.SupervisorEnvelope
+	if err := r.Read(&in); err != nil || in.GetHelloAccepted() == nil {
+		return 1
+	}
+	send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{
+		Status: &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, TotalLayers: 1}}}},
+		status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED), status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+	_, _ = os.Stdout.Write(append([]byte{100}, "0123456789"...))
+	fmt.Fprintln(os.Stderr, "helper: died mid-frame")
+	return 2
 }

@@ -622,8 +622,9 @@ func (a *runnerActor) classifyExit(ctx actor.Context) {
 	// Set before fail, which may finish (and panic) at once: its stderr says
 	// why it died, and finishFailure quotes it in the reason. A runner that
 	// said why (TerminationError, a Failed status) or wrote garbage is
-	// diagnosed by that already.
-	a.diedByItself = a.termination == "" && a.runnerSaid == nil && a.readerErr == nil
+	// diagnosed by that already; a frame cut off by the death is not
+	// garbage.
+	a.diedByItself = a.termination == "" && a.runnerSaid == nil && (a.readerErr == nil || errors.Is(a.readerErr, frame.ErrTruncated))
 	switch {
 	case a.readerErr != nil && !errors.Is(a.readerErr, frame.ErrTruncated) && errors.As(a.readerErr, &fe):
 		// It wrote bytes that are not frames before it died: that is the

@@ -162,6 +162,10 @@ func TestHandshakeErrors(t *testing.T) {
 		{"exits at once", actors.RunnerSpec{Kind: "true", Command: "/bin/true"}, nil, errhandler.KindNotARunner, "exited before saying Hello"},
 		{"executable not found", actors.RunnerSpec{Kind: "nosuch", Command: "/no/such/runner"}, nil, errhandler.KindExecNotFound, "not found"},
 		{"version mismatch", actors.RunnerSpec{Kind: "old", Command: self, Env: []string{"EXO_ACTORS_HELPER=version-mismatch"}}, nil, errhandler.KindVersionMismatch, "runner speaks [7, 9], supervisor speaks [1, 1]"},
+		// A frame cut off by the death is a symptom of it, not a diagnosis:
+		// the reason quotes the stderr line as for any exit nobody asked
+		// for (it said only "runner exited: exitcode=2").
+		{"dies mid-frame", actors.RunnerSpec{Kind: "cut", Command: self, Env: []string{"EXO_ACTORS_HELPER=cut-frame-exit"}}, nil, errhandler.KindExitNonZero, "runner exited: exitcode=2; last stderr line: helper: died mid-frame"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

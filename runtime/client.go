@@ -199,6 +199,10 @@ type Client struct {
 	onLost func(err error)
 }
 
+// byeWait bounds how long Close waits for the node to acknowledge the
+// goodbye.
+const byeWait = 2 * time.Second
+
 // maxPending bounds the calls in flight on one Client; a call beyond it
 // fails at once with ErrGatewayLimit.
 const maxPending = 65536
@@ -704,10 +708,13 @@ func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
 	return got, err
 }
 
-// Close says goodbye to the node (which ends this client's subscriptions
-// there; its tasks go on, even with cancel_tasks_on_client_loss, which
+// Close says goodbye to the node, which ends this client's subscriptions
+// there (its tasks go on, even with cancel_tasks_on_client_loss, which
 // cancels only the tasks of a client lost without a goodbye: cancel them
-// with Cancel first if they should stop), ends every open handle of this
+// with Cancel first if they should stop), and waits, at most 2 s, for the
+// node to acknowledge it (a goodbye still queued when the endpoint is
+// released would make the node take the client for lost). It ends every
+// open handle of this
 // client (tasks Failed, subscriptions EndOfStream, both wrapping
 // ErrClientClosed), and releases the process's client endpoint. Idempotent.
 func (c *Client) Close() error {
@@ -716,7 +723,15 @@ func (c *Client) Close() error {
 		connected := c.state == clientConnected
 		c.mu.Unlock()
 		if connected {
-			c.send(&exov1.GwBye{})
+			// Wait (briefly) for the node's GwByeAck: a goodbye sent
+			// without it could still be in this process's endpoint writer
+			// when the endpoint is released, and the node would take the
+			// client for lost (cancel_tasks_on_client_loss then cancels
+			// its tasks).
+			ctx, cancel := context.WithTimeout(context.Background(), byeWait)
+			id := c.ids.Add(1)
+			_, _ = c.callAs(ctx, id, &exov1.GwBye{CallId: id})
+			cancel()
 		}
 		c.end(clientClosed, fmt.Errorf("%w: client of node %s (%s) closed", ErrClientClosed, c.NodeName(), c.addr))
 		close(c.tickStop) // sole sender: Close, inside closeOnce

@@ -283,7 +283,7 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 	case *endpointGone:
 		for _, s := range a.sessions {
 			if s.pid.Address == m.address {
-				a.endSession(ctx, s, "its endpoint "+m.address+" terminated", true)
+				a.endSession(ctx, s, "the client's endpoint "+m.address+" terminated", true)
 			}
 		}
 	case *callDone:
@@ -300,7 +300,7 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 			return
 		}
 		if s := a.sessions[pidKey(m.Who)]; s != nil {
-			a.endSession(ctx, s, "its session actor terminated", true)
+			a.endSession(ctx, s, "the client's session actor terminated", true)
 		}
 	case *exov1.GwHello:
 		a.hello(ctx, m)
@@ -320,7 +320,10 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 		a.reply(ctx, &exov1.GwPong{Seq: m.GetSeq()})
 	case *exov1.GwBye:
 		if s := a.session(ctx); s != nil {
-			a.endSession(ctx, s, "said goodbye", false)
+			a.endSession(ctx, s, "the client said goodbye", false)
+		}
+		if m.GetCallId() != 0 {
+			a.reply(ctx, &exov1.GwByeAck{CallId: m.GetCallId()}) // also without a session: the goodbye is done
 		}
 	case *exov1.GwAck:
 		if s := a.session(ctx); s != nil && s.out != nil {
@@ -353,7 +356,7 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	}
 	key := pidKey(from)
 	if old := a.sessions[key]; old != nil {
-		a.endSession(ctx, old, "said hello again", false)
+		a.endSession(ctx, old, "the client said hello again", false)
 	}
 	if len(a.sessions) >= g.cfg.MaxSessions {
 		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: %d sessions, the node's limit", ErrLimit, g.cfg.MaxSessions)))
@@ -381,7 +384,7 @@ func (a *gatewayActor) expire(ctx actor.Context) {
 	now := time.Now()
 	for _, s := range a.sessions {
 		if idle := now.Sub(s.lastSeen); idle > a.g.cfg.SessionTimeout {
-			a.endSession(ctx, s, fmt.Sprintf("sent no heartbeat for %s", idle.Round(time.Millisecond)), true)
+			a.endSession(ctx, s, fmt.Sprintf("the client sent no heartbeat for %s", idle.Round(time.Millisecond)), true)
 		}
 	}
 }
@@ -427,7 +430,7 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, los
 	g.mu.Unlock()
 	a.count()
 	g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": s.pid.Address, "subscriptions": len(s.subs),
-		"open_tasks": len(s.tasks), "lost": lost}).Info("gateway: session ended: client " + why)
+		"open_tasks": len(s.tasks), "lost": lost}).Info("gateway: session ended: " + why)
 }
 
 func (a *gatewayActor) count() {

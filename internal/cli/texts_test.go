@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -108,5 +109,65 @@ func TestRemoteStatusCountsLiveRunners(t *testing.T) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("node after SIGTERM: %v", err)
+	}
+}
+
+// TestRemoteRunSaysGoodbye: a client that closes says goodbye and waits
+// for the node's acknowledgement before it lets its endpoint go. Before,
+// the goodbye could still be queued when `remote run` exited, and every
+// clean run ended on the node as a lost client ("session ended: client its
+// endpoint … terminated … lost=true"), which cancel_tasks_on_client_loss
+// acts on.
+func TestRemoteRunSaysGoodbye(t *testing.T) {
+	bin := exoBinary(t)
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "1ms"]}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "node", "--name", "bye-a", "--listen", "127.0.0.1:0", "--config", conf, "--log-format", "json")
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer // written by exec's copier; read after Wait
+	cmd.Stderr = &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // only if the test failed early
+	})
+	out := bufio.NewReader(pipe)
+	head := readUntil(t, out, "listening on ")
+	_, rest, _ := strings.Cut(head, "listening on ")
+	listen := strings.Fields(rest)[0]
+	for range 3 {
+		run := exec.Command(bin, "remote", "--node", listen, "--timeout", "60s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1", "--log-level", "warn")
+		run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		if b, err := run.CombinedOutput(); err != nil {
+			t.Fatalf("remote run: %v\n%s", err, b)
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_, _ = io.Copy(io.Discard, out)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("node after SIGTERM: %v", err)
+	}
+	bye, lost := 0, 0
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if !strings.Contains(line, "gateway: session ended") {
+			continue
+		}
+		switch {
+		case strings.Contains(line, `"lost":true`):
+			lost++
+			t.Logf("lost: %s", line)
+		case strings.Contains(line, "the client said goodbye"):
+			bye++
+		}
+	}
+	if bye != 3 || lost != 0 {
+		t.Errorf("sessions ended by a goodbye %d, lost %d; want 3 and 0", bye, lost)
 	}
 }

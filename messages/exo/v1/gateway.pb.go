@@ -481,8 +481,11 @@ func (x *GwPong) GetSeq() uint64 {
 }
 
 // GwBye ends the session at the client's request: its subscriptions end.
+// With a call_id the gateway answers GwByeAck, so the client knows the
+// goodbye arrived before it lets its endpoint go.
 type GwBye struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -517,6 +520,58 @@ func (*GwBye) Descriptor() ([]byte, []int) {
 	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{6}
 }
 
+func (x *GwBye) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+// GwByeAck answers a GwBye with a call_id.
+type GwByeAck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwByeAck) Reset() {
+	*x = GwByeAck{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwByeAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwByeAck) ProtoMessage() {}
+
+func (x *GwByeAck) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwByeAck.ProtoReflect.Descriptor instead.
+func (*GwByeAck) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GwByeAck) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
 // GwSpawnRunner spawns a runner of a kind from the node's configuration.
 // Reply: GwRunnerSpawned.
 type GwSpawnRunner struct {
@@ -529,7 +584,7 @@ type GwSpawnRunner struct {
 
 func (x *GwSpawnRunner) Reset() {
 	*x = GwSpawnRunner{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[7]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -541,7 +596,7 @@ func (x *GwSpawnRunner) String() string {
 func (*GwSpawnRunner) ProtoMessage() {}
 
 func (x *GwSpawnRunner) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[7]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -554,7 +609,7 @@ func (x *GwSpawnRunner) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSpawnRunner.ProtoReflect.Descriptor instead.
 func (*GwSpawnRunner) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{7}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GwSpawnRunner) GetCallId() uint64 {
@@ -582,7 +637,7 @@ type GwRunnerSpawned struct {
 
 func (x *GwRunnerSpawned) Reset() {
 	*x = GwRunnerSpawned{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[8]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -594,7 +649,7 @@ func (x *GwRunnerSpawned) String() string {
 func (*GwRunnerSpawned) ProtoMessage() {}
 
 func (x *GwRunnerSpawned) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[8]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -607,7 +662,7 @@ func (x *GwRunnerSpawned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerSpawned.ProtoReflect.Descriptor instead.
 func (*GwRunnerSpawned) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{8}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GwRunnerSpawned) GetCallId() uint64 {
@@ -635,7 +690,7 @@ type GwStopRunner struct {
 
 func (x *GwStopRunner) Reset() {
 	*x = GwStopRunner{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[9]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -647,7 +702,7 @@ func (x *GwStopRunner) String() string {
 func (*GwStopRunner) ProtoMessage() {}
 
 func (x *GwStopRunner) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[9]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -660,7 +715,7 @@ func (x *GwStopRunner) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStopRunner.ProtoReflect.Descriptor instead.
 func (*GwStopRunner) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{9}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GwStopRunner) GetCallId() uint64 {
@@ -693,7 +748,7 @@ type GwRunnerStopped struct {
 
 func (x *GwRunnerStopped) Reset() {
 	*x = GwRunnerStopped{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[10]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -705,7 +760,7 @@ func (x *GwRunnerStopped) String() string {
 func (*GwRunnerStopped) ProtoMessage() {}
 
 func (x *GwRunnerStopped) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[10]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -718,7 +773,7 @@ func (x *GwRunnerStopped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerStopped.ProtoReflect.Descriptor instead.
 func (*GwRunnerStopped) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{10}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GwRunnerStopped) GetCallId() uint64 {
@@ -780,7 +835,7 @@ type GwListRunners struct {
 
 func (x *GwListRunners) Reset() {
 	*x = GwListRunners{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[11]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -792,7 +847,7 @@ func (x *GwListRunners) String() string {
 func (*GwListRunners) ProtoMessage() {}
 
 func (x *GwListRunners) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[11]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -805,7 +860,7 @@ func (x *GwListRunners) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwListRunners.ProtoReflect.Descriptor instead.
 func (*GwListRunners) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{11}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GwListRunners) GetCallId() uint64 {
@@ -841,7 +896,7 @@ type GwRunnerInfo struct {
 
 func (x *GwRunnerInfo) Reset() {
 	*x = GwRunnerInfo{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[12]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -853,7 +908,7 @@ func (x *GwRunnerInfo) String() string {
 func (*GwRunnerInfo) ProtoMessage() {}
 
 func (x *GwRunnerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[12]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -866,7 +921,7 @@ func (x *GwRunnerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerInfo.ProtoReflect.Descriptor instead.
 func (*GwRunnerInfo) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{12}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GwRunnerInfo) GetId() string {
@@ -992,7 +1047,7 @@ type GwRunnerList struct {
 
 func (x *GwRunnerList) Reset() {
 	*x = GwRunnerList{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[13]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1004,7 +1059,7 @@ func (x *GwRunnerList) String() string {
 func (*GwRunnerList) ProtoMessage() {}
 
 func (x *GwRunnerList) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[13]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1017,7 +1072,7 @@ func (x *GwRunnerList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerList.ProtoReflect.Descriptor instead.
 func (*GwRunnerList) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{13}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GwRunnerList) GetCallId() uint64 {
@@ -1052,7 +1107,7 @@ type GwSubmit struct {
 
 func (x *GwSubmit) Reset() {
 	*x = GwSubmit{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[14]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1064,7 +1119,7 @@ func (x *GwSubmit) String() string {
 func (*GwSubmit) ProtoMessage() {}
 
 func (x *GwSubmit) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[14]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1077,7 +1132,7 @@ func (x *GwSubmit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSubmit.ProtoReflect.Descriptor instead.
 func (*GwSubmit) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{14}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GwSubmit) GetCallId() uint64 {
@@ -1146,7 +1201,7 @@ type GwSubmitted struct {
 
 func (x *GwSubmitted) Reset() {
 	*x = GwSubmitted{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[15]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1213,7 @@ func (x *GwSubmitted) String() string {
 func (*GwSubmitted) ProtoMessage() {}
 
 func (x *GwSubmitted) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[15]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1226,7 @@ func (x *GwSubmitted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSubmitted.ProtoReflect.Descriptor instead.
 func (*GwSubmitted) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{15}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GwSubmitted) GetCallId() uint64 {
@@ -1195,7 +1250,7 @@ type GwTaskOutcome struct {
 
 func (x *GwTaskOutcome) Reset() {
 	*x = GwTaskOutcome{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[16]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1262,7 @@ func (x *GwTaskOutcome) String() string {
 func (*GwTaskOutcome) ProtoMessage() {}
 
 func (x *GwTaskOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[16]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1275,7 @@ func (x *GwTaskOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskOutcome.ProtoReflect.Descriptor instead.
 func (*GwTaskOutcome) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{16}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GwTaskOutcome) GetStatus() TaskStatus {
@@ -1271,7 +1326,7 @@ type GwTaskRetry struct {
 
 func (x *GwTaskRetry) Reset() {
 	*x = GwTaskRetry{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[17]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1283,7 +1338,7 @@ func (x *GwTaskRetry) String() string {
 func (*GwTaskRetry) ProtoMessage() {}
 
 func (x *GwTaskRetry) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[17]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1296,7 +1351,7 @@ func (x *GwTaskRetry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskRetry.ProtoReflect.Descriptor instead.
 func (*GwTaskRetry) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{17}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GwTaskRetry) GetAttempt() int32 {
@@ -1333,7 +1388,7 @@ type GwTaskSkip struct {
 
 func (x *GwTaskSkip) Reset() {
 	*x = GwTaskSkip{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1345,7 +1400,7 @@ func (x *GwTaskSkip) String() string {
 func (*GwTaskSkip) ProtoMessage() {}
 
 func (x *GwTaskSkip) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1358,7 +1413,7 @@ func (x *GwTaskSkip) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskSkip.ProtoReflect.Descriptor instead.
 func (*GwTaskSkip) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{18}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GwTaskSkip) GetCount() int32 {
@@ -1394,7 +1449,7 @@ type GwTaskEvent struct {
 
 func (x *GwTaskEvent) Reset() {
 	*x = GwTaskEvent{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1406,7 +1461,7 @@ func (x *GwTaskEvent) String() string {
 func (*GwTaskEvent) ProtoMessage() {}
 
 func (x *GwTaskEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1419,7 +1474,7 @@ func (x *GwTaskEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskEvent.ProtoReflect.Descriptor instead.
 func (*GwTaskEvent) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{19}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GwTaskEvent) GetCallId() uint64 {
@@ -1547,7 +1602,7 @@ type GwChunkBatch struct {
 
 func (x *GwChunkBatch) Reset() {
 	*x = GwChunkBatch{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1559,7 +1614,7 @@ func (x *GwChunkBatch) String() string {
 func (*GwChunkBatch) ProtoMessage() {}
 
 func (x *GwChunkBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1572,7 +1627,7 @@ func (x *GwChunkBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwChunkBatch.ProtoReflect.Descriptor instead.
 func (*GwChunkBatch) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{20}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GwChunkBatch) GetChunks() []*ChunkGenerated {
@@ -1595,7 +1650,7 @@ type GwCancel struct {
 
 func (x *GwCancel) Reset() {
 	*x = GwCancel{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1607,7 +1662,7 @@ func (x *GwCancel) String() string {
 func (*GwCancel) ProtoMessage() {}
 
 func (x *GwCancel) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1620,7 +1675,7 @@ func (x *GwCancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCancel.ProtoReflect.Descriptor instead.
 func (*GwCancel) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{21}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GwCancel) GetCallId() uint64 {
@@ -1655,7 +1710,7 @@ type GwCancelled struct {
 
 func (x *GwCancelled) Reset() {
 	*x = GwCancelled{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +1722,7 @@ func (x *GwCancelled) String() string {
 func (*GwCancelled) ProtoMessage() {}
 
 func (x *GwCancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +1735,7 @@ func (x *GwCancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCancelled.ProtoReflect.Descriptor instead.
 func (*GwCancelled) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{22}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GwCancelled) GetCallId() uint64 {
@@ -1716,7 +1771,7 @@ type GwSubscribe struct {
 
 func (x *GwSubscribe) Reset() {
 	*x = GwSubscribe{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1728,7 +1783,7 @@ func (x *GwSubscribe) String() string {
 func (*GwSubscribe) ProtoMessage() {}
 
 func (x *GwSubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1741,7 +1796,7 @@ func (x *GwSubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSubscribe.ProtoReflect.Descriptor instead.
 func (*GwSubscribe) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{23}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GwSubscribe) GetCallId() uint64 {
@@ -1809,7 +1864,7 @@ type GwSubscribed struct {
 
 func (x *GwSubscribed) Reset() {
 	*x = GwSubscribed{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1821,7 +1876,7 @@ func (x *GwSubscribed) String() string {
 func (*GwSubscribed) ProtoMessage() {}
 
 func (x *GwSubscribed) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1834,7 +1889,7 @@ func (x *GwSubscribed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSubscribed.ProtoReflect.Descriptor instead.
 func (*GwSubscribed) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{24}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GwSubscribed) GetCallId() uint64 {
@@ -1876,7 +1931,7 @@ type GwCredit struct {
 
 func (x *GwCredit) Reset() {
 	*x = GwCredit{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1888,7 +1943,7 @@ func (x *GwCredit) String() string {
 func (*GwCredit) ProtoMessage() {}
 
 func (x *GwCredit) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1901,7 +1956,7 @@ func (x *GwCredit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCredit.ProtoReflect.Descriptor instead.
 func (*GwCredit) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{25}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GwCredit) GetCallId() uint64 {
@@ -1928,7 +1983,7 @@ type GwUnsubscribe struct {
 
 func (x *GwUnsubscribe) Reset() {
 	*x = GwUnsubscribe{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1940,7 +1995,7 @@ func (x *GwUnsubscribe) String() string {
 func (*GwUnsubscribe) ProtoMessage() {}
 
 func (x *GwUnsubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1953,7 +2008,7 @@ func (x *GwUnsubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwUnsubscribe.ProtoReflect.Descriptor instead.
 func (*GwUnsubscribe) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{26}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GwUnsubscribe) GetCallId() uint64 {
@@ -1975,7 +2030,7 @@ type GwGap struct {
 
 func (x *GwGap) Reset() {
 	*x = GwGap{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1987,7 +2042,7 @@ func (x *GwGap) String() string {
 func (*GwGap) ProtoMessage() {}
 
 func (x *GwGap) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2000,7 +2055,7 @@ func (x *GwGap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwGap.ProtoReflect.Descriptor instead.
 func (*GwGap) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{27}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GwGap) GetDropped() uint64 {
@@ -2067,7 +2122,7 @@ type GwEvent struct {
 
 func (x *GwEvent) Reset() {
 	*x = GwEvent{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2079,7 +2134,7 @@ func (x *GwEvent) String() string {
 func (*GwEvent) ProtoMessage() {}
 
 func (x *GwEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2092,7 +2147,7 @@ func (x *GwEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEvent.ProtoReflect.Descriptor instead.
 func (*GwEvent) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{28}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GwEvent) GetSeq() uint64 {
@@ -2387,7 +2442,7 @@ type GwTaskStatus struct {
 
 func (x *GwTaskStatus) Reset() {
 	*x = GwTaskStatus{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2399,7 +2454,7 @@ func (x *GwTaskStatus) String() string {
 func (*GwTaskStatus) ProtoMessage() {}
 
 func (x *GwTaskStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2412,7 +2467,7 @@ func (x *GwTaskStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskStatus.ProtoReflect.Descriptor instead.
 func (*GwTaskStatus) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{29}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GwTaskStatus) GetStatus() TaskStatus {
@@ -2448,7 +2503,7 @@ type GwProcessStarted struct {
 
 func (x *GwProcessStarted) Reset() {
 	*x = GwProcessStarted{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2460,7 +2515,7 @@ func (x *GwProcessStarted) String() string {
 func (*GwProcessStarted) ProtoMessage() {}
 
 func (x *GwProcessStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2473,7 +2528,7 @@ func (x *GwProcessStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwProcessStarted.ProtoReflect.Descriptor instead.
 func (*GwProcessStarted) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{30}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GwProcessStarted) GetGeneration() uint64 {
@@ -2510,7 +2565,7 @@ type GwStatusChanged struct {
 
 func (x *GwStatusChanged) Reset() {
 	*x = GwStatusChanged{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2522,7 +2577,7 @@ func (x *GwStatusChanged) String() string {
 func (*GwStatusChanged) ProtoMessage() {}
 
 func (x *GwStatusChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2535,7 +2590,7 @@ func (x *GwStatusChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStatusChanged.ProtoReflect.Descriptor instead.
 func (*GwStatusChanged) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{31}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GwStatusChanged) GetGeneration() uint64 {
@@ -2580,7 +2635,7 @@ type GwExitStatus struct {
 
 func (x *GwExitStatus) Reset() {
 	*x = GwExitStatus{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2592,7 +2647,7 @@ func (x *GwExitStatus) String() string {
 func (*GwExitStatus) ProtoMessage() {}
 
 func (x *GwExitStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2605,7 +2660,7 @@ func (x *GwExitStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwExitStatus.ProtoReflect.Descriptor instead.
 func (*GwExitStatus) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{32}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GwExitStatus) GetCode() int64 {
@@ -2656,7 +2711,7 @@ type GwProcessExited struct {
 
 func (x *GwProcessExited) Reset() {
 	*x = GwProcessExited{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2668,7 +2723,7 @@ func (x *GwProcessExited) String() string {
 func (*GwProcessExited) ProtoMessage() {}
 
 func (x *GwProcessExited) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2681,7 +2736,7 @@ func (x *GwProcessExited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwProcessExited.ProtoReflect.Descriptor instead.
 func (*GwProcessExited) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{33}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GwProcessExited) GetGeneration() uint64 {
@@ -2731,7 +2786,7 @@ type GwFailure struct {
 
 func (x *GwFailure) Reset() {
 	*x = GwFailure{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2743,7 +2798,7 @@ func (x *GwFailure) String() string {
 func (*GwFailure) ProtoMessage() {}
 
 func (x *GwFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2756,7 +2811,7 @@ func (x *GwFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwFailure.ProtoReflect.Descriptor instead.
 func (*GwFailure) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{34}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GwFailure) GetKind() string {
@@ -2850,7 +2905,7 @@ type GwRunnerFailure struct {
 
 func (x *GwRunnerFailure) Reset() {
 	*x = GwRunnerFailure{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2862,7 +2917,7 @@ func (x *GwRunnerFailure) String() string {
 func (*GwRunnerFailure) ProtoMessage() {}
 
 func (x *GwRunnerFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2875,7 +2930,7 @@ func (x *GwRunnerFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerFailure.ProtoReflect.Descriptor instead.
 func (*GwRunnerFailure) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{35}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GwRunnerFailure) GetFailure() *GwFailure {
@@ -2965,7 +3020,7 @@ type GwRunnerFailed struct {
 
 func (x *GwRunnerFailed) Reset() {
 	*x = GwRunnerFailed{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2977,7 +3032,7 @@ func (x *GwRunnerFailed) String() string {
 func (*GwRunnerFailed) ProtoMessage() {}
 
 func (x *GwRunnerFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2990,7 +3045,7 @@ func (x *GwRunnerFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerFailed.ProtoReflect.Descriptor instead.
 func (*GwRunnerFailed) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{36}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GwRunnerFailed) GetFailure() *GwRunnerFailure {
@@ -3012,7 +3067,7 @@ type GwStopStep struct {
 
 func (x *GwStopStep) Reset() {
 	*x = GwStopStep{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3024,7 +3079,7 @@ func (x *GwStopStep) String() string {
 func (*GwStopStep) ProtoMessage() {}
 
 func (x *GwStopStep) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3037,7 +3092,7 @@ func (x *GwStopStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStopStep.ProtoReflect.Descriptor instead.
 func (*GwStopStep) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{37}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GwStopStep) GetName() string {
@@ -3081,7 +3136,7 @@ type GwCloseEntry struct {
 
 func (x *GwCloseEntry) Reset() {
 	*x = GwCloseEntry{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3093,7 +3148,7 @@ func (x *GwCloseEntry) String() string {
 func (*GwCloseEntry) ProtoMessage() {}
 
 func (x *GwCloseEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3106,7 +3161,7 @@ func (x *GwCloseEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCloseEntry.ProtoReflect.Descriptor instead.
 func (*GwCloseEntry) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{38}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GwCloseEntry) GetName() string {
@@ -3201,7 +3256,7 @@ type GwCloseReport struct {
 
 func (x *GwCloseReport) Reset() {
 	*x = GwCloseReport{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3213,7 +3268,7 @@ func (x *GwCloseReport) String() string {
 func (*GwCloseReport) ProtoMessage() {}
 
 func (x *GwCloseReport) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3226,7 +3281,7 @@ func (x *GwCloseReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCloseReport.ProtoReflect.Descriptor instead.
 func (*GwCloseReport) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{39}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GwCloseReport) GetScope() string {
@@ -3288,7 +3343,7 @@ type GwStopResult struct {
 
 func (x *GwStopResult) Reset() {
 	*x = GwStopResult{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3300,7 +3355,7 @@ func (x *GwStopResult) String() string {
 func (*GwStopResult) ProtoMessage() {}
 
 func (x *GwStopResult) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3313,7 +3368,7 @@ func (x *GwStopResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStopResult.ProtoReflect.Descriptor instead.
 func (*GwStopResult) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{40}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GwStopResult) GetRunnerId() string {
@@ -3383,7 +3438,7 @@ type GwRunnerStoppedEvent struct {
 
 func (x *GwRunnerStoppedEvent) Reset() {
 	*x = GwRunnerStoppedEvent{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3395,7 +3450,7 @@ func (x *GwRunnerStoppedEvent) String() string {
 func (*GwRunnerStoppedEvent) ProtoMessage() {}
 
 func (x *GwRunnerStoppedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3408,7 +3463,7 @@ func (x *GwRunnerStoppedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerStoppedEvent.ProtoReflect.Descriptor instead.
 func (*GwRunnerStoppedEvent) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{41}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GwRunnerStoppedEvent) GetResult() *GwStopResult {
@@ -3428,7 +3483,7 @@ type GwTaskAcknowledged struct {
 
 func (x *GwTaskAcknowledged) Reset() {
 	*x = GwTaskAcknowledged{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[42]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3440,7 +3495,7 @@ func (x *GwTaskAcknowledged) String() string {
 func (*GwTaskAcknowledged) ProtoMessage() {}
 
 func (x *GwTaskAcknowledged) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[42]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3453,7 +3508,7 @@ func (x *GwTaskAcknowledged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskAcknowledged.ProtoReflect.Descriptor instead.
 func (*GwTaskAcknowledged) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{42}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GwTaskAcknowledged) GetAt() *timestamppb.Timestamp {
@@ -3476,7 +3531,7 @@ type GwTaskRetried struct {
 
 func (x *GwTaskRetried) Reset() {
 	*x = GwTaskRetried{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[43]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3488,7 +3543,7 @@ func (x *GwTaskRetried) String() string {
 func (*GwTaskRetried) ProtoMessage() {}
 
 func (x *GwTaskRetried) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[43]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3501,7 +3556,7 @@ func (x *GwTaskRetried) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskRetried.ProtoReflect.Descriptor instead.
 func (*GwTaskRetried) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{43}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GwTaskRetried) GetAttempt() int64 {
@@ -3546,7 +3601,7 @@ type GwDecision struct {
 
 func (x *GwDecision) Reset() {
 	*x = GwDecision{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[44]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3558,7 +3613,7 @@ func (x *GwDecision) String() string {
 func (*GwDecision) ProtoMessage() {}
 
 func (x *GwDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[44]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3571,7 +3626,7 @@ func (x *GwDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwDecision.ProtoReflect.Descriptor instead.
 func (*GwDecision) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{44}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GwDecision) GetRule() string {
@@ -3630,7 +3685,7 @@ type GwErrorRecord struct {
 
 func (x *GwErrorRecord) Reset() {
 	*x = GwErrorRecord{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[45]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3642,7 +3697,7 @@ func (x *GwErrorRecord) String() string {
 func (*GwErrorRecord) ProtoMessage() {}
 
 func (x *GwErrorRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[45]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3655,7 +3710,7 @@ func (x *GwErrorRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwErrorRecord.ProtoReflect.Descriptor instead.
 func (*GwErrorRecord) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{45}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GwErrorRecord) GetId() uint64 {
@@ -3798,7 +3853,7 @@ type GwSupervisionDecision struct {
 
 func (x *GwSupervisionDecision) Reset() {
 	*x = GwSupervisionDecision{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[46]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3810,7 +3865,7 @@ func (x *GwSupervisionDecision) String() string {
 func (*GwSupervisionDecision) ProtoMessage() {}
 
 func (x *GwSupervisionDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[46]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3823,7 +3878,7 @@ func (x *GwSupervisionDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSupervisionDecision.ProtoReflect.Descriptor instead.
 func (*GwSupervisionDecision) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{46}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GwSupervisionDecision) GetGeneration() uint64 {
@@ -3867,7 +3922,7 @@ type GwAlert struct {
 
 func (x *GwAlert) Reset() {
 	*x = GwAlert{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[47]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3879,7 +3934,7 @@ func (x *GwAlert) String() string {
 func (*GwAlert) ProtoMessage() {}
 
 func (x *GwAlert) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[47]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3892,7 +3947,7 @@ func (x *GwAlert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwAlert.ProtoReflect.Descriptor instead.
 func (*GwAlert) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{47}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GwAlert) GetSeverity() int32 {
@@ -3939,7 +3994,7 @@ type GwHealthAlert struct {
 
 func (x *GwHealthAlert) Reset() {
 	*x = GwHealthAlert{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[48]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3951,7 +4006,7 @@ func (x *GwHealthAlert) String() string {
 func (*GwHealthAlert) ProtoMessage() {}
 
 func (x *GwHealthAlert) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[48]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3964,7 +4019,7 @@ func (x *GwHealthAlert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwHealthAlert.ProtoReflect.Descriptor instead.
 func (*GwHealthAlert) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{48}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GwHealthAlert) GetSeverity() int32 {
@@ -4032,7 +4087,7 @@ type GwHealthScore struct {
 
 func (x *GwHealthScore) Reset() {
 	*x = GwHealthScore{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[49]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4044,7 +4099,7 @@ func (x *GwHealthScore) String() string {
 func (*GwHealthScore) ProtoMessage() {}
 
 func (x *GwHealthScore) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[49]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4057,7 +4112,7 @@ func (x *GwHealthScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwHealthScore.ProtoReflect.Descriptor instead.
 func (*GwHealthScore) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{49}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GwHealthScore) GetValue() float64 {
@@ -4123,7 +4178,7 @@ type GwHealthChanged struct {
 
 func (x *GwHealthChanged) Reset() {
 	*x = GwHealthChanged{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[50]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4135,7 +4190,7 @@ func (x *GwHealthChanged) String() string {
 func (*GwHealthChanged) ProtoMessage() {}
 
 func (x *GwHealthChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[50]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4148,7 +4203,7 @@ func (x *GwHealthChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwHealthChanged.ProtoReflect.Descriptor instead.
 func (*GwHealthChanged) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{50}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GwHealthChanged) GetGeneration() uint64 {
@@ -4205,7 +4260,7 @@ type GwDelivery struct {
 
 func (x *GwDelivery) Reset() {
 	*x = GwDelivery{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4217,7 +4272,7 @@ func (x *GwDelivery) String() string {
 func (*GwDelivery) ProtoMessage() {}
 
 func (x *GwDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4230,7 +4285,7 @@ func (x *GwDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwDelivery.ProtoReflect.Descriptor instead.
 func (*GwDelivery) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{51}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GwDelivery) GetCallId() uint64 {
@@ -4293,7 +4348,7 @@ type GwEventList struct {
 
 func (x *GwEventList) Reset() {
 	*x = GwEventList{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4305,7 +4360,7 @@ func (x *GwEventList) String() string {
 func (*GwEventList) ProtoMessage() {}
 
 func (x *GwEventList) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4318,7 +4373,7 @@ func (x *GwEventList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEventList.ProtoReflect.Descriptor instead.
 func (*GwEventList) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{52}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GwEventList) GetEvents() []*GwEvent {
@@ -4338,7 +4393,7 @@ type GwNodeStatus struct {
 
 func (x *GwNodeStatus) Reset() {
 	*x = GwNodeStatus{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4350,7 +4405,7 @@ func (x *GwNodeStatus) String() string {
 func (*GwNodeStatus) ProtoMessage() {}
 
 func (x *GwNodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4363,7 +4418,7 @@ func (x *GwNodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwNodeStatus.ProtoReflect.Descriptor instead.
 func (*GwNodeStatus) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{53}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GwNodeStatus) GetCallId() uint64 {
@@ -4406,7 +4461,7 @@ type GwNodeStatusReply struct {
 
 func (x *GwNodeStatusReply) Reset() {
 	*x = GwNodeStatusReply{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4418,7 +4473,7 @@ func (x *GwNodeStatusReply) String() string {
 func (*GwNodeStatusReply) ProtoMessage() {}
 
 func (x *GwNodeStatusReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4431,7 +4486,7 @@ func (x *GwNodeStatusReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwNodeStatusReply.ProtoReflect.Descriptor instead.
 func (*GwNodeStatusReply) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{54}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GwNodeStatusReply) GetCallId() uint64 {
@@ -4543,7 +4598,7 @@ type GwShutdown struct {
 
 func (x *GwShutdown) Reset() {
 	*x = GwShutdown{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4555,7 +4610,7 @@ func (x *GwShutdown) String() string {
 func (*GwShutdown) ProtoMessage() {}
 
 func (x *GwShutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4568,7 +4623,7 @@ func (x *GwShutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwShutdown.ProtoReflect.Descriptor instead.
 func (*GwShutdown) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{55}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GwShutdown) GetCallId() uint64 {
@@ -4591,7 +4646,7 @@ type GwShutdownReport struct {
 
 func (x *GwShutdownReport) Reset() {
 	*x = GwShutdownReport{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4603,7 +4658,7 @@ func (x *GwShutdownReport) String() string {
 func (*GwShutdownReport) ProtoMessage() {}
 
 func (x *GwShutdownReport) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4616,7 +4671,7 @@ func (x *GwShutdownReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwShutdownReport.ProtoReflect.Descriptor instead.
 func (*GwShutdownReport) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{56}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GwShutdownReport) GetCallId() uint64 {
@@ -4659,7 +4714,7 @@ type GwEcho struct {
 
 func (x *GwEcho) Reset() {
 	*x = GwEcho{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4671,7 +4726,7 @@ func (x *GwEcho) String() string {
 func (*GwEcho) ProtoMessage() {}
 
 func (x *GwEcho) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4684,7 +4739,7 @@ func (x *GwEcho) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEcho.ProtoReflect.Descriptor instead.
 func (*GwEcho) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{57}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GwEcho) GetCallId() uint64 {
@@ -4704,7 +4759,7 @@ type GwEchoed struct {
 
 func (x *GwEchoed) Reset() {
 	*x = GwEchoed{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4716,7 +4771,7 @@ func (x *GwEchoed) String() string {
 func (*GwEchoed) ProtoMessage() {}
 
 func (x *GwEchoed) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4729,7 +4784,7 @@ func (x *GwEchoed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEchoed.ProtoReflect.Descriptor instead.
 func (*GwEchoed) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{58}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *GwEchoed) GetCallId() uint64 {
@@ -4754,7 +4809,7 @@ type GwBlast struct {
 
 func (x *GwBlast) Reset() {
 	*x = GwBlast{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4766,7 +4821,7 @@ func (x *GwBlast) String() string {
 func (*GwBlast) ProtoMessage() {}
 
 func (x *GwBlast) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4779,7 +4834,7 @@ func (x *GwBlast) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlast.ProtoReflect.Descriptor instead.
 func (*GwBlast) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{59}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GwBlast) GetCallId() uint64 {
@@ -4815,7 +4870,7 @@ type GwBlastItem struct {
 
 func (x *GwBlastItem) Reset() {
 	*x = GwBlastItem{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[60]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4827,7 +4882,7 @@ func (x *GwBlastItem) String() string {
 func (*GwBlastItem) ProtoMessage() {}
 
 func (x *GwBlastItem) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[60]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4840,7 +4895,7 @@ func (x *GwBlastItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlastItem.ProtoReflect.Descriptor instead.
 func (*GwBlastItem) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{60}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GwBlastItem) GetCallId() uint64 {
@@ -4875,7 +4930,7 @@ type GwBlastDone struct {
 
 func (x *GwBlastDone) Reset() {
 	*x = GwBlastDone{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[61]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4887,7 +4942,7 @@ func (x *GwBlastDone) String() string {
 func (*GwBlastDone) ProtoMessage() {}
 
 func (x *GwBlastDone) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[61]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4900,7 +4955,7 @@ func (x *GwBlastDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlastDone.ProtoReflect.Descriptor instead.
 func (*GwBlastDone) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{61}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *GwBlastDone) GetCallId() uint64 {
@@ -4931,7 +4986,7 @@ type GwStatusDoc struct {
 
 func (x *GwStatusDoc) Reset() {
 	*x = GwStatusDoc{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[62]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4943,7 +4998,7 @@ func (x *GwStatusDoc) String() string {
 func (*GwStatusDoc) ProtoMessage() {}
 
 func (x *GwStatusDoc) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[62]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4956,7 +5011,7 @@ func (x *GwStatusDoc) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStatusDoc.ProtoReflect.Descriptor instead.
 func (*GwStatusDoc) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{62}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GwStatusDoc) GetCallId() uint64 {
@@ -4977,7 +5032,7 @@ type GwStatusDocReply struct {
 
 func (x *GwStatusDocReply) Reset() {
 	*x = GwStatusDocReply{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[63]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4989,7 +5044,7 @@ func (x *GwStatusDocReply) String() string {
 func (*GwStatusDocReply) ProtoMessage() {}
 
 func (x *GwStatusDocReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[63]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5002,7 +5057,7 @@ func (x *GwStatusDocReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStatusDocReply.ProtoReflect.Descriptor instead.
 func (*GwStatusDocReply) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{63}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GwStatusDocReply) GetCallId() uint64 {
@@ -5037,7 +5092,7 @@ type GwInjectFault struct {
 
 func (x *GwInjectFault) Reset() {
 	*x = GwInjectFault{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[64]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5049,7 +5104,7 @@ func (x *GwInjectFault) String() string {
 func (*GwInjectFault) ProtoMessage() {}
 
 func (x *GwInjectFault) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[64]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5062,7 +5117,7 @@ func (x *GwInjectFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwInjectFault.ProtoReflect.Descriptor instead.
 func (*GwInjectFault) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{64}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *GwInjectFault) GetCallId() uint64 {
@@ -5105,7 +5160,7 @@ type GwFaultInjected struct {
 
 func (x *GwFaultInjected) Reset() {
 	*x = GwFaultInjected{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[65]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5117,7 +5172,7 @@ func (x *GwFaultInjected) String() string {
 func (*GwFaultInjected) ProtoMessage() {}
 
 func (x *GwFaultInjected) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[65]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5130,7 +5185,7 @@ func (x *GwFaultInjected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwFaultInjected.ProtoReflect.Descriptor instead.
 func (*GwFaultInjected) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{65}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *GwFaultInjected) GetCallId() uint64 {
@@ -5176,8 +5231,11 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x06GwPing\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x1a\n" +
 	"\x06GwPong\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\a\n" +
-	"\x05GwBye\"<\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\" \n" +
+	"\x05GwBye\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"#\n" +
+	"\bGwByeAck\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"<\n" +
 	"\rGwSpawnRunner\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\"G\n" +
@@ -5599,7 +5657,7 @@ func file_messages_exo_v1_gateway_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_exo_v1_gateway_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
+var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
 var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(GwCode)(0),                   // 0: exoactors.v1.GwCode
 	(*GwError)(nil),               // 1: exoactors.v1.GwError
@@ -5609,154 +5667,155 @@ var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(*GwPing)(nil),                // 5: exoactors.v1.GwPing
 	(*GwPong)(nil),                // 6: exoactors.v1.GwPong
 	(*GwBye)(nil),                 // 7: exoactors.v1.GwBye
-	(*GwSpawnRunner)(nil),         // 8: exoactors.v1.GwSpawnRunner
-	(*GwRunnerSpawned)(nil),       // 9: exoactors.v1.GwRunnerSpawned
-	(*GwStopRunner)(nil),          // 10: exoactors.v1.GwStopRunner
-	(*GwRunnerStopped)(nil),       // 11: exoactors.v1.GwRunnerStopped
-	(*GwListRunners)(nil),         // 12: exoactors.v1.GwListRunners
-	(*GwRunnerInfo)(nil),          // 13: exoactors.v1.GwRunnerInfo
-	(*GwRunnerList)(nil),          // 14: exoactors.v1.GwRunnerList
-	(*GwSubmit)(nil),              // 15: exoactors.v1.GwSubmit
-	(*GwSubmitted)(nil),           // 16: exoactors.v1.GwSubmitted
-	(*GwTaskOutcome)(nil),         // 17: exoactors.v1.GwTaskOutcome
-	(*GwTaskRetry)(nil),           // 18: exoactors.v1.GwTaskRetry
-	(*GwTaskSkip)(nil),            // 19: exoactors.v1.GwTaskSkip
-	(*GwTaskEvent)(nil),           // 20: exoactors.v1.GwTaskEvent
-	(*GwChunkBatch)(nil),          // 21: exoactors.v1.GwChunkBatch
-	(*GwCancel)(nil),              // 22: exoactors.v1.GwCancel
-	(*GwCancelled)(nil),           // 23: exoactors.v1.GwCancelled
-	(*GwSubscribe)(nil),           // 24: exoactors.v1.GwSubscribe
-	(*GwSubscribed)(nil),          // 25: exoactors.v1.GwSubscribed
-	(*GwCredit)(nil),              // 26: exoactors.v1.GwCredit
-	(*GwUnsubscribe)(nil),         // 27: exoactors.v1.GwUnsubscribe
-	(*GwGap)(nil),                 // 28: exoactors.v1.GwGap
-	(*GwEvent)(nil),               // 29: exoactors.v1.GwEvent
-	(*GwTaskStatus)(nil),          // 30: exoactors.v1.GwTaskStatus
-	(*GwProcessStarted)(nil),      // 31: exoactors.v1.GwProcessStarted
-	(*GwStatusChanged)(nil),       // 32: exoactors.v1.GwStatusChanged
-	(*GwExitStatus)(nil),          // 33: exoactors.v1.GwExitStatus
-	(*GwProcessExited)(nil),       // 34: exoactors.v1.GwProcessExited
-	(*GwFailure)(nil),             // 35: exoactors.v1.GwFailure
-	(*GwRunnerFailure)(nil),       // 36: exoactors.v1.GwRunnerFailure
-	(*GwRunnerFailed)(nil),        // 37: exoactors.v1.GwRunnerFailed
-	(*GwStopStep)(nil),            // 38: exoactors.v1.GwStopStep
-	(*GwCloseEntry)(nil),          // 39: exoactors.v1.GwCloseEntry
-	(*GwCloseReport)(nil),         // 40: exoactors.v1.GwCloseReport
-	(*GwStopResult)(nil),          // 41: exoactors.v1.GwStopResult
-	(*GwRunnerStoppedEvent)(nil),  // 42: exoactors.v1.GwRunnerStoppedEvent
-	(*GwTaskAcknowledged)(nil),    // 43: exoactors.v1.GwTaskAcknowledged
-	(*GwTaskRetried)(nil),         // 44: exoactors.v1.GwTaskRetried
-	(*GwDecision)(nil),            // 45: exoactors.v1.GwDecision
-	(*GwErrorRecord)(nil),         // 46: exoactors.v1.GwErrorRecord
-	(*GwSupervisionDecision)(nil), // 47: exoactors.v1.GwSupervisionDecision
-	(*GwAlert)(nil),               // 48: exoactors.v1.GwAlert
-	(*GwHealthAlert)(nil),         // 49: exoactors.v1.GwHealthAlert
-	(*GwHealthScore)(nil),         // 50: exoactors.v1.GwHealthScore
-	(*GwHealthChanged)(nil),       // 51: exoactors.v1.GwHealthChanged
-	(*GwDelivery)(nil),            // 52: exoactors.v1.GwDelivery
-	(*GwEventList)(nil),           // 53: exoactors.v1.GwEventList
-	(*GwNodeStatus)(nil),          // 54: exoactors.v1.GwNodeStatus
-	(*GwNodeStatusReply)(nil),     // 55: exoactors.v1.GwNodeStatusReply
-	(*GwShutdown)(nil),            // 56: exoactors.v1.GwShutdown
-	(*GwShutdownReport)(nil),      // 57: exoactors.v1.GwShutdownReport
-	(*GwEcho)(nil),                // 58: exoactors.v1.GwEcho
-	(*GwEchoed)(nil),              // 59: exoactors.v1.GwEchoed
-	(*GwBlast)(nil),               // 60: exoactors.v1.GwBlast
-	(*GwBlastItem)(nil),           // 61: exoactors.v1.GwBlastItem
-	(*GwBlastDone)(nil),           // 62: exoactors.v1.GwBlastDone
-	(*GwStatusDoc)(nil),           // 63: exoactors.v1.GwStatusDoc
-	(*GwStatusDocReply)(nil),      // 64: exoactors.v1.GwStatusDocReply
-	(*GwInjectFault)(nil),         // 65: exoactors.v1.GwInjectFault
-	(*GwFaultInjected)(nil),       // 66: exoactors.v1.GwFaultInjected
-	nil,                           // 67: exoactors.v1.GwSubmit.ParamsEntry
-	nil,                           // 68: exoactors.v1.GwNodeStatusReply.KindRoomEntry
-	(*durationpb.Duration)(nil),   // 69: google.protobuf.Duration
-	(*RunnerStatus)(nil),          // 70: exoactors.v1.RunnerStatus
-	(*timestamppb.Timestamp)(nil), // 71: google.protobuf.Timestamp
-	(TaskStatus)(0),               // 72: exoactors.v1.TaskStatus
-	(*ChunkGenerated)(nil),        // 73: exoactors.v1.ChunkGenerated
+	(*GwByeAck)(nil),              // 8: exoactors.v1.GwByeAck
+	(*GwSpawnRunner)(nil),         // 9: exoactors.v1.GwSpawnRunner
+	(*GwRunnerSpawned)(nil),       // 10: exoactors.v1.GwRunnerSpawned
+	(*GwStopRunner)(nil),          // 11: exoactors.v1.GwStopRunner
+	(*GwRunnerStopped)(nil),       // 12: exoactors.v1.GwRunnerStopped
+	(*GwListRunners)(nil),         // 13: exoactors.v1.GwListRunners
+	(*GwRunnerInfo)(nil),          // 14: exoactors.v1.GwRunnerInfo
+	(*GwRunnerList)(nil),          // 15: exoactors.v1.GwRunnerList
+	(*GwSubmit)(nil),              // 16: exoactors.v1.GwSubmit
+	(*GwSubmitted)(nil),           // 17: exoactors.v1.GwSubmitted
+	(*GwTaskOutcome)(nil),         // 18: exoactors.v1.GwTaskOutcome
+	(*GwTaskRetry)(nil),           // 19: exoactors.v1.GwTaskRetry
+	(*GwTaskSkip)(nil),            // 20: exoactors.v1.GwTaskSkip
+	(*GwTaskEvent)(nil),           // 21: exoactors.v1.GwTaskEvent
+	(*GwChunkBatch)(nil),          // 22: exoactors.v1.GwChunkBatch
+	(*GwCancel)(nil),              // 23: exoactors.v1.GwCancel
+	(*GwCancelled)(nil),           // 24: exoactors.v1.GwCancelled
+	(*GwSubscribe)(nil),           // 25: exoactors.v1.GwSubscribe
+	(*GwSubscribed)(nil),          // 26: exoactors.v1.GwSubscribed
+	(*GwCredit)(nil),              // 27: exoactors.v1.GwCredit
+	(*GwUnsubscribe)(nil),         // 28: exoactors.v1.GwUnsubscribe
+	(*GwGap)(nil),                 // 29: exoactors.v1.GwGap
+	(*GwEvent)(nil),               // 30: exoactors.v1.GwEvent
+	(*GwTaskStatus)(nil),          // 31: exoactors.v1.GwTaskStatus
+	(*GwProcessStarted)(nil),      // 32: exoactors.v1.GwProcessStarted
+	(*GwStatusChanged)(nil),       // 33: exoactors.v1.GwStatusChanged
+	(*GwExitStatus)(nil),          // 34: exoactors.v1.GwExitStatus
+	(*GwProcessExited)(nil),       // 35: exoactors.v1.GwProcessExited
+	(*GwFailure)(nil),             // 36: exoactors.v1.GwFailure
+	(*GwRunnerFailure)(nil),       // 37: exoactors.v1.GwRunnerFailure
+	(*GwRunnerFailed)(nil),        // 38: exoactors.v1.GwRunnerFailed
+	(*GwStopStep)(nil),            // 39: exoactors.v1.GwStopStep
+	(*GwCloseEntry)(nil),          // 40: exoactors.v1.GwCloseEntry
+	(*GwCloseReport)(nil),         // 41: exoactors.v1.GwCloseReport
+	(*GwStopResult)(nil),          // 42: exoactors.v1.GwStopResult
+	(*GwRunnerStoppedEvent)(nil),  // 43: exoactors.v1.GwRunnerStoppedEvent
+	(*GwTaskAcknowledged)(nil),    // 44: exoactors.v1.GwTaskAcknowledged
+	(*GwTaskRetried)(nil),         // 45: exoactors.v1.GwTaskRetried
+	(*GwDecision)(nil),            // 46: exoactors.v1.GwDecision
+	(*GwErrorRecord)(nil),         // 47: exoactors.v1.GwErrorRecord
+	(*GwSupervisionDecision)(nil), // 48: exoactors.v1.GwSupervisionDecision
+	(*GwAlert)(nil),               // 49: exoactors.v1.GwAlert
+	(*GwHealthAlert)(nil),         // 50: exoactors.v1.GwHealthAlert
+	(*GwHealthScore)(nil),         // 51: exoactors.v1.GwHealthScore
+	(*GwHealthChanged)(nil),       // 52: exoactors.v1.GwHealthChanged
+	(*GwDelivery)(nil),            // 53: exoactors.v1.GwDelivery
+	(*GwEventList)(nil),           // 54: exoactors.v1.GwEventList
+	(*GwNodeStatus)(nil),          // 55: exoactors.v1.GwNodeStatus
+	(*GwNodeStatusReply)(nil),     // 56: exoactors.v1.GwNodeStatusReply
+	(*GwShutdown)(nil),            // 57: exoactors.v1.GwShutdown
+	(*GwShutdownReport)(nil),      // 58: exoactors.v1.GwShutdownReport
+	(*GwEcho)(nil),                // 59: exoactors.v1.GwEcho
+	(*GwEchoed)(nil),              // 60: exoactors.v1.GwEchoed
+	(*GwBlast)(nil),               // 61: exoactors.v1.GwBlast
+	(*GwBlastItem)(nil),           // 62: exoactors.v1.GwBlastItem
+	(*GwBlastDone)(nil),           // 63: exoactors.v1.GwBlastDone
+	(*GwStatusDoc)(nil),           // 64: exoactors.v1.GwStatusDoc
+	(*GwStatusDocReply)(nil),      // 65: exoactors.v1.GwStatusDocReply
+	(*GwInjectFault)(nil),         // 66: exoactors.v1.GwInjectFault
+	(*GwFaultInjected)(nil),       // 67: exoactors.v1.GwFaultInjected
+	nil,                           // 68: exoactors.v1.GwSubmit.ParamsEntry
+	nil,                           // 69: exoactors.v1.GwNodeStatusReply.KindRoomEntry
+	(*durationpb.Duration)(nil),   // 70: google.protobuf.Duration
+	(*RunnerStatus)(nil),          // 71: exoactors.v1.RunnerStatus
+	(*timestamppb.Timestamp)(nil), // 72: google.protobuf.Timestamp
+	(TaskStatus)(0),               // 73: exoactors.v1.TaskStatus
+	(*ChunkGenerated)(nil),        // 74: exoactors.v1.ChunkGenerated
 }
 var file_messages_exo_v1_gateway_proto_depIdxs = []int32{
 	0,  // 0: exoactors.v1.GwError.code:type_name -> exoactors.v1.GwCode
-	69, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
-	69, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
-	70, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
-	71, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
-	46, // 5: exoactors.v1.GwRunnerInfo.last_record:type_name -> exoactors.v1.GwErrorRecord
-	69, // 6: exoactors.v1.GwRunnerInfo.next_delay:type_name -> google.protobuf.Duration
-	69, // 7: exoactors.v1.GwRunnerInfo.restart_in:type_name -> google.protobuf.Duration
-	13, // 8: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
-	67, // 9: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
-	69, // 10: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
-	72, // 11: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
-	71, // 12: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
-	73, // 13: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
-	18, // 14: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
-	17, // 15: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
-	21, // 16: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
-	19, // 17: exoactors.v1.GwTaskEvent.skip:type_name -> exoactors.v1.GwTaskSkip
-	73, // 18: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
-	28, // 19: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
-	73, // 20: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
-	30, // 21: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
-	31, // 22: exoactors.v1.GwEvent.process_started:type_name -> exoactors.v1.GwProcessStarted
-	32, // 23: exoactors.v1.GwEvent.status_changed:type_name -> exoactors.v1.GwStatusChanged
-	34, // 24: exoactors.v1.GwEvent.process_exited:type_name -> exoactors.v1.GwProcessExited
-	37, // 25: exoactors.v1.GwEvent.runner_failed:type_name -> exoactors.v1.GwRunnerFailed
-	42, // 26: exoactors.v1.GwEvent.runner_stopped:type_name -> exoactors.v1.GwRunnerStoppedEvent
-	43, // 27: exoactors.v1.GwEvent.task_acknowledged:type_name -> exoactors.v1.GwTaskAcknowledged
-	44, // 28: exoactors.v1.GwEvent.task_retried:type_name -> exoactors.v1.GwTaskRetried
-	47, // 29: exoactors.v1.GwEvent.decision:type_name -> exoactors.v1.GwSupervisionDecision
-	48, // 30: exoactors.v1.GwEvent.alert:type_name -> exoactors.v1.GwAlert
-	49, // 31: exoactors.v1.GwEvent.health_alert:type_name -> exoactors.v1.GwHealthAlert
-	51, // 32: exoactors.v1.GwEvent.health_changed:type_name -> exoactors.v1.GwHealthChanged
-	72, // 33: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
-	71, // 34: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
-	71, // 35: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
-	70, // 36: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
-	70, // 37: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
-	71, // 38: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
-	69, // 39: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
-	33, // 40: exoactors.v1.GwProcessExited.status:type_name -> exoactors.v1.GwExitStatus
-	71, // 41: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
-	35, // 42: exoactors.v1.GwRunnerFailure.failure:type_name -> exoactors.v1.GwFailure
-	33, // 43: exoactors.v1.GwRunnerFailure.exit:type_name -> exoactors.v1.GwExitStatus
-	69, // 44: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
-	71, // 45: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
-	36, // 46: exoactors.v1.GwRunnerFailed.failure:type_name -> exoactors.v1.GwRunnerFailure
-	71, // 47: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
-	69, // 48: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
-	71, // 49: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
-	69, // 50: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
-	35, // 51: exoactors.v1.GwCloseEntry.failure:type_name -> exoactors.v1.GwFailure
-	71, // 52: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
-	69, // 53: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
-	39, // 54: exoactors.v1.GwCloseReport.entries:type_name -> exoactors.v1.GwCloseEntry
-	35, // 55: exoactors.v1.GwCloseReport.failures:type_name -> exoactors.v1.GwFailure
-	33, // 56: exoactors.v1.GwStopResult.exit:type_name -> exoactors.v1.GwExitStatus
-	38, // 57: exoactors.v1.GwStopResult.steps:type_name -> exoactors.v1.GwStopStep
-	69, // 58: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
-	36, // 59: exoactors.v1.GwStopResult.failure:type_name -> exoactors.v1.GwRunnerFailure
-	40, // 60: exoactors.v1.GwStopResult.resources:type_name -> exoactors.v1.GwCloseReport
-	41, // 61: exoactors.v1.GwRunnerStoppedEvent.result:type_name -> exoactors.v1.GwStopResult
-	71, // 62: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
-	71, // 63: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
-	71, // 64: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
-	45, // 65: exoactors.v1.GwErrorRecord.decision:type_name -> exoactors.v1.GwDecision
-	69, // 66: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
-	71, // 67: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
-	46, // 68: exoactors.v1.GwSupervisionDecision.record:type_name -> exoactors.v1.GwErrorRecord
-	46, // 69: exoactors.v1.GwAlert.record:type_name -> exoactors.v1.GwErrorRecord
-	71, // 70: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
-	71, // 71: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
-	71, // 72: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
-	50, // 73: exoactors.v1.GwHealthChanged.score:type_name -> exoactors.v1.GwHealthScore
-	71, // 74: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
-	29, // 75: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
-	29, // 76: exoactors.v1.GwEventList.events:type_name -> exoactors.v1.GwEvent
-	69, // 77: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
-	68, // 78: exoactors.v1.GwNodeStatusReply.kind_room:type_name -> exoactors.v1.GwNodeStatusReply.KindRoomEntry
-	69, // 79: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
+	70, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
+	70, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
+	71, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
+	72, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
+	47, // 5: exoactors.v1.GwRunnerInfo.last_record:type_name -> exoactors.v1.GwErrorRecord
+	70, // 6: exoactors.v1.GwRunnerInfo.next_delay:type_name -> google.protobuf.Duration
+	70, // 7: exoactors.v1.GwRunnerInfo.restart_in:type_name -> google.protobuf.Duration
+	14, // 8: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
+	68, // 9: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
+	70, // 10: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
+	73, // 11: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
+	72, // 12: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
+	74, // 13: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	19, // 14: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
+	18, // 15: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
+	22, // 16: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
+	20, // 17: exoactors.v1.GwTaskEvent.skip:type_name -> exoactors.v1.GwTaskSkip
+	74, // 18: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
+	29, // 19: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
+	74, // 20: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	31, // 21: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
+	32, // 22: exoactors.v1.GwEvent.process_started:type_name -> exoactors.v1.GwProcessStarted
+	33, // 23: exoactors.v1.GwEvent.status_changed:type_name -> exoactors.v1.GwStatusChanged
+	35, // 24: exoactors.v1.GwEvent.process_exited:type_name -> exoactors.v1.GwProcessExited
+	38, // 25: exoactors.v1.GwEvent.runner_failed:type_name -> exoactors.v1.GwRunnerFailed
+	43, // 26: exoactors.v1.GwEvent.runner_stopped:type_name -> exoactors.v1.GwRunnerStoppedEvent
+	44, // 27: exoactors.v1.GwEvent.task_acknowledged:type_name -> exoactors.v1.GwTaskAcknowledged
+	45, // 28: exoactors.v1.GwEvent.task_retried:type_name -> exoactors.v1.GwTaskRetried
+	48, // 29: exoactors.v1.GwEvent.decision:type_name -> exoactors.v1.GwSupervisionDecision
+	49, // 30: exoactors.v1.GwEvent.alert:type_name -> exoactors.v1.GwAlert
+	50, // 31: exoactors.v1.GwEvent.health_alert:type_name -> exoactors.v1.GwHealthAlert
+	52, // 32: exoactors.v1.GwEvent.health_changed:type_name -> exoactors.v1.GwHealthChanged
+	73, // 33: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
+	72, // 34: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
+	72, // 35: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
+	71, // 36: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
+	71, // 37: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
+	72, // 38: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
+	70, // 39: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
+	34, // 40: exoactors.v1.GwProcessExited.status:type_name -> exoactors.v1.GwExitStatus
+	72, // 41: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
+	36, // 42: exoactors.v1.GwRunnerFailure.failure:type_name -> exoactors.v1.GwFailure
+	34, // 43: exoactors.v1.GwRunnerFailure.exit:type_name -> exoactors.v1.GwExitStatus
+	70, // 44: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
+	72, // 45: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
+	37, // 46: exoactors.v1.GwRunnerFailed.failure:type_name -> exoactors.v1.GwRunnerFailure
+	72, // 47: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
+	70, // 48: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
+	72, // 49: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
+	70, // 50: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
+	36, // 51: exoactors.v1.GwCloseEntry.failure:type_name -> exoactors.v1.GwFailure
+	72, // 52: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
+	70, // 53: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
+	40, // 54: exoactors.v1.GwCloseReport.entries:type_name -> exoactors.v1.GwCloseEntry
+	36, // 55: exoactors.v1.GwCloseReport.failures:type_name -> exoactors.v1.GwFailure
+	34, // 56: exoactors.v1.GwStopResult.exit:type_name -> exoactors.v1.GwExitStatus
+	39, // 57: exoactors.v1.GwStopResult.steps:type_name -> exoactors.v1.GwStopStep
+	70, // 58: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
+	37, // 59: exoactors.v1.GwStopResult.failure:type_name -> exoactors.v1.GwRunnerFailure
+	41, // 60: exoactors.v1.GwStopResult.resources:type_name -> exoactors.v1.GwCloseReport
+	42, // 61: exoactors.v1.GwRunnerStoppedEvent.result:type_name -> exoactors.v1.GwStopResult
+	72, // 62: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
+	72, // 63: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
+	72, // 64: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
+	46, // 65: exoactors.v1.GwErrorRecord.decision:type_name -> exoactors.v1.GwDecision
+	70, // 66: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
+	72, // 67: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
+	47, // 68: exoactors.v1.GwSupervisionDecision.record:type_name -> exoactors.v1.GwErrorRecord
+	47, // 69: exoactors.v1.GwAlert.record:type_name -> exoactors.v1.GwErrorRecord
+	72, // 70: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
+	72, // 71: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
+	72, // 72: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
+	51, // 73: exoactors.v1.GwHealthChanged.score:type_name -> exoactors.v1.GwHealthScore
+	72, // 74: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
+	30, // 75: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
+	30, // 76: exoactors.v1.GwEventList.events:type_name -> exoactors.v1.GwEvent
+	70, // 77: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
+	69, // 78: exoactors.v1.GwNodeStatusReply.kind_room:type_name -> exoactors.v1.GwNodeStatusReply.KindRoomEntry
+	70, // 79: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
 	80, // [80:80] is the sub-list for method output_type
 	80, // [80:80] is the sub-list for method input_type
 	80, // [80:80] is the sub-list for extension type_name
@@ -5770,7 +5829,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 		return
 	}
 	file_messages_exo_v1_runner_proto_init()
-	file_messages_exo_v1_gateway_proto_msgTypes[19].OneofWrappers = []any{
+	file_messages_exo_v1_gateway_proto_msgTypes[20].OneofWrappers = []any{
 		(*GwTaskEvent_Chunk)(nil),
 		(*GwTaskEvent_Retry)(nil),
 		(*GwTaskEvent_Outcome)(nil),
@@ -5778,7 +5837,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 		(*GwTaskEvent_Skip)(nil),
 		(*GwTaskEvent_PackedChunks)(nil),
 	}
-	file_messages_exo_v1_gateway_proto_msgTypes[28].OneofWrappers = []any{
+	file_messages_exo_v1_gateway_proto_msgTypes[29].OneofWrappers = []any{
 		(*GwEvent_Chunk)(nil),
 		(*GwEvent_TaskStatus)(nil),
 		(*GwEvent_Text)(nil),
@@ -5800,7 +5859,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_exo_v1_gateway_proto_rawDesc), len(file_messages_exo_v1_gateway_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   68,
+			NumMessages:   69,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
