@@ -421,7 +421,15 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 			m.node.metrics.forget(v.id)
 			m.node.history.forget(v.id)
 		}
-		v.report.State = v.state
+		// Its process is gone: no score, pid, memory or heartbeat of its
+		// last live check stays in the report (a runner escalated between
+		// two checks kept "0.74 degraded" and its dead pid for good). Its
+		// history (recoveries, failures, tasks, last stop) stays.
+		r := v.report
+		r.RunnerID, r.Generation, r.State = v.id, e.info.Generation, v.state
+		r.Score = health.Compute(m.cfg, health.Inputs{Status: e.info.Status}) // not alive: 0, "process not running"
+		r.HeartbeatAge, r.Pid, r.Alive, r.RSS, r.CPU, r.Recovering = 0, 0, false, 0, 0, nil
+		v.report = r
 		return
 	}
 	r := RunnerHealth{RunnerID: v.id, Generation: e.info.Generation, State: v.state}

@@ -147,6 +147,31 @@ func TestHealthForgetsRemovedRunners(t *testing.T) {
 	}
 }
 
+// TestHealthGoneRunnerKeepsNoLiveScore: a runner stopped between two
+// checks is reported gone with the score of a process that is not running,
+// not with its last live check's. Before, it kept that check's score,
+// level, pid and memory for as long as it was listed ("gone", 0.74
+// degraded, a dead pid: seen by a new operator on /status).
+func TestHealthGoneRunnerKeepsNoLiveScore(t *testing.T) {
+	n, fc, checks := healthNode(t, health.Config{Interval: time.Second})
+	id := readyRunner(t, n)
+	step(t, fc, checks, time.Second)
+	step(t, fc, checks, time.Second)
+	if r := runnerHealth(t, n, id); r.State != actors.RunnerLive || r.Value == 0 || r.Pid == 0 {
+		t.Fatalf("live runner: %+v", r)
+	}
+	if _, err := n.StopRunner(ctxT(t), id); err != nil {
+		t.Fatal(err)
+	}
+	step(t, fc, checks, time.Second)
+	r := runnerHealth(t, n, id)
+	if r.State != actors.RunnerGone || r.Value != 0 || r.Level != health.Unhealthy || r.Reason != "process not running" ||
+		r.Pid != 0 || r.Alive || r.RSS != 0 || r.HeartbeatAge != 0 {
+		t.Errorf("gone runner: state %s, score %v %s %q, pid %d, alive %v, rss %d, heartbeat age %s; want gone, 0 unhealthy \"process not running\", no pid, memory or heartbeat",
+			r.State, r.Value, r.Level, r.Reason, r.Pid, r.Alive, r.RSS, r.HeartbeatAge)
+	}
+}
+
 // A hung runner's score falls below the threshold; after K unhealthy checks
 // it is recovered once, in order (its resource in error reset, then a forced
 // restart through the supervisor: FORCE_CLEANUP then RETRY); the restarted
