@@ -539,7 +539,7 @@ func (m *healthMonitor) act(ctx actor.Context, v *runnerView, d health.Decision,
 		log.WithField("max_recoveries", m.cfg.MaxRecoveries).Error("health: runner persistently failed: stopping it gracefully")
 		m.resolve(health.AlertKey{RunnerID: v.id, Condition: health.ConditionRecovering}, now)
 		m.emitRaise(v.id, health.ConditionPersistent, errhandler.Critical,
-			fmt.Sprintf("persistently failed: needed a recovery again after %d within %s; stopped gracefully: %s", m.cfg.MaxRecoveries, m.cfg.RecoveryWindow, d.Reason), s.Value, now)
+			fmt.Sprintf("persistently failed: needed a recovery again after %d within %s; stopping it gracefully: %s", m.cfg.MaxRecoveries, m.cfg.RecoveryWindow, d.Reason), s.Value, now)
 		ctx.Request(m.supervisor, &stopRunnerRequest{id: v.id})
 	}
 }

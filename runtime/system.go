@@ -159,7 +159,7 @@ func readyDecision(info RunnerInfo) (bool, error) {
 	case st == StatusReady || st == StatusRunning:
 		return true, nil
 	case st == StatusFailed:
-		return true, fmt.Errorf("%w: runner %s failed before it was Ready: %s", ErrRunnerFailed, info.ID, info.LastError)
+		return true, fmt.Errorf("%w: runner %s failed and is not Ready (no restart is planned): %s", ErrRunnerFailed, info.ID, info.LastError)
 	case st == StatusShutdown || st == StatusShuttingDown:
 		return true, fmt.Errorf("%w: runner %s is %s; spawn a new runner", ErrRunnerNotAvailable, info.ID, st)
 	}

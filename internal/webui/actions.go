@@ -317,7 +317,7 @@ func ownProcess(in actors.RunnerInfo, infos []actors.RunnerInfo) error {
 	state, ppid, pgrp, err := procStat(in.Pid)
 	switch {
 	case err != nil:
-		return refuse(http.StatusConflict, "runner %s: its process %d has ended", in.ID, in.Pid)
+		return refuse(http.StatusConflict, "runner %s: its process %d has ended (it may be restarting: reload the page and try again)", in.ID, in.Pid)
 	case state == "Z":
 		return refuse(http.StatusConflict, "runner %s: its process %d has exited (not reaped yet)", in.ID, in.Pid)
 	case ppid != os.Getpid() || pgrp != in.Pid:
