@@ -48,6 +48,17 @@ func LogrusLevel(l slog.Level) logrus.Level {
 	}
 }
 
+// milder lowers protoactor's level for lines that are routine on a node
+// whose clients come and go: protoactor logs every peer connection that
+// goes away at error level, though a client that exits after its goodbye
+// is the normal case. What it means is logged by the gateway ("session
+// ended: … lost=…") and the cluster ("member lost") at their own levels,
+// so the line stays visible (warn) without paging whoever alerts on
+// errors.
+var milder = map[string]logrus.Level{
+	"EndpointWriter lost connection": logrus.WarnLevel,
+}
+
 // Enabled reports whether the logrus logger would print a record of level l.
 func (h *Handler) Enabled(_ context.Context, l slog.Level) bool {
 	return h.logger.IsLevelEnabled(LogrusLevel(l))
@@ -64,6 +75,9 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 		return true
 	})
 	l := line{level: LogrusLevel(r.Level), msg: r.Message, fields: fields, at: r.Time}
+	if q, ok := milder[r.Message]; ok && q > l.level {
+		l.level = q
+	}
 	if h.th == nil {
 		h.write(l)
 		return nil

@@ -132,3 +132,17 @@ func TestLevelMapping(t *testing.T) {
 		}
 	}
 }
+
+// TestRoutineLinesAreMilder: protoactor's "EndpointWriter lost connection",
+// which it logs at error for every client that goes away (also after its
+// goodbye), arrives at warn; other error lines stay errors.
+func TestRoutineLinesAreMilder(t *testing.T) {
+	logger, hook := test.NewNullLogger()
+	l := slog.New(logbridge.New(logger))
+	l.Error("EndpointWriter lost connection", slog.String("address", "127.0.0.1:1"))
+	l.Error("something else broke")
+	got := hook.AllEntries()
+	if len(got) != 2 || got[0].Level != logrus.WarnLevel || got[1].Level != logrus.ErrorLevel {
+		t.Fatalf("entries %v; want the lost connection at warn, the other at error", got)
+	}
+}
