@@ -192,4 +192,3 @@ func TestCancelUnknownTaskText(t *testing.T) {
 		t.Errorf("Cancel: %v, want ErrTaskNotFound saying %q", err, want)
 	}
 }
-
