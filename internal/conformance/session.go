@@ -20,6 +20,10 @@ import (
 // dropped and counted (a runner flooding its stdout fails its case anyway).
 const maxQueued = 1 << 16
 
+// maxInFlight bounds the tasks a session tracks as running (the cases send
+// at most two at a time); a runner that claims more breaks the protocol.
+const maxInFlight = 64
+
 // stderrTail is how many stderr lines a session keeps for the evidence.
 const stderrTail = 8
 
@@ -249,6 +253,9 @@ func (s *session) checkTasks(env *exov1.RunnerEnvelope) error {
 		i := find(u.GetTaskId())
 		switch {
 		case u.GetStatus() == exov1.TaskStatus_TASK_STATUS_RUNNING && i < 0:
+			if len(s.inFlight) == maxInFlight {
+				return fmt.Errorf("TaskStatus Running for %d tasks that have not ended: the suite never sends that many", maxInFlight+1)
+			}
 			s.inFlight = append(s.inFlight, flight{id: u.GetTaskId(), running: s.reported == running})
 		case u.GetStatus() > exov1.TaskStatus_TASK_STATUS_RUNNING && i >= 0:
 			if !s.inFlight[i].running {
