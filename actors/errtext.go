@@ -19,7 +19,11 @@ func failedForGood(id, failure string) error {
 	return fmt.Errorf("%w: runner %s failed (%s) and no restart is planned (the error policy stopped it for good); fix what failed (e.g. the runner's command or spec), then spawn a new runner", ErrRunnerNotAvailable, id, failure)
 }
 
-// taskNotFound is the error for a cancel of a task the runner does not know.
+// taskNotFound is the error for a cancel of a task the runner does not know:
+// never submitted to it, or finished so long ago that the ledger forgot it
+// (ledger.remember: the oldest finished task is forgotten when one more
+// than TaskLimits.DedupMemory have finished; a remembered one cancels
+// nothing and is no error).
 func taskNotFound(runnerID, taskID string) error {
-	return fmt.Errorf("%w: runner %s has no task %q; check the ID (finished tasks are forgotten after TaskLimits.DedupMemory more)", ErrTaskNotFound, runnerID, taskID)
+	return fmt.Errorf("%w: runner %s has no task %q; check the ID (a finished task is forgotten once TaskLimits.DedupMemory newer tasks have finished)", ErrTaskNotFound, runnerID, taskID)
 }

@@ -30,6 +30,17 @@ const (
 	SourceStdin       DetectionSource = "stdin"             // the runner stopped reading its stdin
 )
 
+// hint says what to do about a failure from this source when the advice of
+// its kind does not fit ("" to keep Kind.Hint): a runner that closed its
+// stdout and lives on is a KindProtocolError, but neither its SDK version
+// nor another writer is the likely cause.
+func (s DetectionSource) hint() string {
+	if s == SourceStdoutEOF {
+		return "a runner must keep stdout open while it runs: it carries every frame to the node"
+	}
+	return ""
+}
+
 // RunnerFailure is the typed error a runner actor fails with; its parent's
 // supervisor strategy receives it. It embeds the error handler's Failure (what
 // the policy classifies) and adds the runner's diagnostics.
@@ -59,6 +70,9 @@ type RunnerFailure struct {
 // and what to do.
 func (f *RunnerFailure) Error() string {
 	g := f.Failure
+	if h := f.Source.hint(); h != "" {
+		g = g.WithHint(h) // a copy that came through runtime or the gateway lost it
+	}
 	switch f.Source {
 	case SourceHandshake, SourceSpawn, SourceProtocol, SourceStdin:
 	default:

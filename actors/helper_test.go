@@ -62,6 +62,8 @@ func helperMain(mode string) int {
 		return helperLateChunks()
 	case "cut-frame-exit":
 		return helperCutFrameExit()
+	case "skips-running":
+		return helperSkipsRunning(os.Getenv("SKIPS_RUNNING_HOW"))
 	case "stray-stdout":
 		return helperStrayStdout(os.Getenv("STRAY_WHEN"), os.Getenv("STRAY_TEXT"))
 	}

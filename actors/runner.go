@@ -130,6 +130,9 @@ type runnerActor struct {
 	// watchdog is when the watchdog timer is due and how many late firings
 	// in a row it let pass (armWatchdog, watchdogLate).
 	watchdog watchdogState
+	// ackedWhileReady counts this process's tasks acknowledged while it
+	// reported Ready: it skipped StatusUpdated{Running} (noteAckWhileReady).
+	ackedWhileReady uint64
 
 	// Evidence about how the process ends.
 	exit        *proc.ExitStatus
@@ -757,7 +760,7 @@ func (a *runnerActor) newFailure(kind errhandler.Kind, src DetectionSource, msg 
 	now := a.node.runnerClock.Now()
 	f := &RunnerFailure{
 		Failure: errhandler.Failure{Kind: kind, Component: "runner", Operation: string(src),
-			RunnerID: a.slot.id, Generation: a.gen, Message: msg, Cause: cause},
+			RunnerID: a.slot.id, Generation: a.gen, Message: msg, Cause: cause}.WithHint(src.hint()),
 		Source: src,
 		At:     now,
 		Uptime: now.Sub(a.started),

@@ -239,7 +239,7 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 		if l.finished(id) {
 			return // late word about a task that already ended (e.g. timed out)
 		}
-		a.protocolViolation(fmt.Sprintf("frame %T for unknown task %q", env.Body, id))
+		a.protocolViolation(fmt.Sprintf("%s for unknown task %q", taskFrameName(env), id))
 		return
 	}
 	switch b := env.Body.(type) {
@@ -272,6 +272,9 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 			return
 		}
 		e.state = taskAcked
+		if a.status.GetKind() == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY {
+			a.noteAckWhileReady(id)
+		}
 		a.cancelTask(e, taskTimerAck)
 		a.emit(&TaskAcknowledged{RunnerID: a.slot.id, TaskID: id, At: a.node.runnerClock.Now()})
 	case *exov1.RunnerEnvelope_ChunkGenerated:
@@ -285,6 +288,40 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 			a.emit(tc)
 		}
 	}
+}
+
+// taskFrameName names a task frame by its protocol message, for logs:
+// "TaskAcknowledged", "ChunkGenerated", "TaskStatusUpdated{Complete}".
+func taskFrameName(env *exov1.RunnerEnvelope) string {
+	m := env.ProtoReflect()
+	f := m.WhichOneof(m.Descriptor().Oneofs().ByName("body"))
+	if f == nil {
+		return "an envelope with no body"
+	}
+	name := string(f.Message().Name())
+	if u := env.GetTaskStatusUpdated(); u != nil {
+		name += "{" + TaskStatusName(u.GetStatus()) + "}"
+	}
+	return name
+}
+
+// noteAckWhileReady: the runner acknowledged task id while it reports
+// Ready, so it skipped StatusUpdated{Running} (docs/protocol.md, Tasks,
+// step 2). The task runs as usual, but the runner shows Ready while it
+// works, and the no-progress check (which watches a Running runner) does
+// not watch it: a protocol error, counted in RunnerInfo.ProtocolErrors for
+// every such task and logged for the first of each process only (a runner
+// that never reports Running would log it on every task).
+func (a *runnerActor) noteAckWhileReady(id string) {
+	a.slot.countViolation()
+	a.ackedWhileReady++
+	if a.ackedWhileReady > 1 {
+		return
+	}
+	a.log.WithFields(logrus.Fields{"task_id": id,
+		"reason": fmt.Sprintf("task %q acknowledged while the runner reports Ready: no StatusUpdated{Running} before it (docs/protocol.md, Tasks, step 2)", id)}).
+		Warn("protocol error from runner: it shows Ready while it runs tasks, so the no-progress check does not watch them; " +
+			"the task runs as usual (logged once per runner process, counted in ProtocolErrors for each task)")
 }
 
 func (a *runnerActor) onCancel(ctx actor.Context, m *cancelTasks) {

@@ -77,10 +77,10 @@ func TestStrayStdout(t *testing.T) {
 		kind             errhandler.Kind
 		excerpt          string
 	}{
-		{"before Hello, short", "before-hello", "ok\n", errhandler.KindNotARunner, `"ok\n"`},
-		{"before Hello, long", "before-hello", line48, errhandler.KindNotARunner, strconv.Quote(line48)},
-		{"after Ready, short", "after-ready", "ok\n", errhandler.KindGarbage, `"ok\n"`},
-		{"after Ready, 21 chars", "after-ready", line21, errhandler.KindGarbage, strconv.Quote(line21)},
+		{"before Hello, short", "before-hello", "ok\n", errhandler.KindNotARunner, `"ok"`},
+		{"before Hello, long", "before-hello", line48, errhandler.KindNotARunner, strconv.Quote(strings.TrimSuffix(line48, "\n"))},
+		{"after Ready, short", "after-ready", "ok\n", errhandler.KindGarbage, `"ok"`},
+		{"after Ready, 21 chars", "after-ready", line21, errhandler.KindGarbage, strconv.Quote(strings.TrimSuffix(line21, "\n"))},
 		{"after Ready, 220 chars", "after-ready", line220, errhandler.KindGarbage, strconv.Quote(line220[:80]) + "…"},
 	}
 	for _, c := range cases {

@@ -176,12 +176,23 @@ type Failure struct {
 	Message string
 	// Cause is the underlying error, if any.
 	Cause error
+
+	// hint, when set, replaces Kind.Hint at the end of the text (WithHint).
+	hint string
+}
+
+// WithHint returns f with hint as what to do at the end of its text, in
+// place of Kind.Hint: for a failure the advice of its kind does not fit.
+func (f Failure) WithHint(hint string) Failure {
+	f.hint = hint
+	return f
 }
 
 // Error returns a one-line description that says each thing once: the
 // subject (runner and generation, or component), the operation unless the
 // rest names it, what happened (Message, or the kind's phrase with the exit
-// status), the cause unless already said, and what to do (Kind.Hint) unless
+// status), the cause unless already said, and what to do (WithHint's, or
+// Kind.Hint) unless
 // already said; e.g. "runner llama-3f2a gen 2: process exited: signal=9
 // (killed); check the runner's stderr (RunnerFailure.StderrTail) for why it died".
 func (f Failure) Error() string { return f.describe(true) }
@@ -230,7 +241,11 @@ func (f Failure) describe(phrase bool) string {
 	}
 	parts = append(parts, what)
 	s := strings.Join(parts, ": ")
-	if h := f.Kind.Hint(); h != "" && !strings.Contains(lower, strings.ToLower(h)) {
+	h := f.hint
+	if h == "" {
+		h = f.Kind.Hint()
+	}
+	if h != "" && !strings.Contains(lower, strings.ToLower(h)) {
 		s += "; " + h
 	}
 	return strings.ReplaceAll(s, "\n", " ")

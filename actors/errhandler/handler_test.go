@@ -455,6 +455,9 @@ func TestFailureError(t *testing.T) {
 		{eh.Failure{Kind: eh.KindTerminationError, RunnerID: "x", Message: "CUDA out of memory"},
 			"runner x: runner reported a termination error: CUDA out of memory; check the runner's stderr (RunnerFailure.StderrTail) for why it died"},
 		{eh.Failure{}, "failure"},
+		// WithHint replaces the kind's advice where it does not fit.
+		{eh.Failure{Kind: eh.KindProtocolError, RunnerID: "x", Message: "runner closed its stdout but kept running"}.WithHint("keep stdout open"),
+			"runner x: protocol error: runner closed its stdout but kept running; keep stdout open"},
 	}
 	for _, tc := range cases {
 		if got := tc.f.Error(); got != tc.want {

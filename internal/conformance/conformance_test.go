@@ -88,7 +88,7 @@ func TestBrokenRunnerFailsNamedCases(t *testing.T) {
 		t.Fatal("the broken runner passed the suite")
 	}
 	for name, want := range map[string]string{
-		"no-stray-stdout": `stdout is not frames: "task done\n" (did the runner print to stdout? log to stderr)`,
+		"no-stray-stdout": `stdout is not frames: "task done" (did the runner print to stdout? log to stderr)`,
 		"ack-before-work": `Chunk ack-1 #0 "tok0 " before TaskAcknowledged`,
 		"shutdown":        "still running",
 		"hello":           "", // passes: it does say Hello properly
@@ -128,7 +128,7 @@ func TestIgnoredShutdownFails(t *testing.T) {
 func TestNotARunner(t *testing.T) {
 	rep := run(t, conformance.Config{Command: []string{"/bin/echo", "Loading model…"}, Only: []string{"hello"}})
 	c := rep.Case("hello")
-	if c == nil || c.Outcome != conformance.Fail || !strings.Contains(c.Reason, `"Loading model…\n"`) {
+	if c == nil || c.Outcome != conformance.Fail || !strings.Contains(c.Reason, `"Loading model…"`) {
 		t.Errorf("hello case against echo: %+v", c)
 	}
 	rep = run(t, conformance.Config{Command: []string{"/nonexistent/runner"}, Only: []string{"hello"}})
@@ -144,6 +144,10 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{conformance.Config{}, "no runner command"},
 		{conformance.Config{Command: []string{binary, "runner"}, Only: []string{"nosuch"}}, `unknown case "nosuch"`},
+		{conformance.Config{Command: []string{binary, "runner"}, Params: map[string]string{"max_tokens": "40"}},
+			"task parameter max_tokens is set by each case; leave it out"},
+		{conformance.Config{Command: []string{binary, "runner"}, Params: map[string]string{"temperature": "0", "max_tokens": "oops"}},
+			"task parameter max_tokens is set by each case; leave it out"},
 	} {
 		if _, err := conformance.Run(context.Background(), tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Run(%+v) = %v, want an error containing %q", tc.cfg, err, tc.want)
@@ -169,5 +173,75 @@ func TestJSONReport(t *testing.T) {
 	}
 	if back.Passed != 1 || len(back.Cases) != 1 || back.Cases[0].Name != "hello" || back.Cases[0].Outcome != "pass" || len(back.Cases[0].Evidence) == 0 {
 		t.Errorf("JSON report: %s", b.String())
+	}
+}
+
+// faulty is sdk/python/testdata/faulty_runner.py with the fault named.
+func faulty(t *testing.T, fault string) []string {
+	return []string{python, filepath.Join(sdkDir(t), "testdata", "faulty_runner.py"), fault}
+}
+
+// TestLateReadyFails: a runner that writes a task's Ready 50 ms after its
+// end, when it has already accepted the next task, fails
+// next-task-before-ready on that Ready — every time, not only when the
+// timing is unlucky (issue from a new user's runner: it passed).
+func TestLateReadyFails(t *testing.T) {
+	needPython(t)
+	for i := range 3 {
+		rep := run(t, conformance.Config{Command: faulty(t, "late-ready"), Only: []string{"next-task-before-ready"}})
+		c := rep.Case("next-task-before-ready")
+		if c == nil || c.Outcome != conformance.Fail || !strings.Contains(c.Reason, "Ready while task b2b-2 runs (protocol.md, Tasks, step 6") {
+			t.Fatalf("run %d: %+v, want a failure on the Ready while b2b-2 runs", i, c)
+		}
+	}
+}
+
+// TestBackToBackPassesCorrectRunner: the same runner without the fault (the
+// example runner) passes the case, which watches b2b-2 run before it cancels it.
+func TestBackToBackPassesCorrectRunner(t *testing.T) {
+	needPython(t)
+	rep := run(t, conformance.Config{Command: []string{python, filepath.Join(sdkDir(t), "examples", "text_generation.py")},
+		Only: []string{"next-task-before-ready"}})
+	c := rep.Case("next-task-before-ready")
+	if c == nil || c.Outcome != conformance.Pass || !strings.Contains(strings.Join(c.Evidence, "\n"), "b2b-2 ran until cancelled (CANCELLED") {
+		t.Errorf("%+v, want a pass with b2b-2 cancelled after the watch", c)
+	}
+}
+
+// TestNoRunningStatusNamed: a runner that never reports
+// StatusUpdated{Running} fails the cases that run a task, saying so — not
+// "illegal status transition Ready → Ready".
+func TestNoRunningStatusNamed(t *testing.T) {
+	needPython(t)
+	rep := run(t, conformance.Config{Command: faulty(t, "no-running"),
+		Only: []string{"chunk-order", "finish-reason", "next-task-before-ready", "cancel", "no-stray-stdout"}})
+	for _, c := range rep.Cases {
+		want := "no StatusUpdated{Running} for task " // then the task's ID
+		if c.Outcome != conformance.Fail || !strings.Contains(c.Reason, want) || !strings.Contains(c.Reason, "step 2") ||
+			strings.Contains(c.Reason, "illegal status transition") {
+			t.Errorf("%s: %s %q, want a failure saying %q", c.Name, c.Outcome, c.Reason, want)
+		}
+	}
+	if len(rep.Cases) != 5 {
+		t.Errorf("%d cases ran, want 5", len(rep.Cases))
+	}
+}
+
+// TestTextOnStdoutSaysWhatHappened: a "runner" that prints a line fails at
+// once, and the reason says what came instead of a frame — not "within 5s",
+// which it did not wait — quoting the line the same way whether it came in
+// one write or two.
+func TestTextOnStdoutSaysWhatHappened(t *testing.T) {
+	for _, cmd := range [][]string{
+		{"/bin/echo", "Loading model..."},
+		{"/bin/sh", "-c", `printf 'Loading model...'; sleep 0.2; echo; sleep 5`},
+	} {
+		rep := run(t, conformance.Config{Command: cmd, Only: []string{"hello", "capabilities"}})
+		for _, c := range rep.Cases {
+			if c.Outcome != conformance.Fail || !strings.Contains(c.Reason, `stdout is not frames: "Loading model..." (did the runner print`) ||
+				strings.Contains(c.Reason, "within") {
+				t.Errorf("%v, case %s: %s %q", cmd, c.Name, c.Outcome, c.Reason)
+			}
+		}
 	}
 }

@@ -15,6 +15,9 @@
 // cancel, cancel-all, heartbeat, progress, shutdown, stdin-eof,
 // no-stray-stdout, unknown-message (Names lists them; cases.go says what
 // each checks). Tasks are of Config.TaskKind ("text_generation") with the
-// parameter max_tokens; a runner is expected to stream up to max_tokens
-// token chunks for them.
+// parameter max_tokens, which each case sets (Run refuses it in
+// Config.Params); a runner is expected to stream up to max_tokens token
+// chunks for them. Whatever the case, every frame read is also held to the
+// task rules of docs/protocol.md: no Ready while a task runs, and
+// StatusUpdated{Running} before a task's chunks or end.
 package conformance

@@ -21,7 +21,8 @@ type Config struct {
 	Dir     string   // working directory; empty means this process's
 
 	// TaskKind is the kind of the tasks sent ("text_generation"); they carry
-	// the parameter max_tokens, plus Params.
+	// the parameter max_tokens, which each case sets, plus Params. Params
+	// must not name max_tokens: Run refuses it rather than override it.
 	TaskKind string
 	Params   map[string]string
 
@@ -59,6 +60,9 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// caseParams are the task parameters the cases set themselves.
+var caseParams = []string{"max_tokens"}
 
 // Outcome is how a case ended.
 type Outcome string
@@ -113,6 +117,11 @@ func (r *Report) Case(name string) *CaseResult {
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
 		return nil, errors.New("no runner command: give it after --, e.g. exo-actors conformance -- exo-actors runner")
+	}
+	for _, k := range caseParams {
+		if _, ok := cfg.Params[k]; ok {
+			return nil, fmt.Errorf("task parameter %s is set by each case; leave it out of the params (--param)", k)
+		}
 	}
 	cfg = cfg.withDefaults()
 	known := map[string]bool{}

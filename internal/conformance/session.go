@@ -20,6 +20,10 @@ import (
 // dropped and counted (a runner flooding its stdout fails its case anyway).
 const maxQueued = 1 << 16
 
+// maxInFlight bounds the tasks a session tracks as running (the cases send
+// at most two at a time); a runner that claims more breaks the protocol.
+const maxInFlight = 64
+
 // stderrTail is how many stderr lines a session keeps for the evidence.
 const stderrTail = 8
 
@@ -51,6 +55,23 @@ type session struct {
 	lastLoading uint32
 	// envs are frames of a batch (proc.Frames) not returned yet.
 	envs []*exov1.RunnerEnvelope
+
+	// The protocol's task rules, checked on every frame as next returns
+	// it (whatever the case reads): reported is the last status the
+	// runner reported (as sent, legal or not); inFlight the tasks between
+	// their TaskStatus Running and their terminal status, in that order;
+	// violation the first rule broken, which frame returns from then on.
+	reported  exov1.RunnerStatusKind
+	inFlight  []flight
+	violation error
+}
+
+// flight is a task between its TaskStatus Running and its terminal status.
+type flight struct {
+	id string
+	// running: StatusUpdated{Running} came before or since its TaskStatus
+	// Running (protocol.md, Tasks, step 2).
+	running bool
 }
 
 // errTimeout: nothing arrived in time.
@@ -101,6 +122,9 @@ func (s *session) next(d time.Duration) (any, error) {
 			s.frames++
 			if st := env.GetStatusUpdated(); st != nil && st.GetStatus().GetKind() == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING {
 				s.lastLoading = st.GetStatus().GetLayersLoaded()
+			}
+			if err := s.checkTasks(env); err != nil && s.violation == nil {
+				s.violation = err
 			}
 			return env, nil
 		}
@@ -161,6 +185,9 @@ func (s *session) frame(d time.Duration, skipHB bool) (*exov1.RunnerEnvelope, er
 		}
 		switch v := m.(type) {
 		case *exov1.RunnerEnvelope:
+			if s.violation != nil {
+				return nil, s.violation
+			}
 			if skipHB && v.GetHeartbeat() != nil {
 				continue
 			}
@@ -178,6 +205,83 @@ func (s *session) frame(d time.Duration, skipHB bool) (*exov1.RunnerEnvelope, er
 	}
 }
 
+// checkTasks applies a frame to the tasks in flight and returns the task
+// rule it breaks, if any: Ready only once no task runs (protocol.md, Tasks,
+// step 6: a runner that writes Ready after it accepted the next task
+// reports Ready while that task runs), and StatusUpdated{Running} before a
+// task's chunks or its end (step 2).
+func (s *session) checkTasks(env *exov1.RunnerEnvelope) error {
+	const (
+		ready   = exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY
+		running = exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING
+	)
+	find := func(id string) int {
+		for i, f := range s.inFlight {
+			if f.id == id {
+				return i
+			}
+		}
+		return -1
+	}
+	// noRunning is the error for task i's first chunk or end (what) while
+	// the runner never reported Running for it.
+	noRunning := func(i int, what string) error {
+		return fmt.Errorf("no StatusUpdated{Running} for task %s before %s: the runner still reports %s "+
+			"(protocol.md, Tasks, step 2: StatusUpdated{Running} follows TaskStatus Running unless the runner is already Running)",
+			s.inFlight[i].id, what, protocol.StatusName(s.reported))
+	}
+	switch b := env.GetBody().(type) {
+	case *exov1.RunnerEnvelope_StatusUpdated:
+		s.reported = b.StatusUpdated.GetStatus().GetKind()
+		switch s.reported {
+		case running:
+			for i := range s.inFlight {
+				s.inFlight[i].running = true
+			}
+		case ready:
+			if len(s.inFlight) > 0 {
+				ids := make([]string, len(s.inFlight))
+				for i, f := range s.inFlight {
+					ids[i] = f.id
+				}
+				return fmt.Errorf("Ready while task %s runs (protocol.md, Tasks, step 6: Ready only once no task runs any more; "+
+					"decide Ready under the same lock as the terminal status and write both at once)", strings.Join(ids, ", "))
+			}
+		}
+	case *exov1.RunnerEnvelope_TaskStatusUpdated:
+		u := b.TaskStatusUpdated
+		i := find(u.GetTaskId())
+		switch {
+		case u.GetStatus() == exov1.TaskStatus_TASK_STATUS_RUNNING && i < 0:
+			if len(s.inFlight) == maxInFlight {
+				return fmt.Errorf("TaskStatus Running for %d tasks that have not ended: the suite never sends that many", maxInFlight+1)
+			}
+			s.inFlight = append(s.inFlight, flight{id: u.GetTaskId(), running: s.reported == running})
+		case u.GetStatus() > exov1.TaskStatus_TASK_STATUS_RUNNING && i >= 0:
+			if !s.inFlight[i].running {
+				return noRunning(i, "its end ("+strings.TrimPrefix(u.GetStatus().String(), "TASK_STATUS_")+")")
+			}
+			s.inFlight = append(s.inFlight[:i], s.inFlight[i+1:]...)
+		}
+	case *exov1.RunnerEnvelope_ChunkGenerated:
+		if i := find(b.ChunkGenerated.GetTaskId()); i >= 0 && !s.inFlight[i].running {
+			return noRunning(i, "its chunks")
+		}
+	}
+	return nil
+}
+
+// missing is the error for a wait for what that ended with err: "no X
+// within 5s" only when the wait timed out; otherwise what ended it (stdout
+// closed, stdout not frames, a broken rule) and when, since the process
+// started.
+func (s *session) missing(what string, limit time.Duration, err error) error {
+	if errors.Is(err, errTimeout) {
+		return fmt.Errorf("no %s within %s (%s)", what, limit, s.describeEnd())
+	}
+	return fmt.Errorf("no %s, %s after the start: %v (%s)", what, time.Since(s.started).Round(100*time.Microsecond), err, s.describeEnd())
+}
+
 // describeEnd says how the process ended (or that it lives), for evidence.
 func (s *session) describeEnd() string {
 	if s.exit == nil {
@@ -190,7 +294,7 @@ func (s *session) describeEnd() string {
 func (s *session) handshake() error {
 	env, err := s.frame(s.cfg.Handshake, false)
 	if err != nil {
-		return fmt.Errorf("no Hello within %s: %v (%s)", s.cfg.Handshake, err, s.describeEnd())
+		return s.missing("Hello", s.cfg.Handshake, err)
 	}
 	h := env.GetHello()
 	if h == nil {
@@ -222,7 +326,7 @@ func (s *session) ready() ([]string, error) {
 	for {
 		env, err := s.frame(time.Until(deadline), true)
 		if err != nil {
-			return seen, fmt.Errorf("not Ready within %s after %v: %v (%s)", s.cfg.ReadyTimeout, seen, err, s.describeEnd())
+			return seen, s.missing(fmt.Sprintf("Ready (statuses so far %v)", seen), s.cfg.ReadyTimeout, err)
 		}
 		st := env.GetStatusUpdated()
 		if st == nil {

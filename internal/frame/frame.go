@@ -463,11 +463,13 @@ func textRun(b []byte) (n int, newline bool) {
 // excerptMax is the longest text an excerpt quotes.
 const excerptMax = 80
 
-// excerpt quotes the first line of b (with its newline), at most excerptMax
-// bytes of it, cut on a rune boundary.
+// excerpt quotes the first line of b without its newline, at most
+// excerptMax bytes of it, cut on a rune boundary. Without the newline, a
+// line reads the same whether it arrived whole or its newline had not
+// arrived yet (a text run of textRunMin bytes is diagnosed at once).
 func excerpt(b []byte) string {
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		b = b[:i+1]
+		b = b[:i]
 	}
 	cut := len(b) > excerptMax
 	if cut {

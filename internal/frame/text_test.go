@@ -34,16 +34,16 @@ func TestReadTextOnStdout(t *testing.T) {
 		kind    error
 		excerpt string
 	}{
-		{"48-char line before Hello", nil, line48, hello, frame.ErrTextOnStdout, `"` + strings.TrimSuffix(line48, "\n") + `\n"`},
-		{"utf-8 line before Hello", nil, "Loading model…\n", hello, frame.ErrTextOnStdout, `"Loading model…\n"`},
-		{"21-char line after Ready", hb, line21, manyHB, frame.ErrTextOnStdout, `"generated 20 tokens.\n"`},
+		{"48-char line before Hello", nil, line48, hello, frame.ErrTextOnStdout, `"` + strings.TrimSuffix(line48, "\n") + `"`},
+		{"utf-8 line before Hello", nil, "Loading model…\n", hello, frame.ErrTextOnStdout, `"Loading model…"`},
+		{"21-char line after Ready", hb, line21, manyHB, frame.ErrTextOnStdout, `"generated 20 tokens."`},
 		{"220-char line", hb, line220, hb, frame.ErrTextOnStdout, `"` + line220[:80] + `"…`},
 		// 'o' declares 111 bytes: the heartbeats behind it fill them, the
 		// "frame" does not decode, and its start is text.
-		{"short line, then frames enough to fill its length", hb, "ok\n", manyHB, frame.ErrTextOnStdout, `"ok\n"`},
+		{"short line, then frames enough to fill its length", hb, "ok\n", manyHB, frame.ErrTextOnStdout, `"ok"`},
 		// The stream ends inside the would-be frame: truncated (the exit is
 		// the diagnosis), but the text is shown.
-		{"short line, then the stream ends", nil, "ok\n", hello, frame.ErrTruncated, `"ok\n"`},
+		{"short line, then the stream ends", nil, "ok\n", hello, frame.ErrTruncated, `"ok"`},
 		{"line without a newline", hb, "INFO this line never ends", nil, frame.ErrTextOnStdout, `"INFO this line never ends"`},
 	}
 	for _, tc := range cases {
@@ -80,7 +80,7 @@ func TestReadTextOnStdout(t *testing.T) {
 func TestTextStream(t *testing.T) {
 	r := frame.NewReader(strings.NewReader("hello, is this thing on?\n"), frame.TextStream("stdin", "typing into a runner?"))
 	err := r.Read(new(exov1.SupervisorEnvelope))
-	want := `frame 1 at byte 0: stdin is not frames: "hello, is this thing on?\n" (typing into a runner?)`
+	want := `frame 1 at byte 0: stdin is not frames: "hello, is this thing on?" (typing into a runner?)`
 	if !errors.Is(err, frame.ErrTextOnStdout) || err.Error() != want {
 		t.Errorf("err = %v\nwant %s", err, want)
 	}
@@ -139,7 +139,7 @@ func TestReadStall(t *testing.T) {
 		kind    error
 		excerpt string
 	}{
-		{"text line before Hello", append([]byte("ok\n"), hello...), frame.ErrTextOnStdout, `"ok\n"`},
+		{"text line before Hello", append([]byte("ok\n"), hello...), frame.ErrTextOnStdout, `"ok"`},
 		{"body cut short", hello[:5], frame.ErrStalled, strconv.Quote(string(hello[:5]))},
 		{"length prefix cut short", []byte{0x80}, frame.ErrStalled, `"\x80"`},
 	} {

@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""A runner with one deliberate protocol fault, for the conformance suite's
+own tests: the example runner (examples/text_generation.py, 5 ms a token) on
+the exo_runner SDK, with one SDK step replaced. The fault is the first
+argument:
+
+  late-ready  it decides Ready when a task ends, but writes the Ready 50 ms
+              later, from a timer: by then it may have accepted the next
+              task, so it reports Ready while that task runs
+  no-running  it never reports StatusUpdated{Running}: TaskStatus Running,
+              TaskAcknowledged, chunks, Complete, then Ready while it
+              already shows Ready
+
+exo-actors conformance must fail next-task-before-ready for late-ready, and
+every case that runs a task for no-running, each naming the fault.
+"""
+
+import os
+import sys
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "examples"))
+
+import exo_runner  # noqa: E402
+from exo_runner import _protocol as proto  # noqa: E402
+from exo_runner import _server  # noqa: E402
+from exo_runner import runner_pb2 as pb  # noqa: E402
+import text_generation  # noqa: E402
+
+LATE = 0.05  # how late late-ready writes the Ready
+
+
+def late_ready(srv, t, exc):
+    """_on_task_ended without the atomic Ready: the terminal status now,
+    the Ready LATE seconds later, whatever happened in between."""
+    del srv.tasks[t.id]
+    t._cancel.set()
+    with srv.w.lock:
+        t.ended = True
+        if exc is not None:
+            srv.w.write_locked(_server._task_status_frame(t.id, pb.TASK_STATUS_CANCELLED, t.reason or str(exc)))
+        else:
+            srv.completed += 1
+            srv.w.write_locked(_server._task_status_frame(t.id, pb.TASK_STATUS_COMPLETE))
+        decided = not srv.tasks and not srv.stopping
+
+    def write_ready():
+        with srv.w.lock:
+            if not srv.stopping:
+                srv.w.write_locked(_server._status_frame(proto.READY))
+                srv.status = proto.READY
+
+    if decided:
+        threading.Timer(LATE, write_ready).start()
+    return None
+
+
+def no_running_task(srv, m):
+    """_on_task without step 2 (StatusUpdated{Running})."""
+    with srv.w.lock:
+        srv.w.write_locked(_server._task_status_frame(m.id, pb.TASK_STATUS_RUNNING),
+                           _server._env(task_acknowledged=pb.TaskAcknowledged(task_id=m.id)))
+    t = _server.Task(srv, m)
+    srv.tasks[m.id] = t
+    srv._spawn("exo-task-" + m.id, lambda: srv.h.run(t), ("task_ended", t))
+
+
+def no_running_end(srv, t, exc):
+    """_on_task_ended that reports Ready although it never left Ready."""
+    del srv.tasks[t.id]
+    t._cancel.set()
+    with srv.w.lock:
+        t.ended = True
+        st = pb.TASK_STATUS_COMPLETE if exc is None else pb.TASK_STATUS_CANCELLED
+        if exc is None:
+            srv.completed += 1
+        srv.w.write_locked(_server._task_status_frame(t.id, st), _server._status_frame(proto.READY))
+    return None
+
+
+def main():
+    if len(sys.argv) < 2 or sys.argv[1] not in ("late-ready", "no-running"):
+        sys.stderr.write("usage: faulty_runner.py late-ready|no-running\n")
+        return 2
+    if sys.argv[1] == "late-ready":
+        _server.Server._on_task_ended = late_ready
+    else:
+        _server.Server._on_task = no_running_task
+        _server.Server._on_task_ended = no_running_end
+    args = text_generation.argparse.Namespace(layers=2, layer_delay=0.01, warmup_delay=0.0, token_delay=0.005)
+    exo_runner.run(text_generation.TextGeneration(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
