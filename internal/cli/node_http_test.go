@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// startNodeProcess starts `exo-actors node` with a one-kind config and the
+// extra args, and returns it with its stdout and stderr.
+func startNodeProcess(t *testing.T, name string, args ...string) (*exec.Cmd, *bufio.Reader, *bytes.Buffer) {
+	t.Helper()
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "1ms"]}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exoBinary(t), append([]string{"node", "--name", name, "--listen", "127.0.0.1:0", "--config", conf, "--log-level", "warn"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // only if the test failed early
+	})
+	return cmd, bufio.NewReader(pipe), &stderr
+}
+
+// TestNodeHTTPEndpoints: `node --http 127.0.0.1:0` prints the address it
+// chose after the listen line and answers /healthz, /readyz (503 while no
+// runner is Ready: a fresh node has none) and /metrics; SIGTERM still shuts
+// it down gracefully.
+func TestNodeHTTPEndpoints(t *testing.T) {
+	cmd, out, stderr := startNodeProcess(t, "http-a", "--http", "127.0.0.1:0")
+	head := readUntil(t, out, "HTTP endpoints on http://")
+	_, rest, _ := strings.Cut(head, "node http-a HTTP endpoints on http://")
+	addr := strings.Fields(rest)[0]
+	if !strings.HasPrefix(addr, "127.0.0.1:") || strings.HasSuffix(addr, ":0") {
+		t.Fatalf("no chosen address in:\n%s", head)
+	}
+	if !strings.Contains(head, "node http-a listening on ") || strings.Index(head, "listening on") > strings.Index(head, "HTTP endpoints") {
+		t.Errorf("the listen line should come first:\n%s", head)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := c.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != http.StatusOK || !strings.Contains(body, `"alive": true`) {
+		t.Errorf("/healthz: %d %s", code, body)
+	}
+	if code, body := get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, `"ready_runners": 0`) {
+		t.Errorf("/readyz of a node without runners: %d %s, want 503 with ready_runners 0", code, body)
+	}
+	if code, body := get("/metrics"); code != http.StatusOK || !strings.Contains(body, "exo_node_health_score") {
+		t.Errorf("/metrics: %d, no exo_node_health_score in:\n%s", code, body)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	tail := new(bytes.Buffer)
+	_, _ = tail.ReadFrom(out)
+	if code := waitExit(t, cmd); code != ExitOK || !strings.Contains(tail.String(), "node http-a: shut down gracefully") {
+		t.Fatalf("exit %d; stderr %s\n%s", code, stderr.String(), tail.String())
+	}
+	if _, err := c.Get("http://" + addr + "/healthz"); err == nil {
+		t.Errorf("the endpoints still answer after the node exited")
+	}
+}
