@@ -85,3 +85,37 @@ func TestNodeHTTPEndpoints(t *testing.T) {
 		t.Errorf("the endpoints still answer after the node exited")
 	}
 }
+
+// TestHTTPFlagRefusesRemoteHost: as --ui does, --http refuses a host that
+// is not loopback unless --http-allow-remote, on the demo and the node (a
+// usage error, exit 2, one line naming the flag that allows it).
+func TestHTTPFlagRefusesRemoteHost(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const remote = "exo-actors: --http 0.0.0.0:19471: the host is not loopback, and the endpoints have no authentication " +
+		"(/status shows pids, errors and alerts); use 127.0.0.1 or localhost, or allow it explicitly with --http-allow-remote (see 'exo-actors --help')\n"
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "--http", "0.0.0.0:19471"}, remote},
+		{[]string{"node", "--name", "a", "--config", conf, "--http", "0.0.0.0:19471"}, remote},
+		{[]string{"demo", "--http-allow-remote"}, "exo-actors: --http-allow-remote needs --http ADDR (see 'exo-actors --help')\n"},
+		{[]string{"node", "--name", "a", "--config", conf, "--http-allow-remote"}, "exo-actors: --http-allow-remote needs --http ADDR (see 'exo-actors --help')\n"},
+		{[]string{"demo", "--nodes", "3", "--http-allow-remote"}, "exo-actors: --http-allow-remote works only with --nodes 1 (see 'exo-actors --help')\n"},
+	} {
+		if code, stderr := runCLI(t, c.args...); code != ExitUsage || stderr != c.want {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, ExitUsage, c.want)
+		}
+	}
+	for _, ok := range []struct {
+		addr  string
+		allow bool
+	}{{"127.0.0.1:0", false}, {":9464", false}, {"localhost:9464", false}, {"[::1]:9464", false}, {"0.0.0.0:9464", true}} {
+		if err := checkHTTPFlag(ok.addr, ok.allow); err != nil {
+			t.Errorf("--http %s (allow remote %v): %v", ok.addr, ok.allow, err)
+		}
+	}
+}
