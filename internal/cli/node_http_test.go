@@ -119,3 +119,31 @@ func TestHTTPFlagRefusesRemoteHost(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPFlagBadPort: a port out of range is a usage error at flag parse
+// naming the flag (exit 2), not a listen error after the System started
+// (it was exit 1 "start HTTP endpoints: HTTP endpoints: listen on …:
+// invalid port").
+func TestHTTPFlagBadPort(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "--http", "127.0.0.1:99999"},
+			`exo-actors: --http: HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port) (see 'exo-actors --help')` + "\n"},
+		{[]string{"node", "--name", "a", "--config", conf, "--http", "127.0.0.1:99999"},
+			`exo-actors: --http: HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port) (see 'exo-actors --help')` + "\n"},
+		{[]string{"demo", "--ui", "127.0.0.1:70000"},
+			`exo-actors: --ui: UI address "127.0.0.1:70000": port "70000": want a number from 0 to 65535 (0: any free port) (see 'exo-actors --help')` + "\n"},
+		{[]string{"status", "--addr", "127.0.0.1:99999"},
+			`exo-actors: --addr: HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port) (see 'exo-actors --help')` + "\n"},
+	} {
+		if code, stderr := runCLI(t, c.args...); code != ExitUsage || stderr != c.want {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, ExitUsage, c.want)
+		}
+	}
+}

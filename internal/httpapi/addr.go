@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"fmt"
 	"net"
+	"strconv"
 	"strings"
 )
 
@@ -13,4 +15,14 @@ func LoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// CheckPort refuses a port that is not a decimal number from 0 to 65535
+// (0: any free port), so that a bad address is a usage error when it is
+// given, not a listen error later.
+func CheckPort(port string) error {
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("port %q: want a number from 0 to 65535 (0: any free port)", port)
+	}
+	return nil
 }
