@@ -383,7 +383,7 @@ func (s *System) startHTTP(cfg Config) error {
 	}
 	srv, err := httpapi.Start(s.node, actors.HTTPConfig(cfg.Health.HTTP), s.node.Logger())
 	if err != nil {
-		return fmt.Errorf("start HTTP endpoints: %w", err)
+		return fmt.Errorf("Health.HTTP.Addr: %w", err) // httpapi's error says "HTTP endpoints" and the address
 	}
 	s.http = srv
 	return nil

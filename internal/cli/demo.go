@@ -238,7 +238,7 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 		Intensity: exo.Intensity{MaxRestarts: 3, Window: time.Minute},
 	}, Health: o.healthConfig()})
 	if err != nil {
-		return err
+		return httpStartError("", o.http, err) // node_http.go
 	}
 	// holdCtx ends at the first signal; the scenario also has a time limit.
 	holdCtx, cancelHold := context.WithCancel(parent)

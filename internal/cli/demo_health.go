@@ -15,6 +15,9 @@ func (o demoOptions) checkHealthFlags() error {
 	if err := checkHTTPFlag(o.http, o.httpRemote); err != nil { // node_http.go
 		return err
 	}
+	if err := checkAddrsApart(o.http, "--ui", o.ui.addr); err != nil {
+		return err
+	}
 	if o.hold < 0 {
 		return usageErrorf("--hold %s: want a duration ≥ 0", o.hold)
 	}

@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"strconv"
+	"strings"
+	"syscall"
 
 	"github.com/spf13/pflag"
 
@@ -29,8 +33,17 @@ func addHTTPAllowRemoteFlag(f *pflag.FlagSet, allow *bool) {
 	f.BoolVar(allow, "http-allow-remote", false, "with --http: allow an address that is not loopback (the endpoints have no authentication)")
 }
 
-// checkHTTP refuses a bad --http address before anything starts.
-func (o nodeOptions) checkHTTP() error { return checkHTTPFlag(o.http.addr, o.http.allowRemote) }
+// checkHTTP refuses a bad --http address, or one that clashes with --ui
+// or --listen, before anything starts.
+func (o nodeOptions) checkHTTP() error {
+	if err := checkHTTPFlag(o.http.addr, o.http.allowRemote); err != nil {
+		return err
+	}
+	if err := checkAddrsApart(o.http.addr, "--ui", o.ui.addr); err != nil {
+		return err
+	}
+	return checkAddrsApart(o.http.addr, "--listen", o.listen)
+}
 
 // checkHTTPFlag is the check of --http and --http-allow-remote, for the
 // node and the demo: a host:port, on loopback unless allowed. As --ui's
@@ -60,9 +73,55 @@ func (o httpOptions) healthConfig() exo.HealthConfig {
 }
 
 // startError is what the command says when exo.New failed; prefix names
-// the node ("node NAME: ").
+// the node ("node NAME: ") or is empty. Nothing else listens in exo.New, so
+// an address in use is --http's.
 func (o httpOptions) startError(prefix string, err error) error {
+	return httpStartError(prefix, o.addr, err)
+}
+
+// httpStartError is startError for the node and the demo.
+func httpStartError(prefix, addr string, err error) error {
+	if addr != "" && errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%s--http %s: the address is in use (another process listens there); pick another port with --http (or :0 for any)", prefix, addr)
+	}
 	return fmt.Errorf("%s%w", prefix, err)
+}
+
+// checkAddrsApart refuses --http on the same address as another listening
+// flag (--ui, the node's --listen): the second listener would fail and the
+// error would name the wrong flag. Port 0 never clashes (each gets its own).
+func checkAddrsApart(httpAddr, flag, other string) error {
+	if httpAddr == "" || other == "" || !sameListenAddr(httpAddr, other) {
+		return nil
+	}
+	return usageErrorf("--http and %s need different addresses (both %s): give one of them another port", flag, other)
+}
+
+// sameListenAddr reports whether listeners on a and b would clash: the same
+// port (not 0) on the same host, or on any host when one of them is a
+// wildcard (0.0.0.0, ::). An empty host and localhost are 127.0.0.1.
+func sameListenAddr(a, b string) bool {
+	ha, pa, err1 := net.SplitHostPort(a)
+	hb, pb, err2 := net.SplitHostPort(b)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	na, errA := strconv.ParseUint(pa, 10, 16)
+	nb, errB := strconv.ParseUint(pb, 10, 16)
+	if errA != nil || errB != nil || na == 0 || na != nb {
+		return false
+	}
+	norm := func(h string) net.IP {
+		if h == "" || strings.EqualFold(h, "localhost") {
+			return net.IPv4(127, 0, 0, 1)
+		}
+		return net.ParseIP(h)
+	}
+	ia, ib := norm(ha), norm(hb)
+	if ia == nil || ib == nil {
+		return strings.EqualFold(ha, hb)
+	}
+	return ia.Equal(ib) || ia.IsUnspecified() || ib.IsUnspecified()
 }
 
 // printNodeHTTP prints where the endpoints listen (after the listen line),

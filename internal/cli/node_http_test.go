@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -144,6 +145,77 @@ func TestHTTPFlagBadPort(t *testing.T) {
 	} {
 		if code, stderr := runCLI(t, c.args...); code != ExitUsage || stderr != c.want {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, ExitUsage, c.want)
+		}
+	}
+}
+
+// TestHTTPAddrInUse: an --http address another process listens on names
+// the flag and the fix, once (it was "start HTTP endpoints: HTTP endpoints:
+// listen on …: bind: address already in use"); exit 1, as for --listen.
+func TestHTTPAddrInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fix := ": the address is in use (another process listens there); pick another port with --http (or :0 for any)\n"
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "--live", "off", "--http", addr}, "exo-actors: --http " + addr + fix},
+		{[]string{"node", "--name", "a", "--config", conf, "--http", addr}, "exo-actors: node a: --http " + addr + fix},
+	} {
+		code, stderr := runCLI(t, c.args...)
+		if code != ExitFailure || !strings.HasSuffix(stderr, c.want) || strings.Count(stderr, "HTTP endpoints") > 0 {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d ending with %q", c.args, code, stderr, ExitFailure, c.want)
+		}
+	}
+}
+
+// TestHTTPAndUISameAddress: --http and --ui (or the node's --listen) on one
+// address is refused when the flags are read, naming both flags; before,
+// the UI failed to listen and took the blame.
+func TestHTTPAndUISameAddress(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "--http", "127.0.0.1:19470", "--ui", "127.0.0.1:19470"},
+			"exo-actors: --http and --ui need different addresses (both 127.0.0.1:19470): give one of them another port (see 'exo-actors --help')\n"},
+		{[]string{"demo", "--http", ":19470", "--ui", "localhost:19470"},
+			"exo-actors: --http and --ui need different addresses (both localhost:19470): give one of them another port (see 'exo-actors --help')\n"},
+		{[]string{"node", "--name", "a", "--config", conf, "--http", "127.0.0.1:19470", "--ui", "127.0.0.1:19470"},
+			"exo-actors: --http and --ui need different addresses (both 127.0.0.1:19470): give one of them another port (see 'exo-actors --help')\n"},
+		{[]string{"node", "--name", "a", "--config", conf, "--http", "127.0.0.1:7101"},
+			"exo-actors: --http and --listen need different addresses (both 127.0.0.1:7101): give one of them another port (see 'exo-actors --help')\n"},
+	} {
+		if code, stderr := runCLI(t, c.args...); code != ExitUsage || stderr != c.want {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, ExitUsage, c.want)
+		}
+	}
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"127.0.0.1:0", "127.0.0.1:0", false},
+		{"127.0.0.1:80", "127.0.0.2:80", false},
+		{"127.0.0.1:80", "127.0.0.1:81", false},
+		{"0.0.0.0:80", "127.0.0.1:80", true},
+		{"[::]:80", "127.0.0.1:80", true},
+		{"[::1]:80", "[::1]:80", true},
+	} {
+		if got := sameListenAddr(c.a, c.b); got != c.same {
+			t.Errorf("sameListenAddr(%q, %q) = %v, want %v", c.a, c.b, got, c.same)
 		}
 	}
 }
