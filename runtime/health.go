@@ -102,7 +102,8 @@ type HTTPConfig struct {
 // WebhookConfig configures the alert webhook: every health alert and
 // escalation is POSTed as JSON to URL, never blocking the monitor.
 type WebhookConfig struct {
-	// URL receives the POSTs; empty: no webhook.
+	// URL receives the POSTs: an absolute http:// or https:// URL with a
+	// host (New refuses any other, naming this field); empty: no webhook.
 	URL string
 	// Timeout bounds each POST; default 2s.
 	Timeout time.Duration
