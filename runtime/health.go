@@ -111,8 +111,11 @@ type WebhookConfig struct {
 	Retries int
 	// RetryDelay is the wait before a retry; default 200ms.
 	RetryDelay time.Duration
-	// Queue bounds the alerts waiting to be sent; when full the oldest is
-	// dropped and counted; default 64.
+	// Queue bounds the alerts waiting to be sent; default 64. When it is
+	// full the new alert is dropped (the queued ones are kept, oldest
+	// first) and counted (exo_alert_webhook_total{result="dropped"}): the
+	// monitor never waits. In a burst the dropped ones are the latest,
+	// resolutions included.
 	Queue int
 }
 
