@@ -12,7 +12,7 @@ import (
 const demoHealthInterval = 500 * time.Millisecond
 
 func (o demoOptions) checkHealthFlags() error {
-	if err := checkHTTPFlag(o.http, o.httpRemote); err != nil { // node_http.go
+	if err := checkHTTPFlag(o.http, o.httpAny); err != nil { // node_http.go
 		return err
 	}
 	if err := checkAddrsApart(o.http, "--ui", o.ui.addr); err != nil {

@@ -23,9 +23,9 @@ type nodeOptions struct {
 	listen, name, config string
 	tls                  gateway.TLSFiles
 	allowShutdown        bool
-	allowFaults          bool        // --allow-faults: serve Client.InjectFault (node_ui.go)
-	ui                   uiOptions   // --ui, --ui-actions, --ui-allow-remote (node_ui.go)
-	http                 httpOptions // --http: /healthz /readyz /metrics /status (node_http.go)
+	allowFaults          bool      // --allow-faults: serve Client.InjectFault (node_ui.go)
+	ui                   uiOptions // --ui, --ui-actions, --ui-allow-remote (node_ui.go)
+	http                 httpOpts  // --http: /healthz /readyz /metrics /status (node_http.go)
 	cluster              clusterFlags
 }
 

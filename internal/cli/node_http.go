@@ -14,16 +14,16 @@ import (
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
-// httpOptions are the --http flags of `exo-actors node`: the node's
+// httpOpts are the --http flags of `exo-actors node`: the node's
 // /healthz, /readyz, /metrics and /status endpoints (internal/httpapi), as
 // `exo-actors demo --http` serves them.
-type httpOptions struct {
+type httpOpts struct {
 	addr        string // --http: serve the endpoints on this address
 	allowRemote bool   // --http-allow-remote: allow a non-loopback --http host
 }
 
 // addNodeHTTPFlags registers the node's --http and --http-allow-remote.
-func addNodeHTTPFlags(f *pflag.FlagSet, o *httpOptions) {
+func addNodeHTTPFlags(f *pflag.FlagSet, o *httpOpts) {
 	f.StringVar(&o.addr, "http", "", "serve /healthz /readyz /metrics /status on `ADDR` (loopback, e.g. 127.0.0.1:9464; :PORT means 127.0.0.1:PORT, port 0 any; the address is printed)")
 	addHTTPAllowRemoteFlag(f, &o.allowRemote)
 }
@@ -68,14 +68,14 @@ func checkHTTPFlag(addr string, allowRemote bool) error {
 
 // healthConfig is the node's health configuration: the defaults, and the
 // endpoints when --http was given.
-func (o httpOptions) healthConfig() exo.HealthConfig {
+func (o httpOpts) healthConfig() exo.HealthConfig {
 	return exo.HealthConfig{HTTP: exo.HTTPConfig{Addr: o.addr}}
 }
 
 // startError is what the command says when exo.New failed; prefix names
 // the node ("node NAME: ") or is empty. Nothing else listens in exo.New, so
 // an address in use is --http's.
-func (o httpOptions) startError(prefix string, err error) error {
+func (o httpOpts) startError(prefix string, err error) error {
 	return httpStartError(prefix, o.addr, err)
 }
 
