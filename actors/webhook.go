@@ -3,6 +3,7 @@ package actors
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -52,40 +53,125 @@ func (c WebhookConfig) withDefaults() WebhookConfig {
 	return c
 }
 
+// webhookDropWarnEvery is the least time between two "alert webhook queue
+// full" warnings; the drops in between are counted into the next one.
+const webhookDropWarnEvery = time.Second
+
 // webhookSink sends alerts on one goroutine of its own. The health monitor
 // owns it: it starts it in Started and closes it (waiting for the goroutine)
 // when it stops.
 type webhookSink struct {
 	cfg     WebhookConfig
 	client  *http.Client
-	queue   chan []byte // never closed; offer never blocks
+	queue   chan webhookAlert // never closed; offer never blocks
 	ctx     context.Context
 	stop    context.CancelFunc // ends the goroutine and any POST in progress
 	wg      sync.WaitGroup
 	logger  *logrus.Logger
 	metrics *nodeMetrics
+	// now is the drop warnings' clock: time.Now, or a test's (set before
+	// the first offer).
+	now   func() time.Time
+	drops webhookDrops
 	// results, when set (tests), gets each alert's result, without blocking.
 	results chan<- string
 }
 
+// webhookAlert is one queued alert: the JSON body, and what identifies it
+// in the sink's log lines.
+type webhookAlert struct {
+	body []byte
+	id   webhookAlertID
+}
+
+// webhookAlertID is what identifies an alert (the fields a receiver
+// deduplicates on, and its severity), read back from the JSON body.
+type webhookAlertID struct {
+	RunnerID  string `json:"runner_id"`
+	Condition string `json:"condition"`
+	State     string `json:"state"`
+	Severity  string `json:"severity"`
+	At        string `json:"at"`
+}
+
+func (id webhookAlertID) fields() logrus.Fields {
+	return logrus.Fields{"runner_id": id.RunnerID, "condition": id.Condition, "state": id.State, "severity": id.Severity, "at": id.At}
+}
+
+// webhookDrops throttles the queue-full warning: at most one per
+// webhookDropWarnEvery, counting the drops in between. offer (the monitor's
+// goroutine) and the sink's goroutine both use it.
+type webhookDrops struct {
+	mu      sync.Mutex
+	warned  time.Time      // when the last warning was logged; zero: never
+	pending int            // drops since that warning, not in any line yet
+	last    webhookAlertID // the last alert dropped
+}
+
 func startWebhook(cfg WebhookConfig, logger *logrus.Logger, m *nodeMetrics) *webhookSink {
 	cfg = cfg.withDefaults()
-	s := &webhookSink{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{Proxy: nil, MaxIdleConns: 1}}, queue: make(chan []byte, cfg.Queue),
-		logger: logger, metrics: m}
+	s := &webhookSink{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{Proxy: nil, MaxIdleConns: 1}}, queue: make(chan webhookAlert, cfg.Queue),
+		logger: logger, metrics: m, now: time.Now}
 	s.ctx, s.stop = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.run()
 	return s
 }
 
-// offer queues one alert, or drops it (counted) when the queue is full.
+// offer queues one alert (the JSON of a HealthAlert), or drops it (counted,
+// and warned about at most once a second) when the queue is full.
 func (s *webhookSink) offer(body []byte) {
+	a := webhookAlert{body: body}
+	_ = json.Unmarshal(body, &a.id) // best effort: only the log lines use it
 	select {
-	case s.queue <- body:
+	case s.queue <- a:
 	default:
 		s.result("dropped")
-		s.logger.WithField("queue", s.cfg.Queue).Warn("alert webhook queue full: alert dropped")
+		s.noteDrop(a.id)
 	}
+}
+
+// noteDrop counts a dropped alert and logs the warning when the last one is
+// at least webhookDropWarnEvery old.
+func (s *webhookSink) noteDrop(id webhookAlertID) {
+	d := &s.drops
+	d.mu.Lock()
+	d.pending++
+	d.last = id
+	n := s.takeDropsLocked(false)
+	d.mu.Unlock()
+	s.warnDrops(n, id)
+}
+
+// flushDrops logs the drops no warning counted yet: when the throttle
+// allows (after each send), or always (force, when the sink closes).
+func (s *webhookSink) flushDrops(force bool) {
+	d := &s.drops
+	d.mu.Lock()
+	n, id := s.takeDropsLocked(force), d.last
+	d.mu.Unlock()
+	s.warnDrops(n, id)
+}
+
+// takeDropsLocked returns how many drops the next warning counts (0: no
+// warning now) and marks them warned. Called with drops.mu held.
+func (s *webhookSink) takeDropsLocked(force bool) int {
+	d := &s.drops
+	now := s.now()
+	if d.pending == 0 || (!force && !d.warned.IsZero() && now.Sub(d.warned) < webhookDropWarnEvery) {
+		return 0
+	}
+	n := d.pending
+	d.pending, d.warned = 0, now
+	return n
+}
+
+func (s *webhookSink) warnDrops(n int, last webhookAlertID) {
+	if n == 0 {
+		return
+	}
+	s.logger.WithFields(last.fields()).WithFields(logrus.Fields{"queue": s.cfg.Queue, "dropped": n}).
+		Warn("alert webhook queue full: alerts dropped")
 }
 
 func (s *webhookSink) run() {
@@ -94,8 +180,9 @@ func (s *webhookSink) run() {
 		select {
 		case <-s.ctx.Done():
 			return
-		case b := <-s.queue:
-			s.send(b)
+		case a := <-s.queue:
+			s.send(a)
+			s.flushDrops(false)
 		}
 	}
 }
@@ -110,7 +197,7 @@ func (s *webhookSink) result(r string) {
 	}
 }
 
-func (s *webhookSink) send(body []byte) {
+func (s *webhookSink) send(a webhookAlert) {
 	delay := s.cfg.RetryDelay
 	var err error
 	for attempt := 0; attempt <= s.cfg.Retries; attempt++ {
@@ -127,13 +214,14 @@ func (s *webhookSink) send(body []byte) {
 			s.result("dropped")
 			return
 		}
-		if err = s.post(body); err == nil {
+		if err = s.post(a.body); err == nil {
 			s.result("sent")
 			return
 		}
 	}
-	s.result("failed")
-	s.logger.WithError(err).WithFields(logrus.Fields{"url": s.cfg.URL, "attempts": s.cfg.Retries + 1}).Warn("alert webhook failed: alert not delivered")
+	s.logger.WithError(err).WithFields(a.id.fields()).WithFields(logrus.Fields{"url": s.cfg.URL, "attempts": s.cfg.Retries + 1}).
+		Warn("alert webhook failed: alert not delivered")
+	s.result("failed") // after the line: a test that saw the result finds it
 }
 
 func (s *webhookSink) post(body []byte) error {
@@ -162,6 +250,7 @@ func (s *webhookSink) close() {
 	s.stop()
 	s.wg.Wait()
 	s.client.CloseIdleConnections() // no keep-alive goroutine outlives the sink
+	s.flushDrops(true)              // the drops the throttle still held back
 	for {
 		select {
 		case <-s.queue:

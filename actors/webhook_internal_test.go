@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +12,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/exo-actors/exo-actors/actors/errhandler"
 )
 
 func quietLog() *logrus.Logger {
@@ -103,5 +108,117 @@ func TestWebhookDropsWhenFull(t *testing.T) {
 	// The POST in progress and the 2 queued alerts: dropped too.
 	if got := testutil.ToFloat64(m.webhook.WithLabelValues("dropped")); got != 6 {
 		t.Errorf("dropped %v after close, want 6 (3 beyond the queue, 2 queued, 1 in flight)", got)
+	}
+}
+
+// alertBody is the JSON of a HealthAlert of runner id, as the monitor
+// offers it.
+func alertBody(t *testing.T, id string, st AlertState) []byte {
+	t.Helper()
+	b, err := json.Marshal(&HealthAlert{Severity: errhandler.High, RunnerID: id, Condition: "unhealthy", State: st,
+		At: time.Date(2026, 11, 30, 13, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestWebhookFailedLineNamesTheAlert: the warning of an alert that was not
+// delivered says which alert (runner_id, condition, state, severity, at),
+// not only that one was lost.
+func TestWebhookFailedLineNamesTheAlert(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	logger, hook := logtest.NewNullLogger()
+	results := make(chan string, 64) // never closed
+	s := startWebhook(WebhookConfig{URL: srv.URL, Retries: -1}, logger, newNodeMetrics())
+	s.results = results
+	defer s.close()
+	s.offer(alertBody(t, "llama-aaaaaa", AlertResolved))
+	if r := nextResult(t, results); r != "failed" {
+		t.Fatalf("result %s, want failed", r)
+	}
+	e := hook.LastEntry()
+	if e == nil || e.Message != "alert webhook failed: alert not delivered" {
+		t.Fatalf("last line %+v, want the failed warning", e)
+	}
+	for k, want := range map[string]any{"runner_id": "llama-aaaaaa", "condition": "unhealthy", "state": "resolved",
+		"severity": "HIGH", "at": "2026-11-30T13:00:00Z", "attempts": 1, "url": srv.URL} {
+		if got := e.Data[k]; got != want {
+			t.Errorf("field %s = %v, want %v (line %v)", k, got, want, e.Data)
+		}
+	}
+}
+
+// TestWebhookQueueFullWarningThrottled: a burst of drops logs at most one
+// warning per second, naming the last alert dropped and counting every drop
+// since the previous warning; what is still uncounted is logged at close.
+func TestWebhookQueueFullWarningThrottled(t *testing.T) {
+	entered := make(chan struct{}, 1) // never closed
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release) // sole sender: this test, once, before the server closes
+	logger, hook := logtest.NewNullLogger()
+	var now atomic.Int64 // the fake clock, in ns
+	now.Store(time.Date(2026, 11, 30, 13, 0, 0, 0, time.UTC).UnixNano())
+	s := startWebhook(WebhookConfig{URL: srv.URL, Queue: 1, Timeout: time.Minute}, logger, newNodeMetrics())
+	s.now = func() time.Time { return time.Unix(0, now.Load()) }
+	s.offer(alertBody(t, "r0", AlertFiring))
+	<-entered                                // the sink is inside the first POST
+	s.offer(alertBody(t, "r1", AlertFiring)) // queued
+	warnings := func() []*logrus.Entry {
+		var out []*logrus.Entry
+		for _, e := range hook.AllEntries() {
+			if e.Message == "alert webhook queue full: alerts dropped" {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	check := func(w *logrus.Entry, runner string, dropped int) {
+		t.Helper()
+		if w.Data["runner_id"] != runner || w.Data["dropped"] != dropped || w.Data["condition"] != "unhealthy" ||
+			w.Data["state"] != "resolved" || w.Data["queue"] != 1 {
+			t.Errorf("warning %v: want runner_id %s, dropped %d, condition unhealthy, state resolved, queue 1", w.Data, runner, dropped)
+		}
+	}
+	for i := 2; i <= 6; i++ { // five drops in the same instant: one warning
+		s.offer(alertBody(t, fmt.Sprintf("r%d", i), AlertResolved))
+	}
+	if w := warnings(); len(w) != 1 {
+		t.Fatalf("%d warnings after 5 drops in one second, want 1", len(w))
+	} else {
+		check(w[0], "r2", 1)
+	}
+	now.Add(int64(999 * time.Millisecond))
+	s.offer(alertBody(t, "r7", AlertResolved))
+	if w := warnings(); len(w) != 1 {
+		t.Fatalf("%d warnings 999ms after the first, want still 1", len(w))
+	}
+	now.Add(int64(time.Millisecond))
+	s.offer(alertBody(t, "r8", AlertResolved)) // a second after the first warning
+	if w := warnings(); len(w) != 2 {
+		t.Fatalf("%d warnings a second after the first, want 2", len(w))
+	} else {
+		check(w[1], "r8", 6) // r3..r8
+	}
+	s.offer(alertBody(t, "r9", AlertResolved))
+	s.close()
+	if w := warnings(); len(w) != 3 {
+		t.Fatalf("%d warnings after close, want 3 (the last drop flushed)", len(w))
+	} else {
+		check(w[2], "r9", 1)
 	}
 }

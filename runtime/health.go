@@ -102,7 +102,8 @@ type HTTPConfig struct {
 // WebhookConfig configures the alert webhook: every health alert and
 // escalation is POSTed as JSON to URL, never blocking the monitor.
 type WebhookConfig struct {
-	// URL receives the POSTs; empty: no webhook.
+	// URL receives the POSTs: an absolute http:// or https:// URL with a
+	// host (New refuses any other, naming this field); empty: no webhook.
 	URL string
 	// Timeout bounds each POST; default 2s.
 	Timeout time.Duration
@@ -110,8 +111,11 @@ type WebhookConfig struct {
 	Retries int
 	// RetryDelay is the wait before a retry; default 200ms.
 	RetryDelay time.Duration
-	// Queue bounds the alerts waiting to be sent; when full the oldest is
-	// dropped and counted; default 64.
+	// Queue bounds the alerts waiting to be sent; default 64. When it is
+	// full the new alert is dropped (the queued ones are kept, oldest
+	// first) and counted (exo_alert_webhook_total{result="dropped"}): the
+	// monitor never waits. In a burst the dropped ones are the latest,
+	// resolutions included.
 	Queue int
 }
 
@@ -383,7 +387,7 @@ func (s *System) startHTTP(cfg Config) error {
 	}
 	srv, err := httpapi.Start(s.node, actors.HTTPConfig(cfg.Health.HTTP), s.node.Logger())
 	if err != nil {
-		return fmt.Errorf("start HTTP endpoints: %w", err)
+		return fmt.Errorf("Health.HTTP.Addr: %w", err) // httpapi's error says "HTTP endpoints" and the address
 	}
 	s.http = srv
 	return nil

@@ -58,6 +58,9 @@ func New(cfg Config, opts ...Option) (*System, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if err := cfg.Health.Webhook.check(); err != nil { // webhook.go
+		return nil, err
+	}
 	n, err := actors.StartNode(toNodeConfig(cfg))
 	if err != nil {
 		return nil, err

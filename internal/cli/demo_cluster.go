@@ -89,7 +89,7 @@ func (o *clusterOptions) check(f *pflag.FlagSet, runners int) error {
 	if runners < 1 || runners > 8 {
 		return usageErrorf("--runners %d: with --nodes > 1 want 1 to 8 runners per node", runners)
 	}
-	for _, n := range []string{"http", "hold", "runner-fault", "tokens", "layers", "token-delay", "layer-delay"} {
+	for _, n := range []string{"http", "http-allow-remote", "hold", "runner-fault", "tokens", "layers", "token-delay", "layer-delay"} {
 		if f.Changed(n) {
 			return usageErrorf("--%s works only with --nodes 1", n)
 		}

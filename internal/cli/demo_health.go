@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/exo-actors/exo-actors/internal/httpapi"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -13,10 +12,11 @@ import (
 const demoHealthInterval = 500 * time.Millisecond
 
 func (o demoOptions) checkHealthFlags() error {
-	if o.http != "" {
-		if _, err := httpapi.ListenAddr(o.http); err != nil {
-			return &UsageError{Err: fmt.Errorf("--http: %w", err)}
-		}
+	if err := checkHTTPFlag(o.http, o.httpAny); err != nil { // node_http.go
+		return err
+	}
+	if err := checkAddrsApart(o.http, "--ui", o.ui.addr); err != nil {
+		return err
 	}
 	if o.hold < 0 {
 		return usageErrorf("--hold %s: want a duration ≥ 0", o.hold)

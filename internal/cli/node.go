@@ -25,6 +25,7 @@ type nodeOptions struct {
 	allowShutdown        bool
 	allowFaults          bool      // --allow-faults: serve Client.InjectFault (node_ui.go)
 	ui                   uiOptions // --ui, --ui-actions, --ui-allow-remote (node_ui.go)
+	http                 httpOpts  // --http: /healthz /readyz /metrics /status (node_http.go)
 	cluster              clusterFlags
 }
 
@@ -41,6 +42,9 @@ func newNodeCmd(e *env) *cobra.Command {
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.ui.check(); err != nil {
+				return err
+			}
+			if err := o.checkHTTP(); err != nil { // node_http.go
 				return err
 			}
 			if o.config == "" {
@@ -92,14 +96,15 @@ func newNodeCmd(e *env) *cobra.Command {
 	fl.BoolVar(&o.allowShutdown, "allow-remote-shutdown", true, "let clients shut this node down")
 	fl.BoolVar(&o.allowFaults, "allow-faults", false, "let clients inject faults into this node's runners (crash, hang, garbage; Client.InjectFault): for demos and tests only")
 	addUIFlags(fl, &o.ui)
+	addNodeHTTPFlags(fl, &o.http)
 	o.cluster.register(fl, true) // --cluster NAME joins a cluster once the gateway serves (docs/cluster.md)
 	return cmd
 }
 
 func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) error {
-	sys, err := exo.New(exo.Config{Logger: e.logger, Tasks: nc.tasks, ErrorPolicy: nc.policy})
+	sys, err := exo.New(exo.Config{Logger: e.logger, Tasks: nc.tasks, ErrorPolicy: nc.policy, Health: o.http.healthConfig()})
 	if err != nil {
-		return err
+		return o.http.startError(fmt.Sprintf("node %s: ", o.name), err)
 	}
 	srv, err := sys.Serve(exo.ServeConfig{Listen: o.listen, Name: o.name, Kinds: nc.kinds, TLS: exo.TLSFiles(o.tls), MaxMessage: nc.maxMessage,
 		CancelTasksOnClientLoss: nc.cancelOnLoss, SessionTimeout: nc.sessionTimeout, AllowShutdown: o.allowShutdown,
@@ -128,6 +133,7 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	fmt.Fprintf(e.stdout, "node %s listening on %s (%s; kinds: %s)\n", o.name, srv.Addr(), tlsNote, strings.Join(sortedStrings(kinds), ", "))
+	printNodeHTTP(e, sys, o)          // node_http.go
 	ui, err := startNodeUI(e, sys, o) // node_ui.go
 	if err != nil {
 		_, _ = sys.Shutdown(context.Background())

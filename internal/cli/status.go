@@ -37,9 +37,11 @@ func newStatusCmd(e *env) *cobra.Command {
 			if o.addr == "" {
 				return usageErrorf("--addr is required: the node's HTTP address, e.g. --addr 127.0.0.1:9464")
 			}
-			if _, err := httpapi.ListenAddr(o.addr); err != nil {
-				return &UsageError{Err: fmt.Errorf("--addr: %w", err)}
+			addr, err := statusAddr(o.addr) // status_addr.go
+			if err != nil {
+				return err
 			}
+			o.addr = addr
 			if o.timeout <= 0 {
 				return usageErrorf("--timeout %s: want a positive duration", o.timeout)
 			}
@@ -51,7 +53,7 @@ func newStatusCmd(e *env) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.addr, "addr", "", "the node's HTTP address (host:port; a bare :PORT means 127.0.0.1)")
+	f.StringVar(&o.addr, "addr", "", "the node's HTTP address (host:port or http://host:port, as the demo and the node print it; a bare :PORT means 127.0.0.1)")
 	f.BoolVar(&o.json, "json", false, "print the /status JSON document as it came")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "how long to wait for the answer")
 	return cmd

@@ -137,3 +137,37 @@ func TestDemoHTTPHangRecovered(t *testing.T) {
 		t.Errorf("exit %d; stderr %s\n%s", code, stderr.String(), rest.String())
 	}
 }
+
+// TestStatusAcceptsHTTPURL: --addr takes the http:// URL the demo and the
+// node print (it was refused: "want host:port … too many colons"); a path,
+// another scheme or a query is a usage error saying what to give.
+func TestStatusAcceptsHTTPURL(t *testing.T) {
+	doc := sampleStatus()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/status" {
+			http.NotFound(w, r)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(doc)
+	}))
+	defer srv.Close()
+	for _, addr := range []string{srv.URL, srv.URL + "/", "HTTP://" + strings.TrimPrefix(srv.URL, "http://")} {
+		var stdout, stderr bytes.Buffer
+		if code := Main([]string{"status", "--addr", addr}, strings.NewReader(""), &stdout, &stderr); code != ExitOK ||
+			!strings.Contains(stdout.String(), "node running  score 0.710 degraded") {
+			t.Errorf("--addr %s: exit %d, stderr %q, stdout:\n%s", addr, code, stderr.String(), stdout.String())
+		}
+	}
+	hp := strings.TrimPrefix(srv.URL, "http://")
+	for _, c := range []struct{ addr, want string }{
+		{srv.URL + "/status", `exo-actors: --addr "` + srv.URL + `/status": want the node's address without a path, e.g. http://` + hp + ` (status asks for /status itself) (see 'exo-actors --help')` + "\n"},
+		{srv.URL + "?x=1", `exo-actors: --addr "` + srv.URL + `?x=1": want the node's address without a path, e.g. http://` + hp + ` (status asks for /status itself) (see 'exo-actors --help')` + "\n"},
+		{"https://" + hp, `exo-actors: --addr "https://` + hp + `": scheme "https": the endpoints speak plain HTTP; want host:port or http://host:port, e.g. 127.0.0.1:9464 (see 'exo-actors --help')` + "\n"},
+		{"http://127.0.0.1", `exo-actors: --addr: HTTP address "127.0.0.1": want host:port, e.g. 127.0.0.1:9464 (address 127.0.0.1: missing port in address) (see 'exo-actors --help')` + "\n"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := Main([]string{"status", "--addr", c.addr}, strings.NewReader(""), &stdout, &stderr); code != ExitUsage || stderr.String() != c.want {
+			t.Errorf("--addr %s: exit %d, stderr %q; want exit %d and %q", c.addr, code, stderr.String(), ExitUsage, c.want)
+		}
+	}
+}

@@ -11,5 +11,6 @@
 //
 // The server listens on loopback unless the address names another host
 // (":9464" means 127.0.0.1:9464). It is off unless the host sets
-// HTTPConfig.Addr or the CLI gets --http.
+// HTTPConfig.Addr or the CLI gets --http (which refuses a host that is not
+// loopback unless --http-allow-remote, see LoopbackHost).
 package httpapi

@@ -74,11 +74,14 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 // ListenAddr returns addr with loopback as the host when it names none
 // (":9464" → "127.0.0.1:9464"), or a clear error for an address that is not
-// host:port.
+// host:port or whose port is not a number from 0 to 65535 (CheckPort).
 func ListenAddr(addr string) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", fmt.Errorf("HTTP address %q: want host:port, e.g. 127.0.0.1:9464 (%v)", addr, err)
+	}
+	if err := CheckPort(port); err != nil {
+		return "", fmt.Errorf("HTTP address %q: %w", addr, err)
 	}
 	if host == "" {
 		host = "127.0.0.1"

@@ -282,6 +282,11 @@ func TestListenAddr(t *testing.T) {
 		{"[::1]:9", "[::1]:9", ""},
 		{"9464", "", `HTTP address "9464": want host:port, e.g. 127.0.0.1:9464`},
 		{"", "", `HTTP address "": want host:port`},
+		{"127.0.0.1:99999", "", `HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port)`},
+		{"127.0.0.1:", "", `port "": want a number`},
+		{"127.0.0.1:http", "", `port "http": want a number`},
+		{"127.0.0.1:-1", "", `port "-1": want a number`},
+		{"127.0.0.1:65535", "127.0.0.1:65535", ""},
 	} {
 		got, err := httpapi.ListenAddr(c.in)
 		if got != c.want || (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {

@@ -98,6 +98,9 @@ func CheckAddr(addr string, allowRemote bool) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("UI address %q: want host:port, e.g. 127.0.0.1:8080 (%v)", addr, err)
 	}
+	if err := httpapi.CheckPort(port); err != nil {
+		return "", fmt.Errorf("UI address %q: %w", addr, err)
+	}
 	if host == "" {
 		host = "127.0.0.1"
 	}

@@ -1,0 +1,221 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// startNodeProcess starts `exo-actors node` with a one-kind config and the
+// extra args, and returns it with its stdout and stderr.
+func startNodeProcess(t *testing.T, name string, args ...string) (*exec.Cmd, *bufio.Reader, *bytes.Buffer) {
+	t.Helper()
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "1ms"]}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exoBinary(t), append([]string{"node", "--name", name, "--listen", "127.0.0.1:0", "--config", conf, "--log-level", "warn"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // only if the test failed early
+	})
+	return cmd, bufio.NewReader(pipe), &stderr
+}
+
+// TestNodeHTTPEndpoints: `node --http 127.0.0.1:0` prints the address it
+// chose after the listen line and answers /healthz, /readyz (503 while no
+// runner is Ready: a fresh node has none) and /metrics; SIGTERM still shuts
+// it down gracefully.
+func TestNodeHTTPEndpoints(t *testing.T) {
+	cmd, out, stderr := startNodeProcess(t, "http-a", "--http", "127.0.0.1:0")
+	head := readUntil(t, out, "HTTP endpoints on http://")
+	_, rest, _ := strings.Cut(head, "node http-a HTTP endpoints on http://")
+	addr := strings.Fields(rest)[0]
+	if !strings.HasPrefix(addr, "127.0.0.1:") || strings.HasSuffix(addr, ":0") {
+		t.Fatalf("no chosen address in:\n%s", head)
+	}
+	if !strings.Contains(head, "node http-a listening on ") || strings.Index(head, "listening on") > strings.Index(head, "HTTP endpoints") {
+		t.Errorf("the listen line should come first:\n%s", head)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := c.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != http.StatusOK || !strings.Contains(body, `"alive": true`) {
+		t.Errorf("/healthz: %d %s", code, body)
+	}
+	if code, body := get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, `"ready_runners": 0`) {
+		t.Errorf("/readyz of a node without runners: %d %s, want 503 with ready_runners 0", code, body)
+	}
+	if code, body := get("/metrics"); code != http.StatusOK || !strings.Contains(body, "exo_node_health_score") {
+		t.Errorf("/metrics: %d, no exo_node_health_score in:\n%s", code, body)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	tail := new(bytes.Buffer)
+	_, _ = tail.ReadFrom(out)
+	if code := waitExit(t, cmd); code != ExitOK || !strings.Contains(tail.String(), "node http-a: shut down gracefully") {
+		t.Fatalf("exit %d; stderr %s\n%s", code, stderr.String(), tail.String())
+	}
+	if _, err := c.Get("http://" + addr + "/healthz"); err == nil {
+		t.Errorf("the endpoints still answer after the node exited")
+	}
+}
+
+// TestHTTPFlagRefusesRemoteHost: as --ui does, --http refuses a host that
+// is not loopback unless --http-allow-remote, on the demo and the node (a
+// usage error, exit 2, one line naming the flag that allows it).
+func TestHTTPFlagRefusesRemoteHost(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const remote = "exo-actors: --http 0.0.0.0:19471: the host is not loopback, and the endpoints have no authentication " +
+		"(/status shows pids, errors and alerts); use 127.0.0.1 or localhost, or allow it explicitly with --http-allow-remote (see 'exo-actors --help')\n"
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "--http", "0.0.0.0:19471"}, remote},
+		{[]string{"node", "--name", "a", "--config", conf, "--http", "0.0.0.0:19471"}, remote},
+		{[]string{"demo", "--http-allow-remote"}, "exo-actors: --http-allow-remote needs --http ADDR (see 'exo-actors --help')\n"},
+		{[]string{"node", "--name", "a", "--config", conf, "--http-allow-remote"}, "exo-actors: --http-allow-remote needs --http ADDR (see 'exo-actors --help')\n"},
+		{[]string{"demo", "--nodes", "3", "--http-allow-remote"}, "exo-actors: --http-allow-remote works only with --nodes 1 (see 'exo-actors --help')\n"},
+	} {
+		if code, stderr := runCLI(t, c.args...); code != ExitUsage || stderr != c.want {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, ExitUsage, c.want)
+		}
+	}
+	for _, ok := range []struct {
+		addr  string
+		allow bool
+	}{{"127.0.0.1:0", false}, {":9464", false}, {"localhost:9464", false}, {"[::1]:9464", false}, {"0.0.0.0:9464", true}} {
+		if err := checkHTTPFlag(ok.addr, ok.allow); err != nil {
+			t.Errorf("--http %s (allow remote %v): %v", ok.addr, ok.allow, err)
+		}
+	}
+}
+
+// TestHTTPFlagBadPort: a port out of range is a usage error at flag parse
+// naming the flag (exit 2), not a listen error after the System started
+// (it was exit 1 "start HTTP endpoints: HTTP endpoints: listen on …:
+// invalid port").
+func TestHTTPFlagBadPort(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "--http", "127.0.0.1:99999"},
+			`exo-actors: --http: HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port) (see 'exo-actors --help')` + "\n"},
+		{[]string{"node", "--name", "a", "--config", conf, "--http", "127.0.0.1:99999"},
+			`exo-actors: --http: HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port) (see 'exo-actors --help')` + "\n"},
+		{[]string{"demo", "--ui", "127.0.0.1:70000"},
+			`exo-actors: --ui: UI address "127.0.0.1:70000": port "70000": want a number from 0 to 65535 (0: any free port) (see 'exo-actors --help')` + "\n"},
+		{[]string{"status", "--addr", "127.0.0.1:99999"},
+			`exo-actors: --addr: HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port) (see 'exo-actors --help')` + "\n"},
+	} {
+		if code, stderr := runCLI(t, c.args...); code != ExitUsage || stderr != c.want {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, ExitUsage, c.want)
+		}
+	}
+}
+
+// TestHTTPAddrInUse: an --http address another process listens on names
+// the flag and the fix, once (it was "start HTTP endpoints: HTTP endpoints:
+// listen on …: bind: address already in use"); exit 1, as for --listen.
+func TestHTTPAddrInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fix := ": the address is in use (another process listens there); pick another port with --http (or :0 for any)\n"
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "--live", "off", "--http", addr}, "exo-actors: --http " + addr + fix},
+		{[]string{"node", "--name", "a", "--config", conf, "--http", addr}, "exo-actors: node a: --http " + addr + fix},
+	} {
+		code, stderr := runCLI(t, c.args...)
+		if code != ExitFailure || !strings.HasSuffix(stderr, c.want) || strings.Count(stderr, "HTTP endpoints") > 0 {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d ending with %q", c.args, code, stderr, ExitFailure, c.want)
+		}
+	}
+}
+
+// TestHTTPAndUISameAddress: --http and --ui (or the node's --listen) on one
+// address is refused when the flags are read, naming both flags; before,
+// the UI failed to listen and took the blame.
+func TestHTTPAndUISameAddress(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "--http", "127.0.0.1:19470", "--ui", "127.0.0.1:19470"},
+			"exo-actors: --http and --ui need different addresses (both 127.0.0.1:19470): give one of them another port (see 'exo-actors --help')\n"},
+		{[]string{"demo", "--http", ":19470", "--ui", "localhost:19470"},
+			"exo-actors: --http and --ui need different addresses (both localhost:19470): give one of them another port (see 'exo-actors --help')\n"},
+		{[]string{"node", "--name", "a", "--config", conf, "--http", "127.0.0.1:19470", "--ui", "127.0.0.1:19470"},
+			"exo-actors: --http and --ui need different addresses (both 127.0.0.1:19470): give one of them another port (see 'exo-actors --help')\n"},
+		{[]string{"node", "--name", "a", "--config", conf, "--http", "127.0.0.1:7101"},
+			"exo-actors: --http and --listen need different addresses (both 127.0.0.1:7101): give one of them another port (see 'exo-actors --help')\n"},
+	} {
+		if code, stderr := runCLI(t, c.args...); code != ExitUsage || stderr != c.want {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, ExitUsage, c.want)
+		}
+	}
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"127.0.0.1:0", "127.0.0.1:0", false},
+		{"127.0.0.1:80", "127.0.0.2:80", false},
+		{"127.0.0.1:80", "127.0.0.1:81", false},
+		{"0.0.0.0:80", "127.0.0.1:80", true},
+		{"[::]:80", "127.0.0.1:80", true},
+		{"[::1]:80", "[::1]:80", true},
+	} {
+		if got := sameListenAddr(c.a, c.b); got != c.same {
+			t.Errorf("sameListenAddr(%q, %q) = %v, want %v", c.a, c.b, got, c.same)
+		}
+	}
+}
