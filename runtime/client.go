@@ -186,6 +186,7 @@ type Client struct {
 	tasks     map[uint64]*actors.TaskFeed   // open tasks by GwSubmit call_id
 	taskIDs   map[uint64]string
 	subs      map[uint64]*remoteSub // open subscriptions by GwSubscribe call_id
+	subsGone  chan struct{}         // capacity 1, never closed: a subscription was dropped (forgetSubLocked)
 	blasted   map[uint64]int        // GwBlastItems received, by GwBlast call_id
 	budget    *sendBudget           // bytes of Submits in flight (client_sendbudget.go); set by Dial
 	// outWindow is the node's window of task events and deliveries (its
@@ -252,7 +253,7 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	c := &Client{addr: addr, node: addr, opts: o, ep: ep, root: ep.system.Root, gw: actor.NewPID(addr, gateway.Name),
 		tickStop: make(chan struct{}), ended: make(chan struct{}), lastHeard: time.Now(),
 		pending: map[uint64]chan proto.Message{}, tasks: map[uint64]*actors.TaskFeed{}, taskIDs: map[uint64]string{},
-		subs: map[uint64]*remoteSub{}, blasted: map[uint64]int{}}
+		subs: map[uint64]*remoteSub{}, subsGone: make(chan struct{}, 1), blasted: map[uint64]int{}}
 	self := c.root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return &clientActor{c: c} }), "client")
 	c.self = self
 	c.esub = ep.system.EventStream.Subscribe(func(ev any) {
@@ -618,7 +619,7 @@ func (c *Client) subscribe(ctx context.Context, topic string, f Filter, o Subscr
 		TaskId: f.TaskID, Kinds: f.Kinds, Buffer: int32(o.Buffer), Window: int32(window)}))
 	if err != nil {
 		c.mu.Lock()
-		delete(c.subs, id)
+		c.forgetSubLocked(id)
 		connected := c.state == clientConnected
 		c.mu.Unlock()
 		if connected {
@@ -647,7 +648,7 @@ func (c *Client) openSub(id uint64, topic string, window, buffer int) (*streams.
 		func() {
 			c.mu.Lock()
 			_, open := c.subs[id]
-			delete(c.subs, id)
+			c.forgetSubLocked(id)
 			c.mu.Unlock()
 			if open {
 				c.send(&exov1.GwUnsubscribe{CallId: id})
@@ -675,13 +676,58 @@ func (c *Client) NodeStatus(ctx context.Context) (NodeStatus, error) {
 
 // ShutdownNode shuts the node down (SIGNALING → DRAINING → CLOSING, as
 // System.Shutdown) and returns its report; the node process then exits.
+// It returns once the report came and every subscription of this client
+// has received its stream's end (waiting at most 5 s more, or until ctx
+// ends), so the events of the node's last moments (the tasks its shutdown
+// ended) are in the subscriptions before the caller moves on: the report
+// and the events travel from different actors of the node, and the report
+// could arrive first.
 func (c *Client) ShutdownNode(ctx context.Context) (RemoteShutdownReport, error) {
 	res, err := answer[*exov1.GwShutdownReport](c.call(ctx, &exov1.GwShutdown{}))
 	if err != nil {
 		return RemoteShutdownReport{}, err
 	}
 	r := res
+	c.awaitSubsEnded(ctx, shutdownStreamsWait)
 	return RemoteShutdownReport{Node: c.NodeName(), Text: r.GetReport(), Total: r.GetTotal().AsDuration(), Forced: r.GetForced()}, nil
+}
+
+// shutdownStreamsWait bounds how long ShutdownNode waits, after the
+// report, for the ends of this client's subscriptions.
+const shutdownStreamsWait = 5 * time.Second
+
+// awaitSubsEnded waits until this client has no open subscription, for at
+// most d, or until ctx ends or the client does.
+func (c *Client) awaitSubsEnded(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		open := len(c.subs)
+		c.mu.Unlock()
+		if open == 0 {
+			return
+		}
+		select {
+		case <-c.subsGone:
+		case <-t.C:
+			return
+		case <-ctx.Done():
+			return
+		case <-c.ended:
+			return
+		}
+	}
+}
+
+// forgetSubLocked drops subscription id (c.mu held) and tells a waiting
+// awaitSubsEnded.
+func (c *Client) forgetSubLocked(id uint64) {
+	delete(c.subs, id)
+	select {
+	case c.subsGone <- struct{}{}:
+	default: // one wake-up pending is enough: the waiter looks again
+	}
 }
 
 // Echo makes one bare round trip to the node's gateway (the floor of the
@@ -768,7 +814,7 @@ func (c *Client) end(st clientState, err error) {
 	}
 	for id, rs := range c.subs {
 		rs.feed.End(fmt.Errorf("%w: %w", streams.ErrEndOfStream, err))
-		delete(c.subs, id)
+		c.forgetSubLocked(id)
 	}
 	c.pending = map[uint64]chan proto.Message{}
 }
@@ -995,17 +1041,17 @@ func (c *Client) delivery(m *exov1.GwDelivery) {
 		// The node sent more than it was allowed: nothing of the
 		// delivery was used, and the subscription ends, saying why.
 		f.End(broke)
-		delete(c.subs, m.GetCallId())
+		c.forgetSubLocked(m.GetCallId())
 		c.send(&exov1.GwUnsubscribe{CallId: m.GetCallId()})
 	case bad != nil:
 		// The node sent what this client cannot read: the subscription
 		// cannot go on in order, so it ends, saying why.
 		f.End(fmt.Errorf("%w: stream %q of node %s: undecodable delivery: %v", streams.ErrEndOfStream, m.GetTopic(), node, bad))
-		delete(c.subs, m.GetCallId())
+		c.forgetSubLocked(m.GetCallId())
 		c.send(&exov1.GwUnsubscribe{CallId: m.GetCallId()})
 	case m.GetEnd():
 		f.End(fmt.Errorf("%w: stream %q of node %s: %s", streams.ErrEndOfStream, m.GetTopic(), node, m.GetReason()))
-		delete(c.subs, m.GetCallId())
+		c.forgetSubLocked(m.GetCallId())
 	}
 }
 

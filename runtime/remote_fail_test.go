@@ -309,3 +309,60 @@ func TestRemoteWaitReadyHonoursCtxOnAFrozenNode(t *testing.T) {
 		t.Fatalf("WaitReady on a frozen node with a 300ms deadline: %v; want the deadline's error, not the node's loss", err)
 	}
 }
+
+// TestRemoteShutdownNodeDeliversTheLastEvents: the tasks a node's shutdown
+// ends are on the client's subscription once ShutdownNode returns, with
+// the stream's end: a host (here exo-actors chaos's driver) that closes its
+// client right after ShutdownNode loses none of them. Before, the report
+// (from the gateway) could overtake the subscription's last deliveries
+// (from its relay), and a soak saw a task's terminal status missing from
+// its node's tasks stream.
+func TestRemoteShutdownNodeDeliversTheLastEvents(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"slow": fmt.Sprintf(echoKind, "20ms")}, "")
+	node := startNode(t, "last-events", cfg)
+	ctx := remoteCtx(t, time.Minute)
+	c, err := exo.Dial(ctx, node.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sub, err := c.Subscribe(exo.TopicTasks, exo.Filter{}, exo.SubscribeOptions{Buffer: 8192})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hs []*exo.TaskHandle
+	for i := range 4 {
+		h, err := c.Submit(ctx, id, exo.Task{ID: fmt.Sprint("long-", i), Kind: "text_generation", Params: map[string]string{"max_tokens": "50"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, h)
+	}
+	if _, err := hs[0].Chunk(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ShutdownNode(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.Close() // as the chaos driver does: nothing more may arrive now
+	terminal := map[string]int{}
+	for {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			break
+		}
+		if st, ok := ev.Payload.(exo.TaskStatusChanged); ok && st.Status.Terminal() {
+			terminal[st.TaskID]++
+		}
+	}
+	for _, h := range hs {
+		if terminal[h.ID] != 1 {
+			t.Errorf("task %s: %d terminal statuses on the tasks stream after ShutdownNode, want 1 (outcome %+v)", h.ID, terminal[h.ID], h.Outcome())
+		}
+	}
+	_ = node.wait(t, 30*time.Second)
+}
