@@ -278,3 +278,27 @@ func TestSessionExpires(t *testing.T) {
 		t.Fatalf("stats %+v, want 1 session lost", st)
 	}
 }
+
+// The window a node tells a client leaves everything in flight within the
+// smaller of both transports' limits (2 × max_message + 1 MiB): the node's
+// (MaxMessage 1024 here: a limit of 1 MiB + 2 KiB) and the one the client
+// says in GwHello.max_receive. A 4 MiB window above a limit let
+// protoactor send a batch the limit refused, which broke the connection.
+func TestWelcomeWindowWithinLimits(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct{ maxReceive, limit int64 }{
+		{0, int64(gateway.GRPCLimit(1024))},
+		{int64(gateway.GRPCLimit(1 << 30)), int64(gateway.GRPCLimit(1024))},
+		{800 << 10, 800 << 10},
+	} {
+		f.send(&exov1.GwHello{CallId: 1, ClientName: "unit-test", Acks: true, MaxReceive: tc.maxReceive})
+		w, ok := f.next(t).(*exov1.GwWelcome)
+		if !ok {
+			t.Fatalf("hello: got %T", w)
+		}
+		win := w.GetOutWindow()
+		if win <= 0 || win+gateway.MaxOutMessage > tc.limit || win/4+gateway.MaxOutMessage > tc.limit {
+			t.Fatalf("max_receive %d: out_window %d; want > 0 and, with a %d-byte message, within %d", tc.maxReceive, win, gateway.MaxOutMessage, tc.limit)
+		}
+	}
+}

@@ -193,7 +193,10 @@ type GwHello struct {
 	// deliveries it receives with GwAck; the gateway then sends at most
 	// GwWelcome.out_window bytes of them unacknowledged (a client without
 	// acks gets them unbounded, as before).
-	Acks          bool `protobuf:"varint,4,opt,name=acks,proto3" json:"acks,omitempty"`
+	Acks bool `protobuf:"varint,4,opt,name=acks,proto3" json:"acks,omitempty"`
+	// max_receive: the largest gRPC message the client's transport takes (0:
+	// not said); with acks, the node keeps its window within it.
+	MaxReceive    int64 `protobuf:"varint,5,opt,name=max_receive,json=maxReceive,proto3" json:"max_receive,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -254,6 +257,13 @@ func (x *GwHello) GetAcks() bool {
 		return x.Acks
 	}
 	return false
+}
+
+func (x *GwHello) GetMaxReceive() int64 {
+	if x != nil {
+		return x.MaxReceive
+	}
+	return 0
 }
 
 // GwWelcome answers GwHello.
@@ -5155,13 +5165,15 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\aGwError\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12(\n" +
 	"\x04code\x18\x02 \x01(\x0e2\x14.exoactors.v1.GwCodeR\x04code\x12\x12\n" +
-	"\x04text\x18\x03 \x01(\tR\x04text\"\x90\x01\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\"\xb1\x01\n" +
 	"\aGwHello\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1f\n" +
 	"\vclient_name\x18\x02 \x01(\tR\n" +
 	"clientName\x127\n" +
 	"\theartbeat\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\theartbeat\x12\x12\n" +
-	"\x04acks\x18\x04 \x01(\bR\x04acks\"\xb1\x01\n" +
+	"\x04acks\x18\x04 \x01(\bR\x04acks\x12\x1f\n" +
+	"\vmax_receive\x18\x05 \x01(\x03R\n" +
+	"maxReceive\"\xb1\x01\n" +
 	"\tGwWelcome\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\tnode_name\x18\x02 \x01(\tR\bnodeName\x12\x14\n" +
