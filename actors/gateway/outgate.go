@@ -68,7 +68,7 @@ type outGate struct {
 	sent    uint64        // bytes sent (out_end of the last message)
 	acked   uint64        // the client's last GwAck
 	opened  chan struct{} // closed (then replaced) when acked moves or the gate closes
-	waiting []*actor.PID  // relays refused since the window last opened; each at most once
+	waiting []*actor.PID  // relays refused since the window last opened; each at most once, and only while it runs (forget)
 	closed  bool
 }
 
@@ -133,6 +133,21 @@ func (g *outGate) trySend(self, to *actor.PID, msg proto.Message) bool {
 	}
 	g.waiting = append(g.waiting, self) // at most one entry per relay of the session
 	return false
+}
+
+// forget drops relay self from the relays waiting for the window (it
+// stopped): otherwise a session whose window stays shut (a client that
+// does not acknowledge) keeps one entry per relay ever refused, however
+// many subscriptions it opens and closes.
+func (g *outGate) forget(self *actor.PID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, p := range g.waiting {
+		if p == self {
+			g.waiting = append(g.waiting[:i], g.waiting[i+1:]...)
+			return
+		}
+	}
 }
 
 // ack takes the client's GwAck: through bytes received. A count below the

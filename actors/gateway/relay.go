@@ -100,6 +100,10 @@ func (r *relay) Receive(ctx actor.Context) {
 		if r.state == relayRelaying {
 			r.stream.Grant(r.id, m.n)
 		}
+	case *actor.Stopped:
+		if r.gate != nil {
+			r.gate.forget(ctx.Self())
+		}
 	}
 }
 
