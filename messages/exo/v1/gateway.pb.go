@@ -4201,14 +4201,18 @@ func (x *GwHealthChanged) GetAt() *timestamppb.Timestamp {
 // GwEventList, which a node's relay writes without building a message per
 // event) or in events; a node sends packed.
 type GwDelivery struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"` // the GwSubscribe's
-	Topic         string                 `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
-	Events        []*GwEvent             `protobuf:"bytes,3,rep,name=events,proto3" json:"events,omitempty"`
-	End           bool                   `protobuf:"varint,4,opt,name=end,proto3" json:"end,omitempty"`
-	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
-	Packed        []byte                 `protobuf:"bytes,6,opt,name=packed,proto3" json:"packed,omitempty"`
-	OutEnd        uint64                 `protobuf:"varint,7,opt,name=out_end,json=outEnd,proto3" json:"out_end,omitempty"` // as GwTaskEvent.out_end
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CallId uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"` // the GwSubscribe's
+	Topic  string                 `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	Events []*GwEvent             `protobuf:"bytes,3,rep,name=events,proto3" json:"events,omitempty"`
+	End    bool                   `protobuf:"varint,4,opt,name=end,proto3" json:"end,omitempty"`
+	Reason string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Packed []byte                 `protobuf:"bytes,6,opt,name=packed,proto3" json:"packed,omitempty"`
+	OutEnd uint64                 `protobuf:"varint,7,opt,name=out_end,json=outEnd,proto3" json:"out_end,omitempty"` // as GwTaskEvent.out_end
+	// closing: a piece of the stream's final hand-over (the node cuts it at
+	// 256 KiB) whose end comes in a later delivery; as in the delivery with
+	// end, the events may go beyond the credit, up to the subscriber's buffer.
+	Closing       bool `protobuf:"varint,8,opt,name=closing,proto3" json:"closing,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4290,6 +4294,13 @@ func (x *GwDelivery) GetOutEnd() uint64 {
 		return x.OutEnd
 	}
 	return 0
+}
+
+func (x *GwDelivery) GetClosing() bool {
+	if x != nil {
+		return x.Closing
+	}
+	return false
 }
 
 // GwEventList is the content of GwDelivery.packed: the events in order,
@@ -5508,7 +5519,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x04from\x18\x02 \x01(\x05R\x04from\x12\x0e\n" +
 	"\x02to\x18\x03 \x01(\x05R\x02to\x121\n" +
 	"\x05score\x18\x04 \x01(\v2\x1b.exoactors.v1.GwHealthScoreR\x05score\x12*\n" +
-	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xc5\x01\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xdf\x01\n" +
 	"\n" +
 	"GwDelivery\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x14\n" +
@@ -5517,7 +5528,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x03end\x18\x04 \x01(\bR\x03end\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x16\n" +
 	"\x06packed\x18\x06 \x01(\fR\x06packed\x12\x17\n" +
-	"\aout_end\x18\a \x01(\x04R\x06outEnd\"<\n" +
+	"\aout_end\x18\a \x01(\x04R\x06outEnd\x12\x18\n" +
+	"\aclosing\x18\b \x01(\bR\aclosing\"<\n" +
 	"\vGwEventList\x12-\n" +
 	"\x06events\x18\x01 \x03(\v2\x15.exoactors.v1.GwEventR\x06events\"'\n" +
 	"\fGwNodeStatus\x12\x17\n" +
