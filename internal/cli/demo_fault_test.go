@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/exo-actors/exo-actors/internal/testutil"
+	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
 // The node runs out of file descriptors while the demo starts its runners
@@ -55,5 +56,26 @@ func TestDemoOutOfFilesEndsWithTheFault(t *testing.T) {
 	}
 	if left := testutil.MarkedProcesses("EXO_ACTORS_TEST_MARK", marker); len(left) > 0 {
 		t.Errorf("processes left: %v", left)
+	}
+}
+
+// A runner's node-wide failure can reach the demo's WaitReady before its
+// escalation reaches the node root (System.Fault still nil): the demo
+// still says the node shut itself down after a node-wide fault (seen
+// with ulimit -n 24 and 32 runners: "demo: runner … did not become
+// Ready: … too many open files", about one run in twelve).
+func TestNotReadyErrorNamesANodeWideFault(t *testing.T) {
+	nodeFault := &exo.RunnerFailure{Failure: exo.Failure{Kind: exo.FailureNodeFault, Message: "spawn: too many open files"}}
+	for _, tc := range []struct {
+		fault, err error
+		want       string
+	}{
+		{nil, nodeFault, "node-wide fault"},
+		{errors.New("runner r gen 1: too many open files"), errors.New("shutting down"), "node-wide fault: runner r gen 1: too many open files"},
+		{nil, &exo.RunnerFailure{Failure: exo.Failure{Kind: exo.FailureSpawnFailed, Message: "exit 1"}}, "runner r1 did not become Ready"},
+	} {
+		if got := notReadyError(tc.fault, "r1", tc.err); !strings.Contains(got.Error(), tc.want) {
+			t.Errorf("fault %v, err %v: %q; want it to say %q", tc.fault, tc.err, got, tc.want)
+		}
 	}
 }
