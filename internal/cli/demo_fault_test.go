@@ -54,6 +54,11 @@ func TestDemoOutOfFilesEndsWithTheFault(t *testing.T) {
 	if code != ExitFailure || !strings.Contains(last, "node-wide fault") || !strings.Contains(last, "too many open files") || !strings.Contains(last, "ulimit -n") {
 		t.Errorf("exit %d, last stderr line %q; want %d and a line naming the node-wide fault, the open-file limit and ulimit -n", code, last, ExitFailure)
 	}
+	// The escalation of a node-wide failure says the node shuts down (it
+	// said "the node keeps serving its other runners" as it shut down).
+	if strings.Contains(stderr.String(), "keeps serving its other runners") {
+		t.Errorf("a node-wide failure's escalation says the node keeps serving:\n%s", stderr.String())
+	}
 	if left := testutil.MarkedProcesses("EXO_ACTORS_TEST_MARK", marker); len(left) > 0 {
 		t.Errorf("processes left: %v", left)
 	}
