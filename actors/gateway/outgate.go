@@ -96,10 +96,16 @@ func (g *outGate) stampLocked(to *actor.PID, msg proto.Message) {
 }
 
 // send sends msg to to once the window admits it, or returns ctx's error
-// (the session ended) without sending.
+// (the session ended) without sending. A forwarder reads the chunks its
+// handle holds without waiting, so send is where it learns that its
+// session ended: it must not go on sending them to the gone client
+// through the closed gate.
 func (g *outGate) send(ctx context.Context, to *actor.PID, msg proto.Message) error {
 	size := uint64(proto.Size(msg)) + 11
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		g.mu.Lock()
 		if g.admitsLocked(size) {
 			g.stampLocked(to, msg)

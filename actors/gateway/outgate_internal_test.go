@@ -124,3 +124,26 @@ func TestOutGateForgetsStoppedRelays(t *testing.T) {
 		t.Fatalf("%d stopped relays still wait for the window; want 0", n)
 	}
 }
+
+// Once its session ended (its context, then the gate closed), a forwarder
+// sends nothing more: it read the chunks its handle held without waiting,
+// and the closed gate let every one of them go to the gone client.
+func TestOutGateSendAfterTheSessionEnded(t *testing.T) {
+	sys := actor.NewActorSystem()
+	defer sys.Shutdown()
+	s := &sink{got: make(chan proto.Message, 16), flushes: make(chan struct{}, 16)}
+	to := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return s }))
+	g := newOutGate(sys, 1000)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	g.close()
+	if err := g.send(ctx, to, &exov1.GwTaskEvent{CallId: 1}); err == nil {
+		t.Fatal("send after the session ended: no error")
+	}
+	g.mu.Lock()
+	sent := g.sent
+	g.mu.Unlock()
+	if sent != 0 {
+		t.Fatalf("%d bytes sent after the session ended; want none", sent)
+	}
+}
