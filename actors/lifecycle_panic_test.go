@@ -138,3 +138,27 @@ func TestPanicInStoppingUnderALiveRunner(t *testing.T) {
 		t.Errorf("processes left: %v", left)
 	}
 }
+
+// A runner actor that panicked (a bug in an ordinary handler: Panicked)
+// is retired by its supervisor, which stops it; its Stopping handler is
+// the Panicked state's, and a bug there must be caught as in any other
+// state, or the actor never stops and the node's Shutdown waits on it.
+func TestPanicInStoppingOfAPanickedRunner(t *testing.T) {
+	n := startNode(t)
+	id := readyRunner(t, n)
+	ctx := ctxT(t)
+	pid := pidOf(n.rec.snapshot(), id, 1)
+	if ok, err := n.PanicInStoppingForTest(ctx, id); err != nil || !ok {
+		t.Fatalf("arm the Stopping panic: %v %v", ok, err)
+	}
+	if ok, err := n.PanicRunnerForTest(ctx, id); err != nil || !ok {
+		t.Fatalf("panic the runner: %v %v", ok, err)
+	}
+	waitGone(t, pid, 10*time.Second)
+	n.logs.waitLog(t, 10*time.Second, "the Stopping panic logged as a bug", stoppingPanicLogged(id))
+	other := readyRunner(t, n)
+	if _, err := n.StopRunner(ctx, other); err != nil {
+		t.Fatalf("StopRunner of a second runner: %v", err)
+	}
+	shutdownWithin(t, n, 20*time.Second)
+}

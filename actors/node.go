@@ -480,8 +480,8 @@ func (n *Node) Done() <-chan struct{} { return n.done }
 
 // Fault returns the first node-wide fault (a runner that could not start
 // because the node cannot fork or is out of file descriptors: the
-// node_fault kind), which made the node shut itself down, or nil when none
-// came.
+// node_fault kind; or the health monitor's share of persistently failed
+// runners), which made the node shut itself down, or nil when none came.
 func (n *Node) Fault() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -123,7 +123,11 @@ func (a *runnerActor) panicErr() error {
 func (a *runnerActor) receivePanicked(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Stopping:
-		a.onActorStopping(ctx)
+		// Guarded as in every other state: this is the stop the
+		// supervisor's retirement causes, and a bug here would wedge it.
+		if r := actorguard.Run(a.lifeLog(), "runner actor "+a.slot.id, m, func() { a.onActorStopping(ctx) }); r != nil {
+			a.afterStoppingPanic(ctx, r)
+		}
 	case *submitTask:
 		if h := a.slot.tasks.lookup(a.slot.id, m.spec.ID); h != nil {
 			m.answer(ctx, &submitReply{handle: h})

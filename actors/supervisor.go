@@ -488,8 +488,12 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 		s.node.failTasks(sl, reasonText, false)
 		s.retire(system, sup, id, child)
 		s.node.policy.RunnerStopped(id)
+		then := "the node keeps serving its other runners"
+		if f.Kind.NodeWide() {
+			then = "a node-wide fault: the node shuts down"
+		}
 		s.node.logger.WithFields(logrus.Fields{"runner_id": id, "kind": string(f.Kind), "severity": errhandler.Critical.String()}).
-			Error("runner escalated: stopped for good; the node keeps serving its other runners")
+			Error("runner escalated: stopped for good; " + then)
 		d.alert = true
 		if f.Kind.NodeWide() {
 			sup.EscalateFailure(f, msg) // the node root shuts the node down

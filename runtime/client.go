@@ -261,7 +261,8 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 			c.root.Send(self, &nodeGone{why: "its endpoint terminated (connection lost)"})
 		}
 	})
-	res, err := answer[*exov1.GwWelcome](c.call(ctx, &exov1.GwHello{ClientName: o.name, Heartbeat: durationpb.New(o.heartbeat), Acks: true}))
+	res, err := answer[*exov1.GwWelcome](c.call(ctx, &exov1.GwHello{ClientName: o.name, Heartbeat: durationpb.New(o.heartbeat), Acks: true,
+		MaxReceive: int64(gateway.GRPCLimit(o.maxMessage))}))
 	if err != nil {
 		c.Close()
 		if ctx.Err() != nil {

@@ -101,8 +101,8 @@ func (rs *remoteSub) checkRecords(node string, m *exov1.GwDelivery) error {
 		}
 		n += k
 	}
-	if int64(n) > 2*rs.room(m.GetEnd()) {
-		return rs.deliveryError(node, m.GetTopic(), "entries (events and Gaps)", n, m.GetEnd())
+	if int64(n) > 2*rs.room(m.GetEnd() || m.GetClosing()) {
+		return rs.deliveryError(node, m.GetTopic(), "entries (events and Gaps)", n, m.GetEnd() || m.GetClosing())
 	}
 	return nil
 }
@@ -116,8 +116,8 @@ func (rs *remoteSub) take(node string, m *exov1.GwDelivery, evs []streams.Event)
 			n++
 		}
 	}
-	if int64(n) > rs.room(m.GetEnd()) {
-		return rs.deliveryError(node, m.GetTopic(), "events", n, m.GetEnd())
+	if int64(n) > rs.room(m.GetEnd() || m.GetClosing()) {
+		return rs.deliveryError(node, m.GetTopic(), "events", n, m.GetEnd() || m.GetClosing())
 	}
 	rs.received += int64(n)
 	return nil

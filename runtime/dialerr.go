@@ -109,7 +109,11 @@ func tlsDialFailed(addr string, err error) error {
 	var ua x509.UnknownAuthorityError
 	var hn x509.HostnameError
 	var ci x509.CertificateInvalidError
+	var oe *net.OpError
 	switch {
+	case errors.As(err, &oe) && oe.Op == "dial":
+		// The TCP connection failed: no handshake took place.
+		return cannotConnect(addr, err)
 	case errors.As(err, &rh):
 		return fmt.Errorf("node %s appears to be plaintext: it answered the TLS handshake with bytes that are not TLS (%w); dial it without TLS (no WithTLS; leave out --tls-ca, --tls-cert and --tls-key)", addr, err)
 	case errors.As(err, &ua):

@@ -122,6 +122,9 @@ func TestDialTexts(t *testing.T) {
 		{"plaintext client, TLS node", tlsNode, nil, []string{"node " + tlsNode + " closed the plaintext connection and accepts a TLS handshake: it uses TLS; dial it with TLS"}, false},
 		{"plaintext client, HTTP server", webAddr, nil, []string{webAddr + " is an HTTP server, not an exo-actors node", "--node"}, false},
 		{"nothing listening", nobody, nil, []string{"cannot connect to node " + nobody, "is a node running there?", "--node"}, true},
+		// With TLS too: not "TLS handshake failed", which sends a user to
+		// the certificates when no node runs there.
+		{"nothing listening, TLS client", nobody, goodCli, []string{"cannot connect to node " + nobody, "is a node running there?", "--node"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -327,7 +327,9 @@ func (s *System) Done() <-chan struct{} { return s.node.Done() }
 
 // Fault returns the node-wide fault that made the System shut itself down
 // (a runner could not start because the node cannot fork or is out of file
-// descriptors: the node_fault kind, docs/errors.md), or nil when none came.
+// descriptors: the node_fault kind, docs/errors.md; or the health monitor
+// found too many runners persistently failed, HealthSettings's
+// NodeShutdownShare), or nil when none came.
 // After such a fault every call answers ErrShuttingDown, then ErrStopped;
 // Fault says why.
 func (s *System) Fault() error { return s.node.Fault() }

@@ -368,7 +368,8 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 		ctx: sctx, cancel: cancel}
 	var window int64
 	if m.GetAcks() {
-		s.out, window = newOutGate(g.system, g.cfg.OutWindow), int64(g.cfg.OutWindow)
+		w := windowWithin(g.cfg.OutWindow, GRPCLimit(g.cfg.MaxMessage), int(m.GetMaxReceive()))
+		s.out, window = newOutGate(g.system, w), int64(w)
 	}
 	a.sessions[key] = s
 	ctx.Watch(from)

@@ -278,3 +278,78 @@ func TestSessionExpires(t *testing.T) {
 		t.Fatalf("stats %+v, want 1 session lost", st)
 	}
 }
+
+// The window a node tells a client leaves everything in flight within the
+// smaller of both transports' limits (2 × max_message + 1 MiB): the node's
+// (MaxMessage 1024 here: a limit of 1 MiB + 2 KiB) and the one the client
+// says in GwHello.max_receive. A 4 MiB window above a limit let
+// protoactor send a batch the limit refused, which broke the connection.
+func TestWelcomeWindowWithinLimits(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct{ maxReceive, limit int64 }{
+		{0, int64(gateway.GRPCLimit(1024))},
+		{int64(gateway.GRPCLimit(1 << 30)), int64(gateway.GRPCLimit(1024))},
+		{800 << 10, 800 << 10},
+	} {
+		f.send(&exov1.GwHello{CallId: 1, ClientName: "unit-test", Acks: true, MaxReceive: tc.maxReceive})
+		w, ok := f.next(t).(*exov1.GwWelcome)
+		if !ok {
+			t.Fatalf("hello: got %T", w)
+		}
+		win := w.GetOutWindow()
+		if win <= 0 || win+gateway.MaxOutMessage > tc.limit || win/4+gateway.MaxOutMessage > tc.limit {
+			t.Fatalf("max_receive %d: out_window %d; want > 0 and, with a %d-byte message, within %d", tc.maxReceive, win, gateway.MaxOutMessage, tc.limit)
+		}
+	}
+}
+
+// TestSubscribeEndBeyondCredit: a stream that closes hands its subscriber
+// everything it holds, credit or not (up to the subscriber's Buffer), with
+// End. The relay cuts that hand-over at MaxOutMessage bytes; every piece
+// before the last must say it belongs to the end (closing), or a client
+// checks it against the credit alone and ends the subscription with
+// "the node broke the subscription's credit" instead of taking the events
+// and End.
+func TestSubscribeEndBeyondCredit(t *testing.T) {
+	f := newFixture(t)
+	f.hello(t)
+	f.send(&exov1.GwSubscribe{CallId: 2, Topic: streams.TopicAlerts, Window: 1, Buffer: 400})
+	if sub, ok := f.next(t).(*exov1.GwSubscribed); !ok || sub.GetWindow() != 1 {
+		t.Fatalf("subscribe: %v", sub)
+	}
+	s := f.node.Stream(streams.TopicAlerts)
+	const n, size = 201, 4 << 10 // 200 held beyond the credit: 800 KiB
+	for i := range n {
+		if err := s.Publish(streams.Event{Kind: "x", RunnerID: fmt.Sprintf("%d-%s", i, strings.Repeat("r", size))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	credit, got, pieces := 1, 0, 0
+	for {
+		m := f.next(t)
+		d, ok := m.(*exov1.GwDelivery)
+		if !ok || d.GetCallId() != 2 {
+			t.Fatalf("got %T %v, want a delivery of call 2", m, m)
+		}
+		evs, err := gateway.UnpackEvents(nil, d.GetTopic(), d.GetPacked())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pieces++
+		if !d.GetEnd() && !d.GetClosing() && got+len(evs) > credit {
+			t.Fatalf("delivery %d: %d events after %d, credit %d, neither End nor closing: a client refuses it", pieces, len(evs), got, credit)
+		}
+		got += len(evs)
+		if d.GetEnd() {
+			break
+		}
+	}
+	if got != n || pieces < 3 {
+		t.Fatalf("%d events in %d deliveries; want %d in several (cut at MaxOutMessage)", got, pieces, n)
+	}
+}

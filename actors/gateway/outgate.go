@@ -19,6 +19,27 @@ const DefaultOutWindow = 4 << 20
 // event larger than it (up to the runner's frame limit) travels alone.
 const MaxOutMessage = 256 << 10
 
+// outSlack is the room a session's window leaves in one gRPC message for
+// what travels beside the window's messages: replies, pongs, GwSubscribed,
+// the envelopes of up to 1000 messages.
+const outSlack = 64 << 10
+
+// windowWithin returns the window a session uses: window, but no more than
+// lets everything in flight (the window, or a quarter of it plus one
+// message of up to MaxOutMessage bytes) and outSlack travel as one gRPC
+// message of at most limit bytes, the smaller of the node's and the
+// client's transport limits (limit <= 0: the client did not say). protoactor's endpoint writer sends whatever
+// has queued as one batch, and one above a side's limit breaks the
+// connection: with max_message 64 KiB (a limit of 1.125 MiB) the 4 MiB
+// window went out as a 2.4 MB batch.
+func windowWithin(window, nodeLimit, clientLimit int) int {
+	limit := nodeLimit
+	if clientLimit > 0 && clientLimit < limit {
+		limit = clientLimit
+	}
+	return max(min(window, limit-MaxOutMessage-outSlack), MaxOutMessage)
+}
+
 // outGate bounds the bytes of task events and deliveries a session has sent
 // to its client and the client has not acknowledged yet (GwAck), so that
 // neither protoactor's endpoint writer queue (unbounded in memory) nor one
@@ -33,8 +54,8 @@ const MaxOutMessage = 256 << 10
 // or when at most a quarter of the window is in flight (the client
 // acknowledges every quarter it receives, so a message larger than the
 // rest of the window never waits for an acknowledgement that is not
-// coming). So at most a quarter of the window plus one message is in
-// flight.
+// coming). So at most the window, or a quarter of it plus one message,
+// is in flight (windowWithin keeps that under the transport's limit).
 //
 // Forwarders (goroutines) wait in send; relays (actors, which must not
 // block) use trySend and, refused, are told by a flush note once the
@@ -47,7 +68,7 @@ type outGate struct {
 	sent    uint64        // bytes sent (out_end of the last message)
 	acked   uint64        // the client's last GwAck
 	opened  chan struct{} // closed (then replaced) when acked moves or the gate closes
-	waiting []*actor.PID  // relays refused since the window last opened; each at most once
+	waiting []*actor.PID  // relays refused since the window last opened; each at most once, and only while it runs (forget)
 	closed  bool
 }
 
@@ -75,10 +96,16 @@ func (g *outGate) stampLocked(to *actor.PID, msg proto.Message) {
 }
 
 // send sends msg to to once the window admits it, or returns ctx's error
-// (the session ended) without sending.
+// (the session ended) without sending. A forwarder reads the chunks its
+// handle holds without waiting, so send is where it learns that its
+// session ended: it must not go on sending them to the gone client
+// through the closed gate.
 func (g *outGate) send(ctx context.Context, to *actor.PID, msg proto.Message) error {
 	size := uint64(proto.Size(msg)) + 11
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		g.mu.Lock()
 		if g.admitsLocked(size) {
 			g.stampLocked(to, msg)
@@ -112,6 +139,21 @@ func (g *outGate) trySend(self, to *actor.PID, msg proto.Message) bool {
 	}
 	g.waiting = append(g.waiting, self) // at most one entry per relay of the session
 	return false
+}
+
+// forget drops relay self from the relays waiting for the window (it
+// stopped): otherwise a session whose window stays shut (a client that
+// does not acknowledge) keeps one entry per relay ever refused, however
+// many subscriptions it opens and closes.
+func (g *outGate) forget(self *actor.PID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, p := range g.waiting {
+		if p == self {
+			g.waiting = append(g.waiting[:i], g.waiting[i+1:]...)
+			return
+		}
+	}
 }
 
 // ack takes the client's GwAck: through bytes received. A count below the

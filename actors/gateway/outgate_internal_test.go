@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/exo-actors/exo-actors/actors/streams"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -84,5 +85,65 @@ func TestOutGate(t *testing.T) {
 	g.close()
 	if !g.trySend(to, to, ev(5000)) {
 		t.Fatal("a closed gate refused")
+	}
+}
+
+// A relay that stops while it waits for the window leaves the gate's list
+// of waiting relays: a session whose client never acknowledges, opening and
+// closing subscriptions, grew that list by one entry per subscription.
+func TestOutGateForgetsStoppedRelays(t *testing.T) {
+	sys := actor.NewActorSystemWithConfig(actor.Configure(actor.WithDeadLetterThrottleInterval(time.Millisecond)))
+	defer sys.Shutdown()
+	s := &sink{got: make(chan proto.Message, 16), flushes: make(chan struct{}, 16)}
+	to := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return s }))
+	g := newOutGate(sys, 1000)
+	ev := &exov1.GwDelivery{CallId: 1, Packed: make([]byte, 600)}
+	if err := g.send(context.Background(), to, ev); err != nil {
+		t.Fatal(err)
+	}
+	<-s.got
+	st := streams.New("test", streams.Config{})
+	if _, err := st.Spawn(sys.Root, "test"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = st.Close(context.Background()) }()
+	for range 3 {
+		r := &relay{g: &Gateway{system: sys}, stream: st, to: to, gate: g, req: &exov1.GwSubscribe{CallId: 1}}
+		pid := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return r }))
+		if g.trySend(pid, to, &exov1.GwDelivery{CallId: 1, Packed: make([]byte, 600)}) {
+			t.Fatal("trySend past the window went")
+		}
+		if err := sys.Root.StopFuture(pid).Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.mu.Lock()
+	n := len(g.waiting)
+	g.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d stopped relays still wait for the window; want 0", n)
+	}
+}
+
+// Once its session ended (its context, then the gate closed), a forwarder
+// sends nothing more: it read the chunks its handle held without waiting,
+// and the closed gate let every one of them go to the gone client.
+func TestOutGateSendAfterTheSessionEnded(t *testing.T) {
+	sys := actor.NewActorSystem()
+	defer sys.Shutdown()
+	s := &sink{got: make(chan proto.Message, 16), flushes: make(chan struct{}, 16)}
+	to := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return s }))
+	g := newOutGate(sys, 1000)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	g.close()
+	if err := g.send(ctx, to, &exov1.GwTaskEvent{CallId: 1}); err == nil {
+		t.Fatal("send after the session ended: no error")
+	}
+	g.mu.Lock()
+	sent := g.sent
+	g.mu.Unlock()
+	if sent != 0 {
+		t.Fatalf("%d bytes sent after the session ended; want none", sent)
 	}
 }

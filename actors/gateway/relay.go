@@ -100,6 +100,10 @@ func (r *relay) Receive(ctx actor.Context) {
 		if r.state == relayRelaying {
 			r.stream.Grant(r.id, m.n)
 		}
+	case *actor.Stopped:
+		if r.gate != nil {
+			r.gate.forget(ctx.Self())
+		}
 	}
 }
 
@@ -118,6 +122,8 @@ func (r *relay) flush(ctx actor.Context) {
 		last := r.ending && len(r.pending) <= 1
 		if last {
 			d.End, d.Reason = true, r.endReason
+		} else if r.ending {
+			d.Closing = true // the hand-over may exceed the credit: the client counts the buffer
 		}
 		if r.gate == nil {
 			ctx.Send(r.to, d)

@@ -141,7 +141,17 @@ func (t Transport) maxMessage() int {
 // this limit breaks the connection (protoactor remote then reports the
 // endpoint terminated), which is why the client checks the limit before
 // sending.
-func (t Transport) grpcLimit() int { return 2*t.maxMessage() + 1<<20 }
+func (t Transport) grpcLimit() int { return GRPCLimit(t.maxMessage()) }
+
+// GRPCLimit is the transport limit (one gRPC message, a whole batch of
+// protoactor messages) of a process whose max_message is maxMessage (0:
+// DefaultMaxMessage).
+func GRPCLimit(maxMessage int) int {
+	if maxMessage <= 0 {
+		maxMessage = DefaultMaxMessage
+	}
+	return 2*maxMessage + 1<<20
+}
 
 // SplitListen parses Listen into host and port, with a clear error.
 func SplitListen(listen string) (string, int, error) {

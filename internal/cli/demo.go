@@ -330,6 +330,22 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	return nil
 }
 
+// notReadyError is the demo's error for runner id that did not become
+// Ready (WaitReady's err), given the System's node-wide fault so far. A
+// runner that failed with a node-wide fault shuts the node down, but its
+// failure can reach WaitReady before the escalation reaches the node root
+// (fault still nil): that failure names the fault then.
+func notReadyError(fault error, id string, err error) error {
+	var rf *exo.RunnerFailure
+	switch {
+	case fault != nil:
+		return fmt.Errorf("demo: the node shut itself down after a node-wide fault: %w", fault)
+	case errors.As(err, &rf) && rf.Kind == exo.FailureNodeFault:
+		return fmt.Errorf("demo: the node shut itself down after a node-wide fault: %w", err)
+	}
+	return fmt.Errorf("demo: runner %s did not become Ready: %w", id, err)
+}
+
 // demoScenario is the demo proper; it returns the handles of every task.
 func demoScenario(ctx context.Context, w *demoWatch, sys *exo.System, o demoOptions) ([]*exo.TaskHandle, error) {
 	out := w
@@ -353,10 +369,7 @@ func demoScenario(ctx context.Context, w *demoWatch, sys *exo.System, o demoOpti
 		// cannot start, or crashes while loading) ends the wait with its
 		// failure instead of leaving the demo waiting for good.
 		if err := sys.WaitReady(ctx, id); err != nil {
-			if f := sys.Fault(); f != nil {
-				return handles, fmt.Errorf("demo: the node shut itself down after a node-wide fault: %w", f)
-			}
-			return handles, fmt.Errorf("demo: runner %s did not become Ready: %w", id, err)
+			return handles, notReadyError(sys.Fault(), id, err)
 		}
 	}
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/exo-actors/exo-actors/internal/testutil"
+	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
 // The node runs out of file descriptors while the demo starts its runners
@@ -53,7 +54,33 @@ func TestDemoOutOfFilesEndsWithTheFault(t *testing.T) {
 	if code != ExitFailure || !strings.Contains(last, "node-wide fault") || !strings.Contains(last, "too many open files") || !strings.Contains(last, "ulimit -n") {
 		t.Errorf("exit %d, last stderr line %q; want %d and a line naming the node-wide fault, the open-file limit and ulimit -n", code, last, ExitFailure)
 	}
+	// The escalation of a node-wide failure says the node shuts down (it
+	// said "the node keeps serving its other runners" as it shut down).
+	if strings.Contains(stderr.String(), "keeps serving its other runners") {
+		t.Errorf("a node-wide failure's escalation says the node keeps serving:\n%s", stderr.String())
+	}
 	if left := testutil.MarkedProcesses("EXO_ACTORS_TEST_MARK", marker); len(left) > 0 {
 		t.Errorf("processes left: %v", left)
+	}
+}
+
+// A runner's node-wide failure can reach the demo's WaitReady before its
+// escalation reaches the node root (System.Fault still nil): the demo
+// still says the node shut itself down after a node-wide fault (seen
+// with ulimit -n 24 and 32 runners: "demo: runner … did not become
+// Ready: … too many open files", about one run in twelve).
+func TestNotReadyErrorNamesANodeWideFault(t *testing.T) {
+	nodeFault := &exo.RunnerFailure{Failure: exo.Failure{Kind: exo.FailureNodeFault, Message: "spawn: too many open files"}}
+	for _, tc := range []struct {
+		fault, err error
+		want       string
+	}{
+		{nil, nodeFault, "node-wide fault"},
+		{errors.New("runner r gen 1: too many open files"), errors.New("shutting down"), "node-wide fault: runner r gen 1: too many open files"},
+		{nil, &exo.RunnerFailure{Failure: exo.Failure{Kind: exo.FailureSpawnFailed, Message: "exit 1"}}, "runner r1 did not become Ready"},
+	} {
+		if got := notReadyError(tc.fault, "r1", tc.err); !strings.Contains(got.Error(), tc.want) {
+			t.Errorf("fault %v, err %v: %q; want it to say %q", tc.fault, tc.err, got, tc.want)
+		}
 	}
 }

@@ -193,7 +193,10 @@ type GwHello struct {
 	// deliveries it receives with GwAck; the gateway then sends at most
 	// GwWelcome.out_window bytes of them unacknowledged (a client without
 	// acks gets them unbounded, as before).
-	Acks          bool `protobuf:"varint,4,opt,name=acks,proto3" json:"acks,omitempty"`
+	Acks bool `protobuf:"varint,4,opt,name=acks,proto3" json:"acks,omitempty"`
+	// max_receive: the largest gRPC message the client's transport takes (0:
+	// not said); with acks, the node keeps its window within it.
+	MaxReceive    int64 `protobuf:"varint,5,opt,name=max_receive,json=maxReceive,proto3" json:"max_receive,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -254,6 +257,13 @@ func (x *GwHello) GetAcks() bool {
 		return x.Acks
 	}
 	return false
+}
+
+func (x *GwHello) GetMaxReceive() int64 {
+	if x != nil {
+		return x.MaxReceive
+	}
+	return 0
 }
 
 // GwWelcome answers GwHello.
@@ -4246,14 +4256,18 @@ func (x *GwHealthChanged) GetAt() *timestamppb.Timestamp {
 // GwEventList, which a node's relay writes without building a message per
 // event) or in events; a node sends packed.
 type GwDelivery struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"` // the GwSubscribe's
-	Topic         string                 `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
-	Events        []*GwEvent             `protobuf:"bytes,3,rep,name=events,proto3" json:"events,omitempty"`
-	End           bool                   `protobuf:"varint,4,opt,name=end,proto3" json:"end,omitempty"`
-	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
-	Packed        []byte                 `protobuf:"bytes,6,opt,name=packed,proto3" json:"packed,omitempty"`
-	OutEnd        uint64                 `protobuf:"varint,7,opt,name=out_end,json=outEnd,proto3" json:"out_end,omitempty"` // as GwTaskEvent.out_end
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CallId uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"` // the GwSubscribe's
+	Topic  string                 `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	Events []*GwEvent             `protobuf:"bytes,3,rep,name=events,proto3" json:"events,omitempty"`
+	End    bool                   `protobuf:"varint,4,opt,name=end,proto3" json:"end,omitempty"`
+	Reason string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Packed []byte                 `protobuf:"bytes,6,opt,name=packed,proto3" json:"packed,omitempty"`
+	OutEnd uint64                 `protobuf:"varint,7,opt,name=out_end,json=outEnd,proto3" json:"out_end,omitempty"` // as GwTaskEvent.out_end
+	// closing: a piece of the stream's final hand-over (the node cuts it at
+	// 256 KiB) whose end comes in a later delivery; as in the delivery with
+	// end, the events may go beyond the credit, up to the subscriber's buffer.
+	Closing       bool `protobuf:"varint,8,opt,name=closing,proto3" json:"closing,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4335,6 +4349,13 @@ func (x *GwDelivery) GetOutEnd() uint64 {
 		return x.OutEnd
 	}
 	return 0
+}
+
+func (x *GwDelivery) GetClosing() bool {
+	if x != nil {
+		return x.Closing
+	}
+	return false
 }
 
 // GwEventList is the content of GwDelivery.packed: the events in order,
@@ -5210,13 +5231,15 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\aGwError\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12(\n" +
 	"\x04code\x18\x02 \x01(\x0e2\x14.exoactors.v1.GwCodeR\x04code\x12\x12\n" +
-	"\x04text\x18\x03 \x01(\tR\x04text\"\x90\x01\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\"\xb1\x01\n" +
 	"\aGwHello\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1f\n" +
 	"\vclient_name\x18\x02 \x01(\tR\n" +
 	"clientName\x127\n" +
 	"\theartbeat\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\theartbeat\x12\x12\n" +
-	"\x04acks\x18\x04 \x01(\bR\x04acks\"\xb1\x01\n" +
+	"\x04acks\x18\x04 \x01(\bR\x04acks\x12\x1f\n" +
+	"\vmax_receive\x18\x05 \x01(\x03R\n" +
+	"maxReceive\"\xb1\x01\n" +
 	"\tGwWelcome\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\tnode_name\x18\x02 \x01(\tR\bnodeName\x12\x14\n" +
@@ -5554,7 +5577,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x04from\x18\x02 \x01(\x05R\x04from\x12\x0e\n" +
 	"\x02to\x18\x03 \x01(\x05R\x02to\x121\n" +
 	"\x05score\x18\x04 \x01(\v2\x1b.exoactors.v1.GwHealthScoreR\x05score\x12*\n" +
-	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xc5\x01\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xdf\x01\n" +
 	"\n" +
 	"GwDelivery\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x14\n" +
@@ -5563,7 +5586,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x03end\x18\x04 \x01(\bR\x03end\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x16\n" +
 	"\x06packed\x18\x06 \x01(\fR\x06packed\x12\x17\n" +
-	"\aout_end\x18\a \x01(\x04R\x06outEnd\"<\n" +
+	"\aout_end\x18\a \x01(\x04R\x06outEnd\x12\x18\n" +
+	"\aclosing\x18\b \x01(\bR\aclosing\"<\n" +
 	"\vGwEventList\x12-\n" +
 	"\x06events\x18\x01 \x03(\v2\x15.exoactors.v1.GwEventR\x06events\"'\n" +
 	"\fGwNodeStatus\x12\x17\n" +
