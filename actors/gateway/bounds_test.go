@@ -160,3 +160,28 @@ func TestHelloAgainKeepsTheNewSessionsTasks(t *testing.T) {
 		wantError(t, f.next(t), call, gateway.ErrLimit, "1 open tasks")
 	}
 }
+
+// TestBlastIsBounded: a GwBlast's items bypass the session's window, so a
+// node takes one blast at a time, of at most maxBlastBytes; before, any
+// client could ask for 1,000,000 items of 512 bytes from each of its 256
+// calls in flight, all held in the node's send queue on a slow link.
+func TestBlastIsBounded(t *testing.T) {
+	f := newFixture(t)
+	f.hello(t)
+	f.send(&exov1.GwBlast{CallId: 2, Count: 1_000_000, Size: 512})
+	wantError(t, f.next(t), 2, gateway.ErrInvalidArgument, "32 MiB in all")
+	// Within the bound: served, items then GwBlastDone.
+	f.send(&exov1.GwBlast{CallId: 3, Count: 3, Size: 8})
+	for {
+		m := f.next(t)
+		if d, ok := m.(*exov1.GwBlastDone); ok {
+			if d.GetCallId() != 3 || d.GetCount() != 3 {
+				t.Fatalf("done %v, want call 3, count 3", d)
+			}
+			break
+		}
+		if _, ok := m.(*exov1.GwBlastItem); !ok {
+			t.Fatalf("got %T %v during the blast", m, m)
+		}
+	}
+}

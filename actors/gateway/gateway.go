@@ -9,6 +9,7 @@ import (
 	goruntime "runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -50,6 +51,13 @@ const MaxSubscribeWindow = 1 << 16
 // maxBlast bounds one GwBlast.
 const maxBlast = 1_000_000
 
+// maxBlastBytes bounds the bytes of one GwBlast (count × (size + 16), an
+// item's framing included). Blast items measure raw protoactor remote, so
+// they bypass the sessions' windows: on a slow link they wait in the
+// node's (unbounded) send queue. So a node runs one blast at a time, of at
+// most this much; the bench's 100,000 items of 42 bytes take 5.7 MiB.
+const maxBlastBytes = 32 << 20
+
 // maxBlastSize bounds the bytes of one GwBlastItem. protoactor sends up to
 // 1000 queued messages to a peer as one gRPC message, and one above the
 // transport's limit (at least 1 MiB: 2 × max_message + 1 MiB) breaks the
@@ -75,6 +83,9 @@ type Gateway struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	sub    *eventstream.Subscription
+	// blasting is set while a GwBlast sends (one at a time per node: its
+	// items bypass the sessions' windows, maxBlastBytes).
+	blasting atomic.Bool
 
 	// idle is rung (capacity 1, never closed) whenever the last session
 	// ended: WaitIdle waits on it.
@@ -195,17 +206,18 @@ func (g *Gateway) goOwned(f func()) {
 // a session's calls run at once; beyond them the call is refused with
 // ErrLimit, so a peer that never waits for its answers cannot grow the
 // node's goroutines without bound.
-func (a *gatewayActor) goCall(ctx actor.Context, s *session, callID uint64, f func()) {
+func (a *gatewayActor) goCall(ctx actor.Context, s *session, callID uint64, f func()) bool {
 	g := a.g
 	if s.calls >= g.cfg.MaxCallsPerSession {
 		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: %d calls of this client in flight on node %s, its limit; wait for their answers", ErrLimit, s.calls, g.cfg.Name)))
-		return
+		return false
 	}
 	s.calls++
 	g.goOwned(func() {
 		defer g.system.Root.Send(g.pid, &callDone{s: s})
 		f()
 	})
+	return true
 }
 
 // Internal messages of the gateway actor (local Go structs, never on the
@@ -592,12 +604,18 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		a.reply(ctx, &exov1.GwEchoed{CallId: callID})
 	case *exov1.GwBlast:
 		n, size := int(m.GetCount()), int(m.GetSize())
-		if n < 0 || n > maxBlast || size < 0 || size > maxBlastSize {
-			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: blast of %d messages of %d bytes: want at most %d of at most %d", ErrInvalidArgument, n, size, maxBlast, maxBlastSize)))
+		if n < 0 || n > maxBlast || size < 0 || size > maxBlastSize || n*(size+16) > maxBlastBytes {
+			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: blast of %d messages of %d bytes: want at most %d of at most %d, %d MiB in all (count × (size + 16))",
+				ErrInvalidArgument, n, size, maxBlast, maxBlastSize, maxBlastBytes>>20)))
+			return
+		}
+		if !g.blasting.CompareAndSwap(false, true) {
+			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: a blast is already running on node %s (one at a time); try again when it ended", ErrLimit, g.cfg.Name)))
 			return
 		}
 		to, sctx := ctx.Sender(), s.ctx
-		a.goCall(ctx, s, callID, func() {
+		if !a.goCall(ctx, s, callID, func() {
+			defer g.blasting.Store(false)
 			data := make([]byte, size)
 			root := g.system.Root
 			for i := range n {
@@ -607,7 +625,9 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 				root.Send(to, &exov1.GwBlastItem{CallId: callID, Seq: uint64(i + 1), Data: data})
 			}
 			root.Send(to, &exov1.GwBlastDone{CallId: callID, Count: int32(n)})
-		})
+		}) {
+			g.blasting.Store(false) // refused: it never started
+		}
 	case *exov1.GwShutdownPhase:
 		a.shutdownPhase(ctx, s, m) // shutdown_phase.go
 	case *exov1.GwShutdown:
