@@ -51,6 +51,12 @@ var (
 	ErrGatewayLimit = gateway.ErrLimit
 	// ErrClientClosed: the Client was closed.
 	ErrClientClosed = errors.New("client closed")
+	// ErrBadDelivery: the node sent a subscription a delivery this client
+	// refused (beyond the credit it granted, or undecodable): the
+	// Subscription ended with an error wrapping it and ErrEndOfStream, and
+	// the events of that delivery were not used. A bug of the node (or a
+	// peer that is not one), never a normal end.
+	ErrBadDelivery = errors.New("bad delivery from the node")
 )
 
 // TLSFiles names the PEM files of a TLS setup (CA, this process's
@@ -1047,7 +1053,7 @@ func (c *Client) delivery(m *exov1.GwDelivery) {
 	case bad != nil:
 		// The node sent what this client cannot read: the subscription
 		// cannot go on in order, so it ends, saying why.
-		f.End(fmt.Errorf("%w: stream %q of node %s: undecodable delivery: %v", streams.ErrEndOfStream, m.GetTopic(), node, bad))
+		f.End(fmt.Errorf("%w: %w: stream %q of node %s: undecodable delivery: %v", streams.ErrEndOfStream, ErrBadDelivery, m.GetTopic(), node, bad))
 		c.forgetSubLocked(m.GetCallId())
 		c.send(&exov1.GwUnsubscribe{CallId: m.GetCallId()})
 	case m.GetEnd():

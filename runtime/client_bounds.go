@@ -85,8 +85,8 @@ func (rs *remoteSub) deliveryError(node, topic, what string, n int, end bool) er
 	if end {
 		why += fmt.Sprintf(", buffer %d in the delivery that ends the stream", rs.buffer)
 	}
-	return fmt.Errorf("%w: stream %q of node %s: a delivery of %d %s, where this client allowed at most %d events (%s): the node broke the subscription's credit; nothing of the delivery was used",
-		streams.ErrEndOfStream, topic, node, n, what, rs.room(end), why)
+	return fmt.Errorf("%w: %w: stream %q of node %s: a delivery of %d %s, where this client allowed at most %d events (%s): the node broke the subscription's credit; nothing of the delivery was used",
+		streams.ErrEndOfStream, ErrBadDelivery, topic, node, n, what, rs.room(end), why)
 }
 
 // checkRecords checks a delivery's size before it is decoded: n entries
@@ -97,7 +97,7 @@ func (rs *remoteSub) checkRecords(node string, m *exov1.GwDelivery) error {
 	if p := m.GetPacked(); len(p) > 0 {
 		k, err := gateway.CountPacked(p)
 		if err != nil {
-			return fmt.Errorf("%w: stream %q of node %s: undecodable delivery: %v", streams.ErrEndOfStream, m.GetTopic(), node, err)
+			return fmt.Errorf("%w: %w: stream %q of node %s: undecodable delivery: %v", streams.ErrEndOfStream, ErrBadDelivery, m.GetTopic(), node, err)
 		}
 		n += k
 	}

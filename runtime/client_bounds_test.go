@@ -130,8 +130,8 @@ func TestHostileDeliveryIsRefusedBeforeDecoding(t *testing.T) {
 			if n != 0 {
 				t.Errorf("the subscription got %d events of the hostile delivery, want none", n)
 			}
-			if !errors.Is(err, streams.ErrEndOfStream) {
-				t.Fatalf("Next: %v, want an error wrapping ErrEndOfStream", err)
+			if !errors.Is(err, streams.ErrEndOfStream) || !errors.Is(err, ErrBadDelivery) {
+				t.Fatalf("Next: %v, want an error wrapping ErrEndOfStream and ErrBadDelivery", err)
 			}
 			for _, want := range []string{`stream "tasks" of node hostile-node`, "a delivery of", "allowed at most 64 events", "window 64"} {
 				if !strings.Contains(err.Error(), want) {
