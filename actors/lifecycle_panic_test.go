@@ -22,12 +22,8 @@ import (
 // running.
 func TestPanicInStoppingDoesNotWedgeStopRunner(t *testing.T) {
 	n := startNode(t)
-	id := readyRunner(t, n)
+	id, pid := readyRunnerArmed(t, n)
 	ctx := ctxT(t)
-	pid := pidOf(n.rec.snapshot(), id, 1)
-	if ok, err := n.PanicInStoppingForTest(ctx, id); err != nil || !ok {
-		t.Fatalf("arm the Stopping panic: %v %v", ok, err)
-	}
 	res, err := n.StopRunner(ctx, id)
 	if err != nil {
 		t.Fatalf("StopRunner: %v", err)
@@ -49,12 +45,7 @@ func TestPanicInStoppingDoesNotWedgeStopRunner(t *testing.T) {
 // runner is live when Shutdown begins.
 func TestPanicInStoppingDoesNotWedgeShutdown(t *testing.T) {
 	n := startNode(t)
-	id := readyRunner(t, n)
-	ctx := ctxT(t)
-	pid := pidOf(n.rec.snapshot(), id, 1)
-	if ok, err := n.PanicInStoppingForTest(ctx, id); err != nil || !ok {
-		t.Fatalf("arm the Stopping panic: %v %v", ok, err)
-	}
+	_, pid := readyRunnerArmed(t, n)
 	shutdownWithin(t, n, 20*time.Second)
 	waitGone(t, pid, 10*time.Second)
 }
@@ -107,9 +98,7 @@ func TestPanicInStoppingUnderALiveRunner(t *testing.T) {
 	if _, err := h.Chunk(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := n.PanicInStoppingForTest(ctx, id); err != nil || !ok {
-		t.Fatalf("arm the Stopping panic: %v %v", ok, err)
-	}
+	armStoppingPanic(t, n, id)
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	_, _ = n.Shutdown(short) // the tree is stopped under the live runner
@@ -145,12 +134,8 @@ func TestPanicInStoppingUnderALiveRunner(t *testing.T) {
 // state, or the actor never stops and the node's Shutdown waits on it.
 func TestPanicInStoppingOfAPanickedRunner(t *testing.T) {
 	n := startNode(t)
-	id := readyRunner(t, n)
+	id, pid := readyRunnerArmed(t, n)
 	ctx := ctxT(t)
-	pid := pidOf(n.rec.snapshot(), id, 1)
-	if ok, err := n.PanicInStoppingForTest(ctx, id); err != nil || !ok {
-		t.Fatalf("arm the Stopping panic: %v %v", ok, err)
-	}
 	if ok, err := n.PanicRunnerForTest(ctx, id); err != nil || !ok {
 		t.Fatalf("panic the runner: %v %v", ok, err)
 	}
@@ -161,4 +146,22 @@ func TestPanicInStoppingOfAPanickedRunner(t *testing.T) {
 		t.Fatalf("StopRunner of a second runner: %v", err)
 	}
 	shutdownWithin(t, n, 20*time.Second)
+}
+
+// readyRunnerArmed spawns a Ready runner armed to panic in its Stopping
+// handler, and returns its ID and its process's pid.
+func readyRunnerArmed(t *testing.T, n *testNode) (string, int) {
+	t.Helper()
+	id := readyRunner(t, n)
+	pid := pidOf(n.rec.snapshot(), id, 1)
+	armStoppingPanic(t, n, id)
+	return id, pid
+}
+
+// armStoppingPanic arms runner id's actor to panic in its Stopping handler.
+func armStoppingPanic(t *testing.T, n *testNode, id string) {
+	t.Helper()
+	if ok, err := n.PanicInStoppingForTest(ctxT(t), id); err != nil || !ok {
+		t.Fatalf("arm the Stopping panic: %v %v", ok, err)
+	}
 }

@@ -14,14 +14,7 @@ import (
 // TestRemoteConcurrentLargeSubmits: several Submits near the message limit
 // at once, each within the limit, all reach the node.
 func TestRemoteConcurrentLargeSubmits(t *testing.T) {
-	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
-	node := startNode(t, "large-submits", cfg)
-	ctx := remoteCtx(t, time.Minute)
-	c, err := exo.Dial(ctx, node.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c, ctx := dialNode(t, "large-submits", map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, time.Minute)
 	id, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "echo"})
 	if err != nil {
 		t.Fatal(err)
@@ -47,14 +40,7 @@ func TestRemoteConcurrentLargeSubmits(t *testing.T) {
 // TestRemoteBlastOfLargeItems: a Blast whose items are large is either
 // served whole or refused, never a lost node.
 func TestRemoteBlastOfLargeItems(t *testing.T) {
-	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
-	node := startNode(t, "large-blast", cfg)
-	ctx := remoteCtx(t, time.Minute)
-	c, err := exo.Dial(ctx, node.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c, ctx := dialNode(t, "large-blast", map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, time.Minute)
 	got, err := c.Blast(ctx, 2000, 64<<10)
 	if err != nil && !errors.Is(err, exo.ErrInvalidRequest) || err == nil && got != 2000 {
 		t.Fatalf("blast of 2000 items of 64 KiB: %d arrived, %v; want all of them, or ErrInvalidRequest", got, err)
@@ -75,14 +61,7 @@ func TestRemoteBlastOfLargeItems(t *testing.T) {
 // client's session"). Now every chunk arrives, and the client stays
 // connected.
 func TestRemoteLargeChunksDoNotBreakTheConnection(t *testing.T) {
-	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
-	node := startNode(t, "large-chunks", cfg)
-	ctx := remoteCtx(t, 2*time.Minute)
-	c, err := exo.Dial(ctx, node.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c, ctx := dialNode(t, "large-chunks", map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, 2*time.Minute)
 	id, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "echo"})
 	if err != nil {
 		t.Fatal(err)

@@ -234,14 +234,7 @@ func TestRemoteRetry(t *testing.T) {
 // TestRemoteNodeSIGTERM: SIGTERM shuts a node down gracefully (its runner
 // stopped, the report printed, exit 0); its client sees the node lost.
 func TestRemoteNodeSIGTERM(t *testing.T) {
-	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
-	node := startNode(t, "term", cfg)
-	ctx := remoteCtx(t, time.Minute)
-	c, err := exo.Dial(ctx, node.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	node, c, ctx := dialNode(t, "term", map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, time.Minute)
 	id, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "echo"})
 	if err != nil {
 		t.Fatal(err)
@@ -286,14 +279,7 @@ func TestRemoteNodeSIGTERM(t *testing.T) {
 // heartbeat declared the node lost (ErrNodeLost after 1.5 s), whatever the
 // caller's deadline.
 func TestRemoteWaitReadyHonoursCtxOnAFrozenNode(t *testing.T) {
-	cfg := writeConfig(t, map[string]string{"slow": fmt.Sprintf(echoKind, "20ms")}, "")
-	node := startNode(t, "frozen-ready", cfg)
-	ctx := remoteCtx(t, time.Minute)
-	c, err := exo.Dial(ctx, node.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	node, c, ctx := dialNode(t, "frozen-ready", map[string]string{"slow": fmt.Sprintf(echoKind, "20ms")}, time.Minute)
 	id, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "slow"})
 	if err != nil {
 		t.Fatal(err)
@@ -318,14 +304,7 @@ func TestRemoteWaitReadyHonoursCtxOnAFrozenNode(t *testing.T) {
 // (from its relay), and a soak saw a task's terminal status missing from
 // its node's tasks stream.
 func TestRemoteShutdownNodeDeliversTheLastEvents(t *testing.T) {
-	cfg := writeConfig(t, map[string]string{"slow": fmt.Sprintf(echoKind, "20ms")}, "")
-	node := startNode(t, "last-events", cfg)
-	ctx := remoteCtx(t, time.Minute)
-	c, err := exo.Dial(ctx, node.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	node, c, ctx := dialNode(t, "last-events", map[string]string{"slow": fmt.Sprintf(echoKind, "20ms")}, time.Minute)
 	sub, err := c.Subscribe(exo.TopicTasks, exo.Filter{}, exo.SubscribeOptions{Buffer: 8192})
 	if err != nil {
 		t.Fatal(err)

@@ -17,14 +17,7 @@ import (
 // heartbeat for 6.015s … no terminal status on node node-42's tasks
 // stream").
 func TestRemoteShutdownWithAHungRunner(t *testing.T) {
-	cfg := writeConfig(t, map[string]string{"slow": fmt.Sprintf(echoKind, "20ms")}, "")
-	node := startNode(t, "hung-shutdown", cfg)
-	ctx := remoteCtx(t, 2*time.Minute)
-	c, err := exo.Dial(ctx, node.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	node, c, ctx := dialNode(t, "hung-shutdown", map[string]string{"slow": fmt.Sprintf(echoKind, "20ms")}, 2*time.Minute)
 	sub, err := c.Subscribe(exo.TopicTasks, exo.Filter{}, exo.SubscribeOptions{Buffer: 8192})
 	if err != nil {
 		t.Fatal(err)

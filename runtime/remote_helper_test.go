@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/exo-actors/exo-actors/internal/testutil"
+	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
 // nodeProc is one `exo-actors node` process of a test.
@@ -114,6 +115,21 @@ func (n *nodeProc) wait(t *testing.T, d time.Duration) error {
 		t.Fatalf("node %s still runs after %s", n.name, d)
 		return nil
 	}
+}
+
+// dialNode starts a node process named name whose config has kinds, and
+// dials it; the client closes at the end of the test (Close is idempotent).
+// ctx is remoteCtx's, bounded by limit.
+func dialNode(t *testing.T, name string, kinds map[string]string, limit time.Duration) (*nodeProc, *exo.Client, context.Context) {
+	t.Helper()
+	node := startNode(t, name, writeConfig(t, kinds, ""))
+	ctx := remoteCtx(t, limit)
+	c, err := exo.Dial(ctx, node.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return node, c, ctx
 }
 
 func remoteCtx(t *testing.T, d time.Duration) context.Context {
