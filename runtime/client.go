@@ -741,7 +741,8 @@ func (c *Client) Echo(ctx context.Context) error {
 }
 
 // Blast asks the node to send count messages (at most 1,000,000) of size
-// bytes (at most 512: a node refuses more with ErrInvalidRequest) and
+// bytes (at most 512), count × (size + 16) at most 32 MiB (a node refuses
+// more with ErrInvalidRequest; it sends one blast at a time), and
 // returns how many arrived before the node's GwBlastDone (the floor of the bench row
 // remote_events: raw protoactor remote throughput).
 func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
