@@ -429,6 +429,15 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 		r.RunnerID, r.Generation, r.State = v.id, e.info.Generation, v.state
 		r.Score = health.Compute(m.cfg, health.Inputs{Status: e.info.Status}) // not alive: 0, "process not running"
 		r.HeartbeatAge, r.Pid, r.Alive, r.RSS, r.CPU, r.Recovering = 0, 0, false, 0, 0, nil
+		if v.state == RunnerPersistent && e.live {
+			// Persistently failed, its graceful stop asked and under way:
+			// its process may run until the stop ends it (a hung one until
+			// the stop's escalation), so it is not "not running".
+			r.Reason = "persistently failed: being stopped gracefully"
+			if smp != nil && smp.generation == e.info.Generation && !smp.exited && smp.pid > 0 {
+				r.Pid = smp.pid
+			}
+		}
 		v.report = r
 		return
 	}

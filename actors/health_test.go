@@ -218,6 +218,14 @@ func TestHealthHungRunnerRecoveredThenStopped(t *testing.T) {
 		if r.State == actors.RunnerLive && r.Value < 0.8 {
 			below = true
 		}
+		// Its stop was asked, and the hung process lives until the stop's
+		// escalation ends it: the report must not say it is not running
+		// (it did, while /status listed its live pid). RunnerStopped is
+		// recorded (a synchronous hook) before the supervisor drops the
+		// runner, so a stop that is over is never taken for one under way.
+		if r.State == actors.RunnerPersistent && !stopped() && r.Reason != "persistently failed: being stopped gracefully" {
+			t.Errorf("persistently failed runner being stopped: reason %q; want it named as being stopped", r.Reason)
+		}
 		if r.State != actors.RunnerLive {
 			seen := len(n.rec.snapshot())
 			_, _ = n.rec.await(50*time.Millisecond, "next event", func(evs []actors.Event) bool { return len(evs) > seen })

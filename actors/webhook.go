@@ -71,7 +71,10 @@ type webhookSink struct {
 	metrics *nodeMetrics
 	// now is the drop warnings' clock: time.Now, or a test's (set before
 	// the first offer).
-	now   func() time.Time
+	now func() time.Time
+	// after is the held-back drops' timer (run): time.After, or a test's
+	// (set before the first offer).
+	after func(time.Duration) <-chan time.Time
 	drops webhookDrops
 	// results, when set (tests), gets each alert's result, without blocking.
 	results chan<- string
@@ -111,7 +114,7 @@ type webhookDrops struct {
 func startWebhook(cfg WebhookConfig, logger *logrus.Logger, m *nodeMetrics) *webhookSink {
 	cfg = cfg.withDefaults()
 	s := &webhookSink{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{Proxy: nil, MaxIdleConns: 1}}, queue: make(chan webhookAlert, cfg.Queue),
-		logger: logger, metrics: m, now: time.Now}
+		logger: logger, metrics: m, now: time.Now, after: time.After}
 	s.ctx, s.stop = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.run()
@@ -176,6 +179,7 @@ func (s *webhookSink) warnDrops(n int, last webhookAlertID) {
 
 func (s *webhookSink) run() {
 	defer s.wg.Done()
+	var due <-chan time.Time // armed while the throttle holds drops back
 	for {
 		select {
 		case <-s.ctx.Done():
@@ -183,8 +187,28 @@ func (s *webhookSink) run() {
 		case a := <-s.queue:
 			s.send(a)
 			s.flushDrops(false)
+		case <-due:
+			due = nil
+			s.flushDrops(false)
+		}
+		// Drops held back are logged once their second has passed, even
+		// if no alert comes after them (not only at close).
+		if d, held := s.dropsDue(); held && due == nil {
+			due = s.after(d)
 		}
 	}
+}
+
+// dropsDue reports whether drops are held back by the throttle, and in how
+// long the warning counting them may be logged.
+func (s *webhookSink) dropsDue() (time.Duration, bool) {
+	d := &s.drops
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.pending == 0 {
+		return 0, false
+	}
+	return max(webhookDropWarnEvery-s.now().Sub(d.warned), 0), true
 }
 
 func (s *webhookSink) result(r string) {

@@ -222,3 +222,83 @@ func TestWebhookQueueFullWarningThrottled(t *testing.T) {
 		check(w[2], "r9", 1)
 	}
 }
+
+// entryHook passes each "queue full" warning to a channel, so a test waits
+// for the line instead of polling for it.
+type entryHook struct{ lines chan *logrus.Entry }
+
+func (h entryHook) Levels() []logrus.Level { return logrus.AllLevels }
+
+func (h entryHook) Fire(e *logrus.Entry) error {
+	if e.Message == "alert webhook queue full: alerts dropped" {
+		h.lines <- e
+	}
+	return nil
+}
+
+// TestWebhookHeldBackDropsAreWarnedOnceTheThrottleAllows: drops the
+// throttle held back are logged once the second has passed, even when no
+// alert comes after them. Before, a burst whose last drop fell within the
+// second of the previous warning, and whose queue then drained within that
+// second, left those drops unlogged until the node stopped: the operator
+// saw "dropped 1" while many more alerts were lost.
+func TestWebhookHeldBackDropsAreWarnedOnceTheThrottleAllows(t *testing.T) {
+	entered := make(chan struct{}, 1) // never closed
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	logger, _ := logtest.NewNullLogger()
+	lines := make(chan *logrus.Entry, 16) // never closed
+	logger.AddHook(entryHook{lines: lines})
+	var now atomic.Int64 // the fake clock, in ns
+	now.Store(time.Date(2026, 11, 30, 13, 0, 0, 0, time.UTC).UnixNano())
+	armed := make(chan time.Duration, 16) // never closed
+	fire := make(chan time.Time)          // never closed
+	results := make(chan string, 64)      // never closed
+	s := startWebhook(WebhookConfig{URL: srv.URL, Queue: 1, Timeout: time.Minute}, logger, newNodeMetrics())
+	s.now = func() time.Time { return time.Unix(0, now.Load()) }
+	s.after = func(d time.Duration) <-chan time.Time { armed <- d; return fire }
+	s.results = results
+	defer s.close()
+	s.offer(alertBody(t, "r0", AlertFiring))
+	<-entered                                // the sink is inside the first POST
+	s.offer(alertBody(t, "r1", AlertFiring)) // queued
+	s.offer(alertBody(t, "r2", AlertResolved))
+	s.offer(alertBody(t, "r3", AlertResolved)) // held back: the same instant as r2's warning
+	if w := <-lines; w.Data["runner_id"] != "r2" || w.Data["dropped"] != 1 {
+		t.Fatalf("first warning %v, want r2, dropped 1", w.Data)
+	}
+	close(release)             // sole sender: this test, once; the queue drains within the second
+	for sent := 0; sent < 2; { // r0 and r1 (the two drops' results come first)
+		if nextResult(t, results) == "sent" {
+			sent++
+		}
+	}
+	select {
+	case d := <-armed:
+		if d <= 0 || d > webhookDropWarnEvery {
+			t.Errorf("warning due in %s, want within %s", d, webhookDropWarnEvery)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the sink went idle with a drop held back and nothing due to log it")
+	}
+	now.Add(int64(webhookDropWarnEvery))
+	fire <- time.Unix(0, now.Load())
+	select {
+	case w := <-lines:
+		if w.Data["runner_id"] != "r3" || w.Data["dropped"] != 1 {
+			t.Errorf("second warning %v, want r3, dropped 1", w.Data)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the held-back drop was not logged once its second had passed")
+	}
+}

@@ -192,7 +192,7 @@ type Client struct {
 	tasks     map[uint64]*actors.TaskFeed   // open tasks by GwSubmit call_id
 	taskIDs   map[uint64]string
 	subs      map[uint64]*remoteSub // open subscriptions by GwSubscribe call_id
-	subsGone  chan struct{}         // capacity 1, never closed: a subscription was dropped (forgetSubLocked)
+	subsGone  chan struct{}         // closed (then replaced, under mu) when a subscription is dropped (forgetSubLocked): wakes every awaitSubsEnded
 	blasted   map[uint64]int        // GwBlastItems received, by GwBlast call_id
 	budget    *sendBudget           // bytes of Submits in flight (client_sendbudget.go); set by Dial
 	// outWindow is the node's window of task events and deliveries (its
@@ -259,7 +259,7 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	c := &Client{addr: addr, node: addr, opts: o, ep: ep, root: ep.system.Root, gw: actor.NewPID(addr, gateway.Name),
 		tickStop: make(chan struct{}), ended: make(chan struct{}), lastHeard: time.Now(),
 		pending: map[uint64]chan proto.Message{}, tasks: map[uint64]*actors.TaskFeed{}, taskIDs: map[uint64]string{},
-		subs: map[uint64]*remoteSub{}, subsGone: make(chan struct{}, 1), blasted: map[uint64]int{}}
+		subs: map[uint64]*remoteSub{}, subsGone: make(chan struct{}), blasted: map[uint64]int{}}
 	self := c.root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return &clientActor{c: c} }), "client")
 	c.self = self
 	c.esub = ep.system.EventStream.Subscribe(func(ev any) {
@@ -710,13 +710,13 @@ func (c *Client) awaitSubsEnded(ctx context.Context, d time.Duration) {
 	defer t.Stop()
 	for {
 		c.mu.Lock()
-		open := len(c.subs)
+		open, gone := len(c.subs), c.subsGone
 		c.mu.Unlock()
 		if open == 0 {
 			return
 		}
 		select {
-		case <-c.subsGone:
+		case <-gone:
 		case <-t.C:
 			return
 		case <-ctx.Done():
@@ -727,14 +727,16 @@ func (c *Client) awaitSubsEnded(ctx context.Context, d time.Duration) {
 	}
 }
 
-// forgetSubLocked drops subscription id (c.mu held) and tells a waiting
-// awaitSubsEnded.
+// forgetSubLocked drops subscription id (c.mu held) and wakes every
+// waiting awaitSubsEnded (two ShutdownNode calls may wait at once: a
+// single wake-up token would leave one of them waiting its whole bound).
 func (c *Client) forgetSubLocked(id uint64) {
-	delete(c.subs, id)
-	select {
-	case c.subsGone <- struct{}{}:
-	default: // one wake-up pending is enough: the waiter looks again
+	if _, ok := c.subs[id]; !ok {
+		return
 	}
+	delete(c.subs, id)
+	close(c.subsGone) // sole sender: forgetSubLocked, under c.mu, which replaces it at once
+	c.subsGone = make(chan struct{})
 }
 
 // Echo makes one bare round trip to the node's gateway (the floor of the
@@ -745,7 +747,8 @@ func (c *Client) Echo(ctx context.Context) error {
 }
 
 // Blast asks the node to send count messages (at most 1,000,000) of size
-// bytes (at most 512: a node refuses more with ErrInvalidRequest) and
+// bytes (at most 512), count × (size + 16) at most 32 MiB (a node refuses
+// more with ErrInvalidRequest; it sends one blast at a time), and
 // returns how many arrived before the node's GwBlastDone (the floor of the bench row
 // remote_events: raw protoactor remote throughput).
 func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {

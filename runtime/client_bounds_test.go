@@ -35,7 +35,7 @@ func hostileClient(t testing.TB) (*Client, chan proto.Message) {
 	t.Cleanup(func() { _ = sys.Root.StopFuture(gw).Wait() })
 	return &Client{node: "hostile-node", root: sys.Root, gw: gw, ended: make(chan struct{}),
 		pending: map[uint64]chan proto.Message{}, tasks: map[uint64]*actors.TaskFeed{}, taskIDs: map[uint64]string{},
-		subs: map[uint64]*remoteSub{}, blasted: map[uint64]int{}}, sent
+		subs: map[uint64]*remoteSub{}, subsGone: make(chan struct{}), blasted: map[uint64]int{}}, sent
 }
 
 // subscribeHostile opens subscription 1 on c as Subscribe would, with the

@@ -185,3 +185,30 @@ func TestBlastIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestBlastWhileAnotherRuns: a Blast that comes while another one sends
+// waits for it, then runs; it is not refused. Before, it got ErrLimit ("a
+// blast is already running"), which a client cannot act on: it cannot see
+// when the other ended — and a client whose Blast timed out had its next
+// Blast refused (TestRemoteBlastTimeoutLeavesNoCount failed 9 runs of 10).
+func TestBlastWhileAnotherRuns(t *testing.T) {
+	f := newFixture(t)
+	f.hello(t)
+	const first = 20_000
+	f.send(&exov1.GwBlast{CallId: 2, Count: first, Size: 8})
+	f.send(&exov1.GwBlast{CallId: 3, Count: 3, Size: 8}) // while call 2's items go out
+	items, done := map[uint64]int{}, map[uint64]int32{}
+	for len(done) < 2 {
+		switch m := f.next(t).(type) {
+		case *exov1.GwBlastItem:
+			items[m.GetCallId()]++
+		case *exov1.GwBlastDone:
+			done[m.GetCallId()] = m.GetCount()
+		default:
+			t.Fatalf("got %T %v during two blasts, want only their items and ends", m, m)
+		}
+	}
+	if items[2] != first || done[2] != first || items[3] != 3 || done[3] != 3 {
+		t.Errorf("items %v, done %v: want %d and 3 of calls 2 and 3", items, done, first)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	goruntime "runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -83,9 +82,10 @@ type Gateway struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	sub    *eventstream.Subscription
-	// blasting is set while a GwBlast sends (one at a time per node: its
-	// items bypass the sessions' windows, maxBlastBytes).
-	blasting atomic.Bool
+	// blastSlot (capacity 1, never closed) is held while a GwBlast sends:
+	// one at a time per node (its items bypass the sessions' windows,
+	// maxBlastBytes); another waits for it on its call's goroutine.
+	blastSlot chan struct{}
 
 	// idle is rung (capacity 1, never closed) whenever the last session
 	// ended: WaitIdle waits on it.
@@ -110,7 +110,7 @@ func Start(cfg Config) (*Gateway, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, system: cfg.Node.System(), start: time.Now(), idle: make(chan struct{}, 1)}
+	g := &Gateway{cfg: cfg, system: cfg.Node.System(), start: time.Now(), idle: make(chan struct{}, 1), blastSlot: make(chan struct{}, 1)}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &gatewayActor{g: g, sessions: map[string]*session{}, children: map[string]childRef{}}
@@ -609,13 +609,18 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 				ErrInvalidArgument, n, size, maxBlast, maxBlastSize, maxBlastBytes>>20)))
 			return
 		}
-		if !g.blasting.CompareAndSwap(false, true) {
-			a.reply(ctx, errMsg(callID, fmt.Errorf("%w: a blast is already running on node %s (one at a time); try again when it ended", ErrLimit, g.cfg.Name)))
-			return
-		}
 		to, sctx := ctx.Sender(), s.ctx
-		if !a.goCall(ctx, s, callID, func() {
-			defer g.blasting.Store(false)
+		a.goCall(ctx, s, callID, func() {
+			// One blast at a time: wait for the one sending (a refusal
+			// would give the client nothing to act on: it cannot see
+			// when that one ended). A waiter holds one of its session's
+			// calls, so they are bounded too.
+			select {
+			case g.blastSlot <- struct{}{}:
+			case <-sctx.Done():
+				return
+			}
+			defer func() { <-g.blastSlot }()
 			data := make([]byte, size)
 			root := g.system.Root
 			for i := range n {
@@ -625,9 +630,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 				root.Send(to, &exov1.GwBlastItem{CallId: callID, Seq: uint64(i + 1), Data: data})
 			}
 			root.Send(to, &exov1.GwBlastDone{CallId: callID, Count: int32(n)})
-		}) {
-			g.blasting.Store(false) // refused: it never started
-		}
+		})
 	case *exov1.GwShutdownPhase:
 		a.shutdownPhase(ctx, s, m) // shutdown_phase.go
 	case *exov1.GwShutdown:
