@@ -181,10 +181,12 @@ func faulty(t *testing.T, fault string) []string {
 	return []string{python, filepath.Join(sdkDir(t), "testdata", "faulty_runner.py"), fault}
 }
 
-// TestLateReadyFails: a runner that writes a task's Ready 50 ms after its
-// end, when it has already accepted the next task, fails
-// next-task-before-ready on that Ready — every time, not only when the
-// timing is unlucky (issue from a new user's runner: it passed).
+// TestLateReadyFails: a runner that writes a task's Ready late, when it has
+// already accepted the next task, fails next-task-before-ready on that
+// Ready — every time, not only when the timing is unlucky (issue from a new
+// user's runner: it passed). The faulty runner holds the Ready until the
+// next task is accepted, not for a fixed 50 ms, which a slow machine could
+// outlast before the next task came.
 func TestLateReadyFails(t *testing.T) {
 	needPython(t)
 	for i := range 3 {

@@ -4,9 +4,11 @@ own tests: the example runner (examples/text_generation.py, 5 ms a token) on
 the exo_runner SDK, with one SDK step replaced. The fault is the first
 argument:
 
-  late-ready  it decides Ready when a task ends, but writes the Ready 50 ms
-              later, from a timer: by then it may have accepted the next
-              task, so it reports Ready while that task runs
+  late-ready  it decides Ready when a task ends, but writes the Ready only
+              once it has accepted the next task (or after 2 s if none
+              comes), so it reports Ready while that task runs (the bug of
+              a Ready written from a timer, made deterministic: a 50 ms
+              timer let a slow machine's next task start after the Ready)
   no-running  it never reports StatusUpdated{Running}: TaskStatus Running,
               TaskAcknowledged, chunks, Complete, then Ready while it
               already shows Ready
@@ -29,12 +31,15 @@ from exo_runner import _server  # noqa: E402
 from exo_runner import runner_pb2 as pb  # noqa: E402
 import text_generation  # noqa: E402
 
-LATE = 0.05  # how late late-ready writes the Ready
+LATE = 2.0  # how late late-ready writes the Ready when no next task comes
+
+_original_on_task = _server.Server._on_task
 
 
 def late_ready(srv, t, exc):
-    """_on_task_ended without the atomic Ready: the terminal status now,
-    the Ready LATE seconds later, whatever happened in between."""
+    """_on_task_ended without the atomic Ready: the terminal status now, the
+    Ready once the next task was accepted (late_ready_task), or LATE seconds
+    later."""
     del srv.tasks[t.id]
     t._cancel.set()
     with srv.w.lock:
@@ -45,16 +50,30 @@ def late_ready(srv, t, exc):
             srv.completed += 1
             srv.w.write_locked(_server._task_status_frame(t.id, pb.TASK_STATUS_COMPLETE))
         decided = not srv.tasks and not srv.stopping
+        if decided:
+            srv.late_ready_pending = True
 
     def write_ready():
         with srv.w.lock:
-            if not srv.stopping:
+            if getattr(srv, "late_ready_pending", False) and not srv.stopping:
+                srv.late_ready_pending = False
                 srv.w.write_locked(_server._status_frame(proto.READY))
                 srv.status = proto.READY
 
     if decided:
-        threading.Timer(LATE, write_ready).start()
+        srv.late_ready_write = write_ready
+        timer = threading.Timer(LATE, write_ready)
+        timer.daemon = True  # never holds the runner's exit
+        timer.start()
     return None
+
+
+def late_ready_task(srv, m):
+    """_on_task, then the Ready held since the last task's end."""
+    _original_on_task(srv, m)
+    write = getattr(srv, "late_ready_write", None)
+    if write is not None:
+        write()
 
 
 def no_running_task(srv, m):
@@ -86,6 +105,7 @@ def main():
         return 2
     if sys.argv[1] == "late-ready":
         _server.Server._on_task_ended = late_ready
+        _server.Server._on_task = late_ready_task
     else:
         _server.Server._on_task = no_running_task
         _server.Server._on_task_ended = no_running_end
