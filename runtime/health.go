@@ -97,6 +97,11 @@ type HTTPConfig struct {
 	// ReadyRunners is how many runners must be Ready (or Running) for
 	// /readyz to answer 200; default 1.
 	ReadyRunners int
+	// NoRunnersNeeded makes /readyz answer 200 while the node is up and not
+	// shutting down, whatever its runners (ReadyRunners is then ignored):
+	// for a node whose runners its remote clients place, which has none
+	// until a client that found it ready places one (exo-actors node).
+	NoRunnersNeeded bool
 }
 
 // WebhookConfig configures the alert webhook: every health alert and

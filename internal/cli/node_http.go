@@ -69,7 +69,9 @@ func checkHTTPFlag(addr string, allowRemote bool) error {
 // healthConfig is the node's health configuration: the defaults, and the
 // endpoints when --http was given.
 func (o httpOpts) healthConfig() exo.HealthConfig {
-	return exo.HealthConfig{HTTP: exo.HTTPConfig{Addr: o.addr}}
+	// Ready with no runner: its clients place them, and a readiness probe
+	// that waited for one would keep every client away (a deadlock).
+	return exo.HealthConfig{HTTP: exo.HTTPConfig{Addr: o.addr, NoRunnersNeeded: true}}
 }
 
 // startError is what the command says when exo.New failed; prefix names

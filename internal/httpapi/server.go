@@ -25,6 +25,9 @@ func Handler(n *actors.Node, cfg actors.HTTPConfig) http.Handler {
 	if want <= 0 {
 		want = 1
 	}
+	if cfg.NoRunnersNeeded {
+		want = 0
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
