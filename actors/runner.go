@@ -906,9 +906,14 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 		ctx.Send(ctx.Parent(), &runnerDone{id: a.slot.id, failed: true})
 	}
 	a.answerStopWaiters(ctx, res)
-	a.answerPhaseWaiters(ctx, func(r *PhaseReport) {
-		r.Outcome, r.Note = OutcomeFailed, f.Message
-	})
+	// No answer to a shutdown phase from here: the supervisor answers for
+	// this runner in HandleFailure, once it has ended the runner's tasks.
+	// Answered here, the report could reach the supervisor before the
+	// failure (protoactor escalates it after the panic below), the phase
+	// could end, the node close its streams, and the tasks' terminal
+	// statuses then go to closed streams: exo-actors chaos saw tasks whose
+	// runner failed during a node's shutdown missing from its tasks stream.
+	a.phaseWaiters = nil
 	// The tasks wait for the supervisor's decision (a retry keeps some);
 	// their timers belong to this incarnation and end with it.
 	a.slot.tasks.stopTimers()

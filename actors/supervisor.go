@@ -439,8 +439,9 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 	sl := s.slots[id]
 	s.failures[id] = f
 	if s.phase != nil { // it cannot answer the phase any more: answer for it
-		s.phase.answerFor(&PhaseReport{Actor: id, Phase: s.phase.report.Phase, Start: f.At, Outcome: OutcomeFailed,
-			Note: f.Message, TasksFailed: len(sl.tasks.live)})
+		start := s.phase.report.Start
+		s.phase.answerFor(&PhaseReport{Actor: id, Phase: s.phase.report.Phase, Start: start, Duration: max(f.At.Sub(start), 0),
+			Outcome: OutcomeFailed, Note: f.Message, TasksFailed: len(sl.tasks.live)})
 		defer func() {
 			if s.phase != nil && s.phase.done() {
 				s.finishPhaseWith(system, s.phase)
