@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -64,23 +63,8 @@ func TestNodeListenInUse(t *testing.T) {
 // listed runners are live: "runners 1 (0 live)", not a bare "runners 1".
 func TestRemoteStatusCountsLiveRunners(t *testing.T) {
 	bin := exoBinary(t)
-	conf := filepath.Join(t.TempDir(), "node.json")
-	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "1ms"]}}}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "node", "--name", "st-a", "--listen", "127.0.0.1:0", "--config", conf, "--log-level", "warn")
-	pipe, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // only if the test failed early
-	})
-	head := readUntil(t, bufio.NewReader(pipe), "listening on ")
+	cmd, out, _ := startNodeProcess(t, "st-a")
+	head := readUntil(t, out, "listening on ")
 	_, rest, _ := strings.Cut(head, "listening on ")
 	listen := strings.Fields(rest)[0]
 
@@ -120,25 +104,8 @@ func TestRemoteStatusCountsLiveRunners(t *testing.T) {
 // acts on.
 func TestRemoteRunSaysGoodbye(t *testing.T) {
 	bin := exoBinary(t)
-	conf := filepath.Join(t.TempDir(), "node.json")
-	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "1ms"]}}}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "node", "--name", "bye-a", "--listen", "127.0.0.1:0", "--config", conf, "--log-format", "json")
-	pipe, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer // written by exec's copier; read after Wait
-	cmd.Stderr = &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // only if the test failed early
-	})
-	out := bufio.NewReader(pipe)
+	// logs is written by exec's copier; read after Wait.
+	cmd, out, logs := startNodeProcess(t, "bye-a", "--log-level", "info", "--log-format", "json")
 	head := readUntil(t, out, "listening on ")
 	_, rest, _ := strings.Cut(head, "listening on ")
 	listen := strings.Fields(rest)[0]
