@@ -126,7 +126,7 @@ const (
 	RunnerStopping   = "stopping"   // failing or being stopped
 	RunnerGone       = "gone"       // stopped, or retired after an escalation
 	RunnerPersistent = "persistently_failed"
-	RunnerStarting   = "starting" // a new incarnation not sampled yet
+	RunnerStarting   = "starting" // a new incarnation not sampled yet, or not past its handshake (not scored)
 )
 
 // RunnerHealth is one runner in a HealthReport.
@@ -408,6 +408,12 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 	case smp == nil || smp.generation != e.info.Generation:
 		v.state = RunnerStarting
 		return // a new incarnation that has not answered yet: score it next time
+	case smp.handshaking:
+		// No Hello yet, so no heartbeat can be expected: the handshake
+		// timeout judges it (a monitor that took the time since the start
+		// for a heartbeat age killed runners whose Hello was on time).
+		v.state = RunnerStarting
+		return
 	case smp.windingDown:
 		v.state = RunnerStopping
 	default:

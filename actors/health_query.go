@@ -67,13 +67,17 @@ type runnerSample struct {
 	pid        int
 	exited     bool // the process has exited (reaped)
 	status     *exov1.RunnerStatus
-	// heartbeatAge is the time since the last heartbeat (since the start
-	// before the handshake), on the runner clock.
+	// heartbeatAge is the time since the last heartbeat (since the
+	// handshake before the first), on the runner clock.
 	heartbeatAge time.Duration
-	windingDown  bool // failing or stopping
-	stopping     bool // a stop was requested
-	queued       int
-	inFlight     int
+	// handshaking: the runner has not said Hello yet. No heartbeat is
+	// allowed before HelloAccepted, so the monitor leaves the runner to its
+	// handshake timeout (RunnerTimeouts.Handshake) and does not score it.
+	handshaking bool
+	windingDown bool // failing or stopping
+	stopping    bool // a stop was requested
+	queued      int
+	inFlight    int
 }
 
 // onHealth answers the health monitor (supervisor side).
@@ -121,12 +125,12 @@ func (a *runnerActor) onHealth(ctx actor.Context, m healthMessage) {
 	switch m := m.(type) {
 	case *healthProbe:
 		now := a.node.runnerClock.Now()
-		last := a.lastHeartbeat
-		if last.IsZero() {
-			last = a.started // before the handshake: since the start
+		var age time.Duration
+		if !a.lastHeartbeat.IsZero() { // zero before the handshake
+			age = now.Sub(a.lastHeartbeat)
 		}
 		smp := &runnerSample{round: m.round, id: a.slot.id, generation: a.gen, exited: a.exit != nil || a.p == nil,
-			status: a.status, heartbeatAge: now.Sub(last), windingDown: a.life.ending() || a.life == lifeSuspect,
+			status: a.status, heartbeatAge: age, handshaking: a.life == lifeStarting, windingDown: a.life.ending() || a.life == lifeSuspect,
 			stopping: a.life == lifeStopping || a.life == lifeReleasing || a.admission == admitStopping || a.life == lifeDraining && a.drain.then == lifeStopping,
 			queued:   len(a.slot.tasks.queue), inFlight: a.slot.tasks.inFlight}
 		if a.p != nil {

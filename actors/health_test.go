@@ -314,3 +314,35 @@ func TestHealthConfigRefused(t *testing.T) {
 		t.Fatalf("StartNode with bad weights: %v", err)
 	}
 }
+
+// TestHealthLeavesAStartingRunnerToItsHandshakeTimeout: a runner that has
+// not said Hello yet is judged by its handshake timeout alone; the monitor
+// reports it "starting" and neither scores nor recovers it. Before, it took
+// the time since the process started for a heartbeat age (no heartbeat is
+// allowed before HelloAccepted), so a runner whose Hello came within the
+// documented 5 s was killed at about 4.6 s as "unhealthy (score 0.00): no
+// heartbeat for 4.577s (limit 2.5s)" (a Node.js runner, on a node with the
+// default timeouts), and a silent one was not told it never said Hello.
+func TestHealthLeavesAStartingRunnerToItsHandshakeTimeout(t *testing.T) {
+	n, fc, checks := healthNode(t, health.Config{Interval: time.Second, HeartbeatGrace: time.Second,
+		HeartbeatLimit: 3 * time.Second, UnhealthyChecks: 2})
+	ctx := ctxT(t)
+	// A process that never says Hello; its handshake timeout is an hour away.
+	id, err := n.SpawnRunner(ctx, actors.RunnerSpec{Kind: "silent", Command: "sleep", Args: []string{"600"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.rec.waitFor(t, 20*time.Second, "the process started", func(evs []actors.Event) bool { return pidOf(evs, id, 1) > 0 })
+	for range 10 {
+		step(t, fc, checks, time.Second)
+	}
+	if r := runnerHealth(t, n, id); r.State != actors.RunnerStarting || r.Recovering != nil {
+		t.Errorf("runner 10 s into its handshake: state %s, score %.2f %s (%s), want %s and no recovery",
+			r.State, r.Value, r.Level, r.Reason, actors.RunnerStarting)
+	}
+	for _, e := range n.rec.snapshot() {
+		if f, ok := e.(*actors.RunnerFailed); ok && f.Failure.RunnerID == id {
+			t.Errorf("runner failed during its handshake: %s", f.Failure.Message)
+		}
+	}
+}
