@@ -192,3 +192,15 @@ type StopResult struct {
 	// Resources is how the runner's resources closed (process, then pipes).
 	Resources *resources.CloseReport
 }
+
+// Ended says how the stop ended, for people: EndedBy, followed by the exit
+// status when the process did not exit 0 on its own after a Shutdown frame
+// ("shutdown frame (exitcode=5)": the runner stopped when asked, but said
+// something went wrong). A SIGTERM or SIGKILL step's own signal is not
+// repeated.
+func (r *StopResult) Ended() string {
+	if r.EndedBy == "shutdown frame" && r.Exit != nil && (r.Exit.Code != 0 || r.Exit.Signaled() || r.Exit.Err != nil) {
+		return r.EndedBy + " (" + r.Exit.String() + ")"
+	}
+	return r.EndedBy
+}

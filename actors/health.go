@@ -289,10 +289,10 @@ func (m *healthMonitor) Receive(ctx actor.Context) {
 			m.stepDone(v, health.StepForceRestart, "ok", "accepted: the runner fails with kind unhealthy; the error policy decides (FORCE_CLEANUP then RETRY)")
 		}
 	case *StopResult:
-		m.stepDone(m.view(msg.RunnerID), health.StepStop, "ok", "stopped gracefully: ended by "+msg.EndedBy)
+		m.stepDone(m.view(msg.RunnerID), health.StepStop, "ok", "stopped gracefully: ended by "+msg.Ended())
 	case *stopRunnerReply:
 		if msg.result != nil {
-			m.stepDone(m.view(msg.result.RunnerID), health.StepStop, "ok", "ended by "+msg.result.EndedBy)
+			m.stepDone(m.view(msg.result.RunnerID), health.StepStop, "ok", "ended by "+msg.result.Ended())
 		}
 	case *healthReportQuery:
 		ctx.Respond(m.report())

@@ -27,6 +27,11 @@ func helperMain(mode string) int {
 		return 1
 	case "supervisor":
 		return helperSupervisor()
+	case "exit-5-on-shutdown":
+		// Stops when asked, but exits 5 (something went wrong on the way out).
+		err := runner.Serve(context.Background(), exitOnShutdown{})
+		fmt.Fprintln(os.Stderr, "helper runner:", err)
+		return 1
 	case "no-ack":
 		return helperNoAck(false)
 	case "close-stdin":
@@ -91,6 +96,26 @@ func (idleHandler) Load(ctx context.Context, s *runner.Session) error {
 	return s.SetStatus(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY)
 }
 func (idleHandler) Run(ctx context.Context, t *runner.Task) error { return nil }
+
+// exitOnShutdown is a runner that loads at once, runs nothing and whose
+// process exits 5 on the Shutdown frame.
+type exitOnShutdown struct{}
+
+func (exitOnShutdown) Run(context.Context, *runner.Task) error { return nil }
+func (exitOnShutdown) Load(_ context.Context, s *runner.Session) error {
+	if err := s.Loading(1, 1); err != nil {
+		return err
+	}
+	if err := s.SetStatus(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED); err != nil {
+		return err
+	}
+	return s.SetStatus(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY)
+}
+
+func (exitOnShutdown) BeforeShutdown(context.Context) {
+	fmt.Fprintln(os.Stderr, "helper runner: cannot flush the cache, exiting 5")
+	os.Exit(5)
+}
 
 // helperSupervisor starts a node with three built-in runners, prints their
 // PIDs once all are Ready, and waits to be killed.

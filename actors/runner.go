@@ -845,9 +845,14 @@ func (a *runnerActor) finishStop(ctx actor.Context, closed *resources.CloseRepor
 	a.slot.tasks.stopTimers()
 	a.to(lifeDone)
 	if a.status.GetKind() != exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN {
-		a.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN}, "stopped: ended by "+res.EndedBy)
+		a.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN}, "stopped: ended by "+res.Ended())
 	}
-	a.log.WithFields(logrus.Fields{"ended_by": res.EndedBy, "duration": res.Total, "exit": a.exit.String()}).Info("runner stopped")
+	stopLog := a.log.WithFields(logrus.Fields{"ended_by": res.EndedBy, "duration": res.Total, "exit": a.exit.String()})
+	if res.Ended() != res.EndedBy {
+		stopLog.Warn("runner stopped, but its process did not exit 0 after the Shutdown frame")
+	} else {
+		stopLog.Info("runner stopped")
+	}
 	a.emit(&RunnerStopped{Result: *res})
 	// The supervisor stops us (a poison pill behind what it already
 	// forwarded). It hears of it before StopRunner returns: a Shutdown its
@@ -858,7 +863,7 @@ func (a *runnerActor) finishStop(ctx actor.Context, closed *resources.CloseRepor
 	forced := res.EndedBy == "SIGTERM" || res.EndedBy == "SIGKILL"
 	a.answerPhaseWaiters(ctx, func(r *PhaseReport) {
 		if r.Note == "" {
-			r.Note = "ended by " + res.EndedBy
+			r.Note = "ended by " + res.Ended()
 		}
 		if forced && r.Phase == PhaseClosing {
 			r.Outcome = OutcomeForced // it did not exit on the Shutdown frame

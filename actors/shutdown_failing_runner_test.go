@@ -89,3 +89,29 @@ func runnerFailingInDraining(t *testing.T, round int) {
 			round, last, o.Reason, r.rep)
 	}
 }
+
+// TestStopSaysANonZeroExitAfterTheShutdownFrame: a runner that stops on its
+// Shutdown frame but exits 5 is stopped, not failed, and says so: its
+// StopResult's Ended and a warning in the log name the exit. Before,
+// "stopped: ended by shutdown frame" read like a clean exit (a Node.js
+// runner's trial, whose exit code 5 was only in a debug-level log line).
+func TestStopSaysANonZeroExitAfterTheShutdownFrame(t *testing.T) {
+	n := startNode(t)
+	ctx := ctxT(t)
+	id, err := n.SpawnRunner(ctx, actors.RunnerSpec{Kind: "exit5", Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=exit-5-on-shutdown"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
+	res, err := n.StopRunner(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.EndedBy != "shutdown frame" || res.Ended() != "shutdown frame (exitcode=5)" || res.Failure != nil {
+		t.Errorf("stop: EndedBy %q, Ended %q, failure %v; want ended by the shutdown frame, exitcode=5 named, no failure", res.EndedBy, res.Ended(), res.Failure)
+	}
+	n.logs.waitLog(t, 5*time.Second, "the stop logged at warn with the exit", func(e *logrus.Entry) bool {
+		return e.Level == logrus.WarnLevel && e.Data["runner_id"] == id && e.Data["exit"] == "exitcode=5" &&
+			e.Message == "runner stopped, but its process did not exit 0 after the Shutdown frame"
+	})
+}

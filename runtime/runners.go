@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/resources"
 )
 
@@ -133,9 +134,11 @@ type StopResult struct {
 	RunnerID   string
 	Generation uint64
 	// EndedBy names the step after which the process exited: "shutdown
-	// frame", "SIGTERM", "SIGKILL"; "failure" when the runner had failed,
-	// "not running" when there was no live process, "restart cancelled" for
-	// a runner waiting to restart.
+	// frame", "SIGTERM", "SIGKILL"; "failure" when the runner failed while
+	// the stop was under way, "not running" when there was no live process
+	// (a runner retired after an escalation among them: Failure then says
+	// why), "restart cancelled" for a runner waiting to restart. Ended adds
+	// a non-zero exit after the Shutdown frame.
 	EndedBy string
 	// Exit is how the process ended; nil when there was none.
 	Exit  *ExitStatus
@@ -150,6 +153,14 @@ type StopResult struct {
 	Failure *RunnerFailure
 	// Resources is how the runner's resources closed (process, then pipes).
 	Resources *CloseReport
+}
+
+// Ended says how the stop ended, for people: EndedBy, followed by the exit
+// status when the process did not exit 0 after its Shutdown frame
+// ("shutdown frame (exitcode=5)": it stopped when asked, but said something
+// went wrong). A remote node's StopResult has no Exit: Ended is EndedBy.
+func (r *StopResult) Ended() string {
+	return (&actors.StopResult{EndedBy: r.EndedBy, Exit: toExit(r.Exit)}).Ended()
 }
 
 // CloseOutcome is how one resource's close ended.

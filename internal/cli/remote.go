@@ -259,7 +259,7 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "node %-8s stopped %s: ended by %s\n", nr.c.NodeName(), res.RunnerID, res.EndedBy)
+			fmt.Fprintf(out, "node %-8s stopped %s: ended by %s\n", nr.c.NodeName(), res.RunnerID, res.Ended())
 		}
 	}
 	if len(failed) > 0 {
