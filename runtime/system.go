@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/streams"
 	"github.com/exo-actors/exo-actors/internal/httpapi"
 )
 
@@ -101,7 +102,10 @@ func (s *System) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, erro
 // Under a RETRY policy a failed runner restarts on its own; WaitReady
 // returns at the first failure it sees nonetheless, so call it again to wait
 // for the restarted runner (a runner already waiting to restart when
-// WaitReady is called is waited for).
+// WaitReady is called is waited for). Called for a runner that failed, it
+// waits for the error policy's decision: when that restarts nothing
+// (ESCALATE, SKIP), the error wraps both ErrRunnerFailed and
+// ErrRunnerNotAvailable (the runner will not come back: spawn another).
 func (s *System) WaitReady(ctx context.Context, id string) error {
 	// Subscribe first, then look: a change between the two is in the stream.
 	sub, err := s.node.Subscribe(actors.TopicRunnerStatus, filterFor(id), subscribeDefaults())
@@ -148,7 +152,38 @@ func (s *System) readyOrFailed(ctx context.Context, id string) (bool, error) {
 	if err != nil {
 		return true, err
 	}
+	if info.Status == StatusFailed && !info.Restarting && !failureDecided(info) {
+		return s.awaitDecision(ctx, id)
+	}
 	return readyDecision(info)
+}
+
+// awaitDecision waits until the error policy has decided on runner id's
+// failure (its SupervisionDecision), so that WaitReady tells "will
+// restart" (it then waits on) from "will not come back"
+// (ErrRunnerNotAvailable) instead of guessing between the two.
+func (s *System) awaitDecision(ctx context.Context, id string) (bool, error) {
+	sub, err := s.node.Subscribe(actors.TopicErrors, streams.Filter{RunnerID: id, Kinds: []string{actors.KindSupervisionDecision}}, subscribeDefaults())
+	if err != nil {
+		return true, err
+	}
+	defer sub.Close()
+	for {
+		// Look after subscribing: a decision between the two is in the stream.
+		info, err := s.runner(ctx, id)
+		if err != nil {
+			return true, err
+		}
+		if info.Status != StatusFailed || info.Restarting || failureDecided(info) {
+			return readyDecision(info)
+		}
+		if _, err := sub.Next(ctx); err != nil {
+			if errors.Is(err, ErrEndOfStream) {
+				return true, fmt.Errorf("runner %s: %w: the System shut down before the runner was Ready", id, ErrShuttingDown)
+			}
+			return true, fmt.Errorf("runner %s failed (%s) and WaitReady stopped waiting for the error policy's decision: %w", id, info.LastError, err)
+		}
+	}
 }
 
 // readyDecision is WaitReady's look at a runner's info, for System and
@@ -161,12 +196,23 @@ func readyDecision(info RunnerInfo) (bool, error) {
 		return false, nil
 	case st == StatusReady || st == StatusRunning:
 		return true, nil
+	case st == StatusFailed && failureDecided(info):
+		// The error policy decided on this failure and restarts nothing
+		// (a restart would show as Restarting or a new generation).
+		return true, fmt.Errorf("%w: runner %s failed and will not come back (%w: the error policy decided %s): %s; fix what failed, then spawn a new runner",
+			ErrRunnerFailed, info.ID, ErrRunnerNotAvailable, info.LastRecord.Decision, info.LastError)
 	case st == StatusFailed:
-		return true, fmt.Errorf("%w: runner %s failed and is not Ready (no restart is planned): %s", ErrRunnerFailed, info.ID, info.LastError)
+		return true, fmt.Errorf("%w: runner %s failed and is not Ready: %s (the error policy's decision is not known yet: call WaitReady again to wait for a restart)", ErrRunnerFailed, info.ID, info.LastError)
 	case st == StatusShutdown || st == StatusShuttingDown:
 		return true, fmt.Errorf("%w: runner %s is %s; spawn a new runner", ErrRunnerNotAvailable, info.ID, st)
 	}
 	return false, nil
+}
+
+// failureDecided: the runner's last error record is about its current
+// generation, so the error policy has decided on its failure.
+func failureDecided(info RunnerInfo) bool {
+	return info.LastRecord != nil && info.LastRecord.Generation == info.Generation
 }
 
 func (s *System) runner(ctx context.Context, id string) (RunnerInfo, error) {

@@ -53,9 +53,17 @@ func TestWaitReadyReturnsTheFailure(t *testing.T) {
 	if d := rf.Diagnostics(); !strings.Contains(d, "uptime: ") || !strings.Contains(d, "(process start to exit)") {
 		t.Errorf("diagnostics:\n%s", d)
 	}
-	// Asked again once the runner is known to have failed.
-	if err := sys.WaitReady(ctx, id); !errors.Is(err, exo.ErrRunnerFailed) && !errors.Is(err, exo.ErrRunnerNotAvailable) {
-		t.Errorf("second WaitReady = %v", err)
+	// Asked again, right after: the runner will not come back (the policy
+	// escalates), and WaitReady says so with ErrRunnerNotAvailable, the
+	// documented "give up" (host-guide.md), once the policy has decided.
+	// Before, it returned ErrRunnerFailed alone, every time, so a host
+	// following the documented "call WaitReady again" spun for good.
+	for i := range 3 {
+		err := sys.WaitReady(ctx, id)
+		if !errors.Is(err, exo.ErrRunnerNotAvailable) || !errors.Is(err, exo.ErrRunnerFailed) ||
+			!strings.Contains(err.Error(), "will not come back") || !strings.Contains(err.Error(), "ESCALATE") {
+			t.Errorf("WaitReady #%d after the failure = %v; want ErrRunnerNotAvailable and ErrRunnerFailed, naming the decision", i+2, err)
+		}
 	}
 }
 
