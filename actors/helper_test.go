@@ -60,6 +60,8 @@ func helperMain(mode string) int {
 		return 1
 	case "late-chunks":
 		return helperLateChunks()
+	case "cancel-crossing":
+		return helperCancelCrossing()
 	case "cut-frame-exit":
 		return helperCutFrameExit()
 	case "skips-running":

@@ -487,7 +487,12 @@ type taskEntry struct {
 	resubmits int    // times resubmitted after a restart
 	cancelAs  exov1.TaskStatus
 	cancelWhy string
-	timers    [3]timerSlot // ack, timeout, cancel wait
+	// cancelFrom is, while cancelling, how far the runner's frames for the
+	// task have come (taskSent, taskRunning or taskAcked): its TaskStatus
+	// Running and TaskAcknowledged may cross the Cancel on the pipes, and
+	// are in order when they follow it.
+	cancelFrom taskState
+	timers     [3]timerSlot // ack, timeout, cancel wait
 }
 
 const (
