@@ -141,6 +141,9 @@ type runnerSupervisor struct {
 	// removed lists removed runners whose final info is still kept, oldest
 	// first; bounded by RetentionLimits (retention.go).
 	removed []removal
+	// forgotten lists the runners retention forgot since the health
+	// monitor's last roster, which carries them to it (retention.go).
+	forgotten []string
 }
 
 func newRunnerSupervisor(node *nodeConfig) actor.Actor {
