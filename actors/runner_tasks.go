@@ -340,7 +340,10 @@ func (a *runnerActor) onCancel(ctx actor.Context, m *cancelTasks) {
 	l := a.slot.tasks
 	var targets []*taskEntry
 	if m.all {
-		for _, id := range append(l.sentIDs(), l.queue...) {
+		// Queued tasks first: they end at once, before a sent task's end
+		// frees a slot that would dispatch them to the runner (a runner
+		// without the cancel capability would then run each of them).
+		for _, id := range append(append([]string(nil), l.queue...), l.sentIDs()...) {
 			targets = append(targets, l.live[id])
 		}
 	} else if e := l.live[m.taskID]; e != nil {
