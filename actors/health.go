@@ -215,6 +215,7 @@ type healthMonitor struct {
 	checks     uint64
 	nodeScore  health.NodeScore
 	persistent int
+	forgotten  []string // runners retention forgot, from the rosters, until the next evaluation
 	faulted    bool
 	last       time.Time
 	sink       *webhookSink
@@ -265,6 +266,8 @@ func (m *healthMonitor) Receive(ctx actor.Context) {
 			ctx.Request(pid, &resources.SnapshotQuery{})
 		}
 	case *healthRoster:
+		// Also from a late roster: its forgotten runners are in no other.
+		m.forgotten = append(m.forgotten, msg.forgotten...)
 		if msg.round == m.round {
 			m.roster = msg
 			m.maybeEvaluate(ctx)
@@ -340,7 +343,8 @@ func (m *healthMonitor) evaluate(ctx actor.Context) {
 		// runner is healthy again by now.
 		m.decisionAlerts(now)
 	}
-	m.dropForgotten(m.roster.forgotten, now, closed)
+	m.dropForgotten(m.forgotten, now, closed)
+	m.forgotten = nil
 	listed := make(map[string]bool, len(m.roster.runners))
 	for _, e := range m.roster.runners {
 		listed[e.info.ID] = true
