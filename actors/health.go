@@ -215,6 +215,7 @@ type healthMonitor struct {
 	checks     uint64
 	nodeScore  health.NodeScore
 	persistent int
+	forgotten  []string // runners retention forgot, from the rosters, until the next evaluation
 	faulted    bool
 	last       time.Time
 	sink       *webhookSink
@@ -265,6 +266,8 @@ func (m *healthMonitor) Receive(ctx actor.Context) {
 			ctx.Request(pid, &resources.SnapshotQuery{})
 		}
 	case *healthRoster:
+		// Also from a late roster: its forgotten runners are in no other.
+		m.forgotten = append(m.forgotten, msg.forgotten...)
 		if msg.round == m.round {
 			m.roster = msg
 			m.maybeEvaluate(ctx)
@@ -340,6 +343,8 @@ func (m *healthMonitor) evaluate(ctx actor.Context) {
 		// runner is healthy again by now.
 		m.decisionAlerts(now)
 	}
+	m.dropForgotten(m.forgotten, now, closed)
+	m.forgotten = nil
 	listed := make(map[string]bool, len(m.roster.runners))
 	for _, e := range m.roster.runners {
 		listed[e.info.ID] = true
@@ -390,6 +395,35 @@ func (m *healthMonitor) forget(listed map[string]bool) {
 		}
 	}
 	m.order = slices.DeleteFunc(m.order, func(id string) bool { return !listed[id] })
+}
+
+// dropForgotten drops what the monitor holds of runners the supervisor's
+// retention forgot: their alerts (each resolved, as for a gone runner, but
+// persistent_failure, which never resolves: it leaves the active alerts
+// silently), their count among the persistently failed, their metric
+// series, history and view. Without it a runner forgotten before a check
+// saw it gone (KeepRemoved < 0, a burst of removals) kept its alerts and
+// series for the node's life, and a persistently failed one its alert and
+// its weight in NodeShutdownShare.
+func (m *healthMonitor) dropForgotten(ids []string, now time.Time, closed bool) {
+	for _, id := range ids {
+		for _, k := range m.alerts.Holding(id) {
+			if k.Condition == health.ConditionPersistent || closed {
+				m.alerts.Resolve(k)
+				continue
+			}
+			m.resolve(k, now)
+		}
+		if v := m.views[id]; v != nil {
+			if v.tracker.Persistent() && m.persistent > 0 {
+				m.persistent--
+			}
+			delete(m.views, id)
+			m.order = slices.DeleteFunc(m.order, func(o string) bool { return o == id })
+		}
+		m.node.metrics.forget(id)
+		m.node.history.forget(id)
+	}
 }
 
 // check scores one runner.

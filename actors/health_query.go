@@ -29,6 +29,8 @@ type (
 		round   uint64
 		closed  bool // the node is shutting down
 		runners []rosterEntry
+		// forgotten: runners retention forgot since the last roster.
+		forgotten []string
 	}
 	rosterEntry struct {
 		info RunnerInfo
@@ -86,7 +88,8 @@ func (s *runnerSupervisor) onHealth(ctx actor.Context, m healthMessage) {
 	case *healthRound:
 		// Lean on purpose (no error records, no backoff plan): the supervisor
 		// is on every Submit's path, and this runs at every check.
-		r := &healthRoster{round: m.round, closed: s.closed, runners: make([]rosterEntry, 0, len(s.order))}
+		r := &healthRoster{round: m.round, closed: s.closed, runners: make([]rosterEntry, 0, len(s.order)), forgotten: s.forgotten}
+		s.forgotten = nil
 		for _, id := range s.order {
 			in := s.slots[id].info()
 			w := s.waiting[id]

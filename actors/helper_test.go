@@ -65,6 +65,17 @@ func helperMain(mode string) int {
 		return 1
 	case "late-chunks":
 		return helperLateChunks()
+	case "cancel-crossing":
+		return helperCancelCrossing()
+	case "no-cancel-cap":
+		// The Go SDK without the cancel capability; every task runs until
+		// the runner shuts down.
+		err := runner.Serve(context.Background(), blockingHandler{}, runner.WithCapabilities())
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "helper runner:", err)
+			return 1
+		}
+		return 0
 	case "cut-frame-exit":
 		return helperCutFrameExit()
 	case "skips-running":

@@ -25,7 +25,9 @@ const (
 // the runner is forgotten: Runners no longer lists it, and StopRunner,
 // Submit and Cancel answer ErrUnknownRunner. The error handler forgets a
 // runner's backoff state at removal, and the resource manager its
-// per-owner tally once its resources are gone (resources.ForgetOwner).
+// per-owner tally once its resources are gone (resources.ForgetOwner), and
+// the health monitor its alerts, metric series and history (at its next
+// check).
 // The error handler's history (errhandler.Config.HistoryLimit) and each
 // stream's departed subscribers (64) have bounds of their own.
 type RetentionLimits struct {
@@ -94,4 +96,16 @@ func (s *runnerSupervisor) forgetRunner(system *actor.ActorSystem, id string) {
 	if s.node.resourcesPID != nil && system != nil {
 		system.Root.Send(s.node.resourcesPID, &resources.ForgetOwner{Owner: id})
 	}
+	// The health monitor learns it from its next roster and drops the
+	// runner's alerts, metric series and history: it may never have seen
+	// the runner gone (forgotten between two checks), and a runner it no
+	// longer lists would otherwise keep them for the node's life.
+	if len(s.forgotten) == maxForgotten {
+		s.forgotten = slices.Delete(s.forgotten, 0, 1) // no monitor takes them (disabled): keep the newest
+	}
+	s.forgotten = append(s.forgotten, id)
 }
+
+// maxForgotten bounds the forgotten runners waiting for the health
+// monitor's next roster (a node without a monitor keeps the newest).
+const maxForgotten = 1024

@@ -247,6 +247,13 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 		st := b.TaskStatusUpdated.GetStatus()
 		switch st {
 		case exov1.TaskStatus_TASK_STATUS_RUNNING:
+			if e.state == taskCancelling && e.cancelFrom == taskSent {
+				// The runner started the task before our Cancel reached
+				// it: in order, and the task ends on its confirmation.
+				e.cancelFrom = taskRunning
+				a.emit(&TaskStatusChanged{RunnerID: a.slot.id, TaskID: id, Status: st, At: a.node.runnerClock.Now()})
+				return
+			}
 			if e.state != taskSent {
 				a.protocolViolation(fmt.Sprintf("task %q: TaskStatus Running twice or late", id))
 				return
@@ -267,6 +274,11 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 			a.protocolViolation(fmt.Sprintf("task %q: status %s from the runner", id, TaskStatusName(st)))
 		}
 	case *exov1.RunnerEnvelope_TaskAcknowledged:
+		if e.state == taskCancelling && e.cancelFrom == taskRunning {
+			e.cancelFrom = taskAcked // crossed the Cancel, as Running above
+			a.emit(&TaskAcknowledged{RunnerID: a.slot.id, TaskID: id, At: a.node.runnerClock.Now()})
+			return
+		}
 		if e.state != taskRunning {
 			a.protocolViolation(fmt.Sprintf("task %q: TaskAcknowledged before TaskStatus Running", id))
 			return
@@ -328,7 +340,10 @@ func (a *runnerActor) onCancel(ctx actor.Context, m *cancelTasks) {
 	l := a.slot.tasks
 	var targets []*taskEntry
 	if m.all {
-		for _, id := range append(l.sentIDs(), l.queue...) {
+		// Queued tasks first: they end at once, before a sent task's end
+		// frees a slot that would dispatch them to the runner (a runner
+		// without the cancel capability would then run each of them).
+		for _, id := range append(append([]string(nil), l.queue...), l.sentIDs()...) {
 			targets = append(targets, l.live[id])
 		}
 	} else if e := l.live[m.taskID]; e != nil {
@@ -353,7 +368,7 @@ func (a *runnerActor) cancelEntry(ctx actor.Context, e *taskEntry, as exov1.Task
 		a.endTask(ctx, e, as, why+" before it was sent")
 		return
 	}
-	e.state = taskCancelling
+	e.cancelFrom, e.state = e.state, taskCancelling
 	e.cancelAs, e.cancelWhy = as, why
 	a.cancelTask(e, taskTimerAck)
 	a.cancelTask(e, taskTimerTimeout)

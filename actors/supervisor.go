@@ -141,6 +141,9 @@ type runnerSupervisor struct {
 	// removed lists removed runners whose final info is still kept, oldest
 	// first; bounded by RetentionLimits (retention.go).
 	removed []removal
+	// forgotten lists the runners retention forgot since the health
+	// monitor's last roster, which carries them to it (retention.go).
+	forgotten []string
 }
 
 func newRunnerSupervisor(node *nodeConfig) actor.Actor {
@@ -335,9 +338,8 @@ func (s *runnerSupervisor) stopRunner(ctx actor.Context, id string) {
 		return
 	}
 	if s.waiting[id] != nil {
-		s.cancelRestart(ctx.ActorSystem(), asSupervisor(ctx), id, "runner stopped while it waited to restart")
-		ctx.Respond(&stopRunnerReply{result: &StopResult{RunnerID: id, Generation: sl.info().Generation,
-			EndedBy: "restart cancelled", Failure: s.failures[id]}})
+		res := s.cancelRestart(ctx.ActorSystem(), asSupervisor(ctx), id, "runner stopped while it waited to restart")
+		ctx.Respond(&stopRunnerReply{result: res})
 		return
 	}
 	child := s.children[id]
@@ -689,8 +691,11 @@ func (s *runnerSupervisor) restart(ctx actor.Context, m *restartDue) {
 }
 
 // cancelRestart ends a runner's backoff wait for good: timer stopped, its
-// tasks failed, the actor stopped.
-func (s *runnerSupervisor) cancelRestart(system *actor.ActorSystem, sup actor.Supervisor, id, why string) {
+// tasks failed, the actor stopped, and a RunnerStopped ("restart
+// cancelled") announces it, as every stop does: a subscriber waiting for
+// the runner to come back (WaitReady) learns that it will not. It returns
+// that stop's result.
+func (s *runnerSupervisor) cancelRestart(system *actor.ActorSystem, sup actor.Supervisor, id, why string) *StopResult {
 	w := s.waiting[id]
 	delete(s.waiting, id)
 	if w.timer != nil {
@@ -700,6 +705,9 @@ func (s *runnerSupervisor) cancelRestart(system *actor.ActorSystem, sup actor.Su
 	s.node.policy.RunnerStopped(id)
 	s.node.logger.WithFields(logrus.Fields{"runner_id": id, "reason": why}).Info("restart cancelled")
 	s.retire(system, sup, id, w.pid)
+	res := &StopResult{RunnerID: id, Generation: s.slots[id].info().Generation, EndedBy: "restart cancelled", Failure: s.failures[id]}
+	s.node.emit(&RunnerStopped{Result: *res})
+	return res
 }
 
 // retire stops a failed runner actor without losing what is queued for it:

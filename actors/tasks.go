@@ -117,7 +117,7 @@ var (
 	// ErrChunkDropped: the chunk asked for is older than what the handle
 	// keeps (TaskLimits.HandleChunks).
 	ErrChunkDropped        = errors.New("chunk no longer held by the task handle (TaskLimits.HandleChunks)")
-	errTaskHandleCancelled = errors.New("task handle wait cancelled")
+	errTaskHandleCancelled = errors.New("stopped waiting")
 )
 
 // TaskOutcome is how a task ended.
@@ -398,7 +398,7 @@ func (h *TaskHandle) Chunk(ctx context.Context, i int) (*Chunk, error) {
 		case <-ch:
 		case <-ctx.Done():
 			h.giveUp(ch)
-			return nil, fmt.Errorf("%w: %w", errTaskHandleCancelled, ctx.Err())
+			return nil, h.waitEnded(ctx)
 		}
 	}
 }
@@ -441,9 +441,16 @@ func (h *TaskHandle) Next(ctx context.Context) (*Chunk, error) {
 		case <-ch:
 		case <-ctx.Done():
 			h.giveUp(ch)
-			return nil, fmt.Errorf("%w: %w", errTaskHandleCancelled, ctx.Err())
+			return nil, h.waitEnded(ctx)
 		}
 	}
+}
+
+// waitEnded is the error of a wait on the handle whose ctx ended: it names
+// the task, says that the task goes on, and wraps ctx's error.
+func (h *TaskHandle) waitEnded(ctx context.Context) error {
+	return fmt.Errorf("task %q on runner %s: %w: %w; the task itself goes on: wait again, or end it with Cancel",
+		h.ID, h.RunnerID, errTaskHandleCancelled, ctx.Err())
 }
 
 // Wait returns the outcome once the task ended. It always returns for every
@@ -462,7 +469,7 @@ func (h *TaskHandle) Wait(ctx context.Context) (TaskOutcome, error) {
 		case <-ch:
 		case <-ctx.Done():
 			h.giveUp(ch)
-			return TaskOutcome{}, fmt.Errorf("%w: %w", errTaskHandleCancelled, ctx.Err())
+			return TaskOutcome{}, h.waitEnded(ctx)
 		}
 	}
 }
@@ -487,7 +494,12 @@ type taskEntry struct {
 	resubmits int    // times resubmitted after a restart
 	cancelAs  exov1.TaskStatus
 	cancelWhy string
-	timers    [3]timerSlot // ack, timeout, cancel wait
+	// cancelFrom is, while cancelling, how far the runner's frames for the
+	// task have come (taskSent, taskRunning or taskAcked): its TaskStatus
+	// Running and TaskAcknowledged may cross the Cancel on the pipes, and
+	// are in order when they follow it.
+	cancelFrom taskState
+	timers     [3]timerSlot // ack, timeout, cancel wait
 }
 
 const (
