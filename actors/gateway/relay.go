@@ -156,8 +156,13 @@ func (r *relay) relay(ctx actor.Context, d *streams.Delivery) {
 	if r.state == relayEnded {
 		return
 	}
+	// A piece holds more than MaxOutMessage bytes only when it is one
+	// event: a large event starts a piece of its own rather than join one
+	// that holds events already.
 	for i := range d.Events {
-		r.out.Add(d.Events[i : i+1])
+		if piece := r.out.AddCut(d.Events[i:i+1], MaxOutMessage); piece != nil {
+			r.pending = append(r.pending, piece)
+		}
 		if r.out.Bytes() >= MaxOutMessage {
 			r.pending = append(r.pending, r.out.Take())
 		}
