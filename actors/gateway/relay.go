@@ -50,6 +50,11 @@ type relay struct {
 	gate      *outGate
 	ending    bool
 	endReason string
+	// queued: the gate holds a delivery of this relay for its turn; the
+	// relay hands over nothing more until the gate's gateSent note (one
+	// place in the gate's queue), and stops then if that was End
+	// (stopQueued).
+	queued, stopQueued bool
 }
 
 // flushNote is the relay's note to itself to send what it collected.
@@ -96,6 +101,13 @@ func (r *relay) Receive(ctx actor.Context) {
 	case *flushNote:
 		r.flushDue = false
 		r.flush(ctx)
+	case *gateSent:
+		r.queued = false
+		if r.stopQueued {
+			ctx.Stop(ctx.Self())
+			return
+		}
+		r.flush(ctx)
 	case *grant:
 		if r.state == relayRelaying {
 			r.stream.Grant(r.id, m.n)
@@ -109,33 +121,33 @@ func (r *relay) Receive(ctx actor.Context) {
 
 // flush sends the collected events, each pending buffer as one
 // GwDelivery, then End once ending, as far as the session's window lets
-// it; the rest goes when the gate's flush note comes.
+// it; a delivery the window refuses waits in the gate's queue, and the
+// rest goes after the gate's gateSent note.
 func (r *relay) flush(ctx actor.Context) {
 	if r.out.Len() > 0 {
 		r.pending = append(r.pending, r.out.Take())
 	}
-	for len(r.pending) > 0 || r.ending {
+	for !r.queued && (len(r.pending) > 0 || r.ending) {
 		d := &exov1.GwDelivery{CallId: r.req.GetCallId(), Topic: r.stream.Topic()}
 		if len(r.pending) > 0 {
 			d.Packed = r.pending[0]
+			r.pending[0] = nil
+			r.pending = r.pending[1:]
 		}
-		last := r.ending && len(r.pending) <= 1
+		last := r.ending && len(r.pending) == 0
 		if last {
 			d.End, d.Reason = true, r.endReason
+			r.ending = false
 		} else if r.ending {
 			d.Closing = true // the hand-over may exceed the credit: the client counts the buffer
 		}
 		if r.gate == nil {
 			ctx.Send(r.to, d)
 		} else if !r.gate.trySend(ctx.Self(), r.to, d) {
+			r.queued, r.stopQueued = true, last
 			return
 		}
-		if len(r.pending) > 0 {
-			r.pending[0] = nil
-			r.pending = r.pending[1:]
-		}
 		if last {
-			r.ending = false
 			ctx.Stop(ctx.Self())
 			return
 		}
