@@ -51,10 +51,14 @@ const MaxSubscribeWindow = 1 << 16
 const maxBlast = 1_000_000
 
 // maxBlastBytes bounds the bytes of one GwBlast (count × (size + 16), an
-// item's framing included). Blast items measure raw protoactor remote, so
-// they bypass the sessions' windows: on a slow link they wait in the
-// node's (unbounded) send queue. So a node runs one blast at a time, of at
-// most this much; the bench's 100,000 items of 42 bytes take 5.7 MiB.
+// item's framing included); the bench's 100,000 items of 42 bytes take
+// 5.7 MiB. A node runs one blast at a time, and its items are in the
+// session's window (outGate) like task events: the node holds at most the
+// window of them unacknowledged, and the slot frees once the last item
+// went through the window, so blast after blast on a slow link waits for
+// the client's acknowledgements instead of growing the node's send queue.
+// (A client without a window, GwHello.acks unset, gets one blast's items
+// at a time, each at most this much, unacknowledged.)
 const maxBlastBytes = 32 << 20
 
 // maxBlastSize bounds the bytes of one GwBlastItem. protoactor sends up to
@@ -83,8 +87,8 @@ type Gateway struct {
 	wg     sync.WaitGroup
 	sub    *eventstream.Subscription
 	// blastSlot (capacity 1, never closed) is held while a GwBlast sends:
-	// one at a time per node (its items bypass the sessions' windows,
-	// maxBlastBytes); another waits for it on its call's goroutine.
+	// one at a time per node (maxBlastBytes); another waits for it on its
+	// call's goroutine.
 	blastSlot chan struct{}
 
 	// idle is rung (capacity 1, never closed) whenever the last session
@@ -260,8 +264,9 @@ type session struct {
 	calls    int                        // calls served off the actor (goCall) not answered yet, at most MaxCallsPerSession
 	ctx      context.Context            // ends the session's forwarders
 	cancel   context.CancelFunc
-	// out bounds the bytes of task events and deliveries in flight to the
-	// client (outgate.go); nil for a client that does not acknowledge.
+	// out bounds the bytes of task events, deliveries and blast items in
+	// flight to the client (outgate.go); nil for a client that does not
+	// acknowledge.
 	out *outGate
 }
 
@@ -609,7 +614,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 				ErrInvalidArgument, n, size, maxBlast, maxBlastSize, maxBlastBytes>>20)))
 			return
 		}
-		to, sctx := ctx.Sender(), s.ctx
+		to, sctx, out := ctx.Sender(), s.ctx, s.out
 		a.goCall(ctx, s, callID, func() {
 			// One blast at a time: wait for the one sending (a refusal
 			// would give the client nothing to act on: it cannot see
@@ -624,10 +629,15 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			data := make([]byte, size)
 			root := g.system.Root
 			for i := range n {
-				if sctx.Err() != nil {
-					return
+				item := &exov1.GwBlastItem{CallId: callID, Seq: uint64(i + 1), Data: data}
+				if out == nil { // a client without a window: maxBlastBytes alone bounds it
+					if sctx.Err() != nil {
+						return
+					}
+					root.Send(to, item)
+				} else if out.send(sctx, to, item) != nil {
+					return // the session ended
 				}
-				root.Send(to, &exov1.GwBlastItem{CallId: callID, Seq: uint64(i + 1), Data: data})
 			}
 			root.Send(to, &exov1.GwBlastDone{CallId: callID, Count: int32(n)})
 		})

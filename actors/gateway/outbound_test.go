@@ -6,10 +6,72 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
 	"github.com/exo-actors/exo-actors/actors/gateway"
 	"github.com/exo-actors/exo-actors/actors/streams"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
+
+// outEnd returns m's out_end stamp, 0 when its type has none.
+func outEnd(m proto.Message) uint64 {
+	r := m.ProtoReflect()
+	fd := r.Descriptor().Fields().ByName(protoreflect.Name("out_end"))
+	if fd == nil {
+		return 0
+	}
+	return r.Get(fd).Uint()
+}
+
+// TestBlastItemsCountAgainstTheWindow: a Blast's items are in the session's
+// window like task events and deliveries, so two Blasts asked for back to
+// back hold at most the window unacknowledged on the node. Before, the
+// items bypassed the window and the node's one-at-a-time slot freed once
+// the items were queued: a client that did not read (a slow link) let the
+// whole of every Blast pile up in the node's send queue.
+func TestBlastItemsCountAgainstTheWindow(t *testing.T) {
+	f := newFixture(t)
+	f.send(&exov1.GwHello{CallId: 1, ClientName: "unit-test", Acks: true})
+	w, ok := f.next(t).(*exov1.GwWelcome)
+	if !ok || w.GetOutWindow() <= 0 {
+		t.Fatalf("hello: %v, want a welcome with a window", w)
+	}
+	win := uint64(w.GetOutWindow())
+	const n = 60_000 // about 1.7 MB per blast: more than twice the window
+	f.send(&exov1.GwBlast{CallId: 2, Count: n, Size: 8})
+	f.send(&exov1.GwBlast{CallId: 3, Count: n, Size: 8})
+	// Acknowledge as a client does, but only every half window: what the
+	// node sends beyond the window before an acknowledgement shows.
+	var unacked, acked, most uint64
+	items, done := 0, 0
+	for done < 2 {
+		switch m := f.next(t).(type) {
+		case *exov1.GwBlastItem:
+			items++
+			unacked += uint64(proto.Size(m))
+			most = max(most, unacked)
+			if unacked > win {
+				t.Fatalf("after %d blast items, %d bytes of them arrived unacknowledged; the node's window is %d", items, unacked, win)
+			}
+			if end := outEnd(m); end > acked && end-acked >= win/2 {
+				f.send(&exov1.GwAck{Through: end})
+				acked, unacked = end, 0
+			}
+		case *exov1.GwBlastDone:
+			done++
+			if m.GetCount() != n {
+				t.Fatalf("blast %d done with %d items, want %d", m.GetCallId(), m.GetCount(), n)
+			}
+		default:
+			t.Fatalf("got %T %v during two blasts", m, m)
+		}
+	}
+	if items != 2*n {
+		t.Fatalf("%d items, want %d", items, 2*n)
+	}
+	t.Logf("two blasts of %d items: at most %d bytes unacknowledged, window %d", n, most, win)
+}
 
 // TestLargeEventDoesNotShareAPiece: the relay cuts a subscription's events
 // into pieces of MaxOutMessage bytes; a piece holds more only when it is a

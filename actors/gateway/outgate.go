@@ -41,8 +41,8 @@ func windowWithin(window, nodeLimit, clientLimit int) int {
 	return max(min(window, limit-MaxOutMessage-outSlack), MaxOutMessage)
 }
 
-// outGate bounds the bytes of task events and deliveries a session has
-// sent to its client and the client has not acknowledged yet
+// outGate bounds the bytes of task events, deliveries and blast items a
+// session has sent to its client and the client has not acknowledged yet
 // (GwAck), so that neither protoactor's endpoint writer queue (unbounded
 // in memory) nor one of its batches (up to 1000 queued messages in one
 // gRPC message, which breaks the connection past the client's gRPC limit:
@@ -61,7 +61,7 @@ func windowWithin(window, nodeLimit, clientLimit int) int {
 // Senders the window refuses wait in one queue, served in arrival order:
 // a sender that comes while others wait goes behind them even if its
 // message would fit, and each sender (a task's forwarder, a
-// subscription's relay) holds at most one place, since it hands
+// subscription's relay, a blast) holds at most one place, since it hands
 // over one message and waits for it to go. So a flooding task lets every
 // sender that waited before its next message go first: a waiting message
 // goes after at most one message of each sender queued ahead of it. The
@@ -124,6 +124,8 @@ func (g *outGate) stampLocked(to *actor.PID, msg proto.Message, size uint64) {
 	case *exov1.GwTaskEvent:
 		m.OutEnd = g.sent
 	case *exov1.GwDelivery:
+		m.OutEnd = g.sent
+	case *exov1.GwBlastItem:
 		m.OutEnd = g.sent
 	}
 	g.system.Root.Send(to, msg)
