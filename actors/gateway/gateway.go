@@ -268,6 +268,8 @@ type session struct {
 	// flight to the client (outgate.go); nil for a client that does not
 	// acknowledge.
 	out *outGate
+	// bounds: the largest message the session may send its client.
+	bounds outBounds
 }
 
 // childRef is a relay's subscription: its session (not the key, see
@@ -388,6 +390,7 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 		w := windowWithin(g.cfg.OutWindow, GRPCLimit(g.cfg.MaxMessage), int(m.GetMaxReceive()))
 		s.out, window = newOutGate(g.system, w), int64(w)
 	}
+	s.bounds = boundsFor(int(window), GRPCLimit(g.cfg.MaxMessage), int(m.GetMaxReceive()))
 	a.sessions[key] = s
 	ctx.Watch(from)
 	a.count()
@@ -739,9 +742,15 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 	s.runners[callID] = m.GetRunnerId()
 	a.count()
 	a.reply(ctx, &exov1.GwSubmitted{CallId: callID})
-	to, sctx, out := ctx.Sender(), s.ctx, s.out
+	to, sctx, out, bounds, runnerID := ctx.Sender(), s.ctx, s.out, s.bounds, m.GetRunnerId()
 	g.goOwned(func() {
-		g.forward(sctx, h, to, callID, out)
+		if g.forward(sctx, h, to, callID, out, bounds) {
+			// A chunk too large for the client: its handle ended Failed;
+			// the runner need not go on with a task nobody can read.
+			cctx, cancel := context.WithTimeout(g.ctx, callTimeout)
+			_, _ = g.cfg.Node.Cancel(cctx, runnerID, spec.ID)
+			cancel()
+		}
 		g.system.Root.Send(g.pid, &taskDone{s: s, callID: callID})
 	})
 }
@@ -751,7 +760,10 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 // the handle by index, so two submissions of one task ID each get it all.
 // With out (a client that acknowledges) it waits for the session's window
 // before each message, and a batch of chunks stops at MaxOutMessage bytes.
-func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.PID, callID uint64, out *outGate) {
+// A chunk larger than bounds allows is not sent: the task ends Failed for
+// the client with a reason naming the size and the limit, and forward
+// reports true (the caller cancels the task on the node).
+func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.PID, callID uint64, out *outGate, bounds outBounds) (tooLarge bool) {
 	root := g.system.Root
 	send := func(ev *exov1.GwTaskEvent) bool {
 		if out == nil {
@@ -760,6 +772,7 @@ func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.P
 		}
 		return out.send(ctx, to, ev) == nil
 	}
+	batch := min(MaxOutMessage, bounds.maxOut)
 	attempt, i := 1, 0
 	for {
 		c, err := h.Chunk(ctx, i)
@@ -783,16 +796,22 @@ func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.P
 			if at != attempt {
 				continue // retried meanwhile: the loop sends the retry
 			}
-			more = upToBytes(more, MaxOutMessage-chunkBytes(c))
+			more = upToBytes(more, batch-chunkBytes(c))
 			var ev *exov1.GwTaskEvent
 			if len(more) == 0 {
 				ev = &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Chunk{Chunk: c}}
+				if size := int(outSize(ev)); size > bounds.maxOut {
+					send(&exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Outcome{Outcome: &exov1.GwTaskOutcome{
+						Status: exov1.TaskStatus_TASK_STATUS_FAILED, Chunks: int32(i), Attempt: int32(attempt), At: timestamppb.Now(),
+						Reason: bounds.tooLarge(fmt.Sprintf("chunk %d of task %q", c.GetIndex(), h.ID), size, g.cfg.Name) + "; the node cancelled the task"}}})
+					return true
+				}
 			} else {
 				packed := PackChunks(make([]byte, 0, 48*(1+len(more))), []*exov1.ChunkGenerated{c})
 				ev = &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_PackedChunks{PackedChunks: PackChunks(packed, more)}}
 			}
 			if !send(ev) {
-				return
+				return false
 			}
 			i += 1 + len(more)
 		case errors.Is(err, actors.ErrChunkDropped):
@@ -860,7 +879,7 @@ func (a *gatewayActor) subscribe(ctx actor.Context, s *session, m *exov1.GwSubsc
 		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: subscription to %q asks for %s; ask for less (0: the node's default)", ErrInvalidArgument, m.GetTopic(), what)))
 		return
 	}
-	r := &relay{g: g, stream: stream, to: ctx.Sender(), req: m, gate: s.out}
+	r := &relay{g: g, stream: stream, to: ctx.Sender(), req: m, gate: s.out, bounds: s.bounds}
 	child := ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return r }))
 	s.subs[m.GetCallId()] = child
 	a.children[child.Id] = childRef{s: s, callID: m.GetCallId()}

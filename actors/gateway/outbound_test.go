@@ -128,3 +128,73 @@ func TestLargeEventDoesNotShareAPiece(t *testing.T) {
 		t.Fatalf("%d events, want %d", got, small+2)
 	}
 }
+
+// TestEventTooLargeForTheClientEndsOnlyItsSubscription: an event larger
+// than what the node may send the client in one message (its transport
+// limit, GwHello.max_receive here) ends that subscription with an error
+// naming the size and the limit; before, the node sent it, and over gRPC
+// the oversized batch broke the connection: every task and subscription of
+// the client ended as "node lost".
+func TestEventTooLargeForTheClientEndsOnlyItsSubscription(t *testing.T) {
+	f := newFixture(t)
+	const maxReceive = 800 << 10
+	f.send(&exov1.GwHello{CallId: 1, ClientName: "unit-test", Acks: true, MaxReceive: maxReceive})
+	if w, ok := f.next(t).(*exov1.GwWelcome); !ok {
+		t.Fatalf("hello: got %T", w)
+	}
+	f.send(&exov1.GwSubscribe{CallId: 2, Topic: streams.TopicAlerts})
+	f.send(&exov1.GwSubscribe{CallId: 3, Topic: streams.TopicErrors})
+	for range 2 {
+		if sub, ok := f.next(t).(*exov1.GwSubscribed); !ok {
+			t.Fatalf("subscribe: %v", sub)
+		}
+	}
+	s := f.node.Stream(streams.TopicAlerts)
+	if err := s.Publish(streams.Event{Kind: "x", RunnerID: "small"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Publish(streams.Event{Kind: "x", RunnerID: strings.Repeat("r", 900<<10)}); err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for {
+		m := f.next(t)
+		d, ok := m.(*exov1.GwDelivery)
+		if !ok || d.GetCallId() != 2 {
+			t.Fatalf("got %T %v, want a delivery of call 2", m, m)
+		}
+		if size := proto.Size(d); size > maxReceive {
+			t.Fatalf("the node sent a delivery of %d bytes to a client that receives at most %d in one message", size, maxReceive)
+		}
+		evs, err := gateway.UnpackEvents(nil, d.GetTopic(), d.GetPacked())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += len(evs)
+		if d.GetEnd() {
+			for _, want := range []string{"bytes", fmt.Sprint(maxReceive)} {
+				if !strings.Contains(d.GetReason(), want) {
+					t.Fatalf("end reason %q does not name %q", d.GetReason(), want)
+				}
+			}
+			t.Logf("end reason: %s", d.GetReason())
+			break
+		}
+	}
+	if got != 1 {
+		t.Fatalf("%d events before the end, want the small one", got)
+	}
+	// The other subscription goes on.
+	if err := f.node.Stream(streams.TopicErrors).Publish(streams.Event{Kind: "y", RunnerID: "after"}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m := f.next(t)
+		if d, ok := m.(*exov1.GwDelivery); ok && d.GetCallId() == 3 {
+			if d.GetEnd() {
+				t.Fatalf("the other subscription ended: %s", d.GetReason())
+			}
+			break
+		}
+	}
+}

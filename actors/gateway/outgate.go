@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -34,11 +35,42 @@ const outSlack = 64 << 10
 // connection: with max_message 64 KiB (a limit of 1.125 MiB) the 4 MiB
 // window went out as a 2.4 MB batch.
 func windowWithin(window, nodeLimit, clientLimit int) int {
-	limit := nodeLimit
-	if clientLimit > 0 && clientLimit < limit {
-		limit = clientLimit
-	}
+	limit := transportLimit(nodeLimit, clientLimit)
 	return max(min(window, limit-MaxOutMessage-outSlack), MaxOutMessage)
+}
+
+// transportLimit returns the smaller of the node's and the client's
+// transport limits (clientLimit <= 0: the client did not say).
+func transportLimit(nodeLimit, clientLimit int) int {
+	if clientLimit > 0 && clientLimit < nodeLimit {
+		return clientLimit
+	}
+	return nodeLimit
+}
+
+// outBounds are the sizes a session's messages to its client must keep: a
+// chunk or event larger than maxOut cannot travel. Sent anyway, the gRPC
+// batch above limit breaks the connection (every task and subscription of
+// the client would end as node lost), so the node fails that task or
+// subscription alone, naming the size and the limit.
+type outBounds struct {
+	limit  int // the smaller of the two transports' limits
+	maxOut int // the largest message: limit less what may be queued beside it
+}
+
+// boundsFor returns the bounds of a session whose window is window (0: a
+// client without a window): a message waiting for room goes once at most a
+// quarter of the window is in flight, and outSlack travels beside it.
+func boundsFor(window, nodeLimit, clientLimit int) outBounds {
+	limit := transportLimit(nodeLimit, clientLimit)
+	return outBounds{limit: limit, maxOut: limit - outSlack - window/4}
+}
+
+// tooLarge says why what, of size bytes, cannot go to the client of node.
+func (b outBounds) tooLarge(what string, size int, node string) string {
+	return fmt.Sprintf("%s is %d bytes, more than the %d bytes node %s may send this client in one message: "+
+		"their transport limit is %d bytes (the smaller side's 2 × max_message + 1 MiB), less room for what travels with it; "+
+		"raise max_message on the node and on the client, or make the runner's chunks smaller", what, size, b.maxOut, node, b.limit)
 }
 
 // outGate bounds the bytes of task events, deliveries and blast items a

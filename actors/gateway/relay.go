@@ -55,7 +55,14 @@ type relay struct {
 	// place in the gate's queue), and stops then if that was End
 	// (stopQueued).
 	queued, stopQueued bool
+	// bounds: the largest message the session sends its client; a larger
+	// event ends the subscription (outBounds).
+	bounds outBounds
 }
+
+// deliveryOverhead is what a GwDelivery adds around its packed events at
+// most: call_id, topic, the packed field's tag and length, flags, out_end.
+const deliveryOverhead = 128
 
 // flushNote is the relay's note to itself to send what it collected.
 type flushNote struct{}
@@ -168,14 +175,28 @@ func (r *relay) relay(ctx actor.Context, d *streams.Delivery) {
 	if r.state == relayEnded {
 		return
 	}
-	// A piece holds more than MaxOutMessage bytes only when it is one
-	// event: a large event starts a piece of its own rather than join one
-	// that holds events already.
+	// A piece holds more than cut bytes only when it is one event: a
+	// large event starts a piece of its own rather than join one that
+	// holds events already.
+	cut := min(MaxOutMessage, r.bounds.maxOut-deliveryOverhead)
 	for i := range d.Events {
-		if piece := r.out.AddCut(d.Events[i:i+1], MaxOutMessage); piece != nil {
+		ev := d.Events[i : i+1]
+		if piece := r.out.AddCut(ev, cut); piece != nil {
 			r.pending = append(r.pending, piece)
 		}
-		if r.out.Bytes() >= MaxOutMessage {
+		if r.out.Len() == 1 && r.out.Bytes()+deliveryOverhead > r.bounds.maxOut {
+			// One event the client cannot receive: sent, it would break
+			// the connection and every task and subscription of the
+			// client. This subscription ends after the events before it.
+			size := r.out.Bytes()
+			r.out.Take()
+			why := r.bounds.tooLarge(fmt.Sprintf("event %d (%s)", ev[0].Seq, ev[0].Kind), size, r.g.cfg.Name) +
+				"; the subscription ends here"
+			r.state, r.ending, r.endReason = relayEnded, true, why
+			r.flush(ctx)
+			return
+		}
+		if r.out.Bytes() >= cut {
 			r.pending = append(r.pending, r.out.Take())
 		}
 	}
