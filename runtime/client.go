@@ -754,8 +754,8 @@ func (c *Client) Echo(ctx context.Context) error {
 // how many arrived before the node's GwBlastDone. Bounds: a node sends one
 // blast at a time (another waits for it, holding one of its session's
 // calls), and its items are in the node's window to this client like task
-// chunks and events (at most the window, 4 MiB by default, unacknowledged;
-// this client acknowledges as they arrive), so back-to-back Blasts on a
+// chunks and events, 256 at a time (at most the window, 4 MiB by default,
+// and one group unacknowledged; this client acknowledges as they arrive), so back-to-back Blasts on a
 // slow link wait for the client instead of growing the node's send queue
 // (docs/remote.md, "Bounds on what a node sends").
 func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {

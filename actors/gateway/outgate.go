@@ -169,7 +169,15 @@ func (g *outGate) stampLocked(to *actor.PID, msg proto.Message, size uint64) {
 // its session ended: it must not go on sending them to the gone client
 // through the closed gate.
 func (g *outGate) send(ctx context.Context, to *actor.PID, msg proto.Message) error {
-	size := outSize(msg)
+	return g.sendFor(ctx, to, msg, 0)
+}
+
+// sendFor is send for msg and the extra bytes of messages its caller sends
+// right after it, outside the gate (a blast's group of items): the window
+// admits, and msg's out_end counts, all of them at once, so they cost the
+// gate one admission instead of one each.
+func (g *outGate) sendFor(ctx context.Context, to *actor.PID, msg proto.Message, extra uint64) error {
+	size := outSize(msg) + extra
 	g.mu.Lock()
 	if err := ctx.Err(); err != nil {
 		g.mu.Unlock()
