@@ -746,11 +746,18 @@ func (c *Client) Echo(ctx context.Context) error {
 	return err
 }
 
-// Blast asks the node to send count messages (at most 1,000,000) of size
-// bytes (at most 512), count × (size + 16) at most 32 MiB (a node refuses
-// more with ErrInvalidRequest; it sends one blast at a time), and
-// returns how many arrived before the node's GwBlastDone (the floor of the bench row
-// remote_events: raw protoactor remote throughput).
+// Blast is a bench tool, not part of the Node API: it measures raw
+// protoactor remote throughput from the node to this client (the floor of
+// the bench row remote_events). It asks the node to send count messages
+// (at most 1,000,000) of size bytes (at most 512), count × (size + 16) at
+// most 32 MiB (a node refuses more with ErrInvalidRequest), and returns
+// how many arrived before the node's GwBlastDone. Bounds: a node sends one
+// blast at a time (another waits for it, holding one of its session's
+// calls), and its items are in the node's window to this client like task
+// chunks and events, 256 at a time (at most the window, 4 MiB by default,
+// and one group unacknowledged; this client acknowledges as they arrive), so back-to-back Blasts on a
+// slow link wait for the client instead of growing the node's send queue
+// (docs/remote.md, "Bounds on what a node sends").
 func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
 	id := c.ids.Add(1)
 	c.mu.Lock()
@@ -908,6 +915,7 @@ func (a *clientActor) Receive(ctx actor.Context) {
 			c.blasted[m.GetCallId()] = n + 1
 		}
 		c.mu.Unlock()
+		a.ack(c, m.GetOutEnd()) // blast items are in the node's window too
 	case proto.Message:
 		c.reply(m)
 	}

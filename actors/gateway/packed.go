@@ -69,6 +69,28 @@ func (p *Packer) Add(evs []streams.Event) {
 	}
 }
 
+// AddCut appends the events of evs; if the packer held events already
+// and they would then pass cut bytes, it first takes those (returned, as
+// Take does) and starts afresh with evs. So a packer past cut bytes holds
+// the events of one AddCut alone.
+func (p *Packer) AddCut(evs []streams.Event, cut int) []byte {
+	if p.n == 0 {
+		p.Add(evs)
+		return nil
+	}
+	before, n, ids := len(p.buf), p.n, p.ids
+	p.Add(evs)
+	if len(p.buf) <= cut {
+		return nil
+	}
+	// The events added were encoded against the IDs before them: undo,
+	// take what was there, and add them again to a fresh buffer.
+	p.buf, p.n, p.ids = p.buf[:before], n, ids
+	piece := p.Take()
+	p.Add(evs)
+	return piece
+}
+
 // Take returns the bytes collected since the last Take (nil if none) and
 // starts afresh: the bytes are the caller's (they are sent), and the next
 // event carries its IDs again.

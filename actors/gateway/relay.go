@@ -50,7 +50,19 @@ type relay struct {
 	gate      *outGate
 	ending    bool
 	endReason string
+	// queued: the gate holds a delivery of this relay for its turn; the
+	// relay hands over nothing more until the gate's gateSent note (one
+	// place in the gate's queue), and stops then if that was End
+	// (stopQueued).
+	queued, stopQueued bool
+	// bounds: the largest message the session sends its client; a larger
+	// event ends the subscription (outBounds).
+	bounds outBounds
 }
+
+// deliveryOverhead is what a GwDelivery adds around its packed events at
+// most: call_id, topic, the packed field's tag and length, flags, out_end.
+const deliveryOverhead = 128
 
 // flushNote is the relay's note to itself to send what it collected.
 type flushNote struct{}
@@ -96,6 +108,13 @@ func (r *relay) Receive(ctx actor.Context) {
 	case *flushNote:
 		r.flushDue = false
 		r.flush(ctx)
+	case *gateSent:
+		r.queued = false
+		if r.stopQueued {
+			ctx.Stop(ctx.Self())
+			return
+		}
+		r.flush(ctx)
 	case *grant:
 		if r.state == relayRelaying {
 			r.stream.Grant(r.id, m.n)
@@ -109,33 +128,33 @@ func (r *relay) Receive(ctx actor.Context) {
 
 // flush sends the collected events, each pending buffer as one
 // GwDelivery, then End once ending, as far as the session's window lets
-// it; the rest goes when the gate's flush note comes.
+// it; a delivery the window refuses waits in the gate's queue, and the
+// rest goes after the gate's gateSent note.
 func (r *relay) flush(ctx actor.Context) {
 	if r.out.Len() > 0 {
 		r.pending = append(r.pending, r.out.Take())
 	}
-	for len(r.pending) > 0 || r.ending {
+	for !r.queued && (len(r.pending) > 0 || r.ending) {
 		d := &exov1.GwDelivery{CallId: r.req.GetCallId(), Topic: r.stream.Topic()}
 		if len(r.pending) > 0 {
 			d.Packed = r.pending[0]
+			r.pending[0] = nil
+			r.pending = r.pending[1:]
 		}
-		last := r.ending && len(r.pending) <= 1
+		last := r.ending && len(r.pending) == 0
 		if last {
 			d.End, d.Reason = true, r.endReason
+			r.ending = false
 		} else if r.ending {
 			d.Closing = true // the hand-over may exceed the credit: the client counts the buffer
 		}
 		if r.gate == nil {
 			ctx.Send(r.to, d)
 		} else if !r.gate.trySend(ctx.Self(), r.to, d) {
+			r.queued, r.stopQueued = true, last
 			return
 		}
-		if len(r.pending) > 0 {
-			r.pending[0] = nil
-			r.pending = r.pending[1:]
-		}
 		if last {
-			r.ending = false
 			ctx.Stop(ctx.Self())
 			return
 		}
@@ -156,9 +175,28 @@ func (r *relay) relay(ctx actor.Context, d *streams.Delivery) {
 	if r.state == relayEnded {
 		return
 	}
+	// A piece holds more than cut bytes only when it is one event: a
+	// large event starts a piece of its own rather than join one that
+	// holds events already.
+	cut := min(MaxOutMessage, r.bounds.maxOut-deliveryOverhead)
 	for i := range d.Events {
-		r.out.Add(d.Events[i : i+1])
-		if r.out.Bytes() >= MaxOutMessage {
+		ev := d.Events[i : i+1]
+		if piece := r.out.AddCut(ev, cut); piece != nil {
+			r.pending = append(r.pending, piece)
+		}
+		if r.out.Len() == 1 && r.out.Bytes()+deliveryOverhead > r.bounds.maxOut {
+			// One event the client cannot receive: sent, it would break
+			// the connection and every task and subscription of the
+			// client. This subscription ends after the events before it.
+			size := r.out.Bytes()
+			r.out.Take()
+			why := r.bounds.tooLarge(fmt.Sprintf("event %d (%s)", ev[0].Seq, ev[0].Kind), size, r.g.cfg.Name) +
+				"; the subscription ends here"
+			r.state, r.ending, r.endReason = relayEnded, true, why
+			r.flush(ctx)
+			return
+		}
+		if r.out.Bytes() >= cut {
 			r.pending = append(r.pending, r.out.Take())
 		}
 	}

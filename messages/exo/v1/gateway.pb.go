@@ -189,10 +189,10 @@ type GwHello struct {
 	// heartbeat is how often the client will ping; the gateway drops a
 	// session that sent nothing for heartbeat * 4 (at least 2 s).
 	Heartbeat *durationpb.Duration `protobuf:"bytes,3,opt,name=heartbeat,proto3" json:"heartbeat,omitempty"`
-	// acks: the client acknowledges the out_end of the task events and
-	// deliveries it receives with GwAck; the gateway then sends at most
-	// GwWelcome.out_window bytes of them unacknowledged (a client without
-	// acks gets them unbounded, as before).
+	// acks: the client acknowledges the out_end of the task events,
+	// deliveries and blast items it receives with GwAck; the gateway then
+	// sends at most GwWelcome.out_window bytes of them unacknowledged (a
+	// client without acks gets them unbounded, as before).
 	Acks bool `protobuf:"varint,4,opt,name=acks,proto3" json:"acks,omitempty"`
 	// max_receive: the largest gRPC message the client's transport takes (0:
 	// not said); with acks, the node keeps its window within it.
@@ -354,8 +354,8 @@ func (x *GwWelcome) GetOutWindow() int64 {
 	return 0
 }
 
-// GwAck acknowledges the task events and deliveries a client received:
-// through is the out_end of the last one.
+// GwAck acknowledges the task events, deliveries and blast items a client
+// received: through is the out_end of the last one.
 type GwAck struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Through       uint64                 `protobuf:"varint,1,opt,name=through,proto3" json:"through,omitempty"`
@@ -4817,8 +4817,10 @@ func (x *GwEchoed) GetCallId() uint64 {
 
 // GwBlast asks the node to send count GwBlastItem messages of about size
 // bytes each, then GwBlastDone: raw protoactor remote throughput between
-// the two processes, the floor of the bench row remote_events. count is at
-// most 1,000,000 and size at most the node's max_message.
+// the two processes, the floor of the bench row remote_events (a bench
+// tool). count is at most 1,000,000, size at most 512 and count × (size +
+// 16) at most 32 MiB; a node sends one blast at a time, its items in the
+// session's window (GwBlastItem.out_end).
 type GwBlast struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
@@ -4879,12 +4881,15 @@ func (x *GwBlast) GetSize() int32 {
 	return 0
 }
 
-// GwBlastItem is one message of a GwBlast.
+// GwBlastItem is one message of a GwBlast. Its items are in the session's
+// window like task events and deliveries (GwHello.acks): out_end as
+// GwTaskEvent.out_end, acknowledged with GwAck.
 type GwBlastItem struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
 	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
 	Data          []byte                 `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	OutEnd        uint64                 `protobuf:"varint,4,opt,name=out_end,json=outEnd,proto3" json:"out_end,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4938,6 +4943,13 @@ func (x *GwBlastItem) GetData() []byte {
 		return x.Data
 	}
 	return nil
+}
+
+func (x *GwBlastItem) GetOutEnd() uint64 {
+	if x != nil {
+		return x.OutEnd
+	}
+	return 0
 }
 
 // GwBlastDone follows the last GwBlastItem of a GwBlast.
@@ -5629,11 +5641,12 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\aGwBlast\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x05R\x05count\x12\x12\n" +
-	"\x04size\x18\x03 \x01(\x05R\x04size\"L\n" +
+	"\x04size\x18\x03 \x01(\x05R\x04size\"e\n" +
 	"\vGwBlastItem\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\"<\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\x12\x17\n" +
+	"\aout_end\x18\x04 \x01(\x04R\x06outEnd\"<\n" +
 	"\vGwBlastDone\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x05R\x05count\"&\n" +

@@ -1,0 +1,7 @@
+package gateway
+
+// For the external tests: how the window admits blast items.
+const (
+	BlastGroupForTest        = blastGroup
+	BlastItemOverheadForTest = blastItemOverhead
+)
