@@ -144,10 +144,17 @@ func (f *RunnerFailure) Diagnostics() string {
 // stderrReasonMax is the longest stderr line a one-line reason quotes.
 const stderrReasonMax = 200
 
+// stderrFresh is how long before the exit the last stderr line may have
+// been written to be quoted as it is: a line written earlier (a runner
+// killed from outside a second after its last log line) is quoted with its
+// age, so that it is not read as the cause.
+const stderrFresh = time.Second
+
 // addStderrReason appends the runner's last non-blank stderr line (a
 // traceback's last line, say) to the one-line reason. For a runner that
-// died by itself, that line usually says why.
-func (f *RunnerFailure) addStderrReason() {
+// died by itself, that line usually says why, when it came just before the
+// exit; age is how long before the exit the runner wrote its last line.
+func (f *RunnerFailure) addStderrReason(age time.Duration) {
 	for i := len(f.StderrTail) - 1; i >= 0; i-- {
 		line := strings.TrimSpace(f.StderrTail[i])
 		if line == "" {
@@ -163,6 +170,10 @@ func (f *RunnerFailure) addStderrReason() {
 			clause = line[i+2:]
 		}
 		if strings.Contains(f.Message, clause) {
+			return
+		}
+		if age > stderrFresh {
+			f.Message += fmt.Sprintf("; last stderr line, %s before the exit: %s", age.Round(100*time.Millisecond), line)
 			return
 		}
 		f.Message += "; last stderr line: " + line

@@ -145,6 +145,10 @@ type runnerActor struct {
 	// diedByItself: the failure is an exit nobody asked for (classifyExit);
 	// its last stderr line goes into the one-line reason.
 	diedByItself bool
+	// stderrAt and exitedAt (real clock) say how long before its exit the
+	// runner wrote its last stderr line: an old line says nothing of why it
+	// died, and the reason says how old it is.
+	stderrAt, exitedAt time.Time
 
 	// bug is what the panic said (lifePanicked): every answer names it.
 	bug string
@@ -201,6 +205,7 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 	case *proc.StderrLine:
 		if a.current(m.Gen) {
 			a.onStderr(m.Line)
+			a.stderrAt = m.At
 		}
 	case *proc.ReaderClosed:
 		if a.current(m.Gen) {
@@ -590,6 +595,7 @@ func (a *runnerActor) suspect(ctx actor.Context, s *symptom) {
 func (a *runnerActor) onExited(ctx actor.Context, m *proc.Exited) {
 	st := m.Status
 	a.exit = &st
+	a.exitedAt = m.At
 	a.p.CloseInput()
 	a.cancel(timerExitGrace)
 	a.cancel(timerStopStep)
@@ -881,7 +887,11 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 	}
 	f.StderrTail = append([]string(nil), a.stderrTail...)
 	if a.diedByItself {
-		f.addStderrReason()
+		var age time.Duration
+		if !a.stderrAt.IsZero() && !a.exitedAt.IsZero() {
+			age = a.exitedAt.Sub(a.stderrAt)
+		}
+		f.addStderrReason(age)
 	}
 	if a.p != nil {
 		f.Cleaned = append(f.Cleaned, fmt.Sprintf("process %d reaped (%s)", a.p.Pid, a.exit),

@@ -98,6 +98,7 @@ type (
 	StderrLine struct {
 		Gen  uint64
 		Line string
+		At   time.Time // when the reader read it (real clock, as Exited.At)
 	}
 	// StderrClosed is the stderr reader's last message.
 	StderrClosed struct{ Gen uint64 }
@@ -745,7 +746,7 @@ func (p *Process) readStderr(deliver Deliver, lineMax int) {
 			if s[len(s)-1] == '\n' {
 				s = s[:len(s)-1]
 			}
-			deliver(&StderrLine{Gen: p.Gen, Line: s})
+			deliver(&StderrLine{Gen: p.Gen, Line: s, At: time.Now()})
 		}
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 			break
