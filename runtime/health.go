@@ -315,7 +315,11 @@ func fromHealthReport(r actors.HealthReport) HealthReport {
 // HealthAlert is an alert of the health monitor, on TopicAlerts: one when a
 // condition begins (State "firing"), none while it holds (deduplicated),
 // one when it clears ("resolved"). Conditions: "degraded", "unhealthy",
-// "recovering", "persistently_failed", "errors:<kind>".
+// "recovering", "persistent_failure" (never resolves), "error:<kind>" (the
+// error policy decided on a failure of severity LOW to HIGH; resolved when
+// the runner is healthy again, often at the same check when it restarted
+// at once); the webhook also receives "escalated" (an escalation Alert,
+// CRITICAL).
 type HealthAlert struct {
 	Severity  Severity
 	RunnerID  string

@@ -16,7 +16,10 @@ type StreamEvent struct {
 	// Stream is the topic of the stream that carried the event.
 	Stream string
 	// Seq is the event's sequence number in its stream: 1, 2, 3, ... with no
-	// hole. Gap events have Seq 0.
+	// hole in the stream. A subscription with a Filter sees only the numbers
+	// of the events it matches, so there the numbers of the events it leaves
+	// out are skipped: a hole without a Gap before it is the filter's, and
+	// a loss is always a Gap event. Gap events have Seq 0.
 	Seq uint64
 	// RunnerID and TaskID say what the event is about (either may be
 	// empty); Kind is one of the Kind constants. Filters match all three.

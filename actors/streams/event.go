@@ -37,6 +37,8 @@ type Event struct {
 	Stream string
 	// Seq is the event's sequence number in its stream: 1, 2, 3, ... with no
 	// hole, assigned by the stream actor in the order it accepted the events.
+	// A filtered subscription skips the numbers of the events its Filter
+	// leaves out; a loss is always a Gap event, never a silent hole.
 	// Gap events have Seq 0: they consume no sequence number.
 	Seq uint64
 	// RunnerID and TaskID say what the event is about (either may be empty);
