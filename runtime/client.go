@@ -474,8 +474,9 @@ func setCallID(msg proto.Message, id uint64) {
 // empty (they come from the node's config).
 func (c *Client) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error) {
 	if spec.Command != "" || spec.Builtin || len(spec.Args) > 0 || len(spec.Env) > 0 || spec.Dir != "" {
-		return "", fmt.Errorf("%w: a remote node starts runners only as its config says: name a kind (node %s has %s) and leave Command, Args, Env, Dir and Builtin empty",
-			ErrInvalidRequest, c.NodeName(), strings.Join(c.Kinds(), ", "))
+		// Both sentinels: host code written for System checks ErrInvalidSpec.
+		return "", fmt.Errorf("%w (%w): a remote node starts runners only as its config says: name a kind (node %s has %s) and leave Command, Args, Env, Dir and Builtin empty",
+			ErrInvalidSpec, ErrInvalidRequest, c.NodeName(), strings.Join(c.Kinds(), ", "))
 	}
 	res, err := answer[*exov1.GwRunnerSpawned](c.call(ctx, &exov1.GwSpawnRunner{Kind: spec.Kind}))
 	if err != nil {

@@ -1007,7 +1007,7 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 // the command comes from the chosen node's configuration.
 func (cc *ClusterClient) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error) {
 	if spec.Command != "" || spec.Builtin || len(spec.Args) > 0 || len(spec.Env) > 0 || spec.Dir != "" {
-		return "", fmt.Errorf("%w: a cluster places runners by kind only; leave Command, Args, Env, Dir and Builtin empty", ErrInvalidRequest)
+		return "", fmt.Errorf("%w (%w): a cluster places runners by kind only; leave Command, Args, Env, Dir and Builtin empty", ErrInvalidSpec, ErrInvalidRequest)
 	}
 	if spec.Kind == "" {
 		return "", fmt.Errorf("%w: RunnerSpec.Kind is empty: name a kind some member registers", ErrInvalidRequest)

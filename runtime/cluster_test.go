@@ -143,6 +143,10 @@ func failoverScenario(t *testing.T, f *failoverCluster) {
 		{func() error {
 			_, err := cc.SpawnRunner(ctx, exo.RunnerSpec{Kind: "gen", Command: "/bin/sh"})
 			return err
+		}(), exo.ErrInvalidSpec, "by kind only"},
+		{func() error {
+			_, err := cc.SpawnRunner(ctx, exo.RunnerSpec{Kind: "gen", Command: "/bin/sh"})
+			return err
 		}(), exo.ErrInvalidRequest, "by kind only"},
 		{func() error { _, err := cc.Submit(ctx, "gen-000000", exo.Task{ID: "x", Kind: "noop"}); return err }(), exo.ErrUnknownRunner, `hosts runner "gen-000000" (asked 3)`},
 		{func() error { _, err := cc.Subscribe("tasks", exo.Filter{}, exo.SubscribeOptions{}); return err }(), exo.ErrUnsupported, "set Filter.RunnerID"},

@@ -115,8 +115,8 @@ func TestRemoteRefusals(t *testing.T) {
 	}
 	t.Logf("unknown kind: %v", err)
 	_, err = c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "echo", Command: "/bin/sh", Args: []string{"-c", "touch /tmp/pwned"}})
-	if !errors.Is(err, exo.ErrInvalidRequest) {
-		t.Errorf("a command from the peer: %v, want ErrInvalidRequest", err)
+	if !errors.Is(err, exo.ErrInvalidRequest) || !errors.Is(err, exo.ErrInvalidSpec) {
+		t.Errorf("a command from the peer: %v, want ErrInvalidRequest and ErrInvalidSpec (what System gives a spec it cannot run)", err)
 	}
 	if _, err := c.Submit(ctx, "nope-000000", exo.Task{ID: "x", Kind: "noop"}); !errors.Is(err, exo.ErrUnknownRunner) {
 		t.Errorf("unknown runner: %v, want ErrUnknownRunner", err)
