@@ -74,6 +74,24 @@ type ShutdownReport struct {
 // String renders the report as a tree, one actor a line.
 func (r ShutdownReport) String() string { return toShutdownReport(r).String() }
 
+// Clean reports whether the shutdown went as planned: each of the node's
+// three phases ended ok (no deadline passed, nothing failed or was forced:
+// a DRAINING that timed out, cutting tasks short, is not clean), and no
+// request went unanswered. Shutdown's error is nil for a shutdown that ran
+// to its end, clean or not: a host that must report work cut short checks
+// Clean (or the phases' Outcome and TasksFailed).
+func (r ShutdownReport) Clean() bool {
+	if r.Root == nil || len(r.Forced) > 0 || len(r.Errors) > 0 {
+		return false
+	}
+	for _, p := range r.Root.Phases {
+		if p == nil || p.Outcome != OutcomeOK {
+			return false
+		}
+	}
+	return true
+}
+
 // ActorReport is one actor in the shutdown report tree.
 type ActorReport struct {
 	Name string

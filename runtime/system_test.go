@@ -199,4 +199,41 @@ func TestShutdownReportSummarises(t *testing.T) {
 	if len(rep.Forced) != 1 || !strings.Contains(rep.Forced[0], id) {
 		t.Errorf("forced %v, want only the runner", rep.Forced)
 	}
+	if rep.Clean() {
+		t.Errorf("Clean() = true for a shutdown that timed out and forced a runner:\n%s", rep)
+	}
+}
+
+// TestShutdownReportClean: a shutdown whose DRAINING deadline cut a task
+// short returns no error, and its report says it was not clean; an idle
+// System's is. A host trial's main, written from host-guide.md, exited 0
+// after "DRAINING timed out 5s (1 cut short)": it checked only the error
+// and Forced.
+func TestShutdownReportClean(t *testing.T) {
+	ctx := testCtx(t)
+	cfg := config()
+	cfg.Shutdown = exo.ShutdownDeadlines{Draining: 100 * time.Millisecond}
+	sys, err := exo.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := sys.SpawnRunner(ctx, fastRunner("long"))
+	if err := sys.WaitReady(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	h, err := sys.Submit(ctx, id, exo.Task{ID: "long", Kind: "text_generation", Params: map[string]string{"max_tokens": "1000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Chunk(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sys.Shutdown(ctx)
+	if err != nil || rep.Clean() || rep.Root.Phases[exo.PhaseDraining].TasksFailed != 1 {
+		t.Errorf("Shutdown with a task cut short: err %v, Clean %v; want nil, false and 1 task cut short\n%s", err, rep.Clean(), rep)
+	}
+	idle := newSystem(t, config())
+	if rep, err := idle.Shutdown(ctx); err != nil || !rep.Clean() {
+		t.Errorf("idle Shutdown: err %v, Clean %v; want nil, true\n%s", err, rep.Clean(), rep)
+	}
 }

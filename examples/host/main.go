@@ -67,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, report)
 		if err != nil {
 			fmt.Fprintln(stderr, "host: shutdown:", err)
+		} else if !report.Clean() {
+			fmt.Fprintln(stderr, "host: shutdown was not clean (a phase timed out, failed or was forced: see the report)")
 		}
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
