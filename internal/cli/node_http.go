@@ -20,12 +20,14 @@ import (
 type httpOpts struct {
 	addr        string // --http: serve the endpoints on this address
 	allowRemote bool   // --http-allow-remote: allow a non-loopback --http host
+	webhook     string // --alert-webhook: POST every alert to this URL
 }
 
 // addNodeHTTPFlags registers the node's --http and --http-allow-remote.
 func addNodeHTTPFlags(f *pflag.FlagSet, o *httpOpts) {
 	f.StringVar(&o.addr, "http", "", "serve /healthz /readyz /metrics /status on `ADDR` (loopback, e.g. 127.0.0.1:9464; :PORT means 127.0.0.1:PORT, port 0 any; the address is printed)")
 	addHTTPAllowRemoteFlag(f, &o.allowRemote)
+	f.StringVar(&o.webhook, "alert-webhook", "", "POST each alert (health alerts and escalations, JSON) to `URL` (http:// or https://; docs/operations.md, \"Webhook\")")
 }
 
 // addHTTPAllowRemoteFlag registers --http-allow-remote (node and demo).
@@ -38,6 +40,9 @@ func addHTTPAllowRemoteFlag(f *pflag.FlagSet, allow *bool) {
 func (o nodeOptions) checkHTTP() error {
 	if err := checkHTTPFlag(o.http.addr, o.http.allowRemote); err != nil {
 		return err
+	}
+	if err := exo.CheckWebhookURL(o.http.webhook); err != nil {
+		return &UsageError{Err: fmt.Errorf("--alert-webhook %w", err)}
 	}
 	if err := checkAddrsApart(o.http.addr, "--ui", o.ui.addr); err != nil {
 		return err
@@ -71,7 +76,7 @@ func checkHTTPFlag(addr string, allowRemote bool) error {
 func (o httpOpts) healthConfig() exo.HealthConfig {
 	// Ready with no runner: its clients place them, and a readiness probe
 	// that waited for one would keep every client away (a deadlock).
-	return exo.HealthConfig{HTTP: exo.HTTPConfig{Addr: o.addr, NoRunnersNeeded: true}}
+	return exo.HealthConfig{HTTP: exo.HTTPConfig{Addr: o.addr, NoRunnersNeeded: true}, Webhook: exo.WebhookConfig{URL: o.webhook}}
 }
 
 // startError is what the command says when exo.New failed; prefix names

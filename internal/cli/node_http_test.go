@@ -6,12 +6,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // startNodeProcess starts `exo-actors node` with a one-kind config and the
@@ -139,6 +141,8 @@ func TestHTTPFlagBadPort(t *testing.T) {
 			`exo-actors: --http: HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port) (see 'exo-actors --help')` + "\n"},
 		{[]string{"node", "--name", "a", "--config", conf, "--http", "127.0.0.1:99999"},
 			`exo-actors: --http: HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port) (see 'exo-actors --help')` + "\n"},
+		{[]string{"node", "--name", "a", "--config", conf, "--alert-webhook", "127.0.0.1:9000/alerts"},
+			`exo-actors: --alert-webhook "127.0.0.1:9000/alerts": want an absolute http:// or https:// URL with a host, e.g. http://127.0.0.1:9000/alerts (see 'exo-actors --help')` + "\n"},
 		{[]string{"demo", "--ui", "127.0.0.1:70000"},
 			`exo-actors: --ui: UI address "127.0.0.1:70000": port "70000": want a number from 0 to 65535 (0: any free port) (see 'exo-actors --help')` + "\n"},
 		{[]string{"status", "--addr", "127.0.0.1:99999"},
@@ -218,5 +222,68 @@ func TestHTTPAndUISameAddress(t *testing.T) {
 		if got := sameListenAddr(c.a, c.b); got != c.same {
 			t.Errorf("sameListenAddr(%q, %q) = %v, want %v", c.a, c.b, got, c.same)
 		}
+	}
+}
+
+// TestNodeAlertWebhook: `node --alert-webhook URL` POSTs the node's alerts
+// there: a runner that crashes while loading makes its error:<kind> alert
+// arrive. Before, a node had no way to set the webhook (a host trial got 0
+// POSTs in remote mode where the embedded System sent 15).
+func TestNodeAlertWebhook(t *testing.T) {
+	posts := make(chan string, 64) // never closed; the handler drops what does not fit
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		select {
+		case posts <- string(b):
+		default:
+		}
+	}))
+	defer srv.Close()
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"crash": {"builtin": true, "args": ["--layers", "2", "--layer-delay", "0s", "--fault", "crash-loading:1"]}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exoBinary(t), "node", "--name", "hook-a", "--listen", "127.0.0.1:0", "--config", conf, "--log-level", "warn",
+		"--alert-webhook", srv.URL+"/alerts")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }) // only if the test failed early
+	out := bufio.NewReader(pipe)
+	head := readUntil(t, out, "listening on ")
+	_, rest, _ := strings.Cut(head, "listening on ")
+	addr := strings.Fields(rest)[0]
+	run := exec.Command(exoBinary(t), "remote", "run", "--node", addr, "--kind", "crash", "--tasks", "1", "--timeout", "20s")
+	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var runOut bytes.Buffer
+	run.Stdout, run.Stderr = &runOut, &runOut
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { // its task cannot succeed: the runner crashes at every start
+		_ = syscall.Kill(-run.Process.Pid, syscall.SIGKILL)
+		_ = run.Wait()
+	}()
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	for found := false; !found; {
+		select {
+		case p := <-posts:
+			found = strings.Contains(p, `"condition":"error:`) && strings.Contains(p, `"state":"firing"`)
+		case <-deadline.C:
+			t.Fatalf("no error alert POSTed within 30s; node stderr:\n%s", stderr.String())
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_, _ = io.Copy(io.Discard, out)
+	if code := waitExit(t, cmd); code != ExitOK {
+		t.Fatalf("exit %d; stderr %s", code, stderr.String())
 	}
 }
