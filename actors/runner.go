@@ -82,6 +82,11 @@ type symptom struct {
 	src   DetectionSource
 	msg   string
 	cause error
+	// seen, when set, is what was observed, for the log line of the
+	// moment: msg then states the failure only a process that lives on
+	// past ExitGrace has (stdout closed → "kept running"), which the exit
+	// usually disproves a moment later.
+	seen string
 }
 
 // runnerActor owns one runner process at a time. One instance is one
@@ -549,7 +554,8 @@ func (a *runnerActor) onOutputEnded(ctx actor.Context, err error) {
 	case err == nil:
 		// stdout closed: the process is probably exiting. Its exit, if it
 		// comes within ExitGrace, beats "stdout EOF" as a diagnosis.
-		a.suspect(ctx, &symptom{kind: errhandler.KindProtocolError, src: SourceStdoutEOF, msg: "runner closed its stdout but kept running"})
+		a.suspect(ctx, &symptom{kind: errhandler.KindProtocolError, src: SourceStdoutEOF, msg: "runner closed its stdout but kept running",
+			seen: "runner closed its stdout"})
 	case errors.Is(err, frame.ErrTruncated):
 		// Output cut mid-frame: most likely the process is dying.
 		kind, src := errhandler.KindGarbage, SourceProtocol
@@ -588,7 +594,11 @@ func (a *runnerActor) suspect(ctx actor.Context, s *symptom) {
 	a.symptom = s
 	a.cancel(timerHandshake)
 	a.cancel(timerWatchdog)
-	a.log.WithFields(logrus.Fields{"symptom": s.msg, "kind": string(s.kind)}).Info("runner looks like it is ending: waiting for its exit")
+	fields := logrus.Fields{"symptom": s.msg, "kind": string(s.kind)}
+	if s.seen != "" {
+		fields = logrus.Fields{"symptom": s.seen, "if_no_exit": string(s.kind)}
+	}
+	a.log.WithFields(fields).Info("runner looks like it is ending: waiting for its exit")
 	a.arm(ctx, timerExitGrace, a.node.timeouts.ExitGrace)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -117,6 +118,20 @@ func TestFaultKnobs(t *testing.T) {
 			}
 			if !strings.Contains(f.Diagnostics(), "detected by: "+string(c.source)) {
 				t.Errorf("diagnostics lack the source:\n%s", f.Diagnostics())
+			}
+			// A process that exits closes its stdout first, as seen by the
+			// node: the log line of that moment must not claim what only
+			// a process that lives on would be (a protocol error, "kept
+			// running").
+			if c.source == actors.SourceExit {
+				for _, e := range n.logs.all() {
+					if e.Message != "runner looks like it is ending: waiting for its exit" {
+						continue
+					}
+					if s := fmt.Sprint(e.Data); e.Data["kind"] == string(errhandler.KindProtocolError) || strings.Contains(s, "kept running") {
+						t.Errorf("log %q %s claims a protocol error before the exit was seen", e.Message, s)
+					}
+				}
 			}
 		})
 	}

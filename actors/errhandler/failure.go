@@ -262,7 +262,7 @@ func (k Kind) Hint() string {
 	case KindVersionMismatch:
 		return "upgrade the older side"
 	case KindHandshakeTimeout:
-		return "check that the command starts a runner that says Hello first (docs/protocol.md)"
+		return "check that the command starts a runner that says Hello first (docs/protocol.md); raise RunnerTimeouts.Handshake (node config: timeouts.handshake) if it only starts slowly"
 	case KindNotARunner:
 		return "check that the command starts a runner speaking docs/protocol.md on its stdout"
 	case KindProtocolError, KindGarbage:
@@ -280,11 +280,11 @@ func (k Kind) Hint() string {
 	case KindExitZero, KindExitNonZero, KindSignal, KindTerminationError:
 		return "check the runner's stderr (RunnerFailure.StderrTail) for why it died"
 	case KindHang:
-		return "check the runner's stderr for where it hangs; raise RunnerTimeouts.HeartbeatTimeout if it is only slow"
+		return "check the runner's stderr for where it hangs; raise RunnerTimeouts.HeartbeatTimeout (node config: timeouts.heartbeat_timeout) if it is only slow"
 	case KindNoProgress:
-		return "check the runner's handler for where it hangs; raise RunnerTimeouts.ProgressTimeout if it is only slow"
+		return "check the runner's handler for where it hangs; raise RunnerTimeouts.ProgressTimeout (node config: timeouts.progress_timeout) if it is only slow"
 	case KindLoadingStall:
-		return "check the runner's stderr; raise RunnerTimeouts.LoadingStall if loading is only slow"
+		return "check the runner's stderr; raise RunnerTimeouts.LoadingStall (node config: timeouts.loading_stall) if loading is only slow"
 	case KindNodeFault:
 		return "free memory, processes or file descriptors on the node"
 	case KindNodeLost:

@@ -27,6 +27,7 @@ type nodeFile struct {
 	CancelTasksOnClientLoss bool          `json:"cancel_tasks_on_client_loss"`
 	SessionTimeout          string        `json:"session_timeout"`
 	Restarts                *nodeRestarts `json:"restarts"`
+	Timeouts                *nodeTimeouts `json:"timeouts"`
 }
 
 // nodeRestarts is the "restarts" section: the restart intensity and the
@@ -55,6 +56,7 @@ type nodeConfig struct {
 	cancelOnLoss   bool
 	sessionTimeout time.Duration
 	policy         exo.ErrorPolicy
+	timeouts       exo.RunnerTimeouts
 }
 
 // maxConfigSize bounds a node config file.
@@ -80,7 +82,7 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 		case errors.As(err, &se):
 			return nil, fmt.Errorf("not valid JSON at byte %d: %v", se.Offset, se)
 		case errors.As(err, &te):
-			return nil, fmt.Errorf("field %q: want a %s, got JSON %s", te.Field, te.Type, te.Value)
+			return nil, typeError(data, te)
 		case errors.Is(err, io.EOF):
 			return nil, errors.New(`empty config: want a JSON object like {"kinds": {"echo": {"builtin": true}}}`)
 		}
@@ -159,6 +161,9 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 			}
 			*d.to = v
 		}
+	}
+	if c.timeouts, err = parseNodeTimeouts(f.Timeouts); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -79,7 +79,7 @@ func locateField(data []byte, field string) (string, []string) {
 		}
 	}
 	f := reflect.TypeOf(nodeFile{})
-	for _, sec := range []struct{ key, field string }{{"tasks", "Tasks"}, {"restarts", "Restarts"}} {
+	for _, sec := range []struct{ key, field string }{{"tasks", "Tasks"}, {"restarts", "Restarts"}, {"timeouts", "Timeouts"}} {
 		var obj map[string]json.RawMessage
 		if raw, ok := top[sec.key]; ok && json.Unmarshal(raw, &obj) == nil {
 			if _, ok := obj[field]; ok {
@@ -138,4 +138,63 @@ func unknownFieldName(err error) (string, bool) {
 		return "", false
 	}
 	return name, true
+}
+
+// typeError explains json's type mismatch in the config's own terms: the
+// key with its kind (kinds[NAME].env, not json's "kinds.env", which drops
+// the map key) and the form wanted (a list of "KEY=VALUE" strings, not
+// []string).
+func typeError(data []byte, te *json.UnmarshalTypeError) error {
+	field := te.Field
+	if rest, ok := strings.CutPrefix(field, "kinds."); ok {
+		if name := kindWithTypeError(data); name != "" {
+			field = fmt.Sprintf("kinds[%s].%s", name, rest)
+		}
+	}
+	want := "a " + te.Type.String()
+	switch {
+	case strings.HasSuffix(field, ".env") && te.Type.Kind() == reflect.Slice:
+		want = `a list of "KEY=VALUE" strings, e.g. ["MODEL=3b"]`
+	case te.Type.Kind() == reflect.Slice && te.Type.Elem().Kind() == reflect.String:
+		want = `a list of strings, e.g. ["--layers", "2"]`
+	case te.Type.Kind() == reflect.String:
+		want = `a string`
+	case te.Type.Kind() == reflect.Bool:
+		want = "true or false"
+	case te.Type.Kind() == reflect.Int:
+		want = "a whole number"
+	case te.Type.Kind() == reflect.Struct, te.Type.Kind() == reflect.Pointer:
+		want = "a JSON object"
+	}
+	got := te.Value
+	if got == "object" || got == "array" || got == "number" {
+		got = "a JSON " + got
+	} else {
+		got = "JSON " + got
+	}
+	return fmt.Errorf("%s: want %s, got %s", field, want, got)
+}
+
+// kindWithTypeError returns the first kind (by name) whose object does not
+// decode into nodeKind because of a type mismatch, or "".
+func kindWithTypeError(data []byte) string {
+	var top struct {
+		Kinds map[string]json.RawMessage `json:"kinds"`
+	}
+	if json.Unmarshal(data, &top) != nil {
+		return ""
+	}
+	names := make([]string, 0, len(top.Kinds))
+	for n := range top.Kinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		var k nodeKind
+		var te *json.UnmarshalTypeError
+		if err := json.Unmarshal(top.Kinds[n], &k); errors.As(err, &te) {
+			return n
+		}
+	}
+	return ""
 }

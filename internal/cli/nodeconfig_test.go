@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseNodeConfig(t *testing.T) {
@@ -26,6 +27,29 @@ func TestParseNodeConfig(t *testing.T) {
 	}
 }
 
+func TestParseNodeConfigTimeouts(t *testing.T) {
+	c, err := parseNodeConfig(strings.NewReader(`{"kinds": {"echo": {"builtin": true}},
+		"timeouts": {"handshake": "10s", "heartbeat_interval": "1s", "heartbeat_timeout": "20s", "progress_timeout": "2m",
+		"loading_stall": "5m", "exit_grace": "4s", "stop_grace": "6s", "term_wait": "3s", "drain": "2s", "stop_drain": "1m", "frame_stall": "2s"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.timeouts
+	if got.Handshake != 10*time.Second || got.HeartbeatInterval != time.Second || got.HeartbeatTimeout != 20*time.Second ||
+		got.ProgressTimeout != 2*time.Minute || got.LoadingStall != 5*time.Minute || got.ExitGrace != 4*time.Second ||
+		got.StopGrace != 6*time.Second || got.TermWait != 3*time.Second || got.Drain != 2*time.Second ||
+		got.StopDrain != time.Minute || got.FrameStall != 2*time.Second {
+		t.Fatalf("timeouts %+v", got)
+	}
+	c, err = parseNodeConfig(strings.NewReader(`{"kinds": {"echo": {"builtin": true}}, "timeouts": {"heartbeat_timeout": "30s"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.timeouts.HeartbeatTimeout != 30*time.Second || c.timeouts.Handshake != 0 {
+		t.Fatalf("a key left out must stay zero (the default): %+v", c.timeouts)
+	}
+}
+
 func TestParseNodeConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{``, "empty config"},
@@ -34,7 +58,7 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{"kinds": {"echo": {"builtin": true}}} {}`, "trailing data"},
 		{`{"kinds": {"echo": {"bultin": true}}}`, `unknown field "bultin" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "builtin"?)`},
 		{`{"kinds": {"echo": {"builtin": true, "max_runner": 2}}}`, `unknown field "max_runner" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "max_runners"?)`},
-		{`{"kinds": {"echo": {"builtin": true}}, "sesion_timeout": "1s"}`, `unknown field "sesion_timeout" at the top level: the fields there are kinds, tasks, max_message, cancel_tasks_on_client_loss, session_timeout, restarts (did you mean "session_timeout"?)`},
+		{`{"kinds": {"echo": {"builtin": true}}, "sesion_timeout": "1s"}`, `unknown field "sesion_timeout" at the top level: the fields there are kinds, tasks, max_message, cancel_tasks_on_client_loss, session_timeout, restarts, timeouts (did you mean "session_timeout"?)`},
 		{`{"kinds": {"echo": {"builtin": true}}, "tasks": {"inflight": 2}}`, `unknown field "inflight" in tasks: the fields there are in_flight, queue, ack_timeout (did you mean "in_flight"?)`},
 		{`{"kinds": {"echo": {"builtin": true}}, "restarts": {"xyzzy": 2}}`, `unknown field "xyzzy" in restarts: the fields there are max, window, backoff_base, backoff_max`},
 		{`{"kinds": {"Echo": {"builtin": true}}}`, `kind "Echo": want 1-40 lowercase`},
@@ -42,7 +66,16 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{"kinds": {"echo": {"builtin": true, "command": "/bin/sh"}}}`, `kind "echo" (kinds.echo): both "builtin": true and "command" "/bin/sh" are set: keep one`},
 		{`{"kinds": {"echo": {"command": "x", "env": ["NOEQUALS"]}}}`, `kind "echo" (kinds.echo): "env" entry "NOEQUALS": want "KEY=VALUE"`},
 		{`{"kinds": {"echo": {"command": "x", "max_runners": -1}}}`, "max_runners -1"},
-		{`{"kinds": {"echo": {"command": 5}}}`, `field "kinds.command": want a string`},
+		{`{"kinds": {"echo": {"command": 5}}}`, `kinds[echo].command: want a string, got a JSON number`},
+		{`{"kinds": {"echo": {"command": "x"}, "nodejs": {"command": "node", "env": {"A": "1"}}}}`,
+			`kinds[nodejs].env: want a list of "KEY=VALUE" strings, e.g. ["MODEL=3b"], got a JSON object`},
+		{`{"kinds": {"echo": {"command": "x", "args": "--layers 2"}}}`, `kinds[echo].args: want a list of strings, e.g. ["--layers", "2"], got JSON string`},
+		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"heartbeat_timeout": "abc"}}`, `timeouts.heartbeat_timeout: "abc" is not a duration (want e.g. "10s")`},
+		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"handshake": "0s"}}`, `timeouts.handshake: "0s": want a positive duration (e.g. "10s")`},
+		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"heartbeat": "10s"}}`, `unknown field "heartbeat" in timeouts: the fields there are handshake, heartbeat_interval, heartbeat_timeout, progress_timeout, loading_stall, exit_grace, stop_grace, term_wait, drain, stop_drain, frame_stall`},
+		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"heartbeat_interval": "6s"}}`, `timeouts: heartbeat_interval 6s must be below heartbeat_timeout 5s`},
+		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"frame_stall": "5s"}}`, `timeouts: frame_stall 5s must be below heartbeat_timeout 5s`},
+		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": 5}`, `timeouts: want a JSON object, got a JSON number`},
 		{`{"kinds": {"echo": {"command": "x"}}, "max_message": -5}`, "max_message -5"},
 		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"queue": -1}}`, "tasks: in_flight 0, queue -1"},
 		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"ack_timeout": "soon"}}`, `tasks.ack_timeout "soon"`},

@@ -139,6 +139,32 @@ type remoteRun struct {
 	kind          string
 	tasks, tokens int
 	noStop        bool
+	taskKind      string            // the tasks' Kind (default text_generation)
+	params        []string          // --param k=v, repeatable
+	payload       string            // the tasks' payload, as text
+	showTokens    bool              // print each task's text and outcome
+	cancelAfter   int               // cancel each task after this many chunks (0: never)
+	paramMap      map[string]string // params, parsed, with max_tokens from --tokens
+}
+
+// parseParams checks the --param flags and builds the tasks' parameters:
+// max_tokens comes from --tokens, so it is refused as a --param.
+func (r *remoteRun) parseParams() error {
+	r.paramMap = map[string]string{}
+	if r.taskKind == "text_generation" {
+		r.paramMap["max_tokens"] = fmt.Sprint(r.tokens)
+	}
+	for _, p := range r.params {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return usageErrorf("--param %q: want KEY=VALUE, e.g. --param temperature=0.7", p)
+		}
+		if k == "max_tokens" {
+			return usageErrorf("--param max_tokens: set it with --tokens (the check counts the tokens against it)")
+		}
+		r.paramMap[k] = v
+	}
+	return nil
 }
 
 func newRemoteRunCmd(e *env, o *remoteOptions) *cobra.Command {
@@ -146,13 +172,29 @@ func newRemoteRunCmd(e *env, o *remoteOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Spawn a runner of --kind on every node, run --tasks across them, check every tasks stream",
-		Args:  noArgs,
+		Long: `run spawns a runner of --kind on every node, submits --tasks tasks across them and
+checks each: a text_generation task must end Complete with --tokens tokens (its
+max_tokens parameter), or fewer when the runner stopped early with
+finish_reason "stop"; a task of another --task-kind must end Complete; with
+--cancel-after N each task is cancelled after its N-th chunk and must end
+Cancelled (or Complete, had it finished first). It also checks that every
+node's tasks stream delivered its events in order. Exit 1 if a check failed.`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if r.kind == "" {
 				return usageErrorf("--kind is required: one of the kinds in the nodes' config")
 			}
 			if r.tasks < 1 || r.tokens < 1 {
 				return usageErrorf("--tasks and --tokens must be at least 1")
+			}
+			if r.taskKind == "" {
+				return usageErrorf(`--task-kind "": want a task kind the runner knows, e.g. text_generation`)
+			}
+			if r.cancelAfter < 0 {
+				return usageErrorf("--cancel-after %d: want a number of chunks, 1 or more (0: do not cancel)", r.cancelAfter)
+			}
+			if err := r.parseParams(); err != nil {
+				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
 			defer cancel()
@@ -167,9 +209,74 @@ func newRemoteRunCmd(e *env, o *remoteOptions) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&r.kind, "kind", "", "runner kind to place on every node (required)")
 	f.IntVar(&r.tasks, "tasks", 30, "tasks to run across the nodes")
-	f.IntVar(&r.tokens, "tokens", 5, "tokens per task")
+	f.IntVar(&r.tokens, "tokens", 5, "tokens per text_generation task (its max_tokens parameter)")
 	f.BoolVar(&r.noStop, "keep-runners", false, "leave the runners running")
+	f.StringVar(&r.taskKind, "task-kind", "text_generation", "the tasks' kind, e.g. text_generation or noop")
+	f.StringArrayVar(&r.params, "param", nil, "a task parameter KEY=VALUE (repeatable), e.g. --param temperature=0.7")
+	f.StringVar(&r.payload, "payload", "", "the tasks' payload (e.g. the prompt), as text")
+	f.BoolVar(&r.showTokens, "show-tokens", false, "print each task's text and how it ended")
+	f.IntVar(&r.cancelAfter, "cancel-after", 0, "cancel each task once N of its chunks arrived (0: never)")
 	return cmd
+}
+
+// checkTask judges one task by what run asked of it and says what it
+// checked: ok is false for a failure, text is the line to print (for a
+// failure, or when the task legally did other than asked; "" otherwise).
+func checkTask(r remoteRun, o exo.TaskOutcome, last exo.Chunk, cancelSent bool) (ok bool, text string) {
+	reason := o.Reason
+	if reason == "" {
+		reason = "no reason given"
+	}
+	finish := last.FinishReason
+	if finish == "" {
+		finish = "none"
+	}
+	switch {
+	case cancelSent && o.Status == exo.TaskCancelled:
+		return true, ""
+	case cancelSent && o.Status == exo.TaskComplete:
+		return true, fmt.Sprintf("complete before the cancel reached it: %s, finish_reason %s", plural(o.Chunks, "chunk"), finish)
+	case cancelSent:
+		return false, fmt.Sprintf("cancelled after %d chunks, want Cancelled; got %s (%s)", r.cancelAfter, o.Status, reason)
+	case o.Status != exo.TaskComplete:
+		return false, fmt.Sprintf("%s (%s) after %s, want Complete", o.Status, reason, plural(o.Chunks, "chunk"))
+	case r.taskKind != "text_generation":
+		return true, ""
+	case o.Chunks == r.tokens:
+		return true, ""
+	case o.Chunks < r.tokens && last.FinishReason == "stop":
+		return true, fmt.Sprintf("complete: %s, finish_reason stop (--tokens %d is a maximum: an early stop is legal)", plural(o.Chunks, "token"), r.tokens)
+	case o.Chunks < r.tokens:
+		return false, fmt.Sprintf("complete with %s, want %d (--tokens), or fewer only with finish_reason \"stop\"; the last chunk's finish_reason is %s", plural(o.Chunks, "token"), r.tokens, finish)
+	}
+	return false, fmt.Sprintf("complete with %s, more than max_tokens %d (--tokens)", plural(o.Chunks, "token"), r.tokens)
+}
+
+// lastChunk is the handle's last chunk, or a zero Chunk.
+func lastChunk(h *exo.TaskHandle) exo.Chunk {
+	cs := h.Chunks()
+	if len(cs) == 0 {
+		return exo.Chunk{}
+	}
+	return cs[len(cs)-1]
+}
+
+// taskText is a task's text and error chunks, for --show-tokens.
+func taskText(h *exo.TaskHandle) string {
+	var b strings.Builder
+	var errs []string
+	for _, c := range h.Chunks() {
+		if c.Error != "" {
+			errs = append(errs, c.Error)
+			continue
+		}
+		b.WriteString(c.Text)
+	}
+	s := fmt.Sprintf("%q", b.String())
+	if len(errs) > 0 {
+		s += fmt.Sprintf(" (error chunks: %q)", errs)
+	}
+	return s
 }
 
 // nodeRun is what run saw of one node.
@@ -217,8 +324,12 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 	start := time.Now()
 	for i := range r.tasks {
 		nr := runs[i%len(runs)]
-		h, err := nr.c.Submit(ctx, nr.runner, exo.Task{ID: fmt.Sprintf("task-%04d", i), Kind: "text_generation",
-			Params: map[string]string{"max_tokens": fmt.Sprint(r.tokens)}})
+		var payload []byte
+		if r.payload != "" {
+			payload = []byte(r.payload)
+		}
+		h, err := nr.c.Submit(ctx, nr.runner, exo.Task{ID: fmt.Sprintf("task-%04d", i), Kind: r.taskKind,
+			Params: r.paramMap, Payload: payload})
 		if err != nil {
 			return err
 		}
@@ -227,19 +338,37 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 	var failed []string
 	for _, nr := range runs {
 		for _, h := range nr.handles {
+			cancelSent := false
+			if r.cancelAfter > 0 {
+				// Chunk waits for chunk N-1, or returns io.EOF if the task
+				// ended with fewer: then there is nothing to cancel.
+				if _, err := h.Chunk(ctx, r.cancelAfter-1); err == nil {
+					if _, err := nr.c.Cancel(ctx, nr.runner, h.ID); err != nil {
+						return fmt.Errorf("cancel %s on %s: %w", h.ID, nr.c.NodeName(), err)
+					}
+					cancelSent = true
+				}
+			}
 			o, err := h.Wait(ctx)
 			if err != nil {
 				return err
 			}
-			if o.Status != exo.TaskComplete || o.Chunks != r.tokens {
-				failed = append(failed, fmt.Sprintf("%s on %s: %s %s", h.ID, nr.c.NodeName(), o.Status, o.Reason))
+			ok, text := checkTask(r, o, lastChunk(h), cancelSent)
+			if r.showTokens {
+				fmt.Fprintf(out, "%s on %s: %s, %s: %s\n", h.ID, nr.c.NodeName(), o.Status, plural(o.Chunks, "chunk"), taskText(h))
+			}
+			switch {
+			case !ok:
+				failed = append(failed, fmt.Sprintf("%s on %s: %s", h.ID, nr.c.NodeName(), text))
+			case text != "":
+				fmt.Fprintf(out, "%s on %s: %s\n", h.ID, nr.c.NodeName(), text)
 			}
 		}
 	}
 	readers.Wait()
 	elapsed := time.Since(start)
 	for _, nr := range runs {
-		fmt.Fprintf(out, "node %-8s %d tasks complete; tasks stream: %d events in order, %d gaps, %d outcomes\n",
+		fmt.Fprintf(out, "node %-8s %d tasks passed the check; tasks stream: %d events in order, %d gaps, %d outcomes\n",
 			nr.c.NodeName(), len(nr.handles)-countOn(failed, nr.c.NodeName()), nr.events, nr.gaps, nr.outcomes)
 		if nr.order != "" {
 			failed = append(failed, fmt.Sprintf("node %s stream out of order: %s", nr.c.NodeName(), nr.order))

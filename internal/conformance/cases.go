@@ -46,6 +46,7 @@ var cases = []testCase{
 	{"heartbeat", "heartbeats come at the asked interval (HelloAccepted), seq counting from 1", caseHeartbeat},
 	{"progress", "with the progress capability, heartbeat counters are honest: tokens never ahead of the chunks sent, tasks_completed and layers_loaded exact", caseProgress},
 	{"shutdown", "Shutdown{timeout}: ShuttingDown, Shutdown, exit 0 within the timeout", caseShutdown},
+	{"shutdown-mid-task", "Shutdown{timeout} while a task streams: ShuttingDown, the task ends Cancelled, Shutdown, exit 0 within the timeout (an exit decided in async work, e.g. after the task's loop ends, must not hang)", caseShutdownMidTask},
 	{"stdin-eof", "the end of stdin (supervisor gone) makes the runner exit within the exit grace", caseStdinEOF},
 	{"no-stray-stdout", "over a whole life (handshake, Ready, a task, Shutdown) every stdout byte is a valid frame", caseStdoutClean},
 	{"unknown-message", "a supervisor frame with a body this version does not know is refused clearly (Failed/TerminationError and an exit code) or ignored, never a crash", caseUnknownMessage},
@@ -712,6 +713,63 @@ func caseShutdown(s *session) ([]string, error) {
 	want := []string{"ShuttingDown", "Shutdown"}
 	if strings.Join(statuses, ",") != strings.Join(want, ",") {
 		return ev, fmt.Errorf("statuses %v after Shutdown, want %v", statuses, want)
+	}
+	if s.exit.Signaled() || s.exit.Code != 0 {
+		return ev, fmt.Errorf("exit %s after Shutdown, want exitcode=0", s.exit)
+	}
+	return ev, nil
+}
+
+// caseShutdownMidTask sends Shutdown while a long task streams: the
+// runner must end the task (Cancelled) and exit, as protocol.md,
+// "Shutdown", step 1 says, within the Shutdown's timeout. Unlike the idle
+// shutdown, the exit here follows async work (the task's loop noticing the
+// cancel): the Node.js trial's runner, reading stdin with
+// fs.createReadStream(null, {fd: 0}), hung in process.exit() from such a
+// callback while a read was pending, and the supervisor had to SIGTERM it.
+func caseShutdownMidTask(s *session) ([]string, error) {
+	if err := toReady(s); err != nil {
+		return nil, err
+	}
+	if err := longTask(s, "shut-1"); err != nil {
+		return nil, err
+	}
+	grace := s.cfg.StopGrace
+	if err := s.send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Shutdown{Shutdown: &exov1.Shutdown{
+		Timeout: durationpb.New(grace)}}}); err != nil {
+		return nil, err
+	}
+	sent := time.Now()
+	frames, exited := s.waitExit(grace + 500*time.Millisecond)
+	var seen []string // statuses and the task's end, in order
+	var end *exov1.TaskStatusUpdated
+	chunks := 0
+	for _, f := range frames {
+		switch {
+		case f.GetStatusUpdated() != nil:
+			seen = append(seen, protocol.FormatStatus(f.GetStatusUpdated().GetStatus()))
+		case f.GetTaskStatusUpdated() != nil && f.GetTaskStatusUpdated().GetStatus() > exov1.TaskStatus_TASK_STATUS_RUNNING:
+			end = f.GetTaskStatusUpdated()
+			seen = append(seen, "TaskStatus "+end.GetTaskId()+" "+describeStatus(end))
+		case f.GetChunkGenerated() != nil:
+			chunks++
+		}
+	}
+	ev := []string{fmt.Sprintf("Shutdown{timeout %s} while task shut-1 streamed → %v (and %d more chunks)", grace, seen, chunks)}
+	if !exited {
+		return ev, fmt.Errorf("still running %s after Shutdown{timeout %s} sent while a task streamed: the supervisor would send SIGTERM now (an exit from async work that never returns? in Node, read stdin with process.stdin, not fs.createReadStream on fd 0)",
+			time.Since(sent).Round(time.Millisecond), grace)
+	}
+	ev = append(ev, fmt.Sprintf("exited %s after Shutdown: %s", s.exitAt.Sub(sent).Round(time.Millisecond), s.exit))
+	if end == nil {
+		return ev, errors.New("task shut-1 got no terminal TaskStatus before the exit: a Shutdown cancels the tasks, which end Cancelled (protocol.md, Shutdown, step 1)")
+	}
+	if end.GetStatus() != exov1.TaskStatus_TASK_STATUS_CANCELLED {
+		return ev, fmt.Errorf("task shut-1 ended %s, want CANCELLED (protocol.md, Shutdown, step 1)", describeStatus(end))
+	}
+	want := []string{"ShuttingDown", "TaskStatus shut-1 " + describeStatus(end), "Shutdown"}
+	if strings.Join(seen, "|") != strings.Join(want, "|") {
+		return ev, fmt.Errorf("after Shutdown: %v, want %v (no Ready after ShuttingDown; the task's end before Shutdown)", seen, want)
 	}
 	if s.exit.Signaled() || s.exit.Code != 0 {
 		return ev, fmt.Errorf("exit %s after Shutdown, want exitcode=0", s.exit)

@@ -247,3 +247,24 @@ func TestTextOnStdoutSaysWhatHappened(t *testing.T) {
 		}
 	}
 }
+
+// TestBusyShutdownHangFails: a runner that answers a Shutdown sent while a
+// task streams but then never exits (the Node.js trial's hang: an exit
+// from a callback that did not return while a read of fd 0 was pending)
+// passes the idle shutdown case and fails shutdown-mid-task, which names
+// the likely cause.
+func TestBusyShutdownHangFails(t *testing.T) {
+	needPython(t)
+	rep := run(t, conformance.Config{Command: faulty(t, "busy-shutdown-hangs"), Only: []string{"shutdown", "shutdown-mid-task"}})
+	if c := rep.Case("shutdown"); c == nil || c.Outcome != conformance.Pass {
+		t.Errorf("shutdown: %+v, want a pass (the idle Shutdown exits)", c)
+	}
+	c := rep.Case("shutdown-mid-task")
+	if c == nil || c.Outcome != conformance.Fail || !strings.Contains(c.Reason, "still running") ||
+		!strings.Contains(c.Reason, "sent while a task streamed") || !strings.Contains(c.Reason, "process.stdin") {
+		t.Errorf("shutdown-mid-task: %+v, want a failure saying it is still running after the Shutdown", c)
+	}
+	if !strings.Contains(strings.Join(c.Evidence, "\n"), "TaskStatus shut-1 CANCELLED") {
+		t.Errorf("evidence %q: want the task's Cancelled end", c.Evidence)
+	}
+}

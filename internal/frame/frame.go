@@ -539,7 +539,7 @@ func (r *Reader) check(m proto.Message) (kind, cause error) {
 	pm := m.ProtoReflect()
 	if !r.opts.allowNoBody {
 		if od := pm.Descriptor().Oneofs().ByName("body"); od != nil && pm.WhichOneof(od) == nil {
-			return ErrNoBody, fmt.Errorf("in %s", pm.Descriptor().FullName())
+			return ErrNoBody, noBodyCause(pm)
 		}
 	}
 	if !r.opts.allowUnknown {
@@ -562,6 +562,9 @@ func (r *Reader) checkWire(m proto.Message, body []byte) (kind, cause error) {
 	case wireClean:
 		return nil, nil
 	case wireNoBody:
+		if pm := m.ProtoReflect(); pm.Descriptor().FullName() == name {
+			return ErrNoBody, noBodyCause(pm)
+		}
 		return ErrNoBody, fmt.Errorf("in %s", name)
 	}
 	// wireUnknown (an error, or allowed unknown fields that stopped the

@@ -195,3 +195,29 @@ func TestReadStall(t *testing.T) {
 		}
 	})
 }
+
+// TestReadEnvelopeOfUnknownFieldsOnly: an envelope whose only fields are
+// unknown ones (a body a newer protocol version added) is no empty frame:
+// the error names the unknown field numbers, in the style of the
+// unknown-field error inside a known body.
+func TestReadEnvelopeOfUnknownFieldsOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		bytes []byte
+		want  string
+	}{
+		{"field 15 only", []byte{2, 0x78, 0x01},
+			"frame 1 at byte 0: envelope has no body (declared length 2): in exoactors.v1.RunnerEnvelope, which carries only unknown field 15 (a body from a newer protocol version?)"},
+		{"fields 15 and 16", []byte{5, 0x78, 0x01, 0x82, 0x01, 0x00},
+			"frame 1 at byte 0: envelope has no body (declared length 5): in exoactors.v1.RunnerEnvelope, which carries only unknown fields 15, 16 (a body from a newer protocol version?)"},
+		{"nothing at all", []byte{0},
+			"frame 1 at byte 0: envelope has no body: in exoactors.v1.RunnerEnvelope"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := frame.NewReader(bytes.NewReader(tc.bytes)).Read(new(exov1.RunnerEnvelope))
+			if !errors.Is(err, frame.ErrNoBody) || err.Error() != tc.want {
+				t.Fatalf("err = %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,6 +1,11 @@
 package frame
 
 import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -167,4 +172,46 @@ func (ps wirePlans) scan(p *wirePlan, b []byte, checkBody bool) (wireVerdict, pr
 		return wireNoBody, p.name
 	}
 	return wireClean, ""
+}
+
+// noBodyCause says where a body is missing and, when the message carries
+// unknown fields instead, their numbers: an envelope whose only field is
+// one this version does not know is most likely a body added by a newer
+// protocol version, not an empty frame.
+func noBodyCause(pm protoreflect.Message) error {
+	name := pm.Descriptor().FullName()
+	nums := unknownFieldNumbers(pm.GetUnknown())
+	switch len(nums) {
+	case 0:
+		return fmt.Errorf("in %s", name)
+	case 1:
+		return fmt.Errorf("in %s, which carries only unknown field %d (a body from a newer protocol version?)", name, nums[0])
+	}
+	s := make([]string, len(nums))
+	for i, n := range nums {
+		s[i] = strconv.Itoa(int(n))
+	}
+	return fmt.Errorf("in %s, which carries only unknown fields %s (a body from a newer protocol version?)", name, strings.Join(s, ", "))
+}
+
+// unknownFieldNumbers lists the distinct field numbers in unknown-field
+// bytes, in order of appearance, at most 8 of them.
+func unknownFieldNumbers(b []byte) []protowire.Number {
+	var nums []protowire.Number
+	for len(b) > 0 && len(nums) < 8 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			break
+		}
+		b = b[n:]
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			break
+		}
+		b = b[m:]
+		if !slices.Contains(nums, num) {
+			nums = append(nums, num)
+		}
+	}
+	return nums
 }

@@ -12,9 +12,17 @@ argument:
   no-running  it never reports StatusUpdated{Running}: TaskStatus Running,
               TaskAcknowledged, chunks, Complete, then Ready while it
               already shows Ready
+  busy-shutdown-hangs
+              a Shutdown that arrives while a task runs is answered in
+              full (ShuttingDown, the task Cancelled, Shutdown), but the
+              process never exits: the Node.js trial's hang, whose
+              process.exit() from a callback did not return while a read
+              of fd 0 through fs.createReadStream was pending. An idle
+              Shutdown exits as usual
 
 exo-actors conformance must fail next-task-before-ready for late-ready, and
-every case that runs a task for no-running, each naming the fault.
+every case that runs a task for no-running, and shutdown-mid-task (only) for
+busy-shutdown-hangs, each naming the fault.
 """
 
 import os
@@ -99,11 +107,28 @@ def no_running_end(srv, t, exc):
     return None
 
 
+_original_shutdown = _server.Server._shutdown
+
+
+def busy_shutdown_hangs(srv):
+    """_shutdown, then, if a task was running, never return (no exit)."""
+    busy = bool(srv.tasks)
+    code = _original_shutdown(srv)
+    if busy:
+        sys.stderr.write("faulty_runner: busy-shutdown-hangs: answered the Shutdown, now not exiting\n")
+        sys.stderr.flush()
+        threading.Event().wait()  # forever: only SIGTERM or SIGKILL ends it
+    return code
+
+
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in ("late-ready", "no-running"):
-        sys.stderr.write("usage: faulty_runner.py late-ready|no-running\n")
+    faults = ("late-ready", "no-running", "busy-shutdown-hangs")
+    if len(sys.argv) < 2 or sys.argv[1] not in faults:
+        sys.stderr.write("usage: faulty_runner.py %s\n" % "|".join(faults))
         return 2
-    if sys.argv[1] == "late-ready":
+    if sys.argv[1] == "busy-shutdown-hangs":
+        _server.Server._shutdown = busy_shutdown_hangs
+    elif sys.argv[1] == "late-ready":
         _server.Server._on_task_ended = late_ready
         _server.Server._on_task = late_ready_task
     else:

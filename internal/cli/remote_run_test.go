@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+// TestRemoteRunCheck: what `remote run` counts as a failure, and what its
+// line says it checked. A runner that stops early with finish_reason
+// "stop" is legal (the trial printed "FAILED task-0000 on trial: Complete "
+// with no reason for it).
+func TestRemoteRunCheck(t *testing.T) {
+	gen := remoteRun{tokens: 8, taskKind: "text_generation", cancelAfter: 2}
+	noop := remoteRun{tokens: 8, taskKind: "noop"}
+	for _, tc := range []struct {
+		name   string
+		r      remoteRun
+		o      exo.TaskOutcome
+		last   exo.Chunk
+		cancel bool
+		ok     bool
+		text   string
+	}{
+		{"all asked", gen, exo.TaskOutcome{Status: exo.TaskComplete, Chunks: 8}, exo.Chunk{FinishReason: "length"}, false, true, ""},
+		{"early stop", gen, exo.TaskOutcome{Status: exo.TaskComplete, Chunks: 2}, exo.Chunk{FinishReason: "stop"}, false, true,
+			"complete: 2 tokens, finish_reason stop (--tokens 8 is a maximum: an early stop is legal)"},
+		{"short without stop", gen, exo.TaskOutcome{Status: exo.TaskComplete, Chunks: 2}, exo.Chunk{FinishReason: "length"}, false, false,
+			`complete with 2 tokens, want 8 (--tokens), or fewer only with finish_reason "stop"; the last chunk's finish_reason is length`},
+		{"too many", gen, exo.TaskOutcome{Status: exo.TaskComplete, Chunks: 9}, exo.Chunk{}, false, false,
+			"complete with 9 tokens, more than max_tokens 8 (--tokens)"},
+		{"failed without reason", gen, exo.TaskOutcome{Status: exo.TaskFailed, Chunks: 1}, exo.Chunk{}, false, false,
+			"Failed (no reason given) after 1 chunk, want Complete"},
+		{"failed", gen, exo.TaskOutcome{Status: exo.TaskFailed, Reason: "runner failed: GPU lost"}, exo.Chunk{}, false, false,
+			"Failed (runner failed: GPU lost) after 0 chunks, want Complete"},
+		{"noop complete", noop, exo.TaskOutcome{Status: exo.TaskComplete}, exo.Chunk{}, false, true, ""},
+		{"cancelled", gen, exo.TaskOutcome{Status: exo.TaskCancelled, Chunks: 3}, exo.Chunk{}, true, true, ""},
+		{"complete before the cancel", gen, exo.TaskOutcome{Status: exo.TaskComplete, Chunks: 8}, exo.Chunk{FinishReason: "length"}, true, true,
+			"complete before the cancel reached it: 8 chunks, finish_reason length"},
+		{"cancel ignored", gen, exo.TaskOutcome{Status: exo.TaskFailed, Reason: "x"}, exo.Chunk{}, true, false,
+			"cancelled after 2 chunks, want Cancelled; got Failed (x)"},
+	} {
+		ok, text := checkTask(tc.r, tc.o, tc.last, tc.cancel)
+		if ok != tc.ok || text != tc.text {
+			t.Errorf("%s: %v %q\nwant %v %q", tc.name, ok, text, tc.ok, tc.text)
+		}
+	}
+}
+
+func TestRemoteRunFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--param", "novalue"}, `--param "novalue": want KEY=VALUE, e.g. --param temperature=0.7`},
+		{[]string{"--param", "max_tokens=3"}, "--param max_tokens: set it with --tokens"},
+		{[]string{"--cancel-after", "-1"}, "--cancel-after -1: want a number of chunks"},
+		{[]string{"--task-kind", ""}, `--task-kind "": want a task kind the runner knows`},
+	} {
+		code, stderr := runCLI(t, append([]string{"remote", "--node", "127.0.0.1:1", "run", "--kind", "echo"}, tc.args...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+// TestRemoteRunTaskFlags: --task-kind, --param, --payload, --show-tokens
+// and --cancel-after against a node running the built-in runner.
+func TestRemoteRunTaskFlags(t *testing.T) {
+	cmd, out, _ := startNodeProcess(t, "flags-a")
+	head := readUntil(t, out, "listening on ")
+	_, rest, _ := strings.Cut(head, "listening on ")
+	listen := strings.Fields(rest)[0]
+	run := func(args ...string) (string, error) {
+		c := exec.Command(exoBinary(t), append([]string{"remote", "--node", listen, "--timeout", "60s", "run", "--kind", "echo", "--log-level", "warn"}, args...)...)
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		b, err := c.CombinedOutput()
+		return string(b), err
+	}
+	s, err := run("--tasks", "1", "--tokens", "3", "--show-tokens", "--param", "token_bytes=6", "--payload", "hello")
+	if err != nil || !strings.Contains(s, `task-0000 on flags-a: Complete, 3 chunks: "tok0 .tok1 .tok2 ."`) {
+		t.Errorf("--show-tokens --param: %v\n%s", err, s)
+	}
+	s, err = run("--tasks", "1", "--task-kind", "noop")
+	if err != nil || !strings.Contains(s, "1 tasks passed the check") {
+		t.Errorf("--task-kind noop: %v\n%s", err, s)
+	}
+	s, err = run("--tasks", "2", "--tokens", "100000", "--cancel-after", "2")
+	if err != nil || !strings.Contains(s, "2 tasks passed the check") {
+		t.Errorf("--cancel-after: %v\n%s", err, s)
+	}
+	s, err = run("--tasks", "1", "--task-kind", "nosuchkind")
+	if err == nil || !strings.Contains(s, `FAILED task-0000 on flags-a: Failed (`) || !strings.Contains(s, "want Complete") {
+		t.Errorf("an unknown task kind: %v\n%s", err, s)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+}
