@@ -76,3 +76,66 @@ func TestTaskTimeoutAfterQueuedComplete(t *testing.T) {
 		t.Errorf("task ended %s (%s), want Complete: its Complete was read before its timeout fired", actors.TaskStatusName(o.Status), o.Reason)
 	}
 }
+
+// armHolds is a fake clock whose timers never fire on their own; arming
+// one for duration d holds the arming actor until the test releases it,
+// and hands the test the timer's callback.
+type armHolds struct {
+	*clock.Fake
+	d       time.Duration
+	armed   chan func()   // capacity 1, never closed
+	release chan struct{} // sole sender: the test, once
+}
+
+func (c *armHolds) AfterFunc(d time.Duration, f func()) clock.Timer {
+	if d == c.d {
+		c.armed <- f
+		<-c.release
+	}
+	return heldTimer{}
+}
+
+// TestDrainDeadlineAfterQueuedComplete: a stop's drain deadline that fires
+// while a batch holding the in-flight task's Complete is queued (read
+// before the deadline) does not cut the task: it ends Complete. The runner
+// actor is held where it arms the drain deadline; meanwhile the batch, then
+// the deadline's message, reach its mailbox.
+func TestDrainDeadlineAfterQueuedComplete(t *testing.T) {
+	const drain = 5 * time.Hour // names the drain deadline among the runner clock's timers
+	fc := &armHolds{Fake: clock.NewFake(time.Unix(1_700_000_000, 0)), d: drain, armed: make(chan func(), 1), release: make(chan struct{})}
+	n := startNode(t, func(c *actors.NodeConfig) {
+		c.RunnerClock = fc
+		c.Timeouts.StopDrain = drain
+	})
+	ctx := ctxT(t)
+	id := readyRunner(t, n, "--token-delay", "1h") // acknowledges t1, then writes nothing of it
+	h := mustSubmit(t, n, id, actors.TaskSpec{ID: "t1", Kind: "text_generation", Params: map[string]string{"max_tokens": "2"}})
+	n.rec.waitFor(t, 20*time.Second, "t1 acknowledged", func(evs []actors.Event) bool {
+		for _, e := range evs {
+			if a, ok := e.(*actors.TaskAcknowledged); ok && a.TaskID == "t1" {
+				return true
+			}
+		}
+		return false
+	})
+	stopped := make(chan error, 1) // never closed: one result
+	go func() {
+		_, err := n.StopRunner(ctx, id)
+		stopped <- err
+	}()
+	fire := <-fc.armed // the runner actor drains and arms the deadline
+	complete := &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskStatusUpdated{TaskStatusUpdated: &exov1.TaskStatusUpdated{
+		TaskId: "t1", Status: exov1.TaskStatus_TASK_STATUS_COMPLETE}}}
+	sent := n.SendToRunnerForTest(id, &proc.Frames{Gen: 1, Envs: []*exov1.RunnerEnvelope{complete}})
+	fire()            // the deadline passes after the Complete was read
+	close(fc.release) // sole sender: the test, once
+	if !sent {
+		t.Fatalf("runner %s has no actor", id)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("StopRunner: %v", err)
+	}
+	if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_COMPLETE {
+		t.Errorf("task ended %s (%s), want Complete: its Complete was read before the drain deadline", actors.TaskStatusName(o.Status), o.Reason)
+	}
+}
