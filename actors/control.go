@@ -14,7 +14,10 @@ import (
 // handled after the batch in hand, not behind all of them. The batches keep
 // their order among themselves; nothing else the actor receives depends on
 // arriving after a batch (the exit and stderr come from other goroutines
-// and were never ordered with stdout). The reader's credit bounds the
+// and were never ordered with stdout), except the deadlines output can
+// beat: a task's timers and the drain deadline share the batches' priority
+// (taskTimerFired.GetPriority, timerFired.GetPriority), so a task's end read
+// before its deadline is handled before the deadline. The reader's credit bounds the
 // batches queued (proc.Options.ReadWindow), and control messages are few,
 // so the output is never starved. The queues are protoactor's lock-free
 // linked ones (UnboundedPriorityMpsc), a node per message: eight ring

@@ -117,3 +117,22 @@ func (n *Node) AskLaterForTest(ctx context.Context, id, what string) (wait func(
 		return res, nil
 	}
 }
+
+// SendToRunnerForTest posts m to runner id's actor mailbox, as one of its
+// goroutines (the stdout reader, a timer) would. It reports whether the
+// runner had an actor to address.
+func (n *Node) SendToRunnerForTest(id string, m any) bool {
+	v, ok := n.cfg.routes.m.Load(id)
+	if !ok {
+		return false
+	}
+	rt := v.(*directRoute)
+	rt.mu.Lock()
+	pid := rt.pid
+	rt.mu.Unlock()
+	if pid == nil {
+		return false
+	}
+	n.system.Root.Send(pid, m)
+	return true
+}

@@ -75,6 +75,10 @@ type hookRunner struct {
 	panics                     atomic.Uint64
 	lastPanic                  atomic.Int64 // UnixNano of the last panic logged (throttle)
 	maxNs, stalledNs, lastWarn atomic.Int64
+
+	// enqueueing, when set (tests only), runs in deliver between its stop
+	// check and its send: a close can finish there.
+	enqueueing func()
 }
 
 func newHookRunner(fn EventHook, queue int, slow time.Duration, logger *logrus.Logger) *hookRunner {
@@ -108,8 +112,24 @@ func (h *hookRunner) deliver(e Event) {
 		return
 	default:
 	}
+	if h.enqueueing != nil {
+		h.enqueueing()
+	}
 	select {
 	case h.q <- e:
+		select {
+		case <-h.stop:
+			// close began after the check above and may have drained the
+			// queue already: nobody would read e. Take one event back
+			// (e or an older one; whoever receives an event counts it),
+			// so each event is delivered or counted as dropped.
+			select {
+			case <-h.q:
+				h.dropped.Add(1)
+			default:
+			}
+		default:
+		}
 	default:
 		h.dropped.Add(1)
 		h.warn("event hook queue full: event dropped (the hook is slower than the node emits; raise NodeConfig.HookQueue or make the hook faster)")

@@ -8,6 +8,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/exo-actors/exo-actors/internal/proc"
 	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -112,6 +113,20 @@ func (a *runnerActor) beginDrain(ctx actor.Context, then life, deadline time.Tim
 		a.drain.stopAsked = now
 	}
 	a.drainBy(ctx, deadline)
+}
+
+// GetPriority implements protoactor's actor.PriorityMessage. The drain
+// deadline's message has the stdout batches' priority (proc.PriorityOutput),
+// like a task timer's (taskTimerFired.GetPriority): it waits behind the
+// batches delivered before it fired, one of which may hold a task's end
+// read before the deadline, which then ends as the runner said instead of
+// being cut. Under a flood the first batch past the deadline acts on it
+// anyway (onFrames). Every other runner timer keeps the default priority.
+func (m *timerFired) GetPriority() int8 {
+	if m.kind == timerDrainDeadline {
+		return proc.PriorityOutput
+	}
+	return actor.DefaultPriority
 }
 
 // drainBy brings the drain deadline forward to deadline if it is earlier.

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/internal/proc"
 	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -45,6 +46,15 @@ type (
 		seq   uint64
 	}
 )
+
+// GetPriority implements protoactor's actor.PriorityMessage: a task timer's
+// message (ack, timeout, cancel wait) has the stdout batches' priority
+// (proc.PriorityOutput), so it waits behind the batches the reader had
+// delivered when it fired. One of them may hold the task's end, read
+// before the deadline: it is handled first, and the task ends as the
+// runner said, not TimedOut (or Failed by the ack timeout). The reader's
+// credit bounds the batches ahead of it (proc.Options.ReadWindow).
+func (*taskTimerFired) GetPriority() int8 { return proc.PriorityOutput }
 
 // TaskStatusChanged: a task's status changed. Pending on submit, Running when
 // the runner says so, then exactly one terminal status.

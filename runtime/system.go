@@ -97,7 +97,8 @@ func (s *System) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, erro
 // is known and errors.As finds nothing). If the runner is stopped first, or
 // the System shuts down, the error wraps ErrRunnerNotAvailable or
 // ErrShuttingDown; an unknown ID gives ErrUnknownRunner; ctx ending gives
-// an error wrapping ctx.Err() that names the runner's status.
+// an error wrapping ctx.Err() that names the runner's status (asked for at
+// most a second more; "unknown" if the node did not answer by then).
 //
 // Under a RETRY policy a failed runner restarts on its own; WaitReady
 // returns at the first failure it sees nonetheless, so call it again to wait
@@ -122,8 +123,17 @@ func (s *System) WaitReady(ctx context.Context, id string) error {
 		case errors.Is(err, ErrEndOfStream):
 			return fmt.Errorf("runner %s: %w: the System shut down before the runner was Ready", id, ErrShuttingDown)
 		case err != nil:
-			info, _ := s.runner(context.Background(), id)
-			return fmt.Errorf("runner %s is not Ready (status %s): %w", id, info.StatusText(), err)
+			// The status only names the state in the error: asked
+			// briefly, so a busy supervisor does not hold the caller past
+			// its ctx (RequestTimeout would bound it, a minute by default).
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), describeWait)
+			info, derr := s.runner(sctx, id)
+			cancel()
+			status := info.StatusText()
+			if derr != nil {
+				status = "unknown"
+			}
+			return fmt.Errorf("runner %s is not Ready (status %s): %w", id, status, err)
 		}
 		if e.Gap != nil { // events were lost: look again
 			if decided, err := s.readyOrFailed(ctx, id); decided || err != nil {
@@ -144,6 +154,10 @@ func (s *System) WaitReady(ctx context.Context, id string) error {
 		}
 	}
 }
+
+// describeWait bounds WaitReady's look at the runner's status once its ctx
+// has ended (the status goes into the error).
+const describeWait = time.Second
 
 // readyOrFailed looks at the runner now: decided when WaitReady can return
 // (a nil error: Ready).

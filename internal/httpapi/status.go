@@ -37,6 +37,10 @@ type NodeStatus struct {
 	Ready      int     `json:"ready"`
 	Persistent int     `json:"persistently_failed"`
 	Worst      string  `json:"worst,omitempty"`
+	// HealthError is why the health monitor gave no report (it did not
+	// answer in time, the node is stopping); empty when it answered or is
+	// disabled.
+	HealthError string `json:"health_error,omitempty"`
 }
 
 // Thresholds are the health levels' lower bounds.
@@ -132,6 +136,9 @@ func BuildStatus(ctx context.Context, n *actors.Node) (*StatusDoc, error) {
 		Runners: len(infos), Persistent: hrep.Node.Persistent, Worst: hrep.Node.Worst}
 	if herr != nil {
 		doc.Node.Level = "unknown"
+		if !settings.Disabled {
+			doc.Node.HealthError = herr.Error()
+		}
 	}
 	if n.ShuttingDown() {
 		doc.Node.State = "shutting_down"
@@ -148,8 +155,11 @@ func BuildStatus(ctx context.Context, n *actors.Node) (*StatusDoc, error) {
 	}
 	tree := &TreeNode{Name: "node", Kind: "node", State: doc.Node.State, Score: ptr(doc.Node.Score)}
 	hstate := "running"
-	if herr != nil {
+	switch {
+	case settings.Disabled:
 		hstate = "disabled"
+	case herr != nil:
+		hstate = "error" // node.health_error says why
 	}
 	tree.Children = append(tree.Children, &TreeNode{Name: "node/health", Kind: "health", State: hstate})
 	streams := &TreeNode{Name: "node/streams", Kind: "streams", State: "running"}
