@@ -70,6 +70,11 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{"kinds": {"echo": {"command": "x"}, "nodejs": {"command": "node", "env": {"A": "1"}}}}`,
 			`kinds[nodejs].env: want a list of "KEY=VALUE" strings, e.g. ["MODEL=3b"], got a JSON object`},
 		{`{"kinds": {"echo": {"command": "x", "args": "--layers 2"}}}`, `kinds[echo].args: want a list of strings, e.g. ["--layers", "2"], got JSON string`},
+		// Two kinds with type errors: json reports the first in the file
+		// (zeta's env), and the message names that kind, not the first by
+		// name (alpha).
+		{`{"kinds": {"zeta": {"command": "x", "env": {"A": "1"}}, "alpha": {"command": 5}}}`,
+			`kinds[zeta].env: want a list of "KEY=VALUE" strings, e.g. ["MODEL=3b"], got a JSON object`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"heartbeat_timeout": "abc"}}`, `timeouts.heartbeat_timeout: "abc" is not a duration (want e.g. "10s")`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"handshake": "0s"}}`, `timeouts.handshake: "0s": want a positive duration (e.g. "10s")`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"heartbeat": "10s"}}`, `unknown field "heartbeat" in timeouts: the fields there are handshake, heartbeat_interval, heartbeat_timeout, progress_timeout, loading_stall, exit_grace, stop_grace, term_wait, drain, stop_drain, frame_stall`},
