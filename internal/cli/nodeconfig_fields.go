@@ -157,6 +157,8 @@ func typeError(data []byte, te *json.UnmarshalTypeError) error {
 		want = `a list of "KEY=VALUE" strings, e.g. ["MODEL=3b"]`
 	case te.Type.Kind() == reflect.Slice && te.Type.Elem().Kind() == reflect.String:
 		want = `a list of strings, e.g. ["--layers", "2"]`
+	case te.Type.Kind() == reflect.String && durationKey(field):
+		want = `a duration string, e.g. "10s"`
 	case te.Type.Kind() == reflect.String:
 		want = `a string`
 	case te.Type.Kind() == reflect.Bool:
@@ -173,6 +175,17 @@ func typeError(data []byte, te *json.UnmarshalTypeError) error {
 		got = "JSON " + got
 	}
 	return fmt.Errorf("%s: want %s, got %s", field, want, got)
+}
+
+// durationKey reports whether the config key holds a Go duration
+// string ("10s"): a number there gets the form to write, not only "a
+// string" (the next try, "10", would fail again for its missing unit).
+func durationKey(field string) bool {
+	switch field {
+	case "session_timeout", "tasks.ack_timeout", "restarts.window", "restarts.backoff_base", "restarts.backoff_max":
+		return true
+	}
+	return strings.HasPrefix(field, "timeouts.")
 }
 
 // kindAt returns the name of the kind under "kinds" whose value holds

@@ -81,6 +81,8 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"heartbeat_interval": "6s"}}`, `timeouts: heartbeat_interval 6s must be below heartbeat_timeout 5s`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"frame_stall": "5s"}}`, `timeouts: frame_stall 5s must be below heartbeat_timeout 5s`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": 5}`, `timeouts: want a JSON object, got a JSON number`},
+		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"handshake": 10}}`, `timeouts.handshake: want a duration string, e.g. "10s", got a JSON number`},
+		{`{"kinds": {"echo": {"command": "x"}}, "session_timeout": 30}`, `session_timeout: want a duration string, e.g. "10s", got a JSON number`},
 		{`{"kinds": {"echo": {"command": "x"}}, "max_message": -5}`, "max_message -5"},
 		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"queue": -1}}`, "tasks: in_flight 0, queue -1"},
 		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"ack_timeout": "soon"}}`, `tasks.ack_timeout "soon"`},
