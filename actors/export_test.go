@@ -3,6 +3,9 @@ package actors
 import (
 	"context"
 	"fmt"
+	"slices"
+
+	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/exo-actors/exo-actors/actors/resources"
 )
@@ -135,4 +138,44 @@ func (n *Node) SendToRunnerForTest(id string, m any) bool {
 	}
 	n.system.Root.Send(pid, m)
 	return true
+}
+
+// AwaitRunnerRemovedForTest returns once runner id's actor has stopped and
+// the supervisor no longer lists the runner (with RetentionLimits that
+// keep no removed runner, it is forgotten then). Its removal emits no
+// event: a test waiting on events for it waited for whatever event came
+// last, and timed out when the actor stopped after that. It watches the
+// actor, then asks the supervisor: the supervisor's own Terminated (a
+// system message, served before requests) is sent right after the
+// watchers' and is in flight by then, so asking again until the runner is
+// gone ends as soon as it is in (nearly always at the first answer).
+// The runner must be one retention forgets at once, or it waits for ctx.
+func (n *Node) AwaitRunnerRemovedForTest(ctx context.Context, id string) error {
+	pid := actor.NewPID(n.system.Address(), n.supervisor.Id+"/runner-"+id)
+	gone := make(chan struct{})
+	watcher := n.system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		switch m := c.Message().(type) {
+		case *actor.Started:
+			c.Watch(pid)
+		case *actor.Terminated:
+			if m.Who.Equal(pid) {
+				close(gone) // sole sender: this watcher, on the one Terminated of the one PID it watches
+			}
+		}
+	}))
+	defer n.system.Root.Stop(watcher)
+	select {
+	case <-gone:
+	case <-ctx.Done():
+		return fmt.Errorf("runner %s's actor did not stop: %w", id, ctx.Err())
+	}
+	for {
+		infos, err := n.Runners(ctx)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(infos, func(in RunnerInfo) bool { return in.ID == id }) {
+			return nil
+		}
+	}
 }

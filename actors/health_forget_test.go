@@ -35,18 +35,14 @@ func TestHealthForgottenRunnerLeavesNoAlertOrSeries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.rec.waitFor(t, 20*time.Second, "the failed runner forgotten", func([]actors.Event) bool {
-		infos, err := n.Runners(ctx)
-		if err != nil {
-			return false
+	// Their removal emits no event (waiting on events for it timed out
+	// when the actor stopped after the last one): watch the actors.
+	n.rec.waitFor(t, 20*time.Second, "the failed runner's decision", nDecisions(failing, 1))
+	for _, id := range []string{stopped, failing} {
+		if err := n.AwaitRunnerRemovedForTest(ctx, id); err != nil {
+			t.Fatalf("runner %s forgotten: %v", id, err)
 		}
-		for _, in := range infos {
-			if in.ID == failing || in.ID == stopped {
-				return false
-			}
-		}
-		return true
-	})
+	}
 	step(t, fc, checks, time.Second) // the failure's decision alert, for a runner no longer listed
 	step(t, fc, checks, time.Second)
 	rep, err := n.Health(ctx)

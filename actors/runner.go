@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -151,8 +152,9 @@ type runnerActor struct {
 	// its last stderr line goes into the one-line reason.
 	diedByItself bool
 	// stderrAt and exitedAt (real clock) say how long before its exit the
-	// runner wrote its last stderr line: an old line says nothing of why it
-	// died, and the reason says how old it is.
+	// runner wrote its last non-blank stderr line (the one a failure
+	// quotes): an old line says nothing of why it died, and the reason
+	// says how old it is.
 	stderrAt, exitedAt time.Time
 
 	// bug is what the panic said (lifePanicked): every answer names it.
@@ -209,8 +211,7 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 		}
 	case *proc.StderrLine:
 		if a.current(m.Gen) {
-			a.onStderr(m.Line)
-			a.stderrAt = m.At
+			a.onStderrLine(m)
 		}
 	case *proc.ReaderClosed:
 		if a.current(m.Gen) {
@@ -520,6 +521,26 @@ func (a *runnerActor) setStatus(st *exov1.RunnerStatus, reason string) {
 		a.log.WithFields(logrus.Fields{"from": protocol.FormatStatus(from), "to": protocol.FormatStatus(st), "reason": reason}).Info("runner status changed")
 	}
 	a.emit(&StatusChanged{RunnerID: a.slot.id, Generation: a.gen, From: from, To: st, At: now})
+}
+
+// onStderrLine keeps a stderr line in the tail and notes when the last
+// non-blank one came: that is the line a failure's reason quotes, so its
+// age is the one to give (a trailing blank line would make an old line
+// read as fresh).
+func (a *runnerActor) onStderrLine(m *proc.StderrLine) {
+	a.onStderr(m.Line)
+	if strings.TrimSpace(m.Line) != "" {
+		a.stderrAt = m.At
+	}
+}
+
+// stderrAge is how long before its exit the runner wrote the stderr line
+// a failure's reason quotes (addStderrReason); 0 when unknown.
+func (a *runnerActor) stderrAge() time.Duration {
+	if a.stderrAt.IsZero() || a.exitedAt.IsZero() {
+		return 0
+	}
+	return a.exitedAt.Sub(a.stderrAt)
 }
 
 func (a *runnerActor) onStderr(line string) {
@@ -897,11 +918,7 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 	}
 	f.StderrTail = append([]string(nil), a.stderrTail...)
 	if a.diedByItself {
-		var age time.Duration
-		if !a.stderrAt.IsZero() && !a.exitedAt.IsZero() {
-			age = a.exitedAt.Sub(a.stderrAt)
-		}
-		f.addStderrReason(age)
+		f.addStderrReason(a.stderrAge())
 	}
 	if a.p != nil {
 		f.Cleaned = append(f.Cleaned, fmt.Sprintf("process %d reaped (%s)", a.p.Pid, a.exit),

@@ -213,8 +213,14 @@ func readyDecision(info RunnerInfo) (bool, error) {
 	case st == StatusFailed && failureDecided(info):
 		// The error policy decided on this failure and restarts nothing
 		// (a restart would show as Restarting or a new generation).
-		return true, fmt.Errorf("%w: runner %s failed and will not come back (%w: the error policy decided %s): %s; fix what failed, then spawn a new runner",
-			ErrRunnerFailed, info.ID, ErrRunnerNotAvailable, info.LastRecord.Decision, info.LastError)
+		why := "the error policy decided " + info.LastRecord.Decision.String()
+		if d := info.LastRecord.Decision; d.Action == ActionRetry || d.Action == ActionForceCleanup && d.Then == ActionRetry {
+			// The policy planned a restart that did not happen: a
+			// StopRunner (or the node's shutdown) cancelled it.
+			why = "its restart (" + d.String() + ") was cancelled: the runner was stopped, or the node is shutting down"
+		}
+		return true, fmt.Errorf("%w: runner %s failed and will not come back (%w: %s): %s; fix what failed, then spawn a new runner",
+			ErrRunnerFailed, info.ID, ErrRunnerNotAvailable, why, info.LastError)
 	case st == StatusFailed:
 		return true, fmt.Errorf("%w: runner %s failed and is not Ready: %s (the error policy's decision is not known yet: call WaitReady again to wait for a restart)", ErrRunnerFailed, info.ID, info.LastError)
 	case st == StatusShutdown || st == StatusShuttingDown:

@@ -147,7 +147,7 @@ func unknownFieldName(err error) (string, bool) {
 func typeError(data []byte, te *json.UnmarshalTypeError) error {
 	field := te.Field
 	if rest, ok := strings.CutPrefix(field, "kinds."); ok {
-		if name := kindWithTypeError(data); name != "" {
+		if name := kindAt(data, te.Offset); name != "" {
 			field = fmt.Sprintf("kinds[%s].%s", name, rest)
 		}
 	}
@@ -157,6 +157,8 @@ func typeError(data []byte, te *json.UnmarshalTypeError) error {
 		want = `a list of "KEY=VALUE" strings, e.g. ["MODEL=3b"]`
 	case te.Type.Kind() == reflect.Slice && te.Type.Elem().Kind() == reflect.String:
 		want = `a list of strings, e.g. ["--layers", "2"]`
+	case te.Type.Kind() == reflect.String && durationKey(field):
+		want = `a duration string, e.g. "10s"`
 	case te.Type.Kind() == reflect.String:
 		want = `a string`
 	case te.Type.Kind() == reflect.Bool:
@@ -175,26 +177,57 @@ func typeError(data []byte, te *json.UnmarshalTypeError) error {
 	return fmt.Errorf("%s: want %s, got %s", field, want, got)
 }
 
-// kindWithTypeError returns the first kind (by name) whose object does not
-// decode into nodeKind because of a type mismatch, or "".
-func kindWithTypeError(data []byte) string {
-	var top struct {
-		Kinds map[string]json.RawMessage `json:"kinds"`
+// durationKey reports whether the config key holds a Go duration
+// string ("10s"): a number there gets the form to write, not only "a
+// string" (the next try, "10", would fail again for its missing unit).
+func durationKey(field string) bool {
+	switch field {
+	case "session_timeout", "tasks.ack_timeout", "restarts.window", "restarts.backoff_base", "restarts.backoff_max":
+		return true
 	}
-	if json.Unmarshal(data, &top) != nil {
+	return strings.HasPrefix(field, "timeouts.")
+}
+
+// kindAt returns the name of the kind under "kinds" whose value holds
+// byte offset at of data (where json met a type error), or "". json
+// reports the first type error in the file, so the kind is found by
+// where the error is, not by trying each kind: with two kinds in error,
+// trying them by name named the wrong one.
+func kindAt(data []byte, at int64) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return ""
 	}
-	names := make([]string, 0, len(top.Kinds))
-	for n := range top.Kinds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		var k nodeKind
-		var te *json.UnmarshalTypeError
-		if err := json.Unmarshal(top.Kinds[n], &k); errors.As(err, &te) {
-			return n
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return ""
 		}
+		if key != "kinds" {
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return ""
+			}
+			continue
+		}
+		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+			return ""
+		}
+		for dec.More() {
+			name, err := dec.Token()
+			if err != nil {
+				return ""
+			}
+			var v json.RawMessage
+			if dec.Decode(&v) != nil {
+				return ""
+			}
+			if at <= dec.InputOffset() { // the kinds come in order: the first to end at or past at holds it
+				s, _ := name.(string)
+				return s
+			}
+		}
+		return ""
 	}
 	return ""
 }

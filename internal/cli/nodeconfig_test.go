@@ -70,12 +70,19 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{"kinds": {"echo": {"command": "x"}, "nodejs": {"command": "node", "env": {"A": "1"}}}}`,
 			`kinds[nodejs].env: want a list of "KEY=VALUE" strings, e.g. ["MODEL=3b"], got a JSON object`},
 		{`{"kinds": {"echo": {"command": "x", "args": "--layers 2"}}}`, `kinds[echo].args: want a list of strings, e.g. ["--layers", "2"], got JSON string`},
+		// Two kinds with type errors: json reports the first in the file
+		// (zeta's env), and the message names that kind, not the first by
+		// name (alpha).
+		{`{"kinds": {"zeta": {"command": "x", "env": {"A": "1"}}, "alpha": {"command": 5}}}`,
+			`kinds[zeta].env: want a list of "KEY=VALUE" strings, e.g. ["MODEL=3b"], got a JSON object`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"heartbeat_timeout": "abc"}}`, `timeouts.heartbeat_timeout: "abc" is not a duration (want e.g. "10s")`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"handshake": "0s"}}`, `timeouts.handshake: "0s": want a positive duration (e.g. "10s")`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"heartbeat": "10s"}}`, `unknown field "heartbeat" in timeouts: the fields there are handshake, heartbeat_interval, heartbeat_timeout, progress_timeout, loading_stall, exit_grace, stop_grace, term_wait, drain, stop_drain, frame_stall`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"heartbeat_interval": "6s"}}`, `timeouts: heartbeat_interval 6s must be below heartbeat_timeout 5s`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"frame_stall": "5s"}}`, `timeouts: frame_stall 5s must be below heartbeat_timeout 5s`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": 5}`, `timeouts: want a JSON object, got a JSON number`},
+		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"handshake": 10}}`, `timeouts.handshake: want a duration string, e.g. "10s", got a JSON number`},
+		{`{"kinds": {"echo": {"command": "x"}}, "session_timeout": 30}`, `session_timeout: want a duration string, e.g. "10s", got a JSON number`},
 		{`{"kinds": {"echo": {"command": "x"}}, "max_message": -5}`, "max_message -5"},
 		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"queue": -1}}`, "tasks: in_flight 0, queue -1"},
 		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"ack_timeout": "soon"}}`, `tasks.ack_timeout "soon"`},
