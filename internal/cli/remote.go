@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -367,9 +368,13 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 	}
 	readers.Wait()
 	elapsed := time.Since(start)
+	streamsFailed := 0 // nodes whose tasks stream failed (one stream per node)
 	for _, nr := range runs {
 		fmt.Fprintf(out, "node %-8s %d tasks passed the check; tasks stream: %d events in order, %d gaps, %d outcomes\n",
 			nr.c.NodeName(), len(nr.handles)-countOn(failed, nr.c.NodeName()), nr.events, nr.gaps, nr.outcomes)
+		if nr.order != "" || nr.err != nil {
+			streamsFailed++
+		}
 		if nr.order != "" {
 			failed = append(failed, fmt.Sprintf("node %s stream out of order: %s", nr.c.NodeName(), nr.order))
 		}
@@ -395,9 +400,21 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 		for _, f := range failed {
 			fmt.Fprintf(out, "FAILED %s\n", f)
 		}
-		return fmt.Errorf("%d of %d tasks or streams failed", len(failed), r.tasks)
+		return errors.New(failureSummary(len(failed)-streamsFailed, r.tasks, streamsFailed, len(runs)))
 	}
 	return nil
+}
+
+// failureSummary is run's error: tasks and streams are counted apart (a
+// node has one tasks stream), so the text never says "2 of 1 tasks".
+func failureSummary(tasksFailed, tasks, streamsFailed, streams int) string {
+	switch {
+	case streamsFailed == 0:
+		return fmt.Sprintf("%d of %d tasks failed", tasksFailed, tasks)
+	case tasksFailed == 0:
+		return fmt.Sprintf("%d of %d nodes' tasks streams failed", streamsFailed, streams)
+	}
+	return fmt.Sprintf("%d of %d tasks and %d of %d nodes' tasks streams failed", tasksFailed, tasks, streamsFailed, streams)
 }
 
 func countOn(failed []string, node string) int {
