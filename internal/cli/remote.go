@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,7 +40,7 @@ func newRemoteCmd(e *env) *cobra.Command {
 	pf.StringVar(&o.tls.CAFile, "tls-ca", "", "PEM CA of the nodes' certificates (turns TLS on)")
 	pf.StringVar(&o.tls.CertFile, "tls-cert", "", "PEM certificate of this client")
 	pf.StringVar(&o.tls.KeyFile, "tls-key", "", "PEM key of this client")
-	pf.DurationVar(&o.timeout, "timeout", 2*time.Minute, "bound on the whole command")
+	pf.DurationVar(&o.timeout, "timeout", 0, "bound on the whole command (0: status 5s, stop 30s, run and shutdown 2m); each dial within it at most 10s")
 	cmd.AddCommand(newRemoteStatusCmd(e, o), newRemoteRunCmd(e, o), newRemoteShutdownCmd(e, o))
 	for _, c := range cmd.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
@@ -49,19 +50,12 @@ func newRemoteCmd(e *env) *cobra.Command {
 
 // dialAll dials every --node; on an error it closes those it dialed.
 func (o *remoteOptions) dialAll(ctx context.Context) ([]*exo.Client, error) {
-	if len(o.nodes) == 0 {
-		return nil, usageErrorf("no --node: name at least one node address, e.g. --node 127.0.0.1:7101")
-	}
-	if err := checkTLSFlags(o.tls); err != nil {
+	if err := o.checkNodes(); err != nil {
 		return nil, err
-	}
-	var opts []exo.DialOption
-	if o.tls.Enabled() {
-		opts = append(opts, exo.WithTLS(exo.TLSFiles(o.tls)))
 	}
 	var out []*exo.Client
 	for _, addr := range o.nodes {
-		c, err := exo.Dial(ctx, addr, append(opts, exo.WithClientName("exo-actors remote"))...)
+		c, err := o.dialOne(ctx, addr)
 		if err != nil {
 			closeAll(out)
 			return nil, fmt.Errorf("dial %s: %w", addr, err)
@@ -77,23 +71,99 @@ func closeAll(cs []*exo.Client) {
 	}
 }
 
-// eachNode dials every --node within --timeout and calls f for each client
-// in turn, stopping at the first error; the clients are closed after.
-func (o *remoteOptions) eachNode(parent context.Context, f func(context.Context, *exo.Client) error) error {
-	ctx, cancel := context.WithTimeout(parent, o.timeout)
+// Default bounds of the remote commands (--timeout 0 picks them): a status
+// is a few calls, a stop waits for the runners' stop escalation, a run
+// and a shutdown wait for tasks and shutdown reports.
+const (
+	statusTimeout   = 5 * time.Second
+	stopTimeout     = 30 * time.Second
+	longTimeout     = 2 * time.Minute
+	nodeDialTimeout = 10 * time.Second // bound on each dial, within the command's
+)
+
+// timeoutOr is --timeout, or def when it is 0 (the command's default).
+func (o *remoteOptions) timeoutOr(def time.Duration) time.Duration {
+	if o.timeout > 0 {
+		return o.timeout
+	}
+	return def
+}
+
+// dialOne dials one node within the command's ctx and nodeDialTimeout.
+func (o *remoteOptions) dialOne(ctx context.Context, addr string) (*exo.Client, error) {
+	var opts []exo.DialOption
+	if o.tls.Enabled() {
+		opts = append(opts, exo.WithTLS(exo.TLSFiles(o.tls)))
+	}
+	dctx, cancel := context.WithTimeout(ctx, nodeDialTimeout)
 	defer cancel()
-	cs, err := o.dialAll(ctx)
-	if err != nil {
+	return exo.Dial(dctx, addr, append(opts, exo.WithClientName("exo-actors remote"))...)
+}
+
+// eachNode handles every --node on its own, in parallel, within
+// --timeout (def when 0): it dials the node, calls f with a buffer for
+// what to print, and closes the client. A node that fails does not stop
+// the others: stdout gets every node's output in --node order, stderr one
+// line per failure naming its node, and the error says how many failed.
+func (o *remoteOptions) eachNode(parent context.Context, e *env, def time.Duration, f func(context.Context, *exo.Client, io.Writer) error) error {
+	if err := o.checkNodes(); err != nil {
 		return err
 	}
-	defer closeAll(cs)
-	for _, c := range cs {
-		if err := f(ctx, c); err != nil {
-			return err
+	ctx, cancel := context.WithTimeout(parent, o.timeoutOr(def))
+	defer cancel()
+	outs := make([]bytes.Buffer, len(o.nodes))
+	errs := make([]error, len(o.nodes))
+	var wg sync.WaitGroup
+	for i, addr := range o.nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := o.dialOne(ctx, addr)
+			if err != nil {
+				errs[i] = fmt.Errorf("dial %s: %w", addr, err)
+				return
+			}
+			defer c.Close()
+			if err := f(ctx, c, &outs[i]); err != nil {
+				errs[i] = fmt.Errorf("node %s (%s): %w", c.NodeName(), addr, err)
+			}
+		}()
+	}
+	wg.Wait()
+	failed := 0
+	for i := range o.nodes {
+		_, _ = e.stdout.Write(outs[i].Bytes())
+		if errs[i] != nil {
+			failed++
+			if len(o.nodes) > 1 {
+				fmt.Fprintf(e.stderr, "exo-actors: %s\n", oneLine(errs[i].Error()))
+			}
 		}
 	}
-	return nil
+	switch {
+	case failed == 0:
+		return nil
+	case len(o.nodes) == 1:
+		return errs[0]
+	}
+	return &reportedError{msg: fmt.Sprintf("%d of %d nodes failed (above); the others were handled", failed, len(o.nodes))}
 }
+
+// checkNodes checks --node and the --tls-* flags before any dial.
+func (o *remoteOptions) checkNodes() error {
+	if len(o.nodes) == 0 {
+		return usageErrorf("no --node: name at least one node address, e.g. --node 127.0.0.1:7101")
+	}
+	if o.timeout < 0 {
+		return usageErrorf("--timeout %s: want a positive duration, e.g. --timeout 10s (0: the command's default)", o.timeout)
+	}
+	return checkTLSFlags(o.tls)
+}
+
+// reportedError is a command's failure whose details were printed already.
+type reportedError struct{ msg string }
+
+func (e *reportedError) Error() string { return e.msg }
 
 func newRemoteStatusCmd(e *env, o *remoteOptions) *cobra.Command {
 	return &cobra.Command{
@@ -101,7 +171,7 @@ func newRemoteStatusCmd(e *env, o *remoteOptions) *cobra.Command {
 		Short: "Print each node's kinds, runners, sessions and subscriptions",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.eachNode(cmd.Context(), func(ctx context.Context, c *exo.Client) error {
+			return o.eachNode(cmd.Context(), e, statusTimeout, func(ctx context.Context, c *exo.Client, out io.Writer) error {
 				st, err := c.NodeStatus(ctx)
 				if err != nil {
 					return err
@@ -110,7 +180,7 @@ func newRemoteStatusCmd(e *env, o *remoteOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "%-8s %-16s kinds %-14s %s  sessions %d  subscriptions %d  open tasks %d  up %s\n",
+				fmt.Fprintf(out, "%-8s %-16s kinds %-14s %s  sessions %d  subscriptions %d  open tasks %d  up %s\n",
 					st.Name, c.Addr(), strings.Join(st.Kinds, ","), runnersText(st.Runners, infos), st.Sessions, st.Subscriptions, st.OpenTasks, st.Uptime.Round(time.Second))
 				return nil
 			})
@@ -124,12 +194,12 @@ func newRemoteShutdownCmd(e *env, o *remoteOptions) *cobra.Command {
 		Short: "Shut every --node down and print its shutdown report",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.eachNode(cmd.Context(), func(ctx context.Context, c *exo.Client) error {
+			return o.eachNode(cmd.Context(), e, longTimeout, func(ctx context.Context, c *exo.Client, out io.Writer) error {
 				rep, err := c.ShutdownNode(ctx)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "== node %s shut down in %s\n%s", rep.Node, rep.Total, rep.Text)
+				fmt.Fprintf(out, "== node %s shut down in %s\n%s", rep.Node, rep.Total, rep.Text)
 				return nil
 			})
 		},
@@ -197,7 +267,7 @@ node's tasks stream delivered its events in order. Exit 1 if a check failed.`,
 			if err := r.parseParams(); err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
+			ctx, cancel := context.WithTimeout(cmd.Context(), o.timeoutOr(longTimeout))
 			defer cancel()
 			cs, err := o.dialAll(ctx)
 			if err != nil {
