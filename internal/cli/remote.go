@@ -30,8 +30,8 @@ func newRemoteCmd(e *env) *cobra.Command {
 		Short: "Talk to running nodes: status, run tasks across them, shut them down",
 		Long: "remote is a client of 'exo-actors node' processes (runtime.Dial): status lists each node's\n" +
 			"kinds, runners and sessions; run places a runner of a kind on every node, runs tasks\n" +
-			"across them and checks every node's tasks stream; shutdown shuts nodes down and prints\n" +
-			"their reports. See docs/remote.md.",
+			"across them and checks every node's tasks stream; stop stops runners by ID or kind;\n" +
+			"shutdown shuts nodes down and prints their reports. See docs/remote.md.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
@@ -41,7 +41,7 @@ func newRemoteCmd(e *env) *cobra.Command {
 	pf.StringVar(&o.tls.CertFile, "tls-cert", "", "PEM certificate of this client")
 	pf.StringVar(&o.tls.KeyFile, "tls-key", "", "PEM key of this client")
 	pf.DurationVar(&o.timeout, "timeout", 0, "bound on the whole command (0: status 5s, stop 30s, run and shutdown 2m); each dial within it at most 10s")
-	cmd.AddCommand(newRemoteStatusCmd(e, o), newRemoteRunCmd(e, o), newRemoteShutdownCmd(e, o))
+	cmd.AddCommand(newRemoteStatusCmd(e, o), newRemoteRunCmd(e, o), newRemoteShutdownCmd(e, o), newRemoteStopCmd(e, o))
 	for _, c := range cmd.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
 	}
@@ -216,6 +216,7 @@ type remoteRun struct {
 	showTokens    bool              // print each task's text and outcome
 	cancelAfter   int               // cancel each task after this many chunks (0: never)
 	paramMap      map[string]string // params, parsed, with max_tokens from --tokens
+	timeout       time.Duration     // the run's bound (--timeout, or its default)
 }
 
 // parseParams checks the --param flags and builds the tasks' parameters:
@@ -249,7 +250,13 @@ max_tokens parameter), or fewer when the runner stopped early with
 finish_reason "stop"; a task of another --task-kind must end Complete; with
 --cancel-after N each task is cancelled after its N-th chunk and must end
 Cancelled (or Complete, had it finished first). It also checks that every
-node's tasks stream delivered its events in order. Exit 1 if a check failed.`,
+node's tasks stream delivered its events in order. Exit 1 if a check failed.
+
+When --timeout ends the run, or on SIGINT or SIGTERM, or when a call
+fails, it cancels its open tasks and stops the runners it spawned (not
+with --keep-runners: they stay), within 15s, prints a line per node and
+exits 1 (3 on a signal); a second signal exits at once, without the
+cleanup ('exo-actors remote stop' stops what is left).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if r.kind == "" {
@@ -267,10 +274,18 @@ node's tasks stream delivered its events in order. Exit 1 if a check failed.`,
 			if err := r.parseParams(); err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), o.timeoutOr(longTimeout))
-			defer cancel()
+			r.timeout = o.timeoutOr(longTimeout)
+			base, cancelBase := context.WithTimeout(cmd.Context(), r.timeout)
+			defer cancelBase()
+			ctx, cancel := context.WithCancelCause(base)
+			defer cancel(nil)
+			stopSignals := watchSignals(cancel, e.stderr, o.nodes)
+			defer stopSignals()
 			cs, err := o.dialAll(ctx)
 			if err != nil {
+				if ctx.Err() != nil {
+					_, err = abortReason(ctx, r, nil)
+				}
 				return err
 			}
 			defer closeAll(cs)
@@ -354,6 +369,7 @@ func taskText(h *exo.TaskHandle) string {
 type nodeRun struct {
 	c        *exo.Client
 	runner   string
+	stopped  bool // runner stopped (or, on an abort, kept by --keep-runners)
 	handles  []*exo.TaskHandle
 	events   int
 	gaps     int
@@ -362,8 +378,20 @@ type nodeRun struct {
 	err      error
 }
 
-func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun) error {
+func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun) (err error) {
 	runs := make([]*nodeRun, len(cs))
+	// Runs last (after the readers ended): a run that ends before its
+	// normal end leaves no runner of its own behind.
+	defer func() {
+		if err == nil {
+			return
+		}
+		why := "the run failed"
+		if ctx.Err() != nil {
+			why, err = abortReason(ctx, r, runs)
+		}
+		abortRun(ctx, out, runs, r.noStop, why)
+	}()
 	var readers sync.WaitGroup
 	// On an early return too: each reader ends once its subscription is
 	// closed (deferred below, so before this Wait) or ctx ends.
@@ -456,14 +484,20 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 	if !r.noStop {
 		for _, nr := range runs {
 			if err := nr.c.Err(); err != nil {
+				nr.stopped = true // nothing to stop there any more
 				fmt.Fprintf(out, "node %-8s %v\n", nr.c.NodeName(), err)
 				continue
 			}
 			res, err := nr.c.StopRunner(ctx, nr.runner)
 			if err != nil {
-				return err
+				return fmt.Errorf("stop %s on %s: %w", nr.runner, nr.c.NodeName(), err)
 			}
+			nr.stopped = true
 			fmt.Fprintf(out, "node %-8s stopped %s: ended by %s\n", nr.c.NodeName(), res.RunnerID, res.Ended())
+		}
+	} else {
+		for _, nr := range runs {
+			nr.stopped = true // kept, as asked
 		}
 	}
 	if len(failed) > 0 {
