@@ -219,7 +219,7 @@ const maxPending = 65536
 // refused connection, a wrong CA or a missing client certificate fail
 // within the dial instead of as a timeout. ctx bounds the dial (default 5s).
 func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error) {
-	o := dialOptions{listen: "127.0.0.1:0", heartbeat: 250 * time.Millisecond, lostAfter: 1500 * time.Millisecond,
+	o := dialOptions{listen: defaultClientListen, heartbeat: 250 * time.Millisecond, lostAfter: 1500 * time.Millisecond,
 		callTimeout: time.Minute, maxMessage: gateway.DefaultMaxMessage}
 	for _, f := range opts {
 		f(&o)
@@ -240,6 +240,13 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 			return nil, err
 		}
 		o.serverTLS, o.clientTLS = srv, cli
+		if err := checkOwnCert(o.tlsFiles.CertFile+" (TLSFiles.CertFile; --tls-cert on the command line)", firstCert(cli), o.listen, true); err != nil {
+			return nil, err
+		}
+	} else if o.serverTLS != nil {
+		if err := checkOwnCert("(WithTLSConfig's server config)", firstCert(o.serverTLS), o.listen, false); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkNodeAddr(addr); err != nil {
 		return nil, err

@@ -166,7 +166,7 @@ func tlsDialFailed(addr string, err error) error {
 	case errors.As(err, &ci):
 		return fmt.Errorf("node %s's certificate is not valid (%w); renew or reissue it", addr, err)
 	case refusedClientCert(err):
-		return fmt.Errorf("node %s refused this client's certificate during the handshake (%w): it was not signed by the CA the node trusts, or none was given; %s", addr, err, useNodeCA)
+		return fmt.Errorf("node %s refused this client's certificate during the handshake (%w): it was not signed by the CA the node trusts, or none was given, or its extended key usages lack clientAuth; %s", addr, err, useNodeCA)
 	}
 	return fmt.Errorf("TLS handshake with node %s failed: %w", addr, err)
 }
@@ -176,7 +176,7 @@ func tlsDialFailed(addr string, err error) error {
 // certificate only then).
 func tlsRefusedAfterHandshake(addr string, err error) error {
 	if refusedClientCert(err) {
-		return fmt.Errorf("node %s refused this client's certificate (%w): it was not signed by the CA the node trusts, or none was given; %s", addr, err, useNodeCA)
+		return fmt.Errorf("node %s refused this client's certificate (%w): it was not signed by the CA the node trusts, or none was given, or its extended key usages lack clientAuth; %s", addr, err, useNodeCA)
 	}
 	return fmt.Errorf("TLS connection to node %s closed right after the handshake (%w); check that the node's CA, certificate and key match this client's", addr, err)
 }

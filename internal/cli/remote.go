@@ -157,7 +157,15 @@ func (o *remoteOptions) checkNodes() error {
 	if o.timeout < 0 {
 		return usageErrorf("--timeout %s: want a positive duration, e.g. --timeout 10s (0: the command's default)", o.timeout)
 	}
-	return checkTLSFlags(o.tls)
+	if err := checkTLSFlags(o.tls); err != nil {
+		return err
+	}
+	if o.tls.Enabled() {
+		if err := exo.CheckClientCert(exo.TLSFiles(o.tls)); err != nil {
+			return &UsageError{Err: err, SeeAlso: `docs/remote.md, "The same with mutual TLS"`}
+		}
+	}
+	return nil
 }
 
 // reportedError is a command's failure whose details were printed already.
