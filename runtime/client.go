@@ -219,7 +219,7 @@ const maxPending = 65536
 // refused connection, a wrong CA or a missing client certificate fail
 // within the dial instead of as a timeout. ctx bounds the dial (default 5s).
 func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error) {
-	o := dialOptions{listen: "127.0.0.1:0", heartbeat: 250 * time.Millisecond, lostAfter: 1500 * time.Millisecond,
+	o := dialOptions{listen: defaultClientListen, heartbeat: 250 * time.Millisecond, lostAfter: 1500 * time.Millisecond,
 		callTimeout: time.Minute, maxMessage: gateway.DefaultMaxMessage}
 	for _, f := range opts {
 		f(&o)
@@ -240,6 +240,13 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 			return nil, err
 		}
 		o.serverTLS, o.clientTLS = srv, cli
+		if err := checkOwnCert(o.tlsFiles.CertFile+" (TLSFiles.CertFile; --tls-cert on the command line)", firstCert(cli), o.listen, true); err != nil {
+			return nil, err
+		}
+	} else if o.serverTLS != nil {
+		if err := checkOwnCert("(WithTLSConfig's server config)", firstCert(o.serverTLS), o.listen, false); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkNodeAddr(addr); err != nil {
 		return nil, err
@@ -270,9 +277,13 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	res, err := answer[*exov1.GwWelcome](c.call(ctx, &exov1.GwHello{ClientName: o.name, Heartbeat: durationpb.New(o.heartbeat), Acks: true,
 		MaxReceive: int64(gateway.GRPCLimit(o.maxMessage))}))
 	if err != nil {
+		// No session was opened: end the client first, so Close does not
+		// wait for the goodbye's acknowledgement (2 s) from a node that
+		// never answered.
+		c.end(clientClosed, fmt.Errorf("%w: dial of node %s failed: %w", ErrClientClosed, addr, err))
 		c.Close()
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("node %s did not answer the hello within the dial timeout (is it an exo-actors node with the same TLS setup? with mutual TLS, does this client have a certificate?): %w", addr, err)
+			return nil, helloTimeout(addr, ep.system.Address(), o.clientTLS != nil, err)
 		}
 		return nil, err
 	}
@@ -304,16 +315,24 @@ func probe(ctx context.Context, addr string, cfg *tls.Config) error {
 		// A plaintext gRPC server answers the HTTP/2 preface with a
 		// SETTINGS frame (type 4 at byte 3); a TLS server with an alert
 		// record (0x15) or by closing.
-		_ = conn.SetDeadline(time.Now().Add(300 * time.Millisecond))
+		// A live node answers at once; one that accepted the connection
+		// but says nothing until ctx ends is frozen (SIGSTOP: the kernel
+		// still accepts), overloaded or cut off, and the hello would only
+		// wait out the same silence.
+		_ = conn.SetDeadline(probeDeadline(ctx))
+		stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+		defer stop()
 		if _, err := conn.Write([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")); err != nil {
+			if isTimeout(err) {
+				return silentNode(ctx, addr)
+			}
 			return cannotTalk(addr, err)
 		}
 		var b [9]byte
 		n, err := io.ReadAtLeast(conn, b[:], 4)
-		var ne net.Error
 		switch {
-		case err != nil && errors.As(err, &ne) && ne.Timeout():
-			return nil // inconclusive: let the hello decide
+		case err != nil && isTimeout(err):
+			return silentNode(ctx, addr)
 		case err != nil || b[0] == 0x15 || b[3] != 0x04:
 			return notPlaintextGRPC(addr, b[:n], err, func() bool { return speaksTLS(ctx, addr) })
 		}
@@ -328,6 +347,10 @@ func probe(ctx context.Context, addr string, cfg *tls.Config) error {
 	td := tls.Dialer{NetDialer: &d, Config: cc}
 	conn, err := td.DialContext(ctx, "tcp", addr)
 	if err != nil {
+		var oe *net.OpError
+		if ctx.Err() != nil && !(errors.As(err, &oe) && oe.Op == "dial") {
+			return silentNode(ctx, addr) // connected, but no handshake before ctx ended
+		}
 		return tlsDialFailed(addr, err)
 	}
 	defer conn.Close()

@@ -40,6 +40,49 @@ func cannotTalk(addr string, err error) error {
 		msg: fmt.Sprintf("connected to %s, but it closed the connection at once (%v): is it an exo-actors node? check the address (--node on the command line)", addr, err)}
 }
 
+// silentNode is probe's error when addr accepted the TCP connection but
+// answered nothing (no HTTP/2 settings, no TLS handshake) before ctx ended.
+// It names no cause it cannot know: not TLS, not a terminated gateway.
+func silentNode(ctx context.Context, addr string) error {
+	cause := ctx.Err()
+	if cause == nil {
+		cause = context.DeadlineExceeded // probeDeadline's own bound
+	}
+	return &unreachableError{cause: cause,
+		msg: fmt.Sprintf("node %s accepted the connection but did not answer within the dial timeout: it may be frozen (e.g. SIGSTOP), overloaded or unreachable; check the node's process and host, or allow more time (the dial's ctx; --timeout on the command line)", addr)}
+}
+
+// helloTimeout is Dial's error when the node took the connection check but
+// its answer to the hello never came back within the dial's ctx. With TLS
+// the likely cause is the way back: protoactor sends the answer over a
+// connection the node dials to this client's own listener (listen), so
+// the client's certificate is also a server certificate, and a node that
+// cannot verify it (no IP SAN for listen, no serverAuth) logs why and
+// never answers.
+func helloTimeout(addr, listen string, withTLS bool, err error) error {
+	if !withTLS {
+		return fmt.Errorf("node %s did not answer the hello within the dial timeout: it may be frozen (e.g. SIGSTOP), overloaded or unreachable, or not an exo-actors node; check the node's process and log, or allow more time (--timeout on the command line): %w", addr, err)
+	}
+	host, _, _ := net.SplitHostPort(listen)
+	return fmt.Errorf("node %s did not answer the hello within the dial timeout: it may be frozen or overloaded, or it could not connect back to this client's listener %s (the node sends its answers over a connection it dials to the client, so this client's certificate must name IP %s in its subjectAltName and allow both serverAuth and clientAuth; the node's log says why, e.g. \"x509: cannot validate certificate … doesn't contain any IP SANs\"): %w", addr, listen, host, err)
+}
+
+// probeDeadline is how long probe waits for the node's first answer: until
+// ctx's deadline, or 5 s (Dial's default) when ctx has none.
+func probeDeadline(ctx context.Context) time.Time {
+	if dl, ok := ctx.Deadline(); ok {
+		return dl
+	}
+	return time.Now().Add(5 * time.Second)
+}
+
+// isTimeout reports whether err is a network timeout (a deadline set on
+// the connection passed).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 // notPlaintextGRPC is probe's error when what answered the HTTP/2 preface
 // of a plaintext dial is no plaintext gRPC server: b are the n bytes read,
 // readErr why the read ended (nil: it read enough). TLS is suggested only
@@ -123,7 +166,7 @@ func tlsDialFailed(addr string, err error) error {
 	case errors.As(err, &ci):
 		return fmt.Errorf("node %s's certificate is not valid (%w); renew or reissue it", addr, err)
 	case refusedClientCert(err):
-		return fmt.Errorf("node %s refused this client's certificate during the handshake (%w): it was not signed by the CA the node trusts, or none was given; %s", addr, err, useNodeCA)
+		return fmt.Errorf("node %s refused this client's certificate during the handshake (%w): it was not signed by the CA the node trusts, or none was given, or its extended key usages lack clientAuth; %s", addr, err, useNodeCA)
 	}
 	return fmt.Errorf("TLS handshake with node %s failed: %w", addr, err)
 }
@@ -133,7 +176,7 @@ func tlsDialFailed(addr string, err error) error {
 // certificate only then).
 func tlsRefusedAfterHandshake(addr string, err error) error {
 	if refusedClientCert(err) {
-		return fmt.Errorf("node %s refused this client's certificate (%w): it was not signed by the CA the node trusts, or none was given; %s", addr, err, useNodeCA)
+		return fmt.Errorf("node %s refused this client's certificate (%w): it was not signed by the CA the node trusts, or none was given, or its extended key usages lack clientAuth; %s", addr, err, useNodeCA)
 	}
 	return fmt.Errorf("TLS connection to node %s closed right after the handshake (%w); check that the node's CA, certificate and key match this client's", addr, err)
 }

@@ -7,3 +7,8 @@ import (
 
 // Probe runs Dial's connection check alone, for the tests of its texts.
 func Probe(ctx context.Context, addr string, cfg *tls.Config) error { return probe(ctx, addr, cfg) }
+
+// HelloTimeout is Dial's text for a hello that got no answer in time.
+func HelloTimeout(addr, listen string, withTLS bool, err error) error {
+	return helloTimeout(addr, listen, withTLS, err)
+}

@@ -94,6 +94,9 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 	if dec.More() {
 		return nil, errors.New("trailing data after the JSON object")
 	}
+	if err := duplicateKey(data); err != nil {
+		return nil, err
+	}
 	if len(f.Kinds) == 0 {
 		return nil, errors.New(`no runner kinds: "kinds" must name at least one, e.g. {"kinds": {"echo": {"builtin": true}}}`)
 	}

@@ -103,6 +103,7 @@ func FuzzParseNodeConfig(f *testing.F) {
 	f.Add(`{"kinds": {"a": {"command": "/x", "args": ["1"], "env": ["A=B"]}}, "tasks": {"queue": 3}}`)
 	f.Add(`{"kinds": {"a-1": {"command": "x", "max_runners": 3}}, "max_message": 100, "session_timeout": "1s"}`)
 	f.Add(`[]`)
+	f.Add(`{"kinds": {"a": {"builtin": true}}, "kinds": {"b": {"builtin": true}}}`)
 	f.Add(`{"kinds": {"a": {"builtin": true, "max_runner": 1}}, "tasks": {"x": 1}}`)
 	f.Fuzz(func(t *testing.T, in string) {
 		c, err := parseNodeConfig(strings.NewReader(in))

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -28,8 +30,8 @@ func newRemoteCmd(e *env) *cobra.Command {
 		Short: "Talk to running nodes: status, run tasks across them, shut them down",
 		Long: "remote is a client of 'exo-actors node' processes (runtime.Dial): status lists each node's\n" +
 			"kinds, runners and sessions; run places a runner of a kind on every node, runs tasks\n" +
-			"across them and checks every node's tasks stream; shutdown shuts nodes down and prints\n" +
-			"their reports. See docs/remote.md.",
+			"across them and checks every node's tasks stream; stop stops runners by ID or kind;\n" +
+			"shutdown shuts nodes down and prints their reports. See docs/remote.md.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
@@ -38,8 +40,8 @@ func newRemoteCmd(e *env) *cobra.Command {
 	pf.StringVar(&o.tls.CAFile, "tls-ca", "", "PEM CA of the nodes' certificates (turns TLS on)")
 	pf.StringVar(&o.tls.CertFile, "tls-cert", "", "PEM certificate of this client")
 	pf.StringVar(&o.tls.KeyFile, "tls-key", "", "PEM key of this client")
-	pf.DurationVar(&o.timeout, "timeout", 2*time.Minute, "bound on the whole command")
-	cmd.AddCommand(newRemoteStatusCmd(e, o), newRemoteRunCmd(e, o), newRemoteShutdownCmd(e, o))
+	pf.DurationVar(&o.timeout, "timeout", 0, "bound on the whole command (0: status 5s, stop 30s, run and shutdown 2m); each dial within it at most 10s")
+	cmd.AddCommand(newRemoteStatusCmd(e, o), newRemoteRunCmd(e, o), newRemoteShutdownCmd(e, o), newRemoteStopCmd(e, o))
 	for _, c := range cmd.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
 	}
@@ -48,19 +50,12 @@ func newRemoteCmd(e *env) *cobra.Command {
 
 // dialAll dials every --node; on an error it closes those it dialed.
 func (o *remoteOptions) dialAll(ctx context.Context) ([]*exo.Client, error) {
-	if len(o.nodes) == 0 {
-		return nil, usageErrorf("no --node: name at least one node address, e.g. --node 127.0.0.1:7101")
-	}
-	if err := checkTLSFlags(o.tls); err != nil {
+	if err := o.checkNodes(); err != nil {
 		return nil, err
-	}
-	var opts []exo.DialOption
-	if o.tls.Enabled() {
-		opts = append(opts, exo.WithTLS(exo.TLSFiles(o.tls)))
 	}
 	var out []*exo.Client
 	for _, addr := range o.nodes {
-		c, err := exo.Dial(ctx, addr, append(opts, exo.WithClientName("exo-actors remote"))...)
+		c, err := o.dialOne(ctx, addr)
 		if err != nil {
 			closeAll(out)
 			return nil, fmt.Errorf("dial %s: %w", addr, err)
@@ -76,23 +71,107 @@ func closeAll(cs []*exo.Client) {
 	}
 }
 
-// eachNode dials every --node within --timeout and calls f for each client
-// in turn, stopping at the first error; the clients are closed after.
-func (o *remoteOptions) eachNode(parent context.Context, f func(context.Context, *exo.Client) error) error {
-	ctx, cancel := context.WithTimeout(parent, o.timeout)
+// Default bounds of the remote commands (--timeout 0 picks them): a status
+// is a few calls, a stop waits for the runners' stop escalation, a run
+// and a shutdown wait for tasks and shutdown reports.
+const (
+	statusTimeout   = 5 * time.Second
+	stopTimeout     = 30 * time.Second
+	longTimeout     = 2 * time.Minute
+	nodeDialTimeout = 10 * time.Second // bound on each dial, within the command's
+)
+
+// timeoutOr is --timeout, or def when it is 0 (the command's default).
+func (o *remoteOptions) timeoutOr(def time.Duration) time.Duration {
+	if o.timeout > 0 {
+		return o.timeout
+	}
+	return def
+}
+
+// dialOne dials one node within the command's ctx and nodeDialTimeout.
+func (o *remoteOptions) dialOne(ctx context.Context, addr string) (*exo.Client, error) {
+	var opts []exo.DialOption
+	if o.tls.Enabled() {
+		opts = append(opts, exo.WithTLS(exo.TLSFiles(o.tls)))
+	}
+	dctx, cancel := context.WithTimeout(ctx, nodeDialTimeout)
 	defer cancel()
-	cs, err := o.dialAll(ctx)
-	if err != nil {
+	return exo.Dial(dctx, addr, append(opts, exo.WithClientName("exo-actors remote"))...)
+}
+
+// eachNode handles every --node on its own, in parallel, within
+// --timeout (def when 0): it dials the node, calls f with a buffer for
+// what to print, and closes the client. A node that fails does not stop
+// the others: stdout gets every node's output in --node order, stderr one
+// line per failure naming its node, and the error says how many failed.
+func (o *remoteOptions) eachNode(parent context.Context, e *env, def time.Duration, f func(context.Context, *exo.Client, io.Writer) error) error {
+	if err := o.checkNodes(); err != nil {
 		return err
 	}
-	defer closeAll(cs)
-	for _, c := range cs {
-		if err := f(ctx, c); err != nil {
-			return err
+	ctx, cancel := context.WithTimeout(parent, o.timeoutOr(def))
+	defer cancel()
+	outs := make([]bytes.Buffer, len(o.nodes))
+	errs := make([]error, len(o.nodes))
+	var wg sync.WaitGroup
+	for i, addr := range o.nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := o.dialOne(ctx, addr)
+			if err != nil {
+				errs[i] = fmt.Errorf("dial %s: %w", addr, err)
+				return
+			}
+			defer c.Close()
+			if err := f(ctx, c, &outs[i]); err != nil {
+				errs[i] = fmt.Errorf("node %s (%s): %w", c.NodeName(), addr, err)
+			}
+		}()
+	}
+	wg.Wait()
+	failed := 0
+	for i := range o.nodes {
+		_, _ = e.stdout.Write(outs[i].Bytes())
+		if errs[i] != nil {
+			failed++
+			if len(o.nodes) > 1 {
+				fmt.Fprintf(e.stderr, "exo-actors: %s\n", oneLine(errs[i].Error()))
+			}
+		}
+	}
+	switch {
+	case failed == 0:
+		return nil
+	case len(o.nodes) == 1:
+		return errs[0]
+	}
+	return &reportedError{msg: fmt.Sprintf("%d of %d nodes failed (above); the others were handled", failed, len(o.nodes))}
+}
+
+// checkNodes checks --node and the --tls-* flags before any dial.
+func (o *remoteOptions) checkNodes() error {
+	if len(o.nodes) == 0 {
+		return usageErrorf("no --node: name at least one node address, e.g. --node 127.0.0.1:7101")
+	}
+	if o.timeout < 0 {
+		return usageErrorf("--timeout %s: want a positive duration, e.g. --timeout 10s (0: the command's default)", o.timeout)
+	}
+	if err := checkTLSFlags(o.tls); err != nil {
+		return err
+	}
+	if o.tls.Enabled() {
+		if err := exo.CheckClientCert(exo.TLSFiles(o.tls)); err != nil {
+			return &UsageError{Err: err, SeeAlso: `docs/remote.md, "The same with mutual TLS"`}
 		}
 	}
 	return nil
 }
+
+// reportedError is a command's failure whose details were printed already.
+type reportedError struct{ msg string }
+
+func (e *reportedError) Error() string { return e.msg }
 
 func newRemoteStatusCmd(e *env, o *remoteOptions) *cobra.Command {
 	return &cobra.Command{
@@ -100,7 +179,7 @@ func newRemoteStatusCmd(e *env, o *remoteOptions) *cobra.Command {
 		Short: "Print each node's kinds, runners, sessions and subscriptions",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.eachNode(cmd.Context(), func(ctx context.Context, c *exo.Client) error {
+			return o.eachNode(cmd.Context(), e, statusTimeout, func(ctx context.Context, c *exo.Client, out io.Writer) error {
 				st, err := c.NodeStatus(ctx)
 				if err != nil {
 					return err
@@ -109,7 +188,7 @@ func newRemoteStatusCmd(e *env, o *remoteOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "%-8s %-16s kinds %-14s %s  sessions %d  subscriptions %d  open tasks %d  up %s\n",
+				fmt.Fprintf(out, "%-8s %-16s kinds %-14s %s  sessions %d  subscriptions %d  open tasks %d  up %s\n",
 					st.Name, c.Addr(), strings.Join(st.Kinds, ","), runnersText(st.Runners, infos), st.Sessions, st.Subscriptions, st.OpenTasks, st.Uptime.Round(time.Second))
 				return nil
 			})
@@ -123,12 +202,12 @@ func newRemoteShutdownCmd(e *env, o *remoteOptions) *cobra.Command {
 		Short: "Shut every --node down and print its shutdown report",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.eachNode(cmd.Context(), func(ctx context.Context, c *exo.Client) error {
+			return o.eachNode(cmd.Context(), e, longTimeout, func(ctx context.Context, c *exo.Client, out io.Writer) error {
 				rep, err := c.ShutdownNode(ctx)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "== node %s shut down in %s\n%s", rep.Node, rep.Total, rep.Text)
+				fmt.Fprintf(out, "== node %s shut down in %s\n%s", rep.Node, rep.Total, rep.Text)
 				return nil
 			})
 		},
@@ -145,6 +224,7 @@ type remoteRun struct {
 	showTokens    bool              // print each task's text and outcome
 	cancelAfter   int               // cancel each task after this many chunks (0: never)
 	paramMap      map[string]string // params, parsed, with max_tokens from --tokens
+	timeout       time.Duration     // the run's bound (--timeout, or its default)
 }
 
 // parseParams checks the --param flags and builds the tasks' parameters:
@@ -178,7 +258,13 @@ max_tokens parameter), or fewer when the runner stopped early with
 finish_reason "stop"; a task of another --task-kind must end Complete; with
 --cancel-after N each task is cancelled after its N-th chunk and must end
 Cancelled (or Complete, had it finished first). It also checks that every
-node's tasks stream delivered its events in order. Exit 1 if a check failed.`,
+node's tasks stream delivered its events in order. Exit 1 if a check failed.
+
+When --timeout ends the run, or on SIGINT or SIGTERM, or when a call
+fails, it cancels its open tasks and stops the runners it spawned (not
+with --keep-runners: they stay), within 15s, prints a line per node and
+exits 1 (3 on a signal); a second signal exits at once, without the
+cleanup ('exo-actors remote stop' stops what is left).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if r.kind == "" {
@@ -196,10 +282,18 @@ node's tasks stream delivered its events in order. Exit 1 if a check failed.`,
 			if err := r.parseParams(); err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
-			defer cancel()
+			r.timeout = o.timeoutOr(longTimeout)
+			base, cancelBase := context.WithTimeout(cmd.Context(), r.timeout)
+			defer cancelBase()
+			ctx, cancel := context.WithCancelCause(base)
+			defer cancel(nil)
+			stopSignals := watchSignals(cancel, e.stderr, o.nodes)
+			defer stopSignals()
 			cs, err := o.dialAll(ctx)
 			if err != nil {
+				if ctx.Err() != nil {
+					_, err = abortReason(ctx, r, nil)
+				}
 				return err
 			}
 			defer closeAll(cs)
@@ -283,6 +377,7 @@ func taskText(h *exo.TaskHandle) string {
 type nodeRun struct {
 	c        *exo.Client
 	runner   string
+	stopped  bool // runner stopped (or, on an abort, kept by --keep-runners)
 	handles  []*exo.TaskHandle
 	events   int
 	gaps     int
@@ -291,8 +386,20 @@ type nodeRun struct {
 	err      error
 }
 
-func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun) error {
+func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun) (err error) {
 	runs := make([]*nodeRun, len(cs))
+	// Runs last (after the readers ended): a run that ends before its
+	// normal end leaves no runner of its own behind.
+	defer func() {
+		if err == nil {
+			return
+		}
+		why := "the run failed"
+		if ctx.Err() != nil {
+			why, err = abortReason(ctx, r, runs)
+		}
+		abortRun(ctx, out, runs, r.noStop, why)
+	}()
 	var readers sync.WaitGroup
 	// On an early return too: each reader ends once its subscription is
 	// closed (deferred below, so before this Wait) or ctx ends.
@@ -367,9 +474,13 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 	}
 	readers.Wait()
 	elapsed := time.Since(start)
+	streamsFailed := 0 // nodes whose tasks stream failed (one stream per node)
 	for _, nr := range runs {
 		fmt.Fprintf(out, "node %-8s %d tasks passed the check; tasks stream: %d events in order, %d gaps, %d outcomes\n",
 			nr.c.NodeName(), len(nr.handles)-countOn(failed, nr.c.NodeName()), nr.events, nr.gaps, nr.outcomes)
+		if nr.order != "" || nr.err != nil {
+			streamsFailed++
+		}
 		if nr.order != "" {
 			failed = append(failed, fmt.Sprintf("node %s stream out of order: %s", nr.c.NodeName(), nr.order))
 		}
@@ -381,23 +492,41 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 	if !r.noStop {
 		for _, nr := range runs {
 			if err := nr.c.Err(); err != nil {
+				nr.stopped = true // nothing to stop there any more
 				fmt.Fprintf(out, "node %-8s %v\n", nr.c.NodeName(), err)
 				continue
 			}
 			res, err := nr.c.StopRunner(ctx, nr.runner)
 			if err != nil {
-				return err
+				return fmt.Errorf("stop %s on %s: %w", nr.runner, nr.c.NodeName(), err)
 			}
+			nr.stopped = true
 			fmt.Fprintf(out, "node %-8s stopped %s: ended by %s\n", nr.c.NodeName(), res.RunnerID, res.Ended())
+		}
+	} else {
+		for _, nr := range runs {
+			nr.stopped = true // kept, as asked
 		}
 	}
 	if len(failed) > 0 {
 		for _, f := range failed {
 			fmt.Fprintf(out, "FAILED %s\n", f)
 		}
-		return fmt.Errorf("%d of %d tasks or streams failed", len(failed), r.tasks)
+		return errors.New(failureSummary(len(failed)-streamsFailed, r.tasks, streamsFailed, len(runs)))
 	}
 	return nil
+}
+
+// failureSummary is run's error: tasks and streams are counted apart (a
+// node has one tasks stream), so the text never says "2 of 1 tasks".
+func failureSummary(tasksFailed, tasks, streamsFailed, streams int) string {
+	switch {
+	case streamsFailed == 0:
+		return fmt.Sprintf("%d of %d tasks failed", tasksFailed, tasks)
+	case tasksFailed == 0:
+		return fmt.Sprintf("%d of %d nodes' tasks streams failed", streamsFailed, streams)
+	}
+	return fmt.Sprintf("%d of %d tasks and %d of %d nodes' tasks streams failed", tasksFailed, tasks, streamsFailed, streams)
 }
 
 func countOn(failed []string, node string) int {

@@ -99,3 +99,22 @@ func TestRemoteRunTaskFlags(t *testing.T) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()
 }
+
+// TestRemoteRunFailureSummary: tasks and streams are counted apart. The
+// trial printed "2 of 1 tasks or streams failed" for one failed task and
+// its node's stream.
+func TestRemoteRunFailureSummary(t *testing.T) {
+	for _, tc := range []struct {
+		tf, t, sf, s int
+		want         string
+	}{
+		{1, 1, 1, 1, "1 of 1 tasks and 1 of 1 nodes' tasks streams failed"},
+		{3, 30, 0, 3, "3 of 30 tasks failed"},
+		{0, 30, 1, 3, "1 of 3 nodes' tasks streams failed"},
+		{10, 30, 1, 3, "10 of 30 tasks and 1 of 3 nodes' tasks streams failed"},
+	} {
+		if got := failureSummary(tc.tf, tc.t, tc.sf, tc.s); got != tc.want {
+			t.Errorf("%v: %q, want %q", tc, got, tc.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package logbridge
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -59,6 +60,25 @@ var milder = map[string]logrus.Level{
 	"EndpointWriter lost connection": logrus.WarnLevel,
 }
 
+// milderIfRefused lowers protoactor's lines about redialling a peer to warn
+// when the dial was refused: after a client process exits, a node that
+// still had something to send it redials its endpoint and logs "failed to
+// connect … connection refused" (and "failed to create receive stream")
+// at error, though the peer is simply gone. Any other cause (a TLS
+// failure such as a client certificate without the IP SAN) stays an error:
+// it is the only place that cause is told.
+var milderIfRefused = map[string]logrus.Level{
+	"EndpointWriter failed to connect":               logrus.WarnLevel,
+	"EndpointWriter failed to create receive stream": logrus.WarnLevel,
+}
+
+// refused reports whether a line's error field says the connection was
+// refused.
+func refused(fields logrus.Fields) bool {
+	s := fmt.Sprint(fields["error"])
+	return strings.Contains(s, "connection refused")
+}
+
 // Enabled reports whether the logrus logger would print a record of level l.
 func (h *Handler) Enabled(_ context.Context, l slog.Level) bool {
 	return h.logger.IsLevelEnabled(LogrusLevel(l))
@@ -76,6 +96,9 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	})
 	l := line{level: LogrusLevel(r.Level), msg: r.Message, fields: fields, at: r.Time}
 	if q, ok := milder[r.Message]; ok && q > l.level {
+		l.level = q
+	}
+	if q, ok := milderIfRefused[r.Message]; ok && q > l.level && refused(fields) {
 		l.level = q
 	}
 	if h.th == nil {

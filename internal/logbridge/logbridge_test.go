@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -144,5 +145,28 @@ func TestRoutineLinesAreMilder(t *testing.T) {
 	got := hook.AllEntries()
 	if len(got) != 2 || got[0].Level != logrus.WarnLevel || got[1].Level != logrus.ErrorLevel {
 		t.Fatalf("entries %v; want the lost connection at warn, the other at error", got)
+	}
+}
+
+// TestRefusedRedialIsMilder: after a client process exits, a node that
+// still had something to send it redials the client's endpoint and
+// protoactor logs "EndpointWriter failed to connect … connection refused"
+// (and "failed to create receive stream") at error: the bridge lowers
+// these to warn, like "lost connection". The same lines with another cause
+// (a TLS failure, the only place its cause is told) stay errors.
+func TestRefusedRedialIsMilder(t *testing.T) {
+	logger, hook := test.NewNullLogger()
+	l := slog.New(logbridge.New(logger))
+	refused := errors.New(`rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:37919: connect: connection refused"`)
+	x509 := errors.New(`rpc error: code = Unavailable desc = connection error: desc = "transport: authentication handshake failed: tls: failed to verify certificate: x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs"`)
+	l.Error("EndpointWriter failed to connect", slog.String("address", "127.0.0.1:37919"), slog.Any("error", refused), slog.Int("retry", 0))
+	l.Error("EndpointWriter failed to create receive stream", slog.String("address", "127.0.0.1:37920"), slog.Any("error", refused))
+	l.Error("EndpointWriter failed to connect", slog.String("address", "127.0.0.1:37921"), slog.Any("error", x509), slog.Int("retry", 0))
+	got := hook.AllEntries()
+	if len(got) != 3 || got[0].Level != logrus.WarnLevel || got[1].Level != logrus.WarnLevel || got[2].Level != logrus.ErrorLevel {
+		for _, e := range got {
+			t.Logf("%s %s %v", e.Level, e.Message, e.Data)
+		}
+		t.Fatalf("%d entries; want the two refused redials at warn, the TLS failure at error", len(got))
 	}
 }

@@ -1,0 +1,175 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// cleanupTimeout bounds what `remote run` does after it ended abnormally:
+// cancel its open tasks and stop its runners, every node in parallel.
+const cleanupTimeout = 15 * time.Second
+
+// runInterrupted is the cause `remote run`'s ctx ends with on SIGINT or
+// SIGTERM.
+type runInterrupted struct{ sig os.Signal }
+
+func (e *runInterrupted) Error() string { return "interrupted by " + signalName(e.sig) }
+
+func signalName(s os.Signal) string {
+	if s == syscall.SIGINT {
+		return "SIGINT"
+	}
+	if s == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+// watchSignals ends the run (cancel, with a *runInterrupted cause) on the
+// first SIGINT or SIGTERM; a second one exits the process at once, with
+// exit code 3 and a line on stderr naming what may be left behind. stop
+// ends the watch and waits for its goroutine.
+func watchSignals(cancel context.CancelCauseFunc, stderr io.Writer, nodes []string) (stop func()) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case s := <-sigs:
+			cancel(&runInterrupted{sig: s})
+		case <-done:
+			return
+		}
+		select {
+		case s := <-sigs:
+			fmt.Fprintf(stderr, "exo-actors: second %s: exiting at once, without the cleanup; runners it spawned may still run: list them with `exo-actors remote status --node %s`, stop them with `exo-actors remote stop --node ADDR RUNNER_ID…`\n",
+				signalName(s), strings.Join(nodes, ","))
+			os.Exit(ExitInterrupted)
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done) // sole sender: the stop func, called once by the run's RunE
+		wg.Wait()
+	}
+}
+
+// abortRun cleans up after a run that ended before its normal end (ctx
+// ended: --timeout or a signal; or a call failed): on every node where it
+// spawned a runner it has not stopped yet, it cancels the runner's open
+// tasks and stops the runner (unless --keep-runners), within
+// cleanupTimeout, nodes in parallel, and prints one line per node.
+func abortRun(ctx context.Context, out io.Writer, runs []*nodeRun, keep bool, why string) {
+	var todo []*nodeRun
+	for _, nr := range runs {
+		if nr != nil && nr.runner != "" && !nr.stopped {
+			todo = append(todo, nr)
+		}
+	}
+	if len(todo) == 0 {
+		return
+	}
+	what := "cancelling its open tasks and stopping the runners it spawned"
+	if keep {
+		what = "cancelling its open tasks (--keep-runners: the runners stay)"
+	}
+	fmt.Fprintf(out, "== %s: %s (at most %s)\n", why, what, cleanupTimeout)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	lines := make([]string, len(todo))
+	var wg sync.WaitGroup
+	for i, nr := range todo {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lines[i] = nr.abort(cctx, keep)
+		}()
+	}
+	wg.Wait()
+	for _, l := range lines {
+		fmt.Fprintln(out, l)
+	}
+}
+
+// abort cancels the runner's open tasks and stops it (unless keep); it
+// returns the line saying what it did.
+func (nr *nodeRun) abort(ctx context.Context, keep bool) string {
+	head := fmt.Sprintf("node %-8s", nr.c.NodeName())
+	if err := nr.c.Err(); err != nil {
+		return fmt.Sprintf("%s %v: cannot clean up %s there", head, err, nr.runner)
+	}
+	open := 0
+	for _, h := range nr.handles {
+		if h.Outcome() == nil {
+			open++
+		}
+	}
+	var parts []string
+	n, err := nr.c.Cancel(ctx, nr.runner, "")
+	switch {
+	case err != nil:
+		parts = append(parts, fmt.Sprintf("cancel of the tasks of %s failed: %v", nr.runner, err))
+	case n > 0 || open > 0:
+		parts = append(parts, fmt.Sprintf("cancelled %s", plural(n, "open task")))
+	}
+	if keep {
+		parts = append(parts, fmt.Sprintf("kept %s (--keep-runners)", nr.runner))
+		return head + " " + strings.Join(parts, "; ")
+	}
+	res, err := nr.c.StopRunner(ctx, nr.runner)
+	if err != nil {
+		parts = append(parts, fmt.Sprintf("stop of %s failed: %v; stop it with `exo-actors remote stop --node %s %s`", nr.runner, oneLine(err.Error()), nr.c.Addr(), nr.runner))
+	} else {
+		nr.stopped = true
+		parts = append(parts, fmt.Sprintf("stopped %s: ended by %s", res.RunnerID, res.Ended()))
+	}
+	return head + " " + strings.Join(parts, "; ")
+}
+
+// abortReason is the run's error once its ctx ended, and the header of
+// the cleanup: what ended it and what the user can do.
+func abortReason(ctx context.Context, r remoteRun, runs []*nodeRun) (header string, err error) {
+	ended, total, spawned := 0, 0, 0
+	for _, nr := range runs {
+		if nr == nil {
+			continue
+		}
+		if nr.runner != "" {
+			spawned++
+		}
+		for _, h := range nr.handles {
+			total++
+			if h.Outcome() != nil {
+				ended++
+			}
+		}
+	}
+	done := "its tasks were cancelled and its runners stopped as printed above"
+	if r.noStop {
+		done = "its tasks were cancelled as printed above, its runners kept (--keep-runners)"
+	}
+	var ri *runInterrupted
+	interrupted := errors.As(context.Cause(ctx), &ri)
+	switch {
+	case spawned == 0 && interrupted:
+		return ri.Error(), &interruptedError{msg: ri.Error() + " before any runner was spawned: nothing to clean up"}
+	case spawned == 0:
+		return "", fmt.Errorf("--timeout %s reached before any runner was spawned (while dialing the nodes or spawning): nothing to clean up; allow more time with --timeout (e.g. --timeout %s)", r.timeout, 4*r.timeout)
+	case interrupted:
+		return ri.Error(), &interruptedError{msg: fmt.Sprintf("%s after %d of %d tasks ended; %s", ri.Error(), ended, r.tasks, done)}
+	}
+	return fmt.Sprintf("--timeout %s reached", r.timeout), fmt.Errorf("--timeout %s reached before the run ended (%d of %d tasks had ended, %d submitted); %s; allow more time with --timeout (e.g. --timeout %s), or run fewer or shorter tasks (--tasks, --tokens)",
+		r.timeout, ended, r.tasks, total, done, 4*r.timeout)
+}

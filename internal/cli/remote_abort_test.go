@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// limitedNode starts a node whose kind "echo" allows one live runner
+// (max_runners 1), as in the trial: a runner left behind by a run makes
+// the next run fail with "gateway limit reached". fault, when not empty,
+// is a --fault of the built-in runner.
+func limitedNode(t *testing.T, name, fault string) (*exec.Cmd, string) {
+	t.Helper()
+	args := `"--layers", "1", "--layer-delay", "0s", "--token-delay", "1ms"`
+	if fault != "" {
+		args += `, "--fault", "` + fault + `"`
+	}
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true, "args": [`+args+`], "max_runners": 1}},
+		"timeouts": {"stop_grace": "500ms", "term_wait": "500ms", "stop_drain": "2s"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startListeningNode(t, name, "--config", conf)
+}
+
+// startRun starts `exo-actors remote run` as a process with its stdout
+// piped, and returns it once it printed its "spawned" line.
+func startRun(t *testing.T, args ...string) (*exec.Cmd, *bufio.Reader, *bytes.Buffer, string) {
+	t.Helper()
+	c := exec.Command(exoBinary(t), append([]string{"remote", "--log-level", "warn"}, args...)...)
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	pipe, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }) // only if the test failed early
+	out := bufio.NewReader(pipe)
+	head := readUntil(t, out, " spawned ")
+	_, id, _ := strings.Cut(head, " spawned ")
+	return c, out, &stderr, strings.TrimSpace(id)
+}
+
+// checkNodeFree: the node has no live runner, and a new run of one short
+// task passes (max_runners 1 would refuse it otherwise).
+func checkNodeFree(t *testing.T, addr string) {
+	t.Helper()
+	stdout, stderr, code := runRemoteCmd(t, "status", "--node", addr, "--timeout", "60s")
+	if code != 0 || !strings.Contains(stdout, "(0 live)") {
+		t.Errorf("status after the run: exit %d, %q %q; want (0 live)", code, stdout, stderr)
+	}
+	stdout, stderr, code = runRemoteCmd(t, "--node", addr, "--timeout", "60s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1")
+	if code != 0 {
+		t.Errorf("the next run: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestRemoteRunSignalCleansUp: on SIGINT or SIGTERM `remote run` cancels
+// its tasks and stops the runner it spawned, says so, and exits 3. Before,
+// it died within 2 ms with no cleanup; the runner stayed Ready and, with
+// max_runners 1, every later run was refused until the node restarted.
+func TestRemoteRunSignalCleansUp(t *testing.T) {
+	node, addr := limitedNode(t, "sig-a", "")
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		name := map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[sig]
+		run, out, stderr, id := startRun(t, "--node", addr, "--timeout", "120s", "run", "--kind", "echo", "--tasks", "2", "--tokens", "1000000")
+		if err := run.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		rest, _ := io.ReadAll(out)
+		code := waitExit(t, run)
+		text := string(rest)
+		for _, want := range []string{"== interrupted by " + name + ": cancelling its open tasks and stopping the runners it spawned", "stopped " + id + ": ended by "} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s: output lacks %q:\n%s", name, want, text)
+			}
+		}
+		if code != ExitInterrupted || !strings.Contains(stderr.String(), "exo-actors: interrupted by "+name+" after 0 of 2 tasks ended; its tasks were cancelled and its runners stopped as printed above") {
+			t.Errorf("%s: exit %d, stderr %q", name, code, stderr.String())
+		}
+		checkNodeFree(t, addr)
+	}
+	_ = node.Process.Signal(syscall.SIGTERM)
+	_ = node.Wait()
+}
+
+// TestRemoteRunTimeoutCleansUp: when --timeout ends the run, it cancels
+// its tasks, stops its runner and says what the user can do. Before, it
+// printed the Go API's advice ("stopped waiting: context deadline
+// exceeded; the task itself goes on: wait again, or end it with Cancel"),
+// and the runner and its tasks went on.
+func TestRemoteRunTimeoutCleansUp(t *testing.T) {
+	node, addr := limitedNode(t, "to-a", "")
+	stdout, stderr, code := runRemoteCmd(t, "--node", addr, "--timeout", "4s", "run", "--kind", "echo", "--tasks", "2", "--tokens", "1000000")
+	for _, want := range []string{"== --timeout 4s reached: cancelling its open tasks and stopping the runners it spawned", "cancelled 2 open tasks", "stopped echo-"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	want := "exo-actors: --timeout 4s reached before the run ended (0 of 2 tasks had ended, 2 submitted); its tasks were cancelled and its runners stopped as printed above; allow more time with --timeout (e.g. --timeout 16s)"
+	if code != ExitFailure || !strings.HasPrefix(stderr, want) || strings.Contains(stderr, "wait again") {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, want)
+	}
+	checkNodeFree(t, addr)
+	_ = node.Process.Signal(syscall.SIGTERM)
+	_ = node.Wait()
+}
+
+// TestRemoteRunSecondSignalExitsAtOnce: a second signal during the cleanup
+// (here a runner that ignores the Shutdown frame, so its stop waits out
+// the grace) exits at once, naming what may be left and how to stop it.
+func TestRemoteRunSecondSignalExitsAtOnce(t *testing.T) {
+	node, addr := limitedNode(t, "sig2-a", "ignore-shutdown:forever")
+	run, out, stderr, id := startRun(t, "--node", addr, "--timeout", "120s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1000000")
+	_ = run.Process.Signal(syscall.SIGINT)
+	readUntil(t, out, "== interrupted by SIGINT")
+	_ = run.Process.Signal(syscall.SIGINT)
+	_, _ = io.ReadAll(out)
+	code := waitExit(t, run)
+	if code != ExitInterrupted || !strings.Contains(stderr.String(), "exo-actors: second SIGINT: exiting at once, without the cleanup") ||
+		!strings.Contains(stderr.String(), "exo-actors remote stop --node ADDR RUNNER_ID") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+	// Whatever the cleanup got done before the exit, remote stop ends it.
+	stdout, errText, code := runRemoteCmd(t, "stop", "--node", addr, "--timeout", "60s", id)
+	if code != 0 || !(strings.Contains(stdout, "stopped "+id) || strings.Contains(stdout, id+" had already ended")) {
+		t.Errorf("remote stop %s: exit %d, %q %q", id, code, stdout, errText)
+	}
+	_ = node.Process.Signal(syscall.SIGTERM)
+	_ = node.Wait()
+}
+
+// TestRemoteStop: the runners of a client killed with SIGKILL stay; `remote
+// stop` stops them by ID or by --kind, says when one had already ended,
+// and names an ID no node lists.
+func TestRemoteStop(t *testing.T) {
+	node, addr := limitedNode(t, "stop-a", "")
+	kill := func() string {
+		run, _, _, id := startRun(t, "--node", addr, "--timeout", "120s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1000000")
+		_ = syscall.Kill(-run.Process.Pid, syscall.SIGKILL)
+		_ = run.Wait()
+		return id
+	}
+	id := kill()
+	stdout, stderr, code := runRemoteCmd(t, "stop", "--node", addr, "--timeout", "60s", id)
+	if code != 0 || !strings.Contains(stdout, "node stop-a   stopped "+id+": ended by ") {
+		t.Errorf("stop by ID: exit %d, %q %q", code, stdout, stderr)
+	}
+	stdout, _, code = runRemoteCmd(t, "stop", "--node", addr, "--timeout", "60s", id)
+	if code != 0 || !strings.Contains(stdout, id+" had already ended (Shutdown)") {
+		t.Errorf("stop of a stopped runner: exit %d, %q", code, stdout)
+	}
+	id = kill()
+	stdout, stderr, code = runRemoteCmd(t, "stop", "--node", addr, "--timeout", "60s", "--kind", "echo")
+	if code != 0 || !strings.Contains(stdout, "stopped "+id+": ended by ") {
+		t.Errorf("stop --kind echo: exit %d, %q %q", code, stdout, stderr)
+	}
+	checkNodeFree(t, addr)
+	_, stderr, code = runRemoteCmd(t, "stop", "--node", addr, "--timeout", "60s", "echo-nosuch")
+	if code != ExitFailure || !strings.Contains(stderr, "exo-actors: runner echo-nosuch: no --node lists it") {
+		t.Errorf("stop of an unknown ID: exit %d, %q", code, stderr)
+	}
+	_, stderr, code = runRemoteCmd(t, "stop", "--node", addr)
+	if code != ExitUsage || !strings.Contains(stderr, "name the runners to stop") {
+		t.Errorf("stop without IDs or --kind: exit %d, %q", code, stderr)
+	}
+	_ = node.Process.Signal(syscall.SIGTERM)
+	_ = node.Wait()
+}

@@ -1,0 +1,89 @@
+package runtime_test
+
+import (
+	"context"
+	"crypto/x509"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+// TestDialChecksOwnCertificate: protoactor remote sends a node's answers
+// over a connection the node dials back to the client's own listener, so
+// the client's certificate is also a server certificate: it needs an IP
+// SAN for the address the client listens on and, when it lists extended
+// key usages, both serverAuth and clientAuth. Dial checks it before any
+// connection. Before, a certificate without the IP SAN made the dial wait
+// 2 minutes for a hello that never came (the cause only in the node's
+// log), and one with serverAuth alone was said to be "not signed by the
+// CA the node trusts".
+func TestDialChecksOwnCertificate(t *testing.T) {
+	lo := []net.IP{net.ParseIP("127.0.0.1")}
+	both := []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	for _, tc := range []struct {
+		name string
+		ips  []net.IP
+		ekus []x509.ExtKeyUsage
+		want string // "": accepted (the dial then fails to connect)
+	}{
+		{"good", lo, both, ""},
+		{"no EKU extension", lo, nil, ""},
+		{"no IP SAN", nil, both, "does not name IP 127.0.0.1 (the address this client listens on) in its subjectAltName"},
+		{"another IP", []net.IP{net.ParseIP("10.1.2.3")}, both, "does not name IP 127.0.0.1"},
+		{"serverAuth only", lo, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, "its extended key usages lack clientAuth"},
+		{"clientAuth only", lo, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, "its extended key usages lack serverAuth"},
+		{"neither", nil, []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}, "in its subjectAltName, and its extended key usages lack serverAuth and clientAuth"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := testutil.WritePKI(t.TempDir(), "client", tc.ips, tc.ekus)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err = exo.Dial(ctx, "127.0.0.1:1", exo.WithTLS(exo.TLSFiles{CAFile: p.CA, CertFile: p.Cert, KeyFile: p.Key}))
+			if err == nil {
+				t.Fatal("Dial of 127.0.0.1:1 succeeded")
+			}
+			msg := err.Error()
+			t.Log(msg)
+			if tc.want == "" {
+				if !strings.Contains(msg, "cannot connect to node 127.0.0.1:1") {
+					t.Errorf("a good certificate: %q, want the dial to go on (and fail to connect)", msg)
+				}
+				return
+			}
+			for _, w := range []string{"this client's certificate " + p.Cert + " (TLSFiles.CertFile; --tls-cert on the command line)", tc.want,
+				"subjectAltName=IP:127.0.0.1", "extendedKeyUsage=serverAuth,clientAuth"} {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q: want %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, "\n") || strings.Contains(msg, "cannot connect") {
+				t.Errorf("error %q: want one line, before any connection", msg)
+			}
+		})
+	}
+}
+
+// TestHelloTimeoutText: with TLS, a hello with no answer names the likely
+// cause (the node could not connect back: the client certificate's SAN or
+// usages) and where the reason is (the node's log); without TLS it
+// suggests no certificates.
+func TestHelloTimeoutText(t *testing.T) {
+	msg := exo.HelloTimeout("127.0.0.1:7111", "127.0.0.1:40000", true, context.DeadlineExceeded).Error()
+	for _, w := range []string{"node 127.0.0.1:7111 did not answer the hello within the dial timeout", "could not connect back to this client's listener 127.0.0.1:40000",
+		"must name IP 127.0.0.1 in its subjectAltName and allow both serverAuth and clientAuth", "the node's log says why"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("TLS: %q, want %q", msg, w)
+		}
+	}
+	msg = exo.HelloTimeout("127.0.0.1:7101", "127.0.0.1:40000", false, context.DeadlineExceeded).Error()
+	if !strings.Contains(msg, "it may be frozen (e.g. SIGSTOP), overloaded or unreachable") || strings.Contains(msg, "TLS") || strings.Contains(msg, "certificate") {
+		t.Errorf("plaintext: %q", msg)
+	}
+}
