@@ -457,7 +457,9 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 		v.tracker.Observe(health.Observation{At: now, Live: false})
 		m.syncRecords(v)
 		for _, k := range m.alerts.Holding(v.id) {
-			if k.Condition != health.ConditionPersistent && !closed {
+			// persistent_failure and escalated hold while the runner is
+			// listed (dropForgotten ends them): it failed for good.
+			if k.Condition != health.ConditionPersistent && k.Condition != health.ConditionEscalated && !closed {
 				m.resolve(k, now)
 			}
 		}
@@ -680,9 +682,16 @@ func (m *healthMonitor) levelAlerts(v *runnerView, s health.Score, now time.Time
 // and failure kind while the runner is not healthy again.
 func (m *healthMonitor) decisionAlerts(now time.Time) {
 	decisions, escalations := m.node.history.take()
-	for _, a := range escalations { // already an event and counted: only the webhook is left
+	for _, a := range escalations {
+		// Already an event (the Alert on the alerts topic), logged and
+		// counted: the book holds it (/status alerts[]) until the retired
+		// runner is forgotten, and the webhook gets its firing.
+		k := health.AlertKey{RunnerID: a.RunnerID, Condition: health.ConditionEscalated}
+		if a.RunnerID != "" && !m.alerts.Raise(k, a.Severity, a.Message, 0, a.At) {
+			continue // a repeat: already held and sent
+		}
 		if m.sink != nil {
-			if b, err := json.Marshal(&HealthAlert{Severity: a.Severity, RunnerID: a.RunnerID, Condition: "escalated",
+			if b, err := json.Marshal(&HealthAlert{Severity: a.Severity, RunnerID: a.RunnerID, Condition: health.ConditionEscalated,
 				Reason: a.Message, State: AlertFiring, At: a.At, Since: a.At}); err == nil {
 				m.sink.offer(b)
 			}

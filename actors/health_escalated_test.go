@@ -1,0 +1,106 @@
+package actors_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/actors/health"
+)
+
+func escalatingPolicy(c *actors.NodeConfig) {
+	c.ErrorPolicy.Rules = []errhandler.Rule{{Name: "test: escalate", Severity: errhandler.Critical, Action: errhandler.Escalate,
+		Reason: "every failure escalates: the runner is retired"}}
+}
+
+func activeAlert(rep actors.HealthReport, id, cond string) (health.ActiveAlert, bool) {
+	for _, a := range rep.Alerts {
+		if a.RunnerID == id && a.Condition == cond {
+			return a, true
+		}
+	}
+	return health.ActiveAlert{}, false
+}
+
+// TestHealthEscalatedRunnerHoldsAnAlert: a runner retired after an
+// escalation keeps a CRITICAL "escalated" alert among the active alerts
+// (/status alerts[]) check after check, so an operator reconciling lost
+// webhook POSTs against /status still finds it. Before, the webhook got it
+// once and /status showed alerts [] while the runner was Failed for good.
+func TestHealthEscalatedRunnerHoldsAnAlert(t *testing.T) {
+	n, fc, checks := healthNode(t, health.Config{Interval: time.Second}, escalatingPolicy)
+	ctx := ctxT(t)
+	id, err := n.SpawnRunner(ctx, builtin("--fault", "exit:3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.rec.waitFor(t, 20*time.Second, "the escalation", func(evs []actors.Event) bool {
+		for _, e := range evs {
+			if a, ok := e.(*actors.Alert); ok && a.RunnerID == id {
+				return true
+			}
+		}
+		return false
+	})
+	for i := 0; i < 3; i++ {
+		step(t, fc, checks, time.Second)
+	}
+	rep, err := n.Health(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, ok := activeAlert(rep, id, health.ConditionEscalated)
+	if !ok || a.Severity != errhandler.Critical {
+		t.Fatalf("escalated runner %s: active alerts %+v; want a CRITICAL %q alert", id, rep.Alerts, health.ConditionEscalated)
+	}
+	if r := runnerHealth(t, n, id); r.State != actors.RunnerGone {
+		t.Errorf("escalated runner state %q, want %q", r.State, actors.RunnerGone)
+	}
+	for _, h := range healthAlerts(n.rec.snapshot(), id) {
+		if h.Condition == health.ConditionEscalated {
+			t.Errorf("a HealthAlert %+v for the escalation: its firing is the supervisor's Alert (counted once)", h)
+		}
+	}
+}
+
+// TestHealthEscalatedAlertResolvesWhenForgotten: once retention forgets the
+// escalated runner, its "escalated" alert resolves (a resolved HealthAlert
+// on the alerts topic and the webhook) and leaves the active alerts.
+func TestHealthEscalatedAlertResolvesWhenForgotten(t *testing.T) {
+	n, fc, checks := healthNode(t, health.Config{Interval: time.Second}, escalatingPolicy,
+		func(c *actors.NodeConfig) { c.Retention.KeepRemoved = -1 })
+	ctx := ctxT(t)
+	id, err := n.SpawnRunner(ctx, builtin("--fault", "exit:3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.rec.waitFor(t, 20*time.Second, "the escalated runner forgotten", func([]actors.Event) bool {
+		infos, err := n.Runners(ctx)
+		if err != nil {
+			return false
+		}
+		for _, in := range infos {
+			if in.ID == id {
+				return false
+			}
+		}
+		return true
+	})
+	step(t, fc, checks, time.Second)
+	step(t, fc, checks, time.Second)
+	rep, err := n.Health(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := activeAlert(rep, id, health.ConditionEscalated); ok {
+		t.Errorf("forgotten runner still holds %+v", a)
+	}
+	resolved := false
+	for _, h := range healthAlerts(n.rec.snapshot(), id) {
+		resolved = resolved || (h.Condition == health.ConditionEscalated && h.State == actors.AlertResolved && h.Severity == errhandler.Critical)
+	}
+	if !resolved {
+		t.Errorf("no resolved %q HealthAlert for the forgotten runner", health.ConditionEscalated)
+	}
+}
