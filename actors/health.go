@@ -463,6 +463,12 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 				m.resolve(k, now)
 			}
 		}
+		// Its task figures and last stop as they are now: its tasks ended
+		// (and its stop was reported) after its last live check, often
+		// (a stopped runner kept "ended 0" of that check for good).
+		r := v.report
+		r.RunnerID = v.id
+		m.taskFigures(&r, 0)
 		if v.state == RunnerGone {
 			v.gone = true
 			m.node.metrics.forget(v.id)
@@ -472,7 +478,6 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 		// last live check stays in the report (a runner escalated between
 		// two checks kept "0.74 degraded" and its dead pid for good). Its
 		// history (recoveries, failures, tasks, last stop) stays.
-		r := v.report
 		r.RunnerID, r.Generation, r.State = v.id, e.info.Generation, v.state
 		r.Score = health.Compute(m.cfg, health.Inputs{Status: e.info.Status}) // not alive: 0, "process not running"
 		r.HeartbeatAge, r.Pid, r.Alive, r.RSS, r.CPU, r.Recovering = 0, 0, false, 0, 0, nil
@@ -534,13 +539,7 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 	s := health.Compute(m.cfg, in)
 	r.Score, r.Alive, r.RSS, r.CPU = s, in.Alive, in.RSS, in.CPU
 	r.Resources, r.ResourcesInError, r.Failures, r.RestartsOK, r.RestartsFailed = in.Resources, in.ResourcesInError, in.Failures, in.RecoveriesSucceeded, in.RecoveriesFailed
-	pending := r.Tasks.Pending
-	var stop *StopResult
-	r.Tasks, stop = m.node.history.taskStats(v.id)
-	r.Tasks.Pending = pending
-	if stop != nil {
-		r.LastStop, r.LastStopTotal = stop.Steps, stop.Total
-	}
+	m.taskFigures(&r, r.Tasks.Pending)
 	m.node.metrics.setScore(v.id, s)
 	if s.Level != v.level && !closed { // no events once the node shuts down: its streams close
 		from := v.level
@@ -568,6 +567,18 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 	r.Recoveries, _ = v.tracker.Recoveries()
 	r.RecoveriesInWin = v.tracker.InWindow(now)
 	v.report = r
+}
+
+// taskFigures sets a runner's task figures and last stop from the health
+// history as it is now, with pending (the runner's own count at the last
+// check; 0 once it is gone).
+func (m *healthMonitor) taskFigures(r *RunnerHealth, pending int) {
+	ts, stop := m.node.history.taskStats(r.RunnerID)
+	ts.Pending = pending
+	r.Tasks = ts
+	if stop != nil {
+		r.LastStop, r.LastStopTotal = stop.Steps, stop.Total
+	}
 }
 
 // act carries out a tracker's decision.
@@ -762,6 +773,12 @@ func (m *healthMonitor) report() *HealthReport {
 		}
 		if v.gone || v.tracker.Persistent() {
 			r.Recoveries, _ = v.tracker.Recoveries()
+		}
+		if !v.gone {
+			// Ended and completed as of now, not of the last check (the
+			// history is current; a gone runner's figures were taken when
+			// its history was dropped).
+			m.taskFigures(&r, r.Tasks.Pending)
 		}
 		rep.Runners = append(rep.Runners, r)
 	}
