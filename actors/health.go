@@ -219,6 +219,9 @@ type healthMonitor struct {
 	faulted    bool
 	last       time.Time
 	sink       *webhookSink
+	due        time.Time // when the armed tick is due
+	late       bool      // this round's tick came late: heartbeat age is not judged
+	lateSkips  int       // late rounds in a row that judged no heartbeat
 }
 
 func newHealthMonitor(node *nodeConfig, supervisor *actor.PID) actor.Actor {
@@ -251,6 +254,7 @@ func (m *healthMonitor) Receive(ctx actor.Context) {
 		if msg.seq != m.tickSeq {
 			return
 		}
+		m.late = m.tickLate(m.clk.Now())
 		m.arm(ctx)
 		if m.roster != nil && !m.evaluated {
 			m.evaluate(ctx) // the last round did not complete: score with what came
@@ -302,7 +306,28 @@ func (m *healthMonitor) Receive(ctx actor.Context) {
 	}
 }
 
+// tickLate reports whether this tick came too late to judge heartbeat
+// age by: more than an interval after it was due. Then the node itself did
+// not run on time (SIGSTOP, a starved machine, a stop-the-world pause), and
+// the runners' heartbeats written meanwhile may still wait unread in their
+// pipes: "no heartbeat for 10.3s" would measure the node's stall, not the
+// runner's (as the runner watchdog's watchdogLate). The round scores all
+// else; the next tick on time judges heartbeats again, or the
+// maxLateWatchdogs+1st late one in a row, so a node that stays behind still
+// finds a silent runner.
+func (m *healthMonitor) tickLate(now time.Time) bool {
+	if !m.due.IsZero() && now.Sub(m.due) > m.cfg.Interval && m.lateSkips < maxLateWatchdogs {
+		m.lateSkips++
+		m.node.logger.WithFields(logrus.Fields{"late": now.Sub(m.due), "interval": m.cfg.Interval}).
+			Info("health: check late (the node did not run on time): heartbeat age not judged this round")
+		return true
+	}
+	m.lateSkips = 0
+	return false
+}
+
 func (m *healthMonitor) arm(ctx actor.Context) {
+	m.due = m.clk.Now().Add(m.cfg.Interval)
 	m.tickSeq++
 	seq, self, system := m.tickSeq, ctx.Self(), ctx.ActorSystem()
 	m.timer = m.clk.AfterFunc(m.cfg.Interval, func() { system.Root.Send(self, &healthTick{seq: seq}) })
@@ -500,6 +525,9 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 			age += now.Sub(v.sampledAt) // no answer this round: it only got older
 		}
 		in.HeartbeatAge, r.HeartbeatAge, r.Pid = age, age, smp.pid
+		if m.late {
+			in.HeartbeatAge = 0 // reported, not judged: the node's own stall (tickLate)
+		}
 		if smp.pid != v.procPid || now.Sub(v.procAt) >= m.cfg.ProcInterval {
 			ps, err := health.ReadProc(smp.pid)
 			if err != nil {
