@@ -21,7 +21,10 @@ import (
 // (deterministic: no heartbeat races the stepped clock).
 func TestHealthLateCheckDoesNotJudgeHeartbeat(t *testing.T) {
 	n, fc, checks := healthNode(t, health.Config{Interval: time.Second, HeartbeatGrace: 2 * time.Second, HeartbeatLimit: 4 * time.Second},
-		func(c *actors.NodeConfig) { c.Timeouts.HeartbeatInterval = time.Hour; c.Timeouts.HeartbeatTimeout = 4 * time.Hour })
+		func(c *actors.NodeConfig) {
+			c.Timeouts.HeartbeatInterval = time.Hour
+			c.Timeouts.HeartbeatTimeout = 4 * time.Hour
+		})
 	id := readyRunner(t, n)
 	step(t, fc, checks, time.Second) // on time: heartbeat age 1s, healthy
 	if r := runnerHealth(t, n, id); r.State != actors.RunnerLive || r.Level != health.Healthy {
