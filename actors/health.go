@@ -296,10 +296,10 @@ func (m *healthMonitor) Receive(ctx actor.Context) {
 			m.stepDone(v, health.StepForceRestart, "ok", "accepted: the runner fails with kind unhealthy; the error policy decides (FORCE_CLEANUP then RETRY)")
 		}
 	case *StopResult:
-		m.stepDone(m.view(msg.RunnerID), health.StepStop, "ok", "stopped gracefully: ended by "+msg.Ended())
+		m.stepDone(m.view(msg.RunnerID), health.StepStop, "ok", "stopped gracefully: "+msg.Summary())
 	case *stopRunnerReply:
 		if msg.result != nil {
-			m.stepDone(m.view(msg.result.RunnerID), health.StepStop, "ok", "ended by "+msg.result.Ended())
+			m.stepDone(m.view(msg.result.RunnerID), health.StepStop, "ok", msg.result.Summary())
 		}
 	case *healthReportQuery:
 		ctx.Respond(m.report())
@@ -363,10 +363,9 @@ func (m *healthMonitor) evaluate(ctx actor.Context) {
 	closed := m.roster.closed
 	scores := map[string]health.Score{}
 	counted := map[string]bool{}
+	var decisions []*SupervisionDecision
 	if !closed {
-		// First: a decision's alert resolves in this same check if the
-		// runner is healthy again by now.
-		m.decisionAlerts(now)
+		decisions = m.escalationAlerts()
 	}
 	m.dropForgotten(m.forgotten, now, closed)
 	m.forgotten = nil
@@ -382,6 +381,11 @@ func (m *healthMonitor) evaluate(ctx actor.Context) {
 		if v.state != RunnerGone && v.state != RunnerPersistent && v.report.Level != 0 { // scored at least once
 			scores[v.id], counted[v.id] = v.report.Score, true
 		}
+	}
+	if !closed {
+		// After the checks: an alert carries the runner's score of this
+		// check, and resolves in it if the runner is healthy again (or gone).
+		m.decisionAlerts(decisions, listed, now)
 	}
 	m.forget(listed)
 	m.nodeScore = m.cfg.Node(scores, counted)
@@ -716,10 +720,10 @@ func (m *healthMonitor) levelAlerts(v *runnerView, s health.Score, now time.Time
 	}
 }
 
-// decisionAlerts raises an alert for each supervision decision of a
-// severity below CRITICAL (those alert from the supervisor), one per runner
-// and failure kind while the runner is not healthy again.
-func (m *healthMonitor) decisionAlerts(now time.Time) {
+// escalationAlerts takes the decisions and escalations since the last
+// check, holds each escalation's alert and returns the decisions
+// (decisionAlerts raises theirs once the runners were checked).
+func (m *healthMonitor) escalationAlerts() []*SupervisionDecision {
 	decisions, escalations := m.node.history.take()
 	for _, a := range escalations {
 		// Already an event (the Alert on the alerts topic), logged and
@@ -736,21 +740,36 @@ func (m *healthMonitor) decisionAlerts(now time.Time) {
 			}
 		}
 	}
+	return decisions
+}
+
+// decisionAlerts raises an alert for each supervision decision of a
+// severity below CRITICAL (those alert from the supervisor), one per runner
+// and failure kind while the runner is not healthy again. It runs after
+// this check scored the runners: the alert carries the runner's score of
+// this check (0 while its process is not running: waiting to restart,
+// gone), and resolves at once when the runner is live and healthy again by
+// now, or gone or no longer listed (neither is checked again).
+func (m *healthMonitor) decisionAlerts(decisions []*SupervisionDecision, listed map[string]bool, now time.Time) {
 	for _, d := range decisions {
 		r := d.Record
 		if !severityAlerts(r.Decision.Severity) {
 			continue
 		}
-		score := 1.0
-		if v := m.views[d.RunnerID]; v != nil {
+		v := m.views[d.RunnerID]
+		score := 0.0
+		if v != nil {
 			score = v.report.Value
 		}
 		what := r.Decision.Action.String()
 		if r.Decision.Then != 0 {
 			what += " then " + r.Decision.Then.String()
 		}
-		m.emitRaise(d.RunnerID, health.ConditionErrorPrefix+string(r.Kind), r.Decision.Severity,
-			fmt.Sprintf("%s (%s)", r.Message, what), score, now)
+		k := health.AlertKey{RunnerID: d.RunnerID, Condition: health.ConditionErrorPrefix + string(r.Kind)}
+		m.emitRaise(k.RunnerID, k.Condition, r.Decision.Severity, fmt.Sprintf("%s (%s)", r.Message, what), score, now)
+		if v == nil || v.gone || !listed[d.RunnerID] || v.state == RunnerLive && v.report.Level == health.Healthy {
+			m.resolve(k, now)
+		}
 	}
 }
 

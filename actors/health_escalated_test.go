@@ -75,19 +75,29 @@ func TestHealthEscalatedAlertResolvesWhenForgotten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.rec.waitFor(t, 20*time.Second, "the escalated runner forgotten", func([]actors.Event) bool {
+	listed := func() bool {
 		infos, err := n.Runners(ctx)
 		if err != nil {
-			return false
+			t.Fatal(err)
 		}
 		for _, in := range infos {
 			if in.ID == id {
-				return false
+				return true
 			}
 		}
-		return true
-	})
-	step(t, fc, checks, time.Second)
+		return false
+	}
+	// Its removal may wait on timers of the stepped runner clock: step on
+	// (as in TestHealthForgottenRunnerLeavesNoAlertOrSeries).
+	deadline := time.Now().Add(20 * time.Second)
+	for listed() && time.Now().Before(deadline) {
+		step(t, fc, checks, time.Second)
+		seen := len(n.rec.snapshot())
+		_, _ = n.rec.await(50*time.Millisecond, "next event", func(evs []actors.Event) bool { return len(evs) > seen })
+	}
+	if listed() {
+		t.Fatal("the escalated runner was not forgotten (Retention.KeepRemoved < 0)")
+	}
 	step(t, fc, checks, time.Second)
 	rep, err := n.Health(ctx)
 	if err != nil {
@@ -102,5 +112,39 @@ func TestHealthEscalatedAlertResolvesWhenForgotten(t *testing.T) {
 	}
 	if !resolved {
 		t.Errorf("no resolved %q HealthAlert for the forgotten runner", health.ConditionEscalated)
+	}
+}
+
+// TestHealthPolicyAlertScoreIsTheRunnersScore: the score of an
+// error:<kind> alert is the runner's health score at the check that raised
+// it, here 0: its process had died. Before, a runner that failed before the
+// monitor first listed it got "score":1 on a HIGH error:exit_nonzero alert.
+func TestHealthPolicyAlertScoreIsTheRunnersScore(t *testing.T) {
+	n, fc, checks := healthNode(t, health.Config{Interval: time.Second})
+	ctx := ctxT(t)
+	id, err := n.SpawnRunner(ctx, builtin("--fault", "exit:3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.rec.waitFor(t, 20*time.Second, "the first failure's decision", func(evs []actors.Event) bool {
+		for _, e := range evs {
+			if d, ok := e.(*actors.SupervisionDecision); ok && d.RunnerID == id {
+				return true
+			}
+		}
+		return false
+	})
+	step(t, fc, checks, time.Second)
+	fired := 0
+	for _, a := range healthAlerts(n.rec.snapshot(), id) {
+		if a.State == actors.AlertFiring && a.Condition == health.ConditionErrorPrefix+string(errhandler.KindExitNonZero) {
+			fired++
+			if a.Score != 0 {
+				t.Errorf("alert %s of a runner whose process died: score %v, want 0 (its score at the check)", a.Condition, a.Score)
+			}
+		}
+	}
+	if fired == 0 {
+		t.Fatal("no error:exit_nonzero alert: the test did not set up what it checks")
 	}
 }
