@@ -210,6 +210,31 @@ type StopResult struct {
 // something went wrong). A SIGTERM or SIGKILL step's own signal is not
 // repeated.
 func (r *StopResult) Ended() string {
+	return r.ended()
+}
+
+// Summary says how the stop ended as a phrase for people, the subject being
+// the runner: "ended by the Shutdown frame", "ended by SIGKILL", "was not
+// running", "was waiting to restart: the restart was cancelled", with the
+// exit status as in Ended. Write "stopped X: "+Summary(), not "ended by
+// "+Ended(), which reads "ended by not running" for some values.
+func (r *StopResult) Summary() string {
+	switch r.EndedBy {
+	case "shutdown frame":
+		return "ended by the Shutdown frame" + strings.TrimPrefix(r.ended(), r.EndedBy)
+	case "not running":
+		return "was not running"
+	case "restart cancelled":
+		return "was waiting to restart: the restart was cancelled"
+	case "failure":
+		return "ended by its failure"
+	case "actor stopped":
+		return "ended when its actor stopped"
+	}
+	return "ended by " + r.ended()
+}
+
+func (r *StopResult) ended() string {
 	if r.EndedBy == "shutdown frame" && r.Exit != nil && (r.Exit.Code != 0 || r.Exit.Signaled() || r.Exit.Err != nil) {
 		return r.EndedBy + " (" + r.Exit.String() + ")"
 	}

@@ -219,6 +219,9 @@ type healthMonitor struct {
 	faulted    bool
 	last       time.Time
 	sink       *webhookSink
+	due        time.Time // when the armed tick is due
+	late       bool      // this round's tick came late: heartbeat age is not judged
+	lateSkips  int       // late rounds in a row that judged no heartbeat
 }
 
 func newHealthMonitor(node *nodeConfig, supervisor *actor.PID) actor.Actor {
@@ -251,6 +254,7 @@ func (m *healthMonitor) Receive(ctx actor.Context) {
 		if msg.seq != m.tickSeq {
 			return
 		}
+		m.late = m.tickLate(m.clk.Now())
 		m.arm(ctx)
 		if m.roster != nil && !m.evaluated {
 			m.evaluate(ctx) // the last round did not complete: score with what came
@@ -292,17 +296,38 @@ func (m *healthMonitor) Receive(ctx actor.Context) {
 			m.stepDone(v, health.StepForceRestart, "ok", "accepted: the runner fails with kind unhealthy; the error policy decides (FORCE_CLEANUP then RETRY)")
 		}
 	case *StopResult:
-		m.stepDone(m.view(msg.RunnerID), health.StepStop, "ok", "stopped gracefully: ended by "+msg.Ended())
+		m.stepDone(m.view(msg.RunnerID), health.StepStop, "ok", "stopped gracefully: "+msg.Summary())
 	case *stopRunnerReply:
 		if msg.result != nil {
-			m.stepDone(m.view(msg.result.RunnerID), health.StepStop, "ok", "ended by "+msg.result.Ended())
+			m.stepDone(m.view(msg.result.RunnerID), health.StepStop, "ok", msg.result.Summary())
 		}
 	case *healthReportQuery:
 		ctx.Respond(m.report())
 	}
 }
 
+// tickLate reports whether this tick came too late to judge heartbeat
+// age by: more than an interval after it was due. Then the node itself did
+// not run on time (SIGSTOP, a starved machine, a stop-the-world pause), and
+// the runners' heartbeats written meanwhile may still wait unread in their
+// pipes: "no heartbeat for 10.3s" would measure the node's stall, not the
+// runner's (as the runner watchdog's watchdogLate). The round scores all
+// else; the next tick on time judges heartbeats again, or the
+// maxLateWatchdogs+1st late one in a row, so a node that stays behind still
+// finds a silent runner.
+func (m *healthMonitor) tickLate(now time.Time) bool {
+	if !m.due.IsZero() && now.Sub(m.due) > m.cfg.Interval && m.lateSkips < maxLateWatchdogs {
+		m.lateSkips++
+		m.node.logger.WithFields(logrus.Fields{"late": now.Sub(m.due), "interval": m.cfg.Interval}).
+			Info("health: check late (the node did not run on time): heartbeat age not judged this round")
+		return true
+	}
+	m.lateSkips = 0
+	return false
+}
+
 func (m *healthMonitor) arm(ctx actor.Context) {
+	m.due = m.clk.Now().Add(m.cfg.Interval)
 	m.tickSeq++
 	seq, self, system := m.tickSeq, ctx.Self(), ctx.ActorSystem()
 	m.timer = m.clk.AfterFunc(m.cfg.Interval, func() { system.Root.Send(self, &healthTick{seq: seq}) })
@@ -338,10 +363,9 @@ func (m *healthMonitor) evaluate(ctx actor.Context) {
 	closed := m.roster.closed
 	scores := map[string]health.Score{}
 	counted := map[string]bool{}
+	var decisions []*SupervisionDecision
 	if !closed {
-		// First: a decision's alert resolves in this same check if the
-		// runner is healthy again by now.
-		m.decisionAlerts(now)
+		decisions = m.escalationAlerts()
 	}
 	m.dropForgotten(m.forgotten, now, closed)
 	m.forgotten = nil
@@ -357,6 +381,11 @@ func (m *healthMonitor) evaluate(ctx actor.Context) {
 		if v.state != RunnerGone && v.state != RunnerPersistent && v.report.Level != 0 { // scored at least once
 			scores[v.id], counted[v.id] = v.report.Score, true
 		}
+	}
+	if !closed {
+		// After the checks: an alert carries the runner's score of this
+		// check, and resolves in it if the runner is healthy again (or gone).
+		m.decisionAlerts(decisions, listed, now)
 	}
 	m.forget(listed)
 	m.nodeScore = m.cfg.Node(scores, counted)
@@ -457,10 +486,18 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 		v.tracker.Observe(health.Observation{At: now, Live: false})
 		m.syncRecords(v)
 		for _, k := range m.alerts.Holding(v.id) {
-			if k.Condition != health.ConditionPersistent && !closed {
+			// persistent_failure and escalated hold while the runner is
+			// listed (dropForgotten ends them): it failed for good.
+			if k.Condition != health.ConditionPersistent && k.Condition != health.ConditionEscalated && !closed {
 				m.resolve(k, now)
 			}
 		}
+		// Its task figures and last stop as they are now: its tasks ended
+		// (and its stop was reported) after its last live check, often
+		// (a stopped runner kept "ended 0" of that check for good).
+		r := v.report
+		r.RunnerID = v.id
+		m.taskFigures(&r, 0)
 		if v.state == RunnerGone {
 			v.gone = true
 			m.node.metrics.forget(v.id)
@@ -470,7 +507,6 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 		// last live check stays in the report (a runner escalated between
 		// two checks kept "0.74 degraded" and its dead pid for good). Its
 		// history (recoveries, failures, tasks, last stop) stays.
-		r := v.report
 		r.RunnerID, r.Generation, r.State = v.id, e.info.Generation, v.state
 		r.Score = health.Compute(m.cfg, health.Inputs{Status: e.info.Status}) // not alive: 0, "process not running"
 		r.HeartbeatAge, r.Pid, r.Alive, r.RSS, r.CPU, r.Recovering = 0, 0, false, 0, 0, nil
@@ -493,6 +529,9 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 			age += now.Sub(v.sampledAt) // no answer this round: it only got older
 		}
 		in.HeartbeatAge, r.HeartbeatAge, r.Pid = age, age, smp.pid
+		if m.late {
+			in.HeartbeatAge = 0 // reported, not judged: the node's own stall (tickLate)
+		}
 		if smp.pid != v.procPid || now.Sub(v.procAt) >= m.cfg.ProcInterval {
 			ps, err := health.ReadProc(smp.pid)
 			if err != nil {
@@ -532,13 +571,7 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 	s := health.Compute(m.cfg, in)
 	r.Score, r.Alive, r.RSS, r.CPU = s, in.Alive, in.RSS, in.CPU
 	r.Resources, r.ResourcesInError, r.Failures, r.RestartsOK, r.RestartsFailed = in.Resources, in.ResourcesInError, in.Failures, in.RecoveriesSucceeded, in.RecoveriesFailed
-	pending := r.Tasks.Pending
-	var stop *StopResult
-	r.Tasks, stop = m.node.history.taskStats(v.id)
-	r.Tasks.Pending = pending
-	if stop != nil {
-		r.LastStop, r.LastStopTotal = stop.Steps, stop.Total
-	}
+	m.taskFigures(&r, r.Tasks.Pending)
 	m.node.metrics.setScore(v.id, s)
 	if s.Level != v.level && !closed { // no events once the node shuts down: its streams close
 		from := v.level
@@ -566,6 +599,18 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 	r.Recoveries, _ = v.tracker.Recoveries()
 	r.RecoveriesInWin = v.tracker.InWindow(now)
 	v.report = r
+}
+
+// taskFigures sets a runner's task figures and last stop from the health
+// history as it is now, with pending (the runner's own count at the last
+// check; 0 once it is gone).
+func (m *healthMonitor) taskFigures(r *RunnerHealth, pending int) {
+	ts, stop := m.node.history.taskStats(r.RunnerID)
+	ts.Pending = pending
+	r.Tasks = ts
+	if stop != nil {
+		r.LastStop, r.LastStopTotal = stop.Steps, stop.Total
+	}
 }
 
 // act carries out a tracker's decision.
@@ -675,34 +720,56 @@ func (m *healthMonitor) levelAlerts(v *runnerView, s health.Score, now time.Time
 	}
 }
 
-// decisionAlerts raises an alert for each supervision decision of a
-// severity below CRITICAL (those alert from the supervisor), one per runner
-// and failure kind while the runner is not healthy again.
-func (m *healthMonitor) decisionAlerts(now time.Time) {
+// escalationAlerts takes the decisions and escalations since the last
+// check, holds each escalation's alert and returns the decisions
+// (decisionAlerts raises theirs once the runners were checked).
+func (m *healthMonitor) escalationAlerts() []*SupervisionDecision {
 	decisions, escalations := m.node.history.take()
-	for _, a := range escalations { // already an event and counted: only the webhook is left
+	for _, a := range escalations {
+		// Already an event (the Alert on the alerts topic), logged and
+		// counted: the book holds it (/status alerts[]) until the retired
+		// runner is forgotten, and the webhook gets its firing.
+		k := health.AlertKey{RunnerID: a.RunnerID, Condition: health.ConditionEscalated}
+		if a.RunnerID != "" && !m.alerts.Raise(k, a.Severity, a.Message, 0, a.At) {
+			continue // a repeat: already held and sent
+		}
 		if m.sink != nil {
-			if b, err := json.Marshal(&HealthAlert{Severity: a.Severity, RunnerID: a.RunnerID, Condition: "escalated",
+			if b, err := json.Marshal(&HealthAlert{Severity: a.Severity, RunnerID: a.RunnerID, Condition: health.ConditionEscalated,
 				Reason: a.Message, State: AlertFiring, At: a.At, Since: a.At}); err == nil {
 				m.sink.offer(b)
 			}
 		}
 	}
+	return decisions
+}
+
+// decisionAlerts raises an alert for each supervision decision of a
+// severity below CRITICAL (those alert from the supervisor), one per runner
+// and failure kind while the runner is not healthy again. It runs after
+// this check scored the runners: the alert carries the runner's score of
+// this check (0 while its process is not running: waiting to restart,
+// gone), and resolves at once when the runner is live and healthy again by
+// now, or gone or no longer listed (neither is checked again).
+func (m *healthMonitor) decisionAlerts(decisions []*SupervisionDecision, listed map[string]bool, now time.Time) {
 	for _, d := range decisions {
 		r := d.Record
 		if !severityAlerts(r.Decision.Severity) {
 			continue
 		}
-		score := 1.0
-		if v := m.views[d.RunnerID]; v != nil {
+		v := m.views[d.RunnerID]
+		score := 0.0
+		if v != nil {
 			score = v.report.Value
 		}
 		what := r.Decision.Action.String()
 		if r.Decision.Then != 0 {
 			what += " then " + r.Decision.Then.String()
 		}
-		m.emitRaise(d.RunnerID, health.ConditionErrorPrefix+string(r.Kind), r.Decision.Severity,
-			fmt.Sprintf("%s (%s)", r.Message, what), score, now)
+		k := health.AlertKey{RunnerID: d.RunnerID, Condition: health.ConditionErrorPrefix + string(r.Kind)}
+		m.emitRaise(k.RunnerID, k.Condition, r.Decision.Severity, fmt.Sprintf("%s (%s)", r.Message, what), score, now)
+		if v == nil || v.gone || !listed[d.RunnerID] || v.state == RunnerLive && v.report.Level == health.Healthy {
+			m.resolve(k, now)
+		}
 	}
 }
 
@@ -753,6 +820,12 @@ func (m *healthMonitor) report() *HealthReport {
 		}
 		if v.gone || v.tracker.Persistent() {
 			r.Recoveries, _ = v.tracker.Recoveries()
+		}
+		if !v.gone {
+			// Ended and completed as of now, not of the last check (the
+			// history is current; a gone runner's figures were taken when
+			// its history was dropped).
+			m.taskFigures(&r, r.Tasks.Pending)
 		}
 		rep.Runners = append(rep.Runners, r)
 	}

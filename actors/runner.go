@@ -882,7 +882,7 @@ func (a *runnerActor) finishStop(ctx actor.Context, closed *resources.CloseRepor
 	a.slot.tasks.stopTimers()
 	a.to(lifeDone)
 	if a.status.GetKind() != exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN {
-		a.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN}, "stopped: ended by "+res.Ended())
+		a.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN}, "stopped: "+res.Summary())
 	}
 	stopLog := a.log.WithFields(logrus.Fields{"ended_by": res.EndedBy, "duration": res.Total, "exit": a.exit.String()})
 	if res.Ended() != res.EndedBy {
@@ -900,7 +900,7 @@ func (a *runnerActor) finishStop(ctx actor.Context, closed *resources.CloseRepor
 	forced := res.EndedBy == "SIGTERM" || res.EndedBy == "SIGKILL"
 	a.answerPhaseWaiters(ctx, func(r *PhaseReport) {
 		if r.Note == "" {
-			r.Note = "ended by " + res.Ended()
+			r.Note = res.Summary()
 		}
 		if forced && r.Phase == PhaseClosing {
 			r.Outcome = OutcomeForced // it did not exit on the Shutdown frame

@@ -318,8 +318,10 @@ func fromHealthReport(r actors.HealthReport) HealthReport {
 // "recovering", "persistent_failure" (never resolves), "error:<kind>" (the
 // error policy decided on a failure of severity LOW to HIGH; resolved when
 // the runner is healthy again, often at the same check when it restarted
-// at once); the webhook also receives "escalated" (an escalation Alert,
-// CRITICAL).
+// at once), "escalated" (CRITICAL, a runner retired after an escalation:
+// its firing is the escalation's Alert event, and the webhook's POST; here
+// only its resolution, once retention forgets the runner; it is among
+// Health's active alerts until then).
 type HealthAlert struct {
 	Severity  Severity
 	RunnerID  string

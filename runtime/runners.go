@@ -163,6 +163,13 @@ func (r *StopResult) Ended() string {
 	return (&actors.StopResult{EndedBy: r.EndedBy, Exit: toExit(r.Exit)}).Ended()
 }
 
+// Summary says how the stop ended as a phrase for people ("ended by the
+// Shutdown frame", "was not running", "was waiting to restart: the
+// restart was cancelled"): write "stopped X: "+Summary() (actors.StopResult.Summary).
+func (r *StopResult) Summary() string {
+	return (&actors.StopResult{EndedBy: r.EndedBy, Exit: toExit(r.Exit)}).Summary()
+}
+
 // CloseOutcome is how one resource's close ended.
 type CloseOutcome int
 

@@ -18,6 +18,11 @@ const (
 	// ConditionPersistent: persistently failed and stopped (CRITICAL; it
 	// never resolves).
 	ConditionPersistent = "persistent_failure"
+	// ConditionEscalated: the error policy escalated a failure and the
+	// runner is retired (CRITICAL). Its firing is the supervisor's Alert
+	// event; it holds until the runner is forgotten by the node's retention
+	// (then it resolves), or is live and healthy again.
+	ConditionEscalated = "escalated"
 	// ConditionErrorPrefix + a failure kind: the error policy decided about
 	// a failure of this severity (LOW, MEDIUM or HIGH; CRITICAL escalations
 	// alert on their own). Resolved when the runner is healthy again.

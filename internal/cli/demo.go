@@ -154,7 +154,7 @@ func (w *demoWatch) print(ev exo.Event) {
 	case exo.RunnerFailed:
 		fmt.Fprintf(w.out, "%s  %-16s FAILURE detected by %s: %s\n", ts, e.Failure.RunnerID, e.Failure.Source, e.Failure.Message)
 	case exo.RunnerStopped:
-		fmt.Fprintf(w.out, "%s  %-16s stopped: ended by %s after %s\n", ts, e.Result.RunnerID, e.Result.Ended(), e.Result.Total.Round(time.Millisecond))
+		fmt.Fprintf(w.out, "%s  %-16s stopped: %s after %s\n", ts, e.Result.RunnerID, e.Result.Summary(), e.Result.Total.Round(time.Millisecond))
 	case exo.TaskStatusChanged:
 		if e.Status != exo.TaskPending {
 			r := ""

@@ -244,6 +244,6 @@ func (p clusterPage) StopRunnerAt(ctx context.Context, at string, gen uint64) (s
 	if err != nil {
 		return "", remoteCode(err)
 	}
-	p.d.logf("PAGE  stop %s (generation %d): ended by %s", at, gen, res.Ended())
-	return fmt.Sprintf("stopped: ended by %s after %s", res.Ended(), res.Total.Round(time.Millisecond)), nil
+	p.d.logf("PAGE  stop %s (generation %d): %s", at, gen, res.Summary())
+	return fmt.Sprintf("stopped: %s after %s", res.Summary(), res.Total.Round(time.Millisecond)), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -175,6 +176,7 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 		e.logger.WithError(err).Warn("node: stopping the web page")
 	}
 	stopForce := make(chan struct{})
+	forced := false // set by the forcer, read after forcer.Wait
 	var forcer sync.WaitGroup
 	forcer.Add(1)
 	go func() {
@@ -182,6 +184,7 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 		select {
 		case sig := <-sigs:
 			fmt.Fprintf(e.stdout, "== second %s: forcing — SIGKILL to every runner's process group\n", sig)
+			forced = true
 			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_, _ = sys.ForceKill(fctx)
 			cancel()
@@ -203,8 +206,19 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 		return fmt.Errorf("node %s: shutdown: %w", o.name, err)
 	}
 	fmt.Fprintf(e.stdout, "%s", report)
-	if interrupted {
-		fmt.Fprintf(e.stdout, "node %s: shut down gracefully\n", o.name)
+	return nodeShutdownEnd(e.stdout, o.name, interrupted, forced)
+}
+
+// nodeShutdownEnd prints how a node's shutdown ended and returns its exit:
+// nil (exit 0) after a graceful one, the interrupted error (exit 3, as
+// demo's forced shutdown) when a second signal forced it.
+func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool) error {
+	switch {
+	case forced:
+		fmt.Fprintf(w, "node %s: shutdown forced (SIGKILL to every runner's process group)\n", name)
+		return &interruptedError{msg: "node " + name + " interrupted twice: shutdown forced (SIGKILL to every runner's process group)"}
+	case interrupted:
+		fmt.Fprintf(w, "node %s: shut down gracefully\n", name)
 	}
 	return nil
 }

@@ -28,10 +28,11 @@ func newStatusCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Print a node's supervision tree and health scores (from its /status endpoint)",
-		Long: "status asks a node serving HTTP (a host with HTTPConfig.Addr, or `exo-actors demo --http ADDR`)\n" +
-			"for its /status document and prints the supervision tree, each runner's status, health score\n" +
-			"and components, restarts and next backoff, and the active alerts. --json prints the document\n" +
-			"itself (schema: internal/httpapi/status.schema.json, docs/operations.md).",
+		Long: "status asks a node serving HTTP (a host with HTTPConfig.Addr, `exo-actors node --http ADDR`\n" +
+			"or `exo-actors demo --http ADDR`) for its /status document and prints the supervision tree,\n" +
+			"each runner's status, health score and components, restarts and next backoff, and the active\n" +
+			"alerts. --json prints the document itself (schema: internal/httpapi/status.schema.json,\n" +
+			"docs/operations.md).",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.addr == "" {
@@ -70,7 +71,7 @@ func runStatus(ctx context.Context, out io.Writer, o statusOptions) error {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach %s: %v (is a node serving HTTP there? e.g. exo-actors demo --http %s)", url, err, addr)
+		return fmt.Errorf("cannot reach %s: %v (is a node serving HTTP there? start one with exo-actors node --http %s (or exo-actors demo --http %s))", url, err, addr, addr)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))

@@ -86,6 +86,7 @@ func TestStatusErrors(t *testing.T) {
 		{[]string{"status"}, ExitUsage, "--addr is required"},
 		{[]string{"status", "--addr", "9464"}, ExitUsage, `--addr: HTTP address "9464": want host:port`},
 		{[]string{"status", "--addr", dead}, ExitFailure, "cannot reach http://" + dead + "/status"},
+		{[]string{"status", "--addr", dead}, ExitFailure, "(is a node serving HTTP there? start one with exo-actors node --http " + dead + " (or exo-actors demo --http " + dead + "))"},
 		{[]string{"status", "--addr", strings.TrimPrefix(srv.URL, "http://")}, ExitFailure, "answered 503 Service Unavailable: boom"},
 	} {
 		var stdout, stderr bytes.Buffer

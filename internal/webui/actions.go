@@ -265,7 +265,7 @@ func (h *handler) stop(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, id, "stop", req, "", refuse(http.StatusConflict, "stop: %v", err))
 		return
 	}
-	h.answer(w, id, "stop", req, fmt.Sprintf("stopped: ended by %s after %s", res.EndedBy, res.Total.Round(time.Millisecond)), nil)
+	h.answer(w, id, "stop", req, fmt.Sprintf("stopped: %s after %s", res.Summary(), res.Total.Round(time.Millisecond)), nil)
 }
 
 // answer writes the action's outcome and logs it on the page (refusals

@@ -1,0 +1,32 @@
+package actors_test
+
+import (
+	"testing"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/internal/proc"
+)
+
+// TestStopResultSummary: how a stop ended reads as a sentence for each
+// EndedBy value (which stay as they are, for programs). Before, the texts
+// built as "ended by "+Ended() read "ended by not running" and "ended by
+// restart cancelled".
+func TestStopResultSummary(t *testing.T) {
+	for _, c := range []struct {
+		res  actors.StopResult
+		want string
+	}{
+		{actors.StopResult{EndedBy: "shutdown frame", Exit: &proc.ExitStatus{}}, "ended by the Shutdown frame"},
+		{actors.StopResult{EndedBy: "shutdown frame", Exit: &proc.ExitStatus{Code: 5}}, "ended by the Shutdown frame (exitcode=5)"},
+		{actors.StopResult{EndedBy: "SIGTERM"}, "ended by SIGTERM"},
+		{actors.StopResult{EndedBy: "SIGKILL"}, "ended by SIGKILL"},
+		{actors.StopResult{EndedBy: "not running"}, "was not running"},
+		{actors.StopResult{EndedBy: "restart cancelled"}, "was waiting to restart: the restart was cancelled"},
+		{actors.StopResult{EndedBy: "failure"}, "ended by its failure"},
+		{actors.StopResult{EndedBy: "actor stopped"}, "ended when its actor stopped"},
+	} {
+		if got := c.res.Summary(); got != c.want {
+			t.Errorf("EndedBy %q: Summary %q, want %q", c.res.EndedBy, got, c.want)
+		}
+	}
+}
