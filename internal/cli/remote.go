@@ -501,7 +501,7 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 				return fmt.Errorf("stop %s on %s: %w", nr.runner, nr.c.NodeName(), err)
 			}
 			nr.stopped = true
-			fmt.Fprintf(out, "node %-8s stopped %s: ended by %s\n", nr.c.NodeName(), res.RunnerID, res.Ended())
+			fmt.Fprintf(out, "node %-8s stopped %s: %s\n", nr.c.NodeName(), res.RunnerID, res.Summary())
 		}
 	} else {
 		for _, nr := range runs {

@@ -133,7 +133,7 @@ func (nr *nodeRun) abort(ctx context.Context, keep bool) string {
 		parts = append(parts, fmt.Sprintf("stop of %s failed: %v; stop it with `exo-actors remote stop --node %s %s`", nr.runner, oneLine(err.Error()), nr.c.Addr(), nr.runner))
 	} else {
 		nr.stopped = true
-		parts = append(parts, fmt.Sprintf("stopped %s: ended by %s", res.RunnerID, res.Ended()))
+		parts = append(parts, fmt.Sprintf("stopped %s: %s", res.RunnerID, res.Summary()))
 	}
 	return head + " " + strings.Join(parts, "; ")
 }

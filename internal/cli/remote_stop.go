@@ -100,7 +100,7 @@ func (s *remoteStop) onNode(ctx context.Context, c *exo.Client, out io.Writer) e
 			failed = append(failed, fmt.Sprintf("%s: %v", ri.ID, err))
 			continue
 		}
-		fmt.Fprintf(out, "node %-8s stopped %s: ended by %s\n", c.NodeName(), res.RunnerID, res.Ended())
+		fmt.Fprintf(out, "node %-8s stopped %s: %s\n", c.NodeName(), res.RunnerID, res.Summary())
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("stop failed for %s", strings.Join(failed, "; "))
