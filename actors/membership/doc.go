@@ -18,9 +18,10 @@
 // Providers ([ProviderAutomanaged], [ProviderEtcd]) are a switch in [Config].
 // automanaged needs nothing else (one machine or a fixed host list; its HTTP
 // port is bound to 127.0.0.1 unless Config.Host says otherwise). etcd uses
-// protoactor's etcd provider; before any member starts, the endpoints are
-// checked with a bounded Status call, because protoactor's StartMember hangs
-// forever when etcd is down. Kubernetes and Consul are the same switch in
+// our own provider (etcdMember: protoactor's keys and values, but torn down
+// fully on a rejoin — lease revoked, goroutines ended, client closed);
+// before any member starts, the endpoints are checked with a bounded Status
+// call, so an unreachable etcd is a clear error at once. Kubernetes and Consul are the same switch in
 // protoactor and are documented in docs/cluster.md, not built here.
 //
 // # What a member carries

@@ -33,7 +33,8 @@ import (
 var ErrEtcdUnreachable = errors.New("etcd unreachable")
 
 // incarnation is one cluster member: its own actor system, Remote, cluster
-// and provider. Its goroutines (the own-key watch) are waited for by close.
+// and provider. Its goroutines (the own-key watch; etcd: the provider's
+// keepalive and watch) are waited for by detach and close.
 type incarnation struct {
 	cfg      Config
 	number   int
@@ -42,7 +43,7 @@ type incarnation struct {
 	provider cluster.ClusterProvider
 	echo     *echo.Echo       // automanaged: the HTTP server we built on cfg.Host
 	lis      net.Listener     // automanaged: its listener (closed by detach too)
-	etcd     *clientv3.Client // etcd: our own client (check, own-key watch, live peers)
+	etcd     *clientv3.Client // etcd: our own client (check, provider, own-key watch, live peers)
 	http     *http.Client     // automanaged: live-peer probes
 
 	watchCancel context.CancelFunc
@@ -120,14 +121,8 @@ func startIncarnation(cfg Config, number, port int, onTopology func(*cluster.Clu
 		inc.http = &http.Client{Timeout: time.Second}
 		inc.provider = automanaged.NewWithTesting(cfg.Refresh, cfg.ManagePort, inc.echo, cfg.Peers...)
 	case ProviderEtcd:
-		p, perr := etcdprovider.NewWithConfig(cfg.EtcdBaseKey, clientv3.Config{
-			Endpoints: cfg.EtcdEndpoints, DialTimeout: cfg.EtcdDialTimeout, Logger: zap.NewNop()})
-		if perr != nil {
-			inc.etcd.Close()
-			inc.system.Shutdown()
-			return nil, fmt.Errorf("etcd provider: %w", perr)
-		}
-		inc.provider = p
+		// Our own provider on our client, not protoactor's: see etcdMember.
+		inc.provider = newEtcdMember(inc.etcd, cfg, onOwnKeyDeleted)
 	}
 
 	props := actor.PropsFromFunc(func(actor.Context) {}) // kinds carry data; nothing is activated
@@ -386,14 +381,17 @@ func etcdMembers(ctx context.Context, cli *clientv3.Client, cfg Config) ([]Membe
 
 // detach makes the incarnation let go of what the next one needs at once:
 // the provider stops answering and registering (the automanaged HTTP port is
-// closed; the etcd key deleted) and the own-key watch ends. Idempotent.
+// closed; etcd: its keepalive and watch end and its lease is revoked, which
+// deletes the key) and the own-key watch ends. Idempotent.
 func (inc *incarnation) detach() {
 	inc.detachOnce.Do(func() {
 		if inc.watchCancel != nil {
 			inc.watchCancel()
 		}
-		if inc.cl.Remote != nil { // StartMember got as far as the provider
-			_ = inc.provider.Shutdown(true)
+		if inc.cl.Remote != nil || inc.cfg.Provider == ProviderEtcd { // StartMember got as far as the provider (etcd's is safe before)
+			if err := inc.provider.Shutdown(true); err != nil {
+				inc.cfg.Logger.WithField("component", "membership").WithError(err).Warn("leaving the cluster")
+			}
 		} else if inc.echo != nil {
 			_ = inc.echo.Close()
 		}
