@@ -235,7 +235,12 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 		if o.serverTLS != nil {
 			return nil, errors.New("both WithTLS and WithTLSConfig: choose one")
 		}
-		srv, cli, err := o.tlsFiles.Configs()
+		// Only the node this client dials connects to its listener, and
+		// with TLS every node has a certificate from the CA (it presents
+		// it when it dials back): anyone else is refused at the handshake.
+		tf := o.tlsFiles
+		tf.RequireClientCert = true
+		srv, cli, err := tf.Configs()
 		if err != nil {
 			return nil, err
 		}
@@ -367,6 +372,13 @@ func probe(ctx context.Context, addr string, cfg *tls.Config) error {
 
 // Addr returns the node's address.
 func (c *Client) Addr() string { return c.addr }
+
+// ListenAddr returns the address of this client's own endpoint: the
+// protoactor Remote the node connects back to with its answers (host:port;
+// WithClientListen chooses it). A firewall between the two must let the
+// node reach it. With TLS (WithTLS) it accepts only a peer with a
+// certificate from the CA, as a node with --tls-require-client-cert does.
+func (c *Client) ListenAddr() string { return c.ep.system.Address() }
 
 // NodeName returns the node's name (its --name).
 func (c *Client) NodeName() string {

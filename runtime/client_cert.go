@@ -27,6 +27,21 @@ const defaultClientListen = "127.0.0.1:0"
 // none to check; usages false checks the subjectAltName alone (a
 // WithTLSConfig server certificate, which need not be the client's).
 func checkOwnCert(name string, cert *tls.Certificate, listen string, usages bool) error {
+	return checkCertFor("client", name, cert, listen, usages)
+}
+
+// checkNodeCert is checkOwnCert for a node's certificate, when it starts:
+// clients check it as a server's when they dial the node, and they check
+// it as a client's when the node dials back to them (a client with TLS
+// requires a certificate from its CA on its listener), so it needs the
+// same subjectAltName and usages.
+func checkNodeCert(name string, cert *tls.Certificate, listen string) error {
+	return checkCertFor("node", name, cert, listen, true)
+}
+
+// checkCertFor is the check of checkOwnCert and checkNodeCert; role is
+// "client" or "node".
+func checkCertFor(role, name string, cert *tls.Certificate, listen string, usages bool) error {
 	if cert == nil || len(cert.Certificate) == 0 {
 		return nil
 	}
@@ -34,7 +49,7 @@ func checkOwnCert(name string, cert *tls.Certificate, listen string, usages bool
 	if leaf == nil {
 		var err error
 		if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
-			return fmt.Errorf("this client's certificate %s cannot be parsed: %w", name, err)
+			return fmt.Errorf("this %s's certificate %s cannot be parsed: %w", role, name, err)
 		}
 	}
 	host, _, err := net.SplitHostPort(listen)
@@ -48,7 +63,7 @@ func checkOwnCert(name string, cert *tls.Certificate, listen string, usages bool
 			if ip == nil {
 				what = "DNS name"
 			}
-			problems = append(problems, fmt.Sprintf("it does not name %s %s (the address this client listens on) in its subjectAltName", what, host))
+			problems = append(problems, fmt.Sprintf("it does not name %s %s (the address this %s listens on) in its subjectAltName", what, host, role))
 		}
 	}
 	if lack := lackingUsages(leaf); usages && len(lack) > 0 {
@@ -61,8 +76,12 @@ func checkOwnCert(name string, cert *tls.Certificate, listen string, usages bool
 	if net.ParseIP(host) == nil {
 		san = "DNS:" + host
 	}
-	return fmt.Errorf("this client's certificate %s: %s; the node checks it as a client's when this client dials and as a server's when the node connects back to this client's listener to answer it; reissue it with the extensions subjectAltName=%s and extendedKeyUsage=serverAuth,clientAuth (openssl x509 -req … -extfile FILE with those two lines)",
-		name, strings.Join(problems, ", and "), san)
+	why := "the node checks it as a client's when this client dials and as a server's when the node connects back to this client's listener to answer it"
+	if role == "node" {
+		why = "clients check it as a server's when they dial this node and as a client's when this node connects back to their listeners to answer them"
+	}
+	return fmt.Errorf("this %s's certificate %s: %s; %s; reissue it with the extensions subjectAltName=%s and extendedKeyUsage=serverAuth,clientAuth (openssl x509 -req … -extfile FILE with those two lines)",
+		role, name, strings.Join(problems, ", and "), why, san)
 }
 
 // lackingUsages names the extended key usages among serverAuth and

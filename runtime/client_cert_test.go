@@ -87,3 +87,41 @@ func TestHelloTimeoutText(t *testing.T) {
 		t.Errorf("plaintext: %q", msg)
 	}
 }
+
+// TestServeChecksTheNodeCertificate: a node whose own certificate could
+// not serve (no IP SAN for its listen address, or lacking clientAuth,
+// which its clients now check when it dials back to them) is refused when
+// it starts, with one line naming the file and the fix. Before, it started
+// ("listening … (mutual TLS …)") and every client then failed (an operator
+// trial: "certificate is not valid for that address", "incompatible key
+// usage").
+func TestServeChecksTheNodeCertificate(t *testing.T) {
+	sys := newSystem(t, config())
+	for _, tc := range []struct {
+		name string
+		ips  []net.IP
+		ekus []x509.ExtKeyUsage
+		want string
+	}{
+		{"no IP SAN", nil, nil, "does not name IP 127.0.0.1 (the address this node listens on) in its subjectAltName"},
+		{"serverAuth only", []net.IP{net.ParseIP("127.0.0.1")}, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, "its extended key usages lack clientAuth"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := testutil.WritePKI(t.TempDir(), "node", tc.ips, tc.ekus)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv, err := sys.Serve(exo.ServeConfig{Name: "n", Listen: "127.0.0.1:0", TLS: exo.TLSFiles{CAFile: p.CA, CertFile: p.Cert, KeyFile: p.Key},
+				Kinds: map[string]exo.RemoteKind{"echo": {Spec: exo.RunnerSpec{Kind: "echo", Builtin: true}}}})
+			if err == nil {
+				srv.Close()
+				t.Fatal("Serve started with the certificate")
+			}
+			for _, w := range []string{"this node's certificate " + p.Cert, tc.want, "subjectAltName=IP:127.0.0.1", "extendedKeyUsage=serverAuth,clientAuth"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q: want %q", err, w)
+				}
+			}
+		})
+	}
+}

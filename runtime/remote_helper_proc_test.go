@@ -89,6 +89,23 @@ func runHelper(mode string) int {
 			fmt.Println("error:", err)
 			return 0
 		}
+		if os.Getenv("EXO_PROBE_LISTENER") != "" {
+			// Dial this client's own listener, as a stranger would: TLS
+			// 1.2 so that a refused client certificate fails the handshake.
+			_, cli, _ := gateway.TLSFiles(files).Configs()
+			probe := &tls.Config{RootCAs: cli.RootCAs, MaxVersion: tls.VersionTLS12}
+			if os.Getenv("EXO_PROBE_CERT") != "" {
+				probe.Certificates = cli.Certificates
+			}
+			conn, err := tls.Dial("tcp", c.ListenAddr(), probe)
+			if err != nil {
+				fmt.Println("listener refused:", err)
+				return 0
+			}
+			conn.Close()
+			fmt.Println("listener accepted")
+			return 0
+		}
 		fmt.Println("ok node=" + c.NodeName())
 		return 0
 	}

@@ -86,6 +86,18 @@ func TestRemoteTLS(t *testing.T) {
 			}
 		})
 	}
+	// The client's own listener, which the node dials back, refuses a peer
+	// without a certificate from the CA and serves one with it. Before, it
+	// completed a TLS handshake with anyone (an operator trial: openssl
+	// s_client without a certificate, against a client of this mutual-TLS
+	// node: "New, TLSv1.2, Cipher is ECDHE-ECDSA-AES128-GCM-SHA256").
+	env := []string{"EXO_CA=" + good.ca, "EXO_CERT=" + good.cert, "EXO_KEY=" + good.key, "EXO_ADDR=" + node.addr, "EXO_PROBE_LISTENER=1"}
+	if got := startHelper(t, "dial", env...).line(t, 30*time.Second); !strings.HasPrefix(got, "listener refused:") {
+		t.Errorf("a stranger without a certificate dialing the client's listener: %q, want it refused", got)
+	}
+	if got := startHelper(t, "dial", append(env, "EXO_PROBE_CERT=1")...).line(t, 30*time.Second); got != "listener accepted" {
+		t.Errorf("a peer with a certificate from the CA dialing the client's listener: %q, want it accepted", got)
+	}
 	// A plaintext client is refused too (this process's endpoint is plaintext).
 	ctx := remoteCtx(t, 30*time.Second)
 	if c, err := exo.Dial(ctx, node.addr); err == nil {

@@ -80,6 +80,9 @@ func (s *System) Serve(cfg ServeConfig) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkNodeCert(cfg.TLS.CertFile+" (ServeConfig.TLS.CertFile; --tls-cert on the command line)", firstCert(cli), cfg.Listen); err != nil {
+			return nil, err
+		}
 		t.ServerTLS, t.ClientTLS = srv, cli
 	}
 	rc, err := t.RemoteConfig()
