@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -528,7 +529,8 @@ func (c *Client) StopRunner(ctx context.Context, id string) (*StopResult, error)
 		return nil, err
 	}
 	r := res
-	out := &StopResult{RunnerID: r.GetRunnerId(), Generation: r.GetGeneration(), EndedBy: r.GetEndedBy(), Total: r.GetTotal().AsDuration()}
+	out := &StopResult{RunnerID: r.GetRunnerId(), Generation: r.GetGeneration(), EndedBy: r.GetEndedBy(), Total: r.GetTotal().AsDuration(),
+		Exit: exitFromText(r.GetExit())}
 	if r.GetFailure() != "" {
 		out.Failure = &RunnerFailure{}
 		out.Failure.RunnerID, out.Failure.Message = r.GetRunnerId(), r.GetFailure()
@@ -1118,4 +1120,25 @@ func kindRoom(m map[string]int32) map[string]int {
 		out[k] = int(v)
 	}
 	return out
+}
+
+// exitFromText reads back the exit status a node sends in GwRunnerStopped
+// as ExitStatus.String's text ("exitcode=5", "signal=9 (killed)"); nil for
+// none, or for a text it does not know (a wait error): Ended then says
+// nothing of the exit, as before.
+func exitFromText(s string) *ExitStatus {
+	var n int
+	switch {
+	case s == "":
+		return nil
+	case strings.HasPrefix(s, "exitcode="):
+		if _, err := fmt.Sscanf(s, "exitcode=%d", &n); err == nil {
+			return &ExitStatus{Code: n}
+		}
+	case strings.HasPrefix(s, "signal="):
+		if _, err := fmt.Sscanf(s, "signal=%d", &n); err == nil && n > 0 {
+			return &ExitStatus{Code: -1, Signal: syscall.Signal(n)}
+		}
+	}
+	return nil
 }

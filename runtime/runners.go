@@ -158,7 +158,7 @@ type StopResult struct {
 // Ended says how the stop ended, for people: EndedBy, followed by the exit
 // status when the process did not exit 0 after its Shutdown frame
 // ("shutdown frame (exitcode=5)": it stopped when asked, but said something
-// went wrong). A remote node's StopResult has no Exit: Ended is EndedBy.
+// went wrong). A remote node's StopResult carries the exit the node saw.
 func (r *StopResult) Ended() string {
 	return (&actors.StopResult{EndedBy: r.EndedBy, Exit: toExit(r.Exit)}).Ended()
 }
