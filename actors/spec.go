@@ -44,6 +44,18 @@ var ErrInvalidSpec = errors.New("invalid runner spec")
 // (a name without '/' in the node's PATH; a relative path from Dir). A
 // Builtin spec has nothing to check.
 func (s RunnerSpec) CheckCommand() error {
+	if s.Dir != "" {
+		// Checked first: a process started in a directory that does not
+		// exist fails with ENOENT, which reads as a missing executable.
+		switch fi, err := os.Stat(s.Dir); {
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("%w: working directory %q (RunnerSpec.Dir) does not exist; create it, or set RunnerSpec.Dir to an existing directory", ErrInvalidSpec, s.Dir)
+		case err != nil:
+			return fmt.Errorf("%w: working directory %q (RunnerSpec.Dir) cannot be read (%v)", ErrInvalidSpec, s.Dir, errors.Unwrap(err))
+		case !fi.IsDir():
+			return fmt.Errorf("%w: working directory %q (RunnerSpec.Dir) is not a directory; set RunnerSpec.Dir to a directory", ErrInvalidSpec, s.Dir)
+		}
+	}
 	if s.Builtin || strings.TrimSpace(s.Command) == "" {
 		return nil
 	}

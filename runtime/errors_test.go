@@ -102,6 +102,7 @@ func TestErrorTexts(t *testing.T) {
 		{"command not in PATH", spawnErr(exo.RunnerSpec{Kind: "x", Command: "no-such-runner-anywhere"}), exo.ErrInvalidSpec, `"no-such-runner-anywhere"`},
 		{"command not executable", spawnErr(exo.RunnerSpec{Kind: "x", Command: notExec}), exo.ErrInvalidSpec, notExec},
 		{"command is a directory", spawnErr(exo.RunnerSpec{Kind: "x", Command: dir}), exo.ErrInvalidSpec, dir},
+		{"dir does not exist", spawnErr(exo.RunnerSpec{Kind: "x", Command: "sh", Dir: "/no/such/dir"}), exo.ErrInvalidSpec, `working directory "/no/such/dir" (RunnerSpec.Dir) does not exist`},
 		{"submit to unknown runner", submitErr("nosuch-000000", noop), exo.ErrUnknownRunner, "nosuch-000000"},
 		{"submit without ID", submitErr(ready, exo.Task{Kind: "noop"}), nil, "empty ID"},
 		{"submit without kind", submitErr(ready, exo.Task{ID: "t2"}), nil, `"t2"`},

@@ -29,6 +29,9 @@ func checkKindCommands(c *nodeConfig, lookPath func(string) (string, error)) err
 	sort.Strings(names)
 	for _, name := range names {
 		spec := c.kinds[name].Spec
+		if err := checkKindDir(name, spec.Dir); err != nil {
+			return err
+		}
 		if spec.Builtin {
 			continue
 		}
@@ -97,4 +100,25 @@ func findExecutable(name, pathList string) string {
 		}
 	}
 	return ""
+}
+
+// checkKindDir checks a kind's dir, before its command: a runner started in
+// a directory that does not exist fails with ENOENT, which os/exec reports
+// as a missing executable (an operator trial: "executable \"node\" not
+// found or not executable … check the runner spec's command and PATH",
+// for a node on PATH and a dir that did not exist).
+func checkKindDir(kind, dir string) error {
+	if dir == "" {
+		return nil
+	}
+	what := fmt.Sprintf("kind %q: dir %q (kinds.%s.dir)", kind, dir, kind)
+	switch fi, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s does not exist; create it, or set kinds.%s.dir to the runner's working directory, then start the node again", what, kind)
+	case err != nil:
+		return fmt.Errorf("%s cannot be read (%v); fix its permissions or kinds.%s.dir", what, errors.Unwrap(err), kind)
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a directory; set kinds.%s.dir to the runner's working directory", what, kind)
+	}
+	return nil
 }

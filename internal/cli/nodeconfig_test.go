@@ -189,6 +189,8 @@ func TestNodeRefusesUnstartableCommand(t *testing.T) {
 		{"not executable", `{"command": "` + plain + `"}`, []string{"is not executable (mode ", "chmod +x it, or fix kinds.ghost.command"}},
 		{"a directory", `{"command": "` + bin + `"}`, []string{"is a directory; set kinds.ghost.command"}},
 		{"relative from dir", `{"command": "./nope", "dir": "` + dir + `"}`, []string{`that is "` + filepath.Join(dir, "nope") + `" from kinds.ghost.dir`, "does not exist"}},
+		{"dir missing", `{"command": "sh", "dir": "/no/such/dir"}`, []string{`kind "ghost": dir "/no/such/dir" (kinds.ghost.dir) does not exist`, "create it, or set kinds.ghost.dir"}},
+		{"dir is a file", `{"command": "sh", "dir": "` + plain + `"}`, []string{`(kinds.ghost.dir) is not a directory`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := parseNodeConfig(strings.NewReader(`{"kinds": {"echo": {"builtin": true}, "ghost": ` + tc.kind + `}}`))
