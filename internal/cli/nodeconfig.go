@@ -164,6 +164,9 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 			}
 			*d.to = v
 		}
+		if b, m := c.policy.Backoff.Base, c.policy.Backoff.Max; b > 0 && m > 0 && b > m {
+			return nil, fmt.Errorf("restarts.backoff_base %s is above restarts.backoff_max %s: the first restart's delay cannot exceed the cap; lower backoff_base or raise backoff_max", b, m)
+		}
 	}
 	if c.timeouts, err = parseNodeTimeouts(f.Timeouts); err != nil {
 		return nil, err

@@ -90,6 +90,7 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{"kinds": {"echo": {"command": "x"}}, "restarts": {"max": -2}}`, "restarts.max -2: want -1"},
 		{`{"kinds": {"echo": {"command": "x"}}, "restarts": {"window": "often"}}`, `restarts.window "often"`},
 		{`{"kinds": {"echo": {"command": "x"}}, "restarts": {"backoff_base": "0s"}}`, `restarts.backoff_base "0s"`},
+		{`{"kinds": {"echo": {"command": "x"}}, "restarts": {"backoff_base": "10s", "backoff_max": "1s"}}`, `restarts.backoff_base 10s is above restarts.backoff_max 1s`},
 	} {
 		_, err := parseNodeConfig(strings.NewReader(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
