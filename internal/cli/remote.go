@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -153,6 +154,11 @@ func (o *remoteOptions) eachNode(parent context.Context, e *env, def time.Durati
 func (o *remoteOptions) checkNodes() error {
 	if len(o.nodes) == 0 {
 		return usageErrorf("no --node: name at least one node address, e.g. --node 127.0.0.1:7101")
+	}
+	for i, a := range o.nodes {
+		if slices.Contains(o.nodes[:i], a) {
+			return usageErrorf("--node %s is given twice: name each node once (it would be dialed, and run on, twice)", a)
+		}
 	}
 	if o.timeout < 0 {
 		return usageErrorf("--timeout %s: want a positive duration, e.g. --timeout 10s (0: the command's default)", o.timeout)

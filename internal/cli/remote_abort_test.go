@@ -175,6 +175,17 @@ func TestRemoteStop(t *testing.T) {
 	if code != ExitUsage || !strings.Contains(stderr, "name the runners to stop") {
 		t.Errorf("stop without IDs or --kind: exit %d, %q", code, stderr)
 	}
+	// A kind the node does not have is an error naming its kinds (it was
+	// "no live runner of kind \"llama\"", exit 0); a --node given twice is
+	// a usage error (remote run spawned and ran on the one node twice).
+	_, stderr, code = runRemoteCmd(t, "stop", "--node", addr, "--timeout", "60s", "--kind", "llama")
+	if code != ExitFailure || !strings.Contains(stderr, `has no runner kind "llama" (its kinds: echo)`) {
+		t.Errorf("stop --kind llama: exit %d, %q", code, stderr)
+	}
+	_, stderr, code = runRemoteCmd(t, "stop", "--node", addr+","+addr, "--kind", "echo")
+	if code != ExitUsage || !strings.Contains(stderr, "--node "+addr+" is given twice") {
+		t.Errorf("--node twice: exit %d, %q", code, stderr)
+	}
 	_ = node.Process.Signal(syscall.SIGTERM)
 	_ = node.Wait()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -64,6 +65,9 @@ on no node, or a node could not be reached.`,
 
 // onNode stops this node's runners that s names; out gets one line each.
 func (s *remoteStop) onNode(ctx context.Context, c *exo.Client, out io.Writer) error {
+	if s.kind != "" && len(s.ids) == 0 && !slices.Contains(c.Kinds(), s.kind) {
+		return fmt.Errorf("node %s has no runner kind %q (its kinds: %s): check --kind", c.NodeName(), s.kind, strings.Join(c.Kinds(), ", "))
+	}
 	infos, err := c.Runners(ctx)
 	if err != nil {
 		return err
