@@ -711,7 +711,7 @@ func (a *gatewayActor) spawn(ctx actor.Context, cctx context.Context, m *exov1.G
 			}
 		}
 		if live >= k.MaxRunners {
-			a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: kind %q has %d live runners, its max_runners", ErrLimit, m.GetKind(), live)))
+			a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: kind %q has %d live runners, its max_runners; stop one first (runners a killed client left: exo-actors remote stop --node ADDR --kind %s), or raise kinds.%s.max_runners", ErrLimit, m.GetKind(), live, m.GetKind(), m.GetKind())))
 			return
 		}
 	}
