@@ -292,7 +292,7 @@ cleanup ('exo-actors remote stop' stops what is left).`,
 			cs, err := o.dialAll(ctx)
 			if err != nil {
 				if ctx.Err() != nil {
-					_, err = abortReason(ctx, r, nil)
+					_, err = abortReason(ctx, r, nil, err)
 				}
 				return err
 			}
@@ -396,7 +396,7 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 		}
 		why := "the run failed"
 		if ctx.Err() != nil {
-			why, err = abortReason(ctx, r, runs)
+			why, err = abortReason(ctx, r, runs, err)
 		}
 		abortRun(ctx, out, runs, r.noStop, why)
 	}()
