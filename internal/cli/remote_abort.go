@@ -138,6 +138,21 @@ func (nr *nodeRun) abort(ctx context.Context, keep bool) string {
 	return head + " " + strings.Join(parts, "; ")
 }
 
+// runEnded reports whether the run's ctx ended. A call bounded by the
+// ctx's deadline through its own timer (a connection deadline: the dial's
+// silent-node probe) can return just before the ctx's timer fires, with
+// ctx.Err() still nil: once the deadline has passed, Done comes at once.
+func runEnded(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		<-ctx.Done()
+		return true
+	}
+	return false
+}
+
 // abortReason is the run's error once its ctx ended, and the header of
 // the cleanup: what ended it and what the user can do. cause is the error
 // the call in progress returned when ctx ended (a dial that got no
