@@ -196,11 +196,14 @@ func newEchoServer(lis net.Listener, inc *incarnation, view func() View) *echo.E
 	return e
 }
 
-// touchOwnKey writes this member's key again, unchanged, once StartMember
-// returned (a second after the provider registered it): members that read
-// the member list just before it registered and started their watch just
-// after (protoactor's etcd provider does not watch from the revision it
-// read) see it then. A failure is left to the missed-join check.
+// touchOwnKey writes this member's key again, unchanged and under the
+// same lease, once StartMember returned: a member still running
+// protoactor's etcd provider (an older exo-actors; it watches from "now",
+// not from the revision it read) that read the member list just before
+// this one registered sees it then. Our provider (etcdMember) watches from
+// the revision it read and needs no such write. It never recreates a
+// deleted key: a Put under an expired or revoked lease fails. A failure is
+// left to the missed-join check.
 func (inc *incarnation) touchOwnKey() {
 	ctx, cancel := context.WithTimeout(context.Background(), inc.cfg.EtcdDialTimeout)
 	defer cancel()
@@ -218,7 +221,9 @@ func (inc *incarnation) ownKey() string {
 }
 
 // watchOwnKey watches this member's etcd key; a delete means the lease
-// expired (the provider recreates the key, but the others blocked the ID).
+// expired or was revoked (the others blocked the ID; the provider's
+// keepalive reports the lost lease too, through the same callback, and a
+// new incarnation takes over).
 func (inc *incarnation) watchOwnKey(onDeleted func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	inc.watchCancel = cancel

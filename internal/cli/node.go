@@ -183,7 +183,7 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 		defer forcer.Done()
 		select {
 		case sig := <-sigs:
-			fmt.Fprintf(e.stdout, "== second %s: forcing — SIGKILL to every runner's process group\n", sig)
+			fmt.Fprint(e.stdout, nodeForceLine(sig, interrupted))
 			forced = true
 			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_, _ = sys.ForceKill(fctx)
@@ -211,16 +211,31 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 
 // nodeShutdownEnd prints how a node's shutdown ended and returns its exit:
 // nil (exit 0) after a graceful one, the interrupted error (exit 3, as
-// demo's forced shutdown) when a second signal forced it.
+// demo's forced shutdown) when a second signal forced it, or the first one
+// during a shutdown a client asked for.
 func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool) error {
 	switch {
 	case forced:
 		fmt.Fprintf(w, "node %s: shutdown forced (SIGKILL to every runner's process group)\n", name)
-		return &interruptedError{msg: "node " + name + " interrupted twice: shutdown forced (SIGKILL to every runner's process group)"}
+		how := "interrupted twice"
+		if !interrupted {
+			how = "interrupted during the shutdown a client asked for"
+		}
+		return &interruptedError{msg: "node " + name + " " + how + ": shutdown forced (SIGKILL to every runner's process group)"}
 	case interrupted:
 		fmt.Fprintf(w, "node %s: shut down gracefully\n", name)
 	}
 	return nil
+}
+
+// nodeForceLine is the line a signal that forces the node's shutdown
+// prints: the second signal, or the first one during the shutdown a
+// client asked for (remote shutdown), which a signal forces too.
+func nodeForceLine(sig os.Signal, interrupted bool) string {
+	if !interrupted {
+		return fmt.Sprintf("== %s during the shutdown a client asked for: forcing — SIGKILL to every runner's process group\n", sig)
+	}
+	return fmt.Sprintf("== second %s: forcing — SIGKILL to every runner's process group\n", sig)
 }
 
 func sortedStrings(s []string) []string {

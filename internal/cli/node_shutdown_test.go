@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -29,8 +30,24 @@ func TestNodeShutdownEnd(t *testing.T) {
 		if code := exitCode(err, &stderr); code != c.code {
 			t.Errorf("%s: exit %d, want %d", c.name, code, c.code)
 		}
-		if c.forced && !strings.Contains(stderr.String(), "exo-actors: node n1 interrupted twice: shutdown forced") {
-			t.Errorf("%s: stderr %q", c.name, stderr.String())
+		want := "exo-actors: node n1 interrupted twice: shutdown forced"
+		if !c.interrupted {
+			want = "exo-actors: node n1 interrupted during the shutdown a client asked for: shutdown forced"
 		}
+		if c.forced && !strings.Contains(stderr.String(), want) {
+			t.Errorf("%s: stderr %q, want %q", c.name, stderr.String(), want)
+		}
+	}
+}
+
+// TestNodeForceLine: the line printed when a signal forces the shutdown
+// says "second" only when it is the second signal; after a client's
+// remote shutdown it is the first one the node got.
+func TestNodeForceLine(t *testing.T) {
+	if got, want := nodeForceLine(syscall.SIGTERM, true), "== second terminated: forcing — SIGKILL to every runner's process group\n"; got != want {
+		t.Errorf("after a signal: %q, want %q", got, want)
+	}
+	if got, want := nodeForceLine(syscall.SIGINT, false), "== interrupt during the shutdown a client asked for: forcing — SIGKILL to every runner's process group\n"; got != want {
+		t.Errorf("after a client's shutdown: %q, want %q", got, want)
 	}
 }

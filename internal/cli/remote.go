@@ -297,8 +297,8 @@ cleanup ('exo-actors remote stop' stops what is left).`,
 			defer stopSignals()
 			cs, err := o.dialAll(ctx)
 			if err != nil {
-				if ctx.Err() != nil {
-					_, err = abortReason(ctx, r, nil)
+				if runEnded(ctx) {
+					_, err = abortReason(ctx, r, nil, err)
 				}
 				return err
 			}
@@ -401,8 +401,8 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 			return
 		}
 		why := "the run failed"
-		if ctx.Err() != nil {
-			why, err = abortReason(ctx, r, runs)
+		if runEnded(ctx) {
+			why, err = abortReason(ctx, r, runs, err)
 		}
 		abortRun(ctx, out, runs, r.noStop, why)
 	}()

@@ -138,9 +138,26 @@ func (nr *nodeRun) abort(ctx context.Context, keep bool) string {
 	return head + " " + strings.Join(parts, "; ")
 }
 
+// runEnded reports whether the run's ctx ended. A call bounded by the
+// ctx's deadline through its own timer (a connection deadline: the dial's
+// silent-node probe) can return just before the ctx's timer fires, with
+// ctx.Err() still nil: once the deadline has passed, Done comes at once.
+func runEnded(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		<-ctx.Done()
+		return true
+	}
+	return false
+}
+
 // abortReason is the run's error once its ctx ended, and the header of
-// the cleanup: what ended it and what the user can do.
-func abortReason(ctx context.Context, r remoteRun, runs []*nodeRun) (header string, err error) {
+// the cleanup: what ended it and what the user can do. cause is the error
+// the call in progress returned when ctx ended (a dial that got no
+// answer names its node and why): kept when no runner was spawned yet.
+func abortReason(ctx context.Context, r remoteRun, runs []*nodeRun, cause error) (header string, err error) {
 	ended, total, spawned := 0, 0, 0
 	for _, nr := range runs {
 		if nr == nil {
@@ -165,6 +182,8 @@ func abortReason(ctx context.Context, r remoteRun, runs []*nodeRun) (header stri
 	switch {
 	case spawned == 0 && interrupted:
 		return ri.Error(), &interruptedError{msg: ri.Error() + " before any runner was spawned: nothing to clean up"}
+	case spawned == 0 && cause != nil:
+		return "", fmt.Errorf("--timeout %s reached before any runner was spawned: %w; nothing to clean up; if the node is only slow, allow more time with --timeout (e.g. --timeout %s)", r.timeout, cause, 4*r.timeout)
 	case spawned == 0:
 		return "", fmt.Errorf("--timeout %s reached before any runner was spawned (while dialing the nodes or spawning): nothing to clean up; allow more time with --timeout (e.g. --timeout %s)", r.timeout, 4*r.timeout)
 	case interrupted:

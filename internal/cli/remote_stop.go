@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,8 +21,9 @@ import (
 // `remote run` whose process was killed: nothing else would stop them
 // short of the node's shutdown).
 type remoteStop struct {
-	kind string
-	ids  []string
+	kind    string
+	ids     []string
+	timeout time.Duration // the command's bound (--timeout, or stopTimeout)
 
 	mu    sync.Mutex
 	found map[string]bool // the IDs some node lists
@@ -43,6 +46,7 @@ on no node, or a node could not be reached.`,
 				return usageErrorf("name the runners to stop: their IDs (from 'exo-actors remote status'), or --kind K for every live runner of kind K")
 			}
 			s.found = map[string]bool{}
+			s.timeout = o.timeoutOr(stopTimeout)
 			err := o.eachNode(cmd.Context(), e, stopTimeout, s.onNode)
 			var missing []string
 			for _, id := range s.ids {
@@ -97,17 +101,31 @@ func (s *remoteStop) onNode(ctx context.Context, c *exo.Client, out io.Writer) e
 	if s.kind != "" && len(todo) == 0 && len(s.ids) == 0 {
 		fmt.Fprintf(out, "node %-8s no live runner of kind %q\n", c.NodeName(), s.kind)
 	}
-	var failed []string
+	var failed, going []string // going: stops the node goes on with after this call's end
 	for _, ri := range todo {
 		res, err := c.StopRunner(ctx, ri.ID)
+		if err != nil && ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+			// The request went out: the node stops the runner whatever
+			// becomes of this call.
+			going = append(going, fmt.Sprintf("%s: still stopping when --timeout %s ended; the node goes on with the stop (it drains the runner's tasks for up to its timeouts.stop_drain, 30s by default, then sends the Shutdown frame, SIGTERM, SIGKILL): check with 'exo-actors remote status --node %s', or allow more time with --timeout",
+				ri.ID, s.timeout, c.Addr()))
+			continue
+		}
 		if err != nil {
 			failed = append(failed, fmt.Sprintf("%s: %v", ri.ID, err))
 			continue
 		}
 		fmt.Fprintf(out, "node %-8s stopped %s: %s\n", c.NodeName(), res.RunnerID, res.Summary())
 	}
+	var parts []string
 	if len(failed) > 0 {
-		return fmt.Errorf("stop failed for %s", strings.Join(failed, "; "))
+		parts = append(parts, "stop failed for "+strings.Join(failed, "; "))
+	}
+	if len(going) > 0 {
+		parts = append(parts, "stop not confirmed for "+strings.Join(going, "; "))
+	}
+	if len(parts) > 0 {
+		return errors.New(strings.Join(parts, "; "))
 	}
 	return nil
 }
