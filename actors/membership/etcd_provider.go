@@ -213,7 +213,10 @@ func (p *etcdMember) keepAlive() {
 func (p *etcdMember) watch(members map[string]*cluster.Member, rev int64) {
 	defer p.wg.Done()
 	for {
-		wctx, wcancel := context.WithCancel(p.ctx)
+		// WithRequireLeader: on an etcd member cut off from its cluster's
+		// leader the watch ends with an error (and this member re-reads
+		// once etcd answers) instead of going silently stale.
+		wctx, wcancel := context.WithCancel(clientv3.WithRequireLeader(p.ctx))
 		for resp := range p.cli.Watch(wctx, p.prefix(), clientv3.WithPrefix(), clientv3.WithRev(rev+1)) {
 			if resp.Err() != nil {
 				break
