@@ -14,6 +14,19 @@ func escalatingPolicy(c *actors.NodeConfig) {
 		Reason: "every failure escalates: the runner is retired"}}
 }
 
+// waitEscalated waits for the escalation Alert of runner id.
+func waitEscalated(t *testing.T, n *testNode, id string) {
+	t.Helper()
+	n.rec.waitFor(t, 20*time.Second, "the escalation", func(evs []actors.Event) bool {
+		for _, e := range evs {
+			if a, ok := e.(*actors.Alert); ok && a.RunnerID == id {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 func activeAlert(rep actors.HealthReport, id, cond string) (health.ActiveAlert, bool) {
 	for _, a := range rep.Alerts {
 		if a.RunnerID == id && a.Condition == cond {
@@ -35,14 +48,7 @@ func TestHealthEscalatedRunnerHoldsAnAlert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.rec.waitFor(t, 20*time.Second, "the escalation", func(evs []actors.Event) bool {
-		for _, e := range evs {
-			if a, ok := e.(*actors.Alert); ok && a.RunnerID == id {
-				return true
-			}
-		}
-		return false
-	})
+	waitEscalated(t, n, id)
 	for i := 0; i < 3; i++ {
 		step(t, fc, checks, time.Second)
 	}
@@ -81,14 +87,7 @@ func TestHealthEscalatedAlertResolvesWhenForgotten(t *testing.T) {
 	// the dying actor: that round never completes and step waited for its
 	// check in vain ("no health check within 20s of advancing the clock",
 	// once in a CI run under load).
-	n.rec.waitFor(t, 20*time.Second, "the escalation", func(evs []actors.Event) bool {
-		for _, e := range evs {
-			if a, ok := e.(*actors.Alert); ok && a.RunnerID == id {
-				return true
-			}
-		}
-		return false
-	})
+	waitEscalated(t, n, id)
 	if err := n.AwaitRunnerRemovedForTest(ctx, id); err != nil {
 		t.Fatalf("the escalated runner was not forgotten (Retention.KeepRemoved < 0): %v", err)
 	}

@@ -139,19 +139,21 @@ func TestHookSeesValuesInExoOrder(t *testing.T) {
 	}
 }
 
-// TestShutdownReportSummarises: a runner forced in CLOSING makes its
-// parents' CLOSING forced too, but only the runner is listed as forced;
-// streams with nothing to flush are ok even when DRAINING ran late.
-func TestShutdownReportSummarises(t *testing.T) {
+// systemStreaming starts a System of cfg (the test shuts it down) with one
+// runner of spec streaming a task of 1,000,000 tokens, its first chunk
+// already out.
+func systemStreaming(t *testing.T, cfg exo.Config, spec exo.RunnerSpec) (*exo.System, string) {
+	t.Helper()
 	ctx := testCtx(t)
-	cfg := config()
-	cfg.Shutdown = exo.ShutdownDeadlines{Signaling: time.Second, Draining: 300 * time.Millisecond, Closing: 5 * time.Second}
 	sys, err := exo.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, _ := sys.SpawnRunner(ctx, fastRunner("stubborn", "--fault", "ignore-shutdown:forever"))
-	if err := sys.WaitReady(ctx, id); err != nil {
+	id, err := sys.SpawnRunner(ctx, spec)
+	if err == nil {
+		err = sys.WaitReady(ctx, id)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	h, err := sys.Submit(ctx, id, exo.Task{ID: "long", Kind: "text_generation", Params: map[string]string{"max_tokens": "1000000"}})
@@ -161,6 +163,17 @@ func TestShutdownReportSummarises(t *testing.T) {
 	if _, err := h.Chunk(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
+	return sys, id
+}
+
+// TestShutdownReportSummarises: a runner forced in CLOSING makes its
+// parents' CLOSING forced too, but only the runner is listed as forced;
+// streams with nothing to flush are ok even when DRAINING ran late.
+func TestShutdownReportSummarises(t *testing.T) {
+	ctx := testCtx(t)
+	cfg := config()
+	cfg.Shutdown = exo.ShutdownDeadlines{Signaling: time.Second, Draining: 300 * time.Millisecond, Closing: 5 * time.Second}
+	sys, id := systemStreaming(t, cfg, fastRunner("stubborn", "--fault", "ignore-shutdown:forever"))
 	rep, _ := sys.Shutdown(ctx)
 	outcome := func(path ...string) exo.Outcome {
 		r := rep.Root
@@ -213,21 +226,7 @@ func TestShutdownReportClean(t *testing.T) {
 	ctx := testCtx(t)
 	cfg := config()
 	cfg.Shutdown = exo.ShutdownDeadlines{Draining: 100 * time.Millisecond}
-	sys, err := exo.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, _ := sys.SpawnRunner(ctx, fastRunner("long"))
-	if err := sys.WaitReady(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	h, err := sys.Submit(ctx, id, exo.Task{ID: "long", Kind: "text_generation", Params: map[string]string{"max_tokens": "1000000"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.Chunk(ctx, 0); err != nil {
-		t.Fatal(err)
-	}
+	sys, _ := systemStreaming(t, cfg, fastRunner("long"))
 	rep, err := sys.Shutdown(ctx)
 	if err != nil || rep.Clean() || rep.Root.Phases[exo.PhaseDraining].TasksFailed != 1 {
 		t.Errorf("Shutdown with a task cut short: err %v, Clean %v; want nil, false and 1 task cut short\n%s", err, rep.Clean(), rep)
