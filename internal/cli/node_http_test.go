@@ -20,8 +20,14 @@ import (
 // extra args, and returns it with its stdout and stderr.
 func startNodeProcess(t *testing.T, name string, args ...string) (*exec.Cmd, *bufio.Reader, *bytes.Buffer) {
 	t.Helper()
+	return startNodeWithConfig(t, name, `{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "1ms"]}}}`, args...)
+}
+
+// startNodeWithConfig is startNodeProcess with the node config config.
+func startNodeWithConfig(t *testing.T, name, config string, args ...string) (*exec.Cmd, *bufio.Reader, *bytes.Buffer) {
+	t.Helper()
 	conf := filepath.Join(t.TempDir(), "node.json")
-	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "1ms"]}}}`), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exoBinary(t), append([]string{"node", "--name", name, "--listen", "127.0.0.1:0", "--config", conf, "--log-level", "warn"}, args...)...)
@@ -239,24 +245,9 @@ func TestNodeAlertWebhook(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	conf := filepath.Join(t.TempDir(), "node.json")
-	if err := os.WriteFile(conf, []byte(`{"kinds": {"crash": {"builtin": true, "args": ["--layers", "2", "--layer-delay", "0s", "--fault", "crash-loading:1"]}}}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exoBinary(t), "node", "--name", "hook-a", "--listen", "127.0.0.1:0", "--config", conf, "--log-level", "warn",
+	cmd, out, stderr := startNodeWithConfig(t, "hook-a",
+		`{"kinds": {"crash": {"builtin": true, "args": ["--layers", "2", "--layer-delay", "0s", "--fault", "crash-loading:1"]}}}`,
 		"--alert-webhook", srv.URL+"/alerts")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	pipe, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }) // only if the test failed early
-	out := bufio.NewReader(pipe)
 	head := readUntil(t, out, "listening on ")
 	_, rest, _ := strings.Cut(head, "listening on ")
 	addr := strings.Fields(rest)[0]
