@@ -182,7 +182,7 @@ func (e *reportedError) Error() string { return e.msg }
 func newRemoteStatusCmd(e *env, o *remoteOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
-		Short: "Print each node's kinds, runners, sessions and subscriptions",
+		Short: "Print each node's kinds, runners (live ones by ID), sessions and subscriptions",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.eachNode(cmd.Context(), e, statusTimeout, func(ctx context.Context, c *exo.Client, out io.Writer) error {
@@ -196,6 +196,13 @@ func newRemoteStatusCmd(e *env, o *remoteOptions) *cobra.Command {
 				}
 				fmt.Fprintf(out, "%-8s %-16s kinds %-14s %s  sessions %d  subscriptions %d  open tasks %d  up %s\n",
 					st.Name, c.Addr(), strings.Join(st.Kinds, ","), runnersText(st.Runners, infos), st.Sessions, st.Subscriptions, st.OpenTasks, st.Uptime.Round(time.Second))
+				// The live runners by ID: what `remote stop` takes (a
+				// killed client's runners are found here).
+				for _, ri := range infos {
+					if !ri.Status.Terminal() || ri.Restarting {
+						fmt.Fprintf(out, "%-8s   live runner %s (kind %s, %s)\n", st.Name, ri.ID, ri.Kind, ri.StatusText())
+					}
+				}
 				return nil
 			})
 		},

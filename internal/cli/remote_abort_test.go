@@ -153,6 +153,10 @@ func TestRemoteStop(t *testing.T) {
 		return id
 	}
 	id := kill()
+	// remote status lists the live runner by ID, as remote stop wants it.
+	if stdout, stderr, code := runRemoteCmd(t, "status", "--node", addr); code != 0 || !strings.Contains(stdout, "stop-a     live runner "+id+" (kind echo, ") {
+		t.Errorf("status with a killed client's runner: exit %d, %q %q; want the runner listed by ID", code, stdout, stderr)
+	}
 	// The kind's one runner is taken: the refusal says how to free it.
 	_, stderr, code := runRemoteCmd(t, "--node", addr, "--timeout", "60s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1")
 	if code != ExitFailure || !strings.Contains(stderr, "its max_runners; stop one first (runners a killed client left: exo-actors remote stop --node ADDR --kind echo)") {
