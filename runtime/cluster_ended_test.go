@@ -29,7 +29,7 @@ func TestClusterRunnerEndedElsewhere(t *testing.T) {
 	}
 	kind := `{"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--warmup-delay", "0s", "--log-level", "error"]}`
 	cfg := writeConfig(t, map[string]string{"gen": kind}, "")
-	ports := freePorts(t, 2)
+	ports := testutil.ReservePorts(t, 2)
 	peers := []string{"127.0.0.1:" + strconv.Itoa(ports[0]), "127.0.0.1:" + strconv.Itoa(ports[1])}
 	nodes := map[string]*nodeProc{}
 	start := func(name string) {

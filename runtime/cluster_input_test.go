@@ -2,11 +2,11 @@ package runtime_test
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/exo-actors/exo-actors/internal/testutil"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -46,12 +46,7 @@ func TestDialClusterBadInput(t *testing.T) {
 // TestDialClusterNobodyAnswers: peers that do not answer fail the dial
 // when its context ends, naming the peers.
 func TestDialClusterNobodyAnswers(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := testutil.DeadAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
 	cc, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: "c", Peers: []string{addr}})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,25 +38,6 @@ func writeFailoverConfigs(t *testing.T) map[string]string {
 		out[name] = writeConfig(t, ks, `, "tasks": {"in_flight": 8, "queue": 256}`)
 	}
 	return out
-}
-
-// freePorts returns n ports the kernel had free a moment ago on 127.0.0.1.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
 }
 
 // failoverCluster is the cluster of a failover test: node processes and a
@@ -423,7 +403,7 @@ func TestClusterFailoverAutomanaged(t *testing.T) {
 		t.Skip("multi-process failover test (about 20 s)")
 	}
 	start := time.Now()
-	ports := freePorts(t, 3)
+	ports := testutil.ReservePorts(t, 3)
 	var peers []string
 	for _, p := range ports {
 		peers = append(peers, "127.0.0.1:"+strconv.Itoa(p))
@@ -572,7 +552,7 @@ func etcdTestBinary(t *testing.T) string {
 // returns once `cluster status` can read it.
 func startTestEtcd(t *testing.T, bin string) string {
 	t.Helper()
-	ports := freePorts(t, 2)
+	ports := testutil.ReservePorts(t, 2)
 	client := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
 	peer := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
 	cmd := exec.Command(bin, "--name", "exo-fo", "--data-dir", filepath.Join(t.TempDir(), "etcd"),

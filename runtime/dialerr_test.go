@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exo-actors/exo-actors/internal/testutil"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -96,12 +97,7 @@ func TestDialTexts(t *testing.T) {
 	web := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(web.Close)
 	webAddr := strings.TrimPrefix(web.URL, "http://")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	nobody := ln.Addr().String()
-	ln.Close()
+	nobody := testutil.DeadAddr(t)
 
 	// A client certificate another CA signed, trusting the node's CA.
 	strangerCli := goodCli.Clone()

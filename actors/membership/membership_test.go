@@ -3,13 +3,13 @@ package membership
 import (
 	"encoding/json"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 func validAutomanaged() Config {
@@ -167,16 +167,11 @@ func TestMemberDecoding(t *testing.T) {
 // An unreachable etcd is an error naming the endpoint, returned before any
 // member starts (protoactor's StartMember would hang forever).
 func TestStartEtcdUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close() // nothing listens there now
+	addr := testutil.DeadAddr(t) // nothing listens there
 	host := actor.NewActorSystem(actor.WithDeadLetterThrottleInterval(time.Millisecond))
 	defer host.Shutdown()
 	start := time.Now()
-	_, err = Start(host, Config{Cluster: "c", NodeName: "n", Provider: ProviderEtcd,
+	_, err := Start(host, Config{Cluster: "c", NodeName: "n", Provider: ProviderEtcd,
 		EtcdEndpoints: []string{addr}, EtcdDialTimeout: 300 * time.Millisecond})
 	if !errors.Is(err, ErrEtcdUnreachable) || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("Start error = %v, want ErrEtcdUnreachable naming %s", err, addr)

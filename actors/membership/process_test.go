@@ -9,7 +9,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -238,24 +237,6 @@ func noLoneMember(t *testing.T, from map[*member]int, ms ...*member) {
 	}
 }
 
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ls []net.Listener
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
 // scenario is the test of issue 21 on one provider: three members converge;
 // one is killed (-9) and the others see it gone (measured against the
 // documented bound); it comes back under a new member ID; another is frozen
@@ -407,7 +388,7 @@ func TestAutomanagedMembersConvergeDetectKillAndRejoin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster test (about 15 s)")
 	}
-	ports := freePorts(t, 3)
+	ports := testutil.ReservePorts(t, 3)
 	var peers []string
 	for _, p := range ports {
 		peers = append(peers, fmt.Sprintf("127.0.0.1:%d", p))
@@ -445,7 +426,7 @@ func etcdBinary(t *testing.T) string {
 // temporary directory, killed and reaped at the end of the test.
 func startEtcd(t *testing.T, bin string) string {
 	t.Helper()
-	ports := freePorts(t, 2)
+	ports := testutil.ReservePorts(t, 2)
 	client := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
 	peer := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
 	cmd := exec.Command(bin, "--name", "exo-test", "--data-dir", filepath.Join(t.TempDir(), "etcd"),

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/exo-actors/exo-actors/internal/loopport"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -145,14 +146,18 @@ func (b *bencher) failover(ctx context.Context) (res []Result, err error) {
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`{"kinds": {"bench": {"builtin": true, "args": %s}}}`, args)), 0o600); err != nil {
 		return nil, err
 	}
+	// The members' automanaged ports: reserved outside the kernel's
+	// ephemeral range, where a port-0 listener (a node's gateway) or an
+	// outgoing connection could take a port picked by listening on port 0
+	// before the member binds it. Given back after the nodes end.
+	ports, err := loopport.Reserve(2)
+	if err != nil {
+		return nil, err
+	}
+	defer ports.Release()
 	var peers []string
-	for range 2 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		peers = append(peers, l.Addr().String())
-		l.Close()
+	for _, p := range ports.Ports {
+		peers = append(peers, "127.0.0.1:"+strconv.Itoa(p))
 	}
 	cluster := fmt.Sprintf("bench-%d", os.Getpid())
 	var nodes []*child

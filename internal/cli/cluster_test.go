@@ -2,20 +2,15 @@ package cli
 
 import (
 	"bytes"
-	"net"
 	"strings"
 	"testing"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 func closedAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	return testutil.DeadAddr(t)
 }
 
 func TestClusterCommandErrors(t *testing.T) {

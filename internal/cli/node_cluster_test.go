@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,25 +57,6 @@ func TestNodeClusterUsageErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// freePorts returns n ports the kernel had free a moment ago on 127.0.0.1.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
 }
 
 // nodeEvent is one line a cluster node process wrote that the test waits
@@ -293,7 +273,7 @@ type threeNodes struct {
 func startThreeNodes(t *testing.T, dir, marker, cluster string, configs map[string]string) *threeNodes {
 	t.Helper()
 	names := []string{"gpu-a", "gpu-b", "cpu-c"}
-	ports := freePorts(t, 3)
+	ports := testutil.ReservePorts(t, 3)
 	var peers []string
 	for _, p := range ports {
 		peers = append(peers, "127.0.0.1:"+strconv.Itoa(p))
