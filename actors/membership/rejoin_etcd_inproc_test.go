@@ -7,7 +7,8 @@ package membership
 // (grpclog.SetLoggerV2) on every join, unsynchronized with the etcd clients'
 // grpc goroutines that read it, and the race detector reports that
 // (docs/traps.md). Run it with
-// `go test -count=1 -run TestEtcdRejoinEndsEveryGoroutine ./actors/membership/`.
+// `go test -count=1 -run TestEtcdRejoinEndsEveryGoroutine ./actors/membership/`;
+// `make test` (and so CI) runs it that way after the -race run.
 
 import (
 	"context"
