@@ -298,6 +298,10 @@ type gatewayActor struct {
 	g        *Gateway
 	sessions map[string]*session
 	children map[string]childRef // relay actor ID → its subscription
+	// stopping is set when the gateway's actor stops: the sessions it
+	// ends then keep their clients' watches, so that each live client
+	// gets the gateway's Terminated.
+	stopping bool
 }
 
 func pidKey(p *actor.PID) string { return p.Address + "/" + p.Id }
@@ -308,6 +312,7 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 	case *actor.Started, *actor.Restarting, *actor.Stopped:
 	case *actor.Stopping:
 		actorguard.Run(a.g.cfg.Logger, "gateway", m, func() {
+			a.stopping = true
 			for _, s := range a.sessions {
 				a.endSession(ctx, s, "the gateway stopped", false)
 			}
@@ -391,6 +396,10 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	key := pidKey(from)
 	if old := a.sessions[key]; old != nil {
 		a.endSession(ctx, old, "the client said hello again", false)
+		// The same client actor goes on and still watches the gateway:
+		// give back the watch endSession dropped (system messages are
+		// handled in order, this one after endSession's Unwatch).
+		selfSystem(ctx, &actor.Watch{Watcher: from})
 	}
 	if len(a.sessions) >= g.cfg.MaxSessions {
 		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: %d sessions, the node's limit", ErrLimit, g.cfg.MaxSessions)))
@@ -414,6 +423,14 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 		Version: g.cfg.Version, MaxMessage: int64(g.cfg.MaxMessage), OutWindow: window})
 }
 
+// selfSystem sends the gateway's own actor a system message (a Watch or
+// an Unwatch on behalf of a client), handled after the current message.
+func selfSystem(ctx actor.Context, msg actor.SystemMessage) {
+	if p, ok := ctx.ActorSystem().ProcessRegistry.GetLocal(ctx.Self().Id); ok {
+		p.SendSystemMessage(ctx.Self(), msg)
+	}
+}
+
 // expire ends the sessions that sent nothing for SessionTimeout: a client
 // that froze (SIGSTOP) or whose network path died without a reset.
 func (a *gatewayActor) expire(ctx actor.Context) {
@@ -435,6 +452,16 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, los
 	s.state = sessionEnded
 	delete(a.sessions, s.key)
 	ctx.Unwatch(s.pid)
+	if !a.stopping {
+		// The client's actor watches the gateway, to learn of its end;
+		// a client that dies never unwatches, and protoactor keeps an
+		// actor's watchers until it stops. A gateway would hold every
+		// client it ever had, and at its stop send each a Terminated: to
+		// a dead client process a connection attempt (a node that had
+		// served 400 short sessions made 689 at shutdown). The session's
+		// end drops its client's watch.
+		selfSystem(ctx, &actor.Unwatch{Watcher: s.pid})
+	}
 	for _, child := range s.subs {
 		ctx.Stop(child)
 	}
