@@ -75,6 +75,13 @@ func newNodeCmd(e *env) *cobra.Command {
 			if !o.tls.Enabled() && o.tls.RequireClientCert {
 				return usageErrorf("--tls-require-client-cert needs --tls-ca, --tls-cert and --tls-key")
 			}
+			if o.tls.Enabled() {
+				// As the client's own check (remote.go): a certificate
+				// peers would refuse is the caller's to fix, exit 2.
+				if err := exo.CheckNodeCert(exo.TLSFiles(o.tls), o.listen); err != nil {
+					return &UsageError{Err: fmt.Errorf("node %s: %w", o.name, err), SeeAlso: tlsDoc}
+				}
+			}
 			kinds := make([]string, 0, len(nc.kinds))
 			for k := range nc.kinds {
 				kinds = append(kinds, k)

@@ -168,7 +168,7 @@ func (o *remoteOptions) checkNodes() error {
 	}
 	if o.tls.Enabled() {
 		if err := exo.CheckClientCert(exo.TLSFiles(o.tls)); err != nil {
-			return &UsageError{Err: err, SeeAlso: `docs/remote.md, "The same with mutual TLS"`}
+			return &UsageError{Err: err, SeeAlso: tlsDoc}
 		}
 	}
 	return nil
