@@ -185,13 +185,17 @@ func abortReason(ctx context.Context, r remoteRun, runs []*nodeRun, cause error)
 	}
 	var ri *runInterrupted
 	interrupted := errors.As(context.Cause(ctx), &ri)
+	// A spawn still in flight when ctx ended: the node stops the runner
+	// once the client says it gave up (runtime's SpawnRunner; docs/remote.md,
+	// "Runners a client never learned of").
+	const inFlight = "nothing to clean up (a node that spawns a runner for a request still in flight stops it)"
 	switch {
 	case spawned == 0 && interrupted:
-		return ri.Error(), &interruptedError{msg: ri.Error() + " before any runner was spawned: nothing to clean up"}
+		return ri.Error(), &interruptedError{msg: ri.Error() + " before any runner was spawned: " + inFlight}
 	case spawned == 0 && cause != nil:
-		return "", fmt.Errorf("--timeout %s reached before any runner was spawned: %w; nothing to clean up; if the node is only slow, allow more time with --timeout (e.g. --timeout %s)", r.timeout, cause, 4*r.timeout)
+		return "", fmt.Errorf("--timeout %s reached before any runner was spawned: %w; %s; if the node is only slow, allow more time with --timeout (e.g. --timeout %s)", r.timeout, cause, inFlight, 4*r.timeout)
 	case spawned == 0:
-		return "", fmt.Errorf("--timeout %s reached before any runner was spawned (while dialing the nodes or spawning): nothing to clean up; allow more time with --timeout (e.g. --timeout %s)", r.timeout, 4*r.timeout)
+		return "", fmt.Errorf("--timeout %s reached before any runner was spawned (while dialing the nodes or spawning): %s; allow more time with --timeout (e.g. --timeout %s)", r.timeout, inFlight, 4*r.timeout)
 	case interrupted:
 		return ri.Error(), &interruptedError{msg: fmt.Sprintf("%s after %d of %d tasks ended; %s", ri.Error(), ended, r.tasks, done)}
 	}
