@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -37,6 +39,7 @@ func TestRemoteSpawnGivenUpStopsTheRunner(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	waitFrozen(t, pid) // kill returns before the signal stops the node
 	thawed := false
 	thaw := func() {
 		if !thawed {
@@ -80,5 +83,24 @@ func TestRemoteSpawnGivenUpStopsTheRunner(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// waitFrozen waits until the child process pid is stopped (waitid with
+// WSTOPPED, leaving the event for nobody else: WNOWAIT), at most 10 s.
+func waitFrozen(t *testing.T, pid int) {
+	t.Helper()
+	done := make(chan error, 1) // never closed
+	go func() {
+		var info unix.Siginfo
+		done <- unix.Waitid(unix.P_PID, pid, &info, unix.WSTOPPED|unix.WNOWAIT, nil)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("waiting for node %d to stop: %v", pid, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("node %d not stopped 10s after SIGSTOP", pid)
 	}
 }

@@ -29,10 +29,11 @@ const (
 
 // Spawns and their settling. A client that marks a GwSpawnRunner with
 // settle (it does so when the node's GwWelcome has spawn_settle) answers
-// the node's GwRunnerSpawned with a GwSpawnSettle: learned when its caller
-// got the ID, not learned when the caller gave up first (its ctx ended
-// while the request was in flight). Until then the runner is in its
-// session's unsettled map. The node stops it
+// the node's GwRunnerSpawned with a GwSpawnSettle: learned when the answer
+// reached its caller in time (the client waits for the GwSpawnSettled
+// before it hands the ID over), not learned when the caller gave up first
+// (its ctx ended while the request was in flight). Until then the runner
+// is in its session's unsettled map. The node stops it
 //   - on a GwSpawnSettle that says not learned, and
 //   - when the session ends (goodbye, or the client lost) with the spawn
 //     still unsettled: nobody holds the runner's ID, so nobody would ever
@@ -58,13 +59,22 @@ func (a *gatewayActor) refuseUnsettled(ctx actor.Context, s *session, m *exov1.G
 	return true
 }
 
-// settle handles a GwSpawnSettle of the sender's session.
+// settle handles a GwSpawnSettle of the sender's session, and answers one
+// with a call_id.
 func (a *gatewayActor) settle(ctx actor.Context, m *exov1.GwSpawnSettle) {
 	s := a.session(ctx)
 	if s == nil {
-		return // no session: its end already stopped its unsettled runners
+		// No session: its end already stopped its unsettled runners. The
+		// client learns it from the error (and ends as lost).
+		if m.GetCallId() != 0 {
+			a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: send GwHello first (or reconnect: the session was dropped)", ErrNoSession)))
+		}
+		return
 	}
 	s.lastSeen = time.Now()
+	if m.GetCallId() != 0 {
+		defer a.reply(ctx, &exov1.GwSpawnSettled{CallId: m.GetCallId()})
+	}
 	id, ok := s.unsettled[m.GetSpawnCallId()]
 	if !ok {
 		return // a spawn the node refused, or one sent without settle

@@ -87,7 +87,10 @@ func TestSpawnGivenUpIsStopped(t *testing.T) {
 	}
 	defer sub.Close()
 	kept := f.spawnSleeper(t, 2, true)
-	f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true})
+	f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, CallId: 10})
+	if m, ok := f.next(t).(*exov1.GwSpawnSettled); !ok || m.GetCallId() != 10 {
+		t.Fatalf("settle with a call_id: got %T %v, want GwSpawnSettled of call 10", m, m)
+	}
 	given := f.spawnSleeper(t, 3, true)
 	f.send(&exov1.GwSpawnSettle{SpawnCallId: 3})
 	f.send(&exov1.GwSpawnSettle{SpawnCallId: 99}) // no such spawn: ignored
