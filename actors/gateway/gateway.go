@@ -287,7 +287,7 @@ type session struct {
 	bounds outBounds
 	// unsettled: the runners of this session's spawns with settle whose
 	// GwSpawnSettle has not come, by GwSpawnRunner call_id; at most
-	// MaxUnsettledSpawns (spawnsettle.go).
+	// Config.MaxUnsettledSpawns (spawnsettle.go).
 	unsettled map[uint64]string
 }
 

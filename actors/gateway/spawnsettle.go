@@ -10,12 +10,13 @@ import (
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
-// MaxUnsettledSpawns bounds a session's unsettled spawns: runners spawned
-// for a GwSpawnRunner with settle whose GwSpawnSettle has not come yet. A
-// client settles each spawn as soon as its caller has the answer, so only
-// a client that spawns that many at once, or never settles, meets it; one
-// more such spawn is refused with ErrLimit (nothing is spawned).
-const MaxUnsettledSpawns = 256
+// DefaultMaxUnsettledSpawns is Config.MaxUnsettledSpawns's default: the
+// bound on a session's unsettled spawns, runners spawned for a
+// GwSpawnRunner with settle whose GwSpawnSettle has not come yet. A client
+// settles each spawn as soon as its call is over, so only a client that
+// spawns that many at once, or never settles, meets it; one more such
+// spawn is refused with ErrLimit (nothing is spawned).
+const DefaultMaxUnsettledSpawns = 256
 
 // unsettledStopTimeout bounds the stop of a runner whose spawn was given
 // up or whose client's session ended unsettled (as a GwStopRunner's).
@@ -49,9 +50,9 @@ const (
 // to stop).
 
 // refuseUnsettled refuses a spawn with settle when the session has
-// MaxUnsettledSpawns unsettled ones.
+// Config.MaxUnsettledSpawns unsettled ones.
 func (a *gatewayActor) refuseUnsettled(ctx actor.Context, s *session, m *exov1.GwSpawnRunner) bool {
-	if !m.GetSettle() || len(s.unsettled) < MaxUnsettledSpawns {
+	if !m.GetSettle() || len(s.unsettled) < a.g.cfg.MaxUnsettledSpawns {
 		return false
 	}
 	a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: %d spawns of this client not settled yet (GwSpawnSettle), the node's limit; settle them first",

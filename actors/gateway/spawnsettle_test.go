@@ -100,8 +100,8 @@ func TestSpawnGivenUpIsStopped(t *testing.T) {
 	}
 }
 
-// TestSessionEndStopsUnsettledSpawns: when a client's session ends (here
-// its goodbye; a lost client ends the same way) with a spawn it marked
+// TestSessionEndStopsUnsettledSpawns: when a client's session ends (its
+// goodbye, a new hello, or the client lost) with a spawn it marked
 // with settle still unsettled, the node stops that runner: its client
 // never said it learned the ID. Settled runners, and those spawned
 // without settle (older clients), stay: a client may leave the runners it
@@ -113,6 +113,10 @@ func TestSessionEndStopsUnsettledSpawns(t *testing.T) {
 	}{
 		{"goodbye", func(f *fixture) { f.send(&exov1.GwBye{}) }},
 		{"hello again", func(f *fixture) { f.send(&exov1.GwHello{CallId: 50, ClientName: "again"}) }},
+		// Lost: the client's session actor is gone (the gateway watches it;
+		// a killed client process ends its session the same way, by its
+		// endpoint's termination or its silence).
+		{"client lost", func(f *fixture) { f.node.System().Root.Stop(f.probe) }},
 	} {
 		t.Run(end.name, func(t *testing.T) {
 			f := sleeperFixture(t)
@@ -123,7 +127,10 @@ func TestSessionEndStopsUnsettledSpawns(t *testing.T) {
 			}
 			defer sub.Close()
 			settled := f.spawnSleeper(t, 2, true)
-			f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true})
+			f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, CallId: 5})
+			if m, ok := f.next(t).(*exov1.GwSpawnSettled); !ok {
+				t.Fatalf("settle: got %T %v", m, m)
+			}
 			old := f.spawnSleeper(t, 3, false)
 			unsettled := f.spawnSleeper(t, 4, true)
 			end.send(f)
@@ -132,5 +139,32 @@ func TestSessionEndStopsUnsettledSpawns(t *testing.T) {
 				t.Errorf("live runners %v: want %s (settled) and %s (no settle), not %s (unsettled)", live, settled, old, unsettled)
 			}
 		})
+	}
+}
+
+// TestUnsettledSpawnsAreBounded: a session's unsettled spawns are bounded
+// (Config.MaxUnsettledSpawns): one more spawn with settle is refused with
+// ErrLimit and spawns nothing; once one is settled, spawns go on; a spawn
+// without settle is not counted.
+func TestUnsettledSpawnsAreBounded(t *testing.T) {
+	f := newFixtureNode(t, func(c *actors.NodeConfig) {
+		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Minute, StopGrace: 50 * time.Millisecond, TermWait: time.Second}
+	}, func(c *gateway.Config) {
+		c.Kinds["sleeper"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "sleeper", Command: "/bin/sleep", Args: []string{"300"}}}
+		c.MaxUnsettledSpawns = 2
+	})
+	f.hello(t)
+	f.spawnSleeper(t, 2, true)
+	f.spawnSleeper(t, 3, true)
+	f.send(&exov1.GwSpawnRunner{CallId: 4, Kind: "sleeper", Settle: true})
+	wantError(t, f.next(t), 4, gateway.ErrLimit, "2 spawns of this client not settled yet (GwSpawnSettle), the node's limit")
+	f.spawnSleeper(t, 5, false)
+	f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, CallId: 6})
+	if m, ok := f.next(t).(*exov1.GwSpawnSettled); !ok {
+		t.Fatalf("settle: got %T %v", m, m)
+	}
+	f.spawnSleeper(t, 7, true)
+	if n := len(liveRunners(t, f)); n != 4 {
+		t.Errorf("%d live runners, want 4 (the refused spawn started none)", n)
 	}
 }
