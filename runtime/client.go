@@ -199,6 +199,10 @@ type Client struct {
 	// outWindow is the node's window of task events and deliveries (its
 	// welcome's out_window; 0: none), which the client actor acknowledges.
 	outWindow atomic.Uint64
+	// settleSpawns: the node tracks spawns until they are settled (its
+	// welcome's spawn_settle); SpawnRunner then marks its spawns and
+	// settles each (client_spawn.go).
+	settleSpawns bool
 
 	// onLost, when set (a ClusterClient's connection to one member, set
 	// before any Submit), takes the open tasks of a lost node: end leaves
@@ -297,6 +301,7 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	c.mu.Lock()
 	c.node, c.kinds, c.nodeMax = w.GetNodeName(), w.GetKinds(), int(w.GetMaxMessage())
 	c.mu.Unlock()
+	c.settleSpawns = w.GetSpawnSettle() // set before the Client is returned, read-only after
 	if ow := w.GetOutWindow(); ow > 0 {
 		c.outWindow.Store(uint64(ow))
 	}
@@ -508,17 +513,20 @@ func setCallID(msg proto.Message, id uint64) {
 // configuration names, and returns its ID. A remote node never runs a
 // command its peer names: Command, Args, Env, Dir and Builtin must be
 // empty (they come from the node's config).
+//
+// A runner whose ID this call returned is the caller's: it runs until
+// stopped (StopRunner), also after Close or the loss of this client. If
+// the call returns an error instead (ctx ended while the request was in
+// flight, the client closed or was lost), the node stops the runner it may
+// have spawned for it, so none is left running that nobody knows of
+// (docs/remote.md, "Runners a client never learned of").
 func (c *Client) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error) {
 	if spec.Command != "" || spec.Builtin || len(spec.Args) > 0 || len(spec.Env) > 0 || spec.Dir != "" {
 		// Both sentinels: host code written for System checks ErrInvalidSpec.
 		return "", fmt.Errorf("%w (%w): a remote node starts runners only as its config says: name a kind (node %s has %s) and leave Command, Args, Env, Dir and Builtin empty",
 			ErrInvalidSpec, ErrInvalidRequest, c.NodeName(), strings.Join(c.Kinds(), ", "))
 	}
-	res, err := answer[*exov1.GwRunnerSpawned](c.call(ctx, &exov1.GwSpawnRunner{Kind: spec.Kind}))
-	if err != nil {
-		return "", err
-	}
-	return res.GetRunnerId(), nil
+	return c.spawnSettled(ctx, spec.Kind) // client_spawn.go
 }
 
 // StopRunner stops one runner of the node (Shutdown frame, SIGTERM,

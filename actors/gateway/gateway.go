@@ -285,6 +285,10 @@ type session struct {
 	out *outGate
 	// bounds: the largest message the session may send its client.
 	bounds outBounds
+	// unsettled: the runners of this session's spawns with settle whose
+	// GwSpawnSettle has not come, by GwSpawnRunner call_id; at most
+	// Config.MaxUnsettledSpawns (spawnsettle.go).
+	unsettled map[uint64]string
 }
 
 // childRef is a relay's subscription: its session (not the key, see
@@ -364,6 +368,8 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 		if m.GetCallId() != 0 {
 			a.reply(ctx, &exov1.GwByeAck{CallId: m.GetCallId()}) // also without a session: the goodbye is done
 		}
+	case *exov1.GwSpawnSettle:
+		a.settle(ctx, m) // spawnsettle.go
 	case *exov1.GwAck:
 		if s := a.session(ctx); s != nil && s.out != nil {
 			s.lastSeen = time.Now()
@@ -408,7 +414,7 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	sctx, cancel := context.WithCancel(g.ctx)
 	s := &session{key: key, pid: from, name: m.GetClientName(), lastSeen: time.Now(),
 		subs: map[uint64]*actor.PID{}, tasks: map[uint64]actors.TaskSpec{}, runners: map[uint64]string{},
-		ctx: sctx, cancel: cancel}
+		unsettled: map[uint64]string{}, ctx: sctx, cancel: cancel}
 	var window int64
 	if m.GetAcks() {
 		w := windowWithin(g.cfg.OutWindow, GRPCLimit(g.cfg.MaxMessage), int(m.GetMaxReceive()))
@@ -420,7 +426,7 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	a.count()
 	g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": from.Address}).Info("gateway: session opened")
 	a.reply(ctx, &exov1.GwWelcome{CallId: m.GetCallId(), NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
-		Version: g.cfg.Version, MaxMessage: int64(g.cfg.MaxMessage), OutWindow: window})
+		Version: g.cfg.Version, MaxMessage: int64(g.cfg.MaxMessage), OutWindow: window, SpawnSettle: true})
 }
 
 // selfSystem sends the gateway's own actor a system message (a Watch or
@@ -469,6 +475,7 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, los
 	if s.out != nil {
 		s.out.close()
 	}
+	a.stopUnsettledOf(s) // spawnsettle.go
 	g := a.g
 	if lost && g.cfg.CancelTasksOnClientLoss && len(s.tasks) > 0 {
 		type ref struct{ runner, task string }
@@ -549,7 +556,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 	defer cancel()
 	switch m := msg.(type) {
 	case *exov1.GwSpawnRunner:
-		a.spawn(ctx, cctx, m)
+		a.spawn(ctx, cctx, s, m)
 	case *exov1.GwListRunners:
 		infos, err := g.cfg.Node.Runners(cctx)
 		if err != nil {
@@ -714,8 +721,11 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 	}
 }
 
-func (a *gatewayActor) spawn(ctx actor.Context, cctx context.Context, m *exov1.GwSpawnRunner) {
+func (a *gatewayActor) spawn(ctx actor.Context, cctx context.Context, s *session, m *exov1.GwSpawnRunner) {
 	g := a.g
+	if a.refuseUnsettled(ctx, s, m) {
+		return
+	}
 	k, ok := g.cfg.Kinds[m.GetKind()]
 	if !ok {
 		have := "none"
@@ -746,6 +756,9 @@ func (a *gatewayActor) spawn(ctx actor.Context, cctx context.Context, m *exov1.G
 	if err != nil {
 		a.reply(ctx, errMsg(m.GetCallId(), err))
 		return
+	}
+	if m.GetSettle() {
+		s.unsettled[m.GetCallId()] = id // until its GwSpawnSettle (spawnsettle.go)
 	}
 	a.reply(ctx, &exov1.GwRunnerSpawned{CallId: m.GetCallId(), RunnerId: id})
 }
