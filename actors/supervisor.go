@@ -52,7 +52,7 @@ type (
 		id     string
 		failed bool
 	}
-	// panicRunner makes a runner actor panic (tests only: export_test.go):
+	// panicRunner makes a runner actor panic (tests only: testhooks.go):
 	// at once, or, with inStopping, later inside its handler of protoactor's
 	// Stopping message.
 	panicRunner struct {
@@ -185,7 +185,7 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 	case *phaseRequest:
 		s.onPhase(ctx, m)
 	case *panicRunner:
-		// A test hook (export_test.go): make a runner actor fail with a
+		// A test hook (testhooks.go): make a runner actor fail with a
 		// panic that is not a *RunnerFailure, as a bug would.
 		if pid := s.children[m.id]; pid != nil {
 			ctx.Send(pid, m)
