@@ -193,15 +193,25 @@ func TestRemoteWaitReadyWaitsForTheDecision(t *testing.T) {
 	}
 	wantWillNotComeBack(t, "WaitReady asked before the decision", <-done)
 
-	// Asked after the decision: at once, every time.
+	// Asked after the decision (and after the RunnerFailed, which a
+	// WaitReady subscribed before it went out would return): at once,
+	// every time.
 	after := readyRemote(t, ctx, c, "echo")
 	sub, err := c.Subscribe(exo.TopicErrors, exo.Filter{RunnerID: after, Kinds: []string{exo.KindSupervisionDecision}}, exo.SubscribeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sub.Close()
+	failed, err := c.Subscribe(exo.TopicRunnerStatus, exo.Filter{RunnerID: after, Kinds: []string{exo.KindRunnerFailed}}, exo.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer failed.Close()
 	if _, err := c.InjectFault(ctx, after, 1, "panic"); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := failed.Next(ctx); err != nil {
+		t.Fatalf("no RunnerFailed for the panicked runner: %v", err)
 	}
 	if _, err := sub.Next(ctx); err != nil {
 		t.Fatalf("no decision about the panicked runner: %v", err)

@@ -15,7 +15,8 @@ import (
 const panicWait = 10 * time.Second
 
 // panicRunner makes runner id's actor panic as a bug would and waits for
-// its status Failed.
+// the RunnerFailed that announces it (after its status Failed): a
+// WaitReady subscribed later does not get it.
 func panicRunner(t *testing.T, ctx context.Context, sys *exo.System, id string) {
 	t.Helper()
 	sub, err := sys.Subscribe(exo.TopicRunnerStatus, exo.Filter{RunnerID: id}, exo.SubscribeOptions{})
@@ -26,12 +27,14 @@ func panicRunner(t *testing.T, ctx context.Context, sys *exo.System, id string) 
 	if ok, err := sys.PanicRunnerForTest(ctx, id); err != nil || !ok {
 		t.Fatalf("panic the runner: %v %v", ok, err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, panicWait)
+	defer cancel()
 	for {
 		e, err := sub.Next(ctx)
 		if err != nil {
-			t.Fatalf("waiting for the panicked runner's status Failed: %v", err)
+			t.Fatalf("waiting for the panicked runner's RunnerFailed: %v", err)
 		}
-		if sc, ok := e.Payload.(exo.StatusChanged); ok && sc.To == exo.StatusFailed {
+		if _, ok := e.Payload.(exo.RunnerFailed); ok {
 			return
 		}
 	}
@@ -92,5 +95,32 @@ func TestWaitReadyDuringRunnerActorPanic(t *testing.T) {
 	}
 	if errors.As(err, &rf) && rf.Kind != exo.FailureActorPanic {
 		t.Errorf("failure kind %s, want %s", rf.Kind, exo.FailureActorPanic)
+	}
+}
+
+// TestWaitReadyAfterRunnerActorPanicRestarted: under a host's rule that
+// restarts panicked runners, WaitReady after the panic waits for the
+// restarted runner, as after any failure the policy retries, and returns
+// nil once it is Ready again (generation 2).
+func TestWaitReadyAfterRunnerActorPanicRestarted(t *testing.T) {
+	ctx := testCtx(t)
+	cfg := config()
+	cfg.ErrorPolicy.Rules = []exo.Rule{{Name: "retry-panics", Kind: exo.FailureActorPanic, Severity: exo.SeverityHigh, Action: exo.ActionRetry}}
+	cfg.ErrorPolicy.Backoff = exo.BackoffConfig{Base: exo.NoDelay}
+	sys := newSystem(t, cfg)
+	id, err := sys.SpawnRunner(ctx, fastRunner("panicky"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.WaitReady(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	panicRunner(t, ctx, sys, id)
+	if err := sys.WaitReady(ctx, id); err != nil {
+		t.Fatalf("WaitReady after a panic the policy retries = %v; want nil once restarted", err)
+	}
+	infos, err := sys.Runners(ctx)
+	if err != nil || len(infos) != 1 || infos[0].Generation != 2 || (infos[0].Status != exo.StatusReady && infos[0].Status != exo.StatusRunning) {
+		t.Fatalf("runners %+v %v; want generation 2 Ready", infos, err)
 	}
 }
