@@ -563,10 +563,11 @@ func (n *Node) Resources(ctx context.Context) (resources.Snapshot, error) {
 // supervisorQuery asks the node root how its start went: *nodeStarted.
 type supervisorQuery struct{}
 
-// nodeStarted answers supervisorQuery: the runner supervisor's PID, or why
-// a child of the node root could not be spawned.
+// nodeStarted answers supervisorQuery: the runner supervisor's PID and the
+// stream group's, or why a child of the node root could not be spawned.
 type nodeStarted struct {
 	supervisor *actor.PID
+	streams    *actor.PID
 	err        error
 }
 
@@ -605,7 +606,7 @@ func (r *nodeRoot) Receive(ctx actor.Context) {
 			r.spawnHealth(ctx) // health.go
 		}
 	case *supervisorQuery:
-		ctx.Respond(&nodeStarted{supervisor: r.supervisor, err: r.startErr})
+		ctx.Respond(&nodeStarted{supervisor: r.supervisor, streams: r.streams, err: r.startErr})
 	case *phaseRequest:
 		now := r.node.runnerClock.Now()
 		r.phase, r.req, r.stage = newCollector("node", m, ctx.Sender(), now), m, 0
