@@ -149,7 +149,7 @@ func newRunnerID(kind string) string {
 // defaults listed; tests set them short.
 type RunnerTimeouts struct {
 	Handshake         time.Duration // for the Hello frame after start; 5s
-	HeartbeatInterval time.Duration // asked of the runner in HelloAccepted; 500ms
+	HeartbeatInterval time.Duration // asked of the runner in HelloAccepted; 500ms (CheckConflicts: the three below ≥ 2×)
 	HeartbeatTimeout  time.Duration // no heartbeat at all → hang; 5s
 	ProgressTimeout   time.Duration // Running, heartbeats but frozen counters → no progress; 30s
 	LoadingStall      time.Duration // Loading with no layer progress; 60s
@@ -160,8 +160,9 @@ type RunnerTimeouts struct {
 	StopDrain         time.Duration // StopRunner: for in-flight tasks to finish before the stop; 30s
 	// FrameStall: a stdout frame that began stays incomplete while stdout
 	// stays open (often a stray print whose first byte reads as a length):
-	// the runner fails as garbage (not_a_runner before Hello); 1s. Keep it
-	// below HeartbeatTimeout, or the stuck reader looks like a hang.
+	// the runner fails as garbage (not_a_runner before Hello); 1s. It must
+	// stay below HeartbeatTimeout, or the stuck reader looks like a hang
+	// (CheckConflicts); a zero FrameStall takes min(1s, HeartbeatTimeout/2).
 	FrameStall time.Duration
 }
 
@@ -181,7 +182,9 @@ func (t RunnerTimeouts) withDefaults() RunnerTimeouts {
 	def(&t.TermWait, 2*time.Second)
 	def(&t.Drain, time.Second)
 	def(&t.StopDrain, 30*time.Second)
-	def(&t.FrameStall, proc.DefaultFrameStall)
+	// A zero FrameStall stays below HeartbeatTimeout (CheckConflicts), so
+	// a node with a short heartbeat timeout needs no frame stall of its own.
+	def(&t.FrameStall, min(proc.DefaultFrameStall, t.HeartbeatTimeout/2))
 	return t
 }
 
