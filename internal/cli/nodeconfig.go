@@ -143,6 +143,9 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 		if err != nil || d <= 0 {
 			return nil, fmt.Errorf("session_timeout %q: want a positive duration like \"2s\"", f.SessionTimeout)
 		}
+		if hb := exo.DefaultClientHeartbeat; d < 2*hb {
+			return nil, fmt.Errorf("session_timeout (%s) must be at least 2 × the clients' heartbeat (%s): a client that pings on time would be dropped after a single late ping; raise session_timeout to %s or more, or leave it out for the default 2s", d, hb, 2*hb)
+		}
 		c.sessionTimeout = d
 	}
 	if r := f.Restarts; r != nil {
