@@ -24,13 +24,17 @@ type RunnerSpec struct {
 	// Builtin runs this project's own built-in runner (`exo-actors runner`)
 	// with Args appended; Command must then be empty.
 	Builtin bool
-	// Command is the executable to run (path, or a name looked up in PATH).
+	// Command is the executable to run (path, or a name looked up in PATH);
+	// a relative path is taken from Dir, else from the node process's
+	// working directory.
 	Command string
 	// Args are the arguments, without the program name.
 	Args []string
 	// Env is added to the node's environment (KEY=VALUE).
 	Env []string
-	// Dir is the working directory; empty means the node's.
+	// Dir is the working directory; empty means the node process's. A
+	// relative Dir is taken from the node process's working directory at
+	// each start.
 	Dir string
 }
 
