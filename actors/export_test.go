@@ -169,3 +169,8 @@ func (n *Node) AwaitRunnerRemovedForTest(ctx context.Context, id string) error {
 		}
 	}
 }
+
+// StartNodeUncheckedForTest is StartNode without checkTimeouts: for tests
+// that set a heartbeat interval the watchdog would fight on purpose (an
+// hour, so that no heartbeat races a stepped clock).
+func StartNodeUncheckedForTest(c NodeConfig) (*Node, error) { return startNode(c, nil) }

@@ -192,7 +192,7 @@ func (a *runnerActor) receivePanicked(ctx actor.Context) {
 		}
 	case *proc.StderrLine:
 		if a.current(m.Gen) {
-			a.onStderr(m.Line)
+			a.onStderr(m)
 		}
 	case *proc.Exited:
 		if a.current(m.Gen) {

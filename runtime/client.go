@@ -135,6 +135,13 @@ func WithTLSConfig(server, client *tls.Config) DialOption {
 // (the node has its own limit and refuses larger ones).
 func WithMaxMessage(n int) DialOption { return func(o *dialOptions) { o.maxMessage = n } }
 
+// DefaultClientHeartbeat is how often a Client pings its node unless
+// WithHeartbeat says otherwise. A node's session timeout
+// (ServeConfig.SessionTimeout, a node config's session_timeout) below
+// twice it would drop such a client after one late ping: Serve and the
+// node config refuse it.
+const DefaultClientHeartbeat = 250 * time.Millisecond
+
 // WithHeartbeat sets how often the client pings the node (default 250ms)
 // and after how long without any word from it the node counts as lost
 // (default 1.5s): the bound on detecting a frozen node.
@@ -224,7 +231,7 @@ const maxPending = 65536
 // refused connection, a wrong CA or a missing client certificate fail
 // within the dial instead of as a timeout. ctx bounds the dial (default 5s).
 func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error) {
-	o := dialOptions{listen: defaultClientListen, heartbeat: 250 * time.Millisecond, lostAfter: 1500 * time.Millisecond,
+	o := dialOptions{listen: defaultClientListen, heartbeat: DefaultClientHeartbeat, lostAfter: 1500 * time.Millisecond,
 		callTimeout: time.Minute, maxMessage: gateway.DefaultMaxMessage}
 	for _, f := range opts {
 		f(&o)

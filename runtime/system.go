@@ -17,6 +17,15 @@ var (
 	// ErrInvalidSpec: SpawnRunner refused the spec (RunnerSpec.Validate), or
 	// its Command does not exist or is not executable.
 	ErrInvalidSpec = actors.ErrInvalidSpec
+	// ErrConflictingTimeouts: New refused timeouts that each look fine but
+	// that the watchdogs would fight (docs/operations.md, "Timeouts that
+	// must fit together"): Timeouts.HeartbeatTimeout, ProgressTimeout or
+	// LoadingStall below 2 × Timeouts.HeartbeatInterval, Timeouts.FrameStall
+	// not below HeartbeatTimeout, Health.HeartbeatGrace below the interval
+	// or Health.HeartbeatLimit below 2 × the interval, a Shutdown.Closing
+	// below Timeouts.StopGrace + TermWait. The text names both settings,
+	// their values and what to change.
+	ErrConflictingTimeouts = actors.ErrConflictingTimeouts
 	// ErrUnknownRunner: no runner with that ID was ever spawned here, or
 	// it was removed long enough ago that Config.Retention forgot it.
 	ErrUnknownRunner = actors.ErrUnknownRunner

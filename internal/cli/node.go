@@ -66,6 +66,9 @@ func newNodeCmd(e *env) *cobra.Command {
 			if err != nil {
 				return configErrorf("--config %s: %v", o.config, err)
 			}
+			if err := resolveKindPaths(nc, o.config); err != nil { // nodeconfig_paths.go
+				return configErrorf("--config %s: %v", o.config, err)
+			}
 			if err := checkKindCommands(nc, exec.LookPath); err != nil {
 				return configErrorf("--config %s: %v", o.config, err)
 			}
