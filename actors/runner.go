@@ -130,6 +130,9 @@ type runnerActor struct {
 	lastLayers    time.Time
 	counters      [3]uint64 // tokens, layers, tasks from the last heartbeat
 	stderrTail    []string
+	// stderrLog bounds how many stderr lines are logged per second and
+	// counts those that were not (runner_stderr.go).
+	stderrLog stderrLogState
 	// dropChunks names the tasks whose chunk frames the stdout reader
 	// skips (runner_drop.go); at most proc.MaxDropTasks.
 	dropChunks []string
@@ -209,9 +212,9 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 		if a.current(m.Gen) {
 			a.onFrames(ctx, m)
 		}
-	case *proc.StderrLine:
+	case *proc.StderrReady:
 		if a.current(m.Gen) {
-			a.onStderrLine(m)
+			a.drainStderr()
 		}
 	case *proc.ReaderClosed:
 		if a.current(m.Gen) {
@@ -219,6 +222,8 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 		}
 	case *proc.StderrClosed:
 		if a.current(m.Gen) {
+			a.drainStderr()
+			a.stderrLog.flush(a.log)
 			a.pipeDone(ctx, pipeStderr)
 		}
 	case *proc.WriteFailed:
@@ -559,6 +564,9 @@ func (a *runnerActor) onStderr(m *proc.StderrLine) {
 	if !a.log.Logger.IsLevelEnabled(logrus.InfoLevel) {
 		return
 	}
+	if !a.stderrLog.admit(m.At, a.log) {
+		return
+	}
 	e := a.log.WithFields(logrus.Fields{"stream": "stderr", "line": line})
 	if m.Truncated > 0 {
 		e = e.WithField("truncated_bytes", m.Truncated)
@@ -638,6 +646,7 @@ func (a *runnerActor) suspect(ctx actor.Context, s *symptom) {
 }
 
 func (a *runnerActor) onExited(ctx actor.Context, m *proc.Exited) {
+	a.drainStderr() // what it wrote last, for the failure's reason
 	st := m.Status
 	a.exit = &st
 	a.exitedAt = m.At

@@ -190,9 +190,9 @@ func (a *runnerActor) receivePanicked(ctx actor.Context) {
 		if a.current(m.Gen) {
 			a.p.Release() // output of a killed process: dropped, its credit returned
 		}
-	case *proc.StderrLine:
+	case *proc.StderrReady:
 		if a.current(m.Gen) {
-			a.onStderr(m)
+			a.drainStderr()
 		}
 	case *proc.Exited:
 		if a.current(m.Gen) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -85,4 +86,68 @@ func partialRune(b []byte) int {
 		}
 	}
 	return 0
+}
+
+// stderrBuffer holds the stderr lines the reader read and the owner has
+// not taken: a ring of at most max lines and about StderrBufferBytes
+// bytes; past either bound the oldest line goes and is counted. rung says
+// a StderrReady is on its way to the owner and no take has happened
+// since, so the reader does not ring again.
+type stderrBuffer struct {
+	mu      sync.Mutex
+	max     int
+	lines   []StderrLine // ring; len is the capacity once full
+	head, n int
+	bytes   int
+	dropped int
+	rung    bool
+}
+
+// push adds a line, dropping the oldest past the bounds, and says whether
+// the owner must be rung.
+func (b *stderrBuffer) push(l StderrLine) (ring bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.n > 0 && (b.n >= b.max || b.bytes+len(l.Line) > StderrBufferBytes) {
+		b.bytes -= len(b.lines[b.head].Line)
+		b.lines[b.head] = StderrLine{}
+		b.head = (b.head + 1) % len(b.lines)
+		b.n--
+		b.dropped++
+	}
+	if b.n == len(b.lines) {
+		// Every slot is taken (and, after the drops above, fewer than max):
+		// the ring grows, in order, so a runner that writes little keeps
+		// a small one.
+		grown := make([]StderrLine, b.n, min(max(2*b.n, 8), b.max))
+		for i := range b.n {
+			grown[i] = b.lines[(b.head+i)%len(b.lines)]
+		}
+		b.lines, b.head = append(grown, l), 0
+	} else {
+		b.lines[(b.head+b.n)%len(b.lines)] = l
+	}
+	b.n++
+	b.bytes += len(l.Line)
+	if b.rung {
+		return false
+	}
+	b.rung = true
+	return true
+}
+
+// take returns the lines, oldest first, and the count dropped since the
+// last take, and empties the buffer.
+func (b *stderrBuffer) take() ([]StderrLine, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]StderrLine, b.n)
+	for i := range b.n {
+		j := (b.head + i) % len(b.lines)
+		out[i] = b.lines[j]
+		b.lines[j] = StderrLine{}
+	}
+	d := b.dropped
+	b.head, b.n, b.bytes, b.dropped, b.rung = 0, 0, 0, 0, false
+	return out, d
 }

@@ -2,6 +2,7 @@ package proc
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -83,4 +84,91 @@ func FuzzSplitLines(f *testing.F) {
 			t.Fatalf("lines and drops hold %d bytes of %d (%d line ends)", total, len(in), ends)
 		}
 	})
+}
+
+// TestStderrBuffer: the buffer rings once until a take, keeps lines in
+// order across its wrap, drops the oldest past its line and byte bounds
+// (keeping at least the newest line) and counts them.
+func TestStderrBuffer(t *testing.T) {
+	b := stderrBuffer{max: 3}
+	if !b.push(StderrLine{Line: "a"}) {
+		t.Fatal("the first line did not ring")
+	}
+	for _, l := range []string{"b", "c", "d", "e"} {
+		if b.push(StderrLine{Line: l}) {
+			t.Fatalf("line %q rang again before a take", l)
+		}
+	}
+	lines, dropped := b.take()
+	if got := texts(lines); got != "c d e" || dropped != 2 {
+		t.Fatalf("take = %q, %d dropped; want \"c d e\", 2", got, dropped)
+	}
+	if !b.push(StderrLine{Line: "f"}) {
+		t.Fatal("the first line after a take did not ring")
+	}
+	b.push(StderrLine{Line: "g"})
+	if got, d := b.take(); texts(got) != "f g" || d != 0 {
+		t.Fatalf("take after the wrap = %q, %d", texts(got), d)
+	}
+	// The byte bound: a line as long as the bound leaves only itself.
+	b = stderrBuffer{max: 100}
+	b.push(StderrLine{Line: "x"})
+	b.push(StderrLine{Line: strings.Repeat("y", StderrBufferBytes)})
+	if got, d := b.take(); len(got) != 1 || d != 1 || len(got[0].Line) != StderrBufferBytes {
+		t.Fatalf("byte bound: %d lines, %d dropped", len(got), d)
+	}
+}
+
+func texts(ls []StderrLine) string {
+	var out []string
+	for _, l := range ls {
+		out = append(out, l.Line)
+	}
+	return strings.Join(out, " ")
+}
+
+// FuzzStderrBuffer checks the ring against a plain list under any mix of
+// pushes (short and long lines) and takes: same lines in the same order,
+// same drop count, never more than max lines.
+func FuzzStderrBuffer(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 0, 200, 5, 0, 0, 9}, uint8(3))
+	f.Add([]byte{255, 255, 1, 255, 2, 0, 3}, uint8(2))
+	f.Fuzz(func(t *testing.T, ops []byte, max8 uint8) {
+		limit := int(max8%8) + 1
+		b := stderrBuffer{max: limit}
+		var model []string
+		modelDropped, seq := 0, 0
+		for _, op := range ops {
+			if op == 0 {
+				got, d := b.take()
+				if texts(got) != strings.Join(model, " ") || d != modelDropped {
+					t.Fatalf("take = %q, %d; want %q, %d", texts(got), d, strings.Join(model, " "), modelDropped)
+				}
+				model, modelDropped = nil, 0
+				continue
+			}
+			seq++
+			line := fmt.Sprintf("l%d", seq)
+			if op == 255 { // a long line: the byte bound
+				line += strings.Repeat("z", StderrBufferBytes/2)
+			}
+			b.push(StderrLine{Line: line})
+			model = append(model, line)
+			for bytes := total(model); len(model) > 1 && (len(model) > limit || bytes > StderrBufferBytes); bytes = total(model) {
+				model = model[1:]
+				modelDropped++
+			}
+			if b.n > limit {
+				t.Fatalf("%d lines held, max %d", b.n, limit)
+			}
+		}
+	})
+}
+
+func total(ls []string) int {
+	n := 0
+	for _, l := range ls {
+		n += len(l)
+	}
+	return n
 }
