@@ -75,6 +75,8 @@ func (n *Node) setupHealth(c NodeConfig) error {
 		h.observe(e)
 	}
 	nc.metrics.register(newNodeCollector(n))
+	nc.metrics.register(newAlertsCollector(n))                        // metrics_preinit.go
+	nc.metrics.preinit(nc.policy.Rules(), c.Health.Webhook.URL != "") // metrics_preinit.go
 	nc.metrics.watchDeadLetters(n.system)
 	return nil
 }
@@ -572,7 +574,7 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 	r.Score, r.Alive, r.RSS, r.CPU = s, in.Alive, in.RSS, in.CPU
 	r.Resources, r.ResourcesInError, r.Failures, r.RestartsOK, r.RestartsFailed = in.Resources, in.ResourcesInError, in.Failures, in.RecoveriesSucceeded, in.RecoveriesFailed
 	m.taskFigures(&r, r.Tasks.Pending)
-	m.node.metrics.setScore(v.id, s)
+	m.node.metrics.setScore(v.id, v.entry.info.Kind, s)
 	if s.Level != v.level && !closed { // no events once the node shuts down: its streams close
 		from := v.level
 		v.level = s.Level

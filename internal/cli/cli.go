@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
+	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/internal/logbridge"
 )
 
@@ -54,6 +55,7 @@ type env struct {
 // and returns the process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	actors.Version = Version // exo_build_info and the webhook's User-Agent
 	root := newRoot(e)
 	if err := unknownCommand(root, args); err != nil {
 		return exitCode(err, stderr)
