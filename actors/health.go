@@ -2,7 +2,6 @@ package actors
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -736,7 +735,7 @@ func (m *healthMonitor) escalationAlerts() []*SupervisionDecision {
 			continue // a repeat: already held and sent
 		}
 		if m.sink != nil {
-			if b, err := json.Marshal(&HealthAlert{Severity: a.Severity, RunnerID: a.RunnerID, Condition: health.ConditionEscalated,
+			if b, err := m.sink.encode(&HealthAlert{Severity: a.Severity, RunnerID: a.RunnerID, Condition: health.ConditionEscalated,
 				Reason: a.Message, State: AlertFiring, At: a.At, Since: a.At}); err == nil {
 				m.sink.offer(b)
 			}
@@ -804,7 +803,7 @@ func (m *healthMonitor) emitAlert(k health.AlertKey, sev errhandler.Severity, re
 		e.Warn("alert")
 	}
 	if m.sink != nil {
-		if b, err := json.Marshal(a); err == nil {
+		if b, err := m.sink.encode(a); err == nil {
 			m.sink.offer(b)
 		}
 	}

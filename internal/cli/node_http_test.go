@@ -240,7 +240,7 @@ func TestNodeAlertWebhook(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		select {
-		case posts <- string(b):
+		case posts <- r.Header.Get("User-Agent") + " " + string(b):
 		default:
 		}
 	}))
@@ -268,6 +268,10 @@ func TestNodeAlertWebhook(t *testing.T) {
 		select {
 		case p := <-posts:
 			found = strings.Contains(p, `"condition":"error:`) && strings.Contains(p, `"state":"firing"`)
+			// The POST says which node sent it, and which program.
+			if found && (!strings.Contains(p, `"node":"hook-a"`) || !strings.HasPrefix(p, "exo-actors/"+Version+" ")) {
+				t.Errorf("webhook POST does not name its node (want \"node\":\"hook-a\" and User-Agent exo-actors/%s): %s", Version, p)
+			}
 		case <-deadline.C:
 			t.Fatalf("no error alert POSTed within 30s; node stderr:\n%s", stderr.String())
 		}
