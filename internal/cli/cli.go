@@ -102,6 +102,11 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "exo-actors: %s\n", oneLine(err.Error()))
 		return ExitInterrupted
 	}
+	var ce *uncleanError // shutdown_clean.go
+	if errors.As(err, &ce) {
+		fmt.Fprintf(stderr, "exo-actors: %s\n", oneLine(err.Error()))
+		return ExitUnclean
+	}
 	fmt.Fprintf(stderr, "exo-actors: %s\n", oneLine(err.Error()))
 	return ExitFailure
 }

@@ -206,14 +206,16 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 		return fmt.Errorf("node %s: shutdown: %w", o.name, err)
 	}
 	fmt.Fprintf(e.stdout, "%s", report)
-	return nodeShutdownEnd(e.stdout, o.name, interrupted, forced)
+	return nodeShutdownEnd(e.stdout, o.name, interrupted, forced, shutdownCutShort(report))
 }
 
 // nodeShutdownEnd prints how a node's shutdown ended and returns its exit:
 // nil (exit 0) after a graceful one, the interrupted error (exit 3, as
 // demo's forced shutdown) when a second signal forced it, or the first one
-// during a shutdown a client asked for.
-func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool) error {
+// during a shutdown a client asked for; after a first signal, the unclean
+// error (exit 4, ExitUnclean) when the shutdown cut something short
+// (cutShort, shutdownCutShort's line; empty: clean).
+func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool, cutShort string) error {
 	switch {
 	case forced:
 		fmt.Fprintf(w, "node %s: shutdown forced (SIGKILL to every runner's process group)\n", name)
@@ -222,6 +224,9 @@ func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool) error {
 			how = "interrupted during the shutdown a client asked for"
 		}
 		return &interruptedError{msg: "node " + name + " " + how + ": shutdown forced (SIGKILL to every runner's process group)"}
+	case interrupted && cutShort != "":
+		fmt.Fprintf(w, "node %s: shut down, not cleanly: %s\n", name, cutShort)
+		return &uncleanError{msg: "node " + name + ": shut down, not cleanly: " + cutShort}
 	case interrupted:
 		fmt.Fprintf(w, "node %s: shut down gracefully\n", name)
 	}

@@ -14,16 +14,19 @@ func TestNodeShutdownEnd(t *testing.T) {
 	for _, c := range []struct {
 		name                string
 		interrupted, forced bool
+		cut                 string
 		line                string
 		code                int
 	}{
-		{"by a client", false, false, "", ExitOK},
-		{"one signal", true, false, "node n1: shut down gracefully\n", ExitOK},
-		{"second signal", true, true, "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
-		{"signal after a client's shutdown", false, true, "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
+		{"by a client", false, false, "", "", ExitOK},
+		{"one signal", true, false, "", "node n1: shut down gracefully\n", ExitOK},
+		{"one signal, not clean", true, false, "CLOSING forced after 3.01s; forced: node/runners/busy-ee2e17",
+			"node n1: shut down, not cleanly: CLOSING forced after 3.01s; forced: node/runners/busy-ee2e17\n", ExitUnclean},
+		{"second signal", true, true, "x", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
+		{"signal after a client's shutdown", false, true, "x", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
 	} {
 		var out, stderr bytes.Buffer
-		err := nodeShutdownEnd(&out, "n1", c.interrupted, c.forced)
+		err := nodeShutdownEnd(&out, "n1", c.interrupted, c.forced, c.cut)
 		if got := out.String(); got != c.line {
 			t.Errorf("%s: printed %q, want %q", c.name, got, c.line)
 		}
