@@ -103,7 +103,7 @@ func newNodeCmd(e *env) *cobra.Command {
 }
 
 func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) error {
-	sys, err := exo.New(exo.Config{Logger: e.logger, Tasks: nc.tasks, Timeouts: nc.timeouts, ErrorPolicy: nc.policy, Health: nodeHealthConfig(o, nc)}) // nodeconfig_health.go
+	sys, err := exo.New(exo.Config{Logger: e.logger, Tasks: nc.tasks, Timeouts: nc.timeouts, ErrorPolicy: nc.policy, Retention: nc.health.retention, Health: nodeHealthConfig(o, nc)}) // nodeconfig_health.go
 	if err != nil {
 		return o.http.startError(fmt.Sprintf("node %s: ", o.name), err)
 	}
