@@ -185,14 +185,11 @@ func newLogger(level, format string, w io.Writer) (*logrus.Logger, error) {
 	l := logrus.New()
 	l.SetOutput(w)
 	l.SetLevel(lv)
-	switch format {
-	case "json":
-		l.SetFormatter(&logrus.JSONFormatter{})
-	case "text":
-		l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
-	default:
+	f := newLogFormatter(format) // logformat.go
+	if f == nil {
 		return nil, usageErrorf("bad --log-format %q: want json or text", format)
 	}
+	l.SetFormatter(f)
 	return l, nil
 }
 
