@@ -298,9 +298,11 @@ func (m *healthMonitor) Receive(ctx actor.Context) {
 		}
 	case *StopResult:
 		m.stepDone(m.view(msg.RunnerID), health.StepStop, "ok", "stopped gracefully: "+msg.Summary())
+		m.persistentStopped(msg) // health_persistent.go
 	case *stopRunnerReply:
 		if msg.result != nil {
 			m.stepDone(m.view(msg.result.RunnerID), health.StepStop, "ok", msg.result.Summary())
+			m.persistentStopped(msg.result)
 		}
 	case *healthReportQuery:
 		ctx.Respond(m.report())
@@ -639,7 +641,7 @@ func (m *healthMonitor) act(ctx actor.Context, v *runnerView, d health.Decision,
 		log.WithField("max_recoveries", m.cfg.MaxRecoveries).Error("health: runner persistently failed: stopping it gracefully")
 		m.resolve(health.AlertKey{RunnerID: v.id, Condition: health.ConditionRecovering}, now)
 		m.emitRaise(v.id, health.ConditionPersistent, errhandler.Critical,
-			fmt.Sprintf("persistently failed: needed a recovery again after %d within %s; stopping it gracefully: %s", m.cfg.MaxRecoveries, m.cfg.RecoveryWindow, d.Reason), s.Value, now)
+			persistentReason(m.cfg.MaxRecoveries, m.cfg.RecoveryWindow, d.Reason, ""), s.Value, now) // health_persistent.go
 		ctx.Request(m.supervisor, &stopRunnerRequest{id: v.id})
 	}
 }
