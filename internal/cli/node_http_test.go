@@ -246,7 +246,10 @@ func TestNodeAlertWebhook(t *testing.T) {
 	}))
 	defer srv.Close()
 	cmd, out, stderr := startNodeWithConfig(t, "hook-a",
-		`{"kinds": {"crash": {"builtin": true, "args": ["--layers", "2", "--layer-delay", "0s", "--fault", "crash-loading:1"]}}}`,
+		// With a "health" section: before, `unknown field "health"`, exit 2.
+		`{"kinds": {"crash": {"builtin": true, "args": ["--layers", "2", "--layer-delay", "0s", "--fault", "crash-loading:1"]}},
+		  "health": {"interval": "250ms", "rss_limit": "64GiB", "cpu_limit": 8, "webhook": {"timeout": "1s", "queue": 16}},
+		  "retention": {"keep_removed": 8}}`,
 		"--alert-webhook", srv.URL+"/alerts")
 	head := readUntil(t, out, "listening on ")
 	_, rest, _ := strings.Cut(head, "listening on ")
