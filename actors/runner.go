@@ -287,7 +287,7 @@ func (a *runnerActor) start(ctx actor.Context) {
 	if protocol.Terminal(a.status.GetKind()) {
 		a.status = &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_IDLE}
 	}
-	a.log = a.node.logger.WithFields(logrus.Fields{"runner_id": a.slot.id, "generation": a.gen})
+	a.log = a.node.logger.WithFields(logrus.Fields{"runner_id": a.slot.id, "runner_kind": a.slot.spec.Kind, "generation": a.gen})
 	a.started = a.node.runnerClock.Now()
 	a.life = lifeStarting
 
@@ -528,7 +528,7 @@ func (a *runnerActor) setStatus(st *exov1.RunnerStatus, reason string) {
 // age is the one to give (a trailing blank line would make an old line
 // read as fresh).
 func (a *runnerActor) onStderrLine(m *proc.StderrLine) {
-	a.onStderr(m.Line)
+	a.onStderr(m)
 	if strings.TrimSpace(m.Line) != "" {
 		a.stderrAt = m.At
 	}
@@ -543,13 +543,27 @@ func (a *runnerActor) stderrAge() time.Duration {
 	return a.exitedAt.Sub(a.stderrAt)
 }
 
-func (a *runnerActor) onStderr(line string) {
+// onStderr keeps a stderr line in the tail and logs it as one entry with
+// a fixed message, the line in a field of its own, so that a JSON log
+// holds one object per line whatever the runner wrote (docs/operations.md,
+// "Logging"): {"msg":"runner stderr","line":"…","stream":"stderr",
+// "runner_id":…,"runner_kind":…,"generation":…,"pid":…}, plus "truncated_bytes"
+// for a line over 4096 bytes (the line then ends with the marker).
+func (a *runnerActor) onStderr(m *proc.StderrLine) {
+	line := m.Text()
 	if len(a.stderrTail) == stderrTailLines {
 		copy(a.stderrTail, a.stderrTail[1:])
 		a.stderrTail = a.stderrTail[:stderrTailLines-1]
 	}
 	a.stderrTail = append(a.stderrTail, line)
-	a.log.WithField("stream", "stderr").Info(line)
+	if !a.log.Logger.IsLevelEnabled(logrus.InfoLevel) {
+		return
+	}
+	e := a.log.WithFields(logrus.Fields{"stream": "stderr", "line": line})
+	if m.Truncated > 0 {
+		e = e.WithField("truncated_bytes", m.Truncated)
+	}
+	e.Info("runner stderr")
 }
 
 func (a *runnerActor) onReaderClosed(ctx actor.Context, m *proc.ReaderClosed) {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,19 +15,24 @@ func TestNodeShutdownEnd(t *testing.T) {
 	for _, c := range []struct {
 		name                string
 		interrupted, forced bool
+		shutErr             error
 		cut                 string
 		line                string
 		code                int
 	}{
-		{"by a client", false, false, "", "", ExitOK},
-		{"one signal", true, false, "", "node n1: shut down gracefully\n", ExitOK},
-		{"one signal, not clean", true, false, "CLOSING forced after 3.01s; forced: node/runners/busy-ee2e17",
+		{"by a client", false, false, nil, "", "", ExitOK},
+		{"one signal", true, false, nil, "", "node n1: shut down gracefully\n", ExitOK},
+		{"one signal, not clean", true, false, nil, "CLOSING forced after 3.01s; forced: node/runners/busy-ee2e17",
 			"node n1: shut down, not cleanly: CLOSING forced after 3.01s; forced: node/runners/busy-ee2e17\n", ExitUnclean},
-		{"second signal", true, true, "x", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
-		{"signal after a client's shutdown", false, true, "x", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
+		{"second signal", true, true, nil, "x", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
+		{"signal after a client's shutdown", false, true, nil, "x", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
+		// A forced shutdown exits 3 also when Shutdown returned an error
+		// (before: exit 1, "node n1: shutdown: …", against the documented 3).
+		{"second signal, shutdown error", true, true, shutdownErr, "", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
+		{"one signal, shutdown error", true, false, shutdownErr, "", "", ExitFailure},
 	} {
 		var out, stderr bytes.Buffer
-		err := nodeShutdownEnd(&out, "n1", c.interrupted, c.forced, c.cut)
+		err := nodeShutdownEnd(&out, "n1", c.interrupted, c.forced, c.shutErr, c.cut)
 		if got := out.String(); got != c.line {
 			t.Errorf("%s: printed %q, want %q", c.name, got, c.line)
 		}
@@ -39,6 +45,9 @@ func TestNodeShutdownEnd(t *testing.T) {
 		}
 		if c.forced && !strings.Contains(stderr.String(), want) {
 			t.Errorf("%s: stderr %q, want %q", c.name, stderr.String(), want)
+		}
+		if c.shutErr != nil && !strings.Contains(stderr.String(), c.shutErr.Error()) {
+			t.Errorf("%s: stderr %q, want the shutdown's error %q", c.name, stderr.String(), c.shutErr)
 		}
 	}
 }
@@ -54,3 +63,5 @@ func TestNodeForceLine(t *testing.T) {
 		t.Errorf("after a client's shutdown: %q, want %q", got, want)
 	}
 }
+
+var shutdownErr = errors.New("DRAINING: context deadline exceeded")

@@ -34,7 +34,7 @@ type Spec struct {
 type Options struct {
 	MaxFrameSize  int // largest stdout frame body; 0 means frame.DefaultMaxSize
 	InputQueue    int // frames the stdin writer may hold; 0 means 256
-	StderrLineMax int // longest stderr line kept whole; 0 means 4096
+	StderrLineMax int // longest stderr line kept whole (longer ones are truncated: StderrLine.Truncated); 0 means 4096
 	// FrameStall bounds how long a stdout frame that has begun may stay
 	// incomplete while the process keeps stdout open; the reader then
 	// reports it (frame.ErrStalled, or frame.ErrTextOnStdout when the bytes
@@ -94,11 +94,15 @@ type (
 		// (Process.DropChunksOf).
 		Skipped uint64
 	}
-	// StderrLine is one line the process wrote to stderr.
+	// StderrLine is one line the process wrote to stderr, without its
+	// "\n" (or "\r\n"), at most Options.StderrLineMax bytes: of a longer
+	// line Line holds the first bytes (cut at a UTF-8 boundary) and
+	// Truncated counts the bytes dropped (Text adds the marker).
 	StderrLine struct {
-		Gen  uint64
-		Line string
-		At   time.Time // when the reader read it (real clock, as Exited.At)
+		Gen       uint64
+		Line      string
+		Truncated int
+		At        time.Time // when the reader read it (real clock, as Exited.At)
 	}
 	// StderrClosed is the stderr reader's last message.
 	StderrClosed struct{ Gen uint64 }
@@ -738,20 +742,9 @@ func (p *Process) takeCredit() {
 }
 
 func (p *Process) readStderr(deliver Deliver, lineMax int) {
-	br := bufio.NewReaderSize(p.stderrR, lineMax)
-	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			s := string(line)
-			if s[len(s)-1] == '\n' {
-				s = s[:len(s)-1]
-			}
-			deliver(&StderrLine{Gen: p.Gen, Line: s, At: time.Now()})
-		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			break
-		}
-	}
+	splitLines(p.stderrR, lineMax, func(line []byte, truncated int) {
+		deliver(&StderrLine{Gen: p.Gen, Line: string(line), Truncated: truncated, At: time.Now()})
+	})
 	p.stderrR.Close()
 	deliver(&StderrClosed{Gen: p.Gen})
 }
