@@ -10,7 +10,7 @@ func Kinds() []Kind {
 		KindProtocolError, KindGarbage, KindAckTimeout, KindTaskTimeout, KindWriteClosedPipe, KindSendToStopped,
 		KindResourceCloseFailed, KindStreamClosed,
 		KindExitZero, KindExitNonZero, KindSignal, KindTerminationError, KindHang, KindNoProgress, KindLoadingStall,
-		KindUnhealthy, KindNodeFault, KindNodeLost,
+		KindUnhealthy, KindNodeFault, KindNodeLost, KindActorPanic,
 	}
 }
 
