@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,17 +49,10 @@ func alertConditionLabel(cond string) string {
 			return cond
 		}
 	}
-	if k, ok := cutPrefix(cond, health.ConditionErrorPrefix); ok && errhandler.Kind(k).Known() {
+	if k, ok := strings.CutPrefix(cond, health.ConditionErrorPrefix); ok && errhandler.Kind(k).Known() {
 		return cond
 	}
 	return conditionOther
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return "", false
 }
 
 // kindLabel bounds a failure kind for the `kind` and `reason` labels.

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -120,4 +122,43 @@ func healthValidate(c *nodeConfig) error {
 		UnhealthyChecks: s.UnhealthyChecks, MaxRecoveries: s.MaxRecoveries, RecoveryWindow: s.RecoveryWindow,
 		NodeShutdownShare: s.NodeShutdownShare, History: s.History}
 	return hc.WithDefaults(c.timeouts.WithDefaults().HeartbeatTimeout).Validate()
+}
+
+// Every key of the "health", "health.webhook" and "retention" sections is
+// in docs/remote.md's node config table and docs/operations.md's node
+// paragraph, and every key docs/remote.md lists for "health" exists.
+func TestNodeConfigHealthKeysDocumented(t *testing.T) {
+	remote, err := os.ReadFile("../../docs/remote.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := func(doc []byte, key string) string {
+		for _, l := range strings.Split(string(doc), "\n") {
+			if strings.HasPrefix(l, "| `"+key+"` |") {
+				return l
+			}
+		}
+		return ""
+	}
+	healthRow, retentionRow := row(remote, "health"), row(remote, "retention")
+	if healthRow == "" || retentionRow == "" {
+		t.Fatal(`docs/remote.md has no "health" or "retention" row in the node config table`)
+	}
+	for _, k := range append(jsonKeys(reflect.TypeOf(nodeHealth{})), jsonKeys(reflect.TypeOf(nodeWebhook{}))...) {
+		if !strings.Contains(healthRow, k) {
+			t.Errorf("docs/remote.md's health row lacks %q", k)
+		}
+		if !strings.Contains(string(ops), "`"+k+"`") {
+			t.Errorf("docs/operations.md does not name health key %q", k)
+		}
+	}
+	for _, k := range jsonKeys(reflect.TypeOf(nodeRetention{})) {
+		if !strings.Contains(retentionRow, k) {
+			t.Errorf("docs/remote.md's retention row lacks %q", k)
+		}
+	}
 }
