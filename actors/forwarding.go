@@ -47,6 +47,10 @@ type ForwardStats struct {
 	// Suppressed those only counted because a record of the same kind was
 	// made less than RecordInterval before.
 	Records, Suppressed uint64
+	// ToDeparted counts messages to remote clients that had said goodbye
+	// (late replies and events; Node.ClientDeparted): expected, logged at
+	// debug, not classified.
+	ToDeparted uint64
 }
 
 // RecordInterval is the least time between two error records (and log
@@ -59,6 +63,7 @@ type forwarding struct {
 	published, closed, notSpawned, unrouted     atomic.Uint64
 	deadLetters, lateReplies, systemDeadLetters atomic.Uint64
 	records, suppressed                         atomic.Uint64
+	toDeparted                                  atomic.Uint64
 	mu                                          sync.Mutex
 	last                                        map[errhandler.Kind]*rateState // under mu
 }
@@ -73,6 +78,7 @@ func (f *forwarding) stats() ForwardStats {
 		Published: f.published.Load(), StreamClosed: f.closed.Load(), StreamNotSpawned: f.notSpawned.Load(),
 		Unrouted: f.unrouted.Load(), DeadLetters: f.deadLetters.Load(), LateReplies: f.lateReplies.Load(),
 		SystemDeadLetters: f.systemDeadLetters.Load(), Records: f.records.Load(), Suppressed: f.suppressed.Load(),
+		ToDeparted: f.toDeparted.Load(),
 	}
 }
 
@@ -165,6 +171,9 @@ func (n *nodeConfig) onDeadLetter(evt any) {
 	}
 	if strings.HasPrefix(dl.PID.Id, "future$") {
 		n.fwd.lateReplies.Add(1)
+		return
+	}
+	if n.toDeparted(dl) { // departed.go
 		return
 	}
 	n.fwd.deadLetters.Add(1)

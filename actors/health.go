@@ -2,7 +2,6 @@ package actors
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -75,6 +74,8 @@ func (n *Node) setupHealth(c NodeConfig) error {
 		h.observe(e)
 	}
 	nc.metrics.register(newNodeCollector(n))
+	nc.metrics.register(newAlertsCollector(n))                        // metrics_preinit.go
+	nc.metrics.preinit(nc.policy.Rules(), c.Health.Webhook.URL != "") // metrics_preinit.go
 	nc.metrics.watchDeadLetters(n.system)
 	return nil
 }
@@ -297,9 +298,11 @@ func (m *healthMonitor) Receive(ctx actor.Context) {
 		}
 	case *StopResult:
 		m.stepDone(m.view(msg.RunnerID), health.StepStop, "ok", "stopped gracefully: "+msg.Summary())
+		m.persistentStopped(msg) // health_persistent.go
 	case *stopRunnerReply:
 		if msg.result != nil {
 			m.stepDone(m.view(msg.result.RunnerID), health.StepStop, "ok", msg.result.Summary())
+			m.persistentStopped(msg.result)
 		}
 	case *healthReportQuery:
 		ctx.Respond(m.report())
@@ -572,7 +575,7 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 	r.Score, r.Alive, r.RSS, r.CPU = s, in.Alive, in.RSS, in.CPU
 	r.Resources, r.ResourcesInError, r.Failures, r.RestartsOK, r.RestartsFailed = in.Resources, in.ResourcesInError, in.Failures, in.RecoveriesSucceeded, in.RecoveriesFailed
 	m.taskFigures(&r, r.Tasks.Pending)
-	m.node.metrics.setScore(v.id, s)
+	m.node.metrics.setScore(v.id, v.entry.info.Kind, s)
 	if s.Level != v.level && !closed { // no events once the node shuts down: its streams close
 		from := v.level
 		v.level = s.Level
@@ -638,7 +641,7 @@ func (m *healthMonitor) act(ctx actor.Context, v *runnerView, d health.Decision,
 		log.WithField("max_recoveries", m.cfg.MaxRecoveries).Error("health: runner persistently failed: stopping it gracefully")
 		m.resolve(health.AlertKey{RunnerID: v.id, Condition: health.ConditionRecovering}, now)
 		m.emitRaise(v.id, health.ConditionPersistent, errhandler.Critical,
-			fmt.Sprintf("persistently failed: needed a recovery again after %d within %s; stopping it gracefully: %s", m.cfg.MaxRecoveries, m.cfg.RecoveryWindow, d.Reason), s.Value, now)
+			persistentReason(m.cfg.MaxRecoveries, m.cfg.RecoveryWindow, d.Reason, ""), s.Value, now) // health_persistent.go
 		ctx.Request(m.supervisor, &stopRunnerRequest{id: v.id})
 	}
 }
@@ -734,7 +737,7 @@ func (m *healthMonitor) escalationAlerts() []*SupervisionDecision {
 			continue // a repeat: already held and sent
 		}
 		if m.sink != nil {
-			if b, err := json.Marshal(&HealthAlert{Severity: a.Severity, RunnerID: a.RunnerID, Condition: health.ConditionEscalated,
+			if b, err := m.sink.encode(&HealthAlert{Severity: a.Severity, RunnerID: a.RunnerID, Condition: health.ConditionEscalated,
 				Reason: a.Message, State: AlertFiring, At: a.At, Since: a.At}); err == nil {
 				m.sink.offer(b)
 			}
@@ -802,7 +805,7 @@ func (m *healthMonitor) emitAlert(k health.AlertKey, sev errhandler.Severity, re
 		e.Warn("alert")
 	}
 	if m.sink != nil {
-		if b, err := json.Marshal(a); err == nil {
+		if b, err := m.sink.encode(a); err == nil {
 			m.sink.offer(b)
 		}
 	}

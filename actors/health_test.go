@@ -320,6 +320,28 @@ func TestHealthHungRunnerRecoveredThenStopped(t *testing.T) {
 	if state[health.ConditionUnhealthy] != actors.AlertResolved || state[health.ConditionRecovering] != actors.AlertResolved {
 		t.Errorf("alert states at the end %v: unhealthy and recovering should have resolved", state)
 	}
+	// Once the stop is over, the persistent_failure alert /status holds
+	// says so (before, its reason said "stopping it gracefully" for ever).
+	var reason string
+	for range 5 {
+		step(t, fc, checks, time.Second)
+		rep, err := n.Health(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range rep.Alerts {
+			if a.RunnerID == id && a.Condition == health.ConditionPersistent {
+				reason = a.Reason
+			}
+		}
+		if strings.Contains(reason, "; stopped: ") {
+			break
+		}
+	}
+	if !strings.Contains(reason, "persistently failed: needed a recovery again after 1 within 24h0m0s: ") ||
+		!strings.Contains(reason, "; stopped: ") || strings.Contains(reason, "being stopped") || strings.Contains(reason, "stopping it") {
+		t.Errorf("persistent_failure alert after the stop: reason %q; want it to say the stop is over", reason)
+	}
 }
 
 func TestHealthConfigRefused(t *testing.T) {

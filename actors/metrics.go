@@ -67,16 +67,16 @@ func newNodeMetrics() *nodeMetrics {
 			Help: "Tasks that ended, by outcome."}, []string{"outcome"}),
 		taskLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "task_duration_seconds",
 			Help:    "Task latency from submission to its terminal status.",
-			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}}),
+			Buckets: TaskDurationBuckets}),
 		stopSteps: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "runner_stop_step_seconds",
 			Help:    "Duration of each step of runner stops (shutdown frame, SIGTERM, SIGKILL).",
 			Buckets: []float64{0.001, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30}}, []string{"step"}),
 		shutdownPhases: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "shutdown_phase_seconds",
 			Help: "Duration of each phase of the node's last shutdown."}, []string{"phase"}),
 		score: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "health_score",
-			Help: "Health score of each runner at the last check (0 to 1)."}, []string{"runner"}),
+			Help: "Health score of each runner at the last check (0 to 1)."}, []string{"runner", "kind"}),
 		component: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "health_component",
-			Help: "Each component of each runner's health score at the last check (0 to 1)."}, []string{"runner", "component"}),
+			Help: "Each component of each runner's health score at the last check (0 to 1)."}, []string{"runner", "kind", "component"}),
 		nodeScore: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "node_health_score",
 			Help: "Health score of the node: the mean over the runners meant to be running."}),
 		checks: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "health_checks_total",
@@ -86,7 +86,7 @@ func newNodeMetrics() *nodeMetrics {
 		recoverySteps: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "health_recovery_steps_total",
 			Help: "Recovery steps taken, by step and outcome."}, []string{"step", "outcome"}),
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "alerts_total",
-			Help: "Alerts raised and resolved, by severity and state."}, []string{"severity", "state"}),
+			Help: "Alerts raised and resolved, by severity, state and condition."}, []string{"severity", "state", "condition"}),
 		webhook: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "alert_webhook_total",
 			Help: "Alerts handed to the webhook sink, by result (sent, failed after retries, dropped when the queue was full)."}, []string{"result"}),
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "dead_letters_total",
@@ -100,6 +100,7 @@ func newNodeMetrics() *nodeMetrics {
 	}
 	m.collectors = []prometheus.Collector{m.restarts, m.errors, m.tasks, m.taskLatency, m.stopSteps, m.shutdownPhases, m.score,
 		m.component, m.nodeScore, m.checks, m.recoveries, m.recoverySteps, m.alerts, m.webhook, m.deadLetters}
+	m.collectors = append(m.collectors, processCollectors()...) // metrics_preinit.go
 	m.reg.MustRegister(m.collectors...)
 	return m
 }
@@ -136,9 +137,9 @@ func (m *nodeMetrics) observe(e Event) {
 		if action == errhandler.ForceCleanup && r.Decision.Then != 0 {
 			action = r.Decision.Then
 		}
-		m.errors.WithLabelValues(string(r.Kind), r.Decision.Severity.String(), action.String()).Inc()
+		m.errors.WithLabelValues(kindLabel(r.Kind), r.Decision.Severity.String(), action.String()).Inc()
 		if action == errhandler.Retry {
-			m.restarts.WithLabelValues(string(r.Kind)).Inc()
+			m.restarts.WithLabelValues(kindLabel(r.Kind)).Inc()
 		}
 	case *TaskStatusChanged:
 		key := e.RunnerID + "/" + e.TaskID
@@ -169,23 +170,23 @@ func (m *nodeMetrics) observe(e Event) {
 			m.stopSteps.WithLabelValues(s.Name).Observe(s.Duration.Seconds())
 		}
 	case *HealthAlert:
-		m.alerts.WithLabelValues(e.Severity.String(), string(e.State)).Inc()
-	case *Alert:
-		m.alerts.WithLabelValues(e.Severity.String(), string(AlertFiring)).Inc()
+		m.alerts.WithLabelValues(e.Severity.String(), string(e.State), alertConditionLabel(e.Condition)).Inc()
+	case *Alert: // the supervisor's escalation (condition escalated)
+		m.alerts.WithLabelValues(e.Severity.String(), string(AlertFiring), health.ConditionEscalated).Inc()
 	}
 }
 
-func (m *nodeMetrics) setScore(id string, s health.Score) {
-	m.score.WithLabelValues(id).Set(s.Value)
+func (m *nodeMetrics) setScore(id, kind string, s health.Score) {
+	m.score.WithLabelValues(id, kind).Set(s.Value)
 	c := s.Components
 	for name, v := range map[string]float64{"process": c.Process, "status": c.Status, "resources": c.Resources, "errors": c.Errors} {
-		m.component.WithLabelValues(id, name).Set(v)
+		m.component.WithLabelValues(id, kind, name).Set(v)
 	}
 }
 
 // forget removes a runner that is gone for good (bounded label sets).
 func (m *nodeMetrics) forget(id string) {
-	m.score.DeleteLabelValues(id)
+	m.score.DeletePartialMatch(prometheus.Labels{"runner": id})
 	m.component.DeletePartialMatch(prometheus.Labels{"runner": id})
 }
 
@@ -219,10 +220,10 @@ func newNodeCollector(n *Node) *nodeCollector {
 		return prometheus.NewDesc(MetricsNamespace+"_"+name, help, labels, nil)
 	}
 	return &nodeCollector{node: n,
-		status:       d("runner_status", "Runner status: 1 for the runner's current status, by status name.", "runner", "status"),
-		backoff:      d("runner_backoff_seconds", "Time left before a runner waiting in backoff restarts (0 when not waiting).", "runner"),
-		restarting:   d("runner_restarting", "1 while a runner waits in restart backoff.", "runner"),
-		generation:   d("runner_generation", "A runner's process generation (1 for the first process).", "runner"),
+		status:       d("runner_status", "Runner status: 1 for the runner's current status, by status name.", "runner", "kind", "status"),
+		backoff:      d("runner_backoff_seconds", "Time left before a runner waiting in backoff restarts (0 when not waiting).", "runner", "kind"),
+		restarting:   d("runner_restarting", "1 while a runner waits in restart backoff.", "runner", "kind"),
+		generation:   d("runner_generation", "A runner's process generation (1 for the first process).", "runner", "kind"),
 		published:    d("events_published_total", "Events accepted by each event stream.", "topic"),
 		delivered:    d("events_delivered_total", "Events handed to subscribers, by stream.", "topic"),
 		dropped:      d("events_dropped_total", "Events dropped from full subscriber buffers (each inside a Gap), by stream.", "topic"),
@@ -245,14 +246,14 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	if infos, err := c.node.Runners(ctx); err == nil {
 		for _, in := range infos {
-			ch <- prometheus.MustNewConstMetric(c.status, prometheus.GaugeValue, 1, in.ID, protocol.StatusName(in.Status.GetKind()))
+			ch <- prometheus.MustNewConstMetric(c.status, prometheus.GaugeValue, 1, in.ID, in.Kind, protocol.StatusName(in.Status.GetKind()))
 			r, left := 0.0, 0.0
 			if in.Restarting {
 				r, left = 1, in.RestartIn.Seconds()
 			}
-			ch <- prometheus.MustNewConstMetric(c.restarting, prometheus.GaugeValue, r, in.ID)
-			ch <- prometheus.MustNewConstMetric(c.backoff, prometheus.GaugeValue, left, in.ID)
-			ch <- prometheus.MustNewConstMetric(c.generation, prometheus.GaugeValue, float64(in.Generation), in.ID)
+			ch <- prometheus.MustNewConstMetric(c.restarting, prometheus.GaugeValue, r, in.ID, in.Kind)
+			ch <- prometheus.MustNewConstMetric(c.backoff, prometheus.GaugeValue, left, in.ID, in.Kind)
+			ch <- prometheus.MustNewConstMetric(c.generation, prometheus.GaugeValue, float64(in.Generation), in.ID, in.Kind)
 		}
 	}
 	for topic, s := range c.node.StreamStats() {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -32,6 +33,11 @@ type WebhookConfig struct {
 	// full, a new alert is dropped and counted (exo_alert_webhook_total
 	// {result="dropped"}): the monitor never waits for the webhook.
 	Queue int
+	// Node names the sender in each POST (the JSON field "node"), so a
+	// receiver that several nodes post to can tell them apart; exo-actors
+	// node sets its --name. Empty: HOST/PID (the host name and the process
+	// ID), which identifies an embedded System on its host.
+	Node string
 }
 
 func (c WebhookConfig) withDefaults() WebhookConfig {
@@ -49,6 +55,9 @@ func (c WebhookConfig) withDefaults() WebhookConfig {
 	}
 	if c.Queue <= 0 {
 		c.Queue = 64
+	}
+	if c.Node == "" {
+		c.Node = fmt.Sprintf("%s/%d", webhookHost(), os.Getpid())
 	}
 	return c
 }
@@ -90,6 +99,7 @@ type webhookAlert struct {
 // webhookAlertID is what identifies an alert (the fields a receiver
 // deduplicates on, and its severity), read back from the JSON body.
 type webhookAlertID struct {
+	Node      string `json:"node"`
 	RunnerID  string `json:"runner_id"`
 	Condition string `json:"condition"`
 	State     string `json:"state"`
@@ -98,7 +108,7 @@ type webhookAlertID struct {
 }
 
 func (id webhookAlertID) fields() logrus.Fields {
-	return logrus.Fields{"runner_id": id.RunnerID, "condition": id.Condition, "state": id.State, "severity": id.Severity, "at": id.At}
+	return logrus.Fields{"node": id.Node, "runner_id": id.RunnerID, "condition": id.Condition, "state": id.State, "severity": id.Severity, "at": id.At}
 }
 
 // webhookDrops throttles the queue-full warning: at most one per
@@ -256,6 +266,7 @@ func (s *webhookSink) post(body []byte) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", webhookUserAgent())
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return err
@@ -283,4 +294,32 @@ func (s *webhookSink) close() {
 			return
 		}
 	}
+}
+
+// webhookPayload is the JSON a webhook POST carries: the HealthAlert's
+// fields, and who sent it.
+type webhookPayload struct {
+	*HealthAlert
+	// Node is WebhookConfig.Node (default HOST/PID).
+	Node string `json:"node"`
+	// Host is the sender's host name (os.Hostname).
+	Host string `json:"host"`
+	// PID is the sender's process ID.
+	PID int `json:"pid"`
+}
+
+// encode is the body of the POST for alert a.
+func (s *webhookSink) encode(a *HealthAlert) ([]byte, error) {
+	return json.Marshal(webhookPayload{HealthAlert: a, Node: s.cfg.Node, Host: webhookHost(), PID: os.Getpid()})
+}
+
+// webhookUserAgent is the User-Agent of every webhook POST.
+func webhookUserAgent() string { return "exo-actors/" + Version }
+
+func webhookHost() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "unknown-host"
+	}
+	return h
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -300,5 +301,51 @@ func TestWebhookHeldBackDropsAreWarnedOnceTheThrottleAllows(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("the held-back drop was not logged once its second had passed")
+	}
+}
+
+// Each POST names its sender: the JSON carries node (WebhookConfig.Node,
+// default HOST/PID), host and pid, and the User-Agent is
+// exo-actors/<Version>. Before, a receiver that several nodes post to could
+// not tell them apart (User-Agent Go-http-client/1.1, no node field).
+func TestWebhookPayloadNamesItsSender(t *testing.T) {
+	type post struct {
+		ua   string
+		body map[string]any
+	}
+	got := make(chan post, 4) // never closed
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&b)
+		got <- post{r.Header.Get("User-Agent"), b}
+	}))
+	defer srv.Close()
+	host, _ := os.Hostname()
+	for _, c := range []struct{ node, want string }{
+		{"node-x", "node-x"},
+		{"", fmt.Sprintf("%s/%d", host, os.Getpid())},
+	} {
+		s, _, results := testSink(t, WebhookConfig{URL: srv.URL, Node: c.node})
+		b, err := s.encode(&HealthAlert{Severity: errhandler.High, RunnerID: "r-1", Condition: "unhealthy", State: AlertFiring, At: time.Unix(1, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.offer(b)
+		if r := nextResult(t, results); r != "sent" {
+			t.Fatalf("result %q", r)
+		}
+		p := <-got
+		s.close()
+		if p.ua != "exo-actors/"+Version {
+			t.Errorf("User-Agent %q, want exo-actors/%s", p.ua, Version)
+		}
+		if p.body["node"] != c.want || p.body["host"] != host || p.body["pid"] != float64(os.Getpid()) {
+			t.Errorf("Node %q: body %v: want node %q, host %q, pid %d", c.node, p.body, c.want, host, os.Getpid())
+		}
+		for _, k := range []string{"severity", "runner_id", "condition", "reason", "score", "state", "at", "since"} {
+			if _, ok := p.body[k]; !ok {
+				t.Errorf("body lacks %q: %v", k, p.body)
+			}
+		}
 	}
 }

@@ -128,6 +128,10 @@ type WebhookConfig struct {
 	// monitor never waits. In a burst the dropped ones are the latest,
 	// resolutions included.
 	Queue int
+	// Node names the sender in each POST (the JSON field "node"), so a
+	// receiver that several nodes post to can tell them apart; exo-actors
+	// node sets its --name. Empty: HOST/PID (host name and process ID).
+	Node string
 }
 
 func toHealthConfig(c HealthConfig) actors.HealthConfig {

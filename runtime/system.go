@@ -459,4 +459,8 @@ type ForwardStats struct {
 	// Suppressed those only counted because a record of the same kind was
 	// made less than a second before.
 	Records, Suppressed uint64
+	// ToDeparted counts messages to remote clients that had said goodbye
+	// (late replies and events): expected, logged at debug, not
+	// classified.
+	ToDeparted uint64
 }

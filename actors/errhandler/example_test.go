@@ -41,9 +41,9 @@ func Example() {
 	next, _ := h.NextDelay("llama-3f2a")
 	fmt.Println("next delay after a stable minute:", next.Round(time.Millisecond))
 	// Output:
-	// runner llama-3f2a gen 1: process exited: signal=9 (killed); check the runner's stderr (RunnerFailure.StderrTail) for why it died
+	// runner llama-3f2a gen 1: process exited: signal=9 (killed); check the runner's stderr for why it died (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)
 	//   -> HIGH RETRY (rule sigkill), attempt 1, in 885ms
-	// runner llama-3f2a gen 2: process exited: signal=9 (killed); check the runner's stderr (RunnerFailure.StderrTail) for why it died
+	// runner llama-3f2a gen 2: process exited: signal=9 (killed); check the runner's stderr for why it died (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)
 	//   -> HIGH RETRY (rule sigkill), attempt 2, in 1.616s
 	// record 1: resolved
 	// record 2: resolved

@@ -201,7 +201,7 @@ func (f Failure) WithHint(hint string) Failure {
 // status), the cause unless already said, and what to do (WithHint's, or
 // Kind.Hint) unless
 // already said; e.g. "runner llama-3f2a gen 2: process exited: signal=9
-// (killed); check the runner's stderr (RunnerFailure.StderrTail) for why it died".
+// (killed); check the runner's stderr for why it died (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)".
 func (f Failure) Error() string { return f.describe(true) }
 
 // Describe is Error for callers whose Message already says what happened in
@@ -285,7 +285,7 @@ func (k Kind) Hint() string {
 	case KindResourceCloseFailed:
 		return "check the resource's Close function"
 	case KindExitZero, KindExitNonZero, KindSignal, KindTerminationError:
-		return "check the runner's stderr (RunnerFailure.StderrTail) for why it died"
+		return "check the runner's stderr for why it died (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)"
 	case KindHang:
 		return "check the runner's stderr for where it hangs; raise RunnerTimeouts.HeartbeatTimeout (node config: timeouts.heartbeat_timeout) if it is only slow"
 	case KindNoProgress:

@@ -443,17 +443,17 @@ func TestFailureError(t *testing.T) {
 		want string
 	}{
 		{eh.Failure{Kind: eh.KindSignal, RunnerID: "llama-3f2a", Generation: 2, ExitCode: -1, Signal: syscall.SIGKILL},
-			"runner llama-3f2a gen 2: process exited: signal=9 (killed); check the runner's stderr (RunnerFailure.StderrTail) for why it died"},
+			"runner llama-3f2a gen 2: process exited: signal=9 (killed); check the runner's stderr for why it died (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)"},
 		{eh.Failure{Kind: eh.KindExitNonZero, RunnerID: "llama-3f2a", ExitCode: 3},
-			"runner llama-3f2a: process exited: exit=3; check the runner's stderr (RunnerFailure.StderrTail) for why it died"},
+			"runner llama-3f2a: process exited: exit=3; check the runner's stderr for why it died (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)"},
 		{eh.Failure{Kind: eh.KindExitZero, RunnerID: "tts", Generation: 1},
-			"runner tts gen 1: process exited unexpectedly: exit=0; check the runner's stderr (RunnerFailure.StderrTail) for why it died"},
+			"runner tts gen 1: process exited unexpectedly: exit=0; check the runner's stderr for why it died (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)"},
 		{eh.Failure{Kind: eh.KindTaskTimeout, RunnerID: "tts", Generation: 1, Operation: "task 17", Message: "no result after 30s"},
 			"runner tts gen 1: task 17: task timed out: no result after 30s; raise the task's Timeout if it needs longer"},
 		{eh.Failure{Kind: eh.KindNodeFault, Component: "spawner", Operation: "fork", Cause: syscall.EAGAIN},
 			"spawner: fork: node fault: resource temporarily unavailable; free memory, processes or file descriptors on the node"},
 		{eh.Failure{Kind: eh.KindTerminationError, RunnerID: "x", Message: "CUDA out of memory"},
-			"runner x: runner reported a termination error: CUDA out of memory; check the runner's stderr (RunnerFailure.StderrTail) for why it died"},
+			"runner x: runner reported a termination error: CUDA out of memory; check the runner's stderr for why it died (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)"},
 		{eh.Failure{}, "failure"},
 		// WithHint replaces the kind's advice where it does not fit.
 		{eh.Failure{Kind: eh.KindProtocolError, RunnerID: "x", Message: "runner closed its stdout but kept running"}.WithHint("keep stdout open"),

@@ -422,6 +422,7 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	}
 	s.bounds = boundsFor(int(window), GRPCLimit(g.cfg.MaxMessage), int(m.GetMaxReceive()))
 	a.sessions[key] = s
+	g.cfg.Node.ClientArrived(from) // a new client at a departed one's address
 	ctx.Watch(from)
 	a.count()
 	g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": from.Address}).Info("gateway: session opened")
@@ -490,6 +491,11 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, los
 				cancel()
 			}
 		})
+	}
+	if !lost {
+		// Late replies and events to it are expected now: the node
+		// logs them at debug instead of warning send_to_stopped.
+		g.cfg.Node.ClientDeparted(s.pid)
 	}
 	g.mu.Lock()
 	if lost {

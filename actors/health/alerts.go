@@ -84,6 +84,18 @@ func (a *Alerts) Resolve(k AlertKey) (ActiveAlert, bool) {
 	return *cur, true
 }
 
+// SetReason replaces the reason of an active alert (what it says changed
+// while it holds, e.g. a stop that was under way is over); it reports
+// whether the alert was active.
+func (a *Alerts) SetReason(k AlertKey, reason string) bool {
+	cur := a.active[k]
+	if cur == nil {
+		return false
+	}
+	cur.Reason = reason
+	return true
+}
+
 // Holding returns the active conditions of a runner.
 func (a *Alerts) Holding(runnerID string) []AlertKey {
 	var out []AlertKey

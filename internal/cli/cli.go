@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
+	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/internal/logbridge"
 )
 
@@ -54,6 +55,7 @@ type env struct {
 // and returns the process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	actors.Version = Version // exo_build_info and the webhook's User-Agent
 	root := newRoot(e)
 	if err := unknownCommand(root, args); err != nil {
 		return exitCode(err, stderr)
@@ -99,6 +101,11 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.As(err, &ie) {
 		fmt.Fprintf(stderr, "exo-actors: %s\n", oneLine(err.Error()))
 		return ExitInterrupted
+	}
+	var ce *uncleanError // shutdown_clean.go
+	if errors.As(err, &ce) {
+		fmt.Fprintf(stderr, "exo-actors: %s\n", oneLine(err.Error()))
+		return ExitUnclean
 	}
 	fmt.Fprintf(stderr, "exo-actors: %s\n", oneLine(err.Error()))
 	return ExitFailure
@@ -178,14 +185,11 @@ func newLogger(level, format string, w io.Writer) (*logrus.Logger, error) {
 	l := logrus.New()
 	l.SetOutput(w)
 	l.SetLevel(lv)
-	switch format {
-	case "json":
-		l.SetFormatter(&logrus.JSONFormatter{})
-	case "text":
-		l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
-	default:
+	f := newLogFormatter(format) // logformat.go
+	if f == nil {
 		return nil, usageErrorf("bad --log-format %q: want json or text", format)
 	}
+	l.SetFormatter(f)
 	return l, nil
 }
 

@@ -322,6 +322,9 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	case forced.Load():
 		return &interruptedError{msg: "demo interrupted twice: shutdown forced (SIGKILL to every runner's process group)"}
 	case interrupted.Load() && !heldUntilSignal:
+		if cut := shutdownCutShort(report); cut != "" { // shutdown_clean.go
+			return errors.New("demo interrupted: shut down, not cleanly: " + cut)
+		}
 		return errors.New("demo interrupted: shut down gracefully")
 	case scenarioErr != nil:
 		return scenarioErr

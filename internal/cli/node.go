@@ -113,7 +113,7 @@ func newNodeCmd(e *env) *cobra.Command {
 }
 
 func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) error {
-	sys, err := exo.New(exo.Config{Logger: e.logger, Tasks: nc.tasks, Timeouts: nc.timeouts, ErrorPolicy: nc.policy, Health: o.http.healthConfig()})
+	sys, err := exo.New(exo.Config{Logger: e.logger, Tasks: nc.tasks, Timeouts: nc.timeouts, ErrorPolicy: nc.policy, Retention: nc.health.retention, Health: nodeHealthConfig(o, nc)}) // nodeconfig_health.go
 	if err != nil {
 		return o.http.startError(fmt.Sprintf("node %s: ", o.name), err)
 	}
@@ -215,7 +215,11 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	if err == nil {
 		fmt.Fprintf(e.stdout, "%s", report)
 	}
-	return nodeShutdownEnd(e.stdout, o.name, interrupted, forced, err)
+	cut := "" // what the shutdown cut short (shutdown_clean.go); "" when clean
+	if err == nil {
+		cut = shutdownCutShort(report)
+	}
+	return nodeShutdownEnd(e.stdout, o.name, interrupted, forced, err, cut)
 }
 
 // nodeShutdownEnd prints how a node's shutdown ended and returns its exit:
@@ -225,8 +229,10 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 // an error (shutErr), which the exit's text then names: a forced shutdown
 // exits 3 whatever else went wrong, so a supervisor script can tell it
 // from a clean stop and from a failure. An unforced shutdown that returned
-// an error exits 1.
-func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool, shutErr error) error {
+// an error exits 1. After a first signal, a shutdown that ran to its end
+// but cut something short (cutShort, shutdownCutShort's line; empty:
+// clean) exits 4 (ExitUnclean).
+func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool, shutErr error, cutShort string) error {
 	switch {
 	case forced:
 		fmt.Fprintf(w, "node %s: shutdown forced (SIGKILL to every runner's process group)\n", name)
@@ -241,6 +247,9 @@ func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool, shutErr
 		return &interruptedError{msg: msg}
 	case shutErr != nil:
 		return fmt.Errorf("node %s: shutdown: %w", name, shutErr)
+	case interrupted && cutShort != "":
+		fmt.Fprintf(w, "node %s: shut down, not cleanly: %s\n", name, cutShort)
+		return &uncleanError{msg: "node " + name + ": shut down, not cleanly: " + cutShort}
 	case interrupted:
 		fmt.Fprintf(w, "node %s: shut down gracefully\n", name)
 	}

@@ -240,13 +240,16 @@ func TestNodeAlertWebhook(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		select {
-		case posts <- string(b):
+		case posts <- r.Header.Get("User-Agent") + " " + string(b):
 		default:
 		}
 	}))
 	defer srv.Close()
 	cmd, out, stderr := startNodeWithConfig(t, "hook-a",
-		`{"kinds": {"crash": {"builtin": true, "args": ["--layers", "2", "--layer-delay", "0s", "--fault", "crash-loading:1"]}}}`,
+		// With a "health" section: before, `unknown field "health"`, exit 2.
+		`{"kinds": {"crash": {"builtin": true, "args": ["--layers", "2", "--layer-delay", "0s", "--fault", "crash-loading:1"]}},
+		  "health": {"interval": "250ms", "rss_limit": "64GiB", "cpu_limit": 8, "webhook": {"timeout": "1s", "queue": 16}},
+		  "retention": {"keep_removed": 8}}`,
 		"--alert-webhook", srv.URL+"/alerts")
 	head := readUntil(t, out, "listening on ")
 	_, rest, _ := strings.Cut(head, "listening on ")
@@ -268,6 +271,10 @@ func TestNodeAlertWebhook(t *testing.T) {
 		select {
 		case p := <-posts:
 			found = strings.Contains(p, `"condition":"error:`) && strings.Contains(p, `"state":"firing"`)
+			// The POST says which node sent it, and which program.
+			if found && (!strings.Contains(p, `"node":"hook-a"`) || !strings.HasPrefix(p, "exo-actors/"+Version+" ")) {
+				t.Errorf("webhook POST does not name its node (want \"node\":\"hook-a\" and User-Agent exo-actors/%s): %s", Version, p)
+			}
 		case <-deadline.C:
 			t.Fatalf("no error alert POSTed within 30s; node stderr:\n%s", stderr.String())
 		}

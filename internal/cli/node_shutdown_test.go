@@ -16,20 +16,23 @@ func TestNodeShutdownEnd(t *testing.T) {
 		name                string
 		interrupted, forced bool
 		shutErr             error
+		cut                 string
 		line                string
 		code                int
 	}{
-		{"by a client", false, false, nil, "", ExitOK},
-		{"one signal", true, false, nil, "node n1: shut down gracefully\n", ExitOK},
-		{"second signal", true, true, nil, "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
-		{"signal after a client's shutdown", false, true, nil, "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
+		{"by a client", false, false, nil, "", "", ExitOK},
+		{"one signal", true, false, nil, "", "node n1: shut down gracefully\n", ExitOK},
+		{"one signal, not clean", true, false, nil, "CLOSING forced after 3.01s; forced: node/runners/busy-ee2e17",
+			"node n1: shut down, not cleanly: CLOSING forced after 3.01s; forced: node/runners/busy-ee2e17\n", ExitUnclean},
+		{"second signal", true, true, nil, "x", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
+		{"signal after a client's shutdown", false, true, nil, "x", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
 		// A forced shutdown exits 3 also when Shutdown returned an error
 		// (before: exit 1, "node n1: shutdown: …", against the documented 3).
-		{"second signal, shutdown error", true, true, shutdownErr, "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
-		{"one signal, shutdown error", true, false, shutdownErr, "", ExitFailure},
+		{"second signal, shutdown error", true, true, shutdownErr, "", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
+		{"one signal, shutdown error", true, false, shutdownErr, "", "", ExitFailure},
 	} {
 		var out, stderr bytes.Buffer
-		err := nodeShutdownEnd(&out, "n1", c.interrupted, c.forced, c.shutErr)
+		err := nodeShutdownEnd(&out, "n1", c.interrupted, c.forced, c.shutErr, c.cut)
 		if got := out.String(); got != c.line {
 			t.Errorf("%s: printed %q, want %q", c.name, got, c.line)
 		}

@@ -23,11 +23,13 @@ type nodeFile struct {
 		Queue      int    `json:"queue"`
 		AckTimeout string `json:"ack_timeout"`
 	} `json:"tasks"`
-	MaxMessage              int           `json:"max_message"`
-	CancelTasksOnClientLoss bool          `json:"cancel_tasks_on_client_loss"`
-	SessionTimeout          string        `json:"session_timeout"`
-	Restarts                *nodeRestarts `json:"restarts"`
-	Timeouts                *nodeTimeouts `json:"timeouts"`
+	MaxMessage              int            `json:"max_message"`
+	CancelTasksOnClientLoss bool           `json:"cancel_tasks_on_client_loss"`
+	SessionTimeout          string         `json:"session_timeout"`
+	Restarts                *nodeRestarts  `json:"restarts"`
+	Timeouts                *nodeTimeouts  `json:"timeouts"`
+	Health                  *nodeHealth    `json:"health"`    // nodeconfig_health.go
+	Retention               *nodeRetention `json:"retention"` // nodeconfig_health.go
 }
 
 // nodeRestarts is the "restarts" section: the restart intensity and the
@@ -60,6 +62,7 @@ type nodeConfig struct {
 	sessionTimeout time.Duration
 	policy         exo.ErrorPolicy
 	timeouts       exo.RunnerTimeouts
+	health         healthConfigOf // "health" and "retention" (nodeconfig_health.go)
 	// resolved holds the values of the kinds' relative paths as the file
 	// wrote them, by key (kinds.K.dir, kinds.K.command), once
 	// resolveKindPaths made them absolute: error texts show both.
@@ -179,6 +182,9 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 		}
 	}
 	if c.timeouts, err = parseNodeTimeouts(f.Timeouts); err != nil {
+		return nil, err
+	}
+	if c.health, err = parseNodeHealth(f.Health, f.Retention, c.timeouts); err != nil {
 		return nil, err
 	}
 	return c, nil

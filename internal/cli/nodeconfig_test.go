@@ -58,7 +58,7 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{"kinds": {"echo": {"builtin": true}}} {}`, "trailing data"},
 		{`{"kinds": {"echo": {"bultin": true}}}`, `unknown field "bultin" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "builtin"?)`},
 		{`{"kinds": {"echo": {"builtin": true, "max_runner": 2}}}`, `unknown field "max_runner" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "max_runners"?)`},
-		{`{"kinds": {"echo": {"builtin": true}}, "sesion_timeout": "1s"}`, `unknown field "sesion_timeout" at the top level: the fields there are kinds, tasks, max_message, cancel_tasks_on_client_loss, session_timeout, restarts, timeouts (did you mean "session_timeout"?)`},
+		{`{"kinds": {"echo": {"builtin": true}}, "sesion_timeout": "1s"}`, `unknown field "sesion_timeout" at the top level: the fields there are kinds, tasks, max_message, cancel_tasks_on_client_loss, session_timeout, restarts, timeouts, health, retention (did you mean "session_timeout"?)`},
 		{`{"kinds": {"echo": {"builtin": true}}, "tasks": {"inflight": 2}}`, `unknown field "inflight" in tasks: the fields there are in_flight, queue, ack_timeout (did you mean "in_flight"?)`},
 		{`{"kinds": {"echo": {"builtin": true}}, "restarts": {"xyzzy": 2}}`, `unknown field "xyzzy" in restarts: the fields there are max, window, backoff_base, backoff_max`},
 		{`{"kinds": {"Echo": {"builtin": true}}}`, `kind "Echo": want 1-40 lowercase`},
@@ -104,6 +104,8 @@ func FuzzParseNodeConfig(f *testing.F) {
 	f.Add(`[]`)
 	f.Add(`{"kinds": {"a": {"builtin": true}}, "kinds": {"b": {"builtin": true}}}`)
 	f.Add(`{"kinds": {"a": {"builtin": true, "max_runner": 1}}, "tasks": {"x": 1}}`)
+	f.Add(`{"kinds": {"a": {"builtin": true}}, "health": {"interval": "1s", "rss_limit": "1GiB", "cpu_limit": 2, "webhook": {"queue": 8, "retries": 0}}, "retention": {"keep_removed": 1}}`)
+	f.Add(`{"kinds": {"a": {"builtin": true}}, "health": {"healthy": 0.5, "degraded": 0.6, "heartbeat_grace": "9s"}}`)
 	f.Fuzz(func(t *testing.T, in string) {
 		c, err := parseNodeConfig(strings.NewReader(in))
 		if err != nil {
@@ -114,6 +116,11 @@ func FuzzParseNodeConfig(f *testing.F) {
 		}
 		if len(c.kinds) == 0 {
 			t.Fatal("a config without kinds was accepted")
+		}
+		// What the parser accepts, the node accepts: its "health" passes
+		// the monitor's own validation (no exit-1 surprise at start).
+		if err := healthValidate(c); err != nil {
+			t.Fatalf("accepted %q, but the monitor refuses it: %v", in, err)
 		}
 		for name, k := range c.kinds {
 			if k.Spec.Kind != name || k.Spec.Validate() != nil || k.MaxRunners < 0 {
