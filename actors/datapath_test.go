@@ -37,6 +37,17 @@ func noChunks(c *actors.NodeConfig) {
 	}
 }
 
+// floodTimeouts raises the hang bounds of fastTimeouts for a test about a
+// flood, not about hangs: a runner flooding on a loaded 2-core machine
+// (load 16-25) was judged hung, "no heartbeat for 483ms" against 400 ms, or
+// had a frame "stalled" past 150 ms, while its chunks were still being read.
+func floodTimeouts(c *actors.NodeConfig) {
+	c.Timeouts.HeartbeatTimeout = 5 * time.Second
+	c.Timeouts.ProgressTimeout = 5 * time.Second
+	c.Timeouts.LoadingStall = 5 * time.Second
+	c.Timeouts.FrameStall = 2 * time.Second
+}
+
 // floodHeapBound is the growth of the node's live heap a flooding runner
 // may cause in TestFloodHeapBounded: the stdout hand-off holds at most
 // ReadWindow batches (4 × 256 frames), the task handle HandleChunks (8192)
@@ -50,7 +61,7 @@ const floodHeapBound = 32 << 20
 // a bound: the runner is slowed by its pipe, the handle and the
 // subscriber's buffer drop what is beyond their bounds.
 func TestFloodHeapBounded(t *testing.T) {
-	n := startNode(t, noChunks)
+	n := startNode(t, noChunks, floodTimeouts)
 	id := readyRunner(t, n)
 	ctx := ctxT(t)
 	sub, err := n.Subscribe(actors.TopicTasks, streams.Filter{RunnerID: id, Kinds: []string{"task_chunk"}}, streams.SubscribeOptions{})
@@ -105,7 +116,7 @@ func TestFloodHeapBounded(t *testing.T) {
 // stop does not queue behind the flood), and so does a node shutdown with a
 // flooding runner; each phase's duration is logged.
 func TestStopDuringFlood(t *testing.T) {
-	n := startNode(t, noChunks, func(c *actors.NodeConfig) {
+	n := startNode(t, noChunks, floodTimeouts, func(c *actors.NodeConfig) {
 		c.Timeouts.StopDrain = 10 * time.Millisecond
 		c.Shutdown.Draining = 50 * time.Millisecond
 	})
