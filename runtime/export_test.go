@@ -1,5 +1,7 @@
 package runtime
 
+import "context"
+
 // FollowedRunners reports, for tests, how many runners the ClusterClient
 // keeps in its map: live (it would place tasks on them and fail them over)
 // and all (live, lost, replaced and gone).
@@ -21,3 +23,7 @@ func (c *Client) BlastCountsForTest() int {
 	defer c.mu.Unlock()
 	return len(c.blasted)
 }
+
+// SetBeforeSpawnForTest makes every placement call f with its caller's
+// context just before the spawn on the chosen member.
+func (cc *ClusterClient) SetBeforeSpawnForTest(f func(context.Context)) { cc.beforeSpawn = f }
