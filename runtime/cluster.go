@@ -1104,6 +1104,9 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 	if err := beforeCall(ctx, call); err != nil {
 		return nil, err
 	}
+	if err := t.Validate(); err != nil {
+		return nil, err // ErrInvalidTask, before any lookup
+	}
 	r, mc, err := cc.resolve(ctx, runnerID)
 	if err != nil {
 		return nil, err
