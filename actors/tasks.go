@@ -37,13 +37,13 @@ type TaskSpec struct {
 func (t TaskSpec) Validate() error {
 	switch {
 	case t.ID == "":
-		return errors.New("invalid task: empty ID; set Task.ID to an ID unique on the runner")
+		return fmt.Errorf("%w: empty ID; set Task.ID to an ID unique on the runner", ErrInvalidTask)
 	case len(t.ID) > 256:
-		return fmt.Errorf("invalid task: ID of %d bytes, limit 256; use a shorter ID", len(t.ID))
+		return fmt.Errorf("%w: ID of %d bytes, limit 256; use a shorter ID", ErrInvalidTask, len(t.ID))
 	case t.Kind == "":
-		return fmt.Errorf("invalid task %q: empty Kind; set Task.Kind, e.g. \"text_generation\"", t.ID)
+		return fmt.Errorf("%w %q: empty Kind; set Task.Kind, e.g. \"text_generation\"", ErrInvalidTask, t.ID)
 	case t.Timeout < 0:
-		return fmt.Errorf("invalid task %q: negative Timeout %s; use 0 for no limit", t.ID, t.Timeout)
+		return fmt.Errorf("%w %q: negative Timeout %s; use 0 for no limit", ErrInvalidTask, t.ID, t.Timeout)
 	}
 	return nil
 }
@@ -109,6 +109,9 @@ var (
 	ErrQueueFull          = errors.New("runner's task queue is full")
 	ErrRunnerNotAvailable = errors.New("runner cannot take tasks")
 	ErrTaskNotFound       = errors.New("task not found")
+	// ErrInvalidTask: TaskSpec.Validate refused the task (empty or too
+	// long ID, empty Kind, negative Timeout); the text names the field.
+	ErrInvalidTask = errors.New("invalid task")
 	// ErrTaskRetried: the task's attempt that Next was reading from ended
 	// with its runner, and the task was resubmitted as a new attempt. What
 	// was read of the earlier attempt is void; Next goes on with the new

@@ -243,6 +243,9 @@ type ClusterClient struct {
 	wg      sync.WaitGroup // the poller (pollOnce), the runner check (checkRunners) and every failover goroutine
 	closed  sync.Once
 	placeMu sync.Mutex // serialises place: each sees the runners the one before spawned
+	// beforeSpawn, set by tests only, runs before a placement's spawn with
+	// the caller's context (cluster_calls.go).
+	beforeSpawn func(context.Context)
 
 	mu      sync.Mutex
 	closing bool
@@ -306,10 +309,15 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 		if err == nil {
 			err = fmt.Errorf("cluster %s has no member with a gateway yet", cfg.Cluster)
 		}
+		var other *otherClusterError
+		if errors.As(err, &other) && other.all {
+			cc.Close()
+			return nil, fmt.Errorf("dial cluster %s: %w", cfg.Cluster, err) // waiting changes nothing
+		}
 		select {
 		case <-ctx.Done():
 			cc.Close()
-			return nil, fmt.Errorf("dial cluster %s: %w (%v)", cfg.Cluster, err, ctx.Err())
+			return nil, fmt.Errorf("dial cluster %s: %w; the dial's ctx ended (%w)", cfg.Cluster, err, ctx.Err())
 		case <-time.After(cfg.Poll):
 		}
 	}
@@ -584,16 +592,8 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 // lost, and its ID, remembered as dead, would never be joined again.
 func viewOf(st membership.Status) (map[string]membership.Member, error) {
 	if len(st.Peers) > 0 {
-		joined := false
-		var states []string
-		for _, pv := range st.Peers {
-			if pv.View != nil {
-				joined = joined || pv.View.State == membership.Joined && pv.View.Cluster == st.Cluster
-				states = append(states, fmt.Sprintf("%s %v", pv.Peer, pv.View.State))
-			}
-		}
-		if !joined {
-			return nil, fmt.Errorf("no member of cluster %s that answered is joined (%s): no verdict on this read", st.Cluster, strings.Join(states, ", "))
+		if err := noVerdict(st); err != nil { // cluster_calls.go
+			return nil, err
 		}
 	}
 	inView := map[string]membership.Member{}
@@ -905,8 +905,12 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 	// held across remote calls, so each is bounded (placeQueryTimeout,
 	// placeSpawnTimeout) and all end with the client: a slow member must
 	// not hold every failover and Close behind a caller's long context.
+	if err := placeCtxEnded(ctx, cc.ctx, kind); err != nil {
+		return nil, err
+	}
 	cc.placeMu.Lock()
 	defer cc.placeMu.Unlock()
+	caller := ctx
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	defer context.AfterFunc(cc.ctx, stop)()
@@ -962,6 +966,9 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 		}()
 	}
 	wg.Wait()
+	if err := placeCtxEnded(caller, cc.ctx, kind); err != nil {
+		return nil, err // the answers are cut short: no verdict on the members
+	}
 	answered := map[string][]RunnerInfo{}
 	for i, mc := range live {
 		if lists[i] != nil {
@@ -982,9 +989,10 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 				mc = m
 			}
 		}
-		sctx, cancel := context.WithTimeout(ctx, placeSpawnTimeout)
-		id, err := mc.c.SpawnRunner(sctx, RunnerSpec{Kind: kind})
-		cancel()
+		id, err := cc.spawnOn(caller, mc, kind) // cluster_calls.go: a given-up spawn leaves no runner
+		if err != nil && (caller.Err() != nil || cc.ctx.Err() != nil) {
+			return nil, err // the caller's ctx ended, or the client closed: not the member's refusal
+		}
 		if err == nil {
 			r := &clusterRunner{id: id, kind: kind, slot: slot}
 			if r.slot == "" {
@@ -1039,15 +1047,15 @@ func (cc *ClusterClient) resolve(ctx context.Context, id string) (*clusterRunner
 			defer cc.mu.Unlock()
 			switch r.state {
 			case runnerLost:
-				return nil, nil, fmt.Errorf("%w: runner %s: its node %s was lost; its replacement is being placed, try again shortly", ErrNodeLost, id, r.node)
+				return nil, nil, pendingError{fmt.Errorf("%w: runner %s: its node %s was lost; its replacement is being placed, try again shortly (WaitReady waits for it)", ErrNodeLost, id, r.node)}
 			case runnerGone:
-				return nil, nil, fmt.Errorf("%w: runner %s: its node %s was lost and it was not placed again", ErrNodeLost, id, r.node)
+				return nil, nil, goneError(r, id) // cluster_calls.go
 			case runnerEnded:
 				return nil, nil, fmt.Errorf("%w: runner %s ended on its node %s (%s): stopped by another client or the node, or failed", ErrRunnerNotAvailable, id, r.node, r.endedHow)
 			}
 			mc := cc.members[r.member]
 			if mc == nil || mc.state != memberLive {
-				return nil, nil, fmt.Errorf("%w: runner %s: the connection to its node %s is lost; the cluster has not decided yet", ErrNodeLost, id, r.node)
+				return nil, nil, pendingError{fmt.Errorf("%w: runner %s: the connection to its node %s is lost; the cluster has not decided yet (WaitReady waits for its decision)", ErrNodeLost, id, r.node)}
 			}
 			return r, mc, nil
 		}
@@ -1077,6 +1085,9 @@ func (cc *ClusterClient) resolve(ctx context.Context, id string) (*clusterRunner
 				}
 			}
 		}
+		if !found && ctx.Err() != nil {
+			return nil, nil, ctxEndedError(ctx, fmt.Sprintf("look runner %q up on the members of cluster %s", id, cc.cfg.Cluster), "not every member was asked")
+		}
 		if !found {
 			return nil, nil, fmt.Errorf("%w: no live member of cluster %s hosts runner %q (asked %d)", ErrUnknownRunner, cc.cfg.Cluster, id, len(live))
 		}
@@ -1089,6 +1100,13 @@ func (cc *ClusterClient) resolve(ctx context.Context, id string) (*clusterRunner
 // once to the runner's replacement (Next returns a *RetryError first), any
 // other ends Failed with a reason naming the lost node.
 func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*TaskHandle, error) {
+	call := fmt.Sprintf("submit task %q to runner %s", t.ID, runnerID)
+	if err := beforeCall(ctx, call); err != nil {
+		return nil, err
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err // ErrInvalidTask, before any lookup
+	}
 	r, mc, err := cc.resolve(ctx, runnerID)
 	if err != nil {
 		return nil, err
@@ -1109,6 +1127,9 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 	}
 	lostMeanwhile := err == nil && r.state != runnerLive && !ct.moving
 	cc.mu.Unlock()
+	if cc.callerEnded(ctx, err) {
+		return nil, ctxEndedError(ctx, call+" on node "+r.node, "whether the node queued the task is unknown: Submit it again with the same Task.ID (a runner does not run an ID twice), or Cancel it")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -1122,6 +1143,9 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 
 // StopRunner stops the runner wherever it lives now.
 func (cc *ClusterClient) StopRunner(ctx context.Context, id string) (*StopResult, error) {
+	if err := beforeCall(ctx, "stop runner "+id); err != nil {
+		return nil, err
+	}
 	r, mc, err := cc.resolve(ctx, id)
 	if err != nil {
 		return nil, err
@@ -1136,6 +1160,10 @@ func (cc *ClusterClient) StopRunner(ctx context.Context, id string) (*StopResult
 			r.stopAsked = false // refused with its member still live: it runs on
 		}
 		cc.mu.Unlock()
+		if cc.callerEnded(ctx, err) {
+			return nil, ctxEndedError(ctx, fmt.Sprintf("stop runner %s on node %s", id, r.node),
+				"the stop was sent and the node goes on with it, but whether the runner stopped is unknown: call StopRunner again, or list Runners")
+		}
 		return nil, err
 	}
 	cc.mu.Lock()
@@ -1151,14 +1179,35 @@ func (cc *ClusterClient) StopRunner(ctx context.Context, id string) (*StopResult
 // WaitReady waits until runner id is Ready on the member that hosts it
 // (Client.WaitReady there). id may be a runner the client placed (after a
 // failover, its replacement is waited for) or one another client placed.
-// A member lost while waiting ends the wait with an error wrapping
-// ErrNodeLost; call again to wait for the replacement.
+//
+// It follows the runner through its member's loss: while the connection
+// to the member is lost and the cluster has not decided, and while the
+// failover places the runner again (its backoff included), it waits,
+// bounded by ctx, as System.WaitReady waits for the error policy's
+// decision; then it waits for the replacement to be Ready. When the runner
+// will not come back (its node was lost and it was not placed again, it
+// was stopped, or it ended on its node by other means) it returns at once
+// an error wrapping ErrRunnerNotAvailable (and ErrNodeLost for a lost
+// node): spawn a new runner. When ctx ends during the wait, the error
+// wraps ctx's error.
 func (cc *ClusterClient) WaitReady(ctx context.Context, id string) error {
-	r, mc, err := cc.resolve(ctx, id)
-	if err != nil {
-		return err
+	for {
+		r, mc, err := cc.resolve(ctx, id)
+		var pending pendingError
+		switch {
+		case err == nil:
+			err = mc.c.WaitReady(ctx, r.id)
+			if err == nil || !errors.Is(err, ErrNodeLost) || ctx.Err() != nil {
+				return err
+			}
+			pending = pendingError{err} // its member was lost meanwhile: wait for the decision
+		case !errors.As(err, &pending):
+			return err
+		}
+		if werr := cc.waitDecision(ctx, id, pending.error); werr != nil { // cluster_calls.go
+			return werr
+		}
 	}
-	return mc.c.WaitReady(ctx, r.id)
 }
 
 // Runners lists the runners of every live member, member by member in
@@ -1176,6 +1225,9 @@ func (cc *ClusterClient) Runners(ctx context.Context) ([]RunnerInfo, error) {
 			continue
 		}
 		infos, err := mc.c.Runners(ctx)
+		if cc.callerEnded(ctx, err) {
+			return out, ctxEndedError(ctx, "list the runners of node "+m.Node, "the list holds only the members before it")
+		}
 		if err != nil {
 			return out, fmt.Errorf("runners of node %s: %w", m.Node, err)
 		}
@@ -1187,18 +1239,27 @@ func (cc *ClusterClient) Runners(ctx context.Context) ([]RunnerInfo, error) {
 // Cancel cancels one task (or all of the runner's, taskID empty) on the
 // member hosting the runner now.
 func (cc *ClusterClient) Cancel(ctx context.Context, runnerID, taskID string) (int, error) {
+	call := fmt.Sprintf("cancel task %q of runner %s", taskID, runnerID)
+	if err := beforeCall(ctx, call); err != nil {
+		return 0, err
+	}
 	r, mc, err := cc.resolve(ctx, runnerID)
 	if err != nil {
 		return 0, err
 	}
-	return mc.c.Cancel(ctx, r.id, taskID)
+	n, err := mc.c.Cancel(ctx, r.id, taskID)
+	if cc.callerEnded(ctx, err) {
+		return 0, ctxEndedError(ctx, call+" on node "+r.node, "whether it was cancelled is unknown: call Cancel again (a task that ended is not found)")
+	}
+	return n, err
 }
 
 // Subscribe subscribes to a topic of the member hosting f.RunnerID, which
-// is required: a cluster has no cluster-wide stream yet.
+// is required: a cluster has no cluster-wide stream yet. Without it the
+// error wraps ErrInvalidRequest.
 func (cc *ClusterClient) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
 	if f.RunnerID == "" {
-		return nil, fmt.Errorf("%w: a ClusterClient subscribes on one runner's member: set Filter.RunnerID", ErrUnsupported)
+		return nil, fmt.Errorf("%w: Filter.RunnerID is empty: a ClusterClient subscribes on the member that hosts one runner (a cluster has no cluster-wide stream); subscribe once per runner", ErrInvalidRequest)
 	}
 	r, mc, err := cc.resolve(context.Background(), f.RunnerID)
 	if err != nil {
@@ -1239,8 +1300,23 @@ func (cc *ClusterClient) Where(id string) (runnerID, node string, ok bool) {
 }
 
 // Close stops following the cluster: failovers under way end their tasks
-// Failed, every connection closes (its open tasks end Failed wrapping
-// ErrClientClosed). Runners stay on their nodes. Idempotent.
+// Failed, every connection closes, and Close returns once the client's
+// goroutines ended. Idempotent.
+//
+// Close ends only this client's view of the work, not the work:
+//   - every open TaskHandle ends at once with status Failed and a reason
+//     wrapping ErrClientClosed ("client closed: client of node … closed"),
+//     while the node runs the task on to its own end (no Cancel is sent);
+//   - every open Subscription ends with an error wrapping ErrEndOfStream
+//     and ErrClientClosed;
+//   - every runner stays on its node, Ready for other clients: a new
+//     ClusterClient (or a Client of that node) reaches it by its ID and
+//     ends it with StopRunner;
+//   - a SpawnRunner in flight returns ErrClientClosed; the runner a member
+//     may spawn for it is stopped by a node whose gateway settles spawns.
+//
+// To end the work too, Cancel the tasks and StopRunner the runners before
+// Close. Every later call returns ErrClientClosed.
 func (cc *ClusterClient) Close() error {
 	cc.closed.Do(func() {
 		cc.mu.Lock()

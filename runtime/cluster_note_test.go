@@ -126,7 +126,7 @@ func TestClusterViewOfNoVerdict(t *testing.T) {
 		{Peer: "127.0.0.1:1", View: &membership.View{Cluster: "c", State: membership.Joining}},
 		{Peer: "127.0.0.1:2", Error: "connection refused"},
 	}}
-	if v, err := viewOf(joining); err == nil || !strings.Contains(err.Error(), "no member of cluster c that answered is joined (127.0.0.1:1 joining)") {
+	if v, err := viewOf(joining); err == nil || !strings.Contains(err.Error(), `no peer that answered is a joined member of cluster "c" yet (127.0.0.1:1 is joining)`) {
 		t.Errorf("only a joining peer answered: view %v, error %v; want no verdict", v, err)
 	}
 	a := membership.Member{ID: "ma", NodeName: "a", Gateway: "127.0.0.1:7101"}

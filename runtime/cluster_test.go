@@ -129,7 +129,7 @@ func failoverScenario(t *testing.T, f *failoverCluster) {
 			return err
 		}(), exo.ErrInvalidRequest, "by kind only"},
 		{func() error { _, err := cc.Submit(ctx, "gen-000000", exo.Task{ID: "x", Kind: "noop"}); return err }(), exo.ErrUnknownRunner, `hosts runner "gen-000000" (asked 3)`},
-		{func() error { _, err := cc.Subscribe("tasks", exo.Filter{}, exo.SubscribeOptions{}); return err }(), exo.ErrUnsupported, "set Filter.RunnerID"},
+		{func() error { _, err := cc.Subscribe("tasks", exo.Filter{}, exo.SubscribeOptions{}); return err }(), exo.ErrInvalidRequest, "Filter.RunnerID is empty"},
 	} {
 		if !errors.Is(c.err, c.want) || !strings.Contains(fmt.Sprint(c.err), c.text) {
 			t.Errorf("error %v: want %v containing %q", c.err, c.want, c.text)

@@ -30,3 +30,7 @@ func (c *Client) BlastCountsForTest() int {
 	defer c.mu.Unlock()
 	return len(c.blasted)
 }
+
+// SetBeforeSpawnForTest makes every placement call f with its caller's
+// context just before the spawn on the chosen member.
+func (cc *ClusterClient) SetBeforeSpawnForTest(f func(context.Context)) { cc.beforeSpawn = f }

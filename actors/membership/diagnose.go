@@ -35,6 +35,10 @@ type Evidence struct {
 	// BlockedBy are the peers (automanaged HTTP addresses) that answered
 	// they blocked this member's ID.
 	BlockedBy []string
+	// PeerConfigs are the automanaged peers' own cluster name and peer
+	// list, by peer address, from their /exo/blocked answers
+	// (PeerMismatch); not an eviction sign.
+	PeerConfigs map[string]PeerConfig
 	// OwnKeyDeleted: etcd deleted this member's key (its lease expired).
 	OwnKeyDeleted bool
 	// EvictAfter is the silence that means eviction.

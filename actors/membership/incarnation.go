@@ -191,7 +191,8 @@ func newEchoServer(lis net.Listener, inc *incarnation, view func() View) *echo.E
 		if id == "" || inc.cl.Remote == nil {
 			return c.String(http.StatusBadRequest, "want ?id=MEMBER_ID of a started member")
 		}
-		return c.JSON(http.StatusOK, blockedAnswer{ID: id, Blocked: inc.cl.Remote.BlockList().IsBlocked(id)})
+		return c.JSON(http.StatusOK, blockedAnswer{ID: id, Blocked: inc.cl.Remote.BlockList().IsBlocked(id),
+			Cluster: inc.cfg.Cluster, Peers: inc.cfg.Peers})
 	})
 	return e
 }
@@ -258,7 +259,7 @@ func (inc *incarnation) evidence(ctx context.Context) Evidence {
 	}
 	ev.LivePeers = inc.livePeers(ctx)
 	if inc.cfg.Provider == ProviderAutomanaged {
-		ev.BlockedBy = inc.blockedBy(ctx, ev.Self)
+		ev.BlockedBy, ev.PeerConfigs = inc.blockedBy(ctx, ev.Self)
 	}
 	return ev
 }
@@ -294,15 +295,20 @@ func (inc *incarnation) livePeers(ctx context.Context) []string {
 type blockedAnswer struct {
 	ID      string `json:"id"`
 	Blocked bool   `json:"blocked"`
+	// Cluster and Peers are the answering member's --cluster and
+	// --cluster-peers, for PeerMismatch (absent from older members).
+	Cluster string   `json:"cluster,omitempty"`
+	Peers   []string `json:"peers,omitempty"`
 }
 
 // blockedBy asks every other peer whether it blocked self and returns the
-// peers that did.
-func (inc *incarnation) blockedBy(ctx context.Context, self string) []string {
+// peers that did, and the configs of those that answered (PeerMismatch).
+func (inc *incarnation) blockedBy(ctx context.Context, self string) ([]string, map[string]PeerConfig) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	own := net.JoinHostPort(inc.cfg.Host, fmt.Sprint(inc.cfg.ManagePort))
 	answers := make([]bool, len(inc.cfg.Peers))
+	configs := make([]*PeerConfig, len(inc.cfg.Peers))
 	var wg sync.WaitGroup
 	for i, p := range inc.cfg.Peers {
 		if p == own {
@@ -313,7 +319,9 @@ func (inc *incarnation) blockedBy(ctx context.Context, self string) []string {
 			defer wg.Done()
 			var a blockedAnswer
 			if getJSON(ctx, inc.http, "http://"+p+"/exo/blocked?id="+url.QueryEscape(self), &a) == nil {
-				answers[i] = a.Blocked && a.ID == self
+				// Another cluster's member answers about an ID it never saw.
+				answers[i] = a.Blocked && a.ID == self && (a.Cluster == "" || a.Cluster == inc.cfg.Cluster)
+				configs[i] = &PeerConfig{Cluster: a.Cluster, Peers: a.Peers}
 			}
 		}()
 	}
@@ -324,7 +332,13 @@ func (inc *incarnation) blockedBy(ctx context.Context, self string) []string {
 			out = append(out, inc.cfg.Peers[i])
 		}
 	}
-	return out
+	cfgs := map[string]PeerConfig{}
+	for i, c := range configs {
+		if c != nil {
+			cfgs[inc.cfg.Peers[i]] = *c
+		}
+	}
+	return out, cfgs
 }
 
 // probeHealth polls every peer's /_health at once and returns the answers.

@@ -177,6 +177,7 @@ type memberActor struct {
 	since     map[string]time.Time
 	unseen    map[string]time.Time // live per the provider, unblocked, not in the view: since when
 	checking  bool                 // an evidence gathering is in flight
+	peerWarn  string               // the latest PeerMismatch warning ("" none), logged when it changes and at each eviction
 	// lonePending: a topology left this member alone while the latest
 	// evidence listed other live members; it is published only once fresh
 	// evidence does not show it evicted (then the peers really are gone).
@@ -204,6 +205,7 @@ func (a *memberActor) Receive(ctx actor.Context) {
 		a.trackUnseen(ev)
 		ev.Unseen = a.unseen
 		a.live, a.blocked = ev.LivePeers, ev.Blocked
+		a.warnPeers(ev) // peers_warn.go
 		if reason := Diagnose(ev); reason != "" {
 			a.evict(ctx, reason)
 			return
@@ -457,6 +459,9 @@ func (a *memberActor) onCheckDue(ctx actor.Context) {
 // ports, joins again with a new member ID.
 func (a *memberActor) evict(ctx actor.Context, reason string) {
 	a.log.WithFields(logrus.Fields{"member": a.inc.memberID(), "incarnation": a.number}).Warn("evicted from cluster " + a.cfg.Cluster + ": " + reason + "; rejoining under a new member ID")
+	if a.peerWarn != "" {
+		a.log.Warn("cluster " + a.cfg.Cluster + ": " + a.peerWarn) // the likely cause of the eviction
+	}
 	old := a.inc
 	a.inc = nil
 	a.to(Rejoining)

@@ -217,6 +217,9 @@ func printClusterStatus(w io.Writer, st membership.Status) {
 	agree := "views agree"
 	if !st.Agree {
 		agree = "views DISAGREE (a member is joining, rejoining or split)"
+		if o := st.DescribeOtherClusters(); o != "" {
+			agree = fmt.Sprintf("views DISAGREE (%s, not %q: see below)", o, st.Cluster)
+		}
 	}
 	if st.Provider == membership.ProviderEtcd {
 		agree = "from etcd"
@@ -240,6 +243,9 @@ func printClusterStatus(w io.Writer, st membership.Status) {
 	for _, p := range st.Peers {
 		if p.Error != "" {
 			fmt.Fprintf(w, "peer %s: no answer (%s)\n", p.Peer, oneLine(p.Error))
+		} else if p.View.Cluster != st.Cluster {
+			fmt.Fprintf(w, "peer %s: in cluster %q, not %q: its node was started with --cluster %s; restart it with --cluster %s (every member needs the same --cluster)\n",
+				p.Peer, p.View.Cluster, st.Cluster, p.View.Cluster, st.Cluster)
 		} else if p.View.State != membership.Joined {
 			fmt.Fprintf(w, "peer %s: %s\n", p.Peer, p.View.State)
 		}

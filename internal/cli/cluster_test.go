@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/exo-actors/exo-actors/actors/membership"
 	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
@@ -56,5 +57,24 @@ func TestClusterHelp(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "  cluster ") || strings.Contains(stdout.String(), "cluster-member") {
 		t.Errorf("--help should list cluster and hide cluster-member:\n%s", stdout.String())
+	}
+}
+
+// TestClusterStatusNamesAPeerInAnotherCluster: `cluster status --cluster
+// trial` whose peer answers from cluster "trail" (a node started with a
+// misspelt --cluster) names it, instead of a bare "views DISAGREE".
+func TestClusterStatusNamesAPeerInAnotherCluster(t *testing.T) {
+	st := membership.Status{Cluster: "trial", Provider: membership.ProviderAutomanaged, Peers: []membership.PeerView{
+		{Peer: "127.0.0.1:7201", View: &membership.View{Cluster: "trial", State: membership.Joined}},
+		{Peer: "127.0.0.1:7203", View: &membership.View{Cluster: "trail", State: membership.Joined}},
+	}}
+	var out bytes.Buffer
+	printClusterStatus(&out, st)
+	t.Log(out.String())
+	for _, want := range []string{`views DISAGREE (127.0.0.1:7203 is in cluster "trail", not "trial"`,
+		`peer 127.0.0.1:7203: in cluster "trail", not "trial": its node was started with --cluster trail; restart it with --cluster trial`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status:\n%s\nwant %q", out.String(), want)
+		}
 	}
 }

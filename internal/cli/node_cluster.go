@@ -43,6 +43,9 @@ func nodeClusterConfig(fs *pflag.FlagSet, cf *clusterFlags, name string, kinds [
 	if err != nil {
 		return nil, err
 	}
+	if err := providerOnlyFlags(fs, cfg.Provider); err != nil {
+		return nil, err
+	}
 	cfg.NodeName, cfg.Kinds = name, sortedStrings(kinds)
 	if err := cfg.Validate(); err != nil {
 		return nil, &UsageError{Err: fmt.Errorf("--cluster %s: %w", cf.cluster, err)}
@@ -131,4 +134,26 @@ func (n *nodeMember) leave() error {
 	_ = n.host.Root.PoisonFuture(n.viewLog).Wait()
 	n.host.Shutdown()
 	return err
+}
+
+// providerOnlyFlags refuses a flag of the other provider: a node started
+// with --cluster-provider etcd and --cluster-port used to start and ignore
+// the port (and --cluster-peers), which reads as if it were used.
+func providerOnlyFlags(fs *pflag.FlagSet, p membership.Provider) error {
+	only := map[membership.Provider][]string{
+		membership.ProviderAutomanaged: {"cluster-port", "cluster-peers"},
+		membership.ProviderEtcd:        {"etcd-endpoints", "etcd-base-key"},
+	}
+	for prov, names := range only {
+		if prov == p {
+			continue
+		}
+		for _, n := range names {
+			if fs.Changed(n) {
+				return usageErrorf("--%s is for --cluster-provider %s; this node uses %s (members find each other through %s): leave --%s out",
+					n, prov, p, map[membership.Provider]string{membership.ProviderEtcd: "etcd", membership.ProviderAutomanaged: "--cluster-peers"}[p], n)
+			}
+		}
+	}
+	return nil
 }

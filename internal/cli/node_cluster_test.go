@@ -42,6 +42,13 @@ func TestNodeClusterUsageErrors(t *testing.T) {
 		{[]string{"--cluster", "c", "--cluster-port", "7001", "--cluster-peers", "127.0.0.1:7002"}, "do not include this member's own 127.0.0.1:7001"},
 		{[]string{"--cluster", "bad name", "--cluster-port", "7001", "--cluster-peers", "127.0.0.1:7001"}, `bad cluster name "bad name"`},
 		{[]string{"--cluster", "c", "--cluster-provider", "etcd"}, "etcd needs at least one endpoint"},
+		// etcd ignores the automanaged flags: refused, not silently ignored.
+		{[]string{"--cluster", "c", "--cluster-provider", "etcd", "--etcd-endpoints", "127.0.0.1:2379", "--cluster-port", "7001"},
+			"--cluster-port is for --cluster-provider automanaged"},
+		{[]string{"--cluster", "c", "--cluster-provider", "etcd", "--etcd-endpoints", "127.0.0.1:2379", "--cluster-peers", "127.0.0.1:7001"},
+			"--cluster-peers is for --cluster-provider automanaged"},
+		{[]string{"--cluster", "c", "--cluster-port", "7001", "--cluster-peers", "127.0.0.1:7001", "--etcd-endpoints", "127.0.0.1:2379"},
+			"--etcd-endpoints is for --cluster-provider etcd"},
 	}
 	for _, tt := range tests {
 		args := append(append([]string(nil), base...), tt.args...)

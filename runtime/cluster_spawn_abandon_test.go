@@ -1,0 +1,65 @@
+package runtime_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+// TestClusterSpawnGivenUpLeavesNoRunner: a SpawnRunner whose caller's ctx
+// ends after the member was chosen, while the spawn is on its way, returns
+// an error wrapping ctx's error that says the caller's ctx ended (not
+// ErrNoPlacement, not "node … did not answer"), and the runner the member
+// spawned for it is stopped (event spawn_abandoned): nobody else knows its
+// ID. Before, the trial's host found 3 live runners after spawning 1 with a
+// full ctx and 2 with ctxs of 2 ms and 5 ms.
+func TestClusterSpawnGivenUpLeavesNoRunner(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster test (about 5 s)")
+	}
+	peers, _ := apiCluster(t, "api-spawn", "spawn-a")
+	cc, rec := dialAPICluster(t, exo.ClusterConfig{Cluster: "api-spawn", Peers: peers}, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	gave, giveUp := context.WithCancel(ctx)
+	cc.SetBeforeSpawnForTest(func(c context.Context) {
+		if c == gave {
+			giveUp() // the caller gives up once the member is chosen
+		}
+	})
+	_, err := cc.SpawnRunner(gave, exo.RunnerSpec{Kind: "gen"})
+	wantCallerEnded(t, "SpawnRunner given up during the spawn", err, context.Canceled, "the one the node may spawn for this call is stopped")
+	evs := rec.Wait(t, 30*time.Second, "the abandoned runner stopped", func(evs []exo.ClusterEvent) bool {
+		for _, e := range evs {
+			if e.Kind == exo.ClusterSpawnAbandoned {
+				return true
+			}
+		}
+		return false
+	})
+	for _, e := range evs {
+		if e.Kind == exo.ClusterSpawnAbandoned && (!strings.HasPrefix(e.Detail, "stopped") || strings.Contains(e.Detail, "stop failed")) {
+			t.Errorf("runner %s: %s; want it stopped", e.RunnerID, e.Detail)
+		}
+	}
+	infos, err := cc.Runners(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ri := range infos {
+		if !ri.Status.Terminal() {
+			t.Errorf("runner %s is %s after the only spawn was given up; want none live", ri.ID, ri.StatusText())
+		}
+	}
+	// A spawn with a full ctx still works, and is kept.
+	id, err := cc.SpawnRunner(ctx, exo.RunnerSpec{Kind: "gen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.WaitReady(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+}
