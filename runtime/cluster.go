@@ -185,6 +185,9 @@ type clusterTask struct {
 	h          *actors.TaskHandle
 	submitting bool // the Submit call has not returned yet
 	moving     bool // a failover owns it
+	// seq orders the tasks by submission: a failover resubmits a runner's
+	// tasks in this order.
+	seq uint64
 }
 
 // ClusterClient places runners over a cluster of exo-actors nodes and
@@ -207,10 +210,10 @@ type clusterTask struct {
 // its connection dropped and the view still lists it DetectionBound later.
 // Each of its runners goes to the policy (FailureNodeLost): RETRY places it
 // again on another member after the backoff delay and resubmits its open
-// Retryable tasks there once (the handle's Next returns a *RetryError, as
-// after a local retry); anything else, and every non-Retryable task, ends
-// Failed with a reason wrapping ErrNodeLost's text. Every task ends exactly
-// once.
+// Retryable tasks there once, in submission order (the handle's Next
+// returns a *RetryError, as after a local retry); anything else, and every
+// non-Retryable task, ends Failed with a reason wrapping ErrNodeLost's
+// text. Every task ends exactly once.
 //
 // Reconcile: when a member joins (a node back after an eviction, under a
 // new member ID) the client lists its runners: a runner it had replaced or
@@ -251,6 +254,7 @@ type ClusterClient struct {
 	joining map[string]bool           // member IDs a join goroutine is connecting to (at most the view's members)
 	runners map[string]*clusterRunner // by runner ID: live ones exist on their member (ended ones leave by noteRunners), the rest at most maxRetired
 	seq     uint64                    // counts runners becoming live on a member (clusterRunner.at)
+	taskSeq uint64                    // counts Submits (clusterTask.seq)
 	retired []string                  // IDs of replaced, gone and ended runners, oldest first (at most maxRetired)
 	tasks   map[*clusterTask]struct{} // open tasks (pruned as they end)
 }
@@ -767,6 +771,9 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 			byRunner[t.runnerID] = append(byRunner[t.runnerID], t)
 		}
 	}
+	for _, ts := range byRunner { // the failover resubmits them in submission order
+		sort.Slice(ts, func(i, j int) bool { return ts[i].seq < ts[j].seq })
+	}
 	cc.wg.Add(len(lost)) // under mu, before Close can wait
 	cc.mu.Unlock()
 	cc.emit(ClusterEvent{Kind: ClusterMemberLost, At: at, Node: mc.m.NodeName, Member: mc.m.ID,
@@ -1099,6 +1106,8 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 	h, feed := actors.NewTaskFeed(runnerID, t.ID)
 	ct := &clusterTask{t: t, runnerID: r.id, feed: feed, h: h, submitting: true}
 	cc.mu.Lock()
+	cc.taskSeq++
+	ct.seq = cc.taskSeq
 	cc.tasks[ct] = struct{}{}
 	cc.mu.Unlock()
 	err = mc.c.submitFeed(ctx, r.id, t, feed)
