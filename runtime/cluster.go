@@ -217,8 +217,9 @@ type clusterTask struct {
 //
 // Reconcile: when a member joins (a node back after an eviction, under a
 // new member ID) the client lists its runners: a runner it had replaced or
-// stopped is stopped there (the replacement wins, no duplicate); a lost
-// runner that was not placed again is adopted back.
+// stopped is stopped there (its tasks cancelled first, so it runs none of
+// the tasks the client resubmitted or failed; the replacement wins, no
+// duplicate); a lost runner that was not placed again is adopted back.
 //
 // Runners that end elsewhere: every ClusterConfig.Reconcile (1s), and with
 // the lists every placement reads anyway, the client lists the runners of
@@ -648,11 +649,11 @@ func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
 		}
 		switch r.state {
 		case runnerReplaced:
-			stops = append(stops, stop{ri.ID, "stopped: it had been replaced by " + r.replacedBy})
+			stops = append(stops, stop{ri.ID, "it had been replaced by " + r.replacedBy})
 		case runnerGone:
 			switch {
 			case r.stopAsked:
-				stops = append(stops, stop{ri.ID, "stopped: a StopRunner was asked for it while its node was lost"})
+				stops = append(stops, stop{ri.ID, "a StopRunner was asked for it while its node was lost"})
 			case r.replacedBy == "":
 				// Lost and not placed again: adopted back, whether the
 				// member returned under a new ID (evicted) or the same
@@ -662,7 +663,7 @@ func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
 			}
 		case runnerLive:
 			if r.member != m.ID {
-				stops = append(stops, stop{ri.ID, "stopped: the same runner ID is live on " + r.node})
+				stops = append(stops, stop{ri.ID, "the same runner ID is live on " + r.node})
 			}
 		case runnerLost:
 			// Its failover is still in its backoff: the rule is applied
@@ -678,14 +679,18 @@ func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
 	for _, id := range adopted {
 		cc.emit(ClusterEvent{Kind: ClusterRunnerReconciled, Node: m.NodeName, Member: m.ID, RunnerID: id, Detail: "adopted back: it was lost and not placed again"})
 	}
+	// Each stop on its own goroutine (each bounded, retried a bounded
+	// number of times): one runner's stop does not wait for another's.
+	var wg sync.WaitGroup
 	for _, s := range stops {
-		_, err := c.StopRunner(ctx, s.id)
-		d := s.why
-		if err != nil {
-			d += " (stop failed: " + err.Error() + ")"
-		}
-		cc.emit(ClusterEvent{Kind: ClusterRunnerReconciled, Node: m.NodeName, Member: m.ID, RunnerID: s.id, Detail: d})
+		wg.Add(1)
+		go func() { // owner: join, which waits
+			defer wg.Done()
+			d := cc.stopStale(mc, s.id, s.why)
+			cc.emit(ClusterEvent{Kind: ClusterRunnerReconciled, Node: m.NodeName, Member: m.ID, RunnerID: s.id, Detail: d})
+		}()
 	}
+	wg.Wait()
 }
 
 // reconcileLate applies the reconcile rule to a lost runner whose member
@@ -711,16 +716,11 @@ func (cc *ClusterClient) reconcileLate(r *clusterRunner) {
 		cc.emit(ClusterEvent{Kind: ClusterRunnerReconciled, Node: mc.m.NodeName, Member: mc.m.ID, RunnerID: r.id, Detail: "adopted back: it was lost and not placed again"})
 		return
 	}
-	ctx, cancel := context.WithTimeout(cc.ctx, joinTimeout)
-	_, err := mc.c.StopRunner(ctx, r.id)
-	cancel()
-	d := "stopped: it had been replaced by " + replacedBy
+	why := "it had been replaced by " + replacedBy
 	if replacedBy == "" {
-		d = "stopped: a StopRunner was asked for it while its node was lost"
+		why = "a StopRunner was asked for it while its node was lost"
 	}
-	if err != nil {
-		d += " (stop failed: " + err.Error() + ")"
-	}
+	d := cc.stopStale(mc, r.id, why)
 	cc.emit(ClusterEvent{Kind: ClusterRunnerReconciled, Node: mc.m.NodeName, Member: mc.m.ID, RunnerID: r.id, Detail: d})
 }
 
