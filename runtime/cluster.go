@@ -119,13 +119,20 @@ type ClusterMember struct {
 // memberState is where a member is for the client: live → suspect (its
 // connection was lost; the cluster has not declared it dead yet) → lost
 // (final; the member ID never returns). suspect → live does not happen: a
-// lost connection's tasks cannot be followed again.
+// lost connection's tasks cannot be followed again. A live member that
+// leaves the view with its connection up goes live → leaving (the client
+// asks it whether it shuts down) → draining (it does: its running tasks
+// are followed to their end) → suspect once its connection closes, then
+// lost at the next read; leaving → lost when it does not shut down or
+// does not answer (cluster_leave.go).
 type memberState int
 
 const (
 	memberLive memberState = iota
 	memberSuspect
 	memberLost
+	memberLeaving
+	memberDraining
 )
 
 // runnerState is where a runner the client knows is: live → lost (its
@@ -149,7 +156,13 @@ type memberConn struct {
 	m     membership.Member
 	c     *Client
 	state memberState
-	since time.Time // when it became suspect
+	since time.Time // when it became suspect, or draining
+	// drained: how long a draining member drained before its connection
+	// closed (zero: it did not drain).
+	drained time.Duration
+	// connLost: its connection was lost while it was leaving (the client
+	// was asking whether it drains).
+	connLost bool
 }
 
 type clusterRunner struct {
@@ -185,6 +198,11 @@ type clusterTask struct {
 	h          *actors.TaskHandle
 	submitting bool // the Submit call has not returned yet
 	moving     bool // a failover owns it
+	// held: its node's shutdown ended it unfinished (cancelled before it
+	// started, or cut by the drain deadline) and it is Retryable: moving
+	// is set too, and the failover of its runner, once its member is
+	// lost, resubmits it (cluster_leave.go).
+	held bool
 	// seq orders the tasks by submission: a failover resubmits a runner's
 	// tasks in this order.
 	seq uint64
@@ -208,12 +226,18 @@ type clusterTask struct {
 //
 // Node loss: a member is lost when it leaves the cluster's view, or when
 // its connection dropped and the view still lists it DetectionBound later.
-// Each of its runners goes to the policy (FailureNodeLost): RETRY places it
+// A member that leaves the view with its connection up and says it is
+// shutting down (a graceful leave) drains first: its running tasks are
+// followed to their real outcome, and it is lost once its connection
+// closes (event member_leaving; cluster_leave.go). Each runner of a lost
+// member goes to the policy (FailureNodeLost): RETRY places it
 // again on another member after the backoff delay and resubmits its open
 // Retryable tasks there once, in submission order (the handle's Next
-// returns a *RetryError, as after a local retry); anything else, and every
-// non-Retryable task, ends Failed with a reason wrapping ErrNodeLost's
-// text. Every task ends exactly once.
+// returns a *RetryError, as after a local retry), together with the
+// Retryable tasks its node's shutdown cancelled before they started or
+// cut at its drain deadline; anything else, and every non-Retryable task,
+// ends Failed with a reason wrapping ErrNodeLost's text. Every task ends
+// exactly once.
 //
 // Reconcile: when a member joins (a node back after an eviction, under a
 // new member ID) the client lists its runners: a runner it had replaced or
@@ -536,6 +560,7 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	var gone []*memberConn
 	var why []string
 	var left []bool // the member left the view (not only its connection)
+	var leaving []*memberConn
 	cc.mu.Lock()
 	if cc.closing {
 		cc.mu.Unlock()
@@ -543,7 +568,14 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	}
 	for id, mc := range cc.members {
 		if _, ok := inView[id]; !ok {
-			gone, why, left = append(gone, mc), append(why, "left the cluster's view"), append(left, true)
+			switch mc.state {
+			case memberLive: // its connection is up: does it drain (a graceful leave)?
+				mc.state = memberLeaving
+				leaving = append(leaving, mc)
+			case memberLeaving, memberDraining: // until its answer, or its connection's end
+			default:
+				gone, why, left = append(gone, mc), append(why, leftWhy(mc, now)), append(left, true)
+			}
 			continue
 		}
 		if mc.state == memberSuspect && now.Sub(mc.since) > cc.bound {
@@ -556,7 +588,7 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 			cc.joining[id] = true
 		}
 	}
-	cc.wg.Add(len(fresh)) // under mu with closing unset: before Close waits
+	cc.wg.Add(len(fresh) + len(leaving)) // under mu with closing unset: before Close waits
 	for t := range cc.tasks {
 		if !t.submitting && !t.moving && t.h.Outcome() != nil {
 			delete(cc.tasks, t)
@@ -565,6 +597,9 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	cc.mu.Unlock()
 	for i, mc := range gone {
 		cc.declareLost(mc, why[i], left[i])
+	}
+	for _, mc := range leaving {
+		go cc.checkLeaving(mc) // owner: cc (wg added above); Close waits
 	}
 	// Each join on its own goroutine: a member that does not answer (a
 	// partition between this client and it) takes up to joinTimeout at
@@ -626,6 +661,7 @@ func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
 	mc := &memberConn{m: m, c: c}
 	c.mu.Lock()
 	c.onLost = func(error) { cc.suspect(mc) }
+	c.divert = func(f *actors.TaskFeed, out actors.TaskOutcome) bool { return cc.divertShutdownEnd(mc, f, out) }
 	c.mu.Unlock()
 	infos, err := c.Runners(ctx)
 	if err != nil {
@@ -729,8 +765,15 @@ func (cc *ClusterClient) reconcileLate(r *clusterRunner) {
 func (cc *ClusterClient) suspect(mc *memberConn) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	if mc.state == memberLive {
+	switch mc.state {
+	case memberLive:
 		mc.state, mc.since = memberSuspect, time.Now()
+	case memberLeaving:
+		mc.connLost = true // checkLeaving declares it lost
+	case memberDraining:
+		// A leaving member's connection closed (it exited after its
+		// drain, or was cut off): the next read declares it lost.
+		mc.state, mc.drained = memberSuspect, time.Since(mc.since)
 	}
 }
 
@@ -772,8 +815,12 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 	for t := range cc.tasks {
 		// A task whose outcome came already (after the last prune) is
 		// done: moving it would run it twice.
-		if r := cc.runners[t.runnerID]; r != nil && r.state == runnerLost && r.member == mc.m.ID && !t.submitting && !t.moving && !t.feed.Ended() {
-			t.moving = true
+		r := cc.runners[t.runnerID]
+		if r == nil || r.state != runnerLost || r.member != mc.m.ID {
+			continue
+		}
+		if t.held || !t.submitting && !t.moving && !t.feed.Ended() {
+			t.moving, t.held = true, false
 			byRunner[t.runnerID] = append(byRunner[t.runnerID], t)
 		}
 	}
@@ -1059,6 +1106,9 @@ func (cc *ClusterClient) resolve(ctx context.Context, id string) (*clusterRunner
 				return nil, nil, fmt.Errorf("%w: runner %s ended on its node %s (%s): stopped by another client or the node, or failed", ErrRunnerNotAvailable, id, r.node, r.endedHow)
 			}
 			mc := cc.members[r.member]
+			if mc != nil && (mc.state == memberLeaving || mc.state == memberDraining) {
+				return nil, nil, leavingErr(id, r.node)
+			}
 			if mc == nil || mc.state != memberLive {
 				return nil, nil, fmt.Errorf("%w: runner %s: the connection to its node %s is lost; the cluster has not decided yet", ErrNodeLost, id, r.node)
 			}

@@ -569,12 +569,10 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		// Off the actor: the health read and the status document are
 		// queries of other actors, and this actor answers every session's
 		// pings; a slow answer here must not look like a lost node.
-		st, shutting, to := g.Stats(), false, ctx.Sender()
-		select {
-		case <-g.cfg.Node.Done():
-			shutting = true
-		default:
-		}
+		// Shutting down from SIGNALING on, not only once done: a
+		// ClusterClient asks a member that left the view whether it
+		// drains (runtime/cluster_leave.go).
+		st, shutting, to := g.Stats(), g.cfg.Node.ShuttingDown(), ctx.Sender()
 		a.goCall(ctx, s, callID, func() {
 			sctx, cancel := context.WithTimeout(g.ctx, callTimeout)
 			defer cancel()
