@@ -17,12 +17,12 @@ import (
 const ClusterMemberLeaving ClusterEventKind = "member_leaving"
 
 // leaveCheckTimeout bounds the question a member that left the view with
-// its connection up is asked (is it shutting down?). A frozen member whose
-// heartbeat has not timed out yet does not answer it: its loss is declared
-// that much later, so it stays short (DetectionBound does not include it:
-// a frozen member's connection is lost, 1.5 s, before its peers' 2 s poll
-// timeout drops it from the view).
-const leaveCheckTimeout = 250 * time.Millisecond
+// its connection up is asked (is it shutting down?). It does not delay
+// the loss of a frozen member as a rule: the heartbeat loses its connection (1.5 s)
+// before the peers' 2 s poll timeout drops it from the view, so it is
+// suspect, not asked. A member that does not answer in time is lost, as
+// before.
+const leaveCheckTimeout = 500 * time.Millisecond
 
 // checkLeaving asks a member that left the view with its connection up
 // whether it is shutting down. Yes, and its connection is still up: it
