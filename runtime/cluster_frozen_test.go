@@ -18,18 +18,26 @@ import (
 // 20 ms a token) whose runners run one task at a time, so that a task
 // submitted behind another stays queued; then it places 6 runners (2 a
 // node) and returns the cluster and the two runners on victim.
-func newOneAtATimeCluster(t *testing.T, cluster, victim string) (*failoverCluster, []string) {
+// With etcd set (an endpoint), the nodes and the client use etcd instead.
+func newOneAtATimeCluster(t *testing.T, cluster, victim, etcd string) (*failoverCluster, []string) {
 	t.Helper()
 	kind := fmt.Sprintf(`{"builtin": true, "args": %s}`, failoverRunnerArgs)
 	cfg := writeConfig(t, map[string]string{"gen": kind}, `, "tasks": {"in_flight": 1, "queue": 64}`)
-	ports := testutil.ReservePorts(t, 3)
-	var peers []string
-	for _, p := range ports {
-		peers = append(peers, "127.0.0.1:"+strconv.Itoa(p))
+	ccfg := exo.ClusterConfig{Cluster: cluster, Provider: "etcd", EtcdEndpoints: []string{etcd}}
+	args := func(string) []string {
+		return []string{"--cluster", cluster, "--cluster-provider", "etcd", "--etcd-endpoints", etcd}
 	}
-	port := map[string]int{"fo-a": ports[0], "fo-b": ports[1], "fo-c": ports[2]}
-	args := func(name string) []string {
-		return []string{"--cluster", cluster, "--cluster-port", strconv.Itoa(port[name]), "--cluster-peers", strings.Join(peers, ",")}
+	if etcd == "" {
+		ports := testutil.ReservePorts(t, 3)
+		var peers []string
+		for _, p := range ports {
+			peers = append(peers, "127.0.0.1:"+strconv.Itoa(p))
+		}
+		port := map[string]int{"fo-a": ports[0], "fo-b": ports[1], "fo-c": ports[2]}
+		ccfg = exo.ClusterConfig{Cluster: cluster, Peers: peers}
+		args = func(name string) []string {
+			return []string{"--cluster", cluster, "--cluster-port", strconv.Itoa(port[name]), "--cluster-peers", strings.Join(peers, ",")}
+		}
 	}
 	f := &failoverCluster{t: t, configs: map[string]string{"fo-a": cfg, "fo-b": cfg, "fo-c": cfg}, clusterArgs: args,
 		nodes: map[string]*nodeProc{}, rec: testutil.NewRecorder[exo.ClusterEvent]()}
@@ -38,7 +46,8 @@ func newOneAtATimeCluster(t *testing.T, cluster, victim string) (*failoverCluste
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cc, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: cluster, Peers: peers, Hook: f.rec.Hook})
+	ccfg.Hook = f.rec.Hook
+	cc, err := exo.DialCluster(ctx, ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +108,7 @@ func TestClusterFrozenNodeResumes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster test (about 20 s)")
 	}
-	f, on := newOneAtATimeCluster(t, "frozen-test", "fo-c")
+	f, on := newOneAtATimeCluster(t, "frozen-test", "fo-c", "")
 	cc := f.cc
 	order := []string{"A-retry-running"}
 	hs := map[string]*exo.TaskHandle{"A-retry-running": submitGen(t, cc, on[0], "A-retry-running", 1000, true)}

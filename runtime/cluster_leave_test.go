@@ -23,7 +23,22 @@ func TestClusterGracefulLeaveDrains(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster test (about 15 s)")
 	}
-	f, on := newOneAtATimeCluster(t, "leave-test", "fo-c")
+	gracefulLeaveScenario(t, "")
+}
+
+// TestClusterGracefulLeaveDrainsEtcd is the same with etcd, where the
+// leaving member's key goes as soon as its lease is revoked: the client
+// can see it leave the view before the node's shutdown has begun, so the
+// node says it is shutting down from before it leaves (Server.Leaving).
+func TestClusterGracefulLeaveDrainsEtcd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster test with etcd (about 15 s)")
+	}
+	gracefulLeaveScenario(t, startTestEtcd(t, etcdTestBinary(t)))
+}
+
+func gracefulLeaveScenario(t *testing.T, etcd string) {
+	f, on := newOneAtATimeCluster(t, "leave-test", "fo-c", etcd)
 	cc := f.cc
 	a := submitGen(t, cc, on[0], "A-retry-running", 100, true)
 	b := submitGen(t, cc, on[0], "B-retry-queued", 5, true)
