@@ -81,6 +81,19 @@ func (a *runnerActor) onPhase(ctx actor.Context, req *phaseRequest, from *actor.
 	}
 }
 
+// The reasons of the tasks a node's shutdown ends without running them to
+// their end: a ClusterClient tells them from other outcomes (the task did
+// not finish because its node left, so the lost-node rules apply), so they
+// are fixed texts.
+const (
+	// ReasonShutdownBeforeStart: a queued task the node's shutdown
+	// cancelled (SIGNALING) before it was sent to its runner.
+	ReasonShutdownBeforeStart = "node shutting down before the task started"
+	// ReasonShutdownDrainCut: a task still in flight when the DRAINING
+	// deadline of the node's shutdown passed (it ends TimedOut).
+	ReasonShutdownDrainCut = "drain deadline passed during shutdown"
+)
+
 // closeAdmission stops taking work: Submit is refused, nothing more is
 // dispatched, and tasks still queued (never started) end Cancelled. It
 // returns how many queued tasks it ended.
@@ -90,7 +103,7 @@ func (a *runnerActor) closeAdmission(to admission) int {
 	}
 	why := "runner stopping before the task started"
 	if to == admitShuttingDown {
-		why = "node shutting down before the task started"
+		why = ReasonShutdownBeforeStart
 	}
 	n := 0
 	l := a.slot.tasks
@@ -157,7 +170,7 @@ func (a *runnerActor) onTaskEnded(ctx actor.Context, st exov1.TaskStatus) {
 // drainDeadlinePassed: in-flight tasks that did not finish in time end
 // TimedOut now; the runner is told to cancel them.
 func (a *runnerActor) drainDeadlinePassed(ctx actor.Context) {
-	reason := "drain deadline passed during shutdown"
+	reason := ReasonShutdownDrainCut
 	if a.drain.then == lifeStopping {
 		reason = "drain deadline passed while the runner was stopped (RunnerTimeouts.StopDrain)"
 	}

@@ -216,6 +216,12 @@ type Client struct {
 	// them open and calls it, under mu, so the cluster's verdict decides
 	// how they end (cluster.go). It must not block.
 	onLost func(err error)
+	// divert, when set (a ClusterClient's connection), sees each task
+	// outcome before the handle does, under mu; when it returns true it
+	// took the task (a node's shutdown ended it unfinished: the cluster
+	// moves it, cluster_leave.go) and the outcome is not given to feed. It
+	// must not block.
+	divert func(feed *actors.TaskFeed, out actors.TaskOutcome) bool
 }
 
 // byeWait bounds how long Close waits for the node to acknowledge the
@@ -1068,7 +1074,9 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 		if o.At != nil {
 			out.At = o.At.AsTime()
 		}
-		f.Finish(out)
+		if c.divert == nil || !c.divert(f, out) {
+			f.Finish(out)
+		}
 		delete(c.tasks, m.GetCallId())
 		delete(c.taskIDs, m.GetCallId())
 	}

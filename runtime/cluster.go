@@ -119,13 +119,20 @@ type ClusterMember struct {
 // memberState is where a member is for the client: live → suspect (its
 // connection was lost; the cluster has not declared it dead yet) → lost
 // (final; the member ID never returns). suspect → live does not happen: a
-// lost connection's tasks cannot be followed again.
+// lost connection's tasks cannot be followed again. A live member that
+// leaves the view with its connection up goes live → leaving (the client
+// asks it whether it shuts down) → draining (it does: its running tasks
+// are followed to their end) → suspect once its connection closes, then
+// lost at the next read; leaving → lost when it does not shut down or
+// does not answer (cluster_leave.go).
 type memberState int
 
 const (
 	memberLive memberState = iota
 	memberSuspect
 	memberLost
+	memberLeaving
+	memberDraining
 )
 
 // runnerState is where a runner the client knows is: live → lost (its
@@ -149,7 +156,13 @@ type memberConn struct {
 	m     membership.Member
 	c     *Client
 	state memberState
-	since time.Time // when it became suspect
+	since time.Time // when it became suspect, or draining
+	// drained: how long a draining member drained before its connection
+	// closed (zero: it did not drain).
+	drained time.Duration
+	// connLost: its connection was lost while it was leaving (the client
+	// was asking whether it drains).
+	connLost bool
 }
 
 type clusterRunner struct {
@@ -185,6 +198,14 @@ type clusterTask struct {
 	h          *actors.TaskHandle
 	submitting bool // the Submit call has not returned yet
 	moving     bool // a failover owns it
+	// held: its node's shutdown ended it unfinished (cancelled before it
+	// started, or cut by the drain deadline) and it is Retryable: moving
+	// is set too, and the failover of its runner, once its member is
+	// lost, resubmits it (cluster_leave.go).
+	held bool
+	// seq orders the tasks by submission: a failover resubmits a runner's
+	// tasks in this order.
+	seq uint64
 }
 
 // ClusterClient places runners over a cluster of exo-actors nodes and
@@ -205,17 +226,24 @@ type clusterTask struct {
 //
 // Node loss: a member is lost when it leaves the cluster's view, or when
 // its connection dropped and the view still lists it DetectionBound later.
-// Each of its runners goes to the policy (FailureNodeLost): RETRY places it
+// A member that leaves the view with its connection up and says it is
+// shutting down (a graceful leave) drains first: its running tasks are
+// followed to their real outcome, and it is lost once its connection
+// closes (event member_leaving; cluster_leave.go). Each runner of a lost
+// member goes to the policy (FailureNodeLost): RETRY places it
 // again on another member after the backoff delay and resubmits its open
-// Retryable tasks there once (the handle's Next returns a *RetryError, as
-// after a local retry); anything else, and every non-Retryable task, ends
-// Failed with a reason wrapping ErrNodeLost's text. Every task ends exactly
-// once.
+// Retryable tasks there once, in submission order (the handle's Next
+// returns a *RetryError, as after a local retry), together with the
+// Retryable tasks its node's shutdown cancelled before they started or
+// cut at its drain deadline; anything else, and every non-Retryable task,
+// ends Failed with a reason wrapping ErrNodeLost's text. Every task ends
+// exactly once.
 //
 // Reconcile: when a member joins (a node back after an eviction, under a
 // new member ID) the client lists its runners: a runner it had replaced or
-// stopped is stopped there (the replacement wins, no duplicate); a lost
-// runner that was not placed again is adopted back.
+// stopped is stopped there (its tasks cancelled first, so it runs none of
+// the tasks the client resubmitted or failed; the replacement wins, no
+// duplicate); a lost runner that was not placed again is adopted back.
 //
 // Runners that end elsewhere: every ClusterConfig.Reconcile (1s), and with
 // the lists every placement reads anyway, the client lists the runners of
@@ -254,8 +282,13 @@ type ClusterClient struct {
 	joining map[string]bool           // member IDs a join goroutine is connecting to (at most the view's members)
 	runners map[string]*clusterRunner // by runner ID: live ones exist on their member (ended ones leave by noteRunners), the rest at most maxRetired
 	seq     uint64                    // counts runners becoming live on a member (clusterRunner.at)
+	taskSeq uint64                    // counts Submits (clusterTask.seq)
 	retired []string                  // IDs of replaced, gone and ended runners, oldest first (at most maxRetired)
 	tasks   map[*clusterTask]struct{} // open tasks (pruned as they end)
+
+	// unanswered: the automanaged peers that did not answer the last
+	// read of the membership (readStatus gives them unansweredPeerWait).
+	unanswered map[string]bool
 }
 
 var _ Node = (*ClusterClient)(nil)
@@ -296,7 +329,7 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 		defer cancel()
 	}
 	cctx, cancel := context.WithCancel(context.Background())
-	cc := &ClusterClient{cfg: cfg, mcfg: mcfg, eh: eh, bound: mcfg.DetectionBound() + cfg.Poll, ctx: cctx, cancel: cancel,
+	cc := &ClusterClient{cfg: cfg, mcfg: mcfg, eh: eh, bound: clientDetectionBound(mcfg, cfg.Poll), ctx: cctx, cancel: cancel,
 		members: map[string]*memberConn{}, dead: map[string]bool{}, joining: map[string]bool{}, runners: map[string]*clusterRunner{}, tasks: map[*clusterTask]struct{}{}}
 	for {
 		err := cc.refresh(ctx)
@@ -330,9 +363,11 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 	return cc, nil
 }
 
-// DetectionBound is the bound from a member's death to this client
-// declaring it lost: the provider's bound (membership.Config.DetectionBound)
-// plus one Poll.
+// DetectionBound is the bound from a member's death (kill -9) or freeze
+// (SIGSTOP) to this client declaring it lost: the provider's bound
+// (membership.Config.DetectionBound, which covers a frozen member: its
+// peers' poll times out) plus one Poll plus one read of the membership
+// (bounded by 500 ms): 2.8 s automanaged, 4.6 s etcd by default.
 func (cc *ClusterClient) DetectionBound() time.Duration { return cc.bound }
 
 func (cc *ClusterClient) emit(ev ClusterEvent) {
@@ -520,7 +555,7 @@ func (cc *ClusterClient) pollOnce() {
 // members that left the view (or whose connection has been lost for longer
 // than the bound), and prunes ended tasks.
 func (cc *ClusterClient) refresh(ctx context.Context) error {
-	st, err := membership.QueryStatus(ctx, cc.mcfg)
+	st, err := cc.readStatus(ctx)
 	if err != nil {
 		return err
 	}
@@ -533,6 +568,7 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	var gone []*memberConn
 	var why []string
 	var left []bool // the member left the view (not only its connection)
+	var leaving []*memberConn
 	cc.mu.Lock()
 	if cc.closing {
 		cc.mu.Unlock()
@@ -540,7 +576,14 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	}
 	for id, mc := range cc.members {
 		if _, ok := inView[id]; !ok {
-			gone, why, left = append(gone, mc), append(why, "left the cluster's view"), append(left, true)
+			switch mc.state {
+			case memberLive: // its connection is up: does it drain (a graceful leave)?
+				mc.state = memberLeaving
+				leaving = append(leaving, mc)
+			case memberLeaving, memberDraining: // until its answer, or its connection's end
+			default:
+				gone, why, left = append(gone, mc), append(why, leftWhy(mc, now)), append(left, true)
+			}
 			continue
 		}
 		if mc.state == memberSuspect && now.Sub(mc.since) > cc.bound {
@@ -553,7 +596,7 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 			cc.joining[id] = true
 		}
 	}
-	cc.wg.Add(len(fresh)) // under mu with closing unset: before Close waits
+	cc.wg.Add(len(fresh) + len(leaving)) // under mu with closing unset: before Close waits
 	for t := range cc.tasks {
 		if !t.submitting && !t.moving && t.h.Outcome() != nil {
 			delete(cc.tasks, t)
@@ -562,6 +605,9 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	cc.mu.Unlock()
 	for i, mc := range gone {
 		cc.declareLost(mc, why[i], left[i])
+	}
+	for _, mc := range leaving {
+		go cc.checkLeaving(mc) // owner: cc (wg added above); Close waits
 	}
 	// Each join on its own goroutine: a member that does not answer (a
 	// partition between this client and it) takes up to joinTimeout at
@@ -615,6 +661,7 @@ func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
 	mc := &memberConn{m: m, c: c}
 	c.mu.Lock()
 	c.onLost = func(error) { cc.suspect(mc) }
+	c.divert = func(f *actors.TaskFeed, out actors.TaskOutcome) bool { return cc.divertShutdownEnd(mc, f, out) }
 	c.mu.Unlock()
 	infos, err := c.Runners(ctx)
 	if err != nil {
@@ -638,11 +685,11 @@ func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
 		}
 		switch r.state {
 		case runnerReplaced:
-			stops = append(stops, stop{ri.ID, "stopped: it had been replaced by " + r.replacedBy})
+			stops = append(stops, stop{ri.ID, "it had been replaced by " + r.replacedBy})
 		case runnerGone:
 			switch {
 			case r.stopAsked:
-				stops = append(stops, stop{ri.ID, "stopped: a StopRunner was asked for it while its node was lost"})
+				stops = append(stops, stop{ri.ID, "a StopRunner was asked for it while its node was lost"})
 			case r.replacedBy == "":
 				// Lost and not placed again: adopted back, whether the
 				// member returned under a new ID (evicted) or the same
@@ -652,7 +699,7 @@ func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
 			}
 		case runnerLive:
 			if r.member != m.ID {
-				stops = append(stops, stop{ri.ID, "stopped: the same runner ID is live on " + r.node})
+				stops = append(stops, stop{ri.ID, "the same runner ID is live on " + r.node})
 			}
 		case runnerLost:
 			// Its failover is still in its backoff: the rule is applied
@@ -668,14 +715,18 @@ func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
 	for _, id := range adopted {
 		cc.emit(ClusterEvent{Kind: ClusterRunnerReconciled, Node: m.NodeName, Member: m.ID, RunnerID: id, Detail: "adopted back: it was lost and not placed again"})
 	}
+	// Each stop on its own goroutine (each bounded, retried a bounded
+	// number of times): one runner's stop does not wait for another's.
+	var wg sync.WaitGroup
 	for _, s := range stops {
-		_, err := c.StopRunner(ctx, s.id)
-		d := s.why
-		if err != nil {
-			d += " (stop failed: " + err.Error() + ")"
-		}
-		cc.emit(ClusterEvent{Kind: ClusterRunnerReconciled, Node: m.NodeName, Member: m.ID, RunnerID: s.id, Detail: d})
+		wg.Add(1)
+		go func() { // owner: join, which waits
+			defer wg.Done()
+			d := cc.stopStale(mc, s.id, s.why)
+			cc.emit(ClusterEvent{Kind: ClusterRunnerReconciled, Node: m.NodeName, Member: m.ID, RunnerID: s.id, Detail: d})
+		}()
 	}
+	wg.Wait()
 }
 
 // reconcileLate applies the reconcile rule to a lost runner whose member
@@ -701,16 +752,11 @@ func (cc *ClusterClient) reconcileLate(r *clusterRunner) {
 		cc.emit(ClusterEvent{Kind: ClusterRunnerReconciled, Node: mc.m.NodeName, Member: mc.m.ID, RunnerID: r.id, Detail: "adopted back: it was lost and not placed again"})
 		return
 	}
-	ctx, cancel := context.WithTimeout(cc.ctx, joinTimeout)
-	_, err := mc.c.StopRunner(ctx, r.id)
-	cancel()
-	d := "stopped: it had been replaced by " + replacedBy
+	why := "it had been replaced by " + replacedBy
 	if replacedBy == "" {
-		d = "stopped: a StopRunner was asked for it while its node was lost"
+		why = "a StopRunner was asked for it while its node was lost"
 	}
-	if err != nil {
-		d += " (stop failed: " + err.Error() + ")"
-	}
+	d := cc.stopStale(mc, r.id, why)
 	cc.emit(ClusterEvent{Kind: ClusterRunnerReconciled, Node: mc.m.NodeName, Member: mc.m.ID, RunnerID: r.id, Detail: d})
 }
 
@@ -719,8 +765,15 @@ func (cc *ClusterClient) reconcileLate(r *clusterRunner) {
 func (cc *ClusterClient) suspect(mc *memberConn) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	if mc.state == memberLive {
+	switch mc.state {
+	case memberLive:
 		mc.state, mc.since = memberSuspect, time.Now()
+	case memberLeaving:
+		mc.connLost = true // checkLeaving declares it lost
+	case memberDraining:
+		// A leaving member's connection closed (it exited after its
+		// drain, or was cut off): the next read declares it lost.
+		mc.state, mc.drained = memberSuspect, time.Since(mc.since)
 	}
 }
 
@@ -762,10 +815,17 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 	for t := range cc.tasks {
 		// A task whose outcome came already (after the last prune) is
 		// done: moving it would run it twice.
-		if r := cc.runners[t.runnerID]; r != nil && r.state == runnerLost && r.member == mc.m.ID && !t.submitting && !t.moving && !t.feed.Ended() {
-			t.moving = true
+		r := cc.runners[t.runnerID]
+		if r == nil || r.state != runnerLost || r.member != mc.m.ID {
+			continue
+		}
+		if t.held || !t.submitting && !t.moving && !t.feed.Ended() {
+			t.moving, t.held = true, false
 			byRunner[t.runnerID] = append(byRunner[t.runnerID], t)
 		}
+	}
+	for _, ts := range byRunner { // the failover resubmits them in submission order
+		sort.Slice(ts, func(i, j int) bool { return ts[i].seq < ts[j].seq })
 	}
 	cc.wg.Add(len(lost)) // under mu, before Close can wait
 	cc.mu.Unlock()
@@ -1054,6 +1114,9 @@ func (cc *ClusterClient) resolve(ctx context.Context, id string) (*clusterRunner
 				return nil, nil, fmt.Errorf("%w: runner %s ended on its node %s (%s): stopped by another client or the node, or failed", ErrRunnerNotAvailable, id, r.node, r.endedHow)
 			}
 			mc := cc.members[r.member]
+			if mc != nil && (mc.state == memberLeaving || mc.state == memberDraining) {
+				return nil, nil, leavingErr(id, r.node)
+			}
 			if mc == nil || mc.state != memberLive {
 				return nil, nil, pendingError{fmt.Errorf("%w: runner %s: the connection to its node %s is lost; the cluster has not decided yet (WaitReady waits for its decision)", ErrNodeLost, id, r.node)}
 			}
@@ -1117,6 +1180,8 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 	h, feed := actors.NewTaskFeed(runnerID, t.ID)
 	ct := &clusterTask{t: t, runnerID: r.id, feed: feed, h: h, submitting: true}
 	cc.mu.Lock()
+	cc.taskSeq++
+	ct.seq = cc.taskSeq
 	cc.tasks[ct] = struct{}{}
 	cc.mu.Unlock()
 	err = mc.c.submitFeed(ctx, r.id, t, feed)

@@ -9,6 +9,7 @@ import (
 	goruntime "runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -92,6 +93,10 @@ const tickEvery = 250 * time.Millisecond
 // and one per lost client whose tasks it cancels. Close stops them all
 // and waits for them.
 type Gateway struct {
+	// leaving: the node is leaving its cluster on its way to a shutdown
+	// (SetLeaving); NodeStatus says ShuttingDown from then on.
+	leaving atomic.Bool
+
 	cfg    Config
 	system *actor.ActorSystem
 	pid    *actor.PID
@@ -609,12 +614,10 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		// Off the actor: the health read and the status document are
 		// queries of other actors, and this actor answers every session's
 		// pings; a slow answer here must not look like a lost node.
-		st, shutting, to := g.Stats(), false, ctx.Sender()
-		select {
-		case <-g.cfg.Node.Done():
-			shutting = true
-		default:
-		}
+		// Shutting down from SIGNALING on, not only once done: a
+		// ClusterClient asks a member that left the view whether it
+		// drains (runtime/cluster_leave.go).
+		st, shutting, to := g.Stats(), g.leaving.Load() || g.cfg.Node.ShuttingDown(), ctx.Sender()
 		a.goCall(ctx, s, callID, func() {
 			sctx, cancel := context.WithTimeout(g.ctx, callTimeout)
 			defer cancel()

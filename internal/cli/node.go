@@ -173,7 +173,10 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	}
 	if member != nil {
 		// Leave before the System shuts down: the others drop this node
-		// at once instead of after the detection bound.
+		// at once instead of after the detection bound. Say first that it
+		// shuts down: a ClusterClient that sees it leave asks, and then
+		// follows its tasks while it drains.
+		srv.Leaving()
 		if err := member.leave(); err != nil {
 			fmt.Fprintf(e.stdout, "node %s: leaving cluster %s: %v\n", o.name, ccfg.Cluster, err)
 		} else {

@@ -1,0 +1,103 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/exo-actors/exo-actors/actors"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// ClusterMemberLeaving: a member left the cluster's view while its
+// connection was up, and it answered that it is shutting down (a graceful
+// leave: SIGTERM, a client's shutdown). The client follows the tasks still
+// running there to their end; the member is declared lost (and its
+// runners handed to the policy) once its connection closes.
+const ClusterMemberLeaving ClusterEventKind = "member_leaving"
+
+// leaveCheckTimeout bounds the question a member that left the view with
+// its connection up is asked (is it shutting down?). It does not delay
+// the loss of a frozen member as a rule: the heartbeat loses its connection (1.5 s)
+// before the peers' 2 s poll timeout drops it from the view, so it is
+// suspect, not asked. A member that does not answer in time is lost, as
+// before.
+const leaveCheckTimeout = 500 * time.Millisecond
+
+// checkLeaving asks a member that left the view with its connection up
+// whether it is shutting down. Yes, and its connection is still up: it
+// drains (memberDraining) until its connection closes. Otherwise (evicted
+// and still running, or no answer in time) it is lost now, as before. Run
+// it on a goroutine counted in cc.wg.
+func (cc *ClusterClient) checkLeaving(mc *memberConn) {
+	defer cc.wg.Done()
+	ctx, cancel := context.WithTimeout(cc.ctx, leaveCheckTimeout)
+	st, err := mc.c.NodeStatus(ctx)
+	cancel()
+	cc.mu.Lock()
+	// connLost, not c.Err(): the Client's lock is taken before cc.mu
+	// (suspect, divertShutdownEnd), never after.
+	draining := err == nil && st.ShuttingDown && mc.state == memberLeaving && !mc.connLost
+	if draining {
+		mc.state, mc.since = memberDraining, time.Now()
+	}
+	open := 0
+	for t := range cc.tasks {
+		if r := cc.runners[t.runnerID]; r != nil && r.member == mc.m.ID && !t.feed.Ended() && !t.held {
+			open++
+		}
+	}
+	cc.mu.Unlock()
+	if draining {
+		cc.emit(ClusterEvent{Kind: ClusterMemberLeaving, Node: mc.m.NodeName, Member: mc.m.ID,
+			Detail: fmt.Sprintf("left the cluster's view and is shutting down: following its %d open tasks until its connection closes", open)})
+		return
+	}
+	cc.declareLost(mc, "left the cluster's view", true)
+}
+
+// divertShutdownEnd takes, from a member's connection, the outcome of a
+// task its node's shutdown ended unfinished — cancelled before it started
+// (actors.ReasonShutdownBeforeStart) or cut by the drain deadline
+// (actors.ReasonShutdownDrainCut) — when the task is Retryable and not
+// retried yet: instead of ending, the task is held (moving) for the
+// failover of its runner once the member is lost, which resubmits it. Any
+// other outcome goes to the handle. Called by the Client under its lock.
+func (cc *ClusterClient) divertShutdownEnd(mc *memberConn, f *actors.TaskFeed, out actors.TaskOutcome) bool {
+	switch {
+	case out.Status == exov1.TaskStatus_TASK_STATUS_CANCELLED && out.Reason == actors.ReasonShutdownBeforeStart:
+	case out.Status == exov1.TaskStatus_TASK_STATUS_TIMED_OUT && out.Reason == actors.ReasonShutdownDrainCut:
+	default:
+		return false
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.closing {
+		return false
+	}
+	for t := range cc.tasks {
+		if t.feed != f {
+			continue
+		}
+		r := cc.runners[t.runnerID]
+		if !t.t.Retryable || t.h.Attempt() >= 2 || t.moving || r == nil || r.state != runnerLive || r.member != mc.m.ID {
+			return false
+		}
+		t.moving, t.held = true, true
+		return true
+	}
+	return false
+}
+
+// leftWhy says how a member that is no longer in the view left.
+func leftWhy(mc *memberConn, now time.Time) string {
+	if mc.drained > 0 {
+		return fmt.Sprintf("left the cluster's view (shutting down); its connection closed after it drained for %s", mc.drained.Round(time.Millisecond))
+	}
+	return "left the cluster's view"
+}
+
+// leavingErr is the error of a call on a runner whose member is leaving.
+func leavingErr(id, node string) error {
+	return fmt.Errorf("%w: runner %s: its node %s is leaving the cluster (it finishes its running tasks, then the runner is placed again); try again shortly", ErrNodeLost, id, node)
+}
