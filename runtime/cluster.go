@@ -370,6 +370,15 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 // (bounded by 500 ms): 2.8 s automanaged, 4.6 s etcd by default.
 func (cc *ClusterClient) DetectionBound() time.Duration { return cc.bound }
 
+// DeathDetectionBound is the bound from a member's death (kill -9) to this
+// client declaring it lost: the provider's bound plus one Poll (2.3 s
+// automanaged, 4.1 s etcd by default). A dead member's port refuses at
+// once, so the membership read that sees the change is not slowed by it;
+// a frozen one takes up to DetectionBound.
+func (cc *ClusterClient) DeathDetectionBound() time.Duration {
+	return cc.mcfg.DetectionBound() + cc.cfg.Poll
+}
+
 func (cc *ClusterClient) emit(ev ClusterEvent) {
 	if cc.cfg.Hook != nil {
 		if ev.At.IsZero() {
