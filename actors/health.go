@@ -33,6 +33,11 @@ type HealthConfig struct {
 	// HTTP configures /healthz, /readyz, /metrics and /status; off unless
 	// Addr is set.
 	HTTP HTTPConfig
+
+	// readProc reads a runner process's /proc stat (health.ReadProc when
+	// nil); tests set it (export_test.go) to show a process as a zombie
+	// at a chosen check.
+	readProc func(pid int) (health.ProcStat, error)
 }
 
 // HTTPConfig configures the node's HTTP endpoints (internal/httpapi).
@@ -533,7 +538,11 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 			in.HeartbeatAge = 0 // reported, not judged: the node's own stall (tickLate)
 		}
 		if smp.pid != v.procPid || now.Sub(v.procAt) >= m.cfg.ProcInterval {
-			ps, err := health.ReadProc(smp.pid)
+			read := health.ReadProc
+			if f := m.node.healthCfg.readProc; f != nil {
+				read = f
+			}
+			ps, err := read(smp.pid)
 			if err != nil {
 				m.node.logger.WithError(err).WithField("runner_id", v.id).Debug("health: cannot read /proc")
 			}
