@@ -161,10 +161,11 @@ func TestHealthForgetsRemovedRunners(t *testing.T) {
 }
 
 // TestHealthGoneRunnerKeepsNoLiveScore: a runner stopped between two
-// checks is reported gone with the score of a process that is not running,
-// not with its last live check's. Before, it kept that check's score,
-// level, pid and memory for as long as it was listed ("gone", 0.74
-// degraded, a dead pid: seen by a new operator on /status).
+// checks is reported stopped, with no score (it is not judged: level 0,
+// "unknown" on /status), not with its last live check's. Before, it kept
+// that check's score, level, pid and memory for as long as it was listed
+// ("gone", 0.74 degraded, a dead pid: seen by a new operator on /status);
+// then it showed "gone", 0 and unhealthy, for a runner stopped on purpose.
 func TestHealthGoneRunnerKeepsNoLiveScore(t *testing.T) {
 	n, fc, checks := healthNode(t, health.Config{Interval: time.Second})
 	id := readyRunner(t, n)
@@ -178,9 +179,9 @@ func TestHealthGoneRunnerKeepsNoLiveScore(t *testing.T) {
 	}
 	step(t, fc, checks, time.Second)
 	r := runnerHealth(t, n, id)
-	if r.State != actors.RunnerGone || r.Value != 0 || r.Level != health.Unhealthy || r.Reason != "process not running" ||
+	if r.State != actors.RunnerStoppedState || r.Value != 0 || r.Level != 0 || r.Reason != "stopped (not scored)" ||
 		r.Pid != 0 || r.Alive || r.RSS != 0 || r.HeartbeatAge != 0 {
-		t.Errorf("gone runner: state %s, score %v %s %q, pid %d, alive %v, rss %d, heartbeat age %s; want gone, 0 unhealthy \"process not running\", no pid, memory or heartbeat",
+		t.Errorf("stopped runner: state %s, score %v %s %q, pid %d, alive %v, rss %d, heartbeat age %s; want stopped, no score or level, \"stopped (not scored)\", no pid, memory or heartbeat",
 			r.State, r.Value, r.Level, r.Reason, r.Pid, r.Alive, r.RSS, r.HeartbeatAge)
 	}
 }

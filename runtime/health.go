@@ -201,7 +201,9 @@ type HealthReport struct {
 }
 
 // RunnerHealth is one runner in a HealthReport. State is "live",
-// "restarting", "stopping", "gone", "persistently_failed" or "starting".
+// "draining", "starting", "restarting", "failing", "stopping", "stopped",
+// "gone" or "persistently_failed" (docs/operations.md, "Runner health
+// states"); a runner starting, stopping or stopped has no score (Level 0).
 type RunnerHealth struct {
 	RunnerID   string
 	Generation uint64
