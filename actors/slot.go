@@ -121,6 +121,10 @@ type RunnerInfo struct {
 	Restarting     bool
 	RestartIn      time.Duration
 	RestartAttempt int
+	// Removed: the runner's actor ended for good (stopped, or retired after
+	// an escalation); Runners lists it until retention forgets it
+	// (RetentionLimits).
+	Removed bool
 }
 
 func (s *slot) info() RunnerInfo {
