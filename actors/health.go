@@ -479,15 +479,16 @@ func meantToRun(state string) bool {
 	return false
 }
 
-// unscored clears the score of a runner's report when a new generation
-// starts: the new process is not scored until a check samples it, and
+// unscored clears the score of a runner's report when it is starting (a
+// new generation, or a new actor incarnation whose process has not said
+// Hello yet): the new process is not scored until a check samples it, and
 // never carries its predecessor's score, level, pid or memory (for up to an
 // interval /status showed a new generation Ready beside the old one's
 // "0 process is a zombie"). Its history (recoveries, tasks, last stop)
 // stays.
 func (m *healthMonitor) unscored(v *runnerView, gen uint64) {
-	if v.report.Generation == gen {
-		return
+	if v.report.Generation == gen && v.report.Level == 0 {
+		return // already unscored
 	}
 	old := v.report
 	r := RunnerHealth{RunnerID: v.id, Generation: gen, State: RunnerStarting,

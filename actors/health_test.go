@@ -257,9 +257,16 @@ func TestHealthHungRunnerRecoveredThenStopped(t *testing.T) {
 	default:
 		t.Error("the resource in error was never reset")
 	}
+	step(t, fc, checks, time.Second) // a check that finds it persistently failed
 	r := runnerHealth(t, n, id)
 	if r.State != actors.RunnerPersistent {
 		t.Errorf("state %q, want %q", r.State, actors.RunnerPersistent)
+	}
+	// Not scored any more: no score series, as for an escalated or stopped
+	// runner (before, it kept its last live score for as long as it was
+	// listed, while an escalated runner lost its series at once).
+	if s := scoreSeries(t, n, id); len(s) > 0 {
+		t.Errorf("persistently failed runner still has score series: %v", s)
 	}
 	// Two records: the recovery (its steps in order; it ends failed when the
 	// new process hung before a check saw it healthy, succeeded when one
@@ -359,4 +366,28 @@ func TestHealthLeavesAStartingRunnerToItsHandshakeTimeout(t *testing.T) {
 			t.Errorf("runner failed during its handshake: %s", f.Failure.Message)
 		}
 	}
+}
+
+// scoreSeries lists runner id's exo_health_score and exo_health_component
+// series.
+func scoreSeries(t *testing.T, n *testNode, id string) []string {
+	t.Helper()
+	fams, err := n.Metrics().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range fams {
+		if f.GetName() != "exo_health_score" && f.GetName() != "exo_health_component" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "runner" && l.GetValue() == id {
+					out = append(out, f.GetName()+" "+strings.TrimSpace(m.String()))
+				}
+			}
+		}
+	}
+	return out
 }
