@@ -214,7 +214,7 @@ func fromRunnerInfo(in actors.RunnerInfo) RunnerInfo {
 		TotalLayers: in.Status.GetTotalLayers(), StatusError: in.Status.GetErrorMessage(),
 		StatusDiagnostics: in.Status.GetDiagnostics(), StatusSince: in.StatusSince, StaleDrops: in.StaleDrops,
 		ProtocolErrors: in.ProtocolErrors, LifecycleErrors: in.LifecycleErrors, LastError: in.LastError, NextDelay: in.NextDelay,
-		Restarting: in.Restarting, RestartIn: in.RestartIn, RestartAttempt: in.RestartAttempt, Removed: in.Removed}
+		Restarting: in.Restarting, RestartIn: in.RestartIn, RestartAttempt: in.RestartAttempt}
 	if in.LastRecord != nil {
 		r := fromRecord(*in.LastRecord)
 		out.LastRecord = &r
@@ -228,7 +228,7 @@ func toRunnerInfo(in RunnerInfo) actors.RunnerInfo {
 			TotalLayers: in.TotalLayers, ErrorMessage: in.StatusError, Diagnostics: in.StatusDiagnostics},
 		StatusSince: in.StatusSince, StaleDrops: in.StaleDrops, ProtocolErrors: in.ProtocolErrors, LifecycleErrors: in.LifecycleErrors,
 		LastError: in.LastError, NextDelay: in.NextDelay, Restarting: in.Restarting, RestartIn: in.RestartIn,
-		RestartAttempt: in.RestartAttempt, Removed: in.Removed}
+		RestartAttempt: in.RestartAttempt}
 	if in.LastRecord != nil {
 		r := toRecord(*in.LastRecord)
 		out.LastRecord = &r

@@ -115,10 +115,6 @@ type RunnerInfo struct {
 	Restarting     bool
 	RestartIn      time.Duration
 	RestartAttempt int
-	// Removed: the runner ended for good (stopped, or retired after an
-	// escalation); Runners lists it until retention forgets it
-	// (Config.Retention).
-	Removed bool
 }
 
 // StatusText renders the runner's state for people: its status, or

@@ -38,7 +38,7 @@ func scoredNow(in actors.RunnerInfo, byRunner map[string]actors.RunnerHealth) (a
 // runnerReady says whether runner in can serve: Ready or Running, not
 // removed, and not unhealthy at the last check of its current process.
 func runnerReady(in actors.RunnerInfo, byRunner map[string]actors.RunnerHealth) bool {
-	if in.Removed || in.Restarting {
+	if in.Removed() || in.Restarting {
 		return false
 	}
 	if k := in.Status.GetKind(); k != exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY && k != exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING {
@@ -63,7 +63,7 @@ func readyCount(infos []actors.RunnerInfo, byRunner map[string]actors.RunnerHeal
 func liveCount(infos []actors.RunnerInfo) int {
 	n := 0
 	for _, in := range infos {
-		if !in.Removed {
+		if !in.Removed() {
 			n++
 		}
 	}

@@ -196,7 +196,7 @@ func BuildStatus(ctx context.Context, n *actors.Node) (*StatusDoc, error) {
 	runners := &TreeNode{Name: "node/runners", Kind: "runners", State: "running"}
 	for _, in := range infos {
 		h, scored := byRunner[in.ID]
-		if scored && h.Generation != in.Generation && !in.Removed {
+		if scored && h.Generation != in.Generation && !in.Removed() {
 			// A new process the monitor has not checked yet: none of the
 			// previous generation's score, level or reason beside it.
 			h = actors.RunnerHealth{RunnerID: in.ID, Generation: in.Generation, State: actors.RunnerStarting,
