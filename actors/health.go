@@ -194,6 +194,7 @@ type runnerView struct {
 	cpu       float64         // CPU use between the last two /proc readings
 	proc      health.ProcStat // the last /proc reading
 	procPid   int
+	procErr   error // the last /proc reading failed (not "no such process")
 	procAt    time.Time
 	reset     map[string]bool // resets pending
 	resetLog  []string
@@ -618,11 +619,11 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 				}
 				v.cpuTicks, v.cpuAt = ps.CPU, now
 			}
-			v.proc, v.procPid, v.procAt = ps, smp.pid, now
+			v.proc, v.procPid, v.procAt, v.procErr = ps, smp.pid, now, err
 		}
 		in.Alive, in.Zombie, in.RSS, in.CPU = v.proc.Alive, v.proc.Zombie, v.proc.RSS, v.cpu
 		if live || v.state == RunnerDraining {
-			if !in.Alive || in.Zombie {
+			if v.procErr == nil && (!in.Alive || in.Zombie) {
 				// Its process has exited (a zombie not reaped yet, or
 				// reaped) before the runner actor heard of it: it is
 				// failing, and the supervisor's decision on the exit
