@@ -229,7 +229,7 @@ func TestSlowSyncHookIsCounted(t *testing.T) {
 // heartbeat timeout in all, with a chunk read after every step.
 func TestOutputProvesLifeWithoutHeartbeats(t *testing.T) {
 	fc := clock.NewFake(time.Unix(1_700_000_000, 0))
-	n := startNode(t, noChunks, func(c *actors.NodeConfig) {
+	n := startNodeUnchecked(t, noChunks, func(c *actors.NodeConfig) {
 		c.RunnerClock = fc
 		c.Timeouts.HeartbeatInterval = time.Hour // one Heartbeat at the start, then none
 		c.Timeouts.ProgressTimeout = time.Hour

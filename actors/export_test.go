@@ -11,16 +11,6 @@ import (
 	"github.com/exo-actors/exo-actors/actors/resources"
 )
 
-// PanicRunnerForTest makes a runner actor panic with a value that is not a
-// *RunnerFailure, as a bug in the actor would (tests of issue 15, defect 5).
-func (n *Node) PanicRunnerForTest(ctx context.Context, id string) (bool, error) {
-	res, err := n.request(ctx, n.supervisor, &panicRunner{id: id})
-	if err != nil {
-		return false, err
-	}
-	return res.(bool), nil
-}
-
 // PanicInStoppingForTest arms runner id's actor to panic in its handler of
 // protoactor's Stopping message (its next stop, whatever causes it), as a
 // bug there would. It reports whether the runner had an actor.
@@ -180,6 +170,11 @@ func (n *Node) AwaitRunnerRemovedForTest(ctx context.Context, id string) error {
 		}
 	}
 }
+
+// StartNodeUncheckedForTest is StartNode without checkTimeouts: for tests
+// that set a heartbeat interval the watchdog would fight on purpose (an
+// hour, so that no heartbeat races a stepped clock).
+func StartNodeUncheckedForTest(c NodeConfig) (*Node, error) { return startNode(c, nil) }
 
 // WithProcReaderForTest makes the health monitor read each runner process's
 // /proc stat with f instead of health.ReadProc (a test shows a process as a

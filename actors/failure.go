@@ -28,6 +28,7 @@ const (
 	SourceProgress    DetectionSource = "progress"          // heartbeats with frozen counters while Running
 	SourceLoading     DetectionSource = "loading_stall"     // Loading with no layer progress
 	SourceStdin       DetectionSource = "stdin"             // the runner stopped reading its stdin
+	SourcePanic       DetectionSource = "actor_panic"       // the runner's actor panicked (a bug in exo-actors)
 )
 
 // hint says what to do about a failure from this source when the advice of

@@ -249,6 +249,18 @@ func (h *logHook) all() []*logrus.Entry {
 
 func startNode(t testing.TB, mod ...func(*actors.NodeConfig)) *testNode {
 	t.Helper()
+	return startNodeVia(t, actors.StartNode, mod...)
+}
+
+// startNodeUnchecked is startNode for a test that sets timeouts the
+// watchdogs would fight on purpose (StartNode refuses them).
+func startNodeUnchecked(t testing.TB, mod ...func(*actors.NodeConfig)) *testNode {
+	t.Helper()
+	return startNodeVia(t, actors.StartNodeUncheckedForTest, mod...)
+}
+
+func startNodeVia(t testing.TB, start func(actors.NodeConfig) (*actors.Node, error), mod ...func(*actors.NodeConfig)) *testNode {
+	t.Helper()
 	rec := newRecorder()
 	hook := &logHook{notify: make(chan struct{}, 1)}
 	logger := logrus.New()
@@ -274,7 +286,7 @@ func startNode(t testing.TB, mod ...func(*actors.NodeConfig)) *testNode {
 	for _, m := range mod {
 		m(&cfg)
 	}
-	n, err := actors.StartNode(cfg)
+	n, err := start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ type HTTPConfig struct {
 // before any actor is spawned.
 func (n *Node) setupHealth(c NodeConfig) error {
 	nc := n.cfg
-	hc := c.Health.Config.WithDefaults(nc.timeouts.HeartbeatTimeout)
+	hc := c.Health.Config.ForRunners(nc.timeouts.HeartbeatInterval, nc.timeouts.HeartbeatTimeout)
 	if err := hc.Validate(); err != nil {
 		return err
 	}

@@ -18,12 +18,14 @@ import (
 
 // healthNode starts a node whose runner clock (liveness, and the health
 // monitor's checks) is a fake the test steps; supervision runs on the real
-// clock with a 1 ms backoff. checks receives each check's number.
+// clock with a 1 ms backoff. checks receives each check's number. Its
+// timeouts are not checked (startNodeUnchecked): a test may ask for a
+// heartbeat once an hour, so no heartbeat races the stepped clock.
 func healthNode(t *testing.T, hc health.Config, mods ...func(*actors.NodeConfig)) (*testNode, *clock.Fake, chan uint64) {
 	t.Helper()
 	fc := clock.NewFake(time.Unix(1_700_000_000, 0))
 	checks := make(chan uint64, 1024) // never closed
-	n := startNode(t, func(c *actors.NodeConfig) {
+	n := startNodeUnchecked(t, func(c *actors.NodeConfig) {
 		c.RunnerClock = fc
 		// The runner's own watchdogs stay out of the way: only the monitor acts.
 		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Hour, HeartbeatInterval: 20 * time.Millisecond,

@@ -93,7 +93,11 @@ type NodeConfig struct {
 type ShutdownDeadlines struct {
 	Signaling time.Duration // default 2s
 	Draining  time.Duration // default 30s: in-flight tasks finish or end TimedOut
-	Closing   time.Duration // default 15s: past it, runners are SIGKILLed (FORCE_CLEANUP)
+	// Closing: past it, runners are SIGKILLed (FORCE_CLEANUP). Default 15s,
+	// or StopGrace + TermWait + Drain of the runners' timeouts when that is
+	// longer; a Closing set below StopGrace + TermWait is refused
+	// (ErrConflictingTimeouts).
+	Closing time.Duration
 }
 
 func (d ShutdownDeadlines) withDefaults() ShutdownDeadlines {
@@ -220,7 +224,14 @@ type Node struct {
 // StartNode starts an actor system with the node root and runner supervisor.
 // If it fails, it has released everything it started (the spawner thread,
 // the actor tree, the actor system) before it returns the error.
-func StartNode(c NodeConfig) (*Node, error) { return startNode(c, nil) }
+// It first refuses timeouts its watchdogs would fight, with an error
+// wrapping ErrConflictingTimeouts (checkTimeouts).
+func StartNode(c NodeConfig) (*Node, error) {
+	if err := checkTimeouts(c); err != nil {
+		return nil, err
+	}
+	return startNode(c, nil)
+}
 
 // startNode is StartNode; startFault, when set, is asked before each child
 // of the node root is spawned and fails that step with its error (tests).
@@ -285,7 +296,7 @@ func startNode(c NodeConfig, startFault func(step string) error) (*Node, error) 
 		shards, took := prewarmRegistry(system)
 		c.Logger.WithFields(logrus.Fields{"shards": shards, "duration": took}).Debug("process registry prewarmed")
 	}
-	n := &Node{cfg: nc, system: system, reqTimeout: c.RequestTimeout, done: make(chan struct{}), shutSem: make(chan struct{}, 1), deadlines: c.Shutdown.withDefaults()}
+	n := &Node{cfg: nc, system: system, reqTimeout: c.RequestTimeout, done: make(chan struct{}), shutSem: make(chan struct{}, 1), deadlines: shutdownDeadlines(c.Shutdown, nc.timeouts)}
 	nc.nodeFault = n.onNodeFault
 	if err := n.setupHealth(c); err != nil {
 		nc.spawner.Close()
@@ -563,10 +574,11 @@ func (n *Node) Resources(ctx context.Context) (resources.Snapshot, error) {
 // supervisorQuery asks the node root how its start went: *nodeStarted.
 type supervisorQuery struct{}
 
-// nodeStarted answers supervisorQuery: the runner supervisor's PID, or why
-// a child of the node root could not be spawned.
+// nodeStarted answers supervisorQuery: the runner supervisor's PID and the
+// stream group's, or why a child of the node root could not be spawned.
 type nodeStarted struct {
 	supervisor *actor.PID
+	streams    *actor.PID
 	err        error
 }
 
@@ -605,7 +617,7 @@ func (r *nodeRoot) Receive(ctx actor.Context) {
 			r.spawnHealth(ctx) // health.go
 		}
 	case *supervisorQuery:
-		ctx.Respond(&nodeStarted{supervisor: r.supervisor, err: r.startErr})
+		ctx.Respond(&nodeStarted{supervisor: r.supervisor, streams: r.streams, err: r.startErr})
 	case *phaseRequest:
 		now := r.node.runnerClock.Now()
 		r.phase, r.req, r.stage = newCollector("node", m, ctx.Sender(), now), m, 0

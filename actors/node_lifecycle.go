@@ -257,6 +257,17 @@ func (n *Node) awaitStarted() (*actor.PID, error) {
 	case st.supervisor == nil:
 		return nil, errors.New("the node root has no runner supervisor")
 	}
+	if st.streams != nil {
+		// The stream group spawns the streams in its Started, on its own
+		// goroutine: answered, it has. Before, StartNode returned while
+		// it spawned them, and a System.Serve right after (as
+		// `exo-actors node` does) started protoactor remote, which writes
+		// the process registry's address those spawns read: a data race
+		// (-race in a node served by a test process).
+		if _, err := n.system.Root.RequestFuture(st.streams, &streamsSpawnedQuery{}, n.reqTimeout).Result(); err != nil {
+			return nil, fmt.Errorf("no answer from the event streams' group within %s (NodeConfig.RequestTimeout): %w", n.reqTimeout, err)
+		}
+	}
 	return st.supervisor, nil
 }
 

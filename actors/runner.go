@@ -130,6 +130,9 @@ type runnerActor struct {
 	lastLayers    time.Time
 	counters      [3]uint64 // tokens, layers, tasks from the last heartbeat
 	stderrTail    []string
+	// stderrLog bounds how many stderr lines are logged per second and
+	// counts those that were not (runner_stderr.go).
+	stderrLog stderrLogState
 	// dropChunks names the tasks whose chunk frames the stdout reader
 	// skips (runner_drop.go); at most proc.MaxDropTasks.
 	dropChunks []string
@@ -209,9 +212,9 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 		if a.current(m.Gen) {
 			a.onFrames(ctx, m)
 		}
-	case *proc.StderrLine:
+	case *proc.StderrReady:
 		if a.current(m.Gen) {
-			a.onStderrLine(m)
+			a.drainStderr()
 		}
 	case *proc.ReaderClosed:
 		if a.current(m.Gen) {
@@ -219,6 +222,8 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 		}
 	case *proc.StderrClosed:
 		if a.current(m.Gen) {
+			a.drainStderr()
+			a.stderrLog.flush(a.log)
 			a.pipeDone(ctx, pipeStderr)
 		}
 	case *proc.WriteFailed:
@@ -287,7 +292,7 @@ func (a *runnerActor) start(ctx actor.Context) {
 	if protocol.Terminal(a.status.GetKind()) {
 		a.status = &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_IDLE}
 	}
-	a.log = a.node.logger.WithFields(logrus.Fields{"runner_id": a.slot.id, "generation": a.gen})
+	a.log = a.node.logger.WithFields(logrus.Fields{"runner_id": a.slot.id, "runner_kind": a.slot.spec.Kind, "generation": a.gen})
 	a.started = a.node.runnerClock.Now()
 	a.life = lifeStarting
 
@@ -528,7 +533,7 @@ func (a *runnerActor) setStatus(st *exov1.RunnerStatus, reason string) {
 // age is the one to give (a trailing blank line would make an old line
 // read as fresh).
 func (a *runnerActor) onStderrLine(m *proc.StderrLine) {
-	a.onStderr(m.Line)
+	a.onStderr(m)
 	if strings.TrimSpace(m.Line) != "" {
 		a.stderrAt = m.At
 	}
@@ -543,13 +548,30 @@ func (a *runnerActor) stderrAge() time.Duration {
 	return a.exitedAt.Sub(a.stderrAt)
 }
 
-func (a *runnerActor) onStderr(line string) {
+// onStderr keeps a stderr line in the tail and logs it as one entry with
+// a fixed message, the line in a field of its own, so that a JSON log
+// holds one object per line whatever the runner wrote (docs/operations.md,
+// "Logging"): {"msg":"runner stderr","line":"…","stream":"stderr",
+// "runner_id":…,"runner_kind":…,"generation":…,"pid":…}, plus "truncated_bytes"
+// for a line over 4096 bytes (the line then ends with the marker).
+func (a *runnerActor) onStderr(m *proc.StderrLine) {
+	line := m.Text()
 	if len(a.stderrTail) == stderrTailLines {
 		copy(a.stderrTail, a.stderrTail[1:])
 		a.stderrTail = a.stderrTail[:stderrTailLines-1]
 	}
 	a.stderrTail = append(a.stderrTail, line)
-	a.log.WithField("stream", "stderr").Info(line)
+	if !a.log.Logger.IsLevelEnabled(logrus.InfoLevel) {
+		return
+	}
+	if !a.stderrLog.admit(m.At, a.log) {
+		return
+	}
+	e := a.log.WithFields(logrus.Fields{"stream": "stderr", "line": line})
+	if m.Truncated > 0 {
+		e = e.WithField("truncated_bytes", m.Truncated)
+	}
+	e.Info("runner stderr")
 }
 
 func (a *runnerActor) onReaderClosed(ctx actor.Context, m *proc.ReaderClosed) {
@@ -624,6 +646,7 @@ func (a *runnerActor) suspect(ctx actor.Context, s *symptom) {
 }
 
 func (a *runnerActor) onExited(ctx actor.Context, m *proc.Exited) {
+	a.drainStderr() // what it wrote last, for the failure's reason
 	st := m.Status
 	a.exit = &st
 	a.exitedAt = m.At

@@ -8,17 +8,20 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
 
+	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/internal/actorguard"
 	"github.com/exo-actors/exo-actors/internal/proc"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
 // runnerPanic is what a runner actor panics with after it caught a bug of
-// its own (catchBug): the supervisor retires it (supervisor.go,
-// onRunnerPanic). why is the reason every answer and every task names.
+// its own (catchBug): the supervisor asks the error policy about failure
+// and carries out its decision (supervisor.go, onRunnerPanic). why is the
+// reason every answer and every task names.
 type runnerPanic struct {
-	value any
-	why   string
+	value   any
+	why     string
+	failure *RunnerFailure // the failure the incarnation announced (RunnerFailed)
 }
 
 func (p *runnerPanic) String() string { return p.why }
@@ -45,17 +48,19 @@ func (a *runnerActor) catchBug(ctx actor.Context) {
 	if _, handOver := r.(*RunnerFailure); handOver || a.life == lifeDone || a.life == lifePanicked {
 		panic(r)
 	}
-	a.enterPanicked(ctx, r, debug.Stack())
-	panic(&runnerPanic{value: r, why: a.bug})
+	f := a.enterPanicked(ctx, r, debug.Stack())
+	panic(&runnerPanic{value: r, why: a.bug, failure: f})
 }
 
 // enterPanicked ends what the incarnation was doing, in whatever state the
 // panic found it: the process group is killed and its pipes closed (their
 // goroutines end on their own), the tasks end Failed, the status becomes
-// Failed, and stop and phase waiters are answered, each naming the panic.
-// The reason is set first: should any of this panic again, the state is
-// Panicked already and every later request still gets the reason.
-func (a *runnerActor) enterPanicked(ctx actor.Context, r any, stack []byte) {
+// Failed and a RunnerFailed (KindActorPanic) announces it, and stop and
+// phase waiters are answered, each naming the panic. It returns that
+// failure, which the supervisor hands to the error policy. The reason is
+// set first: should any of this panic again, the state is Panicked
+// already and every later request still gets the reason.
+func (a *runnerActor) enterPanicked(ctx actor.Context, r any, stack []byte) *RunnerFailure {
 	a.bug = fmt.Sprintf("runner actor panicked (a bug in exo-actors): %v", r)
 	if a.log == nil { // a panic at the very start of Started
 		a.log = a.node.logger.WithField("runner_id", a.slot.id)
@@ -66,8 +71,14 @@ func (a *runnerActor) enterPanicked(ctx actor.Context, r any, stack []byte) {
 		Error("runner actor panicked (a bug): killed its process group; its tasks end Failed and every request queued for it is answered with the panic")
 	a.cancelAllTimers()
 	a.endProcess()
+	n := len(a.slot.tasks.live)
 	a.node.failTasks(a.slot, a.bug, false)
-	a.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED, ErrorMessage: a.bug}, "actor panicked")
+	f := a.panicFailure(n)
+	a.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED, ErrorMessage: a.bug, Diagnostics: f.Diagnostics()}, "actor panicked")
+	// After the status, as finishFailure does: a WaitReady waiting on the
+	// runner's events returns this failure (before, a panic sent none, and
+	// it waited for its ctx).
+	a.emit(&RunnerFailed{Failure: f})
 	err := a.panicErr()
 	if len(a.stopWaiters) > 0 {
 		// As finishFailure: the supervisor drops it before a StopRunner
@@ -79,6 +90,26 @@ func (a *runnerActor) enterPanicked(ctx actor.Context, r any, stack []byte) {
 	}
 	a.stopWaiters = nil
 	a.answerPhaseWaiters(ctx, func(rep *PhaseReport) { rep.Outcome, rep.Note = OutcomeFailed, a.bug })
+	return f
+}
+
+// panicFailure is the failure a panic makes of the runner (KindActorPanic,
+// SourcePanic): what the error policy decides on, with the runner's
+// evidence and what enterPanicked released (tasks: how many it ended).
+func (a *runnerActor) panicFailure(tasks int) *RunnerFailure {
+	f := a.newFailure(errhandler.KindActorPanic, SourcePanic, a.bug, nil)
+	if a.started.IsZero() { // a panic before the process started
+		f.Uptime = 0
+	}
+	f.Exit = a.exit
+	f.StderrTail = append([]string(nil), a.stderrTail...)
+	if a.p != nil {
+		f.Cleaned = append(f.Cleaned, fmt.Sprintf("SIGKILL to process group %d unless reaped; its pipes closed (actor panicked)", a.p.Pid))
+	}
+	if tasks > 0 {
+		f.Cleaned = append(f.Cleaned, fmt.Sprintf("%d tasks ended Failed naming the panic", tasks))
+	}
+	return f
 }
 
 // lifeLog is the incarnation's logger, or the node's with the runner's ID
@@ -122,6 +153,16 @@ func (a *runnerActor) panicErr() error {
 // Done).
 func (a *runnerActor) receivePanicked(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *actor.Restarting:
+		// The error policy restarts the runner (a rule for actor_panic
+		// that says RETRY; by default it escalates): a new incarnation
+		// takes over the slot, and nothing of this one's process may
+		// remain. Its tasks ended in enterPanicked; the ledger holds only
+		// what waits for the next process.
+		actorguard.Run(a.lifeLog(), "runner actor "+a.slot.id, m, func() {
+			a.cancelAllTimers()
+			a.endProcess()
+		})
 	case *actor.Stopping:
 		// Guarded as in every other state: this is the stop the
 		// supervisor's retirement causes, and a bug here would wedge it.
@@ -149,9 +190,9 @@ func (a *runnerActor) receivePanicked(ctx actor.Context) {
 		if a.current(m.Gen) {
 			a.p.Release() // output of a killed process: dropped, its credit returned
 		}
-	case *proc.StderrLine:
+	case *proc.StderrReady:
 		if a.current(m.Gen) {
-			a.onStderr(m.Line)
+			a.drainStderr()
 		}
 	case *proc.Exited:
 		if a.current(m.Gen) {

@@ -24,13 +24,17 @@ type RunnerSpec struct {
 	// Builtin runs this project's own built-in runner (`exo-actors runner`)
 	// with Args appended; Command must then be empty.
 	Builtin bool
-	// Command is the executable to run (path, or a name looked up in PATH).
+	// Command is the executable to run (path, or a name looked up in PATH);
+	// a relative path is taken from Dir, else from the node process's
+	// working directory.
 	Command string
 	// Args are the arguments, without the program name.
 	Args []string
 	// Env is added to the node's environment (KEY=VALUE).
 	Env []string
-	// Dir is the working directory; empty means the node's.
+	// Dir is the working directory; empty means the node process's. A
+	// relative Dir is taken from the node process's working directory at
+	// each start.
 	Dir string
 }
 
@@ -149,7 +153,7 @@ func newRunnerID(kind string) string {
 // defaults listed; tests set them short.
 type RunnerTimeouts struct {
 	Handshake         time.Duration // for the Hello frame after start; 5s
-	HeartbeatInterval time.Duration // asked of the runner in HelloAccepted; 500ms
+	HeartbeatInterval time.Duration // asked of the runner in HelloAccepted; 500ms (CheckConflicts: the three below ≥ 2×)
 	HeartbeatTimeout  time.Duration // no heartbeat at all → hang; 5s
 	ProgressTimeout   time.Duration // Running, heartbeats but frozen counters → no progress; 30s
 	LoadingStall      time.Duration // Loading with no layer progress; 60s
@@ -160,8 +164,9 @@ type RunnerTimeouts struct {
 	StopDrain         time.Duration // StopRunner: for in-flight tasks to finish before the stop; 30s
 	// FrameStall: a stdout frame that began stays incomplete while stdout
 	// stays open (often a stray print whose first byte reads as a length):
-	// the runner fails as garbage (not_a_runner before Hello); 1s. Keep it
-	// below HeartbeatTimeout, or the stuck reader looks like a hang.
+	// the runner fails as garbage (not_a_runner before Hello); 1s. It must
+	// stay below HeartbeatTimeout, or the stuck reader looks like a hang
+	// (CheckConflicts); a zero FrameStall takes min(1s, HeartbeatTimeout/2).
 	FrameStall time.Duration
 }
 
@@ -181,7 +186,9 @@ func (t RunnerTimeouts) withDefaults() RunnerTimeouts {
 	def(&t.TermWait, 2*time.Second)
 	def(&t.Drain, time.Second)
 	def(&t.StopDrain, 30*time.Second)
-	def(&t.FrameStall, proc.DefaultFrameStall)
+	// A zero FrameStall stays below HeartbeatTimeout (CheckConflicts), so
+	// a node with a short heartbeat timeout needs no frame stall of its own.
+	def(&t.FrameStall, min(proc.DefaultFrameStall, t.HeartbeatTimeout/2))
 	return t
 }
 

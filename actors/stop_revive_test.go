@@ -165,7 +165,8 @@ func TestStopRequestedWhileRunnerEndsIsNotRestarted(t *testing.T) {
 	pid := pidOf(n.rec.snapshot(), id, 1)
 	held := 0
 	n.logs.waitLog(t, 20*time.Second, "the grandchild's PID", func(e *logrus.Entry) bool {
-		_, err := fmt.Sscanf(e.Message, "grandchild pid %d", &held)
+		line, _ := e.Data["line"].(string) // a runner's stderr line (message "runner stderr")
+		_, err := fmt.Sscanf(line, "grandchild pid %d", &held)
 		return e.Data["runner_id"] == id && err == nil
 	})
 	t.Cleanup(func() { _ = syscall.Kill(held, syscall.SIGKILL) }) // if a check failed first

@@ -73,8 +73,15 @@ type streamGroup struct {
 	running int // flush/close goroutines not yet answered
 }
 
+// streamsSpawnedQuery asks the stream group whether its Started, which
+// spawns the streams, is done: any answer says it is (StartNode waits for
+// it: node_lifecycle.go, awaitStarted).
+type streamsSpawnedQuery struct{}
+
 func (g *streamGroup) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *streamsSpawnedQuery:
+		ctx.Respond(true)
 	case *actor.Started:
 		for _, topic := range streams.Topics() {
 			if _, err := g.node.streams[topic].Spawn(ctx, "stream-"+topic, g.node.dispatcher()); err != nil {

@@ -52,7 +52,7 @@ type (
 		id     string
 		failed bool
 	}
-	// panicRunner makes a runner actor panic (tests only: export_test.go):
+	// panicRunner makes a runner actor panic (tests only: testhooks.go):
 	// at once, or, with inStopping, later inside its handler of protoactor's
 	// Stopping message.
 	panicRunner struct {
@@ -185,7 +185,7 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 	case *phaseRequest:
 		s.onPhase(ctx, m)
 	case *panicRunner:
-		// A test hook (export_test.go): make a runner actor fail with a
+		// A test hook (testhooks.go): make a runner actor fail with a
 		// panic that is not a *RunnerFailure, as a bug would.
 		if pid := s.children[m.id]; pid != nil {
 			ctx.Send(pid, m)
@@ -525,31 +525,97 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 }
 
 // onRunnerPanic: a runner actor panicked with something that is not a
-// *RunnerFailure, a bug. It is retired for good, never stopped outright:
-// StopChildren would discard every request still in its mailbox unanswered
-// (Submits the supervisor forwarded or Submit posted on the direct route,
-// stops, pings, cancels; docs/traps.md), and each caller would wait for its
-// own deadline. Retired, it resumes in Panicked (it caught the panic
-// itself: runnerPanic; runner_panic.go), answers each of them with the
-// panic, and the poison pill queued behind them stops it. The failed
-// generation's resources are closed; tasks it could not end itself (a
-// panic it did not catch) end Failed naming the panic when it is
-// Terminated.
+// *RunnerFailure, a bug. The error policy decides about it as about any
+// failure (KindActorPanic; by default ESCALATE: retired for good, an
+// alert), and the decision is recorded and announced: a WaitReady on the
+// runner learns from it whether the runner comes back (before, a panic
+// made no decision, and a WaitReady after it waited for its ctx).
+//
+// Retired, it is never stopped outright: StopChildren would discard every
+// request still in its mailbox unanswered (Submits the supervisor
+// forwarded or Submit posted on the direct route, stops, pings, cancels;
+// docs/traps.md), and each caller would wait for its own deadline. It
+// resumes in Panicked (it caught the panic itself: runnerPanic;
+// runner_panic.go), answers each of them with the panic, and the poison
+// pill queued behind them stops it. The failed generation's resources are
+// closed; tasks it could not end itself (a panic it did not catch) end
+// Failed naming the panic when it is Terminated.
+//
+// A restart (a rule of the host's for actor_panic that says RETRY) is
+// carried out as for any failure, but only for an incarnation that caught
+// its panic (it killed its process and ended its tasks): one whose
+// catching panicked again is retired whatever the policy says. A panic of
+// an incarnation that had already ended (its failure or stop was handled)
+// is not a new failure of the runner: it is retired, and nothing more is
+// decided.
 func (s *runnerSupervisor) onRunnerPanic(system *actor.ActorSystem, sup actor.Supervisor, id string, child *actor.PID, reason any) {
 	why := fmt.Sprintf("runner actor panicked (a bug in exo-actors): %v", reason)
-	if p, ok := reason.(*runnerPanic); ok {
+	p, caught := reason.(*runnerPanic)
+	if caught {
 		why = p.why
 	}
 	s.node.logger.WithFields(logrus.Fields{"runner_id": id, "panic": why}).
-		Error("runner actor panicked (a bug): retiring it; it answers every request queued for it with the panic, then stops")
-	s.stopReason[id] = why
-	if sl := s.slots[id]; sl != nil {
-		s.node.policy.RunnerStopped(id)
-		if s.node.resourcesPID != nil {
-			system.Root.RequestWithCustomSender(s.node.resourcesPID, &resources.CloseOwner{Owner: id, Generation: sl.info().Generation}, s.self)
+		Error("runner actor panicked (a bug): asking the error policy; the runner answers every request queued for it with the panic")
+	sl := s.slots[id]
+	if pid := s.children[id]; sl == nil || pid == nil || pid.Id != child.Id {
+		s.stopReason[id] = why
+		if sl != nil {
+			s.node.policy.RunnerStopped(id)
+		}
+		s.retire(system, sup, id, child)
+		return
+	}
+	var f *RunnerFailure
+	if caught {
+		f = p.failure
+	}
+	if f == nil { // its catching panicked: the supervisor announces the failure
+		now := s.node.runnerClock.Now()
+		gen := sl.info().Generation
+		f = &RunnerFailure{Failure: errhandler.Failure{Kind: errhandler.KindActorPanic, Component: "runner", Operation: string(SourcePanic),
+			RunnerID: id, Generation: gen, Message: why}, Source: SourcePanic, At: now}
+		sl.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED, ErrorMessage: why}, now)
+		s.node.emit(&RunnerFailed{Failure: f})
+	}
+	s.failures[id] = f
+	pf := f.Failure
+	pf.ShuttingDown = s.closed
+	rec := s.node.policy.Handle(pf)
+	s.records[id] = rec
+	action := rec.Decision.Action
+	then := action
+	if action == errhandler.ForceCleanup {
+		then = rec.Decision.Then
+		if then == 0 {
+			then = errhandler.Skip
 		}
 	}
-	s.retire(system, sup, id, child)
+	_, stopped := s.stopAsked[id]
+	if then == errhandler.Retry && (s.closed || stopped || p == nil || p.failure == nil) {
+		then = errhandler.Skip // nothing restarts during shutdown, nor a runner asked to stop, nor one whose process may live on
+	}
+	s.node.logger.WithFields(logrus.Fields{"runner_id": id, "generation": f.Generation, "kind": string(f.Kind),
+		"severity": rec.Decision.Severity.String(), "action": action.String(), "rule": rec.Decision.Rule, "attempt": rec.Attempt,
+		"next_delay": rec.Delay, "reason": why}).Warn("runner failure: supervision decision")
+	d := &pendingDecision{id: id, rec: rec, then: then, f: f}
+	if then == errhandler.Retry {
+		s.dropChild(id)
+		s.seq++
+		s.waiting[id] = &restartWait{pid: child, seq: s.seq, record: rec}
+	} else {
+		s.stopReason[id] = why
+		s.retire(system, sup, id, child)
+		s.node.policy.RunnerStopped(id)
+		d.alert = then == errhandler.Escalate
+	}
+	if action == errhandler.ForceCleanup && s.node.resourcesPID != nil {
+		s.forceCleanup(system, d)
+		return
+	}
+	if s.node.resourcesPID != nil {
+		system.Root.RequestWithCustomSender(s.node.resourcesPID, &resources.CloseOwner{Owner: id, Generation: f.Generation}, s.self)
+	}
+	s.carryOut(system, d)
 }
 
 // pendingDecision is a decision whose follow-up waits for FORCE_CLEANUP.

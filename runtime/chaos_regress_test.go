@@ -73,10 +73,10 @@ func TestChaosSeed7DepartedPeerLeaksNoGRPCConns(t *testing.T) {
 // a ping without a session is answered "no session" and the client ends
 // as lost: every handle Failed (node lost), every subscription ended.
 func TestChaosSeed22DroppedSessionEndsClient(t *testing.T) {
-	cfg := writeConfig(t, map[string]string{"slow": fmt.Sprintf(echoKind, "50ms")}, `, "session_timeout": "300ms"`)
+	cfg := writeConfig(t, map[string]string{"slow": fmt.Sprintf(echoKind, "50ms")}, `, "session_timeout": "500ms"`)
 	n := startNode(t, "dropper", cfg)
 	ctx := remoteCtx(t, 30*time.Second)
-	// Pings 1s apart: the node (300ms session timeout) drops the session
+	// Pings 1s apart: the node (500ms session timeout) drops the session
 	// between two of them; the client would wait 10s to count it lost.
 	c, err := exo.Dial(ctx, n.addr, exo.WithHeartbeat(time.Second, 10*time.Second))
 	if err != nil {

@@ -135,6 +135,13 @@ func WithTLSConfig(server, client *tls.Config) DialOption {
 // (the node has its own limit and refuses larger ones).
 func WithMaxMessage(n int) DialOption { return func(o *dialOptions) { o.maxMessage = n } }
 
+// DefaultClientHeartbeat is how often a Client pings its node unless
+// WithHeartbeat says otherwise. A node's session timeout
+// (ServeConfig.SessionTimeout, a node config's session_timeout) below
+// twice it would drop such a client after one late ping: Serve and the
+// node config refuse it.
+const DefaultClientHeartbeat = 250 * time.Millisecond
+
 // WithHeartbeat sets how often the client pings the node (default 250ms)
 // and after how long without any word from it the node counts as lost
 // (default 1.5s): the bound on detecting a frozen node.
@@ -199,6 +206,10 @@ type Client struct {
 	// outWindow is the node's window of task events and deliveries (its
 	// welcome's out_window; 0: none), which the client actor acknowledges.
 	outWindow atomic.Uint64
+	// settleSpawns: the node tracks spawns until they are settled (its
+	// welcome's spawn_settle); SpawnRunner then marks its spawns and
+	// settles each (client_spawn.go).
+	settleSpawns bool
 
 	// onLost, when set (a ClusterClient's connection to one member, set
 	// before any Submit), takes the open tasks of a lost node: end leaves
@@ -220,7 +231,7 @@ const maxPending = 65536
 // refused connection, a wrong CA or a missing client certificate fail
 // within the dial instead of as a timeout. ctx bounds the dial (default 5s).
 func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error) {
-	o := dialOptions{listen: defaultClientListen, heartbeat: 250 * time.Millisecond, lostAfter: 1500 * time.Millisecond,
+	o := dialOptions{listen: defaultClientListen, heartbeat: DefaultClientHeartbeat, lostAfter: 1500 * time.Millisecond,
 		callTimeout: time.Minute, maxMessage: gateway.DefaultMaxMessage}
 	for _, f := range opts {
 		f(&o)
@@ -297,6 +308,7 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	c.mu.Lock()
 	c.node, c.kinds, c.nodeMax = w.GetNodeName(), w.GetKinds(), int(w.GetMaxMessage())
 	c.mu.Unlock()
+	c.settleSpawns = w.GetSpawnSettle() // set before the Client is returned, read-only after
 	if ow := w.GetOutWindow(); ow > 0 {
 		c.outWindow.Store(uint64(ow))
 	}
@@ -508,17 +520,20 @@ func setCallID(msg proto.Message, id uint64) {
 // configuration names, and returns its ID. A remote node never runs a
 // command its peer names: Command, Args, Env, Dir and Builtin must be
 // empty (they come from the node's config).
+//
+// A runner whose ID this call returned is the caller's: it runs until
+// stopped (StopRunner), also after Close or the loss of this client. If
+// the call returns an error instead (ctx ended while the request was in
+// flight, the client closed or was lost), the node stops the runner it may
+// have spawned for it, so none is left running that nobody knows of
+// (docs/remote.md, "Runners a client never learned of").
 func (c *Client) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error) {
 	if spec.Command != "" || spec.Builtin || len(spec.Args) > 0 || len(spec.Env) > 0 || spec.Dir != "" {
 		// Both sentinels: host code written for System checks ErrInvalidSpec.
 		return "", fmt.Errorf("%w (%w): a remote node starts runners only as its config says: name a kind (node %s has %s) and leave Command, Args, Env, Dir and Builtin empty",
 			ErrInvalidSpec, ErrInvalidRequest, c.NodeName(), strings.Join(c.Kinds(), ", "))
 	}
-	res, err := answer[*exov1.GwRunnerSpawned](c.call(ctx, &exov1.GwSpawnRunner{Kind: spec.Kind}))
-	if err != nil {
-		return "", err
-	}
-	return res.GetRunnerId(), nil
+	return c.spawnSettled(ctx, spec.Kind) // client_spawn.go
 }
 
 // StopRunner stops one runner of the node (Shutdown frame, SIGTERM,

@@ -72,16 +72,31 @@ func checkCertFor(role, name string, cert *tls.Certificate, listen string, usage
 	if len(problems) == 0 {
 		return nil
 	}
-	san := "IP:" + host
-	if net.ParseIP(host) == nil {
-		san = "DNS:" + host
-	}
 	why := "the node checks it as a client's when this client dials and as a server's when the node connects back to this client's listener to answer it"
 	if role == "node" {
 		why = "clients check it as a server's when they dial this node and as a client's when this node connects back to their listeners to answer them"
 	}
-	return fmt.Errorf("this %s's certificate %s: %s; %s; reissue it with the extensions subjectAltName=%s and extendedKeyUsage=serverAuth,clientAuth (openssl x509 -req … -extfile FILE with those two lines)",
-		role, name, strings.Join(problems, ", and "), why, san)
+	return fmt.Errorf("this %s's certificate %s: %s; %s; %s",
+		role, name, strings.Join(problems, ", and "), why, reissueAdvice(host, listen))
+}
+
+// reissueAdvice says which extensions a reissued certificate needs. For a
+// listen address with a host, the subjectAltName is that host's; one with
+// no host (":7000") or an unspecified one ("0.0.0.0:7000") names no
+// address peers reach, so the advice cannot name the SAN's value and says
+// what it must be instead (before, it advised "subjectAltName=IP:" and
+// "subjectAltName=IP:0.0.0.0", neither of which a peer accepts).
+func reissueAdvice(host, listen string) string {
+	const usages = "extendedKeyUsage=serverAuth,clientAuth"
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return fmt.Sprintf("reissue it with the extension %s and a subjectAltName naming the address its peers reach it at, e.g. subjectAltName=IP:192.0.2.10 (the listen address %q names no host to check against: it listens on every address) (openssl x509 -req … -extfile FILE with those two lines)",
+			usages, listen)
+	}
+	san := "IP:" + host
+	if net.ParseIP(host) == nil {
+		san = "DNS:" + host
+	}
+	return fmt.Sprintf("reissue it with the extensions subjectAltName=%s and %s (openssl x509 -req … -extfile FILE with those two lines)", san, usages)
 }
 
 // lackingUsages names the extended key usages among serverAuth and
@@ -110,6 +125,20 @@ func firstCert(c *tls.Config) *tls.Certificate {
 		return nil
 	}
 	return &c.Certificates[0]
+}
+
+// CheckNodeCert loads f and checks a node's own certificate as Serve does
+// before it listens on listen: an IP SAN for listen's host and, when it
+// lists extended key usages, both serverAuth and clientAuth (clients
+// check it as a server's when they dial the node and as a client's when
+// the node dials back to them). A command line checks it with its other
+// flags, so a refused certificate is a usage error like the client's.
+func CheckNodeCert(f TLSFiles, listen string) error {
+	_, cli, err := gateway.TLSFiles(f).Configs()
+	if err != nil {
+		return err
+	}
+	return checkNodeCert(f.CertFile+" (ServeConfig.TLS.CertFile; --tls-cert on the command line)", firstCert(cli), listen)
 }
 
 // CheckClientCert loads f and checks the client's own certificate as Dial

@@ -14,6 +14,13 @@ import (
 // an error wrapping ErrNodeLost if the node goes away, and ctx.Err()
 // (naming the runner's status) if ctx ends. A runner waiting to restart
 // under a RETRY policy is waited for.
+//
+// Called for a runner that failed, it waits, as System.WaitReady does, for
+// the node's error policy's decision (its SupervisionDecision on the
+// node's TopicErrors), bounded by ctx and the node's loss: then for the
+// restarted runner, or, when the policy restarts nothing, it returns an
+// error for which both ErrRunnerFailed and ErrRunnerNotAvailable hold
+// (the runner will not come back: spawn another).
 func (c *Client) WaitReady(ctx context.Context, id string) error {
 	// Subscribe first, then look: a change between the two is in the stream.
 	sub, err := c.subscribe(ctx, TopicRunnerStatus, Filter{RunnerID: id}, SubscribeOptions{})
@@ -61,13 +68,39 @@ func (c *Client) WaitReady(ctx context.Context, id string) error {
 }
 
 // readyOrFailed looks at the runner now: decided when WaitReady can
-// return (a nil error: Ready).
+// return (a nil error: Ready). For a runner that failed it waits for the
+// error policy's decision, as System.readyOrFailed does.
 func (c *Client) readyOrFailed(ctx context.Context, id string) (bool, error) {
 	info, err := c.runner(ctx, id)
 	if err != nil {
 		return true, err
 	}
+	if info.Status == StatusFailed && !info.Restarting && !failureDecided(info) {
+		return c.awaitDecision(ctx, id)
+	}
 	return readyDecision(info)
+}
+
+// awaitDecision waits until the node's error policy has decided on runner
+// id's failure (its SupervisionDecision, on the node's errors topic), as
+// System.awaitDecision does, bounded by ctx (and by the node's loss).
+// Before, Client.WaitReady returned ErrRunnerFailed alone ("the error
+// policy's decision is not known yet") when it looked before the node's
+// supervisor had decided, where System.WaitReady waits.
+func (c *Client) awaitDecision(ctx context.Context, id string) (bool, error) {
+	sub, err := c.subscribe(ctx, TopicErrors, Filter{RunnerID: id, Kinds: []string{KindSupervisionDecision}}, SubscribeOptions{})
+	if err != nil {
+		return true, err
+	}
+	defer sub.Close()
+	next := func(ctx context.Context) error {
+		_, err := sub.Next(ctx)
+		return err
+	}
+	return decisionWait(ctx, func(ctx context.Context) (RunnerInfo, error) { return c.runner(ctx, id) }, next,
+		func(info RunnerInfo, err error) error {
+			return fmt.Errorf("runner %s of node %s failed (%s) and WaitReady stopped waiting for the error policy's decision: %w", id, c.NodeName(), info.LastError, err)
+		})
 }
 
 func (c *Client) runner(ctx context.Context, id string) (RunnerInfo, error) {

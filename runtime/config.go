@@ -32,7 +32,9 @@ type Config struct {
 	// ErrorPolicy configures the error handler: user rules (consulted before
 	// the defaults of docs/errors.md), backoff and restart intensity.
 	ErrorPolicy ErrorPolicy
-	// Timeouts are the waits of each runner's life.
+	// Timeouts are the waits of each runner's life. New refuses pairs the
+	// watchdog would fight (ErrConflictingTimeouts), e.g. a
+	// HeartbeatTimeout below 2 × HeartbeatInterval.
 	Timeouts RunnerTimeouts
 	// Tasks bounds each runner's tasks.
 	Tasks TaskLimits
@@ -132,7 +134,9 @@ type RunnerTimeouts struct {
 	// default 5s. Past it the runner fails with FailureHandshakeTimeout.
 	Handshake time.Duration
 	// HeartbeatInterval is asked of the runner in HelloAccepted; default
-	// 500ms.
+	// 500ms. HeartbeatTimeout, ProgressTimeout and LoadingStall must each
+	// be at least twice it (progress and layers arrive with the
+	// heartbeats), or New refuses the Config (ErrConflictingTimeouts).
 	HeartbeatInterval time.Duration
 	// HeartbeatTimeout: no heartbeat at all for this long is a hang
 	// (FailureHang); default 5s.
@@ -162,8 +166,9 @@ type RunnerTimeouts struct {
 	// FrameStall: a stdout frame that began stays incomplete this long while
 	// stdout stays open (often a stray print whose first byte reads as a
 	// length): the runner fails as garbage (not_a_runner before Hello);
-	// default 1s. Keep it below HeartbeatTimeout, or the stuck reader looks
-	// like a hang.
+	// default 1s, or HeartbeatTimeout/2 when that is shorter. It must stay
+	// below HeartbeatTimeout, or the stuck reader
+	// looks like a hang (New refuses it: ErrConflictingTimeouts).
 	FrameStall time.Duration
 }
 
@@ -198,7 +203,10 @@ type ShutdownDeadlines struct {
 	// Draining: in-flight tasks finish or end TimedOut; default 30s.
 	Draining time.Duration
 	// Closing: runners exit, resources close; past it runners are
-	// SIGKILLed (FORCE_CLEANUP); default 15s.
+	// SIGKILLed (FORCE_CLEANUP). Default 15s, or Timeouts.StopGrace +
+	// TermWait + Drain when that is longer, so a runner's stop escalation
+	// (Shutdown frame, SIGTERM, SIGKILL) fits; a Closing set below
+	// StopGrace + TermWait is refused (ErrConflictingTimeouts).
 	Closing time.Duration
 }
 

@@ -355,6 +355,8 @@ func TestKindConstantsMatchActors(t *testing.T) {
 		{string(FailureExecNotFound), string(errhandler.KindExecNotFound)},
 		{string(FailureNodeFault), string(errhandler.KindNodeFault)},
 		{string(FailureNodeLost), string(errhandler.KindNodeLost)},
+		{string(FailureActorPanic), string(errhandler.KindActorPanic)},
+		{string(SourcePanic), string(actors.SourcePanic)},
 	} {
 		if c.local != c.actors {
 			t.Errorf("runtime says %q, actors %q", c.local, c.actors)

@@ -1,5 +1,14 @@
 package runtime
 
+import "context"
+
+// PanicRunnerForTest makes runner id's actor panic as a bug in exo-actors
+// would (actors.Node.PanicRunnerForTest), and reports whether the runner
+// had a live actor.
+func (s *System) PanicRunnerForTest(ctx context.Context, id string) (bool, error) {
+	return s.node.PanicRunnerForTest(ctx, id)
+}
+
 // FollowedRunners reports, for tests, how many runners the ClusterClient
 // keeps in its map: live (it would place tasks on them and fail them over)
 // and all (live, lost, replaced and gone).

@@ -80,6 +80,10 @@ const (
 	// the runner; a ClusterClient re-places it on another member when the
 	// policy says RETRY.
 	FailureNodeLost FailureKind = "node_lost"
+	// FailureActorPanic: the runner's actor panicked, a bug in exo-actors
+	// (not in the runner): its process was killed, its tasks ended Failed,
+	// and by default it is not restarted.
+	FailureActorPanic FailureKind = "actor_panic"
 )
 
 // Severity says how bad a failure is.
@@ -269,6 +273,7 @@ const (
 	SourceProgress    DetectionSource = "progress"          // heartbeats with frozen counters while Running
 	SourceLoading     DetectionSource = "loading_stall"     // Loading with no layer progress
 	SourceStdin       DetectionSource = "stdin"             // the runner stopped reading its stdin
+	SourcePanic       DetectionSource = "actor_panic"       // the runner's actor panicked (a bug in exo-actors)
 )
 
 // ErrRunnerFailed is matched by every *RunnerFailure (errors.Is), e.g. the

@@ -43,10 +43,16 @@ type HealthSettings struct {
 	Degraded float64
 	// Weights of the components; the zero value means 0.4/0.2/0.2/0.2.
 	Weights HealthWeights
-	// HeartbeatGrace is the heartbeat age still fully fresh; default 1s.
+	// HeartbeatGrace is the heartbeat age still fully fresh; default 1s,
+	// or Timeouts.HeartbeatInterval when that is longer. One set below the
+	// interval is refused (ErrConflictingTimeouts): a runner heartbeating
+	// on time would lose score between two heartbeats.
 	HeartbeatGrace time.Duration
 	// HeartbeatLimit is the heartbeat age at which the process counts as
-	// silent (score 0); default half the runners' HeartbeatTimeout.
+	// silent (score 0); default half the runners' HeartbeatTimeout, at
+	// least 2 × Timeouts.HeartbeatInterval and 2 × HeartbeatGrace. One set
+	// below 2 × the interval is refused (ErrConflictingTimeouts): a runner
+	// heartbeating on time would score 0 after one late heartbeat.
 	HeartbeatLimit time.Duration
 	// RSSLimit is the resident memory (bytes) at which the memory part of
 	// the process component reaches 0; 0 turns the memory part off.

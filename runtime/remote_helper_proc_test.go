@@ -30,7 +30,12 @@ const helperEnv = "EXO_REMOTE_TEST_HELPER"
 //	dial:      dial EXO_ADDR with TLS (EXO_CA, EXO_CERT, EXO_KEY; EXO_NOCERT
 //	           dials without a client certificate), list runners, print "ok"
 //	           or "error: ..."
+//	panic-node: serve a System whose runner actors a client can make panic
+//	           (runPanicNode), print "listening ADDR", block
 func runHelper(mode string) int {
+	if mode == "panic-node" {
+		return runPanicNode()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	addr := os.Getenv("EXO_ADDR")

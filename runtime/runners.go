@@ -20,15 +20,21 @@ type RunnerSpec struct {
 	// see Config.BuiltinBinary) with Args appended; Command must then be
 	// empty.
 	Builtin bool
-	// Command is the executable to run: a path (relative ones from Dir), or
-	// a name looked up in the host's PATH.
+	// Command is the executable to run: a path, or a name (no '/') looked
+	// up in the host's PATH. A relative path is taken from Dir, or from the
+	// host process's working directory when Dir is empty.
 	Command string
 	// Args are the arguments, without the program name.
 	Args []string
 	// Env is added to the runner's environment (KEY=VALUE), after
 	// Config.Env.
 	Env []string
-	// Dir is the working directory; empty means the host's.
+	// Dir is the runner's working directory; empty means the host
+	// process's. A relative Dir is taken from the host process's working
+	// directory at each start of the runner (its restarts included), as
+	// os/exec does: a host that may chdir should pass an absolute one.
+	// (exo-actors node resolves a relative kinds.K.dir from its config
+	// file's directory before it gets here.)
 	Dir string
 }
 

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"time"
 
@@ -42,7 +43,11 @@ type ServeConfig struct {
 	MaxMessage int
 	// CancelTasksOnClientLoss cancels a lost client's open tasks.
 	CancelTasksOnClientLoss bool
-	// SessionTimeout drops a client that sent nothing this long; default 2s.
+	// SessionTimeout drops a client that sent nothing this long; default
+	// 2s. Serve refuses one below 2 × DefaultClientHeartbeat (500ms),
+	// which would drop a client pinging at the default rate after a single
+	// late ping; clients dialled WithHeartbeat(every, …) need at least
+	// 2 × every.
 	SessionTimeout time.Duration
 	// AllowShutdown lets a client shut the System down (Client.ShutdownNode).
 	AllowShutdown bool
@@ -69,6 +74,9 @@ type Server struct {
 func (s *System) Serve(cfg ServeConfig) (*Server, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
+	}
+	if err := checkSessionTimeout(cfg.SessionTimeout, "ServeConfig.SessionTimeout"); err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = logrus.New()
@@ -143,4 +151,16 @@ func (srv *Server) Close() {
 func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// checkSessionTimeout refuses a session timeout (named name) set below
+// twice DefaultClientHeartbeat: the gateway drops a session that sent
+// nothing for SessionTimeout, and a client pinging every 250ms would be
+// dropped after one late ping. Zero (the default, 2s) is fine.
+func checkSessionTimeout(d time.Duration, name string) error {
+	if d <= 0 || d >= 2*DefaultClientHeartbeat {
+		return nil
+	}
+	return fmt.Errorf("%w: %s (%s) must be at least 2 × the clients' heartbeat (%s, DefaultClientHeartbeat): a client that pings on time would be dropped after a single late ping; raise %s to %s or more, or leave it unset for the default 2s",
+		ErrConflictingTimeouts, name, d, DefaultClientHeartbeat, name, 2*DefaultClientHeartbeat)
 }

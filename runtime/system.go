@@ -17,6 +17,15 @@ var (
 	// ErrInvalidSpec: SpawnRunner refused the spec (RunnerSpec.Validate), or
 	// its Command does not exist or is not executable.
 	ErrInvalidSpec = actors.ErrInvalidSpec
+	// ErrConflictingTimeouts: New refused timeouts that each look fine but
+	// that the watchdogs would fight (docs/operations.md, "Timeouts that
+	// must fit together"): Timeouts.HeartbeatTimeout, ProgressTimeout or
+	// LoadingStall below 2 × Timeouts.HeartbeatInterval, Timeouts.FrameStall
+	// not below HeartbeatTimeout, Health.HeartbeatGrace below the interval
+	// or Health.HeartbeatLimit below 2 × the interval, a Shutdown.Closing
+	// below Timeouts.StopGrace + TermWait. The text names both settings,
+	// their values and what to change.
+	ErrConflictingTimeouts = actors.ErrConflictingTimeouts
 	// ErrUnknownRunner: no runner with that ID was ever spawned here, or
 	// it was removed long enough ago that Config.Retention forgot it.
 	ErrUnknownRunner = actors.ErrUnknownRunner
@@ -104,9 +113,12 @@ func (s *System) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, erro
 // returns at the first failure it sees nonetheless, so call it again to wait
 // for the restarted runner (a runner already waiting to restart when
 // WaitReady is called is waited for). Called for a runner that failed, it
-// waits for the error policy's decision: when that restarts nothing
-// (ESCALATE, SKIP), the error wraps both ErrRunnerFailed and
-// ErrRunnerNotAvailable (the runner will not come back: spawn another).
+// waits for the error policy's decision (bounded by ctx only): when that
+// restarts nothing (ESCALATE, SKIP), the error wraps both ErrRunnerFailed
+// and ErrRunnerNotAvailable (the runner will not come back: spawn
+// another). A runner whose actor panicked (a bug in exo-actors: kind
+// FailureActorPanic) is decided the same way; by default it is escalated.
+// Client.WaitReady has the same semantics for a remote node's runner.
 func (s *System) WaitReady(ctx context.Context, id string) error {
 	// Subscribe first, then look: a change between the two is in the stream.
 	sub, err := s.node.Subscribe(actors.TopicRunnerStatus, filterFor(id), subscribeDefaults())
@@ -182,20 +194,37 @@ func (s *System) awaitDecision(ctx context.Context, id string) (bool, error) {
 		return true, err
 	}
 	defer sub.Close()
+	next := func(ctx context.Context) error {
+		_, err := sub.Next(ctx)
+		return err
+	}
+	return decisionWait(ctx, func(ctx context.Context) (RunnerInfo, error) { return s.runner(ctx, id) }, next,
+		func(info RunnerInfo, err error) error {
+			if errors.Is(err, ErrEndOfStream) {
+				return fmt.Errorf("runner %s: %w: the System shut down before the runner was Ready", id, ErrShuttingDown)
+			}
+			return fmt.Errorf("runner %s failed (%s) and WaitReady stopped waiting for the error policy's decision: %w", id, info.LastError, err)
+		})
+}
+
+// decisionWait is awaitDecision's loop, for System and Client alike: look
+// at the runner (look) until the error policy has decided on its failure,
+// waiting for the next decision event (next, on a subscription made before
+// the first look, so a decision between the two is in it) in between.
+// ended makes the error when next fails (ctx ended, stream ended, node
+// lost).
+func decisionWait(ctx context.Context, look func(context.Context) (RunnerInfo, error), next func(context.Context) error,
+	ended func(RunnerInfo, error) error) (bool, error) {
 	for {
-		// Look after subscribing: a decision between the two is in the stream.
-		info, err := s.runner(ctx, id)
+		info, err := look(ctx)
 		if err != nil {
 			return true, err
 		}
 		if info.Status != StatusFailed || info.Restarting || failureDecided(info) {
 			return readyDecision(info)
 		}
-		if _, err := sub.Next(ctx); err != nil {
-			if errors.Is(err, ErrEndOfStream) {
-				return true, fmt.Errorf("runner %s: %w: the System shut down before the runner was Ready", id, ErrShuttingDown)
-			}
-			return true, fmt.Errorf("runner %s failed (%s) and WaitReady stopped waiting for the error policy's decision: %w", id, info.LastError, err)
+		if err := next(ctx); err != nil {
+			return true, ended(info, err)
 		}
 	}
 }

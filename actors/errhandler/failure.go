@@ -87,6 +87,11 @@ const (
 	// (runtime.ClusterClient), with the same backoff and intensity as a
 	// restart.
 	KindNodeLost Kind = "node_lost"
+	// KindActorPanic: the runner's actor panicked, a bug in exo-actors,
+	// not in the runner: the actor killed the runner's process group and
+	// ended its tasks Failed (docs/architecture.md, "A runner actor that
+	// panics"). Message holds the panic's value.
+	KindActorPanic Kind = "actor_panic"
 )
 
 // NodeWide reports whether a failure of this kind concerns the whole node
@@ -145,6 +150,8 @@ func (k Kind) phrase() string {
 		return "node fault"
 	case KindNodeLost:
 		return "node lost"
+	case KindActorPanic:
+		return "runner actor panicked (a bug in exo-actors)"
 	case "":
 		return "failure"
 	default:
@@ -289,6 +296,8 @@ func (k Kind) Hint() string {
 		return "free memory, processes or file descriptors on the node"
 	case KindNodeLost:
 		return "check why the node died (its log, the host); its Retryable tasks are placed on another member"
+	case KindActorPanic:
+		return "spawn a new runner, and report the bug with the node's log line 'runner actor panicked' (it has the stack)"
 	}
 	return ""
 }

@@ -236,6 +236,8 @@ func DefaultRules() []Rule {
 			Reason: "The process wrote something other than a Hello, or closed without one: the command does not start a runner."},
 		{Name: "node-fault", Kind: KindNodeFault, Severity: Critical, Action: Escalate,
 			Reason: "Node-wide (cannot fork, out of file descriptors: the reason says which limit and what to do): goes to the node root, which shuts the node down gracefully; `System.Fault()` then returns it."},
+		{Name: "actor-panic", Kind: KindActorPanic, Severity: Critical, Action: Escalate,
+			Reason: "The runner's actor panicked: a bug in exo-actors. The actor killed the runner's process and ended its tasks Failed; it is retired, not restarted (a restart would run the same bug on the same state), and the alert asks a person to report it. A rule of yours for `actor_panic` may RETRY it instead."},
 		{Name: "node-lost", Kind: KindNodeLost, Severity: High, Action: Retry,
 			Reason: "The cluster declared the runner's member dead: place the runner again on another member (backoff and restart intensity as for a restart) and resubmit its Retryable tasks there once; the others end Failed."},
 		{Name: "resource-close-failed", Kind: KindResourceCloseFailed, Severity: Medium, Action: ForceCleanup, Then: Skip,

@@ -39,6 +39,7 @@ func TestDefaultRules(t *testing.T) {
 		{"version-mismatch", eh.Failure{Kind: eh.KindVersionMismatch}, eh.Critical, E, 0},
 		{"not-a-runner", eh.Failure{Kind: eh.KindNotARunner}, eh.Critical, E, 0},
 		{"node-fault", eh.Failure{Kind: eh.KindNodeFault, Component: "spawner"}, eh.Critical, E, 0},
+		{"actor-panic", eh.Failure{Kind: eh.KindActorPanic, Component: "runner", RunnerID: "llama-1"}, eh.Critical, E, 0},
 		{"node-lost", eh.Failure{Kind: eh.KindNodeLost, Component: "cluster", RunnerID: "llama-1"}, eh.High, R, 0},
 		{"resource-close-failed", sd(eh.Failure{Kind: eh.KindResourceCloseFailed}), eh.Medium, FC, S},
 		{"shutdown-handshake-timeout", sd(eh.Failure{Kind: eh.KindHandshakeTimeout}), eh.Medium, FC, S},

@@ -48,6 +48,9 @@ type Config struct {
 	// off its actor (StopRunner, NodeStatus, StatusDoc, InjectFault, Blast,
 	// Shutdown, ShutdownPhase) and has not answered yet; default 256.
 	MaxCallsPerSession int
+	// MaxUnsettledSpawns bounds a session's spawns with settle not settled
+	// yet (spawnsettle.go); default DefaultMaxUnsettledSpawns.
+	MaxUnsettledSpawns int
 	// Shutdown shuts the node down for a GwShutdown request and returns its
 	// report as text, the total time and the forced actors; nil refuses
 	// GwShutdown.
@@ -89,6 +92,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxCallsPerSession <= 0 {
 		c.MaxCallsPerSession = 256
+	}
+	if c.MaxUnsettledSpawns <= 0 {
+		c.MaxUnsettledSpawns = DefaultMaxUnsettledSpawns
 	}
 	return c
 }

@@ -13,8 +13,10 @@
 // Each client is a session: the gateway watches the client's session actor
 // and expects its heartbeat; when the client goes away (its process dies,
 // its connection drops, or it stops pinging) its subscriptions end and, if
-// the node is configured so, its open tasks are cancelled. See
-// docs/remote.md.
+// the node is configured so, its open tasks are cancelled. A runner the
+// client spawned but never said it learned of (a spawn it gave up on, or
+// one still unsettled when its session ends) is stopped: spawnsettle.go.
+// See docs/remote.md.
 //
 // Every stream event crosses typed: wire.go converts each event type of
 // package actors to its GwEvent message and back without losing a field,

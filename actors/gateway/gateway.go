@@ -285,6 +285,10 @@ type session struct {
 	out *outGate
 	// bounds: the largest message the session may send its client.
 	bounds outBounds
+	// unsettled: the runners of this session's spawns with settle whose
+	// GwSpawnSettle has not come, by GwSpawnRunner call_id; at most
+	// Config.MaxUnsettledSpawns (spawnsettle.go).
+	unsettled map[uint64]string
 }
 
 // childRef is a relay's subscription: its session (not the key, see
@@ -298,6 +302,10 @@ type gatewayActor struct {
 	g        *Gateway
 	sessions map[string]*session
 	children map[string]childRef // relay actor ID → its subscription
+	// stopping is set when the gateway's actor stops: the sessions it
+	// ends then keep their clients' watches, so that each live client
+	// gets the gateway's Terminated.
+	stopping bool
 }
 
 func pidKey(p *actor.PID) string { return p.Address + "/" + p.Id }
@@ -308,6 +316,7 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 	case *actor.Started, *actor.Restarting, *actor.Stopped:
 	case *actor.Stopping:
 		actorguard.Run(a.g.cfg.Logger, "gateway", m, func() {
+			a.stopping = true
 			for _, s := range a.sessions {
 				a.endSession(ctx, s, "the gateway stopped", false)
 			}
@@ -359,6 +368,8 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 		if m.GetCallId() != 0 {
 			a.reply(ctx, &exov1.GwByeAck{CallId: m.GetCallId()}) // also without a session: the goodbye is done
 		}
+	case *exov1.GwSpawnSettle:
+		a.settle(ctx, m) // spawnsettle.go
 	case *exov1.GwAck:
 		if s := a.session(ctx); s != nil && s.out != nil {
 			s.lastSeen = time.Now()
@@ -391,6 +402,10 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	key := pidKey(from)
 	if old := a.sessions[key]; old != nil {
 		a.endSession(ctx, old, "the client said hello again", false)
+		// The same client actor goes on and still watches the gateway:
+		// give back the watch endSession dropped (system messages are
+		// handled in order, this one after endSession's Unwatch).
+		selfSystem(ctx, &actor.Watch{Watcher: from})
 	}
 	if len(a.sessions) >= g.cfg.MaxSessions {
 		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: %d sessions, the node's limit", ErrLimit, g.cfg.MaxSessions)))
@@ -399,7 +414,7 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	sctx, cancel := context.WithCancel(g.ctx)
 	s := &session{key: key, pid: from, name: m.GetClientName(), lastSeen: time.Now(),
 		subs: map[uint64]*actor.PID{}, tasks: map[uint64]actors.TaskSpec{}, runners: map[uint64]string{},
-		ctx: sctx, cancel: cancel}
+		unsettled: map[uint64]string{}, ctx: sctx, cancel: cancel}
 	var window int64
 	if m.GetAcks() {
 		w := windowWithin(g.cfg.OutWindow, GRPCLimit(g.cfg.MaxMessage), int(m.GetMaxReceive()))
@@ -411,7 +426,15 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	a.count()
 	g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": from.Address}).Info("gateway: session opened")
 	a.reply(ctx, &exov1.GwWelcome{CallId: m.GetCallId(), NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
-		Version: g.cfg.Version, MaxMessage: int64(g.cfg.MaxMessage), OutWindow: window})
+		Version: g.cfg.Version, MaxMessage: int64(g.cfg.MaxMessage), OutWindow: window, SpawnSettle: true})
+}
+
+// selfSystem sends the gateway's own actor a system message (a Watch or
+// an Unwatch on behalf of a client), handled after the current message.
+func selfSystem(ctx actor.Context, msg actor.SystemMessage) {
+	if p, ok := ctx.ActorSystem().ProcessRegistry.GetLocal(ctx.Self().Id); ok {
+		p.SendSystemMessage(ctx.Self(), msg)
+	}
 }
 
 // expire ends the sessions that sent nothing for SessionTimeout: a client
@@ -435,6 +458,16 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, los
 	s.state = sessionEnded
 	delete(a.sessions, s.key)
 	ctx.Unwatch(s.pid)
+	if !a.stopping {
+		// The client's actor watches the gateway, to learn of its end;
+		// a client that dies never unwatches, and protoactor keeps an
+		// actor's watchers until it stops. A gateway would hold every
+		// client it ever had, and at its stop send each a Terminated: to
+		// a dead client process a connection attempt (a node that had
+		// served 400 short sessions made 689 at shutdown). The session's
+		// end drops its client's watch.
+		selfSystem(ctx, &actor.Unwatch{Watcher: s.pid})
+	}
 	for _, child := range s.subs {
 		ctx.Stop(child)
 	}
@@ -442,6 +475,7 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, los
 	if s.out != nil {
 		s.out.close()
 	}
+	a.stopUnsettledOf(s) // spawnsettle.go
 	g := a.g
 	if lost && g.cfg.CancelTasksOnClientLoss && len(s.tasks) > 0 {
 		type ref struct{ runner, task string }
@@ -522,7 +556,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 	defer cancel()
 	switch m := msg.(type) {
 	case *exov1.GwSpawnRunner:
-		a.spawn(ctx, cctx, m)
+		a.spawn(ctx, cctx, s, m)
 	case *exov1.GwListRunners:
 		infos, err := g.cfg.Node.Runners(cctx)
 		if err != nil {
@@ -687,8 +721,11 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 	}
 }
 
-func (a *gatewayActor) spawn(ctx actor.Context, cctx context.Context, m *exov1.GwSpawnRunner) {
+func (a *gatewayActor) spawn(ctx actor.Context, cctx context.Context, s *session, m *exov1.GwSpawnRunner) {
 	g := a.g
+	if a.refuseUnsettled(ctx, s, m) {
+		return
+	}
 	k, ok := g.cfg.Kinds[m.GetKind()]
 	if !ok {
 		have := "none"
@@ -719,6 +756,9 @@ func (a *gatewayActor) spawn(ctx actor.Context, cctx context.Context, m *exov1.G
 	if err != nil {
 		a.reply(ctx, errMsg(m.GetCallId(), err))
 		return
+	}
+	if m.GetSettle() {
+		s.unsettled[m.GetCallId()] = id // until its GwSpawnSettle (spawnsettle.go)
 	}
 	a.reply(ctx, &exov1.GwRunnerSpawned{CallId: m.GetCallId(), RunnerId: id})
 }

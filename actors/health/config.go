@@ -35,12 +35,14 @@ type Config struct {
 	Degraded float64
 	// Weights of the components; the zero value means DefaultWeights.
 	Weights Weights
-	// HeartbeatGrace is the heartbeat age still fully fresh; default 1s.
+	// HeartbeatGrace is the heartbeat age still fully fresh; default 1s
+	// (ForRunners: at least the runners' heartbeat interval).
 	HeartbeatGrace time.Duration
 	// HeartbeatLimit is the heartbeat age at which the process counts as
 	// silent (process component 0, score 0). Default: half the node's
 	// heartbeat timeout (2.5s with the defaults), so the monitor sees a
-	// hang before the runner's own watchdog fails it.
+	// hang before the runner's own watchdog fails it; ForRunners makes it
+	// at least two heartbeat intervals.
 	HeartbeatLimit time.Duration
 	// RSSLimit is the resident memory (bytes) at which the memory part of
 	// the process component reaches 0; 0 turns the memory part off.
@@ -127,6 +129,57 @@ func (c Config) WithDefaults(heartbeatTimeout time.Duration) Config {
 		c.History = 16
 	}
 	return c
+}
+
+// ErrConflictingTimeouts is wrapped by CheckHeartbeat's error: a HeartbeatGrace
+// or HeartbeatLimit the runners' heartbeat interval would fight. It is
+// actors.ErrConflictingTimeouts (and runtime's).
+var ErrConflictingTimeouts = errors.New("conflicting timeouts")
+
+// CheckHeartbeat returns an error wrapping ErrConflictingTimeouts when a
+// HeartbeatGrace or HeartbeatLimit that c sets would fight runners that
+// heartbeat every heartbeatInterval (RunnerTimeouts).
+//
+// A runner that heartbeats on time shows a heartbeat age up to one
+// interval before each beat. So a HeartbeatGrace below the interval lowers
+// the score of every such runner between two beats (a Loading runner then
+// flaps between healthy and degraded, each time with an alert), and a
+// HeartbeatLimit below two intervals scores it 0 (unhealthy) after one late
+// beat (or at every check just before a beat when the limit is at or below
+// the interval) and recovers (restarts) it after UnhealthyChecks such
+// checks. Zero values are fine: ForRunners fits them to the interval.
+func (c Config) CheckHeartbeat(heartbeatInterval time.Duration) error {
+	iv := heartbeatInterval
+	switch {
+	case c.HeartbeatGrace > 0 && c.HeartbeatGrace < iv:
+		return fmt.Errorf("%w: Health.HeartbeatGrace (%s) must be at least Timeouts.HeartbeatInterval (%s): a runner that heartbeats on time would lose score between two heartbeats; raise Health.HeartbeatGrace to %s or more (or leave it 0 for its default), or lower Timeouts.HeartbeatInterval",
+			ErrConflictingTimeouts, c.HeartbeatGrace, iv, iv)
+	case c.HeartbeatLimit > 0 && c.HeartbeatLimit < 2*iv:
+		return fmt.Errorf("%w: Health.HeartbeatLimit (%s) must be at least 2 × Timeouts.HeartbeatInterval (%s): a runner that heartbeats on time would score 0 (unhealthy) after a single late heartbeat and be restarted; raise Health.HeartbeatLimit to %s or more (or leave it 0 for its default), or lower Timeouts.HeartbeatInterval to %s or less",
+			ErrConflictingTimeouts, c.HeartbeatLimit, iv, 2*iv, c.HeartbeatLimit/2)
+	}
+	return nil
+}
+
+// ForRunners returns c with its defaults for runners that heartbeat every
+// heartbeatInterval and are failed as hung after heartbeatTimeout
+// (RunnerTimeouts): as WithDefaults, but a zero HeartbeatGrace is at least
+// one interval (max(1s, interval)) and a zero HeartbeatLimit at least two
+// (max(heartbeatTimeout/2, 2 × interval), and above 2 × HeartbeatGrace),
+// so a runner that heartbeats on time keeps its full score (see
+// CheckHeartbeat).
+func (c Config) ForRunners(heartbeatInterval, heartbeatTimeout time.Duration) Config {
+	iv := heartbeatInterval
+	if c.HeartbeatGrace == 0 {
+		c.HeartbeatGrace = max(time.Second, iv)
+	}
+	if c.HeartbeatLimit == 0 {
+		c.HeartbeatLimit = max(heartbeatTimeout/2, 2*iv)
+		if c.HeartbeatLimit <= c.HeartbeatGrace {
+			c.HeartbeatLimit = 2 * c.HeartbeatGrace
+		}
+	}
+	return c.WithDefaults(heartbeatTimeout)
 }
 
 // Validate returns every problem of a configuration (after WithDefaults),

@@ -66,6 +66,9 @@ func newNodeCmd(e *env) *cobra.Command {
 			if err != nil {
 				return configErrorf("--config %s: %v", o.config, err)
 			}
+			if err := resolveKindPaths(nc, o.config); err != nil { // nodeconfig_paths.go
+				return configErrorf("--config %s: %v", o.config, err)
+			}
 			if err := checkKindCommands(nc, exec.LookPath); err != nil {
 				return configErrorf("--config %s: %v", o.config, err)
 			}
@@ -74,6 +77,13 @@ func newNodeCmd(e *env) *cobra.Command {
 			}
 			if !o.tls.Enabled() && o.tls.RequireClientCert {
 				return usageErrorf("--tls-require-client-cert needs --tls-ca, --tls-cert and --tls-key")
+			}
+			if o.tls.Enabled() {
+				// As the client's own check (remote.go): a certificate
+				// peers would refuse is the caller's to fix, exit 2.
+				if err := exo.CheckNodeCert(exo.TLSFiles(o.tls), o.listen); err != nil {
+					return &UsageError{Err: fmt.Errorf("node %s: %w", o.name, err), SeeAlso: tlsDoc}
+				}
 			}
 			kinds := make([]string, 0, len(nc.kinds))
 			for k := range nc.kinds {
@@ -202,18 +212,21 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 		cancel()
 	}
 	srv.Close()
-	if err != nil {
-		return fmt.Errorf("node %s: shutdown: %w", o.name, err)
+	if err == nil {
+		fmt.Fprintf(e.stdout, "%s", report)
 	}
-	fmt.Fprintf(e.stdout, "%s", report)
-	return nodeShutdownEnd(e.stdout, o.name, interrupted, forced)
+	return nodeShutdownEnd(e.stdout, o.name, interrupted, forced, err)
 }
 
 // nodeShutdownEnd prints how a node's shutdown ended and returns its exit:
 // nil (exit 0) after a graceful one, the interrupted error (exit 3, as
 // demo's forced shutdown) when a second signal forced it, or the first one
-// during a shutdown a client asked for.
-func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool) error {
+// during a shutdown a client asked for — also when the shutdown returned
+// an error (shutErr), which the exit's text then names: a forced shutdown
+// exits 3 whatever else went wrong, so a supervisor script can tell it
+// from a clean stop and from a failure. An unforced shutdown that returned
+// an error exits 1.
+func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool, shutErr error) error {
 	switch {
 	case forced:
 		fmt.Fprintf(w, "node %s: shutdown forced (SIGKILL to every runner's process group)\n", name)
@@ -221,7 +234,13 @@ func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool) error {
 		if !interrupted {
 			how = "interrupted during the shutdown a client asked for"
 		}
-		return &interruptedError{msg: "node " + name + " " + how + ": shutdown forced (SIGKILL to every runner's process group)"}
+		msg := "node " + name + " " + how + ": shutdown forced (SIGKILL to every runner's process group)"
+		if shutErr != nil {
+			msg += "; the shutdown also reported: " + shutErr.Error()
+		}
+		return &interruptedError{msg: msg}
+	case shutErr != nil:
+		return fmt.Errorf("node %s: shutdown: %w", name, shutErr)
 	case interrupted:
 		fmt.Fprintf(w, "node %s: shut down gracefully\n", name)
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,16 +15,21 @@ func TestNodeShutdownEnd(t *testing.T) {
 	for _, c := range []struct {
 		name                string
 		interrupted, forced bool
+		shutErr             error
 		line                string
 		code                int
 	}{
-		{"by a client", false, false, "", ExitOK},
-		{"one signal", true, false, "node n1: shut down gracefully\n", ExitOK},
-		{"second signal", true, true, "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
-		{"signal after a client's shutdown", false, true, "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
+		{"by a client", false, false, nil, "", ExitOK},
+		{"one signal", true, false, nil, "node n1: shut down gracefully\n", ExitOK},
+		{"second signal", true, true, nil, "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
+		{"signal after a client's shutdown", false, true, nil, "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
+		// A forced shutdown exits 3 also when Shutdown returned an error
+		// (before: exit 1, "node n1: shutdown: …", against the documented 3).
+		{"second signal, shutdown error", true, true, shutdownErr, "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted},
+		{"one signal, shutdown error", true, false, shutdownErr, "", ExitFailure},
 	} {
 		var out, stderr bytes.Buffer
-		err := nodeShutdownEnd(&out, "n1", c.interrupted, c.forced)
+		err := nodeShutdownEnd(&out, "n1", c.interrupted, c.forced, c.shutErr)
 		if got := out.String(); got != c.line {
 			t.Errorf("%s: printed %q, want %q", c.name, got, c.line)
 		}
@@ -36,6 +42,9 @@ func TestNodeShutdownEnd(t *testing.T) {
 		}
 		if c.forced && !strings.Contains(stderr.String(), want) {
 			t.Errorf("%s: stderr %q, want %q", c.name, stderr.String(), want)
+		}
+		if c.shutErr != nil && !strings.Contains(stderr.String(), c.shutErr.Error()) {
+			t.Errorf("%s: stderr %q, want the shutdown's error %q", c.name, stderr.String(), c.shutErr)
 		}
 	}
 }
@@ -51,3 +60,5 @@ func TestNodeForceLine(t *testing.T) {
 		t.Errorf("after a client's shutdown: %q, want %q", got, want)
 	}
 }
+
+var shutdownErr = errors.New("DRAINING: context deadline exceeded")

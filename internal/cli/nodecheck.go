@@ -12,8 +12,9 @@ import (
 
 // checkKindCommands checks, before the node starts, that every kind's
 // command can be started: the lookup os/exec does when the node spawns it
-// (a name without '/' in the node's own PATH; a relative path from the
-// kind's dir, else the node's working directory), and an executable regular
+// (a name without '/' in the node's own PATH; a path, which
+// resolveKindPaths made absolute first: relative ones from the kind's dir,
+// else the config file's directory), and an executable regular
 // file. A kind that could never start would otherwise be accepted and fail
 // for good at each spawn (the error handler escalates a missing executable:
 // no restart). lookPath is exec.LookPath outside tests.
@@ -29,22 +30,22 @@ func checkKindCommands(c *nodeConfig, lookPath func(string) (string, error)) err
 	sort.Strings(names)
 	for _, name := range names {
 		spec := c.kinds[name].Spec
-		if err := checkKindDir(name, spec.Dir); err != nil {
+		if err := checkKindDir(name, spec.Dir, c.asWritten("kinds."+name+".dir")); err != nil {
 			return err
 		}
 		if spec.Builtin {
 			continue
 		}
-		if err := checkCommand(name, spec.Command, spec.Dir, spec.Env, lookPath); err != nil {
+		if err := checkCommand(name, spec.Command, spec.Dir, spec.Env, c.asWritten("kinds."+name+".command"), lookPath); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func checkCommand(kind, command, dir string, env []string, lookPath func(string) (string, error)) error {
+func checkCommand(kind, command, dir string, env []string, label string, lookPath func(string) (string, error)) error {
 	key := fmt.Sprintf("kinds.%s.command", kind)
-	what := fmt.Sprintf("kind %q: command %q (%s)", kind, command, key)
+	what := fmt.Sprintf("kind %q: command %q (%s)", kind, command, label)
 	if !strings.Contains(command, "/") {
 		if _, err := lookPath(command); err == nil {
 			return nil
@@ -102,16 +103,17 @@ func findExecutable(name, pathList string) string {
 	return ""
 }
 
-// checkKindDir checks a kind's dir, before its command: a runner started in
+// checkKindDir checks a kind's dir (label names its key, and the value
+// the config wrote when it was relative), before its command: a runner started in
 // a directory that does not exist fails with ENOENT, which os/exec reports
 // as a missing executable (an operator trial: "executable \"node\" not
 // found or not executable … check the runner spec's command and PATH",
 // for a node on PATH and a dir that did not exist).
-func checkKindDir(kind, dir string) error {
+func checkKindDir(kind, dir, label string) error {
 	if dir == "" {
 		return nil
 	}
-	what := fmt.Sprintf("kind %q: dir %q (kinds.%s.dir)", kind, dir, kind)
+	what := fmt.Sprintf("kind %q: dir %q (%s)", kind, dir, label)
 	switch fi, err := os.Stat(dir); {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%s does not exist; create it, or set kinds.%s.dir to the runner's working directory, then start the node again", what, kind)

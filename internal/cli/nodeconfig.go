@@ -39,6 +39,9 @@ type nodeRestarts struct {
 	BackoffMax  string `json:"backoff_max"`  // cap, e.g. "30s" (default)
 }
 
+// nodeKind is one entry of "kinds". A relative Dir, and a relative
+// Command with a '/', are made absolute by resolveKindPaths (from the config
+// file's directory; the command from Dir when set).
 type nodeKind struct {
 	Builtin    bool     `json:"builtin"`
 	Command    string   `json:"command"`
@@ -57,6 +60,10 @@ type nodeConfig struct {
 	sessionTimeout time.Duration
 	policy         exo.ErrorPolicy
 	timeouts       exo.RunnerTimeouts
+	// resolved holds the values of the kinds' relative paths as the file
+	// wrote them, by key (kinds.K.dir, kinds.K.command), once
+	// resolveKindPaths made them absolute: error texts show both.
+	resolved map[string]string
 }
 
 // maxConfigSize bounds a node config file.
@@ -142,6 +149,9 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 		d, err := time.ParseDuration(f.SessionTimeout)
 		if err != nil || d <= 0 {
 			return nil, fmt.Errorf("session_timeout %q: want a positive duration like \"2s\"", f.SessionTimeout)
+		}
+		if hb := exo.DefaultClientHeartbeat; d < 2*hb {
+			return nil, fmt.Errorf("session_timeout (%s) must be at least 2 × the clients' heartbeat (%s): a client that pings on time would be dropped after a single late ping; raise session_timeout to %s or more, or leave it out for the default 2s", d, hb, 2*hb)
 		}
 		c.sessionTimeout = d
 	}

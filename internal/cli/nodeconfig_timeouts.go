@@ -1,8 +1,13 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"time"
+
+	"github.com/exo-actors/exo-actors/actors"
 
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
@@ -60,14 +65,19 @@ func parseNodeTimeouts(t *nodeTimeouts) (exo.RunnerTimeouts, error) {
 		}
 		*f.to = d
 	}
-	eff := out.WithDefaults()
-	if eff.HeartbeatInterval >= eff.HeartbeatTimeout {
-		return out, fmt.Errorf("timeouts: heartbeat_interval %v must be below heartbeat_timeout %v (a runner beating at the interval would be judged hung)",
-			eff.HeartbeatInterval, eff.HeartbeatTimeout)
-	}
-	if eff.FrameStall >= eff.HeartbeatTimeout {
-		return out, fmt.Errorf("timeouts: frame_stall %v must be below heartbeat_timeout %v (a stuck frame would look like a hang)",
-			eff.FrameStall, eff.HeartbeatTimeout)
+	if err := actors.RunnerTimeouts(out).CheckConflicts(timeoutKey); err != nil {
+		return out, errors.New(strings.TrimPrefix(err.Error(), actors.ErrConflictingTimeouts.Error()+": "))
 	}
 	return out, nil
+}
+
+// timeoutKey names a RunnerTimeouts field as the config does: the JSON key
+// of the nodeTimeouts field of the same name ("HeartbeatTimeout" →
+// "timeouts.heartbeat_timeout").
+func timeoutKey(field string) string {
+	f, ok := reflect.TypeFor[nodeTimeouts]().FieldByName(field)
+	if !ok {
+		return "timeouts (RunnerTimeouts." + field + ")"
+	}
+	return "timeouts." + f.Tag.Get("json")
 }

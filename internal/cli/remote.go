@@ -168,7 +168,7 @@ func (o *remoteOptions) checkNodes() error {
 	}
 	if o.tls.Enabled() {
 		if err := exo.CheckClientCert(exo.TLSFiles(o.tls)); err != nil {
-			return &UsageError{Err: err, SeeAlso: `docs/remote.md, "The same with mutual TLS"`}
+			return &UsageError{Err: err, SeeAlso: tlsDoc}
 		}
 	}
 	return nil
@@ -238,6 +238,7 @@ type remoteRun struct {
 	cancelAfter   int               // cancel each task after this many chunks (0: never)
 	paramMap      map[string]string // params, parsed, with max_tokens from --tokens
 	timeout       time.Duration     // the run's bound (--timeout, or its default)
+	cleanup       time.Duration     // the cleanup's bound after an early end (--cleanup-timeout)
 }
 
 // parseParams checks the --param flags and builds the tasks' parameters:
@@ -275,7 +276,9 @@ node's tasks stream delivered its events in order. Exit 1 if a check failed.
 
 When --timeout ends the run, or on SIGINT or SIGTERM, or when a call
 fails, it cancels its open tasks and stops the runners it spawned (not
-with --keep-runners: they stay), within 15s, prints a line per node and
+with --keep-runners: they stay), within --cleanup-timeout (15s), prints a
+line per node (a stop still going on when it ends says so: the node
+finishes it; 'exo-actors remote status' shows when) and
 exits 1 (3 on a signal); a second signal exits at once, without the
 cleanup ('exo-actors remote stop' stops what is left).`,
 		Args: noArgs,
@@ -288,6 +291,9 @@ cleanup ('exo-actors remote stop' stops what is left).`,
 			}
 			if r.taskKind == "" {
 				return usageErrorf(`--task-kind "": want a task kind the runner knows, e.g. text_generation`)
+			}
+			if r.cleanup <= 0 {
+				return usageErrorf("--cleanup-timeout %s: want a positive duration, e.g. --cleanup-timeout 45s", r.cleanup)
 			}
 			if r.cancelAfter < 0 {
 				return usageErrorf("--cancel-after %d: want a number of chunks, 1 or more (0: do not cancel)", r.cancelAfter)
@@ -323,6 +329,7 @@ cleanup ('exo-actors remote stop' stops what is left).`,
 	f.StringVar(&r.payload, "payload", "", "the tasks' payload (e.g. the prompt), as text")
 	f.BoolVar(&r.showTokens, "show-tokens", false, "print each task's text and how it ended")
 	f.IntVar(&r.cancelAfter, "cancel-after", 0, "cancel each task once N of its chunks arrived (0: never)")
+	f.DurationVar(&r.cleanup, "cleanup-timeout", cleanupTimeout, "after an early end (--timeout, a signal, a failed call): how long to wait for its tasks' cancel and its runners' stops")
 	return cmd
 }
 
@@ -411,7 +418,7 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 		if runEnded(ctx) {
 			why, err = abortReason(ctx, r, runs, err)
 		}
-		abortRun(ctx, out, runs, r.noStop, why)
+		abortRun(ctx, out, runs, r.noStop, r.cleanup, why)
 	}()
 	var readers sync.WaitGroup
 	// On an early return too: each reader ends once its subscription is

@@ -13,8 +13,9 @@ import (
 	"time"
 )
 
-// cleanupTimeout bounds what `remote run` does after it ended abnormally:
-// cancel its open tasks and stop its runners, every node in parallel.
+// cleanupTimeout is --cleanup-timeout's default: it bounds what `remote
+// run` does after it ended abnormally: cancel its open tasks and stop its
+// runners, every node in parallel.
 const cleanupTimeout = 15 * time.Second
 
 // runInterrupted is the cause `remote run`'s ctx ends with on SIGINT or
@@ -69,9 +70,9 @@ func watchSignals(cancel context.CancelCauseFunc, stderr io.Writer, nodes []stri
 // abortRun cleans up after a run that ended before its normal end (ctx
 // ended: --timeout or a signal; or a call failed): on every node where it
 // spawned a runner it has not stopped yet, it cancels the runner's open
-// tasks and stops the runner (unless --keep-runners), within
-// cleanupTimeout, nodes in parallel, and prints one line per node.
-func abortRun(ctx context.Context, out io.Writer, runs []*nodeRun, keep bool, why string) {
+// tasks and stops the runner (unless --keep-runners), within bound
+// (--cleanup-timeout), nodes in parallel, and prints one line per node.
+func abortRun(ctx context.Context, out io.Writer, runs []*nodeRun, keep bool, bound time.Duration, why string) {
 	var todo []*nodeRun
 	for _, nr := range runs {
 		if nr != nil && nr.runner != "" && !nr.stopped {
@@ -85,8 +86,8 @@ func abortRun(ctx context.Context, out io.Writer, runs []*nodeRun, keep bool, wh
 	if keep {
 		what = "cancelling its open tasks (--keep-runners: the runners stay)"
 	}
-	fmt.Fprintf(out, "== %s: %s (at most %s)\n", why, what, cleanupTimeout)
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	fmt.Fprintf(out, "== %s: %s (at most %s)\n", why, what, bound)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)
 	defer cancel()
 	lines := make([]string, len(todo))
 	var wg sync.WaitGroup
@@ -94,7 +95,7 @@ func abortRun(ctx context.Context, out io.Writer, runs []*nodeRun, keep bool, wh
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lines[i] = nr.abort(cctx, keep)
+			lines[i] = nr.abort(cctx, keep, bound)
 		}()
 	}
 	wg.Wait()
@@ -103,9 +104,9 @@ func abortRun(ctx context.Context, out io.Writer, runs []*nodeRun, keep bool, wh
 	}
 }
 
-// abort cancels the runner's open tasks and stops it (unless keep); it
-// returns the line saying what it did.
-func (nr *nodeRun) abort(ctx context.Context, keep bool) string {
+// abort cancels the runner's open tasks and stops it (unless keep), within
+// ctx (the cleanup's bound); it returns the line saying what it did.
+func (nr *nodeRun) abort(ctx context.Context, keep bool, bound time.Duration) string {
 	head := fmt.Sprintf("node %-8s", nr.c.NodeName())
 	if err := nr.c.Err(); err != nil {
 		return fmt.Sprintf("%s %v: cannot clean up %s there", head, err, nr.runner)
@@ -129,9 +130,14 @@ func (nr *nodeRun) abort(ctx context.Context, keep bool) string {
 		return head + " " + strings.Join(parts, "; ")
 	}
 	res, err := nr.c.StopRunner(ctx, nr.runner)
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
+		// The request went out: the node goes on with the stop whatever
+		// becomes of this call (it drains the runner first).
+		parts = append(parts, stopGoesOn(nr.runner, bound, nr.c.Addr()))
+	case err != nil:
 		parts = append(parts, fmt.Sprintf("stop of %s failed: %v; stop it with `exo-actors remote stop --node %s %s`", nr.runner, oneLine(err.Error()), nr.c.Addr(), nr.runner))
-	} else {
+	default:
 		nr.stopped = true
 		parts = append(parts, fmt.Sprintf("stopped %s: %s", res.RunnerID, res.Summary()))
 	}
@@ -179,16 +185,29 @@ func abortReason(ctx context.Context, r remoteRun, runs []*nodeRun, cause error)
 	}
 	var ri *runInterrupted
 	interrupted := errors.As(context.Cause(ctx), &ri)
+	// A spawn still in flight when ctx ended: the node stops the runner
+	// once the client says it gave up (runtime's SpawnRunner; docs/remote.md,
+	// "Runners a client never learned of").
+	const inFlight = "nothing to clean up (a node that spawns a runner for a request still in flight stops it)"
 	switch {
 	case spawned == 0 && interrupted:
-		return ri.Error(), &interruptedError{msg: ri.Error() + " before any runner was spawned: nothing to clean up"}
+		return ri.Error(), &interruptedError{msg: ri.Error() + " before any runner was spawned: " + inFlight}
 	case spawned == 0 && cause != nil:
-		return "", fmt.Errorf("--timeout %s reached before any runner was spawned: %w; nothing to clean up; if the node is only slow, allow more time with --timeout (e.g. --timeout %s)", r.timeout, cause, 4*r.timeout)
+		return "", fmt.Errorf("--timeout %s reached before any runner was spawned: %w; %s; if the node is only slow, allow more time with --timeout (e.g. --timeout %s)", r.timeout, cause, inFlight, 4*r.timeout)
 	case spawned == 0:
-		return "", fmt.Errorf("--timeout %s reached before any runner was spawned (while dialing the nodes or spawning): nothing to clean up; allow more time with --timeout (e.g. --timeout %s)", r.timeout, 4*r.timeout)
+		return "", fmt.Errorf("--timeout %s reached before any runner was spawned (while dialing the nodes or spawning): %s; allow more time with --timeout (e.g. --timeout %s)", r.timeout, inFlight, 4*r.timeout)
 	case interrupted:
 		return ri.Error(), &interruptedError{msg: fmt.Sprintf("%s after %d of %d tasks ended; %s", ri.Error(), ended, r.tasks, done)}
 	}
 	return fmt.Sprintf("--timeout %s reached", r.timeout), fmt.Errorf("--timeout %s reached before the run ended (%d of %d tasks had ended, %d submitted); %s; allow more time with --timeout (e.g. --timeout %s), or run fewer or shorter tasks (--tasks, --tokens)",
 		r.timeout, ended, r.tasks, total, done, 4*r.timeout)
+}
+
+// stopGoesOn is abort's text for a stop the cleanup's bound ended before
+// the node confirmed it: the node goes on with it (it drains the runner's
+// tasks, then the Shutdown frame, SIGTERM, SIGKILL), so "failed" would be
+// false; it says how to see the end.
+func stopGoesOn(runner string, bound time.Duration, addr string) string {
+	return fmt.Sprintf("%s still stopping when the cleanup's %s ended: the node goes on with the stop (it drains the runner's tasks for up to its timeouts.stop_drain, 30s by default, then sends the Shutdown frame, SIGTERM, SIGKILL); check with `exo-actors remote status --node %s` (the runner leaves its live runners once stopped), or allow more time with --cleanup-timeout",
+		runner, bound, addr)
 }

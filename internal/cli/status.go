@@ -69,8 +69,13 @@ func runStatus(ctx context.Context, out io.Writer, o statusOptions) error {
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client, done := statusClient() // status_gateway.go
+	defer done()
+	resp, err := client.Do(req)
 	if err != nil {
+		if gw := notHTTPStatus(ctx, addr); gw != nil { // status_gateway.go
+			return gw
+		}
 		return fmt.Errorf("cannot reach %s: %v (is a node serving HTTP there? start one with exo-actors node --http %s (or exo-actors demo --http %s))", url, err, addr, addr)
 	}
 	defer resp.Body.Close()

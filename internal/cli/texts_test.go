@@ -176,3 +176,46 @@ func TestRemoteClientCertChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestNodeCertChecked: a node whose own certificate its peers would refuse
+// (no IP SAN for its --listen host, or lacking clientAuth) is refused
+// before it starts, as a client's own certificate is: exit 2, one line,
+// the fix and where it is described. Before, the node exited 1 with
+// "exo-actors: node n: this node's certificate …" and no pointer to the
+// docs, where the client's check exits 2 with "(see docs/remote.md, …)".
+func TestNodeCertChecked(t *testing.T) {
+	dir := t.TempDir()
+	nosan, err := testutil.WritePKI(dir, "nosan", nil, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvOnly, err := testutil.WritePKI(dir, "srvonly", []net.IP{net.ParseIP("127.0.0.1")}, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		p            testutil.PKI
+		listen, want string
+		advice       string
+	}{
+		{nosan, "127.0.0.1:0", "it does not name IP 127.0.0.1 (the address this node listens on) in its subjectAltName", "subjectAltName=IP:127.0.0.1 and extendedKeyUsage=serverAuth,clientAuth"},
+		{srvOnly, "127.0.0.1:0", "its extended key usages lack clientAuth", "subjectAltName=IP:127.0.0.1 and extendedKeyUsage=serverAuth,clientAuth"},
+		// Every address: no SAN to name; the advice says what it must be.
+		{srvOnly, "0.0.0.0:0", "its extended key usages lack clientAuth", `a subjectAltName naming the address its peers reach it at, e.g. subjectAltName=IP:192.0.2.10 (the listen address "0.0.0.0:0" names no host`},
+	} {
+		code, stderr := runCLI(t, "node", "--name", "n", "--listen", tc.listen, "--config", conf, "--tls-ca", tc.p.CA, "--tls-cert", tc.p.Cert, "--tls-key", tc.p.Key)
+		for _, w := range []string{"exo-actors: node n: this node's certificate " + tc.p.Cert + " (ServeConfig.TLS.CertFile; --tls-cert on the command line): " + tc.want,
+			tc.advice, `(see docs/remote.md, "The same with mutual TLS")`} {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("--listen %s: stderr %q: want %q", tc.listen, stderr, w)
+			}
+		}
+		if code != ExitUsage || strings.Count(stderr, "\n") != 1 || strings.Contains(stderr, "IP:0.0.0.0") {
+			t.Errorf("--listen %s: exit %d, stderr %q: want exit 2, one line", tc.listen, code, stderr)
+		}
+	}
+}

@@ -7,6 +7,10 @@ import (
 	"github.com/exo-actors/exo-actors/actors/gateway"
 )
 
+// tlsDoc is where a refused certificate's fix is described: the see-also
+// of the usage error of a node's or a client's own certificate check.
+const tlsDoc = `docs/remote.md, "The same with mutual TLS"`
+
 // tlsFlagNames maps the TLSFiles fields to this command line's flags.
 var tlsFlagNames = map[string]string{"CAFile": "--tls-ca", "CertFile": "--tls-cert", "KeyFile": "--tls-key"}
 

@@ -105,6 +105,18 @@ func start(sp *proc.Spawner, cfg *Config, name string) (*session, error) {
 	return s, nil
 }
 
+// takeStderr keeps the last stderrTail lines the runner wrote
+// (proc.StderrReady).
+func (s *session) takeStderr() {
+	lines, _ := s.p.TakeStderr()
+	for _, l := range lines {
+		if len(s.stderr) == stderrTail {
+			s.stderr = s.stderr[1:]
+		}
+		s.stderr = append(s.stderr, l.Text())
+	}
+}
+
 // since is the time from the process's start, rounded for evidence.
 func (s *session) since() time.Duration { return time.Since(s.started).Round(time.Millisecond) }
 
@@ -145,12 +157,10 @@ func (s *session) next(d time.Duration) (any, error) {
 			}
 		}
 		switch v := m.(type) {
-		case *proc.StderrLine:
-			if len(s.stderr) == stderrTail {
-				s.stderr = s.stderr[1:]
-			}
-			s.stderr = append(s.stderr, v.Line)
+		case *proc.StderrReady:
+			s.takeStderr()
 		case *proc.StderrClosed:
+			s.takeStderr()
 			s.stderrDone = true
 			return v, nil
 		case *proc.WriterClosed:

@@ -16,7 +16,7 @@
 // mailbox) and never touching a channel anyone else closes:
 //
 //	reader   decodes stdout frames        → Frames (batches) ..., then one ReaderClosed
-//	stderr   splits stderr into lines     → StderrLine ..., then one StderrClosed
+//	stderr   splits stderr into lines     → into a bounded buffer, one StderrReady until the owner's TakeStderr; then one StderrClosed
 //	waiter   waits for exit, reaps        → one Exited
 //	writer   writes frames to stdin       → WriteFailed at its first error; one WriterClosed (after CloseInput)
 //

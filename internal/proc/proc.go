@@ -34,7 +34,13 @@ type Spec struct {
 type Options struct {
 	MaxFrameSize  int // largest stdout frame body; 0 means frame.DefaultMaxSize
 	InputQueue    int // frames the stdin writer may hold; 0 means 256
-	StderrLineMax int // longest stderr line kept whole; 0 means 4096
+	StderrLineMax int // longest stderr line kept whole (longer ones are truncated: StderrLine.Truncated); 0 means 4096
+	// StderrBuffer bounds the stderr lines read and not yet taken
+	// (TakeStderr) in lines; 0 means DefaultStderrBuffer. The bytes are
+	// bounded too (StderrBufferBytes). When full, the oldest line goes
+	// (counted, TakeStderr's dropped): a runner that floods stderr never
+	// blocks on it and never grows the node.
+	StderrBuffer int
 	// FrameStall bounds how long a stdout frame that has begun may stay
 	// incomplete while the process keeps stdout open; the reader then
 	// reports it (frame.ErrStalled, or frame.ErrTextOnStdout when the bytes
@@ -55,6 +61,13 @@ type Options struct {
 // microseconds; a second is far beyond that and well below the heartbeat
 // timeout (5 s), so a stray print is never mistaken for a hang.
 const DefaultFrameStall = time.Second
+
+// Bounds of the stderr lines read and not yet taken (StderrReady).
+const (
+	DefaultStderrBuffer = 256
+	// StderrBufferBytes bounds their bytes (at least one line is kept).
+	StderrBufferBytes = 64 << 10
+)
 
 // Defaults of the stdout hand-off (see Frames).
 const (
@@ -94,13 +107,24 @@ type (
 		// (Process.DropChunksOf).
 		Skipped uint64
 	}
-	// StderrLine is one line the process wrote to stderr.
+	// StderrReady says the stderr reader has lines for the owner, who takes
+	// them with Process.TakeStderr. The reader rings once, then not again
+	// until a TakeStderr, so at most one is in the owner's mailbox: a
+	// runner that floods stderr costs the owner one message per take, not
+	// one per line, and what waits is bounded (Options.StderrBuffer).
+	StderrReady struct{ Gen uint64 }
+	// StderrLine is one line the process wrote to stderr, without its
+	// "\n" (or "\r\n"), at most Options.StderrLineMax bytes: of a longer
+	// line Line holds the first bytes (cut at a UTF-8 boundary) and
+	// Truncated counts the bytes dropped (Text adds the marker).
 	StderrLine struct {
-		Gen  uint64
-		Line string
-		At   time.Time // when the reader read it (real clock, as Exited.At)
+		Gen       uint64
+		Line      string
+		Truncated int
+		At        time.Time // when the reader read it (real clock, as Exited.At)
 	}
-	// StderrClosed is the stderr reader's last message.
+	// StderrClosed is the stderr reader's last message: every line is in
+	// the buffer (TakeStderr) by then.
 	StderrClosed struct{ Gen uint64 }
 	// Exited is the waiter's one message: the process ended and was reaped.
 	Exited struct {
@@ -329,6 +353,9 @@ type Process struct {
 	maxFrame    int
 	stdoutR     *os.File
 	stderrR     *os.File
+	// errBuf holds the stderr lines read and not yet taken: the reader
+	// appends (dropping the oldest past the bounds), TakeStderr takes all.
+	errBuf stderrBuffer
 	// spareEnvs holds batch slices the owner is done with (Recycle),
 	// with their envelopes, for the reader's next batches: one slot per
 	// unit of credit (ReadWindow), nil when empty. A Recycle that finds
@@ -362,6 +389,9 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 	}
 	if opts.StderrLineMax <= 0 {
 		opts.StderrLineMax = 4096
+	}
+	if opts.StderrBuffer <= 0 {
+		opts.StderrBuffer = DefaultStderrBuffer
 	}
 	if opts.ReadWindow <= 0 {
 		opts.ReadWindow = DefaultReadWindow
@@ -425,6 +455,7 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 		abort:    make(chan struct{}),
 		stdoutR:  stdoutR,
 		stderrR:  stderrR,
+		errBuf:   stderrBuffer{max: opts.StderrBuffer},
 		credit:   make(chan struct{}, opts.ReadWindow),
 		outAbort: make(chan struct{}),
 
@@ -738,23 +769,20 @@ func (p *Process) takeCredit() {
 }
 
 func (p *Process) readStderr(deliver Deliver, lineMax int) {
-	br := bufio.NewReaderSize(p.stderrR, lineMax)
-	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			s := string(line)
-			if s[len(s)-1] == '\n' {
-				s = s[:len(s)-1]
-			}
-			deliver(&StderrLine{Gen: p.Gen, Line: s, At: time.Now()})
+	splitLines(p.stderrR, lineMax, func(line []byte, truncated int) {
+		if p.errBuf.push(StderrLine{Gen: p.Gen, Line: string(line), Truncated: truncated, At: time.Now()}) {
+			deliver(&StderrReady{Gen: p.Gen})
 		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			break
-		}
-	}
+	})
 	p.stderrR.Close()
 	deliver(&StderrClosed{Gen: p.Gen})
 }
+
+// TakeStderr returns the stderr lines read since the last take, oldest
+// first, and how many lines were dropped unread because the buffer was
+// full (Options.StderrBuffer). Safe from any goroutine; after it the reader
+// rings (StderrReady) at its next line.
+func (p *Process) TakeStderr() (lines []StderrLine, dropped int) { return p.errBuf.take() }
 
 func (p *Process) wait(deliver Deliver) {
 	// Wait for the leader's exit without reaping it, so Signal can still

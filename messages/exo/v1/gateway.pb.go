@@ -277,7 +277,13 @@ type GwWelcome struct {
 	// out_window: with GwHello.acks, the bytes of task events and deliveries
 	// the node sends before it waits for a GwAck; the client acknowledges
 	// whenever it has received a quarter of it since its last GwAck.
-	OutWindow     int64 `protobuf:"varint,6,opt,name=out_window,json=outWindow,proto3" json:"out_window,omitempty"`
+	OutWindow int64 `protobuf:"varint,6,opt,name=out_window,json=outWindow,proto3" json:"out_window,omitempty"`
+	// spawn_settle: the node tracks the spawns a client marks with
+	// GwSpawnRunner.settle until the client settles them with
+	// GwSpawnSettle; a client sets settle only when the node says so (an
+	// older node would drop the connection on a GwSpawnSettle it does not
+	// know).
+	SpawnSettle   bool `protobuf:"varint,7,opt,name=spawn_settle,json=spawnSettle,proto3" json:"spawn_settle,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -352,6 +358,13 @@ func (x *GwWelcome) GetOutWindow() int64 {
 		return x.OutWindow
 	}
 	return 0
+}
+
+func (x *GwWelcome) GetSpawnSettle() bool {
+	if x != nil {
+		return x.SpawnSettle
+	}
+	return false
 }
 
 // GwAck acknowledges the task events, deliveries and blast items a client
@@ -585,9 +598,15 @@ func (x *GwByeAck) GetCallId() uint64 {
 // GwSpawnRunner spawns a runner of a kind from the node's configuration.
 // Reply: GwRunnerSpawned.
 type GwSpawnRunner struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
-	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CallId uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	Kind   string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// settle: the client will settle this spawn with a GwSpawnSettle once
+	// its caller learned the runner's ID (or gave up before it did). Until
+	// then the runner is unsettled: the node stops it if the client gives up
+	// on the call or its session ends (goodbye or loss) first, so a runner
+	// whose ID never reached anyone is not left running.
+	Settle        bool `protobuf:"varint,3,opt,name=settle,proto3" json:"settle,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -636,6 +655,128 @@ func (x *GwSpawnRunner) GetKind() string {
 	return ""
 }
 
+func (x *GwSpawnRunner) GetSettle() bool {
+	if x != nil {
+		return x.Settle
+	}
+	return false
+}
+
+// GwSpawnSettle settles a GwSpawnRunner sent with settle: learned, the
+// caller got the runner's ID (from now on the runner is the client's, to
+// stop or to leave running, as any runner it spawned); not learned, the
+// caller gave up before the answer reached it (its ctx ended), and the node
+// stops the runner. With a call_id the gateway answers GwSpawnSettled, so
+// a client hands the ID to its caller only once the node knows the runner
+// is the client's (a client killed right after would otherwise leave the
+// spawn unsettled, and the node would stop a runner whose ID was printed).
+// A settle for a spawn the node refused or does not track is ignored (and
+// answered all the same).
+type GwSpawnSettle struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SpawnCallId   uint64                 `protobuf:"varint,1,opt,name=spawn_call_id,json=spawnCallId,proto3" json:"spawn_call_id,omitempty"`
+	Learned       bool                   `protobuf:"varint,2,opt,name=learned,proto3" json:"learned,omitempty"`
+	CallId        uint64                 `protobuf:"varint,3,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwSpawnSettle) Reset() {
+	*x = GwSpawnSettle{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwSpawnSettle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwSpawnSettle) ProtoMessage() {}
+
+func (x *GwSpawnSettle) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwSpawnSettle.ProtoReflect.Descriptor instead.
+func (*GwSpawnSettle) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GwSpawnSettle) GetSpawnCallId() uint64 {
+	if x != nil {
+		return x.SpawnCallId
+	}
+	return 0
+}
+
+func (x *GwSpawnSettle) GetLearned() bool {
+	if x != nil {
+		return x.Learned
+	}
+	return false
+}
+
+func (x *GwSpawnSettle) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+// GwSpawnSettled answers a GwSpawnSettle with a call_id.
+type GwSpawnSettled struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GwSpawnSettled) Reset() {
+	*x = GwSpawnSettled{}
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GwSpawnSettled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GwSpawnSettled) ProtoMessage() {}
+
+func (x *GwSpawnSettled) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GwSpawnSettled.ProtoReflect.Descriptor instead.
+func (*GwSpawnSettled) Descriptor() ([]byte, []int) {
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GwSpawnSettled) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
 // GwRunnerSpawned answers GwSpawnRunner.
 type GwRunnerSpawned struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -647,7 +788,7 @@ type GwRunnerSpawned struct {
 
 func (x *GwRunnerSpawned) Reset() {
 	*x = GwRunnerSpawned{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[9]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -659,7 +800,7 @@ func (x *GwRunnerSpawned) String() string {
 func (*GwRunnerSpawned) ProtoMessage() {}
 
 func (x *GwRunnerSpawned) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[9]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -672,7 +813,7 @@ func (x *GwRunnerSpawned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerSpawned.ProtoReflect.Descriptor instead.
 func (*GwRunnerSpawned) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{9}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GwRunnerSpawned) GetCallId() uint64 {
@@ -700,7 +841,7 @@ type GwStopRunner struct {
 
 func (x *GwStopRunner) Reset() {
 	*x = GwStopRunner{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[10]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +853,7 @@ func (x *GwStopRunner) String() string {
 func (*GwStopRunner) ProtoMessage() {}
 
 func (x *GwStopRunner) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[10]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +866,7 @@ func (x *GwStopRunner) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStopRunner.ProtoReflect.Descriptor instead.
 func (*GwStopRunner) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{10}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GwStopRunner) GetCallId() uint64 {
@@ -758,7 +899,7 @@ type GwRunnerStopped struct {
 
 func (x *GwRunnerStopped) Reset() {
 	*x = GwRunnerStopped{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[11]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -770,7 +911,7 @@ func (x *GwRunnerStopped) String() string {
 func (*GwRunnerStopped) ProtoMessage() {}
 
 func (x *GwRunnerStopped) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[11]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -783,7 +924,7 @@ func (x *GwRunnerStopped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerStopped.ProtoReflect.Descriptor instead.
 func (*GwRunnerStopped) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{11}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GwRunnerStopped) GetCallId() uint64 {
@@ -845,7 +986,7 @@ type GwListRunners struct {
 
 func (x *GwListRunners) Reset() {
 	*x = GwListRunners{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[12]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +998,7 @@ func (x *GwListRunners) String() string {
 func (*GwListRunners) ProtoMessage() {}
 
 func (x *GwListRunners) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[12]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -870,7 +1011,7 @@ func (x *GwListRunners) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwListRunners.ProtoReflect.Descriptor instead.
 func (*GwListRunners) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{12}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GwListRunners) GetCallId() uint64 {
@@ -906,7 +1047,7 @@ type GwRunnerInfo struct {
 
 func (x *GwRunnerInfo) Reset() {
 	*x = GwRunnerInfo{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[13]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +1059,7 @@ func (x *GwRunnerInfo) String() string {
 func (*GwRunnerInfo) ProtoMessage() {}
 
 func (x *GwRunnerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[13]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1072,7 @@ func (x *GwRunnerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerInfo.ProtoReflect.Descriptor instead.
 func (*GwRunnerInfo) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{13}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GwRunnerInfo) GetId() string {
@@ -1057,7 +1198,7 @@ type GwRunnerList struct {
 
 func (x *GwRunnerList) Reset() {
 	*x = GwRunnerList{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[14]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1210,7 @@ func (x *GwRunnerList) String() string {
 func (*GwRunnerList) ProtoMessage() {}
 
 func (x *GwRunnerList) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[14]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1223,7 @@ func (x *GwRunnerList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerList.ProtoReflect.Descriptor instead.
 func (*GwRunnerList) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{14}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GwRunnerList) GetCallId() uint64 {
@@ -1117,7 +1258,7 @@ type GwSubmit struct {
 
 func (x *GwSubmit) Reset() {
 	*x = GwSubmit{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[15]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1129,7 +1270,7 @@ func (x *GwSubmit) String() string {
 func (*GwSubmit) ProtoMessage() {}
 
 func (x *GwSubmit) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[15]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1142,7 +1283,7 @@ func (x *GwSubmit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSubmit.ProtoReflect.Descriptor instead.
 func (*GwSubmit) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{15}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GwSubmit) GetCallId() uint64 {
@@ -1211,7 +1352,7 @@ type GwSubmitted struct {
 
 func (x *GwSubmitted) Reset() {
 	*x = GwSubmitted{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[16]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1223,7 +1364,7 @@ func (x *GwSubmitted) String() string {
 func (*GwSubmitted) ProtoMessage() {}
 
 func (x *GwSubmitted) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[16]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1236,7 +1377,7 @@ func (x *GwSubmitted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSubmitted.ProtoReflect.Descriptor instead.
 func (*GwSubmitted) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{16}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GwSubmitted) GetCallId() uint64 {
@@ -1260,7 +1401,7 @@ type GwTaskOutcome struct {
 
 func (x *GwTaskOutcome) Reset() {
 	*x = GwTaskOutcome{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[17]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1413,7 @@ func (x *GwTaskOutcome) String() string {
 func (*GwTaskOutcome) ProtoMessage() {}
 
 func (x *GwTaskOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[17]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1426,7 @@ func (x *GwTaskOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskOutcome.ProtoReflect.Descriptor instead.
 func (*GwTaskOutcome) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{17}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GwTaskOutcome) GetStatus() TaskStatus {
@@ -1336,7 +1477,7 @@ type GwTaskRetry struct {
 
 func (x *GwTaskRetry) Reset() {
 	*x = GwTaskRetry{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1348,7 +1489,7 @@ func (x *GwTaskRetry) String() string {
 func (*GwTaskRetry) ProtoMessage() {}
 
 func (x *GwTaskRetry) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[18]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1361,7 +1502,7 @@ func (x *GwTaskRetry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskRetry.ProtoReflect.Descriptor instead.
 func (*GwTaskRetry) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{18}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GwTaskRetry) GetAttempt() int32 {
@@ -1398,7 +1539,7 @@ type GwTaskSkip struct {
 
 func (x *GwTaskSkip) Reset() {
 	*x = GwTaskSkip{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +1551,7 @@ func (x *GwTaskSkip) String() string {
 func (*GwTaskSkip) ProtoMessage() {}
 
 func (x *GwTaskSkip) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[19]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +1564,7 @@ func (x *GwTaskSkip) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskSkip.ProtoReflect.Descriptor instead.
 func (*GwTaskSkip) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{19}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GwTaskSkip) GetCount() int32 {
@@ -1459,7 +1600,7 @@ type GwTaskEvent struct {
 
 func (x *GwTaskEvent) Reset() {
 	*x = GwTaskEvent{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1471,7 +1612,7 @@ func (x *GwTaskEvent) String() string {
 func (*GwTaskEvent) ProtoMessage() {}
 
 func (x *GwTaskEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[20]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1484,7 +1625,7 @@ func (x *GwTaskEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskEvent.ProtoReflect.Descriptor instead.
 func (*GwTaskEvent) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{20}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GwTaskEvent) GetCallId() uint64 {
@@ -1612,7 +1753,7 @@ type GwChunkBatch struct {
 
 func (x *GwChunkBatch) Reset() {
 	*x = GwChunkBatch{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1624,7 +1765,7 @@ func (x *GwChunkBatch) String() string {
 func (*GwChunkBatch) ProtoMessage() {}
 
 func (x *GwChunkBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[21]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +1778,7 @@ func (x *GwChunkBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwChunkBatch.ProtoReflect.Descriptor instead.
 func (*GwChunkBatch) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{21}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GwChunkBatch) GetChunks() []*ChunkGenerated {
@@ -1660,7 +1801,7 @@ type GwCancel struct {
 
 func (x *GwCancel) Reset() {
 	*x = GwCancel{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1672,7 +1813,7 @@ func (x *GwCancel) String() string {
 func (*GwCancel) ProtoMessage() {}
 
 func (x *GwCancel) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[22]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1685,7 +1826,7 @@ func (x *GwCancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCancel.ProtoReflect.Descriptor instead.
 func (*GwCancel) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{22}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GwCancel) GetCallId() uint64 {
@@ -1720,7 +1861,7 @@ type GwCancelled struct {
 
 func (x *GwCancelled) Reset() {
 	*x = GwCancelled{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1732,7 +1873,7 @@ func (x *GwCancelled) String() string {
 func (*GwCancelled) ProtoMessage() {}
 
 func (x *GwCancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[23]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1745,7 +1886,7 @@ func (x *GwCancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCancelled.ProtoReflect.Descriptor instead.
 func (*GwCancelled) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{23}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GwCancelled) GetCallId() uint64 {
@@ -1781,7 +1922,7 @@ type GwSubscribe struct {
 
 func (x *GwSubscribe) Reset() {
 	*x = GwSubscribe{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1793,7 +1934,7 @@ func (x *GwSubscribe) String() string {
 func (*GwSubscribe) ProtoMessage() {}
 
 func (x *GwSubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[24]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1806,7 +1947,7 @@ func (x *GwSubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSubscribe.ProtoReflect.Descriptor instead.
 func (*GwSubscribe) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{24}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GwSubscribe) GetCallId() uint64 {
@@ -1874,7 +2015,7 @@ type GwSubscribed struct {
 
 func (x *GwSubscribed) Reset() {
 	*x = GwSubscribed{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1886,7 +2027,7 @@ func (x *GwSubscribed) String() string {
 func (*GwSubscribed) ProtoMessage() {}
 
 func (x *GwSubscribed) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[25]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1899,7 +2040,7 @@ func (x *GwSubscribed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSubscribed.ProtoReflect.Descriptor instead.
 func (*GwSubscribed) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{25}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GwSubscribed) GetCallId() uint64 {
@@ -1941,7 +2082,7 @@ type GwCredit struct {
 
 func (x *GwCredit) Reset() {
 	*x = GwCredit{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1953,7 +2094,7 @@ func (x *GwCredit) String() string {
 func (*GwCredit) ProtoMessage() {}
 
 func (x *GwCredit) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[26]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1966,7 +2107,7 @@ func (x *GwCredit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCredit.ProtoReflect.Descriptor instead.
 func (*GwCredit) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{26}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GwCredit) GetCallId() uint64 {
@@ -1993,7 +2134,7 @@ type GwUnsubscribe struct {
 
 func (x *GwUnsubscribe) Reset() {
 	*x = GwUnsubscribe{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2005,7 +2146,7 @@ func (x *GwUnsubscribe) String() string {
 func (*GwUnsubscribe) ProtoMessage() {}
 
 func (x *GwUnsubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[27]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2018,7 +2159,7 @@ func (x *GwUnsubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwUnsubscribe.ProtoReflect.Descriptor instead.
 func (*GwUnsubscribe) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{27}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GwUnsubscribe) GetCallId() uint64 {
@@ -2040,7 +2181,7 @@ type GwGap struct {
 
 func (x *GwGap) Reset() {
 	*x = GwGap{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2052,7 +2193,7 @@ func (x *GwGap) String() string {
 func (*GwGap) ProtoMessage() {}
 
 func (x *GwGap) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[28]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2065,7 +2206,7 @@ func (x *GwGap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwGap.ProtoReflect.Descriptor instead.
 func (*GwGap) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{28}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GwGap) GetDropped() uint64 {
@@ -2132,7 +2273,7 @@ type GwEvent struct {
 
 func (x *GwEvent) Reset() {
 	*x = GwEvent{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2144,7 +2285,7 @@ func (x *GwEvent) String() string {
 func (*GwEvent) ProtoMessage() {}
 
 func (x *GwEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[29]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2157,7 +2298,7 @@ func (x *GwEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEvent.ProtoReflect.Descriptor instead.
 func (*GwEvent) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{29}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GwEvent) GetSeq() uint64 {
@@ -2452,7 +2593,7 @@ type GwTaskStatus struct {
 
 func (x *GwTaskStatus) Reset() {
 	*x = GwTaskStatus{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2464,7 +2605,7 @@ func (x *GwTaskStatus) String() string {
 func (*GwTaskStatus) ProtoMessage() {}
 
 func (x *GwTaskStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[30]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2477,7 +2618,7 @@ func (x *GwTaskStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskStatus.ProtoReflect.Descriptor instead.
 func (*GwTaskStatus) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{30}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GwTaskStatus) GetStatus() TaskStatus {
@@ -2513,7 +2654,7 @@ type GwProcessStarted struct {
 
 func (x *GwProcessStarted) Reset() {
 	*x = GwProcessStarted{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2525,7 +2666,7 @@ func (x *GwProcessStarted) String() string {
 func (*GwProcessStarted) ProtoMessage() {}
 
 func (x *GwProcessStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[31]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2538,7 +2679,7 @@ func (x *GwProcessStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwProcessStarted.ProtoReflect.Descriptor instead.
 func (*GwProcessStarted) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{31}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GwProcessStarted) GetGeneration() uint64 {
@@ -2575,7 +2716,7 @@ type GwStatusChanged struct {
 
 func (x *GwStatusChanged) Reset() {
 	*x = GwStatusChanged{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2587,7 +2728,7 @@ func (x *GwStatusChanged) String() string {
 func (*GwStatusChanged) ProtoMessage() {}
 
 func (x *GwStatusChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[32]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2600,7 +2741,7 @@ func (x *GwStatusChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStatusChanged.ProtoReflect.Descriptor instead.
 func (*GwStatusChanged) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{32}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GwStatusChanged) GetGeneration() uint64 {
@@ -2645,7 +2786,7 @@ type GwExitStatus struct {
 
 func (x *GwExitStatus) Reset() {
 	*x = GwExitStatus{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2657,7 +2798,7 @@ func (x *GwExitStatus) String() string {
 func (*GwExitStatus) ProtoMessage() {}
 
 func (x *GwExitStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[33]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2670,7 +2811,7 @@ func (x *GwExitStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwExitStatus.ProtoReflect.Descriptor instead.
 func (*GwExitStatus) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{33}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GwExitStatus) GetCode() int64 {
@@ -2721,7 +2862,7 @@ type GwProcessExited struct {
 
 func (x *GwProcessExited) Reset() {
 	*x = GwProcessExited{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2733,7 +2874,7 @@ func (x *GwProcessExited) String() string {
 func (*GwProcessExited) ProtoMessage() {}
 
 func (x *GwProcessExited) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[34]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2746,7 +2887,7 @@ func (x *GwProcessExited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwProcessExited.ProtoReflect.Descriptor instead.
 func (*GwProcessExited) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{34}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GwProcessExited) GetGeneration() uint64 {
@@ -2796,7 +2937,7 @@ type GwFailure struct {
 
 func (x *GwFailure) Reset() {
 	*x = GwFailure{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2808,7 +2949,7 @@ func (x *GwFailure) String() string {
 func (*GwFailure) ProtoMessage() {}
 
 func (x *GwFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[35]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2821,7 +2962,7 @@ func (x *GwFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwFailure.ProtoReflect.Descriptor instead.
 func (*GwFailure) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{35}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GwFailure) GetKind() string {
@@ -2915,7 +3056,7 @@ type GwRunnerFailure struct {
 
 func (x *GwRunnerFailure) Reset() {
 	*x = GwRunnerFailure{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2927,7 +3068,7 @@ func (x *GwRunnerFailure) String() string {
 func (*GwRunnerFailure) ProtoMessage() {}
 
 func (x *GwRunnerFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[36]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2940,7 +3081,7 @@ func (x *GwRunnerFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerFailure.ProtoReflect.Descriptor instead.
 func (*GwRunnerFailure) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{36}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GwRunnerFailure) GetFailure() *GwFailure {
@@ -3030,7 +3171,7 @@ type GwRunnerFailed struct {
 
 func (x *GwRunnerFailed) Reset() {
 	*x = GwRunnerFailed{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3042,7 +3183,7 @@ func (x *GwRunnerFailed) String() string {
 func (*GwRunnerFailed) ProtoMessage() {}
 
 func (x *GwRunnerFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[37]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3055,7 +3196,7 @@ func (x *GwRunnerFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerFailed.ProtoReflect.Descriptor instead.
 func (*GwRunnerFailed) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{37}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GwRunnerFailed) GetFailure() *GwRunnerFailure {
@@ -3077,7 +3218,7 @@ type GwStopStep struct {
 
 func (x *GwStopStep) Reset() {
 	*x = GwStopStep{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3089,7 +3230,7 @@ func (x *GwStopStep) String() string {
 func (*GwStopStep) ProtoMessage() {}
 
 func (x *GwStopStep) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[38]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3102,7 +3243,7 @@ func (x *GwStopStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStopStep.ProtoReflect.Descriptor instead.
 func (*GwStopStep) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{38}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GwStopStep) GetName() string {
@@ -3146,7 +3287,7 @@ type GwCloseEntry struct {
 
 func (x *GwCloseEntry) Reset() {
 	*x = GwCloseEntry{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3158,7 +3299,7 @@ func (x *GwCloseEntry) String() string {
 func (*GwCloseEntry) ProtoMessage() {}
 
 func (x *GwCloseEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[39]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3171,7 +3312,7 @@ func (x *GwCloseEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCloseEntry.ProtoReflect.Descriptor instead.
 func (*GwCloseEntry) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{39}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GwCloseEntry) GetName() string {
@@ -3266,7 +3407,7 @@ type GwCloseReport struct {
 
 func (x *GwCloseReport) Reset() {
 	*x = GwCloseReport{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3278,7 +3419,7 @@ func (x *GwCloseReport) String() string {
 func (*GwCloseReport) ProtoMessage() {}
 
 func (x *GwCloseReport) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[40]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3291,7 +3432,7 @@ func (x *GwCloseReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwCloseReport.ProtoReflect.Descriptor instead.
 func (*GwCloseReport) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{40}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GwCloseReport) GetScope() string {
@@ -3353,7 +3494,7 @@ type GwStopResult struct {
 
 func (x *GwStopResult) Reset() {
 	*x = GwStopResult{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3365,7 +3506,7 @@ func (x *GwStopResult) String() string {
 func (*GwStopResult) ProtoMessage() {}
 
 func (x *GwStopResult) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[41]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3378,7 +3519,7 @@ func (x *GwStopResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStopResult.ProtoReflect.Descriptor instead.
 func (*GwStopResult) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{41}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GwStopResult) GetRunnerId() string {
@@ -3448,7 +3589,7 @@ type GwRunnerStoppedEvent struct {
 
 func (x *GwRunnerStoppedEvent) Reset() {
 	*x = GwRunnerStoppedEvent{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[42]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3460,7 +3601,7 @@ func (x *GwRunnerStoppedEvent) String() string {
 func (*GwRunnerStoppedEvent) ProtoMessage() {}
 
 func (x *GwRunnerStoppedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[42]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3473,7 +3614,7 @@ func (x *GwRunnerStoppedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwRunnerStoppedEvent.ProtoReflect.Descriptor instead.
 func (*GwRunnerStoppedEvent) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{42}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GwRunnerStoppedEvent) GetResult() *GwStopResult {
@@ -3493,7 +3634,7 @@ type GwTaskAcknowledged struct {
 
 func (x *GwTaskAcknowledged) Reset() {
 	*x = GwTaskAcknowledged{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[43]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3505,7 +3646,7 @@ func (x *GwTaskAcknowledged) String() string {
 func (*GwTaskAcknowledged) ProtoMessage() {}
 
 func (x *GwTaskAcknowledged) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[43]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3518,7 +3659,7 @@ func (x *GwTaskAcknowledged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskAcknowledged.ProtoReflect.Descriptor instead.
 func (*GwTaskAcknowledged) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{43}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GwTaskAcknowledged) GetAt() *timestamppb.Timestamp {
@@ -3541,7 +3682,7 @@ type GwTaskRetried struct {
 
 func (x *GwTaskRetried) Reset() {
 	*x = GwTaskRetried{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[44]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3553,7 +3694,7 @@ func (x *GwTaskRetried) String() string {
 func (*GwTaskRetried) ProtoMessage() {}
 
 func (x *GwTaskRetried) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[44]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3566,7 +3707,7 @@ func (x *GwTaskRetried) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwTaskRetried.ProtoReflect.Descriptor instead.
 func (*GwTaskRetried) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{44}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GwTaskRetried) GetAttempt() int64 {
@@ -3611,7 +3752,7 @@ type GwDecision struct {
 
 func (x *GwDecision) Reset() {
 	*x = GwDecision{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[45]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3623,7 +3764,7 @@ func (x *GwDecision) String() string {
 func (*GwDecision) ProtoMessage() {}
 
 func (x *GwDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[45]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3636,7 +3777,7 @@ func (x *GwDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwDecision.ProtoReflect.Descriptor instead.
 func (*GwDecision) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{45}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GwDecision) GetRule() string {
@@ -3695,7 +3836,7 @@ type GwErrorRecord struct {
 
 func (x *GwErrorRecord) Reset() {
 	*x = GwErrorRecord{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[46]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3707,7 +3848,7 @@ func (x *GwErrorRecord) String() string {
 func (*GwErrorRecord) ProtoMessage() {}
 
 func (x *GwErrorRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[46]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3720,7 +3861,7 @@ func (x *GwErrorRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwErrorRecord.ProtoReflect.Descriptor instead.
 func (*GwErrorRecord) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{46}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GwErrorRecord) GetId() uint64 {
@@ -3863,7 +4004,7 @@ type GwSupervisionDecision struct {
 
 func (x *GwSupervisionDecision) Reset() {
 	*x = GwSupervisionDecision{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[47]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3875,7 +4016,7 @@ func (x *GwSupervisionDecision) String() string {
 func (*GwSupervisionDecision) ProtoMessage() {}
 
 func (x *GwSupervisionDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[47]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3888,7 +4029,7 @@ func (x *GwSupervisionDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwSupervisionDecision.ProtoReflect.Descriptor instead.
 func (*GwSupervisionDecision) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{47}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GwSupervisionDecision) GetGeneration() uint64 {
@@ -3932,7 +4073,7 @@ type GwAlert struct {
 
 func (x *GwAlert) Reset() {
 	*x = GwAlert{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[48]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3944,7 +4085,7 @@ func (x *GwAlert) String() string {
 func (*GwAlert) ProtoMessage() {}
 
 func (x *GwAlert) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[48]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3957,7 +4098,7 @@ func (x *GwAlert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwAlert.ProtoReflect.Descriptor instead.
 func (*GwAlert) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{48}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GwAlert) GetSeverity() int32 {
@@ -4004,7 +4145,7 @@ type GwHealthAlert struct {
 
 func (x *GwHealthAlert) Reset() {
 	*x = GwHealthAlert{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[49]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4016,7 +4157,7 @@ func (x *GwHealthAlert) String() string {
 func (*GwHealthAlert) ProtoMessage() {}
 
 func (x *GwHealthAlert) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[49]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4029,7 +4170,7 @@ func (x *GwHealthAlert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwHealthAlert.ProtoReflect.Descriptor instead.
 func (*GwHealthAlert) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{49}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GwHealthAlert) GetSeverity() int32 {
@@ -4097,7 +4238,7 @@ type GwHealthScore struct {
 
 func (x *GwHealthScore) Reset() {
 	*x = GwHealthScore{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[50]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4109,7 +4250,7 @@ func (x *GwHealthScore) String() string {
 func (*GwHealthScore) ProtoMessage() {}
 
 func (x *GwHealthScore) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[50]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4122,7 +4263,7 @@ func (x *GwHealthScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwHealthScore.ProtoReflect.Descriptor instead.
 func (*GwHealthScore) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{50}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GwHealthScore) GetValue() float64 {
@@ -4188,7 +4329,7 @@ type GwHealthChanged struct {
 
 func (x *GwHealthChanged) Reset() {
 	*x = GwHealthChanged{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4200,7 +4341,7 @@ func (x *GwHealthChanged) String() string {
 func (*GwHealthChanged) ProtoMessage() {}
 
 func (x *GwHealthChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[51]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4213,7 +4354,7 @@ func (x *GwHealthChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwHealthChanged.ProtoReflect.Descriptor instead.
 func (*GwHealthChanged) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{51}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GwHealthChanged) GetGeneration() uint64 {
@@ -4274,7 +4415,7 @@ type GwDelivery struct {
 
 func (x *GwDelivery) Reset() {
 	*x = GwDelivery{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4286,7 +4427,7 @@ func (x *GwDelivery) String() string {
 func (*GwDelivery) ProtoMessage() {}
 
 func (x *GwDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[52]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4299,7 +4440,7 @@ func (x *GwDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwDelivery.ProtoReflect.Descriptor instead.
 func (*GwDelivery) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{52}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GwDelivery) GetCallId() uint64 {
@@ -4369,7 +4510,7 @@ type GwEventList struct {
 
 func (x *GwEventList) Reset() {
 	*x = GwEventList{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4381,7 +4522,7 @@ func (x *GwEventList) String() string {
 func (*GwEventList) ProtoMessage() {}
 
 func (x *GwEventList) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[53]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4394,7 +4535,7 @@ func (x *GwEventList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEventList.ProtoReflect.Descriptor instead.
 func (*GwEventList) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{53}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GwEventList) GetEvents() []*GwEvent {
@@ -4414,7 +4555,7 @@ type GwNodeStatus struct {
 
 func (x *GwNodeStatus) Reset() {
 	*x = GwNodeStatus{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4426,7 +4567,7 @@ func (x *GwNodeStatus) String() string {
 func (*GwNodeStatus) ProtoMessage() {}
 
 func (x *GwNodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[54]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4439,7 +4580,7 @@ func (x *GwNodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwNodeStatus.ProtoReflect.Descriptor instead.
 func (*GwNodeStatus) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{54}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GwNodeStatus) GetCallId() uint64 {
@@ -4482,7 +4623,7 @@ type GwNodeStatusReply struct {
 
 func (x *GwNodeStatusReply) Reset() {
 	*x = GwNodeStatusReply{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4494,7 +4635,7 @@ func (x *GwNodeStatusReply) String() string {
 func (*GwNodeStatusReply) ProtoMessage() {}
 
 func (x *GwNodeStatusReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[55]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4507,7 +4648,7 @@ func (x *GwNodeStatusReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwNodeStatusReply.ProtoReflect.Descriptor instead.
 func (*GwNodeStatusReply) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{55}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GwNodeStatusReply) GetCallId() uint64 {
@@ -4619,7 +4760,7 @@ type GwShutdown struct {
 
 func (x *GwShutdown) Reset() {
 	*x = GwShutdown{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4631,7 +4772,7 @@ func (x *GwShutdown) String() string {
 func (*GwShutdown) ProtoMessage() {}
 
 func (x *GwShutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[56]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4644,7 +4785,7 @@ func (x *GwShutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwShutdown.ProtoReflect.Descriptor instead.
 func (*GwShutdown) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{56}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GwShutdown) GetCallId() uint64 {
@@ -4667,7 +4808,7 @@ type GwShutdownReport struct {
 
 func (x *GwShutdownReport) Reset() {
 	*x = GwShutdownReport{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4679,7 +4820,7 @@ func (x *GwShutdownReport) String() string {
 func (*GwShutdownReport) ProtoMessage() {}
 
 func (x *GwShutdownReport) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[57]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4692,7 +4833,7 @@ func (x *GwShutdownReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwShutdownReport.ProtoReflect.Descriptor instead.
 func (*GwShutdownReport) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{57}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *GwShutdownReport) GetCallId() uint64 {
@@ -4735,7 +4876,7 @@ type GwEcho struct {
 
 func (x *GwEcho) Reset() {
 	*x = GwEcho{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4747,7 +4888,7 @@ func (x *GwEcho) String() string {
 func (*GwEcho) ProtoMessage() {}
 
 func (x *GwEcho) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[58]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4760,7 +4901,7 @@ func (x *GwEcho) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEcho.ProtoReflect.Descriptor instead.
 func (*GwEcho) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{58}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GwEcho) GetCallId() uint64 {
@@ -4780,7 +4921,7 @@ type GwEchoed struct {
 
 func (x *GwEchoed) Reset() {
 	*x = GwEchoed{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4792,7 +4933,7 @@ func (x *GwEchoed) String() string {
 func (*GwEchoed) ProtoMessage() {}
 
 func (x *GwEchoed) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[59]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4805,7 +4946,7 @@ func (x *GwEchoed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwEchoed.ProtoReflect.Descriptor instead.
 func (*GwEchoed) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{59}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GwEchoed) GetCallId() uint64 {
@@ -4832,7 +4973,7 @@ type GwBlast struct {
 
 func (x *GwBlast) Reset() {
 	*x = GwBlast{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[60]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4844,7 +4985,7 @@ func (x *GwBlast) String() string {
 func (*GwBlast) ProtoMessage() {}
 
 func (x *GwBlast) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[60]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4857,7 +4998,7 @@ func (x *GwBlast) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlast.ProtoReflect.Descriptor instead.
 func (*GwBlast) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{60}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *GwBlast) GetCallId() uint64 {
@@ -4896,7 +5037,7 @@ type GwBlastItem struct {
 
 func (x *GwBlastItem) Reset() {
 	*x = GwBlastItem{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[61]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4908,7 +5049,7 @@ func (x *GwBlastItem) String() string {
 func (*GwBlastItem) ProtoMessage() {}
 
 func (x *GwBlastItem) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[61]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4921,7 +5062,7 @@ func (x *GwBlastItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlastItem.ProtoReflect.Descriptor instead.
 func (*GwBlastItem) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{61}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GwBlastItem) GetCallId() uint64 {
@@ -4963,7 +5104,7 @@ type GwBlastDone struct {
 
 func (x *GwBlastDone) Reset() {
 	*x = GwBlastDone{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[62]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4975,7 +5116,7 @@ func (x *GwBlastDone) String() string {
 func (*GwBlastDone) ProtoMessage() {}
 
 func (x *GwBlastDone) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[62]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4988,7 +5129,7 @@ func (x *GwBlastDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwBlastDone.ProtoReflect.Descriptor instead.
 func (*GwBlastDone) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{62}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GwBlastDone) GetCallId() uint64 {
@@ -5019,7 +5160,7 @@ type GwStatusDoc struct {
 
 func (x *GwStatusDoc) Reset() {
 	*x = GwStatusDoc{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[63]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5031,7 +5172,7 @@ func (x *GwStatusDoc) String() string {
 func (*GwStatusDoc) ProtoMessage() {}
 
 func (x *GwStatusDoc) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[63]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5044,7 +5185,7 @@ func (x *GwStatusDoc) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStatusDoc.ProtoReflect.Descriptor instead.
 func (*GwStatusDoc) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{63}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *GwStatusDoc) GetCallId() uint64 {
@@ -5065,7 +5206,7 @@ type GwStatusDocReply struct {
 
 func (x *GwStatusDocReply) Reset() {
 	*x = GwStatusDocReply{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[64]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5077,7 +5218,7 @@ func (x *GwStatusDocReply) String() string {
 func (*GwStatusDocReply) ProtoMessage() {}
 
 func (x *GwStatusDocReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[64]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5090,7 +5231,7 @@ func (x *GwStatusDocReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwStatusDocReply.ProtoReflect.Descriptor instead.
 func (*GwStatusDocReply) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{64}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *GwStatusDocReply) GetCallId() uint64 {
@@ -5125,7 +5266,7 @@ type GwInjectFault struct {
 
 func (x *GwInjectFault) Reset() {
 	*x = GwInjectFault{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[65]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5137,7 +5278,7 @@ func (x *GwInjectFault) String() string {
 func (*GwInjectFault) ProtoMessage() {}
 
 func (x *GwInjectFault) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[65]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5150,7 +5291,7 @@ func (x *GwInjectFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwInjectFault.ProtoReflect.Descriptor instead.
 func (*GwInjectFault) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{65}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *GwInjectFault) GetCallId() uint64 {
@@ -5193,7 +5334,7 @@ type GwFaultInjected struct {
 
 func (x *GwFaultInjected) Reset() {
 	*x = GwFaultInjected{}
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[66]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5205,7 +5346,7 @@ func (x *GwFaultInjected) String() string {
 func (*GwFaultInjected) ProtoMessage() {}
 
 func (x *GwFaultInjected) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_exo_v1_gateway_proto_msgTypes[66]
+	mi := &file_messages_exo_v1_gateway_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5218,7 +5359,7 @@ func (x *GwFaultInjected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GwFaultInjected.ProtoReflect.Descriptor instead.
 func (*GwFaultInjected) Descriptor() ([]byte, []int) {
-	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{66}
+	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *GwFaultInjected) GetCallId() uint64 {
@@ -5251,7 +5392,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\theartbeat\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\theartbeat\x12\x12\n" +
 	"\x04acks\x18\x04 \x01(\bR\x04acks\x12\x1f\n" +
 	"\vmax_receive\x18\x05 \x01(\x03R\n" +
-	"maxReceive\"\xb1\x01\n" +
+	"maxReceive\"\xd4\x01\n" +
 	"\tGwWelcome\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\tnode_name\x18\x02 \x01(\tR\bnodeName\x12\x14\n" +
@@ -5260,7 +5401,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\vmax_message\x18\x05 \x01(\x03R\n" +
 	"maxMessage\x12\x1d\n" +
 	"\n" +
-	"out_window\x18\x06 \x01(\x03R\toutWindow\"!\n" +
+	"out_window\x18\x06 \x01(\x03R\toutWindow\x12!\n" +
+	"\fspawn_settle\x18\a \x01(\bR\vspawnSettle\"!\n" +
 	"\x05GwAck\x12\x18\n" +
 	"\athrough\x18\x01 \x01(\x04R\athrough\"\x1a\n" +
 	"\x06GwPing\x12\x10\n" +
@@ -5270,10 +5412,17 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x05GwBye\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\"#\n" +
 	"\bGwByeAck\x12\x17\n" +
-	"\acall_id\x18\x01 \x01(\x04R\x06callId\"<\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"T\n" +
 	"\rGwSpawnRunner\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x12\n" +
-	"\x04kind\x18\x02 \x01(\tR\x04kind\"G\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06settle\x18\x03 \x01(\bR\x06settle\"f\n" +
+	"\rGwSpawnSettle\x12\"\n" +
+	"\rspawn_call_id\x18\x01 \x01(\x04R\vspawnCallId\x12\x18\n" +
+	"\alearned\x18\x02 \x01(\bR\alearned\x12\x17\n" +
+	"\acall_id\x18\x03 \x01(\x04R\x06callId\")\n" +
+	"\x0eGwSpawnSettled\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"G\n" +
 	"\x0fGwRunnerSpawned\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\trunner_id\x18\x02 \x01(\tR\brunnerId\"D\n" +
@@ -5694,7 +5843,7 @@ func file_messages_exo_v1_gateway_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_exo_v1_gateway_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
+var file_messages_exo_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 71)
 var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(GwCode)(0),                   // 0: exoactors.v1.GwCode
 	(*GwError)(nil),               // 1: exoactors.v1.GwError
@@ -5706,153 +5855,155 @@ var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(*GwBye)(nil),                 // 7: exoactors.v1.GwBye
 	(*GwByeAck)(nil),              // 8: exoactors.v1.GwByeAck
 	(*GwSpawnRunner)(nil),         // 9: exoactors.v1.GwSpawnRunner
-	(*GwRunnerSpawned)(nil),       // 10: exoactors.v1.GwRunnerSpawned
-	(*GwStopRunner)(nil),          // 11: exoactors.v1.GwStopRunner
-	(*GwRunnerStopped)(nil),       // 12: exoactors.v1.GwRunnerStopped
-	(*GwListRunners)(nil),         // 13: exoactors.v1.GwListRunners
-	(*GwRunnerInfo)(nil),          // 14: exoactors.v1.GwRunnerInfo
-	(*GwRunnerList)(nil),          // 15: exoactors.v1.GwRunnerList
-	(*GwSubmit)(nil),              // 16: exoactors.v1.GwSubmit
-	(*GwSubmitted)(nil),           // 17: exoactors.v1.GwSubmitted
-	(*GwTaskOutcome)(nil),         // 18: exoactors.v1.GwTaskOutcome
-	(*GwTaskRetry)(nil),           // 19: exoactors.v1.GwTaskRetry
-	(*GwTaskSkip)(nil),            // 20: exoactors.v1.GwTaskSkip
-	(*GwTaskEvent)(nil),           // 21: exoactors.v1.GwTaskEvent
-	(*GwChunkBatch)(nil),          // 22: exoactors.v1.GwChunkBatch
-	(*GwCancel)(nil),              // 23: exoactors.v1.GwCancel
-	(*GwCancelled)(nil),           // 24: exoactors.v1.GwCancelled
-	(*GwSubscribe)(nil),           // 25: exoactors.v1.GwSubscribe
-	(*GwSubscribed)(nil),          // 26: exoactors.v1.GwSubscribed
-	(*GwCredit)(nil),              // 27: exoactors.v1.GwCredit
-	(*GwUnsubscribe)(nil),         // 28: exoactors.v1.GwUnsubscribe
-	(*GwGap)(nil),                 // 29: exoactors.v1.GwGap
-	(*GwEvent)(nil),               // 30: exoactors.v1.GwEvent
-	(*GwTaskStatus)(nil),          // 31: exoactors.v1.GwTaskStatus
-	(*GwProcessStarted)(nil),      // 32: exoactors.v1.GwProcessStarted
-	(*GwStatusChanged)(nil),       // 33: exoactors.v1.GwStatusChanged
-	(*GwExitStatus)(nil),          // 34: exoactors.v1.GwExitStatus
-	(*GwProcessExited)(nil),       // 35: exoactors.v1.GwProcessExited
-	(*GwFailure)(nil),             // 36: exoactors.v1.GwFailure
-	(*GwRunnerFailure)(nil),       // 37: exoactors.v1.GwRunnerFailure
-	(*GwRunnerFailed)(nil),        // 38: exoactors.v1.GwRunnerFailed
-	(*GwStopStep)(nil),            // 39: exoactors.v1.GwStopStep
-	(*GwCloseEntry)(nil),          // 40: exoactors.v1.GwCloseEntry
-	(*GwCloseReport)(nil),         // 41: exoactors.v1.GwCloseReport
-	(*GwStopResult)(nil),          // 42: exoactors.v1.GwStopResult
-	(*GwRunnerStoppedEvent)(nil),  // 43: exoactors.v1.GwRunnerStoppedEvent
-	(*GwTaskAcknowledged)(nil),    // 44: exoactors.v1.GwTaskAcknowledged
-	(*GwTaskRetried)(nil),         // 45: exoactors.v1.GwTaskRetried
-	(*GwDecision)(nil),            // 46: exoactors.v1.GwDecision
-	(*GwErrorRecord)(nil),         // 47: exoactors.v1.GwErrorRecord
-	(*GwSupervisionDecision)(nil), // 48: exoactors.v1.GwSupervisionDecision
-	(*GwAlert)(nil),               // 49: exoactors.v1.GwAlert
-	(*GwHealthAlert)(nil),         // 50: exoactors.v1.GwHealthAlert
-	(*GwHealthScore)(nil),         // 51: exoactors.v1.GwHealthScore
-	(*GwHealthChanged)(nil),       // 52: exoactors.v1.GwHealthChanged
-	(*GwDelivery)(nil),            // 53: exoactors.v1.GwDelivery
-	(*GwEventList)(nil),           // 54: exoactors.v1.GwEventList
-	(*GwNodeStatus)(nil),          // 55: exoactors.v1.GwNodeStatus
-	(*GwNodeStatusReply)(nil),     // 56: exoactors.v1.GwNodeStatusReply
-	(*GwShutdown)(nil),            // 57: exoactors.v1.GwShutdown
-	(*GwShutdownReport)(nil),      // 58: exoactors.v1.GwShutdownReport
-	(*GwEcho)(nil),                // 59: exoactors.v1.GwEcho
-	(*GwEchoed)(nil),              // 60: exoactors.v1.GwEchoed
-	(*GwBlast)(nil),               // 61: exoactors.v1.GwBlast
-	(*GwBlastItem)(nil),           // 62: exoactors.v1.GwBlastItem
-	(*GwBlastDone)(nil),           // 63: exoactors.v1.GwBlastDone
-	(*GwStatusDoc)(nil),           // 64: exoactors.v1.GwStatusDoc
-	(*GwStatusDocReply)(nil),      // 65: exoactors.v1.GwStatusDocReply
-	(*GwInjectFault)(nil),         // 66: exoactors.v1.GwInjectFault
-	(*GwFaultInjected)(nil),       // 67: exoactors.v1.GwFaultInjected
-	nil,                           // 68: exoactors.v1.GwSubmit.ParamsEntry
-	nil,                           // 69: exoactors.v1.GwNodeStatusReply.KindRoomEntry
-	(*durationpb.Duration)(nil),   // 70: google.protobuf.Duration
-	(*RunnerStatus)(nil),          // 71: exoactors.v1.RunnerStatus
-	(*timestamppb.Timestamp)(nil), // 72: google.protobuf.Timestamp
-	(TaskStatus)(0),               // 73: exoactors.v1.TaskStatus
-	(*ChunkGenerated)(nil),        // 74: exoactors.v1.ChunkGenerated
+	(*GwSpawnSettle)(nil),         // 10: exoactors.v1.GwSpawnSettle
+	(*GwSpawnSettled)(nil),        // 11: exoactors.v1.GwSpawnSettled
+	(*GwRunnerSpawned)(nil),       // 12: exoactors.v1.GwRunnerSpawned
+	(*GwStopRunner)(nil),          // 13: exoactors.v1.GwStopRunner
+	(*GwRunnerStopped)(nil),       // 14: exoactors.v1.GwRunnerStopped
+	(*GwListRunners)(nil),         // 15: exoactors.v1.GwListRunners
+	(*GwRunnerInfo)(nil),          // 16: exoactors.v1.GwRunnerInfo
+	(*GwRunnerList)(nil),          // 17: exoactors.v1.GwRunnerList
+	(*GwSubmit)(nil),              // 18: exoactors.v1.GwSubmit
+	(*GwSubmitted)(nil),           // 19: exoactors.v1.GwSubmitted
+	(*GwTaskOutcome)(nil),         // 20: exoactors.v1.GwTaskOutcome
+	(*GwTaskRetry)(nil),           // 21: exoactors.v1.GwTaskRetry
+	(*GwTaskSkip)(nil),            // 22: exoactors.v1.GwTaskSkip
+	(*GwTaskEvent)(nil),           // 23: exoactors.v1.GwTaskEvent
+	(*GwChunkBatch)(nil),          // 24: exoactors.v1.GwChunkBatch
+	(*GwCancel)(nil),              // 25: exoactors.v1.GwCancel
+	(*GwCancelled)(nil),           // 26: exoactors.v1.GwCancelled
+	(*GwSubscribe)(nil),           // 27: exoactors.v1.GwSubscribe
+	(*GwSubscribed)(nil),          // 28: exoactors.v1.GwSubscribed
+	(*GwCredit)(nil),              // 29: exoactors.v1.GwCredit
+	(*GwUnsubscribe)(nil),         // 30: exoactors.v1.GwUnsubscribe
+	(*GwGap)(nil),                 // 31: exoactors.v1.GwGap
+	(*GwEvent)(nil),               // 32: exoactors.v1.GwEvent
+	(*GwTaskStatus)(nil),          // 33: exoactors.v1.GwTaskStatus
+	(*GwProcessStarted)(nil),      // 34: exoactors.v1.GwProcessStarted
+	(*GwStatusChanged)(nil),       // 35: exoactors.v1.GwStatusChanged
+	(*GwExitStatus)(nil),          // 36: exoactors.v1.GwExitStatus
+	(*GwProcessExited)(nil),       // 37: exoactors.v1.GwProcessExited
+	(*GwFailure)(nil),             // 38: exoactors.v1.GwFailure
+	(*GwRunnerFailure)(nil),       // 39: exoactors.v1.GwRunnerFailure
+	(*GwRunnerFailed)(nil),        // 40: exoactors.v1.GwRunnerFailed
+	(*GwStopStep)(nil),            // 41: exoactors.v1.GwStopStep
+	(*GwCloseEntry)(nil),          // 42: exoactors.v1.GwCloseEntry
+	(*GwCloseReport)(nil),         // 43: exoactors.v1.GwCloseReport
+	(*GwStopResult)(nil),          // 44: exoactors.v1.GwStopResult
+	(*GwRunnerStoppedEvent)(nil),  // 45: exoactors.v1.GwRunnerStoppedEvent
+	(*GwTaskAcknowledged)(nil),    // 46: exoactors.v1.GwTaskAcknowledged
+	(*GwTaskRetried)(nil),         // 47: exoactors.v1.GwTaskRetried
+	(*GwDecision)(nil),            // 48: exoactors.v1.GwDecision
+	(*GwErrorRecord)(nil),         // 49: exoactors.v1.GwErrorRecord
+	(*GwSupervisionDecision)(nil), // 50: exoactors.v1.GwSupervisionDecision
+	(*GwAlert)(nil),               // 51: exoactors.v1.GwAlert
+	(*GwHealthAlert)(nil),         // 52: exoactors.v1.GwHealthAlert
+	(*GwHealthScore)(nil),         // 53: exoactors.v1.GwHealthScore
+	(*GwHealthChanged)(nil),       // 54: exoactors.v1.GwHealthChanged
+	(*GwDelivery)(nil),            // 55: exoactors.v1.GwDelivery
+	(*GwEventList)(nil),           // 56: exoactors.v1.GwEventList
+	(*GwNodeStatus)(nil),          // 57: exoactors.v1.GwNodeStatus
+	(*GwNodeStatusReply)(nil),     // 58: exoactors.v1.GwNodeStatusReply
+	(*GwShutdown)(nil),            // 59: exoactors.v1.GwShutdown
+	(*GwShutdownReport)(nil),      // 60: exoactors.v1.GwShutdownReport
+	(*GwEcho)(nil),                // 61: exoactors.v1.GwEcho
+	(*GwEchoed)(nil),              // 62: exoactors.v1.GwEchoed
+	(*GwBlast)(nil),               // 63: exoactors.v1.GwBlast
+	(*GwBlastItem)(nil),           // 64: exoactors.v1.GwBlastItem
+	(*GwBlastDone)(nil),           // 65: exoactors.v1.GwBlastDone
+	(*GwStatusDoc)(nil),           // 66: exoactors.v1.GwStatusDoc
+	(*GwStatusDocReply)(nil),      // 67: exoactors.v1.GwStatusDocReply
+	(*GwInjectFault)(nil),         // 68: exoactors.v1.GwInjectFault
+	(*GwFaultInjected)(nil),       // 69: exoactors.v1.GwFaultInjected
+	nil,                           // 70: exoactors.v1.GwSubmit.ParamsEntry
+	nil,                           // 71: exoactors.v1.GwNodeStatusReply.KindRoomEntry
+	(*durationpb.Duration)(nil),   // 72: google.protobuf.Duration
+	(*RunnerStatus)(nil),          // 73: exoactors.v1.RunnerStatus
+	(*timestamppb.Timestamp)(nil), // 74: google.protobuf.Timestamp
+	(TaskStatus)(0),               // 75: exoactors.v1.TaskStatus
+	(*ChunkGenerated)(nil),        // 76: exoactors.v1.ChunkGenerated
 }
 var file_messages_exo_v1_gateway_proto_depIdxs = []int32{
 	0,  // 0: exoactors.v1.GwError.code:type_name -> exoactors.v1.GwCode
-	70, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
-	70, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
-	71, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
-	72, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
-	47, // 5: exoactors.v1.GwRunnerInfo.last_record:type_name -> exoactors.v1.GwErrorRecord
-	70, // 6: exoactors.v1.GwRunnerInfo.next_delay:type_name -> google.protobuf.Duration
-	70, // 7: exoactors.v1.GwRunnerInfo.restart_in:type_name -> google.protobuf.Duration
-	14, // 8: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
-	68, // 9: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
-	70, // 10: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
-	73, // 11: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
-	72, // 12: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
-	74, // 13: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
-	19, // 14: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
-	18, // 15: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
-	22, // 16: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
-	20, // 17: exoactors.v1.GwTaskEvent.skip:type_name -> exoactors.v1.GwTaskSkip
-	74, // 18: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
-	29, // 19: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
-	74, // 20: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
-	31, // 21: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
-	32, // 22: exoactors.v1.GwEvent.process_started:type_name -> exoactors.v1.GwProcessStarted
-	33, // 23: exoactors.v1.GwEvent.status_changed:type_name -> exoactors.v1.GwStatusChanged
-	35, // 24: exoactors.v1.GwEvent.process_exited:type_name -> exoactors.v1.GwProcessExited
-	38, // 25: exoactors.v1.GwEvent.runner_failed:type_name -> exoactors.v1.GwRunnerFailed
-	43, // 26: exoactors.v1.GwEvent.runner_stopped:type_name -> exoactors.v1.GwRunnerStoppedEvent
-	44, // 27: exoactors.v1.GwEvent.task_acknowledged:type_name -> exoactors.v1.GwTaskAcknowledged
-	45, // 28: exoactors.v1.GwEvent.task_retried:type_name -> exoactors.v1.GwTaskRetried
-	48, // 29: exoactors.v1.GwEvent.decision:type_name -> exoactors.v1.GwSupervisionDecision
-	49, // 30: exoactors.v1.GwEvent.alert:type_name -> exoactors.v1.GwAlert
-	50, // 31: exoactors.v1.GwEvent.health_alert:type_name -> exoactors.v1.GwHealthAlert
-	52, // 32: exoactors.v1.GwEvent.health_changed:type_name -> exoactors.v1.GwHealthChanged
-	73, // 33: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
-	72, // 34: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
-	72, // 35: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
-	71, // 36: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
-	71, // 37: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
-	72, // 38: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
-	70, // 39: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
-	34, // 40: exoactors.v1.GwProcessExited.status:type_name -> exoactors.v1.GwExitStatus
-	72, // 41: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
-	36, // 42: exoactors.v1.GwRunnerFailure.failure:type_name -> exoactors.v1.GwFailure
-	34, // 43: exoactors.v1.GwRunnerFailure.exit:type_name -> exoactors.v1.GwExitStatus
-	70, // 44: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
-	72, // 45: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
-	37, // 46: exoactors.v1.GwRunnerFailed.failure:type_name -> exoactors.v1.GwRunnerFailure
-	72, // 47: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
-	70, // 48: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
-	72, // 49: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
-	70, // 50: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
-	36, // 51: exoactors.v1.GwCloseEntry.failure:type_name -> exoactors.v1.GwFailure
-	72, // 52: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
-	70, // 53: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
-	40, // 54: exoactors.v1.GwCloseReport.entries:type_name -> exoactors.v1.GwCloseEntry
-	36, // 55: exoactors.v1.GwCloseReport.failures:type_name -> exoactors.v1.GwFailure
-	34, // 56: exoactors.v1.GwStopResult.exit:type_name -> exoactors.v1.GwExitStatus
-	39, // 57: exoactors.v1.GwStopResult.steps:type_name -> exoactors.v1.GwStopStep
-	70, // 58: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
-	37, // 59: exoactors.v1.GwStopResult.failure:type_name -> exoactors.v1.GwRunnerFailure
-	41, // 60: exoactors.v1.GwStopResult.resources:type_name -> exoactors.v1.GwCloseReport
-	42, // 61: exoactors.v1.GwRunnerStoppedEvent.result:type_name -> exoactors.v1.GwStopResult
-	72, // 62: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
-	72, // 63: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
-	72, // 64: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
-	46, // 65: exoactors.v1.GwErrorRecord.decision:type_name -> exoactors.v1.GwDecision
-	70, // 66: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
-	72, // 67: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
-	47, // 68: exoactors.v1.GwSupervisionDecision.record:type_name -> exoactors.v1.GwErrorRecord
-	47, // 69: exoactors.v1.GwAlert.record:type_name -> exoactors.v1.GwErrorRecord
-	72, // 70: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
-	72, // 71: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
-	72, // 72: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
-	51, // 73: exoactors.v1.GwHealthChanged.score:type_name -> exoactors.v1.GwHealthScore
-	72, // 74: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
-	30, // 75: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
-	30, // 76: exoactors.v1.GwEventList.events:type_name -> exoactors.v1.GwEvent
-	70, // 77: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
-	69, // 78: exoactors.v1.GwNodeStatusReply.kind_room:type_name -> exoactors.v1.GwNodeStatusReply.KindRoomEntry
-	70, // 79: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
+	72, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
+	72, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
+	73, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
+	74, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
+	49, // 5: exoactors.v1.GwRunnerInfo.last_record:type_name -> exoactors.v1.GwErrorRecord
+	72, // 6: exoactors.v1.GwRunnerInfo.next_delay:type_name -> google.protobuf.Duration
+	72, // 7: exoactors.v1.GwRunnerInfo.restart_in:type_name -> google.protobuf.Duration
+	16, // 8: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
+	70, // 9: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
+	72, // 10: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
+	75, // 11: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
+	74, // 12: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
+	76, // 13: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	21, // 14: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
+	20, // 15: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
+	24, // 16: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
+	22, // 17: exoactors.v1.GwTaskEvent.skip:type_name -> exoactors.v1.GwTaskSkip
+	76, // 18: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
+	31, // 19: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
+	76, // 20: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	33, // 21: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
+	34, // 22: exoactors.v1.GwEvent.process_started:type_name -> exoactors.v1.GwProcessStarted
+	35, // 23: exoactors.v1.GwEvent.status_changed:type_name -> exoactors.v1.GwStatusChanged
+	37, // 24: exoactors.v1.GwEvent.process_exited:type_name -> exoactors.v1.GwProcessExited
+	40, // 25: exoactors.v1.GwEvent.runner_failed:type_name -> exoactors.v1.GwRunnerFailed
+	45, // 26: exoactors.v1.GwEvent.runner_stopped:type_name -> exoactors.v1.GwRunnerStoppedEvent
+	46, // 27: exoactors.v1.GwEvent.task_acknowledged:type_name -> exoactors.v1.GwTaskAcknowledged
+	47, // 28: exoactors.v1.GwEvent.task_retried:type_name -> exoactors.v1.GwTaskRetried
+	50, // 29: exoactors.v1.GwEvent.decision:type_name -> exoactors.v1.GwSupervisionDecision
+	51, // 30: exoactors.v1.GwEvent.alert:type_name -> exoactors.v1.GwAlert
+	52, // 31: exoactors.v1.GwEvent.health_alert:type_name -> exoactors.v1.GwHealthAlert
+	54, // 32: exoactors.v1.GwEvent.health_changed:type_name -> exoactors.v1.GwHealthChanged
+	75, // 33: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
+	74, // 34: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
+	74, // 35: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
+	73, // 36: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
+	73, // 37: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
+	74, // 38: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
+	72, // 39: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
+	36, // 40: exoactors.v1.GwProcessExited.status:type_name -> exoactors.v1.GwExitStatus
+	74, // 41: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
+	38, // 42: exoactors.v1.GwRunnerFailure.failure:type_name -> exoactors.v1.GwFailure
+	36, // 43: exoactors.v1.GwRunnerFailure.exit:type_name -> exoactors.v1.GwExitStatus
+	72, // 44: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
+	74, // 45: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
+	39, // 46: exoactors.v1.GwRunnerFailed.failure:type_name -> exoactors.v1.GwRunnerFailure
+	74, // 47: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
+	72, // 48: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
+	74, // 49: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
+	72, // 50: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
+	38, // 51: exoactors.v1.GwCloseEntry.failure:type_name -> exoactors.v1.GwFailure
+	74, // 52: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
+	72, // 53: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
+	42, // 54: exoactors.v1.GwCloseReport.entries:type_name -> exoactors.v1.GwCloseEntry
+	38, // 55: exoactors.v1.GwCloseReport.failures:type_name -> exoactors.v1.GwFailure
+	36, // 56: exoactors.v1.GwStopResult.exit:type_name -> exoactors.v1.GwExitStatus
+	41, // 57: exoactors.v1.GwStopResult.steps:type_name -> exoactors.v1.GwStopStep
+	72, // 58: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
+	39, // 59: exoactors.v1.GwStopResult.failure:type_name -> exoactors.v1.GwRunnerFailure
+	43, // 60: exoactors.v1.GwStopResult.resources:type_name -> exoactors.v1.GwCloseReport
+	44, // 61: exoactors.v1.GwRunnerStoppedEvent.result:type_name -> exoactors.v1.GwStopResult
+	74, // 62: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
+	74, // 63: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
+	74, // 64: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
+	48, // 65: exoactors.v1.GwErrorRecord.decision:type_name -> exoactors.v1.GwDecision
+	72, // 66: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
+	74, // 67: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
+	49, // 68: exoactors.v1.GwSupervisionDecision.record:type_name -> exoactors.v1.GwErrorRecord
+	49, // 69: exoactors.v1.GwAlert.record:type_name -> exoactors.v1.GwErrorRecord
+	74, // 70: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
+	74, // 71: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
+	74, // 72: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
+	53, // 73: exoactors.v1.GwHealthChanged.score:type_name -> exoactors.v1.GwHealthScore
+	74, // 74: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
+	32, // 75: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
+	32, // 76: exoactors.v1.GwEventList.events:type_name -> exoactors.v1.GwEvent
+	72, // 77: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
+	71, // 78: exoactors.v1.GwNodeStatusReply.kind_room:type_name -> exoactors.v1.GwNodeStatusReply.KindRoomEntry
+	72, // 79: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
 	80, // [80:80] is the sub-list for method output_type
 	80, // [80:80] is the sub-list for method input_type
 	80, // [80:80] is the sub-list for extension type_name
@@ -5866,7 +6017,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 		return
 	}
 	file_messages_exo_v1_runner_proto_init()
-	file_messages_exo_v1_gateway_proto_msgTypes[20].OneofWrappers = []any{
+	file_messages_exo_v1_gateway_proto_msgTypes[22].OneofWrappers = []any{
 		(*GwTaskEvent_Chunk)(nil),
 		(*GwTaskEvent_Retry)(nil),
 		(*GwTaskEvent_Outcome)(nil),
@@ -5874,7 +6025,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 		(*GwTaskEvent_Skip)(nil),
 		(*GwTaskEvent_PackedChunks)(nil),
 	}
-	file_messages_exo_v1_gateway_proto_msgTypes[29].OneofWrappers = []any{
+	file_messages_exo_v1_gateway_proto_msgTypes[31].OneofWrappers = []any{
 		(*GwEvent_Chunk)(nil),
 		(*GwEvent_TaskStatus)(nil),
 		(*GwEvent_Text)(nil),
@@ -5896,7 +6047,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_exo_v1_gateway_proto_rawDesc), len(file_messages_exo_v1_gateway_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   69,
+			NumMessages:   71,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,170 @@
+package gateway_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/gateway"
+	"github.com/exo-actors/exo-actors/actors/streams"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// sleeperFixture is a fixture with the kind "sleeper" (/bin/sleep 300, a
+// runner that never says hello and stops within its short stop waits).
+func sleeperFixture(t *testing.T) *fixture {
+	t.Helper()
+	return newFixtureNode(t, func(c *actors.NodeConfig) {
+		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Minute, StopGrace: 50 * time.Millisecond, TermWait: time.Second}
+	}, func(c *gateway.Config) {
+		c.Kinds["sleeper"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "sleeper", Command: "/bin/sleep", Args: []string{"300"}}}
+	})
+}
+
+// spawnSleeper spawns a sleeper as call callID, with settle as given, and
+// returns its ID.
+func (f *fixture) spawnSleeper(t *testing.T, callID uint64, settle bool) string {
+	t.Helper()
+	f.send(&exov1.GwSpawnRunner{CallId: callID, Kind: "sleeper", Settle: settle})
+	sp, ok := f.next(t).(*exov1.GwRunnerSpawned)
+	if !ok || sp.GetCallId() != callID {
+		t.Fatalf("spawn %d: got %T %v", callID, sp, sp)
+	}
+	return sp.GetRunnerId()
+}
+
+// waitStopped waits for the RunnerStopped event of runner id on sub.
+func waitStopped(t *testing.T, sub *streams.Subscription, id, why string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatalf("runner %s (%s) was not stopped: %v", id, why, err)
+		}
+		if ev.Kind == actors.KindRunnerStopped && ev.RunnerID == id {
+			return
+		}
+	}
+}
+
+// liveRunners returns the runners of f's node that no stop has reached.
+func liveRunners(t *testing.T, f *fixture) map[string]bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	infos, err := f.node.Runners(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := map[string]bool{}
+	for _, ri := range infos {
+		switch ri.Status.GetKind() {
+		case exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN, exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN,
+			exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED:
+		default:
+			live[ri.ID] = true
+		}
+	}
+	return live
+}
+
+// TestSpawnGivenUpIsStopped: a spawn with settle whose client says it
+// gave up (GwSpawnSettle, not learned: its caller's ctx ended while the
+// request was in flight) is stopped by the node; one whose client learned
+// the ID stays. Before, nothing told the node, and the runner ran on with
+// nobody knowing its ID.
+func TestSpawnGivenUpIsStopped(t *testing.T) {
+	f := sleeperFixture(t)
+	if w := f.hello(t); !w.GetSpawnSettle() {
+		t.Fatal("the welcome does not offer spawn_settle")
+	}
+	sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	kept := f.spawnSleeper(t, 2, true)
+	f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, CallId: 10})
+	if m, ok := f.next(t).(*exov1.GwSpawnSettled); !ok || m.GetCallId() != 10 {
+		t.Fatalf("settle with a call_id: got %T %v, want GwSpawnSettled of call 10", m, m)
+	}
+	given := f.spawnSleeper(t, 3, true)
+	f.send(&exov1.GwSpawnSettle{SpawnCallId: 3})
+	f.send(&exov1.GwSpawnSettle{SpawnCallId: 99}) // no such spawn: ignored
+	waitStopped(t, sub, given, "its spawn was given up")
+	if live := liveRunners(t, f); !live[kept] || live[given] {
+		t.Errorf("live runners %v: want %s (learned) and not %s (given up)", live, kept, given)
+	}
+}
+
+// TestSessionEndStopsUnsettledSpawns: when a client's session ends (its
+// goodbye, a new hello, or the client lost) with a spawn it marked
+// with settle still unsettled, the node stops that runner: its client
+// never said it learned the ID. Settled runners, and those spawned
+// without settle (older clients), stay: a client may leave the runners it
+// knows running.
+func TestSessionEndStopsUnsettledSpawns(t *testing.T) {
+	for _, end := range []struct {
+		name string
+		send func(f *fixture)
+	}{
+		{"goodbye", func(f *fixture) { f.send(&exov1.GwBye{}) }},
+		{"hello again", func(f *fixture) { f.send(&exov1.GwHello{CallId: 50, ClientName: "again"}) }},
+		// Lost: the client's session actor is gone (the gateway watches it;
+		// a killed client process ends its session the same way, by its
+		// endpoint's termination or its silence).
+		{"client lost", func(f *fixture) { f.node.System().Root.Stop(f.probe) }},
+	} {
+		t.Run(end.name, func(t *testing.T) {
+			f := sleeperFixture(t)
+			f.hello(t)
+			sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			settled := f.spawnSleeper(t, 2, true)
+			f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, CallId: 5})
+			if m, ok := f.next(t).(*exov1.GwSpawnSettled); !ok {
+				t.Fatalf("settle: got %T %v", m, m)
+			}
+			old := f.spawnSleeper(t, 3, false)
+			unsettled := f.spawnSleeper(t, 4, true)
+			end.send(f)
+			waitStopped(t, sub, unsettled, "unsettled when its session ended")
+			if live := liveRunners(t, f); !live[settled] || !live[old] || live[unsettled] {
+				t.Errorf("live runners %v: want %s (settled) and %s (no settle), not %s (unsettled)", live, settled, old, unsettled)
+			}
+		})
+	}
+}
+
+// TestUnsettledSpawnsAreBounded: a session's unsettled spawns are bounded
+// (Config.MaxUnsettledSpawns): one more spawn with settle is refused with
+// ErrLimit and spawns nothing; once one is settled, spawns go on; a spawn
+// without settle is not counted.
+func TestUnsettledSpawnsAreBounded(t *testing.T) {
+	f := newFixtureNode(t, func(c *actors.NodeConfig) {
+		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Minute, StopGrace: 50 * time.Millisecond, TermWait: time.Second}
+	}, func(c *gateway.Config) {
+		c.Kinds["sleeper"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "sleeper", Command: "/bin/sleep", Args: []string{"300"}}}
+		c.MaxUnsettledSpawns = 2
+	})
+	f.hello(t)
+	f.spawnSleeper(t, 2, true)
+	f.spawnSleeper(t, 3, true)
+	f.send(&exov1.GwSpawnRunner{CallId: 4, Kind: "sleeper", Settle: true})
+	wantError(t, f.next(t), 4, gateway.ErrLimit, "2 spawns of this client not settled yet (GwSpawnSettle), the node's limit")
+	f.spawnSleeper(t, 5, false)
+	f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, CallId: 6})
+	if m, ok := f.next(t).(*exov1.GwSpawnSettled); !ok {
+		t.Fatalf("settle: got %T %v", m, m)
+	}
+	f.spawnSleeper(t, 7, true)
+	if n := len(liveRunners(t, f)); n != 4 {
+		t.Errorf("%d live runners, want 4 (the refused spawn started none)", n)
+	}
+}

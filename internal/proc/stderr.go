@@ -1,0 +1,153 @@
+package proc
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"unicode/utf8"
+)
+
+// StderrTruncatedFormat is the marker StderrLine.Text appends to a
+// truncated line, with the number of bytes dropped: a line of 10,000 bytes
+// with the default StderrLineMax reads "xxxx… …[truncated 5904 bytes]".
+const StderrTruncatedFormat = " …[truncated %d bytes]"
+
+// Text is the line as it should be shown and logged: Line, followed by the
+// truncation marker (StderrTruncatedFormat) when bytes were dropped.
+func (l *StderrLine) Text() string {
+	if l.Truncated == 0 {
+		return l.Line
+	}
+	return l.Line + fmt.Sprintf(StderrTruncatedFormat, l.Truncated)
+}
+
+// splitLines reads r to its end and calls emit with each line, without its
+// "\n" and a "\r" before it. A line longer than lineMax bytes is cut to
+// at most lineMax bytes at a UTF-8 boundary (a rune is never split) and
+// the rest of it, up to its "\n", is read and dropped: emit gets the count
+// of the bytes dropped. A last line without "\n" is emitted too. Memory is
+// bounded by 2 × lineMax whatever the line lengths; emit's slice is valid
+// only during the call.
+func splitLines(r io.Reader, lineMax int, emit func(line []byte, truncated int)) {
+	br := bufio.NewReaderSize(r, max(lineMax, 16))
+	cur := make([]byte, 0, lineMax)
+	dropped, full, have := 0, false, false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		ended := err == nil // chunk ends with the line's "\n"
+		if ended {
+			chunk = chunk[:len(chunk)-1]
+			if n := len(chunk); n > 0 && chunk[n-1] == '\r' {
+				chunk = chunk[:n-1]
+			}
+		}
+		if len(chunk) > 0 || ended {
+			have = true
+		}
+		switch room := lineMax - len(cur); {
+		case full:
+			dropped += len(chunk)
+		case len(chunk) <= room:
+			cur = append(cur, chunk...)
+		default:
+			cur = append(cur, chunk[:room]...)
+			dropped += len(chunk) - room
+			// A rune cut in two (here, or at the end of an earlier chunk)
+			// goes with the dropped bytes.
+			k := partialRune(cur)
+			cur, dropped = cur[:len(cur)-k], dropped+k
+			full = true
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue // the line goes on
+		}
+		if have {
+			emit(cur, dropped)
+		}
+		cur, dropped, full, have = cur[:0], 0, false, false
+		if err != nil {
+			return
+		}
+	}
+}
+
+// partialRune returns the length of the incomplete UTF-8 rune b ends with,
+// 0 when b ends with a whole rune (or with bytes that are no UTF-8 at
+// all, kept as they are).
+func partialRune(b []byte) int {
+	for i := 1; i <= utf8.UTFMax && i <= len(b); i++ {
+		if c := b[len(b)-i]; utf8.RuneStart(c) {
+			if c >= utf8.RuneSelf && !utf8.FullRune(b[len(b)-i:]) {
+				return i
+			}
+			return 0
+		}
+	}
+	return 0
+}
+
+// stderrBuffer holds the stderr lines the reader read and the owner has
+// not taken: a ring of at most max lines and about StderrBufferBytes
+// bytes; past either bound the oldest line goes and is counted. rung says
+// a StderrReady is on its way to the owner and no take has happened
+// since, so the reader does not ring again.
+type stderrBuffer struct {
+	mu      sync.Mutex
+	max     int
+	lines   []StderrLine // ring; len is the capacity once full
+	head, n int
+	bytes   int
+	dropped int
+	rung    bool
+}
+
+// push adds a line, dropping the oldest past the bounds, and says whether
+// the owner must be rung.
+func (b *stderrBuffer) push(l StderrLine) (ring bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.n > 0 && (b.n >= b.max || b.bytes+len(l.Line) > StderrBufferBytes) {
+		b.bytes -= len(b.lines[b.head].Line)
+		b.lines[b.head] = StderrLine{}
+		b.head = (b.head + 1) % len(b.lines)
+		b.n--
+		b.dropped++
+	}
+	if b.n == len(b.lines) {
+		// Every slot is taken (and, after the drops above, fewer than max):
+		// the ring grows, in order, so a runner that writes little keeps
+		// a small one.
+		grown := make([]StderrLine, b.n, min(max(2*b.n, 8), b.max))
+		for i := range b.n {
+			grown[i] = b.lines[(b.head+i)%len(b.lines)]
+		}
+		b.lines, b.head = append(grown, l), 0
+	} else {
+		b.lines[(b.head+b.n)%len(b.lines)] = l
+	}
+	b.n++
+	b.bytes += len(l.Line)
+	if b.rung {
+		return false
+	}
+	b.rung = true
+	return true
+}
+
+// take returns the lines, oldest first, and the count dropped since the
+// last take, and empties the buffer.
+func (b *stderrBuffer) take() ([]StderrLine, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]StderrLine, b.n)
+	for i := range b.n {
+		j := (b.head + i) % len(b.lines)
+		out[i] = b.lines[j]
+		b.lines[j] = StderrLine{}
+	}
+	d := b.dropped
+	b.head, b.n, b.bytes, b.dropped, b.rung = 0, 0, 0, 0, false
+	return out, d
+}

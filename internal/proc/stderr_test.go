@@ -1,0 +1,174 @@
+package proc
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+type emitted struct {
+	line      string
+	truncated int
+}
+
+func split(in string, lineMax int) []emitted {
+	var out []emitted
+	splitLines(strings.NewReader(in), lineMax, func(l []byte, n int) { out = append(out, emitted{string(l), n}) })
+	return out
+}
+
+// TestSplitLines: stderr is cut into lines without their "\n" or "\r\n";
+// a line longer than the bound is cut (never inside a UTF-8 rune) and the
+// bytes dropped are counted, up to its "\n". Before, a line over 4096 bytes
+// came out as several lines of 4096 bytes (a log pipeline saw three lines
+// for one), and "\r\n" kept its "\r".
+func TestSplitLines(t *testing.T) {
+	long := strings.Repeat("x", 100)
+	for _, tc := range []struct {
+		name, in string
+		max      int
+		want     []emitted
+	}{
+		{"lines", "a\nb c\n", 16, []emitted{{"a", 0}, {"b c", 0}}},
+		{"crlf", "a\r\nb\r\n", 16, []emitted{{"a", 0}, {"b", 0}}},
+		{"blank lines kept", "\n\na\n", 16, []emitted{{"", 0}, {"", 0}, {"a", 0}}},
+		{"last line without newline", "a\nend", 16, []emitted{{"a", 0}, {"end", 0}}},
+		{"nothing", "", 16, nil},
+		{"exactly the bound", strings.Repeat("y", 16) + "\nz\n", 16, []emitted{{strings.Repeat("y", 16), 0}, {"z", 0}}},
+		{"long line truncated, the next intact", long + "\nnext\n", 16, []emitted{{long[:16], 84}, {"next", 0}}},
+		{"long line without newline", long, 16, []emitted{{long[:16], 84}}},
+		{"long crlf line: the \\r is not counted", long + "\r\n", 16, []emitted{{long[:16], 84}}},
+		// "é" is 2 bytes: 15 x + é would cut é in half at 16.
+		{"cut at a rune boundary", strings.Repeat("x", 15) + "ééé\n", 16, []emitted{{strings.Repeat("x", 15), 6}}},
+		{"control bytes and quotes kept", "\x1b[31mred\x1b[0m \"q\"\t\\\n", 64, []emitted{{"\x1b[31mred\x1b[0m \"q\"\t\\", 0}}},
+	} {
+		got := split(tc.in, tc.max)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("%s: line %d %q, want %q", tc.name, i, got[i], tc.want[i])
+			}
+		}
+	}
+	l := StderrLine{Line: "xx", Truncated: 5904}
+	if got, want := l.Text(), "xx …[truncated 5904 bytes]"; got != want {
+		t.Errorf("Text %q, want %q", got, want)
+	}
+}
+
+// FuzzSplitLines: whatever the bytes, every line fits the bound and holds
+// no "\n", the lines and dropped bytes account for the whole input, and a
+// line cut from valid UTF-8 stays valid UTF-8.
+func FuzzSplitLines(f *testing.F) {
+	f.Add([]byte("a\r\nb\n\nlong line here\n"), uint8(4))
+	f.Add([]byte("ééé\nxxxxxxxxxx"), uint8(3))
+	f.Fuzz(func(t *testing.T, in []byte, m uint8) {
+		lineMax := int(m%64) + 1
+		total := 0
+		splitLines(bytes.NewReader(in), lineMax, func(l []byte, n int) {
+			if len(l) > lineMax || bytes.IndexByte(l, '\n') >= 0 || n < 0 {
+				t.Fatalf("line %q (dropped %d): over %d bytes, or holds a newline", l, n, lineMax)
+			}
+			if n > 0 && utf8.Valid(in) && !utf8.Valid(l) {
+				t.Fatalf("cut %q from valid UTF-8 is not valid", l)
+			}
+			total += len(l) + n
+		})
+		// Every byte is in a line, dropped, or a "\n" / "\r\n" ending.
+		if ends := bytes.Count(in, []byte("\n")); total > len(in) || total < len(in)-2*ends {
+			t.Fatalf("lines and drops hold %d bytes of %d (%d line ends)", total, len(in), ends)
+		}
+	})
+}
+
+// TestStderrBuffer: the buffer rings once until a take, keeps lines in
+// order across its wrap, drops the oldest past its line and byte bounds
+// (keeping at least the newest line) and counts them.
+func TestStderrBuffer(t *testing.T) {
+	b := stderrBuffer{max: 3}
+	if !b.push(StderrLine{Line: "a"}) {
+		t.Fatal("the first line did not ring")
+	}
+	for _, l := range []string{"b", "c", "d", "e"} {
+		if b.push(StderrLine{Line: l}) {
+			t.Fatalf("line %q rang again before a take", l)
+		}
+	}
+	lines, dropped := b.take()
+	if got := texts(lines); got != "c d e" || dropped != 2 {
+		t.Fatalf("take = %q, %d dropped; want \"c d e\", 2", got, dropped)
+	}
+	if !b.push(StderrLine{Line: "f"}) {
+		t.Fatal("the first line after a take did not ring")
+	}
+	b.push(StderrLine{Line: "g"})
+	if got, d := b.take(); texts(got) != "f g" || d != 0 {
+		t.Fatalf("take after the wrap = %q, %d", texts(got), d)
+	}
+	// The byte bound: a line as long as the bound leaves only itself.
+	b = stderrBuffer{max: 100}
+	b.push(StderrLine{Line: "x"})
+	b.push(StderrLine{Line: strings.Repeat("y", StderrBufferBytes)})
+	if got, d := b.take(); len(got) != 1 || d != 1 || len(got[0].Line) != StderrBufferBytes {
+		t.Fatalf("byte bound: %d lines, %d dropped", len(got), d)
+	}
+}
+
+func texts(ls []StderrLine) string {
+	var out []string
+	for _, l := range ls {
+		out = append(out, l.Line)
+	}
+	return strings.Join(out, " ")
+}
+
+// FuzzStderrBuffer checks the ring against a plain list under any mix of
+// pushes (short and long lines) and takes: same lines in the same order,
+// same drop count, never more than max lines.
+func FuzzStderrBuffer(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 0, 200, 5, 0, 0, 9}, uint8(3))
+	f.Add([]byte{255, 255, 1, 255, 2, 0, 3}, uint8(2))
+	f.Fuzz(func(t *testing.T, ops []byte, max8 uint8) {
+		limit := int(max8%8) + 1
+		b := stderrBuffer{max: limit}
+		var model []string
+		modelDropped, seq := 0, 0
+		for _, op := range ops {
+			if op == 0 {
+				got, d := b.take()
+				if texts(got) != strings.Join(model, " ") || d != modelDropped {
+					t.Fatalf("take = %q, %d; want %q, %d", texts(got), d, strings.Join(model, " "), modelDropped)
+				}
+				model, modelDropped = nil, 0
+				continue
+			}
+			seq++
+			line := fmt.Sprintf("l%d", seq)
+			if op == 255 { // a long line: the byte bound
+				line += strings.Repeat("z", StderrBufferBytes/2)
+			}
+			b.push(StderrLine{Line: line})
+			model = append(model, line)
+			for bytes := total(model); len(model) > 1 && (len(model) > limit || bytes > StderrBufferBytes); bytes = total(model) {
+				model = model[1:]
+				modelDropped++
+			}
+			if b.n > limit {
+				t.Fatalf("%d lines held, max %d", b.n, limit)
+			}
+		}
+	})
+}
+
+func total(ls []string) int {
+	n := 0
+	for _, l := range ls {
+		n += len(l)
+	}
+	return n
+}
