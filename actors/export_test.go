@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/exo-actors/exo-actors/actors/health"
 	"github.com/exo-actors/exo-actors/actors/resources"
 )
 
@@ -174,3 +175,10 @@ func (n *Node) AwaitRunnerRemovedForTest(ctx context.Context, id string) error {
 // that set a heartbeat interval the watchdog would fight on purpose (an
 // hour, so that no heartbeat races a stepped clock).
 func StartNodeUncheckedForTest(c NodeConfig) (*Node, error) { return startNode(c, nil) }
+
+// WithProcReaderForTest makes the health monitor read each runner process's
+// /proc stat with f instead of health.ReadProc (a test shows a process as a
+// zombie at a chosen check).
+func WithProcReaderForTest(f func(pid int) (health.ProcStat, error)) func(*NodeConfig) {
+	return func(c *NodeConfig) { c.Health.readProc = f }
+}

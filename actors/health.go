@@ -15,6 +15,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors/health"
 	"github.com/exo-actors/exo-actors/actors/resources"
 	"github.com/exo-actors/exo-actors/internal/actorguard"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 	"github.com/exo-actors/exo-actors/runtime/clock"
 )
 
@@ -32,6 +33,11 @@ type HealthConfig struct {
 	// HTTP configures /healthz, /readyz, /metrics and /status; off unless
 	// Addr is set.
 	HTTP HTTPConfig
+
+	// readProc reads a runner process's /proc stat (health.ReadProc when
+	// nil); tests set it (export_test.go) to show a process as a zombie
+	// at a chosen check.
+	readProc func(pid int) (health.ProcStat, error)
 }
 
 // HTTPConfig configures the node's HTTP endpoints (internal/httpapi).
@@ -39,13 +45,15 @@ type HTTPConfig struct {
 	// Addr is the listen address, e.g. "127.0.0.1:9464"; empty: no HTTP.
 	// A host without an IP listens on loopback (":9464" → 127.0.0.1:9464).
 	Addr string
-	// ReadyRunners is how many runners must be Ready (or Running) for
-	// /readyz to answer 200; default 1.
+	// ReadyRunners is how many runners must be ready (Ready or Running,
+	// and not unhealthy at the health monitor's last check) for /readyz to
+	// answer 200; default 1.
 	ReadyRunners int
-	// NoRunnersNeeded makes /readyz answer 200 while the node is up and not
-	// shutting down, whatever its runners (ReadyRunners is then ignored):
-	// for a node whose runners its remote clients place, which has none
-	// until a client that found it ready places one (exo-actors node).
+	// NoRunnersNeeded makes /readyz want no ready runner (ReadyRunners is
+	// then ignored): 200 while the node is up, not shutting down, and not
+	// every runner meant to serve is unhealthy (a node without runners is
+	// ready). For a node whose runners its remote clients place, which has
+	// none until a client that found it ready places one (exo-actors node).
 	NoRunnersNeeded bool
 }
 
@@ -122,12 +130,15 @@ type HealthReport struct {
 
 // Runner states in a health report.
 const (
-	RunnerLive       = "live"       // a running incarnation
-	RunnerRestarting = "restarting" // waiting in restart backoff
-	RunnerStopping   = "stopping"   // failing or being stopped
-	RunnerGone       = "gone"       // stopped, or retired after an escalation
-	RunnerPersistent = "persistently_failed"
-	RunnerStarting   = "starting" // a new incarnation not sampled yet, or not past its handshake (not scored)
+	RunnerLive         = "live"       // a running incarnation
+	RunnerDraining     = "draining"   // live, its node shutting down: no new work, its tasks finish
+	RunnerRestarting   = "restarting" // waiting in restart backoff
+	RunnerFailing      = "failing"    // winding down after a failure, or its process exited: the supervisor decides
+	RunnerStopping     = "stopping"   // being stopped on request (not scored)
+	RunnerStoppedState = "stopped"    // removed after a stop (StopRunner, the node's CLOSING; not scored)
+	RunnerGone         = "gone"       // removed after failing: retired after an escalation
+	RunnerPersistent   = "persistently_failed"
+	RunnerStarting     = "starting" // a new incarnation not sampled yet, or not past its handshake (not scored)
 )
 
 // RunnerHealth is one runner in a HealthReport.
@@ -184,6 +195,7 @@ type runnerView struct {
 	cpu       float64         // CPU use between the last two /proc readings
 	proc      health.ProcStat // the last /proc reading
 	procPid   int
+	procErr   error // the last /proc reading failed (not "no such process")
 	procAt    time.Time
 	reset     map[string]bool // resets pending
 	resetLog  []string
@@ -381,7 +393,7 @@ func (m *healthMonitor) evaluate(ctx actor.Context) {
 			continue
 		}
 		m.check(ctx, v, now, closed)
-		if v.state != RunnerGone && v.state != RunnerPersistent && v.report.Level != 0 { // scored at least once
+		if meantToRun(v.state) && v.report.Level != 0 { // scored at least once (this generation)
 			scores[v.id], counted[v.id] = v.report.Score, true
 		}
 	}
@@ -458,6 +470,37 @@ func (m *healthMonitor) dropForgotten(ids []string, now time.Time, closed bool) 
 	}
 }
 
+// meantToRun says whether a runner in state counts in the node score (once
+// scored): it is meant to be running, whether it serves now (live,
+// draining) or is on its way back (failing, waiting to restart). A runner
+// starting is not scored yet; one being stopped on request, stopped,
+// retired after an escalation or persistently failed is not meant to run.
+func meantToRun(state string) bool {
+	switch state {
+	case RunnerLive, RunnerDraining, RunnerFailing, RunnerRestarting:
+		return true
+	}
+	return false
+}
+
+// unscored clears the score of a runner's report when it is starting (a
+// new generation, or a new actor incarnation whose process has not said
+// Hello yet): the new process is not scored until a check samples it, and
+// never carries its predecessor's score, level, pid or memory (for up to an
+// interval /status showed a new generation Ready beside the old one's
+// "0 process is a zombie"). Its history (recoveries, tasks, last stop)
+// stays.
+func (m *healthMonitor) unscored(v *runnerView, gen uint64) {
+	if v.report.Generation == gen && v.report.Level == 0 {
+		return // already unscored
+	}
+	old := v.report
+	r := RunnerHealth{RunnerID: v.id, Generation: gen, State: RunnerStarting,
+		Recoveries: old.Recoveries, RecoveriesInWin: old.RecoveriesInWin, Recovering: old.Recovering}
+	m.taskFigures(&r, 0)
+	v.report = r
+}
+
 // check scores one runner.
 func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, closed bool) {
 	e := v.entry
@@ -470,22 +513,34 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 	case e.info.Restarting:
 		v.state = RunnerRestarting
 	case !e.live:
+		// Removed: stopped (StopRunner, a cancelled restart, the node's
+		// CLOSING; its status is Shutdown or its stop was reported), or
+		// retired after an escalation.
 		v.state = RunnerGone
+		if _, stop := m.node.history.taskStats(v.id); stop != nil || e.info.Status.GetKind() == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN {
+			v.state = RunnerStoppedState
+		}
 	case smp == nil || smp.generation != e.info.Generation:
 		v.state = RunnerStarting
+		m.unscored(v, e.info.Generation)
 		return // a new incarnation that has not answered yet: score it next time
+	case smp.stopping:
+		v.state = RunnerStopping // asked to stop: not scored, not counted
 	case smp.handshaking:
 		// No Hello yet, so no heartbeat can be expected: the handshake
 		// timeout judges it (a monitor that took the time since the start
 		// for a heartbeat age killed runners whose Hello was on time).
 		v.state = RunnerStarting
+		m.unscored(v, e.info.Generation)
 		return
-	case smp.windingDown:
-		v.state = RunnerStopping
+	case smp.windingDown || smp.exited:
+		v.state = RunnerFailing
+	case smp.draining:
+		v.state = RunnerDraining // its node shuts down: scored and counted, as live
 	default:
 		v.state, live = RunnerLive, true
 	}
-	if v.state == RunnerGone || v.state == RunnerPersistent {
+	if v.state == RunnerGone || v.state == RunnerPersistent || v.state == RunnerStoppedState || v.state == RunnerStopping {
 		v.tracker.Observe(health.Observation{At: now, Live: false})
 		m.syncRecords(v)
 		for _, k := range m.alerts.Holding(v.id) {
@@ -501,9 +556,11 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 		r := v.report
 		r.RunnerID = v.id
 		m.taskFigures(&r, 0)
-		if v.state == RunnerGone {
-			v.gone = true
-			m.node.metrics.forget(v.id)
+		// Not scored from now on: its score series go (exo_health_score,
+		// exo_health_component), as they do for every runner not scored.
+		m.node.metrics.forget(v.id)
+		if v.state == RunnerGone || v.state == RunnerStoppedState {
+			v.gone = true // removed: it never comes back
 			m.node.history.forget(v.id)
 		}
 		// Its process is gone: no score, pid, memory or heartbeat of its
@@ -513,6 +570,17 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 		r.RunnerID, r.Generation, r.State = v.id, e.info.Generation, v.state
 		r.Score = health.Compute(m.cfg, health.Inputs{Status: e.info.Status}) // not alive: 0, "process not running"
 		r.HeartbeatAge, r.Pid, r.Alive, r.RSS, r.CPU, r.Recovering = 0, 0, false, 0, 0, nil
+		switch v.state {
+		case RunnerStoppedState:
+			// Stopped on purpose: no health to judge, so no score and no
+			// level (/status: level "unknown"), never "unhealthy".
+			r.Score = health.Score{Reason: "stopped (not scored)"}
+		case RunnerStopping:
+			r.Score = health.Score{Reason: "being stopped on request (not scored)"}
+			if smp != nil && smp.generation == e.info.Generation && !smp.exited && smp.pid > 0 {
+				r.Pid = smp.pid // its process may run until the stop ends it
+			}
+		}
 		if v.state == RunnerPersistent && e.live {
 			// Persistently failed, its graceful stop asked and under way:
 			// its process may run until the stop ends it (a hung one until
@@ -536,7 +604,11 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 			in.HeartbeatAge = 0 // reported, not judged: the node's own stall (tickLate)
 		}
 		if smp.pid != v.procPid || now.Sub(v.procAt) >= m.cfg.ProcInterval {
-			ps, err := health.ReadProc(smp.pid)
+			read := health.ReadProc
+			if f := m.node.healthCfg.readProc; f != nil {
+				read = f
+			}
+			ps, err := read(smp.pid)
 			if err != nil {
 				m.node.logger.WithError(err).WithField("runner_id", v.id).Debug("health: cannot read /proc")
 			}
@@ -550,9 +622,20 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 				}
 				v.cpuTicks, v.cpuAt = ps.CPU, now
 			}
-			v.proc, v.procPid, v.procAt = ps, smp.pid, now
+			v.proc, v.procPid, v.procAt, v.procErr = ps, smp.pid, now, err
 		}
 		in.Alive, in.Zombie, in.RSS, in.CPU = v.proc.Alive, v.proc.Zombie, v.proc.RSS, v.cpu
+		if live || v.state == RunnerDraining {
+			if v.procErr == nil && (!in.Alive || in.Zombie) {
+				// Its process has exited (a zombie not reaped yet, or
+				// reaped) before the runner actor heard of it: it is
+				// failing, and the supervisor's decision on the exit
+				// alerts, not the monitor (else one kill -9 raised an
+				// "unhealthy: process is a zombie" HIGH alert as well).
+				v.state, live = RunnerFailing, false
+				r.State = v.state
+			}
+		}
 		in.RSSHistory = v.rss
 		r.Tasks.Pending = smp.queued + smp.inFlight
 	}

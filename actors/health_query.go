@@ -78,6 +78,7 @@ type runnerSample struct {
 	handshaking bool
 	windingDown bool // failing or stopping
 	stopping    bool // a stop was requested
+	draining    bool // its node shuts down (SIGNALING on): no new work, its tasks finish
 	queued      int
 	inFlight    int
 }
@@ -135,6 +136,7 @@ func (a *runnerActor) onHealth(ctx actor.Context, m healthMessage) {
 		smp := &runnerSample{round: m.round, id: a.slot.id, generation: a.gen, exited: a.exit != nil || a.p == nil,
 			status: a.status, heartbeatAge: age, handshaking: a.life == lifeStarting, windingDown: a.life.ending() || a.life == lifeSuspect,
 			stopping: a.life == lifeStopping || a.life == lifeReleasing || a.admission == admitStopping || a.life == lifeDraining && a.drain.then == lifeStopping,
+			draining: a.admission == admitShuttingDown || a.life == lifeDraining,
 			queued:   len(a.slot.tasks.queue), inFlight: a.slot.tasks.inFlight}
 		if a.p != nil {
 			smp.pid = a.p.Pid

@@ -39,8 +39,8 @@ func TestHealthTaskCountersOfAStoppedRunner(t *testing.T) {
 	step(t, fc, checks, time.Second) // sees it gone
 	step(t, fc, checks, time.Second)
 	r := runnerHealth(t, n, id)
-	if r.State != actors.RunnerGone || r.Tasks.Ended != 2 || r.Tasks.Completed != 2 || r.Tasks.CompletionRate != 1 || r.Tasks.Pending != 0 {
-		t.Errorf("stopped runner after 2 tasks Complete: state %q tasks %+v; want gone, ended 2, completed 2, rate 1, pending 0", r.State, r.Tasks)
+	if r.State != actors.RunnerStoppedState || r.Tasks.Ended != 2 || r.Tasks.Completed != 2 || r.Tasks.CompletionRate != 1 || r.Tasks.Pending != 0 {
+		t.Errorf("stopped runner after 2 tasks Complete: state %q tasks %+v; want stopped, ended 2, completed 2, rate 1, pending 0", r.State, r.Tasks)
 	}
 	if len(r.LastStop) == 0 {
 		t.Errorf("stopped runner: no last_stop_steps: %+v", r)

@@ -163,10 +163,11 @@ func TestHealthForgetsRemovedRunners(t *testing.T) {
 }
 
 // TestHealthGoneRunnerKeepsNoLiveScore: a runner stopped between two
-// checks is reported gone with the score of a process that is not running,
-// not with its last live check's. Before, it kept that check's score,
-// level, pid and memory for as long as it was listed ("gone", 0.74
-// degraded, a dead pid: seen by a new operator on /status).
+// checks is reported stopped, with no score (it is not judged: level 0,
+// "unknown" on /status), not with its last live check's. Before, it kept
+// that check's score, level, pid and memory for as long as it was listed
+// ("gone", 0.74 degraded, a dead pid: seen by a new operator on /status);
+// then it showed "gone", 0 and unhealthy, for a runner stopped on purpose.
 func TestHealthGoneRunnerKeepsNoLiveScore(t *testing.T) {
 	n, fc, checks := healthNode(t, health.Config{Interval: time.Second})
 	id := readyRunner(t, n)
@@ -180,9 +181,9 @@ func TestHealthGoneRunnerKeepsNoLiveScore(t *testing.T) {
 	}
 	step(t, fc, checks, time.Second)
 	r := runnerHealth(t, n, id)
-	if r.State != actors.RunnerGone || r.Value != 0 || r.Level != health.Unhealthy || r.Reason != "process not running" ||
+	if r.State != actors.RunnerStoppedState || r.Value != 0 || r.Level != 0 || r.Reason != "stopped (not scored)" ||
 		r.Pid != 0 || r.Alive || r.RSS != 0 || r.HeartbeatAge != 0 {
-		t.Errorf("gone runner: state %s, score %v %s %q, pid %d, alive %v, rss %d, heartbeat age %s; want gone, 0 unhealthy \"process not running\", no pid, memory or heartbeat",
+		t.Errorf("stopped runner: state %s, score %v %s %q, pid %d, alive %v, rss %d, heartbeat age %s; want stopped, no score or level, \"stopped (not scored)\", no pid, memory or heartbeat",
 			r.State, r.Value, r.Level, r.Reason, r.Pid, r.Alive, r.RSS, r.HeartbeatAge)
 	}
 }
@@ -258,9 +259,16 @@ func TestHealthHungRunnerRecoveredThenStopped(t *testing.T) {
 	default:
 		t.Error("the resource in error was never reset")
 	}
+	step(t, fc, checks, time.Second) // a check that finds it persistently failed
 	r := runnerHealth(t, n, id)
 	if r.State != actors.RunnerPersistent {
 		t.Errorf("state %q, want %q", r.State, actors.RunnerPersistent)
+	}
+	// Not scored any more: no score series, as for an escalated or stopped
+	// runner (before, it kept its last live score for as long as it was
+	// listed, while an escalated runner lost its series at once).
+	if s := scoreSeries(t, n, id); len(s) > 0 {
+		t.Errorf("persistently failed runner still has score series: %v", s)
 	}
 	// Two records: the recovery (its steps in order; it ends failed when the
 	// new process hung before a check saw it healthy, succeeded when one
@@ -382,4 +390,28 @@ func TestHealthLeavesAStartingRunnerToItsHandshakeTimeout(t *testing.T) {
 			t.Errorf("runner failed during its handshake: %s", f.Failure.Message)
 		}
 	}
+}
+
+// scoreSeries lists runner id's exo_health_score and exo_health_component
+// series.
+func scoreSeries(t *testing.T, n *testNode, id string) []string {
+	t.Helper()
+	fams, err := n.Metrics().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range fams {
+		if f.GetName() != "exo_health_score" && f.GetName() != "exo_health_component" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "runner" && l.GetValue() == id {
+					out = append(out, f.GetName()+" "+strings.TrimSpace(m.String()))
+				}
+			}
+		}
+	}
+	return out
 }

@@ -121,7 +121,15 @@ type RunnerInfo struct {
 	Restarting     bool
 	RestartIn      time.Duration
 	RestartAttempt int
+	// removed: the runner's actor ended for good (Removed).
+	removed bool
 }
+
+// Removed reports whether the runner's actor ended for good (stopped, or
+// retired after an escalation): Runners lists it until retention forgets it
+// (RetentionLimits). Only a node's own Runners says so (it does not cross
+// the gateway).
+func (in RunnerInfo) Removed() bool { return in.removed }
 
 func (s *slot) info() RunnerInfo {
 	s.mu.Lock()

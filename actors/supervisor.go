@@ -326,6 +326,7 @@ func (s *runnerSupervisor) list() []RunnerInfo {
 			in.RestartIn = max(w.due.Sub(now), 0)
 			in.RestartAttempt = w.record.Attempt
 		}
+		in.removed = s.children[id] == nil && s.waiting[id] == nil
 		infos = append(infos, in)
 	}
 	return infos

@@ -100,13 +100,15 @@ type HTTPConfig struct {
 	// Addr is the listen address, e.g. "127.0.0.1:9464"; empty: no HTTP.
 	// A host without an IP listens on loopback (":9464" → 127.0.0.1:9464).
 	Addr string
-	// ReadyRunners is how many runners must be Ready (or Running) for
-	// /readyz to answer 200; default 1.
+	// ReadyRunners is how many runners must be ready (Ready or Running,
+	// and not unhealthy at the health monitor's last check) for /readyz to
+	// answer 200; default 1.
 	ReadyRunners int
-	// NoRunnersNeeded makes /readyz answer 200 while the node is up and not
-	// shutting down, whatever its runners (ReadyRunners is then ignored):
-	// for a node whose runners its remote clients place, which has none
-	// until a client that found it ready places one (exo-actors node).
+	// NoRunnersNeeded makes /readyz want no ready runner (ReadyRunners is
+	// then ignored): 200 while the node is up, not shutting down, and not
+	// every runner meant to serve is unhealthy (a node without runners is
+	// ready). For a node whose runners its remote clients place, which has
+	// none until a client that found it ready places one (exo-actors node).
 	NoRunnersNeeded bool
 }
 
@@ -211,7 +213,9 @@ type HealthReport struct {
 }
 
 // RunnerHealth is one runner in a HealthReport. State is "live",
-// "restarting", "stopping", "gone", "persistently_failed" or "starting".
+// "draining", "starting", "restarting", "failing", "stopping", "stopped",
+// "gone" or "persistently_failed" (docs/operations.md, "Runner health
+// states"); a runner starting, stopping or stopped has no score (Level 0).
 type RunnerHealth struct {
 	RunnerID   string
 	Generation uint64

@@ -32,9 +32,10 @@
 // degraded at Degraded (0.5) or above, else unhealthy.
 //
 // The node's score is the mean of the scores of its runners that are meant
-// to be running (live or waiting to restart, scored at least once; not
-// stopped on request, not retired after an escalation, not persistently
-// failed), and 1 when there are none. Its level uses the same thresholds; NodeScore also reports the
+// to be running (live, draining, failing or waiting to restart, once their
+// current process was scored; not starting, not being stopped on request
+// or stopped, not retired after an escalation, not persistently failed),
+// and 1 when there are none. Its level uses the same thresholds; NodeScore also reports the
 // worst runner.
 //
 // # Recovery

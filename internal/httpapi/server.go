@@ -46,12 +46,17 @@ func Handler(n *actors.Node, cfg actors.HTTPConfig) http.Handler {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "error": err.Error()})
 			return
 		}
-		got := readyCount(infos)
+		var hrep actors.HealthReport
+		herr := errors.New("health monitor disabled")
+		if !n.HealthSettings().Disabled {
+			hrep, herr = n.Health(ctx) // no answer: the statuses alone decide
+		}
+		rd := assess(infos, hrep, herr, want, n.ShuttingDown()) // readiness.go
 		code := http.StatusOK
-		if got < want || n.ShuttingDown() {
+		if !rd.Ready {
 			code = http.StatusServiceUnavailable
 		}
-		writeJSON(w, code, map[string]any{"ready": code == http.StatusOK, "ready_runners": got, "want": want, "runners": len(infos)})
+		writeJSON(w, code, rd)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.Metrics(), promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {

@@ -9,7 +9,6 @@ import (
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/actors/health"
-	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
 // Schema names the version of the /status document.
@@ -29,14 +28,17 @@ type StatusDoc struct {
 
 // NodeStatus sums up the node.
 type NodeStatus struct {
-	State      string  `json:"state"` // "running" or "shutting_down"
-	Score      float64 `json:"score"`
-	Level      string  `json:"level"`
-	Checks     uint64  `json:"checks"`
-	Runners    int     `json:"runners"`
-	Ready      int     `json:"ready"`
-	Persistent int     `json:"persistently_failed"`
-	Worst      string  `json:"worst,omitempty"`
+	State  string  `json:"state"` // "running" or "shutting_down"
+	Score  float64 `json:"score"`
+	Level  string  `json:"level"`
+	Checks uint64  `json:"checks"`
+	// Runners counts the runners not removed; Removed those removed
+	// (stopped, retired) that retention still lists in runners[].
+	Runners    int    `json:"runners"`
+	Removed    int    `json:"removed"`
+	Ready      int    `json:"ready"`
+	Persistent int    `json:"persistently_failed"`
+	Worst      string `json:"worst,omitempty"`
 	// HealthError is why the health monitor gave no report (it did not
 	// answer in time, the node is stopping); empty when it answered or is
 	// disabled.
@@ -133,7 +135,7 @@ func BuildStatus(ctx context.Context, n *actors.Node) (*StatusDoc, error) {
 		doc.Alerts = []health.ActiveAlert{}
 	}
 	doc.Node = NodeStatus{State: "running", Score: hrep.Node.Value, Level: hrep.Node.Level.String(), Checks: hrep.Checks,
-		Runners: len(infos), Persistent: hrep.Node.Persistent, Worst: hrep.Node.Worst}
+		Runners: liveCount(infos), Removed: len(infos) - liveCount(infos), Persistent: hrep.Node.Persistent, Worst: hrep.Node.Worst}
 	if herr != nil {
 		doc.Node.Level = "unknown"
 		if !settings.Disabled {
@@ -194,6 +196,15 @@ func BuildStatus(ctx context.Context, n *actors.Node) (*StatusDoc, error) {
 	runners := &TreeNode{Name: "node/runners", Kind: "runners", State: "running"}
 	for _, in := range infos {
 		h, scored := byRunner[in.ID]
+		if scored && h.Generation != in.Generation && !in.Removed() {
+			// A new process the monitor has not checked yet: none of the
+			// previous generation's score, level or reason beside it.
+			h = actors.RunnerHealth{RunnerID: in.ID, Generation: in.Generation, State: actors.RunnerStarting,
+				Tasks: h.Tasks, Recoveries: h.Recoveries, Recovering: h.Recovering, LastStop: h.LastStop, LastStopTotal: h.LastStopTotal}
+		}
+		if scored && doc.Node.State == "shutting_down" && h.State == actors.RunnerLive {
+			h.State = actors.RunnerDraining // SIGNALING began since the last check
+		}
 		rs := RunnerStatus{ID: in.ID, Kind: in.Kind, Generation: in.Generation, Pid: in.Pid, Status: in.StatusText(),
 			StatusSince: in.StatusSince, Health: h.State, Score: h.Value, Level: h.Level.String(), Components: h.Components,
 			Reason: h.Reason, HeartbeatAgeS: h.HeartbeatAge.Seconds(), RSSBytes: h.RSS, CPUCores: h.CPU,
@@ -216,14 +227,14 @@ func BuildStatus(ctx context.Context, n *actors.Node) (*StatusDoc, error) {
 		}
 		doc.Runners = append(doc.Runners, rs)
 		node := &TreeNode{Name: "runner-" + in.ID, Kind: "runner", State: in.StatusText()}
-		if scored {
+		if scored && h.Level != 0 {
 			node.Score = ptr(h.Value)
 		}
 		runners.Children = append(runners.Children, node)
 	}
 	tree.Children = append(tree.Children, runners)
 	doc.Tree = tree
-	doc.Node.Ready = readyCount(infos)
+	doc.Node.Ready = readyCount(infos, byRunner) // as /readyz counts them
 	return doc, nil
 }
 
@@ -234,17 +245,6 @@ func errorRecord(r errhandler.Record) ErrorRecord {
 	}
 	return ErrorRecord{ID: r.ID, Time: r.Time, Kind: string(r.Kind), Severity: r.Decision.Severity.String(), Action: action,
 		Attempt: r.Attempt, DelayS: r.Delay.Seconds(), Resolution: r.Resolution.String(), Message: r.Message, Note: r.Note}
-}
-
-// readyCount counts the runners Ready or Running.
-func readyCount(infos []actors.RunnerInfo) int {
-	n := 0
-	for _, in := range infos {
-		if k := in.Status.GetKind(); k == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY || k == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING {
-			n++
-		}
-	}
-	return n
 }
 
 func ptr(v float64) *float64 { return &v }

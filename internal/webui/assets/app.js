@@ -147,7 +147,7 @@ function fillRow(row, snap, r) {
   c.tasks.replaceChildren(r.tasks.completed + " done", el("small", {}, r.tasks.pending + " pending · " + r.tasks.ended + " ended"));
   c.lasterr.replaceChildren(lastError(r));
   const off = !snap.actions;
-  const gone = r.health_state === "gone" || /^Shutdown/.test(r.status);
+  const gone = r.health_state === "gone" || r.health_state === "stopped" || /^Shutdown/.test(r.status);
   for (const b of row.buttons) {
     const signal = b.dataset.action === "crash" || b.dataset.action === "hang";
     b.disabled = off || gone || (signal && (!r.pid || r.restarting));
