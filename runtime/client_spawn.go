@@ -2,6 +2,10 @@ package runtime
 
 import (
 	"context"
+	"errors"
+	"fmt"
+
+	"github.com/exo-actors/exo-actors/actors/gateway"
 
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -16,7 +20,10 @@ import (
 //     caller holds (and may print) is never stopped by the node as
 //     unsettled. If ctx or the client ends during that wait, the ID is
 //     returned all the same: the settle went out first, and the caller had
-//     better know the runner.
+//     better know the runner. But if the node answers that it had
+//     dropped this client's session (gateway.ErrNoSession), the spawn was
+//     unsettled at the session's end and the node is stopping the runner:
+//     the call fails, naming the runner, instead of returning its ID.
 //   - ctx ended first: the client says not learned (no answer awaited),
 //     and the node stops the runner.
 //   - The client ended first (closed or lost): nothing is sent; the
@@ -39,6 +46,13 @@ func (c *Client) spawnSettled(ctx context.Context, kind string) (string, error) 
 		}
 		return "", err
 	}
-	_, _ = c.call(ctx, &exov1.GwSpawnSettle{SpawnCallId: id, Learned: true})
+	if _, err := c.call(ctx, &exov1.GwSpawnSettle{SpawnCallId: id, Learned: true}); errors.Is(err, gateway.ErrNoSession) {
+		// The node had dropped this client's session (it sent nothing for
+		// the session timeout): the spawn was unsettled at the session's
+		// end, and the node is stopping the runner. An ID handed over now
+		// would name a runner about to end.
+		return "", fmt.Errorf("spawn of a runner of kind %q: the node dropped this client's session before it learned the runner's ID (%s), and stops that runner: %w",
+			kind, res.GetRunnerId(), err)
+	}
 	return res.GetRunnerId(), nil
 }

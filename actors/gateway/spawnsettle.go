@@ -86,11 +86,12 @@ func (a *gatewayActor) settle(ctx actor.Context, m *exov1.GwSpawnSettle) {
 	}
 }
 
-// stopUnsettledOf stops every runner the ended session s left unsettled
-// (not when the gateway itself stops: the node is shutting down and stops
-// them all).
+// stopUnsettledOf stops every runner the ended session s left unsettled,
+// also when the gateway itself stops (an embedded Server.Close leaves the
+// System running), but not when the node is shutting down: that stops
+// them all.
 func (a *gatewayActor) stopUnsettledOf(s *session) {
-	if a.g.ctx.Err() != nil {
+	if a.g.cfg.Node.ShuttingDown() {
 		return
 	}
 	for callID, id := range s.unsettled {
@@ -106,7 +107,10 @@ func (a *gatewayActor) stopUnsettled(s *session, id, why string) {
 	log := g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": s.pid.Address, "runner": id})
 	log.Warn("gateway: stopping runner " + id + ": " + why)
 	g.goOwned(func() {
-		sctx, cancel := context.WithTimeout(g.ctx, unsettledStopTimeout)
+		// Not g.ctx: a Close right after the give-up cancels it before the
+		// stop is sent, and the runner would stay; Close waits for this
+		// goroutine (goOwned), at most unsettledStopTimeout.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(g.ctx), unsettledStopTimeout)
 		defer cancel()
 		res, err := g.cfg.Node.StopRunner(sctx, id)
 		if err != nil {

@@ -168,3 +168,35 @@ func TestUnsettledSpawnsAreBounded(t *testing.T) {
 		t.Errorf("%d live runners, want 4 (the refused spawn started none)", n)
 	}
 }
+
+// TestGatewayCloseStopsUnsettledSpawns: an embedded Server.Close stops the
+// gateway but not the System; a spawn still unsettled then, and one given
+// up just before it, are stopped like at any session's end. Before, the
+// gateway skipped them once its own ctx was cancelled (it took that for
+// the node's shutdown), and a give-up's stop used that ctx too: both
+// runners stayed, with nobody knowing their IDs.
+func TestGatewayCloseStopsUnsettledSpawns(t *testing.T) {
+	f := sleeperFixture(t)
+	f.hello(t)
+	sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	unsettled := f.spawnSleeper(t, 2, true)
+	given := f.spawnSleeper(t, 3, true)
+	f.send(&exov1.GwSpawnSettle{SpawnCallId: 3})
+	f.gw.Close()
+	want := map[string]bool{unsettled: true, given: true}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for len(want) > 0 {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatalf("runners %v (unsettled when the gateway closed, or given up just before) were not stopped: %v", want, err)
+		}
+		if ev.Kind == actors.KindRunnerStopped {
+			delete(want, ev.RunnerID)
+		}
+	}
+}

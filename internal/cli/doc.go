@@ -4,8 +4,11 @@
 //	0  success
 //	1  the command ran and failed
 //	2  usage error: unknown subcommand or flag, bad flag value
-//	3  interrupted: the demo got a second SIGINT/SIGTERM and forced its
-//	   shutdown; bench was interrupted (children killed and reaped)
+//	3  interrupted: the demo or a node got a second SIGINT/SIGTERM and
+//	   forced its shutdown; bench was interrupted (children killed and
+//	   reaped)
+//	4  a node's graceful shutdown (one signal) was not clean: a phase timed
+//	   out, a task was cut short or a runner forced (ExitUnclean)
 //
 // Usage errors print one line naming what was wrong and how to get help.
 package cli

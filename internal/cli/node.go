@@ -39,7 +39,11 @@ func newNodeCmd(e *env) *cobra.Command {
 			"Clients (runtime.Dial, 'exo-actors remote') spawn runners of the kinds the --config file\n" +
 			"names — never any other command — submit tasks, stream chunks and events, stop runners.\n" +
 			"It listens on loopback unless told otherwise; TLS and mutual TLS with the --tls flags.\n" +
-			"SIGINT or SIGTERM shuts it down gracefully (a second one forces). See docs/remote.md.",
+			"SIGINT or SIGTERM shuts it down gracefully (a second one forces). See docs/remote.md.\n\n" +
+			"Exit codes: 0 a clean shutdown; 1 it failed (or its shutdown returned an error);\n" +
+			"2 a usage or config error; 3 a second signal forced the shutdown; 4 one signal, but\n" +
+			"the shutdown was not clean (a phase timed out, a task cut short, a runner forced)\n" +
+			"(docs/operations.md).",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.ui.check(); err != nil {

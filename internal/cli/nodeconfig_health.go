@@ -161,6 +161,18 @@ func parseNodeHealth(h *nodeHealth, r *nodeRetention, timeouts exo.RunnerTimeout
 	if limit <= grace {
 		return out, fmt.Errorf("health: heartbeat_limit %s must be above heartbeat_grace %s (the age at which a heartbeat counts as silent comes after the age still fresh)", limit, grace)
 	}
+	// The monitor's own rule against the runners' heartbeat interval
+	// (health.Config.CheckHeartbeat), in this file's key names: left to
+	// exo.New it came out as exit 1 with Go field names.
+	iv := timeouts.WithDefaults().HeartbeatInterval
+	switch {
+	case s.HeartbeatGrace > 0 && s.HeartbeatGrace < iv:
+		return out, fmt.Errorf("health.heartbeat_grace (%s) must be at least timeouts.heartbeat_interval (%s): a runner that heartbeats on time would lose score between two heartbeats; raise health.heartbeat_grace to %s or more (or leave it out for its default), or lower timeouts.heartbeat_interval",
+			s.HeartbeatGrace, iv, iv)
+	case s.HeartbeatLimit > 0 && s.HeartbeatLimit < 2*iv:
+		return out, fmt.Errorf("health.heartbeat_limit (%s) must be at least 2 × timeouts.heartbeat_interval (%s): a runner that heartbeats on time would score 0 after a single late heartbeat and be restarted; raise health.heartbeat_limit to %s or more (or leave it out for its default), or lower timeouts.heartbeat_interval to %s or less",
+			s.HeartbeatLimit, iv, 2*iv, s.HeartbeatLimit/2)
+	}
 	if w := h.Webhook; w != nil {
 		wh := &out.webhook
 		if err := parseDurationKey("health.webhook.timeout", w.Timeout, &wh.Timeout); err != nil {

@@ -77,6 +77,13 @@ func TestParseNodeConfigHealthErrors(t *testing.T) {
 		{k + `"health": {"healthy": 0}}`, `health.healthy 0: want a score in (0, 1]`},
 		{k + `"health": {"unhealthy_checks": -1}}`, `health.unhealthy_checks -1: want 1 or more`},
 		{k + `"health": {"heartbeat_grace": "2s", "heartbeat_limit": "1s"}}`, `health: heartbeat_limit 1s must be above heartbeat_grace 2s`},
+		// Against the runners' heartbeat interval (before: exit 1 from
+		// exo.New, "Health.HeartbeatGrace (1s) must be at least
+		// Timeouts.HeartbeatInterval (2s)").
+		{k + `"timeouts": {"heartbeat_interval": "2s", "heartbeat_timeout": "10s"}, "health": {"heartbeat_grace": "1s"}}`,
+			`health.heartbeat_grace (1s) must be at least timeouts.heartbeat_interval (2s)`},
+		{k + `"timeouts": {"heartbeat_interval": "2s", "heartbeat_timeout": "10s"}, "health": {"heartbeat_limit": "3s"}}`,
+			`health.heartbeat_limit (3s) must be at least 2 × timeouts.heartbeat_interval (2s)`},
 		{k + `"health": {"webhook": {"retries": -1}}}`, `health.webhook.retries -1: want 0 (no retry) to 100`},
 		{k + `"health": {"webhook": {"queue": -3}}}`, `health.webhook.queue -3`},
 		{k + `"health": {"webhook": {"timeout": "2"}}}`, `health.webhook.timeout: "2" is not a duration`},

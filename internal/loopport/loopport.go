@@ -71,6 +71,7 @@ func reserveIn(lo, hi, n int) (*Reservation, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reserve loopback ports: %w", err)
 		}
+		_ = f.Chmod(0o666) // past the umask: another user's tests on this machine share the lock file (best effort: only its owner can)
 		lockFile = f
 	}
 	r := &Reservation{}
