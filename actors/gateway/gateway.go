@@ -22,6 +22,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors/streams"
 	"github.com/exo-actors/exo-actors/internal/actorguard"
 	"github.com/exo-actors/exo-actors/internal/httpapi"
+	"github.com/exo-actors/exo-actors/internal/lateticks"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -298,6 +299,12 @@ type gatewayActor struct {
 	g        *Gateway
 	sessions map[string]*session
 	children map[string]childRef // relay actor ID → its subscription
+	// ticks judges whether a tick came too late to expire sessions by:
+	// then the node did not run on time (a starved machine), and the
+	// clients' pings may still wait unread behind the tick; "sent no
+	// heartbeat for 2.3s" would measure the node's own stall and drop
+	// live clients. A late tick expires nothing (internal/lateticks).
+	ticks lateticks.Judge
 }
 
 func pidKey(p *actor.PID) string { return p.Address + "/" + p.Id }
@@ -313,6 +320,9 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 			}
 		})
 	case *tickT:
+		if a.ticks.Late(time.Now(), tickEvery) {
+			return
+		}
 		a.expire(ctx)
 	case *endpointGone:
 		for _, s := range a.sessions {
