@@ -182,3 +182,16 @@ func StartNodeUncheckedForTest(c NodeConfig) (*Node, error) { return startNode(c
 func WithProcReaderForTest(f func(pid int) (health.ProcStat, error)) func(*NodeConfig) {
 	return func(c *NodeConfig) { c.Health.readProc = f }
 }
+
+// SubmitViaSupervisorForTest posts a Submit to the runner supervisor's
+// route, past the API's own refusal once the node shuts down and past the
+// direct route: what a Submit that raced the start of a shutdown does.
+func (n *Node) SubmitViaSupervisorForTest(ctx context.Context, runnerID string, t TaskSpec) (*TaskHandle, error) {
+	reply := make(chan *submitReply, 1) // never closed: its one sender answers once
+	n.system.Root.Send(n.supervisor, &routeToRunner{id: runnerID, msg: &submitTask{spec: t, reply: reply}})
+	r, err := n.awaitSubmit(ctx, reply)
+	if err != nil {
+		return nil, err
+	}
+	return r.handle, r.err
+}

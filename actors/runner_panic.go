@@ -174,6 +174,10 @@ func (a *runnerActor) receivePanicked(ctx actor.Context) {
 			m.answer(ctx, &submitReply{handle: h})
 			return
 		}
+		if m.shuttingDown {
+			m.answer(ctx, &submitReply{err: ErrShuttingDown})
+			return
+		}
 		m.answer(ctx, &submitReply{err: a.panicErr()})
 	case *cancelTasks:
 		ctx.Respond(&cancelReply{err: a.panicErr()})

@@ -27,6 +27,11 @@ type (
 	submitTask struct {
 		spec  TaskSpec
 		reply chan *submitReply
+		// shuttingDown: the supervisor already refused it (the node is
+		// shutting down) and sent it on only because the runner actor
+		// owns the ledger its dedup reads: the runner answers with the
+		// task's handle if it knows the ID, else ErrShuttingDown.
+		shuttingDown bool
 	}
 	submitReply struct {
 		handle *TaskHandle
@@ -164,6 +169,10 @@ func (a *runnerActor) onSubmit(ctx actor.Context, m *submitTask) {
 	l := a.slot.tasks
 	if h := l.lookup(a.slot.id, m.spec.ID); h != nil {
 		m.answer(ctx, &submitReply{handle: h}) // dedup: the same handle, the same outcome
+		return
+	}
+	if m.shuttingDown {
+		m.answer(ctx, &submitReply{err: ErrShuttingDown})
 		return
 	}
 	if err := a.acceptingTasks(); err != nil {

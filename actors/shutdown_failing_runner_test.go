@@ -110,7 +110,7 @@ func TestStopSaysANonZeroExitAfterTheShutdownFrame(t *testing.T) {
 	if res.EndedBy != "shutdown frame" || res.Ended() != "shutdown frame (exitcode=5)" || res.Failure != nil {
 		t.Errorf("stop: EndedBy %q, Ended %q, failure %v; want ended by the shutdown frame, exitcode=5 named, no failure", res.EndedBy, res.Ended(), res.Failure)
 	}
-	n.logs.waitLog(t, 5*time.Second, "the stop logged at warn with the exit", func(e *logrus.Entry) bool {
+	n.logs.waitLog(t, 20*time.Second, "the stop logged at warn with the exit", func(e *logrus.Entry) bool {
 		return e.Level == logrus.WarnLevel && e.Data["runner_id"] == id && e.Data["exit"] == "exitcode=5" &&
 			e.Message == "runner stopped, but its process did not exit 0 after the Shutdown frame"
 	})

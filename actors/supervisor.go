@@ -375,6 +375,18 @@ func (s *runnerSupervisor) route(ctx actor.Context, m *routeToRunner) {
 	}
 	switch msg := m.msg.(type) {
 	case *submitTask:
+		if child := s.children[m.id]; sl != nil && child != nil && s.waiting[m.id] == nil {
+			// Refused because the node is shutting down, but an
+			// incarnation runs: it owns the ledger (its phase handling
+			// ends queued tasks in it right now), so the dedup is its to
+			// read. Before, this goroutine read the ledger's maps while
+			// the runner deleted from them (race detector,
+			// TestCoreSemanticsStress under load). It answers after the
+			// phase request this supervisor sent it first.
+			msg.shuttingDown = true
+			ctx.RequestWithCustomSender(child, msg, ctx.Sender())
+			return
+		}
 		if sl != nil { // dedup also for a runner that is gone
 			if h := sl.tasks.lookup(sl.id, msg.spec.ID); h != nil {
 				msg.answer(ctx, &submitReply{handle: h})

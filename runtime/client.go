@@ -25,6 +25,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/gateway"
 	"github.com/exo-actors/exo-actors/actors/streams"
+	"github.com/exo-actors/exo-actors/internal/lateticks"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -914,6 +915,13 @@ type clientActor struct {
 	// received and acked are the out_end of the last task event or
 	// delivery received and of the last GwAck (ack).
 	received, acked uint64
+	// beats judges whether a heartbeat tick came too late to count the
+	// node lost by: then the client did not run on time (a starved
+	// machine), and the node's pongs may still wait unread behind the
+	// tick; "no answer to the heartbeat for 1.7s" would measure the
+	// client's own stall. A late tick pings without judging
+	// (internal/lateticks).
+	beats lateticks.Judge
 }
 
 // Receive implements actor.Actor.
@@ -929,8 +937,10 @@ func (a *clientActor) Receive(ctx actor.Context) {
 	case *nodeGone:
 		c.lost(m.why)
 	case *beatT:
+		now := time.Now()
+		late := a.beats.Late(now, c.opts.heartbeat)
 		c.mu.Lock()
-		idle := time.Since(c.lastHeard)
+		idle := now.Sub(c.lastHeard)
 		connected := c.state == clientConnected
 		c.pingSeq++
 		seq := c.pingSeq
@@ -938,7 +948,7 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		if !connected {
 			return
 		}
-		if idle > c.opts.lostAfter {
+		if idle > c.opts.lostAfter && !late {
 			c.lost(fmt.Sprintf("no answer to the heartbeat for %s", idle.Round(time.Millisecond)))
 			return
 		}

@@ -67,7 +67,7 @@ func TestClusterRunnerEndedElsewhere(t *testing.T) {
 		}
 	}
 	// Stopped on its node by another client, not through cc.
-	direct, err := exo.Dial(ctx, gateway)
+	direct, err := dial(ctx, gateway)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func TestRemoteChunkTooLargeFailsOnlyItsTask(t *testing.T) {
 	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "1ms")}, `, "max_message": 32`)
 	node := startNode(t, "big-chunk", cfg)
 	ctx := remoteCtx(t, time.Minute)
-	c, err := exo.Dial(ctx, node.addr)
+	c, err := dial(ctx, node.addr)
 	if err != nil {
 		t.Fatal(err)
 	}

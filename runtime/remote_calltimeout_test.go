@@ -75,7 +75,7 @@ func TestRemoteBlastTimeoutLeavesNoCount(t *testing.T) {
 	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
 	node := startNode(t, "blast-timeout", cfg)
 	ctx := remoteCtx(t, time.Minute)
-	c, err := exo.Dial(ctx, node.addr)
+	c, err := dial(ctx, node.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestRemoteLostClientStopsItsHeartbeat(t *testing.T) {
 	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
 	node := startNode(t, "lost-beat", cfg)
 	ctx := remoteCtx(t, time.Minute)
-	c, err := exo.Dial(ctx, node.addr)
+	c, err := dial(ctx, node.addr)
 	if err != nil {
 		t.Fatal(err)
 	}

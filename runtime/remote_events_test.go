@@ -22,7 +22,7 @@ func TestRemoteTypedEvents(t *testing.T) {
 	}, "")
 	node := startNode(t, "node-ev", cfg)
 	ctx := remoteCtx(t, time.Minute)
-	c, err := exo.Dial(ctx, node.addr, exo.WithClientName("typed-events"))
+	c, err := dial(ctx, node.addr, exo.WithClientName("typed-events"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,12 +31,13 @@ type placed struct {
 	sub     *exo.Subscription
 }
 
-// place dials each node, spawns one slow runner there and submits n tasks.
-func place(t *testing.T, ctx context.Context, nodes []*nodeProc, n int) []*placed {
+// place dials each node with opts, spawns one slow runner there and
+// submits n tasks.
+func place(t *testing.T, ctx context.Context, nodes []*nodeProc, n int, opts ...exo.DialOption) []*placed {
 	t.Helper()
 	var out []*placed
 	for _, nd := range nodes {
-		c, err := exo.Dial(ctx, nd.addr)
+		c, err := exo.Dial(ctx, nd.addr, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +143,10 @@ func TestRemoteKillNode(t *testing.T) {
 		nodes = append(nodes, startNode(t, name, cfg))
 	}
 	ctx := remoteCtx(t, 2*time.Minute)
-	ps := place(t, ctx, nodes, 3)
+	// Not a test of the heartbeat: the victim's loss is its endpoint's
+	// termination, and the other two must stay connected on a starved
+	// machine too.
+	ps := place(t, ctx, nodes, 3, steadyHeartbeat)
 	victim := ps[1]
 	victim.node.kill()
 	killed := time.Now()
@@ -195,7 +199,7 @@ func TestRemoteRetry(t *testing.T) {
 	cfg := writeConfig(t, map[string]string{"crashy": crashy}, "")
 	node := startNode(t, "retry", cfg)
 	ctx := remoteCtx(t, time.Minute)
-	c, err := exo.Dial(ctx, node.addr)
+	c, err := dial(ctx, node.addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,12 +124,28 @@ func dialNode(t *testing.T, name string, kinds map[string]string, limit time.Dur
 	t.Helper()
 	node := startNode(t, name, writeConfig(t, kinds, ""))
 	ctx := remoteCtx(t, limit)
-	c, err := exo.Dial(ctx, node.addr)
+	c, err := dial(ctx, node.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return node, c, ctx
+}
+
+// steadyHeartbeat is the heartbeat of a client in a test that is not about
+// the heartbeat: the node counts as lost after 30 s without a word instead
+// of the default 1.5 s, which a starved 2-core machine misses while the
+// node is alive (TestRemoteConcurrentLargeSubmits, under load: "submit 0:
+// node lost: … no answer to the heartbeat for 1.738s" while the node read
+// 12 MiB of submits). A dead node is still found at once: its endpoint
+// terminates. Tests of the heartbeat itself (TestRemoteFrozenNode) dial
+// with the defaults.
+var steadyHeartbeat = exo.WithHeartbeat(250*time.Millisecond, 30*time.Second)
+
+// dial is exo.Dial with steadyHeartbeat; opts come after it and may set
+// their own.
+func dial(ctx context.Context, addr string, opts ...exo.DialOption) (*exo.Client, error) {
+	return exo.Dial(ctx, addr, append([]exo.DialOption{steadyHeartbeat}, opts...)...)
 }
 
 func remoteCtx(t *testing.T, d time.Duration) context.Context {

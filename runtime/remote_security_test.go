@@ -116,7 +116,7 @@ func TestRemoteRefusals(t *testing.T) {
 		`, "tasks": {"in_flight": 1, "queue": 1}, "max_message": 65536`)
 	node := startNode(t, "refusals", cfg)
 	ctx := remoteCtx(t, time.Minute)
-	c, err := exo.Dial(ctx, node.addr)
+	c, err := dial(ctx, node.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestRemoteClientLossCancelsTasks(t *testing.T) {
 	cfg := writeConfig(t, map[string]string{"slow": fmt.Sprintf(echoKind, "20ms")}, `, "cancel_tasks_on_client_loss": true`)
 	node := startNode(t, "orphans", cfg)
 	ctx := remoteCtx(t, time.Minute)
-	c, err := exo.Dial(ctx, node.addr)
+	c, err := dial(ctx, node.addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func TestRemoteThreeNodes(t *testing.T) {
 	ctx := remoteCtx(t, 2*time.Minute)
 	var clients []*exo.Client
 	for _, n := range nodes {
-		c, err := exo.Dial(ctx, n.addr, exo.WithClientName("three-nodes"))
+		c, err := dial(ctx, n.addr, exo.WithClientName("three-nodes"))
 		if err != nil {
 			t.Fatalf("dial %s: %v", n.name, err)
 		}
@@ -188,7 +188,7 @@ func TestRemoteSlowSubscriber(t *testing.T) {
 	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
 	node := startNode(t, "slow-sub", cfg)
 	ctx := remoteCtx(t, time.Minute)
-	c, err := exo.Dial(ctx, node.addr)
+	c, err := dial(ctx, node.addr)
 	if err != nil {
 		t.Fatal(err)
 	}

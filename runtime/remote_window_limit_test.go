@@ -31,7 +31,7 @@ func TestRemoteWindowWithinSmallLimits(t *testing.T) {
 			cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, tc.extra)
 			node := startNode(t, "small-limit-"+tc.name, cfg)
 			ctx := remoteCtx(t, 2*time.Minute)
-			c, err := exo.Dial(ctx, node.addr, tc.opts...)
+			c, err := dial(ctx, node.addr, tc.opts...)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -23,6 +23,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors/streams"
 	"github.com/exo-actors/exo-actors/internal/actorguard"
 	"github.com/exo-actors/exo-actors/internal/httpapi"
+	"github.com/exo-actors/exo-actors/internal/lateticks"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -311,6 +312,12 @@ type gatewayActor struct {
 	// ends then keep their clients' watches, so that each live client
 	// gets the gateway's Terminated.
 	stopping bool
+	// ticks judges whether a tick came too late to expire sessions by:
+	// then the node did not run on time (a starved machine), and the
+	// clients' pings may still wait unread behind the tick; "sent no
+	// heartbeat for 2.3s" would measure the node's own stall and drop
+	// live clients. A late tick expires nothing (internal/lateticks).
+	ticks lateticks.Judge
 }
 
 func pidKey(p *actor.PID) string { return p.Address + "/" + p.Id }
@@ -327,6 +334,9 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 			}
 		})
 	case *tickT:
+		if a.ticks.Late(time.Now(), tickEvery) {
+			return
+		}
 		a.expire(ctx)
 	case *endpointGone:
 		for _, s := range a.sessions {

@@ -18,13 +18,19 @@ import (
 // is a --fault of the built-in runner.
 func limitedNode(t *testing.T, name, fault string) (*exec.Cmd, string) {
 	t.Helper()
+	return limitedNodeDrain(t, name, fault, "2s")
+}
+
+// limitedNodeDrain is limitedNode with timeouts.stop_drain set to drain.
+func limitedNodeDrain(t *testing.T, name, fault, drain string) (*exec.Cmd, string) {
+	t.Helper()
 	args := `"--layers", "1", "--layer-delay", "0s", "--token-delay", "1ms"`
 	if fault != "" {
 		args += `, "--fault", "` + fault + `"`
 	}
 	conf := filepath.Join(t.TempDir(), "node.json")
 	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true, "args": [`+args+`], "max_runners": 1}},
-		"timeouts": {"stop_grace": "500ms", "term_wait": "500ms", "stop_drain": "2s"}}`), 0o600); err != nil {
+		"timeouts": {"stop_grace": "500ms", "term_wait": "500ms", "stop_drain": "`+drain+`"}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return startListeningNode(t, name, "--config", conf)
@@ -102,13 +108,17 @@ func TestRemoteRunSignalCleansUp(t *testing.T) {
 // and the runner and its tasks went on.
 func TestRemoteRunTimeoutCleansUp(t *testing.T) {
 	node, addr := limitedNode(t, "to-a", "")
-	stdout, stderr, code := runRemoteCmd(t, "--node", addr, "--timeout", "4s", "run", "--kind", "echo", "--tasks", "2", "--tokens", "1000000")
-	for _, want := range []string{"== --timeout 4s reached: cancelling its open tasks and stopping the runners it spawned", "cancelled 2 open tasks", "stopped echo-"} {
+	// --timeout must end after the dial, the spawn and both submits (or
+	// the text is "before any runner was spawned"): 4 s left too little
+	// room for a loaded machine; the tasks (1,000,000 tokens of 1 ms) run
+	// far longer than 10 s.
+	stdout, stderr, code := runRemoteCmd(t, "--node", addr, "--timeout", "10s", "run", "--kind", "echo", "--tasks", "2", "--tokens", "1000000")
+	for _, want := range []string{"== --timeout 10s reached: cancelling its open tasks and stopping the runners it spawned", "cancelled 2 open tasks", "stopped echo-"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
 	}
-	want := "exo-actors: --timeout 4s reached before the run ended (0 of 2 tasks had ended, 2 submitted); its tasks were cancelled and its runners stopped as printed above; allow more time with --timeout (e.g. --timeout 16s)"
+	want := "exo-actors: --timeout 10s reached before the run ended (0 of 2 tasks had ended, 2 submitted); its tasks were cancelled and its runners stopped as printed above; allow more time with --timeout (e.g. --timeout 40s)"
 	if code != ExitFailure || !strings.HasPrefix(stderr, want) || strings.Contains(stderr, "wait again") {
 		t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, want)
 	}

@@ -29,12 +29,17 @@ func waitStatus(t *testing.T, addr, want string) {
 // so and how to check, instead of a bare "did not answer: context deadline
 // exceeded" that reads as a stop that failed.
 func TestRemoteStopTimeoutSaysTheStopGoesOn(t *testing.T) {
-	node, addr := limitedNode(t, "stopto-a", "")
+	// The --timeout must cover the command's start, its dial and its
+	// Runners call, and end while the node still drains: 1 s against a
+	// 2 s drain left no room for a loaded machine, where a process's start
+	// and dial alone can take a second or two; 5 s against a 12 s drain
+	// does.
+	node, addr := limitedNodeDrain(t, "stopto-a", "", "12s")
 	run, _, _, id := startRun(t, "--node", addr, "--timeout", "120s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1000000")
 	waitStatus(t, addr, "open tasks 1")
-	_, stderr, code := runRemoteCmd(t, "stop", "--node", addr, "--timeout", "1s", id)
+	_, stderr, code := runRemoteCmd(t, "stop", "--node", addr, "--timeout", "5s", id)
 	t.Log(stderr)
-	want := "stop not confirmed for " + id + ": still stopping when --timeout 1s ended; the node goes on with the stop"
+	want := "stop not confirmed for " + id + ": still stopping when --timeout 5s ended; the node goes on with the stop"
 	if code != ExitFailure || !strings.Contains(stderr, want) || !strings.Contains(stderr, "exo-actors remote status") || strings.Count(stderr, "\n") != 1 {
 		t.Errorf("exit %d, stderr %q; want 1 and one line with %q", code, stderr, want)
 	}
