@@ -21,12 +21,30 @@ func TestWaitReadyOnARunnerStoppedInItsBackoff(t *testing.T) {
 	cfg.ErrorPolicy.Rules = []exo.Rule{{Name: "retry", Severity: exo.SeverityHigh, Action: exo.ActionRetry}}
 	cfg.ErrorPolicy.Backoff = exo.BackoffConfig{Base: time.Hour, Max: time.Hour}
 	sys := newSystem(t, cfg)
+	decisions, err := sys.Subscribe(exo.TopicErrors, exo.Filter{Kinds: []string{exo.KindSupervisionDecision}}, exo.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer decisions.Close()
 	id, err := sys.SpawnRunner(ctx, fastRunner("crash", "--fault", "crash-loading:1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := sys.WaitReady(ctx, id); !errors.Is(err, exo.ErrRunnerFailed) {
 		t.Fatalf("first WaitReady = %v, want the failure", err)
+	}
+	// WaitReady returns at the RunnerFailed event, before the supervisor
+	// has decided; the stop must come during the backoff, so wait for the
+	// decision (RETRY, an hour's backoff). Before this wait, a StopRunner
+	// that reached the failed actor first ended by "failure".
+	for {
+		e, err := decisions.Next(ctx)
+		if err != nil {
+			t.Fatalf("no supervision decision for %s: %v", id, err)
+		}
+		if e.RunnerID == id {
+			break
+		}
 	}
 	res, err := sys.StopRunner(ctx, id)
 	if err != nil {
