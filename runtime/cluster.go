@@ -1254,7 +1254,8 @@ func (cc *ClusterClient) StopRunner(ctx context.Context, id string) (*StopResult
 // (Client.WaitReady there). id may be a runner the client placed (after a
 // failover, its replacement is waited for) or one another client placed.
 //
-// It follows the runner through its member's loss: while the connection
+// It follows the runner through its member's loss: while its member
+// leaves gracefully (it drains, then the runner is placed again), while the connection
 // to the member is lost and the cluster has not decided, and while the
 // failover places the runner again (its backoff included), it waits,
 // bounded by ctx, as System.WaitReady waits for the error policy's
@@ -1271,10 +1272,10 @@ func (cc *ClusterClient) WaitReady(ctx context.Context, id string) error {
 		switch {
 		case err == nil:
 			err = mc.c.WaitReady(ctx, r.id)
-			if err == nil || !errors.Is(err, ErrNodeLost) || ctx.Err() != nil {
+			if err == nil || ctx.Err() != nil || !cc.waitReadyPending(r, err) {
 				return err
 			}
-			pending = pendingError{err} // its member was lost meanwhile: wait for the decision
+			pending = pendingError{err} // its member was lost or is leaving meanwhile: wait for the decision (cluster_leave.go)
 		case !errors.As(err, &pending):
 			return err
 		}

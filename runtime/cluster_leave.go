@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -98,6 +99,23 @@ func leftWhy(mc *memberConn, now time.Time) string {
 }
 
 // leavingErr is the error of a call on a runner whose member is leaving.
+// It is pending (WaitReady waits through it): the runner is placed again
+// once the member's connection closes.
 func leavingErr(id, node string) error {
-	return fmt.Errorf("%w: runner %s: its node %s is leaving the cluster (it finishes its running tasks, then the runner is placed again); try again shortly", ErrNodeLost, id, node)
+	return pendingError{fmt.Errorf("%w: runner %s: its node %s is leaving the cluster (it finishes its running tasks, then the runner is placed again); try again shortly", ErrNodeLost, id, node)}
+}
+
+// waitReadyPending says whether an error of the member's WaitReady on
+// runner r is not final: its member was lost meanwhile (the cluster
+// decides), or its member is leaving or draining, where any error (its
+// CLOSING stops the runner: RunnerStopped) comes before the failover
+// places the runner again. WaitReady waits through it, bounded by ctx.
+func (cc *ClusterClient) waitReadyPending(r *clusterRunner, err error) bool {
+	if errors.Is(err, ErrNodeLost) {
+		return true
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	mc := cc.members[r.member]
+	return mc != nil && (mc.state == memberLeaving || mc.state == memberDraining)
 }

@@ -1,6 +1,9 @@
 package runtime
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -60,5 +63,35 @@ func TestClusterDivertShutdownEnd(t *testing.T) {
 	cc.mu.Unlock()
 	if held != 2 {
 		t.Fatalf("%d tasks held, want 2", held)
+	}
+}
+
+// TestClusterWaitReadyThroughLeave: WaitReady on a runner whose member
+// drains (a graceful leave) waits, bounded by its ctx, for the failover
+// that places it again once the member's connection closes, instead of
+// returning the "leaving … try again shortly" error at once (host-guide's
+// loop spun on it). An error of the member's own WaitReady while it
+// leaves (its CLOSING stops the runner) is not final either.
+func TestClusterWaitReadyThroughLeave(t *testing.T) {
+	a := &memberConn{m: membership.Member{ID: "ma", NodeName: "a"}, state: memberDraining}
+	cc := noteClient(t, 0, a)
+	cc.cfg.Poll = 20 * time.Millisecond
+	r := cc.follow("gen-1", a.m)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := cc.WaitReady(ctx, "gen-1")
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrNodeLost) {
+		t.Fatalf("WaitReady on a draining member's runner: %v; want it to wait until its ctx ended (wrapping context.DeadlineExceeded and ErrNodeLost)", err)
+	}
+	stopped := fmt.Errorf("%w: runner gen-1 stopped", ErrRunnerNotAvailable)
+	for _, st := range []memberState{memberLeaving, memberDraining} {
+		a.state = st
+		if !cc.waitReadyPending(r, stopped) {
+			t.Errorf("member state %d: the runner's stop while its member leaves is final; want pending", st)
+		}
+	}
+	a.state = memberLive
+	if cc.waitReadyPending(r, stopped) {
+		t.Error("live member: the runner's stop is pending; want final")
 	}
 }
