@@ -287,8 +287,11 @@ type ClusterClient struct {
 	tasks   map[*clusterTask]struct{} // open tasks (pruned as they end)
 
 	// unanswered: the automanaged peers that did not answer the last
-	// read of the membership (readStatus gives them unansweredPeerWait).
-	unanswered map[string]bool
+	// read of the membership while another peer did, with the wait
+	// readStatus gives them (peerWait); latency: each peer's last answer's
+	// latency. Both at most len(Peers) (cluster_read.go).
+	unanswered map[string]time.Duration
+	latency    map[string]time.Duration
 }
 
 var _ Node = (*ClusterClient)(nil)
