@@ -290,8 +290,10 @@ type ClusterClient struct {
 	// read of the membership while another peer did, with the wait
 	// readStatus gives them (peerWait); latency: each peer's last answer's
 	// latency. Both at most len(Peers) (cluster_read.go).
-	unanswered map[string]time.Duration
-	latency    map[string]time.Duration
+	// askShuttingHook, when set (tests), answers askShutting.
+	askShuttingHook func(ctx context.Context, mc *memberConn) (bool, error)
+	unanswered      map[string]time.Duration
+	latency         map[string]time.Duration
 }
 
 var _ Node = (*ClusterClient)(nil)

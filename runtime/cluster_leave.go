@@ -25,20 +25,52 @@ const ClusterMemberLeaving ClusterEventKind = "member_leaving"
 // before.
 const leaveCheckTimeout = 500 * time.Millisecond
 
+// leaveCheckTries bounds how often checkLeaving asks: a question that
+// timed out is asked again while the member's connection is up (a loaded
+// node that drains answers late; declaring it lost would run its running
+// Retryable tasks twice), so a member is asked for at most
+// leaveCheckTries × leaveCheckTimeout (1.5 s) before it is lost.
+const leaveCheckTries = 3
+
+// askShutting asks a member whether its node is shutting down, the cheap
+// question (no runner or health query on the node); cc.askShuttingHook
+// stands in for it in tests.
+func (cc *ClusterClient) askShutting(ctx context.Context, mc *memberConn) (bool, error) {
+	if cc.askShuttingHook != nil {
+		return cc.askShuttingHook(ctx, mc)
+	}
+	return mc.c.nodeShuttingDown(ctx)
+}
+
 // checkLeaving asks a member that left the view with its connection up
 // whether it is shutting down. Yes, and its connection is still up: it
 // drains (memberDraining) until its connection closes. Otherwise (evicted
-// and still running, or no answer in time) it is lost now, as before. Run
+// and still running, or no answer in leaveCheckTries questions of
+// leaveCheckTimeout while its connection stays up) it is lost now. Run
 // it on a goroutine counted in cc.wg.
 func (cc *ClusterClient) checkLeaving(mc *memberConn) {
 	defer cc.wg.Done()
-	ctx, cancel := context.WithTimeout(cc.ctx, leaveCheckTimeout)
-	st, err := mc.c.NodeStatus(ctx)
-	cancel()
+	var shutting bool
+	var err error
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(cc.ctx, leaveCheckTimeout)
+		shutting, err = cc.askShutting(ctx, mc)
+		timedOut := err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
+		cancel()
+		if !timedOut || try >= leaveCheckTries || cc.ctx.Err() != nil {
+			break
+		}
+		cc.mu.Lock()
+		up := mc.state == memberLeaving && !mc.connLost
+		cc.mu.Unlock()
+		if !up {
+			break
+		}
+	}
 	cc.mu.Lock()
 	// connLost, not c.Err(): the Client's lock is taken before cc.mu
 	// (suspect, divertShutdownEnd), never after.
-	draining := err == nil && st.ShuttingDown && mc.state == memberLeaving && !mc.connLost
+	draining := err == nil && shutting && mc.state == memberLeaving && !mc.connLost
 	if draining {
 		mc.state, mc.since = memberDraining, time.Now()
 	}

@@ -95,3 +95,31 @@ func TestClusterWaitReadyThroughLeave(t *testing.T) {
 		t.Error("live member: the runner's stop is pending; want final")
 	}
 }
+
+// TestClusterLeaveCheckAsksAgain: a member that left the view with its
+// connection up and did not answer the first question in time (a loaded
+// node that drains) is asked again, and drains when it answers that it is
+// shutting down, instead of being declared lost on one timeout (its
+// running Retryable tasks then ran twice).
+func TestClusterLeaveCheckAsksAgain(t *testing.T) {
+	a := &memberConn{m: membership.Member{ID: "ma", NodeName: "a"}, state: memberLeaving}
+	cc := noteClient(t, 0, a)
+	cc.ctx = t.Context()
+	asked := 0
+	cc.askShuttingHook = func(ctx context.Context, mc *memberConn) (bool, error) {
+		asked++
+		if asked == 1 {
+			<-ctx.Done() // the first answer comes too late
+			return false, ctx.Err()
+		}
+		return true, nil
+	}
+	cc.wg.Add(1)
+	cc.checkLeaving(a)
+	cc.mu.Lock()
+	st := a.state
+	cc.mu.Unlock()
+	if st != memberDraining {
+		t.Fatalf("after a late first answer and a second 'shutting down': member state %d (asked %d times), want draining (%d)", st, asked, memberDraining)
+	}
+}
