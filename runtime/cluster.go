@@ -203,6 +203,10 @@ type clusterTask struct {
 	// is set too, and the failover of its runner, once its member is
 	// lost, resubmits it (cluster_leave.go).
 	held bool
+	// diverted: the node's outcome a held task was diverted from; it ends
+	// with it when its runner is not failed over (it ended on its node,
+	// or was stopped): endHeldLocked, cluster_leave.go.
+	diverted actors.TaskOutcome
 	// seq orders the tasks by submission: a failover resubmits a runner's
 	// tasks in this order.
 	seq uint64
@@ -441,8 +445,9 @@ func (cc *ClusterClient) every(period time.Duration, f func()) {
 
 // checkRunners lists the runners of every live member hosting a live
 // runner of this client (one Runners call each, in parallel, each bounded
-// by placeQueryTimeout; a member that does not answer is left as it is)
-// and hands the lists to noteRunners.
+// by placeQueryTimeout; a member that does not answer, or whose node says
+// it is shutting down, is left as it is) and hands the lists to
+// noteRunners.
 func (cc *ClusterClient) checkRunners() {
 	cc.mu.Lock()
 	asked := cc.seq
@@ -466,6 +471,9 @@ func (cc *ClusterClient) checkRunners() {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(cc.ctx, placeQueryTimeout)
 			defer cancel()
+			if shutting, err := cc.askShutting(ctx, mc); err != nil || shutting {
+				return // a node that shuts down stops its runners: its leave decides, not their end
+			}
 			if infos, err := mc.c.Runners(ctx); err == nil {
 				lists[i] = append([]RunnerInfo{}, infos...) // non-nil: answered, even with no runner
 			}
@@ -530,6 +538,7 @@ func (cc *ClusterClient) noteRunners(asked uint64, lists map[string][]RunnerInfo
 			continue
 		}
 		r.state, r.endedHow = runnerEnded, fmt.Sprintf("%s (still %s after it first did)", how, now.Sub(r.endedAt).Round(time.Millisecond))
+		cc.endHeldLocked(func(t *clusterTask) bool { return t.runnerID == r.id }) // no failover will resubmit them
 		cc.retireLocked(r)
 		ended = append(ended, r)
 	}
@@ -838,6 +847,13 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 			byRunner[t.runnerID] = append(byRunner[t.runnerID], t)
 		}
 	}
+	// A held task whose runner is not failed over (it ended on the node
+	// or was stopped meanwhile; or it is no longer followed) gets the
+	// outcome it was diverted from: every task ends exactly once.
+	cc.endHeldLocked(func(t *clusterTask) bool {
+		r := cc.runners[t.runnerID]
+		return r == nil || r.member == mc.m.ID && r.state != runnerLost
+	})
 	for _, ts := range byRunner { // the failover resubmits them in submission order
 		sort.Slice(ts, func(i, j int) bool { return ts[i].seq < ts[j].seq })
 	}
@@ -1248,6 +1264,7 @@ func (cc *ClusterClient) StopRunner(ctx context.Context, id string) (*StopResult
 	cc.mu.Lock()
 	if r.state == runnerLive {
 		r.state = runnerGone
+		cc.endHeldLocked(func(t *clusterTask) bool { return t.runnerID == r.id })
 		cc.retireLocked(r)
 	}
 	cc.mu.Unlock()

@@ -116,10 +116,26 @@ func (cc *ClusterClient) divertShutdownEnd(mc *memberConn, f *actors.TaskFeed, o
 		if !t.t.Retryable || t.h.Attempt() >= 2 || t.moving || r == nil || r.state != runnerLive || r.member != mc.m.ID {
 			return false
 		}
-		t.moving, t.held = true, true
+		t.moving, t.held, t.diverted = true, true, out
 		return true
 	}
 	return false
+}
+
+// endHeldLocked ends each held task which matches with the outcome it
+// was diverted from (its node's: cancelled before it started, or cut at
+// the drain deadline), when no failover will resubmit it: its runner
+// ended on its node (noteRunners), was stopped (StopRunner), or is not
+// failed over when its member is lost (declareLost). Under cc.mu (the
+// handle's lock is a leaf).
+func (cc *ClusterClient) endHeldLocked(match func(*clusterTask) bool) {
+	for t := range cc.tasks {
+		if !t.held || !match(t) {
+			continue
+		}
+		t.held, t.moving = false, false
+		t.feed.Finish(t.diverted)
+	}
 }
 
 // leftWhy says how a member that is no longer in the view left.

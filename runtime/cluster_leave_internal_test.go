@@ -123,3 +123,31 @@ func TestClusterLeaveCheckAsksAgain(t *testing.T) {
 		t.Fatalf("after a late first answer and a second 'shutting down': member state %d (asked %d times), want draining (%d)", st, asked, memberDraining)
 	}
 }
+
+// TestClusterHeldTaskEndsWithRunner: a Retryable task its node's shutdown
+// cancelled before it started is held for its runner's failover; when the
+// runner is seen ended on its node instead (twice Shutdown: noteRunners
+// moves it to runnerEnded, no failover comes), the task ends with the
+// outcome it was diverted from. Before, it never got an outcome until
+// Close.
+func TestClusterHeldTaskEndsWithRunner(t *testing.T) {
+	a := &memberConn{m: membership.Member{ID: "ma", NodeName: "a"}}
+	cc := noteClient(t, 0, a)
+	cc.follow("gen-1", a.m)
+	h, feed := actors.NewTaskFeed("gen-1", "Q")
+	cc.tasks[&clusterTask{t: Task{ID: "Q", Retryable: true}, runnerID: "gen-1", feed: feed, h: h}] = struct{}{}
+	cancelled := actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_CANCELLED, Reason: actors.ReasonShutdownBeforeStart, At: time.Now()}
+	if !cc.divertShutdownEnd(a, feed, cancelled) {
+		t.Fatal("the Retryable task cancelled before it started was not held")
+	}
+	lists := map[string][]RunnerInfo{"ma": {{ID: "gen-1", Status: StatusShutdown}}}
+	cc.noteRunners(cc.seq, lists)
+	cc.noteRunners(cc.seq, lists)
+	if r := cc.runners["gen-1"]; r == nil || r.state != runnerEnded {
+		t.Fatalf("runner after two Shutdown sightings: %+v, want ended", r)
+	}
+	o := h.Outcome()
+	if o == nil || o.Status != exov1.TaskStatus_TASK_STATUS_CANCELLED || o.Reason != actors.ReasonShutdownBeforeStart {
+		t.Fatalf("held task after its runner ended: outcome %+v, want its node's (cancelled, %q)", o, actors.ReasonShutdownBeforeStart)
+	}
+}

@@ -168,7 +168,7 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	case sig := <-sigs:
 		interrupted = true
 		fmt.Fprintf(e.stdout, "== %s: graceful shutdown (send it again to force)\n", sig)
-	case <-sys.Done():
+	case <-sys.ShutdownBegan(): // a client's request or a node-wide fault: leave the cluster now, not after it
 		fmt.Fprintf(e.stdout, "== shut down by a client\n")
 	}
 	if member != nil {
