@@ -278,6 +278,9 @@ type ClusterClient struct {
 	// beforeSpawn, set by tests only, runs before a placement's spawn with
 	// the caller's context (cluster_calls.go).
 	beforeSpawn func(context.Context)
+	// afterMemberSpawn, set by tests only, runs on a spawn's goroutine
+	// once the member's SpawnRunner answered.
+	afterMemberSpawn func()
 
 	mu      sync.Mutex
 	closing bool
@@ -1409,8 +1412,11 @@ func (cc *ClusterClient) Where(id string) (runnerID, node string, ok bool) {
 //   - every runner stays on its node, Ready for other clients: a new
 //     ClusterClient (or a Client of that node) reaches it by its ID and
 //     ends it with StopRunner;
-//   - a SpawnRunner in flight returns ErrClientClosed; the runner a member
-//     may spawn for it is stopped by a node whose gateway settles spawns.
+//   - a SpawnRunner in flight returns an error wrapping ErrClientClosed;
+//     a runner its member spawned and answered for, when the caller no
+//     longer takes it, is stopped by the client (Close waits for that
+//     stop, at most 5 s), and one whose answer the close cut off is
+//     stopped by a node whose gateway settles spawns.
 //
 // To end the work too, Cancel the tasks and StopRunner the runners before
 // Close. Every later call returns ErrClientClosed.
