@@ -188,6 +188,18 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	if err := stopUI(ui); err != nil {
 		e.logger.WithError(err).Warn("node: stopping the web page")
 	}
+	if !interrupted {
+		// Begun by a client or a fault, maybe stepped (a cluster-wide
+		// shutdown asks phase by phase): let it run its course, since
+		// Shutdown here would run the phases not asked for yet; a signal
+		// meanwhile makes it a graceful shutdown of this node, as before.
+		select {
+		case <-sys.Done():
+		case sig := <-sigs:
+			interrupted = true
+			fmt.Fprintf(e.stdout, "== %s: graceful shutdown (send it again to force)\n", sig)
+		}
+	}
 	stopForce := make(chan struct{})
 	forced := false // set by the forcer, read after forcer.Wait
 	var forcer sync.WaitGroup
