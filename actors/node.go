@@ -202,6 +202,7 @@ type Node struct {
 	mu      sync.Mutex
 	state   nodeState     // under mu; transitions in node_lifecycle.go
 	done    chan struct{} // sole sender: finishShutdown, run once by the holder of shutSem
+	began   chan struct{} // closed by beginShutdownLocked (node_lifecycle.go) on nodeRunning → nodeShuttingDown
 	report  ShutdownReport
 	shutErr error
 	// fault is the first node-wide fault (under mu): what made the node
@@ -297,7 +298,7 @@ func startNode(c NodeConfig, startFault func(step string) error) (*Node, error) 
 		shards, took := prewarmRegistry(system)
 		c.Logger.WithFields(logrus.Fields{"shards": shards, "duration": took}).Debug("process registry prewarmed")
 	}
-	n := &Node{cfg: nc, system: system, reqTimeout: c.RequestTimeout, done: make(chan struct{}), shutSem: make(chan struct{}, 1), deadlines: shutdownDeadlines(c.Shutdown, nc.timeouts)}
+	n := &Node{cfg: nc, system: system, reqTimeout: c.RequestTimeout, done: make(chan struct{}), began: make(chan struct{}), shutSem: make(chan struct{}, 1), deadlines: shutdownDeadlines(c.Shutdown, nc.timeouts)}
 	nc.nodeFault = n.onNodeFault
 	if err := n.setupHealth(c); err != nil {
 		nc.spawner.Close()
@@ -449,9 +450,7 @@ func (n *Node) Runners(ctx context.Context) ([]RunnerInfo, error) {
 // (ShutdownPhase, a cluster-wide shutdown) it runs the phases not run yet.
 func (n *Node) Shutdown(ctx context.Context) (ShutdownReport, error) {
 	n.mu.Lock()
-	if n.state == nodeRunning {
-		n.state = nodeShuttingDown
-	}
+	n.beginShutdownLocked()
 	n.mu.Unlock()
 	// The phases still to run (all of them, or those a stepped shutdown
 	// has not run yet: node_stepped.go), then the end of the shutdown.

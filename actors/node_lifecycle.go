@@ -54,6 +54,21 @@ func (st nodeState) String() string {
 	return fmt.Sprintf("nodeState(%d)", int(st))
 }
 
+// beginShutdownLocked moves a running node to nodeShuttingDown and closes
+// ShutdownBegan's channel; later calls do nothing. Called under n.mu.
+func (n *Node) beginShutdownLocked() {
+	if n.state != nodeRunning {
+		return
+	}
+	n.state = nodeShuttingDown
+	close(n.began) // sole sender: beginShutdownLocked, under n.mu, on the one nodeRunning → nodeShuttingDown transition
+}
+
+// ShutdownBegan is closed when the node's shutdown begins (nodeRunning →
+// nodeShuttingDown), whoever started it: a Shutdown call, a stepped
+// shutdown, a client's request, a node-wide fault. Done comes at its end.
+func (n *Node) ShutdownBegan() <-chan struct{} { return n.began }
+
 func (n *Node) lifecycle() nodeState {
 	n.mu.Lock()
 	defer n.mu.Unlock()

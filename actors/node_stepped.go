@@ -52,9 +52,7 @@ func (n *Node) ShutdownPhase(ctx context.Context, ph Phase, deadline, goOnAfter 
 		return ShutdownReport{}, fmt.Errorf("shutdown phase %d: want SIGNALING (0), DRAINING (1) or CLOSING (2)", int(ph))
 	}
 	n.mu.Lock()
-	if n.state == nodeRunning {
-		n.state = nodeShuttingDown
-	}
+	n.beginShutdownLocked()
 	n.mu.Unlock()
 	return n.advance(ctx, ph, deadline, goOnAfter)
 }

@@ -92,3 +92,32 @@ func TestShutdownPhaseGoesOnAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownBeganBeforeDone: ShutdownBegan is closed when the shutdown
+// begins (here its first phase), long before Done; a node that is a
+// cluster member leaves its cluster then (exo-actors node), whoever asked.
+func TestShutdownBeganBeforeDone(t *testing.T) {
+	n := startNode(t)
+	select {
+	case <-n.ShutdownBegan():
+		t.Fatal("ShutdownBegan closed on a running node")
+	default:
+	}
+	if _, err := n.ShutdownPhase(ctxT(t), actors.PhaseSignaling, time.Second, 0); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-n.ShutdownBegan():
+	default:
+		t.Fatal("ShutdownBegan not closed after SIGNALING")
+	}
+	select {
+	case <-n.Done():
+		t.Fatal("Done closed after SIGNALING")
+	default:
+	}
+	if _, err := n.Shutdown(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	<-n.Done()
+}

@@ -741,6 +741,17 @@ func (c *Client) NodeStatus(ctx context.Context) (NodeStatus, error) {
 		KindRoom: kindRoom(r.GetKindRoom()), HeapBytes: r.GetHeapAllocBytes(), Goroutines: int(r.GetGoroutines())}, nil
 }
 
+// nodeShuttingDown asks the node only whether it is shutting down (its
+// gateway answers at once, without querying runners or health; an older
+// gateway answers the full status).
+func (c *Client) nodeShuttingDown(ctx context.Context) (bool, error) {
+	res, err := answer[*exov1.GwNodeStatusReply](c.call(ctx, &exov1.GwNodeStatus{ShuttingOnly: true}))
+	if err != nil {
+		return false, err
+	}
+	return res.GetShuttingDown(), nil
+}
+
 // ShutdownNode shuts the node down (SIGNALING → DRAINING → CLOSING, as
 // System.Shutdown) and returns its report; the node process then exits.
 // It returns once the report came and every subscription of this client

@@ -203,6 +203,10 @@ type clusterTask struct {
 	// is set too, and the failover of its runner, once its member is
 	// lost, resubmits it (cluster_leave.go).
 	held bool
+	// diverted: the node's outcome a held task was diverted from; it ends
+	// with it when its runner is not failed over (it ended on its node,
+	// or was stopped): endHeldLocked, cluster_leave.go.
+	diverted actors.TaskOutcome
 	// seq orders the tasks by submission: a failover resubmits a runner's
 	// tasks in this order.
 	seq uint64
@@ -274,6 +278,9 @@ type ClusterClient struct {
 	// beforeSpawn, set by tests only, runs before a placement's spawn with
 	// the caller's context (cluster_calls.go).
 	beforeSpawn func(context.Context)
+	// afterMemberSpawn, set by tests only, runs on a spawn's goroutine
+	// once the member's SpawnRunner answered.
+	afterMemberSpawn func()
 
 	mu      sync.Mutex
 	closing bool
@@ -287,8 +294,13 @@ type ClusterClient struct {
 	tasks   map[*clusterTask]struct{} // open tasks (pruned as they end)
 
 	// unanswered: the automanaged peers that did not answer the last
-	// read of the membership (readStatus gives them unansweredPeerWait).
-	unanswered map[string]bool
+	// read of the membership while another peer did, with the wait
+	// readStatus gives them (peerWait); latency: each peer's last answer's
+	// latency. Both at most len(Peers) (cluster_read.go).
+	// askShuttingHook, when set (tests), answers askShutting.
+	askShuttingHook func(ctx context.Context, mc *memberConn) (bool, error)
+	unanswered      map[string]time.Duration
+	latency         map[string]time.Duration
 }
 
 var _ Node = (*ClusterClient)(nil)
@@ -436,8 +448,9 @@ func (cc *ClusterClient) every(period time.Duration, f func()) {
 
 // checkRunners lists the runners of every live member hosting a live
 // runner of this client (one Runners call each, in parallel, each bounded
-// by placeQueryTimeout; a member that does not answer is left as it is)
-// and hands the lists to noteRunners.
+// by placeQueryTimeout; a member that does not answer, or whose node says
+// it is shutting down, is left as it is) and hands the lists to
+// noteRunners.
 func (cc *ClusterClient) checkRunners() {
 	cc.mu.Lock()
 	asked := cc.seq
@@ -461,6 +474,9 @@ func (cc *ClusterClient) checkRunners() {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(cc.ctx, placeQueryTimeout)
 			defer cancel()
+			if shutting, err := cc.askShutting(ctx, mc); err != nil || shutting {
+				return // a node that shuts down stops its runners: its leave decides, not their end
+			}
 			if infos, err := mc.c.Runners(ctx); err == nil {
 				lists[i] = append([]RunnerInfo{}, infos...) // non-nil: answered, even with no runner
 			}
@@ -525,6 +541,7 @@ func (cc *ClusterClient) noteRunners(asked uint64, lists map[string][]RunnerInfo
 			continue
 		}
 		r.state, r.endedHow = runnerEnded, fmt.Sprintf("%s (still %s after it first did)", how, now.Sub(r.endedAt).Round(time.Millisecond))
+		cc.endHeldLocked(func(t *clusterTask) bool { return t.runnerID == r.id }) // no failover will resubmit them
 		cc.retireLocked(r)
 		ended = append(ended, r)
 	}
@@ -833,6 +850,13 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 			byRunner[t.runnerID] = append(byRunner[t.runnerID], t)
 		}
 	}
+	// A held task whose runner is not failed over (it ended on the node
+	// or was stopped meanwhile; or it is no longer followed) gets the
+	// outcome it was diverted from: every task ends exactly once.
+	cc.endHeldLocked(func(t *clusterTask) bool {
+		r := cc.runners[t.runnerID]
+		return r == nil || r.member == mc.m.ID && r.state != runnerLost
+	})
 	for _, ts := range byRunner { // the failover resubmits them in submission order
 		sort.Slice(ts, func(i, j int) bool { return ts[i].seq < ts[j].seq })
 	}
@@ -1243,6 +1267,7 @@ func (cc *ClusterClient) StopRunner(ctx context.Context, id string) (*StopResult
 	cc.mu.Lock()
 	if r.state == runnerLive {
 		r.state = runnerGone
+		cc.endHeldLocked(func(t *clusterTask) bool { return t.runnerID == r.id })
 		cc.retireLocked(r)
 	}
 	cc.mu.Unlock()
@@ -1254,7 +1279,8 @@ func (cc *ClusterClient) StopRunner(ctx context.Context, id string) (*StopResult
 // (Client.WaitReady there). id may be a runner the client placed (after a
 // failover, its replacement is waited for) or one another client placed.
 //
-// It follows the runner through its member's loss: while the connection
+// It follows the runner through its member's loss: while its member
+// leaves gracefully (it drains, then the runner is placed again), while the connection
 // to the member is lost and the cluster has not decided, and while the
 // failover places the runner again (its backoff included), it waits,
 // bounded by ctx, as System.WaitReady waits for the error policy's
@@ -1271,10 +1297,10 @@ func (cc *ClusterClient) WaitReady(ctx context.Context, id string) error {
 		switch {
 		case err == nil:
 			err = mc.c.WaitReady(ctx, r.id)
-			if err == nil || !errors.Is(err, ErrNodeLost) || ctx.Err() != nil {
+			if err == nil || ctx.Err() != nil || !cc.waitReadyPending(r, err) {
 				return err
 			}
-			pending = pendingError{err} // its member was lost meanwhile: wait for the decision
+			pending = pendingError{err} // its member was lost or is leaving meanwhile: wait for the decision (cluster_leave.go)
 		case !errors.As(err, &pending):
 			return err
 		}
@@ -1386,8 +1412,11 @@ func (cc *ClusterClient) Where(id string) (runnerID, node string, ok bool) {
 //   - every runner stays on its node, Ready for other clients: a new
 //     ClusterClient (or a Client of that node) reaches it by its ID and
 //     ends it with StopRunner;
-//   - a SpawnRunner in flight returns ErrClientClosed; the runner a member
-//     may spawn for it is stopped by a node whose gateway settles spawns.
+//   - a SpawnRunner in flight returns an error wrapping ErrClientClosed;
+//     a runner its member spawned and answered for, when the caller no
+//     longer takes it, is stopped by the client (Close waits for that
+//     stop, at most 5 s), and one whose answer the close cut off is
+//     stopped by a node whose gateway settles spawns.
 //
 // To end the work too, Cancel the tasks and StopRunner the runners before
 // Close. Every later call returns ErrClientClosed.

@@ -83,6 +83,9 @@ func (cc *ClusterClient) spawnOn(ctx context.Context, mc *memberConn, kind strin
 		sctx, cancel := context.WithTimeout(cc.ctx, placeSpawnTimeout)
 		id, err := mc.c.SpawnRunner(sctx, RunnerSpec{Kind: kind})
 		cancel()
+		if cc.afterMemberSpawn != nil {
+			cc.afterMemberSpawn()
+		}
 		if ctx.Err() == nil {
 			select {
 			case answer <- spawnAnswer{id, err}:
@@ -90,10 +93,13 @@ func (cc *ClusterClient) spawnOn(ctx context.Context, mc *memberConn, kind strin
 			case <-ctx.Done():
 			}
 		}
-		if err != nil || cc.ctx.Err() != nil {
-			return // nothing spawned, or the client closed (see above)
+		if err != nil {
+			return // nothing spawned, or the client closed meanwhile (see above)
 		}
-		stctx, cancel := context.WithTimeout(cc.ctx, placeSpawnTimeout)
+		// The member spawned it and nobody will learn its ID: stop it,
+		// also when the client closes meanwhile (Close waits for this
+		// goroutine, and closes the member's Client only after it).
+		stctx, cancel := context.WithTimeout(context.WithoutCancel(cc.ctx), abandonStopTimeout)
 		defer cancel()
 		_, serr := mc.c.StopRunner(stctx, id)
 		cc.emit(ClusterEvent{Kind: ClusterSpawnAbandoned, Node: mc.m.NodeName, Member: mc.m.ID, RunnerID: id,
@@ -101,6 +107,10 @@ func (cc *ClusterClient) spawnOn(ctx context.Context, mc *memberConn, kind strin
 	}()
 	select {
 	case a := <-answer:
+		if a.err != nil && cc.ctx.Err() != nil {
+			return "", fmt.Errorf("%w: spawn a runner of kind %q on node %s given up as the client closed (%v); a node that settles spawns stops the runner it may have spawned",
+				ErrClientClosed, kind, mc.m.NodeName, a.err)
+		}
 		return a.id, a.err
 	case <-ctx.Done():
 		if cc.ctx.Err() != nil {
@@ -110,6 +120,10 @@ func (cc *ClusterClient) spawnOn(ctx context.Context, mc *memberConn, kind strin
 			kind, mc.m.NodeName, ctx.Err())
 	}
 }
+
+// abandonStopTimeout bounds the stop of a runner spawned for an abandoned
+// SpawnRunner (a Close waits for it at most this long).
+const abandonStopTimeout = 5 * time.Second
 
 func abandonedDetail(stopErr error) string {
 	d := "stopped: spawned for a SpawnRunner whose caller's ctx ended before it learned the runner's ID"

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -24,20 +25,52 @@ const ClusterMemberLeaving ClusterEventKind = "member_leaving"
 // before.
 const leaveCheckTimeout = 500 * time.Millisecond
 
+// leaveCheckTries bounds how often checkLeaving asks: a question that
+// timed out is asked again while the member's connection is up (a loaded
+// node that drains answers late; declaring it lost would run its running
+// Retryable tasks twice), so a member is asked for at most
+// leaveCheckTries × leaveCheckTimeout (1.5 s) before it is lost.
+const leaveCheckTries = 3
+
+// askShutting asks a member whether its node is shutting down, the cheap
+// question (no runner or health query on the node); cc.askShuttingHook
+// stands in for it in tests.
+func (cc *ClusterClient) askShutting(ctx context.Context, mc *memberConn) (bool, error) {
+	if cc.askShuttingHook != nil {
+		return cc.askShuttingHook(ctx, mc)
+	}
+	return mc.c.nodeShuttingDown(ctx)
+}
+
 // checkLeaving asks a member that left the view with its connection up
 // whether it is shutting down. Yes, and its connection is still up: it
 // drains (memberDraining) until its connection closes. Otherwise (evicted
-// and still running, or no answer in time) it is lost now, as before. Run
+// and still running, or no answer in leaveCheckTries questions of
+// leaveCheckTimeout while its connection stays up) it is lost now. Run
 // it on a goroutine counted in cc.wg.
 func (cc *ClusterClient) checkLeaving(mc *memberConn) {
 	defer cc.wg.Done()
-	ctx, cancel := context.WithTimeout(cc.ctx, leaveCheckTimeout)
-	st, err := mc.c.NodeStatus(ctx)
-	cancel()
+	var shutting bool
+	var err error
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(cc.ctx, leaveCheckTimeout)
+		shutting, err = cc.askShutting(ctx, mc)
+		timedOut := err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
+		cancel()
+		if !timedOut || try >= leaveCheckTries || cc.ctx.Err() != nil {
+			break
+		}
+		cc.mu.Lock()
+		up := mc.state == memberLeaving && !mc.connLost
+		cc.mu.Unlock()
+		if !up {
+			break
+		}
+	}
 	cc.mu.Lock()
 	// connLost, not c.Err(): the Client's lock is taken before cc.mu
 	// (suspect, divertShutdownEnd), never after.
-	draining := err == nil && st.ShuttingDown && mc.state == memberLeaving && !mc.connLost
+	draining := err == nil && shutting && mc.state == memberLeaving && !mc.connLost
 	if draining {
 		mc.state, mc.since = memberDraining, time.Now()
 	}
@@ -83,10 +116,26 @@ func (cc *ClusterClient) divertShutdownEnd(mc *memberConn, f *actors.TaskFeed, o
 		if !t.t.Retryable || t.h.Attempt() >= 2 || t.moving || r == nil || r.state != runnerLive || r.member != mc.m.ID {
 			return false
 		}
-		t.moving, t.held = true, true
+		t.moving, t.held, t.diverted = true, true, out
 		return true
 	}
 	return false
+}
+
+// endHeldLocked ends each held task which matches with the outcome it
+// was diverted from (its node's: cancelled before it started, or cut at
+// the drain deadline), when no failover will resubmit it: its runner
+// ended on its node (noteRunners), was stopped (StopRunner), or is not
+// failed over when its member is lost (declareLost). Under cc.mu (the
+// handle's lock is a leaf).
+func (cc *ClusterClient) endHeldLocked(match func(*clusterTask) bool) {
+	for t := range cc.tasks {
+		if !t.held || !match(t) {
+			continue
+		}
+		t.held, t.moving = false, false
+		t.feed.Finish(t.diverted)
+	}
 }
 
 // leftWhy says how a member that is no longer in the view left.
@@ -98,6 +147,23 @@ func leftWhy(mc *memberConn, now time.Time) string {
 }
 
 // leavingErr is the error of a call on a runner whose member is leaving.
+// It is pending (WaitReady waits through it): the runner is placed again
+// once the member's connection closes.
 func leavingErr(id, node string) error {
-	return fmt.Errorf("%w: runner %s: its node %s is leaving the cluster (it finishes its running tasks, then the runner is placed again); try again shortly", ErrNodeLost, id, node)
+	return pendingError{fmt.Errorf("%w: runner %s: its node %s is leaving the cluster (it finishes its running tasks, then the runner is placed again); try again shortly", ErrNodeLost, id, node)}
+}
+
+// waitReadyPending says whether an error of the member's WaitReady on
+// runner r is not final: its member was lost meanwhile (the cluster
+// decides), or its member is leaving or draining, where any error (its
+// CLOSING stops the runner: RunnerStopped) comes before the failover
+// places the runner again. WaitReady waits through it, bounded by ctx.
+func (cc *ClusterClient) waitReadyPending(r *clusterRunner, err error) bool {
+	if errors.Is(err, ErrNodeLost) {
+		return true
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	mc := cc.members[r.member]
+	return mc != nil && (mc.state == memberLeaving || mc.state == memberDraining)
 }

@@ -1,6 +1,9 @@
 package runtime
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -60,5 +63,91 @@ func TestClusterDivertShutdownEnd(t *testing.T) {
 	cc.mu.Unlock()
 	if held != 2 {
 		t.Fatalf("%d tasks held, want 2", held)
+	}
+}
+
+// TestClusterWaitReadyThroughLeave: WaitReady on a runner whose member
+// drains (a graceful leave) waits, bounded by its ctx, for the failover
+// that places it again once the member's connection closes, instead of
+// returning the "leaving … try again shortly" error at once (host-guide's
+// loop spun on it). An error of the member's own WaitReady while it
+// leaves (its CLOSING stops the runner) is not final either.
+func TestClusterWaitReadyThroughLeave(t *testing.T) {
+	a := &memberConn{m: membership.Member{ID: "ma", NodeName: "a"}, state: memberDraining}
+	cc := noteClient(t, 0, a)
+	cc.cfg.Poll = 20 * time.Millisecond
+	r := cc.follow("gen-1", a.m)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := cc.WaitReady(ctx, "gen-1")
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrNodeLost) {
+		t.Fatalf("WaitReady on a draining member's runner: %v; want it to wait until its ctx ended (wrapping context.DeadlineExceeded and ErrNodeLost)", err)
+	}
+	stopped := fmt.Errorf("%w: runner gen-1 stopped", ErrRunnerNotAvailable)
+	for _, st := range []memberState{memberLeaving, memberDraining} {
+		a.state = st
+		if !cc.waitReadyPending(r, stopped) {
+			t.Errorf("member state %d: the runner's stop while its member leaves is final; want pending", st)
+		}
+	}
+	a.state = memberLive
+	if cc.waitReadyPending(r, stopped) {
+		t.Error("live member: the runner's stop is pending; want final")
+	}
+}
+
+// TestClusterLeaveCheckAsksAgain: a member that left the view with its
+// connection up and did not answer the first question in time (a loaded
+// node that drains) is asked again, and drains when it answers that it is
+// shutting down, instead of being declared lost on one timeout (its
+// running Retryable tasks then ran twice).
+func TestClusterLeaveCheckAsksAgain(t *testing.T) {
+	a := &memberConn{m: membership.Member{ID: "ma", NodeName: "a"}, state: memberLeaving}
+	cc := noteClient(t, 0, a)
+	cc.ctx = t.Context()
+	asked := 0
+	cc.askShuttingHook = func(ctx context.Context, mc *memberConn) (bool, error) {
+		asked++
+		if asked == 1 {
+			<-ctx.Done() // the first answer comes too late
+			return false, ctx.Err()
+		}
+		return true, nil
+	}
+	cc.wg.Add(1)
+	cc.checkLeaving(a)
+	cc.mu.Lock()
+	st := a.state
+	cc.mu.Unlock()
+	if st != memberDraining {
+		t.Fatalf("after a late first answer and a second 'shutting down': member state %d (asked %d times), want draining (%d)", st, asked, memberDraining)
+	}
+}
+
+// TestClusterHeldTaskEndsWithRunner: a Retryable task its node's shutdown
+// cancelled before it started is held for its runner's failover; when the
+// runner is seen ended on its node instead (twice Shutdown: noteRunners
+// moves it to runnerEnded, no failover comes), the task ends with the
+// outcome it was diverted from. Before, it never got an outcome until
+// Close.
+func TestClusterHeldTaskEndsWithRunner(t *testing.T) {
+	a := &memberConn{m: membership.Member{ID: "ma", NodeName: "a"}}
+	cc := noteClient(t, 0, a)
+	cc.follow("gen-1", a.m)
+	h, feed := actors.NewTaskFeed("gen-1", "Q")
+	cc.tasks[&clusterTask{t: Task{ID: "Q", Retryable: true}, runnerID: "gen-1", feed: feed, h: h}] = struct{}{}
+	cancelled := actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_CANCELLED, Reason: actors.ReasonShutdownBeforeStart, At: time.Now()}
+	if !cc.divertShutdownEnd(a, feed, cancelled) {
+		t.Fatal("the Retryable task cancelled before it started was not held")
+	}
+	lists := map[string][]RunnerInfo{"ma": {{ID: "gen-1", Status: StatusShutdown}}}
+	cc.noteRunners(cc.seq, lists)
+	cc.noteRunners(cc.seq, lists)
+	if r := cc.runners["gen-1"]; r == nil || r.state != runnerEnded {
+		t.Fatalf("runner after two Shutdown sightings: %+v, want ended", r)
+	}
+	o := h.Outcome()
+	if o == nil || o.Status != exov1.TaskStatus_TASK_STATUS_CANCELLED || o.Reason != actors.ReasonShutdownBeforeStart {
+		t.Fatalf("held task after its runner ended: outcome %+v, want its node's (cancelled, %q)", o, actors.ReasonShutdownBeforeStart)
 	}
 }

@@ -18,7 +18,21 @@ import (
 // reached the client up to two reads (about 1 s) late: a frozen member was
 // declared lost 2.6–3.1 s after SIGSTOP against a bound of 2.3 s. A peer
 // that answers again is waited for in full from the next read on.
+//
+// It is a floor: a peer that missed a read while another peer answered is
+// waited for twice its last answer's latency, at least unansweredPeerWait
+// (peerWait), so a peer slower than 50 ms on a loaded machine still
+// answers; and a read no peer answered (the client itself stalled) marks
+// no peer, else every later read would give every peer 50 ms and the
+// client could go blind (no member ever lost or joined).
 const unansweredPeerWait = 50 * time.Millisecond
+
+// peerWait is the wait readStatus gives a peer that missed the last read
+// while another answered: twice its last latency, at least
+// unansweredPeerWait.
+func peerWait(last time.Duration) time.Duration {
+	return max(2*last, unansweredPeerWait)
+}
 
 // clientDetectionBound is ClusterClient.DetectionBound: the provider's
 // bound from a member's death or freeze to the other members' views
@@ -42,27 +56,34 @@ func (cc *ClusterClient) readStatus(ctx context.Context) (membership.Status, err
 		return membership.QueryStatus(ctx, cc.mcfg)
 	}
 	cc.mu.Lock()
-	slow := make(map[string]bool, len(cc.unanswered))
-	for p := range cc.unanswered {
-		slow[p] = true
+	slow := make(map[string]time.Duration, len(cc.unanswered))
+	for p, w := range cc.unanswered {
+		slow[p] = w
+	}
+	last := make(map[string]time.Duration, len(cc.latency))
+	for p, l := range cc.latency {
+		last[p] = l
 	}
 	cc.mu.Unlock()
 	peers := cc.mcfg.Peers
 	views := make([]membership.PeerView, len(peers))
+	took := make([]time.Duration, len(peers))
 	var wg sync.WaitGroup
 	for i, p := range peers {
 		wg.Add(1)
 		go func() { // owner: readStatus, which waits
 			defer wg.Done()
 			pctx := ctx
-			if slow[p] {
+			if w, ok := slow[p]; ok {
 				var cancel context.CancelFunc
-				pctx, cancel = context.WithTimeout(ctx, unansweredPeerWait)
+				pctx, cancel = context.WithTimeout(ctx, w)
 				defer cancel()
 			}
 			one := cc.mcfg
 			one.Peers = []string{p}
+			start := time.Now()
 			st, err := membership.QueryStatus(pctx, one)
+			took[i] = time.Since(start)
 			if err != nil || len(st.Peers) != 1 {
 				views[i] = membership.PeerView{Peer: p, Error: fmt.Sprint(err)}
 				return
@@ -72,15 +93,16 @@ func (cc *ClusterClient) readStatus(ctx context.Context) (membership.Status, err
 	}
 	wg.Wait()
 	st := membership.Status{Cluster: cc.mcfg.Cluster, Provider: cc.mcfg.Provider, Members: []membership.Member{}, Peers: views, Agree: true}
-	unanswered := map[string]bool{} // at most len(Peers)
+	var missed []string
 	seen := map[string]bool{}
 	answered := 0
-	for _, pv := range views {
+	for i, pv := range views {
 		if pv.View == nil {
-			unanswered[pv.Peer] = true
+			missed = append(missed, pv.Peer)
 			continue
 		}
 		answered++
+		last[pv.Peer] = took[i]
 		if pv.View.Cluster != st.Cluster || pv.View.State != membership.Joined {
 			st.Agree = false
 			continue
@@ -92,9 +114,15 @@ func (cc *ClusterClient) readStatus(ctx context.Context) (membership.Status, err
 			}
 		}
 	}
-	cc.mu.Lock()
-	cc.unanswered = unanswered
-	cc.mu.Unlock()
+	if answered > 0 { // a read nobody answered says nothing about any one peer
+		unanswered := make(map[string]time.Duration, len(missed)) // at most len(Peers)
+		for _, p := range missed {
+			unanswered[p] = peerWait(last[p])
+		}
+		cc.mu.Lock()
+		cc.unanswered, cc.latency = unanswered, last // last: at most len(Peers) keys
+		cc.mu.Unlock()
+	}
 	if answered == 0 {
 		return st, fmt.Errorf("no member of cluster %s answered at %s: is a member running there?", st.Cluster, strings.Join(peers, ","))
 	}

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +62,77 @@ func TestClusterSpawnGivenUpLeavesNoRunner(t *testing.T) {
 	}
 	if err := cc.WaitReady(ctx, id); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClusterSpawnGivenUpThenClosed: the caller's ctx ends and the client
+// closes after the member's SpawnRunner answered with the runner's ID:
+// the client still stops that runner (nobody learned its ID), Close
+// waiting for the stop. Before, a closing client left it running.
+func TestClusterSpawnGivenUpThenClosed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster test (about 5 s)")
+	}
+	peers, _ := apiCluster(t, "api-spawnclose", "spawnclose-a")
+	cfg := exo.ClusterConfig{Cluster: "api-spawnclose", Peers: peers}
+	cc, rec := dialAPICluster(t, cfg, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	gave, giveUp := context.WithCancel(ctx)
+	closed := make(chan struct{})
+	cc.SetAfterMemberSpawnForTest(func() {
+		giveUp()
+		go func() { // owner: the test, which waits on closed
+			cc.Close()
+			close(closed) // sole sender: this goroutine
+		}()
+		<-cc.ClosingForTest()
+	})
+	if _, err := cc.SpawnRunner(gave, exo.RunnerSpec{Kind: "gen"}); err == nil {
+		t.Fatal("SpawnRunner given up and closed during the spawn succeeded")
+	}
+	<-closed
+	var abandoned []exo.ClusterEvent
+	for _, e := range rec.Snapshot() {
+		if e.Kind == exo.ClusterSpawnAbandoned {
+			abandoned = append(abandoned, e)
+		}
+	}
+	if len(abandoned) != 1 || !strings.HasPrefix(abandoned[0].Detail, "stopped") || strings.Contains(abandoned[0].Detail, "stop failed") {
+		t.Fatalf("spawn_abandoned events after Close: %+v; want one, the runner stopped", abandoned)
+	}
+	cc2, _ := dialAPICluster(t, cfg, 1)
+	infos, err := cc2.Runners(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ri := range infos {
+		if !ri.Status.Terminal() {
+			t.Errorf("runner %s is %s after the only spawn was given up and the client closed; want none live", ri.ID, ri.StatusText())
+		}
+	}
+}
+
+// TestClusterSpawnCutByClose: a SpawnRunner in flight when the client
+// closes returns an error wrapping ErrClientClosed, as Close documents
+// (before: the member Client's "did not answer: context canceled").
+func TestClusterSpawnCutByClose(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster test (about 5 s)")
+	}
+	peers, _ := apiCluster(t, "api-spawncut", "spawncut-a")
+	cc, _ := dialAPICluster(t, exo.ClusterConfig{Cluster: "api-spawncut", Peers: peers}, 1)
+	closed := make(chan struct{})
+	cc.SetBeforeSpawnForTest(func(context.Context) {
+		go func() { // owner: the test, which waits on closed
+			cc.Close()
+			close(closed) // sole sender: this goroutine
+		}()
+		<-cc.ClosingForTest()
+	})
+	_, err := cc.SpawnRunner(context.Background(), exo.RunnerSpec{Kind: "gen"})
+	<-closed
+	if !errors.Is(err, exo.ErrClientClosed) {
+		t.Fatalf("SpawnRunner cut by Close: %v; want an error wrapping ErrClientClosed", err)
 	}
 }

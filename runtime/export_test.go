@@ -34,3 +34,10 @@ func (c *Client) BlastCountsForTest() int {
 // SetBeforeSpawnForTest makes every placement call f with its caller's
 // context just before the spawn on the chosen member.
 func (cc *ClusterClient) SetBeforeSpawnForTest(f func(context.Context)) { cc.beforeSpawn = f }
+
+// SetAfterMemberSpawnForTest makes every placement's spawn goroutine call f
+// once the member's SpawnRunner answered.
+func (cc *ClusterClient) SetAfterMemberSpawnForTest(f func()) { cc.afterMemberSpawn = f }
+
+// ClosingForTest is closed once Close began (the client's context ended).
+func (cc *ClusterClient) ClosingForTest() <-chan struct{} { return cc.ctx.Done() }

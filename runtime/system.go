@@ -424,6 +424,12 @@ func (s *System) ForceKill(ctx context.Context) (int, error) { return s.node.For
 // node-wide fault makes it shut itself down).
 func (s *System) Done() <-chan struct{} { return s.node.Done() }
 
+// ShutdownBegan is closed when the System's shutdown begins, whoever
+// started it (Shutdown, a client's ShutdownNode, a cluster-wide shutdown,
+// a node-wide fault); Done is closed at its end. A node that is a cluster
+// member leaves its cluster then (exo-actors node).
+func (s *System) ShutdownBegan() <-chan struct{} { return s.node.ShutdownBegan() }
+
 // Fault returns the node-wide fault that made the System shut itself down
 // (a runner could not start because the node cannot fork or is out of file
 // descriptors: the node_fault kind, docs/errors.md; or the health monitor

@@ -628,6 +628,12 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		// ClusterClient asks a member that left the view whether it
 		// drains (runtime/cluster_leave.go).
 		st, shutting, to := g.Stats(), g.leaving.Load() || g.cfg.Node.ShuttingDown(), ctx.Sender()
+		if m.GetShuttingOnly() {
+			// Known at once: answered here, without the runner and health
+			// queries a loaded node may be slow to answer.
+			a.reply(ctx, &exov1.GwNodeStatusReply{CallId: callID, NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(), ShuttingDown: shutting})
+			return
+		}
 		a.goCall(ctx, s, callID, func() {
 			sctx, cancel := context.WithTimeout(g.ctx, callTimeout)
 			defer cancel()

@@ -353,3 +353,20 @@ func TestSubscribeEndBeyondCredit(t *testing.T) {
 		t.Fatalf("%d events in %d deliveries; want %d in several (cut at MaxOutMessage)", got, pieces, n)
 	}
 }
+
+// TestNodeStatusShuttingOnly: the cheap question (shutting_only) is
+// answered from the gateway's actor with whether the node is shutting
+// down (SetLeaving counts), and no runner or health query.
+func TestNodeStatusShuttingOnly(t *testing.T) {
+	f := newFixture(t)
+	f.hello(t)
+	f.send(&exov1.GwNodeStatus{CallId: 1, ShuttingOnly: true})
+	if st, ok := f.next(t).(*exov1.GwNodeStatusReply); !ok || st.GetShuttingDown() || st.GetUptime() != nil {
+		t.Fatalf("shutting_only before SetLeaving: %v, want shutting_down false and no status fields", st)
+	}
+	f.gw.SetLeaving()
+	f.send(&exov1.GwNodeStatus{CallId: 2, ShuttingOnly: true})
+	if st, ok := f.next(t).(*exov1.GwNodeStatusReply); !ok || !st.GetShuttingDown() || st.GetCallId() != 2 {
+		t.Fatalf("shutting_only after SetLeaving: %v, want shutting_down true", st)
+	}
+}

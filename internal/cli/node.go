@@ -172,7 +172,7 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	case sig := <-sigs:
 		interrupted = true
 		fmt.Fprintf(e.stdout, "== %s: graceful shutdown (send it again to force)\n", sig)
-	case <-sys.Done():
+	case <-sys.ShutdownBegan(): // a client's request or a node-wide fault: leave the cluster now, not after it
 		fmt.Fprintf(e.stdout, "== shut down by a client\n")
 	}
 	if member != nil {
@@ -191,6 +191,18 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	// shutting down, and no listener or goroutine of it outlives the node.
 	if err := stopUI(ui); err != nil {
 		e.logger.WithError(err).Warn("node: stopping the web page")
+	}
+	if !interrupted {
+		// Begun by a client or a fault, maybe stepped (a cluster-wide
+		// shutdown asks phase by phase): let it run its course, since
+		// Shutdown here would run the phases not asked for yet; a signal
+		// meanwhile makes it a graceful shutdown of this node, as before.
+		select {
+		case <-sys.Done():
+		case sig := <-sigs:
+			interrupted = true
+			fmt.Fprintf(e.stdout, "== %s: graceful shutdown (send it again to force)\n", sig)
+		}
 	}
 	stopForce := make(chan struct{})
 	forced := false // set by the forcer, read after forcer.Wait

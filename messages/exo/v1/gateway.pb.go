@@ -4547,8 +4547,14 @@ func (x *GwEventList) GetEvents() []*GwEvent {
 
 // GwNodeStatus asks for the node's status. Reply: GwNodeStatusReply.
 type GwNodeStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CallId uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	// shutting_only asks only whether the node is shutting down: the
+	// gateway answers at once from its actor with node_name, kinds and
+	// shutting_down (no runner or health query), so a loaded node that
+	// leaves its cluster answers a ClusterClient in time
+	// (runtime/cluster_leave.go). Other fields of the reply are zero.
+	ShuttingOnly  bool `protobuf:"varint,2,opt,name=shutting_only,json=shuttingOnly,proto3" json:"shutting_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4588,6 +4594,13 @@ func (x *GwNodeStatus) GetCallId() uint64 {
 		return x.CallId
 	}
 	return 0
+}
+
+func (x *GwNodeStatus) GetShuttingOnly() bool {
+	if x != nil {
+		return x.ShuttingOnly
+	}
+	return false
 }
 
 // GwNodeStatusReply answers GwNodeStatus.
@@ -5750,9 +5763,10 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\aout_end\x18\a \x01(\x04R\x06outEnd\x12\x18\n" +
 	"\aclosing\x18\b \x01(\bR\aclosing\"<\n" +
 	"\vGwEventList\x12-\n" +
-	"\x06events\x18\x01 \x03(\v2\x15.exoactors.v1.GwEventR\x06events\"'\n" +
+	"\x06events\x18\x01 \x03(\v2\x15.exoactors.v1.GwEventR\x06events\"L\n" +
 	"\fGwNodeStatus\x12\x17\n" +
-	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\xcb\x04\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12#\n" +
+	"\rshutting_only\x18\x02 \x01(\bR\fshuttingOnly\"\xcb\x04\n" +
 	"\x11GwNodeStatusReply\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\tnode_name\x18\x02 \x01(\tR\bnodeName\x12\x14\n" +
