@@ -463,18 +463,7 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 			}
 		}()
 	}
-	pf := f.Failure
-	pf.ShuttingDown = s.closed
-	rec := s.node.policy.Handle(pf)
-	s.records[id] = rec
-	action := rec.Decision.Action
-	then := action
-	if action == errhandler.ForceCleanup {
-		then = rec.Decision.Then
-		if then == 0 {
-			then = errhandler.Skip
-		}
-	}
+	rec, action, then := s.decide(id, f)
 	_, stopped := s.stopAsked[id]
 	if (s.closed || stopped) && then == errhandler.Retry {
 		then = errhandler.Skip // nothing restarts during shutdown, nor a runner asked to stop
@@ -590,18 +579,7 @@ func (s *runnerSupervisor) onRunnerPanic(system *actor.ActorSystem, sup actor.Su
 		s.node.emit(&RunnerFailed{Failure: f})
 	}
 	s.failures[id] = f
-	pf := f.Failure
-	pf.ShuttingDown = s.closed
-	rec := s.node.policy.Handle(pf)
-	s.records[id] = rec
-	action := rec.Decision.Action
-	then := action
-	if action == errhandler.ForceCleanup {
-		then = rec.Decision.Then
-		if then == 0 {
-			then = errhandler.Skip
-		}
-	}
+	rec, action, then := s.decide(id, f)
 	_, stopped := s.stopAsked[id]
 	if then == errhandler.Retry && (s.closed || stopped || p == nil || p.failure == nil) {
 		then = errhandler.Skip // nothing restarts during shutdown, nor a runner asked to stop, nor one whose process may live on
@@ -894,4 +872,23 @@ func (s *runnerSupervisor) finishPhaseWith(system *actor.ActorSystem, c *collect
 	if c.replyTo != nil {
 		system.Root.Send(c.replyTo, c.report)
 	}
+}
+
+// decide asks the error policy about runner id's failure f (as if the node
+// is shutting down when it is), records the answer, and returns it with
+// its action and what follows it: a FORCE_CLEANUP's Then (SKIP when none).
+func (s *runnerSupervisor) decide(id string, f *RunnerFailure) (rec errhandler.Record, action, then errhandler.Action) {
+	pf := f.Failure
+	pf.ShuttingDown = s.closed
+	rec = s.node.policy.Handle(pf)
+	s.records[id] = rec
+	action = rec.Decision.Action
+	then = action
+	if action == errhandler.ForceCleanup {
+		then = rec.Decision.Then
+		if then == 0 {
+			then = errhandler.Skip
+		}
+	}
+	return rec, action, then
 }

@@ -11,6 +11,46 @@ import (
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
+// watchingClient is a client's session actor in a test: it watches the
+// gateway from its start, sends what sendVia gives it with itself as
+// sender, and hands answers to replies and the gateway's Terminated to
+// terminated.
+type watchingClient struct {
+	pid        *actor.PID
+	replies    chan proto.Message     // capacity 16, never closed
+	terminated chan *actor.Terminated // capacity 4, never closed
+}
+
+func spawnWatchingClient(f *fixture) *watchingClient {
+	c := &watchingClient{replies: make(chan proto.Message, 16), terminated: make(chan *actor.Terminated, 4)}
+	c.pid = f.node.System().Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case *actor.Started:
+			ctx.Watch(f.gw.PID())
+		case *actor.Terminated:
+			c.terminated <- m
+		case *sendVia:
+			ctx.Request(f.gw.PID(), m.msg)
+		case proto.Message:
+			c.replies <- m
+		}
+	}))
+	return c
+}
+
+// call sends msg and returns the next answer.
+func (c *watchingClient) call(t *testing.T, f *fixture, msg proto.Message) proto.Message {
+	t.Helper()
+	f.node.System().Root.Send(c.pid, &sendVia{msg})
+	select {
+	case m := <-c.replies:
+		return m
+	case <-time.After(wait):
+		t.Fatal("no answer from the gateway")
+		return nil
+	}
+}
+
 // TestEndedSessionDropsItsClientsWatch: a client's session actor watches
 // the gateway (to learn of its end) and a client that dies never
 // unwatches; protoactor keeps an actor's watchers until it stops. Before,
@@ -23,33 +63,12 @@ import (
 func TestEndedSessionDropsItsClientsWatch(t *testing.T) {
 	f := newFixture(t)
 	sys := f.node.System()
-	replies := make(chan proto.Message, 16) // never closed
-	client := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
-		switch m := ctx.Message().(type) {
-		case *actor.Started:
-			ctx.Watch(f.gw.PID())
-		case *sendVia:
-			ctx.Request(f.gw.PID(), m.msg)
-		case proto.Message:
-			replies <- m
-		}
-	}))
-	next := func() proto.Message {
-		t.Helper()
-		select {
-		case m := <-replies:
-			return m
-		case <-time.After(wait):
-			t.Fatal("no answer from the gateway")
-			return nil
-		}
-	}
-	sys.Root.Send(client, &sendVia{&exov1.GwHello{CallId: 1, ClientName: "watcher"}})
-	if m, ok := next().(*exov1.GwWelcome); !ok {
+	c := spawnWatchingClient(f)
+	client := c.pid
+	if m, ok := c.call(t, f, &exov1.GwHello{CallId: 1, ClientName: "watcher"}).(*exov1.GwWelcome); !ok {
 		t.Fatalf("hello: got %T", m)
 	}
-	sys.Root.Send(client, &sendVia{&exov1.GwBye{CallId: 2}})
-	if m, ok := next().(*exov1.GwByeAck); !ok {
+	if m, ok := c.call(t, f, &exov1.GwBye{CallId: 2}).(*exov1.GwByeAck); !ok {
 		t.Fatalf("bye: got %T", m)
 	}
 	// The client's process "dies": its actor stops without unwatching.
@@ -77,51 +96,24 @@ func TestEndedSessionDropsItsClientsWatch(t *testing.T) {
 func TestHelloAgainKeepsTheClientsWatch(t *testing.T) {
 	f := newFixture(t)
 	sys := f.node.System()
-	replies := make(chan proto.Message, 16)       // never closed
-	terminated := make(chan *actor.Terminated, 4) // never closed
-	spawn := func() *actor.PID {
-		return sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
-			switch m := ctx.Message().(type) {
-			case *actor.Started:
-				ctx.Watch(f.gw.PID())
-			case *actor.Terminated:
-				terminated <- m
-			case *sendVia:
-				ctx.Request(f.gw.PID(), m.msg)
-			case proto.Message:
-				replies <- m
-			}
-		}))
-	}
-	next := func() proto.Message {
-		t.Helper()
-		select {
-		case m := <-replies:
-			return m
-		case <-time.After(wait):
-			t.Fatal("no answer from the gateway")
-			return nil
-		}
-	}
-	again, open := spawn(), spawn()
-	for i, c := range []*actor.PID{again, again, open} {
-		sys.Root.Send(c, &sendVia{&exov1.GwHello{CallId: uint64(i + 1), ClientName: "watcher"}})
-		if m, ok := next().(*exov1.GwWelcome); !ok {
+	again, open := spawnWatchingClient(f), spawnWatchingClient(f)
+	for i, c := range []*watchingClient{again, again, open} {
+		if m, ok := c.call(t, f, &exov1.GwHello{CallId: uint64(i + 1), ClientName: "watcher"}).(*exov1.GwWelcome); !ok {
 			t.Fatalf("hello %d: got %T", i+1, m)
 		}
 	}
 	f.gw.Close()
-	for _, c := range []*actor.PID{again, open} {
+	for _, c := range []*watchingClient{again, open} {
 		select {
-		case m := <-terminated:
+		case m := <-c.terminated:
 			if !m.Who.Equal(f.gw.PID()) {
 				t.Errorf("Terminated of %v, want the gateway's", m.Who)
 			}
 		case <-time.After(wait):
-			t.Fatalf("client %v: no Terminated of the gateway within %v of its stop", c, wait)
+			t.Fatalf("client %v: no Terminated of the gateway within %v of its stop", c.pid, wait)
 		}
 	}
-	for _, c := range []*actor.PID{again, open} {
-		_ = sys.Root.StopFuture(c).Wait()
+	for _, c := range []*watchingClient{again, open} {
+		_ = sys.Root.StopFuture(c.pid).Wait()
 	}
 }
