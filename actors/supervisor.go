@@ -512,15 +512,20 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 				Info("runner failed after a StopRunner reached it: not restarted (it was asked to stop)")
 		}
 	}
+	s.release(system, d, action, id, f.Generation)
+}
+
+// release carries out decision d once the failed generation's own
+// resources (process, pipes) are released: every decision releases them,
+// only FORCE_CLEANUP waits for it (otherwise tag 0: the answer is not
+// awaited).
+func (s *runnerSupervisor) release(system *actor.ActorSystem, d *pendingDecision, action errhandler.Action, id string, gen uint64) {
 	if action == errhandler.ForceCleanup && s.node.resourcesPID != nil {
 		s.forceCleanup(system, d)
 		return
 	}
-	// Every decision releases the failed generation's own resources
-	// (process, pipes); only FORCE_CLEANUP waits for it (tag 0: the answer is
-	// not awaited).
 	if s.node.resourcesPID != nil {
-		system.Root.RequestWithCustomSender(s.node.resourcesPID, &resources.CloseOwner{Owner: id, Generation: f.Generation}, s.self)
+		system.Root.RequestWithCustomSender(s.node.resourcesPID, &resources.CloseOwner{Owner: id, Generation: gen}, s.self)
 	}
 	s.carryOut(system, d)
 }
@@ -598,14 +603,7 @@ func (s *runnerSupervisor) onRunnerPanic(system *actor.ActorSystem, sup actor.Su
 		s.node.policy.RunnerStopped(id)
 		d.alert = then == errhandler.Escalate
 	}
-	if action == errhandler.ForceCleanup && s.node.resourcesPID != nil {
-		s.forceCleanup(system, d)
-		return
-	}
-	if s.node.resourcesPID != nil {
-		system.Root.RequestWithCustomSender(s.node.resourcesPID, &resources.CloseOwner{Owner: id, Generation: f.Generation}, s.self)
-	}
-	s.carryOut(system, d)
+	s.release(system, d, action, id, f.Generation)
 }
 
 // pendingDecision is a decision whose follow-up waits for FORCE_CLEANUP.

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"errors"
-	"fmt"
 	"reflect"
 	"strings"
 	"time"
@@ -53,17 +52,9 @@ func parseNodeTimeouts(t *nodeTimeouts) (exo.RunnerTimeouts, error) {
 		{"stop_drain", t.StopDrain, &out.StopDrain},
 		{"frame_stall", t.FrameStall, &out.FrameStall},
 	} {
-		if f.v == "" {
-			continue
+		if err := parseDurationKey("timeouts."+f.key, f.v, f.to); err != nil {
+			return out, err
 		}
-		d, err := time.ParseDuration(f.v)
-		if err != nil {
-			return out, fmt.Errorf(`timeouts.%s: %q is not a duration (want e.g. "10s")`, f.key, f.v)
-		}
-		if d <= 0 {
-			return out, fmt.Errorf(`timeouts.%s: %q: want a positive duration (e.g. "10s"), or leave the key out for the default`, f.key, f.v)
-		}
-		*f.to = d
 	}
 	if err := actors.RunnerTimeouts(out).CheckConflicts(timeoutKey); err != nil {
 		return out, errors.New(strings.TrimPrefix(err.Error(), actors.ErrConflictingTimeouts.Error()+": "))
