@@ -248,9 +248,11 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 // an error (shutErr), which the exit's text then names: a forced shutdown
 // exits 3 whatever else went wrong, so a supervisor script can tell it
 // from a clean stop and from a failure. An unforced shutdown that returned
-// an error exits 1. After a first signal, a shutdown that ran to its end
-// but cut something short (cutShort, shutdownCutShort's line; empty:
-// clean) exits 4 (ExitUnclean).
+// an error exits 1. A shutdown that ran to its end but cut something short
+// (cutShort, shutdownCutShort's line; empty: clean) exits 4 (ExitUnclean),
+// whether a signal or a client asked for it; a clean one says "shut down
+// gracefully" and exits 0 (before, a client's shutdown printed no end line
+// and exited 0 even when it cut tasks short).
 func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool, shutErr error, cutShort string) error {
 	switch {
 	case forced:
@@ -266,12 +268,16 @@ func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool, shutErr
 		return &interruptedError{msg: msg}
 	case shutErr != nil:
 		return fmt.Errorf("node %s: shutdown: %w", name, shutErr)
-	case interrupted && cutShort != "":
-		fmt.Fprintf(w, "node %s: shut down, not cleanly: %s\n", name, cutShort)
-		return &uncleanError{msg: "node " + name + ": shut down, not cleanly: " + cutShort}
-	case interrupted:
-		fmt.Fprintf(w, "node %s: shut down gracefully\n", name)
 	}
+	by := "" // who asked, when it was not a signal
+	if !interrupted {
+		by = " (asked by a client)"
+	}
+	if cutShort != "" {
+		fmt.Fprintf(w, "node %s: shut down%s, not cleanly: %s\n", name, by, cutShort)
+		return &uncleanError{msg: "node " + name + ": shut down" + by + ", not cleanly: " + cutShort}
+	}
+	fmt.Fprintf(w, "node %s: shut down gracefully%s\n", name, by)
 	return nil
 }
 

@@ -20,7 +20,11 @@ func TestNodeShutdownEnd(t *testing.T) {
 		line                string
 		code                int
 	}{
-		{"by a client", false, false, nil, "", "", ExitOK},
+		// A client's shutdown says how it ended too (before: no line, and
+		// exit 0 also when it cut a task short).
+		{"by a client", false, false, nil, "", "node n1: shut down gracefully (asked by a client)\n", ExitOK},
+		{"by a client, not clean", false, false, nil, "DRAINING timed out after 30s (1 task cut short)",
+			"node n1: shut down (asked by a client), not cleanly: DRAINING timed out after 30s (1 task cut short)\n", ExitUnclean},
 		{"one signal", true, false, nil, "", "node n1: shut down gracefully\n", ExitOK},
 		{"one signal, not clean", true, false, nil, "CLOSING forced after 3.01s; forced: node/runners/busy-ee2e17",
 			"node n1: shut down, not cleanly: CLOSING forced after 3.01s; forced: node/runners/busy-ee2e17\n", ExitUnclean},
