@@ -7,8 +7,9 @@
 //	3  interrupted: the demo or a node got a second SIGINT/SIGTERM and
 //	   forced its shutdown; bench was interrupted (children killed and
 //	   reaped)
-//	4  a node's graceful shutdown (one signal) was not clean: a phase timed
-//	   out, a task was cut short or a runner forced (ExitUnclean)
+//	4  a node's graceful shutdown (one signal, or a client's request) was
+//	   not clean: a phase timed out, a task was cut short or a runner
+//	   forced (ExitUnclean)
 //
 // Usage errors print one line naming what was wrong and how to get help.
 package cli

@@ -41,8 +41,9 @@ func newNodeCmd(e *env) *cobra.Command {
 			"It listens on loopback unless told otherwise; TLS and mutual TLS with the --tls flags.\n" +
 			"SIGINT or SIGTERM shuts it down gracefully (a second one forces). See docs/remote.md.\n\n" +
 			"Exit codes: 0 a clean shutdown; 1 it failed (or its shutdown returned an error);\n" +
-			"2 a usage or config error; 3 a second signal forced the shutdown; 4 one signal, but\n" +
-			"the shutdown was not clean (a phase timed out, a task cut short, a runner forced)\n" +
+			"2 a usage or config error; 3 a second signal forced the shutdown; 4 one signal or a\n" +
+			"client's request, but the shutdown was not clean (a phase timed out, a task cut\n" +
+			"short, a runner forced)\n" +
 			"(docs/operations.md).",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

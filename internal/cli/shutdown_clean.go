@@ -8,8 +8,8 @@ import (
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
-// ExitUnclean is the exit of `exo-actors node` whose graceful shutdown (the
-// first SIGINT/SIGTERM) ran to its end but not cleanly
+// ExitUnclean is the exit of `exo-actors node` whose graceful shutdown (a
+// first SIGINT/SIGTERM, or a client's request) ran to its end but not cleanly
 // (exo.ShutdownReport.Clean is false): DRAINING timed out and cut tasks
 // short, CLOSING forced a runner (SIGKILL), a resource was left in error,
 // or a request went unanswered. A supervisor script tells it from a clean
