@@ -116,25 +116,6 @@ type ClusterMember struct {
 	Connected bool
 }
 
-// memberState is where a member is for the client: live → suspect (its
-// connection was lost; the cluster has not declared it dead yet) → lost
-// (final; the member ID never returns). suspect → live does not happen: a
-// lost connection's tasks cannot be followed again. A live member that
-// leaves the view with its connection up goes live → leaving (the client
-// asks it whether it shuts down) → draining (it does: its running tasks
-// are followed to their end) → suspect once its connection closes, then
-// lost at the next read; leaving → lost when it does not shut down or
-// does not answer (cluster_leave.go).
-type memberState int
-
-const (
-	memberLive memberState = iota
-	memberSuspect
-	memberLost
-	memberLeaving
-	memberDraining
-)
-
 // runnerState is where a runner the client knows is: live → lost (its
 // member was declared dead; the policy decides) → replaced (placed again
 // as replacedBy) or gone (not re-placed, or stopped). A lost or gone runner
@@ -155,14 +136,11 @@ const (
 type memberConn struct {
 	m     membership.Member
 	c     *Client
-	state memberState
-	since time.Time // when it became suspect, or draining
-	// drained: how long a draining member drained before its connection
-	// closed (zero: it did not drain).
+	state memberState // its lifecycle (cluster_member.go), under cc.mu
+	since time.Time   // when it became suspect, draining or drained
+	// drained: how long a drained member drained before its connection
+	// closed.
 	drained time.Duration
-	// connLost: its connection was lost while it was leaving (the client
-	// was asking whether it drains).
-	connLost bool
 }
 
 type clusterRunner struct {
@@ -292,6 +270,11 @@ type ClusterClient struct {
 	taskSeq uint64                    // counts Submits (clusterTask.seq)
 	retired []string                  // IDs of replaced, gone and ended runners, oldest first (at most maxRetired)
 	tasks   map[*clusterTask]struct{} // open tasks (pruned as they end)
+
+	// badTransitions counts illegal lifecycle transitions of members and
+	// tasks (a bug: not applied; cluster_member.go, cluster_task.go); the
+	// tests check it stays zero.
+	badTransitions int
 
 	// unanswered: the automanaged peers that did not answer the last
 	// read of the membership while another peer did, with the wait
@@ -577,9 +560,7 @@ func (cc *ClusterClient) pollOnce() {
 	cancel()
 }
 
-// refresh reads the membership once: dials new members, declares lost the
-// members that left the view (or whose connection has been lost for longer
-// than the bound), and prunes ended tasks.
+// refresh reads the membership once and applies it (applyView).
 func (cc *ClusterClient) refresh(ctx context.Context) error {
 	st, err := cc.readStatus(ctx)
 	if err != nil {
@@ -589,6 +570,16 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cc.applyView(inView)
+	return nil
+}
+
+// applyView takes one read of the membership (the members with a gateway,
+// by member ID) as the cluster's verdict: it dials new members, asks the
+// live ones that left the view whether they drain, declares lost the
+// members that left the view (or whose connection has been lost for longer
+// than the bound), and prunes ended tasks.
+func (cc *ClusterClient) applyView(inView map[string]membership.Member) {
 	now := time.Now()
 	var fresh []membership.Member
 	var gone []*memberConn
@@ -598,21 +589,21 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	cc.mu.Lock()
 	if cc.closing {
 		cc.mu.Unlock()
-		return nil
+		return
 	}
 	for id, mc := range cc.members {
 		if _, ok := inView[id]; !ok {
 			switch mc.state {
 			case memberLive: // its connection is up: does it drain (a graceful leave)?
-				mc.state = memberLeaving
+				cc.memberToLocked(mc, memberLeaving)
 				leaving = append(leaving, mc)
-			case memberLeaving, memberDraining: // until its answer, or its connection's end
+			case memberLeaving, memberLeavingCut, memberDraining: // checkLeaving decides, or its connection's end
 			default:
 				gone, why, left = append(gone, mc), append(why, leftWhy(mc, now)), append(left, true)
 			}
 			continue
 		}
-		if mc.state == memberSuspect && now.Sub(mc.since) > cc.bound {
+		if (mc.state == memberSuspect || mc.state == memberDrained) && now.Sub(mc.since) > cc.bound {
 			gone, why, left = append(gone, mc), append(why, fmt.Sprintf("its connection was lost %s ago and the view still lists it", now.Sub(mc.since).Round(time.Millisecond))), append(left, false)
 		}
 	}
@@ -652,7 +643,6 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 			cc.mu.Unlock()
 		}()
 	}
-	return nil
 }
 
 // viewOf returns the members with a gateway in st, by member ID, or an
@@ -791,15 +781,18 @@ func (cc *ClusterClient) reconcileLate(r *clusterRunner) {
 func (cc *ClusterClient) suspect(mc *memberConn) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
+	now := time.Now()
 	switch mc.state {
 	case memberLive:
-		mc.state, mc.since = memberSuspect, time.Now()
+		cc.memberToLocked(mc, memberSuspect)
+		mc.since = now
 	case memberLeaving:
-		mc.connLost = true // checkLeaving declares it lost
+		cc.memberToLocked(mc, memberLeavingCut) // checkLeaving declares it lost
 	case memberDraining:
 		// A leaving member's connection closed (it exited after its
 		// drain, or was cut off): the next read declares it lost.
-		mc.state, mc.drained = memberSuspect, time.Since(mc.since)
+		cc.memberToLocked(mc, memberDrained)
+		mc.drained, mc.since = now.Sub(mc.since), now
 	}
 }
 
@@ -818,11 +811,10 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 	// as lost, so its open tasks are handed over rather than failed.
 	mc.c.lost("declared dead by the cluster: " + why)
 	cc.mu.Lock()
-	if mc.state == memberLost || cc.closing {
+	if mc.state == memberLost || cc.closing || !cc.memberToLocked(mc, memberLost) {
 		cc.mu.Unlock()
 		return
 	}
-	mc.state = memberLost
 	delete(cc.members, mc.m.ID)
 	if leftView {
 		if len(cc.dead) >= maxDead {
@@ -1147,7 +1139,7 @@ func (cc *ClusterClient) resolve(ctx context.Context, id string) (*clusterRunner
 				return nil, nil, fmt.Errorf("%w: runner %s ended on its node %s (%s): stopped by another client or the node, or failed", ErrRunnerNotAvailable, id, r.node, r.endedHow)
 			}
 			mc := cc.members[r.member]
-			if mc != nil && (mc.state == memberLeaving || mc.state == memberDraining) {
+			if mc != nil && mc.state.leaving() {
 				return nil, nil, leavingErr(id, r.node)
 			}
 			if mc == nil || mc.state != memberLive {
