@@ -170,17 +170,13 @@ type clusterRunner struct {
 }
 
 type clusterTask struct {
-	t          Task
-	runnerID   string
-	feed       *actors.TaskFeed
-	h          *actors.TaskHandle
-	submitting bool // the Submit call has not returned yet
-	moving     bool // a failover owns it
-	// held: its node's shutdown ended it unfinished (cancelled before it
-	// started, or cut by the drain deadline) and it is Retryable: moving
-	// is set too, and the failover of its runner, once its member is
-	// lost, resubmits it (cluster_leave.go).
-	held bool
+	t        Task
+	runnerID string
+	feed     *actors.TaskFeed
+	h        *actors.TaskHandle
+	// state is where the task is in its placement (cluster_task.go):
+	// submitting, followed, held, moving, resubmitting, ended.
+	state taskState
 	// diverted: the node's outcome a held task was diverted from; it ends
 	// with it when its runner is not failed over (it ended on its node,
 	// or was stopped): endHeldLocked, cluster_leave.go.
@@ -615,7 +611,7 @@ func (cc *ClusterClient) applyView(inView map[string]membership.Member) {
 	}
 	cc.wg.Add(len(fresh) + len(leaving)) // under mu with closing unset: before Close waits
 	for t := range cc.tasks {
-		if !t.submitting && !t.moving && t.h.Outcome() != nil {
+		if t.prunable() {
 			delete(cc.tasks, t)
 		}
 	}
@@ -837,8 +833,8 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 		if r == nil || r.state != runnerLost || r.member != mc.m.ID {
 			continue
 		}
-		if t.held || !t.submitting && !t.moving && !t.feed.Ended() {
-			t.moving, t.held = true, false
+		if t.state == taskHeld || t.state == taskFollowed && !t.feed.Ended() {
+			cc.taskToLocked(t, taskMoving)
 			byRunner[t.runnerID] = append(byRunner[t.runnerID], t)
 		}
 	}
@@ -878,14 +874,14 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 		cc.retireLocked(r)
 		cc.mu.Unlock()
 		now := time.Now()
+		cc.mu.Lock()
+		for _, t := range tasks {
+			cc.taskToLocked(t, taskEnded)
+		}
+		cc.mu.Unlock()
 		for _, t := range tasks {
 			t.feed.Fail(reason+"; its runner was being stopped", now)
 		}
-		cc.mu.Lock()
-		for _, t := range tasks {
-			t.moving = false
-		}
-		cc.mu.Unlock()
 		cc.eh.RunnerStopped(r.slot)
 		cc.reconcileLate(r)
 		return
@@ -896,14 +892,14 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 		Decision: fromDecision(rec.Decision), Detail: reason})
 	fail := func(ts []*clusterTask, why string) {
 		now := time.Now()
+		cc.mu.Lock()
+		for _, t := range ts {
+			cc.taskToLocked(t, taskEnded)
+		}
+		cc.mu.Unlock()
 		for _, t := range ts {
 			t.feed.Fail(why, now)
 		}
-		cc.mu.Lock()
-		for _, t := range ts {
-			t.moving = false
-		}
-		cc.mu.Unlock()
 	}
 	var retry, rest []*clusterTask
 	for _, t := range tasks {
@@ -954,13 +950,14 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 	for _, t := range retry {
 		if t.feed.Ended() { // its outcome came after all: nothing to move
 			cc.mu.Lock()
-			t.moving = false
+			cc.taskToLocked(t, taskEnded)
 			cc.mu.Unlock()
 			continue
 		}
 		t.feed.Retry(fmt.Sprintf("%s; resubmitted to runner %s on node %s", reason, nr.id, nr.node))
 		cc.mu.Lock()
-		t.runnerID, t.moving, t.submitting = nr.id, false, true
+		t.runnerID = nr.id
+		cc.taskToLocked(t, taskResubmitting)
 		cc.mu.Unlock()
 		var serr error
 		if mc == nil {
@@ -969,9 +966,13 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 			serr = mc.c.submitFeed(cc.ctx, nr.id, t.t, t.feed)
 		}
 		cc.mu.Lock()
-		t.submitting = false
-		if serr == nil && nr.state != runnerLive && !t.moving {
+		if serr == nil && nr.state != runnerLive {
 			serr = fmt.Errorf("%w: node %s was lost while the task was being resubmitted", ErrNodeLost, nr.node)
+		}
+		if serr != nil {
+			cc.taskToLocked(t, taskEnded) // the failover of nr's member did not see it (resubmitting): ended here, once
+		} else {
+			cc.taskToLocked(t, taskFollowed)
 		}
 		cc.mu.Unlock()
 		if serr != nil {
@@ -1203,7 +1204,7 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 		return nil, err
 	}
 	h, feed := actors.NewTaskFeed(runnerID, t.ID)
-	ct := &clusterTask{t: t, runnerID: r.id, feed: feed, h: h, submitting: true}
+	ct := &clusterTask{t: t, runnerID: r.id, feed: feed, h: h, state: taskSubmitting}
 	cc.mu.Lock()
 	cc.taskSeq++
 	ct.seq = cc.taskSeq
@@ -1211,11 +1212,18 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 	cc.mu.Unlock()
 	err = mc.c.submitFeed(ctx, r.id, t, feed)
 	cc.mu.Lock()
-	ct.submitting = false
-	if err != nil {
-		delete(cc.tasks, ct)
+	lostMeanwhile := false
+	switch {
+	case err != nil:
+		delete(cc.tasks, ct) // the caller gets the error and no handle
+	case ct.state != taskSubmitting:
+		// held meanwhile (its node's shutdown ended it before this
+		// goroutine noted the answer): the failover owns it.
+	case r.state != runnerLive:
+		lostMeanwhile = cc.taskToLocked(ct, taskEnded)
+	default:
+		cc.taskToLocked(ct, taskFollowed)
 	}
-	lostMeanwhile := err == nil && r.state != runnerLive && !ct.moving
 	cc.mu.Unlock()
 	if cc.callerEnded(ctx, err) {
 		return nil, ctxEndedError(ctx, call+" on node "+r.node, "whether the node queued the task is unknown: Submit it again with the same Task.ID (a runner does not run an ID twice), or Cancel it")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/exo-actors/exo-actors/actors"
@@ -81,7 +82,7 @@ func (cc *ClusterClient) checkLeaving(mc *memberConn) {
 	drains := err == nil && shutting && mc.state == memberLeaving
 	open := 0
 	for t := range cc.tasks {
-		if r := cc.runners[t.runnerID]; r != nil && r.member == mc.m.ID && !t.feed.Ended() && !t.held {
+		if r := cc.runners[t.runnerID]; r != nil && r.member == mc.m.ID && !t.feed.Ended() && t.state != taskHeld {
 			open++
 		}
 	}
@@ -112,7 +113,7 @@ func (cc *ClusterClient) checkLeaving(mc *memberConn) {
 // task its node's shutdown ended unfinished — cancelled before it started
 // (actors.ReasonShutdownBeforeStart) or cut by the drain deadline
 // (actors.ReasonShutdownDrainCut) — when the task is Retryable and not
-// retried yet: instead of ending, the task is held (moving) for the
+// retried yet: instead of ending, the task is held (taskHeld) for the
 // failover of its runner once the member is lost, which resubmits it. Any
 // other outcome goes to the handle. Called by the Client under its lock.
 func (cc *ClusterClient) divertShutdownEnd(mc *memberConn, f *actors.TaskFeed, out actors.TaskOutcome) bool {
@@ -132,10 +133,12 @@ func (cc *ClusterClient) divertShutdownEnd(mc *memberConn, f *actors.TaskFeed, o
 			continue
 		}
 		r := cc.runners[t.runnerID]
-		if !t.t.Retryable || t.h.Attempt() >= 2 || t.moving || r == nil || r.state != runnerLive || r.member != mc.m.ID {
+		if !t.t.Retryable || t.h.Attempt() >= 2 || !slices.Contains(taskTransitions[t.state], taskHeld) ||
+			r == nil || r.state != runnerLive || r.member != mc.m.ID {
 			return false
 		}
-		t.moving, t.held, t.diverted = true, true, out
+		cc.taskToLocked(t, taskHeld)
+		t.diverted = out
 		return true
 	}
 	return false
@@ -149,10 +152,10 @@ func (cc *ClusterClient) divertShutdownEnd(mc *memberConn, f *actors.TaskFeed, o
 // handle's lock is a leaf).
 func (cc *ClusterClient) endHeldLocked(match func(*clusterTask) bool) {
 	for t := range cc.tasks {
-		if !t.held || !match(t) {
+		if t.state != taskHeld || !match(t) {
 			continue
 		}
-		t.held, t.moving = false, false
+		cc.taskToLocked(t, taskEnded)
 		t.feed.Finish(t.diverted)
 	}
 }
