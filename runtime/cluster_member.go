@@ -6,25 +6,27 @@ import (
 )
 
 // memberState is where a member is for the ClusterClient: one value per
-// member connection, changed only through memberToLocked, which applies
-// only the transitions in memberTransitions:
+// member connection (under cc.mu), changed only through memberToLocked,
+// which applies only the transitions in memberTransitions:
 //
-//	live ──connection lost──▶ suspect ──bound passed, or left the view──▶ lost
-//	  │
-//	  └─left the view, connection up─▶ leaving ──answers "shutting down"──▶ draining
-//	                                     │  (member_leaving, then draining)   │
-//	                                     │                        connection closes
-//	                     connection lost │                                    ▼
-//	                                     ▼                                 drained ──next read──▶ lost
-//	                                leaving-cut ──checkLeaving decides──▶ lost
-//	                leaving ──no answer, "not shutting down"──▶ lost
+//	live        → suspect (its connection was lost), leaving (it left the
+//	              view with its connection up)
+//	suspect     → lost (it left the view, or the view still lists it
+//	              DetectionBound later)
+//	leaving     → draining (it answered that it shuts down: member_leaving
+//	              was reported first), leaving-cut (its connection was lost
+//	              while it was asked or announced), lost (no answer in time,
+//	              or not shutting down)
+//	leaving-cut → lost (checkLeaving decides)
+//	draining    → drained (its connection closed)
+//	drained     → lost (the next read)
+//	lost        → nothing (final: the member ID never returns)
 //
 // suspect → live does not happen: a lost connection's tasks cannot be
-// followed again (a member that answers again is joined anew). lost is
-// final: the member ID never returns. Only checkLeaving (cluster_leave.go)
-// takes a member out of leaving or leaving-cut, and it reports
-// member_leaving while the member is still leaving, before the member can
-// be declared lost: a host's hook sees member_leaving before member_lost.
+// followed again (a member that answers again is joined anew). Only
+// checkLeaving (cluster_leave.go) takes a member out of leaving or
+// leaving-cut, and it reports member_leaving while the member is still
+// leaving: a host's hook sees member_leaving before member_lost.
 type memberState int
 
 const (
