@@ -116,25 +116,6 @@ type ClusterMember struct {
 	Connected bool
 }
 
-// memberState is where a member is for the client: live → suspect (its
-// connection was lost; the cluster has not declared it dead yet) → lost
-// (final; the member ID never returns). suspect → live does not happen: a
-// lost connection's tasks cannot be followed again. A live member that
-// leaves the view with its connection up goes live → leaving (the client
-// asks it whether it shuts down) → draining (it does: its running tasks
-// are followed to their end) → suspect once its connection closes, then
-// lost at the next read; leaving → lost when it does not shut down or
-// does not answer (cluster_leave.go).
-type memberState int
-
-const (
-	memberLive memberState = iota
-	memberSuspect
-	memberLost
-	memberLeaving
-	memberDraining
-)
-
 // runnerState is where a runner the client knows is: live → lost (its
 // member was declared dead; the policy decides) → replaced (placed again
 // as replacedBy) or gone (not re-placed, or stopped). A lost or gone runner
@@ -155,14 +136,11 @@ const (
 type memberConn struct {
 	m     membership.Member
 	c     *Client
-	state memberState
-	since time.Time // when it became suspect, or draining
-	// drained: how long a draining member drained before its connection
-	// closed (zero: it did not drain).
+	state memberState // its lifecycle (cluster_member.go), under cc.mu
+	since time.Time   // when it became suspect, draining or drained
+	// drained: how long a drained member drained before its connection
+	// closed.
 	drained time.Duration
-	// connLost: its connection was lost while it was leaving (the client
-	// was asking whether it drains).
-	connLost bool
 }
 
 type clusterRunner struct {
@@ -192,17 +170,13 @@ type clusterRunner struct {
 }
 
 type clusterTask struct {
-	t          Task
-	runnerID   string
-	feed       *actors.TaskFeed
-	h          *actors.TaskHandle
-	submitting bool // the Submit call has not returned yet
-	moving     bool // a failover owns it
-	// held: its node's shutdown ended it unfinished (cancelled before it
-	// started, or cut by the drain deadline) and it is Retryable: moving
-	// is set too, and the failover of its runner, once its member is
-	// lost, resubmits it (cluster_leave.go).
-	held bool
+	t        Task
+	runnerID string
+	feed     *actors.TaskFeed
+	h        *actors.TaskHandle
+	// state is where the task is in its placement (cluster_task.go):
+	// submitting, followed, held, moving, resubmitting, ended.
+	state taskState
 	// diverted: the node's outcome a held task was diverted from; it ends
 	// with it when its runner is not failed over (it ended on its node,
 	// or was stopped): endHeldLocked, cluster_leave.go.
@@ -292,6 +266,11 @@ type ClusterClient struct {
 	taskSeq uint64                    // counts Submits (clusterTask.seq)
 	retired []string                  // IDs of replaced, gone and ended runners, oldest first (at most maxRetired)
 	tasks   map[*clusterTask]struct{} // open tasks (pruned as they end)
+
+	// badTransitions counts illegal lifecycle transitions of members and
+	// tasks (a bug: not applied; cluster_member.go, cluster_task.go); the
+	// tests check it stays zero.
+	badTransitions int
 
 	// unanswered: the automanaged peers that did not answer the last
 	// read of the membership while another peer did, with the wait
@@ -577,9 +556,7 @@ func (cc *ClusterClient) pollOnce() {
 	cancel()
 }
 
-// refresh reads the membership once: dials new members, declares lost the
-// members that left the view (or whose connection has been lost for longer
-// than the bound), and prunes ended tasks.
+// refresh reads the membership once and applies it (applyView).
 func (cc *ClusterClient) refresh(ctx context.Context) error {
 	st, err := cc.readStatus(ctx)
 	if err != nil {
@@ -589,6 +566,16 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cc.applyView(inView)
+	return nil
+}
+
+// applyView takes one read of the membership (the members with a gateway,
+// by member ID) as the cluster's verdict: it dials new members, asks the
+// live ones that left the view whether they drain, declares lost the
+// members that left the view (or whose connection has been lost for longer
+// than the bound), and prunes ended tasks.
+func (cc *ClusterClient) applyView(inView map[string]membership.Member) {
 	now := time.Now()
 	var fresh []membership.Member
 	var gone []*memberConn
@@ -598,21 +585,21 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	cc.mu.Lock()
 	if cc.closing {
 		cc.mu.Unlock()
-		return nil
+		return
 	}
 	for id, mc := range cc.members {
 		if _, ok := inView[id]; !ok {
 			switch mc.state {
 			case memberLive: // its connection is up: does it drain (a graceful leave)?
-				mc.state = memberLeaving
+				cc.memberToLocked(mc, memberLeaving)
 				leaving = append(leaving, mc)
-			case memberLeaving, memberDraining: // until its answer, or its connection's end
+			case memberLeaving, memberLeavingCut, memberDraining: // checkLeaving decides, or its connection's end
 			default:
 				gone, why, left = append(gone, mc), append(why, leftWhy(mc, now)), append(left, true)
 			}
 			continue
 		}
-		if mc.state == memberSuspect && now.Sub(mc.since) > cc.bound {
+		if (mc.state == memberSuspect || mc.state == memberDrained) && now.Sub(mc.since) > cc.bound {
 			gone, why, left = append(gone, mc), append(why, fmt.Sprintf("its connection was lost %s ago and the view still lists it", now.Sub(mc.since).Round(time.Millisecond))), append(left, false)
 		}
 	}
@@ -624,7 +611,7 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 	}
 	cc.wg.Add(len(fresh) + len(leaving)) // under mu with closing unset: before Close waits
 	for t := range cc.tasks {
-		if !t.submitting && !t.moving && t.h.Outcome() != nil {
+		if t.prunable() {
 			delete(cc.tasks, t)
 		}
 	}
@@ -652,7 +639,6 @@ func (cc *ClusterClient) refresh(ctx context.Context) error {
 			cc.mu.Unlock()
 		}()
 	}
-	return nil
 }
 
 // viewOf returns the members with a gateway in st, by member ID, or an
@@ -791,15 +777,18 @@ func (cc *ClusterClient) reconcileLate(r *clusterRunner) {
 func (cc *ClusterClient) suspect(mc *memberConn) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
+	now := time.Now()
 	switch mc.state {
 	case memberLive:
-		mc.state, mc.since = memberSuspect, time.Now()
+		cc.memberToLocked(mc, memberSuspect)
+		mc.since = now
 	case memberLeaving:
-		mc.connLost = true // checkLeaving declares it lost
+		cc.memberToLocked(mc, memberLeavingCut) // checkLeaving declares it lost
 	case memberDraining:
 		// A leaving member's connection closed (it exited after its
 		// drain, or was cut off): the next read declares it lost.
-		mc.state, mc.drained = memberSuspect, time.Since(mc.since)
+		cc.memberToLocked(mc, memberDrained)
+		mc.drained, mc.since = now.Sub(mc.since), now
 	}
 }
 
@@ -818,11 +807,10 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 	// as lost, so its open tasks are handed over rather than failed.
 	mc.c.lost("declared dead by the cluster: " + why)
 	cc.mu.Lock()
-	if mc.state == memberLost || cc.closing {
+	if mc.state == memberLost || cc.closing || !cc.memberToLocked(mc, memberLost) {
 		cc.mu.Unlock()
 		return
 	}
-	mc.state = memberLost
 	delete(cc.members, mc.m.ID)
 	if leftView {
 		if len(cc.dead) >= maxDead {
@@ -845,8 +833,8 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 		if r == nil || r.state != runnerLost || r.member != mc.m.ID {
 			continue
 		}
-		if t.held || !t.submitting && !t.moving && !t.feed.Ended() {
-			t.moving, t.held = true, false
+		if t.state == taskHeld || t.state == taskFollowed && !t.feed.Ended() {
+			cc.taskToLocked(t, taskMoving)
 			byRunner[t.runnerID] = append(byRunner[t.runnerID], t)
 		}
 	}
@@ -886,14 +874,14 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 		cc.retireLocked(r)
 		cc.mu.Unlock()
 		now := time.Now()
+		cc.mu.Lock()
+		for _, t := range tasks {
+			cc.taskToLocked(t, taskEnded)
+		}
+		cc.mu.Unlock()
 		for _, t := range tasks {
 			t.feed.Fail(reason+"; its runner was being stopped", now)
 		}
-		cc.mu.Lock()
-		for _, t := range tasks {
-			t.moving = false
-		}
-		cc.mu.Unlock()
 		cc.eh.RunnerStopped(r.slot)
 		cc.reconcileLate(r)
 		return
@@ -904,14 +892,14 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 		Decision: fromDecision(rec.Decision), Detail: reason})
 	fail := func(ts []*clusterTask, why string) {
 		now := time.Now()
+		cc.mu.Lock()
+		for _, t := range ts {
+			cc.taskToLocked(t, taskEnded)
+		}
+		cc.mu.Unlock()
 		for _, t := range ts {
 			t.feed.Fail(why, now)
 		}
-		cc.mu.Lock()
-		for _, t := range ts {
-			t.moving = false
-		}
-		cc.mu.Unlock()
 	}
 	var retry, rest []*clusterTask
 	for _, t := range tasks {
@@ -962,13 +950,14 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 	for _, t := range retry {
 		if t.feed.Ended() { // its outcome came after all: nothing to move
 			cc.mu.Lock()
-			t.moving = false
+			cc.taskToLocked(t, taskEnded)
 			cc.mu.Unlock()
 			continue
 		}
 		t.feed.Retry(fmt.Sprintf("%s; resubmitted to runner %s on node %s", reason, nr.id, nr.node))
 		cc.mu.Lock()
-		t.runnerID, t.moving, t.submitting = nr.id, false, true
+		t.runnerID = nr.id
+		cc.taskToLocked(t, taskResubmitting)
 		cc.mu.Unlock()
 		var serr error
 		if mc == nil {
@@ -977,9 +966,13 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 			serr = mc.c.submitFeed(cc.ctx, nr.id, t.t, t.feed)
 		}
 		cc.mu.Lock()
-		t.submitting = false
-		if serr == nil && nr.state != runnerLive && !t.moving {
+		if serr == nil && nr.state != runnerLive {
 			serr = fmt.Errorf("%w: node %s was lost while the task was being resubmitted", ErrNodeLost, nr.node)
+		}
+		if serr != nil {
+			cc.taskToLocked(t, taskEnded) // the failover of nr's member did not see it (resubmitting): ended here, once
+		} else {
+			cc.taskToLocked(t, taskFollowed)
 		}
 		cc.mu.Unlock()
 		if serr != nil {
@@ -1147,7 +1140,7 @@ func (cc *ClusterClient) resolve(ctx context.Context, id string) (*clusterRunner
 				return nil, nil, fmt.Errorf("%w: runner %s ended on its node %s (%s): stopped by another client or the node, or failed", ErrRunnerNotAvailable, id, r.node, r.endedHow)
 			}
 			mc := cc.members[r.member]
-			if mc != nil && (mc.state == memberLeaving || mc.state == memberDraining) {
+			if mc != nil && mc.state.leaving() {
 				return nil, nil, leavingErr(id, r.node)
 			}
 			if mc == nil || mc.state != memberLive {
@@ -1211,7 +1204,7 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 		return nil, err
 	}
 	h, feed := actors.NewTaskFeed(runnerID, t.ID)
-	ct := &clusterTask{t: t, runnerID: r.id, feed: feed, h: h, submitting: true}
+	ct := &clusterTask{t: t, runnerID: r.id, feed: feed, h: h, state: taskSubmitting}
 	cc.mu.Lock()
 	cc.taskSeq++
 	ct.seq = cc.taskSeq
@@ -1219,11 +1212,18 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 	cc.mu.Unlock()
 	err = mc.c.submitFeed(ctx, r.id, t, feed)
 	cc.mu.Lock()
-	ct.submitting = false
-	if err != nil {
-		delete(cc.tasks, ct)
+	lostMeanwhile := false
+	switch {
+	case err != nil:
+		delete(cc.tasks, ct) // the caller gets the error and no handle
+	case ct.state != taskSubmitting:
+		// held meanwhile (its node's shutdown ended it before this
+		// goroutine noted the answer): the failover owns it.
+	case r.state != runnerLive:
+		lostMeanwhile = cc.taskToLocked(ct, taskEnded)
+	default:
+		cc.taskToLocked(ct, taskFollowed)
 	}
-	lostMeanwhile := err == nil && r.state != runnerLive && !ct.moving
 	cc.mu.Unlock()
 	if cc.callerEnded(ctx, err) {
 		return nil, ctxEndedError(ctx, call+" on node "+r.node, "whether the node queued the task is unknown: Submit it again with the same Task.ID (a runner does not run an ID twice), or Cancel it")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/exo-actors/exo-actors/actors"
@@ -43,11 +44,19 @@ func (cc *ClusterClient) askShutting(ctx context.Context, mc *memberConn) (bool,
 }
 
 // checkLeaving asks a member that left the view with its connection up
-// whether it is shutting down. Yes, and its connection is still up: it
-// drains (memberDraining) until its connection closes. Otherwise (evicted
-// and still running, or no answer in leaveCheckTries questions of
-// leaveCheckTimeout while its connection stays up) it is lost now. Run
-// it on a goroutine counted in cc.wg.
+// whether it is shutting down. Yes, and its connection is still up: it is
+// announced (member_leaving) and drains (memberDraining) until its
+// connection closes. Otherwise (evicted and still running, no answer in
+// leaveCheckTries questions of leaveCheckTimeout while its connection stays
+// up, or its connection lost meanwhile) it is lost now. Run it on a
+// goroutine counted in cc.wg.
+//
+// The member stays memberLeaving while member_leaving is reported: nothing
+// but this goroutine takes a member out of leaving or leaving-cut
+// (applyView waits for it, suspect only marks the cut), so member_lost,
+// which needs the member out of those states, always comes after
+// member_leaving. A connection that closes during the report leaves the
+// member leaving-cut, and it is declared lost here, right after.
 func (cc *ClusterClient) checkLeaving(mc *memberConn) {
 	defer cc.wg.Done()
 	var shutting bool
@@ -61,39 +70,50 @@ func (cc *ClusterClient) checkLeaving(mc *memberConn) {
 			break
 		}
 		cc.mu.Lock()
-		up := mc.state == memberLeaving && !mc.connLost
+		up := mc.state == memberLeaving
 		cc.mu.Unlock()
 		if !up {
 			break
 		}
 	}
 	cc.mu.Lock()
-	// connLost, not c.Err(): the Client's lock is taken before cc.mu
-	// (suspect, divertShutdownEnd), never after.
-	draining := err == nil && shutting && mc.state == memberLeaving && !mc.connLost
-	if draining {
-		mc.state, mc.since = memberDraining, time.Now()
-	}
+	// The member's state, not c.Err(): the Client's lock is taken before
+	// cc.mu (suspect, divertShutdownEnd), never after.
+	drains := err == nil && shutting && mc.state == memberLeaving
 	open := 0
 	for t := range cc.tasks {
-		if r := cc.runners[t.runnerID]; r != nil && r.member == mc.m.ID && !t.feed.Ended() && !t.held {
+		if r := cc.runners[t.runnerID]; r != nil && r.member == mc.m.ID && !t.feed.Ended() && t.state != taskHeld {
 			open++
 		}
 	}
 	cc.mu.Unlock()
-	if draining {
-		cc.emit(ClusterEvent{Kind: ClusterMemberLeaving, Node: mc.m.NodeName, Member: mc.m.ID,
-			Detail: fmt.Sprintf("left the cluster's view and is shutting down: following its %d open tasks until its connection closes", open)})
+	if !drains {
+		cc.declareLost(mc, "left the cluster's view", true)
 		return
 	}
-	cc.declareLost(mc, "left the cluster's view", true)
+	began := time.Now()
+	cc.emit(ClusterEvent{Kind: ClusterMemberLeaving, At: began, Node: mc.m.NodeName, Member: mc.m.ID,
+		Detail: fmt.Sprintf("left the cluster's view and is shutting down: following its %d open tasks until its connection closes", open)})
+	cc.mu.Lock()
+	cut := false
+	switch mc.state {
+	case memberLeaving:
+		cc.memberToLocked(mc, memberDraining)
+		mc.since = began
+	case memberLeavingCut:
+		cut = true
+	}
+	cc.mu.Unlock()
+	if cut {
+		cc.declareLost(mc, "left the cluster's view (shutting down); its connection closed as its drain began", true)
+	}
 }
 
 // divertShutdownEnd takes, from a member's connection, the outcome of a
 // task its node's shutdown ended unfinished — cancelled before it started
 // (actors.ReasonShutdownBeforeStart) or cut by the drain deadline
 // (actors.ReasonShutdownDrainCut) — when the task is Retryable and not
-// retried yet: instead of ending, the task is held (moving) for the
+// retried yet: instead of ending, the task is held (taskHeld) for the
 // failover of its runner once the member is lost, which resubmits it. Any
 // other outcome goes to the handle. Called by the Client under its lock.
 func (cc *ClusterClient) divertShutdownEnd(mc *memberConn, f *actors.TaskFeed, out actors.TaskOutcome) bool {
@@ -113,10 +133,12 @@ func (cc *ClusterClient) divertShutdownEnd(mc *memberConn, f *actors.TaskFeed, o
 			continue
 		}
 		r := cc.runners[t.runnerID]
-		if !t.t.Retryable || t.h.Attempt() >= 2 || t.moving || r == nil || r.state != runnerLive || r.member != mc.m.ID {
+		if !t.t.Retryable || t.h.Attempt() >= 2 || !slices.Contains(taskTransitions[t.state], taskHeld) ||
+			r == nil || r.state != runnerLive || r.member != mc.m.ID {
 			return false
 		}
-		t.moving, t.held, t.diverted = true, true, out
+		cc.taskToLocked(t, taskHeld)
+		t.diverted = out
 		return true
 	}
 	return false
@@ -130,17 +152,17 @@ func (cc *ClusterClient) divertShutdownEnd(mc *memberConn, f *actors.TaskFeed, o
 // handle's lock is a leaf).
 func (cc *ClusterClient) endHeldLocked(match func(*clusterTask) bool) {
 	for t := range cc.tasks {
-		if !t.held || !match(t) {
+		if t.state != taskHeld || !match(t) {
 			continue
 		}
-		t.held, t.moving = false, false
+		cc.taskToLocked(t, taskEnded)
 		t.feed.Finish(t.diverted)
 	}
 }
 
 // leftWhy says how a member that is no longer in the view left.
 func leftWhy(mc *memberConn, now time.Time) string {
-	if mc.drained > 0 {
+	if mc.state == memberDrained {
 		return fmt.Sprintf("left the cluster's view (shutting down); its connection closed after it drained for %s", mc.drained.Round(time.Millisecond))
 	}
 	return "left the cluster's view"
@@ -165,5 +187,5 @@ func (cc *ClusterClient) waitReadyPending(r *clusterRunner, err error) bool {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	mc := cc.members[r.member]
-	return mc != nil && (mc.state == memberLeaving || mc.state == memberDraining)
+	return mc != nil && mc.state.leaving()
 }

@@ -48,15 +48,15 @@ func TestClusterDivertShutdownEnd(t *testing.T) {
 		if got := cc.divertShutdownEnd(c.on, ct.feed, c.out); got != c.want {
 			t.Errorf("%s: diverted %v, want %v", c.name, got, c.want)
 		}
-		if ct.held != c.want || ct.moving != c.want {
-			t.Errorf("%s: held %v moving %v, want both %v", c.name, ct.held, ct.moving, c.want)
+		if (ct.state == taskHeld) != c.want {
+			t.Errorf("%s: task %s, want held %v", c.name, ct.state, c.want)
 		}
 	}
 	// Exactly the two diverted tasks wait for their runner's failover.
 	cc.mu.Lock()
 	held := 0
 	for t := range cc.tasks {
-		if t.held {
+		if t.state == taskHeld {
 			held++
 		}
 	}

@@ -70,7 +70,12 @@ func newFailoverCluster(t *testing.T, cfg exo.ClusterConfig, clusterArgs func(st
 		t.Fatal(err)
 	}
 	f.cc = cc
-	t.Cleanup(func() { cc.Close() })
+	t.Cleanup(func() {
+		if n := cc.BadTransitionsForTest(); n != 0 {
+			t.Errorf("the cluster client met %d illegal member or task lifecycle transitions (cluster_member.go, cluster_task.go)", n)
+		}
+		cc.Close()
+	})
 	f.rec.Wait(t, 20*time.Second, "the client connected to 3 members", func([]exo.ClusterEvent) bool {
 		return len(cc.Members()) == 3
 	})

@@ -94,9 +94,9 @@ const tickEvery = 250 * time.Millisecond
 // and one per lost client whose tasks it cancels. Close stops them all
 // and waits for them.
 type Gateway struct {
-	// leaving: the node is leaving its cluster on its way to a shutdown
-	// (SetLeaving); NodeStatus says ShuttingDown from then on.
-	leaving atomic.Bool
+	// lifeV is the gateway's lifecycle (a gatewayLife: serving → leaving
+	// → stopping, leaving.go); read it with life, change it with to.
+	lifeV atomic.Int32
 
 	cfg    Config
 	system *actor.ActorSystem
@@ -308,10 +308,6 @@ type gatewayActor struct {
 	g        *Gateway
 	sessions map[string]*session
 	children map[string]childRef // relay actor ID → its subscription
-	// stopping is set when the gateway's actor stops: the sessions it
-	// ends then keep their clients' watches, so that each live client
-	// gets the gateway's Terminated.
-	stopping bool
 	// ticks judges whether a tick came too late to expire sessions by:
 	// then the node did not run on time (a starved machine), and the
 	// clients' pings may still wait unread behind the tick; "sent no
@@ -328,7 +324,7 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 	case *actor.Started, *actor.Restarting, *actor.Stopped:
 	case *actor.Stopping:
 		actorguard.Run(a.g.cfg.Logger, "gateway", m, func() {
-			a.stopping = true
+			a.g.to(gatewayStopping) // the sessions ended now keep their clients' watches
 			for _, s := range a.sessions {
 				a.endSession(ctx, s, "the gateway stopped", false)
 			}
@@ -437,7 +433,7 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	}
 	s.bounds = boundsFor(int(window), GRPCLimit(g.cfg.MaxMessage), int(m.GetMaxReceive()))
 	a.sessions[key] = s
-	g.cfg.Node.ClientArrived(from) // a new client at a departed one's address
+	g.cfg.Node.ClientArrived(from) // this client actor again after its goodbye
 	ctx.Watch(from)
 	a.count()
 	g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": from.Address}).Info("gateway: session opened")
@@ -474,7 +470,7 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, los
 	s.state = sessionEnded
 	delete(a.sessions, s.key)
 	ctx.Unwatch(s.pid)
-	if !a.stopping {
+	if a.g.life() != gatewayStopping {
 		// The client's actor watches the gateway, to learn of its end;
 		// a client that dies never unwatches, and protoactor keeps an
 		// actor's watchers until it stops. A gateway would hold every
@@ -627,7 +623,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		// Shutting down from SIGNALING on, not only once done: a
 		// ClusterClient asks a member that left the view whether it
 		// drains (runtime/cluster_leave.go).
-		st, shutting, to := g.Stats(), g.leaving.Load() || g.cfg.Node.ShuttingDown(), ctx.Sender()
+		st, shutting, to := g.Stats(), g.life() != gatewayServing || g.cfg.Node.ShuttingDown(), ctx.Sender()
 		if m.GetShuttingOnly() {
 			// Known at once: answered here, without the runner and health
 			// queries a loaded node may be slow to answer.

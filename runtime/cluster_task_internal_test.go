@@ -1,0 +1,125 @@
+package runtime
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/membership"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// TestClusterTaskTransitions: the task placement table, pair by pair (a
+// transition it does not list is counted and not applied), and which
+// states may be held by a node's shutdown (submitting and followed only:
+// the former "moving" flag refused the rest) and pruned (followed with an
+// outcome, ended).
+func TestClusterTaskTransitions(t *testing.T) {
+	legal := map[[2]taskState]bool{
+		{taskSubmitting, taskFollowed}:   true,
+		{taskSubmitting, taskHeld}:       true,
+		{taskSubmitting, taskEnded}:      true,
+		{taskFollowed, taskHeld}:         true,
+		{taskFollowed, taskMoving}:       true,
+		{taskHeld, taskMoving}:           true,
+		{taskHeld, taskEnded}:            true,
+		{taskMoving, taskResubmitting}:   true,
+		{taskMoving, taskEnded}:          true,
+		{taskResubmitting, taskFollowed}: true,
+		{taskResubmitting, taskEnded}:    true,
+	}
+	for from := range numTaskStates {
+		for to := range numTaskStates {
+			cc := noteClient(t, 0)
+			ct := &clusterTask{state: from}
+			moved := cc.taskToLocked(ct, to)
+			want := legal[[2]taskState{from, to}]
+			if moved != want || moved && ct.state != to || !moved && ct.state != from {
+				t.Errorf("%s → %s: moved %v (now %s), want moved %v", from, to, moved, ct.state, want)
+			}
+			if bad := cc.badTransitions; moved && bad != 0 || !moved && bad != 1 {
+				t.Errorf("%s → %s: %d bad transitions counted", from, to, bad)
+			}
+		}
+	}
+
+	a := &memberConn{m: membership.Member{ID: "ma", NodeName: "a"}}
+	cc := noteClient(t, 0, a)
+	cc.follow("gen-1", a.m)
+	cancelled := actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_CANCELLED, Reason: actors.ReasonShutdownBeforeStart, At: time.Now()}
+	for st := range numTaskStates {
+		h, feed := actors.NewTaskFeed("gen-1", st.String())
+		ct := &clusterTask{t: Task{ID: st.String(), Retryable: true}, runnerID: "gen-1", feed: feed, h: h, state: st}
+		cc.tasks[ct] = struct{}{}
+		held := cc.divertShutdownEnd(a, feed, cancelled)
+		if want := st == taskSubmitting || st == taskFollowed; held != want {
+			t.Errorf("a %s task: held %v by its node's shutdown, want %v", st, held, want)
+		}
+		if ct.prunable() {
+			t.Errorf("a %s task without an outcome is prunable", ct.state)
+		}
+		feed.Fail("done", time.Now())
+		if want := ct.state == taskFollowed || ct.state == taskEnded; ct.prunable() != want {
+			t.Errorf("a %s task with an outcome: prunable %v, want %v", ct.state, ct.prunable(), want)
+		}
+	}
+	if cc.badTransitions != 0 {
+		t.Errorf("%d bad transitions", cc.badTransitions)
+	}
+}
+
+// TestClusterLostMemberTakesTasks: which tasks the loss of their member
+// hands to the failover (moving), by state: an open followed one and a
+// held one; not one whose call is in flight (its caller decides), one
+// already owned by a failover, nor an ended one. The runner's StopRunner
+// was under way, so the failover ends what it got Failed at once, without
+// a placement.
+func TestClusterLostMemberTakesTasks(t *testing.T) {
+	a := &memberConn{m: membership.Member{ID: "ma", NodeName: "a"}, c: goneClient(), state: memberSuspect}
+	cc := noteClient(t, 0, a)
+	cc.ctx = t.Context()
+	cc.dead = map[string]bool{}
+	r := cc.follow("gen-1", a.m)
+	r.stopAsked = true
+	type row struct {
+		ct      *clusterTask
+		outcome bool // an outcome came before the loss
+		taken   bool
+	}
+	var rows []row
+	add := func(st taskState, outcome, taken bool) {
+		h, feed := actors.NewTaskFeed("gen-1", st.String())
+		ct := &clusterTask{t: Task{ID: st.String(), Retryable: true}, runnerID: "gen-1", feed: feed, h: h, state: st}
+		if outcome {
+			feed.Finish(actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_COMPLETE, At: time.Now()})
+		}
+		cc.tasks[ct] = struct{}{}
+		rows = append(rows, row{ct, outcome, taken})
+	}
+	add(taskFollowed, false, true)
+	add(taskFollowed, true, false)
+	add(taskSubmitting, false, false)
+	add(taskHeld, false, true)
+	add(taskMoving, false, false)
+	add(taskResubmitting, false, false)
+	add(taskEnded, true, false)
+	before := make([]taskState, len(rows))
+	for i, rw := range rows {
+		before[i] = rw.ct.state
+	}
+	cc.declareLost(a, "test", true)
+	cc.wg.Wait()
+	for i, rw := range rows {
+		o := rw.ct.h.Outcome()
+		switch {
+		case rw.taken && (rw.ct.state != taskEnded || o == nil || !strings.Contains(o.Reason, "being stopped")):
+			t.Errorf("%s task: now %s, outcome %+v; want taken over and ended Failed (its runner was being stopped)", before[i], rw.ct.state, o)
+		case !rw.taken && rw.ct.state != before[i]:
+			t.Errorf("%s task (outcome before: %v): now %s, want left alone", before[i], rw.outcome, rw.ct.state)
+		}
+	}
+	if cc.badTransitions != 0 {
+		t.Errorf("%d bad transitions", cc.badTransitions)
+	}
+}
