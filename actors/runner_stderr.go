@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -41,14 +43,41 @@ func (s *stderrLogState) admit(at time.Time, log *logrus.Entry) bool {
 }
 
 // flush logs one warning of the lines left out since the last one, if any.
+// The text names only the counts that are not zero; the fields carry both.
 func (s *stderrLogState) flush(log *logrus.Entry) {
 	if s.suppressed == 0 && s.dropped == 0 {
 		return
 	}
 	log.WithFields(logrus.Fields{"stream": "stderr", "not_logged": s.suppressed, "dropped": s.dropped}).
-		Warnf("runner stderr: %d lines not logged (over %d a second) and %d dropped unread (the node's stderr buffer of %d lines was full): the runner writes stderr faster than it should; its last lines are in its failure's stderr tail",
-			s.suppressed, stderrLogPerSecond, s.dropped, proc.DefaultStderrBuffer)
+		Warn(stderrLeftOut(s.suppressed, s.dropped))
 	s.suppressed, s.dropped = 0, 0
+}
+
+// stderrLeftOut is flush's warning: "runner stderr: 48210 lines not
+// logged (over 1000 a second) and 912033 dropped unread (…): …", with
+// only the parts whose count is not zero.
+func stderrLeftOut(suppressed, dropped int) string {
+	lines := func(n int) string {
+		if n == 1 {
+			return "1 line"
+		}
+		return strconv.Itoa(n) + " lines"
+	}
+	const (
+		notLogged = " not logged (over %d a second)"
+		unread    = " dropped unread (the node's stderr buffer of %d lines was full)"
+	)
+	var what string
+	switch {
+	case dropped == 0:
+		what = lines(suppressed) + fmt.Sprintf(notLogged, stderrLogPerSecond)
+	case suppressed == 0:
+		what = lines(dropped) + fmt.Sprintf(unread, proc.DefaultStderrBuffer)
+	default:
+		what = lines(suppressed) + fmt.Sprintf(notLogged, stderrLogPerSecond) +
+			" and " + strconv.Itoa(dropped) + fmt.Sprintf(unread, proc.DefaultStderrBuffer)
+	}
+	return "runner stderr: " + what + ": the runner writes stderr faster than it should; its last lines are in its failure's stderr tail"
 }
 
 // drainStderr takes what the stderr reader has read (proc.StderrReady):

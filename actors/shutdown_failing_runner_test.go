@@ -25,7 +25,8 @@ import (
 // before the Failed status was published ("no terminal status on node
 // node-73's tasks stream"). That order is a race this test does not force:
 // it passed 50 of 50 rounds on the code before 9af1d05 too. It holds the
-// promise, whichever way the race goes.
+// promise, whichever way the race goes; TestFailedRunnerPhaseAnsweredBySupervisor
+// forces the order (it fails on the code before 9af1d05, 10 of 10).
 func TestRunnerFailingInDrainingEndsItsTaskOnTheStream(t *testing.T) {
 	for i := range 5 {
 		runnerFailingInDraining(t, i)

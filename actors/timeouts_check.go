@@ -157,7 +157,7 @@ func checkTimeouts(c NodeConfig) error {
 	}
 	t := c.Timeouts.withDefaults()
 	if !c.Health.Disabled {
-		if err := c.Health.CheckHeartbeat(t.HeartbeatInterval); err != nil {
+		if err := c.Health.CheckHeartbeat(t.HeartbeatInterval, nil); err != nil {
 			return err
 		}
 	}

@@ -76,31 +76,23 @@ func (c *Client) readyOrFailed(ctx context.Context, id string) (bool, error) {
 		return true, err
 	}
 	if info.Status == StatusFailed && !info.Restarting && !failureDecided(info) {
-		return c.awaitDecision(ctx, id)
+		// The node's SupervisionDecision on its errors topic, bounded by
+		// ctx and the node's loss. (Before, Client.WaitReady returned
+		// ErrRunnerFailed alone, "the error policy's decision is not known
+		// yet", when it looked before the node's supervisor had decided.)
+		subscribe := func() (func(context.Context) error, func(), error) {
+			sub, err := c.subscribe(ctx, TopicErrors, Filter{RunnerID: id, Kinds: []string{KindSupervisionDecision}}, SubscribeOptions{})
+			if err != nil {
+				return nil, nil, err
+			}
+			return func(ctx context.Context) error { _, err := sub.Next(ctx); return err }, sub.Close, nil
+		}
+		return awaitDecision(ctx, subscribe, func(ctx context.Context) (RunnerInfo, error) { return c.runner(ctx, id) },
+			func(info RunnerInfo, err error) error {
+				return fmt.Errorf("runner %s of node %s failed (%s) and WaitReady stopped waiting for the error policy's decision: %w", id, c.NodeName(), info.LastError, err)
+			})
 	}
 	return readyDecision(info)
-}
-
-// awaitDecision waits until the node's error policy has decided on runner
-// id's failure (its SupervisionDecision, on the node's errors topic), as
-// System.awaitDecision does, bounded by ctx (and by the node's loss).
-// Before, Client.WaitReady returned ErrRunnerFailed alone ("the error
-// policy's decision is not known yet") when it looked before the node's
-// supervisor had decided, where System.WaitReady waits.
-func (c *Client) awaitDecision(ctx context.Context, id string) (bool, error) {
-	sub, err := c.subscribe(ctx, TopicErrors, Filter{RunnerID: id, Kinds: []string{KindSupervisionDecision}}, SubscribeOptions{})
-	if err != nil {
-		return true, err
-	}
-	defer sub.Close()
-	next := func(ctx context.Context) error {
-		_, err := sub.Next(ctx)
-		return err
-	}
-	return decisionWait(ctx, func(ctx context.Context) (RunnerInfo, error) { return c.runner(ctx, id) }, next,
-		func(info RunnerInfo, err error) error {
-			return fmt.Errorf("runner %s of node %s failed (%s) and WaitReady stopped waiting for the error policy's decision: %w", id, c.NodeName(), info.LastError, err)
-		})
 }
 
 func (c *Client) runner(ctx context.Context, id string) (RunnerInfo, error) {

@@ -183,42 +183,42 @@ func (s *System) readyOrFailed(ctx context.Context, id string) (bool, error) {
 		return true, err
 	}
 	if info.Status == StatusFailed && !info.Restarting && !failureDecided(info) {
-		return s.awaitDecision(ctx, id)
+		subscribe := func() (func(context.Context) error, func(), error) {
+			sub, err := s.node.Subscribe(actors.TopicErrors, streams.Filter{RunnerID: id, Kinds: []string{actors.KindSupervisionDecision}}, subscribeDefaults())
+			if err != nil {
+				return nil, nil, err
+			}
+			return func(ctx context.Context) error { _, err := sub.Next(ctx); return err }, sub.Close, nil
+		}
+		return awaitDecision(ctx, subscribe, func(ctx context.Context) (RunnerInfo, error) { return s.runner(ctx, id) },
+			func(info RunnerInfo, err error) error {
+				if errors.Is(err, ErrEndOfStream) {
+					return fmt.Errorf("runner %s: %w: the System shut down before the runner was Ready", id, ErrShuttingDown)
+				}
+				return fmt.Errorf("runner %s failed (%s) and WaitReady stopped waiting for the error policy's decision: %w", id, info.LastError, err)
+			})
 	}
 	return readyDecision(info)
 }
 
-// awaitDecision waits until the error policy has decided on runner id's
-// failure (its SupervisionDecision), so that WaitReady tells "will
-// restart" (it then waits on) from "will not come back"
-// (ErrRunnerNotAvailable) instead of guessing between the two.
-func (s *System) awaitDecision(ctx context.Context, id string) (bool, error) {
-	sub, err := s.node.Subscribe(actors.TopicErrors, streams.Filter{RunnerID: id, Kinds: []string{actors.KindSupervisionDecision}}, subscribeDefaults())
+// awaitDecision waits until the error policy has decided on a failed
+// runner's failure (its SupervisionDecision), so that WaitReady tells
+// "will restart" (it then waits on) from "will not come back"
+// (ErrRunnerNotAvailable) instead of guessing between the two; for System
+// and Client alike, which differ only in these parameters. subscribe
+// subscribes to the runner's decision events (next waits for one; stop
+// ends the subscription); look reads the runner's info. It looks until
+// the policy has decided, waiting for the next decision in between (the
+// subscription is made before the first look, so a decision between the
+// two is in it). ended makes the error when next fails (ctx ended, stream
+// ended, node lost).
+func awaitDecision(ctx context.Context, subscribe func() (next func(context.Context) error, stop func(), err error),
+	look func(context.Context) (RunnerInfo, error), ended func(RunnerInfo, error) error) (bool, error) {
+	next, stop, err := subscribe()
 	if err != nil {
 		return true, err
 	}
-	defer sub.Close()
-	next := func(ctx context.Context) error {
-		_, err := sub.Next(ctx)
-		return err
-	}
-	return decisionWait(ctx, func(ctx context.Context) (RunnerInfo, error) { return s.runner(ctx, id) }, next,
-		func(info RunnerInfo, err error) error {
-			if errors.Is(err, ErrEndOfStream) {
-				return fmt.Errorf("runner %s: %w: the System shut down before the runner was Ready", id, ErrShuttingDown)
-			}
-			return fmt.Errorf("runner %s failed (%s) and WaitReady stopped waiting for the error policy's decision: %w", id, info.LastError, err)
-		})
-}
-
-// decisionWait is awaitDecision's loop, for System and Client alike: look
-// at the runner (look) until the error policy has decided on its failure,
-// waiting for the next decision event (next, on a subscription made before
-// the first look, so a decision between the two is in it) in between.
-// ended makes the error when next fails (ctx ended, stream ended, node
-// lost).
-func decisionWait(ctx context.Context, look func(context.Context) (RunnerInfo, error), next func(context.Context) error,
-	ended func(RunnerInfo, error) error) (bool, error) {
+	defer stop()
 	for {
 		info, err := look(ctx)
 		if err != nil {

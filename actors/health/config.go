@@ -148,15 +148,28 @@ var ErrConflictingTimeouts = errors.New("conflicting timeouts")
 // beat (or at every check just before a beat when the limit is at or below
 // the interval) and recovers (restarts) it after UnhealthyChecks such
 // checks. Zero values are fine: ForRunners fits them to the interval.
-func (c Config) CheckHeartbeat(heartbeatInterval time.Duration) error {
+//
+// name turns the Go names of the three settings ("Health.HeartbeatGrace",
+// "Health.HeartbeatLimit", "Timeouts.HeartbeatInterval", as NodeConfig
+// and runtime.Config have them) into the names the reader knows, as
+// RunnerTimeouts.CheckConflicts's does: a node config passes its keys
+// ("health.heartbeat_grace"), and the error then says to leave a key out
+// for its default. nil keeps the Go names, and the error says to leave
+// the field 0.
+func (c Config) CheckHeartbeat(heartbeatInterval time.Duration, name func(field string) string) error {
+	unset := "out"
+	if name == nil {
+		name, unset = func(f string) string { return f }, "0"
+	}
+	grace, limit, ivName := name("Health.HeartbeatGrace"), name("Health.HeartbeatLimit"), name("Timeouts.HeartbeatInterval")
 	iv := heartbeatInterval
 	switch {
 	case c.HeartbeatGrace > 0 && c.HeartbeatGrace < iv:
-		return fmt.Errorf("%w: Health.HeartbeatGrace (%s) must be at least Timeouts.HeartbeatInterval (%s): a runner that heartbeats on time would lose score between two heartbeats; raise Health.HeartbeatGrace to %s or more (or leave it 0 for its default), or lower Timeouts.HeartbeatInterval",
-			ErrConflictingTimeouts, c.HeartbeatGrace, iv, iv)
+		return fmt.Errorf("%w: %s (%s) must be at least %s (%s): a runner that heartbeats on time would lose score between two heartbeats; raise %s to %s or more (or leave it %s for its default), or lower %s",
+			ErrConflictingTimeouts, grace, c.HeartbeatGrace, ivName, iv, grace, iv, unset, ivName)
 	case c.HeartbeatLimit > 0 && c.HeartbeatLimit < 2*iv:
-		return fmt.Errorf("%w: Health.HeartbeatLimit (%s) must be at least 2 × Timeouts.HeartbeatInterval (%s): a runner that heartbeats on time would score 0 (unhealthy) after a single late heartbeat and be restarted; raise Health.HeartbeatLimit to %s or more (or leave it 0 for its default), or lower Timeouts.HeartbeatInterval to %s or less",
-			ErrConflictingTimeouts, c.HeartbeatLimit, iv, 2*iv, c.HeartbeatLimit/2)
+		return fmt.Errorf("%w: %s (%s) must be at least 2 × %s (%s): a runner that heartbeats on time would score 0 (unhealthy) after a single late heartbeat and be restarted; raise %s to %s or more (or leave it %s for its default), or lower %s to %s or less",
+			ErrConflictingTimeouts, limit, c.HeartbeatLimit, ivName, iv, limit, 2*iv, unset, ivName, c.HeartbeatLimit/2)
 	}
 	return nil
 }

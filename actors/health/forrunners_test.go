@@ -67,12 +67,34 @@ func TestCheckHeartbeatRefuses(t *testing.T) {
 		{health.Config{HeartbeatLimit: time.Second}, "Health.HeartbeatLimit (1s) must be at least 2 × Timeouts.HeartbeatInterval (1s)"},
 		{health.Config{HeartbeatLimit: 1999 * time.Millisecond}, "raise Health.HeartbeatLimit to 2s or more (or leave it 0 for its default), or lower Timeouts.HeartbeatInterval to 999.5ms or less"},
 	} {
-		err := tc.c.CheckHeartbeat(time.Second)
+		err := tc.c.CheckHeartbeat(time.Second, nil)
 		if !errors.Is(err, health.ErrConflictingTimeouts) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v, want %q", tc.c, err, tc.want)
 		}
 	}
-	if err := (health.Config{HeartbeatGrace: time.Second, HeartbeatLimit: 2 * time.Second}).CheckHeartbeat(time.Second); err != nil {
+	if err := (health.Config{HeartbeatGrace: time.Second, HeartbeatLimit: 2 * time.Second}).CheckHeartbeat(time.Second, nil); err != nil {
 		t.Errorf("the edges: %v", err)
+	}
+}
+
+// TestCheckHeartbeatNames: a naming function turns the Go names into the
+// reader's (a node config's keys), and the hint says to leave a key out,
+// not to set it 0; the rest of the text is the Go API's.
+func TestCheckHeartbeatNames(t *testing.T) {
+	key := func(f string) string {
+		return map[string]string{"Health.HeartbeatGrace": "health.grace", "Health.HeartbeatLimit": "health.limit",
+			"Timeouts.HeartbeatInterval": "timeouts.iv"}[f]
+	}
+	for _, tc := range []struct {
+		c    health.Config
+		want string
+	}{
+		{health.Config{HeartbeatGrace: 500 * time.Millisecond}, "conflicting timeouts: health.grace (500ms) must be at least timeouts.iv (1s): a runner that heartbeats on time would lose score between two heartbeats; raise health.grace to 1s or more (or leave it out for its default), or lower timeouts.iv"},
+		{health.Config{HeartbeatLimit: 1999 * time.Millisecond}, "conflicting timeouts: health.limit (1.999s) must be at least 2 × timeouts.iv (1s): a runner that heartbeats on time would score 0 (unhealthy) after a single late heartbeat and be restarted; raise health.limit to 2s or more (or leave it out for its default), or lower timeouts.iv to 999.5ms or less"},
+	} {
+		err := tc.c.CheckHeartbeat(time.Second, key)
+		if !errors.Is(err, health.ErrConflictingTimeouts) || err.Error() != tc.want {
+			t.Errorf("%+v:\n got %v\nwant %s", tc.c, err, tc.want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exo-actors/exo-actors/actors/health"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -161,17 +163,12 @@ func parseNodeHealth(h *nodeHealth, r *nodeRetention, timeouts exo.RunnerTimeout
 	if limit <= grace {
 		return out, fmt.Errorf("health: heartbeat_limit %s must be above heartbeat_grace %s (the age at which a heartbeat counts as silent comes after the age still fresh)", limit, grace)
 	}
-	// The monitor's own rule against the runners' heartbeat interval
-	// (health.Config.CheckHeartbeat), in this file's key names: left to
-	// exo.New it came out as exit 1 with Go field names.
-	iv := timeouts.WithDefaults().HeartbeatInterval
-	switch {
-	case s.HeartbeatGrace > 0 && s.HeartbeatGrace < iv:
-		return out, fmt.Errorf("health.heartbeat_grace (%s) must be at least timeouts.heartbeat_interval (%s): a runner that heartbeats on time would lose score between two heartbeats; raise health.heartbeat_grace to %s or more (or leave it out for its default), or lower timeouts.heartbeat_interval",
-			s.HeartbeatGrace, iv, iv)
-	case s.HeartbeatLimit > 0 && s.HeartbeatLimit < 2*iv:
-		return out, fmt.Errorf("health.heartbeat_limit (%s) must be at least 2 × timeouts.heartbeat_interval (%s): a runner that heartbeats on time would score 0 after a single late heartbeat and be restarted; raise health.heartbeat_limit to %s or more (or leave it out for its default), or lower timeouts.heartbeat_interval to %s or less",
-			s.HeartbeatLimit, iv, 2*iv, s.HeartbeatLimit/2)
+	// The monitor's own rule against the runners' heartbeat interval, in
+	// this file's key names: left to exo.New it came out as exit 1 with Go
+	// field names.
+	hc := health.Config{HeartbeatGrace: s.HeartbeatGrace, HeartbeatLimit: s.HeartbeatLimit}
+	if err := hc.CheckHeartbeat(timeouts.WithDefaults().HeartbeatInterval, configKey); err != nil {
+		return out, errors.New(strings.TrimPrefix(err.Error(), health.ErrConflictingTimeouts.Error()+": "))
 	}
 	if w := h.Webhook; w != nil {
 		wh := &out.webhook
@@ -196,6 +193,23 @@ func parseNodeHealth(h *nodeHealth, r *nodeRetention, timeouts exo.RunnerTimeout
 		wh.Queue = w.Queue
 	}
 	return out, nil
+}
+
+// configKey names a setting as the config does, for the checks that name
+// settings by their Go names (health.Config.CheckHeartbeat):
+// "Health.HeartbeatGrace" → "health.heartbeat_grace" (the JSON key of the
+// nodeHealth field of that name), "Timeouts.HeartbeatInterval" →
+// "timeouts.heartbeat_interval" (timeoutKey).
+func configKey(name string) string {
+	if f, ok := strings.CutPrefix(name, "Timeouts."); ok {
+		return timeoutKey(f)
+	}
+	if f, ok := strings.CutPrefix(name, "Health."); ok {
+		if sf, ok := reflect.TypeFor[nodeHealth]().FieldByName(f); ok {
+			return "health." + sf.Tag.Get("json")
+		}
+	}
+	return name
 }
 
 // parseDurationKey parses the duration string v of key into *to; "" leaves

@@ -81,9 +81,9 @@ func TestParseNodeConfigHealthErrors(t *testing.T) {
 		// exo.New, "Health.HeartbeatGrace (1s) must be at least
 		// Timeouts.HeartbeatInterval (2s)").
 		{k + `"timeouts": {"heartbeat_interval": "2s", "heartbeat_timeout": "10s"}, "health": {"heartbeat_grace": "1s"}}`,
-			`health.heartbeat_grace (1s) must be at least timeouts.heartbeat_interval (2s)`},
+			`health.heartbeat_grace (1s) must be at least timeouts.heartbeat_interval (2s): a runner that heartbeats on time would lose score between two heartbeats; raise health.heartbeat_grace to 2s or more (or leave it out for its default), or lower timeouts.heartbeat_interval`},
 		{k + `"timeouts": {"heartbeat_interval": "2s", "heartbeat_timeout": "10s"}, "health": {"heartbeat_limit": "3s"}}`,
-			`health.heartbeat_limit (3s) must be at least 2 × timeouts.heartbeat_interval (2s)`},
+			`health.heartbeat_limit (3s) must be at least 2 × timeouts.heartbeat_interval (2s): a runner that heartbeats on time would score 0 (unhealthy) after a single late heartbeat and be restarted; raise health.heartbeat_limit to 4s or more (or leave it out for its default), or lower timeouts.heartbeat_interval to 1.5s or less`},
 		{k + `"health": {"webhook": {"retries": -1}}}`, `health.webhook.retries -1: want 0 (no retry) to 100`},
 		{k + `"health": {"webhook": {"queue": -3}}}`, `health.webhook.queue -3`},
 		{k + `"health": {"webhook": {"timeout": "2"}}}`, `health.webhook.timeout: "2" is not a duration`},

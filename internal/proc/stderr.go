@@ -34,6 +34,28 @@ func splitLines(r io.Reader, lineMax int, emit func(line []byte, truncated int))
 	br := bufio.NewReaderSize(r, max(lineMax, 16))
 	cur := make([]byte, 0, lineMax)
 	dropped, full, have := 0, false, false
+	add := func(b []byte) {
+		switch room := lineMax - len(cur); {
+		case full:
+			dropped += len(b)
+		case len(b) <= room:
+			cur = append(cur, b...)
+		default:
+			cur = append(cur, b[:room]...)
+			dropped += len(b) - room
+			// A rune cut in two (here, or at the end of an earlier chunk)
+			// goes with the dropped bytes.
+			k := partialRune(cur)
+			cur, dropped = cur[:len(cur)-k], dropped+k
+			full = true
+		}
+	}
+	// heldCR: the last chunk filled the reader's buffer and ended with a
+	// "\r", held back: it ends the line if the next chunk is just its "\n",
+	// and is the line's own byte otherwise. (Before, a "\r\n" line whose
+	// "\r" was the buffer's last byte, one of 4095 bytes with the
+	// defaults, kept its "\r".)
+	heldCR := false
 	for {
 		chunk, err := br.ReadSlice('\n')
 		ended := err == nil // chunk ends with the line's "\n"
@@ -41,25 +63,21 @@ func splitLines(r io.Reader, lineMax int, emit func(line []byte, truncated int))
 			chunk = chunk[:len(chunk)-1]
 			if n := len(chunk); n > 0 && chunk[n-1] == '\r' {
 				chunk = chunk[:n-1]
+			} else if n == 0 {
+				heldCR = false // "\r" "\n": the line's end
 			}
 		}
 		if len(chunk) > 0 || ended {
 			have = true
 		}
-		switch room := lineMax - len(cur); {
-		case full:
-			dropped += len(chunk)
-		case len(chunk) <= room:
-			cur = append(cur, chunk...)
-		default:
-			cur = append(cur, chunk[:room]...)
-			dropped += len(chunk) - room
-			// A rune cut in two (here, or at the end of an earlier chunk)
-			// goes with the dropped bytes.
-			k := partialRune(cur)
-			cur, dropped = cur[:len(cur)-k], dropped+k
-			full = true
+		if heldCR {
+			add(cr)
+			heldCR = false
 		}
+		if n := len(chunk); errors.Is(err, bufio.ErrBufferFull) && n > 0 && chunk[n-1] == '\r' {
+			chunk, heldCR = chunk[:n-1], true
+		}
+		add(chunk)
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue // the line goes on
 		}
@@ -72,6 +90,9 @@ func splitLines(r io.Reader, lineMax int, emit func(line []byte, truncated int))
 		}
 	}
 }
+
+// cr is the "\r" splitLines adds back when it was not the line's end.
+var cr = []byte{'\r'}
 
 // partialRune returns the length of the incomplete UTF-8 rune b ends with,
 // 0 when b ends with a whole rune (or with bytes that are no UTF-8 at

@@ -13,6 +13,16 @@ type emitted struct {
 	truncated int
 }
 
+// String shows a line (its middle left out past 40 bytes) and its count of
+// dropped bytes, for failures.
+func (e emitted) String() string {
+	l := e.line
+	if len(l) > 40 {
+		l = fmt.Sprintf("%s…(%d bytes)…%s", l[:16], len(l)-32, l[len(l)-16:])
+	}
+	return fmt.Sprintf("%q (%d dropped)", l, e.truncated)
+}
+
 func split(in string, lineMax int) []emitted {
 	var out []emitted
 	splitLines(strings.NewReader(in), lineMax, func(l []byte, n int) { out = append(out, emitted{string(l), n}) })
@@ -42,6 +52,15 @@ func TestSplitLines(t *testing.T) {
 		{"long crlf line: the \\r is not counted", long + "\r\n", 16, []emitted{{long[:16], 84}}},
 		// "é" is 2 bytes: 15 x + é would cut é in half at 16.
 		{"cut at a rune boundary", strings.Repeat("x", 15) + "ééé\n", 16, []emitted{{strings.Repeat("x", 15), 6}}},
+		// The reader's buffer is max(lineMax, 16) bytes: a "\r\n" line
+		// whose "\r" is the buffer's last byte (4095 bytes with the
+		// defaults) kept its "\r", and a longer one counted it as dropped.
+		{"crlf with its \\r at the buffer's end", strings.Repeat("x", 15) + "\r\nz\r\n", 16, []emitted{{strings.Repeat("x", 15), 0}, {"z", 0}}},
+		{"crlf of 4095 bytes, the default bound", strings.Repeat("x", 4095) + "\r\n", 4096, []emitted{{strings.Repeat("x", 4095), 0}}},
+		{"truncated crlf with its \\r at the buffer's end", strings.Repeat("x", 15) + "\r\n", 4, []emitted{{"xxxx", 11}}},
+		{"\\r at the buffer's end inside a line", strings.Repeat("x", 15) + "\ry\n", 16, []emitted{{strings.Repeat("x", 15) + "\r", 1}}},
+		{"\\r \\r\\n at the buffer's end", strings.Repeat("x", 15) + "\r\r\n", 32, []emitted{{strings.Repeat("x", 15) + "\r", 0}}},
+		{"last line ending in \\r at the buffer's end", strings.Repeat("x", 15) + "\r", 16, []emitted{{strings.Repeat("x", 15) + "\r", 0}}},
 		{"control bytes and quotes kept", "\x1b[31mred\x1b[0m \"q\"\t\\\n", 64, []emitted{{"\x1b[31mred\x1b[0m \"q\"\t\\", 0}}},
 	} {
 		got := split(tc.in, tc.max)
@@ -51,7 +70,7 @@ func TestSplitLines(t *testing.T) {
 		}
 		for i := range got {
 			if got[i] != tc.want[i] {
-				t.Errorf("%s: line %d %q, want %q", tc.name, i, got[i], tc.want[i])
+				t.Errorf("%s: line %d %s, want %s", tc.name, i, got[i], tc.want[i])
 			}
 		}
 	}
@@ -61,15 +80,18 @@ func TestSplitLines(t *testing.T) {
 	}
 }
 
-// FuzzSplitLines: whatever the bytes, every line fits the bound and holds
-// no "\n", the lines and dropped bytes account for the whole input, and a
-// line cut from valid UTF-8 stays valid UTF-8.
+// FuzzSplitLines: whatever the bytes, splitLines gives what the plain
+// rule gives (splitRef): every line fits the bound and holds no "\n",
+// loses only its "\n" or "\r\n" end and its dropped bytes, counted
+// exactly, and a line cut from valid UTF-8 stays valid UTF-8.
 func FuzzSplitLines(f *testing.F) {
 	f.Add([]byte("a\r\nb\n\nlong line here\n"), uint8(4))
 	f.Add([]byte("ééé\nxxxxxxxxxx"), uint8(3))
+	f.Add([]byte("xxxxxxxxxxxxxxx\r\nyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\r\n"), uint8(15)) // "\r" at the buffer's end
+	f.Add([]byte("xxxxxxxxxxxxxxx\r\n"), uint8(3))
 	f.Fuzz(func(t *testing.T, in []byte, m uint8) {
 		lineMax := int(m%64) + 1
-		total := 0
+		var got []emitted
 		splitLines(bytes.NewReader(in), lineMax, func(l []byte, n int) {
 			if len(l) > lineMax || bytes.IndexByte(l, '\n') >= 0 || n < 0 {
 				t.Fatalf("line %q (dropped %d): over %d bytes, or holds a newline", l, n, lineMax)
@@ -77,13 +99,39 @@ func FuzzSplitLines(f *testing.F) {
 			if n > 0 && utf8.Valid(in) && !utf8.Valid(l) {
 				t.Fatalf("cut %q from valid UTF-8 is not valid", l)
 			}
-			total += len(l) + n
+			got = append(got, emitted{string(l), n})
 		})
-		// Every byte is in a line, dropped, or a "\n" / "\r\n" ending.
-		if ends := bytes.Count(in, []byte("\n")); total > len(in) || total < len(in)-2*ends {
-			t.Fatalf("lines and drops hold %d bytes of %d (%d line ends)", total, len(in), ends)
+		want := splitRef(in, lineMax)
+		if len(got) != len(want) {
+			t.Fatalf("bound %d: %q, want %q", lineMax, got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("bound %d: line %d %s, want %s", lineMax, i, got[i], want[i])
+			}
 		}
 	})
+}
+
+// splitRef is splitLines's rule written plainly, on the whole input: split
+// at "\n", drop a "\r" before it, cut a line to lineMax bytes and then
+// back to a whole rune, count the rest.
+func splitRef(in []byte, lineMax int) []emitted {
+	var out []emitted
+	for len(in) > 0 {
+		line, rest, ended := bytes.Cut(in, []byte("\n"))
+		in = rest
+		if ended {
+			line = bytes.TrimSuffix(line, []byte("\r"))
+		}
+		keep := line
+		if len(keep) > lineMax {
+			keep = keep[:lineMax]
+			keep = keep[:len(keep)-partialRune(keep)]
+		}
+		out = append(out, emitted{string(keep), len(line) - len(keep)})
+	}
+	return out
 }
 
 // TestStderrBuffer: the buffer rings once until a take, keeps lines in
