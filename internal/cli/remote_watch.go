@@ -93,12 +93,18 @@ func failureText(f *exo.RunnerFailure, runner string) string {
 	return oneLine(f.Error())
 }
 
-// generationRE matches the process generation in a failure's text.
-var generationRE = regexp.MustCompile(` gen [0-9]+: `)
+// Parts of a failure's text that differ from one process to the next for
+// the same failure: its generation, and measured durations ("2.002s").
+var (
+	generationRE = regexp.MustCompile(` gen [0-9]+: `)
+	durationRE   = regexp.MustCompile(`\b[0-9][0-9.]*(ns|µs|us|ms|s|m|h)\b`)
+)
 
-// withoutGeneration is a failure's text without its generation, to tell
-// the same failure of the next process.
-func withoutGeneration(s string) string { return generationRE.ReplaceAllString(s, ": ") }
+// withoutGeneration is a failure's text without its generation and
+// durations, to tell the same failure of the next process.
+func withoutGeneration(s string) string {
+	return durationRE.ReplaceAllString(generationRE.ReplaceAllString(s, ": "), "D")
+}
 
 // ordinal says "1st time", "2nd time", ….
 func ordinal(n int) string {

@@ -70,4 +70,10 @@ func TestRemoteWatchWords(t *testing.T) {
 	if withoutGeneration(a) != withoutGeneration(b) || withoutGeneration(a) == withoutGeneration("runner x-1 gen 2: exited: exitcode=1") {
 		t.Errorf("withoutGeneration: %q, %q", withoutGeneration(a), withoutGeneration(b))
 	}
+	// The trial's loading stall: the same failure, measured a little apart.
+	c := "runner x-1 gen 1: loading stalled at Connected: no layer progress for 2.02s (limit 2s)"
+	d := "runner x-1 gen 2: loading stalled at Connected: no layer progress for 2.002s (limit 2s)"
+	if withoutGeneration(c) != withoutGeneration(d) || withoutGeneration("exitcode=1") == withoutGeneration("exitcode=2") {
+		t.Errorf("withoutGeneration: %q, %q", withoutGeneration(c), withoutGeneration(d))
+	}
 }
