@@ -82,6 +82,14 @@ func helperMain(mode string) int {
 		return helperSkipsRunning(os.Getenv("SKIPS_RUNNING_HOW"))
 	case "stray-stdout":
 		return helperStrayStdout(os.Getenv("STRAY_WHEN"), os.Getenv("STRAY_TEXT"))
+	case "first-layer-slow":
+		// Loads its first layer forever without a Loading(0/N) report, as a
+		// runner written from the docs' examples does: it stays in the
+		// status FIRST_LAYER_AT names (Idle or Connected) while it
+		// heartbeats.
+		err := runner.Serve(context.Background(), firstLayerSlow{at: os.Getenv("FIRST_LAYER_AT")})
+		fmt.Fprintln(os.Stderr, "helper runner:", err)
+		return 1
 	}
 	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 	return 2

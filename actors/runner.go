@@ -469,6 +469,22 @@ func (a *runnerActor) onHandshakeFrame(ctx actor.Context, env *exov1.RunnerEnvel
 
 func (a *runnerActor) handshaken() bool { return a.version != 0 }
 
+// loadingWatched reports whether the loading-stall bound applies in status
+// kind: Loading, and the statuses whose next step is loading the first
+// layer, so that a runner which reports no Loading(0/N) has that layer
+// watched too. Idle (after the handshake; it goes to Connecting or Loading)
+// counts from the handshake, Connected from its report. Connecting does not
+// count: connecting to peers may wait on them.
+func loadingWatched(kind exov1.RunnerStatusKind) bool {
+	switch kind {
+	case exov1.RunnerStatusKind_RUNNER_STATUS_KIND_IDLE,
+		exov1.RunnerStatusKind_RUNNER_STATUS_KIND_CONNECTED,
+		exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING:
+		return true
+	}
+	return false
+}
+
 func (a *runnerActor) onRunnerStatus(ctx actor.Context, st *exov1.RunnerStatus) {
 	from, to := a.status.GetKind(), st.GetKind()
 	if from == to && !protocol.ValidTransition(from, to) {
@@ -488,7 +504,10 @@ func (a *runnerActor) onRunnerStatus(ctx actor.Context, st *exov1.RunnerStatus) 
 			logrus.Fields{"from": protocol.FormatStatus(a.status), "to": protocol.FormatStatus(st)})
 		return
 	}
-	if to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING && st.GetLayersLoaded() != a.status.GetLayersLoaded() {
+	if to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING && st.GetLayersLoaded() != a.status.GetLayersLoaded() ||
+		to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_CONNECTED {
+		// Connected starts the first layer's bound: Connecting (waiting
+		// on peers, say) is not loading and is not watched.
 		a.lastLayers = a.node.runnerClock.Now()
 	}
 	if to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED {
@@ -737,9 +756,13 @@ func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
 		case kind == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING && a.caps[protocol.CapProgress] && now.Sub(a.lastProgress) > t.ProgressTimeout:
 			a.fail(ctx, errhandler.KindNoProgress, SourceProgress,
 				fmt.Sprintf("runner makes no progress: heartbeats but counters frozen for %s while Running (limit %s)", now.Sub(a.lastProgress).Round(time.Millisecond), t.ProgressTimeout), nil)
-		case kind == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING && now.Sub(a.lastLayers) > t.LoadingStall:
+		case loadingWatched(kind) && now.Sub(a.lastLayers) > t.LoadingStall:
+			at := protocol.FormatStatus(a.status)
+			if kind != exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING {
+				at += ", before its first Loading report"
+			}
 			a.fail(ctx, errhandler.KindLoadingStall, SourceLoading,
-				fmt.Sprintf("loading stalled at %s: no layer progress for %s (limit %s)", protocol.FormatStatus(a.status), now.Sub(a.lastLayers).Round(time.Millisecond), t.LoadingStall), nil)
+				fmt.Sprintf("loading stalled at %s: no layer progress for %s (limit %s)", at, now.Sub(a.lastLayers).Round(time.Millisecond), t.LoadingStall), nil)
 		default:
 			a.armWatchdog(ctx)
 		}

@@ -156,7 +156,7 @@ type RunnerTimeouts struct {
 	HeartbeatInterval time.Duration // asked of the runner in HelloAccepted; 500ms (CheckConflicts: the three below ≥ 2×)
 	HeartbeatTimeout  time.Duration // no heartbeat at all → hang; 5s
 	ProgressTimeout   time.Duration // Running, heartbeats but frozen counters → no progress; 30s
-	LoadingStall      time.Duration // Loading with no layer progress; 60s
+	LoadingStall      time.Duration // Idle (after Hello), Connected or Loading with no layer progress; 60s
 	ExitGrace         time.Duration // after TerminationError or stdout EOF, wait for the exit before SIGKILL; 3s (above the Go SDK's 2s stop grace)
 	StopGrace         time.Duration // after the Shutdown frame, before SIGTERM; 3s
 	TermWait          time.Duration // after SIGTERM, before SIGKILL; 2s

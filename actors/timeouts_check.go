@@ -121,24 +121,60 @@ func (t RunnerTimeouts) CheckConflicts(name func(field string) string) error {
 // defaults; d is as the caller set it (a zero Closing adapts, see
 // shutdownDeadlines).
 func checkShutdownFits(d ShutdownDeadlines, t, raw RunnerTimeouts) error {
+	return d.checkFits(t, raw, func(f string) string { return f })
+}
+
+// CheckFits returns an error wrapping ErrConflictingTimeouts when d's
+// Closing, as the caller set it, is shorter than a runner's stop escalation
+// under the timeouts t (zero fields: their defaults): StopGrace + TermWait.
+// name turns "Shutdown.Closing", "Timeouts.StopGrace" and
+// "Timeouts.TermWait" into the names the reader knows (a node config's
+// "shutdown.closing"); nil keeps them. StartNode refuses what this refuses.
+func (d ShutdownDeadlines) CheckFits(t RunnerTimeouts, name func(field string) string) error {
+	if name == nil {
+		name = func(f string) string { return f }
+	}
+	return d.checkFits(t.withDefaults(), t, name)
+}
+
+func (d ShutdownDeadlines) checkFits(t, raw RunnerTimeouts, name func(string) string) error {
 	need := t.StopGrace + t.TermWait
 	if d.Closing <= 0 || d.Closing >= need {
 		return nil
 	}
 	show := func(f string) string {
 		if *raw.durationField(f) <= 0 {
-			return fmt.Sprintf("Timeouts.%s (%s, the default)", f, *t.durationField(f))
+			return fmt.Sprintf("%s (%s, the default)", name("Timeouts."+f), *t.durationField(f))
 		}
-		return fmt.Sprintf("Timeouts.%s (%s)", f, *t.durationField(f))
+		return fmt.Sprintf("%s (%s)", name("Timeouts."+f), *t.durationField(f))
 	}
-	return fmt.Errorf("%w: Shutdown.Closing (%s) must be at least %s + %s = %s: the CLOSING deadline would SIGKILL a runner before its stop reaches SIGTERM and report it forced; raise Shutdown.Closing to %s or more (or leave it 0 for its default), or lower Timeouts.StopGrace or Timeouts.TermWait",
-		ErrConflictingTimeouts, d.Closing, show("StopGrace"), show("TermWait"), need, need)
+	closing := name("Shutdown.Closing")
+	return fmt.Errorf("%w: %s (%s) must be at least %s + %s = %s: the CLOSING deadline would SIGKILL a runner before its stop reaches SIGTERM and report it forced; raise %s to %s or more (or %s for its default), or lower %s or %s",
+		ErrConflictingTimeouts, closing, d.Closing, show("StopGrace"), show("TermWait"), need, closing, need, leaveDefault(closing), name("Timeouts.StopGrace"), name("Timeouts.TermWait"))
+}
+
+// leaveDefault says how to leave the deadline named name to its default:
+// 0 in the Go API, the key left out in a config file.
+func leaveDefault(name string) string {
+	if name == "Shutdown.Closing" {
+		return "leave it 0"
+	}
+	return "leave the key out"
 }
 
 // shutdownDeadlines is d with its defaults, a zero Closing made long
 // enough for a runner's whole stop escalation and the drain of its pipes
 // (StopGrace + TermWait + Drain) when that is longer than the default.
 func shutdownDeadlines(d ShutdownDeadlines, t RunnerTimeouts) ShutdownDeadlines {
+	return d.Effective(t)
+}
+
+// Effective returns the deadlines a node with these settings and the
+// runners' timeouts t uses: d's zero fields take their defaults, and a zero
+// Closing covers a runner's whole stop escalation and the drain of its
+// pipes (StopGrace + TermWait + Drain) when that is longer than 15s.
+func (d ShutdownDeadlines) Effective(t RunnerTimeouts) ShutdownDeadlines {
+	t = t.withDefaults()
 	out := d.withDefaults()
 	if d.Closing <= 0 {
 		out.Closing = max(out.Closing, t.StopGrace+t.TermWait+t.Drain)

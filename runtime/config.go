@@ -145,8 +145,10 @@ type RunnerTimeouts struct {
 	// progress counters this long makes no progress (FailureNoProgress);
 	// default 30s.
 	ProgressTimeout time.Duration
-	// LoadingStall: a runner Loading with no layer progress this long
-	// stalled (FailureLoadingStall); default 60s.
+	// LoadingStall: a runner with no layer progress this long while it
+	// loads stalled (FailureLoadingStall); default 60s. The bound runs
+	// from the handshake while Idle, from the Connected report, and from
+	// each Loading layer count change (docs/protocol.md).
 	LoadingStall time.Duration
 	// ExitGrace: after a TerminationError or the end of its stdout, how long
 	// the runner has to exit before SIGKILL; default 3s (above the Go SDK's

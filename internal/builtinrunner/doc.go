@@ -5,7 +5,9 @@
 //
 // # Behaviour
 //
-// It starts Idle (the supervisor assumes it) and reports Connecting,
+// It says Hello after --hello-delay (default none: a runner slow to start,
+// or, past the supervisor's handshake timeout, one that never says Hello in
+// time), starts Idle (the supervisor assumes it) and reports Connecting,
 // Connected, Loading(k/N) for k = 0..N (N = --layers, --layer-delay before
 // each layer), Loaded, WarmingUp, (--warmup-delay), Ready. Tasks:
 //

@@ -130,6 +130,7 @@ func TestConfigValidate(t *testing.T) {
 		{"zero value", Config{}, ""},
 		{"negative layers", Config{Layers: -1}, "layers -1"},
 		{"negative delay", Config{TokenDelay: -time.Second}, "token delay"},
+		{"negative hello delay", Config{HelloDelay: -time.Second}, "hello delay -1s: want zero or more"},
 		{"loading fault in range", Config{Layers: 4, Fault: Fault{Kind: FaultStallLoading, Count: 3}}, ""},
 		{"loading fault never fires", Config{Layers: 4, Fault: Fault{Kind: FaultCrashLoading, Count: 4}}, "never fires with 4 layers"},
 		{"bad fault value", Config{Fault: Fault{Kind: FaultExit, Code: 300}}, "exit code"},

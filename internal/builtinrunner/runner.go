@@ -52,6 +52,7 @@ const (
 // nil streams mean the process's own, a nil Logger discards.
 type Config struct {
 	Layers      int           // layers to "load"
+	HelloDelay  time.Duration // before the Hello frame (a runner slow to start, or one that never says Hello)
 	LayerDelay  time.Duration // per layer
 	WarmupDelay time.Duration // between WarmingUp and Ready
 	TokenDelay  time.Duration // before each token
@@ -90,7 +91,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		d    time.Duration
-	}{{"layer delay", c.LayerDelay}, {"warmup delay", c.WarmupDelay}, {"token delay", c.TokenDelay}} {
+	}{{"hello delay", c.HelloDelay}, {"layer delay", c.LayerDelay}, {"warmup delay", c.WarmupDelay}, {"token delay", c.TokenDelay}} {
 		if d.d < 0 {
 			return fmt.Errorf("%s %v: want zero or more", d.name, d.d)
 		}
@@ -174,6 +175,9 @@ func (b *builtin) serve(ctx context.Context) error {
 	out, closeOut := pollfd.Out(b.out.w)
 	defer closeOut()
 	b.out.w = out
+	if err := sleep(ctx, b.cfg.HelloDelay); err != nil {
+		return nil // ended before its Hello (SIGTERM: the supervisor gave up on it)
+	}
 	return runner.Serve(ctx, b, runner.WithIO(b.in, b.out), runner.WithLogger(b.log))
 }
 

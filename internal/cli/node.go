@@ -118,7 +118,7 @@ func newNodeCmd(e *env) *cobra.Command {
 }
 
 func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) error {
-	sys, err := exo.New(exo.Config{Logger: e.logger, Tasks: nc.tasks, Timeouts: nc.timeouts, ErrorPolicy: nc.policy, Retention: nc.health.retention, Health: nodeHealthConfig(o, nc)}) // nodeconfig_health.go
+	sys, err := exo.New(exo.Config{Logger: e.logger, Tasks: nc.tasks, Timeouts: nc.timeouts, Shutdown: nc.shutdown, ErrorPolicy: nc.policy, Retention: nc.health.retention, Health: nodeHealthConfig(o, nc)}) // nodeconfig_health.go
 	if err != nil {
 		return o.http.startError(fmt.Sprintf("node %s: ", o.name), err)
 	}
@@ -238,6 +238,9 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	cut := "" // what the shutdown cut short (shutdown_clean.go); "" when clean
 	if err == nil {
 		cut = shutdownCutShort(report)
+		if h := nodeShutdownHint(report, nc.shutdown, nc.timeouts); cut != "" && h != "" { // nodeconfig_shutdown.go
+			cut += "; " + h
+		}
 	}
 	return nodeShutdownEnd(e.stdout, o.name, interrupted, forced, err, cut)
 }

@@ -30,6 +30,7 @@ type nodeFile struct {
 	Timeouts                *nodeTimeouts  `json:"timeouts"`
 	Health                  *nodeHealth    `json:"health"`    // nodeconfig_health.go
 	Retention               *nodeRetention `json:"retention"` // nodeconfig_health.go
+	Shutdown                *nodeShutdown  `json:"shutdown"`  // nodeconfig_shutdown.go
 }
 
 // nodeRestarts is the "restarts" section: the restart intensity and the
@@ -62,7 +63,8 @@ type nodeConfig struct {
 	sessionTimeout time.Duration
 	policy         exo.ErrorPolicy
 	timeouts       exo.RunnerTimeouts
-	health         healthConfigOf // "health" and "retention" (nodeconfig_health.go)
+	health         healthConfigOf        // "health" and "retention" (nodeconfig_health.go)
+	shutdown       exo.ShutdownDeadlines // "shutdown" (nodeconfig_shutdown.go)
 	// resolved holds the values of the kinds' relative paths as the file
 	// wrote them, by key (kinds.K.dir, kinds.K.command), once
 	// resolveKindPaths made them absolute: error texts show both.
@@ -185,6 +187,9 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 		return nil, err
 	}
 	if c.health, err = parseNodeHealth(f.Health, f.Retention, c.timeouts); err != nil {
+		return nil, err
+	}
+	if c.shutdown, err = parseNodeShutdown(f.Shutdown, c.timeouts); err != nil {
 		return nil, err
 	}
 	return c, nil

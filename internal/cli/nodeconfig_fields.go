@@ -82,7 +82,7 @@ func locateField(data []byte, field string) (string, []string) {
 	if where, keys := locateHealthField(top, field); where != "" { // nodeconfig_health.go
 		return where, keys
 	}
-	for _, sec := range []struct{ key, field string }{{"tasks", "Tasks"}, {"restarts", "Restarts"}, {"timeouts", "Timeouts"}} {
+	for _, sec := range []struct{ key, field string }{{"tasks", "Tasks"}, {"restarts", "Restarts"}, {"timeouts", "Timeouts"}, {"shutdown", "Shutdown"}} {
 		var obj map[string]json.RawMessage
 		if raw, ok := top[sec.key]; ok && json.Unmarshal(raw, &obj) == nil {
 			if _, ok := obj[field]; ok {
@@ -188,7 +188,7 @@ func durationKey(field string) bool {
 	case "session_timeout", "tasks.ack_timeout", "restarts.window", "restarts.backoff_base", "restarts.backoff_max":
 		return true
 	}
-	return strings.HasPrefix(field, "timeouts.") || healthDurationKey(field) // nodeconfig_health.go
+	return strings.HasPrefix(field, "timeouts.") || strings.HasPrefix(field, "shutdown.") || healthDurationKey(field) // nodeconfig_health.go
 }
 
 // kindAt returns the name of the kind under "kinds" whose value holds

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/exo-actors/exo-actors/actors"
 )
 
 func TestParseNodeConfig(t *testing.T) {
@@ -58,7 +60,7 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{"kinds": {"echo": {"builtin": true}}} {}`, "trailing data"},
 		{`{"kinds": {"echo": {"bultin": true}}}`, `unknown field "bultin" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "builtin"?)`},
 		{`{"kinds": {"echo": {"builtin": true, "max_runner": 2}}}`, `unknown field "max_runner" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "max_runners"?)`},
-		{`{"kinds": {"echo": {"builtin": true}}, "sesion_timeout": "1s"}`, `unknown field "sesion_timeout" at the top level: the fields there are kinds, tasks, max_message, cancel_tasks_on_client_loss, session_timeout, restarts, timeouts, health, retention (did you mean "session_timeout"?)`},
+		{`{"kinds": {"echo": {"builtin": true}}, "sesion_timeout": "1s"}`, `unknown field "sesion_timeout" at the top level: the fields there are kinds, tasks, max_message, cancel_tasks_on_client_loss, session_timeout, restarts, timeouts, health, retention, shutdown (did you mean "session_timeout"?)`},
 		{`{"kinds": {"echo": {"builtin": true}}, "tasks": {"inflight": 2}}`, `unknown field "inflight" in tasks: the fields there are in_flight, queue, ack_timeout (did you mean "in_flight"?)`},
 		{`{"kinds": {"echo": {"builtin": true}}, "restarts": {"xyzzy": 2}}`, `unknown field "xyzzy" in restarts: the fields there are max, window, backoff_base, backoff_max`},
 		{`{"kinds": {"Echo": {"builtin": true}}}`, `kind "Echo": want 1-40 lowercase`},
@@ -89,6 +91,14 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{"kinds": {"echo": {"command": "x"}}, "restarts": {"window": "often"}}`, `restarts.window "often"`},
 		{`{"kinds": {"echo": {"command": "x"}}, "restarts": {"backoff_base": "0s"}}`, `restarts.backoff_base "0s"`},
 		{`{"kinds": {"echo": {"command": "x"}}, "restarts": {"backoff_base": "10s", "backoff_max": "1s"}}`, `restarts.backoff_base 10s is above restarts.backoff_max 1s`},
+		// The "shutdown" section (the trial: `{"shutdown":{"draining":"5s"}}` was an unknown field).
+		{`{"kinds": {"echo": {"command": "x"}}, "shutdown": {"draining": "-5s"}}`, `shutdown.draining: "-5s": want a positive duration (e.g. "10s"), or leave the key out for the default`},
+		{`{"kinds": {"echo": {"command": "x"}}, "shutdown": {"signaling": "0s"}}`, `shutdown.signaling: "0s": want a positive duration`},
+		{`{"kinds": {"echo": {"command": "x"}}, "shutdown": {"closing": "soon"}}`, `shutdown.closing: "soon" is not a duration (want e.g. "10s")`},
+		{`{"kinds": {"echo": {"command": "x"}}, "shutdown": {"draining": 5}}`, `shutdown.draining: want a duration string, e.g. "10s", got a JSON number`},
+		{`{"kinds": {"echo": {"command": "x"}}, "shutdown": {"drain": "5s"}}`, `unknown field "drain" in shutdown: the fields there are signaling, draining, closing (did you mean "draining"?)`},
+		{`{"kinds": {"echo": {"command": "x"}}, "shutdown": {"closing": "4s"}, "timeouts": {"stop_grace": "3s"}}`,
+			`shutdown.closing (4s) must be at least timeouts.stop_grace (3s) + timeouts.term_wait (2s, the default) = 5s: the CLOSING deadline would SIGKILL a runner before its stop reaches SIGTERM and report it forced; raise shutdown.closing to 5s or more (or leave the key out for its default), or lower timeouts.stop_grace or timeouts.term_wait`},
 	} {
 		_, err := parseNodeConfig(strings.NewReader(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
@@ -106,6 +116,7 @@ func FuzzParseNodeConfig(f *testing.F) {
 	f.Add(`{"kinds": {"a": {"builtin": true, "max_runner": 1}}, "tasks": {"x": 1}}`)
 	f.Add(`{"kinds": {"a": {"builtin": true}}, "health": {"interval": "1s", "rss_limit": "1GiB", "cpu_limit": 2, "webhook": {"queue": 8, "retries": 0}}, "retention": {"keep_removed": 1}}`)
 	f.Add(`{"kinds": {"a": {"builtin": true}}, "health": {"healthy": 0.5, "degraded": 0.6, "heartbeat_grace": "9s"}}`)
+	f.Add(`{"kinds": {"a": {"builtin": true}}, "shutdown": {"signaling": "1s", "draining": "5s", "closing": "6s"}, "timeouts": {"stop_grace": "4s"}}`)
 	f.Fuzz(func(t *testing.T, in string) {
 		c, err := parseNodeConfig(strings.NewReader(in))
 		if err != nil {
@@ -121,6 +132,10 @@ func FuzzParseNodeConfig(f *testing.F) {
 		// the monitor's own validation (no exit-1 surprise at start).
 		if err := healthValidate(c); err != nil {
 			t.Fatalf("accepted %q, but the monitor refuses it: %v", in, err)
+		}
+		// Its "shutdown" passes the node's own check too.
+		if err := actors.ShutdownDeadlines(c.shutdown).CheckFits(actors.RunnerTimeouts(c.timeouts), nil); err != nil {
+			t.Fatalf("accepted %q, but the node refuses its shutdown deadlines: %v", in, err)
 		}
 		for name, k := range c.kinds {
 			if k.Spec.Kind != name || k.Spec.Validate() != nil || k.MaxRunners < 0 {

@@ -404,9 +404,11 @@ type nodeRun struct {
 	outcomes int
 	order    string // the first order violation
 	err      error
+	watch    runnerWatch // its runner's failures, as watchRunner saw them (remote_watch.go)
 }
 
 func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun) (err error) {
+	out = &syncWriter{w: out} // the runner watchers print too (remote_watch.go)
 	runs := make([]*nodeRun, len(cs))
 	// Runs last (after the readers ended): a run that ends before its
 	// normal end leaves no runner of its own behind.
@@ -424,6 +426,10 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 	// On an early return too: each reader ends once its subscription is
 	// closed (deferred below, so before this Wait) or ctx ends.
 	defer readers.Wait()
+	// The runner watchers end when their subscriptions close (deferred
+	// below, so before this Wait) or ctx ends; what they saw is read after.
+	var watchers sync.WaitGroup
+	defer watchers.Wait()
 	for i, c := range cs {
 		nr := &nodeRun{c: c}
 		runs[i] = nr
@@ -438,6 +444,19 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 		}
 		nr.runner = id
 		fmt.Fprintf(out, "node %-8s spawned %s\n", c.NodeName(), id)
+		// Its failures as they come: a runner the node restarts again
+		// and again is said so, not only at --timeout (remote_watch.go).
+		rsub, err := c.Subscribe(exo.TopicRunnerStatus, exo.Filter{RunnerID: id,
+			Kinds: []string{exo.KindRunnerFailed, exo.KindStatusChanged, exo.KindRunnerStopped}}, exo.SubscribeOptions{})
+		if err != nil {
+			return err
+		}
+		defer rsub.Close()
+		watchers.Add(1)
+		go func() {
+			defer watchers.Done()
+			nr.watchRunner(ctx, rsub, out)
+		}()
 		want := r.tasks / len(cs)
 		if i < r.tasks%len(cs) {
 			want++

@@ -199,6 +199,10 @@ func abortReason(ctx context.Context, r remoteRun, runs []*nodeRun, cause error)
 	case interrupted:
 		return ri.Error(), &interruptedError{msg: fmt.Sprintf("%s after %d of %d tasks ended; %s", ri.Error(), ended, r.tasks, done)}
 	}
+	if failing := failingRunners(ctx, runs); len(failing) > 0 { // remote_watch.go
+		return fmt.Sprintf("--timeout %s reached", r.timeout), fmt.Errorf("--timeout %s reached before the run ended (%d of %d tasks had ended, %d submitted): %s; %s",
+			r.timeout, ended, r.tasks, total, failingAdvice(failing), done)
+	}
 	return fmt.Sprintf("--timeout %s reached", r.timeout), fmt.Errorf("--timeout %s reached before the run ended (%d of %d tasks had ended, %d submitted); %s; allow more time with --timeout (e.g. --timeout %s), or run fewer or shorter tasks (--tasks, --tokens)",
 		r.timeout, ended, r.tasks, total, done, 4*r.timeout)
 }

@@ -73,6 +73,10 @@ type Error struct {
 	Excerpt string
 	// Arrived is, for ErrStalled, how many bytes of the frame had arrived.
 	Arrived int
+	// Body is, for ErrUndecodable and ErrUnknownFields, the first bytes of
+	// the frame's body (at most BodyHexMax) in hex, for whoever encodes
+	// frames by hand; empty when the body's start was not in hand.
+	Body string
 	// Stream and Hint name the stream and say what to do, in the message
 	// of a text error ("stdout", TextHint unless TextStream says otherwise).
 	Stream, Hint string
@@ -92,6 +96,9 @@ func (e *Error) Error() string {
 	}
 	if e.Cause != nil {
 		s += ": " + e.Cause.Error()
+	}
+	if e.Body != "" {
+		s += "; body " + e.Body
 	}
 	if e.Kind == ErrStalled {
 		s += fmt.Sprintf("; %d bytes arrived: %s", e.Arrived, e.Excerpt)
@@ -347,11 +354,37 @@ func (r *Reader) read(m proto.Message) error {
 // stream stays in sync past it, unless its start is text (then it is out of
 // sync, and the offset stays at the frame's start, as for every fatal error).
 func (r *Reader) bodyError(e *Error, head []byte, n int) error {
+	if e.Kind == ErrUndecodable || e.Kind == ErrUnknownFields {
+		e.Body = bodyHex(head, n, e.Length)
+	}
 	err := textOr(e, head)
 	if !errors.Is(err, ErrTextOnStdout) {
 		r.advance(n, e.Length)
 	}
 	return err
+}
+
+// BodyHexMax is how many bytes of a bad frame body (*Error).Body shows.
+const BodyHexMax = 32
+
+// bodyHex renders the start of a frame's body in hex: head holds the frame
+// from its start (n bytes of length prefix, then the body of size bytes, or
+// only the body's start when the frame is larger than the read buffer).
+// The result reads e.g. "0a 01 ff" or "0a 01 ff … (first 32 of 4096 bytes)".
+func bodyHex(head []byte, n int, size uint64) string {
+	if len(head) <= n || size == 0 {
+		return ""
+	}
+	body := head[n:]
+	if uint64(len(body)) > size {
+		body = body[:size]
+	}
+	body = body[:min(len(body), BodyHexMax)]
+	s := fmt.Sprintf("% x", body)
+	if uint64(len(body)) < size {
+		s += fmt.Sprintf(" … (first %d of %d bytes)", len(body), size)
+	}
+	return s
 }
 
 // textProbe is how many bytes at a frame's start the text checks look at.

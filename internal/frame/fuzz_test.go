@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -197,6 +198,17 @@ func decodeAll(t *testing.T, in []byte, r *frame.Reader, buf *bytes.Buffer, br *
 			}
 			if kinds != 1 || errors.Is(err, frame.ErrTooLarge) {
 				t.Fatalf("error matches %d reader kinds: %v", kinds, err)
+			}
+			if fe.Body != "" {
+				// The hex shown is the start of this frame's body, bounded
+				// (a reader with a small buffer may show less of it).
+				hexed, _, _ := strings.Cut(fe.Body, " …")
+				raw := in[start:]
+				_, n := protowire.ConsumeVarint(raw)
+				if n < 0 || len(hexed) > 3*frame.BodyHexMax ||
+					!strings.HasPrefix(fmt.Sprintf("% x", raw[n:n+min(len(raw)-n, frame.BodyHexMax)]), hexed) {
+					t.Fatalf("frame %d: body shown as %q: %v", num, fe.Body, err)
+				}
 			}
 			if fe.Fatal() {
 				if end != start {

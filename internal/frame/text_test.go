@@ -221,3 +221,33 @@ func TestReadEnvelopeOfUnknownFieldsOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestReadBadBodyShowsHex: a body that does not decode (or carries unknown
+// fields) is shown in hex, its first frame.BodyHexMax bytes, for whoever
+// encodes frames by hand (a runner in a language without an SDK).
+func TestReadBadBodyShowsHex(t *testing.T) {
+	long := append([]byte{0x0a, 0x7f}, bytes.Repeat([]byte{0x01}, 40)...) // field 1, length 127 past the end
+	for _, tc := range []struct {
+		name  string
+		bytes []byte
+		kind  error
+		want  string
+	}{
+		{"three bytes", []byte{3, 0x0a, 0x05, 0x01}, frame.ErrUndecodable,
+			"frame 1 at byte 0: undecodable frame body (declared length 3): proto: cannot parse invalid wire-format data; body 0a 05 01"},
+		{"longer than the bound", append([]byte{byte(len(long))}, long...), frame.ErrUndecodable,
+			"frame 1 at byte 0: undecodable frame body (declared length 42): proto: cannot parse invalid wire-format data; body 0a 7f" +
+				strings.Repeat(" 01", 30) + " … (first 32 of 42 bytes)"},
+		{"unknown field", []byte{7, 0x12, 0x02, 0x08, 0x01, 0x98, 0x06, 0x01}, frame.ErrUnknownFields,
+			"frame 1 at byte 0: message has unknown fields (declared length 7): in exoactors.v1.RunnerEnvelope; body 12 02 08 01 98 06 01"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := frame.NewReader(bytes.NewReader(tc.bytes)).Read(new(exov1.RunnerEnvelope))
+			// protobuf-go puts a non-breaking space after "proto:" at
+			// random, so that nobody matches its texts exactly.
+			if !errors.Is(err, tc.kind) || strings.ReplaceAll(err.Error(), "\u00a0", " ") != tc.want {
+				t.Fatalf("err = %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}

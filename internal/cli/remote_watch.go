@@ -1,0 +1,198 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	exo "github.com/exo-actors/exo-actors/runtime"
+)
+
+// A runner that fails before it is Ready (one that never says Hello within
+// the handshake timeout, crashes while loading, ...) is restarted by its
+// node again and again, and `remote run` saw nothing of it: it printed
+// "spawned" and then, at --timeout, advised more time, which cannot help.
+// So run follows each runner it spawned on its node's runner-status stream:
+// it prints each failure as it comes (the node's own one-line text, with
+// what to do), and at --timeout it says which runner is failing and how,
+// instead of advising more time alone.
+
+// runnerWatch is what run saw of the runner it spawned on one node. The
+// watcher goroutine (watchRunner) writes it; run reads it once the
+// watcher ended (after readers.Wait).
+type runnerWatch struct {
+	failures int    // RunnerFailed events seen
+	last     string // the last failure's text (RunnerFailure.Error)
+	ready    bool   // its last status seen was Ready or Running
+	err      error  // why the watch ended early, if not the run's end
+}
+
+// maxFailureLines bounds the failure lines run prints per runner; later
+// failures are counted, and the last one is reported at the end.
+const maxFailureLines = 5
+
+// syncWriter serialises writes to run's output: the watchers print
+// failures while run prints its own lines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// watchRunner follows the runner nr spawned on sub (its node's
+// runner-status stream, filtered to that runner) until ctx ends or the
+// subscription does, and prints a line per failure to out.
+func (nr *nodeRun) watchRunner(ctx context.Context, sub *exo.Subscription, out io.Writer) {
+	w := &nr.watch
+	for {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.err = err
+			}
+			return
+		}
+		switch p := ev.Payload.(type) {
+		case exo.StatusChanged:
+			w.ready = p.To == exo.StatusReady || p.To == exo.StatusRunning
+		case exo.RunnerFailed:
+			w.ready = false
+			w.failures++
+			text := failureText(p.Failure, nr.runner)
+			same := w.last != "" && withoutGeneration(text) == withoutGeneration(w.last)
+			w.last = text
+			switch {
+			case w.failures > maxFailureLines+1:
+			case w.failures == maxFailureLines+1:
+				fmt.Fprintf(out, "node %-8s runner %s failed again (%s); further failures are counted, the last is shown at the end\n", nr.c.NodeName(), nr.runner, ordinal(w.failures))
+			case same:
+				fmt.Fprintf(out, "node %-8s runner %s failed again, the same way (%s)\n", nr.c.NodeName(), nr.runner, ordinal(w.failures))
+			default:
+				fmt.Fprintf(out, "node %-8s runner failed (%s): %s\n", nr.c.NodeName(), ordinal(w.failures), text)
+			}
+		case exo.RunnerStopped:
+			w.ready = false
+		}
+	}
+}
+
+// failureText is a RunnerFailed event's one-line text.
+func failureText(f *exo.RunnerFailure, runner string) string {
+	if f == nil {
+		return "runner " + runner + " failed (the event carried no details)"
+	}
+	return oneLine(f.Error())
+}
+
+// Parts of a failure's text that differ from one process to the next for
+// the same failure: its generation, and measured durations ("2.002s").
+var (
+	generationRE = regexp.MustCompile(` gen [0-9]+: `)
+	durationRE   = regexp.MustCompile(`\b[0-9][0-9.]*(ns|µs|us|ms|s|m|h)\b`)
+)
+
+// withoutGeneration is a failure's text without its generation and
+// durations, to tell the same failure of the next process.
+func withoutGeneration(s string) string {
+	return durationRE.ReplaceAllString(generationRE.ReplaceAllString(s, ": "), "D")
+}
+
+// ordinal says "1st time", "2nd time", ….
+func ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return fmt.Sprintf("%d%s time", n, suffix)
+}
+
+// failingRunners says, for the runners run spawned that are failing and
+// not Ready when the run ended early, how: e.g. "runner echo-1a2b3c on
+// node-a never became Ready: it failed 4 times, the node restarting it
+// after each; the last: runner echo-1a2b3c gen 4: handshake: never said
+// Hello within 1s: …; raise RunnerTimeouts.Handshake (node config:
+// timeouts.handshake) if it only starts slowly". For a runner whose
+// failures the stream did not show (the first ones can come before run
+// subscribed), it asks the node, briefly. Empty when no runner is failing.
+func failingRunners(ctx context.Context, runs []*nodeRun) []string {
+	var out []string
+	for _, nr := range runs {
+		if nr == nil || nr.runner == "" || nr.stopped {
+			continue
+		}
+		w := nr.watch
+		if w.failures == 0 && !w.ready {
+			w = nr.askRunner(ctx)
+		}
+		if w.failures == 0 || w.ready {
+			continue
+		}
+		out = append(out, fmt.Sprintf("runner %s on %s never became Ready: it failed %s, the node restarting it after each; the last: %s",
+			nr.runner, nr.c.NodeName(), times(w.failures), w.last))
+	}
+	return out
+}
+
+// times says "once", "twice", "4 times".
+func times(n int) string {
+	switch n {
+	case 1:
+		return "once"
+	case 2:
+		return "twice"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
+// askRunner asks the node, for at most askRunnerBound, how the runner
+// fares: a failure of a runner that is not Ready counts as one per
+// process it ran (its generation).
+func (nr *nodeRun) askRunner(ctx context.Context) runnerWatch {
+	if nr.c.Err() != nil {
+		return runnerWatch{}
+	}
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), askRunnerBound)
+	defer cancel()
+	infos, err := nr.c.Runners(qctx)
+	if err != nil {
+		return runnerWatch{}
+	}
+	for _, ri := range infos {
+		if ri.ID != nr.runner {
+			continue
+		}
+		if ri.LastError == "" || ri.Status == exo.StatusReady || ri.Status == exo.StatusRunning {
+			return runnerWatch{ready: ri.Status == exo.StatusReady || ri.Status == exo.StatusRunning}
+		}
+		n := int(ri.Generation)
+		if ri.Status != exo.StatusFailed && !ri.Restarting && n > 1 {
+			n-- // its current process has not failed (yet)
+		}
+		return runnerWatch{failures: max(n, 1), last: oneLine(ri.LastError)}
+	}
+	return runnerWatch{}
+}
+
+// askRunnerBound bounds askRunner's call: run has ended already.
+const askRunnerBound = 2 * time.Second
+
+// failingAdvice ends run's timeout error when runners are failing: more
+// time cannot help them.
+func failingAdvice(failing []string) string {
+	return strings.Join(failing, "; ") + "; more time will not help while it fails: fix the runner or its kind in the node config, as its failure says"
+}

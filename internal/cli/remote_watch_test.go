@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestRemoteRunReportsAFailingRunner: a kind whose runner never says Hello
+// within the handshake timeout is restarted by the node again and again.
+// The trial's `remote run` printed only "spawned …" for 30 s and then
+// advised more time with --timeout, which cannot help. Now each failure is
+// printed as it comes, and the timeout's error names the failing runner,
+// its last failure and the config key to raise, instead of more time.
+func TestRemoteRunReportsAFailingRunner(t *testing.T) {
+	node, stdout, _ := startNodeWithConfig(t, "watch-a", `{"kinds": {"slowhello": {"builtin": true, "args": ["--hello-delay", "1h"]}},
+		"timeouts": {"handshake": "1s"}, "restarts": {"max": -1, "backoff_base": "50ms", "backoff_max": "100ms"}}`)
+	head := readUntil(t, stdout, "listening on ")
+	_, rest, _ := strings.Cut(head, "listening on ")
+	listen := strings.Fields(rest)[0]
+	defer func() {
+		_ = node.Process.Signal(syscall.SIGTERM)
+		_ = waitExit(t, node)
+	}()
+
+	out, stderr, code := runRemoteCmd(t, "--node", listen, "--timeout", "6s", "run", "--kind", "slowhello", "--tasks", "1", "--tokens", "1")
+	t.Logf("stdout:\n%s\nstderr:\n%s", out, stderr)
+	for _, want := range []string{
+		"node watch-a  runner failed (1st time): runner slowhello-",
+		"never said Hello within 1s",
+		"failed again, the same way (2nd time)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q", want)
+		}
+	}
+	for _, want := range []string{
+		"--timeout 6s reached before the run ended (0 of 1 tasks had ended, 1 submitted): runner slowhello-",
+		" on watch-a never became Ready: it failed ",
+		"the node restarting it after each; the last: runner slowhello-",
+		"never said Hello within 1s",
+		"node config: timeouts.handshake",
+		"more time will not help while it fails",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	if strings.Contains(stderr, "allow more time with --timeout") {
+		t.Errorf("stderr still advises more time")
+	}
+	if code != ExitFailure || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q; want 1 and one line", code, stderr)
+	}
+}
+
+func TestRemoteWatchWords(t *testing.T) {
+	for n, want := range map[int]string{1: "1st time", 2: "2nd time", 3: "3rd time", 4: "4th time", 11: "11th time", 12: "12th time", 13: "13th time", 21: "21st time", 112: "112th time"} {
+		if got := ordinal(n); got != want {
+			t.Errorf("ordinal(%d) = %q, want %q", n, got, want)
+		}
+	}
+	for n, want := range map[int]string{1: "once", 2: "twice", 5: "5 times"} {
+		if got := times(n); got != want {
+			t.Errorf("times(%d) = %q, want %q", n, got, want)
+		}
+	}
+	a := "runner x-1 gen 1: handshake: never said Hello within 1s"
+	b := "runner x-1 gen 12: handshake: never said Hello within 1s"
+	if withoutGeneration(a) != withoutGeneration(b) || withoutGeneration(a) == withoutGeneration("runner x-1 gen 2: exited: exitcode=1") {
+		t.Errorf("withoutGeneration: %q, %q", withoutGeneration(a), withoutGeneration(b))
+	}
+	// The trial's loading stall: the same failure, measured a little apart.
+	c := "runner x-1 gen 1: loading stalled at Connected: no layer progress for 2.02s (limit 2s)"
+	d := "runner x-1 gen 2: loading stalled at Connected: no layer progress for 2.002s (limit 2s)"
+	if withoutGeneration(c) != withoutGeneration(d) || withoutGeneration("exitcode=1") == withoutGeneration("exitcode=2") {
+		t.Errorf("withoutGeneration: %q, %q", withoutGeneration(c), withoutGeneration(d))
+	}
+}
