@@ -15,9 +15,10 @@ import "github.com/asynkron/protoactor-go/remote"
 // last departed client's ring stayed live (protoactor's PIDSet keeps the
 // last removed PID in its slice until the next spawn; docs/traps.md): the
 // live heap rose from 16 to 33 MB after the first session, and RSS from
-// 47 to 124 MB. 1024 slots (16 KiB) hold a full batch (the writer sends
-// up to 1000 messages at once); a burst beyond them grows the ring as
-// before, by doubling.
+// 47 to 119 MB over 30 sessions (docs/operations.md, "Memory of a
+// long-running node"). 1024 slots (16 KiB) hold a full batch (the writer
+// sends up to 1000 messages at once); a burst beyond them grows the ring
+// as before, by doubling.
 const WriterQueueSlots = 1024
 
 // WriterQueue is the remote option setting the endpoint writer's first
