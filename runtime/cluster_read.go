@@ -137,8 +137,17 @@ func (cc *ClusterClient) readStatus(ctx context.Context) (membership.Status, err
 // the process's: one per peer, two goroutines each, which stayed up to
 // 90 s after the last read, and Close could not close them without
 // closing the host's own idle connections too.
+//
+// A host that replaced http.DefaultTransport with another
+// RoundTripper gets a plain Transport with the same proxy rule.
 func newReadClient() *http.Client {
-	return &http.Client{Timeout: 2 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	tr, ok := http.DefaultTransport.(*http.Transport)
+	if ok {
+		tr = tr.Clone()
+	} else {
+		tr = &http.Transport{Proxy: http.ProxyFromEnvironment, IdleConnTimeout: 90 * time.Second}
+	}
+	return &http.Client{Timeout: 2 * time.Second, Transport: tr}
 }
 
 // closeReads closes the idle connections of the membership reads; Close
