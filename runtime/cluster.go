@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -248,7 +249,8 @@ type ClusterClient struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup // the poller (pollOnce), the runner check (checkRunners) and every failover goroutine
 	closed  sync.Once
-	placeMu sync.Mutex // serialises place: each sees the runners the one before spawned
+	http    *http.Client // the membership reads' own (cluster_read.go), idle connections closed by Close
+	placeMu sync.Mutex   // serialises place: each sees the runners the one before spawned
 	// beforeSpawn, set by tests only, runs before a placement's spawn with
 	// the caller's context (cluster_calls.go).
 	beforeSpawn func(context.Context)
@@ -320,7 +322,7 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 		defer cancel()
 	}
 	cctx, cancel := context.WithCancel(context.Background())
-	cc := &ClusterClient{cfg: cfg, mcfg: mcfg, eh: eh, bound: clientDetectionBound(mcfg, cfg.Poll), ctx: cctx, cancel: cancel,
+	cc := &ClusterClient{cfg: cfg, mcfg: mcfg, eh: eh, bound: clientDetectionBound(mcfg, cfg.Poll), ctx: cctx, cancel: cancel, http: newReadClient(),
 		members: map[string]*memberConn{}, dead: map[string]bool{}, joining: map[string]bool{}, runners: map[string]*clusterRunner{}, tasks: map[*clusterTask]struct{}{}}
 	for {
 		err := cc.refresh(ctx)
@@ -1440,6 +1442,7 @@ func (cc *ClusterClient) Close() error {
 		for _, mc := range conns {
 			mc.c.Close()
 		}
+		cc.closeReads()
 		for _, t := range parked { // tasks of suspect members, held for a verdict that will not come
 			t.feed.Fail(fmt.Sprintf("%s: cluster client of %s closed", ErrClientClosed, cc.cfg.Cluster), time.Now())
 		}

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -53,7 +54,7 @@ func clientDetectionBound(mcfg membership.Config, poll time.Duration) time.Durat
 // union of the views of the peers that answered, joined, in this cluster.
 func (cc *ClusterClient) readStatus(ctx context.Context) (membership.Status, error) {
 	if cc.mcfg.Provider == membership.ProviderEtcd || len(cc.mcfg.Peers) < 2 {
-		return membership.QueryStatus(ctx, cc.mcfg)
+		return membership.QueryStatusVia(ctx, cc.mcfg, cc.http)
 	}
 	cc.mu.Lock()
 	slow := make(map[string]time.Duration, len(cc.unanswered))
@@ -82,7 +83,7 @@ func (cc *ClusterClient) readStatus(ctx context.Context) (membership.Status, err
 			one := cc.mcfg
 			one.Peers = []string{p}
 			start := time.Now()
-			st, err := membership.QueryStatus(pctx, one)
+			st, err := membership.QueryStatusVia(pctx, one, cc.http)
 			took[i] = time.Since(start)
 			if err != nil || len(st.Peers) != 1 {
 				views[i] = membership.PeerView{Peer: p, Error: fmt.Sprint(err)}
@@ -128,4 +129,31 @@ func (cc *ClusterClient) readStatus(ctx context.Context) (membership.Status, err
 	}
 	sort.Slice(st.Members, func(i, j int) bool { return st.Members[i].ID < st.Members[j].ID })
 	return st, nil
+}
+
+// newReadClient is the HTTP client of a ClusterClient's membership reads
+// of automanaged peers: on its own Transport, so that Close can end its
+// keep-alive connections (closeReads). On http.DefaultTransport they were
+// the process's: one per peer, two goroutines each, which stayed up to
+// 90 s after the last read, and Close could not close them without
+// closing the host's own idle connections too.
+//
+// A host that replaced http.DefaultTransport with another
+// RoundTripper gets a plain Transport with the same proxy rule.
+func newReadClient() *http.Client {
+	tr, ok := http.DefaultTransport.(*http.Transport)
+	if ok {
+		tr = tr.Clone()
+	} else {
+		tr = &http.Transport{Proxy: http.ProxyFromEnvironment, IdleConnTimeout: 90 * time.Second}
+	}
+	return &http.Client{Timeout: 2 * time.Second, Transport: tr}
+}
+
+// closeReads closes the idle connections of the membership reads; Close
+// calls it once the poller has ended (no read is in flight).
+func (cc *ClusterClient) closeReads() {
+	if cc.http != nil {
+		cc.http.CloseIdleConnections()
+	}
 }

@@ -12,6 +12,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/exo-actors/exo-actors/internal/remoteopt"
 )
 
 // DefaultMaxMessage is the default largest request a gateway accepts (and
@@ -171,7 +173,8 @@ func SplitListen(listen string) (string, int, error) {
 
 // RemoteConfig returns the protoactor remote configuration of t: gRPC
 // server and dial options with TLS (both sides, see TLSFiles) and the
-// message size limits. Each remote With… option is applied once (a
+// message size limits, and a small first queue for each peer's endpoint
+// writer (remoteopt.WriterQueue). Each remote With… option is applied once (a
 // second call would replace the first).
 func (t Transport) RemoteConfig() (*remote.Config, error) {
 	host, port, err := SplitListen(t.Listen)
@@ -189,7 +192,7 @@ func (t Transport) RemoteConfig() (*remote.Config, error) {
 	} else {
 		dial = append(dial, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	}
-	cfg := remote.Configure(host, port, remote.WithServerOptions(srv...), remote.WithDialOptions(dial...))
+	cfg := remote.Configure(host, port, remote.WithServerOptions(srv...), remote.WithDialOptions(dial...), remoteopt.WriterQueue())
 	cfg.MaxRetryCount = writerConnectAttempts
 	return cfg, nil
 }

@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/exo-actors/exo-actors/internal/logbridge"
+	"github.com/exo-actors/exo-actors/internal/remoteopt"
 )
 
 // ErrEtcdUnreachable is wrapped by the error of a join whose etcd endpoints
@@ -130,7 +131,7 @@ func startIncarnation(cfg Config, number, port int, onTopology func(*cluster.Clu
 	for _, k := range clusterKinds(cfg.NodeName, cfg.Kinds, cfg.Gateway) {
 		kinds = append(kinds, cluster.NewKind(k, props))
 	}
-	ccfg := cluster.Configure(cfg.Cluster, inc.provider, disthash.New(), remote.Configure(cfg.Host, port),
+	ccfg := cluster.Configure(cfg.Cluster, inc.provider, disthash.New(), memberRemoteConfig(cfg.Host, port),
 		cluster.WithKinds(kinds...))
 	ccfg.GossipInterval = cfg.GossipInterval
 	// Bounds the gossip state reads of each check (5 s by default), so a
@@ -440,4 +441,11 @@ func (inc *incarnation) close() {
 	if inc.etcd != nil {
 		inc.etcd.Close()
 	}
+}
+
+// memberRemoteConfig is the protoactor remote of a member at host:port:
+// protoactor's defaults but a small first queue for each peer's endpoint
+// writer (remoteopt.WriterQueue: the default allocates 16 MB per peer).
+func memberRemoteConfig(host string, port int) *remote.Config {
+	return remote.Configure(host, port, remoteopt.WriterQueue())
 }

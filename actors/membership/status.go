@@ -76,6 +76,16 @@ type Status struct {
 // (/exo/view), etcd is read. Only Cluster, Provider, Peers, EtcdEndpoints,
 // EtcdBaseKey and EtcdDialTimeout of cfg are used.
 func QueryStatus(ctx context.Context, cfg Config) (Status, error) {
+	return QueryStatusVia(ctx, cfg, nil)
+}
+
+// QueryStatusVia is QueryStatus asking automanaged peers with hc (nil: a
+// client with a 2 s timeout on http.DefaultTransport). A caller that reads
+// again and again for a while (runtime.ClusterClient) gives its own client
+// on its own Transport and closes its idle connections when it is done:
+// on http.DefaultTransport they are the process's, kept up to 90 s after
+// the last read (two goroutines each).
+func QueryStatusVia(ctx context.Context, cfg Config, hc *http.Client) (Status, error) {
 	cfg, err := queryConfig(cfg)
 	if err != nil {
 		return Status{}, err
@@ -98,7 +108,9 @@ func QueryStatus(ctx context.Context, cfg Config) (Status, error) {
 		st.Members = append(st.Members, ms...)
 		return st, nil
 	default:
-		hc := &http.Client{Timeout: 2 * time.Second}
+		if hc == nil {
+			hc = &http.Client{Timeout: 2 * time.Second}
+		}
 		st.Peers = make([]PeerView, len(cfg.Peers))
 		var wg sync.WaitGroup
 		for i, p := range cfg.Peers {
