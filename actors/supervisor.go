@@ -193,7 +193,7 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 		ctx.Respond(s.children[m.id] != nil)
 	case *forceKillAll:
 		for _, pid := range s.children {
-			ctx.Send(pid, &forceKill{})
+			ctx.Send(pid, &forceKill{cause: killForced})
 		}
 		ctx.Respond(len(s.children))
 	case *PhaseReport:
@@ -482,7 +482,7 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 	s.node.logger.WithFields(fields).Warn("runner failure: supervision decision")
 
 	d := &pendingDecision{id: id, rec: rec, then: then, f: f}
-	reasonText := "runner failed: " + f.Message
+	reasonText := f.taskReason()
 	switch then {
 	case errhandler.Retry:
 		s.node.failTasks(sl, reasonText, true)
@@ -837,7 +837,7 @@ func (s *runnerSupervisor) phaseTimedOut(ctx actor.Context) {
 		r := &PhaseReport{Actor: id, Phase: c.report.Phase, Start: c.report.Start, Duration: now.Sub(c.report.Start), Outcome: OutcomeTimedOut, Note: "no answer by the deadline"}
 		if c.report.Phase == PhaseClosing {
 			if pid := s.children[id]; pid != nil {
-				ctx.Send(pid, &forceKill{})
+				ctx.Send(pid, &forceKill{cause: killClosingDeadline})
 			}
 			r.Outcome, r.Note = OutcomeForced, "no answer by the deadline: SIGKILL to its process group"
 		}
