@@ -193,17 +193,32 @@ func (g *Gateway) WaitIdle(ctx context.Context) error {
 // a task that has ended (a node closes its gateway after its shutdown, so
 // every task has) gets its outcome to its client even when its forwarder
 // was behind (waiting for the client's window), after a Skip of the chunks
-// it did not send (forward's lastWord); then the actor tells each client
-// that its node shut down (GwError, code SHUTTING_DOWN, call_id 0) and
-// stops. Before, Close cut the forwarders off first, and such a task's
-// outcome never reached its client, whose handle ended "node lost".
+// it did not send (forward's lastWord). Then, when the node shut down (or
+// is shutting down), each client is told so (GwError, code SHUTTING_DOWN,
+// call_id 0, after those outcomes), and Close waits up to CloseGrace for
+// the clients to say goodbye (a client that knows the note does at once):
+// its goodbye proves that everything before it arrived, so the transport
+// may close then (a node's remote, shut down right after, drops what its
+// endpoint writer still holds). Before, Close cut the forwarders off
+// first, and such a task's outcome never reached its client, whose handle
+// ended "node lost", as did the client, with no word of the shutdown.
 func (g *Gateway) Close() {
 	g.system.EventStream.Unsubscribe(g.sub)
 	g.cancel()
 	g.fwd.Wait()
+	if note := g.shutDownNote(); note != nil {
+		g.system.Root.Send(g.pid, &sayShutDown{note: note})
+		ctx, cancel := context.WithTimeout(context.Background(), CloseGrace)
+		_ = g.WaitIdle(ctx)
+		cancel()
+	}
 	_ = g.system.Root.StopFuture(g.pid).Wait()
 	g.wg.Wait()
 }
+
+// CloseGrace bounds how long Close waits, after telling its clients that
+// the node shut down, for their goodbyes (older clients say none).
+const CloseGrace = time.Second
 
 func (g *Gateway) tick() {
 	defer g.wg.Done()
@@ -269,6 +284,8 @@ type (
 		s      *session
 		callID uint64
 	}
+	// sayShutDown: Close tells every client that its node shut down.
+	sayShutDown struct{ note *exov1.GwError }
 	// callDone: a call served off the actor (goCall) answered.
 	callDone struct{ s *session }
 )
@@ -341,11 +358,7 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		actorguard.Run(a.g.cfg.Logger, "gateway", m, func() {
 			a.stopping = true
-			shut := a.g.shutDownNote()
 			for _, s := range a.sessions {
-				if shut != nil {
-					ctx.Send(s.pid, shut) // after every forwarder's last word (Close)
-				}
 				a.endSession(ctx, s, "the gateway stopped", false)
 			}
 		})
@@ -359,6 +372,10 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 			if s.pid.Address == m.address {
 				a.endSession(ctx, s, "the client's endpoint "+m.address+" terminated", true)
 			}
+		}
+	case *sayShutDown:
+		for _, s := range a.sessions {
+			ctx.Send(s.pid, m.note) // after every forwarder's last word (Close)
 		}
 	case *callDone:
 		m.s.calls--
