@@ -206,8 +206,10 @@ func (g *Gateway) Close() {
 	g.system.EventStream.Unsubscribe(g.sub)
 	g.cancel()
 	g.fwd.Wait()
-	if note := g.shutDownNote(); note != nil {
+	if note := g.shutDownNote(); note != nil && g.Stats().Sessions > 0 {
 		g.system.Root.Send(g.pid, &sayShutDown{note: note})
+		g.cfg.Logger.WithFields(map[string]any{"sessions": g.Stats().Sessions, "grace": CloseGrace}).
+			Info("gateway: closing after the node's shutdown: its clients are told so; waiting for their goodbyes")
 		ctx, cancel := context.WithTimeout(context.Background(), CloseGrace)
 		_ = g.WaitIdle(ctx)
 		cancel()
