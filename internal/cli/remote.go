@@ -280,7 +280,10 @@ with --keep-runners: they stay), within --cleanup-timeout (15s), prints a
 line per node (a stop still going on when it ends says so: the node
 finishes it; 'exo-actors remote status' shows when) and
 exits 1 (3 on a signal); a second signal exits at once, without the
-cleanup ('exo-actors remote stop' stops what is left).`,
+cleanup ('exo-actors remote stop' stops what is left). A node that shuts
+down during the run stops its runners itself: the run prints its tasks'
+outcomes and reasons, says there is nothing to clean up there, and exits
+1 only if tasks failed.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if r.kind == "" {
