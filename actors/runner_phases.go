@@ -336,7 +336,7 @@ func (a *runnerActor) forceKill(ctx actor.Context, k nodeKill) {
 	}
 	a.log.WithField("reason", k.note()).Warn("force cleanup: SIGKILL to the runner's process group")
 	if a.life.alive() {
-		a.fail(ctx, errhandler.KindSignal, SourceNodeKill, "runner killed by "+k.what(a.admission), nil)
+		a.fail(ctx, errhandler.KindSignal, SourceNodeKill, "runner killed by "+k.what(), nil)
 		return
 	}
 	_ = a.p.Signal(syscall.SIGKILL)

@@ -59,8 +59,9 @@ type (
 		id         string
 		inStopping bool
 	}
-	// forceKillAll: SIGKILL every runner's process group now.
-	forceKillAll struct{}
+	// forceKillAll: SIGKILL every runner's process group now, for cause
+	// (killForced during the node's shutdown, killForcedRunning before).
+	forceKillAll struct{ cause nodeKill }
 	// restartDue: a backoff timer fired.
 	restartDue struct {
 		id  string
@@ -193,7 +194,7 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 		ctx.Respond(s.children[m.id] != nil)
 	case *forceKillAll:
 		for _, pid := range s.children {
-			ctx.Send(pid, &forceKill{cause: killForced})
+			ctx.Send(pid, &forceKill{cause: m.cause})
 		}
 		ctx.Respond(len(s.children))
 	case *PhaseReport:
