@@ -36,8 +36,13 @@ const (
 // stdout and lives on is a KindProtocolError, but neither its SDK version
 // nor another writer is the likely cause.
 func (s DetectionSource) hint() string {
-	if s == SourceStdoutEOF {
+	switch s {
+	case SourceStdoutEOF:
 		return "a runner must keep stdout open while it runs: it carries every frame to the node"
+	case SourceNodeKill:
+		// Not the signal kind's "check the runner's stderr for why it
+		// died": the node says why it killed it.
+		return "nothing to fix in the runner; a shutdown that is not forced lets its tasks finish"
 	}
 	return ""
 }
@@ -91,9 +96,16 @@ func (f *RunnerFailure) Error() string {
 }
 
 // killedBySupervisor reports whether the process died of the SIGKILL the
-// supervisor sent after it detected the failure: that exit is not a cause.
+// supervisor sent after it detected the failure, or of the node's own
+// (SourceNodeKill): that exit is not a cause.
 func (f *RunnerFailure) killedBySupervisor() bool {
-	if f.Exit == nil || f.Exit.Signal != syscall.SIGKILL || f.Kind == errhandler.KindSignal {
+	if f.Exit == nil || f.Exit.Signal != syscall.SIGKILL {
+		return false
+	}
+	if f.killedByNode() {
+		return true // its reason names what killed it
+	}
+	if f.Kind == errhandler.KindSignal {
 		return false
 	}
 	for _, c := range f.Cleaned {

@@ -479,7 +479,13 @@ func (n *Node) ForceKill(ctx context.Context) (int, error) {
 	if err := n.refuseIfStopped(); err != nil {
 		return 0, err
 	}
-	res, err := n.request(ctx, n.supervisor, &forceKillAll{})
+	cause := killForcedRunning
+	select {
+	case <-n.began:
+		cause = killForced
+	default:
+	}
+	res, err := n.request(ctx, n.supervisor, &forceKillAll{cause: cause})
 	if err != nil {
 		return 0, err
 	}

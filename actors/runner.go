@@ -248,7 +248,7 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 	case *phaseRequest:
 		a.onPhase(ctx, m, ctx.Sender())
 	case *forceKill:
-		a.forceKill("forced")
+		a.forceKill(ctx, m.cause)
 	case *panicRunner:
 		if m.inStopping {
 			a.panicInStopping = true
@@ -789,7 +789,7 @@ func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
 		}
 	case timerClosingDeadline:
 		if a.life != lifeDone {
-			a.forceKill("closing deadline passed")
+			a.forceKill(ctx, killClosingDeadline)
 		}
 	}
 }
@@ -820,6 +820,8 @@ func (a *runnerActor) fail(ctx actor.Context, kind errhandler.Kind, src Detectio
 		// It said it is dying, or it was refused (and must read why): let it
 		// exit by itself, so its exit status is real. SIGKILL after ExitGrace.
 		a.arm(ctx, timerExitGrace, a.node.timeouts.ExitGrace)
+	case src == SourceNodeKill:
+		a.kill("FORCE_CLEANUP by the node")
 	default:
 		a.kill("failure detected: " + string(kind))
 	}

@@ -8,13 +8,15 @@ import (
 	"github.com/sirupsen/logrus"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/internal/proc"
 	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
-// forceKill: past a phase deadline, SIGKILL the runner's process group now.
-type forceKill struct{}
+// forceKill: SIGKILL the runner's process group now (ForceKill, or past a
+// phase deadline); cause says which, for the runner's end to name.
+type forceKill struct{ cause nodeKill }
 
 // phaseWaiter is a node shutdown phase this runner owes an answer to.
 type phaseWaiter struct {
@@ -314,19 +316,29 @@ func (a *runnerActor) nextStopStep(ctx actor.Context) {
 	a.log.WithFields(logrus.Fields{"step": name, "reason": "stop escalation"}).Info("stop step")
 }
 
-// forceKill is FORCE_CLEANUP past a deadline: SIGKILL to the group now; the
-// runner still finishes normally once its process is reaped.
-func (a *runnerActor) forceKill(why string) {
+// forceKill is FORCE_CLEANUP by the node (ForceKill, or past a deadline):
+// SIGKILL to the group now. The cause goes through the lifecycle: a runner
+// that is stopping takes it as its stop's SIGKILL step (it then finishes as
+// a stop, "ended by SIGKILL"); one that is alive enters Failing with a
+// failure of SourceNodeKill naming the cause, so that its exit, which then
+// comes in Failing, is not classified as the runner's own death (an alive
+// runner's SIGKILL read "runner died: signal=9", and its stderr was blamed).
+// A runner already failing or exited keeps its own diagnosis.
+func (a *runnerActor) forceKill(ctx actor.Context, k nodeKill) {
 	for _, w := range a.phaseWaiters {
 		if w.req.phase == PhaseClosing {
 			w.report.Outcome = OutcomeForced
-			w.report.Note = why + ": SIGKILL to the process group"
+			w.report.Note = k.note() + ": SIGKILL to the process group"
 		}
 	}
 	if a.p == nil || a.exit != nil {
 		return
 	}
-	a.log.WithField("reason", why).Warn("force cleanup: SIGKILL to the runner's process group")
+	a.log.WithField("reason", k.note()).Warn("force cleanup: SIGKILL to the runner's process group")
+	if a.life.alive() {
+		a.fail(ctx, errhandler.KindSignal, SourceNodeKill, "runner killed by "+k.what(), nil)
+		return
+	}
 	_ = a.p.Signal(syscall.SIGKILL)
 	if s := a.stop; s != nil { // the stop result names the step that ended it
 		now := a.node.runnerClock.Now()

@@ -59,8 +59,9 @@ type (
 		id         string
 		inStopping bool
 	}
-	// forceKillAll: SIGKILL every runner's process group now.
-	forceKillAll struct{}
+	// forceKillAll: SIGKILL every runner's process group now, for cause
+	// (killForced during the node's shutdown, killForcedRunning before).
+	forceKillAll struct{ cause nodeKill }
 	// restartDue: a backoff timer fired.
 	restartDue struct {
 		id  string
@@ -193,7 +194,7 @@ func (s *runnerSupervisor) Receive(ctx actor.Context) {
 		ctx.Respond(s.children[m.id] != nil)
 	case *forceKillAll:
 		for _, pid := range s.children {
-			ctx.Send(pid, &forceKill{})
+			ctx.Send(pid, &forceKill{cause: m.cause})
 		}
 		ctx.Respond(len(s.children))
 	case *PhaseReport:
@@ -482,7 +483,7 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 	s.node.logger.WithFields(fields).Warn("runner failure: supervision decision")
 
 	d := &pendingDecision{id: id, rec: rec, then: then, f: f}
-	reasonText := "runner failed: " + f.Message
+	reasonText := f.taskReason()
 	switch then {
 	case errhandler.Retry:
 		s.node.failTasks(sl, reasonText, true)
@@ -837,7 +838,7 @@ func (s *runnerSupervisor) phaseTimedOut(ctx actor.Context) {
 		r := &PhaseReport{Actor: id, Phase: c.report.Phase, Start: c.report.Start, Duration: now.Sub(c.report.Start), Outcome: OutcomeTimedOut, Note: "no answer by the deadline"}
 		if c.report.Phase == PhaseClosing {
 			if pid := s.children[id]; pid != nil {
-				ctx.Send(pid, &forceKill{})
+				ctx.Send(pid, &forceKill{cause: killClosingDeadline})
 			}
 			r.Outcome, r.Note = OutcomeForced, "no answer by the deadline: SIGKILL to its process group"
 		}

@@ -420,7 +420,10 @@ func (c *Client) Kinds() []string {
 func (c *Client) Done() <-chan struct{} { return c.ended }
 
 // Err returns nil while connected, then an error wrapping ErrNodeLost or
-// ErrClientClosed.
+// ErrClientClosed. When the node's gateway said, as it stopped, that its
+// node shut down, the error wraps ErrShuttingDown too and says so ("node
+// n1 (127.0.0.1:7101) shut down: its shutdown stopped every runner it
+// ran"): the node's runners were stopped by that shutdown.
 func (c *Client) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -943,7 +946,11 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		ctx.Watch(c.gw)
 	case *actor.Terminated:
 		if m.Who.Equal(c.gw) {
-			c.lost(fmt.Sprintf("its gateway terminated (%s)", m.Why))
+			// A system message, handled before the user messages already
+			// in the mailbox: the last task outcomes and the node's "shut
+			// down" note its gateway sent before it stopped may wait there.
+			// Queued behind them, the loss comes after them.
+			ctx.Send(ctx.Self(), &nodeGone{why: fmt.Sprintf("its gateway terminated (%s)", m.Why)})
 		}
 	case *nodeGone:
 		c.lost(m.why)
@@ -970,6 +977,14 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		// The node dropped this client's session (a heartbeat or a call
 		// answered "no session"): nothing of it will come any more, so the
 		// client ends as lost and every handle and subscription with it.
+		if m.GetCallId() == 0 && m.GetCode() == exov1.GwCode_GW_CODE_SHUTTING_DOWN {
+			// Its node shut down; everything the node sent before this
+			// (its last task outcomes) was handled. The goodbye tells the
+			// gateway so: it closes once its clients said it.
+			c.send(&exov1.GwBye{})
+			c.end(clientLost, &nodeShutDown{node: c.NodeName(), addr: c.addr, text: m.GetText()}) // client_shutdown.go
+			return
+		}
 		if errors.Is(gateway.Error(c.NodeName(), m), gateway.ErrNoSession) {
 			c.reply(m) // a call waiting for this answer gets it first
 			c.lost("it dropped this client's session: " + m.GetText())

@@ -357,6 +357,7 @@ func TestKindConstantsMatchActors(t *testing.T) {
 		{string(FailureNodeLost), string(errhandler.KindNodeLost)},
 		{string(FailureActorPanic), string(errhandler.KindActorPanic)},
 		{string(SourcePanic), string(actors.SourcePanic)},
+		{string(SourceNodeKill), string(actors.SourceNodeKill)},
 	} {
 		if c.local != c.actors {
 			t.Errorf("runtime says %q, actors %q", c.local, c.actors)

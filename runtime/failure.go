@@ -274,6 +274,7 @@ const (
 	SourceLoading     DetectionSource = "loading_stall"     // Loading with no layer progress
 	SourceStdin       DetectionSource = "stdin"             // the runner stopped reading its stdin
 	SourcePanic       DetectionSource = "actor_panic"       // the runner's actor panicked (a bug in exo-actors)
+	SourceNodeKill    DetectionSource = "node_kill"         // the node killed it (a forced shutdown), not a fault of the runner
 )
 
 // ErrRunnerFailed is matched by every *RunnerFailure (errors.Is), e.g. the

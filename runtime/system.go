@@ -417,7 +417,10 @@ func (s *System) Shutdown(ctx context.Context) (ShutdownReport, error) {
 
 // ForceKill sends SIGKILL to every runner's process group now and returns
 // how many it signalled. A Shutdown in progress goes on and reports those
-// runners forced; outside a shutdown the error policy decides what follows.
+// runners forced (in CLOSING) or failed (before it); a runner that was not
+// stopping fails with SourceNodeKill, its reason and its tasks' naming the
+// node's kill, not the runner. Outside a shutdown the error policy decides
+// what follows.
 func (s *System) ForceKill(ctx context.Context) (int, error) { return s.node.ForceKill(ctx) }
 
 // Done is closed once the System has shut down, whoever started it (a

@@ -106,7 +106,11 @@ type Gateway struct {
 	ctx    context.Context // ends the goroutines it owns
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	sub    *eventstream.Subscription
+	// fwd counts the task forwarders (also in wg): Close waits for them
+	// before it stops the actor, so each task that ended gets its outcome
+	// to its client before the client sees the gateway terminate.
+	fwd sync.WaitGroup
+	sub *eventstream.Subscription
 	// blastSlot (capacity 1, never closed) is held while a GwBlast sends:
 	// one at a time per node (maxBlastBytes); another waits for it on its
 	// call's goroutine.
@@ -185,13 +189,38 @@ func (g *Gateway) WaitIdle(ctx context.Context) error {
 }
 
 // Close stops the gateway: its actor (every subscription relay with it),
-// its ticker and forwarders; it waits for them.
+// its ticker and forwarders; it waits for them. The forwarders end first:
+// a task that has ended (a node closes its gateway after its shutdown, so
+// every task has) gets its outcome to its client even when its forwarder
+// was behind (waiting for the client's window), after a Skip of the chunks
+// it did not send (forward's lastWord). Then, when the node shut down (or
+// is shutting down), each client is told so (GwError, code SHUTTING_DOWN,
+// call_id 0, after those outcomes), and Close waits up to CloseGrace for
+// the clients to say goodbye (a client that knows the note does at once):
+// its goodbye proves that everything before it arrived, so the transport
+// may close then (a node's remote, shut down right after, drops what its
+// endpoint writer still holds). Before, Close cut the forwarders off
+// first, and such a task's outcome never reached its client, whose handle
+// ended "node lost", as did the client, with no word of the shutdown.
 func (g *Gateway) Close() {
 	g.system.EventStream.Unsubscribe(g.sub)
 	g.cancel()
+	g.fwd.Wait()
+	if note := g.shutDownNote(); note != nil && g.Stats().Sessions > 0 {
+		g.system.Root.Send(g.pid, &sayShutDown{note: note})
+		g.cfg.Logger.WithFields(map[string]any{"sessions": g.Stats().Sessions, "grace": CloseGrace}).
+			Info("gateway: closing after the node's shutdown: its clients are told so; waiting for their goodbyes")
+		ctx, cancel := context.WithTimeout(context.Background(), CloseGrace)
+		_ = g.WaitIdle(ctx)
+		cancel()
+	}
 	_ = g.system.Root.StopFuture(g.pid).Wait()
 	g.wg.Wait()
 }
+
+// CloseGrace bounds how long Close waits, after telling its clients that
+// the node shut down, for their goodbyes (older clients say none).
+const CloseGrace = time.Second
 
 func (g *Gateway) tick() {
 	defer g.wg.Done()
@@ -257,6 +286,8 @@ type (
 		s      *session
 		callID uint64
 	}
+	// sayShutDown: Close tells every client that its node shut down.
+	sayShutDown struct{ note *exov1.GwError }
 	// callDone: a call served off the actor (goCall) answered.
 	callDone struct{ s *session }
 )
@@ -339,6 +370,10 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 			if s.pid.Address == m.address {
 				a.endSession(ctx, s, "the client's endpoint "+m.address+" terminated", true)
 			}
+		}
+	case *sayShutDown:
+		for _, s := range a.sessions {
+			ctx.Send(s.pid, m.note) // after every forwarder's last word (Close)
 		}
 	case *callDone:
 		m.s.calls--
@@ -826,7 +861,9 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 	a.count()
 	a.reply(ctx, &exov1.GwSubmitted{CallId: callID})
 	to, sctx, out, bounds, runnerID := ctx.Sender(), s.ctx, s.out, s.bounds, m.GetRunnerId()
+	g.fwd.Add(1)
 	g.goOwned(func() {
+		defer g.fwd.Done()
 		if g.forward(sctx, h, to, callID, out, bounds) {
 			// A chunk too large for the client: its handle ended Failed;
 			// the runner need not go on with a task nobody can read.
@@ -857,6 +894,33 @@ func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.P
 	}
 	batch := min(MaxOutMessage, bounds.maxOut)
 	attempt, i := 1, 0
+	// lastWord: the session ended. If it ended because the gateway closes
+	// (its node shut down) and the task has ended, the client still gets
+	// how it ended, past the window: a Retry if it was retried since, a
+	// Skip for the chunks not sent, then the outcome. A client that left
+	// (goodbye, lost) gets nothing more.
+	lastWord := func() {
+		o := h.Outcome()
+		if o == nil || g.ctx.Err() == nil {
+			return
+		}
+		force := func(ev *exov1.GwTaskEvent) {
+			if out == nil {
+				root.Send(to, ev)
+				return
+			}
+			out.force(to, ev)
+		}
+		if o.Attempt > attempt {
+			force(&exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Retry{Retry: &exov1.GwTaskRetry{Attempt: int32(o.Attempt)}}})
+			i = 0
+		}
+		if n := o.Chunks - i; n > 0 {
+			force(&exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Skip{Skip: &exov1.GwTaskSkip{Count: int32(n)}}})
+		}
+		force(&exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Outcome{Outcome: &exov1.GwTaskOutcome{
+			Status: o.Status, Reason: o.Reason, Chunks: int32(o.Chunks), Attempt: int32(o.Attempt), At: timestamppb.New(o.At)}}})
+	}
 	for {
 		c, err := h.Chunk(ctx, i)
 		if at := h.Attempt(); at != attempt {
@@ -868,6 +932,7 @@ func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.P
 				ev.Body = &exov1.GwTaskEvent_Retry{Retry: &exov1.GwTaskRetry{Attempt: int32(at)}}
 			}
 			if !send(ev) {
+				lastWord()
 				return
 			}
 			continue
@@ -894,6 +959,7 @@ func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.P
 				ev = &exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_PackedChunks{PackedChunks: PackChunks(packed, more)}}
 			}
 			if !send(ev) {
+				lastWord()
 				return false
 			}
 			i += 1 + len(more)
@@ -905,16 +971,20 @@ func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.P
 				continue // retried meanwhile
 			}
 			if !send(&exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Skip{Skip: &exov1.GwTaskSkip{Count: int32(first - i)}}}) {
+				lastWord()
 				return
 			}
 			i = first
 		case err == io.EOF:
 			o := h.Outcome()
-			send(&exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Outcome{Outcome: &exov1.GwTaskOutcome{
-				Status: o.Status, Reason: o.Reason, Chunks: int32(o.Chunks), Attempt: int32(o.Attempt), At: timestamppb.New(o.At)}}})
+			if !send(&exov1.GwTaskEvent{CallId: callID, Body: &exov1.GwTaskEvent_Outcome{Outcome: &exov1.GwTaskOutcome{
+				Status: o.Status, Reason: o.Reason, Chunks: int32(o.Chunks), Attempt: int32(o.Attempt), At: timestamppb.New(o.At)}}}) {
+				lastWord()
+			}
 			return
 		default:
-			return // the session ended
+			lastWord() // the session ended
+			return
 		}
 	}
 }

@@ -296,6 +296,18 @@ func (g *outGate) close() {
 	g.queue = nil
 }
 
+// force sends msg now, past the window and ahead of the queue (a
+// forwarder's last word when the gateway closes: a task's Skip and
+// outcome, a few small messages per open task), unless the session
+// ended.
+func (g *outGate) force(to *actor.PID, msg proto.Message) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.closed {
+		g.stampLocked(to, msg, outSize(msg))
+	}
+}
+
 // inFlight returns the bytes sent and not acknowledged (tests, stats).
 func (g *outGate) inFlight() uint64 {
 	g.mu.Lock()

@@ -215,6 +215,13 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 		case sig := <-sigs:
 			fmt.Fprint(e.stdout, nodeForceLine(sig, interrupted))
 			forced = true
+			// Kill once the shutdown below has begun (at once: it is the
+			// next call), so that the node names it a forced shutdown
+			// whichever runner the SIGNALING phase had reached.
+			select {
+			case <-sys.ShutdownBegan():
+			case <-stopForce:
+			}
 			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_, _ = sys.ForceKill(fctx)
 			cancel()

@@ -280,7 +280,10 @@ with --keep-runners: they stay), within --cleanup-timeout (15s), prints a
 line per node (a stop still going on when it ends says so: the node
 finishes it; 'exo-actors remote status' shows when) and
 exits 1 (3 on a signal); a second signal exits at once, without the
-cleanup ('exo-actors remote stop' stops what is left).`,
+cleanup ('exo-actors remote stop' stops what is left). A node that shuts
+down during the run stops its runners itself: the run prints its tasks'
+outcomes and reasons, says there is nothing to clean up there, and exits
+1 only if tasks failed.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if r.kind == "" {
@@ -528,32 +531,85 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 		}
 	}
 	fmt.Fprintf(out, "%d tasks on %s in %s\n", r.tasks, plural(len(runs), "node"), elapsed.Round(time.Millisecond))
+	var down []string // nodes that shut down during the run: their shutdown stopped the runner
+	var stopErr error
 	if !r.noStop {
 		for _, nr := range runs {
-			if err := nr.c.Err(); err != nil {
+			err := nr.c.Err()
+			if err == nil {
+				var res *exo.StopResult
+				if res, err = nr.c.StopRunner(ctx, nr.runner); err == nil {
+					nr.stopped = true
+					fmt.Fprintf(out, "node %-8s stopped %s: %s\n", nr.c.NodeName(), res.RunnerID, res.Summary())
+					continue
+				}
+			}
+			if line, ok := shutDownLine(nr, err); ok {
+				nr.stopped = true // its own shutdown stops it: nothing to clean up
+				down = append(down, nr.c.NodeName())
+				fmt.Fprintln(out, line)
+				continue
+			}
+			if nr.c.Err() != nil {
 				nr.stopped = true // nothing to stop there any more
 				fmt.Fprintf(out, "node %-8s %v\n", nr.c.NodeName(), err)
 				continue
 			}
-			res, err := nr.c.StopRunner(ctx, nr.runner)
-			if err != nil {
-				return fmt.Errorf("stop %s on %s: %w", nr.runner, nr.c.NodeName(), err)
+			// Printed after the tasks' lines: a failed stop must not hide
+			// why the tasks failed (trial-rust run6: the stop's "node
+			// lost" ended the run before its FAILED line was printed).
+			if stopErr == nil {
+				stopErr = fmt.Errorf("stop %s on %s: %w", nr.runner, nr.c.NodeName(), err)
 			}
-			nr.stopped = true
-			fmt.Fprintf(out, "node %-8s stopped %s: %s\n", nr.c.NodeName(), res.RunnerID, res.Summary())
 		}
 	} else {
 		for _, nr := range runs {
 			nr.stopped = true // kept, as asked
 		}
 	}
+	var summary string
 	if len(failed) > 0 {
 		for _, f := range failed {
 			fmt.Fprintf(out, "FAILED %s\n", f)
 		}
-		return errors.New(failureSummary(len(failed)-streamsFailed, r.tasks, streamsFailed, len(runs)))
+		summary = failureSummary(len(failed)-streamsFailed, r.tasks, streamsFailed, len(runs))
+		if len(down) > 0 {
+			summary += fmt.Sprintf("; %s shut down during the run (its shutdown cut its tasks short and stopped its runner)", nodesText(down))
+		}
+	}
+	switch {
+	case stopErr != nil && summary != "":
+		return fmt.Errorf("%s; %w", summary, stopErr)
+	case stopErr != nil:
+		return stopErr
+	case summary != "":
+		return errors.New(summary)
 	}
 	return nil
+}
+
+// shutDownLine is the line for a node whose runner run (or its cleanup)
+// could not stop because the node shut down (err wraps ErrShuttingDown:
+// the node refused as it shuts down, or its gateway said as it stopped
+// that the node shut down): its shutdown stops the runner, so there is
+// nothing to clean up there. ok is false for any other err.
+func shutDownLine(nr *nodeRun, err error) (line string, ok bool) {
+	if err == nil || !errors.Is(err, exo.ErrShuttingDown) {
+		return "", false
+	}
+	what := "is shutting down: its shutdown stops"
+	if errors.Is(err, exo.ErrNodeLost) {
+		what = "shut down during the run: its shutdown stopped"
+	}
+	return fmt.Sprintf("node %-8s %s %s; nothing to clean up there", nr.c.NodeName(), what, nr.runner), true
+}
+
+// nodesText says "node n1" or "nodes n1, n2".
+func nodesText(names []string) string {
+	if len(names) == 1 {
+		return "node " + names[0]
+	}
+	return "nodes " + strings.Join(names, ", ")
 }
 
 // failureSummary is run's error: tasks and streams are counted apart (a

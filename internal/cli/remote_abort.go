@@ -109,6 +109,10 @@ func abortRun(ctx context.Context, out io.Writer, runs []*nodeRun, keep bool, bo
 func (nr *nodeRun) abort(ctx context.Context, keep bool, bound time.Duration) string {
 	head := fmt.Sprintf("node %-8s", nr.c.NodeName())
 	if err := nr.c.Err(); err != nil {
+		if line, ok := shutDownLine(nr, err); ok {
+			nr.stopped = true
+			return line
+		}
 		return fmt.Sprintf("%s %v: cannot clean up %s there", head, err, nr.runner)
 	}
 	open := 0
@@ -130,6 +134,10 @@ func (nr *nodeRun) abort(ctx context.Context, keep bool, bound time.Duration) st
 		return head + " " + strings.Join(parts, "; ")
 	}
 	res, err := nr.c.StopRunner(ctx, nr.runner)
+	if line, ok := shutDownLine(nr, err); ok {
+		nr.stopped = true
+		return line
+	}
 	switch {
 	case err != nil && ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
 		// The request went out: the node goes on with the stop whatever

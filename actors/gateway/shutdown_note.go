@@ -1,0 +1,33 @@
+package gateway
+
+import (
+	"fmt"
+
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// NodeShutDownText ends the text of the GwError (call_id 0, code
+// SHUTTING_DOWN) a gateway sends each client as it stops because its node
+// shut down (or is shutting down). A client ends on it as lost, with an
+// error that also wraps ErrShuttingDown: the node's runners were stopped
+// by that shutdown, so a client's cleanup has nothing to stop there.
+const NodeShutDownText = "its shutdown stopped every runner it ran"
+
+// shutDownNote is what the gateway tells each client as it stops: that
+// its node shut down (or is shutting down), e.g. "node n1 shut down: its
+// shutdown stopped every runner it ran"; nil when the node runs on (a host
+// closed only its server: the client then sees its gateway terminate, a
+// lost node). A client that does not know it (call_id 0 answers no call)
+// ignores it.
+func (g *Gateway) shutDownNote() *exov1.GwError {
+	if !g.cfg.Node.ShuttingDown() {
+		return nil
+	}
+	what := "is shutting down"
+	select {
+	case <-g.cfg.Node.Done():
+		what = "shut down"
+	default:
+	}
+	return &exov1.GwError{Code: exov1.GwCode_GW_CODE_SHUTTING_DOWN, Text: fmt.Sprintf("node %s %s: %s", g.cfg.Name, what, NodeShutDownText)}
+}

@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestRemoteRunNodeShutDownMidTask: the node of a `remote run` is shut
+// down mid-task and forced (two SIGTERMs), while the run is frozen
+// (SIGSTOP), so that the node has shut down before the run goes on. The
+// run prints the task's FAILED line with the node's reason (the forced
+// shutdown killed the runner: not "runner died … check the runner's
+// stderr"), says that the node's shutdown stopped the runner and there is
+// nothing to clean up, and exits 1 (the task was cut) saying the node
+// shut down. Before (trial-rust run6), the stop of the runner failed with
+// "node lost", the run ended on it before printing the task's FAILED
+// line, and its cleanup failed with "node lost: …: cannot clean up … there".
+func TestRemoteRunNodeShutDownMidTask(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "node.json")
+	// session_timeout: the frozen run sends no heartbeat; the node must not
+	// drop its session meanwhile.
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "2ms"]}},
+		"session_timeout": "60s"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	node := exec.Command(exoBinary(t), "node", "--name", "shut-r", "--listen", "127.0.0.1:0", "--config", conf, "--log-level", "info")
+	node.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	nodeOut, err := node.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeErr, err := node.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(-node.Process.Pid, syscall.SIGKILL) }) // only if the test failed early
+	// The node's log, read to its end: "to=Running" says the task runs;
+	// "closing after the node's shutdown" that its gateway told its
+	// clients so and waits (1 s at most) for their goodbyes.
+	running := make(chan struct{}, 1) // capacity 1, never closed
+	closing := make(chan struct{}, 1) // capacity 1, never closed
+	logDone := make(chan struct{})
+	go func() {
+		defer close(logDone) // sole sender: this reader
+		sc := bufio.NewScanner(nodeErr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			l := sc.Text()
+			switch {
+			case strings.Contains(l, "runner status changed") && strings.Contains(l, "to=Running"):
+				select {
+				case running <- struct{}{}:
+				default:
+				}
+			case strings.Contains(l, "gateway: closing after the node's shutdown"):
+				closing <- struct{}{} // once
+			}
+		}
+	}()
+	out := bufio.NewReader(nodeOut)
+	head := readUntil(t, out, "listening on ")
+	_, rest, _ := strings.Cut(head, "listening on ")
+	addr := strings.Fields(rest)[0]
+
+	run, runOut, runErr, id := startRun(t, "--node", addr, "--timeout", "120s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1000000")
+	select {
+	case <-running:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the task did not start within 30s")
+	}
+	if err := syscall.Kill(run.Process.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"graceful shutdown", "forcing"} {
+		if err := node.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		readUntil(t, out, want)
+	}
+	select {
+	case <-closing:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the node's gateway did not close within 30s of the forced shutdown")
+	}
+	// The node has shut down; the run, thawed, finds its task's outcome
+	// and then the note that the node shut down (its goodbye lets the
+	// node exit).
+	if err := syscall.Kill(run.Process.Pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, out)
+	<-logDone
+	_ = node.Wait()
+	b, _ := io.ReadAll(runOut)
+	code := waitExit(t, run)
+	text := string(b)
+	for _, want := range []string{
+		"FAILED task-0000 on shut-r: Failed (runner killed by the node's forced shutdown",
+		"node shut-r   shut down during the run: its shutdown stopped " + id + "; nothing to clean up there",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	for _, bad := range []string{"cannot clean up", "runner died", "check the runner's stderr", "== the run failed"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("output has %q:\n%s", bad, text)
+		}
+	}
+	const wantErr = "exo-actors: 1 of 1 tasks failed; node shut-r shut down during the run"
+	if code != 1 || !strings.HasPrefix(runErr.String(), wantErr) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q…", code, runErr.String(), wantErr)
+	}
+}
