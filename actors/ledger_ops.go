@@ -126,13 +126,17 @@ func (n *nodeConfig) failTasks(sl *slot, reason string, restarting bool) (kept i
 func (n *nodeConfig) emit(e Event) { n.emitFor(nil, e) }
 
 // emitFor is emit for an event about runner sl: while sl's actor handles a
-// batch of stdout frames, the stream's copy waits in sl's outbox and goes
-// out with the batch's others (outbox.go).
+// batch of stdout frames, the event waits in sl's outbox and goes out with
+// the batch's others, to the host's hook and then to its stream
+// (outbox.go).
 func (n *nodeConfig) emitFor(sl *slot, e Event) {
-	n.callHook(e)
 	if sl != nil && sl.outbox != nil {
+		if n.observe != nil {
+			n.observe(e) // as callHook does; the host's hook when the outbox is flushed
+		}
 		sl.outbox.add(n.streamEventAt(e, sl.outbox.at))
 		return
 	}
+	n.callHook(e)
 	n.publish(e)
 }

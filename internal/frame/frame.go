@@ -211,7 +211,6 @@ type Reader struct {
 	frame   uint64 // frames read (or skipped) so far
 	skipped uint64 // frames Skip consumed
 	offset  int64  // byte offset of the next frame
-	plans   wirePlans
 }
 
 // NewReader returns a Reader of r. If r is a *bufio.Reader it is used as is
@@ -224,9 +223,8 @@ func NewReader(r io.Reader, opts ...Option) *Reader {
 	}
 	o := buildOptions(opts)
 	return &Reader{
-		br:    br,
-		opts:  o,
-		plans: wirePlans{},
+		br:   br,
+		opts: o,
 		unm: protodelim.UnmarshalOptions{
 			MaxSize:          int64(o.maxSize),
 			UnmarshalOptions: proto.UnmarshalOptions{DiscardUnknown: false},
@@ -590,7 +588,7 @@ func (r *Reader) checkWire(m proto.Message, body []byte) (kind, cause error) {
 		return nil, nil
 	}
 	md := m.ProtoReflect().Descriptor()
-	verdict, name := r.plans.scan(r.plans.of(md), body, !r.opts.allowNoBody)
+	verdict, name := wirePlans(nil).scan(planOf(md), body, !r.opts.allowNoBody)
 	switch verdict {
 	case wireClean:
 		return nil, nil

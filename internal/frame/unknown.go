@@ -2,9 +2,12 @@ package frame
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -58,10 +61,43 @@ func (p *wirePlan) field(n protowire.Number) *wireField {
 // maxDense bounds the dense table: field numbers above it go to a map.
 const maxDense = 64
 
-// wirePlans caches plans by descriptor. A Reader owns one (one goroutine
-// uses it), so it needs no lock; it holds one entry per message type the
-// Reader met, a small fixed set for a protocol.
+// wirePlans maps descriptors to plans. The process shares one (planOf):
+// a plan depends on its type alone and never changes once built, and a
+// map per Reader was about 2.4 KiB of every runner's memory on the node
+// (docs/performance.md, "Events round").
 type wirePlans map[protoreflect.MessageDescriptor]*wirePlan
+
+// sharedPlans holds the process's plans: a map that is never written once
+// published (readers load it without a lock), replaced under mu by a copy
+// with the plans of a type met for the first time, and of the types below
+// it. A protocol has a small fixed set of types, so it is copied a few
+// times at most.
+var sharedPlans struct {
+	mu sync.Mutex
+	m  atomic.Pointer[wirePlans]
+}
+
+// planOf returns md's plan, building it (and the plans of the types its
+// fields refer to) the first time the process meets md.
+func planOf(md protoreflect.MessageDescriptor) *wirePlan {
+	if m := sharedPlans.m.Load(); m != nil {
+		if p := (*m)[md]; p != nil {
+			return p
+		}
+	}
+	sharedPlans.mu.Lock()
+	defer sharedPlans.mu.Unlock()
+	next := wirePlans{}
+	if cur := sharedPlans.m.Load(); cur != nil {
+		if p := (*cur)[md]; p != nil {
+			return p // built while this caller waited for mu
+		}
+		maps.Copy(next, *cur)
+	}
+	p := next.of(md) // fills next only: the published plans are never written
+	sharedPlans.m.Store(&next)
+	return p
+}
 
 func (ps wirePlans) of(md protoreflect.MessageDescriptor) *wirePlan {
 	if p := ps[md]; p != nil {

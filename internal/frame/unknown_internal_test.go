@@ -1,6 +1,8 @@
 package frame
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -97,5 +99,57 @@ func TestWireCheckAgrees(t *testing.T) {
 				t.Fatalf("wire check says %v (%v), reflective check %v (%v)", wk, wc, rk, rc)
 			}
 		})
+	}
+}
+
+// TestSharedPlansConcurrent: Readers on many goroutines build and use the
+// process's shared plans at once (from an empty cache, each goroutine
+// meeting the types in another order), and every check gives the
+// reflective walk's verdict. Run with -race.
+func TestSharedPlansConcurrent(t *testing.T) {
+	sharedPlans.m.Store(nil)
+	unknown := []byte{0xf8, 0x07, 0x01} // field 127, varint 1
+	withUnknown := tokenEnv()
+	withUnknown.GetChunkGenerated().GetToken().ProtoReflect().SetUnknown(unknown)
+	msgs := []proto.Message{
+		tokenEnv(),
+		withUnknown,
+		&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Heartbeat{Heartbeat: &exov1.Heartbeat{TokensProduced: 3}}},
+		&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{MinVersion: 1, MaxVersion: 2, RunnerId: "r"}}},
+		&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Task{Task: &exov1.Task{Id: "t", Kind: "k", Params: map[string]string{"a": "b"}}}},
+		&exov1.SupervisorEnvelope{},
+	}
+	bodies := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		b, err := proto.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies[i] = b
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*len(msgs))
+	for g := range 8 {
+		wg.Go(func() {
+			r := NewReader(nil)
+			for k := range msgs {
+				i := (k + g) % len(msgs)
+				decoded := msgs[i].ProtoReflect().New().Interface()
+				if err := proto.Unmarshal(bodies[i], decoded); err != nil {
+					errs <- err
+					return
+				}
+				wk, wc := r.checkWire(decoded, bodies[i])
+				rk, rc := r.check(decoded)
+				if wk != rk || (wc == nil) != (rc == nil) || wc != nil && wc.Error() != rc.Error() {
+					errs <- fmt.Errorf("message %d: wire check says %v (%v), reflective check %v (%v)", i, wk, wc, rk, rc)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs) // sole sender: the goroutines above, all ended (wg.Wait)
+	for err := range errs {
+		t.Error(err)
 	}
 }

@@ -375,8 +375,9 @@ type Process struct {
 	outAbort     chan struct{} // sole sender: ForceCloseOutput, once (outAbortOnce)
 	outAbortOnce sync.Once
 	// goroutines counts the reader, stderr reader, waiter and writer still
-	// running; the last one out tells the spawner.
-	goroutines sync.WaitGroup
+	// running; the last one out removes the process from the spawner's
+	// books (Spawner.Start).
+	goroutines atomic.Int32
 
 	mu     sync.Mutex // guards reaped against Signal
 	reaped bool
@@ -489,20 +490,22 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 	s.live[p] = struct{}{}
 	s.mu.Unlock()
 	s.procs.Add(1)
-	p.goroutines.Add(4)
-	go func() { defer p.goroutines.Done(); p.readStdout(deliver, maxFrame, opts.ReadBatch, stall) }()
-	go func() { defer p.goroutines.Done(); p.readStderr(deliver, opts.StderrLineMax) }()
-	go func() { defer p.goroutines.Done(); p.wait(deliver) }()
-	go func() { defer p.goroutines.Done(); p.writeStdin(deliver, stdinW, maxFrame) }()
-	// The process's last goroutine out removes it from the spawner's books;
-	// Spawner.Close waits for this one.
-	go func() {
-		defer s.procs.Done()
-		p.goroutines.Wait()
-		s.mu.Lock()
-		delete(s.live, p)
-		s.mu.Unlock()
-	}()
+	// The process's last goroutine out removes it from the spawner's books
+	// and tells Spawner.Close, which waits for it (no fifth goroutine
+	// waiting for the four: its stack was ~5 KiB of every runner).
+	p.goroutines.Store(4)
+	done := func() {
+		if p.goroutines.Add(-1) == 0 {
+			s.mu.Lock()
+			delete(s.live, p)
+			s.mu.Unlock()
+			s.procs.Done()
+		}
+	}
+	go func() { defer done(); p.readStdout(deliver, maxFrame, opts.ReadBatch, stall) }()
+	go func() { defer done(); p.readStderr(deliver, opts.StderrLineMax) }()
+	go func() { defer done(); p.wait(deliver) }()
+	go func() { defer done(); p.writeStdin(deliver, stdinW, maxFrame) }()
 	return p, nil
 }
 

@@ -2,6 +2,7 @@ package proc
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -28,10 +29,20 @@ func (l *StderrLine) Text() string {
 // at most lineMax bytes at a UTF-8 boundary (a rune is never split) and
 // the rest of it, up to its "\n", is read and dropped: emit gets the count
 // of the bytes dropped. A last line without "\n" is emitted too. Memory is
-// bounded by 2 × lineMax whatever the line lengths; emit's slice is valid
-// only during the call.
+// bounded by 2 × lineMax whatever the line lengths, and is taken only once
+// the first byte arrived: most runners never write to stderr, and the two
+// buffers were 8 KiB of every idle runner's memory (docs/performance.md,
+// "Events round"). emit's slice is valid only during the call.
 func splitLines(r io.Reader, lineMax int, emit func(line []byte, truncated int)) {
-	br := bufio.NewReaderSize(r, max(lineMax, 16))
+	first := make([]byte, 1)
+	n, err := r.Read(first)
+	for n == 0 && err == nil {
+		n, err = r.Read(first)
+	}
+	if n == 0 {
+		return // ended (or failed) before any byte: no line
+	}
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(first), r), max(lineMax, 16))
 	cur := make([]byte, 0, lineMax)
 	dropped, full, have := 0, false, false
 	add := func(b []byte) {

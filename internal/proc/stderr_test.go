@@ -3,8 +3,10 @@ package proc
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"unicode/utf8"
 )
 
@@ -24,8 +26,12 @@ func (e emitted) String() string {
 }
 
 func split(in string, lineMax int) []emitted {
+	return splitFrom(strings.NewReader(in), lineMax)
+}
+
+func splitFrom(r io.Reader, lineMax int) []emitted {
 	var out []emitted
-	splitLines(strings.NewReader(in), lineMax, func(l []byte, n int) { out = append(out, emitted{string(l), n}) })
+	splitLines(r, lineMax, func(l []byte, n int) { out = append(out, emitted{string(l), n}) })
 	return out
 }
 
@@ -63,16 +69,27 @@ func TestSplitLines(t *testing.T) {
 		{"last line ending in \\r at the buffer's end", strings.Repeat("x", 15) + "\r", 16, []emitted{{strings.Repeat("x", 15) + "\r", 0}}},
 		{"control bytes and quotes kept", "\x1b[31mred\x1b[0m \"q\"\t\\\n", 64, []emitted{{"\x1b[31mred\x1b[0m \"q\"\t\\", 0}}},
 	} {
-		got := split(tc.in, tc.max)
-		if len(got) != len(tc.want) {
-			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
-			continue
-		}
-		for i := range got {
-			if got[i] != tc.want[i] {
-				t.Errorf("%s: line %d %s, want %s", tc.name, i, got[i], tc.want[i])
+		// Also a byte per Read, and the last bytes with io.EOF: the first
+		// byte is read on its own before the buffers are made.
+		for how, r := range map[string]io.Reader{"": strings.NewReader(tc.in),
+			" (one byte per read)": iotest.OneByteReader(strings.NewReader(tc.in)),
+			" (data with io.EOF)":  iotest.DataErrReader(strings.NewReader(tc.in))} {
+			got := splitFrom(r, tc.max)
+			if len(got) != len(tc.want) {
+				t.Errorf("%s%s: %q, want %q", tc.name, how, got, tc.want)
+				continue
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Errorf("%s%s: line %d %s, want %s", tc.name, how, i, got[i], tc.want[i])
+				}
 			}
 		}
+	}
+	// A stderr that ends silent costs no line buffers (most runners never
+	// write to stderr; the buffers were 8 KiB of each idle runner).
+	if n := testing.AllocsPerRun(20, func() { split("", 4096) }); n > 2 {
+		t.Errorf("a silent stderr: %v allocations, want at most 2 (no buffers)", n)
 	}
 	l := StderrLine{Line: "xx", Truncated: 5904}
 	if got, want := l.Text(), "xx …[truncated 5904 bytes]"; got != want {
