@@ -283,7 +283,10 @@ func TestRemoteNodeSIGTERM(t *testing.T) {
 // heartbeat declared the node lost (ErrNodeLost after 1.5 s), whatever the
 // caller's deadline.
 func TestRemoteWaitReadyHonoursCtxOnAFrozenNode(t *testing.T) {
-	node, c, ctx := dialNode(t, "frozen-ready", map[string]string{"slow": fmt.Sprintf(echoKind, "20ms")}, time.Minute)
+	// A runner that never finishes loading: one of echoKind loaded in 2 ms,
+	// and on a loaded machine its Ready could reach the client before the
+	// SIGSTOP below (WaitReady then returned nil, once in a full -race run).
+	node, c, ctx := dialNode(t, "frozen-ready", map[string]string{"slow": `{"builtin": true, "args": ["--layers", "1", "--layer-delay", "1h"]}`}, time.Minute)
 	id, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "slow"})
 	if err != nil {
 		t.Fatal(err)
