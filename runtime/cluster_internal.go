@@ -9,8 +9,9 @@ import (
 // transitions, a member's (Node, Member) or a task's (RunnerID, TaskID),
 // which its transition table does not allow: a bug in the client. Detail
 // names the member or task and the transition (from → to). The member or
-// task stays in the state it was in, which may leave a task that never
-// ends (Cancel it, or Close the client). InternalErrors counts them.
+// task stays in the state it was in, which may leave a task whose handle
+// never ends until Close (which fails it with ErrClientClosed). Report it:
+// InternalErrors counts them.
 const ClusterInternalError ClusterEventKind = "internal_error"
 
 // maxPendingInternal bounds the internal_error events waiting for the
