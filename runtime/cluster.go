@@ -54,7 +54,8 @@ type ClusterConfig struct {
 	// Dial are the options of every connection to a member's gateway.
 	Dial []DialOption
 	// Hook, when set, receives every ClusterEvent, from the client's own
-	// goroutines; it must return quickly.
+	// goroutines (internal_error events still queued when Close is called:
+	// from Close's); it must return quickly.
 	Hook func(ClusterEvent)
 }
 
@@ -270,9 +271,14 @@ type ClusterClient struct {
 	tasks   map[*clusterTask]struct{} // open tasks (pruned as they end)
 
 	// badTransitions counts illegal lifecycle transitions of members and
-	// tasks (a bug: not applied; cluster_member.go, cluster_task.go); the
-	// tests check it stays zero.
-	badTransitions int
+	// tasks (a bug: not applied; cluster_member.go, cluster_task.go;
+	// InternalErrors); the tests check it stays zero. internalPending are
+	// their internal_error events not reported yet (at most
+	// maxPendingInternal; internalLeftOut counts the ones past it), which
+	// the poller and Close report (cluster_internal.go).
+	badTransitions  int
+	internalPending []ClusterEvent
+	internalLeftOut int
 
 	// unanswered: the automanaged peers that did not answer the last
 	// read of the membership while another peer did, with the wait
@@ -556,6 +562,7 @@ func (cc *ClusterClient) pollOnce() {
 	ctx, cancel := context.WithTimeout(cc.ctx, readTimeout)
 	_ = cc.refresh(ctx) // an unreadable membership changes nothing; the next poll tries again
 	cancel()
+	cc.reportInternal() // the illegal transitions refused since the last poll, outside cc.mu
 }
 
 // refresh reads the membership once and applies it (applyView).
@@ -1421,7 +1428,9 @@ func (cc *ClusterClient) Where(id string) (runnerID, node string, ok bool) {
 //     stopped by a node whose gateway settles spawns.
 //
 // To end the work too, Cancel the tasks and StopRunner the runners before
-// Close. Every later call returns ErrClientClosed.
+// Close. Every later call returns ErrClientClosed. Before it returns, Close
+// gives the hook the internal_error events not reported yet (on the
+// caller's goroutine).
 func (cc *ClusterClient) Close() error {
 	cc.closed.Do(func() {
 		cc.mu.Lock()
@@ -1447,5 +1456,8 @@ func (cc *ClusterClient) Close() error {
 			t.feed.Fail(fmt.Sprintf("%s: cluster client of %s closed", ErrClientClosed, cc.cfg.Cluster), time.Now())
 		}
 	})
+	// The poller has ended: report what it left, and what the close met.
+	// Outside the Once, so that a hook that calls Close does not block.
+	cc.reportInternal()
 	return nil
 }

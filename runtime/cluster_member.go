@@ -68,7 +68,8 @@ func (s memberState) String() string {
 }
 
 // memberTransitions is the table of legal transitions: from → the states it
-// may go to. Anything else is a bug: counted (badTransitions), not applied.
+// may go to. Anything else is a bug: counted (InternalErrors), reported
+// (internal_error), not applied.
 var memberTransitions = map[memberState][]memberState{
 	// Its connection was lost (suspect); the view dropped it with its
 	// connection up (leaving).
@@ -92,11 +93,12 @@ func (s memberState) leaving() bool {
 }
 
 // memberToLocked moves mc to next when memberTransitions allows it, and
-// reports whether it moved; an illegal transition is counted in
-// cc.badTransitions (a bug) and not applied. Call with cc.mu held.
+// reports whether it moved; an illegal transition (a bug) is counted
+// (InternalErrors), queued for an internal_error event (refuseLocked) and
+// not applied. Call with cc.mu held.
 func (cc *ClusterClient) memberToLocked(mc *memberConn, next memberState) bool {
 	if !slices.Contains(memberTransitions[mc.state], next) {
-		cc.badTransitions++
+		cc.refuseMemberLocked(mc, next)
 		return false
 	}
 	mc.state = next

@@ -70,7 +70,8 @@ func (s taskState) String() string {
 }
 
 // taskTransitions is the table of legal transitions: from → the states it
-// may go to. Anything else is a bug: counted (badTransitions), not applied.
+// may go to. Anything else is a bug: counted (InternalErrors), reported
+// (internal_error), not applied.
 var taskTransitions = map[taskState][]taskState{
 	// The call returned (followed); the node's shutdown ended it before
 	// Submit noted the answer (held); its runner was lost meanwhile
@@ -93,11 +94,12 @@ var taskTransitions = map[taskState][]taskState{
 }
 
 // taskToLocked moves t to next when taskTransitions allows it, and reports
-// whether it moved; an illegal transition is counted in cc.badTransitions
-// (a bug) and not applied. Call with cc.mu held.
+// whether it moved; an illegal transition (a bug) is counted
+// (InternalErrors), queued for an internal_error event (refuseLocked) and
+// not applied. Call with cc.mu held.
 func (cc *ClusterClient) taskToLocked(t *clusterTask, next taskState) bool {
 	if !slices.Contains(taskTransitions[t.state], next) {
-		cc.badTransitions++
+		cc.refuseTaskLocked(t, next)
 		return false
 	}
 	t.state = next

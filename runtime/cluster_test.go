@@ -71,10 +71,17 @@ func newFailoverCluster(t *testing.T, cfg exo.ClusterConfig, clusterArgs func(st
 	}
 	f.cc = cc
 	t.Cleanup(func() {
-		if n := cc.BadTransitionsForTest(); n != 0 {
-			t.Errorf("the cluster client met %d illegal member or task lifecycle transitions (cluster_member.go, cluster_task.go)", n)
-		}
 		cc.Close()
+		// After Close: the transitions Close made are checked too.
+		if n := cc.InternalErrors(); n != 0 {
+			var bad []string
+			for _, e := range f.rec.Snapshot() {
+				if e.Kind == exo.ClusterInternalError {
+					bad = append(bad, e.Detail)
+				}
+			}
+			t.Errorf("the cluster client met %d illegal member or task lifecycle transitions (cluster_member.go, cluster_task.go): %s", n, strings.Join(bad, "; "))
+		}
 	})
 	f.rec.Wait(t, 20*time.Second, "the client connected to 3 members", func([]exo.ClusterEvent) bool {
 		return len(cc.Members()) == 3

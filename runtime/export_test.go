@@ -41,11 +41,3 @@ func (cc *ClusterClient) SetAfterMemberSpawnForTest(f func()) { cc.afterMemberSp
 
 // ClosingForTest is closed once Close began (the client's context ended).
 func (cc *ClusterClient) ClosingForTest() <-chan struct{} { return cc.ctx.Done() }
-
-// BadTransitionsForTest reports how many illegal member or task lifecycle
-// transitions the ClusterClient met (each a bug, not applied).
-func (cc *ClusterClient) BadTransitionsForTest() int {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	return cc.badTransitions
-}

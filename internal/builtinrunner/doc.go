@@ -19,7 +19,10 @@
 //	anything else    fails with `unknown task kind "KIND"`
 //
 // It exits 0 after Shutdown, at the end of stdin (its supervisor is gone) and
-// on SIGTERM or SIGINT (the CLI turns those into the end of the context).
+// on SIGTERM or SIGINT (the CLI turns those into the end of the context),
+// also during --hello-delay: it reads stdin while it waits, so its end is
+// seen before the Hello (what stdin brings meanwhile, at most 64 KiB, is
+// kept for the protocol).
 // Diagnostics go to stderr; stdout carries only frames.
 //
 // # Fault knobs

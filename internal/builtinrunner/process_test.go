@@ -414,6 +414,24 @@ func TestRunnerProcessStdinEOF(t *testing.T) {
 	p.expectExit(0)
 }
 
+// TestRunnerProcessStdinEOFDuringHelloDelay: a runner still in its
+// --hello-delay exits 0 when its stdin closes (the supervisor is gone), at
+// once and without a Hello, as a runner must (docs/traps.md: grandchildren
+// get no parent-death signal). Before, the delay was a plain sleep that
+// read nothing: the runner lived on for the whole delay (here 1h) after
+// its supervisor had gone.
+func TestRunnerProcessStdinEOFDuringHelloDelay(t *testing.T) {
+	t.Parallel()
+	p := startRunner(t, args("--hello-delay", "1h")...)
+	_ = p.stdin.Close() // the supervisor is gone before the Hello
+	p.expectEOF()       // no frame: no Hello
+	p.expectExit(0)
+	<-p.stderr.done
+	if !p.stderr.find("stdin ended during the hello delay") {
+		t.Errorf("stderr does not say stdin ended during the hello delay")
+	}
+}
+
 func TestRunnerProcessRefused(t *testing.T) {
 	t.Parallel()
 	p := startRunner(t, args()...)

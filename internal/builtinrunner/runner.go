@@ -175,8 +175,8 @@ func (b *builtin) serve(ctx context.Context) error {
 	out, closeOut := pollfd.Out(b.out.w)
 	defer closeOut()
 	b.out.w = out
-	if err := sleep(ctx, b.cfg.HelloDelay); err != nil {
-		return nil // ended before its Hello (SIGTERM: the supervisor gave up on it)
+	if !b.helloDelay(ctx, b.cfg.HelloDelay) {
+		return nil // ended before its Hello: stdin ended (the supervisor is gone), or SIGTERM (it gave up on it)
 	}
 	return runner.Serve(ctx, b, runner.WithIO(b.in, b.out), runner.WithLogger(b.log))
 }

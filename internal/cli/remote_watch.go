@@ -94,10 +94,13 @@ func failureText(f *exo.RunnerFailure, runner string) string {
 }
 
 // Parts of a failure's text that differ from one process to the next for
-// the same failure: its generation, and measured durations ("2.002s").
+// the same failure: its generation, and measured durations as Go prints
+// them ("2.002s", "255ms", "1m30s", "1h0m0s", "750µs"): one or more
+// number-unit parts, so a compound duration is one match ("1m30s" is
+// neither "1m" nor "30s" alone: a \b between m and 3 never matches).
 var (
 	generationRE = regexp.MustCompile(` gen [0-9]+: `)
-	durationRE   = regexp.MustCompile(`\b[0-9][0-9.]*(ns|µs|us|ms|s|m|h)\b`)
+	durationRE   = regexp.MustCompile(`\b(?:[0-9]+(?:\.[0-9]+)?(?:ns|µs|us|ms|s|m|h))+\b`)
 )
 
 // withoutGeneration is a failure's text without its generation and

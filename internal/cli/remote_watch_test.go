@@ -77,3 +77,38 @@ func TestRemoteWatchWords(t *testing.T) {
 		t.Errorf("withoutGeneration: %q, %q", withoutGeneration(c), withoutGeneration(d))
 	}
 }
+
+// TestWithoutGenerationDurations: every duration Go prints, compound ones
+// included, becomes one "D", so two failures that differ only in a
+// measured duration read as the same failure ("failed again, the same
+// way"). Before, `1m30s` matched nowhere (no word boundary between its
+// parts), so a failure measured at 1m30s and another at 1m31s were printed
+// as two full lines.
+func TestWithoutGenerationDurations(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"no layer progress for 1m30s (limit 1m0s)", "no layer progress for D (limit D)"},
+		{"stalled for 2.002s", "stalled for D"},
+		{"took 255ms.", "took D."},
+		{"up 1h0m0s, then", "up D, then"},
+		{"a beat every 750µs", "a beat every D"},
+		{"12us, 3ns and 1.5h", "D, D and D"},
+		{"runner x-1 gen 3: killed after 2m0.5s", "runner x-1: killed after D"},
+		// Not durations: left as they are.
+		{"exitcode=1", "exitcode=1"},
+		{"waited 5min", "waited 5min"},
+		{"image v1.2.3s3", "image v1.2.3s3"},
+		{"at0x5s", "at0x5s"},
+	} {
+		if got := withoutGeneration(c.in); got != c.want {
+			t.Errorf("withoutGeneration(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	for _, p := range [][2]string{
+		{"runner x-1 gen 1: loading stalled: no layer progress for 1m30s", "runner x-1 gen 2: loading stalled: no layer progress for 1m31.5s"},
+		{"runner x-1 gen 1: hung for 1h0m0s", "runner x-1 gen 7: hung for 59m59.999s"},
+	} {
+		if a, b := withoutGeneration(p[0]), withoutGeneration(p[1]); a != b {
+			t.Errorf("the same failure reads as two: %q and %q", a, b)
+		}
+	}
+}
