@@ -43,19 +43,10 @@ func parseNodeShutdown(s *nodeShutdown, t exo.RunnerTimeouts) (exo.ShutdownDeadl
 			return out, err
 		}
 	}
-	if err := actors.ShutdownDeadlines(out).CheckFits(actors.RunnerTimeouts(t), shutdownKey); err != nil {
+	if err := actors.ShutdownDeadlines(out).CheckFits(actors.RunnerTimeouts(t), configKey); err != nil {
 		return out, errors.New(strings.TrimPrefix(err.Error(), actors.ErrConflictingTimeouts.Error()+": "))
 	}
 	return out, nil
-}
-
-// shutdownKey names "Shutdown.Closing" and "Timeouts.StopGrace" as the
-// config does ("shutdown.closing", "timeouts.stop_grace").
-func shutdownKey(name string) string {
-	if f, ok := strings.CutPrefix(name, "Timeouts."); ok {
-		return timeoutKey(f)
-	}
-	return strings.ToLower(name)
 }
 
 // nodeShutdownHint ends the line of a node's shutdown that was not clean:

@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -142,23 +140,12 @@ func TestNodeShutdownDrainingFromConfig(t *testing.T) {
 // stdout ended (the cleanup waits for the goroutine).
 func startNodeLogged(t *testing.T, name, config, logLine string) (*exec.Cmd, *bufio.Reader, <-chan struct{}) {
 	t.Helper()
-	conf := filepath.Join(t.TempDir(), "node.json")
-	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exoBinary(t), "node", "--name", name, "--listen", "127.0.0.1:0", "--config", conf, "--log-level", "info")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cmd := nodeCommand(t, name, config, "info") // node_http_test.go
 	logs, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	out := startNodeCommand(t, cmd)
 	seen := make(chan struct{})
 	readerDone := make(chan struct{})
 	go func() {
@@ -174,9 +161,28 @@ func startNodeLogged(t *testing.T, name, config, logLine string) (*exec.Cmd, *bu
 		}
 		_, _ = io.Copy(io.Discard, logs) // a line over the bound: keep the pipe flowing
 	}()
-	t.Cleanup(func() {
+	t.Cleanup(func() { // runs before startNodeCommand's: kill here too, or the log never ends
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // only if the test failed early
 		<-readerDone
 	})
-	return cmd, bufio.NewReader(out), seen
+	return cmd, out, seen
+}
+
+// TestConfigKey: one function names every setting a check names by its Go
+// name as the node config does (before, shutdownKey did it for the
+// shutdown check and configKey for the health one, each knowing part).
+func TestConfigKey(t *testing.T) {
+	for name, want := range map[string]string{
+		"Shutdown.Closing":           "shutdown.closing",
+		"Shutdown.Draining":          "shutdown.draining",
+		"Timeouts.StopGrace":         "timeouts.stop_grace",
+		"Timeouts.HeartbeatInterval": "timeouts.heartbeat_interval",
+		"Health.HeartbeatGrace":      "health.heartbeat_grace",
+		"Health.NoSuchField":         "Health.NoSuchField",
+		"Other":                      "Other",
+	} {
+		if got := configKey(name); got != want {
+			t.Errorf("configKey(%q) = %q, want %q", name, got, want)
+		}
+	}
 }
