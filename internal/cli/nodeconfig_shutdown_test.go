@@ -35,31 +35,90 @@ func TestParseNodeConfigShutdown(t *testing.T) {
 	}
 }
 
-// TestNodeShutdownHint: the line of a shutdown that was not clean names the
-// key of each phase that passed its deadline, with its value.
+// TestNodeShutdownHint: the line of a shutdown that was not clean names
+// the key of each phase that reached the deadline it ran with, with its
+// value; a phase cut short before its deadline names none (a longer one
+// could not help). Before, a CLOSING forced after 3s by a runner's own
+// stop escalation (it ignored the Shutdown frame) said "raise
+// shutdown.closing (15s, the default)", as did a cluster's stepped
+// shutdown and a resource that failed to close.
 func TestNodeShutdownHint(t *testing.T) {
-	root := &exo.ActorReport{Name: "node"}
-	root.Phases[exo.PhaseSignaling] = &exo.PhaseReport{Phase: exo.PhaseSignaling, Outcome: exo.OutcomeOK}
-	root.Phases[exo.PhaseDraining] = &exo.PhaseReport{Phase: exo.PhaseDraining, Outcome: exo.OutcomeTimedOut, Duration: 30 * time.Second, TasksFailed: 1}
-	root.Phases[exo.PhaseClosing] = &exo.PhaseReport{Phase: exo.PhaseClosing, Outcome: exo.OutcomeForced, Duration: 3 * time.Second}
-	rep := exo.ShutdownReport{Root: root}
-	for _, tc := range []struct {
-		set  exo.ShutdownDeadlines
-		t    exo.RunnerTimeouts
-		want string
-	}{
-		{exo.ShutdownDeadlines{}, exo.RunnerTimeouts{},
-			"raise shutdown.draining in the node config (30s, the default) to let tasks finish; raise shutdown.closing in the node config (15s, the default) to let runners exit by themselves"},
-		{exo.ShutdownDeadlines{Draining: 5 * time.Second, Closing: 3 * time.Second}, exo.RunnerTimeouts{StopGrace: time.Second},
-			"raise shutdown.draining in the node config (5s) to let tasks finish; raise shutdown.closing in the node config (3s) to let runners exit by themselves"},
-	} {
-		if got := nodeShutdownHint(rep, tc.set, tc.t); got != tc.want {
-			t.Errorf("%+v: %q\nwant %q", tc.set, got, tc.want)
-		}
+	const (
+		drainHint = "raise shutdown.draining in the node config (30s, the default) to let tasks finish"
+		sigterm   = "runner busy-ee2e17 did not exit on its Shutdown frame: its stop sent SIGTERM after timeouts.stop_grace (3s, the default); make the runner exit when it reads the frame, or raise timeouts.stop_grace if it needs longer"
+	)
+	type phase struct {
+		outcome exo.Outcome
+		took    time.Duration
 	}
-	root.Phases[exo.PhaseDraining].Outcome, root.Phases[exo.PhaseClosing].Outcome = exo.OutcomeOK, exo.OutcomeOK
-	if got := nodeShutdownHint(rep, exo.ShutdownDeadlines{}, exo.RunnerTimeouts{}); got != "" {
-		t.Errorf("clean: %q", got)
+	for _, tc := range []struct {
+		name        string
+		draining    phase
+		closing     phase
+		runnerNote  string // the runner's CLOSING note (forced when set)
+		resource    bool   // a resource failed to close in CLOSING
+		deadline    [3]time.Duration
+		coordinated bool
+		set         exo.ShutdownDeadlines
+		t           exo.RunnerTimeouts
+		want        string
+	}{
+		{name: "drain cut at its deadline, a runner that ignored its Shutdown frame",
+			draining: phase{exo.OutcomeTimedOut, 30 * time.Second}, closing: phase{exo.OutcomeForced, 3012 * time.Millisecond},
+			runnerNote: "ended by SIGTERM", deadline: [3]time.Duration{2 * time.Second, 30 * time.Second, 15 * time.Second},
+			want: drainHint + "; " + sigterm},
+		{name: "a report without deadlines: the node's own",
+			draining: phase{exo.OutcomeTimedOut, 30 * time.Second}, closing: phase{exo.OutcomeForced, 3012 * time.Millisecond},
+			runnerNote: "ended by SIGTERM", want: drainHint + "; " + sigterm},
+		{name: "SIGKILL by its escalation, timeouts set",
+			closing: phase{exo.OutcomeForced, 3010 * time.Millisecond}, runnerNote: "ended by SIGKILL",
+			deadline: [3]time.Duration{2 * time.Second, 30 * time.Second, 15 * time.Second},
+			t:        exo.RunnerTimeouts{StopGrace: 2 * time.Second, TermWait: time.Second},
+			want:     "runner busy-ee2e17 did not exit on its Shutdown frame: its stop sent SIGTERM after timeouts.stop_grace (2s) and SIGKILL after timeouts.term_wait (1s) more; make the runner exit when it reads the frame, or raise timeouts.stop_grace if it needs longer"},
+		{name: "both deadlines reached, keys set",
+			draining: phase{exo.OutcomeTimedOut, 5 * time.Second}, closing: phase{exo.OutcomeForced, 3200 * time.Millisecond},
+			runnerNote: "closing deadline passed: SIGKILL to the process group", deadline: [3]time.Duration{2 * time.Second, 5 * time.Second, 3 * time.Second},
+			set: exo.ShutdownDeadlines{Draining: 5 * time.Second, Closing: 3 * time.Second}, t: exo.RunnerTimeouts{StopGrace: time.Second},
+			want: "raise shutdown.draining in the node config (5s) to let tasks finish; raise shutdown.closing in the node config (3s) to let runners exit by themselves"},
+		{name: "reached within the slack (another clock reading)",
+			draining: phase{exo.OutcomeTimedOut, 995 * time.Millisecond}, deadline: [3]time.Duration{2 * time.Second, time.Second, 15 * time.Second},
+			set: exo.ShutdownDeadlines{Draining: time.Second}, want: "raise shutdown.draining in the node config (1s) to let tasks finish"},
+		{name: "a cluster's stepped shutdown",
+			draining: phase{exo.OutcomeTimedOut, 4010 * time.Millisecond}, deadline: [3]time.Duration{4 * time.Second, 4 * time.Second, 4 * time.Second}, coordinated: true,
+			want: "the cluster's shutdown gave each phase 4s: give it longer with cluster shutdown --phase-timeout"},
+		{name: "a resource that failed to close",
+			closing: phase{exo.OutcomeForced, 120 * time.Millisecond}, resource: true, deadline: [3]time.Duration{2 * time.Second, 30 * time.Second, 15 * time.Second}},
+		{name: "clean", deadline: [3]time.Duration{2 * time.Second, 30 * time.Second, 15 * time.Second}},
+	} {
+		root := &exo.ActorReport{Name: "node"}
+		runners := &exo.ActorReport{Name: "runners"}
+		busy := &exo.ActorReport{Name: "busy-ee2e17"}
+		resources := &exo.ActorReport{Name: "resources"}
+		root.Children = []*exo.ActorReport{runners, resources}
+		runners.Children = []*exo.ActorReport{busy}
+		rep := exo.ShutdownReport{Root: root, PhaseDeadline: tc.deadline}
+		for ph, p := range []phase{{exo.OutcomeOK, time.Millisecond}, tc.draining, tc.closing} {
+			if p.outcome == "" {
+				p = phase{exo.OutcomeOK, time.Millisecond}
+			}
+			root.Phases[ph] = &exo.PhaseReport{Phase: exo.Phase(ph), Outcome: p.outcome, Duration: p.took}
+			rep.PhaseDuration[ph] = p.took
+			rep.PhaseCoordinated[ph] = tc.coordinated
+			busy.Phases[ph] = &exo.PhaseReport{Actor: busy.Name, Phase: exo.Phase(ph), Outcome: exo.OutcomeOK}
+			resources.Phases[ph] = &exo.PhaseReport{Actor: resources.Name, Phase: exo.Phase(ph), Outcome: exo.OutcomeOK}
+		}
+		if tc.runnerNote != "" {
+			busy.Phases[exo.PhaseClosing].Outcome, busy.Phases[exo.PhaseClosing].Note = exo.OutcomeForced, tc.runnerNote
+		}
+		if tc.resource {
+			db := &exo.ActorReport{Name: "db"}
+			db.Phases[exo.PhaseClosing] = &exo.PhaseReport{Actor: "db", Phase: exo.PhaseClosing, Outcome: exo.OutcomeForced, Note: "close failed: boom (FORCE_CLEANUP: left in Error)"}
+			resources.Children = append(resources.Children, db)
+			resources.Phases[exo.PhaseClosing].Outcome = exo.OutcomeTimedOut
+		}
+		if got := nodeShutdownHint(rep, tc.set, tc.t); got != tc.want {
+			t.Errorf("%s: %q\nwant %q", tc.name, got, tc.want)
+		}
 	}
 }
 
