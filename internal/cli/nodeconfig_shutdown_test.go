@@ -245,3 +245,35 @@ func TestConfigKey(t *testing.T) {
 		}
 	}
 }
+
+// TestNodeShutdownHintForARunnerThatIgnoresShutdown: a runner that ignores
+// its Shutdown frame is SIGTERMed by its own stop after
+// timeouts.stop_grace, long before the CLOSING deadline: the node exits 4
+// naming the runner and timeouts.stop_grace, not shutdown.closing, which
+// could not help (it said "raise shutdown.closing in the node config (15s,
+// the default)").
+func TestNodeShutdownHintForARunnerThatIgnoresShutdown(t *testing.T) {
+	node, stdout, stderr := startNodeWithConfig(t, "deaf-a", `{"kinds": {"deaf": {"builtin": true,
+		"args": ["--layers", "1", "--layer-delay", "0s", "--fault", "ignore-shutdown:forever"]}},
+		"timeouts": {"stop_grace": "300ms"}}`) // node_http_test.go
+	head := readUntil(t, stdout, "listening on ")
+	_, rest, _ := strings.Cut(head, "listening on ")
+	listen := strings.Fields(rest)[0]
+	run := exec.Command(exoBinary(t), "remote", "--node", listen, "--timeout", "1m", "run", "--kind", "deaf", "--tasks", "1", "--keep-runners")
+	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Fatalf("remote run: %v\n%s", err, out)
+	}
+	_ = node.Process.Signal(syscall.SIGTERM)
+	b, _ := io.ReadAll(stdout) // to EOF: the node ended
+	code := waitExit(t, node)
+	end := string(b)
+	want := regexp.MustCompile(`node deaf-a: shut down, not cleanly: CLOSING forced after [0-9.]+m?s; forced: node/runners/(deaf-[0-9a-f]+) \(CLOSING\); runner (deaf-[0-9a-f]+) did not exit on its Shutdown frame: its stop sent SIGTERM after timeouts.stop_grace \(300ms\); make the runner exit when it reads the frame, or raise timeouts.stop_grace if it needs longer\n`)
+	m := want.FindStringSubmatch(end)
+	if code != ExitUnclean || m == nil || m[1] != m[2] {
+		t.Fatalf("exit %d, want %d and a line matching %s in:\n%s\nstderr:\n%s", code, ExitUnclean, want, end, stderr.String())
+	}
+	if strings.Contains(end, "shutdown.closing") {
+		t.Errorf("the hint names shutdown.closing, which could not help:\n%s", end)
+	}
+}
