@@ -107,6 +107,7 @@ func (n *Node) advanceIf(ctx context.Context, last Phase, deadline, goOnAfter ti
 		if d <= 0 {
 			d = n.deadlines.of(sr.next)
 		}
+		sr.rep.PhaseDeadline[sr.next], sr.rep.PhaseCoordinated[sr.next] = d, deadline > 0
 		n.runPhase(ctx, sr, sr.next, d)
 	}
 	if sr.next < numPhases {

@@ -116,8 +116,20 @@ func TestShutdownBeganBeforeDone(t *testing.T) {
 		t.Fatal("Done closed after SIGNALING")
 	default:
 	}
-	if _, err := n.Shutdown(ctxT(t)); err != nil {
+	rep, err := n.Shutdown(ctxT(t))
+	if err != nil {
 		t.Fatal(err)
 	}
 	<-n.Done()
+	// The report says which deadline each phase ran with, and whose: the
+	// coordinator's for SIGNALING, the node's own for the phases Shutdown
+	// ran (exo-actors node names the setting to raise from them).
+	if rep.PhaseDeadline[actors.PhaseSignaling] != time.Second || !rep.PhaseCoordinated[actors.PhaseSignaling] {
+		t.Errorf("SIGNALING ran with %v (coordinated %v), want 1s, the coordinator's", rep.PhaseDeadline[actors.PhaseSignaling], rep.PhaseCoordinated[actors.PhaseSignaling])
+	}
+	for _, ph := range []actors.Phase{actors.PhaseDraining, actors.PhaseClosing} {
+		if rep.PhaseDeadline[ph] <= 0 || rep.PhaseCoordinated[ph] {
+			t.Errorf("%s ran with %v (coordinated %v), want the node's own", ph, rep.PhaseDeadline[ph], rep.PhaseCoordinated[ph])
+		}
+	}
 }

@@ -84,6 +84,13 @@ type ShutdownReport struct {
 	// when asked: the wait is in Total, in no phase).
 	PhaseStart    [numPhases]time.Time
 	PhaseDuration [numPhases]time.Duration
+	// PhaseDeadline is the deadline each phase of the node ran with,
+	// counted from its PhaseStart (zero: not run); PhaseCoordinated says
+	// it was a coordinator's (ShutdownPhase with a deadline: a cluster-wide
+	// shutdown's phase timeout), not the node's own ShutdownDeadlines. A
+	// host that says which setting to raise reads them.
+	PhaseDeadline    [numPhases]time.Duration
+	PhaseCoordinated [numPhases]bool
 	// Total is measured from Start with its own clock reading, not summed.
 	Total time.Duration
 	Root  *ActorReport

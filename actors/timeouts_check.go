@@ -121,7 +121,7 @@ func (t RunnerTimeouts) CheckConflicts(name func(field string) string) error {
 // defaults; d is as the caller set it (a zero Closing adapts, see
 // shutdownDeadlines).
 func checkShutdownFits(d ShutdownDeadlines, t, raw RunnerTimeouts) error {
-	return d.checkFits(t, raw, func(f string) string { return f })
+	return d.checkFits(t, raw, nil)
 }
 
 // CheckFits returns an error wrapping ErrConflictingTimeouts when d's
@@ -129,11 +129,11 @@ func checkShutdownFits(d ShutdownDeadlines, t, raw RunnerTimeouts) error {
 // under the timeouts t (zero fields: their defaults): StopGrace + TermWait.
 // name turns "Shutdown.Closing", "Timeouts.StopGrace" and
 // "Timeouts.TermWait" into the names the reader knows (a node config's
-// "shutdown.closing"); nil keeps them. StartNode refuses what this refuses.
+// "shutdown.closing"); nil keeps them. As health.Config.CheckHeartbeat,
+// the error says how to get the default by name: nil (the Go API) "leave
+// it 0", a naming function (a config file) "leave the key out".
+// StartNode refuses what this refuses.
 func (d ShutdownDeadlines) CheckFits(t RunnerTimeouts, name func(field string) string) error {
-	if name == nil {
-		name = func(f string) string { return f }
-	}
 	return d.checkFits(t.withDefaults(), t, name)
 }
 
@@ -141,6 +141,10 @@ func (d ShutdownDeadlines) checkFits(t, raw RunnerTimeouts, name func(string) st
 	need := t.StopGrace + t.TermWait
 	if d.Closing <= 0 || d.Closing >= need {
 		return nil
+	}
+	unset := "leave the key out"
+	if name == nil {
+		name, unset = func(f string) string { return f }, "leave it 0"
 	}
 	show := func(f string) string {
 		if *raw.durationField(f) <= 0 {
@@ -150,16 +154,7 @@ func (d ShutdownDeadlines) checkFits(t, raw RunnerTimeouts, name func(string) st
 	}
 	closing := name("Shutdown.Closing")
 	return fmt.Errorf("%w: %s (%s) must be at least %s + %s = %s: the CLOSING deadline would SIGKILL a runner before its stop reaches SIGTERM and report it forced; raise %s to %s or more (or %s for its default), or lower %s or %s",
-		ErrConflictingTimeouts, closing, d.Closing, show("StopGrace"), show("TermWait"), need, closing, need, leaveDefault(closing), name("Timeouts.StopGrace"), name("Timeouts.TermWait"))
-}
-
-// leaveDefault says how to leave the deadline named name to its default:
-// 0 in the Go API, the key left out in a config file.
-func leaveDefault(name string) string {
-	if name == "Shutdown.Closing" {
-		return "leave it 0"
-	}
-	return "leave the key out"
+		ErrConflictingTimeouts, closing, d.Closing, show("StopGrace"), show("TermWait"), need, closing, need, unset, name("Timeouts.StopGrace"), name("Timeouts.TermWait"))
 }
 
 // shutdownDeadlines is d with its defaults, a zero Closing made long

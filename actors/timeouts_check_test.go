@@ -86,3 +86,32 @@ func TestStartNodeFittingTimeouts(t *testing.T) {
 		t.Errorf("defaults for a 2s interval, 4s timeout: grace %s, limit %s; want 2s, 4s", hc.HeartbeatGrace, hc.HeartbeatLimit)
 	}
 }
+
+// TestChecksSayHowToLeaveADefaultByOneRule: ShutdownDeadlines.CheckFits
+// and health.Config.CheckHeartbeat tell the Go API (name nil: "leave it 0")
+// from a config file (a naming function: leave the key out) by the same
+// rule. Before, CheckFits compared the name with "Shutdown.Closing": a
+// naming function that kept the Go names read "leave it 0", while
+// CheckHeartbeat with the same function read "leave it out".
+func TestChecksSayHowToLeaveADefaultByOneRule(t *testing.T) {
+	same := func(f string) string { return f }
+	for _, tc := range []struct {
+		name   func(string) string
+		zeroed bool // "leave it 0"
+	}{
+		{nil, true},
+		{same, false},
+		{func(f string) string { return "cfg." + strings.ToLower(f) }, false},
+	} {
+		fits := actors.ShutdownDeadlines{Closing: 4 * time.Second}.CheckFits(actors.RunnerTimeouts{StopGrace: 3 * time.Second}, tc.name)
+		hb := health.Config{HeartbeatGrace: time.Second}.CheckHeartbeat(2*time.Second, tc.name)
+		if fits == nil || hb == nil {
+			t.Fatalf("want both refused: %v; %v", fits, hb)
+		}
+		for _, err := range []error{fits, hb} {
+			if got := strings.Contains(err.Error(), "leave it 0"); got != tc.zeroed {
+				t.Errorf("name nil %v: %q says \"leave it 0\": %v, want %v", tc.name == nil, err, got, tc.zeroed)
+			}
+		}
+	}
+}

@@ -307,6 +307,16 @@ func fromGwShutdownReport(r *exov1.GwNodeShutdownReport) ShutdownReport {
 			out.PhaseDuration[i] = d.AsDuration()
 		}
 	}
+	for i, d := range r.GetPhaseDeadline() {
+		if i < len(out.PhaseDeadline) {
+			out.PhaseDeadline[i] = d.AsDuration()
+		}
+	}
+	for i, c := range r.GetPhaseCoordinated() {
+		if i < len(out.PhaseCoordinated) {
+			out.PhaseCoordinated[i] = c
+		}
+	}
 	return out
 }
 

@@ -394,12 +394,14 @@ func fromSnapshot(s resources.Snapshot) ResourceSnapshot {
 }
 
 func fromShutdownReport(r actors.ShutdownReport) ShutdownReport {
-	return ShutdownReport{Start: r.Start, PhaseStart: r.PhaseStart, PhaseDuration: r.PhaseDuration, Total: r.Total,
+	return ShutdownReport{Start: r.Start, PhaseStart: r.PhaseStart, PhaseDuration: r.PhaseDuration,
+		PhaseDeadline: r.PhaseDeadline, PhaseCoordinated: r.PhaseCoordinated, Total: r.Total,
 		Root: fromActorReport(r.Root), Forced: r.Forced, Errors: r.Errors}
 }
 
 func toShutdownReport(r ShutdownReport) actors.ShutdownReport {
-	return actors.ShutdownReport{Start: r.Start, PhaseStart: r.PhaseStart, PhaseDuration: r.PhaseDuration, Total: r.Total,
+	return actors.ShutdownReport{Start: r.Start, PhaseStart: r.PhaseStart, PhaseDuration: r.PhaseDuration,
+		PhaseDeadline: r.PhaseDeadline, PhaseCoordinated: r.PhaseCoordinated, Total: r.Total,
 		Root: toActorReport(r.Root), Forced: r.Forced, Errors: r.Errors}
 }
 

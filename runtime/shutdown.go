@@ -61,6 +61,14 @@ type ShutdownReport struct {
 	// ShutdownPhase, the waits between phases are in Total, in no phase).
 	PhaseStart    [3]time.Time
 	PhaseDuration [3]time.Duration
+	// PhaseDeadline is the deadline each phase ran with, counted from its
+	// PhaseStart (zero: not run); PhaseCoordinated says it was a
+	// coordinator's (ShutdownPhase with a deadline: a cluster-wide
+	// shutdown's phase timeout), not the node's own ShutdownDeadlines. A
+	// phase that ended before its deadline was cut short by something
+	// else (a runner's own stop escalation, a resource's close).
+	PhaseDeadline    [3]time.Duration
+	PhaseCoordinated [3]bool
 	// Total is measured from Start with its own clock reading.
 	Total time.Duration
 	// Root is the node's report.

@@ -90,6 +90,8 @@ func ShutdownReportToProto(r actors.ShutdownReport) *exov1.GwNodeShutdownReport 
 	for i := range r.PhaseStart {
 		out.PhaseStart = append(out.PhaseStart, timestamppb.New(r.PhaseStart[i]))
 		out.PhaseDuration = append(out.PhaseDuration, durationpb.New(r.PhaseDuration[i]))
+		out.PhaseDeadline = append(out.PhaseDeadline, durationpb.New(r.PhaseDeadline[i]))
+		out.PhaseCoordinated = append(out.PhaseCoordinated, r.PhaseCoordinated[i])
 	}
 	return out
 }

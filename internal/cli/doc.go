@@ -2,7 +2,10 @@
 // logging flags and the mapping from errors to exit codes:
 //
 //	0  success
-//	1  the command ran and failed
+//	1  the command ran and failed; also a node that shut itself down over
+//	   a node-wide fault (System.Fault: fork failure, out of file
+//	   descriptors, the health monitor's node_shutdown_share), so a
+//	   supervisor's restart-on-failure restarts it
 //	2  usage error: unknown subcommand or flag, bad flag value
 //	3  interrupted: the demo or a node got a second SIGINT/SIGTERM and
 //	   forced its shutdown; bench was interrupted (children killed and

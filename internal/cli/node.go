@@ -40,10 +40,14 @@ func newNodeCmd(e *env) *cobra.Command {
 			"names — never any other command — submit tasks, stream chunks and events, stop runners.\n" +
 			"It listens on loopback unless told otherwise; TLS and mutual TLS with the --tls flags.\n" +
 			"SIGINT or SIGTERM shuts it down gracefully (a second one forces). See docs/remote.md.\n\n" +
-			"Exit codes: 0 a clean shutdown; 1 it failed (or its shutdown returned an error);\n" +
+			"Exit codes: 0 a clean shutdown; 1 it failed (or its shutdown returned an error, or it\n" +
+			"shut itself down over a node-wide fault: fork failure, out of file descriptors, the\n" +
+			"health monitor's node_shutdown_share; it prints 'node N: shut itself down: …');\n" +
 			"2 a usage or config error; 3 a second signal forced the shutdown; 4 one signal or a\n" +
 			"client's request, but the shutdown was not clean (a phase timed out, a task cut\n" +
-			"short, a runner forced)\n" +
+			"short, a runner forced); the line names what to change: a config shutdown.* key only\n" +
+			"for a phase that reached its deadline, timeouts.stop_grace for a runner that ignored\n" +
+			"its Shutdown frame, cluster shutdown --phase-timeout for a cluster's shutdown\n" +
 			"(docs/operations.md).",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -169,12 +173,15 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	}
 
 	var interrupted bool
+	var fault error // the node-wide fault that made the node shut itself down
 	select {
 	case sig := <-sigs:
 		interrupted = true
 		fmt.Fprintf(e.stdout, "== %s: graceful shutdown (send it again to force)\n", sig)
 	case <-sys.ShutdownBegan(): // a client's request or a node-wide fault: leave the cluster now, not after it
-		fmt.Fprintf(e.stdout, "== shut down by a client\n")
+		// A fault is recorded before the shutdown it begins (Node.onNodeFault).
+		fault = sys.Fault()
+		fmt.Fprint(e.stdout, nodeShutdownBeganLine(fault))
 	}
 	if member != nil {
 		// Leave before the System shuts down: the others drop this node
@@ -249,7 +256,18 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 			cut += "; " + h
 		}
 	}
-	return nodeShutdownEnd(e.stdout, o.name, interrupted, forced, err, cut)
+	return nodeShutdownEnd(e.stdout, o.name, interrupted, forced, fault, err, cut)
+}
+
+// nodeShutdownBeganLine is the line of a shutdown the node did not begin
+// on a signal: a client's (remote shutdown, cluster shutdown), or its
+// own after a node-wide fault (System.Fault: a fork that failed, out of
+// file descriptors, the health monitor's node_shutdown_share).
+func nodeShutdownBeganLine(fault error) string {
+	if fault != nil {
+		return "== shutting down: node-wide fault: " + oneLine(fault.Error()) + "\n"
+	}
+	return "== shut down by a client\n"
 }
 
 // nodeShutdownEnd prints how a node's shutdown ended and returns its exit:
@@ -263,13 +281,21 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 // (cutShort, shutdownCutShort's line; empty: clean) exits 4 (ExitUnclean),
 // whether a signal or a client asked for it; a clean one says "shut down
 // gracefully" and exits 0 (before, a client's shutdown printed no end line
-// and exited 0 even when it cut tasks short).
-func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool, shutErr error, cutShort string) error {
+// and exited 0 even when it cut tasks short). A node that shut itself
+// down over a node-wide fault (fault, System.Fault) says so, "shut itself
+// down: …", and exits 1 however the shutdown went, also when a signal
+// came during it (before: "shut down gracefully (asked by a client)",
+// exit 0, and a supervisor's restart-on-failure did not restart it); only
+// a forced one exits 3.
+func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool, fault, shutErr error, cutShort string) error {
 	switch {
 	case forced:
 		fmt.Fprintf(w, "node %s: shutdown forced (SIGKILL to every runner's process group)\n", name)
 		how := "interrupted twice"
-		if !interrupted {
+		switch {
+		case !interrupted && fault != nil:
+			how = "interrupted during the shutdown it began after a node-wide fault (" + oneLine(fault.Error()) + ")"
+		case !interrupted:
 			how = "interrupted during the shutdown a client asked for"
 		}
 		msg := "node " + name + " " + how + ": shutdown forced (SIGKILL to every runner's process group)"
@@ -277,6 +303,16 @@ func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool, shutErr
 			msg += "; the shutdown also reported: " + shutErr.Error()
 		}
 		return &interruptedError{msg: msg}
+	case fault != nil:
+		msg := "node " + name + ": shut itself down: node-wide fault: " + oneLine(fault.Error())
+		switch {
+		case shutErr != nil:
+			msg += "; the shutdown also reported: " + oneLine(shutErr.Error())
+		case cutShort != "":
+			msg += "; not cleanly: " + cutShort
+		}
+		fmt.Fprintln(w, msg)
+		return errors.New(msg)
 	case shutErr != nil:
 		return fmt.Errorf("node %s: shutdown: %w", name, shutErr)
 	}

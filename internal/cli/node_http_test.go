@@ -26,25 +26,44 @@ func startNodeProcess(t *testing.T, name string, args ...string) (*exec.Cmd, *bu
 // startNodeWithConfig is startNodeProcess with the node config config.
 func startNodeWithConfig(t *testing.T, name, config string, args ...string) (*exec.Cmd, *bufio.Reader, *bytes.Buffer) {
 	t.Helper()
+	cmd := nodeCommand(t, name, config, "warn", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	return cmd, startNodeCommand(t, cmd), &stderr
+}
+
+// nodeCommand is `exo-actors node --name name` listening on any loopback
+// port, with config written to a file of the test's, at the log level
+// level, and the extra args; in its own process group, killed if the test
+// process dies. Set its Stderr (or take StderrPipe), then
+// startNodeCommand.
+func nodeCommand(t *testing.T, name, config, level string, args ...string) *exec.Cmd {
+	t.Helper()
 	conf := filepath.Join(t.TempDir(), "node.json")
 	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exoBinary(t), append([]string{"node", "--name", name, "--listen", "127.0.0.1:0", "--config", conf, "--log-level", "warn"}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	cmd := exec.Command(exoBinary(t), append([]string{"node", "--name", name, "--listen", "127.0.0.1:0", "--config", conf, "--log-level", level}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return cmd
+}
+
+// startNodeCommand starts the node cmd (nodeCommand) and returns its
+// stdout, readable line by line; the test's cleanup kills its process
+// group (only needed when the test failed early).
+func startNodeCommand(t *testing.T, cmd *exec.Cmd) *bufio.Reader {
+	t.Helper()
 	pipe, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // only if the test failed early
 	})
-	return cmd, bufio.NewReader(pipe), &stderr
+	return bufio.NewReader(pipe)
 }
 
 // TestNodeHTTPEndpoints: `node --http 127.0.0.1:0` prints the address it

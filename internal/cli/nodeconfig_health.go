@@ -196,17 +196,27 @@ func parseNodeHealth(h *nodeHealth, r *nodeRetention, timeouts exo.RunnerTimeout
 }
 
 // configKey names a setting as the config does, for the checks that name
-// settings by their Go names (health.Config.CheckHeartbeat):
-// "Health.HeartbeatGrace" → "health.heartbeat_grace" (the JSON key of the
-// nodeHealth field of that name), "Timeouts.HeartbeatInterval" →
-// "timeouts.heartbeat_interval" (timeoutKey).
+// settings by their Go names (health.Config.CheckHeartbeat,
+// ShutdownDeadlines.CheckFits): "Health.HeartbeatGrace" →
+// "health.heartbeat_grace", "Shutdown.Closing" → "shutdown.closing" (the
+// JSON key of the nodeHealth or nodeShutdown field of that name),
+// "Timeouts.HeartbeatInterval" → "timeouts.heartbeat_interval"
+// (timeoutKey). A name it does not know stays as it is.
 func configKey(name string) string {
 	if f, ok := strings.CutPrefix(name, "Timeouts."); ok {
 		return timeoutKey(f)
 	}
-	if f, ok := strings.CutPrefix(name, "Health."); ok {
-		if sf, ok := reflect.TypeFor[nodeHealth]().FieldByName(f); ok {
-			return "health." + sf.Tag.Get("json")
+	for _, sec := range []struct {
+		prefix, key string
+		typ         reflect.Type
+	}{
+		{"Health.", "health.", reflect.TypeFor[nodeHealth]()},
+		{"Shutdown.", "shutdown.", reflect.TypeFor[nodeShutdown]()},
+	} {
+		if f, ok := strings.CutPrefix(name, sec.prefix); ok {
+			if sf, ok := sec.typ.FieldByName(f); ok {
+				return sec.key + sf.Tag.Get("json")
+			}
 		}
 	}
 	return name

@@ -43,33 +43,32 @@ func parseNodeShutdown(s *nodeShutdown, t exo.RunnerTimeouts) (exo.ShutdownDeadl
 			return out, err
 		}
 	}
-	if err := actors.ShutdownDeadlines(out).CheckFits(actors.RunnerTimeouts(t), shutdownKey); err != nil {
+	if err := actors.ShutdownDeadlines(out).CheckFits(actors.RunnerTimeouts(t), configKey); err != nil {
 		return out, errors.New(strings.TrimPrefix(err.Error(), actors.ErrConflictingTimeouts.Error()+": "))
 	}
 	return out, nil
 }
 
-// shutdownKey names "Shutdown.Closing" and "Timeouts.StopGrace" as the
-// config does ("shutdown.closing", "timeouts.stop_grace").
-func shutdownKey(name string) string {
-	if f, ok := strings.CutPrefix(name, "Timeouts."); ok {
-		return timeoutKey(f)
-	}
-	return strings.ToLower(name)
-}
-
-// nodeShutdownHint ends the line of a node's shutdown that was not clean:
-// for each of the node's phases that passed its deadline, the config key
-// that sets it and its value, e.g. "raise shutdown.draining in the node
-// config (30s, the default) to give tasks longer". Empty when no phase
-// passed its deadline.
+// nodeShutdownHint ends the line of a node's shutdown that was not clean
+// with what to change. A phase that reached the deadline it ran with
+// (ShutdownReport.PhaseDeadline, within deadlineSlack) names the setting
+// of that deadline: the node config's key and its value, e.g. "raise
+// shutdown.draining in the node config (30s, the default) to let tasks
+// finish", or, when a cluster-wide shutdown's coordinator gave it
+// (PhaseCoordinated), `cluster shutdown --phase-timeout`. A phase cut
+// short before its deadline names no deadline, which could not help: a
+// CLOSING whose runners were forced by their own stop escalation (they
+// ignored the Shutdown frame: SIGTERM after timeouts.stop_grace, SIGKILL
+// after timeouts.term_wait) names those runners and timeouts; a resource
+// that failed to close gets no hint. Empty when there is nothing to say.
 func nodeShutdownHint(rep exo.ShutdownReport, set exo.ShutdownDeadlines, t exo.RunnerTimeouts) string {
 	if rep.Root == nil {
 		return ""
 	}
 	eff := actors.ShutdownDeadlines(set).Effective(actors.RunnerTimeouts(t))
 	var hints []string
-	for _, p := range rep.Root.Phases {
+	coordinated := false
+	for i, p := range rep.Root.Phases { // indexed by phase, as PhaseDeadline
 		if p == nil || p.Outcome == exo.OutcomeOK || p.Outcome == exo.OutcomeFailed {
 			continue
 		}
@@ -82,6 +81,23 @@ func nodeShutdownHint(rep exo.ShutdownReport, set exo.ShutdownDeadlines, t exo.R
 			key, was, now, why = "draining", set.Draining, eff.Draining, " to let tasks finish"
 		case exo.PhaseClosing:
 			key, was, now, why = "closing", set.Closing, eff.Closing, " to let runners exit by themselves"
+			if h := stopEscalationHint(rep.Root, t); h != "" {
+				hints = append(hints, h)
+			}
+		}
+		used := rep.PhaseDeadline[i]
+		if used <= 0 { // a report that does not say: the node's own
+			used = now
+		}
+		if max(p.Duration, rep.PhaseDuration[i])+deadlineSlack < used {
+			continue // cut short before its deadline: a longer one would not help
+		}
+		if rep.PhaseCoordinated[i] {
+			if !coordinated {
+				coordinated = true
+				hints = append(hints, fmt.Sprintf("the cluster's shutdown gave each phase %s: give it longer with cluster shutdown --phase-timeout", actors.RoundDuration(used)))
+			}
+			continue
 		}
 		v := now.String()
 		if was <= 0 {
@@ -90,4 +106,66 @@ func nodeShutdownHint(rep exo.ShutdownReport, set exo.ShutdownDeadlines, t exo.R
 		hints = append(hints, fmt.Sprintf("raise shutdown.%s in the node config (%s)%s", key, v, why))
 	}
 	return strings.Join(hints, "; ")
+}
+
+// deadlineSlack is how far below its deadline a phase's measured duration
+// may be and still count as having reached it: its timers fire no earlier
+// than the deadline, but the report's durations are other clock readings,
+// and the printed ones are rounded.
+const deadlineSlack = 20 * time.Millisecond
+
+// stopEscalationHint names the runners of root's CLOSING that their own
+// stop escalation forced (the report's note "ended by SIGTERM" or "ended
+// by SIGKILL": they did not exit on the Shutdown frame, long before any
+// CLOSING deadline), and the timeouts that escalated, e.g. "runner
+// busy-ee2e17 did not exit on its Shutdown frame: its stop sent SIGTERM
+// after timeouts.stop_grace (3s, the default); make it exit when it reads
+// the frame, or raise timeouts.stop_grace if it needs longer". Empty when
+// there are none.
+func stopEscalationHint(root *exo.ActorReport, t exo.RunnerTimeouts) string {
+	var ids []string
+	killed := false
+	for _, stage := range root.Children {
+		if stage.Name != "runners" {
+			continue
+		}
+		for _, r := range stage.Children {
+			p := r.Phases[exo.PhaseClosing]
+			if p == nil || p.Outcome != exo.OutcomeForced {
+				continue
+			}
+			switch {
+			case strings.HasPrefix(p.Note, "ended by SIGKILL"):
+				killed = true
+			case strings.HasPrefix(p.Note, "ended by SIGTERM"):
+			default:
+				continue // the node forced it (a deadline, ForceKill)
+			}
+			ids = append(ids, r.Name)
+		}
+	}
+	if len(ids) == 0 {
+		return ""
+	}
+	eff := t.WithDefaults()
+	show := func(key string, set, v time.Duration) string {
+		if set <= 0 {
+			return fmt.Sprintf("timeouts.%s (%s, the default)", key, v)
+		}
+		return fmt.Sprintf("timeouts.%s (%s)", key, v)
+	}
+	who, its := "runner "+ids[0], "its"
+	if len(ids) > 1 {
+		shown := ids
+		if len(shown) > 3 {
+			shown = append(shown[:3:3], fmt.Sprintf("%d more", len(ids)-3))
+		}
+		who, its = "runners "+strings.Join(shown, ", "), "their"
+	}
+	steps := "SIGTERM after " + show("stop_grace", t.StopGrace, eff.StopGrace)
+	if killed {
+		steps += " and SIGKILL after " + show("term_wait", t.TermWait, eff.TermWait) + " more"
+	}
+	return fmt.Sprintf("%s did not exit on %s Shutdown frame: %s stop sent %s; make the runner exit when it reads the frame, or raise timeouts.stop_grace if it needs longer",
+		who, its, its, steps)
 }

@@ -4,9 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,31 +35,90 @@ func TestParseNodeConfigShutdown(t *testing.T) {
 	}
 }
 
-// TestNodeShutdownHint: the line of a shutdown that was not clean names the
-// key of each phase that passed its deadline, with its value.
+// TestNodeShutdownHint: the line of a shutdown that was not clean names
+// the key of each phase that reached the deadline it ran with, with its
+// value; a phase cut short before its deadline names none (a longer one
+// could not help). Before, a CLOSING forced after 3s by a runner's own
+// stop escalation (it ignored the Shutdown frame) said "raise
+// shutdown.closing (15s, the default)", as did a cluster's stepped
+// shutdown and a resource that failed to close.
 func TestNodeShutdownHint(t *testing.T) {
-	root := &exo.ActorReport{Name: "node"}
-	root.Phases[exo.PhaseSignaling] = &exo.PhaseReport{Phase: exo.PhaseSignaling, Outcome: exo.OutcomeOK}
-	root.Phases[exo.PhaseDraining] = &exo.PhaseReport{Phase: exo.PhaseDraining, Outcome: exo.OutcomeTimedOut, Duration: 30 * time.Second, TasksFailed: 1}
-	root.Phases[exo.PhaseClosing] = &exo.PhaseReport{Phase: exo.PhaseClosing, Outcome: exo.OutcomeForced, Duration: 3 * time.Second}
-	rep := exo.ShutdownReport{Root: root}
-	for _, tc := range []struct {
-		set  exo.ShutdownDeadlines
-		t    exo.RunnerTimeouts
-		want string
-	}{
-		{exo.ShutdownDeadlines{}, exo.RunnerTimeouts{},
-			"raise shutdown.draining in the node config (30s, the default) to let tasks finish; raise shutdown.closing in the node config (15s, the default) to let runners exit by themselves"},
-		{exo.ShutdownDeadlines{Draining: 5 * time.Second, Closing: 3 * time.Second}, exo.RunnerTimeouts{StopGrace: time.Second},
-			"raise shutdown.draining in the node config (5s) to let tasks finish; raise shutdown.closing in the node config (3s) to let runners exit by themselves"},
-	} {
-		if got := nodeShutdownHint(rep, tc.set, tc.t); got != tc.want {
-			t.Errorf("%+v: %q\nwant %q", tc.set, got, tc.want)
-		}
+	const (
+		drainHint = "raise shutdown.draining in the node config (30s, the default) to let tasks finish"
+		sigterm   = "runner busy-ee2e17 did not exit on its Shutdown frame: its stop sent SIGTERM after timeouts.stop_grace (3s, the default); make the runner exit when it reads the frame, or raise timeouts.stop_grace if it needs longer"
+	)
+	type phase struct {
+		outcome exo.Outcome
+		took    time.Duration
 	}
-	root.Phases[exo.PhaseDraining].Outcome, root.Phases[exo.PhaseClosing].Outcome = exo.OutcomeOK, exo.OutcomeOK
-	if got := nodeShutdownHint(rep, exo.ShutdownDeadlines{}, exo.RunnerTimeouts{}); got != "" {
-		t.Errorf("clean: %q", got)
+	for _, tc := range []struct {
+		name        string
+		draining    phase
+		closing     phase
+		runnerNote  string // the runner's CLOSING note (forced when set)
+		resource    bool   // a resource failed to close in CLOSING
+		deadline    [3]time.Duration
+		coordinated bool
+		set         exo.ShutdownDeadlines
+		t           exo.RunnerTimeouts
+		want        string
+	}{
+		{name: "drain cut at its deadline, a runner that ignored its Shutdown frame",
+			draining: phase{exo.OutcomeTimedOut, 30 * time.Second}, closing: phase{exo.OutcomeForced, 3012 * time.Millisecond},
+			runnerNote: "ended by SIGTERM", deadline: [3]time.Duration{2 * time.Second, 30 * time.Second, 15 * time.Second},
+			want: drainHint + "; " + sigterm},
+		{name: "a report without deadlines: the node's own",
+			draining: phase{exo.OutcomeTimedOut, 30 * time.Second}, closing: phase{exo.OutcomeForced, 3012 * time.Millisecond},
+			runnerNote: "ended by SIGTERM", want: drainHint + "; " + sigterm},
+		{name: "SIGKILL by its escalation, timeouts set",
+			closing: phase{exo.OutcomeForced, 3010 * time.Millisecond}, runnerNote: "ended by SIGKILL",
+			deadline: [3]time.Duration{2 * time.Second, 30 * time.Second, 15 * time.Second},
+			t:        exo.RunnerTimeouts{StopGrace: 2 * time.Second, TermWait: time.Second},
+			want:     "runner busy-ee2e17 did not exit on its Shutdown frame: its stop sent SIGTERM after timeouts.stop_grace (2s) and SIGKILL after timeouts.term_wait (1s) more; make the runner exit when it reads the frame, or raise timeouts.stop_grace if it needs longer"},
+		{name: "both deadlines reached, keys set",
+			draining: phase{exo.OutcomeTimedOut, 5 * time.Second}, closing: phase{exo.OutcomeForced, 3200 * time.Millisecond},
+			runnerNote: "closing deadline passed: SIGKILL to the process group", deadline: [3]time.Duration{2 * time.Second, 5 * time.Second, 3 * time.Second},
+			set: exo.ShutdownDeadlines{Draining: 5 * time.Second, Closing: 3 * time.Second}, t: exo.RunnerTimeouts{StopGrace: time.Second},
+			want: "raise shutdown.draining in the node config (5s) to let tasks finish; raise shutdown.closing in the node config (3s) to let runners exit by themselves"},
+		{name: "reached within the slack (another clock reading)",
+			draining: phase{exo.OutcomeTimedOut, 995 * time.Millisecond}, deadline: [3]time.Duration{2 * time.Second, time.Second, 15 * time.Second},
+			set: exo.ShutdownDeadlines{Draining: time.Second}, want: "raise shutdown.draining in the node config (1s) to let tasks finish"},
+		{name: "a cluster's stepped shutdown",
+			draining: phase{exo.OutcomeTimedOut, 4010 * time.Millisecond}, deadline: [3]time.Duration{4 * time.Second, 4 * time.Second, 4 * time.Second}, coordinated: true,
+			want: "the cluster's shutdown gave each phase 4s: give it longer with cluster shutdown --phase-timeout"},
+		{name: "a resource that failed to close",
+			closing: phase{exo.OutcomeForced, 120 * time.Millisecond}, resource: true, deadline: [3]time.Duration{2 * time.Second, 30 * time.Second, 15 * time.Second}},
+		{name: "clean", deadline: [3]time.Duration{2 * time.Second, 30 * time.Second, 15 * time.Second}},
+	} {
+		root := &exo.ActorReport{Name: "node"}
+		runners := &exo.ActorReport{Name: "runners"}
+		busy := &exo.ActorReport{Name: "busy-ee2e17"}
+		resources := &exo.ActorReport{Name: "resources"}
+		root.Children = []*exo.ActorReport{runners, resources}
+		runners.Children = []*exo.ActorReport{busy}
+		rep := exo.ShutdownReport{Root: root, PhaseDeadline: tc.deadline}
+		for ph, p := range []phase{{exo.OutcomeOK, time.Millisecond}, tc.draining, tc.closing} {
+			if p.outcome == "" {
+				p = phase{exo.OutcomeOK, time.Millisecond}
+			}
+			root.Phases[ph] = &exo.PhaseReport{Phase: exo.Phase(ph), Outcome: p.outcome, Duration: p.took}
+			rep.PhaseDuration[ph] = p.took
+			rep.PhaseCoordinated[ph] = tc.coordinated
+			busy.Phases[ph] = &exo.PhaseReport{Actor: busy.Name, Phase: exo.Phase(ph), Outcome: exo.OutcomeOK}
+			resources.Phases[ph] = &exo.PhaseReport{Actor: resources.Name, Phase: exo.Phase(ph), Outcome: exo.OutcomeOK}
+		}
+		if tc.runnerNote != "" {
+			busy.Phases[exo.PhaseClosing].Outcome, busy.Phases[exo.PhaseClosing].Note = exo.OutcomeForced, tc.runnerNote
+		}
+		if tc.resource {
+			db := &exo.ActorReport{Name: "db"}
+			db.Phases[exo.PhaseClosing] = &exo.PhaseReport{Actor: "db", Phase: exo.PhaseClosing, Outcome: exo.OutcomeForced, Note: "close failed: boom (FORCE_CLEANUP: left in Error)"}
+			resources.Children = append(resources.Children, db)
+			resources.Phases[exo.PhaseClosing].Outcome = exo.OutcomeTimedOut
+		}
+		if got := nodeShutdownHint(rep, tc.set, tc.t); got != tc.want {
+			t.Errorf("%s: %q\nwant %q", tc.name, got, tc.want)
+		}
 	}
 }
 
@@ -119,9 +177,13 @@ func TestNodeShutdownDrainingFromConfig(t *testing.T) {
 					t.Fatalf("remote shutdown printed:\n%s", shutOut)
 				}
 			}
-			want := "node drain-" + strings.Fields(how)[0] + ": shut down" + by + ", not cleanly: DRAINING timed out after 1s (1 task cut short); raise shutdown.draining in the node config (1s) to let tasks finish"
-			if code != ExitUnclean || !strings.Contains(rest, want) {
-				t.Fatalf("exit %d, want %d, and %q in:\n%s", code, ExitUnclean, want, rest)
+			// The duration is the node root's, rounded to 10 ms: at least
+			// the deadline, a little more on a loaded machine ("1.02s" in a
+			// full-suite run).
+			want := regexp.MustCompile(`node drain-` + strings.Fields(how)[0] + `: shut down` + regexp.QuoteMeta(by) + `, not cleanly: DRAINING timed out after 1(\.\d+)?s \(1 task cut short\); `)
+			hint := "raise shutdown.draining in the node config (1s) to let tasks finish"
+			if code != ExitUnclean || !want.MatchString(rest) || !strings.Contains(rest, hint) {
+				t.Fatalf("exit %d, want %d, a line matching %s and %q in:\n%s", code, ExitUnclean, want, hint, rest)
 			}
 			if took > 25*time.Second {
 				t.Errorf("the shutdown took %s: DRAINING did not take its 1s from the config", took)
@@ -137,23 +199,12 @@ func TestNodeShutdownDrainingFromConfig(t *testing.T) {
 // stdout ended (the cleanup waits for the goroutine).
 func startNodeLogged(t *testing.T, name, config, logLine string) (*exec.Cmd, *bufio.Reader, <-chan struct{}) {
 	t.Helper()
-	conf := filepath.Join(t.TempDir(), "node.json")
-	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exoBinary(t), "node", "--name", name, "--listen", "127.0.0.1:0", "--config", conf, "--log-level", "info")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cmd := nodeCommand(t, name, config, "info") // node_http_test.go
 	logs, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	out := startNodeCommand(t, cmd)
 	seen := make(chan struct{})
 	readerDone := make(chan struct{})
 	go func() {
@@ -169,9 +220,60 @@ func startNodeLogged(t *testing.T, name, config, logLine string) (*exec.Cmd, *bu
 		}
 		_, _ = io.Copy(io.Discard, logs) // a line over the bound: keep the pipe flowing
 	}()
-	t.Cleanup(func() {
+	t.Cleanup(func() { // runs before startNodeCommand's: kill here too, or the log never ends
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // only if the test failed early
 		<-readerDone
 	})
-	return cmd, bufio.NewReader(out), seen
+	return cmd, out, seen
+}
+
+// TestConfigKey: one function names every setting a check names by its Go
+// name as the node config does (before, shutdownKey did it for the
+// shutdown check and configKey for the health one, each knowing part).
+func TestConfigKey(t *testing.T) {
+	for name, want := range map[string]string{
+		"Shutdown.Closing":           "shutdown.closing",
+		"Shutdown.Draining":          "shutdown.draining",
+		"Timeouts.StopGrace":         "timeouts.stop_grace",
+		"Timeouts.HeartbeatInterval": "timeouts.heartbeat_interval",
+		"Health.HeartbeatGrace":      "health.heartbeat_grace",
+		"Health.NoSuchField":         "Health.NoSuchField",
+		"Other":                      "Other",
+	} {
+		if got := configKey(name); got != want {
+			t.Errorf("configKey(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestNodeShutdownHintForARunnerThatIgnoresShutdown: a runner that ignores
+// its Shutdown frame is SIGTERMed by its own stop after
+// timeouts.stop_grace, long before the CLOSING deadline: the node exits 4
+// naming the runner and timeouts.stop_grace, not shutdown.closing, which
+// could not help (it said "raise shutdown.closing in the node config (15s,
+// the default)").
+func TestNodeShutdownHintForARunnerThatIgnoresShutdown(t *testing.T) {
+	node, stdout, stderr := startNodeWithConfig(t, "deaf-a", `{"kinds": {"deaf": {"builtin": true,
+		"args": ["--layers", "1", "--layer-delay", "0s", "--fault", "ignore-shutdown:forever"]}},
+		"timeouts": {"stop_grace": "300ms"}}`) // node_http_test.go
+	head := readUntil(t, stdout, "listening on ")
+	_, rest, _ := strings.Cut(head, "listening on ")
+	listen := strings.Fields(rest)[0]
+	run := exec.Command(exoBinary(t), "remote", "--node", listen, "--timeout", "1m", "run", "--kind", "deaf", "--tasks", "1", "--keep-runners")
+	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Fatalf("remote run: %v\n%s", err, out)
+	}
+	_ = node.Process.Signal(syscall.SIGTERM)
+	b, _ := io.ReadAll(stdout) // to EOF: the node ended
+	code := waitExit(t, node)
+	end := string(b)
+	want := regexp.MustCompile(`node deaf-a: shut down, not cleanly: CLOSING forced after [0-9.]+m?s; forced: node/runners/(deaf-[0-9a-f]+) \(CLOSING\); runner (deaf-[0-9a-f]+) did not exit on its Shutdown frame: its stop sent SIGTERM after timeouts.stop_grace \(300ms\); make the runner exit when it reads the frame, or raise timeouts.stop_grace if it needs longer\n`)
+	m := want.FindStringSubmatch(end)
+	if code != ExitUnclean || m == nil || m[1] != m[2] {
+		t.Fatalf("exit %d, want %d and a line matching %s in:\n%s\nstderr:\n%s", code, ExitUnclean, want, end, stderr.String())
+	}
+	if strings.Contains(end, "shutdown.closing") {
+		t.Errorf("the hint names shutdown.closing, which could not help:\n%s", end)
+	}
 }

@@ -232,8 +232,14 @@ type GwNodeShutdownReport struct {
 	Root          *GwActorReport           `protobuf:"bytes,5,opt,name=root,proto3" json:"root,omitempty"`
 	Forced        []string                 `protobuf:"bytes,6,rep,name=forced,proto3" json:"forced,omitempty"`
 	Errors        []string                 `protobuf:"bytes,7,rep,name=errors,proto3" json:"errors,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// phase_deadline has one entry per phase, as phase_duration: the
+	// deadline it ran with (zero: not run); phase_coordinated says a
+	// coordinator gave it (a cluster-wide shutdown's phase timeout), not the
+	// node's own shutdown deadlines.
+	PhaseDeadline    []*durationpb.Duration `protobuf:"bytes,8,rep,name=phase_deadline,json=phaseDeadline,proto3" json:"phase_deadline,omitempty"`
+	PhaseCoordinated []bool                 `protobuf:"varint,9,rep,packed,name=phase_coordinated,json=phaseCoordinated,proto3" json:"phase_coordinated,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *GwNodeShutdownReport) Reset() {
@@ -311,6 +317,20 @@ func (x *GwNodeShutdownReport) GetForced() []string {
 func (x *GwNodeShutdownReport) GetErrors() []string {
 	if x != nil {
 		return x.Errors
+	}
+	return nil
+}
+
+func (x *GwNodeShutdownReport) GetPhaseDeadline() []*durationpb.Duration {
+	if x != nil {
+		return x.PhaseDeadline
+	}
+	return nil
+}
+
+func (x *GwNodeShutdownReport) GetPhaseCoordinated() []bool {
+	if x != nil {
+		return x.PhaseCoordinated
 	}
 	return nil
 }
@@ -506,7 +526,7 @@ const file_messages_exo_v1_cluster_shutdown_proto_rawDesc = "" +
 	"\x15GwShutdownPhaseReport\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12+\n" +
 	"\x05phase\x18\x02 \x01(\x0e2\x15.exoactors.v1.GwPhaseR\x05phase\x12:\n" +
-	"\x06report\x18\x03 \x01(\v2\".exoactors.v1.GwNodeShutdownReportR\x06report\"\xd9\x02\n" +
+	"\x06report\x18\x03 \x01(\v2\".exoactors.v1.GwNodeShutdownReportR\x06report\"\xc8\x03\n" +
 	"\x14GwNodeShutdownReport\x120\n" +
 	"\x05start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12;\n" +
 	"\vphase_start\x18\x02 \x03(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -515,7 +535,9 @@ const file_messages_exo_v1_cluster_shutdown_proto_rawDesc = "" +
 	"\x05total\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x05total\x12/\n" +
 	"\x04root\x18\x05 \x01(\v2\x1b.exoactors.v1.GwActorReportR\x04root\x12\x16\n" +
 	"\x06forced\x18\x06 \x03(\tR\x06forced\x12\x16\n" +
-	"\x06errors\x18\a \x03(\tR\x06errors\"\x91\x01\n" +
+	"\x06errors\x18\a \x03(\tR\x06errors\x12@\n" +
+	"\x0ephase_deadline\x18\b \x03(\v2\x19.google.protobuf.DurationR\rphaseDeadline\x12+\n" +
+	"\x11phase_coordinated\x18\t \x03(\bR\x10phaseCoordinated\"\x91\x01\n" +
 	"\rGwActorReport\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x123\n" +
 	"\x06phases\x18\x02 \x03(\v2\x1b.exoactors.v1.GwPhaseReportR\x06phases\x127\n" +
@@ -573,17 +595,18 @@ var file_messages_exo_v1_cluster_shutdown_proto_depIdxs = []int32{
 	6,  // 7: exoactors.v1.GwNodeShutdownReport.phase_duration:type_name -> google.protobuf.Duration
 	6,  // 8: exoactors.v1.GwNodeShutdownReport.total:type_name -> google.protobuf.Duration
 	4,  // 9: exoactors.v1.GwNodeShutdownReport.root:type_name -> exoactors.v1.GwActorReport
-	5,  // 10: exoactors.v1.GwActorReport.phases:type_name -> exoactors.v1.GwPhaseReport
-	4,  // 11: exoactors.v1.GwActorReport.children:type_name -> exoactors.v1.GwActorReport
-	0,  // 12: exoactors.v1.GwPhaseReport.phase:type_name -> exoactors.v1.GwPhase
-	7,  // 13: exoactors.v1.GwPhaseReport.start:type_name -> google.protobuf.Timestamp
-	6,  // 14: exoactors.v1.GwPhaseReport.duration:type_name -> google.protobuf.Duration
-	5,  // 15: exoactors.v1.GwPhaseReport.children:type_name -> exoactors.v1.GwPhaseReport
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	6,  // 10: exoactors.v1.GwNodeShutdownReport.phase_deadline:type_name -> google.protobuf.Duration
+	5,  // 11: exoactors.v1.GwActorReport.phases:type_name -> exoactors.v1.GwPhaseReport
+	4,  // 12: exoactors.v1.GwActorReport.children:type_name -> exoactors.v1.GwActorReport
+	0,  // 13: exoactors.v1.GwPhaseReport.phase:type_name -> exoactors.v1.GwPhase
+	7,  // 14: exoactors.v1.GwPhaseReport.start:type_name -> google.protobuf.Timestamp
+	6,  // 15: exoactors.v1.GwPhaseReport.duration:type_name -> google.protobuf.Duration
+	5,  // 16: exoactors.v1.GwPhaseReport.children:type_name -> exoactors.v1.GwPhaseReport
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_messages_exo_v1_cluster_shutdown_proto_init() }
