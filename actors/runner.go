@@ -308,7 +308,7 @@ func (a *runnerActor) start(ctx actor.Context) {
 		switch {
 		case errors.As(err, &se) && se.NotFound:
 			kind = errhandler.KindExecNotFound
-		case errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.ENOMEM) || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE):
+		case errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.ENOMEM) || (se != nil && se.OutOfFiles()):
 			kind = errhandler.KindNodeFault // cannot fork, out of memory or file descriptors: node-wide
 		}
 		a.log.WithError(err).WithField("reason", string(kind)).Error("runner process could not start")

@@ -349,6 +349,18 @@ func notReadyError(fault error, id string, err error) error {
 	return fmt.Errorf("demo: runner %s did not become Ready: %w", id, err)
 }
 
+// spawnError is the demo's error for a SpawnRunner that failed, given the
+// System's node-wide fault so far: a spawn refused because the node is
+// shutting down after an earlier runner's node-wide fault names that fault
+// (it said "node is shutting down and accepts no new work", with ulimit -n
+// 40 and 20 runners, about one run in thirty).
+func spawnError(fault, err error) error {
+	if fault != nil && errors.Is(err, exo.ErrShuttingDown) {
+		return fmt.Errorf("demo: the node shut itself down after a node-wide fault: %w", fault)
+	}
+	return err
+}
+
 // demoScenario is the demo proper; it returns the handles of every task.
 func demoScenario(ctx context.Context, w *demoWatch, sys *exo.System, o demoOptions) ([]*exo.TaskHandle, error) {
 	out := w
@@ -363,7 +375,7 @@ func demoScenario(ctx context.Context, w *demoWatch, sys *exo.System, o demoOpti
 	for i := 0; i < o.runners; i++ {
 		id, err := sys.SpawnRunner(ctx, exo.RunnerSpec{Kind: "llama", Builtin: true, Args: healthy})
 		if err != nil {
-			return handles, err
+			return handles, spawnError(sys.Fault(), err)
 		}
 		ids = append(ids, id)
 	}

@@ -84,3 +84,19 @@ func TestNotReadyErrorNamesANodeWideFault(t *testing.T) {
 		}
 	}
 }
+
+// A spawn refused because the node is shutting down after a node-wide
+// fault names the fault; any other spawn error is itself.
+func TestSpawnErrorNamesANodeWideFault(t *testing.T) {
+	fault := errors.New("runner r gen 1: spawn: too many open files")
+	if got := spawnError(fault, exo.ErrShuttingDown); !strings.Contains(got.Error(), "node-wide fault: runner r gen 1: spawn: too many open files") {
+		t.Errorf("refused after a fault: %v", got)
+	}
+	other := errors.New("no such kind")
+	if got := spawnError(fault, other); got != other {
+		t.Errorf("another error: %v", got)
+	}
+	if got := spawnError(nil, exo.ErrShuttingDown); !errors.Is(got, exo.ErrShuttingDown) || strings.Contains(got.Error(), "node-wide") {
+		t.Errorf("refused with no fault: %v", got)
+	}
+}

@@ -212,11 +212,28 @@ func (e *StartError) Error() string {
 	if e.NotFound {
 		return fmt.Sprintf("executable %q not found or not executable (%v); check the runner spec's command and PATH", e.Path, innermost(e.Err))
 	}
-	if errors.Is(e.Err, syscall.EMFILE) || errors.Is(e.Err, syscall.ENFILE) {
+	if e.OutOfFiles() {
 		return fmt.Sprintf("start %q: %v: the open-file limit is reached (each running runner holds %d file descriptors of the node); raise the limit (ulimit -n, systemd LimitNOFILE=) or run fewer runners",
 			e.Path, innermost(e.Err), FilesPerRunner)
 	}
 	return fmt.Sprintf("start %q: %v", e.Path, innermost(e.Err))
+}
+
+// OutOfFiles says the start failed for want of file descriptors: EMFILE or
+// ENFILE anywhere (the pipes, the pidfd, the exec error pipe), or EBADF from
+// the forked child. Start hands the child only descriptors it has just
+// made, so the child's EBADF is its dup3 of them to a number at or past
+// RLIMIT_NOFILE: Go's forkExec moves them above the highest one open, and
+// with the table nearly full that number is out of range (seen with
+// ulimit -n 40 and 20 runners: "start …: bad file descriptor", classified
+// spawn_failed, so the node kept serving instead of shutting down on its
+// node-wide fault).
+func (e *StartError) OutOfFiles() bool {
+	if errors.Is(e.Err, syscall.EMFILE) || errors.Is(e.Err, syscall.ENFILE) {
+		return true
+	}
+	var pe *fs.PathError
+	return errors.As(e.Err, &pe) && pe.Op == "fork/exec" && errors.Is(pe.Err, syscall.EBADF)
 }
 
 // FilesPerRunner is how many file descriptors of the node a running runner

@@ -2,6 +2,7 @@ package proc_test
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"syscall"
@@ -20,6 +21,15 @@ func TestStartErrorOutOfFiles(t *testing.T) {
 				t.Errorf("%v: %q lacks %q", errno, got, want)
 			}
 		}
+	}
+	// The forked child's EBADF is its dup3 past the open-file limit (Go
+	// moves the descriptors above the highest one open): out of files too.
+	child := &proc.StartError{Path: "/bin/runner", Err: &fs.PathError{Op: "fork/exec", Path: "/bin/runner", Err: syscall.EBADF}}
+	if !child.OutOfFiles() || !strings.Contains(child.Error(), "ulimit -n") {
+		t.Errorf("the child's EBADF: OutOfFiles %v, %q", child.OutOfFiles(), child.Error())
+	}
+	if (&proc.StartError{Path: "/bin/runner", Err: syscall.EBADF}).OutOfFiles() {
+		t.Error("an EBADF not from the forked child counts as out of files")
 	}
 	other := (&proc.StartError{Path: "/bin/runner", Err: syscall.EPERM}).Error()
 	if strings.Contains(other, "ulimit") {
