@@ -897,6 +897,16 @@ func (d *clusterDemo) read(sub *exo.Subscription, st *streamStats) {
 	}
 }
 
+// uncleanAfterShutdown says a node exited 4 (ExitUnclean) after a shutdown
+// the demo asked for: its shutdown ran to its end but cut a task short or
+// forced a runner, which the demo's faults (slow shutdowns, hung runners,
+// short phase deadlines) do on purpose, and which the node's report already
+// says. Any other exit of a node that was not killed is a problem.
+func uncleanAfterShutdown(state demoNodeState, err error) bool {
+	var ee *exec.ExitError
+	return state == nodeShutDown && errors.As(err, &ee) && ee.ExitCode() == ExitUnclean
+}
+
 // shutdown shuts every live node down together, phase by phase
 // (runtime.ShutdownCluster: every node finishes SIGNALING before DRAINING
 // starts anywhere, then CLOSING), reaps every node process and closes the
@@ -972,7 +982,7 @@ func (d *clusterDemo) shutdown(self string) {
 				<-n.waited
 			}
 		}
-		if n.err != nil && n.state != nodeKilled {
+		if n.err != nil && n.state != nodeKilled && !uncleanAfterShutdown(n.state, n.err) {
 			d.problem("node %s exited with %v: %s", n.name, n.err, tail(n.stderr.Name()))
 		}
 	}
