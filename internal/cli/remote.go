@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -215,14 +216,23 @@ func newRemoteShutdownCmd(e *env, o *remoteOptions) *cobra.Command {
 		Short: "Shut every --node down and print its shutdown report",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.eachNode(cmd.Context(), e, longTimeout, func(ctx context.Context, c *exo.Client, out io.Writer) error {
+			var unclean atomic.Int32 // nodes that shut down, not cleanly (exit 4 when no node failed)
+			err := o.eachNode(cmd.Context(), e, longTimeout, func(ctx context.Context, c *exo.Client, out io.Writer) error {
 				rep, err := c.ShutdownNode(ctx)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(out, "== node %s shut down in %s\n%s", rep.Node, rep.Total, rep.Text)
+				if line := remoteShutdownUnclean(rep); line != "" { // remote_shutdown_clean.go
+					fmt.Fprint(out, line)
+					unclean.Add(1)
+				}
 				return nil
 			})
+			if n := int(unclean.Load()); err == nil && n > 0 {
+				return remoteUncleanError(n, len(o.nodes))
+			}
+			return err
 		},
 	}
 }
