@@ -33,7 +33,11 @@ func newRemoteCmd(e *env) *cobra.Command {
 		Long: "remote is a client of 'exo-actors node' processes (runtime.Dial): status lists each node's\n" +
 			"kinds, runners and sessions; run places a runner of a kind on every node, runs tasks\n" +
 			"across them and checks every node's tasks stream; stop stops runners by ID or kind;\n" +
-			"shutdown shuts nodes down and prints their reports. See docs/remote.md.",
+			"shutdown shuts nodes down and prints their reports, and for a node whose shutdown was not\n" +
+			"clean the line the node prints ('node N: shut down, not cleanly: …; raise …').\n\n" +
+			"Exit codes: 0 every node handled; 1 a node failed (unreachable, refused, a task failed);\n" +
+			"2 a usage error; 3 run got a signal; 4 shutdown: every node shut down, but one or more\n" +
+			"not cleanly (a phase timed out, a task cut short, a runner forced). See docs/remote.md.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
