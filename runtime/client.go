@@ -74,12 +74,16 @@ type TLSFiles struct {
 }
 
 // RemoteShutdownReport is a remote node's shutdown report: the text of its
-// ShutdownReport, its total time and the actors it force-cleaned.
+// ShutdownReport, its total time, the actors it force-cleaned, and the
+// report itself (Report.Clean says whether the shutdown was clean; its
+// phases say what cut it short). A node older than the Report field sends
+// none: Report.Root is then nil.
 type RemoteShutdownReport struct {
 	Node   string
 	Text   string
 	Total  time.Duration
 	Forced []string
+	Report ShutdownReport
 }
 
 // NodeStatus is a remote node's status. Runners counts every runner the
@@ -770,7 +774,8 @@ func (c *Client) ShutdownNode(ctx context.Context) (RemoteShutdownReport, error)
 	}
 	r := res
 	c.awaitSubsEnded(ctx, shutdownStreamsWait)
-	return RemoteShutdownReport{Node: c.NodeName(), Text: r.GetReport(), Total: r.GetTotal().AsDuration(), Forced: r.GetForced()}, nil
+	return RemoteShutdownReport{Node: c.NodeName(), Text: r.GetReport(), Total: r.GetTotal().AsDuration(), Forced: r.GetForced(),
+		Report: fromGwShutdownReport(r.GetNode())}, nil
 }
 
 // shutdownStreamsWait bounds how long ShutdownNode waits, after the

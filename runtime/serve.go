@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/sirupsen/logrus"
 
+	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/gateway"
 )
 
@@ -108,9 +109,9 @@ func (s *System) Serve(cfg ServeConfig) (*Server, error) {
 		CancelTasksOnClientLoss: cfg.CancelTasksOnClientLoss, SessionTimeout: cfg.SessionTimeout, Version: cfg.Version,
 		InjectFault: cfg.InjectFault}
 	if cfg.AllowShutdown {
-		gc.Shutdown = func(ctx context.Context) (string, time.Duration, []string, error) {
+		gc.Shutdown = func(ctx context.Context) (string, actors.ShutdownReport, error) {
 			rep, err := s.Shutdown(ctx)
-			return rep.String(), rep.Total, rep.Forced, err
+			return rep.String(), toShutdownReport(rep), err
 		}
 		gc.ShutdownPhase = s.gatewayShutdownPhase // cluster_shutdown.go
 	}

@@ -52,9 +52,10 @@ type Config struct {
 	// yet (spawnsettle.go); default DefaultMaxUnsettledSpawns.
 	MaxUnsettledSpawns int
 	// Shutdown shuts the node down for a GwShutdown request and returns its
-	// report as text, the total time and the forced actors; nil refuses
-	// GwShutdown.
-	Shutdown func(ctx context.Context) (report string, total time.Duration, forced []string, err error)
+	// report as text and the report itself (sent as GwShutdownReport.node,
+	// so that a client can tell a clean shutdown and what cut it short);
+	// nil refuses GwShutdown.
+	Shutdown func(ctx context.Context) (text string, report actors.ShutdownReport, err error)
 	// InjectFault injects a fault into a runner for a GwInjectFault request
 	// (the kind and the generation the client saw) and says what it did;
 	// nil refuses every GwInjectFault, so a remote peer can inject faults

@@ -767,12 +767,13 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		a.goCall(ctx, s, callID, func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			text, total, forced, err := g.cfg.Shutdown(sctx)
+			text, rep, err := g.cfg.Shutdown(sctx)
 			if err != nil {
 				g.system.Root.Send(to, errMsg(callID, err))
 				return
 			}
-			g.system.Root.Send(to, &exov1.GwShutdownReport{CallId: callID, Report: text, Total: durationpb.New(total), Forced: forced})
+			g.system.Root.Send(to, &exov1.GwShutdownReport{CallId: callID, Report: text, Total: durationpb.New(rep.Total), Forced: rep.Forced,
+				Node: ShutdownReportToProto(rep)})
 		})
 	}
 }

@@ -12,7 +12,8 @@
 //	   reaped)
 //	4  a node's graceful shutdown (one signal, or a client's request) was
 //	   not clean: a phase timed out, a task was cut short or a runner
-//	   forced (ExitUnclean)
+//	   forced (ExitUnclean); also `remote shutdown` when every node shut
+//	   down but one or more not cleanly (1 when a node failed)
 //
 // Usage errors print one line naming what was wrong and how to get help.
 package cli

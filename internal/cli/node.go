@@ -39,7 +39,8 @@ func newNodeCmd(e *env) *cobra.Command {
 			"Clients (runtime.Dial, 'exo-actors remote') spawn runners of the kinds the --config file\n" +
 			"names — never any other command — submit tasks, stream chunks and events, stop runners.\n" +
 			"It listens on loopback unless told otherwise; TLS and mutual TLS with the --tls flags.\n" +
-			"SIGINT or SIGTERM shuts it down gracefully (a second one forces). See docs/remote.md.\n\n" +
+			"SIGINT or SIGTERM shuts it down gracefully (a second one forces); one during a shutdown a\n" +
+			"client asked for lets it go on gracefully (a second one forces). See docs/remote.md.\n\n" +
 			"Exit codes: 0 a clean shutdown; 1 it failed (or its shutdown returned an error, or it\n" +
 			"shut itself down over a node-wide fault: fork failure, out of file descriptors, the\n" +
 			"health monitor's node_shutdown_share; it prints 'node N: shut itself down: …');\n" +
@@ -200,45 +201,34 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	if err := stopUI(ui); err != nil {
 		e.logger.WithError(err).Warn("node: stopping the web page")
 	}
+	byClient := !interrupted && fault == nil // a client asked (remote shutdown, cluster shutdown)
+	waitClients := !interrupted              // begun by a client or a fault: its clients get a goodbye
 	if !interrupted {
 		// Begun by a client or a fault, maybe stepped (a cluster-wide
 		// shutdown asks phase by phase): let it run its course, since
-		// Shutdown here would run the phases not asked for yet; a signal
-		// meanwhile makes it a graceful shutdown of this node, as before.
+		// Shutdown here would run the phases not asked for yet. A first
+		// signal meanwhile does not cut it: it goes on gracefully (and
+		// runs the phases not asked for yet) — a supervisor's stop
+		// (systemd sends SIGTERM) of a node already draining for a client
+		// must not cut its tasks; a second signal forces.
 		select {
 		case <-sys.Done():
 		case sig := <-sigs:
 			interrupted = true
-			fmt.Fprintf(e.stdout, "== %s: graceful shutdown (send it again to force)\n", sig)
+			fmt.Fprint(e.stdout, nodeSignalDuringLine(sig, fault))
 		}
 	}
 	stopForce := make(chan struct{})
 	forced := false // set by the forcer, read after forcer.Wait
 	var forcer sync.WaitGroup
-	forcer.Add(1)
-	go func() {
-		defer forcer.Done()
-		select {
-		case sig := <-sigs:
-			fmt.Fprint(e.stdout, nodeForceLine(sig, interrupted))
-			forced = true
-			// Kill once the shutdown below has begun (at once: it is the
-			// next call), so that the node names it a forced shutdown
-			// whichever runner the SIGNALING phase had reached.
-			select {
-			case <-sys.ShutdownBegan():
-			case <-stopForce:
-			}
-			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_, _ = sys.ForceKill(fctx)
-			cancel()
-		case <-stopForce:
-		}
-	}()
+	if interrupted { // else the shutdown has ended (sys.Done): nothing left to force
+		forcer.Add(1)
+		go forceOnSecondSignal(e.stdout, sys, sigs, stopForce, &forced, &forcer)
+	}
 	report, err := sys.Shutdown(context.Background())
 	close(stopForce) // sole sender: runNode, once, after the shutdown
 	forcer.Wait()
-	if !interrupted {
+	if waitClients {
 		// The client that asked for the shutdown gets its report, then
 		// says goodbye; a client that never does is not waited for long.
 		wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -256,7 +246,31 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 			cut += "; " + h
 		}
 	}
-	return nodeShutdownEnd(e.stdout, o.name, interrupted, forced, fault, err, cut)
+	return nodeShutdownEnd(e.stdout, o.name, byClient, forced, fault, err, cut)
+}
+
+// forceOnSecondSignal is the forcer of a node's shutdown after a first
+// signal: a second one prints nodeForceLine, sets *forced and calls
+// System.ForceKill; it returns on stopForce (the shutdown ended). It owns
+// nothing it closes; runNode waits for it (wg) before reading *forced.
+func forceOnSecondSignal(w io.Writer, sys *exo.System, sigs <-chan os.Signal, stopForce <-chan struct{}, forced *bool, wg *sync.WaitGroup) {
+	defer wg.Done()
+	select {
+	case sig := <-sigs:
+		fmt.Fprint(w, nodeForceLine(sig))
+		*forced = true
+		// Kill once the shutdown has begun (at once: runNode's next
+		// call), so that the node names it a forced shutdown whichever
+		// runner the SIGNALING phase had reached.
+		select {
+		case <-sys.ShutdownBegan():
+		case <-stopForce:
+		}
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, _ = sys.ForceKill(fctx)
+		cancel()
+	case <-stopForce:
+	}
 }
 
 // nodeShutdownBeganLine is the line of a shutdown the node did not begin
@@ -272,31 +286,31 @@ func nodeShutdownBeganLine(fault error) string {
 
 // nodeShutdownEnd prints how a node's shutdown ended and returns its exit:
 // nil (exit 0) after a graceful one, the interrupted error (exit 3, as
-// demo's forced shutdown) when a second signal forced it, or the first one
-// during a shutdown a client asked for — also when the shutdown returned
-// an error (shutErr), which the exit's text then names: a forced shutdown
-// exits 3 whatever else went wrong, so a supervisor script can tell it
-// from a clean stop and from a failure. An unforced shutdown that returned
-// an error exits 1. A shutdown that ran to its end but cut something short
-// (cutShort, shutdownCutShort's line; empty: clean) exits 4 (ExitUnclean),
-// whether a signal or a client asked for it; a clean one says "shut down
-// gracefully" and exits 0 (before, a client's shutdown printed no end line
-// and exited 0 even when it cut tasks short). A node that shut itself
-// down over a node-wide fault (fault, System.Fault) says so, "shut itself
-// down: …", and exits 1 however the shutdown went, also when a signal
-// came during it (before: "shut down gracefully (asked by a client)",
-// exit 0, and a supervisor's restart-on-failure did not restart it); only
-// a forced one exits 3.
-func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool, fault, shutErr error, cutShort string) error {
+// demo's forced shutdown) when a second signal forced it — also when the
+// shutdown returned an error (shutErr), which the exit's text then names:
+// a forced shutdown exits 3 whatever else went wrong, so a supervisor
+// script can tell it from a clean stop and from a failure. An unforced
+// shutdown that returned an error exits 1. A shutdown that ran to its end
+// but cut something short (cutShort, shutdownCutShort's line; empty:
+// clean) exits 4 (ExitUnclean), whether a signal or a client asked for it;
+// a clean one says "shut down gracefully" and exits 0. byClient says a
+// client asked for it (remote shutdown, cluster shutdown): the line then
+// says "(asked by a client)", also when a first signal came during it
+// (that signal lets it go on gracefully; before, the line then dropped who
+// asked). A node that shut itself down over a node-wide fault (fault,
+// System.Fault) says so, "shut itself down: …", and exits 1 however the
+// shutdown went, also when a signal came during it, so that a supervisor's
+// restart-on-failure restarts it; only a forced one exits 3.
+func nodeShutdownEnd(w io.Writer, name string, byClient, forced bool, fault, shutErr error, cutShort string) error {
 	switch {
 	case forced:
 		fmt.Fprintf(w, "node %s: shutdown forced (SIGKILL to every runner's process group)\n", name)
 		how := "interrupted twice"
 		switch {
-		case !interrupted && fault != nil:
-			how = "interrupted during the shutdown it began after a node-wide fault (" + oneLine(fault.Error()) + ")"
-		case !interrupted:
-			how = "interrupted during the shutdown a client asked for"
+		case fault != nil:
+			how += " during the shutdown it began after a node-wide fault (" + oneLine(fault.Error()) + ")"
+		case byClient:
+			how += " during the shutdown a client asked for"
 		}
 		msg := "node " + name + " " + how + ": shutdown forced (SIGKILL to every runner's process group)"
 		if shutErr != nil {
@@ -317,7 +331,7 @@ func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool, fault, 
 		return fmt.Errorf("node %s: shutdown: %w", name, shutErr)
 	}
 	by := "" // who asked, when it was not a signal
-	if !interrupted {
+	if byClient {
 		by = " (asked by a client)"
 	}
 	if cutShort != "" {
@@ -328,13 +342,24 @@ func nodeShutdownEnd(w io.Writer, name string, interrupted, forced bool, fault, 
 	return nil
 }
 
-// nodeForceLine is the line a signal that forces the node's shutdown
-// prints: the second signal, or the first one during the shutdown a
-// client asked for (remote shutdown), which a signal forces too.
-func nodeForceLine(sig os.Signal, interrupted bool) string {
-	if !interrupted {
-		return fmt.Sprintf("== %s during the shutdown a client asked for: forcing — SIGKILL to every runner's process group\n", sig)
+// nodeSignalDuringLine is the line of a first signal during a shutdown the
+// node did not begin on a signal (a client's, or its own after a
+// node-wide fault): the shutdown goes on gracefully, and a second signal
+// forces it. Before, it said "== terminated: graceful shutdown (send it
+// again to force)" as if the signal had begun it, and the docs said it
+// forced the shutdown.
+func nodeSignalDuringLine(sig os.Signal, fault error) string {
+	during := "the shutdown a client asked for"
+	if fault != nil {
+		during = "the shutdown after a node-wide fault"
 	}
+	return fmt.Sprintf("== %s during %s: it goes on gracefully (send it again to force)\n", sig, during)
+}
+
+// nodeForceLine is the line of the second signal, which forces the node's
+// shutdown (the first one began it, or came during a shutdown a client or
+// a fault began, which it let go on).
+func nodeForceLine(sig os.Signal) string {
 	return fmt.Sprintf("== second %s: forcing — SIGKILL to every runner's process group\n", sig)
 }
 

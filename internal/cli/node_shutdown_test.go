@@ -13,31 +13,33 @@ import (
 // printed "shut down gracefully" and exited 0 after a CLOSING forced.
 func TestNodeShutdownEnd(t *testing.T) {
 	for _, c := range []struct {
-		name                string
-		interrupted, forced bool
-		fault, shutErr      error
-		cut                 string
-		line                string
-		code                int
-		stderr              string // in stderr, when set
+		name             string
+		byClient, forced bool
+		fault, shutErr   error
+		cut              string
+		line             string
+		code             int
+		stderr           string // in stderr, when set
 	}{
 		// A client's shutdown says how it ended too (before: no line, and
-		// exit 0 also when it cut a task short).
-		{"by a client", false, false, nil, nil, "", "node n1: shut down gracefully (asked by a client)\n", ExitOK, ""},
-		{"by a client, not clean", false, false, nil, nil, "DRAINING timed out after 30s (1 task cut short)",
+		// exit 0 also when it cut a task short); also when a first signal
+		// came during it, which lets it go on (runNode; before, the line
+		// then dropped "(asked by a client)").
+		{"by a client", true, false, nil, nil, "", "node n1: shut down gracefully (asked by a client)\n", ExitOK, ""},
+		{"by a client, not clean", true, false, nil, nil, "DRAINING timed out after 30s (1 task cut short)",
 			"node n1: shut down (asked by a client), not cleanly: DRAINING timed out after 30s (1 task cut short)\n", ExitUnclean, ""},
-		{"one signal", true, false, nil, nil, "", "node n1: shut down gracefully\n", ExitOK, ""},
-		{"one signal, not clean", true, false, nil, nil, "CLOSING forced after 3.01s; forced: node/runners/busy-ee2e17",
+		{"one signal", false, false, nil, nil, "", "node n1: shut down gracefully\n", ExitOK, ""},
+		{"one signal, not clean", false, false, nil, nil, "CLOSING forced after 3.01s; forced: node/runners/busy-ee2e17",
 			"node n1: shut down, not cleanly: CLOSING forced after 3.01s; forced: node/runners/busy-ee2e17\n", ExitUnclean, ""},
-		{"second signal", true, true, nil, nil, "x", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted,
+		{"second signal", false, true, nil, nil, "x", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted,
 			"exo-actors: node n1 interrupted twice: shutdown forced"},
-		{"signal after a client's shutdown", false, true, nil, nil, "x", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted,
-			"exo-actors: node n1 interrupted during the shutdown a client asked for: shutdown forced"},
+		{"two signals during a client's shutdown", true, true, nil, nil, "x", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted,
+			"exo-actors: node n1 interrupted twice during the shutdown a client asked for: shutdown forced"},
 		// A forced shutdown exits 3 also when Shutdown returned an error
 		// (before: exit 1, "node n1: shutdown: …", against the documented 3).
-		{"second signal, shutdown error", true, true, nil, shutdownErr, "", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted,
+		{"second signal, shutdown error", false, true, nil, shutdownErr, "", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted,
 			"exo-actors: node n1 interrupted twice: shutdown forced"},
-		{"one signal, shutdown error", true, false, nil, shutdownErr, "", "", ExitFailure, ""},
+		{"one signal, shutdown error", false, false, nil, shutdownErr, "", "", ExitFailure, ""},
 		// A node that shut itself down over a node-wide fault says so and
 		// exits 1, so that a supervisor's restart-on-failure restarts it
 		// (before: "shut down gracefully (asked by a client)", exit 0).
@@ -46,15 +48,15 @@ func TestNodeShutdownEnd(t *testing.T) {
 			"exo-actors: node n1: shut itself down: node-wide fault: health monitor: 2 of 3 runners persistently failed\n"},
 		{"node-wide fault, not clean", false, false, healthFault, nil, "DRAINING timed out after 30s (1 task cut short)",
 			"node n1: shut itself down: node-wide fault: health monitor: 2 of 3 runners persistently failed; not cleanly: DRAINING timed out after 30s (1 task cut short)\n", ExitFailure, ""},
-		{"node-wide fault, a signal during it", true, false, healthFault, nil, "",
+		{"node-wide fault, a signal during it", false, false, healthFault, nil, "",
 			"node n1: shut itself down: node-wide fault: health monitor: 2 of 3 runners persistently failed\n", ExitFailure, ""},
 		{"node-wide fault, shutdown error", false, false, healthFault, shutdownErr, "x",
 			"node n1: shut itself down: node-wide fault: health monitor: 2 of 3 runners persistently failed; the shutdown also reported: DRAINING: context deadline exceeded\n", ExitFailure, ""},
 		{"node-wide fault, forced", false, true, healthFault, nil, "", "node n1: shutdown forced (SIGKILL to every runner's process group)\n", ExitInterrupted,
-			"exo-actors: node n1 interrupted during the shutdown it began after a node-wide fault (health monitor: 2 of 3 runners persistently failed): shutdown forced"},
+			"exo-actors: node n1 interrupted twice during the shutdown it began after a node-wide fault (health monitor: 2 of 3 runners persistently failed): shutdown forced"},
 	} {
 		var out, stderr bytes.Buffer
-		err := nodeShutdownEnd(&out, "n1", c.interrupted, c.forced, c.fault, c.shutErr, c.cut)
+		err := nodeShutdownEnd(&out, "n1", c.byClient, c.forced, c.fault, c.shutErr, c.cut)
 		if got := out.String(); got != c.line {
 			t.Errorf("%s: printed %q, want %q", c.name, got, c.line)
 		}
@@ -82,15 +84,24 @@ func TestNodeShutdownBeganLine(t *testing.T) {
 	}
 }
 
-// TestNodeForceLine: the line printed when a signal forces the shutdown
-// says "second" only when it is the second signal; after a client's
-// remote shutdown it is the first one the node got.
+// TestNodeForceLine: the line of the signal that forces the shutdown is
+// always the second one's: a first signal during a shutdown a client asked
+// for lets it go on (nodeSignalDuringLine), it does not force it.
 func TestNodeForceLine(t *testing.T) {
-	if got, want := nodeForceLine(syscall.SIGTERM, true), "== second terminated: forcing — SIGKILL to every runner's process group\n"; got != want {
-		t.Errorf("after a signal: %q, want %q", got, want)
+	if got, want := nodeForceLine(syscall.SIGTERM), "== second terminated: forcing — SIGKILL to every runner's process group\n"; got != want {
+		t.Errorf("%q, want %q", got, want)
 	}
-	if got, want := nodeForceLine(syscall.SIGINT, false), "== interrupt during the shutdown a client asked for: forcing — SIGKILL to every runner's process group\n"; got != want {
-		t.Errorf("after a client's shutdown: %q, want %q", got, want)
+}
+
+// TestNodeSignalDuringLine: a first signal during a shutdown the node did
+// not begin says the shutdown goes on and that a second one forces (it
+// said "== terminated: graceful shutdown", as if it had begun it).
+func TestNodeSignalDuringLine(t *testing.T) {
+	if got, want := nodeSignalDuringLine(syscall.SIGTERM, nil), "== terminated during the shutdown a client asked for: it goes on gracefully (send it again to force)\n"; got != want {
+		t.Errorf("a client's: %q, want %q", got, want)
+	}
+	if got, want := nodeSignalDuringLine(syscall.SIGINT, healthFault), "== interrupt during the shutdown after a node-wide fault: it goes on gracefully (send it again to force)\n"; got != want {
+		t.Errorf("a fault's: %q, want %q", got, want)
 	}
 }
 

@@ -95,6 +95,10 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 			return nil, fmt.Errorf("not valid JSON at byte %d: %v", se.Offset, se)
 		case errors.As(err, &te):
 			return nil, typeError(data, te)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			// A JSON value not closed: it said "bad config: unexpected EOF"
+			// with no position (trial-sre7's trunc.json).
+			return nil, fmt.Errorf("the JSON ends early (truncated JSON?) after byte %d: a value, array or object is not closed; check the end of the file", len(data))
 		case errors.Is(err, io.EOF):
 			return nil, errors.New(`empty config: want a JSON object like {"kinds": {"echo": {"builtin": true}}}`)
 		}

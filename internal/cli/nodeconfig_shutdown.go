@@ -62,6 +62,15 @@ func parseNodeShutdown(s *nodeShutdown, t exo.RunnerTimeouts) (exo.ShutdownDeadl
 // after timeouts.term_wait) names those runners and timeouts; a resource
 // that failed to close gets no hint. Empty when there is nothing to say.
 func nodeShutdownHint(rep exo.ShutdownReport, set exo.ShutdownDeadlines, t exo.RunnerTimeouts) string {
+	return shutdownHint(rep, set, t, true)
+}
+
+// shutdownHint is nodeShutdownHint; known says set and t are the node's
+// settings. A client (remote shutdown) does not know them (known false):
+// it names each deadline by the value the phase ran with
+// (ShutdownReport.PhaseDeadline) and the timeouts without a value, and
+// never says "the default", which it cannot tell.
+func shutdownHint(rep exo.ShutdownReport, set exo.ShutdownDeadlines, t exo.RunnerTimeouts, known bool) string {
 	if rep.Root == nil {
 		return ""
 	}
@@ -81,7 +90,7 @@ func nodeShutdownHint(rep exo.ShutdownReport, set exo.ShutdownDeadlines, t exo.R
 			key, was, now, why = "draining", set.Draining, eff.Draining, " to let tasks finish"
 		case exo.PhaseClosing:
 			key, was, now, why = "closing", set.Closing, eff.Closing, " to let runners exit by themselves"
-			if h := stopEscalationHint(rep.Root, t); h != "" {
+			if h := stopEscalationHint(rep.Root, t, known); h != "" {
 				hints = append(hints, h)
 			}
 		}
@@ -100,7 +109,10 @@ func nodeShutdownHint(rep exo.ShutdownReport, set exo.ShutdownDeadlines, t exo.R
 			continue
 		}
 		v := now.String()
-		if was <= 0 {
+		switch {
+		case !known:
+			v = actors.RoundDuration(used).String()
+		case was <= 0:
 			v += ", the default"
 		}
 		hints = append(hints, fmt.Sprintf("raise shutdown.%s in the node config (%s)%s", key, v, why))
@@ -122,7 +134,7 @@ const deadlineSlack = 20 * time.Millisecond
 // after timeouts.stop_grace (3s, the default); make it exit when it reads
 // the frame, or raise timeouts.stop_grace if it needs longer". Empty when
 // there are none.
-func stopEscalationHint(root *exo.ActorReport, t exo.RunnerTimeouts) string {
+func stopEscalationHint(root *exo.ActorReport, t exo.RunnerTimeouts, known bool) string {
 	var ids []string
 	killed := false
 	for _, stage := range root.Children {
@@ -149,6 +161,9 @@ func stopEscalationHint(root *exo.ActorReport, t exo.RunnerTimeouts) string {
 	}
 	eff := t.WithDefaults()
 	show := func(key string, set, v time.Duration) string {
+		if !known { // a client's: the node's value is not on the wire
+			return "timeouts." + key
+		}
 		if set <= 0 {
 			return fmt.Sprintf("timeouts.%s (%s, the default)", key, v)
 		}

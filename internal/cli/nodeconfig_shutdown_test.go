@@ -158,10 +158,17 @@ func TestNodeShutdownDrainingFromConfig(t *testing.T) {
 			if how == "SIGTERM" {
 				_ = node.Process.Signal(syscall.SIGTERM)
 			} else {
-				var err error
-				shutOut, err = exec.Command(exoBinary(t), "remote", "--node", listen, "shutdown").CombinedOutput()
-				if err != nil {
-					t.Fatalf("remote shutdown: %v\n%s", err, shutOut)
+				// The client says, as the node does, that the shutdown was
+				// not clean and what to raise, and exits 4 (before: the
+				// report tree alone, exit 0).
+				shut := exec.Command(exoBinary(t), "remote", "--node", listen, "shutdown")
+				var shutErr bytes.Buffer
+				shut.Stderr = &shutErr
+				shutOut, _ = shut.Output()
+				line := regexp.MustCompile(`(?m)^node drain-remote: shut down, not cleanly: DRAINING timed out after 1(\.\d+)?s \(1 task cut short\); raise shutdown.draining in the node config \(1s\) to let tasks finish$`)
+				if code := shut.ProcessState.ExitCode(); code != ExitUnclean || !line.Match(shutOut) ||
+					shutErr.String() != "exo-actors: the node shut down, not cleanly (above)\n" {
+					t.Fatalf("remote shutdown: exit %d, want %d, a line matching %s; stdout:\n%s\nstderr:\n%s", code, ExitUnclean, line, shutOut, shutErr.String())
 				}
 			}
 			b, _ := io.ReadAll(stdout) // to EOF: the node ended

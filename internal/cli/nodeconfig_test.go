@@ -55,7 +55,10 @@ func TestParseNodeConfigTimeouts(t *testing.T) {
 func TestParseNodeConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{``, "empty config"},
-		{`{`, "bad config"},
+		// A truncated file says so and where it ends (it said "bad
+		// config: unexpected EOF").
+		{`{`, "the JSON ends early (truncated JSON?) after byte 1: a value, array or object is not closed; check the end of the file"},
+		{`{"kinds": {"echo": {"builtin": tr`, "the JSON ends early (truncated JSON?) after byte 33"},
 		{`{"kinds": {}}`, "no runner kinds"},
 		{`{"kinds": {"echo": {"builtin": true}}} {}`, "trailing data"},
 		{`{"kinds": {"echo": {"bultin": true}}}`, `unknown field "bultin" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "builtin"?)`},

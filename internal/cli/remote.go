@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,7 +33,11 @@ func newRemoteCmd(e *env) *cobra.Command {
 		Long: "remote is a client of 'exo-actors node' processes (runtime.Dial): status lists each node's\n" +
 			"kinds, runners and sessions; run places a runner of a kind on every node, runs tasks\n" +
 			"across them and checks every node's tasks stream; stop stops runners by ID or kind;\n" +
-			"shutdown shuts nodes down and prints their reports. See docs/remote.md.",
+			"shutdown shuts nodes down and prints their reports, and for a node whose shutdown was not\n" +
+			"clean the line the node prints ('node N: shut down, not cleanly: …; raise …').\n\n" +
+			"Exit codes: 0 every node handled; 1 a node failed (unreachable, refused, a task failed);\n" +
+			"2 a usage error; 3 run got a signal; 4 shutdown: every node shut down, but one or more\n" +
+			"not cleanly (a phase timed out, a task cut short, a runner forced). See docs/remote.md.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
@@ -215,14 +220,23 @@ func newRemoteShutdownCmd(e *env, o *remoteOptions) *cobra.Command {
 		Short: "Shut every --node down and print its shutdown report",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.eachNode(cmd.Context(), e, longTimeout, func(ctx context.Context, c *exo.Client, out io.Writer) error {
+			var unclean atomic.Int32 // nodes that shut down, not cleanly (exit 4 when no node failed)
+			err := o.eachNode(cmd.Context(), e, longTimeout, func(ctx context.Context, c *exo.Client, out io.Writer) error {
 				rep, err := c.ShutdownNode(ctx)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(out, "== node %s shut down in %s\n%s", rep.Node, rep.Total, rep.Text)
+				if line := remoteShutdownUnclean(rep); line != "" { // remote_shutdown_clean.go
+					fmt.Fprint(out, line)
+					unclean.Add(1)
+				}
 				return nil
 			})
+			if n := int(unclean.Load()); err == nil && n > 0 {
+				return remoteUncleanError(n, len(o.nodes))
+			}
+			return err
 		},
 	}
 }

@@ -24,7 +24,7 @@ func TestUncleanShutdownExits4AndSaysWhatWasCutShort(t *testing.T) {
 		t.Errorf("shutdownCutShort = %q, want %q", cut, want)
 	}
 	var out, stderr bytes.Buffer
-	err := nodeShutdownEnd(&out, "node-d", true, false, nil, nil, cut)
+	err := nodeShutdownEnd(&out, "node-d", false, false, nil, nil, cut) // a signal's: not by a client
 	if got := out.String(); got != "node node-d: shut down, not cleanly: "+want+"\n" || strings.Contains(got, "gracefully") {
 		t.Errorf("printed %q", got)
 	}

@@ -4810,11 +4810,15 @@ func (x *GwShutdown) GetCallId() uint64 {
 
 // GwShutdownReport answers GwShutdown.
 type GwShutdownReport struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
-	Report        string                 `protobuf:"bytes,2,opt,name=report,proto3" json:"report,omitempty"` // the ShutdownReport as text
-	Total         *durationpb.Duration   `protobuf:"bytes,3,opt,name=total,proto3" json:"total,omitempty"`
-	Forced        []string               `protobuf:"bytes,4,rep,name=forced,proto3" json:"forced,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CallId uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	Report string                 `protobuf:"bytes,2,opt,name=report,proto3" json:"report,omitempty"` // the ShutdownReport as text
+	Total  *durationpb.Duration   `protobuf:"bytes,3,opt,name=total,proto3" json:"total,omitempty"`
+	Forced []string               `protobuf:"bytes,4,rep,name=forced,proto3" json:"forced,omitempty"`
+	// node is the report itself (its phases, deadlines, tasks cut short):
+	// what `exo-actors remote shutdown` reads to say, as the node does,
+	// whether the shutdown was clean and what to change when it was not.
+	Node          *GwNodeShutdownReport `protobuf:"bytes,5,opt,name=node,proto3" json:"node,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4873,6 +4877,13 @@ func (x *GwShutdownReport) GetTotal() *durationpb.Duration {
 func (x *GwShutdownReport) GetForced() []string {
 	if x != nil {
 		return x.Forced
+	}
+	return nil
+}
+
+func (x *GwShutdownReport) GetNode() *GwNodeShutdownReport {
+	if x != nil {
+		return x.Node
 	}
 	return nil
 }
@@ -5393,7 +5404,7 @@ var File_messages_exo_v1_gateway_proto protoreflect.FileDescriptor
 
 const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\n" +
-	"\x1dmessages/exo/v1/gateway.proto\x12\fexoactors.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cmessages/exo/v1/runner.proto\"`\n" +
+	"\x1dmessages/exo/v1/gateway.proto\x12\fexoactors.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&messages/exo/v1/cluster_shutdown.proto\x1a\x1cmessages/exo/v1/runner.proto\"`\n" +
 	"\aGwError\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12(\n" +
 	"\x04code\x18\x02 \x01(\x0e2\x14.exoactors.v1.GwCodeR\x04code\x12\x12\n" +
@@ -5791,12 +5802,13 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"%\n" +
 	"\n" +
 	"GwShutdown\x12\x17\n" +
-	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\x8c\x01\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\xc4\x01\n" +
 	"\x10GwShutdownReport\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x16\n" +
 	"\x06report\x18\x02 \x01(\tR\x06report\x12/\n" +
 	"\x05total\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x05total\x12\x16\n" +
-	"\x06forced\x18\x04 \x03(\tR\x06forced\"!\n" +
+	"\x06forced\x18\x04 \x03(\tR\x06forced\x126\n" +
+	"\x04node\x18\x05 \x01(\v2\".exoactors.v1.GwNodeShutdownReportR\x04node\"!\n" +
 	"\x06GwEcho\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\"#\n" +
 	"\bGwEchoed\x12\x17\n" +
@@ -5936,6 +5948,7 @@ var file_messages_exo_v1_gateway_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil), // 74: google.protobuf.Timestamp
 	(TaskStatus)(0),               // 75: exoactors.v1.TaskStatus
 	(*ChunkGenerated)(nil),        // 76: exoactors.v1.ChunkGenerated
+	(*GwNodeShutdownReport)(nil),  // 77: exoactors.v1.GwNodeShutdownReport
 }
 var file_messages_exo_v1_gateway_proto_depIdxs = []int32{
 	0,  // 0: exoactors.v1.GwError.code:type_name -> exoactors.v1.GwCode
@@ -6018,11 +6031,12 @@ var file_messages_exo_v1_gateway_proto_depIdxs = []int32{
 	72, // 77: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
 	71, // 78: exoactors.v1.GwNodeStatusReply.kind_room:type_name -> exoactors.v1.GwNodeStatusReply.KindRoomEntry
 	72, // 79: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
-	80, // [80:80] is the sub-list for method output_type
-	80, // [80:80] is the sub-list for method input_type
-	80, // [80:80] is the sub-list for extension type_name
-	80, // [80:80] is the sub-list for extension extendee
-	0,  // [0:80] is the sub-list for field type_name
+	77, // 80: exoactors.v1.GwShutdownReport.node:type_name -> exoactors.v1.GwNodeShutdownReport
+	81, // [81:81] is the sub-list for method output_type
+	81, // [81:81] is the sub-list for method input_type
+	81, // [81:81] is the sub-list for extension type_name
+	81, // [81:81] is the sub-list for extension extendee
+	0,  // [0:81] is the sub-list for field type_name
 }
 
 func init() { file_messages_exo_v1_gateway_proto_init() }
@@ -6030,6 +6044,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 	if File_messages_exo_v1_gateway_proto != nil {
 		return
 	}
+	file_messages_exo_v1_cluster_shutdown_proto_init()
 	file_messages_exo_v1_runner_proto_init()
 	file_messages_exo_v1_gateway_proto_msgTypes[22].OneofWrappers = []any{
 		(*GwTaskEvent_Chunk)(nil),
