@@ -95,8 +95,14 @@ const tickEvery = 250 * time.Millisecond
 // and waits for them.
 type Gateway struct {
 	// lifeV is the gateway's lifecycle (a gatewayLife: serving → leaving
-	// → stopping, leaving.go); read it with life, change it with to.
+	// → closing → stopping, leaving.go); read it with life, change it with to.
 	lifeV atomic.Int32
+	// admit is held while submit decides to start a task's forwarder
+	// (life before closing: fwd.Add) and while Close moves the gateway to
+	// closing, so that every fwd.Add happens before Close's fwd.Wait
+	// (a WaitGroup's Add from zero concurrent with its Wait is a data race,
+	// and can panic "WaitGroup is reused before previous Wait has returned").
+	admit sync.Mutex
 
 	cfg    Config
 	system *actor.ActorSystem
@@ -202,8 +208,14 @@ func (g *Gateway) WaitIdle(ctx context.Context) error {
 // endpoint writer still holds). Before, Close cut the forwarders off
 // first, and such a task's outcome never reached its client, whose handle
 // ended "node lost", as did the client, with no word of the shutdown.
+//
+// From Close on, a GwSubmit is refused (SHUTTING_DOWN; a task the node
+// had already accepted for it is cancelled): the gateway is closing.
 func (g *Gateway) Close() {
 	g.system.EventStream.Unsubscribe(g.sub)
+	g.admit.Lock()
+	g.to(gatewayClosing)
+	g.admit.Unlock()
 	g.cancel()
 	g.fwd.Wait()
 	if note := g.shutDownNote(); note != nil && g.Stats().Sessions > 0 {
@@ -856,12 +868,27 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 		a.reply(ctx, errMsg(callID, err))
 		return
 	}
+	if testHookSubmitted != nil {
+		testHookSubmitted()
+	}
+	if !g.admitForwarder() {
+		// Close began while the node took the task: Close may be waiting
+		// for the forwarders already, so this one may not start. The
+		// client is told so, and the task, which nobody will read, ends.
+		runnerID := m.GetRunnerId()
+		g.goOwned(func() {
+			cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+			_, _ = g.cfg.Node.Cancel(cctx, runnerID, spec.ID)
+			cancel()
+		})
+		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s closes its gateway; task %q was cancelled", actors.ErrShuttingDown, g.cfg.Name, spec.ID)))
+		return
+	}
 	s.tasks[callID] = spec
 	s.runners[callID] = m.GetRunnerId()
 	a.count()
 	a.reply(ctx, &exov1.GwSubmitted{CallId: callID})
 	to, sctx, out, bounds, runnerID := ctx.Sender(), s.ctx, s.out, s.bounds, m.GetRunnerId()
-	g.fwd.Add(1)
 	g.goOwned(func() {
 		defer g.fwd.Done()
 		if g.forward(sctx, h, to, callID, out, bounds) {
@@ -873,6 +900,22 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 		}
 		g.system.Root.Send(g.pid, &taskDone{s: s, callID: callID})
 	})
+}
+
+// testHookSubmitted, when set (tests only, before Start), runs on the
+// actor between Node.Submit's return and the forwarder's admission.
+var testHookSubmitted func()
+
+// admitForwarder counts one more task forwarder (fwd.Add) unless Close
+// began (closing or stopping), under admit: see Gateway.admit.
+func (g *Gateway) admitForwarder() bool {
+	g.admit.Lock()
+	defer g.admit.Unlock()
+	if g.life() >= gatewayClosing {
+		return false
+	}
+	g.fwd.Add(1)
+	return true
 }
 
 // forward streams a task's chunks, retries and outcome to the client, in
