@@ -1,5 +1,7 @@
 package gateway
 
+import "github.com/exo-actors/exo-actors/actors"
+
 // For the external tests: how the window admits blast items.
 const (
 	BlastGroupForTest        = blastGroup
@@ -17,3 +19,11 @@ func SetSubmittedHookForTest(f func()) (restore func()) {
 // ClosingForTest is done once Close has moved the gateway to closing
 // (Close cancels the gateway's context right after).
 func (g *Gateway) ClosingForTest() <-chan struct{} { return g.ctx.Done() }
+
+// SetLastWordHookForTest sets the hook that runs on a task's forwarder
+// when its session ended, before lastWord looks at why (set it before
+// Start; restore undoes it).
+func SetLastWordHookForTest(f func(h *actors.TaskHandle)) (restore func()) {
+	testHookLastWord = f
+	return func() { testHookLastWord = nil }
+}

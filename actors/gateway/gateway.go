@@ -110,7 +110,8 @@ type Gateway struct {
 	start  time.Time
 
 	ctx    context.Context // ends the goroutines it owns
-	cancel context.CancelFunc
+	// cancel ends ctx, with errGatewayClosing as its cause (Close).
+	cancel context.CancelCauseFunc
 	wg     sync.WaitGroup
 	// fwd counts the task forwarders (also in wg): Close waits for them
 	// before it stops the actor, so each task that ended gets its outcome
@@ -146,13 +147,13 @@ func Start(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, system: cfg.Node.System(), start: time.Now(), idle: make(chan struct{}, 1), blastSlot: make(chan struct{}, 1)}
-	g.ctx, g.cancel = context.WithCancel(context.Background())
+	g.ctx, g.cancel = context.WithCancelCause(context.Background())
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &gatewayActor{g: g, sessions: map[string]*session{}, children: map[string]childRef{}}
 	}, actor.WithSupervisor(actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })))
 	pid, err := g.system.Root.SpawnNamed(props, Name)
 	if err != nil {
-		g.cancel()
+		g.cancel(errGatewayClosing)
 		return nil, fmt.Errorf("spawn gateway: %w", err)
 	}
 	g.pid = pid
@@ -216,7 +217,7 @@ func (g *Gateway) Close() {
 	g.admit.Lock()
 	g.to(gatewayClosing)
 	g.admit.Unlock()
-	g.cancel()
+	g.cancel(errGatewayClosing)
 	g.fwd.Wait()
 	if note := g.shutDownNote(); note != nil && g.Stats().Sessions > 0 {
 		g.system.Root.Send(g.pid, &sayShutDown{note: note})
@@ -327,7 +328,10 @@ type session struct {
 	runners  map[uint64]string          // the runner of each open task
 	calls    int                        // calls served off the actor (goCall) not answered yet, at most MaxCallsPerSession
 	ctx      context.Context            // ends the session's forwarders
-	cancel   context.CancelFunc
+	// cancel ends ctx with errSessionEnded as its cause (endSession); ctx
+	// ended by Close (its parent's end) has errGatewayClosing instead, and
+	// forward's lastWord tells them apart.
+	cancel context.CancelCauseFunc
 	// out bounds the bytes of task events, deliveries and blast items in
 	// flight to the client (outgate.go); nil for a client that does not
 	// acknowledge.
@@ -469,7 +473,7 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: %d sessions, the node's limit", ErrLimit, g.cfg.MaxSessions)))
 		return
 	}
-	sctx, cancel := context.WithCancel(g.ctx)
+	sctx, cancel := context.WithCancelCause(g.ctx)
 	s := &session{key: key, pid: from, name: m.GetClientName(), lastSeen: time.Now(),
 		subs: map[uint64]*actor.PID{}, tasks: map[uint64]actors.TaskSpec{}, runners: map[uint64]string{},
 		unsettled: map[uint64]string{}, ctx: sctx, cancel: cancel}
@@ -530,7 +534,7 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, los
 	for _, child := range s.subs {
 		ctx.Stop(child)
 	}
-	s.cancel()
+	s.cancel(errSessionEnded)
 	if s.out != nil {
 		s.out.close()
 	}
@@ -902,6 +906,20 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 	})
 }
 
+// errGatewayClosing and errSessionEnded are the causes a session's
+// context ends with: Close began while the session was open, or the
+// session ended first (its client left: goodbye, lost, a new hello; or
+// the gateway's actor stopped without Close).
+var (
+	errGatewayClosing = errors.New("the gateway closes")
+	errSessionEnded   = errors.New("the session ended (the client left)")
+)
+
+// testHookLastWord, when set (tests only, before Start), runs on a task's
+// forwarder when its session ended, before forward's lastWord looks at
+// why.
+var testHookLastWord func(h *actors.TaskHandle)
+
 // testHookSubmitted, when set (tests only, before Start), runs on the
 // actor between Node.Submit's return and the forwarder's admission.
 var testHookSubmitted func()
@@ -943,8 +961,15 @@ func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.P
 	// Skip for the chunks not sent, then the outcome. A client that left
 	// (goodbye, lost) gets nothing more.
 	lastWord := func() {
+		if testHookLastWord != nil {
+			testHookLastWord(h)
+		}
 		o := h.Outcome()
-		if o == nil || g.ctx.Err() == nil {
+		// The cause tells a session that ended because the gateway closes
+		// from one whose client left before (and the gateway closed
+		// after): that client is not sent to (to a departed client
+		// without acks, a send could start a reconnect during shutdown).
+		if o == nil || !errors.Is(context.Cause(ctx), errGatewayClosing) {
 			return
 		}
 		force := func(ev *exov1.GwTaskEvent) {
