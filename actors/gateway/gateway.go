@@ -109,7 +109,7 @@ type Gateway struct {
 	pid    *actor.PID
 	start  time.Time
 
-	ctx    context.Context // ends the goroutines it owns
+	ctx context.Context // ends the goroutines it owns
 	// cancel ends ctx, with errGatewayClosing as its cause (Close).
 	cancel context.CancelCauseFunc
 	wg     sync.WaitGroup
