@@ -195,3 +195,7 @@ func (n *Node) SubmitViaSupervisorForTest(ctx context.Context, runnerID string, 
 	}
 	return r.handle, r.err
 }
+
+// NodeFaultForTest reports a node-wide fault to the node, as a runner that
+// could not start for the node's sake (or the health monitor) does.
+func (n *Node) NodeFaultForTest(reason error) { n.onNodeFault(reason) }

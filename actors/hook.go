@@ -83,6 +83,17 @@ type hookRunner struct {
 	// enqueueing, when set (tests only), runs in deliver between its stop
 	// check and its send: a close can finish there.
 	enqueueing func()
+	// elapsed, when set (tests only), replaces time.Since(epoch): a fake
+	// clock for the timing of calls.
+	elapsed func() time.Duration
+}
+
+// since is the time since epoch (the fake clock's, in tests).
+func (h *hookRunner) since() time.Duration {
+	if h.elapsed != nil {
+		return h.elapsed()
+	}
+	return time.Since(h.epoch)
 }
 
 func newHookRunner(fn EventHook, queue int, slow time.Duration, logger *logrus.Logger) *hookRunner {
@@ -141,10 +152,10 @@ func (h *hookRunner) deliver(e Event) {
 }
 
 func (h *hookRunner) call(e Event) {
-	start := time.Since(h.epoch)
+	start := h.since()
 	h.run(e)
 	h.calls.Add(1)
-	h.account(time.Since(h.epoch) - start)
+	h.account(h.since() - start)
 }
 
 // deliverBatch hands the hook the events a runner actor collected while it
@@ -154,7 +165,10 @@ func (h *hookRunner) call(e Event) {
 // duration is the time since the previous call ended, so it includes the
 // previous call's accounting (a few ns) and nothing else, with half the
 // clock readings of timing each call on its own (a reading costs ~30 ns
-// on this VM, and a streaming runner makes one call per token).
+// on this VM, and a streaming runner makes one call per token). An
+// accounting that logged (a slow call's warning: a logrus write, which
+// can take long) is followed by a fresh reading, so the next call is not
+// charged with the log's time.
 func (h *hookRunner) deliverBatch(evs []streams.Event) {
 	if h == nil || len(evs) == 0 {
 		return
@@ -165,11 +179,13 @@ func (h *hookRunner) deliverBatch(evs []streams.Event) {
 		}
 		return
 	}
-	prev := time.Since(h.epoch)
+	prev := h.since()
 	for i := range evs {
 		h.run(evs[i].Payload.(Event))
-		end := time.Since(h.epoch)
-		h.account(end - prev)
+		end := h.since()
+		if h.account(end - prev) {
+			end = h.since()
+		}
 		prev = end
 	}
 	h.calls.Add(uint64(len(evs)))
@@ -177,7 +193,8 @@ func (h *hookRunner) deliverBatch(evs []streams.Event) {
 
 // account records one call that took d: the longest call, and the slow
 // ones (counted, summed, and for a synchronous hook logged, throttled).
-func (h *hookRunner) account(d time.Duration) {
+// It reports whether it logged.
+func (h *hookRunner) account(d time.Duration) (logged bool) {
 	for {
 		m := h.maxNs.Load()
 		if int64(d) <= m || h.maxNs.CompareAndSwap(m, int64(d)) {
@@ -188,9 +205,10 @@ func (h *hookRunner) account(d time.Duration) {
 		h.slowCalls.Add(1)
 		h.stalledNs.Add(int64(d))
 		if h.q == nil {
-			h.warn("slow event hook: the emitting actor was stalled " + d.Round(time.Microsecond).String() + " (NodeConfig.HookQueue > 0 runs the hook off the actors)")
+			return h.warn("slow event hook: the emitting actor was stalled " + d.Round(time.Microsecond).String() + " (NodeConfig.HookQueue > 0 runs the hook off the actors)")
 		}
 	}
+	return false
 }
 
 // run calls the hook, recovering a panic of the host's code: counted
@@ -217,14 +235,15 @@ func (h *hookRunner) run(e Event) {
 	h.fn(e)
 }
 
-// warn logs at most once per hookWarnEvery.
-func (h *hookRunner) warn(msg string) {
+// warn logs at most once per hookWarnEvery, and reports whether it logged.
+func (h *hookRunner) warn(msg string) bool {
 	now := time.Now().UnixNano()
 	last := h.lastWarn.Load()
 	if now-last < int64(hookWarnEvery) || !h.lastWarn.CompareAndSwap(last, now) {
-		return
+		return false
 	}
 	h.logger.WithFields(logrus.Fields{"dropped": h.dropped.Load(), "slow_calls": h.slowCalls.Load()}).Warn(msg)
+	return true
 }
 
 func (h *hookRunner) loop() {

@@ -68,3 +68,41 @@ func TestHookDeliverBatch(t *testing.T) {
 		t.Fatalf("async stats %+v: want 5 calls, none dropped", s)
 	}
 }
+
+// clockHook advances a fake clock by step on every log entry: a logrus
+// write that takes step.
+type clockHook struct {
+	now  *time.Duration
+	step time.Duration
+}
+
+func (c clockHook) Levels() []logrus.Level   { return logrus.AllLevels }
+func (c clockHook) Fire(*logrus.Entry) error { *c.now += c.step; return nil }
+
+// TestHookBatchTimingLeavesOutItsOwnLog: in a batch, the slow-call warning
+// that follows a slow call (a logrus write, here 50 ms on the fake clock)
+// is not charged to the next call. Before, the clock reading taken before
+// the warning was the next call's start: a 1 µs call counted as a 50 ms
+// slow one (MaxCall 50ms, 2 slow calls).
+func TestHookBatchTimingLeavesOutItsOwnLog(t *testing.T) {
+	var now time.Duration
+	logger := logrus.New()
+	logger.SetOutput(io.Discard)
+	logger.AddHook(clockHook{now: &now, step: 50 * time.Millisecond})
+	h := newHookRunner(func(e Event) {
+		if e.(*TaskChunk).Chunk.GetIndex() == 0 {
+			now += 20 * time.Millisecond // slow: warned about
+		} else {
+			now += time.Microsecond
+		}
+	}, 0, 10*time.Millisecond, logger)
+	h.elapsed = func() time.Duration { return now }
+	var evs []streams.Event
+	for i := range 2 {
+		evs = append(evs, streams.Event{Payload: &TaskChunk{RunnerID: "r1", TaskID: "t", Chunk: &Chunk{TaskId: "t", Index: uint64(i)}}})
+	}
+	h.deliverBatch(evs)
+	if s := h.stats(); s.Calls != 2 || s.Slow != 1 || s.MaxCall != 20*time.Millisecond || s.Stalled != 20*time.Millisecond {
+		t.Fatalf("stats %+v: want 2 calls, 1 slow, MaxCall and Stalled 20ms", s)
+	}
+}

@@ -461,13 +461,25 @@ func (n *Node) Shutdown(ctx context.Context) (ShutdownReport, error) {
 // the shutdown on a goroutine of its own (the caller is an actor, which must
 // not block on the tree it is part of); the goroutine ends when the shutdown
 // does, and Done reports it.
+//
+// The fault is recorded as the shutdown's cause (Fault) only when it is what
+// begins the shutdown (the node still running, under n.mu): a fault that
+// comes after a client's (or a Shutdown call's) shutdown began is logged,
+// and the shutdown stays the client's (a node that reads Fault after
+// ShutdownBegan would call it "shut itself down").
 func (n *Node) onNodeFault(reason error) {
 	n.mu.Lock()
-	if n.fault == nil {
+	began := n.state == nodeRunning
+	if began {
 		n.fault = reason
+		n.beginShutdownLocked()
 	}
 	n.mu.Unlock()
-	n.cfg.logger.WithField("reason", reason.Error()).Error("node-wide fault: shutting the node down gracefully")
+	if !began {
+		n.cfg.logger.WithField("reason", reason.Error()).Error("node-wide fault during the node's shutdown")
+	} else {
+		n.cfg.logger.WithField("reason", reason.Error()).Error("node-wide fault: shutting the node down gracefully")
+	}
 	go func() { _, _ = n.Shutdown(context.Background()) }()
 }
 

@@ -55,7 +55,9 @@ type ClusterConfig struct {
 	Dial []DialOption
 	// Hook, when set, receives every ClusterEvent, from the client's own
 	// goroutines (internal_error events still queued when Close is called:
-	// from Close's); it must return quickly.
+	// from Close's); it must return quickly. It must not call Close: it
+	// may run on the client's poller, which Close waits for (a deadlock);
+	// to close the client from a hook, hand that to another goroutine.
 	Hook func(ClusterEvent)
 }
 

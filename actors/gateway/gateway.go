@@ -95,16 +95,23 @@ const tickEvery = 250 * time.Millisecond
 // and waits for them.
 type Gateway struct {
 	// lifeV is the gateway's lifecycle (a gatewayLife: serving → leaving
-	// → stopping, leaving.go); read it with life, change it with to.
+	// → closing → stopping, leaving.go); read it with life, change it with to.
 	lifeV atomic.Int32
+	// admit is held while submit decides to start a task's forwarder
+	// (life before closing: fwd.Add) and while Close moves the gateway to
+	// closing, so that every fwd.Add happens before Close's fwd.Wait
+	// (a WaitGroup's Add from zero concurrent with its Wait is a data race,
+	// and can panic "WaitGroup is reused before previous Wait has returned").
+	admit sync.Mutex
 
 	cfg    Config
 	system *actor.ActorSystem
 	pid    *actor.PID
 	start  time.Time
 
-	ctx    context.Context // ends the goroutines it owns
-	cancel context.CancelFunc
+	ctx context.Context // ends the goroutines it owns
+	// cancel ends ctx, with errGatewayClosing as its cause (Close).
+	cancel context.CancelCauseFunc
 	wg     sync.WaitGroup
 	// fwd counts the task forwarders (also in wg): Close waits for them
 	// before it stops the actor, so each task that ended gets its outcome
@@ -140,13 +147,13 @@ func Start(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, system: cfg.Node.System(), start: time.Now(), idle: make(chan struct{}, 1), blastSlot: make(chan struct{}, 1)}
-	g.ctx, g.cancel = context.WithCancel(context.Background())
+	g.ctx, g.cancel = context.WithCancelCause(context.Background())
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &gatewayActor{g: g, sessions: map[string]*session{}, children: map[string]childRef{}}
 	}, actor.WithSupervisor(actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })))
 	pid, err := g.system.Root.SpawnNamed(props, Name)
 	if err != nil {
-		g.cancel()
+		g.cancel(errGatewayClosing)
 		return nil, fmt.Errorf("spawn gateway: %w", err)
 	}
 	g.pid = pid
@@ -202,9 +209,15 @@ func (g *Gateway) WaitIdle(ctx context.Context) error {
 // endpoint writer still holds). Before, Close cut the forwarders off
 // first, and such a task's outcome never reached its client, whose handle
 // ended "node lost", as did the client, with no word of the shutdown.
+//
+// From Close on, a GwSubmit is refused (SHUTTING_DOWN; a task the node
+// had already accepted for it is cancelled): the gateway is closing.
 func (g *Gateway) Close() {
 	g.system.EventStream.Unsubscribe(g.sub)
-	g.cancel()
+	g.admit.Lock()
+	g.to(gatewayClosing)
+	g.admit.Unlock()
+	g.cancel(errGatewayClosing)
 	g.fwd.Wait()
 	if note := g.shutDownNote(); note != nil && g.Stats().Sessions > 0 {
 		g.system.Root.Send(g.pid, &sayShutDown{note: note})
@@ -315,7 +328,10 @@ type session struct {
 	runners  map[uint64]string          // the runner of each open task
 	calls    int                        // calls served off the actor (goCall) not answered yet, at most MaxCallsPerSession
 	ctx      context.Context            // ends the session's forwarders
-	cancel   context.CancelFunc
+	// cancel ends ctx with errSessionEnded as its cause (endSession); ctx
+	// ended by Close (its parent's end) has errGatewayClosing instead, and
+	// forward's lastWord tells them apart.
+	cancel context.CancelCauseFunc
 	// out bounds the bytes of task events, deliveries and blast items in
 	// flight to the client (outgate.go); nil for a client that does not
 	// acknowledge.
@@ -457,7 +473,7 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: %d sessions, the node's limit", ErrLimit, g.cfg.MaxSessions)))
 		return
 	}
-	sctx, cancel := context.WithCancel(g.ctx)
+	sctx, cancel := context.WithCancelCause(g.ctx)
 	s := &session{key: key, pid: from, name: m.GetClientName(), lastSeen: time.Now(),
 		subs: map[uint64]*actor.PID{}, tasks: map[uint64]actors.TaskSpec{}, runners: map[uint64]string{},
 		unsettled: map[uint64]string{}, ctx: sctx, cancel: cancel}
@@ -518,7 +534,7 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, los
 	for _, child := range s.subs {
 		ctx.Stop(child)
 	}
-	s.cancel()
+	s.cancel(errSessionEnded)
 	if s.out != nil {
 		s.out.close()
 	}
@@ -857,12 +873,27 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 		a.reply(ctx, errMsg(callID, err))
 		return
 	}
+	if testHookSubmitted != nil {
+		testHookSubmitted()
+	}
+	if !g.admitForwarder() {
+		// Close began while the node took the task: Close may be waiting
+		// for the forwarders already, so this one may not start. The
+		// client is told so, and the task, which nobody will read, ends.
+		runnerID := m.GetRunnerId()
+		g.goOwned(func() {
+			cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+			_, _ = g.cfg.Node.Cancel(cctx, runnerID, spec.ID)
+			cancel()
+		})
+		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s closes its gateway; task %q was cancelled", actors.ErrShuttingDown, g.cfg.Name, spec.ID)))
+		return
+	}
 	s.tasks[callID] = spec
 	s.runners[callID] = m.GetRunnerId()
 	a.count()
 	a.reply(ctx, &exov1.GwSubmitted{CallId: callID})
 	to, sctx, out, bounds, runnerID := ctx.Sender(), s.ctx, s.out, s.bounds, m.GetRunnerId()
-	g.fwd.Add(1)
 	g.goOwned(func() {
 		defer g.fwd.Done()
 		if g.forward(sctx, h, to, callID, out, bounds) {
@@ -874,6 +905,36 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 		}
 		g.system.Root.Send(g.pid, &taskDone{s: s, callID: callID})
 	})
+}
+
+// errGatewayClosing and errSessionEnded are the causes a session's
+// context ends with: Close began while the session was open, or the
+// session ended first (its client left: goodbye, lost, a new hello; or
+// the gateway's actor stopped without Close).
+var (
+	errGatewayClosing = errors.New("the gateway closes")
+	errSessionEnded   = errors.New("the session ended (the client left)")
+)
+
+// testHookLastWord, when set (tests only, before Start), runs on a task's
+// forwarder when its session ended, before forward's lastWord looks at
+// why.
+var testHookLastWord func(h *actors.TaskHandle)
+
+// testHookSubmitted, when set (tests only, before Start), runs on the
+// actor between Node.Submit's return and the forwarder's admission.
+var testHookSubmitted func()
+
+// admitForwarder counts one more task forwarder (fwd.Add) unless Close
+// began (closing or stopping), under admit: see Gateway.admit.
+func (g *Gateway) admitForwarder() bool {
+	g.admit.Lock()
+	defer g.admit.Unlock()
+	if g.life() >= gatewayClosing {
+		return false
+	}
+	g.fwd.Add(1)
+	return true
 }
 
 // forward streams a task's chunks, retries and outcome to the client, in
@@ -901,8 +962,15 @@ func (g *Gateway) forward(ctx context.Context, h *actors.TaskHandle, to *actor.P
 	// Skip for the chunks not sent, then the outcome. A client that left
 	// (goodbye, lost) gets nothing more.
 	lastWord := func() {
+		if testHookLastWord != nil {
+			testHookLastWord(h)
+		}
 		o := h.Outcome()
-		if o == nil || g.ctx.Err() == nil {
+		// The cause tells a session that ended because the gateway closes
+		// from one whose client left before (and the gateway closed
+		// after): that client is not sent to (to a departed client
+		// without acks, a send could start a reconnect during shutdown).
+		if o == nil || !errors.Is(context.Cause(ctx), errGatewayClosing) {
 			return
 		}
 		force := func(ev *exov1.GwTaskEvent) {

@@ -53,7 +53,7 @@ func newFixtureNode(t *testing.T, editNode func(*actors.NodeConfig), edit func(*
 	t.Helper()
 	logger := logrus.New()
 	logger.SetOutput(io.Discard)
-	ncfg := actors.NodeConfig{Logger: logger, DeadLetterThrottle: time.Millisecond}
+	ncfg := actors.NodeConfig{Logger: logger, DeadLetterThrottle: time.Millisecond, BuiltinBinary: exoBin}
 	editNode(&ncfg)
 	n, err := actors.StartNode(ncfg)
 	if err != nil {

@@ -11,8 +11,13 @@ import (
 // and every change goes through Gateway.to, which applies only the
 // transitions in gatewayTransitions:
 //
-//	serving ──SetLeaving──▶ leaving ──actor Stopping──▶ stopping (final)
-//	   └──────────────actor Stopping───────────────────────▲
+//	serving ──SetLeaving──▶ leaving ──Close──▶ closing ──actor Stopping──▶ stopping (final)
+//	   │  └──────────────────Close──────────────────▲                            ▲
+//	   └────────────── actor Stopping (from serving or leaving) ─────────────────┘
+//
+// The move to closing is made under Gateway.admit, the lock under which
+// submit starts a task's forwarder (Gateway.fwd.Add): every forwarder is
+// counted before Close waits for them (fwd.Wait), or refused.
 type gatewayLife int32
 
 const (
@@ -23,6 +28,10 @@ const (
 	// shutdown (SetLeaving): NodeStatus says shutting down from now on,
 	// and sessions are served as before.
 	gatewayLeaving
+	// gatewayClosing: Close began: no task is admitted any more (submit
+	// answers SHUTTING_DOWN), and Close waits for the forwarders of the
+	// tasks admitted before; sessions are served otherwise as before.
+	gatewayClosing
 	// gatewayStopping: the gateway's actor is stopping (Close, or its
 	// actor system's end) and ends every session; the sessions it ends
 	// then keep their clients' watches, so that each live client gets the
@@ -31,7 +40,7 @@ const (
 	numGatewayLives
 )
 
-var gatewayLifeNames = [numGatewayLives]string{"serving", "leaving", "stopping"}
+var gatewayLifeNames = [numGatewayLives]string{"serving", "leaving", "closing", "stopping"}
 
 func (l gatewayLife) String() string {
 	if l >= 0 && l < numGatewayLives {
@@ -41,11 +50,13 @@ func (l gatewayLife) String() string {
 }
 
 // gatewayTransitions is the table of legal transitions: from → the states
-// it may go to. Leaving is irreversible; stopping is final (a SetLeaving
-// after it changes nothing: the gateway is past leaving).
+// it may go to. Leaving and closing are irreversible; stopping is final
+// (a SetLeaving after closing or stopping changes nothing: the gateway is
+// past leaving).
 var gatewayTransitions = map[gatewayLife][]gatewayLife{
-	gatewayServing:  {gatewayLeaving, gatewayStopping},
-	gatewayLeaving:  {gatewayStopping},
+	gatewayServing:  {gatewayLeaving, gatewayClosing, gatewayStopping},
+	gatewayLeaving:  {gatewayClosing, gatewayStopping},
+	gatewayClosing:  {gatewayStopping},
 	gatewayStopping: {},
 }
 
@@ -71,5 +82,5 @@ func (g *Gateway) to(next gatewayLife) bool {
 // Node's shutdown begins: a node leaves its cluster first and shuts down
 // afterwards, and a ClusterClient that sees it leave the view asks it
 // whether it drains (runtime/cluster_leave.go). Irreversible (serving →
-// leaving; a stopping gateway stays stopping).
+// leaving; a closing or stopping gateway stays so).
 func (g *Gateway) SetLeaving() { g.to(gatewayLeaving) }

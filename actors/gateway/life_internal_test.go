@@ -12,8 +12,11 @@ import (
 func TestGatewayLifeTransitions(t *testing.T) {
 	want := map[[2]gatewayLife]bool{
 		{gatewayServing, gatewayLeaving}:  true,
+		{gatewayServing, gatewayClosing}:  true,
 		{gatewayServing, gatewayStopping}: true,
+		{gatewayLeaving, gatewayClosing}:  true,
 		{gatewayLeaving, gatewayStopping}: true,
+		{gatewayClosing, gatewayStopping}: true,
 	}
 	for from := range numGatewayLives {
 		for to := range numGatewayLives {

@@ -1,40 +1,41 @@
 package gateway_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
+	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"testing"
 
 	"go.uber.org/goleak"
 
-	"github.com/exo-actors/exo-actors/internal/builtinrunner"
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
-func TestMain(m *testing.M) {
-	// The fixture's "echo" kind is the built-in runner, whose binary is
-	// this test binary (NodeConfig.BuiltinBinary defaults to
-	// os.Executable): started as "runner …", it is that runner. Checked
-	// before goleak (traps.md).
-	if len(os.Args) > 1 && os.Args[1] == "runner" {
-		os.Exit(helperRunner())
-	}
-	goleak.VerifyTestMain(m)
-}
+// exoBin is exo-actors built once, without -race, for the built-in
+// runners ("echo") of the fixtures (NodeConfig.BuiltinBinary): a
+// race-built test binary re-executed as a runner is slow and its race
+// reports would be lost with its stderr (docs/traps.md; as actors and
+// runtime do).
+var exoBin string
 
-// helperRunner runs the built-in runner with its defaults on the process's
-// stdin and stdout until Shutdown, stdin's end or SIGTERM.
-func helperRunner() int {
-	cfg := builtinrunner.DefaultConfig()
-	cfg.Stdin, cfg.Stdout, cfg.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	if err := builtinrunner.Run(ctx, cfg); err != nil {
+func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+
+func testMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "exo-gateway-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "TestMain:", err)
 		return 1
 	}
-	return 0
+	defer os.RemoveAll(dir)
+	if exoBin, err = testutil.BuildExo(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "TestMain:", err)
+		return 1
+	}
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	return code
 }

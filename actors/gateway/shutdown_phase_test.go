@@ -22,7 +22,7 @@ func newPhaseFixture(t *testing.T) *fixture {
 	t.Helper()
 	logger := logrus.New()
 	logger.SetOutput(io.Discard)
-	n, err := actors.StartNode(actors.NodeConfig{Logger: logger, DeadLetterThrottle: time.Millisecond})
+	n, err := actors.StartNode(actors.NodeConfig{Logger: logger, DeadLetterThrottle: time.Millisecond, BuiltinBinary: exoBin})
 	if err != nil {
 		t.Fatal(err)
 	}

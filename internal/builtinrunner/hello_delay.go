@@ -30,10 +30,16 @@ type earlyRead struct {
 // in flight when the delay ended, are Serve's first reads, in order; then
 // it reads stdin directly.
 //
-// The goroutine of a read in flight ends when that read returns (a read
-// cannot be interrupted); its result goes to a channel with room for it,
-// so it never blocks, and earlyReader.Read (the SDK's reader goroutine)
-// takes it. Serve's own stdin reader follows the same rule (runtime/runner
+// The goroutine of a read in flight is owned by the earlyReader: its result
+// goes to a channel with room for it, so it never blocks, and whoever goes
+// on takes it: earlyReader.Read (the SDK's reader goroutine) when the delay
+// ended, or stop when ctx ended first. stop interrupts the read when stdin
+// can be (a deadline: the pipe the runner reads through Go's poller,
+// pollfd.Stdin, which is what a supervised runner has) and waits for the
+// goroutine. Stdin without deadlines (a terminal, an in-process io.Pipe)
+// cannot be interrupted: then the goroutine ends when its read returns, and
+// its owner is the process, whose exit (Run returned after ctx's end)
+// ends it; Serve's own stdin reader follows the same rule (runtime/runner
 // doc.go, "Goroutines").
 type earlyReader struct {
 	r       io.Reader
@@ -84,6 +90,23 @@ func (e *earlyReader) wait(ctx context.Context, delay <-chan time.Time) error {
 	}
 }
 
+// stop ends the read in flight, when there is one and stdin takes a read
+// deadline, and waits for its goroutine (ctx ended during the delay: the
+// runner exits). It reports whether no read goroutine is left; without a
+// deadline it leaves the read in flight (see earlyReader).
+func (e *earlyReader) stop() bool {
+	if e.pending == nil {
+		return true
+	}
+	d, ok := e.r.(interface{ SetReadDeadline(time.Time) error })
+	if !ok || d.SetReadDeadline(time.Now()) != nil {
+		return false
+	}
+	e.take(<-e.pending)
+	_ = d.SetReadDeadline(time.Time{})
+	return true
+}
+
 // Read hands on what the delay read, then the read it left in flight, then
 // reads stdin directly.
 func (e *earlyReader) Read(p []byte) (int, error) {
@@ -119,7 +142,8 @@ func (b *builtin) helloDelay(ctx context.Context, d time.Duration) bool {
 		b.log.Info("exo-runner: stdin ended during the hello delay: the supervisor is gone; exiting without a Hello", "delay", d.String(), "read_error", e.err.Error())
 		return false
 	case err != nil:
-		return false // ctx ended (SIGTERM: the supervisor gave up on it)
+		e.stop() // ctx ended (SIGTERM: the supervisor gave up on it)
+		return false
 	}
 	b.in.r = e
 	return true

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"os"
 	"testing"
 	"time"
 )
@@ -71,5 +73,43 @@ func TestEarlyReaderHandsOnWhatItRead(t *testing.T) {
 	}
 	if err := <-wrote; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// readWatch is stdin with a read deadline (an *os.File pipe, as the
+// runner's stdin through Go's poller) whose reads say when they returned.
+type readWatch struct {
+	*os.File
+	returned chan struct{} // sole sender: Read, on the one read this test makes
+}
+
+func (r *readWatch) Read(p []byte) (int, error) {
+	n, err := r.File.Read(p)
+	close(r.returned) // sole sender: the early reader's one read goroutine
+	return n, err
+}
+
+// TestHelloDelayWaitsForItsReadWhenCtxEnds: ctx ends during the hello delay
+// (SIGTERM): the read of stdin in flight is interrupted (a deadline) and
+// its goroutine has ended when helloDelay returns. Before, helloDelay
+// returned with the goroutine still blocked on stdin, owned by nobody.
+func TestHelloDelayWaitsForItsReadWhenCtxEnds(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	defer pr.Close()
+	r := &readWatch{File: pr, returned: make(chan struct{})}
+	b := &builtin{in: &faultReader{r: r}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the delay's wait starts its read first, then sees ctx's end
+	if b.helloDelay(ctx, time.Hour) {
+		t.Fatal("helloDelay went on to the Hello after ctx ended")
+	}
+	select {
+	case <-r.returned:
+	default:
+		t.Fatal("helloDelay returned with its read of stdin still in flight")
 	}
 }

@@ -588,7 +588,7 @@ func (r *Reader) checkWire(m proto.Message, body []byte) (kind, cause error) {
 		return nil, nil
 	}
 	md := m.ProtoReflect().Descriptor()
-	verdict, name := wirePlans(nil).scan(planOf(md), body, !r.opts.allowNoBody)
+	verdict, name := planOf(md).scan(body, !r.opts.allowNoBody)
 	switch verdict {
 	case wireClean:
 		return nil, nil

@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // The envelope checks (a oneof "body" is set; no unknown fields anywhere in
@@ -72,18 +73,30 @@ type wirePlans map[protoreflect.MessageDescriptor]*wirePlan
 // with the plans of a type met for the first time, and of the types below
 // it. A protocol has a small fixed set of types, so it is copied a few
 // times at most.
+//
+// Bound: one entry per generated message type (and per map entry of one)
+// that a Reader met, a fixed set compiled into the binary. Only the
+// descriptors of registered types (protoregistry.GlobalTypes: generated
+// code, or dynamicpb over a generated descriptor) are cached; a
+// descriptor built at run time (protodesc) is a new key each time it is
+// built, and its plan is built for the call and dropped (planOf).
 var sharedPlans struct {
 	mu sync.Mutex
 	m  atomic.Pointer[wirePlans]
 }
 
 // planOf returns md's plan, building it (and the plans of the types its
-// fields refer to) the first time the process meets md.
+// fields refer to) the first time the process meets md. The plan of a
+// type that is not registered (registered) is built on each call and not
+// kept: the shared map stays bounded by the registered types.
 func planOf(md protoreflect.MessageDescriptor) *wirePlan {
 	if m := sharedPlans.m.Load(); m != nil {
 		if p := (*m)[md]; p != nil {
 			return p
 		}
+	}
+	if !registered(md) {
+		return wirePlans{}.of(md)
 	}
 	sharedPlans.mu.Lock()
 	defer sharedPlans.mu.Unlock()
@@ -97,6 +110,14 @@ func planOf(md protoreflect.MessageDescriptor) *wirePlan {
 	p := next.of(md) // fills next only: the published plans are never written
 	sharedPlans.m.Store(&next)
 	return p
+}
+
+// registered reports whether md is the descriptor of a type registered in
+// protoregistry.GlobalTypes (generated code registers its types at init):
+// one descriptor per type name for the process's life.
+func registered(md protoreflect.MessageDescriptor) bool {
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(md.FullName())
+	return err == nil && mt.Descriptor() == md
 }
 
 func (ps wirePlans) of(md protoreflect.MessageDescriptor) *wirePlan {
@@ -171,7 +192,7 @@ const (
 // scan checks body, the encoding of a message of plan p's type, which
 // proto.Unmarshal has already decoded without error. checkBody asks for the
 // body-oneof check at this (the top) level.
-func (ps wirePlans) scan(p *wirePlan, b []byte, checkBody bool) (wireVerdict, protoreflect.FullName) {
+func (p *wirePlan) scan(b []byte, checkBody bool) (wireVerdict, protoreflect.FullName) {
 	if p.reflect {
 		return wireReflect, ""
 	}
@@ -192,7 +213,7 @@ func (ps wirePlans) scan(p *wirePlan, b []byte, checkBody bool) (wireVerdict, pr
 			if m < 0 {
 				return wireReflect, ""
 			}
-			if verdict, name := ps.scan(f.msg, v, false); verdict != wireClean {
+			if verdict, name := f.msg.scan(v, false); verdict != wireClean {
 				return verdict, name
 			}
 			b = b[m:]

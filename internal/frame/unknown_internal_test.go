@@ -1,11 +1,15 @@
 package frame
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/dynamicpb"
 
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -151,5 +155,54 @@ func TestSharedPlansConcurrent(t *testing.T) {
 	close(errs) // sole sender: the goroutines above, all ended (wg.Wait)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestSharedPlansKeepOnlyRegisteredTypes: a descriptor built at run time
+// (protodesc: a new descriptor each time it is built) is checked like the
+// generated type, but its plans are not kept: the process's plans stay
+// bounded by the generated types. Before, every such build added its
+// types to the shared map for good.
+func TestSharedPlansKeepOnlyRegisteredTypes(t *testing.T) {
+	body, err := proto.Marshal(tokenEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	withUnknown := append(append([]byte(nil), body...), 0xf8, 0x07, 0x01) // field 127, varint 1
+	r := NewReader(nil)
+	if k, c := r.checkWire(tokenEnv(), body); k != nil { // the generated type's plans are cached
+		t.Fatalf("generated type: %v (%v)", k, c)
+	}
+	size := func() int {
+		if m := sharedPlans.m.Load(); m != nil {
+			return len(*m)
+		}
+		return 0
+	}
+	before := size()
+	gen := (&exov1.RunnerEnvelope{}).ProtoReflect().Descriptor()
+	for range 3 {
+		fd, err := protodesc.NewFile(protodesc.ToFileDescriptorProto(gen.ParentFile()), protoregistry.GlobalFiles)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md := fd.Messages().ByName(gen.Name())
+		m := dynamicpb.NewMessage(md)
+		if err := proto.Unmarshal(body, m); err != nil {
+			t.Fatal(err)
+		}
+		if k, c := r.checkWire(m, body); k != nil {
+			t.Fatalf("runtime descriptor, clean frame: %v (%v)", k, c)
+		}
+		u := dynamicpb.NewMessage(md)
+		if err := proto.Unmarshal(withUnknown, u); err != nil {
+			t.Fatal(err)
+		}
+		if k, _ := r.checkWire(u, withUnknown); !errors.Is(k, ErrUnknownFields) {
+			t.Fatalf("runtime descriptor, unknown field: %v, want ErrUnknownFields", k)
+		}
+	}
+	if after := size(); after != before {
+		t.Fatalf("shared plans grew from %d to %d entries with descriptors built at run time", before, after)
 	}
 }

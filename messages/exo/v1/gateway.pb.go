@@ -118,7 +118,13 @@ func (GwCode) EnumDescriptor() ([]byte, []int) {
 	return file_messages_exo_v1_gateway_proto_rawDescGZIP(), []int{0}
 }
 
-// GwError answers any request that failed.
+// GwError answers any request that failed (call_id: the request's).
+// call_id 0 with code SHUTTING_DOWN answers no request: it is the
+// gateway's unsolicited note that its node shut down (sent when the
+// gateway closes after the node's shutdown, after the outcomes of the
+// tasks that ended). The client answers it with GwBye: the gateway waits
+// up to its CloseGrace (1s) for the goodbyes of its clients before its
+// transport closes.
 type GwError struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
