@@ -393,7 +393,13 @@ func (m *healthMonitor) evaluate(ctx actor.Context) {
 			continue
 		}
 		m.check(ctx, v, now, closed)
-		if meantToRun(v.state) && v.report.Level != 0 { // scored at least once (this generation)
+		// Scored at least once (this generation), and not found persistently
+		// failed by this very check: its state was still live when the
+		// check began, but it counts among m.persistent from now on, so it
+		// is not meant to run, and the share below must not count it twice
+		// (a node whose one live runner failed read "1 of 2 runners
+		// persistently failed").
+		if meantToRun(v.state) && v.report.Level != 0 && !v.tracker.Persistent() {
 			scores[v.id], counted[v.id] = v.report.Score, true
 		}
 	}
@@ -410,6 +416,12 @@ func (m *healthMonitor) evaluate(ctx actor.Context) {
 	m.checks++
 	m.last = now
 	if m.cfg.NodeShutdownShare > 0 && !m.faulted && !closed && m.persistent > 0 {
+		// The share: the runners persistently failed (listed until retention
+		// forgets them, also once their stop ended: each is stopped at once,
+		// so without them no share above one runner's could build up) out of
+		// those plus the runners meant to run. Runners stopped on request,
+		// being stopped, retired by an escalation or still starting are in
+		// neither (docs/operations.md "Recovery").
 		total := len(counted) + m.persistent
 		if share := float64(m.persistent) / float64(total); share >= m.cfg.NodeShutdownShare {
 			m.faulted = true

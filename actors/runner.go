@@ -738,7 +738,7 @@ func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
 	case timerHandshake:
 		if a.life == lifeStarting {
 			a.fail(ctx, errhandler.KindHandshakeTimeout, SourceHandshake,
-				fmt.Sprintf("never said Hello within %s: is %q a runner?", t.Handshake, a.command), nil)
+				fmt.Sprintf("never said Hello within %s (command %q)", t.Handshake, a.command), nil)
 		}
 	case timerWatchdog:
 		if a.life != lifeServing && a.life != lifeDraining {

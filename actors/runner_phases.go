@@ -31,7 +31,11 @@ type drainState struct {
 	then     life // lifeServing (a node DRAINING) or lifeStopping (StopRunner)
 	deadline time.Time
 	drained  int // tasks that ended Complete during the drain
-	cut      int // tasks that ended otherwise
+	// cut counts tasks the drain's deadline ended (TimedOut); unfinished
+	// those that ended by themselves without completing (Failed, e.g. by
+	// the ack timeout of a hung runner; their own deadline; a client's
+	// Cancel): the drain did not cut those, so they leave it ok.
+	cut, unfinished int
 	// stopAsked is when StopRunner asked for the stop this drain ends in
 	// (zero for a node DRAINING): the stop's Total counts from there.
 	stopAsked time.Time
@@ -162,7 +166,7 @@ func (a *runnerActor) onTaskEnded(ctx actor.Context, st exov1.TaskStatus) {
 	if st == exov1.TaskStatus_TASK_STATUS_COMPLETE {
 		a.drain.drained++
 	} else {
-		a.drain.cut++
+		a.drain.unfinished++
 	}
 	if a.slot.tasks.inFlight == 0 {
 		a.endDrain(ctx, "")
@@ -199,6 +203,7 @@ func (a *runnerActor) endDrain(ctx actor.Context, cutShort string) {
 	a.answerPhase(ctx, PhaseDraining, func(r *PhaseReport) {
 		r.TasksDrained += d.drained
 		r.TasksFailed += d.cut
+		r.TasksUnfinished += d.unfinished
 		if cutShort != "" {
 			r.Outcome, r.Note = OutcomeTimedOut, cutShort
 		}

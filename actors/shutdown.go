@@ -54,9 +54,14 @@ type PhaseReport struct {
 	Duration time.Duration
 	Outcome  Outcome
 	Note     string
-	// TasksDrained ended normally during the phase; TasksFailed were cut
-	// short (failed, timed out, cancelled by the shutdown).
-	TasksDrained, TasksFailed int
+	// TasksDrained ended normally (Complete) during the phase; TasksFailed
+	// were cut short by the shutdown (queued tasks it cancelled, tasks its
+	// drain deadline ended TimedOut); TasksUnfinished ended during the
+	// phase by themselves without completing (Failed, e.g. never
+	// acknowledged; TimedOut by their own deadline; Cancelled by their
+	// client). Only a cut is the shutdown's doing: a phase whose tasks
+	// ended unfinished before its deadline is still ok.
+	TasksDrained, TasksFailed, TasksUnfinished int
 	// EventsDelivered by a stream during the phase.
 	EventsDelivered uint64
 	Children        []*PhaseReport
@@ -197,6 +202,9 @@ func (r *ActorReport) render(b *strings.Builder, lead, childLead string) {
 		if p.TasksFailed > 0 {
 			extra = append(extra, fmt.Sprintf("%d cut short", p.TasksFailed))
 		}
+		if p.TasksUnfinished > 0 {
+			extra = append(extra, fmt.Sprintf("%d ended unfinished", p.TasksUnfinished))
+		}
 		if p.EventsDelivered > 0 {
 			extra = append(extra, fmt.Sprintf("%d events", p.EventsDelivered))
 		}
@@ -270,6 +278,7 @@ func (c *collector) add(r *PhaseReport) bool {
 	c.report.Children = append(c.report.Children, r)
 	c.report.TasksDrained += r.TasksDrained
 	c.report.TasksFailed += r.TasksFailed
+	c.report.TasksUnfinished += r.TasksUnfinished
 	c.report.EventsDelivered += r.EventsDelivered
 	return true
 }
@@ -281,6 +290,7 @@ func (c *collector) answerFor(r *PhaseReport) {
 		delete(c.pending, r.Actor)
 		c.report.Children = append(c.report.Children, r)
 		c.report.TasksFailed += r.TasksFailed
+		c.report.TasksUnfinished += r.TasksUnfinished
 	}
 }
 

@@ -339,7 +339,7 @@ func fromGwActorReport(r *exov1.GwActorReport) *ActorReport {
 func fromGwPhaseReport(p *exov1.GwPhaseReport) *PhaseReport {
 	ph, _ := gateway.PhaseFromProto(p.GetPhase())
 	out := &PhaseReport{Actor: p.GetActor(), Phase: Phase(ph), Start: p.GetStart().AsTime(), Duration: p.GetDuration().AsDuration(),
-		Outcome: Outcome(p.GetOutcome()), Note: p.GetNote(), TasksDrained: int(p.GetTasksDrained()), TasksFailed: int(p.GetTasksFailed()),
+		Outcome: Outcome(p.GetOutcome()), Note: p.GetNote(), TasksDrained: int(p.GetTasksDrained()), TasksFailed: int(p.GetTasksFailed()), TasksUnfinished: int(p.GetTasksUnfinished()),
 		EventsDelivered: p.GetEventsDelivered()}
 	for _, c := range p.GetChildren() {
 		out.Children = append(out.Children, fromGwPhaseReport(c))

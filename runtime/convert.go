@@ -438,7 +438,7 @@ func fromPhaseReport(p *actors.PhaseReport) *PhaseReport {
 		return nil
 	}
 	out := &PhaseReport{Actor: p.Actor, Phase: Phase(p.Phase), Start: p.Start, Duration: p.Duration,
-		Outcome: Outcome(p.Outcome), Note: p.Note, TasksDrained: p.TasksDrained, TasksFailed: p.TasksFailed,
+		Outcome: Outcome(p.Outcome), Note: p.Note, TasksDrained: p.TasksDrained, TasksFailed: p.TasksFailed, TasksUnfinished: p.TasksUnfinished,
 		EventsDelivered: p.EventsDelivered}
 	for _, c := range p.Children {
 		out.Children = append(out.Children, fromPhaseReport(c))
@@ -451,7 +451,7 @@ func toPhaseReport(p *PhaseReport) *actors.PhaseReport {
 		return nil
 	}
 	out := &actors.PhaseReport{Actor: p.Actor, Phase: actors.Phase(p.Phase), Start: p.Start, Duration: p.Duration,
-		Outcome: actors.Outcome(p.Outcome), Note: p.Note, TasksDrained: p.TasksDrained, TasksFailed: p.TasksFailed,
+		Outcome: actors.Outcome(p.Outcome), Note: p.Note, TasksDrained: p.TasksDrained, TasksFailed: p.TasksFailed, TasksUnfinished: p.TasksUnfinished,
 		EventsDelivered: p.EventsDelivered}
 	for _, c := range p.Children {
 		out.Children = append(out.Children, toPhaseReport(c))

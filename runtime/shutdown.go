@@ -116,9 +116,14 @@ type PhaseReport struct {
 	Duration time.Duration
 	Outcome  Outcome
 	Note     string
-	// TasksDrained ended normally during the phase; TasksFailed were cut
-	// short (failed, timed out, cancelled by the shutdown).
-	TasksDrained, TasksFailed int
+	// TasksDrained ended normally (Complete) during the phase; TasksFailed
+	// were cut short by the shutdown (queued tasks it cancelled, tasks its
+	// drain deadline ended TimedOut); TasksUnfinished ended during the
+	// phase by themselves without completing (Failed, e.g. never
+	// acknowledged; TimedOut by their own deadline; Cancelled by their
+	// client). Only a cut is the shutdown's doing: a phase whose tasks
+	// ended unfinished before its deadline is still ok.
+	TasksDrained, TasksFailed, TasksUnfinished int
 	// EventsDelivered by a stream during the phase.
 	EventsDelivered uint64
 	Children        []*PhaseReport

@@ -269,7 +269,11 @@ func (k Kind) Hint() string {
 	case KindVersionMismatch:
 		return "upgrade the older side"
 	case KindHandshakeTimeout:
-		return "check that the command starts a runner that says Hello first (docs/protocol.md); raise RunnerTimeouts.Handshake (node config: timeouts.handshake) if it only starts slowly"
+		// The process is alive and wrote no frame: it may be a runner that
+		// starts slowly, one stuck before its Hello, or no runner at all
+		// (text on stdout, an exit before Hello are not_a_runner). Say what a
+		// runner does and what to change, without presuming which.
+		return "a runner says Hello as soon as it starts (docs/protocol.md): its stderr may say what held it up; if it only starts slowly, raise RunnerTimeouts.Handshake (node config: timeouts.handshake)"
 	case KindNotARunner:
 		return "check that the command starts a runner speaking docs/protocol.md on its stdout"
 	case KindProtocolError, KindGarbage:

@@ -25,3 +25,26 @@ func TestHintsNameTheNodeConfigKey(t *testing.T) {
 		}
 	}
 }
+
+// TestHandshakeTimeoutTextPresumesNothing: a process alive but silent past
+// the handshake timeout may be a runner that only starts slowly (the trial's
+// built-in runner with --hello-delay), one stuck before its Hello, or no
+// runner. The text says what a runner does and what to raise, and does not
+// ask whether the command is a runner (the trial's `never said Hello within
+// 2s: is "…/exo-actors" a runner?` for the built-in runner itself).
+func TestHandshakeTimeoutTextPresumesNothing(t *testing.T) {
+	f := Failure{Kind: KindHandshakeTimeout, RunnerID: "mute-1", Generation: 1, Message: "never said Hello within 2s"}
+	got := f.Error()
+	for _, want := range []string{
+		"never said Hello within 2s",
+		"a runner says Hello as soon as it starts (docs/protocol.md)",
+		"if it only starts slowly, raise RunnerTimeouts.Handshake (node config: timeouts.handshake)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, "a runner?") || strings.Contains(got, "check that the command starts a runner") {
+		t.Errorf("%q presumes the command is no runner", got)
+	}
+}

@@ -264,7 +264,7 @@ func DefaultRules() []Rule {
 
 		// Runner could not get going, or its pipe cannot be trusted.
 		{Name: "handshake-timeout", Kind: KindHandshakeTimeout, Severity: High, Action: ForceCleanup, Then: Retry,
-			Reason: "No Hello in time: kill the process group and start again."},
+			Reason: "No Hello in time (a runner says Hello as soon as it starts): kill the process group and start again. One that only starts slowly needs a longer handshake timeout, not more restarts."},
 		{Name: "protocol-error", Kind: KindProtocolError, Severity: High, Action: ForceCleanup, Then: Retry,
 			Reason: "The runner broke the protocol, so its state is unknown: kill and restart."},
 		{Name: "garbage", Kind: KindGarbage, Severity: High, Action: ForceCleanup, Then: Retry,

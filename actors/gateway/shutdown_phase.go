@@ -115,7 +115,7 @@ func actorReportToProto(r *actors.ActorReport) *exov1.GwActorReport {
 func phaseReportToProto(p *actors.PhaseReport) *exov1.GwPhaseReport {
 	out := &exov1.GwPhaseReport{Actor: p.Actor, Phase: PhaseToProto(p.Phase), Start: timestamppb.New(p.Start),
 		Duration: durationpb.New(p.Duration), Outcome: string(p.Outcome), Note: p.Note,
-		TasksDrained: int32(p.TasksDrained), TasksFailed: int32(p.TasksFailed), EventsDelivered: p.EventsDelivered}
+		TasksDrained: int32(p.TasksDrained), TasksFailed: int32(p.TasksFailed), TasksUnfinished: int32(p.TasksUnfinished), EventsDelivered: p.EventsDelivered}
 	for _, c := range p.Children {
 		out.Children = append(out.Children, phaseReportToProto(c))
 	}

@@ -51,5 +51,8 @@
 // MaxRecoveries+1-th recovery within RecoveryWindow is persistently failed:
 // it is stopped gracefully, one CRITICAL alert goes out, and when the share
 // of persistently failed runners reaches NodeShutdownShare (off by default)
-// the node shuts down gracefully.
+// the node shuts down gracefully. The share is the persistently failed
+// runners (until retention forgets them) out of those plus the runners
+// meant to run, each runner counted once; runners stopped on request,
+// retired after an escalation or starting are in neither.
 package health

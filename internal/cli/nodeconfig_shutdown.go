@@ -129,14 +129,22 @@ const deadlineSlack = 20 * time.Millisecond
 // stopEscalationHint names the runners of root's CLOSING that their own
 // stop escalation forced (the report's note "ended by SIGTERM" or "ended
 // by SIGKILL": they did not exit on the Shutdown frame, long before any
-// CLOSING deadline), and the timeouts that escalated, e.g. "runner
-// busy-ee2e17 did not exit on its Shutdown frame: its stop sent SIGTERM
-// after timeouts.stop_grace (3s, the default); make it exit when it reads
-// the frame, or raise timeouts.stop_grace if it needs longer". Empty when
-// there are none.
+// CLOSING deadline), and the timeouts that escalated. A runner that SIGTERM
+// ended ignored only its frame: "runner busy-ee2e17 did not exit on its
+// Shutdown frame: its stop sent SIGTERM after timeouts.stop_grace (3s, the
+// default); make the runner exit when it reads the frame, or raise
+// timeouts.stop_grace if it needs longer". One that SIGKILL ended ignored
+// SIGTERM too, for timeouts.term_wait: it hangs or blocks SIGTERM, and no
+// longer stop_grace can help it, so that is not suggested: "runner
+// hang-0c27ef ignored its Shutdown frame for timeouts.stop_grace (3s, the
+// default) and SIGTERM too for timeouts.term_wait (2s, the default), so
+// its stop sent SIGKILL; a runner that ignores SIGTERM hangs or blocks it:
+// fix the runner (a longer timeouts.stop_grace cannot help)".
+// known says t is the node's own config (a client's report has no
+// timeouts: then the keys are named without values). Empty when there
+// are none.
 func stopEscalationHint(root *exo.ActorReport, t exo.RunnerTimeouts, known bool) string {
-	var ids []string
-	killed := false
+	var termed, killed []string
 	for _, stage := range root.Children {
 		if stage.Name != "runners" {
 			continue
@@ -148,16 +156,12 @@ func stopEscalationHint(root *exo.ActorReport, t exo.RunnerTimeouts, known bool)
 			}
 			switch {
 			case strings.HasPrefix(p.Note, "ended by SIGKILL"):
-				killed = true
+				killed = append(killed, r.Name)
 			case strings.HasPrefix(p.Note, "ended by SIGTERM"):
-			default:
-				continue // the node forced it (a deadline, ForceKill)
+				termed = append(termed, r.Name)
 			}
-			ids = append(ids, r.Name)
+			// Otherwise the node forced it (a deadline, ForceKill).
 		}
-	}
-	if len(ids) == 0 {
-		return ""
 	}
 	eff := t.WithDefaults()
 	show := func(key string, set, v time.Duration) string {
@@ -169,18 +173,30 @@ func stopEscalationHint(root *exo.ActorReport, t exo.RunnerTimeouts, known bool)
 		}
 		return fmt.Sprintf("timeouts.%s (%s)", key, v)
 	}
-	who, its := "runner "+ids[0], "its"
-	if len(ids) > 1 {
-		shown := ids
-		if len(shown) > 3 {
-			shown = append(shown[:3:3], fmt.Sprintf("%d more", len(ids)-3))
-		}
-		who, its = "runners "+strings.Join(shown, ", "), "their"
+	grace, wait := show("stop_grace", t.StopGrace, eff.StopGrace), show("term_wait", t.TermWait, eff.TermWait)
+	var hints []string
+	if len(termed) > 0 {
+		who, its := runnersNamed(termed)
+		hints = append(hints, fmt.Sprintf("%s did not exit on %s Shutdown frame: %s stop sent SIGTERM after %s; make the runner exit when it reads the frame, or raise timeouts.stop_grace if it needs longer",
+			who, its, its, grace))
 	}
-	steps := "SIGTERM after " + show("stop_grace", t.StopGrace, eff.StopGrace)
-	if killed {
-		steps += " and SIGKILL after " + show("term_wait", t.TermWait, eff.TermWait) + " more"
+	if len(killed) > 0 {
+		who, its := runnersNamed(killed)
+		hints = append(hints, fmt.Sprintf("%s ignored %s Shutdown frame for %s and SIGTERM too for %s, so %s stop sent SIGKILL; a runner that ignores SIGTERM hangs or blocks it: fix the runner (a longer timeouts.stop_grace cannot help)",
+			who, its, grace, wait, its))
 	}
-	return fmt.Sprintf("%s did not exit on %s Shutdown frame: %s stop sent %s; make the runner exit when it reads the frame, or raise timeouts.stop_grace if it needs longer",
-		who, its, its, steps)
+	return strings.Join(hints, "; ")
+}
+
+// runnersNamed says "runner a-1", "its", or for several "runners a-1, b-2,
+// c-3, 2 more", "their".
+func runnersNamed(ids []string) (who, its string) {
+	if len(ids) == 1 {
+		return "runner " + ids[0], "its"
+	}
+	shown := ids
+	if len(shown) > 3 {
+		shown = append(shown[:3:3], fmt.Sprintf("%d more", len(ids)-3))
+	}
+	return "runners " + strings.Join(shown, ", "), "their"
 }

@@ -74,7 +74,15 @@ func TestNodeShutdownHint(t *testing.T) {
 			closing: phase{exo.OutcomeForced, 3010 * time.Millisecond}, runnerNote: "ended by SIGKILL",
 			deadline: [3]time.Duration{2 * time.Second, 30 * time.Second, 15 * time.Second},
 			t:        exo.RunnerTimeouts{StopGrace: 2 * time.Second, TermWait: time.Second},
-			want:     "runner busy-ee2e17 did not exit on its Shutdown frame: its stop sent SIGTERM after timeouts.stop_grace (2s) and SIGKILL after timeouts.term_wait (1s) more; make the runner exit when it reads the frame, or raise timeouts.stop_grace if it needs longer"},
+			// It ignored SIGTERM too (the trial's `--fault hang` runner): a
+			// longer stop_grace cannot help it. Before, the hint ended
+			// "…; make the runner exit when it reads the frame, or raise
+			// timeouts.stop_grace if it needs longer".
+			want: "runner busy-ee2e17 ignored its Shutdown frame for timeouts.stop_grace (2s) and SIGTERM too for timeouts.term_wait (1s), so its stop sent SIGKILL; a runner that ignores SIGTERM hangs or blocks it: fix the runner (a longer timeouts.stop_grace cannot help)"},
+		{name: "SIGKILL by its escalation, default timeouts",
+			closing: phase{exo.OutcomeForced, 5 * time.Second}, runnerNote: "ended by SIGKILL",
+			deadline: [3]time.Duration{2 * time.Second, 30 * time.Second, 15 * time.Second},
+			want:     "runner busy-ee2e17 ignored its Shutdown frame for timeouts.stop_grace (3s, the default) and SIGTERM too for timeouts.term_wait (2s, the default), so its stop sent SIGKILL; a runner that ignores SIGTERM hangs or blocks it: fix the runner (a longer timeouts.stop_grace cannot help)"},
 		{name: "both deadlines reached, keys set",
 			draining: phase{exo.OutcomeTimedOut, 5 * time.Second}, closing: phase{exo.OutcomeForced, 3200 * time.Millisecond},
 			runnerNote: "closing deadline passed: SIGKILL to the process group", deadline: [3]time.Duration{2 * time.Second, 5 * time.Second, 3 * time.Second},
@@ -116,8 +124,12 @@ func TestNodeShutdownHint(t *testing.T) {
 			resources.Children = append(resources.Children, db)
 			resources.Phases[exo.PhaseClosing].Outcome = exo.OutcomeTimedOut
 		}
-		if got := nodeShutdownHint(rep, tc.set, tc.t); got != tc.want {
+		got := nodeShutdownHint(rep, tc.set, tc.t)
+		if got != tc.want {
 			t.Errorf("%s: %q\nwant %q", tc.name, got, tc.want)
+		}
+		if tc.runnerNote == "ended by SIGKILL" && strings.Contains(got, "raise timeouts.stop_grace") {
+			t.Errorf("%s: a runner that ignored SIGTERM too is told to raise stop_grace: %q", tc.name, got)
 		}
 	}
 }

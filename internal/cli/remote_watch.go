@@ -128,8 +128,8 @@ func ordinal(n int) string {
 // not Ready when the run ended early, how: e.g. "runner echo-1a2b3c on
 // node-a never became Ready: it failed 4 times, the node restarting it
 // after each; the last: runner echo-1a2b3c gen 4: handshake: never said
-// Hello within 1s: …; raise RunnerTimeouts.Handshake (node config:
-// timeouts.handshake) if it only starts slowly". For a runner whose
+// Hello within 1s; …; if it only starts slowly, raise
+// RunnerTimeouts.Handshake (node config: timeouts.handshake)". For a runner whose
 // failures the stream did not show (the first ones can come before run
 // subscribed), it asks the node, briefly. Empty when no runner is failing.
 func failingRunners(ctx context.Context, runs []*nodeRun) []string {
@@ -194,8 +194,11 @@ func (nr *nodeRun) askRunner(ctx context.Context) runnerWatch {
 // askRunnerBound bounds askRunner's call: run has ended already.
 const askRunnerBound = 2 * time.Second
 
-// failingAdvice ends run's timeout error when runners are failing: more
-// time cannot help them.
+// failingAdvice ends run's timeout error when runners are failing: a
+// longer --timeout cannot help them. It names --timeout, not "time": the
+// failure it follows may itself advise more time for a node setting (e.g.
+// "if it only starts slowly, raise … timeouts.handshake"), and the two must
+// not read as a contradiction.
 func failingAdvice(failing []string) string {
-	return strings.Join(failing, "; ") + "; more time will not help while it fails: fix the runner or its kind in the node config, as its failure says"
+	return strings.Join(failing, "; ") + "; a longer --timeout will not help while it fails: fix the runner or the node config, as its failure says"
 }

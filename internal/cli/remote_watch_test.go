@@ -40,7 +40,7 @@ func TestRemoteRunReportsAFailingRunner(t *testing.T) {
 		"the node restarting it after each; the last: runner slowhello-",
 		"never said Hello within 1s",
 		"node config: timeouts.handshake",
-		"more time will not help while it fails",
+		"a longer --timeout will not help while it fails",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q", want)
@@ -48,6 +48,21 @@ func TestRemoteRunReportsAFailingRunner(t *testing.T) {
 	}
 	if strings.Contains(stderr, "allow more time with --timeout") {
 		t.Errorf("stderr still advises more time")
+	}
+	// The kind is the built-in runner (its command is exo-actors itself),
+	// alive but slow to say Hello: the text says what a runner does and
+	// what to raise, and does not ask whether the command is a runner (it
+	// said `never said Hello within 1s: is "…/exo-actors" a runner?`), nor
+	// follow "raise … if it only starts slowly" with "more time will not
+	// help".
+	for _, text := range []string{out, stderr} {
+		if !strings.Contains(text, "a runner says Hello as soon as it starts (docs/protocol.md)") ||
+			!strings.Contains(text, "if it only starts slowly, raise RunnerTimeouts.Handshake (node config: timeouts.handshake)") {
+			t.Errorf("output lacks what a runner does and what to raise: %q", text)
+		}
+		if strings.Contains(text, "a runner?") || strings.Contains(text, "more time will not help") {
+			t.Errorf("output presumes the command is no runner, or contradicts its own advice: %q", text)
+		}
 	}
 	if code != ExitFailure || strings.Count(stderr, "\n") != 1 {
 		t.Errorf("exit %d, stderr %q; want 1 and one line", code, stderr)

@@ -409,6 +409,9 @@ type GwPhaseReport struct {
 	TasksFailed     int32                  `protobuf:"varint,8,opt,name=tasks_failed,json=tasksFailed,proto3" json:"tasks_failed,omitempty"`
 	EventsDelivered uint64                 `protobuf:"varint,9,opt,name=events_delivered,json=eventsDelivered,proto3" json:"events_delivered,omitempty"`
 	Children        []*GwPhaseReport       `protobuf:"bytes,10,rep,name=children,proto3" json:"children,omitempty"`
+	// tasks_unfinished ended during the phase by themselves without
+	// completing (tasks_failed: cut short by the shutdown).
+	TasksUnfinished int32 `protobuf:"varint,11,opt,name=tasks_unfinished,json=tasksUnfinished,proto3" json:"tasks_unfinished,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -513,6 +516,13 @@ func (x *GwPhaseReport) GetChildren() []*GwPhaseReport {
 	return nil
 }
 
+func (x *GwPhaseReport) GetTasksUnfinished() int32 {
+	if x != nil {
+		return x.TasksUnfinished
+	}
+	return 0
+}
+
 var File_messages_exo_v1_cluster_shutdown_proto protoreflect.FileDescriptor
 
 const file_messages_exo_v1_cluster_shutdown_proto_rawDesc = "" +
@@ -541,7 +551,7 @@ const file_messages_exo_v1_cluster_shutdown_proto_rawDesc = "" +
 	"\rGwActorReport\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x123\n" +
 	"\x06phases\x18\x02 \x03(\v2\x1b.exoactors.v1.GwPhaseReportR\x06phases\x127\n" +
-	"\bchildren\x18\x03 \x03(\v2\x1b.exoactors.v1.GwActorReportR\bchildren\"\x95\x03\n" +
+	"\bchildren\x18\x03 \x03(\v2\x1b.exoactors.v1.GwActorReportR\bchildren\"\xc0\x03\n" +
 	"\rGwPhaseReport\x12\x14\n" +
 	"\x05actor\x18\x01 \x01(\tR\x05actor\x12+\n" +
 	"\x05phase\x18\x02 \x01(\x0e2\x15.exoactors.v1.GwPhaseR\x05phase\x120\n" +
@@ -553,7 +563,8 @@ const file_messages_exo_v1_cluster_shutdown_proto_rawDesc = "" +
 	"\ftasks_failed\x18\b \x01(\x05R\vtasksFailed\x12)\n" +
 	"\x10events_delivered\x18\t \x01(\x04R\x0feventsDelivered\x127\n" +
 	"\bchildren\x18\n" +
-	" \x03(\v2\x1b.exoactors.v1.GwPhaseReportR\bchildren*h\n" +
+	" \x03(\v2\x1b.exoactors.v1.GwPhaseReportR\bchildren\x12)\n" +
+	"\x10tasks_unfinished\x18\v \x01(\x05R\x0ftasksUnfinished*h\n" +
 	"\aGwPhase\x12\x18\n" +
 	"\x14GW_PHASE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12GW_PHASE_SIGNALING\x10\x01\x12\x15\n" +
