@@ -231,6 +231,16 @@ func (r *StopResult) Ended() string {
 // running", "was waiting to restart: the restart was cancelled", with the
 // exit status as in Ended. Write "stopped X: "+Summary(), not "ended by
 // "+Ended(), which reads "ended by not running" for some values.
+// StopNoteSIGTERM and StopNoteSIGKILL begin Summary (and so a runner's
+// CLOSING note) when the stop's own escalation ended the runner: it did
+// not exit on its Shutdown frame (SIGTERM), nor on SIGTERM (SIGKILL).
+// exo-actors node's exit-4 hint tells them apart by these prefixes
+// (TestStopNotesBeginSummary keeps them in step).
+const (
+	StopNoteSIGTERM = "ended by SIGTERM"
+	StopNoteSIGKILL = "ended by SIGKILL"
+)
+
 func (r *StopResult) Summary() string {
 	switch r.EndedBy {
 	case "shutdown frame":

@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/exo-actors/exo-actors/actors"
@@ -27,6 +28,22 @@ func TestStopResultSummary(t *testing.T) {
 	} {
 		if got := c.res.Summary(); got != c.want {
 			t.Errorf("EndedBy %q: Summary %q, want %q", c.res.EndedBy, got, c.want)
+		}
+	}
+}
+
+// TestStopNotesBeginSummary: a stop its own escalation ended (SIGTERM,
+// SIGKILL, with whatever exit) has a summary, and so a CLOSING note, that
+// begins with the exported prefix exo-actors node's exit-4 hint looks for.
+func TestStopNotesBeginSummary(t *testing.T) {
+	for _, tc := range []struct {
+		endedBy, prefix string
+	}{{"SIGTERM", actors.StopNoteSIGTERM}, {"SIGKILL", actors.StopNoteSIGKILL}} {
+		for _, exit := range []*proc.ExitStatus{nil, {Code: 143}, {Signal: 9}} {
+			r := actors.StopResult{EndedBy: tc.endedBy, Exit: exit}
+			if got := r.Summary(); !strings.HasPrefix(got, tc.prefix) {
+				t.Errorf("EndedBy %s, exit %v: %q does not begin with %q", tc.endedBy, exit, got, tc.prefix)
+			}
 		}
 	}
 }

@@ -155,9 +155,9 @@ func stopEscalationHint(root *exo.ActorReport, t exo.RunnerTimeouts, known bool)
 				continue
 			}
 			switch {
-			case strings.HasPrefix(p.Note, "ended by SIGKILL"):
+			case strings.HasPrefix(p.Note, actors.StopNoteSIGKILL):
 				killed = append(killed, r.Name)
-			case strings.HasPrefix(p.Note, "ended by SIGTERM"):
+			case strings.HasPrefix(p.Note, actors.StopNoteSIGTERM):
 				termed = append(termed, r.Name)
 			}
 			// Otherwise the node forced it (a deadline, ForceKill).
