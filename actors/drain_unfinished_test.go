@@ -31,6 +31,10 @@ func TestDrainTaskEndingByItselfIsNotCutShort(t *testing.T) {
 		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Hour, HeartbeatInterval: 20 * time.Millisecond,
 			HeartbeatTimeout: time.Hour, ProgressTimeout: time.Hour, LoadingStall: time.Hour,
 			ExitGrace: 500 * time.Millisecond, StopGrace: 2 * time.Second, TermWait: time.Second}
+		// DRAINING's deadline out of the stepping's reach: a stalled actor
+		// on a loaded machine must not let the stepped clock pass it
+		// before the task ended by itself (review).
+		c.Shutdown.Draining = time.Hour
 	})
 	ctx := ctxT(t)
 	id := readyRunner(t, n, "--token-delay", "5ms")
@@ -53,7 +57,7 @@ func TestDrainTaskEndingByItselfIsNotCutShort(t *testing.T) {
 		return e.Message == "runner lifecycle" && e.Data["runner_id"] == id && e.Data["to"] == "Draining"
 	})
 	// Past the task's own deadline (and its cancel's wait), far before
-	// DRAINING's (30s): one second at a time until the task ended. Then the
+	// DRAINING's (an hour): one second at a time until the task ended. Then the
 	// clock stays, so no later deadline (CLOSING's) passes.
 	ended := make(chan struct{})
 	go func() {

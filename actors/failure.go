@@ -226,11 +226,6 @@ func (r *StopResult) Ended() string {
 	return r.ended()
 }
 
-// Summary says how the stop ended as a phrase for people, the subject being
-// the runner: "ended by the Shutdown frame", "ended by SIGKILL", "was not
-// running", "was waiting to restart: the restart was cancelled", with the
-// exit status as in Ended. Write "stopped X: "+Summary(), not "ended by
-// "+Ended(), which reads "ended by not running" for some values.
 // StopNoteSIGTERM and StopNoteSIGKILL begin Summary (and so a runner's
 // CLOSING note) when the stop's own escalation ended the runner: it did
 // not exit on its Shutdown frame (SIGTERM), nor on SIGTERM (SIGKILL).
@@ -241,6 +236,11 @@ const (
 	StopNoteSIGKILL = "ended by SIGKILL"
 )
 
+// Summary says how the stop ended as a phrase for people, the subject being
+// the runner: "ended by the Shutdown frame", "ended by SIGKILL", "was not
+// running", "was waiting to restart: the restart was cancelled", with the
+// exit status as in Ended. Write "stopped X: "+Summary(), not "ended by
+// "+Ended(), which reads "ended by not running" for some values.
 func (r *StopResult) Summary() string {
 	switch r.EndedBy {
 	case "shutdown frame":

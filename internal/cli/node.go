@@ -45,10 +45,11 @@ func newNodeCmd(e *env) *cobra.Command {
 			"shut itself down over a node-wide fault: fork failure, out of file descriptors, the\n" +
 			"health monitor's node_shutdown_share; it prints 'node N: shut itself down: …');\n" +
 			"2 a usage or config error; 3 a second signal forced the shutdown; 4 one signal or a\n" +
-			"client's request, but the shutdown was not clean (a phase timed out, a task cut\n" +
-			"short, a runner forced); the line names what to change: a config shutdown.* key only\n" +
+			"client's request, but the shutdown was not clean (DRAINING timed out and cut tasks\n" +
+			"short, a runner forced; queued tasks cancelled at SIGNALING leave it clean); the line names what to change: a config shutdown.* key only\n" +
 			"for a phase that reached its deadline, timeouts.stop_grace for a runner that ignored\n" +
-			"its Shutdown frame, cluster shutdown --phase-timeout for a cluster's shutdown\n" +
+			"its Shutdown frame (fixing the runner when it ignored SIGTERM too), cluster shutdown\n" +
+			"--phase-timeout for a cluster's shutdown\n" +
 			"(docs/operations.md).",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -257,6 +258,11 @@ func forceOnSecondSignal(w io.Writer, sys *exo.System, sigs <-chan os.Signal, st
 	defer wg.Done()
 	select {
 	case sig := <-sigs:
+		select {
+		case <-sys.Done(): // the shutdown ended just now: nothing left to force
+			return
+		default:
+		}
 		fmt.Fprint(w, nodeForceLine(sig))
 		*forced = true
 		// Kill once the shutdown has begun (at once: runNode's next

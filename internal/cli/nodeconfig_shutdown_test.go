@@ -177,7 +177,7 @@ func TestNodeShutdownDrainingFromConfig(t *testing.T) {
 				var shutErr bytes.Buffer
 				shut.Stderr = &shutErr
 				shutOut, _ = shut.Output()
-				line := regexp.MustCompile(`(?m)^node drain-remote: shut down, not cleanly: DRAINING timed out after 1(\.\d+)?s \(1 task cut short\); raise shutdown.draining in the node config \(1s\) to let tasks finish$`)
+				line := regexp.MustCompile(`(?m)^node drain-remote: shut down \(asked by a client\), not cleanly: DRAINING timed out after 1(\.\d+)?s \(1 task cut short\); raise shutdown.draining in the node config \(1s\) to let tasks finish$`)
 				if code := shut.ProcessState.ExitCode(); code != ExitUnclean || !line.Match(shutOut) ||
 					shutErr.String() != "exo-actors: the node shut down, not cleanly (above)\n" {
 					t.Fatalf("remote shutdown: exit %d, want %d, a line matching %s; stdout:\n%s\nstderr:\n%s", code, ExitUnclean, line, shutOut, shutErr.String())

@@ -25,7 +25,7 @@ func remoteShutdownUnclean(rep exo.RemoteShutdownReport) string {
 	if h := shutdownHint(rep.Report, exo.ShutdownDeadlines{}, exo.RunnerTimeouts{}, false); h != "" { // nodeconfig_shutdown.go
 		cut += "; " + h
 	}
-	return fmt.Sprintf("node %s: shut down, not cleanly: %s\n", rep.Node, cut)
+	return fmt.Sprintf("node %s: shut down (asked by a client), not cleanly: %s\n", rep.Node, cut)
 }
 
 // remoteUncleanError is the exit of `remote shutdown` when every node shut

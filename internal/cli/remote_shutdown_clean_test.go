@@ -23,7 +23,7 @@ func TestRemoteShutdownUnclean(t *testing.T) {
 	rep := exo.ShutdownReport{Root: root}
 	rep.PhaseDeadline = [3]time.Duration{time.Second, 3 * time.Second, 15 * time.Second}
 	got := remoteShutdownUnclean(exo.RemoteShutdownReport{Node: "n1", Report: rep})
-	want := "node n1: shut down, not cleanly: DRAINING timed out after 3s (1 task cut short); CLOSING forced after 3.01s; " +
+	want := "node n1: shut down (asked by a client), not cleanly: DRAINING timed out after 3s (1 task cut short); CLOSING forced after 3.01s; " +
 		"raise shutdown.draining in the node config (3s) to let tasks finish; runner deaf-1 did not exit on its Shutdown frame: " +
 		"its stop sent SIGTERM after timeouts.stop_grace; make the runner exit when it reads the frame, or raise timeouts.stop_grace if it needs longer\n"
 	if got != want {
