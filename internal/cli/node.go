@@ -240,12 +240,9 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	if err == nil {
 		fmt.Fprintf(e.stdout, "%s", report)
 	}
-	cut := "" // what the shutdown cut short (shutdown_clean.go); "" when clean
+	cut := "" // what the shutdown cut short and what to change; "" when clean
 	if err == nil {
-		cut = shutdownCutShort(report)
-		if h := nodeShutdownHint(report, nc.shutdown, nc.timeouts); cut != "" && h != "" { // nodeconfig_shutdown.go
-			cut += "; " + h
-		}
+		cut = cutShortWithHint(report, nc.shutdown, nc.timeouts, true) // nodeconfig_shutdown.go
 	}
 	return nodeShutdownEnd(e.stdout, o.name, byClient, forced, fault, err, cut)
 }

@@ -49,7 +49,22 @@ func parseNodeShutdown(s *nodeShutdown, t exo.RunnerTimeouts) (exo.ShutdownDeadl
 	return out, nil
 }
 
-// nodeShutdownHint ends the line of a node's shutdown that was not clean
+// cutShortWithHint is the end of the line of a shutdown that was not
+// clean: what it cut short (shutdownCutShort) and, after "; ", what to
+// change (shutdownHint; known as there). Empty for a clean shutdown. The
+// node's own line and remote shutdown's line for it are built here.
+func cutShortWithHint(rep exo.ShutdownReport, set exo.ShutdownDeadlines, t exo.RunnerTimeouts, known bool) string {
+	cut := shutdownCutShort(rep) // shutdown_clean.go
+	if cut == "" {
+		return ""
+	}
+	if h := shutdownHint(rep, set, t, known); h != "" {
+		cut += "; " + h
+	}
+	return cut
+}
+
+// shutdownHint ends the line of a node's shutdown that was not clean
 // with what to change. A phase that reached the deadline it ran with
 // (ShutdownReport.PhaseDeadline, within deadlineSlack) names the setting
 // of that deadline: the node config's key and its value, e.g. "raise
@@ -61,15 +76,12 @@ func parseNodeShutdown(s *nodeShutdown, t exo.RunnerTimeouts) (exo.ShutdownDeadl
 // ignored the Shutdown frame: SIGTERM after timeouts.stop_grace, SIGKILL
 // after timeouts.term_wait) names those runners and timeouts; a resource
 // that failed to close gets no hint. Empty when there is nothing to say.
-func nodeShutdownHint(rep exo.ShutdownReport, set exo.ShutdownDeadlines, t exo.RunnerTimeouts) string {
-	return shutdownHint(rep, set, t, true)
-}
-
-// shutdownHint is nodeShutdownHint; known says set and t are the node's
-// settings. A client (remote shutdown) does not know them (known false):
-// it names each deadline by the value the phase ran with
-// (ShutdownReport.PhaseDeadline) and the timeouts without a value, and
-// never says "the default", which it cannot tell.
+//
+// known says set and t are the node's settings. A client (remote
+// shutdown) does not know them (known false): it names each deadline by
+// the value the phase ran with (ShutdownReport.PhaseDeadline) and the
+// timeouts without a value, and never says "the default", which it cannot
+// tell.
 func shutdownHint(rep exo.ShutdownReport, set exo.ShutdownDeadlines, t exo.RunnerTimeouts, known bool) string {
 	if rep.Root == nil {
 		return ""

@@ -124,7 +124,7 @@ func TestNodeShutdownHint(t *testing.T) {
 			resources.Children = append(resources.Children, db)
 			resources.Phases[exo.PhaseClosing].Outcome = exo.OutcomeTimedOut
 		}
-		got := nodeShutdownHint(rep, tc.set, tc.t)
+		got := shutdownHint(rep, tc.set, tc.t, true)
 		if got != tc.want {
 			t.Errorf("%s: %q\nwant %q", tc.name, got, tc.want)
 		}

@@ -8,9 +8,9 @@ import (
 
 // remoteShutdownUnclean is the line `remote shutdown` prints under a
 // node's report when its shutdown was not clean, the one the node itself
-// prints: "node N: shut down, not cleanly: DRAINING timed out after 3s (1
-// task cut short); raise shutdown.draining in the node config (3s) to let
-// tasks finish". Empty for a clean shutdown, or for a node too old to
+// prints: "node N: shut down (asked by a client), not cleanly: DRAINING
+// timed out after 3s (1 task cut short); raise shutdown.draining in the
+// node config (3s) to let tasks finish". Empty for a clean shutdown, or for a node too old to
 // send its report (RemoteShutdownReport.Report.Root nil: only the text).
 // Before, remote shutdown printed the report tree alone and exited 0
 // while the node exited 4.
@@ -18,12 +18,9 @@ func remoteShutdownUnclean(rep exo.RemoteShutdownReport) string {
 	if rep.Report.Root == nil {
 		return ""
 	}
-	cut := shutdownCutShort(rep.Report) // shutdown_clean.go
+	cut := cutShortWithHint(rep.Report, exo.ShutdownDeadlines{}, exo.RunnerTimeouts{}, false) // nodeconfig_shutdown.go
 	if cut == "" {
 		return ""
-	}
-	if h := shutdownHint(rep.Report, exo.ShutdownDeadlines{}, exo.RunnerTimeouts{}, false); h != "" { // nodeconfig_shutdown.go
-		cut += "; " + h
 	}
 	return fmt.Sprintf("node %s: shut down (asked by a client), not cleanly: %s\n", rep.Node, cut)
 }
