@@ -3,12 +3,14 @@ package actors
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
 
 	"github.com/exo-actors/exo-actors/actors/streams"
 	"github.com/exo-actors/exo-actors/internal/actorguard"
+	"github.com/exo-actors/exo-actors/runtime/clock"
 )
 
 // Topics of the node's event streams.
@@ -172,7 +174,11 @@ func (g *streamGroup) onPhase(ctx actor.Context, req *phaseRequest) {
 	if least := now.Add(phaseSlack); deadline.Before(least) {
 		deadline = least
 	}
-	opCtx, cancel := context.WithDeadline(context.Background(), deadline)
+	// The deadline is on the node's clock (RunnerClock), which need not be
+	// the wall clock: context.WithDeadline would read a stepped clock's
+	// time as long past (a flaky TestDrainTaskEndingByItselfIsNotCutShort
+	// in CI) or far off. A timer on that clock cancels instead.
+	opCtx, cancel := clockDeadline(g.node.runnerClock, deadline.Sub(now))
 	g.cancel = cancel
 	self, system := ctx.Self(), ctx.ActorSystem()
 	for _, topic := range streams.Topics() {
@@ -211,4 +217,17 @@ func (g *streamGroup) finish(ctx actor.Context) {
 func (g *streamGroup) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason interface{}, _ interface{}) {
 	g.node.logger.WithFields(logrus.Fields{"stream": child.Id, "reason": fmt.Sprint(reason)}).Error("event stream failed: resuming it")
 	sup.ResumeChildren(child)
+}
+
+// clockDeadline is context.WithTimeout on clk: the context ends with
+// context.DeadlineExceeded as its cause (context.Cause) when d has passed
+// on clk, or when cancel is called (cause context.Canceled). cancel stops
+// the timer; call it once the work is done.
+func clockDeadline(clk clock.Clock, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancelCause := context.WithCancelCause(context.Background())
+	t := clk.AfterFunc(d, func() { cancelCause(context.DeadlineExceeded) })
+	return ctx, func() {
+		t.Stop()
+		cancelCause(context.Canceled)
+	}
 }

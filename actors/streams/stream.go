@@ -390,7 +390,7 @@ func (s *Stream) Close(ctx context.Context) error {
 	case <-s.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("close stream %q: %w", s.topic, ctx.Err())
+		return fmt.Errorf("close stream %q: %w", s.topic, context.Cause(ctx))
 	}
 }
 
@@ -422,7 +422,7 @@ func (s *Stream) Flush(ctx context.Context) error {
 	case <-s.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("flush stream %q: %w", s.topic, ctx.Err())
+		return fmt.Errorf("flush stream %q: %w", s.topic, context.Cause(ctx))
 	}
 }
 
