@@ -46,8 +46,23 @@ func healthNode(t *testing.T, hc health.Config, mods ...func(*actors.NodeConfig)
 }
 
 // step advances the fake clock by one interval and waits for the check it
-// triggers.
+// triggers. An Advance of several intervals lets the monitor's tick re-arm
+// and run again within it, racing the Advance (one check or several, late
+// or on time): a pause of several intervals is a jump (stepJump).
 func step(t *testing.T, fc *clock.Fake, checks chan uint64, d time.Duration) {
+	t.Helper()
+	stepBy(t, checks, func() { fc.Advance(d) })
+}
+
+// stepJump is step for a node paused for d: the clock jumps, and the one
+// tick due runs late (TestHealthLateCheckDoesNotJudgeHeartbeat).
+func stepJump(t *testing.T, fc *clock.Fake, checks chan uint64, d time.Duration) {
+	t.Helper()
+	stepBy(t, checks, func() { fc.Jump(d) })
+}
+
+// stepBy moves the clock with move and waits for the check it triggers.
+func stepBy(t *testing.T, checks chan uint64, move func()) {
 	t.Helper()
 	for {
 		select {
@@ -64,7 +79,7 @@ func step(t *testing.T, fc *clock.Fake, checks chan uint64, d time.Duration) {
 	// seconds is followed by another.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		fc.Advance(d)
+		move()
 		wait := time.NewTimer(3 * time.Second)
 		select {
 		case <-checks:

@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// Fake is a Clock whose time moves only when a test calls Advance or Set.
+// Fake is a Clock whose time moves only when a test calls Advance, Jump or
+// Set.
 // Create it with NewFake; it is safe for concurrent use and starts no
 // goroutines.
 //
@@ -62,6 +63,22 @@ func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
 func (f *Fake) Advance(d time.Duration) {
 	f.mu.Lock()
 	target := f.now.Add(max(d, 0))
+	f.mu.Unlock()
+	f.advanceTo(target)
+}
+
+// Jump moves the fake time forward by d at once, as a process that was
+// paused for d sees it on waking, and runs every timer due by then, as
+// Advance does, except that each callback reads the new time: a timer armed
+// from within one (a ticker re-arming itself) is due after it and does not
+// run in this Jump. Advance instead lets the time pass timer by timer, so a
+// code that re-arms from an actor races Advance's loop and may run once or
+// several times within one Advance of several intervals. A negative d is
+// treated as zero.
+func (f *Fake) Jump(d time.Duration) {
+	f.mu.Lock()
+	f.now = f.now.Add(max(d, 0))
+	target := f.now
 	f.mu.Unlock()
 	f.advanceTo(target)
 }

@@ -230,3 +230,34 @@ func TestFakeConcurrent(t *testing.T) {
 		t.Fatalf("fired = %d, want 1..%d", fired, workers*perWorker)
 	}
 }
+
+// TestFakeJumpRunsATickerOnce: a ticker that re-arms itself from its
+// callback runs once in a Jump of ten intervals, reading the new time, as
+// a process paused for that long sees it; an Advance of ten intervals runs
+// it ten times, at each due time.
+func TestFakeJumpRunsATickerOnce(t *testing.T) {
+	f := clock.NewFake(start)
+	var seen []time.Duration
+	var tick func()
+	tick = func() {
+		seen = append(seen, f.Since(start))
+		f.AfterFunc(time.Second, tick)
+	}
+	f.AfterFunc(time.Second, tick)
+	f.Jump(10 * time.Second)
+	if len(seen) != 1 || seen[0] != 10*time.Second {
+		t.Fatalf("Jump(10s) ran the ticker at %v, want once at 10s", seen)
+	}
+	if got := f.Since(start); got != 10*time.Second {
+		t.Fatalf("after Jump, Since = %v, want 10s", got)
+	}
+	seen = nil
+	f.Advance(10 * time.Second)
+	if len(seen) != 10 || seen[0] != 11*time.Second || seen[9] != 20*time.Second {
+		t.Fatalf("Advance(10s) ran the ticker at %v, want at 11s…20s", seen)
+	}
+	f.Jump(-time.Hour) // treated as zero: nothing due
+	if got := f.Since(start); got != 20*time.Second || len(seen) != 10 {
+		t.Fatalf("after a negative Jump, Since = %v and %d runs, want 20s and 10", got, len(seen))
+	}
+}
