@@ -180,8 +180,9 @@ func (g *Gateway) Stats() Stats {
 }
 
 // WaitIdle waits until no client has a session (each said goodbye or was
-// lost), or ctx ends. A node that a client shut down waits so before it
-// exits, so the shutdown report reaches the client.
+// lost), or ctx ends. Close waits so (up to CloseGrace) after telling the
+// clients that the node shut down; a client that asked for the shutdown
+// gets its report before that note.
 func (g *Gateway) WaitIdle(ctx context.Context) error {
 	for {
 		if g.Stats().Sessions == 0 {
@@ -274,6 +275,11 @@ func (g *Gateway) goOwned(f func()) {
 // ErrLimit, so a peer that never waits for its answers cannot grow the
 // node's goroutines without bound.
 func (a *gatewayActor) goCall(ctx actor.Context, s *session, callID uint64, f func()) bool {
+	return a.goCallDone(ctx, s, callID, &callDone{s: s}, f)
+}
+
+// goCallDone is goCall with the callDone message to send when f returned.
+func (a *gatewayActor) goCallDone(ctx actor.Context, s *session, callID uint64, done *callDone, f func()) bool {
 	g := a.g
 	if s.calls >= g.cfg.MaxCallsPerSession {
 		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: %d calls of this client in flight on node %s, its limit; wait for their answers", ErrLimit, s.calls, g.cfg.Name)))
@@ -281,7 +287,7 @@ func (a *gatewayActor) goCall(ctx actor.Context, s *session, callID uint64, f fu
 	}
 	s.calls++
 	g.goOwned(func() {
-		defer g.system.Root.Send(g.pid, &callDone{s: s})
+		defer g.system.Root.Send(g.pid, done)
 		f()
 	})
 	return true
@@ -301,8 +307,12 @@ type (
 	}
 	// sayShutDown: Close tells every client that its node shut down.
 	sayShutDown struct{ note *exov1.GwError }
-	// callDone: a call served off the actor (goCall) answered.
-	callDone struct{ s *session }
+	// callDone: a call served off the actor (goCall) answered; shutdown
+	// when it was a GwShutdown.
+	callDone struct {
+		s        *session
+		shutdown bool
+	}
 )
 
 var tickMsg = &tickT{}
@@ -327,7 +337,12 @@ type session struct {
 	tasks    map[uint64]actors.TaskSpec // open tasks by GwSubmit call_id
 	runners  map[uint64]string          // the runner of each open task
 	calls    int                        // calls served off the actor (goCall) not answered yet, at most MaxCallsPerSession
-	ctx      context.Context            // ends the session's forwarders
+	// shutdowns: this client's GwShutdown calls not answered yet; while
+	// any is, the note that the node shut down (sayShutDown) waits in
+	// noteOwed, so the client gets its shutdown report first.
+	shutdowns int
+	noteOwed  *exov1.GwError
+	ctx       context.Context // ends the session's forwarders
 	// cancel ends ctx with errSessionEnded as its cause (endSession); ctx
 	// ended by Close (its parent's end) has errGatewayClosing instead, and
 	// forward's lastWord tells them apart.
@@ -389,10 +404,25 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 		}
 	case *sayShutDown:
 		for _, s := range a.sessions {
+			if s.shutdowns > 0 { // its shutdown report first (callDone)
+				s.noteOwed = m.note
+				continue
+			}
 			ctx.Send(s.pid, m.note) // after every forwarder's last word (Close)
 		}
 	case *callDone:
 		m.s.calls--
+		if m.shutdown {
+			m.s.shutdowns--
+			// The report went out before this message was sent: the
+			// note follows it on the same endpoint.
+			if m.s.shutdowns == 0 && m.s.noteOwed != nil && m.s.state == sessionOpen {
+				ctx.Send(m.s.pid, m.s.noteOwed)
+			}
+			if m.s.shutdowns == 0 {
+				m.s.noteOwed = nil
+			}
+		}
 	case *taskDone:
 		delete(m.s.tasks, m.callID)
 		delete(m.s.runners, m.callID)
@@ -780,7 +810,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			return
 		}
 		to := ctx.Sender()
-		a.goCall(ctx, s, callID, func() {
+		if !a.goCallDone(ctx, s, callID, &callDone{s: s, shutdown: true}, func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			text, rep, err := g.cfg.Shutdown(sctx)
@@ -790,7 +820,10 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			}
 			g.system.Root.Send(to, &exov1.GwShutdownReport{CallId: callID, Report: text, Total: durationpb.New(rep.Total), Forced: rep.Forced,
 				Node: ShutdownReportToProto(rep)})
-		})
+		}) {
+			return
+		}
+		s.shutdowns++
 	}
 }
 

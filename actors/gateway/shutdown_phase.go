@@ -70,7 +70,9 @@ func (a *gatewayActor) shutdownPhase(ctx actor.Context, s *session, m *exov1.GwS
 		return
 	}
 	to := ctx.Sender()
-	a.goCall(ctx, s, callID, func() {
+	// A shutdown call: the note that the node shut down (Close) waits for
+	// its report, the last phase's above all.
+	if !a.goCallDone(ctx, s, callID, &callDone{s: s, shutdown: true}, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), deadline+shutdownPhaseWait)
 		defer cancel()
 		rep, err := g.cfg.ShutdownPhase(sctx, ph, deadline, goOn)
@@ -80,7 +82,10 @@ func (a *gatewayActor) shutdownPhase(ctx actor.Context, s *session, m *exov1.GwS
 		}
 		// A phase whose request failed is in the report's Errors.
 		g.system.Root.Send(to, &exov1.GwShutdownPhaseReport{CallId: callID, Phase: m.GetPhase(), Report: ShutdownReportToProto(rep)})
-	})
+	}) {
+		return
+	}
+	s.shutdowns++
 }
 
 // ShutdownReportToProto puts a node's shutdown report on the wire.

@@ -203,7 +203,6 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 		e.logger.WithError(err).Warn("node: stopping the web page")
 	}
 	byClient := !interrupted && fault == nil // a client asked (remote shutdown, cluster shutdown)
-	waitClients := !interrupted              // begun by a client or a fault: its clients get a goodbye
 	if !interrupted {
 		// Begun by a client or a fault, maybe stepped (a cluster-wide
 		// shutdown asks phase by phase): let it run its course, since
@@ -229,13 +228,11 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	report, err := sys.Shutdown(context.Background())
 	close(stopForce) // sole sender: runNode, once, after the shutdown
 	forcer.Wait()
-	if waitClients {
-		// The client that asked for the shutdown gets its report, then
-		// says goodbye; a client that never does is not waited for long.
-		wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = srv.WaitIdle(wctx)
-		cancel()
-	}
+	// Close tells every client that the node shut down (a client that
+	// asked for the shutdown gets its report first) and waits up to
+	// gateway.CloseGrace for their goodbyes. Before, the node first waited
+	// up to 2 s for every session to end, which only the requesting
+	// client's did: a client beside it learnt of the shutdown 2 s late.
 	srv.Close()
 	if err == nil {
 		fmt.Fprintf(e.stdout, "%s", report)

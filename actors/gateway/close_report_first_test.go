@@ -1,0 +1,59 @@
+package gateway_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/gateway"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// TestCloseTellsOthersAtOnceAndTheRequesterAfterItsReport: a node closes
+// its gateway once a client's GwShutdown shut it down. Every other client
+// is told at once that the node shut down; the client that asked gets its
+// GwShutdownReport first and the note after it, even while its report is
+// still on its way (the call has not answered when Close begins). Before,
+// the note went to every client at once, so `exo-actors node` waited up to
+// 2 s for the requesting client's goodbye before it closed its gateway,
+// and a client beside it (a `remote run`) learnt of the shutdown 2 s late.
+func TestCloseTellsOthersAtOnceAndTheRequesterAfterItsReport(t *testing.T) {
+	shutDown, release := make(chan struct{}), make(chan struct{})
+	f := newFixtureWith(t, func(c *gateway.Config) {
+		c.Shutdown = func(ctx context.Context) (string, actors.ShutdownReport, error) {
+			rep, err := c.Node.Shutdown(ctx)
+			close(shutDown) // sole sender: the one GwShutdown of this test
+			<-release       // the report is late: Close has begun
+			return rep.String(), rep, err
+		}
+	})
+	f.hello(t)
+	beside := &silentClient{notify: make(chan struct{}, 1)}
+	bpid := f.node.System().Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return beside }))
+	f.node.System().Root.RequestWithCustomSender(f.gw.PID(), &exov1.GwHello{CallId: 1, ClientName: "beside"}, bpid)
+	beside.waitFor(t, "the second client's welcome", func(got []proto.Message, _ int) bool { return len(got) == 1 })
+
+	f.send(&exov1.GwShutdown{CallId: 2})
+	<-shutDown
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed) // sole sender: this goroutine, which the test waits for
+		f.gw.Close()
+	}()
+	beside.waitFor(t, "the note to the client beside, while the requester's report is held", func(got []proto.Message, _ int) bool {
+		return len(got) == 2
+	})
+	beside.mu.Lock()
+	note := beside.got[1]
+	beside.mu.Unlock()
+	wantError(t, note, 0, actors.ErrShuttingDown, "node unit shut down")
+	close(release) // sole sender: the test goroutine
+	if m := f.next(t); func() bool { r, _ := m.(*exov1.GwShutdownReport); return r == nil || r.GetCallId() != 2 }() {
+		t.Fatalf("the requester got %T %v first, want its GwShutdownReport", m, m)
+	}
+	wantError(t, f.next(t), 0, actors.ErrShuttingDown, "node unit shut down")
+	<-closed
+}
