@@ -196,6 +196,14 @@ func (n *Node) SubmitViaSupervisorForTest(ctx context.Context, runnerID string, 
 	return r.handle, r.err
 }
 
+// SetFaultRunEndHookForTest sets the hook onNodeFault's goroutine calls
+// once the node is done; restore puts the old one back.
+func SetFaultRunEndHookForTest(f func()) (restore func()) {
+	old := faultRunEndHook
+	faultRunEndHook = f
+	return func() { faultRunEndHook = old }
+}
+
 // NodeFaultForTest reports a node-wide fault to the node, as a runner that
 // could not start for the node's sake (or the health monitor) does.
 func (n *Node) NodeFaultForTest(reason error) { n.onNodeFault(reason) }

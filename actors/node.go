@@ -221,6 +221,10 @@ type Node struct {
 	// of the shutdown fails them (failPending).
 	pending       map[string]*actor.PID
 	pendingFailed bool // failPending ran: requests tracked from now on fail at once
+	// faultRuns are the shutdown goroutines onNodeFault started: Add under
+	// mu while the node has not stopped (so never after the Wait below
+	// began); Shutdown waits for them once the node is done.
+	faultRuns sync.WaitGroup
 }
 
 // StartNode starts an actor system with the node root and runner supervisor.
@@ -454,13 +458,23 @@ func (n *Node) Shutdown(ctx context.Context) (ShutdownReport, error) {
 	n.mu.Unlock()
 	// The phases still to run (all of them, or those a stepped shutdown
 	// has not run yet: node_stepped.go), then the end of the shutdown.
-	return n.advance(ctx, PhaseClosing, 0, 0)
+	rep, err := n.advance(ctx, PhaseClosing, 0, 0)
+	select {
+	case <-n.done:
+		// A node that shut itself down (onNodeFault) ran its shutdown on
+		// a goroutine of its own, which returns as soon as the node is
+		// done: nothing of the node outlives this call.
+		n.faultRuns.Wait()
+	default: // ctx ended first: the shutdown goes on
+	}
+	return rep, err
 }
 
 // onNodeFault shuts the node down gracefully after a node-wide fault. It runs
 // the shutdown on a goroutine of its own (the caller is an actor, which must
 // not block on the tree it is part of); the goroutine ends when the shutdown
-// does, and Done reports it.
+// does, and Done reports it; Shutdown waits for it (faultRuns). A fault
+// once the node has stopped starts nothing.
 //
 // The fault is recorded as the shutdown's cause (Fault) only when it is what
 // begins the shutdown (the node still running, under n.mu): a fault that
@@ -469,19 +483,36 @@ func (n *Node) Shutdown(ctx context.Context) (ShutdownReport, error) {
 // ShutdownBegan would call it "shut itself down").
 func (n *Node) onNodeFault(reason error) {
 	n.mu.Lock()
-	began := n.state == nodeRunning
+	began, stopped := n.state == nodeRunning, n.state == nodeStopped
 	if began {
 		n.fault = reason
 		n.beginShutdownLocked()
 	}
+	if !stopped {
+		n.faultRuns.Add(1) // under mu, before nodeStopped: before Shutdown's Wait
+	}
 	n.mu.Unlock()
-	if !began {
+	switch {
+	case stopped:
+		n.cfg.logger.WithField("reason", reason.Error()).Error("node-wide fault after the node's shutdown")
+		return
+	case !began:
 		n.cfg.logger.WithField("reason", reason.Error()).Error("node-wide fault during the node's shutdown")
-	} else {
+	default:
 		n.cfg.logger.WithField("reason", reason.Error()).Error("node-wide fault: shutting the node down gracefully")
 	}
-	go func() { _, _ = n.Shutdown(context.Background()) }()
+	go func() {
+		defer n.faultRuns.Done()
+		_, _ = n.advance(context.Background(), PhaseClosing, 0, 0) // not Shutdown: that waits for faultRuns
+		if h := faultRunEndHook; h != nil {
+			h()
+		}
+	}()
 }
+
+// faultRunEndHook, when set (tests only, before the node starts), is called
+// by onNodeFault's goroutine once the node is done, before it ends.
+var faultRunEndHook func()
 
 // ForceKill sends SIGKILL to every runner's process group at once (FORCE_CLEANUP
 // for an operator who will not wait for a graceful shutdown). The runners then
