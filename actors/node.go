@@ -44,6 +44,11 @@ type NodeConfig struct {
 	Tasks TaskLimits
 	// Hook receives every event (may be nil). By default it is called on
 	// the emitting actor, which waits for it; see HookQueue and HookSlow.
+	// It must not call the Node (Shutdown least of all: the shutdown waits
+	// for the hook, a synchronous one on the actors it stops, an
+	// asynchronous one's goroutine at its end: a deadlock); a Subscription
+	// is the way to react to events with calls, or start the call on a
+	// goroutine of your own.
 	Hook EventHook
 	// HookQueue > 0 runs Hook on a goroutine of its own behind a queue of
 	// that many events: a slow hook then never stalls the actor that emits;

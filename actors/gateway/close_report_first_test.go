@@ -16,11 +16,26 @@ import (
 // its gateway once a client's GwShutdown shut it down. Every other client
 // is told at once that the node shut down; the client that asked gets its
 // GwShutdownReport first and the note after it, even while its report is
-// still on its way (the call has not answered when Close begins). Before,
-// the note went to every client at once, so `exo-actors node` waited up to
-// 2 s for the requesting client's goodbye before it closed its gateway,
-// and a client beside it (a `remote run`) learnt of the shutdown 2 s late.
+// still on its way (the call has not answered when Close begins), and
+// however late that report comes (Close waits for it before its grace
+// for goodbyes begins). Before, the note went to every client at once, so
+// `exo-actors node` waited up to 2 s for the requesting client's goodbye
+// before it closed its gateway, and a client beside it (a `remote run`)
+// learnt of the shutdown 2 s late. With helloAgain the requesting client
+// says hello again while its call runs (a new session under the same
+// client actor): the note still waits for the report (review: it went
+// first when the count was the session's).
 func TestCloseTellsOthersAtOnceAndTheRequesterAfterItsReport(t *testing.T) {
+	for _, helloAgain := range []bool{false, true} {
+		name := "one session"
+		if helloAgain {
+			name = "hello again during the call"
+		}
+		t.Run(name, func(t *testing.T) { closeReportFirst(t, helloAgain) })
+	}
+}
+
+func closeReportFirst(t *testing.T, helloAgain bool) {
 	shutDown, release := make(chan struct{}), make(chan struct{})
 	f := newFixtureWith(t, func(c *gateway.Config) {
 		c.Shutdown = func(ctx context.Context) (string, actors.ShutdownReport, error) {
@@ -32,12 +47,19 @@ func TestCloseTellsOthersAtOnceAndTheRequesterAfterItsReport(t *testing.T) {
 	})
 	f.hello(t)
 	beside := &silentClient{notify: make(chan struct{}, 1)}
-	bpid := f.node.System().Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return beside }))
-	f.node.System().Root.RequestWithCustomSender(f.gw.PID(), &exov1.GwHello{CallId: 1, ClientName: "beside"}, bpid)
+	root := f.node.System().Root
+	bpid := root.Spawn(actor.PropsFromProducer(func() actor.Actor { return beside }))
+	root.RequestWithCustomSender(f.gw.PID(), &exov1.GwHello{CallId: 1, ClientName: "beside"}, bpid)
 	beside.waitFor(t, "the second client's welcome", func(got []proto.Message, _ int) bool { return len(got) == 1 })
 
 	f.send(&exov1.GwShutdown{CallId: 2})
 	<-shutDown
+	if helloAgain {
+		f.send(&exov1.GwHello{CallId: 3, ClientName: "unit-test"})
+		if w, ok := f.next(t).(*exov1.GwWelcome); !ok {
+			t.Fatalf("hello again: got %T %v", w, w)
+		}
+	}
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed) // sole sender: this goroutine, which the test waits for
@@ -55,5 +77,9 @@ func TestCloseTellsOthersAtOnceAndTheRequesterAfterItsReport(t *testing.T) {
 		t.Fatalf("the requester got %T %v first, want its GwShutdownReport", m, m)
 	}
 	wantError(t, f.next(t), 0, actors.ErrShuttingDown, "node unit shut down")
+	// Both say goodbye, as clients do on the note: Close need not wait out
+	// its grace.
+	f.send(&exov1.GwBye{CallId: 4})
+	root.RequestWithCustomSender(f.gw.PID(), &exov1.GwBye{CallId: 2}, bpid)
 	<-closed
 }

@@ -149,7 +149,8 @@ func Start(cfg Config) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, system: cfg.Node.System(), start: time.Now(), idle: make(chan struct{}, 1), blastSlot: make(chan struct{}, 1)}
 	g.ctx, g.cancel = context.WithCancelCause(context.Background())
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &gatewayActor{g: g, sessions: map[string]*session{}, children: map[string]childRef{}}
+		return &gatewayActor{g: g, sessions: map[string]*session{}, children: map[string]childRef{},
+			shutdownCalls: map[string]int{}, notesOwed: map[string]*exov1.GwError{}}
 	}, actor.WithSupervisor(actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })))
 	pid, err := g.system.Root.SpawnNamed(props, Name)
 	if err != nil {
@@ -222,9 +223,17 @@ func (g *Gateway) Close() {
 	g.fwd.Wait()
 	if note := g.shutDownNote(); note != nil && g.Stats().Sessions > 0 {
 		g.system.Root.Send(g.pid, &sayShutDown{note: note})
-		g.cfg.Logger.WithFields(map[string]any{"sessions": g.Stats().Sessions, "grace": CloseGrace}).
+		// A client whose shutdown call has not answered yet gets the note
+		// after its report: wait for those calls (Close waits for them
+		// below anyway: wg), so that the grace runs from the last note.
+		grace := CloseGrace
+		res, err := g.system.Root.RequestFuture(g.pid, &awaitNotes{}, closeNotesWait).Result()
+		if r, ok := res.(*notesSent); err == nil && ok && r.requesters > 0 {
+			grace = RequesterGrace
+		}
+		g.cfg.Logger.WithFields(map[string]any{"sessions": g.Stats().Sessions, "grace": grace}).
 			Info("gateway: closing after the node's shutdown: its clients are told so; waiting for their goodbyes")
-		ctx, cancel := context.WithTimeout(context.Background(), CloseGrace)
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
 		_ = g.WaitIdle(ctx)
 		cancel()
 	}
@@ -235,6 +244,17 @@ func (g *Gateway) Close() {
 // CloseGrace bounds how long Close waits, after telling its clients that
 // the node shut down, for their goodbyes (older clients say none).
 const CloseGrace = time.Second
+
+// RequesterGrace is CloseGrace when a client still connected asked for the
+// node's shutdown (GwShutdown, GwShutdownPhase): its goodbye proves that
+// its shutdown report arrived before the node's transport closes, so it
+// gets longer on a loaded machine. A client that says goodbye at once
+// (every client of this module) costs nothing of it.
+const RequesterGrace = 3 * time.Second
+
+// closeNotesWait bounds Close's wait for the shutdown calls still running
+// when it begins (a GwShutdown's own bound is 2 minutes).
+const closeNotesWait = 2*time.Minute + 10*time.Second
 
 func (g *Gateway) tick() {
 	defer g.wg.Done()
@@ -293,6 +313,45 @@ func (a *gatewayActor) goCallDone(ctx actor.Context, s *session, callID uint64, 
 	return true
 }
 
+// shutdownCallStarted counts a GwShutdown or GwShutdownPhase call that
+// goCallDone accepted for session s.
+func (a *gatewayActor) shutdownCallStarted(s *session) {
+	a.shutdownCalls[s.key]++
+	s.askedShutdown = true
+}
+
+// shutdownCallDone: a shutdown call of the client key answered. Its
+// answer went out (from the call's goroutine, to the client's endpoint)
+// before callDone was sent, so a note held for the client now follows it.
+func (a *gatewayActor) shutdownCallDone(ctx actor.Context, key string) {
+	if a.shutdownCalls[key]--; a.shutdownCalls[key] > 0 {
+		return
+	}
+	delete(a.shutdownCalls, key)
+	note := a.notesOwed[key]
+	if note == nil {
+		return
+	}
+	delete(a.notesOwed, key)
+	if s := a.sessions[key]; s != nil && s.state == sessionOpen { // else it left: nothing more to it
+		ctx.Send(s.pid, note)
+	}
+	if len(a.notesOwed) == 0 && a.noteWaiter != nil {
+		ctx.Send(a.noteWaiter, a.notesSent())
+		a.noteWaiter = nil
+	}
+}
+
+func (a *gatewayActor) notesSent() *notesSent {
+	n := 0
+	for _, s := range a.sessions {
+		if s.askedShutdown {
+			n++
+		}
+	}
+	return &notesSent{requesters: n}
+}
+
 // Internal messages of the gateway actor (local Go structs, never on the
 // wire).
 type (
@@ -307,6 +366,12 @@ type (
 	}
 	// sayShutDown: Close tells every client that its node shut down.
 	sayShutDown struct{ note *exov1.GwError }
+	// awaitNotes: Close asks to be answered (notesSent) once every note
+	// held for a client's unanswered shutdown call went out.
+	awaitNotes struct{}
+	// notesSent answers awaitNotes: requesters is the number of open
+	// sessions that asked for the node's shutdown.
+	notesSent struct{ requesters int }
 	// callDone: a call served off the actor (goCall) answered; shutdown
 	// when it was a GwShutdown.
 	callDone struct {
@@ -337,12 +402,11 @@ type session struct {
 	tasks    map[uint64]actors.TaskSpec // open tasks by GwSubmit call_id
 	runners  map[uint64]string          // the runner of each open task
 	calls    int                        // calls served off the actor (goCall) not answered yet, at most MaxCallsPerSession
-	// shutdowns: this client's GwShutdown calls not answered yet; while
-	// any is, the note that the node shut down (sayShutDown) waits in
-	// noteOwed, so the client gets its shutdown report first.
-	shutdowns int
-	noteOwed  *exov1.GwError
-	ctx       context.Context // ends the session's forwarders
+	// askedShutdown: this client sent a GwShutdown or GwShutdownPhase
+	// (kept by a hello again): Close then waits RequesterGrace for
+	// goodbyes, the proof that its report arrived.
+	askedShutdown bool
+	ctx           context.Context // ends the session's forwarders
 	// cancel ends ctx with errSessionEnded as its cause (endSession); ctx
 	// ended by Close (its parent's end) has errGatewayClosing instead, and
 	// forward's lastWord tells them apart.
@@ -370,6 +434,17 @@ type gatewayActor struct {
 	g        *Gateway
 	sessions map[string]*session
 	children map[string]childRef // relay actor ID → its subscription
+	// shutdownCalls: by client key (pidKey, so a hello again during the
+	// call keeps it), the GwShutdown and GwShutdownPhase calls not answered
+	// yet; an entry goes at 0. While a client has one, the note that the
+	// node shut down (sayShutDown) waits in notesOwed under its key, so
+	// the client gets its shutdown report first. Both are bounded by
+	// MaxSessions × MaxCallsPerSession (calls in flight).
+	shutdownCalls map[string]int
+	notesOwed     map[string]*exov1.GwError
+	// noteWaiter is Close's awaitNotes request, answered (notesSent) once
+	// notesOwed is empty.
+	noteWaiter *actor.PID
 	// ticks judges whether a tick came too late to expire sessions by:
 	// then the node did not run on time (a starved machine), and the
 	// clients' pings may still wait unread behind the tick; "sent no
@@ -404,24 +479,22 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 		}
 	case *sayShutDown:
 		for _, s := range a.sessions {
-			if s.shutdowns > 0 { // its shutdown report first (callDone)
-				s.noteOwed = m.note
+			if a.shutdownCalls[s.key] > 0 { // its shutdown report first (callDone)
+				a.notesOwed[s.key] = m.note
 				continue
 			}
 			ctx.Send(s.pid, m.note) // after every forwarder's last word (Close)
 		}
+	case *awaitNotes:
+		if len(a.notesOwed) == 0 {
+			ctx.Respond(a.notesSent())
+			return
+		}
+		a.noteWaiter = ctx.Sender()
 	case *callDone:
 		m.s.calls--
 		if m.shutdown {
-			m.s.shutdowns--
-			// The report went out before this message was sent: the
-			// note follows it on the same endpoint.
-			if m.s.shutdowns == 0 && m.s.noteOwed != nil && m.s.state == sessionOpen {
-				ctx.Send(m.s.pid, m.s.noteOwed)
-			}
-			if m.s.shutdowns == 0 {
-				m.s.noteOwed = nil
-			}
+			a.shutdownCallDone(ctx, m.s.key)
 		}
 	case *taskDone:
 		delete(m.s.tasks, m.callID)
@@ -492,7 +565,9 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 		return
 	}
 	key := pidKey(from)
+	asked := false
 	if old := a.sessions[key]; old != nil {
+		asked = old.askedShutdown
 		a.endSession(ctx, old, "the client said hello again", false)
 		// The same client actor goes on and still watches the gateway:
 		// give back the watch endSession dropped (system messages are
@@ -506,7 +581,7 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	sctx, cancel := context.WithCancelCause(g.ctx)
 	s := &session{key: key, pid: from, name: m.GetClientName(), lastSeen: time.Now(),
 		subs: map[uint64]*actor.PID{}, tasks: map[uint64]actors.TaskSpec{}, runners: map[uint64]string{},
-		unsettled: map[uint64]string{}, ctx: sctx, cancel: cancel}
+		unsettled: map[uint64]string{}, ctx: sctx, cancel: cancel, askedShutdown: asked}
 	var window int64
 	if m.GetAcks() {
 		w := windowWithin(g.cfg.OutWindow, GRPCLimit(g.cfg.MaxMessage), int(m.GetMaxReceive()))
@@ -823,7 +898,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		}) {
 			return
 		}
-		s.shutdowns++
+		a.shutdownCallStarted(s)
 	}
 }
 

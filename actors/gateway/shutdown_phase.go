@@ -85,7 +85,7 @@ func (a *gatewayActor) shutdownPhase(ctx actor.Context, s *session, m *exov1.GwS
 	}) {
 		return
 	}
-	s.shutdowns++
+	a.shutdownCallStarted(s)
 }
 
 // ShutdownReportToProto puts a node's shutdown report on the wire.

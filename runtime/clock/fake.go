@@ -70,8 +70,8 @@ func (f *Fake) Advance(d time.Duration) {
 // Jump moves the fake time forward by d at once, as a process that was
 // paused for d sees it on waking, and runs every timer due by then, as
 // Advance does, except that each callback reads the new time: a timer armed
-// from within one (a ticker re-arming itself) is due after it and does not
-// run in this Jump. Advance instead lets the time pass timer by timer, so a
+// from within one with d > 0 (a ticker re-arming itself) is due after it
+// and does not run in this Jump (one armed with d <= 0 does). Advance instead lets the time pass timer by timer, so a
 // code that re-arms from an actor races Advance's loop and may run once or
 // several times within one Advance of several intervals. A negative d is
 // treated as zero.
