@@ -121,7 +121,11 @@ type Config struct {
 	// Logger receives this package's and protoactor's logs (default: a
 	// logrus logger that discards).
 	Logger *logrus.Logger
-	// Clock arms the check timer (default clock.Real()).
+	// Clock arms the check timer (default clock.Real()): a fake one decides
+	// when checks run, not what they find. The ages a check judges (a
+	// peer's last heartbeat against EvictAfter) are wall-clock time, as
+	// the peers' own timestamps are, so stepping a fake Clock never makes
+	// a peer look stale.
 	Clock clock.Clock
 }
 
