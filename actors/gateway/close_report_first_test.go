@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
@@ -82,4 +83,50 @@ func closeReportFirst(t *testing.T, helloAgain bool) {
 	f.send(&exov1.GwBye{CallId: 4})
 	root.RequestWithCustomSender(f.gw.PID(), &exov1.GwBye{CallId: 2}, bpid)
 	<-closed
+}
+
+// TestCloseGraceFollowsTheRequester: Close waits RequesterGrace for
+// goodbyes only while the client that asked for the shutdown is
+// connected; once it said goodbye, a client that never does (frozen, or
+// older than the note) is waited for CloseGrace only. Before, the longer
+// grace was chosen once, when Close began, so a host closed 3 s after a
+// `remote shutdown` whose client had left at once (new-user trial, a
+// client frozen beside it). Here RequesterGrace is an hour and CloseGrace
+// a millisecond: Close returns only because the requester left.
+func TestCloseGraceFollowsTheRequester(t *testing.T) {
+	f := newFixtureWith(t, func(c *gateway.Config) {
+		c.CloseGrace, c.RequesterGrace = time.Millisecond, time.Hour
+		c.Shutdown = func(ctx context.Context) (string, actors.ShutdownReport, error) {
+			rep, err := c.Node.Shutdown(ctx)
+			return rep.String(), rep, err
+		}
+	})
+	f.hello(t)
+	frozen := &silentClient{notify: make(chan struct{}, 1)} // never says goodbye
+	root := f.node.System().Root
+	fpid := root.Spawn(actor.PropsFromProducer(func() actor.Actor { return frozen }))
+	root.RequestWithCustomSender(f.gw.PID(), &exov1.GwHello{CallId: 1, ClientName: "frozen"}, fpid)
+	frozen.waitFor(t, "the frozen client's welcome", func(got []proto.Message, _ int) bool { return len(got) == 1 })
+
+	f.send(&exov1.GwShutdown{CallId: 2})
+	if m := f.next(t); func() bool { r, _ := m.(*exov1.GwShutdownReport); return r == nil }() {
+		t.Fatalf("got %T %v, want the GwShutdownReport", m, m)
+	}
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed) // sole sender: this goroutine, which the test waits for
+		f.gw.Close()
+	}()
+	wantError(t, f.next(t), 0, actors.ErrShuttingDown, "node unit shut down")
+	select {
+	case <-closed:
+		t.Fatal("Close returned while the client that asked for the shutdown was connected (RequesterGrace is an hour)")
+	default:
+	}
+	f.send(&exov1.GwBye{CallId: 3})
+	select {
+	case <-closed:
+	case <-time.After(wait):
+		t.Fatal("Close still waited after the requester's goodbye: the frozen client kept it to RequesterGrace")
+	}
 }

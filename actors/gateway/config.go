@@ -67,6 +67,10 @@ type Config struct {
 	ShutdownPhase ShutdownPhaseFunc
 	// Version is reported in GwWelcome.
 	Version string
+	// CloseGrace and RequesterGrace bound Close's wait for its clients'
+	// goodbyes after it told them that the node shut down (see Close);
+	// defaults CloseGrace (1 s) and RequesterGrace (3 s).
+	CloseGrace, RequesterGrace time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -96,6 +100,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxUnsettledSpawns <= 0 {
 		c.MaxUnsettledSpawns = DefaultMaxUnsettledSpawns
+	}
+	if c.CloseGrace <= 0 {
+		c.CloseGrace = CloseGrace
+	}
+	if c.RequesterGrace <= 0 {
+		c.RequesterGrace = RequesterGrace
 	}
 	return c
 }

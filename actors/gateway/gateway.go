@@ -124,11 +124,16 @@ type Gateway struct {
 	blastSlot chan struct{}
 
 	// idle is rung (capacity 1, never closed) whenever the last session
-	// ended: WaitIdle waits on it.
+	// ended, or the last session that asked for the node's shutdown:
+	// WaitIdle and Close's wait for goodbyes wait on it.
 	idle chan struct{}
 
 	mu    sync.Mutex
 	stats Stats
+	// requesters: open sessions that asked for the node's shutdown (under
+	// mu, set with stats): Close waits RequesterGrace for goodbyes while
+	// there is one, CloseGrace once there is none.
+	requesters int
 }
 
 // Stats are the gateway's live counts.
@@ -226,16 +231,10 @@ func (g *Gateway) Close() {
 		// A client whose shutdown call has not answered yet gets the note
 		// after its report: wait for those calls (Close waits for them
 		// below anyway: wg), so that the grace runs from the last note.
-		grace := CloseGrace
-		res, err := g.system.Root.RequestFuture(g.pid, &awaitNotes{}, closeNotesWait).Result()
-		if r, ok := res.(*notesSent); err == nil && ok && r.requesters > 0 {
-			grace = RequesterGrace
-		}
-		g.cfg.Logger.WithFields(map[string]any{"sessions": g.Stats().Sessions, "grace": grace}).
+		_, _ = g.system.Root.RequestFuture(g.pid, &awaitNotes{}, closeNotesWait).Result()
+		g.cfg.Logger.WithFields(map[string]any{"sessions": g.Stats().Sessions, "grace": g.cfg.CloseGrace, "requester_grace": g.cfg.RequesterGrace}).
 			Info("gateway: closing after the node's shutdown: its clients are told so; waiting for their goodbyes")
-		ctx, cancel := context.WithTimeout(context.Background(), grace)
-		_ = g.WaitIdle(ctx)
-		cancel()
+		g.waitGoodbyes()
 	}
 	_ = g.system.Root.StopFuture(g.pid).Wait()
 	g.wg.Wait()
@@ -251,6 +250,37 @@ const CloseGrace = time.Second
 // gets longer on a loaded machine. A client that says goodbye at once
 // (every client of this module) costs nothing of it.
 const RequesterGrace = 3 * time.Second
+
+// waitGoodbyes waits until no client has a session: at most
+// Config.CloseGrace, or Config.RequesterGrace while a client that asked for
+// the node's shutdown is connected (a requester's goodbye shortens the
+// wait for the others back to CloseGrace).
+func (g *Gateway) waitGoodbyes() {
+	start := time.Now()
+	t := time.NewTimer(g.cfg.CloseGrace)
+	defer t.Stop()
+	for {
+		g.mu.Lock()
+		sessions, requesters := g.stats.Sessions, g.requesters
+		g.mu.Unlock()
+		if sessions == 0 {
+			return
+		}
+		grace := g.cfg.CloseGrace
+		if requesters > 0 {
+			grace = max(grace, g.cfg.RequesterGrace)
+		}
+		left := grace - time.Since(start)
+		if left <= 0 {
+			return
+		}
+		t.Reset(left)
+		select {
+		case <-g.idle:
+		case <-t.C:
+		}
+	}
+}
 
 // closeNotesWait bounds Close's wait for the shutdown calls still running
 // when it begins (a GwShutdown's own bound is 2 minutes).
@@ -317,7 +347,10 @@ func (a *gatewayActor) goCallDone(ctx actor.Context, s *session, callID uint64, 
 // goCallDone accepted for session s.
 func (a *gatewayActor) shutdownCallStarted(s *session) {
 	a.shutdownCalls[s.key]++
-	s.askedShutdown = true
+	if !s.askedShutdown {
+		s.askedShutdown = true
+		a.count()
+	}
 }
 
 // shutdownCallDone: a shutdown call of the client key answered. Its
@@ -342,15 +375,7 @@ func (a *gatewayActor) shutdownCallDone(ctx actor.Context, key string) {
 	}
 }
 
-func (a *gatewayActor) notesSent() *notesSent {
-	n := 0
-	for _, s := range a.sessions {
-		if s.askedShutdown {
-			n++
-		}
-	}
-	return &notesSent{requesters: n}
-}
+func (a *gatewayActor) notesSent() *notesSent { return &notesSent{} }
 
 // Internal messages of the gateway actor (local Go structs, never on the
 // wire).
@@ -369,9 +394,8 @@ type (
 	// awaitNotes: Close asks to be answered (notesSent) once every note
 	// held for a client's unanswered shutdown call went out.
 	awaitNotes struct{}
-	// notesSent answers awaitNotes: requesters is the number of open
-	// sessions that asked for the node's shutdown.
-	notesSent struct{ requesters int }
+	// notesSent answers awaitNotes.
+	notesSent struct{}
 	// callDone: a call served off the actor (goCall) answered; shutdown
 	// when it was a GwShutdown.
 	callDone struct {
@@ -678,15 +702,21 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, los
 
 func (a *gatewayActor) count() {
 	st := Stats{Sessions: len(a.sessions)}
+	requesters := 0
 	for _, s := range a.sessions {
 		st.Subscriptions += len(s.subs)
 		st.OpenTasks += len(s.tasks)
+		if s.askedShutdown {
+			requesters++
+		}
 	}
 	a.g.mu.Lock()
 	st.SessionsBye, st.SessionsLost = a.g.stats.SessionsBye, a.g.stats.SessionsLost
 	a.g.stats = st
+	lastRequester := requesters == 0 && a.g.requesters > 0
+	a.g.requesters = requesters
 	a.g.mu.Unlock()
-	if st.Sessions == 0 {
+	if st.Sessions == 0 || lastRequester {
 		select {
 		case a.g.idle <- struct{}{}:
 		default: // already rung
