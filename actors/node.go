@@ -30,7 +30,9 @@ type NodeConfig struct {
 	// inject a fake one to step through backoff without sleeping.
 	Clock clock.Clock
 	// RunnerClock drives each runner's liveness timers: handshake, heartbeat
-	// and progress watchdogs, stop escalation, task timeouts. Default
+	// and progress watchdogs, stop escalation, task timeouts; also the
+	// shutdown phases' deadlines and durations, the event streams' timers
+	// and the health monitor (checks, heartbeat ages, recovery). Default
 	// clock.Real(); it is separate from Clock so that stepping a fake
 	// supervision clock does not make live runners look hung.
 	RunnerClock clock.Clock

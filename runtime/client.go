@@ -760,7 +760,10 @@ func (c *Client) nodeShuttingDown(ctx context.Context) (bool, error) {
 }
 
 // ShutdownNode shuts the node down (SIGNALING → DRAINING → CLOSING, as
-// System.Shutdown) and returns its report; the node process then exits.
+// System.Shutdown) and returns its report; an `exo-actors node` process
+// then exits (a host that embeds the System closes its Server, which
+// tells its other clients). The node must allow it (ServeConfig.AllowShutdown;
+// exo-actors node does by default), else ErrUnsupported.
 // It returns once the report came and every subscription of this client
 // has received its stream's end (waiting at most 5 s more, or until ctx
 // ends), so the events of the node's last moments (the tasks its shutdown

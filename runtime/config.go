@@ -26,8 +26,11 @@ type Config struct {
 	Clock clock.Clock
 	// RunnerClock drives each runner's liveness timers: handshake, heartbeat
 	// and progress watchdogs, stop escalation, task timeouts, shutdown phase
-	// deadlines. Default clock.Real(); it is separate from Clock so that
-	// stepping a fake supervision clock does not make live runners look hung.
+	// deadlines and durations (the ShutdownReport's times), the event
+	// streams' flush timers and the health monitor (its checks, heartbeat
+	// ages, recovery; HealthConfig.OnCheck follows each check). Default
+	// clock.Real(); it is separate from Clock so that stepping a fake
+	// supervision clock does not make live runners look hung.
 	RunnerClock clock.Clock
 	// ErrorPolicy configures the error handler: user rules (consulted before
 	// the defaults of docs/errors.md), backoff and restart intensity.

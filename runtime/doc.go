@@ -20,7 +20,7 @@
 //			continue
 //		}
 //		if err != nil {
-//			break // io.EOF after the last chunk
+//			break // io.EOF after the last chunk (h.Wait says whether the task completed)
 //		}
 //		if c.Error != "" {
 //			break // the task failed (its runner, or its remote node, was lost): see h.Wait

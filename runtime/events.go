@@ -67,7 +67,8 @@ const (
 // Stream topics: one event stream each.
 const (
 	// TopicRunnerStatus carries runner lifecycle events: ProcessStarted,
-	// StatusChanged, ProcessExited, RunnerFailed, RunnerStopped.
+	// StatusChanged, ProcessExited, RunnerFailed, RunnerStopped, and the
+	// health monitor's HealthChanged.
 	TopicRunnerStatus = "runner-status"
 	// TopicTasks carries task events: TaskStatusChanged, TaskAcknowledged,
 	// TaskChunk, TaskRetried.

@@ -20,7 +20,9 @@ import (
 type HealthConfig struct {
 	HealthSettings
 	// OnCheck, when set, is called by the monitor after each check with the
-	// check's number, on the monitor's goroutine; it must not block.
+	// check's number, on the monitor's goroutine; it must not block. The
+	// checks run on Config.RunnerClock (a test steps a fake one an interval
+	// at a time and waits for OnCheck; docs/host-guide.md).
 	OnCheck func(check uint64)
 	// Webhook is the optional alert webhook.
 	Webhook WebhookConfig

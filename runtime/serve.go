@@ -144,6 +144,15 @@ func (srv *Server) WaitIdle(ctx context.Context) error { return srv.gw.WaitIdle(
 // the node lost) and the remote's gRPC server. protoactor keeps its
 // outbound connections until the process exits (its graceful shutdown
 // races, docs/traps.md). It does not shut the System down.
+//
+// When the System has shut down (or is shutting down), Close first tells
+// every client so (their Err wraps ErrNodeLost and ErrShuttingDown; a
+// client whose ShutdownNode is still unanswered gets its report first)
+// and blocks until each said goodbye: at most 1 s (gateway.CloseGrace),
+// or 3 s (gateway.RequesterGrace) while the client that asked for the
+// shutdown is connected. Clients learn of a shutdown only then: a host
+// calls Close once Done is closed, whoever began the shutdown
+// (docs/host-guide.md, "Shutdown in main").
 func (srv *Server) Close() {
 	srv.gw.Close()
 	srv.remote.Shutdown(false)

@@ -114,7 +114,11 @@ type TaskHandle struct {
 // it, or io.EOF after the last one. A task that failed after it was sent
 // (its runner crashed or was killed, or, for a Client's or ClusterClient's
 // handle, its node was lost) ends with an error chunk (Chunk.Error set,
-// the outcome's reason) before io.EOF. After a retry it returns a *RetryError
+// the outcome's reason) before io.EOF. A task ended otherwise before it
+// completed (Cancelled, TimedOut: by its own deadline or a shutdown's
+// drain deadline) ends with io.EOF alone, its last chunk without a
+// FinishReason: io.EOF says the chunks ended, Wait says how the task did.
+// After a retry it returns a *RetryError
 // (errors.Is(err, ErrTaskRetried)) once, then the new attempt's chunks from
 // 0. Readers sharing a handle share its cursor; use Chunk for independent
 // readers.
