@@ -147,12 +147,15 @@ func (srv *Server) WaitIdle(ctx context.Context) error { return srv.gw.WaitIdle(
 //
 // When the System has shut down (or is shutting down), Close first tells
 // every client so (their Err wraps ErrNodeLost and ErrShuttingDown; a
-// client whose ShutdownNode is still unanswered gets its report first)
-// and blocks until each said goodbye: at most 1 s (gateway.CloseGrace),
-// or 3 s (gateway.RequesterGrace) while the client that asked for the
-// shutdown is connected. Clients learn of a shutdown only then: a host
-// calls Close once Done is closed, whoever began the shutdown
-// (docs/host-guide.md, "Shutdown in main").
+// client whose ShutdownNode is still unanswered gets its report first,
+// and Close waits for that answer: at once after Shutdown returned, at
+// most 2 minutes otherwise) and blocks until each said goodbye: at most
+// 1 s (gateway.CloseGrace), or 3 s (gateway.RequesterGrace) while the
+// client that asked for the shutdown is connected. Clients learn of a
+// shutdown only then: a host calls Close once Done is closed, whoever
+// began the shutdown (docs/host-guide.md, "Shutdown in main"). From
+// Close on, a client's Dial is refused (ErrShuttingDown). Close may be
+// called more than once, also at once: later calls wait for the first.
 func (srv *Server) Close() {
 	srv.gw.Close()
 	srv.remote.Shutdown(false)

@@ -73,6 +73,16 @@ func closeReportFirst(t *testing.T, helloAgain bool) {
 	note := beside.got[1]
 	beside.mu.Unlock()
 	wantError(t, note, 0, actors.ErrShuttingDown, "node unit shut down")
+	// A client that says hello now would miss the note and keep Close
+	// waiting for its goodbye: it is refused (review: it got a welcome).
+	late := &silentClient{notify: make(chan struct{}, 1)}
+	lpid := root.Spawn(actor.PropsFromProducer(func() actor.Actor { return late }))
+	root.RequestWithCustomSender(f.gw.PID(), &exov1.GwHello{CallId: 1, ClientName: "late"}, lpid)
+	late.waitFor(t, "the late client's answer", func(got []proto.Message, _ int) bool { return len(got) == 1 })
+	late.mu.Lock()
+	refusal := late.got[0]
+	late.mu.Unlock()
+	wantError(t, refusal, 1, actors.ErrShuttingDown, "node unit closes its gateway: no new session")
 	close(release) // sole sender: the test goroutine
 	if m := f.next(t); func() bool { r, _ := m.(*exov1.GwShutdownReport); return r == nil || r.GetCallId() != 2 }() {
 		t.Fatalf("the requester got %T %v first, want its GwShutdownReport", m, m)
@@ -112,6 +122,14 @@ func TestCloseGraceFollowsTheRequester(t *testing.T) {
 	if m := f.next(t); func() bool { r, _ := m.(*exov1.GwShutdownReport); return r == nil }() {
 		t.Fatalf("got %T %v, want the GwShutdownReport", m, m)
 	}
+	// A WaitIdle beside Close: both wait on the same changes (review: one
+	// signal for both, so one of them missed the requester's goodbye).
+	idle := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		idle <- f.gw.WaitIdle(ctx)
+	}()
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed) // sole sender: this goroutine, which the test waits for
@@ -128,5 +146,68 @@ func TestCloseGraceFollowsTheRequester(t *testing.T) {
 	case <-closed:
 	case <-time.After(wait):
 		t.Fatal("Close still waited after the requester's goodbye: the frozen client kept it to RequesterGrace")
+	}
+	if err := <-idle; err != nil { // the actor stopped: every session ended
+		t.Errorf("WaitIdle beside Close: %v", err)
+	}
+}
+
+// TestCloseSurvivesTheActorsRestartAndASecondClose: Close waits for the
+// notes it holds for clients whose shutdown call is unanswered. If the
+// gateway's actor restarts meanwhile (a panic, a bug: protoactor restarts
+// a root actor with a fresh state), the held notes go out and Close is
+// answered; and a second Close at the same time waits for the first
+// instead of sending the notes again. Before (review), Close then waited
+// closeNotesWait (2m10s), and two Closes sent every client two notes and
+// one of them waited 2m10s.
+func TestCloseSurvivesTheActorsRestartAndASecondClose(t *testing.T) {
+	shutDown, release := make(chan struct{}), make(chan struct{})
+	f := newFixtureWith(t, func(c *gateway.Config) {
+		c.Shutdown = func(ctx context.Context) (string, actors.ShutdownReport, error) {
+			rep, err := c.Node.Shutdown(ctx)
+			close(shutDown) // sole sender: the one GwShutdown of this test
+			<-release
+			return rep.String(), rep, err
+		}
+	})
+	f.hello(t)
+	beside := &silentClient{notify: make(chan struct{}, 1)}
+	root := f.node.System().Root
+	bpid := root.Spawn(actor.PropsFromProducer(func() actor.Actor { return beside }))
+	root.RequestWithCustomSender(f.gw.PID(), &exov1.GwHello{CallId: 1, ClientName: "beside"}, bpid)
+	beside.waitFor(t, "the second client's welcome", func(got []proto.Message, _ int) bool { return len(got) == 1 })
+	f.send(&exov1.GwShutdown{CallId: 2})
+	<-shutDown
+	closed := make(chan struct{}, 2)
+	for range 2 {
+		go func() {
+			f.gw.Close()
+			closed <- struct{}{}
+		}()
+	}
+	beside.waitFor(t, "the note to the client beside", func(got []proto.Message, _ int) bool { return len(got) >= 2 })
+	f.gw.PanicActorForTest()
+	// The requester's held note goes out at the restart, its session ends.
+	wantError(t, f.next(t), 0, actors.ErrShuttingDown, "node unit shut down")
+	// The report comes late, to no session (Close waits for the call's
+	// goroutine at its very end, so it cannot return before this).
+	close(release) // sole sender: the test goroutine
+	for i := range 2 {
+		select {
+		case <-closed:
+		case <-time.After(wait):
+			t.Fatalf("Close %d of 2 still waited after the actor restarted", i+1)
+		}
+	}
+	beside.mu.Lock()
+	notes := 0
+	for _, m := range beside.got {
+		if e, ok := m.(*exov1.GwError); ok && e.GetCallId() == 0 {
+			notes++
+		}
+	}
+	beside.mu.Unlock()
+	if notes != 1 {
+		t.Errorf("the client beside got %d notes that the node shut down, want 1", notes)
 	}
 }

@@ -44,9 +44,12 @@ type Config struct {
 	// the client's GwAck; default DefaultOutWindow (outgate.go).
 	OutWindow          int
 	MaxTasksPerSession int // open tasks, default 4096
-	// MaxCallsPerSession bounds a session's calls that the gateway serves
+	// MaxCallsPerSession bounds a client's calls that the gateway serves
 	// off its actor (StopRunner, NodeStatus, StatusDoc, InjectFault, Blast,
-	// Shutdown, ShutdownPhase) and has not answered yet; default 256.
+	// Shutdown, ShutdownPhase) and has not answered yet, counted by client
+	// actor across its sessions (a hello again does not reset it); all
+	// clients' together are bounded by MaxSessions × MaxCallsPerSession.
+	// Default 256.
 	MaxCallsPerSession int
 	// MaxUnsettledSpawns bounds a session's spawns with settle not settled
 	// yet (spawnsettle.go); default DefaultMaxUnsettledSpawns.

@@ -27,3 +27,7 @@ func SetLastWordHookForTest(f func(h *actors.TaskHandle)) (restore func()) {
 	testHookLastWord = f
 	return func() { testHookLastWord = nil }
 }
+
+// PanicActorForTest makes the gateway's actor panic in a handler, as a bug
+// would (a callDone without its session): protoactor restarts it.
+func (g *Gateway) PanicActorForTest() { g.system.Root.Send(g.pid, &callDone{}) }

@@ -123,17 +123,19 @@ type Gateway struct {
 	// call's goroutine.
 	blastSlot chan struct{}
 
-	// idle is rung (capacity 1, never closed) whenever the last session
-	// ended, or the last session that asked for the node's shutdown:
-	// WaitIdle and Close's wait for goodbyes wait on it.
-	idle chan struct{}
-
 	mu    sync.Mutex
 	stats Stats
 	// requesters: open sessions that asked for the node's shutdown (under
 	// mu, set with stats): Close waits RequesterGrace for goodbyes while
 	// there is one, CloseGrace once there is none.
 	requesters int
+	// changed (under mu) is closed and replaced whenever the number of
+	// sessions or of requesters changes: WaitIdle and Close's wait for
+	// goodbyes, any number at once, take it with the counts and wait on it.
+	changed chan struct{}
+
+	closeOnce sync.Once
+	closed    chan struct{} // closed when Close has ended (sole sender: Close, in closeOnce)
 }
 
 // Stats are the gateway's live counts.
@@ -151,11 +153,12 @@ func Start(cfg Config) (*Gateway, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, system: cfg.Node.System(), start: time.Now(), idle: make(chan struct{}, 1), blastSlot: make(chan struct{}, 1)}
+	g := &Gateway{cfg: cfg, system: cfg.Node.System(), start: time.Now(), changed: make(chan struct{}), closed: make(chan struct{}),
+		blastSlot: make(chan struct{}, 1)}
 	g.ctx, g.cancel = context.WithCancelCause(context.Background())
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &gatewayActor{g: g, sessions: map[string]*session{}, children: map[string]childRef{},
-			shutdownCalls: map[string]int{}, notesOwed: map[string]*exov1.GwError{}}
+			shutdownCalls: map[string]int{}, notesOwed: map[string]*exov1.GwError{}, callsByKey: map[string]int{}}
 	}, actor.WithSupervisor(actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })))
 	pid, err := g.system.Root.SpawnNamed(props, Name)
 	if err != nil {
@@ -186,16 +189,17 @@ func (g *Gateway) Stats() Stats {
 }
 
 // WaitIdle waits until no client has a session (each said goodbye or was
-// lost), or ctx ends. Close waits so (up to CloseGrace) after telling the
-// clients that the node shut down; a client that asked for the shutdown
-// gets its report before that note.
+// lost), or ctx ends. Any number of callers may wait at once.
 func (g *Gateway) WaitIdle(ctx context.Context) error {
 	for {
-		if g.Stats().Sessions == 0 {
+		g.mu.Lock()
+		sessions, changed := g.stats.Sessions, g.changed
+		g.mu.Unlock()
+		if sessions == 0 {
 			return nil
 		}
 		select {
-		case <-g.idle:
+		case <-changed:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -209,17 +213,31 @@ func (g *Gateway) WaitIdle(ctx context.Context) error {
 // was behind (waiting for the client's window), after a Skip of the chunks
 // it did not send (forward's lastWord). Then, when the node shut down (or
 // is shutting down), each client is told so (GwError, code SHUTTING_DOWN,
-// call_id 0, after those outcomes), and Close waits up to CloseGrace for
-// the clients to say goodbye (a client that knows the note does at once):
-// its goodbye proves that everything before it arrived, so the transport
-// may close then (a node's remote, shut down right after, drops what its
+// call_id 0, after those outcomes; a client whose GwShutdown or
+// GwShutdownPhase is unanswered gets it right after that answer, and
+// Close waits for those answers, at most closeNotesWait), and then Close
+// waits up to Config.CloseGrace for the clients to say goodbye, or
+// Config.RequesterGrace while a client that asked for the shutdown is
+// connected (a client that knows the note says it at once): its goodbye
+// proves that everything before it arrived, so the transport may close
+// then (a node's remote, shut down right after, drops what its
 // endpoint writer still holds). Before, Close cut the forwarders off
 // first, and such a task's outcome never reached its client, whose handle
 // ended "node lost", as did the client, with no word of the shutdown.
 //
 // From Close on, a GwSubmit is refused (SHUTTING_DOWN; a task the node
-// had already accepted for it is cancelled): the gateway is closing.
+// had already accepted for it is cancelled), and so is a GwHello: the
+// gateway is closing. Close may be called more than once, also at once:
+// the later calls wait for the first.
 func (g *Gateway) Close() {
+	g.closeOnce.Do(func() {
+		defer close(g.closed) // sole sender: the one run of closeOnce
+		g.close()
+	})
+	<-g.closed
+}
+
+func (g *Gateway) close() {
 	g.system.EventStream.Unsubscribe(g.sub)
 	g.admit.Lock()
 	g.to(gatewayClosing)
@@ -231,7 +249,9 @@ func (g *Gateway) Close() {
 		// A client whose shutdown call has not answered yet gets the note
 		// after its report: wait for those calls (Close waits for them
 		// below anyway: wg), so that the grace runs from the last note.
-		_, _ = g.system.Root.RequestFuture(g.pid, &awaitNotes{}, closeNotesWait).Result()
+		if _, err := g.system.Root.RequestFuture(g.pid, &awaitNotes{}, closeNotesWait).Result(); err != nil {
+			g.cfg.Logger.WithError(err).Warn("gateway: closing: a client's shutdown call did not answer in time; its note that the node shut down may not go")
+		}
 		g.cfg.Logger.WithFields(map[string]any{"sessions": g.Stats().Sessions, "grace": g.cfg.CloseGrace, "requester_grace": g.cfg.RequesterGrace}).
 			Info("gateway: closing after the node's shutdown: its clients are told so; waiting for their goodbyes")
 		g.waitGoodbyes()
@@ -261,7 +281,7 @@ func (g *Gateway) waitGoodbyes() {
 	defer t.Stop()
 	for {
 		g.mu.Lock()
-		sessions, requesters := g.stats.Sessions, g.requesters
+		sessions, requesters, changed := g.stats.Sessions, g.requesters, g.changed
 		g.mu.Unlock()
 		if sessions == 0 {
 			return
@@ -276,7 +296,7 @@ func (g *Gateway) waitGoodbyes() {
 		}
 		t.Reset(left)
 		select {
-		case <-g.idle:
+		case <-changed:
 		case <-t.C:
 		}
 	}
@@ -331,11 +351,16 @@ func (a *gatewayActor) goCall(ctx actor.Context, s *session, callID uint64, f fu
 // goCallDone is goCall with the callDone message to send when f returned.
 func (a *gatewayActor) goCallDone(ctx actor.Context, s *session, callID uint64, done *callDone, f func()) bool {
 	g := a.g
-	if s.calls >= g.cfg.MaxCallsPerSession {
-		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: %d calls of this client in flight on node %s, its limit; wait for their answers", ErrLimit, s.calls, g.cfg.Name)))
+	if n := a.callsByKey[s.key]; n >= g.cfg.MaxCallsPerSession {
+		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: %d calls of this client in flight on node %s, its limit; wait for their answers", ErrLimit, n, g.cfg.Name)))
 		return false
 	}
-	s.calls++
+	if limit := g.cfg.MaxSessions * g.cfg.MaxCallsPerSession; a.calls >= limit {
+		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: %d calls of all clients in flight on node %s, its limit; wait for their answers", ErrLimit, a.calls, g.cfg.Name)))
+		return false
+	}
+	a.callsByKey[s.key]++
+	a.calls++
 	g.goOwned(func() {
 		defer g.system.Root.Send(g.pid, done)
 		f()
@@ -369,13 +394,32 @@ func (a *gatewayActor) shutdownCallDone(ctx actor.Context, key string) {
 	if s := a.sessions[key]; s != nil && s.state == sessionOpen { // else it left: nothing more to it
 		ctx.Send(s.pid, note)
 	}
-	if len(a.notesOwed) == 0 && a.noteWaiter != nil {
-		ctx.Send(a.noteWaiter, a.notesSent())
-		a.noteWaiter = nil
+	if len(a.notesOwed) == 0 {
+		a.answerNoteWaiters(ctx)
 	}
 }
 
-func (a *gatewayActor) notesSent() *notesSent { return &notesSent{} }
+// answerNoteWaiters answers every awaitNotes waiting.
+func (a *gatewayActor) answerNoteWaiters(ctx actor.Context) {
+	for _, w := range a.noteWaiters {
+		ctx.Send(w, &notesSent{})
+	}
+	a.noteWaiters = nil
+}
+
+// releaseNotes, as the actor stops or restarts (its maps do not survive
+// either): the notes still held go to their open sessions now, without
+// their reports (those calls' answers may yet come), and Close is
+// answered.
+func (a *gatewayActor) releaseNotes(ctx actor.Context) {
+	for key, note := range a.notesOwed {
+		if s := a.sessions[key]; s != nil && s.state == sessionOpen {
+			ctx.Send(s.pid, note)
+		}
+	}
+	clear(a.notesOwed)
+	a.answerNoteWaiters(ctx)
+}
 
 // Internal messages of the gateway actor (local Go structs, never on the
 // wire).
@@ -425,7 +469,6 @@ type session struct {
 	subs     map[uint64]*actor.PID      // relay actors by GwSubscribe call_id
 	tasks    map[uint64]actors.TaskSpec // open tasks by GwSubmit call_id
 	runners  map[uint64]string          // the runner of each open task
-	calls    int                        // calls served off the actor (goCall) not answered yet, at most MaxCallsPerSession
 	// askedShutdown: this client sent a GwShutdown or GwShutdownPhase
 	// (kept by a hello again): Close then waits RequesterGrace for
 	// goodbyes, the proof that its report arrived.
@@ -462,13 +505,20 @@ type gatewayActor struct {
 	// call keeps it), the GwShutdown and GwShutdownPhase calls not answered
 	// yet; an entry goes at 0. While a client has one, the note that the
 	// node shut down (sayShutDown) waits in notesOwed under its key, so
-	// the client gets its shutdown report first. Both are bounded by
-	// MaxSessions × MaxCallsPerSession (calls in flight).
+	// the client gets its shutdown report first. Both are bounded by the
+	// calls in flight (calls, at most MaxSessions × MaxCallsPerSession).
 	shutdownCalls map[string]int
 	notesOwed     map[string]*exov1.GwError
-	// noteWaiter is Close's awaitNotes request, answered (notesSent) once
-	// notesOwed is empty.
-	noteWaiter *actor.PID
+	// noteWaiters are Close's awaitNotes requests, answered (notesSent)
+	// once notesOwed is empty, or when the actor stops or restarts (Close
+	// runs once: at most one).
+	noteWaiters []*actor.PID
+	// callsByKey: by client key, the calls served off the actor (goCall)
+	// not answered yet, across the key's sessions (a hello again does not
+	// reset it); calls: all of them, at most MaxSessions ×
+	// MaxCallsPerSession. Entries go at 0.
+	callsByKey map[string]int
+	calls      int
 	// ticks judges whether a tick came too late to expire sessions by:
 	// then the node did not run on time (a starved machine), and the
 	// clients' pings may still wait unread behind the tick; "sent no
@@ -482,9 +532,21 @@ func pidKey(p *actor.PID) string { return p.Address + "/" + p.Id }
 // Receive implements actor.Actor.
 func (a *gatewayActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
-	case *actor.Started, *actor.Restarting, *actor.Stopped:
+	case *actor.Started, *actor.Stopped:
+	case *actor.Restarting:
+		// A panic in a handler (a bug): protoactor restarts a root actor
+		// with a fresh gatewayActor, so the sessions and the held notes of
+		// this one end here, counted, rather than linger as phantoms.
+		actorguard.Run(a.g.cfg.Logger, "gateway", m, func() {
+			a.releaseNotes(ctx)
+			for _, s := range a.sessions {
+				a.endSession(ctx, s, "the gateway restarted after a failure", true)
+			}
+			a.count()
+		})
 	case *actor.Stopping:
 		actorguard.Run(a.g.cfg.Logger, "gateway", m, func() {
+			a.releaseNotes(ctx)
 			a.g.to(gatewayStopping) // the sessions ended now keep their clients' watches
 			for _, s := range a.sessions {
 				a.endSession(ctx, s, "the gateway stopped", false)
@@ -511,12 +573,17 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 		}
 	case *awaitNotes:
 		if len(a.notesOwed) == 0 {
-			ctx.Respond(a.notesSent())
+			ctx.Respond(&notesSent{})
 			return
 		}
-		a.noteWaiter = ctx.Sender()
+		a.noteWaiters = append(a.noteWaiters, ctx.Sender())
 	case *callDone:
-		m.s.calls--
+		if a.calls > 0 { // else a call of the incarnation before a restart
+			a.calls--
+		}
+		if a.callsByKey[m.s.key]--; a.callsByKey[m.s.key] <= 0 {
+			delete(a.callsByKey, m.s.key)
+		}
 		if m.shutdown {
 			a.shutdownCallDone(ctx, m.s.key)
 		}
@@ -586,6 +653,13 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	g := a.g
 	from := ctx.Sender()
 	if from == nil {
+		return
+	}
+	if g.life() >= gatewayClosing {
+		// No session opens once Close began: it would miss the note that
+		// the node shut down and keep Close waiting for its goodbye. A
+		// client's session already open (a hello again) stays as it is.
+		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: node %s closes its gateway: no new session", actors.ErrShuttingDown, g.cfg.Name)))
 		return
 	}
 	key := pidKey(from)
@@ -711,17 +785,14 @@ func (a *gatewayActor) count() {
 		}
 	}
 	a.g.mu.Lock()
+	defer a.g.mu.Unlock()
 	st.SessionsBye, st.SessionsLost = a.g.stats.SessionsBye, a.g.stats.SessionsLost
-	a.g.stats = st
-	lastRequester := requesters == 0 && a.g.requesters > 0
-	a.g.requesters = requesters
-	a.g.mu.Unlock()
-	if st.Sessions == 0 || lastRequester {
-		select {
-		case a.g.idle <- struct{}{}:
-		default: // already rung
-		}
+	if st.Sessions != a.g.stats.Sessions || requesters != a.g.requesters {
+		close(a.g.changed) // sole sender: count, under g.mu, which replaces it at once
+		a.g.changed = make(chan struct{})
 	}
+	a.g.stats = st
+	a.g.requesters = requesters
 }
 
 // callIDOf returns the call_id of a request, and false for a message that

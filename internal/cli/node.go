@@ -230,6 +230,7 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	forcer.Wait()
 	// Close tells every client that the node shut down (a client that
 	// asked for the shutdown gets its report first) and waits up to
+	// gateway.RequesterGrace while that client is connected, else up to
 	// gateway.CloseGrace for their goodbyes. Before, the node first waited
 	// up to 2 s for every session to end, which only the requesting
 	// client's did: a client beside it learnt of the shutdown 2 s late.
