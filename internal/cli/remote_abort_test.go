@@ -133,6 +133,12 @@ func TestRemoteRunTimeoutCleansUp(t *testing.T) {
 func TestRemoteRunSecondSignalExitsAtOnce(t *testing.T) {
 	node, addr := limitedNode(t, "sig2-a", "ignore-shutdown:forever")
 	run, out, stderr, id := startRun(t, "--node", addr, "--timeout", "120s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1000000")
+	// Running, so that its stop sends the Shutdown frame it ignores and the
+	// cleanup waits out the grace: a runner still starting was stopped at
+	// once, and the cleanup could end before the second signal (exit 3
+	// "interrupted by SIGINT after 0 of 1 tasks ended", once in a run of
+	// the package).
+	waitStatus(t, addr, "live runner "+id+" (kind echo, Running)")
 	_ = run.Process.Signal(syscall.SIGINT)
 	readUntil(t, out, "== interrupted by SIGINT")
 	_ = run.Process.Signal(syscall.SIGINT)
