@@ -215,7 +215,7 @@ func (g *Gateway) WaitIdle(ctx context.Context) error {
 // is shutting down), each client is told so (GwError, code SHUTTING_DOWN,
 // call_id 0, after those outcomes; a client whose GwShutdown or
 // GwShutdownPhase is unanswered gets it right after that answer, and
-// Close waits for those answers, at most closeNotesWait), and then Close
+// Close waits for those answers, at most 2 min 10 s), and then Close
 // waits up to Config.CloseGrace for the clients to say goodbye, or
 // Config.RequesterGrace while a client that asked for the shutdown is
 // connected (a client that knows the note says it at once): its goodbye
