@@ -37,24 +37,8 @@ func TestCloseTellsOthersAtOnceAndTheRequesterAfterItsReport(t *testing.T) {
 }
 
 func closeReportFirst(t *testing.T, helloAgain bool) {
-	shutDown, release := make(chan struct{}), make(chan struct{})
-	f := newFixtureWith(t, func(c *gateway.Config) {
-		c.Shutdown = func(ctx context.Context) (string, actors.ShutdownReport, error) {
-			rep, err := c.Node.Shutdown(ctx)
-			close(shutDown) // sole sender: the one GwShutdown of this test
-			<-release       // the report is late: Close has begun
-			return rep.String(), rep, err
-		}
-	})
-	f.hello(t)
-	beside := &silentClient{notify: make(chan struct{}, 1)}
+	f, beside, bpid, release := heldShutdown(t)
 	root := f.node.System().Root
-	bpid := root.Spawn(actor.PropsFromProducer(func() actor.Actor { return beside }))
-	root.RequestWithCustomSender(f.gw.PID(), &exov1.GwHello{CallId: 1, ClientName: "beside"}, bpid)
-	beside.waitFor(t, "the second client's welcome", func(got []proto.Message, _ int) bool { return len(got) == 1 })
-
-	f.send(&exov1.GwShutdown{CallId: 2})
-	<-shutDown
 	if helloAgain {
 		f.send(&exov1.GwHello{CallId: 3, ClientName: "unit-test"})
 		if w, ok := f.next(t).(*exov1.GwWelcome); !ok {
@@ -161,23 +145,7 @@ func TestCloseGraceFollowsTheRequester(t *testing.T) {
 // closeNotesWait (2m10s), and two Closes sent every client two notes and
 // one of them waited 2m10s.
 func TestCloseSurvivesTheActorsRestartAndASecondClose(t *testing.T) {
-	shutDown, release := make(chan struct{}), make(chan struct{})
-	f := newFixtureWith(t, func(c *gateway.Config) {
-		c.Shutdown = func(ctx context.Context) (string, actors.ShutdownReport, error) {
-			rep, err := c.Node.Shutdown(ctx)
-			close(shutDown) // sole sender: the one GwShutdown of this test
-			<-release
-			return rep.String(), rep, err
-		}
-	})
-	f.hello(t)
-	beside := &silentClient{notify: make(chan struct{}, 1)}
-	root := f.node.System().Root
-	bpid := root.Spawn(actor.PropsFromProducer(func() actor.Actor { return beside }))
-	root.RequestWithCustomSender(f.gw.PID(), &exov1.GwHello{CallId: 1, ClientName: "beside"}, bpid)
-	beside.waitFor(t, "the second client's welcome", func(got []proto.Message, _ int) bool { return len(got) == 1 })
-	f.send(&exov1.GwShutdown{CallId: 2})
-	<-shutDown
+	f, beside, _, release := heldShutdown(t)
 	closed := make(chan struct{}, 2)
 	for range 2 {
 		go func() {
@@ -210,4 +178,31 @@ func TestCloseSurvivesTheActorsRestartAndASecondClose(t *testing.T) {
 	if notes != 1 {
 		t.Errorf("the client beside got %d notes that the node shut down, want 1", notes)
 	}
+}
+
+// heldShutdown starts a fixture with two clients: the probe, whose
+// GwShutdown (call 2) has shut the node down when this returns but whose
+// report is held until release is closed (the test closes it), and
+// beside (bpid), a silent client.
+func heldShutdown(t *testing.T) (f *fixture, beside *silentClient, bpid *actor.PID, release chan struct{}) {
+	t.Helper()
+	shutDown := make(chan struct{})
+	release = make(chan struct{})
+	f = newFixtureWith(t, func(c *gateway.Config) {
+		c.Shutdown = func(ctx context.Context) (string, actors.ShutdownReport, error) {
+			rep, err := c.Node.Shutdown(ctx)
+			close(shutDown) // sole sender: the one GwShutdown of the test
+			<-release       // the report is late: Close has begun
+			return rep.String(), rep, err
+		}
+	})
+	f.hello(t)
+	beside = &silentClient{notify: make(chan struct{}, 1)}
+	root := f.node.System().Root
+	bpid = root.Spawn(actor.PropsFromProducer(func() actor.Actor { return beside }))
+	root.RequestWithCustomSender(f.gw.PID(), &exov1.GwHello{CallId: 1, ClientName: "beside"}, bpid)
+	beside.waitFor(t, "the second client's welcome", func(got []proto.Message, _ int) bool { return len(got) == 1 })
+	f.send(&exov1.GwShutdown{CallId: 2})
+	<-shutDown
+	return f, beside, bpid, release
 }
