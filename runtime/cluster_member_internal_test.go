@@ -27,11 +27,7 @@ func goneClient() *Client {
 // leaving. Deterministic: the hook itself closes the connection and runs
 // the poll at the moment member_leaving is being reported.
 func TestClusterLeavingBeforeLost(t *testing.T) {
-	a := &memberConn{m: membership.Member{ID: "ma", NodeName: "a"}, c: goneClient()}
-	cc := noteClient(t, 0, a)
-	cc.ctx = t.Context()
-	cc.dead, cc.joining = map[string]bool{}, map[string]bool{}
-	cc.askShuttingHook = func(context.Context, *memberConn) (bool, error) { return true, nil }
+	cc, a := leavingClient(t)
 	var mu sync.Mutex
 	var events []ClusterEvent
 	cc.cfg.Hook = func(e ClusterEvent) {
@@ -120,11 +116,7 @@ func TestClusterMemberTransitions(t *testing.T) {
 // draining), its connection closed (drained), the next read declares it
 // lost, saying how long it drained.
 func TestClusterDrainedThenLost(t *testing.T) {
-	a := &memberConn{m: membership.Member{ID: "ma", NodeName: "a"}, c: goneClient()}
-	cc := noteClient(t, 0, a)
-	cc.ctx = t.Context()
-	cc.dead, cc.joining = map[string]bool{}, map[string]bool{}
-	cc.askShuttingHook = func(context.Context, *memberConn) (bool, error) { return true, nil }
+	cc, a := leavingClient(t)
 	var mu sync.Mutex
 	var events []ClusterEvent
 	cc.cfg.Hook = func(e ClusterEvent) {
@@ -152,4 +144,16 @@ func TestClusterDrainedThenLost(t *testing.T) {
 	if a.state != memberLost || cc.badTransitions != 0 || !cc.dead["ma"] {
 		t.Errorf("member %s, %d bad transitions, dead %v: want lost, none, remembered dead", a.state, cc.badTransitions, cc.dead["ma"])
 	}
+}
+
+// leavingClient is a client of one member, a, whose connection is gone and
+// which answers that it is shutting down: a member on a graceful leave.
+func leavingClient(t *testing.T) (*ClusterClient, *memberConn) {
+	t.Helper()
+	a := &memberConn{m: membership.Member{ID: "ma", NodeName: "a"}, c: goneClient()}
+	cc := noteClient(t, 0, a)
+	cc.ctx = t.Context()
+	cc.dead, cc.joining = map[string]bool{}, map[string]bool{}
+	cc.askShuttingHook = func(context.Context, *memberConn) (bool, error) { return true, nil }
+	return cc, a
 }

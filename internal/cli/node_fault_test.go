@@ -24,9 +24,7 @@ func TestNodeShutItselfDownOverAFault(t *testing.T) {
 	var stderr strings.Builder
 	node.Stderr = &stderr
 	out := startNodeCommand(t, node)
-	head := readUntil(t, out, "listening on ")
-	_, rest, _ := strings.Cut(head, "listening on ")
-	listen := strings.Fields(rest)[0]
+	listen := listenAddr(t, out)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

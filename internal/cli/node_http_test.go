@@ -270,9 +270,7 @@ func TestNodeAlertWebhook(t *testing.T) {
 		  "health": {"interval": "250ms", "rss_limit": "64GiB", "cpu_limit": 8, "webhook": {"timeout": "1s", "queue": 16}},
 		  "retention": {"keep_removed": 8}}`,
 		"--alert-webhook", srv.URL+"/alerts")
-	head := readUntil(t, out, "listening on ")
-	_, rest, _ := strings.Cut(head, "listening on ")
-	addr := strings.Fields(rest)[0]
+	addr := listenAddr(t, out)
 	run := exec.Command(exoBinary(t), "remote", "run", "--node", addr, "--kind", "crash", "--tasks", "1", "--timeout", "20s")
 	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var runOut bytes.Buffer

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"io"
-	"os/exec"
 	"regexp"
 	"strings"
 	"syscall"
@@ -22,36 +21,16 @@ func TestNodeSignalDuringAClientsShutdown(t *testing.T) {
 	node, stdout, running := startNodeLogged(t, "drain-sig",
 		`{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "5ms"]}},
 		  "shutdown": {"draining": "3s"}}`, "to=Running")
-	head := readUntil(t, stdout, "listening on ")
-	_, rest, _ := strings.Cut(head, "listening on ")
-	listen := strings.Fields(rest)[0]
-	run := exec.Command(exoBinary(t), "remote", "--node", listen, "--timeout", "2m", "run", "--kind", "echo", "--tasks", "1", "--tokens", "100000")
-	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	listen := listenAddr(t, stdout)
 	var runOut bytes.Buffer
-	run.Stdout, run.Stderr = &runOut, &runOut
-	if err := run.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = syscall.Kill(-run.Process.Pid, syscall.SIGKILL)
-		_ = run.Wait()
-	}()
+	startRemote(t, &runOut, "--node", listen, "--timeout", "2m", "run", "--kind", "echo", "--tasks", "1", "--tokens", "100000")
 	select {
 	case <-running:
 	case <-time.After(time.Minute):
 		t.Fatalf("no task ran within a minute; remote run:\n%s", runOut.String())
 	}
-	shut := exec.Command(exoBinary(t), "remote", "--node", listen, "shutdown")
-	shut.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var shutOut bytes.Buffer
-	shut.Stdout, shut.Stderr = &shutOut, &shutOut
-	if err := shut.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = syscall.Kill(-shut.Process.Pid, syscall.SIGKILL)
-		_ = shut.Wait()
-	}()
+	shut := startRemote(t, &shutOut, "--node", listen, "shutdown")
 	readUntil(t, stdout, "== shut down by a client")
 	// DRAINING holds the task for 3s from here: the signal comes during it.
 	if err := node.Process.Signal(syscall.SIGTERM); err != nil {

@@ -145,21 +145,10 @@ func TestNodeShutdownDrainingFromConfig(t *testing.T) {
 			node, stdout, running := startNodeLogged(t, "drain-"+strings.Fields(how)[0],
 				`{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "5ms"]}},
 				  "shutdown": {"draining": "1s"}}`, "to=Running")
-			head := readUntil(t, stdout, "listening on ")
-			_, rest, _ := strings.Cut(head, "listening on ")
-			listen := strings.Fields(rest)[0]
+			listen := listenAddr(t, stdout)
 			// A task that would run for minutes.
-			run := exec.Command(exoBinary(t), "remote", "--node", listen, "--timeout", "2m", "run", "--kind", "echo", "--tasks", "1", "--tokens", "100000")
-			run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 			var runOut bytes.Buffer
-			run.Stdout, run.Stderr = &runOut, &runOut
-			if err := run.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				_ = syscall.Kill(-run.Process.Pid, syscall.SIGKILL)
-				_ = run.Wait()
-			}()
+			startRemote(t, &runOut, "--node", listen, "--timeout", "2m", "run", "--kind", "echo", "--tasks", "1", "--tokens", "100000")
 			select { // the node's log says the runner runs the task
 			case <-running:
 			case <-time.After(time.Minute):
@@ -184,7 +173,7 @@ func TestNodeShutdownDrainingFromConfig(t *testing.T) {
 				}
 			}
 			b, _ := io.ReadAll(stdout) // to EOF: the node ended
-			rest = string(b)
+			rest := string(b)
 			code := waitExit(t, node)
 			took := time.Since(start)
 			// Either way the node cut the task short: exit 4, naming the key
@@ -275,9 +264,7 @@ func TestNodeShutdownHintForARunnerThatIgnoresShutdown(t *testing.T) {
 	node, stdout, stderr := startNodeWithConfig(t, "deaf-a", `{"kinds": {"deaf": {"builtin": true,
 		"args": ["--layers", "1", "--layer-delay", "0s", "--fault", "ignore-shutdown:forever"]}},
 		"timeouts": {"stop_grace": "300ms"}}`) // node_http_test.go
-	head := readUntil(t, stdout, "listening on ")
-	_, rest, _ := strings.Cut(head, "listening on ")
-	listen := strings.Fields(rest)[0]
+	listen := listenAddr(t, stdout)
 	run := exec.Command(exoBinary(t), "remote", "--node", listen, "--timeout", "1m", "run", "--kind", "deaf", "--tasks", "1", "--keep-runners")
 	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if out, err := run.CombinedOutput(); err != nil {

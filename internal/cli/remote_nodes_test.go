@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -15,10 +16,36 @@ import (
 func startListeningNode(t *testing.T, name string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd, out, _ := startNodeProcess(t, name, args...)
+	addr := listenAddr(t, out)
+	go func() { _, _ = io.Copy(io.Discard, out) }() // ends when the node exits (Wait closes the pipe)
+	return cmd, addr
+}
+
+// listenAddr reads a node's stdout up to its "listening on ADDR" line and
+// returns ADDR.
+func listenAddr(t *testing.T, out *bufio.Reader) string {
+	t.Helper()
 	head := readUntil(t, out, "listening on ")
 	_, rest, _ := strings.Cut(head, "listening on ")
-	go func() { _, _ = io.Copy(io.Discard, out) }() // ends when the node exits (Wait closes the pipe)
-	return cmd, strings.Fields(rest)[0]
+	return strings.Fields(rest)[0]
+}
+
+// startRemote starts `exo-actors remote args...` in the background, its
+// output (stdout and stderr) into out, in its own process group; it is
+// killed and waited for when the test ends.
+func startRemote(t *testing.T, out *bytes.Buffer, args ...string) *exec.Cmd {
+	t.Helper()
+	c := exec.Command(exoBinary(t), append([]string{"remote"}, args...)...)
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	c.Stdout, c.Stderr = out, out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+		_ = c.Wait()
+	})
+	return c
 }
 
 // runRemote runs `exo-actors remote args...` as a process and returns its

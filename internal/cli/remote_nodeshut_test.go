@@ -68,9 +68,7 @@ func TestRemoteRunNodeShutDownMidTask(t *testing.T) {
 		}
 	}()
 	out := bufio.NewReader(nodeOut)
-	head := readUntil(t, out, "listening on ")
-	_, rest, _ := strings.Cut(head, "listening on ")
-	addr := strings.Fields(rest)[0]
+	addr := listenAddr(t, out)
 
 	run, runOut, runErr, id := startRun(t, "--node", addr, "--timeout", "120s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1000000")
 	select {

@@ -71,9 +71,7 @@ func TestRemoteRunFlagErrors(t *testing.T) {
 // and --cancel-after against a node running the built-in runner.
 func TestRemoteRunTaskFlags(t *testing.T) {
 	cmd, out, _ := startNodeProcess(t, "flags-a")
-	head := readUntil(t, out, "listening on ")
-	_, rest, _ := strings.Cut(head, "listening on ")
-	listen := strings.Fields(rest)[0]
+	listen := listenAddr(t, out)
 	run := func(args ...string) (string, error) {
 		c := exec.Command(exoBinary(t), append([]string{"remote", "--node", listen, "--timeout", "60s", "run", "--kind", "echo", "--log-level", "warn"}, args...)...)
 		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

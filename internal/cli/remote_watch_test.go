@@ -15,9 +15,7 @@ import (
 func TestRemoteRunReportsAFailingRunner(t *testing.T) {
 	node, stdout, _ := startNodeWithConfig(t, "watch-a", `{"kinds": {"slowhello": {"builtin": true, "args": ["--hello-delay", "1h"]}},
 		"timeouts": {"handshake": "1s"}, "restarts": {"max": -1, "backoff_base": "50ms", "backoff_max": "100ms"}}`)
-	head := readUntil(t, stdout, "listening on ")
-	_, rest, _ := strings.Cut(head, "listening on ")
-	listen := strings.Fields(rest)[0]
+	listen := listenAddr(t, stdout)
 	defer func() {
 		_ = node.Process.Signal(syscall.SIGTERM)
 		_ = waitExit(t, node)

@@ -67,9 +67,7 @@ func TestNodeListenInUse(t *testing.T) {
 func TestRemoteStatusCountsLiveRunners(t *testing.T) {
 	bin := exoBinary(t)
 	cmd, out, _ := startNodeProcess(t, "st-a")
-	head := readUntil(t, out, "listening on ")
-	_, rest, _ := strings.Cut(head, "listening on ")
-	listen := strings.Fields(rest)[0]
+	listen := listenAddr(t, out)
 
 	status := func() string {
 		t.Helper()
@@ -109,9 +107,7 @@ func TestRemoteRunSaysGoodbye(t *testing.T) {
 	bin := exoBinary(t)
 	// logs is written by exec's copier; read after Wait.
 	cmd, out, logs := startNodeProcess(t, "bye-a", "--log-level", "info", "--log-format", "json")
-	head := readUntil(t, out, "listening on ")
-	_, rest, _ := strings.Cut(head, "listening on ")
-	listen := strings.Fields(rest)[0]
+	listen := listenAddr(t, out)
 	for range 3 {
 		run := exec.Command(bin, "remote", "--node", listen, "--timeout", "60s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1", "--log-level", "warn")
 		run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
