@@ -34,12 +34,8 @@ func TestCloseRefusesASubmitItRacedWith(t *testing.T) {
 	})()
 	f := newFixture(t)
 	f.hello(t)
-	f.send(&exov1.GwSpawnRunner{CallId: 2, Kind: "echo"})
-	sp, ok := f.next(t).(*exov1.GwRunnerSpawned)
-	if !ok {
-		t.Fatalf("spawn: got %T", sp)
-	}
-	f.send(&exov1.GwSubmit{CallId: 3, RunnerId: sp.GetRunnerId(), TaskId: "raced", Kind: "text_generation",
+	runner := f.spawnEcho(t)
+	f.send(&exov1.GwSubmit{CallId: 3, RunnerId: runner, TaskId: "raced", Kind: "text_generation",
 		Params: map[string]string{"max_tokens": "3"}})
 	<-held
 	closed := make(chan struct{})
@@ -59,11 +55,7 @@ func TestCloseRefusesASubmitItRacedWith(t *testing.T) {
 func TestCloseWhileSubmittingStress(t *testing.T) {
 	f := newFixture(t)
 	f.hello(t)
-	f.send(&exov1.GwSpawnRunner{CallId: 2, Kind: "echo"})
-	sp, ok := f.next(t).(*exov1.GwRunnerSpawned)
-	if !ok {
-		t.Fatalf("spawn: got %T", sp)
-	}
+	runner := f.spawnEcho(t)
 	f.gw.Close()
 	logger := logrus.New()
 	logger.SetOutput(io.Discard)
@@ -91,10 +83,21 @@ func TestCloseWhileSubmittingStress(t *testing.T) {
 			t.Fatalf("round %d: no welcome", round)
 		}
 		for i := range 40 {
-			root.Send(probe, &sendVia{&exov1.GwSubmit{CallId: uint64(10 + i), RunnerId: sp.GetRunnerId(),
+			root.Send(probe, &sendVia{&exov1.GwSubmit{CallId: uint64(10 + i), RunnerId: runner,
 				TaskId: fmt.Sprintf("r%d-%d", round, i), Kind: "text_generation", Params: map[string]string{"max_tokens": "3"}}})
 		}
 		gw.Close()
 		_ = root.StopFuture(probe).Wait()
 	}
+}
+
+// spawnEcho spawns a runner of kind echo (call 2) and returns its ID.
+func (f *fixture) spawnEcho(t *testing.T) string {
+	t.Helper()
+	f.send(&exov1.GwSpawnRunner{CallId: 2, Kind: "echo"})
+	sp, ok := f.next(t).(*exov1.GwRunnerSpawned)
+	if !ok {
+		t.Fatalf("spawn: got %T", sp)
+	}
+	return sp.GetRunnerId()
 }
