@@ -277,7 +277,6 @@ func startNodeVia(t testing.TB, start func(actors.NodeConfig) (*actors.Node, err
 		DeadLetterThrottle: time.Millisecond,
 		RequestTimeout:     30 * time.Second,
 		// Hundreds of short-lived nodes: not worth 0.2 s each under -race.
-		SkipRegistryPrewarm: true,
 	}
 	// Issue-5/6 tests look at one process life: a failed runner stays down
 	// (SKIP). Supervision tests replace this with restartPolicy.
@@ -363,8 +362,7 @@ func helperBinary(t testing.TB) string {
 // marked children, fast timeouts; callers set what else they need.
 func quietConfig(rec *recorder) actors.NodeConfig {
 	return actors.NodeConfig{
-		SkipRegistryPrewarm: true, // a short-lived node
-		Logger:              quietLogger(), Hook: rec.hook, BuiltinBinary: binary,
+		Logger: quietLogger(), Hook: rec.hook, BuiltinBinary: binary,
 		Env:      append(os.Environ(), markerKey+"="+marker),
 		Timeouts: fastTimeouts(), DeadLetterThrottle: time.Millisecond,
 	}

@@ -143,9 +143,8 @@ func helperSupervisor() int {
 	logger := logrus.New()
 	logger.SetOutput(os.Stderr)
 	n, err := actors.StartNode(actors.NodeConfig{
-		SkipRegistryPrewarm: true, // a short-lived node
-		Logger:              logger,
-		BuiltinBinary:       os.Getenv("EXO_ACTORS_BINARY"),
+		Logger:        logger,
+		BuiltinBinary: os.Getenv("EXO_ACTORS_BINARY"),
 		Hook: func(e actors.Event) {
 			if s, ok := e.(*actors.StatusChanged); ok && s.To.GetKind() == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY {
 				ready <- 1

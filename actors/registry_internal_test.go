@@ -1,39 +1,81 @@
 package actors
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// TestPrewarmRegistryTouchesEveryShard: after the prewarm every shard map
-// of the registry has held a key (so none allocates later), and none holds
-// one now.
-func TestPrewarmRegistryTouchesEveryShard(t *testing.T) {
+func registryKeys(sys *actor.ActorSystem) int {
+	n := 0
+	for _, m := range sys.ProcessRegistry.LocalPIDs.LocalPIDs {
+		n += m.Count()
+	}
+	return n
+}
+
+// TestCompactRegistry: after compactRegistry the registry has registryMaps
+// concurrent maps, still holds what the actor system registered as it was
+// made (dead letters, the event stream: both still answer), and actors
+// spawned afterwards are found, reached and removed as before, from several
+// goroutines at once (-race).
+func TestCompactRegistry(t *testing.T) {
 	sys := actor.NewActorSystem()
 	defer sys.Shutdown()
-	reg := sys.ProcessRegistry
-	before := 0
-	for _, b := range reg.LocalPIDs.LocalPIDs {
-		before += b.Count()
+	before := registryKeys(sys)
+	compactRegistry(sys)
+	if got := len(sys.ProcessRegistry.LocalPIDs.LocalPIDs); got != registryMaps {
+		t.Fatalf("registry has %d concurrent maps after compactRegistry, want %d", got, registryMaps)
 	}
-	shards, took := prewarmRegistry(sys)
-	want := len(reg.LocalPIDs.LocalPIDs) * len(reg.LocalPIDs.LocalPIDs[0])
-	if shards != want {
-		t.Fatalf("prewarm touched %d shards, want %d", shards, want)
+	if got := registryKeys(sys); got != before {
+		t.Fatalf("registry holds %d keys after compactRegistry, %d before: it lost what the system had registered", got, before)
 	}
-	after := 0
-	for _, b := range reg.LocalPIDs.LocalPIDs {
-		after += b.Count()
+	for _, id := range []string{"deadletter", "eventstream"} {
+		if _, ok := sys.ProcessRegistry.GetLocal(id); !ok {
+			t.Errorf("%q is not in the registry after compactRegistry", id)
+		}
 	}
-	if after != before {
-		t.Errorf("registry holds %d keys after the prewarm, %d before: the prewarm left keys behind", after, before)
+
+	const workers, each = 4, 500
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range each {
+				pid, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(c actor.Context) {
+					if s, ok := c.Message().(string); ok {
+						c.Respond(s)
+					}
+				}), fmt.Sprintf("w%d-%d", w, i))
+				if err != nil {
+					errs <- err
+					return
+				}
+				want := fmt.Sprint(w, i)
+				got, err := sys.Root.RequestFuture(pid, want, 10*time.Second).Result()
+				if err != nil || got != want {
+					errs <- fmt.Errorf("actor %s answered %v, %v; want %q", pid.Id, got, err, want)
+					return
+				}
+				if err := sys.Root.StopFuture(pid).Wait(); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
 	}
-	sys2 := actor.NewActorSystem()
-	defer sys2.Shutdown()
-	again, took2 := prewarmRegistry(sys2)
-	if again != want {
-		t.Errorf("second prewarm touched %d shards, want %d", again, want)
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
-	t.Logf("%d shards in %s (keys found then), %s for the next system", shards, took, took2)
+	// Stopped actors leave the registry (their futures too).
+	if got := registryKeys(sys); got != before {
+		t.Errorf("registry holds %d keys after %d actors came and went, %d before", got, workers*each, before)
+	}
+	if _, ok := sys.ProcessRegistry.GetLocal("w0-0"); ok {
+		t.Error("a stopped actor is still registered")
+	}
 }

@@ -55,7 +55,7 @@ func TestStartNodeRefusesConflictingTimeouts(t *testing.T) {
 		}, "conflicting timeouts: Shutdown.Closing (4s) must be at least Timeouts.StopGrace (3s) + Timeouts.TermWait (2s, the default) = 5s: the CLOSING deadline would SIGKILL a runner before its stop reaches SIGTERM and report it forced; raise Shutdown.Closing to 5s or more (or leave it 0 for its default), or lower Timeouts.StopGrace or Timeouts.TermWait"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := actors.NodeConfig{Logger: quietLogger(), SkipRegistryPrewarm: true}
+			c := actors.NodeConfig{Logger: quietLogger()}
 			tc.cfg(&c)
 			n, err := actors.StartNode(c)
 			if err == nil {

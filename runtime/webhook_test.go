@@ -34,7 +34,6 @@ func TestNewRefusesMalformedWebhookURL(t *testing.T) {
 		}
 	}
 	cfg := config()
-	cfg.SkipRegistryPrewarm = true
 	cfg.Health.Webhook.URL = "https://alerts.example.com:8443/exo?team=infra"
 	newSystem(t, cfg) // accepted
 }
