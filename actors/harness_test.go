@@ -276,7 +276,6 @@ func startNodeVia(t testing.TB, start func(actors.NodeConfig) (*actors.Node, err
 		Env:                append(os.Environ(), markerKey+"="+marker),
 		DeadLetterThrottle: time.Millisecond,
 		RequestTimeout:     30 * time.Second,
-		// Hundreds of short-lived nodes: not worth 0.2 s each under -race.
 	}
 	// Issue-5/6 tests look at one process life: a failed runner stays down
 	// (SKIP). Supervision tests replace this with restartPolicy.
@@ -362,9 +361,12 @@ func helperBinary(t testing.TB) string {
 // marked children, fast timeouts; callers set what else they need.
 func quietConfig(rec *recorder) actors.NodeConfig {
 	return actors.NodeConfig{
-		Logger: quietLogger(), Hook: rec.hook, BuiltinBinary: binary,
-		Env:      append(os.Environ(), markerKey+"="+marker),
-		Timeouts: fastTimeouts(), DeadLetterThrottle: time.Millisecond,
+		Logger:             quietLogger(),
+		Hook:               rec.hook,
+		BuiltinBinary:      binary,
+		Env:                append(os.Environ(), markerKey+"="+marker),
+		Timeouts:           fastTimeouts(),
+		DeadLetterThrottle: time.Millisecond,
 	}
 }
 

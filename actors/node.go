@@ -15,6 +15,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/actors/resources"
 	"github.com/exo-actors/exo-actors/actors/streams"
+	"github.com/exo-actors/exo-actors/internal/actorsys"
 	"github.com/exo-actors/exo-actors/internal/logbridge"
 	"github.com/exo-actors/exo-actors/internal/proc"
 	"github.com/exo-actors/exo-actors/runtime/clock"
@@ -79,9 +80,10 @@ type NodeConfig struct {
 	// Retention bounds what the node remembers of removed runners.
 	Retention RetentionLimits
 	// Deprecated: SkipRegistryPrewarm has no effect. The node used to
-	// touch all of protoactor's process registry at its start (about
-	// 17 MiB, 35–60 ms) so that it would not fill over weeks; it now makes
-	// the registry small instead (compactRegistry), which needs neither.
+	// touch all of protoactor's process registry at its start (35–60 ms,
+	// and about 13 MiB of live heap for good) so that it would not fill
+	// over weeks; it now makes the registry small instead
+	// (internal/actorsys), which needs neither.
 	SkipRegistryPrewarm bool
 	// ReadWindow and ReadBatch bound each runner's stdout hand-off:
 	// batches of frames in flight between its reader and its actor, and
@@ -301,11 +303,10 @@ func startNode(c NodeConfig, startFault func(step string) error) (*Node, error) 
 			rec := policy.Handle(f)
 			nc.emit(&SupervisionDecision{RunnerID: f.RunnerID, Generation: f.Generation, Record: rec})
 		}})
-	system := actor.NewActorSystem(
+	system := actorsys.New(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewSlog(c.Logger) }),
 		actor.WithDeadLetterThrottleInterval(c.DeadLetterThrottle),
 	)
-	compactRegistry(system)
 	n := &Node{cfg: nc, system: system, reqTimeout: c.RequestTimeout, done: make(chan struct{}), began: make(chan struct{}), shutSem: make(chan struct{}, 1), deadlines: shutdownDeadlines(c.Shutdown, nc.timeouts)}
 	nc.nodeFault = n.onNodeFault
 	if err := n.setupHealth(c); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/exo-actors/exo-actors/actors/gateway"
+	"github.com/exo-actors/exo-actors/internal/actorsys"
 	"github.com/exo-actors/exo-actors/internal/logbridge"
 )
 
@@ -60,7 +61,7 @@ func acquireEndpoint(o *dialOptions) (*endpoint, error) {
 		logger = logrus.New()
 		logger.SetOutput(io.Discard)
 	}
-	system := actor.NewActorSystem(
+	system := actorsys.New(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewSlog(logger) }),
 		actor.WithDeadLetterThrottleInterval(100*time.Millisecond),
 	)

@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/exo-actors/exo-actors/internal/actorsys"
 	"github.com/exo-actors/exo-actors/internal/logbridge"
 	"github.com/exo-actors/exo-actors/internal/remoteopt"
 )
@@ -106,7 +107,7 @@ func startIncarnation(cfg Config, number, port int, onTopology func(*cluster.Clu
 		}
 	}
 	logger := logbridge.NewSlog(cfg.Logger)
-	inc.system = actor.NewActorSystem(
+	inc.system = actorsys.New(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
 		actor.WithDeadLetterThrottleInterval(time.Second))
 

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/exo-actors/exo-actors/actors/membership"
+	"github.com/exo-actors/exo-actors/internal/actorsys"
 	"github.com/exo-actors/exo-actors/internal/logbridge"
 )
 
@@ -138,7 +139,7 @@ func (p *printer) Receive(ctx actor.Context) {
 }
 
 func runClusterMember(ctx context.Context, cfg membership.Config, stdout io.Writer) error {
-	host := actor.NewActorSystem(
+	host := actorsys.New(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewSlog(cfg.Logger) }))
 	defer host.Shutdown()
 	stop := actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/exo-actors/exo-actors/actors/membership"
+	"github.com/exo-actors/exo-actors/internal/actorsys"
 	"github.com/exo-actors/exo-actors/internal/logbridge"
 )
 
@@ -66,7 +67,7 @@ type nodeMember struct {
 func joinNodeCluster(cfg membership.Config, gatewayAddr string, e *env) (*nodeMember, error) {
 	cfg.Gateway = gatewayAddr
 	cfg.Logger = e.logger
-	host := actor.NewActorSystem(
+	host := actorsys.New(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewSlog(e.logger) }))
 	m, err := membership.Start(host, cfg)
 	if err != nil {

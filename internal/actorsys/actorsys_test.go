@@ -1,4 +1,4 @@
-package actors
+package actorsys
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"go.uber.org/goleak"
 )
 
 func registryKeys(sys *actor.ActorSystem) int {
@@ -16,25 +17,31 @@ func registryKeys(sys *actor.ActorSystem) int {
 	return n
 }
 
-// TestCompactRegistry: after compactRegistry the registry has registryMaps
+// TestMain fails the package's tests if a goroutine of an actor system is
+// still running when they end.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestCompact: after Compact the registry has registryMaps
 // concurrent maps, still holds what the actor system registered as it was
 // made (dead letters, the event stream: both still answer), and actors
 // spawned afterwards are found, reached and removed as before, from several
 // goroutines at once (-race).
-func TestCompactRegistry(t *testing.T) {
+func TestCompact(t *testing.T) {
 	sys := actor.NewActorSystem()
 	defer sys.Shutdown()
 	before := registryKeys(sys)
-	compactRegistry(sys)
+	Compact(sys)
 	if got := len(sys.ProcessRegistry.LocalPIDs.LocalPIDs); got != registryMaps {
-		t.Fatalf("registry has %d concurrent maps after compactRegistry, want %d", got, registryMaps)
+		t.Fatalf("registry has %d concurrent maps after Compact, want %d", got, registryMaps)
 	}
 	if got := registryKeys(sys); got != before {
-		t.Fatalf("registry holds %d keys after compactRegistry, %d before: it lost what the system had registered", got, before)
+		t.Fatalf("registry holds %d keys after Compact, %d before: it lost what the system had registered", got, before)
 	}
 	for _, id := range []string{"deadletter", "eventstream"} {
 		if _, ok := sys.ProcessRegistry.GetLocal(id); !ok {
-			t.Errorf("%q is not in the registry after compactRegistry", id)
+			t.Errorf("%q is not in the registry after Compact", id)
 		}
 	}
 
