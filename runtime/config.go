@@ -86,9 +86,8 @@ type Config struct {
 	// Deprecated: SkipRegistryPrewarm has no effect. A System used to touch
 	// all of protoactor's process registry at its start (35–60 ms, and
 	// about 13 MiB of live heap for good), and tests that started many
-	// Systems skipped that; the
-	// registry is now small from the start (32 Go maps instead of 32,768),
-	// and its memory flat with uptime without it.
+	// Systems skipped that; the registry is now small from the start (32 Go
+	// maps instead of 32,768), and its memory flat with uptime without it.
 	SkipRegistryPrewarm bool
 	// ReadWindow and ReadBatch bound each runner's stdout hand-off: batches
 	// the node holds before it stops reading the runner's stdout (default

@@ -1,6 +1,3 @@
-// Package actorsys makes the protoactor actor systems of this module: every
-// one (a node's, a client endpoint's, a cluster member's) gets a process
-// registry of 32 Go maps instead of protoactor's 32,768 (Compact).
 package actorsys
 
 import (
@@ -9,22 +6,23 @@ import (
 )
 
 // registryMaps is how many concurrent maps (of 32 shard maps each) the
-// process registry keeps: Compact.
+// process registry keeps: compact.
 const registryMaps = 1
 
 // New makes an actor system (actor.NewActorSystem with opts) and compacts
-// its registry (Compact) before anything else can reach it.
+// its registry before anything else can reach it: nothing in
+// actor.NewActorSystem starts a goroutine that reads the registry, and
+// only its dead-letter and event-stream processes are registered by then.
 func New(opts ...actor.ConfigOption) *actor.ActorSystem {
 	system := actor.NewActorSystem(opts...)
-	Compact(system)
+	compact(system)
 	return system
 }
 
-// Compact replaces protoactor's process registry of 1024
-// concurrent maps (32,768 Go maps) by registryMaps of them (32 Go maps), and
-// moves what the actor system registered as it was made (its dead-letter
-// and event-stream processes). Call it on the goroutine that made system,
-// before anything else can reach the registry (New does).
+// compact replaces protoactor's process registry of 1024 concurrent maps
+// (32,768 Go maps) by registryMaps of them (32 Go maps), and moves what the
+// actor system registered as it was made. It is safe only before system
+// escapes the goroutine that made it (New).
 //
 // Why: every actor spawned and every future is a new key, and the first key
 // that lands in one of the 32,768 Go maps allocates that map's first group
@@ -38,9 +36,17 @@ func New(opts ...actor.ConfigOption) *actor.ActorSystem {
 // collector's mark work while a runner streamed. 32 Go maps are all touched
 // within the first runners; each grows to the keys it holds at once (live
 // actors and futures, over 32) and, as Go's maps reuse deleted slots, stays
-// there whatever the churn. A PID caches its process after its first
-// lookup, so the 32 shard locks are not on the path of every message.
-func Compact(system *actor.ActorSystem) {
+// there (with thousands of keys live per map, after at most one growth from
+// tombstones: +30% measured at 5,000 live keys, then flat to 20 M adds).
+//
+// Locks: a PID caches its process after its first lookup, but every future
+// takes a shard's lock to register and again to leave, and a remote
+// delivery looks its target up once per batch. Measured on 2 cores (a
+// one-off benchmark, 64 goroutines adding, reading and removing futures):
+// 255–341 ns per cycle with one concurrent map against 730–1,895 with
+// 1024 (whose first key in each map also allocates); lookups of live keys
+// 40–42 against 42–47 ns. Not a contention point on this machine.
+func compact(system *actor.ActorSystem) {
 	sm := system.ProcessRegistry.LocalPIDs
 	next := make([]cmap.ConcurrentMap, registryMaps)
 	for i := range next {
