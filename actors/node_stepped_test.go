@@ -133,3 +133,39 @@ func TestShutdownBeganBeforeDone(t *testing.T) {
 		}
 	}
 }
+
+// TestCancelDuringShutdownIsAnswered: once the node shuts down it takes no
+// new work, but a Cancel of a task in flight is answered as the Node's
+// contract says (it was refused with ErrShuttingDown): the task ends
+// Cancelled, so the drain need not wait for it.
+func TestCancelDuringShutdownIsAnswered(t *testing.T) {
+	n := startNode(t)
+	id := readyRunner(t, n, "--token-delay", "5ms")
+	h := mustSubmit(t, n, id, textTask("long", 100000))
+	if _, err := h.Chunk(ctxT(t), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.ShutdownPhase(ctxT(t), actors.PhaseSignaling, time.Second, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Submit(ctxT(t), id, textTask("new", 1)); !errors.Is(err, actors.ErrShuttingDown) {
+		t.Errorf("Submit after SIGNALING: %v, want ErrShuttingDown", err)
+	}
+	got, err := n.Cancel(ctxT(t), id, "long")
+	if err != nil || got != 1 {
+		t.Fatalf("Cancel after SIGNALING: %d, %v; want 1 task cancelled", got, err)
+	}
+	if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_CANCELLED {
+		t.Errorf("the cancelled task ended %+v, want Cancelled", o)
+	}
+	final, err := n.ShutdownPhase(ctxT(t), actors.PhaseClosing, time.Minute, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := final.Root.Phases[actors.PhaseDraining]; p == nil || p.Outcome != actors.OutcomeOK {
+		t.Errorf("DRAINING after the cancel: %+v, want ok (nothing left in flight)\n%s", p, final)
+	}
+	if _, err := n.Cancel(ctxT(t), id, ""); !errors.Is(err, actors.ErrShuttingDown) {
+		t.Errorf("Cancel after the shutdown: %v, want ErrShuttingDown (ErrStopped)", err)
+	}
+}

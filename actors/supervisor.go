@@ -358,15 +358,23 @@ func (s *runnerSupervisor) stopRunner(ctx actor.Context, id string) {
 
 func (s *runnerSupervisor) route(ctx actor.Context, m *routeToRunner) {
 	sl := s.slots[m.id]
+	_, isCancel := m.msg.(*cancelTasks)
 	var err error
 	switch {
 	case sl == nil:
 		err = fmt.Errorf("%w %q: list runners to see the IDs", ErrUnknownRunner, m.id)
-	case s.closed:
+	case s.closed && !isCancel:
+		// No new work once the node shuts down. A Cancel is not new
+		// work: it shortens the drain, and the Node's contract answers it
+		// as usual while the runner is there (before, it was refused
+		// here with ErrShuttingDown, and a client that gave up on its
+		// tasks could only wait for the drain deadline).
 		err = ErrShuttingDown
 	case s.waiting[m.id] != nil:
 		s.answerForWaiting(ctx, sl, m.msg)
 		return
+	case s.closed && s.children[m.id] == nil:
+		err = ErrShuttingDown // the shutdown ended it: nothing left to cancel
 	case s.children[m.id] == nil:
 		err = notRunning(m.id, sl.info().LastError)
 	}
@@ -802,7 +810,7 @@ func (s *runnerSupervisor) onPhase(ctx actor.Context, req *phaseRequest) {
 	now := s.node.runnerClock.Now()
 	c := newCollector("runners", req, ctx.Sender(), now)
 	if req.phase == PhaseSignaling {
-		s.closed = true // Spawn and Submit answer ErrShuttingDown from now on
+		s.closed = true // Spawn and Submit answer ErrShuttingDown from now on (Cancel still reaches a runner: route)
 		s.node.routes.closeAll()
 		for id := range s.waiting {
 			s.cancelRestart(ctx.ActorSystem(), asSupervisor(ctx), id, "node shutting down while the runner waited to restart")

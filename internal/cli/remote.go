@@ -427,11 +427,19 @@ type nodeRun struct {
 func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun) (err error) {
 	out = &syncWriter{w: out} // the runner watchers print too (remote_watch.go)
 	runs := make([]*nodeRun, len(cs))
+	reported := false // the FAILED lines were printed (the run's normal end)
 	// Runs last (after the readers ended): a run that ends before its
 	// normal end leaves no runner of its own behind.
 	defer func() {
 		if err == nil {
 			return
+		}
+		if !reported {
+			// The run waits for its tasks node by node: one that ended
+			// early (--timeout, a signal) had tasks of other nodes ended
+			// already, failed maybe (a node shut down), whose FAILED lines
+			// it printed only at its normal end (trial9).
+			printEndedFailures(out, r, runs)
 		}
 		why := "the run failed"
 		if runEnded(ctx) {
@@ -582,6 +590,7 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 		}
 	}
 	var summary string
+	reported = true
 	if len(failed) > 0 {
 		for _, f := range failed {
 			fmt.Fprintf(out, "FAILED %s\n", f)
@@ -600,6 +609,26 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 		return errors.New(summary)
 	}
 	return nil
+}
+
+// printEndedFailures prints a FAILED line for each task of runs that has
+// ended, not as the run wants (checkTask), when the run ends before its
+// normal end: a task cancelled on purpose (--cancel-after) is not one.
+func printEndedFailures(out io.Writer, r remoteRun, runs []*nodeRun) {
+	for _, nr := range runs {
+		if nr == nil {
+			continue
+		}
+		for _, h := range nr.handles {
+			o := h.Outcome()
+			if o == nil || r.cancelAfter > 0 && o.Status == exo.TaskCancelled {
+				continue
+			}
+			if ok, text := checkTask(r, *o, lastChunk(h), false); !ok {
+				fmt.Fprintf(out, "FAILED %s on %s: %s\n", h.ID, nr.c.NodeName(), text)
+			}
+		}
+	}
 }
 
 // shutDownLine is the line for a node whose runner run (or its cleanup)

@@ -207,12 +207,27 @@ func abortReason(ctx context.Context, r remoteRun, runs []*nodeRun, cause error)
 	case interrupted:
 		return ri.Error(), &interruptedError{msg: fmt.Sprintf("%s after %d of %d tasks ended; %s", ri.Error(), ended, r.tasks, done)}
 	}
+	if down := nodesDown(runs); len(down) > 0 {
+		done = fmt.Sprintf("%s shut down during the run (its shutdown cut its tasks short and stopped its runner); %s", nodesText(down), done)
+	}
 	if failing := failingRunners(ctx, runs); len(failing) > 0 { // remote_watch.go
 		return fmt.Sprintf("--timeout %s reached", r.timeout), fmt.Errorf("--timeout %s reached before the run ended (%d of %d tasks had ended, %d submitted): %s; %s",
 			r.timeout, ended, r.tasks, total, failingAdvice(failing), done)
 	}
 	return fmt.Sprintf("--timeout %s reached", r.timeout), fmt.Errorf("--timeout %s reached before the run ended (%d of %d tasks had ended, %d submitted); %s; allow more time with --timeout (e.g. --timeout %s), or run fewer or shorter tasks (--tasks, --tokens)",
 		r.timeout, ended, r.tasks, total, done, 4*r.timeout)
+}
+
+// nodesDown names the nodes of runs that shut down (or shut down now), as
+// their clients know.
+func nodesDown(runs []*nodeRun) []string {
+	var down []string
+	for _, nr := range runs {
+		if nr != nil && runNodeDown(nr) {
+			down = append(down, nr.c.NodeName())
+		}
+	}
+	return down
 }
 
 // stopGoesOn is abort's text for a stop the cleanup's bound ended before

@@ -120,3 +120,80 @@ func TestRemoteRunNodeShutDownMidTask(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 and %q…", code, runErr.String(), wantErr)
 	}
 }
+
+// TestRemoteRunTimeoutAfterANodeShutDown: a run on two nodes whose
+// --timeout ends it after one of them was shut down and forced mid-task
+// (trial9). The run prints that node's task's FAILED line (it printed the
+// FAILED lines only at its normal end, so a run ended by --timeout dropped
+// them), names the node that shut down, and does not call its runner
+// failing ("never became Ready: … fix the runner or the node config": the
+// runner had streamed until the node's forced shutdown killed it).
+func TestRemoteRunTimeoutAfterANodeShutDown(t *testing.T) {
+	t.Parallel()
+	nodeA, addrA := limitedNode(t, "dn-a", "")
+	b := nodeCommand(t, "dn-b", `{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "2ms"]}}}`, "info")
+	bErr, err := b.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bOut := startNodeCommand(t, b)
+	running := make(chan struct{}, 1) // capacity 1, never closed
+	logDone := make(chan struct{})
+	go func() {
+		defer close(logDone) // sole sender: this reader
+		sc := bufio.NewScanner(bErr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			if l := sc.Text(); strings.Contains(l, "runner status changed") && strings.Contains(l, "to=Running") {
+				select {
+				case running <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	addrB := listenAddr(t, bOut)
+
+	// The tasks (1,000,000 tokens) outlive --timeout; 20 s leaves room for
+	// the dials, the spawns and node B's shutdown on a loaded machine.
+	run, runOut, runErr, _ := startRun(t, "--node", addrA+","+addrB, "--timeout", "20s", "run", "--kind", "echo", "--tasks", "2", "--tokens", "1000000")
+	select {
+	case <-running:
+	case <-time.After(20 * time.Second):
+		t.Fatal("node B's task did not start within 20s")
+	}
+	for _, want := range []string{"graceful shutdown", "forcing"} {
+		if err := b.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		readUntil(t, bOut, want)
+	}
+	_, _ = io.Copy(io.Discard, bOut)
+	<-logDone
+	_ = b.Wait()
+
+	rest, _ := io.ReadAll(runOut)
+	code := waitExit(t, run)
+	text, stderr := string(rest), runErr.String()
+	if !strings.Contains(text, "== --timeout") {
+		t.Fatalf("the run did not end by its --timeout (node B shut down too late?): exit %d\n%s%s", code, text, stderr)
+	}
+	if !strings.Contains(text, "FAILED task-0001 on dn-b: Failed (runner killed by the node's forced shutdown") {
+		t.Errorf("output lacks node B's task's FAILED line:\n%s", text)
+	}
+	if !strings.Contains(text, "node dn-b     shut down during the run: its shutdown stopped") {
+		t.Errorf("the cleanup does not say node B shut down:\n%s", text)
+	}
+	const want = "exo-actors: --timeout 20s reached before the run ended (1 of 2 tasks had ended, 2 submitted); node dn-b shut down during the run"
+	if code != ExitFailure || !strings.HasPrefix(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q…", code, stderr, want)
+	}
+	for _, bad := range []string{"never became Ready", "not Ready again", "fix the runner"} {
+		if strings.Contains(stderr+text, bad) {
+			t.Errorf("the run calls node B's runner failing (%q):\n%s%s", bad, text, stderr)
+		}
+	}
+	checkNodeFree(t, addrA)
+	_ = nodeA.Process.Signal(syscall.SIGTERM)
+	_ = nodeA.Wait()
+}

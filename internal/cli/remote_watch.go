@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -28,6 +29,8 @@ type runnerWatch struct {
 	failures int    // RunnerFailed events seen
 	last     string // the last failure's text (RunnerFailure.Error)
 	ready    bool   // its last status seen was Ready or Running
+	wasReady bool   // it was Ready or Running at some point
+	stopping bool   // it went ShuttingDown: its node shuts down (or a stop): a failure then is not the runner's
 	err      error  // why the watch ended early, if not the run's end
 }
 
@@ -64,6 +67,8 @@ func (nr *nodeRun) watchRunner(ctx context.Context, sub *exo.Subscription, out i
 		switch p := ev.Payload.(type) {
 		case exo.StatusChanged:
 			w.ready = p.To == exo.StatusReady || p.To == exo.StatusRunning
+			w.wasReady = w.wasReady || w.ready
+			w.stopping = w.stopping || p.To == exo.StatusShuttingDown
 		case exo.RunnerFailed:
 			w.ready = false
 			w.failures++
@@ -126,29 +131,53 @@ func ordinal(n int) string {
 
 // failingRunners says, for the runners run spawned that are failing and
 // not Ready when the run ended early, how: e.g. "runner echo-1a2b3c on
-// node-a never became Ready: it failed 4 times, the node restarting it
-// after each; the last: runner echo-1a2b3c gen 4: handshake: never said
-// Hello within 1s; …; if it only starts slowly, raise
+// node-a never became Ready: it failed 4 times (the node restarted it
+// between them); the last: runner echo-1a2b3c gen 4: handshake: never
+// said Hello within 1s; …; if it only starts slowly, raise
 // RunnerTimeouts.Handshake (node config: timeouts.handshake)". For a runner whose
 // failures the stream did not show (the first ones can come before run
 // subscribed), it asks the node, briefly. Empty when no runner is failing.
+//
+// A runner whose node shuts down (or shut down: the client says so) is not
+// failing: a forced shutdown kills it, and that failure is the node's, not
+// something to fix in the runner (trial9: "never became Ready … fix the
+// runner" for a runner that had streamed for seconds before its node's
+// forced shutdown killed it); abortReason names those nodes instead.
 func failingRunners(ctx context.Context, runs []*nodeRun) []string {
 	var out []string
 	for _, nr := range runs {
-		if nr == nil || nr.runner == "" || nr.stopped {
+		if nr == nil || nr.runner == "" || nr.stopped || runNodeDown(nr) {
 			continue
 		}
 		w := nr.watch
+		if w.stopping {
+			continue
+		}
 		if w.failures == 0 && !w.ready {
 			w = nr.askRunner(ctx)
 		}
 		if w.failures == 0 || w.ready {
 			continue
 		}
-		out = append(out, fmt.Sprintf("runner %s on %s never became Ready: it failed %s, the node restarting it after each; the last: %s",
-			nr.runner, nr.c.NodeName(), times(w.failures), w.last))
+		state := "never became Ready"
+		if w.wasReady {
+			state = "is not Ready again"
+		}
+		restarts := ""
+		if w.failures > 1 {
+			restarts = " (the node restarted it between them)"
+		}
+		out = append(out, fmt.Sprintf("runner %s on %s %s: it failed %s%s; the last: %s",
+			nr.runner, nr.c.NodeName(), state, times(w.failures), restarts, w.last))
 	}
 	return out
+}
+
+// runNodeDown reports whether nr's node shut down or is shutting down, as
+// far as its client knows.
+func runNodeDown(nr *nodeRun) bool {
+	err := nr.c.Err()
+	return err != nil && errors.Is(err, exo.ErrShuttingDown)
 }
 
 // times says "once", "twice", "4 times".

@@ -35,7 +35,7 @@ func TestRemoteRunReportsAFailingRunner(t *testing.T) {
 	for _, want := range []string{
 		"--timeout 6s reached before the run ended (0 of 1 tasks had ended, 1 submitted): runner slowhello-",
 		" on watch-a never became Ready: it failed ",
-		"the node restarting it after each; the last: runner slowhello-",
+		"(the node restarted it between them); the last: runner slowhello-",
 		"never said Hello within 1s",
 		"node config: timeouts.handshake",
 		"a longer --timeout will not help while it fails",
