@@ -76,6 +76,15 @@ func helperMain(mode string) int {
 			return 1
 		}
 		return 0
+	case "deaf-to-cancel":
+		// The Go SDK with the cancel capability and a task that writes
+		// one chunk and then never ends: a Cancel is never confirmed.
+		err := runner.Serve(context.Background(), deafHandler{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "helper runner:", err)
+			return 1
+		}
+		return 0
 	case "cut-frame-exit":
 		return helperCutFrameExit()
 	case "skips-running":
@@ -108,6 +117,21 @@ func (readyHandler) Load(ctx context.Context, s *runner.Session) error {
 	return s.SetStatus(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY)
 }
 func (readyHandler) Run(ctx context.Context, t *runner.Task) error { return nil }
+
+// deafHandler's tasks write one chunk and then ignore their context: the
+// runner never confirms a Cancel (its process ends by the node's stop).
+type deafHandler struct{}
+
+func (deafHandler) Load(ctx context.Context, s *runner.Session) error {
+	return readyHandler{}.Load(ctx, s)
+}
+func (deafHandler) Run(ctx context.Context, t *runner.Task) error {
+	if err := t.Chunk("deaf"); err != nil {
+		return err
+	}
+	<-make(chan struct{}) // never: the runner ends by SIGTERM or SIGKILL
+	return nil
+}
 
 type idleHandler struct{}
 

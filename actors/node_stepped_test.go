@@ -169,3 +169,44 @@ func TestCancelDuringShutdownIsAnswered(t *testing.T) {
 		t.Errorf("Cancel after the shutdown: %v, want ErrShuttingDown (ErrStopped)", err)
 	}
 }
+
+// TestDrainDeadlineKeepsACancelsOutcome: a task cancelled during the
+// shutdown whose runner never confirms the Cancel, overtaken by the drain
+// deadline, ends as the Cancel said (Cancelled) and is not counted as cut.
+// Before, the deadline cut it (TimedOut, ReasonShutdownDrainCut), which a
+// ClusterClient resubmits on another node: a task whose Cancel returned 1
+// could run again.
+func TestDrainDeadlineKeepsACancelsOutcome(t *testing.T) {
+	n := startNode(t, func(c *actors.NodeConfig) { c.Tasks.CancelWait = time.Minute })
+	id, err := n.SpawnRunner(ctxT(t), actors.RunnerSpec{Kind: "deaf", Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=deaf-to-cancel"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
+	h := mustSubmit(t, n, id, textTask("deaf", 1))
+	if _, err := h.Chunk(ctxT(t), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.ShutdownPhase(ctxT(t), actors.PhaseSignaling, time.Second, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := n.Cancel(ctxT(t), id, "deaf"); err != nil || got != 1 {
+		t.Fatalf("Cancel after SIGNALING: %d, %v; want 1", got, err)
+	}
+	rep, err := n.ShutdownPhase(ctxT(t), actors.PhaseDraining, 300*time.Millisecond, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := wait(t, h)
+	if o.Status != exov1.TaskStatus_TASK_STATUS_CANCELLED || o.Reason == actors.ReasonShutdownDrainCut ||
+		!strings.Contains(o.Reason, "drain deadline passed before the runner confirmed") {
+		t.Errorf("the cancelled task ended %s (%q); want Cancelled, its Cancel's reason and the deadline's note", o.Status, o.Reason)
+	}
+	p := rep.Root.Phases[actors.PhaseDraining]
+	if p == nil || p.Outcome != actors.OutcomeOK {
+		t.Errorf("DRAINING: %+v; want ok, nothing cut\n%s", p, rep)
+	}
+	if _, err := n.ShutdownPhase(ctxT(t), actors.PhaseClosing, 30*time.Second, 0); err != nil {
+		t.Fatal(err)
+	}
+}

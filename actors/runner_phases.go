@@ -174,7 +174,13 @@ func (a *runnerActor) onTaskEnded(ctx actor.Context, st exov1.TaskStatus) {
 }
 
 // drainDeadlinePassed: in-flight tasks that did not finish in time end
-// TimedOut now; the runner is told to cancel them.
+// TimedOut now; the runner is told to cancel them. A task already being
+// cancelled (a client's Cancel, its own timeout, an unacknowledged task)
+// was decided before the deadline: it ends as that decision said, now,
+// without a second Cancel frame, and is not counted as cut. Before, the
+// deadline cut it as a drain cut (TimedOut, ReasonShutdownDrainCut), which
+// a ClusterClient resubmits elsewhere: a task whose Cancel had returned 1
+// could run again (review of the Cancel-during-shutdown change).
 func (a *runnerActor) drainDeadlinePassed(ctx actor.Context) {
 	reason := ReasonShutdownDrainCut
 	if a.drain.then == lifeStopping {
@@ -184,13 +190,22 @@ func (a *runnerActor) drainDeadlinePassed(ctx actor.Context) {
 	for _, id := range l.sentIDs() {
 		e := l.live[id]
 		a.discardChunksOf(id) // before the Cancel: what the runner writes after reading it is skipped
+		if e.state == taskCancelling {
+			a.endTask(nil, e, e.cancelAs, e.cancelWhy+" (the drain deadline passed before the runner confirmed)")
+			a.drain.unfinished++
+			continue
+		}
 		if a.p != nil && a.exit == nil && a.caps[protocol.CapCancel] {
 			_ = a.p.Send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Cancel{Cancel: &exov1.Cancel{Target: &exov1.Cancel_TaskId{TaskId: id}}}})
 		}
 		a.endTask(nil, e, exov1.TaskStatus_TASK_STATUS_TIMED_OUT, reason)
 		a.drain.cut++
 	}
-	a.endDrain(ctx, "drain deadline passed")
+	cutShort := ""
+	if a.drain.cut > 0 {
+		cutShort = "drain deadline passed"
+	}
+	a.endDrain(ctx, cutShort)
 }
 
 // endDrain leaves lifeDraining: every DRAINING waiter is answered, and the

@@ -412,16 +412,17 @@ func taskText(h *exo.TaskHandle) string {
 
 // nodeRun is what run saw of one node.
 type nodeRun struct {
-	c        *exo.Client
-	runner   string
-	stopped  bool // runner stopped (or, on an abort, kept by --keep-runners)
-	handles  []*exo.TaskHandle
-	events   int
-	gaps     int
-	outcomes int
-	order    string // the first order violation
-	err      error
-	watch    runnerWatch // its runner's failures, as watchRunner saw them (remote_watch.go)
+	c         *exo.Client
+	runner    string
+	stopped   bool // runner stopped (or, on an abort, kept by --keep-runners)
+	handles   []*exo.TaskHandle
+	cancelled map[string]bool // tasks the run cancelled (--cancel-after), by ID
+	events    int
+	gaps      int
+	outcomes  int
+	order     string // the first order violation
+	err       error
+	watch     runnerWatch // its runner's failures, as watchRunner saw them (remote_watch.go)
 }
 
 func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun) (err error) {
@@ -518,6 +519,10 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 						return fmt.Errorf("cancel %s on %s: %w", h.ID, nr.c.NodeName(), err)
 					}
 					cancelSent = true
+					if nr.cancelled == nil {
+						nr.cancelled = map[string]bool{}
+					}
+					nr.cancelled[h.ID] = true
 				}
 			}
 			o, err := h.Wait(ctx)
@@ -612,8 +617,8 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 }
 
 // printEndedFailures prints a FAILED line for each task of runs that has
-// ended, not as the run wants (checkTask), when the run ends before its
-// normal end: a task cancelled on purpose (--cancel-after) is not one.
+// ended, not as the run wants (checkTask, told which tasks the run
+// cancelled), when the run ends before its normal end.
 func printEndedFailures(out io.Writer, r remoteRun, runs []*nodeRun) {
 	for _, nr := range runs {
 		if nr == nil {
@@ -621,10 +626,10 @@ func printEndedFailures(out io.Writer, r remoteRun, runs []*nodeRun) {
 		}
 		for _, h := range nr.handles {
 			o := h.Outcome()
-			if o == nil || r.cancelAfter > 0 && o.Status == exo.TaskCancelled {
+			if o == nil {
 				continue
 			}
-			if ok, text := checkTask(r, *o, lastChunk(h), false); !ok {
+			if ok, text := checkTask(r, *o, lastChunk(h), nr.cancelled[h.ID]); !ok {
 				fmt.Fprintf(out, "FAILED %s on %s: %s\n", h.ID, nr.c.NodeName(), text)
 			}
 		}

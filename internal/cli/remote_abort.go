@@ -191,6 +191,9 @@ func abortReason(ctx context.Context, r remoteRun, runs []*nodeRun, cause error)
 	if r.noStop {
 		done = "its tasks were cancelled as printed above, its runners kept (--keep-runners)"
 	}
+	if down := nodesDown(runs); len(down) > 0 {
+		done = fmt.Sprintf("%s shut down during the run (that shutdown cut its tasks there short and stopped its runner); %s", nodesText(down), done)
+	}
 	var ri *runInterrupted
 	interrupted := errors.As(context.Cause(ctx), &ri)
 	// A spawn still in flight when ctx ended: the node stops the runner
@@ -206,9 +209,6 @@ func abortReason(ctx context.Context, r remoteRun, runs []*nodeRun, cause error)
 		return "", fmt.Errorf("--timeout %s reached before any runner was spawned (while dialing the nodes or spawning): %s; allow more time with --timeout (e.g. --timeout %s)", r.timeout, inFlight, 4*r.timeout)
 	case interrupted:
 		return ri.Error(), &interruptedError{msg: fmt.Sprintf("%s after %d of %d tasks ended; %s", ri.Error(), ended, r.tasks, done)}
-	}
-	if down := nodesDown(runs); len(down) > 0 {
-		done = fmt.Sprintf("%s shut down during the run (its shutdown cut its tasks short and stopped its runner); %s", nodesText(down), done)
 	}
 	if failing := failingRunners(ctx, runs); len(failing) > 0 { // remote_watch.go
 		return fmt.Sprintf("--timeout %s reached", r.timeout), fmt.Errorf("--timeout %s reached before the run ended (%d of %d tasks had ended, %d submitted): %s; %s",

@@ -68,7 +68,11 @@ func (nr *nodeRun) watchRunner(ctx context.Context, sub *exo.Subscription, out i
 		case exo.StatusChanged:
 			w.ready = p.To == exo.StatusReady || p.To == exo.StatusRunning
 			w.wasReady = w.wasReady || w.ready
-			w.stopping = w.stopping || p.To == exo.StatusShuttingDown
+			// Sticky through its stop's end (ShuttingDown, Shutdown,
+			// Failed); a later status is a new process, which is
+			// judged afresh.
+			w.stopping = p.To == exo.StatusShuttingDown ||
+				w.stopping && (p.To == exo.StatusShutdown || p.To == exo.StatusFailed)
 		case exo.RunnerFailed:
 			w.ready = false
 			w.failures++
@@ -154,7 +158,9 @@ func failingRunners(ctx context.Context, runs []*nodeRun) []string {
 			continue
 		}
 		if w.failures == 0 && !w.ready {
-			w = nr.askRunner(ctx)
+			asked := nr.askRunner(ctx)
+			asked.wasReady = w.wasReady
+			w = asked
 		}
 		if w.failures == 0 || w.ready {
 			continue

@@ -844,15 +844,19 @@ func (s *server) onEvent(ev event) (end bool, err error) {
 	case loadEnded:
 		s.loadRunning = false
 		s.cancelLoad()
-		if s.ending() {
+		// One look at both, under both locks: the reader goroutine notes a
+		// Shutdown at once (handleInReader sets ShuttingDown under tmu and
+		// mu), so a status read apart from ending() could see the
+		// ShuttingDown that ending() missed, and a runner stopped right
+		// after it said Ready failed with "Load returned in status
+		// ShuttingDown" (the package's Example, once in CI).
+		ending, st := s.endingAndStatus()
+		if ending {
 			return false, nil
 		}
 		if ev.err != nil {
 			return true, s.fail(ev.err.Error(), fmt.Errorf("runner: Load failed: %w", ev.err))
 		}
-		s.mu.Lock()
-		st := s.status
-		s.mu.Unlock()
 		if st != ready && st != running {
 			err := fmt.Errorf("runner: Load returned in status %s; it must report Ready before returning nil", protocol.StatusName(st))
 			return true, s.fail(err.Error(), err)
@@ -1008,12 +1012,18 @@ func (s *server) stop(reason string, limit time.Duration) error {
 // main loop has not reached yet. Handlers that end meanwhile (Load cut
 // short, a task cancelled) are part of that end, not failures.
 func (s *server) ending() bool {
+	ending, _ := s.endingAndStatus()
+	return ending
+}
+
+// endingAndStatus returns ending() and the status it saw, read together
+// (tmu, then mu, as handleInReader takes them).
+func (s *server) endingAndStatus() (bool, exov1.RunnerStatusKind) {
 	s.tmu.Lock()
-	stopping := s.stopping
-	s.tmu.Unlock()
+	defer s.tmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return stopping || s.status == shuttingDown
+	return s.stopping || s.status == shuttingDown, s.status
 }
 
 // liveCount returns how many handler goroutines have not reported their end.
