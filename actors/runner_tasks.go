@@ -396,9 +396,15 @@ func (a *runnerActor) cancelEntry(ctx actor.Context, e *taskEntry, as exov1.Task
 		a.armTask(ctx, e, taskTimerCancel, a.node.limits.CancelWait)
 		return
 	}
-	// A runner without the cancel capability cannot be told: the task ends
-	// now on our side (the runner's late word about it is ignored).
-	a.endTask(ctx, e, as, why+" (runner cannot cancel: no cancel capability)")
+	// A runner that cannot be told (no cancel capability, or its process
+	// has ended) does not confirm: the task ends now on our side (the
+	// runner's late word about it is ignored). The note says which, so a
+	// runner that has the capability is not blamed for lacking it.
+	note := " (runner cannot cancel: no cancel capability)"
+	if a.p == nil || a.exit != nil {
+		note = " (the runner's process has ended: nothing to confirm it)"
+	}
+	a.endTask(ctx, e, as, why+note)
 	a.discardChunksOf(e.spec.ID)
 }
 
