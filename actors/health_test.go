@@ -229,7 +229,7 @@ func TestHealthHungRunnerRecoveredThenStopped(t *testing.T) {
 	}
 
 	var trail []string
-	below := false
+	below, resetSeen := false, false
 	stopped := func() bool {
 		for _, e := range n.rec.snapshot() {
 			if s, ok := e.(*actors.RunnerStopped); ok && s.Result.RunnerID == id {
@@ -248,6 +248,19 @@ func TestHealthHungRunnerRecoveredThenStopped(t *testing.T) {
 		trail = append(trail, fmt.Sprintf("g%d %s %.3f %s", r.Generation, r.State, r.Value, r.Level))
 		if r.State == actors.RunnerLive && r.Value < 0.8 {
 			below = true
+		}
+		// The recovery's reset runs on a goroutine, bounded by a timeout
+		// on this stepped clock: let it be called before the clock moves
+		// on, or a goroutine late on a loaded machine reads as a reset
+		// that timed out after 5 s of steps (it did, once, under two full
+		// suites at once: "reset did not return within 5s").
+		if !resetSeen && resetRequested(r) {
+			select {
+			case <-reset:
+				resetSeen = true
+			case <-time.After(20 * time.Second):
+				t.Fatal("the recovery asked for the resource's reset, and Reset was not called within 20s")
+			}
 		}
 		// Its stop was asked, and the hung process lives until the stop's
 		// escalation ends it: the report must not say it is not running
@@ -269,9 +282,14 @@ func TestHealthHungRunnerRecoveredThenStopped(t *testing.T) {
 	if !stopped() {
 		t.Fatal("the runner that stays broken was not stopped")
 	}
-	select {
-	case <-reset:
-	default:
+	if !resetSeen { // the recovery may have ended between two looks
+		select {
+		case <-reset:
+			resetSeen = true
+		default:
+		}
+	}
+	if !resetSeen {
 		t.Error("the resource in error was never reset")
 	}
 	step(t, fc, checks, time.Second) // a check that finds it persistently failed
@@ -429,4 +447,18 @@ func scoreSeries(t *testing.T, n *testNode, id string) []string {
 		}
 	}
 	return out
+}
+
+// resetRequested reports whether the recovery under way asked for its
+// reset_resources step.
+func resetRequested(r actors.RunnerHealth) bool {
+	if r.Recovering == nil {
+		return false
+	}
+	for _, st := range r.Recovering.Steps {
+		if st.Name == health.StepResetResources && st.Outcome == "requested" {
+			return true
+		}
+	}
+	return false
 }
