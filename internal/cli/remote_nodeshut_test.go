@@ -47,26 +47,9 @@ func TestRemoteRunNodeShutDownMidTask(t *testing.T) {
 	// The node's log, read to its end: "to=Running" says the task runs;
 	// "closing after the node's shutdown" that its gateway told its
 	// clients so and waits (1 s at most) for their goodbyes.
-	running := make(chan struct{}, 1) // capacity 1, never closed
-	closing := make(chan struct{}, 1) // capacity 1, never closed
-	logDone := make(chan struct{})
-	go func() {
-		defer close(logDone) // sole sender: this reader
-		sc := bufio.NewScanner(nodeErr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			l := sc.Text()
-			switch {
-			case strings.Contains(l, "runner status changed") && strings.Contains(l, "to=Running"):
-				select {
-				case running <- struct{}{}:
-				default:
-				}
-			case strings.Contains(l, "gateway: closing after the node's shutdown"):
-				closing <- struct{}{} // once
-			}
-		}
-	}()
+	running, closing := make(chan struct{}, 1), make(chan struct{}, 1) // capacity 1, never closed
+	logDone := watchLog(nodeErr, logSignal{taskRunning, running},
+		logSignal{func(l string) bool { return strings.Contains(l, "gateway: closing after the node's shutdown") }, closing})
 	out := bufio.NewReader(nodeOut)
 	addr := listenAddr(t, out)
 
@@ -138,20 +121,7 @@ func TestRemoteRunTimeoutAfterANodeShutDown(t *testing.T) {
 	}
 	bOut := startNodeCommand(t, b)
 	running := make(chan struct{}, 1) // capacity 1, never closed
-	logDone := make(chan struct{})
-	go func() {
-		defer close(logDone) // sole sender: this reader
-		sc := bufio.NewScanner(bErr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			if l := sc.Text(); strings.Contains(l, "runner status changed") && strings.Contains(l, "to=Running") {
-				select {
-				case running <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
+	logDone := watchLog(bErr, logSignal{taskRunning, running})
 	addrB := listenAddr(t, bOut)
 
 	// The tasks (1,000,000 tokens) outlive --timeout; 20 s leaves room for
@@ -196,4 +166,39 @@ func TestRemoteRunTimeoutAfterANodeShutDown(t *testing.T) {
 	checkNodeFree(t, addrA)
 	_ = nodeA.Process.Signal(syscall.SIGTERM)
 	_ = nodeA.Wait()
+}
+
+// logSignal is a condition on a node's log lines and the channel (capacity
+// 1) watchLog signals, without blocking, on each line that meets it.
+type logSignal struct {
+	match func(line string) bool
+	ch    chan struct{}
+}
+
+// taskRunning matches the log line of a runner going Running (a task runs).
+func taskRunning(l string) bool {
+	return strings.Contains(l, "runner status changed") && strings.Contains(l, "to=Running")
+}
+
+// watchLog reads a node's log (its stderr) to its end on a goroutine of its
+// own, signalling each matching signal; the channel it returns closes when
+// the log ends (the node exited): wait for it before the test ends.
+func watchLog(r io.Reader, signals ...logSignal) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done) // sole sender: this reader
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			for _, sg := range signals {
+				if sg.match(sc.Text()) {
+					select {
+					case sg.ch <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}
+	}()
+	return done
 }
