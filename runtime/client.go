@@ -202,7 +202,12 @@ type Client struct {
 	lastHeard time.Time
 	pingSeq   uint64
 	pending   map[uint64]chan proto.Message // calls waiting for their reply; each channel has capacity 1
-	tasks     map[uint64]*actors.TaskFeed   // open tasks by GwSubmit call_id
+	// noteBye is the goodbye the client actor sent on its node's shutdown
+	// note (endOnNote): its GwByeAck arrives on it (a pending call),
+	// and Close waits for that as for its own goodbye. nil until then.
+	noteBye   chan proto.Message
+	noteByeID uint64
+	tasks     map[uint64]*actors.TaskFeed // open tasks by GwSubmit call_id
 	taskIDs   map[uint64]string
 	subs      map[uint64]*remoteSub // open subscriptions by GwSubscribe call_id
 	subsGone  chan struct{}         // closed (then replaced, under mu) when a subscription is dropped (forgetSubLocked): wakes every awaitSubsEnded
@@ -858,7 +863,9 @@ func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
 // cancels only the tasks of a client lost without a goodbye: cancel them
 // with Cancel first if they should stop), and waits, at most 2 s, for the
 // node to acknowledge it (a goodbye still queued when the endpoint is
-// released would make the node take the client for lost). It ends every
+// released would make the node take the client for lost). A client that
+// has ended on its node's shutdown said goodbye then; Close waits, as
+// long at most, for that acknowledgement (not when the node is gone). It ends every
 // open handle of this
 // client (tasks Failed, subscriptions EndOfStream, both wrapping
 // ErrClientClosed), and releases the process's client endpoint. Idempotent.
@@ -867,17 +874,30 @@ func (c *Client) Close() error {
 		c.mu.Lock()
 		connected := c.state == clientConnected
 		c.mu.Unlock()
+		// Wait (briefly) for the node's GwByeAck: a goodbye sent without
+		// it could still be in this process's endpoint writer when the
+		// endpoint is released, and the node would take the client for
+		// lost (cancel_tasks_on_client_loss then cancels its tasks). Also
+		// for the goodbye the client sent on the node's shutdown note
+		// (endOnNote; also when the note ended the client while this
+		// goodbye waited): the node's watch of the client actor stopped
+		// below is a system message, which its gateway handles before a
+		// goodbye still in its mailbox.
+		ctx, cancel := context.WithTimeout(context.Background(), byeWait)
 		if connected {
-			// Wait (briefly) for the node's GwByeAck: a goodbye sent
-			// without it could still be in this process's endpoint writer
-			// when the endpoint is released, and the node would take the
-			// client for lost (cancel_tasks_on_client_loss then cancels
-			// its tasks).
-			ctx, cancel := context.WithTimeout(context.Background(), byeWait)
 			id := c.ids.Add(1)
 			_, _ = c.callAs(ctx, id, &exov1.GwBye{CallId: id})
-			cancel()
 		}
+		c.mu.Lock()
+		noteBye := c.noteBye
+		c.mu.Unlock()
+		if noteBye != nil {
+			select {
+			case <-noteBye: // the ack, or nodeGone: no ack will come
+			case <-ctx.Done():
+			}
+		}
+		cancel()
 		c.end(clientClosed, fmt.Errorf("%w: client of node %s (%s) closed", ErrClientClosed, c.NodeName(), c.addr))
 		close(c.tickStop) // sole sender: Close, inside closeOnce
 		c.ticker.Wait()
@@ -916,6 +936,32 @@ func (c *Client) end(st clientState, err error) {
 		c.forgetSubLocked(id)
 	}
 	c.pending = map[uint64]chan proto.Message{}
+}
+
+// endOnNote ends the client on its node's shutdown note and sends the
+// goodbye that tells the node's closing gateway that everything before
+// the note arrived (it closes once its clients said it), as a call whose
+// GwByeAck Close waits for (noteBye). noteBye is set before end wakes
+// the calls waiting (a Close saying its own goodbye among them), so that
+// such a Close, seeing the client ended, finds it. Only the client actor
+// calls it; a second note sends no second goodbye.
+func (c *Client) endOnNote(err error) {
+	c.mu.Lock()
+	first := c.noteBye == nil
+	if first {
+		c.noteBye = make(chan proto.Message, 1) // one reply, or nodeGone's nil
+		c.noteByeID = c.ids.Add(1)
+	}
+	id, ch := c.noteByeID, c.noteBye
+	c.mu.Unlock()
+	c.end(clientLost, err)
+	if !first {
+		return
+	}
+	c.mu.Lock()
+	c.pending[id] = ch // after end, which clears pending
+	c.mu.Unlock()
+	c.send(&exov1.GwBye{CallId: id})
 }
 
 func (c *Client) lost(why string) {
@@ -962,6 +1008,14 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		}
 	case *nodeGone:
 		c.lost(m.why)
+		c.mu.Lock()
+		if ch := c.pending[c.noteByeID]; ch != nil && c.noteBye != nil {
+			// No ack will come: Close need not wait for it. Taken from
+			// pending first, so that a late ack finds no channel to fill.
+			delete(c.pending, c.noteByeID)
+			ch <- nil
+		}
+		c.mu.Unlock()
 	case *beatT:
 		now := time.Now()
 		late := a.beats.Late(now, c.opts.heartbeat)
@@ -989,8 +1043,7 @@ func (a *clientActor) Receive(ctx actor.Context) {
 			// Its node shut down; everything the node sent before this
 			// (its last task outcomes) was handled. The goodbye tells the
 			// gateway so: it closes once its clients said it.
-			c.send(&exov1.GwBye{})
-			c.end(clientLost, &nodeShutDown{node: c.NodeName(), addr: c.addr, text: m.GetText()}) // client_shutdown.go
+			c.endOnNote(&nodeShutDown{node: c.NodeName(), addr: c.addr, text: m.GetText()}) // client_shutdown.go
 			return
 		}
 		if errors.Is(gateway.Error(c.NodeName(), m), gateway.ErrNoSession) {
