@@ -207,3 +207,10 @@ func SetFaultRunEndHookForTest(f func()) (restore func()) {
 // NodeFaultForTest reports a node-wide fault to the node, as a runner that
 // could not start for the node's sake (or the health monitor) does.
 func (n *Node) NodeFaultForTest(reason error) { n.onNodeFault(reason) }
+
+// AbandonPhasesForTest makes every phase of n's shutdown go unanswered, as
+// a node root that cannot answer would: Shutdown then stops the tree under
+// live runners (the defensive path of finishShutdown). Before the
+// shutdown's context fitted its phases (tenth session), a Shutdown with a
+// context of 100 ms reached that path; now nothing but a wedged root does.
+func (n *Node) AbandonPhasesForTest() { n.unansweredPhases.Store(true) }

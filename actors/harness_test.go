@@ -201,6 +201,10 @@ type testNode struct {
 	*actors.Node
 	rec  *recorder
 	logs *logHook
+	// shutdownErrChecked: the test shut the node down itself and checked
+	// the error it expected; the cleanup's Shutdown returns the same
+	// error and does not report it again.
+	shutdownErrChecked bool
 }
 
 // logHook keeps log entries for assertions.
@@ -288,17 +292,18 @@ func startNodeVia(t testing.TB, start func(actors.NodeConfig) (*actors.Node, err
 	if err != nil {
 		t.Fatal(err)
 	}
+	tn := &testNode{Node: n, rec: rec, logs: hook}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := n.Shutdown(ctx); err != nil {
+		if _, err := n.Shutdown(ctx); err != nil && !tn.shutdownErrChecked {
 			t.Errorf("shutdown: %v", err)
 		}
 		if t.Failed() {
 			t.Logf("log:\n%s", lastLines(out.String(), 60))
 		}
 	})
-	return &testNode{Node: n, rec: rec, logs: hook}
+	return tn
 }
 
 func lastLines(s string, n int) string {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -234,6 +235,11 @@ type Node struct {
 	// mu while the node has not stopped (so never after the Wait below
 	// began); Shutdown waits for them once the node is done.
 	faultRuns sync.WaitGroup
+	// unansweredPhases (tests only: AbandonPhasesForTest) makes every
+	// phase of the shutdown go unanswered, as a root that cannot answer
+	// would: the tree is then stopped under live runners (finishShutdown),
+	// the defensive path a test cannot reach otherwise.
+	unansweredPhases atomic.Bool
 }
 
 // StartNode starts an actor system with the node root and runner supervisor.
@@ -457,6 +463,11 @@ func (n *Node) Runners(ctx context.Context) ([]RunnerInfo, error) {
 // and named in the report. Calling Shutdown again, or concurrently, returns
 // the same report once the first call is done. During a stepped shutdown
 // (ShutdownPhase, a cluster-wide shutdown) it runs the phases not run yet.
+//
+// ctx bounds the shutdown: phases that would outlast its deadline run
+// with a share of the time left each (fitPhase), and when it ends while a
+// phase runs, every runner's process group gets SIGKILL and the phases
+// left run at once (cutShortOnDone); the error then wraps ctx's error.
 func (n *Node) Shutdown(ctx context.Context) (ShutdownReport, error) {
 	n.mu.Lock()
 	n.beginShutdownLocked()

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/exo-actors/exo-actors/runtime/clock"
@@ -27,6 +28,9 @@ type shutdownRun struct {
 	// stale and does nothing (it must not run CLOSING right after a
 	// coordinator's DRAINING).
 	goOnSeq uint64
+	// cut: the context of the call running the phases ended before they
+	// did (cutShortOnDone, advanceIf); its error is recorded once.
+	cut bool
 }
 
 // ShutdownPhase runs one phase of the node's shutdown, for a coordinator
@@ -74,10 +78,17 @@ func (n *Node) advanceIf(ctx context.Context, last Phase, deadline, goOnAfter ti
 	}
 	select {
 	case n.shutSem <- struct{}{}:
-	case <-n.done:
-		return n.report, n.shutErr
-	case <-ctx.Done():
-		return ShutdownReport{}, ctx.Err()
+	default:
+		// Another call runs the shutdown: wait for it, or for ctx (a call
+		// with a ctx that has ended takes a free shutSem above first: its
+		// shutdown runs, at once, instead of not at all).
+		select {
+		case n.shutSem <- struct{}{}:
+		case <-n.done:
+			return n.report, n.shutErr
+		case <-ctx.Done():
+			return ShutdownReport{}, ctx.Err()
+		}
 	}
 	defer func() { <-n.shutSem }()
 	sr := n.shut
@@ -103,10 +114,12 @@ func (n *Node) advanceIf(ctx context.Context, last Phase, deadline, goOnAfter ti
 		sr.goOnSeq++ // if it fired already, its call waits for shutSem and then finds itself stale
 	}
 	for ; sr.next <= last; sr.next++ {
-		d := deadline
-		if d <= 0 {
-			d = n.deadlines.of(sr.next)
+		if err := ctx.Err(); err != nil && !sr.cut {
+			sr.cut = true
+			sr.errs = append(sr.errs, fmt.Errorf("%w: the context given to Shutdown ended before %s: the phases left ran at once (give Shutdown a context that outlasts the phases' deadlines, ShutdownDeadlines, or context.Background())", err, sr.next))
+			sr.rep.Errors = append(sr.rep.Errors, sr.errs[len(sr.errs)-1].Error())
 		}
+		d := n.fitPhase(ctx, sr.next, last, deadline)
 		sr.rep.PhaseDeadline[sr.next], sr.rep.PhaseCoordinated[sr.next] = d, deadline > 0
 		n.runPhase(ctx, sr, sr.next, d)
 	}
@@ -128,8 +141,60 @@ func (n *Node) advanceIf(ctx context.Context, last Phase, deadline, goOnAfter ti
 		partial.Total = n.cfg.runnerClock.Now().Sub(partial.Start) // so far
 		return partial, OneLine(sr.errs...)
 	}
-	n.finishShutdown(ctx, sr)
+	n.finishShutdown(sr)
 	return n.report, n.shutErr
+}
+
+// phaseMargin is what fitPhase keeps, per phase, between a phase's deadline
+// and its answer: the stages of the tree answer up to 2 × phaseSlack each
+// past the deadline.
+const phaseMargin = 4 * phaseSlack
+
+// finishMargin is what fitPhase keeps for the end of the shutdown
+// (finishShutdown: the tree, the spawner and the system stop).
+const finishMargin = 250 * time.Millisecond
+
+// fitPhase returns the deadline phase ph runs with: given (a coordinator's)
+// or the node's own, fitted into ctx's deadline. A caller's ctx bounds how
+// long it waits for the shutdown; when the phases left (ph to last) would
+// not end within it, each gets a share of the time left in proportion to
+// its own deadline, less phaseMargin each and finishMargin. The share is
+// taken again at each phase's start, so time a phase did not use goes to
+// the ones after it. A ctx that has ended already leaves every phase a
+// zero deadline: what has not ended at once is force-cleaned (runners
+// SIGKILLed in CLOSING), so that the shutdown still ends, with a report.
+// Before, a phase whose ctx ended was abandoned half-way, the phases after
+// it failed at once ("CLOSING: context deadline exceeded"), and the tree
+// stopped under the runners: SIGKILL with no Shutdown frame, no report of
+// DRAINING or CLOSING, tasks Failed "runner actor stopped" (a new user's
+// 30 s context, trial of the tenth session).
+func (n *Node) fitPhase(ctx context.Context, ph, last Phase, given time.Duration) time.Duration {
+	of := func(p Phase) time.Duration {
+		if given > 0 {
+			return given
+		}
+		return n.deadlines.of(p)
+	}
+	d := of(ph)
+	if ctx.Err() != nil {
+		return 0
+	}
+	end, ok := ctx.Deadline()
+	if !ok {
+		return d
+	}
+	var sum time.Duration
+	for p := ph; p <= last; p++ {
+		sum += of(p)
+	}
+	left := time.Until(end) - finishMargin - time.Duration(last-ph+1)*phaseMargin
+	if sum <= left {
+		return d
+	}
+	if left <= 0 || sum <= 0 {
+		return 0
+	}
+	return time.Duration(float64(left) * float64(d) / float64(sum))
 }
 
 // phaseAnswerMargin is how long, past the phase deadline and the tree's
@@ -148,8 +213,21 @@ func (n *Node) runPhase(ctx context.Context, sr *shutdownRun, ph Phase, d time.D
 	// The root answers a little after the deadline even if children do not
 	// (its stages' timers: deadline + 2×phaseSlack each); this bound is
 	// only for a root that cannot answer at all.
-	pctx, cancel := context.WithTimeout(ctx, d+4*phaseSlack+phaseAnswerMargin)
-	res, err := n.request(pctx, n.root, &phaseRequest{phase: ph, deadline: deadline, id: uint64(ph) + 1}) // one shutdown per node: the phase names the request
+	// Not ctx: a phase is never abandoned half-way (the tree would stop
+	// under it). When ctx ends while the phase runs, its caller will wait
+	// no longer: cutShort kills every runner's process group, so that the
+	// phase ends at once, and the phases after it run with a zero
+	// deadline (fitPhase).
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d+4*phaseSlack+phaseAnswerMargin)
+	stop := n.cutShortOnDone(ctx, sr, ph)
+	var res any
+	var err error
+	if n.unansweredPhases.Load() {
+		err = fmt.Errorf("no answer from the node's root (AbandonPhasesForTest)")
+	} else {
+		res, err = n.request(pctx, n.root, &phaseRequest{phase: ph, deadline: deadline, id: uint64(ph) + 1}) // one shutdown per node: the phase names the request
+	}
+	stop()
 	cancel()
 	end := clk.Now() // one reading ends this phase and starts the next
 	sr.rep.PhaseStart[ph], sr.rep.PhaseDuration[ph] = sr.t, end.Sub(sr.t)
@@ -162,9 +240,46 @@ func (n *Node) runPhase(ctx context.Context, sr *shutdownRun, ph Phase, d time.D
 	sr.rep.Root.merge(res.(*PhaseReport))
 }
 
+// cutShortOnDone watches ctx while phase ph runs: when it ends first, it
+// sends every runner's process group SIGKILL (killShutdownContext) and
+// records why in the report's errors (and the shutdown's error, which
+// wraps ctx's). stop ends the watch and waits for it; call it once the
+// phase answered. A ctx that cannot end starts nothing.
+func (n *Node) cutShortOnDone(ctx context.Context, sr *shutdownRun, ph Phase) (stop func()) {
+	if ctx.Done() == nil || sr.cut {
+		return func() {} // ctx cannot end, or has (the phases left run at once)
+	}
+	quit := make(chan struct{}) // sole sender: stop, once
+	var cut error               // written by the watcher, read after wg.Wait
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-quit:
+			return
+		case <-ctx.Done():
+		}
+		cut = fmt.Errorf("%w: the context given to Shutdown ended during %s, before the phases' deadlines: every runner's process group got SIGKILL and the phases left ran at once (give Shutdown a context that outlasts the phases' deadlines, ShutdownDeadlines, or context.Background())", ctx.Err(), ph)
+		n.cfg.logger.WithField("phase", ph.String()).Warn("shutdown: the caller's context ended during the phase: killing every runner's process group so that the shutdown ends now")
+		// Bounded: the supervisor answers at once; a wedged one is
+		// force-cleaned by the phase's own deadline anyway.
+		_, _ = n.system.Root.RequestFuture(n.supervisor, &forceKillAll{cause: killShutdownContext}, time.Second).Result()
+	}()
+	return func() {
+		close(quit)
+		wg.Wait()
+		if cut != nil {
+			sr.cut = true
+			sr.errs = append(sr.errs, cut)
+			sr.rep.Errors = append(sr.rep.Errors, cut.Error())
+		}
+	}
+}
+
 // finishShutdown ends the shutdown once every phase ran: the report's
 // totals, then the tree, the spawner and the system stop, and Done closes.
-func (n *Node) finishShutdown(ctx context.Context, sr *shutdownRun) {
+func (n *Node) finishShutdown(sr *shutdownRun) {
 	rep := sr.rep
 	errs := sr.errs
 	rep.Total = n.cfg.runnerClock.Now().Sub(rep.Start) // its own reading, not a sum
@@ -173,7 +288,7 @@ func (n *Node) finishShutdown(ctx context.Context, sr *shutdownRun) {
 
 	// A close that ignored its timeout still runs user code: give it a moment,
 	// then say so (it is not waited for forever).
-	wctx, wcancel := context.WithTimeout(ctx, 2*time.Second)
+	wctx, wcancel := context.WithTimeout(context.Background(), 2*time.Second)
 	if err := n.cfg.resources.Wait(wctx); err != nil {
 		rep.Errors = append(rep.Errors, fmt.Sprintf("resource closes still running after CLOSING: %v", err))
 	}

@@ -30,6 +30,10 @@ const (
 	// had stopped (its own timer, or the runner supervisor's for a runner
 	// that did not answer).
 	killClosingDeadline
+	// killShutdownContext: the context given to Shutdown ended while a
+	// phase ran (its caller would wait no longer): the phase running is
+	// cut short so that the shutdown ends at once (node_stepped.go).
+	killShutdownContext
 )
 
 // what names the cause as the subject of "runner killed by …". Whether a
@@ -44,6 +48,8 @@ func (k nodeKill) what() string {
 		return "the node: the CLOSING deadline of its shutdown passed"
 	case killForcedRunning:
 		return "the node: ForceKill sent SIGKILL to every runner's process group"
+	case killShutdownContext:
+		return "the node's shutdown: the context given to Shutdown ended before its phases did, so every runner's process group got SIGKILL"
 	}
 	return "the node's forced shutdown: ForceKill sent SIGKILL to every runner's process group"
 }

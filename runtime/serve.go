@@ -149,7 +149,7 @@ func (srv *Server) WaitIdle(ctx context.Context) error { return srv.gw.WaitIdle(
 // every client so (their Err wraps ErrNodeLost and ErrShuttingDown; a
 // client whose ShutdownNode is still unanswered gets its report first,
 // and Close waits for that answer: at once after Shutdown returned, at
-// most 2 minutes otherwise) and blocks until each said goodbye: at most
+// most 2 min 10 s otherwise) and blocks until each said goodbye: at most
 // 1 s (gateway.CloseGrace), or 3 s (gateway.RequesterGrace) while the
 // client that asked for the shutdown is connected. Clients learn of a
 // shutdown only then: a host calls Close once Done is closed, whoever

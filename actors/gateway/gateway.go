@@ -215,7 +215,7 @@ func (g *Gateway) WaitIdle(ctx context.Context) error {
 // is shutting down), each client is told so (GwError, code SHUTTING_DOWN,
 // call_id 0, after those outcomes; a client whose GwShutdown or
 // GwShutdownPhase is unanswered gets it right after that answer, and
-// Close waits for those answers, at most 2 min 10 s), and then Close
+// Close waits for those answers, at most 2 min 10 s: closeNotesWait), and then Close
 // waits up to Config.CloseGrace for the clients to say goodbye, or
 // Config.RequesterGrace while a client that asked for the shutdown is
 // connected (a client that knows the note says it at once): its goodbye
@@ -303,7 +303,9 @@ func (g *Gateway) waitGoodbyes() {
 }
 
 // closeNotesWait bounds Close's wait for the shutdown calls still running
-// when it begins (a GwShutdown's own bound is 2 minutes).
+// when it begins. A shutdown call ends with the node's shutdown (bounded by
+// its phase deadlines), which has ended when a host closes the gateway
+// after Shutdown returned: then the wait is none.
 const closeNotesWait = 2*time.Minute + 10*time.Second
 
 func (g *Gateway) tick() {
@@ -987,9 +989,11 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		}
 		to := ctx.Sender()
 		if !a.goCallDone(ctx, s, callID, &callDone{s: s, shutdown: true}, func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			text, rep, err := g.cfg.Shutdown(sctx)
+			// No bound of its own: the node's phase deadlines bound its
+			// shutdown. A shorter one (it was 2 minutes) would cut the
+			// phases of a node configured for longer (Shutdown fits its
+			// phases into its context).
+			text, rep, err := g.cfg.Shutdown(context.Background())
 			if err != nil {
 				g.system.Root.Send(to, errMsg(callID, err))
 				return

@@ -18,11 +18,6 @@ import (
 // and returns the node's report so far.
 type ShutdownPhaseFunc func(ctx context.Context, ph actors.Phase, deadline, goOnAfter time.Duration) (actors.ShutdownReport, error)
 
-// shutdownPhaseWait bounds one GwShutdownPhase on the node: the phase's own
-// deadline plus this (the node answers a little after its deadline even if
-// its actors do not).
-const shutdownPhaseWait = time.Minute
-
 // PhaseFromProto maps a GwPhase to the actors' phase; false for
 // GW_PHASE_UNSPECIFIED or an unknown value.
 func PhaseFromProto(p exov1.GwPhase) (actors.Phase, bool) {
@@ -73,9 +68,11 @@ func (a *gatewayActor) shutdownPhase(ctx actor.Context, s *session, m *exov1.GwS
 	// A shutdown call: the note that the node shut down (Close) waits for
 	// its report, the last phase's above all.
 	if !a.goCallDone(ctx, s, callID, &callDone{s: s, shutdown: true}, func() {
-		sctx, cancel := context.WithTimeout(context.Background(), deadline+shutdownPhaseWait)
-		defer cancel()
-		rep, err := g.cfg.ShutdownPhase(sctx, ph, deadline, goOn)
+		// No bound of its own: each phase is bounded on the node (by
+		// deadline, or the node's own, and the margins of its answers). A
+		// bound here shorter than the phases asked for would cut them
+		// short (Node.ShutdownPhase fits them into its context).
+		rep, err := g.cfg.ShutdownPhase(context.Background(), ph, deadline, goOn)
 		if err != nil && rep.Root == nil {
 			g.system.Root.Send(to, errMsg(callID, err))
 			return

@@ -1,0 +1,123 @@
+package actors_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/exo-actors/exo-actors/actors"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// TestShutdownFitsItsContext: a Shutdown whose context ends before the
+// phases' deadlines would (here 8 s against 2 s + 30 s + 15 s) runs every
+// phase, each with a deadline fitted into the time the context leaves:
+// DRAINING cuts the endless task short (TimedOut, the drain deadline's
+// reason), CLOSING ends the runner by its Shutdown frame, and the report
+// has all three phases. Before, the context ended in DRAINING, which was
+// abandoned half-way ("DRAINING: ask node: node is shutting down and
+// accepts no new work (no answer from node within 1ms…); CLOSING: context
+// deadline exceeded"), the runner was SIGKILLed without a Shutdown frame
+// and its task ended Failed "runner actor stopped before the task ended"
+// (a new user's host, trial of the tenth session).
+func TestShutdownFitsItsContext(t *testing.T) {
+	n := startNode(t, func(c *actors.NodeConfig) {
+		c.Shutdown = actors.ShutdownDeadlines{Signaling: 2 * time.Second, Draining: 30 * time.Second, Closing: 15 * time.Second}
+	})
+	id := readyRunner(t, n, "--token-delay", "2ms")
+	h := mustSubmit(t, n, id, textTask("endless", 1000000))
+	if _, err := h.Chunk(ctxT(t), 0); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	rep, err := n.Shutdown(ctx)
+	if err != nil {
+		// A context that ended anyway (a starved machine overran the
+		// margins) is the cut-short path, not this test's.
+		t.Fatalf("Shutdown: %v\n%s", err, rep)
+	}
+	if d := rep.PhaseDeadline[actors.PhaseDraining]; d <= 0 || d >= 8*time.Second {
+		t.Errorf("DRAINING ran with deadline %s; want it fitted into the context's 8s", d)
+	}
+	for ph := actors.PhaseSignaling; ph <= actors.PhaseClosing; ph++ {
+		if rep.Root.Phases[ph] == nil {
+			t.Errorf("the report has no %s\n%s", ph, rep)
+		}
+	}
+	o := wait(t, h)
+	if o.Status != exov1.TaskStatus_TASK_STATUS_TIMED_OUT || o.Reason != actors.ReasonShutdownDrainCut {
+		t.Errorf("task: %s (%q); want TimedOut (%q)", o.Status, o.Reason, actors.ReasonShutdownDrainCut)
+	}
+	p := rep.Root.Children[0].Children[0].Phases[actors.PhaseClosing]
+	if p == nil || p.Outcome != actors.OutcomeOK || len(rep.Forced) != 0 {
+		t.Errorf("CLOSING of %s: %+v, forced %v; want ok (the Shutdown frame), nothing forced\n%s", id, p, rep.Forced, rep)
+	}
+	if left := markedProcesses(marker); len(left) > 0 {
+		t.Errorf("processes left: %v", left)
+	}
+}
+
+// TestShutdownContextCancelledMidDrain: a Shutdown whose context is
+// cancelled while DRAINING waits for an endless task does not wait out the
+// drain's 30 s deadline, nor abandon the phase: every runner's process
+// group gets SIGKILL, the phases left run at once, the report has all
+// three phases, and the error wraps context.Canceled and says what to
+// give Shutdown. The task's reason names the cause, not the runner.
+func TestShutdownContextCancelledMidDrain(t *testing.T) {
+	n := startNode(t, func(c *actors.NodeConfig) {
+		c.Shutdown = actors.ShutdownDeadlines{Draining: 30 * time.Second}
+	})
+	id := readyRunner(t, n, "--token-delay", "2ms")
+	h := mustSubmit(t, n, id, textTask("endless", 1000000))
+	if _, err := h.Chunk(ctxT(t), 0); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type result struct {
+		rep actors.ShutdownReport
+		err error
+	}
+	done := make(chan result, 1) // never closed; one send
+	go func() {
+		rep, err := n.Shutdown(ctx)
+		done <- result{rep, err}
+	}()
+	n.logs.waitLog(t, 20*time.Second, "the runner drains", func(e *logrus.Entry) bool {
+		return e.Message == "runner lifecycle" && e.Data["runner_id"] == id && e.Data["to"] == "Draining"
+	})
+	cancel()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(20 * time.Second): // the drain's deadline is 30 s
+		t.Fatal("Shutdown still runs 20s after its context was cancelled")
+	}
+	n.shutdownErrChecked = true
+	if !errors.Is(r.err, context.Canceled) || !strings.Contains(r.err.Error(), "the context given to Shutdown ended during DRAINING") ||
+		strings.Count(r.err.Error(), "the context given to Shutdown ended") != 1 {
+		t.Errorf("Shutdown: %v; want it to wrap context.Canceled and name DRAINING, once", r.err)
+	}
+	for ph := actors.PhaseSignaling; ph <= actors.PhaseClosing; ph++ {
+		if r.rep.Root.Phases[ph] == nil {
+			t.Errorf("the report has no %s\n%s", ph, r.rep)
+		}
+	}
+	const want = "runner killed by the node's shutdown: the context given to Shutdown ended"
+	if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_FAILED || !strings.HasPrefix(o.Reason, want) {
+		t.Errorf("task: %s (%q); want Failed (%s…)", o.Status, o.Reason, want)
+	}
+	select {
+	case <-n.Done():
+	default:
+		t.Error("Shutdown returned but the node is not done")
+	}
+	if left := markedProcesses(marker); len(left) > 0 {
+		t.Errorf("processes left: %v", left)
+	}
+}
