@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/gateway"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
@@ -567,6 +568,14 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 				var res *exo.StopResult
 				if res, err = nr.c.StopRunner(ctx, nr.runner); err == nil {
 					nr.stopped = true
+					if shutdownCutTasks(nr) {
+						// The node shuts down, its client does not know yet
+						// (the note comes at its end): its shutdown or this
+						// stop ended the runner, whichever came first.
+						down = append(down, nr.c.NodeName())
+						fmt.Fprintf(out, "node %-8s is shutting down (its shutdown ended tasks of the run); %s stopped: %s\n", nr.c.NodeName(), res.RunnerID, res.Summary())
+						continue
+					}
 					fmt.Fprintf(out, "node %-8s stopped %s: %s\n", nr.c.NodeName(), res.RunnerID, res.Summary())
 					continue
 				}
@@ -634,6 +643,24 @@ func printEndedFailures(out io.Writer, r remoteRun, runs []*nodeRun) {
 			}
 		}
 	}
+}
+
+// shutdownCutTasks says whether the node's shutdown ended a task of nr
+// (cancelled before it started, or cut by the drain deadline: the fixed
+// reasons of actors.ReasonShutdownBeforeStart and ReasonShutdownDrainCut):
+// the node shuts down although its client may not know yet.
+func shutdownCutTasks(nr *nodeRun) bool {
+	for _, h := range nr.handles {
+		o := h.Outcome()
+		if o == nil {
+			continue
+		}
+		if (o.Status == exo.TaskCancelled && o.Reason == actors.ReasonShutdownBeforeStart) ||
+			(o.Status == exo.TaskTimedOut && o.Reason == actors.ReasonShutdownDrainCut) {
+			return true
+		}
+	}
+	return false
 }
 
 // shutDownLine is the line for a node whose runner run (or its cleanup)

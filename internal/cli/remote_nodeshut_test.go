@@ -202,3 +202,51 @@ func watchLog(r io.Reader, signals ...logSignal) <-chan struct{} {
 	}()
 	return done
 }
+
+// TestRemoteRunNodeDrainCutSaysItShutDown: the node of a `remote run` is
+// shut down gracefully (one SIGTERM) mid-task, with a short drain that cuts
+// the task. The run's summary says that the node shut down, whether its
+// cleanup reached the node while it still closed (its stop then succeeds)
+// or after (the node says it shut down). Before, the first case printed
+// "node N stopped ID: ended by the Shutdown frame", as if the run had
+// stopped the runner, and a summary with no word of the shutdown (a new
+// user's trial, tenth session).
+func TestRemoteRunNodeDrainCutSaysItShutDown(t *testing.T) {
+	t.Parallel()
+	n := nodeCommand(t, "dc-a", `{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "2ms"]}},
+		"shutdown": {"draining": "1s"}}`, "info")
+	nErr, err := n.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nOut := startNodeCommand(t, n)
+	running := make(chan struct{}, 1) // capacity 1, never closed
+	logDone := watchLog(nErr, logSignal{taskRunning, running})
+	addr := listenAddr(t, nOut)
+
+	run, runOut, runErr, _ := startRun(t, "--node", addr, "--timeout", "60s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1000000")
+	select {
+	case <-running:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the task did not start within 30s")
+	}
+	if err := n.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, nOut)
+	<-logDone
+	_ = n.Wait()
+	rest, _ := io.ReadAll(runOut)
+	code := waitExit(t, run)
+	text, stderr := string(rest), runErr.String()
+	if !strings.Contains(text, "FAILED task-0000 on dc-a: TimedOut (drain deadline passed during shutdown)") {
+		t.Errorf("output lacks the task's FAILED line:\n%s", text)
+	}
+	if strings.Contains(text, "node dc-a     stopped ") {
+		t.Errorf("the cleanup reads as if the run stopped the runner of a node that shut down:\n%s", text)
+	}
+	const want = "exo-actors: 1 of 1 tasks failed; node dc-a shut down during the run"
+	if code != ExitFailure || !strings.HasPrefix(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q…\n%s", code, stderr, want, text)
+	}
+}
