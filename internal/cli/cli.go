@@ -61,7 +61,17 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitCode(err, stderr)
 	}
 	root.SetArgs(args)
-	err := root.Execute()
+	cmd, err := root.ExecuteC()
+	if cmd != nil && cmd != root {
+		// A usage error of a subcommand points at its own help, which
+		// lists its flags ('exo-actors --help' lists only the commands).
+		var ue *UsageError
+		if errors.As(err, &ue) && ue.SeeAlso == "" {
+			ue.SeeAlso = "'" + cmd.CommandPath() + " --help'"
+		} else if ue == nil && err != nil && isCobraUsage(err) {
+			err = &UsageError{Err: err, SeeAlso: "'" + cmd.CommandPath() + " --help'"}
+		}
+	}
 	return exitCode(err, stderr)
 }
 

@@ -147,3 +147,25 @@ func TestDemoSecondSIGINTForces(t *testing.T) {
 		t.Errorf("took %s", time.Since(start))
 	}
 }
+
+// TestSubcommandUsageErrorPointsAtItsHelp: a subcommand's usage error
+// (its own check, or cobra's flag parsing) points at that subcommand's
+// help, which lists its flags; 'exo-actors --help' lists only the commands
+// (a new user's trial, tenth session: `remote run` without --kind said
+// "see 'exo-actors --help'").
+func TestSubcommandUsageErrorPointsAtItsHelp(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		see  string
+	}{
+		{[]string{"remote", "--node", "127.0.0.1:7101", "run"}, "(see 'exo-actors remote run --help')\n"},
+		{[]string{"node", "--no-such-flag"}, "(see 'exo-actors node --help')\n"},
+		{[]string{"node", "--config", "x.json"}, "(see 'exo-actors node --help')\n"},
+		{[]string{"nosuch"}, "(see 'exo-actors --help')\n"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := Main(c.args, strings.NewReader(""), &stdout, &stderr); code != ExitUsage || !strings.HasSuffix(stderr.String(), c.see) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and …%q", c.args, code, stderr.String(), ExitUsage, c.see)
+		}
+	}
+}

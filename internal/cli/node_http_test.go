@@ -123,17 +123,19 @@ func TestHTTPFlagRefusesRemoteHost(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	const remote = "exo-actors: --http 0.0.0.0:19471: the host is not loopback, and the endpoints have no authentication " +
-		"(/status shows pids, errors and alerts); use 127.0.0.1 or localhost, or allow it explicitly with --http-allow-remote (see 'exo-actors --help')\n"
+	remote := func(cmd string) string {
+		return "exo-actors: --http 0.0.0.0:19471: the host is not loopback, and the endpoints have no authentication " +
+			"(/status shows pids, errors and alerts); use 127.0.0.1 or localhost, or allow it explicitly with --http-allow-remote (see 'exo-actors " + cmd + " --help')\n"
+	}
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"demo", "--http", "0.0.0.0:19471"}, remote},
-		{[]string{"node", "--name", "a", "--config", conf, "--http", "0.0.0.0:19471"}, remote},
-		{[]string{"demo", "--http-allow-remote"}, "exo-actors: --http-allow-remote needs --http ADDR (see 'exo-actors --help')\n"},
-		{[]string{"node", "--name", "a", "--config", conf, "--http-allow-remote"}, "exo-actors: --http-allow-remote needs --http ADDR (see 'exo-actors --help')\n"},
-		{[]string{"demo", "--nodes", "3", "--http-allow-remote"}, "exo-actors: --http-allow-remote works only with --nodes 1 (see 'exo-actors --help')\n"},
+		{[]string{"demo", "--http", "0.0.0.0:19471"}, remote("demo")},
+		{[]string{"node", "--name", "a", "--config", conf, "--http", "0.0.0.0:19471"}, remote("node")},
+		{[]string{"demo", "--http-allow-remote"}, "exo-actors: --http-allow-remote needs --http ADDR (see 'exo-actors demo --help')\n"},
+		{[]string{"node", "--name", "a", "--config", conf, "--http-allow-remote"}, "exo-actors: --http-allow-remote needs --http ADDR (see 'exo-actors node --help')\n"},
+		{[]string{"demo", "--nodes", "3", "--http-allow-remote"}, "exo-actors: --http-allow-remote works only with --nodes 1 (see 'exo-actors demo --help')\n"},
 	} {
 		if code, stderr := runCLI(t, c.args...); code != ExitUsage || stderr != c.want {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, ExitUsage, c.want)
@@ -163,15 +165,15 @@ func TestHTTPFlagBadPort(t *testing.T) {
 		want string
 	}{
 		{[]string{"demo", "--http", "127.0.0.1:99999"},
-			`exo-actors: --http: HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port) (see 'exo-actors --help')` + "\n"},
+			`exo-actors: --http: HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port) (see 'exo-actors demo --help')` + "\n"},
 		{[]string{"node", "--name", "a", "--config", conf, "--http", "127.0.0.1:99999"},
-			`exo-actors: --http: HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port) (see 'exo-actors --help')` + "\n"},
+			`exo-actors: --http: HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port) (see 'exo-actors node --help')` + "\n"},
 		{[]string{"node", "--name", "a", "--config", conf, "--alert-webhook", "127.0.0.1:9000/alerts"},
-			`exo-actors: --alert-webhook "127.0.0.1:9000/alerts": want an absolute http:// or https:// URL with a host, e.g. http://127.0.0.1:9000/alerts (see 'exo-actors --help')` + "\n"},
+			`exo-actors: --alert-webhook "127.0.0.1:9000/alerts": want an absolute http:// or https:// URL with a host, e.g. http://127.0.0.1:9000/alerts (see 'exo-actors node --help')` + "\n"},
 		{[]string{"demo", "--ui", "127.0.0.1:70000"},
-			`exo-actors: --ui: UI address "127.0.0.1:70000": port "70000": want a number from 0 to 65535 (0: any free port) (see 'exo-actors --help')` + "\n"},
+			`exo-actors: --ui: UI address "127.0.0.1:70000": port "70000": want a number from 0 to 65535 (0: any free port) (see 'exo-actors demo --help')` + "\n"},
 		{[]string{"status", "--addr", "127.0.0.1:99999"},
-			`exo-actors: --addr: HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port) (see 'exo-actors --help')` + "\n"},
+			`exo-actors: --addr: HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port) (see 'exo-actors status --help')` + "\n"},
 	} {
 		if code, stderr := runCLI(t, c.args...); code != ExitUsage || stderr != c.want {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, ExitUsage, c.want)
@@ -221,13 +223,13 @@ func TestHTTPAndUISameAddress(t *testing.T) {
 		want string
 	}{
 		{[]string{"demo", "--http", "127.0.0.1:19470", "--ui", "127.0.0.1:19470"},
-			"exo-actors: --http and --ui need different addresses (both 127.0.0.1:19470): give one of them another port (see 'exo-actors --help')\n"},
+			"exo-actors: --http and --ui need different addresses (both 127.0.0.1:19470): give one of them another port (see 'exo-actors demo --help')\n"},
 		{[]string{"demo", "--http", ":19470", "--ui", "localhost:19470"},
-			"exo-actors: --http and --ui need different addresses (both localhost:19470): give one of them another port (see 'exo-actors --help')\n"},
+			"exo-actors: --http and --ui need different addresses (both localhost:19470): give one of them another port (see 'exo-actors demo --help')\n"},
 		{[]string{"node", "--name", "a", "--config", conf, "--http", "127.0.0.1:19470", "--ui", "127.0.0.1:19470"},
-			"exo-actors: --http and --ui need different addresses (both 127.0.0.1:19470): give one of them another port (see 'exo-actors --help')\n"},
+			"exo-actors: --http and --ui need different addresses (both 127.0.0.1:19470): give one of them another port (see 'exo-actors node --help')\n"},
 		{[]string{"node", "--name", "a", "--config", conf, "--http", "127.0.0.1:7101"},
-			"exo-actors: --http and --listen need different addresses (both 127.0.0.1:7101): give one of them another port (see 'exo-actors --help')\n"},
+			"exo-actors: --http and --listen need different addresses (both 127.0.0.1:7101): give one of them another port (see 'exo-actors node --help')\n"},
 	} {
 		if code, stderr := runCLI(t, c.args...); code != ExitUsage || stderr != c.want {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, ExitUsage, c.want)

@@ -161,10 +161,10 @@ func TestStatusAcceptsHTTPURL(t *testing.T) {
 	}
 	hp := strings.TrimPrefix(srv.URL, "http://")
 	for _, c := range []struct{ addr, want string }{
-		{srv.URL + "/status", `exo-actors: --addr "` + srv.URL + `/status": want the node's address without a path, e.g. http://` + hp + ` (status asks for /status itself) (see 'exo-actors --help')` + "\n"},
-		{srv.URL + "?x=1", `exo-actors: --addr "` + srv.URL + `?x=1": want the node's address without a path, e.g. http://` + hp + ` (status asks for /status itself) (see 'exo-actors --help')` + "\n"},
-		{"https://" + hp, `exo-actors: --addr "https://` + hp + `": scheme "https": the endpoints speak plain HTTP; want host:port or http://host:port, e.g. 127.0.0.1:9464 (see 'exo-actors --help')` + "\n"},
-		{"http://127.0.0.1", `exo-actors: --addr: HTTP address "127.0.0.1": want host:port, e.g. 127.0.0.1:9464 (address 127.0.0.1: missing port in address) (see 'exo-actors --help')` + "\n"},
+		{srv.URL + "/status", `exo-actors: --addr "` + srv.URL + `/status": want the node's address without a path, e.g. http://` + hp + ` (status asks for /status itself) (see 'exo-actors status --help')` + "\n"},
+		{srv.URL + "?x=1", `exo-actors: --addr "` + srv.URL + `?x=1": want the node's address without a path, e.g. http://` + hp + ` (status asks for /status itself) (see 'exo-actors status --help')` + "\n"},
+		{"https://" + hp, `exo-actors: --addr "https://` + hp + `": scheme "https": the endpoints speak plain HTTP; want host:port or http://host:port, e.g. 127.0.0.1:9464 (see 'exo-actors status --help')` + "\n"},
+		{"http://127.0.0.1", `exo-actors: --addr: HTTP address "127.0.0.1": want host:port, e.g. 127.0.0.1:9464 (address 127.0.0.1: missing port in address) (see 'exo-actors status --help')` + "\n"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := Main([]string{"status", "--addr", c.addr}, strings.NewReader(""), &stdout, &stderr); code != ExitUsage || stderr.String() != c.want {
