@@ -214,10 +214,50 @@ func abortReason(ctx context.Context, r remoteRun, runs []*nodeRun, cause error)
 		return fmt.Sprintf("--timeout %s reached", r.timeout), fmt.Errorf("--timeout %s reached before the run ended (%d of %d tasks had ended, %d submitted): %s; %s",
 			r.timeout, ended, r.tasks, total, failingAdvice(failing), done)
 	}
-	return fmt.Sprintf("--timeout %s reached", r.timeout), fmt.Errorf("--timeout %s reached before the run ended (%d of %d tasks had ended, %d submitted); %s; allow more time with --timeout (e.g. --timeout %s), or run fewer or shorter tasks (--tasks, --tokens)",
-		r.timeout, ended, r.tasks, total, done, 4*r.timeout)
+	progress, suggest := runProgress(r, runs)
+	return fmt.Sprintf("--timeout %s reached", r.timeout), fmt.Errorf("--timeout %s reached before the run ended (%d of %d tasks had ended, %d submitted%s); %s; allow more time with --timeout (e.g. --timeout %s), or run fewer or shorter tasks (--tasks, --tokens)",
+		r.timeout, ended, r.tasks, total, progress, done, suggest)
 }
 
+// runProgress says how far the run's open tasks had streamed when
+// --timeout ended it, and the --timeout to suggest: at the rate so far (a
+// task still queued counts as none streamed), with a quarter more. Without
+// a chunk count to go by (a task kind other than text_generation, or no
+// chunk yet) it suggests 4 × --timeout, and says so. Before, it always
+// suggested 4 × --timeout: a run that needed 10 s after --timeout 2s was
+// told 8s, then 32s (a new user's trial).
+func runProgress(r remoteRun, runs []*nodeRun) (progress string, suggest time.Duration) {
+	if r.taskKind != "" && r.taskKind != "text_generation" || r.tokens <= 0 || r.timeout <= 0 {
+		return "", 4 * r.timeout
+	}
+	var streamed, want uint64
+	open := 0
+	for _, nr := range runs {
+		if nr == nil {
+			continue
+		}
+		for _, h := range nr.handles {
+			if h.Outcome() != nil {
+				continue // ended: nothing more to wait for
+			}
+			open++
+			want += uint64(r.tokens)
+			if cs := h.Chunks(); len(cs) > 0 {
+				streamed += min(cs[len(cs)-1].Index+1, uint64(r.tokens))
+			}
+		}
+	}
+	if open == 0 {
+		return "", 4 * r.timeout
+	}
+	if streamed == 0 {
+		return "; no open task had streamed a chunk yet (the runners may still have been loading)", 4 * r.timeout
+	}
+	need := time.Duration(float64(r.timeout) * float64(want) / float64(streamed))
+	suggest = (need + need/4 + time.Second - 1).Truncate(time.Second)
+	return fmt.Sprintf("; its %s had streamed %d of %d chunks: at that rate they need about %s", plural(open, "open task"), streamed, want, need.Round(time.Second)),
+		max(suggest, r.timeout+time.Second)
+}
 // nodesDown names the nodes of runs that shut down (or shut down now), as
 // their clients know.
 func nodesDown(runs []*nodeRun) []string {

@@ -7,9 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // limitedNode starts a node whose kind "echo" allows one live runner
@@ -118,9 +120,16 @@ func TestRemoteRunTimeoutCleansUp(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
 	}
-	want := "exo-actors: --timeout 10s reached before the run ended (0 of 2 tasks had ended, 2 submitted); its tasks were cancelled and its runners stopped as printed above; allow more time with --timeout (e.g. --timeout 40s)"
-	if code != ExitFailure || !strings.HasPrefix(stderr, want) || strings.Contains(stderr, "wait again") {
-		t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, want)
+	// The advice goes by the chunks streamed so far: the tasks need far
+	// more than 4 × 10 s (before, it always said 4 × --timeout).
+	want := "exo-actors: --timeout 10s reached before the run ended (0 of 2 tasks had ended, 2 submitted; "
+	progress := regexp.MustCompile(`; its 2 open tasks had streamed (\d+) of 2000000 chunks: at that rate they need about \S+\); its tasks were cancelled and its runners stopped as printed above; allow more time with --timeout \(e\.g\. --timeout (\S+)\)`)
+	m := progress.FindStringSubmatch(stderr)
+	if code != ExitFailure || !strings.HasPrefix(stderr, want) || m == nil || strings.Contains(stderr, "wait again") {
+		t.Fatalf("exit %d, stderr %q; want 1 and %q…, the chunks streamed and the --timeout they need", code, stderr, want)
+	}
+	if d, err := time.ParseDuration(m[2]); err != nil || d <= 40*time.Second {
+		t.Errorf("suggested --timeout %s after %s of 2,000,000 chunks in 10s; want more than 4 × 10s", m[2], m[1])
 	}
 	checkNodeFree(t, addr)
 	_ = node.Process.Signal(syscall.SIGTERM)

@@ -154,9 +154,9 @@ func TestRemoteRunTimeoutAfterANodeShutDown(t *testing.T) {
 	if !strings.Contains(text, "node dn-b     shut down during the run: its shutdown stopped") {
 		t.Errorf("the cleanup does not say node B shut down:\n%s", text)
 	}
-	const want = "exo-actors: --timeout 20s reached before the run ended (1 of 2 tasks had ended, 2 submitted); node dn-b shut down during the run"
-	if code != ExitFailure || !strings.HasPrefix(stderr, want) {
-		t.Errorf("exit %d, stderr %q; want 1 and %q…", code, stderr, want)
+	const want, down = "exo-actors: --timeout 20s reached before the run ended (1 of 2 tasks had ended, 2 submitted; its 1 open task had streamed ", "); node dn-b shut down during the run"
+	if code != ExitFailure || !strings.HasPrefix(stderr, want) || !strings.Contains(stderr, down) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q…%q", code, stderr, want, down)
 	}
 	for _, bad := range []string{"never became Ready", "not Ready again", "fix the runner"} {
 		if strings.Contains(stderr+text, bad) {
