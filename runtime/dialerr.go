@@ -181,16 +181,24 @@ func tlsRefusedAfterHandshake(addr string, err error) error {
 	return fmt.Errorf("TLS connection to node %s closed right after the handshake (%w); check that the node's CA, certificate and key match this client's", addr, err)
 }
 
-// checkNodeAddr checks a node address given to Dial: the HOST:PORT the node
-// listens on, the host an IP address (protoactor addresses a node by the
-// exact address it listens on).
+// CheckNodeAddr checks a node address as Dial does before it dials: the
+// HOST:PORT the node listens on (its "listening on" line), the host an IP
+// address. A host name, localhost included, is refused, not resolved:
+// protoactor addresses a node by the exact address it listens on, so a
+// name would reach the node and then not match it.
+func CheckNodeAddr(addr string) error { return checkNodeAddr(addr) }
+
 func checkNodeAddr(addr string) error {
 	host, p, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("node address %q: want the node's HOST:PORT, e.g. 127.0.0.1:7101 (--node on the command line)", addr)
 	}
 	if net.ParseIP(host) == nil {
-		return fmt.Errorf("node address %q: the host must be the IP address the node listens on, e.g. 127.0.0.1:7101 (--node on the command line)", addr)
+		example := "127.0.0.1:7101"
+		if host == "localhost" {
+			example = net.JoinHostPort("127.0.0.1", p)
+		}
+		return fmt.Errorf("node address %q: the host must be the IP address the node listens on (its \"listening on\" line), e.g. %s; a name such as %q is not resolved: the node answers only to the exact address it listens on (--node on the command line)", addr, example, host)
 	}
 	if port, err := strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
 		return fmt.Errorf("node address %q: port %q is not 1-65535 (--node on the command line)", addr, p)

@@ -169,7 +169,8 @@ func TestDialAddressText(t *testing.T) {
 	defer cancel()
 	for addr, want := range map[string]string{
 		"localhost":      `node address "localhost": want the node's HOST:PORT, e.g. 127.0.0.1:7101`,
-		"localhost:7101": `node address "localhost:7101": the host must be the IP address the node listens on`,
+		"localhost:7101": `node address "localhost:7101": the host must be the IP address the node listens on (its "listening on" line), e.g. 127.0.0.1:7101; a name such as "localhost" is not resolved`,
+		"node-a:7102":    `node address "node-a:7102": the host must be the IP address the node listens on (its "listening on" line), e.g. 127.0.0.1:7101; a name such as "node-a" is not resolved`,
 		"127.0.0.1:0":    `node address "127.0.0.1:0": port "0" is not 1-65535`,
 	} {
 		_, err := exo.Dial(ctx, addr)

@@ -169,3 +169,17 @@ func TestSubcommandUsageErrorPointsAtItsHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoteNodeAddressIsAUsageError: a --node that names its host (a
+// name, localhost included, is not resolved: the node answers only to the
+// exact address it listens on) is a usage error before any dial, exit 2,
+// with the address to give instead. Before, it exited 1 from the dial,
+// and docs/remote.md did not say that --node wants an IP (trial).
+func TestRemoteNodeAddressIsAUsageError(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := Main([]string{"remote", "--node", "localhost:7391", "status"}, strings.NewReader(""), &stdout, &stderr)
+	const want = `exo-actors: node address "localhost:7391": the host must be the IP address the node listens on (its "listening on" line), e.g. 127.0.0.1:7391; a name such as "localhost" is not resolved`
+	if code != ExitUsage || !strings.HasPrefix(stderr.String(), want) || !strings.HasSuffix(stderr.String(), "(see 'exo-actors remote status --help')\n") {
+		t.Errorf("exit %d, stderr %q; want exit %d and %q…", code, stderr.String(), ExitUsage, want)
+	}
+}

@@ -165,6 +165,9 @@ func (o *remoteOptions) checkNodes() error {
 		if slices.Contains(o.nodes[:i], a) {
 			return usageErrorf("--node %s is given twice: name each node once (it would be dialed, and run on, twice)", a)
 		}
+		if err := exo.CheckNodeAddr(a); err != nil {
+			return &UsageError{Err: err}
+		}
 	}
 	if o.timeout < 0 {
 		return usageErrorf("--timeout %s: want a positive duration, e.g. --timeout 10s (0: the command's default)", o.timeout)
