@@ -422,7 +422,9 @@ func (n *Node) Submit(ctx context.Context, runnerID string, t TaskSpec) (*TaskHa
 
 // Cancel cancels one task (taskID) or, with taskID empty, every task of a
 // runner, and returns how many it cancelled. The tasks end Cancelled once the
-// runner confirms, or after TaskLimits.CancelWait if it never does.
+// runner confirms, or after TaskLimits.CancelWait if it never does. A task
+// whose cancel is under way already, or that has ended (while the runner
+// remembers it), is not counted: 0 and no error for such a taskID.
 func (n *Node) Cancel(ctx context.Context, runnerID, taskID string) (int, error) {
 	if err := n.refuseIfStopped(); err != nil {
 		return 0, err

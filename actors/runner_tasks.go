@@ -371,10 +371,19 @@ func (a *runnerActor) onCancel(ctx actor.Context, m *cancelTasks) {
 		ctx.Respond(&cancelReply{err: taskNotFound(a.slot.id, m.taskID)})
 		return
 	}
+	// Counted: the tasks this request cancelled. One whose cancel is under
+	// way already (a second Cancel) is not cancelled again, nor counted:
+	// the count was 1 for it before, or 0 once the runner had confirmed,
+	// depending on timing (a new user's trial, tenth session).
+	cancelled := 0
 	for _, e := range targets {
+		if e.state == taskCancelling {
+			continue
+		}
 		a.cancelEntry(ctx, e, exov1.TaskStatus_TASK_STATUS_CANCELLED, "cancelled on request")
+		cancelled++
 	}
-	ctx.Respond(&cancelReply{cancelled: len(targets)})
+	ctx.Respond(&cancelReply{cancelled: cancelled})
 }
 
 // cancelEntry ends a queued task at once; a sent one is cancelled on the

@@ -660,7 +660,10 @@ func (c *Client) submitFeed(ctx context.Context, runnerID string, t Task, feed *
 	return nil
 }
 
-// Cancel cancels one task, or every task of the runner when taskID is empty.
+// Cancel cancels one task, or every task of the runner when taskID is empty,
+// on the node, and returns how many it cancelled, as System.Cancel does
+// (ErrTaskNotFound for an unknown task; 0 and no error for one that has
+// ended or whose cancel is under way).
 func (c *Client) Cancel(ctx context.Context, runnerID, taskID string) (int, error) {
 	res, err := answer[*exov1.GwCancelled](c.call(ctx, &exov1.GwCancel{RunnerId: runnerID, TaskId: taskID}))
 	if err != nil {

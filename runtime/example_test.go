@@ -110,14 +110,20 @@ func ExampleSystem_Cancel() {
 	}
 	n, err := sys.Cancel(ctx, id, "long")
 	fmt.Println("cancelled", n, err)
+	n, err = sys.Cancel(ctx, id, "long") // its cancel is under way: nothing more to cancel
+	fmt.Println("again", n, err)
 	out, _ := h.Wait(ctx)
 	fmt.Println(out.Status)
+	n, err = sys.Cancel(ctx, id, "long") // it has ended (its outcome is remembered)
+	fmt.Println("after its end", n, err)
 
 	_, err = sys.Cancel(ctx, id, "nosuch")
 	fmt.Println(errors.Is(err, exo.ErrTaskNotFound))
 	// Output:
 	// cancelled 1 <nil>
+	// again 0 <nil>
 	// Cancelled
+	// after its end 0 <nil>
 	// true
 }
 

@@ -324,7 +324,10 @@ func (s *System) Submit(ctx context.Context, runnerID string, t Task) (*TaskHand
 // Cancel cancels one task, or every task of the runner when taskID is
 // empty, and returns how many it cancelled. The tasks end Cancelled once
 // the runner confirms, or after TaskLimits.CancelWait. An unknown task
-// gives ErrTaskNotFound.
+// gives ErrTaskNotFound. A task that has ended (while the runner still
+// remembers its outcome, TaskLimits.DedupMemory), or whose cancel is
+// already under way, returns 0 and no error: nothing more to cancel, and
+// its handle's outcome stands.
 func (s *System) Cancel(ctx context.Context, runnerID, taskID string) (int, error) {
 	return s.node.Cancel(ctx, runnerID, taskID)
 }
