@@ -267,7 +267,7 @@ func (n *Node) cutShortOnDone(ctx context.Context, sr *shutdownRun, ph Phase) (s
 		_, _ = n.system.Root.RequestFuture(n.supervisor, &forceKillAll{cause: killShutdownContext}, time.Second).Result()
 	}()
 	return func() {
-		close(quit)
+		close(quit) // sole sender: this stop, called once by runPhase
 		wg.Wait()
 		if cut != nil {
 			sr.cut = true
