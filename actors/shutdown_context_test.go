@@ -121,3 +121,52 @@ func TestShutdownContextCancelledMidDrain(t *testing.T) {
 		t.Errorf("processes left: %v", left)
 	}
 }
+
+// TestCancelDuringDrainEndsTheDrain: a Cancel of the task a DRAINING
+// already waits for is answered (a Cancel is not new work), the task ends
+// Cancelled once the runner confirms, and the drain ends with it: DRAINING
+// ok, nothing cut, although its deadline is 30 s away. (The ninth
+// session's TestCancelDuringShutdownIsAnswered cancels between SIGNALING
+// and DRAINING; this one mid-drain, which only a review's reproducer had
+// covered.)
+func TestCancelDuringDrainEndsTheDrain(t *testing.T) {
+	n := startNode(t, func(c *actors.NodeConfig) {
+		c.Shutdown = actors.ShutdownDeadlines{Draining: 30 * time.Second}
+	})
+	id := readyRunner(t, n, "--token-delay", "2ms")
+	ctx := ctxT(t)
+	h := mustSubmit(t, n, id, textTask("endless", 1000000))
+	if _, err := h.Chunk(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		rep actors.ShutdownReport
+		err error
+	}
+	done := make(chan result, 1) // never closed; one send
+	go func() {
+		rep, err := n.Shutdown(context.Background())
+		done <- result{rep, err}
+	}()
+	n.logs.waitLog(t, 20*time.Second, "the runner drains", func(e *logrus.Entry) bool {
+		return e.Message == "runner lifecycle" && e.Data["runner_id"] == id && e.Data["to"] == "Draining"
+	})
+	if got, err := n.Cancel(ctx, id, "endless"); err != nil || got != 1 {
+		t.Fatalf("Cancel mid-drain: %d, %v; want 1", got, err)
+	}
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(20 * time.Second): // the drain's deadline is 30 s
+		t.Fatal("the drain did not end with its only task cancelled")
+	}
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_CANCELLED || o.Reason != "cancelled on request" {
+		t.Errorf("task: %s (%q); want Cancelled (cancelled on request)", o.Status, o.Reason)
+	}
+	if p := r.rep.Root.Phases[actors.PhaseDraining]; p == nil || p.Outcome != actors.OutcomeOK {
+		t.Errorf("DRAINING: %+v; want ok, nothing cut\n%s", p, r.rep)
+	}
+}
