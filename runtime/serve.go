@@ -161,6 +161,13 @@ func (srv *Server) Close() {
 	srv.remote.Shutdown(false)
 }
 
+// SkipGoodbyes makes a Close under way (or one to come) stop waiting for
+// the clients' goodbyes (CloseGrace, RequesterGrace) at once: a client
+// that has not said it yet may see the node lost rather than shut down,
+// and a requester may miss its shutdown report. For an operator who will
+// not wait: exo-actors node calls it on a signal during Close. Idempotent.
+func (srv *Server) SkipGoodbyes() { srv.gw.SkipGoodbyes() }
+
 func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()

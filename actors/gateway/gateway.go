@@ -136,6 +136,10 @@ type Gateway struct {
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed when Close has ended (sole sender: Close, in closeOnce)
+	// skip is closed by SkipGoodbyes (sole sender: skipOnce): Close no
+	// longer waits for its clients' goodbyes.
+	skipOnce sync.Once
+	skip     chan struct{}
 }
 
 // Stats are the gateway's live counts.
@@ -153,7 +157,7 @@ func Start(cfg Config) (*Gateway, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, system: cfg.Node.System(), start: time.Now(), changed: make(chan struct{}), closed: make(chan struct{}),
+	g := &Gateway{cfg: cfg, system: cfg.Node.System(), start: time.Now(), changed: make(chan struct{}), closed: make(chan struct{}), skip: make(chan struct{}),
 		blastSlot: make(chan struct{}, 1)}
 	g.ctx, g.cancel = context.WithCancelCause(context.Background())
 	props := actor.PropsFromProducer(func() actor.Actor {
@@ -260,6 +264,15 @@ func (g *Gateway) close() {
 	g.wg.Wait()
 }
 
+// SkipGoodbyes makes a Close under way (or one to come) stop waiting for
+// its clients' goodbyes at once: a client that has not said it yet may
+// see the node lost instead of shut down, and a requester's shutdown
+// report may not arrive. For an operator who will not wait (a signal to
+// exo-actors node while it closes). Idempotent.
+func (g *Gateway) SkipGoodbyes() {
+	g.skipOnce.Do(func() { close(g.skip) }) // sole sender: skipOnce
+}
+
 // CloseGrace bounds how long Close waits, after telling its clients that
 // the node shut down, for their goodbyes (older clients say none).
 const CloseGrace = time.Second
@@ -298,6 +311,9 @@ func (g *Gateway) waitGoodbyes() {
 		select {
 		case <-changed:
 		case <-t.C:
+		case <-g.skip:
+			g.cfg.Logger.WithField("sessions", sessions).Warn("gateway: closing without waiting for the clients' goodbyes (SkipGoodbyes)")
+			return
 		}
 	}
 }

@@ -234,7 +234,15 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	// gateway.CloseGrace for their goodbyes. Before, the node first waited
 	// up to 2 s for every session to end, which only the requesting
 	// client's did: a client beside it learnt of the shutdown 2 s late.
+	// A signal meanwhile ends that wait (before, it was ignored for up to
+	// 3 s): the shutdown itself has ended.
+	closing := make(chan struct{})
+	var skipper sync.WaitGroup
+	skipper.Add(1)
+	go skipGoodbyesOnSignal(e.stdout, srv, sigs, closing, &skipper)
 	srv.Close()
+	close(closing) // sole sender: runNode, once, after Close
+	skipper.Wait()
 	if err == nil {
 		fmt.Fprintf(e.stdout, "%s", report)
 	}
@@ -243,6 +251,20 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 		cut = cutShortWithHint(report, nc.shutdown, nc.timeouts, true) // nodeconfig_shutdown.go
 	}
 	return nodeShutdownEnd(e.stdout, o.name, byClient, forced, fault, err, cut)
+}
+
+// skipGoodbyesOnSignal ends the wait of the node's Close for its clients'
+// goodbyes on a signal (the shutdown has ended: nothing else is left to
+// force); it returns on closing (Close ended). runNode waits for it (wg);
+// it is the only reader of sigs while it runs (the forcer has ended).
+func skipGoodbyesOnSignal(w io.Writer, srv *exo.Server, sigs <-chan os.Signal, closing <-chan struct{}, wg *sync.WaitGroup) {
+	defer wg.Done()
+	select {
+	case sig := <-sigs:
+		fmt.Fprintf(w, "== %s: not waiting for the clients' goodbyes (the shutdown has ended)\n", sig)
+		srv.SkipGoodbyes()
+	case <-closing:
+	}
 }
 
 // forceOnSecondSignal is the forcer of a node's shutdown after a first

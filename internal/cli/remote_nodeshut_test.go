@@ -250,3 +250,60 @@ func TestRemoteRunNodeDrainCutSaysItShutDown(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 and %q…\n%s", code, stderr, want, text)
 	}
 }
+
+// TestNodeSignalDuringCloseSkipsTheGoodbyes: a signal to a node whose
+// shutdown has ended while its gateway waits for a client's goodbye (here
+// the client that asked for the shutdown, frozen by SIGSTOP so that it
+// never says it) ends that wait: the node says so and exits. Before, the
+// signal was ignored while the gateway waited (up to 3 s for a requester,
+// gateway.RequesterGrace).
+func TestNodeSignalDuringCloseSkipsTheGoodbyes(t *testing.T) {
+	t.Parallel()
+	n := nodeCommand(t, "sk-a", `{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "2ms"]}},
+		"shutdown": {"draining": "2s"}, "session_timeout": "60s"}`, "info")
+	nErr, err := n.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nOut := startNodeCommand(t, n)
+	running, closing := make(chan struct{}, 1), make(chan struct{}, 1) // capacity 1, never closed
+	logDone := watchLog(nErr, logSignal{taskRunning, running},
+		logSignal{func(l string) bool { return strings.Contains(l, "gateway: closing after the node's shutdown") }, closing})
+	addr := listenAddr(t, nOut)
+
+	// A task for the drain to wait for: the shutdown takes 2 s, in which
+	// the requester is frozen before its report comes.
+	run, runOut, _, _ := startRun(t, "--node", addr, "--timeout", "60s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1000000")
+	select {
+	case <-running:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the task did not start within 30s")
+	}
+	req := exec.Command(exoBinary(t), "remote", "--log-level", "warn", "--node", addr, "shutdown")
+	req.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := req.Start(); err != nil { // its output is not read: it goes to /dev/null
+		t.Fatal(err)
+	}
+	readUntil(t, nOut, "shut down by a client")
+	if err := syscall.Kill(req.Process.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = syscall.Kill(req.Process.Pid, syscall.SIGCONT)
+		_ = req.Wait()
+	}()
+	select {
+	case <-closing:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the node's gateway did not begin to close within 30s")
+	}
+	if err := n.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, nOut, "== interrupt: not waiting for the clients' goodbyes (the shutdown has ended)")
+	_, _ = io.Copy(io.Discard, nOut)
+	<-logDone
+	_ = n.Wait()
+	_, _ = io.ReadAll(runOut)
+	_ = waitExit(t, run)
+}
