@@ -258,6 +258,7 @@ func runProgress(r remoteRun, runs []*nodeRun) (progress string, suggest time.Du
 	return fmt.Sprintf("; its %s had streamed %d of %d chunks: at that rate they need about %s", plural(open, "open task"), streamed, want, need.Round(time.Second)),
 		max(suggest, r.timeout+time.Second)
 }
+
 // nodesDown names the nodes of runs that shut down (or shut down now), as
 // their clients know.
 func nodesDown(runs []*nodeRun) []string {
