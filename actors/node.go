@@ -466,10 +466,12 @@ func (n *Node) Runners(ctx context.Context) ([]RunnerInfo, error) {
 // the same report once the first call is done. During a stepped shutdown
 // (ShutdownPhase, a cluster-wide shutdown) it runs the phases not run yet.
 //
-// ctx bounds the shutdown: phases that would outlast its deadline run
-// with a share of the time left each (fitPhase), and when it ends while a
-// phase runs, every runner's process group gets SIGKILL and the phases
-// left run at once (cutShortOnDone); the error then wraps ctx's error.
+// ctx bounds the shutdown of the call that runs the phases (a call while
+// another runs them waits, until its ctx ends): phases that would outlast
+// its deadline run with a share of the time left each (fitPhase), and when
+// it ends while a phase runs, every runner's process group gets SIGKILL
+// and the phases left run with a zero deadline (cutShortOnDone); the
+// error then wraps ctx's error.
 func (n *Node) Shutdown(ctx context.Context) (ShutdownReport, error) {
 	n.mu.Lock()
 	n.beginShutdownLocked()

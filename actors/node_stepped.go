@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,9 +29,6 @@ type shutdownRun struct {
 	// stale and does nothing (it must not run CLOSING right after a
 	// coordinator's DRAINING).
 	goOnSeq uint64
-	// cut: the context of the call running the phases ended before they
-	// did (cutShortOnDone, advanceIf); its error is recorded once.
-	cut bool
 }
 
 // ShutdownPhase runs one phase of the node's shutdown, for a coordinator
@@ -113,15 +111,16 @@ func (n *Node) advanceIf(ctx context.Context, last Phase, deadline, goOnAfter ti
 		sr.goOn = nil
 		sr.goOnSeq++ // if it fired already, its call waits for shutSem and then finds itself stale
 	}
+	cut := false // this call's ctx ended before its phases did: said once, in sr.errs
 	for ; sr.next <= last; sr.next++ {
-		if err := ctx.Err(); err != nil && !sr.cut {
-			sr.cut = true
-			sr.errs = append(sr.errs, fmt.Errorf("%w: the context given to Shutdown ended before %s: the phases left ran at once (give Shutdown a context that outlasts the phases' deadlines, ShutdownDeadlines, or context.Background())", err, sr.next))
-			sr.rep.Errors = append(sr.rep.Errors, sr.errs[len(sr.errs)-1].Error())
+		if err := ctx.Err(); err != nil && !cut {
+			cut = true
+			n.recordCut(sr, fmt.Errorf("%w: the context given to the shutdown ended before %s, so the phases it had left ran with a zero deadline; %s",
+				err, sr.next, n.ctxAdvice(sr.next, last, deadline)))
 		}
 		d := n.fitPhase(ctx, sr.next, last, deadline)
 		sr.rep.PhaseDeadline[sr.next], sr.rep.PhaseCoordinated[sr.next] = d, deadline > 0
-		n.runPhase(ctx, sr, sr.next, d)
+		n.runPhase(ctx, sr, sr.next, last, deadline, d, &cut)
 	}
 	if sr.next < numPhases {
 		if goOnAfter > 0 {
@@ -158,7 +157,8 @@ const finishMargin = 250 * time.Millisecond
 // or the node's own, fitted into ctx's deadline. A caller's ctx bounds how
 // long it waits for the shutdown; when the phases left (ph to last) would
 // not end within it, each gets a share of the time left in proportion to
-// its own deadline, less phaseMargin each and finishMargin. The share is
+// its own deadline, less phaseMargin each (and finishMargin when the call
+// ends the shutdown). The share is
 // taken again at each phase's start, so time a phase did not use goes to
 // the ones after it. A ctx that has ended already leaves every phase a
 // zero deadline: what has not ended at once is force-cleaned (runners
@@ -187,7 +187,10 @@ func (n *Node) fitPhase(ctx context.Context, ph, last Phase, given time.Duration
 	for p := ph; p <= last; p++ {
 		sum += of(p)
 	}
-	left := time.Until(end) - finishMargin - time.Duration(last-ph+1)*phaseMargin
+	left := time.Until(end) - time.Duration(last-ph+1)*phaseMargin
+	if last == PhaseClosing {
+		left -= finishMargin // a stepped call for an earlier phase ends no shutdown
+	}
 	if sum <= left {
 		return d
 	}
@@ -206,8 +209,10 @@ func (n *Node) fitPhase(ctx context.Context, ph, last Phase, given time.Duration
 // exceeded" and lost that phase's report although nothing had failed.
 const phaseAnswerMargin = 10 * time.Second
 
-// runPhase runs one phase down the tree and merges its report.
-func (n *Node) runPhase(ctx context.Context, sr *shutdownRun, ph Phase, d time.Duration) {
+// runPhase runs one phase down the tree and merges its report. last and
+// given are the call's (advanceIf), for the advice of a ctx that ends
+// during the phase; *cut says whether it ended before (no watch then).
+func (n *Node) runPhase(ctx context.Context, sr *shutdownRun, ph, last Phase, given, d time.Duration, cut *bool) {
 	clk := n.cfg.runnerClock
 	deadline := sr.t.Add(d)
 	// The root answers a little after the deadline even if children do not
@@ -219,7 +224,7 @@ func (n *Node) runPhase(ctx context.Context, sr *shutdownRun, ph Phase, d time.D
 	// phase ends at once, and the phases after it run with a zero
 	// deadline (fitPhase).
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d+4*phaseSlack+phaseAnswerMargin)
-	stop := n.cutShortOnDone(ctx, sr, ph)
+	stop := n.cutShortOnDone(ctx, sr, ph, last, given, cut)
 	var res any
 	var err error
 	if n.unansweredPhases.Load() {
@@ -241,16 +246,20 @@ func (n *Node) runPhase(ctx context.Context, sr *shutdownRun, ph Phase, d time.D
 }
 
 // cutShortOnDone watches ctx while phase ph runs: when it ends first, it
-// sends every runner's process group SIGKILL (killShutdownContext) and
-// records why in the report's errors (and the shutdown's error, which
-// wraps ctx's). stop ends the watch and waits for it; call it once the
-// phase answered. A ctx that cannot end starts nothing.
-func (n *Node) cutShortOnDone(ctx context.Context, sr *shutdownRun, ph Phase) (stop func()) {
-	if ctx.Done() == nil || sr.cut {
-		return func() {} // ctx cannot end, or has (the phases left run at once)
+// sends every runner's process group SIGKILL (killShutdownContext), so
+// that the runners' part of the phase ends at once, and records why in
+// the report's errors and the shutdown's error (which wraps ctx's). What
+// else the phase waits for still ends by its own bound: a resource's
+// Close by its CloseTimeout, an actor by the phase's deadline. stop ends
+// the watch and waits for it; call it once the phase answered. A ctx that
+// cannot end, or has ended already (*cut), starts nothing.
+func (n *Node) cutShortOnDone(ctx context.Context, sr *shutdownRun, ph, last Phase, given time.Duration, cut *bool) (stop func()) {
+	if ctx.Done() == nil || *cut {
+		return func() {}
 	}
 	quit := make(chan struct{}) // sole sender: stop, once
-	var cut error               // written by the watcher, read after wg.Wait
+	var killed = -1             // runners signalled (-1: the kill got no answer); written by the watcher, read after wg.Wait
+	var ended error             // ctx's error when it ended during the phase; likewise
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -260,21 +269,61 @@ func (n *Node) cutShortOnDone(ctx context.Context, sr *shutdownRun, ph Phase) (s
 			return
 		case <-ctx.Done():
 		}
-		cut = fmt.Errorf("%w: the context given to Shutdown ended during %s, before the phases' deadlines: every runner's process group got SIGKILL and the phases left ran at once (give Shutdown a context that outlasts the phases' deadlines, ShutdownDeadlines, or context.Background())", ctx.Err(), ph)
-		n.cfg.logger.WithField("phase", ph.String()).Warn("shutdown: the caller's context ended during the phase: killing every runner's process group so that the shutdown ends now")
+		ended = ctx.Err()
+		n.cfg.logger.WithField("phase", ph.String()).Warn("shutdown: the caller's context ended during the phase: SIGKILL to every runner's process group, so that the runners' part of the phase ends now; the phases left run with a zero deadline")
 		// Bounded: the supervisor answers at once; a wedged one is
 		// force-cleaned by the phase's own deadline anyway.
-		_, _ = n.system.Root.RequestFuture(n.supervisor, &forceKillAll{cause: killShutdownContext}, time.Second).Result()
+		if res, err := n.system.Root.RequestFuture(n.supervisor, &forceKillAll{cause: killShutdownContext}, time.Second).Result(); err == nil {
+			killed, _ = res.(int)
+		}
 	}()
 	return func() {
 		close(quit) // sole sender: this stop, called once by runPhase
 		wg.Wait()
-		if cut != nil {
-			sr.cut = true
-			sr.errs = append(sr.errs, cut)
-			sr.rep.Errors = append(sr.rep.Errors, cut.Error())
+		if ended == nil {
+			return
 		}
+		*cut = true
+		what := fmt.Sprintf("SIGKILL went to every runner's process group (%d runners)", killed)
+		switch killed {
+		case 1:
+			what = "SIGKILL went to the runner's process group"
+		case -1:
+			what = "the SIGKILL of the runners' process groups got no answer from the runner supervisor"
+		case 0:
+			what = "no runner was left to kill"
+		}
+		n.recordCut(sr, fmt.Errorf("%w: the context given to the shutdown ended during %s: %s, and the phases it had left ran with a zero deadline; %s",
+			ended, ph, what, n.ctxAdvice(ph, last, given)))
 	}
+}
+
+// recordCut adds the error of a ctx that ended before the phases did to
+// the shutdown's errors and its report.
+func (n *Node) recordCut(sr *shutdownRun, err error) {
+	sr.errs = append(sr.errs, err)
+	sr.rep.Errors = append(sr.rep.Errors, err.Error())
+}
+
+// ctxAdvice says what a caller whose ctx ended before the phases ph..last
+// should give instead: their deadlines, added up with their margins.
+func (n *Node) ctxAdvice(ph, last Phase, given time.Duration) string {
+	var parts []string
+	var sum time.Duration
+	for p := ph; p <= last; p++ {
+		d := given
+		if d <= 0 {
+			d = n.deadlines.of(p)
+		}
+		sum += d + phaseMargin
+		parts = append(parts, fmt.Sprintf("%s %s", p, d))
+	}
+	src := "the node's shutdown deadlines"
+	if given > 0 {
+		src = "the coordinator's phase deadline"
+	}
+	return fmt.Sprintf("to let those phases run to their deadlines (%s: %s), give it a context of at least %s, or context.Background()",
+		src, strings.Join(parts, ", "), (sum + finishMargin).Round(100*time.Millisecond))
 }
 
 // finishShutdown ends the shutdown once every phase ran: the report's

@@ -99,18 +99,20 @@ func TestShutdownContextCancelledMidDrain(t *testing.T) {
 		t.Fatal("Shutdown still runs 20s after its context was cancelled")
 	}
 	n.shutdownErrChecked = true
-	if !errors.Is(r.err, context.Canceled) || !strings.Contains(r.err.Error(), "the context given to Shutdown ended during DRAINING") ||
-		strings.Count(r.err.Error(), "the context given to Shutdown ended") != 1 {
-		t.Errorf("Shutdown: %v; want it to wrap context.Canceled and name DRAINING, once", r.err)
+	const want = "context canceled: the context given to the shutdown ended during DRAINING: SIGKILL went to the runner's process group, " +
+		"and the phases it had left ran with a zero deadline; to let those phases run to their deadlines " +
+		"(the node's shutdown deadlines: DRAINING 30s, CLOSING 15s), give it a context of at least 46.9s, or context.Background()"
+	if !errors.Is(r.err, context.Canceled) || r.err.Error() != want {
+		t.Errorf("Shutdown: %v\nwant %q, wrapping context.Canceled", r.err, want)
 	}
 	for ph := actors.PhaseSignaling; ph <= actors.PhaseClosing; ph++ {
 		if r.rep.Root.Phases[ph] == nil {
 			t.Errorf("the report has no %s\n%s", ph, r.rep)
 		}
 	}
-	const want = "runner killed by the node's shutdown: the context given to Shutdown ended"
-	if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_FAILED || !strings.HasPrefix(o.Reason, want) {
-		t.Errorf("task: %s (%q); want Failed (%s…)", o.Status, o.Reason, want)
+	const wantReason = "runner killed by the node's shutdown: the context given to Shutdown ended"
+	if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_FAILED || !strings.HasPrefix(o.Reason, wantReason) {
+		t.Errorf("task: %s (%q); want Failed (%s…)", o.Status, o.Reason, wantReason)
 	}
 	select {
 	case <-n.Done():
@@ -168,5 +170,50 @@ func TestCancelDuringDrainEndsTheDrain(t *testing.T) {
 	}
 	if p := r.rep.Root.Phases[actors.PhaseDraining]; p == nil || p.Outcome != actors.OutcomeOK {
 		t.Errorf("DRAINING: %+v; want ok, nothing cut\n%s", p, r.rep)
+	}
+}
+
+// TestSteppedShutdownCutOnlyInItsCall: in a stepped shutdown, a call whose
+// context ends during its phase (DRAINING here) cuts that phase only; the
+// next call, with a context of its own, runs CLOSING with its full
+// deadline and its own watch. (A first draft kept "cut" for the whole
+// shutdown: later calls had no watch and their error said their phases
+// "ran at once"; the review of the tenth session.)
+func TestSteppedShutdownCutOnlyInItsCall(t *testing.T) {
+	n := startNode(t, func(c *actors.NodeConfig) {
+		c.Shutdown = actors.ShutdownDeadlines{Draining: 30 * time.Second, Closing: 15 * time.Second}
+	})
+	id := readyRunner(t, n, "--token-delay", "2ms")
+	h := mustSubmit(t, n, id, textTask("endless", 1000000))
+	if _, err := h.Chunk(ctxT(t), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.ShutdownPhase(ctxT(t), actors.PhaseSignaling, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1) // never closed; one send
+	go func() {
+		_, err := n.ShutdownPhase(ctx, actors.PhaseDraining, 0, 0)
+		done <- err
+	}()
+	n.logs.waitLog(t, 20*time.Second, "the runner drains", func(e *logrus.Entry) bool {
+		return e.Message == "runner lifecycle" && e.Data["runner_id"] == id && e.Data["to"] == "Draining"
+	})
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "ended during DRAINING") {
+		t.Fatalf("DRAINING: %v; want it to wrap context.Canceled and name DRAINING", err)
+	}
+	rep, err := n.ShutdownPhase(context.Background(), actors.PhaseClosing, 0, 0)
+	n.shutdownErrChecked = true
+	if d := rep.PhaseDeadline[actors.PhaseClosing]; d != 15*time.Second {
+		t.Errorf("CLOSING ran with deadline %s; want its own 15s", d)
+	}
+	if err == nil || strings.Count(err.Error(), "the context given to the shutdown ended") != 1 || strings.Contains(err.Error(), "before CLOSING") {
+		t.Errorf("CLOSING: %v; want only DRAINING's cut named", err)
+	}
+	if p := rep.Root.Phases[actors.PhaseClosing]; p == nil {
+		t.Errorf("the report has no CLOSING\n%s", rep)
 	}
 }

@@ -414,25 +414,22 @@ func (s *System) ErrorStats() ErrorStats { return fromStats(s.node.Policy().Stat
 // before it is not in it (its StopResult is its record). The error joins
 // what went wrong on the way (also listed in the report).
 //
-// ctx bounds how long the shutdown may take; context.Background() lets
-// every phase run to its deadline. When the phases' deadlines would
-// outlast ctx's deadline, each phase left runs with a share of the time
-// left, in proportion to its own deadline (a DRAINING cut short ends its
-// tasks TimedOut as its own deadline would; the report's PhaseDeadline
-// says what each phase ran with). When ctx ends while a phase runs
-// (cancelled, or a starved machine overran the shares), every runner's
-// process group gets SIGKILL and the phases left run at once: the shutdown
-// still ends, nothing is left running, the report has every phase, and
-// the error wraps ctx's error.
+// ctx bounds how long the shutdown may take, for the call that runs its
+// phases (a call while another runs them waits for it, or until its own
+// ctx ends); context.Background() lets every phase run to its deadline.
+// When the phases' deadlines would outlast ctx's deadline, each phase left
+// runs with a share of the time left, in proportion to its own deadline (a
+// DRAINING cut short ends its tasks TimedOut as its own deadline would;
+// the report's PhaseDeadline says what each phase ran with). When ctx ends
+// while a phase runs (cancelled, or a starved machine overran the shares),
+// every runner's process group gets SIGKILL and the phases left run with a
+// zero deadline; the phase running still waits for its resources' closes
+// (each bounded by its CloseTimeout). The shutdown still ends, nothing is
+// left running, the report has every phase, and the error wraps ctx's
+// error and says how long a ctx the phases needed.
 func (s *System) Shutdown(ctx context.Context) (ShutdownReport, error) {
 	r, err := s.node.Shutdown(ctx)
-	hctx := ctx
-	if ctx.Err() != nil { // the endpoints still get a moment to answer what they serve
-		var cancel context.CancelFunc
-		hctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-	}
-	return fromShutdownReport(r), errors.Join(err, s.stopHTTP(hctx))
+	return fromShutdownReport(r), errors.Join(err, s.stopHTTP(ctx))
 }
 
 // ForceKill sends SIGKILL to every runner's process group now and returns
