@@ -424,5 +424,20 @@ func (s *System) stopHTTP(ctx context.Context) error {
 	if s.http == nil {
 		return nil
 	}
-	return s.http.Shutdown(ctx)
+	// Bounded whatever ctx is: a /metrics client that stopped reading
+	// would hold a graceful HTTP shutdown for ever (the server has no
+	// write timeout), and a ctx that has ended would leave the endpoints
+	// no moment to answer what they serve. Past the bound the server is
+	// closed (httpapi.Server.Shutdown).
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), httpStopBound)
+	defer cancel()
+	if end, ok := ctx.Deadline(); ok && ctx.Err() == nil && time.Until(end) < httpStopBound {
+		hctx, cancel = context.WithDeadline(hctx, end)
+		defer cancel()
+	}
+	return s.http.Shutdown(hctx)
 }
+
+// httpStopBound bounds how long a shutdown waits for the HTTP endpoints'
+// requests in flight (stopHTTP).
+const httpStopBound = 5 * time.Second
