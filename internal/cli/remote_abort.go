@@ -127,7 +127,13 @@ func (nr *nodeRun) abort(ctx context.Context, keep bool, bound time.Duration) st
 	case err != nil:
 		parts = append(parts, fmt.Sprintf("cancel of the tasks of %s failed: %v", nr.runner, err))
 	case n > 0 || open > 0:
-		parts = append(parts, fmt.Sprintf("cancelled %s", plural(n, "open task")))
+		text := fmt.Sprintf("cancelled %s", plural(n, "open task"))
+		if open > n {
+			// Cancel counts only what it cancelled: the others were being
+			// cancelled already (--cancel-after) or ended meanwhile.
+			text += fmt.Sprintf(" (%d more already being cancelled or ending)", open-n)
+		}
+		parts = append(parts, text)
 	}
 	if keep {
 		parts = append(parts, fmt.Sprintf("kept %s (--keep-runners)", nr.runner))
