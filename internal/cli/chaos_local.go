@@ -185,6 +185,47 @@ func (r *chaosRun) localSystem(st chaosStep, rng *rand.Rand) {
 					i+1, reps[i].Total, reps[i].Start, reps[0].Total, reps[0].Start)
 			}
 		}
+	case stepShutDeadline:
+		// A host whose context is shorter than the phases' deadlines (1 +
+		// 3 + 5 s here), or that cancels it mid-shutdown: the phases are
+		// fitted into it, or cut short when it ends (SIGKILL to the
+		// runners, the phases left at once); every task still ends once,
+		// the report has every phase, no process is left.
+		if err := sys.WaitReady(ctx, id); err == nil {
+			for i := 0; i < 2; i++ { // long enough that DRAINING waits for them
+				h, err := sys.Submit(ctx, id, exo.Task{ID: fmt.Sprintf("l%06d-%d", st.n, len(handles)), Kind: "text_generation",
+					Params: map[string]string{"max_tokens": "2000"}})
+				if err == nil {
+					handles = append(handles, h)
+				}
+			}
+		}
+		time.Sleep(time.Duration(rng.Intn(200)) * time.Millisecond)
+		budget := time.Duration(200+rng.Intn(2800)) * time.Millisecond
+		cancelAt := time.Duration(0)
+		if rng.Intn(3) == 0 {
+			cancelAt = budget / 2 // cancelled mid-shutdown, before its deadline
+		}
+		_ = r.boundedCall(st.n, fmt.Sprintf("Shutdown with a %s context (cancelled at %s)", budget, cancelAt), 40*time.Second, func(bctx context.Context) error {
+			sctx, scancel := context.WithTimeout(bctx, budget)
+			defer scancel()
+			if cancelAt > 0 {
+				t := time.AfterFunc(cancelAt, scancel)
+				defer t.Stop()
+			}
+			var err error
+			rep, err = sys.Shutdown(sctx)
+			if err != nil && sctx.Err() != nil && bctx.Err() == nil {
+				return nil // the short context's own end, said in the error: a cut, not a hang
+			}
+			return err
+		})
+		for ph := exo.PhaseSignaling; ph <= exo.PhaseClosing; ph++ {
+			if rep.Root == nil || rep.Root.Phases[ph] == nil {
+				r.violate(st.n, "Shutdown returns its report", "Shutdown with a %s context (cancelled at %s): the report has no %s:\n%s", budget, cancelAt, ph, rep)
+				break
+			}
+		}
 	default: // resources and hooks: work, one crash and its recovery, then shutdown
 		err := sys.WaitReady(ctx, id)
 		if err != nil && id != "" {

@@ -54,6 +54,7 @@ const (
 	stepShutStartup    = "shutdown-startup"
 	stepShutBackoff    = "shutdown-backoff"
 	stepShutTwice      = "shutdown-twice"
+	stepShutDeadline   = "shutdown-deadline"
 )
 
 // chaosWeights is the step mix: kind and relative weight. Cheap faults
@@ -69,7 +70,7 @@ var chaosWeights = []struct {
 	{stepSpawnRunner, 3}, {stepStopRunner, 2}, {stepIgnoreShutdown, 2}, {stepSlowLoading, 2},
 	{stepNodeKill, 1}, {stepNetCut, 1}, {stepNodeShutdown, 1},
 	{stepResCloseFail, 1}, {stepResCloseHang, 1}, {stepHookSlow, 1},
-	{stepShutStartup, 1}, {stepShutBackoff, 1}, {stepShutTwice, 1},
+	{stepShutStartup, 1}, {stepShutBackoff, 1}, {stepShutTwice, 1}, {stepShutDeadline, 1},
 }
 
 // chaosStep is one step of the schedule: its number, kind and the seed of

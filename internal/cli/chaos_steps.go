@@ -82,7 +82,7 @@ func (r *chaosRun) inject(ctx context.Context, st chaosStep, rng *rand.Rand) {
 				r.nodeShutdown(ctx, st, rng)
 			}
 		})
-	case stepResCloseFail, stepResCloseHang, stepHookSlow, stepShutStartup, stepShutBackoff, stepShutTwice:
+	case stepResCloseFail, stepResCloseHang, stepHookSlow, stepShutStartup, stepShutBackoff, stepShutTwice, stepShutDeadline:
 		r.goAsync(ctx, r.localOp, st.kind, time.Second, func() { r.localSystem(st, rng) })
 	}
 }
