@@ -28,11 +28,7 @@ func TestShutdownFitsItsContext(t *testing.T) {
 	n := startNode(t, func(c *actors.NodeConfig) {
 		c.Shutdown = actors.ShutdownDeadlines{Signaling: 2 * time.Second, Draining: 30 * time.Second, Closing: 15 * time.Second}
 	})
-	id := readyRunner(t, n, "--token-delay", "2ms")
-	h := mustSubmit(t, n, id, textTask("endless", 1000000))
-	if _, err := h.Chunk(ctxT(t), 0); err != nil {
-		t.Fatal(err)
-	}
+	id, h := endlessTask(t, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
 	rep, err := n.Shutdown(ctx)
@@ -72,27 +68,12 @@ func TestShutdownContextCancelledMidDrain(t *testing.T) {
 	n := startNode(t, func(c *actors.NodeConfig) {
 		c.Shutdown = actors.ShutdownDeadlines{Draining: 30 * time.Second}
 	})
-	id := readyRunner(t, n, "--token-delay", "2ms")
-	h := mustSubmit(t, n, id, textTask("endless", 1000000))
-	if _, err := h.Chunk(ctxT(t), 0); err != nil {
-		t.Fatal(err)
-	}
+	id, h := endlessTask(t, n)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	type result struct {
-		rep actors.ShutdownReport
-		err error
-	}
-	done := make(chan result, 1) // never closed; one send
-	go func() {
-		rep, err := n.Shutdown(ctx)
-		done <- result{rep, err}
-	}()
-	n.logs.waitLog(t, 20*time.Second, "the runner drains", func(e *logrus.Entry) bool {
-		return e.Message == "runner lifecycle" && e.Data["runner_id"] == id && e.Data["to"] == "Draining"
-	})
+	done := shutdownWhileDraining(t, n, ctx, id)
 	cancel()
-	var r result
+	var r shutdownResult
 	select {
 	case r = <-done:
 	case <-time.After(20 * time.Second): // the drain's deadline is 30 s
@@ -135,28 +116,13 @@ func TestCancelDuringDrainEndsTheDrain(t *testing.T) {
 	n := startNode(t, func(c *actors.NodeConfig) {
 		c.Shutdown = actors.ShutdownDeadlines{Draining: 30 * time.Second}
 	})
-	id := readyRunner(t, n, "--token-delay", "2ms")
+	id, h := endlessTask(t, n)
 	ctx := ctxT(t)
-	h := mustSubmit(t, n, id, textTask("endless", 1000000))
-	if _, err := h.Chunk(ctx, 0); err != nil {
-		t.Fatal(err)
-	}
-	type result struct {
-		rep actors.ShutdownReport
-		err error
-	}
-	done := make(chan result, 1) // never closed; one send
-	go func() {
-		rep, err := n.Shutdown(context.Background())
-		done <- result{rep, err}
-	}()
-	n.logs.waitLog(t, 20*time.Second, "the runner drains", func(e *logrus.Entry) bool {
-		return e.Message == "runner lifecycle" && e.Data["runner_id"] == id && e.Data["to"] == "Draining"
-	})
+	done := shutdownWhileDraining(t, n, context.Background(), id)
 	if got, err := n.Cancel(ctx, id, "endless"); err != nil || got != 1 {
 		t.Fatalf("Cancel mid-drain: %d, %v; want 1", got, err)
 	}
-	var r result
+	var r shutdownResult
 	select {
 	case r = <-done:
 	case <-time.After(20 * time.Second): // the drain's deadline is 30 s
@@ -183,11 +149,7 @@ func TestSteppedShutdownCutOnlyInItsCall(t *testing.T) {
 	n := startNode(t, func(c *actors.NodeConfig) {
 		c.Shutdown = actors.ShutdownDeadlines{Draining: 30 * time.Second, Closing: 15 * time.Second}
 	})
-	id := readyRunner(t, n, "--token-delay", "2ms")
-	h := mustSubmit(t, n, id, textTask("endless", 1000000))
-	if _, err := h.Chunk(ctxT(t), 0); err != nil {
-		t.Fatal(err)
-	}
+	id, _ := endlessTask(t, n)
 	if _, err := n.ShutdownPhase(ctxT(t), actors.PhaseSignaling, 0, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -216,4 +178,40 @@ func TestSteppedShutdownCutOnlyInItsCall(t *testing.T) {
 	if p := rep.Root.Phases[actors.PhaseClosing]; p == nil {
 		t.Errorf("the report has no CLOSING\n%s", rep)
 	}
+}
+
+// shutdownResult is what a Shutdown run on a goroutine of a test returned.
+type shutdownResult struct {
+	rep actors.ShutdownReport
+	err error
+}
+
+// shutdownWhileDraining runs n.Shutdown(ctx) on a goroutine of its own
+// and returns once runner id drains (its lifecycle went Draining); the
+// channel (capacity 1, one send, never closed) gets what Shutdown
+// returned. The goroutine ends when Shutdown does: read the channel.
+func shutdownWhileDraining(t *testing.T, n *testNode, ctx context.Context, id string) <-chan shutdownResult {
+	t.Helper()
+	done := make(chan shutdownResult, 1)
+	go func() {
+		rep, err := n.Shutdown(ctx)
+		done <- shutdownResult{rep, err}
+	}()
+	n.logs.waitLog(t, 20*time.Second, "the runner drains", func(e *logrus.Entry) bool {
+		return e.Message == "runner lifecycle" && e.Data["runner_id"] == id && e.Data["to"] == "Draining"
+	})
+	return done
+}
+
+// endlessTask starts a ready built-in runner on n and a task on it that
+// streams for as long as the test lasts (1,000,000 tokens of 2 ms), and
+// returns once its first chunk came: the runner's ID and the task.
+func endlessTask(t *testing.T, n *testNode) (string, *actors.TaskHandle) {
+	t.Helper()
+	id := readyRunner(t, n, "--token-delay", "2ms")
+	h := mustSubmit(t, n, id, textTask("endless", 1000000))
+	if _, err := h.Chunk(ctxT(t), 0); err != nil {
+		t.Fatal(err)
+	}
+	return id, h
 }

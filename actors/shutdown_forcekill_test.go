@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/exo-actors/exo-actors/actors"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -30,18 +28,7 @@ func TestForceKillMidDrainNamesTheNodeNotTheRunner(t *testing.T) {
 	if _, err := h.Chunk(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
-	type result struct {
-		rep actors.ShutdownReport
-		err error
-	}
-	done := make(chan result, 1) // never closed; one send
-	go func() {
-		rep, err := n.Shutdown(context.Background())
-		done <- result{rep, err}
-	}()
-	n.logs.waitLog(t, 20*time.Second, "the runner drains", func(e *logrus.Entry) bool {
-		return e.Message == "runner lifecycle" && e.Data["runner_id"] == id && e.Data["to"] == "Draining"
-	})
+	done := shutdownWhileDraining(t, n, context.Background(), id)
 	if k, err := n.ForceKill(ctx); err != nil || k != 1 {
 		t.Fatalf("ForceKill: %d %v", k, err)
 	}
