@@ -114,15 +114,8 @@ func TestRemoteRunNodeShutDownMidTask(t *testing.T) {
 func TestRemoteRunTimeoutAfterANodeShutDown(t *testing.T) {
 	t.Parallel()
 	nodeA, addrA := limitedNode(t, "dn-a", "")
-	b := nodeCommand(t, "dn-b", `{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "2ms"]}}}`, "info")
-	bErr, err := b.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bOut := startNodeCommand(t, b)
 	running := make(chan struct{}, 1) // capacity 1, never closed
-	logDone := watchLog(bErr, logSignal{taskRunning, running})
-	addrB := listenAddr(t, bOut)
+	b, bOut, logDone, addrB := startWatchedNode(t, "dn-b", `{"kinds": {"echo": `+echoKindJSON+`}}`, logSignal{taskRunning, running})
 
 	// The tasks (1,000,000 tokens) outlive --timeout; 20 s leaves room for
 	// the dials, the spawns and node B's shutdown on a loaded machine.
@@ -213,16 +206,9 @@ func watchLog(r io.Reader, signals ...logSignal) <-chan struct{} {
 // user's trial, tenth session).
 func TestRemoteRunNodeDrainCutSaysItShutDown(t *testing.T) {
 	t.Parallel()
-	n := nodeCommand(t, "dc-a", `{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "2ms"]}},
-		"shutdown": {"draining": "1s"}}`, "info")
-	nErr, err := n.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	nOut := startNodeCommand(t, n)
 	running := make(chan struct{}, 1) // capacity 1, never closed
-	logDone := watchLog(nErr, logSignal{taskRunning, running})
-	addr := listenAddr(t, nOut)
+	n, nOut, logDone, addr := startWatchedNode(t, "dc-a", `{"kinds": {"echo": `+echoKindJSON+`}, "shutdown": {"draining": "1s"}}`,
+		logSignal{taskRunning, running})
 
 	run, runOut, runErr, _ := startRun(t, "--node", addr, "--timeout", "60s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1000000")
 	select {
@@ -259,17 +245,10 @@ func TestRemoteRunNodeDrainCutSaysItShutDown(t *testing.T) {
 // gateway.RequesterGrace).
 func TestNodeSignalDuringCloseSkipsTheGoodbyes(t *testing.T) {
 	t.Parallel()
-	n := nodeCommand(t, "sk-a", `{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "2ms"]}},
-		"shutdown": {"draining": "2s"}, "session_timeout": "60s"}`, "info")
-	nErr, err := n.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	nOut := startNodeCommand(t, n)
 	running, closing := make(chan struct{}, 1), make(chan struct{}, 1) // capacity 1, never closed
-	logDone := watchLog(nErr, logSignal{taskRunning, running},
+	n, nOut, logDone, addr := startWatchedNode(t, "sk-a", `{"kinds": {"echo": `+echoKindJSON+`}, "shutdown": {"draining": "2s"}, "session_timeout": "60s"}`,
+		logSignal{taskRunning, running},
 		logSignal{func(l string) bool { return strings.Contains(l, "gateway: closing after the node's shutdown") }, closing})
-	addr := listenAddr(t, nOut)
 
 	// A task for the drain to wait for: the shutdown takes 2 s, in which
 	// the requester is frozen before its report comes.
@@ -306,4 +285,24 @@ func TestNodeSignalDuringCloseSkipsTheGoodbyes(t *testing.T) {
 	_ = n.Wait()
 	_, _ = io.ReadAll(runOut)
 	_ = waitExit(t, run)
+}
+
+// echoKindJSON is the built-in runner kind of these tests: one layer, no
+// loading delay, a token every 2 ms.
+const echoKindJSON = `{"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "2ms"]}`
+
+// startWatchedNode starts `exo-actors node` (log level info) with config,
+// watches its log for signals (watchLog: logDone closes when the log
+// ends) and returns once it listens: the command, its stdout after the
+// listening line, and its address.
+func startWatchedNode(t *testing.T, name, config string, signals ...logSignal) (*exec.Cmd, *bufio.Reader, <-chan struct{}, string) {
+	t.Helper()
+	cmd := nodeCommand(t, name, config, "info")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := startNodeCommand(t, cmd)
+	logDone := watchLog(stderr, signals...)
+	return cmd, out, logDone, listenAddr(t, out)
 }
