@@ -245,8 +245,12 @@ func (r ClusterShutdownReport) String() string {
 	if name == "" {
 		name = "(unnamed)"
 	}
-	fmt.Fprintf(&b, "cluster %s shutdown: %s, %d nodes, total %s (SIGNALING %s, DRAINING %s, CLOSING %s; phase timeout %s + %s to answer)\n",
-		name, r.Outcome, len(r.Nodes), roundD(r.Total), roundD(r.PhaseDuration[PhaseSignaling]), roundD(r.PhaseDuration[PhaseDraining]),
+	nodes := fmt.Sprintf("%d nodes", len(r.Nodes))
+	if len(r.Nodes) == 1 {
+		nodes = "1 node"
+	}
+	fmt.Fprintf(&b, "cluster %s shutdown: %s, %s, total %s (SIGNALING %s, DRAINING %s, CLOSING %s; phase timeout %s + %s to answer)\n",
+		name, r.Outcome, nodes, roundD(r.Total), roundD(r.PhaseDuration[PhaseSignaling]), roundD(r.PhaseDuration[PhaseDraining]),
 		roundD(r.PhaseDuration[PhaseClosing]), r.PhaseTimeout, r.AnswerGrace)
 	for i, n := range r.Nodes {
 		lead, sub := "├── ", "│   "
@@ -281,6 +285,12 @@ func (n NodeShutdown) headline(wait time.Duration) string {
 	}
 	if len(n.Errors) > 0 {
 		why = append(why, n.Errors[0]) // the first; the others (often the same, a lost node) are in Errors
+	}
+	if len(why) == 0 && n.Outcome != OutcomeOK {
+		// Not a member that missed a phase: its own shutdown reached a
+		// deadline (tasks cut short) or forced a runner. The same word
+		// read as "did not answer" (a new user's trial).
+		why = append(why, "answered every phase; its own shutdown "+n.Report.Root.worstPhase())
 	}
 	if len(why) > 0 {
 		s += " — " + strings.Join(why, "; ")
@@ -356,4 +366,28 @@ func (s *System) gatewayShutdownPhase(ctx context.Context, ph actors.Phase, dead
 		err = errors.Join(err, s.stopHTTP(ctx))
 	}
 	return rep, err
+}
+
+// worstPhase says which of the node's phases did not end ok, for a
+// member's headline: "DRAINING timed out (1 task cut short); CLOSING
+// forced" ("did not end cleanly" when the report says nothing more).
+func (r *ActorReport) worstPhase() string {
+	if r == nil {
+		return "did not end cleanly"
+	}
+	var parts []string
+	for ph, p := range r.Phases {
+		if p == nil || p.Outcome == OutcomeOK {
+			continue
+		}
+		part := fmt.Sprintf("%s %s", Phase(ph), p.Outcome)
+		if p.TasksFailed > 0 {
+			part += fmt.Sprintf(" (%d %s cut short)", p.TasksFailed, map[bool]string{true: "task", false: "tasks"}[p.TasksFailed == 1])
+		}
+		parts = append(parts, part)
+	}
+	if len(parts) == 0 {
+		return "did not end cleanly"
+	}
+	return strings.Join(parts, "; ") + ": below"
 }

@@ -37,7 +37,7 @@ func newClusterShutdownCmd(e *env) *cobra.Command {
 			"misses it, before the next starts anywhere, so in-flight work everywhere drains before\n" +
 			"anything closes. A member that does not answer a phase within --phase-timeout plus\n" +
 			"--answer-grace is reported timed out and the rest goes on; it goes on alone after\n" +
-			"--go-on-after. Exit 1 when a member missed a phase. See docs/cluster.md.",
+			"--go-on-after. Exit 1 when a member missed a phase; 4 when every member answered but one cut tasks short or forced a runner (its line says what). See docs/cluster.md.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runClusterShutdown(cmd.Context(), e, o) },
 	}
@@ -140,14 +140,28 @@ func runClusterShutdown(parent context.Context, e *env, o *clusterShutdownOption
 		fmt.Fprint(e.stdout, rep)
 	}
 	var missed []string
+	unclean := 0
 	for _, n := range rep.Nodes {
 		if len(n.Missed) > 0 || len(n.Errors) > 0 {
 			missed = append(missed, n.Name)
+			continue
+		}
+		// It answered every phase; its own shutdown may still have cut
+		// tasks short or forced a runner: the line the node prints, as
+		// remote shutdown prints it.
+		if line := remoteShutdownUnclean(exo.RemoteShutdownReport{Node: n.Name, Report: n.Report}); line != "" {
+			fmt.Fprint(e.stdout, line)
+			unclean++
 		}
 	}
 	if len(missed) > 0 {
 		return fmt.Errorf("cluster %s: %s did not complete every phase (%s): see the report", cfg.Cluster,
 			plural(len(missed), "member"), strings.Join(missed, ", "))
+	}
+	if unclean > 0 {
+		// Exit 4, as the members themselves and remote shutdown. Before,
+		// it exited 0 while its members exited 4 (a new user's trial).
+		return &uncleanError{msg: fmt.Sprintf("cluster %s: %d of %s shut down, not cleanly (above)", cfg.Cluster, unclean, plural(len(rep.Nodes), "member"))}
 	}
 	return nil
 }

@@ -221,3 +221,60 @@ func TestClusterShutdownProcesses(t *testing.T) {
 	runDone = true
 	t.Logf("whole test %v", time.Since(start).Round(time.Millisecond))
 }
+
+// TestClusterShutdownCutTasksExits4: a cluster shutdown whose members all
+// answer every phase, one of them with its DRAINING cut at the phase
+// timeout (a task still running), prints that member's "not cleanly" line
+// (as the member itself and remote shutdown do), names in its headline
+// that it answered, and exits 4. Before, it exited 0 while the member
+// exited 4, and the headline's "timed out" read as a member that did not
+// answer (a new user's trial, tenth session).
+func TestClusterShutdownCutTasksExits4(t *testing.T) {
+	marker := fmt.Sprintf("cluster-cut-%d-%d", os.Getpid(), time.Now().UnixNano())
+	slow := `{"kinds": {"slow": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "1ms", "--warmup-delay", "1ms", "--token-delay", "1s"]}}}`
+	c := startThreeNodes(t, t.TempDir(), marker, "cut-test", map[string]string{"gpu-a": slow, "gpu-b": slow, "cpu-c": `{"kinds": {"embed": {"builtin": true}}}`})
+	run := exec.Command(exoBinary(t), "remote", "run", "--node", c.gateways["gpu-a"], "--kind", "slow", "--tasks", "1", "--tokens", "30", "--timeout", "60s")
+	run.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARK="+marker)
+	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var runOut bytes.Buffer
+	run.Stdout, run.Stderr = &runOut, &runOut
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = run.Wait() }()
+	inFlight := time.Now().Add(20 * time.Second)
+	for {
+		out, _ := exec.Command(exoBinary(t), "remote", "status", "--node", c.gateways["gpu-a"], "--timeout", "5s").Output()
+		if strings.Contains(string(out), "open tasks 1") {
+			break
+		}
+		if time.Now().After(inFlight) {
+			t.Fatalf("the task never was in flight: remote status:\n%s\nremote run:\n%s", out, runOut.String())
+		}
+	}
+	cmd := exec.Command(exoBinary(t), "cluster", "shutdown", "--cluster", "cut-test", "--cluster-peers", c.peerList,
+		"--phase-timeout", "1s", "--answer-grace", "5s")
+	cmd.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARK="+marker)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	out := stdout.String()
+	for _, want := range []string{
+		"timed out — answered every phase; its own shutdown DRAINING timed out (1 task cut short): below",
+		"node gpu-a: shut down (asked by a client), not cleanly: DRAINING timed out after 1s (1 task cut short)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	const wantErr = "exo-actors: cluster cut-test: 1 of 3 members shut down, not cleanly (above)"
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitUnclean || !strings.Contains(stderr.String(), wantErr) {
+		t.Errorf("cluster shutdown: %v, stderr:\n%s\nwant exit %d and %q", err, stderr.String(), ExitUnclean, wantErr)
+	}
+	for _, name := range c.names {
+		if code, alone := boundedWait(c.nodes[name], 30*time.Second); !alone {
+			t.Errorf("%s did not exit by itself (exit %d)", name, code)
+		}
+	}
+}
