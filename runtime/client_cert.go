@@ -3,10 +3,12 @@ package runtime
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/exo-actors/exo-actors/actors/gateway"
 )
@@ -26,8 +28,8 @@ const defaultClientListen = "127.0.0.1:0"
 // name says where the certificate came from; cert is nil when there is
 // none to check; usages false checks the subjectAltName alone (a
 // WithTLSConfig server certificate, which need not be the client's).
-func checkOwnCert(name string, cert *tls.Certificate, listen string, usages bool) error {
-	return checkCertFor("client", name, cert, listen, usages)
+func checkOwnCert(name string, cert *tls.Certificate, listen string, usages bool, roots *x509.CertPool, caName string) error {
+	return checkCertFor("client", name, cert, listen, usages, roots, caName)
 }
 
 // checkNodeCert is checkOwnCert for a node's certificate, when it starts:
@@ -35,13 +37,15 @@ func checkOwnCert(name string, cert *tls.Certificate, listen string, usages bool
 // it as a client's when the node dials back to them (a client with TLS
 // requires a certificate from its CA on its listener), so it needs the
 // same subjectAltName and usages.
-func checkNodeCert(name string, cert *tls.Certificate, listen string) error {
-	return checkCertFor("node", name, cert, listen, true)
+func checkNodeCert(name string, cert *tls.Certificate, listen string, roots *x509.CertPool, caName string) error {
+	return checkCertFor("node", name, cert, listen, true, roots, caName)
 }
 
 // checkCertFor is the check of checkOwnCert and checkNodeCert; role is
-// "client" or "node".
-func checkCertFor(role, name string, cert *tls.Certificate, listen string, usages bool) error {
+// "client" or "node". roots (named caName), when set, is the CA given with
+// the certificate, which must have signed it (nil: a caller's own TLS
+// config, not checked).
+func checkCertFor(role, name string, cert *tls.Certificate, listen string, usages bool, roots *x509.CertPool, caName string) error {
 	if cert == nil || len(cert.Certificate) == 0 {
 		return nil
 	}
@@ -69,6 +73,40 @@ func checkCertFor(role, name string, cert *tls.Certificate, listen string, usage
 	if lack := lackingUsages(leaf); usages && len(lack) > 0 {
 		problems = append(problems, "its extended key usages lack "+strings.Join(lack, " and "))
 	}
+	// Its dates and its CA: peers refuse an expired certificate, or one
+	// their CA did not sign, but only the node's log says so (a client
+	// whose certificate the node cannot verify when it connects back
+	// waits out its dial timeout, "did not answer the hello"); checked
+	// here, the mistake is named before anything listens or dials.
+	now := time.Now()
+	var fixes []string // what to do about the dates and the CA
+	sanOrUsage := len(problems) > 0
+	switch {
+	case now.After(leaf.NotAfter):
+		fixes = append(fixes, "renew it")
+		problems = append(problems, fmt.Sprintf("it expired on %s (now %s)", leaf.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+	case now.Before(leaf.NotBefore):
+		problems = append(problems, fmt.Sprintf("it is not valid before %s (now %s: is this machine's clock right?)", leaf.NotBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+		fixes = append(fixes, "wait until it is valid, or reissue it valid from now")
+	}
+	if roots != nil && now.After(leaf.NotBefore) && now.Before(leaf.NotAfter) {
+		inter := x509.NewCertPool()
+		for _, der := range cert.Certificate[1:] {
+			if c, err := x509.ParseCertificate(der); err == nil {
+				inter.AddCert(c)
+			}
+		}
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+			var ua x509.UnknownAuthorityError
+			if errors.As(err, &ua) {
+				problems = append(problems, fmt.Sprintf("it is not signed by the CA given with it (%s): every peer checks the others' certificates against that one CA", caName))
+				fixes = append(fixes, "use a certificate and key signed by that CA (or give the CA that signed this one, if every peer trusts it)")
+			} else {
+				problems = append(problems, fmt.Sprintf("it does not verify against the CA given with it (%s): %v", caName, err))
+				fixes = append(fixes, "reissue it from that CA (with any intermediate certificates after it in the file)")
+			}
+		}
+	}
 	if len(problems) == 0 {
 		return nil
 	}
@@ -76,8 +114,11 @@ func checkCertFor(role, name string, cert *tls.Certificate, listen string, usage
 	if role == "node" {
 		why = "clients check it as a server's when they dial this node and as a client's when this node connects back to their listeners to answer them"
 	}
+	if sanOrUsage {
+		fixes = append(fixes, reissueAdvice(host, listen))
+	}
 	return fmt.Errorf("this %s's certificate %s: %s; %s; %s",
-		role, name, strings.Join(problems, ", and "), why, reissueAdvice(host, listen))
+		role, name, strings.Join(problems, ", and "), why, strings.Join(fixes, "; "))
 }
 
 // reissueAdvice says which extensions a reissued certificate needs. For a
@@ -138,7 +179,7 @@ func CheckNodeCert(f TLSFiles, listen string) error {
 	if err != nil {
 		return err
 	}
-	return checkNodeCert(f.CertFile+" (ServeConfig.TLS.CertFile; --tls-cert on the command line)", firstCert(cli), listen)
+	return checkNodeCert(f.CertFile+" (ServeConfig.TLS.CertFile; --tls-cert on the command line)", firstCert(cli), listen, cli.RootCAs, f.CAFile)
 }
 
 // CheckClientCert loads f and checks the client's own certificate as Dial
@@ -151,5 +192,5 @@ func CheckClientCert(f TLSFiles) error {
 	if err != nil {
 		return err
 	}
-	return checkOwnCert(f.CertFile+" (TLSFiles.CertFile; --tls-cert on the command line)", firstCert(cli), defaultClientListen, true)
+	return checkOwnCert(f.CertFile+" (TLSFiles.CertFile; --tls-cert on the command line)", firstCert(cli), defaultClientListen, true, cli.RootCAs, f.CAFile)
 }

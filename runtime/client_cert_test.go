@@ -125,3 +125,36 @@ func TestServeChecksTheNodeCertificate(t *testing.T) {
 		})
 	}
 }
+
+// TestOwnCertDatesAndCA: a certificate that has expired, is not valid
+// yet, or was not signed by the CA given with it is refused by the checks
+// a client (CheckClientCert, Dial) and a node (CheckNodeCert, Serve) run
+// before anything listens or dials, naming what is wrong. Before, a node
+// started with an expired certificate and every client failed later, and a
+// client's expired certificate read "closed right after the handshake …
+// check that the node's CA, certificate and key match" (a new user's
+// trial, tenth session).
+func TestOwnCertDatesAndCA(t *testing.T) {
+	expired := newPKIValid(t, "expired", time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour))
+	future := newPKIValid(t, "future", time.Now().Add(time.Hour), time.Now().Add(2*time.Hour))
+	good, other := newPKI(t, "good"), newPKI(t, "other")
+	for _, c := range []struct {
+		name  string
+		files exo.TLSFiles
+		want  string
+	}{
+		{"expired", exo.TLSFiles{CAFile: expired.ca, CertFile: expired.cert, KeyFile: expired.key}, ": it expired on "},
+		{"not yet valid", exo.TLSFiles{CAFile: future.ca, CertFile: future.cert, KeyFile: future.key}, ": it is not valid before "},
+		{"another CA", exo.TLSFiles{CAFile: good.ca, CertFile: other.cert, KeyFile: other.key}, ": it is not signed by the CA given with it (" + good.ca + ")"},
+	} {
+		if err := exo.CheckClientCert(c.files); err == nil || !strings.Contains(err.Error(), "this client's certificate "+c.files.CertFile) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: CheckClientCert: %v, want %q", c.name, err, c.want)
+		}
+		if err := exo.CheckNodeCert(c.files, "127.0.0.1:7101"); err == nil || !strings.Contains(err.Error(), "this node's certificate "+c.files.CertFile) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: CheckNodeCert: %v, want %q", c.name, err, c.want)
+		}
+	}
+	if err := exo.CheckClientCert(exo.TLSFiles{CAFile: good.ca, CertFile: good.cert, KeyFile: good.key}); err != nil {
+		t.Errorf("a good certificate: %v", err)
+	}
+}

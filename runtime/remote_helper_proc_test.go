@@ -28,8 +28,9 @@ const helperEnv = "EXO_REMOTE_TEST_HELPER"
 //	submit:    dial EXO_ADDR, spawn a "slow" runner, submit task "orphan"
 //	           (1000 tokens), print "submitted", block
 //	dial:      dial EXO_ADDR with TLS (EXO_CA, EXO_CERT, EXO_KEY; EXO_NOCERT
-//	           dials without a client certificate), list runners, print "ok"
-//	           or "error: ..."
+//	           dials without a client certificate, EXO_RAWTLS with the
+//	           files as WithTLSConfig, which Dial does not check), list
+//	           runners, print "ok" or "error: ..."
 //	panic-node: serve a System whose runner actors a client can make panic
 //	           (runPanicNode), print "listening ADDR", block
 func runHelper(mode string) int {
@@ -80,6 +81,17 @@ func runHelper(mode string) int {
 				return 1
 			}
 			cli = &tls.Config{RootCAs: cli.RootCAs, MinVersion: tls.VersionTLS12}
+			opt = exo.WithTLSConfig(srv, cli)
+		} else if os.Getenv("EXO_RAWTLS") != "" {
+			// The same files as TLS configs of the caller's own: Dial
+			// checks nothing of them, so the node's own checks are met.
+			tf := gateway.TLSFiles(files)
+			tf.RequireClientCert = true
+			srv, cli, err := tf.Configs()
+			if err != nil {
+				fmt.Println("error:", err)
+				return 1
+			}
 			opt = exo.WithTLSConfig(srv, cli)
 		} else {
 			opt = exo.WithTLS(files)

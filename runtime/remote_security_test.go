@@ -27,10 +27,17 @@ type pki struct{ ca, cert, key string }
 
 func newPKI(t *testing.T, name string) pki {
 	t.Helper()
+	return newPKIValid(t, name, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+}
+
+// newPKIValid is newPKI with the certificate (not the CA) valid from
+// notBefore to notAfter.
+func newPKIValid(t *testing.T, name string, notBefore, notAfter time.Time) pki {
+	t.Helper()
 	dir := t.TempDir()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name + " CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(48 * time.Hour), IsCA: true,
 		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
@@ -39,7 +46,7 @@ func newPKI(t *testing.T, name string) pki {
 	ca, _ := x509.ParseCertificate(caDER)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		NotBefore: notBefore, NotAfter: notAfter,
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
@@ -74,7 +81,16 @@ func TestRemoteTLS(t *testing.T) {
 		{"same CA, client certificate", []string{"EXO_CA=" + good.ca, "EXO_CERT=" + good.cert, "EXO_KEY=" + good.key}, "ok node=tls-node"},
 		{"wrong CA", []string{"EXO_CA=" + other.ca, "EXO_CERT=" + other.cert, "EXO_KEY=" + other.key}, "this client does not trust node"},
 		{"no client certificate", []string{"EXO_CA=" + good.ca, "EXO_CERT=" + good.cert, "EXO_KEY=" + good.key, "EXO_NOCERT=1"}, "refused this client's certificate"},
-		{"client certificate from another CA", []string{"EXO_CA=" + good.ca, "EXO_CERT=" + other.cert, "EXO_KEY=" + other.key}, "refused this client's certificate"},
+		// The node refuses it (EXO_RAWTLS: Dial does not check a caller's
+		// own TLS configs) …
+		{"client certificate from another CA", []string{"EXO_CA=" + good.ca, "EXO_CERT=" + other.cert, "EXO_KEY=" + other.key, "EXO_RAWTLS=1"}, "refused this client's certificate"},
+		// … and Dial with TLSFiles refuses it first, before any dial,
+		// naming the CA (a node without mutual TLS would not refuse it:
+		// it could not connect back, and the client waited out its dial
+		// timeout with "did not answer the hello"; trial of the tenth
+		// session).
+		{"client certificate from another CA, checked by Dial", []string{"EXO_CA=" + good.ca, "EXO_CERT=" + other.cert, "EXO_KEY=" + other.key},
+			"this client's certificate " + other.cert + " (TLSFiles.CertFile; --tls-cert on the command line): it is not signed by the CA given with it (" + good.ca + ")"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
