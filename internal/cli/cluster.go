@@ -201,6 +201,16 @@ func newClusterCmd(e *env) *cobra.Command {
 				return enc.Encode(st)
 			}
 			printClusterStatus(e.stdout, st)
+			if len(st.Members) == 0 {
+				// Exit 1: nothing answered as a member of this cluster
+				// (a misspelt --cluster, or none joined yet). Before, it
+				// printed "0 members" and exited 0 (a new user's trial).
+				why := "no peer is a member of it yet"
+				if o := st.DescribeOtherClusters(); o != "" {
+					why = o + ": check --cluster"
+				}
+				return fmt.Errorf("cluster %s has no members (%s)", st.Cluster, why)
+			}
 			return nil
 		},
 	}

@@ -99,8 +99,12 @@ func runClusterShutdown(parent context.Context, e *env, o *clusterShutdownOption
 		return fmt.Errorf("cluster %s has no members: nothing to shut down", cfg.Cluster)
 	}
 	if !st.Agree && st.Provider != membership.ProviderEtcd {
-		fmt.Fprintf(e.stderr, "cluster shutdown: the members' views disagree (one is joining, rejoining or split); shutting down the %s listed\n",
-			plural(len(st.Members), "member"))
+		why := "one is joining, rejoining or split"
+		if o := st.DescribeOtherClusters(); o != "" {
+			why = fmt.Sprintf("%s, not %q: check --cluster-peers", o, cfg.Cluster)
+		}
+		fmt.Fprintf(e.stderr, "cluster shutdown: the members' views disagree (%s); shutting down the %s listed\n",
+			why, plural(len(st.Members), "member"))
 	}
 	sort.Slice(st.Members, func(i, j int) bool { return st.Members[i].NodeName < st.Members[j].NodeName })
 	for _, m := range st.Members {

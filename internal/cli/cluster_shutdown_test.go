@@ -252,6 +252,17 @@ func TestClusterShutdownCutTasksExits4(t *testing.T) {
 			t.Fatalf("the task never was in flight: remote status:\n%s\nremote run:\n%s", out, runOut.String())
 		}
 	}
+	// A misspelt --cluster finds no member: exit 1, naming the cluster the
+	// peers are in (before: "0 members", exit 0).
+	st := exec.Command(exoBinary(t), "cluster", "status", "--cluster", "cut-tset", "--cluster-peers", c.peerList)
+	var stOut, stErr bytes.Buffer
+	st.Stdout, st.Stderr = &stOut, &stErr
+	if err := st.Run(); err == nil || !strings.Contains(stErr.String(), `exo-actors: cluster cut-tset has no members (`) ||
+		!strings.Contains(stErr.String(), `in cluster "cut-test": check --cluster)`) {
+		t.Errorf("cluster status --cluster cut-tset: %v\nstdout:\n%s\nstderr:\n%s", err, stOut.String(), stErr.String())
+	} else if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitFailure {
+		t.Errorf("cluster status --cluster cut-tset: %v, want exit %d", err, ExitFailure)
+	}
 	cmd := exec.Command(exoBinary(t), "cluster", "shutdown", "--cluster", "cut-test", "--cluster-peers", c.peerList,
 		"--phase-timeout", "1s", "--answer-grace", "5s")
 	cmd.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARK="+marker)
