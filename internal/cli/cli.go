@@ -216,8 +216,19 @@ func newVersionCmd(e *env) *cobra.Command {
 }
 
 func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return usageErrorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
+	if len(args) == 0 {
+		return nil
 	}
-	return nil
+	if cmd.HasAvailableSubCommands() {
+		// `exo-actors remote nosuch`: a subcommand misspelt, not an
+		// argument (it read "takes no arguments"; a new user's trial).
+		var names []string
+		for _, c := range cmd.Commands() {
+			if c.IsAvailableCommand() {
+				names = append(names, c.Name())
+			}
+		}
+		return usageErrorf("unknown command %q for %s: its commands are %s", args[0], cmd.CommandPath(), strings.Join(names, ", "))
+	}
+	return usageErrorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
 }

@@ -162,6 +162,7 @@ func TestSubcommandUsageErrorPointsAtItsHelp(t *testing.T) {
 		{[]string{"node", "--no-such-flag"}, "(see 'exo-actors node --help')\n"},
 		{[]string{"node", "--config", "x.json"}, "(see 'exo-actors node --help')\n"},
 		{[]string{"nosuch"}, "(see 'exo-actors --help')\n"},
+		{[]string{"remote", "nosuch"}, "exo-actors: unknown command \"nosuch\" for exo-actors remote: its commands are run, shutdown, status, stop (see 'exo-actors remote --help')\n"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := Main(c.args, strings.NewReader(""), &stdout, &stderr); code != ExitUsage || !strings.HasSuffix(stderr.String(), c.see) {

@@ -43,7 +43,7 @@ func (d *clusterDemo) startUI() (*webui.Server, error) {
 	}
 	srv, err := webui.Start(clusterPage{d}, d.o.ui.config(), d.e.logger)
 	if err != nil {
-		return nil, fmt.Errorf("demo: --ui: %w", err)
+		return nil, fmt.Errorf("demo: --ui: %w", uiStartError(d.o.ui.addr, err))
 	}
 	d.logf("== web page of the cluster's supervision trees: %s (%s)", srv.URL(), d.o.ui.buttonsNote())
 	return srv, nil

@@ -51,7 +51,7 @@ func startUI(e *env, w *demoWatch, sys *exo.System, o uiOptions) (*webui.Server,
 	}
 	srv, err := webui.Start(webui.NodeOf(sysnode.Of(sys)), o.config(), e.logger)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--ui: %w", uiStartError(o.addr, err))
 	}
 	w.printf("== web page of the supervision tree: %s (%s)\n", srv.URL(), o.buttonsNote())
 	return srv, nil

@@ -304,3 +304,32 @@ func TestNodeAlertWebhook(t *testing.T) {
 		t.Fatalf("exit %d; stderr %s", code, stderr.String())
 	}
 }
+
+// TestUIAddrInUse: a --ui address another process listens on says what to
+// do, as --http's does (it was "--ui: UI: listen on …: bind: address
+// already in use"; a new user's trial); exit 1.
+func TestUIAddrInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fix := ": the address " + addr + " is in use (another process listens there); pick another port with --ui (or :0 for any)\n"
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "--live", "off", "--ui", addr}, "exo-actors: --ui" + fix},
+		{[]string{"node", "--name", "a", "--config", conf, "--listen", "127.0.0.1:0", "--ui", addr}, "exo-actors: node a: --ui" + fix},
+	} {
+		code, stderr := runCLI(t, c.args...)
+		if code != ExitFailure || !strings.HasSuffix(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d ending with %q", c.args, code, stderr, ExitFailure, c.want)
+		}
+	}
+}

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/exo-actors/exo-actors/internal/sysnode"
 	"github.com/exo-actors/exo-actors/internal/webui"
@@ -18,7 +20,7 @@ func startNodeUI(e *env, sys *exo.System, o nodeOptions) (*webui.Server, error) 
 	}
 	srv, err := webui.Start(webui.NodeOf(sysnode.Of(sys)), o.ui.config(), e.logger)
 	if err != nil {
-		return nil, err
+		return nil, uiStartError(o.ui.addr, err)
 	}
 	fmt.Fprintf(e.stdout, "node %s web page of the supervision tree: %s (%s)\n", o.name, srv.URL(), o.ui.buttonsNote())
 	return srv, nil
@@ -35,4 +37,14 @@ func nodeFaults(sys *exo.System, o nodeOptions) func(ctx context.Context, id str
 	return func(ctx context.Context, id string, gen uint64, kind string) (string, error) {
 		return webui.Inject(ctx, n, id, gen, kind)
 	}
+}
+
+// uiStartError is --ui's error when the page could not listen: an address
+// in use says what to do, as --listen's and --http's do (before, the raw
+// "UI: listen on …: bind: address already in use"; a new user's trial).
+func uiStartError(addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("the address %s is in use (another process listens there); pick another port with --ui (or :0 for any)", addr)
+	}
+	return err
 }
