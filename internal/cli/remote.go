@@ -562,7 +562,8 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 		}
 	}
 	fmt.Fprintf(out, "%d tasks on %s in %s\n", r.tasks, plural(len(runs), "node"), elapsed.Round(time.Millisecond))
-	var down []string // nodes that shut down during the run: their shutdown stopped the runner
+	var down []string    // nodes that shut down during the run: their shutdown stopped the runner
+	var retired []string // runners their node had given up on (escalated)
 	var stopErr error
 	if !r.noStop {
 		for _, nr := range runs {
@@ -577,6 +578,17 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 						// stop ended the runner, whichever came first.
 						down = append(down, nr.c.NodeName())
 						fmt.Fprintf(out, "node %-8s is shutting down (its shutdown ended tasks of the run); %s stopped: %s\n", nr.c.NodeName(), res.RunnerID, res.Summary())
+						continue
+					}
+					if res.EndedBy == "not running" && res.Failure != nil {
+						// The node had retired it (its error policy gave up
+						// after its failures): say so, here and in the error.
+						// Before, "stopped ID: was not running" alone (a new
+						// user's trial: a runner whose Load failed 4 times).
+						retired = append(retired, fmt.Sprintf("runner %s on %s failed for good (the node stopped restarting it after %s): %s",
+							res.RunnerID, nr.c.NodeName(), plural(max(nr.watch.failures, 1), "failure"), oneLine(res.Failure.Error())))
+						fmt.Fprintf(out, "node %-8s %s had failed for good: the node gave up restarting it (%s); nothing to stop\n",
+							nr.c.NodeName(), res.RunnerID, oneLine(res.Failure.Error()))
 						continue
 					}
 					fmt.Fprintf(out, "node %-8s stopped %s: %s\n", nr.c.NodeName(), res.RunnerID, res.Summary())
@@ -615,6 +627,9 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 		summary = failureSummary(len(failed)-streamsFailed, r.tasks, streamsFailed, len(runs))
 		if len(down) > 0 {
 			summary += fmt.Sprintf("; %s shut down during the run (its shutdown cut its tasks short and stopped its runner)", nodesText(down))
+		}
+		if len(retired) > 0 {
+			summary += "; " + strings.Join(retired, "; ")
 		}
 	}
 	switch {
