@@ -205,7 +205,9 @@ func (r *ActorReport) render(b *strings.Builder, lead, childLead string) {
 		if p.TasksUnfinished > 0 {
 			extra = append(extra, fmt.Sprintf("%d ended unfinished", p.TasksUnfinished))
 		}
-		if p.EventsDelivered > 0 {
+		if p.EventsDelivered == 1 {
+			extra = append(extra, "1 event")
+		} else if p.EventsDelivered > 0 {
 			extra = append(extra, fmt.Sprintf("%d events", p.EventsDelivered))
 		}
 		if p.Note != "" {

@@ -1143,6 +1143,9 @@ func (d *clusterDemo) printSummary() {
 	for _, k := range sortedKeys(s.FaultsInjected) {
 		faults = append(faults, fmt.Sprintf("%s %d", k, s.FaultsInjected[k]))
 	}
+	if len(faults) == 0 {
+		faults = []string{"none"} // --chaos none: not an empty field before the separator
+	}
 	fmt.Fprintf(out, "faults   %s; nodes killed %d, restarted %d\n", strings.Join(faults, ", "), s.NodesKilled, s.NodesRestarted)
 	fmt.Fprintf(out, "shutdown %dms; orphan processes %d\n", s.ShutdownMs, s.OrphanProcesses)
 	for _, p := range s.Problems {

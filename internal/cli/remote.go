@@ -561,7 +561,7 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 			failed = append(failed, fmt.Sprintf("node %s stream: %v", nr.c.NodeName(), nr.err))
 		}
 	}
-	fmt.Fprintf(out, "%d tasks on %s in %s\n", r.tasks, plural(len(runs), "node"), elapsed.Round(time.Millisecond))
+	fmt.Fprintf(out, "%s on %s in %s\n", plural(r.tasks, "task"), plural(len(runs), "node"), elapsed.Round(time.Millisecond))
 	var down []string    // nodes that shut down during the run: their shutdown stopped the runner
 	var retired []string // runners their node had given up on (escalated)
 	var stopErr error
