@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -65,6 +66,12 @@ func newNodeCmd(e *env) *cobra.Command {
 			if o.name == "" {
 				return usageErrorf("--name is required: the node's name, e.g. --name node-a")
 			}
+			if !nodeNameRE.MatchString(o.name) {
+				// Names show in logs, reports, metrics labels and the
+				// cluster's views: a space or a '!' there is a typo, not
+				// a name (a new user's trial: --name "bad name!" was taken).
+				return usageErrorf("--name %q: want 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. --name node-a)", o.name)
+			}
 			if _, _, err := gateway.SplitListen(o.listen); err != nil {
 				return usageErrorf("--listen: %v", err)
 			}
@@ -109,7 +116,7 @@ func newNodeCmd(e *env) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.listen, "listen", "127.0.0.1:7101", "HOST:PORT to listen on (port 0: any; the address is printed)")
-	fl.StringVar(&o.name, "name", "", "the node's name (required)")
+	fl.StringVar(&o.name, "name", "", "the node's name (required; letters, digits, '.', '_' or '-', e.g. node-a)")
 	fl.StringVar(&o.config, "config", "", "JSON file naming the runner kinds (required)")
 	fl.StringVar(&o.tls.CAFile, "tls-ca", "", "PEM CA that signs every peer's certificate (turns TLS on)")
 	fl.StringVar(&o.tls.CertFile, "tls-cert", "", "PEM certificate of this node")
@@ -266,6 +273,9 @@ func skipGoodbyesOnSignal(w io.Writer, srv *exo.Server, sigs <-chan os.Signal, c
 	case <-closing:
 	}
 }
+
+// nodeNameRE is what --name accepts.
+var nodeNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 // forceOnSecondSignal is the forcer of a node's shutdown after a first
 // signal: a second one prints nodeForceLine, sets *forced and calls

@@ -164,6 +164,7 @@ func TestNodeUsageErrors(t *testing.T) {
 	}{
 		{[]string{"node", "--name", "a"}, "--config FILE is required"},
 		{[]string{"node", "--config", good}, "--name is required"},
+		{[]string{"node", "--name", "bad name!", "--config", good}, `--name "bad name!": want 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. --name node-a)`},
 		{[]string{"node", "--name", "a", "--config", filepath.Join(dir, "missing.json")}, "no such file"},
 		{[]string{"node", "--name", "a", "--config", bad}, `unknown field "comand"`},
 		{[]string{"node", "--name", "a", "--config", good, "--listen", "localhost"}, "want HOST:PORT"},
