@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/grpc"
@@ -53,6 +54,9 @@ func (f TLSFiles) Configs() (server, client *tls.Config, err error) {
 	}
 	cert, err := tls.LoadX509KeyPair(f.CertFile, f.KeyFile)
 	if err != nil {
+		if strings.Contains(err.Error(), "private key does not match public key") {
+			return nil, nil, fmt.Errorf("TLS certificate %s / key %s: %w: the key is not the one the certificate was issued for; give the key file made with this certificate (or the certificate signed for this key)", f.CertFile, f.KeyFile, err)
+		}
 		return nil, nil, fmt.Errorf("TLS certificate %s / key %s: %w", f.CertFile, f.KeyFile, err)
 	}
 	server = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}

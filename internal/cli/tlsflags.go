@@ -41,5 +41,5 @@ func checkTLSFlags(f gateway.TLSFiles) error {
 		}
 		return usageErrorf("TLS needs all three of --tls-ca, --tls-cert and --tls-key, but %s %s missing; give %s, or none of the three for plaintext", list, verb, obj)
 	}
-	return usageErrorf("%v", err)
+	return &UsageError{Err: err, SeeAlso: tlsDoc} // a file that cannot be loaded: how to make them is there
 }
