@@ -990,7 +990,8 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 			t.feed.Fail(reason+"; resubmitting it failed: "+serr.Error(), time.Now())
 			continue
 		}
-		cc.emit(ClusterEvent{Kind: ClusterTaskResubmitted, Node: nr.node, Member: nr.member, RunnerID: r.id, NewRunnerID: nr.id, TaskID: t.t.ID})
+		cc.emit(ClusterEvent{Kind: ClusterTaskResubmitted, Node: nr.node, Member: nr.member, RunnerID: r.id, NewRunnerID: nr.id, TaskID: t.t.ID,
+			Detail: fmt.Sprintf("to runner %s on node %s: %s", nr.id, nr.node, reason)})
 	}
 }
 

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -90,6 +91,9 @@ func gracefulLeaveScenario(t *testing.T, etcd string) {
 		}
 		if e.Kind == exo.ClusterTaskResubmitted && e.TaskID != "B-retry-queued" {
 			t.Errorf("task %s resubmitted: only the one the leaving node never started may be", e.TaskID)
+		}
+		if e.Kind == exo.ClusterTaskResubmitted && !strings.HasPrefix(e.Detail, "to runner "+e.NewRunnerID+" on node "+e.Node+": ") {
+			t.Errorf("task_resubmitted's Detail %q: want where it went and why (it was empty)", e.Detail)
 		}
 	}
 }
