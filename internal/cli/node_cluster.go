@@ -104,9 +104,17 @@ func (v *viewLogger) Receive(ctx actor.Context) {
 		}
 		return strings.Join(sortedStrings(out), ",")
 	}
-	v.log.WithFields(logrus.Fields{"state": c.View.State.String(), "self": c.View.Self, "incarnation": c.View.Incarnation,
-		"members": names(c.View.Members), "joined": names(c.Joined), "left": names(c.Left), "reason": c.Reason}).
-		Info("cluster view changed")
+	fields := logrus.Fields{"state": c.View.State.String(), "self": c.View.Self, "incarnation": c.View.Incarnation,
+		"members": names(c.View.Members), "reason": c.Reason}
+	// Only what changed: the first view (this node's join) lists its
+	// members and has no joined or left (they read "joined= left=").
+	if len(c.Joined) > 0 {
+		fields["joined"] = names(c.Joined)
+	}
+	if len(c.Left) > 0 {
+		fields["left"] = names(c.Left)
+	}
+	v.log.WithFields(fields).Info("cluster view changed")
 	v.warnSameName(c.View)
 }
 
