@@ -273,11 +273,11 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 			return nil, err
 		}
 		o.serverTLS, o.clientTLS = srv, cli
-		if err := checkOwnCert(o.tlsFiles.CertFile+" (TLSFiles.CertFile; --tls-cert on the command line)", firstCert(cli), o.listen, true); err != nil {
+		if err := checkOwnCert(o.tlsFiles.CertFile+" (TLSFiles.CertFile; --tls-cert on the command line)", firstCert(cli), o.listen, true, cli.RootCAs, o.tlsFiles.CAFile); err != nil {
 			return nil, err
 		}
 	} else if o.serverTLS != nil {
-		if err := checkOwnCert("(WithTLSConfig's server config)", firstCert(o.serverTLS), o.listen, false); err != nil {
+		if err := checkOwnCert("(WithTLSConfig's server config)", firstCert(o.serverTLS), o.listen, false, nil, ""); err != nil {
 			return nil, err
 		}
 	}

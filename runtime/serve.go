@@ -89,7 +89,7 @@ func (s *System) Serve(cfg ServeConfig) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := checkNodeCert(cfg.TLS.CertFile+" (ServeConfig.TLS.CertFile; --tls-cert on the command line)", firstCert(cli), cfg.Listen); err != nil {
+		if err := checkNodeCert(cfg.TLS.CertFile+" (ServeConfig.TLS.CertFile; --tls-cert on the command line)", firstCert(cli), cfg.Listen, cli.RootCAs, cfg.TLS.CAFile); err != nil {
 			return nil, err
 		}
 		t.ServerTLS, t.ClientTLS = srv, cli
