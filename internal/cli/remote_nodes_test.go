@@ -7,6 +7,7 @@ import (
 	"io"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -15,10 +16,38 @@ import (
 // address it listens on.
 func startListeningNode(t *testing.T, name string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd, out, _ := startNodeProcess(t, name, args...)
+	cmd := nodeCommand(t, name, `{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1", "--layer-delay", "0s", "--token-delay", "1ms"]}}}`, "info", args...)
+	log := &lockedBuffer{}
+	cmd.Stderr = log
+	out := startNodeCommand(t, cmd)
+	// Registered after startNodeCommand's kill: runs before it, while the
+	// node may still write (hence the lock).
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("node %s log (last 80 lines):\n%s", name, lastLines(log.String(), 80))
+		}
+	})
 	addr := listenAddr(t, out)
 	go func() { _, _ = io.Copy(io.Discard, out) }() // ends when the node exits (Wait closes the pipe)
 	return cmd, addr
+}
+
+// lockedBuffer is a bytes.Buffer a process writes while a test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // listenAddr reads a node's stdout up to its "listening on ADDR" line and
@@ -137,4 +166,13 @@ func TestRemoteTimeoutDefaults(t *testing.T) {
 	if code != ExitUsage || !strings.Contains(stderr, "--timeout -1s: want a positive duration") {
 		t.Errorf("--timeout -1s: exit %d, stderr %q", code, stderr)
 	}
+}
+
+// lastLines is the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
