@@ -220,9 +220,10 @@ func (n *Node) runPhase(ctx context.Context, sr *shutdownRun, ph, last Phase, gi
 	// only for a root that cannot answer at all.
 	// Not ctx: a phase is never abandoned half-way (the tree would stop
 	// under it). When ctx ends while the phase runs, its caller will wait
-	// no longer: cutShort kills every runner's process group, so that the
-	// phase ends at once, and the phases after it run with a zero
-	// deadline (fitPhase).
+	// no longer: cutShortOnDone kills every runner's process group, so
+	// that the runners' part of the phase ends at once (a resource's close
+	// still ends by its CloseTimeout), and the phases after it run with a
+	// zero deadline (fitPhase).
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d+4*phaseSlack+phaseAnswerMargin)
 	stop := n.cutShortOnDone(ctx, sr, ph, last, given, cut)
 	var res any
