@@ -163,4 +163,14 @@ func armStoppingPanic(t *testing.T, n *testNode, id string) {
 	if ok, err := n.PanicInStoppingForTest(ctxT(t), id); err != nil || !ok {
 		t.Fatalf("arm the Stopping panic: %v %v", ok, err)
 	}
+	// The supervisor answers the arming as it forwards it: a ping, queued
+	// behind it in the runner's mailbox, proves the runner took it. Without
+	// it a tree stopped at once (a system message, handled before the
+	// user messages queued) found the runner not armed yet: "timed out …
+	// waiting for … the Stopping panic logged" (1 in about 30 runs under
+	// load, once in a clean-clone CI, after the test's stop became
+	// immediate: AbandonPhasesForTest instead of a 100 ms context).
+	if _, err := n.PingRunner(ctxT(t), id); err != nil {
+		t.Fatalf("ping after arming the Stopping panic: %v", err)
+	}
 }
