@@ -307,8 +307,7 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 			c.root.Send(self, &nodeGone{why: "its endpoint terminated (connection lost)"})
 		}
 	})
-	res, err := answer[*exov1.GwWelcome](c.call(ctx, &exov1.GwHello{ClientName: o.name, Heartbeat: durationpb.New(o.heartbeat), Acks: true,
-		MaxReceive: int64(gateway.GRPCLimit(o.maxMessage))}))
+	res, err := c.hello(ctx)
 	if err != nil {
 		// No session was opened: end the client first, so Close does not
 		// wait for the goodbye's acknowledgement (2 s) from a node that
@@ -499,6 +498,41 @@ func (c *Client) callAs(ctx context.Context, id uint64, msg proto.Message) (prot
 	case <-ctx.Done():
 		c.forget(id)
 		return nil, fmt.Errorf("node %s (%s) did not answer: %w", c.NodeName(), c.addr, ctx.Err())
+	}
+}
+
+// helloRetryFirst and helloRetryMax bound how long a Dial waits for the
+// node's welcome before it says hello again (doubling from the first).
+const (
+	helloRetryFirst = time.Second
+	helloRetryMax   = 4 * time.Second
+)
+
+// hello says hello until the node welcomes this client, or ctx ends. A
+// hello is said again when no welcome came within helloRetryFirst
+// (doubling up to helloRetryMax): a client started on the address of one
+// that died while connected (a fixed WithClientListen port, or a port the
+// kernel hands out again) finds the node's endpoint writer for that
+// address still failing its connect to the dead one, which drops the
+// welcome as a dead letter (protoactor's writer sleeps 2 s after a failed
+// attempt before it gives up; the next writer connects). The gateway
+// takes a second hello from the same client as "said hello again": it
+// ends the first session, opens a new one and welcomes it; a late welcome
+// of an earlier hello finds no call waiting and is dropped.
+func (c *Client) hello(ctx context.Context) (*exov1.GwWelcome, error) {
+	wait := helloRetryFirst
+	for {
+		id := c.ids.Add(1)
+		msg := &exov1.GwHello{CallId: id, ClientName: c.opts.name, Heartbeat: durationpb.New(c.opts.heartbeat), Acks: true,
+			MaxReceive: int64(gateway.GRPCLimit(c.opts.maxMessage))} // a new one each time: the last may still be on its way out
+		actx, cancel := context.WithTimeout(ctx, wait)
+		res, err := c.callAs(actx, id, msg)
+		timedOut := actx.Err() != nil
+		cancel()
+		if err == nil || !timedOut || ctx.Err() != nil {
+			return answer[*exov1.GwWelcome](res, err)
+		}
+		wait = min(2*wait, helloRetryMax)
 	}
 }
 

@@ -23,7 +23,8 @@ const helperEnv = "EXO_REMOTE_TEST_HELPER"
 
 // runHelper runs one client scenario and prints its result on stdout:
 //
-//	subscribe: dial EXO_ADDR (lostAfter 30 s), subscribe to tasks, print
+//	subscribe: dial EXO_ADDR (lostAfter 30 s; listening on EXO_LISTEN when
+//	           set), subscribe to tasks, print
 //	           "subscribed", block
 //	submit:    dial EXO_ADDR, spawn a "slow" runner, submit task "orphan"
 //	           (1000 tokens), print "submitted", block
@@ -44,7 +45,11 @@ func runHelper(mode string) int {
 	case "subscribe":
 		// lostAfter 30 s: a starved machine must not end this client
 		// (TestRemoteClientRestart counts its subscription).
-		c, err := exo.Dial(ctx, addr, exo.WithClientName("helper"), exo.WithHeartbeat(250*time.Millisecond, 30*time.Second))
+		opts := []exo.DialOption{exo.WithClientName("helper"), exo.WithHeartbeat(250*time.Millisecond, 30*time.Second)}
+		if l := os.Getenv("EXO_LISTEN"); l != "" {
+			opts = append(opts, exo.WithClientListen(l))
+		}
+		c, err := exo.Dial(ctx, addr, opts...)
 		if err != nil {
 			fmt.Println("error:", err)
 			return 1

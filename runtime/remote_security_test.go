@@ -14,10 +14,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/exo-actors/exo-actors/internal/testutil"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -272,5 +274,29 @@ func TestRemoteClientLossCancelsTasks(t *testing.T) {
 		if p.Status == exo.TaskComplete || p.Status == exo.TaskFailed {
 			t.Fatalf("the dead client's task ended %s: %s", p.Status, p.Reason)
 		}
+	}
+}
+
+// TestRemoteClientRestartOnTheSameAddress: a client killed while connected
+// and started again on the same listen address (WithClientListen with a
+// fixed port, or a port-0 listener the kernel happens to hand out again)
+// is welcomed. Before, the node's endpoint writer for that address was
+// still failing its connect to the dead client and dropped the welcome
+// (and the gateway's watch of the new client) as dead letters: the new
+// client waited out its dial, "did not answer the hello within the dial
+// timeout", 8 runs of 8 by hand. TestRemoteStop failed so in a clean-clone
+// CI when a `remote run` it killed and a later client got the same port.
+func TestRemoteClientRestartOnTheSameAddress(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, `, "session_timeout": "30s"`)
+	node := startNode(t, "same-addr", cfg)
+	listen := "127.0.0.1:" + strconv.Itoa(testutil.ReservePorts(t, 1)[0])
+	first := startHelper(t, "subscribe", "EXO_ADDR="+node.addr, "EXO_LISTEN="+listen)
+	if l := first.line(t, 30*time.Second); l != "subscribed" {
+		t.Fatalf("first client: %q", l)
+	}
+	first.kill(t)
+	second := startHelper(t, "subscribe", "EXO_ADDR="+node.addr, "EXO_LISTEN="+listen)
+	if l := second.line(t, 30*time.Second); l != "subscribed" {
+		t.Fatalf("the client started again on %s: %q", listen, l)
 	}
 }
