@@ -504,13 +504,15 @@ func (c *Client) callAs(ctx context.Context, id uint64, msg proto.Message) (prot
 // helloRetryFirst and helloRetryMax bound how long a Dial waits for the
 // node's welcome before it says hello again (doubling from the first).
 const (
-	helloRetryFirst = time.Second
-	helloRetryMax   = 4 * time.Second
+	helloRetryFirst = 2500 * time.Millisecond
+	helloRetryMax   = 5 * time.Second
 )
 
 // hello says hello until the node welcomes this client, or ctx ends. A
 // hello is said again when no welcome came within helloRetryFirst
-// (doubling up to helloRetryMax): a client started on the address of one
+// (doubling up to helloRetryMax; past protoactor's 2 s sleep in a failing
+// writer, so that the retry goes through the next writer, and a slow node
+// is rarely asked twice): a client started on the address of one
 // that died while connected (a fixed WithClientListen port, or a port the
 // kernel hands out again) finds the node's endpoint writer for that
 // address still failing its connect to the dead one, which drops the

@@ -198,9 +198,12 @@ func newClusterCmd(e *env) *cobra.Command {
 			if asJSON {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+				if err := enc.Encode(st); err != nil {
+					return err
+				}
+			} else {
+				printClusterStatus(e.stdout, st)
 			}
-			printClusterStatus(e.stdout, st)
 			if len(st.Members) == 0 {
 				// Exit 1: nothing answered as a member of this cluster
 				// (a misspelt --cluster, or none joined yet). Before, it

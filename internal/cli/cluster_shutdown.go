@@ -154,7 +154,13 @@ func runClusterShutdown(parent context.Context, e *env, o *clusterShutdownOption
 		// tasks short or forced a runner: the line the node prints, as
 		// remote shutdown prints it.
 		if line := remoteShutdownUnclean(exo.RemoteShutdownReport{Node: n.Name, Report: n.Report}); line != "" {
-			fmt.Fprint(e.stdout, line)
+			// With --json, stdout is the one JSON document (a review:
+			// the line after it broke every reader of it).
+			if o.asJSON {
+				fmt.Fprint(e.stderr, line)
+			} else {
+				fmt.Fprint(e.stdout, line)
+			}
 			unclean++
 		}
 	}

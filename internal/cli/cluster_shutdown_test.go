@@ -254,6 +254,9 @@ func TestClusterShutdownCutTasksExits4(t *testing.T) {
 	}
 	// A misspelt --cluster finds no member: exit 1, naming the cluster the
 	// peers are in (before: "0 members", exit 0).
+	if err := exec.Command(exoBinary(t), "cluster", "status", "--json", "--cluster", "cut-tset", "--cluster-peers", c.peerList).Run(); err == nil {
+		t.Error("cluster status --json --cluster cut-tset: exit 0, want 1 as without --json")
+	}
 	st := exec.Command(exoBinary(t), "cluster", "status", "--cluster", "cut-tset", "--cluster-peers", c.peerList)
 	var stOut, stErr bytes.Buffer
 	st.Stdout, st.Stderr = &stOut, &stErr
@@ -263,21 +266,25 @@ func TestClusterShutdownCutTasksExits4(t *testing.T) {
 	} else if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitFailure {
 		t.Errorf("cluster status --cluster cut-tset: %v, want exit %d", err, ExitFailure)
 	}
-	cmd := exec.Command(exoBinary(t), "cluster", "shutdown", "--cluster", "cut-test", "--cluster-peers", c.peerList,
+	// --json: stdout is the report alone (the member's "not cleanly" line
+	// goes to stderr then; a review found it after the JSON), and its
+	// rendering has the headline.
+	cmd := exec.Command(exoBinary(t), "cluster", "shutdown", "--json", "--cluster", "cut-test", "--cluster-peers", c.peerList,
 		"--phase-timeout", "1s", "--answer-grace", "5s")
 	cmd.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARK="+marker)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	out := stdout.String()
-	for _, want := range []string{
-		"timed out — answered every phase; its own shutdown DRAINING timed out (1 task cut short): below",
-		"node gpu-a: shut down (asked by a client), not cleanly: DRAINING timed out after 1s (1 task cut short)",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("stdout lacks %q:\n%s", want, out)
-		}
+	var rep exo.ClusterShutdownReport
+	if jerr := json.Unmarshal(stdout.Bytes(), &rep); jerr != nil {
+		t.Fatalf("cluster shutdown --json: stdout is not one JSON document: %v\n%s", jerr, stdout.String())
+	}
+	if want := "timed out — answered every phase; its own shutdown DRAINING timed out (1 task cut short): below"; !strings.Contains(rep.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, rep.String())
+	}
+	if want := "node gpu-a: shut down (asked by a client), not cleanly: DRAINING timed out after 1s (1 task cut short)"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 	}
 	const wantErr = "exo-actors: cluster cut-test: 1 of 3 members shut down, not cleanly (above)"
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitUnclean || !strings.Contains(stderr.String(), wantErr) {

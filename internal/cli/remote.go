@@ -580,7 +580,11 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 						fmt.Fprintf(out, "node %-8s is shutting down (its shutdown ended tasks of the run); %s stopped: %s\n", nr.c.NodeName(), res.RunnerID, res.Summary())
 						continue
 					}
-					if res.EndedBy == "not running" && res.Failure != nil {
+					// Retired: the node answered with a failure and no process,
+					// and the run saw it fail and never Ready again since (a
+					// runner that failed once and came back, then was stopped,
+					// also answers with its old failure: a review).
+					if res.EndedBy == "not running" && res.Failure != nil && nr.watch.failures > 0 && !nr.watch.ready && !nr.watch.stopping {
 						// The node had retired it (its error policy gave up
 						// after its failures): say so, here and in the error.
 						// Before, "stopped ID: was not running" alone (a new
