@@ -1,7 +1,9 @@
 package runtime_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -582,12 +584,20 @@ func startTestEtcd(t *testing.T, bin string) string {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		// `cluster status` checks etcd with a bounded dial; an empty
-		// cluster answers with zero members once etcd serves.
-		out, err := exec.Command(exoBinary(t), "cluster", "status", "--json", "--cluster", "fo-probe", "--cluster-provider", "etcd",
-			"--etcd-endpoints", client).CombinedOutput()
-		if err == nil {
+		// cluster answers with zero members once etcd serves (it prints
+		// them and exits 1, "has no members": etcd answered all the same).
+		var stdout, stderr bytes.Buffer
+		probe := exec.Command(exoBinary(t), "cluster", "status", "--json", "--cluster", "fo-probe", "--cluster-provider", "etcd",
+			"--etcd-endpoints", client)
+		probe.Stdout, probe.Stderr = &stdout, &stderr
+		err := probe.Run()
+		var st struct {
+			Provider string `json:"provider"`
+		}
+		if err == nil || (json.Unmarshal(stdout.Bytes(), &st) == nil && st.Provider == "etcd" && strings.Contains(stderr.String(), "has no members")) {
 			return client
 		}
+		out := stdout.String() + stderr.String()
 		if time.Now().After(deadline) {
 			t.Fatalf("etcd did not answer at %s: %v\n%s", client, err, out)
 		}
