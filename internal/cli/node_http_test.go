@@ -181,7 +181,7 @@ func TestHTTPFlagBadPort(t *testing.T) {
 	}
 }
 
-// TestHTTPAddrInUse: an --http address another process listens on names
+// TestHTTPAddrInUse: an --http (or --ui) address another process listens on names
 // the flag and the fix, once (it was "start HTTP endpoints: HTTP endpoints:
 // listen on …: bind: address already in use"); exit 1, as for --listen.
 func TestHTTPAddrInUse(t *testing.T) {
@@ -196,12 +196,17 @@ func TestHTTPAddrInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	fix := ": the address is in use (another process listens there); pick another port with --http (or :0 for any)\n"
+	uiFix := ": the address " + addr + " is in use (another process listens there); pick another port with --ui (or :0 for any)\n"
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"demo", "--live", "off", "--http", addr}, "exo-actors: --http " + addr + fix},
 		{[]string{"node", "--name", "a", "--config", conf, "--http", addr}, "exo-actors: node a: --http " + addr + fix},
+		// --ui's, the same way (it was "--ui: UI: listen on …: bind:
+		// address already in use"; a new user's trial).
+		{[]string{"demo", "--live", "off", "--ui", addr}, "exo-actors: --ui" + uiFix},
+		{[]string{"node", "--name", "a", "--config", conf, "--listen", "127.0.0.1:0", "--ui", addr}, "exo-actors: node a: --ui" + uiFix},
 	} {
 		code, stderr := runCLI(t, c.args...)
 		if code != ExitFailure || !strings.HasSuffix(stderr, c.want) || strings.Count(stderr, "HTTP endpoints") > 0 {
@@ -302,34 +307,5 @@ func TestNodeAlertWebhook(t *testing.T) {
 	_, _ = io.Copy(io.Discard, out)
 	if code := waitExit(t, cmd); code != ExitOK {
 		t.Fatalf("exit %d; stderr %s", code, stderr.String())
-	}
-}
-
-// TestUIAddrInUse: a --ui address another process listens on says what to
-// do, as --http's does (it was "--ui: UI: listen on …: bind: address
-// already in use"; a new user's trial); exit 1.
-func TestUIAddrInUse(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	addr := ln.Addr().String()
-	conf := filepath.Join(t.TempDir(), "node.json")
-	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fix := ": the address " + addr + " is in use (another process listens there); pick another port with --ui (or :0 for any)\n"
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"demo", "--live", "off", "--ui", addr}, "exo-actors: --ui" + fix},
-		{[]string{"node", "--name", "a", "--config", conf, "--listen", "127.0.0.1:0", "--ui", addr}, "exo-actors: node a: --ui" + fix},
-	} {
-		code, stderr := runCLI(t, c.args...)
-		if code != ExitFailure || !strings.HasSuffix(stderr, c.want) {
-			t.Errorf("%v: exit %d, stderr %q; want exit %d ending with %q", c.args, code, stderr, ExitFailure, c.want)
-		}
 	}
 }
