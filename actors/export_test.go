@@ -27,6 +27,15 @@ func (n *Node) ResourcesForTest() *resources.Client {
 	return resources.NewClient(n.system, n.cfg.resourcesPID)
 }
 
+// WaitResourceOpsForTest waits until no resource close or reset function
+// of the node is running (resources.Manager.Wait). A test that steps a fake
+// RunnerClock calls it before each step: a close's timeout is on that clock
+// while its work (a pipe's reader seeing EOF) takes real time, so a clock
+// stepped on while the close runs times it out however quick it is.
+func (n *Node) WaitResourceOpsForTest(ctx context.Context) error {
+	return n.cfg.resources.Wait(ctx)
+}
+
 // StartNodeFailingAt starts a node whose start fails at step ("streams",
 // "resources" or "runners": before the node root spawns that child) with
 // err, for tests of what a failed StartNode leaves behind.

@@ -18,10 +18,11 @@ import (
 
 // healthNode starts a node whose runner clock (liveness, and the health
 // monitor's checks) is a fake the test steps; supervision runs on the real
-// clock with a 1 ms backoff. checks receives each check's number. Its
+// clock with a 1 ms backoff. checks receives each check's number and knows
+// the node, so that a step waits for its resource closes first. Its
 // timeouts are not checked (startNodeUnchecked): a test may ask for a
 // heartbeat once an hour, so no heartbeat races the stepped clock.
-func healthNode(t *testing.T, hc health.Config, mods ...func(*actors.NodeConfig)) (*testNode, *clock.Fake, chan uint64) {
+func healthNode(t *testing.T, hc health.Config, mods ...func(*actors.NodeConfig)) (*testNode, *clock.Fake, *healthChecks) {
 	t.Helper()
 	fc := clock.NewFake(time.Unix(1_700_000_000, 0))
 	checks := make(chan uint64, 1024) // never closed
@@ -42,31 +43,43 @@ func healthNode(t *testing.T, hc health.Config, mods ...func(*actors.NodeConfig)
 			m(c)
 		}
 	})
-	return n, fc, checks
+	return n, fc, &healthChecks{c: checks, n: n}
+}
+
+// healthChecks is a stepped node's check numbers, and the node.
+type healthChecks struct {
+	c chan uint64
+	n *testNode
 }
 
 // step advances the fake clock by one interval and waits for the check it
 // triggers. An Advance of several intervals lets the monitor's tick re-arm
 // and run again within it, racing the Advance (one check or several, late
 // or on time): a pause of several intervals is a jump (stepJump).
-func step(t *testing.T, fc *clock.Fake, checks chan uint64, d time.Duration) {
+func step(t *testing.T, fc *clock.Fake, checks *healthChecks, d time.Duration) {
 	t.Helper()
 	stepBy(t, checks, func() { fc.Advance(d) })
 }
 
 // stepJump is step for a node paused for d: the clock jumps, and the one
 // tick due runs late (TestHealthLateCheckDoesNotJudgeHeartbeat).
-func stepJump(t *testing.T, fc *clock.Fake, checks chan uint64, d time.Duration) {
+func stepJump(t *testing.T, fc *clock.Fake, checks *healthChecks, d time.Duration) {
 	t.Helper()
 	stepBy(t, checks, func() { fc.Jump(d) })
 }
 
 // stepBy moves the clock with move and waits for the check it triggers.
-func stepBy(t *testing.T, checks chan uint64, move func()) {
+// Before each move it waits for the node's resource closes: their timeouts
+// run on this clock and their work in real time (a stopped runner's pipes
+// close when its reader has seen EOF), so a clock moved on while one runs
+// times it out however quick it is. It did, in CI: 5 steps during one pipe
+// close, "close did not return within 5s", and an alert for a runner
+// stopped on request.
+func stepBy(t *testing.T, checks *healthChecks, move func()) {
 	t.Helper()
 	for {
 		select {
-		case <-checks: // drain checks that ran before this step
+		case <-checks.c: // drain checks that ran before this step
 			continue
 		default:
 		}
@@ -79,10 +92,13 @@ func stepBy(t *testing.T, checks chan uint64, move func()) {
 	// seconds is followed by another.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
+		if err := checks.n.WaitResourceOpsForTest(ctxT(t)); err != nil {
+			t.Fatalf("a resource close or reset still running after 30s: %v", err)
+		}
 		move()
 		wait := time.NewTimer(3 * time.Second)
 		select {
-		case <-checks:
+		case <-checks.c:
 			wait.Stop()
 			return
 		case <-wait.C:
@@ -221,7 +237,13 @@ func TestHealthHungRunnerRecoveredThenStopped(t *testing.T) {
 	reset := make(chan struct{}, 1)
 	if err := n.RegisterResources(ctx, resources.Spec{Name: "kv-cache", Owner: id,
 		Close: func(context.Context) error { return nil },
-		Reset: func(context.Context) error { reset <- struct{}{}; return nil }}); err != nil {
+		Reset: func(context.Context) error {
+			select { // one reset is expected; a second must not block (a step waits for resets)
+			case reset <- struct{}{}:
+			default:
+			}
+			return nil
+		}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := n.ReportResourceError(ctx, "kv-cache", errors.New("corrupted")); err != nil {
