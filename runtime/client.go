@@ -2,7 +2,9 @@ package runtime
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -300,7 +302,7 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 		tickStop: make(chan struct{}), ended: make(chan struct{}), lastHeard: time.Now(),
 		pending: map[uint64]chan proto.Message{}, tasks: map[uint64]*actors.TaskFeed{}, taskIDs: map[uint64]string{},
 		subs: map[uint64]*remoteSub{}, subsGone: make(chan struct{}), blasted: map[uint64]int{}}
-	self := c.root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return &clientActor{c: c} }), "client")
+	self := c.root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return &clientActor{c: c} }), clientActorPrefix())
 	c.self = self
 	c.esub = ep.system.EventStream.Subscribe(func(ev any) {
 		if t, ok := ev.(*remote.EndpointTerminatedEvent); ok && t.Address == addr {
@@ -507,6 +509,19 @@ const (
 	helloRetryFirst = 2500 * time.Millisecond
 	helloRetryMax   = 5 * time.Second
 )
+
+// clientActorPrefix names a Client's session actor "client-" and 8 random
+// bytes in hex, then protoactor's "$N". The node keys a client's session by
+// that PID: with protoactor's counter alone, a process started again on the
+// address of one that died while connected had the same PID, so its hello
+// was taken for the dead one's "hello again" (a goodbye, its tasks kept
+// under cancel_tasks_on_client_loss) and a late Terminated of the dead
+// one's watch could end the new session.
+func clientActorPrefix() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand: never fails (Go 1.24+)
+	return "client-" + hex.EncodeToString(b[:])
+}
 
 // hello says hello until the node welcomes this client, or ctx ends. A
 // hello is said again when no welcome came within helloRetryFirst

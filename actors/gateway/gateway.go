@@ -145,7 +145,10 @@ type Gateway struct {
 // Stats are the gateway's live counts.
 type Stats struct {
 	Sessions, Subscriptions, OpenTasks int
-	// SessionsEnded counts sessions ended, by why (bye, lost).
+	// SessionsBye and SessionsLost count the sessions that ended, by why:
+	// a goodbye (or the gateway's stop), or the client's loss. A session
+	// replaced by its own client's hello again is in neither: the client
+	// goes on (its hello is said again when no welcome came in time).
 	SessionsBye, SessionsLost int
 }
 
@@ -477,6 +480,15 @@ const (
 	sessionEnded                     // GwBye, client lost, or gateway stopping
 )
 
+// endKind is why a session ended, as Stats counts it.
+type endKind int
+
+const (
+	endBye   endKind = iota // a goodbye, or the gateway's own stop: SessionsBye
+	endLost                 // the client's loss: SessionsLost; its tasks may be cancelled
+	endAgain                // the same client said hello again: not counted, the client goes on
+)
+
 // session is one client: its actor, its subscriptions and its open tasks.
 type session struct {
 	key      string
@@ -558,7 +570,7 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 		actorguard.Run(a.g.cfg.Logger, "gateway", m, func() {
 			a.releaseNotes(ctx)
 			for _, s := range a.sessions {
-				a.endSession(ctx, s, "the gateway restarted after a failure", true)
+				a.endSession(ctx, s, "the gateway restarted after a failure", endLost)
 			}
 			a.count()
 		})
@@ -567,7 +579,7 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 			a.releaseNotes(ctx)
 			a.g.to(gatewayStopping) // the sessions ended now keep their clients' watches
 			for _, s := range a.sessions {
-				a.endSession(ctx, s, "the gateway stopped", false)
+				a.endSession(ctx, s, "the gateway stopped", endBye)
 			}
 		})
 	case *tickT:
@@ -578,7 +590,7 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 	case *endpointGone:
 		for _, s := range a.sessions {
 			if s.pid.Address == m.address {
-				a.endSession(ctx, s, "the client's endpoint "+m.address+" terminated", true)
+				a.endSession(ctx, s, "the client's endpoint "+m.address+" terminated", endLost)
 			}
 		}
 	case *sayShutDown:
@@ -617,7 +629,7 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 			return
 		}
 		if s := a.sessions[pidKey(m.Who)]; s != nil {
-			a.endSession(ctx, s, "the client's session actor terminated", true)
+			a.endSession(ctx, s, "the client's session actor terminated", endLost)
 		}
 	case *exov1.GwHello:
 		a.hello(ctx, m)
@@ -637,7 +649,7 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 		a.reply(ctx, &exov1.GwPong{Seq: m.GetSeq()})
 	case *exov1.GwBye:
 		if s := a.session(ctx); s != nil {
-			a.endSession(ctx, s, "the client said goodbye", false)
+			a.endSession(ctx, s, "the client said goodbye", endBye)
 		}
 		if m.GetCallId() != 0 {
 			a.reply(ctx, &exov1.GwByeAck{CallId: m.GetCallId()}) // also without a session: the goodbye is done
@@ -684,7 +696,7 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	asked := false
 	if old := a.sessions[key]; old != nil {
 		asked = old.askedShutdown
-		a.endSession(ctx, old, "the client said hello again", false)
+		a.endSession(ctx, old, "the client said hello again", endAgain)
 		// The same client actor goes on and still watches the gateway:
 		// give back the watch endSession dropped (system messages are
 		// handled in order, this one after endSession's Unwatch).
@@ -727,7 +739,7 @@ func (a *gatewayActor) expire(ctx actor.Context) {
 	now := time.Now()
 	for _, s := range a.sessions {
 		if idle := now.Sub(s.lastSeen); idle > a.g.cfg.SessionTimeout {
-			a.endSession(ctx, s, fmt.Sprintf("the client sent no heartbeat for %s", idle.Round(time.Millisecond)), true)
+			a.endSession(ctx, s, fmt.Sprintf("the client sent no heartbeat for %s", idle.Round(time.Millisecond)), endLost)
 		}
 	}
 }
@@ -735,7 +747,8 @@ func (a *gatewayActor) expire(ctx actor.Context) {
 // endSession ends a session: its subscriptions end, its forwarders stop,
 // and if lost (not a goodbye) and the node is so configured, its open
 // tasks are cancelled.
-func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, lost bool) {
+func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, kind endKind) {
+	lost := kind == endLost
 	if s.state == sessionEnded {
 		return
 	}
@@ -781,9 +794,10 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, los
 		g.cfg.Node.ClientDeparted(s.pid)
 	}
 	g.mu.Lock()
-	if lost {
+	switch kind {
+	case endLost:
 		g.stats.SessionsLost++
-	} else {
+	case endBye:
 		g.stats.SessionsBye++
 	}
 	g.mu.Unlock()

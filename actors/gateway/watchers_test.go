@@ -117,3 +117,28 @@ func TestHelloAgainKeepsTheClientsWatch(t *testing.T) {
 		_ = sys.Root.StopFuture(c.pid).Wait()
 	}
 }
+
+// TestHelloAgainIsNeitherGoodbyeNorLoss: a session replaced by its own
+// client's hello again (a Client says hello again when no welcome came
+// in time) counts in neither SessionsBye nor SessionsLost: the client goes
+// on. Before, each retried hello counted a goodbye. The client's real
+// goodbye then counts once.
+func TestHelloAgainIsNeitherGoodbyeNorLoss(t *testing.T) {
+	f := newFixture(t)
+	c := spawnWatchingClient(f)
+	for i := range 3 {
+		if m, ok := c.call(t, f, &exov1.GwHello{CallId: uint64(i + 1), ClientName: "again"}).(*exov1.GwWelcome); !ok {
+			t.Fatalf("hello %d: got %T", i+1, m)
+		}
+	}
+	if st := f.gw.Stats(); st.Sessions != 1 || st.SessionsBye != 0 || st.SessionsLost != 0 {
+		t.Errorf("after three hellos of one client: %+v; want 1 session, none ended", st)
+	}
+	if m, ok := c.call(t, f, &exov1.GwBye{CallId: 4}).(*exov1.GwByeAck); !ok {
+		t.Fatalf("bye: got %T", m)
+	}
+	if st := f.gw.Stats(); st.Sessions != 0 || st.SessionsBye != 1 || st.SessionsLost != 0 {
+		t.Errorf("after its goodbye: %+v; want no session, 1 goodbye", st)
+	}
+	_ = f.node.System().Root.StopFuture(c.pid).Wait()
+}
