@@ -31,3 +31,9 @@ func SetLastWordHookForTest(f func(h *actors.TaskHandle)) (restore func()) {
 // PanicActorForTest makes the gateway's actor panic in a handler, as a bug
 // would (a callDone without its session): protoactor restarts it.
 func (g *Gateway) PanicActorForTest() { g.system.Root.Send(g.pid, &callDone{}) }
+
+// EndpointGoneForTest tells the gateway's actor that the endpoint of
+// address terminated, as protoactor's EndpointTerminatedEvent does.
+func (g *Gateway) EndpointGoneForTest(address string) {
+	g.system.Root.Send(g.pid, &endpointGone{address: address})
+}

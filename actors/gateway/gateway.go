@@ -503,7 +503,9 @@ type session struct {
 	// (kept by a hello again): Close then waits RequesterGrace for
 	// goodbyes, the proof that its report arrived.
 	askedShutdown bool
-	ctx           context.Context // ends the session's forwarders
+	// heard: the client sent something since its hello (believeLoss).
+	heard bool
+	ctx   context.Context // ends the session's forwarders
 	// cancel ends ctx with errSessionEnded as its cause (endSession); ctx
 	// ended by Close (its parent's end) has errGatewayClosing instead, and
 	// forward's lastWord tells them apart.
@@ -589,7 +591,7 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 		a.expire(ctx)
 	case *endpointGone:
 		for _, s := range a.sessions {
-			if s.pid.Address == m.address {
+			if s.pid.Address == m.address && a.believeLoss(s, "its endpoint terminated") {
 				a.endSession(ctx, s, "the client's endpoint "+m.address+" terminated", endLost)
 			}
 		}
@@ -628,7 +630,7 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 			a.count()
 			return
 		}
-		if s := a.sessions[pidKey(m.Who)]; s != nil {
+		if s := a.sessions[pidKey(m.Who)]; s != nil && a.believeLoss(s, "its session actor terminated") {
 			a.endSession(ctx, s, "the client's session actor terminated", endLost)
 		}
 	case *exov1.GwHello:
@@ -672,11 +674,38 @@ func (a *gatewayActor) reply(ctx actor.Context, msg proto.Message) {
 	}
 }
 
+// session returns the sender's session, if it has one, which has then
+// been heard from since its hello.
 func (a *gatewayActor) session(ctx actor.Context) *session {
 	if ctx.Sender() == nil {
 		return nil
 	}
-	return a.sessions[pidKey(ctx.Sender())]
+	s := a.sessions[pidKey(ctx.Sender())]
+	if s != nil {
+		s.heard = true
+	}
+	return s
+}
+
+// believeLoss says whether news of a client's loss (its endpoint
+// terminated, or the Terminated of its actor) ends its session now. It
+// does once the client was heard from since its hello. Before that the
+// news may be older than the session: a client started on the address of
+// one that died finds the node's endpoint writer for that address still
+// failing its connect to the dead one; the writer drops the welcome and
+// the watch, then (2 s later) terminates the endpoint, and that news,
+// coming after the new client's hello, would end the new session (or,
+// on a stalled machine, the one its hello again opened) while the client
+// lives. A session not heard from holds nothing (no task, no
+// subscription: each needs a request) and ends by its SessionTimeout, or
+// by its client's hello again.
+func (a *gatewayActor) believeLoss(s *session, news string) bool {
+	if s.heard {
+		return true
+	}
+	a.g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": s.pid.Address}).
+		Debug("gateway: session kept: " + news + " before the client said anything since its hello (its session_timeout decides)")
+	return false
 }
 
 func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {

@@ -142,3 +142,50 @@ func TestHelloAgainIsNeitherGoodbyeNorLoss(t *testing.T) {
 	}
 	_ = f.node.System().Root.StopFuture(c.pid).Wait()
 }
+
+// TestLossNewsBeforeTheClientSpokeKeepsItsSession: news of a client's
+// loss (its endpoint terminated, its actor's Terminated) that comes before
+// the client said anything since its hello may be older than the session:
+// a client started on the address of one that died finds the node's
+// writer for that address still failing its connect to the dead one, and
+// that writer's end came after the new client's hello and ended its live
+// session. Such a session holds nothing and is kept (its SessionTimeout
+// decides); once the client spoke, the same news ends it at once.
+func TestLossNewsBeforeTheClientSpokeKeepsItsSession(t *testing.T) {
+	f := newFixture(t)
+	sys := f.node.System()
+	quiet, barrier := spawnWatchingClient(f), spawnWatchingClient(f)
+	defer func() {
+		for _, c := range []*watchingClient{quiet, barrier} {
+			_ = sys.Root.StopFuture(c.pid).Wait()
+		}
+	}()
+	if _, ok := quiet.call(t, f, &exov1.GwHello{CallId: 1, ClientName: "quiet"}).(*exov1.GwWelcome); !ok {
+		t.Fatal("no welcome")
+	}
+	addr := quiet.pid.Address
+	f.gw.EndpointGoneForTest(addr)
+	gw, _ := sys.ProcessRegistry.GetLocal(f.gw.PID().Id)
+	gw.SendSystemMessage(f.gw.PID(), &actor.Terminated{Who: quiet.pid, Why: actor.TerminatedReason_AddressTerminated})
+	// The barrier's hello is handled after both (another client: its own
+	// requests would not make the quiet one heard).
+	if _, ok := barrier.call(t, f, &exov1.GwHello{CallId: 1, ClientName: "barrier"}).(*exov1.GwWelcome); !ok {
+		t.Fatal("no welcome for the barrier")
+	}
+	if st := f.gw.Stats(); st.Sessions != 2 || st.SessionsLost != 0 {
+		t.Fatalf("after loss news older than anything the client said: %+v; want both sessions, none lost", st)
+	}
+	if _, ok := quiet.call(t, f, &exov1.GwPing{Seq: 1}).(*exov1.GwPong); !ok {
+		t.Fatal("the kept session's ping got no pong")
+	}
+	if _, ok := barrier.call(t, f, &exov1.GwPing{Seq: 1}).(*exov1.GwPong); !ok {
+		t.Fatal("the barrier's ping got no pong")
+	}
+	f.gw.EndpointGoneForTest(addr) // both spoke: both end
+	if _, ok := quiet.call(t, f, &exov1.GwPing{Seq: 2}).(*exov1.GwError); !ok {
+		t.Fatal("a ping after the news, once the client had spoken: want a NO_SESSION error")
+	}
+	if st := f.gw.Stats(); st.Sessions != 0 || st.SessionsLost != 2 {
+		t.Errorf("after the news once both clients spoke: %+v; want no session, 2 lost", st)
+	}
+}
