@@ -33,9 +33,15 @@ type clusterFlags struct {
 	etcdEndpoints []string
 	etcdBaseKey   string
 	host          string
+	// fs and member are register's: config refuses the other provider's
+	// flags, and says "join" for a member, "query" for a command that
+	// only asks (status, shutdown).
+	fs     *pflag.FlagSet
+	member bool
 }
 
 func (f *clusterFlags) register(fs *pflag.FlagSet, member bool) {
+	f.fs, f.member = fs, member
 	fs.StringVar(&f.cluster, "cluster", "", "cluster name")
 	fs.StringVar(&f.provider, "cluster-provider", string(membership.ProviderAutomanaged), "membership provider: automanaged or etcd")
 	fs.StringSliceVar(&f.peers, "cluster-peers", nil, "automanaged: HTTP host:port of every member (this one included), comma-separated")
@@ -49,11 +55,23 @@ func (f *clusterFlags) register(fs *pflag.FlagSet, member bool) {
 
 func (f *clusterFlags) config() (membership.Config, error) {
 	if f.cluster == "" {
-		return membership.Config{}, usageErrorf("--cluster is required: name the cluster to join")
+		if f.member {
+			return membership.Config{}, usageErrorf("--cluster is required: name the cluster to join")
+		}
+		return membership.Config{}, usageErrorf("--cluster is required: name the cluster (the --cluster its members were started with)")
 	}
 	p, err := membership.ParseProvider(f.provider)
 	if err != nil {
 		return membership.Config{}, &UsageError{Err: fmt.Errorf("bad --cluster-provider: %w", err)}
+	}
+	if f.fs != nil {
+		subject := "this command uses"
+		if f.member {
+			subject = "this node uses"
+		}
+		if err := providerOnlyFlags(f.fs, p, subject); err != nil {
+			return membership.Config{}, err
+		}
 	}
 	return membership.Config{Cluster: f.cluster, Provider: p, ManagePort: f.port, Peers: f.peers,
 		EtcdEndpoints: f.etcdEndpoints, EtcdBaseKey: f.etcdBaseKey, Host: f.host}, nil

@@ -78,3 +78,38 @@ func TestClusterStatusNamesAPeerInAnotherCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterCommandsRefuseTheOtherProvidersFlags: 'cluster status' and
+// 'cluster shutdown' refuse a flag of the provider they do not use, as
+// 'node' does. Before, they ignored it: a new user's 'cluster shutdown
+// --cluster-provider etcd --etcd-endpoints E --cluster-peers A', meant
+// for the members at A, shut down every member registered in etcd.
+func TestClusterCommandsRefuseTheOtherProvidersFlags(t *testing.T) {
+	for _, cmd := range []string{"status", "shutdown"} {
+		for _, tt := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--cluster-provider", "etcd", "--etcd-endpoints", "127.0.0.1:1", "--cluster-peers", "127.0.0.1:2"},
+				"--cluster-peers is for --cluster-provider automanaged; this command uses etcd"},
+			{[]string{"--cluster-peers", "127.0.0.1:2", "--etcd-endpoints", "127.0.0.1:1"},
+				"--etcd-endpoints is for --cluster-provider etcd; this command uses automanaged"},
+			{[]string{"--cluster-peers", "127.0.0.1:2", "--etcd-base-key", "/x"},
+				"--etcd-base-key is for --cluster-provider etcd"},
+		} {
+			args := append([]string{"cluster", cmd, "--cluster", "demo"}, tt.args...)
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				var stdout, stderr bytes.Buffer
+				code := Main(args, strings.NewReader(""), &stdout, &stderr)
+				if code != ExitUsage || !strings.Contains(stderr.String(), tt.want) {
+					t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr.String(), ExitUsage, tt.want)
+				}
+			})
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"cluster", "status", "--cluster-peers", "127.0.0.1:2"}, strings.NewReader(""), &stdout, &stderr); code != ExitUsage ||
+		!strings.Contains(stderr.String(), "--cluster is required: name the cluster (the --cluster its members were started with)") {
+		t.Errorf("cluster status without --cluster: exit %d, stderr %q", code, stderr.String())
+	}
+}

@@ -40,11 +40,8 @@ func nodeClusterConfig(fs *pflag.FlagSet, cf *clusterFlags, name string, kinds [
 		}
 		return nil, nil
 	}
-	cfg, err := cf.config()
+	cfg, err := cf.config() // refuses the other provider's flags too
 	if err != nil {
-		return nil, err
-	}
-	if err := providerOnlyFlags(fs, cfg.Provider); err != nil {
 		return nil, err
 	}
 	cfg.NodeName, cfg.Kinds = name, sortedStrings(kinds)
@@ -147,8 +144,11 @@ func (n *nodeMember) leave() error {
 
 // providerOnlyFlags refuses a flag of the other provider: a node started
 // with --cluster-provider etcd and --cluster-port used to start and ignore
-// the port (and --cluster-peers), which reads as if it were used.
-func providerOnlyFlags(fs *pflag.FlagSet, p membership.Provider) error {
+// the port (and --cluster-peers), which reads as if it were used; and
+// 'cluster shutdown --cluster-provider etcd --cluster-peers A' shut down
+// every member in etcd when its user meant the members at A (a new
+// user's trial). subject is "this node uses" or "this command uses".
+func providerOnlyFlags(fs *pflag.FlagSet, p membership.Provider, subject string) error {
 	only := map[membership.Provider][]string{
 		membership.ProviderAutomanaged: {"cluster-port", "cluster-peers"},
 		membership.ProviderEtcd:        {"etcd-endpoints", "etcd-base-key"},
@@ -159,8 +159,8 @@ func providerOnlyFlags(fs *pflag.FlagSet, p membership.Provider) error {
 		}
 		for _, n := range names {
 			if fs.Changed(n) {
-				return usageErrorf("--%s is for --cluster-provider %s; this node uses %s (members find each other through %s): leave --%s out",
-					n, prov, p, map[membership.Provider]string{membership.ProviderEtcd: "etcd", membership.ProviderAutomanaged: "--cluster-peers"}[p], n)
+				return usageErrorf("--%s is for --cluster-provider %s; %s %s (members find each other through %s): leave --%s out, or give --cluster-provider %s",
+					n, prov, subject, p, map[membership.Provider]string{membership.ProviderEtcd: "etcd", membership.ProviderAutomanaged: "--cluster-peers"}[p], n, prov)
 			}
 		}
 	}
