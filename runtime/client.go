@@ -112,6 +112,10 @@ type NodeStatus struct {
 	HeapBytes uint64
 	// Goroutines is the node process's goroutine count when it answered.
 	Goroutines int
+	// RefusesShutdown: the node refuses ShutdownNode and ShutdownPhase (it
+	// was started with --allow-remote-shutdown=false, ServeConfig.
+	// AllowShutdown false). A node older than this field reports false.
+	RefusesShutdown bool
 }
 
 // DialOption configures Dial.
@@ -804,7 +808,8 @@ func (c *Client) NodeStatus(ctx context.Context) (NodeStatus, error) {
 	return NodeStatus{Name: r.GetNodeName(), Kinds: r.GetKinds(), Runners: int(r.GetRunners()), Sessions: int(r.GetSessions()),
 		Subscriptions: int(r.GetSubscriptions()), OpenTasks: int(r.GetOpenTasks()), Uptime: r.GetUptime().AsDuration(),
 		ShuttingDown: r.GetShuttingDown(), Health: r.GetHealthScore(), HealthKnown: r.GetHealthKnown(),
-		KindRoom: kindRoom(r.GetKindRoom()), HeapBytes: r.GetHeapAllocBytes(), Goroutines: int(r.GetGoroutines())}, nil
+		KindRoom: kindRoom(r.GetKindRoom()), HeapBytes: r.GetHeapAllocBytes(), Goroutines: int(r.GetGoroutines()),
+		RefusesShutdown: r.GetRefusesShutdown()}, nil
 }
 
 // nodeShuttingDown asks the node only whether it is shutting down (its

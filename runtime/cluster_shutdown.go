@@ -135,7 +135,9 @@ type NodeShutdown struct {
 	// still asked for every later phase (a lost client cannot ask: such a
 	// node goes on alone after GoOnAfter, as any node that hears nothing).
 	Missed []Phase
-	// Errors are the calls that failed (the node refused or was lost).
+	// Errors are the calls that failed (the node refused or was lost). A
+	// node that refused a phase because it does not accept a remote
+	// shutdown (ErrUnsupported) is not asked for the later ones.
 	Errors []string
 	// Report is the node's own report as of its last answer: runners,
 	// resources, streams, its phase durations. Its Root is nil when it
@@ -175,6 +177,10 @@ func ShutdownCluster(ctx context.Context, members []ShutdownMember, o ClusterShu
 		rep.Nodes = append(rep.Nodes, NodeShutdown{Name: m.Name, Addr: m.Addr, Outcome: OutcomeOK})
 	}
 	answers := make(chan phaseAnswer, len(members)) // never closed: each asker sends once, ShutdownCluster receives them all
+	// refused: the member refused a phase (ErrUnsupported: it does not
+	// accept a remote shutdown); it is not asked again. Before, it was
+	// asked for every phase and its report listed the refusal three times.
+	refused := make([]bool, len(members))
 	for ph := PhaseSignaling; ph <= PhaseClosing; ph++ {
 		if err := ctx.Err(); err != nil {
 			rep.Total = time.Since(rep.Start)
@@ -185,7 +191,12 @@ func ShutdownCluster(ctx context.Context, members []ShutdownMember, o ClusterShu
 		}
 		start := time.Now()
 		rep.PhaseStart[ph] = start
+		asked := 0
 		for i, m := range members {
+			if refused[i] {
+				continue
+			}
+			asked++
 			go func() { // owner: ShutdownCluster, which receives its one answer below
 				pctx, cancel := context.WithTimeout(ctx, o.PhaseTimeout+o.AnswerGrace)
 				defer cancel()
@@ -193,7 +204,7 @@ func ShutdownCluster(ctx context.Context, members []ShutdownMember, o ClusterShu
 				answers <- phaseAnswer{i: i, rep: r, err: err, took: time.Since(start)}
 			}()
 		}
-		for range members {
+		for range asked {
 			a := <-answers
 			n := &rep.Nodes[a.i]
 			n.Answer[ph] = a.took
@@ -214,6 +225,7 @@ func ShutdownCluster(ctx context.Context, members []ShutdownMember, o ClusterShu
 			default:
 				n.Errors = append(n.Errors, fmt.Sprintf("%s: %v", ph, a.err))
 				n.Outcome = actorsWorse(n.Outcome, OutcomeFailed)
+				refused[a.i] = errors.Is(a.err, ErrUnsupported)
 			}
 		}
 		rep.PhaseDuration[ph] = time.Since(start)

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -139,5 +140,37 @@ func TestShutdownClusterBadInput(t *testing.T) {
 	sys := newSystem(t, config())
 	if _, err := exo.ShutdownCluster(ctx, []exo.ShutdownMember{{Name: "a", Node: sys}}, exo.ClusterShutdownOptions{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
+	}
+}
+
+// refusingMember refuses every phase as a node started with
+// --allow-remote-shutdown=false does, and counts the calls.
+type refusingMember struct{ calls int }
+
+func (m *refusingMember) ShutdownPhase(context.Context, exo.Phase, time.Duration, time.Duration) (exo.ShutdownReport, error) {
+	m.calls++ // ShutdownCluster asks one phase at a time: no two calls at once
+	return exo.ShutdownReport{}, fmt.Errorf("node x: %w", exo.ErrUnsupported)
+}
+
+// TestShutdownClusterAsksARefusingMemberOnce: a member that refuses a
+// remote shutdown is asked for SIGNALING only, and its report has the one
+// refusal; the others shut down. Before, it was asked for every phase and
+// its report listed the refusal three times.
+func TestShutdownClusterAsksARefusingMemberOnce(t *testing.T) {
+	sys := newSystem(t, config())
+	ref := &refusingMember{}
+	rep, err := exo.ShutdownCluster(testCtx(t), []exo.ShutdownMember{{Name: "ok", Node: sys}, {Name: "refuses", Node: ref}}, exo.ClusterShutdownOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.calls != 1 {
+		t.Errorf("the refusing member was asked %d times, want once", ref.calls)
+	}
+	n := rep.Nodes[1]
+	if len(n.Errors) != 1 || !strings.HasPrefix(n.Errors[0], "SIGNALING: ") || n.Outcome != exo.OutcomeFailed {
+		t.Errorf("the refusing member's part: errors %q, outcome %v; want one SIGNALING refusal, failed", n.Errors, n.Outcome)
+	}
+	if ok := rep.Nodes[0]; !ok.Answered[exo.PhaseClosing] {
+		t.Errorf("the other member did not answer CLOSING: %+v", ok)
 	}
 }

@@ -185,6 +185,10 @@ func Start(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
+// refusesShutdown: this node refuses a remote shutdown, in one go or
+// phase by phase (errNoRemoteShutdown).
+func (g *Gateway) refusesShutdown() bool { return g.cfg.Shutdown == nil || g.cfg.ShutdownPhase == nil }
+
 // PID returns the gateway actor's PID.
 func (g *Gateway) PID() *actor.PID { return g.pid }
 
@@ -945,7 +949,8 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		if m.GetShuttingOnly() {
 			// Known at once: answered here, without the runner and health
 			// queries a loaded node may be slow to answer.
-			a.reply(ctx, &exov1.GwNodeStatusReply{CallId: callID, NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(), ShuttingDown: shutting})
+			a.reply(ctx, &exov1.GwNodeStatusReply{CallId: callID, NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(), ShuttingDown: shutting,
+				RefusesShutdown: g.refusesShutdown()})
 			return
 		}
 		a.goCall(ctx, s, callID, func() {
@@ -955,7 +960,8 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			rep := &exov1.GwNodeStatusReply{CallId: callID, NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
 				Runners: int32(len(infos)), Sessions: int32(st.Sessions), Subscriptions: int32(st.Subscriptions),
 				OpenTasks: int32(st.OpenTasks), Uptime: durationpb.New(time.Since(g.start)), ShuttingDown: shutting,
-				KindRoom: g.kindRoom(infos), HeapAllocBytes: heapBytes(), Goroutines: uint32(goruntime.NumGoroutine())}
+				KindRoom: g.kindRoom(infos), HeapAllocBytes: heapBytes(), Goroutines: uint32(goruntime.NumGoroutine()),
+				RefusesShutdown: g.refusesShutdown()}
 			// An error: the monitor is disabled; no check yet: nothing known.
 			if hr, err := g.cfg.Node.Health(sctx); err == nil && hr.Checks > 0 {
 				rep.HealthScore, rep.HealthKnown = hr.Node.Value, true

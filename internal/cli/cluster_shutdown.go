@@ -127,6 +127,9 @@ func runClusterShutdown(parent context.Context, e *env, o *clusterShutdownOption
 		cs = append(cs, c)
 		members = append(members, exo.ShutdownMember{Name: m.NodeName, Addr: m.Gateway, Node: c})
 	}
+	if err := checkShutdownAccepted(qctx, members, cs); err != nil {
+		return err
+	}
 	rep, err := exo.ShutdownCluster(parent, members, exo.ClusterShutdownOptions{Cluster: cfg.Cluster, PhaseTimeout: o.phaseTimeout,
 		AnswerGrace: o.answerGrace, GoOnAfter: o.goOnAfter, OnPhase: func(ph exo.Phase) {
 			fmt.Fprintf(e.stderr, "cluster shutdown: %s: asking %s\n", ph, plural(len(members), "member"))
@@ -174,4 +177,33 @@ func runClusterShutdown(parent context.Context, e *env, o *clusterShutdownOption
 		return &uncleanError{msg: fmt.Sprintf("cluster %s: %d of %s shut down, not cleanly (above)", cfg.Cluster, unclean, plural(len(rep.Nodes), "member"))}
 	}
 	return nil
+}
+
+// checkShutdownAccepted asks every member, before any is shut down,
+// whether it accepts a remote shutdown. Before, a member started with
+// --allow-remote-shutdown=false refused SIGNALING while the others went on
+// through CLOSING: a new user's trial ended with two of three members shut
+// down and the third serving alone, though docs/cluster.md promised that
+// nothing is shut down unless every member can be asked.
+func checkShutdownAccepted(ctx context.Context, members []exo.ShutdownMember, cs []*exo.Client) error {
+	var refusing []string
+	for i, c := range cs {
+		st, err := c.NodeStatus(ctx)
+		if err != nil {
+			return fmt.Errorf("status of member %s at %s: %w; nothing was shut down", members[i].Name, members[i].Addr, err)
+		}
+		if st.RefusesShutdown {
+			refusing = append(refusing, fmt.Sprintf("%s (%s)", members[i].Name, members[i].Addr))
+		}
+	}
+	if len(refusing) == 0 {
+		return nil
+	}
+	who, verb, pron := "member "+refusing[0], "does", "it"
+	if len(refusing) > 1 {
+		who, verb, pron = fmt.Sprintf("%d members %s", len(refusing), strings.Join(refusing, ", ")), "do", "them"
+	}
+	return fmt.Errorf("%s %s not accept remote shutdown (started with --allow-remote-shutdown=false); nothing was shut down: "+
+		"stop %s with SIGTERM on its host (a member leaves the cluster as it stops), then run cluster shutdown again for the others",
+		who, verb, pron)
 }

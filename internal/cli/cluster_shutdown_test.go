@@ -296,3 +296,42 @@ func TestClusterShutdownCutTasksExits4(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterShutdownRefusingMemberShutsNothingDown: a member started with
+// --allow-remote-shutdown=false makes cluster shutdown refuse before any
+// member is asked (exit 1, naming it and what to do); every member still
+// serves. Before, it refused SIGNALING while the other two went through
+// CLOSING and exited (a new user's trial: two of three shut down).
+func TestClusterShutdownRefusingMemberShutsNothingDown(t *testing.T) {
+	marker := fmt.Sprintf("cluster-refuse-%d-%d", os.Getpid(), time.Now().UnixNano())
+	echo := `{"kinds": {"echo": {"builtin": true}}}`
+	c := startThreeNodesArgs(t, t.TempDir(), marker, "refuse-test", map[string]string{"gpu-a": echo, "gpu-b": echo, "cpu-c": echo},
+		map[string][]string{"gpu-b": {"--allow-remote-shutdown=false"}})
+	cmd := exec.Command(exoBinary(t), "cluster", "shutdown", "--cluster", "refuse-test", "--cluster-peers", c.peerList)
+	cmd.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARK="+marker)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	want := "exo-actors: member gpu-b (" + c.gateways["gpu-b"] + ") does not accept remote shutdown (started with --allow-remote-shutdown=false); nothing was shut down: stop it with SIGTERM on its host"
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitFailure || !strings.Contains(stderr.String(), want) {
+		t.Errorf("cluster shutdown: %v\nstdout:\n%s\nstderr:\n%s\nwant exit %d and %q", err, stdout.String(), stderr.String(), ExitFailure, want)
+	}
+	if strings.Contains(stderr.String(), "SIGNALING") {
+		t.Errorf("a phase was asked for:\n%s", stderr.String())
+	}
+	for _, name := range c.names {
+		out, err := exec.Command(exoBinary(t), "remote", "status", "--node", c.gateways[name], "--timeout", "5s").CombinedOutput()
+		if err != nil || strings.Contains(string(out), "shutting down") {
+			t.Errorf("node %s after the refused cluster shutdown: %v\n%s", name, err, out)
+		}
+	}
+	// As the error says: SIGTERM on its host (here for every member).
+	for _, name := range c.names {
+		n := c.nodes[name]
+		_ = n.cmd.Process.Signal(syscall.SIGTERM)
+		if code, ok := boundedWait(n, 20*time.Second); !ok || code != 0 {
+			t.Errorf("node %s after SIGTERM: exit %d (in time: %v), want 0", name, code, ok)
+		}
+	}
+}

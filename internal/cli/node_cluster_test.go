@@ -279,6 +279,13 @@ type threeNodes struct {
 // them) if any process marked with marker is left.
 func startThreeNodes(t *testing.T, dir, marker, cluster string, configs map[string]string) *threeNodes {
 	t.Helper()
+	return startThreeNodesArgs(t, dir, marker, cluster, configs, nil)
+}
+
+// startThreeNodesArgs is startThreeNodes with more arguments for some
+// nodes, by name.
+func startThreeNodesArgs(t *testing.T, dir, marker, cluster string, configs map[string]string, extra map[string][]string) *threeNodes {
+	t.Helper()
 	names := []string{"gpu-a", "gpu-b", "cpu-c"}
 	ports := testutil.ReservePorts(t, 3)
 	var peers []string
@@ -292,8 +299,8 @@ func startThreeNodes(t *testing.T, dir, marker, cluster string, configs map[stri
 		if err := os.WriteFile(cfg, []byte(configs[name]), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		c.nodes[name] = startClusterNode(t, name, cfg, marker, []string{"--cluster", cluster, "--cluster-provider", "automanaged",
-			"--cluster-port", strconv.Itoa(ports[i]), "--cluster-peers", c.peerList}, c.events)
+		c.nodes[name] = startClusterNode(t, name, cfg, marker, append([]string{"--cluster", cluster, "--cluster-provider", "automanaged",
+			"--cluster-port", strconv.Itoa(ports[i]), "--cluster-peers", c.peerList}, extra[name]...), c.events)
 	}
 	t.Cleanup(func() {
 		if left := testutil.MarkedProcesses("EXO_ACTORS_TEST_MARK", marker); len(left) > 0 {

@@ -4635,9 +4635,15 @@ type GwNodeStatusReply struct {
 	HeapAllocBytes uint64 `protobuf:"varint,13,opt,name=heap_alloc_bytes,json=heapAllocBytes,proto3" json:"heap_alloc_bytes,omitempty"`
 	// goroutines is the node process's goroutine count when it answered: a
 	// long-lived node's count must not grow with its history.
-	Goroutines    uint32 `protobuf:"varint,14,opt,name=goroutines,proto3" json:"goroutines,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Goroutines uint32 `protobuf:"varint,14,opt,name=goroutines,proto3" json:"goroutines,omitempty"`
+	// refuses_shutdown: the node refuses GwShutdown and GwShutdownPhase
+	// (started with --allow-remote-shutdown=false). Set in the shutting_only
+	// answer too: a cluster shutdown asks every member before it shuts any
+	// down. False from a node older than the field, which then refuses at
+	// the first phase as before.
+	RefusesShutdown bool `protobuf:"varint,15,opt,name=refuses_shutdown,json=refusesShutdown,proto3" json:"refuses_shutdown,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GwNodeStatusReply) Reset() {
@@ -4766,6 +4772,13 @@ func (x *GwNodeStatusReply) GetGoroutines() uint32 {
 		return x.Goroutines
 	}
 	return 0
+}
+
+func (x *GwNodeStatusReply) GetRefusesShutdown() bool {
+	if x != nil {
+		return x.RefusesShutdown
+	}
+	return false
 }
 
 // GwShutdown shuts the node down. Reply: GwShutdownReport once done; the
@@ -5783,7 +5796,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x06events\x18\x01 \x03(\v2\x15.exoactors.v1.GwEventR\x06events\"L\n" +
 	"\fGwNodeStatus\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12#\n" +
-	"\rshutting_only\x18\x02 \x01(\bR\fshuttingOnly\"\xcb\x04\n" +
+	"\rshutting_only\x18\x02 \x01(\bR\fshuttingOnly\"\xf6\x04\n" +
 	"\x11GwNodeStatusReply\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\tnode_name\x18\x02 \x01(\tR\bnodeName\x12\x14\n" +
@@ -5802,7 +5815,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x10heap_alloc_bytes\x18\r \x01(\x04R\x0eheapAllocBytes\x12\x1e\n" +
 	"\n" +
 	"goroutines\x18\x0e \x01(\rR\n" +
-	"goroutines\x1a;\n" +
+	"goroutines\x12)\n" +
+	"\x10refuses_shutdown\x18\x0f \x01(\bR\x0frefusesShutdown\x1a;\n" +
 	"\rKindRoomEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"%\n" +
