@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -125,7 +124,7 @@ func (cc *ClusterClient) readStatus(ctx context.Context) (membership.Status, err
 		cc.mu.Unlock()
 	}
 	if answered == 0 {
-		return st, fmt.Errorf("no member of cluster %s answered at %s: is a member running there?", st.Cluster, strings.Join(peers, ","))
+		return st, membership.NoAnswer(st.Cluster, views)
 	}
 	sort.Slice(st.Members, func(i, j int) bool { return st.Members[i].ID < st.Members[j].ID })
 	return st, nil

@@ -154,9 +154,45 @@ func QueryStatusVia(ctx context.Context, cfg Config, hc *http.Client) (Status, e
 			}
 		}
 		if answered == 0 {
-			return st, fmt.Errorf("no member of cluster %s answered at %s: is a member running there?", cfg.Cluster, strings.Join(cfg.Peers, ","))
+			return st, NoAnswer(cfg.Cluster, st.Peers)
 		}
 		sort.Slice(st.Members, func(i, j int) bool { return st.Members[i].ID < st.Members[j].ID })
 		return st, nil
 	}
+}
+
+// NoAnswer is the error of a read of automanaged peers that none answered:
+// it names each peer's failure in short (before, the cause was dropped: a
+// refused connection and a gateway address given for a cluster port read
+// alike) and what --cluster-peers wants.
+func NoAnswer(cluster string, views []PeerView) error {
+	var peers, why []string
+	for _, pv := range views {
+		peers = append(peers, pv.Peer)
+		if pv.View == nil {
+			why = append(why, pv.Peer+": "+peerFailure(pv.Error))
+		}
+	}
+	if len(why) == 1 {
+		_, why[0], _ = strings.Cut(why[0], ": ")
+	}
+	return fmt.Errorf("no member of cluster %s answered at %s (%s): is a member running there? --cluster-peers names each member's HTTP port (its --cluster-port), not its gateway (--listen)",
+		cluster, strings.Join(peers, ","), strings.Join(why, "; "))
+}
+
+// peerFailure says in short why a peer's /exo/view read failed.
+func peerFailure(e string) string {
+	switch {
+	case e == "":
+		return "no answer"
+	case strings.Contains(e, "connection refused"):
+		return "connection refused"
+	case strings.Contains(e, "malformed HTTP") || strings.Contains(e, "HTTP/1.x transport connection broken"):
+		return "it answers, but not over HTTP/1: a node's gateway (--listen)?"
+	case strings.Contains(e, "HTTP 404"):
+		return "HTTP 404: not a cluster member's HTTP port"
+	case strings.Contains(e, "Client.Timeout") || strings.Contains(e, "deadline exceeded"):
+		return "no answer in time"
+	}
+	return e
 }

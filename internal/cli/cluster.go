@@ -209,6 +209,13 @@ func newClusterCmd(e *env) *cobra.Command {
 			st, err := membership.QueryStatus(ctx, cfg)
 			if err != nil {
 				if errors.Is(err, membership.ErrEtcdUnreachable) || strings.HasPrefix(err.Error(), "no member") {
+					if asJSON && len(st.Peers) > 0 {
+						// Each peer's failure, as with members: stdout
+						// has the JSON whenever peers were asked.
+						enc := json.NewEncoder(e.stdout)
+						enc.SetIndent("", "  ")
+						_ = enc.Encode(st)
+					}
 					return err
 				}
 				return &UsageError{Err: err}
@@ -227,6 +234,9 @@ func newClusterCmd(e *env) *cobra.Command {
 				// (a misspelt --cluster, or none joined yet). Before, it
 				// printed "0 members" and exited 0 (a new user's trial).
 				why := "no peer is a member of it yet"
+				if st.Provider == membership.ProviderEtcd {
+					why = fmt.Sprintf("none is registered in etcd under %s/%s/: check --cluster and --etcd-base-key", cfg.EtcdBaseKey, cfg.Cluster)
+				}
 				if o := st.DescribeOtherClusters(); o != "" {
 					why = o + ": check --cluster"
 				}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -25,7 +26,7 @@ func TestClusterCommandErrors(t *testing.T) {
 		{[]string{"cluster", "status", "--cluster", "c", "--cluster-provider", "zookeeper"}, ExitUsage, `unknown cluster provider "zookeeper"`},
 		{[]string{"cluster", "status", "--cluster", "c"}, ExitUsage, "automanaged needs the peers' HTTP addresses"},
 		{[]string{"cluster", "status", "--cluster", "c", "--cluster-peers", "nohost"}, ExitUsage, `bad peer "nohost"`},
-		{[]string{"cluster", "status", "--cluster", "c", "--cluster-peers", dead}, ExitFailure, "no member of cluster c answered at " + dead},
+		{[]string{"cluster", "status", "--cluster", "c", "--cluster-peers", dead}, ExitFailure, "no member of cluster c answered at " + dead + " (connection refused)"},
 		{[]string{"cluster", "status", "--cluster", "c", "--cluster-provider", "etcd", "--etcd-endpoints", dead}, ExitFailure,
 			"etcd unreachable within 2s at " + dead},
 		{[]string{"cluster-member", "--cluster", "c"}, ExitUsage, "--name is required"},
@@ -111,5 +112,22 @@ func TestClusterCommandsRefuseTheOtherProvidersFlags(t *testing.T) {
 	if code := Main([]string{"cluster", "status", "--cluster-peers", "127.0.0.1:2"}, strings.NewReader(""), &stdout, &stderr); code != ExitUsage ||
 		!strings.Contains(stderr.String(), "--cluster is required: name the cluster (the --cluster its members were started with)") {
 		t.Errorf("cluster status without --cluster: exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// TestClusterStatusNoAnswerJSON: with --json, a status read that no peer
+// answered still prints the JSON (each peer's error) on stdout, and exits
+// 1 with the reason on stderr. Before, stdout was empty.
+func TestClusterStatusNoAnswerJSON(t *testing.T) {
+	dead := closedAddr(t)
+	var stdout, stderr bytes.Buffer
+	code := Main([]string{"cluster", "status", "--json", "--cluster", "c", "--cluster-peers", dead}, strings.NewReader(""), &stdout, &stderr)
+	var st membership.Status
+	if err := json.Unmarshal(stdout.Bytes(), &st); err != nil {
+		t.Fatalf("stdout is not the status JSON: %v\n%s", err, stdout.String())
+	}
+	if code != ExitFailure || len(st.Peers) != 1 || !strings.Contains(st.Peers[0].Error, "connection refused") ||
+		!strings.Contains(stderr.String(), "no member of cluster c answered") {
+		t.Errorf("exit %d, status %+v, stderr %q", code, st, stderr.String())
 	}
 }
