@@ -183,9 +183,10 @@ func tlsRefusedAfterHandshake(addr string, err error) error {
 
 // CheckNodeAddr checks a node address as Dial does before it dials: the
 // HOST:PORT the node listens on (its "listening on" line), the host an IP
-// address. A host name, localhost included, is refused, not resolved:
-// protoactor addresses a node by the exact address it listens on, so a
-// name would reach the node and then not match it.
+// address. A host name, localhost included, is refused, not resolved: a
+// node's address names it in replies, loss notices and a cluster's
+// member list, and a name may stand for several addresses (localhost:
+// 127.0.0.1 and ::1).
 func CheckNodeAddr(addr string) error { return checkNodeAddr(addr) }
 
 func checkNodeAddr(addr string) error {
@@ -198,7 +199,7 @@ func checkNodeAddr(addr string) error {
 		if host == "localhost" {
 			example = net.JoinHostPort("127.0.0.1", p)
 		}
-		return fmt.Errorf("node address %q: the host must be the IP address the node listens on (its \"listening on\" line), e.g. %s; a name such as %q is not resolved: the node answers only to the exact address it listens on (--node on the command line)", addr, example, host)
+		return fmt.Errorf("node address %q: the host must be the IP address the node listens on (its \"listening on\" line), e.g. %s; a name such as %q is not resolved: exo-actors takes node addresses as IPs, which name a node in replies, loss notices and clusters, where a name may stand for several addresses (--node on the command line)", addr, example, host)
 	}
 	if port, err := strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
 		return fmt.Errorf("node address %q: port %q is not 1-65535 (--node on the command line)", addr, p)

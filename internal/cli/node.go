@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -111,6 +112,12 @@ func newNodeCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if h := unspecifiedHost(o.listen); ccfg != nil && h != "" {
+				// A member advertises its gateway's address to the others
+				// and their clients: "[::]:7101" would send every one of
+				// them to its own host.
+				return usageErrorf("--listen %s with --cluster: a member advertises its gateway address to the others and their clients, and %s is no address to dial; listen on the IP they reach this host at (e.g. --listen 10.0.0.5:7101)", o.listen, h)
+			}
 			return runNode(e, o, nc, ccfg)
 		},
 	}
@@ -161,7 +168,7 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	fmt.Fprintf(e.stdout, "node %s listening on %s (%s; kinds: %s)\n", o.name, srv.Addr(), tlsNote, strings.Join(sortedStrings(kinds), ", "))
+	fmt.Fprintf(e.stdout, "node %s listening on %s (%s; kinds: %s)\n", o.name, listenShown(o.listen, srv.Addr()), tlsNote, strings.Join(sortedStrings(kinds), ", "))
 	printNodeHTTP(e, sys, o)          // node_http.go
 	ui, err := startNodeUI(e, sys, o) // node_ui.go
 	if err != nil {
@@ -404,4 +411,31 @@ func sortedStrings(s []string) []string {
 		}
 	}
 	return out
+}
+
+// unspecifiedHost returns listen's host when it is 0.0.0.0 or :: (every
+// interface), else "".
+func unspecifiedHost(listen string) string {
+	h, _, err := net.SplitHostPort(listen)
+	if ip := net.ParseIP(h); err == nil && ip != nil && ip.IsUnspecified() {
+		return h
+	}
+	return ""
+}
+
+// listenShown is the address of the listening line: the one the node
+// listens on, or for every interface (--listen 0.0.0.0:P) that, with what
+// a client dials instead. Before, such a node printed "[::]:P"
+// (protoactor's address of the listener) after a warning that said
+// 0.0.0.0, and neither is an address to dial.
+func listenShown(listen, addr string) string {
+	h := unspecifiedHost(listen)
+	if h == "" {
+		return addr
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return fmt.Sprintf("%s (every interface: clients dial one of this host's IP addresses, e.g. %s)", net.JoinHostPort(h, port), net.JoinHostPort("127.0.0.1", port))
 }

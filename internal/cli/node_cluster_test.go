@@ -49,6 +49,11 @@ func TestNodeClusterUsageErrors(t *testing.T) {
 			"--cluster-peers is for --cluster-provider automanaged"},
 		{[]string{"--cluster", "c", "--cluster-port", "7001", "--cluster-peers", "127.0.0.1:7001", "--etcd-endpoints", "127.0.0.1:2379"},
 			"--etcd-endpoints is for --cluster-provider etcd"},
+		// A member advertises its gateway: "every interface" is no address.
+		{[]string{"--listen", "0.0.0.0:0", "--cluster", "c", "--cluster-port", "7001", "--cluster-peers", "127.0.0.1:7001"},
+			"--listen 0.0.0.0:0 with --cluster: a member advertises its gateway address"},
+		{[]string{"--listen", "[::]:7101", "--cluster", "c", "--cluster-port", "7001", "--cluster-peers", "127.0.0.1:7001"},
+			"and :: is no address to dial"},
 	}
 	for _, tt := range tests {
 		args := append(append([]string(nil), base...), tt.args...)
@@ -325,4 +330,19 @@ func startThreeNodesArgs(t *testing.T, dir, marker, cluster string, configs map[
 	})
 	t.Logf("3 nodes joined, every view holds all 3, %v after start", time.Since(c.start).Round(time.Millisecond))
 	return c
+}
+
+// TestListenShown: the listening line of a node on every interface names
+// the --listen host with the port, and an address to dial; before, it
+// printed protoactor's "[::]:P".
+func TestListenShown(t *testing.T) {
+	for _, tt := range []struct{ listen, addr, want string }{
+		{"127.0.0.1:7101", "127.0.0.1:7101", "127.0.0.1:7101"},
+		{"0.0.0.0:0", "[::]:41234", "0.0.0.0:41234 (every interface: clients dial one of this host's IP addresses, e.g. 127.0.0.1:41234)"},
+		{"[::]:7101", "[::]:7101", "[::]:7101 (every interface: clients dial one of this host's IP addresses, e.g. 127.0.0.1:7101)"},
+	} {
+		if got := listenShown(tt.listen, tt.addr); got != tt.want {
+			t.Errorf("listenShown(%q, %q) = %q, want %q", tt.listen, tt.addr, got, tt.want)
+		}
+	}
 }
