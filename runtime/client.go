@@ -927,7 +927,9 @@ func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
 // long at most, for that acknowledgement (not when the node is gone). It ends every
 // open handle of this
 // client (tasks Failed, subscriptions EndOfStream, both wrapping
-// ErrClientClosed), and releases the process's client endpoint. Idempotent.
+// ErrClientClosed). The process's client endpoint stays up for the next
+// Dial (it lives as long as the process: docs/remote.md, "One protoactor
+// Remote per process"). Idempotent.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,7 +27,7 @@ import (
 // over a connection each node dials to the endpoint's listen address, so
 // the endpoint is a gRPC server too, with the same TLS settings.
 type endpoint struct {
-	key    string
+	set    endpointSettings
 	system *actor.ActorSystem
 	remote *remote.Remote
 	refs   int
@@ -37,21 +38,68 @@ var shared struct {
 	ep *endpoint
 }
 
-func endpointKey(o *dialOptions) string {
-	if o.tlsFiles.Enabled() {
-		return fmt.Sprintf("listen %s, TLS files %+v, max message %d", o.listen, o.tlsFiles, o.maxMessage)
+// endpointSettings are what every Dial of a process must agree on.
+type endpointSettings struct {
+	listen               string
+	tlsFiles             gateway.TLSFiles // when set, the configs are loaded from them
+	serverTLS, clientTLS *tls.Config      // WithTLSConfig's, compared by identity
+	maxMessage           int
+}
+
+func settingsOf(o *dialOptions) endpointSettings {
+	s := endpointSettings{listen: o.listen, tlsFiles: o.tlsFiles, maxMessage: o.maxMessage}
+	if !o.tlsFiles.Enabled() {
+		s.serverTLS, s.clientTLS = o.serverTLS, o.clientTLS
 	}
-	return fmt.Sprintf("listen %s, TLS configs %p %p, max message %d", o.listen, o.serverTLS, o.clientTLS, o.maxMessage)
+	return s
+}
+
+// differences says how asked differs from the endpoint's settings, one
+// phrase each ("listen A, not B (WithClientListen)"); none: the same.
+func (s endpointSettings) differences(asked endpointSettings) []string {
+	var out []string
+	if s.listen != asked.listen {
+		out = append(out, fmt.Sprintf("it listens on %s, this Dial asks for %s (WithClientListen)", s.listen, asked.listen))
+	}
+	tlsOn := func(e endpointSettings) bool { return e.tlsFiles.Enabled() || e.serverTLS != nil || e.clientTLS != nil }
+	switch {
+	case tlsOn(s) != tlsOn(asked):
+		on := map[bool]string{true: "TLS", false: "no TLS"}
+		out = append(out, fmt.Sprintf("it runs with %s, this Dial asks for %s (WithTLS, WithTLSConfig)", on[tlsOn(s)], on[tlsOn(asked)]))
+	case s.tlsFiles != asked.tlsFiles:
+		out = append(out, fmt.Sprintf("it uses the TLS files %s, this Dial asks for %s (WithTLS)", tlsFilesText(s.tlsFiles), tlsFilesText(asked.tlsFiles)))
+	case s.serverTLS != asked.serverTLS || s.clientTLS != asked.clientTLS:
+		out = append(out, "this Dial passes other *tls.Config values than the first (WithTLSConfig: pass the same two to every Dial)")
+	}
+	if s.maxMessage != asked.maxMessage {
+		out = append(out, fmt.Sprintf("its message limit is %d bytes, this Dial asks for %d (WithMaxMessage)", s.maxMessage, asked.maxMessage))
+	}
+	return out
+}
+
+func tlsFilesText(f gateway.TLSFiles) string {
+	if !f.Enabled() {
+		return "none"
+	}
+	t := fmt.Sprintf("CA %q, certificate %q, key %q", f.CAFile, f.CertFile, f.KeyFile)
+	if f.RequireClientCert {
+		t += ", client certificates required"
+	}
+	return t
 }
 
 // acquireEndpoint returns the process's endpoint, starting it on first use.
 func acquireEndpoint(o *dialOptions) (*endpoint, error) {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
-	key := endpointKey(o)
+	set := settingsOf(o)
 	if ep := shared.ep; ep != nil {
-		if ep.key != key {
-			return nil, fmt.Errorf("this process's client endpoint runs with other settings (listen, TLS, message limit: %s); every Dial of one process must use the same ones (one protoactor Remote per process)", ep.key)
+		if diff := ep.set.differences(set); len(diff) > 0 {
+			// Before, the error printed the endpoint's settings alone
+			// (and TLS configs as pointers): a new user could not tell
+			// which option differed.
+			return nil, fmt.Errorf("this process's client endpoint, started by its first Dial, runs with other settings: %s; every Dial of one process must use the same listen address, TLS settings and message limit (one protoactor Remote per process: docs/remote.md)",
+				strings.Join(diff, "; "))
 		}
 		ep.refs++
 		return ep, nil
@@ -76,7 +124,7 @@ func acquireEndpoint(o *dialOptions) (*endpoint, error) {
 		system.Shutdown()
 		return nil, err
 	}
-	shared.ep = &endpoint{key: key, system: system, remote: r, refs: 1}
+	shared.ep = &endpoint{set: set, system: system, remote: r, refs: 1}
 	return shared.ep, nil
 }
 
