@@ -772,7 +772,14 @@ func (a *gatewayActor) expire(ctx actor.Context) {
 	now := time.Now()
 	for _, s := range a.sessions {
 		if idle := now.Sub(s.lastSeen); idle > a.g.cfg.SessionTimeout {
-			a.endSession(ctx, s, fmt.Sprintf("the client sent no heartbeat for %s", idle.Round(time.Millisecond)), endLost)
+			why := fmt.Sprintf("the client sent no heartbeat for %s", idle.Round(time.Millisecond))
+			if !s.heard {
+				// A client that died right after its hello, or a live one
+				// whose welcome was lost (believeLoss): that one says
+				// hello again and gets a new session.
+				why = fmt.Sprintf("the client said nothing for %s after its hello (if it lives, its welcome was lost and it says hello again)", idle.Round(time.Millisecond))
+			}
+			a.endSession(ctx, s, why, endLost)
 		}
 	}
 }
