@@ -253,6 +253,26 @@ const maxPending = 65536
 // refused connection, a wrong CA or a missing client certificate fail
 // within the dial instead of as a timeout. ctx bounds the dial (default 5s).
 func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error) {
+	start := time.Now()
+	c, err := dial(ctx, addr, opts...)
+	var ne net.Error
+	if err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()) {
+		if d, ok := ctx.Deadline(); ok && d.Sub(start) < shortDial {
+			// A dial cut off by its own tiny timeout: the node is not to
+			// blame (before, a healthy node was called frozen, overloaded
+			// or unreachable under --timeout 1ms; a new user's trial).
+			return nil, fmt.Errorf("the dial had %s, less than a dial takes (about 10 ms on loopback, more across a network, with TLS more again): allow more time (e.g. 5s; --timeout on the command line); %w",
+				max(d.Sub(start), 0).Round(time.Microsecond), err)
+		}
+	}
+	return c, err
+}
+
+// shortDial is a dial timeout under which a dial that timed out is blamed
+// on the timeout, not on the node.
+const shortDial = 100 * time.Millisecond
+
+func dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error) {
 	o := dialOptions{listen: defaultClientListen, heartbeat: DefaultClientHeartbeat, lostAfter: 1500 * time.Millisecond,
 		callTimeout: time.Minute, maxMessage: gateway.DefaultMaxMessage}
 	for _, f := range opts {

@@ -30,6 +30,12 @@ func (e *unreachableError) Unwrap() []error { return []error{ErrNodeLost, e.caus
 
 // cannotConnect is probe's error when the TCP connection fails.
 func cannotConnect(addr string, err error) error {
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		// Nothing refused it: the connect did not finish in time (a host
+		// that drops packets, or a dial with too little time).
+		return &unreachableError{cause: err,
+			msg: fmt.Sprintf("cannot connect to node %s within the dial timeout (%v): the host may be unreachable or drop packets, or the dial had too little time; check the address (--node on the command line), or allow more time (--timeout)", addr, err)}
+	}
 	return &unreachableError{cause: err,
 		msg: fmt.Sprintf("cannot connect to node %s (%v): is a node running there? check the address (--node on the command line)", addr, err)}
 }

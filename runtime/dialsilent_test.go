@@ -61,3 +61,25 @@ func TestDialSilentNode(t *testing.T) {
 		})
 	}
 }
+
+// TestDialTooShortBlamesTheTimeout: a Dial whose ctx gives it less than a
+// dial takes says so and names the fix, whatever step it was cut off in;
+// a longer one that times out still names the node's possible states.
+// Before, 'remote status --timeout 1ms' against a healthy node said it
+// "may be frozen (e.g. SIGSTOP), overloaded or unreachable" (a new user's
+// trial).
+func TestDialTooShortBlamesTheTimeout(t *testing.T) {
+	silent := serveRaw(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+	defer cancel()
+	_, err := exo.Dial(ctx, silent)
+	if err == nil || !strings.Contains(err.Error(), "less than a dial takes") || !strings.Contains(err.Error(), "allow more time") ||
+		!errors.Is(err, exo.ErrNodeLost) {
+		t.Errorf("a 5 ms dial of a node that never answers: %v; want it to blame the timeout, and wrap ErrNodeLost", err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := exo.Dial(ctx, silent); err == nil || strings.Contains(err.Error(), "less than a dial takes") {
+		t.Errorf("a 300 ms dial of a node that never answers: %v; want it to name the node's states, not blame the timeout", err)
+	}
+}
