@@ -54,7 +54,10 @@ func (f TLSFiles) Configs() (server, client *tls.Config, err error) {
 	}
 	cert, err := tls.LoadX509KeyPair(f.CertFile, f.KeyFile)
 	if err != nil {
-		if strings.Contains(err.Error(), "private key does not match public key") {
+		// "does not match public key": another key of the same type;
+		// "private key type does not match public key type": a key of
+		// another type (an RSA key for an EC certificate). Same advice.
+		if strings.Contains(err.Error(), "private key does not match public key") || strings.Contains(err.Error(), "private key type does not match public key type") {
 			return nil, nil, fmt.Errorf("TLS certificate %s / key %s: %w: the key is not the one the certificate was issued for; give the key file made with this certificate (or the certificate signed for this key)", f.CertFile, f.KeyFile, err)
 		}
 		return nil, nil, fmt.Errorf("TLS certificate %s / key %s: %w", f.CertFile, f.KeyFile, err)

@@ -1,6 +1,12 @@
 package gateway_test
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -22,6 +28,29 @@ func TestConfigsKeyNotTheCertificates(t *testing.T) {
 	}
 	_, _, err = gateway.TLSFiles{CAFile: a.CA, CertFile: a.Cert, KeyFile: b.Key}.Configs()
 	want := "TLS certificate " + a.Cert + " / key " + b.Key + ": tls: private key does not match public key: the key is not the one the certificate was issued for; give the key file made with this certificate"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Configs: %v\nwant %q…", err, want)
+	}
+}
+
+// TestConfigsKeyOfAnotherType: an RSA key given for an EC certificate gets
+// the same advice as another EC key. Before, crypto/tls's "private key
+// type does not match public key type" came bare (a new user's trial).
+func TestConfigsKeyOfAnotherType(t *testing.T) {
+	a, err := testutil.WritePKI(t.TempDir(), "a", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaKey := filepath.Join(t.TempDir(), "rsa.key")
+	if err := os.WriteFile(rsaKey, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = gateway.TLSFiles{CAFile: a.CA, CertFile: a.Cert, KeyFile: rsaKey}.Configs()
+	want := "TLS certificate " + a.Cert + " / key " + rsaKey + ": tls: private key type does not match public key type: the key is not the one the certificate was issued for; give the key file made with this certificate"
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("Configs: %v\nwant %q…", err, want)
 	}

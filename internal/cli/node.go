@@ -92,6 +92,12 @@ func newNodeCmd(e *env) *cobra.Command {
 				return configErrorf("--config %s: %v", o.config, err)
 			}
 			if err := checkTLSFlags(o.tls); err != nil {
+				var ue *UsageError
+				if errors.As(err, &ue) && ue.SeeAlso == tlsDoc {
+					// A file that cannot be loaded: named as the node's,
+					// as its certificate's checks below are.
+					ue.Err = fmt.Errorf("node %s: %w", o.name, ue.Err)
+				}
 				return err
 			}
 			if !o.tls.Enabled() && o.tls.RequireClientCert {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 func TestParseNodeConfig(t *testing.T) {
@@ -158,10 +159,22 @@ func TestNodeUsageErrors(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`{"kinds": {"echo": {"comand": "x"}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	a, err := testutil.WritePKI(dir, "a", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := testutil.WritePKI(t.TempDir(), "b", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		// A key that cannot be loaded with its certificate is the node's,
+		// as its certificate's own checks are (before: no "node a:").
+		{[]string{"node", "--name", "a", "--config", good, "--tls-ca", a.CA, "--tls-cert", a.Cert, "--tls-key", b.Key},
+			"exo-actors: node a: TLS certificate " + a.Cert + " / key " + b.Key + ": tls: private key does not match public key: the key is not the one"},
 		{[]string{"node", "--name", "a"}, "--config FILE is required"},
 		{[]string{"node", "--config", good}, "--name is required"},
 		{[]string{"node", "--name", "bad name!", "--config", good}, `--name "bad name!": want 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. --name node-a)`},
