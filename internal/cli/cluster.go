@@ -197,7 +197,9 @@ func newClusterCmd(e *env) *cobra.Command {
 		Use:   "status",
 		Short: "Print the cluster's members and the runner kinds each registers",
 		Long: "status asks the cluster who its members are without joining it: automanaged peers\n" +
-			"answer with their own view (so disagreement shows), etcd is read directly.",
+			"answer with their own view (so disagreement shows), etcd is read directly.\n" +
+			"Exit 0 with the members listed (a peer that did not answer is named); 1 when no peer\n" +
+			"answered, the cluster has no members, or etcd is unreachable; 2 on a bad flag. See docs/cluster.md.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := cf.config()

@@ -549,8 +549,9 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 	elapsed := time.Since(start)
 	streamsFailed := 0 // nodes whose tasks stream failed (one stream per node)
 	for _, nr := range runs {
-		fmt.Fprintf(out, "node %-8s %d tasks passed the check; tasks stream: %d events in order, %d gaps, %d outcomes\n",
-			nr.c.NodeName(), len(nr.handles)-countOn(failed, nr.c.NodeName()), nr.events, nr.gaps, nr.outcomes)
+		passed := len(nr.handles) - countOn(failed, nr.c.NodeName())
+		fmt.Fprintf(out, "node %-8s %s passed the check; tasks stream: %s in order, %s, %s\n",
+			nr.c.NodeName(), plural(passed, "task"), plural(nr.events, "event"), plural(nr.gaps, "gap"), plural(nr.outcomes, "outcome"))
 		if nr.order != "" || nr.err != nil {
 			streamsFailed++
 		}
@@ -630,7 +631,7 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 		}
 		summary = failureSummary(len(failed)-streamsFailed, r.tasks, streamsFailed, len(runs))
 		if len(down) > 0 {
-			summary += fmt.Sprintf("; %s shut down during the run (its shutdown cut its tasks short and stopped its runner)", nodesText(down))
+			summary += fmt.Sprintf("; %s shut down during the run (%s)", nodesText(down), shutdownCutText(len(down), "cut %s tasks short and stopped %s runner"))
 		}
 		if len(retired) > 0 {
 			summary += "; " + strings.Join(retired, "; ")
@@ -702,6 +703,15 @@ func shutDownLine(nr *nodeRun, err error) (line string, ok bool) {
 }
 
 // nodesText says "node n1" or "nodes n1, n2".
+// shutdownCutText fills format's two %s with "its" or "their" and the
+// noun phrases of one node's shutdown or several nodes' shutdowns.
+func shutdownCutText(nodes int, format string) string {
+	if nodes == 1 {
+		return "its shutdown " + fmt.Sprintf(format, "its", "its")
+	}
+	return "their shutdowns " + strings.ReplaceAll(fmt.Sprintf(format, "their", "their"), "runner", "runners")
+}
+
 func nodesText(names []string) string {
 	if len(names) == 1 {
 		return "node " + names[0]

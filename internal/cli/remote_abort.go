@@ -198,7 +198,7 @@ func abortReason(ctx context.Context, r remoteRun, runs []*nodeRun, cause error)
 		done = "its tasks were cancelled as printed above, its runners kept (--keep-runners)"
 	}
 	if down := nodesDown(runs); len(down) > 0 {
-		done = fmt.Sprintf("%s shut down during the run (that shutdown cut its tasks there short and stopped its runner); %s", nodesText(down), done)
+		done = fmt.Sprintf("%s shut down during the run (%s); %s", nodesText(down), shutdownCutText(len(down), "cut %s tasks there short and stopped %s runner"), done)
 	}
 	var ri *runInterrupted
 	interrupted := errors.As(context.Cause(ctx), &ri)

@@ -83,7 +83,7 @@ func TestRemoteRunTaskFlags(t *testing.T) {
 		t.Errorf("--show-tokens --param: %v\n%s", err, s)
 	}
 	s, err = run("--tasks", "1", "--task-kind", "noop")
-	if err != nil || !strings.Contains(s, "1 tasks passed the check") {
+	if err != nil || !strings.Contains(s, "1 task passed the check") {
 		t.Errorf("--task-kind noop: %v\n%s", err, s)
 	}
 	s, err = run("--tasks", "2", "--tokens", "100000", "--cancel-after", "2")
