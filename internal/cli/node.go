@@ -174,14 +174,15 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	fmt.Fprintf(e.stdout, "node %s listening on %s (%s; kinds: %s)\n", o.name, listenShown(o.listen, srv.Addr()), tlsNote, strings.Join(sortedStrings(kinds), ", "))
-	printNodeHTTP(e, sys, o)          // node_http.go
 	ui, err := startNodeUI(e, sys, o) // node_ui.go
 	if err != nil {
 		_, _ = sys.Shutdown(context.Background())
 		srv.Close()
 		return fmt.Errorf("node %s: --ui: %w", o.name, err)
 	}
+	fmt.Fprintf(e.stdout, "node %s listening on %s (%s; kinds: %s)\n", o.name, listenShown(o.listen, srv.Addr()), tlsNote, strings.Join(sortedStrings(kinds), ", "))
+	printNodeHTTP(e, sys, o) // node_http.go
+	printNodeUI(e, ui, o)
 	var member *nodeMember
 	if ccfg != nil {
 		member, err = joinNodeCluster(*ccfg, srv.Addr(), e)

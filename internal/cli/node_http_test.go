@@ -208,9 +208,17 @@ func TestHTTPAddrInUse(t *testing.T) {
 		{[]string{"demo", "--live", "off", "--ui", addr}, "exo-actors: --ui" + uiFix},
 		{[]string{"node", "--name", "a", "--config", conf, "--listen", "127.0.0.1:0", "--ui", addr}, "exo-actors: node a: --ui" + uiFix},
 	} {
-		code, stderr := runCLI(t, c.args...)
+		var stdout, stderrB bytes.Buffer
+		code := Main(c.args, strings.NewReader(""), &stdout, &stderrB)
+		stderr := stderrB.String()
 		if code != ExitFailure || !strings.HasSuffix(stderr, c.want) || strings.Count(stderr, "HTTP endpoints") > 0 {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d ending with %q", c.args, code, stderr, ExitFailure, c.want)
+		}
+		// A node whose --ui cannot listen fails before its listening
+		// line: a script waiting for that line must not take it for
+		// started (before, the line came, then the error).
+		if c.args[0] == "node" && strings.Contains(stdout.String(), "listening on") {
+			t.Errorf("%v: stdout has the listening line of a node that did not start:\n%s", c.args, stdout.String())
 		}
 	}
 }

@@ -12,8 +12,11 @@ import (
 )
 
 // startNodeUI serves the web page of the node's System when --ui was given
-// (nil, nil otherwise) and prints its address. runNode stops it with stopUI
-// before the System shuts down.
+// (nil, nil otherwise), before the node's listening line, so that a --ui
+// that cannot listen fails the node before that line (before, the error
+// came after it, and a script that waits for the line took the node for
+// started). printNodeUI prints its address after the line. runNode stops
+// it with stopUI before the System shuts down.
 func startNodeUI(e *env, sys *exo.System, o nodeOptions) (*webui.Server, error) {
 	if o.ui.addr == "" {
 		return nil, nil
@@ -22,8 +25,14 @@ func startNodeUI(e *env, sys *exo.System, o nodeOptions) (*webui.Server, error) 
 	if err != nil {
 		return nil, uiStartError(o.ui.addr, err)
 	}
-	fmt.Fprintf(e.stdout, "node %s web page of the supervision tree: %s (%s)\n", o.name, srv.URL(), o.ui.buttonsNote())
 	return srv, nil
+}
+
+// printNodeUI prints the address of the node's web page, if it has one.
+func printNodeUI(e *env, srv *webui.Server, o nodeOptions) {
+	if srv != nil {
+		fmt.Fprintf(e.stdout, "node %s web page of the supervision tree: %s (%s)\n", o.name, srv.URL(), o.ui.buttonsNote())
+	}
 }
 
 // nodeFaults is the node's answer to Client.InjectFault: with
