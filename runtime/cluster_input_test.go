@@ -61,3 +61,22 @@ func TestDialClusterNobodyAnswers(t *testing.T) {
 		t.Errorf("error %q: want it to name the cluster and the peer %s", err, addr)
 	}
 }
+
+// TestDialClusterNobodyAnswersSaysEachOnce: with several peers and none
+// answering, the dial's error names each peer's failure once. Before, each
+// peer's part nested a whole "no member of cluster … answered" sentence
+// (a review of the eleventh session).
+func TestDialClusterNobodyAnswersSaysEachOnce(t *testing.T) {
+	a, b := testutil.DeadAddr(t), testutil.DeadAddr(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	cc, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: "c", Peers: []string{a, b}})
+	if err == nil {
+		cc.Close()
+		t.Fatal("DialCluster succeeded with nobody there")
+	}
+	want := "no member of cluster c answered at " + a + "," + b + " (" + a + ": connection refused; " + b + ": connection refused)"
+	if !strings.Contains(err.Error(), want) || strings.Count(err.Error(), "no member of cluster") != 1 {
+		t.Errorf("error %q: want %q, once", err, want)
+	}
+}

@@ -84,11 +84,14 @@ func (cc *ClusterClient) readStatus(ctx context.Context) (membership.Status, err
 			start := time.Now()
 			st, err := membership.QueryStatusVia(pctx, one, cc.http)
 			took[i] = time.Since(start)
-			if err != nil || len(st.Peers) != 1 {
-				views[i] = membership.PeerView{Peer: p, Error: fmt.Sprint(err)}
+			if len(st.Peers) == 1 {
+				// The peer's own view, or its raw error (not the read's
+				// whole NoAnswer sentence, which the read of every peer
+				// below would nest in its own).
+				views[i] = st.Peers[0]
 				return
 			}
-			views[i] = st.Peers[0]
+			views[i] = membership.PeerView{Peer: p, Error: fmt.Sprint(err)}
 		}()
 	}
 	wg.Wait()

@@ -66,6 +66,9 @@ func (s endpointSettings) differences(asked endpointSettings) []string {
 	case tlsOn(s) != tlsOn(asked):
 		on := map[bool]string{true: "TLS", false: "no TLS"}
 		out = append(out, fmt.Sprintf("it runs with %s, this Dial asks for %s (WithTLS, WithTLSConfig)", on[tlsOn(s)], on[tlsOn(asked)]))
+	case s.tlsFiles.Enabled() != asked.tlsFiles.Enabled():
+		how := map[bool]string{true: "TLS files (WithTLS)", false: "*tls.Config values (WithTLSConfig)"}
+		out = append(out, fmt.Sprintf("it was given %s, this Dial %s: use one way for every Dial", how[s.tlsFiles.Enabled()], how[asked.tlsFiles.Enabled()]))
 	case s.tlsFiles != asked.tlsFiles:
 		out = append(out, fmt.Sprintf("it uses the TLS files %s, this Dial asks for %s (WithTLS)", tlsFilesText(s.tlsFiles), tlsFilesText(asked.tlsFiles)))
 	case s.serverTLS != asked.serverTLS || s.clientTLS != asked.clientTLS:

@@ -36,6 +36,9 @@ func TestEndpointSettingsDifferences(t *testing.T) {
 		{"TLS configs", endpointSettings{listen: base.listen, maxMessage: 4 << 20, serverTLS: cfgA, clientTLS: cfgA},
 			endpointSettings{listen: base.listen, maxMessage: 4 << 20, serverTLS: cfgB, clientTLS: cfgB},
 			[]string{"this Dial passes other *tls.Config values than the first (WithTLSConfig: pass the same two to every Dial)"}},
+		{"TLS files then configs", endpointSettings{listen: base.listen, maxMessage: 4 << 20, tlsFiles: files},
+			endpointSettings{listen: base.listen, maxMessage: 4 << 20, serverTLS: cfgA, clientTLS: cfgA},
+			[]string{"it was given TLS files (WithTLS), this Dial *tls.Config values (WithTLSConfig): use one way for every Dial"}},
 	} {
 		got := tt.have.differences(tt.asked)
 		if strings.Join(got, "|") != strings.Join(tt.want, "|") {

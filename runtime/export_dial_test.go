@@ -12,3 +12,7 @@ func Probe(ctx context.Context, addr string, cfg *tls.Config) error { return pro
 func HelloTimeout(addr, listen string, withTLS bool, err error) error {
 	return helloTimeout(addr, listen, withTLS, err)
 }
+
+// ActorIDForTest is the ID of the client's session actor, by which the
+// node keys its session.
+func (c *Client) ActorIDForTest() string { return c.self.Id }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"github.com/exo-actors/exo-actors/actors/gateway"
 	"os"
 	"os/exec"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exo-actors/exo-actors/actors/gateway"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -32,6 +32,8 @@ const helperEnv = "EXO_REMOTE_TEST_HELPER"
 //	           dials without a client certificate, EXO_RAWTLS with the
 //	           files as WithTLSConfig, which Dial does not check), list
 //	           runners, print "ok" or "error: ..."
+//	whoami:    dial EXO_ADDR listening on EXO_LISTEN, print "id " and the
+//	           client's session actor ID, close
 //	panic-node: serve a System whose runner actors a client can make panic
 //	           (runPanicNode), print "listening ADDR", block
 func runHelper(mode string) int {
@@ -42,6 +44,15 @@ func runHelper(mode string) int {
 	defer cancel()
 	addr := os.Getenv("EXO_ADDR")
 	switch mode {
+	case "whoami":
+		c, err := exo.Dial(ctx, addr, exo.WithClientName("helper"), exo.WithClientListen(os.Getenv("EXO_LISTEN")))
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		fmt.Println("id", c.ActorIDForTest())
+		c.Close()
+		return 0
 	case "subscribe":
 		// lostAfter 30 s: a starved machine must not end this client
 		// (TestRemoteClientRestart counts its subscription).
@@ -182,6 +193,20 @@ func (h *helperProc) line(t *testing.T, d time.Duration) string {
 	case <-time.After(d):
 		t.Fatalf("helper printed nothing within %s", d)
 		return ""
+	}
+}
+
+// wait waits (at most 30 s) for the helper to exit by itself, and reaps it.
+func (h *helperProc) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-h.done:
+		h.done <- err
+		if err != nil {
+			t.Errorf("helper: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("helper did not exit within 30s")
 	}
 }
 

@@ -286,6 +286,31 @@ func TestRemoteClientLossCancelsTasks(t *testing.T) {
 // client waited out its dial, "did not answer the hello within the dial
 // timeout", 8 runs of 8 by hand. TestRemoteStop failed so in a clean-clone
 // CI when a `remote run` it killed and a later client got the same port.
+// TestRemoteClientActorIDsDifferAcrossProcesses: two client processes
+// started one after the other on the same address have session actors of
+// other IDs, so the node never takes the second for the first (it keys
+// sessions by that PID). Before, both were protoactor's "client$N" with
+// the same N: the second's hello was taken for the first's hello again (a
+// goodbye, its tasks kept under cancel_tasks_on_client_loss).
+func TestRemoteClientActorIDsDifferAcrossProcesses(t *testing.T) {
+	node := startNode(t, "ids", writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, ""))
+	listen := "127.0.0.1:" + strconv.Itoa(testutil.ReservePorts(t, 1)[0])
+	var ids []string
+	for range 2 {
+		h := startHelper(t, "whoami", "EXO_ADDR="+node.addr, "EXO_LISTEN="+listen)
+		l := h.line(t, 30*time.Second)
+		id, ok := strings.CutPrefix(l, "id ")
+		if !ok || !strings.HasPrefix(id, "client-") {
+			t.Fatalf("helper: %q, want \"id client-…\"", l)
+		}
+		h.wait(t)
+		ids = append(ids, id)
+	}
+	if ids[0] == ids[1] {
+		t.Errorf("two client processes on %s had the same session actor ID %s", listen, ids[0])
+	}
+}
+
 func TestRemoteClientRestartOnTheSameAddress(t *testing.T) {
 	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, `, "session_timeout": "30s"`)
 	node := startNode(t, "same-addr", cfg)

@@ -634,7 +634,10 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 			a.count()
 			return
 		}
-		if s := a.sessions[pidKey(m.Who)]; s != nil && a.believeLoss(s, "its session actor terminated") {
+		// Only protoactor's AddressTerminated may be older than the
+		// session (a writer's failed connect to the address); Stopped or
+		// NotFound comes from the client's own endpoint: believed.
+		if s := a.sessions[pidKey(m.Who)]; s != nil && (m.Why != actor.TerminatedReason_AddressTerminated || a.believeLoss(s, "its session actor terminated")) {
 			a.endSession(ctx, s, "the client's session actor terminated", endLost)
 		}
 	case *exov1.GwHello:
@@ -730,11 +733,13 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	if old := a.sessions[key]; old != nil {
 		asked = old.askedShutdown
 		a.endSession(ctx, old, "the client said hello again", endAgain)
-		// The same client actor goes on and still watches the gateway:
-		// give back the watch endSession dropped (system messages are
-		// handled in order, this one after endSession's Unwatch).
-		selfSystem(ctx, &actor.Watch{Watcher: from})
 	}
+	// The client actor watches the gateway: give back a watch an earlier
+	// session's end dropped (a hello again, or a hello after that session
+	// expired: a client whose welcome was lost). System messages are
+	// handled in order, this one after endSession's Unwatch; watchers are
+	// a set, so a first hello's is harmless.
+	selfSystem(ctx, &actor.Watch{Watcher: from})
 	if len(a.sessions) >= g.cfg.MaxSessions {
 		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: %d sessions, the node's limit", ErrLimit, g.cfg.MaxSessions)))
 		return

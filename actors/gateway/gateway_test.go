@@ -74,6 +74,9 @@ func newFixtureNode(t *testing.T, editNode func(*actors.NodeConfig), edit func(*
 		switch m := ctx.Message().(type) {
 		case *sendVia:
 			ctx.Request(gw.PID(), m.msg)
+		case *actor.Terminated:
+			// The gateway's end: its hello made this probe a watcher of
+			// the gateway, as a client's actor is.
 		case proto.Message:
 			f.replies <- m
 		}

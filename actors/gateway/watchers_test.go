@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -187,5 +188,61 @@ func TestLossNewsBeforeTheClientSpokeKeepsItsSession(t *testing.T) {
 	}
 	if st := f.gw.Stats(); st.Sessions != 0 || st.SessionsLost != 2 {
 		t.Errorf("after the news once both clients spoke: %+v; want no session, 2 lost", st)
+	}
+}
+
+// TestHelloAfterExpiryWatchesAgain: a client whose session expired (a
+// live one whose welcome was lost, say) and which says hello again still
+// learns of the gateway's end: the expiry dropped its watch, the new hello
+// gives it back (a review of the eleventh session found it lost).
+func TestHelloAfterExpiryWatchesAgain(t *testing.T) {
+	f := newFixtureTimeout(t, 300*time.Millisecond)
+	c := spawnWatchingClient(f)
+	defer func() { _ = f.node.System().Root.StopFuture(c.pid).Wait() }()
+	if _, ok := c.call(t, f, &exov1.GwHello{CallId: 1, ClientName: "late"}).(*exov1.GwWelcome); !ok {
+		t.Fatal("no welcome")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := f.gw.WaitIdle(ctx); err != nil { // the session expires: it says nothing
+		t.Fatal(err)
+	}
+	if _, ok := c.call(t, f, &exov1.GwHello{CallId: 2, ClientName: "late"}).(*exov1.GwWelcome); !ok {
+		t.Fatal("no welcome for the hello after the expiry")
+	}
+	f.gw.Close()
+	select {
+	case m := <-c.terminated:
+		if !m.Who.Equal(f.gw.PID()) {
+			t.Errorf("Terminated of %v, want the gateway's", m.Who)
+		}
+	case <-time.After(wait):
+		t.Fatal("no Terminated of the gateway at its stop: the hello after the expiry did not watch again")
+	}
+}
+
+// TestStoppedNewsOfAQuietClientIsBelieved: only AddressTerminated may be
+// older than a session; a Terminated saying the client's actor stopped
+// (or was not found) comes from the client's own endpoint and ends even a
+// session whose client has not spoken since its hello.
+func TestStoppedNewsOfAQuietClientIsBelieved(t *testing.T) {
+	f := newFixture(t)
+	sys := f.node.System()
+	quiet, barrier := spawnWatchingClient(f), spawnWatchingClient(f)
+	defer func() {
+		for _, c := range []*watchingClient{quiet, barrier} {
+			_ = sys.Root.StopFuture(c.pid).Wait()
+		}
+	}()
+	if _, ok := quiet.call(t, f, &exov1.GwHello{CallId: 1, ClientName: "quiet"}).(*exov1.GwWelcome); !ok {
+		t.Fatal("no welcome")
+	}
+	gw, _ := sys.ProcessRegistry.GetLocal(f.gw.PID().Id)
+	gw.SendSystemMessage(f.gw.PID(), &actor.Terminated{Who: quiet.pid, Why: actor.TerminatedReason_Stopped})
+	if _, ok := barrier.call(t, f, &exov1.GwHello{CallId: 1, ClientName: "barrier"}).(*exov1.GwWelcome); !ok {
+		t.Fatal("no welcome for the barrier")
+	}
+	if st := f.gw.Stats(); st.Sessions != 1 || st.SessionsLost != 1 {
+		t.Errorf("after a Stopped Terminated of a quiet client: %+v; want its session ended as lost, the barrier's open", st)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -127,7 +128,7 @@ func runClusterShutdown(parent context.Context, e *env, o *clusterShutdownOption
 		cs = append(cs, c)
 		members = append(members, exo.ShutdownMember{Name: m.NodeName, Addr: m.Gateway, Node: c})
 	}
-	if err := checkShutdownAccepted(qctx, members, cs); err != nil {
+	if err := checkShutdownAccepted(parent, o.timeout, members, cs); err != nil {
 		return err
 	}
 	rep, err := exo.ShutdownCluster(parent, members, exo.ClusterShutdownOptions{Cluster: cfg.Cluster, PhaseTimeout: o.phaseTimeout,
@@ -179,31 +180,53 @@ func runClusterShutdown(parent context.Context, e *env, o *clusterShutdownOption
 	return nil
 }
 
-// checkShutdownAccepted asks every member, before any is shut down,
-// whether it accepts a remote shutdown. Before, a member started with
-// --allow-remote-shutdown=false refused SIGNALING while the others went on
-// through CLOSING: a new user's trial ended with two of three members shut
-// down and the third serving alone, though docs/cluster.md promised that
-// nothing is shut down unless every member can be asked.
-func checkShutdownAccepted(ctx context.Context, members []exo.ShutdownMember, cs []*exo.Client) error {
-	var refusing []string
+// checkShutdownAccepted asks every member at once, each within timeout,
+// before any is shut down, whether it accepts a remote shutdown. Before, a
+// member started with --allow-remote-shutdown=false refused SIGNALING
+// while the others went on through CLOSING: a new user's trial ended with
+// two of three members shut down and the third serving alone, though
+// docs/cluster.md promised that nothing is shut down unless every member
+// can be asked.
+func checkShutdownAccepted(parent context.Context, timeout time.Duration, members []exo.ShutdownMember, cs []*exo.Client) error {
+	type answer struct {
+		refuses bool
+		err     error
+	}
+	answers := make([]answer, len(cs))
+	var wg sync.WaitGroup
 	for i, c := range cs {
-		st, err := c.NodeStatus(ctx)
-		if err != nil {
-			return fmt.Errorf("status of member %s at %s: %w; nothing was shut down", members[i].Name, members[i].Addr, err)
+		wg.Add(1)
+		go func() { // owner: checkShutdownAccepted, which waits
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(parent, timeout)
+			defer cancel()
+			answers[i].refuses, answers[i].err = c.RefusesShutdown(ctx)
+		}()
+	}
+	wg.Wait()
+	var refusing []string
+	for i, a := range answers {
+		if a.err != nil {
+			return fmt.Errorf("ask member %s at %s whether it accepts a remote shutdown: %w; nothing was shut down", members[i].Name, members[i].Addr, a.err)
 		}
-		if st.RefusesShutdown {
+		if a.refuses {
 			refusing = append(refusing, fmt.Sprintf("%s (%s)", members[i].Name, members[i].Addr))
 		}
 	}
 	if len(refusing) == 0 {
 		return nil
 	}
-	who, verb, pron := "member "+refusing[0], "does", "it"
+	return refusedShutdownError(refusing)
+}
+
+// refusedShutdownError names the members that refuse a remote shutdown
+// ("NAME (ADDR)" each) and what to do.
+func refusedShutdownError(refusing []string) error {
+	who, verb, them := "member "+refusing[0], "does", "it with SIGTERM on its host"
 	if len(refusing) > 1 {
-		who, verb, pron = fmt.Sprintf("%d members %s", len(refusing), strings.Join(refusing, ", ")), "do", "them"
+		who, verb, them = fmt.Sprintf("%d members %s", len(refusing), strings.Join(refusing, ", ")), "do", "them with SIGTERM on their hosts"
 	}
 	return fmt.Errorf("%s %s not accept remote shutdown (started with --allow-remote-shutdown=false); nothing was shut down: "+
-		"stop %s with SIGTERM on its host (a member leaves the cluster as it stops), then run cluster shutdown again for the others",
-		who, verb, pron)
+		"stop %s (a member leaves the cluster as it stops), then run cluster shutdown again for the others",
+		who, verb, them)
 }

@@ -131,3 +131,23 @@ func TestClusterStatusNoAnswerJSON(t *testing.T) {
 		t.Errorf("exit %d, status %+v, stderr %q", code, st, stderr.String())
 	}
 }
+
+// TestShutdownCutText: one node's shutdown and several nodes' read right.
+func TestShutdownCutText(t *testing.T) {
+	const f = "cut %s tasks short and stopped %s runner"
+	if got, want := shutdownCutText(1, f), "its shutdown cut its tasks short and stopped its runner"; got != want {
+		t.Errorf("one node: %q, want %q", got, want)
+	}
+	if got, want := shutdownCutText(2, f), "their shutdowns cut their tasks short and stopped their runners"; got != want {
+		t.Errorf("two nodes: %q, want %q", got, want)
+	}
+}
+
+// TestRefusedShutdownErrorPlural: several refusing members read right.
+func TestRefusedShutdownErrorPlural(t *testing.T) {
+	err := refusedShutdownError([]string{"a (127.0.0.1:1)", "b (127.0.0.1:2)"})
+	want := "2 members a (127.0.0.1:1), b (127.0.0.1:2) do not accept remote shutdown (started with --allow-remote-shutdown=false); nothing was shut down: stop them with SIGTERM on their hosts"
+	if !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("%q, want it to begin %q", err, want)
+	}
+}

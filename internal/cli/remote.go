@@ -702,7 +702,6 @@ func shutDownLine(nr *nodeRun, err error) (line string, ok bool) {
 	return fmt.Sprintf("node %-8s %s %s; nothing to clean up there", nr.c.NodeName(), what, nr.runner), true
 }
 
-// nodesText says "node n1" or "nodes n1, n2".
 // shutdownCutText fills format's two %s with "its" or "their" and the
 // noun phrases of one node's shutdown or several nodes' shutdowns.
 func shutdownCutText(nodes int, format string) string {
@@ -712,6 +711,7 @@ func shutdownCutText(nodes int, format string) string {
 	return "their shutdowns " + strings.ReplaceAll(fmt.Sprintf(format, "their", "their"), "runner", "runners")
 }
 
+// nodesText says "node n1" or "nodes n1, n2".
 func nodesText(names []string) string {
 	if len(names) == 1 {
 		return "node " + names[0]
