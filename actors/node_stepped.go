@@ -47,8 +47,11 @@ type shutdownRun struct {
 //
 // It returns the node's report so far (a copy; PhaseDuration and the
 // phases of each actor filled up to this phase, Total the time since the
-// shutdown began). After CLOSING the report is the final one and Done is
-// closed.
+// shutdown began), with the errors of the phases this call ran (and of
+// the shutdown's end, for the call that ran CLOSING); an earlier call's
+// are not returned again. The whole shutdown's error is what Shutdown
+// returns once it is over. After CLOSING the report is the final one and
+// Done is closed.
 func (n *Node) ShutdownPhase(ctx context.Context, ph Phase, deadline, goOnAfter time.Duration) (ShutdownReport, error) {
 	if ph < PhaseSignaling || ph >= numPhases {
 		return ShutdownReport{}, fmt.Errorf("shutdown phase %d: want SIGNALING (0), DRAINING (1) or CLOSING (2)", int(ph))
@@ -56,19 +59,22 @@ func (n *Node) ShutdownPhase(ctx context.Context, ph Phase, deadline, goOnAfter 
 	n.mu.Lock()
 	n.beginShutdownLocked()
 	n.mu.Unlock()
-	return n.advance(ctx, ph, deadline, goOnAfter)
+	return n.advanceIf(ctx, ph, deadline, goOnAfter, 0, true)
 }
 
 // advance runs the shutdown's phases up to and including last (deadline
 // zero: the node's own per phase), then, after CLOSING, ends the shutdown.
 // It returns a copy of the report so far.
 func (n *Node) advance(ctx context.Context, last Phase, deadline, goOnAfter time.Duration) (ShutdownReport, error) {
-	return n.advanceIf(ctx, last, deadline, goOnAfter, 0)
+	return n.advanceIf(ctx, last, deadline, goOnAfter, 0, false)
 }
 
 // advanceIf is advance for the go-on timer armed as number goOnSeq (0:
 // unconditional): a stale timer's call returns without running a phase.
-func (n *Node) advanceIf(ctx context.Context, last Phase, deadline, goOnAfter time.Duration, goOnSeq uint64) (ShutdownReport, error) {
+// With own (ShutdownPhase) its error is that of the phases this call ran
+// (and of the shutdown's end, when it ran CLOSING); else (Shutdown) the
+// whole shutdown's.
+func (n *Node) advanceIf(ctx context.Context, last Phase, deadline, goOnAfter time.Duration, goOnSeq uint64, own bool) (ShutdownReport, error) {
 	select {
 	case <-n.done:
 		return n.report, n.shutErr
@@ -97,6 +103,13 @@ func (n *Node) advanceIf(ctx context.Context, last Phase, deadline, goOnAfter ti
 	}
 	if sr.finished {
 		return n.report, n.shutErr
+	}
+	first := len(sr.errs) // this call's errors follow (own)
+	errsOf := func() error {
+		if own {
+			return OneLine(sr.errs[first:]...)
+		}
+		return OneLine(sr.errs...)
 	}
 	if goOnSeq != 0 && goOnSeq != sr.goOnSeq {
 		return sr.rep.clone(), nil // a coordinator asked for a phase after this timer fired: it leads
@@ -133,15 +146,15 @@ func (n *Node) advanceIf(ctx context.Context, last Phase, deadline, goOnAfter ti
 				// The phases left, each with the deadline the coordinator
 				// gave the last one; it ends when the node has stopped
 				// (Done reports it).
-				_, _ = n.advanceIf(context.Background(), PhaseClosing, deadline, 0, seq)
+				_, _ = n.advanceIf(context.Background(), PhaseClosing, deadline, 0, seq, false)
 			})
 		}
 		partial := sr.rep.clone()
 		partial.Total = n.cfg.runnerClock.Now().Sub(partial.Start) // so far
-		return partial, OneLine(sr.errs...)
+		return partial, errsOf()
 	}
 	n.finishShutdown(sr)
-	return n.report, n.shutErr
+	return n.report, errsOf()
 }
 
 // phaseMargin is what fitPhase keeps, per phase, between a phase's deadline
@@ -331,7 +344,6 @@ func (n *Node) ctxAdvice(ph, last Phase, given time.Duration) string {
 // totals, then the tree, the spawner and the system stop, and Done closes.
 func (n *Node) finishShutdown(sr *shutdownRun) {
 	rep := sr.rep
-	errs := sr.errs
 	rep.Total = n.cfg.runnerClock.Now().Sub(rep.Start) // its own reading, not a sum
 	rep.Root.forced("", &rep.Forced)
 	n.cfg.metrics.observeShutdown(rep)
@@ -347,7 +359,7 @@ func (n *Node) finishShutdown(sr *shutdownRun) {
 	// stop the tree, the spawner and the system.
 	n.keepFinalRunners()
 	if err := n.system.Root.StopFuture(n.root).Wait(); err != nil {
-		errs = append(errs, fmt.Errorf("stop node root: %w", err))
+		sr.errs = append(sr.errs, fmt.Errorf("stop node root: %w", err))
 	}
 	n.failPending()
 	n.cfg.spawner.Close()
@@ -355,7 +367,7 @@ func (n *Node) finishShutdown(sr *shutdownRun) {
 	n.cfg.hook.close() // after the tree stopped: no actor emits any more
 	n.cfg.pool.close() // after the tree stopped: no runner or stream actor runs
 	sr.finished = true
-	n.report, n.shutErr = rep, OneLine(errs...)
+	n.report, n.shutErr = rep, OneLine(sr.errs...)
 	n.mu.Lock()
 	n.state = nodeStopped
 	n.mu.Unlock()

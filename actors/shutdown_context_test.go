@@ -172,8 +172,14 @@ func TestSteppedShutdownCutOnlyInItsCall(t *testing.T) {
 	if d := rep.PhaseDeadline[actors.PhaseClosing]; d != 15*time.Second {
 		t.Errorf("CLOSING ran with deadline %s; want its own 15s", d)
 	}
-	if err == nil || strings.Count(err.Error(), "the context given to the shutdown ended") != 1 || strings.Contains(err.Error(), "before CLOSING") {
-		t.Errorf("CLOSING: %v; want only DRAINING's cut named", err)
+	// A stepped call returns the errors of the phases it ran: CLOSING's
+	// has no cut (its ctx did not end); the whole shutdown's error (what
+	// Shutdown returns once it is over) names DRAINING's cut once.
+	if err != nil && strings.Contains(err.Error(), "the context given to the shutdown ended") {
+		t.Errorf("CLOSING: %v; want no cut named (CLOSING's ctx did not end; DRAINING's call said its own)", err)
+	}
+	if _, all := n.Shutdown(context.Background()); all == nil || strings.Count(all.Error(), "the context given to the shutdown ended") != 1 || strings.Contains(all.Error(), "before CLOSING") {
+		t.Errorf("the shutdown's error: %v; want only DRAINING's cut named", all)
 	}
 	if p := rep.Root.Phases[actors.PhaseClosing]; p == nil {
 		t.Errorf("the report has no CLOSING\n%s", rep)
@@ -214,4 +220,28 @@ func endlessTask(t *testing.T, n *testNode) (string, *actors.TaskHandle) {
 		t.Fatal(err)
 	}
 	return id, h
+}
+
+// TestSteppedShutdownPhaseErrorIsItsOwn: a stepped call's error is that of
+// the phases it ran. Before, every later call returned the earlier calls'
+// errors again, so a cluster shutdown counted a member whose SIGNALING had
+// an error as failing DRAINING and CLOSING too, and kept its SIGNALING
+// report. The whole shutdown's error (Shutdown, once over) has them all.
+func TestSteppedShutdownPhaseErrorIsItsOwn(t *testing.T) {
+	n := startNode(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := n.ShutdownPhase(ctx, actors.PhaseSignaling, 0, 0); !errors.Is(err, context.Canceled) {
+		t.Fatalf("SIGNALING with a cancelled ctx: %v; want it cut", err)
+	}
+	for _, ph := range []actors.Phase{actors.PhaseDraining, actors.PhaseClosing} {
+		if _, err := n.ShutdownPhase(ctxT(t), ph, 0, 0); err != nil {
+			t.Errorf("%s with a live ctx: %v; want no error (SIGNALING's is not this call's)", ph, err)
+		}
+	}
+	_, all := n.Shutdown(context.Background())
+	n.shutdownErrChecked = true
+	if !errors.Is(all, context.Canceled) {
+		t.Errorf("the shutdown's error: %v; want SIGNALING's cut in it", all)
+	}
 }

@@ -21,7 +21,9 @@ type PhasedShutdowner interface {
 	// ShutdownPhase runs phase ph of the node's shutdown (phases run in
 	// order, each once; a later phase first runs those in between) with
 	// deadline as the phase's deadline on the node (zero: the node's own),
-	// and returns the node's report so far. After a phase other than
+	// and returns the node's report so far, with the errors of the phases
+	// this call ran (an earlier call's are not returned again; Shutdown,
+	// once the shutdown is over, returns them all). After a phase other than
 	// CLOSING, if no later phase is asked for within goOnAfter (when
 	// positive), the node goes on with the rest alone.
 	ShutdownPhase(ctx context.Context, ph Phase, deadline, goOnAfter time.Duration) (ShutdownReport, error)
