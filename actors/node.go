@@ -12,11 +12,13 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/actors/resources"
 	"github.com/exo-actors/exo-actors/actors/streams"
 	"github.com/exo-actors/exo-actors/internal/actorsys"
+	"github.com/exo-actors/exo-actors/internal/frame"
 	"github.com/exo-actors/exo-actors/internal/logbridge"
 	"github.com/exo-actors/exo-actors/internal/proc"
 	"github.com/exo-actors/exo-actors/runtime/clock"
@@ -67,7 +69,9 @@ type NodeConfig struct {
 	BuiltinBinary string
 	// Env is the base environment of runner processes; nil means the node's.
 	Env []string
-	// MaxFrameSize is the largest frame a runner may send; default 4 MiB.
+	// MaxFrameSize is the largest frame either way: a runner's, and a
+	// task's frame to its runner (Submit refuses a larger task with
+	// ErrInvalidTask); default 4 MiB.
 	MaxFrameSize int
 	// DeadLetterThrottle is protoactor's dead-letter log throttle interval;
 	// default 1s (tests set it short so its goroutine ends quickly).
@@ -413,11 +417,31 @@ func (n *Node) Submit(ctx context.Context, runnerID string, t TaskSpec) (*TaskHa
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
+	if err := n.checkTaskFrame(t); err != nil {
+		return nil, err
+	}
 	r, err := n.submit(ctx, runnerID, t)
 	if err != nil {
 		return nil, err
 	}
 	return r.handle, r.err
+}
+
+// checkTaskFrame refuses a task whose frame to the runner would exceed the
+// frame size limit. Before, Submit took it, the write to the runner's
+// stdin failed ("message exceeds the frame size limit"), and the node
+// treated that as the runner closing its stdin: it killed the runner and
+// its policy retired it for good (a new user's trial, a 5 MiB payload).
+func (n *Node) checkTaskFrame(t TaskSpec) error {
+	limit := n.cfg.procOpts.MaxFrameSize
+	if limit <= 0 {
+		limit = frame.DefaultMaxSize
+	}
+	if size := proto.Size(taskEnvelope(t)); size > limit {
+		return fmt.Errorf("%w %q: its frame to the runner would be %d bytes (payload %d), over the frame size limit of %d (NodeConfig.MaxFrameSize, runtime Config.MaxFrameSize; default 4 MiB): send the runner a reference to large data (e.g. a path it reads) instead, or raise the limit on the node and in the runner",
+			ErrInvalidTask, t.ID, size, len(t.Payload), limit)
+	}
+	return nil
 }
 
 // Cancel cancels one task (taskID) or, with taskID empty, every task of a

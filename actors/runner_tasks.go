@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/internal/frame"
 	"github.com/exo-actors/exo-actors/internal/proc"
 	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -206,11 +208,13 @@ func (a *runnerActor) dispatch(ctx actor.Context) {
 		l.queue = l.queue[1:]
 		e := l.live[id]
 		a.keepChunksOf(id)
-		task := &exov1.Task{Id: id, Kind: e.spec.Kind, Payload: e.spec.Payload, Params: e.spec.Params}
-		if e.spec.Timeout > 0 {
-			task.Timeout = durationpb.New(e.spec.Timeout)
-		}
-		if err := a.p.Send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Task{Task: task}}); err != nil {
+		if err := a.p.Send(taskEnvelope(e.spec)); err != nil {
+			if errors.Is(err, frame.ErrTooLarge) {
+				// Node.Submit refuses such a task; should one come here,
+				// it fails alone: the runner did nothing wrong.
+				a.endTask(ctx, e, exov1.TaskStatus_TASK_STATUS_FAILED, "task too large for the runner's frames: "+err.Error())
+				continue
+			}
 			l.queue = append([]string{id}, l.queue...)
 			a.fail(ctx, errhandler.KindHang, SourceStdin, "could not send a task: "+err.Error(), err)
 			return
@@ -470,3 +474,12 @@ func (a *runnerActor) armTask(ctx actor.Context, e *taskEntry, which int, d time
 }
 
 func (a *runnerActor) cancelTask(e *taskEntry, which int) { e.stopTimer(which) }
+
+// taskEnvelope is the frame that carries task spec to its runner.
+func taskEnvelope(spec TaskSpec) *exov1.SupervisorEnvelope {
+	task := &exov1.Task{Id: spec.ID, Kind: spec.Kind, Payload: spec.Payload, Params: spec.Params}
+	if spec.Timeout > 0 {
+		task.Timeout = durationpb.New(spec.Timeout)
+	}
+	return &exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Task{Task: task}}
+}

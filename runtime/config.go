@@ -52,7 +52,9 @@ type Config struct {
 	// Env is the base environment of runner processes; nil means the
 	// host's. RunnerSpec.Env is added to it.
 	Env []string
-	// MaxFrameSize is the largest frame a runner may send; default 4 MiB.
+	// MaxFrameSize is the largest frame either way: a runner's, and a
+	// task's frame to its runner (Submit refuses a larger task with
+	// ErrInvalidTask); default 4 MiB.
 	MaxFrameSize int
 	// DeadLetterThrottle is the interval of the actor system's dead-letter
 	// log throttle; default 1s (tests set it short so its goroutine ends
