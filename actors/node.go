@@ -280,6 +280,11 @@ func startNode(c NodeConfig, startFault func(step string) error) (*Node, error) 
 		if exe, err := os.Executable(); err == nil {
 			c.BuiltinBinary = exe
 		}
+	} else if err := checkBuiltinBinary(c.BuiltinBinary); err != nil {
+		// Named here, at start: a built-in runner's spawn only failed
+		// later, with advice about the spec's command and PATH (a new
+		// user's trial).
+		return nil, err
 	}
 	if c.DeadLetterThrottle <= 0 {
 		c.DeadLetterThrottle = DefaultDeadLetterThrottle
@@ -795,4 +800,17 @@ type neverEscalate struct{ logger *logrus.Logger }
 func (g neverEscalate) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason interface{}, _ interface{}) {
 	g.logger.WithFields(logrus.Fields{"child": child.Id, "reason": fmt.Sprint(reason)}).Error("node root failed: resuming it")
 	sup.ResumeChildren(child)
+}
+
+// checkBuiltinBinary refuses a configured BuiltinBinary that is not an
+// executable file.
+func checkBuiltinBinary(path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return fmt.Errorf("BuiltinBinary %q: %w: give the path of an exo-actors binary (make build puts one in bin/exo-actors), or leave it empty for this program's own", path, err)
+	case st.IsDir() || st.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("BuiltinBinary %q is not an executable file: give the path of an exo-actors binary (make build puts one in bin/exo-actors), or leave it empty for this program's own", path)
+	}
+	return nil
 }

@@ -38,3 +38,21 @@ func TestSubmitRefusesATaskOverTheFrameLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestBadBuiltinBinaryRefusedAtStart: a configured BuiltinBinary that does
+// not exist, or is not executable, fails StartNode naming the field.
+// Before, the node started, and each built-in runner's spawn failed later
+// with advice about the spec's command and PATH (a new user's trial).
+func TestBadBuiltinBinaryRefusedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	for _, path := range []string{dir + "/nope/exo", dir} {
+		n, err := actors.StartNode(actors.NodeConfig{BuiltinBinary: path})
+		if err == nil {
+			_, _ = n.Shutdown(ctxT(t))
+			t.Fatalf("StartNode with BuiltinBinary %q: no error", path)
+		}
+		if !strings.Contains(err.Error(), "BuiltinBinary \""+path+"\"") || !strings.Contains(err.Error(), "exo-actors binary") {
+			t.Errorf("StartNode with BuiltinBinary %q: %v; want it named, with what to give", path, err)
+		}
+	}
+}
