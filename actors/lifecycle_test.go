@@ -69,6 +69,16 @@ func TestAPIAfterShutdownReturnsSentinels(t *testing.T) {
 	checkSentinel(t, "Resources", err, actors.ErrStopped)
 	err = n.RegisterResources(ctx, resources.Spec{Name: "late", Close: func(context.Context) error { return nil }})
 	checkSentinel(t, "RegisterResources", err, actors.ErrStopped)
+	// Health and PingRunner said "ask node/health: node has shut down
+	// (future: dead letter)" (a new user's trial): now the sentinel's own
+	// text, which says what to do.
+	_, err = n.Health(ctx)
+	checkSentinel(t, "Health", err, actors.ErrStopped)
+	_, err = n.PingRunner(ctx, id)
+	checkSentinel(t, "PingRunner", err, actors.ErrStopped)
+	if err == nil || !strings.Contains(err.Error(), "start a new one for more work") {
+		t.Errorf("PingRunner after Shutdown: %v; want the text to say what to do", err)
+	}
 	if infos, err := n.Runners(ctx); err != nil || len(infos) != 1 || infos[0].ID != id {
 		t.Errorf("Runners after Shutdown: %d runners, %v; want the final state of %s", len(infos), err, id)
 	}

@@ -22,7 +22,9 @@ var ErrStopped error = stoppedError{}
 
 type stoppedError struct{}
 
-func (stoppedError) Error() string { return "node has shut down" }
+func (stoppedError) Error() string {
+	return "node has shut down: nothing of it answers any more; start a new one for more work"
+}
 
 // Is makes errors.Is(ErrStopped, ErrShuttingDown) hold.
 func (stoppedError) Is(target error) bool { return target == ErrShuttingDown }
@@ -115,6 +117,13 @@ func (n *Node) stoppedErr(op string, err error) error {
 		sentinel = ErrStopped
 	}
 	if errors.Is(err, actor.ErrDeadLetter) || errors.Is(err, actor.ErrTimeout) || errors.Is(err, resources.ErrManagerStopped) {
+		if sentinel == ErrStopped {
+			// The actor asked is gone with the node: which one, and
+			// protoactor's "future: dead letter", say nothing to the
+			// caller (a new user's trial: "ask node/health: node has
+			// shut down (future: dead letter)").
+			return ErrStopped
+		}
 		return fmt.Errorf("%s: %w (%v)", op, sentinel, err)
 	}
 	return err
