@@ -101,7 +101,7 @@ type RunnerInfo struct {
 	ID          string
 	Kind        string
 	Generation  uint64
-	Attempts    int
+	Attempts    int // processes started, the first included (= Generation)
 	Pid         int
 	Status      *exov1.RunnerStatus
 	StatusSince time.Time

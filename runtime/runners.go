@@ -89,7 +89,11 @@ type RunnerInfo struct {
 	Kind string
 	// Generation counts the runner's processes (1 for the first).
 	Generation uint64
-	// Attempts counts restarts since the runner was last stable.
+	// Attempts counts the processes started for this runner, its first
+	// included (1 for a runner never restarted; today always Generation);
+	// its restarts are Generation − 1, as /status shows. (It was documented
+	// as "restarts since the runner was last stable", which it never was:
+	// a new user's trial.)
 	Attempts int
 	Pid      int
 	// Status is the runner's status; Loading carries LayersLoaded of
