@@ -124,6 +124,13 @@ func (s *System) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, erro
 // FailureActorPanic) is decided the same way; by default it is escalated.
 // Client.WaitReady has the same semantics for a remote node's runner.
 func (s *System) WaitReady(ctx context.Context, id string) error {
+	select {
+	case <-s.node.Done():
+		// Not "runner X is Shutdown; spawn a new runner", which a
+		// stopped System cannot (a new user's trial).
+		return fmt.Errorf("wait for runner %s: %w", id, ErrStopped)
+	default:
+	}
 	// Subscribe first, then look: a change between the two is in the stream.
 	sub, err := s.node.Subscribe(actors.TopicRunnerStatus, filterFor(id), subscribeDefaults())
 	if err != nil {

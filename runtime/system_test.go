@@ -236,3 +236,25 @@ func TestShutdownReportClean(t *testing.T) {
 		t.Errorf("idle Shutdown: err %v, Clean %v; want nil, true\n%s", err, rep.Clean(), rep)
 	}
 }
+
+// TestWaitReadyAfterShutdownIsErrStopped: WaitReady on a stopped System
+// answers ErrStopped, whose text says to start a new one. Before, it said
+// "runner X is Shutdown; spawn a new runner" (ErrRunnerNotAvailable),
+// which a stopped System cannot do (a new user's trial).
+func TestWaitReadyAfterShutdownIsErrStopped(t *testing.T) {
+	sys := newSystem(t, config())
+	ctx := testCtx(t)
+	id, err := sys.SpawnRunner(ctx, fastRunner("llama"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.WaitReady(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sys.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.WaitReady(ctx, id); !errors.Is(err, exo.ErrStopped) || !strings.Contains(err.Error(), "start a new one") {
+		t.Errorf("WaitReady after Shutdown: %v; want ErrStopped saying what to do", err)
+	}
+}
