@@ -155,15 +155,7 @@ func TestHelloAgainIsNeitherGoodbyeNorLoss(t *testing.T) {
 func TestLossNewsBeforeTheClientSpokeKeepsItsSession(t *testing.T) {
 	f := newFixture(t)
 	sys := f.node.System()
-	quiet, barrier := spawnWatchingClient(f), spawnWatchingClient(f)
-	defer func() {
-		for _, c := range []*watchingClient{quiet, barrier} {
-			_ = sys.Root.StopFuture(c.pid).Wait()
-		}
-	}()
-	if _, ok := quiet.call(t, f, &exov1.GwHello{CallId: 1, ClientName: "quiet"}).(*exov1.GwWelcome); !ok {
-		t.Fatal("no welcome")
-	}
+	quiet, barrier := quietAndBarrier(t, f)
 	addr := quiet.pid.Address
 	f.gw.EndpointGoneForTest(addr)
 	gw, _ := sys.ProcessRegistry.GetLocal(f.gw.PID().Id)
@@ -228,15 +220,7 @@ func TestHelloAfterExpiryWatchesAgain(t *testing.T) {
 func TestStoppedNewsOfAQuietClientIsBelieved(t *testing.T) {
 	f := newFixture(t)
 	sys := f.node.System()
-	quiet, barrier := spawnWatchingClient(f), spawnWatchingClient(f)
-	defer func() {
-		for _, c := range []*watchingClient{quiet, barrier} {
-			_ = sys.Root.StopFuture(c.pid).Wait()
-		}
-	}()
-	if _, ok := quiet.call(t, f, &exov1.GwHello{CallId: 1, ClientName: "quiet"}).(*exov1.GwWelcome); !ok {
-		t.Fatal("no welcome")
-	}
+	quiet, barrier := quietAndBarrier(t, f)
 	gw, _ := sys.ProcessRegistry.GetLocal(f.gw.PID().Id)
 	gw.SendSystemMessage(f.gw.PID(), &actor.Terminated{Who: quiet.pid, Why: actor.TerminatedReason_Stopped})
 	if _, ok := barrier.call(t, f, &exov1.GwHello{CallId: 1, ClientName: "barrier"}).(*exov1.GwWelcome); !ok {
@@ -245,4 +229,21 @@ func TestStoppedNewsOfAQuietClientIsBelieved(t *testing.T) {
 	if st := f.gw.Stats(); st.Sessions != 1 || st.SessionsLost != 1 {
 		t.Errorf("after a Stopped Terminated of a quiet client: %+v; want its session ended as lost, the barrier's open", st)
 	}
+}
+
+// quietAndBarrier spawns two watching clients (stopped at the test's end):
+// quiet, which has said hello and nothing since, and barrier, whose calls
+// are handled after anything sent to the gateway before them.
+func quietAndBarrier(t *testing.T, f *fixture) (quiet, barrier *watchingClient) {
+	t.Helper()
+	quiet, barrier = spawnWatchingClient(f), spawnWatchingClient(f)
+	t.Cleanup(func() {
+		for _, c := range []*watchingClient{quiet, barrier} {
+			_ = f.node.System().Root.StopFuture(c.pid).Wait()
+		}
+	})
+	if _, ok := quiet.call(t, f, &exov1.GwHello{CallId: 1, ClientName: "quiet"}).(*exov1.GwWelcome); !ok {
+		t.Fatal("no welcome")
+	}
+	return quiet, barrier
 }
