@@ -839,22 +839,21 @@ func (c *Client) NodeStatus(ctx context.Context) (NodeStatus, error) {
 // time. A node older than the answer's field says false (it then refuses
 // at the first phase).
 func (c *Client) RefusesShutdown(ctx context.Context) (bool, error) {
-	res, err := answer[*exov1.GwNodeStatusReply](c.call(ctx, &exov1.GwNodeStatus{ShuttingOnly: true}))
-	if err != nil {
-		return false, err
-	}
-	return res.GetRefusesShutdown(), nil
+	res, err := c.quickStatus(ctx)
+	return res.GetRefusesShutdown(), err
 }
 
-// nodeShuttingDown asks the node only whether it is shutting down (its
-// gateway answers at once, without querying runners or health; an older
-// gateway answers the full status).
+// nodeShuttingDown asks the node only whether it is shutting down.
 func (c *Client) nodeShuttingDown(ctx context.Context) (bool, error) {
-	res, err := answer[*exov1.GwNodeStatusReply](c.call(ctx, &exov1.GwNodeStatus{ShuttingOnly: true}))
-	if err != nil {
-		return false, err
-	}
-	return res.GetShuttingDown(), nil
+	res, err := c.quickStatus(ctx)
+	return res.GetShuttingDown(), err
+}
+
+// quickStatus asks for the status fields the gateway knows at once
+// (shutting_only: no runner or health query; an older gateway answers the
+// full status). On an error the reply is nil, whose getters read zero.
+func (c *Client) quickStatus(ctx context.Context) (*exov1.GwNodeStatusReply, error) {
+	return answer[*exov1.GwNodeStatusReply](c.call(ctx, &exov1.GwNodeStatus{ShuttingOnly: true}))
 }
 
 // ShutdownNode shuts the node down (SIGNALING → DRAINING → CLOSING, as
