@@ -128,9 +128,7 @@ func TestHelloAgainIsNeitherGoodbyeNorLoss(t *testing.T) {
 	f := newFixture(t)
 	c := spawnWatchingClient(f)
 	for i := range 3 {
-		if m, ok := c.call(t, f, &exov1.GwHello{CallId: uint64(i + 1), ClientName: "again"}).(*exov1.GwWelcome); !ok {
-			t.Fatalf("hello %d: got %T", i+1, m)
-		}
+		c.hello(t, f, uint64(i+1), "again")
 	}
 	if st := f.gw.Stats(); st.Sessions != 1 || st.SessionsBye != 0 || st.SessionsLost != 0 {
 		t.Errorf("after three hellos of one client: %+v; want 1 session, none ended", st)
@@ -154,17 +152,13 @@ func TestHelloAgainIsNeitherGoodbyeNorLoss(t *testing.T) {
 // decides); once the client spoke, the same news ends it at once.
 func TestLossNewsBeforeTheClientSpokeKeepsItsSession(t *testing.T) {
 	f := newFixture(t)
-	sys := f.node.System()
 	quiet, barrier := quietAndBarrier(t, f)
 	addr := quiet.pid.Address
 	f.gw.EndpointGoneForTest(addr)
-	gw, _ := sys.ProcessRegistry.GetLocal(f.gw.PID().Id)
-	gw.SendSystemMessage(f.gw.PID(), &actor.Terminated{Who: quiet.pid, Why: actor.TerminatedReason_AddressTerminated})
+	sendTerminated(f, quiet.pid, actor.TerminatedReason_AddressTerminated)
 	// The barrier's hello is handled after both (another client: its own
 	// requests would not make the quiet one heard).
-	if _, ok := barrier.call(t, f, &exov1.GwHello{CallId: 1, ClientName: "barrier"}).(*exov1.GwWelcome); !ok {
-		t.Fatal("no welcome for the barrier")
-	}
+	barrier.hello(t, f, 1, "barrier")
 	if st := f.gw.Stats(); st.Sessions != 2 || st.SessionsLost != 0 {
 		t.Fatalf("after loss news older than anything the client said: %+v; want both sessions, none lost", st)
 	}
@@ -191,17 +185,13 @@ func TestHelloAfterExpiryWatchesAgain(t *testing.T) {
 	f := newFixtureTimeout(t, 300*time.Millisecond)
 	c := spawnWatchingClient(f)
 	defer func() { _ = f.node.System().Root.StopFuture(c.pid).Wait() }()
-	if _, ok := c.call(t, f, &exov1.GwHello{CallId: 1, ClientName: "late"}).(*exov1.GwWelcome); !ok {
-		t.Fatal("no welcome")
-	}
+	c.hello(t, f, 1, "late")
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if err := f.gw.WaitIdle(ctx); err != nil { // the session expires: it says nothing
 		t.Fatal(err)
 	}
-	if _, ok := c.call(t, f, &exov1.GwHello{CallId: 2, ClientName: "late"}).(*exov1.GwWelcome); !ok {
-		t.Fatal("no welcome for the hello after the expiry")
-	}
+	c.hello(t, f, 2, "late") // after the expiry
 	f.gw.Close()
 	select {
 	case m := <-c.terminated:
@@ -219,13 +209,9 @@ func TestHelloAfterExpiryWatchesAgain(t *testing.T) {
 // session whose client has not spoken since its hello.
 func TestStoppedNewsOfAQuietClientIsBelieved(t *testing.T) {
 	f := newFixture(t)
-	sys := f.node.System()
 	quiet, barrier := quietAndBarrier(t, f)
-	gw, _ := sys.ProcessRegistry.GetLocal(f.gw.PID().Id)
-	gw.SendSystemMessage(f.gw.PID(), &actor.Terminated{Who: quiet.pid, Why: actor.TerminatedReason_Stopped})
-	if _, ok := barrier.call(t, f, &exov1.GwHello{CallId: 1, ClientName: "barrier"}).(*exov1.GwWelcome); !ok {
-		t.Fatal("no welcome for the barrier")
-	}
+	sendTerminated(f, quiet.pid, actor.TerminatedReason_Stopped)
+	barrier.hello(t, f, 1, "barrier")
 	if st := f.gw.Stats(); st.Sessions != 1 || st.SessionsLost != 1 {
 		t.Errorf("after a Stopped Terminated of a quiet client: %+v; want its session ended as lost, the barrier's open", st)
 	}
@@ -242,8 +228,21 @@ func quietAndBarrier(t *testing.T, f *fixture) (quiet, barrier *watchingClient) 
 			_ = f.node.System().Root.StopFuture(c.pid).Wait()
 		}
 	})
-	if _, ok := quiet.call(t, f, &exov1.GwHello{CallId: 1, ClientName: "quiet"}).(*exov1.GwWelcome); !ok {
-		t.Fatal("no welcome")
-	}
+	quiet.hello(t, f, 1, "quiet")
 	return quiet, barrier
+}
+
+// hello says hello as name and fails the test without a welcome.
+func (c *watchingClient) hello(t *testing.T, f *fixture, callID uint64, name string) {
+	t.Helper()
+	if m, ok := c.call(t, f, &exov1.GwHello{CallId: callID, ClientName: name}).(*exov1.GwWelcome); !ok {
+		t.Fatalf("hello of %s (call %d): got %T, want a welcome", name, callID, m)
+	}
+}
+
+// sendTerminated hands the gateway's actor a Terminated of who, as
+// protoactor does: a system message, handled before user messages queued.
+func sendTerminated(f *fixture, who *actor.PID, why actor.TerminatedReason) {
+	gw, _ := f.node.System().ProcessRegistry.GetLocal(f.gw.PID().Id)
+	gw.SendSystemMessage(f.gw.PID(), &actor.Terminated{Who: who, Why: why})
 }
