@@ -41,7 +41,14 @@ func TestRunTiny(t *testing.T) {
 	var names []string
 	for _, r := range rep.Results {
 		names = append(names, r.Name)
-		if !(r.Value > 0) || !(r.Floor > 0) || !(r.Ratio > 0) {
+		if r.Name == RowHeapFlood {
+			// A growth: a tiny flood may end between two readings and leave
+			// the heap within the 1 KiB the value is rounded to, so 0 is a
+			// true measurement here (CI saw it); below 0 never is.
+			if !(r.Value >= 0) || !(r.Floor > 0) || !(r.Ratio >= 0) {
+				t.Errorf("%s: value %v floor %v ratio %v; want value and ratio ≥ 0, floor positive", r.Name, r.Value, r.Floor, r.Ratio)
+			}
+		} else if !(r.Value > 0) || !(r.Floor > 0) || !(r.Ratio > 0) {
 			t.Errorf("%s: value %v floor %v ratio %v; want all positive", r.Name, r.Value, r.Floor, r.Ratio)
 		}
 		if wantGoal := r.Name != RowDispatchP99 && r.Name != RowShutdown100 && r.Name != RowDispatchB2B; (r.Goal != nil) != wantGoal {
