@@ -122,7 +122,8 @@ type WebhookConfig struct {
 	URL string
 	// Timeout bounds each POST; default 2s.
 	Timeout time.Duration
-	// Retries is how many times a failed POST is retried; default 2.
+	// Retries is how many times a failed POST is retried; default 2;
+	// negative: none.
 	Retries int
 	// RetryDelay is the wait before a retry; default 200ms.
 	RetryDelay time.Duration

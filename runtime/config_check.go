@@ -1,0 +1,69 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrInvalidConfig is wrapped by the error New returns for a Config field
+// with a value no default explains: a negative count, size or duration
+// where 0 takes the default (a negative value used to be taken silently as
+// 0, so a host that computed -1 got the default without a word). The error
+// names every such field, its value and what to write instead.
+var ErrInvalidConfig = errors.New("invalid config")
+
+// checkNegatives returns an error wrapping ErrInvalidConfig that names every
+// field of c set below 0 where a negative value means nothing. The fields
+// whose negative value does mean something are left alone:
+// ErrorPolicy.Backoff.Base (NoDelay), ErrorPolicy.Intensity.MaxRestarts (no
+// limit), Retention.KeepRemoved (keep none), Health.Webhook.Retries (none).
+// The health monitor's settings (HealthSettings) are checked by the
+// monitor (StartNode).
+func (c Config) checkNegatives() error {
+	type field struct {
+		name string
+		v    int64 // a count, a size or a time.Duration
+		dur  bool
+	}
+	d := func(name string, v time.Duration) field { return field{name, int64(v), true} }
+	n := func(name string, v int) field { return field{name, int64(v), false} }
+	t, k := c.Timeouts, c.Tasks
+	fields := []field{
+		d("Timeouts.Handshake", t.Handshake), d("Timeouts.HeartbeatInterval", t.HeartbeatInterval),
+		d("Timeouts.HeartbeatTimeout", t.HeartbeatTimeout), d("Timeouts.ProgressTimeout", t.ProgressTimeout),
+		d("Timeouts.LoadingStall", t.LoadingStall), d("Timeouts.ExitGrace", t.ExitGrace),
+		d("Timeouts.StopGrace", t.StopGrace), d("Timeouts.TermWait", t.TermWait), d("Timeouts.Drain", t.Drain),
+		d("Timeouts.StopDrain", t.StopDrain), d("Timeouts.FrameStall", t.FrameStall),
+		n("Tasks.InFlight", k.InFlight), n("Tasks.Queue", k.Queue), d("Tasks.AckTimeout", k.AckTimeout),
+		d("Tasks.CancelWait", k.CancelWait), n("Tasks.DedupMemory", k.DedupMemory), n("Tasks.HandleChunks", k.HandleChunks),
+		d("Shutdown.Signaling", c.Shutdown.Signaling), d("Shutdown.Draining", c.Shutdown.Draining),
+		d("Shutdown.Closing", c.Shutdown.Closing),
+		n("ErrorPolicy.HistoryLimit", c.ErrorPolicy.HistoryLimit), d("ErrorPolicy.Backoff.Max", c.ErrorPolicy.Backoff.Max),
+		d("ErrorPolicy.Backoff.StablePeriod", c.ErrorPolicy.Backoff.StablePeriod),
+		d("ErrorPolicy.Intensity.Window", c.ErrorPolicy.Intensity.Window),
+		n("MaxFrameSize", c.MaxFrameSize), d("DeadLetterThrottle", c.DeadLetterThrottle), n("StreamBuffer", c.StreamBuffer),
+		d("RequestTimeout", c.RequestTimeout), n("HookQueue", c.HookQueue), d("HookSlow", c.HookSlow),
+		d("Retention.RemovedTTL", c.Retention.RemovedTTL), n("ReadWindow", c.ReadWindow), n("ReadBatch", c.ReadBatch),
+		d("Health.Webhook.Timeout", c.Health.Webhook.Timeout), d("Health.Webhook.RetryDelay", c.Health.Webhook.RetryDelay),
+		n("Health.Webhook.Queue", c.Health.Webhook.Queue), n("Health.HTTP.ReadyRunners", c.Health.HTTP.ReadyRunners),
+	}
+	var errs []error
+	for _, f := range fields {
+		if f.v >= 0 {
+			continue
+		}
+		v := fmt.Sprint(f.v)
+		if f.dur {
+			v = time.Duration(f.v).String()
+		}
+		errs = append(errs, fmt.Errorf("%s is %s: it must not be negative; set 0 for its default (Config's field comment names it)", f.name, v))
+	}
+	if b := c.ErrorPolicy.Backoff.Base; b < 0 && b != NoDelay {
+		errs = append(errs, fmt.Errorf("ErrorPolicy.Backoff.Base is %s: a negative base means nothing; set NoDelay (-1ns) for restarts without delay, or 0 for the default 500ms", b))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))
+}
