@@ -646,13 +646,14 @@ func resourcesReport(req *phaseRequest, m *resources.CloseResult) *PhaseReport {
 
 // Subscribe subscribes to a topic's event stream (TopicRunnerStatus,
 // TopicTasks, TopicErrors, TopicAlerts): every matching event published from
-// now on, in order, then EndOfStream when the node shuts down.
+// now on, in order, then EndOfStream when the node shuts down. It refuses
+// what CheckSubscription refuses (an unknown topic, a kind the topic never
+// carries, a negative option).
 func (n *Node) Subscribe(topic string, f streams.Filter, o streams.SubscribeOptions) (*streams.Subscription, error) {
-	s := n.cfg.streams[topic]
-	if s == nil {
-		return nil, fmt.Errorf("unknown topic %q: want one of %v", topic, streams.Topics())
+	if err := CheckSubscription(topic, f, o); err != nil { // subscribe_check.go
+		return nil, err
 	}
-	return s.Subscribe(f, o), nil
+	return n.cfg.streams[topic].Subscribe(f, o), nil
 }
 
 // StreamStats returns the accounting of every stream, by topic.

@@ -47,9 +47,12 @@ var (
 	// ErrUnsupported: the node's gateway got a message that is not one of
 	// its requests, or refuses this request.
 	ErrUnsupported = gateway.ErrUnsupported
-	// ErrUnknownTopic: the node has no stream of that topic.
+	// ErrUnknownTopic: Subscribe (System's or Client's) named a topic the
+	// node has no stream of; the text lists them.
 	ErrUnknownTopic = gateway.ErrUnknownTopic
 	// ErrInvalidRequest: the request was malformed; the text says how.
+	// System.Subscribe returns it too, for a filter kind its topic never
+	// carries or a negative option.
 	ErrInvalidRequest = gateway.ErrInvalidArgument
 	// ErrGatewayLimit: a bound of the node's gateway was reached.
 	ErrGatewayLimit = gateway.ErrLimit
@@ -763,6 +766,10 @@ func (c *Client) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscri
 
 // subscribe is Subscribe whose call also ends with ctx (WaitReady's).
 func (c *Client) subscribe(ctx context.Context, topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
+	if o.Window < 0 || o.Buffer < 0 {
+		return nil, fmt.Errorf("%w: subscription to %q with Buffer %d and Window %d: neither may be negative; 0 takes the default",
+			ErrInvalidRequest, topic, o.Buffer, o.Window)
+	}
 	if o.Window > gateway.MaxSubscribeWindow || o.Buffer > gateway.MaxSubscribeBuffer {
 		return nil, fmt.Errorf("%w: subscription to %q of node %s with Window %d and Buffer %d: a node takes a Window of at most %d and a Buffer of at most %d events",
 			ErrInvalidRequest, topic, c.NodeName(), o.Window, o.Buffer, gateway.MaxSubscribeWindow, gateway.MaxSubscribeBuffer)

@@ -58,6 +58,13 @@ func TestErrorTexts(t *testing.T) {
 		_, err := sys.Cancel(ctx, runner, task)
 		return err
 	}
+	subErr := func(topic string, f exo.Filter, o exo.SubscribeOptions) error {
+		sub, err := sys.Subscribe(topic, f, o)
+		if err == nil {
+			sub.Close()
+		}
+		return err
+	}
 	waitErr := func(spec exo.RunnerSpec) error {
 		id, err := sys.SpawnRunner(ctx, spec)
 		if err != nil {
@@ -113,7 +120,12 @@ func TestErrorTexts(t *testing.T) {
 		{"stop unknown runner", func() error { _, err := sys.StopRunner(ctx, "nosuch-000000"); return err }(), exo.ErrUnknownRunner, "nosuch-000000"},
 		{"wait for unknown runner", sys.WaitReady(ctx, "nosuch-000000"), exo.ErrUnknownRunner, "nosuch-000000"},
 		{"wait for stopped runner", sys.WaitReady(ctx, stopped), exo.ErrRunnerNotAvailable, stopped},
-		{"subscribe unknown topic", func() error { _, err := sys.Subscribe("nosuch", exo.Filter{}, exo.SubscribeOptions{}); return err }(), nil, `"nosuch"`},
+		{"subscribe unknown topic", subErr("nosuch", exo.Filter{}, exo.SubscribeOptions{}), exo.ErrUnknownTopic, `"nosuch"`},
+		{"subscribe to a kind of another topic", subErr(exo.TopicRunnerStatus, exo.Filter{Kinds: []string{exo.KindTaskChunk}}, exo.SubscribeOptions{}),
+			exo.ErrInvalidRequest, `filter kind "task_chunk" comes on topic "tasks", never on "runner-status"`},
+		{"subscribe to no kind at all", subErr(exo.TopicTasks, exo.Filter{Kinds: []string{"chunk"}}, exo.SubscribeOptions{}),
+			exo.ErrInvalidRequest, `filter kind "chunk": no event has that kind; topic "tasks" carries task_status, task_acknowledged, task_chunk, task_retried`},
+		{"subscribe with a negative buffer", subErr(exo.TopicTasks, exo.Filter{}, exo.SubscribeOptions{Buffer: -1}), exo.ErrInvalidRequest, "Buffer -1"},
 		{"resource cycle", sys.RegisterResources(ctx, cycleA, cycleB), exo.ErrDependencyCycle, "a → b → a"},
 		{"resource missing dependency", sys.RegisterResources(ctx, exo.ResourceSpec{Name: "c", DependsOn: []string{"zz"}, Close: cycleA.Close}), exo.ErrMissingDependency, `"zz"`},
 		{"resource duplicate", sys.RegisterResources(ctx, dup), exo.ErrDuplicateResource, `"dup"`},

@@ -174,6 +174,13 @@ func TestRemoteRefusals(t *testing.T) {
 	if _, err := c.Subscribe("nope", exo.Filter{}, exo.SubscribeOptions{}); !errors.Is(err, exo.ErrUnknownTopic) {
 		t.Errorf("unknown topic: %v, want ErrUnknownTopic", err)
 	}
+	if _, err := c.Subscribe(exo.TopicTasks, exo.Filter{Kinds: []string{"chunk"}}, exo.SubscribeOptions{}); !errors.Is(err, exo.ErrInvalidRequest) ||
+		!strings.Contains(err.Error(), `filter kind "chunk": no event has that kind`) {
+		t.Errorf("a kind no event has: %v, want ErrInvalidRequest naming it", err)
+	}
+	if _, err := c.Subscribe(exo.TopicTasks, exo.Filter{}, exo.SubscribeOptions{Buffer: -1}); !errors.Is(err, exo.ErrInvalidRequest) {
+		t.Errorf("a negative buffer: %v, want ErrInvalidRequest", err)
+	}
 	if c.Err() != nil {
 		t.Errorf("the client after refusals: %v", c.Err())
 	}

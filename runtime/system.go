@@ -348,7 +348,10 @@ func (s *System) Cancel(ctx context.Context, runnerID, taskID string) (int, erro
 // TopicErrors, TopicAlerts) from now on, in order, then EndOfStream when
 // the System shuts down. A slow subscriber whose buffer fills loses the
 // oldest events and receives one Gap event saying how many; nothing is
-// dropped silently. Close the subscription when done.
+// dropped silently. Close the subscription when done. An unknown topic
+// gives ErrUnknownTopic; a Filter kind the topic never carries (e.g.
+// KindTaskChunk on TopicRunnerStatus) or a negative option gives
+// ErrInvalidRequest, the text naming the topic that carries the kind.
 func (s *System) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
 	sub, err := s.node.Subscribe(topic, toFilter(f), toSubscribeOptions(o))
 	if err != nil {

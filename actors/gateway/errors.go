@@ -25,12 +25,12 @@ var (
 	// its requests.
 	ErrUnsupported = errors.New("not a gateway request")
 	// ErrUnknownTopic: no stream of that topic.
-	ErrUnknownTopic = errors.New("unknown topic")
+	ErrUnknownTopic = actors.ErrUnknownTopic
 	// ErrNoSession: a request came from a client that has no session
 	// (no GwHello, or the session was dropped): reconnect.
 	ErrNoSession = errors.New("no session with this client")
 	// ErrInvalidArgument: a request was malformed; the text says how.
-	ErrInvalidArgument = errors.New("invalid request")
+	ErrInvalidArgument = actors.ErrInvalidRequest
 	// ErrLimit: a bound of the gateway (sessions, subscriptions or open
 	// tasks per session) is reached; the text names it.
 	ErrLimit = errors.New("gateway limit reached")

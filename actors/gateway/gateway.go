@@ -1370,6 +1370,11 @@ func upToBytes(cs []*exov1.ChunkGenerated, budget int) []*exov1.ChunkGenerated {
 
 func (a *gatewayActor) subscribe(ctx actor.Context, s *session, m *exov1.GwSubscribe) {
 	g := a.g
+	if err := actors.CheckSubscription(m.GetTopic(), streams.Filter{Kinds: m.GetKinds()},
+		streams.SubscribeOptions{Buffer: int(m.GetBuffer()), Window: int(m.GetWindow())}); err != nil {
+		a.reply(ctx, errMsg(m.GetCallId(), err))
+		return
+	}
 	stream := g.cfg.Node.Stream(m.GetTopic())
 	if stream == nil {
 		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w %q: want one of %s", ErrUnknownTopic, m.GetTopic(), strings.Join(streams.Topics(), ", "))))

@@ -155,6 +155,10 @@ func TestRefusals(t *testing.T) {
 	wantError(t, f.next(t), 4, actors.ErrUnknownRunner, "echo-000000")
 	f.send(&exov1.GwSubscribe{CallId: 5, Topic: "nope"})
 	wantError(t, f.next(t), 5, gateway.ErrUnknownTopic, "tasks")
+	f.send(&exov1.GwSubscribe{CallId: 10, Topic: "tasks", Kinds: []string{"runner_failed"}})
+	wantError(t, f.next(t), 10, gateway.ErrInvalidArgument, `filter kind "runner_failed" comes on topic "runner-status", never on "tasks"`)
+	f.send(&exov1.GwSubscribe{CallId: 11, Topic: "tasks", Window: -3})
+	wantError(t, f.next(t), 11, gateway.ErrInvalidArgument, "Window -3: neither may be negative")
 	f.send(&exov1.GwCancel{CallId: 6, RunnerId: "echo-000000"})
 	wantError(t, f.next(t), 6, actors.ErrUnknownRunner, "")
 	if st := f.gw.Stats(); st.Sessions != 1 {
