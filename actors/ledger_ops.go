@@ -60,7 +60,7 @@ func (n *nodeConfig) endTask(sl *slot, e *taskEntry, st exov1.TaskStatus, reason
 	n.flushOutbox(sl, nil) // published before the handle ends, also mid-batch
 	_, woke := e.handle.finishWoke(TaskOutcome{Status: st, Reason: reason, At: now})
 	if o := e.handle.Outcome(); o != nil {
-		l.remember(e.spec.ID, *o, n.limits.DedupMemory)
+		l.remember(e.spec.ID, e.spec.Kind, *o, n.limits.DedupMemory)
 	}
 	if n.logger.IsLevelEnabled(logrus.InfoLevel) {
 		n.logger.WithFields(logrus.Fields{"runner_id": sl.id, "task_id": e.spec.ID,

@@ -170,8 +170,8 @@ func (a *runnerActor) receivePanicked(ctx actor.Context) {
 			a.afterStoppingPanic(ctx, r)
 		}
 	case *submitTask:
-		if h := a.slot.tasks.lookup(a.slot.id, m.spec.ID); h != nil {
-			m.answer(ctx, &submitReply{handle: h})
+		if r := a.slot.tasks.dedup(a.slot.id, m.spec); r != nil {
+			m.answer(ctx, r)
 			return
 		}
 		if m.shuttingDown {

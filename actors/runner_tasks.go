@@ -169,8 +169,8 @@ func (m *submitTask) answer(ctx actor.Context, r *submitReply) {
 
 func (a *runnerActor) onSubmit(ctx actor.Context, m *submitTask) {
 	l := a.slot.tasks
-	if h := l.lookup(a.slot.id, m.spec.ID); h != nil {
-		m.answer(ctx, &submitReply{handle: h}) // dedup: the same handle, the same outcome
+	if r := l.dedup(a.slot.id, m.spec); r != nil {
+		m.answer(ctx, r) // the same handle, the same outcome (or another task's ID)
 		return
 	}
 	if m.shuttingDown {

@@ -397,8 +397,8 @@ func (s *runnerSupervisor) route(ctx actor.Context, m *routeToRunner) {
 			return
 		}
 		if sl != nil { // dedup also for a runner that is gone
-			if h := sl.tasks.lookup(sl.id, msg.spec.ID); h != nil {
-				msg.answer(ctx, &submitReply{handle: h})
+			if r := sl.tasks.dedup(sl.id, msg.spec); r != nil {
+				msg.answer(ctx, r)
 				return
 			}
 		}
@@ -417,8 +417,8 @@ func (s *runnerSupervisor) answerForWaiting(ctx actor.Context, sl *slot, msg any
 	l := sl.tasks
 	switch m := msg.(type) {
 	case *submitTask:
-		if h := l.lookup(sl.id, m.spec.ID); h != nil {
-			m.answer(ctx, &submitReply{handle: h})
+		if r := l.dedup(sl.id, m.spec); r != nil {
+			m.answer(ctx, r)
 			return
 		}
 		if len(l.queue) >= s.node.limits.Queue {

@@ -522,25 +522,51 @@ type ledger struct {
 	// TaskLimits.DedupMemory, oldest forgotten first (doneFIFO is a ring of
 	// their IDs in end order). Outcomes only: a finished task's handle and
 	// chunks are not kept alive by the ledger.
-	done     map[string]TaskOutcome
+	done     map[string]doneTask
 	doneFIFO []string
 	doneHead int // index of the oldest ID in doneFIFO once it is full
 }
 
 func newLedger() *ledger {
-	return &ledger{live: map[string]*taskEntry{}, done: map[string]TaskOutcome{}}
+	return &ledger{live: map[string]*taskEntry{}, done: map[string]doneTask{}}
+}
+
+// doneTask is what the ledger remembers of a finished task: its outcome,
+// and its kind, so that a Submit of the same ID with another kind is told
+// it is another task (sameTask).
+type doneTask struct {
+	outcome TaskOutcome
+	kind    string
 }
 
 // lookup returns the handle of a live task, or a handle already ended with
-// the remembered outcome of a finished one, or nil.
-func (l *ledger) lookup(runnerID, id string) *TaskHandle {
+// the remembered outcome of a finished one, or nil; kind is the kind the
+// runner knows the task by ("" with a nil handle).
+func (l *ledger) lookup(runnerID, id string) (h *TaskHandle, kind string) {
 	if e := l.live[id]; e != nil {
-		return e.handle
+		return e.handle, e.spec.Kind
 	}
-	if o, ok := l.done[id]; ok {
-		return endedTaskHandle(runnerID, id, o)
+	if d, ok := l.done[id]; ok {
+		return endedTaskHandle(runnerID, id, d.outcome), d.kind
 	}
-	return nil
+	return nil, ""
+}
+
+// dedup answers a Submit of a task ID the ledger knows (nil when it does
+// not): the known task's handle, or, for a task of another kind under the
+// same ID, an error wrapping ErrInvalidTask. Dedup is for a retried Submit
+// of the same task; a caller that reused an ID for another task would
+// otherwise wait on the first one's outcome.
+func (l *ledger) dedup(runnerID string, spec TaskSpec) *submitReply {
+	h, kind := l.lookup(runnerID, spec.ID)
+	switch {
+	case h == nil:
+		return nil
+	case kind != spec.Kind:
+		return &submitReply{err: fmt.Errorf("%w %q: runner %s already has a task of that ID, of kind %q, not %q; a retried Submit must be the same task: give a new task a new ID",
+			ErrInvalidTask, spec.ID, runnerID, kind, spec.Kind)}
+	}
+	return &submitReply{handle: h}
 }
 
 // finished reports whether id is a remembered finished task.
@@ -551,12 +577,12 @@ func (l *ledger) finished(id string) bool {
 
 // remember keeps a finished task's outcome, forgetting the oldest beyond
 // limit. The ring never grows past limit entries.
-func (l *ledger) remember(id string, o TaskOutcome, limit int) {
+func (l *ledger) remember(id, kind string, o TaskOutcome, limit int) {
 	if _, ok := l.done[id]; ok {
-		l.done[id] = o // already in the ring
+		l.done[id] = doneTask{o, kind} // already in the ring
 		return
 	}
-	l.done[id] = o
+	l.done[id] = doneTask{o, kind}
 	if len(l.doneFIFO) < limit {
 		l.doneFIFO = append(l.doneFIFO, id)
 		return

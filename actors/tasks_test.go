@@ -155,7 +155,17 @@ func TestTaskDedup(t *testing.T) {
 	if err != nil || h2 != h1 {
 		t.Fatalf("second submit: %v, same handle %v", err, h2 == h1)
 	}
+	// The same ID for a task of another kind is another task: refused, not
+	// answered with the first one's handle (while it runs, and after).
+	other := actors.TaskSpec{ID: "same", Kind: "noop"}
+	wantOther := `runner ` + id + ` already has a task of that ID, of kind "text_generation", not "noop"`
+	if _, err := n.Submit(ctxT(t), id, other); !errors.Is(err, actors.ErrInvalidTask) || !strings.Contains(err.Error(), wantOther) {
+		t.Errorf("the same ID with another kind while it runs: %v, want ErrInvalidTask: %s", err, wantOther)
+	}
 	o1 := wait(t, h1)
+	if _, err := n.Submit(ctxT(t), id, other); !errors.Is(err, actors.ErrInvalidTask) || !strings.Contains(err.Error(), wantOther) {
+		t.Errorf("the same ID with another kind after the end: %v, want ErrInvalidTask: %s", err, wantOther)
+	}
 	// After it ended: the remembered outcome (not the chunks) in a handle
 	// that has already ended.
 	h3, err := n.Submit(ctxT(t), id, textTask("same", 3))

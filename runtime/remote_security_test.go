@@ -171,6 +171,9 @@ func TestRemoteRefusals(t *testing.T) {
 		t.Errorf("a full queue: %v, want ErrQueueFull", full)
 	}
 	t.Logf("full queue: %v", full)
+	if _, err := c.Submit(ctx, id, exo.Task{ID: "q0", Kind: "noop"}); !errors.Is(err, exo.ErrInvalidTask) || !strings.Contains(err.Error(), `of kind "text_generation", not "noop"`) {
+		t.Errorf("a known task ID with another kind: %v, want ErrInvalidTask naming both kinds", err)
+	}
 	if _, err := c.Subscribe("nope", exo.Filter{}, exo.SubscribeOptions{}); !errors.Is(err, exo.ErrUnknownTopic) {
 		t.Errorf("unknown topic: %v, want ErrUnknownTopic", err)
 	}

@@ -323,7 +323,8 @@ func (s *System) Runners(ctx context.Context) ([]RunnerInfo, error) {
 // even when the runner crashes. A task ID the runner already knows returns
 // the first submission's handle while the task runs; once it ended, a
 // handle that holds its outcome (not its chunks: TaskLimits.DedupMemory
-// outcomes are remembered per runner). Errors: an invalid Task, ErrQueueFull,
+// outcomes are remembered per runner); the same ID with another Kind is
+// refused (ErrInvalidTask). Errors: an invalid Task, ErrQueueFull,
 // ErrRunnerNotAvailable, ErrUnknownRunner, ErrShuttingDown.
 func (s *System) Submit(ctx context.Context, runnerID string, t Task) (*TaskHandle, error) {
 	h, err := s.node.Submit(ctx, runnerID, toTaskSpec(t))

@@ -50,6 +50,7 @@ var codeErrs = []struct {
 	{exov1.GwCode_GW_CODE_UNSUPPORTED, ErrUnsupported},
 	{exov1.GwCode_GW_CODE_UNKNOWN_TOPIC, ErrUnknownTopic},
 	{exov1.GwCode_GW_CODE_NO_SESSION, ErrNoSession},
+	{exov1.GwCode_GW_CODE_INVALID_TASK, actors.ErrInvalidTask},
 	{exov1.GwCode_GW_CODE_INVALID_ARGUMENT, ErrInvalidArgument},
 	{exov1.GwCode_GW_CODE_LIMIT, ErrLimit},
 }

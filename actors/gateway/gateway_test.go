@@ -250,7 +250,7 @@ func TestSubscribeCredit(t *testing.T) {
 func TestCodes(t *testing.T) {
 	for _, s := range []error{gateway.ErrUnknownKind, actors.ErrUnknownRunner, actors.ErrShuttingDown, actors.ErrQueueFull,
 		actors.ErrRunnerNotAvailable, actors.ErrTaskNotFound, gateway.ErrMessageTooLarge, gateway.ErrUnsupported,
-		gateway.ErrUnknownTopic, gateway.ErrNoSession, gateway.ErrInvalidArgument, gateway.ErrLimit} {
+		gateway.ErrUnknownTopic, gateway.ErrNoSession, gateway.ErrInvalidArgument, gateway.ErrLimit, actors.ErrInvalidTask} {
 		wrapped := fmt.Errorf("context: %w", s)
 		code := gateway.Code(wrapped)
 		back := gateway.Error("n", &exov1.GwError{Code: code, Text: wrapped.Error()})

@@ -55,6 +55,7 @@ const (
 	GwCode_GW_CODE_UNKNOWN_TOPIC        GwCode = 10 // runtime.ErrUnknownTopic
 	GwCode_GW_CODE_NO_SESSION           GwCode = 11 // a request before GwHello, or after the session was dropped
 	GwCode_GW_CODE_LIMIT                GwCode = 12 // runtime.ErrGatewayLimit: a bound of the gateway was reached
+	GwCode_GW_CODE_INVALID_TASK         GwCode = 13 // runtime.ErrInvalidTask: e.g. a task ID the runner knows, of another kind
 )
 
 // Enum value maps for GwCode.
@@ -73,6 +74,7 @@ var (
 		10: "GW_CODE_UNKNOWN_TOPIC",
 		11: "GW_CODE_NO_SESSION",
 		12: "GW_CODE_LIMIT",
+		13: "GW_CODE_INVALID_TASK",
 	}
 	GwCode_value = map[string]int32{
 		"GW_CODE_UNSPECIFIED":          0,
@@ -88,6 +90,7 @@ var (
 		"GW_CODE_UNKNOWN_TOPIC":        10,
 		"GW_CODE_NO_SESSION":           11,
 		"GW_CODE_LIMIT":                12,
+		"GW_CODE_INVALID_TASK":         13,
 	}
 )
 
@@ -5859,7 +5862,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\"B\n" +
 	"\x0fGwFaultInjected\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x16\n" +
-	"\x06result\x18\x02 \x01(\tR\x06result*\xdc\x02\n" +
+	"\x06result\x18\x02 \x01(\tR\x06result*\xf6\x02\n" +
 	"\x06GwCode\x12\x17\n" +
 	"\x13GW_CODE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18GW_CODE_INVALID_ARGUMENT\x10\x01\x12\x18\n" +
@@ -5874,7 +5877,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x15GW_CODE_UNKNOWN_TOPIC\x10\n" +
 	"\x12\x16\n" +
 	"\x12GW_CODE_NO_SESSION\x10\v\x12\x11\n" +
-	"\rGW_CODE_LIMIT\x10\fB8Z6github.com/exo-actors/exo-actors/messages/exo/v1;exov1b\x06proto3"
+	"\rGW_CODE_LIMIT\x10\f\x12\x18\n" +
+	"\x14GW_CODE_INVALID_TASK\x10\rB8Z6github.com/exo-actors/exo-actors/messages/exo/v1;exov1b\x06proto3"
 
 var (
 	file_messages_exo_v1_gateway_proto_rawDescOnce sync.Once
