@@ -11,6 +11,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/errhandler"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
 // python is the interpreter the Python runner SDK supports (Debian's, with
@@ -65,5 +66,31 @@ func TestPythonRunnerException(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(f.StderrTail, "\n"), "Loading model…") {
 		t.Errorf("the print() did not reach stderr: %q", f.StderrTail)
+	}
+}
+
+// TestPythonRunnerStopsBeforeSIGTERMWhenLoadIgnoresCancel: a Python
+// runner whose load never returns and ignores its cancellation still ends
+// on the Shutdown frame: the SDK gives up on the load before the frame's
+// timeout (the stop grace) ends, so the stop needs no SIGTERM. Before, the
+// SDK waited the whole timeout, and the SIGTERM came first (a new user's
+// trial: "CLOSING forced … did not exit on its Shutdown frame").
+func TestPythonRunnerStopsBeforeSIGTERMWhenLoadIgnoresCancel(t *testing.T) {
+	needPython(t)
+	n := startNode(t, func(c *actors.NodeConfig) {
+		c.Timeouts.LoadingStall, c.Timeouts.StopGrace, c.Timeouts.TermWait = time.Minute, 3*time.Second, 2*time.Second
+	})
+	id, err := n.SpawnRunner(ctxT(t), actors.RunnerSpec{Kind: "py-stubborn", Command: python,
+		Args: []string{pythonTestdata("stubborn_runner.py")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.rec.waitFor(t, 30*time.Second, "Loading", hasStatus(id, exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING))
+	r, err := n.StopRunner(ctxT(t), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.EndedBy != "shutdown frame" {
+		t.Errorf("the stop ended by %q after %s (%s), want the shutdown frame", r.EndedBy, r.Total, r.Ended())
 	}
 }

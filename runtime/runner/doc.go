@@ -80,9 +80,13 @@
 //     a handler that hangs while the SDK lives shows frozen counters. A Ping is
 //     answered at once by a Heartbeat echoing its nonce.
 //   - Shutdown. On a Shutdown frame the SDK reports ShuttingDown, cancels the
-//     running tasks (and Load), waits for them up to the frame's timeout (zero:
-//     no limit), reports Shutdown and Serve returns nil. A Handler that also
-//     implements ShutdownHook sees the request first.
+//     running tasks (and Load), waits for them up to the frame's timeout less
+//     an exit margin (500ms, or a fifth of a timeout under 2.5s; counted from
+//     the frame; zero: no limit), reports Shutdown and Serve returns: the
+//     process exits before the supervisor's SIGTERM, which comes when the
+//     timeout ends, even when a handler ignores its cancellation (Serve then
+//     returns ErrAbandoned). A Handler that also implements ShutdownHook sees
+//     the request first; its time counts in the timeout.
 //   - Supervisor gone. When stdin ends, or Serve's context ends, the SDK
 //     cancels everything, waits up to the stop grace (WithStopGrace) and Serve
 //     returns nil: a runner whose supervisor died must not linger.

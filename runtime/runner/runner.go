@@ -229,6 +229,7 @@ type server struct {
 	hookRunning     bool
 	shutdownSeen    bool
 	shutdownTimeout time.Duration
+	shutdownAt      time.Time // when the Shutdown frame was read
 
 	// tmu guards the task table, apart from mu (the write lock), so that
 	// cancelling never waits for a frame write: a task blocked writing to a
@@ -807,6 +808,7 @@ func (s *server) onShutdown(m *exov1.Shutdown) (end bool, err error) {
 	}
 	s.shutdownSeen = true
 	s.shutdownTimeout = m.GetTimeout().AsDuration()
+	s.shutdownAt = time.Now()
 	hook, ok := s.h.(ShutdownHook)
 	if !ok {
 		return true, s.shutdown()
@@ -826,11 +828,30 @@ func (s *server) onShutdown(m *exov1.Shutdown) (end bool, err error) {
 	return false, nil
 }
 
+// shutdownExitMargin is the most of a Shutdown frame's timeout the SDK
+// keeps for itself: it waits for cancelled handlers up to the timeout less
+// this margin (less a fifth of a timeout under 2.5s), counted from the
+// frame, so that it reports Shutdown and exits before the supervisor's
+// SIGTERM, which comes when the timeout ends. Waiting the whole timeout
+// raced the SIGTERM and always lost to it when a handler ignored its
+// cancellation.
+const shutdownExitMargin = 500 * time.Millisecond
+
+// shutdownWait is how long the SDK waits for cancelled handlers after a
+// Shutdown frame with timeout read elapsed ago (a BeforeShutdown hook ran
+// meanwhile); 0 (no limit) only for a timeout of 0.
+func shutdownWait(timeout, elapsed time.Duration) time.Duration {
+	if timeout <= 0 {
+		return 0
+	}
+	return max(timeout-min(timeout/5, shutdownExitMargin)-elapsed, time.Millisecond)
+}
+
 // shutdown carries out a Shutdown request.
 func (s *server) shutdown() error {
 	s.log.Info("runner: shutting down", "timeout", s.shutdownTimeout)
 	_ = s.setStatus(shuttingDown)
-	err := s.stop(reasonShutdown, s.shutdownTimeout)
+	err := s.stop(reasonShutdown, shutdownWait(s.shutdownTimeout, time.Since(s.shutdownAt)))
 	s.stopHeartbeats()
 	_ = s.setStatus(shutdown)
 	return err

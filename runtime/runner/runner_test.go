@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -242,6 +243,38 @@ func TestShutdownTimeoutAbandonsHandlers(t *testing.T) {
 	mustIs(t, err, runner.ErrAbandoned)
 	if !strings.Contains(err.Error(), "task t1") {
 		t.Fatalf("error %q does not name task t1", err)
+	}
+	close(release) // sole sender: this test
+	<-returned
+	s.expectEnd() // the late Run writes nothing
+}
+
+// TestShutdownExitsBeforeTheTimeout: a handler that ignores its
+// cancellation is abandoned before the Shutdown frame's timeout ends (when
+// the supervisor sends SIGTERM), not at it: the waited time in the error is
+// the timeout less the exit margin. Before, the SDK waited the whole
+// timeout and its exit raced the SIGTERM.
+func TestShutdownExitsBeforeTheTimeout(t *testing.T) {
+	release := make(chan struct{})
+	returned := make(chan struct{})
+	s := start(t, handler{run: func(context.Context, *runner.Task) error {
+		defer close(returned) // sole sender: this Run
+		<-release             // ignores its context
+		return nil
+	}})
+	s.acceptReady()
+	s.send(task("t1", "gen"))
+	s.expect("Task t1 RUNNING", "Status Running", "Ack t1")
+	s.send(shutdownIn(time.Second))
+	s.expect("Status ShuttingDown", "Status Shutdown")
+	err := s.wait()
+	mustIs(t, err, runner.ErrAbandoned)
+	m := regexp.MustCompile(`still running (\S+) after cancellation`).FindStringSubmatch(err.Error())
+	if m == nil {
+		t.Fatalf("error %q names no wait", err)
+	}
+	if waited, perr := time.ParseDuration(m[1]); perr != nil || waited > 800*time.Millisecond {
+		t.Errorf("waited %s for the handler after a Shutdown of timeout 1s, want at most 800ms (1s less its fifth): %v", m[1], err)
 	}
 	close(release) // sole sender: this test
 	<-returned

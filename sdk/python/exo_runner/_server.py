@@ -36,6 +36,23 @@ MAX_PENDING_FRAMES = 256
 # is logged as starvation (the GIL held by a C extension, most likely).
 STARVATION_WARNING = 1.0
 
+# The most of a Shutdown's timeout the SDK keeps for its own exit: it waits
+# for cancelled handlers up to the timeout less this (less a fifth of a
+# timeout under 2.5 s), counted from the frame, so it reports Shutdown and
+# exits before the supervisor's SIGTERM, which comes when the timeout ends.
+# Waiting the whole timeout raced the SIGTERM and lost it whenever a handler
+# ignored its cancellation.
+SHUTDOWN_EXIT_MARGIN = 0.5
+
+
+def shutdown_wait(timeout, elapsed):
+    """Seconds to wait for cancelled handlers after a Shutdown of timeout
+    read elapsed seconds ago (a before_shutdown hook ran meanwhile); 0 (no
+    limit) only for a timeout of 0."""
+    if timeout <= 0:
+        return 0.0
+    return max(timeout - min(timeout / 5, SHUTDOWN_EXIT_MARGIN) - elapsed, 0.001)
+
 
 class Cancelled(Exception):
     """Raised by Task.check and Session.check once the task (or Load) was
@@ -212,6 +229,7 @@ class Server:
         self.stopping = False
         self.shutdown_seen = False
         self.shutdown_timeout = 0.0
+        self.shutdown_at = 0.0  # time.monotonic() when the Shutdown frame was read
         self.session = Session(self)
         self.hook_cancel = threading.Event()
         self.hb_stop = threading.Event()
@@ -457,6 +475,7 @@ class Server:
             return None
         self.shutdown_seen = True
         self.shutdown_timeout = m.timeout.seconds + m.timeout.nanos / 1e9
+        self.shutdown_at = time.monotonic()
         hook = getattr(self.h, "before_shutdown", None)
         if hook is None:
             return self._shutdown()
@@ -467,7 +486,7 @@ class Server:
     def _shutdown(self):
         _log("shutting down (timeout %.1fs)" % self.shutdown_timeout)
         self.set_status(pb.RunnerStatus(kind=proto.SHUTTING_DOWN))
-        ok = self.stop("runner shutting down", self.shutdown_timeout)
+        ok = self.stop("runner shutting down", shutdown_wait(self.shutdown_timeout, time.monotonic() - self.shutdown_at))
         self.hb_stop.set()
         with self.w.lock:
             self._set_status_locked(pb.RunnerStatus(kind=proto.SHUTDOWN))
@@ -556,8 +575,8 @@ class Server:
             timeout = None if deadline is None else deadline - time.monotonic()
             if timeout is not None and timeout <= 0:
                 names = sorted(["task " + i for i in self.tasks] + (["load"] if self.load_running else []))
-                _log("%d handler call(s) still running after cancellation (%s): they ignore cancellation; exiting anyway"
-                     % (self.live, ", ".join(names)))
+                _log("%d handler call(s) still running %.2fs after cancellation (%s): they ignore cancellation; exiting anyway"
+                     % (self.live, limit, ", ".join(names)))
                 return False
             try:
                 ev = self.events.get(timeout=min(timeout, 0.2) if timeout is not None else 0.2)
