@@ -426,7 +426,12 @@ type nodeRun struct {
 	outcomes  int
 	order     string // the first order violation
 	err       error
-	watch     runnerWatch // its runner's failures, as watchRunner saw them (remote_watch.go)
+	// watch is what watchRunner saw of its runner (remote_watch.go): under
+	// watchMu, read with watched; watchSeen (capacity 1, never closed)
+	// rings after each event it took in.
+	watchMu   sync.Mutex
+	watch     runnerWatch
+	watchSeen chan struct{}
 }
 
 func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun) (err error) {
@@ -461,27 +466,30 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 	var watchers sync.WaitGroup
 	defer watchers.Wait()
 	for i, c := range cs {
-		nr := &nodeRun{c: c}
+		nr := &nodeRun{c: c, watchSeen: make(chan struct{}, 1)}
 		runs[i] = nr
 		sub, err := c.Subscribe(exo.TopicTasks, exo.Filter{}, exo.SubscribeOptions{Buffer: 8192})
 		if err != nil {
 			return err
 		}
 		defer sub.Close()
+		// Its failures as they come: a runner the node restarts again
+		// and again is said so, not only at --timeout (remote_watch.go).
+		// Subscribed before the spawn, so a runner that fails at once
+		// (its command gone) is seen too; its ID is not known yet, so the
+		// watcher picks its events out.
+		rsub, err := c.Subscribe(exo.TopicRunnerStatus, exo.Filter{
+			Kinds: []string{exo.KindRunnerFailed, exo.KindStatusChanged, exo.KindRunnerStopped}}, exo.SubscribeOptions{})
+		if err != nil {
+			return err
+		}
+		defer rsub.Close()
 		id, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: r.kind})
 		if err != nil {
 			return err
 		}
 		nr.runner = id
 		fmt.Fprintf(out, "node %-8s spawned %s\n", c.NodeName(), id)
-		// Its failures as they come: a runner the node restarts again
-		// and again is said so, not only at --timeout (remote_watch.go).
-		rsub, err := c.Subscribe(exo.TopicRunnerStatus, exo.Filter{RunnerID: id,
-			Kinds: []string{exo.KindRunnerFailed, exo.KindStatusChanged, exo.KindRunnerStopped}}, exo.SubscribeOptions{})
-		if err != nil {
-			return err
-		}
-		defer rsub.Close()
 		watchers.Add(1)
 		go func() {
 			defer watchers.Done()
@@ -507,6 +515,7 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 		h, err := nr.c.Submit(ctx, nr.runner, exo.Task{ID: fmt.Sprintf("task-%04d", i), Kind: r.taskKind,
 			Params: r.paramMap, Payload: payload})
 		if err != nil {
+			catchUpWatchers(ctx, runs) // its failure lines before the cleanup's
 			return err
 		}
 		nr.handles = append(nr.handles, h)
@@ -547,7 +556,8 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 	}
 	readers.Wait()
 	elapsed := time.Since(start)
-	streamsFailed := 0 // nodes whose tasks stream failed (one stream per node)
+	catchUpWatchers(ctx, runs) // the failure lines before the summary
+	streamsFailed := 0         // nodes whose tasks stream failed (one stream per node)
 	for _, nr := range runs {
 		passed := len(nr.handles) - countOn(failed, nr.c.NodeName())
 		fmt.Fprintf(out, "node %-8s %s passed the check; tasks stream: %s in order, %s, %s\n",
@@ -585,15 +595,14 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 					// and the run saw it fail and never Ready again since (a
 					// runner that failed once and came back, then was stopped,
 					// also answers with its old failure: a review).
-					if res.EndedBy == "not running" && res.Failure != nil && nr.watch.failures > 0 && !nr.watch.ready && !nr.watch.stopping {
+					if w := nr.watched(); retiredRunner(res, w) {
 						// The node had retired it (its error policy gave up
 						// after its failures): say so, here and in the error.
 						// Before, "stopped ID: was not running" alone (a new
 						// user's trial: a runner whose Load failed 4 times).
-						retired = append(retired, fmt.Sprintf("runner %s on %s failed for good (the node stopped restarting it after %s): %s",
-							res.RunnerID, nr.c.NodeName(), plural(max(nr.watch.failures, 1), "failure"), oneLine(res.Failure.Error())))
-						fmt.Fprintf(out, "node %-8s %s had failed for good: the node gave up restarting it (%s); nothing to stop\n",
-							nr.c.NodeName(), res.RunnerID, oneLine(res.Failure.Error()))
+						retired = append(retired, fmt.Sprintf("runner %s on %s failed for good (%s): %s",
+							res.RunnerID, nr.c.NodeName(), gaveUpAfter(w.failures), oneLine(res.Failure.Error())))
+						fmt.Fprintln(out, retiredLine(nr, res, "nothing to stop"))
 						continue
 					}
 					fmt.Fprintf(out, "node %-8s stopped %s: %s\n", nr.c.NodeName(), res.RunnerID, res.Summary())

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
 // cleanupTimeout is --cleanup-timeout's default: it bounds what `remote
@@ -123,7 +125,10 @@ func (nr *nodeRun) abort(ctx context.Context, keep bool, bound time.Duration) st
 	}
 	var parts []string
 	n, err := nr.c.Cancel(ctx, nr.runner, "")
+	var cancelErr error // a runner its node gave up on cannot take a cancel: said below if so
 	switch {
+	case err != nil && errors.Is(err, exo.ErrRunnerNotAvailable) && !keep:
+		cancelErr = err
 	case err != nil:
 		parts = append(parts, fmt.Sprintf("cancel of the tasks of %s failed: %v", nr.runner, err))
 	case n > 0 || open > 0:
@@ -151,9 +156,18 @@ func (nr *nodeRun) abort(ctx context.Context, keep bool, bound time.Duration) st
 		parts = append(parts, stopGoesOn(nr.runner, bound, nr.c.Addr()))
 	case err != nil:
 		parts = append(parts, fmt.Sprintf("stop of %s failed: %v; stop it with `exo-actors remote stop --node %s %s`", nr.runner, oneLine(err.Error()), nr.c.Addr(), nr.runner))
+	case retiredRunner(res, nr.watched()):
+		// Not "cancel … failed: … no restart is planned; stopped ID: was
+		// not running" (a new user's trial: a kind whose command was
+		// gone): the node had given up on it, there was nothing to do.
+		nr.stopped = true
+		return retiredLine(nr, res, "nothing to cancel or stop")
 	default:
 		nr.stopped = true
 		parts = append(parts, fmt.Sprintf("stopped %s: %s", res.RunnerID, res.Summary()))
+	}
+	if cancelErr != nil {
+		parts = append([]string{fmt.Sprintf("cancel of the tasks of %s failed: %v", nr.runner, cancelErr)}, parts...)
 	}
 	return head + " " + strings.Join(parts, "; ")
 }

@@ -23,8 +23,9 @@ import (
 // instead of advising more time alone.
 
 // runnerWatch is what run saw of the runner it spawned on one node. The
-// watcher goroutine (watchRunner) writes it; run reads it once the
-// watcher ended (after readers.Wait).
+// watcher goroutine (watchRunner) writes it under nodeRun.watchMu; run
+// reads a copy (watched), also while the watcher runs: its own stop makes
+// the runner ShuttingDown, an event the watcher takes in meanwhile.
 type runnerWatch struct {
 	failures int    // RunnerFailed events seen
 	last     string // the last failure's text (RunnerFailure.Error)
@@ -55,43 +56,125 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 // runner-status stream, filtered to that runner) until ctx ends or the
 // subscription does, and prints a line per failure to out.
 func (nr *nodeRun) watchRunner(ctx context.Context, sub *exo.Subscription, out io.Writer) {
-	w := &nr.watch
 	for {
 		ev, err := sub.Next(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
-				w.err = err
+				nr.watchMu.Lock()
+				nr.watch.err = err
+				nr.watchMu.Unlock()
 			}
 			return
 		}
-		switch p := ev.Payload.(type) {
-		case exo.StatusChanged:
-			w.ready = p.To == exo.StatusReady || p.To == exo.StatusRunning
-			w.wasReady = w.wasReady || w.ready
-			// Sticky through its stop's end (ShuttingDown, Shutdown,
-			// Failed); a later status is a new process, which is
-			// judged afresh.
-			w.stopping = p.To == exo.StatusShuttingDown ||
-				w.stopping && (p.To == exo.StatusShutdown || p.To == exo.StatusFailed)
-		case exo.RunnerFailed:
-			w.ready = false
-			w.failures++
-			text := failureText(p.Failure, nr.runner)
-			same := w.last != "" && withoutGeneration(text) == withoutGeneration(w.last)
-			w.last = text
-			switch {
-			case w.failures > maxFailureLines+1:
-			case w.failures == maxFailureLines+1:
-				fmt.Fprintf(out, "node %-8s runner %s failed again (%s); further failures are counted, the last is shown at the end\n", nr.c.NodeName(), nr.runner, ordinal(w.failures))
-			case same:
-				fmt.Fprintf(out, "node %-8s runner %s failed again, the same way (%s)\n", nr.c.NodeName(), nr.runner, ordinal(w.failures))
-			default:
-				fmt.Fprintf(out, "node %-8s runner failed (%s): %s\n", nr.c.NodeName(), ordinal(w.failures), text)
-			}
-		case exo.RunnerStopped:
-			w.ready = false
+		if ev.RunnerID != nr.runner { // the node's other runners (and Gaps)
+			continue
+		}
+		nr.watchMu.Lock()
+		nr.takeIn(ev, out)
+		nr.watchMu.Unlock()
+		select {
+		case nr.watchSeen <- struct{}{}:
+		default: // rung already
 		}
 	}
+}
+
+// takeIn updates the watch with one event of the runner, under watchMu,
+// and prints its failure line.
+func (nr *nodeRun) takeIn(ev exo.StreamEvent, out io.Writer) {
+	w := &nr.watch
+	switch p := ev.Payload.(type) {
+	case exo.StatusChanged:
+		w.ready = p.To == exo.StatusReady || p.To == exo.StatusRunning
+		w.wasReady = w.wasReady || w.ready
+		// Sticky through its stop's end (ShuttingDown, Shutdown,
+		// Failed); a later status is a new process, which is
+		// judged afresh.
+		w.stopping = p.To == exo.StatusShuttingDown ||
+			w.stopping && (p.To == exo.StatusShutdown || p.To == exo.StatusFailed)
+	case exo.RunnerFailed:
+		w.ready = false
+		w.failures++
+		text := failureText(p.Failure, nr.runner)
+		same := w.last != "" && withoutGeneration(text) == withoutGeneration(w.last)
+		w.last = text
+		switch {
+		case w.failures > maxFailureLines+1:
+		case w.failures == maxFailureLines+1:
+			fmt.Fprintf(out, "node %-8s runner %s failed again (%s); further failures are counted, the last is shown at the end\n", nr.c.NodeName(), nr.runner, ordinal(w.failures))
+		case same:
+			fmt.Fprintf(out, "node %-8s runner %s failed again, the same way (%s)\n", nr.c.NodeName(), nr.runner, ordinal(w.failures))
+		default:
+			fmt.Fprintf(out, "node %-8s runner failed (%s): %s\n", nr.c.NodeName(), ordinal(w.failures), text)
+		}
+	case exo.RunnerStopped:
+		w.ready = false
+	}
+}
+
+// watched returns a copy of what the watcher saw so far.
+func (nr *nodeRun) watched() runnerWatch {
+	nr.watchMu.Lock()
+	defer nr.watchMu.Unlock()
+	return nr.watch
+}
+
+// catchUpBound bounds catchUpWatchers' wait for each watcher.
+const catchUpBound = time.Second
+
+// catchUpWatchers waits, for at most catchUpBound per node, until each
+// runner's watcher has taken in the failures its node reports for it: the
+// failure arrives on the runner-status stream, the tasks it ended on
+// their own handles, so run's summary (or its cleanup) could be printed
+// before the failure's line (a new user's trial: "0 tasks passed the
+// check" above "runner failed (1st time)", in three runs of six).
+func catchUpWatchers(ctx context.Context, runs []*nodeRun) {
+	for _, nr := range runs {
+		if nr == nil || nr.runner == "" || nr.watchSeen == nil {
+			continue
+		}
+		want := nr.askRunner(ctx).failures
+		if want == 0 || nr.watched().failures >= want {
+			continue
+		}
+		timer := time.NewTimer(catchUpBound)
+	wait:
+		for nr.watched().failures < want {
+			select {
+			case <-nr.watchSeen:
+			case <-timer.C:
+				break wait
+			case <-ctx.Done():
+				break wait
+			}
+		}
+		timer.Stop()
+	}
+}
+
+// retiredRunner reports whether a stop's result and the watch say the
+// node had given up on the runner (its error policy stopped restarting
+// it): no process, a failure, which run saw, and never Ready since (a
+// runner that failed once and came back, then was stopped, also answers
+// with its old failure: a review).
+func retiredRunner(res *exo.StopResult, w runnerWatch) bool {
+	return res != nil && res.EndedBy == "not running" && res.Failure != nil && w.failures > 0 && !w.ready && !w.stopping
+}
+
+// gaveUpAfter says how the node gave up on a runner that failed n times:
+// after one failure it never restarted it.
+func gaveUpAfter(n int) string {
+	if n <= 1 {
+		return "the node's error policy did not restart it after its failure"
+	}
+	return fmt.Sprintf("the node stopped restarting it after %d failures", n)
+}
+
+// retiredLine is the cleanup's line for a runner its node had given up on;
+// rest says what was left to do.
+func retiredLine(nr *nodeRun, res *exo.StopResult, rest string) string {
+	return fmt.Sprintf("node %-8s %s had failed for good: the node gave up on it (%s); %s",
+		nr.c.NodeName(), res.RunnerID, oneLine(res.Failure.Error()), rest)
 }
 
 // failureText is a RunnerFailed event's one-line text.
@@ -153,7 +236,7 @@ func failingRunners(ctx context.Context, runs []*nodeRun) []string {
 		if nr == nil || nr.runner == "" || nr.stopped || runNodeDown(nr) {
 			continue
 		}
-		w := nr.watch
+		w := nr.watched()
 		if w.stopping {
 			continue
 		}

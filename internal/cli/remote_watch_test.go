@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -123,5 +126,46 @@ func TestWithoutGenerationDurations(t *testing.T) {
 		if a, b := withoutGeneration(p[0]), withoutGeneration(p[1]); a != b {
 			t.Errorf("the same failure reads as two: %q and %q", a, b)
 		}
+	}
+}
+
+// TestRemoteRunNamesARunnerWhoseCommandWentAway: a kind whose command was
+// removed after the node started makes a runner that fails at once and
+// that the node does not restart. The trial's `remote run` printed no
+// failure line (it subscribed to the runner's failures after the spawn,
+// when the failure had come already), and its cleanup said "cancel of the
+// tasks … failed: … no restart is planned; stopped …: was not running".
+// Now the failure is printed as it comes, before the cleanup, which says
+// the node had given up on the runner.
+func TestRemoteRunNamesARunnerWhoseCommandWentAway(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "runner.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	node, stdout, _ := startNodeWithConfig(t, "gone-a", fmt.Sprintf(`{"kinds": {"gone": {"command": %q}}}`, script))
+	listen := listenAddr(t, stdout)
+	defer func() {
+		_ = node.Process.Signal(syscall.SIGTERM)
+		_ = waitExit(t, node)
+	}()
+	if err := os.Remove(script); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runRemoteCmd(t, "--node", listen, "--timeout", "30s", "run", "--kind", "gone", "--tasks", "1", "--tokens", "1")
+	t.Logf("stdout:\n%s\nstderr:\n%s", out, stderr)
+	failure := strings.Index(out, "node gone-a   runner failed (1st time): runner gone-")
+	cleanup := strings.Index(out, "== the run failed")
+	if failure < 0 || cleanup < 0 || failure > cleanup {
+		t.Errorf("want the runner's failure line, then the cleanup's header")
+	}
+	if !strings.Contains(out, "had failed for good: the node gave up on it (") || !strings.Contains(out, "nothing to cancel or stop") {
+		t.Errorf("the cleanup does not say the node had given up on the runner")
+	}
+	if strings.Contains(out, "was not running") || strings.Contains(out, "cancel of the tasks") {
+		t.Errorf("the cleanup reports a cancel and a stop of a runner the node had given up on")
+	}
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
 	}
 }
