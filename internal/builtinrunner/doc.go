@@ -7,8 +7,9 @@
 //
 // It says Hello after --hello-delay (default none: a runner slow to start,
 // or, past the supervisor's handshake timeout, one that never says Hello in
-// time), starts Idle (the supervisor assumes it) and reports Connecting,
-// Connected, Loading(k/N) for k = 0..N (N = --layers, --layer-delay before
+// time), starts Idle (the supervisor assumes it) and reports Connecting
+// (--connect-delay there: a runner waiting for its peers), Connected,
+// Loading(k/N) for k = 0..N (N = --layers, --layer-delay before
 // each layer), Loaded, WarmingUp, (--warmup-delay), Ready. Tasks:
 //
 //	text_generation  streams max_tokens tokens (parameter, default 20): "tok0 ",

@@ -51,12 +51,15 @@ const (
 // DefaultLayers, zero delays mean no delay, the zero Fault injects nothing,
 // nil streams mean the process's own, a nil Logger discards.
 type Config struct {
-	Layers      int           // layers to "load"
-	HelloDelay  time.Duration // before the Hello frame (a runner slow to start, or one that never says Hello)
-	LayerDelay  time.Duration // per layer
-	WarmupDelay time.Duration // between WarmingUp and Ready
-	TokenDelay  time.Duration // before each token
-	Fault       Fault         // the --fault knob
+	Layers     int           // layers to "load"
+	HelloDelay time.Duration // before the Hello frame (a runner slow to start, or one that never says Hello)
+	// ConnectDelay is spent Connecting (a runner waiting for its peers,
+	// which no timeout of the supervisor bounds).
+	ConnectDelay time.Duration
+	LayerDelay   time.Duration // per layer
+	WarmupDelay  time.Duration // between WarmingUp and Ready
+	TokenDelay   time.Duration // before each token
+	Fault        Fault         // the --fault knob
 
 	Stdin  io.Reader    // supervisor frames
 	Stdout io.Writer    // runner frames
@@ -91,7 +94,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		d    time.Duration
-	}{{"hello delay", c.HelloDelay}, {"layer delay", c.LayerDelay}, {"warmup delay", c.WarmupDelay}, {"token delay", c.TokenDelay}} {
+	}{{"hello delay", c.HelloDelay}, {"connect delay", c.ConnectDelay}, {"layer delay", c.LayerDelay}, {"warmup delay", c.WarmupDelay}, {"token delay", c.TokenDelay}} {
 		if d.d < 0 {
 			return fmt.Errorf("%s %v: want zero or more", d.name, d.d)
 		}
@@ -196,6 +199,11 @@ func (b *builtin) Load(ctx context.Context, s *runner.Session) error {
 	} {
 		if err := s.SetStatus(st); err != nil {
 			return err
+		}
+		if st == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_CONNECTING {
+			if err := sleep(ctx, b.cfg.ConnectDelay); err != nil {
+				return err
+			}
 		}
 	}
 	n := uint32(b.cfg.layers())

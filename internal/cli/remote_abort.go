@@ -271,6 +271,15 @@ func runProgress(r remoteRun, runs []*nodeRun) (progress string, suggest time.Du
 		return "", 4 * r.timeout
 	}
 	if streamed == 0 {
+		switch waiting, stuck := notReadyText(runs, time.Now()); { // remote_watch.go
+		case stuck:
+			// More time cannot help a runner the node watches with no
+			// timeout (a new user's trial: a Python runner whose load
+			// stopped after Connecting was advised --timeout 48s).
+			return "; no open task had streamed a chunk yet: " + waiting + "; the node bounds no runner's time in Connecting (it may wait there for its peers: docs/protocol.md), so more time helps only if it gets further: look at what its load waits for (its log lines on the node's stderr)", 4 * r.timeout
+		case waiting != "":
+			return "; no open task had streamed a chunk yet: " + waiting, 4 * r.timeout
+		}
 		return "; no open task had streamed a chunk yet (the runners may still have been loading)", 4 * r.timeout
 	}
 	need := time.Duration(float64(r.timeout) * float64(want) / float64(streamed))

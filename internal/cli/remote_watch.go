@@ -33,6 +33,11 @@ type runnerWatch struct {
 	wasReady bool   // it was Ready or Running at some point
 	stopping bool   // it went ShuttingDown: its node shuts down (or a stop): a failure then is not the runner's
 	err      error  // why the watch ended early, if not the run's end
+	// status is its last status seen (StatusUnknown: none yet), since
+	// when, and for Loading its layers.
+	status         exo.RunnerStatus
+	statusAt       time.Time
+	layers, totalL uint32
 }
 
 // maxFailureLines bounds the failure lines run prints per runner; later
@@ -85,6 +90,10 @@ func (nr *nodeRun) takeIn(ev exo.StreamEvent, out io.Writer) {
 	w := &nr.watch
 	switch p := ev.Payload.(type) {
 	case exo.StatusChanged:
+		if p.To != w.status || p.To == exo.StatusLoading && p.LayersLoaded != w.layers {
+			w.statusAt = p.At
+		}
+		w.status, w.layers, w.totalL = p.To, p.LayersLoaded, p.TotalLayers
 		w.ready = p.To == exo.StatusReady || p.To == exo.StatusRunning
 		w.wasReady = w.wasReady || w.ready
 		// Sticky through its stop's end (ShuttingDown, Shutdown,
@@ -175,6 +184,32 @@ func gaveUpAfter(n int) string {
 func retiredLine(nr *nodeRun, res *exo.StopResult, rest string) string {
 	return fmt.Sprintf("node %-8s %s had failed for good: the node gave up on it (%s); %s",
 		nr.c.NodeName(), res.RunnerID, oneLine(res.Failure.Error()), rest)
+}
+
+// notReadyText says, for runners of runs that were never Ready and are
+// not failing, where they were when the run ended: "runner X on N was
+// Connecting for 11.8s, never Ready"; stuck when one was Connecting, which
+// no timeout of the node bounds (a runner may wait there for its peers:
+// docs/protocol.md), so more time may not help it. Empty when every
+// runner was Ready at some point.
+func notReadyText(runs []*nodeRun, now time.Time) (text string, stuck bool) {
+	var parts []string
+	for _, nr := range runs {
+		if nr == nil || nr.runner == "" {
+			continue
+		}
+		w := nr.watched()
+		if w.wasReady || w.failures > 0 || w.status == exo.StatusUnknown {
+			continue
+		}
+		st := w.status.String()
+		if w.status == exo.StatusLoading && w.totalL > 0 {
+			st = fmt.Sprintf("Loading (%d of %d layers)", w.layers, w.totalL)
+		}
+		stuck = stuck || w.status == exo.StatusConnecting
+		parts = append(parts, fmt.Sprintf("runner %s on %s was %s for %s, never Ready", nr.runner, nr.c.NodeName(), st, now.Sub(w.statusAt).Round(100*time.Millisecond)))
+	}
+	return strings.Join(parts, "; "), stuck
 }
 
 // failureText is a RunnerFailed event's one-line text.

@@ -169,3 +169,31 @@ func TestRemoteRunNamesARunnerWhoseCommandWentAway(t *testing.T) {
 		t.Errorf("exit %d, want %d", code, ExitFailure)
 	}
 }
+
+// TestRemoteRunNamesARunnerStuckConnecting: a runner that stays Connecting
+// (no timeout of the node bounds it) made run's --timeout error advise a
+// longer --timeout only (a new user's trial: --timeout 48s). Now it names
+// the runner, its status and for how long, and says what to look at.
+func TestRemoteRunNamesARunnerStuckConnecting(t *testing.T) {
+	node, stdout, _ := startNodeWithConfig(t, "conn-a", `{"kinds": {"peers": {"builtin": true, "args": ["--connect-delay", "1h"]}}}`)
+	listen := listenAddr(t, stdout)
+	defer func() {
+		_ = node.Process.Signal(syscall.SIGTERM)
+		_ = waitExit(t, node)
+	}()
+	out, stderr, code := runRemoteCmd(t, "--node", listen, "--timeout", "3s", "run", "--kind", "peers", "--tasks", "1", "--tokens", "1")
+	t.Logf("stdout:\n%s\nstderr:\n%s", out, stderr)
+	for _, want := range []string{
+		"no open task had streamed a chunk yet: runner peers-",
+		" on conn-a was Connecting for ",
+		", never Ready; the node bounds no runner's time in Connecting",
+		"look at what its load waits for",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+}

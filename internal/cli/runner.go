@@ -51,6 +51,7 @@ func newRunnerCmd(e *env) *cobra.Command {
 	f := cmd.Flags()
 	f.IntVar(&cfg.Layers, "layers", cfg.Layers, "layers to load")
 	f.DurationVar(&cfg.HelloDelay, "hello-delay", cfg.HelloDelay, "wait before the Hello frame (a runner slow to start; past the node's timeouts.handshake it never says Hello in time)")
+	f.DurationVar(&cfg.ConnectDelay, "connect-delay", cfg.ConnectDelay, "time spent Connecting (a runner waiting for its peers; the node bounds no time there)")
 	f.DurationVar(&cfg.LayerDelay, "layer-delay", cfg.LayerDelay, "time to load one layer")
 	f.DurationVar(&cfg.WarmupDelay, "warmup-delay", cfg.WarmupDelay, "time spent WarmingUp")
 	f.DurationVar(&cfg.TokenDelay, "token-delay", cfg.TokenDelay, "time to generate one token")
