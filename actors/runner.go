@@ -716,6 +716,11 @@ func (a *runnerActor) classifyExit(ctx actor.Context) {
 			kind = errhandler.KindNotARunner
 		}
 		a.fail(ctx, kind, SourceProtocol, "bad output from runner: "+a.readerErr.Error(), a.readerErr)
+	case !a.handshaken() && (st.Code != 0 || st.Signaled()):
+		// Died: more likely a runner that crashed as it started (an
+		// import failing, no GPU) than a command that is no runner (a
+		// new user's trial: "not a runner" for a runner that exited 7).
+		a.fail(ctx, errhandler.KindNotARunner, SourceHandshake, "exited before saying Hello ("+st.String()+"): a runner that crashed as it started, or no runner", nil)
 	case !a.handshaken():
 		a.fail(ctx, errhandler.KindNotARunner, SourceHandshake, "not a runner: exited before saying Hello ("+st.String()+")", nil)
 	case a.termination != "":

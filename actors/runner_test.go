@@ -174,7 +174,11 @@ func TestHandshakeErrors(t *testing.T) {
 	}{
 		{"never says Hello", actors.RunnerSpec{Kind: "cat", Command: "/bin/cat"}, nil, errhandler.KindHandshakeTimeout, "never said Hello"},
 		{"not a runner", actors.RunnerSpec{Kind: "echo", Command: "/bin/echo", Args: []string{"hello"}}, nil, errhandler.KindNotARunner, "not a runner"},
-		{"exits at once", actors.RunnerSpec{Kind: "true", Command: "/bin/true"}, nil, errhandler.KindNotARunner, "exited before saying Hello"},
+		{"exits at once", actors.RunnerSpec{Kind: "true", Command: "/bin/true"}, nil, errhandler.KindNotARunner, "not a runner: exited before saying Hello (exitcode=0)"},
+		// Died before its Hello: more likely a crash at its start than no
+		// runner (it said "not a runner", the stderr line after).
+		{"crashes at its start", actors.RunnerSpec{Kind: "crash", Command: "/bin/sh", Args: []string{"-c", "echo 'fatal: no GPU found' >&2; exit 7"}}, nil,
+			errhandler.KindNotARunner, "exited before saying Hello (exitcode=7): a runner that crashed as it started, or no runner; last stderr line: fatal: no GPU found"},
 		{"executable not found", actors.RunnerSpec{Kind: "nosuch", Command: "/no/such/runner"}, nil, errhandler.KindExecNotFound, "not found"},
 		{"version mismatch", actors.RunnerSpec{Kind: "old", Command: self, Env: []string{"EXO_ACTORS_HELPER=version-mismatch"}}, nil, errhandler.KindVersionMismatch, "runner speaks [7, 9], supervisor speaks [1, 1]"},
 		// A frame cut off by the death is a symptom of it, not a diagnosis:

@@ -275,7 +275,7 @@ func (k Kind) Hint() string {
 		// runner does and what to change, without presuming which.
 		return "a runner says Hello as soon as it starts (docs/protocol.md): its stderr may say what held it up; if it only starts slowly, raise RunnerTimeouts.Handshake (node config: timeouts.handshake)"
 	case KindNotARunner:
-		return "check that the command starts a runner speaking docs/protocol.md on its stdout"
+		return "a runner says Hello on its stdout as soon as it starts (docs/protocol.md): check that the command starts one, and its stderr for why it ended before"
 	case KindProtocolError, KindGarbage:
 		return "check the runner's SDK version, and that nothing else writes to its stdout"
 	case KindAckTimeout:

@@ -233,7 +233,7 @@ func DefaultRules() []Rule {
 		{Name: "version-mismatch", Kind: KindVersionMismatch, Severity: Critical, Action: Escalate,
 			Reason: "The runner speaks another protocol version: upgrade the runner or the node."},
 		{Name: "not-a-runner", Kind: KindNotARunner, Severity: Critical, Action: Escalate,
-			Reason: "The process wrote something other than a Hello, or closed without one: the command does not start a runner."},
+			Reason: "The process wrote something other than a Hello, or closed without one: the command does not start a runner, or the runner crashed as it started (its stderr says why); starting it again would do the same."},
 		{Name: "node-fault", Kind: KindNodeFault, Severity: Critical, Action: Escalate,
 			Reason: "Node-wide (cannot fork, out of file descriptors: the reason says which limit and what to do): goes to the node root, which shuts the node down gracefully; `System.Fault()` then returns it."},
 		{Name: "actor-panic", Kind: KindActorPanic, Severity: Critical, Action: Escalate,
