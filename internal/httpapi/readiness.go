@@ -70,6 +70,21 @@ func liveCount(infos []actors.RunnerInfo) int {
 	return n
 }
 
+// restartedSince reports whether a runner the monitor's last check found
+// unhealthy has a new process since (a recovery restarted it): that check's
+// "every runner is unhealthy" no longer holds, and the runner counts by
+// its new process's status, as readyCount counts it. Before, /readyz said
+// both "ready_runners 1" and "every runner meant to serve is unhealthy
+// (1 of 1)" until the next check (a new user's trial).
+func restartedSince(infos []actors.RunnerInfo, byRunner map[string]actors.RunnerHealth) bool {
+	for _, in := range infos {
+		if h, ok := byRunner[in.ID]; ok && h.Level == health.Unhealthy && h.Generation != in.Generation {
+			return true
+		}
+	}
+	return false
+}
+
 // assess decides readiness from the runners, the monitor's last report
 // (zero when herr is set or the monitor is disabled: then the runners'
 // statuses alone decide), the runners wanted and the node's shutdown.
@@ -87,7 +102,7 @@ func assess(infos []actors.RunnerInfo, hrep actors.HealthReport, herr error, wan
 		r.Reason = "the node is shutting down"
 	case r.ReadyRunners < want:
 		r.Reason = fmt.Sprintf("%d runners ready (Ready or Running, not unhealthy), want %d", r.ReadyRunners, want)
-	case herr == nil && node.Counted > 0 && node.Unhealthy == node.Counted:
+	case herr == nil && node.Counted > 0 && node.Unhealthy == node.Counted && !restartedSince(infos, byRunner):
 		r.Reason = fmt.Sprintf("every runner meant to serve is unhealthy (%d of %d)", node.Unhealthy, node.Counted)
 	default:
 		r.Ready = true
