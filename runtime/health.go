@@ -3,7 +3,9 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -414,6 +416,12 @@ func (s *System) startHTTP(cfg Config) error {
 		return nil
 	}
 	srv, err := httpapi.Start(s.node, actors.HTTPConfig(cfg.Health.HTTP), s.node.Logger())
+	if errors.Is(err, syscall.EADDRINUSE) {
+		// Said as exo-actors node says it for --http; the raw "bind:
+		// address already in use" left the host to guess what to change.
+		return fmt.Errorf("Health.HTTP.Addr %q: the address is in use (another process listens there, or another System of this host): set another port, or port 0 for any free one (System.HTTPAddr then says which): %w",
+			cfg.Health.HTTP.Addr, err)
+	}
 	if err != nil {
 		return fmt.Errorf("Health.HTTP.Addr: %w", err) // httpapi's error says "HTTP endpoints" and the address
 	}

@@ -3,9 +3,13 @@ package runtime_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -80,5 +84,28 @@ func TestSystemRefusesBadHealthConfig(t *testing.T) {
 		if !strings.Contains(err.Error(), c.want) {
 			t.Errorf("error %q, want %q", err, c.want)
 		}
+	}
+}
+
+// TestHTTPAddrInUseSaysWhatToChange: a Health.HTTP.Addr another listener
+// holds fails New with a text that names the field and what to change,
+// not the raw "bind: address already in use"; nothing is left running.
+func TestHTTPAddrInUseSaysWhatToChange(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	logger := logrus.New()
+	logger.SetOutput(io.Discard)
+	sys, err := exo.New(exo.Config{Logger: logger, DeadLetterThrottle: time.Millisecond,
+		Health: exo.HealthConfig{HTTP: exo.HTTPConfig{Addr: ln.Addr().String()}}})
+	if err == nil {
+		_, _ = sys.Shutdown(t.Context())
+		t.Fatal("New listened on an address in use")
+	}
+	want := fmt.Sprintf("Health.HTTP.Addr %q: the address is in use (another process listens there, or another System of this host): set another port, or port 0 for any free one", ln.Addr().String())
+	if !strings.Contains(err.Error(), want) || !errors.Is(err, syscall.EADDRINUSE) {
+		t.Errorf("New: %v\nwant: %s", err, want)
 	}
 }
