@@ -12,6 +12,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/internal/logbridge"
+	"github.com/exo-actors/exo-actors/internal/protocol"
 )
 
 // Exit codes of the exo-actors command.
@@ -206,13 +207,22 @@ func newLogger(level, format string, w io.Writer) (*logrus.Logger, error) {
 func newVersionCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the exo-actors version and protocol range",
+		Short: "Print the exo-actors version and the runner protocol versions it speaks",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintf(e.stdout, "exo-actors %s\n", Version)
+			fmt.Fprintf(e.stdout, "exo-actors %s\n%s\n", Version, protocolRange())
 			return nil
 		},
 	}
+}
+
+// protocolRange is version's second line: the runner protocol versions
+// this build negotiates (a runner's Hello range must contain one).
+func protocolRange() string {
+	if protocol.MinVersion == protocol.MaxVersion {
+		return fmt.Sprintf("runner protocol version %d", protocol.MinVersion)
+	}
+	return fmt.Sprintf("runner protocol versions %d to %d", protocol.MinVersion, protocol.MaxVersion)
 }
 
 func noArgs(cmd *cobra.Command, args []string) error {

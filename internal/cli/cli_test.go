@@ -184,3 +184,21 @@ func TestRemoteNodeAddressIsAUsageError(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit %d and %q…", code, stderr.String(), ExitUsage, want)
 	}
 }
+
+// TestVersionPrintsProtocolRange: version prints what its help says, the
+// version and the runner protocol versions (it printed the version only).
+func TestVersionPrintsProtocolRange(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"version"}, strings.NewReader(""), &stdout, &stderr); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	want := "exo-actors " + Version + "\nrunner protocol version 1\n"
+	if stdout.String() != want {
+		t.Errorf("stdout %q, want %q", stdout.String(), want)
+	}
+	stdout.Reset()
+	_ = Main([]string{"version", "--help"}, strings.NewReader(""), &stdout, &stderr)
+	if !strings.Contains(stdout.String(), "runner protocol versions") {
+		t.Errorf("version --help does not say it prints the protocol versions:\n%s", stdout.String())
+	}
+}
