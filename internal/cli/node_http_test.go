@@ -173,7 +173,7 @@ func TestHTTPFlagBadPort(t *testing.T) {
 		{[]string{"demo", "--ui", "127.0.0.1:70000"},
 			`exo-actors: --ui: UI address "127.0.0.1:70000": port "70000": want a number from 0 to 65535 (0: any free port) (see 'exo-actors demo --help')` + "\n"},
 		{[]string{"status", "--addr", "127.0.0.1:99999"},
-			`exo-actors: --addr: HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port) (see 'exo-actors status --help')` + "\n"},
+			`exo-actors: --addr "127.0.0.1:99999": port "99999": want the node's HTTP port, a number from 1 to 65535 (see 'exo-actors status --help')` + "\n"},
 	} {
 		if code, stderr := runCLI(t, c.args...); code != ExitUsage || stderr != c.want {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, ExitUsage, c.want)

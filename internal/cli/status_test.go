@@ -165,6 +165,15 @@ func TestStatusAcceptsHTTPURL(t *testing.T) {
 		{srv.URL + "?x=1", `exo-actors: --addr "` + srv.URL + `?x=1": want the node's address without a path, e.g. http://` + hp + ` (status asks for /status itself) (see 'exo-actors status --help')` + "\n"},
 		{"https://" + hp, `exo-actors: --addr "https://` + hp + `": scheme "https": the endpoints speak plain HTTP; want host:port or http://host:port, e.g. 127.0.0.1:9464 (see 'exo-actors status --help')` + "\n"},
 		{"http://127.0.0.1", `exo-actors: --addr: HTTP address "127.0.0.1": want host:port, e.g. 127.0.0.1:9464 (address 127.0.0.1: missing port in address) (see 'exo-actors status --help')` + "\n"},
+		// Without the scheme a path is refused the same way (it was "port
+		// \"PORT/status\": want a number"), and port 0 (a listener's "any
+		// free port") names no node (it advised "start one with exo-actors
+		// node --http 127.0.0.1:0").
+		{hp + "/status", `exo-actors: --addr "` + hp + `/status": want the node's address without a path, e.g. ` + hp + ` (status asks for /status itself) (see 'exo-actors status --help')` + "\n"},
+		{hp + "?x=1", `exo-actors: --addr "` + hp + `?x=1": want the node's address without a path, e.g. ` + hp + ` (status asks for /status itself) (see 'exo-actors status --help')` + "\n"},
+		{"127.0.0.1:0", `exo-actors: --addr "127.0.0.1:0": port 0 names no node (it means "any free port" to exo-actors node --http); give the port the node printed ("HTTP endpoints on http://HOST:PORT") (see 'exo-actors status --help')` + "\n"},
+		{"http://127.0.0.1:0/", `exo-actors: --addr "http://127.0.0.1:0/": port 0 names no node (it means "any free port" to exo-actors node --http); give the port the node printed ("HTTP endpoints on http://HOST:PORT") (see 'exo-actors status --help')` + "\n"},
+		{":x", `exo-actors: --addr ":x": port "x": want the node's HTTP port, a number from 1 to 65535 (see 'exo-actors status --help')` + "\n"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := Main([]string{"status", "--addr", c.addr}, strings.NewReader(""), &stdout, &stderr); code != ExitUsage || stderr.String() != c.want {
