@@ -177,6 +177,10 @@ func typeError(data []byte, te *json.UnmarshalTypeError) error {
 	} else {
 		got = "JSON " + got
 	}
+	if field == "" {
+		// The document itself ("[]"): it read ": want a JSON object".
+		return fmt.Errorf(`the config must be a JSON object like {"kinds": {"echo": {"builtin": true}}}, got %s`, got)
+	}
 	return fmt.Errorf("%s: want %s, got %s", field, want, got)
 }
 

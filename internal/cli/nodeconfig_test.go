@@ -85,6 +85,10 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"handshake": "0s"}}`, `timeouts.handshake: "0s": want a positive duration (e.g. "10s")`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"heartbeat": "10s"}}`, `unknown field "heartbeat" in timeouts: the fields there are handshake, heartbeat_interval, heartbeat_timeout, progress_timeout, loading_stall, exit_grace, stop_grace, term_wait, drain, stop_drain, frame_stall`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": 5}`, `timeouts: want a JSON object, got a JSON number`},
+		// Not an object at all: the message names the document, not an
+		// empty field (it read ": want a JSON object, got a JSON array").
+		{`[]`, `the config must be a JSON object like {"kinds": {"echo": {"builtin": true}}}, got a JSON array`},
+		{`"kinds"`, `the config must be a JSON object like {"kinds": {"echo": {"builtin": true}}}, got JSON string`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"handshake": 10}}`, `timeouts.handshake: want a duration string, e.g. "10s", got a JSON number`},
 		{`{"kinds": {"echo": {"command": "x"}}, "session_timeout": 30}`, `session_timeout: want a duration string, e.g. "10s", got a JSON number`},
 		{`{"kinds": {"echo": {"command": "x"}}, "max_message": -5}`, "max_message -5"},
