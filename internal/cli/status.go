@@ -103,8 +103,15 @@ func runStatus(ctx context.Context, out io.Writer, o statusOptions) error {
 
 func printStatus(out io.Writer, d *httpapi.StatusDoc) {
 	n := d.Node
-	fmt.Fprintf(out, "node %s  score %.3f %s  runners %d (%d ready, %d persistently failed)  checks %d\n\n",
-		n.State, n.Score, n.Level, n.Runners, n.Ready, n.Persistent, n.Checks)
+	// Removed runners (stopped, retired) are not in "runners" but are in
+	// the table below while retention keeps them: say how many (a table
+	// of one stopped runner under "runners 0" read as a contradiction).
+	removed := ""
+	if n.Removed > 0 {
+		removed = fmt.Sprintf("  removed %d (stopped or retired, still listed)", n.Removed)
+	}
+	fmt.Fprintf(out, "node %s  score %.3f %s  runners %d (%d ready, %d persistently failed)%s  checks %d\n\n",
+		n.State, n.Score, n.Level, n.Runners, n.Ready, n.Persistent, removed, n.Checks)
 	if d.Tree != nil {
 		printTree(out, d.Tree, "", "")
 	}

@@ -181,3 +181,23 @@ func TestStatusAcceptsHTTPURL(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusHeaderCountsRemoved: a node whose only runner was stopped
+// lists it in the table (retention keeps it), and the header says so
+// instead of "runners 0" alone above a table of one.
+func TestStatusHeaderCountsRemoved(t *testing.T) {
+	doc := sampleStatus()
+	doc.Node.Runners, doc.Node.Ready, doc.Node.Removed = 0, 0, 1
+	doc.Runners[0].Status, doc.Runners[0].Health = "Shutdown", "stopped"
+	var b bytes.Buffer
+	printStatus(&b, doc)
+	want := "node running  score 0.710 degraded  runners 0 (0 ready, 0 persistently failed)  removed 1 (stopped or retired, still listed)  checks 12\n"
+	if !strings.HasPrefix(b.String(), want) {
+		t.Errorf("header %q, want %q", firstLine(b.String()), want)
+	}
+	b.Reset()
+	printStatus(&b, sampleStatus())
+	if strings.Contains(firstLine(b.String()), "removed") {
+		t.Errorf("header %q names removed runners when there are none", firstLine(b.String()))
+	}
+}
