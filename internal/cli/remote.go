@@ -630,6 +630,10 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 	} else {
 		for _, nr := range runs {
 			nr.stopped = true // kept, as asked
+			// Said, as an early end says it: the run's last lines were
+			// the tasks', and the runner's ID was 30 lines up.
+			fmt.Fprintf(out, "node %-8s kept %s (--keep-runners): stop it with exo-actors remote stop --node %s %s\n",
+				nr.c.NodeName(), nr.runner, nr.c.Addr(), nr.runner)
 		}
 	}
 	var summary string

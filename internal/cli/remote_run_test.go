@@ -116,3 +116,25 @@ func TestRemoteRunFailureSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoteRunKeepRunnersSaysKept: a run that ends normally with
+// --keep-runners names the runner it kept and how to stop it (it said
+// nothing; only an early end printed "kept ID (--keep-runners)").
+func TestRemoteRunKeepRunnersSaysKept(t *testing.T) {
+	node, addr := startListeningNode(t, "keep-a")
+	stdout, stderr, code := runRemoteCmd(t, "--node", addr, "--timeout", "60s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1", "--keep-runners")
+	_, rest, ok := strings.Cut(stdout, "node keep-a   spawned ")
+	if code != ExitOK || !ok {
+		t.Fatalf("run: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	id := strings.Fields(rest)[0]
+	want := "node keep-a   kept " + id + " (--keep-runners): stop it with exo-actors remote stop --node " + addr + " " + id + "\n"
+	if !strings.HasSuffix(stdout, want) {
+		t.Errorf("stdout %q: want it to end with %q", stdout, want)
+	}
+	if stdout, stderr, code := runRemoteCmd(t, "stop", "--node", addr, "--timeout", "60s", id); code != ExitOK || !strings.Contains(stdout, "stopped "+id) {
+		t.Errorf("the stop the line gives: exit %d, %q %q", code, stdout, stderr)
+	}
+	_ = node.Process.Signal(syscall.SIGTERM)
+	_ = node.Wait()
+}
