@@ -194,7 +194,9 @@ func newRemoteStatusCmd(e *env, o *remoteOptions) *cobra.Command {
 		Short: "Print each node's kinds, runners (live ones by ID), sessions and subscriptions",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.eachNode(cmd.Context(), e, statusTimeout, func(ctx context.Context, c *exo.Client, out io.Writer) error {
+			var mu sync.Mutex
+			got := map[string]remoteNodeStatus{} // by --node address
+			err := o.eachNode(cmd.Context(), e, statusTimeout, func(ctx context.Context, c *exo.Client, _ io.Writer) error {
 				st, err := c.NodeStatus(ctx)
 				if err != nil {
 					return err
@@ -203,18 +205,55 @@ func newRemoteStatusCmd(e *env, o *remoteOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(out, "%-8s %-16s kinds %-14s %s  sessions %d  subscriptions %d  open tasks %d  up %s\n",
-					st.Name, c.Addr(), strings.Join(st.Kinds, ","), runnersText(st.Runners, infos), st.Sessions, st.Subscriptions, st.OpenTasks, st.Uptime.Round(time.Second))
-				// The live runners by ID: what `remote stop` takes (a
-				// killed client's runners are found here).
-				for _, ri := range infos {
-					if !ri.Status.Terminal() || ri.Restarting {
-						fmt.Fprintf(out, "%-8s   live runner %s (kind %s, %s)\n", st.Name, ri.ID, ri.Kind, ri.StatusText())
-					}
-				}
+				mu.Lock()
+				got[c.Addr()] = remoteNodeStatus{st: st, addr: c.Addr(), infos: infos}
+				mu.Unlock()
 				return nil
 			})
+			// Printed together, in --node order, so that the columns line
+			// up whatever a node's kinds (each node's line was padded
+			// alone: a long list of kinds pushed the rest of its line out).
+			var rows []remoteNodeStatus
+			for _, a := range o.nodes {
+				if ns, ok := got[a]; ok {
+					rows = append(rows, ns)
+				}
+			}
+			printRemoteStatus(e.stdout, rows)
+			return err
 		},
+	}
+}
+
+// remoteNodeStatus is what `remote status` read of one node.
+type remoteNodeStatus struct {
+	st    exo.NodeStatus
+	addr  string
+	infos []exo.RunnerInfo
+}
+
+// printRemoteStatus prints a line per node, its columns as wide as the
+// widest value (at least the widths the docs show), each followed by its
+// live runners by ID: what `remote stop` takes (a killed client's runners
+// are found there).
+func printRemoteStatus(out io.Writer, rows []remoteNodeStatus) {
+	wName, wAddr, wKinds, wRunners := 8, 16, 14, 0
+	for _, r := range rows {
+		wName = max(wName, len(r.st.Name))
+		wAddr = max(wAddr, len(r.addr))
+		wKinds = max(wKinds, len(strings.Join(r.st.Kinds, ",")))
+		wRunners = max(wRunners, len(runnersText(r.st.Runners, r.infos)))
+	}
+	for _, r := range rows {
+		st := r.st
+		fmt.Fprintf(out, "%-*s %-*s kinds %-*s %-*s  sessions %d  subscriptions %d  open tasks %d  up %s\n",
+			wName, st.Name, wAddr, r.addr, wKinds, strings.Join(st.Kinds, ","), wRunners, runnersText(st.Runners, r.infos),
+			st.Sessions, st.Subscriptions, st.OpenTasks, st.Uptime.Round(time.Second))
+		for _, ri := range r.infos {
+			if !ri.Status.Terminal() || ri.Restarting {
+				fmt.Fprintf(out, "%-*s   live runner %s (kind %s, %s)\n", wName, st.Name, ri.ID, ri.Kind, ri.StatusText())
+			}
+		}
 	}
 }
 

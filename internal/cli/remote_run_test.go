@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
@@ -137,4 +139,32 @@ func TestRemoteRunKeepRunnersSaysKept(t *testing.T) {
 	}
 	_ = node.Process.Signal(syscall.SIGTERM)
 	_ = node.Wait()
+}
+
+// TestRemoteStatusColumnsAlign: the nodes' lines keep their columns
+// whatever each node's kinds (a long list pushed the rest of its own line
+// out of line: each line was padded alone); one short line is as the
+// docs show it.
+func TestRemoteStatusColumnsAlign(t *testing.T) {
+	rows := []remoteNodeStatus{
+		{st: exo.NodeStatus{Name: "node-a", Kinds: []string{"echo"}, Sessions: 1, Uptime: time.Second}, addr: "127.0.0.1:7101"},
+		{st: exo.NodeStatus{Name: "node-b", Kinds: []string{"echo", "llama", "mistral", "slowload"}, Runners: 12, Sessions: 1, Uptime: time.Second},
+			addr: "127.0.0.1:7102"},
+	}
+	var b bytes.Buffer
+	printRemoteStatus(&b, rows[:1])
+	if want := "node-a   127.0.0.1:7101   kinds echo           runners 0 (0 live)  sessions 1  subscriptions 0  open tasks 0  up 1s\n"; b.String() != want {
+		t.Errorf("one node:\n%q\nwant\n%q", b.String(), want)
+	}
+	b.Reset()
+	printRemoteStatus(&b, rows)
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines:\n%s", len(lines), b.String())
+	}
+	for _, col := range []string{"runners ", "sessions ", "subscriptions ", "up "} {
+		if a, c := strings.Index(lines[0], col), strings.Index(lines[1], col); a != c {
+			t.Errorf("column %q at %d and %d:\n%s", col, a, c, b.String())
+		}
+	}
 }
