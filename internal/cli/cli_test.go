@@ -14,7 +14,7 @@ import (
 )
 
 func TestUsageErrorsExit2WithOneLine(t *testing.T) {
-	for _, args := range [][]string{{"--no-such-flag"}, {"nosuch"}, {"nosuch", "--help"}, {"--log-level", "debug", "nosuch", "-h"}, {"version", "--bad"}, {"--log-format", "xml", "version"}, {"--log-level", "loud", "version"}, {"demo", "--runners", "1"}, {"demo", "--runner-fault", "explode"}, {"conformance"}, {"conformance", "--only", "nosuch", "--", "true"}, {"conformance", "--param", "novalue", "--", "true"}, {"demo", "--http", "9464"}, {"demo", "--hold", "1s"}, {"status", "--addr", "x"}} {
+	for _, args := range [][]string{{"--no-such-flag"}, {"nosuch"}, {"nosuch", "--help"}, {"--log-level", "debug", "nosuch", "-h"}, {"version", "--bad"}, {"--log-format", "xml", "version"}, {"--log-level", "loud", "version"}, {"demo", "--runners", "1"}, {"demo", "--runner-fault", "explode"}, {"conformance"}, {"conformance", "--only", "nosuch", "--", "true"}, {"conformance", "--param", "novalue", "--", "true"}, {"conformance", "--", "/no/such"}, {"demo", "--http", "9464"}, {"demo", "--hold", "1s"}, {"status", "--addr", "x"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			if code := Main(args, strings.NewReader(""), &stdout, &stderr); code != ExitUsage {

@@ -131,9 +131,44 @@ func TestNotARunner(t *testing.T) {
 	if c == nil || c.Outcome != conformance.Fail || !strings.Contains(c.Reason, `"Loading model…"`) {
 		t.Errorf("hello case against echo: %+v", c)
 	}
-	rep = run(t, conformance.Config{Command: []string{"/nonexistent/runner"}, Only: []string{"hello"}})
-	if c := rep.Case("hello"); c == nil || c.Outcome != conformance.Fail || !strings.Contains(c.Reason, "could not start") {
-		t.Errorf("hello case against a missing executable: %+v", c)
+}
+
+// TestCommandThatCannotStart: a runner command that cannot be started is
+// one error before any case, naming the command and what to do — not
+// every case failing alike with "could not start the runner: … check the
+// runner spec's command and PATH" (the trial: 17 of them for
+// `conformance -- /no/such`).
+func TestCommandThatCannotStart(t *testing.T) {
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "runner.py")
+	noInterp := filepath.Join(dir, "no_interp.sh")
+	if err := os.WriteFile(notExec, []byte("print()\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(noInterp, []byte("#!/no/such/interpreter\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cfg  conformance.Config
+		want string
+	}{
+		{conformance.Config{Command: []string{"/nonexistent/runner"}},
+			`runner command "/nonexistent/runner" does not exist; give the runner executable's path after --`},
+		{conformance.Config{Command: []string{"no-such-runner-in-path"}},
+			`runner command "no-such-runner-in-path" is not an executable in PATH; give its full path after --, or install it in PATH`},
+		{conformance.Config{Command: []string{dir}}, `runner command "` + dir + `" is a directory; give the runner executable after --`},
+		{conformance.Config{Command: []string{notExec}},
+			`runner command "` + notExec + `" is not executable (mode -rw-r--r--); chmod +x it, or give its interpreter first, e.g. -- /usr/bin/python3 ` + notExec},
+		{conformance.Config{Command: []string{"./runner.py"}, Dir: filepath.Join(dir, "nosuch")}, `working directory "` + filepath.Join(dir, "nosuch") + `": no such file or directory; give an existing directory`},
+		// Found and executable, but exec fails: the first case's start
+		// says so, and no case is reported.
+		{conformance.Config{Command: []string{noInterp}},
+			`runner command "` + noInterp + `" could not be started: no such file or directory; check the command after -- (a script's #! interpreter must exist too)`},
+	} {
+		rep, err := conformance.Run(context.Background(), tc.cfg)
+		if err == nil || err.Error() != tc.want || rep != nil {
+			t.Errorf("%v: report %v, error %v\nwant the error %q", tc.cfg.Command, rep, err, tc.want)
+		}
 	}
 }
 

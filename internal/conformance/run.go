@@ -112,11 +112,17 @@ func (r *Report) Case(name string) *CaseResult {
 
 // Run runs the suite against cfg.Command, each case on a fresh process in a
 // process group of its own, killed and reaped when the case ends. It returns
-// an error only for a Config that cannot work (then no case ran); a runner
-// that cannot start fails every case.
+// an error only for a Config that cannot work (then no case ran): among
+// them a command that is no executable (checkCommand), or one the first
+// case could not start for want of its executable or working directory (a
+// script's #! interpreter missing), which every case would fail alike. A
+// runner that cannot start for another reason fails every case.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
 		return nil, errors.New("no runner command: give it after --, e.g. exo-actors conformance -- exo-actors runner")
+	}
+	if err := checkCommand(cfg.Command[0], cfg.Dir); err != nil {
+		return nil, err
 	}
 	for _, k := range caseParams {
 		if _, ok := cfg.Params[k]; ok {
@@ -145,7 +151,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if ctx.Err() != nil {
 			break
 		}
-		res := runCase(sp, &cfg, c)
+		res, startErr := runCase(sp, &cfg, c)
+		if len(rep.Cases) == 0 && startErr != nil {
+			return nil, startErr
+		}
 		switch res.Outcome {
 		case Pass:
 			rep.Passed++
@@ -162,14 +171,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-func runCase(sp *proc.Spawner, cfg *Config, c testCase) (res CaseResult) {
+// runCase runs one case. startErr is set when the runner's executable
+// could not be started at all (proc.StartError.NotFound): the same for
+// every case.
+func runCase(sp *proc.Spawner, cfg *Config, c testCase) (res CaseResult, startErr error) {
 	res = CaseResult{Name: c.name, Checks: c.what}
 	t0 := time.Now()
 	defer func() { res.DurationMS = time.Since(t0).Milliseconds() }()
 	s, err := start(sp, cfg, c.name)
 	if err != nil {
+		var se *proc.StartError
+		if errors.As(err, &se) && se.NotFound {
+			startErr = fmt.Errorf("runner command %q could not be started: %v; check the command after -- (a script's #! interpreter must exist too)",
+				se.Path, innermost(se.Err))
+		}
 		res.Outcome, res.Reason = Fail, "could not start the runner: "+err.Error()
-		return res
+		return res, startErr
 	}
 	ev, err := c.run(s)
 	exitedByItself := s.exit
@@ -190,7 +207,7 @@ func runCase(sp *proc.Spawner, cfg *Config, c testCase) (res CaseResult) {
 	if s.dropped > 0 {
 		res.Evidence = append(res.Evidence, fmt.Sprintf("%d frames dropped unread (more than %d queued)", s.dropped, maxQueued))
 	}
-	return res
+	return res, nil
 }
 
 // WriteText prints the report for people: one line per case with its
