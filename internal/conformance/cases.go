@@ -3,6 +3,7 @@ package conformance
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ var cases = []testCase{
 	{"heartbeat", "heartbeats come at the asked interval (HelloAccepted), seq counting from 1", caseHeartbeat},
 	{"progress", "with the progress capability, heartbeat counters are honest: tokens never ahead of the chunks sent, tasks_completed and layers_loaded exact", caseProgress},
 	{"shutdown", "Shutdown{timeout}: ShuttingDown, Shutdown, exit 0 within the timeout", caseShutdown},
-	{"shutdown-mid-task", "Shutdown{timeout} while a task streams: ShuttingDown, the task ends Cancelled, Shutdown, exit 0 within the timeout (an exit decided in async work, e.g. after the task's loop ends, must not hang)", caseShutdownMidTask},
+	{"shutdown-mid-task", "Shutdown{timeout} while a task streams (read while it streams): ShuttingDown, the task ends Cancelled, Shutdown, exit 0 within the timeout (an exit decided in async work, e.g. after the task's loop ends, must not hang)", caseShutdownMidTask},
 	{"stdin-eof", "the end of stdin (supervisor gone) makes the runner exit within the exit grace", caseStdinEOF},
 	{"no-stray-stdout", "over a whole life (handshake, Ready, a task, Shutdown) every stdout byte is a valid frame", caseStdoutClean},
 	{"unknown-message", "a supervisor frame with a body this version does not know is refused clearly (Failed/TerminationError and an exit code) or ignored, never a crash", caseUnknownMessage},
@@ -721,8 +722,10 @@ func caseShutdown(s *session) ([]string, error) {
 }
 
 // caseShutdownMidTask sends Shutdown while a long task streams: the
-// runner must end the task (Cancelled) and exit, as protocol.md,
-// "Shutdown", step 1 says, within the Shutdown's timeout. Unlike the idle
+// runner must read it while the task streams (a single-threaded runner
+// that reads frames only between tasks never does), end the task
+// (Cancelled) and exit, as protocol.md, "Shutdown", step 1 says, within
+// the Shutdown's timeout. Unlike the idle
 // shutdown, the exit here follows async work (the task's loop noticing the
 // cancel): the Node.js trial's runner, reading stdin with
 // fs.createReadStream(null, {fd: 0}), hung in process.exit() from such a
@@ -757,8 +760,8 @@ func caseShutdownMidTask(s *session) ([]string, error) {
 	}
 	ev := []string{fmt.Sprintf("Shutdown{timeout %s} while task shut-1 streamed → %v (and %d more chunks)", grace, seen, chunks)}
 	if !exited {
-		return ev, fmt.Errorf("still running %s after Shutdown{timeout %s} sent while a task streamed: the supervisor would send SIGTERM now (an exit from async work that never returns? in Node, read stdin with process.stdin, not fs.createReadStream on fd 0)",
-			time.Since(sent).Round(time.Millisecond), grace)
+		return ev, fmt.Errorf("still running %s after Shutdown{timeout %s} sent while a task streamed: the supervisor would send SIGTERM now (%s)",
+			time.Since(sent).Round(time.Millisecond), grace, midTaskHangCause(seen, chunks))
 	}
 	ev = append(ev, fmt.Sprintf("exited %s after Shutdown: %s", s.exitAt.Sub(sent).Round(time.Millisecond), s.exit))
 	if end == nil {
@@ -775,6 +778,28 @@ func caseShutdownMidTask(s *session) ([]string, error) {
 		return ev, fmt.Errorf("exit %s after Shutdown, want exitcode=0", s.exit)
 	}
 	return ev, nil
+}
+
+// midTaskHangCause says, from what a runner still running after a
+// Shutdown sent mid-task wrote after it (seen: its statuses and the task's
+// end; chunks: the task's chunks), the likely cause, language-neutral
+// first. No ShuttingDown while chunks kept coming: it did not read stdin
+// while the task streamed (a single-threaded runner that reads the next
+// frame only between tasks; the trial's hint named Node.js alone). The
+// Shutdown answered: the exit itself hangs.
+func midTaskHangCause(seen []string, chunks int) string {
+	answered := slices.Contains(seen, "ShuttingDown")
+	switch {
+	case !answered && chunks > 0:
+		return fmt.Sprintf("no ShuttingDown, and %d more chunks after the Shutdown: the runner did not read stdin while the task streamed; "+
+			"read the supervisor's frames on a thread or async task of their own, so that a Shutdown or Cancel is seen while a task runs (docs/runners.md)",
+			chunks)
+	case !answered:
+		return "no ShuttingDown, nor anything else, after the Shutdown: was the Shutdown read? " +
+			"read the supervisor's frames on a thread or async task of their own, so that a Shutdown is seen while a task runs (docs/runners.md)"
+	}
+	return "it answered the Shutdown but did not exit: does the exit run from async work (the task's loop ending) and never return? " +
+		"in Node.js, read stdin with process.stdin, not fs.createReadStream on fd 0 (docs/runners.md)"
 }
 
 func caseStdinEOF(s *session) ([]string, error) {

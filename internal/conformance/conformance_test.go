@@ -303,3 +303,24 @@ func TestBusyShutdownHangFails(t *testing.T) {
 		t.Errorf("evidence %q: want the task's Cancelled end", c.Evidence)
 	}
 }
+
+// TestDeafWhileStreamingNamed: a single-threaded runner that reads stdin
+// only between tasks fails shutdown-mid-task, and the reason says what the
+// evidence shows — it did not read stdin while the task streamed — not the
+// Node.js hint alone (a new user's Python runner got "in Node, read stdin
+// with process.stdin").
+func TestDeafWhileStreamingNamed(t *testing.T) {
+	needPython(t)
+	_, file, _, _ := runtime.Caller(0)
+	rep := run(t, conformance.Config{Command: []string{python, filepath.Join(filepath.Dir(file), "testdata", "deaf_runner.py")},
+		Only: []string{"shutdown", "shutdown-mid-task"}})
+	if c := rep.Case("shutdown"); c == nil || c.Outcome != conformance.Pass {
+		t.Errorf("shutdown: %+v, want a pass (idle, it reads the Shutdown)", c)
+	}
+	c := rep.Case("shutdown-mid-task")
+	want := "more chunks after the Shutdown: the runner did not read stdin while the task streamed; read the supervisor's frames on a thread or async task of their own"
+	if c == nil || c.Outcome != conformance.Fail || !strings.Contains(c.Reason, "no ShuttingDown, and ") || !strings.Contains(c.Reason, want) ||
+		strings.Contains(c.Reason, "process.stdin") {
+		t.Errorf("shutdown-mid-task: %+v\nwant a failure saying %q, without the Node.js hint", c, want)
+	}
+}
