@@ -21,6 +21,18 @@ import (
 // the moments the issue names (during startup, during restart backoff,
 // during another shutdown). Its runner processes carry the run's marker,
 // so the orphan scan sees them; its log goes to a file the panic scan reads.
+// chaosLocalWhat says what each in-process step does, for its FAULT line
+// (docs/reliability.md, "What runs").
+var chaosLocalWhat = map[string]string{
+	stepResCloseFail: "a resource whose Close fails and one depending on it, a runner, tasks, then Shutdown",
+	stepResCloseHang: "a resource whose Close ignores its 150ms deadline, a runner, tasks, then Shutdown",
+	stepHookSlow:     "a host hook that sleeps on every event, a runner, tasks, then Shutdown",
+	stepShutStartup:  "Shutdown right after SpawnRunner, a task queued before Ready",
+	stepShutBackoff:  "SIGKILL of its runner, then StopRunner and Shutdown during the restart backoff",
+	stepShutTwice:    "three concurrent Shutdowns at random moments",
+	stepShutDeadline: "two 2,000-token tasks, then Shutdown with a short context",
+}
+
 func (r *chaosRun) localSystem(st chaosStep, rng *rand.Rand) {
 	r.mu.Lock()
 	r.localSystems++
@@ -107,7 +119,7 @@ func (r *chaosRun) localSystem(st chaosStep, rng *rand.Rand) {
 			r.follow(st, fmt.Sprintf("local-%d/tasks", idx), sub, time.Minute, 0)
 		}
 	}()
-	r.fault(st.kind)
+	r.fault(st, "in-process system local-%d (%s)", idx, chaosLocalWhat[st.kind])
 	id, err := sys.SpawnRunner(ctx, exo.RunnerSpec{Kind: "llama", Builtin: true,
 		Args: []string{"--layers", "3", "--layer-delay", "30ms", "--token-delay", "5ms"}})
 	if err != nil {

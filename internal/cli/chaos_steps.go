@@ -68,7 +68,7 @@ func (r *chaosRun) inject(ctx context.Context, st chaosStep, rng *rand.Rand) {
 			topic = exo.TopicTasks // the busy one
 		}
 		r.goAsync(ctx, r.subOp, st.kind, 500*time.Millisecond, func() {
-			r.fault(st.kind)
+			r.fault(st, "a subscriber of %s on %s", topic, n.name)
 			r.subscriber(st, n, topic, rng)
 		})
 	case stepNodeKill, stepNetCut, stepNodeShutdown:
@@ -143,7 +143,11 @@ func (r *chaosRun) signalRunner(ctx context.Context, st chaosStep, rng *rand.Ran
 		if pid <= 0 || terminate(pid, sig) != nil {
 			continue
 		}
-		r.fault(st.kind)
+		what := "SIGKILL"
+		if sig == syscall.SIGSTOP {
+			what = "SIGSTOP (a hang: the node's hang detector must kill it)"
+		}
+		r.fault(st, "%s to runner %s on %s (pid %d)", what, tg.runner, tg.n.name, pid)
 		// A third of the time the runner is then stopped at once: during
 		// its restart backoff (SIGKILL) or while frozen (SIGSTOP: the stop
 		// must escalate to SIGKILL), and a new one takes its place.
@@ -175,7 +179,7 @@ func (r *chaosRun) submitFault(ctx context.Context, st chaosStep, tg target, par
 	if err != nil {
 		return false // the runner or node is gone: the fault has no target
 	}
-	r.fault(st.kind)
+	r.fault(st, "task %s with fault %s on runner %s on %s", id, param, tg.runner, tg.n.name)
 	r.track(h, tg.n)
 	return true
 }
@@ -196,7 +200,7 @@ func (r *chaosRun) spawnRunner(ctx context.Context, st chaosStep, n *demoNode, k
 		return ""
 	}
 	if count {
-		r.fault(st.kind)
+		r.fault(st, "runner %s (%s) spawned on %s", id, kind, n.name)
 	}
 	r.noteSpawned(n, id, st.kind)
 	r.d.mu.Lock()
@@ -223,7 +227,7 @@ func (r *chaosRun) stopRunner(st chaosStep, tg target) bool {
 	}
 	r.d.mu.Unlock()
 	if st.kind == stepStopRunner {
-		r.fault(st.kind)
+		r.fault(st, "stop of runner %s on %s", tg.runner, tg.n.name)
 	}
 	err := r.boundedCall(st.n, fmt.Sprintf("StopRunner(%s) on %s", tg.runner, tg.n.name), 45*time.Second, func(ctx context.Context) error {
 		_, err := tg.n.client.StopRunner(ctx, tg.runner)
@@ -256,7 +260,11 @@ func (r *chaosRun) slowLoading(ctx context.Context, st chaosStep, rng *rand.Rand
 		if id == "" {
 			return
 		}
-		r.fault(st.kind)
+		stopWhen := "after 2s"
+		if stop {
+			stopWhen = fmt.Sprintf("%s after its spawn, while it loads", stopAfter)
+		}
+		r.fault(st, "slowload runner %s on %s with a task queued before Ready, stopped %s", id, n.name, stopWhen)
 		if h, err := n.client.Submit(ctx, id, exo.Task{ID: fmt.Sprintf("s%06d", st.n), Kind: "text_generation",
 			Params: map[string]string{"max_tokens": "5"}}); err == nil {
 			r.track(h, n)
@@ -282,7 +290,7 @@ func (r *chaosRun) cancel(ctx context.Context, st chaosStep, rng *rand.Rand) {
 		_, err := tg.n.client.Cancel(cctx, tg.runner, "")
 		cancel()
 		if err == nil {
-			r.fault(st.kind)
+			r.fault(st, "Cancel of every task of runner %s on %s", tg.runner, tg.n.name)
 		}
 		return
 	}
@@ -293,8 +301,8 @@ func (r *chaosRun) cancel(ctx context.Context, st chaosStep, rng *rand.Rand) {
 		return
 	}
 	r.track(h, tg.n)
-	r.fault(st.kind)
 	after := time.Duration(rng.Intn(400)) * time.Millisecond
+	r.fault(st, "task %s (300 tokens) on runner %s on %s, cancelled %s after its submit", id, tg.runner, tg.n.name, after)
 	r.goAsync(ctx, r.cancelOp, st.kind, 500*time.Millisecond, func() {
 		time.Sleep(after)
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -394,8 +402,7 @@ func (r *chaosRun) nodeKill(ctx context.Context, st chaosStep, rng *rand.Rand) {
 		r.violate(st.n, "node returns", "kill -9 node %s: %v", n.name, err)
 		return
 	}
-	r.fault(st.kind)
-	r.logf("FAULT %-13s kill -9 node %s (pid %d)", st.kind, n.name, n.cmd.Process.Pid)
+	r.fault(st, "kill -9 node %s (pid %d)", n.name, n.cmd.Process.Pid)
 	select {
 	case <-n.client.Done():
 	case <-time.After(chaosLostAfter + 10*time.Second):
@@ -452,8 +459,7 @@ func (r *chaosRun) netCut(ctx context.Context, st chaosStep, rng *rand.Rand) {
 	n.state = nodeKilled // lost to the driver: its tasks may end by the node-lost rule
 	r.d.mu.Unlock()
 	p.Cut()
-	r.fault(st.kind)
-	r.logf("FAULT %-13s traffic of node %s cut at its proxy %s (the process runs on)", st.kind, n.name, p.Addr())
+	r.fault(st, "traffic of node %s cut at its proxy %s (the process runs on)", n.name, p.Addr())
 	select {
 	case <-n.client.Done():
 	case <-time.After(15 * time.Second):
@@ -590,8 +596,7 @@ func (r *chaosRun) nodeShutdown(ctx context.Context, st chaosStep, rng *rand.Ran
 	r.d.mu.Lock()
 	n.state = nodeShutDown
 	r.d.mu.Unlock()
-	r.fault(st.kind)
-	r.logf("FAULT %-13s graceful shutdown of node %s, and a second one during it", st.kind, n.name)
+	r.fault(st, "graceful shutdown of node %s, and a second one during it", n.name)
 	second := time.Duration(rng.Intn(200)) * time.Millisecond
 	var wg sync.WaitGroup
 	for i := 0; i < 2; i++ {

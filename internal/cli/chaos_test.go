@@ -191,6 +191,18 @@ func TestChaosRunJSON(t *testing.T) {
 	if !strings.HasPrefix(stderr.String(), "chaos: seed 11 ") {
 		t.Errorf("stderr does not start with the seed: %q", firstLine(stderr.String()))
 	}
+	// Every fault is logged as it is injected, not only the node-level
+	// ones (2 FAULT lines for 48 faults in the trial's run).
+	faults := 0
+	if m, ok := s["faults"].(map[string]any); ok {
+		for _, n := range m {
+			f, _ := n.(float64)
+			faults += int(f)
+		}
+	}
+	if got := strings.Count(stderr.String(), "  FAULT "); faults == 0 || got != faults {
+		t.Errorf("%d FAULT lines on stderr for %d faults in the summary\nstderr:\n%s", got, faults, stderr.String())
+	}
 	if left := testutil.MarkedProcesses("EXO_ACTORS_TEST_MARK", marker); len(left) > 0 {
 		t.Errorf("processes left running: %v", left)
 	}
@@ -199,4 +211,44 @@ func TestChaosRunJSON(t *testing.T) {
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
+}
+
+// TestChaosTextLogOnStderr: without --json too, the log (the seed, every
+// fault, progress) goes to stderr and stdout gets only the summary, as
+// docs/reliability.md says (it all went to stdout, stderr empty).
+func TestChaosTextLogOnStderr(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a chaos run of 2s plus its shutdown; skipped with -short")
+	}
+	marker := fmt.Sprintf("chaos-test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	cmd := exec.Command(exoBinary(t), "chaos", "--duration", "2s", "--seed", "5", "--nodes", "1")
+	cmd.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARK="+marker)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, pid := range testutil.MarkedProcesses("EXO_ACTORS_TEST_MARK", marker) {
+			_ = syscall.Kill(pid, syscall.SIGKILL) // only if the run left one: the test fails below
+		}
+	})
+	code := waitExit(t, cmd)
+	out, log := stdout.String(), stderr.String()
+	if code != ExitOK || !strings.HasPrefix(out, "\n== chaos summary (seed 5, ") || !strings.HasSuffix(out, "ok: true\n") {
+		t.Fatalf("exit %d; stdout, want only the summary:\n%s\nstderr:\n%s", code, out, log)
+	}
+	if !strings.HasPrefix(log, "chaos: seed 5 ") {
+		t.Errorf("stderr does not start with the seed: %q", firstLine(log))
+	}
+	var faults int
+	for _, l := range strings.Split(out, "\n") {
+		if rest, ok := strings.CutPrefix(l, "faults   "); ok {
+			_, _ = fmt.Sscanf(rest, "%d:", &faults)
+		}
+	}
+	if got := strings.Count(log, "  FAULT "); faults == 0 || got != faults {
+		t.Errorf("%d FAULT lines on stderr for %d faults in the summary\nstdout:\n%s\nstderr:\n%s", got, faults, out, log)
+	}
 }
