@@ -67,9 +67,10 @@ proto-check: $(PROTOC_GEN_GO)
 demo: build
 	$(EXO) demo --nodes 3 --chaos all --seed 1
 
-# Every row at full size, about 40 s on 2 cores: the table of
-# docs/performance.md. BENCH_FLAGS=--quick for the short run (under 15 s),
-# --json for the raw numbers, --only ROW for one measurement.
+# Every row at full size, about 4 minutes on 2 cores (3.3-3.7 min measured,
+# docs/performance.md): its table. BENCH_FLAGS=--quick for the short run
+# (about 35 s), --json for the raw numbers, --only ROW for one row (and the
+# rows measured with it; docs/operations.md "make bench").
 BENCH_FLAGS ?=
 bench: build
 	$(EXO) bench $(BENCH_FLAGS)
