@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -283,8 +284,10 @@ func TestClusterShutdownCutTasksExits4(t *testing.T) {
 	if want := "timed out — answered every phase; its own shutdown DRAINING timed out (1 task cut short): below"; !strings.Contains(rep.String(), want) {
 		t.Errorf("report lacks %q:\n%s", want, rep.String())
 	}
-	if want := "node gpu-a: shut down (asked by a client), not cleanly: DRAINING timed out after 1s (1 task cut short)"; !strings.Contains(stderr.String(), want) {
-		t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+	// The phase's measured duration, rounded to 10 ms: 1s, or a little
+	// more on a loaded machine (1.01s in a helper's run).
+	if want := regexp.MustCompile(`node gpu-a: shut down \(asked by a client\), not cleanly: DRAINING timed out after 1(\.[0-9]+)?s \(1 task cut short\)`); !want.MatchString(stderr.String()) {
+		t.Errorf("stderr lacks %s:\n%s", want, stderr.String())
 	}
 	const wantErr = "exo-actors: cluster cut-test: 1 of 3 members shut down, not cleanly (above)"
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitUnclean || !strings.Contains(stderr.String(), wantErr) {
