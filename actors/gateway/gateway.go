@@ -1111,7 +1111,7 @@ func (a *gatewayActor) spawn(ctx actor.Context, cctx context.Context, s *session
 			}
 		}
 		if live >= k.MaxRunners {
-			a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: kind %q has %d live runners, its max_runners; stop one first (runners a killed client left: exo-actors remote stop --node ADDR --kind %s), or raise kinds.%s.max_runners", ErrLimit, m.GetKind(), live, m.GetKind(), m.GetKind())))
+			a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: kind %q has %s, its max_runners; stop one first (runners a killed client left: exo-actors remote stop --node ADDR --kind %s), or raise kinds.%s.max_runners", ErrLimit, m.GetKind(), liveRunners(live), m.GetKind(), m.GetKind())))
 			return
 		}
 	}
@@ -1439,4 +1439,12 @@ func (g *Gateway) kindRoom(infos []actors.RunnerInfo) map[string]int32 {
 		}
 	}
 	return room
+}
+
+// liveRunners says "1 live runner", "3 live runners".
+func liveRunners(n int) string {
+	if n == 1 {
+		return "1 live runner"
+	}
+	return fmt.Sprintf("%d live runners", n)
 }

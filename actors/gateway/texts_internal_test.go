@@ -19,3 +19,13 @@ func TestStartRemoteErrorText(t *testing.T) {
 		t.Errorf("other panic: %v", err)
 	}
 }
+
+// TestLiveRunnersPlural: max_runners' refusal said "has 1 live runners".
+func TestLiveRunnersPlural(t *testing.T) {
+	if got := liveRunners(1); got != "1 live runner" {
+		t.Errorf("liveRunners(1) = %q", got)
+	}
+	if got := liveRunners(3); got != "3 live runners" {
+		t.Errorf("liveRunners(3) = %q", got)
+	}
+}
