@@ -18,8 +18,8 @@ var ErrInvalidConfig = errors.New("invalid config")
 // whose negative value does mean something are left alone:
 // ErrorPolicy.Backoff.Base (NoDelay), ErrorPolicy.Intensity.MaxRestarts (no
 // limit), Retention.KeepRemoved (keep none), Health.Webhook.Retries (none).
-// The health monitor's settings (HealthSettings) are checked by the
-// monitor (StartNode).
+// The health monitor checks the rest of its settings (thresholds, weights,
+// their order) when the node starts.
 func (c Config) checkNegatives() error {
 	type field struct {
 		name string
@@ -48,6 +48,11 @@ func (c Config) checkNegatives() error {
 		d("Health.Webhook.Timeout", c.Health.Webhook.Timeout), d("Health.Webhook.RetryDelay", c.Health.Webhook.RetryDelay),
 		n("Health.Webhook.Queue", c.Health.Webhook.Queue), n("Health.HTTP.ReadyRunners", c.Health.HTTP.ReadyRunners),
 	}
+	h := c.Health.HealthSettings
+	fields = append(fields, d("Health.Interval", h.Interval), d("Health.HeartbeatGrace", h.HeartbeatGrace),
+		d("Health.HeartbeatLimit", h.HeartbeatLimit), d("Health.ProcInterval", h.ProcInterval), n("Health.TrendSamples", h.TrendSamples),
+		d("Health.ErrorWindow", h.ErrorWindow), n("Health.ErrorBudget", h.ErrorBudget), n("Health.UnhealthyChecks", h.UnhealthyChecks),
+		n("Health.MaxRecoveries", h.MaxRecoveries), d("Health.RecoveryWindow", h.RecoveryWindow), n("Health.History", h.History))
 	var errs []error
 	for _, f := range fields {
 		if f.v >= 0 {

@@ -47,8 +47,10 @@ var (
 	// ErrTaskNotFound: Cancel named a task the runner does not know.
 	ErrTaskNotFound = actors.ErrTaskNotFound
 	// ErrInvalidTask: Submit refused the task before sending it (empty or
-	// too long ID, empty Kind, negative Timeout; Task.Validate); the text
-	// names the field. System, Client and ClusterClient alike.
+	// too long ID, empty Kind, negative Timeout: Task.Validate; a frame
+	// over Config.MaxFrameSize), or the runner knows its ID as a task of
+	// another Kind; the text names the field. System, Client and
+	// ClusterClient alike.
 	ErrInvalidTask = actors.ErrInvalidTask
 	// ErrTaskRetried: TaskHandle.Next says, once, that the task was retried
 	// as a new attempt; what was read of the earlier attempt is void. The

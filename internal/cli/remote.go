@@ -517,8 +517,12 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 		// Subscribed before the spawn, so a runner that fails at once
 		// (its command gone) is seen too; its ID is not known yet, so the
 		// watcher picks its events out.
+		// The node's other runners' events come too: a buffer as large as
+		// the tasks stream's. A Gap may still hide a failure's line on a
+		// busy node; the run's error names a failing runner whatever the
+		// stream showed (failingRunners asks the node).
 		rsub, err := c.Subscribe(exo.TopicRunnerStatus, exo.Filter{
-			Kinds: []string{exo.KindRunnerFailed, exo.KindStatusChanged, exo.KindRunnerStopped}}, exo.SubscribeOptions{})
+			Kinds: []string{exo.KindRunnerFailed, exo.KindStatusChanged, exo.KindRunnerStopped}}, exo.SubscribeOptions{Buffer: 8192})
 		if err != nil {
 			return err
 		}

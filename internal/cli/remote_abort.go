@@ -235,12 +235,17 @@ func abortReason(ctx context.Context, r remoteRun, runs []*nodeRun, cause error)
 			r.timeout, ended, r.tasks, total, failingAdvice(failing), done)
 	}
 	progress, suggest := runProgress(r, runs)
+	if suggest == 0 { // a runner stuck where no timeout bounds it: more time is no advice
+		return fmt.Sprintf("--timeout %s reached", r.timeout), fmt.Errorf("--timeout %s reached before the run ended (%d of %d tasks had ended, %d submitted%s); %s",
+			r.timeout, ended, r.tasks, total, progress, done)
+	}
 	return fmt.Sprintf("--timeout %s reached", r.timeout), fmt.Errorf("--timeout %s reached before the run ended (%d of %d tasks had ended, %d submitted%s); %s; allow more time with --timeout (e.g. --timeout %s), or run fewer or shorter tasks (--tasks, --tokens)",
 		r.timeout, ended, r.tasks, total, progress, done, suggest)
 }
 
 // runProgress says how far the run's open tasks had streamed when
-// --timeout ended it, and the --timeout to suggest: at the rate so far (a
+// --timeout ended it, and the --timeout to suggest (0: none, for a runner
+// stuck Connecting, which more time does not help): at the rate so far (a
 // task still queued counts as none streamed), with a quarter more. Without
 // a chunk count to go by (a task kind other than text_generation, or no
 // chunk yet) it suggests 4 × --timeout, and says so. Before, it always
@@ -276,7 +281,7 @@ func runProgress(r remoteRun, runs []*nodeRun) (progress string, suggest time.Du
 			// More time cannot help a runner the node watches with no
 			// timeout (a new user's trial: a Python runner whose load
 			// stopped after Connecting was advised --timeout 48s).
-			return "; no open task had streamed a chunk yet: " + waiting + "; the node bounds no runner's time in Connecting (it may wait there for its peers: docs/protocol.md), so more time helps only if it gets further: look at what its load waits for (its log lines on the node's stderr)", 4 * r.timeout
+			return "; no open task had streamed a chunk yet: " + waiting + "; the node bounds no runner's time in Connecting (it may wait there for its peers: docs/protocol.md), so more time helps only if it gets further: look at what its load waits for (its log lines on the node's stderr)", 0
 		case waiting != "":
 			return "; no open task had streamed a chunk yet: " + waiting, 4 * r.timeout
 		}

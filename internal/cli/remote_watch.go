@@ -34,7 +34,8 @@ type runnerWatch struct {
 	stopping bool   // it went ShuttingDown: its node shuts down (or a stop): a failure then is not the runner's
 	err      error  // why the watch ended early, if not the run's end
 	// status is its last status seen (StatusUnknown: none yet), since
-	// when, and for Loading its layers.
+	// when (this process's clock: when its event came), and for Loading
+	// its layers.
 	status         exo.RunnerStatus
 	statusAt       time.Time
 	layers, totalL uint32
@@ -91,7 +92,9 @@ func (nr *nodeRun) takeIn(ev exo.StreamEvent, out io.Writer) {
 	switch p := ev.Payload.(type) {
 	case exo.StatusChanged:
 		if p.To != w.status || p.To == exo.StatusLoading && p.LayersLoaded != w.layers {
-			w.statusAt = p.At
+			// When it came here, not the node's p.At: notReadyText
+			// measures against this clock.
+			w.statusAt = time.Now()
 		}
 		w.status, w.layers, w.totalL = p.To, p.LayersLoaded, p.TotalLayers
 		w.ready = p.To == exo.StatusReady || p.To == exo.StatusRunning

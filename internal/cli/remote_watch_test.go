@@ -193,6 +193,9 @@ func TestRemoteRunNamesARunnerStuckConnecting(t *testing.T) {
 			t.Errorf("stderr lacks %q", want)
 		}
 	}
+	if strings.Contains(stderr, "allow more time") {
+		t.Errorf("stderr still advises more time for a runner that stays Connecting")
+	}
 	if code != ExitFailure {
 		t.Errorf("exit %d, want %d", code, ExitFailure)
 	}

@@ -71,14 +71,15 @@ func liveCount(infos []actors.RunnerInfo) int {
 }
 
 // restartedSince reports whether a runner the monitor's last check found
-// unhealthy has a new process since (a recovery restarted it): that check's
-// "every runner is unhealthy" no longer holds, and the runner counts by
-// its new process's status, as readyCount counts it. Before, /readyz said
+// unhealthy has a new process since (a recovery restarted it) that is
+// Ready: that check's "every runner is unhealthy" no longer holds, and the
+// runner counts by its new process's status, as readyCount counts it (a
+// new process still loading leaves the check's verdict standing). Before, /readyz said
 // both "ready_runners 1" and "every runner meant to serve is unhealthy
 // (1 of 1)" until the next check (a new user's trial).
 func restartedSince(infos []actors.RunnerInfo, byRunner map[string]actors.RunnerHealth) bool {
 	for _, in := range infos {
-		if h, ok := byRunner[in.ID]; ok && h.Level == health.Unhealthy && h.Generation != in.Generation {
+		if h, ok := byRunner[in.ID]; ok && h.Level == health.Unhealthy && h.Generation != in.Generation && runnerReady(in, byRunner) {
 			return true
 		}
 	}

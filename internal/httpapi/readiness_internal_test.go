@@ -25,6 +25,12 @@ func TestReadinessAfterARecoveryRestart(t *testing.T) {
 	if !r.Ready || r.ReadyRunners != 1 || r.Reason != "" {
 		t.Errorf("after the restart: %+v, want ready with 1 ready runner", r)
 	}
+	// Restarted, but its new process still loads: the verdict stands.
+	loading := &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING}
+	r = assess([]actors.RunnerInfo{{ID: "echo-000001", Generation: 2, Status: loading}}, hrep, nil, 0, false)
+	if r.Ready || !strings.Contains(r.Reason, "every runner meant to serve is unhealthy (1 of 1)") {
+		t.Errorf("restarted, still loading: %+v", r)
+	}
 	// The same runner, not restarted: not ready, and why.
 	r = assess([]actors.RunnerInfo{{ID: "echo-000001", Generation: 1, Status: ready}}, hrep, nil, 0, false)
 	if r.Ready || r.ReadyRunners != 0 || !strings.Contains(r.Reason, "every runner meant to serve is unhealthy (1 of 1)") {

@@ -82,11 +82,12 @@
 //   - Shutdown. On a Shutdown frame the SDK reports ShuttingDown, cancels the
 //     running tasks (and Load), waits for them up to the frame's timeout less
 //     an exit margin (500ms, or a fifth of a timeout under 2.5s; counted from
-//     the frame; zero: no limit), reports Shutdown and Serve returns: the
-//     process exits before the supervisor's SIGTERM, which comes when the
-//     timeout ends, even when a handler ignores its cancellation (Serve then
-//     returns ErrAbandoned). A Handler that also implements ShutdownHook sees
-//     the request first; its time counts in the timeout.
+//     when the SDK takes the frame; zero: no limit), reports Shutdown and
+//     Serve returns: the process exits before the supervisor's SIGTERM,
+//     which comes when the timeout ends, even when a handler ignores its
+//     cancellation (Serve then returns ErrAbandoned). A Handler that also
+//     implements ShutdownHook sees the request first; its time counts in
+//     the timeout, and nothing bounds it but the SIGTERM.
 //   - Supervisor gone. When stdin ends, or Serve's context ends, the SDK
 //     cancels everything, waits up to the stop grace (WithStopGrace) and Serve
 //     returns nil: a runner whose supervisor died must not linger.
@@ -96,7 +97,7 @@
 // Serve runs a main loop on the caller's goroutine. It owns, and waits for
 // before returning, one heartbeat goroutine and one goroutine per Load, Run and
 // BeforeShutdown call — except handlers that ignore their context past the
-// stop grace or the Shutdown timeout: Serve then returns an error wrapping
+// stop grace or the Shutdown timeout less its exit margin: Serve then returns an error wrapping
 // ErrAbandoned, and the caller should exit the process. One more goroutine
 // reads stdin; a Read cannot be interrupted, so Serve does not wait for it: it
 // ends when stdin ends or fails, and delivers nothing after Serve returned.

@@ -17,8 +17,8 @@ var (
 	// returned.
 	ErrTaskEnded = errors.New("task has ended")
 	// ErrAbandoned: handlers still ran when Serve had to return (past the stop
-	// grace or the Shutdown timeout). Their goroutines cannot be stopped; exit
-	// the process.
+	// grace, or the Shutdown timeout less its exit margin). Their goroutines
+	// cannot be stopped; exit the process.
 	ErrAbandoned = errors.New("handlers abandoned")
 	// ErrClosed: a Session or Task method was called after Serve returned.
 	ErrClosed = errors.New("runner session is closed")
