@@ -11,6 +11,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/gateway"
+	"github.com/exo-actors/exo-actors/actors/streams"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -90,11 +91,35 @@ func TestCloseSendsAnEndedTasksOutcomeAndSaysTheNodeShutDown(t *testing.T) {
 		}
 		return false
 	})
+	// The node's own count of the task's chunks, to know when the forwarder
+	// holds some back.
+	chunks, err := f.node.Subscribe(actors.TopicTasks, streams.Filter{TaskID: "endless", Kinds: []string{actors.KindTaskChunk}}, streams.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chunks.Close()
 	send(&exov1.GwSubmit{CallId: 3, RunnerId: runner, TaskId: "endless", Kind: "text_generation",
 		Params: map[string]string{"max_tokens": "1000000", "token_bytes": "4096"}})
 	// The window (256 KiB) fills: the forwarder waits for an ack that
-	// never comes.
+	// never comes, and holds back what the runner streams beyond it. Wait
+	// until the node has published chunks past the window's worth, so some
+	// are held back whatever the machine's speed (waiting for ¾ of the
+	// window at the client failed under load: the drain's cut came before
+	// the runner had streamed past the window, and no Skip was due).
 	cl.waitFor(t, "a full window of chunks", func(_ []proto.Message, bytes int) bool { return bytes >= gateway.MaxOutMessage*3/4 })
+	wctx, wcancel := context.WithTimeout(context.Background(), wait)
+	defer wcancel()
+	for published := 0; published < gateway.MaxOutMessage/4096+2; {
+		ev, err := chunks.Next(wctx)
+		if err != nil {
+			t.Fatalf("the node's chunks of the task, %d so far: %v", published, err)
+		}
+		if ev.Gap == nil {
+			published++
+		} else {
+			published += int(ev.Gap.Dropped)
+		}
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
