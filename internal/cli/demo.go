@@ -148,7 +148,7 @@ func (w *demoWatch) print(ev exo.Event) {
 	case exo.ProcessStarted:
 		fmt.Fprintf(w.out, "%s  %-16s process started (pid %d, generation %d)\n", ts, e.RunnerID, e.Pid, e.Generation)
 	case exo.StatusChanged:
-		fmt.Fprintf(w.out, "%s  %-16s status %s\n", ts, e.RunnerID, e.To)
+		fmt.Fprintf(w.out, "%s  %-16s status %s\n", ts, e.RunnerID, statusChangeText(e))
 	case exo.ProcessExited:
 		fmt.Fprintf(w.out, "%s  %-16s process exited: %s\n", ts, e.RunnerID, e.Status)
 	case exo.RunnerFailed:
@@ -186,6 +186,16 @@ func (w *demoWatch) print(ev exo.Event) {
 			fmt.Fprintf(w.out, "%s  %-16s task %s error chunk: %s\n", ts, e.RunnerID, e.TaskID, e.Chunk.Error)
 		}
 	}
+}
+
+// statusChangeText is the status a StatusChanged moved to, with the layer
+// counts of Loading ("Loading(2/4)"), as the README shows the sequence: a
+// bare "Loading" repeated once per layer says nothing.
+func statusChangeText(e exo.StatusChanged) string {
+	if e.To == exo.StatusLoading {
+		return fmt.Sprintf("%s(%d/%d)", e.To, e.LayersLoaded, e.TotalLayers)
+	}
+	return e.To.String()
 }
 
 func taskStatus(s exo.TaskStatus) string {
