@@ -188,12 +188,16 @@ func (w *demoWatch) print(ev exo.Event) {
 	}
 }
 
-// statusChangeText is the status a StatusChanged moved to, with the layer
-// counts of Loading ("Loading(2/4)"), as the README shows the sequence: a
-// bare "Loading" repeated once per layer says nothing.
+// statusChangeText is the status a StatusChanged moved to, with its data
+// as the README and docs/operations.md show it: Loading's layer counts
+// ("Loading(2/4)": a bare "Loading" repeated once per layer says nothing)
+// and Failed's message.
 func statusChangeText(e exo.StatusChanged) string {
-	if e.To == exo.StatusLoading {
+	switch {
+	case e.To == exo.StatusLoading:
 		return fmt.Sprintf("%s(%d/%d)", e.To, e.LayersLoaded, e.TotalLayers)
+	case e.To == exo.StatusFailed && e.ErrorMessage != "":
+		return fmt.Sprintf("%s(%s)", e.To, e.ErrorMessage)
 	}
 	return e.To.String()
 }

@@ -116,14 +116,17 @@ func TestLiveTableAndLine(t *testing.T) {
 
 // TestDemoPrintsLoadingLayers: the demo's status lines give Loading's layer
 // counts, as the README's sequence does (a trial saw "status Loading" five
-// times in a row, the counts dropped).
+// times in a row, the counts dropped), and Failed's message, as
+// docs/operations.md's worked example of --http does.
 func TestDemoPrintsLoadingLayers(t *testing.T) {
 	var out bytes.Buffer
 	w := &demoWatch{out: &out, start: time.Now()}
 	w.print(exo.StatusChanged{RunnerID: "llama-1", To: exo.StatusLoading, LayersLoaded: 2, TotalLayers: 4})
 	w.print(exo.StatusChanged{RunnerID: "llama-1", To: exo.StatusLoaded})
+	w.print(exo.StatusChanged{RunnerID: "llama-1", To: exo.StatusFailed, ErrorMessage: "runner died: signal=9 (killed)"})
 	got := out.String()
-	if !strings.Contains(got, "llama-1          status Loading(2/4)\n") || !strings.Contains(got, "llama-1          status Loaded\n") {
+	if !strings.Contains(got, "llama-1          status Loading(2/4)\n") || !strings.Contains(got, "llama-1          status Loaded\n") ||
+		!strings.Contains(got, "llama-1          status Failed(runner died: signal=9 (killed))\n") {
 		t.Errorf("output:\n%s", got)
 	}
 }
