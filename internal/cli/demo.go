@@ -259,6 +259,12 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	defer cancelHold()
 	scenarioCtx, cancelScenario := context.WithTimeout(holdCtx, 2*time.Minute+o.hold)
 	defer cancelScenario()
+	if o.http != "" {
+		// First, before the scenario: the endpoints serve from now on, and
+		// whoever scrapes them wants to see the SIGKILL and the escalation
+		// too, not only the hang at the end (a trial got this line at 4 s).
+		w.printf("== HTTP endpoints on http://%s (/healthz /readyz /metrics /status; exo-actors status --addr %s)\n", sys.HTTPAddr(), sys.HTTPAddr())
+	}
 	ui, err := startUI(e, w, sys, o.ui) // demo_ui.go
 	if err != nil {
 		_, _ = sys.Shutdown(context.Background())

@@ -59,7 +59,6 @@ func (w *demoWatch) printHealth(ts string, ev exo.Event) {
 // supervisor, and it is Ready and healthy again. With --hold it then keeps
 // the endpoints up.
 func demoHang(ctx context.Context, w *demoWatch, sys *exo.System, o demoOptions) ([]*exo.TaskHandle, error) {
-	fmt.Fprintf(w, "\n== HTTP endpoints on http://%s (/healthz /readyz /metrics /status; exo-actors status --addr %s)\n", sys.HTTPAddr(), sys.HTTPAddr())
 	infos, err := sys.Runners(ctx)
 	if err != nil {
 		return nil, err

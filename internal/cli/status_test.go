@@ -102,6 +102,12 @@ func TestStatusErrors(t *testing.T) {
 func TestDemoHTTPHangRecovered(t *testing.T) {
 	cmd, out, stderr := runDemoProcess(t, "--layer-delay", "0s", "--token-delay", "1ms", "--http", "127.0.0.1:0", "--hold", "1m")
 	head := readUntil(t, out, "== HTTP endpoints on http://")
+	if strings.Contains(head, "== starting") {
+		// The endpoints serve from the start: their address comes first, so
+		// that the SIGKILL and the escalation can be scraped too (a trial got
+		// it at 4 s, after them).
+		t.Errorf("the address comes after the scenario started:\n%s", head)
+	}
 	i := strings.Index(head, "exo-actors status --addr ")
 	if i < 0 {
 		t.Fatalf("no address in:\n%s", head)
