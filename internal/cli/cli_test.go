@@ -114,7 +114,7 @@ func TestDemoSIGINTShutsDownGracefully(t *testing.T) {
 	rest, _ := io.ReadAll(out)
 	code := waitExit(t, cmd)
 	text := string(rest)
-	for _, want := range []string{"graceful shutdown", "shutdown report: total", "CLOSING ok"} {
+	for _, want := range []string{"graceful shutdown", "shutdown report: total", "CLOSING ok", "\nno runner process left running ("} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
@@ -137,7 +137,7 @@ func TestDemoSecondSIGINTForces(t *testing.T) {
 	code := waitExit(t, cmd)
 	text := string(rest)
 	if !strings.Contains(text, "forcing — SIGKILL to every runner's process group") || !strings.Contains(text, "signal=9 (killed)") ||
-		!strings.Contains(text, "shutdown report: total") {
+		!strings.Contains(text, "shutdown report: total") || !strings.Contains(text, "\nno runner process left running (") {
 		t.Errorf("output:\n%s", text)
 	}
 	if code != ExitInterrupted || !strings.Contains(stderr.String(), "shutdown forced") {
