@@ -302,7 +302,7 @@ func runClusterDemo(parent context.Context, e *env, o clusterOptions, runners in
 
 	// SIGINT or SIGTERM cuts the run short; the graceful shutdown, the
 	// orphan scan and the summary still follow (exit 1: interrupted).
-	sigCtx, stopSigs := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
+	sigCtx, stopSigs := d.watchSignals(parent)
 	defer stopSigs()
 	ctx, cancel := context.WithTimeout(sigCtx, o.duration+90*time.Second)
 	defer cancel()
@@ -328,6 +328,42 @@ func runClusterDemo(parent context.Context, e *env, o clusterOptions, runners in
 		return fmt.Errorf("demo: invariants failed: %s", strings.Join(d.sum.Problems, "; "))
 	}
 	return nil
+}
+
+// watchSignals returns a context that the first SIGINT or SIGTERM cancels,
+// saying so as the one-process demo does (a trial saw the phased shutdown
+// start with no word of why), and a function that stops watching. A second
+// signal is only acknowledged: every step of the shutdown is bounded, and
+// if the demo itself is killed its nodes die with it.
+func (d *clusterDemo) watchSignals(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // owned by the returned function, which waits for it
+		defer wg.Done()
+		for n := 0; ; n++ {
+			select {
+			case sig := <-sigs:
+				if n == 0 {
+					d.logf("== %s: the run is cut short; graceful shutdown of every node, then the summary (exit 1)", sig)
+					cancel()
+				} else {
+					d.logf("== %s again: the shutdown goes on (each of its steps is bounded; killing the demo kills its nodes)", sig)
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(stop) // sole sender: this function, deferred once by runClusterDemo
+		wg.Wait()
+		cancel()
+	}
 }
 
 // progress starts the status poller and the live view (demo_cluster_view.go:
