@@ -218,7 +218,7 @@ func (d *clusterDemo) nodeViews() []nodeView {
 
 // clusterLine is the plain periodic line when stdout is no terminal.
 func clusterLine(v clusterView) string {
-	live, runners, ready := 0, 0, 0
+	live, runners, ready, removed := 0, 0, 0, 0
 	for _, n := range v.Nodes {
 		if n.State != "serving" {
 			continue
@@ -227,10 +227,22 @@ func clusterLine(v clusterView) string {
 		if n.Doc != nil {
 			runners += n.Doc.Node.Runners
 			ready += n.Doc.Node.Ready
+			removed += n.Doc.Node.Removed
 		}
 	}
-	return fmt.Sprintf("progress: tasks %d submitted, %d ended · events %d (%.0f/s) · restarts %d · escalations %d · nodes %d live · runners %d/%d ready",
-		v.Submitted, v.Ended, v.Events, v.EventsPerSec, v.Restarts, v.Escalations, live, ready, runners)
+	return fmt.Sprintf("progress: tasks %d submitted, %d ended · events %d (%.0f/s) · restarts %d · escalations %d · nodes %d live · runners %s",
+		v.Submitted, v.Ended, v.Events, v.EventsPerSec, v.Restarts, v.Escalations, live, readyCount(ready, runners, removed))
+}
+
+// readyCount is "R/N ready", and ", K removed" when the node still lists K
+// removed runners (escalated, stopped): N counts only the others, so a
+// table that lists two runners under "1/1 ready" must say why.
+func readyCount(ready, runners, removed int) string {
+	s := fmt.Sprintf("%d/%d ready", ready, runners)
+	if removed > 0 {
+		s += fmt.Sprintf(", %d removed", removed)
+	}
+	return s
 }
 
 // clusterTable renders the live table of the cluster demo: a head line
@@ -246,7 +258,7 @@ func clusterTable(v clusterView, width int) []string {
 	for _, n := range v.Nodes {
 		line := "  " + strings.Join(strings.Fields(n.Name+" "+n.Addr+" "+n.State), " ")
 		if d := n.Doc; d != nil && n.State == "serving" {
-			line += fmt.Sprintf(" · %.2f %s · %d/%d ready · %d alerts", d.Node.Score, d.Node.Level, d.Node.Ready, d.Node.Runners, len(d.Alerts))
+			line += fmt.Sprintf(" · %.2f %s · %s · %d alerts", d.Node.Score, d.Node.Level, readyCount(d.Node.Ready, d.Node.Runners, d.Node.Removed), len(d.Alerts))
 		}
 		if n.Err != "" && n.State == "serving" {
 			line += " · status: " + n.Err

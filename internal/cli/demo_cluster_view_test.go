@@ -160,3 +160,31 @@ func TestRestartsByReason(t *testing.T) {
 		t.Errorf("sortedReasons = %q", s)
 	}
 }
+
+// TestClusterViewRemoved: a node whose status still lists a removed runner
+// (escalated, stopped) says so next to its Ready count, which counts only
+// the others (a trial saw "1/1 ready" over two runner rows).
+func TestClusterViewRemoved(t *testing.T) {
+	v := testView()
+	doc := testDoc()
+	doc.Node.Runners, doc.Node.Removed = 1, 1
+	v.Nodes[0].Doc = doc
+	if got := clusterTable(v, 0)[2]; got != "  node-1 127.0.0.1:4001 serving · 0.80 degraded · 1/1 ready, 1 removed · 1 alerts" {
+		t.Errorf("node line %q", got)
+	}
+	if got := clusterLine(v); !strings.HasSuffix(got, "· runners 1/1 ready, 1 removed") {
+		t.Errorf("line %q", got)
+	}
+	// The one-process demo's live view too.
+	var out bytes.Buffer
+	l := newLiveView(liveLines, &out, time.Now())
+	l.refresh(doc, nil, time.Now())
+	if got := out.String(); !strings.Contains(got, "· runners 1/1 ready, 1 removed ·") {
+		t.Errorf("one-process line %q", got)
+	}
+	l = newLiveView(liveTable, &bytes.Buffer{}, time.Now())
+	l.refresh(doc, nil, time.Now())
+	if got := l.footer[len(l.footer)-1]; !strings.Contains(got, "· 1/1 ready, 1 removed ·") {
+		t.Errorf("one-process table foot %q", got)
+	}
+}

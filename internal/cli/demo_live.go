@@ -293,7 +293,7 @@ func (v *liveView) line(now time.Time) string {
 		for _, r := range d.Runners {
 			restarts += r.Restarts
 		}
-		fmt.Fprintf(&b, " · runners %d/%d ready · restarts %d · node score %.2f %s", d.Node.Ready, d.Node.Runners, restarts, d.Node.Score, d.Node.Level)
+		fmt.Fprintf(&b, " · runners %s · restarts %d · node score %.2f %s", readyCount(d.Node.Ready, d.Node.Runners, d.Node.Removed), restarts, d.Node.Score, d.Node.Level)
 	}
 	if v.docError != "" {
 		b.WriteString(" · node: " + v.docError)
@@ -322,7 +322,7 @@ func (v *liveView) table(now time.Time) []string {
 		out = append(out, fmt.Sprintf("  %-16s %-28s %-10s %8d %12s %7s", r.ID, clip(r.Status, 27), score, r.Restarts, backoff,
 			fmt.Sprintf("%d/%d", r.Tasks.Completed, r.Tasks.Ended)))
 	}
-	foot := fmt.Sprintf("  node %s · score %.2f %s · %d/%d ready · %d alerts", d.Node.State, d.Node.Score, d.Node.Level, d.Node.Ready, d.Node.Runners, len(d.Alerts))
+	foot := fmt.Sprintf("  node %s · score %.2f %s · %s · %d alerts", d.Node.State, d.Node.Score, d.Node.Level, readyCount(d.Node.Ready, d.Node.Runners, d.Node.Removed), len(d.Alerts))
 	if v.docError != "" {
 		foot += " · node: " + v.docError
 	}
