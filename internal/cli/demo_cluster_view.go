@@ -189,7 +189,12 @@ func (d *clusterDemo) snapshotView(now time.Time) clusterView {
 	for _, st := range d.streams {
 		v.Events += st.delivered
 	}
-	if dt := now.Sub(d.rateAt).Seconds(); dt > 0 && !d.rateAt.IsZero() {
+	if d.rateAt.IsZero() {
+		// The first view: the rate since the start (the first plain line,
+		// at 2 s, said "0/s" after hundreds of events).
+		d.rateAt = d.start
+	}
+	if dt := now.Sub(d.rateAt).Seconds(); dt > 0 {
 		v.EventsPerSec = float64(v.Events-d.rateEvents) / dt
 		if dt < 0.2 {
 			v.EventsPerSec = d.rate

@@ -188,3 +188,17 @@ func TestClusterViewRemoved(t *testing.T) {
 		t.Errorf("one-process table foot %q", got)
 	}
 }
+
+// TestClusterViewFirstRate: the first view's events/s is the rate since the
+// start (the first plain line, at 2 s, said "0/s" after 497 events).
+func TestClusterViewFirstRate(t *testing.T) {
+	start := time.Unix(1000, 0)
+	d := &clusterDemo{start: start, streams: map[string]*streamStats{"node-1/tasks": {delivered: 500}}}
+	if v := d.snapshotView(start.Add(2 * time.Second)); v.EventsPerSec != 250 {
+		t.Errorf("first view: %.0f events/s, want 250", v.EventsPerSec)
+	}
+	d.streams["node-1/tasks"].delivered = 700
+	if v := d.snapshotView(start.Add(4 * time.Second)); v.EventsPerSec != 100 {
+		t.Errorf("second view: %.0f events/s, want 100 (since the first)", v.EventsPerSec)
+	}
+}
