@@ -105,14 +105,15 @@ func (d *clusterDemo) startStatus(ctx context.Context) func() {
 		defer wg.Done()
 		t := time.NewTicker(statusEvery)
 		defer t.Stop()
-		lastLine := time.Now()
+		lines := newLineClock(time.Now(), liveLineEvery)
 		for {
+			var tick time.Time
 			select {
 			case <-stop:
 				return
 			case <-ctx.Done():
 				return
-			case <-t.C:
+			case tick = <-t.C:
 			}
 			d.pollStatus(ctx)
 			now := time.Now()
@@ -122,8 +123,7 @@ func (d *clusterDemo) startStatus(ctx context.Context) func() {
 				d.view.redraw(clusterTable(d.snapshotView(now), terminalWidth(d.view.term)))
 				d.mu.Unlock()
 			case liveLines:
-				if now.Sub(lastLine) >= liveLineEvery {
-					lastLine = now
+				if lines.due(tick) {
 					d.mu.Lock()
 					line := clusterLine(d.snapshotView(now))
 					d.mu.Unlock()
@@ -142,6 +142,32 @@ func (d *clusterDemo) startStatus(ctx context.Context) func() {
 			d.mu.Unlock()
 		}
 	}
+}
+
+// lineClock paces the plain progress lines: one every `every` from start,
+// on the schedule, whatever the ticks' delays (a line due at 4 s comes at
+// the first tick at or after 4 s). Before, each line waited `every` from
+// the time the previous one was printed, after a poll of the nodes, so the
+// lines drifted: 2.0, 4.5, 6.5, 9.0 s.
+type lineClock struct {
+	next  time.Time
+	every time.Duration
+}
+
+func newLineClock(start time.Time, every time.Duration) *lineClock {
+	return &lineClock{next: start.Add(every), every: every}
+}
+
+// due reports whether a line is due at tick, and if so moves to the next
+// slot after tick (a slot missed altogether is skipped, not caught up).
+func (c *lineClock) due(tick time.Time) bool {
+	if tick.Before(c.next) {
+		return false
+	}
+	for !c.next.After(tick) {
+		c.next = c.next.Add(c.every)
+	}
+	return true
 }
 
 // clusterView is what the live view shows, copied under d.mu so that

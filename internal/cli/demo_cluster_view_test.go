@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +201,31 @@ func TestClusterViewFirstRate(t *testing.T) {
 	d.streams["node-1/tasks"].delivered = 700
 	if v := d.snapshotView(start.Add(4 * time.Second)); v.EventsPerSec != 100 {
 		t.Errorf("second view: %.0f events/s, want 100 (since the first)", v.EventsPerSec)
+	}
+}
+
+// TestLineClock: plain lines come every 2 s on the schedule from the
+// start, at the first 500 ms tick at or after each slot, however late each
+// tick comes (the poll before it takes time); slots missed altogether give
+// one line, not one each. Before, each line waited 2 s from the previous
+// one, and a line printed late pushed the next one a tick later: 2.0, 4.5,
+// 6.5, 9.0 s.
+func TestLineClock(t *testing.T) {
+	start := time.Unix(1000, 0)
+	c := newLineClock(start, 2*time.Second)
+	var got []time.Duration
+	for i := 1; i <= 30; i++ {
+		late := time.Duration(i%3) * 40 * time.Millisecond // each tick up to 80 ms late
+		tick := start.Add(time.Duration(i)*500*time.Millisecond + late)
+		if i >= 19 && i <= 26 {
+			continue // a slow poll: the ticks of 9.5 s to 13 s never came
+		}
+		if c.due(tick) {
+			got = append(got, tick.Sub(start).Round(500*time.Millisecond))
+		}
+	}
+	want := []time.Duration{2 * time.Second, 4 * time.Second, 6 * time.Second, 8 * time.Second, 13500 * time.Millisecond, 14 * time.Second}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("lines at %v, want %v", got, want)
 	}
 }
