@@ -136,12 +136,28 @@ func (d *clusterDemo) startStatus(ctx context.Context) func() {
 		close(stop) // sole sender: this function, called once by runClusterDemo
 		wg.Wait()
 		d.pollStatus(context.Background())
-		if d.liveMode == liveTable {
-			d.mu.Lock()
-			d.view.end()
-			d.mu.Unlock()
-		}
+		d.finalView(time.Now())
 	}
+}
+
+// finalView shows the view once more after the last poll, when every task
+// has ended, and leaves it: the table's last frame stays above the shutdown
+// lines (before, it was erased, and the frame drawn last was up to a poll
+// old: "tasks 60/63" when all 63 had ended); plain lines get a last line,
+// as the one-process demo's do.
+func (d *clusterDemo) finalView(now time.Time) {
+	d.mu.Lock()
+	switch d.liveMode {
+	case liveTable:
+		d.view.redraw(clusterTable(d.snapshotView(now), terminalWidth(d.view.term)))
+		d.view.end()
+	case liveLines:
+		line := clusterLine(d.snapshotView(now))
+		d.mu.Unlock()
+		d.logf("%s", line)
+		return
+	}
+	d.mu.Unlock()
 }
 
 // lineClock paces the plain progress lines: one every `every` from start,

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -68,7 +69,8 @@ func TestClusterTable(t *testing.T) {
 }
 
 // TestClusterTableRedraw: the cluster table is a footer like the
-// single-process one: redraw erases the old one, end leaves plain output.
+// single-process one: redraw erases the old one; end leaves the last frame
+// on the screen, and plain output after it.
 func TestClusterTableRedraw(t *testing.T) {
 	var out bytes.Buffer
 	v := newLiveView(liveTable, &out, time.Now())
@@ -76,7 +78,7 @@ func TestClusterTableRedraw(t *testing.T) {
 	_, _ = v.Write([]byte("event\n"))
 	v.end()
 	_, _ = v.Write([]byte("after\n"))
-	want := "A\x1b[K\nB\x1b[K\n" + "\r\x1b[2A\x1b[J" + "event\n" + "A\x1b[K\nB\x1b[K\n" + "\r\x1b[2A\x1b[J" + "after\n"
+	want := "A\x1b[K\nB\x1b[K\n" + "\r\x1b[2A\x1b[J" + "event\n" + "A\x1b[K\nB\x1b[K\n" + "after\n"
 	if out.String() != want {
 		t.Errorf("output %q\nwant   %q", out.String(), want)
 	}
@@ -227,5 +229,30 @@ func TestLineClock(t *testing.T) {
 	want := []time.Duration{2 * time.Second, 4 * time.Second, 6 * time.Second, 8 * time.Second, 13500 * time.Millisecond, 14 * time.Second}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("lines at %v, want %v", got, want)
+	}
+}
+
+// TestClusterFinalView: after the last poll the view is shown once more,
+// so its last frame has the final counts, and stays: a table's last frame
+// is not erased (it said "tasks 60/63" when all 63 had ended, a poll
+// old); plain lines end with a last line.
+func TestClusterFinalView(t *testing.T) {
+	start := time.Now()
+	var out bytes.Buffer
+	d := &clusterDemo{start: start, liveMode: liveTable, o: clusterOptions{tasks: 2}, streams: map[string]*streamStats{},
+		terminal: map[string]int{"task-1": 1, "task-2": 1}}
+	d.view = newLiveView(liveTable, &out, start)
+	d.log = d.view
+	d.view.redraw([]string{"old frame"})
+	d.startStatus(context.Background())() // the poller, stopped at once: its stop shows the final view
+	_, _ = d.log.Write([]byte("after\n"))
+	if got := out.String(); !strings.Contains(got, "tasks [████████████████] 2/2") || !strings.HasSuffix(got, "\x1b[K\nafter\n") {
+		t.Errorf("table mode: %q", got)
+	}
+	out.Reset()
+	d = &clusterDemo{start: start, liveMode: liveLines, log: &out, streams: map[string]*streamStats{}, terminal: map[string]int{"task-1": 1}}
+	d.startStatus(context.Background())()
+	if got := out.String(); !strings.Contains(got, "s  progress: tasks 0 submitted, 1 ended") {
+		t.Errorf("lines mode: %q", got)
 	}
 }

@@ -371,8 +371,10 @@ func (v *liveView) redraw(lines []string) {
 	_, _ = v.out.Write(b.Bytes())
 }
 
-// end erases the footer and lets writes pass through from now on (the
-// caller holds the lock its writes are under). Calling it again does
+// end leaves the footer as drawn, as plain lines above whatever comes
+// next, and lets writes pass through from now on (the caller holds the
+// lock its writes are under): the cluster demo's last frame, drawn after
+// its last poll, is the runners' final state. Calling it again does
 // nothing.
 func (v *liveView) end() {
 	if v.state == liveStopped {
@@ -382,9 +384,6 @@ func (v *liveView) end() {
 	if v.mode != liveTable {
 		return
 	}
-	var b bytes.Buffer
-	v.erase(&b)
-	b.Write(v.partial)
-	v.partial, v.footer = nil, nil
-	_, _ = v.out.Write(b.Bytes())
+	_, _ = v.out.Write(v.partial)
+	v.partial, v.footer, v.drawn = nil, nil, 0
 }
