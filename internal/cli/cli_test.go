@@ -202,3 +202,19 @@ func TestVersionPrintsProtocolRange(t *testing.T) {
 		t.Errorf("version --help does not say it prints the protocol versions:\n%s", stdout.String())
 	}
 }
+
+// TestDemoSIGINTAtItsFirstLine: a SIGINT as soon as the demo printed its
+// first line (here the endpoints' address, printed before the runners
+// start) shuts it down gracefully; before, the demo caught signals only
+// once its System and page were up, and such a Ctrl-C killed it outright.
+func TestDemoSIGINTAtItsFirstLine(t *testing.T) {
+	cmd, out, stderr := runDemoProcess(t, "--layer-delay", "0s", "--http", "127.0.0.1:0")
+	readUntil(t, out, "== HTTP endpoints on http://")
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(out)
+	if code := waitExit(t, cmd); code != ExitFailure || !strings.Contains(string(rest), "== interrupt: graceful shutdown") {
+		t.Errorf("exit %d, want %d; stderr %q\n%s", code, ExitFailure, stderr.String(), rest)
+	}
+}

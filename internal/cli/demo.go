@@ -240,6 +240,13 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	if parent == nil {
 		parent = context.Background()
 	}
+	// Signals: the first cuts the scenario short, the second forces. Caught
+	// from the start (the watcher below reads them once the System is up):
+	// a Ctrl-C right after the first lines (the endpoints', the page's)
+	// killed the demo outright.
+	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	out := e.stdout
 	w := &demoWatch{out: out, start: time.Now(), notify: make(chan struct{}, 1)}
 	// Keep the log quiet unless asked: the demo prints the events itself.
@@ -273,10 +280,6 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	live.Start(w, sys)
 	defer live.Stop(w)
 
-	// Signals: the first cuts the scenario short, the second forces.
-	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	stopWatch := make(chan struct{})
 	var interrupted, forced atomic.Bool
 	var watchers sync.WaitGroup
