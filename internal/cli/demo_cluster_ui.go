@@ -233,7 +233,7 @@ func (p clusterPage) StopRunnerAt(ctx context.Context, at string, gen uint64) (s
 		if in.ID == id {
 			found = true
 			if in.Generation != gen {
-				return "", &pageError{http.StatusConflict, fmt.Errorf("runner %s is at generation %d now, not %d: it restarted since the page looked; try again", at, in.Generation, gen)}
+				return "", &pageError{http.StatusConflict, errors.New(webui.StaleGeneration(at, in.Generation, gen))}
 			}
 		}
 	}

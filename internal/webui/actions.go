@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/errhandler"
 )
 
 // FaultInfo describes one fault the page offers.
@@ -131,12 +132,34 @@ func (h *handler) current(ctx context.Context, id string, gen uint64) (actors.Ru
 		if in.ID != id {
 			continue
 		}
+		if in.Removed() {
+			return in, infos, refuse(http.StatusConflict, "runner %s is %s: it has no process and will not restart (the page lists it until the node forgets it)", id, removedHow(in))
+		}
 		if in.Generation != gen {
-			return in, infos, refuse(http.StatusConflict, "runner %s is at generation %d now, not %d: it restarted since the page looked; try again", id, in.Generation, gen)
+			return in, infos, refuse(http.StatusConflict, "%s", StaleGeneration(id, in.Generation, gen))
 		}
 		return in, infos, nil
 	}
 	return actors.RunnerInfo{}, infos, &actionError{code: http.StatusNotFound, msg: fmt.Sprintf("unknown runner %q", id), err: actors.ErrUnknownRunner}
+}
+
+// StaleGeneration is the refusal of an action at generation saw on runner
+// id, which is at generation now: an older generation restarted since the
+// page looked; a newer one cannot have been on the page at all.
+func StaleGeneration(id string, now, saw uint64) string {
+	if saw > now {
+		return fmt.Sprintf("runner %s is at generation %d: generation %d has not started, so no page showed it; reload the page and use the generation it lists (runners[].generation in /api/status)", id, now, saw)
+	}
+	return fmt.Sprintf("runner %s is at generation %d now, not %d: it restarted since the page looked; try again", id, now, saw)
+}
+
+// removedHow says how a removed runner ended: escalated (its last error
+// record's decision), or stopped.
+func removedHow(in actors.RunnerInfo) string {
+	if r := in.LastRecord; r != nil && (r.Decision.Action == errhandler.Escalate || r.Decision.Then == errhandler.Escalate) {
+		return fmt.Sprintf("stopped for good: it escalated at generation %d (%s)", in.Generation, r.Kind)
+	}
+	return "stopped for good"
 }
 
 func (h *handler) fault(w http.ResponseWriter, r *http.Request) {
@@ -316,8 +339,10 @@ func ownProcess(in actors.RunnerInfo, infos []actors.RunnerInfo) error {
 	}
 	state, ppid, pgrp, err := procStat(in.Pid)
 	switch {
+	case err != nil && in.Restarting:
+		return refuse(http.StatusConflict, "runner %s: its process %d has ended and it waits to restart (%s): reload the page and try again once generation %d runs", in.ID, in.Pid, in.StatusText(), in.Generation+1)
 	case err != nil:
-		return refuse(http.StatusConflict, "runner %s: its process %d has ended (it may be restarting: reload the page and try again)", in.ID, in.Pid)
+		return refuse(http.StatusConflict, "runner %s: its process %d has ended (the node is handling its exit: reload the page to see what follows)", in.ID, in.Pid)
 	case state == "Z":
 		return refuse(http.StatusConflict, "runner %s: its process %d has exited (not reaped yet)", in.ID, in.Pid)
 	case ppid != os.Getpid() || pgrp != in.Pid:

@@ -496,3 +496,42 @@ func TestInject(t *testing.T) {
 		t.Errorf("garbage: %q, %v", res, err)
 	}
 }
+
+// TestActionRefusalsSayWhatIsTrue: a refusal names what is the case (a
+// trial got "it restarted since the page looked" for a generation the
+// runner never had, "it may be restarting" for a runner that was not).
+func TestActionRefusalsSayWhatIsTrue(t *testing.T) {
+	ended := func() int { // the pid of a process that has ended and been reaped
+		cmd := exec.Command("true")
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd.Process.Pid
+	}
+	dead := ended()
+	node := &fakeNode{runners: []actors.RunnerInfo{
+		{ID: "r1", Generation: 1, Pid: child(t)},
+		{ID: "backoff", Generation: 2, Pid: dead, Restarting: true, RestartIn: 300 * time.Millisecond, RestartAttempt: 1},
+		{ID: "exiting", Generation: 1, Pid: ended()},
+	}}
+	h, sigs := newTestHandler(node, Config{Actions: true})
+	for _, c := range []struct {
+		name, path, body string
+		says             string
+	}{
+		{"future generation", "/api/runners/r1/fault", `{"kind":"crash","generation":5}`,
+			"runner r1 is at generation 1: generation 5 has not started, so no page showed it; reload the page"},
+		{"stop at a future generation", "/api/runners/r1/stop", `{"generation":2}`, "generation 2 has not started"},
+		{"in backoff", "/api/runners/backoff/fault", `{"kind":"crash","generation":2}`,
+			fmt.Sprintf("runner backoff: its process %d has ended and it waits to restart (restarting in 300ms (attempt 1)): reload the page and try again once generation 3 runs", dead)},
+		{"exit not handled yet", "/api/runners/exiting/fault", `{"kind":"hang","generation":1}`, "the node is handling its exit"},
+	} {
+		w := post(h, c.path, c.body, nil)
+		if w.Code != http.StatusConflict || !strings.Contains(message(w), c.says) {
+			t.Errorf("%s: %d %s; want 409 saying %q", c.name, w.Code, strings.TrimSpace(w.Body.String()), c.says)
+		}
+	}
+	if len(*sigs) != 0 || len(node.stopped) != 0 {
+		t.Errorf("refused, yet signals %v, stops %v", *sigs, node.stopped)
+	}
+}
