@@ -41,7 +41,7 @@ func (d *clusterDemo) startUI() (*webui.Server, error) {
 	if d.o.ui.addr == "" {
 		return nil, nil
 	}
-	srv, err := webui.Start(clusterPage{d}, d.o.ui.config(), d.e.logger)
+	srv, err := webui.Start(clusterPage{d}, d.o.ui.config("the demo"), d.e.logger)
 	if err != nil {
 		return nil, fmt.Errorf("demo: --ui: %w", uiStartError(d.o.ui.addr, err))
 	}

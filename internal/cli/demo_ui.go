@@ -40,8 +40,10 @@ func (o uiOptions) check() error {
 	return nil
 }
 
-func (o uiOptions) config() webui.Config {
-	return webui.Config{Addr: o.addr, Actions: o.actions, AllowRemote: o.allowRemote}
+// config is the page's configuration; program names what serves it ("the
+// demo", "the node") in the refusal of an action while the buttons are off.
+func (o uiOptions) config(program string) webui.Config {
+	return webui.Config{Addr: o.addr, Actions: o.actions, AllowRemote: o.allowRemote, Program: program}
 }
 
 // startUI serves the page of sys when --ui was given (nil, nil otherwise).
@@ -49,7 +51,7 @@ func startUI(e *env, w *demoWatch, sys *exo.System, o uiOptions) (*webui.Server,
 	if o.addr == "" {
 		return nil, nil
 	}
-	srv, err := webui.Start(webui.NodeOf(sysnode.Of(sys)), o.config(), e.logger)
+	srv, err := webui.Start(webui.NodeOf(sysnode.Of(sys)), o.config("the demo"), e.logger)
 	if err != nil {
 		return nil, fmt.Errorf("--ui: %w", uiStartError(o.addr, err))
 	}

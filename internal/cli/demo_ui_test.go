@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"syscall"
@@ -110,5 +111,34 @@ func TestDemoUI(t *testing.T) {
 	if code := waitExit(t, cmd); code != ExitOK || !strings.Contains(rest.String(), "no runner process left running") ||
 		!strings.Contains(rest.String(), "live: tasks ") {
 		t.Errorf("exit %d; stderr %s\n%s", code, stderr.String(), rest.String())
+	}
+}
+
+// TestDemoUIActionsOff: with the buttons off, an action's refusal names the
+// demo's own flag, not the node's ("start the node with --ui-actions", a
+// trial got on `demo --ui`).
+func TestDemoUIActionsOff(t *testing.T) {
+	cmd, out, _ := runDemoProcess(t, "--layer-delay", "0s", "--ui", "127.0.0.1:0")
+	head := readUntil(t, out, "== web page of the supervision tree: ")
+	i := strings.Index(head, "http://")
+	if i < 0 {
+		t.Fatalf("no page address in:\n%s", head)
+	}
+	url := strings.Fields(head[i:])[0]
+	pr, err := http.Post(url+"api/runners/any/fault", "application/json", strings.NewReader(`{"kind":"crash","generation":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct{ Error string }
+	_ = json.NewDecoder(pr.Body).Decode(&answer)
+	pr.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	if pr.StatusCode != http.StatusForbidden || answer.Error != "actions are off: start the demo with --ui-actions to enable the fault and stop buttons" {
+		t.Errorf("action with the buttons off: %d %q", pr.StatusCode, answer.Error)
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	_, _ = io.Copy(io.Discard, out)
+	if code := waitExit(t, cmd); code != ExitFailure {
+		t.Errorf("exit %d after an interrupt, want %d", code, ExitFailure)
 	}
 }

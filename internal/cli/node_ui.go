@@ -21,7 +21,7 @@ func startNodeUI(e *env, sys *exo.System, o nodeOptions) (*webui.Server, error) 
 	if o.ui.addr == "" {
 		return nil, nil
 	}
-	srv, err := webui.Start(webui.NodeOf(sysnode.Of(sys)), o.ui.config(), e.logger)
+	srv, err := webui.Start(webui.NodeOf(sysnode.Of(sys)), o.ui.config("the node"), e.logger)
 	if err != nil {
 		return nil, uiStartError(o.ui.addr, err)
 	}

@@ -96,7 +96,11 @@ const maxBody = 4 << 10
 func (h *handler) readAction(w http.ResponseWriter, r *http.Request, needKind bool) (actionRequest, error) {
 	var req actionRequest
 	if !h.cfg.Actions {
-		return req, refuse(http.StatusForbidden, "actions are off: start the node with --ui-actions to enable the fault and stop buttons")
+		program := h.cfg.Program
+		if program == "" {
+			program = "the node"
+		}
+		return req, refuse(http.StatusForbidden, "actions are off: start %s with --ui-actions to enable the fault and stop buttons", program)
 	}
 	if o := r.Header.Get("Origin"); o != "" && o != "http://"+r.Host && o != "https://"+r.Host {
 		return req, refuse(http.StatusForbidden, "origin %q refused: actions are taken from the page itself only", o)

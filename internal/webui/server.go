@@ -47,6 +47,10 @@ type Config struct {
 	// Actions enables the fault and stop buttons and their POST endpoints;
 	// off, they answer 403.
 	Actions bool
+	// Program names what serves the page, in the 403 of an action while
+	// Actions is off: "start the demo with --ui-actions …". Empty means
+	// "the node".
+	Program string
 	// Interval is the time between two snapshots on an event stream;
 	// zero means 500 ms.
 	Interval time.Duration

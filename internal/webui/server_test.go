@@ -499,7 +499,8 @@ func TestInject(t *testing.T) {
 
 // TestActionRefusalsSayWhatIsTrue: a refusal names what is the case (a
 // trial got "it restarted since the page looked" for a generation the
-// runner never had, "it may be restarting" for a runner that was not).
+// runner never had, "it may be restarting" for a runner that was not, and
+// "start the node with --ui-actions" from the demo).
 func TestActionRefusalsSayWhatIsTrue(t *testing.T) {
 	ended := func() int { // the pid of a process that has ended and been reaped
 		cmd := exec.Command("true")
@@ -533,5 +534,10 @@ func TestActionRefusalsSayWhatIsTrue(t *testing.T) {
 	}
 	if len(*sigs) != 0 || len(node.stopped) != 0 {
 		t.Errorf("refused, yet signals %v, stops %v", *sigs, node.stopped)
+	}
+	off, _ := newTestHandler(node, Config{Program: "the demo"})
+	if w := post(off, "/api/runners/r1/fault", `{"kind":"crash","generation":1}`, nil); w.Code != http.StatusForbidden ||
+		message(w) != "actions are off: start the demo with --ui-actions to enable the fault and stop buttons" {
+		t.Errorf("actions off on the demo: %d %s", w.Code, w.Body)
 	}
 }
