@@ -10,6 +10,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors/health"
 	"github.com/exo-actors/exo-actors/internal/httpapi"
+	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
 // testDoc is a node's status document with two runners, one restarted and
@@ -234,13 +235,18 @@ func TestLineClock(t *testing.T) {
 
 // TestClusterFinalView: after the last poll the view is shown once more,
 // so its last frame has the final counts, and stays: a table's last frame
-// is not erased (it said "tasks 60/63" when all 63 had ended, a poll
-// old); plain lines end with a last line.
+// is not erased (it said "tasks 60/63" when all 63 had ended: a poll old,
+// and counting only the terminal statuses the lagging streams had
+// delivered); plain lines end with a last line.
 func TestClusterFinalView(t *testing.T) {
 	start := time.Now()
 	var out bytes.Buffer
+	// task-2's outcome came through its handle; its node's stream has not
+	// said so yet.
 	d := &clusterDemo{start: start, liveMode: liveTable, o: clusterOptions{tasks: 2}, streams: map[string]*streamStats{},
-		terminal: map[string]int{"task-1": 1, "task-2": 1}}
+		terminal: map[string]int{"task-1": 1}, tasks: []*tracked{
+			{h: &exo.TaskHandle{ID: "task-1"}, outcome: exo.TaskOutcome{Status: exo.TaskComplete}},
+			{h: &exo.TaskHandle{ID: "task-2"}, outcome: exo.TaskOutcome{Status: exo.TaskFailed}}}}
 	d.view = newLiveView(liveTable, &out, start)
 	d.log = d.view
 	d.view.redraw([]string{"old frame"})
