@@ -28,6 +28,7 @@ func TestActionOnARemovedRunner(t *testing.T) {
 	logger := logrus.New()
 	logger.SetOutput(io.Discard)
 	sys, err := exo.New(exo.Config{Logger: logger, Hook: ev.Hook, BuiltinBinary: bin, Env: append(os.Environ(), markerKey+"="+marker),
+		DeadLetterThrottle: time.Millisecond, // its goroutine ends soon after the shutdown (TestMain's goleak)
 		ErrorPolicy: exo.ErrorPolicy{Backoff: exo.BackoffConfig{Base: 10 * time.Millisecond, Max: 20 * time.Millisecond},
 			Intensity: exo.Intensity{MaxRestarts: 1, Window: time.Minute}}})
 	if err != nil {
