@@ -33,7 +33,11 @@ type StatusChanged struct {
 	At         time.Time
 }
 
-// ProcessExited: a runner's process ended and was reaped.
+// ProcessExited: a runner's process ended and was reaped. It is published
+// once the node has read every frame the process wrote before it ended, so
+// no StatusChanged the process reported follows it (the node's own Failed,
+// made of the exit, does); a pipe held open by a process outside the
+// runner's group delays it by at most Timeouts.Drain.
 type ProcessExited struct {
 	RunnerID   string
 	Generation uint64

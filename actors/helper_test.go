@@ -87,6 +87,12 @@ func helperMain(mode string) int {
 		return 0
 	case "cut-frame-exit":
 		return helperCutFrameExit()
+	case "loading-then-exit":
+		// Reports many Loading steps as fast as it can, then exits: the
+		// pipe still holds the last of them when the node reaps it.
+		err := runner.Serve(context.Background(), loadThenExit{})
+		fmt.Fprintln(os.Stderr, "helper runner:", err)
+		return 1
 	case "skips-running":
 		return helperSkipsRunning(os.Getenv("SKIPS_RUNNING_HOW"))
 	case "stray-stdout":
@@ -132,6 +138,22 @@ func (deafHandler) Run(ctx context.Context, t *runner.Task) error {
 	<-make(chan struct{}) // never: the runner ends by SIGTERM or SIGKILL
 	return nil
 }
+
+// loadThenExit reports 5,000 Loading steps and exits 3 without a word
+// more: more frames than a pipe holds are queued when the process ends.
+type loadThenExit struct{}
+
+func (loadThenExit) Load(ctx context.Context, s *runner.Session) error {
+	const layers uint32 = 5000
+	for i := range layers {
+		if err := s.Loading(i, layers); err != nil {
+			return err
+		}
+	}
+	os.Exit(3)
+	return nil
+}
+func (loadThenExit) Run(ctx context.Context, t *runner.Task) error { return nil }
 
 type idleHandler struct{}
 

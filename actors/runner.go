@@ -144,7 +144,11 @@ type runnerActor struct {
 	ackedWhileReady uint64
 
 	// Evidence about how the process ends.
-	exit        *proc.ExitStatus
+	exit *proc.ExitStatus
+	// exitEvent: the ProcessExited of a reaped process, held until the
+	// stdout reader has delivered every frame written before the exit, so
+	// that no StatusChanged of this process follows its ProcessExited.
+	exitEvent   *ProcessExited
 	pipesOpen   pipeSet
 	readerErr   error
 	termination string              // a TerminationError's text
@@ -595,6 +599,7 @@ func (a *runnerActor) onStderr(m *proc.StderrLine) {
 
 func (a *runnerActor) onReaderClosed(ctx actor.Context, m *proc.ReaderClosed) {
 	a.readerErr = m.Err
+	a.emitExit() // every frame before the exit is in: now the exit
 	if m.Skipped > 0 {
 		a.log.WithFields(logrus.Fields{"skipped_chunks": m.Skipped, "frames": m.Frames}).
 			Debug("stdout reader skipped the chunks of tasks that had ended, undecoded")
@@ -673,7 +678,10 @@ func (a *runnerActor) onExited(ctx actor.Context, m *proc.Exited) {
 	a.cancel(timerExitGrace)
 	a.cancel(timerStopStep)
 	a.log.WithFields(logrus.Fields{"exit": st.String(), "lifetime": m.At.Sub(a.p.Started)}).Info("runner process exited")
-	a.emit(&ProcessExited{RunnerID: a.slot.id, Generation: a.gen, Pid: a.p.Pid, Status: st, At: m.At})
+	a.exitEvent = &ProcessExited{RunnerID: a.slot.id, Generation: a.gen, Pid: a.p.Pid, Status: st, At: m.At}
+	if a.pipesOpen&pipeReader == 0 {
+		a.emitExit()
+	}
 	switch a.life {
 	case lifeStarting, lifeServing, lifeDraining, lifeSuspect:
 		// Nobody asked it to exit. Frames may still be in the pipe (a
@@ -1092,6 +1100,14 @@ func (a *runnerActor) cancelAllTimers() {
 }
 
 func (a *runnerActor) emit(e Event) { a.node.emitFor(a.slot, e) }
+
+// emitExit publishes the held ProcessExited, if any (see exitEvent).
+func (a *runnerActor) emitExit() {
+	if a.exitEvent != nil {
+		a.emit(a.exitEvent)
+		a.exitEvent = nil
+	}
+}
 
 // procSpec turns the slot's RunnerSpec into what proc starts.
 func (n *nodeConfig) procSpec(s *slot) (proc.Spec, error) {

@@ -212,6 +212,40 @@ func TestHandshakeErrors(t *testing.T) {
 	}
 }
 
+// A runner's last frames can still be in the pipe when the node reaps it:
+// the StatusChanged events they make come before its ProcessExited, never
+// after (a demo showed "process exited" and then "status Loading").
+func TestNoStatusAfterProcessExited(t *testing.T) {
+	n := startNode(t)
+	id, err := n.SpawnRunner(ctxT(t), actors.RunnerSpec{Kind: "quitter", Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=loading-then-exit"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := n.rec.waitFor(t, 30*time.Second, "failure", failed(id))
+	exited, loading := -1, 0
+	for i, e := range evs {
+		switch e := e.(type) {
+		case *actors.ProcessExited:
+			if e.RunnerID == id && e.Generation == 1 {
+				exited = i
+			}
+		case *actors.StatusChanged:
+			if e.RunnerID != id || e.Generation != 1 {
+				continue
+			}
+			loading++
+			// The node's own Failed, made of the exit, comes after it.
+			if exited >= 0 && e.To.GetKind() != exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED {
+				t.Fatalf("StatusChanged %s → %s (event %d) after ProcessExited (event %d)", e.From, e.To, i, exited)
+			}
+		}
+	}
+	if exited < 0 || loading < 2 {
+		t.Fatalf("ProcessExited at %d, %d StatusChanged: want both", exited, loading)
+	}
+	t.Logf("%d StatusChanged before the ProcessExited", loading)
+}
+
 func TestRunnerClosingItsStdinIsDetected(t *testing.T) {
 	n := startNode(t)
 	id, err := n.SpawnRunner(ctxT(t), actors.RunnerSpec{Kind: "deaf", Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=close-stdin"}})

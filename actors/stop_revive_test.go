@@ -172,13 +172,10 @@ func TestStopRequestedWhileRunnerEndsIsNotRestarted(t *testing.T) {
 	t.Cleanup(func() { _ = syscall.Kill(held, syscall.SIGKILL) }) // if a check failed first
 
 	_ = syscall.Kill(pid, syscall.SIGKILL) // the runner only: the grandchild keeps stdout open
-	n.rec.waitFor(t, 20*time.Second, "exit seen", func(evs []actors.Event) bool {
-		for _, e := range evs {
-			if x, ok := e.(*actors.ProcessExited); ok && x.RunnerID == id {
-				return true
-			}
-		}
-		return false
+	// The reap is logged at once; its ProcessExited waits for the stdout
+	// reader (no StatusChanged may follow it), which the grandchild holds.
+	n.logs.waitLog(t, 20*time.Second, "exit seen", func(e *logrus.Entry) bool {
+		return e.Data["runner_id"] == id && e.Message == "runner process exited"
 	})
 	type answer struct {
 		res *actors.StopResult
