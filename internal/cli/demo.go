@@ -67,8 +67,8 @@ func newDemoCommand(e *env) *cobra.Command {
 			if o.runners < 2 || o.runners > 32 {
 				return usageErrorf("--runners %d: want 2 to 32 (one is killed, the others keep serving)", o.runners)
 			}
-			if o.tokens < 1 || o.layers < 1 || o.tokDelay < 0 || o.layDelay < 0 {
-				return usageErrorf("--tokens and --layers must be at least 1, delays not negative")
+			if err := o.checkScenarioFlags(); err != nil {
+				return err
 			}
 			if o.fault != "" {
 				if _, err := builtinrunner.ParseFault(o.fault); err != nil {
@@ -101,6 +101,22 @@ func newDemoCommand(e *env) *cobra.Command {
 	addClusterFlags(f, &o.cluster)
 	f.StringVar(&o.live, "live", "auto", "live view of the runners while the demo runs: auto (a table redrawn under the events on a terminal, a plain line every 2s otherwise), table, lines or off")
 	return cmd
+}
+
+// checkScenarioFlags names the first flag of the one-node scenario that is
+// out of range and what it wants.
+func (o *demoOptions) checkScenarioFlags() error {
+	switch {
+	case o.tokens < 1:
+		return usageErrorf("--tokens %d: want at least 1 token per task", o.tokens)
+	case o.layers < 1:
+		return usageErrorf("--layers %d: want at least 1 layer per runner", o.layers)
+	case o.tokDelay < 0:
+		return usageErrorf("--token-delay %s: want 0 or more (e.g. 25ms)", o.tokDelay)
+	case o.layDelay < 0:
+		return usageErrorf("--layer-delay %s: want 0 or more (e.g. 60ms)", o.layDelay)
+	}
+	return nil
 }
 
 // demoWatch prints events as they happen and lets the demo wait for them.

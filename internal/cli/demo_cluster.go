@@ -453,9 +453,12 @@ type tracked struct {
 }
 
 // submit submits t to the next runner round-robin, trying the others when
-// one refuses (its node lost, the runner escalated and stopped).
+// one refuses (its node lost, the runner escalated and stopped). A submit
+// cut short by the run's end (Ctrl-C) is not a rejection: the task was
+// never offered to every runner, and it is not counted.
 func (d *clusterDemo) submit(ctx context.Context, t exo.Task) {
 	targets := d.targets()
+	var last error
 	for try := 0; try < len(targets); try++ {
 		tg := targets[(d.next+try)%len(targets)]
 		h, err := tg.n.client.Submit(ctx, tg.runner, t)
@@ -466,11 +469,19 @@ func (d *clusterDemo) submit(ctx context.Context, t exo.Task) {
 			d.mu.Unlock()
 			return
 		}
+		if ctx.Err() != nil {
+			return
+		}
+		last = err
 	}
 	d.mu.Lock()
 	d.sum.TasksRejected++
 	d.mu.Unlock()
-	d.logf("task %s rejected by every runner", t.ID)
+	if last == nil {
+		d.logf("task %s rejected: no runner to offer it to", t.ID)
+		return
+	}
+	d.logf("task %s rejected by every runner (the last said: %v)", t.ID, last)
 }
 
 // failReason sums a failure's reason up for the by-reason counts.

@@ -48,6 +48,23 @@ func TestClusterDemoUsageErrors(t *testing.T) {
 	}
 }
 
+// The one-node scenario's flags: the error names the flag that is wrong.
+func TestDemoScenarioFlagErrors(t *testing.T) {
+	for _, c := range []struct{ flag, value string }{
+		{"--tokens", "0"}, {"--layers", "-1"}, {"--token-delay", "-5ms"}, {"--layer-delay", "-1s"},
+	} {
+		t.Run(c.flag, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := Main([]string{"demo", c.flag, c.value}, strings.NewReader(""), &stdout, &stderr); code != ExitUsage {
+				t.Fatalf("exit %d, want %d; stderr %q", code, ExitUsage, stderr.String())
+			}
+			if want := "exo-actors: " + c.flag + " " + c.value + ": want "; !strings.HasPrefix(stderr.String(), want) {
+				t.Errorf("stderr %q: want it to start with %q", stderr.String(), want)
+			}
+		})
+	}
+}
+
 func TestChaosPlanKinds(t *testing.T) {
 	for in, want := range map[string]int{"none": 0, "all": len(chaosKinds), "crash": 1, "node-kill": 1} {
 		got, err := chaosPlanKinds(in)
@@ -153,6 +170,10 @@ func TestClusterDemoSIGINT(t *testing.T) {
 	i := strings.Index(text, "== interrupt: the run is cut short; graceful shutdown of every node, then the summary (exit 1)\n")
 	if i < 0 || i > strings.Index(text, "== graceful shutdown of every node") || !strings.Contains(text, "invariants ok: false") {
 		t.Errorf("output:\n%s", text)
+	}
+	// A submit the interrupt cut short is not a runner's refusal.
+	if strings.Contains(text, "rejected by every runner") || !strings.Contains(text, "  rejected 0\n") {
+		t.Errorf("the interrupt counted as a rejection:\n%s", text)
 	}
 	if code != ExitFailure || !strings.Contains(stderr.String(), "interrupted (SIGINT or SIGTERM)") {
 		t.Errorf("exit %d, want %d; stderr:\n%s", code, ExitFailure, stderr.String())
