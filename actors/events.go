@@ -34,10 +34,14 @@ type StatusChanged struct {
 }
 
 // ProcessExited: a runner's process ended and was reaped. It is published
-// once the node has read every frame the process wrote before it ended, so
-// no StatusChanged the process reported follows it (the node's own Failed,
-// made of the exit, does); a pipe held open by a process outside the
-// runner's group delays it by at most Timeouts.Drain.
+// once the node's stdout reader of the process has ended, so no
+// StatusChanged the process reported follows it (the node's own Failed or
+// Shutdown, made of the exit, do). The reader ends at the pipe's end, or at
+// most Timeouts.Drain after the reap when a process outside the runner's
+// group holds the pipe open (frames still in the pipe then are dropped).
+// One per process, with one exception: when the runner actor panicked (a
+// bug, KindActorPanic) and was stopped before the process's reap reached
+// it, there is none.
 type ProcessExited struct {
 	RunnerID   string
 	Generation uint64

@@ -1045,6 +1045,7 @@ func (a *runnerActor) onActorStopping(ctx actor.Context) {
 	}
 	a.cancelAllTimers()
 	a.endProcess()
+	a.emitExit() // no frame of this process is handled from here on
 	if a.life == lifePanicked {
 		a.slot.tasks.stopTimers() // still the ledger's owner (enterPanicked); its tasks ended there
 		a.to(lifeDone)            // the supervisor's pill: everything queued before it was answered

@@ -71,6 +71,7 @@ func (a *runnerActor) enterPanicked(ctx actor.Context, r any, stack []byte) *Run
 		Error("runner actor panicked (a bug): killed its process group; its tasks end Failed and every request queued for it is answered with the panic")
 	a.cancelAllTimers()
 	a.endProcess()
+	a.emitExit() // no frame of this process is handled from here on
 	n := len(a.slot.tasks.live)
 	a.node.failTasks(a.slot, a.bug, false)
 	f := a.panicFailure(n)
@@ -202,6 +203,12 @@ func (a *runnerActor) receivePanicked(ctx actor.Context) {
 		if a.current(m.Gen) {
 			st := m.Status
 			a.exit = &st
+			// Reaped after the panic (its group was killed then): no frame
+			// of it is handled any more, so its exit goes out at once,
+			// after the Failed the panic made. The actor may be stopped
+			// before the reap arrives; then there is none (docs).
+			a.exitEvent = &ProcessExited{RunnerID: a.slot.id, Generation: a.gen, Pid: a.p.Pid, Status: st, At: m.At}
+			a.emitExit()
 		}
 	case *proc.ReaderClosed:
 		if a.current(m.Gen) {

@@ -16,7 +16,6 @@ import (
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/errhandler"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
-	"github.com/sirupsen/logrus"
 )
 
 const (
@@ -245,52 +244,6 @@ func TestNoStatusAfterProcessExited(t *testing.T) {
 		t.Fatalf("ProcessExited at %d, %d StatusChanged: want both", exited, loading)
 	}
 	t.Logf("%d StatusChanged before the ProcessExited", loading)
-}
-
-// A process outside the runner's group that holds its stdout keeps the
-// reader open after the runner died; the held ProcessExited is emitted once
-// Timeouts.Drain closes the node's ends, exactly once, and the failure
-// follows it, while the holder still lives.
-func TestProcessExitedWhenAStrayProcessHoldsStdout(t *testing.T) {
-	n := startNode(t, func(c *actors.NodeConfig) { c.Timeouts.Drain = 300 * time.Millisecond })
-	ctx := ctxT(t)
-	id, err := n.SpawnRunner(ctx, actors.RunnerSpec{Kind: "held", Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=stdout-held"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
-	pid := pidOf(n.rec.snapshot(), id, 1)
-	held := 0
-	n.logs.waitLog(t, 20*time.Second, "the grandchild's PID", func(e *logrus.Entry) bool {
-		line, _ := e.Data["line"].(string)
-		_, err := fmt.Sscanf(line, "grandchild pid %d", &held)
-		return e.Data["runner_id"] == id && err == nil
-	})
-	defer waitGone(t, held, 20*time.Second)
-	defer func() { _ = syscall.Kill(held, syscall.SIGKILL) }()
-
-	_ = syscall.Kill(pid, syscall.SIGKILL) // the runner only: the holder keeps stdout open
-	evs := n.rec.waitFor(t, 20*time.Second, "the failure", failed(id))
-	exits, exitAt, failAt := 0, -1, -1
-	for i, e := range evs {
-		switch e := e.(type) {
-		case *actors.ProcessExited:
-			if e.RunnerID == id && e.Generation == 1 {
-				exits++
-				exitAt = i
-			}
-		case *actors.RunnerFailed:
-			if e.Failure.RunnerID == id && failAt < 0 {
-				failAt = i
-			}
-		}
-	}
-	if exits != 1 || exitAt > failAt {
-		t.Fatalf("%d ProcessExited of generation 1 (at %d), failure at %d: want one, before the failure", exits, exitAt, failAt)
-	}
-	if syscall.Kill(held, 0) != nil {
-		t.Fatal("the holder died first: the test did not hold the pipe past Drain")
-	}
 }
 
 func TestRunnerClosingItsStdinIsDetected(t *testing.T) {
