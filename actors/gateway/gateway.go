@@ -739,11 +739,15 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	// expired: a client whose welcome was lost). System messages are
 	// handled in order, this one after endSession's Unwatch; watchers are
 	// a set, so a first hello's is harmless.
-	selfSystem(ctx, &actor.Watch{Watcher: from})
 	if len(a.sessions) >= g.cfg.MaxSessions {
+		// Refused: drop the watch its client actor made at its start, or
+		// every refused client (it closes, or its process exits) would stay
+		// among the gateway's watchers until the node stops.
+		selfSystem(ctx, &actor.Unwatch{Watcher: from})
 		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: %d sessions, the node's limit", ErrLimit, g.cfg.MaxSessions)))
 		return
 	}
+	selfSystem(ctx, &actor.Watch{Watcher: from})
 	sctx, cancel := context.WithCancelCause(g.ctx)
 	s := &session{key: key, pid: from, name: m.GetClientName(), lastSeen: time.Now(),
 		subs: map[uint64]*actor.PID{}, tasks: map[uint64]actors.TaskSpec{}, runners: map[uint64]string{},

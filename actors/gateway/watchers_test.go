@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/exo-actors/exo-actors/actors/gateway"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -245,4 +246,44 @@ func (c *watchingClient) hello(t *testing.T, f *fixture, callID uint64, name str
 func sendTerminated(f *fixture, who *actor.PID, why actor.TerminatedReason) {
 	gw, _ := f.node.System().ProcessRegistry.GetLocal(f.gw.PID().Id)
 	gw.SendSystemMessage(f.gw.PID(), &actor.Terminated{Who: who, Why: why})
+}
+
+// TestRefusedHelloDropsItsClientsWatch: a hello refused at MaxSessions
+// (the client then closes, or its process exits) leaves no watch behind.
+// Before, every refused client stayed among the gateway's watchers, and
+// the gateway's stop sent each a Terminated (an audit: 50 of 50).
+func TestRefusedHelloDropsItsClientsWatch(t *testing.T) {
+	f := newFixtureWith(t, func(c *gateway.Config) { c.MaxSessions = 1 })
+	sys := f.node.System()
+	holder := spawnWatchingClient(f)
+	defer func() { _ = sys.Root.StopFuture(holder.pid).Wait() }()
+	holder.hello(t, f, 1, "holder")
+	const n = 20
+	var refused []*actor.PID
+	for i := range n {
+		c := spawnWatchingClient(f)
+		m := c.call(t, f, &exov1.GwHello{CallId: uint64(i + 2), ClientName: "refused"})
+		if e, ok := m.(*exov1.GwError); !ok || e.GetCode() != exov1.GwCode_GW_CODE_LIMIT {
+			t.Fatalf("hello %d: got %v, want a LIMIT error", i, m)
+		}
+		_ = sys.Root.StopFuture(c.pid).Wait() // the refused client goes away without unwatching
+		refused = append(refused, c.pid)
+	}
+	var terminated atomic.Int32
+	sub := sys.EventStream.Subscribe(func(ev any) {
+		if d, ok := ev.(*actor.DeadLetterEvent); ok {
+			if _, ok := d.Message.(*actor.Terminated); ok {
+				for _, p := range refused {
+					if d.PID.Equal(p) {
+						terminated.Add(1)
+					}
+				}
+			}
+		}
+	})
+	defer sys.EventStream.Unsubscribe(sub)
+	f.gw.Close() // dead letters are published synchronously: counted before Close returns
+	if k := terminated.Load(); k != 0 {
+		t.Errorf("the gateway's stop sent a Terminated to %d of %d refused, departed clients; want 0", k, n)
+	}
 }
