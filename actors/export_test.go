@@ -223,3 +223,11 @@ func (n *Node) NodeFaultForTest(reason error) { n.onNodeFault(reason) }
 // shutdown's context fitted its phases (tenth session), a Shutdown with a
 // context of 100 ms reached that path; now nothing but a wedged root does.
 func (n *Node) AbandonPhasesForTest() { n.unansweredPhases.Store(true) }
+
+// HealthHistoryRunnersForTest says how many runners the health history
+// holds (it is fed by every event, whether the monitor runs or not).
+func (n *Node) HealthHistoryRunnersForTest() int {
+	n.cfg.history.mu.Lock()
+	defer n.cfg.history.mu.Unlock()
+	return len(n.cfg.history.runners)
+}

@@ -148,3 +148,29 @@ func TestHealthForgottenPersistentRunnerLeavesTheCount(t *testing.T) {
 			rep.Node.Persistent, rep.Alerts, len(rep.Runners))
 	}
 }
+
+// TestNoMonitorStillForgetsRunnersHistory: the health history is fed by
+// every event, with or without a monitor, and only the monitor dropped a
+// forgotten runner's; with Health.Disabled it kept every runner ever
+// spawned (an audit: 8 spawned and removed, 8 held). Retention drops it
+// itself now when there is no monitor.
+func TestNoMonitorStillForgetsRunnersHistory(t *testing.T) {
+	n := startNode(t, func(c *actors.NodeConfig) {
+		c.Retention.KeepRemoved = -1 // a removed runner is forgotten at once
+		c.Health.Disabled = true
+	})
+	ctx := ctxT(t)
+	const runs = 4
+	for range runs {
+		id := readyRunner(t, n)
+		if _, err := n.StopRunner(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.AwaitRunnerRemovedForTest(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k := n.HealthHistoryRunnersForTest(); k != 0 {
+		t.Errorf("the health history holds %d of %d runners spawned and forgotten; want 0", k, runs)
+	}
+}

@@ -99,13 +99,20 @@ func (s *runnerSupervisor) forgetRunner(system *actor.ActorSystem, id string) {
 	// The health monitor learns it from its next roster and drops the
 	// runner's alerts, metric series and history: it may never have seen
 	// the runner gone (forgotten between two checks), and a runner it no
-	// longer lists would otherwise keep them for the node's life.
+	// longer lists would otherwise keep them for the node's life. Without
+	// a monitor (Health.Disabled) nobody would: the history (fed by every
+	// event, monitor or not) and the series go here.
+	if s.node.healthCfg.Disabled {
+		s.node.metrics.forget(id)
+		s.node.history.forget(id)
+		return
+	}
 	if len(s.forgotten) == maxForgotten {
-		s.forgotten = slices.Delete(s.forgotten, 0, 1) // no monitor takes them (disabled): keep the newest
+		s.forgotten = slices.Delete(s.forgotten, 0, 1) // the monitor is late (failing, restarting): keep the newest
 	}
 	s.forgotten = append(s.forgotten, id)
 }
 
 // maxForgotten bounds the forgotten runners waiting for the health
-// monitor's next roster (a node without a monitor keeps the newest).
+// monitor's next roster.
 const maxForgotten = 1024
