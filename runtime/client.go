@@ -1099,6 +1099,12 @@ func (a *clientActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		ctx.Watch(c.gw)
+	case *actor.Stopping:
+		// protoactor does not drop an actor's watches when it stops: the
+		// process's endpoint watcher of the node's address would keep one
+		// entry per Client ever closed, for as long as that endpoint lives
+		// (the process's life, when the node stays up).
+		ctx.Unwatch(c.gw)
 	case *actor.Terminated:
 		if m.Who.Equal(c.gw) {
 			// A system message, handled before the user messages already

@@ -5,12 +5,16 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/exo-actors/exo-actors/actors/gateway"
 	exo "github.com/exo-actors/exo-actors/runtime"
@@ -36,9 +40,16 @@ const helperEnv = "EXO_REMOTE_TEST_HELPER"
 //	           client's session actor ID, close
 //	panic-node: serve a System whose runner actors a client can make panic
 //	           (runPanicNode), print "listening ADDR", block
+//	dial-close: dial EXO_ADDR and close, EXO_N times, print "closed", then
+//	           wait for the node's endpoint to end (the test kills the
+//	           node) and print "watched K": the watches protoactor's
+//	           endpoint watcher still held for the node's address
 func runHelper(mode string) int {
 	if mode == "panic-node" {
 		return runPanicNode()
+	}
+	if mode == "dial-close" {
+		return runDialClose()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -215,4 +226,54 @@ func (h *helperProc) kill(t *testing.T) {
 	_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
 	err := <-h.done
 	h.done <- err
+}
+
+// endpointEndHook catches protoactor's log line of an endpoint's end, which
+// says how many watches its watcher held.
+type endpointEndHook struct{ watched chan any } // capacity 1, never closed
+
+func (h endpointEndHook) Levels() []logrus.Level { return logrus.AllLevels }
+func (h endpointEndHook) Fire(e *logrus.Entry) error {
+	if e.Message == "EndpointWatcher handling terminated" {
+		select {
+		case h.watched <- e.Data["watched"]:
+		default:
+		}
+	}
+	return nil
+}
+
+func runDialClose() int {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	n, err := strconv.Atoi(os.Getenv("EXO_N"))
+	if err != nil {
+		fmt.Println("error: EXO_N:", err)
+		return 2
+	}
+	hook := endpointEndHook{watched: make(chan any, 1)}
+	logger := logrus.New()
+	logger.SetOutput(io.Discard)
+	logger.SetLevel(logrus.DebugLevel)
+	logger.AddHook(hook)
+	for i := range n {
+		c, err := exo.Dial(ctx, os.Getenv("EXO_ADDR"), exo.WithClientName("dial-close"), exo.WithClientLogger(logger))
+		if err != nil {
+			fmt.Println("error: dial", i, err)
+			return 1
+		}
+		if err := c.Close(); err != nil {
+			fmt.Println("error: close", i, err)
+			return 1
+		}
+	}
+	fmt.Println("closed")
+	select {
+	case w := <-hook.watched:
+		fmt.Println("watched", w)
+		return 0
+	case <-ctx.Done():
+		fmt.Println("error: no end of the node's endpoint")
+		return 1
+	}
 }

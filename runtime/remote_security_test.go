@@ -335,3 +335,24 @@ func TestRemoteClientRestartOnTheSameAddress(t *testing.T) {
 		t.Fatalf("the client started again on %s: %q", listen, l)
 	}
 }
+
+// TestClosedClientsLeaveNoWatch: protoactor keeps an actor's remote watches
+// when it stops, so each Client closed in a process left one entry in that
+// process's endpoint watcher of the node's address, for as long as the
+// node stayed up (an audit: 40 Dial+Close, 40 entries). A closed Client
+// unwatches the gateway now; the count is read in a client process of its
+// own (one Remote per process, and its logger is the first Dial's) from
+// protoactor's line at the end of the node's endpoint.
+func TestClosedClientsLeaveNoWatch(t *testing.T) {
+	node := startNode(t, "watches", writeConfig(t, map[string]string{"echo": `{"builtin": true}`}, ""))
+	h := startHelper(t, "dial-close", "EXO_ADDR="+node.addr, "EXO_N=20")
+	if l := h.line(t, 60*time.Second); l != "closed" {
+		t.Fatalf("helper: %q", l)
+	}
+	node.kill()
+	_ = node.wait(t, 20*time.Second)
+	if l := h.line(t, 60*time.Second); l != "watched 0" {
+		t.Errorf("after 20 Dial+Close and the node's end, the helper says %q; want \"watched 0\"", l)
+	}
+	h.wait(t)
+}
