@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/internal/httpserve"
 )
 
 // requestTimeout bounds what one HTTP request asks of the node.
@@ -118,11 +119,12 @@ func Start(n *actors.Node, cfg actors.HTTPConfig, logger *logrus.Logger) (*Serve
 	if err != nil {
 		return nil, fmt.Errorf("HTTP endpoints: listen on %s: %w", addr, err)
 	}
-	s := &Server{ln: ln, srv: &http.Server{Handler: Handler(n, cfg), ReadHeaderTimeout: 5 * time.Second}}
+	srv, limited := httpserve.Server(Handler(n, cfg), ln) // connection bounds: see httpserve
+	s := &Server{ln: ln, srv: srv}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(limited); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.err = err
 			logger.WithError(err).Error("HTTP endpoints stopped")
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/internal/httpapi"
+	"github.com/exo-actors/exo-actors/internal/httpserve"
 )
 
 //go:embed assets
@@ -135,6 +136,12 @@ type handler struct {
 	sequence uint64     // under mu: numbers the garbage tasks
 	// taskPrefix starts the garbage tasks' IDs: "ui" for the page.
 	taskPrefix string
+	// streamWrite bounds each write of an event stream
+	// (httpserve.StreamWriteTimeout; shorter in tests).
+	streamWrite time.Duration
+	// streamCut, when set (tests), hears why an event stream's write
+	// failed, before its slot is given back.
+	streamCut func(error)
 }
 
 // Handler returns the page and its API for node n (see the package
@@ -150,7 +157,7 @@ func newHandler(n Node, cfg Config) *handler {
 	if cfg.MaxClients <= 0 {
 		cfg.MaxClients = DefaultMaxClients
 	}
-	h := &handler{node: n, cfg: cfg, slots: make(chan struct{}, cfg.MaxClients), taskPrefix: "ui",
+	h := &handler{node: n, cfg: cfg, slots: make(chan struct{}, cfg.MaxClients), taskPrefix: "ui", streamWrite: httpserve.StreamWriteTimeout,
 		signal: func(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }}
 	h.routes = h.mux()
 	return h
@@ -206,8 +213,7 @@ func (h *handler) snapshot(ctx context.Context) Snapshot {
 // events streams one Snapshot per interval as server-sent events until the
 // client goes away or the server shuts down (Start's base context).
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
-	flusher, ok := w.(http.Flusher)
-	if !ok {
+	if _, ok := w.(http.Flusher); !ok {
 		writeError(w, http.StatusInternalServerError, "event stream: the connection cannot flush")
 		return
 	}
@@ -223,15 +229,24 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	tick := time.NewTicker(h.cfg.Interval)
 	defer tick.Stop()
+	rc := http.NewResponseController(w)
 	for {
 		b, err := json.Marshal(h.snapshot(r.Context()))
 		if err != nil {
 			return
 		}
-		if _, err := fmt.Fprintf(w, "event: snapshot\ndata: %s\n\n", b); err != nil {
+		// A client that stops reading would block this write for good and
+		// keep its slot: each write has StreamWriteTimeout.
+		_ = rc.SetWriteDeadline(time.Now().Add(h.streamWrite))
+		if _, err = fmt.Fprintf(w, "event: snapshot\ndata: %s\n\n", b); err == nil {
+			err = rc.Flush()
+		}
+		if err != nil {
+			if h.streamCut != nil {
+				h.streamCut(err)
+			}
 			return
 		}
-		flusher.Flush()
 		select {
 		case <-r.Context().Done():
 			return
@@ -274,12 +289,13 @@ func Start(n Node, cfg Config, logger *logrus.Logger) (*Server, error) {
 		return nil, fmt.Errorf("UI: listen on %s: %w", addr, err)
 	}
 	base, cancel := context.WithCancel(context.Background())
-	s := &Server{ln: ln, cancel: cancel, srv: &http.Server{Handler: Handler(n, cfg), ReadHeaderTimeout: 5 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return base }}}
+	srv, limited := httpserve.Server(Handler(n, cfg), ln) // connection bounds: see httpserve
+	srv.BaseContext = func(net.Listener) context.Context { return base }
+	s := &Server{ln: ln, cancel: cancel, srv: srv}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(limited); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.err = err
 			logger.WithError(err).Error("UI server stopped")
 		}

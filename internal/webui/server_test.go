@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/internal/httpapi"
+	"github.com/exo-actors/exo-actors/internal/httpserve"
 )
 
 // fakeNode is a Node with fixed runners; it records what the page asks.
@@ -539,5 +541,61 @@ func TestActionRefusalsSayWhatIsTrue(t *testing.T) {
 	if w := post(off, "/api/runners/r1/fault", `{"kind":"crash","generation":1}`, nil); w.Code != http.StatusForbidden ||
 		message(w) != "actions are off: start the demo with --ui-actions to enable the fault and stop buttons" {
 		t.Errorf("actions off on the demo: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestEventStreamOfAClientThatStopsReading: a client that opens an event
+// stream and never reads it filled its socket's buffers, and the stream's
+// next write blocked for good, holding one of the MaxClients slots until
+// the server stopped (an audit). Each write has a deadline now: the stream
+// is cut, its slot freed, and the next client gets its stream.
+func TestEventStreamOfAClientThatStopsReading(t *testing.T) {
+	node := &fakeNode{}
+	for i := range 2000 { // a large snapshot: the buffers fill in a few writes
+		node.runners = append(node.runners, actors.RunnerInfo{ID: fmt.Sprintf("runner-%04d-%s", i, strings.Repeat("x", 40)), Generation: 1, Pid: 1})
+	}
+	h := newHandler(node, Config{Interval: time.Millisecond, MaxClients: 1})
+	h.streamWrite = 200 * time.Millisecond
+	cut := make(chan error, 1)
+	h.streamCut = func(err error) {
+		select {
+		case cut <- err:
+		default:
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, limited := httpserve.Server(h, ln)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(limited) }()
+	defer func() {
+		_ = srv.Close()
+		<-done
+	}()
+
+	deaf, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deaf.Close()
+	if _, err := fmt.Fprintf(deaf, "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	select { // it never reads: the server's writes fill the buffers, then one times out
+	case err := <-cut:
+		t.Logf("the deaf client's stream was cut: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stream of a client that reads nothing was not cut within 30s")
+	}
+	resp, err := http.Get("http://" + ln.Addr().String() + "/api/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("the next client's stream: %s %s; want 200 (the cut stream's slot back)", resp.Status, b)
 	}
 }
