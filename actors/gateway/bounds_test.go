@@ -212,3 +212,33 @@ func TestBlastWhileAnotherRuns(t *testing.T) {
 		t.Errorf("items %v, done %v: want %d and 3 of calls 2 and 3", items, done, first)
 	}
 }
+
+// TestSubscribeBuffersHaveANodeWideBound: each subscription's buffer is
+// bounded (MaxSubscribeBuffer), and so is their sum over the node
+// (MaxBufferedEvents): before, 64 sessions × 64 subscriptions of 2^20
+// events each could make a node hold about 500 GB for subscribers that
+// never read (an audit). A buffer of 0 counts as the stream's default; an
+// unsubscribe frees its buffer at once.
+func TestSubscribeBuffersHaveANodeWideBound(t *testing.T) {
+	f := newFixtureWith(t, func(c *gateway.Config) { c.MaxBufferedEvents = 3000 })
+	f.hello(t)
+	subscribed := func(callID uint64, buffer int32) {
+		t.Helper()
+		f.send(&exov1.GwSubscribe{CallId: callID, Topic: streams.TopicAlerts, Buffer: buffer})
+		m := f.next(t)
+		if d, ok := m.(*exov1.GwDelivery); ok && d.GetEnd() { // an unsubscribed one's end
+			m = f.next(t)
+		}
+		if m, ok := m.(*exov1.GwSubscribed); !ok || m.GetCallId() != callID {
+			t.Fatalf("subscribe %d (buffer %d): got %T %v, want GwSubscribed", callID, buffer, m, m)
+		}
+	}
+	subscribed(2, 2000)
+	f.send(&exov1.GwSubscribe{CallId: 3, Topic: streams.TopicAlerts, Buffer: 2000})
+	wantError(t, f.next(t), 3, gateway.ErrLimit, "asks for a buffer of 2000 events, and node unit's open subscriptions hold 2000 of its 3000")
+	f.send(&exov1.GwSubscribe{CallId: 4, Topic: streams.TopicAlerts}) // the default: 1024
+	wantError(t, f.next(t), 4, gateway.ErrLimit, "a buffer of 1024 events")
+	subscribed(5, 1000)
+	f.send(&exov1.GwUnsubscribe{CallId: 2})
+	subscribed(6, 2000)
+}

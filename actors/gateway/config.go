@@ -39,6 +39,12 @@ type Config struct {
 	// Limits; zero fields take the defaults.
 	MaxSessions       int // default 64
 	MaxSubsPerSession int // default 64
+	// MaxBufferedEvents bounds the sum of the buffers (SubscribeOptions.
+	// Buffer; the stream's default for 0) of every remote subscription open
+	// on the node: the events the node may hold for subscribers that do not
+	// read. A subscription that would pass it is refused (ErrLimit).
+	// Default DefaultMaxBufferedEvents.
+	MaxBufferedEvents int
 	// OutWindow is how many bytes of task events and deliveries a session
 	// sends a client that acknowledges (GwHello.acks) before it waits for
 	// the client's GwAck; default DefaultOutWindow (outgate.go).
@@ -94,6 +100,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxSubsPerSession <= 0 {
 		c.MaxSubsPerSession = 64
+	}
+	if c.MaxBufferedEvents <= 0 {
+		c.MaxBufferedEvents = DefaultMaxBufferedEvents
 	}
 	if c.MaxTasksPerSession <= 0 {
 		c.MaxTasksPerSession = 4096

@@ -44,6 +44,15 @@ const MaxChunkBatch = 256
 // never reads cannot make the node hold a stream's whole history.
 const MaxSubscribeBuffer = 1 << 20
 
+// DefaultMaxBufferedEvents is Config.MaxBufferedEvents's default: as many
+// events as the default session and subscription limits (64 × 64) hold at
+// the streams' default buffer (1024), so subscriptions of the default
+// buffer never meet it; subscriptions of large buffers do. At about 120
+// bytes a buffered event (its payload aside) it bounds what subscribers
+// that never read make the node hold to about 500 MB; before it, the bound
+// was 64 × 64 × MaxSubscribeBuffer events (about 500 GB).
+const DefaultMaxBufferedEvents = 64 * 64 * 1024
+
 // MaxSubscribeWindow bounds the Window a peer may ask for in GwSubscribe:
 // the events the node hands over unacknowledged. A larger request is
 // refused (ErrInvalidArgument).
@@ -531,12 +540,16 @@ type session struct {
 type childRef struct {
 	s      *session
 	callID uint64
+	buffer int // a relay's: its subscription's buffer, in gatewayActor.buffered
 }
 
 type gatewayActor struct {
 	g        *Gateway
 	sessions map[string]*session
 	children map[string]childRef // relay actor ID → its subscription
+	// buffered: the sum of the open subscriptions' buffers (childRef.buffer),
+	// at most Config.MaxBufferedEvents.
+	buffered int
 	// shutdownCalls: by client key (pidKey, so a hello again during the
 	// call keeps it), the GwShutdown and GwShutdownPhase calls not answered
 	// yet; an entry goes at 0. While a client has one, the note that the
@@ -631,6 +644,7 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 		if ref, ok := a.children[m.Who.Id]; ok {
 			delete(a.children, m.Who.Id)
 			delete(ref.s.subs, ref.callID)
+			a.buffered -= ref.buffer
 			a.count()
 			return
 		}
@@ -953,6 +967,13 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 	case *exov1.GwUnsubscribe:
 		if child := s.subs[callID]; child != nil {
 			ctx.Stop(child)
+			// Its buffer is free for the client's next subscription at
+			// once, not only at the relay's Terminated.
+			if ref, ok := a.children[child.Id]; ok {
+				a.buffered -= ref.buffer
+				ref.buffer = 0
+				a.children[child.Id] = ref
+			}
 		}
 	case *exov1.GwNodeStatus:
 		// Off the actor: the health read and the status document are
@@ -1400,10 +1421,20 @@ func (a *gatewayActor) subscribe(ctx actor.Context, s *session, m *exov1.GwSubsc
 		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: subscription to %q asks for %s; ask for less (0: the node's default)", ErrInvalidArgument, m.GetTopic(), what)))
 		return
 	}
+	buffer := int(m.GetBuffer())
+	if buffer == 0 {
+		buffer = stream.DefaultBuffer()
+	}
+	if a.buffered+buffer > g.cfg.MaxBufferedEvents {
+		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: subscription to %q asks for a buffer of %d events, and node %s's open subscriptions hold %d of its %d (gateway.Config.MaxBufferedEvents); ask for a smaller buffer, or end a subscription first",
+			ErrLimit, m.GetTopic(), buffer, g.cfg.Name, a.buffered, g.cfg.MaxBufferedEvents)))
+		return
+	}
 	r := &relay{g: g, stream: stream, to: ctx.Sender(), req: m, gate: s.out, bounds: s.bounds}
 	child := ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return r }))
 	s.subs[m.GetCallId()] = child
-	a.children[child.Id] = childRef{s: s, callID: m.GetCallId()}
+	a.children[child.Id] = childRef{s: s, callID: m.GetCallId(), buffer: buffer}
+	a.buffered += buffer
 	a.count()
 }
 

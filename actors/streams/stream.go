@@ -194,6 +194,10 @@ func New(topic string, cfg Config) *Stream {
 // Topic returns the stream's topic.
 func (s *Stream) Topic() string { return s.topic }
 
+// DefaultBuffer returns the buffer a subscriber gets when it asks for none
+// (Config.Buffer with its default).
+func (s *Stream) DefaultBuffer() int { return s.cfg.Buffer }
+
 // PID returns the stream actor's PID, or nil before it was spawned.
 func (s *Stream) PID() *actor.PID {
 	s.gate.RLock()
