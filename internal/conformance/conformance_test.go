@@ -324,3 +324,21 @@ func TestDeafWhileStreamingNamed(t *testing.T) {
 		t.Errorf("shutdown-mid-task: %+v\nwant a failure saying %q, without the Node.js hint", c, want)
 	}
 }
+
+// TestCrashSaysHowItEnded: a runner that dies before its Hello is described
+// by its exit, every time. Before, the evidence said "process still
+// running" whenever the end of stdout was read before the reap (half of a
+// trial's runs), and the exit code was lost.
+func TestCrashSaysHowItEnded(t *testing.T) {
+	for i := range 10 {
+		rep, err := conformance.Run(context.Background(), conformance.Config{
+			Command: []string{"/bin/sh", "-c", "echo boom: model file missing >&2; exit 7"}, Only: []string{"hello"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := rep.Case("hello")
+		if c == nil || c.Outcome != conformance.Fail || !strings.Contains(c.Reason, "(process ended: exitcode=7)") {
+			t.Fatalf("run %d: hello case against a crash: %+v; want it to say the process ended with exit code 7", i, c)
+		}
+	}
+}

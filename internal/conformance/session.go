@@ -292,8 +292,24 @@ func (s *session) missing(what string, limit time.Duration, err error) error {
 	return fmt.Errorf("no %s, %s after the start: %v (%s)", what, time.Since(s.started).Round(100*time.Microsecond), err, s.describeEnd())
 }
 
+// exitAfterEOF bounds describeEnd's wait for the exit of a process whose
+// stdout closed: the reap comes after the pipe's end, a moment later.
+const exitAfterEOF = time.Second
+
 // describeEnd says how the process ended (or that it lives), for evidence.
+// Once stdout closed the process is most likely exiting: it waits (at most
+// exitAfterEOF) for the exit, so a runner that died says how ("process
+// ended: exitcode=1"), not "still running" (a trial saw either, by a race,
+// for the same crash).
 func (s *session) describeEnd() string {
+	if s.exit == nil && s.readerDone {
+		deadline := time.Now().Add(exitAfterEOF)
+		for s.exit == nil {
+			if _, err := s.next(time.Until(deadline)); err != nil {
+				break // timed out: it lives with its stdout closed
+			}
+		}
+	}
 	if s.exit == nil {
 		return "process still running"
 	}
