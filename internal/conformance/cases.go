@@ -49,7 +49,7 @@ var cases = []testCase{
 	{"shutdown", "Shutdown{timeout}: ShuttingDown, Shutdown, exit 0 within the timeout", caseShutdown},
 	{"shutdown-mid-task", "Shutdown{timeout} while a task streams (read while it streams): ShuttingDown, the task ends Cancelled, Shutdown, exit 0 within the timeout (an exit decided in async work, e.g. after the task's loop ends, must not hang)", caseShutdownMidTask},
 	{"stdin-eof", "the end of stdin (supervisor gone) makes the runner exit within the exit grace", caseStdinEOF},
-	{"no-stray-stdout", "over a whole life (handshake, Ready, a task, Shutdown) every stdout byte is a valid frame", caseStdoutClean},
+	{"no-stray-stdout", "over a whole life (handshake, Ready, a task, a second idle, Shutdown) every stdout byte is a valid frame", caseStdoutClean},
 	{"unknown-message", "a supervisor frame with a body this version does not know is refused clearly (Failed/TerminationError and an exit code) or ignored, never a crash", caseUnknownMessage},
 }
 
@@ -306,7 +306,7 @@ func caseFinishReason(s *session) ([]string, error) {
 		return ev, l.err
 	}
 	if len(l.chunks) == 0 {
-		return ev, fmt.Errorf("no chunks for a %s task with max_tokens=5", s.cfg.TaskKind)
+		return ev, fmt.Errorf("no chunks for a %s task with max_tokens=5: the suite needs a task kind that streams max_tokens token chunks (--task-kind; docs/runners.md)", s.cfg.TaskKind)
 	}
 	for i, c := range l.chunks {
 		r := c.GetToken().GetFinishReason()
@@ -827,6 +827,18 @@ func caseStdoutClean(s *session) ([]string, error) {
 	if l.err != nil {
 		return []string{"frames: " + l.summary()}, l.err
 	}
+	// Idle a while (heartbeats only): what a runner prints on a timer or
+	// a late log line shows up here, not only in a long life at a node (a
+	// trial's runner printed 0.3 s after Ready, past this case's end).
+	idle := time.Now().Add(strayIdle)
+	for !s.readerDone {
+		if _, err := s.next(time.Until(idle)); errors.Is(err, errTimeout) {
+			break
+		}
+	}
+	if s.readerErr != nil {
+		return nil, fmt.Errorf("idle after a task, after %d good frames: %v", s.frames, s.readerErr)
+	}
 	if err := s.send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Shutdown{Shutdown: &exov1.Shutdown{
 		Timeout: durationpb.New(s.cfg.StopGrace)}}}); err != nil {
 		return nil, err
@@ -843,6 +855,9 @@ func caseStdoutClean(s *session) ([]string, error) {
 	}
 	return []string{fmt.Sprintf("%d frames, then a clean end of stdout", s.frames)}, nil
 }
+
+// strayIdle is how long no-stray-stdout keeps a Ready runner idle.
+const strayIdle = time.Second
 
 // unknownBody is a SupervisorEnvelope carrying only field 99, which no
 // version of this protocol defines: what a newer supervisor might send.
@@ -888,6 +903,11 @@ func caseUnknownMessage(s *session) ([]string, error) {
 			said = append(said, describe(env))
 			deadline = time.Now().Add(s.cfg.ExitGrace)
 		}
+	}
+	if s.readerErr != nil {
+		// Its stdout broke meanwhile (a stray line, a bad frame): that is
+		// the failure, whatever follows it.
+		return []string{"sent an unknown frame"}, fmt.Errorf("its stdout broke after the unknown frame: %v", s.readerErr)
 	}
 	if len(said) == 0 && s.exit == nil {
 		// Ignored: fine, if it still serves. Shut it down to prove it.

@@ -342,3 +342,20 @@ func TestCrashSaysHowItEnded(t *testing.T) {
 		}
 	}
 }
+
+// TestLateStrayLineFails: a runner that prints a line to stdout 0.3 s after
+// its first Ready (a trial's runner: a debug print on a timer) fails
+// no-stray-stdout, whose runner now idles a second after its task, and
+// unknown-message, both quoting the line. Before, no-stray-stdout passed
+// (its whole life was shorter) and unknown-message failed for a shutdown
+// that "did not go cleanly", without the line.
+func TestLateStrayLineFails(t *testing.T) {
+	needPython(t)
+	rep := run(t, conformance.Config{Command: faulty(t, "stray-late"), Only: []string{"no-stray-stdout", "unknown-message"}})
+	for _, name := range []string{"no-stray-stdout", "unknown-message"} {
+		c := rep.Case(name)
+		if c == nil || c.Outcome != conformance.Fail || !strings.Contains(c.Reason, `stdout is not frames: "debug: model ready, cache warm`) {
+			t.Errorf("%s: %+v; want a failure quoting the stray line", name, c)
+		}
+	}
+}

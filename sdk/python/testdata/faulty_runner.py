@@ -20,9 +20,16 @@ argument:
               of fd 0 through fs.createReadStream was pending. An idle
               Shutdown exits as usual
 
+  stray-late  STRAY seconds after its first Ready it writes a line of text
+              to the frames' stdout (a debug print on a timer, or a log
+              line that took the wrong stream), once; and it ignores a
+              supervisor message it does not know (as a runner may), so
+              that unknown-message meets the line too
+
 exo-actors conformance must fail next-task-before-ready for late-ready, and
 every case that runs a task for no-running, and shutdown-mid-task (only) for
-busy-shutdown-hangs, each naming the fault.
+busy-shutdown-hangs, each naming the fault; and for stray-late,
+no-stray-stdout and unknown-message, each quoting the line.
 """
 
 import os
@@ -107,6 +114,37 @@ def no_running_end(srv, t, exc):
     return None
 
 
+STRAY = 0.3  # how long after its first Ready stray-late writes its line
+
+_original_set_status_locked = _server.Server._set_status_locked
+
+
+def stray_late_status(srv, st):
+    """_set_status_locked, and at the first Ready a timer that writes a text
+    line to stdout STRAY seconds later."""
+    _original_set_status_locked(srv, st)
+    if st.kind == proto.READY and not getattr(srv, "stray_armed", False):
+        srv.stray_armed = True
+
+        def stray():
+            with srv.w.lock:
+                os.write(srv.w._fd, b"debug: model ready, cache warm\n")
+
+        timer = threading.Timer(STRAY, stray)
+        timer.daemon = True  # never holds the runner's exit
+        timer.start()
+
+
+_original_on_frame = _server.Server._on_frame
+
+
+def ignore_unknown(srv, body):
+    """_on_frame, but a message with no body this runner knows is ignored."""
+    if pb.SupervisorEnvelope.FromString(body).WhichOneof("body") is None:
+        return None
+    return _original_on_frame(srv, body)
+
+
 _original_shutdown = _server.Server._shutdown
 
 
@@ -122,11 +160,14 @@ def busy_shutdown_hangs(srv):
 
 
 def main():
-    faults = ("late-ready", "no-running", "busy-shutdown-hangs")
+    faults = ("late-ready", "no-running", "busy-shutdown-hangs", "stray-late")
     if len(sys.argv) < 2 or sys.argv[1] not in faults:
         sys.stderr.write("usage: faulty_runner.py %s\n" % "|".join(faults))
         return 2
-    if sys.argv[1] == "busy-shutdown-hangs":
+    if sys.argv[1] == "stray-late":
+        _server.Server._set_status_locked = stray_late_status
+        _server.Server._on_frame = ignore_unknown
+    elif sys.argv[1] == "busy-shutdown-hangs":
         _server.Server._shutdown = busy_shutdown_hangs
     elif sys.argv[1] == "late-ready":
         _server.Server._on_task_ended = late_ready
