@@ -21,7 +21,9 @@ import (
 // Running, TaskAcknowledged, one chunk, Complete, Ready — it shows Ready all
 // along, as a new user's runner did. With how == "ghost" it first sends a
 // TaskAcknowledged for a task "ghost" it was never sent; with how ==
-// "close-stdout" it closes its stdout after Ready and lives on.
+// "close-stdout" it closes its stdout after Ready and lives on; with how ==
+// "skip-loaded" it skips Loaded (Loading → WarmingUp → Ready, both
+// refused), as a trial's runner did.
 func helperSkipsRunning(how string) int {
 	var mu sync.Mutex // one writer at a time: heartbeats come from a goroutine
 	w := frame.NewWriter(os.Stdout)
@@ -56,9 +58,13 @@ func helperSkipsRunning(how string) int {
 			send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Heartbeat{Heartbeat: &exov1.Heartbeat{Seq: seq}}})
 		}
 	}()
+	loaded := exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED
+	if how == "skip-loaded" {
+		loaded = exov1.RunnerStatusKind_RUNNER_STATUS_KIND_WARMING_UP // Loading → WarmingUp: illegal
+	}
 	send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{
-		Status: &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, TotalLayers: 1}}}},
-		status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED), status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+		Status: &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, LayersLoaded: 1, TotalLayers: 1}}}},
+		status(loaded), status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
 	if how == "close-stdout" {
 		mu.Lock() // no heartbeat after this: stdout is closed for good
 		os.Stdout.Close()
@@ -190,5 +196,24 @@ func TestCancelUnknownTaskText(t *testing.T) {
 	const want = `has no task "no-such-task"; check the ID (a finished task is forgotten once TaskLimits.DedupMemory newer tasks have finished)`
 	if !errors.Is(err, actors.ErrTaskNotFound) || !strings.Contains(err.Error(), want) {
 		t.Errorf("Cancel: %v, want ErrTaskNotFound saying %q", err, want)
+	}
+}
+
+// TestSkippedLoadedNamedInTheStall: a runner that skips Loaded (Loading →
+// WarmingUp → Ready) has both reports refused and stays at Loading until
+// the loading-stall check fails it. Before, the failure said only "loading
+// stalled … raise timeouts.loading_stall", which cannot help; the refusal
+// was a log line. The failure names the first refused report and what
+// may follow Loading.
+func TestSkippedLoadedNamedInTheStall(t *testing.T) {
+	n := startNode(t, func(c *actors.NodeConfig) { c.Timeouts.LoadingStall = 500 * time.Millisecond })
+	id := spawnSkipsRunning(t, n, "skip-loaded")
+	evs := n.rec.waitFor(t, 20*time.Second, "the stall's failure", failed(id))
+	f := failures(evs, id)[0]
+	for _, want := range []string{"loading stalled at Loading(1/1)",
+		"the node refused a status report of it, which may be why it looks stuck: status Loading → WarmingUp is not a legal transition (after Loading a runner reports Loading, Loaded, ShuttingDown or Failed; docs/protocol.md, \"Runner statuses\")"} {
+		if !strings.Contains(f.Message, want) {
+			t.Errorf("failure %q\nwant it to contain %q", f.Message, want)
+		}
 	}
 }

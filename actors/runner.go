@@ -153,6 +153,11 @@ type runnerActor struct {
 	readerErr   error
 	termination string              // a TerminationError's text
 	runnerSaid  *exov1.RunnerStatus // a Failed status the runner reported
+	// refused: the first status report of this process the node refused as
+	// an illegal transition (ignored, not applied). A watchdog failure
+	// names it: a runner stuck in a status because its next report was
+	// refused looks like a stall otherwise.
+	refused string
 	symptom     *symptom
 	failure     *RunnerFailure
 	// diedByItself: the failure is an exit nobody asked for (classifyExit);
@@ -504,8 +509,12 @@ func (a *runnerActor) onRunnerStatus(ctx actor.Context, st *exov1.RunnerStatus) 
 		return
 	}
 	if !protocol.ValidTransition(from, to) {
-		a.protocolViolation(fmt.Sprintf("status %s → %s is not a legal transition", protocol.StatusName(from), protocol.StatusName(to)),
-			logrus.Fields{"from": protocol.FormatStatus(a.status), "to": protocol.FormatStatus(st)})
+		what := fmt.Sprintf("status %s → %s is not a legal transition (after %s a runner reports %s; docs/protocol.md, \"Runner statuses\")",
+			protocol.StatusName(from), protocol.StatusName(to), protocol.StatusName(from), protocol.LegalAfter(from))
+		if a.refused == "" {
+			a.refused = what // the first: the later ones often follow from it
+		}
+		a.protocolViolation(what, logrus.Fields{"from": protocol.FormatStatus(a.status), "to": protocol.FormatStatus(st)})
 		return
 	}
 	if to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING && st.GetLayersLoaded() != a.status.GetLayersLoaded() ||
@@ -529,6 +538,15 @@ func (a *runnerActor) onRunnerStatus(ctx actor.Context, st *exov1.RunnerStatus) 
 		a.node.policy.RunnerReady(a.slot.id) // resolves a retried failure; starts the stable period
 	}
 	a.dispatch(ctx)
+}
+
+// refusedText is what a watchdog failure adds when the node refused a
+// status report of this process: "; the node refused its report: …".
+func (a *runnerActor) refusedText() string {
+	if a.refused == "" {
+		return ""
+	}
+	return "; the node refused a status report of it, which may be why it looks stuck: " + a.refused
 }
 
 func (a *runnerActor) protocolViolation(what string, fields ...logrus.Fields) {
@@ -768,14 +786,14 @@ func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
 				fmt.Sprintf("runner hangs: no heartbeat for %s (limit %s)", now.Sub(a.lastHeartbeat).Round(time.Millisecond), t.HeartbeatTimeout), nil)
 		case kind == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING && a.caps[protocol.CapProgress] && now.Sub(a.lastProgress) > t.ProgressTimeout:
 			a.fail(ctx, errhandler.KindNoProgress, SourceProgress,
-				fmt.Sprintf("runner makes no progress: heartbeats but counters frozen for %s while Running (limit %s)", now.Sub(a.lastProgress).Round(time.Millisecond), t.ProgressTimeout), nil)
+				fmt.Sprintf("runner makes no progress: heartbeats but counters frozen for %s while Running (limit %s)", now.Sub(a.lastProgress).Round(time.Millisecond), t.ProgressTimeout)+a.refusedText(), nil)
 		case loadingWatched(kind) && now.Sub(a.lastLayers) > t.LoadingStall:
 			at := protocol.FormatStatus(a.status)
 			if kind != exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING {
 				at += ", before its first Loading report"
 			}
 			a.fail(ctx, errhandler.KindLoadingStall, SourceLoading,
-				fmt.Sprintf("loading stalled at %s: no layer progress for %s (limit %s)", at, now.Sub(a.lastLayers).Round(time.Millisecond), t.LoadingStall), nil)
+				fmt.Sprintf("loading stalled at %s: no layer progress for %s (limit %s)", at, now.Sub(a.lastLayers).Round(time.Millisecond), t.LoadingStall)+a.refusedText(), nil)
 		default:
 			a.armWatchdog(ctx)
 		}

@@ -372,7 +372,8 @@ func (s *session) ready() ([]string, error) {
 func (s *session) applyStatus(st *exov1.RunnerStatus) error {
 	to := st.GetKind()
 	if !protocol.ValidTransition(s.status, to) {
-		return fmt.Errorf("illegal status transition %s → %s", protocol.StatusName(s.status), protocol.FormatStatus(st))
+		return fmt.Errorf("illegal status transition %s → %s (after %s a runner reports %s; docs/protocol.md, \"Runner statuses\")",
+			protocol.StatusName(s.status), protocol.FormatStatus(st), protocol.StatusName(s.status), protocol.LegalAfter(s.status))
 	}
 	s.status = to
 	return nil

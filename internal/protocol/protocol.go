@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -138,6 +139,24 @@ func ValidTransition(from, to Status) bool {
 		}
 	}
 	return false
+}
+
+// LegalAfter names the statuses that may follow from, for error texts:
+// "Loading, Loaded, ShuttingDown or Failed"; "nothing (it is terminal)"
+// after Shutdown and Failed.
+func LegalAfter(from Status) string {
+	if Terminal(from) {
+		return "nothing (it is terminal)"
+	}
+	var names []string
+	for _, s := range transitions[from] {
+		names = append(names, StatusName(s))
+	}
+	if from != shuttingDown {
+		names = append(names, StatusName(shuttingDown))
+	}
+	names = append(names, StatusName(failed))
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // Terminal reports whether a status ends a process's life.
