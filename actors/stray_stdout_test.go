@@ -1,12 +1,15 @@
 package actors_test
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/errhandler"
@@ -151,6 +154,19 @@ func TestRunnerOwnFailureKept(t *testing.T) {
 		if !strings.Contains(d, want) {
 			t.Errorf("Diagnostics() lacks %q:\n%s", want, d)
 		}
+	}
+	// And the node's log line of the decision quotes both (before, only a
+	// Go host saw the diagnostics).
+	var fields logrus.Fields
+	n.logs.waitLog(t, 20*time.Second, "the decision's log line", func(e *logrus.Entry) bool {
+		if e.Data["runner_id"] == id && e.Message == "runner failure: supervision decision" {
+			fields = e.Data
+			return true
+		}
+		return false
+	})
+	if fields["runner_message"] != "ValueError: boom" || !strings.Contains(fmt.Sprint(fields["runner_diagnostics"]), "line 3, in load") {
+		t.Errorf("decision log fields %v: want runner_message and runner_diagnostics", fields)
 	}
 }
 

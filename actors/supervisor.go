@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
@@ -488,6 +489,14 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 	if rec.Note != "" {
 		fields["note"] = rec.Note
 	}
+	// What the runner itself said (its Failed status): a traceback in the
+	// diagnostics reached no log before.
+	if f.RunnerMessage != "" {
+		fields["runner_message"] = f.RunnerMessage
+	}
+	if f.RunnerDiagnostics != "" {
+		fields["runner_diagnostics"] = clip(f.RunnerDiagnostics, maxLoggedDiagnostics)
+	}
 	s.node.logger.WithFields(fields).Warn("runner failure: supervision decision")
 
 	d := &pendingDecision{id: id, rec: rec, then: then, f: f}
@@ -898,4 +907,20 @@ func (s *runnerSupervisor) decide(id string, f *RunnerFailure) (rec errhandler.R
 		}
 	}
 	return rec, action, then
+}
+
+// maxLoggedDiagnostics bounds the runner's diagnostics a log line quotes.
+const maxLoggedDiagnostics = 4096
+
+// clip returns s, or its first max bytes (at a rune boundary) and how many
+// more there were.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d more bytes)", s[:cut], len(s)-cut)
 }

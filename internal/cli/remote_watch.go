@@ -118,6 +118,7 @@ func (nr *nodeRun) takeIn(ev exo.StreamEvent, out io.Writer) {
 			fmt.Fprintf(out, "node %-8s runner %s failed again, the same way (%s)\n", nr.c.NodeName(), nr.runner, ordinal(w.failures))
 		default:
 			fmt.Fprintf(out, "node %-8s runner failed (%s): %s\n", nr.c.NodeName(), ordinal(w.failures), text)
+			io.WriteString(out, runnerDiagnostics(p.Failure))
 		}
 	case exo.RunnerStopped:
 		w.ready = false
@@ -221,6 +222,37 @@ func failureText(f *exo.RunnerFailure, runner string) string {
 		return "runner " + runner + " failed (the event carried no details)"
 	}
 	return oneLine(f.Error())
+}
+
+// Bounds of the runner's own diagnostics a failure line is followed by.
+const (
+	diagnosticsLines   = 20
+	diagnosticsLineMax = 200
+)
+
+// runnerDiagnostics is what the runner itself put in its Failed status's
+// diagnostics (a traceback, say; docs/protocol.md), as indented lines under
+// the failure's line, at most diagnosticsLines of diagnosticsLineMax
+// characters; "" when it said none. Before, only a Go host saw them (a
+// trial: "sha256 mismatch" reached no output of the CLI).
+func runnerDiagnostics(f *exo.RunnerFailure) string {
+	if f == nil || strings.TrimSpace(f.RunnerDiagnostics) == "" {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(f.RunnerDiagnostics, "\n"), "\n")
+	var b strings.Builder
+	b.WriteString("    the runner's diagnostics:\n")
+	for i, l := range lines {
+		if i == diagnosticsLines {
+			fmt.Fprintf(&b, "    | … %d more lines\n", len(lines)-i)
+			break
+		}
+		if r := []rune(l); len(r) > diagnosticsLineMax {
+			l = string(r[:diagnosticsLineMax]) + "…"
+		}
+		b.WriteString("    | " + l + "\n")
+	}
+	return b.String()
 }
 
 // Parts of a failure's text that differ from one process to the next for

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
 // TestRemoteRunReportsAFailingRunner: a kind whose runner never says Hello
@@ -198,5 +200,26 @@ func TestRemoteRunNamesARunnerStuckConnecting(t *testing.T) {
 	}
 	if code != ExitFailure {
 		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+}
+
+// TestRunnerDiagnosticsUnderTheFailure: the runner's own diagnostics (a
+// traceback in its Failed status) follow its failure line, indented and
+// bounded; a trial's "sha256 mismatch" reached no output of the CLI.
+func TestRunnerDiagnosticsUnderTheFailure(t *testing.T) {
+	if got := runnerDiagnostics(&exo.RunnerFailure{}); got != "" {
+		t.Errorf("no diagnostics: %q, want nothing", got)
+	}
+	got := runnerDiagnostics(&exo.RunnerFailure{RunnerDiagnostics: "Traceback (most recent call last):\n  File \"r.py\", line 3\nValueError: sha256 mismatch\n"})
+	want := "    the runner's diagnostics:\n    | Traceback (most recent call last):\n    |   File \"r.py\", line 3\n    | ValueError: sha256 mismatch\n"
+	if got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	long := strings.Repeat("x", 500) + strings.Repeat("\nline", 30)
+	got = runnerDiagnostics(&exo.RunnerFailure{RunnerDiagnostics: long})
+	lines := strings.Split(strings.TrimRight(got, "\n"), "\n")
+	if len(lines) != 1+diagnosticsLines+1 || !strings.HasSuffix(lines[1], "…") || len([]rune(lines[1])) != len("    | ")+diagnosticsLineMax+1 ||
+		lines[len(lines)-1] != "    | … 11 more lines" {
+		t.Errorf("a long one: %d lines, %q … %q", len(lines), lines[1], lines[len(lines)-1])
 	}
 }
