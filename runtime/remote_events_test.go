@@ -123,6 +123,10 @@ func TestRemoteTypedEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Its steps' names cross the wire (a Ready runner gets the frame first).
+	if len(res.Steps) == 0 || res.Steps[0].Name != "shutdown frame" {
+		t.Errorf("StopRunner's steps %+v: want the Shutdown frame first", res.Steps)
+	}
 	for {
 		ev, err := sub.Next(ctx)
 		if err != nil {

@@ -151,7 +151,9 @@ type StopResult struct {
 	// a non-zero exit after the Shutdown frame.
 	EndedBy string
 	// Exit is how the process ended; nil when there was none.
-	Exit  *ExitStatus
+	Exit *ExitStatus
+	// Steps are the stop's steps in order; from a remote node (Client)
+	// they carry their names only.
 	Steps []StopStep
 	// Total is the time from the stop request to the end, the drain
 	// included: running tasks finish first, for up to

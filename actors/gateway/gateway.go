@@ -1451,6 +1451,9 @@ func stopReply(callID uint64, r *actors.StopResult) *exov1.GwRunnerStopped {
 	if r.Failure != nil {
 		out.Failure = r.Failure.Message
 	}
+	for _, st := range r.Steps {
+		out.Steps = append(out.Steps, st.Name)
+	}
 	return out
 }
 

@@ -648,7 +648,7 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 						fmt.Fprintln(out, retiredLine(nr, res, "nothing to stop"))
 						continue
 					}
-					fmt.Fprintf(out, "node %-8s stopped %s: %s\n", nr.c.NodeName(), res.RunnerID, res.Summary())
+					fmt.Fprintf(out, "node %-8s stopped %s: %s\n", nr.c.NodeName(), res.RunnerID, stopSummary(res))
 					continue
 				}
 			}

@@ -164,7 +164,7 @@ func (nr *nodeRun) abort(ctx context.Context, keep bool, bound time.Duration) st
 		return retiredLine(nr, res, "nothing to cancel or stop")
 	default:
 		nr.stopped = true
-		parts = append(parts, fmt.Sprintf("stopped %s: %s", res.RunnerID, res.Summary()))
+		parts = append(parts, fmt.Sprintf("stopped %s: %s", res.RunnerID, stopSummary(res)))
 	}
 	if cancelErr != nil {
 		parts = append([]string{fmt.Sprintf("cancel of the tasks of %s failed: %v", nr.runner, cancelErr)}, parts...)

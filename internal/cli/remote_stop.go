@@ -115,7 +115,7 @@ func (s *remoteStop) onNode(ctx context.Context, c *exo.Client, out io.Writer) e
 			failed = append(failed, fmt.Sprintf("%s: %v", ri.ID, err))
 			continue
 		}
-		fmt.Fprintf(out, "node %-8s stopped %s: %s\n", c.NodeName(), res.RunnerID, res.Summary())
+		fmt.Fprintf(out, "node %-8s stopped %s: %s\n", c.NodeName(), res.RunnerID, stopSummary(res))
 	}
 	var parts []string
 	if len(failed) > 0 {

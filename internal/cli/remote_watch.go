@@ -390,3 +390,24 @@ const askRunnerBound = 2 * time.Second
 func failingAdvice(failing []string) string {
 	return strings.Join(failing, "; ") + "; a longer --timeout will not help while it fails: fix the runner or the node config, as its failure says"
 }
+
+// stopSummary is a stop's summary for a line of remote run or remote stop,
+// with what to do when the runner's own stop escalated: "ended by SIGTERM"
+// alone left a trial's user with a runner that ignored its Shutdown frame
+// and no word of it (the node's shutdown report said it; a single stop did
+// not).
+func stopSummary(res *exo.StopResult) string {
+	framed := len(res.Steps) > 0 && res.Steps[0].Name == "shutdown frame"
+	if !framed && (res.EndedBy == "SIGTERM" || res.EndedBy == "SIGKILL") {
+		// No Shutdown frame to ignore: it had not said Hello (or stopped
+		// reading) when the stop came; its failures say why.
+		return res.Summary() + " (it got no Shutdown frame: it had not finished its handshake)"
+	}
+	switch res.EndedBy {
+	case "SIGTERM":
+		return res.Summary() + " (the runner did not exit on its Shutdown frame within timeouts.stop_grace: make it exit when it reads the frame, or raise timeouts.stop_grace if it needs longer)"
+	case "SIGKILL":
+		return res.Summary() + " (the runner ignored its Shutdown frame and SIGTERM too, for timeouts.stop_grace and timeouts.term_wait: it hangs or blocks SIGTERM; fix the runner, a longer stop_grace cannot help)"
+	}
+	return res.Summary()
+}

@@ -223,3 +223,21 @@ func TestRunnerDiagnosticsUnderTheFailure(t *testing.T) {
 		t.Errorf("a long one: %d lines, %q … %q", len(lines), lines[1], lines[len(lines)-1])
 	}
 }
+
+// TestStopSummarySaysWhatToDo: a single stop that escalated says why and
+// what to do, as the node's shutdown report does.
+func TestStopSummarySaysWhatToDo(t *testing.T) {
+	for endedBy, want := range map[string]string{
+		"shutdown frame": "ended by the Shutdown frame",
+		"SIGTERM":        "ended by SIGTERM (the runner did not exit on its Shutdown frame within timeouts.stop_grace: make it exit when it reads the frame, or raise timeouts.stop_grace if it needs longer)",
+		"SIGKILL":        "ended by SIGKILL (the runner ignored its Shutdown frame and SIGTERM too, for timeouts.stop_grace and timeouts.term_wait: it hangs or blocks SIGTERM; fix the runner, a longer stop_grace cannot help)",
+	} {
+		if got := stopSummary(&exo.StopResult{EndedBy: endedBy, Steps: []exo.StopStep{{Name: "shutdown frame"}, {Name: endedBy}}}); got != want {
+			t.Errorf("%s: %q\nwant %q", endedBy, got, want)
+		}
+	}
+	// A runner that had not said Hello got no Shutdown frame to ignore.
+	if got, want := stopSummary(&exo.StopResult{EndedBy: "SIGTERM", Steps: []exo.StopStep{{Name: "SIGTERM"}}}), "ended by SIGTERM (it got no Shutdown frame: it had not finished its handshake)"; got != want {
+		t.Errorf("no frame: %q\nwant %q", got, want)
+	}
+}

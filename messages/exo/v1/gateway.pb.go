@@ -894,14 +894,18 @@ func (x *GwStopRunner) GetRunnerId() string {
 
 // GwRunnerStopped answers GwStopRunner.
 type GwRunnerStopped struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
-	RunnerId      string                 `protobuf:"bytes,2,opt,name=runner_id,json=runnerId,proto3" json:"runner_id,omitempty"`
-	Generation    uint64                 `protobuf:"varint,3,opt,name=generation,proto3" json:"generation,omitempty"`
-	EndedBy       string                 `protobuf:"bytes,4,opt,name=ended_by,json=endedBy,proto3" json:"ended_by,omitempty"`
-	Total         *durationpb.Duration   `protobuf:"bytes,5,opt,name=total,proto3" json:"total,omitempty"`
-	Exit          string                 `protobuf:"bytes,6,opt,name=exit,proto3" json:"exit,omitempty"`
-	Failure       string                 `protobuf:"bytes,7,opt,name=failure,proto3" json:"failure,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	CallId     uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	RunnerId   string                 `protobuf:"bytes,2,opt,name=runner_id,json=runnerId,proto3" json:"runner_id,omitempty"`
+	Generation uint64                 `protobuf:"varint,3,opt,name=generation,proto3" json:"generation,omitempty"`
+	EndedBy    string                 `protobuf:"bytes,4,opt,name=ended_by,json=endedBy,proto3" json:"ended_by,omitempty"`
+	Total      *durationpb.Duration   `protobuf:"bytes,5,opt,name=total,proto3" json:"total,omitempty"`
+	Exit       string                 `protobuf:"bytes,6,opt,name=exit,proto3" json:"exit,omitempty"`
+	Failure    string                 `protobuf:"bytes,7,opt,name=failure,proto3" json:"failure,omitempty"`
+	// steps: the names of the stop's steps, in order ("shutdown frame",
+	// "SIGTERM", "SIGKILL"): whether the process had a Shutdown frame to
+	// ignore before it was signalled.
+	Steps         []string `protobuf:"bytes,8,rep,name=steps,proto3" json:"steps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -983,6 +987,13 @@ func (x *GwRunnerStopped) GetFailure() string {
 		return x.Failure
 	}
 	return ""
+}
+
+func (x *GwRunnerStopped) GetSteps() []string {
+	if x != nil {
+		return x.Steps
+	}
+	return nil
 }
 
 // GwListRunners lists the node's runners. Reply: GwRunnerList.
@@ -5474,7 +5485,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\trunner_id\x18\x02 \x01(\tR\brunnerId\"D\n" +
 	"\fGwStopRunner\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
-	"\trunner_id\x18\x02 \x01(\tR\brunnerId\"\xe1\x01\n" +
+	"\trunner_id\x18\x02 \x01(\tR\brunnerId\"\xf7\x01\n" +
 	"\x0fGwRunnerStopped\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\trunner_id\x18\x02 \x01(\tR\brunnerId\x12\x1e\n" +
@@ -5484,7 +5495,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\bended_by\x18\x04 \x01(\tR\aendedBy\x12/\n" +
 	"\x05total\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x05total\x12\x12\n" +
 	"\x04exit\x18\x06 \x01(\tR\x04exit\x12\x18\n" +
-	"\afailure\x18\a \x01(\tR\afailure\"(\n" +
+	"\afailure\x18\a \x01(\tR\afailure\x12\x14\n" +
+	"\x05steps\x18\b \x03(\tR\x05steps\"(\n" +
 	"\rGwListRunners\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\x82\x05\n" +
 	"\fGwRunnerInfo\x12\x0e\n" +
