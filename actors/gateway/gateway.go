@@ -1136,7 +1136,7 @@ func (a *gatewayActor) spawn(ctx actor.Context, cctx context.Context, s *session
 			}
 		}
 		if live >= k.MaxRunners {
-			a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: kind %q has %s, its max_runners; stop one first (runners a killed client left: exo-actors remote stop --node ADDR --kind %s), or raise kinds.%s.max_runners", ErrLimit, m.GetKind(), liveRunners(live), m.GetKind(), m.GetKind())))
+			a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: kind %q has %s, its max_runners; stop one first (runners a killed client left: exo-actors remote stop --node %s --kind %s), or raise kinds.%s.max_runners", ErrLimit, m.GetKind(), liveRunners(live), g.system.Address(), m.GetKind(), m.GetKind())))
 			return
 		}
 	}

@@ -184,7 +184,7 @@ func TestRemoteStop(t *testing.T) {
 	}
 	// The kind's one runner is taken: the refusal says how to free it.
 	_, stderr, code := runRemoteCmd(t, "--node", addr, "--timeout", "60s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1")
-	if code != ExitFailure || !strings.Contains(stderr, "its max_runners; stop one first (runners a killed client left: exo-actors remote stop --node ADDR --kind echo)") {
+	if code != ExitFailure || !strings.Contains(stderr, "its max_runners; stop one first (runners a killed client left: exo-actors remote stop --node "+addr+" --kind echo)") {
 		t.Errorf("run with the kind's runner taken: exit %d, %q", code, stderr)
 	}
 	stdout, stderr, code := runRemoteCmd(t, "stop", "--node", addr, "--timeout", "60s", id)
