@@ -107,9 +107,10 @@ type NodeStatus struct {
 	// the node's health monitor is disabled or has not checked yet).
 	Health      float64
 	HealthKnown bool
-	// KindRoom says, for each kind with a max_runners bound in the node's
-	// config, how many more live runners of it the node takes now; a kind
-	// not listed has no bound.
+	// KindRoom says, for each kind with a bound in the node's config (its
+	// kinds.K.max_runners, or the node-wide max_runners, 256 by default),
+	// how many more live runners of it the node takes now; a kind not
+	// listed has no bound.
 	KindRoom map[string]int
 	// HeapBytes is the node process's live Go heap when it answered.
 	HeapBytes uint64

@@ -42,6 +42,11 @@ type ServeConfig struct {
 	TLS TLSFiles
 	// MaxMessage is the largest request accepted; default 4 MiB.
 	MaxMessage int
+	// MaxRunners bounds the node's live runners, all kinds together (each
+	// kind may have a bound of its own, RemoteKind.MaxRunners): a spawn
+	// beyond it is refused with ErrGatewayLimit. 0 means 256
+	// (gateway.DefaultMaxRunners); a negative value, no bound.
+	MaxRunners int
 	// CancelTasksOnClientLoss cancels a lost client's open tasks.
 	CancelTasksOnClientLoss bool
 	// SessionTimeout drops a client that sent nothing this long; default
@@ -105,7 +110,7 @@ func (s *System) Serve(cfg ServeConfig) (*Server, error) {
 	if err := gateway.StartRemote(r); err != nil {
 		return nil, err
 	}
-	gc := gateway.Config{Name: cfg.Name, Node: s.node, Kinds: toGatewayKinds(cfg.Kinds), Logger: cfg.Logger, MaxMessage: cfg.MaxMessage,
+	gc := gateway.Config{Name: cfg.Name, Node: s.node, Kinds: toGatewayKinds(cfg.Kinds), Logger: cfg.Logger, MaxMessage: cfg.MaxMessage, MaxRunners: cfg.MaxRunners,
 		CancelTasksOnClientLoss: cfg.CancelTasksOnClientLoss, SessionTimeout: cfg.SessionTimeout, Version: cfg.Version,
 		InjectFault: cfg.InjectFault}
 	if cfg.AllowShutdown {

@@ -242,3 +242,28 @@ func TestSubscribeBuffersHaveANodeWideBound(t *testing.T) {
 	f.send(&exov1.GwUnsubscribe{CallId: 2})
 	subscribed(6, 2000)
 }
+
+// TestNodeWideMaxRunners: a node takes at most MaxRunners live runners of
+// all kinds together (256 by default; before, none: clients could spawn
+// until the node's fork or file descriptors failed, a node-wide fault that
+// shuts it down). One more is refused, naming the node's address and the
+// setting.
+func TestNodeWideMaxRunners(t *testing.T) {
+	f := newFixtureNode(t, func(c *actors.NodeConfig) {
+		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Minute, StopGrace: 50 * time.Millisecond, TermWait: time.Second}
+	}, func(c *gateway.Config) {
+		c.Kinds["sleeper"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "sleeper", Command: "/bin/sleep", Args: []string{"300"}}}
+		c.MaxRunners = 1
+	})
+	f.hello(t)
+	f.send(&exov1.GwSpawnRunner{CallId: 2, Kind: "sleeper"})
+	if sp, ok := f.next(t).(*exov1.GwRunnerSpawned); !ok {
+		t.Fatalf("first spawn: got %T %v", sp, sp)
+	}
+	f.send(&exov1.GwSpawnRunner{CallId: 3, Kind: "sleeper"})
+	wantError(t, f.next(t), 3, gateway.ErrLimit, "node unit has 1 live runner, its max_runners (all kinds); stop one first")
+	f.send(&exov1.GwNodeStatus{CallId: 4})
+	if st, ok := f.next(t).(*exov1.GwNodeStatusReply); !ok || st.GetKindRoom()["echo"] != 0 || st.GetKindRoom()["sleeper"] != 0 {
+		t.Fatalf("node status %v: want no room for any kind", st)
+	}
+}

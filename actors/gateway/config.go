@@ -36,6 +36,11 @@ type Config struct {
 	// SessionTimeout drops a session that sent nothing (no heartbeat) for
 	// this long; default 2s.
 	SessionTimeout time.Duration
+	// MaxRunners bounds the node's live runners, all kinds together: a
+	// spawn beyond it is refused (ErrLimit). 0 means DefaultMaxRunners; a
+	// negative value, no bound. Each kind may have a bound of its own
+	// (Kind.MaxRunners).
+	MaxRunners int
 	// Limits; zero fields take the defaults.
 	MaxSessions       int // default 64
 	MaxSubsPerSession int // default 64
@@ -100,6 +105,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxSubsPerSession <= 0 {
 		c.MaxSubsPerSession = 64
+	}
+	if c.MaxRunners == 0 {
+		c.MaxRunners = DefaultMaxRunners
 	}
 	if c.MaxBufferedEvents <= 0 {
 		c.MaxBufferedEvents = DefaultMaxBufferedEvents

@@ -44,6 +44,13 @@ const MaxChunkBatch = 256
 // never reads cannot make the node hold a stream's whole history.
 const MaxSubscribeBuffer = 1 << 20
 
+// DefaultMaxRunners is Config.MaxRunners's default: the live runners a
+// node takes from its clients, all kinds together. Each is a process, with
+// its pipes and goroutines; without a bound, clients (or the runners a
+// killed client left) could spawn until the node's fork or file
+// descriptors fail, which shuts the node down (a node-wide fault).
+const DefaultMaxRunners = 256
+
 // DefaultMaxBufferedEvents is Config.MaxBufferedEvents's default: as many
 // events as the default session and subscription limits (64 × 64) hold at
 // the streams' default buffer (1024), so subscriptions of the default
@@ -1123,19 +1130,28 @@ func (a *gatewayActor) spawn(ctx actor.Context, cctx context.Context, s *session
 		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w %q: node %s runs only the kinds of its config: %s", ErrUnknownKind, m.GetKind(), g.cfg.Name, have)))
 		return
 	}
-	if k.MaxRunners > 0 {
+	if k.MaxRunners > 0 || g.cfg.MaxRunners > 0 {
 		infos, err := g.cfg.Node.Runners(cctx)
 		if err != nil {
 			a.reply(ctx, errMsg(m.GetCallId(), err))
 			return
 		}
-		live := 0
+		live, all := 0, 0
 		for _, ri := range infos {
-			if ri.Kind == m.GetKind() && !terminal(ri.Status) {
+			if terminal(ri.Status) {
+				continue
+			}
+			all++
+			if ri.Kind == m.GetKind() {
 				live++
 			}
 		}
-		if live >= k.MaxRunners {
+		if g.cfg.MaxRunners > 0 && all >= g.cfg.MaxRunners {
+			a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: node %s has %s, its max_runners (all kinds); stop one first (exo-actors remote status --node %s lists them, exo-actors remote stop --node %s RUNNER_ID stops one), or raise max_runners in the node config (-1: no bound)",
+				ErrLimit, g.cfg.Name, liveRunners(all), g.system.Address(), g.system.Address())))
+			return
+		}
+		if k.MaxRunners > 0 && live >= k.MaxRunners {
 			a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: kind %q has %s, its max_runners; stop one first (runners a killed client left: exo-actors remote stop --node %s --kind %s), or raise kinds.%s.max_runners", ErrLimit, m.GetKind(), liveRunners(live), g.system.Address(), m.GetKind(), m.GetKind())))
 			return
 		}
@@ -1457,9 +1473,10 @@ func stopReply(callID uint64, r *actors.StopResult) *exov1.GwRunnerStopped {
 	return out
 }
 
-// kindRoom says, for each kind of the config with a MaxRunners bound, how
-// many more live runners of it the node takes (never below 0); placement
-// reads it to skip a member that would refuse.
+// kindRoom says, for each kind of the config with a bound (its own
+// MaxRunners, or the node's Config.MaxRunners), how many more live runners
+// of it the node takes (never below 0); placement reads it to skip a
+// member that would refuse.
 func (g *Gateway) kindRoom(infos []actors.RunnerInfo) map[string]int32 {
 	live := map[string]int{}
 	for _, ri := range infos {
@@ -1467,13 +1484,26 @@ func (g *Gateway) kindRoom(infos []actors.RunnerInfo) map[string]int32 {
 			live[ri.Kind]++
 		}
 	}
+	all := 0
+	for _, n := range live {
+		all += n
+	}
 	var room map[string]int32
 	for name, k := range g.cfg.Kinds {
+		r := -1 // no bound
 		if k.MaxRunners > 0 {
+			r = max(0, k.MaxRunners-live[name])
+		}
+		if g.cfg.MaxRunners > 0 { // the node-wide bound is every kind's too
+			if left := max(0, g.cfg.MaxRunners-all); r < 0 || left < r {
+				r = left
+			}
+		}
+		if r >= 0 {
 			if room == nil {
 				room = map[string]int32{}
 			}
-			room[name] = int32(max(0, k.MaxRunners-live[name]))
+			room[name] = int32(r)
 		}
 	}
 	return room

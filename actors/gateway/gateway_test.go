@@ -167,8 +167,9 @@ func TestRefusals(t *testing.T) {
 	f.send(&exov1.GwNodeStatus{CallId: 8})
 	// The monitor's first check may not have run: known means score 1 (no
 	// runners), unknown means 0.
-	if st, ok := f.next(t).(*exov1.GwNodeStatusReply); !ok || st.GetHealthScore() != map[bool]float64{true: 1}[st.GetHealthKnown()] || len(st.GetKindRoom()) != 0 {
-		t.Fatalf("node status %v: want score 1 when known (no runners), no bounded kind", st)
+	if st, ok := f.next(t).(*exov1.GwNodeStatusReply); !ok || st.GetHealthScore() != map[bool]float64{true: 1}[st.GetHealthKnown()] ||
+		len(st.GetKindRoom()) != 2 || st.GetKindRoom()["echo"] != gateway.DefaultMaxRunners {
+		t.Fatalf("node status %v: want score 1 when known (no runners), each kind (echo, other) bounded by the default node-wide max_runners", st)
 	}
 	f.send(&exov1.GwBye{})
 	f.send(&exov1.GwNodeStatus{CallId: 7})

@@ -34,4 +34,10 @@ func TestKindRoom(t *testing.T) {
 	if got := (&Gateway{cfg: Config{Kinds: map[string]Kind{"free": {}}}}).kindRoom(infos); got != nil {
 		t.Fatalf("no bounded kind: room %v, want none", got)
 	}
+	// A node-wide bound (Config.MaxRunners) bounds every kind: 4 live of
+	// 5 leaves 1 for each, fewer where the kind's own bound says so.
+	g.cfg.MaxRunners = 5
+	if got, want := g.kindRoom(infos), map[string]int32{"llama": 1, "embed": 0, "free": 1}; !maps.Equal(got, want) {
+		t.Fatalf("node-wide bound 5: room %v, want %v", got, want)
+	}
 }

@@ -148,7 +148,7 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	if err != nil {
 		return o.http.startError(fmt.Sprintf("node %s: ", o.name), err)
 	}
-	srv, err := sys.Serve(exo.ServeConfig{Listen: o.listen, Name: o.name, Kinds: nc.kinds, TLS: exo.TLSFiles(o.tls), MaxMessage: nc.maxMessage,
+	srv, err := sys.Serve(exo.ServeConfig{Listen: o.listen, Name: o.name, Kinds: nc.kinds, TLS: exo.TLSFiles(o.tls), MaxMessage: nc.maxMessage, MaxRunners: nc.maxRunners,
 		CancelTasksOnClientLoss: nc.cancelOnLoss, SessionTimeout: nc.sessionTimeout, AllowShutdown: o.allowShutdown,
 		Logger: e.logger, Version: Version, InjectFault: nodeFaults(sys, o)})
 	if err != nil {

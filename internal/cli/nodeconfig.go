@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exo-actors/exo-actors/actors/gateway"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -24,6 +25,7 @@ type nodeFile struct {
 		AckTimeout string `json:"ack_timeout"`
 	} `json:"tasks"`
 	MaxMessage              int            `json:"max_message"`
+	MaxRunners              int            `json:"max_runners"`
 	CancelTasksOnClientLoss bool           `json:"cancel_tasks_on_client_loss"`
 	SessionTimeout          string         `json:"session_timeout"`
 	Restarts                *nodeRestarts  `json:"restarts"`
@@ -59,6 +61,7 @@ type nodeConfig struct {
 	kinds          map[string]exo.RemoteKind
 	tasks          exo.TaskLimits
 	maxMessage     int
+	maxRunners     int // node-wide; 0: the default, -1: no bound
 	cancelOnLoss   bool
 	sessionTimeout time.Duration
 	policy         exo.ErrorPolicy
@@ -116,7 +119,10 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 	if len(f.Kinds) == 0 {
 		return nil, errors.New(`no runner kinds: "kinds" must name at least one, e.g. {"kinds": {"echo": {"builtin": true}}}`)
 	}
-	c := &nodeConfig{kinds: map[string]exo.RemoteKind{}, maxMessage: f.MaxMessage, cancelOnLoss: f.CancelTasksOnClientLoss}
+	c := &nodeConfig{kinds: map[string]exo.RemoteKind{}, maxMessage: f.MaxMessage, maxRunners: f.MaxRunners, cancelOnLoss: f.CancelTasksOnClientLoss}
+	if f.MaxRunners < -1 {
+		return nil, fmt.Errorf("max_runners %d: want 0 (the default, %d live runners of all kinds), more, or -1 (no bound)", f.MaxRunners, gateway.DefaultMaxRunners)
+	}
 	names := make([]string, 0, len(f.Kinds))
 	for name := range f.Kinds {
 		names = append(names, name)

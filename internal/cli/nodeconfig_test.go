@@ -16,14 +16,14 @@ import (
 func TestParseNodeConfig(t *testing.T) {
 	c, err := parseNodeConfig(strings.NewReader(`{"kinds": {"echo": {"builtin": true, "args": ["--layers", "1"], "max_runners": 2},
 		"llama": {"command": "/usr/bin/llama-runner", "env": ["MODEL=3b"]}},
-		"tasks": {"in_flight": 2, "queue": 8, "ack_timeout": "3s"}, "max_message": 65536,
+		"tasks": {"in_flight": 2, "queue": 8, "ack_timeout": "3s"}, "max_message": 65536, "max_runners": 12,
 		"cancel_tasks_on_client_loss": true, "session_timeout": "5s",
 		"restarts": {"max": 3, "window": "20s", "backoff_base": "100ms", "backoff_max": "1s"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(c.kinds) != 2 || c.kinds["echo"].MaxRunners != 2 || c.kinds["llama"].Spec.Command != "/usr/bin/llama-runner" ||
-		c.tasks.InFlight != 2 || c.tasks.Queue != 8 || c.maxMessage != 65536 || !c.cancelOnLoss || c.sessionTimeout.String() != "5s" ||
+		c.tasks.InFlight != 2 || c.tasks.Queue != 8 || c.maxMessage != 65536 || c.maxRunners != 12 || !c.cancelOnLoss || c.sessionTimeout.String() != "5s" ||
 		c.policy.Intensity.MaxRestarts != 3 || c.policy.Intensity.Window.String() != "20s" || c.policy.Backoff.Base.String() != "100ms" ||
 		c.policy.Backoff.Max.String() != "1s" {
 		t.Fatalf("parsed %+v", c)
@@ -64,7 +64,7 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{"kinds": {"echo": {"builtin": true}}} {}`, "trailing data"},
 		{`{"kinds": {"echo": {"bultin": true}}}`, `unknown field "bultin" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "builtin"?)`},
 		{`{"kinds": {"echo": {"builtin": true, "max_runner": 2}}}`, `unknown field "max_runner" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "max_runners"?)`},
-		{`{"kinds": {"echo": {"builtin": true}}, "sesion_timeout": "1s"}`, `unknown field "sesion_timeout" at the top level: the fields there are kinds, tasks, max_message, cancel_tasks_on_client_loss, session_timeout, restarts, timeouts, health, retention, shutdown (did you mean "session_timeout"?)`},
+		{`{"kinds": {"echo": {"builtin": true}}, "sesion_timeout": "1s"}`, `unknown field "sesion_timeout" at the top level: the fields there are kinds, tasks, max_message, max_runners, cancel_tasks_on_client_loss, session_timeout, restarts, timeouts, health, retention, shutdown (did you mean "session_timeout"?)`},
 		{`{"kinds": {"echo": {"builtin": true}}, "tasks": {"inflight": 2}}`, `unknown field "inflight" in tasks: the fields there are in_flight, queue, ack_timeout (did you mean "in_flight"?)`},
 		{`{"kinds": {"echo": {"builtin": true}}, "restarts": {"xyzzy": 2}}`, `unknown field "xyzzy" in restarts: the fields there are max, window, backoff_base, backoff_max`},
 		{`{"kinds": {"Echo": {"builtin": true}}}`, `kind "Echo": want 1-40 lowercase`},
@@ -92,6 +92,7 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"handshake": 10}}`, `timeouts.handshake: want a duration string, e.g. "10s", got a JSON number`},
 		{`{"kinds": {"echo": {"command": "x"}}, "session_timeout": 30}`, `session_timeout: want a duration string, e.g. "10s", got a JSON number`},
 		{`{"kinds": {"echo": {"command": "x"}}, "max_message": -5}`, "max_message -5"},
+		{`{"kinds": {"echo": {"command": "x"}}, "max_runners": -2}`, "max_runners -2: want 0 (the default, 256 live runners of all kinds), more, or -1 (no bound)"},
 		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"queue": -1}}`, "tasks: in_flight 0, queue -1"},
 		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"ack_timeout": "soon"}}`, `tasks.ack_timeout "soon"`},
 		{`{"kinds": {"echo": {"command": "x"}}, "session_timeout": "-1s"}`, `session_timeout "-1s"`},
