@@ -291,7 +291,7 @@ func (k Kind) Hint() string {
 	case KindExitZero, KindExitNonZero, KindSignal, KindTerminationError:
 		return "check the runner's stderr for why it died (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)"
 	case KindHang:
-		return "check the runner's stderr for where it hangs; raise RunnerTimeouts.HeartbeatTimeout (node config: timeouts.heartbeat_timeout) if it is only slow"
+		return "check the runner's stderr for where it hangs; a runner sends a Heartbeat every heartbeat_interval (HelloAccepted says it) from a thread of its own, idle or busy (docs/protocol.md, \"Heartbeats and progress\"); raise RunnerTimeouts.HeartbeatTimeout (node config: timeouts.heartbeat_timeout) if it is only slow"
 	case KindNoProgress:
 		return "check the runner's handler for where it hangs; raise RunnerTimeouts.ProgressTimeout (node config: timeouts.progress_timeout) if it is only slow"
 	case KindLoadingStall:
