@@ -277,7 +277,7 @@ func (k Kind) Hint() string {
 	case KindNotARunner:
 		return "a runner says Hello on its stdout as soon as it starts (docs/protocol.md): check that the command starts one, and its stderr for why it ended before"
 	case KindProtocolError, KindGarbage:
-		return "check the runner's SDK version, and that nothing else writes to its stdout"
+		return "stdout carries only frames: log to stderr, and check that nothing else (a print, a library, a child process) writes to stdout; a runner on an SDK: check that its version matches the node's protocol"
 	case KindAckTimeout:
 		return "check the runner's stderr; raise TaskLimits.AckTimeout if it is only slow"
 	case KindTaskTimeout:
