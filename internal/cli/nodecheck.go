@@ -8,14 +8,16 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/exo-actors/exo-actors/internal/proc"
 )
 
 // checkKindCommands checks, before the node starts, that every kind's
 // command can be started: the lookup os/exec does when the node spawns it
 // (a name without '/' in the node's own PATH; a path, which
 // resolveKindPaths made absolute first: relative ones from the kind's dir,
-// else the config file's directory), and an executable regular
-// file. A kind that could never start would otherwise be accepted and fail
+// else the config file's directory), an executable regular file, and,
+// for a script, an interpreter its #! line names that exists. A kind that could never start would otherwise be accepted and fail
 // for good at each spawn (the error handler escalates a missing executable:
 // no restart). lookPath is exec.LookPath outside tests.
 //
@@ -47,8 +49,8 @@ func checkCommand(kind, command, dir string, env []string, label string, lookPat
 	key := fmt.Sprintf("kinds.%s.command", kind)
 	what := fmt.Sprintf("kind %q: command %q (%s)", kind, command, label)
 	if !strings.Contains(command, "/") {
-		if _, err := lookPath(command); err == nil {
-			return nil
+		if found, err := lookPath(command); err == nil {
+			return checkInterpreter(what, found, key)
 		}
 		if p, ok := envPath(env); ok {
 			if found := findExecutable(command, p); found != "" {
@@ -72,6 +74,17 @@ func checkCommand(kind, command, dir string, env []string, label string, lookPat
 		return fmt.Errorf("%s is a directory; set %s to the runner executable", what, key)
 	case fi.Mode().Perm()&0o111 == 0:
 		return fmt.Errorf("%s is not executable (mode %s); chmod +x it, or fix %s", what, fi.Mode().Perm(), key)
+	}
+	return checkInterpreter(what, path, key)
+}
+
+// checkInterpreter refuses a script whose #! interpreter is missing: its
+// every spawn would fail with "no such file or directory", as if the
+// script itself were missing (a trial's runner named a Python that was not
+// installed).
+func checkInterpreter(what, path, key string) error {
+	if m := proc.MissingInterpreter(path, ""); m != "" {
+		return fmt.Errorf("%s cannot run: %s; install it, or fix the script's #! line (or set %s to the interpreter and the script to its args), then start the node again", what, m, key)
 	}
 	return nil
 }

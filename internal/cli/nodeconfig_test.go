@@ -215,6 +215,10 @@ func TestNodeRefusesUnstartableCommand(t *testing.T) {
 	if err := os.WriteFile(plain, []byte("#!/bin/sh\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	noInterp := filepath.Join(dir, "runner.py")
+	if err := os.WriteFile(noInterp, []byte("#!/no/such/python9\nprint()\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	bin := filepath.Join(dir, "bin")
 	if err := os.Mkdir(bin, 0o755); err != nil {
 		t.Fatal(err)
@@ -231,6 +235,7 @@ func TestNodeRefusesUnstartableCommand(t *testing.T) {
 		{"only in the kind's PATH", `{"command": "ghost-runner-x7", "env": ["PATH=` + bin + `"]}`, []string{"only in the PATH that kinds.ghost.env sets", `to the full path "` + filepath.Join(bin, "ghost-runner-x7") + `"`}},
 		{"not executable", `{"command": "` + plain + `"}`, []string{"is not executable (mode ", "chmod +x it, or fix kinds.ghost.command"}},
 		{"a directory", `{"command": "` + bin + `"}`, []string{"is a directory; set kinds.ghost.command"}},
+		{"a script whose interpreter is missing", `{"command": "` + noInterp + `"}`, []string{"cannot run: its #! line names /no/such/python9, which does not exist; install it, or fix the script's #! line"}},
 		{"relative from dir", `{"command": "./nope", "dir": "` + dir + `"}`, []string{`that is "` + filepath.Join(dir, "nope") + `" from kinds.ghost.dir`, "does not exist"}},
 		{"dir missing", `{"command": "sh", "dir": "/no/such/dir"}`, []string{`kind "ghost": dir "/no/such/dir" (kinds.ghost.dir) does not exist`, "create it, or set kinds.ghost.dir"}},
 		{"dir is a file", `{"command": "sh", "dir": "` + plain + `"}`, []string{`(kinds.ghost.dir) is not a directory`}},

@@ -163,7 +163,7 @@ func TestCommandThatCannotStart(t *testing.T) {
 		// Found and executable, but exec fails: the first case's start
 		// says so, and no case is reported.
 		{conformance.Config{Command: []string{noInterp}},
-			`runner command "` + noInterp + `" could not be started: no such file or directory; check the command after -- (a script's #! interpreter must exist too)`},
+			`runner command "` + noInterp + `" could not be started: its #! line names /no/such/interpreter, which does not exist; install it, or fix the script's #! line`},
 	} {
 		rep, err := conformance.Run(context.Background(), tc.cfg)
 		if err == nil || err.Error() != tc.want || rep != nil {

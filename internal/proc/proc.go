@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	goruntime "runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -206,9 +208,16 @@ type StartError struct {
 	Path     string
 	NotFound bool
 	Err      error
+	// Interpreter, when set, says why a script that exists could not be
+	// started: its #! line names an interpreter that is not there
+	// ("its #! line names /usr/bin/python9, which does not exist").
+	Interpreter string
 }
 
 func (e *StartError) Error() string {
+	if e.NotFound && e.Interpreter != "" {
+		return fmt.Sprintf("executable %q could not be started: %s; install it, or fix the script's #! line", e.Path, e.Interpreter)
+	}
 	if e.NotFound {
 		return fmt.Sprintf("executable %q not found or not executable (%v); check the runner spec's command and PATH", e.Path, innermost(e.Err))
 	}
@@ -456,7 +465,11 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 
 	if err := s.start(cmd); err != nil {
 		closeAll()
-		return nil, startError(spec.Path, err)
+		serr := startError(spec.Path, err)
+		if se := serr.(*StartError); se.NotFound && errors.Is(err, fs.ErrNotExist) {
+			se.Interpreter = MissingInterpreter(cmd.Path, spec.Dir)
+		}
+		return nil, serr
 	}
 	// The child has its own copies now; ours would keep the pipes open forever.
 	stdinR.Close()
@@ -524,6 +537,40 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 	go func() { defer done(); p.wait(deliver) }()
 	go func() { defer done(); p.writeStdin(deliver, stdinW, maxFrame) }()
 	return p, nil
+}
+
+// MissingInterpreter says what is missing when path is a script whose #!
+// line names an interpreter that does not exist (exec then fails with
+// ENOENT, as if the script itself were missing); "" when path is no such
+// script or its interpreter is there. A relative path is taken from dir,
+// as the child's exec takes it. (An interpreter run through /usr/bin/env
+// that env cannot find is no start error: env starts, and exits 127
+// saying so on stderr.)
+func MissingInterpreter(path, dir string) string {
+	if !filepath.IsAbs(path) && dir != "" {
+		path = filepath.Join(dir, path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	head := make([]byte, 256)
+	n, _ := io.ReadFull(f, head)
+	line, _, _ := strings.Cut(string(head[:n]), "\n")
+	rest, ok := strings.CutPrefix(line, "#!")
+	if !ok {
+		return ""
+	}
+	fields := strings.Fields(rest)
+	if len(fields) == 0 {
+		return "its #! line names no interpreter"
+	}
+	interp := fields[0]
+	if _, err := os.Stat(interp); err != nil {
+		return fmt.Sprintf("its #! line names %s, which does not exist", interp)
+	}
+	return ""
 }
 
 func startError(path string, err error) error {

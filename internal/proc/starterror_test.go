@@ -1,9 +1,11 @@
 package proc_test
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -34,5 +36,33 @@ func TestStartErrorOutOfFiles(t *testing.T) {
 	other := (&proc.StartError{Path: "/bin/runner", Err: syscall.EPERM}).Error()
 	if strings.Contains(other, "ulimit") {
 		t.Errorf("EPERM: %q speaks of the file limit", other)
+	}
+}
+
+// A script whose #! interpreter is missing fails its exec with ENOENT, as
+// if the script itself were missing; the error names the interpreter (a
+// trial's runner had a #! of a Python that was not installed, and the
+// node said only "no such file or directory").
+func TestStartErrorNamesAMissingInterpreter(t *testing.T) {
+	dir := t.TempDir()
+	s := proc.NewSpawner()
+	defer s.Close()
+	for _, tc := range []struct{ shebang, want string }{
+		{"#!/no/such/python9\n", `could not be started: its #! line names /no/such/python9, which does not exist; install it, or fix the script's #! line`},
+	} {
+		script := filepath.Join(dir, "runner.py")
+		if err := os.WriteFile(script, []byte(tc.shebang+"print('hi')\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Start(proc.Spec{Path: script, Env: os.Environ()}, 1, func(any) {}, proc.Options{})
+		var se *proc.StartError
+		if !errors.As(err, &se) || !se.NotFound || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v; want a StartError saying %q", tc.shebang, err, tc.want)
+		}
+	}
+	// A script that is missing itself says so, not an interpreter.
+	_, err := s.Start(proc.Spec{Path: filepath.Join(dir, "nosuch.py")}, 1, func(any) {}, proc.Options{})
+	if err == nil || strings.Contains(err.Error(), "#!") {
+		t.Errorf("missing script: %v", err)
 	}
 }
