@@ -18,20 +18,18 @@ import (
 // the reap, with a process outside the runner's group that keeps stdout
 // (helper mode stdout-held), and check that the held exit is never lost.
 
-// spawnHeldAndKill spawns a runner whose stdout a process outside its group
-// holds, SIGKILLs the runner only, and waits until the node logged the reap:
-// its ProcessExited is then held until the reader closes (Drain at most).
-// It returns the runner's ID and the holder's PID; the holder is killed and
-// waited for when the test ends.
-func spawnHeldAndKill(t *testing.T, n *testNode) (id string, held int) {
+// spawnHeld spawns a runner whose stdout a process outside its group
+// holds (helper mode stdout-held) and waits until it is Ready. It returns
+// the runner's ID, its process's PID and the holder's; the holder is
+// killed and waited for when the test ends.
+func spawnHeld(t *testing.T, n *testNode) (id string, pid, held int) {
 	t.Helper()
-	ctx := ctxT(t)
-	id, err := n.SpawnRunner(ctx, actors.RunnerSpec{Kind: "held", Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=stdout-held"}})
+	id, err := n.SpawnRunner(ctxT(t), actors.RunnerSpec{Kind: "held", Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=stdout-held"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
-	pid := pidOf(n.rec.snapshot(), id, 1)
+	pid = pidOf(n.rec.snapshot(), id, 1)
 	n.logs.waitLog(t, 20*time.Second, "the grandchild's PID", func(e *logrus.Entry) bool {
 		line, _ := e.Data["line"].(string) // a runner's stderr line
 		_, err := fmt.Sscanf(line, "grandchild pid %d", &held)
@@ -39,6 +37,15 @@ func spawnHeldAndKill(t *testing.T, n *testNode) (id string, held int) {
 	})
 	t.Cleanup(func() { waitGone(t, held, 20*time.Second) })
 	t.Cleanup(func() { _ = syscall.Kill(held, syscall.SIGKILL) })
+	return id, pid, held
+}
+
+// spawnHeldAndKill is spawnHeld, then SIGKILL to the runner only, and a
+// wait until the node logged the reap: its ProcessExited is then held
+// until the reader closes (Drain at most).
+func spawnHeldAndKill(t *testing.T, n *testNode) (id string, held int) {
+	t.Helper()
+	id, pid, held := spawnHeld(t, n)
 	_ = syscall.Kill(pid, syscall.SIGKILL) // the runner only: the holder keeps stdout open
 	n.logs.waitLog(t, 20*time.Second, "the reap", func(e *logrus.Entry) bool {
 		return e.Data["runner_id"] == id && e.Message == "runner process exited"

@@ -158,8 +158,8 @@ type runnerActor struct {
 	// names it: a runner stuck in a status because its next report was
 	// refused looks like a stall otherwise.
 	refused string
-	symptom     *symptom
-	failure     *RunnerFailure
+	symptom *symptom
+	failure *RunnerFailure
 	// diedByItself: the failure is an exit nobody asked for (classifyExit);
 	// its last stderr line goes into the one-line reason.
 	diedByItself bool

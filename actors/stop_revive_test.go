@@ -1,7 +1,6 @@
 package actors_test
 
 import (
-	"fmt"
 	"strings"
 	"syscall"
 	"testing"
@@ -157,26 +156,10 @@ func TestStopRequestedWhileRunnerEndsIsNotRestarted(t *testing.T) {
 		c.Timeouts.Drain = time.Minute // Exited lasts until the grandchild dies
 	})
 	ctx := ctxT(t)
-	id, err := n.SpawnRunner(ctx, actors.RunnerSpec{Kind: "held", Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=stdout-held"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
-	pid := pidOf(n.rec.snapshot(), id, 1)
-	held := 0
-	n.logs.waitLog(t, 20*time.Second, "the grandchild's PID", func(e *logrus.Entry) bool {
-		line, _ := e.Data["line"].(string) // a runner's stderr line (message "runner stderr")
-		_, err := fmt.Sscanf(line, "grandchild pid %d", &held)
-		return e.Data["runner_id"] == id && err == nil
-	})
-	t.Cleanup(func() { _ = syscall.Kill(held, syscall.SIGKILL) }) // if a check failed first
-
-	_ = syscall.Kill(pid, syscall.SIGKILL) // the runner only: the grandchild keeps stdout open
-	// The reap is logged at once; its ProcessExited waits for the stdout
-	// reader (no StatusChanged may follow it), which the grandchild holds.
-	n.logs.waitLog(t, 20*time.Second, "exit seen", func(e *logrus.Entry) bool {
-		return e.Data["runner_id"] == id && e.Message == "runner process exited"
-	})
+	// The runner is killed; the reap is logged at once, and its
+	// ProcessExited waits for the stdout reader (no StatusChanged may
+	// follow it), which the grandchild holds (exit_event_test.go).
+	id, held := spawnHeldAndKill(t, n)
 	type answer struct {
 		res *actors.StopResult
 		err error

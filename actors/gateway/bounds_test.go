@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
-	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/gateway"
 	"github.com/exo-actors/exo-actors/actors/streams"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -39,12 +37,7 @@ func TestSubscribeRefusesHugeBufferOrWindow(t *testing.T) {
 // call_id and one task ID (the node answers a known task ID with the first
 // submission's handle) grew the node's goroutines without bound.
 func TestSubmitRefusesAnOpenCallID(t *testing.T) {
-	f := newFixtureNode(t, func(c *actors.NodeConfig) {
-		// A runner that never says hello: its tasks stay open (queued)
-		// for the whole test; short stop waits end it quickly.
-		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Minute, StopGrace: 50 * time.Millisecond, TermWait: time.Second}
-	}, func(c *gateway.Config) {
-		c.Kinds["sleeper"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "sleeper", Command: "/bin/sleep", Args: []string{"300"}}}
+	f := sleeperFixture(t, func(c *gateway.Config) {
 		c.MaxTasksPerSession = 2
 	})
 	f.hello(t)
@@ -126,10 +119,7 @@ func TestCallsInFlightAreBounded(t *testing.T) {
 // session's task of the same call_id from its count, so MaxTasksPerSession
 // let one more through and a lost client's open task was not cancelled).
 func TestHelloAgainKeepsTheNewSessionsTasks(t *testing.T) {
-	f := newFixtureNode(t, func(c *actors.NodeConfig) {
-		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Minute, StopGrace: 50 * time.Millisecond, TermWait: time.Second}
-	}, func(c *gateway.Config) {
-		c.Kinds["sleeper"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "sleeper", Command: "/bin/sleep", Args: []string{"300"}}}
+	f := sleeperFixture(t, func(c *gateway.Config) {
 		c.MaxTasksPerSession = 1
 	})
 	f.hello(t)
@@ -249,10 +239,7 @@ func TestSubscribeBuffersHaveANodeWideBound(t *testing.T) {
 // shuts it down). One more is refused, naming the node's address and the
 // setting.
 func TestNodeWideMaxRunners(t *testing.T) {
-	f := newFixtureNode(t, func(c *actors.NodeConfig) {
-		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Minute, StopGrace: 50 * time.Millisecond, TermWait: time.Second}
-	}, func(c *gateway.Config) {
-		c.Kinds["sleeper"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "sleeper", Command: "/bin/sleep", Args: []string{"300"}}}
+	f := sleeperFixture(t, func(c *gateway.Config) {
 		c.MaxRunners = 1
 	})
 	f.hello(t)

@@ -12,13 +12,17 @@ import (
 )
 
 // sleeperFixture is a fixture with the kind "sleeper" (/bin/sleep 300, a
-// runner that never says hello and stops within its short stop waits).
-func sleeperFixture(t *testing.T) *fixture {
+// runner that never says hello: its tasks stay open, queued, and it stops
+// within its short stop waits), and the gateway config edits change.
+func sleeperFixture(t *testing.T, edits ...func(*gateway.Config)) *fixture {
 	t.Helper()
 	return newFixtureNode(t, func(c *actors.NodeConfig) {
 		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Minute, StopGrace: 50 * time.Millisecond, TermWait: time.Second}
 	}, func(c *gateway.Config) {
 		c.Kinds["sleeper"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "sleeper", Command: "/bin/sleep", Args: []string{"300"}}}
+		for _, edit := range edits {
+			edit(c)
+		}
 	})
 }
 
@@ -147,10 +151,7 @@ func TestSessionEndStopsUnsettledSpawns(t *testing.T) {
 // ErrLimit and spawns nothing; once one is settled, spawns go on; a spawn
 // without settle is not counted.
 func TestUnsettledSpawnsAreBounded(t *testing.T) {
-	f := newFixtureNode(t, func(c *actors.NodeConfig) {
-		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Minute, StopGrace: 50 * time.Millisecond, TermWait: time.Second}
-	}, func(c *gateway.Config) {
-		c.Kinds["sleeper"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "sleeper", Command: "/bin/sleep", Args: []string{"300"}}}
+	f := sleeperFixture(t, func(c *gateway.Config) {
 		c.MaxUnsettledSpawns = 2
 	})
 	f.hello(t)
