@@ -50,7 +50,7 @@ func checkCommand(kind, command, dir string, env []string, label string, lookPat
 	what := fmt.Sprintf("kind %q: command %q (%s)", kind, command, label)
 	if !strings.Contains(command, "/") {
 		if found, err := lookPath(command); err == nil {
-			return checkInterpreter(what, found, key)
+			return checkInterpreter(what, found, dir, key)
 		}
 		if p, ok := envPath(env); ok {
 			if found := findExecutable(command, p); found != "" {
@@ -75,15 +75,16 @@ func checkCommand(kind, command, dir string, env []string, label string, lookPat
 	case fi.Mode().Perm()&0o111 == 0:
 		return fmt.Errorf("%s is not executable (mode %s); chmod +x it, or fix %s", what, fi.Mode().Perm(), key)
 	}
-	return checkInterpreter(what, path, key)
+	return checkInterpreter(what, path, dir, key)
 }
 
 // checkInterpreter refuses a script whose #! interpreter is missing: its
 // every spawn would fail with "no such file or directory", as if the
 // script itself were missing (a trial's runner named a Python that was not
-// installed).
-func checkInterpreter(what, path, key string) error {
-	if m := proc.MissingInterpreter(path, ""); m != "" {
+// installed). A relative interpreter is taken from dir, where the runner
+// runs.
+func checkInterpreter(what, path, dir, key string) error {
+	if m := proc.MissingInterpreter(path, dir); m != "" {
 		return fmt.Errorf("%s cannot run: %s; install it, or fix the script's #! line (or set %s to the interpreter and the script to its args), then start the node again", what, m, key)
 	}
 	return nil

@@ -226,6 +226,15 @@ func TestNodeRefusesUnstartableCommand(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bin, "ghost-runner-x7"), []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// A script whose #! names an interpreter relative to the kind's dir
+	// (a virtualenv's python, say) runs there: the check takes it from dir.
+	if err := os.WriteFile(filepath.Join(bin, "venv-runner"), []byte("#!./ghost-runner-x7\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	crlf := filepath.Join(dir, "crlf.sh")
+	if err := os.WriteFile(crlf, []byte("#!/bin/sh\r\necho\r\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, kind string
 		want       []string
@@ -236,6 +245,8 @@ func TestNodeRefusesUnstartableCommand(t *testing.T) {
 		{"not executable", `{"command": "` + plain + `"}`, []string{"is not executable (mode ", "chmod +x it, or fix kinds.ghost.command"}},
 		{"a directory", `{"command": "` + bin + `"}`, []string{"is a directory; set kinds.ghost.command"}},
 		{"a script whose interpreter is missing", `{"command": "` + noInterp + `"}`, []string{"cannot run: its #! line names /no/such/python9, which does not exist; install it, or fix the script's #! line"}},
+		{"a script with Windows line endings", `{"command": "` + crlf + `"}`, []string{`cannot run: its #! line names "/bin/sh\r", which does not exist: the line ends in a carriage return`}},
+		{"a relative interpreter missing from dir", `{"command": "` + filepath.Join(bin, "venv-runner") + `", "dir": "` + dir + `"}`, []string{"cannot run: its #! line names ./ghost-runner-x7, which does not exist (a relative interpreter is taken from the runner's directory: " + filepath.Join(dir, "ghost-runner-x7") + ")"}},
 		{"relative from dir", `{"command": "./nope", "dir": "` + dir + `"}`, []string{`that is "` + filepath.Join(dir, "nope") + `" from kinds.ghost.dir`, "does not exist"}},
 		{"dir missing", `{"command": "sh", "dir": "/no/such/dir"}`, []string{`kind "ghost": dir "/no/such/dir" (kinds.ghost.dir) does not exist`, "create it, or set kinds.ghost.dir"}},
 		{"dir is a file", `{"command": "sh", "dir": "` + plain + `"}`, []string{`(kinds.ghost.dir) is not a directory`}},
@@ -258,7 +269,8 @@ func TestNodeRefusesUnstartableCommand(t *testing.T) {
 	}
 	// Startable commands pass: a path, a name in PATH, a path relative to dir.
 	c, err := parseNodeConfig(strings.NewReader(`{"kinds": {"a": {"command": "/bin/sh"}, "b": {"command": "sh"},
-		"c": {"command": "./ghost-runner-x7", "dir": "` + bin + `"}, "d": {"builtin": true}}}`))
+		"c": {"command": "./ghost-runner-x7", "dir": "` + bin + `"}, "d": {"builtin": true},
+		"e": {"command": "./venv-runner", "dir": "` + bin + `"}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -542,10 +542,14 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 // MissingInterpreter says what is missing when path is a script whose #!
 // line names an interpreter that does not exist (exec then fails with
 // ENOENT, as if the script itself were missing); "" when path is no such
-// script or its interpreter is there. A relative path is taken from dir,
-// as the child's exec takes it. (An interpreter run through /usr/bin/env
-// that env cannot find is no start error: env starts, and exits 127
-// saying so on stderr.)
+// script or its interpreter is there. A relative path, the script's or the
+// interpreter's, is taken from dir, as the child's exec takes it (the child
+// runs in dir). The #! line is split as the kernel splits it: the
+// interpreter runs to the first space or tab, so a line that ends in a
+// carriage return (a script saved with Windows line endings) names an
+// interpreter whose name ends in one. (An interpreter run through
+// /usr/bin/env that env cannot find is no start error: env starts, and
+// exits 127 saying so on stderr.)
 func MissingInterpreter(path, dir string) string {
 	if !filepath.IsAbs(path) && dir != "" {
 		path = filepath.Join(dir, path)
@@ -562,13 +566,31 @@ func MissingInterpreter(path, dir string) string {
 	if !ok {
 		return ""
 	}
-	fields := strings.Fields(rest)
-	if len(fields) == 0 {
+	interp := strings.TrimLeft(rest, " \t")
+	if i := strings.IndexAny(interp, " \t"); i >= 0 {
+		interp = interp[:i]
+	}
+	if strings.TrimSpace(interp) == "" {
 		return "its #! line names no interpreter"
 	}
-	interp := fields[0]
-	if _, err := os.Stat(interp); err != nil {
+	if base, cr := strings.CutSuffix(interp, "\r"); cr {
+		return fmt.Sprintf("its #! line names %q, which does not exist: the line ends in a carriage return (the script has Windows line endings; convert it, e.g. with dos2unix, so that it names %s)", interp, base)
+	}
+	at := interp
+	if !filepath.IsAbs(at) && dir != "" {
+		at = filepath.Join(dir, at)
+	}
+	fi, err := os.Stat(at)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if at != interp {
+			return fmt.Sprintf("its #! line names %s, which does not exist (a relative interpreter is taken from the runner's directory: %s)", interp, at)
+		}
 		return fmt.Sprintf("its #! line names %s, which does not exist", interp)
+	case err != nil:
+		return fmt.Sprintf("its #! line names %s, which cannot be reached (%v)", interp, errors.Unwrap(err))
+	case fi.IsDir() || fi.Mode().Perm()&0o111 == 0:
+		return fmt.Sprintf("its #! line names %s, which is not an executable file", interp)
 	}
 	return ""
 }

@@ -66,3 +66,48 @@ func TestStartErrorNamesAMissingInterpreter(t *testing.T) {
 		t.Errorf("missing script: %v", err)
 	}
 }
+
+// MissingInterpreter reads the #! line as the kernel does: a relative
+// interpreter is taken from the runner's directory (where the child
+// execs), the interpreter ends at the first space or tab (so a Windows
+// line ending is part of its name), and an interpreter that is there but
+// cannot be run is named as such. A review found a relative interpreter
+// taken from the node's directory (a false refusal of #!venv/bin/python
+// with the kind's dir) and a CRLF line passed as fine.
+func TestMissingInterpreterReadsTheLineAsTheKernelDoes(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "venv", "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "venv", "bin", "python"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plain"), []byte("data\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, shebang, dir, want string
+	}{
+		{"absolute, there", "#!/bin/sh\n", "", ""},
+		{"absolute, with an argument", "#! /bin/sh -e\n", "", ""},
+		{"absolute, missing", "#!/no/such/python9 -u\n", "", "its #! line names /no/such/python9, which does not exist"},
+		{"relative, there in dir", "#!venv/bin/python\n", dir, ""},
+		{"relative, missing in dir", "#!venv/bin/python9\n", dir, "its #! line names venv/bin/python9, which does not exist (a relative interpreter is taken from the runner's directory: " + filepath.Join(dir, "venv/bin/python9") + ")"},
+		{"windows line ending", "#!/bin/sh\r\n", "", `its #! line names "/bin/sh\r", which does not exist: the line ends in a carriage return (the script has Windows line endings; convert it, e.g. with dos2unix, so that it names /bin/sh)`},
+		{"no interpreter", "#!  \n", "", "its #! line names no interpreter"},
+		{"not executable", "#!" + filepath.Join(dir, "plain") + "\n", "", "which is not an executable file"},
+		{"a directory", "#!" + dir + "\n", "", "which is not an executable file"},
+		{"no #! line", "print('hi')\n", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			script := filepath.Join(dir, "runner.py")
+			if err := os.WriteFile(script, []byte(tc.shebang+"print('hi')\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			got := proc.MissingInterpreter("runner.py", dir)
+			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+				t.Errorf("MissingInterpreter(%q) = %q; want %q", tc.shebang, got, tc.want)
+			}
+		})
+	}
+}
