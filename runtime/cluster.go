@@ -159,6 +159,10 @@ type clusterRunner struct {
 	// whose member is lost meanwhile is not placed again, and a returning
 	// member still hosting it is told to stop it, never adopts it.
 	stopAsked bool
+	// staleWhy, when set, is why a returning member is told to stop this
+	// runner (stopAsked is set too): a runner spawned on a member that was
+	// declared lost before the spawn could be registered (place).
+	staleWhy string
 	// backOn is the member that rejoined still hosting this runner while
 	// its failover was pending (state runnerLost): the failover reconciles
 	// it there once it has decided (reconcileLate).
@@ -258,8 +262,8 @@ type ClusterClient struct {
 	// the caller's context (cluster_calls.go).
 	beforeSpawn func(context.Context)
 	// afterMemberSpawn, set by tests only, runs on a spawn's goroutine
-	// once the member's SpawnRunner answered.
-	afterMemberSpawn func()
+	// once the member's SpawnRunner answered, with the member's ID.
+	afterMemberSpawn func(member string)
 
 	mu      sync.Mutex
 	closing bool
@@ -711,6 +715,8 @@ func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
 			stops = append(stops, stop{ri.ID, "it had been replaced by " + r.replacedBy})
 		case runnerGone:
 			switch {
+			case r.staleWhy != "":
+				stops = append(stops, stop{ri.ID, r.staleWhy})
 			case r.stopAsked:
 				stops = append(stops, stop{ri.ID, "a StopRunner was asked for it while its node was lost"})
 			case r.replacedBy == "":
@@ -977,7 +983,7 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 			serr = mc.c.submitFeed(cc.ctx, nr.id, t.t, t.feed)
 		}
 		cc.mu.Lock()
-		if serr == nil && nr.state != runnerLive {
+		if serr == nil && cc.lostLocked(mc) {
 			serr = fmt.Errorf("%w: node %s was lost while the task was being resubmitted", ErrNodeLost, nr.node)
 		}
 		if serr != nil {
@@ -1097,6 +1103,35 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 				r.slot = id
 			}
 			cc.mu.Lock()
+			if why := cc.unregistrableLocked(mc, id); why != "" {
+				other := cc.runners[id] != nil
+				if !other {
+					// Its member was declared lost while the spawn
+					// settled (the loss ends the member's Client, which
+					// ends the settle wait), after declareLost handed that
+					// member's runners to failover: registered live now,
+					// it would never be failed over, and WaitReady and
+					// Submit would wait for a decision that never comes.
+					// Kept as gone with a stop asked, so that the member,
+					// should it return (a partition), is told to stop it.
+					r.member, r.node, r.state, r.stopAsked = mc.m.ID, mc.m.NodeName, runnerGone, true
+					r.staleWhy = "it was spawned there as its node was declared lost, and placed elsewhere"
+					cc.runners[id] = r
+					cc.retireLocked(r)
+				}
+				cc.mu.Unlock()
+				if other {
+					// The ID is taken by another runner this client follows
+					// (runner IDs are unique per node only): never two with
+					// one ID here; this one is stopped and the next member
+					// tried.
+					d := cc.stopStale(mc, id, why)
+					cc.emit(ClusterEvent{Kind: ClusterSpawnAbandoned, Node: mc.m.NodeName, Member: mc.m.ID, RunnerID: id, Detail: d})
+				}
+				errs = append(errs, fmt.Sprintf("%s: %s", pick.Node, why))
+				cands = slices.DeleteFunc(cands, func(c placement.Candidate) bool { return c.Member == pick.Member })
+				continue
+			}
 			cc.liveOnLocked(r, mc.m)
 			cc.runners[id] = r
 			cc.mu.Unlock()
@@ -1106,6 +1141,28 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 		cands = slices.DeleteFunc(cands, func(c placement.Candidate) bool { return c.Member == pick.Member })
 	}
 	return nil, fmt.Errorf("%w: kind %q in cluster %s: %s", ErrNoPlacement, kind, cc.cfg.Cluster, strings.Join(errs, "; "))
+}
+
+// lostLocked reports whether member connection mc was declared lost (or
+// replaced by a new connection to the member): declareLost has handed its
+// runners and their followed tasks to failover, so what is registered on
+// it now would never be. Call with cc.mu held.
+func (cc *ClusterClient) lostLocked(mc *memberConn) bool {
+	return mc.state == memberLost || cc.members[mc.m.ID] != mc
+}
+
+// unregistrableLocked says why runner id, just spawned (or found) on mc,
+// cannot be registered live there, or "" when it can: its member was
+// declared lost meanwhile (or replaced by a new connection), or another
+// runner this client follows has the same ID. Call with cc.mu held.
+func (cc *ClusterClient) unregistrableLocked(mc *memberConn, id string) string {
+	if cc.lostLocked(mc) {
+		return fmt.Sprintf("node %s was declared lost while runner %s was being spawned there", mc.m.NodeName, id)
+	}
+	if o := cc.runners[id]; o != nil {
+		return fmt.Sprintf("its new runner's ID %s is that of a runner this client followed on node %s (runner IDs are unique per node only)", id, o.node)
+	}
+	return ""
 }
 
 // SpawnRunner places a runner of spec.Kind on the member the placement
@@ -1177,6 +1234,12 @@ func (cc *ClusterClient) resolve(ctx context.Context, id string) (*clusterRunner
 				if ri.ID == id && !ri.Status.Terminal() {
 					cc.mu.Lock()
 					if cc.runners[id] == nil {
+						if cc.lostLocked(mc) {
+							// Declared lost since it answered: followed
+							// now, the runner would never be failed over.
+							cc.mu.Unlock()
+							continue
+						}
 						r := &clusterRunner{id: id, kind: ri.Kind, slot: id}
 						cc.liveOnLocked(r, mc.m)
 						cc.runners[id] = r
@@ -1231,7 +1294,10 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 	case ct.state != taskSubmitting:
 		// held meanwhile (its node's shutdown ended it before this
 		// goroutine noted the answer): the failover owns it.
-	case r.state != runnerLive:
+	case cc.lostLocked(mc):
+		// Only its member's loss: a runner stopped or ended meanwhile on
+		// a member still followed ends the task through that member's
+		// Client, which feeds it (one feeder).
 		lostMeanwhile = cc.taskToLocked(ct, taskEnded)
 	default:
 		cc.taskToLocked(ct, taskFollowed)

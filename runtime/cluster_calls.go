@@ -84,7 +84,7 @@ func (cc *ClusterClient) spawnOn(ctx context.Context, mc *memberConn, kind strin
 		id, err := mc.c.SpawnRunner(sctx, RunnerSpec{Kind: kind})
 		cancel()
 		if cc.afterMemberSpawn != nil {
-			cc.afterMemberSpawn()
+			cc.afterMemberSpawn(mc.m.ID)
 		}
 		if ctx.Err() == nil {
 			select {
@@ -150,8 +150,10 @@ func (cc *ClusterClient) waitDecision(ctx context.Context, id string, pending er
 }
 
 // ClusterSpawnAbandoned: a member spawned a runner for a SpawnRunner whose
-// caller's ctx ended before it learned the runner's ID; the client stopped
-// that runner (Detail says so, or why the stop failed).
+// caller's ctx ended before it learned the runner's ID, or whose ID is that
+// of another runner the client follows (IDs are unique per node only; the
+// placement then tries the next member); the client stopped that runner
+// (Detail says so, or why the stop failed).
 const ClusterSpawnAbandoned ClusterEventKind = "spawn_abandoned"
 
 // placeCtxEnded returns the error of a placement whose client closed or

@@ -3,7 +3,9 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,5 +136,70 @@ func TestClusterSpawnCutByClose(t *testing.T) {
 	<-closed
 	if !errors.Is(err, exo.ErrClientClosed) {
 		t.Fatalf("SpawnRunner cut by Close: %v; want an error wrapping ErrClientClosed", err)
+	}
+}
+
+// TestClusterSpawnOnAMemberDeclaredLost: a member declared lost while a
+// placement's spawn settles there (the loss ends the member's Client,
+// which ends the settle wait, and declareLost hands the member's runners
+// to failover before the placement registers the new one) is no place
+// for the runner: the placement tries the next member, and the member,
+// still running and joined again, is told to stop the runner spawned
+// there. Before (a review's finding), the runner was registered live on
+// the lost member: SpawnRunner returned its ID, WaitReady waited out its
+// ctx, Submit said "the cluster has not decided yet" for good, and no
+// failover ever ran.
+func TestClusterSpawnOnAMemberDeclaredLost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster test (about 10 s)")
+	}
+	peers, _ := apiCluster(t, "api-spawnlost", "spawnlost-a", "spawnlost-b")
+	cc, rec := dialAPICluster(t, exo.ClusterConfig{Cluster: "api-spawnlost", Peers: peers}, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var first atomic.Value // the member declared lost: the first one spawned on
+	cc.SetAfterMemberSpawnOnForTest(func(member string) {
+		if first.CompareAndSwap(nil, member) && !cc.DeclareLostForTest(member) {
+			t.Errorf("member %s was not followed", member)
+		}
+	})
+	id, err := cc.SpawnRunner(ctx, exo.RunnerSpec{Kind: "gen"})
+	if err != nil {
+		t.Fatalf("SpawnRunner with its first member declared lost during the spawn: %v; want the runner placed on the other", err)
+	}
+	lost, _ := first.Load().(string)
+	if !slices.ContainsFunc(rec.Snapshot(), func(e exo.ClusterEvent) bool { return e.Kind == exo.ClusterMemberLost && e.Member == lost }) {
+		t.Fatalf("no member_lost event for member %q", lost)
+	}
+	if err := cc.WaitReady(ctx, id); err != nil {
+		t.Fatalf("WaitReady(%s): %v", id, err)
+	}
+	h, err := cc.Submit(ctx, id, exo.Task{ID: "after-loss", Kind: "noop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := h.Wait(ctx); err != nil || out.Status != exo.TaskComplete {
+		t.Fatalf("task on %s: %+v, %v; want Complete", id, out, err)
+	}
+	// The member is still running and in the view: joined again, it is
+	// told to stop the runner spawned there as it was declared lost.
+	evs := rec.Wait(t, 30*time.Second, "the lost member's runner stopped once it joined again", func(evs []exo.ClusterEvent) bool {
+		for _, e := range evs {
+			if e.Kind == exo.ClusterRunnerReconciled && e.Member == lost && strings.Contains(e.Detail, "spawned there as its node was declared lost") {
+				return true
+			}
+		}
+		return false
+	})
+	for _, e := range evs {
+		if e.Kind == exo.ClusterRunnerReconciled && e.Member == lost && !strings.HasPrefix(e.Detail, "stopped") {
+			t.Errorf("reconcile of %s on the returning member: %q; want it stopped", e.RunnerID, e.Detail)
+		}
+		if e.Kind == exo.ClusterRunnerReconciled && e.RunnerID == id {
+			t.Errorf("the placed runner %s was reconciled: %q", id, e.Detail)
+		}
+	}
+	if live, _ := cc.FollowedRunners(); live != 1 {
+		t.Errorf("%d runners followed live; want 1 (the one placed)", live)
 	}
 }

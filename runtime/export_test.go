@@ -37,7 +37,27 @@ func (cc *ClusterClient) SetBeforeSpawnForTest(f func(context.Context)) { cc.bef
 
 // SetAfterMemberSpawnForTest makes every placement's spawn goroutine call f
 // once the member's SpawnRunner answered.
-func (cc *ClusterClient) SetAfterMemberSpawnForTest(f func()) { cc.afterMemberSpawn = f }
+func (cc *ClusterClient) SetAfterMemberSpawnForTest(f func()) {
+	cc.afterMemberSpawn = func(string) { f() }
+}
+
+// SetAfterMemberSpawnOnForTest is SetAfterMemberSpawnForTest with the ID
+// of the member whose SpawnRunner answered.
+func (cc *ClusterClient) SetAfterMemberSpawnOnForTest(f func(member string)) { cc.afterMemberSpawn = f }
+
+// DeclareLostForTest declares the member with that ID lost, as the view's
+// or the connection's verdict would (its connection ends; its runners go to
+// failover), and reports whether the client followed it.
+func (cc *ClusterClient) DeclareLostForTest(member string) bool {
+	cc.mu.Lock()
+	mc := cc.members[member]
+	cc.mu.Unlock()
+	if mc == nil {
+		return false
+	}
+	cc.declareLost(mc, "declared lost by the test", false)
+	return true
+}
 
 // ClosingForTest is closed once Close began (the client's context ended).
 func (cc *ClusterClient) ClosingForTest() <-chan struct{} { return cc.ctx.Done() }
