@@ -35,8 +35,8 @@ func TestHappyPathExactStatusSequence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(id, "builtin-") || len(id) != len("builtin-")+6 {
-		t.Errorf("runner ID %q: want builtin-<6 hex>", id)
+	if !strings.HasPrefix(id, "builtin-") || len(id) != len("builtin-")+12 {
+		t.Errorf("runner ID %q: want builtin-<12 hex>", id)
 	}
 	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
 	res, err := n.StopRunner(ctxT(t), id)

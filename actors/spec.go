@@ -140,9 +140,14 @@ func (e oneLine) Error() string {
 // Unwrap returns the joined errors.
 func (e oneLine) Unwrap() []error { return e }
 
-// newRunnerID returns "<kind>-<6 hex digits>".
+// newRunnerID returns "<kind>-<12 hex digits>": 48 random bits. A node
+// never reuses the ID of a runner it keeps (the supervisor draws again),
+// but IDs are drawn on each node alone, and a ClusterClient follows the
+// runners of many nodes by ID: with 24 bits (6 hex digits, before), one
+// spawn in about 4,000 took the ID of one of the 4,096 retired runners a
+// client keeps; with 48 bits, about one in 7·10^10.
 func newRunnerID(kind string) string {
-	var b [3]byte
+	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(fmt.Sprintf("crypto/rand failed: %v", err)) // the kernel's RNG does not fail
 	}

@@ -94,7 +94,7 @@ func New(cfg Config, opts ...Option) (*System, error) {
 	return s, nil
 }
 
-// SpawnRunner starts a runner and returns its ID ("<kind>-<6 hex>") at
+// SpawnRunner starts a runner and returns its ID ("<kind>-<12 hex>") at
 // once; the runner then works its way to Ready (WaitReady waits for that).
 // A spec that cannot work — invalid, or a Command that does not exist or is
 // not executable — is refused here with an error wrapping ErrInvalidSpec

@@ -162,22 +162,22 @@ func (w *demoWatch) print(ev exo.Event) {
 	ts := fmt.Sprintf("%6.2fs", time.Since(w.start).Seconds())
 	switch e := ev.(type) {
 	case exo.ProcessStarted:
-		fmt.Fprintf(w.out, "%s  %-16s process started (pid %d, generation %d)\n", ts, e.RunnerID, e.Pid, e.Generation)
+		fmt.Fprintf(w.out, "%s  %-18s process started (pid %d, generation %d)\n", ts, e.RunnerID, e.Pid, e.Generation)
 	case exo.StatusChanged:
-		fmt.Fprintf(w.out, "%s  %-16s status %s\n", ts, e.RunnerID, statusChangeText(e))
+		fmt.Fprintf(w.out, "%s  %-18s status %s\n", ts, e.RunnerID, statusChangeText(e))
 	case exo.ProcessExited:
-		fmt.Fprintf(w.out, "%s  %-16s process exited: %s\n", ts, e.RunnerID, e.Status)
+		fmt.Fprintf(w.out, "%s  %-18s process exited: %s\n", ts, e.RunnerID, e.Status)
 	case exo.RunnerFailed:
-		fmt.Fprintf(w.out, "%s  %-16s FAILURE detected by %s: %s\n", ts, e.Failure.RunnerID, e.Failure.Source, e.Failure.Message)
+		fmt.Fprintf(w.out, "%s  %-18s FAILURE detected by %s: %s\n", ts, e.Failure.RunnerID, e.Failure.Source, e.Failure.Message)
 	case exo.RunnerStopped:
-		fmt.Fprintf(w.out, "%s  %-16s stopped: %s after %s\n", ts, e.Result.RunnerID, e.Result.Summary(), e.Result.Total.Round(time.Millisecond))
+		fmt.Fprintf(w.out, "%s  %-18s stopped: %s after %s\n", ts, e.Result.RunnerID, e.Result.Summary(), e.Result.Total.Round(time.Millisecond))
 	case exo.TaskStatusChanged:
 		if e.Status != exo.TaskPending {
 			r := ""
 			if e.Reason != "" {
 				r = " (" + e.Reason + ")"
 			}
-			fmt.Fprintf(w.out, "%s  %-16s task %s %s%s\n", ts, e.RunnerID, e.TaskID, taskStatus(e.Status), r)
+			fmt.Fprintf(w.out, "%s  %-18s task %s %s%s\n", ts, e.RunnerID, e.TaskID, taskStatus(e.Status), r)
 		}
 	case exo.SupervisionDecision:
 		r := e.Record
@@ -192,14 +192,14 @@ func (w *demoWatch) print(ev exo.Event) {
 		if r.Note != "" {
 			note = " — " + r.Note
 		}
-		fmt.Fprintf(w.out, "%s  %-16s decision: %s %s%s\n", ts, e.RunnerID, r.Decision.Severity, what, note)
+		fmt.Fprintf(w.out, "%s  %-18s decision: %s %s%s\n", ts, e.RunnerID, r.Decision.Severity, what, note)
 	case exo.Alert:
-		fmt.Fprintf(w.out, "%s  %-16s ALERT %s: %s\n", ts, e.RunnerID, e.Severity, e.Message)
+		fmt.Fprintf(w.out, "%s  %-18s ALERT %s: %s\n", ts, e.RunnerID, e.Severity, e.Message)
 	case exo.HealthChanged, exo.HealthAlert:
 		w.printHealth(ts, ev)
 	case exo.TaskChunk:
 		if e.Chunk.Error != "" {
-			fmt.Fprintf(w.out, "%s  %-16s task %s error chunk: %s\n", ts, e.RunnerID, e.TaskID, e.Chunk.Error)
+			fmt.Fprintf(w.out, "%s  %-18s task %s error chunk: %s\n", ts, e.RunnerID, e.TaskID, e.Chunk.Error)
 		}
 	}
 }
@@ -461,7 +461,7 @@ func demoScenario(ctx context.Context, w *demoWatch, sys *exo.System, o demoOpti
 		}
 		text.WriteString(c.Text)
 	}
-	fmt.Fprintf(out, "%6.2fs  %-16s streamed so far: %q\n", time.Since(w.start).Seconds(), victim, text.String())
+	fmt.Fprintf(out, "%6.2fs  %-18s streamed so far: %q\n", time.Since(w.start).Seconds(), victim, text.String())
 	infos, err := sys.Runners(ctx)
 	if err != nil {
 		return handles, err
@@ -479,7 +479,7 @@ func demoScenario(ctx context.Context, w *demoWatch, sys *exo.System, o demoOpti
 			return handles, err
 		}
 	}
-	fmt.Fprintf(out, "%6.2fs  %-16s restarted (same ID, new process and generation); the queued task ran on it\n", time.Since(w.start).Seconds(), victim)
+	fmt.Fprintf(out, "%6.2fs  %-18s restarted (same ID, new process and generation); the queued task ran on it\n", time.Since(w.start).Seconds(), victim)
 
 	fmt.Fprintln(out, "\n== a runner that crashes on every start (while loading): growing backoff, then escalation")
 	broken, err := sys.SpawnRunner(ctx, exo.RunnerSpec{Kind: "broken", Builtin: true, Args: append(args, "--fault", "crash-loading:2")})
@@ -522,7 +522,7 @@ func demoScenario(ctx context.Context, w *demoWatch, sys *exo.System, o demoOpti
 		if in.LastRecord != nil {
 			last = fmt.Sprintf("  last error: %s → %s", in.LastRecord.Kind, in.LastRecord.Resolution)
 		}
-		fmt.Fprintf(out, "  %-16s generation %d  %-12s%s\n", in.ID, in.Generation, in.StatusText(), last)
+		fmt.Fprintf(out, "  %-18s generation %d  %-12s%s\n", in.ID, in.Generation, in.StatusText(), last)
 	}
 	for _, h := range handles[1:] {
 		var b strings.Builder
@@ -533,7 +533,7 @@ func demoScenario(ctx context.Context, w *demoWatch, sys *exo.System, o demoOpti
 		if len(txt) > 60 {
 			txt = txt[:60] + "…"
 		}
-		fmt.Fprintf(out, "  %-16s task %-10s text: %q\n", h.RunnerID, h.ID, txt)
+		fmt.Fprintf(out, "  %-18s task %-10s text: %q\n", h.RunnerID, h.ID, txt)
 	}
 
 	fmt.Fprintln(out, "\n== task outcomes (every task must end exactly once)")
@@ -548,7 +548,7 @@ func demoScenario(ctx context.Context, w *demoWatch, sys *exo.System, o demoOpti
 	bad := 0
 	for _, h := range handles {
 		oc := h.Outcome()
-		fmt.Fprintf(out, "  %-10s on %-16s %-9s chunks=%-3d terminal statuses=%d  %s\n", h.ID, h.RunnerID, taskStatus(oc.Status), oc.Chunks, ended[h.ID], oc.Reason)
+		fmt.Fprintf(out, "  %-10s on %-18s %-9s chunks=%-3d terminal statuses=%d  %s\n", h.ID, h.RunnerID, taskStatus(oc.Status), oc.Chunks, ended[h.ID], oc.Reason)
 		if ended[h.ID] != 1 {
 			bad++
 		}
