@@ -55,6 +55,30 @@ var codeErrs = []struct {
 	{exov1.GwCode_GW_CODE_LIMIT, ErrLimit},
 }
 
+// detailErrs are the sentinels sent in GwError.detail, beside the code of
+// the sentinel they wrap (or none): a client that predates the field reads
+// the code alone, as before. Each detail's sentinel must wrap its code's
+// sentinel (TestCodes), so that the client's one Unwrap
+// (the detail's) keeps errors.Is of the code's.
+var detailErrs = []struct {
+	code exov1.GwCode
+	err  error
+}{
+	{exov1.GwCode_GW_CODE_STOPPED, actors.ErrStopped},
+	{exov1.GwCode_GW_CODE_INVALID_SPEC, actors.ErrInvalidSpec},
+}
+
+// Detail returns the detail code of err (GwError.detail): the code of the
+// first detail sentinel it wraps, or GW_CODE_UNSPECIFIED.
+func Detail(err error) exov1.GwCode {
+	for _, ce := range detailErrs {
+		if errors.Is(err, ce.err) {
+			return ce.code
+		}
+	}
+	return exov1.GwCode_GW_CODE_UNSPECIFIED
+}
+
 // Code returns the wire code of err: the code of the first sentinel it
 // wraps, or GW_CODE_UNSPECIFIED.
 func Code(err error) exov1.GwCode {
@@ -67,13 +91,15 @@ func Code(err error) exov1.GwCode {
 }
 
 // RemoteError is an error that came over the wire: the node's text, and
-// the sentinel its code maps to (nil for GW_CODE_UNSPECIFIED), so
+// the sentinel its code maps to (nil for GW_CODE_UNSPECIFIED), or its
+// detail's when it has one (which wraps the code's), so
 // errors.Is(err, runtime.ErrQueueFull) holds on the client.
 type RemoteError struct {
-	Node string
-	Code exov1.GwCode
-	Text string
-	err  error
+	Node   string
+	Code   exov1.GwCode
+	Detail exov1.GwCode // GW_CODE_UNSPECIFIED when the node sent none
+	Text   string
+	err    error
 }
 
 // Error returns the node and its text.
@@ -84,15 +110,20 @@ func (e *RemoteError) Unwrap() error { return e.err }
 
 // Error turns a GwError from node into a *RemoteError.
 func Error(node string, m *exov1.GwError) error {
-	e := &RemoteError{Node: node, Code: m.GetCode(), Text: m.GetText()}
+	e := &RemoteError{Node: node, Code: m.GetCode(), Detail: m.GetDetail(), Text: m.GetText()}
 	for _, ce := range codeErrs {
 		if ce.code == e.Code {
 			e.err = ce.err
+		}
+	}
+	for _, ce := range detailErrs {
+		if ce.code == e.Detail && (e.err == nil || errors.Is(ce.err, e.err)) {
+			e.err = ce.err // it wraps the code's sentinel: errors.Is holds for both
 		}
 	}
 	return e
 }
 
 func errMsg(callID uint64, err error) *exov1.GwError {
-	return &exov1.GwError{CallId: callID, Code: Code(err), Text: err.Error()}
+	return &exov1.GwError{CallId: callID, Code: Code(err), Detail: Detail(err), Text: err.Error()}
 }

@@ -262,6 +262,39 @@ func TestCodes(t *testing.T) {
 	if back := gateway.Error("n", &exov1.GwError{Text: "x"}); errors.Unwrap(back) != nil {
 		t.Errorf("an unspecified code maps to %v", errors.Unwrap(back))
 	}
+	// The sentinels with a detail code: ErrStopped (code SHUTTING_DOWN)
+	// and ErrInvalidSpec (no code). Before the detail (a review's finding)
+	// errors.Is(err, ErrStopped) and errors.Is(err, ErrInvalidSpec) did
+	// not hold on a client, though they do on a System. A client that
+	// predates the detail reads the code alone: as before.
+	for _, tc := range []struct {
+		s          error
+		code       exov1.GwCode
+		alsoIs     error
+		detailCode exov1.GwCode
+	}{
+		{actors.ErrStopped, exov1.GwCode_GW_CODE_SHUTTING_DOWN, actors.ErrShuttingDown, exov1.GwCode_GW_CODE_STOPPED},
+		{actors.ErrInvalidSpec, exov1.GwCode_GW_CODE_UNSPECIFIED, nil, exov1.GwCode_GW_CODE_INVALID_SPEC},
+	} {
+		wrapped := fmt.Errorf("context: %w", tc.s)
+		m := &exov1.GwError{Code: gateway.Code(wrapped), Detail: gateway.Detail(wrapped), Text: wrapped.Error()}
+		if m.Code != tc.code || m.Detail != tc.detailCode {
+			t.Errorf("%v: code %v detail %v; want %v, %v", tc.s, m.Code, m.Detail, tc.code, tc.detailCode)
+		}
+		back := gateway.Error("n", m)
+		if !errors.Is(back, tc.s) || tc.alsoIs != nil && !errors.Is(back, tc.alsoIs) {
+			t.Errorf("%v: back %v is not it (or not %v)", tc.s, back, tc.alsoIs)
+		}
+		old := gateway.Error("n", &exov1.GwError{Code: m.Code, Text: m.Text}) // from a node without the detail
+		if errors.Is(old, tc.s) || tc.alsoIs != nil && !errors.Is(old, tc.alsoIs) {
+			t.Errorf("%v without its detail: %v", tc.s, old)
+		}
+	}
+	// A detail whose sentinel does not wrap the code's is not taken: the
+	// code's sentinel stays (never an error that loses errors.Is of its code).
+	if back := gateway.Error("n", &exov1.GwError{Code: exov1.GwCode_GW_CODE_QUEUE_FULL, Detail: exov1.GwCode_GW_CODE_STOPPED}); !errors.Is(back, actors.ErrQueueFull) {
+		t.Errorf("QUEUE_FULL with detail STOPPED: %v is not ErrQueueFull", back)
+	}
 }
 
 // TestSessionExpires: a client that stops pinging loses its session (and

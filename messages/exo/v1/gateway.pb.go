@@ -56,6 +56,10 @@ const (
 	GwCode_GW_CODE_NO_SESSION           GwCode = 11 // a request before GwHello, or after the session was dropped
 	GwCode_GW_CODE_LIMIT                GwCode = 12 // runtime.ErrGatewayLimit: a bound of the gateway was reached
 	GwCode_GW_CODE_INVALID_TASK         GwCode = 13 // runtime.ErrInvalidTask: e.g. a task ID the runner knows, of another kind
+	// The codes below appear only in GwError.detail, beside a code an older
+	// client knows (its sentinel is one they wrap, or none).
+	GwCode_GW_CODE_STOPPED      GwCode = 14 // runtime.ErrStopped (code: SHUTTING_DOWN): the node's shutdown has finished
+	GwCode_GW_CODE_INVALID_SPEC GwCode = 15 // runtime.ErrInvalidSpec (code: UNSPECIFIED): the kind's configured spec cannot start
 )
 
 // Enum value maps for GwCode.
@@ -75,6 +79,8 @@ var (
 		11: "GW_CODE_NO_SESSION",
 		12: "GW_CODE_LIMIT",
 		13: "GW_CODE_INVALID_TASK",
+		14: "GW_CODE_STOPPED",
+		15: "GW_CODE_INVALID_SPEC",
 	}
 	GwCode_value = map[string]int32{
 		"GW_CODE_UNSPECIFIED":          0,
@@ -91,6 +97,8 @@ var (
 		"GW_CODE_NO_SESSION":           11,
 		"GW_CODE_LIMIT":                12,
 		"GW_CODE_INVALID_TASK":         13,
+		"GW_CODE_STOPPED":              14,
+		"GW_CODE_INVALID_SPEC":         15,
 	}
 )
 
@@ -129,10 +137,14 @@ func (GwCode) EnumDescriptor() ([]byte, []int) {
 // up to its CloseGrace (1s) for the goodbyes of its clients before its
 // transport closes.
 type GwError struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
-	Code          GwCode                 `protobuf:"varint,2,opt,name=code,proto3,enum=exoactors.v1.GwCode" json:"code,omitempty"`
-	Text          string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CallId uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	Code   GwCode                 `protobuf:"varint,2,opt,name=code,proto3,enum=exoactors.v1.GwCode" json:"code,omitempty"`
+	Text   string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	// detail, when set, is a more specific code than code (STOPPED,
+	// INVALID_SPEC); a client that does not know it reads code alone, as
+	// before the field existed.
+	Detail        GwCode `protobuf:"varint,4,opt,name=detail,proto3,enum=exoactors.v1.GwCode" json:"detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -186,6 +198,13 @@ func (x *GwError) GetText() string {
 		return x.Text
 	}
 	return ""
+}
+
+func (x *GwError) GetDetail() GwCode {
+	if x != nil {
+		return x.Detail
+	}
+	return GwCode_GW_CODE_UNSPECIFIED
 }
 
 // GwHello opens a session: the gateway watches the sender (the client's
@@ -5437,11 +5456,12 @@ var File_messages_exo_v1_gateway_proto protoreflect.FileDescriptor
 
 const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\n" +
-	"\x1dmessages/exo/v1/gateway.proto\x12\fexoactors.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&messages/exo/v1/cluster_shutdown.proto\x1a\x1cmessages/exo/v1/runner.proto\"`\n" +
+	"\x1dmessages/exo/v1/gateway.proto\x12\fexoactors.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&messages/exo/v1/cluster_shutdown.proto\x1a\x1cmessages/exo/v1/runner.proto\"\x8e\x01\n" +
 	"\aGwError\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12(\n" +
 	"\x04code\x18\x02 \x01(\x0e2\x14.exoactors.v1.GwCodeR\x04code\x12\x12\n" +
-	"\x04text\x18\x03 \x01(\tR\x04text\"\xb1\x01\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\x12,\n" +
+	"\x06detail\x18\x04 \x01(\x0e2\x14.exoactors.v1.GwCodeR\x06detail\"\xb1\x01\n" +
 	"\aGwHello\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1f\n" +
 	"\vclient_name\x18\x02 \x01(\tR\n" +
@@ -5874,7 +5894,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\"B\n" +
 	"\x0fGwFaultInjected\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x16\n" +
-	"\x06result\x18\x02 \x01(\tR\x06result*\xf6\x02\n" +
+	"\x06result\x18\x02 \x01(\tR\x06result*\xa5\x03\n" +
 	"\x06GwCode\x12\x17\n" +
 	"\x13GW_CODE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18GW_CODE_INVALID_ARGUMENT\x10\x01\x12\x18\n" +
@@ -5890,7 +5910,9 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x12\x16\n" +
 	"\x12GW_CODE_NO_SESSION\x10\v\x12\x11\n" +
 	"\rGW_CODE_LIMIT\x10\f\x12\x18\n" +
-	"\x14GW_CODE_INVALID_TASK\x10\rB8Z6github.com/exo-actors/exo-actors/messages/exo/v1;exov1b\x06proto3"
+	"\x14GW_CODE_INVALID_TASK\x10\r\x12\x13\n" +
+	"\x0fGW_CODE_STOPPED\x10\x0e\x12\x18\n" +
+	"\x14GW_CODE_INVALID_SPEC\x10\x0fB8Z6github.com/exo-actors/exo-actors/messages/exo/v1;exov1b\x06proto3"
 
 var (
 	file_messages_exo_v1_gateway_proto_rawDescOnce sync.Once
@@ -5988,91 +6010,92 @@ var file_messages_exo_v1_gateway_proto_goTypes = []any{
 }
 var file_messages_exo_v1_gateway_proto_depIdxs = []int32{
 	0,  // 0: exoactors.v1.GwError.code:type_name -> exoactors.v1.GwCode
-	72, // 1: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
-	72, // 2: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
-	73, // 3: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
-	74, // 4: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
-	49, // 5: exoactors.v1.GwRunnerInfo.last_record:type_name -> exoactors.v1.GwErrorRecord
-	72, // 6: exoactors.v1.GwRunnerInfo.next_delay:type_name -> google.protobuf.Duration
-	72, // 7: exoactors.v1.GwRunnerInfo.restart_in:type_name -> google.protobuf.Duration
-	16, // 8: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
-	70, // 9: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
-	72, // 10: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
-	75, // 11: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
-	74, // 12: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
-	76, // 13: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
-	21, // 14: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
-	20, // 15: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
-	24, // 16: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
-	22, // 17: exoactors.v1.GwTaskEvent.skip:type_name -> exoactors.v1.GwTaskSkip
-	76, // 18: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
-	31, // 19: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
-	76, // 20: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
-	33, // 21: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
-	34, // 22: exoactors.v1.GwEvent.process_started:type_name -> exoactors.v1.GwProcessStarted
-	35, // 23: exoactors.v1.GwEvent.status_changed:type_name -> exoactors.v1.GwStatusChanged
-	37, // 24: exoactors.v1.GwEvent.process_exited:type_name -> exoactors.v1.GwProcessExited
-	40, // 25: exoactors.v1.GwEvent.runner_failed:type_name -> exoactors.v1.GwRunnerFailed
-	45, // 26: exoactors.v1.GwEvent.runner_stopped:type_name -> exoactors.v1.GwRunnerStoppedEvent
-	46, // 27: exoactors.v1.GwEvent.task_acknowledged:type_name -> exoactors.v1.GwTaskAcknowledged
-	47, // 28: exoactors.v1.GwEvent.task_retried:type_name -> exoactors.v1.GwTaskRetried
-	50, // 29: exoactors.v1.GwEvent.decision:type_name -> exoactors.v1.GwSupervisionDecision
-	51, // 30: exoactors.v1.GwEvent.alert:type_name -> exoactors.v1.GwAlert
-	52, // 31: exoactors.v1.GwEvent.health_alert:type_name -> exoactors.v1.GwHealthAlert
-	54, // 32: exoactors.v1.GwEvent.health_changed:type_name -> exoactors.v1.GwHealthChanged
-	75, // 33: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
-	74, // 34: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
-	74, // 35: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
-	73, // 36: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
-	73, // 37: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
-	74, // 38: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
-	72, // 39: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
-	36, // 40: exoactors.v1.GwProcessExited.status:type_name -> exoactors.v1.GwExitStatus
-	74, // 41: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
-	38, // 42: exoactors.v1.GwRunnerFailure.failure:type_name -> exoactors.v1.GwFailure
-	36, // 43: exoactors.v1.GwRunnerFailure.exit:type_name -> exoactors.v1.GwExitStatus
-	72, // 44: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
-	74, // 45: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
-	39, // 46: exoactors.v1.GwRunnerFailed.failure:type_name -> exoactors.v1.GwRunnerFailure
-	74, // 47: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
-	72, // 48: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
-	74, // 49: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
-	72, // 50: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
-	38, // 51: exoactors.v1.GwCloseEntry.failure:type_name -> exoactors.v1.GwFailure
-	74, // 52: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
-	72, // 53: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
-	42, // 54: exoactors.v1.GwCloseReport.entries:type_name -> exoactors.v1.GwCloseEntry
-	38, // 55: exoactors.v1.GwCloseReport.failures:type_name -> exoactors.v1.GwFailure
-	36, // 56: exoactors.v1.GwStopResult.exit:type_name -> exoactors.v1.GwExitStatus
-	41, // 57: exoactors.v1.GwStopResult.steps:type_name -> exoactors.v1.GwStopStep
-	72, // 58: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
-	39, // 59: exoactors.v1.GwStopResult.failure:type_name -> exoactors.v1.GwRunnerFailure
-	43, // 60: exoactors.v1.GwStopResult.resources:type_name -> exoactors.v1.GwCloseReport
-	44, // 61: exoactors.v1.GwRunnerStoppedEvent.result:type_name -> exoactors.v1.GwStopResult
-	74, // 62: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
-	74, // 63: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
-	74, // 64: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
-	48, // 65: exoactors.v1.GwErrorRecord.decision:type_name -> exoactors.v1.GwDecision
-	72, // 66: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
-	74, // 67: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
-	49, // 68: exoactors.v1.GwSupervisionDecision.record:type_name -> exoactors.v1.GwErrorRecord
-	49, // 69: exoactors.v1.GwAlert.record:type_name -> exoactors.v1.GwErrorRecord
-	74, // 70: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
-	74, // 71: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
-	74, // 72: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
-	53, // 73: exoactors.v1.GwHealthChanged.score:type_name -> exoactors.v1.GwHealthScore
-	74, // 74: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
-	32, // 75: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
-	32, // 76: exoactors.v1.GwEventList.events:type_name -> exoactors.v1.GwEvent
-	72, // 77: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
-	71, // 78: exoactors.v1.GwNodeStatusReply.kind_room:type_name -> exoactors.v1.GwNodeStatusReply.KindRoomEntry
-	72, // 79: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
-	77, // 80: exoactors.v1.GwShutdownReport.node:type_name -> exoactors.v1.GwNodeShutdownReport
-	81, // [81:81] is the sub-list for method output_type
-	81, // [81:81] is the sub-list for method input_type
-	81, // [81:81] is the sub-list for extension type_name
-	81, // [81:81] is the sub-list for extension extendee
-	0,  // [0:81] is the sub-list for field type_name
+	0,  // 1: exoactors.v1.GwError.detail:type_name -> exoactors.v1.GwCode
+	72, // 2: exoactors.v1.GwHello.heartbeat:type_name -> google.protobuf.Duration
+	72, // 3: exoactors.v1.GwRunnerStopped.total:type_name -> google.protobuf.Duration
+	73, // 4: exoactors.v1.GwRunnerInfo.status:type_name -> exoactors.v1.RunnerStatus
+	74, // 5: exoactors.v1.GwRunnerInfo.status_since:type_name -> google.protobuf.Timestamp
+	49, // 6: exoactors.v1.GwRunnerInfo.last_record:type_name -> exoactors.v1.GwErrorRecord
+	72, // 7: exoactors.v1.GwRunnerInfo.next_delay:type_name -> google.protobuf.Duration
+	72, // 8: exoactors.v1.GwRunnerInfo.restart_in:type_name -> google.protobuf.Duration
+	16, // 9: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
+	70, // 10: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
+	72, // 11: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
+	75, // 12: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
+	74, // 13: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
+	76, // 14: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	21, // 15: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
+	20, // 16: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
+	24, // 17: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
+	22, // 18: exoactors.v1.GwTaskEvent.skip:type_name -> exoactors.v1.GwTaskSkip
+	76, // 19: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
+	31, // 20: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
+	76, // 21: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	33, // 22: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
+	34, // 23: exoactors.v1.GwEvent.process_started:type_name -> exoactors.v1.GwProcessStarted
+	35, // 24: exoactors.v1.GwEvent.status_changed:type_name -> exoactors.v1.GwStatusChanged
+	37, // 25: exoactors.v1.GwEvent.process_exited:type_name -> exoactors.v1.GwProcessExited
+	40, // 26: exoactors.v1.GwEvent.runner_failed:type_name -> exoactors.v1.GwRunnerFailed
+	45, // 27: exoactors.v1.GwEvent.runner_stopped:type_name -> exoactors.v1.GwRunnerStoppedEvent
+	46, // 28: exoactors.v1.GwEvent.task_acknowledged:type_name -> exoactors.v1.GwTaskAcknowledged
+	47, // 29: exoactors.v1.GwEvent.task_retried:type_name -> exoactors.v1.GwTaskRetried
+	50, // 30: exoactors.v1.GwEvent.decision:type_name -> exoactors.v1.GwSupervisionDecision
+	51, // 31: exoactors.v1.GwEvent.alert:type_name -> exoactors.v1.GwAlert
+	52, // 32: exoactors.v1.GwEvent.health_alert:type_name -> exoactors.v1.GwHealthAlert
+	54, // 33: exoactors.v1.GwEvent.health_changed:type_name -> exoactors.v1.GwHealthChanged
+	75, // 34: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
+	74, // 35: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
+	74, // 36: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
+	73, // 37: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
+	73, // 38: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
+	74, // 39: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
+	72, // 40: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
+	36, // 41: exoactors.v1.GwProcessExited.status:type_name -> exoactors.v1.GwExitStatus
+	74, // 42: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
+	38, // 43: exoactors.v1.GwRunnerFailure.failure:type_name -> exoactors.v1.GwFailure
+	36, // 44: exoactors.v1.GwRunnerFailure.exit:type_name -> exoactors.v1.GwExitStatus
+	72, // 45: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
+	74, // 46: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
+	39, // 47: exoactors.v1.GwRunnerFailed.failure:type_name -> exoactors.v1.GwRunnerFailure
+	74, // 48: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
+	72, // 49: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
+	74, // 50: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
+	72, // 51: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
+	38, // 52: exoactors.v1.GwCloseEntry.failure:type_name -> exoactors.v1.GwFailure
+	74, // 53: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
+	72, // 54: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
+	42, // 55: exoactors.v1.GwCloseReport.entries:type_name -> exoactors.v1.GwCloseEntry
+	38, // 56: exoactors.v1.GwCloseReport.failures:type_name -> exoactors.v1.GwFailure
+	36, // 57: exoactors.v1.GwStopResult.exit:type_name -> exoactors.v1.GwExitStatus
+	41, // 58: exoactors.v1.GwStopResult.steps:type_name -> exoactors.v1.GwStopStep
+	72, // 59: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
+	39, // 60: exoactors.v1.GwStopResult.failure:type_name -> exoactors.v1.GwRunnerFailure
+	43, // 61: exoactors.v1.GwStopResult.resources:type_name -> exoactors.v1.GwCloseReport
+	44, // 62: exoactors.v1.GwRunnerStoppedEvent.result:type_name -> exoactors.v1.GwStopResult
+	74, // 63: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
+	74, // 64: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
+	74, // 65: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
+	48, // 66: exoactors.v1.GwErrorRecord.decision:type_name -> exoactors.v1.GwDecision
+	72, // 67: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
+	74, // 68: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
+	49, // 69: exoactors.v1.GwSupervisionDecision.record:type_name -> exoactors.v1.GwErrorRecord
+	49, // 70: exoactors.v1.GwAlert.record:type_name -> exoactors.v1.GwErrorRecord
+	74, // 71: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
+	74, // 72: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
+	74, // 73: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
+	53, // 74: exoactors.v1.GwHealthChanged.score:type_name -> exoactors.v1.GwHealthScore
+	74, // 75: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
+	32, // 76: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
+	32, // 77: exoactors.v1.GwEventList.events:type_name -> exoactors.v1.GwEvent
+	72, // 78: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
+	71, // 79: exoactors.v1.GwNodeStatusReply.kind_room:type_name -> exoactors.v1.GwNodeStatusReply.KindRoomEntry
+	72, // 80: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
+	77, // 81: exoactors.v1.GwShutdownReport.node:type_name -> exoactors.v1.GwNodeShutdownReport
+	82, // [82:82] is the sub-list for method output_type
+	82, // [82:82] is the sub-list for method input_type
+	82, // [82:82] is the sub-list for extension type_name
+	82, // [82:82] is the sub-list for extension extendee
+	0,  // [0:82] is the sub-list for field type_name
 }
 
 func init() { file_messages_exo_v1_gateway_proto_init() }
