@@ -1485,6 +1485,11 @@ func (cc *ClusterClient) Where(id string) (runnerID, node string, ok bool) {
 //   - every open TaskHandle ends at once with status Failed and a reason
 //     wrapping ErrClientClosed ("client closed: client of node … closed"),
 //     while the node runs the task on to its own end (no Cancel is sent);
+//     a task whose node was lost and whose failover the close cut short
+//     ends Failed with the loss's reason (wrapping ErrNodeLost) and "the
+//     cluster client closed before the runner was placed again" (or
+//     "resubmitting it failed: …", when the close came during the
+//     resubmission);
 //   - every open Subscription ends with an error wrapping ErrEndOfStream
 //     and ErrClientClosed;
 //   - every runner stays on its node, Ready for other clients: a new
@@ -1517,9 +1522,17 @@ func (cc *ClusterClient) Close() error {
 			parked = append(parked, t)
 		}
 		cc.mu.Unlock()
+		// At once: each Close waits for its node's goodbye (at most
+		// byeWait), and one slow member must not hold up the others.
+		var closing sync.WaitGroup
 		for _, mc := range conns {
-			mc.c.Close()
+			closing.Add(1)
+			go func() { // owner: Close, which waits
+				defer closing.Done()
+				mc.c.Close()
+			}()
 		}
+		closing.Wait()
 		cc.closeReads()
 		for _, t := range parked { // tasks of suspect members, held for a verdict that will not come
 			t.feed.Fail(fmt.Sprintf("%s: cluster client of %s closed", ErrClientClosed, cc.cfg.Cluster), time.Now())
