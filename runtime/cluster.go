@@ -359,7 +359,13 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 		case <-time.After(cfg.Poll):
 		}
 	}
-	cc.wg.Add(2)
+	cc.mu.Lock()
+	if cc.closing { // closed meanwhile (by a hook given the client through a closure)
+		cc.mu.Unlock()
+		return nil, fmt.Errorf("dial cluster %s: %w during the dial", cfg.Cluster, ErrClientClosed)
+	}
+	cc.wg.Add(2) // under mu with closing unset: before Close waits
+	cc.mu.Unlock()
 	go cc.every(cc.cfg.Poll, cc.pollOnce) // owner: cc; Close cancels and waits
 	// Every Reconcile, list the runners of each live member that hosts a
 	// runner this client follows, so that a runner that ended there by
