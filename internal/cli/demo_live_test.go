@@ -125,8 +125,8 @@ func TestDemoPrintsLoadingLayers(t *testing.T) {
 	w.print(exo.StatusChanged{RunnerID: "llama-1", To: exo.StatusLoaded})
 	w.print(exo.StatusChanged{RunnerID: "llama-1", To: exo.StatusFailed, ErrorMessage: "runner died: signal=9 (killed)"})
 	got := out.String()
-	if !strings.Contains(got, "llama-1          status Loading(2/4)\n") || !strings.Contains(got, "llama-1          status Loaded\n") ||
-		!strings.Contains(got, "llama-1          status Failed(runner died: signal=9 (killed))\n") {
+	if !strings.Contains(got, "llama-1            status Loading(2/4)\n") || !strings.Contains(got, "llama-1            status Loaded\n") ||
+		!strings.Contains(got, "llama-1            status Failed(runner died: signal=9 (killed))\n") {
 		t.Errorf("output:\n%s", got)
 	}
 }
