@@ -621,8 +621,11 @@ func setCallID(msg proto.Message, id uint64) {
 // empty (they come from the node's config).
 //
 // A runner whose ID this call returned is the caller's: it runs until
-// stopped (StopRunner), also after Close or the loss of this client. If
-// the call returns an error instead (ctx ended while the request was in
+// stopped (StopRunner), also after Close or the loss of this client —
+// except when this process is killed within about a millisecond of the
+// return, before the client's note that the ID was handed over left it:
+// then the node stops the runner, as it does one whose ID reached nobody.
+// If the call returns an error instead (ctx ended while the request was in
 // flight, the client closed or was lost), the node stops the runner it may
 // have spawned for it, so none is left running that nobody knows of
 // (docs/remote.md, "Runners a client never learned of").

@@ -509,6 +509,10 @@ const (
 	endAgain                // the same client said hello again: not counted, the client goes on
 )
 
+// sessionLost ends session s as lost, sent by the gateway to itself
+// behind what its client sent before its Terminated.
+type sessionLost struct{ s *session }
+
 // session is one client: its actor, its subscriptions and its open tasks.
 type session struct {
 	key      string
@@ -537,9 +541,11 @@ type session struct {
 	// bounds: the largest message the session may send its client.
 	bounds outBounds
 	// unsettled: the runners of this session's spawns with settle whose
-	// GwSpawnSettle has not come, by GwSpawnRunner call_id; at most
-	// Config.MaxUnsettledSpawns (spawnsettle.go).
-	unsettled map[uint64]string
+	// GwSpawnSettle has not come, by GwSpawnRunner call_id; handing: those
+	// with hand_off whose learned settle came but whose handed has not.
+	// At most Config.MaxUnsettledSpawns together (spawnsettle.go).
+	unsettled map[uint64]unsettledSpawn
+	handing   map[uint64]string
 }
 
 // childRef is a relay's subscription: its session (not the key, see
@@ -659,7 +665,20 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 		// session (a writer's failed connect to the address); Stopped or
 		// NotFound comes from the client's own endpoint: believed.
 		if s := a.sessions[pidKey(m.Who)]; s != nil && (m.Why != actor.TerminatedReason_AddressTerminated || a.believeLoss(s, "its session actor terminated")) {
+			if len(s.handing) > 0 {
+				// A Terminated is a system message: it overtakes the
+				// client's messages still queued here, the handed settle
+				// it sent before it ended among them, and the node would
+				// stop a runner whose ID its caller got. Ended behind
+				// them instead (spawnsettle.go).
+				ctx.Send(ctx.Self(), &sessionLost{s: s})
+				return
+			}
 			a.endSession(ctx, s, "the client's session actor terminated", endLost)
+		}
+	case *sessionLost:
+		if a.sessions[m.s.key] == m.s {
+			a.endSession(ctx, m.s, "the client's session actor terminated", endLost)
 		}
 	case *exov1.GwHello:
 		a.hello(ctx, m)
@@ -772,7 +791,7 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	sctx, cancel := context.WithCancelCause(g.ctx)
 	s := &session{key: key, pid: from, name: m.GetClientName(), lastSeen: time.Now(),
 		subs: map[uint64]*actor.PID{}, tasks: map[uint64]actors.TaskSpec{}, runners: map[uint64]string{},
-		unsettled: map[uint64]string{}, ctx: sctx, cancel: cancel, askedShutdown: asked}
+		unsettled: map[uint64]unsettledSpawn{}, handing: map[uint64]string{}, ctx: sctx, cancel: cancel, askedShutdown: asked}
 	var window int64
 	if m.GetAcks() {
 		w := windowWithin(g.cfg.OutWindow, GRPCLimit(g.cfg.MaxMessage), int(m.GetMaxReceive()))
@@ -842,7 +861,7 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, kin
 	if s.out != nil {
 		s.out.close()
 	}
-	a.stopUnsettledOf(s) // spawnsettle.go
+	a.stopUnsettledOf(s, lost) // spawnsettle.go
 	g := a.g
 	if lost && g.cfg.CancelTasksOnClientLoss && len(s.tasks) > 0 {
 		type ref struct{ runner, task string }
@@ -1162,7 +1181,7 @@ func (a *gatewayActor) spawn(ctx actor.Context, cctx context.Context, s *session
 		return
 	}
 	if m.GetSettle() {
-		s.unsettled[m.GetCallId()] = id // until its GwSpawnSettle (spawnsettle.go)
+		s.unsettled[m.GetCallId()] = unsettledSpawn{id: id, handOff: m.GetHandOff()} // until its GwSpawnSettle (spawnsettle.go)
 	}
 	a.reply(ctx, &exov1.GwRunnerSpawned{CallId: m.GetCallId(), RunnerId: id})
 }

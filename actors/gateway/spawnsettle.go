@@ -26,7 +26,15 @@ const unsettledStopTimeout = time.Minute
 const (
 	whyGaveUp     = "its client gave up on the spawn before it learned the runner's ID"
 	whySessionEnd = "its client's session ended before the client said it learned the runner's ID"
+	whyLostHand   = "its client was lost before it said the runner's ID reached its caller"
 )
+
+// unsettledSpawn is a runner spawned for a GwSpawnRunner with settle, not
+// settled yet; handOff: the request had hand_off.
+type unsettledSpawn struct {
+	id      string
+	handOff bool
+}
 
 // Spawns and their settling. A client that marks a GwSpawnRunner with
 // settle (it does so when the node's GwWelcome has spawn_settle) answers
@@ -42,7 +50,15 @@ const (
 //     spawn until the node restarted.
 //
 // A settled runner (learned) is the client's like any runner it spawned:
-// it outlives the client's session, as docs/remote.md says.
+// it outlives the client's session, as docs/remote.md says. With hand_off
+// (a client of this release) a learned runner is handing until the
+// client's handed settle, sent just before the ID reaches its caller: a
+// client lost before then (killed while the GwSpawnSettled was on its way,
+// which a soak met in 14 of 39 clients killed during SpawnRunner) leaves
+// a runner nobody knows, and the node stops it; a goodbye does not (a
+// Client closed during that wait still returns the ID). The window left is
+// the moment between the handed settle's send and its leaving the client
+// process, in which the caller already holds the ID.
 //
 // A client's requests reach the gateway in the order it sent them, and the
 // spawn is served on the gateway actor, so a GwSpawnSettle always finds its
@@ -52,11 +68,12 @@ const (
 // refuseUnsettled refuses a spawn with settle when the session has
 // Config.MaxUnsettledSpawns unsettled ones.
 func (a *gatewayActor) refuseUnsettled(ctx actor.Context, s *session, m *exov1.GwSpawnRunner) bool {
-	if !m.GetSettle() || len(s.unsettled) < a.g.cfg.MaxUnsettledSpawns {
+	n := len(s.unsettled) + len(s.handing)
+	if !m.GetSettle() || n < a.g.cfg.MaxUnsettledSpawns {
 		return false
 	}
 	a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: %d spawns of this client not settled yet (GwSpawnSettle), the node's limit; settle them first",
-		ErrLimit, len(s.unsettled))))
+		ErrLimit, n)))
 	return true
 }
 
@@ -76,27 +93,40 @@ func (a *gatewayActor) settle(ctx actor.Context, m *exov1.GwSpawnSettle) {
 	if m.GetCallId() != 0 {
 		defer a.reply(ctx, &exov1.GwSpawnSettled{CallId: m.GetCallId()})
 	}
-	id, ok := s.unsettled[m.GetSpawnCallId()]
+	if m.GetHanded() {
+		delete(s.handing, m.GetSpawnCallId()) // the caller has the ID: the client's now
+		return
+	}
+	sp, ok := s.unsettled[m.GetSpawnCallId()]
 	if !ok {
 		return // a spawn the node refused, or one sent without settle
 	}
 	delete(s.unsettled, m.GetSpawnCallId())
-	if !m.GetLearned() {
-		a.stopUnsettled(s, id, whyGaveUp)
+	switch {
+	case !m.GetLearned():
+		a.stopUnsettled(s, sp.id, whyGaveUp)
+	case sp.handOff:
+		s.handing[m.GetSpawnCallId()] = sp.id // until the handed settle
 	}
 }
 
 // stopUnsettledOf stops every runner the ended session s left unsettled,
-// also when the gateway itself stops (an embedded Server.Close leaves the
-// System running), but not when the node is shutting down: that stops
-// them all.
-func (a *gatewayActor) stopUnsettledOf(s *session) {
+// and, when the client was lost, every one still handing; also when the
+// gateway itself stops (an embedded Server.Close leaves the System
+// running), but not when the node is shutting down: that stops them all.
+func (a *gatewayActor) stopUnsettledOf(s *session, lost bool) {
 	if a.g.cfg.Node.ShuttingDown() {
 		return
 	}
-	for callID, id := range s.unsettled {
+	for callID, sp := range s.unsettled {
 		delete(s.unsettled, callID)
-		a.stopUnsettled(s, id, whySessionEnd)
+		a.stopUnsettled(s, sp.id, whySessionEnd)
+	}
+	for callID, id := range s.handing {
+		delete(s.handing, callID)
+		if lost {
+			a.stopUnsettled(s, id, whyLostHand)
+		}
 	}
 }
 

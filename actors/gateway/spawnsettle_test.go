@@ -201,3 +201,92 @@ func TestGatewayCloseStopsUnsettledSpawns(t *testing.T) {
 		}
 	}
 }
+
+// TestHandingSpawnStoppedWhenTheClientIsLost: a spawn with hand_off whose
+// learned settle came is handing until the client's handed settle; a
+// client lost before then leaves a runner whose ID reached nobody (a
+// soak's client killed while the GwSpawnSettled was on its way: 14 of 39
+// clients killed during SpawnRunner left one), and the node stops it. A
+// handed runner stays, as does a handing one at a goodbye (a Client closed
+// during the wait returns the ID all the same) and a learned one of a
+// client without hand_off (an older client: settled at learned, as before).
+func TestHandingSpawnStoppedWhenTheClientIsLost(t *testing.T) {
+	lose := func(f *fixture) { f.node.System().Root.Stop(f.probe) }
+	bye := func(f *fixture) { f.send(&exov1.GwBye{}) }
+	for _, tc := range []struct {
+		name    string
+		handOff bool
+		handed  bool
+		end     func(f *fixture)
+		stopped bool
+	}{
+		{"lost before handed", true, false, lose, true},
+		{"lost after handed", true, true, lose, false},
+		{"goodbye before handed", true, false, bye, false},
+		{"lost, no hand_off", false, false, lose, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := sleeperFixture(t)
+			f.hello(t)
+			sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			f.send(&exov1.GwSpawnRunner{CallId: 2, Kind: "sleeper", Settle: true, HandOff: tc.handOff})
+			sp, ok := f.next(t).(*exov1.GwRunnerSpawned)
+			if !ok {
+				t.Fatalf("spawn: got %T %v", sp, sp)
+			}
+			id := sp.GetRunnerId()
+			f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, CallId: 3})
+			if m, ok := f.next(t).(*exov1.GwSpawnSettled); !ok {
+				t.Fatalf("settle: got %T %v", m, m)
+			}
+			if tc.handed {
+				f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, Handed: true})
+			}
+			// A marker spawn, unsettled: stopped at every session end, so
+			// its stop says the end has been handled.
+			marker := f.spawnSleeper(t, 4, true)
+			tc.end(f)
+			want := map[string]bool{marker: true}
+			if tc.stopped {
+				want[id] = true
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			for len(want) > 0 { // the stops run at once: in either order
+				ev, err := sub.Next(ctx)
+				if err != nil {
+					t.Fatalf("runners %v (the marker, unsettled; and the handing one if its client was lost) were not stopped: %v", want, err)
+				}
+				if ev.Kind == actors.KindRunnerStopped {
+					delete(want, ev.RunnerID)
+				}
+			}
+			if live := liveRunners(t, f); !tc.stopped && !live[id] {
+				t.Errorf("runner %s (%s) was stopped; want it kept", id, tc.name)
+			}
+		})
+	}
+}
+
+// TestHandingSpawnsCountAgainstTheBound: a handing spawn counts toward
+// Config.MaxUnsettledSpawns like an unsettled one, until its handed settle.
+func TestHandingSpawnsCountAgainstTheBound(t *testing.T) {
+	f := sleeperFixture(t, func(c *gateway.Config) { c.MaxUnsettledSpawns = 1 })
+	f.hello(t)
+	f.send(&exov1.GwSpawnRunner{CallId: 2, Kind: "sleeper", Settle: true, HandOff: true})
+	if sp, ok := f.next(t).(*exov1.GwRunnerSpawned); !ok {
+		t.Fatalf("spawn: got %T %v", sp, sp)
+	}
+	f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, CallId: 3})
+	if m, ok := f.next(t).(*exov1.GwSpawnSettled); !ok {
+		t.Fatalf("settle: got %T %v", m, m)
+	}
+	f.send(&exov1.GwSpawnRunner{CallId: 4, Kind: "sleeper", Settle: true, HandOff: true})
+	wantError(t, f.next(t), 4, gateway.ErrLimit, "1 spawns of this client not settled yet")
+	f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, Handed: true})
+	f.spawnSleeper(t, 5, true)
+}

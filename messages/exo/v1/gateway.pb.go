@@ -634,7 +634,15 @@ type GwSpawnRunner struct {
 	// then the runner is unsettled: the node stops it if the client gives up
 	// on the call or its session ends (goodbye or loss) first, so a runner
 	// whose ID never reached anyone is not left running.
-	Settle        bool `protobuf:"varint,3,opt,name=settle,proto3" json:"settle,omitempty"`
+	Settle bool `protobuf:"varint,3,opt,name=settle,proto3" json:"settle,omitempty"`
+	// hand_off (with settle): once the node answered the learned settle
+	// (GwSpawnSettled), the client sends one more GwSpawnSettle with handed
+	// just before it hands the ID to its caller. Between the two the runner
+	// is handing: the node stops it if the client is lost (a client killed
+	// while the GwSpawnSettled was on its way left a runner nobody knew),
+	// but not on a goodbye (a Client closed meanwhile still returns the ID).
+	// A node that predates the field settles at learned, as before.
+	HandOff       bool `protobuf:"varint,4,opt,name=hand_off,json=handOff,proto3" json:"hand_off,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -690,6 +698,13 @@ func (x *GwSpawnRunner) GetSettle() bool {
 	return false
 }
 
+func (x *GwSpawnRunner) GetHandOff() bool {
+	if x != nil {
+		return x.HandOff
+	}
+	return false
+}
+
 // GwSpawnSettle settles a GwSpawnRunner sent with settle: learned, the
 // caller got the runner's ID (from now on the runner is the client's, to
 // stop or to leave running, as any runner it spawned); not learned, the
@@ -701,10 +716,14 @@ func (x *GwSpawnRunner) GetSettle() bool {
 // A settle for a spawn the node refused or does not track is ignored (and
 // answered all the same).
 type GwSpawnSettle struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	SpawnCallId   uint64                 `protobuf:"varint,1,opt,name=spawn_call_id,json=spawnCallId,proto3" json:"spawn_call_id,omitempty"`
-	Learned       bool                   `protobuf:"varint,2,opt,name=learned,proto3" json:"learned,omitempty"`
-	CallId        uint64                 `protobuf:"varint,3,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	SpawnCallId uint64                 `protobuf:"varint,1,opt,name=spawn_call_id,json=spawnCallId,proto3" json:"spawn_call_id,omitempty"`
+	Learned     bool                   `protobuf:"varint,2,opt,name=learned,proto3" json:"learned,omitempty"`
+	CallId      uint64                 `protobuf:"varint,3,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	// handed: the ID is being handed to the caller now (GwSpawnRunner.
+	// hand_off); sent with learned and no call_id, after GwSpawnSettled. A
+	// node that predates it has settled the spawn already and ignores it.
+	Handed        bool `protobuf:"varint,4,opt,name=handed,proto3" json:"handed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -758,6 +777,13 @@ func (x *GwSpawnSettle) GetCallId() uint64 {
 		return x.CallId
 	}
 	return 0
+}
+
+func (x *GwSpawnSettle) GetHanded() bool {
+	if x != nil {
+		return x.Handed
+	}
+	return false
 }
 
 // GwSpawnSettled answers a GwSpawnSettle with a call_id.
@@ -5489,15 +5515,17 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x05GwBye\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\"#\n" +
 	"\bGwByeAck\x12\x17\n" +
-	"\acall_id\x18\x01 \x01(\x04R\x06callId\"T\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"o\n" +
 	"\rGwSpawnRunner\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
-	"\x06settle\x18\x03 \x01(\bR\x06settle\"f\n" +
+	"\x06settle\x18\x03 \x01(\bR\x06settle\x12\x19\n" +
+	"\bhand_off\x18\x04 \x01(\bR\ahandOff\"~\n" +
 	"\rGwSpawnSettle\x12\"\n" +
 	"\rspawn_call_id\x18\x01 \x01(\x04R\vspawnCallId\x12\x18\n" +
 	"\alearned\x18\x02 \x01(\bR\alearned\x12\x17\n" +
-	"\acall_id\x18\x03 \x01(\x04R\x06callId\")\n" +
+	"\acall_id\x18\x03 \x01(\x04R\x06callId\x12\x16\n" +
+	"\x06handed\x18\x04 \x01(\bR\x06handed\")\n" +
 	"\x0eGwSpawnSettled\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\"G\n" +
 	"\x0fGwRunnerSpawned\x12\x17\n" +
