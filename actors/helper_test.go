@@ -67,6 +67,8 @@ func helperMain(mode string) int {
 		return helperLateChunks()
 	case "cancel-crossing":
 		return helperCancelCrossing()
+	case "late-word":
+		return helperLateWord()
 	case "no-cancel-cap":
 		// The Go SDK without the cancel capability; every task runs until
 		// the runner shuts down.

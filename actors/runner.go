@@ -428,6 +428,13 @@ func (a *runnerActor) onFrame(ctx actor.Context, env *exov1.RunnerEnvelope, now 
 			a.fail(ctx, errhandler.KindTerminationError, SourceTermination, "runner sent TerminationError: "+a.termination, nil)
 		}
 	case *exov1.RunnerEnvelope_Hello:
+		if !a.handshaken() && a.stop != nil {
+			// The stop came before the Hello, and a runner that has not
+			// said Hello is stopped with SIGTERM (nextStopStep): its Hello
+			// crossed the signal. Not answered: the runner is ending.
+			a.log.Debug("runner said Hello after its stop began (SIGTERM, no handshake): ignored")
+			return
+		}
 		a.protocolViolation("second Hello after the handshake")
 	default: // task frames
 		a.lastProgress = now
@@ -499,12 +506,13 @@ func (a *runnerActor) onRunnerStatus(ctx actor.Context, st *exov1.RunnerStatus) 
 	if from == to && !protocol.ValidTransition(from, to) {
 		return // a repeat (Idle after the handshake, ShuttingDown we already show): harmless
 	}
-	if a.stop != nil && from == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN &&
-		(to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY || to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING) {
+	if a.stop != nil && from == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN && !protocol.Terminal(to) {
 		// A stop reports ShuttingDown from its start, before the runner has
 		// read the Shutdown frame: a Ready (a task cut by the stop's Cancel
-		// ended) or Running it wrote before is late word, not a protocol
-		// error. Nothing in a stop waits for either.
+		// ended), a Running, or a loading status (a runner stopped right
+		// after its spawn: Connecting, Connected, Loading, Loaded) it wrote
+		// before is late word, not a protocol error. Nothing in a stop
+		// waits for any of them.
 		a.log.WithField("status", protocol.StatusName(to)).Debug("runner status written before it read the Shutdown: ignored")
 		return
 	}
