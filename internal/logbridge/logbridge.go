@@ -61,22 +61,29 @@ var milder = map[string]logrus.Level{
 }
 
 // milderIfRefused lowers protoactor's lines about redialling a peer to warn
-// when the dial was refused: after a client process exits, a node that
-// still had something to send it redials its endpoint and logs "failed to
-// connect … connection refused" (and "failed to create receive stream")
-// at error, though the peer is simply gone. Any other cause (a TLS
-// failure such as a client certificate without the IP SAN) stays an error:
-// it is the only place that cause is told.
+// when the dial was refused, or reset outside a TLS handshake: after a
+// client process exits, a node that still had something to send it
+// redials its endpoint and logs "failed to connect … connection refused"
+// (and "failed to create receive stream") at error, though the peer is
+// simply gone; a client killed while the redial reached it gives
+// "connection reset by peer" (a soak of clients killed at random logged
+// 856 such errors). Any other cause (a TLS failure such as a client
+// certificate without the IP SAN, also one that ends in a reset) stays an
+// error: it is the only place that cause is told.
 var milderIfRefused = map[string]logrus.Level{
 	"EndpointWriter failed to connect":               logrus.WarnLevel,
 	"EndpointWriter failed to create receive stream": logrus.WarnLevel,
 }
 
 // refused reports whether a line's error field says the connection was
-// refused.
+// refused, or reset by its peer outside a TLS handshake.
 func refused(fields logrus.Fields) bool {
 	s := fmt.Sprint(fields["error"])
-	return strings.Contains(s, "connection refused")
+	if strings.Contains(s, "connection refused") {
+		return true
+	}
+	tls := strings.Contains(s, "handshake") || strings.Contains(s, "tls") || strings.Contains(s, "x509")
+	return strings.Contains(s, "connection reset by peer") && !tls
 }
 
 // Enabled reports whether the logrus logger would print a record of level l.
