@@ -230,6 +230,9 @@ type Client struct {
 	// welcome's spawn_settle); SpawnRunner then marks its spawns and
 	// settles each (client_spawn.go).
 	settleSpawns bool
+	// handOff: the node takes GwSpawnRunner.hand_off (its welcome's
+	// spawn_hand_off): client_spawn.go.
+	handOff bool
 
 	// onLost, when set (a ClusterClient's connection to one member, set
 	// before any Submit), takes the open tasks of a lost node: end leaves
@@ -355,6 +358,7 @@ func dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	c.node, c.kinds, c.nodeMax = w.GetNodeName(), w.GetKinds(), int(w.GetMaxMessage())
 	c.mu.Unlock()
 	c.settleSpawns = w.GetSpawnSettle() // set before the Client is returned, read-only after
+	c.handOff = w.GetSpawnSettle() && w.GetSpawnHandOff()
 	if ow := w.GetOutWindow(); ow > 0 {
 		c.outWindow.Store(uint64(ow))
 	}
@@ -621,10 +625,7 @@ func setCallID(msg proto.Message, id uint64) {
 // empty (they come from the node's config).
 //
 // A runner whose ID this call returned is the caller's: it runs until
-// stopped (StopRunner), also after Close or the loss of this client —
-// except when this process is killed within about a millisecond of the
-// return, before the client's note that the ID was handed over left it:
-// then the node stops the runner, as it does one whose ID reached nobody.
+// stopped (StopRunner), also after Close or the loss of this client.
 // If the call returns an error instead (ctx ended while the request was in
 // flight, the client closed or was lost), the node stops the runner it may
 // have spawned for it, so none is left running that nobody knows of

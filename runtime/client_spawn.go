@@ -18,16 +18,16 @@ import (
 //   - The answer came: the client says learned and waits for the node's
 //     GwSpawnSettled before it returns the ID, so a runner whose ID its
 //     caller holds (and may print) is never stopped by the node as
-//     unsettled. Then it says handed (hand_off; no answer awaited) and
-//     returns the ID: until the node reads that, a loss of this client
-//     makes it stop the runner, whose ID would otherwise have reached
-//     nobody. If ctx ends or the client is closed during the wait, the ID
-//     is returned all the same (handed sent while the client is up): the
-//     settle went out first, and the caller had better know the runner.
-//     But if the node answers that it had dropped this client's session
-//     (gateway.ErrNoSession), or the client is lost during the wait (the
-//     node stops a handing runner when it ends a lost session), the call
-//     fails, naming the runner, instead of returning its ID.
+//     unsettled. Then it says handed (with a node that takes hand_off; no
+//     answer awaited) and returns the ID: a node that loses this client
+//     before it reads that names the runner in a warning as possibly known
+//     to nobody (it keeps it: it cannot tell). If ctx or the client ends
+//     during the wait, the ID is returned all the same (handed sent while
+//     the client is up): the settle went out first, and the caller had
+//     better know the runner. But if the node answers that it had dropped
+//     this client's session (gateway.ErrNoSession), the spawn was
+//     unsettled at the session's end and the node is stopping the runner:
+//     the call fails, naming the runner, instead of returning its ID.
 //   - ctx ended first: the client says not learned (no answer awaited),
 //     and the node stops the runner.
 //   - The client ended first (closed or lost): nothing is sent; the
@@ -37,7 +37,7 @@ import (
 // after its spawn.
 func (c *Client) spawnSettled(ctx context.Context, kind string) (string, error) {
 	id := c.ids.Add(1)
-	res, err := answer[*exov1.GwRunnerSpawned](c.callAs(ctx, id, &exov1.GwSpawnRunner{CallId: id, Kind: kind, Settle: c.settleSpawns, HandOff: c.settleSpawns}))
+	res, err := answer[*exov1.GwRunnerSpawned](c.callAs(ctx, id, &exov1.GwSpawnRunner{CallId: id, Kind: kind, Settle: c.settleSpawns, HandOff: c.handOff}))
 	if !c.settleSpawns {
 		if err != nil {
 			return "", err
@@ -59,13 +59,7 @@ func (c *Client) spawnSettled(ctx context.Context, kind string) (string, error) 
 		return "", fmt.Errorf("spawn of a runner of kind %q: the node dropped this client's session before it learned the runner's ID (%s), and stops that runner: %w",
 			kind, res.GetRunnerId(), err)
 	}
-	if end := c.Err(); end != nil && !errors.Is(end, ErrClientClosed) {
-		// Lost before the handed settle: the node ends the session as
-		// lost and stops the runner, which is still handing.
-		return "", fmt.Errorf("spawn of a runner of kind %q: the connection to the node was lost before the runner's ID (%s) could be handed over, and the node stops that runner: %w",
-			kind, res.GetRunnerId(), end)
-	}
-	if c.Err() == nil {
+	if c.handOff && c.Err() == nil {
 		c.send(&exov1.GwSpawnSettle{SpawnCallId: id, Learned: true, Handed: true})
 	}
 	return res.GetRunnerId(), nil

@@ -989,7 +989,9 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 			serr = mc.c.submitFeed(cc.ctx, nr.id, t.t, t.feed)
 		}
 		cc.mu.Lock()
-		if serr == nil && cc.lostLocked(mc) {
+		if serr == nil && (cc.lostLocked(mc) || nr.state == runnerLost || nr.state == runnerReplaced) {
+			// nr's member was lost meanwhile (mc, looked up after the
+			// placement, may be its new connection if it joined again).
 			serr = fmt.Errorf("%w: node %s was lost while the task was being resubmitted", ErrNodeLost, nr.node)
 		}
 		if serr != nil {
@@ -1125,15 +1127,20 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 					cc.runners[id] = r
 					cc.retireLocked(r)
 				}
-				cc.mu.Unlock()
-				if other {
+				if other && !cc.closing {
 					// The ID is taken by another runner this client follows
 					// (runner IDs are unique per node only): never two with
-					// one ID here; this one is stopped and the next member
-					// tried.
-					d := cc.stopStale(mc, id, why)
-					cc.emit(ClusterEvent{Kind: ClusterSpawnAbandoned, Node: mc.m.NodeName, Member: mc.m.ID, RunnerID: id, Detail: d})
+					// one ID here; this one is stopped (on a goroutine of
+					// its own: the stop may take its retries, and the
+					// placement lock is held) and the next member tried.
+					cc.wg.Add(1) // under mu with closing unset: before Close waits
+					go func() { // owner: cc; Close waits
+						defer cc.wg.Done()
+						d := cc.stopStale(mc, id, why)
+						cc.emit(ClusterEvent{Kind: ClusterSpawnAbandoned, Node: mc.m.NodeName, Member: mc.m.ID, RunnerID: id, Detail: d})
+					}()
 				}
+				cc.mu.Unlock()
 				errs = append(errs, fmt.Sprintf("%s: %s", pick.Node, why))
 				cands = slices.DeleteFunc(cands, func(c placement.Candidate) bool { return c.Member == pick.Member })
 				continue
@@ -1494,8 +1501,8 @@ func (cc *ClusterClient) Where(id string) (runnerID, node string, ok bool) {
 //     a task whose node was lost and whose failover the close cut short
 //     ends Failed with the loss's reason (wrapping ErrNodeLost) and "the
 //     cluster client closed before the runner was placed again" (or
-//     "resubmitting it failed: …", when the close came during the
-//     resubmission);
+//     "placing it again failed: …" or "resubmitting it failed: …", naming
+//     the close, when it came during the placement or the resubmission);
 //   - every open Subscription ends with an error wrapping ErrEndOfStream
 //     and ErrClientClosed;
 //   - every runner stays on its node, Ready for other clients: a new

@@ -27,6 +27,11 @@ type RemoteKind struct {
 type ServerStats struct {
 	Sessions, Subscriptions, OpenTasks int
 	SessionsBye, SessionsLost          int
+	// SpawnsUnconfirmed counts runners spawned for a client that was lost
+	// after its spawn was acknowledged but before it confirmed the ID
+	// reached its caller: kept, and named in a warning (docs/remote.md,
+	// "Runners a client never learned of").
+	SpawnsUnconfirmed int
 }
 
 // ServeConfig configures System.Serve.

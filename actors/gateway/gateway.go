@@ -166,6 +166,11 @@ type Stats struct {
 	// replaced by its own client's hello again is in neither: the client
 	// goes on (its hello is said again when no welcome came in time).
 	SessionsBye, SessionsLost int
+	// SpawnsUnconfirmed counts the runners spawned for a client that was
+	// lost after the node acknowledged its spawn but before the client
+	// confirmed the ID reached its caller (spawnsettle.go): kept, and named
+	// in a warning, since the node cannot tell whether anyone holds the ID.
+	SpawnsUnconfirmed int
 }
 
 // Start spawns the gateway actor in the node's actor system (whose remote,
@@ -180,7 +185,7 @@ func Start(cfg Config) (*Gateway, error) {
 		blastSlot: make(chan struct{}, 1)}
 	g.ctx, g.cancel = context.WithCancelCause(context.Background())
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &gatewayActor{g: g, sessions: map[string]*session{}, children: map[string]childRef{},
+		return &gatewayActor{g: g, sessions: map[string]*session{}, children: map[string]childRef{}, lostHanding: map[string]map[uint64]lostHand{},
 			shutdownCalls: map[string]int{}, notesOwed: map[string]*exov1.GwError{}, callsByKey: map[string]int{}}
 	}, actor.WithSupervisor(actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })))
 	pid, err := g.system.Root.SpawnNamed(props, Name)
@@ -587,6 +592,12 @@ type gatewayActor struct {
 	// heartbeat for 2.3s" would measure the node's own stall and drop
 	// live clients. A late tick expires nothing (internal/lateticks).
 	ticks lateticks.Judge
+	// lostHanding: by client key, the handing spawns of sessions ended as
+	// lost, kept for HandGrace in case the client's handed note is still
+	// on its way (spawnsettle.go); restarting: set while a restart ends
+	// the sessions (their clients live on: handing spawns are kept).
+	lostHanding map[string]map[uint64]lostHand
+	restarting  bool
 }
 
 func pidKey(p *actor.PID) string { return p.Address + "/" + p.Id }
@@ -601,9 +612,11 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 		// this one end here, counted, rather than linger as phantoms.
 		actorguard.Run(a.g.cfg.Logger, "gateway", m, func() {
 			a.releaseNotes(ctx)
+			a.restarting = true
 			for _, s := range a.sessions {
 				a.endSession(ctx, s, "the gateway restarted after a failure", endLost)
 			}
+			a.nameLostHanding(true) // the fresh actor would not know them
 			a.count()
 		})
 	case *actor.Stopping:
@@ -613,12 +626,15 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 			for _, s := range a.sessions {
 				a.endSession(ctx, s, "the gateway stopped", endBye)
 			}
+			a.nameLostHanding(true) // no tick will come
+
 		})
 	case *tickT:
 		if a.ticks.Late(time.Now(), tickEvery) {
 			return
 		}
 		a.expire(ctx)
+		a.nameLostHanding(false)
 	case *endpointGone:
 		for _, s := range a.sessions {
 			if s.pid.Address == m.address && a.believeLoss(s, "its endpoint terminated") {
@@ -669,8 +685,8 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 				// A Terminated is a system message: it overtakes the
 				// client's messages still queued here, the handed settle
 				// it sent before it ended among them, and the node would
-				// stop a runner whose ID its caller got. Ended behind
-				// them instead (spawnsettle.go).
+				// name a runner whose ID its caller got as possibly known
+				// to nobody. Ended behind them instead (spawnsettle.go).
 				ctx.Send(ctx.Self(), &sessionLost{s: s})
 				return
 			}
@@ -804,7 +820,7 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	a.count()
 	g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": from.Address}).Info("gateway: session opened")
 	a.reply(ctx, &exov1.GwWelcome{CallId: m.GetCallId(), NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
-		Version: g.cfg.Version, MaxMessage: int64(g.cfg.MaxMessage), OutWindow: window, SpawnSettle: true})
+		Version: g.cfg.Version, MaxMessage: int64(g.cfg.MaxMessage), OutWindow: window, SpawnSettle: true, SpawnHandOff: true})
 }
 
 // selfSystem sends the gateway's own actor a system message (a Watch or
@@ -861,7 +877,7 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, kin
 	if s.out != nil {
 		s.out.close()
 	}
-	a.stopUnsettledOf(s, lost) // spawnsettle.go
+	a.stopUnsettledOf(s, a.handingFate(kind)) // spawnsettle.go
 	g := a.g
 	if lost && g.cfg.CancelTasksOnClientLoss && len(s.tasks) > 0 {
 		type ref struct{ runner, task string }
@@ -908,6 +924,7 @@ func (a *gatewayActor) count() {
 	a.g.mu.Lock()
 	defer a.g.mu.Unlock()
 	st.SessionsBye, st.SessionsLost = a.g.stats.SessionsBye, a.g.stats.SessionsLost
+	st.SpawnsUnconfirmed = a.g.stats.SpawnsUnconfirmed
 	if st.Sessions != a.g.stats.Sessions || requesters != a.g.requesters {
 		close(a.g.changed) // sole sender: count, under g.mu, which replaces it at once
 		a.g.changed = make(chan struct{})

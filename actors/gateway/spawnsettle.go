@@ -26,7 +26,6 @@ const unsettledStopTimeout = time.Minute
 const (
 	whyGaveUp     = "its client gave up on the spawn before it learned the runner's ID"
 	whySessionEnd = "its client's session ended before the client said it learned the runner's ID"
-	whyLostHand   = "its client was lost before it said the runner's ID reached its caller"
 )
 
 // unsettledSpawn is a runner spawned for a GwSpawnRunner with settle, not
@@ -34,6 +33,41 @@ const (
 type unsettledSpawn struct {
 	id      string
 	handOff bool
+}
+
+// HandGrace is how long a handing spawn of a session ended as lost waits
+// for its client's handed note before the node stops the runner. The node
+// learns of a dead client from its own connection to it (an endpoint's
+// end), not from the one that carries the client's messages: a note the
+// client sent just before it died may still be on its way.
+const HandGrace = time.Second
+
+// lostHand is a handing spawn of a session ended as lost, waiting out
+// HandGrace for its client's handed note.
+type lostHand struct {
+	s     *session
+	id    string
+	until time.Time
+}
+
+// handingFate is what a session's end does to its handing spawns.
+type handingFate int
+
+const (
+	keepHanding  handingFate = iota // a goodbye, a hello again, the gateway's restart: the client lives on
+	graceHanding                    // the client lost: named after HandGrace unless its handed note comes
+	nameHanding                     // the gateway stops (no tick will come): named now
+)
+
+// handingFate returns the fate of the handing spawns of a session ended so.
+func (a *gatewayActor) handingFate(kind endKind) handingFate {
+	switch {
+	case a.g.life() == gatewayStopping:
+		return nameHanding
+	case kind == endLost && !a.restarting:
+		return graceHanding
+	}
+	return keepHanding
 }
 
 // Spawns and their settling. A client that marks a GwSpawnRunner with
@@ -52,13 +86,15 @@ type unsettledSpawn struct {
 // A settled runner (learned) is the client's like any runner it spawned:
 // it outlives the client's session, as docs/remote.md says. With hand_off
 // (a client of this release) a learned runner is handing until the
-// client's handed settle, sent just before the ID reaches its caller: a
+// client's handed settle, sent just before the ID reaches its caller. A
 // client lost before then (killed while the GwSpawnSettled was on its way,
-// which a soak met in 14 of 39 clients killed during SpawnRunner) leaves
-// a runner nobody knows, and the node stops it; a goodbye does not (a
-// Client closed during that wait still returns the ID). The window left is
-// the moment between the handed settle's send and its leaving the client
-// process, in which the caller already holds the ID.
+// which a soak met in 14 of 39 clients killed during SpawnRunner) may
+// have left a runner nobody knows, or may have handed its ID over in the
+// moment before it died: the node cannot tell, and a runner whose ID a
+// caller holds (remote run prints it) is never stopped for it. Once
+// HandGrace has passed without the note (lostHanding), the node names the
+// runner in a warning, with the command that stops it, and counts it
+// (Stats.SpawnsUnconfirmed).
 //
 // A client's requests reach the gateway in the order it sent them, and the
 // spawn is served on the gateway actor, so a GwSpawnSettle always finds its
@@ -81,6 +117,20 @@ func (a *gatewayActor) refuseUnsettled(ctx actor.Context, s *session, m *exov1.G
 // with a call_id.
 func (a *gatewayActor) settle(ctx actor.Context, m *exov1.GwSpawnSettle) {
 	s := a.session(ctx)
+	if s == nil && m.GetHanded() && ctx.Sender() != nil {
+		// Its session ended as lost while the note was on its way: the
+		// runner is the client's after all.
+		key := pidKey(ctx.Sender())
+		if h, ok := a.lostHanding[key][m.GetSpawnCallId()]; ok {
+			delete(a.lostHanding[key], m.GetSpawnCallId())
+			if len(a.lostHanding[key]) == 0 {
+				delete(a.lostHanding, key)
+			}
+			a.g.cfg.Logger.WithFields(map[string]any{"client": h.s.name, "runner": h.id}).
+				Info("gateway: runner " + h.id + " kept: its client's note that the ID reached its caller came after the client's session ended")
+		}
+		return
+	}
 	if s == nil {
 		// No session: its end already stopped its unsettled runners. The
 		// client learns it from the error (and ends as lost).
@@ -94,7 +144,11 @@ func (a *gatewayActor) settle(ctx actor.Context, m *exov1.GwSpawnSettle) {
 		defer a.reply(ctx, &exov1.GwSpawnSettled{CallId: m.GetCallId()})
 	}
 	if m.GetHanded() {
-		delete(s.handing, m.GetSpawnCallId()) // the caller has the ID: the client's now
+		// The caller has the ID: the client's now. A handed note for a
+		// spawn whose learned settle never came (the client could not send
+		// it) says learned too.
+		delete(s.handing, m.GetSpawnCallId())
+		delete(s.unsettled, m.GetSpawnCallId())
 		return
 	}
 	sp, ok := s.unsettled[m.GetSpawnCallId()]
@@ -111,10 +165,10 @@ func (a *gatewayActor) settle(ctx actor.Context, m *exov1.GwSpawnSettle) {
 }
 
 // stopUnsettledOf stops every runner the ended session s left unsettled,
-// and, when the client was lost, every one still handing; also when the
-// gateway itself stops (an embedded Server.Close leaves the System
-// running), but not when the node is shutting down: that stops them all.
-func (a *gatewayActor) stopUnsettledOf(s *session, lost bool) {
+// and deals with those still handing as fate says; also when the gateway
+// itself stops (an embedded Server.Close leaves the System running), but
+// not when the node is shutting down: that stops them all.
+func (a *gatewayActor) stopUnsettledOf(s *session, fate handingFate) {
 	if a.g.cfg.Node.ShuttingDown() {
 		return
 	}
@@ -124,10 +178,49 @@ func (a *gatewayActor) stopUnsettledOf(s *session, lost bool) {
 	}
 	for callID, id := range s.handing {
 		delete(s.handing, callID)
-		if lost {
-			a.stopUnsettled(s, id, whyLostHand)
+		switch fate {
+		case nameHanding:
+			a.nameUnconfirmed(s, id)
+		case graceHanding:
+			// Bounded: each entry is a live runner of the node
+			// (max_runners), here for HandGrace.
+			if a.lostHanding[s.key] == nil {
+				a.lostHanding[s.key] = map[uint64]lostHand{}
+			}
+			a.lostHanding[s.key][callID] = lostHand{s: s, id: id, until: time.Now().Add(HandGrace)}
 		}
 	}
+}
+
+// nameLostHanding names the runners of lostHanding whose grace is over, or
+// all of them; not when the node is shutting down (that stops them all).
+func (a *gatewayActor) nameLostHanding(all bool) {
+	now := time.Now()
+	for key, hs := range a.lostHanding {
+		for callID, h := range hs {
+			if all || now.After(h.until) {
+				delete(hs, callID)
+				if !a.g.cfg.Node.ShuttingDown() {
+					a.nameUnconfirmed(h.s, h.id)
+				}
+			}
+		}
+		if len(hs) == 0 {
+			delete(a.lostHanding, key)
+		}
+	}
+}
+
+// nameUnconfirmed warns of runner id, spawned for the lost session s whose
+// client never confirmed it had handed the ID over, and counts it.
+func (a *gatewayActor) nameUnconfirmed(s *session, id string) {
+	g := a.g
+	g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": s.pid.Address, "runner": id}).
+		Warn(fmt.Sprintf("gateway: runner %s may be known to nobody: its client was lost before it confirmed the runner's ID reached its caller; if nobody holds the ID, stop it (exo-actors remote stop --node %s %s)",
+			id, g.system.Address(), id))
+	g.mu.Lock()
+	g.stats.SpawnsUnconfirmed++
+	g.mu.Unlock()
 }
 
 // stopUnsettled stops runner id off the actor (a stop drains the runner's

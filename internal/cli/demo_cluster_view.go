@@ -309,7 +309,7 @@ func clusterTable(v clusterView, width int) []string {
 	head := fmt.Sprintf("── %5.1fs ── tasks %s %d/%d · %.0f ev/s · restarts %d · escalations %d · faults %d",
 		v.Elapsed.Seconds(), progress(v.Ended, total, 16), v.Ended, total, v.EventsPerSec, v.Restarts, v.Escalations, v.Faults)
 	out := []string{"\x1b[1m" + head + "\x1b[0m",
-		fmt.Sprintf("    %-14s %-24s %-9s %3s %8s %6s", "runner", "status", "health", "rst", "backoff", "tasks")}
+		fmt.Sprintf("    %-18s %-24s %-9s %3s %8s %6s", "runner", "status", "health", "rst", "backoff", "tasks")}
 	for _, n := range v.Nodes {
 		line := "  " + strings.Join(strings.Fields(n.Name+" "+n.Addr+" "+n.State), " ")
 		if d := n.Doc; d != nil && n.State == "serving" {
@@ -331,7 +331,7 @@ func clusterTable(v clusterView, width int) []string {
 			if r.NextBackoffS > 0 {
 				backoff = time.Duration(r.NextBackoffS * float64(time.Second)).Round(time.Millisecond).String()
 			}
-			out = append(out, fmt.Sprintf("    %-14s %-24s %-9s %3d %8s %6s", clip(r.ID, 14), clip(r.Status, 24), score, r.Restarts, backoff,
+			out = append(out, fmt.Sprintf("    %-18s %-24s %-9s %3d %8s %6s", clip(r.ID, 18), clip(r.Status, 24), score, r.Restarts, backoff,
 				fmt.Sprintf("%d/%d", r.Tasks.Completed, r.Tasks.Ended)))
 		}
 	}

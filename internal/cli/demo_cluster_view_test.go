@@ -48,10 +48,10 @@ func TestClusterTable(t *testing.T) {
 	got := clusterTable(testView(), 0)
 	want := []string{
 		"\x1b[1m──   3.5s ── tasks [████░░░░░░░░░░░░] 15/60 · 250 ev/s · restarts 2 · escalations 1 · faults 3\x1b[0m",
-		"    runner         status                   health    rst  backoff  tasks",
+		"    runner             status                   health    rst  backoff  tasks",
 		"  node-1 127.0.0.1:4001 serving · 0.80 degraded · 1/2 ready · 1 alerts",
-		"    llama-a        Ready                    0.97 ok     0        —    5/6",
-		"    llama-b        restarting in 0.2s (atte —           2    400ms    0/0",
+		"    llama-a            Ready                    0.97 ok     0        —    5/6",
+		"    llama-b            restarting in 0.2s (atte —           2    400ms    0/0",
 		"  node-2 127.0.0.1:4002 killed",
 		"  node-3 127.0.0.1:4003 serving · status: timeout",
 	}

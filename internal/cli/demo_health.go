@@ -44,11 +44,11 @@ func (w *demoWatch) printHealth(ts string, ev exo.Event) {
 			if e.Score.Reason != "" {
 				reason = " (" + e.Score.Reason + ")"
 			}
-			fmt.Fprintf(w.out, "%s  %-16s health %s → %s, score %.3f%s\n", ts, e.RunnerID, e.From, e.To, e.Score.Value, reason)
+			fmt.Fprintf(w.out, "%s  %-18s health %s → %s, score %.3f%s\n", ts, e.RunnerID, e.From, e.To, e.Score.Value, reason)
 		}
 	case exo.HealthAlert:
 		if e.RunnerID == w.health {
-			fmt.Fprintf(w.out, "%s  %-16s ALERT %s %s %s: %s\n", ts, e.RunnerID, e.Severity, e.Condition, e.State, e.Reason)
+			fmt.Fprintf(w.out, "%s  %-18s ALERT %s %s %s: %s\n", ts, e.RunnerID, e.Severity, e.Condition, e.State, e.Reason)
 		}
 	}
 }
@@ -116,7 +116,7 @@ func demoHang(ctx context.Context, w *demoWatch, sys *exo.System, o demoOptions)
 			continue
 		}
 		for _, rec := range r.Recoveries {
-			fmt.Fprintf(w, "%6.2fs  %-16s recovery %d: ", time.Since(w.start).Seconds(), victim.ID, rec.ID)
+			fmt.Fprintf(w, "%6.2fs  %-18s recovery %d: ", time.Since(w.start).Seconds(), victim.ID, rec.ID)
 			for i, s := range rec.Steps {
 				if i > 0 {
 					fmt.Fprint(w, ", ")
@@ -125,7 +125,7 @@ func demoHang(ctx context.Context, w *demoWatch, sys *exo.System, o demoOptions)
 			}
 			fmt.Fprintf(w, " → %s\n", rec.Outcome)
 		}
-		fmt.Fprintf(w, "%6.2fs  %-16s generation %d, score %.3f %s; task hang-1 %s\n", time.Since(w.start).Seconds(), victim.ID,
+		fmt.Fprintf(w, "%6.2fs  %-18s generation %d, score %.3f %s; task hang-1 %s\n", time.Since(w.start).Seconds(), victim.ID,
 			r.Generation, r.Score.Value, r.Score.Level, taskStatus(h.Outcome().Status))
 	}
 	w.mu.Lock()

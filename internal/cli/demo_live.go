@@ -309,7 +309,7 @@ func (v *liveView) table(now time.Time) []string {
 	if d == nil {
 		return append(out, "  (waiting for the node's status)")
 	}
-	out = append(out, fmt.Sprintf("  %-16s %-28s %-10s %8s %12s %7s", "runner", "status", "health", "restarts", "next backoff", "tasks"))
+	out = append(out, fmt.Sprintf("  %-18s %-28s %-10s %8s %12s %7s", "runner", "status", "health", "restarts", "next backoff", "tasks"))
 	for _, r := range d.Runners {
 		score := "—"
 		if r.Level != "unknown" {
@@ -319,7 +319,7 @@ func (v *liveView) table(now time.Time) []string {
 		if r.NextBackoffS > 0 {
 			backoff = (time.Duration(r.NextBackoffS * float64(time.Second))).Round(time.Millisecond).String()
 		}
-		out = append(out, fmt.Sprintf("  %-16s %-28s %-10s %8d %12s %7s", r.ID, clip(r.Status, 27), score, r.Restarts, backoff,
+		out = append(out, fmt.Sprintf("  %-18s %-28s %-10s %8d %12s %7s", r.ID, clip(r.Status, 27), score, r.Restarts, backoff,
 			fmt.Sprintf("%d/%d", r.Tasks.Completed, r.Tasks.Ended)))
 	}
 	foot := fmt.Sprintf("  node %s · score %.2f %s · %s · %d alerts", d.Node.State, d.Node.Score, d.Node.Level, readyCount(d.Node.Ready, d.Node.Runners, d.Node.Removed), len(d.Alerts))

@@ -97,7 +97,7 @@ func TestLiveTableAndLine(t *testing.T) {
 	v.refresh(doc, nil, start.Add(2*time.Second))
 	table := strings.Join(v.footer, "\n")
 	for _, want := range []string{"live   2.0s", "[██████████░░░░░░░░░░] tasks 1/2 ended", "events 2/s",
-		"llama-aaaaaa     Ready", "0.98 ok", "400ms", "broken-bbbbbb    restarting in 800ms (attemp  —", "node running · score 0.90 healthy · 1/2 ready"} {
+		"llama-aaaaaa       Ready", "0.98 ok", "400ms", "broken-bbbbbb      restarting in 800ms (attemp  —", "node running · score 0.90 healthy · 1/2 ready"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}

@@ -137,7 +137,7 @@ func printStatus(out io.Writer, d *httpapi.StatusDoc) {
 	if len(d.Alerts) > 0 {
 		fmt.Fprintln(out, "\nactive alerts:")
 		for _, a := range d.Alerts {
-			fmt.Fprintf(out, "  %-8s %-16s %-20s %s\n", a.Severity, a.RunnerID, a.Condition, a.Reason)
+			fmt.Fprintf(out, "  %-8s %-18s %-20s %s\n", a.Severity, a.RunnerID, a.Condition, a.Reason)
 		}
 	}
 }

@@ -54,7 +54,7 @@ func TestStatusCommand(t *testing.T) {
 		"    └── runner-llama-aaaaaa  Ready  score 0.420",
 		"llama-aaaaaa  2    Running  live    0.420  unhealthy  0.10  1.00  1.00  0.50  1         400ms",
 		"recovery 1 of llama-aaaaaa (score 0.000, no heartbeat): reset_resources:skipped, force_restart:ok → succeeded",
-		"HIGH     llama-aaaaaa     unhealthy",
+		"HIGH     llama-aaaaaa       unhealthy",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

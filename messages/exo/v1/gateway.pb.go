@@ -311,7 +311,10 @@ type GwWelcome struct {
 	// GwSpawnSettle; a client sets settle only when the node says so (an
 	// older node would drop the connection on a GwSpawnSettle it does not
 	// know).
-	SpawnSettle   bool `protobuf:"varint,7,opt,name=spawn_settle,json=spawnSettle,proto3" json:"spawn_settle,omitempty"`
+	SpawnSettle bool `protobuf:"varint,7,opt,name=spawn_settle,json=spawnSettle,proto3" json:"spawn_settle,omitempty"`
+	// spawn_hand_off: the node takes GwSpawnRunner.hand_off; a client sets
+	// it only when the node says so.
+	SpawnHandOff  bool `protobuf:"varint,8,opt,name=spawn_hand_off,json=spawnHandOff,proto3" json:"spawn_hand_off,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -391,6 +394,13 @@ func (x *GwWelcome) GetOutWindow() int64 {
 func (x *GwWelcome) GetSpawnSettle() bool {
 	if x != nil {
 		return x.SpawnSettle
+	}
+	return false
+}
+
+func (x *GwWelcome) GetSpawnHandOff() bool {
+	if x != nil {
+		return x.SpawnHandOff
 	}
 	return false
 }
@@ -638,10 +648,12 @@ type GwSpawnRunner struct {
 	// hand_off (with settle): once the node answered the learned settle
 	// (GwSpawnSettled), the client sends one more GwSpawnSettle with handed
 	// just before it hands the ID to its caller. Between the two the runner
-	// is handing: the node stops it if the client is lost (a client killed
-	// while the GwSpawnSettled was on its way left a runner nobody knew),
-	// but not on a goodbye (a Client closed meanwhile still returns the ID).
-	// A node that predates the field settles at learned, as before.
+	// is handing: if the client is lost then (and no handed note comes
+	// within a second), the node keeps the runner but names it in a warning
+	// as possibly known to nobody (a client killed while the GwSpawnSettled
+	// was on its way leaves such a runner); not on a goodbye (a Client
+	// closed meanwhile still returns the ID). A node that predates the field
+	// ignores it.
 	HandOff       bool `protobuf:"varint,4,opt,name=hand_off,json=handOff,proto3" json:"hand_off,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -5495,7 +5507,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\theartbeat\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\theartbeat\x12\x12\n" +
 	"\x04acks\x18\x04 \x01(\bR\x04acks\x12\x1f\n" +
 	"\vmax_receive\x18\x05 \x01(\x03R\n" +
-	"maxReceive\"\xd4\x01\n" +
+	"maxReceive\"\xfa\x01\n" +
 	"\tGwWelcome\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\tnode_name\x18\x02 \x01(\tR\bnodeName\x12\x14\n" +
@@ -5505,7 +5517,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"maxMessage\x12\x1d\n" +
 	"\n" +
 	"out_window\x18\x06 \x01(\x03R\toutWindow\x12!\n" +
-	"\fspawn_settle\x18\a \x01(\bR\vspawnSettle\"!\n" +
+	"\fspawn_settle\x18\a \x01(\bR\vspawnSettle\x12$\n" +
+	"\x0espawn_hand_off\x18\b \x01(\bR\fspawnHandOff\"!\n" +
 	"\x05GwAck\x12\x18\n" +
 	"\athrough\x18\x01 \x01(\x04R\athrough\"\x1a\n" +
 	"\x06GwPing\x12\x10\n" +
