@@ -1,16 +1,13 @@
 package actors_test
 
 import (
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/exo-actors/exo-actors/actors"
-	"github.com/exo-actors/exo-actors/internal/frame"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -24,57 +21,28 @@ import (
 // after it handled the Cancel: a race every cancel of a just-sent task can
 // meet, made deterministic.
 func helperCancelCrossing() int {
-	r := frame.NewReader(os.Stdin)
-	w := frame.NewWriter(os.Stdout)
-	var mu sync.Mutex
-	send := func(envs ...*exov1.RunnerEnvelope) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, env := range envs {
-			if err := w.Buffer(env); err != nil {
-				os.Exit(1)
-			}
-		}
-		if err := w.Flush(); err != nil {
-			os.Exit(1)
-		}
-	}
-	status := func(k exov1.RunnerStatusKind) *exov1.RunnerEnvelope {
-		return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{Status: &exov1.RunnerStatus{Kind: k}}}}
-	}
-	taskStatus := func(id string, st exov1.TaskStatus) *exov1.RunnerEnvelope {
-		return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskStatusUpdated{TaskStatusUpdated: &exov1.TaskStatusUpdated{TaskId: id, Status: st}}}
-	}
-	send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{MinVersion: 1, MaxVersion: 1, Pid: int32(os.Getpid()), Capabilities: []string{"cancel"}}}})
-	var in exov1.SupervisorEnvelope
-	if err := r.Read(&in); err != nil || in.GetHelloAccepted() == nil {
+	rr := newRawRunner()
+	if !rr.handshake("cancel") {
 		return 1
 	}
-	send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{
-		Status: &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, TotalLayers: 1}}}},
-		status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED), status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
-	go func() {
-		tick := time.NewTicker(10 * time.Millisecond) // the runner's own pace
-		for seq := uint64(1); ; seq++ {
-			<-tick.C
-			send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Heartbeat{Heartbeat: &exov1.Heartbeat{Seq: seq}}})
-		}
-	}()
+	rr.send(loadFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, 0, 1),
+		statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED), statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+	go rr.heartbeats()
 	for {
 		var m exov1.SupervisorEnvelope
-		if err := r.Read(&m); err != nil {
+		if err := rr.read(&m); err != nil {
 			return 0
 		}
 		switch {
 		case m.GetCancel() != nil:
 			id := m.GetCancel().GetTaskId()
-			send(taskStatus(id, exov1.TaskStatus_TASK_STATUS_RUNNING), status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING),
+			rr.send(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_RUNNING), statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING),
 				&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskAcknowledged{TaskAcknowledged: &exov1.TaskAcknowledged{TaskId: id}}},
 				&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_ChunkGenerated{ChunkGenerated: &exov1.ChunkGenerated{
 					TaskId: id, Chunk: &exov1.ChunkGenerated_Token{Token: &exov1.TokenChunk{Text: "tok"}}}}},
-				taskStatus(id, exov1.TaskStatus_TASK_STATUS_CANCELLED), status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+				taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_CANCELLED), statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
 		case m.GetShutdown() != nil:
-			send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN), status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN))
+			rr.send(statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN), statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN))
 			return 0
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/exo-actors/exo-actors/actors"
-	"github.com/exo-actors/exo-actors/internal/frame"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -27,26 +25,7 @@ import (
 // Loading, Loaded and Ready, as a runner that loaded while the frame was
 // on its way, then ShuttingDown and Shutdown.
 func helperLateWord() int {
-	r := frame.NewReader(os.Stdin)
-	w := frame.NewWriter(os.Stdout)
-	var mu sync.Mutex
-	send := func(envs ...*exov1.RunnerEnvelope) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, env := range envs {
-			if err := w.Buffer(env); err != nil {
-				os.Exit(1)
-			}
-		}
-		if err := w.Flush(); err != nil {
-			os.Exit(1)
-		}
-	}
-	status := func(k exov1.RunnerStatusKind, loaded uint32) *exov1.RunnerEnvelope {
-		return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{
-			Status: &exov1.RunnerStatus{Kind: k, LayersLoaded: loaded, TotalLayers: 2}}}}
-	}
-	hello := &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{MinVersion: 1, MaxVersion: 1, Pid: int32(os.Getpid())}}}
+	rr := newRawRunner()
 	if os.Getenv("LATE_WHEN") == "hello" {
 		term := make(chan os.Signal, 1)
 		signal.Notify(term, syscall.SIGTERM)
@@ -57,32 +36,24 @@ func helperLateWord() int {
 		}
 		ready.Close()
 		<-term
-		send(hello)
+		rr.send(helloFrame())
 		return 0
 	}
-	send(hello)
-	var in exov1.SupervisorEnvelope
-	if err := r.Read(&in); err != nil || in.GetHelloAccepted() == nil {
+	if !rr.handshake() {
 		return 1
 	}
-	go func() {
-		tick := time.NewTicker(10 * time.Millisecond) // the runner's own pace
-		for seq := uint64(1); ; seq++ {
-			<-tick.C
-			send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Heartbeat{Heartbeat: &exov1.Heartbeat{Seq: seq}}})
-		}
-	}()
-	send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_CONNECTING, 0))
+	go rr.heartbeats()
+	rr.send(statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_CONNECTING))
 	for {
 		var m exov1.SupervisorEnvelope
-		if err := r.Read(&m); err != nil {
+		if err := rr.read(&m); err != nil {
 			return 0
 		}
 		if m.GetShutdown() != nil {
-			send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_CONNECTED, 0),
-				status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, 1), status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED, 2),
-				status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY, 2),
-				status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN, 2), status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN, 2))
+			rr.send(statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_CONNECTED),
+				loadFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, 1, 2), loadFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED, 2, 2),
+				statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY),
+				statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN), statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN))
 			return 0
 		}
 	}
