@@ -1134,7 +1134,7 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 					// its own: the stop may take its retries, and the
 					// placement lock is held) and the next member tried.
 					cc.wg.Add(1) // under mu with closing unset: before Close waits
-					go func() { // owner: cc; Close waits
+					go func() {  // owner: cc; Close waits
 						defer cc.wg.Done()
 						d := cc.stopStale(mc, id, why)
 						cc.emit(ClusterEvent{Kind: ClusterSpawnAbandoned, Node: mc.m.NodeName, Member: mc.m.ID, RunnerID: id, Detail: d})
