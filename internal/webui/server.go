@@ -140,7 +140,7 @@ type handler struct {
 	// (httpserve.StreamWriteTimeout; shorter in tests).
 	streamWrite time.Duration
 	// streamCut, when set (tests), hears why an event stream's write
-	// failed, before its slot is given back.
+	// failed, once its slot is given back (the next stream may take it).
 	streamCut func(error)
 }
 
@@ -213,6 +213,12 @@ func (h *handler) snapshot(ctx context.Context) Snapshot {
 // events streams one Snapshot per interval as server-sent events until the
 // client goes away or the server shuts down (Start's base context).
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
+	var cut error
+	defer func() { // first in, so last out: after the slot is free
+		if cut != nil && h.streamCut != nil {
+			h.streamCut(cut)
+		}
+	}()
 	if _, ok := w.(http.Flusher); !ok {
 		writeError(w, http.StatusInternalServerError, "event stream: the connection cannot flush")
 		return
@@ -242,9 +248,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 			err = rc.Flush()
 		}
 		if err != nil {
-			if h.streamCut != nil {
-				h.streamCut(err)
-			}
+			cut = err
 			return
 		}
 		select {
