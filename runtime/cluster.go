@@ -1111,28 +1111,32 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 				r.slot = id
 			}
 			cc.mu.Lock()
-			if why := cc.unregistrableLocked(mc, id); why != "" {
-				other := cc.runners[id] != nil
-				if !other {
-					// Its member was declared lost while the spawn
-					// settled (the loss ends the member's Client, which
-					// ends the settle wait), after declareLost handed that
-					// member's runners to failover: registered live now,
-					// it would never be failed over, and WaitReady and
-					// Submit would wait for a decision that never comes.
-					// Kept as gone with a stop asked, so that the member,
-					// should it return (a partition), is told to stop it.
+			var why string
+			switch {
+			case cc.lostLocked(mc):
+				// Its member was declared lost while the spawn settled (the
+				// loss ends the member's Client, which ends the settle
+				// wait), after declareLost handed that member's runners to
+				// failover: registered live now, it would never be failed
+				// over, and WaitReady and Submit would wait for a decision
+				// that never comes. Kept as gone with a stop asked, so that
+				// the member, should it return (a partition), is told to
+				// stop it.
+				why = fmt.Sprintf("node %s was declared lost while runner %s was being spawned there", mc.m.NodeName, id)
+				if cc.runners[id] == nil {
 					r.member, r.node, r.state, r.stopAsked = mc.m.ID, mc.m.NodeName, runnerGone, true
 					r.staleWhy = "it was spawned there as its node was declared lost, and placed elsewhere"
 					cc.runners[id] = r
 					cc.retireLocked(r)
 				}
-				if other && !cc.closing {
-					// The ID is taken by another runner this client follows
-					// (runner IDs are unique per node only): never two with
-					// one ID here; this one is stopped (on a goroutine of
-					// its own: the stop may take its retries, and the
-					// placement lock is held) and the next member tried.
+			case cc.runners[id] != nil:
+				// The ID is taken by another runner this client follows
+				// (runner IDs are unique per node only): never two with one
+				// ID here; this one is stopped (on a goroutine of its own:
+				// the stop may take its retries, and the placement lock is
+				// held) and the next member tried.
+				why = fmt.Sprintf("its new runner's ID %s is that of a runner this client followed on node %s (runner IDs are unique per node only)", id, cc.runners[id].node)
+				if !cc.closing {
 					cc.wg.Add(1) // under mu with closing unset: before Close waits
 					go func() {  // owner: cc; Close waits
 						defer cc.wg.Done()
@@ -1140,6 +1144,8 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 						cc.emit(ClusterEvent{Kind: ClusterSpawnAbandoned, Node: mc.m.NodeName, Member: mc.m.ID, RunnerID: id, Detail: d})
 					}()
 				}
+			}
+			if why != "" {
 				cc.mu.Unlock()
 				errs = append(errs, fmt.Sprintf("%s: %s", pick.Node, why))
 				cands = slices.DeleteFunc(cands, func(c placement.Candidate) bool { return c.Member == pick.Member })
@@ -1162,20 +1168,6 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 // it now would never be. Call with cc.mu held.
 func (cc *ClusterClient) lostLocked(mc *memberConn) bool {
 	return mc.state == memberLost || cc.members[mc.m.ID] != mc
-}
-
-// unregistrableLocked says why runner id, just spawned (or found) on mc,
-// cannot be registered live there, or "" when it can: its member was
-// declared lost meanwhile (or replaced by a new connection), or another
-// runner this client follows has the same ID. Call with cc.mu held.
-func (cc *ClusterClient) unregistrableLocked(mc *memberConn, id string) string {
-	if cc.lostLocked(mc) {
-		return fmt.Sprintf("node %s was declared lost while runner %s was being spawned there", mc.m.NodeName, id)
-	}
-	if o := cc.runners[id]; o != nil {
-		return fmt.Sprintf("its new runner's ID %s is that of a runner this client followed on node %s (runner IDs are unique per node only)", id, o.node)
-	}
-	return ""
 }
 
 // SpawnRunner places a runner of spec.Kind on the member the placement

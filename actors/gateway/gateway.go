@@ -627,7 +627,6 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 				a.endSession(ctx, s, "the gateway stopped", endBye)
 			}
 			a.nameLostHanding(true) // no tick will come
-
 		})
 	case *tickT:
 		if a.ticks.Late(time.Now(), tickEvery) {

@@ -36,7 +36,8 @@ type unsettledSpawn struct {
 }
 
 // HandGrace is how long a handing spawn of a session ended as lost waits
-// for its client's handed note before the node stops the runner. The node
+// for its client's handed note before the node names the runner as
+// possibly known to nobody (nameUnconfirmed). The node
 // learns of a dead client from its own connection to it (an endpoint's
 // end), not from the one that carries the client's messages: a note the
 // client sent just before it died may still be on its way.
