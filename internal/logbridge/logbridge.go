@@ -71,8 +71,9 @@ var milder = map[string]logrus.Level{
 // certificate without the IP SAN, also one that ends in a reset) stays an
 // error: it is the only place that cause is told.
 var milderIfRefused = map[string]logrus.Level{
-	"EndpointWriter failed to connect":               logrus.WarnLevel,
-	"EndpointWriter failed to create receive stream": logrus.WarnLevel,
+	"EndpointWriter failed to connect":                  logrus.WarnLevel,
+	"EndpointWriter failed to create receive stream":    logrus.WarnLevel,
+	"EndpointWriter failed to receive connect response": logrus.WarnLevel,
 }
 
 // refused reports whether a line's error field says the connection was

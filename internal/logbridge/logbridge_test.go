@@ -170,8 +170,11 @@ func TestRefusedRedialIsMilder(t *testing.T) {
 	l.Error("EndpointWriter failed to create receive stream", slog.String("address", "127.0.0.1:36981"), slog.Any("error", preface))
 	l.Error("EndpointWriter failed to connect", slog.String("address", "127.0.0.1:41555"), slog.Any("error", dial), slog.Int("retry", 0))
 	l.Error("EndpointWriter failed to connect", slog.String("address", "127.0.0.1:2"), slog.Any("error", tlsReset), slog.Int("retry", 0))
+	// A client killed just after its hello: the connect response's read
+	// is reset (a new user's trial saw it at error).
+	l.Error("EndpointWriter failed to receive connect response", slog.String("address", "127.0.0.1:3"), slog.Any("error", errors.New(`rpc error: code = Unavailable desc = error reading from server: read tcp 127.0.0.1:4->127.0.0.1:3: read: connection reset by peer`)))
 	got := hook.AllEntries()
-	want := []logrus.Level{logrus.WarnLevel, logrus.WarnLevel, logrus.ErrorLevel, logrus.WarnLevel, logrus.WarnLevel, logrus.ErrorLevel}
+	want := []logrus.Level{logrus.WarnLevel, logrus.WarnLevel, logrus.ErrorLevel, logrus.WarnLevel, logrus.WarnLevel, logrus.ErrorLevel, logrus.WarnLevel}
 	ok := len(got) == len(want)
 	for i := 0; ok && i < len(want); i++ {
 		ok = got[i].Level == want[i]
