@@ -11,7 +11,7 @@ import (
 // tells the caller to wait for its restart; it says no restart is planned
 // and to fix the spec. While the decision is pending it says so.
 func TestNoRestartAdviceOnlyWhenPlanned(t *testing.T) {
-	const msg = `executable "/no/such/runner" not found or not executable (no such file or directory); check the runner spec's command and PATH`
+	const msg = `executable "/no/such/runner" not found or not executable (no such file or directory); check the runner's command and PATH (RunnerSpec.Command; on a node, kinds.<kind>.command in its config)`
 	for _, tc := range []struct {
 		name string
 		life life

@@ -263,9 +263,9 @@ func (f Failure) describe(phrase bool) string {
 func (k Kind) Hint() string {
 	switch k {
 	case KindExecNotFound:
-		return "check the runner spec's command and PATH"
+		return "check the runner's command and PATH (RunnerSpec.Command; on a node, kinds.<kind>.command in its config)"
 	case KindSpawnFailed:
-		return "check the command's permissions and the spec's Dir"
+		return "check the command's permissions and the runner's directory (RunnerSpec.Dir; on a node, kinds.<kind>.dir in its config)"
 	case KindVersionMismatch:
 		return "upgrade the older side"
 	case KindHandshakeTimeout:

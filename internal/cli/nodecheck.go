@@ -17,9 +17,11 @@ import (
 // (a name without '/' in the node's own PATH; a path, which
 // resolveKindPaths made absolute first: relative ones from the kind's dir,
 // else the config file's directory), an executable regular file, and,
-// for a script, an interpreter its #! line names that exists. A kind that could never start would otherwise be accepted and fail
-// for good at each spawn (the error handler escalates a missing executable:
-// no restart). lookPath is exec.LookPath outside tests.
+// for a script, an interpreter its #! line names that exists. A kind that
+// could never start would otherwise be accepted and fail for good at each
+// spawn (the error handler escalates a missing executable: no restart).
+// Every broken kind is named in the one error, numbered when there are
+// several. lookPath is exec.LookPath outside tests.
 //
 // The kind's own env PATH is not where the node looks (os/exec resolves the
 // name with the node's PATH before the child's environment exists); a
@@ -30,19 +32,32 @@ func checkKindCommands(c *nodeConfig, lookPath func(string) (string, error)) err
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	var errs []string
 	for _, name := range names {
 		spec := c.kinds[name].Spec
 		if err := checkKindDir(name, spec.Dir, c.asWritten("kinds."+name+".dir")); err != nil {
-			return err
+			errs = append(errs, err.Error())
+			continue // its command is taken from the dir: no second error
 		}
 		if spec.Builtin {
 			continue
 		}
 		if err := checkCommand(name, spec.Command, spec.Dir, spec.Env, c.asWritten("kinds."+name+".command"), lookPath); err != nil {
-			return err
+			errs = append(errs, err.Error())
 		}
 	}
-	return nil
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errors.New(errs[0])
+	}
+	// Every broken kind at once: an operator who fixes one should not
+	// learn of the next only at the next start.
+	for i := range errs {
+		errs[i] = fmt.Sprintf("(%d) %s", i+1, errs[i])
+	}
+	return fmt.Errorf("%d kinds cannot start: %s", len(errs), strings.Join(errs, " "))
 }
 
 func checkCommand(kind, command, dir string, env []string, label string, lookPath func(string) (string, error)) error {
@@ -50,7 +65,7 @@ func checkCommand(kind, command, dir string, env []string, label string, lookPat
 	what := fmt.Sprintf("kind %q: command %q (%s)", kind, command, label)
 	if !strings.Contains(command, "/") {
 		if found, err := lookPath(command); err == nil {
-			return checkInterpreter(what, found, dir, key)
+			return checkInterpreter(kind, what, found, dir, key)
 		}
 		if p, ok := envPath(env); ok {
 			if found := findExecutable(command, p); found != "" {
@@ -75,7 +90,7 @@ func checkCommand(kind, command, dir string, env []string, label string, lookPat
 	case fi.Mode().Perm()&0o111 == 0:
 		return fmt.Errorf("%s is not executable (mode %s); chmod +x it, or fix %s", what, fi.Mode().Perm(), key)
 	}
-	return checkInterpreter(what, path, dir, key)
+	return checkInterpreter(kind, what, path, dir, key)
 }
 
 // checkInterpreter refuses a script whose #! interpreter is missing: its
@@ -83,11 +98,18 @@ func checkCommand(kind, command, dir string, env []string, label string, lookPat
 // script itself were missing (a trial's runner named a Python that was not
 // installed). A relative interpreter is taken from dir, where the runner
 // runs.
-func checkInterpreter(what, path, dir, key string) error {
-	if m := proc.MissingInterpreter(path, dir); m != "" {
-		return fmt.Errorf("%s cannot run: %s; install it, or fix the script's #! line (or set %s to the interpreter and the script to its args), then start the node again", what, m, key)
+func checkInterpreter(kind, what, path, dir, key string) error {
+	i := proc.BadInterpreter(path, dir)
+	if i == nil {
+		return nil
 	}
-	return nil
+	fix := i.Fix
+	if i.NoDir {
+		fix = fmt.Sprintf("give the #! line the interpreter's absolute path, or set kinds.%s.dir to the directory the path starts from", kind)
+	} else if i.Missing {
+		fix += fmt.Sprintf(" (or set %s to the interpreter and the script to its args)", key)
+	}
+	return fmt.Errorf("%s cannot run: %s; %s, then start the node again", what, i.Problem, fix)
 }
 
 // envPath returns the last PATH=... of a kind's env (the one the runner

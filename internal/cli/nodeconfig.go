@@ -69,9 +69,10 @@ type nodeConfig struct {
 	health         healthConfigOf        // "health" and "retention" (nodeconfig_health.go)
 	shutdown       exo.ShutdownDeadlines // "shutdown" (nodeconfig_shutdown.go)
 	// resolved holds the values of the kinds' relative paths as the file
-	// wrote them, by key (kinds.K.dir, kinds.K.command), once
-	// resolveKindPaths made them absolute: error texts show both.
-	resolved map[string]string
+	// wrote them, and what they were taken relative to, by key
+	// (kinds.K.dir, kinds.K.command), once resolveKindPaths made them
+	// absolute: error texts show both.
+	resolved map[string]resolvedPath
 }
 
 // maxConfigSize bounds a node config file.

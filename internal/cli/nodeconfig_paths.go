@@ -30,15 +30,15 @@ func resolveKindPaths(c *nodeConfig, configPath string) error {
 	for name, k := range c.kinds {
 		s := &k.Spec
 		if s.Dir != "" && !filepath.IsAbs(s.Dir) {
-			c.noteResolved("kinds."+name+".dir", s.Dir)
+			c.noteResolved("kinds."+name+".dir", s.Dir, "the config file's directory")
 			s.Dir = filepath.Join(base, s.Dir)
 		}
 		if !s.Builtin && strings.Contains(s.Command, "/") && !filepath.IsAbs(s.Command) {
-			c.noteResolved("kinds."+name+".command", s.Command)
-			from := base
+			from, fromWhat := base, "the config file's directory"
 			if s.Dir != "" {
-				from = s.Dir
+				from, fromWhat = s.Dir, "kinds."+name+".dir"
 			}
+			c.noteResolved("kinds."+name+".command", s.Command, fromWhat)
 			s.Command = filepath.Join(from, s.Command)
 		}
 		c.kinds[name] = k
@@ -46,19 +46,25 @@ func resolveKindPaths(c *nodeConfig, configPath string) error {
 	return nil
 }
 
-func (c *nodeConfig) noteResolved(key, orig string) {
+// resolvedPath is a relative path of a kind as the config wrote it, and
+// what resolveKindPaths took it relative to ("the config file's
+// directory", "kinds.js.dir").
+type resolvedPath struct{ orig, from string }
+
+func (c *nodeConfig) noteResolved(key, orig, from string) {
 	if c.resolved == nil {
-		c.resolved = map[string]string{}
+		c.resolved = map[string]resolvedPath{}
 	}
-	c.resolved[key] = orig
+	c.resolved[key] = resolvedPath{orig, from}
 }
 
-// asWritten names a resolved path's key with the value the config has,
-// for an error text: `kinds.js.dir, "models" in the config`; just the key
-// when the path was not resolved.
+// asWritten names a resolved path's key with the value the config has and
+// what it was taken relative to, for an error text: `kinds.js.dir,
+// "models" in the config, relative to the config file's directory`; just
+// the key when the path was not resolved.
 func (c *nodeConfig) asWritten(key string) string {
-	if orig, ok := c.resolved[key]; ok {
-		return fmt.Sprintf("%s, %q in the config, relative to its directory", key, orig)
+	if r, ok := c.resolved[key]; ok {
+		return fmt.Sprintf("%s, %q in the config, relative to %s", key, r.orig, r.from)
 	}
 	return key
 }

@@ -66,8 +66,29 @@ func TestNodeConfigRelativePaths(t *testing.T) {
 	if code := Main([]string{"node", "--name", "a", "--config", conf, "--listen", "127.0.0.1:0"}, strings.NewReader(""), &stdout, &stderr); code != ExitUsage {
 		t.Fatalf("exit %d, want %d; stderr %s", code, ExitUsage, stderr.String())
 	}
-	want := `kind "js": dir "` + filepath.Join(base, "models") + `" (kinds.js.dir, "models" in the config, relative to its directory) does not exist`
+	want := `kind "js": dir "` + filepath.Join(base, "models") + `" (kinds.js.dir, "models" in the config, relative to the config file's directory) does not exist`
 	if !strings.Contains(stderr.String(), want) {
 		t.Fatalf("stderr %q\nwant %q", stderr.String(), want)
+	}
+
+	// A relative command is named with what it was taken from: the kind's
+	// dir when it has one (before, every relative path was said to be
+	// "relative to its directory", the config file's, which is wrong for a
+	// command taken from the kind's dir).
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"a": {"command": "./bin/nope"}, "b": {"command": "./bin/nope", "dir": "work"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := Main([]string{"node", "--name", "a", "--config", conf, "--listen", "127.0.0.1:0"}, strings.NewReader(""), &stdout, &stderr); code != ExitUsage {
+		t.Fatalf("exit %d, want %d; stderr %s", code, ExitUsage, stderr.String())
+	}
+	for _, want := range []string{
+		`kind "a": command "` + filepath.Join(base, "bin/nope") + `" (kinds.a.command, "./bin/nope" in the config, relative to the config file's directory) does not exist`,
+		`kind "b": command "` + filepath.Join(base, "work/bin/nope") + `" (kinds.b.command, "./bin/nope" in the config, relative to kinds.b.dir) does not exist`,
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr %q\nwant %q", stderr.String(), want)
+		}
 	}
 }

@@ -244,8 +244,12 @@ func TestNodeRefusesUnstartableCommand(t *testing.T) {
 		{"only in the kind's PATH", `{"command": "ghost-runner-x7", "env": ["PATH=` + bin + `"]}`, []string{"only in the PATH that kinds.ghost.env sets", `to the full path "` + filepath.Join(bin, "ghost-runner-x7") + `"`}},
 		{"not executable", `{"command": "` + plain + `"}`, []string{"is not executable (mode ", "chmod +x it, or fix kinds.ghost.command"}},
 		{"a directory", `{"command": "` + bin + `"}`, []string{"is a directory; set kinds.ghost.command"}},
-		{"a script whose interpreter is missing", `{"command": "` + noInterp + `"}`, []string{"cannot run: its #! line names /no/such/python9, which does not exist; install it, or fix the script's #! line"}},
-		{"a script with Windows line endings", `{"command": "` + crlf + `"}`, []string{`cannot run: its #! line names "/bin/sh\r", which does not exist: the line ends in a carriage return`}},
+		{"a script whose interpreter is missing", `{"command": "` + noInterp + `"}`, []string{"cannot run: its #! line names /no/such/python9, which does not exist; install it, or fix the script's #! line (or set kinds.ghost.command to the interpreter and the script to its args), then start the node again"}},
+		// Each #! problem ends with its own fix (before, a CRLF line
+		// ended "install it, or fix the script's #! line", and a relative
+		// interpreter without a dir did not say that setting dir helps).
+		{"a script with Windows line endings", `{"command": "` + crlf + `"}`, []string{`cannot run: its #! line names "/bin/sh\r", which does not exist: the line ends in a carriage return (the script has Windows line endings); convert the script to Unix line endings, e.g. with dos2unix, so that its #! line names /bin/sh, then start the node again`}},
+		{"a relative interpreter without dir", `{"command": "` + filepath.Join(bin, "venv-runner") + `"}`, []string{"cannot run: its #! line names ./ghost-runner-x7, which does not exist (a relative interpreter is taken from the runner's directory, and a runner without one runs in its supervisor's: ", "; give the #! line the interpreter's absolute path, or set kinds.ghost.dir to the directory the path starts from, then start the node again"}},
 		{"a relative interpreter missing from dir", `{"command": "` + filepath.Join(bin, "venv-runner") + `", "dir": "` + dir + `"}`, []string{"cannot run: its #! line names ./ghost-runner-x7, which does not exist (a relative interpreter is taken from the runner's directory: " + filepath.Join(dir, "ghost-runner-x7") + ")"}},
 		{"relative from dir", `{"command": "./nope", "dir": "` + dir + `"}`, []string{`that is "` + filepath.Join(dir, "nope") + `" from kinds.ghost.dir`, "does not exist"}},
 		{"dir missing", `{"command": "sh", "dir": "/no/such/dir"}`, []string{`kind "ghost": dir "/no/such/dir" (kinds.ghost.dir) does not exist`, "create it, or set kinds.ghost.dir"}},
@@ -267,8 +271,26 @@ func TestNodeRefusesUnstartableCommand(t *testing.T) {
 			}
 		})
 	}
+	// Several broken kinds are named at once, numbered, in one line
+	// (before, only the first: the operator learned of the next at the
+	// next start).
+	c, err := parseNodeConfig(strings.NewReader(`{"kinds": {"a": {"command": "/no/such/runner"}, "b": {"builtin": true},
+		"c": {"command": "sh", "dir": "/no/such/dir"}, "d": {"command": "` + noInterp + `"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = checkKindCommands(c, exec.LookPath)
+	if err == nil || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("error %v: want one line", err)
+	}
+	for _, w := range []string{`3 kinds cannot start: (1) kind "a": command "/no/such/runner"`, ` (2) kind "c": dir "/no/such/dir"`, ` (3) kind "d": command "` + noInterp + `"`} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q: want %q", err, w)
+		}
+	}
+
 	// Startable commands pass: a path, a name in PATH, a path relative to dir.
-	c, err := parseNodeConfig(strings.NewReader(`{"kinds": {"a": {"command": "/bin/sh"}, "b": {"command": "sh"},
+	c, err = parseNodeConfig(strings.NewReader(`{"kinds": {"a": {"command": "/bin/sh"}, "b": {"command": "sh"},
 		"c": {"command": "./ghost-runner-x7", "dir": "` + bin + `"}, "d": {"builtin": true},
 		"e": {"command": "./venv-runner", "dir": "` + bin + `"}}}`))
 	if err != nil {

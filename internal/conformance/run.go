@@ -185,7 +185,7 @@ func runCase(sp *proc.Spawner, cfg *Config, c testCase) (res CaseResult, startEr
 			startErr = fmt.Errorf("runner command %q could not be started: %v; check the command after -- (a script's #! interpreter must exist too)",
 				se.Path, innermost(se.Err))
 			if se.Interpreter != "" {
-				startErr = fmt.Errorf("runner command %q could not be started: %s; install it, or fix the script's #! line", se.Path, se.Interpreter)
+				startErr = fmt.Errorf("runner command %q could not be started: %s", se.Path, se.Interpreter)
 			}
 		}
 		res.Outcome, res.Reason = Fail, "could not start the runner: "+err.Error()

@@ -209,17 +209,19 @@ type StartError struct {
 	NotFound bool
 	Err      error
 	// Interpreter, when set, says why a script that exists could not be
-	// started: its #! line names an interpreter that is not there
-	// ("its #! line names /usr/bin/python9, which does not exist").
+	// started and what to do: its #! line names an interpreter that is
+	// not there ("its #! line names /usr/bin/python9, which does not
+	// exist; install it, or fix the script's #! line"). MissingInterpreter
+	// makes it.
 	Interpreter string
 }
 
 func (e *StartError) Error() string {
 	if e.NotFound && e.Interpreter != "" {
-		return fmt.Sprintf("executable %q could not be started: %s; install it, or fix the script's #! line", e.Path, e.Interpreter)
+		return fmt.Sprintf("executable %q could not be started: %s", e.Path, e.Interpreter)
 	}
 	if e.NotFound {
-		return fmt.Sprintf("executable %q not found or not executable (%v); check the runner spec's command and PATH", e.Path, innermost(e.Err))
+		return fmt.Sprintf("executable %q not found or not executable (%v); check the runner's command and PATH (RunnerSpec.Command; on a node, kinds.<kind>.command in its config)", e.Path, innermost(e.Err))
 	}
 	if e.OutOfFiles() {
 		return fmt.Sprintf("start %q: %v: the open-file limit is reached (each running runner holds %d file descriptors of the node); raise the limit (ulimit -n, systemd LimitNOFILE=) or run fewer runners",
@@ -539,24 +541,25 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 	return p, nil
 }
 
-// MissingInterpreter says what is missing when path is a script whose #!
-// line names an interpreter that does not exist (exec then fails with
-// ENOENT, as if the script itself were missing); "" when path is no such
-// script or its interpreter is there. A relative path, the script's or the
-// interpreter's, is taken from dir, as the child's exec takes it (the child
-// runs in dir). The #! line is split as the kernel splits it: the
+// BadInterpreter says what is wrong when path is a script whose #! line
+// names an interpreter that cannot run it (exec then fails with ENOENT, as
+// if the script itself were missing), and what to do about it; nil when
+// path is no such script or its interpreter is there. A relative path, the
+// script's or the interpreter's, is taken from dir, as the child's exec
+// takes it (the child runs in dir; with no dir, in this process's working
+// directory). The #! line is split as the kernel splits it: the
 // interpreter runs to the first space or tab, so a line that ends in a
 // carriage return (a script saved with Windows line endings) names an
 // interpreter whose name ends in one. (An interpreter run through
 // /usr/bin/env that env cannot find is no start error: env starts, and
 // exits 127 saying so on stderr.)
-func MissingInterpreter(path, dir string) string {
+func BadInterpreter(path, dir string) *Interpreter {
 	if !filepath.IsAbs(path) && dir != "" {
 		path = filepath.Join(dir, path)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return ""
+		return nil
 	}
 	defer f.Close()
 	head := make([]byte, 256)
@@ -564,17 +567,20 @@ func MissingInterpreter(path, dir string) string {
 	line, _, _ := strings.Cut(string(head[:n]), "\n")
 	rest, ok := strings.CutPrefix(line, "#!")
 	if !ok {
-		return ""
+		return nil
 	}
 	interp := strings.TrimLeft(rest, " \t")
 	if i := strings.IndexAny(interp, " \t"); i >= 0 {
 		interp = interp[:i]
 	}
 	if strings.TrimSpace(interp) == "" {
-		return "its #! line names no interpreter"
+		return &Interpreter{Problem: "its #! line names no interpreter", Fix: "write the interpreter's path after the #!"}
 	}
 	if base, cr := strings.CutSuffix(interp, "\r"); cr {
-		return fmt.Sprintf("its #! line names %q, which does not exist: the line ends in a carriage return (the script has Windows line endings; convert it, e.g. with dos2unix, so that it names %s)", interp, base)
+		return &Interpreter{
+			Problem: fmt.Sprintf("its #! line names %q, which does not exist: the line ends in a carriage return (the script has Windows line endings)", interp),
+			Fix:     fmt.Sprintf("convert the script to Unix line endings, e.g. with dos2unix, so that its #! line names %s", base),
+		}
 	}
 	at := interp
 	if !filepath.IsAbs(at) && dir != "" {
@@ -582,15 +588,65 @@ func MissingInterpreter(path, dir string) string {
 	}
 	fi, err := os.Stat(at)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if at != interp {
-			return fmt.Sprintf("its #! line names %s, which does not exist (a relative interpreter is taken from the runner's directory: %s)", interp, at)
+	case errors.Is(err, fs.ErrNotExist) && at != interp:
+		return &Interpreter{
+			Problem: fmt.Sprintf("its #! line names %s, which does not exist (a relative interpreter is taken from the runner's directory: %s)", interp, at),
+			Fix:     "install it there, or give the #! line the interpreter's absolute path",
+			Missing: true,
 		}
-		return fmt.Sprintf("its #! line names %s, which does not exist", interp)
+	case errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(interp):
+		wd, _ := os.Getwd()
+		return &Interpreter{
+			Problem: fmt.Sprintf("its #! line names %s, which does not exist (a relative interpreter is taken from the runner's directory, and a runner without one runs in its supervisor's: %s)", interp, wd),
+			Fix:     "give the #! line the interpreter's absolute path, or give the runner the directory the path starts from (RunnerSpec.Dir)",
+			Missing: true,
+			NoDir:   true,
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		return &Interpreter{
+			Problem: fmt.Sprintf("its #! line names %s, which does not exist", interp),
+			Fix:     "install it, or fix the script's #! line",
+			Missing: true,
+		}
 	case err != nil:
-		return fmt.Sprintf("its #! line names %s, which cannot be reached (%v)", interp, errors.Unwrap(err))
+		return &Interpreter{
+			Problem: fmt.Sprintf("its #! line names %s, which cannot be reached (%v)", interp, errors.Unwrap(err)),
+			Fix:     "fix the permissions of its directories, or the script's #! line",
+		}
 	case fi.IsDir() || fi.Mode().Perm()&0o111 == 0:
-		return fmt.Sprintf("its #! line names %s, which is not an executable file", interp)
+		return &Interpreter{
+			Problem: fmt.Sprintf("its #! line names %s, which is not an executable file", interp),
+			Fix:     "fix the script's #! line, or chmod +x the interpreter if it is one",
+		}
+	}
+	return nil
+}
+
+// Interpreter is what BadInterpreter found wrong with a script's #! line.
+type Interpreter struct {
+	// Problem says what is wrong: "its #! line names /usr/bin/python9,
+	// which does not exist".
+	Problem string
+	// Fix says what to do about it: "install it, or fix the script's #!
+	// line".
+	Fix string
+	// Missing: the named interpreter does not exist (a command that names
+	// the interpreter, with the script as its argument, is then another
+	// way out).
+	Missing bool
+	// NoDir: the interpreter is relative and the runner has no directory
+	// of its own to take it from.
+	NoDir bool
+}
+
+// String is Problem and Fix in one text.
+func (i *Interpreter) String() string { return i.Problem + "; " + i.Fix }
+
+// MissingInterpreter is BadInterpreter's problem and fix in one text, ""
+// when there is none.
+func MissingInterpreter(path, dir string) string {
+	if i := BadInterpreter(path, dir); i != nil {
+		return i.String()
 	}
 	return ""
 }

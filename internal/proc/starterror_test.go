@@ -93,11 +93,17 @@ func TestMissingInterpreterReadsTheLineAsTheKernelDoes(t *testing.T) {
 		{"absolute, missing", "#!/no/such/python9 -u\n", "", "its #! line names /no/such/python9, which does not exist"},
 		{"relative, there in dir", "#!venv/bin/python\n", dir, ""},
 		{"relative, missing in dir", "#!venv/bin/python9\n", dir, "its #! line names venv/bin/python9, which does not exist (a relative interpreter is taken from the runner's directory: " + filepath.Join(dir, "venv/bin/python9") + ")"},
-		{"windows line ending", "#!/bin/sh\r\n", "", `its #! line names "/bin/sh\r", which does not exist: the line ends in a carriage return (the script has Windows line endings; convert it, e.g. with dos2unix, so that it names /bin/sh)`},
-		{"no interpreter", "#!  \n", "", "its #! line names no interpreter"},
+		{"windows line ending", "#!/bin/sh\r\n", "", `its #! line names "/bin/sh\r", which does not exist: the line ends in a carriage return (the script has Windows line endings); convert the script to Unix line endings, e.g. with dos2unix, so that its #! line names /bin/sh`},
+		{"no interpreter", "#!  \n", "", "its #! line names no interpreter; write the interpreter's path after the #!"},
+		{"absolute, missing: the fix", "#!/no/such/python9\n", "", "; install it, or fix the script's #! line"},
+		{"relative, missing in dir: the fix", "#!venv/bin/python9\n", dir, "; install it there, or give the #! line the interpreter's absolute path"},
 		{"not executable", "#!" + filepath.Join(dir, "plain") + "\n", "", "which is not an executable file"},
 		{"a directory", "#!" + dir + "\n", "", "which is not an executable file"},
 		{"no #! line", "print('hi')\n", "", ""},
+		// Without a dir the child runs in this process's directory, where a
+		// relative interpreter is looked for; the fix names both ways out.
+		{"relative, no dir", "#!venv/bin/python9\n", "", "its #! line names venv/bin/python9, which does not exist (a relative interpreter is taken from the runner's directory, and a runner without one runs in its supervisor's: "},
+		{"relative, no dir: the fix", "#!venv/bin/python9\n", "", "; give the #! line the interpreter's absolute path, or give the runner the directory the path starts from (RunnerSpec.Dir)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			script := filepath.Join(dir, "runner.py")
@@ -105,6 +111,9 @@ func TestMissingInterpreterReadsTheLineAsTheKernelDoes(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := proc.MissingInterpreter("runner.py", dir)
+			if tc.dir == "" {
+				got = proc.MissingInterpreter(script, "")
+			}
 			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
 				t.Errorf("MissingInterpreter(%q) = %q; want %q", tc.shebang, got, tc.want)
 			}
