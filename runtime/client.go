@@ -120,6 +120,13 @@ type NodeStatus struct {
 	// was started with --allow-remote-shutdown=false, ServeConfig.
 	// AllowShutdown false). A node older than this field reports false.
 	RefusesShutdown bool
+	// SpawnsUnconfirmed counts the runners the node spawned for a client
+	// that was lost before it confirmed their ID reached its caller: kept
+	// running, each named in a warning in the node's log with the command
+	// that stops it (docs/remote.md, "Runners a client never learned
+	// of"). ServerStats.SpawnsUnconfirmed on the node's side; 0 from a
+	// node older than this field.
+	SpawnsUnconfirmed int
 }
 
 // DialOption configures Dial.
@@ -845,7 +852,7 @@ func (c *Client) NodeStatus(ctx context.Context) (NodeStatus, error) {
 		Subscriptions: int(r.GetSubscriptions()), OpenTasks: int(r.GetOpenTasks()), Uptime: r.GetUptime().AsDuration(),
 		ShuttingDown: r.GetShuttingDown(), Health: r.GetHealthScore(), HealthKnown: r.GetHealthKnown(),
 		KindRoom: kindRoom(r.GetKindRoom()), HeapBytes: r.GetHeapAllocBytes(), Goroutines: int(r.GetGoroutines()),
-		RefusesShutdown: r.GetRefusesShutdown()}, nil
+		RefusesShutdown: r.GetRefusesShutdown(), SpawnsUnconfirmed: int(r.GetSpawnsUnconfirmed())}, nil
 }
 
 // RefusesShutdown asks the node only whether it refuses a remote shutdown

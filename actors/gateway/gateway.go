@@ -1040,7 +1040,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 				Runners: int32(len(infos)), Sessions: int32(st.Sessions), Subscriptions: int32(st.Subscriptions),
 				OpenTasks: int32(st.OpenTasks), Uptime: durationpb.New(time.Since(g.start)), ShuttingDown: shutting,
 				KindRoom: g.kindRoom(infos), HeapAllocBytes: heapBytes(), Goroutines: uint32(goruntime.NumGoroutine()),
-				RefusesShutdown: g.refusesShutdown()}
+				RefusesShutdown: g.refusesShutdown(), SpawnsUnconfirmed: uint32(st.SpawnsUnconfirmed)}
 			// An error: the monitor is disabled; no check yet: nothing known.
 			if hr, err := g.cfg.Node.Health(sctx); err == nil && hr.Checks > 0 {
 				rep.HealthScore, rep.HealthKnown = hr.Node.Value, true

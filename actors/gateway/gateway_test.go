@@ -70,17 +70,7 @@ func newFixtureNode(t *testing.T, editNode func(*actors.NodeConfig), edit func(*
 		t.Fatal(err)
 	}
 	f := &fixture{node: n, gw: gw, replies: make(chan proto.Message, 256)}
-	f.probe = n.System().Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
-		switch m := ctx.Message().(type) {
-		case *sendVia:
-			ctx.Request(gw.PID(), m.msg)
-		case *actor.Terminated:
-			// The gateway's end: its hello made this probe a watcher of
-			// the gateway, as a client's actor is.
-		case proto.Message:
-			f.replies <- m
-		}
-	}))
+	f.newProbe()
 	t.Cleanup(func() {
 		gw.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
@@ -90,6 +80,22 @@ func newFixtureNode(t *testing.T, editNode func(*actors.NodeConfig), edit func(*
 		}
 	})
 	return f
+}
+
+// newProbe makes f.probe a new client actor (a client process restarted:
+// the one before may have been stopped to end its session as lost).
+func (f *fixture) newProbe() {
+	f.probe = f.node.System().Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case *sendVia:
+			ctx.Request(f.gw.PID(), m.msg)
+		case *actor.Terminated:
+			// The gateway's end: its hello made this probe a watcher of
+			// the gateway, as a client's actor is.
+		case proto.Message:
+			f.replies <- m
+		}
+	}))
 }
 
 func (f *fixture) send(msg proto.Message) { f.node.System().Root.Send(f.probe, &sendVia{msg}) }

@@ -289,6 +289,15 @@ func TestHandingSpawnOfALostClientIsNamed(t *testing.T) {
 			if got := f.gw.Stats().SpawnsUnconfirmed; got != tc.unconfirmed {
 				t.Errorf("%d unconfirmed spawns named; want %d", got, tc.unconfirmed)
 			}
+			if tc.name != "gateway closed before handed" {
+				// A client that asks later (remote status) is told the count.
+				f.newProbe()
+				f.hello(t)
+				f.send(&exov1.GwNodeStatus{CallId: 50})
+				if st, ok := f.next(t).(*exov1.GwNodeStatusReply); !ok || int(st.GetSpawnsUnconfirmed()) != tc.unconfirmed {
+					t.Errorf("node status %v: want spawns_unconfirmed %d", st, tc.unconfirmed)
+				}
+			}
 			live := liveRunners(t, f)
 			for _, id := range kept {
 				if !live[id] {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -241,20 +242,61 @@ func printRemoteStatus(out io.Writer, rows []remoteNodeStatus) {
 	for _, r := range rows {
 		wName = max(wName, len(r.st.Name))
 		wAddr = max(wAddr, len(r.addr))
-		wKinds = max(wKinds, len(strings.Join(r.st.Kinds, ",")))
+		k, _ := kindsColumn(r.st.Kinds)
+		wKinds = max(wKinds, utf8.RuneCountInString(k))
 		wRunners = max(wRunners, len(runnersText(r.st.Runners, r.infos)))
 	}
 	for _, r := range rows {
 		st := r.st
+		kinds, cut := kindsColumn(st.Kinds)
 		fmt.Fprintf(out, "%-*s %-*s kinds %-*s %-*s  sessions %d  subscriptions %d  open tasks %d  up %s\n",
-			wName, st.Name, wAddr, r.addr, wKinds, strings.Join(st.Kinds, ","), wRunners, runnersText(st.Runners, r.infos),
+			wName, st.Name, wAddr, r.addr, wKinds, kinds, wRunners, runnersText(st.Runners, r.infos),
 			st.Sessions, st.Subscriptions, st.OpenTasks, st.Uptime.Round(time.Second))
+		if cut {
+			fmt.Fprintf(out, "%-*s   kinds %s\n", wName, st.Name, strings.Join(st.Kinds, ","))
+		}
+		if n := st.SpawnsUnconfirmed; n > 0 {
+			fmt.Fprintf(out, "%-*s   unconfirmed spawns %d: runners spawned for a client lost before it confirmed their IDs reached its caller; "+
+				"the node's log names each (\"may be known to nobody\"): stop those nobody holds with exo-actors remote stop\n", wName, st.Name, n)
+		}
 		for _, ri := range r.infos {
 			if !ri.Status.Terminal() || ri.Restarting {
 				fmt.Fprintf(out, "%-*s   live runner %s (kind %s, %s)\n", wName, st.Name, ri.ID, ri.Kind, ri.StatusText())
 			}
 		}
 	}
+}
+
+// kindsColumnWidth bounds the kinds column of `remote status`, so that a
+// node with many kinds does not push every other column of every row off
+// the screen.
+const kindsColumnWidth = 32
+
+// kindsColumn is a node's kinds as `remote status` shows them in its
+// column: all of them when they fit in kindsColumnWidth, else as many
+// whole names as fit and "…+N" for the rest, with cut true (the caller
+// then prints the full list on a line of its own).
+func kindsColumn(kinds []string) (text string, cut bool) {
+	all := strings.Join(kinds, ",")
+	if utf8.RuneCountInString(all) <= kindsColumnWidth {
+		return all, false
+	}
+	shown := ""
+	for i, k := range kinds {
+		next := k
+		if i > 0 {
+			next = shown + "," + k
+		}
+		// Keep room for the "…+N" the kinds after this one need.
+		if utf8.RuneCountInString(next)+len(fmt.Sprintf(",+%d", len(kinds)-i-1))+1 > kindsColumnWidth {
+			if i == 0 {
+				return fmt.Sprintf("…+%d", len(kinds)), true
+			}
+			return fmt.Sprintf("%s,…+%d", shown, len(kinds)-i), true
+		}
+		shown = next
+	}
+	return shown, true // not reached: all of them did not fit
 }
 
 func newRemoteShutdownCmd(e *env, o *remoteOptions) *cobra.Command {

@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
@@ -166,5 +167,68 @@ func TestRemoteStatusColumnsAlign(t *testing.T) {
 		if a, c := strings.Index(lines[0], col), strings.Index(lines[1], col); a != c {
 			t.Errorf("column %q at %d and %d:\n%s", col, a, c, b.String())
 		}
+	}
+
+	// Many kinds: the column is cut at whole names, with "…+N" for the
+	// rest and the whole list on a line of its own; the columns stay
+	// aligned (fmt pads by runes, and "…" is one).
+	many := []string{"echo", "llama-3.1-8b-instruct", "mistral-7b", "qwen2.5-14b", "slowload"}
+	rows = append(rows, remoteNodeStatus{st: exo.NodeStatus{Name: "node-c", Kinds: many, Uptime: time.Second}, addr: "127.0.0.1:7103"})
+	b.Reset()
+	printRemoteStatus(&b, rows)
+	lines = strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d lines, want 4 (3 nodes, node-c's kinds):\n%s", len(lines), b.String())
+	}
+	if !strings.Contains(lines[2], "kinds echo,llama-3.1-8b-instruct,…+3 ") {
+		t.Errorf("node-c's kinds column not cut at whole names:\n%s", lines[2])
+	}
+	if want := "node-c     kinds " + strings.Join(many, ","); lines[3] != want {
+		t.Errorf("full kinds line:\n%q\nwant\n%q", lines[3], want)
+	}
+	for _, col := range []string{"runners ", "sessions ", "up "} {
+		for i := 1; i < 3; i++ {
+			if a, c := utf8.RuneCountInString(lines[0][:strings.Index(lines[0], col)]), utf8.RuneCountInString(lines[i][:strings.Index(lines[i], col)]); a != c {
+				t.Errorf("column %q at %d and %d:\n%s", col, a, c, b.String())
+			}
+		}
+	}
+}
+
+func TestKindsColumn(t *testing.T) {
+	for _, tc := range []struct {
+		kinds []string
+		want  string
+		cut   bool
+	}{
+		{nil, "", false},
+		{[]string{"echo"}, "echo", false},
+		{[]string{"a2345678901234567890123456789012"}, "a2345678901234567890123456789012", false}, // exactly 32
+		{[]string{"a23456789012345678901234567890123"}, "…+1", true},
+		{[]string{"a2345678901234567890", "b234567890", "c"}, "a2345678901234567890,…+2", true},
+		{[]string{"k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9", "k10", "k11", "k12"}, "k1,k2,k3,k4,k5,k6,k7,k8,k9,…+3", true},
+	} {
+		got, cut := kindsColumn(tc.kinds)
+		if got != tc.want || cut != tc.cut {
+			t.Errorf("kindsColumn(%q) = %q, %v; want %q, %v", tc.kinds, got, cut, tc.want, tc.cut)
+		}
+		if n := utf8.RuneCountInString(got); n > kindsColumnWidth {
+			t.Errorf("kindsColumn(%q) = %q: %d runes, over %d", tc.kinds, got, n, kindsColumnWidth)
+		}
+	}
+}
+
+func TestRemoteStatusNamesUnconfirmedSpawns(t *testing.T) {
+	var b bytes.Buffer
+	printRemoteStatus(&b, []remoteNodeStatus{{st: exo.NodeStatus{Name: "node-a", Kinds: []string{"echo"}, SpawnsUnconfirmed: 2, Uptime: time.Second}, addr: "127.0.0.1:7101"}})
+	for _, want := range []string{"node-a     unconfirmed spawns 2: ", `"may be known to nobody"`, "exo-actors remote stop"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	printRemoteStatus(&b, []remoteNodeStatus{{st: exo.NodeStatus{Name: "node-a", Kinds: []string{"echo"}, Uptime: time.Second}, addr: "127.0.0.1:7101"}})
+	if strings.Contains(b.String(), "unconfirmed") {
+		t.Errorf("a node with none names unconfirmed spawns:\n%s", b.String())
 	}
 }

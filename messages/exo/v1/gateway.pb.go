@@ -4713,8 +4713,14 @@ type GwNodeStatusReply struct {
 	// down. False from a node older than the field, which then refuses at
 	// the first phase as before.
 	RefusesShutdown bool `protobuf:"varint,15,opt,name=refuses_shutdown,json=refusesShutdown,proto3" json:"refuses_shutdown,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// spawns_unconfirmed counts the runners spawned for a client that was
+	// lost after the node acknowledged its spawn but before the client
+	// confirmed the ID reached its caller: kept, and named in a warning in
+	// the node's log (docs/remote.md, "Runners a client never learned
+	// of"). 0 from a node older than the field.
+	SpawnsUnconfirmed uint32 `protobuf:"varint,16,opt,name=spawns_unconfirmed,json=spawnsUnconfirmed,proto3" json:"spawns_unconfirmed,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *GwNodeStatusReply) Reset() {
@@ -4850,6 +4856,13 @@ func (x *GwNodeStatusReply) GetRefusesShutdown() bool {
 		return x.RefusesShutdown
 	}
 	return false
+}
+
+func (x *GwNodeStatusReply) GetSpawnsUnconfirmed() uint32 {
+	if x != nil {
+		return x.SpawnsUnconfirmed
+	}
+	return 0
 }
 
 // GwShutdown shuts the node down. Reply: GwShutdownReport once done; the
@@ -5872,7 +5885,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x06events\x18\x01 \x03(\v2\x15.exoactors.v1.GwEventR\x06events\"L\n" +
 	"\fGwNodeStatus\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12#\n" +
-	"\rshutting_only\x18\x02 \x01(\bR\fshuttingOnly\"\xf6\x04\n" +
+	"\rshutting_only\x18\x02 \x01(\bR\fshuttingOnly\"\xa5\x05\n" +
 	"\x11GwNodeStatusReply\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\tnode_name\x18\x02 \x01(\tR\bnodeName\x12\x14\n" +
@@ -5892,7 +5905,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\n" +
 	"goroutines\x18\x0e \x01(\rR\n" +
 	"goroutines\x12)\n" +
-	"\x10refuses_shutdown\x18\x0f \x01(\bR\x0frefusesShutdown\x1a;\n" +
+	"\x10refuses_shutdown\x18\x0f \x01(\bR\x0frefusesShutdown\x12-\n" +
+	"\x12spawns_unconfirmed\x18\x10 \x01(\rR\x11spawnsUnconfirmed\x1a;\n" +
 	"\rKindRoomEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"%\n" +
