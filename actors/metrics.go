@@ -2,7 +2,9 @@ package actors
 
 import (
 	"context"
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +43,9 @@ type nodeMetrics struct {
 	webhook        *prometheus.CounterVec
 	deadLetters    prometheus.Counter
 
+	// cmu guards collectors: RegisterMetrics and its unregister run while
+	// MetricsHelp may read them.
+	cmu        sync.Mutex
 	collectors []prometheus.Collector
 	// outcomes caches the tasks_total counter of each terminal status: task
 	// ends are on the dispatch path, and a label lookup hashes each time.
@@ -106,8 +111,48 @@ func newNodeMetrics() *nodeMetrics {
 }
 
 func (m *nodeMetrics) register(c prometheus.Collector) {
-	m.collectors = append(m.collectors, c)
-	m.reg.MustRegister(c)
+	if _, err := m.add(c); err != nil {
+		panic(err) // the node's own collectors: a duplicate is a bug here
+	}
+}
+
+// add registers c and lists it for MetricsHelp; the listed entry is
+// returned to find it again (a pointer: c's own type may not be
+// comparable).
+func (m *nodeMetrics) add(c prometheus.Collector) (*addedCollector, error) {
+	m.cmu.Lock()
+	defer m.cmu.Unlock()
+	if err := m.reg.Register(c); err != nil {
+		return nil, err
+	}
+	a := &addedCollector{c}
+	m.collectors = append(m.collectors, a)
+	return a, nil
+}
+
+type addedCollector struct{ prometheus.Collector }
+
+// RegisterMetrics adds a collector to the node's registry (Metrics), so
+// that the node's /metrics exports it and MetricsHelp names it; the
+// returned function removes it again (once; later calls do nothing). A
+// collector whose metrics the registry already has is refused with the
+// registry's error. The gateway of `exo-actors node` registers its
+// counts here (exo_gateway_*, docs/operations.md) while it runs.
+func (n *Node) RegisterMetrics(c prometheus.Collector) (unregister func(), err error) {
+	m := n.cfg.metrics
+	a, err := m.add(c)
+	if err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			m.cmu.Lock()
+			defer m.cmu.Unlock()
+			m.reg.Unregister(c)
+			m.collectors = slices.DeleteFunc(m.collectors, func(x prometheus.Collector) bool { return x == prometheus.Collector(a) })
+		})
+	}, nil
 }
 
 var descRE = regexp.MustCompile(`fqName: "([^"]+)", help: "((?:[^"\\]|\\.)*)"`)
@@ -117,7 +162,11 @@ var descRE = regexp.MustCompile(`fqName: "([^"]+)", help: "((?:[^"\\]|\\.)*)"`)
 func (n *Node) MetricsHelp() map[string]string {
 	out := map[string]string{}
 	ch := make(chan *prometheus.Desc, 64)
-	for _, c := range n.cfg.metrics.collectors {
+	m := n.cfg.metrics
+	m.cmu.Lock()
+	collectors := slices.Clone(m.collectors)
+	m.cmu.Unlock()
+	for _, c := range collectors {
 		go func() { c.Describe(ch); ch <- nil }()
 		for d := <-ch; d != nil; d = <-ch {
 			if sm := descRE.FindStringSubmatch(d.String()); sm != nil {

@@ -156,6 +156,10 @@ type Gateway struct {
 	// longer waits for its clients' goodbyes.
 	skipOnce sync.Once
 	skip     chan struct{}
+
+	// unregisterMetrics removes the gateway's collector (metrics.go) from
+	// its node's registry: at the end of Close.
+	unregisterMetrics func()
 }
 
 // Stats are the gateway's live counts.
@@ -188,8 +192,15 @@ func Start(cfg Config) (*Gateway, error) {
 		return &gatewayActor{g: g, sessions: map[string]*session{}, children: map[string]childRef{}, lostHanding: map[string]map[uint64]lostHand{},
 			shutdownCalls: map[string]int{}, notesOwed: map[string]*exov1.GwError{}, callsByKey: map[string]int{}}
 	}, actor.WithSupervisor(actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })))
+	unreg, err := cfg.Node.RegisterMetrics(newCollector(g))
+	if err != nil {
+		g.cancel(errGatewayClosing)
+		return nil, fmt.Errorf("gateway: %w (is another gateway running on this node?)", err)
+	}
+	g.unregisterMetrics = unreg
 	pid, err := g.system.Root.SpawnNamed(props, Name)
 	if err != nil {
+		unreg()
 		g.cancel(errGatewayClosing)
 		return nil, fmt.Errorf("spawn gateway: %w", err)
 	}
@@ -290,6 +301,7 @@ func (g *Gateway) close() {
 	}
 	_ = g.system.Root.StopFuture(g.pid).Wait()
 	g.wg.Wait()
+	g.unregisterMetrics()
 }
 
 // SkipGoodbyes makes a Close under way (or one to come) stop waiting for

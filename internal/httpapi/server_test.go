@@ -20,6 +20,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/actors/gateway"
 	"github.com/exo-actors/exo-actors/actors/health"
 	"github.com/exo-actors/exo-actors/internal/httpapi"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -227,6 +228,15 @@ func TestEndpoints(t *testing.T) {
 // help text; and the table lists nothing else.
 func TestMetricsDocumented(t *testing.T) {
 	n := startNode(t)
+	// A node's gateway (exo-actors node) adds its own collector.
+	quiet := logrus.New()
+	quiet.SetOutput(io.Discard)
+	gw, err := gateway.Start(gateway.Config{Name: "doc", Node: n.Node, Logger: quiet,
+		Kinds: map[string]gateway.Kind{"echo": {Spec: actors.RunnerSpec{Kind: "echo", Builtin: true}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gw.Close) // before the node's shutdown: cleanups run last first
 	help := n.MetricsHelp()
 	doc, err := os.ReadFile("../../docs/operations.md")
 	if err != nil {
