@@ -779,6 +779,13 @@ func (c *Client) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscri
 	return c.subscribe(context.Background(), topic, f, o)
 }
 
+// SubscribeContext is Subscribe whose call also ends with ctx: a ctx that
+// ends first returns its error (and, as any failed call, tells the node to
+// drop what it set up). The Subscription it returns does not depend on ctx.
+func (c *Client) SubscribeContext(ctx context.Context, topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
+	return c.subscribe(ctx, topic, f, o)
+}
+
 // subscribe is Subscribe whose call also ends with ctx (WaitReady's).
 func (c *Client) subscribe(ctx context.Context, topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
 	if o.Window < 0 || o.Buffer < 0 {
@@ -813,6 +820,9 @@ func (c *Client) subscribe(ctx context.Context, topic string, f Filter, o Subscr
 		return nil, err
 	}
 	rs.feed.SetID(res.GetSubId())
+	if res.After != nil {
+		rs.feed.SetJoinedAfter(res.GetAfter())
+	}
 	return &Subscription{s: sub}, nil
 }
 

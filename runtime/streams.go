@@ -97,6 +97,20 @@ func (s *Subscription) NextBatch(ctx context.Context, buf []StreamEvent, limit i
 // Next, then Next returns ErrEndOfStream. Close is idempotent.
 func (s *Subscription) Close() { s.s.Close() }
 
+// JoinedAfter returns the stream's last sequence number when the
+// subscription joined: every event it gets, and every Gap's FromSeq, is
+// larger. On a remote node the join is taken in the stream's order, after
+// every event the node had published when it took the Subscribe: so once a
+// task's handle has ended (its outcome was published before its handle
+// ended), a Subscription made after that joins at or after the outcome's
+// sequence number, and a reader of an older subscription that has seen
+// events or Gaps up to JoinedAfter has seen all there is of that task
+// (exo-actors remote run stops reading there when a Gap hid an outcome).
+// known is false from a node older than this API and for a subscription
+// that ended before it joined. In a System the join is taken at once:
+// events still on their way to the stream come after it.
+func (s *Subscription) JoinedAfter() (seq uint64, known bool) { return s.s.JoinedAfter() }
+
 // Stream returns the subscription's topic.
 func (s *Subscription) Stream() string { return s.s.Stream() }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/exo-actors/exo-actors/actors/streams"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -94,7 +95,11 @@ func (r *relay) Receive(ctx actor.Context) {
 			return
 		}
 		r.state, r.id = relayRelaying, m.ID
-		ctx.Send(r.to, &exov1.GwSubscribed{CallId: callID, SubId: m.ID, Window: int32(m.Window), Buffer: int32(m.Buffer)})
+		reply := &exov1.GwSubscribed{CallId: callID, SubId: m.ID, Window: int32(m.Window), Buffer: int32(m.Buffer)}
+		if !m.Ended {
+			reply.After = proto.Uint64(m.After) // a stream closed before the join has no place to start
+		}
+		ctx.Send(r.to, reply)
 		for _, d := range r.early {
 			r.relay(ctx, d)
 		}

@@ -43,8 +43,13 @@ type (
 		Stream *actor.PID
 		Window int
 		Buffer int // the subscriber's buffer: Subscribe's, or Config.Buffer
-		Ended  bool
-		Err    error
+		// After is the stream's last sequence number when the subscriber
+		// joined: every event it gets has a larger one. The join is taken
+		// in the stream actor's mailbox order, so every event published
+		// before the Subscribe was sent is at or below After.
+		After uint64
+		Ended bool
+		Err   error
 	}
 	// Delivery carries events to a subscriber actor, in its order, Gap
 	// events included. It acknowledges each with Credit{ID: SubID,
@@ -354,7 +359,7 @@ func (s *Stream) subscribePID(m *Subscribe, reply *Subscribed) (watch bool) {
 	sb := s.addLocked(m.Filter, m.Buffer, reply.Window)
 	sb.pid = m.PID
 	s.st.byPID[pidKey(m.PID)] = sb
-	reply.ID = sb.id
+	reply.ID, reply.After = sb.id, sb.joinedAt
 	return true
 }
 

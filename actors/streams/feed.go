@@ -70,3 +70,8 @@ func (f *Feed) End(err error) { f.sub.end(err) }
 // SetID sets the subscription's ID (its subscriber ID on the far side);
 // call it before handing the subscription to its reader.
 func (f *Feed) SetID(id uint64) { f.sub.id = id }
+
+// SetJoinedAfter sets what the subscription's JoinedAfter returns: the far
+// stream's last sequence number when its subscriber joined. Call it before
+// handing the subscription to its reader.
+func (f *Feed) SetJoinedAfter(seq uint64) { f.sub.after, f.sub.afterKnown = seq, true }

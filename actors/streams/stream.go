@@ -299,7 +299,7 @@ func (s *Stream) subscribeReader(r *localSub, f Filter, buffer int) bool {
 	}
 	sb := s.addLocked(f, buffer, r.window)
 	sb.sub = r
-	r.id = sb.id
+	r.id, r.after, r.afterKnown = sb.id, sb.joinedAt, true
 	return true
 }
 

@@ -416,6 +416,9 @@ func TestJoinMidStream(t *testing.T) {
 	}
 	statsOf(t, sys, s)
 	sub := s.Subscribe(Filter{}, SubscribeOptions{})
+	if after, ok := sub.JoinedAfter(); after != 10 || !ok {
+		t.Fatalf("JoinedAfter %d, %v; want 10, true", after, ok)
+	}
 	for range 5 {
 		_ = s.Publish(Event{Kind: "k"})
 	}
@@ -430,6 +433,33 @@ func TestJoinMidStream(t *testing.T) {
 	}
 	if err := st.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPIDSubscribeJoinsAfterQueuedPublishes: a subscriber actor's join is
+// taken in the stream's mailbox order, so Subscribed.After covers every
+// event published before the Subscribe was sent, whether the stream had
+// taken it yet or not (a remote client learns the stream's head this way
+// once its tasks ended: each outcome is published before its handle ends).
+func TestPIDSubscribeJoinsAfterQueuedPublishes(t *testing.T) {
+	sys := newSystem(t)
+	s := spawn(t, sys, TopicTasks, Config{})
+	for range 7 {
+		if err := s.Publish(Event{Kind: "k"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub, err := guarded(sys).SpawnNamed(actor.PropsFromFunc(func(actor.Context) {}), fmt.Sprintf("sub-%d", names.Add(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Root.Stop(sub)
+	res, err := sys.Root.RequestFuture(s.PID(), &Subscribe{PID: sub, Filter: Filter{TaskID: "none"}}, wait).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := res.(*Subscribed); m.Err != nil || m.After != 7 {
+		t.Fatalf("Subscribed %+v; want After 7", m)
 	}
 }
 

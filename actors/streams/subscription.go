@@ -31,7 +31,12 @@ type localSub struct {
 	s      *Stream
 	id     uint64
 	window int
-	bell   chan struct{} // capacity 1, never closed: "the inbox changed"
+	// after is the stream's last sequence number when the subscriber
+	// joined (JoinedAfter); afterKnown false when it is not known (a feed
+	// whose far side did not say).
+	after      uint64
+	afterKnown bool
+	bell       chan struct{} // capacity 1, never closed: "the inbox changed"
 
 	mu         sync.Mutex
 	inbox      ring  // handed over, not yet returned by Next: at most window events (+ a Gap before each), plus the rest on close
@@ -52,6 +57,13 @@ func newLocalSub(s *Stream, window int) *localSub {
 // ID returns the subscriber's ID in its stream (as in SubStats.ID); 0 for a
 // subscription that ended before it joined.
 func (sub *Subscription) ID() uint64 { return sub.r.id }
+
+// JoinedAfter returns the stream's last sequence number when the
+// subscription joined: every event it gets (and every Gap's FromSeq) is
+// larger. known is false when it is not known: a subscription that ended
+// before it joined, or one fed from a far side that did not say (Feed,
+// SetJoinedAfter).
+func (sub *Subscription) JoinedAfter() (seq uint64, known bool) { return sub.r.after, sub.r.afterKnown }
 
 // Stream returns the topic of the subscription's stream.
 func (sub *Subscription) Stream() string {

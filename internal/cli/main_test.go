@@ -12,6 +12,12 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if h := os.Getenv(helperEnv); h != "" {
+		// A helper process of a test (helpers_test.go): a client of a
+		// node with its own protoactor endpoint, which lives as long as
+		// its process, so not in this one.
+		os.Exit(runHelper(h))
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)

@@ -505,8 +505,17 @@ type nodeRun struct {
 	events    int
 	gaps      int
 	outcomes  int
+	hidden    int    // outcomes that Gaps hid (read: the reader stopped at the head)
 	order     string // the first order violation
 	err       error
+	// head is the tasks stream's last sequence number, plus 1, once every
+	// task of the node has ended (0: not known yet): the reader stops
+	// there when a Gap hid an outcome (endRead). wake ends the reader's
+	// wait for its next event, so that it looks at head; done is closed
+	// by the reader (its sole closer) when it returns.
+	head atomic.Uint64
+	wake context.CancelFunc
+	done chan struct{}
 	// watch is what watchRunner saw of its runner (remote_watch.go): under
 	// watchMu, read with watched; watchSeen (capacity 1, never closed)
 	// rings after each event it took in.
@@ -584,10 +593,13 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 		if i < r.tasks%len(cs) {
 			want++
 		}
+		rctx, wake := context.WithCancel(ctx)
+		defer wake()
+		nr.wake, nr.done = wake, make(chan struct{})
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
-			nr.read(ctx, sub, want)
+			nr.read(ctx, rctx, sub, want)
 		}()
 	}
 	start := time.Now()
@@ -639,14 +651,21 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 			}
 		}
 	}
+	for _, nr := range runs {
+		nr.endRead(ctx)
+	}
 	readers.Wait()
 	elapsed := time.Since(start)
 	catchUpWatchers(ctx, runs) // the failure lines before the summary
 	streamsFailed := 0         // nodes whose tasks stream failed (one stream per node)
 	for _, nr := range runs {
 		passed := len(nr.handles) - countOn(failed, nr.c.NodeName())
-		fmt.Fprintf(out, "node %-8s %s passed the check; tasks stream: %s in order, %s, %s\n",
-			nr.c.NodeName(), plural(passed, "task"), plural(nr.events, "event"), plural(nr.gaps, "gap"), plural(nr.outcomes, "outcome"))
+		hidden := ""
+		if nr.hidden > 0 {
+			hidden = fmt.Sprintf(" (and %d in gaps)", nr.hidden)
+		}
+		fmt.Fprintf(out, "node %-8s %s passed the check; tasks stream: %s in order, %s, %s%s\n",
+			nr.c.NodeName(), plural(passed, "task"), plural(nr.events, "event"), plural(nr.gaps, "gap"), plural(nr.outcomes, "outcome"), hidden)
 		if nr.order != "" || nr.err != nil {
 			streamsFailed++
 		}
@@ -839,12 +858,29 @@ func countOn(failed []string, node string) int {
 	return n
 }
 
-// read follows one node's tasks stream until want tasks ended on it.
-func (nr *nodeRun) read(ctx context.Context, sub *exo.Subscription, want int) {
+// read follows one node's tasks stream until it has seen want task
+// outcomes, or, once every task of the node has ended (endRead), until it
+// has read up to the stream's head then: an outcome a Gap hid (a client
+// slower than the runner's chunks: drop-oldest) never comes, and before,
+// the run waited for it until --timeout and blamed the timeout (a new
+// user's trial). rctx is ctx until endRead wakes it.
+func (nr *nodeRun) read(ctx, rctx context.Context, sub *exo.Subscription, want int) {
+	defer close(nr.done) // sole sender: this reader (its one run)
+	if testHookReadLate {
+		<-rctx.Done()
+	}
 	var last uint64
 	for nr.outcomes < want {
-		ev, err := sub.Next(ctx)
+		if h := nr.head.Load(); h != 0 && last >= h-1 {
+			nr.hidden = want - nr.outcomes
+			return
+		}
+		ev, err := sub.Next(rctx)
 		if err != nil {
+			if rctx != ctx && rctx.Err() != nil && ctx.Err() == nil {
+				rctx = ctx // woken: head is set; read on up to it
+				continue
+			}
 			nr.err = err
 			return
 		}
@@ -865,6 +901,39 @@ func (nr *nodeRun) read(ctx context.Context, sub *exo.Subscription, want int) {
 				nr.outcomes++
 			}
 		}
+	}
+}
+
+// testHookReadLate, set by a test before runRemote, holds each reader back
+// until endRead wakes it: meanwhile the node drops the oldest events for
+// it, outcomes among them.
+var testHookReadLate bool
+
+// headProbeTask is the task ID endRead's subscription filters on: no task
+// has it, so nothing is delivered to it before its Close.
+const headProbeTask = "exo-actors-remote-run-head-probe"
+
+// endRead runs once every task of the node has ended: when the reader is
+// still waiting for outcomes, it learns the tasks stream's head from a new
+// subscription (JoinedAfter: the node took it after every outcome was
+// published, since each outcome is published before its task's handle
+// ends) and wakes the reader, which stops once it has read up to there.
+// A node that cannot say (older, or gone) leaves the reader as it was.
+func (nr *nodeRun) endRead(ctx context.Context) {
+	select {
+	case <-nr.done:
+		return // all outcomes seen, or the stream ended
+	default:
+	}
+	probe, err := nr.c.SubscribeContext(ctx, exo.TopicTasks, exo.Filter{TaskID: headProbeTask}, exo.SubscribeOptions{Buffer: 1, Window: 1})
+	if err != nil {
+		return
+	}
+	after, known := probe.JoinedAfter()
+	probe.Close()
+	if known {
+		nr.head.Store(after + 1)
+		nr.wake()
 	}
 }
 

@@ -2081,11 +2081,18 @@ func (x *GwSubscribe) GetWindow() int32 {
 // defaults where that left them 0): the client bounds what it decodes of
 // each GwDelivery by them (docs/remote.md, "Bounds on what a node sends").
 type GwSubscribed struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
-	SubId         uint64                 `protobuf:"varint,2,opt,name=sub_id,json=subId,proto3" json:"sub_id,omitempty"`
-	Window        int32                  `protobuf:"varint,3,opt,name=window,proto3" json:"window,omitempty"`
-	Buffer        int32                  `protobuf:"varint,4,opt,name=buffer,proto3" json:"buffer,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CallId uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	SubId  uint64                 `protobuf:"varint,2,opt,name=sub_id,json=subId,proto3" json:"sub_id,omitempty"`
+	Window int32                  `protobuf:"varint,3,opt,name=window,proto3" json:"window,omitempty"`
+	Buffer int32                  `protobuf:"varint,4,opt,name=buffer,proto3" json:"buffer,omitempty"`
+	// The stream's last sequence number when the subscription joined: every
+	// event it gets has a larger one. The node takes the join in the stream's
+	// order: every event the node published before it took the GwSubscribe
+	// is at or below it (the outcome of a task whose GwTaskOutcome the client
+	// had before it subscribed, for one). Absent from a node older than this
+	// field, and when the subscription ended before it joined.
+	After         *uint64 `protobuf:"varint,5,opt,name=after,proto3,oneof" json:"after,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2144,6 +2151,13 @@ func (x *GwSubscribed) GetWindow() int32 {
 func (x *GwSubscribed) GetBuffer() int32 {
 	if x != nil {
 		return x.Buffer
+	}
+	return 0
+}
+
+func (x *GwSubscribed) GetAfter() uint64 {
+	if x != nil && x.After != nil {
+		return *x.After
 	}
 	return 0
 }
@@ -5656,12 +5670,14 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\atask_id\x18\x04 \x01(\tR\x06taskId\x12\x14\n" +
 	"\x05kinds\x18\x05 \x03(\tR\x05kinds\x12\x16\n" +
 	"\x06buffer\x18\x06 \x01(\x05R\x06buffer\x12\x16\n" +
-	"\x06window\x18\a \x01(\x05R\x06window\"n\n" +
+	"\x06window\x18\a \x01(\x05R\x06window\"\x93\x01\n" +
 	"\fGwSubscribed\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x15\n" +
 	"\x06sub_id\x18\x02 \x01(\x04R\x05subId\x12\x16\n" +
 	"\x06window\x18\x03 \x01(\x05R\x06window\x12\x16\n" +
-	"\x06buffer\x18\x04 \x01(\x05R\x06buffer\"1\n" +
+	"\x06buffer\x18\x04 \x01(\x05R\x06buffer\x12\x19\n" +
+	"\x05after\x18\x05 \x01(\x04H\x00R\x05after\x88\x01\x01B\b\n" +
+	"\x06_after\"1\n" +
 	"\bGwCredit\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\f\n" +
 	"\x01n\x18\x02 \x01(\x05R\x01n\"(\n" +
@@ -6168,6 +6184,7 @@ func file_messages_exo_v1_gateway_proto_init() {
 		(*GwTaskEvent_Skip)(nil),
 		(*GwTaskEvent_PackedChunks)(nil),
 	}
+	file_messages_exo_v1_gateway_proto_msgTypes[27].OneofWrappers = []any{}
 	file_messages_exo_v1_gateway_proto_msgTypes[31].OneofWrappers = []any{
 		(*GwEvent_Chunk)(nil),
 		(*GwEvent_TaskStatus)(nil),
