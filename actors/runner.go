@@ -741,6 +741,12 @@ func (a *runnerActor) classifyExit(ctx actor.Context) {
 	// diagnosed by that already; a frame cut off by the death is not
 	// garbage.
 	a.diedByItself = a.termination == "" && a.runnerSaid == nil && (a.readerErr == nil || errors.Is(a.readerErr, frame.ErrTruncated))
+	var badShebang *proc.Interpreter // why a script that exited 126/127 before it spoke could not run
+	if !a.handshaken() && (st.Code == 126 || st.Code == 127) && a.p != nil {
+		if badShebang = a.p.BadInterpreter(); badShebang != nil {
+			a.diedByItself = false // env's last stderr line would only mislead (below)
+		}
+	}
 	switch {
 	case a.readerErr != nil && !errors.Is(a.readerErr, frame.ErrTruncated) && errors.As(a.readerErr, &fe):
 		// It wrote bytes that are not frames before it died: that is the
@@ -750,6 +756,13 @@ func (a *runnerActor) classifyExit(ctx actor.Context) {
 			kind = errhandler.KindNotARunner
 		}
 		a.fail(ctx, kind, SourceProtocol, "bad output from runner: "+a.readerErr.Error(), a.readerErr)
+	case badShebang != nil:
+		// env found no such program (the #! line "#!/usr/bin/env
+		// python9", or one with Windows line endings): say so, with the
+		// fix, rather than quote env's last stderr line (a new user's
+		// trial: "use -[v]S to pass options in shebang lines" for a
+		// CRLF line). A broken #! line never heals: no restart.
+		a.fail(ctx, errhandler.KindExecNotFound, SourceHandshake, "exited before saying Hello ("+st.String()+"): the script cannot run: "+badShebang.String(), nil)
 	case !a.handshaken() && (st.Code != 0 || st.Signaled()):
 		// Died: more likely a runner that crashed as it started (an
 		// import failing, no GPU) than a command that is no runner (a

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -165,6 +166,13 @@ func TestHandshakeErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A script run through env with Windows line endings: env starts,
+	// finds no "sh\r" and exits 127, its last stderr line about -S (a new
+	// user's trial quoted it as the reason).
+	envCRLF := filepath.Join(t.TempDir(), "runner.sh")
+	if err := os.WriteFile(envCRLF, []byte("#!/usr/bin/env sh\r\necho\r\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name    string
 		spec    actors.RunnerSpec
@@ -180,6 +188,8 @@ func TestHandshakeErrors(t *testing.T) {
 		{"crashes at its start", actors.RunnerSpec{Kind: "crash", Command: "/bin/sh", Args: []string{"-c", "echo 'fatal: no GPU found' >&2; exit 7"}}, nil,
 			errhandler.KindNotARunner, "exited before saying Hello (exitcode=7): a runner that crashed as it started, or no runner; last stderr line: fatal: no GPU found"},
 		{"executable not found", actors.RunnerSpec{Kind: "nosuch", Command: "/no/such/runner"}, nil, errhandler.KindExecNotFound, "not found"},
+		{"a #! line env cannot run", actors.RunnerSpec{Kind: "crlf", Command: envCRLF}, nil, errhandler.KindExecNotFound,
+			`exited before saying Hello (exitcode=127): the script cannot run: its #! line runs "sh\r" through /usr/bin/env, which finds no such program: the line ends in a carriage return (the script has Windows line endings); convert the script to Unix line endings, e.g. with dos2unix, so that its #! line runs sh`},
 		{"version mismatch", actors.RunnerSpec{Kind: "old", Command: self, Env: []string{"EXO_ACTORS_HELPER=version-mismatch"}}, nil, errhandler.KindVersionMismatch, "runner speaks [7, 9], supervisor speaks [1, 1]"},
 		// A frame cut off by the death is a symptom of it, not a diagnosis:
 		// the reason quotes the stderr line as for any exit nobody asked

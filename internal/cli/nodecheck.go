@@ -65,7 +65,7 @@ func checkCommand(kind, command, dir string, env []string, label string, lookPat
 	what := fmt.Sprintf("kind %q: command %q (%s)", kind, command, label)
 	if !strings.Contains(command, "/") {
 		if found, err := lookPath(command); err == nil {
-			return checkInterpreter(kind, what, found, dir, key)
+			return checkInterpreter(kind, what, found, dir, env, key)
 		}
 		if p, ok := envPath(env); ok {
 			if found := findExecutable(command, p); found != "" {
@@ -90,22 +90,27 @@ func checkCommand(kind, command, dir string, env []string, label string, lookPat
 	case fi.Mode().Perm()&0o111 == 0:
 		return fmt.Errorf("%s is not executable (mode %s); chmod +x it, or fix %s", what, fi.Mode().Perm(), key)
 	}
-	return checkInterpreter(kind, what, path, dir, key)
+	return checkInterpreter(kind, what, path, dir, env, key)
 }
 
 // checkInterpreter refuses a script whose #! interpreter is missing: its
 // every spawn would fail with "no such file or directory", as if the
 // script itself were missing (a trial's runner named a Python that was not
 // installed). A relative interpreter is taken from dir, where the runner
-// runs.
-func checkInterpreter(kind, what, path, dir, key string) error {
-	i := proc.BadInterpreter(path, dir)
+// runs; a program run through env ("#!/usr/bin/env python3") is looked up
+// in the runner's PATH: the kind's env's, else the node's.
+func checkInterpreter(kind, what, path, dir string, env []string, key string) error {
+	if _, ok := envPath(env); !ok {
+		env = nil // the node's own environment, which the runner inherits
+	}
+	i := proc.BadInterpreter(path, dir, env)
 	if i == nil {
 		return nil
 	}
 	fix := i.Fix
 	if i.NoDir {
-		fix = fmt.Sprintf("give the #! line the interpreter's absolute path, or set kinds.%s.dir to the directory the path starts from", kind)
+		fix = strings.Replace(fix, "give the runner the directory the path starts from (RunnerSpec.Dir)",
+			fmt.Sprintf("set kinds.%s.dir to the directory the path starts from", kind), 1)
 	} else if i.Missing {
 		fix += fmt.Sprintf(" (or set %s to the interpreter and the script to its args)", key)
 	}

@@ -235,6 +235,17 @@ func TestNodeRefusesUnstartableCommand(t *testing.T) {
 	if err := os.WriteFile(crlf, []byte("#!/bin/sh\r\necho\r\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The env form: env starts, then exits 127 at each spawn; a new
+	// user's trial saw such a node start, and its runner fail for good
+	// with env's "use -[v]S to pass options in shebang lines".
+	envCRLF := filepath.Join(dir, "env-crlf.py")
+	if err := os.WriteFile(envCRLF, []byte("#!/usr/bin/env python9\r\nprint()\r\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	envMissing := filepath.Join(dir, "env-missing.py")
+	if err := os.WriteFile(envMissing, []byte("#!/usr/bin/env ghost-runner-x7\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, kind string
 		want       []string
@@ -249,6 +260,9 @@ func TestNodeRefusesUnstartableCommand(t *testing.T) {
 		// ended "install it, or fix the script's #! line", and a relative
 		// interpreter without a dir did not say that setting dir helps).
 		{"a script with Windows line endings", `{"command": "` + crlf + `"}`, []string{`cannot run: its #! line names "/bin/sh\r", which does not exist: the line ends in a carriage return (the script has Windows line endings); convert the script to Unix line endings, e.g. with dos2unix, so that its #! line names /bin/sh, then start the node again`}},
+		{"env, Windows line endings and a missing program", `{"command": "` + envCRLF + `", "env": ["PATH=/usr/bin:/bin"]}`, []string{`cannot run: its #! line runs "python9\r" through /usr/bin/env, which finds no such program: the line ends in a carriage return (the script has Windows line endings); converted, its #! line runs python9 through /usr/bin/env, which finds no python9 in the runner's PATH (/usr/bin:/bin); convert the script to Unix line endings, e.g. with dos2unix, so that its #! line runs python9, and install python9, add its directory to the runner's PATH, or fix the script's #! line (or set kinds.ghost.command to the interpreter and the script to its args), then start the node again`}},
+		// env looks the program up in the runner's PATH: the kind's env's.
+		{"env, a program not in the runner's PATH", `{"command": "` + envMissing + `", "env": ["PATH=/usr/bin:/bin"]}`, []string{"finds no ghost-runner-x7 in the runner's PATH (/usr/bin:/bin)"}},
 		{"a relative interpreter without dir", `{"command": "` + filepath.Join(bin, "venv-runner") + `"}`, []string{"cannot run: its #! line names ./ghost-runner-x7, which does not exist (a relative interpreter is taken from the runner's directory, and a runner without one runs in its supervisor's: ", "; give the #! line the interpreter's absolute path, or set kinds.ghost.dir to the directory the path starts from, then start the node again"}},
 		{"a relative interpreter missing from dir", `{"command": "` + filepath.Join(bin, "venv-runner") + `", "dir": "` + dir + `"}`, []string{"cannot run: its #! line names ./ghost-runner-x7, which does not exist (a relative interpreter is taken from the runner's directory: " + filepath.Join(dir, "ghost-runner-x7") + ")"}},
 		{"relative from dir", `{"command": "./nope", "dir": "` + dir + `"}`, []string{`that is "` + filepath.Join(dir, "nope") + `" from kinds.ghost.dir`, "does not exist"}},
@@ -292,7 +306,8 @@ func TestNodeRefusesUnstartableCommand(t *testing.T) {
 	// Startable commands pass: a path, a name in PATH, a path relative to dir.
 	c, err = parseNodeConfig(strings.NewReader(`{"kinds": {"a": {"command": "/bin/sh"}, "b": {"command": "sh"},
 		"c": {"command": "./ghost-runner-x7", "dir": "` + bin + `"}, "d": {"builtin": true},
-		"e": {"command": "./venv-runner", "dir": "` + bin + `"}}}`))
+		"e": {"command": "./venv-runner", "dir": "` + bin + `"},
+		"f": {"command": "` + envMissing + `", "env": ["PATH=/usr/bin:` + bin + `"]}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}

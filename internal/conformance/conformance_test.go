@@ -148,6 +148,16 @@ func TestCommandThatCannotStart(t *testing.T) {
 	if err := os.WriteFile(noInterp, []byte("#!/no/such/interpreter\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Through env: env starts and exits 127, so every case would fail on
+	// it; refused before the first (a new user's trial).
+	envMissing := filepath.Join(dir, "env_missing.py")
+	envCRLF := filepath.Join(dir, "env_crlf.py")
+	if err := os.WriteFile(envMissing, []byte("#!/usr/bin/env python9\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(envCRLF, []byte("#!/usr/bin/env sh\r\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		cfg  conformance.Config
 		want string
@@ -164,6 +174,10 @@ func TestCommandThatCannotStart(t *testing.T) {
 		// says so, and no case is reported.
 		{conformance.Config{Command: []string{noInterp}},
 			`runner command "` + noInterp + `" could not be started: its #! line names /no/such/interpreter, which does not exist; install it, or fix the script's #! line`},
+		{conformance.Config{Command: []string{envMissing}, Env: []string{"PATH=/usr/bin:/bin"}},
+			`runner command "` + envMissing + `" could not be started: its #! line runs python9 through /usr/bin/env, which finds no python9 in the runner's PATH (/usr/bin:/bin); install python9, add its directory to the runner's PATH, or fix the script's #! line`},
+		{conformance.Config{Command: []string{envCRLF}},
+			`runner command "` + envCRLF + `" could not be started: its #! line runs "sh\r" through /usr/bin/env, which finds no such program: the line ends in a carriage return (the script has Windows line endings); convert the script to Unix line endings, e.g. with dos2unix, so that its #! line runs sh`},
 	} {
 		rep, err := conformance.Run(context.Background(), tc.cfg)
 		if err == nil || err.Error() != tc.want || rep != nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -141,6 +143,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		only[n] = true
 	}
+	if err := checkScript(&cfg); err != nil {
+		return nil, err
+	}
 	sp := proc.NewSpawner()
 	defer sp.Close()
 	rep := &Report{Command: cfg.Command}
@@ -169,6 +174,26 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return rep, fmt.Errorf("interrupted after %d of %d cases: %w", len(rep.Cases), len(cases), err)
 	}
 	return rep, nil
+}
+
+// checkScript refuses a runner script whose #! line cannot run it before
+// any case: an interpreter run through env that is missing, or a line with
+// Windows line endings, starts env, which exits 127, and every case would
+// fail on it (a new user's trial); a missing interpreter itself fails the
+// start (runCase). A command that is not found is left to the start.
+func checkScript(cfg *Config) error {
+	path := cfg.Command[0]
+	if !strings.Contains(path, "/") {
+		found, err := exec.LookPath(path)
+		if err != nil {
+			return nil
+		}
+		path = found
+	}
+	if i := proc.BadInterpreter(path, cfg.Dir, append(os.Environ(), cfg.Env...)); i != nil {
+		return fmt.Errorf("runner command %q could not be started: %s", cfg.Command[0], i)
+	}
+	return nil
 }
 
 // runCase runs one case. startErr is set when the runner's executable

@@ -469,7 +469,9 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 		closeAll()
 		serr := startError(spec.Path, err)
 		if se := serr.(*StartError); se.NotFound && errors.Is(err, fs.ErrNotExist) {
-			se.Interpreter = MissingInterpreter(cmd.Path, spec.Dir)
+			if i := BadInterpreter(cmd.Path, spec.Dir, cmd.Env); i != nil {
+				se.Interpreter = i.String()
+			}
 		}
 		return nil, serr
 	}
@@ -542,18 +544,20 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 }
 
 // BadInterpreter says what is wrong when path is a script whose #! line
-// names an interpreter that cannot run it (exec then fails with ENOENT, as
-// if the script itself were missing), and what to do about it; nil when
-// path is no such script or its interpreter is there. A relative path, the
-// script's or the interpreter's, is taken from dir, as the child's exec
-// takes it (the child runs in dir; with no dir, in this process's working
-// directory). The #! line is split as the kernel splits it: the
-// interpreter runs to the first space or tab, so a line that ends in a
+// cannot run it, and what to do about it; nil when path is no such script
+// or its line looks right. A relative path, the script's or the
+// interpreter's, is taken from dir, as the child's exec takes it (the
+// child runs in dir; with no dir, in this process's working directory).
+// The #! line is read as the kernel reads it: the interpreter runs to the
+// first space or tab and the rest is one argument, so a line that ends in a
 // carriage return (a script saved with Windows line endings) names an
-// interpreter whose name ends in one. (An interpreter run through
-// /usr/bin/env that env cannot find is no start error: env starts, and
-// exits 127 saying so on stderr.)
-func BadInterpreter(path, dir string) *Interpreter {
+// interpreter, or passes an argument, that ends in one. An interpreter
+// that is missing makes exec fail with ENOENT, as if the script itself
+// were missing (StartError); one run through env ("#!/usr/bin/env
+// python3") starts, and env exits 127 when it finds no such program in the
+// PATH of env, the runner's environment (nil: this process's), so that
+// program is looked up there too.
+func BadInterpreter(path, dir string, env []string) *Interpreter {
 	if !filepath.IsAbs(path) && dir != "" {
 		path = filepath.Join(dir, path)
 	}
@@ -569,18 +573,53 @@ func BadInterpreter(path, dir string) *Interpreter {
 	if !ok {
 		return nil
 	}
-	interp := strings.TrimLeft(rest, " \t")
+	unix, crlf := strings.CutSuffix(rest, "\r")
+	if !crlf {
+		return badShebang(rest, dir, env)
+	}
+	// Windows line endings: the name the kernel or env looks for ends in
+	// a carriage return. Say what else the line will meet once converted,
+	// so that one fix is enough.
+	interp, arg := splitShebang(rest)
+	const why = "the line ends in a carriage return (the script has Windows line endings)"
+	i := &Interpreter{
+		Problem: fmt.Sprintf("its #! line names %q, which does not exist: %s", interp, why),
+		Fix:     fmt.Sprintf("convert the script to Unix line endings, e.g. with dos2unix, so that its #! line names %s", strings.TrimSuffix(interp, "\r")),
+	}
+	switch {
+	case arg == "":
+	case filepath.Base(interp) == "env" && !strings.HasPrefix(arg, "-"):
+		i.Problem = fmt.Sprintf("its #! line runs %q through %s, which finds no such program: %s", arg, interp, why)
+		i.Fix = fmt.Sprintf("convert the script to Unix line endings, e.g. with dos2unix, so that its #! line runs %s", strings.TrimSuffix(arg, "\r"))
+	default:
+		i.Problem = fmt.Sprintf("its #! line hands %s the argument %q: %s", interp, arg, why)
+		i.Fix = fmt.Sprintf("convert the script to Unix line endings, e.g. with dos2unix, so that the argument is %s", strings.TrimSuffix(arg, "\r"))
+	}
+	if after := badShebang(unix, dir, env); after != nil {
+		i.Problem += "; converted, " + after.Problem
+		i.Fix += ", and " + after.Fix
+		i.Missing, i.NoDir = after.Missing, after.NoDir
+	}
+	return i
+}
+
+// splitShebang splits what follows a #! as the kernel does: the
+// interpreter up to the first space or tab, then one argument (leading
+// blanks dropped; trailing ones too, as the kernel drops them).
+func splitShebang(rest string) (interp, arg string) {
+	interp = strings.TrimLeft(rest, " \t")
 	if i := strings.IndexAny(interp, " \t"); i >= 0 {
-		interp = interp[:i]
+		interp, arg = interp[:i], strings.Trim(interp[i:], " \t")
 	}
-	if strings.TrimSpace(interp) == "" {
+	return interp, arg
+}
+
+// badShebang checks what follows a #! (without a carriage return at its
+// end): BadInterpreter.
+func badShebang(rest, dir string, env []string) *Interpreter {
+	interp, arg := splitShebang(rest)
+	if interp == "" {
 		return &Interpreter{Problem: "its #! line names no interpreter", Fix: "write the interpreter's path after the #!"}
-	}
-	if base, cr := strings.CutSuffix(interp, "\r"); cr {
-		return &Interpreter{
-			Problem: fmt.Sprintf("its #! line names %q, which does not exist: the line ends in a carriage return (the script has Windows line endings)", interp),
-			Fix:     fmt.Sprintf("convert the script to Unix line endings, e.g. with dos2unix, so that its #! line names %s", base),
-		}
 	}
 	at := interp
 	if !filepath.IsAbs(at) && dir != "" {
@@ -619,7 +658,77 @@ func BadInterpreter(path, dir string) *Interpreter {
 			Fix:     "fix the script's #! line, or chmod +x the interpreter if it is one",
 		}
 	}
+	if filepath.Base(interp) == "env" {
+		return badEnvProgram(interp, arg, dir, env)
+	}
 	return nil
+}
+
+// badEnvProgram checks the program a "#!/usr/bin/env PROGRAM" line runs:
+// env looks it up in the PATH of the runner's environment (env; nil: this
+// process's), and the kernel hands env everything after its name as one
+// argument, spaces included.
+func badEnvProgram(interp, arg, dir string, env []string) *Interpreter {
+	if arg == "" || strings.HasPrefix(arg, "-") {
+		return nil // no program, or env's own options (-S): not judged here
+	}
+	if strings.ContainsAny(arg, " \t") {
+		return &Interpreter{
+			Problem: fmt.Sprintf("its #! line hands %s %q as one program name (the kernel passes everything after the interpreter as one argument)", interp, arg),
+			Fix:     fmt.Sprintf("write #!%s -S %s, or the interpreter's absolute path and its options after the #!", interp, arg),
+		}
+	}
+	if strings.Contains(arg, "/") {
+		at := arg
+		if !filepath.IsAbs(at) && dir != "" {
+			at = filepath.Join(dir, at)
+		}
+		if fi, err := os.Stat(at); err != nil || fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
+			return &Interpreter{
+				Problem: fmt.Sprintf("its #! line runs %s through %s, which is not an executable file", arg, interp),
+				Fix:     "install it, or fix the script's #! line",
+				Missing: true,
+			}
+		}
+		return nil
+	}
+	pathList, found := "", false
+	if env == nil {
+		pathList, found = os.LookupEnv("PATH")
+	} else {
+		for _, e := range env {
+			if v, ok := strings.CutPrefix(e, "PATH="); ok {
+				pathList, found = v, true
+			}
+		}
+	}
+	if !found {
+		pathList = "/bin:/usr/bin" // what env's execvp searches without a PATH
+	}
+	for _, d := range filepath.SplitList(pathList) {
+		if d == "" {
+			d = "."
+		}
+		if !filepath.IsAbs(d) && dir != "" {
+			d = filepath.Join(dir, d)
+		}
+		if fi, err := os.Stat(filepath.Join(d, arg)); err == nil && !fi.IsDir() && fi.Mode().Perm()&0o111 != 0 {
+			return nil
+		}
+	}
+	return &Interpreter{
+		Problem: fmt.Sprintf("its #! line runs %s through %s, which finds no %s in the runner's PATH (%s)", arg, interp, arg, pathList),
+		Fix:     fmt.Sprintf("install %s, add its directory to the runner's PATH, or fix the script's #! line", arg),
+		Missing: true,
+	}
+}
+
+// BadInterpreter is BadInterpreter of the program p runs, with its
+// directory and environment: for a process that exited 126 or 127 before
+// it spoke (env found no such program, or a shell could not run it), it
+// says whether the #! line was why. Safe from the owner only.
+func (p *Process) BadInterpreter() *Interpreter {
+	return BadInterpreter(p.cmd.Path, p.cmd.Dir, p.cmd.Env)
 }
 
 // Interpreter is what BadInterpreter found wrong with a script's #! line.
@@ -645,7 +754,7 @@ func (i *Interpreter) String() string { return i.Problem + "; " + i.Fix }
 // MissingInterpreter is BadInterpreter's problem and fix in one text, ""
 // when there is none.
 func MissingInterpreter(path, dir string) string {
-	if i := BadInterpreter(path, dir); i != nil {
+	if i := BadInterpreter(path, dir, nil); i != nil {
 		return i.String()
 	}
 	return ""

@@ -104,6 +104,20 @@ func TestMissingInterpreterReadsTheLineAsTheKernelDoes(t *testing.T) {
 		// relative interpreter is looked for; the fix names both ways out.
 		{"relative, no dir", "#!venv/bin/python9\n", "", "its #! line names venv/bin/python9, which does not exist (a relative interpreter is taken from the runner's directory, and a runner without one runs in its supervisor's: "},
 		{"relative, no dir: the fix", "#!venv/bin/python9\n", "", "; give the #! line the interpreter's absolute path, or give the runner the directory the path starts from (RunnerSpec.Dir)"},
+		// Through env: env looks the program up in PATH (here this
+		// process's); the kernel hands env one argument, spaces and a
+		// carriage return included.
+		{"env, there", "#!/usr/bin/env sh\n", "", ""},
+		{"env -S, not judged", "#!/usr/bin/env -S sh -e\n", "", ""},
+		{"env, missing", "#!/usr/bin/env python9\n", "", "its #! line runs python9 through /usr/bin/env, which finds no python9 in the runner's PATH ("},
+		{"env, missing: the fix", "#!/usr/bin/env python9\n", "", "; install python9, add its directory to the runner's PATH, or fix the script's #! line"},
+		{"env, relative program in dir", "#!/usr/bin/env venv/bin/python\n", dir, ""},
+		{"env, options in the name", "#!/usr/bin/env sh -e\n", "", `its #! line hands /usr/bin/env "sh -e" as one program name (the kernel passes everything after the interpreter as one argument); write #!/usr/bin/env -S sh -e, or the interpreter's absolute path and its options after the #!`},
+		{"env, windows line ending", "#!/usr/bin/env sh\r\n", "", `its #! line runs "sh\r" through /usr/bin/env, which finds no such program: the line ends in a carriage return (the script has Windows line endings); convert the script to Unix line endings, e.g. with dos2unix, so that its #! line runs sh`},
+		// One fix for both: the line ending and what the converted line
+		// still names wrong (a new user's trial needed two restarts).
+		{"windows line ending and missing", "#!/no/such/python9\r\n", "", `its #! line names "/no/such/python9\r", which does not exist: the line ends in a carriage return (the script has Windows line endings); converted, its #! line names /no/such/python9, which does not exist; convert the script to Unix line endings, e.g. with dos2unix, so that its #! line names /no/such/python9, and install it, or fix the script's #! line`},
+		{"windows line ending after an argument", "#!/bin/sh -e\r\n", "", `its #! line hands /bin/sh the argument "-e\r": the line ends in a carriage return`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			script := filepath.Join(dir, "runner.py")
