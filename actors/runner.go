@@ -894,6 +894,16 @@ func (a *runnerActor) kill(why string) {
 }
 
 func (a *runnerActor) newFailure(kind errhandler.Kind, src DetectionSource, msg string, cause error) *RunnerFailure {
+	if k := a.slot.spec.Kind; k != "" && strings.Contains(msg, kindKey) {
+		// proc's texts name a node's config key for any kind; this
+		// runner's kind is known (a new user's trial saw
+		// "kinds.<kind>.command" in the failure of a runner whose
+		// command was removed after its node started).
+		msg = strings.ReplaceAll(msg, kindKey, "kinds."+k+".")
+		if cause != nil && strings.Contains(cause.Error(), kindKey) {
+			cause = &kindNamedError{err: cause, text: strings.ReplaceAll(cause.Error(), kindKey, "kinds."+k+".")}
+		}
+	}
 	now := a.node.runnerClock.Now()
 	f := &RunnerFailure{
 		Failure: errhandler.Failure{Kind: kind, Component: "runner", Operation: string(src),
@@ -907,6 +917,19 @@ func (a *runnerActor) newFailure(kind errhandler.Kind, src DetectionSource, msg 
 	}
 	return f
 }
+
+// kindKey is how proc's texts name a node's config key of any kind.
+const kindKey = "kinds.<kind>."
+
+// kindNamedError is err with its text's kindKey replaced by the runner's
+// kind; errors.Is and errors.As see err.
+type kindNamedError struct {
+	err  error
+	text string
+}
+
+func (e *kindNamedError) Error() string { return e.text }
+func (e *kindNamedError) Unwrap() error { return e.err }
 
 // enterReaping: the process is gone; close its stdin (the writer ends after
 // what is queued) and wait for the goroutines, bounded by Drain.

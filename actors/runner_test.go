@@ -187,7 +187,10 @@ func TestHandshakeErrors(t *testing.T) {
 		// runner (it said "not a runner", the stderr line after).
 		{"crashes at its start", actors.RunnerSpec{Kind: "crash", Command: "/bin/sh", Args: []string{"-c", "echo 'fatal: no GPU found' >&2; exit 7"}}, nil,
 			errhandler.KindNotARunner, "exited before saying Hello (exitcode=7): a runner that crashed as it started, or no runner; last stderr line: fatal: no GPU found"},
-		{"executable not found", actors.RunnerSpec{Kind: "nosuch", Command: "/no/such/runner"}, nil, errhandler.KindExecNotFound, "not found"},
+		// The config key is named with the runner's kind, not a
+		// placeholder (a new user's trial saw "kinds.<kind>.command").
+		{"executable not found", actors.RunnerSpec{Kind: "nosuch", Command: "/no/such/runner"}, nil, errhandler.KindExecNotFound,
+			"not found or not executable (no such file or directory); check the runner's command and PATH (RunnerSpec.Command; on a node, kinds.nosuch.command in its config)"},
 		{"a #! line env cannot run", actors.RunnerSpec{Kind: "crlf", Command: envCRLF}, nil, errhandler.KindExecNotFound,
 			`exited before saying Hello (exitcode=127): the script cannot run: its #! line runs "sh\r" through /usr/bin/env, which finds no such program: the line ends in a carriage return (the script has Windows line endings); convert the script to Unix line endings, e.g. with dos2unix, so that its #! line runs sh`},
 		{"version mismatch", actors.RunnerSpec{Kind: "old", Command: self, Env: []string{"EXO_ACTORS_HELPER=version-mismatch"}}, nil, errhandler.KindVersionMismatch, "runner speaks [7, 9], supervisor speaks [1, 1]"},
@@ -208,6 +211,9 @@ func TestHandshakeErrors(t *testing.T) {
 			f := failures(evs, id)[0]
 			if f.Kind != c.kind || !strings.Contains(f.Message, c.message) {
 				t.Errorf("failure = %s %q; want %s containing %q", f.Kind, f.Message, c.kind, c.message)
+			}
+			if text := f.Error(); strings.Contains(text, "<kind>") || strings.Count(text, "kinds.") > 1 {
+				t.Errorf("failure text %q: want the runner's kind in the config key, once", text)
 			}
 			// A process alive but silent past the handshake timeout may be
 			// a runner that starts slowly: the text does not ask whether

@@ -252,10 +252,33 @@ func (f Failure) describe(phrase bool) string {
 	if h == "" {
 		h = f.Kind.Hint()
 	}
+	if kind := runnerKind(f.RunnerID); kind != "" {
+		// The hints name a node's config key for any kind; this runner's
+		// kind is known (a new user's trial saw "kinds.<kind>.command"),
+		// and its message may name it so already.
+		named := func(t string) string { return strings.ReplaceAll(t, "kinds.<kind>.", "kinds."+kind+".") }
+		s, h, lower = named(s), named(h), named(lower)
+	}
 	if h != "" && !strings.Contains(lower, strings.ToLower(h)) {
 		s += "; " + h
 	}
 	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// runnerKind is the kind a runner ID starts with ("echo" of
+// "echo-25fb8c72427e": actors' IDs are the kind, '-' and 12 hex digits);
+// "" for an ID of another shape.
+func runnerKind(id string) string {
+	i := strings.LastIndexByte(id, '-')
+	if i <= 0 || len(id)-i-1 != 12 {
+		return ""
+	}
+	for _, c := range id[i+1:] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return ""
+		}
+	}
+	return id[:i]
 }
 
 // Hint says what to do about a failure of this kind, for the end of error

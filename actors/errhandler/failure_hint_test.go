@@ -48,3 +48,23 @@ func TestHandshakeTimeoutTextPresumesNothing(t *testing.T) {
 		t.Errorf("%q presumes the command is no runner", got)
 	}
 }
+
+// TestHintNamesTheRunnersKind: a hint naming a kind's config key
+// (kinds.<kind>.command) names the runner's own kind when its ID shows it,
+// once, even when the message already named it; an ID of another shape
+// keeps the placeholder.
+func TestHintNamesTheRunnersKind(t *testing.T) {
+	f := Failure{Kind: KindExecNotFound, RunnerID: "llama-3b-0123456789ab"}
+	if s := f.Error(); !strings.Contains(s, "kinds.llama-3b.command") || strings.Contains(s, "<kind>") {
+		t.Errorf("%q: want kinds.llama-3b.command", s)
+	}
+	f.Message = "not found; check the runner's command and PATH (RunnerSpec.Command; on a node, kinds.llama-3b.command in its config)"
+	if s := f.Error(); strings.Count(s, "kinds.llama-3b.command") != 1 {
+		t.Errorf("%q: want the key once", s)
+	}
+	for _, id := range []string{"d", "echo-1", "echo-0123456789ag", "-0123456789ab"} {
+		if s := (Failure{Kind: KindSpawnFailed, RunnerID: id}).Error(); !strings.Contains(s, "kinds.<kind>.dir") {
+			t.Errorf("ID %q: %q: want the placeholder kept", id, s)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/internal/logbridge"
@@ -35,6 +36,29 @@ type UsageError struct {
 }
 
 func (e *UsageError) Error() string { return e.Err.Error() }
+
+// flagError is every command's FlagErrorFunc: a usage error, and for an
+// unknown flag the nearest one the command has ("unknown flag: --nodes
+// (did you mean --node?)"), as the config's fields are suggested.
+func flagError(c *cobra.Command, err error) error {
+	rest, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return &UsageError{Err: err}
+	}
+	name, _, _ := strings.Cut(rest, "=")
+	var names []string
+	add := func(f *pflag.Flag) {
+		if !f.Hidden {
+			names = append(names, f.Name)
+		}
+	}
+	c.Flags().VisitAll(add)
+	c.InheritedFlags().VisitAll(add)
+	if s := closest(name, names); s != "" && s != name {
+		return &UsageError{Err: fmt.Errorf("%w (did you mean --%s?)", err, s)}
+	}
+	return &UsageError{Err: err}
+}
 func (e *UsageError) Unwrap() error { return e.Err }
 
 func usageErrorf(format string, args ...any) error {
@@ -171,7 +195,7 @@ func newRoot(e *env) *cobra.Command {
 	root.SetErr(e.stderr)
 	root.SetIn(e.stdin)
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	root.SetFlagErrorFunc(flagError)
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	pf.StringVar(&e.logFormat, "log-format", "text", "log format: text or json")
@@ -182,7 +206,7 @@ func newRoot(e *env) *cobra.Command {
 	root.AddCommand(newConformanceCmd(e))
 	root.AddCommand(newChaosCmd(e))
 	for _, c := range root.Commands() {
-		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+		c.SetFlagErrorFunc(flagError)
 	}
 	return root
 }

@@ -251,7 +251,7 @@ func newClusterCmd(e *env) *cobra.Command {
 	cf.register(f, false)
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	f.DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for answers")
-	status.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	status.SetFlagErrorFunc(flagError)
 	cmd.AddCommand(status)
 	cmd.AddCommand(newClusterShutdownCmd(e)) // cluster_shutdown.go
 	return cmd

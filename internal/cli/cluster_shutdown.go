@@ -52,7 +52,7 @@ func newClusterShutdownCmd(e *env) *cobra.Command {
 	f.DurationVar(&o.answerGrace, "answer-grace", 2*time.Second, "how long past --phase-timeout to wait for a member's answer")
 	f.DurationVar(&o.goOnAfter, "go-on-after", 0, "a member that hears of no next phase this long goes on alone (default phase timeout + answer grace + 5s)")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "how long to wait for the members' list and each dial")
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	cmd.SetFlagErrorFunc(flagError)
 	return cmd
 }
 

@@ -67,6 +67,14 @@ func checkCommand(kind, command, dir string, env []string, label string, lookPat
 		if found, err := lookPath(command); err == nil {
 			return checkInterpreter(kind, what, found, dir, env, key)
 		}
+		if dir != "" {
+			if fi, err := os.Stat(filepath.Join(dir, command)); err == nil && !fi.IsDir() {
+				// A name without '/' is looked up in PATH only, never in
+				// dir (a new user's trial wrote "tiny.py" with its dir).
+				return fmt.Errorf("%s is not an executable in the node's PATH, which is where a command without '/' is looked up (not kinds.%s.dir); to run %q, set %s to \"./%s\", then start the node again",
+					what, kind, filepath.Join(dir, command), key, command)
+			}
+		}
 		if p, ok := envPath(env); ok {
 			if found := findExecutable(command, p); found != "" {
 				return fmt.Errorf("%s is not in the node's PATH, only in the PATH that kinds.%s.env sets, which the node does not search: set %s to the full path %q", what, kind, key, found)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,7 +25,7 @@ type nodeFile struct {
 		Queue      int    `json:"queue"`
 		AckTimeout string `json:"ack_timeout"`
 	} `json:"tasks"`
-	MaxMessage              int            `json:"max_message"`
+	MaxMessage              sizeSetting    `json:"max_message"`
 	MaxRunners              int            `json:"max_runners"`
 	CancelTasksOnClientLoss bool           `json:"cancel_tasks_on_client_loss"`
 	SessionTimeout          string         `json:"session_timeout"`
@@ -120,7 +121,11 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 	if len(f.Kinds) == 0 {
 		return nil, errors.New(`no runner kinds: "kinds" must name at least one, e.g. {"kinds": {"echo": {"builtin": true}}}`)
 	}
-	c := &nodeConfig{kinds: map[string]exo.RemoteKind{}, maxMessage: f.MaxMessage, maxRunners: f.MaxRunners, cancelOnLoss: f.CancelTasksOnClientLoss}
+	maxMessage, err := f.MaxMessage.bytes("max_message")
+	if err != nil {
+		return nil, err
+	}
+	c := &nodeConfig{kinds: map[string]exo.RemoteKind{}, maxMessage: int(maxMessage), maxRunners: f.MaxRunners, cancelOnLoss: f.CancelTasksOnClientLoss}
 	if f.MaxRunners < -1 {
 		return nil, fmt.Errorf("max_runners %d: want 0 (the default, %d live runners of all kinds), more, or -1 (no bound)", f.MaxRunners, gateway.DefaultMaxRunners)
 	}
@@ -145,12 +150,15 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 		}
 		c.kinds[name] = exo.RemoteKind{Spec: spec, MaxRunners: k.MaxRunners}
 	}
-	if f.MaxMessage < 0 || f.MaxMessage > 64<<20 {
-		return nil, fmt.Errorf("max_message %d: want 0 (default 4 MiB) to %d bytes", f.MaxMessage, 64<<20)
+	if maxMessage < 0 || maxMessage > 64<<20 {
+		return nil, fmt.Errorf("max_message %d: want 0 (default 4 MiB) to %d bytes (64MiB)", maxMessage, 64<<20)
 	}
 	if t := f.Tasks; t != nil {
-		if t.InFlight < 0 || t.Queue < 0 {
-			return nil, fmt.Errorf("tasks: in_flight %d, queue %d: want 0 (default) or more", t.InFlight, t.Queue)
+		if t.InFlight < 0 {
+			return nil, fmt.Errorf("tasks.in_flight %d: want 0 (default: 1) or more", t.InFlight)
+		}
+		if t.Queue < 0 {
+			return nil, fmt.Errorf("tasks.queue %d: want 0 (default: 64) or more", t.Queue)
 		}
 		c.tasks.InFlight, c.tasks.Queue = t.InFlight, t.Queue
 		if t.AckTimeout != "" {
@@ -222,4 +230,38 @@ func checkKindKeys(name string, k nodeKind) error {
 		}
 	}
 	return nil
+}
+
+// sizeSetting is a size in the config: a whole number of bytes, or a
+// string with a unit, as rss_limit takes ("4MiB", parseBytes). Checked by
+// bytes, which names the key.
+type sizeSetting struct{ raw json.RawMessage }
+
+func (s *sizeSetting) UnmarshalJSON(b []byte) error {
+	s.raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// bytes returns the size (0 when absent or null); key names it in errors.
+func (s sizeSetting) bytes(key string) (int64, error) {
+	raw := strings.TrimSpace(string(s.raw))
+	switch {
+	case raw == "" || raw == "null":
+		return 0, nil
+	case strings.HasPrefix(raw, `"`):
+		var text string
+		if err := json.Unmarshal(s.raw, &text); err != nil {
+			return 0, fmt.Errorf("%s %s: %v", key, raw, err)
+		}
+		n, err := parseBytes(text)
+		if err != nil {
+			return 0, fmt.Errorf("%s %q: %v", key, text, err)
+		}
+		return int64(min(n, 1<<62)), nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf(`%s %s: want a whole number of bytes, or a size like "4MiB"`, key, oneLine(raw))
+	}
+	return n, nil
 }

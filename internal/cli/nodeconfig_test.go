@@ -30,6 +30,17 @@ func TestParseNodeConfig(t *testing.T) {
 	}
 }
 
+// max_message is a whole number of bytes or a size with a unit; KiB, MiB
+// and GiB are powers of 1024, KB, MB and GB powers of 1000.
+func TestParseNodeConfigMaxMessageSize(t *testing.T) {
+	for in, want := range map[string]int{`65536`: 65536, `"4MiB"`: 4 << 20, `"2MB"`: 2e6, `"512KiB"`: 512 << 10, `null`: 0} {
+		c, err := parseNodeConfig(strings.NewReader(`{"kinds": {"echo": {"builtin": true}}, "max_message": ` + in + `}`))
+		if err != nil || c.maxMessage != want {
+			t.Errorf("max_message %s: %v, %v; want %d", in, c, err, want)
+		}
+	}
+}
+
 func TestParseNodeConfigTimeouts(t *testing.T) {
 	c, err := parseNodeConfig(strings.NewReader(`{"kinds": {"echo": {"builtin": true}},
 		"timeouts": {"handshake": "10s", "heartbeat_interval": "1s", "heartbeat_timeout": "20s", "progress_timeout": "2m",
@@ -93,7 +104,16 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{"kinds": {"echo": {"command": "x"}}, "session_timeout": 30}`, `session_timeout: want a duration string, e.g. "10s", got a JSON number`},
 		{`{"kinds": {"echo": {"command": "x"}}, "max_message": -5}`, "max_message -5"},
 		{`{"kinds": {"echo": {"command": "x"}}, "max_runners": -2}`, "max_runners -2: want 0 (the default, 256 live runners of all kinds), more, or -1 (no bound)"},
-		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"queue": -1}}`, "tasks: in_flight 0, queue -1"},
+		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"queue": -1}}`, "tasks.queue -1: want 0 (default: 64) or more"},
+		// The key named is the one set (before: "tasks: in_flight -3, queue
+		// 0", a key the user never set, and no key path).
+		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"in_flight": -3}}`, "tasks.in_flight -3: want 0 (default: 1) or more"},
+		// max_message takes a size as rss_limit does (before: "want a
+		// whole number, got JSON string" for "4MiB").
+		{`{"kinds": {"echo": {"command": "x"}}, "max_message": "lots"}`, `max_message "lots": want a positive size like "8GiB", "512MiB" or a number of bytes`},
+		{`{"kinds": {"echo": {"command": "x"}}, "max_message": "65MiB"}`, "max_message 68157440: want 0 (default 4 MiB) to 67108864 bytes (64MiB)"},
+		{`{"kinds": {"echo": {"command": "x"}}, "max_message": 1.5}`, `max_message 1.5: want a whole number of bytes, or a size like "4MiB"`},
+		{`{"kinds": {"echo": {"command": "x"}}, "max_message": true}`, `max_message true: want a whole number of bytes, or a size like "4MiB"`},
 		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"ack_timeout": "soon"}}`, `tasks.ack_timeout "soon"`},
 		{`{"kinds": {"echo": {"command": "x"}}, "session_timeout": "-1s"}`, `session_timeout "-1s"`},
 		{`{"kinds": {"echo": {"command": "x"}}, "restarts": {"max": -2}}`, "restarts.max -2: want -1"},
@@ -265,6 +285,7 @@ func TestNodeRefusesUnstartableCommand(t *testing.T) {
 		{"env, a program not in the runner's PATH", `{"command": "` + envMissing + `", "env": ["PATH=/usr/bin:/bin"]}`, []string{"finds no ghost-runner-x7 in the runner's PATH (/usr/bin:/bin)"}},
 		{"a relative interpreter without dir", `{"command": "` + filepath.Join(bin, "venv-runner") + `"}`, []string{"cannot run: its #! line names ./ghost-runner-x7, which does not exist (a relative interpreter is taken from the runner's directory, and a runner without one runs in its supervisor's: ", "; give the #! line the interpreter's absolute path, or set kinds.ghost.dir to the directory the path starts from, then start the node again"}},
 		{"a relative interpreter missing from dir", `{"command": "` + filepath.Join(bin, "venv-runner") + `", "dir": "` + dir + `"}`, []string{"cannot run: its #! line names ./ghost-runner-x7, which does not exist (a relative interpreter is taken from the runner's directory: " + filepath.Join(dir, "ghost-runner-x7") + ")"}},
+		{"a bare name that is in dir", `{"command": "runner.py", "dir": "` + dir + `"}`, []string{`is not an executable in the node's PATH, which is where a command without '/' is looked up (not kinds.ghost.dir); to run "` + noInterp + `", set kinds.ghost.command to "./runner.py", then start the node again`}},
 		{"relative from dir", `{"command": "./nope", "dir": "` + dir + `"}`, []string{`that is "` + filepath.Join(dir, "nope") + `" from kinds.ghost.dir`, "does not exist"}},
 		{"dir missing", `{"command": "sh", "dir": "/no/such/dir"}`, []string{`kind "ghost": dir "/no/such/dir" (kinds.ghost.dir) does not exist`, "create it, or set kinds.ghost.dir"}},
 		{"dir is a file", `{"command": "sh", "dir": "` + plain + `"}`, []string{`(kinds.ghost.dir) is not a directory`}},

@@ -51,7 +51,7 @@ func newRemoteCmd(e *env) *cobra.Command {
 	pf.DurationVar(&o.timeout, "timeout", 0, "bound on the whole command (0: status 5s, stop 30s, run and shutdown 2m); each dial within it at most 10s")
 	cmd.AddCommand(newRemoteStatusCmd(e, o), newRemoteRunCmd(e, o), newRemoteShutdownCmd(e, o), newRemoteStopCmd(e, o))
 	for _, c := range cmd.Commands() {
-		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+		c.SetFlagErrorFunc(flagError)
 	}
 	return cmd
 }
@@ -275,7 +275,8 @@ const kindsColumnWidth = 32
 // kindsColumn is a node's kinds as `remote status` shows them in its
 // column: all of them when they fit in kindsColumnWidth, else as many
 // whole names as fit and "…+N" for the rest, with cut true (the caller
-// then prints the full list on a line of its own).
+// then prints the full list on a line of its own); a first name that does
+// not fit on its own is cut short, so the column always names one.
 func kindsColumn(kinds []string) (text string, cut bool) {
 	all := strings.Join(kinds, ",")
 	if utf8.RuneCountInString(all) <= kindsColumnWidth {
@@ -290,7 +291,12 @@ func kindsColumn(kinds []string) (text string, cut bool) {
 		// Keep room for the "…+N" the kinds after this one need.
 		if utf8.RuneCountInString(next)+len(fmt.Sprintf(",+%d", len(kinds)-i-1))+1 > kindsColumnWidth {
 			if i == 0 {
-				return fmt.Sprintf("…+%d", len(kinds)), true
+				more := ""
+				if len(kinds) > 1 {
+					more = fmt.Sprintf(",…+%d", len(kinds)-1)
+				}
+				keep := kindsColumnWidth - utf8.RuneCountInString(more) - 1 // the "…" ending the name
+				return string([]rune(k)[:keep]) + "…" + more, true
 			}
 			return fmt.Sprintf("%s,…+%d", shown, len(kinds)-i), true
 		}
@@ -388,8 +394,11 @@ outcomes and reasons, says there is nothing to clean up there, and exits
 			if r.kind == "" {
 				return usageErrorf("--kind is required: one of the kinds in the nodes' config")
 			}
-			if r.tasks < 1 || r.tokens < 1 {
-				return usageErrorf("--tasks and --tokens must be at least 1")
+			if r.tasks < 1 {
+				return usageErrorf("--tasks %d: want at least 1 task to run across the nodes", r.tasks)
+			}
+			if r.tokens < 1 {
+				return usageErrorf("--tokens %d: want at least 1 token per task (its max_tokens)", r.tokens)
 			}
 			if r.taskKind == "" {
 				return usageErrorf(`--task-kind "": want a task kind the runner knows, e.g. text_generation`)

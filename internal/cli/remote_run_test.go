@@ -62,6 +62,10 @@ func TestRemoteRunFlagErrors(t *testing.T) {
 		{[]string{"--param", "max_tokens=3"}, "--param max_tokens: set it with --tokens"},
 		{[]string{"--cancel-after", "-1"}, "--cancel-after -1: want a number of chunks"},
 		{[]string{"--task-kind", ""}, `--task-kind "": want a task kind the runner knows`},
+		// The flag that is wrong is named (before: "--tasks and --tokens
+		// must be at least 1" for either).
+		{[]string{"--tasks", "-1"}, "--tasks -1: want at least 1 task"},
+		{[]string{"--tokens", "0"}, "--tokens 0: want at least 1 token per task"},
 	} {
 		code, stderr := runCLI(t, append([]string{"remote", "--node", "127.0.0.1:1", "run", "--kind", "echo"}, tc.args...)...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {
@@ -172,7 +176,7 @@ func TestRemoteStatusColumnsAlign(t *testing.T) {
 	// Many kinds: the column is cut at whole names, with "…+N" for the
 	// rest and the whole list on a line of its own; the columns stay
 	// aligned (fmt pads by runes, and "…" is one).
-	many := []string{"echo", "llama-3.1-8b-instruct", "mistral-7b", "qwen2.5-14b", "slowload"}
+	many := []string{"echo", "llama-3-1-8b-instruct", "mistral-7b", "qwen2.5-14b", "slowload"}
 	rows = append(rows, remoteNodeStatus{st: exo.NodeStatus{Name: "node-c", Kinds: many, Uptime: time.Second}, addr: "127.0.0.1:7103"})
 	b.Reset()
 	printRemoteStatus(&b, rows)
@@ -180,7 +184,7 @@ func TestRemoteStatusColumnsAlign(t *testing.T) {
 	if len(lines) != 4 {
 		t.Fatalf("%d lines, want 4 (3 nodes, node-c's kinds):\n%s", len(lines), b.String())
 	}
-	if !strings.Contains(lines[2], "kinds echo,llama-3.1-8b-instruct,…+3 ") {
+	if !strings.Contains(lines[2], "kinds echo,llama-3-1-8b-instruct,…+3 ") {
 		t.Errorf("node-c's kinds column not cut at whole names:\n%s", lines[2])
 	}
 	if want := "node-c     kinds " + strings.Join(many, ","); lines[3] != want {
@@ -204,7 +208,10 @@ func TestKindsColumn(t *testing.T) {
 		{nil, "", false},
 		{[]string{"echo"}, "echo", false},
 		{[]string{"a2345678901234567890123456789012"}, "a2345678901234567890123456789012", false}, // exactly 32
-		{[]string{"a23456789012345678901234567890123"}, "…+1", true},
+		// A first name too long on its own is cut short (before: "…+6",
+		// naming none, a new user's trial).
+		{[]string{"a23456789012345678901234567890123"}, "a234567890123456789012345678901…", true},
+		{[]string{"deepseek-r1-distill-llama-70b-fp8-dyn", "echo", "llama-3-1-8b", "m1", "m2", "m3"}, "deepseek-r1-distill-llama-7…,…+5", true},
 		{[]string{"a2345678901234567890", "b234567890", "c"}, "a2345678901234567890,…+2", true},
 		{[]string{"k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9", "k10", "k11", "k12"}, "k1,k2,k3,k4,k5,k6,k7,k8,k9,…+3", true},
 	} {

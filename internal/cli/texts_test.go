@@ -24,6 +24,26 @@ func runCLI(t *testing.T, args ...string) (int, string) {
 	return code, stderr.String()
 }
 
+// TestUnknownFlagSuggestsTheNearest: a mistyped flag is named with the
+// nearest one the command has, inherited ones included (a new user's trial
+// typed --nodes); a flag with nothing near gets no guess.
+func TestUnknownFlagSuggestsTheNearest(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"remote", "status", "--nodes", "127.0.0.1:1"}, "exo-actors: unknown flag: --nodes (did you mean --node?) (see 'exo-actors remote status --help')"},
+		{[]string{"remote", "--node", "127.0.0.1:1", "run", "--kindd", "echo"}, "unknown flag: --kindd (did you mean --kind?)"},
+		{[]string{"status", "--adr=x"}, "unknown flag: --adr (did you mean --addr?)"},
+		{[]string{"node", "--zzzzzz"}, "unknown flag: --zzzzzz (see 'exo-actors node --help')"},
+	} {
+		code, stderr := runCLI(t, tc.args...)
+		if code != ExitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
 // TestRemoteTLSFlagsMissing: on the command line the TLS files are named by
 // their flags, before any dial.
 func TestRemoteTLSFlagsMissing(t *testing.T) {
