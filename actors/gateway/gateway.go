@@ -179,7 +179,9 @@ type Stats struct {
 
 // Start spawns the gateway actor in the node's actor system (whose remote,
 // if any, must already be started so the gateway's PID carries the node's
-// address).
+// address), and adds its counts to the node's metrics (exo_gateway_*,
+// Node.RegisterMetrics). Close it: Close removes them again, and until
+// then a second Start on the same node is refused (one gateway per node).
 func Start(cfg Config) (*Gateway, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {

@@ -13,7 +13,7 @@ import (
 
 func TestMain(m *testing.M) {
 	if h := os.Getenv(helperEnv); h != "" {
-		// A helper process of a test (helpers_test.go): a client of a
+		// A helper process of a test (remote_gap_test.go): a client of a
 		// node with its own protoactor endpoint, which lives as long as
 		// its process, so not in this one.
 		os.Exit(runHelper(h))

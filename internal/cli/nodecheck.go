@@ -55,9 +55,9 @@ func checkKindCommands(c *nodeConfig, lookPath func(string) (string, error)) err
 	// Every broken kind at once: an operator who fixes one should not
 	// learn of the next only at the next start.
 	for i := range errs {
-		errs[i] = fmt.Sprintf("(%d) %s", i+1, errs[i])
+		errs[i] = fmt.Sprintf("(%d) %s", i+1, strings.TrimSuffix(errs[i], ", then start the node again"))
 	}
-	return fmt.Errorf("%d kinds cannot start: %s", len(errs), strings.Join(errs, " "))
+	return fmt.Errorf("%d kinds cannot start: %s; fix them, then start the node again", len(errs), strings.Join(errs, " "))
 }
 
 func checkCommand(kind, command, dir string, env []string, label string, lookPath func(string) (string, error)) error {

@@ -151,7 +151,7 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 		c.kinds[name] = exo.RemoteKind{Spec: spec, MaxRunners: k.MaxRunners}
 	}
 	if maxMessage < 0 || maxMessage > 64<<20 {
-		return nil, fmt.Errorf("max_message %d: want 0 (default 4 MiB) to %d bytes (64MiB)", maxMessage, 64<<20)
+		return nil, fmt.Errorf("max_message %s: want 0 (default 4 MiB) to %d bytes (64MiB)", f.MaxMessage.written(maxMessage), 64<<20)
 	}
 	if t := f.Tasks; t != nil {
 		if t.InFlight < 0 {
@@ -242,6 +242,15 @@ func (s *sizeSetting) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// written is the size as the config wrote it, for errors: the number, or
+// the string and the bytes it makes ("65MiB" (68157440 bytes)).
+func (s sizeSetting) written(n int64) string {
+	if raw := strings.TrimSpace(string(s.raw)); strings.HasPrefix(raw, `"`) {
+		return fmt.Sprintf("%s (%d bytes)", raw, n)
+	}
+	return fmt.Sprint(n)
+}
+
 // bytes returns the size (0 when absent or null); key names it in errors.
 func (s sizeSetting) bytes(key string) (int64, error) {
 	raw := strings.TrimSpace(string(s.raw))
@@ -252,6 +261,9 @@ func (s sizeSetting) bytes(key string) (int64, error) {
 		var text string
 		if err := json.Unmarshal(s.raw, &text); err != nil {
 			return 0, fmt.Errorf("%s %s: %v", key, raw, err)
+		}
+		if strings.TrimSpace(text) == "0" {
+			return 0, nil // as the number 0: the default
 		}
 		n, err := parseBytes(text)
 		if err != nil {

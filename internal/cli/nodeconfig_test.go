@@ -33,7 +33,7 @@ func TestParseNodeConfig(t *testing.T) {
 // max_message is a whole number of bytes or a size with a unit; KiB, MiB
 // and GiB are powers of 1024, KB, MB and GB powers of 1000.
 func TestParseNodeConfigMaxMessageSize(t *testing.T) {
-	for in, want := range map[string]int{`65536`: 65536, `"4MiB"`: 4 << 20, `"2MB"`: 2e6, `"512KiB"`: 512 << 10, `null`: 0} {
+	for in, want := range map[string]int{`65536`: 65536, `"4MiB"`: 4 << 20, `"0"`: 0, `0`: 0, `"2MB"`: 2e6, `"512KiB"`: 512 << 10, `null`: 0} {
 		c, err := parseNodeConfig(strings.NewReader(`{"kinds": {"echo": {"builtin": true}}, "max_message": ` + in + `}`))
 		if err != nil || c.maxMessage != want {
 			t.Errorf("max_message %s: %v, %v; want %d", in, c, err, want)
@@ -111,7 +111,7 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		// max_message takes a size as rss_limit does (before: "want a
 		// whole number, got JSON string" for "4MiB").
 		{`{"kinds": {"echo": {"command": "x"}}, "max_message": "lots"}`, `max_message "lots": want a positive size like "8GiB", "512MiB" or a number of bytes`},
-		{`{"kinds": {"echo": {"command": "x"}}, "max_message": "65MiB"}`, "max_message 68157440: want 0 (default 4 MiB) to 67108864 bytes (64MiB)"},
+		{`{"kinds": {"echo": {"command": "x"}}, "max_message": "65MiB"}`, `max_message "65MiB" (68157440 bytes): want 0 (default 4 MiB) to 67108864 bytes (64MiB)`},
 		{`{"kinds": {"echo": {"command": "x"}}, "max_message": 1.5}`, `max_message 1.5: want a whole number of bytes, or a size like "4MiB"`},
 		{`{"kinds": {"echo": {"command": "x"}}, "max_message": true}`, `max_message true: want a whole number of bytes, or a size like "4MiB"`},
 		{`{"kinds": {"echo": {"command": "x"}}, "tasks": {"ack_timeout": "soon"}}`, `tasks.ack_timeout "soon"`},
@@ -322,6 +322,10 @@ func TestNodeRefusesUnstartableCommand(t *testing.T) {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q: want %q", err, w)
 		}
+	}
+	// "then start the node again" once, at the end (a review).
+	if n := strings.Count(err.Error(), "start the node again"); n != 1 || !strings.HasSuffix(err.Error(), "; fix them, then start the node again") {
+		t.Errorf("error %q: want one closing \"fix them, then start the node again\"", err)
 	}
 
 	// Startable commands pass: a path, a name in PATH, a path relative to dir.

@@ -256,8 +256,8 @@ func printRemoteStatus(out io.Writer, rows []remoteNodeStatus) {
 			fmt.Fprintf(out, "%-*s   kinds %s\n", wName, st.Name, strings.Join(st.Kinds, ","))
 		}
 		if n := st.SpawnsUnconfirmed; n > 0 {
-			fmt.Fprintf(out, "%-*s   unconfirmed spawns %d: runners spawned for a client lost before it confirmed their IDs reached its caller; "+
-				"the node's log names each (\"may be known to nobody\"): stop those nobody holds with exo-actors remote stop\n", wName, st.Name, n)
+			fmt.Fprintf(out, "%-*s   unconfirmed spawns %d since the node started: runners spawned for a client lost before it confirmed their IDs reached its caller; "+
+				"the node's log names each (\"may be known to nobody\"): stop those nobody holds with exo-actors remote stop --node %s RUNNER_ID\n", wName, st.Name, n, r.addr)
 		}
 		for _, ri := range r.infos {
 			if !ri.Status.Terminal() || ri.Restarting {
@@ -525,6 +525,10 @@ type nodeRun struct {
 	head atomic.Uint64
 	wake context.CancelFunc
 	done chan struct{}
+	// want is how many of the run's tasks went to this node; headErr why
+	// endRead could not learn the head (the reader then waits on).
+	want    int
+	headErr error
 	// watch is what watchRunner saw of its runner (remote_watch.go): under
 	// watchMu, read with watched; watchSeen (capacity 1, never closed)
 	// rings after each event it took in.
@@ -604,7 +608,7 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 		}
 		rctx, wake := context.WithCancel(ctx)
 		defer wake()
-		nr.wake, nr.done = wake, make(chan struct{})
+		nr.wake, nr.done, nr.want = wake, make(chan struct{}), want
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
@@ -670,8 +674,14 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 	for _, nr := range runs {
 		passed := len(nr.handles) - countOn(failed, nr.c.NodeName())
 		hidden := ""
-		if nr.hidden > 0 {
+		switch {
+		case nr.hidden > 0 && nr.gaps > 0:
 			hidden = fmt.Sprintf(" (and %d in gaps)", nr.hidden)
+		case nr.hidden > 0:
+			// No gap hid it: its handle ended on the client's side first
+			// (a chunk it could not take), and the node published the
+			// outcome after the stream's head was read.
+			hidden = fmt.Sprintf(" (and %d not on the stream when the run stopped reading)", nr.hidden)
 		}
 		fmt.Fprintf(out, "node %-8s %s passed the check; tasks stream: %s in order, %s, %s%s\n",
 			nr.c.NodeName(), plural(passed, "task"), plural(nr.events, "event"), plural(nr.gaps, "gap"), plural(nr.outcomes, "outcome"), hidden)
@@ -682,7 +692,14 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 			failed = append(failed, fmt.Sprintf("node %s stream out of order: %s", nr.c.NodeName(), nr.order))
 		}
 		if nr.err != nil {
-			failed = append(failed, fmt.Sprintf("node %s stream: %v", nr.c.NodeName(), nr.err))
+			why := ""
+			if nr.headErr != nil {
+				// The reader waited for outcomes a Gap may have hidden, as
+				// it could not learn where to stop (endRead).
+				why = fmt.Sprintf(" (waiting for %s of its tasks; where the stream stood when they had ended could not be learned: %v)",
+					plural(nr.want-nr.outcomes, "outcome"), nr.headErr)
+			}
+			failed = append(failed, fmt.Sprintf("node %s stream: %v%s", nr.c.NodeName(), nr.err, why))
 		}
 	}
 	fmt.Fprintf(out, "%s on %s in %s\n", plural(r.tasks, "task"), plural(len(runs), "node"), elapsed.Round(time.Millisecond))
@@ -903,7 +920,9 @@ func (nr *nodeRun) read(ctx, rctx context.Context, sub *exo.Subscription, want i
 		}
 		last = ev.Seq
 		nr.events++
-		if p, ok := ev.Payload.(exo.TaskStatusChanged); ok {
+		if p, ok := ev.Payload.(exo.TaskStatusChanged); ok && ev.RunnerID == nr.runner {
+			// Only this run's tasks: other clients' tasks on the node
+			// come on the same topic.
 			switch p.Status {
 			case exo.TaskComplete, exo.TaskFailed,
 				exo.TaskCancelled, exo.TaskTimedOut:
@@ -936,14 +955,17 @@ func (nr *nodeRun) endRead(ctx context.Context) {
 	}
 	probe, err := nr.c.SubscribeContext(ctx, exo.TopicTasks, exo.Filter{TaskID: headProbeTask}, exo.SubscribeOptions{Buffer: 1, Window: 1})
 	if err != nil {
+		nr.headErr = err
 		return
 	}
 	after, known := probe.JoinedAfter()
 	probe.Close()
-	if known {
-		nr.head.Store(after + 1)
-		nr.wake()
+	if !known {
+		nr.headErr = errors.New("the node does not say (older than this client)")
+		return
 	}
+	nr.head.Store(after + 1)
+	nr.wake()
 }
 
 // plural says "1 node", "3 nodes".

@@ -228,7 +228,7 @@ func TestKindsColumn(t *testing.T) {
 func TestRemoteStatusNamesUnconfirmedSpawns(t *testing.T) {
 	var b bytes.Buffer
 	printRemoteStatus(&b, []remoteNodeStatus{{st: exo.NodeStatus{Name: "node-a", Kinds: []string{"echo"}, SpawnsUnconfirmed: 2, Uptime: time.Second}, addr: "127.0.0.1:7101"}})
-	for _, want := range []string{"node-a     unconfirmed spawns 2: ", `"may be known to nobody"`, "exo-actors remote stop"} {
+	for _, want := range []string{"node-a     unconfirmed spawns 2 since the node started: ", `"may be known to nobody"`, "exo-actors remote stop --node 127.0.0.1:7101 RUNNER_ID"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q:\n%s", want, b.String())
 		}

@@ -555,9 +555,9 @@ func (s *Spawner) Start(spec Spec, gen uint64, deliver Deliver, opts Options) (*
 // that is missing makes exec fail with ENOENT, as if the script itself
 // were missing (StartError); one run through env ("#!/usr/bin/env
 // python3") starts, and env exits 127 when it finds no such program in the
-// PATH of env, the runner's environment (nil: this process's), so that
+// PATH of envList, the runner's environment (nil: this process's), so that
 // program is looked up there too.
-func BadInterpreter(path, dir string, env []string) *Interpreter {
+func BadInterpreter(path, dir string, envList []string) *Interpreter {
 	if !filepath.IsAbs(path) && dir != "" {
 		path = filepath.Join(dir, path)
 	}
@@ -575,27 +575,43 @@ func BadInterpreter(path, dir string, env []string) *Interpreter {
 	}
 	unix, crlf := strings.CutSuffix(rest, "\r")
 	if !crlf {
-		return badShebang(rest, dir, env)
+		return badShebang(rest, dir, envList)
 	}
 	// Windows line endings: the name the kernel or env looks for ends in
 	// a carriage return. Say what else the line will meet once converted,
 	// so that one fix is enough.
 	interp, arg := splitShebang(rest)
+	env := filepath.Base(interp) == "env"
+	if env && strings.HasPrefix(arg, "-") {
+		// env's own options (-S splits the rest, a carriage return as
+		// blank): not judged, so neither is the line's end.
+		return badShebang(unix, dir, envList)
+	}
 	const why = "the line ends in a carriage return (the script has Windows line endings)"
+	const convert = "convert the script to Unix line endings, e.g. with dos2unix"
 	i := &Interpreter{
 		Problem: fmt.Sprintf("its #! line names %q, which does not exist: %s", interp, why),
-		Fix:     fmt.Sprintf("convert the script to Unix line endings, e.g. with dos2unix, so that its #! line names %s", strings.TrimSuffix(interp, "\r")),
+		Fix:     fmt.Sprintf("%s, so that its #! line names %s", convert, strings.TrimSuffix(interp, "\r")),
 	}
+	// What the argument is once converted: the kernel drops the blanks at
+	// the line's end.
+	base := strings.TrimRight(strings.TrimSuffix(arg, "\r"), " \t")
 	switch {
 	case arg == "":
-	case filepath.Base(interp) == "env" && !strings.HasPrefix(arg, "-"):
+	case env:
 		i.Problem = fmt.Sprintf("its #! line runs %q through %s, which finds no such program: %s", arg, interp, why)
-		i.Fix = fmt.Sprintf("convert the script to Unix line endings, e.g. with dos2unix, so that its #! line runs %s", strings.TrimSuffix(arg, "\r"))
+		i.Fix = fmt.Sprintf("%s, so that its #! line runs %s", convert, base)
+		if base == "" {
+			i.Fix = fmt.Sprintf("%s, and name the program after %s", convert, interp)
+		}
 	default:
 		i.Problem = fmt.Sprintf("its #! line hands %s the argument %q: %s", interp, arg, why)
-		i.Fix = fmt.Sprintf("convert the script to Unix line endings, e.g. with dos2unix, so that the argument is %s", strings.TrimSuffix(arg, "\r"))
+		i.Fix = fmt.Sprintf("%s, so that the argument is %s", convert, base)
+		if base == "" {
+			i.Fix = fmt.Sprintf("%s, so that the line hands %s no argument", convert, interp)
+		}
 	}
-	if after := badShebang(unix, dir, env); after != nil {
+	if after := badShebang(unix, dir, envList); after != nil {
 		i.Problem += "; converted, " + after.Problem
 		i.Fix += ", and " + after.Fix
 		i.Missing, i.NoDir = after.Missing, after.NoDir

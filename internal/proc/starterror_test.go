@@ -118,6 +118,14 @@ func TestMissingInterpreterReadsTheLineAsTheKernelDoes(t *testing.T) {
 		// still names wrong (a new user's trial needed two restarts).
 		{"windows line ending and missing", "#!/no/such/python9\r\n", "", `its #! line names "/no/such/python9\r", which does not exist: the line ends in a carriage return (the script has Windows line endings); converted, its #! line names /no/such/python9, which does not exist; convert the script to Unix line endings, e.g. with dos2unix, so that its #! line names /no/such/python9, and install it, or fix the script's #! line`},
 		{"windows line ending after an argument", "#!/bin/sh -e\r\n", "", `its #! line hands /bin/sh the argument "-e\r": the line ends in a carriage return`},
+		// env -S splits its argument, a carriage return as a blank: such a
+		// line runs, and is not refused (a review).
+		{"env -S, windows line ending", "#!/usr/bin/env -S sh -e\r\n", "", ""},
+		// Nothing but blanks before the carriage return: the fix says
+		// what the converted line is, not an empty name (a review).
+		{"windows line ending after a blank", "#!/bin/sh \r\n", "", `; convert the script to Unix line endings, e.g. with dos2unix, so that the line hands /bin/sh no argument`},
+		{"env, windows line ending after a blank", "#!/usr/bin/env \r\n", "", `; convert the script to Unix line endings, e.g. with dos2unix, and name the program after /usr/bin/env`},
+		{"env, a blank before the carriage return", "#!/usr/bin/env sh \r\n", "", `, so that its #! line runs sh`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			script := filepath.Join(dir, "runner.py")
