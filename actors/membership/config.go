@@ -177,8 +177,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Host == "" {
 		c.Host = DefaultHost
 	}
-	if net.ParseIP(c.Host) == nil {
+	if ip := net.ParseIP(c.Host); ip == nil {
 		return c, fmt.Errorf("bad host %q: want an IP address such as 127.0.0.1", c.Host)
+	} else if ip.IsUnspecified() {
+		// The member's Remote advertises the address it listens on, and
+		// its peers poll the HTTP port there (a new user's trial saw
+		// 0.0.0.0 accepted, and the node listen on every interface).
+		return c, fmt.Errorf("bad host %q: a member advertises this address to its peers (its Remote and its HTTP port), and %s is no address to dial; give the IP they reach this host at (e.g. --cluster-host 10.0.0.5), or leave it out for 127.0.0.1", c.Host, c.Host)
 	}
 	if c.RemotePort < 0 || c.RemotePort > 65535 {
 		return c, fmt.Errorf("bad remote port %d: want 0 (any) to 65535", c.RemotePort)
@@ -197,7 +202,16 @@ func (c Config) withDefaults() (Config, error) {
 			if err != nil {
 				return c, fmt.Errorf("bad peer %q: want host:port (%v)", p, err)
 			}
-			if port == c.ManagePort && (host == c.Host || host == "localhost") {
+			if host == "localhost" {
+				// Peers are compared as written, and a member knows
+				// itself by its --cluster-host IP: a "localhost" entry
+				// passed as this member, and the others, which list it
+				// as 127.0.0.1, looked like peers that lack it (a new
+				// user's trial).
+				return c, fmt.Errorf("bad peer %q: write the IP, e.g. %s: members compare peer addresses as written, and each knows itself by its --cluster-host IP (%s)",
+					p, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), c.Host)
+			}
+			if port == c.ManagePort && host == c.Host {
 				own = true
 			}
 		}

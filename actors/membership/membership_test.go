@@ -38,6 +38,11 @@ func TestConfigErrors(t *testing.T) {
 		{"bad peer", func(c *Config) { c.Peers = []string{"127.0.0.1:7001", "nohost"} }, `bad peer "nohost"`},
 		{"peer port", func(c *Config) { c.Peers = []string{"127.0.0.1:7001", "h:0"} }, `bad peer "h:0"`},
 		{"self not in peers", func(c *Config) { c.Peers = []string{"127.0.0.1:7002"} }, "do not include this member's own 127.0.0.1:7001"},
+		// localhost is not resolved to this member: it was taken as this
+		// member at start, and its peers then disagreed with it forever.
+		{"localhost peer", func(c *Config) { c.Peers = []string{"localhost:7001", "127.0.0.1:7002"} }, `bad peer "localhost:7001": write the IP, e.g. 127.0.0.1:7001`},
+		{"unspecified host", func(c *Config) { c.Host = "0.0.0.0" }, `bad host "0.0.0.0": a member advertises this address to its peers`},
+		{"unspecified host, IPv6", func(c *Config) { c.Host = "::" }, `bad host "::": a member advertises`},
 		{"etcd without endpoints", func(c *Config) { c.Provider = ProviderEtcd }, "etcd needs at least one endpoint"},
 		{"etcd empty endpoint", func(c *Config) { c.Provider = ProviderEtcd; c.EtcdEndpoints = []string{" "} }, "empty etcd endpoint"},
 		{"etcd base key", func(c *Config) {

@@ -91,6 +91,11 @@ func (o *clusterOptions) check(f *pflag.FlagSet, runners int) error {
 	}
 	for _, n := range []string{"http", "http-allow-remote", "hold", "runner-fault", "tokens", "layers", "token-delay", "layer-delay"} {
 		if f.Changed(n) {
+			if n == "hold" {
+				// The cluster demo's page lives as long as the demo: say
+				// how to keep it longer (a new user's trial).
+				return usageErrorf("--hold works only with --nodes 1; the cluster demo (and its --ui page) runs for --duration (12s by default, e.g. --duration 5m) and then shuts down")
+			}
 			return usageErrorf("--%s works only with --nodes 1", n)
 		}
 	}

@@ -232,8 +232,8 @@ func (p clusterPage) StopRunnerAt(ctx context.Context, at string, gen uint64) (s
 	for _, in := range infos {
 		if in.ID == id {
 			found = true
-			if in.Generation != gen {
-				return "", &pageError{http.StatusConflict, errors.New(webui.StaleGeneration(at, in.Generation, gen))}
+			if err := stopRefusal(at, in, gen); err != nil {
+				return "", err
 			}
 		}
 	}
@@ -246,4 +246,23 @@ func (p clusterPage) StopRunnerAt(ctx context.Context, at string, gen uint64) (s
 	}
 	p.d.logf("PAGE  stop %s (generation %d): %s", at, gen, res.Summary())
 	return fmt.Sprintf("stopped: %s after %s", res.Summary(), res.Total.Round(time.Millisecond)), nil
+}
+
+// stopRefusal is why the page's stop of runner at (seen at generation
+// gen; in is its node's record) is refused, or nil: another generation,
+// or, as on a single node's page, a runner with no process that will not
+// restart (before, that one answered 200 "stopped: was not running", and
+// a crash of the same runner 409: a new user's trial).
+func stopRefusal(at string, in exo.RunnerInfo, gen uint64) error {
+	if in.Generation != gen {
+		return &pageError{http.StatusConflict, errors.New(webui.StaleGeneration(at, in.Generation, gen))}
+	}
+	if in.Status.Terminal() && !in.Restarting {
+		how := "stopped for good"
+		if r := in.LastRecord; r != nil && (r.Decision.Action == exo.ActionEscalate || r.Decision.Then == exo.ActionEscalate) {
+			how = fmt.Sprintf("stopped for good: it escalated at generation %d (%s)", in.Generation, r.Kind)
+		}
+		return &pageError{http.StatusConflict, errors.New(webui.StoppedForGood(at, how))}
+	}
+	return nil
 }

@@ -137,6 +137,7 @@ func TestHTTPFlagRefusesRemoteHost(t *testing.T) {
 		{[]string{"demo", "--http-allow-remote"}, "exo-actors: --http-allow-remote needs --http ADDR (see 'exo-actors demo --help')\n"},
 		{[]string{"node", "--name", "a", "--config", conf, "--http-allow-remote"}, "exo-actors: --http-allow-remote needs --http ADDR (see 'exo-actors node --help')\n"},
 		{[]string{"demo", "--nodes", "3", "--http-allow-remote"}, "exo-actors: --http-allow-remote works only with --nodes 1 (see 'exo-actors demo --help')\n"},
+		{[]string{"demo", "--nodes", "3", "--hold", "30s"}, "exo-actors: --hold works only with --nodes 1; the cluster demo (and its --ui page) runs for --duration (12s by default, e.g. --duration 5m) and then shuts down (see 'exo-actors demo --help')\n"},
 	} {
 		if code, stderr := runCLI(t, c.args...); code != ExitUsage || stderr != c.want {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, ExitUsage, c.want)

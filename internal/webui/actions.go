@@ -137,7 +137,7 @@ func (h *handler) current(ctx context.Context, id string, gen uint64) (actors.Ru
 			continue
 		}
 		if in.Removed() {
-			return in, infos, refuse(http.StatusConflict, "runner %s is %s: it has no process and will not restart (the page lists it until the node forgets it)", id, removedHow(in))
+			return in, infos, refuse(http.StatusConflict, "%s", StoppedForGood(id, removedHow(in)))
 		}
 		if in.Generation != gen {
 			return in, infos, refuse(http.StatusConflict, "%s", StaleGeneration(id, in.Generation, gen))
@@ -155,6 +155,13 @@ func StaleGeneration(id string, now, saw uint64) string {
 		return fmt.Sprintf("runner %s is at generation %d: generation %d has not started, so no page showed it; reload the page and use the generation it lists (runners[].generation in /api/status)", id, now, saw)
 	}
 	return fmt.Sprintf("runner %s is at generation %d now, not %d: it restarted since the page looked; try again", id, now, saw)
+}
+
+// StoppedForGood is the refusal of an action on runner id, which has no
+// process and will not restart; how says how it ended ("stopped for good",
+// or "stopped for good: it escalated at generation 4 (exit_nonzero)").
+func StoppedForGood(id, how string) string {
+	return fmt.Sprintf("runner %s is %s: it has no process and will not restart (the page lists it until the node forgets it)", id, how)
 }
 
 // removedHow says how a removed runner ended: escalated (its last error
