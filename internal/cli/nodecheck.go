@@ -75,8 +75,8 @@ func checkCommand(kind, command, dir string, env []string, label string, lookPat
 					what, kind, filepath.Join(dir, command), key, command)
 			}
 		}
-		if p, ok := envPath(env); ok {
-			if found := findExecutable(command, p); found != "" {
+		if p, ok := proc.EnvPATH(env); ok {
+			if found := proc.FindExecutable(command, p, dir); found != "" {
 				return fmt.Errorf("%s is not in the node's PATH, only in the PATH that kinds.%s.env sets, which the node does not search: set %s to the full path %q", what, kind, key, found)
 			}
 		}
@@ -108,10 +108,8 @@ func checkCommand(kind, command, dir string, env []string, label string, lookPat
 // runs; a program run through env ("#!/usr/bin/env python3") is looked up
 // in the runner's PATH: the kind's env's, else the node's.
 func checkInterpreter(kind, what, path, dir string, env []string, key string) error {
-	if _, ok := envPath(env); !ok {
-		env = nil // the node's own environment, which the runner inherits
-	}
-	i := proc.BadInterpreter(path, dir, env)
+	// The runner's environment: the node's, then the kind's env.
+	i := proc.BadInterpreter(path, dir, append(os.Environ(), env...))
 	if i == nil {
 		return nil
 	}
@@ -123,33 +121,6 @@ func checkInterpreter(kind, what, path, dir string, env []string, key string) er
 		fix += fmt.Sprintf(" (or set %s to the interpreter and the script to its args)", key)
 	}
 	return fmt.Errorf("%s cannot run: %s; %s, then start the node again", what, i.Problem, fix)
-}
-
-// envPath returns the last PATH=... of a kind's env (the one the runner
-// would see), if any.
-func envPath(env []string) (string, bool) {
-	p, ok := "", false
-	for _, e := range env {
-		if v, found := strings.CutPrefix(e, "PATH="); found {
-			p, ok = v, true
-		}
-	}
-	return p, ok
-}
-
-// findExecutable looks name up in the directories of pathList (only to
-// hint where it is); it returns "" when no executable regular file is there.
-func findExecutable(name, pathList string) string {
-	for _, d := range filepath.SplitList(pathList) {
-		if d == "" || !filepath.IsAbs(d) {
-			continue
-		}
-		p := filepath.Join(d, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
-			return p
-		}
-	}
-	return ""
 }
 
 // checkKindDir checks a kind's dir (label names its key, and the value

@@ -668,7 +668,7 @@ func badShebang(rest, dir string, env []string) *Interpreter {
 			Problem: fmt.Sprintf("its #! line names %s, which cannot be reached (%v)", interp, errors.Unwrap(err)),
 			Fix:     "fix the permissions of its directories, or the script's #! line",
 		}
-	case fi.IsDir() || fi.Mode().Perm()&0o111 == 0:
+	case !isExecutableFile(fi):
 		return &Interpreter{
 			Problem: fmt.Sprintf("its #! line names %s, which is not an executable file", interp),
 			Fix:     "fix the script's #! line, or chmod +x the interpreter if it is one",
@@ -699,7 +699,7 @@ func badEnvProgram(interp, arg, dir string, env []string) *Interpreter {
 		if !filepath.IsAbs(at) && dir != "" {
 			at = filepath.Join(dir, at)
 		}
-		if fi, err := os.Stat(at); err != nil || fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
+		if fi, err := os.Stat(at); err != nil || !isExecutableFile(fi) {
 			return &Interpreter{
 				Problem: fmt.Sprintf("its #! line runs %s through %s, which is not an executable file", arg, interp),
 				Fix:     "install it, or fix the script's #! line",
@@ -708,29 +708,15 @@ func badEnvProgram(interp, arg, dir string, env []string) *Interpreter {
 		}
 		return nil
 	}
-	pathList, found := "", false
-	if env == nil {
-		pathList, found = os.LookupEnv("PATH")
-	} else {
-		for _, e := range env {
-			if v, ok := strings.CutPrefix(e, "PATH="); ok {
-				pathList, found = v, true
-			}
-		}
+	pathList, found := os.LookupEnv("PATH")
+	if env != nil {
+		pathList, found = EnvPATH(env)
 	}
 	if !found {
 		pathList = "/bin:/usr/bin" // what env's execvp searches without a PATH
 	}
-	for _, d := range filepath.SplitList(pathList) {
-		if d == "" {
-			d = "."
-		}
-		if !filepath.IsAbs(d) && dir != "" {
-			d = filepath.Join(dir, d)
-		}
-		if fi, err := os.Stat(filepath.Join(d, arg)); err == nil && !fi.IsDir() && fi.Mode().Perm()&0o111 != 0 {
-			return nil
-		}
+	if FindExecutable(arg, pathList, dir) != "" {
+		return nil
 	}
 	return &Interpreter{
 		Problem: fmt.Sprintf("its #! line runs %s through %s, which finds no %s in the runner's PATH (%s)", arg, interp, arg, pathList),
@@ -745,6 +731,43 @@ func badEnvProgram(interp, arg, dir string, env []string) *Interpreter {
 // says whether the #! line was why. Safe from the owner only.
 func (p *Process) BadInterpreter() *Interpreter {
 	return BadInterpreter(p.cmd.Path, p.cmd.Dir, p.cmd.Env)
+}
+
+// EnvPATH returns the last PATH=… of env (the one a process with that
+// environment sees), if any.
+func EnvPATH(env []string) (string, bool) {
+	p, ok := "", false
+	for _, e := range env {
+		if v, found := strings.CutPrefix(e, "PATH="); found {
+			p, ok = v, true
+		}
+	}
+	return p, ok
+}
+
+// FindExecutable looks name up in the directories of pathList as a
+// process running in dir would (an empty entry is ".", a relative one is
+// taken from dir), and returns the first executable regular file found
+// there, or "".
+func FindExecutable(name, pathList, dir string) string {
+	for _, d := range filepath.SplitList(pathList) {
+		if d == "" {
+			d = "."
+		}
+		if !filepath.IsAbs(d) && dir != "" {
+			d = filepath.Join(dir, d)
+		}
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && isExecutableFile(fi) {
+			return p
+		}
+	}
+	return ""
+}
+
+// isExecutableFile: a regular file with an execute bit.
+func isExecutableFile(fi fs.FileInfo) bool {
+	return fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
 
 // Interpreter is what BadInterpreter found wrong with a script's #! line.
