@@ -258,11 +258,11 @@ func stopRefusal(at string, in exo.RunnerInfo, gen uint64) error {
 		return &pageError{http.StatusConflict, errors.New(webui.StaleGeneration(at, in.Generation, gen))}
 	}
 	if in.Status.Terminal() && !in.Restarting {
-		how := "stopped for good"
+		escalated := ""
 		if r := in.LastRecord; r != nil && (r.Decision.Action == exo.ActionEscalate || r.Decision.Then == exo.ActionEscalate) {
-			how = fmt.Sprintf("stopped for good: it escalated at generation %d (%s)", in.Generation, r.Kind)
+			escalated = string(r.Kind)
 		}
-		return &pageError{http.StatusConflict, errors.New(webui.StoppedForGood(at, how))}
+		return &pageError{http.StatusConflict, errors.New(webui.StoppedForGood(at, in.Generation, escalated))}
 	}
 	return nil
 }

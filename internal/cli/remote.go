@@ -612,7 +612,7 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
-			nr.read(ctx, rctx, sub, want)
+			nr.read(ctx, rctx, sub)
 		}()
 	}
 	start := time.Now()
@@ -890,7 +890,8 @@ func countOn(failed []string, node string) int {
 // slower than the runner's chunks: drop-oldest) never comes, and before,
 // the run waited for it until --timeout and blamed the timeout (a new
 // user's trial). rctx is ctx until endRead wakes it.
-func (nr *nodeRun) read(ctx, rctx context.Context, sub *exo.Subscription, want int) {
+func (nr *nodeRun) read(ctx, rctx context.Context, sub *exo.Subscription) {
+	want := nr.want
 	defer close(nr.done) // sole sender: this reader (its one run)
 	if testHookReadLate {
 		<-rctx.Done()

@@ -137,7 +137,11 @@ func (h *handler) current(ctx context.Context, id string, gen uint64) (actors.Ru
 			continue
 		}
 		if in.Removed() {
-			return in, infos, refuse(http.StatusConflict, "%s", StoppedForGood(id, removedHow(in)))
+			escalated := ""
+			if r := in.LastRecord; r != nil && (r.Decision.Action == errhandler.Escalate || r.Decision.Then == errhandler.Escalate) {
+				escalated = string(r.Kind)
+			}
+			return in, infos, refuse(http.StatusConflict, "%s", StoppedForGood(id, in.Generation, escalated))
 		}
 		if in.Generation != gen {
 			return in, infos, refuse(http.StatusConflict, "%s", StaleGeneration(id, in.Generation, gen))
@@ -157,20 +161,16 @@ func StaleGeneration(id string, now, saw uint64) string {
 	return fmt.Sprintf("runner %s is at generation %d now, not %d: it restarted since the page looked; try again", id, now, saw)
 }
 
-// StoppedForGood is the refusal of an action on runner id, which has no
-// process and will not restart; how says how it ended ("stopped for good",
-// or "stopped for good: it escalated at generation 4 (exit_nonzero)").
-func StoppedForGood(id, how string) string {
-	return fmt.Sprintf("runner %s is %s: it has no process and will not restart (the page lists it until the node forgets it)", id, how)
-}
-
-// removedHow says how a removed runner ended: escalated (its last error
-// record's decision), or stopped.
-func removedHow(in actors.RunnerInfo) string {
-	if r := in.LastRecord; r != nil && (r.Decision.Action == errhandler.Escalate || r.Decision.Then == errhandler.Escalate) {
-		return fmt.Sprintf("stopped for good: it escalated at generation %d (%s)", in.Generation, r.Kind)
+// StoppedForGood is the refusal of an action on runner id, at generation
+// gen, which has no process and will not restart: escalated names the
+// failure kind its last error record escalated ("exit_nonzero"), "" for a
+// runner stopped otherwise.
+func StoppedForGood(id string, gen uint64, escalated string) string {
+	how := "stopped for good"
+	if escalated != "" {
+		how = fmt.Sprintf("stopped for good: it escalated at generation %d (%s)", gen, escalated)
 	}
-	return "stopped for good"
+	return fmt.Sprintf("runner %s is %s: it has no process and will not restart (the page lists it until the node forgets it)", id, how)
 }
 
 func (h *handler) fault(w http.ResponseWriter, r *http.Request) {
