@@ -321,7 +321,15 @@ func (a *runnerActor) start(ctx actor.Context) {
 			kind = errhandler.KindNodeFault // cannot fork, out of memory or file descriptors: node-wide
 		}
 		a.log.WithError(err).WithField("reason", string(kind)).Error("runner process could not start")
-		a.failure = a.newFailure(kind, SourceSpawn, err.Error(), err)
+		msg := err.Error()
+		if kind == errhandler.KindExecNotFound || kind == errhandler.KindSpawnFailed {
+			// The fix names this kind's config key (proc's text names no
+			// key: it does not know whose command it started). In the
+			// message, not only the failure's hint: the runner's status,
+			// ListRunners' LastError and a remote client show the message.
+			msg += "; " + kind.HintFor(a.slot.spec.Kind)
+		}
+		a.failure = a.newFailure(kind, SourceSpawn, msg, err)
 		a.to(lifeReaping) // nothing to reap: no process, no goroutines
 		a.maybeFinish(ctx)
 		return
@@ -894,20 +902,10 @@ func (a *runnerActor) kill(why string) {
 }
 
 func (a *runnerActor) newFailure(kind errhandler.Kind, src DetectionSource, msg string, cause error) *RunnerFailure {
-	if k := a.slot.spec.Kind; k != "" && strings.Contains(msg, kindKey) {
-		// proc's texts name a node's config key for any kind; this
-		// runner's kind is known (a new user's trial saw
-		// "kinds.<kind>.command" in the failure of a runner whose
-		// command was removed after its node started).
-		msg = strings.ReplaceAll(msg, kindKey, "kinds."+k+".")
-		if cause != nil && strings.Contains(cause.Error(), kindKey) {
-			cause = &kindNamedError{err: cause, text: strings.ReplaceAll(cause.Error(), kindKey, "kinds."+k+".")}
-		}
-	}
 	now := a.node.runnerClock.Now()
 	f := &RunnerFailure{
 		Failure: errhandler.Failure{Kind: kind, Component: "runner", Operation: string(src),
-			RunnerID: a.slot.id, Generation: a.gen, Message: msg, Cause: cause}.WithHint(src.hint()),
+			RunnerID: a.slot.id, RunnerKind: a.slot.spec.Kind, Generation: a.gen, Message: msg, Cause: cause}.WithHint(src.hint()),
 		Source: src,
 		At:     now,
 		Uptime: now.Sub(a.started),
@@ -917,19 +915,6 @@ func (a *runnerActor) newFailure(kind errhandler.Kind, src DetectionSource, msg 
 	}
 	return f
 }
-
-// kindKey is how proc's texts name a node's config key of any kind.
-const kindKey = "kinds.<kind>."
-
-// kindNamedError is err with its text's kindKey replaced by the runner's
-// kind; errors.Is and errors.As see err.
-type kindNamedError struct {
-	err  error
-	text string
-}
-
-func (e *kindNamedError) Error() string { return e.text }
-func (e *kindNamedError) Unwrap() error { return e.err }
 
 // enterReaping: the process is gone; close its stdin (the writer ends after
 // what is queued) and wait for the goroutines, bounded by Drain.

@@ -212,6 +212,9 @@ func TestHandshakeErrors(t *testing.T) {
 			if f.Kind != c.kind || !strings.Contains(f.Message, c.message) {
 				t.Errorf("failure = %s %q; want %s containing %q", f.Kind, f.Message, c.kind, c.message)
 			}
+			if f.RunnerKind != c.spec.Kind {
+				t.Errorf("failure's RunnerKind %q, want %q", f.RunnerKind, c.spec.Kind)
+			}
 			if text := f.Error(); strings.Contains(text, "<kind>") || strings.Count(text, "kinds.") > 1 {
 				t.Errorf("failure text %q: want the runner's kind in the config key, once", text)
 			}

@@ -597,7 +597,7 @@ func (s *runnerSupervisor) onRunnerPanic(system *actor.ActorSystem, sup actor.Su
 		now := s.node.runnerClock.Now()
 		gen := sl.info().Generation
 		f = &RunnerFailure{Failure: errhandler.Failure{Kind: errhandler.KindActorPanic, Component: "runner", Operation: string(SourcePanic),
-			RunnerID: id, Generation: gen, Message: why}, Source: SourcePanic, At: now}
+			RunnerID: id, RunnerKind: sl.spec.Kind, Generation: gen, Message: why}, Source: SourcePanic, At: now}
 		sl.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED, ErrorMessage: why}, now)
 		s.node.emit(&RunnerFailed{Failure: f})
 	}

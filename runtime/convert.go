@@ -162,13 +162,13 @@ func fromStats(s errhandler.Stats) ErrorStats {
 
 func fromFailure(f errhandler.Failure) Failure {
 	return Failure{Kind: FailureKind(f.Kind), Component: f.Component, Operation: f.Operation, RunnerID: f.RunnerID,
-		Generation: f.Generation, ExitCode: f.ExitCode, Signal: f.Signal, ShuttingDown: f.ShuttingDown,
+		RunnerKind: f.RunnerKind, Generation: f.Generation, ExitCode: f.ExitCode, Signal: f.Signal, ShuttingDown: f.ShuttingDown,
 		Message: f.Message, Cause: f.Cause}
 }
 
 func toFailure(f Failure) errhandler.Failure {
 	return errhandler.Failure{Kind: errhandler.Kind(f.Kind), Component: f.Component, Operation: f.Operation,
-		RunnerID: f.RunnerID, Generation: f.Generation, ExitCode: f.ExitCode, Signal: f.Signal,
+		RunnerID: f.RunnerID, RunnerKind: f.RunnerKind, Generation: f.Generation, ExitCode: f.ExitCode, Signal: f.Signal,
 		ShuttingDown: f.ShuttingDown, Message: f.Message, Cause: f.Cause}
 }
 

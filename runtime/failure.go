@@ -235,6 +235,10 @@ type Failure struct {
 	Operation string
 	// RunnerID identifies the runner, when the failure concerns one.
 	RunnerID string
+	// RunnerKind is that runner's kind (RunnerSpec.Kind); the advice at
+	// the end of Error names its config key on a node
+	// ("kinds.llama.command").
+	RunnerKind string
 	// Generation is the runner's process generation (1 for the first
 	// process).
 	Generation uint64

@@ -171,6 +171,10 @@ type Failure struct {
 	Operation string
 	// RunnerID identifies the runner, when the failure concerns one.
 	RunnerID string
+	// RunnerKind is that runner's kind (RunnerSpec.Kind): a hint that names
+	// a node's config key names this kind's ("kinds.llama.command"), and
+	// the kind-agnostic "kinds.<kind>.command" when it is empty.
+	RunnerKind string
 	// Generation is the runner's process generation (1 for the first process).
 	Generation uint64
 	// ExitCode is the exit status for KindExitZero and KindExitNonZero.
@@ -250,14 +254,7 @@ func (f Failure) describe(phrase bool) string {
 	s := strings.Join(parts, ": ")
 	h := f.hint
 	if h == "" {
-		h = f.Kind.Hint()
-	}
-	if kind := runnerKind(f.RunnerID); kind != "" {
-		// The hints name a node's config key for any kind; this runner's
-		// kind is known (a new user's trial saw "kinds.<kind>.command"),
-		// and its message may name it so already.
-		named := func(t string) string { return strings.ReplaceAll(t, "kinds.<kind>.", "kinds."+kind+".") }
-		s, h, lower = named(s), named(h), named(lower)
+		h = f.Kind.HintFor(f.RunnerKind)
 	}
 	if h != "" && !strings.Contains(lower, strings.ToLower(h)) {
 		s += "; " + h
@@ -265,30 +262,23 @@ func (f Failure) describe(phrase bool) string {
 	return strings.ReplaceAll(s, "\n", " ")
 }
 
-// runnerKind is the kind a runner ID starts with ("echo" of
-// "echo-25fb8c72427e": actors' IDs are the kind, '-' and 12 hex digits);
-// "" for an ID of another shape.
-func runnerKind(id string) string {
-	i := strings.LastIndexByte(id, '-')
-	if i <= 0 || len(id)-i-1 != 12 {
-		return ""
-	}
-	for _, c := range id[i+1:] {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return ""
-		}
-	}
-	return id[:i]
-}
-
 // Hint says what to do about a failure of this kind, for the end of error
-// texts; "" when there is nothing to advise.
-func (k Kind) Hint() string {
+// texts; "" when there is nothing to advise. A hint that names a node's
+// config key of a runner kind says "kinds.<kind>."; HintFor names the kind.
+func (k Kind) Hint() string { return k.HintFor("") }
+
+// HintFor is Hint for a failure of a runner of runnerKind: a node's config
+// key is named with that kind ("kinds.llama.command"), with "<kind>" when
+// runnerKind is "".
+func (k Kind) HintFor(runnerKind string) string {
+	if runnerKind == "" {
+		runnerKind = "<kind>"
+	}
 	switch k {
 	case KindExecNotFound:
-		return "check the runner's command and PATH (RunnerSpec.Command; on a node, kinds.<kind>.command in its config)"
+		return "check the runner's command and PATH (RunnerSpec.Command; on a node, kinds." + runnerKind + ".command in its config)"
 	case KindSpawnFailed:
-		return "check the command's permissions and the runner's directory (RunnerSpec.Dir; on a node, kinds.<kind>.dir in its config)"
+		return "check the command's permissions and the runner's directory (RunnerSpec.Dir; on a node, kinds." + runnerKind + ".dir in its config)"
 	case KindVersionMismatch:
 		return "upgrade the older side"
 	case KindHandshakeTimeout:

@@ -50,11 +50,12 @@ func TestHandshakeTimeoutTextPresumesNothing(t *testing.T) {
 }
 
 // TestHintNamesTheRunnersKind: a hint naming a kind's config key
-// (kinds.<kind>.command) names the runner's own kind when its ID shows it,
-// once, even when the message already named it; an ID of another shape
-// keeps the placeholder.
+// (kinds.<kind>.command) names the failure's RunnerKind, once, even when
+// the message already named it; without a RunnerKind it keeps the
+// placeholder, whatever the runner's ID looks like (an ID is not parsed
+// for its kind: a kind may hold '-').
 func TestHintNamesTheRunnersKind(t *testing.T) {
-	f := Failure{Kind: KindExecNotFound, RunnerID: "llama-3b-0123456789ab"}
+	f := Failure{Kind: KindExecNotFound, RunnerID: "llama-3b-0123456789ab", RunnerKind: "llama-3b"}
 	if s := f.Error(); !strings.Contains(s, "kinds.llama-3b.command") || strings.Contains(s, "<kind>") {
 		t.Errorf("%q: want kinds.llama-3b.command", s)
 	}
@@ -62,9 +63,12 @@ func TestHintNamesTheRunnersKind(t *testing.T) {
 	if s := f.Error(); strings.Count(s, "kinds.llama-3b.command") != 1 {
 		t.Errorf("%q: want the key once", s)
 	}
-	for _, id := range []string{"d", "echo-1", "echo-0123456789ag", "-0123456789ab"} {
+	for _, id := range []string{"", "d", "echo-0123456789ab"} {
 		if s := (Failure{Kind: KindSpawnFailed, RunnerID: id}).Error(); !strings.Contains(s, "kinds.<kind>.dir") {
 			t.Errorf("ID %q: %q: want the placeholder kept", id, s)
 		}
+	}
+	if h, want := KindSpawnFailed.HintFor("echo"), "kinds.echo.dir"; !strings.Contains(h, want) {
+		t.Errorf("HintFor(echo) = %q: want %q", h, want)
 	}
 }

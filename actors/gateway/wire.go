@@ -339,14 +339,14 @@ func failureToWire(f *errhandler.Failure) *exov1.GwFailure {
 	if f == nil {
 		return nil
 	}
-	return &exov1.GwFailure{Kind: string(f.Kind), Component: f.Component, Operation: f.Operation, RunnerId: f.RunnerID,
+	return &exov1.GwFailure{Kind: string(f.Kind), Component: f.Component, Operation: f.Operation, RunnerId: f.RunnerID, RunnerKind: f.RunnerKind,
 		Generation: f.Generation, ExitCode: int64(f.ExitCode), Signal: int32(f.Signal), ShuttingDown: f.ShuttingDown,
 		Message: f.Message, Cause: errText(f.Cause)}
 }
 
 func failureFromWire(m *exov1.GwFailure) errhandler.Failure {
 	return errhandler.Failure{Kind: errhandler.Kind(m.GetKind()), Component: m.GetComponent(), Operation: m.GetOperation(),
-		RunnerID: m.GetRunnerId(), Generation: m.GetGeneration(), ExitCode: int(m.GetExitCode()), Signal: syscall.Signal(m.GetSignal()),
+		RunnerID: m.GetRunnerId(), RunnerKind: m.GetRunnerKind(), Generation: m.GetGeneration(), ExitCode: int(m.GetExitCode()), Signal: syscall.Signal(m.GetSignal()),
 		ShuttingDown: m.GetShuttingDown(), Message: m.GetMessage(), Cause: errFrom(m.GetCause())}
 }
 

@@ -221,7 +221,9 @@ func (e *StartError) Error() string {
 		return fmt.Sprintf("executable %q could not be started: %s", e.Path, e.Interpreter)
 	}
 	if e.NotFound {
-		return fmt.Sprintf("executable %q not found or not executable (%v); check the runner's command and PATH (RunnerSpec.Command; on a node, kinds.<kind>.command in its config)", e.Path, innermost(e.Err))
+		// What to do is the caller's to say: it knows whose command this
+		// is (a runner's failure names its kind's config key).
+		return fmt.Sprintf("executable %q not found or not executable (%v)", e.Path, innermost(e.Err))
 	}
 	if e.OutOfFiles() {
 		return fmt.Sprintf("start %q: %v: the open-file limit is reached (each running runner holds %d file descriptors of the node); raise the limit (ulimit -n, systemd LimitNOFILE=) or run fewer runners",

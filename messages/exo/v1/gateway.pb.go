@@ -3021,7 +3021,8 @@ type GwFailure struct {
 	Signal        int32                  `protobuf:"varint,7,opt,name=signal,proto3" json:"signal,omitempty"`
 	ShuttingDown  bool                   `protobuf:"varint,8,opt,name=shutting_down,json=shuttingDown,proto3" json:"shutting_down,omitempty"`
 	Message       string                 `protobuf:"bytes,9,opt,name=message,proto3" json:"message,omitempty"`
-	Cause         string                 `protobuf:"bytes,10,opt,name=cause,proto3" json:"cause,omitempty"` // the cause's text; empty: none
+	Cause         string                 `protobuf:"bytes,10,opt,name=cause,proto3" json:"cause,omitempty"`                             // the cause's text; empty: none
+	RunnerKind    string                 `protobuf:"bytes,11,opt,name=runner_kind,json=runnerKind,proto3" json:"runner_kind,omitempty"` // the runner's kind, when it concerns one; empty: unknown
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3122,6 +3123,13 @@ func (x *GwFailure) GetMessage() string {
 func (x *GwFailure) GetCause() string {
 	if x != nil {
 		return x.Cause
+	}
+	return ""
+}
+
+func (x *GwFailure) GetRunnerKind() string {
+	if x != nil {
+		return x.RunnerKind
 	}
 	return ""
 }
@@ -5742,7 +5750,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"generation\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x03R\x03pid\x122\n" +
 	"\x06status\x18\x03 \x01(\v2\x1a.exoactors.v1.GwExitStatusR\x06status\x12*\n" +
-	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xa2\x02\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xc3\x02\n" +
 	"\tGwFailure\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1c\n" +
 	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x12\x1c\n" +
@@ -5756,7 +5764,9 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\rshutting_down\x18\b \x01(\bR\fshuttingDown\x12\x18\n" +
 	"\amessage\x18\t \x01(\tR\amessage\x12\x14\n" +
 	"\x05cause\x18\n" +
-	" \x01(\tR\x05cause\"\xb0\x03\n" +
+	" \x01(\tR\x05cause\x12\x1f\n" +
+	"\vrunner_kind\x18\v \x01(\tR\n" +
+	"runnerKind\"\xb0\x03\n" +
 	"\x0fGwRunnerFailure\x121\n" +
 	"\afailure\x18\x01 \x01(\v2\x17.exoactors.v1.GwFailureR\afailure\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\tR\x06source\x12\x10\n" +
