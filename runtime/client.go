@@ -174,6 +174,18 @@ func WithHeartbeat(every, lostAfter time.Duration) DialOption {
 // WithCallTimeout bounds a call whose context has no deadline; default 1 minute.
 func WithCallTimeout(d time.Duration) DialOption { return func(o *dialOptions) { o.callTimeout = d } }
 
+// WithLeasedRunners leases every runner this client spawns to its session
+// with the node: the node stops the runner when the session ends, by Close
+// or by the client's loss (its process killed, the connection cut, or the
+// node frozen past its session timeout and resumed), so a client that
+// cannot clean up leaves no runner behind (docs/remote.md, "Leased
+// runners"). A StopRunner of this client ends the lease; a runner another
+// client must use, or one meant to outlive this client, is spawned
+// without it. `exo-actors remote run` dials with it unless --keep-runners.
+// Dial fails if the node does not take leases (a release older than the
+// client).
+func WithLeasedRunners() DialOption { return func(o *dialOptions) { o.lease = true } }
+
 // WithClientLogger sets the logger of the client's actor system.
 func WithClientLogger(l *logrus.Logger) DialOption { return func(o *dialOptions) { o.logger = l } }
 
@@ -364,6 +376,11 @@ func dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	c.mu.Lock()
 	c.node, c.kinds, c.nodeMax = w.GetNodeName(), w.GetKinds(), int(w.GetMaxMessage())
 	c.mu.Unlock()
+	if o.lease && !w.GetRunnerLease() {
+		c.Close()
+		return nil, fmt.Errorf("%w: node %s (%s, version %q) does not lease runners to a client's session: it is older than this client; upgrade the node, or dial without WithLeasedRunners (and stop the runners you spawn yourself)",
+			ErrUnsupported, w.GetNodeName(), addr, w.GetVersion())
+	}
 	c.settleSpawns = w.GetSpawnSettle() // set before the Client is returned, read-only after
 	c.handOff = w.GetSpawnSettle() && w.GetSpawnHandOff()
 	if ow := w.GetOutWindow(); ow > 0 {

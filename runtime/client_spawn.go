@@ -37,7 +37,7 @@ import (
 // after its spawn.
 func (c *Client) spawnSettled(ctx context.Context, kind string) (string, error) {
 	id := c.ids.Add(1)
-	res, err := answer[*exov1.GwRunnerSpawned](c.callAs(ctx, id, &exov1.GwSpawnRunner{CallId: id, Kind: kind, Settle: c.settleSpawns, HandOff: c.handOff}))
+	res, err := answer[*exov1.GwRunnerSpawned](c.callAs(ctx, id, &exov1.GwSpawnRunner{CallId: id, Kind: kind, Settle: c.settleSpawns, HandOff: c.handOff, Lease: c.opts.lease}))
 	if !c.settleSpawns {
 		if err != nil {
 			return "", err

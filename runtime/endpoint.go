@@ -151,4 +151,5 @@ type dialOptions struct {
 	lostAfter   time.Duration
 	callTimeout time.Duration
 	logger      *logrus.Logger
+	lease       bool // WithLeasedRunners
 }

@@ -65,6 +65,9 @@ type Config struct {
 	// MaxUnsettledSpawns bounds a session's spawns with settle not settled
 	// yet (spawnsettle.go); default DefaultMaxUnsettledSpawns.
 	MaxUnsettledSpawns int
+	// MaxLeasedRunners bounds the live runners leased to one session
+	// (lease.go); default DefaultMaxLeasedRunners.
+	MaxLeasedRunners int
 	// Shutdown shuts the node down for a GwShutdown request and returns its
 	// report as text and the report itself (sent as GwShutdownReport.node,
 	// so that a client can tell a clean shutdown and what cut it short);
@@ -120,6 +123,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxUnsettledSpawns <= 0 {
 		c.MaxUnsettledSpawns = DefaultMaxUnsettledSpawns
+	}
+	if c.MaxLeasedRunners <= 0 {
+		c.MaxLeasedRunners = DefaultMaxLeasedRunners
 	}
 	if c.CloseGrace <= 0 {
 		c.CloseGrace = CloseGrace

@@ -565,6 +565,9 @@ type session struct {
 	// At most Config.MaxUnsettledSpawns together (spawnsettle.go).
 	unsettled map[uint64]unsettledSpawn
 	handing   map[uint64]string
+	// leased: the runners spawned with lease for this session, stopped at
+	// its end (lease.go); at most Config.MaxLeasedRunners.
+	leased map[string]struct{}
 }
 
 // childRef is a relay's subscription: its session (not the key, see
@@ -799,8 +802,9 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	}
 	key := pidKey(from)
 	asked := false
+	leased := map[string]struct{}{}
 	if old := a.sessions[key]; old != nil {
-		asked = old.askedShutdown
+		asked, leased = old.askedShutdown, old.leased // the client goes on: its leases too (lease.go)
 		a.endSession(ctx, old, "the client said hello again", endAgain)
 	}
 	// The client actor watches the gateway: give back a watch an earlier
@@ -820,7 +824,7 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	sctx, cancel := context.WithCancelCause(g.ctx)
 	s := &session{key: key, pid: from, name: m.GetClientName(), lastSeen: time.Now(),
 		subs: map[uint64]*actor.PID{}, tasks: map[uint64]actors.TaskSpec{}, runners: map[uint64]string{},
-		unsettled: map[uint64]unsettledSpawn{}, handing: map[uint64]string{}, ctx: sctx, cancel: cancel, askedShutdown: asked}
+		unsettled: map[uint64]unsettledSpawn{}, handing: map[uint64]string{}, leased: leased, ctx: sctx, cancel: cancel, askedShutdown: asked}
 	var window int64
 	if m.GetAcks() {
 		w := windowWithin(g.cfg.OutWindow, GRPCLimit(g.cfg.MaxMessage), int(m.GetMaxReceive()))
@@ -833,7 +837,7 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	a.count()
 	g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": from.Address}).Info("gateway: session opened")
 	a.reply(ctx, &exov1.GwWelcome{CallId: m.GetCallId(), NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
-		Version: g.cfg.Version, MaxMessage: int64(g.cfg.MaxMessage), OutWindow: window, SpawnSettle: true, SpawnHandOff: true})
+		Version: g.cfg.Version, MaxMessage: int64(g.cfg.MaxMessage), OutWindow: window, SpawnSettle: true, SpawnHandOff: true, RunnerLease: true})
 }
 
 // selfSystem sends the gateway's own actor a system message (a Watch or
@@ -890,6 +894,7 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, kin
 	if s.out != nil {
 		s.out.close()
 	}
+	a.stopLeasedOf(s, kind)                   // lease.go
 	a.stopUnsettledOf(s, a.handingFate(kind)) // spawnsettle.go
 	g := a.g
 	if lost && g.cfg.CancelTasksOnClientLoss && len(s.tasks) > 0 {
@@ -994,6 +999,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		}
 		a.reply(ctx, out)
 	case *exov1.GwStopRunner:
+		delete(s.leased, m.GetRunnerId()) // its lease ends with the stop its client asked for (lease.go)
 		to := ctx.Sender()
 		a.goCall(ctx, s, callID, func() {
 			sctx, cancel := context.WithTimeout(g.ctx, time.Minute)
@@ -1167,7 +1173,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 
 func (a *gatewayActor) spawn(ctx actor.Context, cctx context.Context, s *session, m *exov1.GwSpawnRunner) {
 	g := a.g
-	if a.refuseUnsettled(ctx, s, m) {
+	if a.refuseUnsettled(ctx, s, m) || !a.admitLease(ctx, cctx, s, m) {
 		return
 	}
 	k, ok := g.cfg.Kinds[m.GetKind()]
@@ -1212,6 +1218,9 @@ func (a *gatewayActor) spawn(ctx actor.Context, cctx context.Context, s *session
 	}
 	if m.GetSettle() {
 		s.unsettled[m.GetCallId()] = unsettledSpawn{id: id, handOff: m.GetHandOff()} // until its GwSpawnSettle (spawnsettle.go)
+	}
+	if m.GetLease() {
+		s.leased[id] = struct{}{} // until the session's end or its stop of the runner (lease.go)
 	}
 	a.reply(ctx, &exov1.GwRunnerSpawned{CallId: m.GetCallId(), RunnerId: id})
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
 
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -227,9 +228,15 @@ func (a *gatewayActor) nameUnconfirmed(s *session, id string) {
 // stopUnsettled stops runner id off the actor (a stop drains the runner's
 // tasks and may take its timeouts) and logs why and how it ended.
 func (a *gatewayActor) stopUnsettled(s *session, id, why string) {
+	a.stopFor(s, id, why, logrus.WarnLevel)
+}
+
+// stopFor stops runner id off the actor for why (an unsettled spawn, a
+// lease's end), logged at level, and logs how the stop ended.
+func (a *gatewayActor) stopFor(s *session, id, why string, level logrus.Level) {
 	g := a.g
 	log := g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": s.pid.Address, "runner": id})
-	log.Warn("gateway: stopping runner " + id + ": " + why)
+	log.Log(level, "gateway: stopping runner "+id+": "+why)
 	g.goOwned(func() {
 		// Not g.ctx: a Close right after the give-up cancels it before the
 		// stop is sent, and the runner would stay; Close waits for this
@@ -238,9 +245,9 @@ func (a *gatewayActor) stopUnsettled(s *session, id, why string) {
 		defer cancel()
 		res, err := g.cfg.Node.StopRunner(sctx, id)
 		if err != nil {
-			log.WithError(err).Warn("gateway: stopping runner " + id + " that its client never learned")
+			log.WithError(err).Warn("gateway: stopping runner " + id + " (" + why + ")")
 			return
 		}
-		log.Info(fmt.Sprintf("gateway: stopped runner %s that its client never learned: ended by %s", id, res.EndedBy))
+		log.Info(fmt.Sprintf("gateway: stopped runner %s (%s): ended by %s", id, why, res.EndedBy))
 	})
 }

@@ -57,13 +57,13 @@ func newRemoteCmd(e *env) *cobra.Command {
 }
 
 // dialAll dials every --node; on an error it closes those it dialed.
-func (o *remoteOptions) dialAll(ctx context.Context) ([]*exo.Client, error) {
+func (o *remoteOptions) dialAll(ctx context.Context, extra ...exo.DialOption) ([]*exo.Client, error) {
 	if err := o.checkNodes(); err != nil {
 		return nil, err
 	}
 	var out []*exo.Client
 	for _, addr := range o.nodes {
-		c, err := o.dialOne(ctx, addr)
+		c, err := o.dialOne(ctx, addr, extra...)
 		if err != nil {
 			closeAll(out)
 			return nil, fmt.Errorf("dial %s: %w", addr, err)
@@ -98,8 +98,8 @@ func (o *remoteOptions) timeoutOr(def time.Duration) time.Duration {
 }
 
 // dialOne dials one node within the command's ctx and nodeDialTimeout.
-func (o *remoteOptions) dialOne(ctx context.Context, addr string) (*exo.Client, error) {
-	var opts []exo.DialOption
+func (o *remoteOptions) dialOne(ctx context.Context, addr string, extra ...exo.DialOption) (*exo.Client, error) {
+	opts := append([]exo.DialOption(nil), extra...)
 	if o.tls.Enabled() {
 		opts = append(opts, exo.WithTLS(exo.TLSFiles(o.tls)))
 	}
@@ -385,7 +385,10 @@ with --keep-runners: they stay), within --cleanup-timeout (15s), prints a
 line per node (a stop still going on when it ends says so: the node
 finishes it; 'exo-actors remote status' shows when) and
 exits 1 (3 on a signal); a second signal exits at once, without the
-cleanup ('exo-actors remote stop' stops what is left). A node that shuts
+cleanup. The runners are leased to the run's session with each node
+(runtime.WithLeasedRunners): a run that ends without its cleanup (a second
+signal, kill -9, a node it counted lost that comes back) leaves none, as
+each node stops them when it sees the session end. A node that shuts
 down during the run stops its runners itself: the run prints its tasks'
 outcomes and reasons, says there is nothing to clean up there, and exits
 1 only if tasks failed.`,
@@ -417,9 +420,15 @@ outcomes and reasons, says there is nothing to clean up there, and exits
 			defer cancelBase()
 			ctx, cancel := context.WithCancelCause(base)
 			defer cancel(nil)
-			stopSignals := watchSignals(cancel, e.stderr, o.nodes)
+			stopSignals := watchSignals(cancel, e.stderr, o.nodes, !r.noStop)
 			defer stopSignals()
-			cs, err := o.dialAll(ctx)
+			var lease []exo.DialOption
+			if !r.noStop {
+				// A run killed, cut off or frozen out cannot stop its
+				// runners: the nodes do, at its session's end.
+				lease = append(lease, exo.WithLeasedRunners())
+			}
+			cs, err := o.dialAll(ctx, lease...)
 			if err != nil {
 				if runEnded(ctx) {
 					_, err = abortReason(ctx, r, nil, err)
@@ -434,7 +443,7 @@ outcomes and reasons, says there is nothing to clean up there, and exits
 	f.StringVar(&r.kind, "kind", "", "runner kind to place on every node (required)")
 	f.IntVar(&r.tasks, "tasks", 30, "tasks to run across the nodes")
 	f.IntVar(&r.tokens, "tokens", 5, "tokens per text_generation task (its max_tokens parameter)")
-	f.BoolVar(&r.noStop, "keep-runners", false, "leave the runners running")
+	f.BoolVar(&r.noStop, "keep-runners", false, "leave the runners running (they are not leased: 'exo-actors remote stop' ends them)")
 	f.StringVar(&r.taskKind, "task-kind", "text_generation", "the tasks' kind, e.g. text_generation or noop")
 	f.StringArrayVar(&r.params, "param", nil, "a task parameter KEY=VALUE (repeatable), e.g. --param temperature=0.7")
 	f.StringVar(&r.payload, "payload", "", "the tasks' payload (e.g. the prompt), as text")

@@ -38,9 +38,10 @@ func signalName(s os.Signal) string {
 
 // watchSignals ends the run (cancel, with a *runInterrupted cause) on the
 // first SIGINT or SIGTERM; a second one exits the process at once, with
-// exit code 3 and a line on stderr naming what may be left behind. stop
-// ends the watch and waits for its goroutine.
-func watchSignals(cancel context.CancelCauseFunc, stderr io.Writer, nodes []string) (stop func()) {
+// exit code 3 and a line on stderr naming what may be left behind: with
+// leased runners, nothing the nodes will not stop. stop ends the watch and
+// waits for its goroutine.
+func watchSignals(cancel context.CancelCauseFunc, stderr io.Writer, nodes []string, leased bool) (stop func()) {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	done := make(chan struct{})
@@ -56,8 +57,13 @@ func watchSignals(cancel context.CancelCauseFunc, stderr io.Writer, nodes []stri
 		}
 		select {
 		case s := <-sigs:
-			fmt.Fprintf(stderr, "exo-actors: second %s: exiting at once, without the cleanup; runners it spawned may still run: list them with `exo-actors remote status --node %s`, stop them with `exo-actors remote stop --node ADDR RUNNER_ID…`\n",
-				signalName(s), strings.Join(nodes, ","))
+			if leased {
+				fmt.Fprintf(stderr, "exo-actors: second %s: exiting at once, without the cleanup; each node stops the runners it spawned for this run (leased to its session) as soon as it sees the run gone: `exo-actors remote status --node %s` shows them end\n",
+					signalName(s), strings.Join(nodes, ","))
+			} else {
+				fmt.Fprintf(stderr, "exo-actors: second %s: exiting at once, without the cleanup; runners it spawned may still run (--keep-runners): list them with `exo-actors remote status --node %s`, stop them with `exo-actors remote stop --node ADDR RUNNER_ID…`\n",
+					signalName(s), strings.Join(nodes, ","))
+			}
 			os.Exit(ExitInterrupted)
 		case <-done:
 		}

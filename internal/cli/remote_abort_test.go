@@ -138,7 +138,8 @@ func TestRemoteRunTimeoutCleansUp(t *testing.T) {
 
 // TestRemoteRunSecondSignalExitsAtOnce: a second signal during the cleanup
 // (here a runner that ignores the Shutdown frame, so its stop waits out
-// the grace) exits at once, naming what may be left and how to stop it.
+// the grace) exits at once, saying the node stops the runner itself: it
+// was leased to the run's session, which ends with the run's process.
 func TestRemoteRunSecondSignalExitsAtOnce(t *testing.T) {
 	node, addr := limitedNode(t, "sig2-a", "ignore-shutdown:forever")
 	run, out, stderr, id := startRun(t, "--node", addr, "--timeout", "120s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1000000")
@@ -153,31 +154,31 @@ func TestRemoteRunSecondSignalExitsAtOnce(t *testing.T) {
 	_ = run.Process.Signal(syscall.SIGINT)
 	_, _ = io.ReadAll(out)
 	code := waitExit(t, run)
-	if code != ExitInterrupted || !strings.Contains(stderr.String(), "exo-actors: second SIGINT: exiting at once, without the cleanup") ||
-		!strings.Contains(stderr.String(), "exo-actors remote stop --node ADDR RUNNER_ID") {
+	if code != ExitInterrupted || !strings.Contains(stderr.String(), "exo-actors: second SIGINT: exiting at once, without the cleanup; each node stops the runners it spawned for this run (leased to its session)") {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
-	// Whatever the cleanup got done before the exit, remote stop ends it.
-	stdout, errText, code := runRemoteCmd(t, "stop", "--node", addr, "--timeout", "60s", id)
-	if code != 0 || !(strings.Contains(stdout, "stopped "+id) || strings.Contains(stdout, id+" had already ended")) {
-		t.Errorf("remote stop %s: exit %d, %q %q", id, code, stdout, errText)
-	}
+	// Whatever the cleanup got done before the exit, the node ends the rest.
+	waitStatus(t, addr, "(0 live)")
 	_ = node.Process.Signal(syscall.SIGTERM)
 	_ = node.Wait()
 }
 
-// TestRemoteStop: the runners of a client killed with SIGKILL stay; `remote
-// stop` stops them by ID or by --kind, says when one had already ended,
-// and names an ID no node lists.
+// TestRemoteStop: the runner of a `remote run` killed with SIGKILL is
+// stopped by the node (leased to the run's session, which ended with its
+// process); with --keep-runners it stays, and `remote stop` stops such
+// runners by ID or by --kind, says when one had already ended, and names
+// an ID no node lists.
 func TestRemoteStop(t *testing.T) {
 	node, addr := limitedNode(t, "stop-a", "")
-	kill := func() string {
-		run, _, _, id := startRun(t, "--node", addr, "--timeout", "120s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1000000")
+	kill := func(flags ...string) string {
+		run, _, _, id := startRun(t, append([]string{"--node", addr, "--timeout", "120s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1000000"}, flags...)...)
 		_ = syscall.Kill(-run.Process.Pid, syscall.SIGKILL)
 		_ = run.Wait()
 		return id
 	}
-	id := kill()
+	kill()
+	waitStatus(t, addr, "(0 live)") // leased: the node stopped it
+	id := kill("--keep-runners")
 	// remote status lists the live runner by ID, as remote stop wants it.
 	if stdout, stderr, code := runRemoteCmd(t, "status", "--node", addr); code != 0 || !strings.Contains(stdout, "stop-a     live runner "+id+" (kind echo, ") {
 		t.Errorf("status with a killed client's runner: exit %d, %q %q; want the runner listed by ID", code, stdout, stderr)
@@ -195,7 +196,7 @@ func TestRemoteStop(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, id+" had already ended (Shutdown)") {
 		t.Errorf("stop of a stopped runner: exit %d, %q", code, stdout)
 	}
-	id = kill()
+	id = kill("--keep-runners")
 	stdout, stderr, code = runRemoteCmd(t, "stop", "--node", addr, "--timeout", "60s", "--kind", "echo")
 	if code != 0 || !strings.Contains(stdout, "stopped "+id+": ended by ") {
 		t.Errorf("stop --kind echo: exit %d, %q %q", code, stdout, stderr)

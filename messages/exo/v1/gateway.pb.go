@@ -314,7 +314,10 @@ type GwWelcome struct {
 	SpawnSettle bool `protobuf:"varint,7,opt,name=spawn_settle,json=spawnSettle,proto3" json:"spawn_settle,omitempty"`
 	// spawn_hand_off: the node takes GwSpawnRunner.hand_off; a client sets
 	// it only when the node says so.
-	SpawnHandOff  bool `protobuf:"varint,8,opt,name=spawn_hand_off,json=spawnHandOff,proto3" json:"spawn_hand_off,omitempty"`
+	SpawnHandOff bool `protobuf:"varint,8,opt,name=spawn_hand_off,json=spawnHandOff,proto3" json:"spawn_hand_off,omitempty"`
+	// runner_lease: the node takes GwSpawnRunner.lease; a client asks for
+	// leases only when the node says so.
+	RunnerLease   bool `protobuf:"varint,9,opt,name=runner_lease,json=runnerLease,proto3" json:"runner_lease,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -401,6 +404,13 @@ func (x *GwWelcome) GetSpawnSettle() bool {
 func (x *GwWelcome) GetSpawnHandOff() bool {
 	if x != nil {
 		return x.SpawnHandOff
+	}
+	return false
+}
+
+func (x *GwWelcome) GetRunnerLease() bool {
+	if x != nil {
+		return x.RunnerLease
 	}
 	return false
 }
@@ -654,7 +664,13 @@ type GwSpawnRunner struct {
 	// was on its way leaves such a runner); not on a goodbye (a Client
 	// closed meanwhile still returns the ID). A node that predates the field
 	// ignores it.
-	HandOff       bool `protobuf:"varint,4,opt,name=hand_off,json=handOff,proto3" json:"hand_off,omitempty"`
+	HandOff bool `protobuf:"varint,4,opt,name=hand_off,json=handOff,proto3" json:"hand_off,omitempty"`
+	// lease: the runner is leased to this client's session: the node stops
+	// it when the session ends (a goodbye, the client's loss, the gateway's
+	// own stop), so a client that dies or is cut off leaves no runner behind;
+	// a hello again keeps it (the client goes on). A GwStopRunner of this
+	// session ends the lease. Only when the node's GwWelcome has runner_lease.
+	Lease         bool `protobuf:"varint,5,opt,name=lease,proto3" json:"lease,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -713,6 +729,13 @@ func (x *GwSpawnRunner) GetSettle() bool {
 func (x *GwSpawnRunner) GetHandOff() bool {
 	if x != nil {
 		return x.HandOff
+	}
+	return false
+}
+
+func (x *GwSpawnRunner) GetLease() bool {
+	if x != nil {
+		return x.Lease
 	}
 	return false
 }
@@ -5542,7 +5565,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\theartbeat\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\theartbeat\x12\x12\n" +
 	"\x04acks\x18\x04 \x01(\bR\x04acks\x12\x1f\n" +
 	"\vmax_receive\x18\x05 \x01(\x03R\n" +
-	"maxReceive\"\xfa\x01\n" +
+	"maxReceive\"\x9d\x02\n" +
 	"\tGwWelcome\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\tnode_name\x18\x02 \x01(\tR\bnodeName\x12\x14\n" +
@@ -5553,7 +5576,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\n" +
 	"out_window\x18\x06 \x01(\x03R\toutWindow\x12!\n" +
 	"\fspawn_settle\x18\a \x01(\bR\vspawnSettle\x12$\n" +
-	"\x0espawn_hand_off\x18\b \x01(\bR\fspawnHandOff\"!\n" +
+	"\x0espawn_hand_off\x18\b \x01(\bR\fspawnHandOff\x12!\n" +
+	"\frunner_lease\x18\t \x01(\bR\vrunnerLease\"!\n" +
 	"\x05GwAck\x12\x18\n" +
 	"\athrough\x18\x01 \x01(\x04R\athrough\"\x1a\n" +
 	"\x06GwPing\x12\x10\n" +
@@ -5563,12 +5587,13 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x05GwBye\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\"#\n" +
 	"\bGwByeAck\x12\x17\n" +
-	"\acall_id\x18\x01 \x01(\x04R\x06callId\"o\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\x85\x01\n" +
 	"\rGwSpawnRunner\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06settle\x18\x03 \x01(\bR\x06settle\x12\x19\n" +
-	"\bhand_off\x18\x04 \x01(\bR\ahandOff\"~\n" +
+	"\bhand_off\x18\x04 \x01(\bR\ahandOff\x12\x14\n" +
+	"\x05lease\x18\x05 \x01(\bR\x05lease\"~\n" +
 	"\rGwSpawnSettle\x12\"\n" +
 	"\rspawn_call_id\x18\x01 \x01(\x04R\vspawnCallId\x12\x18\n" +
 	"\alearned\x18\x02 \x01(\bR\alearned\x12\x17\n" +

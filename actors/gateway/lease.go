@@ -1,0 +1,94 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// DefaultMaxLeasedRunners is Config.MaxLeasedRunners's default: the bound
+// on the runners leased to one session (GwSpawnRunner.lease). An entry
+// goes when the session stops its runner; one whose runner ended otherwise
+// (another client's stop, a failure for good) is pruned when the bound is
+// met, and only a session holding that many live leased runners has its
+// next leased spawn refused with ErrLimit (nothing is spawned).
+const DefaultMaxLeasedRunners = 1024
+
+// whyLeaseEnd is why a leased runner is stopped, for the log.
+const whyLeaseEnd = "it was leased to its client's session, which ended"
+
+// Leases. A client dialled with runtime.WithLeasedRunners marks each
+// GwSpawnRunner with lease (when the node's GwWelcome has runner_lease):
+// the runner lives only as long as the client's session. When the session
+// ends, by a goodbye, the client's loss (its process died, it was cut off,
+// or this node was frozen past the session timeout), the gateway's own
+// stop or its restart after a failure, the gateway stops its leased
+// runners as a GwStopRunner would; a hello again (the client goes on)
+// hands them to the new session; the node's shutdown stops every runner
+// anyway. A leased runner is never left running by a client that cannot
+// stop it, which settling alone cannot promise (spawnsettle.go: a client
+// killed while its settle was answered leaves a runner the node only
+// names): `exo-actors remote run` leases the runners it spawns unless
+// --keep-runners.
+
+// admitLease says whether a spawn with lease may go on: a session holds at
+// most Config.MaxLeasedRunners leased runners; at the bound the entries of
+// runners no longer live are pruned first.
+func (a *gatewayActor) admitLease(ctx actor.Context, cctx context.Context, s *session, m *exov1.GwSpawnRunner) bool {
+	if !m.GetLease() || len(s.leased) < a.g.cfg.MaxLeasedRunners {
+		return true
+	}
+	infos, err := a.g.cfg.Node.Runners(cctx)
+	if err != nil {
+		a.reply(ctx, errMsg(m.GetCallId(), err))
+		return false
+	}
+	live := make(map[string]bool, len(infos))
+	for _, ri := range infos {
+		live[ri.ID] = !terminal(ri.Status)
+	}
+	for id := range s.leased {
+		if !live[id] {
+			delete(s.leased, id)
+		}
+	}
+	if len(s.leased) < a.g.cfg.MaxLeasedRunners {
+		return true
+	}
+	a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: this client holds %d live leased runners, the node's limit; stop one first (GwStopRunner)",
+		ErrLimit, len(s.leased))))
+	return false
+}
+
+// stopLeasedOf stops the runners leased to the ended session s (not on a
+// hello again: hello hands them to the new session; not when the node is
+// shutting down: that stops them all). Their spawns, if still unsettled or
+// handing, are settled by the stop: stopUnsettledOf, after this, neither
+// stops them again nor names them.
+func (a *gatewayActor) stopLeasedOf(s *session, kind endKind) {
+	if kind == endAgain || len(s.leased) == 0 || a.g.cfg.Node.ShuttingDown() {
+		return
+	}
+	for callID, sp := range s.unsettled {
+		if _, ok := s.leased[sp.id]; ok {
+			delete(s.unsettled, callID)
+		}
+	}
+	for callID, id := range s.handing {
+		if _, ok := s.leased[id]; ok {
+			delete(s.handing, callID)
+		}
+	}
+	level := logrus.WarnLevel // the client was lost: it could not stop them
+	if kind == endBye {
+		level = logrus.InfoLevel // a goodbye with runners leased: the lease is how they end
+	}
+	for id := range s.leased {
+		delete(s.leased, id)
+		a.stopFor(s, id, whyLeaseEnd, level)
+	}
+}

@@ -1,0 +1,159 @@
+package gateway_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/gateway"
+	"github.com/exo-actors/exo-actors/actors/streams"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// spawnLeased spawns a sleeper with lease as call callID, settled through
+// handed as a client of this release does, and returns its ID.
+func (f *fixture) spawnLeased(t *testing.T, callID uint64) string {
+	t.Helper()
+	f.send(&exov1.GwSpawnRunner{CallId: callID, Kind: "sleeper", Settle: true, HandOff: true, Lease: true})
+	sp, ok := f.next(t).(*exov1.GwRunnerSpawned)
+	if !ok || sp.GetCallId() != callID {
+		t.Fatalf("leased spawn %d: got %T %v", callID, sp, sp)
+	}
+	f.send(&exov1.GwSpawnSettle{SpawnCallId: callID, Learned: true, CallId: callID + 1000})
+	if m, ok := f.next(t).(*exov1.GwSpawnSettled); !ok {
+		t.Fatalf("settle: got %T %v", m, m)
+	}
+	f.send(&exov1.GwSpawnSettle{SpawnCallId: callID, Learned: true, Handed: true})
+	return sp.GetRunnerId()
+}
+
+// waitAllStopped waits for the RunnerStopped events of every runner in ids.
+func waitAllStopped(t *testing.T, sub *streams.Subscription, ids map[string]string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for len(ids) > 0 {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatalf("runners not stopped: %v: %v", ids, err)
+		}
+		if ev.Kind == actors.KindRunnerStopped {
+			delete(ids, ev.RunnerID)
+		}
+	}
+}
+
+// TestLeasedRunnersEndWithTheSession: a runner spawned with lease lives as
+// long as its client's session. A client that cannot stop its runners (an
+// operator's trial: a remote run whose node was frozen past its session
+// timeout and resumed kept a live runner nobody owned, counted against its
+// kind's max_runners) leaves none: the session's end, by a goodbye, the
+// client's loss or the gateway's own stop, stops its leased runners, even
+// one still handing (it is not named as possibly known to nobody: it is
+// stopped); runners spawned without lease stay, as before.
+func TestLeasedRunnersEndWithTheSession(t *testing.T) {
+	for _, end := range []struct {
+		name string
+		end  func(f *fixture)
+	}{
+		{"goodbye", func(f *fixture) { f.send(&exov1.GwBye{}) }},
+		{"client lost", func(f *fixture) { f.node.System().Root.Stop(f.probe) }},
+		{"gateway closed", func(f *fixture) { f.gw.Close() }},
+	} {
+		t.Run(end.name, func(t *testing.T) {
+			f := sleeperFixture(t)
+			if w := f.hello(t); !w.GetRunnerLease() {
+				t.Fatal("the welcome does not offer runner_lease")
+			}
+			sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			leased := f.spawnLeased(t, 2)
+			// Learned, not handed yet: handing, which a lost client's end
+			// would name; leased, it is stopped instead.
+			f.send(&exov1.GwSpawnRunner{CallId: 3, Kind: "sleeper", Settle: true, HandOff: true, Lease: true})
+			handing := f.next(t).(*exov1.GwRunnerSpawned).GetRunnerId()
+			f.send(&exov1.GwSpawnSettle{SpawnCallId: 3, Learned: true, CallId: 30})
+			if m, ok := f.next(t).(*exov1.GwSpawnSettled); !ok {
+				t.Fatalf("settle: got %T %v", m, m)
+			}
+			kept := f.spawnSleeper(t, 4, false)
+			end.end(f)
+			waitAllStopped(t, sub, map[string]string{leased: "leased", handing: "leased, handing"})
+			if live := liveRunners(t, f); !live[kept] {
+				t.Errorf("live runners %v: want %s (not leased) kept", live, kept)
+			}
+			// Past HandGrace a handing runner of a lost client would be named.
+			deadline := time.Now().Add(gateway.HandGrace + 500*time.Millisecond)
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for time.Now().Before(deadline) {
+				if n := f.gw.Stats().SpawnsUnconfirmed; n != 0 {
+					t.Fatalf("%d spawns named unconfirmed: a leased runner is stopped, not named", n)
+				}
+				<-tick.C
+			}
+		})
+	}
+}
+
+// TestLeaseOutlivesAHelloAgain: a client that says hello again goes on
+// (its welcome was lost, say): its leased runners are its new session's,
+// stopped at that session's end, not at the old one's.
+func TestLeaseOutlivesAHelloAgain(t *testing.T) {
+	f := sleeperFixture(t)
+	f.hello(t)
+	sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	leased := f.spawnLeased(t, 2)
+	f.send(&exov1.GwHello{CallId: 50, ClientName: "again"})
+	if w, ok := f.next(t).(*exov1.GwWelcome); !ok {
+		t.Fatalf("hello again: got %T %v", w, w)
+	}
+	// An unsettled marker: its stop says the old session's end was handled.
+	marker := f.spawnSleeper(t, 3, true)
+	f.send(&exov1.GwHello{CallId: 51, ClientName: "again"})
+	if w, ok := f.next(t).(*exov1.GwWelcome); !ok {
+		t.Fatalf("hello again: got %T %v", w, w)
+	}
+	waitStopped(t, sub, marker, "unsettled when its session ended")
+	if live := liveRunners(t, f); !live[leased] {
+		t.Fatalf("live runners %v: the leased %s was stopped by a hello again", live, leased)
+	}
+	f.send(&exov1.GwBye{})
+	waitStopped(t, sub, leased, "leased, its session ended by a goodbye")
+}
+
+// TestLeasedRunnersAreBounded: a session holds at most
+// Config.MaxLeasedRunners live leased runners: one more leased spawn is
+// refused with ErrLimit and spawns nothing; a leased runner ended by
+// someone else (another client's stop) no longer counts; its client's own
+// stop ends the lease at once.
+func TestLeasedRunnersAreBounded(t *testing.T) {
+	f := sleeperFixture(t, func(c *gateway.Config) { c.MaxLeasedRunners = 2 })
+	f.hello(t)
+	a := f.spawnLeased(t, 2)
+	b := f.spawnLeased(t, 4)
+	f.send(&exov1.GwSpawnRunner{CallId: 6, Kind: "sleeper", Lease: true})
+	wantError(t, f.next(t), 6, gateway.ErrLimit, "this client holds 2 live leased runners, the node's limit; stop one first")
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := f.node.StopRunner(ctx, a); err != nil { // someone else's stop
+		t.Fatal(err)
+	}
+	c := f.spawnLeased(t, 8)
+	f.send(&exov1.GwStopRunner{CallId: 10, RunnerId: b}) // its own stop
+	if m, ok := f.next(t).(*exov1.GwRunnerStopped); !ok {
+		t.Fatalf("stop: got %T %v", m, m)
+	}
+	d := f.spawnLeased(t, 12)
+	if live := liveRunners(t, f); len(live) != 2 || !live[c] || !live[d] {
+		t.Errorf("live runners %v: want %s and %s", live, c, d)
+	}
+}
