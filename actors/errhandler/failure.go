@@ -288,7 +288,10 @@ func (k Kind) HintFor(runnerKind string) string {
 		// runner does and what to change, without presuming which.
 		return "a runner says Hello as soon as it starts (docs/protocol.md): its stderr may say what held it up; if it only starts slowly, raise RunnerTimeouts.Handshake (node config: timeouts.handshake)"
 	case KindNotARunner:
-		return "a runner says Hello on its stdout as soon as it starts (docs/protocol.md): check that the command starts one, and its stderr for why it ended before"
+		// Named with the kind's config keys: a typo in a kind's args (an
+		// operator's trial: "--layer" for "--layers") fails here, at the
+		// first spawn, not at the node's start.
+		return "a runner says Hello on its stdout as soon as it starts (docs/protocol.md): check that the command and its arguments start one (RunnerSpec.Command and Args; on a node, kinds." + runnerKind + ".command and kinds." + runnerKind + ".args in its config), and its stderr for why it ended before"
 	case KindProtocolError, KindGarbage:
 		return "stdout carries only frames: log to stderr, and check that nothing else (a print, a library, a child process) writes to stdout; a runner on an SDK: check that its version matches the node's protocol"
 	case KindAckTimeout:
