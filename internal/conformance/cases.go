@@ -44,7 +44,7 @@ var cases = []testCase{
 	{"next-task-before-ready", "a Task sent right after the terminal TaskStatus (before Ready) is run, not refused, and no Ready comes while it runs", caseBackToBack},
 	{"cancel", "with the cancel capability, Cancel{task_id} ends a running task Cancelled within the cancel wait, then Ready", caseCancel},
 	{"cancel-all", "Cancel{all} ends every running task Cancelled (with cancel), or is survived (without)", caseCancelAll},
-	{"heartbeat", "heartbeats come at the asked interval (HelloAccepted), seq counting from 1", caseHeartbeat},
+	{"heartbeat", "heartbeats come at the asked interval (HelloAccepted), seq counting up by one (the case watches after Ready, so its first seq is past 1)", caseHeartbeat},
 	{"progress", "with the progress capability, heartbeat counters are honest: tokens never ahead of the chunks sent, tasks_completed and layers_loaded exact", caseProgress},
 	{"shutdown", "Shutdown{timeout}: ShuttingDown, Shutdown, exit 0 within the timeout", caseShutdown},
 	{"shutdown-mid-task", "Shutdown{timeout} while a task streams (read while it streams): ShuttingDown, the task ends Cancelled, Shutdown, exit 0 within the timeout (an exit decided in async work, e.g. after the task's loop ends, must not hang)", caseShutdownMidTask},

@@ -118,7 +118,7 @@ func (h *handler) readAction(w http.ResponseWriter, r *http.Request, needKind bo
 		return req, refuse(http.StatusBadRequest, "bad JSON body: %v; want {\"kind\":\"crash\",\"generation\":1}", err)
 	}
 	if req.Generation == nil {
-		return req, refuse(http.StatusBadRequest, "generation missing: name the runner generation you saw (runners[].generation in /api/status)")
+		return req, refuse(http.StatusBadRequest, "generation missing: name the runner generation you saw (status.runners[].generation in GET /api/status)")
 	}
 	if needKind && req.Kind == "" {
 		return req, refuse(http.StatusBadRequest, "kind missing: want one of %s", faultNames())
@@ -156,7 +156,7 @@ func (h *handler) current(ctx context.Context, id string, gen uint64) (actors.Ru
 // page looked; a newer one cannot have been on the page at all.
 func StaleGeneration(id string, now, saw uint64) string {
 	if saw > now {
-		return fmt.Sprintf("runner %s is at generation %d: generation %d has not started, so no page showed it; reload the page and use the generation it lists (runners[].generation in /api/status)", id, now, saw)
+		return fmt.Sprintf("runner %s is at generation %d: generation %d has not started, so no page showed it; reload the page and use the generation it lists (status.runners[].generation in GET /api/status)", id, now, saw)
 	}
 	return fmt.Sprintf("runner %s is at generation %d now, not %d: it restarted since the page looked; try again", id, now, saw)
 }
