@@ -422,6 +422,11 @@ func (s *System) startHTTP(cfg Config) error {
 		return fmt.Errorf("Health.HTTP.Addr %q: the address is in use (another process listens there, or another System of this host): set another port, or port 0 for any free one (System.HTTPAddr then says which): %w",
 			cfg.Health.HTTP.Addr, err)
 	}
+	if errors.Is(err, syscall.EADDRNOTAVAIL) {
+		// Said as for an address in use: the raw "bind: cannot assign
+		// requested address" did not say the address is another host's.
+		return fmt.Errorf("Health.HTTP.Addr %q: %s: %w", cfg.Health.HTTP.Addr, httpapi.NotThisHost(cfg.Health.HTTP.Addr, ""), err)
+	}
 	if err != nil {
 		return fmt.Errorf("Health.HTTP.Addr: %w", err) // httpapi's error says "HTTP endpoints" and the address
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/exo-actors/exo-actors/internal/testutil"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -84,6 +85,25 @@ func TestSystemRefusesBadHealthConfig(t *testing.T) {
 		if !strings.Contains(err.Error(), c.want) {
 			t.Errorf("error %q, want %q", err, c.want)
 		}
+	}
+}
+
+// TestHTTPAddrNotOfThisHost: a Health.HTTP.Addr no interface of this host
+// has fails New with a text that says so and what to listen on, not the
+// raw "bind: cannot assign requested address"; the bind fails at once.
+func TestHTTPAddrNotOfThisHost(t *testing.T) {
+	addr := testutil.NotHostIP(t) + ":27150"
+	logger := logrus.New()
+	logger.SetOutput(io.Discard)
+	sys, err := exo.New(exo.Config{Logger: logger, DeadLetterThrottle: time.Millisecond,
+		Health: exo.HealthConfig{HTTP: exo.HTTPConfig{Addr: addr}}})
+	if err == nil {
+		_, _ = sys.Shutdown(t.Context())
+		t.Fatal("New listened on an address of another host")
+	}
+	want := `Health.HTTP.Addr "192.0.2.1:27150": 192.0.2.1 is not an address of this host (no interface has it); listen on one of this host's addresses, e.g. 127.0.0.1:27150 (loopback, the default host), or one that 'ip addr' lists: `
+	if !strings.HasPrefix(err.Error(), want) || !errors.Is(err, syscall.EADDRNOTAVAIL) {
+		t.Errorf("New: %v\nwant: %s…", err, want)
 	}
 }
 

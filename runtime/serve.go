@@ -37,7 +37,10 @@ type ServerStats struct {
 // ServeConfig configures System.Serve.
 type ServeConfig struct {
 	// Listen is HOST:PORT; default 127.0.0.1:0 (loopback, any port). A
-	// non-loopback address without TLS is allowed but logged as a warning.
+	// non-loopback address without TLS is allowed but logged as a warning
+	// once the listener is bound. An address in use, or one no interface
+	// of this host has, fails Serve with an error matching
+	// syscall.EADDRINUSE or syscall.EADDRNOTAVAIL.
 	Listen string
 	// Name names the node to its clients; required.
 	Name string
@@ -108,12 +111,18 @@ func (s *System) Serve(cfg ServeConfig) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if host, _, _ := gateway.SplitListen(cfg.Listen); t.ServerTLS == nil && !isLoopback(host) {
-		cfg.Logger.Warnf("serve: listening on %s without TLS: anyone who reaches it can start the configured runner kinds (see docs/remote.md)", cfg.Listen)
-	}
 	r := remote.NewRemote(s.node.System(), rc)
 	if err := gateway.StartRemote(r); err != nil {
 		return nil, err
+	}
+	// Only once the listener is bound: said before, it claimed a listen
+	// that then failed (an address not of this host, one in use).
+	if host, _, _ := gateway.SplitListen(cfg.Listen); t.ServerTLS == nil && !isLoopback(host) {
+		shown := cfg.Listen
+		if _, port, err := net.SplitHostPort(s.node.System().Address()); err == nil {
+			shown = net.JoinHostPort(host, port) // the port bound: Listen may say 0
+		}
+		cfg.Logger.Warnf("serve: listening on %s without TLS: anyone who reaches it can start the configured runner kinds (see docs/remote.md)", shown)
 	}
 	gc := gateway.Config{Name: cfg.Name, Node: s.node, Kinds: toGatewayKinds(cfg.Kinds), Logger: cfg.Logger, MaxMessage: cfg.MaxMessage, MaxRunners: cfg.MaxRunners,
 		CancelTasksOnClientLoss: cfg.CancelTasksOnClientLoss, SessionTimeout: cfg.SessionTimeout, Version: cfg.Version,

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"syscall"
+
+	"github.com/exo-actors/exo-actors/internal/httpapi"
 )
 
 // quietError is an error that matches its sentinel (errors.Is, and so its
@@ -26,20 +28,25 @@ func errNoRemoteShutdown() error {
 }
 
 // startRemoteError turns protoactor's panic on a failed listen ("failed to
-// listen: listen tcp ADDR: bind: address already in use") into an error. An
-// address in use wraps syscall.EADDRINUSE, so a command line can name its
-// own flag.
+// listen: listen tcp ADDR: bind: address already in use") into an error.
+// An address in use wraps syscall.EADDRINUSE, and an address no interface
+// of this host has ("bind: cannot assign requested address")
+// syscall.EADDRNOTAVAIL, so a command line can name its own flag.
 func startRemoteError(p any) error {
 	text := fmt.Sprint(p)
-	if !strings.Contains(text, "address already in use") {
-		return fmt.Errorf("start remote: %s", text)
-	}
 	addr := "the listen address"
 	if _, rest, ok := strings.Cut(text, "listen tcp "); ok {
 		if a, _, ok := strings.Cut(rest, ": "); ok {
 			addr = a
 		}
 	}
-	return &quietError{sentinel: syscall.EADDRINUSE,
-		msg: fmt.Sprintf("cannot listen on %s: another process (another node?) listens there; pick another port or stop that process", addr)}
+	switch {
+	case strings.Contains(text, "address already in use"):
+		return &quietError{sentinel: syscall.EADDRINUSE,
+			msg: fmt.Sprintf("cannot listen on %s: another process (another node?) listens there; pick another port or stop that process", addr)}
+	case strings.Contains(text, "cannot assign requested address"):
+		return &quietError{sentinel: syscall.EADDRNOTAVAIL,
+			msg: fmt.Sprintf("cannot listen on %s: %s", addr, httpapi.NotThisHost(addr, ""))}
+	}
+	return fmt.Errorf("start remote: %s", text)
 }

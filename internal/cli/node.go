@@ -19,6 +19,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors/gateway"
 	"github.com/exo-actors/exo-actors/actors/membership"
+	"github.com/exo-actors/exo-actors/internal/httpapi"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -155,6 +156,9 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 		_, _ = sys.Shutdown(context.Background())
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return fmt.Errorf("node %s: --listen %s: the address is in use (another node or process listens there); pick another port with --listen, or stop that process", o.name, o.listen)
+		}
+		if errors.Is(err, syscall.EADDRNOTAVAIL) {
+			return fmt.Errorf("node %s: --listen %s: %s", o.name, o.listen, httpapi.NotThisHost(o.listen, "--listen"))
 		}
 		return fmt.Errorf("node %s: %w", o.name, err)
 	}

@@ -91,6 +91,9 @@ func httpStartError(prefix, addr string, err error) error {
 	if addr != "" && errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Errorf("%s--http %s: the address is in use (another process listens there); pick another port with --http (or :0 for any)", prefix, addr)
 	}
+	if addr != "" && errors.Is(err, syscall.EADDRNOTAVAIL) {
+		return fmt.Errorf("%s--http %s: %s", prefix, addr, httpapi.NotThisHost(addr, "--http"))
+	}
 	return fmt.Errorf("%s%w", prefix, err)
 }
 

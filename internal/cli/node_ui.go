@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"syscall"
 
+	"github.com/exo-actors/exo-actors/internal/httpapi"
 	"github.com/exo-actors/exo-actors/internal/sysnode"
 	"github.com/exo-actors/exo-actors/internal/webui"
 	exo "github.com/exo-actors/exo-actors/runtime"
@@ -54,6 +55,9 @@ func nodeFaults(sys *exo.System, o nodeOptions) func(ctx context.Context, id str
 func uiStartError(addr string, err error) error {
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Errorf("the address %s is in use (another process listens there); pick another port with --ui (or :0 for any)", addr)
+	}
+	if errors.Is(err, syscall.EADDRNOTAVAIL) {
+		return fmt.Errorf("%s: %s", addr, httpapi.NotThisHost(addr, "--ui"))
 	}
 	return err
 }

@@ -3,10 +3,13 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -65,6 +68,8 @@ func runStatus(ctx context.Context, out io.Writer, o statusOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	url := "http://" + addr + "/status"
+	var connected atomic.Bool // the TCP connection was made: what answered nothing is there
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected.Store(true) }})
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
@@ -73,10 +78,13 @@ func runStatus(ctx context.Context, out io.Writer, o statusOptions) error {
 	defer done()
 	resp, err := client.Do(req)
 	if err != nil {
-		if gw := notHTTPStatus(ctx, addr); gw != nil { // status_gateway.go
-			return gw
+		timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
+		if !timedOut {
+			if gw := notHTTPStatus(ctx, addr); gw != nil { // status_gateway.go
+				return gw
+			}
 		}
-		return fmt.Errorf("cannot reach %s: %v (is a node serving HTTP there? start one with exo-actors node --http %s (or exo-actors demo --http %s))", url, err, addr, addr)
+		return statusUnreachable(url, addr, o.timeout, connected.Load(), timedOut, err) // status_reach.go
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))

@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -78,6 +80,15 @@ func TestStatusErrors(t *testing.T) {
 	closed := httptest.NewServer(http.NotFoundHandler())
 	dead := strings.TrimPrefix(closed.URL, "http://")
 	closed.Close()
+	// A node frozen by SIGSTOP: the kernel completes the TCP handshake
+	// (the connection waits in the listener's backlog) and nothing ever
+	// answers. A listener nobody accepts from is the same from outside.
+	frozen, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer frozen.Close()
+	silent := frozen.Addr().String()
 	for _, c := range []struct {
 		args []string
 		code int
@@ -87,12 +98,34 @@ func TestStatusErrors(t *testing.T) {
 		{[]string{"status", "--addr", "9464"}, ExitUsage, `--addr: HTTP address "9464": want host:port`},
 		{[]string{"status", "--addr", dead}, ExitFailure, "cannot reach http://" + dead + "/status"},
 		{[]string{"status", "--addr", dead}, ExitFailure, "(is a node serving HTTP there? start one with exo-actors node --http " + dead + " (or exo-actors demo --http " + dead + "))"},
+		{[]string{"status", "--addr", silent, "--timeout", "300ms"}, ExitFailure, "exo-actors: " + silent + " accepted the connection but did not answer GET /status within --timeout (300ms): the node may be frozen (e.g. SIGSTOP) or overloaded; check the node's process, or raise --timeout\n"},
 		{[]string{"status", "--addr", strings.TrimPrefix(srv.URL, "http://")}, ExitFailure, "answered 503 Service Unavailable: boom"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := Main(c.args, strings.NewReader(""), &stdout, &stderr)
 		if code != c.code || !strings.Contains(stderr.String(), c.want) || strings.Count(stderr.String(), "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and one line with %q", c.args, code, stderr.String(), c.code, c.want)
+		}
+	}
+}
+
+// A connect that did not finish within --timeout (a host that drops
+// packets) is told apart from a refused one and a silent one; no test
+// sends packets off this host, so the text is checked here.
+func TestStatusUnreachableTexts(t *testing.T) {
+	const url, addr = "http://10.0.0.9:9464/status", "10.0.0.9:9464"
+	refused := errors.New(`Get "http://10.0.0.9:9464/status": dial tcp 10.0.0.9:9464: connect: connection refused`)
+	for _, c := range []struct {
+		name                string
+		connected, timedOut bool
+		want                string
+	}{
+		{"refused", false, false, "cannot reach " + url + ": " + refused.Error() + " (is a node serving HTTP there? start one with exo-actors node --http " + addr + " (or exo-actors demo --http " + addr + "))"},
+		{"connect timed out", false, true, "cannot reach " + url + ": the connection to " + addr + " was not made within --timeout (2s): the host may be unreachable or drop packets; check the address, or raise --timeout"},
+		{"silent", true, true, addr + " accepted the connection but did not answer GET /status within --timeout (2s): the node may be frozen (e.g. SIGSTOP) or overloaded; check the node's process, or raise --timeout"},
+	} {
+		if got := statusUnreachable(url, addr, 2*time.Second, c.connected, c.timedOut, refused).Error(); got != c.want {
+			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
 		}
 	}
 }

@@ -81,6 +81,44 @@ func TestNodeListenInUse(t *testing.T) {
 	}
 }
 
+// TestListenAddrNotOfThisHost: a --listen, --http or --ui address no
+// interface of this host has names the flag, says so and what to listen on
+// (it was "start remote: failed to listen: … bind: cannot assign requested
+// address"; an operator's trial), exit 1. The node logs no "listening on …
+// without TLS" warning for a listen that failed. Each bind fails at once:
+// no packet leaves this host.
+func TestListenAddrNotOfThisHost(t *testing.T) {
+	ip := testutil.NotHostIP(t)
+	listen, httpAddr, uiAddr := ip+":27150", ip+":27151", ip+":27152"
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fix := func(flag, port string) string {
+		return ip + " is not an address of this host (no interface has it); listen on one of this host's addresses, e.g. " + flag + " 127.0.0.1:" + port + " (loopback, the default host), or one that 'ip addr' lists\n"
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"node", "--name", "nl", "--config", conf, "--listen", listen}, "exo-actors: node nl: --listen " + listen + ": " + fix("--listen", "27150")},
+		{[]string{"node", "--name", "a", "--config", conf, "--http", httpAddr, "--http-allow-remote"}, "exo-actors: node a: --http " + httpAddr + ": " + fix("--http", "27151")},
+		{[]string{"node", "--name", "a", "--config", conf, "--listen", "127.0.0.1:0", "--ui", uiAddr, "--ui-allow-remote"}, "exo-actors: node a: --ui: " + uiAddr + ": " + fix("--ui", "27152")},
+		{[]string{"demo", "--live", "off", "--http", httpAddr, "--http-allow-remote"}, "exo-actors: --http " + httpAddr + ": " + fix("--http", "27151")},
+		{[]string{"demo", "--live", "off", "--ui", uiAddr, "--ui-allow-remote"}, "exo-actors: --ui: " + uiAddr + ": " + fix("--ui", "27152")},
+	} {
+		var stdout, stderrB bytes.Buffer
+		code := Main(c.args, strings.NewReader(""), &stdout, &stderrB)
+		stderr := stderrB.String()
+		if code != ExitFailure || !strings.HasSuffix(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d ending with %q", c.args, code, stderr, ExitFailure, c.want)
+		}
+		if strings.Contains(stderr, "without TLS") || strings.Contains(stdout.String(), "listening on") {
+			t.Errorf("%v: a listen that failed was announced:\nstdout %s\nstderr %s", c.args, stdout.String(), stderr)
+		}
+	}
+}
+
 // TestRemoteStatusCountsLiveRunners: a runner that was stopped is still
 // listed by the node (retention), so `remote status` says how many of the
 // listed runners are live: "runners 1 (0 live)", not a bare "runners 1".

@@ -1,7 +1,10 @@
 package testutil
 
 import (
+	"errors"
+	"net"
 	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/exo-actors/exo-actors/internal/loopport"
@@ -32,4 +35,23 @@ func ReservePorts(t testing.TB, n int) []int {
 func DeadAddr(t testing.TB) string {
 	t.Helper()
 	return "127.0.0.1:" + strconv.Itoa(ReservePorts(t, 1)[0])
+}
+
+// NotHostIP returns 192.0.2.1 (TEST-NET-1, RFC 5737), an address no
+// interface of this host has: a listen on it fails at once in bind(2)
+// with EADDRNOTAVAIL, and no packet is sent. The test is skipped when the
+// host has it after all (then the bind succeeds). Tests must never send
+// traffic to it, only fail to listen on it.
+func NotHostIP(t testing.TB) string {
+	t.Helper()
+	const ip = "192.0.2.1"
+	ln, err := net.Listen("tcp", ip+":0")
+	if err == nil {
+		ln.Close()
+		t.Skipf("this host has %s: no address to fail a listen on", ip)
+	}
+	if !errors.Is(err, syscall.EADDRNOTAVAIL) {
+		t.Skipf("listen on %s: %v, not EADDRNOTAVAIL", ip, err)
+	}
+	return ip
 }
