@@ -118,8 +118,22 @@ func printStatus(out io.Writer, d *httpapi.StatusDoc) {
 	if n.Removed > 0 {
 		removed = fmt.Sprintf("  removed %d (stopped or retired, still listed)", n.Removed)
 	}
-	fmt.Fprintf(out, "node %s  score %.3f %s  runners %d (%d ready, %d persistently failed)%s  checks %d\n\n",
-		n.State, n.Score, n.Level, n.Runners, n.Ready, n.Persistent, removed, n.Checks)
+	// A score of 0 before the monitor's first check read as a failing node
+	// (an operator's trial: "score 0.000 unknown … checks 0" right after a
+	// start): an unknown level has no score to show, only why.
+	score := fmt.Sprintf("score %.3f %s", n.Score, n.Level)
+	if n.Level == "unknown" {
+		switch {
+		case n.HealthError != "":
+			score = "score - unknown (" + n.HealthError + ")"
+		case n.Checks == 0:
+			score = "score - unknown (no health check yet)"
+		default:
+			score = "score - unknown (no runner scored)"
+		}
+	}
+	fmt.Fprintf(out, "node %s  %s  runners %d (%d ready, %d persistently failed)%s  checks %d\n\n",
+		n.State, score, n.Runners, n.Ready, n.Persistent, removed, n.Checks)
 	if d.Tree != nil {
 		printTree(out, d.Tree, "", "")
 	}

@@ -240,3 +240,28 @@ func TestStatusHeaderCountsRemoved(t *testing.T) {
 		t.Errorf("header %q names removed runners when there are none", firstLine(b.String()))
 	}
 }
+
+// TestStatusHeaderUnknownScore: before the health monitor's first check
+// (or without it) the node's level is unknown and its score 0; the header
+// says why instead of "score 0.000 unknown", which an operator's trial read
+// as a failing node right after its start.
+func TestStatusHeaderUnknownScore(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		checks uint64
+		err    string
+		want   string
+	}{
+		{"before the first check", 0, "", "score - unknown (no health check yet)"},
+		{"no answer", 3, "no answer from the health monitor", "score - unknown (no answer from the health monitor)"},
+		{"nothing scored", 3, "", "score - unknown (no runner scored)"},
+	} {
+		doc := sampleStatus()
+		doc.Node.Score, doc.Node.Level, doc.Node.Checks, doc.Node.HealthError = 0, "unknown", c.checks, c.err
+		var b bytes.Buffer
+		printStatus(&b, doc)
+		if h := firstLine(b.String()); !strings.Contains(h, "  "+c.want+"  ") || strings.Contains(h, "0.000") {
+			t.Errorf("%s: header %q, want %q and no score", c.name, h, c.want)
+		}
+	}
+}
