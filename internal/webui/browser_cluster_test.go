@@ -143,6 +143,16 @@ func TestClusterDemoBrowser(t *testing.T) {
 	if err != nil || !strings.Contains(flash, "node node-2: SIGKILL sent to pid") {
 		t.Errorf("flash after the crash: %q, %v", flash, err)
 	}
+	// At 1480 px both panes hold what they show: a runner ID of 12 hex
+	// digits with its node pushed the table's buttons past its pane, and
+	// resource names past the tree's (docs/ui.png showed both).
+	ctx, cancel = context.WithTimeout(browser, 30*time.Second)
+	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[".main-pane", ".tree-pane"].map(s => {
+			const p = document.querySelector(s); return p.scrollWidth > p.clientWidth ? s + " " + p.scrollWidth + " > " + p.clientWidth : ""; }).join(" ").trim()`))
+	cancel()
+	if err != nil || overflow != "" {
+		t.Errorf("panes wider than the page shows them (scrollWidth > clientWidth): %q, %v", overflow, err)
+	}
 	if path := os.Getenv(clusterScreenshotEnv); path != "" {
 		step("the restarted runner healthy", poll(`document.querySelector('`+row+`').dataset.level === "healthy"`))
 		ctx, cancel := context.WithTimeout(browser, 30*time.Second)

@@ -73,7 +73,7 @@ function drawSummary(snap) {
 function drawTree(node, into) {
   const li = el("li", { class: node.kind },
     el("span", { class: "kind" }, node.kind),
-    el("span", { class: "name" }, node.name),
+    el("span", { class: "name" }, ...breakable(node.name)),
     node.score !== undefined && node.score !== null ? el("span", { class: "state" }, "· " + node.score.toFixed(2)) : null,
     el("span", { class: "state" }, node.state));
   if (node.kind === "runner") {
@@ -124,6 +124,28 @@ function makeRow(snap, id) {
   return row;
 }
 
+// breakable returns a tree name as text with a line-break opportunity
+// after each "/" and before an "@" ("llama-ac60f936651c/g1/pipes"), so a
+// long name wraps between its parts in the tree's narrow pane rather than
+// inside one.
+function breakable(name) {
+  const out = [];
+  for (const part of name.split(/(?<=\/)|(?=@)/)) {
+    if (out.length) out.push(el("wbr", {}));
+    out.push(part);
+  }
+  return out;
+}
+
+// idParts splits a cluster runner ID ("llama-c290c63747a7@node-1") before
+// its "@node", so the cell may wrap there and nowhere else: a 12-hex ID
+// with its node pushed the table past the page at 1480 px.
+function idParts(id) {
+  const at = id.lastIndexOf("@");
+  if (at <= 0) return [el("span", { class: "nowrap" }, id)];
+  return [el("span", { class: "nowrap" }, id.slice(0, at)), el("span", { class: "nowrap node" }, id.slice(at))];
+}
+
 function fillRow(row, snap, r) {
   const c = row.cells;
   row.gen = r.generation;
@@ -137,7 +159,7 @@ function fillRow(row, snap, r) {
   row.tr.classList.toggle("recent-restart", Date.now() - (restartedAt.get(r.id) || 0) < 6000);
   let backoff = fmtS(r.next_backoff_s);
   if (r.restarting) backoff = "restart in " + fmtS(r.restart_in_s);
-  c.id.replaceChildren(r.id, el("small", {}, r.kind));
+  c.id.replaceChildren(...idParts(r.id), el("small", {}, r.kind));
   c.gen.replaceChildren("gen " + r.generation, el("small", {}, r.pid ? "pid " + r.pid : "no process"));
   c["status-cell"].replaceChildren(el("span", { class: "status " + statusClass(r.status), title: r.status }, r.status), el("small", {}, r.health_state));
   c.health.replaceChildren(scoreCell(r.level, r.score, r.health_state), r.reason ? el("small", {}, r.reason) : "");
