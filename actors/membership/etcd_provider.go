@@ -180,8 +180,14 @@ func (p *etcdMember) pause(d time.Duration) bool {
 // about the lease until it gets an answer: alive, it keeps it alive again;
 // gone (expired: etcd deleted the key), it calls onLost and ends — the key
 // is never written again, a new incarnation takes over.
+//
+// An outage is logged once at warn when the first question goes
+// unanswered, and once at info when etcd answers again: a new user's trial
+// stopped etcd for 10 s and the members logged nothing until they were
+// evicted after it came back.
 func (p *etcdMember) keepAlive() {
 	defer p.wg.Done()
+	var down time.Time // when etcd stopped answering this member; zero while it answers
 	for {
 		if ch, err := p.cli.KeepAlive(p.ctx, p.lease); err == nil {
 			for range ch { // each answer renewed the lease
@@ -195,7 +201,17 @@ func (p *etcdMember) keepAlive() {
 			resp, err := p.cli.TimeToLive(ctx, p.lease)
 			cancel()
 			if err != nil {
+				if down.IsZero() && p.ctx.Err() == nil {
+					down = time.Now()
+					p.log.WithError(err).WithFields(logrus.Fields{"member": p.self.Id, "etcd": p.cfg.EtcdEndpoints}).Warn(fmt.Sprintf(
+						"etcd does not answer: this member keeps its last view of the cluster and asks again every %s; if etcd stays away longer than its lease (%s) the member's key expires, and once etcd answers it rejoins under a new member ID",
+						etcdRetry, etcdLeaseTTL))
+				}
 				continue // etcd still unreachable: ask again
+			}
+			if !down.IsZero() {
+				p.log.WithFields(logrus.Fields{"member": p.self.Id}).Info(fmt.Sprintf("etcd answers again, after %s without an answer", time.Since(down).Round(100*time.Millisecond)))
+				down = time.Time{}
 			}
 			if resp.TTL <= 0 {
 				p.log.WithFields(logrus.Fields{"member": p.self.Id, "lease": int64(p.lease)}).Info("etcd dropped this member's lease")

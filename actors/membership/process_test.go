@@ -79,6 +79,8 @@ type member struct {
 	seen  []line    // every line the test has read, in order
 	last  line
 	done  chan struct{} // closed when the process was reaped
+	// errPath is the file of the process's stderr (its log).
+	errPath string
 }
 
 // memberSet starts and owns the member processes of one test.
@@ -123,7 +125,7 @@ func (s *memberSet) start(name string, args ...string) *member {
 		t.Fatal(err)
 	}
 	stderr.Close()
-	m := &member{name: name, cmd: cmd, lines: make(chan line, 1024), done: make(chan struct{})}
+	m := &member{name: name, cmd: cmd, lines: make(chan line, 1024), done: make(chan struct{}), errPath: errPath}
 	var readerDone sync.WaitGroup
 	readerDone.Add(1)
 	go func() { // owner: this member; the reaper waits for it
@@ -426,6 +428,13 @@ func etcdBinary(t *testing.T) string {
 // temporary directory, killed and reaped at the end of the test.
 func startEtcd(t *testing.T, bin string) string {
 	t.Helper()
+	client, _ := startEtcdProc(t, bin)
+	return client
+}
+
+// startEtcdProc is startEtcd, also returning etcd's process.
+func startEtcdProc(t *testing.T, bin string) (string, *os.Process) {
+	t.Helper()
 	ports := testutil.ReservePorts(t, 2)
 	client := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
 	peer := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
@@ -445,6 +454,7 @@ func startEtcd(t *testing.T, bin string) string {
 	logf.Close()
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT) // a test may have frozen it
 		_ = cmd.Wait()
 		t.Logf("etcd reaped at %s", time.Now().Format("15:04:05.000"))
 	})
@@ -454,7 +464,7 @@ func startEtcd(t *testing.T, bin string) string {
 		cli, err := checkEtcd(cfg) // each try is bounded by the dial timeout
 		if err == nil {
 			cli.Close()
-			return client
+			return client, cmd.Process
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("etcd did not answer at %s within %s: %v", client, wait, err)

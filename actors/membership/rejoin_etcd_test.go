@@ -177,3 +177,49 @@ func TestEtcdRejoinTearsTheOldIncarnationDown(t *testing.T) {
 			round, l.Self, l.Incarnation, etcdMemberKeys(t, cli, cluster), conns)
 	}
 }
+
+// TestEtcdOutageIsLogged: a member whose etcd stops answering says so, once,
+// at warn (a new user's trial stopped etcd for 10 s and the members logged
+// nothing until they were evicted after it came back); once etcd answers
+// again the member says so, or, its lease gone meanwhile, that it was
+// evicted and rejoins.
+func TestEtcdOutageIsLogged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test with etcd (about 15 s)")
+	}
+	endpoint, etcd := startEtcdProc(t, etcdBinary(t))
+	s := newMemberSet(t, "--cluster", "outage", "--cluster-provider", "etcd", "--etcd-endpoints", endpoint)
+	n1 := s.start("n1")
+	n1.until(t, "joined", joinedWith("n1"))
+	logHas := func(what string, texts ...string) string {
+		t.Helper()
+		var log string
+		poll(t, 30*time.Second, func() bool {
+			b, _ := os.ReadFile(n1.errPath)
+			log = string(b)
+			return slices.ContainsFunc(texts, func(s string) bool { return strings.Contains(log, s) })
+		}, func() string { return fmt.Sprintf("n1 did not log %s (%q); its log:\n%s", what, texts, log) })
+		return log
+	}
+	if err := syscall.Kill(-etcd.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	frozen := true
+	defer func() {
+		if frozen {
+			_ = syscall.Kill(-etcd.Pid, syscall.SIGCONT)
+		}
+	}()
+	log := logHas("the outage", "etcd does not answer: this member keeps its last view of the cluster")
+	if !strings.Contains(log, "level=warning") {
+		t.Errorf("the outage is not logged at warn:\n%s", log)
+	}
+	if err := syscall.Kill(-etcd.Pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	frozen = false
+	log = logHas("etcd's return", "etcd answers again, after", "evicted from cluster outage: etcd deleted this member's key")
+	if n := strings.Count(log, "etcd does not answer"); n != 1 {
+		t.Errorf("the outage logged %d times, want once:\n%s", n, log)
+	}
+}
