@@ -86,11 +86,47 @@ func checkEtcd(cfg Config) (*clientv3.Client, error) {
 		if err == nil {
 			return cli, nil
 		}
-		errs = append(errs, fmt.Sprintf("%s: %v", ep, err))
+		e := fmt.Sprintf("%s: %v", ep, err)
+		if hint := notEtcd(ep); hint != "" {
+			e += " (" + hint + ")"
+		}
+		errs = append(errs, e)
 	}
 	cli.Close()
 	return nil, fmt.Errorf("%w within %s at %s (%s): start etcd or fix --etcd-endpoints",
 		ErrEtcdUnreachable, cfg.EtcdDialTimeout, strings.Join(cfg.EtcdEndpoints, ","), strings.Join(errs, "; "))
+}
+
+// notEtcdTimeout bounds notEtcd's look at an endpoint etcd did not answer on.
+const notEtcdTimeout = time.Second
+
+// notEtcd looks at an endpoint where etcd did not answer for what answers
+// there instead: an automanaged member's HTTP port (its /exo/view) gives
+// the flags to use; any other HTTP/1 server is named as not etcd; "" when
+// nothing answers HTTP/1 there (etcd's own error says the rest). A new
+// user's trial gave `cluster status --etcd-endpoints` an automanaged
+// member's port and got only a timeout.
+func notEtcd(endpoint string) string {
+	target := endpoint
+	if !strings.Contains(target, "://") {
+		target = "http://" + target
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), notEtcdTimeout)
+	defer cancel()
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	var v View
+	err = getJSON(ctx, hc, "http://"+u.Host+"/exo/view", &v)
+	switch {
+	case err == nil && v.Cluster != "":
+		return fmt.Sprintf("%s is the HTTP port of a member of the automanaged cluster %s, not etcd: read it with --cluster-provider automanaged --cluster-peers %s (every member's), or give etcd's client endpoint", u.Host, v.Cluster, u.Host)
+	case err == nil || strings.Contains(err.Error(), "HTTP "):
+		return u.Host + " answers HTTP/1, so it is not etcd (etcd speaks gRPC there): give etcd's client endpoint"
+	}
+	return ""
 }
 
 // startIncarnation joins the cluster as a new member. onTopology receives
