@@ -259,6 +259,17 @@ func newClusterCmd(e *env) *cobra.Command {
 
 func printClusterStatus(w io.Writer, st membership.Status) {
 	agree := "views agree"
+	answered := 0
+	for _, p := range st.Peers {
+		if p.Error == "" {
+			answered++
+		}
+	}
+	if answered < len(st.Peers) {
+		// Only the views that came can agree: say how many (a new user's
+		// trial read "views agree" while a peer had not answered).
+		agree = fmt.Sprintf("the views of the %d of %d peers that answered agree", answered, len(st.Peers))
+	}
 	if !st.Agree {
 		agree = "views DISAGREE (a member is joining, rejoining or split)"
 		if o := st.DescribeOtherClusters(); o != "" {

@@ -80,6 +80,29 @@ func TestClusterStatusNamesAPeerInAnotherCluster(t *testing.T) {
 	}
 }
 
+// TestClusterStatusAgreementCountsWhoAnswered: views that agree while a
+// peer did not answer say how many answered (a new user's trial read
+// "views agree" with one of three peers silent); all answering keeps the
+// short "views agree".
+func TestClusterStatusAgreementCountsWhoAnswered(t *testing.T) {
+	joined := &membership.View{Cluster: "demo", State: membership.Joined}
+	st := membership.Status{Cluster: "demo", Provider: membership.ProviderAutomanaged, Agree: true, Peers: []membership.PeerView{
+		{Peer: "127.0.0.1:7201", Error: "connection refused"},
+		{Peer: "127.0.0.1:7202", View: joined}, {Peer: "127.0.0.1:7203", View: joined},
+	}}
+	var out bytes.Buffer
+	printClusterStatus(&out, st)
+	if want := "cluster demo (automanaged): 0 members, the views of the 2 of 3 peers that answered agree\n"; !strings.HasPrefix(out.String(), want) {
+		t.Errorf("status:\n%s\nwant it to start %q", out.String(), want)
+	}
+	st.Peers[0] = membership.PeerView{Peer: "127.0.0.1:7201", View: joined}
+	out.Reset()
+	printClusterStatus(&out, st)
+	if !strings.HasPrefix(out.String(), "cluster demo (automanaged): 0 members, views agree\n") {
+		t.Errorf("status with every peer answering:\n%s", out.String())
+	}
+}
+
 // TestClusterCommandsRefuseTheOtherProvidersFlags: 'cluster status' and
 // 'cluster shutdown' refuse a flag of the provider they do not use, as
 // 'node' does. Before, they ignored it: a new user's 'cluster shutdown
