@@ -87,8 +87,23 @@ func (a *gatewayActor) stopLeasedOf(s *session, kind endKind) {
 	if kind == endBye {
 		level = logrus.InfoLevel // a goodbye with runners leased: the lease is how they end
 	}
+	// A lost client's own open tasks on its leased runners are cancelled
+	// before the stop: nobody will read their outcomes, and the stop would
+	// otherwise drain them (up to timeouts.stop_drain). Other clients'
+	// tasks on those runners drain as for any stop; after a goodbye the
+	// client's too (its tasks go on after Close, docs/remote.md).
+	mine := map[string][]string{}
+	if kind == endLost {
+		for callID, t := range s.tasks {
+			if r := s.runners[callID]; r != "" {
+				if _, ok := s.leased[r]; ok {
+					mine[r] = append(mine[r], t.ID)
+				}
+			}
+		}
+	}
 	for id := range s.leased {
 		delete(s.leased, id)
-		a.stopFor(s, id, whyLeaseEnd, level)
+		a.stopFor(s, id, whyLeaseEnd, level, mine[id]...)
 	}
 }

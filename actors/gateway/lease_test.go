@@ -15,7 +15,13 @@ import (
 // handed as a client of this release does, and returns its ID.
 func (f *fixture) spawnLeased(t *testing.T, callID uint64) string {
 	t.Helper()
-	f.send(&exov1.GwSpawnRunner{CallId: callID, Kind: "sleeper", Settle: true, HandOff: true, Lease: true})
+	return f.spawnLeasedKind(t, callID, "sleeper")
+}
+
+// spawnLeasedKind is spawnLeased for a runner of kind.
+func (f *fixture) spawnLeasedKind(t *testing.T, callID uint64, kind string) string {
+	t.Helper()
+	f.send(&exov1.GwSpawnRunner{CallId: callID, Kind: kind, Settle: true, HandOff: true, Lease: true})
 	sp, ok := f.next(t).(*exov1.GwRunnerSpawned)
 	if !ok || sp.GetCallId() != callID {
 		t.Fatalf("leased spawn %d: got %T %v", callID, sp, sp)
@@ -156,4 +162,48 @@ func TestLeasedRunnersAreBounded(t *testing.T) {
 	if live := liveRunners(t, f); len(live) != 2 || !live[c] || !live[d] {
 		t.Errorf("live runners %v: want %s and %s", live, c, d)
 	}
+}
+
+// TestLostClientsTasksOnItsLeasedRunnerAreCancelled: a lost client's own
+// open tasks on its leased runners are cancelled before their stop (nobody
+// will read their outcomes); the stop would otherwise drain them for up to
+// timeouts.stop_drain (30 s: a resumed frozen node's leased runner was
+// stopped only once its dead client's tasks had streamed to their end).
+func TestLostClientsTasksOnItsLeasedRunnerAreCancelled(t *testing.T) {
+	f := newFixtureWith(t, func(c *gateway.Config) {
+		c.Kinds["slow"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "slow", Builtin: true, Args: []string{"--token-delay", "10ms"}}}
+	})
+	f.hello(t)
+	sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	tasks, err := f.node.Subscribe(streams.TopicTasks, streams.Filter{TaskID: "orphan"}, streams.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tasks.Close()
+	leased := f.spawnLeasedKind(t, 2, "slow")
+	f.send(&exov1.GwSubmit{CallId: 10, RunnerId: leased, TaskId: "orphan", Kind: "text_generation",
+		Params: map[string]string{"max_tokens": "1000000"}}) // 10 ms a token: hours
+	if m, ok := f.next(t).(*exov1.GwSubmitted); !ok {
+		t.Fatalf("submit: got %T %v", m, m)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for { // streaming: a stop now drains it
+		ev, err := tasks.Next(ctx)
+		if err != nil {
+			t.Fatalf("the task never streamed: %v", err)
+		}
+		if ev.Kind == actors.KindTaskChunk {
+			if c, ok := ev.Payload.(*actors.TaskChunk); ok && c.Chunk.GetError() != nil {
+				t.Fatalf("the task failed: %v", c.Chunk)
+			}
+			break
+		}
+	}
+	f.node.System().Root.Stop(f.probe) // the client lost
+	waitStopped(t, sub, leased, "leased, its client lost: its endless task cancelled, not drained for timeouts.stop_drain (30 s)")
 }

@@ -232,8 +232,10 @@ func (a *gatewayActor) stopUnsettled(s *session, id, why string) {
 }
 
 // stopFor stops runner id off the actor for why (an unsettled spawn, a
-// lease's end), logged at level, and logs how the stop ended.
-func (a *gatewayActor) stopFor(s *session, id, why string, level logrus.Level) {
+// lease's end), logged at level, and logs how the stop ended; the tasks
+// named are cancelled first (a lost client's own, which the stop would
+// otherwise drain).
+func (a *gatewayActor) stopFor(s *session, id, why string, level logrus.Level, cancelFirst ...string) {
 	g := a.g
 	log := g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": s.pid.Address, "runner": id})
 	log.Log(level, "gateway: stopping runner "+id+": "+why)
@@ -243,6 +245,11 @@ func (a *gatewayActor) stopFor(s *session, id, why string, level logrus.Level) {
 		// goroutine (goOwned), at most unsettledStopTimeout.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(g.ctx), unsettledStopTimeout)
 		defer cancel()
+		for _, task := range cancelFirst {
+			if _, err := g.cfg.Node.Cancel(sctx, id, task); err != nil {
+				log.WithError(err).Debug("gateway: cancel of task " + task + " before the stop")
+			}
+		}
 		res, err := g.cfg.Node.StopRunner(sctx, id)
 		if err != nil {
 			log.WithError(err).Warn("gateway: stopping runner " + id + " (" + why + ")")
