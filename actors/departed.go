@@ -13,7 +13,8 @@ import (
 // send_to_stopped again, as before it was remembered).
 const maxDeparted = 1024
 
-// departedClients remembers the remote clients that said goodbye, each by
+// departedClients remembers the remote clients whose session ended (a
+// goodbye, or the client's loss), each by
 // its client actor's PID (address and ID: clientKey), not by its address
 // alone: several Clients of one process share the address, and one's
 // goodbye says nothing about the others. A message to a departed client
@@ -70,8 +71,9 @@ func (d *departedClients) has(key string) bool {
 	return ok
 }
 
-// ClientDeparted tells the node that the remote client actor pid said
-// goodbye (the gateway calls it): messages sent to that PID afterwards are
+// ClientDeparted tells the node that the session of the remote client
+// actor pid ended, by its goodbye or its loss (the gateway calls it):
+// messages sent to that PID afterwards are
 // expected dead letters, counted in ForwardStats.ToDeparted and logged at
 // debug, not classified send_to_stopped. Another client of the same
 // process (same address, another PID) is not concerned. A local PID
@@ -100,6 +102,6 @@ func (n *nodeConfig) toDeparted(dl *actor.DeadLetterEvent) bool {
 	}
 	n.fwd.toDeparted.Add(1)
 	n.logger.WithFields(logrus.Fields{"message": fmt.Sprintf("%T", dl.Message), "to": dl.PID.Id, "address": dl.PID.Address}).
-		Debug("message to a client that said goodbye not delivered (expected: a late reply or event)")
+		Debug("message to a client whose session ended not delivered (expected: a late reply or event)")
 	return true
 }

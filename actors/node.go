@@ -169,7 +169,7 @@ type nodeConfig struct {
 	// fwd counts and classifies what could not be forwarded (forwarding.go);
 	// shuttingDown says whether the node's shutdown has begun.
 	fwd          forwarding
-	departed     departedClients // clients that said goodbye (departed.go)
+	departed     departedClients // clients whose session ended: goodbye or loss (departed.go)
 	shuttingDown func() bool
 	// Health monitor (health.go): its configuration, the metrics and the
 	// history fed by emit, and its actor (set by the node root).

@@ -492,6 +492,10 @@ type (
 	taskDone struct {
 		s      *session
 		callID uint64
+		// cutOpen: the forwarder was cut off by Close with the task still
+		// open on the node; the session keeps it (lease.go cancels it
+		// before it stops a leased runner).
+		cutOpen bool
 	}
 	// sayShutDown: Close tells every client that its node shut down.
 	sayShutDown struct{ note *exov1.GwError }
@@ -682,6 +686,11 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 			a.shutdownCallDone(ctx, m.s.key)
 		}
 	case *taskDone:
+		if m.cutOpen {
+			// Close cut its forwarder off while it ran: the session,
+			// which ends within Close, still has it open (lease.go).
+			return
+		}
 		delete(m.s.tasks, m.callID)
 		delete(m.s.runners, m.callID)
 		a.count()
@@ -911,9 +920,12 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, kin
 			}
 		})
 	}
-	if !lost {
-		// Late replies and events to it are expected now: the node
-		// logs them at debug instead of warning send_to_stopped.
+	if kind != endAgain {
+		// Late replies and events to it are expected now, after a goodbye
+		// and after a loss alike (a node resumed from a freeze answered
+		// its dead client's queued pings with "no session", and warned
+		// send_to_stopped for each answer): the node logs them at debug.
+		// A lost client that lives says hello again (ClientArrived).
 		g.cfg.Node.ClientDeparted(s.pid)
 	}
 	g.mu.Lock()
@@ -999,9 +1011,8 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		}
 		a.reply(ctx, out)
 	case *exov1.GwStopRunner:
-		delete(s.leased, m.GetRunnerId()) // its lease ends with the stop its client asked for (lease.go)
 		to := ctx.Sender()
-		a.goCall(ctx, s, callID, func() {
+		accepted := a.goCall(ctx, s, callID, func() {
 			sctx, cancel := context.WithTimeout(g.ctx, time.Minute)
 			defer cancel()
 			res, err := g.cfg.Node.StopRunner(sctx, m.GetRunnerId())
@@ -1011,6 +1022,13 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			}
 			g.system.Root.Send(to, stopReply(callID, res))
 		})
+		if accepted {
+			// Its lease ends with the stop its client asked for, once that
+			// stop is under way (lease.go): a refused call (too many in
+			// flight) stops nothing, so the lease stays. A stop that then
+			// fails or times out on the node goes on there.
+			delete(s.leased, m.GetRunnerId())
+		}
 	case *exov1.GwSubmit:
 		a.submit(ctx, cctx, s, m)
 	case *exov1.GwCancel:
@@ -1292,7 +1310,8 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 			_, _ = g.cfg.Node.Cancel(cctx, runnerID, spec.ID)
 			cancel()
 		}
-		g.system.Root.Send(g.pid, &taskDone{s: s, callID: callID})
+		cutOpen := h.Outcome() == nil && errors.Is(context.Cause(sctx), errGatewayClosing)
+		g.system.Root.Send(g.pid, &taskDone{s: s, callID: callID, cutOpen: cutOpen})
 	})
 }
 

@@ -89,11 +89,14 @@ func (a *gatewayActor) stopLeasedOf(s *session, kind endKind) {
 	}
 	// A lost client's own open tasks on its leased runners are cancelled
 	// before the stop: nobody will read their outcomes, and the stop would
-	// otherwise drain them (up to timeouts.stop_drain). Other clients'
-	// tasks on those runners drain as for any stop; after a goodbye the
-	// client's too (its tasks go on after Close, docs/remote.md).
+	// otherwise drain them (up to timeouts.stop_drain). So are they when
+	// the gateway itself stops (Server.Close on a System that goes on):
+	// its forwarders are already cut off, and Close would wait out the
+	// drain. Other clients' tasks on those runners drain as for any stop;
+	// after a goodbye the client's too (its tasks go on after Close,
+	// docs/remote.md).
 	mine := map[string][]string{}
-	if kind == endLost {
+	if kind == endLost || a.g.life() == gatewayStopping {
 		for callID, t := range s.tasks {
 			if r := s.runners[callID]; r != "" {
 				if _, ok := s.leased[r]; ok {

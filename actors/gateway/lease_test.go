@@ -207,3 +207,95 @@ func TestLostClientsTasksOnItsLeasedRunnerAreCancelled(t *testing.T) {
 	f.node.System().Root.Stop(f.probe) // the client lost
 	waitStopped(t, sub, leased, "leased, its client lost: its endless task cancelled, not drained for timeouts.stop_drain (30 s)")
 }
+
+// TestARefusedStopKeepsTheLease: a GwStopRunner the gateway refuses (too
+// many calls of this client in flight) stops nothing, so the runner stays
+// leased and the session's end stops it. Before, the lease was dropped as
+// the request came, and the runner outlived the session.
+func TestARefusedStopKeepsTheLease(t *testing.T) {
+	f := newFixtureNode(t, func(c *actors.NodeConfig) {
+		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Minute, StopGrace: 50 * time.Millisecond, TermWait: time.Second}
+	}, func(c *gateway.Config) {
+		c.MaxCallsPerSession = 1
+		// Ignores SIGTERM: each stop takes TermWait (1 s), so the first
+		// stop is still in flight when the second request comes.
+		c.Kinds["sleeper"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "sleeper", Command: "/bin/sh", Args: []string{"-c", `trap "" TERM; sleep 300`}}}
+	})
+	f.hello(t)
+	sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	a := f.spawnLeased(t, 2)
+	b := f.spawnLeased(t, 4)
+	f.send(&exov1.GwStopRunner{CallId: 10, RunnerId: a})
+	f.send(&exov1.GwStopRunner{CallId: 11, RunnerId: b})
+	for range 2 {
+		switch m := f.next(t).(type) {
+		case *exov1.GwError:
+			if m.GetCallId() != 11 {
+				t.Fatalf("error for call %d: %v", m.GetCallId(), m)
+			}
+			wantError(t, m, 11, gateway.ErrLimit, "calls of this client in flight")
+		case *exov1.GwRunnerStopped:
+			if m.GetCallId() != 10 {
+				t.Fatalf("stopped for call %d", m.GetCallId())
+			}
+		default:
+			t.Fatalf("got %T %v", m, m)
+		}
+	}
+	f.send(&exov1.GwBye{})
+	waitAllStopped(t, sub, map[string]string{a: "stopped by its client", b: "its stop refused: still leased, stopped at the goodbye"})
+}
+
+// TestGatewayCloseCancelsTheLeasedRunnersTasks: an embedded Server.Close
+// (the gateway stops, the System goes on) stops the leased runners of its
+// sessions, cancelling their clients' tasks first: the forwarders are cut
+// off by then, so nobody reads those outcomes, and the stop would drain
+// them (here for an hour) while Close waited.
+func TestGatewayCloseCancelsTheLeasedRunnersTasks(t *testing.T) {
+	f := newFixtureNode(t, func(c *actors.NodeConfig) { c.Timeouts = actors.RunnerTimeouts{StopDrain: time.Hour} }, func(c *gateway.Config) {
+		c.Kinds["slow"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "slow", Builtin: true, Args: []string{"--token-delay", "10ms"}}}
+	})
+	f.hello(t)
+	sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	tasks, err := f.node.Subscribe(streams.TopicTasks, streams.Filter{TaskID: "endless"}, streams.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tasks.Close()
+	leased := f.spawnLeasedKind(t, 2, "slow")
+	f.send(&exov1.GwSubmit{CallId: 10, RunnerId: leased, TaskId: "endless", Kind: "text_generation",
+		Params: map[string]string{"max_tokens": "1000000"}})
+	if m, ok := f.next(t).(*exov1.GwSubmitted); !ok {
+		t.Fatalf("submit: got %T %v", m, m)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for {
+		ev, err := tasks.Next(ctx)
+		if err != nil {
+			t.Fatalf("the task never streamed: %v", err)
+		}
+		if ev.Kind == actors.KindTaskChunk {
+			break
+		}
+	}
+	closed := make(chan struct{})
+	go func() { // owner: this test, which waits on closed
+		defer close(closed) // sole sender: this goroutine
+		f.gw.Close()
+	}()
+	waitStopped(t, sub, leased, "leased, the gateway closed: its client's task cancelled, not drained for an hour")
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		t.Fatal("Close did not return after the leased runner stopped")
+	}
+}

@@ -228,6 +228,9 @@ func (a *gatewayActor) nameUnconfirmed(s *session, id string) {
 // stopUnsettled stops runner id off the actor (a stop drains the runner's
 // tasks and may take its timeouts) and logs why and how it ended.
 func (a *gatewayActor) stopUnsettled(s *session, id, why string) {
+	// Stopped now: not again at the session's end if it was leased, nor by
+	// the session a hello again hands the leases to (the same map).
+	delete(s.leased, id)
 	a.stopFor(s, id, why, logrus.WarnLevel)
 }
 
