@@ -179,9 +179,9 @@ func WithCallTimeout(d time.Duration) DialOption { return func(o *dialOptions) {
 // or by the client's loss (its process killed, the connection cut, or the
 // node frozen past its session timeout and resumed), so a client that
 // cannot clean up leaves no runner behind (docs/remote.md, "Leased
-// runners"). A StopRunner of this client that the node takes ends the lease; a runner another
-// client must use, or one meant to outlive this client, is spawned
-// without it. `exo-actors remote run` dials with it unless --keep-runners.
+// runners"). A StopRunner of this client that the node takes ends the
+// lease; a runner another client must use, or one meant to outlive this
+// client, is spawned without it. `exo-actors remote run` dials with it unless --keep-runners.
 // Dial fails if the node does not take leases (a release older than the
 // client).
 func WithLeasedRunners() DialOption { return func(o *dialOptions) { o.lease = true } }
@@ -378,7 +378,7 @@ func dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	c.mu.Unlock()
 	if o.lease && !w.GetRunnerLease() {
 		c.Close()
-		return nil, fmt.Errorf("%w: node %s (%s, version %q) does not lease runners to a client's session: it is older than this client; upgrade the node, or dial without WithLeasedRunners (and stop the runners you spawn yourself)",
+		return nil, fmt.Errorf("%w: node %s (%s, version %q) does not lease runners to a client's session: it is older than this client; upgrade the node, or dial without WithLeasedRunners and stop the runners you spawn yourself (exo-actors remote run: --keep-runners, then exo-actors remote stop)",
 			ErrUnsupported, w.GetNodeName(), addr, w.GetVersion())
 	}
 	c.settleSpawns = w.GetSpawnSettle() // set before the Client is returned, read-only after

@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 	"time"
 
@@ -345,9 +346,32 @@ func failureToWire(f *errhandler.Failure) *exov1.GwFailure {
 }
 
 func failureFromWire(m *exov1.GwFailure) errhandler.Failure {
+	kind := m.GetRunnerKind()
+	if kind == "" {
+		// A node of an earlier release sends no runner_kind, and its texts
+		// already name the kind's config key: without the kind the hint
+		// would say it again with "kinds.<kind>.".
+		kind = kindOfRunnerID(m.GetRunnerId())
+	}
 	return errhandler.Failure{Kind: errhandler.Kind(m.GetKind()), Component: m.GetComponent(), Operation: m.GetOperation(),
-		RunnerID: m.GetRunnerId(), RunnerKind: m.GetRunnerKind(), Generation: m.GetGeneration(), ExitCode: int(m.GetExitCode()), Signal: syscall.Signal(m.GetSignal()),
+		RunnerID: m.GetRunnerId(), RunnerKind: kind, Generation: m.GetGeneration(), ExitCode: int(m.GetExitCode()), Signal: syscall.Signal(m.GetSignal()),
 		ShuttingDown: m.GetShuttingDown(), Message: m.GetMessage(), Cause: errFrom(m.GetCause())}
+}
+
+// kindOfRunnerID is the kind an actors runner ID starts with ("echo" of
+// "echo-25fb8c72427e": the kind, '-' and 12 hex digits); "" for an ID of
+// another shape. Only for failures from a node that does not send the kind.
+func kindOfRunnerID(id string) string {
+	i := strings.LastIndexByte(id, '-')
+	if i <= 0 || len(id)-i-1 != 12 {
+		return ""
+	}
+	for _, c := range id[i+1:] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return ""
+		}
+	}
+	return id[:i]
 }
 
 func runnerFailureToWire(f *actors.RunnerFailure) *exov1.GwRunnerFailure {

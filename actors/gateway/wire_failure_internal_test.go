@@ -3,10 +3,12 @@ package gateway
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
 // TestFailureCrossesTheWireWhole: every field of a failure a node sends
@@ -34,5 +36,25 @@ func TestFailureCrossesTheWireWhole(t *testing.T) {
 	}
 	if got.Error() != f.Error() {
 		t.Errorf("text across the wire %q, want %q", got.Error(), f.Error())
+	}
+}
+
+// TestFailureFromAnOlderNodeNamesItsKind: a node of an earlier release
+// sends no runner_kind, and its message already names the kind's config
+// key; the client takes the kind from the runner's ID, so the hint is not
+// appended a second time with "kinds.<kind>.".
+func TestFailureFromAnOlderNodeNamesItsKind(t *testing.T) {
+	old := &exov1.GwFailure{Kind: string(errhandler.KindExecNotFound), Component: "runner", RunnerId: "llama-0123456789ab", Generation: 1,
+		Message: `executable "/no/such" not found or not executable (no such file or directory); check the runner's command and PATH (RunnerSpec.Command; on a node, kinds.llama.command in its config)`}
+	f := failureFromWire(old)
+	if f.RunnerKind != "llama" {
+		t.Errorf("RunnerKind %q, want llama from the ID", f.RunnerKind)
+	}
+	if s := f.Error(); strings.Contains(s, "<kind>") || strings.Count(s, "kinds.llama.command") != 1 {
+		t.Errorf("text %q: want kinds.llama.command once, no placeholder", s)
+	}
+	old.RunnerId = "custom"
+	if f := failureFromWire(old); f.RunnerKind != "" {
+		t.Errorf("ID of another shape: RunnerKind %q, want none", f.RunnerKind)
 	}
 }

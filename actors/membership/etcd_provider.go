@@ -204,7 +204,7 @@ func (p *etcdMember) keepAlive() {
 				if down.IsZero() && p.ctx.Err() == nil {
 					down = time.Now()
 					p.log.WithError(err).WithFields(logrus.Fields{"member": p.self.Id, "etcd": p.cfg.EtcdEndpoints}).Warn(fmt.Sprintf(
-						"etcd does not answer: this member keeps its last view of the cluster and asks again every %s; if etcd stays away longer than its lease (%s) the member's key expires, and once etcd answers it rejoins under a new member ID",
+						"etcd does not answer: this member keeps its last view of the cluster and asks again every %s; its key lives under a lease of %s that it cannot renew meanwhile, so once etcd answers it will likely find the key gone and rejoin under a new member ID",
 						etcdRetry, etcdLeaseTTL))
 				}
 				continue // etcd still unreachable: ask again

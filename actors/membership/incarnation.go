@@ -86,13 +86,16 @@ func checkEtcd(cfg Config) (*clientv3.Client, error) {
 		if err == nil {
 			return cli, nil
 		}
-		e := fmt.Sprintf("%s: %v", ep, err)
-		if hint := notEtcd(ep); hint != "" {
-			e += " (" + hint + ")"
-		}
-		errs = append(errs, e)
+		errs = append(errs, fmt.Sprintf("%s: %v", ep, err))
 	}
 	cli.Close()
+	// Every endpoint failed (only then: a look at each adds up to
+	// notEtcdTimeout to the start): say what answers there instead.
+	for i, ep := range cfg.EtcdEndpoints {
+		if hint := notEtcd(ep); hint != "" {
+			errs[i] += " (" + hint + ")"
+		}
+	}
 	return nil, fmt.Errorf("%w within %s at %s (%s): start etcd or fix --etcd-endpoints",
 		ErrEtcdUnreachable, cfg.EtcdDialTimeout, strings.Join(cfg.EtcdEndpoints, ","), strings.Join(errs, "; "))
 }
@@ -118,13 +121,22 @@ func notEtcd(endpoint string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), notEtcdTimeout)
 	defer cancel()
 	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	// etcd's client port answers HTTP/1 too, at /version: an etcd that is
+	// there but did not answer Status in time (no quorum, overloaded) is
+	// not to be called "not etcd".
+	var ver struct {
+		Server string `json:"etcdserver"`
+	}
+	if err := getJSON(ctx, hc, "http://"+u.Host+"/version", &ver); err == nil && ver.Server != "" {
+		return fmt.Sprintf("etcd %s answers at %s, but not the member's Status call in time: it may have no quorum or be overloaded; check etcd's health (etcdctl endpoint health)", ver.Server, u.Host)
+	}
 	var v View
 	err = getJSON(ctx, hc, "http://"+u.Host+"/exo/view", &v)
 	switch {
 	case err == nil && v.Cluster != "":
 		return fmt.Sprintf("%s is the HTTP port of a member of the automanaged cluster %s, not etcd: read it with --cluster-provider automanaged --cluster-peers %s (every member's), or give etcd's client endpoint", u.Host, v.Cluster, u.Host)
 	case err == nil || strings.Contains(err.Error(), "HTTP "):
-		return u.Host + " answers HTTP/1, so it is not etcd (etcd speaks gRPC there): give etcd's client endpoint"
+		return u.Host + " answers HTTP/1 but not as etcd: give etcd's client endpoint"
 	}
 	return ""
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -60,7 +61,11 @@ func locateField(data []byte, field string) (string, []string) {
 	if json.Unmarshal(data, &top) != nil {
 		return "", nil
 	}
-	if _, ok := top[field]; ok {
+	// A key allowed where it is found is not the unknown one: a config
+	// with "timeouts" at the top level and inside a kind too was told
+	// `unknown field "timeouts" at the top level: the fields there are …
+	// timeouts … (did you mean "timeouts"?)`.
+	if _, ok := top[field]; ok && !slices.Contains(jsonKeys(reflect.TypeOf(nodeFile{})), field) {
 		return "", jsonKeys(reflect.TypeOf(nodeFile{}))
 	}
 	if raw, ok := top["kinds"]; ok {
@@ -72,7 +77,7 @@ func locateField(data []byte, field string) (string, []string) {
 			}
 			sort.Strings(names)
 			for _, n := range names {
-				if _, ok := kinds[n][field]; ok {
+				if _, ok := kinds[n][field]; ok && !slices.Contains(jsonKeys(reflect.TypeOf(nodeKind{})), field) {
 					return "kinds." + n, jsonKeys(reflect.TypeOf(nodeKind{}))
 				}
 			}
@@ -85,8 +90,8 @@ func locateField(data []byte, field string) (string, []string) {
 	for _, sec := range []struct{ key, field string }{{"tasks", "Tasks"}, {"restarts", "Restarts"}, {"timeouts", "Timeouts"}, {"shutdown", "Shutdown"}} {
 		var obj map[string]json.RawMessage
 		if raw, ok := top[sec.key]; ok && json.Unmarshal(raw, &obj) == nil {
-			if _, ok := obj[field]; ok {
-				sf, _ := f.FieldByName(sec.field)
+			sf, _ := f.FieldByName(sec.field)
+			if _, ok := obj[field]; ok && !slices.Contains(jsonKeys(sf.Type), field) {
 				return sec.key, jsonKeys(sf.Type)
 			}
 		}

@@ -76,6 +76,10 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{"kinds": {"echo": {"bultin": true}}}`, `unknown field "bultin" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "builtin"?)`},
 		{`{"kinds": {"echo": {"builtin": true, "max_runner": 2}}}`, `unknown field "max_runner" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners (did you mean "max_runners"?)`},
 		{`{"kinds": {"echo": {"builtin": true}}, "sesion_timeout": "1s"}`, `unknown field "sesion_timeout" at the top level: the fields there are kinds, tasks, max_message, max_runners, cancel_tasks_on_client_loss, session_timeout, restarts, timeouts, health, retention, shutdown (did you mean "session_timeout"?)`},
+		// A key allowed at the top level, misplaced in a kind as well: the
+		// kind's is the unknown one (it was "at the top level … (did you
+		// mean \"timeouts\"?)").
+		{`{"kinds": {"echo": {"builtin": true, "timeouts": {"handshake": "5s"}}}, "timeouts": {"handshake": "5s"}}`, `unknown field "timeouts" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners`},
 		{`{"kinds": {"echo": {"builtin": true}}, "tasks": {"inflight": 2}}`, `unknown field "inflight" in tasks: the fields there are in_flight, queue, ack_timeout (did you mean "in_flight"?)`},
 		{`{"kinds": {"echo": {"builtin": true}}, "restarts": {"xyzzy": 2}}`, `unknown field "xyzzy" in restarts: the fields there are max, window, backoff_base, backoff_max`},
 		{`{"kinds": {"Echo": {"builtin": true}}}`, `kind "Echo": want 1-40 lowercase`},

@@ -129,11 +129,16 @@ function makeRow(snap, id) {
 // long name wraps between its parts in the tree's narrow pane rather than
 // inside one.
 function breakable(name) {
+  // A loop, not a split on a lookbehind, which Safari before 16.4 cannot
+  // parse (and then runs none of this file).
   const out = [];
-  for (const part of name.split(/(?<=\/)|(?=@)/)) {
-    if (out.length) out.push(el("wbr", {}));
-    out.push(part);
+  let part = "";
+  for (const ch of name) {
+    if (ch === "@" && part) { out.push(part, el("wbr", {})); part = ""; }
+    part += ch;
+    if (ch === "/") { out.push(part, el("wbr", {})); part = ""; }
   }
+  if (part) out.push(part);
   return out;
 }
 
@@ -143,7 +148,8 @@ function breakable(name) {
 function idParts(id) {
   const at = id.lastIndexOf("@");
   if (at <= 0) return [el("span", { class: "nowrap" }, id)];
-  return [el("span", { class: "nowrap" }, id.slice(0, at)), el("span", { class: "nowrap node" }, id.slice(at))];
+  // The <wbr> is the break: two nowrap spans side by side have none.
+  return [el("span", { class: "nowrap" }, id.slice(0, at)), el("wbr", {}), el("span", { class: "nowrap node" }, id.slice(at))];
 }
 
 function fillRow(row, snap, r) {
