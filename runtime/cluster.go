@@ -197,8 +197,8 @@ type clusterTask struct {
 // ClusterClient places runners over a cluster of exo-actors nodes and
 // follows them through a member's loss. It reads the membership (the same
 // source `exo-actors cluster status` reads), keeps one Client per member's
-// gateway, and implements Node, so a host switches between System, Client
-// and ClusterClient in one line.
+// gateway, and implements Node, so code written against Node runs on a
+// System, a Client or a ClusterClient alike (see Node for what differs).
 //
 // Placement: SpawnRunner asks every live member that registers the kind
 // for its runners and its status, and picks by actors/placement's policy:

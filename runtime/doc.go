@@ -72,9 +72,12 @@
 // ErrorRecords and ErrorStats return the final accounting.
 //
 // A node process (`exo-actors node`, or System.Serve) is reached with Dial:
-// its Client has the same methods, and both satisfy Node, so a host switches
-// between an embedded System and a remote node by changing one line. See
-// docs/remote.md. A cluster of nodes (`exo-actors node --cluster`) is
+// its Client has the same methods, and both satisfy Node, so code written
+// against Node runs on either. What changes when a host switches is how it
+// gets the Node (New or Dial), the RunnerSpec (a Client names only a kind
+// its node's config has; a System takes the Command or Builtin), and what
+// lies outside Node: the System's Config and Shutdown against the Client's
+// ShutdownNode and Close. See docs/remote.md, "The Go API". A cluster of nodes (`exo-actors node --cluster`) is
 // reached with DialCluster: its ClusterClient is a Node too, places
 // runners by kind and moves a lost member's runners and Retryable tasks
 // (docs/cluster.md).

@@ -37,10 +37,13 @@ type StreamEvent struct {
 // oldest events it had not received were dropped. It stands exactly where
 // the dropped events were; consecutive drops coalesce into one Gap.
 type Gap struct {
-	// Dropped is how many events this subscriber lost here.
+	// Dropped is how many events this subscriber lost here: the count to
+	// use, also with a Filter.
 	Dropped uint64
 	// FromSeq and ToSeq are the sequence numbers of the first and the last
-	// dropped event.
+	// dropped event. They are the stream's numbers: with a Filter the range
+	// also spans events the filter left out, so ToSeq-FromSeq+1 may exceed
+	// Dropped.
 	FromSeq, ToSeq uint64
 }
 

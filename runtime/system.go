@@ -56,6 +56,12 @@ var (
 	// as a new attempt; what was read of the earlier attempt is void. The
 	// error is a *RetryError.
 	ErrTaskRetried = actors.ErrTaskRetried
+	// ErrChunkDropped: chunks of a task were dropped from its TaskHandle
+	// before they were read (it keeps the latest TaskLimits.HandleChunks).
+	// TaskHandle.Next returns a *ChunksDroppedError wrapping it and goes on
+	// with the oldest chunk still held; Chunk(i) of a dropped chunk returns
+	// an error wrapping it. The outcome still counts every chunk.
+	ErrChunkDropped = actors.ErrChunkDropped
 )
 
 // System is one embedded exo-actors node: a supervision tree of runners,

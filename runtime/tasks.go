@@ -129,6 +129,10 @@ func (h *TaskHandle) Next(ctx context.Context) (Chunk, error) {
 		if errors.As(err, &re) {
 			return Chunk{}, &RetryError{TaskID: re.TaskID, Attempt: re.Attempt, Reason: re.Reason, Discarded: re.Discarded}
 		}
+		var de *actors.ChunksDroppedError
+		if errors.As(err, &de) {
+			return Chunk{}, &ChunksDroppedError{TaskID: de.TaskID, From: de.From, Skipped: de.Skipped}
+		}
 		return Chunk{}, err
 	}
 	return fromChunk(c), nil
@@ -154,6 +158,25 @@ func (e *RetryError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrTaskRetried) hold.
 func (e *RetryError) Unwrap() error { return ErrTaskRetried }
+
+// ChunksDroppedError is what TaskHandle.Next returns when chunks it had
+// not returned yet were dropped (TaskLimits.HandleChunks: a reader that
+// fell that far behind): the next Next goes on with the oldest chunk still
+// held. errors.Is(err, ErrChunkDropped) holds for it; it is no end of the
+// task, so a reading loop counts the loss and reads on.
+type ChunksDroppedError struct {
+	TaskID  string
+	From    int // index of the first chunk skipped
+	Skipped int // chunks skipped
+}
+
+// Error says which chunks of which task were dropped.
+func (e *ChunksDroppedError) Error() string {
+	return (&actors.ChunksDroppedError{TaskID: e.TaskID, From: e.From, Skipped: e.Skipped}).Error()
+}
+
+// Unwrap makes errors.Is(err, ErrChunkDropped) hold.
+func (e *ChunksDroppedError) Unwrap() error { return ErrChunkDropped }
 
 // Chunk returns chunk i of the current attempt, waiting for it; io.EOF
 // once the task ended with fewer chunks. A wait goes on across a retry and
