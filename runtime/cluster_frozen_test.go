@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -127,17 +126,8 @@ func TestClusterFrozenNodeResumes(t *testing.T) {
 			gateway = m.Gateway
 		}
 	}
-	pid := f.nodes["fo-c"].cmd.Process.Pid
 	frozen := time.Now()
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	resumed := false
-	defer func() {
-		if !resumed {
-			_ = syscall.Kill(pid, syscall.SIGCONT)
-		}
-	}()
+	resume := freeze(t, f.nodes["fo-c"].cmd.Process.Pid)
 	evs := f.rec.Wait(t, 30*time.Second, "fo-c's runners placed again and its Retryable tasks resubmitted", func(evs []exo.ClusterEvent) bool {
 		replaced, resub := 0, 0
 		for _, e := range evs {
@@ -179,10 +169,7 @@ func TestClusterFrozenNodeResumes(t *testing.T) {
 	// Resume fo-c; watch its task events directly (not through cc) from
 	// before it rejoins, so every end of the old runners' tasks is seen.
 	resumedAt := time.Now()
-	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
-	resumed = true
+	resume()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	direct, err := exo.Dial(ctx, gateway)

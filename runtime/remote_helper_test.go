@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -180,3 +181,23 @@ func waitGone(t *testing.T, pid int, d time.Duration) {
 const markKey = "EXO_REMOTE_TEST_MARK"
 
 func markEnv() string { return fmt.Sprintf("%s=%d", markKey, os.Getpid()) }
+
+// freeze stops process pid (SIGSTOP) and returns resume, which continues
+// it (SIGCONT) once; the test's cleanup resumes it if the test ended
+// first, so that a failed test does not leave a process stopped.
+func freeze(t *testing.T, pid int) (resume func()) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	resume = func() {
+		once.Do(func() {
+			if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+				t.Errorf("SIGCONT to %d: %v", pid, err)
+			}
+		})
+	}
+	t.Cleanup(resume)
+	return resume
+}

@@ -3,7 +3,6 @@ package runtime_test
 import (
 	"errors"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,16 +38,7 @@ func TestLeasedRunnerOfAFrozenNodeEndsWhenItResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pid := node.cmd.Process.Pid
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	resumed := false
-	defer func() {
-		if !resumed {
-			_ = syscall.Kill(pid, syscall.SIGCONT)
-		}
-	}()
+	resume := freeze(t, node.cmd.Process.Pid)
 	select {
 	case <-c.Done():
 	case <-ctx.Done():
@@ -58,10 +48,7 @@ func TestLeasedRunnerOfAFrozenNodeEndsWhenItResumes(t *testing.T) {
 		t.Fatalf("client ended with %v, want ErrNodeLost", c.Err())
 	}
 	c.Close()
-	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
-	resumed = true
+	resume()
 
 	watcher, err := dial(ctx, node.addr)
 	if err != nil {

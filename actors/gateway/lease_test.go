@@ -164,28 +164,28 @@ func TestLeasedRunnersAreBounded(t *testing.T) {
 	}
 }
 
-// TestLostClientsTasksOnItsLeasedRunnerAreCancelled: a lost client's own
-// open tasks on its leased runners are cancelled before their stop (nobody
-// will read their outcomes); the stop would otherwise drain them for up to
-// timeouts.stop_drain (30 s: a resumed frozen node's leased runner was
-// stopped only once its dead client's tasks had streamed to their end).
-func TestLostClientsTasksOnItsLeasedRunnerAreCancelled(t *testing.T) {
-	f := newFixtureWith(t, func(c *gateway.Config) {
+// slowLeasedFixture starts a fixture with the kind "slow" (the built-in
+// runner, 10 ms a token) whose node config editNode changes, says hello,
+// spawns a leased runner of it and submits an endless task, and returns
+// once the task streams, with a subscription to the runners' statuses.
+func slowLeasedFixture(t *testing.T, editNode func(*actors.NodeConfig)) (f *fixture, leased string, status *streams.Subscription) {
+	t.Helper()
+	f = newFixtureNode(t, editNode, func(c *gateway.Config) {
 		c.Kinds["slow"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "slow", Builtin: true, Args: []string{"--token-delay", "10ms"}}}
 	})
 	f.hello(t)
-	sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
+	status, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sub.Close()
-	tasks, err := f.node.Subscribe(streams.TopicTasks, streams.Filter{TaskID: "orphan"}, streams.SubscribeOptions{})
+	t.Cleanup(status.Close)
+	tasks, err := f.node.Subscribe(streams.TopicTasks, streams.Filter{TaskID: "endless"}, streams.SubscribeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tasks.Close()
-	leased := f.spawnLeasedKind(t, 2, "slow")
-	f.send(&exov1.GwSubmit{CallId: 10, RunnerId: leased, TaskId: "orphan", Kind: "text_generation",
+	leased = f.spawnLeasedKind(t, 2, "slow")
+	f.send(&exov1.GwSubmit{CallId: 10, RunnerId: leased, TaskId: "endless", Kind: "text_generation",
 		Params: map[string]string{"max_tokens": "1000000"}}) // 10 ms a token: hours
 	if m, ok := f.next(t).(*exov1.GwSubmitted); !ok {
 		t.Fatalf("submit: got %T %v", m, m)
@@ -201,11 +201,20 @@ func TestLostClientsTasksOnItsLeasedRunnerAreCancelled(t *testing.T) {
 			if c, ok := ev.Payload.(*actors.TaskChunk); ok && c.Chunk.GetError() != nil {
 				t.Fatalf("the task failed: %v", c.Chunk)
 			}
-			break
+			return f, leased, status
 		}
 	}
+}
+
+// TestLostClientsTasksOnItsLeasedRunnerAreCancelled: a lost client's own
+// open tasks on its leased runners are cancelled before their stop (nobody
+// will read their outcomes); the stop would otherwise drain them for up to
+// timeouts.stop_drain (30 s: a resumed frozen node's leased runner was
+// stopped only once its dead client's tasks had streamed to their end).
+func TestLostClientsTasksOnItsLeasedRunnerAreCancelled(t *testing.T) {
+	f, leased, status := slowLeasedFixture(t, func(*actors.NodeConfig) {})
 	f.node.System().Root.Stop(f.probe) // the client lost
-	waitStopped(t, sub, leased, "leased, its client lost: its endless task cancelled, not drained for timeouts.stop_drain (30 s)")
+	waitStopped(t, status, leased, "leased, its client lost: its endless task cancelled, not drained for timeouts.stop_drain (30 s)")
 }
 
 // TestARefusedStopKeepsTheLease: a GwStopRunner the gateway refuses (too
@@ -256,46 +265,16 @@ func TestARefusedStopKeepsTheLease(t *testing.T) {
 // off by then, so nobody reads those outcomes, and the stop would drain
 // them (here for an hour) while Close waited.
 func TestGatewayCloseCancelsTheLeasedRunnersTasks(t *testing.T) {
-	f := newFixtureNode(t, func(c *actors.NodeConfig) { c.Timeouts = actors.RunnerTimeouts{StopDrain: time.Hour} }, func(c *gateway.Config) {
-		c.Kinds["slow"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "slow", Builtin: true, Args: []string{"--token-delay", "10ms"}}}
-	})
-	f.hello(t)
-	sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
-	tasks, err := f.node.Subscribe(streams.TopicTasks, streams.Filter{TaskID: "endless"}, streams.SubscribeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tasks.Close()
-	leased := f.spawnLeasedKind(t, 2, "slow")
-	f.send(&exov1.GwSubmit{CallId: 10, RunnerId: leased, TaskId: "endless", Kind: "text_generation",
-		Params: map[string]string{"max_tokens": "1000000"}})
-	if m, ok := f.next(t).(*exov1.GwSubmitted); !ok {
-		t.Fatalf("submit: got %T %v", m, m)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	for {
-		ev, err := tasks.Next(ctx)
-		if err != nil {
-			t.Fatalf("the task never streamed: %v", err)
-		}
-		if ev.Kind == actors.KindTaskChunk {
-			break
-		}
-	}
+	f, leased, status := slowLeasedFixture(t, func(c *actors.NodeConfig) { c.Timeouts = actors.RunnerTimeouts{StopDrain: time.Hour} })
 	closed := make(chan struct{})
 	go func() { // owner: this test, which waits on closed
 		defer close(closed) // sole sender: this goroutine
 		f.gw.Close()
 	}()
-	waitStopped(t, sub, leased, "leased, the gateway closed: its client's task cancelled, not drained for an hour")
+	waitStopped(t, status, leased, "leased, the gateway closed: its client's task cancelled, not drained for an hour")
 	select {
 	case <-closed:
-	case <-ctx.Done():
+	case <-time.After(wait):
 		t.Fatal("Close did not return after the leased runner stopped")
 	}
 }

@@ -188,18 +188,7 @@ func TestGatewayCloseStopsUnsettledSpawns(t *testing.T) {
 	given := f.spawnSleeper(t, 3, true)
 	f.send(&exov1.GwSpawnSettle{SpawnCallId: 3})
 	f.gw.Close()
-	want := map[string]bool{unsettled: true, given: true}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	for len(want) > 0 {
-		ev, err := sub.Next(ctx)
-		if err != nil {
-			t.Fatalf("runners %v (unsettled when the gateway closed, or given up just before) were not stopped: %v", want, err)
-		}
-		if ev.Kind == actors.KindRunnerStopped {
-			delete(want, ev.RunnerID)
-		}
-	}
+	waitAllStopped(t, sub, map[string]string{unsettled: "unsettled when the gateway closed", given: "given up just before"})
 }
 
 // TestHandingSpawnOfALostClientIsNamed: a spawn with hand_off whose
