@@ -1023,11 +1023,14 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			g.system.Root.Send(to, stopReply(callID, res))
 		})
 		if accepted {
-			// Its lease ends with the stop its client asked for, once that
-			// stop is under way (lease.go): a refused call (too many in
+			// Its lease ends with the stop a client asked for, once that
+			// stop is under way (lease.go), whichever session held it: its
+			// end would only stop it again. A refused call (too many in
 			// flight) stops nothing, so the lease stays. A stop that then
 			// fails or times out on the node goes on there.
-			delete(s.leased, m.GetRunnerId())
+			for _, o := range a.sessions { // at most MaxSessions
+				delete(o.leased, m.GetRunnerId())
+			}
 		}
 	case *exov1.GwSubmit:
 		a.submit(ctx, cctx, s, m)

@@ -2,8 +2,11 @@ package gateway_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+
+	logtest "github.com/sirupsen/logrus/hooks/test"
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/gateway"
@@ -276,5 +279,37 @@ func TestGatewayCloseCancelsTheLeasedRunnersTasks(t *testing.T) {
 	case <-closed:
 	case <-time.After(wait):
 		t.Fatal("Close did not return after the leased runner stopped")
+	}
+}
+
+// TestAStopByAnotherClientEndsTheLease: a leased runner another client
+// stops is no longer its session's to stop: the session's end does not
+// stop (and warn of) it a second time.
+func TestAStopByAnotherClientEndsTheLease(t *testing.T) {
+	logger, hook := logtest.NewNullLogger()
+	f := sleeperFixture(t, func(c *gateway.Config) { c.Logger = logger })
+	f.hello(t)
+	leased := f.spawnLeased(t, 2)
+	owner := f.probe
+	f.newProbe() // another client
+	f.hello(t)
+	f.send(&exov1.GwStopRunner{CallId: 5, RunnerId: leased})
+	if m, ok := f.next(t).(*exov1.GwRunnerStopped); !ok {
+		t.Fatalf("stop by another client: got %T %v", m, m)
+	}
+	f.node.System().Root.Send(owner, &sendVia{&exov1.GwBye{}})
+	tick := time.NewTicker(10 * time.Millisecond) // the gateway announces nothing: poll its count
+	defer tick.Stop()
+	deadline := time.Now().Add(wait)
+	for f.gw.Stats().SessionsBye < 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the owner's goodbye did not end its session: %+v", f.gw.Stats())
+		}
+		<-tick.C
+	}
+	for _, e := range hook.AllEntries() {
+		if strings.Contains(e.Message, "stopping runner "+leased+": "+"it was leased") {
+			t.Errorf("the owner's session end stopped %s again: %q", leased, e.Message)
+		}
 	}
 }
