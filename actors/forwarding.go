@@ -47,9 +47,9 @@ type ForwardStats struct {
 	// Suppressed those only counted because a record of the same kind was
 	// made less than RecordInterval before.
 	Records, Suppressed uint64
-	// ToDeparted counts messages to remote clients that had said goodbye
-	// (late replies and events; Node.ClientDeparted): expected, logged at
-	// debug, not classified.
+	// ToDeparted counts messages to remote clients whose session had ended,
+	// by a goodbye or their loss (late replies and events;
+	// Node.ClientDeparted): expected, logged at debug, not classified.
 	ToDeparted uint64
 }
 

@@ -179,8 +179,8 @@ func WithCallTimeout(d time.Duration) DialOption { return func(o *dialOptions) {
 // or by the client's loss (its process killed, the connection cut, or the
 // node frozen past its session timeout and resumed), so a client that
 // cannot clean up leaves no runner behind (docs/remote.md, "Leased
-// runners"). A StopRunner of this client that the node takes ends the
-// lease; a runner another client must use, or one meant to outlive this
+// runners"). A StopRunner of the runner that the node takes (this
+// client's or another's) ends the lease; a runner another client must use, or one meant to outlive this
 // client, is spawned without it. `exo-actors remote run` dials with it unless --keep-runners.
 // Dial fails if the node does not take leases (a release older than the
 // client).

@@ -1023,14 +1023,10 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			g.system.Root.Send(to, stopReply(callID, res))
 		})
 		if accepted {
-			// Its lease ends with the stop a client asked for, once that
-			// stop is under way (lease.go), whichever session held it: its
-			// end would only stop it again. A refused call (too many in
-			// flight) stops nothing, so the lease stays. A stop that then
-			// fails or times out on the node goes on there.
-			for _, o := range a.sessions { // at most MaxSessions
-				delete(o.leased, m.GetRunnerId())
-			}
+			// Once the stop is under way (a refused call, too many in
+			// flight, stops nothing). A stop that then fails or times out
+			// on the node goes on there.
+			a.stoppedByAClient(m.GetRunnerId())
 		}
 	case *exov1.GwSubmit:
 		a.submit(ctx, cctx, s, m)
@@ -1263,6 +1259,13 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 	}
 	if size > g.cfg.MaxMessage {
 		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: task %q carries %d bytes, node %s accepts at most %d", ErrMessageTooLarge, m.GetTaskId(), size, g.cfg.Name, g.cfg.MaxMessage)))
+		return
+	}
+	if g.life() >= gatewayClosing {
+		// Refused before it reaches the node (it was submitted, then
+		// cancelled, below) and before the session's bound, which tasks
+		// Close cut off still count against (taskDone.cutOpen).
+		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s closes its gateway; task %q was not submitted", actors.ErrShuttingDown, g.cfg.Name, m.GetTaskId())))
 		return
 	}
 	if _, open := s.tasks[callID]; open {

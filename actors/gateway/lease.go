@@ -12,9 +12,9 @@ import (
 
 // DefaultMaxLeasedRunners is Config.MaxLeasedRunners's default: the bound
 // on the runners leased to one session (GwSpawnRunner.lease). An entry
-// goes when the session stops its runner; one whose runner ended otherwise
-// (another client's stop, a failure for good) is pruned when the bound is
-// met, and only a session holding that many live leased runners has its
+// goes when any client's GwStopRunner of its runner is under way; one
+// whose runner ended otherwise (a host's own stop, a failure for good) is
+// pruned when the bound is met, and only a session holding that many live leased runners has its
 // next leased spawn refused with ErrLimit (nothing is spawned).
 const DefaultMaxLeasedRunners = 1024
 
@@ -89,14 +89,15 @@ func (a *gatewayActor) stopLeasedOf(s *session, kind endKind) {
 	}
 	// A lost client's own open tasks on its leased runners are cancelled
 	// before the stop: nobody will read their outcomes, and the stop would
-	// otherwise drain them (up to timeouts.stop_drain). So are they when
-	// the gateway itself stops (Server.Close on a System that goes on):
-	// its forwarders are already cut off, and Close would wait out the
-	// drain. Other clients' tasks on those runners drain as for any stop;
+	// otherwise drain them (up to timeouts.stop_drain). So are they once
+	// the gateway closes (Server.Close on a System that goes on), whatever
+	// ends the session then (its stop, or a goodbye that came during
+	// Close): its forwarders are already cut off, and Close would wait out
+	// the drain. Other clients' tasks on those runners drain as for any stop;
 	// after a goodbye the client's too (its tasks go on after Close,
 	// docs/remote.md).
 	mine := map[string][]string{}
-	if kind == endLost || a.g.life() == gatewayStopping {
+	if kind == endLost || a.g.life() >= gatewayClosing {
 		for callID, t := range s.tasks {
 			if r := s.runners[callID]; r != "" {
 				if _, ok := s.leased[r]; ok {
@@ -108,5 +109,26 @@ func (a *gatewayActor) stopLeasedOf(s *session, kind endKind) {
 	for id := range s.leased {
 		delete(s.leased, id)
 		a.stopFor(s, id, whyLeaseEnd, level, mine[id]...)
+	}
+}
+
+// stoppedByAClient forgets runner id, which a client's GwStopRunner is
+// stopping, in every session (at most MaxSessions): its lease ends, and so
+// does its spawn's settling, whichever session held them; the end of that
+// session would only stop it again (with a warning) or, for a spawn still
+// handing, name it as possibly known to nobody.
+func (a *gatewayActor) stoppedByAClient(id string) {
+	for _, s := range a.sessions {
+		delete(s.leased, id)
+		for callID, sp := range s.unsettled {
+			if sp.id == id {
+				delete(s.unsettled, callID)
+			}
+		}
+		for callID, h := range s.handing {
+			if h == id {
+				delete(s.handing, callID)
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -284,18 +285,23 @@ func TestGatewayCloseCancelsTheLeasedRunnersTasks(t *testing.T) {
 
 // TestAStopByAnotherClientEndsTheLease: a leased runner another client
 // stops is no longer its session's to stop: the session's end does not
-// stop (and warn of) it a second time.
+// stop (and warn of) it a second time, also when its spawn was not
+// settled yet.
 func TestAStopByAnotherClientEndsTheLease(t *testing.T) {
 	logger, hook := logtest.NewNullLogger()
 	f := sleeperFixture(t, func(c *gateway.Config) { c.Logger = logger })
 	f.hello(t)
 	leased := f.spawnLeased(t, 2)
+	f.send(&exov1.GwSpawnRunner{CallId: 3, Kind: "sleeper", Settle: true, HandOff: true, Lease: true})
+	unsettled := f.next(t).(*exov1.GwRunnerSpawned).GetRunnerId()
 	owner := f.probe
 	f.newProbe() // another client
 	f.hello(t)
-	f.send(&exov1.GwStopRunner{CallId: 5, RunnerId: leased})
-	if m, ok := f.next(t).(*exov1.GwRunnerStopped); !ok {
-		t.Fatalf("stop by another client: got %T %v", m, m)
+	for i, id := range []string{leased, unsettled} {
+		f.send(&exov1.GwStopRunner{CallId: uint64(5 + i), RunnerId: id})
+		if m, ok := f.next(t).(*exov1.GwRunnerStopped); !ok {
+			t.Fatalf("stop of %s by another client: got %T %v", id, m, m)
+		}
 	}
 	f.node.System().Root.Send(owner, &sendVia{&exov1.GwBye{}})
 	tick := time.NewTicker(10 * time.Millisecond) // the gateway announces nothing: poll its count
@@ -308,8 +314,56 @@ func TestAStopByAnotherClientEndsTheLease(t *testing.T) {
 		<-tick.C
 	}
 	for _, e := range hook.AllEntries() {
-		if strings.Contains(e.Message, "stopping runner "+leased+": "+"it was leased") {
-			t.Errorf("the owner's session end stopped %s again: %q", leased, e.Message)
+		if strings.Contains(e.Message, "stopping runner "+leased) || strings.Contains(e.Message, "stopping runner "+unsettled) {
+			t.Errorf("the owner's session end stopped a runner again: %q", e.Message)
 		}
+	}
+}
+
+// TestAGoodbyeDuringCloseCancelsTheLeasedRunnersTasks: a goodbye that
+// comes while Close waits for the forwarders (cut off, so nobody reads the
+// tasks) cancels the client's tasks on its leased runners before their
+// stop, as the gateway's own stop does; a review's run had Close wait 60 s
+// on the drain of such a stop. A submit then is refused before it reaches
+// the node.
+func TestAGoodbyeDuringCloseCancelsTheLeasedRunnersTasks(t *testing.T) {
+	cut := make(chan struct{}, 1)
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) } // sole closer of release
+	defer gateway.SetLastWordHookForTest(func(*actors.TaskHandle) {
+		cut <- struct{}{} // one task, one forwarder: fires once
+		<-release
+	})()
+	f, leased, status := slowLeasedFixture(t, func(c *actors.NodeConfig) { c.Timeouts = actors.RunnerTimeouts{StopDrain: time.Hour} })
+	t.Cleanup(unblock) // after the fixture's, so it runs before its Close, had the test failed first
+	closed := make(chan struct{})
+	go func() { // owner: this test, which waits on closed
+		defer close(closed) // sole sender: this goroutine
+		f.gw.Close()
+	}()
+	<-f.gw.ClosingForTest()
+	select {
+	case <-cut: // Close is waiting for this forwarder
+	case <-time.After(wait):
+		t.Fatal("Close did not cut the task's forwarder off")
+	}
+	// A task submitted now is refused before it reaches the node (it was
+	// submitted, then cancelled).
+	f.send(&exov1.GwSubmit{CallId: 20, RunnerId: leased, TaskId: "late", Kind: "noop"})
+	for { // past the endless task's events
+		m := f.next(t)
+		if c, ok := m.(interface{ GetCallId() uint64 }); ok && c.GetCallId() == 20 {
+			wantError(t, m, 20, actors.ErrShuttingDown, `closes its gateway; task "late" was not submitted`)
+			break
+		}
+	}
+	f.send(&exov1.GwBye{})
+	waitStopped(t, status, leased, "leased, its client said goodbye during Close: its task cancelled, not drained for an hour")
+	unblock()
+	select {
+	case <-closed:
+	case <-time.After(wait):
+		t.Fatal("Close did not return")
 	}
 }

@@ -68,8 +68,13 @@ func toMemberID(cfg Config, systemID string) string {
 
 // checkEtcd returns a client once some endpoint answered Status within the
 // dial timeout, or an error wrapping ErrEtcdUnreachable that names the
-// endpoints.
-func checkEtcd(cfg Config) (*clientv3.Client, error) {
+// endpoints (and, with look, what answers there instead: notEtcd).
+func checkEtcd(cfg Config) (*clientv3.Client, error) { return checkEtcdLook(cfg, true) }
+
+// checkEtcdLook is checkEtcd; look says whether to look at the endpoints
+// that failed (notEtcd: up to notEtcdTimeout each). A rejoin retried every
+// second through an etcd outage does not: the first join said it already.
+func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:   cfg.EtcdEndpoints,
 		DialTimeout: cfg.EtcdDialTimeout,
@@ -92,6 +97,9 @@ func checkEtcd(cfg Config) (*clientv3.Client, error) {
 	// Every endpoint failed (only then: a look at each adds up to
 	// notEtcdTimeout to the start): say what answers there instead.
 	for i, ep := range cfg.EtcdEndpoints {
+		if !look {
+			break
+		}
 		if hint := notEtcd(ep); hint != "" {
 			errs[i] += " (" + hint + ")"
 		}
@@ -128,7 +136,7 @@ func notEtcd(endpoint string) string {
 		Server string `json:"etcdserver"`
 	}
 	if err := getJSON(ctx, hc, "http://"+u.Host+"/version", &ver); err == nil && ver.Server != "" {
-		return fmt.Sprintf("etcd %s answers at %s, but not the member's Status call in time: it may have no quorum or be overloaded; check etcd's health (etcdctl endpoint health)", ver.Server, u.Host)
+		return fmt.Sprintf("etcd %s answers at %s, but not the Status call in time: it may have no quorum or be overloaded; check etcd's health (etcdctl endpoint health)", ver.Server, u.Host)
 	}
 	var v View
 	err = getJSON(ctx, hc, "http://"+u.Host+"/exo/view", &v)
@@ -150,7 +158,7 @@ func startIncarnation(cfg Config, number, port int, onTopology func(*cluster.Clu
 	onOwnKeyDeleted func(), view func() View) (inc *incarnation, err error) {
 	inc = &incarnation{cfg: cfg, number: number}
 	if cfg.Provider == ProviderEtcd {
-		if inc.etcd, err = checkEtcd(cfg); err != nil {
+		if inc.etcd, err = checkEtcdLook(cfg, number == 1); err != nil {
 			return nil, err
 		}
 	}

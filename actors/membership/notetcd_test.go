@@ -42,7 +42,7 @@ func TestEtcdEndpointThatIsNotEtcd(t *testing.T) {
 			"is the HTTP port of a member of the automanaged cluster demo, not etcd: read it with --cluster-provider automanaged --cluster-peers " + strings.TrimPrefix(member.URL, "http://")},
 		{"automanaged member, as a URL", member.URL, "of the automanaged cluster demo, not etcd"},
 		{"an etcd that does not answer in time", strings.TrimPrefix(slowEtcd.URL, "http://"),
-			"etcd 3.4.23 answers at " + strings.TrimPrefix(slowEtcd.URL, "http://") + ", but not the member's Status call in time: it may have no quorum or be overloaded"},
+			"etcd 3.4.23 answers at " + strings.TrimPrefix(slowEtcd.URL, "http://") + ", but not the Status call in time: it may have no quorum or be overloaded"},
 		{"another HTTP server", strings.TrimPrefix(other.URL, "http://"), "answers HTTP/1 but not as etcd: give etcd's client endpoint"},
 	} {
 		_, err := checkEtcd(Config{EtcdEndpoints: []string{c.endpoint}, EtcdDialTimeout: 300 * time.Millisecond})

@@ -265,7 +265,10 @@ func printClusterStatus(w io.Writer, st membership.Status) {
 			answered++
 		}
 	}
-	if answered < len(st.Peers) {
+	switch {
+	case answered == 1 && len(st.Peers) > 1:
+		agree = fmt.Sprintf("only 1 of %d peers answered (one view: nothing to compare)", len(st.Peers))
+	case answered < len(st.Peers):
 		// Only the views that came can agree: say how many (a new user's
 		// trial read "views agree" while a peer had not answered).
 		agree = fmt.Sprintf("the views of the %d of %d peers that answered agree", answered, len(st.Peers))

@@ -95,6 +95,13 @@ func TestClusterStatusAgreementCountsWhoAnswered(t *testing.T) {
 	if want := "cluster demo (automanaged): 0 members, the views of the 2 of 3 peers that answered agree\n"; !strings.HasPrefix(out.String(), want) {
 		t.Errorf("status:\n%s\nwant it to start %q", out.String(), want)
 	}
+	lone := st
+	lone.Peers = []membership.PeerView{st.Peers[0], st.Peers[1], {Peer: "127.0.0.1:7203", Error: "connection refused"}}
+	out.Reset()
+	printClusterStatus(&out, lone)
+	if want := "cluster demo (automanaged): 0 members, only 1 of 3 peers answered (one view: nothing to compare)\n"; !strings.HasPrefix(out.String(), want) {
+		t.Errorf("status with one peer answering:\n%s\nwant it to start %q", out.String(), want)
+	}
 	st.Peers[0] = membership.PeerView{Peer: "127.0.0.1:7201", View: joined}
 	out.Reset()
 	printClusterStatus(&out, st)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -294,24 +295,31 @@ func nodeHealthConfig(o nodeOptions, nc *nodeConfig) exo.HealthConfig {
 
 // locateHealthField finds field in the "health", "health.webhook" or
 // "retention" section of the config's top-level object, with the keys
-// allowed there (unknownFieldError); "" when it is in none of them.
+// allowed there (unknownFieldError); "" when it is in none of them. A
+// section where the field is allowed is not where it is unknown (as in
+// locateField).
 func locateHealthField(top map[string]json.RawMessage, field string) (string, []string) {
+	in := func(obj map[string]json.RawMessage, t reflect.Type) ([]string, bool) {
+		keys := jsonKeys(t)
+		_, ok := obj[field]
+		return keys, ok && !slices.Contains(keys, field)
+	}
 	var h map[string]json.RawMessage
 	if raw, ok := top["health"]; ok && json.Unmarshal(raw, &h) == nil {
-		if _, ok := h[field]; ok {
-			return "health", jsonKeys(reflect.TypeOf(nodeHealth{}))
+		if keys, ok := in(h, reflect.TypeOf(nodeHealth{})); ok {
+			return "health", keys
 		}
 		var w map[string]json.RawMessage
 		if raw, ok := h["webhook"]; ok && json.Unmarshal(raw, &w) == nil {
-			if _, ok := w[field]; ok {
-				return "health.webhook", jsonKeys(reflect.TypeOf(nodeWebhook{}))
+			if keys, ok := in(w, reflect.TypeOf(nodeWebhook{})); ok {
+				return "health.webhook", keys
 			}
 		}
 	}
 	var r map[string]json.RawMessage
 	if raw, ok := top["retention"]; ok && json.Unmarshal(raw, &r) == nil {
-		if _, ok := r[field]; ok {
-			return "retention", jsonKeys(reflect.TypeOf(nodeRetention{}))
+		if keys, ok := in(r, reflect.TypeOf(nodeRetention{})); ok {
+			return "retention", keys
 		}
 	}
 	return "", nil

@@ -80,6 +80,10 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		// kind's is the unknown one (it was "at the top level … (did you
 		// mean \"timeouts\"?)").
 		{`{"kinds": {"echo": {"builtin": true, "timeouts": {"handshake": "5s"}}}, "timeouts": {"handshake": "5s"}}`, `unknown field "timeouts" in kinds.echo: the fields there are builtin, command, args, env, dir, max_runners`},
+		// The same in the health and retention sections (a review).
+		{`{"kinds": {"echo": {"builtin": true}}, "health": {"interval": "1s", "webhook": {"timeout": "1s", "interval": "1s"}}}`, `unknown field "interval" in health.webhook: the fields there are timeout, retries, retry_delay, queue`},
+		{`{"kinds": {"echo": {"builtin": true}}, "health": {"webhook": {"timeout": "1s"}}, "timeouts": {"timeout": "1s"}}`, `unknown field "timeout" in timeouts: the fields there are handshake,`},
+		{`{"kinds": {"echo": {"builtin": true}}, "health": {"interval": "1s"}, "retention": {"interval": "1s"}}`, `unknown field "interval" in retention: the fields there are keep_removed, removed_ttl`},
 		{`{"kinds": {"echo": {"builtin": true}}, "tasks": {"inflight": 2}}`, `unknown field "inflight" in tasks: the fields there are in_flight, queue, ack_timeout (did you mean "in_flight"?)`},
 		{`{"kinds": {"echo": {"builtin": true}}, "restarts": {"xyzzy": 2}}`, `unknown field "xyzzy" in restarts: the fields there are max, window, backoff_base, backoff_max`},
 		{`{"kinds": {"Echo": {"builtin": true}}}`, `kind "Echo": want 1-40 lowercase`},
