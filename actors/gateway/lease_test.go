@@ -330,7 +330,7 @@ func TestAGoodbyeDuringCloseCancelsTheLeasedRunnersTasks(t *testing.T) {
 	cut := make(chan struct{}, 1)
 	release := make(chan struct{})
 	var releaseOnce sync.Once
-	unblock := func() { releaseOnce.Do(func() { close(release) }) } // sole closer of release
+	unblock := func() { releaseOnce.Do(func() { close(release) }) } // sole sender: unblock, once (releaseOnce)
 	defer gateway.SetLastWordHookForTest(func(*actors.TaskHandle) {
 		cut <- struct{}{} // one task, one forwarder: fires once
 		<-release
