@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -18,6 +19,18 @@ func TestGatewayMetrics(t *testing.T) {
 	f.send(&exov1.GwSubscribe{CallId: 2, Topic: "tasks"})
 	if _, ok := f.next(t).(*exov1.GwSubscribed); !ok {
 		t.Fatal("no GwSubscribed")
+	}
+	// The relay answers GwSubscribed from its own goroutine, and may do so
+	// before the gateway's actor counts the subscription (a clean-clone CI
+	// read the gauge at 0): wait for the count.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(wait)
+	for f.gw.Stats().Subscriptions < 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the subscription was not counted: %+v", f.gw.Stats())
+		}
+		<-tick.C
 	}
 	want := `
 # HELP exo_gateway_sessions Client sessions open on the node's gateway.
