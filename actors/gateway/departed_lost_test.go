@@ -21,23 +21,12 @@ func TestLostClientIsDeparted(t *testing.T) {
 	gone := &actor.PID{Address: "127.0.0.1:1", Id: "client-gone"}
 	root := f.node.System().Root
 	root.RequestWithCustomSender(f.gw.PID(), &exov1.GwHello{CallId: 1, ClientName: "gone"}, gone)
-	tick := time.NewTicker(10 * time.Millisecond) // the gateway announces nothing: poll its counts
-	defer tick.Stop()
-	deadline := time.Now().Add(wait)
-	for f.gw.Stats().SessionsLost < 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the silent client's session did not end as lost: %+v", f.gw.Stats())
-		}
-		<-tick.C
-	}
+	pollUntil(t, "the silent client's session ends as lost", func() bool { return f.gw.Stats().SessionsLost >= 1 })
 	before := f.node.ForwardStats()
 	root.RequestWithCustomSender(f.gw.PID(), &exov1.GwPing{Seq: 1}, gone) // answered "no session"
-	for f.node.ForwardStats().ToDeparted == before.ToDeparted {
-		if time.Now().After(deadline) {
-			t.Fatalf("the no-session answer to the lost client was not counted as to a departed one: %+v (before %+v)", f.node.ForwardStats(), before)
-		}
-		<-tick.C
-	}
+	pollUntil(t, "the no-session answer to the lost client counted as to a departed one", func() bool {
+		return f.node.ForwardStats().ToDeparted > before.ToDeparted
+	})
 	if after := f.node.ForwardStats(); after.DeadLetters != before.DeadLetters || after.Records != before.Records {
 		t.Errorf("the answer to a lost client was classified send_to_stopped: %+v (before %+v)", after, before)
 	}

@@ -417,3 +417,30 @@ func TestNodeStatusShuttingOnly(t *testing.T) {
 		t.Fatalf("shutting_only after SetLeaving: %v, want shutting_down true", st)
 	}
 }
+
+// runnerStatus subscribes to f's node's runner-status stream, closed at
+// the end of the test.
+func (f *fixture) runnerStatus(t *testing.T) *streams.Subscription {
+	t.Helper()
+	sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sub.Close)
+	return sub
+}
+
+// pollUntil waits, within wait, for cond: for a count the gateway
+// announces to nobody (its Stats, the node's ForwardStats).
+func pollUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", wait, what)
+		}
+		<-tick.C
+	}
+}

@@ -76,11 +76,7 @@ func TestLeasedRunnersEndWithTheSession(t *testing.T) {
 			if w := f.hello(t); !w.GetRunnerLease() {
 				t.Fatal("the welcome does not offer runner_lease")
 			}
-			sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sub.Close()
+			sub := f.runnerStatus(t)
 			leased := f.spawnLeased(t, 2)
 			// Learned, not handed yet: handing, which a lost client's end
 			// would name; leased, it is stopped instead.
@@ -116,11 +112,7 @@ func TestLeasedRunnersEndWithTheSession(t *testing.T) {
 func TestLeaseOutlivesAHelloAgain(t *testing.T) {
 	f := sleeperFixture(t)
 	f.hello(t)
-	sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	sub := f.runnerStatus(t)
 	leased := f.spawnLeased(t, 2)
 	f.send(&exov1.GwHello{CallId: 50, ClientName: "again"})
 	if w, ok := f.next(t).(*exov1.GwWelcome); !ok {
@@ -178,11 +170,7 @@ func slowLeasedFixture(t *testing.T, editNode func(*actors.NodeConfig)) (f *fixt
 		c.Kinds["slow"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "slow", Builtin: true, Args: []string{"--token-delay", "10ms"}}}
 	})
 	f.hello(t)
-	status, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(status.Close)
+	status = f.runnerStatus(t)
 	tasks, err := f.node.Subscribe(streams.TopicTasks, streams.Filter{TaskID: "endless"}, streams.SubscribeOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -235,11 +223,7 @@ func TestARefusedStopKeepsTheLease(t *testing.T) {
 		c.Kinds["sleeper"] = gateway.Kind{Spec: actors.RunnerSpec{Kind: "sleeper", Command: "/bin/sh", Args: []string{"-c", `trap "" TERM; sleep 300`}}}
 	})
 	f.hello(t)
-	sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	sub := f.runnerStatus(t)
 	a := f.spawnLeased(t, 2)
 	b := f.spawnLeased(t, 4)
 	f.send(&exov1.GwStopRunner{CallId: 10, RunnerId: a})
@@ -304,15 +288,7 @@ func TestAStopByAnotherClientEndsTheLease(t *testing.T) {
 		}
 	}
 	f.node.System().Root.Send(owner, &sendVia{&exov1.GwBye{}})
-	tick := time.NewTicker(10 * time.Millisecond) // the gateway announces nothing: poll its count
-	defer tick.Stop()
-	deadline := time.Now().Add(wait)
-	for f.gw.Stats().SessionsBye < 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the owner's goodbye did not end its session: %+v", f.gw.Stats())
-		}
-		<-tick.C
-	}
+	pollUntil(t, "the owner's goodbye ends its session", func() bool { return f.gw.Stats().SessionsBye >= 1 })
 	for _, e := range hook.AllEntries() {
 		if strings.Contains(e.Message, "stopping runner "+leased) || strings.Contains(e.Message, "stopping runner "+unsettled) {
 			t.Errorf("the owner's session end stopped a runner again: %q", e.Message)

@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -23,15 +22,7 @@ func TestGatewayMetrics(t *testing.T) {
 	// The relay answers GwSubscribed from its own goroutine, and may do so
 	// before the gateway's actor counts the subscription (a clean-clone CI
 	// read the gauge at 0): wait for the count.
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.Now().Add(wait)
-	for f.gw.Stats().Subscriptions < 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the subscription was not counted: %+v", f.gw.Stats())
-		}
-		<-tick.C
-	}
+	pollUntil(t, "the subscription counted", func() bool { return f.gw.Stats().Subscriptions >= 1 })
 	want := `
 # HELP exo_gateway_sessions Client sessions open on the node's gateway.
 # TYPE exo_gateway_sessions gauge

@@ -85,11 +85,7 @@ func TestSpawnGivenUpIsStopped(t *testing.T) {
 	if w := f.hello(t); !w.GetSpawnSettle() {
 		t.Fatal("the welcome does not offer spawn_settle")
 	}
-	sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	sub := f.runnerStatus(t)
 	kept := f.spawnSleeper(t, 2, true)
 	f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, CallId: 10})
 	if m, ok := f.next(t).(*exov1.GwSpawnSettled); !ok || m.GetCallId() != 10 {
@@ -125,11 +121,7 @@ func TestSessionEndStopsUnsettledSpawns(t *testing.T) {
 		t.Run(end.name, func(t *testing.T) {
 			f := sleeperFixture(t)
 			f.hello(t)
-			sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sub.Close()
+			sub := f.runnerStatus(t)
 			settled := f.spawnSleeper(t, 2, true)
 			f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, CallId: 5})
 			if m, ok := f.next(t).(*exov1.GwSpawnSettled); !ok {
@@ -179,11 +171,7 @@ func TestUnsettledSpawnsAreBounded(t *testing.T) {
 func TestGatewayCloseStopsUnsettledSpawns(t *testing.T) {
 	f := sleeperFixture(t)
 	f.hello(t)
-	sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	sub := f.runnerStatus(t)
 	unsettled := f.spawnSleeper(t, 2, true)
 	given := f.spawnSleeper(t, 3, true)
 	f.send(&exov1.GwSpawnSettle{SpawnCallId: 3})
@@ -232,11 +220,7 @@ func TestHandingSpawnOfALostClientIsNamed(t *testing.T) {
 			if w := f.hello(t); !w.GetSpawnHandOff() {
 				t.Fatal("the welcome does not offer spawn_hand_off")
 			}
-			sub, err := f.node.Subscribe(streams.TopicRunnerStatus, streams.Filter{}, streams.SubscribeOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sub.Close()
+			sub := f.runnerStatus(t)
 			spawn := func(callID uint64, handOff, learned bool) string {
 				f.send(&exov1.GwSpawnRunner{CallId: callID, Kind: "sleeper", Settle: true, HandOff: handOff})
 				sp, ok := f.next(t).(*exov1.GwRunnerSpawned)
