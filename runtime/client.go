@@ -186,8 +186,11 @@ func WithCallTimeout(d time.Duration) DialOption { return func(o *dialOptions) {
 // client).
 func WithLeasedRunners() DialOption { return func(o *dialOptions) { o.lease = true } }
 
-// WithClientLogger sets the logger of the client's actor system.
-func WithClientLogger(l *logrus.Logger) DialOption { return func(o *dialOptions) { o.logger = l } }
+// WithClientLogger sets the logger of the client's actor system: any
+// logrus.FieldLogger, as Config.Logger takes (a *logrus.Logger, or a
+// *logrus.Entry with the host's fields). The endpoint is the process's
+// (one per process): the first Dial's logger is the one it keeps.
+func WithClientLogger(l logrus.FieldLogger) DialOption { return func(o *dialOptions) { o.logger = l } }
 
 // clientState is where a Client is: connected until it is lost or closed;
 // both are final.

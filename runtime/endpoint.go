@@ -107,7 +107,7 @@ func acquireEndpoint(o *dialOptions) (*endpoint, error) {
 		ep.refs++
 		return ep, nil
 	}
-	logger := o.logger
+	logger := toLogrus(o.logger) // convert.go: a *logrus.Entry with the host's fields works too
 	if logger == nil {
 		logger = logrus.New()
 		logger.SetOutput(io.Discard)
@@ -150,6 +150,6 @@ type dialOptions struct {
 	heartbeat   time.Duration
 	lostAfter   time.Duration
 	callTimeout time.Duration
-	logger      *logrus.Logger
+	logger      logrus.FieldLogger
 	lease       bool // WithLeasedRunners
 }
