@@ -1237,7 +1237,7 @@ func (a *gatewayActor) spawn(ctx actor.Context, cctx context.Context, s *session
 		s.unsettled[m.GetCallId()] = unsettledSpawn{id: id, handOff: m.GetHandOff()} // until its GwSpawnSettle (spawnsettle.go)
 	}
 	if m.GetLease() {
-		s.leased[id] = struct{}{} // until the session's end or its stop of the runner (lease.go)
+		s.leased[id] = struct{}{} // until the session's end or a client's stop of the runner (lease.go)
 	}
 	a.reply(ctx, &exov1.GwRunnerSpawned{CallId: m.GetCallId(), RunnerId: id})
 }
