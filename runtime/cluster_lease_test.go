@@ -2,12 +2,9 @@ package runtime_test
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/exo-actors/exo-actors/internal/testutil"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -20,16 +17,7 @@ func TestClusterClientLeasedRunnersEndWithIt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster test (about 10 s)")
 	}
-	ports := testutil.ReservePorts(t, 3)
-	var peers []string
-	for _, p := range ports {
-		peers = append(peers, "127.0.0.1:"+strconv.Itoa(p))
-	}
-	port := map[string]int{"fo-a": ports[0], "fo-b": ports[1], "fo-c": ports[2]}
-	args := func(name string) []string {
-		return []string{"--cluster", "lease-test", "--cluster-provider", "automanaged", "--cluster-port", strconv.Itoa(port[name]),
-			"--cluster-peers", strings.Join(peers, ",")}
-	}
+	peers, args := automanagedArgs(t, "lease-test")
 	f := newFailoverCluster(t, exo.ClusterConfig{Cluster: "lease-test", Peers: peers, Dial: []exo.DialOption{exo.WithLeasedRunners()}}, args)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -55,28 +43,9 @@ func TestClusterClientLeasedRunnersEndWithIt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tick := time.NewTicker(50 * time.Millisecond) // no client of ours hears of the stops: poll the lists
-		for live := -1; live != 0; {
-			rs, err := c.Runners(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			live = 0
-			for _, r := range rs {
-				if r.Status != exo.StatusShutdown && r.Status != exo.StatusFailed && r.Status != exo.StatusShuttingDown {
-					live++
-				}
-			}
-			if live == 0 {
-				break
-			}
-			select {
-			case <-tick.C:
-			case <-ctx.Done():
-				t.Fatalf("node %s still has %d live runners after the leasing cluster client closed: %+v", node, live, rs)
-			}
-		}
-		tick.Stop()
+		waitLive(ctx, t, c, "node "+node+" has no live runner after the leasing cluster client closed", func(live map[string]bool) bool {
+			return len(live) == 0
+		})
 		c.Close()
 	}
 	f.stopNodes()

@@ -408,6 +408,22 @@ func (f *failoverCluster) stopNodes() {
 	}
 }
 
+// automanagedArgs reserves the cluster ports of fo-a, fo-b and fo-c and
+// returns the peers (every member's cluster port) and the flags that start
+// each as a member of the automanaged cluster named cluster.
+func automanagedArgs(t *testing.T, cluster string) (peers []string, args func(name string) []string) {
+	t.Helper()
+	ports := testutil.ReservePorts(t, 3)
+	for _, p := range ports {
+		peers = append(peers, "127.0.0.1:"+strconv.Itoa(p))
+	}
+	port := map[string]int{"fo-a": ports[0], "fo-b": ports[1], "fo-c": ports[2]}
+	return peers, func(name string) []string {
+		return []string{"--cluster", cluster, "--cluster-provider", "automanaged", "--cluster-port", strconv.Itoa(port[name]),
+			"--cluster-peers", strings.Join(peers, ",")}
+	}
+}
+
 // TestClusterFailoverAutomanaged is the failover scenario on the default
 // provider, then a node frozen past the detection bound: its runners are
 // placed again, and when it resumes and rejoins under a new member ID the
@@ -417,16 +433,7 @@ func TestClusterFailoverAutomanaged(t *testing.T) {
 		t.Skip("multi-process failover test (about 20 s)")
 	}
 	start := time.Now()
-	ports := testutil.ReservePorts(t, 3)
-	var peers []string
-	for _, p := range ports {
-		peers = append(peers, "127.0.0.1:"+strconv.Itoa(p))
-	}
-	port := map[string]int{"fo-a": ports[0], "fo-b": ports[1], "fo-c": ports[2]}
-	args := func(name string) []string {
-		return []string{"--cluster", "fo-test", "--cluster-provider", "automanaged", "--cluster-port", strconv.Itoa(port[name]),
-			"--cluster-peers", strings.Join(peers, ",")}
-	}
+	peers, args := automanagedArgs(t, "fo-test")
 	f := newFailoverCluster(t, exo.ClusterConfig{Cluster: "fo-test", Peers: peers}, args)
 	failoverScenario(t, f)
 	reconcileScenario(t, f)

@@ -201,3 +201,33 @@ func freeze(t *testing.T, pid int) (resume func()) {
 	t.Cleanup(resume)
 	return resume
 }
+
+// waitLive polls c's runner list (a node announces its stops to no client
+// of the test's) until cond holds for the IDs of the live runners (not
+// ShuttingDown, Shutdown or Failed), and returns them; it fails the test
+// when ctx ends first.
+func waitLive(ctx context.Context, t *testing.T, c *exo.Client, what string, cond func(live map[string]bool) bool) map[string]bool {
+	t.Helper()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		runners, err := c.Runners(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live := map[string]bool{}
+		for _, r := range runners {
+			if !r.Status.Terminal() && r.Status != exo.StatusShuttingDown {
+				live[r.ID] = true
+			}
+		}
+		if cond(live) {
+			return live
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatalf("%s: not so within the test's time; runners %+v", what, runners)
+		}
+	}
+}

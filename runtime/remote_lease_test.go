@@ -55,27 +55,10 @@ func TestLeasedRunnerOfAFrozenNodeEndsWhenItResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer watcher.Close()
-	tick := time.NewTicker(50 * time.Millisecond) // the node announces the stop to no client of ours: poll its list
-	defer tick.Stop()
-	for {
-		runners, err := watcher.Runners(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		live := map[string]bool{}
-		for _, r := range runners {
-			live[r.ID] = r.Status != exo.StatusShutdown && r.Status != exo.StatusFailed && r.Status != exo.StatusShuttingDown
-		}
-		if !live[kept] {
-			t.Fatalf("runner %s, spawned without a lease, was stopped: %+v", kept, runners)
-		}
-		if !live[leased] {
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			t.Fatalf("leased runner %s still live after the frozen node resumed: %+v", leased, runners)
-		}
+	live := waitLive(ctx, t, watcher, "leased runner "+leased+" stopped after the frozen node resumed", func(live map[string]bool) bool {
+		return !live[leased] || !live[kept]
+	})
+	if !live[kept] {
+		t.Fatalf("runner %s, spawned without a lease, was stopped", kept)
 	}
 }
