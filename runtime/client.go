@@ -302,7 +302,11 @@ func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 // does not answer within 80 ms is more likely frozen than too slow.
 const shortDial = 25 * time.Millisecond
 
-func dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error) {
+// dialOptionsOf applies opts to the defaults and checks what can be
+// checked on this side before any dial: the heartbeat, the TLS options and
+// this client's own certificate. Dial and DialCluster (for
+// ClusterConfig.Dial) share it.
+func dialOptionsOf(opts []DialOption) (dialOptions, error) {
 	o := dialOptions{listen: defaultClientListen, heartbeat: DefaultClientHeartbeat, lostAfter: 1500 * time.Millisecond,
 		callTimeout: time.Minute, maxMessage: gateway.DefaultMaxMessage}
 	for _, f := range opts {
@@ -313,11 +317,11 @@ func dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 		o.name = fmt.Sprintf("%s/%d", host, os.Getpid())
 	}
 	if o.heartbeat <= 0 || o.lostAfter <= o.heartbeat {
-		return nil, fmt.Errorf("heartbeat %s, lost after %s: want a positive heartbeat shorter than lostAfter", o.heartbeat, o.lostAfter)
+		return o, fmt.Errorf("heartbeat %s, lost after %s: want a positive heartbeat shorter than lostAfter", o.heartbeat, o.lostAfter)
 	}
 	if o.tlsFiles.Enabled() {
 		if o.serverTLS != nil {
-			return nil, errors.New("both WithTLS and WithTLSConfig: choose one")
+			return o, errors.New("both WithTLS and WithTLSConfig: choose one")
 		}
 		// Only the node this client dials connects to its listener, and
 		// with TLS every node has a certificate from the CA (it presents
@@ -326,16 +330,24 @@ func dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 		tf.RequireClientCert = true
 		srv, cli, err := tf.Configs()
 		if err != nil {
-			return nil, err
+			return o, err
 		}
 		o.serverTLS, o.clientTLS = srv, cli
 		if err := checkOwnCert(o.tlsFiles.CertFile+" (TLSFiles.CertFile; --tls-cert on the command line)", firstCert(cli), o.listen, true, cli.RootCAs, o.tlsFiles.CAFile); err != nil {
-			return nil, err
+			return o, err
 		}
 	} else if o.serverTLS != nil {
 		if err := checkOwnCert("(WithTLSConfig's server config)", firstCert(o.serverTLS), o.listen, false, nil, ""); err != nil {
-			return nil, err
+			return o, err
 		}
+	}
+	return o, nil
+}
+
+func dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error) {
+	o, err := dialOptionsOf(opts)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkNodeAddr(addr); err != nil {
 		return nil, err
@@ -1012,7 +1024,9 @@ func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
 // long at most, for that acknowledgement (not when the node is gone). It ends every
 // open handle of this
 // client (tasks Failed, subscriptions EndOfStream, both wrapping
-// ErrClientClosed). The process's client endpoint stays up for the next
+// ErrClientClosed). With WithLeasedRunners, the goodbye ends the lease:
+// the node stops the runners this client spawned (draining their tasks,
+// this client's too). The process's client endpoint stays up for the next
 // Dial (it lives as long as the process: docs/remote.md, "One protoactor
 // Remote per process"). Idempotent.
 func (c *Client) Close() error {

@@ -300,7 +300,9 @@ var _ Node = (*ClusterClient)(nil)
 
 // DialCluster reads the cluster's membership, connects to every member's
 // gateway and returns a client that follows the cluster until Close. It
-// fails when no member with a gateway answers within ctx (default 10s).
+// fails when no member with a gateway answers within ctx (default 10s),
+// and at once for a bad ClusterConfig, Dial options included (ones the
+// process's client endpoint, started by its first Dial, cannot serve).
 func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error) {
 	if cfg.Poll <= 0 {
 		cfg.Poll = 100 * time.Millisecond
@@ -323,6 +325,17 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 	}
 	if err := membership.CheckQuery(mcfg); err != nil {
 		return nil, fmt.Errorf("bad ClusterConfig: %w", err)
+	}
+	// What no member can change fails now: every member's Dial would fail
+	// the same way, in silence (join retries at each poll), until ctx
+	// ended with "no member with a gateway yet" (a new user's trial: a
+	// process whose first Dial listened elsewhere).
+	o, err := dialOptionsOf(cfg.Dial)
+	if err == nil {
+		err = endpointMismatch(&o)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dial cluster %s: ClusterConfig.Dial: %w", cfg.Cluster, err)
 	}
 	eh, err := errhandler.New(toErrorPolicy(cfg.Policy))
 	if err != nil {
@@ -1499,7 +1512,9 @@ func (cc *ClusterClient) Where(id string) (runnerID, node string, ok bool) {
 //     and ErrClientClosed;
 //   - every runner stays on its node, Ready for other clients: a new
 //     ClusterClient (or a Client of that node) reaches it by its ID and
-//     ends it with StopRunner;
+//     ends it with StopRunner; unless ClusterConfig.Dial has
+//     WithLeasedRunners: then each member stops the runners placed there
+//     as the client's session ends;
 //   - a SpawnRunner in flight returns an error wrapping ErrClientClosed;
 //     a runner its member spawned and answered for, when the caller no
 //     longer takes it, is stopped by the client (Close waits for that

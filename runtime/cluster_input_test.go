@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,10 @@ func TestDialClusterBadInput(t *testing.T) {
 		{"bad peer", exo.ClusterConfig{Cluster: "c", Peers: []string{"localhost"}}, `bad peer "localhost"`},
 		{"no etcd endpoint", exo.ClusterConfig{Cluster: "c", Provider: "etcd"}, "etcd needs at least one endpoint"},
 		{"bad cluster name", exo.ClusterConfig{Cluster: "a b", Peers: []string{"127.0.0.1:7001"}}, `bad cluster name "a b"`},
+		// What every member's Dial would fail on, on this side: at once
+		// (it waited out the ctx, "no member with a gateway yet").
+		{"bad dial option", exo.ClusterConfig{Cluster: "c", Peers: []string{"127.0.0.1:7001"},
+			Dial: []exo.DialOption{exo.WithHeartbeat(time.Second, time.Second)}}, "ClusterConfig.Dial: heartbeat 1s, lost after 1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,5 +83,33 @@ func TestDialClusterNobodyAnswersSaysEachOnce(t *testing.T) {
 	want := "no member of cluster c answered at " + a + "," + b + " (" + a + ": connection refused; " + b + ": connection refused)"
 	if !strings.Contains(err.Error(), want) || strings.Count(err.Error(), "no member of cluster") != 1 {
 		t.Errorf("error %q: want %q, once", err, want)
+	}
+}
+
+// TestDialClusterEndpointMismatch: Dial options that the process's client
+// endpoint (one per process, started by its first Dial) cannot serve fail
+// DialCluster at once with the endpoint's reason. A new user's trial got,
+// after the whole ctx, "cluster trial3 has no member with a gateway yet"
+// from a healthy cluster.
+func TestDialClusterEndpointMismatch(t *testing.T) {
+	node := startNode(t, "mismatch", writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, ""))
+	ctx := remoteCtx(t, 30*time.Second)
+	c, err := dial(ctx, node.addr) // the endpoint runs, on 127.0.0.1:0
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	cc, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: "c", Peers: []string{"127.0.0.1:7001"},
+		Dial: []exo.DialOption{exo.WithClientListen("127.0.0.1:1")}})
+	if err == nil {
+		cc.Close()
+		t.Fatal("DialCluster accepted a listen address the process's endpoint does not have")
+	}
+	if want := "ClusterConfig.Dial: this process's client endpoint, started by its first Dial, runs with other settings: it listens on 127.0.0.1:0, this Dial asks for 127.0.0.1:1 (WithClientListen)"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q: want %q", err, want)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v: want at once", d)
 	}
 }

@@ -91,19 +91,42 @@ func tlsFilesText(f gateway.TLSFiles) string {
 	return t
 }
 
+// endpointMismatch says how o differs from the settings of the process's
+// endpoint, if one runs: a Dial with them cannot use it. Caller holds
+// shared.mu.
+func endpointMismatchLocked(o *dialOptions) error {
+	ep := shared.ep
+	if ep == nil {
+		return nil
+	}
+	if diff := ep.set.differences(settingsOf(o)); len(diff) > 0 {
+		// Before, the error printed the endpoint's settings alone (and
+		// TLS configs as pointers): a new user could not tell which
+		// option differed.
+		return fmt.Errorf("this process's client endpoint, started by its first Dial, runs with other settings: %s; every Dial of one process must use the same listen address, TLS settings and message limit (one protoactor Remote per process: docs/remote.md)",
+			strings.Join(diff, "; "))
+	}
+	return nil
+}
+
+// endpointMismatch is endpointMismatchLocked for a caller that checks
+// before it dials (DialCluster, whose dials of members would otherwise
+// fail in silence until its ctx ended).
+func endpointMismatch(o *dialOptions) error {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	return endpointMismatchLocked(o)
+}
+
 // acquireEndpoint returns the process's endpoint, starting it on first use.
 func acquireEndpoint(o *dialOptions) (*endpoint, error) {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	set := settingsOf(o)
+	if err := endpointMismatchLocked(o); err != nil {
+		return nil, err
+	}
 	if ep := shared.ep; ep != nil {
-		if diff := ep.set.differences(set); len(diff) > 0 {
-			// Before, the error printed the endpoint's settings alone
-			// (and TLS configs as pointers): a new user could not tell
-			// which option differed.
-			return nil, fmt.Errorf("this process's client endpoint, started by its first Dial, runs with other settings: %s; every Dial of one process must use the same listen address, TLS settings and message limit (one protoactor Remote per process: docs/remote.md)",
-				strings.Join(diff, "; "))
-		}
 		ep.refs++
 		return ep, nil
 	}
