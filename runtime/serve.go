@@ -55,7 +55,9 @@ type ServeConfig struct {
 	// beyond it is refused with ErrGatewayLimit. 0 means 256
 	// (gateway.DefaultMaxRunners); a negative value, no bound.
 	MaxRunners int
-	// CancelTasksOnClientLoss cancels a lost client's open tasks.
+	// CancelTasksOnClientLoss cancels a lost client's open tasks, except
+	// one another connected client submitted too (the same task ID on the
+	// same runner is one task, which that client still reads).
 	CancelTasksOnClientLoss bool
 	// SessionTimeout drops a client that sent nothing this long; default
 	// 2s. Serve refuses one below 2 × DefaultClientHeartbeat (500ms),

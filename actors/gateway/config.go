@@ -31,7 +31,9 @@ type Config struct {
 	MaxMessage int
 	// CancelTasksOnClientLoss: when a client's session ends without a
 	// goodbye (its process died, its heartbeat stopped), cancel the tasks
-	// it submitted that are still open. Its subscriptions always end.
+	// it submitted that are still open, except one another open session
+	// submitted too (the same task ID on the same runner is one task).
+	// Its subscriptions always end.
 	CancelTasksOnClientLoss bool
 	// SessionTimeout drops a session that sent nothing (no heartbeat) for
 	// this long; default 2s.

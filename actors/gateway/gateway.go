@@ -910,7 +910,9 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, kin
 		type ref struct{ runner, task string }
 		open := make([]ref, 0, len(s.tasks))
 		for id, t := range s.tasks {
-			open = append(open, ref{s.runners[id], t.ID})
+			if !a.sharedTask(s, s.runners[id], t.ID) { // lease.go: another client reads it
+				open = append(open, ref{s.runners[id], t.ID})
+			}
 		}
 		g.goOwned(func() {
 			for _, r := range open {

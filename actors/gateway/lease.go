@@ -96,11 +96,14 @@ func (a *gatewayActor) stopLeasedOf(s *session, kind endKind) {
 	// the drain. Other clients' tasks on those runners drain as for any stop;
 	// after a goodbye the client's too (its tasks go on after Close,
 	// docs/remote.md).
+	// A task another open session also submitted (the same ID on the
+	// same runner is one task, deduplicated) is not cancelled: that
+	// client still reads it, and it drains.
 	mine := map[string][]string{}
 	if kind == endLost || a.g.life() >= gatewayClosing {
 		for callID, t := range s.tasks {
 			if r := s.runners[callID]; r != "" {
-				if _, ok := s.leased[r]; ok {
+				if _, ok := s.leased[r]; ok && !a.sharedTask(s, r, t.ID) {
 					mine[r] = append(mine[r], t.ID)
 				}
 			}
@@ -131,4 +134,26 @@ func (a *gatewayActor) stoppedByAClient(id string) {
 			}
 		}
 	}
+}
+
+// sharedTask says whether task taskID on runner is also an open task of
+// an open session other than s: the node deduplicates a task ID per
+// runner, so both clients hold the one task, and a cancel for s's sake
+// (its loss) would end it for the other too. Not once the gateway closes:
+// every session's forwarders are cut off then, nobody reads it.
+func (a *gatewayActor) sharedTask(s *session, runner, taskID string) bool {
+	if a.g.life() >= gatewayClosing {
+		return false
+	}
+	for _, o := range a.sessions {
+		if o == s {
+			continue
+		}
+		for callID, t := range o.tasks {
+			if t.ID == taskID && o.runners[callID] == runner {
+				return true
+			}
+		}
+	}
+	return false
 }
