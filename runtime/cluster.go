@@ -1409,6 +1409,9 @@ func (cc *ClusterClient) WaitReady(ctx context.Context, id string) error {
 // Runners lists the runners of every live member, member by member in
 // node name order.
 func (cc *ClusterClient) Runners(ctx context.Context) ([]RunnerInfo, error) {
+	if cc.ctx.Err() != nil { // closed: as every call, not a member's "client of node … closed"
+		return nil, ErrClientClosed
+	}
 	var out []RunnerInfo
 	for _, m := range cc.Members() {
 		if !m.Connected {

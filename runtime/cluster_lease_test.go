@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -37,6 +38,11 @@ func TestClusterClientLeasedRunnersEndWithIt(t *testing.T) {
 		gateways[m.Node] = m.Gateway
 	}
 	f.cc.Close()
+	var some string
+	for id := range placed {
+		some = id
+	}
+	wantClientClosed(t, f.cc, some)
 
 	for node, gw := range gateways {
 		c, err := dial(ctx, gw)
@@ -49,4 +55,31 @@ func TestClusterClientLeasedRunnersEndWithIt(t *testing.T) {
 		c.Close()
 	}
 	f.stopNodes()
+}
+
+// wantClientClosed checks that every call of a closed ClusterClient
+// returns ErrClientClosed itself (Close's doc), not a member's "client of
+// node … closed" (Runners said that, naming one member).
+func wantClientClosed(t *testing.T, cc *exo.ClusterClient, runner string) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := cc.Runners(ctx)
+	check := func(call string, err error) {
+		t.Helper()
+		if !errors.Is(err, exo.ErrClientClosed) || err.Error() != exo.ErrClientClosed.Error() {
+			t.Errorf("%s after Close: %v; want %v", call, err, exo.ErrClientClosed)
+		}
+	}
+	check("Runners", err)
+	_, err = cc.SpawnRunner(ctx, exo.RunnerSpec{Kind: "gen"})
+	check("SpawnRunner", err)
+	_, err = cc.Submit(ctx, runner, exo.Task{ID: "after-close", Kind: "text_generation"})
+	check("Submit", err)
+	_, err = cc.Cancel(ctx, runner, "")
+	check("Cancel", err)
+	_, err = cc.StopRunner(ctx, runner)
+	check("StopRunner", err)
+	_, err = cc.Subscribe(exo.TopicTasks, exo.Filter{RunnerID: runner}, exo.SubscribeOptions{})
+	check("Subscribe", err)
+	check("WaitReady", cc.WaitReady(ctx, runner))
 }

@@ -258,6 +258,6 @@ func (a *gatewayActor) stopFor(s *session, id, why string, level logrus.Level, c
 			log.WithError(err).Warn("gateway: stopping runner " + id + " (" + why + ")")
 			return
 		}
-		log.Info(fmt.Sprintf("gateway: stopped runner %s (%s): ended by %s", id, why, res.EndedBy))
+		log.Info(fmt.Sprintf("gateway: stopped runner %s (%s): %s", id, why, res.Summary()))
 	})
 }
