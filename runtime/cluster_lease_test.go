@@ -83,3 +83,37 @@ func wantClientClosed(t *testing.T, cc *exo.ClusterClient, runner string) {
 	check("Subscribe", err)
 	check("WaitReady", cc.WaitReady(ctx, runner))
 }
+
+// TestClusterLeasedFailoverAndReconcile is the failover and reconcile
+// scenarios of TestClusterFailoverAutomanaged with leased runners: the
+// runners placed again after a kill -9 are leased too, and a frozen member
+// that returns has its old runners stopped once (its own lease end and the
+// client's reconcile must not leave a copy, nor make a failed stop or an
+// illegal transition of it); after Close no member keeps a live runner.
+func TestClusterLeasedFailoverAndReconcile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process failover test (about 30 s)")
+	}
+	peers, args := automanagedArgs(t, "fo-test") // failoverScenario dials "fo-test" again
+	f := newFailoverCluster(t, exo.ClusterConfig{Cluster: "fo-test", Peers: peers, Dial: []exo.DialOption{exo.WithLeasedRunners()}}, args)
+	failoverScenario(t, f)
+	reconcileScenario(t, f, true)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	gateways := map[string]string{}
+	for _, m := range f.cc.Members() {
+		gateways[m.Node] = m.Gateway
+	}
+	f.cc.Close()
+	for node, gw := range gateways {
+		c, err := dial(ctx, gw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitLive(ctx, t, c, "node "+node+" has no live runner after the leasing cluster client closed", func(live map[string]bool) bool {
+			return len(live) == 0
+		})
+		c.Close()
+	}
+	f.stopNodes()
+}

@@ -436,7 +436,7 @@ func TestClusterFailoverAutomanaged(t *testing.T) {
 	peers, args := automanagedArgs(t, "fo-test")
 	f := newFailoverCluster(t, exo.ClusterConfig{Cluster: "fo-test", Peers: peers}, args)
 	failoverScenario(t, f)
-	reconcileScenario(t, f)
+	reconcileScenario(t, f, false)
 	f.cc.Close()
 	f.stopNodes()
 	t.Logf("whole test %v", time.Since(start).Round(time.Millisecond))
@@ -445,8 +445,11 @@ func TestClusterFailoverAutomanaged(t *testing.T) {
 // reconcileScenario freezes fo-c (SIGSTOP) until the client declared it
 // lost and placed its runners again, then resumes it: fo-c finds it was
 // evicted and rejoins under a new member ID, still hosting its old
-// runners; the client stops each of them (their replacements win).
-func reconcileScenario(t *testing.T, f *failoverCluster) {
+// runners; the client stops each of them (their replacements win). With
+// leased runners fo-c stops them itself, as it finds its client's session
+// silent on resuming, most often before the client's reconcile sees them:
+// either way none stays live and each has one live replacement.
+func reconcileScenario(t *testing.T, f *failoverCluster, leased bool) {
 	cc := f.cc
 	var onC []string
 	for _, r := range mustRunners(t, cc) {
@@ -481,15 +484,42 @@ func reconcileScenario(t *testing.T, f *failoverCluster) {
 	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	evs, err := f.rec.Await(30*time.Second, "fo-c's old runners reconciled", func(evs []exo.ClusterEvent) bool {
-		n := 0
-		for _, e := range evs {
-			if e.Kind == exo.ClusterRunnerReconciled && e.At.After(resumed) {
-				n++
+	var evs []exo.ClusterEvent
+	var err error
+	if leased {
+		evs = f.rec.Wait(t, 30*time.Second, "fo-c back in the client's view", func(evs []exo.ClusterEvent) bool {
+			for _, e := range evs {
+				if e.Kind == exo.ClusterMemberJoined && e.Node == "fo-c" && e.At.After(resumed) {
+					return true
+				}
 			}
-		}
-		return n == len(onC)
-	})
+			return false
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c := dialMember(ctx, t, f.cc, "fo-c")
+		waitLive(ctx, t, c, "fo-c's old leased runners stopped", func(live map[string]bool) bool {
+			for _, id := range onC {
+				if live[id] {
+					return false
+				}
+			}
+			return true
+		})
+		c.Close()
+		t.Logf("fo-c's old leased runners ended %v after SIGCONT", time.Since(resumed).Round(time.Millisecond))
+		evs = f.rec.Snapshot()
+	} else {
+		evs, err = f.rec.Await(30*time.Second, "fo-c's old runners reconciled", func(evs []exo.ClusterEvent) bool {
+			n := 0
+			for _, e := range evs {
+				if e.Kind == exo.ClusterRunnerReconciled && e.At.After(resumed) {
+					n++
+				}
+			}
+			return n == len(onC)
+		})
+	}
 	if err != nil {
 		for _, e := range evs {
 			if e.At.After(frozen) {
@@ -520,6 +550,22 @@ func reconcileScenario(t *testing.T, f *failoverCluster) {
 			t.Errorf("runner %s: stands for %s on %q (live copies %d), want exactly one live replacement", id, nid, node, seen[nid])
 		}
 	}
+}
+
+// dialMember dials the gateway of the member named node that cc follows.
+func dialMember(ctx context.Context, t *testing.T, cc *exo.ClusterClient, node string) *exo.Client {
+	t.Helper()
+	for _, m := range cc.Members() {
+		if m.Node == node {
+			c, err := dial(ctx, m.Gateway)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+	}
+	t.Fatalf("the client follows no member %s: %+v", node, cc.Members())
+	return nil
 }
 
 func mustRunners(t *testing.T, cc *exo.ClusterClient) []exo.RunnerInfo {
