@@ -15,6 +15,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors/health"
 	"github.com/exo-actors/exo-actors/actors/resources"
 	"github.com/exo-actors/exo-actors/internal/actorguard"
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 	"github.com/exo-actors/exo-actors/runtime/clock"
 )
@@ -67,7 +68,7 @@ func (n *Node) setupHealth(c NodeConfig) error {
 		return err
 	}
 	if c.Health.HTTP.ReadyRunners < 0 {
-		return fmt.Errorf("invalid HTTP config: ReadyRunners %d: want 0 (default 1) or more", c.Health.HTTP.ReadyRunners)
+		return errjoin.Tag(ErrInvalidConfig, fmt.Errorf("invalid HTTP config: ReadyRunners %d: want 0 (default 1) or more", c.Health.HTTP.ReadyRunners))
 	}
 	nc.healthCfg = c.Health
 	nc.healthCfg.Config = hc

@@ -18,6 +18,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors/resources"
 	"github.com/exo-actors/exo-actors/actors/streams"
 	"github.com/exo-actors/exo-actors/internal/actorsys"
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 	"github.com/exo-actors/exo-actors/internal/logbridge"
 	"github.com/exo-actors/exo-actors/internal/proc"
 	"github.com/exo-actors/exo-actors/runtime/clock"
@@ -824,9 +825,9 @@ func checkBuiltinBinary(path string) error {
 	st, err := os.Stat(path)
 	switch {
 	case err != nil:
-		return fmt.Errorf("BuiltinBinary %q: %w: give the path of an exo-actors binary (make build puts one in bin/exo-actors), or leave it empty for this program's own", path, err)
+		return errjoin.Tag(ErrInvalidConfig, fmt.Errorf("BuiltinBinary %q: %w: give the path of an exo-actors binary (make build puts one in bin/exo-actors), or leave it empty for this program's own", path, err))
 	case st.IsDir() || st.Mode().Perm()&0o111 == 0:
-		return fmt.Errorf("BuiltinBinary %q is not an executable file: give the path of an exo-actors binary (make build puts one in bin/exo-actors), or leave it empty for this program's own", path)
+		return errjoin.Tag(ErrInvalidConfig, fmt.Errorf("BuiltinBinary %q is not an executable file: give the path of an exo-actors binary (make build puts one in bin/exo-actors), or leave it empty for this program's own", path))
 	}
 	return nil
 }

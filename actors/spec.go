@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 	"github.com/exo-actors/exo-actors/internal/proc"
 )
 
@@ -113,32 +114,7 @@ func (s RunnerSpec) Validate() error {
 
 // OneLine joins errs like errors.Join (errors.Is and errors.As find each),
 // but on one line, separated by "; ". It returns nil when errs is empty.
-func OneLine(errs ...error) error {
-	var kept []error
-	for _, e := range errs {
-		if e != nil {
-			kept = append(kept, e)
-		}
-	}
-	if len(kept) == 0 {
-		return nil
-	}
-	return oneLine(kept)
-}
-
-type oneLine []error
-
-// Error joins the messages with "; ".
-func (e oneLine) Error() string {
-	parts := make([]string, len(e))
-	for i, err := range e {
-		parts[i] = err.Error()
-	}
-	return strings.Join(parts, "; ")
-}
-
-// Unwrap returns the joined errors.
-func (e oneLine) Unwrap() []error { return e }
+func OneLine(errs ...error) error { return errjoin.OneLine(errs...) }
 
 // newRunnerID returns "<kind>-<12 hex digits>": 48 random bits. A node
 // never reuses the ID of a runner it keeps (the supervisor draws again),

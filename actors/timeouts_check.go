@@ -14,6 +14,11 @@ import (
 // deadline shorter than a runner's stop escalation.
 var ErrConflictingTimeouts = health.ErrConflictingTimeouts
 
+// ErrInvalidConfig is wrapped by StartNode's error for a NodeConfig value
+// that cannot work (health settings, a BuiltinBinary that is no
+// executable, the HTTP settings); runtime.ErrInvalidConfig is this one.
+var ErrInvalidConfig = health.ErrInvalidConfig
+
 // timeoutRule is one relation two RunnerTimeouts fields must keep: field
 // ≥ factor × other, or (below) field < other.
 type timeoutRule struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/gateway"
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -35,7 +36,7 @@ type PhasedShutdowner interface {
 func (s *System) ShutdownPhase(ctx context.Context, ph Phase, deadline, goOnAfter time.Duration) (ShutdownReport, error) {
 	rep, err := s.node.ShutdownPhase(ctx, actors.Phase(ph), deadline, goOnAfter)
 	if ph == PhaseClosing {
-		err = errors.Join(err, s.stopHTTP(ctx))
+		err = errjoin.OneLine(err, s.stopHTTP(ctx))
 	}
 	return fromShutdownReport(rep), err
 }
@@ -377,7 +378,7 @@ func fromGwPhaseReport(p *exov1.GwPhaseReport) *PhaseReport {
 func (s *System) gatewayShutdownPhase(ctx context.Context, ph actors.Phase, deadline, goOnAfter time.Duration) (actors.ShutdownReport, error) {
 	rep, err := s.node.ShutdownPhase(ctx, ph, deadline, goOnAfter)
 	if ph == actors.PhaseClosing {
-		err = errors.Join(err, s.stopHTTP(ctx))
+		err = errjoin.OneLine(err, s.stopHTTP(ctx))
 	}
 	return rep, err
 }

@@ -47,7 +47,13 @@ type Config struct {
 	// react to events with calls).
 	Hook EventHook
 	// BuiltinBinary is the exo-actors binary that built-in runners
-	// (RunnerSpec.Builtin) run; default os.Executable().
+	// (RunnerSpec.Builtin) run; default os.Executable(), which is right
+	// only for the exo-actors binary itself: a host program that spawns
+	// built-in runners sets it to a built exo-actors (make build puts one
+	// in bin/exo-actors), or its own program is started as the "runner"
+	// and fails ("stdout is not frames: …", "exited before saying Hello
+	// …"; docs/host-guide.md). A path that is not an executable file fails
+	// New (ErrInvalidConfig).
 	BuiltinBinary string
 	// Env is the base environment of runner processes; nil means the
 	// host's. RunnerSpec.Env is added to it.

@@ -1,17 +1,23 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 )
 
-// ErrInvalidConfig is wrapped by the error New returns for a Config field
-// with a value no default explains: a negative count, size or duration
-// where 0 takes the default (a negative value used to be taken silently as
-// 0, so a host that computed -1 got the default without a word). The error
-// names every such field, its value and what to write instead.
-var ErrInvalidConfig = errors.New("invalid config")
+// ErrInvalidConfig is wrapped by the error New returns for a Config value
+// that cannot work: a negative count, size or duration where 0 takes the
+// default (a negative value used to be taken silently as 0, so a host that
+// computed -1 got the default without a word; the error names every such
+// field, its value and what to write instead), a health setting no
+// default explains (weights, thresholds), a malformed Health.Webhook.URL
+// or Health.HTTP.Addr, a BuiltinBinary that is not an executable file.
+// Timeouts that fight wrap ErrConflictingTimeouts instead; an HTTP
+// address in use or not of this host wraps the system's error.
+var ErrInvalidConfig = actors.ErrInvalidConfig
 
 // checkNegatives returns an error wrapping ErrInvalidConfig that names every
 // field of c set below 0 where a negative value means nothing. The fields
@@ -70,5 +76,5 @@ func (c Config) checkNegatives() error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))
+	return fmt.Errorf("%w: %w", ErrInvalidConfig, errjoin.OneLine(errs...))
 }

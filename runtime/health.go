@@ -12,6 +12,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/health"
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 	"github.com/exo-actors/exo-actors/internal/httpapi"
 )
 
@@ -87,7 +88,8 @@ type HealthSettings struct {
 	// persistently failed, the node shuts down gracefully; 0 (the default)
 	// never.
 	NodeShutdownShare float64
-	// History is how many recoveries per runner are kept; default 8.
+	// History bounds the recovery records and alerts kept per runner;
+	// default 16.
 	History int
 }
 
@@ -428,7 +430,7 @@ func (s *System) startHTTP(cfg Config) error {
 		return fmt.Errorf("Health.HTTP.Addr %q: %s: %w", cfg.Health.HTTP.Addr, httpapi.NotThisHost(cfg.Health.HTTP.Addr, ""), err)
 	}
 	if err != nil {
-		return fmt.Errorf("Health.HTTP.Addr: %w", err) // httpapi's error says "HTTP endpoints" and the address
+		return errjoin.Tag(ErrInvalidConfig, fmt.Errorf("Health.HTTP.Addr: %w", err)) // httpapi's error says "HTTP endpoints" and the address
 	}
 	s.http = srv
 	return nil

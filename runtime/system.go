@@ -8,6 +8,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/streams"
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 	"github.com/exo-actors/exo-actors/internal/httpapi"
 )
 
@@ -453,7 +454,7 @@ func (s *System) ErrorStats() ErrorStats { return fromStats(s.node.Policy().Stat
 // error and says how long a ctx the phases needed.
 func (s *System) Shutdown(ctx context.Context) (ShutdownReport, error) {
 	r, err := s.node.Shutdown(ctx)
-	return fromShutdownReport(r), errors.Join(err, s.stopHTTP(ctx))
+	return fromShutdownReport(r), errjoin.OneLine(err, s.stopHTTP(ctx))
 }
 
 // ForceKill sends SIGKILL to every runner's process group now and returns

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 )
 
 // check refuses a webhook URL that could never be POSTed to, when New
@@ -12,7 +14,7 @@ import (
 // empty URL (no webhook) is fine.
 func (c WebhookConfig) check() error {
 	if err := CheckWebhookURL(c.URL); err != nil {
-		return fmt.Errorf("Health.Webhook.URL %w", err)
+		return errjoin.Tag(ErrInvalidConfig, fmt.Errorf("Health.Webhook.URL %w", err))
 	}
 	return nil
 }

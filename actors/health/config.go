@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 )
 
 // Weights weigh the four components of a runner's score. They must each be
@@ -136,6 +138,11 @@ func (c Config) WithDefaults(heartbeatTimeout time.Duration) Config {
 // actors.ErrConflictingTimeouts (and runtime's).
 var ErrConflictingTimeouts = errors.New("conflicting timeouts")
 
+// ErrInvalidConfig is wrapped by Validate's error: a setting no default
+// explains (a weight outside [0, 1], thresholds out of order, …).
+// actors.ErrInvalidConfig and runtime.ErrInvalidConfig are this one.
+var ErrInvalidConfig = errors.New("invalid config")
+
 // CheckHeartbeat returns an error wrapping ErrConflictingTimeouts when a
 // HeartbeatGrace or HeartbeatLimit that c sets would fight runners that
 // heartbeat every heartbeatInterval (RunnerTimeouts).
@@ -170,6 +177,18 @@ func (c Config) CheckHeartbeat(heartbeatInterval time.Duration, name func(field 
 	case c.HeartbeatLimit > 0 && c.HeartbeatLimit < 2*iv:
 		return fmt.Errorf("%w: %s (%s) must be at least 2 × %s (%s): a runner that heartbeats on time would score 0 (unhealthy) after a single late heartbeat and be restarted; raise %s to %s or more (or leave it %s for its default), or lower %s to %s or less",
 			ErrConflictingTimeouts, limit, c.HeartbeatLimit, ivName, iv, limit, 2*iv, unset, ivName, c.HeartbeatLimit/2)
+	}
+	// A limit at or below the grace in force (its default included: a
+	// limit set alone met the grace's default and came out of Validate
+	// as "… both positive", wrapping nothing).
+	g, gNote := c.HeartbeatGrace, ""
+	if g == 0 {
+		g = max(time.Second, iv) // as ForRunners fits it
+		gNote = ", its default: max(1s, " + ivName + ")"
+	}
+	if c.HeartbeatLimit > 0 && c.HeartbeatLimit <= g {
+		return fmt.Errorf("%w: %s (%s) must be above %s (%s%s): the age at which a heartbeat counts as silent comes after the age still fresh; raise %s above %s (e.g. %s), or set %s lower",
+			ErrConflictingTimeouts, limit, c.HeartbeatLimit, grace, g, gNote, limit, g, 2*g, grace)
 	}
 	return nil
 }
@@ -251,5 +270,5 @@ func (c Config) Validate() error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("invalid health config: %w", errors.Join(errs...))
+	return errjoin.Tag(ErrInvalidConfig, fmt.Errorf("invalid health config: %w", errjoin.OneLine(errs...)))
 }

@@ -75,6 +75,20 @@ func TestCheckHeartbeatRefuses(t *testing.T) {
 	if err := (health.Config{HeartbeatGrace: time.Second, HeartbeatLimit: 2 * time.Second}).CheckHeartbeat(time.Second, nil); err != nil {
 		t.Errorf("the edges: %v", err)
 	}
+	// A limit at or below the grace in force, its default included (a
+	// host's limit of 1s alone came out of Validate wrapping nothing).
+	for _, tc := range []struct {
+		c    health.Config
+		want string
+	}{
+		{health.Config{HeartbeatLimit: time.Second}, "conflicting timeouts: Health.HeartbeatLimit (1s) must be above Health.HeartbeatGrace (1s, its default: max(1s, Timeouts.HeartbeatInterval)): the age at which a heartbeat counts as silent comes after the age still fresh; raise Health.HeartbeatLimit above 1s (e.g. 2s), or set Health.HeartbeatGrace lower"},
+		{health.Config{HeartbeatGrace: 3 * time.Second, HeartbeatLimit: 2 * time.Second}, "conflicting timeouts: Health.HeartbeatLimit (2s) must be above Health.HeartbeatGrace (3s): the age at which a heartbeat counts as silent comes after the age still fresh; raise Health.HeartbeatLimit above 3s (e.g. 6s), or set Health.HeartbeatGrace lower"},
+	} {
+		err := tc.c.CheckHeartbeat(500*time.Millisecond, nil)
+		if !errors.Is(err, health.ErrConflictingTimeouts) || err.Error() != tc.want {
+			t.Errorf("%+v:\n got %v\nwant %s", tc.c, err, tc.want)
+		}
+	}
 }
 
 // TestCheckHeartbeatNames: a naming function turns the Go names into the

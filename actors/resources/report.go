@@ -1,11 +1,11 @@
 package resources
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 )
 
 // Outcome is how one close ended.
@@ -94,7 +94,7 @@ func (r CloseReport) Err() error {
 	for i, f := range r.Failures {
 		errs[i] = f
 	}
-	return errors.Join(errs...)
+	return errjoin.OneLine(errs...)
 }
 
 // Entry returns the entry of the named resource, and whether there is one.

@@ -152,25 +152,10 @@ func parseNodeHealth(h *nodeHealth, r *nodeRetention, timeouts exo.RunnerTimeout
 	if degraded >= healthy {
 		return out, fmt.Errorf("health: degraded %g must be below healthy %g (defaults 0.5 and 0.8)", degraded, healthy)
 	}
-	grace, graceNote := s.HeartbeatGrace, ""
-	if grace == 0 { // its default, as health.Config.ForRunners fits it
-		grace = max(time.Second, timeouts.WithDefaults().HeartbeatInterval)
-		graceNote = ", its default: max(1s, timeouts.heartbeat_interval)"
-	}
-	limit := s.HeartbeatLimit
-	if limit == 0 {
-		hb := timeouts.WithDefaults().HeartbeatTimeout
-		limit = max(hb/2, 2*grace)
-	}
-	if limit <= grace {
-		// Only a limit set at or below the grace gets here: the default
-		// limit is above it.
-		return out, fmt.Errorf("health: heartbeat_limit %s must be above heartbeat_grace %s%s (the age at which a heartbeat counts as silent comes after the age still fresh); raise heartbeat_limit above %s (e.g. %s), or set heartbeat_grace lower",
-			limit, grace, graceNote, grace, 2*grace)
-	}
-	// The monitor's own rule against the runners' heartbeat interval, in
-	// this file's key names: left to exo.New it came out as exit 1 with Go
-	// field names.
+	// The monitor's own rules against the runners' heartbeat interval
+	// and between the grace and the limit (their defaults included), in
+	// this file's key names: left to exo.New they came out as exit 1 with
+	// Go field names.
 	hc := health.Config{HeartbeatGrace: s.HeartbeatGrace, HeartbeatLimit: s.HeartbeatLimit}
 	if err := hc.CheckHeartbeat(timeouts.WithDefaults().HeartbeatInterval, configKey); err != nil {
 		return out, errors.New(strings.TrimPrefix(err.Error(), health.ErrConflictingTimeouts.Error()+": "))

@@ -76,10 +76,10 @@ func TestParseNodeConfigHealthErrors(t *testing.T) {
 		{k + `"health": {"healthy": 0.4}}`, `health: degraded 0.5 must be below healthy 0.4`},
 		{k + `"health": {"healthy": 0}}`, `health.healthy 0: want a score in (0, 1]`},
 		{k + `"health": {"unhealthy_checks": -1}}`, `health.unhealthy_checks -1: want 1 or more`},
-		{k + `"health": {"heartbeat_grace": "2s", "heartbeat_limit": "1s"}}`, `health: heartbeat_limit 1s must be above heartbeat_grace 2s (the age at which a heartbeat counts as silent comes after the age still fresh); raise heartbeat_limit above 2s (e.g. 4s), or set heartbeat_grace lower`},
+		{k + `"health": {"heartbeat_grace": "2s", "heartbeat_limit": "1s"}}`, `health.heartbeat_limit (1s) must be above health.heartbeat_grace (2s): the age at which a heartbeat counts as silent comes after the age still fresh; raise health.heartbeat_limit above 2s (e.g. 4s), or set health.heartbeat_grace lower`},
 		// The grace left out: the error says it is the default, and which
 		// (trial-sre7: the docs named only the 2 × interval rule).
-		{k + `"health": {"heartbeat_limit": "1s"}}`, `health: heartbeat_limit 1s must be above heartbeat_grace 1s, its default: max(1s, timeouts.heartbeat_interval) (`},
+		{k + `"health": {"heartbeat_limit": "1s"}}`, `health.heartbeat_limit (1s) must be above health.heartbeat_grace (1s, its default: max(1s, timeouts.heartbeat_interval)): the age`},
 		// Against the runners' heartbeat interval (before: exit 1 from
 		// exo.New, "Health.HeartbeatGrace (1s) must be at least
 		// Timeouts.HeartbeatInterval (2s)").

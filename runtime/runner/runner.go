@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 	"github.com/exo-actors/exo-actors/internal/frame"
 	"github.com/exo-actors/exo-actors/internal/pollfd"
 	"github.com/exo-actors/exo-actors/internal/protocol"
@@ -611,7 +612,7 @@ func (s *server) loop(ctx context.Context) error {
 			err := s.werr
 			s.mu.Unlock()
 			s.log.Error("runner: cannot write to the supervisor; stopping", "error", err)
-			return errors.Join(err, s.stop("runner cannot reach its supervisor", s.cfg.grace))
+			return errjoin.OneLine(err, s.stop("runner cannot reach its supervisor", s.cfg.grace))
 		}
 	}
 }
@@ -965,7 +966,7 @@ func (s *server) fail(msg string, err error) error {
 	s.stopHeartbeats()
 	_ = s.write(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TerminationError{
 		TerminationError: &exov1.TerminationError{Message: msg}}})
-	return errors.Join(err, stopErr)
+	return errjoin.OneLine(err, stopErr)
 }
 
 // stop cancels every handler (Load, tasks, BeforeShutdown) and waits for them
