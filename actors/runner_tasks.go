@@ -150,6 +150,10 @@ func (a *runnerActor) acceptingTasks() error {
 		return fmt.Errorf("%w: runner %s failed (%s); the error policy has not yet decided whether to restart it: submit to another runner, or retry once ListRunners shows it Ready again", ErrRunnerNotAvailable, a.slot.id, a.failure.Message)
 	case a.admission == admitShuttingDown:
 		return ErrShuttingDown
+	case a.life == lifeDone:
+		// The stop has answered (its actor is about to go): not "is
+		// stopping" to a host whose StopRunner returned.
+		return fmt.Errorf("%w: runner %s was stopped and no restart is planned; spawn a new runner", ErrRunnerNotAvailable, a.slot.id)
 	case a.admission == admitStopping || a.life == lifeStopping || a.life >= lifeReaping:
 		return fmt.Errorf("%w: runner %s is stopping; submit to another runner", ErrRunnerNotAvailable, a.slot.id)
 	case protocol.Terminal(a.status.GetKind()):

@@ -348,13 +348,25 @@ func (s *runnerSupervisor) stopRunner(ctx actor.Context, id string) {
 	child := s.children[id]
 	if child == nil {
 		ctx.Respond(&stopRunnerReply{result: &StopResult{RunnerID: id, Generation: sl.info().Generation,
-			EndedBy: "not running", Failure: s.failures[id]}})
+			EndedBy: "not running", Failure: s.lastGenFailure(id)}})
 		return
 	}
 	// The runner answers the original requester itself, when its process
 	// is gone. If it ends by a failure instead, it is not restarted.
 	s.stopAsked[id] = struct{}{}
 	ctx.RequestWithCustomSender(child, &StopRunner{}, ctx.Sender())
+}
+
+// lastGenFailure is the failure of runner id's last generation, if that
+// one failed: a runner that failed, was restarted and was then stopped
+// cleanly had not failed when a later stop came (a host's trial: a second
+// StopRunner reported generation 1's SIGKILL after generation 2's clean
+// stop).
+func (s *runnerSupervisor) lastGenFailure(id string) *RunnerFailure {
+	if f := s.failures[id]; f != nil && f.Generation == s.slots[id].info().Generation {
+		return f
+	}
+	return nil
 }
 
 func (s *runnerSupervisor) route(ctx actor.Context, m *routeToRunner) {
