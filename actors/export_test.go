@@ -231,3 +231,12 @@ func (n *Node) HealthHistoryRunnersForTest() int {
 	defer n.cfg.history.mu.Unlock()
 	return len(n.cfg.history.runners)
 }
+
+// SetPhaseForwardedHookForTest makes f run on the runner supervisor's
+// goroutine each time it has forwarded a shutdown phase to its runners,
+// until the returned restore runs. Set it before the node starts and
+// restore it after the node shut down.
+func SetPhaseForwardedHookForTest(f func(Phase)) (restore func()) {
+	testHookPhaseForwarded = f
+	return func() { testHookPhaseForwarded = nil }
+}

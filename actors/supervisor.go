@@ -124,6 +124,9 @@ type runnerSupervisor struct {
 	records  map[string]errhandler.Record
 	seq      uint64
 	closed   bool
+	// closedAt is when SIGNALING reached the supervisor (runnerClock): a
+	// failure detected before it is not the shutdown's (HandleFailure).
+	closedAt time.Time
 	phase    *collector // a shutdown phase in progress
 	phaseSeq uint64
 	// cleanups are FORCE_CLEANUPs in progress, by tag.
@@ -477,8 +480,16 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 	s.failures[id] = f
 	if s.phase != nil { // it cannot answer the phase any more: answer for it
 		start := s.phase.report.Start
+		outcome, note := OutcomeFailed, f.Message
+		if f.At.Before(s.closedAt) {
+			// Detected before the shutdown began, handed over after (a
+			// host whose WaitReady returned the failure called Shutdown
+			// at once): not a failure of the shutdown, which was clean or
+			// not depending on which came first.
+			outcome, note = OutcomeOK, "had failed before the shutdown began: "+f.Message
+		}
 		s.phase.answerFor(&PhaseReport{Actor: id, Phase: s.phase.report.Phase, Start: start, Duration: max(f.At.Sub(start), 0),
-			Outcome: OutcomeFailed, Note: f.Message, TasksFailed: len(sl.tasks.live)})
+			Outcome: outcome, Note: note, TasksFailed: len(sl.tasks.live)})
 		defer func() {
 			if s.phase != nil && s.phase.done() {
 				s.finishPhaseWith(system, s.phase)
@@ -832,6 +843,7 @@ func (s *runnerSupervisor) onPhase(ctx actor.Context, req *phaseRequest) {
 	c := newCollector("runners", req, ctx.Sender(), now)
 	if req.phase == PhaseSignaling {
 		s.closed = true // Spawn and Submit answer ErrShuttingDown from now on (Cancel still reaches a runner: route)
+		s.closedAt = now
 		s.node.routes.closeAll()
 		for id := range s.waiting {
 			s.cancelRestart(ctx.ActorSystem(), asSupervisor(ctx), id, "node shutting down while the runner waited to restart")
@@ -844,6 +856,9 @@ func (s *runnerSupervisor) onPhase(ctx actor.Context, req *phaseRequest) {
 		ctx.Request(pid, req) // Request, not Send: the runner answers to the sender
 	}
 	s.phase = c
+	if testHookPhaseForwarded != nil {
+		testHookPhaseForwarded(req.phase)
+	}
 	if c.done() {
 		s.finishPhase(ctx)
 		return
@@ -855,6 +870,10 @@ func (s *runnerSupervisor) onPhase(ctx actor.Context, req *phaseRequest) {
 		system.Root.Send(self, &phaseDeadline{seq: seq})
 	})}
 }
+
+// testHookPhaseForwarded, nil outside tests, runs on the supervisor once
+// it forwarded a phase to its runners (export_test.go).
+var testHookPhaseForwarded func(Phase)
 
 // phaseSlack is how long a parent waits past a phase deadline for its
 // children's own deadline reports before it answers for them.

@@ -87,7 +87,10 @@ func (r ShutdownReport) String() string { return toShutdownReport(r).String() }
 // a DRAINING that timed out, cutting tasks short, is not clean), and no
 // request went unanswered. Shutdown's error is nil for a shutdown that ran
 // to its end, clean or not: a host that must report work cut short checks
-// Clean (or the phases' Outcome and TasksFailed).
+// Clean (or the phases' Outcome and TasksFailed). A runner whose failure
+// was detected before Shutdown began (a WaitReady that returned it, and
+// Shutdown called at once) is not a failure of the shutdown: it is absent,
+// or listed ok with the note "had failed before the shutdown began: …".
 func (r ShutdownReport) Clean() bool {
 	if r.Root == nil || len(r.Forced) > 0 || len(r.Errors) > 0 {
 		return false
