@@ -22,6 +22,8 @@ import (
 	"github.com/labstack/echo/v4"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/exo-actors/exo-actors/internal/actorsys"
@@ -84,14 +86,25 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 		return nil, fmt.Errorf("%w at %s: %v", ErrEtcdUnreachable, strings.Join(cfg.EtcdEndpoints, ","), err)
 	}
 	var errs []string
-	for _, ep := range cfg.EtcdEndpoints {
+	grpcNotEtcd := make([]bool, len(cfg.EtcdEndpoints))
+	timedOut := false
+	for i, ep := range cfg.EtcdEndpoints {
 		ctx, cancel := context.WithTimeout(context.Background(), cfg.EtcdDialTimeout)
 		_, err := cli.Status(ctx, ep)
 		cancel()
 		if err == nil {
 			return cli, nil
 		}
-		errs = append(errs, fmt.Sprintf("%s: %v", ep, err))
+		e := fmt.Sprintf("%s: %v", ep, err)
+		if status.Code(err) == codes.Unimplemented {
+			// A gRPC server without etcd's services (a node's gateway,
+			// --listen): it answered at once. notEtcd's HTTP/1 look would
+			// call it an HTTP/1 server.
+			grpcNotEtcd[i] = true
+			e += " (" + ep + " speaks gRPC but is not etcd: a node's gateway (--listen)? give etcd's client endpoint)"
+		}
+		timedOut = timedOut || errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded
+		errs = append(errs, e)
 	}
 	cli.Close()
 	// Every endpoint failed (only then: a look at each adds up to
@@ -100,12 +113,19 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 		if !look {
 			break
 		}
+		if grpcNotEtcd[i] {
+			continue
+		}
 		if hint := notEtcd(ep); hint != "" {
 			errs[i] += " (" + hint + ")"
 		}
 	}
-	return nil, fmt.Errorf("%w within %s at %s (%s): start etcd or fix --etcd-endpoints",
-		ErrEtcdUnreachable, cfg.EtcdDialTimeout, strings.Join(cfg.EtcdEndpoints, ","), strings.Join(errs, "; "))
+	within := "" // only when something did not answer in time: a refusal comes at once
+	if timedOut {
+		within = " within " + cfg.EtcdDialTimeout.String()
+	}
+	return nil, fmt.Errorf("%w%s at %s (%s): start etcd or fix --etcd-endpoints",
+		ErrEtcdUnreachable, within, strings.Join(cfg.EtcdEndpoints, ","), strings.Join(errs, "; "))
 }
 
 // notEtcdTimeout bounds notEtcd's look at an endpoint etcd did not answer on.

@@ -3,11 +3,14 @@ package membership
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
 )
 
 // TestEtcdEndpointThatIsNotEtcd: an etcd endpoint where an automanaged
@@ -35,6 +38,20 @@ func TestEtcdEndpointThatIsNotEtcd(t *testing.T) {
 		_, _ = w.Write([]byte(`{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}`))
 	}))
 	defer slowEtcd.Close()
+	// A gRPC server without etcd's services, as a node's gateway (--listen)
+	// is: an operator's trial got "answers HTTP/1 but not as etcd", and
+	// "unreachable within 2s" for an answer that came at once.
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	served := make(chan struct{})
+	go func() { // owner: this test, which waits on served
+		defer close(served) // sole sender: this goroutine
+		_ = gs.Serve(lis)
+	}()
+	defer func() { gs.Stop(); <-served }()
 	for _, c := range []struct {
 		name, endpoint, want string
 	}{
@@ -44,6 +61,9 @@ func TestEtcdEndpointThatIsNotEtcd(t *testing.T) {
 		{"an etcd that does not answer in time", strings.TrimPrefix(slowEtcd.URL, "http://"),
 			"etcd 3.4.23 answers at " + strings.TrimPrefix(slowEtcd.URL, "http://") + ", but not the Status call in time: it may have no quorum or be overloaded"},
 		{"another HTTP server", strings.TrimPrefix(other.URL, "http://"), "answers HTTP/1 but not as etcd: give etcd's client endpoint"},
+		{"a gRPC server that is not etcd", lis.Addr().String(), "etcd unreachable at " + lis.Addr().String() + " (" + lis.Addr().String() +
+			": rpc error: code = Unimplemented desc = unknown service etcdserverpb.Maintenance (" + lis.Addr().String() +
+			" speaks gRPC but is not etcd: a node's gateway (--listen)? give etcd's client endpoint)): start etcd or fix --etcd-endpoints"},
 	} {
 		_, err := checkEtcd(Config{EtcdEndpoints: []string{c.endpoint}, EtcdDialTimeout: 300 * time.Millisecond})
 		if !errors.Is(err, ErrEtcdUnreachable) || !strings.Contains(err.Error(), c.want) {
