@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 	"github.com/exo-actors/exo-actors/internal/remoteopt"
 )
 
@@ -42,6 +43,9 @@ func (f TLSFiles) Enabled() bool { return f.CAFile != "" || f.CertFile != "" || 
 // Configs loads the files and returns the server and client TLS configs.
 func (f TLSFiles) Configs() (server, client *tls.Config, err error) {
 	if err := f.missing(); err != nil {
+		return nil, nil, err
+	}
+	if err := f.unreadable(); err != nil {
 		return nil, nil, err
 	}
 	pem, err := os.ReadFile(f.CAFile)
@@ -82,6 +86,22 @@ type TLSFilesMissingError struct {
 func (e *TLSFilesMissingError) Error() string {
 	return fmt.Sprintf("TLS needs all three of TLSFiles.CAFile, CertFile and KeyFile, but %s %s empty; set %s, or none of the three for plaintext",
 		joinAnd(e.Missing), isAre(len(e.Missing)), itThem(len(e.Missing)))
+}
+
+// unreadable names every one of the three files that cannot be opened,
+// at once: an operator's trial with all three paths wrong was told of the
+// CA only, then of the next on the next try.
+func (f TLSFiles) unreadable() error {
+	var errs []error
+	for _, x := range []struct{ what, path string }{{"TLS CA", f.CAFile}, {"TLS certificate", f.CertFile}, {"TLS key", f.KeyFile}} {
+		fh, err := os.Open(x.path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", x.what, err))
+			continue
+		}
+		_ = fh.Close()
+	}
+	return errjoin.OneLine(errs...)
 }
 
 func (f TLSFiles) missing() error {

@@ -55,3 +55,24 @@ func TestConfigsKeyOfAnotherType(t *testing.T) {
 		t.Errorf("Configs: %v\nwant %q…", err, want)
 	}
 }
+
+// TestConfigsNamesEveryUnreadableFile: every one of the three files that
+// cannot be opened is named at once (an operator's trial with three wrong
+// paths was told of the CA only).
+func TestConfigsNamesEveryUnreadableFile(t *testing.T) {
+	a, err := testutil.WritePKI(t.TempDir(), "a", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ca, cert, key := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	_, _, err = gateway.TLSFiles{CAFile: ca, CertFile: cert, KeyFile: key}.Configs()
+	want := "TLS CA: open " + ca + ": no such file or directory; TLS certificate: open " + cert + ": no such file or directory; TLS key: open " + key + ": no such file or directory"
+	if err == nil || err.Error() != want {
+		t.Errorf("Configs: %v\nwant %s", err, want)
+	}
+	_, _, err = gateway.TLSFiles{CAFile: a.CA, CertFile: a.Cert, KeyFile: key}.Configs()
+	if want := "TLS key: open " + key + ": no such file or directory"; err == nil || err.Error() != want {
+		t.Errorf("Configs with the key missing: %v\nwant %s", err, want)
+	}
+}

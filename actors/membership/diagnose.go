@@ -43,6 +43,9 @@ type Evidence struct {
 	OwnKeyDeleted bool
 	// EvictAfter is the silence that means eviction.
 	EvictAfter time.Duration
+	// Etcd says the provider is etcd, where peers do not evict a member
+	// themselves: its key's lease expires (the wording of the reasons).
+	Etcd bool
 }
 
 // Diagnose returns why the evidence says this member was evicted, or "" if
@@ -86,6 +89,12 @@ func Diagnose(e Evidence) string {
 	}
 	if len(silent) > 0 {
 		sort.Strings(silent)
+		if e.Etcd {
+			// An operator's trial: "they evicted this member" after a
+			// node frozen 13 s under etcd, where its lease expired.
+			return fmt.Sprintf("no gossip for over %s from %s, still in this member's view: they dropped this member (it was paused or cut off; its etcd key's lease has likely expired)",
+				e.EvictAfter, strings.Join(silent, ","))
+		}
 		return fmt.Sprintf("no gossip for over %s from %s, still in this member's view: they evicted this member",
 			e.EvictAfter, strings.Join(silent, ","))
 	}

@@ -204,7 +204,7 @@ func (p *etcdMember) keepAlive() {
 				if down.IsZero() && p.ctx.Err() == nil {
 					down = time.Now()
 					p.log.WithError(err).WithFields(logrus.Fields{"member": p.self.Id, "etcd": p.cfg.EtcdEndpoints}).Warn(fmt.Sprintf(
-						"etcd does not answer: this member keeps its last view of the cluster and asks again every %s; its key lives under a lease of %s that it cannot renew meanwhile, so once etcd answers it will likely find the key gone and rejoin under a new member ID",
+						"etcd does not answer: this member keeps its last view of the cluster and asks again every %s; its key lives under a lease of %s that it cannot renew meanwhile: if etcd was paused or cut off from this member for longer, the key is gone once etcd answers and the member rejoins under a new member ID (an etcd that restarted renews its leases itself: the member then keeps its ID)",
 						etcdRetry, etcdLeaseTTL))
 				}
 				continue // etcd still unreachable: ask again

@@ -323,7 +323,7 @@ func (inc *incarnation) watchOwnKey(onDeleted func()) {
 // evidence gathers what Diagnose needs from this incarnation (since is
 // filled by the caller from its view). It blocks for at most about a second.
 func (inc *incarnation) evidence(ctx context.Context) Evidence {
-	ev := Evidence{Self: inc.memberID(), Heartbeats: map[string]time.Time{}, Blocked: map[string]bool{}}
+	ev := Evidence{Self: inc.memberID(), Heartbeats: map[string]time.Time{}, Blocked: map[string]bool{}, Etcd: inc.cfg.Provider == ProviderEtcd}
 	if hb, err := inc.cl.Gossip.GetState(cluster.HeartbeatKey); err == nil {
 		for sysID, kv := range hb {
 			ev.Heartbeats[toMemberID(inc.cfg, sysID)] = time.UnixMilli(kv.GetLocalTimestampUnixMilliseconds())

@@ -98,6 +98,8 @@ func TestDiagnose(t *testing.T) {
 		{"a peer blocked it", Evidence{BlockedBy: []string{"127.0.0.1:2", "127.0.0.1:1"}}, "peers at 127.0.0.1:1,127.0.0.1:2 blocked this member's ID"},
 		{"silent member", Evidence{Since: map[string]time.Time{"b": ago(time.Minute), "c": ago(time.Minute)},
 			Heartbeats: map[string]time.Time{"b": ago(5 * time.Second), "c": ago(time.Second)}}, "no gossip for over 4s from b,"},
+		{"silent member, etcd", Evidence{Etcd: true, Since: map[string]time.Time{"b": ago(time.Minute)},
+			Heartbeats: map[string]time.Time{"b": ago(5 * time.Second)}}, "no gossip for over 4s from b, still in this member's view: they dropped this member (it was paused or cut off; its etcd key's lease has likely expired)"},
 		{"never heard, long in view", Evidence{Since: map[string]time.Time{"b": ago(5 * time.Second)}}, "from b,"},
 		{"never heard, just joined", Evidence{Since: map[string]time.Time{"b": ago(time.Second)}}, ""},
 		{"silence not yet over the bound", Evidence{Since: map[string]time.Time{"b": ago(time.Minute)},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/gateway"
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -546,6 +547,24 @@ type nodeRun struct {
 	watchSeen chan struct{}
 }
 
+// kindOnEveryNode refuses a --kind that some node's config lacks, naming
+// every such node and its kinds, before anything is spawned: the spawns
+// went node by node, and an operator's trial was told only of the first
+// node without it (remote stop --kind names all of them).
+func kindOnEveryNode(cs []*exo.Client, kind string) error {
+	var missing []string
+	for _, c := range cs {
+		if !slices.Contains(c.Kinds(), kind) {
+			missing = append(missing, fmt.Sprintf("node %s: %s %q: node %s runs only the kinds of its config: %s",
+				c.NodeName(), exo.ErrUnknownKind, kind, c.NodeName(), strings.Join(c.Kinds(), ", ")))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return errjoin.Tag(exo.ErrUnknownKind, errors.New(strings.Join(missing, "; ")))
+}
+
 func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun) (err error) {
 	out = &syncWriter{w: out} // the runner watchers print too (remote_watch.go)
 	runs := make([]*nodeRun, len(cs))
@@ -577,6 +596,9 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 	// below, so before this Wait) or ctx ends; what they saw is read after.
 	var watchers sync.WaitGroup
 	defer watchers.Wait()
+	if err := kindOnEveryNode(cs, r.kind); err != nil {
+		return err
+	}
 	for i, c := range cs {
 		nr := &nodeRun{c: c, watchSeen: make(chan struct{}, 1)}
 		runs[i] = nr

@@ -176,3 +176,17 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestRemoteRunKindMissingOnEveryNode: a --kind that the nodes' configs
+// lack is refused before anything is spawned, naming every such node and
+// its kinds. An operator's trial was told of the first node only, while
+// `remote stop --kind` names all of them.
+func TestRemoteRunKindMissingOnEveryNode(t *testing.T) {
+	_, a := startListeningNode(t, "kind-a")
+	_, b := startListeningNode(t, "kind-b")
+	stdout, stderr, code := runRemoteCmd(t, "--node", a+","+b, "--timeout", "60s", "run", "--kind", "whisper")
+	want := `exo-actors: node kind-a: unknown runner kind "whisper": node kind-a runs only the kinds of its config: echo; node kind-b: unknown runner kind "whisper": node kind-b runs only the kinds of its config: echo`
+	if code != ExitFailure || !strings.Contains(stderr, want) || strings.Contains(stdout, "spawned") {
+		t.Errorf("remote run --kind whisper: exit %d\nstdout %s\nstderr %s\nwant exit 1, nothing spawned, stderr with %s", code, stdout, stderr, want)
+	}
+}
