@@ -99,6 +99,10 @@ func helperMain(mode string) int {
 		return helperSkipsRunning(os.Getenv("SKIPS_RUNNING_HOW"))
 	case "stray-stdout":
 		return helperStrayStdout(os.Getenv("STRAY_WHEN"), os.Getenv("STRAY_TEXT"))
+	case "bad-loading-huge-texts":
+		return helperBadLoadingHugeTexts()
+	case "ready-after-shutting-down":
+		return helperReadyAfterShuttingDown()
 	case "first-layer-slow":
 		// Loads its first layer forever without a Loading(0/N) report, as a
 		// runner written from the docs' examples does: it stays in the

@@ -158,8 +158,11 @@ type runnerActor struct {
 	// names it: a runner stuck in a status because its next report was
 	// refused looks like a stall otherwise.
 	refused string
-	symptom *symptom
-	failure *RunnerFailure
+	// textsCut: a frame of this process carried a text over its bound
+	// (protocol.CapTexts); warned once per process.
+	textsCut bool
+	symptom  *symptom
+	failure  *RunnerFailure
 	// diedByItself: the failure is an exit nobody asked for (classifyExit);
 	// its last stderr line goes into the one-line reason.
 	diedByItself bool
@@ -185,6 +188,10 @@ type runnerActor struct {
 type stopState struct {
 	start time.Time
 	steps []StopStep
+	// runnerSaid: the runner reported ShuttingDown itself (it read the
+	// Shutdown frame); a status other than Shutdown or Failed after it is
+	// a protocol error, not late word (onRunnerStatus).
+	runnerSaid bool
 }
 
 func newRunnerActor(node *nodeConfig, s *slot) actor.Actor {
@@ -400,6 +407,12 @@ func (a *runnerActor) newTaskChunk() *TaskChunk {
 }
 
 func (a *runnerActor) onFrame(ctx actor.Context, env *exov1.RunnerEnvelope, now time.Time) {
+	if protocol.CapTexts(env) && !a.textsCut {
+		a.textsCut = true
+		a.log.WithField("frame", fmt.Sprintf("%T", env.GetBody())).Warn(fmt.Sprintf(
+			"runner sent a text over its bound (%d bytes; diagnostics %d): cut, ending with \"…[truncated N bytes]\" (docs/protocol.md, \"Bounds\"); said once per process",
+			protocol.TextMax, protocol.DiagnosticsMax))
+	}
 	switch a.life {
 	case lifeFailing, lifeReleasing, lifeDone:
 		a.lateEvidence(env)
@@ -512,9 +525,12 @@ func loadingWatched(kind exov1.RunnerStatusKind) bool {
 func (a *runnerActor) onRunnerStatus(ctx actor.Context, st *exov1.RunnerStatus) {
 	from, to := a.status.GetKind(), st.GetKind()
 	if from == to && !protocol.ValidTransition(from, to) {
+		if to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN && a.stop != nil {
+			a.stop.runnerSaid = true // its own answer to the Shutdown frame
+		}
 		return // a repeat (Idle after the handshake, ShuttingDown we already show): harmless
 	}
-	if a.stop != nil && from == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN && !protocol.Terminal(to) {
+	if a.stop != nil && !a.stop.runnerSaid && from == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN && !protocol.Terminal(to) {
 		// A stop reports ShuttingDown from its start, before the runner has
 		// read the Shutdown frame: a Ready (a task cut by the stop's Cancel
 		// ended), a Running, or a loading status (a runner stopped right
@@ -524,9 +540,17 @@ func (a *runnerActor) onRunnerStatus(ctx actor.Context, st *exov1.RunnerStatus) 
 		a.log.WithField("status", protocol.StatusName(to)).Debug("runner status written before it read the Shutdown: ignored")
 		return
 	}
-	if !protocol.ValidTransition(from, to) {
-		what := fmt.Sprintf("status %s → %s is not a legal transition (after %s a runner reports %s; docs/protocol.md, \"Runner statuses\")",
+	what := ""
+	switch {
+	case !protocol.ValidTransition(from, to):
+		what = fmt.Sprintf("status %s → %s is not a legal transition (after %s a runner reports %s; docs/protocol.md, \"Runner statuses\")",
 			protocol.StatusName(from), protocol.StatusName(to), protocol.StatusName(from), protocol.LegalAfter(from))
+	case to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING:
+		if p := protocol.LoadingProblem(a.status, st); p != "" {
+			what = p + " (docs/protocol.md, \"Runner statuses\")"
+		}
+	}
+	if what != "" {
 		if a.refused == "" {
 			a.refused = what // the first: the later ones often follow from it
 		}

@@ -53,7 +53,7 @@ func helperStrayStdout(when, text string) int {
 	}()
 	for _, k := range []exov1.RunnerStatusKind{exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING,
 		exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED, exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY} {
-		send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{Status: &exov1.RunnerStatus{Kind: k}}}})
+		send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{Status: &exov1.RunnerStatus{Kind: k, TotalLayers: 1}}}})
 	}
 	if when == "after-ready" {
 		print()

@@ -119,7 +119,7 @@ func (k Kind) phrase() string {
 	case KindProtocolError:
 		return "protocol error"
 	case KindGarbage:
-		return "undecodable frame"
+		return "stdout is not valid frames"
 	case KindAckTimeout:
 		return "task not acknowledged in time"
 	case KindTaskTimeout:

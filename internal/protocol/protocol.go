@@ -161,3 +161,26 @@ func LegalAfter(from Status) string {
 
 // Terminal reports whether a status ends a process's life.
 func Terminal(s Status) bool { return s == shutdown || s == failed }
+
+// LoadingProblem says what is wrong with a Loading report to, following
+// from, or "" when it is good: total_layers above 0, layers_loaded at most
+// total_layers, and after a Loading report the same total and no fewer
+// layers (a count that went down restarted the loading-stall bound; a
+// Python runner's trial had Loading(2/4) → (1/4), (6/4), (3/0) applied).
+// The Go SDK's Session.Loading keeps the same rules.
+func LoadingProblem(from, to *exov1.RunnerStatus) string {
+	l, n := to.GetLayersLoaded(), to.GetTotalLayers()
+	switch {
+	case n == 0:
+		return fmt.Sprintf("status Loading(%d/0): total_layers must be above 0", l)
+	case l > n:
+		return fmt.Sprintf("status Loading(%d/%d): layers_loaded must not exceed total_layers", l, n)
+	case from.GetKind() != loading:
+		return ""
+	case n != from.GetTotalLayers():
+		return fmt.Sprintf("status Loading(%d/%d) after Loading(%d/%d): total_layers may not change", l, n, from.GetLayersLoaded(), from.GetTotalLayers())
+	case l < from.GetLayersLoaded():
+		return fmt.Sprintf("status Loading(%d/%d) after Loading(%d/%d): layers_loaded may not go down", l, n, from.GetLayersLoaded(), from.GetTotalLayers())
+	}
+	return ""
+}

@@ -220,6 +220,7 @@ class Server:
         self.status = proto.IDLE  # guarded by w.lock
         self.tokens = 0  # guarded by w.lock
         self.layers = 0  # guarded by w.lock
+        self.total = 0  # guarded by w.lock: the last Loading's total_layers
         self.completed = 0  # guarded by w.lock
         self.seq = 0  # guarded by w.lock
         self.events = queue.Queue()  # never closed; frames bounded by slots
@@ -247,10 +248,18 @@ class Server:
         if not proto.valid_transition(self.status, st.kind):
             raise ValueError("status %s -> %s is not a legal transition" % (
                 proto.status_name(self.status), proto.status_name(st.kind)))
+        if st.kind == proto.LOADING:
+            # The node refuses the same (docs/protocol.md, "Runner statuses").
+            if st.total_layers == 0 or st.layers_loaded > st.total_layers:
+                raise ValueError("Loading(%d/%d): want 0 <= loaded <= total and total > 0" % (
+                    st.layers_loaded, st.total_layers))
+            if self.status == proto.LOADING and (st.layers_loaded < self.layers or st.total_layers != self.total):
+                raise ValueError("Loading(%d/%d) after Loading(%d/%d): layers may not go backwards nor the total change" % (
+                    st.layers_loaded, st.total_layers, self.layers, self.total))
         self.w.write_locked(_env(status_updated=pb.StatusUpdated(status=st)))
         self.status = st.kind
         if st.kind == proto.LOADING:
-            self.layers = st.layers_loaded
+            self.layers, self.total = st.layers_loaded, st.total_layers
 
     def chunk(self, task, text, finish_reason):
         with self.w.lock:
