@@ -24,6 +24,7 @@ import (
 	"github.com/exo-actors/exo-actors/internal/actorguard"
 	"github.com/exo-actors/exo-actors/internal/httpapi"
 	"github.com/exo-actors/exo-actors/internal/lateticks"
+	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -1011,6 +1012,10 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		for _, ri := range infos {
 			out.Runners = append(out.Runners, runnerInfo(ri))
 		}
+		if err := fitRunnerList(out, s.bounds.maxOut); err != nil {
+			a.reply(ctx, errMsg(callID, err))
+			return
+		}
 		a.reply(ctx, out)
 	case *exov1.GwStopRunner:
 		to := ctx.Sender()
@@ -1537,6 +1542,32 @@ func (a *gatewayActor) subscribe(ctx actor.Context, s *session, m *exov1.GwSubsc
 	a.children[child.Id] = childRef{s: s, callID: m.GetCallId(), buffer: buffer}
 	a.buffered += buffer
 	a.count()
+}
+
+// listErrorMax is what a runner's last error keeps in a list too large
+// for the client's transport (fitRunnerList).
+const listErrorMax = 256
+
+// fitRunnerList keeps a runner list within maxOut bytes, the largest
+// message the session's transport takes: a message above it breaks the
+// connection for every session of the client's process. A node keeps up
+// to its live runners and 256 removed ones, each with its last error (a
+// runner's texts are bounded at 4 KiB): past maxOut the last errors are
+// cut to listErrorMax bytes; still past it, the list is refused, naming
+// the sizes.
+func fitRunnerList(out *exov1.GwRunnerList, maxOut int) error {
+	size := proto.Size(out)
+	if size <= maxOut {
+		return nil
+	}
+	for _, r := range out.Runners {
+		r.LastError = protocol.Cap(r.LastError, listErrorMax)
+	}
+	if cut := proto.Size(out); cut > maxOut {
+		return fmt.Errorf("%w: the list of %d runners takes %d bytes (%d with their last errors cut to %d bytes), more than this client's transport takes in one message (%d); raise the node's max_message, or lower retention.keep_removed",
+			ErrMessageTooLarge, len(out.Runners), size, cut, listErrorMax, maxOut)
+	}
+	return nil
 }
 
 func runnerInfo(ri actors.RunnerInfo) *exov1.GwRunnerInfo {
