@@ -473,6 +473,10 @@ func checkTask(r remoteRun, o exo.TaskOutcome, last exo.Chunk, cancelSent bool) 
 		return true, fmt.Sprintf("complete before the cancel reached it: %s, finish_reason %s", plural(o.Chunks, "chunk"), finish)
 	case cancelSent:
 		return false, fmt.Sprintf("cancelled after %d chunks, want Cancelled; got %s (%s)", r.cancelAfter, o.Status, reason)
+	case o.Status != exo.TaskComplete && last.Error != "" && o.Chunks > 0:
+		// The error chunk is counted, the runner's or the node's own (a
+		// runner that sent no token read "after 1 chunk").
+		return false, fmt.Sprintf("%s (%s) after %s, want Complete", o.Status, reason, plural(o.Chunks-1, "token")+" and an error chunk")
 	case o.Status != exo.TaskComplete:
 		return false, fmt.Sprintf("%s (%s) after %s, want Complete", o.Status, reason, plural(o.Chunks, "chunk"))
 	case r.taskKind != "text_generation":

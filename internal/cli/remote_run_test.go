@@ -37,6 +37,8 @@ func TestRemoteRunCheck(t *testing.T) {
 			"complete with 9 tokens, more than max_tokens 8 (--tokens)"},
 		{"failed without reason", gen, exo.TaskOutcome{Status: exo.TaskFailed, Chunks: 1}, exo.Chunk{}, false, false,
 			"Failed (no reason given) after 1 chunk, want Complete"},
+		{"failed with an error chunk", gen, exo.TaskOutcome{Status: exo.TaskFailed, Reason: "runner died", Chunks: 1}, exo.Chunk{Error: "runner died"}, false, false,
+			"Failed (runner died) after 0 tokens and an error chunk, want Complete"},
 		{"failed", gen, exo.TaskOutcome{Status: exo.TaskFailed, Reason: "runner failed: GPU lost"}, exo.Chunk{}, false, false,
 			"Failed (runner failed: GPU lost) after 0 chunks, want Complete"},
 		{"noop complete", noop, exo.TaskOutcome{Status: exo.TaskComplete}, exo.Chunk{}, false, true, ""},
