@@ -352,6 +352,20 @@ func waitGone(t testing.TB, pid int, limit time.Duration) {
 }
 
 // helperBinary is this test binary, run as a helper process.
+// spawnHelper spawns a runner of kind that is this test binary in helper
+// mode (helperMain) and, with waitReady, waits until it is Ready.
+func spawnHelper(t testing.TB, n *testNode, kind, mode string, waitReady bool) string {
+	t.Helper()
+	id, err := n.SpawnRunner(ctxT(t), actors.RunnerSpec{Kind: kind, Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=" + mode}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waitReady {
+		n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
+	}
+	return id
+}
+
 func helperBinary(t testing.TB) string {
 	t.Helper()
 	self, err := os.Executable()

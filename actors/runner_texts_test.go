@@ -59,11 +59,7 @@ func helperBadLoadingHugeTexts() int {
 // and every later client session of the node was dropped.
 func TestRunnerTextsAndLoadingAreBounded(t *testing.T) {
 	n := startNode(t)
-	id, err := n.SpawnRunner(ctxT(t), actors.RunnerSpec{Kind: "huge", Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=bad-loading-huge-texts"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
+	id := spawnHelper(t, n, "huge", "bad-loading-huge-texts", true)
 	h := mustSubmit(t, n, id, textTask("x", 1))
 	evs := n.rec.waitFor(t, 20*time.Second, "the runner's failure", func(evs []actors.Event) bool {
 		for _, e := range evs {
@@ -172,13 +168,8 @@ func helperReadyAfterShuttingDown() int {
 // Python runner's trial had it ignored silently, as late word.
 func TestReadyAfterItsOwnShuttingDownIsAProtocolError(t *testing.T) {
 	n := startNode(t)
-	ctx := ctxT(t)
-	id, err := n.SpawnRunner(ctx, actors.RunnerSpec{Kind: "late", Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=ready-after-shutting-down"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
-	res, err := n.StopRunner(ctx, id)
+	id := spawnHelper(t, n, "late", "ready-after-shutting-down", true)
+	res, err := n.StopRunner(ctxT(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,11 +99,7 @@ func runnerFailingInDraining(t *testing.T, round int) {
 func TestStopSaysANonZeroExitAfterTheShutdownFrame(t *testing.T) {
 	n := startNode(t)
 	ctx := ctxT(t)
-	id, err := n.SpawnRunner(ctx, actors.RunnerSpec{Kind: "exit5", Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=exit-5-on-shutdown"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
+	id := spawnHelper(t, n, "exit5", "exit-5-on-shutdown", true)
 	res, err := n.StopRunner(ctx, id)
 	if err != nil {
 		t.Fatal(err)

@@ -43,7 +43,14 @@ func TestClusterClientLeasedRunnersEndWithIt(t *testing.T) {
 		some = id
 	}
 	wantClientClosed(t, f.cc, some)
+	wantNoLiveRunners(ctx, t, gateways)
+	f.stopNodes()
+}
 
+// wantNoLiveRunners waits until no node of gateways (node name → gateway)
+// has a live runner: a leasing cluster client closed.
+func wantNoLiveRunners(ctx context.Context, t *testing.T, gateways map[string]string) {
+	t.Helper()
 	for node, gw := range gateways {
 		c, err := dial(ctx, gw)
 		if err != nil {
@@ -54,7 +61,6 @@ func TestClusterClientLeasedRunnersEndWithIt(t *testing.T) {
 		})
 		c.Close()
 	}
-	f.stopNodes()
 }
 
 // wantClientClosed checks that every call of a closed ClusterClient
@@ -105,15 +111,6 @@ func TestClusterLeasedFailoverAndReconcile(t *testing.T) {
 		gateways[m.Node] = m.Gateway
 	}
 	f.cc.Close()
-	for node, gw := range gateways {
-		c, err := dial(ctx, gw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		waitLive(ctx, t, c, "node "+node+" has no live runner after the leasing cluster client closed", func(live map[string]bool) bool {
-			return len(live) == 0
-		})
-		c.Close()
-	}
+	wantNoLiveRunners(ctx, t, gateways)
 	f.stopNodes()
 }

@@ -34,18 +34,25 @@ func TestNewRefusesConflictingTimeouts(t *testing.T) {
 			"Shutdown.Closing (600ms) must be at least Timeouts.StopGrace (500ms) + Timeouts.TermWait (300ms) = 800ms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := config()
-			tc.mod(&cfg)
-			s, err := exo.New(cfg)
-			if err == nil {
-				_, _ = s.Shutdown(t.Context())
-				t.Fatalf("New accepted it, want: %s", tc.want)
-			}
-			if !errors.Is(err, exo.ErrConflictingTimeouts) || !strings.Contains(err.Error(), tc.want) {
+			if err := newRefused(t, tc.mod, tc.want); !errors.Is(err, exo.ErrConflictingTimeouts) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("New: %v\nwant ErrConflictingTimeouts with: %s", err, tc.want)
 			}
 		})
 	}
+}
+
+// newRefused returns the error of New for config() changed by mod; a
+// New that accepts it fails the test (want says what was expected).
+func newRefused(t *testing.T, mod func(*exo.Config), want string) error {
+	t.Helper()
+	cfg := config()
+	mod(&cfg)
+	s, err := exo.New(cfg)
+	if err == nil {
+		_, _ = s.Shutdown(t.Context())
+		t.Fatalf("New accepted it, want: %s", want)
+	}
+	return err
 }
 
 // TestServeRefusesAShortSessionTimeout: a session timeout below two default
@@ -64,13 +71,7 @@ func TestServeRefusesAShortSessionTimeout(t *testing.T) {
 // refused with every one named, on one line (errors.Join put a newline
 // between them, where the package doc says every error text is one line).
 func TestNewConfigErrorIsOneLine(t *testing.T) {
-	cfg := config()
-	cfg.Tasks.InFlight, cfg.StreamBuffer = -2, -5
-	s, err := exo.New(cfg)
-	if err == nil {
-		_, _ = s.Shutdown(t.Context())
-		t.Fatal("New accepted negative fields")
-	}
+	err := newRefused(t, func(c *exo.Config) { c.Tasks.InFlight, c.StreamBuffer = -2, -5 }, "negative fields refused")
 	if !errors.Is(err, exo.ErrInvalidConfig) || strings.Contains(err.Error(), "\n") ||
 		!strings.Contains(err.Error(), "Tasks.InFlight is -2") || !strings.Contains(err.Error(), "; StreamBuffer is -5") {
 		t.Errorf("New: %q; want one line wrapping ErrInvalidConfig naming Tasks.InFlight and StreamBuffer", err)
@@ -98,14 +99,7 @@ func TestNewBadConfigWrapsErrInvalidConfig(t *testing.T) {
 		{"http addr", func(c *exo.Config) { c.Health.HTTP.Addr = "127.0.0.1:99999" }, "Health.HTTP.Addr: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := config()
-			tc.mod(&cfg)
-			s, err := exo.New(cfg)
-			if err == nil {
-				_, _ = s.Shutdown(t.Context())
-				t.Fatalf("New accepted it, want: %s", tc.want)
-			}
-			if !errors.Is(err, exo.ErrInvalidConfig) || !strings.HasPrefix(err.Error(), tc.want) {
+			if err := newRefused(t, tc.mod, tc.want); !errors.Is(err, exo.ErrInvalidConfig) || !strings.HasPrefix(err.Error(), tc.want) {
 				t.Errorf("New: %v\nwant ErrInvalidConfig, the text beginning %q", err, tc.want)
 			}
 		})
