@@ -79,6 +79,13 @@ func (n *Node) lifecycle() nodeState {
 
 // refuseWork returns the error for new work (spawns, tasks, resources):
 // nil while running, ErrShuttingDown during the shutdown, ErrStopped after.
+// RefuseWork returns the error SpawnRunner and Submit return before
+// anything else once the node takes no new work (ErrShuttingDown, then
+// ErrStopped), or nil: a caller that checks its own input first (the
+// runtime's System) calls it before, so that a call after Shutdown says so
+// whatever its input.
+func (n *Node) RefuseWork() error { return n.refuseWork() }
+
 func (n *Node) refuseWork() error {
 	switch n.lifecycle() {
 	case nodeRunning:

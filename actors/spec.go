@@ -89,11 +89,29 @@ func (s RunnerSpec) CheckCommand() error {
 	return nil
 }
 
+// kindError says what is wrong with a runner kind's name, or nil.
+func kindError(kind string) error {
+	if kindRE.MatchString(kind) {
+		return nil
+	}
+	return fmt.Errorf("kind %q: want 1-40 lowercase letters, digits or '-', starting with a letter or digit (e.g. \"llama-3b\")", kind)
+}
+
+// CheckKind returns an error wrapping ErrInvalidSpec for a kind name no
+// spec may have (Validate's rule), or nil: a remote client checks it as a
+// System does, before it asks a node that has no such kind.
+func CheckKind(kind string) error {
+	if err := kindError(kind); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidSpec, err)
+	}
+	return nil
+}
+
 // Validate returns a clear error for a spec that cannot work.
 func (s RunnerSpec) Validate() error {
 	var errs []error
-	if !kindRE.MatchString(s.Kind) {
-		errs = append(errs, fmt.Errorf("kind %q: want 1-40 lowercase letters, digits or '-', starting with a letter or digit (e.g. \"llama-3b\")", s.Kind))
+	if err := kindError(s.Kind); err != nil {
+		errs = append(errs, err)
 	}
 	switch {
 	case s.Builtin && s.Command != "":

@@ -281,6 +281,16 @@ const maxPending = 65536
 // checks the connection first (TCP, or a TLS handshake with TLS on), so a
 // refused connection, a wrong CA or a missing client certificate fail
 // within the dial instead of as a timeout. ctx bounds the dial (default 5s).
+//
+// A process has one client endpoint (protoactor's Remote, where its nodes
+// send replies), started by its first Dial with that Dial's transport
+// options (WithClientListen, WithTLS or WithTLSConfig, WithMaxMessage): every
+// later Dial of the process must ask for the same, or it fails at once
+// naming what differs ("this process's client endpoint, started by its
+// first Dial, runs with other settings: …"). So one process talks either
+// plaintext or TLS (with one set of files) to all its nodes; a host that
+// needs both runs a process for each (docs/remote.md, "One protoactor
+// Remote per process").
 func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error) {
 	start := time.Now()
 	c, err := dial(ctx, addr, opts...)
@@ -670,10 +680,16 @@ func setCallID(msg proto.Message, id uint64) {
 // have spawned for it, so none is left running that nobody knows of
 // (docs/remote.md, "Runners a client never learned of").
 func (c *Client) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error) {
+	if err := c.Err(); err != nil { // closed or lost: said whatever the spec
+		return "", err
+	}
 	if spec.Command != "" || spec.Builtin || len(spec.Args) > 0 || len(spec.Env) > 0 || spec.Dir != "" {
 		// Both sentinels: host code written for System checks ErrInvalidSpec.
 		return "", fmt.Errorf("%w (%w): a remote node starts runners only as its config says: name a kind (node %s has %s) and leave Command, Args, Env, Dir and Builtin empty",
 			ErrInvalidSpec, ErrInvalidRequest, c.NodeName(), strings.Join(c.Kinds(), ", "))
+	}
+	if err := actors.CheckKind(spec.Kind); err != nil { // as a System says it, not "unknown kind"
+		return "", err
 	}
 	return c.spawnSettled(ctx, spec.Kind) // client_spawn.go
 }
@@ -715,6 +731,9 @@ func (c *Client) Runners(ctx context.Context) ([]RunnerInfo, error) {
 // which the node feeds: chunks in order, then exactly one outcome. If the
 // node is lost first, the task ends Failed with a reason naming the node.
 func (c *Client) Submit(ctx context.Context, runnerID string, t Task) (*TaskHandle, error) {
+	if err := c.Err(); err != nil { // closed or lost: said whatever the task
+		return nil, err
+	}
 	if err := c.checkTask(t); err != nil {
 		return nil, err
 	}
@@ -733,7 +752,10 @@ func (c *Client) checkTask(t Task) error {
 	}
 	size, limit := taskSize(t), c.messageLimit()
 	if size > limit {
-		return fmt.Errorf("%w: task %q carries %d bytes, the limit is %d", ErrMessageTooLarge, t.ID, size, limit)
+		// Both sentinels: a System refuses the same task with
+		// ErrInvalidTask (its frame over the limit), and host code
+		// written for System checks that.
+		return fmt.Errorf("%w (%w): task %q carries %d bytes, the limit is %d", ErrMessageTooLarge, ErrInvalidTask, t.ID, size, limit)
 	}
 	return nil
 }

@@ -1187,14 +1187,17 @@ func (cc *ClusterClient) lostLocked(mc *memberConn) bool {
 // policy picks and returns its ID. As with a Client, only Kind may be set:
 // the command comes from the chosen node's configuration.
 func (cc *ClusterClient) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error) {
+	if cc.ctx.Err() != nil { // closed: as every call, whatever the spec
+		return "", ErrClientClosed
+	}
 	if spec.Command != "" || spec.Builtin || len(spec.Args) > 0 || len(spec.Env) > 0 || spec.Dir != "" {
 		return "", fmt.Errorf("%w (%w): a cluster places runners by kind only; leave Command, Args, Env, Dir and Builtin empty", ErrInvalidSpec, ErrInvalidRequest)
 	}
 	if spec.Kind == "" {
 		return "", fmt.Errorf("%w: RunnerSpec.Kind is empty: name a kind some member registers", ErrInvalidRequest)
 	}
-	if err := cc.ctx.Err(); err != nil {
-		return "", ErrClientClosed
+	if err := actors.CheckKind(spec.Kind); err != nil { // as a System says it
+		return "", err
 	}
 	r, err := cc.place(ctx, spec.Kind, "")
 	if err != nil {
@@ -1285,6 +1288,9 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 	call := fmt.Sprintf("submit task %q to runner %s", t.ID, runnerID)
 	if err := beforeCall(ctx, call); err != nil {
 		return nil, err
+	}
+	if cc.ctx.Err() != nil { // closed: as every call, whatever the task
+		return nil, ErrClientClosed
 	}
 	if err := t.Validate(); err != nil {
 		return nil, err // ErrInvalidTask, before any lookup
@@ -1457,6 +1463,9 @@ func (cc *ClusterClient) Cancel(ctx context.Context, runnerID, taskID string) (i
 // is required: a cluster has no cluster-wide stream yet. Without it the
 // error wraps ErrInvalidRequest.
 func (cc *ClusterClient) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
+	if cc.ctx.Err() != nil { // closed: as every call, whatever the filter
+		return nil, ErrClientClosed
+	}
 	if f.RunnerID == "" {
 		return nil, fmt.Errorf("%w: Filter.RunnerID is empty: a ClusterClient subscribes on the member that hosts one runner (a cluster has no cluster-wide stream); subscribe once per runner", ErrInvalidRequest)
 	}

@@ -87,6 +87,13 @@ func wantClientClosed(t *testing.T, cc *exo.ClusterClient, runner string) {
 	check("StopRunner", err)
 	_, err = cc.Subscribe(exo.TopicTasks, exo.Filter{RunnerID: runner}, exo.SubscribeOptions{})
 	check("Subscribe", err)
+	// Whatever the input: a trial got ErrInvalidRequest and ErrInvalidSpec.
+	_, err = cc.Subscribe(exo.TopicTasks, exo.Filter{}, exo.SubscribeOptions{})
+	check("Subscribe without a RunnerID", err)
+	_, err = cc.SpawnRunner(ctx, exo.RunnerSpec{Kind: "gen", Command: "/bin/true"})
+	check("SpawnRunner with a Command", err)
+	_, err = cc.Submit(ctx, runner, exo.Task{})
+	check("Submit of an invalid task", err)
 	check("WaitReady", cc.WaitReady(ctx, runner))
 }
 

@@ -165,6 +165,12 @@ func TestErrorTexts(t *testing.T) {
 			err   error
 			is    error
 			names string
+		}{"spawn of a bad spec after shutdown", spawnErr(exo.RunnerSpec{Kind: "echo"}), exo.ErrStopped, "shut down"}, // a trial got ErrInvalidSpec
+		struct {
+			name  string
+			err   error
+			is    error
+			names string
 		}{"submit after shutdown", submitErr(ready, noop), exo.ErrStopped, "shut down"},
 	)
 	for _, tc := range cases {

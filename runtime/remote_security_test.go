@@ -156,8 +156,8 @@ func TestRemoteRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := exo.Task{ID: "big", Kind: "noop", Payload: make([]byte, 100_000)}
-	if _, err := c.Submit(ctx, id, big); !errors.Is(err, exo.ErrMessageTooLarge) {
-		t.Errorf("oversized task: %v, want ErrMessageTooLarge", err)
+	if _, err := c.Submit(ctx, id, big); !errors.Is(err, exo.ErrMessageTooLarge) || !errors.Is(err, exo.ErrInvalidTask) {
+		t.Errorf("oversized task: %v, want ErrMessageTooLarge and ErrInvalidTask (what a System says of it)", err)
 	}
 	var full error
 	for i := range 5 {
@@ -186,6 +186,18 @@ func TestRemoteRefusals(t *testing.T) {
 	}
 	if c.Err() != nil {
 		t.Errorf("the client after refusals: %v", c.Err())
+	}
+	if _, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "Bad Kind!"}); !errors.Is(err, exo.ErrInvalidSpec) || !strings.Contains(err.Error(), `kind "Bad Kind!": want 1-40 lowercase letters`) {
+		t.Errorf("a kind no spec may have: %v, want ErrInvalidSpec naming it, as a System says it", err)
+	}
+	// After Close, every call says so whatever its input (a trial got
+	// ErrInvalidSpec and ErrMessageTooLarge from a closed client).
+	c.Close()
+	if _, err := c.SpawnRunner(ctx, exo.RunnerSpec{Kind: "echo", Command: "/bin/true"}); !errors.Is(err, exo.ErrClientClosed) {
+		t.Errorf("SpawnRunner with a Command after Close: %v, want ErrClientClosed", err)
+	}
+	if _, err := c.Submit(ctx, id, big); !errors.Is(err, exo.ErrClientClosed) {
+		t.Errorf("Submit of an oversized task after Close: %v, want ErrClientClosed", err)
 	}
 }
 

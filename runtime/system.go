@@ -23,7 +23,8 @@ var (
 	// must fit together"): Timeouts.HeartbeatTimeout, ProgressTimeout or
 	// LoadingStall below 2 × Timeouts.HeartbeatInterval, Timeouts.FrameStall
 	// not below HeartbeatTimeout, Health.HeartbeatGrace below the interval
-	// or Health.HeartbeatLimit below 2 × the interval, a Shutdown.Closing
+	// or Health.HeartbeatLimit below 2 × the interval or at or below the
+	// grace in force (its default included), a Shutdown.Closing
 	// below Timeouts.StopGrace + TermWait. The text names both settings,
 	// their values and what to change.
 	ErrConflictingTimeouts = actors.ErrConflictingTimeouts
@@ -107,6 +108,9 @@ func New(cfg Config, opts ...Option) (*System, error) {
 // not executable — is refused here with an error wrapping ErrInvalidSpec
 // that names it. After Shutdown began it returns ErrShuttingDown.
 func (s *System) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error) {
+	if err := s.node.RefuseWork(); err != nil { // before the spec: a trial got ErrInvalidSpec after Shutdown
+		return "", err
+	}
 	as := toRunnerSpec(spec)
 	if err := as.Validate(); err != nil {
 		return "", err
