@@ -35,12 +35,12 @@ const (
 )
 
 func addChaosFlags(f *pflag.FlagSet, o *chaosOptions) {
-	f.DurationVar(&o.duration, "duration", 60*time.Second, "how long steps are injected (then every task's outcome is awaited and the nodes shut down)")
-	f.Int64Var(&o.seed, "seed", 0, "seed of the step schedule; 0 or absent: taken from the clock (printed first, to replay with --seed)")
-	f.IntVar(&o.nodes, "nodes", 3, "node processes to start on 127.0.0.1")
+	f.DurationVar(&o.duration, "duration", 60*time.Second, "how long steps are injected, at most 2h (then every task's outcome is awaited and the nodes shut down)")
+	f.Int64Var(&o.seed, "seed", 0, "seed of the step schedule, positive; 0 or absent: taken from the clock (printed first, to replay with --seed)")
+	f.IntVar(&o.nodes, "nodes", 3, "node processes to start on 127.0.0.1 (1-8)")
 	f.BoolVar(&o.json, "json", false, "print the summary as one JSON object on stdout instead of the text summary (the log is on stderr either way)")
-	f.Float64Var(&o.rate, "rate", 6, "steps per second (each step injects one fault or chaos action)")
-	f.IntVar(&o.runners, "runners", 2, "built-in runners per node at the start (spawn/stop steps change it)")
+	f.Float64Var(&o.rate, "rate", 6, "steps per second, above 0 and at most 50 (each step injects one fault or chaos action)")
+	f.IntVar(&o.runners, "runners", 2, "built-in runners per node at the start, 1-6 (spawn/stop steps change it)")
 	f.Float64Var(&o.maxHeap, "max-heap-mib", 256, "bound on each node's live Go heap, in MiB")
 }
 

@@ -269,7 +269,7 @@ func (r *chaosRun) run(parent context.Context) (*chaosReport, error) {
 // drive starts the nodes and runs the schedule until --duration passed.
 func (r *chaosRun) drive(ctx context.Context) error {
 	d := r.d
-	d.logf("== chaos: %d nodes (%d runners each), seed %d, %s at %.1f steps/s", r.o.nodes, r.o.runners, r.o.seed, r.o.duration, r.o.rate)
+	d.logf("== chaos: %s (%s each), seed %d, %s at %.1f steps/s", plural(r.o.nodes, "node"), plural(r.o.runners, "runner"), r.o.seed, r.o.duration, r.o.rate)
 	for i := 0; i < r.o.nodes; i++ {
 		n, err := d.startNode(ctx, r.self)
 		if err != nil {

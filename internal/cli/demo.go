@@ -44,7 +44,12 @@ func newDemoCommand(e *env) *cobra.Command {
 		Long: "demo starts built-in runners under the actor system and shows their status\n" +
 			"sequences as they load, streams tokens from tasks, kills one runner with SIGKILL\n" +
 			"mid-task to show the detection and the task outcomes, then shuts down.\n" +
-			"It exits 0 only if every task ended exactly once and no runner process is left.",
+			"It exits 0 only if every task ended exactly once and no runner process is left.\n\n" +
+			"With --nodes N (N > 1) it runs the cluster demo instead: N node processes with\n" +
+			"--runners each (1-8, default 2), --tasks tasks and the faults --chaos names at\n" +
+			"moments drawn from --seed (make demo: --nodes 3 --chaos all --seed 1); it exits 0\n" +
+			"only when no task and no event was lost and no process was left\n" +
+			"(docs/operations.md, \"The cluster demo\").",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			runners := o.runners
@@ -88,9 +93,9 @@ func newDemoCommand(e *env) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&o.runners, "runners", 3, "how many built-in runners to start (2-32)")
-	f.IntVar(&o.tokens, "tokens", 24, "tokens per task")
-	f.IntVar(&o.layers, "layers", 4, "model layers each runner loads")
+	f.IntVar(&o.runners, "runners", 3, "how many built-in runners to start (2-32); with --nodes > 1, per node (1-8, default 2)")
+	f.IntVar(&o.tokens, "tokens", 24, "tokens per task (1-100000)")
+	f.IntVar(&o.layers, "layers", 4, "model layers each runner loads (1-1000)")
 	f.DurationVar(&o.tokDelay, "token-delay", 25*time.Millisecond, "delay per generated token")
 	f.DurationVar(&o.layDelay, "layer-delay", 60*time.Millisecond, "delay per loaded layer")
 	f.StringVar(&o.fault, "runner-fault", "", "a fault for the healthy runners (e.g. ignore-shutdown:forever, to see a forced shutdown)")
@@ -103,14 +108,21 @@ func newDemoCommand(e *env) *cobra.Command {
 	return cmd
 }
 
+// Bounds of the one-node scenario's sizes: above them the demo would load
+// or stream for hours (--layers 1000000 was taken: 17 h of loading).
+const (
+	maxDemoTokens = 100000
+	maxDemoLayers = 1000
+)
+
 // checkScenarioFlags names the first flag of the one-node scenario that is
 // out of range and what it wants.
 func (o *demoOptions) checkScenarioFlags() error {
 	switch {
-	case o.tokens < 1:
-		return usageErrorf("--tokens %d: want at least 1 token per task", o.tokens)
-	case o.layers < 1:
-		return usageErrorf("--layers %d: want at least 1 layer per runner", o.layers)
+	case o.tokens < 1 || o.tokens > maxDemoTokens:
+		return usageErrorf("--tokens %d: want 1 to %d tokens per task", o.tokens, maxDemoTokens)
+	case o.layers < 1 || o.layers > maxDemoLayers:
+		return usageErrorf("--layers %d: want 1 to %d layers per runner", o.layers, maxDemoLayers)
 	case o.tokDelay < 0:
 		return usageErrorf("--token-delay %s: want 0 or more (e.g. 25ms)", o.tokDelay)
 	case o.layDelay < 0:

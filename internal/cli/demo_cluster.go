@@ -145,6 +145,7 @@ type clusterSummary struct {
 	Escalations          int              `json:"escalations"`
 	Alerts               int              `json:"alerts"`
 	FaultsInjected       map[string]int   `json:"faults_injected"`
+	PageActions          map[string]int   `json:"page_actions"`
 	NodesKilled          int              `json:"nodes_killed"`
 	NodesRestarted       int              `json:"nodes_restarted"`
 	OrphanProcesses      int              `json:"orphan_processes"`
@@ -212,6 +213,10 @@ type clusterDemo struct {
 	terminal map[string]int          // terminal statuses seen on the tasks streams, by task ID
 	tasks    []*tracked              // every submitted task, in order (bounded by --tasks and the fault plan)
 	started  map[string]bool         // runners whose first process started, by node/runner ID
+	// killed: runner pids a fault SIGKILLed (at most one per fault and
+	// escalate kill). A node may still report such a pid for a moment; a
+	// hang (SIGSTOP) sent to it froze nothing and was counted (seed 7).
+	killed map[int]bool
 	next     int                     // round-robin position of submit
 	sum      clusterSummary
 	// From the nodes' status documents (demo_cluster_view.go).
@@ -275,6 +280,7 @@ func runClusterDemo(parent context.Context, e *env, o clusterOptions, runners in
 		streams:  map[string]*streamStats{},
 		terminal: map[string]int{},
 		started:  map[string]bool{},
+		killed:   map[int]bool{},
 		docs:     map[string]nodeDoc{}, seenRecords: map[string]bool{}, retriesByReason: map[string]int{},
 	}
 	if o.json {
@@ -290,7 +296,7 @@ func runClusterDemo(parent context.Context, e *env, o clusterOptions, runners in
 		}
 	}
 	d.sum = clusterSummary{Seed: o.seed, Nodes: o.nodes, RunnersPerNode: runners, Chaos: o.chaos,
-		TasksFailedByReason: map[string]int{}, FaultsInjected: map[string]int{},
+		TasksFailedByReason: map[string]int{}, FaultsInjected: map[string]int{}, PageActions: map[string]int{},
 		ShutdownByNodeMs: map[string]int64{}, Problems: []string{}, RestartsByReason: map[string]int{}}
 	d.config = filepath.Join(dir, "node.json")
 	// One built-in kind; fast loading so the demo spends its time serving.
@@ -383,7 +389,7 @@ func (d *clusterDemo) progress(period time.Duration) func() {
 // every task's outcome.
 func (d *clusterDemo) run(ctx context.Context, self string) error {
 	kinds, _ := chaosPlanKinds(d.o.chaos)
-	d.logf("== starting %d nodes (%d built-in runners each), %d tasks, chaos %s, seed %d", d.o.nodes, d.runners, d.o.tasks, d.o.chaos, d.o.seed)
+	d.logf("== starting %d nodes (%s each), %d tasks, chaos %s, seed %d", d.o.nodes, plural(d.runners, "built-in runner"), d.o.tasks, d.o.chaos, d.o.seed)
 	for i := 0; i < d.o.nodes; i++ {
 		if _, err := d.startNode(ctx, self); err != nil {
 			return err
@@ -568,6 +574,22 @@ func (d *clusterDemo) runnerPid(ctx context.Context, tg target) int {
 	return 0
 }
 
+// noteKilled and wasKilled keep the pids a fault SIGKILLed (killed).
+func (d *clusterDemo) noteKilled(pid int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.killed == nil { // chaos builds its clusterDemo without it
+		d.killed = map[int]bool{}
+	}
+	d.killed[pid] = true
+}
+
+func (d *clusterDemo) wasKilled(pid int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.killed[pid]
+}
+
 // inject injects one fault of kind, logged when injected.
 func (d *clusterDemo) inject(ctx context.Context, self string, rng *rand.Rand, kind string) error {
 	targets := d.targets()
@@ -600,8 +622,11 @@ func (d *clusterDemo) inject(ctx context.Context, self string, rng *rand.Rand, k
 		for i := range targets {
 			tg = targets[(first+i)%len(targets)]
 			pid := d.runnerPid(ctx, tg)
-			if pid <= 0 || syscall.Kill(pid, sig) != nil {
+			if pid <= 0 || d.wasKilled(pid) || syscall.Kill(pid, sig) != nil {
 				continue
+			}
+			if sig == syscall.SIGKILL {
+				d.noteKilled(pid)
 			}
 			count()
 			d.logf("FAULT %-13s %s on %s: %s to pid %d", kind, tg.runner, tg.n.name, what, pid)
@@ -729,6 +754,7 @@ func (d *clusterDemo) escalate(ctx context.Context, tg target) {
 			d.logf("escalate: SIGKILL to pid %d: %v", pid, err)
 			continue
 		}
+		d.noteKilled(pid)
 		d.logf("escalate: %s on %s generation %d: SIGKILL to pid %d (kill %d of %d)", tg.runner, tg.n.name, gen, pid, kill, escalateAfter+1)
 	}
 }
@@ -1199,6 +1225,13 @@ func (d *clusterDemo) printSummary() {
 		faults = []string{"none"} // --chaos none: not an empty field before the separator
 	}
 	fmt.Fprintf(out, "faults   %s; nodes killed %d, restarted %d\n", strings.Join(faults, ", "), s.NodesKilled, s.NodesRestarted)
+	if len(s.PageActions) > 0 {
+		var acts []string
+		for _, k := range sortedKeys(s.PageActions) {
+			acts = append(acts, fmt.Sprintf("%s %d", k, s.PageActions[k]))
+		}
+		fmt.Fprintf(out, "page     %s (the web page's buttons: not in the counts above)\n", strings.Join(acts, ", "))
+	}
 	fmt.Fprintf(out, "shutdown %dms; orphan processes %d\n", s.ShutdownMs, s.OrphanProcesses)
 	for _, p := range s.Problems {
 		fmt.Fprintf(out, "PROBLEM  %s\n", p)

@@ -203,6 +203,16 @@ func remoteCode(err error) error {
 	return &pageError{code, err}
 }
 
+// countPage counts one action of the page (a fault kind, or "stop") in
+// the summary's page_actions: the demo's own counts (faults_injected,
+// tasks_submitted) leave them out, and a garbage button's task is its
+// node's, outside the demo's task checks.
+func (d *clusterDemo) countPage(kind string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sum.PageActions[kind]++
+}
+
 // InjectFault injects the fault through the runner's node's gateway.
 func (p clusterPage) InjectFault(ctx context.Context, at string, gen uint64, kind string) (string, error) {
 	id, n, err := p.node(at)
@@ -214,6 +224,7 @@ func (p clusterPage) InjectFault(ctx context.Context, at string, gen uint64, kin
 		return "", remoteCode(err)
 	}
 	p.d.logf("PAGE  fault %s on %s (generation %d): %s", kind, at, gen, res)
+	p.d.countPage(kind)
 	return fmt.Sprintf("node %s: %s", n.name, res), nil
 }
 
@@ -245,7 +256,8 @@ func (p clusterPage) StopRunnerAt(ctx context.Context, at string, gen uint64) (s
 		return "", remoteCode(err)
 	}
 	p.d.logf("PAGE  stop %s (generation %d): %s", at, gen, res.Summary())
-	return fmt.Sprintf("stopped: %s after %s", res.Summary(), res.Total.Round(time.Millisecond)), nil
+	p.d.countPage("stop")
+	return fmt.Sprintf("node %s: stopped: %s after %s", n.name, res.Summary(), res.Total.Round(time.Millisecond)), nil
 }
 
 // stopRefusal is why the page's stop of runner at (seen at generation

@@ -177,6 +177,30 @@ func TestBrowser(t *testing.T) {
 		t.Logf("screenshot of the page: %s (%d bytes)", abs, len(png))
 	}
 
+	// A runner failed for good with a long reason (its last stderr line)
+	// stays listed: at 1480 px the panes still hold the table (an
+	// operator's trial had the actions column cut off behind a scrollbar).
+	failed, err := sys.SpawnRunner(ctx, exo.RunnerSpec{Kind: "broken", Command: "/bin/sh",
+		Args: []string{"-c", "echo 'loading weights from /models/llama-3-70b-instruct/consolidated.00.pth failed: CUDA out of memory while allocating tensor of shape (8192, 28672)' >&2; exit 3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Wait(t, 30*time.Second, failed+" failed", func(evs []exo.Event) bool {
+		for _, e := range evs {
+			if f, ok := e.(exo.RunnerFailed); ok && f.Failure.RunnerID == failed {
+				return true
+			}
+		}
+		return false
+	})
+	step("the failed runner listed", chromedp.WaitVisible(chromedp.CSS(row(failed))))
+	overflow := get("overflow", chromedp.Evaluate[string](`[".main-pane", ".tree-pane"].map(s => {
+			const p = document.querySelector(s); return !p ? s + " missing" : p.scrollWidth > p.clientWidth ? s + " " + p.scrollWidth + " > " + p.clientWidth : ""; }).join(" ").trim()`))
+	if overflow != "" {
+		cells := get("cells", chromedp.Evaluate[string](`[...document.querySelectorAll('#runners tr td')].map(c => c.className + ":" + c.getBoundingClientRect().width.toFixed(0) + ":" + c.textContent.slice(0,60)).join(" | ")`))
+		t.Errorf("panes wider than the page shows them (scrollWidth > clientWidth) with a failed runner listed: %q; the table's cells (class:width:text) %s", overflow, cells)
+	}
+
 	step("a read-only page", chromedp.Navigate(readOnly.URL), chromedp.WaitVisible(chromedp.CSS(row(other))))
 	ctx2, cancel2 := context.WithTimeout(browser, 30*time.Second)
 	defer cancel2()
