@@ -217,8 +217,8 @@ type clusterDemo struct {
 	// escalate kill). A node may still report such a pid for a moment; a
 	// hang (SIGSTOP) sent to it froze nothing and was counted (seed 7).
 	killed map[int]bool
-	next     int                     // round-robin position of submit
-	sum      clusterSummary
+	next   int // round-robin position of submit
+	sum    clusterSummary
 	// From the nodes' status documents (demo_cluster_view.go).
 	docs            map[string]nodeDoc // the last document of each node, by name
 	seenRecords     map[string]bool    // error records counted, by node/record ID (at most maxSeenRecords)
