@@ -1029,13 +1029,19 @@ func (a *runnerActor) finishStop(ctx actor.Context, closed *resources.CloseRepor
 	// it (TestRunnerStoppedBeforeShutdownIsNotInTheReport).
 	ctx.Send(ctx.Parent(), &runnerDone{id: a.slot.id})
 	a.answerStopWaiters(ctx, res)
-	forced := res.EndedBy == "SIGTERM" || res.EndedBy == "SIGKILL"
+	// Forced: it did not exit on the Shutdown frame. A runner still in its
+	// handshake cannot read one: its stop starts at SIGTERM (nextStopStep),
+	// and its exit on that SIGTERM is its graceful stop (a demo
+	// interrupted 50 ms in reported such runners forced, and itself not
+	// clean).
+	framed := len(res.Steps) > 0 && res.Steps[0].Name == "shutdown frame"
+	forced := res.EndedBy == "SIGKILL" || res.EndedBy == "SIGTERM" && framed
 	a.answerPhaseWaiters(ctx, func(r *PhaseReport) {
 		if r.Note == "" {
 			r.Note = res.Summary()
 		}
 		if forced && r.Phase == PhaseClosing {
-			r.Outcome = OutcomeForced // it did not exit on the Shutdown frame
+			r.Outcome = OutcomeForced
 		}
 	})
 }
