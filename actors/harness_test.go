@@ -356,7 +356,9 @@ func waitGone(t testing.TB, pid int, limit time.Duration) {
 // mode (helperMain) and, with waitReady, waits until it is Ready.
 func spawnHelper(t testing.TB, n *testNode, kind, mode string, waitReady bool) string {
 	t.Helper()
-	id, err := n.SpawnRunner(ctxT(t), actors.RunnerSpec{Kind: kind, Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=" + mode}})
+	// GORACE: a race-built helper that exits sleeps 1 s in os.Exit, past
+	// fastTimeouts' stop grace (docs/traps.md).
+	id, err := n.SpawnRunner(ctxT(t), actors.RunnerSpec{Kind: kind, Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=" + mode, "GORACE=atexit_sleep_ms=0"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -392,7 +392,11 @@ func (s *runnerSupervisor) route(ctx actor.Context, m *routeToRunner) {
 	case s.closed && s.children[m.id] == nil:
 		err = ErrShuttingDown // the shutdown ended it: nothing left to cancel
 	case s.children[m.id] == nil:
-		err = notRunning(m.id, sl.info().LastError)
+		last := "" // not an earlier generation's failure: one restarted, then stopped, had not failed
+		if s.lastGenFailure(m.id) != nil {
+			last = sl.info().LastError
+		}
+		err = notRunning(m.id, last)
 	}
 	if err == nil {
 		ctx.RequestWithCustomSender(s.children[m.id], m.msg, ctx.Sender())
@@ -488,8 +492,15 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 			// not depending on which came first.
 			outcome, note = OutcomeOK, "had failed before the shutdown began: "+f.Message
 		}
+		failed := len(sl.tasks.live)
+		if outcome == OutcomeOK && failed > 0 {
+			// They end Failed with the runner's failure, not cut short by
+			// the shutdown (what TasksFailed counts): said in the note.
+			note = fmt.Sprintf("had failed before the shutdown began, with %d tasks, which end Failed with it: %s", failed, f.Message)
+			failed = 0
+		}
 		s.phase.answerFor(&PhaseReport{Actor: id, Phase: s.phase.report.Phase, Start: start, Duration: max(f.At.Sub(start), 0),
-			Outcome: outcome, Note: note, TasksFailed: len(sl.tasks.live)})
+			Outcome: outcome, Note: note, TasksFailed: failed})
 		defer func() {
 			if s.phase != nil && s.phase.done() {
 				s.finishPhaseWith(system, s.phase)

@@ -66,6 +66,8 @@ func TestStopAfterARestartedFailure(t *testing.T) {
 	_, err = sys.Submit(ctx, id, exo.Task{ID: "after-stop", Kind: "text_generation"})
 	if !errors.Is(err, exo.ErrRunnerNotAvailable) || strings.Contains(err.Error(), "is stopping") || !strings.Contains(err.Error(), "spawn a new runner") {
 		t.Errorf("Submit after the stop returned: %v; want ErrRunnerNotAvailable saying it was stopped, spawn a new runner", err)
+	} else if strings.Contains(err.Error(), "last error") {
+		t.Errorf("Submit after the stop returned: %v; want no last error (generation 1's SIGKILL)", err)
 	}
 	again, err := sys.StopRunner(ctx, id)
 	if err != nil {
@@ -74,5 +76,11 @@ func TestStopAfterARestartedFailure(t *testing.T) {
 	if again.EndedBy != "not running" || again.Generation != 2 || again.Failure != nil {
 		t.Errorf("second stop: ended by %q, generation %d, failure %v; want \"not running\", 2, none (generation 1's failure is not this stop's)",
 			again.EndedBy, again.Generation, again.Failure)
+	}
+	// Its actor is gone now ("not running"): the supervisor answers, and
+	// generation 1's failure is not this runner's last error either.
+	_, err = sys.Submit(ctx, id, exo.Task{ID: "after-removal", Kind: "text_generation"})
+	if !errors.Is(err, exo.ErrRunnerNotAvailable) || strings.Contains(err.Error(), "last error") || !strings.Contains(err.Error(), "spawn a new runner") {
+		t.Errorf("Submit once the runner is gone: %v; want ErrRunnerNotAvailable, spawn a new runner, and no last error (generation 1's SIGKILL)", err)
 	}
 }

@@ -247,6 +247,20 @@ func TestLateReadyFails(t *testing.T) {
 	}
 }
 
+// TestBadLoadingFails: a runner whose Loading reports have total_layers 0
+// fails the suite, which refuses them as a node does; before, it passed,
+// and on a node the refused report left it Idle until the loading-stall
+// bound killed it. The Python SDK refuses to send them (the faulty runner
+// writes them past it, after checking that).
+func TestBadLoadingFails(t *testing.T) {
+	needPython(t)
+	rep := run(t, conformance.Config{Command: faulty(t, "bad-loading"), Only: []string{"status-order"}})
+	c := rep.Case("status-order")
+	if c == nil || c.Outcome != conformance.Fail || !strings.Contains(c.Reason, "illegal report: status Loading(0/0): total_layers must be above 0") {
+		t.Fatalf("%+v, want a failure naming the Loading(0/0)", c)
+	}
+}
+
 // TestBackToBackPassesCorrectRunner: the same runner without the fault (the
 // example runner) passes the case, which watches b2b-2 run before it cancels it.
 func TestBackToBackPassesCorrectRunner(t *testing.T) {

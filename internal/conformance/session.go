@@ -49,6 +49,7 @@ type session struct {
 	stderrDone  bool
 	writerDone  bool
 	status      exov1.RunnerStatusKind
+	loading     *exov1.RunnerStatus // the last status applied: LoadingProblem reads the Loading before
 	hello       *exov1.Hello
 	interval    time.Duration
 	frames      int
@@ -375,7 +376,15 @@ func (s *session) applyStatus(st *exov1.RunnerStatus) error {
 		return fmt.Errorf("illegal status transition %s → %s (after %s a runner reports %s; docs/protocol.md, \"Runner statuses\")",
 			protocol.StatusName(s.status), protocol.FormatStatus(st), protocol.StatusName(s.status), protocol.LegalAfter(s.status))
 	}
+	if to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING {
+		// The node refuses these too: a runner that passed here with
+		// Loading(0/0) stayed Idle on a node and was killed as stalled.
+		if p := protocol.LoadingProblem(s.loading, st); p != "" {
+			return fmt.Errorf("illegal report: %s (docs/protocol.md, \"Runner statuses\")", p)
+		}
+	}
 	s.status = to
+	s.loading = st
 	return nil
 }
 

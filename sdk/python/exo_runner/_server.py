@@ -124,7 +124,10 @@ class Session:
         self._srv.set_status(pb.RunnerStatus(kind=kind))
 
     def loading(self, loaded, total):
-        """Reports Loading(loaded/total); layers_loaded is heartbeat progress."""
+        """Reports Loading(loaded/total); layers_loaded is heartbeat progress.
+        Raises ValueError for a total of 0, loaded above total, or, after a
+        Loading report, fewer layers or another total (the node refuses
+        those: docs/protocol.md, "Runner statuses")."""
         self._srv.set_status(pb.RunnerStatus(kind=proto.LOADING, layers_loaded=loaded, total_layers=total))
 
     @property

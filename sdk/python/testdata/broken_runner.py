@@ -25,7 +25,8 @@ w = _wire.FrameWriter(OUT)
 
 
 def status(kind):
-    w.write(pb.RunnerEnvelope(status_updated=pb.StatusUpdated(status=pb.RunnerStatus(kind=kind))))
+    # total_layers 1: a node refuses a Loading report with none.
+    w.write(pb.RunnerEnvelope(status_updated=pb.StatusUpdated(status=pb.RunnerStatus(kind=kind, total_layers=1))))
 
 
 def main():

@@ -26,6 +26,10 @@ argument:
               supervisor message it does not know (as a runner may), so
               that unknown-message meets the line too
 
+  bad-loading its loading reports have total_layers 0, written past the
+              SDK, which refuses them (ValueError: checked first; a SDK
+              that sent one exits the runner 3)
+
 exo-actors conformance must fail next-task-before-ready for late-ready, and
 every case that runs a task for no-running, and shutdown-mid-task (only) for
 busy-shutdown-hangs, each naming the fault; and for stray-late,
@@ -159,8 +163,26 @@ def busy_shutdown_hangs(srv):
     return code
 
 
+_original_loading = _server.Session.loading
+
+
+def bad_loading(self, loaded, total):
+    """Session.loading with total_layers 0, written past the SDK's check
+    (which must refuse it first)."""
+    try:
+        _original_loading(self, loaded, 0)
+    except ValueError as e:
+        sys.stderr.write("the SDK refused it: %s\n" % e)
+    else:
+        sys.stderr.write("the SDK sent Loading(%d/0)\n" % loaded)
+        os._exit(3)
+    with self._srv.w.lock:
+        self._srv.w.write_locked(_server._status_frame(proto.LOADING, layers_loaded=loaded, total_layers=0))
+        self._srv.status = proto.LOADING
+
+
 def main():
-    faults = ("late-ready", "no-running", "busy-shutdown-hangs", "stray-late")
+    faults = ("late-ready", "no-running", "busy-shutdown-hangs", "stray-late", "bad-loading")
     if len(sys.argv) < 2 or sys.argv[1] not in faults:
         sys.stderr.write("usage: faulty_runner.py %s\n" % "|".join(faults))
         return 2
@@ -169,6 +191,8 @@ def main():
         _server.Server._on_frame = ignore_unknown
     elif sys.argv[1] == "busy-shutdown-hangs":
         _server.Server._shutdown = busy_shutdown_hangs
+    elif sys.argv[1] == "bad-loading":
+        _server.Session.loading = bad_loading
     elif sys.argv[1] == "late-ready":
         _server.Server._on_task_ended = late_ready
         _server.Server._on_task = late_ready_task
