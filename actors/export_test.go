@@ -237,6 +237,6 @@ func (n *Node) HealthHistoryRunnersForTest() int {
 // until the returned restore runs. Set it before the node starts and
 // restore it after the node shut down.
 func SetPhaseForwardedHookForTest(f func(Phase)) (restore func()) {
-	testHookPhaseForwarded = f
-	return func() { testHookPhaseForwarded = nil }
+	testHookPhaseForwarded.Store(&f)
+	return func() { testHookPhaseForwarded.Store(nil) }
 }

@@ -103,6 +103,8 @@ func helperMain(mode string) int {
 		return helperBadLoadingHugeTexts()
 	case "ready-after-shutting-down":
 		return helperReadyAfterShuttingDown()
+	case "flapping-layers":
+		return helperFlappingLayers()
 	case "first-layer-slow":
 		// Loads its first layer forever without a Loading(0/N) report, as a
 		// runner written from the docs' examples does: it stays in the

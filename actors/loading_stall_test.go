@@ -62,3 +62,31 @@ func TestLoadingStallWatchesTheFirstLayer(t *testing.T) {
 		})
 	}
 }
+
+// helperFlappingLayers is a runner (raw protocol) that reports Loading(1/4)
+// and then heartbeats forever with layers_loaded 2, 1, 2, 1, …: no layer
+// beyond the second ever comes.
+func helperFlappingLayers() int {
+	rr := newRawRunner()
+	if !rr.handshake() {
+		return 1
+	}
+	rr.send(loadFrame(loadingKind, 1, 4))
+	tick := time.NewTicker(10 * time.Millisecond)
+	for seq := uint64(1); ; seq++ {
+		<-tick.C
+		rr.send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Heartbeat{Heartbeat: &exov1.Heartbeat{Seq: seq, LayersLoaded: uint32(1 + seq%2)}}})
+	}
+}
+
+// TestFlappingLayersStall: heartbeat counters that go down and up again
+// are no progress; the loading-stall bound holds (a review: each change
+// restarted it, so 2, 1, 2, … kept a stuck runner loading forever).
+func TestFlappingLayersStall(t *testing.T) {
+	n := startNode(t)
+	id := spawnHelper(t, n, "flapping", "flapping-layers", false)
+	evs := n.rec.waitFor(t, 20*time.Second, "failure", failed(id))
+	if f := failures(evs, id)[0]; f.Kind != errhandler.KindLoadingStall {
+		t.Fatalf("failure = kind %s %q; want a loading stall", f.Kind, f.Message)
+	}
+}

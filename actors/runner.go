@@ -128,7 +128,7 @@ type runnerActor struct {
 	lastHeartbeat time.Time
 	lastProgress  time.Time
 	lastLayers    time.Time
-	counters      [3]uint64 // tokens, layers, tasks from the last heartbeat
+	counters      [3]uint64 // tokens, layers, tasks: the highest each heartbeat said
 	stderrTail    []string
 	// stderrLog bounds how many stderr lines are logged per second and
 	// counts those that were not (runner_stderr.go).
@@ -432,13 +432,19 @@ func (a *runnerActor) onFrame(ctx actor.Context, env *exov1.RunnerEnvelope, now 
 	switch b := env.Body.(type) {
 	case *exov1.RunnerEnvelope_Heartbeat:
 		hb := b.Heartbeat
+		// Progress is a counter above its highest yet: counters that went
+		// down and up again (1, 0, 1, …) would restart the no-progress and
+		// loading-stall bounds at every heartbeat, as the Loading reports
+		// the node refuses would have (a review).
 		c := [3]uint64{hb.GetTokensProduced(), uint64(hb.GetLayersLoaded()), hb.GetTasksCompleted()}
-		if c != a.counters {
-			if c[1] != a.counters[1] {
-				a.lastLayers = now
+		for i, v := range c {
+			if v > a.counters[i] {
+				a.counters[i] = v
+				a.lastProgress = now
+				if i == 1 {
+					a.lastLayers = now
+				}
 			}
-			a.counters = c
-			a.lastProgress = now
 		}
 	case *exov1.RunnerEnvelope_StatusUpdated:
 		a.lastProgress = now

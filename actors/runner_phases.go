@@ -291,7 +291,9 @@ func (a *runnerActor) enterStopping(ctx actor.Context, why string) {
 	if !a.to(lifeStopping) {
 		return
 	}
-	a.stop = &stopState{start: a.node.runnerClock.Now()}
+	// A runner that reported ShuttingDown before the stop began said it
+	// itself: what follows but Shutdown or Failed is a protocol error.
+	a.stop = &stopState{start: a.node.runnerClock.Now(), runnerSaid: a.status.GetKind() == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN}
 	a.cancel(timerHandshake)
 	a.cancel(timerWatchdog)
 	a.cancel(timerExitGrace)

@@ -148,14 +148,20 @@ func helperReadyAfterShuttingDown() int {
 	go rr.heartbeats()
 	rr.send(loadFrame(loadingKind, 1, 1), statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED),
 		statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+	early := os.Getenv("EARLY_SHUTTING_DOWN") != ""
+	if early { // it reports ShuttingDown before any stop
+		rr.send(statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN))
+	}
 	for {
 		var m exov1.SupervisorEnvelope
 		if err := rr.read(&m); err != nil {
 			return 0
 		}
 		if m.GetShutdown() != nil {
-			rr.send(statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN), statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY),
-				statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN))
+			if !early {
+				rr.send(statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN))
+			}
+			rr.send(statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY), statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN))
 			return 0
 		}
 	}
@@ -167,8 +173,22 @@ func helperReadyAfterShuttingDown() int {
 // what it wrote before it read the Shutdown is late word, ignored. A
 // Python runner's trial had it ignored silently, as late word.
 func TestReadyAfterItsOwnShuttingDownIsAProtocolError(t *testing.T) {
+	t.Run("after the Shutdown frame", func(t *testing.T) { readyAfterShuttingDown(t, false) })
+	// It reported ShuttingDown before the stop began: the same.
+	t.Run("before the stop", func(t *testing.T) { readyAfterShuttingDown(t, true) })
+}
+
+func readyAfterShuttingDown(t *testing.T, early bool) {
+	if early {
+		t.Setenv("EARLY_SHUTTING_DOWN", "1") // the node's runners inherit its environment
+	}
 	n := startNode(t)
-	id := spawnHelper(t, n, "late", "ready-after-shutting-down", true)
+	id := spawnHelper(t, n, "late", "ready-after-shutting-down", false)
+	shown := exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY
+	if early {
+		shown = exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN
+	}
+	n.rec.waitFor(t, 20*time.Second, protocol.StatusName(shown), hasStatus(id, shown))
 	res, err := n.StopRunner(ctxT(t), id)
 	if err != nil {
 		t.Fatal(err)

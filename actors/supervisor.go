@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -867,8 +868,8 @@ func (s *runnerSupervisor) onPhase(ctx actor.Context, req *phaseRequest) {
 		ctx.Request(pid, req) // Request, not Send: the runner answers to the sender
 	}
 	s.phase = c
-	if testHookPhaseForwarded != nil {
-		testHookPhaseForwarded(req.phase)
+	if hook := testHookPhaseForwarded.Load(); hook != nil {
+		(*hook)(req.phase)
 	}
 	if c.done() {
 		s.finishPhase(ctx)
@@ -884,7 +885,7 @@ func (s *runnerSupervisor) onPhase(ctx actor.Context, req *phaseRequest) {
 
 // testHookPhaseForwarded, nil outside tests, runs on the supervisor once
 // it forwarded a phase to its runners (export_test.go).
-var testHookPhaseForwarded func(Phase)
+var testHookPhaseForwarded atomic.Pointer[func(Phase)]
 
 // phaseSlack is how long a parent waits past a phase deadline for its
 // children's own deadline reports before it answers for them.

@@ -417,6 +417,9 @@ func (s *System) startHTTP(cfg Config) error {
 	if cfg.Health.HTTP.Addr == "" {
 		return nil
 	}
+	if _, err := httpapi.ListenAddr(cfg.Health.HTTP.Addr); err != nil { // malformed: the config's fault
+		return errjoin.Tag(ErrInvalidConfig, fmt.Errorf("Health.HTTP.Addr: %w", err))
+	}
 	srv, err := httpapi.Start(s.node, actors.HTTPConfig(cfg.Health.HTTP), s.node.Logger())
 	if errors.Is(err, syscall.EADDRINUSE) {
 		// Said as exo-actors node says it for --http; the raw "bind:
@@ -430,7 +433,7 @@ func (s *System) startHTTP(cfg Config) error {
 		return fmt.Errorf("Health.HTTP.Addr %q: %s: %w", cfg.Health.HTTP.Addr, httpapi.NotThisHost(cfg.Health.HTTP.Addr, ""), err)
 	}
 	if err != nil {
-		return errjoin.Tag(ErrInvalidConfig, fmt.Errorf("Health.HTTP.Addr: %w", err)) // httpapi's error says "HTTP endpoints" and the address
+		return fmt.Errorf("Health.HTTP.Addr: %w", err) // httpapi's error says "HTTP endpoints" and the address (EACCES, …: not the config's form)
 	}
 	s.http = srv
 	return nil

@@ -908,11 +908,11 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, kin
 	a.stopUnsettledOf(s, a.handingFate(kind)) // spawnsettle.go
 	g := a.g
 	if lost && g.cfg.CancelTasksOnClientLoss && len(s.tasks) > 0 {
-		type ref struct{ runner, task string }
-		open := make([]ref, 0, len(s.tasks))
+		shared := a.sharedTasks(s) // lease.go: another client reads those
+		open := make([]taskRef, 0, len(s.tasks))
 		for id, t := range s.tasks {
-			if !a.sharedTask(s, s.runners[id], t.ID) { // lease.go: another client reads it
-				open = append(open, ref{s.runners[id], t.ID})
+			if r := (taskRef{s.runners[id], t.ID}); !shared[r] {
+				open = append(open, r)
 			}
 		}
 		g.goOwned(func() {
@@ -1551,21 +1551,35 @@ const listErrorMax = 256
 // fitRunnerList keeps a runner list within maxOut bytes, the largest
 // message the session's transport takes: a message above it breaks the
 // connection for every session of the client's process. A node keeps up
-// to its live runners and 256 removed ones, each with its last error (a
-// runner's texts are bounded at 4 KiB): past maxOut the last errors are
-// cut to listErrorMax bytes; still past it, the list is refused, naming
-// the sizes.
+// to its live runners and 256 removed ones, a failed one with its texts
+// (its last error; its Failed status's message and diagnostics, the
+// latter with up to 20 stderr lines of 4 KiB and the runner's own 16 KiB;
+// its last error record's message and causes): past maxOut each such text
+// is cut to listErrorMax bytes; still past it, the list is refused,
+// naming the sizes.
 func fitRunnerList(out *exov1.GwRunnerList, maxOut int) error {
 	size := proto.Size(out)
 	if size <= maxOut {
 		return nil
 	}
+	cut := func(s *string) { *s = protocol.Cap(*s, listErrorMax) }
 	for _, r := range out.Runners {
-		r.LastError = protocol.Cap(r.LastError, listErrorMax)
+		cut(&r.LastError)
+		if st := r.GetStatus(); st != nil {
+			cut(&st.ErrorMessage)
+			cut(&st.Diagnostics)
+		}
+		if rec := r.GetLastRecord(); rec != nil {
+			cut(&rec.Message)
+			cut(&rec.Note)
+			for i := range rec.Causes {
+				cut(&rec.Causes[i])
+			}
+		}
 	}
-	if cut := proto.Size(out); cut > maxOut {
-		return fmt.Errorf("%w: the list of %d runners takes %d bytes (%d with their last errors cut to %d bytes), more than this client's transport takes in one message (%d); raise the node's max_message, or lower retention.keep_removed",
-			ErrMessageTooLarge, len(out.Runners), size, cut, listErrorMax, maxOut)
+	if after := proto.Size(out); after > maxOut {
+		return fmt.Errorf("%w: the list of %d runners takes %d bytes (%d with each runner's error texts cut to %d bytes), more than this client's transport takes in one message (%d); raise the node's max_message, or lower retention.keep_removed",
+			ErrMessageTooLarge, len(out.Runners), size, after, listErrorMax, maxOut)
 	}
 	return nil
 }

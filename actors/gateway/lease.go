@@ -101,9 +101,10 @@ func (a *gatewayActor) stopLeasedOf(s *session, kind endKind) {
 	// client still reads it, and it drains.
 	mine := map[string][]string{}
 	if kind == endLost || a.g.life() >= gatewayClosing {
+		shared := a.sharedTasks(s)
 		for callID, t := range s.tasks {
 			if r := s.runners[callID]; r != "" {
-				if _, ok := s.leased[r]; ok && !a.sharedTask(s, r, t.ID) {
+				if _, ok := s.leased[r]; ok && !shared[taskRef{r, t.ID}] {
 					mine[r] = append(mine[r], t.ID)
 				}
 			}
@@ -136,24 +137,35 @@ func (a *gatewayActor) stoppedByAClient(id string) {
 	}
 }
 
-// sharedTask says whether task taskID on runner is also an open task of
-// an open session other than s: the node deduplicates a task ID per
-// runner, so both clients hold the one task, and a cancel for s's sake
-// (its loss) would end it for the other too. Not once the gateway closes:
-// every session's forwarders are cut off then, nobody reads it.
-func (a *gatewayActor) sharedTask(s *session, runner, taskID string) bool {
-	if a.g.life() >= gatewayClosing {
-		return false
+// taskRef names a task on a runner: the node deduplicates task IDs per
+// runner, so two sessions' open tasks with the same taskRef are one task.
+type taskRef struct{ runner, task string }
+
+// sharedTasks returns the tasks of s that another open session also
+// submitted (and so still reads), in one pass over the other sessions'
+// open tasks (at most MaxSessions × MaxTasksPerSession; a scan per task of
+// s was that many times more, on the gateway's goroutine). A cancel for
+// s's sake (its loss) would end those for the other clients too. None once
+// the gateway closes: every session's forwarders are cut off then, nobody
+// reads them.
+func (a *gatewayActor) sharedTasks(s *session) map[taskRef]bool {
+	if a.g.life() >= gatewayClosing || len(s.tasks) == 0 {
+		return nil
 	}
+	mine := make(map[taskRef]bool, len(s.tasks))
+	for callID, t := range s.tasks {
+		mine[taskRef{s.runners[callID], t.ID}] = true
+	}
+	shared := map[taskRef]bool{}
 	for _, o := range a.sessions {
 		if o == s {
 			continue
 		}
 		for callID, t := range o.tasks {
-			if t.ID == taskID && o.runners[callID] == runner {
-				return true
+			if r := (taskRef{o.runners[callID], t.ID}); mine[r] {
+				shared[r] = true
 			}
 		}
 	}
-	return false
+	return shared
 }
