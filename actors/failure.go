@@ -234,6 +234,9 @@ func (r *StopResult) Ended() string {
 const (
 	StopNoteSIGTERM = "ended by SIGTERM"
 	StopNoteSIGKILL = "ended by SIGKILL"
+	// StopNoteNoFrame follows the note of a runner forced in its
+	// handshake: it had no Shutdown frame to ignore, only SIGTERM.
+	StopNoteNoFrame = " (it got no Shutdown frame: it had not finished its handshake)"
 )
 
 // Summary says how the stop ended as a phrase for people, the subject being

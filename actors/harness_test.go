@@ -351,7 +351,6 @@ func waitGone(t testing.TB, pid int, limit time.Duration) {
 	}
 }
 
-// helperBinary is this test binary, run as a helper process.
 // spawnHelper spawns a runner of kind that is this test binary in helper
 // mode (helperMain) and, with waitReady, waits until it is Ready.
 func spawnHelper(t testing.TB, n *testNode, kind, mode string, waitReady bool) string {
@@ -368,6 +367,7 @@ func spawnHelper(t testing.TB, n *testNode, kind, mode string, waitReady bool) s
 	return id
 }
 
+// helperBinary is this test binary, run as a helper process.
 func helperBinary(t testing.TB) string {
 	t.Helper()
 	self, err := os.Executable()

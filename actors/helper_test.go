@@ -105,6 +105,8 @@ func helperMain(mode string) int {
 		return helperReadyAfterShuttingDown()
 	case "flapping-layers":
 		return helperFlappingLayers()
+	case "chunks-after-own-end":
+		return helperChunksAfterOwnEnd()
 	case "first-layer-slow":
 		// Loads its first layer forever without a Loading(0/N) report, as a
 		// runner written from the docs' examples does: it stays in the

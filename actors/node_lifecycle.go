@@ -77,8 +77,6 @@ func (n *Node) lifecycle() nodeState {
 	return n.state
 }
 
-// refuseWork returns the error for new work (spawns, tasks, resources):
-// nil while running, ErrShuttingDown during the shutdown, ErrStopped after.
 // RefuseWork returns the error SpawnRunner and Submit return before
 // anything else once the node takes no new work (ErrShuttingDown, then
 // ErrStopped), or nil: a caller that checks its own input first (the
@@ -86,6 +84,8 @@ func (n *Node) lifecycle() nodeState {
 // whatever its input.
 func (n *Node) RefuseWork() error { return n.refuseWork() }
 
+// refuseWork returns the error for new work (spawns, tasks, resources):
+// nil while running, ErrShuttingDown during the shutdown, ErrStopped after.
 func (n *Node) refuseWork() error {
 	switch n.lifecycle() {
 	case nodeRunning:

@@ -136,6 +136,10 @@ type runnerActor struct {
 	// dropChunks names the tasks whose chunk frames the stdout reader
 	// skips (runner_drop.go); at most proc.MaxDropTasks.
 	dropChunks []string
+	// ownEnds names the last tasks (at most ownEndsMax, oldest dropped)
+	// whose end the runner itself reported: a frame about one after that
+	// is a protocol error, not late word (runner_tasks.go).
+	ownEnds []string
 	// watchdog is when the watchdog timer is due and how many late firings
 	// in a row it let pass (armWatchdog, watchdogLate).
 	watchdog watchdogState
@@ -1045,6 +1049,9 @@ func (a *runnerActor) finishStop(ctx actor.Context, closed *resources.CloseRepor
 	a.answerPhaseWaiters(ctx, func(r *PhaseReport) {
 		if r.Note == "" {
 			r.Note = res.Summary()
+			if !framed && forced {
+				r.Note += StopNoteNoFrame
+			}
 		}
 		if forced && r.Phase == PhaseClosing {
 			r.Outcome = OutcomeForced

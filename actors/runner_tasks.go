@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -212,6 +213,7 @@ func (a *runnerActor) dispatch(ctx actor.Context) {
 		l.queue = l.queue[1:]
 		e := l.live[id]
 		a.keepChunksOf(id)
+		a.ownEnds = slices.DeleteFunc(a.ownEnds, func(x string) bool { return x == id }) // a new task under that ID
 		if err := a.p.Send(taskEnvelope(e.spec)); err != nil {
 			if errors.Is(err, frame.ErrTooLarge) {
 				// Node.Submit refuses such a task; should one come here,
@@ -260,8 +262,14 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 	}
 	e := l.live[id]
 	if e == nil || e.state == taskQueued || e.sentGen != a.gen {
+		if slices.Contains(a.ownEnds, id) {
+			// The runner ended it itself (it said so): nothing of it may follow.
+			a.protocolViolation(fmt.Sprintf("%s for task %q after the runner's own end of it", taskFrameName(env), id))
+			return
+		}
 		if st := env.GetTaskStatusUpdated(); st != nil && st.GetStatus() != exov1.TaskStatus_TASK_STATUS_RUNNING {
 			a.keepChunksOf(id) // the runner's end of a task that ended here: no chunk of it follows
+			a.noteOwnEnd(id)
 		}
 		if l.finished(id) {
 			return // late word about a task that already ended (e.g. timed out)
@@ -289,6 +297,9 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 			a.emit(&TaskStatusChanged{RunnerID: a.slot.id, TaskID: id, Status: st, At: a.node.runnerClock.Now()})
 		case exov1.TaskStatus_TASK_STATUS_COMPLETE, exov1.TaskStatus_TASK_STATUS_FAILED,
 			exov1.TaskStatus_TASK_STATUS_CANCELLED, exov1.TaskStatus_TASK_STATUS_TIMED_OUT:
+			if !(st == exov1.TaskStatus_TASK_STATUS_COMPLETE && e.state != taskAcked && e.state != taskCancelling) {
+				a.noteOwnEnd(id) // the runner's own end (the refused early Complete is not one)
+			}
 			switch {
 			case e.state == taskCancelling:
 				a.endTask(ctx, e, e.cancelAs, e.cancelWhy)
@@ -486,4 +497,19 @@ func taskEnvelope(spec TaskSpec) *exov1.SupervisorEnvelope {
 		task.Timeout = durationpb.New(spec.Timeout)
 	}
 	return &exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Task{Task: task}}
+}
+
+// ownEndsMax bounds runnerActor.ownEnds: the tasks whose own end the
+// runner reported lately, whose later frames are protocol errors.
+const ownEndsMax = 64
+
+// noteOwnEnd records that the runner itself reported the end of task id.
+func (a *runnerActor) noteOwnEnd(id string) {
+	if slices.Contains(a.ownEnds, id) {
+		return
+	}
+	if len(a.ownEnds) >= ownEndsMax {
+		a.ownEnds = slices.Delete(a.ownEnds, 0, 1)
+	}
+	a.ownEnds = append(a.ownEnds, id)
 }

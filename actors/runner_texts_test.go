@@ -139,7 +139,9 @@ func TestRunnerTextsAndLoadingAreBounded(t *testing.T) {
 // helperReadyAfterShuttingDown is a runner (raw protocol) that answers the
 // Shutdown frame with ShuttingDown, then Ready (illegal: after its own
 // ShuttingDown only Shutdown or Failed may follow), then Shutdown, and
-// exits 0.
+// exits 0. With EARLY_SHUTTING_DOWN set it reports ShuttingDown right after
+// Ready, before any stop, and answers the Shutdown frame with Ready and
+// Shutdown.
 func helperReadyAfterShuttingDown() int {
 	rr := newRawRunner()
 	if !rr.handshake() {
@@ -203,4 +205,56 @@ func readyAfterShuttingDown(t *testing.T, early bool) {
 		}
 	}
 	t.Errorf("no protocol error %q logged", want)
+}
+
+// helperChunksAfterOwnEnd is a runner (raw protocol) that ends each task
+// Cancelled on its own and then still sends two chunks of it.
+func helperChunksAfterOwnEnd() int {
+	rr := newRawRunner()
+	if !rr.handshake() {
+		return 1
+	}
+	go rr.heartbeats()
+	rr.send(loadFrame(loadingKind, 1, 1), statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED),
+		statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+	for {
+		var m exov1.SupervisorEnvelope
+		if err := rr.read(&m); err != nil {
+			return 0
+		}
+		if t := m.GetTask(); t != nil {
+			id := t.GetId()
+			chunk := func(i uint64) *exov1.RunnerEnvelope {
+				return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_ChunkGenerated{ChunkGenerated: &exov1.ChunkGenerated{
+					TaskId: id, Index: i, Chunk: &exov1.ChunkGenerated_Token{Token: &exov1.TokenChunk{Text: "late"}}}}}
+			}
+			rr.send(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_RUNNING), statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING),
+				&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskAcknowledged{TaskAcknowledged: &exov1.TaskAcknowledged{TaskId: id}}},
+				taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_CANCELLED), chunk(0), chunk(1),
+				statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+		}
+		if m.GetShutdown() != nil {
+			rr.send(statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN), statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN))
+			return 0
+		}
+	}
+}
+
+// TestChunkAfterTheRunnersOwnEndIsAProtocolError: a frame about a task
+// whose end the runner itself reported is a protocol error (logged and
+// counted), as protocol.md says; a Go runner's trial saw two chunks after
+// the runner's own Cancelled dropped without a word, like late word about a
+// task the node ended.
+func TestChunkAfterTheRunnersOwnEndIsAProtocolError(t *testing.T) {
+	n := startNode(t)
+	id := spawnHelper(t, n, "ownend", "chunks-after-own-end", true)
+	h := mustSubmit(t, n, id, textTask("x", 3))
+	if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_CANCELLED {
+		t.Fatalf("outcome %v, want Cancelled (the runner's own end)", o.Status)
+	}
+	want := `ChunkGenerated for task "x" after the runner's own end of it`
+	n.logs.waitLog(t, 20*time.Second, "the protocol error", func(e *logrus.Entry) bool {
+		r, _ := e.Data["reason"].(string)
+		return e.Data["runner_id"] == id && r == want
+	})
 }

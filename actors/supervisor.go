@@ -493,15 +493,14 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 			// not depending on which came first.
 			outcome, note = OutcomeOK, "had failed before the shutdown began: "+f.Message
 		}
-		failed := len(sl.tasks.live)
-		if outcome == OutcomeOK && failed > 0 {
-			// They end Failed with the runner's failure, not cut short by
-			// the shutdown (what TasksFailed counts): said in the note.
-			note = fmt.Sprintf("had failed before the shutdown began, with %d tasks, which end Failed with it: %s", failed, f.Message)
-			failed = 0
+		failed, unfinished := len(sl.tasks.live), 0
+		if outcome == OutcomeOK {
+			// They end Failed with the runner's own failure, not cut short
+			// by the shutdown (TasksFailed): TasksUnfinished counts those.
+			failed, unfinished = 0, failed
 		}
 		s.phase.answerFor(&PhaseReport{Actor: id, Phase: s.phase.report.Phase, Start: start, Duration: max(f.At.Sub(start), 0),
-			Outcome: outcome, Note: note, TasksFailed: failed})
+			Outcome: outcome, Note: note, TasksFailed: failed, TasksUnfinished: unfinished})
 		defer func() {
 			if s.phase != nil && s.phase.done() {
 				s.finishPhaseWith(system, s.phase)

@@ -671,7 +671,9 @@ func setCallID(msg proto.Message, id uint64) {
 // SpawnRunner starts a runner of spec.Kind, one of the kinds the node's
 // configuration names, and returns its ID. A remote node never runs a
 // command its peer names: Command, Args, Env, Dir and Builtin must be
-// empty (they come from the node's config).
+// empty (they come from the node's config). A kind the node's config lacks
+// gives ErrUnknownKind naming its kinds; a kind name no spec may have (as
+// RunnerSpec.Validate says) ErrInvalidSpec, as on a System.
 //
 // A runner whose ID this call returned is the caller's: it runs until
 // stopped (StopRunner), also after Close or the loss of this client.
@@ -842,6 +844,9 @@ func (c *Client) SubscribeContext(ctx context.Context, topic string, f Filter, o
 
 // subscribe is Subscribe whose call also ends with ctx (WaitReady's).
 func (c *Client) subscribe(ctx context.Context, topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
+	if err := c.Err(); err != nil { // closed or lost: said whatever the options
+		return nil, err
+	}
 	if o.Window < 0 || o.Buffer < 0 {
 		return nil, fmt.Errorf("%w: subscription to %q with Buffer %d and Window %d: neither may be negative; 0 takes the default",
 			ErrInvalidRequest, topic, o.Buffer, o.Window)

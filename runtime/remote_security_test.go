@@ -199,6 +199,9 @@ func TestRemoteRefusals(t *testing.T) {
 	if _, err := c.Submit(ctx, id, big); !errors.Is(err, exo.ErrClientClosed) {
 		t.Errorf("Submit of an oversized task after Close: %v, want ErrClientClosed", err)
 	}
+	if _, err := c.Subscribe(exo.TopicTasks, exo.Filter{}, exo.SubscribeOptions{Buffer: -1}); !errors.Is(err, exo.ErrClientClosed) {
+		t.Errorf("Subscribe with a negative buffer after Close: %v, want ErrClientClosed", err)
+	}
 }
 
 // TestRemoteClientRestart: a client process that subscribed is killed and

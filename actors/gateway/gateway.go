@@ -1563,7 +1563,11 @@ func fitRunnerList(out *exov1.GwRunnerList, maxOut int) error {
 		return nil
 	}
 	cut := func(s *string) { *s = protocol.Cap(*s, listErrorMax) }
-	for _, r := range out.Runners {
+	for i, r := range out.Runners {
+		// A copy: the status and the record may be the node's own (its
+		// error handler's stored causes; a review), never to be cut.
+		r = proto.CloneOf(r)
+		out.Runners[i] = r
 		cut(&r.LastError)
 		if st := r.GetStatus(); st != nil {
 			cut(&st.ErrorMessage)

@@ -40,3 +40,26 @@ func TestFitRunnerList(t *testing.T) {
 		t.Errorf("a list too large even cut: %v", err)
 	}
 }
+
+// TestFitRunnerListCutsCopies: what fitRunnerList cuts is the list's own
+// copy: the status and the error record a runner's entry points to may be
+// the node's (a review: the error handler's stored causes were cut for
+// good, from the gateway's goroutine).
+func TestFitRunnerListCutsCopies(t *testing.T) {
+	causes := []string{strings.Repeat("c", 4096)}
+	st := &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED, Diagnostics: strings.Repeat("d", 100_000)}
+	rec := &exov1.GwErrorRecord{Message: strings.Repeat("r", 4096), Causes: causes}
+	out := &exov1.GwRunnerList{}
+	for range 30 {
+		out.Runners = append(out.Runners, &exov1.GwRunnerInfo{Id: "echo-0123456789ab", Status: st, LastRecord: rec})
+	}
+	if err := fitRunnerList(out, 64<<10); err != nil {
+		t.Fatal(err)
+	}
+	if len(causes[0]) != 4096 || len(st.Diagnostics) != 100_000 || len(rec.Message) != 4096 {
+		t.Errorf("the originals were cut: cause %d, diagnostics %d, message %d bytes", len(causes[0]), len(st.Diagnostics), len(rec.Message))
+	}
+	if d := out.Runners[0].GetStatus().GetDiagnostics(); len(d) > listErrorMax {
+		t.Errorf("the list's copy was not cut: %d bytes", len(d))
+	}
+}

@@ -198,8 +198,9 @@ func (r *chaosRun) run(parent context.Context) (*chaosReport, error) {
 		streams:  map[string]*streamStats{},
 		terminal: map[string]int{},
 		started:  map[string]bool{},
+		killed:   map[int]bool{},
 	}
-	d.sum = clusterSummary{Seed: r.o.seed, TasksFailedByReason: map[string]int{}, FaultsInjected: map[string]int{},
+	d.sum = clusterSummary{Seed: r.o.seed, TasksFailedByReason: map[string]int{}, FaultsInjected: map[string]int{}, PageActions: map[string]int{},
 		ShutdownByNodeMs: map[string]int64{}, Problems: []string{}}
 	d.config = filepath.Join(dir, "node.json")
 	if err := os.WriteFile(d.config, []byte(chaosConfig), 0o600); err != nil {

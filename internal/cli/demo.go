@@ -93,7 +93,7 @@ func newDemoCommand(e *env) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&o.runners, "runners", 3, "how many built-in runners to start (2-32); with --nodes > 1, per node (1-8, default 2)")
+	f.IntVar(&o.runners, "runners", 3, "how many built-in runners to start (2-32); with --nodes > 1, per node (1-8), and 2 unless set")
 	f.IntVar(&o.tokens, "tokens", 24, "tokens per task (1-100000)")
 	f.IntVar(&o.layers, "layers", 4, "model layers each runner loads (1-1000)")
 	f.DurationVar(&o.tokDelay, "token-delay", 25*time.Millisecond, "delay per generated token")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -56,10 +57,10 @@ var chaosKinds = []string{"crash", "hang", "garbage", "slow-shutdown", "node-kil
 
 func addClusterFlags(f *pflag.FlagSet, o *clusterOptions) {
 	f.IntVar(&o.nodes, "nodes", 1, "node processes to start on 127.0.0.1 (1: everything in this process, the classic demo)")
-	f.IntVar(&o.tasks, "tasks", 60, "with --nodes > 1: text-generation tasks to submit across the nodes")
+	f.IntVar(&o.tasks, "tasks", 60, "with --nodes > 1: text-generation tasks to submit across the nodes (1-100000)")
 	f.StringVar(&o.chaos, "chaos", "none", "with --nodes > 1: faults to inject: none, "+strings.Join(chaosKinds, ", ")+" or all")
 	f.Int64Var(&o.seed, "seed", 1, "with --nodes > 1: seed of the fault plan (which runner, which node, when)")
-	f.DurationVar(&o.duration, "duration", 12*time.Second, "with --nodes > 1: how long tasks are submitted and faults injected")
+	f.DurationVar(&o.duration, "duration", 12*time.Second, "with --nodes > 1: how long tasks are submitted and faults injected (at most 1h)")
 	f.BoolVar(&o.json, "json", false, "with --nodes > 1: print the summary as one JSON object on stdout (progress goes to stderr)")
 }
 
@@ -213,9 +214,10 @@ type clusterDemo struct {
 	terminal map[string]int          // terminal statuses seen on the tasks streams, by task ID
 	tasks    []*tracked              // every submitted task, in order (bounded by --tasks and the fault plan)
 	started  map[string]bool         // runners whose first process started, by node/runner ID
-	// killed: runner pids a fault SIGKILLed (at most one per fault and
-	// escalate kill). A node may still report such a pid for a moment; a
-	// hang (SIGSTOP) sent to it froze nothing and was counted (seed 7).
+	// killed: runner pids a fault SIGKILLed or froze (SIGSTOP, until the
+	// node kills it), at most one per fault and escalate kill. A node may
+	// still report such a pid for a while; a hang sent to a dying one
+	// froze nothing and was counted (seed 7).
 	killed map[int]bool
 	next   int // round-robin position of submit
 	sum    clusterSummary
@@ -327,7 +329,7 @@ func runClusterDemo(parent context.Context, e *env, o clusterOptions, runners in
 	d.shutdown(self)
 	d.finish(runErr)
 	if o.json {
-		b, _ := json.Marshal(d.sum)
+		b, _ := json.Marshal(d.sumSnapshot())
 		fmt.Fprintln(e.stdout, string(b))
 	} else {
 		d.printSummary()
@@ -578,9 +580,6 @@ func (d *clusterDemo) runnerPid(ctx context.Context, tg target) int {
 func (d *clusterDemo) noteKilled(pid int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.killed == nil { // chaos builds its clusterDemo without it
-		d.killed = map[int]bool{}
-	}
 	d.killed[pid] = true
 }
 
@@ -625,9 +624,7 @@ func (d *clusterDemo) inject(ctx context.Context, self string, rng *rand.Rand, k
 			if pid <= 0 || d.wasKilled(pid) || syscall.Kill(pid, sig) != nil {
 				continue
 			}
-			if sig == syscall.SIGKILL {
-				d.noteKilled(pid)
-			}
+			d.noteKilled(pid) // killed, or frozen until the node kills it: no target for another fault
 			count()
 			d.logf("FAULT %-13s %s on %s: %s to pid %d", kind, tg.runner, tg.n.name, what, pid)
 			return nil
@@ -1202,8 +1199,18 @@ func markedProcesses(key, value string) []int {
 	return pids
 }
 
-func (d *clusterDemo) printSummary() {
+// sumSnapshot is the summary, read under d.mu: the page's buttons may
+// still count (page_actions) until the page stops, after the summary.
+func (d *clusterDemo) sumSnapshot() clusterSummary {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	s := d.sum
+	s.PageActions = maps.Clone(d.sum.PageActions)
+	return s
+}
+
+func (d *clusterDemo) printSummary() {
+	s := d.sumSnapshot()
 	out := d.e.stdout
 	fmt.Fprintf(out, "\n== summary (seed %d, %d nodes × %d runners, chaos %s, %.1fs)\n", s.Seed, s.Nodes, s.RunnersPerNode, s.Chaos, float64(s.ElapsedMs)/1000)
 	fmt.Fprintf(out, "tasks    submitted %d  completed %d  failed %d  retried %d  lost %d  rejected %d\n",

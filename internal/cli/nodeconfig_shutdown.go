@@ -156,7 +156,7 @@ const deadlineSlack = 20 * time.Millisecond
 // timeouts: then the keys are named without values). Empty when there
 // are none.
 func stopEscalationHint(root *exo.ActorReport, t exo.RunnerTimeouts, known bool) string {
-	var termed, killed []string
+	var termed, killed, unframed []string
 	for _, stage := range root.Children {
 		if stage.Name != "runners" {
 			continue
@@ -167,6 +167,8 @@ func stopEscalationHint(root *exo.ActorReport, t exo.RunnerTimeouts, known bool)
 				continue
 			}
 			switch {
+			case strings.HasSuffix(p.Note, actors.StopNoteNoFrame):
+				unframed = append(unframed, r.Name)
 			case strings.HasPrefix(p.Note, actors.StopNoteSIGKILL):
 				killed = append(killed, r.Name)
 			case strings.HasPrefix(p.Note, actors.StopNoteSIGTERM):
@@ -196,6 +198,11 @@ func stopEscalationHint(root *exo.ActorReport, t exo.RunnerTimeouts, known bool)
 		who, its := runnersNamed(killed)
 		hints = append(hints, fmt.Sprintf("%s ignored %s Shutdown frame for %s and SIGTERM too for %s, so %s stop sent SIGKILL; a runner that ignores SIGTERM hangs or blocks it: fix the runner (a longer timeouts.stop_grace cannot help)",
 			who, its, grace, wait, its))
+	}
+	if len(unframed) > 0 {
+		who, its := runnersNamed(unframed)
+		hints = append(hints, fmt.Sprintf("%s had not finished %s handshake, so %s stop began at SIGTERM, which it ignored for %s, and sent SIGKILL; a runner must exit on SIGTERM before its Hello too",
+			who, its, its, wait))
 	}
 	return strings.Join(hints, "; ")
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exo-actors/exo-actors/actors"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -83,6 +84,12 @@ func TestNodeShutdownHint(t *testing.T) {
 			closing: phase{exo.OutcomeForced, 5 * time.Second}, runnerNote: "ended by SIGKILL",
 			deadline: [3]time.Duration{2 * time.Second, 30 * time.Second, 15 * time.Second},
 			want:     "runner busy-ee2e17 ignored its Shutdown frame for timeouts.stop_grace (3s, the default) and SIGTERM too for timeouts.term_wait (2s, the default), so its stop sent SIGKILL; a runner that ignores SIGTERM hangs or blocks it: fix the runner (a longer timeouts.stop_grace cannot help)"},
+		{name: "SIGKILL of a runner in its handshake (no Shutdown frame to ignore)",
+			closing: phase{exo.OutcomeForced, 2010 * time.Millisecond}, runnerNote: "ended by SIGKILL" + actors.StopNoteNoFrame,
+			deadline: [3]time.Duration{2 * time.Second, 30 * time.Second, 15 * time.Second},
+			// Before, it said the runner "ignored its Shutdown frame", which
+			// it never got (a review).
+			want: "runner busy-ee2e17 had not finished its handshake, so its stop began at SIGTERM, which it ignored for timeouts.term_wait (2s, the default), and sent SIGKILL; a runner must exit on SIGTERM before its Hello too"},
 		{name: "both deadlines reached, keys set",
 			draining: phase{exo.OutcomeTimedOut, 5 * time.Second}, closing: phase{exo.OutcomeForced, 3200 * time.Millisecond},
 			runnerNote: "closing deadline passed: SIGKILL to the process group", deadline: [3]time.Duration{2 * time.Second, 5 * time.Second, 3 * time.Second},

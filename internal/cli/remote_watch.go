@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/exo-actors/exo-actors/actors"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -401,7 +402,7 @@ func stopSummary(res *exo.StopResult) string {
 	if !framed && (res.EndedBy == "SIGTERM" || res.EndedBy == "SIGKILL") {
 		// No Shutdown frame to ignore: it had not said Hello (or stopped
 		// reading) when the stop came; its failures say why.
-		return res.Summary() + " (it got no Shutdown frame: it had not finished its handshake)"
+		return res.Summary() + actors.StopNoteNoFrame
 	}
 	switch res.EndedBy {
 	case "SIGTERM":

@@ -49,7 +49,7 @@ type session struct {
 	stderrDone  bool
 	writerDone  bool
 	status      exov1.RunnerStatusKind
-	loading     *exov1.RunnerStatus // the last status applied: LoadingProblem reads the Loading before
+	last        *exov1.RunnerStatus // the last status applied: LoadingProblem reads the Loading before
 	hello       *exov1.Hello
 	interval    time.Duration
 	frames      int
@@ -379,12 +379,12 @@ func (s *session) applyStatus(st *exov1.RunnerStatus) error {
 	if to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING {
 		// The node refuses these too: a runner that passed here with
 		// Loading(0/0) stayed Idle on a node and was killed as stalled.
-		if p := protocol.LoadingProblem(s.loading, st); p != "" {
+		if p := protocol.LoadingProblem(s.last, st); p != "" {
 			return fmt.Errorf("illegal report: %s (docs/protocol.md, \"Runner statuses\")", p)
 		}
 	}
 	s.status = to
-	s.loading = st
+	s.last = st
 	return nil
 }
 

@@ -180,7 +180,7 @@ func TestBrowser(t *testing.T) {
 	// A runner failed for good with a long reason (its last stderr line)
 	// stays listed: at 1480 px the panes still hold the table (an
 	// operator's trial had the actions column cut off behind a scrollbar).
-	failed, err := sys.SpawnRunner(ctx, exo.RunnerSpec{Kind: "broken", Command: "/bin/sh",
+	failed, err := sys.SpawnRunner(ctx, exo.RunnerSpec{Kind: "llama-3-1-70b-instruct-q4-broken-runner", Command: "/bin/sh", // 40 characters, the longest kind
 		Args: []string{"-c", "echo 'loading weights from /models/llama-3-70b-instruct/consolidated.00.pth failed: CUDA out of memory while allocating tensor of shape (8192, 28672)' >&2; exit 3"}})
 	if err != nil {
 		t.Fatal(err)

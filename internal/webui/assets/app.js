@@ -142,14 +142,23 @@ function breakable(name) {
   return out;
 }
 
-// idParts splits a cluster runner ID ("llama-c290c63747a7@node-1") before
-// its "@node", so the cell may wrap there and nowhere else: a 12-hex ID
-// with its node pushed the table past the page at 1480 px.
+// idParts splits a runner ID ("llama-3b-c290c63747a7@node-1") so the cell
+// may wrap after each "-" of its kind and before its "@node", and nowhere
+// else (not inside the 12 hex digits): a 12-hex ID with its node, or a
+// kind of 40 characters, pushed the table past the page at 1480 px.
 function idParts(id) {
   const at = id.lastIndexOf("@");
-  if (at <= 0) return [el("span", { class: "nowrap" }, id)];
-  // The <wbr> is the break: two nowrap spans side by side have none.
-  return [el("span", { class: "nowrap" }, id.slice(0, at)), el("wbr", {}), el("span", { class: "nowrap node" }, id.slice(at))];
+  const runner = at > 0 ? id.slice(0, at) : id;
+  const out = [];
+  const pieces = runner.split("-");
+  pieces.forEach((p, i) => {
+    const last = i === pieces.length - 1;
+    // The <wbr> is the break: nowrap spans side by side have none.
+    out.push(el("span", { class: "nowrap" }, last ? p : p + "-"));
+    if (!last) out.push(el("wbr", {}));
+  });
+  if (at > 0) out.push(el("wbr", {}), el("span", { class: "nowrap node" }, id.slice(at)));
+  return out;
 }
 
 function fillRow(row, snap, r) {
