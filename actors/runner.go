@@ -414,7 +414,7 @@ func (a *runnerActor) onFrame(ctx actor.Context, env *exov1.RunnerEnvelope, now 
 	if protocol.CapTexts(env) && !a.textsCut {
 		a.textsCut = true
 		a.log.WithField("frame", fmt.Sprintf("%T", env.GetBody())).Warn(fmt.Sprintf(
-			"runner sent a text over its bound (%d bytes; diagnostics %d): cut, ending with \"…[truncated N bytes]\" (docs/protocol.md, \"Bounds\"); said once per process",
+			"runner sent a text over its bound (%d bytes; diagnostics %d): cut, ending with \"…[truncated N bytes]\" (docs/protocol.md, \"Bounds on texts\"); said once per process",
 			protocol.TextMax, protocol.DiagnosticsMax))
 	}
 	switch a.life {

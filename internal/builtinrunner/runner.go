@@ -181,7 +181,9 @@ func (b *builtin) serve(ctx context.Context) error {
 	if !b.helloDelay(ctx, b.cfg.HelloDelay) {
 		return nil // ended before its Hello: stdin ended (the supervisor is gone), or SIGTERM (it gave up on it)
 	}
-	return runner.Serve(ctx, b, runner.WithIO(b.in, b.out), runner.WithLogger(b.log))
+	// Its own signal handling (internal/cli/runner.go, and its hang fault
+	// ignores SIGTERM): not the SDK's.
+	return runner.Serve(ctx, b, runner.WithIO(b.in, b.out), runner.WithLogger(b.log), runner.WithSignals(false))
 }
 
 // marker prints the fault's marker line on stderr, in one write.

@@ -24,13 +24,23 @@ var (
 	ErrClosed = errors.New("runner session is closed")
 )
 
-// FatalError, returned by Handler.Run, ends the whole runner instead of
-// failing one task: the task fails, the runner reports Failed and sends a
-// TerminationError with Err's text, and Serve returns. Use it for errors after
-// which the runner cannot serve another task (out of device memory, lost
-// model).
+// FatalError, returned by Handler.Run (or Load), ends the whole runner
+// instead of failing one task: the task fails, the runner reports Failed
+// with Err's text and Diagnostics, sends a TerminationError with Err's text,
+// and Serve returns. Use it for errors after which the runner cannot serve
+// another task (out of device memory, lost model). A handler that panics
+// ends the runner the same way, with the panic's stack as Diagnostics.
+//
+// The texts are cut to what the supervisor keeps (protocol.TextMax bytes of
+// Err's text, protocol.DiagnosticsMax of Diagnostics), ending with
+// " …[truncated N bytes]", so a long one still reaches it.
 type FatalError struct {
 	Err error
+	// Diagnostics is what helps find the cause (a traceback, a device
+	// state): the supervisor keeps it in the failure
+	// (RunnerFailure.RunnerDiagnostics) beside its own diagnosis, and
+	// exo-actors remote run prints it under the failure.
+	Diagnostics string
 }
 
 func (e *FatalError) Error() string { return e.Err.Error() }

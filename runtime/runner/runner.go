@@ -7,12 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	goruntime "runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/exo-actors/exo-actors/internal/errjoin"
@@ -62,6 +64,34 @@ type config struct {
 	capabilities []string
 	logger       *slog.Logger
 	grace        time.Duration
+	signals      int // signalsDefault, signalsOn, signalsOff
+}
+
+const (
+	signalsDefault = iota // on when Serve reads os.Stdin (a runner process)
+	signalsOn
+	signalsOff
+)
+
+// SignalGrace bounds how long Serve waits for cancelled handlers after
+// SIGTERM or SIGINT (and WithStopGrace if shorter): the supervisor sends
+// SIGTERM when the runner did not exit on its Shutdown frame, or first to a
+// runner still in its handshake, and SIGKILL after timeouts.term_wait (2 s
+// by default). Waiting the stop grace of 2 s there raced that SIGKILL.
+const SignalGrace = time.Second
+
+// WithSignals sets whether Serve stops on SIGTERM and SIGINT as on its
+// context's end, waiting at most SignalGrace for the handlers, and returns
+// nil (so the process exits 0, as the supervisor expects of a runner
+// stopped by SIGTERM). It is on by default when Serve reads os.Stdin (a
+// runner process), off with WithIO (Serve inside another program).
+func WithSignals(on bool) Option {
+	return func(c *config) {
+		c.signals = signalsOff
+		if on {
+			c.signals = signalsOn
+		}
+	}
 }
 
 // WithIO makes Serve read supervisor frames from r and write runner frames to
@@ -129,6 +159,7 @@ func Serve(ctx context.Context, h Handler, opts ...Option) error {
 	if cfg.minVersion > cfg.maxVersion {
 		return fmt.Errorf("runner: WithVersions(%d, %d): the minimum exceeds the maximum", cfg.minVersion, cfg.maxVersion)
 	}
+	signals := cfg.signals == signalsOn || cfg.signals == signalsDefault && cfg.in == io.Reader(os.Stdin)
 	if f, ok := cfg.in.(*os.File); ok {
 		// Read stdin through Go's poller (see package internal/pollfd): a
 		// task's handler then starts on the reader's thread at once.
@@ -144,7 +175,14 @@ func Serve(ctx context.Context, h Handler, opts ...Option) error {
 	out, closeOut := pollfd.Out(cfg.out)
 	defer closeOut()
 	cfg.out = out
+	parent := ctx
+	if signals {
+		var stopSignals context.CancelFunc
+		ctx, stopSignals = signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+		defer stopSignals()
+	}
 	s := newServer(ctx, cfg, h)
+	s.parent = parent
 	defer s.close()
 	fr := frame.NewReader(cfg.in, frame.TextStream("stdin", "is something other than the supervisor writing to the runner's stdin?"))
 	go s.read(fr) // not waited for: see the package documentation
@@ -207,6 +245,9 @@ type server struct {
 	log  *slog.Logger
 	ctx  context.Context // Serve's
 	base context.Context // parent of every handler's context; never cancelled
+	// parent is Serve's own context: when the context Serve runs with
+	// ended and parent did not, a signal ended it (WithSignals).
+	parent context.Context
 
 	// Set by the handshake, read-only afterwards.
 	version  uint32
@@ -388,6 +429,11 @@ func (s *server) writeLocked(env *exov1.RunnerEnvelope) error {
 		return s.werr
 	}
 	if err := s.fw.Buffer(env); err != nil {
+		if errors.Is(err, frame.ErrTooLarge) {
+			// Refused before a byte was written: the stream is whole, the
+			// runner goes on (a chunk too large fails its call alone).
+			return fmt.Errorf("runner: %w; nothing was written (send large outputs in several chunks)", err)
+		}
 		return s.writeFailed(err)
 	}
 	if s.batching {
@@ -570,8 +616,11 @@ func (s *server) heartbeat(nonce uint64) error {
 func (s *server) protect(what string, f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error("runner: handler panicked", "in", what, "panic", r, "stack", string(debug.Stack()))
-			err = &FatalError{Err: fmt.Errorf("%s panicked: %v", what, r)}
+			stack := string(debug.Stack())
+			s.log.Error("runner: handler panicked", "in", what, "panic", r, "stack", stack)
+			// The stack goes to the supervisor too: the default logger
+			// discards, and a Go runner's trial lost every panic's stack.
+			err = &FatalError{Err: fmt.Errorf("%s panicked: %v", what, r), Diagnostics: stack}
 		}
 	}()
 	return f()
@@ -597,6 +646,10 @@ func (s *server) loop(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if s.parent != nil && s.parent.Err() == nil { // SIGTERM or SIGINT (WithSignals)
+				s.log.Info("runner: signal; stopping")
+				return s.stop("runner stopped by a signal", min(s.cfg.grace, SignalGrace))
+			}
 			s.log.Info("runner: context ended; stopping")
 			return s.stop("runner stopped", s.cfg.grace)
 		case r := <-s.frames:
@@ -920,7 +973,7 @@ func (s *server) endTask(t *Task, runErr error) {
 	case runErr != nil && reason != "" && !isFatal:
 		_ = s.writeLocked(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_CANCELLED, reason))
 	case runErr != nil:
-		msg := runErr.Error()
+		msg := protocol.Cap(runErr.Error(), protocol.TextMax) // a frame over its limit would end the runner
 		_ = s.writeLocked(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_ChunkGenerated{ChunkGenerated: &exov1.ChunkGenerated{
 			TaskId: id, Index: t.next,
 			Chunk: &exov1.ChunkGenerated_Error{Error: &exov1.ErrorChunk{ErrorMessage: msg}},
@@ -944,7 +997,7 @@ func (s *server) onTaskEnded(t *Task, runErr error) (end bool, err error) {
 	t.cancel()
 	var fatal *FatalError
 	if errors.As(runErr, &fatal) && !s.ending() {
-		return true, s.fail(runErr.Error(), fmt.Errorf("runner: task %s: %w", t.ID(), runErr))
+		return true, s.failWith(runErr.Error(), fatal.Diagnostics, fmt.Errorf("runner: task %s: %w", t.ID(), runErr))
 	}
 	if runErr != nil {
 		s.log.Info("runner: task ended", "task_id", t.ID(), "error", runErr)
@@ -956,10 +1009,24 @@ func (s *server) onTaskEnded(t *Task, runErr error) (end bool, err error) {
 // then TerminationError as the last frame. It returns err (joined with
 // ErrAbandoned when handlers did not return).
 func (s *server) fail(msg string, err error) error {
+	var fatal *FatalError
+	diag := ""
+	if errors.As(err, &fatal) {
+		diag = fatal.Diagnostics
+	}
+	return s.failWith(msg, diag, err)
+}
+
+// failWith is fail with the diagnostics of the Failed status. The texts
+// are cut to the supervisor's bounds: a longer one made a frame over the
+// frame limit, whose write failed, and the runner exited 1 with nothing
+// said.
+func (s *server) failWith(msg, diag string, err error) error {
+	msg, diag = protocol.Cap(msg, protocol.TextMax), protocol.Cap(diag, protocol.DiagnosticsMax)
 	s.log.Error("runner: failing", "error", err)
 	s.mu.Lock()
 	if protocol.ValidTransition(s.status, failed) {
-		_ = s.setStatusLocked(&exov1.RunnerStatus{Kind: failed, ErrorMessage: msg})
+		_ = s.setStatusLocked(&exov1.RunnerStatus{Kind: failed, ErrorMessage: msg, Diagnostics: diag})
 	}
 	s.mu.Unlock()
 	stopErr := s.stop("runner failed: "+msg, s.cfg.grace)
