@@ -69,6 +69,25 @@ func TestPythonRunnerException(t *testing.T) {
 	}
 }
 
+// TestPythonRunnerHugeException: an exception whose text is larger than a
+// frame still reaches the node, cut to what it keeps (the SDK cuts it as
+// the node would): before, the Failed frame was over the frame limit, its
+// write failed, and the runner died with nothing said but its stderr.
+func TestPythonRunnerHugeException(t *testing.T) {
+	needPython(t)
+	n := startNode(t)
+	id, err := n.SpawnRunner(ctxT(t), actors.RunnerSpec{Kind: "py-huge", Command: python,
+		Args: []string{pythonTestdata("raising_runner.py"), "huge"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := failures(n.rec.waitFor(t, 30*time.Second, "failure", failed(id)), id)[0]
+	if f.Kind != errhandler.KindTerminationError || !strings.HasPrefix(f.RunnerMessage, "ValueError: weights corrupt: www") ||
+		len(f.RunnerMessage) > 4096 || !strings.Contains(f.RunnerMessage, " …[truncated ") {
+		t.Errorf("failure %s, runner message of %d bytes (%.60q…); want termination_error with the text cut to 4096 bytes", f.Kind, len(f.RunnerMessage), f.RunnerMessage)
+	}
+}
+
 // TestPythonRunnerStopsBeforeSIGTERMWhenLoadIgnoresCancel: a Python
 // runner whose load never returns and ignores its cancellation still ends
 // on the Shutdown frame: the SDK gives up on the load before the frame's

@@ -91,9 +91,27 @@ def _task_status_frame(task_id, status, reason=""):
     return _env(task_status_updated=pb.TaskStatusUpdated(task_id=task_id, status=status, reason=reason))
 
 
+# The supervisor keeps this much of a runner's texts (docs/protocol.md,
+# "Bounds on texts"); cut here too, so a long one never makes a frame over
+# the frame limit (its write would end the runner with nothing said).
+TEXT_MAX = 4096
+DIAGNOSTICS_MAX = 16384
+
+
+def _cap(text, limit):
+    """text cut to at most limit bytes of UTF-8, ending with the marker the
+    supervisor uses, or text itself when it fits."""
+    raw = text.encode("utf-8", "replace")
+    if len(raw) <= limit:
+        return text
+    marker_len = len((" …[truncated %d bytes]" % len(raw)).encode("utf-8"))
+    head = raw[:max(limit - marker_len, 0)].decode("utf-8", "ignore")
+    return head + " …[truncated %d bytes]" % (len(raw) - len(head.encode("utf-8")))
+
+
 def _error_text(exc):
     text = str(exc)
-    return "%s: %s" % (type(exc).__name__, text) if text else type(exc).__name__
+    return _cap("%s: %s" % (type(exc).__name__, text) if text else type(exc).__name__, TEXT_MAX)
 
 
 class Session:
@@ -560,8 +578,8 @@ class Server:
         """Ends the runner on an error: Failed(message, traceback), cancel and
         wait for the handlers, TerminationError as the last frame; exit code 1."""
         msg = _error_text(exc)
-        diag = tb or ""
-        sys.stderr.write(diag if diag else "exo_runner: %s\n" % msg)
+        sys.stderr.write(tb if tb else "exo_runner: %s\n" % msg)
+        diag = _cap(tb or "", DIAGNOSTICS_MAX)
         sys.stderr.flush()
         try:
             with self.w.lock:

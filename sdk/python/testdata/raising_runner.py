@@ -2,7 +2,9 @@
 """A runner on the exo_runner SDK whose load raises after Loading(1/2), for
 tests of the SDK's exit on an exception: exit code 1, the traceback on
 stderr and in the Failed status's diagnostics. It also print()s before
-anything else, which the SDK's stdout guard sends to stderr."""
+anything else, which the SDK's stdout guard sends to stderr. With the
+argument "huge" its exception's text is 5 MB, more than a frame holds: the
+SDK cuts it to what the supervisor keeps."""
 
 import os
 import sys
@@ -14,6 +16,8 @@ from exo_runner import Status  # noqa: E402
 
 
 def read_weights(path):
+    if sys.argv[1:] == ["huge"]:
+        raise ValueError("weights corrupt: " + "w" * 5000000)
     raise ValueError("weights corrupt: %s" % path)
 
 
