@@ -366,7 +366,16 @@ func caseBackToBack(s *session) ([]string, error) {
 			if sentSecond {
 				ev = append(ev, then())
 			}
-			return ev, fmt.Errorf("%v (%s)", err, s.describeEnd())
+			// Name the wait that ran out: a trial read "timed out
+			// (process still running)" and could not tell which.
+			what := "end of task b2b-1 (its terminal TaskStatus)"
+			switch {
+			case sentSecond && !cancelAt.IsZero():
+				what = "end of task b2b-2 after its Cancel (does the task's handler stop when cancelled? docs/runners.md)"
+			case sentSecond:
+				what = "end of task b2b-2"
+			}
+			return ev, s.missing(what, s.cfg.TaskTimeout, err)
 		}
 		if st := env.GetStatusUpdated(); st != nil {
 			if err := s.applyStatus(st.GetStatus()); err != nil {
@@ -502,7 +511,8 @@ func caseCancel(s *session) ([]string, error) {
 	ends, ready, err := awaitEnds(s, []string{"cancel-1"}, s.cfg.CancelWait)
 	u := ends["cancel-1"]
 	if u == nil {
-		return nil, s.missing("terminal TaskStatus after Cancel{task_id} (cancel wait)", s.cfg.CancelWait, err)
+		return nil, fmt.Errorf("%w; a cancelled task must end at once: stop its work when the Cancel comes (in the SDKs, return when the task's context is done, or check task.cancelled)",
+			s.missing("terminal TaskStatus after Cancel{task_id} (cancel wait)", s.cfg.CancelWait, err))
 	}
 	ev := []string{fmt.Sprintf("Cancel{task_id} → %s after %s", describeStatus(u), time.Since(sent).Round(time.Millisecond))}
 	if u.GetStatus() != exov1.TaskStatus_TASK_STATUS_CANCELLED {
@@ -791,8 +801,9 @@ func midTaskHangCause(seen []string, chunks int) string {
 	answered := slices.Contains(seen, "ShuttingDown")
 	switch {
 	case !answered && chunks > 0:
-		return fmt.Sprintf("no ShuttingDown, and %d more chunks after the Shutdown: the runner did not read stdin while the task streamed; "+
-			"read the supervisor's frames on a thread or async task of their own, so that a Shutdown or Cancel is seen while a task runs (docs/runners.md)",
+		return fmt.Sprintf("no ShuttingDown, and %d more chunks after the Shutdown: the runner did not read stdin while the task streamed, "+
+			"or a before-shutdown hook held its ShuttingDown back (the SDKs run the hook first: the Go SDK's ShutdownHook, the Python SDK's before_shutdown); "+
+			"read the supervisor's frames on a thread or async task of their own, so that a Shutdown or Cancel is seen while a task runs, and keep a hook short (docs/runners.md)",
 			chunks)
 	case !answered:
 		return "no ShuttingDown, nor anything else, after the Shutdown: was the Shutdown read? " +
