@@ -75,14 +75,17 @@
 //   - Fatal errors. Load returning an error, or Run returning a *FatalError,
 //     ends the runner: StatusUpdated(Failed, with the FatalError's
 //     Diagnostics) and then TerminationError carrying the error's text are
-//     its last frames, and Serve returns the error. A panic in Load, Run or
-//     BeforeShutdown is recovered and ends the runner the same way, with the
-//     panic's stack as the diagnostics (the task it happened in ends
-//     Failed, not retried on this runner); an error returned by Run fails
-//     that task alone. The texts are cut to what the supervisor keeps
+//     its last frames, and Serve returns the error. A panic in Load or Run
+//     is recovered and ends the runner the same way, with the panic's
+//     stack as the diagnostics (the task it happened in ends Failed, not
+//     retried on this runner); a panic in BeforeShutdown is logged and the
+//     shutdown goes on; an error returned by Run fails that task alone.
+//     The texts are made valid UTF-8 and cut to what the supervisor keeps
 //     (protocol.TextMax, protocol.DiagnosticsMax), so a long error still
 //     reaches it; a Chunk over the frame limit (4 MiB) returns an error
-//     wrapping frame.ErrTooLarge and writes nothing, and the runner goes on.
+//     wrapping ErrTooLarge, and one whose text is not valid UTF-8 (half of
+//     a multi-byte character: join a token's bytes first) an error too;
+//     either writes nothing, and the runner goes on.
 //   - Heartbeats go out every interval from the SDK's own goroutine, with
 //     progress counters (token chunks sent, layers loaded, tasks completed), so
 //     a handler that hangs while the SDK lives shows frozen counters. A Ping is
@@ -99,12 +102,15 @@
 //   - Supervisor gone. When stdin ends, or Serve's context ends, the SDK
 //     cancels everything, waits up to the stop grace (WithStopGrace) and Serve
 //     returns nil: a runner whose supervisor died must not linger.
-//   - Signals. A runner process (Serve reading os.Stdin; WithSignals to
-//     choose) stops on SIGTERM and SIGINT as on its context's end, waiting
-//     at most SignalGrace (1 s) for the handlers, and Serve returns nil, so
-//     the process exits 0 before the supervisor's SIGKILL (timeouts.term_wait
-//     after its SIGTERM). Exit non-zero when Serve returns an error
-//     (ErrAbandoned: exit 1, as the Python SDK does).
+//   - Signals. A runner process (Serve reading os.Stdin, also through
+//     WithIO; WithSignals to choose) stops on SIGTERM and SIGINT as on its
+//     context's end, waiting at most SignalGrace (1 s, also when a stop is
+//     already under way) for the handlers, and Serve returns nil when they
+//     returned, so the process exits 0 before the supervisor's SIGKILL
+//     (timeouts.term_wait after its SIGTERM); handlers that ignore their
+//     cancellation make it return ErrAbandoned after SignalGrace. Exit
+//     non-zero when Serve returns an error (ErrAbandoned: exit 1, as the
+//     Python SDK does).
 //
 // # Goroutines
 //

@@ -1,6 +1,10 @@
 package runner
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/exo-actors/exo-actors/internal/frame"
+)
 
 // Errors Serve and the Session and Task methods return; test with errors.Is.
 var (
@@ -22,18 +26,25 @@ var (
 	ErrAbandoned = errors.New("handlers abandoned")
 	// ErrClosed: a Session or Task method was called after Serve returned.
 	ErrClosed = errors.New("runner session is closed")
+	// ErrTooLarge: a Chunk (or Finish) whose frame would be over the frame
+	// size limit (4 MiB) was refused; nothing was written and the runner
+	// goes on. Send a large output in several chunks.
+	ErrTooLarge = frame.ErrTooLarge
 )
 
 // FatalError, returned by Handler.Run (or Load), ends the whole runner
 // instead of failing one task: the task fails, the runner reports Failed
 // with Err's text and Diagnostics, sends a TerminationError with Err's text,
 // and Serve returns. Use it for errors after which the runner cannot serve
-// another task (out of device memory, lost model). A handler that panics
-// ends the runner the same way, with the panic's stack as Diagnostics.
+// another task (out of device memory, lost model). A Load or Run that
+// panics ends the runner the same way, with the panic's stack as
+// Diagnostics (a BeforeShutdown that panics is logged, and the shutdown goes
+// on).
 //
-// The texts are cut to what the supervisor keeps (protocol.TextMax bytes of
-// Err's text, protocol.DiagnosticsMax of Diagnostics), ending with
-// " …[truncated N bytes]", so a long one still reaches it.
+// The texts are made valid UTF-8 (a frame carries nothing else) and cut to
+// what the supervisor keeps (protocol.TextMax bytes of Err's text,
+// protocol.DiagnosticsMax of Diagnostics), ending with " …[truncated N
+// bytes]", so a long one still reaches it.
 type FatalError struct {
 	Err error
 	// Diagnostics is what helps find the cause (a traceback, a device

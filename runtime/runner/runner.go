@@ -82,9 +82,11 @@ const SignalGrace = time.Second
 
 // WithSignals sets whether Serve stops on SIGTERM and SIGINT as on its
 // context's end, waiting at most SignalGrace for the handlers, and returns
-// nil (so the process exits 0, as the supervisor expects of a runner
-// stopped by SIGTERM). It is on by default when Serve reads os.Stdin (a
-// runner process), off with WithIO (Serve inside another program).
+// nil once they returned (so the process exits 0, as the supervisor
+// expects of a runner stopped by SIGTERM; ErrAbandoned when they ignore
+// their cancellation). It is on by default when Serve reads os.Stdin (a
+// runner process, WithIO(os.Stdin, …) included), off when it reads
+// anything else (Serve inside another program).
 func WithSignals(on bool) Option {
 	return func(c *config) {
 		c.signals = signalsOff
@@ -175,14 +177,16 @@ func Serve(ctx context.Context, h Handler, opts ...Option) error {
 	out, closeOut := pollfd.Out(cfg.out)
 	defer closeOut()
 	cfg.out = out
-	parent := ctx
-	if signals {
-		var stopSignals context.CancelFunc
-		ctx, stopSignals = signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
-		defer stopSignals()
-	}
 	s := newServer(ctx, cfg, h)
-	s.parent = parent
+	if signals {
+		// A channel of its own, not a context: a caller's own
+		// signal.NotifyContext ends Serve's context on the same signal, and
+		// which of the two Serve saw first decided the grace (a review).
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+		defer signal.Stop(sig)
+		s.sig = sig
+	}
 	defer s.close()
 	fr := frame.NewReader(cfg.in, frame.TextStream("stdin", "is something other than the supervisor writing to the runner's stdin?"))
 	go s.read(fr) // not waited for: see the package documentation
@@ -245,9 +249,9 @@ type server struct {
 	log  *slog.Logger
 	ctx  context.Context // Serve's
 	base context.Context // parent of every handler's context; never cancelled
-	// parent is Serve's own context: when the context Serve runs with
-	// ended and parent did not, a signal ended it (WithSignals).
-	parent context.Context
+	// sig delivers SIGTERM and SIGINT (WithSignals); nil: not watched.
+	// The first one stops Serve within SignalGrace, wherever it is.
+	sig <-chan os.Signal
 
 	// Set by the handshake, read-only afterwards.
 	version  uint32
@@ -429,12 +433,14 @@ func (s *server) writeLocked(env *exov1.RunnerEnvelope) error {
 		return s.werr
 	}
 	if err := s.fw.Buffer(env); err != nil {
+		// Buffer does no I/O: a frame over the limit, or one that cannot
+		// be marshalled (a string that is not UTF-8, which proto3
+		// refuses), is refused with the batch left as it was; the stream
+		// is whole and the runner goes on (that call alone fails).
 		if errors.Is(err, frame.ErrTooLarge) {
-			// Refused before a byte was written: the stream is whole, the
-			// runner goes on (a chunk too large fails its call alone).
 			return fmt.Errorf("runner: %w; nothing was written (send large outputs in several chunks)", err)
 		}
-		return s.writeFailed(err)
+		return fmt.Errorf("runner: %w; nothing was written (a frame's text must be UTF-8)", err)
 	}
 	if s.batching {
 		return nil
@@ -517,6 +523,9 @@ func (s *server) handshake(ctx context.Context) (ok bool, err error) {
 	select {
 	case <-ctx.Done():
 		s.log.Info("runner: context ended during the handshake")
+		return false, nil
+	case <-s.sig:
+		s.log.Info("runner: signal during the handshake")
 		return false, nil
 	case r = <-s.frames:
 	}
@@ -645,11 +654,10 @@ func (s *server) startLoad() {
 func (s *server) loop(ctx context.Context) error {
 	for {
 		select {
+		case sg := <-s.sig:
+			s.log.Info("runner: signal; stopping", "signal", sg.String())
+			return s.stop("runner stopped by "+sg.String(), min(s.cfg.grace, SignalGrace))
 		case <-ctx.Done():
-			if s.parent != nil && s.parent.Err() == nil { // SIGTERM or SIGINT (WithSignals)
-				s.log.Info("runner: signal; stopping")
-				return s.stop("runner stopped by a signal", min(s.cfg.grace, SignalGrace))
-			}
 			s.log.Info("runner: context ended; stopping")
 			return s.stop("runner stopped", s.cfg.grace)
 		case r := <-s.frames:
@@ -973,7 +981,7 @@ func (s *server) endTask(t *Task, runErr error) {
 	case runErr != nil && reason != "" && !isFatal:
 		_ = s.writeLocked(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_CANCELLED, reason))
 	case runErr != nil:
-		msg := protocol.Cap(runErr.Error(), protocol.TextMax) // a frame over its limit would end the runner
+		msg := sendable(runErr.Error(), protocol.TextMax) // else its frame could be refused: no end said
 		_ = s.writeLocked(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_ChunkGenerated{ChunkGenerated: &exov1.ChunkGenerated{
 			TaskId: id, Index: t.next,
 			Chunk: &exov1.ChunkGenerated_Error{Error: &exov1.ErrorChunk{ErrorMessage: msg}},
@@ -1005,6 +1013,13 @@ func (s *server) onTaskEnded(t *Task, runErr error) (end bool, err error) {
 	return false, nil
 }
 
+// sendable returns s as a frame can carry it: valid UTF-8 (proto3 refuses
+// anything else; a byte-level error text or a panic value is no rarity),
+// cut to limit bytes as the supervisor would (protocol.Cap).
+func sendable(s string, limit int) string {
+	return protocol.Cap(strings.ToValidUTF8(s, "\uFFFD"), limit)
+}
+
 // fail ends the runner on an error: Failed, cancel and wait for the handlers,
 // then TerminationError as the last frame. It returns err (joined with
 // ErrAbandoned when handlers did not return).
@@ -1022,7 +1037,7 @@ func (s *server) fail(msg string, err error) error {
 // frame limit, whose write failed, and the runner exited 1 with nothing
 // said.
 func (s *server) failWith(msg, diag string, err error) error {
-	msg, diag = protocol.Cap(msg, protocol.TextMax), protocol.Cap(diag, protocol.DiagnosticsMax)
+	msg, diag = sendable(msg, protocol.TextMax), sendable(diag, protocol.DiagnosticsMax)
 	s.log.Error("runner: failing", "error", err)
 	s.mu.Lock()
 	if protocol.ValidTransition(s.status, failed) {
@@ -1067,9 +1082,17 @@ func (s *server) stop(reason string, limit time.Duration) error {
 	if limit > 0 {
 		arm(limit)
 	}
-	frames, ctxDone := s.frames, s.ctx.Done()
+	frames, ctxDone, sig := s.frames, s.ctx.Done(), s.sig
 	for s.liveCount() > 0 {
 		select {
+		case <-sig: // a signal during any stop: within SignalGrace from now
+			sig = nil
+			if g := min(s.cfg.grace, SignalGrace); deadline == nil || waited > g {
+				if timer != nil {
+					timer.Stop()
+				}
+				arm(g)
+			}
 		case ev := <-s.events:
 			_, _ = s.onEvent(ev) // stopping: only bookkeeping and task statuses
 		case r := <-frames:

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
-	"github.com/exo-actors/exo-actors/internal/frame"
 	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 	"github.com/exo-actors/exo-actors/runtime/runner"
@@ -82,8 +82,8 @@ func TestLongTextsAreCutAndLargeChunksRefused(t *testing.T) {
 		}
 	}
 	s.send(task("t2", "gen"))
-	if err := <-chunkErr; !errors.Is(err, frame.ErrTooLarge) {
-		t.Errorf("Chunk of 5 MiB: %v; want an error wrapping frame.ErrTooLarge", err)
+	if err := <-chunkErr; !errors.Is(err, runner.ErrTooLarge) {
+		t.Errorf("Chunk of 5 MiB: %v; want an error wrapping runner.ErrTooLarge", err)
 	}
 	for {
 		if st := s.next().GetTaskStatusUpdated(); st.GetTaskId() == "t2" && st.GetStatus() == exov1.TaskStatus_TASK_STATUS_COMPLETE {
@@ -105,5 +105,58 @@ func TestSignalStopsServe(t *testing.T) {
 	}
 	if err := s.wait(); err != nil {
 		t.Errorf("Serve after SIGTERM = %v, want nil", err)
+	}
+}
+
+// TestSignalGraceBoundsTheStop: after SIGTERM Serve waits SignalGrace for
+// handlers that ignore their cancellation, not the stop grace (here 10
+// minutes; by default 2 s, the supervisor's term_wait before its SIGKILL).
+// Serve watches the signal on a channel of its own: a caller's own
+// NotifyContext, which ends Serve's context on the same signal, no longer
+// decides the grace by winning the race (a review). The wait is read off
+// ErrAbandoned's text, not timed.
+func TestSignalGraceBoundsTheStop(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release) // sole sender: this test
+	running := make(chan struct{}, 1)
+	s := start(t, handler{run: func(context.Context, *runner.Task) error {
+		running <- struct{}{}
+		<-release // ignores its cancellation
+		return nil
+	}}, runner.WithSignals(true), runner.WithStopGrace(10*time.Minute))
+	s.acceptReady()
+	s.send(task("t1", "gen"))
+	<-running
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := s.wait()
+	if !errors.Is(err, runner.ErrAbandoned) || !strings.Contains(err.Error(), "still running "+runner.SignalGrace.String()+" after cancellation") {
+		t.Errorf("Serve after SIGTERM with a stubborn task = %v; want ErrAbandoned after SignalGrace (%s)", err, runner.SignalGrace)
+	}
+}
+
+// TestTextThatIsNotUTF8: a chunk whose text is not UTF-8 (half of "€")
+// fails its call alone, and an error text that is not is made valid: the
+// task's end reaches the supervisor. Before, proto3 refused to marshal
+// either, the write counted as failed, and the runner ended saying nothing.
+func TestTextThatIsNotUTF8(t *testing.T) {
+	chunkErr := make(chan error, 1) // one: task t1's Chunk
+	s := start(t, handler{run: func(_ context.Context, tk *runner.Task) error {
+		chunkErr <- tk.Chunk("\xe2\x82")
+		return errors.New("open /models/\xff\xfe.bin: no such file")
+	}})
+	s.acceptReady()
+	s.send(task("t1", "gen"))
+	if err := <-chunkErr; err == nil || !strings.Contains(err.Error(), "must be UTF-8") {
+		t.Errorf("Chunk of half a character: %v; want an error saying a frame's text must be UTF-8", err)
+	}
+	for {
+		if st := s.next().GetTaskStatusUpdated(); st.GetStatus() == exov1.TaskStatus_TASK_STATUS_FAILED {
+			if st.GetReason() != "open /models/\uFFFD.bin: no such file" {
+				t.Errorf("reason %q; want the error text with its bad bytes replaced", st.GetReason())
+			}
+			return
+		}
 	}
 }

@@ -101,9 +101,9 @@ DIAGNOSTICS_MAX = 16384
 def _cap(text, limit):
     """text cut to at most limit bytes of UTF-8, ending with the marker the
     supervisor uses, or text itself when it fits."""
-    raw = text.encode("utf-8", "replace")
+    raw = text.encode("utf-8", "replace")  # lone surrogates (OSError file names) become "?"
     if len(raw) <= limit:
-        return text
+        return raw.decode("utf-8")
     marker_len = len((" …[truncated %d bytes]" % len(raw)).encode("utf-8"))
     head = raw[:max(limit - marker_len, 0)].decode("utf-8", "ignore")
     return head + " …[truncated %d bytes]" % (len(raw) - len(head.encode("utf-8")))
