@@ -57,6 +57,14 @@ func (rr *rawRunner) heartbeats() {
 	}
 }
 
+// toReady starts the heartbeats and reports Loading(1/1), Loaded and
+// Ready: the raw runner is Ready once the supervisor reads them.
+func (rr *rawRunner) toReady() {
+	go rr.heartbeats()
+	rr.send(loadFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, 1, 1), statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED),
+		statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+}
+
 func helloFrame(caps ...string) *exov1.RunnerEnvelope {
 	return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{MinVersion: 1, MaxVersion: 1, Pid: int32(os.Getpid()), Capabilities: caps}}}
 }

@@ -147,9 +147,7 @@ func helperReadyAfterShuttingDown() int {
 	if !rr.handshake() {
 		return 1
 	}
-	go rr.heartbeats()
-	rr.send(loadFrame(loadingKind, 1, 1), statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED),
-		statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+	rr.toReady()
 	early := os.Getenv("EARLY_SHUTTING_DOWN") != ""
 	if early { // it reports ShuttingDown before any stop
 		rr.send(statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN))
@@ -214,9 +212,7 @@ func helperChunksAfterOwnEnd() int {
 	if !rr.handshake() {
 		return 1
 	}
-	go rr.heartbeats()
-	rr.send(loadFrame(loadingKind, 1, 1), statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED),
-		statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+	rr.toReady()
 	for {
 		var m exov1.SupervisorEnvelope
 		if err := rr.read(&m); err != nil {
