@@ -904,11 +904,17 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, kin
 	if s.out != nil {
 		s.out.close()
 	}
-	a.stopLeasedOf(s, kind)                   // lease.go
+	// The tasks of s another client also submitted (lease.go), once for
+	// both the leased runners' stops and cancel_tasks_on_client_loss; only
+	// a loss cancels anything for s alone (during Close nobody reads them).
+	var shared map[taskRef]bool
+	if lost {
+		shared = a.sharedTasks(s)
+	}
+	a.stopLeasedOf(s, kind, shared)           // lease.go
 	a.stopUnsettledOf(s, a.handingFate(kind)) // spawnsettle.go
 	g := a.g
 	if lost && g.cfg.CancelTasksOnClientLoss && len(s.tasks) > 0 {
-		shared := a.sharedTasks(s) // lease.go: another client reads those
 		open := make([]taskRef, 0, len(s.tasks))
 		for id, t := range s.tasks {
 			if r := (taskRef{s.runners[id], t.ID}); !shared[r] {

@@ -68,8 +68,9 @@ func (a *gatewayActor) admitLease(ctx actor.Context, cctx context.Context, s *se
 // hello again: hello hands them to the new session; not when the node is
 // shutting down: that stops them all). Their spawns, if still unsettled or
 // handing, are settled by the stop: stopUnsettledOf, after this, neither
-// stops them again nor names them.
-func (a *gatewayActor) stopLeasedOf(s *session, kind endKind) {
+// stops them again nor names them. shared are the tasks of s another
+// session also submitted (sharedTasks), never cancelled here.
+func (a *gatewayActor) stopLeasedOf(s *session, kind endKind, shared map[taskRef]bool) {
 	if kind == endAgain || len(s.leased) == 0 || a.g.cfg.Node.ShuttingDown() {
 		return
 	}
@@ -101,7 +102,6 @@ func (a *gatewayActor) stopLeasedOf(s *session, kind endKind) {
 	// client still reads it, and it drains.
 	mine := map[string][]string{}
 	if kind == endLost || a.g.life() >= gatewayClosing {
-		shared := a.sharedTasks(s)
 		for callID, t := range s.tasks {
 			if r := s.runners[callID]; r != "" {
 				if _, ok := s.leased[r]; ok && !shared[taskRef{r, t.ID}] {
