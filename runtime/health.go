@@ -57,7 +57,9 @@ type HealthSettings struct {
 	// silent (score 0); default half the runners' HeartbeatTimeout, at
 	// least 2 × Timeouts.HeartbeatInterval and 2 × HeartbeatGrace. One set
 	// below 2 × the interval is refused (ErrConflictingTimeouts): a runner
-	// heartbeating on time would score 0 after one late heartbeat.
+	// heartbeating on time would score 0 after one late heartbeat; so is
+	// one at or below HeartbeatGrace, its default included (a limit of 1s
+	// alone meets the 1s default grace).
 	HeartbeatLimit time.Duration
 	// RSSLimit is the resident memory (bytes) at which the memory part of
 	// the process component reaches 0; 0 turns the memory part off.

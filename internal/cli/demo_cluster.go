@@ -1224,26 +1224,28 @@ func (d *clusterDemo) printSummary() {
 	if len(s.RestartsByReason) > 0 {
 		fmt.Fprintf(out, "         restarts by reason: %s\n", sortedReasons(s.RestartsByReason))
 	}
-	var faults []string
-	for _, k := range sortedKeys(s.FaultsInjected) {
-		faults = append(faults, fmt.Sprintf("%s %d", k, s.FaultsInjected[k]))
+	faults := countsByKey(s.FaultsInjected)
+	if faults == "" {
+		faults = "none" // --chaos none: not an empty field before the separator
 	}
-	if len(faults) == 0 {
-		faults = []string{"none"} // --chaos none: not an empty field before the separator
-	}
-	fmt.Fprintf(out, "faults   %s; nodes killed %d, restarted %d\n", strings.Join(faults, ", "), s.NodesKilled, s.NodesRestarted)
+	fmt.Fprintf(out, "faults   %s; nodes killed %d, restarted %d\n", faults, s.NodesKilled, s.NodesRestarted)
 	if len(s.PageActions) > 0 {
-		var acts []string
-		for _, k := range sortedKeys(s.PageActions) {
-			acts = append(acts, fmt.Sprintf("%s %d", k, s.PageActions[k]))
-		}
-		fmt.Fprintf(out, "page     %s (the web page's buttons: not in the counts above)\n", strings.Join(acts, ", "))
+		fmt.Fprintf(out, "page     %s (the web page's buttons: not in the counts above)\n", countsByKey(s.PageActions))
 	}
 	fmt.Fprintf(out, "shutdown %dms; orphan processes %d\n", s.ShutdownMs, s.OrphanProcesses)
 	for _, p := range s.Problems {
 		fmt.Fprintf(out, "PROBLEM  %s\n", p)
 	}
 	fmt.Fprintf(out, "invariants ok: %v\n", s.InvariantsOK)
+}
+
+// countsByKey is "k1 n1, k2 n2" in key order ("" for none).
+func countsByKey(m map[string]int) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func sortedKeys(m map[string]int) []string {
