@@ -365,3 +365,38 @@ func stressIteration(runners, tasks, point int, crash bool) error {
 	}
 	return errors.Join(errs...)
 }
+
+// TestShutdownReportResourcesSummariseTheirChildren: a resource whose
+// Close fails is forced (FORCE_CLEANUP: left in error), and the resources
+// stage and the node's CLOSING above it say so: the stage read "timed
+// out" above a forced child, and so did the root, against "a parent's
+// outcome is the worst of its children's" (a host's trial).
+func TestShutdownReportResourcesSummariseTheirChildren(t *testing.T) {
+	n := startNode(t)
+	err := n.RegisterResources(ctxT(t),
+		resources.Spec{Name: "ok", Close: func(context.Context) error { return nil }},
+		resources.Spec{Name: "failing", Close: func(context.Context) error { return errors.New("disk on fire") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := n.Shutdown(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res *actors.ActorReport
+	for _, c := range rep.Root.Children {
+		if c.Name == "resources" {
+			res = c
+		}
+	}
+	p := res.Phases[actors.PhaseClosing]
+	if p == nil || p.Outcome != actors.OutcomeForced {
+		t.Fatalf("resources CLOSING report: %+v\n%s", p, rep)
+	}
+	if root := rep.Root.Phases[actors.PhaseClosing]; root.Outcome != actors.OutcomeForced {
+		t.Errorf("the node's CLOSING is %q above a forced resource, want %q\n%s", root.Outcome, actors.OutcomeForced, rep)
+	}
+	if len(rep.Forced) != 1 || !strings.HasSuffix(rep.Forced[0], "resources/failing (CLOSING)") {
+		t.Errorf("Forced %q: want the failing resource alone, not its parents", rep.Forced)
+	}
+}

@@ -634,9 +634,10 @@ func resourcesReport(req *phaseRequest, m *resources.CloseResult) *PhaseReport {
 		case resources.CloseTimedOut:
 			c.Outcome, c.Note = OutcomeForced, "close timed out (FORCE_CLEANUP: left in Error)"
 		}
-		if c.Outcome != OutcomeOK {
-			r.Outcome = OutcomeTimedOut
-		}
+		// The stage summarises its children like any parent (the worst
+		// of theirs): it read "timed out" above children "forced", and so
+		// did the node's CLOSING (a host's trial).
+		r.Outcome = WorseOutcome(r.Outcome, c.Outcome)
 		r.Children = append(r.Children, c)
 	}
 	if m.Err != nil && len(r.Children) == 0 {

@@ -42,7 +42,7 @@ type Outcome string
 const (
 	OutcomeOK       Outcome = "ok"
 	OutcomeTimedOut Outcome = "timed out" // past the deadline; what was left was cut short
-	OutcomeForced   Outcome = "forced"    // past the deadline: FORCE_CLEANUP (SIGKILL to the group)
+	OutcomeForced   Outcome = "forced"    // FORCE_CLEANUP: it did not end on its own (runtime.OutcomeForced says when)
 	OutcomeFailed   Outcome = "failed"    // the actor failed during the phase
 )
 

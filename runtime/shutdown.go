@@ -45,8 +45,12 @@ const (
 	OutcomeOK Outcome = "ok"
 	// OutcomeTimedOut: past the deadline; what was left was cut short.
 	OutcomeTimedOut Outcome = "timed out"
-	// OutcomeForced: past the deadline: FORCE_CLEANUP (SIGKILL to the
-	// group, or a resource left in error).
+	// OutcomeForced: FORCE_CLEANUP, the actor did not end on its own,
+	// whether or not a deadline passed: a runner that ended only by
+	// SIGKILL to its group (its own stop escalation's, a phase deadline's
+	// or ForceKill's) or by SIGTERM after it ignored the Shutdown frame;
+	// a resource whose Close failed or timed out (left in error). The
+	// note says which.
 	OutcomeForced Outcome = "forced"
 	// OutcomeFailed: the actor failed during the phase.
 	OutcomeFailed Outcome = "failed"
@@ -73,7 +77,9 @@ type ShutdownReport struct {
 	Total time.Duration
 	// Root is the node's report.
 	Root *ActorReport
-	// Forced names the actors that were force-cleaned, by path and phase.
+	// Forced names the actors that were force-cleaned themselves
+	// (OutcomeForced, not a parent that only summarises a forced child),
+	// by path and phase.
 	Forced []string
 	// Errors met on the way (requests that got no answer, ...).
 	Errors []string

@@ -129,7 +129,7 @@ func TestNodeShutdownHint(t *testing.T) {
 			db := &exo.ActorReport{Name: "db"}
 			db.Phases[exo.PhaseClosing] = &exo.PhaseReport{Actor: "db", Phase: exo.PhaseClosing, Outcome: exo.OutcomeForced, Note: "close failed: boom (FORCE_CLEANUP: left in Error)"}
 			resources.Children = append(resources.Children, db)
-			resources.Phases[exo.PhaseClosing].Outcome = exo.OutcomeTimedOut
+			resources.Phases[exo.PhaseClosing].Outcome = exo.OutcomeForced // the worst of its children's
 		}
 		got := shutdownHint(rep, tc.set, tc.t, true)
 		if got != tc.want {
