@@ -120,12 +120,14 @@ type ProcessExited struct {
 }
 
 // RunnerFailed: a runner failed; Failure says how and where it was
-// detected. The error policy then decides (SupervisionDecision).
+// detected. The error policy then decides (SupervisionDecision). The
+// runner is Failure.RunnerID (or EventRunnerID(), as for every event).
 type RunnerFailed struct {
 	Failure *RunnerFailure
 }
 
 // RunnerStopped: a runner was stopped on request (StopRunner, Shutdown).
+// The runner is Result.RunnerID (or EventRunnerID(), as for every event).
 type RunnerStopped struct {
 	Result StopResult
 }
