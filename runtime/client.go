@@ -718,7 +718,7 @@ func (c *Client) StopRunner(ctx context.Context, id string) (*StopResult, error)
 
 // Runners lists the node's runners, in spawn order.
 func (c *Client) Runners(ctx context.Context) ([]RunnerInfo, error) {
-	res, err := answer[*exov1.GwRunnerList](c.call(ctx, &exov1.GwListRunners{}))
+	res, err := answer[*exov1.GwRunnerList](c.callLarge(ctx, &exov1.GwListRunners{}))
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 // docs/operations.md): the supervision tree, every runner's status, health
 // score, restarts, next backoff and error records, and the active alerts.
 func (c *Client) StatusJSON(ctx context.Context) ([]byte, error) {
-	res, err := answer[*exov1.GwStatusDocReply](c.call(ctx, &exov1.GwStatusDoc{}))
+	res, err := answer[*exov1.GwStatusDocReply](c.callLarge(ctx, &exov1.GwStatusDoc{}))
 	if err != nil {
 		return nil, err
 	}

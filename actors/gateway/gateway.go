@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -624,6 +623,18 @@ type gatewayActor struct {
 
 func pidKey(p *actor.PID) string { return p.Address + "/" + p.Id }
 
+// sessionsFrom counts the sessions whose client actors live at address
+// (one client process).
+func (a *gatewayActor) sessionsFrom(address string) int {
+	n := 0
+	for _, s := range a.sessions {
+		if s.pid.Address == address {
+			n++
+		}
+	}
+	return n
+}
+
 // Receive implements actor.Actor.
 func (a *gatewayActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
@@ -846,6 +857,13 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	ctx.Watch(from)
 	a.count()
 	g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": from.Address}).Info("gateway: session opened")
+	if n := a.sessionsFrom(from.Address); n > 1 {
+		// One connection per client process: the sessions' windows and
+		// answers share its gRPC batches (docs/remote.md, "Several
+		// Clients of one process").
+		g.cfg.Logger.WithFields(map[string]any{"client": s.name, "address": from.Address, "sessions": n}).
+			Warn("gateway: one client process has several sessions with this node; they share one connection, where their windows add up: keep one Client per node in a process, or raise max_message on both sides")
+	}
 	a.reply(ctx, &exov1.GwWelcome{CallId: m.GetCallId(), NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
 		Version: g.cfg.Version, MaxMessage: int64(g.cfg.MaxMessage), OutWindow: window, SpawnSettle: true, SpawnHandOff: true, RunnerLease: true})
 }
@@ -1018,7 +1036,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 		for _, ri := range infos {
 			out.Runners = append(out.Runners, runnerInfo(ri))
 		}
-		if err := fitRunnerList(out, s.bounds.maxOut); err != nil {
+		if err := fitRunnerList(out, s.bounds.reply); err != nil {
 			a.reply(ctx, errMsg(callID, err))
 			return
 		}
@@ -1098,7 +1116,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			g.sendTo(to, rep)
 		})
 	case *exov1.GwStatusDoc:
-		to := ctx.Sender()
+		to, replyMax := ctx.Sender(), s.bounds.reply
 		a.goCall(ctx, s, callID, func() {
 			sctx, cancel := context.WithTimeout(g.ctx, callTimeout)
 			defer cancel()
@@ -1107,7 +1125,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 				g.sendTo(to, errMsg(callID, err))
 				return
 			}
-			b, err := json.Marshal(doc)
+			b, err := statusJSON(doc, replyMax)
 			if err != nil {
 				g.sendTo(to, errMsg(callID, err))
 				return
@@ -1181,7 +1199,7 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			a.reply(ctx, errMsg(callID, errNoRemoteShutdown()))
 			return
 		}
-		to := ctx.Sender()
+		to, replyMax := ctx.Sender(), s.bounds.reply
 		if !a.goCallDone(ctx, s, callID, &callDone{s: s, shutdown: true}, func() {
 			// No bound of its own: the node's phase deadlines bound its
 			// shutdown. A shorter one (it was 2 minutes) would cut the
@@ -1192,8 +1210,13 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 				g.system.Root.Send(to, errMsg(callID, err))
 				return
 			}
-			g.system.Root.Send(to, &exov1.GwShutdownReport{CallId: callID, Report: text, Total: durationpb.New(rep.Total), Forced: rep.Forced,
-				Node: ShutdownReportToProto(rep)})
+			out := &exov1.GwShutdownReport{CallId: callID, Report: text, Total: durationpb.New(rep.Total), Forced: rep.Forced,
+				Node: ShutdownReportToProto(rep)}
+			if err := fitShutdownReport(out, out.Node, &out.Report, replyMax); err != nil {
+				g.system.Root.Send(to, errMsg(callID, err))
+				return
+			}
+			g.system.Root.Send(to, out)
 		}) {
 			return
 		}
@@ -1554,8 +1577,9 @@ func (a *gatewayActor) subscribe(ctx actor.Context, s *session, m *exov1.GwSubsc
 // for the client's transport (fitRunnerList).
 const listErrorMax = 256
 
-// fitRunnerList keeps a runner list within maxOut bytes, the largest
-// message the session's transport takes: a message above it breaks the
+// fitRunnerList keeps a runner list within maxOut bytes (the session's
+// bounds.reply, replyfit.go), the largest answer the session's transport
+// takes beside a full window: a message above it breaks the
 // connection for every session of the client's process. A node keeps up
 // to its live runners and 256 removed ones, a failed one with its texts
 // (its last error; its Failed status's message and diagnostics, the

@@ -56,6 +56,11 @@ func transportLimit(nodeLimit, clientLimit int) int {
 type outBounds struct {
 	limit  int // the smaller of the two transports' limits
 	maxOut int // the largest message: limit less what may be queued beside it
+	// reply is the largest answer to a call (a runner list, the status
+	// document, a shutdown report): answers do not pass the window, so
+	// one may leave in the same gRPC batch as a full window of task
+	// events and deliveries, and outSlack. Never above maxOut.
+	reply int
 }
 
 // boundsFor returns the bounds of a session whose window is window (0: a
@@ -63,7 +68,8 @@ type outBounds struct {
 // quarter of the window is in flight, and outSlack travels beside it.
 func boundsFor(window, nodeLimit, clientLimit int) outBounds {
 	limit := transportLimit(nodeLimit, clientLimit)
-	return outBounds{limit: limit, maxOut: limit - outSlack - window/4}
+	maxOut := limit - outSlack - window/4
+	return outBounds{limit: limit, maxOut: maxOut, reply: min(maxOut, limit-outSlack-window)}
 }
 
 // tooLarge says why what, of size bytes, cannot go to the client of node.

@@ -64,7 +64,7 @@ func (a *gatewayActor) shutdownPhase(ctx actor.Context, s *session, m *exov1.GwS
 		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: shutdown phase %s: negative deadline %v or go_on_after %v", ErrInvalidArgument, ph, deadline, goOn)))
 		return
 	}
-	to := ctx.Sender()
+	to, replyMax := ctx.Sender(), s.bounds.reply
 	// A shutdown call: the note that the node shut down (Close) waits for
 	// its report, the last phase's above all.
 	if !a.goCallDone(ctx, s, callID, &callDone{s: s, shutdown: true}, func() {
@@ -78,7 +78,12 @@ func (a *gatewayActor) shutdownPhase(ctx actor.Context, s *session, m *exov1.GwS
 			return
 		}
 		// A phase whose request failed is in the report's Errors.
-		g.system.Root.Send(to, &exov1.GwShutdownPhaseReport{CallId: callID, Phase: m.GetPhase(), Report: ShutdownReportToProto(rep)})
+		out := &exov1.GwShutdownPhaseReport{CallId: callID, Phase: m.GetPhase(), Report: ShutdownReportToProto(rep)}
+		if err := fitShutdownReport(out, out.Report, nil, replyMax); err != nil {
+			g.system.Root.Send(to, errMsg(callID, err))
+			return
+		}
+		g.system.Root.Send(to, out)
 	}) {
 		return
 	}

@@ -1,0 +1,59 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// TestLargeAnswersOneAtATimePerNode: two Clients of one process with one
+// node (they share its connection) ask for one large answer at a time: a
+// runner list in flight keeps the other Client's status document from
+// being asked for, until the list came. Two large answers queued together
+// went out in one gRPC message above the transport's limit, breaking the
+// connection for both.
+func TestLargeAnswersOneAtATimePerNode(t *testing.T) {
+	c1, sent1 := hostileClient(t)
+	c2, sent2 := hostileClient(t)
+	c1.addr, c2.addr = "127.0.0.1:28401", "127.0.0.1:28401"
+	c1.opts.callTimeout, c2.opts.callTimeout = time.Minute, time.Minute
+	listed := make(chan error, 1)
+	go func() { // owner: the test, which reads listed
+		_, err := c1.Runners(context.Background())
+		listed <- err
+	}()
+	list := (<-sent1).(*exov1.GwListRunners)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	_, err := c2.StatusJSON(ctx)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "other call of a large answer") {
+		t.Fatalf("status while a list is in flight: %v; want it to wait for the list, then the context's end", err)
+	}
+	select {
+	case m := <-sent2:
+		t.Fatalf("the second client sent %T while the first's list was in flight", m)
+	default:
+	}
+
+	c1.reply(&exov1.GwRunnerList{CallId: list.GetCallId()})
+	if err := <-listed; err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	got := make(chan error, 1)
+	go func() { // owner: the test, which reads got
+		_, err := c2.StatusJSON(context.Background())
+		got <- err
+	}()
+	doc := (<-sent2).(proto.Message).(*exov1.GwStatusDoc)
+	c2.reply(&exov1.GwStatusDocReply{CallId: doc.GetCallId(), Json: []byte("{}")})
+	if err := <-got; err != nil {
+		t.Fatalf("status after the list: %v", err)
+	}
+}
