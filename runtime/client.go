@@ -556,6 +556,28 @@ func (c *Client) callAs(ctx context.Context, id uint64, msg proto.Message) (prot
 		ctx, cancel = context.WithTimeout(ctx, c.opts.callTimeout)
 		defer cancel()
 	}
+	// Every request, not a task's payload alone: a runner ID of 10 MB in
+	// a StopRunner went out, gRPC refused the batch, and every task of
+	// the process on this node ended as node lost (a review's trial).
+	size, limit := proto.Size(msg), c.messageLimit()
+	if size > limit {
+		err := fmt.Errorf("%w: %s to node %s is %d bytes, more than the %d a request may take (max_message, the smaller of this client's and the node's): %s",
+			ErrMessageTooLarge, requestName(msg), c.NodeName(), size, limit, tooLargeHint(msg))
+		if _, ok := msg.(*exov1.GwSubmit); ok {
+			err = fmt.Errorf("%w (%w)", err, ErrInvalidTask) // as checkTask
+		}
+		return nil, err
+	}
+	// At most 2 × the message limit of requests in flight: more could go
+	// out as one gRPC message above the transport's limit, which breaks
+	// the connection (client_sendbudget.go). Small ones (most) go past it.
+	if size > smallRequest {
+		took, err := c.budget.acquire(ctx, c.ended, size, c.Err)
+		if err != nil {
+			return nil, err
+		}
+		defer c.budget.release(took)
+	}
 	ch := make(chan proto.Message, 1)
 	c.mu.Lock()
 	if c.endErr != nil {
@@ -774,6 +796,9 @@ func taskSize(t Task) int {
 // messageLimit is the largest request both this client and its node take.
 func (c *Client) messageLimit() int {
 	limit := c.opts.maxMessage
+	if limit <= 0 { // a Client made without Dial (tests)
+		limit = gateway.DefaultMaxMessage
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.nodeMax > 0 && c.nodeMax < limit {
@@ -786,19 +811,12 @@ func (c *Client) messageLimit() int {
 // node sends about it into feed (Submit's, or a ClusterClient's handle
 // that outlives this attempt).
 func (c *Client) submitFeed(ctx context.Context, runnerID string, t Task, feed *actors.TaskFeed) error {
-	// At most 2 × the message limit of requests in flight: more could go
-	// out as one gRPC message above the transport's limit, which breaks
-	// the connection (client_sendbudget.go).
-	took, err := c.budget.acquire(ctx, c.ended, taskSize(t)+8*len(t.Params)+len(t.ID)+len(t.Kind)+len(runnerID), c.Err) // 8: a map entry's framing
-	if err != nil {
-		return err
-	}
-	defer c.budget.release(took)
 	id := c.ids.Add(1)
 	c.mu.Lock()
 	c.tasks[id], c.taskIDs[id] = feed, t.ID
 	c.mu.Unlock()
-	_, err = c.callAs(ctx, id, &exov1.GwSubmit{CallId: id, RunnerId: runnerID, TaskId: t.ID, Kind: t.Kind,
+	// callAs checks the request's size and waits for the send budget.
+	_, err := c.callAs(ctx, id, &exov1.GwSubmit{CallId: id, RunnerId: runnerID, TaskId: t.ID, Kind: t.Kind,
 		Payload: t.Payload, Params: t.Params, Timeout: durationpb.New(t.Timeout), Retryable: t.Retryable})
 	if err != nil {
 		c.mu.Lock()

@@ -2,7 +2,12 @@ package runtime
 
 import (
 	"context"
+	"strings"
 	"sync"
+
+	"google.golang.org/protobuf/proto"
+
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
 // sendBudget bounds the bytes of the requests a Client has sent and not
@@ -92,4 +97,23 @@ func (b *sendBudget) grantLocked() {
 		b.used += w.n
 		w.ready <- struct{}{} // capacity 1, sent once
 	}
+}
+
+// smallRequest is the size up to which a request goes without the send
+// budget: 1000 of them (protoactor's largest batch) stay within the 1 MiB
+// the transport's limit holds beyond 2 × max_message.
+const smallRequest = 1 << 10
+
+// requestName names a request as the method that sends it ("StopRunner"
+// for GwStopRunner).
+func requestName(msg proto.Message) string {
+	return "the " + strings.TrimPrefix(string(msg.ProtoReflect().Descriptor().Name()), "Gw") + " request"
+}
+
+// tooLargeHint says what to do about a request above the message limit.
+func tooLargeHint(msg proto.Message) string {
+	if _, ok := msg.(*exov1.GwSubmit); ok {
+		return "make the task's payload, params or IDs smaller, or raise max_message on the node and on the client (WithMaxMessage)"
+	}
+	return "no runner ID, task ID, topic or filter is that long: check what was passed"
 }

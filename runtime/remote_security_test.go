@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,6 +184,36 @@ func TestRemoteRefusals(t *testing.T) {
 	}
 	if _, err := c.Subscribe(exo.TopicTasks, exo.Filter{}, exo.SubscribeOptions{Buffer: -1}); !errors.Is(err, exo.ErrInvalidRequest) {
 		t.Errorf("a negative buffer: %v, want ErrInvalidRequest", err)
+	}
+	// Every request is checked against the message limit, not a task's
+	// payload alone: a runner ID of 10 MB went out and broke the
+	// connection (every task of the process ended as node lost).
+	huge := strings.Repeat("x", 10<<20)
+	if _, err := c.StopRunner(ctx, huge); !errors.Is(err, exo.ErrMessageTooLarge) || !strings.Contains(err.Error(), "the StopRunner request") {
+		t.Errorf("StopRunner of a 10 MB ID: %v, want ErrMessageTooLarge naming the request", err)
+	}
+	if _, err := c.Cancel(ctx, id, huge); !errors.Is(err, exo.ErrMessageTooLarge) {
+		t.Errorf("Cancel of a 10 MB task ID: %v, want ErrMessageTooLarge", err)
+	}
+	if _, err := c.Subscribe(huge, exo.Filter{}, exo.SubscribeOptions{}); !errors.Is(err, exo.ErrMessageTooLarge) {
+		t.Errorf("Subscribe to a 10 MB topic: %v, want ErrMessageTooLarge", err)
+	}
+	// Within this node's limit (64 KiB) each, at once: the node's
+	// answers, which quote the ID, are cut to 32 KiB.
+	var wg sync.WaitGroup
+	stopErrs := make([]error, 4)
+	for i := range stopErrs {
+		wg.Add(1)
+		go func() { // owner: wg
+			defer wg.Done()
+			_, stopErrs[i] = c.StopRunner(ctx, strings.Repeat(fmt.Sprint(i), 60<<10))
+		}()
+	}
+	wg.Wait()
+	for i, err := range stopErrs {
+		if err == nil || errors.Is(err, exo.ErrNodeLost) || len(err.Error()) > 40<<10 {
+			t.Errorf("StopRunner %d of a 60 KiB ID: %d bytes of error (%.200v); want a refusal of at most 40 KiB, the connection kept", i, len(fmt.Sprint(err)), err)
+		}
 	}
 	if c.Err() != nil {
 		t.Errorf("the client after refusals: %v", c.Err())

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -124,6 +125,13 @@ func Error(node string, m *exov1.GwError) error {
 	return e
 }
 
+// errTextMax bounds a GwError's text: it may quote what the client sent
+// (a runner ID of megabytes in "unknown runner …") or a runner's texts,
+// and an error answer above what travels beside a full window breaks the
+// connection (replyfit.go). 32 KiB holds a runner's diagnostics (16 KiB)
+// and a reason with room to spare.
+const errTextMax = 32 << 10
+
 func errMsg(callID uint64, err error) *exov1.GwError {
-	return &exov1.GwError{CallId: callID, Code: Code(err), Detail: Detail(err), Text: err.Error()}
+	return &exov1.GwError{CallId: callID, Code: Code(err), Detail: Detail(err), Text: protocol.Cap(err.Error(), errTextMax)}
 }
