@@ -603,7 +603,7 @@ func (c *Client) callAs(ctx context.Context, id uint64, msg proto.Message) (prot
 		return nil, c.Err()
 	case <-ctx.Done():
 		c.forget(id)
-		return nil, fmt.Errorf("node %s (%s) did not answer: %w", c.NodeName(), c.addr, ctx.Err())
+		return nil, &noAnswerError{fmt.Errorf("node %s (%s) did not answer in time: %w", c.NodeName(), c.addr, ctx.Err())}
 	}
 }
 
@@ -754,6 +754,10 @@ func (c *Client) Runners(ctx context.Context) ([]RunnerInfo, error) {
 // Submit queues a task on a runner of the node and returns its handle,
 // which the node feeds: chunks in order, then exactly one outcome. If the
 // node is lost first, the task ends Failed with a reason naming the node.
+// If ctx ends after the request went out and before the node answered,
+// the error (wrapping ctx.Err()) says the task may be queued all the same:
+// Submit it again with the same ID to get its handle (the node
+// deduplicates task IDs per runner), or Cancel it.
 func (c *Client) Submit(ctx context.Context, runnerID string, t Task) (*TaskHandle, error) {
 	if err := c.Err(); err != nil { // closed or lost: said whatever the task
 		return nil, err
@@ -823,10 +827,26 @@ func (c *Client) submitFeed(ctx context.Context, runnerID string, t Task, feed *
 		delete(c.tasks, id)
 		delete(c.taskIDs, id)
 		c.mu.Unlock()
+		var na *noAnswerError
+		if errors.As(err, &na) {
+			// Sent, but ctx ended before the node's answer: the node may
+			// have queued the task, and its events go to a call forgotten
+			// here. Not cancelled behind the caller's back: a retried
+			// Submit of the same ID is how a host gets the task's handle
+			// (deduplication), and a cancel would end what it retries.
+			return fmt.Errorf("%w; task %q may be queued on runner %s all the same: Submit it again with the same ID to get its handle (the node deduplicates), or Cancel it",
+				err, t.ID, runnerID)
+		}
 		return err
 	}
 	return nil
 }
+
+// noAnswerError is the error of a call that was sent and whose answer did
+// not come before its context ended: what the node did is unknown.
+type noAnswerError struct{ error }
+
+func (e *noAnswerError) Unwrap() error { return e.error }
 
 // Cancel cancels one task, or every task of the runner when taskID is empty,
 // on the node, and returns how many it cancelled, as System.Cancel does
