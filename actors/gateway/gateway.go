@@ -585,6 +585,10 @@ type childRef struct {
 type gatewayActor struct {
 	g        *Gateway
 	sessions map[string]*session
+	// ended says why the sessions that ended last ended, by client key,
+	// for a ping that comes after (endedWhy): the newest endedKeep, the
+	// oldest forgotten first.
+	ended    endedSessions
 	children map[string]childRef // relay actor ID → its subscription
 	// buffered: the sum of the open subscriptions' buffers (childRef.buffer),
 	// at most Config.MaxBufferedEvents.
@@ -743,8 +747,8 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 			// client all is well, and it would wait for its tasks and
 			// streams for ever. Say so instead; the client then ends as
 			// lost (found by exo-actors chaos, seed 22).
-			a.reply(ctx, errMsg(0, fmt.Errorf("%w: this client's session was dropped (no heartbeat for %s); dial again",
-				ErrNoSession, a.g.cfg.SessionTimeout)))
+			a.reply(ctx, errMsg(0, fmt.Errorf("%w: this client's session was dropped (%s); dial again",
+				ErrNoSession, a.ended.why(pidKey(ctx.Sender())))))
 			return
 		}
 		s.lastSeen = time.Now()
@@ -904,6 +908,7 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, kin
 	}
 	s.state = sessionEnded
 	delete(a.sessions, s.key)
+	a.ended.add(s.key, why)
 	ctx.Unwatch(s.pid)
 	if a.g.life() != gatewayStopping {
 		// The client's actor watches the gateway, to learn of its end;
