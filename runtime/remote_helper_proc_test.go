@@ -44,12 +44,16 @@ const helperEnv = "EXO_REMOTE_TEST_HELPER"
 //	           wait for the node's endpoint to end (the test kills the
 //	           node) and print "watched K": the watches protoactor's
 //	           endpoint watcher still held for the node's address
+//	serve-twice: serve with bad configs, then twice (runServeTwice)
 func runHelper(mode string) int {
 	if mode == "panic-node" {
 		return runPanicNode()
 	}
 	if mode == "dial-close" {
 		return runDialClose()
+	}
+	if mode == "serve-twice" {
+		return runServeTwice()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/remote"
@@ -79,21 +81,44 @@ type ServeConfig struct {
 // Server is a System served to remote clients: a protoactor remote on the
 // System's actor system and the node's gateway actor.
 type Server struct {
-	gw     *gateway.Gateway
-	remote *remote.Remote
-	addr   string
+	gw        *gateway.Gateway
+	remote    *remote.Remote
+	addr      string
+	sys       *System
+	closeOnce sync.Once
 }
 
 // Serve makes the System reachable by Dial: it starts protoactor remote
 // (gRPC) on cfg.Listen and the gateway actor. One Serve per process (one
 // protoactor Remote per process), and not in a process that also Dials.
-func (s *System) Serve(cfg ServeConfig) (*Server, error) {
+//
+// cfg is checked before anything starts: a missing Name, a kind whose
+// Spec.Kind is not its name or whose spec is invalid, a negative bound
+// fail with an error wrapping ErrInvalidConfig that names the field, and
+// the System may Serve again with the config fixed. A second Serve while
+// one of the process runs is refused (ErrInvalidConfig, naming the address
+// served), the first going on. A System serves once: after its Server's
+// Close, or a Serve that failed after its remote started (an address in
+// use, say), serving again takes a new System.
+func (s *System) Serve(cfg ServeConfig) (srv *Server, err error) {
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}
 	if err := checkSessionTimeout(cfg.SessionTimeout, "ServeConfig.SessionTimeout"); err != nil {
 		return nil, err
 	}
+	// Everything that can be checked is checked before the remote starts:
+	// a failure after it leaves the System unable to serve again (its
+	// actor system keeps the remote's actors), and a host's retry with a
+	// fixed config then failed with "start remote: spawn: name exists".
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if err := s.beginServe(); err != nil {
+		return nil, err
+	}
+	remoteStarted := false
+	defer func() { s.endServe(srv, remoteStarted) }()
 	if cfg.Logger == nil {
 		cfg.Logger = logrus.New()
 	}
@@ -114,6 +139,7 @@ func (s *System) Serve(cfg ServeConfig) (*Server, error) {
 		return nil, err
 	}
 	r := remote.NewRemote(s.node.System(), rc)
+	remoteStarted = true // a failed start, too, may have registered its actors
 	if err := gateway.StartRemote(r); err != nil {
 		return nil, err
 	}
@@ -141,7 +167,110 @@ func (s *System) Serve(cfg ServeConfig) (*Server, error) {
 		r.Shutdown(false)
 		return nil, err
 	}
-	return &Server{gw: gw, remote: r, addr: s.node.System().Address()}, nil
+	return &Server{gw: gw, remote: r, addr: s.node.System().Address(), sys: s}, nil
+}
+
+// check says what of cfg cannot work, in ServeConfig's terms, before
+// anything starts.
+func (cfg ServeConfig) check() error {
+	if cfg.Name == "" {
+		return fmt.Errorf("%w: ServeConfig.Name is empty: name the node (its clients and its cluster see the name, e.g. %q)", ErrInvalidConfig, "node-a")
+	}
+	if cfg.MaxMessage < 0 {
+		return fmt.Errorf("%w: ServeConfig.MaxMessage is %d: want 0 (the default, 4 MiB) or more", ErrInvalidConfig, cfg.MaxMessage)
+	}
+	names := make([]string, 0, len(cfg.Kinds))
+	for name := range cfg.Kinds {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		k := cfg.Kinds[name]
+		if k.Spec.Kind != name {
+			return fmt.Errorf("%w: ServeConfig.Kinds[%q] has a Spec of kind %q: a kind's Spec.Kind is its name in Kinds", ErrInvalidConfig, name, k.Spec.Kind)
+		}
+		if k.MaxRunners < 0 {
+			return fmt.Errorf("%w: ServeConfig.Kinds[%q].MaxRunners is %d: want 0 (no bound of its own) or more", ErrInvalidConfig, name, k.MaxRunners)
+		}
+		if err := toRunnerSpec(k.Spec).Validate(); err != nil {
+			return fmt.Errorf("%w: ServeConfig.Kinds[%q].Spec: %w", ErrInvalidConfig, name, err)
+		}
+	}
+	return nil
+}
+
+// serveState is where a process and a System are in serving. Transitions:
+// serveNone → serveStarting (Serve began) → serveRunning (it succeeded),
+// serveNone (it failed before the remote started) or serveSpent (it
+// failed after); serveRunning → serveSpent (Server.Close). A System whose
+// remote started once never serves again: protoactor registers the
+// remote's actors on the actor system for good.
+type serveState int
+
+const (
+	serveNone serveState = iota
+	serveStarting
+	serveRunning
+	serveSpent
+)
+
+// processServe is the process's Serve, if one runs or is starting: one
+// protoactor Remote per process (its gRPC logger is global).
+var processServe struct {
+	mu   sync.Mutex
+	by   *System // the System that serves, while starting or running
+	addr string  // its address, once running
+}
+
+// beginServe claims the process's and s's Serve, or says why it cannot.
+func (s *System) beginServe() error {
+	processServe.mu.Lock()
+	defer processServe.mu.Unlock()
+	where := processServe.addr
+	if where == "" {
+		where = "(starting)"
+	}
+	switch {
+	case s.served == serveSpent:
+		return fmt.Errorf("%w: this System served before (its Server was closed, or a Serve failed after its remote started): a System serves once; start a new System to serve again",
+			ErrInvalidConfig)
+	case processServe.by == s:
+		return fmt.Errorf("%w: this System already serves on %s: one Serve per System (use that Server, or Close it and start a new System)",
+			ErrInvalidConfig, where)
+	case processServe.by != nil:
+		return fmt.Errorf("%w: another System of this process already serves on %s: one Serve per process (one protoactor Remote per process: docs/remote.md); run another node in a process of its own",
+			ErrInvalidConfig, where)
+	}
+	processServe.by, s.served = s, serveStarting
+	return nil
+}
+
+// endServe records how Serve ended: srv (nil: it failed), and whether its
+// remote had started.
+func (s *System) endServe(srv *Server, remoteStarted bool) {
+	processServe.mu.Lock()
+	defer processServe.mu.Unlock()
+	switch {
+	case srv != nil:
+		processServe.addr, s.served = srv.addr, serveRunning
+		return
+	case remoteStarted:
+		s.served = serveSpent
+	default:
+		s.served = serveNone
+	}
+	processServe.by, processServe.addr = nil, ""
+}
+
+// closedServe records that srv was closed: its process may serve again
+// (another System), its System never.
+func (s *System) closedServe() {
+	processServe.mu.Lock()
+	defer processServe.mu.Unlock()
+	s.served = serveSpent
+	if processServe.by == s {
+		processServe.by, processServe.addr = nil, ""
+	}
 }
 
 // Addr returns the address clients Dial.
@@ -179,7 +308,10 @@ func (srv *Server) WaitIdle(ctx context.Context) error { return srv.gw.WaitIdle(
 // called more than once, also at once: later calls wait for the first.
 func (srv *Server) Close() {
 	srv.gw.Close()
-	srv.remote.Shutdown(false)
+	srv.closeOnce.Do(func() {
+		srv.remote.Shutdown(false)
+		srv.sys.closedServe()
+	})
 }
 
 // SkipGoodbyes makes a Close under way (or one to come) stop waiting for

@@ -73,6 +73,9 @@ var (
 type System struct {
 	node *actors.Node
 	http *httpapi.Server // nil unless Config.Health.HTTP.Addr is set (health.go)
+	// served is where this System is in serving (serve.go); guarded by
+	// processServe.mu.
+	served serveState
 }
 
 // New starts a System: the actor system, the supervision tree and the

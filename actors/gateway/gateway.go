@@ -586,7 +586,7 @@ type gatewayActor struct {
 	g        *Gateway
 	sessions map[string]*session
 	// ended says why the sessions that ended last ended, by client key,
-	// for a ping that comes after (endedWhy): the newest endedKeep, the
+	// for a ping that comes after (endedSessions.why): the newest endedKeep, the
 	// oldest forgotten first.
 	ended    endedSessions
 	children map[string]childRef // relay actor ID → its subscription
