@@ -559,10 +559,13 @@ func (c *Client) callAs(ctx context.Context, id uint64, msg proto.Message) (prot
 	// Every request, not a task's payload alone: a runner ID of 10 MB in
 	// a StopRunner went out, gRPC refused the batch, and every task of
 	// the process on this node ended as node lost (a review's trial).
+	// The bound is max_message and room for what a request carries beside
+	// a task's payload and params (the node's own check counts only
+	// those): IDs, kind, framing.
 	size, limit := proto.Size(msg), c.messageLimit()
-	if size > limit {
-		err := fmt.Errorf("%w: %s to node %s is %d bytes, more than the %d a request may take (max_message, the smaller of this client's and the node's): %s",
-			ErrMessageTooLarge, requestName(msg), c.NodeName(), size, limit, tooLargeHint(msg))
+	if size > limit+requestSlack {
+		err := fmt.Errorf("%w: %s to node %s is %d bytes, more than the %d a request may take (max_message %d, the smaller of this client's and the node's, and %d for IDs and framing): %s",
+			ErrMessageTooLarge, requestName(msg), c.NodeName(), size, limit+requestSlack, limit, requestSlack, tooLargeHint(msg))
 		if _, ok := msg.(*exov1.GwSubmit); ok {
 			err = fmt.Errorf("%w (%w)", err, ErrInvalidTask) // as checkTask
 		}
@@ -727,7 +730,7 @@ func (c *Client) StopRunner(ctx context.Context, id string) (*StopResult, error)
 	}
 	r := res
 	out := &StopResult{RunnerID: r.GetRunnerId(), Generation: r.GetGeneration(), EndedBy: r.GetEndedBy(), Total: r.GetTotal().AsDuration(),
-		Exit: exitFromText(r.GetExit())}
+		Exit: exitFromText(r.GetExit()), Complaint: r.GetComplaint()}
 	for _, name := range r.GetSteps() {
 		out.Steps = append(out.Steps, StopStep{Name: name}) // names only: the node's times are not on the wire
 	}

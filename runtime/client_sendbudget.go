@@ -99,6 +99,13 @@ func (b *sendBudget) grantLocked() {
 	}
 }
 
+// requestSlack is what a request may carry beyond max_message: a task's
+// payload and params count against max_message on the node, its IDs, kind
+// and framing do not. Two requests in flight at the budget's bound
+// (2 × max_message, each clipped to it) and 998 small ones stay within
+// the transport's 2 × max_message + 1 MiB.
+const requestSlack = 64 << 10
+
 // smallRequest is the size up to which a request goes without the send
 // budget: 1000 of them (protoactor's largest batch) stay within the 1 MiB
 // the transport's limit holds beyond 2 × max_message.
