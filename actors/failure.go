@@ -215,6 +215,11 @@ type StopResult struct {
 	Failure *RunnerFailure
 	// Resources is how the runner's resources closed (process, then pipes).
 	Resources *resources.CloseReport
+	// Complaint is what the runner reported wrong during its stop, the
+	// first such thing: "wrote bad output (…); its stdout was not read
+	// after it" or "sent TerminationError: …"; empty when nothing. Summary
+	// ends with it.
+	Complaint string
 }
 
 // Ended says how the stop ended, for people: EndedBy, followed by the exit
@@ -245,6 +250,13 @@ const (
 // exit status as in Ended. Write "stopped X: "+Summary(), not "ended by
 // "+Ended(), which reads "ended by not running" for some values.
 func (r *StopResult) Summary() string {
+	if r.Complaint != "" {
+		return r.summary() + "; during its stop the runner " + r.Complaint
+	}
+	return r.summary()
+}
+
+func (r *StopResult) summary() string {
 	switch r.EndedBy {
 	case "shutdown frame":
 		return "ended by the Shutdown frame" + strings.TrimPrefix(r.ended(), r.EndedBy)

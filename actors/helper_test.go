@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -32,6 +33,12 @@ func helperMain(mode string) int {
 		err := runner.Serve(context.Background(), exitOnShutdown{})
 		fmt.Fprintln(os.Stderr, "helper runner:", err)
 		return 1
+	case "garbage-on-shutdown", "termination-on-shutdown":
+		return helperComplainOnShutdown(mode == "garbage-on-shutdown")
+	case "raw-no-cancel-cap":
+		return helperRawNoCancelCap()
+	case "index-from-1", "ready-mid-task", "double-ack":
+		return helperMisbehave(mode)
 	case "no-ack":
 		return helperNoAck(false)
 	case "close-stdin":
@@ -318,4 +325,168 @@ func helperCutFrameExit() int {
 	_, _ = os.Stdout.Write(append([]byte{100}, "0123456789"...))
 	fmt.Fprintln(os.Stderr, "helper: died mid-frame")
 	return 2
+}
+
+// helperComplainOnShutdown is a raw runner that, on its Shutdown frame,
+// reports ShuttingDown, then writes bad bytes (garbage) or a
+// TerminationError, and exits 0.
+func helperComplainOnShutdown(garbage bool) int {
+	r := frame.NewReader(os.Stdin)
+	w := frame.NewWriter(os.Stdout)
+	status := func(k exov1.RunnerStatusKind) *exov1.RunnerEnvelope {
+		return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{Status: &exov1.RunnerStatus{Kind: k}}}}
+	}
+	_ = w.Write(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{MinVersion: 1, MaxVersion: 1, Pid: int32(os.Getpid())}}})
+	var in exov1.SupervisorEnvelope
+	if err := r.Read(&in); err != nil || in.GetHelloAccepted() == nil {
+		return 1
+	}
+	_ = w.Write(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{
+		Status: &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, TotalLayers: 1}}}})
+	_ = w.Write(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED))
+	_ = w.Write(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+	for {
+		var m exov1.SupervisorEnvelope
+		if err := r.Read(&m); err != nil {
+			return 1
+		}
+		if m.GetShutdown() == nil {
+			continue
+		}
+		_ = w.Write(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN))
+		if garbage {
+			// A frame of 5 bytes that is no envelope: a field 1 of 16
+			// bytes with 3 there.
+			_, _ = os.Stdout.Write([]byte{5, 0x0a, 0x10, 'a', 'b', 'c'})
+		} else {
+			_ = w.Write(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TerminationError{TerminationError: &exov1.TerminationError{Message: "model file went away"}}})
+		}
+		_ = w.Write(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN))
+		return 0
+	}
+}
+
+// helperRawNoCancelCap is a raw runner that announces no capabilities, runs
+// every task for ever (heartbeats with growing token counts), and exits 7
+// when it reads a Cancel: a stop's drain deadline sends one whatever the
+// capabilities (docs/protocol.md, "Shutdown"). On its Shutdown frame it
+// exits 0.
+func helperRawNoCancelCap() int {
+	r := frame.NewReader(os.Stdin)
+	w := frame.NewWriter(os.Stdout)
+	var mu sync.Mutex
+	send := func(env *exov1.RunnerEnvelope) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = w.Write(env)
+	}
+	status := func(k exov1.RunnerStatusKind) *exov1.RunnerEnvelope {
+		return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{Status: &exov1.RunnerStatus{Kind: k}}}}
+	}
+	send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{MinVersion: 1, MaxVersion: 1, Pid: int32(os.Getpid())}}})
+	var in exov1.SupervisorEnvelope
+	if err := r.Read(&in); err != nil || in.GetHelloAccepted() == nil {
+		return 1
+	}
+	send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{
+		Status: &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, TotalLayers: 1}}}})
+	send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED))
+	send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+	go func() { // the runner's own heartbeat; the process exits under it
+		tick := time.NewTicker(10 * time.Millisecond) // the runner's own pace
+		for seq := uint64(1); ; seq++ {
+			<-tick.C
+			send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Heartbeat{Heartbeat: &exov1.Heartbeat{Seq: seq, TokensProduced: seq}}})
+		}
+	}()
+	for {
+		var m exov1.SupervisorEnvelope
+		if err := r.Read(&m); err != nil {
+			return 1
+		}
+		switch {
+		case m.GetTask() != nil:
+			id := m.GetTask().GetId()
+			send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskStatusUpdated{TaskStatusUpdated: &exov1.TaskStatusUpdated{TaskId: id, Status: exov1.TaskStatus_TASK_STATUS_RUNNING}}})
+			send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING))
+			send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskAcknowledged{TaskAcknowledged: &exov1.TaskAcknowledged{TaskId: id}}})
+		case m.GetCancel() != nil:
+			return 7
+		case m.GetShutdown() != nil:
+			return 0
+		}
+	}
+}
+
+// helperMisbehave is a raw runner (capability "progress") whose tasks
+// break one rule of docs/protocol.md each, by mode: "index-from-1" counts
+// its chunks from 1; "double-ack" acknowledges each task twice; both then
+// stream 3 chunks and complete. "ready-mid-task" reports Ready right after
+// the acknowledgement and then works for ever with frozen counters.
+func helperMisbehave(mode string) int {
+	r := frame.NewReader(os.Stdin)
+	w := frame.NewWriter(os.Stdout)
+	var mu sync.Mutex
+	send := func(env *exov1.RunnerEnvelope) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = w.Write(env)
+	}
+	status := func(k exov1.RunnerStatusKind) *exov1.RunnerEnvelope {
+		return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{Status: &exov1.RunnerStatus{Kind: k}}}}
+	}
+	taskStatus := func(id string, st exov1.TaskStatus) *exov1.RunnerEnvelope {
+		return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskStatusUpdated{TaskStatusUpdated: &exov1.TaskStatusUpdated{TaskId: id, Status: st}}}
+	}
+	send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{MinVersion: 1, MaxVersion: 1, Pid: int32(os.Getpid()), Capabilities: []string{"progress"}}}})
+	var in exov1.SupervisorEnvelope
+	if err := r.Read(&in); err != nil || in.GetHelloAccepted() == nil {
+		return 1
+	}
+	send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{
+		Status: &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, TotalLayers: 1}}}})
+	send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED))
+	send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+	go func() { // the runner's own heartbeat, counters frozen; the process exits under it
+		tick := time.NewTicker(10 * time.Millisecond) // the runner's own pace
+		for seq := uint64(1); ; seq++ {
+			<-tick.C
+			send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Heartbeat{Heartbeat: &exov1.Heartbeat{Seq: seq}}})
+		}
+	}()
+	for {
+		var m exov1.SupervisorEnvelope
+		if err := r.Read(&m); err != nil {
+			return 1
+		}
+		if m.GetShutdown() != nil {
+			return 0
+		}
+		t := m.GetTask()
+		if t == nil {
+			continue
+		}
+		id := t.GetId()
+		send(taskStatus(id, exov1.TaskStatus_TASK_STATUS_RUNNING))
+		send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING))
+		ack := &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskAcknowledged{TaskAcknowledged: &exov1.TaskAcknowledged{TaskId: id}}}
+		send(ack)
+		if mode == "ready-mid-task" {
+			send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+			continue // and never ends the task
+		}
+		if mode == "double-ack" {
+			send(ack)
+		}
+		first := uint64(0)
+		if mode == "index-from-1" {
+			first = 1
+		}
+		for i := range uint64(3) {
+			send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_ChunkGenerated{ChunkGenerated: &exov1.ChunkGenerated{TaskId: id, Index: first + i,
+				Chunk: &exov1.ChunkGenerated_Token{Token: &exov1.TokenChunk{Text: fmt.Sprint("t", i)}}}}})
+		}
+		send(taskStatus(id, exov1.TaskStatus_TASK_STATUS_COMPLETE))
+		send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+	}
 }

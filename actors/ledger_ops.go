@@ -23,6 +23,17 @@ func (l *ledger) stopTimers() {
 }
 
 // sentIDs lists the IDs of the tasks that were sent to the runner.
+// ackedTask returns the ID of a task the runner has acknowledged and not
+// ended, if any (its work is what the no-progress check watches).
+func (l *ledger) ackedTask() (string, bool) {
+	for id, e := range l.live {
+		if e.state == taskAcked {
+			return id, true
+		}
+	}
+	return "", false
+}
+
 func (l *ledger) sentIDs() []string {
 	var ids []string
 	for id, e := range l.live {

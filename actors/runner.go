@@ -146,6 +146,9 @@ type runnerActor struct {
 	// ackedWhileReady counts this process's tasks acknowledged while it
 	// reported Ready: it skipped StatusUpdated{Running} (noteAckWhileReady).
 	ackedWhileReady uint64
+	// readyMidTask counts this process's Ready reports while a task it
+	// acknowledged runs (noteReadyMidTask).
+	readyMidTask uint64
 
 	// Evidence about how the process ends.
 	exit *proc.ExitStatus
@@ -196,6 +199,23 @@ type stopState struct {
 	// Shutdown frame); a status other than Shutdown or Failed after it is
 	// a protocol error, not late word (onRunnerStatus).
 	runnerSaid bool
+	// complaint: the first thing the runner reported wrong during the
+	// stop (StopResult.Complaint), bounded by protocol.TextMax.
+	complaint string
+}
+
+// complain records what the runner reported wrong during its stop (the
+// first thing only) and logs it: before, bad output after the Shutdown
+// frame and a TerminationError were dropped in silence, and the stop was
+// blamed on stop_grace (a Python runner's trial).
+func (a *runnerActor) complain(what string) {
+	if a.stop == nil {
+		return
+	}
+	a.log.WithField("stop_complaint", what).Warn("runner reported something wrong during its stop")
+	if a.stop.complaint == "" {
+		a.stop.complaint = protocol.Cap(what, protocol.TextMax)
+	}
 }
 
 func newRunnerActor(node *nodeConfig, s *slot) actor.Actor {
@@ -457,6 +477,8 @@ func (a *runnerActor) onFrame(ctx actor.Context, env *exov1.RunnerEnvelope, now 
 		a.termination = b.TerminationError.GetMessage()
 		if a.life.alive() {
 			a.fail(ctx, errhandler.KindTerminationError, SourceTermination, "runner sent TerminationError: "+a.termination, nil)
+		} else {
+			a.complain("sent TerminationError: " + a.termination)
 		}
 	case *exov1.RunnerEnvelope_Hello:
 		if !a.handshaken() && a.stop != nil {
@@ -585,9 +607,24 @@ func (a *runnerActor) onRunnerStatus(ctx actor.Context, st *exov1.RunnerStatus) 
 	}
 	a.setStatus(st, "runner reported")
 	if to == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY {
+		if id, busy := a.slot.tasks.ackedTask(); busy {
+			a.noteReadyMidTask(id)
+		}
 		a.node.policy.RunnerReady(a.slot.id) // resolves a retried failure; starts the stable period
 	}
 	a.dispatch(ctx)
+}
+
+// working says whether the no-progress check watches the runner: it
+// reports Running, or it runs a task it acknowledged whatever it reports
+// (a Ready mid-task, or no Running before the acknowledgement, would
+// otherwise hide a runner stuck in its task: a Python runner's trial).
+func (a *runnerActor) working(kind exov1.RunnerStatusKind) bool {
+	if kind == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING {
+		return true
+	}
+	_, acked := a.slot.tasks.ackedTask()
+	return acked
 }
 
 // refusedText is what a watchdog failure adds when the node refused a
@@ -677,6 +714,13 @@ func (a *runnerActor) onReaderClosed(ctx actor.Context, m *proc.ReaderClosed) {
 		a.onOutputEnded(ctx, m.Err)
 	case lifeExited:
 		a.classifyExit(ctx) // every frame the runner wrote before dying is in
+	case lifeStopping, lifeReaping:
+		// Output cut mid-frame is a process dying under its stop: said by
+		// its exit. Bad bytes are the runner's to answer for: nothing it
+		// writes after them is read, its Shutdown status included.
+		if m.Err != nil && !errors.Is(m.Err, frame.ErrTruncated) && a.failure == nil {
+			a.complain("wrote bad output (" + m.Err.Error() + "); its stdout was not read after it")
+		}
 	}
 	a.pipeDone(ctx, pipeReader)
 }
@@ -847,9 +891,13 @@ func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
 		case now.Sub(a.lastHeartbeat) > t.HeartbeatTimeout:
 			a.fail(ctx, errhandler.KindHang, SourceHeartbeat,
 				fmt.Sprintf("runner hangs: no heartbeat for %s (limit %s)", now.Sub(a.lastHeartbeat).Round(time.Millisecond), t.HeartbeatTimeout), nil)
-		case kind == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING && a.caps[protocol.CapProgress] && now.Sub(a.lastProgress) > t.ProgressTimeout:
+		case a.caps[protocol.CapProgress] && now.Sub(a.lastProgress) > t.ProgressTimeout && a.working(kind):
+			while := "while Running"
+			if kind != exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING {
+				while = "while it runs a task (it reports " + protocol.StatusName(kind) + ")"
+			}
 			a.fail(ctx, errhandler.KindNoProgress, SourceProgress,
-				fmt.Sprintf("runner makes no progress: heartbeats but counters frozen for %s while Running (limit %s)", now.Sub(a.lastProgress).Round(time.Millisecond), t.ProgressTimeout)+a.refusedText(), nil)
+				fmt.Sprintf("runner makes no progress: heartbeats but counters frozen for %s %s (limit %s)", now.Sub(a.lastProgress).Round(time.Millisecond), while, t.ProgressTimeout)+a.refusedText(), nil)
 		case loadingWatched(kind) && now.Sub(a.lastLayers) > t.LoadingStall:
 			at := protocol.FormatStatus(a.status)
 			if kind != exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING {
@@ -1016,6 +1064,7 @@ func (a *runnerActor) finishStop(ctx actor.Context, closed *resources.CloseRepor
 			res.EndedBy = s.steps[n-1].Name
 		}
 		res.Steps = s.steps
+		res.Complaint = s.complaint
 	}
 	res.Resources = closed
 	a.result = res

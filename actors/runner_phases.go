@@ -195,7 +195,12 @@ func (a *runnerActor) drainDeadlinePassed(ctx actor.Context) {
 			a.drain.unfinished++
 			continue
 		}
-		if a.p != nil && a.exit == nil && a.caps[protocol.CapCancel] {
+		// Whatever its capabilities (docs/protocol.md, "Shutdown"): the
+		// task is over for the node, and a runner that can stop it early
+		// without having said so should. Before, a runner without
+		// `cancel` was not told, against the docs (a Python runner's
+		// trial).
+		if a.p != nil && a.exit == nil {
 			_ = a.p.Send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_Cancel{Cancel: &exov1.Cancel{Target: &exov1.Cancel_TaskId{TaskId: id}}}})
 		}
 		a.endTask(nil, e, exov1.TaskStatus_TASK_STATUS_TIMED_OUT, reason)

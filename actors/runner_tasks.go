@@ -318,7 +318,11 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 			return
 		}
 		if e.state != taskRunning {
-			a.protocolViolation(fmt.Sprintf("task %q: TaskAcknowledged before TaskStatus Running", id))
+			what := "before TaskStatus Running"
+			if e.state == taskAcked {
+				what = "twice"
+			}
+			a.protocolViolation(fmt.Sprintf("task %q: TaskAcknowledged %s", id, what))
 			return
 		}
 		e.state = taskAcked
@@ -332,7 +336,16 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 			a.protocolViolation(fmt.Sprintf("task %q: chunk before TaskAcknowledged", id))
 			return
 		}
-		if att, ok := e.handle.push(b.ChunkGenerated); ok {
+		att, ok, sent, misindexed := e.handle.pushRunners(b.ChunkGenerated)
+		if misindexed && !e.misindexed {
+			// Once per task: a runner that counts from 1 would otherwise
+			// log every chunk.
+			e.misindexed = true
+			a.slot.countViolation()
+			a.log.WithField("reason", fmt.Sprintf("task %q: chunk index %d where %d was due (a task's chunks count from 0, each attempt anew)", id, sent, b.ChunkGenerated.GetIndex())).
+				Warn("protocol error from runner: chunk delivered at its place in the stream, its index corrected; said once per task")
+		}
+		if ok {
 			tc := a.newTaskChunk()
 			tc.RunnerID, tc.TaskID, tc.Attempt, tc.Chunk = a.slot.id, id, att, b.ChunkGenerated
 			a.emit(tc)
@@ -357,9 +370,8 @@ func taskFrameName(env *exov1.RunnerEnvelope) string {
 
 // noteAckWhileReady: the runner acknowledged task id while it reports
 // Ready, so it skipped StatusUpdated{Running} (docs/protocol.md, Tasks,
-// step 2). The task runs as usual, but the runner shows Ready while it
-// works, and the no-progress check (which watches a Running runner) does
-// not watch it: a protocol error, counted in RunnerInfo.ProtocolErrors for
+// step 2). The task runs as usual, watched by the no-progress check
+// (working), but the runner shows Ready while it works: a protocol error, counted in RunnerInfo.ProtocolErrors for
 // every such task and logged for the first of each process only (a runner
 // that never reports Running would log it on every task).
 func (a *runnerActor) noteAckWhileReady(id string) {
@@ -370,8 +382,25 @@ func (a *runnerActor) noteAckWhileReady(id string) {
 	}
 	a.log.WithFields(logrus.Fields{"task_id": id,
 		"reason": fmt.Sprintf("task %q acknowledged while the runner reports Ready: no StatusUpdated{Running} before it (docs/protocol.md, Tasks, step 2)", id)}).
-		Warn("protocol error from runner: it shows Ready while it runs tasks, so the no-progress check does not watch them; " +
-			"the task runs as usual (logged once per runner process, counted in ProtocolErrors for each task)")
+		Warn("protocol error from runner: it shows Ready while it runs tasks; the task runs as usual, watched by the no-progress check all the same " +
+			"(logged once per runner process, counted in ProtocolErrors for each task)")
+}
+
+// noteReadyMidTask: the runner reported Ready while task id, which it
+// acknowledged, has not ended (docs/protocol.md, Tasks, step 6: Ready once
+// no task runs). Shown as reported, and its tasks stay watched by the
+// no-progress check (working); a protocol error, counted for each such
+// report and logged for the first of each process only.
+func (a *runnerActor) noteReadyMidTask(id string) {
+	a.slot.countViolation()
+	a.readyMidTask++
+	if a.readyMidTask > 1 {
+		return
+	}
+	a.log.WithFields(logrus.Fields{"task_id": id,
+		"reason": fmt.Sprintf("runner reported Ready while task %q runs (Ready comes once no task runs: docs/protocol.md, Tasks, step 6)", id)}).
+		Warn("protocol error from runner: shown Ready, and its running tasks stay watched by the no-progress check " +
+			"(logged once per runner process, counted in ProtocolErrors for each report)")
 }
 
 func (a *runnerActor) onCancel(ctx actor.Context, m *cancelTasks) {

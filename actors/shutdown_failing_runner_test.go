@@ -112,3 +112,59 @@ func TestStopSaysANonZeroExitAfterTheShutdownFrame(t *testing.T) {
 			e.Message == "runner stopped, but its process did not exit 0 after the Shutdown frame"
 	})
 }
+
+// TestStopSaysWhatTheRunnerReportedWrong: bad output after the Shutdown
+// frame, or a TerminationError during the stop, is in the StopResult
+// (Complaint, at the end of Summary) and logged at warn. Before, both were
+// dropped in silence, and the bad output's stop was blamed on stop_grace
+// (a Python runner's trial).
+func TestStopSaysWhatTheRunnerReportedWrong(t *testing.T) {
+	n := startNode(t)
+	ctx := ctxT(t)
+	for _, tc := range []struct{ mode, want string }{
+		{"garbage-on-shutdown", "during its stop the runner wrote bad output ("},
+		{"termination-on-shutdown", "during its stop the runner sent TerminationError: model file went away"},
+	} {
+		id := spawnHelper(t, n, "complain", tc.mode, true)
+		res, err := n.StopRunner(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(res.Summary(), tc.want) || res.Failure != nil {
+			t.Errorf("%s: summary %q, failure %v; want it to say %q, no failure", tc.mode, res.Summary(), res.Failure, tc.want)
+		}
+		n.logs.waitLog(t, 20*time.Second, tc.mode+": the complaint logged at warn", func(e *logrus.Entry) bool {
+			return e.Level == logrus.WarnLevel && e.Data["runner_id"] == id && e.Message == "runner reported something wrong during its stop"
+		})
+	}
+}
+
+// TestDrainDeadlineCancelsWhateverTheCapabilities: a stop's drain deadline
+// sends Cancel for each task it cuts to a runner that did not announce
+// `cancel` too, as docs/protocol.md says (the helper exits 7 on a Cancel,
+// 0 on the Shutdown frame). Before, such a runner was told nothing (a
+// Python runner's trial).
+func TestDrainDeadlineCancelsWhateverTheCapabilities(t *testing.T) {
+	n := startNode(t, func(c *actors.NodeConfig) { c.Timeouts.StopDrain = 50 * time.Millisecond })
+	ctx := ctxT(t)
+	id := spawnHelper(t, n, "nocancel", "raw-no-cancel-cap", true)
+	h := mustSubmit(t, n, id, textTask("long", 1))
+	n.rec.waitFor(t, 20*time.Second, "the task acknowledged", func(evs []actors.Event) bool {
+		for _, e := range evs {
+			if a, ok := e.(*actors.TaskAcknowledged); ok && a.TaskID == "long" {
+				return true
+			}
+		}
+		return false
+	})
+	res, err := n.StopRunner(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Exit == nil || res.Exit.Code != 7 {
+		t.Errorf("stop: %s (exit %v); want the runner to have read a Cancel (exit 7) before its Shutdown frame", res.Summary(), res.Exit)
+	}
+	if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_TIMED_OUT {
+		t.Errorf("task outcome %s %q; want TimedOut by the drain deadline", actors.TaskStatusName(o.Status), o.Reason)
+	}
+}

@@ -251,6 +251,25 @@ func (h *TaskHandle) retry(reason string) (attempt, discarded int) {
 func (h *TaskHandle) push(c *Chunk) (int, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	return h.pushLocked(c)
+}
+
+// pushRunners is push for a chunk as the runner wrote it: its index must
+// be the chunk's position in the attempt. One that is not is delivered at
+// its position all the same (the pipe's order is the stream's), its index
+// set to it; sent is then the index the runner wrote, and misindexed true.
+func (h *TaskHandle) pushRunners(c *Chunk) (attempt int, ok bool, sent uint64, misindexed bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if want := uint64(h.n); c.GetIndex() != want && h.outcome == nil {
+		sent, misindexed = c.GetIndex(), true
+		c.Index = want
+	}
+	attempt, ok = h.pushLocked(c)
+	return attempt, ok, sent, misindexed
+}
+
+func (h *TaskHandle) pushLocked(c *Chunk) (int, bool) {
 	if h.outcome != nil {
 		return 0, false
 	}
@@ -503,6 +522,9 @@ type taskEntry struct {
 	// are in order when they follow it.
 	cancelFrom taskState
 	timers     [3]timerSlot // ack, timeout, cancel wait
+	// misindexed: a chunk of the task came with an index other than its
+	// position (said once per task: pushRunners).
+	misindexed bool
 }
 
 const (

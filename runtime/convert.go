@@ -241,7 +241,7 @@ func fromStopResult(r *actors.StopResult) *StopResult {
 		return nil
 	}
 	out := &StopResult{RunnerID: r.RunnerID, Generation: r.Generation, EndedBy: r.EndedBy, Exit: fromExit(r.Exit),
-		Total: r.Total, Failure: fromRunnerFailure(r.Failure), Resources: fromCloseReport(r.Resources)}
+		Total: r.Total, Failure: fromRunnerFailure(r.Failure), Resources: fromCloseReport(r.Resources), Complaint: r.Complaint}
 	for _, s := range r.Steps {
 		out.Steps = append(out.Steps, StopStep(s))
 	}

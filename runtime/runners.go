@@ -165,6 +165,11 @@ type StopResult struct {
 	Failure *RunnerFailure
 	// Resources is how the runner's resources closed (process, then pipes).
 	Resources *CloseReport
+	// Complaint is what the runner reported wrong during its stop, the
+	// first such thing: "wrote bad output (…); its stdout was not read
+	// after it" or "sent TerminationError: …"; empty when nothing (and from
+	// a node of an earlier release). Summary ends with it.
+	Complaint string
 }
 
 // Ended says how the stop ended, for people: EndedBy, followed by the exit
@@ -179,7 +184,7 @@ func (r *StopResult) Ended() string {
 // Shutdown frame", "was not running", "was waiting to restart: the
 // restart was cancelled"): write "stopped X: "+Summary() (actors.StopResult.Summary).
 func (r *StopResult) Summary() string {
-	return (&actors.StopResult{EndedBy: r.EndedBy, Exit: toExit(r.Exit)}).Summary()
+	return (&actors.StopResult{EndedBy: r.EndedBy, Exit: toExit(r.Exit), Complaint: r.Complaint}).Summary()
 }
 
 // CloseOutcome is how one resource's close ended.

@@ -1629,7 +1629,7 @@ func runnerInfo(ri actors.RunnerInfo) *exov1.GwRunnerInfo {
 
 func stopReply(callID uint64, r *actors.StopResult) *exov1.GwRunnerStopped {
 	out := &exov1.GwRunnerStopped{CallId: callID, RunnerId: r.RunnerID, Generation: r.Generation, EndedBy: r.EndedBy,
-		Total: durationpb.New(r.Total)}
+		Total: durationpb.New(r.Total), Complaint: r.Complaint}
 	if r.Exit != nil {
 		out.Exit = r.Exit.String()
 	}

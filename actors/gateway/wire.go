@@ -433,7 +433,7 @@ func closeReportFromWire(m *exov1.GwCloseReport) *resources.CloseReport {
 
 func stopResultToWire(r *actors.StopResult) *exov1.GwStopResult {
 	out := &exov1.GwStopResult{RunnerId: r.RunnerID, Generation: r.Generation, EndedBy: r.EndedBy, Exit: exitToWire(r.Exit),
-		Total: dur(r.Total), Failure: runnerFailureToWire(r.Failure), Resources: closeReportToWire(r.Resources)}
+		Total: dur(r.Total), Failure: runnerFailureToWire(r.Failure), Resources: closeReportToWire(r.Resources), Complaint: r.Complaint}
 	for _, s := range r.Steps {
 		out.Steps = append(out.Steps, &exov1.GwStopStep{Name: s.Name, Started: ts(s.Started), Duration: dur(s.Duration)})
 	}
@@ -442,7 +442,7 @@ func stopResultToWire(r *actors.StopResult) *exov1.GwStopResult {
 
 func stopResultFromWire(m *exov1.GwStopResult) actors.StopResult {
 	out := actors.StopResult{RunnerID: m.GetRunnerId(), Generation: m.GetGeneration(), EndedBy: m.GetEndedBy(), Exit: exitFromWire(m.GetExit()),
-		Total: m.GetTotal().AsDuration(), Failure: runnerFailureFromWire(m.GetFailure()), Resources: closeReportFromWire(m.GetResources())}
+		Total: m.GetTotal().AsDuration(), Failure: runnerFailureFromWire(m.GetFailure()), Resources: closeReportFromWire(m.GetResources()), Complaint: m.GetComplaint()}
 	for _, s := range m.GetSteps() {
 		out.Steps = append(out.Steps, actors.StopStep{Name: s.GetName(), Started: fromTS(s.GetStarted()), Duration: s.GetDuration().AsDuration()})
 	}

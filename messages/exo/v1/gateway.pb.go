@@ -985,7 +985,11 @@ type GwRunnerStopped struct {
 	// steps: the names of the stop's steps, in order ("shutdown frame",
 	// "SIGTERM", "SIGKILL"): whether the process had a Shutdown frame to
 	// ignore before it was signalled.
-	Steps         []string `protobuf:"bytes,8,rep,name=steps,proto3" json:"steps,omitempty"`
+	Steps []string `protobuf:"bytes,8,rep,name=steps,proto3" json:"steps,omitempty"`
+	// complaint: what the runner reported wrong during its stop (bad output
+	// after the Shutdown frame, a TerminationError), or empty
+	// (StopResult.Complaint).
+	Complaint     string `protobuf:"bytes,9,opt,name=complaint,proto3" json:"complaint,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1074,6 +1078,13 @@ func (x *GwRunnerStopped) GetSteps() []string {
 		return x.Steps
 	}
 	return nil
+}
+
+func (x *GwRunnerStopped) GetComplaint() string {
+	if x != nil {
+		return x.Complaint
+	}
+	return ""
 }
 
 // GwListRunners lists the node's runners. Reply: GwRunnerList.
@@ -3610,6 +3621,7 @@ type GwStopResult struct {
 	Total         *durationpb.Duration   `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
 	Failure       *GwRunnerFailure       `protobuf:"bytes,7,opt,name=failure,proto3" json:"failure,omitempty"`
 	Resources     *GwCloseReport         `protobuf:"bytes,8,opt,name=resources,proto3" json:"resources,omitempty"`
+	Complaint     string                 `protobuf:"bytes,9,opt,name=complaint,proto3" json:"complaint,omitempty"` // StopResult.Complaint
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3698,6 +3710,13 @@ func (x *GwStopResult) GetResources() *GwCloseReport {
 		return x.Resources
 	}
 	return nil
+}
+
+func (x *GwStopResult) GetComplaint() string {
+	if x != nil {
+		return x.Complaint
+	}
+	return ""
 }
 
 // GwRunnerStoppedEvent: a runner was stopped on request (RunnerStopped;
@@ -5606,7 +5625,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\trunner_id\x18\x02 \x01(\tR\brunnerId\"D\n" +
 	"\fGwStopRunner\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
-	"\trunner_id\x18\x02 \x01(\tR\brunnerId\"\xf7\x01\n" +
+	"\trunner_id\x18\x02 \x01(\tR\brunnerId\"\x95\x02\n" +
 	"\x0fGwRunnerStopped\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x1b\n" +
 	"\trunner_id\x18\x02 \x01(\tR\brunnerId\x12\x1e\n" +
@@ -5617,7 +5636,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x05total\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x05total\x12\x12\n" +
 	"\x04exit\x18\x06 \x01(\tR\x04exit\x12\x18\n" +
 	"\afailure\x18\a \x01(\tR\afailure\x12\x14\n" +
-	"\x05steps\x18\b \x03(\tR\x05steps\"(\n" +
+	"\x05steps\x18\b \x03(\tR\x05steps\x12\x1c\n" +
+	"\tcomplaint\x18\t \x01(\tR\tcomplaint\"(\n" +
 	"\rGwListRunners\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\x82\x05\n" +
 	"\fGwRunnerInfo\x12\x0e\n" +
@@ -5834,7 +5854,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\bduration\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\bduration\x124\n" +
 	"\aentries\x18\x04 \x03(\v2\x1a.exoactors.v1.GwCloseEntryR\aentries\x12\x14\n" +
 	"\x05order\x18\x05 \x03(\tR\x05order\x123\n" +
-	"\bfailures\x18\x06 \x03(\v2\x17.exoactors.v1.GwFailureR\bfailures\"\xeb\x02\n" +
+	"\bfailures\x18\x06 \x03(\v2\x17.exoactors.v1.GwFailureR\bfailures\"\x89\x03\n" +
 	"\fGwStopResult\x12\x1b\n" +
 	"\trunner_id\x18\x01 \x01(\tR\brunnerId\x12\x1e\n" +
 	"\n" +
@@ -5845,7 +5865,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x05steps\x18\x05 \x03(\v2\x18.exoactors.v1.GwStopStepR\x05steps\x12/\n" +
 	"\x05total\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x05total\x127\n" +
 	"\afailure\x18\a \x01(\v2\x1d.exoactors.v1.GwRunnerFailureR\afailure\x129\n" +
-	"\tresources\x18\b \x01(\v2\x1b.exoactors.v1.GwCloseReportR\tresources\"J\n" +
+	"\tresources\x18\b \x01(\v2\x1b.exoactors.v1.GwCloseReportR\tresources\x12\x1c\n" +
+	"\tcomplaint\x18\t \x01(\tR\tcomplaint\"J\n" +
 	"\x14GwRunnerStoppedEvent\x122\n" +
 	"\x06result\x18\x01 \x01(\v2\x1a.exoactors.v1.GwStopResultR\x06result\"@\n" +
 	"\x12GwTaskAcknowledged\x12*\n" +

@@ -1,0 +1,93 @@
+package actors_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/errhandler"
+	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+)
+
+// TestChunkIndexesAreCheckedAndCorrected: a runner that counts its chunks
+// from 1 has them delivered in order at their places 0, 1, 2, and a
+// protocol error said once for the task. Before, the index went unchecked
+// and readers got 1, 2, 3 (a Python runner's trial).
+func TestChunkIndexesAreCheckedAndCorrected(t *testing.T) {
+	n := startNode(t)
+	id := spawnHelper(t, n, "misbehave", "index-from-1", true)
+	h := mustSubmit(t, n, id, textTask("t1", 3))
+	o := wait(t, h)
+	chunks := h.Chunks()
+	if o.Status != exov1.TaskStatus_TASK_STATUS_COMPLETE || len(chunks) != 3 {
+		t.Fatalf("outcome %s with %d chunks; want Complete with 3", actors.TaskStatusName(o.Status), len(chunks))
+	}
+	for i, c := range chunks {
+		if c.GetIndex() != uint64(i) || c.GetToken().GetText() != "t"+string(rune('0'+i)) {
+			t.Errorf("chunk %d: index %d, text %q; want index %d, text t%d", i, c.GetIndex(), c.GetToken().GetText(), i, i)
+		}
+	}
+	var said int
+	for _, e := range n.logs.all() {
+		if e.Level == logrus.WarnLevel && strings.Contains(e.Message, "its index corrected") {
+			said++
+			if r, _ := e.Data["reason"].(string); !strings.Contains(r, `task "t1": chunk index 1 where 0 was due`) {
+				t.Errorf("reason %q; want it to name the task, the index sent and the one due", r)
+			}
+		}
+	}
+	if said != 1 {
+		t.Errorf("the misindexed chunks were said %d times; want once for the task", said)
+	}
+}
+
+// TestDuplicateAckSaysTwice: a second TaskAcknowledged is named as such,
+// not "before TaskStatus Running" (a Python runner's trial).
+func TestDuplicateAckSaysTwice(t *testing.T) {
+	n := startNode(t)
+	id := spawnHelper(t, n, "misbehave", "double-ack", true)
+	if o := wait(t, mustSubmit(t, n, id, textTask("t1", 3))); o.Status != exov1.TaskStatus_TASK_STATUS_COMPLETE {
+		t.Fatalf("outcome %s; want Complete", actors.TaskStatusName(o.Status))
+	}
+	n.logs.waitLog(t, 20*time.Second, "the second acknowledgement named", func(e *logrus.Entry) bool {
+		r, _ := e.Data["reason"].(string)
+		return e.Level == logrus.WarnLevel && r == `task "t1": TaskAcknowledged twice`
+	})
+}
+
+// TestReadyMidTaskIsStillWatched: a runner that reports Ready while its
+// acknowledged task runs, and makes no progress, fails by the no-progress
+// check, the reason saying it reported Ready. Before, its Ready turned the
+// check off and a runner stuck in its task went unnoticed (a Python
+// runner's trial).
+func TestReadyMidTaskIsStillWatched(t *testing.T) {
+	n := startNode(t)
+	id := spawnHelper(t, n, "misbehave", "ready-mid-task", true)
+	h := mustSubmit(t, n, id, textTask("stuck", 3))
+	evs := n.rec.waitFor(t, 20*time.Second, "the runner failed", func(evs []actors.Event) bool {
+		for _, e := range evs {
+			if f, ok := e.(*actors.RunnerFailed); ok && f.Failure.RunnerID == id {
+				return true
+			}
+		}
+		return false
+	})
+	for _, e := range evs {
+		if f, ok := e.(*actors.RunnerFailed); ok && f.Failure.RunnerID == id {
+			if f.Failure.Kind != errhandler.KindNoProgress || !strings.Contains(f.Failure.Message, "while it runs a task (it reports Ready)") {
+				t.Errorf("failure %s: %q; want no progress, while it runs a task (it reports Ready)", f.Failure.Kind, f.Failure.Message)
+			}
+			break
+		}
+	}
+	if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_FAILED {
+		t.Errorf("task %s; want Failed with its runner", actors.TaskStatusName(o.Status))
+	}
+	n.logs.waitLog(t, 20*time.Second, "the Ready mid-task said", func(e *logrus.Entry) bool {
+		r, _ := e.Data["reason"].(string)
+		return e.Level == logrus.WarnLevel && strings.Contains(r, `runner reported Ready while task "stuck" runs`)
+	})
+}
