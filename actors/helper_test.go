@@ -39,6 +39,12 @@ func helperMain(mode string) int {
 		return helperRawNoCancelCap()
 	case "index-from-1", "ready-mid-task", "double-ack":
 		return helperMisbehave(mode)
+	case "wrong-runner-id", "status-first":
+		return helperRawHello(mode)
+	case "failed-and-hang":
+		// Reports Failed once Ready, then neither exits nor sends a
+		// TerminationError: it reads stdin until the node kills it.
+		return helperFailedAndHang()
 	case "no-ack":
 		return helperNoAck(false)
 	case "close-stdin":
@@ -488,5 +494,57 @@ func helperMisbehave(mode string) int {
 		}
 		send(taskStatus(id, exov1.TaskStatus_TASK_STATUS_COMPLETE))
 		send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+	}
+}
+
+// helperFailedAndHang is the helper "failed-and-hang".
+func helperFailedAndHang() int {
+	r := frame.NewReader(os.Stdin)
+	w := frame.NewWriter(os.Stdout)
+	status := func(st *exov1.RunnerStatus) *exov1.RunnerEnvelope {
+		return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{Status: st}}}
+	}
+	_ = w.Write(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{MinVersion: 1, MaxVersion: 1, Pid: int32(os.Getpid())}}})
+	var in exov1.SupervisorEnvelope
+	if err := r.Read(&in); err != nil || in.GetHelloAccepted() == nil {
+		return 1
+	}
+	_ = w.Write(status(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, TotalLayers: 1}))
+	_ = w.Write(status(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED}))
+	_ = w.Write(status(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY}))
+	_ = w.Write(status(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED, ErrorMessage: "device lost"}))
+	for {
+		var m exov1.SupervisorEnvelope
+		if err := r.Read(&m); err != nil {
+			return 1
+		}
+	}
+}
+
+// helperRawHello is a raw runner whose handshake is off, by mode:
+// "wrong-runner-id" says Hello with another runner's ID, then goes Ready
+// and reads stdin; "status-first" sends a StatusUpdated before any Hello.
+func helperRawHello(mode string) int {
+	r := frame.NewReader(os.Stdin)
+	w := frame.NewWriter(os.Stdout)
+	status := func(st *exov1.RunnerStatus) *exov1.RunnerEnvelope {
+		return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{Status: st}}}
+	}
+	if mode == "status-first" {
+		_ = w.Write(status(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_IDLE}))
+	}
+	_ = w.Write(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{MinVersion: 1, MaxVersion: 1, Pid: int32(os.Getpid()), RunnerId: "someone-else"}}})
+	var in exov1.SupervisorEnvelope
+	if err := r.Read(&in); err != nil || in.GetHelloAccepted() == nil {
+		return 1
+	}
+	_ = w.Write(status(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, TotalLayers: 1}))
+	_ = w.Write(status(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED}))
+	_ = w.Write(status(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY}))
+	for {
+		var m exov1.SupervisorEnvelope
+		if err := r.Read(&m); err != nil || m.GetShutdown() != nil {
+			return 0
+		}
 	}
 }

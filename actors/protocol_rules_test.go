@@ -91,3 +91,39 @@ func TestReadyMidTaskIsStillWatched(t *testing.T) {
 		return e.Level == logrus.WarnLevel && strings.Contains(r, `runner reported Ready while task "stuck" runs`)
 	})
 }
+
+// TestHelloNamingAnotherRunnerIsSaid: a Hello whose runner_id is not the
+// runner's is accepted and said (a protocol error), not accepted in
+// silence (a raw runner's trial).
+func TestHelloNamingAnotherRunnerIsSaid(t *testing.T) {
+	n := startNode(t)
+	id := spawnHelper(t, n, "rawhello", "wrong-runner-id", true)
+	n.logs.waitLog(t, 20*time.Second, "the other runner's ID said", func(e *logrus.Entry) bool {
+		r, _ := e.Data["reason"].(string)
+		return e.Level == logrus.WarnLevel && e.Data["runner_id"] == id &&
+			r == `Hello carries runner_id "someone-else", but this runner is "`+id+`" (its EXO_RUNNER_ID, and HelloAccepted's runner_id)`
+	})
+}
+
+// TestFirstFrameNotHelloNamesTheMessage: a first frame that is not Hello
+// is named by its protocol message, not its Go type (before: "its first
+// frame was *exov1.RunnerEnvelope_StatusUpdated").
+func TestFirstFrameNotHelloNamesTheMessage(t *testing.T) {
+	n := startNode(t)
+	id := spawnHelper(t, n, "rawhello", "status-first", false)
+	evs := n.rec.waitFor(t, 20*time.Second, "the runner failed", func(evs []actors.Event) bool {
+		for _, e := range evs {
+			if f, ok := e.(*actors.RunnerFailed); ok && f.Failure.RunnerID == id {
+				return true
+			}
+		}
+		return false
+	})
+	for _, e := range evs {
+		if f, ok := e.(*actors.RunnerFailed); ok && f.Failure.RunnerID == id {
+			if !strings.Contains(f.Failure.Message, "not a runner: its first frame was StatusUpdated, not Hello") {
+				t.Errorf("failure %q; want it to name StatusUpdated", f.Failure.Message)
+			}
+		}
+	}
+}

@@ -433,7 +433,7 @@ func (a *runnerActor) newTaskChunk() *TaskChunk {
 func (a *runnerActor) onFrame(ctx actor.Context, env *exov1.RunnerEnvelope, now time.Time) {
 	if protocol.CapTexts(env) && !a.textsCut {
 		a.textsCut = true
-		a.log.WithField("frame", fmt.Sprintf("%T", env.GetBody())).Warn(fmt.Sprintf(
+		a.log.WithField("frame", frameName(env)).Warn(fmt.Sprintf(
 			"runner sent a text over its bound (%d bytes; diagnostics %d): cut, ending with \"…[truncated N bytes]\" (docs/protocol.md, \"Bounds on texts\"); said once per process",
 			protocol.TextMax, protocol.DiagnosticsMax))
 	}
@@ -507,7 +507,7 @@ func (a *runnerActor) onHandshakeFrame(ctx actor.Context, env *exov1.RunnerEnvel
 	h := env.GetHello()
 	if h == nil {
 		a.fail(ctx, errhandler.KindNotARunner, SourceHandshake,
-			fmt.Sprintf("not a runner: its first frame was %T, not Hello", env.Body), nil)
+			fmt.Sprintf("not a runner: its first frame was %s, not Hello", frameName(env)), nil)
 		return
 	}
 	v, err := protocol.Negotiate(h.GetMinVersion(), h.GetMaxVersion(), protocol.MinVersion, protocol.MaxVersion)
@@ -521,6 +521,14 @@ func (a *runnerActor) onHandshakeFrame(ctx actor.Context, env *exov1.RunnerEnvel
 		Version: v, RunnerId: a.slot.id, HeartbeatInterval: durationpb.New(a.node.timeouts.HeartbeatInterval)}}}); err != nil {
 		a.suspect(ctx, &symptom{kind: errhandler.KindWriteClosedPipe, src: SourceStdin, msg: "could not answer Hello: " + err.Error(), cause: err})
 		return
+	}
+	if rid := h.GetRunnerId(); rid != "" && rid != a.slot.id {
+		// Harmless to the node (HelloAccepted says the ID), but a runner
+		// that logs or reports its own ID reports another's (a raw
+		// runner's trial: it was accepted in silence).
+		a.slot.countViolation()
+		a.log.WithField("reason", fmt.Sprintf("Hello carries runner_id %q, but this runner is %q (its EXO_RUNNER_ID, and HelloAccepted's runner_id)", rid, a.slot.id)).
+			Warn("protocol error from runner: its Hello names another runner; accepted")
 	}
 	a.version = v
 	a.caps = map[string]bool{}
@@ -911,8 +919,18 @@ func (a *runnerActor) onTimer(ctx actor.Context, k timerKind) {
 	case timerExitGrace:
 		switch a.life {
 		case lifeSuspect:
+			// The symptom's grace is over: the failure it becomes is not
+			// given another (a runner that reported Failed and neither
+			// exited nor sent TerminationError waited two exit graces
+			// before its SIGKILL, against docs/protocol.md: a Python
+			// runner's trial).
 			s := a.symptom
 			a.fail(ctx, s.kind, s.src, s.msg, s.cause)
+			if a.life == lifeFailing && a.timers[timerExitGrace].t != nil {
+				a.cancel(timerExitGrace)
+				a.log.WithField("reason", "no exit within the exit grace").Warn("killing runner process group")
+				a.kill("no exit within the exit grace")
+			}
 		case lifeFailing:
 			a.log.WithField("reason", "no exit within the exit grace").Warn("killing runner process group")
 			a.kill("no exit within the exit grace")

@@ -264,7 +264,7 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 	if e == nil || e.state == taskQueued || e.sentGen != a.gen {
 		if slices.Contains(a.ownEnds, id) {
 			// The runner ended it itself (it said so): nothing of it may follow.
-			a.protocolViolation(fmt.Sprintf("%s for task %q after the runner's own end of it", taskFrameName(env), id))
+			a.protocolViolation(fmt.Sprintf("%s for task %q after the runner's own end of it", frameName(env), id))
 			return
 		}
 		if st := env.GetTaskStatusUpdated(); st != nil && st.GetStatus() != exov1.TaskStatus_TASK_STATUS_RUNNING {
@@ -274,7 +274,7 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 		if l.finished(id) {
 			return // late word about a task that already ended (e.g. timed out)
 		}
-		a.protocolViolation(fmt.Sprintf("%s for unknown task %q", taskFrameName(env), id))
+		a.protocolViolation(fmt.Sprintf("%s for unknown task %q", frameName(env), id))
 		return
 	}
 	switch b := env.Body.(type) {
@@ -353,9 +353,10 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 	}
 }
 
-// taskFrameName names a task frame by its protocol message, for logs:
-// "TaskAcknowledged", "ChunkGenerated", "TaskStatusUpdated{Complete}".
-func taskFrameName(env *exov1.RunnerEnvelope) string {
+// frameName names a runner frame by its protocol message, for logs and
+// failures:
+// "StatusUpdated", "TaskAcknowledged", "TaskStatusUpdated{Complete}".
+func frameName(env *exov1.RunnerEnvelope) string {
 	m := env.ProtoReflect()
 	f := m.WhichOneof(m.Descriptor().Oneofs().ByName("body"))
 	if f == nil {

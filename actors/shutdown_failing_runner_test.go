@@ -13,6 +13,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/streams"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+	"github.com/exo-actors/exo-actors/runtime/clock"
 )
 
 // TestRunnerFailingInDrainingEndsItsTaskOnTheStream: a runner whose process
@@ -167,4 +168,40 @@ func TestDrainDeadlineCancelsWhateverTheCapabilities(t *testing.T) {
 	if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_TIMED_OUT {
 		t.Errorf("task outcome %s %q; want TimedOut by the drain deadline", actors.TaskStatusName(o.Status), o.Reason)
 	}
+}
+
+// TestFailedReportWaitsOneExitGrace: a runner that reports Failed and
+// neither exits nor sends TerminationError is killed one exit grace after
+// its report, as docs/protocol.md says. Before, the grace ended in a
+// failure that armed a second one, and the SIGKILL came after two (a
+// Python runner's trial). The runner's timers run on a stepped clock:
+// one ExitGrace of it must bring the exit.
+func TestFailedReportWaitsOneExitGrace(t *testing.T) {
+	fc := clock.NewFake(time.Unix(1_700_000_000, 0))
+	n := startNode(t, func(c *actors.NodeConfig) {
+		c.RunnerClock = fc
+		c.Health.Disabled = true // its checks would be timers of the stepped clock too
+		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Hour, HeartbeatInterval: 20 * time.Millisecond,
+			HeartbeatTimeout: time.Hour, ProgressTimeout: time.Hour, LoadingStall: time.Hour,
+			ExitGrace: 500 * time.Millisecond, StopGrace: 2 * time.Second, TermWait: time.Second}
+	})
+	id := spawnHelper(t, n, "failedhang", "failed-and-hang", false)
+	n.logs.waitLog(t, 20*time.Second, "the Failed report taken as a symptom", func(e *logrus.Entry) bool {
+		return e.Data["runner_id"] == id && e.Message == "runner looks like it is ending: waiting for its exit"
+	})
+	// The exit grace's timer is armed right after that line, the only
+	// timer of the stepped clock then (suspect cancels the runner's
+	// others; no task, no health monitor).
+	if err := fc.WaitForTimers(ctxT(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	fc.Advance(500 * time.Millisecond)
+	n.rec.waitFor(t, 20*time.Second, "the process killed after one exit grace", func(evs []actors.Event) bool {
+		for _, e := range evs {
+			if x, ok := e.(*actors.ProcessExited); ok && x.RunnerID == id {
+				return true
+			}
+		}
+		return false
+	})
 }

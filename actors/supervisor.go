@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
@@ -14,6 +13,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/actors/resources"
 	"github.com/exo-actors/exo-actors/internal/actorguard"
+	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 	"github.com/exo-actors/exo-actors/runtime/clock"
 )
@@ -529,7 +529,7 @@ func (s *runnerSupervisor) HandleFailure(system *actor.ActorSystem, sup actor.Su
 		fields["runner_message"] = f.RunnerMessage
 	}
 	if f.RunnerDiagnostics != "" {
-		fields["runner_diagnostics"] = clip(f.RunnerDiagnostics, maxLoggedDiagnostics)
+		fields["runner_diagnostics"] = protocol.Cap(f.RunnerDiagnostics, maxLoggedDiagnostics) // the marker within the bound, as docs/protocol.md says
 	}
 	s.node.logger.WithFields(fields).Warn("runner failure: supervision decision")
 
@@ -951,18 +951,6 @@ func (s *runnerSupervisor) decide(id string, f *RunnerFailure) (rec errhandler.R
 	return rec, action, then
 }
 
-// maxLoggedDiagnostics bounds the runner's diagnostics a log line quotes.
+// maxLoggedDiagnostics bounds the runner's diagnostics a log line quotes,
+// the " …[truncated N bytes]" marker included.
 const maxLoggedDiagnostics = 4096
-
-// clip returns s, or its first max bytes (at a rune boundary) and how many
-// more there were.
-func clip(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%s… (%d more bytes)", s[:cut], len(s)-cut)
-}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"strconv"
@@ -73,7 +74,8 @@ type Error struct {
 	Excerpt string
 	// Arrived is, for ErrStalled, how many bytes of the frame had arrived.
 	Arrived int
-	// Body is, for ErrUndecodable and ErrUnknownFields, the first bytes of
+	// Body is, for ErrUndecodable, ErrUnknownFields and ErrNoBody (an
+	// envelope of unknown fields only), the first bytes of
 	// the frame's body (at most BodyHexMax) in hex, for whoever encodes
 	// frames by hand; empty when the body's start was not in hand.
 	Body string
@@ -95,7 +97,10 @@ func (e *Error) Error() string {
 		s += fmt.Sprintf(" (declared length %d)", e.Length)
 	}
 	if e.Cause != nil {
-		s += ": " + e.Cause.Error()
+		// protobuf-go puts a no-break space in its texts ("proto:\u00a0…",
+		// to discourage matching them): a reader, or a runner author's
+		// grep, sees a plain one.
+		s += ": " + strings.ReplaceAll(e.Cause.Error(), "\u00a0", " ")
 	}
 	if e.Body != "" {
 		s += "; body " + e.Body
@@ -352,7 +357,9 @@ func (r *Reader) read(m proto.Message) error {
 // stream stays in sync past it, unless its start is text (then it is out of
 // sync, and the offset stays at the frame's start, as for every fatal error).
 func (r *Reader) bodyError(e *Error, head []byte, n int) error {
-	if e.Kind == ErrUndecodable || e.Kind == ErrUnknownFields {
+	// An envelope whose fields are all unknown has no body too: its bytes
+	// are what its author needs to see (a raw runner's trial).
+	if e.Kind == ErrUndecodable || e.Kind == ErrUnknownFields || e.Kind == ErrNoBody && e.Length > 0 {
 		e.Body = bodyHex(head, n, e.Length)
 	}
 	err := textOr(e, head)

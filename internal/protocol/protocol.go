@@ -37,6 +37,14 @@ type VersionError struct {
 }
 
 func (e *VersionError) Error() string {
+	switch {
+	case e.RunnerMin == 0 && e.RunnerMax == 0:
+		return fmt.Sprintf("the runner's Hello gives no protocol versions (min_version and max_version are 0; the supervisor speaks [%d, %d]): send the range the runner speaks, e.g. min_version %d, max_version %d",
+			e.SupervisorMin, e.SupervisorMax, e.SupervisorMax, e.SupervisorMax)
+	case e.RunnerMin > e.RunnerMax:
+		return fmt.Sprintf("the runner's Hello gives an empty protocol version range [%d, %d] (min_version above max_version; the supervisor speaks [%d, %d]): send min_version <= max_version",
+			e.RunnerMin, e.RunnerMax, e.SupervisorMin, e.SupervisorMax)
+	}
 	return fmt.Sprintf("protocol versions do not overlap: runner speaks [%d, %d], supervisor speaks [%d, %d]; upgrade the older side",
 		e.RunnerMin, e.RunnerMax, e.SupervisorMin, e.SupervisorMax)
 }
