@@ -69,6 +69,10 @@ type RunnerFailure struct {
 	// Cleaned lists what was released before the failure was handed on
 	// (process group killed, process reaped, pipes closed, timers stopped).
 	Cleaned []string
+	// Hint, when set, is what to do instead of the advice of the kind and
+	// the source: a built-in runner that is no runner points at
+	// BuiltinBinary, not at the spec's Command and Args.
+	Hint string
 }
 
 // Error returns a one-line description: the runner, what happened, the
@@ -78,6 +82,9 @@ func (f *RunnerFailure) Error() string {
 	g := f.Failure
 	if h := f.Source.hint(); h != "" {
 		g = g.WithHint(h) // a copy that came through runtime or the gateway lost it
+	}
+	if f.Hint != "" {
+		g = g.WithHint(f.Hint)
 	}
 	switch f.Source {
 	case SourceHandshake, SourceSpawn, SourceProtocol, SourceStdin:

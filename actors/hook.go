@@ -147,7 +147,7 @@ func (h *hookRunner) deliver(e Event) {
 		}
 	default:
 		h.dropped.Add(1)
-		h.warn("event hook queue full: event dropped (the hook is slower than the node emits; raise NodeConfig.HookQueue or make the hook faster)")
+		h.warn("event hook queue full: event dropped (the hook is slower than the node emits; raise Config.HookQueue or make the hook faster)")
 	}
 }
 
@@ -205,7 +205,7 @@ func (h *hookRunner) account(d time.Duration) (logged bool) {
 		h.slowCalls.Add(1)
 		h.stalledNs.Add(int64(d))
 		if h.q == nil {
-			return h.warn("slow event hook: the emitting actor was stalled " + d.Round(time.Microsecond).String() + " (NodeConfig.HookQueue > 0 runs the hook off the actors)")
+			return h.warn("slow event hook: the emitting actor was stalled " + d.Round(time.Microsecond).String() + " (Config.HookQueue > 0 runs the hook off the actors)")
 		}
 	}
 	return false

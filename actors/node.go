@@ -274,7 +274,9 @@ func startNode(c NodeConfig, startFault func(step string) error) (*Node, error) 
 	pc.Clock = c.Clock
 	policy, err := errhandler.New(pc)
 	if err != nil {
-		return nil, fmt.Errorf("error policy: %w", err)
+		// ErrInvalidConfig as for every field New refuses (a host's trial
+		// found the rules' errors outside it).
+		return nil, fmt.Errorf("%w: ErrorPolicy: %w", ErrInvalidConfig, err)
 	}
 	if c.BuiltinBinary == "" {
 		if exe, err := os.Executable(); err == nil {

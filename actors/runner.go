@@ -1013,6 +1013,18 @@ func (a *runnerActor) newFailure(kind errhandler.Kind, src DetectionSource, msg 
 	if a.p != nil {
 		f.Pid = a.p.Pid
 	}
+	if a.slot.spec.Builtin {
+		switch kind {
+		case errhandler.KindNotARunner, errhandler.KindGarbage, errhandler.KindProtocolError, errhandler.KindHandshakeTimeout, errhandler.KindExecNotFound:
+			// The spec has no Command of its own: the advice to check it
+			// misled a host whose BuiltinBinary was its own program (a
+			// host's trial).
+			f.Hint = fmt.Sprintf("a built-in runner runs the exo-actors binary (%s here: Config.BuiltinBinary, default os.Executable()): set it to a built exo-actors, e.g. bin/exo-actors from make build (docs/host-guide.md)", a.command)
+		}
+	}
+	if f.Hint != "" {
+		f.Failure = f.Failure.WithHint(f.Hint)
+	}
 	return f
 }
 

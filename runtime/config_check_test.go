@@ -118,3 +118,32 @@ func TestNewNamesEveryNegativeFieldAtOnce(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestNewRefusesBadRulesAsInvalidConfig: a malformed error policy rule is
+// refused with ErrInvalidConfig, as every field New refuses, in the terms
+// a host sets it (Severity, ActionRetry …), never naming an internal
+// package (a host's trial: "errhandler: invalid rule", outside
+// ErrInvalidConfig).
+func TestNewRefusesBadRulesAsInvalidConfig(t *testing.T) {
+	for _, tc := range []struct {
+		rule exo.Rule
+		want string
+	}{
+		{exo.Rule{Kind: exo.FailureKind("exit_nonzero"), Severity: exo.SeverityHigh, Action: exo.ActionRetry}, "without a Name: name every rule"},
+		{exo.Rule{Name: "mine", Action: exo.ActionRetry}, `rule "mine": Severity is Severity(0): set one of LOW, MEDIUM, HIGH, CRITICAL (SeverityLow … SeverityCritical in Go)`},
+		{exo.Rule{Name: "mine", Severity: exo.SeverityHigh, Action: exo.ActionForceCleanup}, "Action FORCE_CLEANUP needs Then, what follows the cleanup"},
+		{exo.Rule{Name: "mine", Severity: exo.SeverityHigh, Action: exo.ActionRetry, Then: exo.ActionSkip}, "Then is only for Action FORCE_CLEANUP"},
+	} {
+		cfg := exo.Config{}
+		cfg.ErrorPolicy.Rules = []exo.Rule{tc.rule}
+		sys, err := exo.New(cfg)
+		if err == nil {
+			_, _ = sys.Shutdown(t.Context())
+			t.Errorf("%+v: New took it", tc.rule)
+			continue
+		}
+		if !errors.Is(err, exo.ErrInvalidConfig) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "errhandler") {
+			t.Errorf("%+v: %v; want ErrInvalidConfig saying %q, no internal package", tc.rule, err, tc.want)
+		}
+	}
+}

@@ -195,7 +195,7 @@ func fromRunnerFailure(f *actors.RunnerFailure) *RunnerFailure {
 	return &RunnerFailure{Failure: fromFailure(f.Failure), Source: DetectionSource(f.Source), Pid: f.Pid,
 		Exit: fromExit(f.Exit), Termination: f.Termination, RunnerMessage: f.RunnerMessage, RunnerDiagnostics: f.RunnerDiagnostics,
 		StderrTail: f.StderrTail, Uptime: f.Uptime, At: f.At,
-		Cleaned: f.Cleaned}
+		Cleaned: f.Cleaned, Hint: f.Hint}
 }
 
 func toRunnerFailure(f *RunnerFailure) *actors.RunnerFailure {
@@ -205,7 +205,7 @@ func toRunnerFailure(f *RunnerFailure) *actors.RunnerFailure {
 	return &actors.RunnerFailure{Failure: toFailure(f.Failure), Source: actors.DetectionSource(f.Source), Pid: f.Pid,
 		Exit: toExit(f.Exit), Termination: f.Termination, RunnerMessage: f.RunnerMessage, RunnerDiagnostics: f.RunnerDiagnostics,
 		StderrTail: f.StderrTail, Uptime: f.Uptime, At: f.At,
-		Cleaned: f.Cleaned}
+		Cleaned: f.Cleaned, Hint: f.Hint}
 }
 
 func fromRunnerInfo(in actors.RunnerInfo) RunnerInfo {

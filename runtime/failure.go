@@ -313,6 +313,10 @@ type RunnerFailure struct {
 	// Cleaned lists what was released before the failure was handed on
 	// (process group killed, process reaped, pipes closed, timers stopped).
 	Cleaned []string
+	// Hint, when set, is what to do instead of the advice of the kind and
+	// the source: a built-in runner that is no runner points at
+	// Config.BuiltinBinary, not at the spec's Command and Args.
+	Hint string
 }
 
 // Error returns a one-line description: the runner, what happened, and what

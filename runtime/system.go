@@ -79,13 +79,15 @@ type System struct {
 }
 
 // New starts a System: the actor system, the supervision tree and the
-// event streams. Options apply to cfg in order. It fails only for a Config
+// event streams. Options apply to cfg in order; a nil Option is skipped. It fails only for a Config
 // that cannot work, saying which: a negative value where 0 takes the
 // default (ErrInvalidConfig), timeouts the watchdogs would fight
 // (ErrConflictingTimeouts), a malformed Rule or health setting.
 func New(cfg Config, opts ...Option) (*System, error) {
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil { // a host's conditional option left unset (it panicked: a host's trial)
+			o(&cfg)
+		}
 	}
 	if err := cfg.checkNegatives(); err != nil { // config_check.go
 		return nil, err

@@ -40,7 +40,7 @@ func (s Severity) String() string {
 // MarshalText encodes s as its String.
 func (s Severity) MarshalText() ([]byte, error) {
 	if s < Low || s > Critical {
-		return nil, fmt.Errorf("errhandler: invalid severity %d", int(s))
+		return nil, fmt.Errorf("invalid severity %d: want LOW, MEDIUM, HIGH or CRITICAL", int(s))
 	}
 	return []byte(s.String()), nil
 }
@@ -53,7 +53,7 @@ func (s *Severity) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("errhandler: unknown severity %q", b)
+	return fmt.Errorf("unknown severity %q: want LOW, MEDIUM, HIGH or CRITICAL", b)
 }
 
 // Action says what the supervisor does about a failure.
@@ -96,7 +96,7 @@ func (a Action) MarshalText() ([]byte, error) {
 		return []byte{}, nil
 	}
 	if a < Retry || a > Escalate {
-		return nil, fmt.Errorf("errhandler: invalid action %d", int(a))
+		return nil, fmt.Errorf("invalid action %d: want RETRY, SKIP, FORCE_CLEANUP or ESCALATE", int(a))
 	}
 	return []byte(a.String()), nil
 }
@@ -113,7 +113,7 @@ func (a *Action) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("errhandler: unknown action %q", b)
+	return fmt.Errorf("unknown action %q: want RETRY, SKIP, FORCE_CLEANUP or ESCALATE", b)
 }
 
 // Decision is the answer of the classification table for one failure.
@@ -146,7 +146,7 @@ func (d Decision) String() string {
 }
 
 // ErrInvalidRule is wrapped by the error New returns for a malformed rule.
-var ErrInvalidRule = errors.New("errhandler: invalid rule")
+var ErrInvalidRule = errors.New("invalid error policy rule")
 
 // Rule is one row of the classification table: a pattern over a Failure and
 // the Decision it leads to. Zero-valued pattern fields match anything; all set
@@ -199,21 +199,25 @@ func (r Rule) decision() Decision {
 }
 
 // validate checks that the rule can be used; the error wraps ErrInvalidRule.
+// Its texts name the fields as a host sets them (Rule.Severity, the
+// constants SeverityLow…SeverityCritical and ActionRetry…ActionEscalate of
+// package runtime; LOW…, RETRY… in a node config), never this package (a
+// host's trial read "errhandler: invalid rule").
 func (r Rule) validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w %q: %s", ErrInvalidRule, r.Name, fmt.Sprintf(format, args...))
 	}
 	switch {
 	case r.Name == "":
-		return bad("no name")
+		return fmt.Errorf("%w without a Name: name every rule (decisions, records and alerts quote it)", ErrInvalidRule)
 	case r.Severity < Low || r.Severity > Critical:
-		return bad("severity %v", r.Severity)
+		return bad("Severity is %s: set one of LOW, MEDIUM, HIGH, CRITICAL (SeverityLow … SeverityCritical in Go)", r.Severity)
 	case r.Action < Retry || r.Action > Escalate:
-		return bad("action %v", r.Action)
+		return bad("Action is %s: set one of RETRY, SKIP, FORCE_CLEANUP, ESCALATE (ActionRetry … ActionEscalate in Go)", r.Action)
 	case r.Action == ForceCleanup && r.Then != Retry && r.Then != Skip && r.Then != Escalate:
-		return bad("FORCE_CLEANUP needs Then RETRY, SKIP or ESCALATE, not %v", r.Then)
+		return bad("Action FORCE_CLEANUP needs Then, what follows the cleanup: RETRY, SKIP or ESCALATE, not %s", r.Then)
 	case r.Action != ForceCleanup && r.Then != 0:
-		return bad("Then is only for FORCE_CLEANUP")
+		return bad("Then is %s, but Then is only for Action FORCE_CLEANUP (this rule's Action is %s): leave it unset", r.Then, r.Action)
 	}
 	return nil
 }

@@ -48,5 +48,5 @@ func startRemoteError(p any) error {
 		return &quietError{sentinel: syscall.EADDRNOTAVAIL,
 			msg: fmt.Sprintf("cannot listen on %s: %s", addr, httpapi.NotThisHost(addr, ""))}
 	}
-	return fmt.Errorf("start remote: %s", text)
+	return fmt.Errorf("cannot start the node's gRPC listener (protoactor remote): %s", text)
 }

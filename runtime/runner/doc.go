@@ -47,16 +47,17 @@
 // # What the SDK does for the handler
 //
 //   - Handshake. The first frame is Hello with the versions the runner speaks,
-//     its ID (from the environment variable protocol.EnvRunnerID), its PID and
+//     its ID (from the environment variable EXO_RUNNER_ID), its PID and
 //     its capabilities. HelloAccepted fixes the version and the heartbeat
-//     interval (zero means protocol.DefaultHeartbeatInterval); HelloRefused
-//     makes Serve return an error wrapping ErrRefused and a
-//     *protocol.VersionError naming both version ranges.
+//     interval (zero means 500 ms); HelloRefused
+//     makes Serve return an error wrapping ErrRefused whose text names both
+//     version ranges (the supervisor's reason).
 //   - Statuses. The runner starts Idle, which the supervisor assumes without
 //     a report (Idle → Idle is no transition). Load reports its way to Ready
 //     with Session.SetStatus and Session.Loading; every change is checked
-//     with protocol.ValidTransition and an illegal one is refused with
-//     ErrInvalidTransition, so a buggy handler cannot break the protocol. Running, ShuttingDown, Shutdown and
+//     against the transitions of docs/protocol.md ("Runner statuses") and an
+//     illegal one is refused with ErrInvalidTransition, so a buggy handler
+//     cannot break the protocol. Running, ShuttingDown, Shutdown and
 //     Failed are the SDK's own.
 //   - Tasks. For each Task frame the SDK sends, in this order,
 //     TaskStatusUpdated(Running), StatusUpdated(Running) (unless already
@@ -81,7 +82,7 @@
 //     retried on this runner); a panic in BeforeShutdown is logged and the
 //     shutdown goes on; an error returned by Run fails that task alone.
 //     The texts are made valid UTF-8 and cut to what the supervisor keeps
-//     (protocol.TextMax, protocol.DiagnosticsMax), so a long error still
+//     (4096 bytes of a message, 16384 of diagnostics), so a long error still
 //     reaches it; a Chunk over the frame limit (4 MiB) returns an error
 //     wrapping ErrTooLarge, and one whose text is not valid UTF-8 (half of
 //     a multi-byte character: join a token's bytes first) an error too;

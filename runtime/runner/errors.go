@@ -8,8 +8,8 @@ import (
 
 // Errors Serve and the Session and Task methods return; test with errors.Is.
 var (
-	// ErrRefused: the supervisor answered Hello with HelloRefused. The error
-	// also wraps a *protocol.VersionError naming both version ranges.
+	// ErrRefused: the supervisor answered Hello with HelloRefused. The
+	// error's text names both version ranges.
 	ErrRefused = errors.New("supervisor refused the handshake")
 	// ErrProtocol: the supervisor sent something the protocol does not allow
 	// (an undecodable frame, a frame out of place).
@@ -42,8 +42,8 @@ var (
 // on).
 //
 // The texts are made valid UTF-8 (a frame carries nothing else) and cut to
-// what the supervisor keeps (protocol.TextMax bytes of Err's text,
-// protocol.DiagnosticsMax of Diagnostics), ending with " …[truncated N
+// what the supervisor keeps (4096 bytes of Err's text, 16384 of
+// Diagnostics), ending with " …[truncated N
 // bytes]", so a long one still reaches it.
 type FatalError struct {
 	Err error

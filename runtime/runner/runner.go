@@ -104,13 +104,13 @@ func WithIO(r io.Reader, w io.Writer) Option {
 }
 
 // WithVersions sets the inclusive range of protocol versions the runner
-// offers in Hello (default protocol.MinVersion to protocol.MaxVersion).
+// offers in Hello (default: the versions this SDK speaks, 1 to 1).
 func WithVersions(minVersion, maxVersion uint32) Option {
 	return func(c *config) { c.minVersion, c.maxVersion = minVersion, maxVersion }
 }
 
 // WithCapabilities sets the optional features announced in Hello (default
-// protocol.CapCancel and protocol.CapProgress).
+// "cancel" and "progress": docs/protocol.md, "Handshake").
 func WithCapabilities(caps ...string) Option {
 	return func(c *config) { c.capabilities = append([]string(nil), caps...) }
 }

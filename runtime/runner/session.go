@@ -18,7 +18,7 @@ type Session struct {
 }
 
 // RunnerID returns the runner's ID: the one HelloAccepted named, else the
-// one from the environment (protocol.EnvRunnerID), possibly empty.
+// one from the environment (EXO_RUNNER_ID), possibly empty.
 func (s *Session) RunnerID() string { return s.srv.runnerID }
 
 // Version returns the protocol version the supervisor accepted.
@@ -34,7 +34,7 @@ func (s *Session) Status() exov1.RunnerStatusKind {
 // SetStatus reports a new runner status: Connecting, Connected, Loaded,
 // WarmingUp or Ready (Idle is where every runner starts). It returns an error
 // wrapping ErrInvalidTransition, and sends nothing, when the protocol does not
-// allow the change (protocol.ValidTransition), or for statuses reported
+// allow the change (docs/protocol.md, "Runner statuses"), or for statuses reported
 // otherwise: Loading (use Loading), Running, ShuttingDown and Shutdown (the
 // SDK's), Failed (return an error from Load).
 func (s *Session) SetStatus(kind exov1.RunnerStatusKind) error {
