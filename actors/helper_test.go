@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -333,218 +332,131 @@ func helperCutFrameExit() int {
 	return 2
 }
 
+// ackFrames start task id as the protocol asks: TaskStatus Running,
+// StatusUpdated Running, TaskAcknowledged.
+func ackFrames(id string) []*exov1.RunnerEnvelope {
+	return []*exov1.RunnerEnvelope{taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_RUNNING),
+		statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING),
+		{Body: &exov1.RunnerEnvelope_TaskAcknowledged{TaskAcknowledged: &exov1.TaskAcknowledged{TaskId: id}}}}
+}
+
 // helperComplainOnShutdown is a raw runner that, on its Shutdown frame,
 // reports ShuttingDown, then writes bad bytes (garbage) or a
 // TerminationError, and exits 0.
 func helperComplainOnShutdown(garbage bool) int {
-	r := frame.NewReader(os.Stdin)
-	w := frame.NewWriter(os.Stdout)
-	status := func(k exov1.RunnerStatusKind) *exov1.RunnerEnvelope {
-		return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{Status: &exov1.RunnerStatus{Kind: k}}}}
-	}
-	_ = w.Write(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{MinVersion: 1, MaxVersion: 1, Pid: int32(os.Getpid())}}})
-	var in exov1.SupervisorEnvelope
-	if err := r.Read(&in); err != nil || in.GetHelloAccepted() == nil {
+	rr := readyRaw()
+	if rr == nil {
 		return 1
 	}
-	_ = w.Write(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{
-		Status: &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, TotalLayers: 1}}}})
-	_ = w.Write(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED))
-	_ = w.Write(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
-	for {
-		var m exov1.SupervisorEnvelope
-		if err := r.Read(&m); err != nil {
-			return 1
-		}
+	return rr.serve(1, func(m *exov1.SupervisorEnvelope) (int, bool) {
 		if m.GetShutdown() == nil {
-			continue
+			return 0, false
 		}
-		_ = w.Write(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN))
+		rr.send(statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN))
 		if garbage {
 			// A frame of 5 bytes that is no envelope: a field 1 of 16
-			// bytes with 3 there.
+			// bytes with 3 there (under the writer's lock: the heartbeats
+			// write too).
+			rr.mu.Lock()
 			_, _ = os.Stdout.Write([]byte{5, 0x0a, 0x10, 'a', 'b', 'c'})
+			rr.mu.Unlock()
 		} else {
-			_ = w.Write(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TerminationError{TerminationError: &exov1.TerminationError{Message: "model file went away"}}})
+			rr.send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TerminationError{TerminationError: &exov1.TerminationError{Message: "model file went away"}}})
 		}
-		_ = w.Write(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN))
-		return 0
-	}
+		rr.send(statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN))
+		return 0, true
+	})
 }
 
 // helperRawNoCancelCap is a raw runner that announces no capabilities, runs
-// every task for ever (heartbeats with growing token counts), and exits 7
-// when it reads a Cancel: a stop's drain deadline sends one whatever the
-// capabilities (docs/protocol.md, "Shutdown"). On its Shutdown frame it
-// exits 0.
+// every task for ever, and exits 7 when it reads a Cancel: a stop's drain
+// deadline sends one whatever the capabilities (docs/protocol.md,
+// "Shutdown"). On its Shutdown frame it exits 0.
 func helperRawNoCancelCap() int {
-	r := frame.NewReader(os.Stdin)
-	w := frame.NewWriter(os.Stdout)
-	var mu sync.Mutex
-	send := func(env *exov1.RunnerEnvelope) {
-		mu.Lock()
-		defer mu.Unlock()
-		_ = w.Write(env)
-	}
-	status := func(k exov1.RunnerStatusKind) *exov1.RunnerEnvelope {
-		return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{Status: &exov1.RunnerStatus{Kind: k}}}}
-	}
-	send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{MinVersion: 1, MaxVersion: 1, Pid: int32(os.Getpid())}}})
-	var in exov1.SupervisorEnvelope
-	if err := r.Read(&in); err != nil || in.GetHelloAccepted() == nil {
+	rr := readyRaw()
+	if rr == nil {
 		return 1
 	}
-	send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{
-		Status: &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, TotalLayers: 1}}}})
-	send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED))
-	send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
-	go func() { // the runner's own heartbeat; the process exits under it
-		tick := time.NewTicker(10 * time.Millisecond) // the runner's own pace
-		for seq := uint64(1); ; seq++ {
-			<-tick.C
-			send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Heartbeat{Heartbeat: &exov1.Heartbeat{Seq: seq, TokensProduced: seq}}})
-		}
-	}()
-	for {
-		var m exov1.SupervisorEnvelope
-		if err := r.Read(&m); err != nil {
-			return 1
-		}
+	return rr.serve(1, func(m *exov1.SupervisorEnvelope) (int, bool) {
 		switch {
 		case m.GetTask() != nil:
-			id := m.GetTask().GetId()
-			send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskStatusUpdated{TaskStatusUpdated: &exov1.TaskStatusUpdated{TaskId: id, Status: exov1.TaskStatus_TASK_STATUS_RUNNING}}})
-			send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING))
-			send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskAcknowledged{TaskAcknowledged: &exov1.TaskAcknowledged{TaskId: id}}})
+			rr.send(ackFrames(m.GetTask().GetId())...)
 		case m.GetCancel() != nil:
-			return 7
+			return 7, true
 		case m.GetShutdown() != nil:
-			return 0
+			return 0, true
 		}
-	}
+		return 0, false
+	})
 }
 
-// helperMisbehave is a raw runner (capability "progress") whose tasks
-// break one rule of docs/protocol.md each, by mode: "index-from-1" counts
-// its chunks from 1; "double-ack" acknowledges each task twice; both then
-// stream 3 chunks and complete. "ready-mid-task" reports Ready right after
-// the acknowledgement and then works for ever with frozen counters.
+// helperMisbehave is a raw runner (capability "progress", heartbeats with
+// frozen counters) whose tasks break one rule of docs/protocol.md each, by
+// mode: "index-from-1" counts its chunks from 1; "double-ack" acknowledges
+// each task twice; both then stream 3 chunks and complete.
+// "ready-mid-task" reports Ready right after the acknowledgement and then
+// works for ever.
 func helperMisbehave(mode string) int {
-	r := frame.NewReader(os.Stdin)
-	w := frame.NewWriter(os.Stdout)
-	var mu sync.Mutex
-	send := func(env *exov1.RunnerEnvelope) {
-		mu.Lock()
-		defer mu.Unlock()
-		_ = w.Write(env)
-	}
-	status := func(k exov1.RunnerStatusKind) *exov1.RunnerEnvelope {
-		return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{Status: &exov1.RunnerStatus{Kind: k}}}}
-	}
-	taskStatus := func(id string, st exov1.TaskStatus) *exov1.RunnerEnvelope {
-		return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskStatusUpdated{TaskStatusUpdated: &exov1.TaskStatusUpdated{TaskId: id, Status: st}}}
-	}
-	send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{MinVersion: 1, MaxVersion: 1, Pid: int32(os.Getpid()), Capabilities: []string{"progress"}}}})
-	var in exov1.SupervisorEnvelope
-	if err := r.Read(&in); err != nil || in.GetHelloAccepted() == nil {
+	rr := readyRaw("progress")
+	if rr == nil {
 		return 1
 	}
-	send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{
-		Status: &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, TotalLayers: 1}}}})
-	send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED))
-	send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
-	go func() { // the runner's own heartbeat, counters frozen; the process exits under it
-		tick := time.NewTicker(10 * time.Millisecond) // the runner's own pace
-		for seq := uint64(1); ; seq++ {
-			<-tick.C
-			send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Heartbeat{Heartbeat: &exov1.Heartbeat{Seq: seq}}})
-		}
-	}()
-	for {
-		var m exov1.SupervisorEnvelope
-		if err := r.Read(&m); err != nil {
-			return 1
-		}
+	return rr.serve(1, func(m *exov1.SupervisorEnvelope) (int, bool) {
 		if m.GetShutdown() != nil {
-			return 0
+			return 0, true
 		}
 		t := m.GetTask()
 		if t == nil {
-			continue
+			return 0, false
 		}
 		id := t.GetId()
-		send(taskStatus(id, exov1.TaskStatus_TASK_STATUS_RUNNING))
-		send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_RUNNING))
-		ack := &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskAcknowledged{TaskAcknowledged: &exov1.TaskAcknowledged{TaskId: id}}}
-		send(ack)
-		if mode == "ready-mid-task" {
-			send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
-			continue // and never ends the task
-		}
-		if mode == "double-ack" {
-			send(ack)
+		rr.send(ackFrames(id)...)
+		switch mode {
+		case "ready-mid-task":
+			rr.send(statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+			return 0, false // and never ends the task
+		case "double-ack":
+			rr.send(ackFrames(id)[2])
 		}
 		first := uint64(0)
 		if mode == "index-from-1" {
 			first = 1
 		}
 		for i := range uint64(3) {
-			send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_ChunkGenerated{ChunkGenerated: &exov1.ChunkGenerated{TaskId: id, Index: first + i,
+			rr.send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_ChunkGenerated{ChunkGenerated: &exov1.ChunkGenerated{TaskId: id, Index: first + i,
 				Chunk: &exov1.ChunkGenerated_Token{Token: &exov1.TokenChunk{Text: fmt.Sprint("t", i)}}}}})
 		}
-		send(taskStatus(id, exov1.TaskStatus_TASK_STATUS_COMPLETE))
-		send(status(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
-	}
+		rr.send(taskStatusFrame(id, exov1.TaskStatus_TASK_STATUS_COMPLETE), statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))
+		return 0, false
+	})
 }
 
 // helperFailedAndHang is the helper "failed-and-hang".
 func helperFailedAndHang() int {
-	r := frame.NewReader(os.Stdin)
-	w := frame.NewWriter(os.Stdout)
-	status := func(st *exov1.RunnerStatus) *exov1.RunnerEnvelope {
-		return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{Status: st}}}
-	}
-	_ = w.Write(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{MinVersion: 1, MaxVersion: 1, Pid: int32(os.Getpid())}}})
-	var in exov1.SupervisorEnvelope
-	if err := r.Read(&in); err != nil || in.GetHelloAccepted() == nil {
+	rr := readyRaw()
+	if rr == nil {
 		return 1
 	}
-	_ = w.Write(status(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, TotalLayers: 1}))
-	_ = w.Write(status(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED}))
-	_ = w.Write(status(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY}))
-	_ = w.Write(status(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED, ErrorMessage: "device lost"}))
-	for {
-		var m exov1.SupervisorEnvelope
-		if err := r.Read(&m); err != nil {
-			return 1
-		}
-	}
+	rr.send(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{
+		Status: &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED, ErrorMessage: "device lost"}}}})
+	return rr.serve(1, func(*exov1.SupervisorEnvelope) (int, bool) { return 0, false })
 }
 
 // helperRawHello is a raw runner whose handshake is off, by mode:
 // "wrong-runner-id" says Hello with another runner's ID, then goes Ready
 // and reads stdin; "status-first" sends a StatusUpdated before any Hello.
 func helperRawHello(mode string) int {
-	r := frame.NewReader(os.Stdin)
-	w := frame.NewWriter(os.Stdout)
-	status := func(st *exov1.RunnerStatus) *exov1.RunnerEnvelope {
-		return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_StatusUpdated{StatusUpdated: &exov1.StatusUpdated{Status: st}}}
-	}
+	rr := newRawRunner()
 	if mode == "status-first" {
-		_ = w.Write(status(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_IDLE}))
+		rr.send(statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_IDLE))
 	}
-	_ = w.Write(&exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_Hello{Hello: &exov1.Hello{MinVersion: 1, MaxVersion: 1, Pid: int32(os.Getpid()), RunnerId: "someone-else"}}})
+	hello := helloFrame()
+	hello.GetHello().RunnerId = "someone-else"
+	rr.send(hello)
 	var in exov1.SupervisorEnvelope
-	if err := r.Read(&in); err != nil || in.GetHelloAccepted() == nil {
+	if err := rr.read(&in); err != nil || in.GetHelloAccepted() == nil {
 		return 1
 	}
-	_ = w.Write(status(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADING, TotalLayers: 1}))
-	_ = w.Write(status(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_LOADED}))
-	_ = w.Write(status(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY}))
-	for {
-		var m exov1.SupervisorEnvelope
-		if err := r.Read(&m); err != nil || m.GetShutdown() != nil {
-			return 0
-		}
-	}
+	rr.toReady()
+	return rr.serve(0, func(m *exov1.SupervisorEnvelope) (int, bool) { return 0, m.GetShutdown() != nil })
 }

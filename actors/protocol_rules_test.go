@@ -67,21 +67,9 @@ func TestReadyMidTaskIsStillWatched(t *testing.T) {
 	n := startNode(t)
 	id := spawnHelper(t, n, "misbehave", "ready-mid-task", true)
 	h := mustSubmit(t, n, id, textTask("stuck", 3))
-	evs := n.rec.waitFor(t, 20*time.Second, "the runner failed", func(evs []actors.Event) bool {
-		for _, e := range evs {
-			if f, ok := e.(*actors.RunnerFailed); ok && f.Failure.RunnerID == id {
-				return true
-			}
-		}
-		return false
-	})
-	for _, e := range evs {
-		if f, ok := e.(*actors.RunnerFailed); ok && f.Failure.RunnerID == id {
-			if f.Failure.Kind != errhandler.KindNoProgress || !strings.Contains(f.Failure.Message, "while it runs a task (it reports Ready)") {
-				t.Errorf("failure %s: %q; want no progress, while it runs a task (it reports Ready)", f.Failure.Kind, f.Failure.Message)
-			}
-			break
-		}
+	f := failures(n.rec.waitFor(t, 20*time.Second, "the runner failed", failed(id)), id)[0]
+	if f.Kind != errhandler.KindNoProgress || !strings.Contains(f.Message, "while it runs a task (it reports Ready)") {
+		t.Errorf("failure %s: %q; want no progress, while it runs a task (it reports Ready)", f.Kind, f.Message)
 	}
 	if o := wait(t, h); o.Status != exov1.TaskStatus_TASK_STATUS_FAILED {
 		t.Errorf("task %s; want Failed with its runner", actors.TaskStatusName(o.Status))
@@ -111,19 +99,8 @@ func TestHelloNamingAnotherRunnerIsSaid(t *testing.T) {
 func TestFirstFrameNotHelloNamesTheMessage(t *testing.T) {
 	n := startNode(t)
 	id := spawnHelper(t, n, "rawhello", "status-first", false)
-	evs := n.rec.waitFor(t, 20*time.Second, "the runner failed", func(evs []actors.Event) bool {
-		for _, e := range evs {
-			if f, ok := e.(*actors.RunnerFailed); ok && f.Failure.RunnerID == id {
-				return true
-			}
-		}
-		return false
-	})
-	for _, e := range evs {
-		if f, ok := e.(*actors.RunnerFailed); ok && f.Failure.RunnerID == id {
-			if !strings.Contains(f.Failure.Message, "not a runner: its first frame was StatusUpdated, not Hello") {
-				t.Errorf("failure %q; want it to name StatusUpdated", f.Failure.Message)
-			}
-		}
+	f := failures(n.rec.waitFor(t, 20*time.Second, "the runner failed", failed(id)), id)[0]
+	if !strings.Contains(f.Message, "not a runner: its first frame was StatusUpdated, not Hello") {
+		t.Errorf("failure %q; want it to name StatusUpdated", f.Message)
 	}
 }

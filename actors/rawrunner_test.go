@@ -82,3 +82,28 @@ func loadFrame(k exov1.RunnerStatusKind, loaded, total uint32) *exov1.RunnerEnve
 func taskStatusFrame(id string, st exov1.TaskStatus) *exov1.RunnerEnvelope {
 	return &exov1.RunnerEnvelope{Body: &exov1.RunnerEnvelope_TaskStatusUpdated{TaskStatusUpdated: &exov1.TaskStatusUpdated{TaskId: id, Status: st}}}
 }
+
+// readyRaw is a raw runner past its handshake (caps announced) and Ready;
+// nil when the supervisor did not accept its Hello.
+func readyRaw(caps ...string) *rawRunner {
+	rr := newRawRunner()
+	if !rr.handshake(caps...) {
+		return nil
+	}
+	rr.toReady()
+	return rr
+}
+
+// serve hands each frame the supervisor sends to on until on says to exit
+// (with its code); a read error (stdin closed) exits with readErr.
+func (rr *rawRunner) serve(readErr int, on func(m *exov1.SupervisorEnvelope) (code int, exit bool)) int {
+	for {
+		var m exov1.SupervisorEnvelope
+		if err := rr.read(&m); err != nil {
+			return readErr
+		}
+		if code, exit := on(&m); exit {
+			return code
+		}
+	}
+}

@@ -372,36 +372,36 @@ func frameName(env *exov1.RunnerEnvelope) string {
 // noteAckWhileReady: the runner acknowledged task id while it reports
 // Ready, so it skipped StatusUpdated{Running} (docs/protocol.md, Tasks,
 // step 2). The task runs as usual, watched by the no-progress check
-// (working), but the runner shows Ready while it works: a protocol error, counted in RunnerInfo.ProtocolErrors for
-// every such task and logged for the first of each process only (a runner
-// that never reports Running would log it on every task).
+// (working), but the runner shows Ready while it works.
 func (a *runnerActor) noteAckWhileReady(id string) {
-	a.slot.countViolation()
-	a.ackedWhileReady++
-	if a.ackedWhileReady > 1 {
-		return
-	}
-	a.log.WithFields(logrus.Fields{"task_id": id,
-		"reason": fmt.Sprintf("task %q acknowledged while the runner reports Ready: no StatusUpdated{Running} before it (docs/protocol.md, Tasks, step 2)", id)}).
-		Warn("protocol error from runner: it shows Ready while it runs tasks; the task runs as usual, watched by the no-progress check all the same " +
+	a.violationOncePerProcess(&a.ackedWhileReady, id,
+		fmt.Sprintf("task %q acknowledged while the runner reports Ready: no StatusUpdated{Running} before it (docs/protocol.md, Tasks, step 2)", id),
+		"protocol error from runner: it shows Ready while it runs tasks; the task runs as usual, watched by the no-progress check all the same "+
 			"(logged once per runner process, counted in ProtocolErrors for each task)")
 }
 
 // noteReadyMidTask: the runner reported Ready while task id, which it
 // acknowledged, has not ended (docs/protocol.md, Tasks, step 6: Ready once
 // no task runs). Shown as reported, and its tasks stay watched by the
-// no-progress check (working); a protocol error, counted for each such
-// report and logged for the first of each process only.
+// no-progress check (working).
 func (a *runnerActor) noteReadyMidTask(id string) {
+	a.violationOncePerProcess(&a.readyMidTask, id,
+		fmt.Sprintf("runner reported Ready while task %q runs (Ready comes once no task runs: docs/protocol.md, Tasks, step 6)", id),
+		"protocol error from runner: shown Ready, and its running tasks stay watched by the no-progress check "+
+			"(logged once per runner process, counted in ProtocolErrors for each report)")
+}
+
+// violationOncePerProcess counts a protocol error that goes on as usual
+// (in RunnerInfo.ProtocolErrors, each time) and logs it for the first time
+// of this process only (seen counts them): a runner that never reports
+// Running would otherwise log it on every task.
+func (a *runnerActor) violationOncePerProcess(seen *uint64, taskID, reason, msg string) {
 	a.slot.countViolation()
-	a.readyMidTask++
-	if a.readyMidTask > 1 {
+	*seen++
+	if *seen > 1 {
 		return
 	}
-	a.log.WithFields(logrus.Fields{"task_id": id,
-		"reason": fmt.Sprintf("runner reported Ready while task %q runs (Ready comes once no task runs: docs/protocol.md, Tasks, step 6)", id)}).
-		Warn("protocol error from runner: shown Ready, and its running tasks stay watched by the no-progress check " +
-			"(logged once per runner process, counted in ProtocolErrors for each report)")
+	a.log.WithFields(logrus.Fields{"task_id": taskID, "reason": reason}).Warn(msg)
 }
 
 func (a *runnerActor) onCancel(ctx actor.Context, m *cancelTasks) {
