@@ -117,7 +117,8 @@ const ackWhileReady = "acknowledged while the runner reports Ready: no StatusUpd
 // TestTaskWithoutRunningStatusWarnsOnce: a runner that never reports
 // Running gets its tasks run as usual, but each counts as a protocol error
 // and the first is logged, once per process, saying what is missing and
-// what it costs (the no-progress check does not watch a Ready runner).
+// what it means (the runner shows Ready while it works; the no-progress
+// check watches its acknowledged task all the same).
 func TestTaskWithoutRunningStatusWarnsOnce(t *testing.T) {
 	n := startNode(t)
 	id := spawnSkipsRunning(t, n, "")
@@ -134,7 +135,7 @@ func TestTaskWithoutRunningStatusWarnsOnce(t *testing.T) {
 	for _, e := range n.logs.all() {
 		if r, _ := e.Data["reason"].(string); strings.Contains(r, ackWhileReady) {
 			warned = append(warned, r+" — "+e.Message)
-			if e.Level != logrus.WarnLevel || !strings.Contains(e.Message, "no-progress check does not watch") {
+			if e.Level != logrus.WarnLevel || !strings.Contains(e.Message, "watched by the no-progress check all the same") {
 				t.Errorf("log entry %s %q, want a warning that says what it costs", e.Level, e.Message)
 			}
 		}

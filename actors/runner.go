@@ -1015,11 +1015,14 @@ func (a *runnerActor) newFailure(kind errhandler.Kind, src DetectionSource, msg 
 	}
 	if a.slot.spec.Builtin {
 		switch kind {
-		case errhandler.KindNotARunner, errhandler.KindGarbage, errhandler.KindProtocolError, errhandler.KindHandshakeTimeout, errhandler.KindExecNotFound:
+		case errhandler.KindNotARunner, errhandler.KindHandshakeTimeout, errhandler.KindExecNotFound:
+			// Before the handshake only: a binary that said Hello is a
+			// runner, and its bad output later is its own (the built-in
+			// runner's garbage fault).
 			// The spec has no Command of its own: the advice to check it
 			// misled a host whose BuiltinBinary was its own program (a
 			// host's trial).
-			f.Hint = fmt.Sprintf("a built-in runner runs the exo-actors binary (%s here: Config.BuiltinBinary, default os.Executable()): set it to a built exo-actors, e.g. bin/exo-actors from make build (docs/host-guide.md)", a.command)
+			f.Hint = fmt.Sprintf("a built-in runner runs the exo-actors binary (%s here: Config.BuiltinBinary, by default this program's own executable): set it to a built exo-actors, e.g. bin/exo-actors from make build (docs/host-guide.md)", a.command)
 		}
 	}
 	if f.Hint != "" {

@@ -23,7 +23,7 @@ func TestStartRemoteErrorText(t *testing.T) {
 	if err.Error() != want || !errors.Is(err, syscall.EADDRNOTAVAIL) {
 		t.Errorf("error %q (EADDRNOTAVAIL %v), want %q", err, errors.Is(err, syscall.EADDRNOTAVAIL), want)
 	}
-	if err := startRemoteError("boom"); err.Error() != "start remote: boom" {
+	if err := startRemoteError("boom"); err.Error() != "cannot start the node's gRPC listener (protoactor remote): boom" {
 		t.Errorf("other panic: %v", err)
 	}
 }

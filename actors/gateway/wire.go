@@ -380,7 +380,7 @@ func runnerFailureToWire(f *actors.RunnerFailure) *exov1.GwRunnerFailure {
 	}
 	return &exov1.GwRunnerFailure{Failure: failureToWire(&f.Failure), Source: string(f.Source), Pid: int64(f.Pid), Exit: exitToWire(f.Exit),
 		Termination: f.Termination, RunnerMessage: f.RunnerMessage, RunnerDiagnostics: f.RunnerDiagnostics, StderrTail: f.StderrTail,
-		Uptime: dur(f.Uptime), At: ts(f.At), Cleaned: f.Cleaned}
+		Uptime: dur(f.Uptime), At: ts(f.At), Cleaned: f.Cleaned, Hint: f.Hint}
 }
 
 func runnerFailureFromWire(m *exov1.GwRunnerFailure) *actors.RunnerFailure {
@@ -390,7 +390,7 @@ func runnerFailureFromWire(m *exov1.GwRunnerFailure) *actors.RunnerFailure {
 	return &actors.RunnerFailure{Failure: failureFromWire(m.GetFailure()), Source: actors.DetectionSource(m.GetSource()), Pid: int(m.GetPid()),
 		Exit: exitFromWire(m.GetExit()), Termination: m.GetTermination(), RunnerMessage: m.GetRunnerMessage(),
 		RunnerDiagnostics: m.GetRunnerDiagnostics(), StderrTail: m.GetStderrTail(), Uptime: m.GetUptime().AsDuration(),
-		At: fromTS(m.GetAt()), Cleaned: m.GetCleaned()}
+		At: fromTS(m.GetAt()), Cleaned: m.GetCleaned(), Hint: m.GetHint()}
 }
 
 func closeReportToWire(r *resources.CloseReport) *exov1.GwCloseReport {

@@ -3183,8 +3183,11 @@ type GwRunnerFailure struct {
 	Uptime            *durationpb.Duration   `protobuf:"bytes,9,opt,name=uptime,proto3" json:"uptime,omitempty"`
 	At                *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=at,proto3" json:"at,omitempty"`
 	Cleaned           []string               `protobuf:"bytes,11,rep,name=cleaned,proto3" json:"cleaned,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// hint: what to do, when the advice of the kind and the source does
+	// not fit (RunnerFailure.Hint); empty otherwise.
+	Hint          string `protobuf:"bytes,12,opt,name=hint,proto3" json:"hint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GwRunnerFailure) Reset() {
@@ -3292,6 +3295,13 @@ func (x *GwRunnerFailure) GetCleaned() []string {
 		return x.Cleaned
 	}
 	return nil
+}
+
+func (x *GwRunnerFailure) GetHint() string {
+	if x != nil {
+		return x.Hint
+	}
+	return ""
 }
 
 // GwRunnerFailed: a runner failed (RunnerFailed).
@@ -5811,7 +5821,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x05cause\x18\n" +
 	" \x01(\tR\x05cause\x12\x1f\n" +
 	"\vrunner_kind\x18\v \x01(\tR\n" +
-	"runnerKind\"\xb0\x03\n" +
+	"runnerKind\"\xc4\x03\n" +
 	"\x0fGwRunnerFailure\x121\n" +
 	"\afailure\x18\x01 \x01(\v2\x17.exoactors.v1.GwFailureR\afailure\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\tR\x06source\x12\x10\n" +
@@ -5825,7 +5835,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x06uptime\x18\t \x01(\v2\x19.google.protobuf.DurationR\x06uptime\x12*\n" +
 	"\x02at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x18\n" +
-	"\acleaned\x18\v \x03(\tR\acleaned\"I\n" +
+	"\acleaned\x18\v \x03(\tR\acleaned\x12\x12\n" +
+	"\x04hint\x18\f \x01(\tR\x04hint\"I\n" +
 	"\x0eGwRunnerFailed\x127\n" +
 	"\afailure\x18\x01 \x01(\v2\x1d.exoactors.v1.GwRunnerFailureR\afailure\"\x8d\x01\n" +
 	"\n" +
