@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -107,6 +108,7 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 	cli.Close()
 	// Every endpoint failed (only then: a look at each adds up to
 	// notEtcdTimeout to the start): say what answers there instead.
+	silent := make([]bool, len(cfg.EtcdEndpoints)) // accepted the connection and answered nothing
 	for i, ep := range cfg.EtcdEndpoints {
 		if !look {
 			break
@@ -114,7 +116,10 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 		if grpcNotEtcd[i] {
 			continue
 		}
-		if hint := notEtcd(ep); hint != "" {
+		hint, quiet := notEtcd(ep)
+		if silent[i] = quiet; quiet {
+			errs[i] += ", and no answer to HTTP GET /version within " + notEtcdTimeout.String() + " more"
+		} else if hint != "" {
 			errs[i] += " (" + hint + ")"
 		}
 	}
@@ -122,9 +127,30 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 	if timedOut {
 		within = " within " + cfg.EtcdDialTimeout.String()
 	}
+	eps := strings.Join(cfg.EtcdEndpoints, ",")
+	if len(silent) > 0 && !slices.Contains(silent, false) {
+		// Something listens and takes the connection but says nothing: an
+		// etcd frozen (SIGSTOP) or overloaded — the kernel accepts for a
+		// stopped process. "start etcd" sent an operator's trial after a
+		// running etcd.
+		return nil, &etcdSilentError{msg: fmt.Sprintf("etcd at %s accepted the connection but did not answer within %s (%s): etcd may be frozen (e.g. SIGSTOP) or overloaded; check its process (kill -CONT resumes a stopped one) and its health (etcdctl endpoint health), or fix --etcd-endpoints",
+			eps, cfg.EtcdDialTimeout, strings.Join(errs, "; "))}
+	}
+	for i, ep := range cfg.EtcdEndpoints {
+		if silent[i] { // among endpoints that are not
+			errs[i] += " (" + ep + " accepted the connection but answers nothing: a frozen or overloaded etcd?)"
+		}
+	}
 	return nil, fmt.Errorf("%w%s at %s (%s): start etcd or fix --etcd-endpoints",
-		ErrEtcdUnreachable, within, strings.Join(cfg.EtcdEndpoints, ","), strings.Join(errs, "; "))
+		ErrEtcdUnreachable, within, eps, strings.Join(errs, "; "))
 }
+
+// etcdSilentError is checkEtcd's error when every endpoint accepted the
+// TCP connection and answered nothing; it wraps ErrEtcdUnreachable.
+type etcdSilentError struct{ msg string }
+
+func (e *etcdSilentError) Error() string { return e.msg }
+func (e *etcdSilentError) Unwrap() error { return ErrEtcdUnreachable }
 
 // etcdBackoff is how the etcd client's connection is re-made after it
 // broke: from 100 ms, growing by 1.6, at most 1 s apart (±20 %).
@@ -165,18 +191,27 @@ const notEtcdTimeout = time.Second
 // the flags to use; any other HTTP/1 server is named as not etcd; "" when
 // nothing answers HTTP/1 there (etcd's own error says the rest). A new
 // user's trial gave `cluster status --etcd-endpoints` an automanaged
-// member's port and got only a timeout.
-func notEtcd(endpoint string) string {
+// member's port and got only a timeout. silent reports that the endpoint
+// accepted a TCP connection and then answered nothing at all (a frozen
+// etcd: the kernel accepts for a stopped process).
+func notEtcd(endpoint string) (hint string, silent bool) {
 	target := endpoint
 	if !strings.Contains(target, "://") {
 		target = "http://" + target
 	}
 	u, err := url.Parse(target)
 	if err != nil || u.Host == "" {
-		return ""
+		return "", false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), notEtcdTimeout)
 	defer cancel()
+	// Nothing there (refused) or no connection made: etcd's own error
+	// says it, and "start etcd" is the advice.
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", u.Host)
+	if err != nil {
+		return "", false
+	}
+	conn.Close()
 	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	// etcd's client port answers HTTP/1 too, at /version: an etcd that is
 	// there but did not answer Status in time (no quorum, overloaded) is
@@ -184,18 +219,22 @@ func notEtcd(endpoint string) string {
 	var ver struct {
 		Server string `json:"etcdserver"`
 	}
-	if err := getJSON(ctx, hc, "http://"+u.Host+"/version", &ver); err == nil && ver.Server != "" {
-		return fmt.Sprintf("etcd %s answers at %s, but not the Status call in time: it may have no quorum or be overloaded; check etcd's health (etcdctl endpoint health)", ver.Server, u.Host)
+	err = getJSON(ctx, hc, "http://"+u.Host+"/version", &ver)
+	if err == nil && ver.Server != "" {
+		return fmt.Sprintf("etcd %s answers at %s, but not the Status call in time: it may have no quorum or be overloaded; check etcd's health (etcdctl endpoint health)", ver.Server, u.Host), false
+	}
+	if ctx.Err() != nil {
+		return "", true // connected, and no answer to the GET either
 	}
 	var v View
 	err = getJSON(ctx, hc, "http://"+u.Host+"/exo/view", &v)
 	switch {
 	case err == nil && v.Cluster != "":
-		return fmt.Sprintf("%s is the HTTP port of a member of the automanaged cluster %s, not etcd: read it with --cluster-provider automanaged --cluster-peers %s (every member's), or give etcd's client endpoint", u.Host, v.Cluster, u.Host)
+		return fmt.Sprintf("%s is the HTTP port of a member of the automanaged cluster %s, not etcd: read it with --cluster-provider automanaged --cluster-peers %s (every member's), or give etcd's client endpoint", u.Host, v.Cluster, u.Host), false
 	case err == nil || strings.Contains(err.Error(), "HTTP "):
-		return u.Host + " answers HTTP/1 but not as etcd: give etcd's client endpoint"
+		return u.Host + " answers HTTP/1 but not as etcd: give etcd's client endpoint", false
 	}
-	return ""
+	return "", false
 }
 
 // startIncarnation joins the cluster as a new member. onTopology receives
