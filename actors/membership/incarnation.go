@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -260,7 +261,13 @@ func startIncarnation(cfg Config, number, port int, onTopology func(*cluster.Clu
 		lis, lerr := net.Listen("tcp", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.ManagePort)))
 		if lerr != nil {
 			inc.system.Shutdown()
-			return nil, fmt.Errorf("listen on the automanaged port %s:%d: %w (another member or an old one still holds it)", cfg.Host, cfg.ManagePort, lerr)
+			if errors.Is(lerr, syscall.EADDRINUSE) {
+				// Said as the node's --listen is: an operator's trial got
+				// the bind error with no advice.
+				return nil, fmt.Errorf("--cluster-port %d: the address %s:%d is in use (another member, an old one still stopping, or another process listens there); pick another port with --cluster-port (and name it in every member's --cluster-peers), or stop that process",
+					cfg.ManagePort, cfg.Host, cfg.ManagePort)
+			}
+			return nil, fmt.Errorf("listen on the automanaged port %s:%d (--cluster-host, --cluster-port): %w", cfg.Host, cfg.ManagePort, lerr)
 		}
 		inc.lis = lis
 		inc.echo = newEchoServer(lis, inc, view)

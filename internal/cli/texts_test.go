@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -76,6 +77,38 @@ func TestNodeListenInUse(t *testing.T) {
 		t.Fatalf("exit: %v, want code %d; stderr %s", err, ExitFailure, stderr.String())
 	}
 	want := "exo-actors: node node-x: --listen " + ln.Addr().String() + ": the address is in use (another node or process listens there); pick another port with --listen, or stop that process\n"
+	if !strings.HasSuffix(stderr.String(), want) {
+		t.Fatalf("stderr %q: want it to end with %q", stderr.String(), want)
+	}
+}
+
+// TestNodeClusterPortInUse: a node whose --cluster-port is taken names the
+// flag and says what to do, as for --listen (it ended with the bind error
+// and "(another member or an old one still holds it)"; an operator's
+// trial), exit 1.
+func TestNodeClusterPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exoBinary(t), "node", "--name", "node-x", "--config", conf, "--listen", "127.0.0.1:0",
+		"--cluster", "c", "--cluster-port", port, "--cluster-peers", ln.Addr().String())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != ExitFailure {
+		t.Fatalf("exit: %v, want code %d; stderr %s", err, ExitFailure, stderr.String())
+	}
+	want := "exo-actors: node node-x: join cluster c: --cluster-port " + port + ": the address " + ln.Addr().String() +
+		" is in use (another member, an old one still stopping, or another process listens there); pick another port with --cluster-port (and name it in every member's --cluster-peers), or stop that process\n"
 	if !strings.HasSuffix(stderr.String(), want) {
 		t.Fatalf("stderr %q: want it to end with %q", stderr.String(), want)
 	}
