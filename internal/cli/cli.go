@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
+	"syscall"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -23,6 +25,12 @@ const (
 	ExitUsage       = 2
 	ExitInterrupted = 3
 )
+
+// shutdownSignals are the signals that begin the graceful shutdown of a
+// node or a demo (a second one forces it). SIGHUP among them: a node whose
+// terminal or SSH session closed was killed silently (Go's default for
+// SIGHUP), its runners left to their stdin EOF (an operator's trial).
+var shutdownSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
 
 // Version is the exo-actors version; release builds set it with -ldflags.
 var Version = "0.1.0-dev"
