@@ -25,6 +25,45 @@ func runCLI(t *testing.T, args ...string) (int, string) {
 	return code, stderr.String()
 }
 
+// TestFlagValueErrorsSayWhatIsWanted: a flag value that does not parse is
+// named with its flag and what the flag wants, in words, as one usage line
+// (exit 2) pointing at the command's help; pflag's text quoted Go's parser
+// (`invalid argument "abc" for "--cluster-port" flag: strconv.ParseInt:
+// parsing "abc": invalid syntax`; an operator's trial).
+func TestFlagValueErrorsSayWhatIsWanted(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"node", "--name", "a", "--config", "x.json", "--cluster-port", "abc"},
+			`exo-actors: --cluster-port "abc" is not a whole number: give one in digits (see 'exo-actors node --help')`},
+		{[]string{"demo", "--runners", "abc"},
+			`exo-actors: --runners "abc" is not a whole number: give one in digits, e.g. --runners 3, its default (see 'exo-actors demo --help')`},
+		{[]string{"demo", "--runners", "99999999999999999999"},
+			`exo-actors: --runners "99999999999999999999" is out of range for a whole number, e.g. --runners 3, its default (see 'exo-actors demo --help')`},
+		{[]string{"demo", "--nodes", "3", "--seed", "x1"},
+			`exo-actors: --seed "x1" is not a whole number: give one in digits, e.g. --seed 1, its default (see 'exo-actors demo --help')`},
+		{[]string{"cluster", "status", "--cluster", "c", "--timeout", "abc"},
+			`exo-actors: --timeout "abc" is not a duration: want a number with a unit (ns, us, ms, s, m or h), e.g. --timeout 5s, its default (see 'exo-actors cluster status --help')`},
+		{[]string{"cluster", "status", "--cluster", "c", "--timeout", "5"},
+			`exo-actors: --timeout "5" has no unit: want a number with a unit (ns, us, ms, s, m or h), e.g. --timeout 5s (see 'exo-actors cluster status --help')`},
+		{[]string{"remote", "status", "--node", "127.0.0.1:1", "--timeout", "1x"},
+			`exo-actors: --timeout "1x" is not a duration: want a number with a unit (ns, us, ms, s, m or h), e.g. --timeout 500ms (see 'exo-actors remote status --help')`},
+		{[]string{"chaos", "--rate", "fast"},
+			`exo-actors: --rate "fast" is not a number: give digits, with a decimal point if need be, e.g. --rate 6, its default (see 'exo-actors chaos --help')`},
+		{[]string{"node", "--name", "a", "--config", "x.json", "--allow-faults=maybe"},
+			`exo-actors: --allow-faults "maybe" is not true or false: give --allow-faults alone for true, or --allow-faults=true or --allow-faults=false (see 'exo-actors node --help')`},
+	} {
+		code, stderr := runCLI(t, c.args...)
+		if code != ExitUsage || stderr != c.want+"\n" {
+			t.Errorf("%s: exit %d, stderr %q\nwant exit %d and %q", strings.Join(c.args, " "), code, stderr, ExitUsage, c.want)
+		}
+		if strings.Contains(stderr, "strconv") || strings.Contains(stderr, "time: ") {
+			t.Errorf("%s: stderr quotes Go's parser: %q", strings.Join(c.args, " "), stderr)
+		}
+	}
+}
+
 // TestUnknownFlagSuggestsTheNearest: a mistyped flag is named with the
 // nearest one the command has, inherited ones included (a new user's trial
 // typed --nodes); a flag with nothing near gets no guess.
