@@ -67,7 +67,11 @@ type Evidence struct {
 //     seen); a new incarnation reads the members afresh.
 func Diagnose(e Evidence) string {
 	if e.OwnKeyDeleted {
-		return "etcd deleted this member's key (its lease expired while it was unreachable or paused)"
+		// Not "while it was unreachable": etcd that restarts renews every
+		// lease, so after a restart the lease expires only when this
+		// member does not ask again in time (an operator's trial: its
+		// reconnect backoff had grown to 10 s; docs/cluster.md).
+		return fmt.Sprintf("etcd deleted this member's key: its %s lease expired before this member renewed it (this member was paused, or could not reach etcd — etcd stopped, restarting, frozen or cut off from it — for longer than the lease)", etcdLeaseTTL)
 	}
 	if e.Blocked[e.Self] {
 		return "this member's ID is on its own block list (the cluster evicted it)"

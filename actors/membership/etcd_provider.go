@@ -184,13 +184,19 @@ func (p *etcdMember) pause(d time.Duration) bool {
 // An outage is logged once at warn when the first question goes
 // unanswered, and once at info when etcd answers again: a new user's trial
 // stopped etcd for 10 s and the members logged nothing until they were
-// evicted after it came back.
+// evicted after it came back. The second line counts from etcd's last
+// answer (a lease renewal), not from the first question that went
+// unanswered: that one comes only after the keepalive gave up (the lease's
+// 3 s), a pause and a question's own timeout, and an operator's trial read
+// "after 10s without an answer" for etcd down 16 s.
 func (p *etcdMember) keepAlive() {
 	defer p.wg.Done()
-	var down time.Time // when etcd stopped answering this member; zero while it answers
+	var down time.Time       // when a question about the lease first went unanswered; zero while etcd answers
+	lastAnswer := time.Now() // of etcd to this member; StartMember's calls were answered just now
 	for {
 		if ch, err := p.cli.KeepAlive(p.ctx, p.lease); err == nil {
 			for range ch { // each answer renewed the lease
+				lastAnswer = time.Now()
 			}
 		}
 		for {
@@ -210,9 +216,10 @@ func (p *etcdMember) keepAlive() {
 				continue // etcd still unreachable: ask again
 			}
 			if !down.IsZero() {
-				p.log.WithFields(logrus.Fields{"member": p.self.Id}).Info(fmt.Sprintf("etcd answers again, after %s without an answer", time.Since(down).Round(100*time.Millisecond)))
+				p.log.WithFields(logrus.Fields{"member": p.self.Id}).Info(fmt.Sprintf("etcd answers again: this member had no answer from it for %s (since its last renewal of the lease)", time.Since(lastAnswer).Round(100*time.Millisecond)))
 				down = time.Time{}
 			}
+			lastAnswer = time.Now()
 			if resp.TTL <= 0 {
 				p.log.WithFields(logrus.Fields{"member": p.self.Id, "lease": int64(p.lease)}).Info("etcd dropped this member's lease")
 				p.onLost()

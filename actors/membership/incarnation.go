@@ -9,8 +9,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -22,6 +24,8 @@ import (
 	"github.com/labstack/echo/v4"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -77,11 +81,7 @@ func checkEtcd(cfg Config) (*clientv3.Client, error) { return checkEtcdLook(cfg,
 // that failed (notEtcd: up to notEtcdTimeout each). A rejoin retried every
 // second through an etcd outage does not: the first join said it already.
 func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   cfg.EtcdEndpoints,
-		DialTimeout: cfg.EtcdDialTimeout,
-		Logger:      zap.NewNop(), // its retries would print JSON on stderr
-	})
+	cli, err := clientv3.New(etcdClientConfig(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("%w at %s: %v", ErrEtcdUnreachable, strings.Join(cfg.EtcdEndpoints, ","), err)
 	}
@@ -109,6 +109,7 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 	cli.Close()
 	// Every endpoint failed (only then: a look at each adds up to
 	// notEtcdTimeout to the start): say what answers there instead.
+	silent := make([]bool, len(cfg.EtcdEndpoints)) // accepted the connection and answered nothing
 	for i, ep := range cfg.EtcdEndpoints {
 		if !look {
 			break
@@ -116,7 +117,10 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 		if grpcNotEtcd[i] {
 			continue
 		}
-		if hint := notEtcd(ep); hint != "" {
+		hint, quiet := notEtcd(ep)
+		if silent[i] = quiet; quiet {
+			errs[i] += ", and no answer to HTTP GET /version within " + notEtcdTimeout.String() + " more"
+		} else if hint != "" {
 			errs[i] += " (" + hint + ")"
 		}
 	}
@@ -124,8 +128,60 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 	if timedOut {
 		within = " within " + cfg.EtcdDialTimeout.String()
 	}
+	eps := strings.Join(cfg.EtcdEndpoints, ",")
+	if len(silent) > 0 && !slices.Contains(silent, false) {
+		// Something listens and takes the connection but says nothing: an
+		// etcd frozen (SIGSTOP) or overloaded — the kernel accepts for a
+		// stopped process. "start etcd" sent an operator's trial after a
+		// running etcd.
+		return nil, &etcdSilentError{msg: fmt.Sprintf("etcd at %s accepted the connection but did not answer within %s (%s): etcd may be frozen (e.g. SIGSTOP) or overloaded; check its process (kill -CONT resumes a stopped one) and its health (etcdctl endpoint health), or fix --etcd-endpoints",
+			eps, cfg.EtcdDialTimeout, strings.Join(errs, "; "))}
+	}
+	for i, ep := range cfg.EtcdEndpoints {
+		if silent[i] { // among endpoints that are not
+			errs[i] += " (" + ep + " accepted the connection but answers nothing: a frozen or overloaded etcd?)"
+		}
+	}
 	return nil, fmt.Errorf("%w%s at %s (%s): start etcd or fix --etcd-endpoints",
-		ErrEtcdUnreachable, within, strings.Join(cfg.EtcdEndpoints, ","), strings.Join(errs, "; "))
+		ErrEtcdUnreachable, within, eps, strings.Join(errs, "; "))
+}
+
+// etcdSilentError is checkEtcd's error when every endpoint accepted the
+// TCP connection and answered nothing; it wraps ErrEtcdUnreachable.
+type etcdSilentError struct{ msg string }
+
+func (e *etcdSilentError) Error() string { return e.msg }
+func (e *etcdSilentError) Unwrap() error { return ErrEtcdUnreachable }
+
+// etcdBackoff is how the etcd client's connection is re-made after it
+// broke: from 100 ms, growing by 1.6, at most 1 s apart (±20 %).
+// grpc's default grows to 120 s: after an etcd restart that had been down
+// for 20 s, an operator's members made their first try 5–15 s after etcd
+// answered again, past their 3 s lease, and were evicted, although etcd
+// had renewed every lease as it came back. Here a member is back within
+// about a second, inside the lease.
+var etcdBackoff = backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second}
+
+// etcdClientConfig is the configuration of every etcd client a member (or
+// cluster status) makes: its endpoints, the dial timeout, no logging, and
+// the reconnect backoff etcdBackoff. A connection attempt is given
+// EtcdDialTimeout (grpc's default: 20 s), so an attempt to an etcd that
+// accepts but does not answer (frozen, or a network that drops packets) is
+// given up and made again, not waited out.
+func etcdClientConfig(cfg Config) clientv3.Config {
+	connect := cfg.EtcdDialTimeout
+	if connect <= 0 {
+		connect = DefaultEtcdDialTimeout
+	}
+	return clientv3.Config{
+		Endpoints:   cfg.EtcdEndpoints,
+		DialTimeout: cfg.EtcdDialTimeout,
+		Logger:      zap.NewNop(), // its retries would print JSON on stderr
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           etcdBackoff,
+			MinConnectTimeout: connect,
+		})},
+	}
 }
 
 // notEtcdTimeout bounds notEtcd's look at an endpoint etcd did not answer on.
@@ -136,18 +192,27 @@ const notEtcdTimeout = time.Second
 // the flags to use; any other HTTP/1 server is named as not etcd; "" when
 // nothing answers HTTP/1 there (etcd's own error says the rest). A new
 // user's trial gave `cluster status --etcd-endpoints` an automanaged
-// member's port and got only a timeout.
-func notEtcd(endpoint string) string {
+// member's port and got only a timeout. silent reports that the endpoint
+// accepted a TCP connection and then answered nothing at all (a frozen
+// etcd: the kernel accepts for a stopped process).
+func notEtcd(endpoint string) (hint string, silent bool) {
 	target := endpoint
 	if !strings.Contains(target, "://") {
 		target = "http://" + target
 	}
 	u, err := url.Parse(target)
 	if err != nil || u.Host == "" {
-		return ""
+		return "", false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), notEtcdTimeout)
 	defer cancel()
+	// Nothing there (refused) or no connection made: etcd's own error
+	// says it, and "start etcd" is the advice.
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", u.Host)
+	if err != nil {
+		return "", false
+	}
+	conn.Close()
 	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	// etcd's client port answers HTTP/1 too, at /version: an etcd that is
 	// there but did not answer Status in time (no quorum, overloaded) is
@@ -155,18 +220,22 @@ func notEtcd(endpoint string) string {
 	var ver struct {
 		Server string `json:"etcdserver"`
 	}
-	if err := getJSON(ctx, hc, "http://"+u.Host+"/version", &ver); err == nil && ver.Server != "" {
-		return fmt.Sprintf("etcd %s answers at %s, but not the Status call in time: it may have no quorum or be overloaded; check etcd's health (etcdctl endpoint health)", ver.Server, u.Host)
+	err = getJSON(ctx, hc, "http://"+u.Host+"/version", &ver)
+	if err == nil && ver.Server != "" {
+		return fmt.Sprintf("etcd %s answers at %s, but not the Status call in time: it may have no quorum or be overloaded; check etcd's health (etcdctl endpoint health)", ver.Server, u.Host), false
+	}
+	if ctx.Err() != nil {
+		return "", true // connected, and no answer to the GET either
 	}
 	var v View
 	err = getJSON(ctx, hc, "http://"+u.Host+"/exo/view", &v)
 	switch {
 	case err == nil && v.Cluster != "":
-		return fmt.Sprintf("%s is the HTTP port of a member of the automanaged cluster %s, not etcd: read it with --cluster-provider automanaged --cluster-peers %s (every member's), or give etcd's client endpoint", u.Host, v.Cluster, u.Host)
+		return fmt.Sprintf("%s is the HTTP port of a member of the automanaged cluster %s, not etcd: read it with --cluster-provider automanaged --cluster-peers %s (every member's), or give etcd's client endpoint", u.Host, v.Cluster, u.Host), false
 	case err == nil || strings.Contains(err.Error(), "HTTP "):
-		return u.Host + " answers HTTP/1 but not as etcd: give etcd's client endpoint"
+		return u.Host + " answers HTTP/1 but not as etcd: give etcd's client endpoint", false
 	}
-	return ""
+	return "", false
 }
 
 // startIncarnation joins the cluster as a new member. onTopology receives
@@ -192,7 +261,13 @@ func startIncarnation(cfg Config, number, port int, onTopology func(*cluster.Clu
 		lis, lerr := net.Listen("tcp", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.ManagePort)))
 		if lerr != nil {
 			inc.system.Shutdown()
-			return nil, fmt.Errorf("listen on the automanaged port %s:%d: %w (another member or an old one still holds it)", cfg.Host, cfg.ManagePort, lerr)
+			if errors.Is(lerr, syscall.EADDRINUSE) {
+				// Said as the node's --listen is: an operator's trial got
+				// the bind error with no advice.
+				return nil, fmt.Errorf("--cluster-port %d: the address %s:%d is in use (another member, an old one still stopping, or another process listens there); pick another port with --cluster-port (and name it in every member's --cluster-peers), or stop that process",
+					cfg.ManagePort, cfg.Host, cfg.ManagePort)
+			}
+			return nil, fmt.Errorf("listen on the automanaged port %s:%d (--cluster-host, --cluster-port): %w", cfg.Host, cfg.ManagePort, lerr)
 		}
 		inc.lis = lis
 		inc.echo = newEchoServer(lis, inc, view)

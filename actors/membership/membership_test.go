@@ -93,7 +93,7 @@ func TestDiagnose(t *testing.T) {
 		want string // "" or a substring of the reason
 	}{
 		{"healthy", Evidence{Since: map[string]time.Time{"b": ago(time.Minute)}, Heartbeats: map[string]time.Time{"b": ago(time.Second)}}, ""},
-		{"own key deleted", Evidence{OwnKeyDeleted: true}, "etcd deleted this member's key"},
+		{"own key deleted", Evidence{OwnKeyDeleted: true}, "etcd deleted this member's key: its 3s lease expired before this member renewed it (this member was paused, or could not reach etcd — etcd stopped, restarting, frozen or cut off from it — for longer than the lease)"},
 		{"self blocked", Evidence{Blocked: map[string]bool{"a": true}}, "on its own block list"},
 		{"a peer blocked it", Evidence{BlockedBy: []string{"127.0.0.1:2", "127.0.0.1:1"}}, "peers at 127.0.0.1:1,127.0.0.1:2 blocked this member's ID"},
 		{"silent member", Evidence{Since: map[string]time.Time{"b": ago(time.Minute), "c": ago(time.Minute)},

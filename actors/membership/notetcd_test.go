@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 // TestEtcdEndpointThatIsNotEtcd: an etcd endpoint where an automanaged
@@ -68,6 +70,64 @@ func TestEtcdEndpointThatIsNotEtcd(t *testing.T) {
 		_, err := checkEtcd(Config{EtcdEndpoints: []string{c.endpoint}, EtcdDialTimeout: 300 * time.Millisecond})
 		if !errors.Is(err, ErrEtcdUnreachable) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v; want ErrEtcdUnreachable saying %q", c.name, err, c.want)
+		}
+	}
+}
+
+// acceptAndHold listens on loopback and accepts every connection, reading
+// and answering nothing, as a frozen (SIGSTOP) etcd's kernel does; the
+// connections and the listener are closed at the end of the test.
+func acceptAndHold(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	// conns belong to the accept loop until done is closed.
+	var conns []net.Conn
+	go func() { // owner: this test's cleanup, which waits on done
+		defer close(done) // sole sender: this accept loop
+		for {
+			c, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() {
+		lis.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return lis.Addr().String()
+}
+
+// TestEtcdThatAcceptsButDoesNotAnswer: an etcd frozen by SIGSTOP (the
+// kernel still accepts its connections) was reported as if etcd did not
+// run, "start etcd or fix --etcd-endpoints" (an operator's trial); the
+// error now says that the endpoint accepted the connection and answered
+// nothing, within how long, and what to check.
+func TestEtcdThatAcceptsButDoesNotAnswer(t *testing.T) {
+	frozen := acceptAndHold(t)
+	_, err := checkEtcd(Config{EtcdEndpoints: []string{frozen}, EtcdDialTimeout: 300 * time.Millisecond})
+	want := "etcd at " + frozen + " accepted the connection but did not answer within 300ms (" + frozen +
+		": context deadline exceeded, and no answer to HTTP GET /version within 1s more): etcd may be frozen (e.g. SIGSTOP) or overloaded; check its process (kill -CONT resumes a stopped one) and its health (etcdctl endpoint health), or fix --etcd-endpoints"
+	if !errors.Is(err, ErrEtcdUnreachable) || err.Error() != want {
+		t.Errorf("a frozen etcd: %v\nwant ErrEtcdUnreachable saying %q", err, want)
+	}
+	// Beside an endpoint where nothing listens, starting etcd there may
+	// be the fix: the frozen one is named as such among them.
+	dead := testutil.DeadAddr(t)
+	_, err = checkEtcd(Config{EtcdEndpoints: []string{dead, frozen}, EtcdDialTimeout: 300 * time.Millisecond})
+	for _, w := range []string{"etcd unreachable within 300ms at " + dead + "," + frozen,
+		frozen + " accepted the connection but answers nothing: a frozen or overloaded etcd?",
+		"start etcd or fix --etcd-endpoints"} {
+		if !errors.Is(err, ErrEtcdUnreachable) || !strings.Contains(err.Error(), w) {
+			t.Errorf("a dead and a frozen endpoint: %v\nwant ErrEtcdUnreachable saying %q", err, w)
 		}
 	}
 }

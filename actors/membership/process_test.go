@@ -435,41 +435,75 @@ func startEtcd(t *testing.T, bin string) string {
 // startEtcdProc is startEtcd, also returning etcd's process.
 func startEtcdProc(t *testing.T, bin string) (string, *os.Process) {
 	t.Helper()
+	e := newTestEtcd(t, bin)
+	e.start(t)
+	return e.client, e.cmd.Process
+}
+
+// testEtcd is a single-node etcd on reserved loopback ports with its data
+// in a temporary directory, which a test may stop and start again on the
+// same ports and data (an etcd restart). Whatever runs of it at the end of
+// the test is killed and reaped.
+type testEtcd struct {
+	bin, dir, client, peer string
+	cmd                    *exec.Cmd // the running etcd; nil once stopped
+}
+
+func newTestEtcd(t *testing.T, bin string) *testEtcd {
+	t.Helper()
 	ports := testutil.ReservePorts(t, 2)
-	client := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	peer := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
-	cmd := exec.Command(bin, "--name", "exo-test", "--data-dir", filepath.Join(t.TempDir(), "etcd"),
-		"--listen-client-urls", client, "--advertise-client-urls", client,
-		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-		"--initial-cluster", "exo-test="+peer)
+	e := &testEtcd{bin: bin, dir: filepath.Join(t.TempDir(), "etcd"),
+		client: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), peer: fmt.Sprintf("http://127.0.0.1:%d", ports[1])}
+	t.Cleanup(func() {
+		if e.cmd != nil {
+			e.stop(t, syscall.SIGKILL)
+			t.Logf("etcd reaped at %s", time.Now().Format("15:04:05.000"))
+		}
+	})
+	return e
+}
+
+// start runs etcd and returns once it answers a Status call.
+func (e *testEtcd) start(t *testing.T) {
+	t.Helper()
+	cmd := exec.Command(e.bin, "--name", "exo-test", "--data-dir", e.dir,
+		"--listen-client-urls", e.client, "--advertise-client-urls", e.client,
+		"--listen-peer-urls", e.peer, "--initial-advertise-peer-urls", e.peer,
+		"--initial-cluster", "exo-test="+e.peer)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	logf, err := os.Create(filepath.Join(t.TempDir(), "etcd.log"))
+	logf, err := os.OpenFile(filepath.Join(filepath.Dir(e.dir), "etcd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	logf.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
-	logf.Close()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT) // a test may have frozen it
-		_ = cmd.Wait()
-		t.Logf("etcd reaped at %s", time.Now().Format("15:04:05.000"))
-	})
-	cfg := Config{EtcdEndpoints: []string{client}, EtcdDialTimeout: 500 * time.Millisecond}
+	e.cmd = cmd
+	cfg := Config{EtcdEndpoints: []string{e.client}, EtcdDialTimeout: 500 * time.Millisecond}
 	deadline := time.Now().Add(wait)
 	for {
 		cli, err := checkEtcd(cfg) // each try is bounded by the dial timeout
 		if err == nil {
 			cli.Close()
-			return client, cmd.Process
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("etcd did not answer at %s within %s: %v", client, wait, err)
+			t.Fatalf("etcd did not answer at %s within %s: %v", e.client, wait, err)
 		}
 	}
+}
+
+// stop sends sig to etcd's process group and reaps it (SIGCONT too, in case
+// a test froze it).
+func (e *testEtcd) stop(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	_ = syscall.Kill(-e.cmd.Process.Pid, sig)
+	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGCONT)
+	_ = e.cmd.Wait()
+	e.cmd = nil
 }
 
 func TestEtcdMembersConvergeDetectKillAndRejoin(t *testing.T) {

@@ -218,7 +218,7 @@ func TestEtcdOutageIsLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	frozen = false
-	log = logHas("etcd's return", "etcd answers again, after", "evicted from cluster outage: etcd deleted this member's key")
+	log = logHas("etcd's return", "etcd answers again: this member had no answer from it for", "evicted from cluster outage: etcd deleted this member's key")
 	if n := strings.Count(log, "etcd does not answer"); n != 1 {
 		t.Errorf("the outage logged %d times, want once:\n%s", n, log)
 	}

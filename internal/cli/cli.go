@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -24,6 +27,12 @@ const (
 	ExitInterrupted = 3
 )
 
+// shutdownSignals are the signals that begin the graceful shutdown of a
+// node or a demo (a second one forces it). SIGHUP among them: a node whose
+// terminal or SSH session closed was killed silently (Go's default for
+// SIGHUP), its runners left to their stdin EOF (an operator's trial).
+var shutdownSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
+
 // Version is the exo-actors version; release builds set it with -ldflags.
 var Version = "0.1.0-dev"
 
@@ -41,6 +50,10 @@ func (e *UsageError) Error() string { return e.Err.Error() }
 // unknown flag the nearest one the command has ("unknown flag: --nodes
 // (did you mean --node?)"), as the config's fields are suggested.
 func flagError(c *cobra.Command, err error) error {
+	var bad *pflag.InvalidValueError
+	if errors.As(err, &bad) {
+		return &UsageError{Err: errors.New(badFlagValue(bad.GetFlag(), bad.GetValue(), bad.Unwrap()))}
+	}
 	rest, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
 	if !ok {
 		return &UsageError{Err: err}
@@ -60,6 +73,53 @@ func flagError(c *cobra.Command, err error) error {
 	return &UsageError{Err: err}
 }
 func (e *UsageError) Unwrap() error { return e.Err }
+
+// badFlagValue says, for a flag value that did not parse, which flag, the
+// value, and what the flag wants, in words: pflag's own text quoted Go's
+// parser (`invalid argument "abc" for "--runners" flag: strconv.ParseInt:
+// parsing "abc": invalid syntax`; an operator's trial). The example is
+// the flag's default when it has one.
+func badFlagValue(f *pflag.Flag, value string, cause error) string {
+	name := "--" + f.Name
+	// eg is an example: the flag's default when it has one, else fallback
+	// (none when "").
+	eg := func(fallback string) string {
+		if d := f.DefValue; d != "" && d != "0" && d != "0s" {
+			return fmt.Sprintf(", e.g. %s %s, its default", name, d)
+		}
+		if fallback == "" {
+			return ""
+		}
+		return fmt.Sprintf(", e.g. %s %s", name, fallback)
+	}
+	var num *strconv.NumError
+	outOfRange := errors.As(cause, &num) && errors.Is(num.Err, strconv.ErrRange)
+	switch t := f.Value.Type(); {
+	case strings.HasPrefix(t, "int") || strings.HasPrefix(t, "uint"):
+		if outOfRange {
+			return fmt.Sprintf("%s %q is out of range for a whole number%s", name, value, eg(""))
+		}
+		want := "give one in digits"
+		if strings.HasPrefix(t, "uint") {
+			want = "give one in digits, 0 or more"
+		}
+		return fmt.Sprintf("%s %q is not a whole number: %s%s", name, value, want, eg(""))
+	case strings.HasPrefix(t, "float"):
+		if outOfRange {
+			return fmt.Sprintf("%s %q is out of range for a number%s", name, value, eg(""))
+		}
+		return fmt.Sprintf("%s %q is not a number: give digits, with a decimal point if need be%s", name, value, eg("1.5"))
+	case t == "duration":
+		const units = "a number with a unit (ns, us, ms, s, m or h)"
+		if strings.Contains(cause.Error(), "missing unit") {
+			return fmt.Sprintf("%s %q has no unit: want %s, e.g. %s %ss", name, value, units, name, value)
+		}
+		return fmt.Sprintf("%s %q is not a duration: want %s%s", name, value, units, eg("500ms"))
+	case t == "bool":
+		return fmt.Sprintf("%s %q is not true or false: give %s alone for true, or %s=true or %s=false", name, value, name, name, name)
+	}
+	return fmt.Sprintf("%s %q: %v", name, value, cause)
+}
 
 func usageErrorf(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}

@@ -106,15 +106,28 @@ func waitExit(t *testing.T, cmd *exec.Cmd) int {
 }
 
 func TestDemoSIGINTShutsDownGracefully(t *testing.T) {
+	demoSignalShutsDownGracefully(t, syscall.SIGINT, "== interrupt: graceful shutdown")
+}
+
+// TestDemoSIGHUPShutsDownGracefully: SIGHUP (the demo's terminal closed)
+// is a graceful shutdown, as SIGINT is; it was Go's default, a silent
+// death.
+func TestDemoSIGHUPShutsDownGracefully(t *testing.T) {
+	demoSignalShutsDownGracefully(t, syscall.SIGHUP, "== hangup: graceful shutdown")
+}
+
+// demoSignalShutsDownGracefully sends sig to a demo once its runners are
+// Ready: the demo prints line, shuts down gracefully, and exits 1.
+func demoSignalShutsDownGracefully(t *testing.T, sig syscall.Signal, line string) {
 	cmd, out, stderr := runDemoProcess(t, "--layer-delay", "0s")
 	readUntil(t, out, "every runner Ready")
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	rest, _ := io.ReadAll(out)
 	code := waitExit(t, cmd)
 	text := string(rest)
-	for _, want := range []string{"graceful shutdown", "shutdown report: total", "CLOSING ok", "\nno runner process left running ("} {
+	for _, want := range []string{line, "shutdown report: total", "CLOSING ok", "\nno runner process left running ("} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}

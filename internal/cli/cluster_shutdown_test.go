@@ -25,7 +25,7 @@ func TestClusterShutdownUsageErrors(t *testing.T) {
 		{[]string{"cluster", "shutdown"}, "--cluster is required"},
 		{append(base, "--phase-timeout", "0s"), "--phase-timeout 0s: want a positive duration, e.g. --phase-timeout 30s"},
 		{append(base, "--phase-timeout", "-1s"), "--phase-timeout -1s: want a positive duration"},
-		{append(base, "--phase-timeout", "soon"), `invalid argument "soon" for "--phase-timeout"`},
+		{append(base, "--phase-timeout", "soon"), `--phase-timeout "soon" is not a duration: want a number with a unit (ns, us, ms, s, m or h), e.g. --phase-timeout 30s, its default`},
 		{append(base, "--answer-grace", "0s"), "--answer-grace 0s: want a positive duration"},
 		{append(base, "--go-on-after", "-2s"), "--go-on-after -2s: want a positive duration, or leave it out"},
 		{append(base, "--phase-timeout", "2s", "--go-on-after", "3s"), "--go-on-after 3s must exceed --phase-timeout + --answer-grace (4s)"},

@@ -262,7 +262,7 @@ func statusReached(id string, k exo.RunnerStatus) func([]exo.Event) bool {
 }
 
 // runDemo runs the demo scenario, then shuts down and prints the report. A
-// SIGINT or SIGTERM during the scenario cuts it short and starts the graceful
+// SIGINT, SIGTERM or SIGHUP during the scenario cuts it short and starts the graceful
 // shutdown; a second one forces it (SIGKILL to every runner's group).
 func runDemo(parent context.Context, e *env, o demoOptions) error {
 	if parent == nil {
@@ -273,7 +273,7 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	// a Ctrl-C right after the first lines (the endpoints', the page's)
 	// killed the demo outright.
 	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, shutdownSignals...)
 	defer signal.Stop(sigs)
 	out := e.stdout
 	w := &demoWatch{out: out, start: time.Now(), notify: make(chan struct{}, 1)}

@@ -313,7 +313,7 @@ func runClusterDemo(parent context.Context, e *env, o clusterOptions, runners in
 	d.spawn = newSpawner()
 	defer d.spawn.stop()
 
-	// SIGINT or SIGTERM cuts the run short; the graceful shutdown, the
+	// SIGINT, SIGTERM or SIGHUP cuts the run short; the graceful shutdown, the
 	// orphan scan and the summary still follow (exit 1: interrupted).
 	sigCtx, stopSigs := d.watchSignals(parent)
 	defer stopSigs()
@@ -343,7 +343,7 @@ func runClusterDemo(parent context.Context, e *env, o clusterOptions, runners in
 	return nil
 }
 
-// watchSignals returns a context that the first SIGINT or SIGTERM cancels,
+// watchSignals returns a context that the first SIGINT, SIGTERM or SIGHUP cancels,
 // saying so as the one-process demo does (a trial saw the phased shutdown
 // start with no word of why), and a function that stops watching. A second
 // signal is only acknowledged: every step of the shutdown is bounded, and
@@ -351,7 +351,7 @@ func runClusterDemo(parent context.Context, e *env, o clusterOptions, runners in
 func (d *clusterDemo) watchSignals(parent context.Context) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(parent)
 	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, shutdownSignals...)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -1103,7 +1103,7 @@ func (d *clusterDemo) problem(format string, args ...any) {
 func (d *clusterDemo) finish(runErr error) {
 	switch {
 	case runErr != nil && errors.Is(runErr, context.Canceled):
-		d.problem("interrupted (SIGINT or SIGTERM): the run was cut short")
+		d.problem("interrupted (SIGINT, SIGTERM or SIGHUP): the run was cut short")
 	case runErr != nil:
 		d.problem("%v", runErr)
 	}

@@ -175,7 +175,7 @@ func TestClusterDemoSIGINT(t *testing.T) {
 	if strings.Contains(text, "rejected by every runner") || !strings.Contains(text, "  rejected 0\n") {
 		t.Errorf("the interrupt counted as a rejection:\n%s", text)
 	}
-	if code != ExitFailure || !strings.Contains(stderr.String(), "interrupted (SIGINT or SIGTERM)") {
+	if code != ExitFailure || !strings.Contains(stderr.String(), "interrupted (SIGINT, SIGTERM or SIGHUP)") {
 		t.Errorf("exit %d, want %d; stderr:\n%s", code, ExitFailure, stderr.String())
 	}
 	if left := testutil.MarkedProcesses("EXO_ACTORS_TEST_MARK", marker); len(left) > 0 {

@@ -79,7 +79,7 @@ func stopUI(srv *webui.Server) error {
 }
 
 // holdUI keeps the page up after the scenario: for --hold when given, else
-// until the first SIGINT or SIGTERM (which cancels ctx). It reports whether
+// until the first SIGINT, SIGTERM or SIGHUP (which cancels ctx). It reports whether
 // that signal was the expected end of an open-ended hold, which is then no
 // failure.
 func holdUI(ctx context.Context, w *demoWatch, srv *webui.Server, hold time.Duration) (endedByUser bool) {

@@ -42,7 +42,7 @@ func newNodeCmd(e *env) *cobra.Command {
 			"Clients (runtime.Dial, 'exo-actors remote') spawn runners of the kinds the --config file\n" +
 			"names — never any other command — submit tasks, stream chunks and events, stop runners.\n" +
 			"It listens on loopback unless told otherwise; TLS and mutual TLS with the --tls flags.\n" +
-			"SIGINT or SIGTERM shuts it down gracefully (a second one forces); one during a shutdown a\n" +
+			"SIGINT, SIGTERM or SIGHUP shuts it down gracefully (a second one forces); one during a shutdown a\n" +
 			"client asked for lets it go on gracefully (a second one forces). See docs/remote.md.\n\n" +
 			"Exit codes: 0 a clean shutdown; 1 it failed (or its shutdown returned an error, or it\n" +
 			"shut itself down over a node-wide fault: fork failure, out of file descriptors, the\n" +
@@ -173,10 +173,11 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 			tlsNote = "mutual TLS"
 		}
 	}
-	// From the listening line on, SIGTERM is a graceful shutdown, also
-	// while the node still joins its cluster (it is acted on after the join).
+	// From the listening line on, SIGINT, SIGTERM and SIGHUP are a
+	// graceful shutdown, also while the node still joins its cluster (it
+	// is acted on after the join).
 	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, shutdownSignals...)
 	defer signal.Stop(sigs)
 	ui, err := startNodeUI(e, sys, o) // node_ui.go
 	if err != nil {

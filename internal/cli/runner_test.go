@@ -16,7 +16,7 @@ func TestRunnerUsageErrors(t *testing.T) {
 		{[]string{"runner", "--fault", "stall-loading:3", "--layers", "2"}, "never fires with 2 layers"},
 		{[]string{"runner", "--layers", "0"}, "--layers 0: want at least 1"},
 		{[]string{"runner", "--warmup-delay", "-1ms"}, "warmup delay -1ms"},
-		{[]string{"runner", "--token-delay", "soon"}, "invalid argument"},
+		{[]string{"runner", "--token-delay", "soon"}, `--token-delay "soon" is not a duration: want a number with a unit`},
 		{[]string{"runner", "extra"}, "takes no arguments"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +23,45 @@ func runCLI(t *testing.T, args ...string) (int, string) {
 	var stdout, stderr bytes.Buffer
 	code := Main(args, strings.NewReader(""), &stdout, &stderr)
 	return code, stderr.String()
+}
+
+// TestFlagValueErrorsSayWhatIsWanted: a flag value that does not parse is
+// named with its flag and what the flag wants, in words, as one usage line
+// (exit 2) pointing at the command's help; pflag's text quoted Go's parser
+// (`invalid argument "abc" for "--cluster-port" flag: strconv.ParseInt:
+// parsing "abc": invalid syntax`; an operator's trial).
+func TestFlagValueErrorsSayWhatIsWanted(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"node", "--name", "a", "--config", "x.json", "--cluster-port", "abc"},
+			`exo-actors: --cluster-port "abc" is not a whole number: give one in digits (see 'exo-actors node --help')`},
+		{[]string{"demo", "--runners", "abc"},
+			`exo-actors: --runners "abc" is not a whole number: give one in digits, e.g. --runners 3, its default (see 'exo-actors demo --help')`},
+		{[]string{"demo", "--runners", "99999999999999999999"},
+			`exo-actors: --runners "99999999999999999999" is out of range for a whole number, e.g. --runners 3, its default (see 'exo-actors demo --help')`},
+		{[]string{"demo", "--nodes", "3", "--seed", "x1"},
+			`exo-actors: --seed "x1" is not a whole number: give one in digits, e.g. --seed 1, its default (see 'exo-actors demo --help')`},
+		{[]string{"cluster", "status", "--cluster", "c", "--timeout", "abc"},
+			`exo-actors: --timeout "abc" is not a duration: want a number with a unit (ns, us, ms, s, m or h), e.g. --timeout 5s, its default (see 'exo-actors cluster status --help')`},
+		{[]string{"cluster", "status", "--cluster", "c", "--timeout", "5"},
+			`exo-actors: --timeout "5" has no unit: want a number with a unit (ns, us, ms, s, m or h), e.g. --timeout 5s (see 'exo-actors cluster status --help')`},
+		{[]string{"remote", "status", "--node", "127.0.0.1:1", "--timeout", "1x"},
+			`exo-actors: --timeout "1x" is not a duration: want a number with a unit (ns, us, ms, s, m or h), e.g. --timeout 500ms (see 'exo-actors remote status --help')`},
+		{[]string{"chaos", "--rate", "fast"},
+			`exo-actors: --rate "fast" is not a number: give digits, with a decimal point if need be, e.g. --rate 6, its default (see 'exo-actors chaos --help')`},
+		{[]string{"node", "--name", "a", "--config", "x.json", "--allow-faults=maybe"},
+			`exo-actors: --allow-faults "maybe" is not true or false: give --allow-faults alone for true, or --allow-faults=true or --allow-faults=false (see 'exo-actors node --help')`},
+	} {
+		code, stderr := runCLI(t, c.args...)
+		if code != ExitUsage || stderr != c.want+"\n" {
+			t.Errorf("%s: exit %d, stderr %q\nwant exit %d and %q", strings.Join(c.args, " "), code, stderr, ExitUsage, c.want)
+		}
+		if strings.Contains(stderr, "strconv") || strings.Contains(stderr, "time: ") {
+			t.Errorf("%s: stderr quotes Go's parser: %q", strings.Join(c.args, " "), stderr)
+		}
+	}
 }
 
 // TestUnknownFlagSuggestsTheNearest: a mistyped flag is named with the
@@ -76,6 +116,38 @@ func TestNodeListenInUse(t *testing.T) {
 		t.Fatalf("exit: %v, want code %d; stderr %s", err, ExitFailure, stderr.String())
 	}
 	want := "exo-actors: node node-x: --listen " + ln.Addr().String() + ": the address is in use (another node or process listens there); pick another port with --listen, or stop that process\n"
+	if !strings.HasSuffix(stderr.String(), want) {
+		t.Fatalf("stderr %q: want it to end with %q", stderr.String(), want)
+	}
+}
+
+// TestNodeClusterPortInUse: a node whose --cluster-port is taken names the
+// flag and says what to do, as for --listen (it ended with the bind error
+// and "(another member or an old one still holds it)"; an operator's
+// trial), exit 1.
+func TestNodeClusterPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exoBinary(t), "node", "--name", "node-x", "--config", conf, "--listen", "127.0.0.1:0",
+		"--cluster", "c", "--cluster-port", port, "--cluster-peers", ln.Addr().String())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != ExitFailure {
+		t.Fatalf("exit: %v, want code %d; stderr %s", err, ExitFailure, stderr.String())
+	}
+	want := "exo-actors: node node-x: join cluster c: --cluster-port " + port + ": the address " + ln.Addr().String() +
+		" is in use (another member, an old one still stopping, or another process listens there); pick another port with --cluster-port (and name it in every member's --cluster-peers), or stop that process\n"
 	if !strings.HasSuffix(stderr.String(), want) {
 		t.Fatalf("stderr %q: want it to end with %q", stderr.String(), want)
 	}
