@@ -1013,17 +1013,15 @@ func (a *runnerActor) newFailure(kind errhandler.Kind, src DetectionSource, msg 
 	if a.p != nil {
 		f.Pid = a.p.Pid
 	}
-	if a.slot.spec.Builtin {
-		switch kind {
-		case errhandler.KindNotARunner, errhandler.KindHandshakeTimeout, errhandler.KindExecNotFound:
-			// Before the handshake only: a binary that said Hello is a
-			// runner, and its bad output later is its own (the built-in
-			// runner's garbage fault).
-			// The spec has no Command of its own: the advice to check it
-			// misled a host whose BuiltinBinary was its own program (a
-			// host's trial).
-			f.Hint = fmt.Sprintf("a built-in runner runs the exo-actors binary (%s here: Config.BuiltinBinary, by default this program's own executable): set it to a built exo-actors, e.g. bin/exo-actors from make build (docs/host-guide.md)", a.command)
-		}
+	if a.slot.spec.Builtin && (kind == errhandler.KindNotARunner || kind == errhandler.KindExecNotFound) {
+		// The spec has no Command of its own: the advice to check it
+		// misled a host whose BuiltinBinary was its own program (a host's
+		// trial). Not for a handshake timeout (a slow built-in runner is
+		// told to raise the bound), nor after the Hello (a binary that said
+		// it is a runner, and its bad output is its own).
+		k := a.slot.spec.Kind
+		f.Hint = fmt.Sprintf("a built-in runner runs the exo-actors binary with the spec's Args: check that %s is one (Config.BuiltinBinary, by default this program's own executable, right only for exo-actors itself: a host sets it to a built exo-actors, e.g. bin/exo-actors from make build; docs/host-guide.md), then the args (RunnerSpec.Args; on a node, kinds.%s.args in its config) and the runner's stderr for why it ended before its Hello",
+			a.command, k)
 	}
 	if f.Hint != "" {
 		f.Failure = f.Failure.WithHint(f.Hint)

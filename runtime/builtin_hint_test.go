@@ -22,7 +22,7 @@ func TestBuiltinThatIsNoRunnerPointsAtBuiltinBinary(t *testing.T) {
 	}
 	err = sys.WaitReady(ctx, id)
 	t.Logf("WaitReady: %v", err)
-	if err == nil || !strings.Contains(err.Error(), "a built-in runner runs the exo-actors binary (/bin/echo here: Config.BuiltinBinary") ||
+	if err == nil || !strings.Contains(err.Error(), "a built-in runner runs the exo-actors binary with the spec's Args: check that /bin/echo is one (Config.BuiltinBinary") ||
 		strings.Contains(err.Error(), "RunnerSpec.Command and Args") {
 		t.Fatalf("WaitReady: %v; want the advice to set BuiltinBinary, not Command and Args", err)
 	}
