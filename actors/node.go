@@ -442,6 +442,10 @@ func (n *Node) Submit(ctx context.Context, runnerID string, t TaskSpec) (*TaskHa
 // stdin failed ("message exceeds the frame size limit"), and the node
 // treated that as the runner closing its stdin: it killed the runner and
 // its policy retired it for good (a new user's trial, a 5 MiB payload).
+// MaxFrameSize is the largest frame a runner of the node may send (and so
+// the largest chunk or event it can produce): NodeConfig.MaxFrameSize.
+func (n *Node) MaxFrameSize() int { return n.cfg.procOpts.MaxFrameSize }
+
 func (n *Node) checkTaskFrame(t TaskSpec) error {
 	limit := n.cfg.procOpts.MaxFrameSize // defaulted in startNode
 	if taskFrameBound(t) <= limit {

@@ -353,7 +353,7 @@ func (a *runnerActor) start(ctx actor.Context) {
 		}
 		a.log.WithError(err).WithField("reason", string(kind)).Error("runner process could not start")
 		msg := err.Error()
-		if kind == errhandler.KindExecNotFound || kind == errhandler.KindSpawnFailed {
+		if (kind == errhandler.KindExecNotFound || kind == errhandler.KindSpawnFailed) && !a.slot.spec.Builtin {
 			// The fix names this kind's config key (proc's text names no
 			// key: it does not know whose command it started). In the
 			// message, not only the failure's hint: the runner's status,
@@ -1020,8 +1020,12 @@ func (a *runnerActor) newFailure(kind errhandler.Kind, src DetectionSource, msg 
 		// told to raise the bound), nor after the Hello (a binary that said
 		// it is a runner, and its bad output is its own).
 		k := a.slot.spec.Kind
+		bin := a.command
+		if bin == "" { // the spawn failed: a.command is set once a process started
+			bin = a.node.builtinBinary
+		}
 		f.Hint = fmt.Sprintf("a built-in runner runs the exo-actors binary with the spec's Args: check that %s is one (Config.BuiltinBinary, by default this program's own executable, right only for exo-actors itself: a host sets it to a built exo-actors, e.g. bin/exo-actors from make build; docs/host-guide.md), then the args (RunnerSpec.Args; on a node, kinds.%s.args in its config) and the runner's stderr for why it ended before its Hello",
-			a.command, k)
+			bin, k)
 	}
 	if f.Hint != "" {
 		f.Failure = f.Failure.WithHint(f.Hint)

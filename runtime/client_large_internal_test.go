@@ -57,3 +57,37 @@ func TestLargeAnswersOneAtATimePerNode(t *testing.T) {
 		t.Fatalf("status after the list: %v", err)
 	}
 }
+
+// TestLargeAnswerSlotsAreByAddressAndGoWhenIdle: a large answer in flight
+// from one node does not hold up another node's (before, addresses that
+// hashed alike shared a slot), and a slot nobody uses is forgotten.
+func TestLargeAnswerSlotsAreByAddressAndGoWhenIdle(t *testing.T) {
+	c1, sent1 := hostileClient(t)
+	c2, sent2 := hostileClient(t)
+	c1.addr, c2.addr = "127.0.0.1:28402", "127.0.0.1:28403"
+	c1.opts.callTimeout, c2.opts.callTimeout = time.Minute, time.Minute
+	listed := make(chan error, 1)
+	go func() { // owner: the test, which reads listed
+		_, err := c1.Runners(context.Background())
+		listed <- err
+	}()
+	list := (<-sent1).(*exov1.GwListRunners)
+	got := make(chan error, 1)
+	go func() { // owner: the test, which reads got
+		_, err := c2.StatusJSON(context.Background())
+		got <- err
+	}()
+	doc := (<-sent2).(*exov1.GwStatusDoc) // asked at once: another node's slot
+	c2.reply(&exov1.GwStatusDocReply{CallId: doc.GetCallId(), Json: []byte("{}")})
+	c1.reply(&exov1.GwRunnerList{CallId: list.GetCallId()})
+	if err := errors.Join(<-got, <-listed); err != nil {
+		t.Fatal(err)
+	}
+	largeCalls.mu.Lock()
+	_, kept1 := largeCalls.slots[c1.addr]
+	_, kept2 := largeCalls.slots[c2.addr]
+	largeCalls.mu.Unlock()
+	if kept1 || kept2 {
+		t.Fatalf("slots kept after their calls ended (%v, %v); want none", kept1, kept2)
+	}
+}

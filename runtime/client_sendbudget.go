@@ -101,9 +101,12 @@ func (b *sendBudget) grantLocked() {
 
 // requestSlack is what a request may carry beyond max_message: a task's
 // payload and params count against max_message on the node, its IDs, kind
-// and framing do not. Two requests in flight at the budget's bound
-// (2 × max_message, each clipped to it) and 998 small ones stay within
-// the transport's 2 × max_message + 1 MiB.
+// and framing do not. The budgeted requests in flight take at most the
+// budget, 2 × max_message, together (each is at most max_message + 64 KiB,
+// within it), and with them at most 998 small ones of 1 KiB: within the
+// transport's 2 × max_message + 1 MiB. The budget is a Client's: two
+// Clients of one process with one node share its connection
+// (docs/remote.md, "Several Clients of one process").
 const requestSlack = 64 << 10
 
 // smallRequest is the size up to which a request goes without the send

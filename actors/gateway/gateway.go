@@ -110,6 +110,11 @@ const tickEvery = 250 * time.Millisecond
 // and one per lost client whose tasks it cancels. Close stops them all
 // and waits for them.
 type Gateway struct {
+	// ended says why the sessions that ended last ended, by client key,
+	// for a ping that comes after (endedSessions.why): the newest
+	// endedKeep. Touched by the gateway actor only; here, not on the
+	// actor, so that an actor's restart does not forget it.
+	ended endedSessions
 	// lifeV is the gateway's lifecycle (a gatewayLife: serving → leaving
 	// → closing → stopping, leaving.go); read it with life, change it with to.
 	lifeV atomic.Int32
@@ -585,10 +590,6 @@ type childRef struct {
 type gatewayActor struct {
 	g        *Gateway
 	sessions map[string]*session
-	// ended says why the sessions that ended last ended, by client key,
-	// for a ping that comes after (endedSessions.why): the newest endedKeep, the
-	// oldest forgotten first.
-	ended    endedSessions
 	children map[string]childRef // relay actor ID → its subscription
 	// buffered: the sum of the open subscriptions' buffers (childRef.buffer),
 	// at most Config.MaxBufferedEvents.
@@ -741,6 +742,9 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 		a.hello(ctx, m)
 	case *exov1.GwPing:
 		s := a.session(ctx)
+		if s == nil && ctx.Sender() == nil {
+			return // nobody to answer (a review: this crashed the actor, and every session ended)
+		}
 		if s == nil {
 			// The session was dropped (it sent nothing for SessionTimeout,
 			// or its client said hello elsewhere): a pong would tell the
@@ -748,7 +752,7 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 			// streams for ever. Say so instead; the client then ends as
 			// lost (found by exo-actors chaos, seed 22).
 			a.reply(ctx, errMsg(0, fmt.Errorf("%w: this client's session was dropped (%s); dial again",
-				ErrNoSession, a.ended.why(pidKey(ctx.Sender())))))
+				ErrNoSession, a.g.ended.why(pidKey(ctx.Sender())))))
 			return
 		}
 		s.lastSeen = time.Now()
@@ -855,7 +859,7 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 		w := windowWithin(g.cfg.OutWindow, GRPCLimit(g.cfg.MaxMessage), int(m.GetMaxReceive()))
 		s.out, window = newOutGate(g.system, w), int64(w)
 	}
-	s.bounds = boundsFor(int(window), GRPCLimit(g.cfg.MaxMessage), int(m.GetMaxReceive()))
+	s.bounds = boundsFor(int(window), GRPCLimit(g.cfg.MaxMessage), int(m.GetMaxReceive()), g.cfg.Node.MaxFrameSize())
 	a.sessions[key] = s
 	g.cfg.Node.ClientArrived(from) // this client actor again after its goodbye
 	ctx.Watch(from)
@@ -908,7 +912,7 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, kin
 	}
 	s.state = sessionEnded
 	delete(a.sessions, s.key)
-	a.ended.add(s.key, why)
+	a.g.ended.add(s.key, why)
 	ctx.Unwatch(s.pid)
 	if a.g.life() != gatewayStopping {
 		// The client's actor watches the gateway, to learn of its end;
@@ -1617,7 +1621,7 @@ func fitRunnerList(out *exov1.GwRunnerList, maxOut int) error {
 		}
 	}
 	if after := proto.Size(out); after > maxOut {
-		return fmt.Errorf("%w: the list of %d runners takes %d bytes (%d with each runner's error texts cut to %d bytes), more than this client's transport takes in one message (%d); raise the node's max_message, or lower retention.keep_removed",
+		return fmt.Errorf("%w: the list of %d runners takes %d bytes (%d with each runner's error texts cut to %d bytes), more than this client's transport takes in one answer (%d); raise max_message on the node and on the client, or lower retention.keep_removed",
 			ErrMessageTooLarge, len(out.Runners), size, after, listErrorMax, maxOut)
 	}
 	return nil

@@ -58,18 +58,31 @@ type outBounds struct {
 	maxOut int // the largest message: limit less what may be queued beside it
 	// reply is the largest answer to a call (a runner list, the status
 	// document, a shutdown report): answers do not pass the window, so
-	// one may leave in the same gRPC batch as a full window of task
-	// events and deliveries, and outSlack. Never above maxOut.
+	// one may leave in the same gRPC batch as the most the window lets be
+	// in flight (the window, or a quarter of it and the largest message
+	// there can be) and outSlack. At least outSlack: maxOut keeps that
+	// much room for an answer.
 	reply int
 }
 
 // boundsFor returns the bounds of a session whose window is window (0: a
-// client without a window): a message waiting for room goes once at most a
-// quarter of the window is in flight, and outSlack travels beside it.
-func boundsFor(window, nodeLimit, clientLimit int) outBounds {
+// client without a window) with a node whose runners' frames are at most
+// frameMax bytes: a message waiting for room goes once at most a quarter
+// of the window is in flight, and outSlack travels beside it, and room for
+// an answer of outSlack at least.
+//
+// The answer's bound is what is left beside the worst the window allows:
+// with the defaults (a 9 MiB transport, a 4 MiB window, 4 MiB frames) a
+// quarter of the window and one 4 MiB chunk, so about 3.9 MiB. Before, it
+// was the transport less the window alone, and a 4 MiB chunk sent past a
+// quarter of the window, beside a 4.9 MiB status document, broke the
+// connection (a review).
+func boundsFor(window, nodeLimit, clientLimit, frameMax int) outBounds {
 	limit := transportLimit(nodeLimit, clientLimit)
-	maxOut := limit - outSlack - window/4
-	return outBounds{limit: limit, maxOut: maxOut, reply: min(maxOut, limit-outSlack-window)}
+	maxOut := limit - 2*outSlack - window/4
+	largest := min(maxOut, max(MaxOutMessage, frameMax+outSlack)) // a chunk or event carries its frame and an envelope
+	inFlight := max(window, window/4+largest)
+	return outBounds{limit: limit, maxOut: maxOut, reply: max(limit-outSlack-inFlight, outSlack)}
 }
 
 // tooLarge says why what, of size bytes, cannot go to the client of node.

@@ -102,8 +102,9 @@ func marshalJSON(v any) ([]byte, error) {
 // GwShutdownPhaseReport, whose report is rep) within maxOut bytes: past
 // it, each phase report's note and each of the report's errors is cut to
 // listErrorMax bytes, then the report as text (text, when not nil; the
-// structured report holds the same) to what is left; still past it, it
-// fails, naming the sizes.
+// structured report holds the same) to what is left, then the tree below
+// the node's own phases goes (the text says so); still past it, it fails,
+// naming the sizes.
 func fitShutdownReport(msg proto.Message, rep *exov1.GwNodeShutdownReport, text *string, maxOut int) error {
 	size := proto.Size(msg)
 	if size <= maxOut {
@@ -135,6 +136,16 @@ func fitShutdownReport(msg proto.Message, rep *exov1.GwNodeShutdownReport, text 
 	actorsOf(rep.GetRoot())
 	if over := proto.Size(msg) - maxOut; over > 0 && text != nil {
 		*text = protocol.Cap(*text, max(len(*text)-over-64, listErrorMax))
+	}
+	if root := rep.GetRoot(); proto.Size(msg) > maxOut && root != nil && len(root.Children) > 0 {
+		// The node shut down (or ran the phase) all the same: an error
+		// here would read as a failed shutdown, and a cluster's shutdown
+		// would record it so (a review). The node's own phases stay; the
+		// tree below it is in the node's log.
+		root.Children = nil
+		if text != nil {
+			*text = protocol.Cap(*text, listErrorMax) + " (the report's tree did not fit this client's transport: the node's log has it whole)"
+		}
 	}
 	if after := proto.Size(msg); after > maxOut {
 		return fmt.Errorf("%w: the shutdown report takes %d bytes (%d with its notes and text cut), more than this client's transport takes in one answer (%d); raise max_message on the node and on the client, or read the report in the node's log",

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,11 +28,39 @@ const (
 	ExitInterrupted = 3
 )
 
-// shutdownSignals are the signals that begin the graceful shutdown of a
-// node or a demo (a second one forces it). SIGHUP among them: a node whose
-// terminal or SSH session closed was killed silently (Go's default for
-// SIGHUP), its runners left to their stdin EOF (an operator's trial).
-var shutdownSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
+// shutdownSignals returns the signals that begin the graceful shutdown of
+// a node or a demo: SIGINT, SIGTERM and SIGHUP. SIGHUP among them: a node
+// whose terminal or SSH session closed was killed silently (Go's default
+// for SIGHUP), its runners left to their stdin EOF (an operator's trial).
+// But not when this process started with SIGHUP ignored (nohup): catching
+// it would undo the ignore, and the node would shut down at logout (a
+// review). Call it before any signal.Notify of SIGHUP.
+func shutdownSignals() []os.Signal {
+	if signal.Ignored(syscall.SIGHUP) {
+		return []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+	}
+	return []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
+}
+
+// forces says whether sig, after a first signal, forces the shutdown:
+// SIGINT and SIGTERM do, SIGHUP never (a closing SSH session sends it
+// twice: bash forwards one to its jobs and the kernel one to the
+// foreground group; the second forced the shutdown: a review).
+func forces(sig os.Signal) bool { return sig != syscall.SIGHUP }
+
+// firstSignalLine is the line of the signal that began a graceful
+// shutdown, saying what forces it.
+func firstSignalLine(sig os.Signal) string {
+	return fmt.Sprintf("== %s: graceful shutdown (%s)\n", sig, forceHint(sig))
+}
+
+// forceHint says what forces a shutdown begun (or noted) on sig.
+func forceHint(sig os.Signal) string {
+	if forces(sig) {
+		return "send it again to force"
+	}
+	return "SIGINT or SIGTERM forces it"
+}
 
 // Version is the exo-actors version; release builds set it with -ldflags.
 var Version = "0.1.0-dev"

@@ -273,7 +273,7 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 	// a Ctrl-C right after the first lines (the endpoints', the page's)
 	// killed the demo outright.
 	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
-	signal.Notify(sigs, shutdownSignals...)
+	signal.Notify(sigs, shutdownSignals()...)
 	defer signal.Stop(sigs)
 	out := e.stdout
 	w := &demoWatch{out: out, start: time.Now(), notify: make(chan struct{}, 1)}
@@ -318,8 +318,12 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 			select {
 			case sig := <-sigs:
 				if !interrupted.Swap(true) {
-					w.printf("\n== %s: graceful shutdown (send it again to force)\n", sig)
+					w.printf("\n%s", firstSignalLine(sig))
 					cancelHold()
+					continue
+				}
+				if !forces(sig) {
+					w.printf("== %s during the shutdown: it goes on gracefully (%s)\n", sig, forceHint(sig))
 					continue
 				}
 				forced.Store(true)

@@ -351,7 +351,7 @@ func runClusterDemo(parent context.Context, e *env, o clusterOptions, runners in
 func (d *clusterDemo) watchSignals(parent context.Context) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(parent)
 	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
-	signal.Notify(sigs, shutdownSignals...)
+	signal.Notify(sigs, shutdownSignals()...)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)

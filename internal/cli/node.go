@@ -177,7 +177,7 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	// graceful shutdown, also while the node still joins its cluster (it
 	// is acted on after the join).
 	sigs := make(chan os.Signal, 2) // never closed; signal.Stop detaches it
-	signal.Notify(sigs, shutdownSignals...)
+	signal.Notify(sigs, shutdownSignals()...)
 	defer signal.Stop(sigs)
 	ui, err := startNodeUI(e, sys, o) // node_ui.go
 	if err != nil {
@@ -205,7 +205,7 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	select {
 	case sig := <-sigs:
 		interrupted = true
-		fmt.Fprintf(e.stdout, "== %s: graceful shutdown (send it again to force)\n", sig)
+		fmt.Fprint(e.stdout, firstSignalLine(sig))
 	case <-sys.ShutdownBegan(): // a client's request or a node-wide fault: leave the cluster now, not after it
 		// A fault is recorded before the shutdown it begins (Node.onNodeFault).
 		fault = sys.Fault()
@@ -297,32 +297,42 @@ func skipGoodbyesOnSignal(w io.Writer, srv *exo.Server, sigs <-chan os.Signal, c
 var nodeNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 // forceOnSecondSignal is the forcer of a node's shutdown after a first
-// signal: a second one prints nodeForceLine, sets *forced and calls
-// System.ForceKill; it returns on stopForce (the shutdown ended). It owns
+// signal: a second SIGINT or SIGTERM prints nodeForceLine, sets *forced
+// and calls System.ForceKill (a SIGHUP is noted and forces nothing); it
+// returns on stopForce (the shutdown ended). It owns
 // nothing it closes; runNode waits for it (wg) before reading *forced.
 func forceOnSecondSignal(w io.Writer, sys *exo.System, sigs <-chan os.Signal, stopForce <-chan struct{}, forced *bool, wg *sync.WaitGroup) {
 	defer wg.Done()
-	select {
-	case sig := <-sigs:
+	var sig os.Signal
+	for sig == nil {
 		select {
-		case <-sys.Done(): // the shutdown ended just now: nothing left to force
-			return
-		default:
-		}
-		fmt.Fprint(w, nodeForceLine(sig))
-		*forced = true
-		// Kill once the shutdown has begun (at once: runNode's next
-		// call), so that the node names it a forced shutdown whichever
-		// runner the SIGNALING phase had reached.
-		select {
-		case <-sys.ShutdownBegan():
+		case s := <-sigs:
+			if !forces(s) {
+				fmt.Fprintf(w, "== %s during the shutdown: it goes on gracefully (%s)\n", s, forceHint(s))
+				continue
+			}
+			sig = s
 		case <-stopForce:
+			return
 		}
-		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, _ = sys.ForceKill(fctx)
-		cancel()
+	}
+	select {
+	case <-sys.Done(): // the shutdown ended just now: nothing left to force
+		return
+	default:
+	}
+	fmt.Fprint(w, nodeForceLine(sig))
+	*forced = true
+	// Kill once the shutdown has begun (at once: runNode's next call), so
+	// that the node names it a forced shutdown whichever runner the
+	// SIGNALING phase had reached.
+	select {
+	case <-sys.ShutdownBegan():
 	case <-stopForce:
 	}
+	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_, _ = sys.ForceKill(fctx)
+	cancel()
 }
 
 // nodeShutdownBeganLine is the line of a shutdown the node did not begin
@@ -405,7 +415,7 @@ func nodeSignalDuringLine(sig os.Signal, fault error) string {
 	if fault != nil {
 		during = "the shutdown after a node-wide fault"
 	}
-	return fmt.Sprintf("== %s during %s: it goes on gracefully (send it again to force)\n", sig, during)
+	return fmt.Sprintf("== %s during %s: it goes on gracefully (%s)\n", sig, during, forceHint(sig))
 }
 
 // nodeForceLine is the line of the second signal, which forces the node's
