@@ -19,16 +19,7 @@ import (
 // went out in one gRPC message above the transport's limit, breaking the
 // connection for both.
 func TestLargeAnswersOneAtATimePerNode(t *testing.T) {
-	c1, sent1 := hostileClient(t)
-	c2, sent2 := hostileClient(t)
-	c1.addr, c2.addr = "127.0.0.1:28401", "127.0.0.1:28401"
-	c1.opts.callTimeout, c2.opts.callTimeout = time.Minute, time.Minute
-	listed := make(chan error, 1)
-	go func() { // owner: the test, which reads listed
-		_, err := c1.Runners(context.Background())
-		listed <- err
-	}()
-	list := (<-sent1).(*exov1.GwListRunners)
+	c1, c2, sent2, list, listed := listInFlight(t, "127.0.0.1:28401", "127.0.0.1:28401")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	_, err := c2.StatusJSON(ctx)
@@ -62,16 +53,7 @@ func TestLargeAnswersOneAtATimePerNode(t *testing.T) {
 // from one node does not hold up another node's (before, addresses that
 // hashed alike shared a slot), and a slot nobody uses is forgotten.
 func TestLargeAnswerSlotsAreByAddressAndGoWhenIdle(t *testing.T) {
-	c1, sent1 := hostileClient(t)
-	c2, sent2 := hostileClient(t)
-	c1.addr, c2.addr = "127.0.0.1:28402", "127.0.0.1:28403"
-	c1.opts.callTimeout, c2.opts.callTimeout = time.Minute, time.Minute
-	listed := make(chan error, 1)
-	go func() { // owner: the test, which reads listed
-		_, err := c1.Runners(context.Background())
-		listed <- err
-	}()
-	list := (<-sent1).(*exov1.GwListRunners)
+	c1, c2, sent2, list, listed := listInFlight(t, "127.0.0.1:28402", "127.0.0.1:28403")
 	got := make(chan error, 1)
 	go func() { // owner: the test, which reads got
 		_, err := c2.StatusJSON(context.Background())
@@ -90,4 +72,21 @@ func TestLargeAnswerSlotsAreByAddressAndGoWhenIdle(t *testing.T) {
 	if kept1 || kept2 {
 		t.Fatalf("slots kept after their calls ended (%v, %v); want none", kept1, kept2)
 	}
+}
+
+// listInFlight makes two Clients of nodes at addr1 and addr2 (the same
+// node when equal) that answer nothing by themselves, and starts a runner
+// list on the first: it returns once the list was asked for, with what the
+// second sends, the list's request and where its end arrives.
+func listInFlight(t *testing.T, addr1, addr2 string) (c1, c2 *Client, sent2 chan proto.Message, list *exov1.GwListRunners, listed chan error) {
+	c1, sent1 := hostileClient(t)
+	c2, sent2 = hostileClient(t)
+	c1.addr, c2.addr = addr1, addr2
+	c1.opts.callTimeout, c2.opts.callTimeout = time.Minute, time.Minute
+	listed = make(chan error, 1)
+	go func() { // owner: the test, which reads listed
+		_, err := c1.Runners(context.Background())
+		listed <- err
+	}()
+	return c1, c2, sent2, (<-sent1).(*exov1.GwListRunners), listed
 }

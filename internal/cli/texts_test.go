@@ -102,19 +102,7 @@ func TestNodeListenInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	conf := filepath.Join(t.TempDir(), "node.json")
-	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exoBinary(t), "node", "--name", "node-x", "--config", conf, "--listen", ln.Addr().String())
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != ExitFailure {
-		t.Fatalf("exit: %v, want code %d; stderr %s", err, ExitFailure, stderr.String())
-	}
+	stderr := nodeFailsToStart(t, "--listen", ln.Addr().String())
 	want := "exo-actors: node node-x: --listen " + ln.Addr().String() + ": the address is in use (another node or process listens there); pick another port with --listen, or stop that process\n"
 	if !strings.HasSuffix(stderr.String(), want) {
 		t.Fatalf("stderr %q: want it to end with %q", stderr.String(), want)
@@ -132,20 +120,7 @@ func TestNodeClusterPortInUse(t *testing.T) {
 	}
 	defer ln.Close()
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	conf := filepath.Join(t.TempDir(), "node.json")
-	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exoBinary(t), "node", "--name", "node-x", "--config", conf, "--listen", "127.0.0.1:0",
-		"--cluster", "c", "--cluster-port", port, "--cluster-peers", ln.Addr().String())
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != ExitFailure {
-		t.Fatalf("exit: %v, want code %d; stderr %s", err, ExitFailure, stderr.String())
-	}
+	stderr := nodeFailsToStart(t, "--listen", "127.0.0.1:0", "--cluster", "c", "--cluster-port", port, "--cluster-peers", ln.Addr().String())
 	want := "exo-actors: node node-x: join cluster c: --cluster-port " + port + ": the address " + ln.Addr().String() +
 		" is in use (another member, an old one still stopping, or another process listens there); pick another port with --cluster-port (and name it in every member's --cluster-peers), or stop that process\n"
 	if !strings.HasSuffix(stderr.String(), want) {
@@ -344,4 +319,24 @@ func TestNodeCertChecked(t *testing.T) {
 			t.Errorf("--listen %s: exit %d, stderr %q: want exit 2, one line", tc.listen, code, stderr)
 		}
 	}
+}
+
+// nodeFailsToStart runs `exo-actors node --name node-x` with a config of
+// one built-in kind and args, wants it to exit 1, and returns its stderr.
+func nodeFailsToStart(t *testing.T, args ...string) *bytes.Buffer {
+	t.Helper()
+	conf := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exoBinary(t), append([]string{"node", "--name", "node-x", "--config", conf}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != ExitFailure {
+		t.Fatalf("exit: %v, want code %d; stderr %s", err, ExitFailure, stderr.String())
+	}
+	return &stderr
 }
