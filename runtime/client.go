@@ -551,11 +551,8 @@ func (c *Client) call(ctx context.Context, msg proto.Message) (proto.Message, er
 }
 
 func (c *Client) callAs(ctx context.Context, id uint64, msg proto.Message) (proto.Message, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.opts.callTimeout)
-		defer cancel()
-	}
+	ctx, cancel := c.withCallTimeout(ctx)
+	defer cancel()
 	// Every request, not a task's payload alone: a runner ID of 10 MB in
 	// a StopRunner went out, gRPC refused the batch, and every task of
 	// the process on this node ended as node lost (a review's trial).
@@ -843,6 +840,15 @@ func (c *Client) submitFeed(ctx context.Context, runnerID string, t Task, feed *
 		return err
 	}
 	return nil
+}
+
+// withCallTimeout bounds ctx by the client's call timeout when it has no
+// deadline of its own.
+func (c *Client) withCallTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.opts.callTimeout)
 }
 
 // noAnswerError is the error of a call that was sent and whose answer did

@@ -60,11 +60,8 @@ func leaveLargeSlot(addr string, s *largeSlot) {
 // list, the status document): it waits for its node's slot first, within
 // ctx (or the call timeout) and the client's life.
 func (c *Client) callLarge(ctx context.Context, msg proto.Message) (proto.Message, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.opts.callTimeout)
-		defer cancel()
-	}
+	ctx, cancel := c.withCallTimeout(ctx)
+	defer cancel()
 	slot := largeSlotOf(c.addr)
 	defer leaveLargeSlot(c.addr, slot)
 	select {

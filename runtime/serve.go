@@ -3,8 +3,9 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -179,12 +180,7 @@ func (cfg ServeConfig) check() error {
 	if cfg.MaxMessage < 0 {
 		return fmt.Errorf("%w: ServeConfig.MaxMessage is %d: want 0 (the default, 4 MiB) or more", ErrInvalidConfig, cfg.MaxMessage)
 	}
-	names := make([]string, 0, len(cfg.Kinds))
-	for name := range cfg.Kinds {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Kinds)) {
 		k := cfg.Kinds[name]
 		if k.Spec.Kind != name {
 			return fmt.Errorf("%w: ServeConfig.Kinds[%q] has a Spec of kind %q: a kind's Spec.Kind is its name in Kinds", ErrInvalidConfig, name, k.Spec.Kind)

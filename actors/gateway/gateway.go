@@ -23,7 +23,6 @@ import (
 	"github.com/exo-actors/exo-actors/internal/actorguard"
 	"github.com/exo-actors/exo-actors/internal/httpapi"
 	"github.com/exo-actors/exo-actors/internal/lateticks"
-	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -1601,22 +1600,21 @@ func fitRunnerList(out *exov1.GwRunnerList, maxOut int) error {
 	if size <= maxOut {
 		return nil
 	}
-	cut := func(s *string) { *s = protocol.Cap(*s, listErrorMax) }
 	for i, r := range out.Runners {
 		// A copy: the status and the record may be the node's own (its
 		// error handler's stored causes; a review), never to be cut.
 		r = proto.CloneOf(r)
 		out.Runners[i] = r
-		cut(&r.LastError)
+		capListText(&r.LastError)
 		if st := r.GetStatus(); st != nil {
-			cut(&st.ErrorMessage)
-			cut(&st.Diagnostics)
+			capListText(&st.ErrorMessage)
+			capListText(&st.Diagnostics)
 		}
 		if rec := r.GetLastRecord(); rec != nil {
-			cut(&rec.Message)
-			cut(&rec.Note)
+			capListText(&rec.Message)
+			capListText(&rec.Note)
 			for i := range rec.Causes {
-				cut(&rec.Causes[i])
+				capListText(&rec.Causes[i])
 			}
 		}
 	}

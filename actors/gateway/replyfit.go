@@ -22,6 +22,10 @@ import (
 // answer still too large is refused with ErrMessageTooLarge, naming the
 // sizes, while the connection and everything on it go on.
 
+// capListText cuts a text of a large answer to listErrorMax bytes, in
+// place (fitRunnerList, statusJSON, fitShutdownReport).
+func capListText(s *string) { *s = protocol.Cap(*s, listErrorMax) }
+
 // replyOverhead is what a reply's envelope adds to its document (call_id,
 // field tags and lengths).
 const replyOverhead = 32
@@ -39,28 +43,27 @@ func statusJSON(doc *httpapi.StatusDoc, maxOut int) ([]byte, error) {
 		return b, err
 	}
 	size := len(b)
-	cut := func(s *string) { *s = protocol.Cap(*s, listErrorMax) }
-	cut(&doc.Node.HealthError)
+	capListText(&doc.Node.HealthError)
 	for i := range doc.Runners {
 		r := &doc.Runners[i]
-		cut(&r.Status)
-		cut(&r.Reason)
+		capListText(&r.Status)
+		capListText(&r.Reason)
 		errs := make([]httpapi.ErrorRecord, len(r.Errors))
 		copy(errs, r.Errors)
 		for j := range errs {
-			cut(&errs[j].Message)
-			cut(&errs[j].Note)
+			capListText(&errs[j].Message)
+			capListText(&errs[j].Note)
 		}
 		r.Errors = errs
 		recs := make([]health.Recovery, len(r.Recoveries))
 		copy(recs, r.Recoveries)
 		for j := range recs {
-			cut(&recs[j].Reason)
+			capListText(&recs[j].Reason)
 		}
 		r.Recoveries = recs
 		if r.Recovering != nil {
 			rc := *r.Recovering
-			cut(&rc.Reason)
+			capListText(&rc.Reason)
 			r.Recovering = &rc
 		}
 	}
@@ -69,7 +72,7 @@ func statusJSON(doc *httpapi.StatusDoc, maxOut int) ([]byte, error) {
 		if n == nil {
 			return
 		}
-		cut(&n.State)
+		capListText(&n.State)
 		for _, c := range n.Children {
 			walk(c)
 		}
@@ -110,13 +113,12 @@ func fitShutdownReport(msg proto.Message, rep *exov1.GwNodeShutdownReport, text 
 	if size <= maxOut {
 		return nil
 	}
-	cut := func(s *string) { *s = protocol.Cap(*s, listErrorMax) }
 	for i := range rep.GetErrors() {
-		cut(&rep.Errors[i])
+		capListText(&rep.Errors[i])
 	}
 	var phases func(p *exov1.GwPhaseReport)
 	phases = func(p *exov1.GwPhaseReport) {
-		cut(&p.Note)
+		capListText(&p.Note)
 		for _, c := range p.GetChildren() {
 			phases(c)
 		}
