@@ -54,6 +54,12 @@ func firstSignalLine(sig os.Signal) string {
 	return fmt.Sprintf("== %s: graceful shutdown (%s)\n", sig, forceHint(sig))
 }
 
+// unforcingLine is the line of a second signal that does not force the
+// shutdown under way (SIGHUP).
+func unforcingLine(sig os.Signal) string {
+	return fmt.Sprintf("== %s during the shutdown: it goes on gracefully (%s)\n", sig, forceHint(sig))
+}
+
 // forceHint says what forces a shutdown begun (or noted) on sig.
 func forceHint(sig os.Signal) string {
 	if forces(sig) {

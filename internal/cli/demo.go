@@ -323,7 +323,7 @@ func runDemo(parent context.Context, e *env, o demoOptions) error {
 					continue
 				}
 				if !forces(sig) {
-					w.printf("== %s during the shutdown: it goes on gracefully (%s)\n", sig, forceHint(sig))
+					w.printf("%s", unforcingLine(sig))
 					continue
 				}
 				forced.Store(true)

@@ -7,7 +7,7 @@
 //	   descriptors, the health monitor's node_shutdown_share), so a
 //	   supervisor's restart-on-failure restarts it
 //	2  usage error: unknown subcommand or flag, bad flag value
-//	3  interrupted: the demo or a node got a second SIGINT/SIGTERM/SIGHUP and
+//	3  interrupted: the demo or a node got a second SIGINT or SIGTERM and
 //	   forced its shutdown; bench was interrupted (children killed and
 //	   reaped)
 //	4  a node's graceful shutdown (one signal, or a client's request) was

@@ -42,8 +42,9 @@ func newNodeCmd(e *env) *cobra.Command {
 			"Clients (runtime.Dial, 'exo-actors remote') spawn runners of the kinds the --config file\n" +
 			"names — never any other command — submit tasks, stream chunks and events, stop runners.\n" +
 			"It listens on loopback unless told otherwise; TLS and mutual TLS with the --tls flags.\n" +
-			"SIGINT, SIGTERM or SIGHUP shuts it down gracefully (a second one forces); one during a shutdown a\n" +
-			"client asked for lets it go on gracefully (a second one forces). See docs/remote.md.\n\n" +
+			"SIGINT, SIGTERM or SIGHUP shuts it down gracefully (a second SIGINT or SIGTERM forces; SIGHUP\n" +
+			"never does, and under nohup it is ignored); one during a shutdown a client asked for lets it go\n" +
+			"on gracefully (a second one forces). See docs/remote.md and docs/operations.md, \"Signals\".\n\n" +
 			"Exit codes: 0 a clean shutdown; 1 it failed (or its shutdown returned an error, or it\n" +
 			"shut itself down over a node-wide fault: fork failure, out of file descriptors, the\n" +
 			"health monitor's node_shutdown_share; it prints 'node N: shut itself down: …');\n" +
@@ -308,7 +309,7 @@ func forceOnSecondSignal(w io.Writer, sys *exo.System, sigs <-chan os.Signal, st
 		select {
 		case s := <-sigs:
 			if !forces(s) {
-				fmt.Fprintf(w, "== %s during the shutdown: it goes on gracefully (%s)\n", s, forceHint(s))
+				fmt.Fprint(w, unforcingLine(s))
 				continue
 			}
 			sig = s
