@@ -551,6 +551,13 @@ func (c *Client) call(ctx context.Context, msg proto.Message) (proto.Message, er
 }
 
 func (c *Client) callAs(ctx context.Context, id uint64, msg proto.Message) (proto.Message, error) {
+	if err := ctx.Err(); err != nil {
+		// Nothing sent: a caller whose context had already ended must not
+		// start anything on the node (a new user's trial: a Submit and a
+		// StopRunner with a dead context acted, and said the node "did
+		// not answer in time").
+		return nil, fmt.Errorf("%s to node %s not sent: the caller's context had ended before the call: %w", requestName(msg), c.NodeName(), err)
+	}
 	ctx, cancel := c.withCallTimeout(ctx)
 	defer cancel()
 	// Every request, not a task's payload alone: a runner ID of 10 MB in
@@ -722,6 +729,12 @@ func (c *Client) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, erro
 // SIGKILL) and says which step ended it.
 func (c *Client) StopRunner(ctx context.Context, id string) (*StopResult, error) {
 	res, err := answer[*exov1.GwRunnerStopped](c.call(ctx, &exov1.GwStopRunner{RunnerId: id}))
+	var na *noAnswerError
+	if errors.As(err, &na) {
+		// Sent: the node goes on with the stop whatever the caller's
+		// context (a new user's trial read it as not done).
+		return nil, fmt.Errorf("%w; the node goes on with the stop of %s: Runners lists it until it is stopped", err, id)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -60,6 +60,9 @@ func leaveLargeSlot(addr string, s *largeSlot) {
 // list, the status document): it waits for its node's slot first, within
 // ctx (or the call timeout) and the client's life.
 func (c *Client) callLarge(ctx context.Context, msg proto.Message) (proto.Message, error) {
+	if ctx.Err() != nil {
+		return c.call(ctx, msg) // says nothing was sent
+	}
 	ctx, cancel := c.withCallTimeout(ctx)
 	defer cancel()
 	slot := largeSlotOf(c.addr)

@@ -75,8 +75,14 @@ type ServeConfig struct {
 	// did. Nil (the default) refuses every remote fault injection.
 	// `exo-actors node --allow-faults` sets it.
 	InjectFault func(ctx context.Context, runnerID string, generation uint64, kind string) (string, error)
-	Logger      *logrus.Logger
-	Version     string
+	// Logger receives the gateway's log lines (sessions opened and ended,
+	// refusals); nil: the System's own (Config.Logger, with its level and
+	// fields). Before, nil meant a new logger on stderr at info, whatever
+	// the System's (a host's trial).
+	Logger *logrus.Logger
+	// Version is what the node tells its clients it runs (GwWelcome.version;
+	// `exo-actors node` gives its release); empty: none said.
+	Version string
 }
 
 // Server is a System served to remote clients: a protoactor remote on the
@@ -121,7 +127,7 @@ func (s *System) Serve(cfg ServeConfig) (srv *Server, err error) {
 	remoteStarted := false
 	defer func() { s.endServe(srv, remoteStarted) }()
 	if cfg.Logger == nil {
-		cfg.Logger = logrus.New()
+		cfg.Logger = s.node.Logger()
 	}
 	var t gateway.Transport
 	t.Listen, t.MaxMessage = cfg.Listen, cfg.MaxMessage
