@@ -720,6 +720,7 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 		}
 		fmt.Fprintf(out, "node %-8s %s passed the check; tasks stream: %s in order, %s, %s%s\n",
 			nr.c.NodeName(), plural(passed, "task"), plural(nr.events, "event"), plural(nr.gaps, "gap"), plural(nr.outcomes, "outcome"), hidden)
+		fmt.Fprint(out, protocolErrorsLine(ctx, nr))
 		if nr.order != "" || nr.err != nil {
 			streamsFailed++
 		}
@@ -1024,4 +1025,30 @@ func runnersText(listed int, infos []exo.RunnerInfo) string {
 		}
 	}
 	return fmt.Sprintf("runners %d (%d live)", listed, live)
+}
+
+// protocolErrorsLine says, when the run's runner on nr's node broke the
+// protocol (RunnerInfo.ProtocolErrors: frames the node logged and ignored
+// or corrected), how often and where to look; "" when it did not, or the
+// node did not answer. remote run is how a runner's author tries a runner,
+// and its tasks may pass while the runner breaks the rules (a new user's
+// trial: chunk indexes from 1, "2 tasks passed the check", the errors in
+// the node's log only).
+func protocolErrorsLine(ctx context.Context, nr *nodeRun) string {
+	if nr.runner == "" {
+		return ""
+	}
+	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	infos, err := nr.c.Runners(qctx)
+	if err != nil {
+		return ""
+	}
+	for _, ri := range infos {
+		if ri.ID == nr.runner && ri.ProtocolErrors > 0 {
+			return fmt.Sprintf("node %-8s runner %s broke the runner protocol %s: the node's log names each (\"protocol error from runner\"); docs/protocol.md, and `exo-actors conformance` checks a runner\n",
+				nr.c.NodeName(), nr.runner, plural(int(ri.ProtocolErrors), "time"))
+		}
+	}
+	return ""
 }

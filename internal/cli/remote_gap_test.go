@@ -25,6 +25,8 @@ func runHelper(h string) int {
 	switch h {
 	case "run-read-late":
 		return helperRunReadLate(os.Getenv("EXO_CLI_TEST_NODE"))
+	case "raw-index-from-1":
+		return helperIndexFromOne()
 	}
 	fmt.Fprintf(os.Stderr, "unknown helper %q\n", h)
 	return 2
