@@ -260,7 +260,7 @@ func (m *nodeMetrics) watchDeadLetters(system *actor.ActorSystem) {
 type nodeCollector struct {
 	node *Node
 
-	status, backoff, restarting, generation                        *prometheus.Desc
+	status, backoff, restarting, generation, protoErrors           *prometheus.Desc
 	published, delivered, dropped, gaps, deadLettered, subscribers *prometheus.Desc
 }
 
@@ -269,10 +269,12 @@ func newNodeCollector(n *Node) *nodeCollector {
 		return prometheus.NewDesc(MetricsNamespace+"_"+name, help, labels, nil)
 	}
 	return &nodeCollector{node: n,
-		status:       d("runner_status", "Runner status: 1 for the runner's current status, by status name.", "runner", "kind", "status"),
-		backoff:      d("runner_backoff_seconds", "Time left before a runner waiting in backoff restarts (0 when not waiting).", "runner", "kind"),
-		restarting:   d("runner_restarting", "1 while a runner waits in restart backoff.", "runner", "kind"),
-		generation:   d("runner_generation", "A runner's process generation (1 for the first process).", "runner", "kind"),
+		status:     d("runner_status", "Runner status: 1 for the runner's current status, by status name.", "runner", "kind", "status"),
+		backoff:    d("runner_backoff_seconds", "Time left before a runner waiting in backoff restarts (0 when not waiting).", "runner", "kind"),
+		restarting: d("runner_restarting", "1 while a runner waits in restart backoff.", "runner", "kind"),
+		generation: d("runner_generation", "A runner's process generation (1 for the first process).", "runner", "kind"),
+		protoErrors: d("runner_protocol_errors_total",
+			"Frames from a runner that broke the runner protocol (logged, not applied), over all its processes.", "runner", "kind"),
 		published:    d("events_published_total", "Events accepted by each event stream.", "topic"),
 		delivered:    d("events_delivered_total", "Events handed to subscribers, by stream.", "topic"),
 		dropped:      d("events_dropped_total", "Events dropped from full subscriber buffers (each inside a Gap), by stream.", "topic"),
@@ -284,7 +286,7 @@ func newNodeCollector(n *Node) *nodeCollector {
 
 // Describe implements prometheus.Collector.
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.status, c.backoff, c.restarting, c.generation, c.published, c.delivered, c.dropped, c.gaps, c.deadLettered, c.subscribers} {
+	for _, d := range []*prometheus.Desc{c.status, c.backoff, c.restarting, c.generation, c.protoErrors, c.published, c.delivered, c.dropped, c.gaps, c.deadLettered, c.subscribers} {
 		ch <- d
 	}
 }
@@ -303,6 +305,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.restarting, prometheus.GaugeValue, r, in.ID, in.Kind)
 			ch <- prometheus.MustNewConstMetric(c.backoff, prometheus.GaugeValue, left, in.ID, in.Kind)
 			ch <- prometheus.MustNewConstMetric(c.generation, prometheus.GaugeValue, float64(in.Generation), in.ID, in.Kind)
+			ch <- prometheus.MustNewConstMetric(c.protoErrors, prometheus.CounterValue, float64(in.ProtocolErrors), in.ID, in.Kind)
 		}
 	}
 	for topic, s := range c.node.StreamStats() {

@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -83,8 +86,13 @@ func TestRemoteRunSaysTheRunnerBrokeTheProtocol(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	node, stdout, _ := startNodeWithConfig(t, "perr-a", fmt.Sprintf(`{"kinds": {"raw": {"command": %q, "env": [%q]}}}`, self, helperEnv+"=raw-index-from-1"))
-	listen := listenAddr(t, stdout)
+	node, stdout, _ := startNodeWithConfig(t, "perr-a", fmt.Sprintf(`{"kinds": {"raw": {"command": %q, "env": [%q]}}}`, self, helperEnv+"=raw-index-from-1"),
+		"--http", "127.0.0.1:0")
+	head := readUntil(t, stdout, "HTTP endpoints on http://")
+	_, rest, _ := strings.Cut(head, "listening on ")
+	listen := strings.Fields(rest)[0]
+	_, rest, _ = strings.Cut(head, "HTTP endpoints on http://")
+	httpAddr := strings.Fields(rest)[0]
 	defer func() {
 		_ = node.Process.Signal(syscall.SIGTERM)
 		_ = waitExit(t, node)
@@ -96,5 +104,50 @@ func TestRemoteRunSaysTheRunnerBrokeTheProtocol(t *testing.T) {
 	}
 	if code != ExitOK {
 		t.Errorf("exit %d, want %d (the tasks passed)", code, ExitOK)
+	}
+
+	// The operator's view says it too (the runner was stopped by remote run
+	// and is listed as removed): /status's protocol_errors and the
+	// exo_runner_protocol_errors_total series of the runner.
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	getBody := func(path string) []byte {
+		t.Helper()
+		resp, err := hc.Get("http://" + httpAddr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return b
+	}
+	var doc struct {
+		Runners []struct {
+			ID              string  `json:"id"`
+			Kind            string  `json:"kind"`
+			ProtocolErrors  *uint64 `json:"protocol_errors"`
+			LifecycleErrors *uint64 `json:"lifecycle_errors"`
+		} `json:"runners"`
+	}
+	if err := json.Unmarshal(getBody("/status"), &doc); err != nil {
+		t.Fatalf("/status: %v", err)
+	}
+	var runnerID string
+	for _, r := range doc.Runners {
+		if r.Kind != "raw" {
+			continue
+		}
+		runnerID = r.ID
+		if r.ProtocolErrors == nil || *r.ProtocolErrors != 2 || r.LifecycleErrors == nil || *r.LifecycleErrors != 0 {
+			t.Errorf("/status runner %s: protocol_errors %v, lifecycle_errors %v; want 2 and 0", r.ID, r.ProtocolErrors, r.LifecycleErrors)
+		}
+	}
+	if runnerID == "" {
+		t.Fatalf("/status lists no runner of kind raw: %+v", doc.Runners)
+	}
+	series := fmt.Sprintf("exo_runner_protocol_errors_total{kind=\"raw\",runner=%q} 2\n", runnerID)
+	if body := string(getBody("/metrics")); !strings.Contains(body, series) {
+		t.Errorf("/metrics has no %q", series)
 	}
 }

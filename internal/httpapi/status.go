@@ -86,6 +86,14 @@ type RunnerStatus struct {
 	Recoveries    []health.Recovery `json:"recoveries"`
 	Recovering    *health.Recovery  `json:"recovering,omitempty"`
 	Errors        []ErrorRecord     `json:"errors"`
+	// ProtocolErrors counts the frames of this runner (all its processes)
+	// that broke the runner protocol: logged by the node, never applied
+	// (RunnerInfo.ProtocolErrors). Not 0 means the runner program needs a
+	// fix even while its tasks pass; the node's log names each.
+	ProtocolErrors uint64 `json:"protocol_errors"`
+	// LifecycleErrors counts illegal transitions of the runner actor: a bug
+	// in exo-actors, always 0 unless something is wrong there.
+	LifecycleErrors uint64 `json:"lifecycle_errors"`
 }
 
 // TaskStatus is a runner's task figures.
@@ -210,6 +218,7 @@ func BuildStatus(ctx context.Context, n *actors.Node) (*StatusDoc, error) {
 			Reason: h.Reason, HeartbeatAgeS: h.HeartbeatAge.Seconds(), RSSBytes: h.RSS, CPUCores: h.CPU,
 			Restarts: max(int(in.Generation)-1, 0), Restarting: in.Restarting, RestartInS: in.RestartIn.Seconds(),
 			NextBackoffS: in.NextDelay.Seconds(), Recoveries: h.Recoveries, Recovering: h.Recovering,
+			ProtocolErrors: in.ProtocolErrors, LifecycleErrors: in.LifecycleErrors,
 			LastStopSteps: []StopStep{}, LastStopTotal: h.LastStopTotal.Seconds(), Errors: []ErrorRecord{},
 			Tasks: TaskStatus{Pending: h.Tasks.Pending, Ended: h.Tasks.Ended, Completed: h.Tasks.Completed,
 				CompletionRate: h.Tasks.CompletionRate, MeanLatencyS: h.Tasks.MeanLatency.Seconds(), P99LatencyS: h.Tasks.P99Latency.Seconds()}}

@@ -90,12 +90,18 @@ function drawTree(node, into) {
 }
 
 function lastError(r) {
-  if (!r.errors || !r.errors.length) return el("span", { class: "empty" }, "—");
+  // Frames that broke the runner protocol are logged and ignored, so a
+  // runner can pass every task with them: said here, as /status counts them.
+  const perr = r.protocol_errors > 0
+    ? el("small", { class: "perr", title: "frames of this runner that broke the runner protocol (the node's log names each; docs/protocol.md)" },
+      r.protocol_errors + " protocol error" + (r.protocol_errors === 1 ? "" : "s"))
+    : "";
+  if (!r.errors || !r.errors.length) return perr ? el("span", {}, perr) : el("span", { class: "empty" }, "—");
   const e = r.errors[r.errors.length - 1];
   const td = el("span", {},
     el("span", { class: "sev " + e.severity }, e.severity),
     e.kind + " → " + e.action.toLowerCase() + ", " + e.resolution,
-    el("span", { class: "msg", title: e.message }, e.message));
+    el("span", { class: "msg", title: e.message }, e.message), perr);
   return td;
 }
 
