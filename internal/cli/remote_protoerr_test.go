@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -149,5 +150,10 @@ func TestRemoteRunSaysTheRunnerBrokeTheProtocol(t *testing.T) {
 	series := fmt.Sprintf("exo_runner_protocol_errors_total{kind=\"raw\",runner=%q} 2\n", runnerID)
 	if body := string(getBody("/metrics")); !strings.Contains(body, series) {
 		t.Errorf("/metrics has no %q", series)
+	}
+	var sout, serr bytes.Buffer
+	if code := Main([]string{"status", "--addr", httpAddr}, strings.NewReader(""), &sout, &serr); code != ExitOK ||
+		!strings.Contains(sout.String(), "runner "+runnerID+" broke the runner protocol 2 times: the node's log names each") {
+		t.Errorf("exo-actors status: exit %d, want a line naming the runner's 2 protocol errors:\n%s%s", code, sout.String(), serr.String())
 	}
 }

@@ -148,6 +148,18 @@ func printStatus(out io.Writer, d *httpapi.StatusDoc) {
 	}
 	tw.Flush()
 	for _, r := range d.Runners {
+		// Frames that broke the protocol are logged and ignored, so the
+		// runner can look healthy: said under the table, as remote run does.
+		if r.ProtocolErrors > 0 {
+			fmt.Fprintf(out, "runner %s broke the runner protocol %s: the node's log names each (docs/protocol.md); its program needs a fix\n",
+				r.ID, plural(int(r.ProtocolErrors), "time"))
+		}
+		if r.LifecycleErrors > 0 {
+			fmt.Fprintf(out, "runner %s: %s of its actor's lifecycle (a bug in exo-actors, logged at error: please report it with the node's log)\n",
+				r.ID, plural(int(r.LifecycleErrors), "illegal transition"))
+		}
+	}
+	for _, r := range d.Runners {
 		for _, rec := range r.Recoveries {
 			var steps []string
 			for _, s := range rec.Steps {

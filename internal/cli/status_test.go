@@ -241,6 +241,29 @@ func TestStatusHeaderCountsRemoved(t *testing.T) {
 	}
 }
 
+// TestStatusSaysProtocolErrors: a runner that broke the runner protocol
+// (its frames logged and ignored, its tasks passing) is named under the
+// table; none is named when there is none.
+func TestStatusSaysProtocolErrors(t *testing.T) {
+	doc := sampleStatus()
+	doc.Runners[0].ProtocolErrors, doc.Runners[0].LifecycleErrors = 3, 1
+	var b bytes.Buffer
+	printStatus(&b, doc)
+	for _, want := range []string{
+		"runner llama-aaaaaa broke the runner protocol 3 times: the node's log names each (docs/protocol.md); its program needs a fix\n",
+		"runner llama-aaaaaa: 1 illegal transition of its actor's lifecycle (a bug in exo-actors, logged at error: please report it with the node's log)\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	printStatus(&b, sampleStatus())
+	if strings.Contains(b.String(), "protocol") || strings.Contains(b.String(), "lifecycle") {
+		t.Errorf("a runner without protocol or lifecycle errors is said to have some:\n%s", b.String())
+	}
+}
+
 // TestStatusHeaderUnknownScore: before the health monitor's first check
 // (or without it) the node's level is unknown and its score 0; the header
 // says why instead of "score 0.000 unknown", which an operator's trial read
