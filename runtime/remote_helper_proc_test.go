@@ -45,6 +45,7 @@ const helperEnv = "EXO_REMOTE_TEST_HELPER"
 //	           node) and print "watched K": the watches protoactor's
 //	           endpoint watcher still held for the node's address
 //	serve-twice: serve with bad configs, then twice (runServeTwice)
+//	serve-logger: where the gateway's lines go (runServeLogger)
 func runHelper(mode string) int {
 	if mode == "panic-node" {
 		return runPanicNode()
@@ -54,6 +55,9 @@ func runHelper(mode string) int {
 	}
 	if mode == "serve-twice" {
 		return runServeTwice()
+	}
+	if mode == "serve-logger" {
+		return runServeLogger()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

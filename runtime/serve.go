@@ -76,10 +76,10 @@ type ServeConfig struct {
 	// `exo-actors node --allow-faults` sets it.
 	InjectFault func(ctx context.Context, runnerID string, generation uint64, kind string) (string, error)
 	// Logger receives the gateway's log lines (sessions opened and ended,
-	// refusals); nil: the System's own (Config.Logger, with its level and
-	// fields). Before, nil meant a new logger on stderr at info, whatever
-	// the System's (a host's trial).
-	Logger *logrus.Logger
+	// refusals). Any logrus.FieldLogger, as Config.Logger takes: a
+	// *logrus.Logger, or a *logrus.Entry whose fields every line carries.
+	// Nil: the System's own (Config.Logger, with its level and fields).
+	Logger logrus.FieldLogger
 	// Version is what the node tells its clients it runs (GwWelcome.version;
 	// `exo-actors node` gives its release); empty: none said.
 	Version string
@@ -126,8 +126,9 @@ func (s *System) Serve(cfg ServeConfig) (srv *Server, err error) {
 	}
 	remoteStarted := false
 	defer func() { s.endServe(srv, remoteStarted) }()
-	if cfg.Logger == nil {
-		cfg.Logger = s.node.Logger()
+	logger := s.node.Logger()
+	if cfg.Logger != nil {
+		logger = toLogrus(cfg.Logger)
 	}
 	var t gateway.Transport
 	t.Listen, t.MaxMessage = cfg.Listen, cfg.MaxMessage
@@ -157,9 +158,9 @@ func (s *System) Serve(cfg ServeConfig) (srv *Server, err error) {
 		if _, port, err := net.SplitHostPort(s.node.System().Address()); err == nil {
 			shown = net.JoinHostPort(host, port) // the port bound: Listen may say 0
 		}
-		cfg.Logger.Warnf("serve: listening on %s without TLS: anyone who reaches it can start the configured runner kinds (see docs/remote.md)", shown)
+		logger.Warnf("serve: listening on %s without TLS: anyone who reaches it can start the configured runner kinds (see docs/remote.md)", shown)
 	}
-	gc := gateway.Config{Name: cfg.Name, Node: s.node, Kinds: toGatewayKinds(cfg.Kinds), Logger: cfg.Logger, MaxMessage: cfg.MaxMessage, MaxRunners: cfg.MaxRunners,
+	gc := gateway.Config{Name: cfg.Name, Node: s.node, Kinds: toGatewayKinds(cfg.Kinds), Logger: logger, MaxMessage: cfg.MaxMessage, MaxRunners: cfg.MaxRunners,
 		CancelTasksOnClientLoss: cfg.CancelTasksOnClientLoss, SessionTimeout: cfg.SessionTimeout, Version: cfg.Version,
 		InjectFault: cfg.InjectFault}
 	if cfg.AllowShutdown {
