@@ -73,7 +73,7 @@ func (n *Node) setupHealth(c NodeConfig) error {
 	nc.healthCfg = c.Health
 	nc.healthCfg.Config = hc
 	nc.metrics = newNodeMetrics()
-	nc.history = newHealthHistory()
+	nc.history = newHealthHistory(c.RunnerClock)
 	m, h := nc.metrics, nc.history
 	nc.observe = func(e Event) {
 		if _, ok := e.(*TaskChunk); ok {

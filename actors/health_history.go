@@ -7,6 +7,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors/errhandler"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+	"github.com/exo-actors/exo-actors/runtime/clock"
 )
 
 // Bounds of the health history (each documented in docs/operations.md).
@@ -23,6 +24,9 @@ const (
 // and the supervision decisions to turn into alerts. It holds no actor's
 // state, only what the events said; it is guarded by its mutex.
 type healthHistory struct {
+	// clk stamps what its event carries no time for (a task's error
+	// record): the runner clock, the monitor's.
+	clk              clock.Clock
 	mu               sync.Mutex
 	runners          map[string]*runnerHistory
 	decisions        []*SupervisionDecision
@@ -37,6 +41,10 @@ type restartOutcome struct {
 }
 
 type runnerHistory struct {
+	// failures are the runner's errors, for the error rate: its process's
+	// failures and its tasks' errors (task_timeout, ack_timeout: every
+	// error record of the runner but its resources', which the resources
+	// part counts).
 	failures   []time.Time
 	restarts   []restartOutcome
 	open       map[string]time.Time // task ID → Pending time
@@ -47,7 +55,9 @@ type runnerHistory struct {
 	lastStatus exov1.RunnerStatusKind
 }
 
-func newHealthHistory() *healthHistory { return &healthHistory{runners: map[string]*runnerHistory{}} }
+func newHealthHistory(clk clock.Clock) *healthHistory {
+	return &healthHistory{clk: clk, runners: map[string]*runnerHistory{}}
+}
 
 func (h *healthHistory) runner(id string) *runnerHistory {
 	r := h.runners[id]
@@ -111,6 +121,12 @@ func (h *healthHistory) observe(e Event) {
 		res := e.Result
 		h.runner(res.RunnerID).lastStop = &res
 	case *SupervisionDecision:
+		if e.Record.Component == taskComponent && e.RunnerID != "" {
+			// A task's error: the runner's error rate counts it (a
+			// runner's own failure is counted from its RunnerFailed).
+			r := h.runner(e.RunnerID)
+			r.failures = pushBounded(r.failures, h.clk.Now(), historyEvents)
+		}
 		if len(h.decisions) >= historyDecisions {
 			h.decisions = h.decisions[1:]
 			h.droppedDecisions++

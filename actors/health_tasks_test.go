@@ -60,3 +60,44 @@ func TestHealthTaskCountersBetweenChecks(t *testing.T) {
 		t.Errorf("live runner after 2 tasks Complete, before the next check: tasks %+v; want ended 2, completed 2, rate 1", r.Tasks)
 	}
 }
+
+// TestHealthErrorRateCountsTaskErrors: a task's error record (a task that
+// ran past its Timeout: task_timeout) counts in the runner's error rate,
+// as docs/operations.md says, beside its process's failures. Before, only
+// a RunnerFailed counted: six timeouts left the errors part at 1 and the
+// score at 1 (a new user's trial), while exo_errors_total counted them.
+// A task the runner itself reports Failed is an outcome, not an error,
+// and does not count (completion_rate shows it).
+func TestHealthErrorRateCountsTaskErrors(t *testing.T) {
+	n, fc, checks := healthNode(t, health.Config{Interval: time.Second, ErrorBudget: 4})
+	id := readyRunner(t, n, "--token-delay", "1h")
+	step(t, fc, checks, time.Second)
+	if r := runnerHealth(t, n, id); r.Components.Errors != 1 || r.Failures != 0 {
+		t.Fatalf("before any task: errors part %.3f, failures %d; want 1 and 0", r.Components.Errors, r.Failures)
+	}
+	spec := textTask("slow", 3)
+	spec.Timeout = 500 * time.Millisecond
+	h, err := n.Submit(ctxT(t), id, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.rec.waitFor(t, 20*time.Second, "task slow acknowledged", func(evs []actors.Event) bool {
+		for _, e := range evs {
+			if a, ok := e.(*actors.TaskAcknowledged); ok && a.TaskID == "slow" {
+				return true
+			}
+		}
+		return false
+	})
+	step(t, fc, checks, time.Second) // past the Timeout: task_timeout
+	step(t, fc, checks, time.Second) // past CancelWait: the outcome
+	if o := wait(t, h); o.Status.String() != "TASK_STATUS_TIMED_OUT" {
+		t.Fatalf("task ended %v, want TimedOut", o.Status)
+	}
+	step(t, fc, checks, time.Second)
+	r := runnerHealth(t, n, id)
+	// One error of a budget of 4: rate 0.75, errors part 0.5·0.75 + 0.5.
+	if r.Failures != 1 || r.Components.Errors != 0.875 {
+		t.Errorf("after one task_timeout: failures %d, errors part %.3f; want 1 and 0.875", r.Failures, r.Components.Errors)
+	}
+}

@@ -487,10 +487,14 @@ func (a *runnerActor) onTaskTimer(ctx actor.Context, m *taskTimerFired) {
 	}
 }
 
+// taskComponent is the Component of a task's error record: the health
+// monitor counts these in the runner's error rate.
+const taskComponent = "task"
+
 // taskError records a task-level error with the error handler (its rule is
 // SKIP: only the task fails, the runner goes on) and emits the decision.
 func (a *runnerActor) taskError(kind errhandler.Kind, e *taskEntry, why string) {
-	rec := a.node.policy.Handle(errhandler.Failure{Kind: kind, Component: "task", Operation: e.spec.ID,
+	rec := a.node.policy.Handle(errhandler.Failure{Kind: kind, Component: taskComponent, Operation: e.spec.ID,
 		RunnerID: a.slot.id, Generation: a.gen, Message: "task " + e.spec.ID + ": " + why})
 	a.log.WithFields(logrus.Fields{"task_id": e.spec.ID, "kind": string(kind), "severity": rec.Decision.Severity.String(),
 		"action": rec.Decision.Action.String()}).Warn("task error: supervision decision")

@@ -25,7 +25,10 @@
 //   - errors (0.2): 0.5·rate + 0.5·recovery, where rate is 1 − failures in
 //     the last ErrorWindow / ErrorBudget (not below 0) and recovery is the
 //     share of finished restarts in that window that reached Ready again (1
-//     when there were none).
+//     when there were none). The node counts as failures the runner's
+//     error records but its resources': its process's failures and its
+//     tasks' errors (task_timeout, ack_timeout); a task the runner itself
+//     ends Failed is an outcome, not a failure.
 //
 // One override: when the process component is 0, the score is 0 whatever
 // the others say. The score's level is healthy at Healthy (0.8) or above,
