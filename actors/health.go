@@ -622,13 +622,29 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 				read = f
 			}
 			ps, err := read(smp.pid)
-			if err != nil {
-				m.node.logger.WithError(err).WithField("runner_id", v.id).Debug("health: cannot read /proc")
-			}
 			if smp.pid != v.procPid {
 				v.rss, v.cpuAt, v.cpu = nil, time.Time{}, 0 // a new process
 			}
-			if ps.Alive {
+			if err != nil {
+				// Unreadable is unknown, not dead: the runner actor, which
+				// waits for the process, says it runs (a /proc read that
+				// failed with EMFILE scored every runner 0, "process not
+				// running", and the monitor restarted healthy runners). Its
+				// memory and CPU keep their last reading; the heartbeat is
+				// judged as always.
+				if v.procErr == nil || smp.pid != v.procPid {
+					m.node.logger.WithError(err).WithFields(logrus.Fields{"runner_id": v.id, "pid": smp.pid}).
+						Warn("health: cannot read the runner's /proc stat: its memory and CPU are not judged until it can be read (its heartbeat still is); the process is taken as running")
+				}
+				if smp.pid == v.procPid && v.proc.Alive {
+					ps = v.proc
+				} else {
+					ps = health.ProcStat{Alive: true}
+				}
+			} else if v.procErr != nil && smp.pid == v.procPid {
+				m.node.logger.WithFields(logrus.Fields{"runner_id": v.id, "pid": smp.pid}).Info("health: the runner's /proc stat can be read again")
+			}
+			if err == nil && ps.Alive {
 				v.rss = pushBounded(v.rss, ps.RSS, m.cfg.TrendSamples+1)
 				if !v.cpuAt.IsZero() && now.After(v.cpuAt) && ps.CPU >= v.cpuTicks {
 					v.cpu = health.CPUSeconds(ps.CPU-v.cpuTicks) / now.Sub(v.cpuAt).Seconds()

@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"fmt"
 	"sync"
 	"syscall"
 	"testing"
@@ -220,5 +221,55 @@ func TestHealthDrainingRunnersSayIt(t *testing.T) {
 	}
 	if r := runnerHealth(t, n, id); r.State != actors.RunnerDraining || r.Level != health.Healthy || rep.Node.Counted != 1 {
 		t.Errorf("runner of a draining node: state %q, level %s (%s), node %+v; want %q, healthy and counted", r.State, r.Level, r.Reason, rep.Node, actors.RunnerDraining)
+	}
+}
+
+// TestHealthUnreadableProcIsNotADeadProcess: a /proc read that fails
+// (EMFILE when the node is out of file descriptors, EACCES in a sandbox)
+// says nothing about the process: the runner stays live and healthy, with
+// no alert and no recovery, and is judged as before once /proc reads again.
+// Before, the failed read was scored as a process not running: score 0,
+// a HIGH unhealthy alert, and after three checks a forced restart (SIGKILL)
+// of a healthy runner (a review: every runner of a node at its fd limit).
+func TestHealthUnreadableProcIsNotADeadProcess(t *testing.T) {
+	var mu sync.Mutex
+	failing := false
+	read := func(pid int) (health.ProcStat, error) {
+		mu.Lock()
+		f := failing
+		mu.Unlock()
+		if f {
+			return health.ProcStat{}, fmt.Errorf("open /proc/%d/stat: %w", pid, syscall.EMFILE)
+		}
+		return health.ReadProc(pid)
+	}
+	n, fc, checks := healthNode(t, health.Config{Interval: time.Second}, actors.WithProcReaderForTest(read))
+	id := readyRunner(t, n)
+	step(t, fc, checks, time.Second)
+	step(t, fc, checks, time.Second)
+	before := runnerHealth(t, n, id)
+	if before.State != actors.RunnerLive || before.Level != health.Healthy || before.RSS == 0 {
+		t.Fatalf("before: %+v", before)
+	}
+	mu.Lock()
+	failing = true
+	mu.Unlock()
+	for i := 0; i < 5; i++ {
+		step(t, fc, checks, time.Second)
+		r := runnerHealth(t, n, id)
+		if r.State != actors.RunnerLive || r.Level != health.Healthy || r.Components.Process == 0 || r.Recovering != nil || r.RSS != before.RSS {
+			t.Fatalf("check %d with /proc unreadable: state %q level %s process %.2f reason %q rss %d recovering %v; want live, healthy, the last RSS (%d), no recovery",
+				i+1, r.State, r.Level, r.Components.Process, r.Reason, r.RSS, r.Recovering, before.RSS)
+		}
+	}
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	step(t, fc, checks, time.Second)
+	if r := runnerHealth(t, n, id); r.State != actors.RunnerLive || r.Level != health.Healthy || r.Generation != 1 {
+		t.Errorf("after /proc reads again: %+v", r)
+	}
+	if a := healthAlerts(n.rec.snapshot(), id); len(a) != 0 {
+		t.Errorf("alerts for a healthy runner whose /proc was unreadable: %+v", a)
 	}
 }
