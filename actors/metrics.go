@@ -35,7 +35,7 @@ type nodeMetrics struct {
 	shutdownPhases *prometheus.GaugeVec
 	score          *prometheus.GaugeVec
 	component      *prometheus.GaugeVec
-	nodeScore      prometheus.Gauge
+	nodeScore      *unsetGauge
 	checks         prometheus.Counter
 	recoveries     *prometheus.CounterVec
 	recoverySteps  *prometheus.CounterVec
@@ -82,8 +82,8 @@ func newNodeMetrics() *nodeMetrics {
 			Help: "Health score of each runner at the last check (0 to 1)."}, []string{"runner", "kind"}),
 		component: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "health_component",
 			Help: "Each component of each runner's health score at the last check (0 to 1)."}, []string{"runner", "kind", "component"}),
-		nodeScore: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "node_health_score",
-			Help: "Health score of the node: the mean over the runners meant to be running."}),
+		nodeScore: newUnsetGauge(prometheus.NewDesc(ns+"_node_health_score",
+			"Health score of the node: the mean over the runners meant to be running (no sample before the monitor's first check, or without the monitor).", nil, nil)),
 		checks: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "health_checks_total",
 			Help: "Health checks the monitor ran (one covers every runner)."}),
 		recoveries: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "health_recoveries_total",
@@ -322,3 +322,35 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 // global one): serve it with promhttp.HandlerFor. docs/operations.md lists
 // every metric.
 func (n *Node) Metrics() *prometheus.Registry { return n.cfg.metrics.reg }
+
+// unsetGauge is a gauge with no sample until its first Set: a node's score
+// read 0 (an unhealthy node to any alert on it) before the monitor's first
+// check, and for good with the monitor disabled.
+type unsetGauge struct {
+	desc *prometheus.Desc
+	mu   sync.Mutex
+	set  bool
+	v    float64
+}
+
+func newUnsetGauge(d *prometheus.Desc) *unsetGauge { return &unsetGauge{desc: d} }
+
+// Set sets the value; from then on it is exported.
+func (g *unsetGauge) Set(v float64) {
+	g.mu.Lock()
+	g.v, g.set = v, true
+	g.mu.Unlock()
+}
+
+// Describe implements prometheus.Collector.
+func (g *unsetGauge) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+
+// Collect implements prometheus.Collector.
+func (g *unsetGauge) Collect(ch chan<- prometheus.Metric) {
+	g.mu.Lock()
+	v, set := g.v, g.set
+	g.mu.Unlock()
+	if set {
+		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, v)
+	}
+}

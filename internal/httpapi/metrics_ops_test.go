@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -79,5 +80,34 @@ func TestMetricsNoWebhookNoWebhookSeries(t *testing.T) {
 	n := startNode(t)
 	if c, err := testutil.GatherAndCount(n.Metrics(), "exo_alert_webhook_total"); err != nil || c != 0 {
 		t.Errorf("exo_alert_webhook_total series without a webhook: %d, %v", c, err)
+	}
+}
+
+// TestNodeScoreHasNoSampleWithoutACheck: exo_node_health_score has no
+// sample with the monitor disabled, nor before its first check, and one
+// from the first check on. Before, it read 0 (an unhealthy node to any
+// alert on it) for good with the monitor disabled, and at each start (a
+// review).
+func TestNodeScoreHasNoSampleWithoutACheck(t *testing.T) {
+	count := func(n *testNode) int {
+		t.Helper()
+		c, err := testutil.GatherAndCount(n.Metrics(), "exo_node_health_score")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	off := startNode(t, func(c *actors.NodeConfig) { c.Health.Disabled = true })
+	if c := count(off); c != 0 {
+		t.Errorf("monitor disabled: %d exo_node_health_score samples, want none", c)
+	}
+	slow := startNode(t, func(c *actors.NodeConfig) { c.Health.Config.Interval = time.Hour })
+	if c := count(slow); c != 0 {
+		t.Errorf("before the first check: %d exo_node_health_score samples, want none", c)
+	}
+	on := startNode(t)
+	on.awaitChecks(t, 1)
+	if c := count(on); c != 1 {
+		t.Errorf("after a check: %d exo_node_health_score samples, want 1", c)
 	}
 }
