@@ -101,9 +101,9 @@ func TestNodeHTTPEndpoints(t *testing.T) {
 	if code, body := get("/readyz"); code != http.StatusOK || !strings.Contains(body, `"ready_runners": 0`) || !strings.Contains(body, `"want": 0`) {
 		t.Errorf("/readyz of a node without runners: %d %s, want 200 with ready_runners 0 and want 0", code, body)
 	}
-	if code, body := get("/metrics"); code != http.StatusOK || !strings.Contains(body, "exo_node_health_score") ||
+	if code, body := get("/metrics"); code != http.StatusOK || !strings.Contains(body, "exo_health_checks_total") ||
 		!strings.Contains(body, "\nexo_gateway_sessions 0\n") || !strings.Contains(body, "\nexo_gateway_spawns_unconfirmed_total 0\n") {
-		t.Errorf("/metrics: %d, no exo_node_health_score, or no gateway counts (exo_gateway_sessions 0, exo_gateway_spawns_unconfirmed_total 0) in:\n%s", code, body)
+		t.Errorf("/metrics: %d, no exo_health_checks_total, or no gateway counts (exo_gateway_sessions 0, exo_gateway_spawns_unconfirmed_total 0) in:\n%s", code, body)
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	tail := new(bytes.Buffer)
