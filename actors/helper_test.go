@@ -36,7 +36,7 @@ func helperMain(mode string) int {
 		return helperComplainOnShutdown(mode == "garbage-on-shutdown")
 	case "raw-no-cancel-cap":
 		return helperRawNoCancelCap()
-	case "index-from-1", "ready-mid-task", "double-ack":
+	case "index-from-1", "ready-mid-task", "double-ack", "ack-first":
 		return helperMisbehave(mode)
 	case "wrong-runner-id", "status-first":
 		return helperRawHello(mode)
@@ -393,7 +393,9 @@ func helperRawNoCancelCap() int {
 // helperMisbehave is a raw runner (capability "progress", heartbeats with
 // frozen counters) whose tasks break one rule of docs/protocol.md each, by
 // mode: "index-from-1" counts its chunks from 1; "double-ack" acknowledges
-// each task twice; both then stream 3 chunks and complete.
+// each task twice; "ack-first" sends TaskAcknowledged before TaskStatus
+// Running (a new user's Node.js runner); each then streams 3 chunks and
+// completes.
 // "ready-mid-task" reports Ready right after the acknowledgement and then
 // works for ever.
 func helperMisbehave(mode string) int {
@@ -410,7 +412,11 @@ func helperMisbehave(mode string) int {
 			return 0, false
 		}
 		id := t.GetId()
-		rr.send(ackFrames(id)...)
+		if f := ackFrames(id); mode == "ack-first" {
+			rr.send(f[2], f[0], f[1])
+		} else {
+			rr.send(f...)
+		}
 		switch mode {
 		case "ready-mid-task":
 			rr.send(statusFrame(exov1.RunnerStatusKind_RUNNER_STATUS_KIND_READY))

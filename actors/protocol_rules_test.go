@@ -58,6 +58,36 @@ func TestDuplicateAckSaysTwice(t *testing.T) {
 	})
 }
 
+// TestAckBeforeRunningIsSaidInTheOutcome: a runner that sends
+// TaskAcknowledged before TaskStatus Running breaks the order, so the node
+// ignores the acknowledgement and every frame of the task after it; the
+// task's outcome says so, and the chunks out of order are logged once.
+// Before, the outcome read "runner did not acknowledge the task within
+// 5s" and the alert advised raising AckTimeout "if it is only slow" (a new
+// user's Node.js runner), while the node's log said one warning per chunk.
+func TestAckBeforeRunningIsSaidInTheOutcome(t *testing.T) {
+	n := startNode(t, func(c *actors.NodeConfig) { c.Tasks.AckTimeout = 300 * time.Millisecond })
+	id := spawnHelper(t, n, "misbehave", "ack-first", true)
+	o := wait(t, mustSubmit(t, n, id, textTask("t1", 3)))
+	want := "runner did not acknowledge the task within 300ms; the runner broke the protocol about this task: TaskAcknowledged before TaskStatus Running " +
+		"(and 4 more frames of the task out of order), and the node ignored them (a task's frames come in the order TaskStatus Running, TaskAcknowledged, chunks, its end: docs/protocol.md, Tasks)"
+	if o.Status != exov1.TaskStatus_TASK_STATUS_FAILED || !strings.HasPrefix(o.Reason, want) {
+		t.Errorf("outcome %s %q;\nwant Failed %q…", actors.TaskStatusName(o.Status), o.Reason, want)
+	}
+	var chunkLines int
+	for _, e := range n.logs.all() {
+		if r, _ := e.Data["reason"].(string); strings.Contains(r, "chunk before TaskAcknowledged") {
+			chunkLines++
+		}
+	}
+	if chunkLines != 1 {
+		t.Errorf("chunks out of order logged %d times; want once for the task", chunkLines)
+	}
+	if infos, err := n.Runners(ctxT(t)); err != nil || len(infos) != 1 || infos[0].ProtocolErrors != 5 {
+		t.Errorf("runners %+v (%v); want one with 5 protocol errors (the acknowledgement, 3 chunks, the Complete)", infos, err)
+	}
+}
+
 // TestReadyMidTaskIsStillWatched: a runner that reports Ready while its
 // acknowledged task runs, and makes no progress, fails by the no-progress
 // check, the reason saying it reported Ready. Before, its Ready turned the

@@ -290,7 +290,7 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 				return
 			}
 			if e.state != taskSent {
-				a.protocolViolation(fmt.Sprintf("task %q: TaskStatus Running twice or late", id))
+				a.taskViolation(e, "TaskStatus Running twice or late")
 				return
 			}
 			e.state = taskRunning
@@ -304,12 +304,12 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 			case e.state == taskCancelling:
 				a.endTask(ctx, e, e.cancelAs, e.cancelWhy)
 			case st == exov1.TaskStatus_TASK_STATUS_COMPLETE && e.state != taskAcked:
-				a.protocolViolation(fmt.Sprintf("task %q: Complete before TaskAcknowledged", id))
+				a.taskViolation(e, "Complete before TaskAcknowledged")
 			default:
 				a.endTask(ctx, e, st, b.TaskStatusUpdated.GetReason())
 			}
 		default:
-			a.protocolViolation(fmt.Sprintf("task %q: status %s from the runner", id, TaskStatusName(st)))
+			a.taskViolation(e, fmt.Sprintf("status %s from the runner", TaskStatusName(st)))
 		}
 	case *exov1.RunnerEnvelope_TaskAcknowledged:
 		if e.state == taskCancelling && e.cancelFrom == taskRunning {
@@ -322,7 +322,7 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 			if e.state == taskAcked {
 				what = "twice"
 			}
-			a.protocolViolation(fmt.Sprintf("task %q: TaskAcknowledged %s", id, what))
+			a.taskViolation(e, "TaskAcknowledged "+what)
 			return
 		}
 		e.state = taskAcked
@@ -333,7 +333,7 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 		a.emit(&TaskAcknowledged{RunnerID: a.slot.id, TaskID: id, At: a.node.runnerClock.Now()})
 	case *exov1.RunnerEnvelope_ChunkGenerated:
 		if e.state != taskAcked && e.state != taskCancelling {
-			a.protocolViolation(fmt.Sprintf("task %q: chunk before TaskAcknowledged", id))
+			a.taskViolationOf(e, "chunk before TaskAcknowledged", true)
 			return
 		}
 		att, ok, sent, misindexed := e.handle.pushRunners(b.ChunkGenerated)
@@ -351,6 +351,48 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 			a.emit(tc)
 		}
 	}
+}
+
+// taskViolation is a protocol error about task e ("TaskAcknowledged
+// twice"): counted and logged as any (protocolViolation), and the first is
+// kept for the task's outcome (brokeText).
+func (a *runnerActor) taskViolation(e *taskEntry, what string) {
+	a.taskViolationOf(e, what, false)
+}
+
+// taskViolationOf is taskViolation; chunk says it is about a chunk, logged
+// once per task (a runner that sends its chunks too early would log each).
+func (a *runnerActor) taskViolationOf(e *taskEntry, what string, chunk bool) {
+	e.brokeN++
+	if e.broke == "" {
+		e.broke = what
+	}
+	text := fmt.Sprintf("task %q: %s", e.spec.ID, what)
+	if chunk {
+		if e.chunkBroke {
+			a.slot.countViolation()
+			return
+		}
+		e.chunkBroke = true
+		text += " (logged once per task, each counted)"
+	}
+	a.protocolViolation(text)
+}
+
+// brokeText is what a task's timeout outcome adds when the runner broke
+// the protocol about the task: its frames came, out of order, and were
+// ignored (a runner that sent TaskAcknowledged before TaskStatus Running
+// read "did not acknowledge the task within 5s", a new user's trial).
+func (e *taskEntry) brokeText() string {
+	if e.broke == "" {
+		return ""
+	}
+	more, them := "", "it"
+	if e.brokeN > 1 {
+		more, them = fmt.Sprintf(" (and %d more frames of the task out of order)", e.brokeN-1), "them"
+	}
+	return fmt.Sprintf("; the runner broke the protocol about this task: %s%s, and the node ignored %s "+
+		"(a task's frames come in the order TaskStatus Running, TaskAcknowledged, chunks, its end: docs/protocol.md, Tasks)", e.broke, more, them)
 }
 
 // frameName names a runner frame by its protocol message, for logs and
@@ -474,11 +516,11 @@ func (a *runnerActor) onTaskTimer(ctx actor.Context, m *taskTimerFired) {
 	e.timers[m.which].t = nil
 	switch m.which {
 	case taskTimerAck:
-		why := fmt.Sprintf("runner did not acknowledge the task within %s", a.node.limits.AckTimeout)
+		why := fmt.Sprintf("runner did not acknowledge the task within %s", a.node.limits.AckTimeout) + e.brokeText()
 		a.taskError(errhandler.KindAckTimeout, e, why)
 		a.cancelEntry(ctx, e, exov1.TaskStatus_TASK_STATUS_FAILED, why)
 	case taskTimerTimeout:
-		why := fmt.Sprintf("timed out after %s", e.spec.Timeout)
+		why := fmt.Sprintf("timed out after %s", e.spec.Timeout) + e.brokeText()
 		a.taskError(errhandler.KindTaskTimeout, e, why)
 		a.cancelEntry(ctx, e, exov1.TaskStatus_TASK_STATUS_TIMED_OUT, why)
 	case taskTimerCancel:

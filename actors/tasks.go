@@ -525,6 +525,14 @@ type taskEntry struct {
 	// misindexed: a chunk of the task came with an index other than its
 	// position (said once per task: pushRunners).
 	misindexed bool
+	// broke is the first protocol error of the runner about this task (a
+	// frame out of order, ignored), said in the task's outcome if it ends
+	// by a timeout: the runner's frames were there, out of order. brokeN
+	// counts them (chunks out of order are logged once per task).
+	broke  string
+	brokeN int
+	// chunkBroke: a chunk of the task came out of order (logged once).
+	chunkBroke bool
 }
 
 const (
