@@ -308,6 +308,13 @@ func (k Kind) HintFor(runnerKind string) string {
 		return "check the runner's stderr for why it died (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)"
 	case KindHang:
 		return "check the runner's stderr for where it hangs; a runner sends a Heartbeat every heartbeat_interval (HelloAccepted says it) from a thread of its own, idle or busy (docs/protocol.md, \"Heartbeats and progress\"); raise RunnerTimeouts.HeartbeatTimeout (node config: timeouts.heartbeat_timeout) if it is only slow"
+	case KindUnhealthy:
+		// The monitor finds a silent runner first (HeartbeatLimit, 2.5s by
+		// default, before the runner's own 5s watchdog): its text needs the
+		// hang's advice too (a new user's trial).
+		return "the reason names what the health monitor found (docs/operations.md, \"Scores\"): for no heartbeat, a runner sends a Heartbeat every heartbeat_interval (HelloAccepted says it) " +
+			"from a thread of its own, idle or busy (docs/protocol.md, \"Heartbeats and progress\"), and its stderr may say where it hangs; " +
+			"for memory or CPU over its limit, raise HealthSettings.RSSLimit or CPULimit (node config: health.rss_limit, health.cpu_limit) if the runner needs that much"
 	case KindNoProgress:
 		return "check the runner's handler for where it hangs; raise RunnerTimeouts.ProgressTimeout (node config: timeouts.progress_timeout) if it is only slow"
 	case KindLoadingStall:

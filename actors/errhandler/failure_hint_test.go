@@ -72,3 +72,22 @@ func TestHintNamesTheRunnersKind(t *testing.T) {
 		t.Errorf("HintFor(echo) = %q: want %q", h, want)
 	}
 }
+
+// TestUnhealthyTextSaysWhatToDo: a runner the health monitor ends (with the
+// monitor on, every silent runner is found by it first) gets advice as a
+// hang does: the heartbeat thread, and the limits to raise for memory or
+// CPU. Before, "health monitor: unhealthy (score 0.00): no heartbeat for
+// 3.574s (limit 2.5s)" ended there (a new user's trial).
+func TestUnhealthyTextSaysWhatToDo(t *testing.T) {
+	f := Failure{Kind: KindUnhealthy, RunnerID: "js-1", Generation: 1, Message: "health monitor: unhealthy (score 0.00): no heartbeat for 3.574s (limit 2.5s)"}
+	got := f.Error()
+	for _, want := range []string{
+		"no heartbeat for 3.574s (limit 2.5s); the reason names what the health monitor found",
+		"a runner sends a Heartbeat every heartbeat_interval (HelloAccepted says it) from a thread of its own, idle or busy",
+		"raise HealthSettings.RSSLimit or CPULimit (node config: health.rss_limit, health.cpu_limit)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("text %q\nlacks %q", got, want)
+		}
+	}
+}
