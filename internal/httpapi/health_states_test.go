@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"syscall"
@@ -19,17 +20,17 @@ import (
 // checks, heartbeat age, the runners' timers) is a fake the test steps; the
 // runners' own watchdogs are out of the way and the monitor never recovers
 // a runner, so only its scores move. Supervision runs on the real clock.
-func steppedNode(t *testing.T) (*testNode, *clock.Fake) {
+func steppedNode(t *testing.T, mods ...func(*actors.NodeConfig)) (*testNode, *clock.Fake) {
 	t.Helper()
 	fc := clock.NewFake(time.Unix(1_700_000_000, 0))
-	n := startNode(t, func(c *actors.NodeConfig) {
+	n := startNode(t, append([]func(*actors.NodeConfig){func(c *actors.NodeConfig) {
 		c.RunnerClock = fc
 		c.Timeouts = actors.RunnerTimeouts{Handshake: time.Hour, HeartbeatInterval: 20 * time.Millisecond,
 			HeartbeatTimeout: time.Hour, ProgressTimeout: time.Hour, LoadingStall: time.Hour,
 			ExitGrace: 500 * time.Millisecond, StopGrace: 2 * time.Second, TermWait: time.Second, Drain: 500 * time.Millisecond}
 		c.Health.Config = health.Config{Interval: time.Second, HeartbeatGrace: time.Second, HeartbeatLimit: 3 * time.Second,
 			UnhealthyChecks: 1000}
-	})
+	}}, mods...)...)
 	return n, fc
 }
 
@@ -188,6 +189,60 @@ func TestStatusNewGenerationShowsNoOldScore(t *testing.T) {
 	if r["generation"] != 2.0 || r["health_state"] != "starting" || r["level"] != "unknown" || r["score"] != 0.0 {
 		t.Errorf("generation 2 before any check of it: generation %v, health_state %v, level %v, score %v; want 2, starting, unknown, 0",
 			r["generation"], r["health_state"], r["level"], r["score"])
+	}
+}
+
+// TestStatusRestartingGenerationNotCheckedYet: a runner whose newest
+// process failed before any check saw it, and which waits in backoff, is
+// "restarting" in /status, not "starting" beside "restarting in 1.3s" (a
+// new user's trial, in a crash loop).
+func TestStatusRestartingGenerationNotCheckedYet(t *testing.T) {
+	// Supervision on a clock of its own: the restart's backoff ends when
+	// the test says.
+	sup := clock.NewFake(time.Unix(1_700_000_000, 0))
+	n, fc := steppedNode(t, func(c *actors.NodeConfig) { c.Clock = sup })
+	ctx := ctxT(t)
+	id, err := n.SpawnRunner(ctx, actors.RunnerSpec{Kind: "web", Builtin: true, Args: runnerArgs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.ev.Wait(t, 30*time.Second, "Ready", readyGen(id, 1))
+	n.stepCheck(t, fc)
+	r := statusRunner(t, statusJSON(t, n), id)
+	if r["health_state"] != "live" {
+		t.Fatalf("generation 1 checked: %v", r)
+	}
+	if err := syscall.Kill(int(r["pid"].(float64)), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitDecision := func(gen uint64) {
+		n.ev.Wait(t, 30*time.Second, fmt.Sprintf("generation %d's decision", gen), func(evs []actors.Event) bool {
+			for _, e := range evs {
+				if d, ok := e.(*actors.SupervisionDecision); ok && d.RunnerID == id && d.Generation == gen {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	waitDecision(1)
+	sup.Advance(time.Minute) // past the backoff
+	n.ev.Wait(t, 30*time.Second, "generation 2 Ready", readyGen(id, 2))
+	infos, err := n.Runners(ctx)
+	if err != nil || len(infos) != 1 {
+		t.Fatalf("runners %v %v", infos, err)
+	}
+	if err := syscall.Kill(infos[0].Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitDecision(2)
+	r = statusRunner(t, statusJSON(t, n), id)
+	if r["restarting"] != true || r["generation"] != 2.0 {
+		t.Fatalf("after generation 2's failure: %v; want it waiting in backoff", r)
+	}
+	if r["health_state"] != "restarting" || r["level"] != "unknown" {
+		t.Errorf("generation %v failed before any check, waiting in backoff: health_state %v, level %v; want restarting, unknown",
+			r["generation"], r["health_state"], r["level"])
 	}
 }
 

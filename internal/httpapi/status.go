@@ -207,7 +207,13 @@ func BuildStatus(ctx context.Context, n *actors.Node) (*StatusDoc, error) {
 		if scored && h.Generation != in.Generation && !in.Removed() {
 			// A new process the monitor has not checked yet: none of the
 			// previous generation's score, level or reason beside it.
-			h = actors.RunnerHealth{RunnerID: in.ID, Generation: in.Generation, State: actors.RunnerStarting,
+			// Waiting in backoff already (it failed before any check saw
+			// it: a crash loop) is restarting, not starting.
+			state := actors.RunnerStarting
+			if in.Restarting {
+				state = actors.RunnerRestarting
+			}
+			h = actors.RunnerHealth{RunnerID: in.ID, Generation: in.Generation, State: state,
 				Tasks: h.Tasks, Recoveries: h.Recoveries, Recovering: h.Recovering, LastStop: h.LastStop, LastStopTotal: h.LastStopTotal}
 		}
 		if scored && doc.Node.State == "shutting_down" && h.State == actors.RunnerLive {
