@@ -572,6 +572,10 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 		// Not scored from now on: its score series go (exo_health_score,
 		// exo_health_component), as they do for every runner not scored.
 		m.node.metrics.forget(v.id)
+		// Its errors as they were when it went: a runner retired after 7
+		// failures showed an errors part of 1 (a new user's trial).
+		last := health.Inputs{Status: e.info.Status}
+		last.Failures, last.RecoveriesSucceeded, last.RecoveriesFailed = m.node.history.errorCounts(v.id, now, m.cfg.ErrorWindow)
 		if v.state == RunnerGone || v.state == RunnerStoppedState {
 			v.gone = true // removed: it never comes back
 			m.node.history.forget(v.id)
@@ -581,7 +585,8 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 		// two checks kept "0.74 degraded" and its dead pid for good). Its
 		// history (recoveries, failures, tasks, last stop) stays.
 		r.RunnerID, r.Generation, r.State = v.id, e.info.Generation, v.state
-		r.Score = health.Compute(m.cfg, health.Inputs{Status: e.info.Status}) // not alive: 0, "process not running"
+		r.Score = health.Compute(m.cfg, last) // not alive: 0, "process not running"
+		r.Failures, r.RestartsOK, r.RestartsFailed = last.Failures, last.RecoveriesSucceeded, last.RecoveriesFailed
 		r.HeartbeatAge, r.Pid, r.Alive, r.RSS, r.CPU, r.Recovering = 0, 0, false, 0, 0, nil
 		switch v.state {
 		case RunnerStoppedState:

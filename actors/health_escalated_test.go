@@ -41,6 +41,7 @@ func activeAlert(rep actors.HealthReport, id, cond string) (health.ActiveAlert, 
 // (/status alerts[]) check after check, so an operator reconciling lost
 // webhook POSTs against /status still finds it. Before, the webhook got it
 // once and /status showed alerts [] while the runner was Failed for good.
+// Its report keeps the failures that retired it.
 func TestHealthEscalatedRunnerHoldsAnAlert(t *testing.T) {
 	n, fc, checks := healthNode(t, health.Config{Interval: time.Second}, escalatingPolicy)
 	ctx := ctxT(t)
@@ -62,6 +63,10 @@ func TestHealthEscalatedRunnerHoldsAnAlert(t *testing.T) {
 	}
 	if r := runnerHealth(t, n, id); r.State != actors.RunnerGone {
 		t.Errorf("escalated runner state %q, want %q", r.State, actors.RunnerGone)
+	} else if r.Failures == 0 || r.Components.Errors >= 1 {
+		// Its errors as they were when it went (it showed an errors part
+		// of 1 after 7 failures: a new user's trial).
+		t.Errorf("escalated runner: failures_in_window %d, errors part %.3f; want its failures counted", r.Failures, r.Components.Errors)
 	}
 	for _, h := range healthAlerts(n.rec.snapshot(), id) {
 		if h.Condition == health.ConditionEscalated {
