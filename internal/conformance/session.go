@@ -54,6 +54,12 @@ type session struct {
 	interval    time.Duration
 	frames      int
 	lastLoading uint32
+	// stderrLines counts the stderr lines read; stderrError is the last
+	// that states an error (proc.ErrorLine) and stderrErrorAt its number
+	// in that count, shown when the tail no longer holds it.
+	stderrLines   int
+	stderrError   string
+	stderrErrorAt int
 	// envs are frames of a batch (proc.Frames) not returned yet.
 	envs []*exov1.RunnerEnvelope
 
@@ -115,7 +121,23 @@ func (s *session) takeStderr() {
 			s.stderr = s.stderr[1:]
 		}
 		s.stderr = append(s.stderr, l.Text())
+		if proc.ErrorLine(l.Line) {
+			s.stderrError, s.stderrErrorAt = l.Text(), s.stderrLines
+		}
+		s.stderrLines++
 	}
+}
+
+// stderrCause returns the last stderr line that states an error and how
+// many lines came between it and the tail, when the tail (the last
+// stderrTail lines) no longer holds it: Node.js writes its stack, a blank
+// line and its version after the error, 8 lines or more (a new user's
+// runner with a syntax error showed only those).
+func (s *session) stderrCause() (line string, between int) {
+	if s.stderrError == "" || s.stderrLines-s.stderrErrorAt <= len(s.stderr) {
+		return "", 0
+	}
+	return s.stderrError, s.stderrLines - s.stderrErrorAt - 1 - len(s.stderr)
 }
 
 // since is the time from the process's start, rounded for evidence.
