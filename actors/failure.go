@@ -71,7 +71,9 @@ type RunnerFailure struct {
 	Cleaned []string
 	// Hint, when set, is what to do instead of the advice of the kind and
 	// the source: a built-in runner that is no runner points at
-	// BuiltinBinary, not at the spec's Command and Args.
+	// BuiltinBinary, not at the spec's Command and Args; a frame that is
+	// protobuf its runner's encoder got wrong points at the encoder, not
+	// at stray prints (frame.Error.EncoderHint).
 	Hint string
 }
 

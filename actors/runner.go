@@ -749,6 +749,10 @@ func (a *runnerActor) onOutputEnded(ctx actor.Context, err error) {
 			kind, src = errhandler.KindNotARunner, SourceHandshake
 		}
 		a.suspect(ctx, &symptom{kind: kind, src: src, msg: "bad output from runner: " + err.Error(), cause: err})
+	case !a.handshaken() && errors.As(err, &fe) && fe.Misencoded():
+		// Protobuf, but a field of it wrong: a runner whose encoder
+		// slipped, which its hint says, rather than no runner at all.
+		a.fail(ctx, errhandler.KindNotARunner, SourceHandshake, "bad output from runner during its handshake: "+err.Error(), err)
 	case !a.handshaken():
 		a.fail(ctx, errhandler.KindNotARunner, SourceHandshake, "not a runner: its output is not protocol frames: "+err.Error(), err)
 	default:
@@ -1025,6 +1029,14 @@ func (a *runnerActor) newFailure(kind errhandler.Kind, src DetectionSource, msg 
 		}
 		f.Hint = fmt.Sprintf("a built-in runner runs the exo-actors binary with the spec's Args: check that %s is one (Config.BuiltinBinary, by default this program's own executable, right only for exo-actors itself: a host sets it to a built exo-actors, e.g. bin/exo-actors from make build; docs/host-guide.md), then the args (RunnerSpec.Args; on a node, kinds.%s.args in its config) and the runner's stderr for why it ended before its Hello",
 			bin, k)
+	}
+	var fe *frame.Error
+	if f.Hint == "" && errors.As(cause, &fe) && fe.Misencoded() {
+		// Protobuf its encoder got wrong, not a stray print: the advice
+		// of garbage (log to stderr, nothing else may write to stdout)
+		// sent a raw runner's author looking for prints (invalid UTF-8 in
+		// a token, an unknown field in a TokenChunk).
+		f.Hint = fe.EncoderHint()
 	}
 	if f.Hint != "" {
 		f.Failure = f.Failure.WithHint(f.Hint)

@@ -414,3 +414,18 @@ func TestLateStrayLineFails(t *testing.T) {
 		}
 	}
 }
+
+// TestMisencodedHelloBlamesTheEncoder: a Hello that is protobuf with a
+// runner_id that is not UTF-8 fails hello naming the field, with advice
+// about the runner's encoder (a raw Node.js runner's trial got none: the
+// error named no field, and the node's advice was about stray prints).
+func TestMisencodedHelloBlamesTheEncoder(t *testing.T) {
+	// A frame of RunnerEnvelope{hello: Hello{min_version 1, max_version 1,
+	// runner_id "r\xc3"}}, in octal for sh's printf.
+	rep := run(t, conformance.Config{Command: []string{"/bin/sh", "-c", `printf '\012\012\010\010\001\020\001\032\002r\303'; exec sleep 30`}, Only: []string{"hello"}})
+	c := rep.Case("hello")
+	if c == nil || c.Outcome != conformance.Fail || !strings.Contains(c.Reason, "string field contains invalid UTF-8: exoactors.v1.Hello.runner_id (field 3); body 0a 08 08 01 10 01 1a 02 72 c3; the body is protobuf") ||
+		!strings.Contains(c.Reason, "the runner's encoder wrote them, not a stray print") {
+		t.Errorf("hello case against a misencoded Hello: %+v", c)
+	}
+}

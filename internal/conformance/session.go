@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/exo-actors/exo-actors/internal/frame"
 	"github.com/exo-actors/exo-actors/internal/proc"
 	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -197,7 +198,7 @@ func (s *session) next(d time.Duration) (any, error) {
 			s.p.Release()
 			continue
 		case *proc.ReaderClosed:
-			s.readerDone, s.readerErr = true, v.Err
+			s.readerDone, s.readerErr = true, withEncoderHint(v.Err)
 			return v, nil
 		case *proc.Exited:
 			st := v.Status
@@ -227,7 +228,7 @@ func (s *session) frame(d time.Duration, skipHB bool) (*exov1.RunnerEnvelope, er
 			return v, nil
 		case *proc.ReaderClosed:
 			if v.Err != nil {
-				return nil, v.Err // a *frame.Error: it names the frame, the offset and what was wrong
+				return nil, s.readerErr // a *frame.Error: it names the frame, the offset and what was wrong
 			}
 			return nil, errors.New("stdout closed")
 		case *proc.Exited:
@@ -510,4 +511,15 @@ func describe(env *exov1.RunnerEnvelope) string {
 			h.GetSeq(), h.GetTokensProduced(), h.GetLayersLoaded(), h.GetTasksCompleted(), h.GetPingNonce())
 	}
 	return "an envelope with no body"
+}
+
+// withEncoderHint adds to a frame error whose body is protobuf that the
+// runner's encoder got wrong (frame.Error.Misencoded) what to do about it,
+// as the node's failure says it.
+func withEncoderHint(err error) error {
+	var fe *frame.Error
+	if errors.As(err, &fe) && fe.Misencoded() {
+		return fmt.Errorf("%w; %s", err, fe.EncoderHint())
+	}
+	return err
 }
