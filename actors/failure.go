@@ -71,7 +71,9 @@ type RunnerFailure struct {
 	Cleaned []string
 	// Hint, when set, is what to do instead of the advice of the kind and
 	// the source: a built-in runner that is no runner points at
-	// BuiltinBinary, not at the spec's Command and Args.
+	// BuiltinBinary, not at the spec's Command and Args; a frame that is
+	// protobuf its runner's encoder got wrong points at the encoder, not
+	// at stray prints (frame.Error.EncoderHint).
 	Hint string
 }
 
@@ -164,41 +166,61 @@ func (f *RunnerFailure) Diagnostics() string {
 // stderrReasonMax is the longest stderr line a one-line reason quotes.
 const stderrReasonMax = 200
 
-// stderrFresh is how long before the exit the last stderr line may have
-// been written to be quoted as it is: a line written earlier (a runner
-// killed from outside a second after its last log line) is quoted with its
-// age, so that it is not read as the cause.
+// stderrFresh is how long before the exit a stderr line may have been
+// written to be quoted as it is: a line written earlier (a runner killed
+// from outside a second after its last log line) is quoted with its age,
+// so that it is not read as the cause.
 const stderrFresh = time.Second
 
-// addStderrReason appends the runner's last non-blank stderr line (a
-// traceback's last line, say) to the one-line reason. For a runner that
-// died by itself, that line usually says why, when it came just before the
-// exit; age is how long before the exit the runner wrote its last line.
-func (f *RunnerFailure) addStderrReason(age time.Duration) {
-	for i := len(f.StderrTail) - 1; i >= 0; i-- {
-		line := strings.TrimSpace(f.StderrTail[i])
-		if line == "" {
-			continue
-		}
-		if len(line) > stderrReasonMax {
-			line = strings.ToValidUTF8(line[:stderrReasonMax], "") + "…"
-		}
-		// Say nothing twice: a line whose last clause the reason already
-		// holds adds nothing.
-		clause := line
-		if i := strings.LastIndex(line, ": "); i >= 0 {
-			clause = line[i+2:]
-		}
-		if strings.Contains(f.Message, clause) {
-			return
-		}
-		if age > stderrFresh {
-			f.Message += fmt.Sprintf("; last stderr line, %s before the exit: %s", age.Round(100*time.Millisecond), line)
-			return
-		}
-		f.Message += "; last stderr line: " + line
+// addStderrReason appends the stderr line that says why the runner died
+// to the one-line reason: the last line of the tail that states an error
+// (proc.CauseLine: a Python traceback's last line, the SyntaxError Node.js
+// prints before its stack and its version), when it came within
+// stderrFresh of the exit, else the last non-blank line. For a runner that
+// died by itself, that line usually says why. age says how long before
+// the exit the runner wrote line i of StderrTail.
+func (f *RunnerFailure) addStderrReason(age func(i int) time.Duration) {
+	i, line := proc.CauseLine(f.StderrTail)
+	label := "last stderr line"
+	last, lastLine := lastNonBlank(f.StderrTail)
+	switch {
+	case i < 0:
+		return
+	case i != last && age(i) > stderrFresh:
+		// An error the runner logged long before it died (a task's, say)
+		// is not why it died: its last words, as for any runner.
+		i, line = last, lastLine
+	case i != last:
+		label = "last error on stderr"
+	}
+	if len(line) > stderrReasonMax {
+		line = strings.ToValidUTF8(line[:stderrReasonMax], "") + "…"
+	}
+	// Say nothing twice: a line whose last clause the reason already
+	// holds adds nothing.
+	clause := line
+	if j := strings.LastIndex(line, ": "); j >= 0 {
+		clause = line[j+2:]
+	}
+	if strings.Contains(f.Message, clause) {
 		return
 	}
+	if a := age(i); a > stderrFresh {
+		f.Message += fmt.Sprintf("; %s, %s before the exit: %s", label, a.Round(100*time.Millisecond), line)
+		return
+	}
+	f.Message += "; " + label + ": " + line
+}
+
+// lastNonBlank returns the index of the last non-blank line and the line
+// trimmed; -1 when there is none.
+func lastNonBlank(lines []string) (int, string) {
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			return i, l
+		}
+	}
+	return -1, ""
 }
 
 // StopStep is one step of a runner's stop escalation.

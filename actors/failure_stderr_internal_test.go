@@ -2,6 +2,8 @@ package actors
 
 import (
 	"io"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,7 +29,7 @@ func TestStderrReasonSaysAnOldLinesAge(t *testing.T) {
 	} {
 		f := &RunnerFailure{StderrTail: []string{"loading", "task t-1 ended", "  "}}
 		f.Message = "runner died: signal=9 (killed)"
-		f.addStderrReason(tc.age)
+		f.addStderrReason(func(int) time.Duration { return tc.age })
 		if f.Message != tc.want {
 			t.Errorf("age %s: %q, want %q", tc.age, f.Message, tc.want)
 		}
@@ -48,8 +50,59 @@ func TestStderrAgeIsTheQuotedLines(t *testing.T) {
 	a.exitedAt = t0.Add(5100 * time.Millisecond)
 	f := &RunnerFailure{StderrTail: append([]string(nil), a.stderrTail...)}
 	f.Message = "runner died: signal=9 (killed)"
-	f.addStderrReason(a.stderrAge())
+	f.addStderrReason(a.stderrAge)
 	if want := "runner died: signal=9 (killed); last stderr line, 5.1s before the exit: task t-1 ended"; f.Message != want {
 		t.Errorf("reason %q, want %q", f.Message, want)
+	}
+}
+
+// TestStderrReasonQuotesTheErrorLine: the reason of a death quotes the
+// stderr line that states the error, not the runtime's last words. A new
+// user's Node.js runner with a syntax error read "exited before saying
+// Hello (exitcode=1): …; last stderr line: Node.js v20.20.2": Node prints
+// its stack, a blank line and its version after the error. A Python
+// traceback's last line is still the last line; an error line long before
+// the exit (a task's error the runner logged) is not the cause, and the
+// last line is quoted with its age, as before.
+func TestStderrReasonQuotesTheErrorLine(t *testing.T) {
+	node, err := os.ReadFile("../internal/proc/testdata/stderr/node-syntax-error.txt") // node -e 'const x = ;', verbatim
+	if err != nil {
+		t.Fatal(err)
+	}
+	const died = "exited before saying Hello (exitcode=1): a runner that crashed as it started, or no runner"
+	t0 := time.Unix(1_700_000_000, 0)
+	for _, tc := range []struct {
+		name  string
+		lines []string
+		at    []time.Duration // when each line came, from t0; the exit is at 10s
+		want  string
+	}{
+		{"node", strings.Split(strings.TrimSuffix(string(node), "\n"), "\n"), nil,
+			died + "; last error on stderr: SyntaxError: Unexpected token ';'"},
+		{"python", []string{"Traceback (most recent call last):", "  File \"r.py\", line 3, in load", "ValueError: weights corrupt"}, nil,
+			died + "; last stderr line: ValueError: weights corrupt"},
+		{"an old error", []string{"ValueError: bad max_tokens", "loading layer 3"}, []time.Duration{2 * time.Second, 9900 * time.Millisecond},
+			died + "; last stderr line: loading layer 3"},
+		{"an old error, an old last line", []string{"ValueError: bad max_tokens", "loading layer 3"}, []time.Duration{2 * time.Second, 5 * time.Second},
+			died + "; last stderr line, 5s before the exit: loading layer 3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &runnerActor{log: logrus.NewEntry(logrus.New())}
+			a.log.Logger.SetOutput(io.Discard)
+			for i, l := range tc.lines {
+				at := t0.Add(9990 * time.Millisecond)
+				if tc.at != nil {
+					at = t0.Add(tc.at[i])
+				}
+				a.onStderrLine(&proc.StderrLine{Line: l, At: at})
+			}
+			a.exitedAt = t0.Add(10 * time.Second)
+			f := &RunnerFailure{StderrTail: append([]string(nil), a.stderrTail...)}
+			f.Message = died
+			f.addStderrReason(a.stderrAge)
+			if f.Message != tc.want {
+				t.Errorf("reason %q\nwant   %q", f.Message, tc.want)
+			}
+		})
 	}
 }

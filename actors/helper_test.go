@@ -109,6 +109,8 @@ func helperMain(mode string) int {
 		return 1
 	case "skips-running":
 		return helperSkipsRunning(os.Getenv("SKIPS_RUNNING_HOW"))
+	case "misencoded-token-utf8", "misencoded-unknown-field", "misencoded-hello":
+		return helperMisencoded(mode)
 	case "stray-stdout":
 		return helperStrayStdout(os.Getenv("STRAY_WHEN"), os.Getenv("STRAY_TEXT"))
 	case "bad-loading-huge-texts":

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 
@@ -130,6 +129,7 @@ type runnerActor struct {
 	lastLayers    time.Time
 	counters      [3]uint64 // tokens, layers, tasks: the highest each heartbeat said
 	stderrTail    []string
+	stderrTailAt  []time.Time // when each line of stderrTail came (real clock)
 	// stderrLog bounds how many stderr lines are logged per second and
 	// counts those that were not (runner_stderr.go).
 	stderrLog stderrLogState
@@ -171,13 +171,13 @@ type runnerActor struct {
 	symptom  *symptom
 	failure  *RunnerFailure
 	// diedByItself: the failure is an exit nobody asked for (classifyExit);
-	// its last stderr line goes into the one-line reason.
+	// the stderr line that says why (proc.CauseLine) goes into the
+	// one-line reason.
 	diedByItself bool
-	// stderrAt and exitedAt (real clock) say how long before its exit the
-	// runner wrote its last non-blank stderr line (the one a failure
-	// quotes): an old line says nothing of why it died, and the reason
-	// says how old it is.
-	stderrAt, exitedAt time.Time
+	// exitedAt (real clock) and stderrTailAt say how long before its exit
+	// the runner wrote the stderr line a failure quotes: an old line says
+	// nothing of why it died, and the reason says how old it is.
+	exitedAt time.Time
 
 	// bug is what the panic said (lifePanicked): every answer names it.
 	bug string
@@ -664,24 +664,20 @@ func (a *runnerActor) setStatus(st *exov1.RunnerStatus, reason string) {
 	a.emit(&StatusChanged{RunnerID: a.slot.id, Generation: a.gen, From: from, To: st, At: now})
 }
 
-// onStderrLine keeps a stderr line in the tail and notes when the last
-// non-blank one came: that is the line a failure's reason quotes, so its
-// age is the one to give (a trailing blank line would make an old line
-// read as fresh).
+// onStderrLine keeps a stderr line in the tail, with when it came: a
+// failure's reason quotes one of the tail's lines with its own age (a
+// trailing blank line made an old line read as fresh).
 func (a *runnerActor) onStderrLine(m *proc.StderrLine) {
 	a.onStderr(m)
-	if strings.TrimSpace(m.Line) != "" {
-		a.stderrAt = m.At
-	}
 }
 
-// stderrAge is how long before its exit the runner wrote the stderr line
-// a failure's reason quotes (addStderrReason); 0 when unknown.
-func (a *runnerActor) stderrAge() time.Duration {
-	if a.stderrAt.IsZero() || a.exitedAt.IsZero() {
+// stderrAge is how long before its exit the runner wrote line i of the
+// stderr tail (addStderrReason); 0 when unknown.
+func (a *runnerActor) stderrAge(i int) time.Duration {
+	if i < 0 || i >= len(a.stderrTailAt) || a.stderrTailAt[i].IsZero() || a.exitedAt.IsZero() {
 		return 0
 	}
-	return a.exitedAt.Sub(a.stderrAt)
+	return a.exitedAt.Sub(a.stderrTailAt[i])
 }
 
 // onStderr keeps a stderr line in the tail and logs it as one entry with
@@ -695,8 +691,11 @@ func (a *runnerActor) onStderr(m *proc.StderrLine) {
 	if len(a.stderrTail) == stderrTailLines {
 		copy(a.stderrTail, a.stderrTail[1:])
 		a.stderrTail = a.stderrTail[:stderrTailLines-1]
+		copy(a.stderrTailAt, a.stderrTailAt[1:])
+		a.stderrTailAt = a.stderrTailAt[:stderrTailLines-1]
 	}
 	a.stderrTail = append(a.stderrTail, line)
+	a.stderrTailAt = append(a.stderrTailAt, m.At)
 	if !a.log.Logger.IsLevelEnabled(logrus.InfoLevel) {
 		return
 	}
@@ -750,6 +749,10 @@ func (a *runnerActor) onOutputEnded(ctx actor.Context, err error) {
 			kind, src = errhandler.KindNotARunner, SourceHandshake
 		}
 		a.suspect(ctx, &symptom{kind: kind, src: src, msg: "bad output from runner: " + err.Error(), cause: err})
+	case !a.handshaken() && errors.As(err, &fe) && fe.Misencoded():
+		// Protobuf, but a field of it wrong: a runner whose encoder
+		// slipped, which its hint says, rather than no runner at all.
+		a.fail(ctx, errhandler.KindNotARunner, SourceHandshake, "bad output from runner during its handshake: "+err.Error(), err)
 	case !a.handshaken():
 		a.fail(ctx, errhandler.KindNotARunner, SourceHandshake, "not a runner: its output is not protocol frames: "+err.Error(), err)
 	default:
@@ -1027,6 +1030,14 @@ func (a *runnerActor) newFailure(kind errhandler.Kind, src DetectionSource, msg 
 		f.Hint = fmt.Sprintf("a built-in runner runs the exo-actors binary with the spec's Args: check that %s is one (Config.BuiltinBinary, by default this program's own executable, right only for exo-actors itself: a host sets it to a built exo-actors, e.g. bin/exo-actors from make build; docs/host-guide.md), then the args (RunnerSpec.Args; on a node, kinds.%s.args in its config) and the runner's stderr for why it ended before its Hello",
 			bin, k)
 	}
+	var fe *frame.Error
+	if f.Hint == "" && errors.As(cause, &fe) && fe.Misencoded() {
+		// Protobuf its encoder got wrong, not a stray print: the advice
+		// of garbage (log to stderr, nothing else may write to stdout)
+		// sent a raw runner's author looking for prints (invalid UTF-8 in
+		// a token, an unknown field in a TokenChunk).
+		f.Hint = fe.EncoderHint()
+	}
 	if f.Hint != "" {
 		f.Failure = f.Failure.WithHint(f.Hint)
 	}
@@ -1153,7 +1164,7 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 	}
 	f.StderrTail = append([]string(nil), a.stderrTail...)
 	if a.diedByItself {
-		f.addStderrReason(a.stderrAge())
+		f.addStderrReason(a.stderrAge)
 	}
 	if a.p != nil {
 		f.Cleaned = append(f.Cleaned, fmt.Sprintf("process %d reaped (%s)", a.p.Pid, a.exit),

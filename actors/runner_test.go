@@ -174,6 +174,12 @@ func TestHandshakeErrors(t *testing.T) {
 	if err := os.WriteFile(envCRLF, []byte("#!/usr/bin/env sh\r\necho\r\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// What Node.js writes for a script with a syntax error, verbatim:
+	// the error, its stack, a blank line and "Node.js v20.20.2".
+	nodeCrash, err := filepath.Abs("../internal/proc/testdata/stderr/node-script-syntax-error.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name    string
 		spec    actors.RunnerSpec
@@ -188,6 +194,10 @@ func TestHandshakeErrors(t *testing.T) {
 		// runner (it said "not a runner", the stderr line after).
 		{"crashes at its start", actors.RunnerSpec{Kind: "crash", Command: "/bin/sh", Args: []string{"-c", "echo 'fatal: no GPU found' >&2; exit 7"}}, nil,
 			errhandler.KindNotARunner, "exited before saying Hello (exitcode=7): a runner that crashed as it started, or no runner; last stderr line: fatal: no GPU found"},
+		// The line that states the error, not the runtime's last words (a
+		// new user's Node.js runner: "last stderr line: Node.js v20.20.2").
+		{"crashes as Node.js does", actors.RunnerSpec{Kind: "node", Command: "/bin/sh", Args: []string{"-c", `cat "$0" >&2; exit 1`, nodeCrash}}, nil,
+			errhandler.KindNotARunner, "exited before saying Hello (exitcode=1): a runner that crashed as it started, or no runner; last error on stderr: SyntaxError: Unexpected token ';'"},
 		// The config key is named with the runner's kind, not a
 		// placeholder (a new user's trial saw "kinds.<kind>.command").
 		{"executable not found", actors.RunnerSpec{Kind: "nosuch", Command: "/no/such/runner"}, nil, errhandler.KindExecNotFound,

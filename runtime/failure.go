@@ -315,7 +315,9 @@ type RunnerFailure struct {
 	Cleaned []string
 	// Hint, when set, is what to do instead of the advice of the kind and
 	// the source: a built-in runner that is no runner points at
-	// Config.BuiltinBinary, not at the spec's Command and Args.
+	// Config.BuiltinBinary, not at the spec's Command and Args; a frame
+	// that is protobuf its runner's encoder got wrong (a string that is not
+	// UTF-8, an unknown field) points at the encoder, not at stray prints.
 	Hint string
 }
 

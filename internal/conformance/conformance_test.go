@@ -371,6 +371,33 @@ func TestCrashSaysHowItEnded(t *testing.T) {
 	}
 }
 
+// TestCrashShowsTheErrorLine: a runner that dies as Node.js does (the
+// error, its stack, a blank line and "Node.js v20.20.2": verbatim, a
+// script with a syntax error) shows the line that states the error, which
+// the 8 lines kept had lost (a new user saw stack frames and the version).
+func TestCrashShowsTheErrorLine(t *testing.T) {
+	nodeCrash, err := filepath.Abs("../proc/testdata/stderr/node-script-syntax-error.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := run(t, conformance.Config{Command: []string{"/bin/sh", "-c", `cat "$0" >&2; exit 1`, nodeCrash}, Only: []string{"hello"}})
+	c := rep.Case("hello")
+	if c == nil || c.Outcome != conformance.Fail {
+		t.Fatalf("hello case against a crash: %+v", c)
+	}
+	if c.StderrError != "SyntaxError: Unexpected token ';'" || c.StderrBetween != 1 || c.StderrTail[len(c.StderrTail)-1] != "Node.js v20.20.2" {
+		t.Errorf("stderr error %q, %d lines between, tail %q; want the SyntaxError line, 1 line, then the last 8", c.StderrError, c.StderrBetween, c.StderrTail)
+	}
+	var out strings.Builder
+	if err := rep.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	want := "       stderr| SyntaxError: Unexpected token ';'\n       stderr| … (1 line)\n       stderr|     at Module._compile"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("report:\n%s\nwant it to hold:\n%s", out.String(), want)
+	}
+}
+
 // TestLateStrayLineFails: a runner that prints a line to stdout 0.3 s after
 // its first Ready (a trial's runner: a debug print on a timer) fails
 // no-stray-stdout, whose runner now idles a second after its task, and
@@ -385,5 +412,20 @@ func TestLateStrayLineFails(t *testing.T) {
 		if c == nil || c.Outcome != conformance.Fail || !strings.Contains(c.Reason, `stdout is not frames: "debug: model ready, cache warm`) {
 			t.Errorf("%s: %+v; want a failure quoting the stray line", name, c)
 		}
+	}
+}
+
+// TestMisencodedHelloBlamesTheEncoder: a Hello that is protobuf with a
+// runner_id that is not UTF-8 fails hello naming the field, with advice
+// about the runner's encoder (a raw Node.js runner's trial got none: the
+// error named no field, and the node's advice was about stray prints).
+func TestMisencodedHelloBlamesTheEncoder(t *testing.T) {
+	// A frame of RunnerEnvelope{hello: Hello{min_version 1, max_version 1,
+	// runner_id "r\xc3"}}, in octal for sh's printf.
+	rep := run(t, conformance.Config{Command: []string{"/bin/sh", "-c", `printf '\012\012\010\010\001\020\001\032\002r\303'; exec sleep 30`}, Only: []string{"hello"}})
+	c := rep.Case("hello")
+	if c == nil || c.Outcome != conformance.Fail || !strings.Contains(c.Reason, "string field contains invalid UTF-8: exoactors.v1.Hello.runner_id (field 3); body 0a 08 08 01 10 01 1a 02 72 c3; the body is protobuf") ||
+		!strings.Contains(c.Reason, "the runner's encoder wrote them, not a stray print") {
+		t.Errorf("hello case against a misencoded Hello: %+v", c)
 	}
 }

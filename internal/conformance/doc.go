@@ -7,7 +7,8 @@
 // supervisor's side with internal/frame and messages/exo/v1 directly, and
 // kills and reaps the process group when the case ends. A case passes, fails
 // with the reason and the evidence (frames seen, timings, the exit, the last
-// stderr lines), or is skipped when it checks an optional capability the
+// stderr lines, and the last line that states an error when those no longer
+// hold it), or is skipped when it checks an optional capability the
 // runner does not announce.
 //
 // The cases, in order: hello, version-refusal, capabilities, status-order,

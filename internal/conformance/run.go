@@ -87,7 +87,13 @@ type CaseResult struct {
 	// ended ("" when the case killed it).
 	Exit       string   `json:"exit,omitempty"`
 	StderrTail []string `json:"stderr_tail,omitempty"` // on failure
-	DurationMS int64    `json:"duration_ms"`
+	// StderrError is, on failure, the last stderr line that states an
+	// error (a SyntaxError, a panic, a traceback's last line) when
+	// StderrTail no longer holds it, and StderrBetween the count of lines
+	// between it and StderrTail.
+	StderrError   string `json:"stderr_error,omitempty"`
+	StderrBetween int    `json:"stderr_between,omitempty"`
+	DurationMS    int64  `json:"duration_ms"`
 }
 
 // Report is the suite's result.
@@ -231,6 +237,7 @@ func runCase(sp *proc.Spawner, cfg *Config, c testCase) (res CaseResult, startEr
 	default:
 		res.Outcome, res.Reason = Fail, err.Error()
 		res.StderrTail = s.stderr
+		res.StderrError, res.StderrBetween = s.stderrCause()
 	}
 	if s.dropped > 0 {
 		res.Evidence = append(res.Evidence, fmt.Sprintf("%d frames dropped unread (more than %d queued)", s.dropped, maxQueued))
@@ -254,6 +261,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		if c.Exit != "" && c.Outcome == Fail {
 			fmt.Fprintf(&b, "       process: %s\n", c.Exit)
 		}
+		if c.StderrError != "" {
+			fmt.Fprintf(&b, "       stderr| %s\n", c.StderrError)
+			if c.StderrBetween > 0 {
+				fmt.Fprintf(&b, "       stderr| … (%s)\n", lines(c.StderrBetween))
+			}
+		}
 		for _, l := range c.StderrTail {
 			fmt.Fprintf(&b, "       stderr| %s\n", l)
 		}
@@ -268,4 +281,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
+}
+
+// lines says "1 line" or "n lines".
+func lines(n int) string {
+	if n == 1 {
+		return "1 line"
+	}
+	return fmt.Sprintf("%d lines", n)
 }

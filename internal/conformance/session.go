@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/exo-actors/exo-actors/internal/frame"
 	"github.com/exo-actors/exo-actors/internal/proc"
 	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -54,6 +55,12 @@ type session struct {
 	interval    time.Duration
 	frames      int
 	lastLoading uint32
+	// stderrLines counts the stderr lines read; stderrError is the last
+	// that states an error (proc.ErrorLine) and stderrErrorAt its number
+	// in that count, shown when the tail no longer holds it.
+	stderrLines   int
+	stderrError   string
+	stderrErrorAt int
 	// envs are frames of a batch (proc.Frames) not returned yet.
 	envs []*exov1.RunnerEnvelope
 
@@ -115,7 +122,23 @@ func (s *session) takeStderr() {
 			s.stderr = s.stderr[1:]
 		}
 		s.stderr = append(s.stderr, l.Text())
+		if proc.ErrorLine(l.Line) {
+			s.stderrError, s.stderrErrorAt = l.Text(), s.stderrLines
+		}
+		s.stderrLines++
 	}
+}
+
+// stderrCause returns the last stderr line that states an error and how
+// many lines came between it and the tail, when the tail (the last
+// stderrTail lines) no longer holds it: Node.js writes its stack, a blank
+// line and its version after the error, 8 lines or more (a new user's
+// runner with a syntax error showed only those).
+func (s *session) stderrCause() (line string, between int) {
+	if s.stderrError == "" || s.stderrLines-s.stderrErrorAt <= len(s.stderr) {
+		return "", 0
+	}
+	return s.stderrError, s.stderrLines - s.stderrErrorAt - 1 - len(s.stderr)
 }
 
 // since is the time from the process's start, rounded for evidence.
@@ -175,7 +198,7 @@ func (s *session) next(d time.Duration) (any, error) {
 			s.p.Release()
 			continue
 		case *proc.ReaderClosed:
-			s.readerDone, s.readerErr = true, v.Err
+			s.readerDone, s.readerErr = true, withEncoderHint(v.Err)
 			return v, nil
 		case *proc.Exited:
 			st := v.Status
@@ -205,7 +228,7 @@ func (s *session) frame(d time.Duration, skipHB bool) (*exov1.RunnerEnvelope, er
 			return v, nil
 		case *proc.ReaderClosed:
 			if v.Err != nil {
-				return nil, v.Err // a *frame.Error: it names the frame, the offset and what was wrong
+				return nil, s.readerErr // a *frame.Error: it names the frame, the offset and what was wrong
 			}
 			return nil, errors.New("stdout closed")
 		case *proc.Exited:
@@ -488,4 +511,15 @@ func describe(env *exov1.RunnerEnvelope) string {
 			h.GetSeq(), h.GetTokensProduced(), h.GetLayersLoaded(), h.GetTasksCompleted(), h.GetPingNonce())
 	}
 	return "an envelope with no body"
+}
+
+// withEncoderHint adds to a frame error whose body is protobuf that the
+// runner's encoder got wrong (frame.Error.Misencoded) what to do about it,
+// as the node's failure says it.
+func withEncoderHint(err error) error {
+	var fe *frame.Error
+	if errors.As(err, &fe) && fe.Misencoded() {
+		return fmt.Errorf("%w; %s", err, fe.EncoderHint())
+	}
+	return err
 }

@@ -20,6 +20,13 @@
 // WithStallTimeout a frame that has begun but stays incomplete while the
 // stream stays open ends as ErrStalled instead of blocking the reader.
 //
+// A body that is protobuf with one field wrong (a string that is not UTF-8,
+// a field number or wire type its message does not have, a message field
+// whose bytes are no message) is told apart from bytes that are no
+// protobuf, on the error path only: its *Error names the field, and
+// Misencoded and EncoderHint say that its writer's encoder is at fault
+// (diagnose.go).
+//
 // A hostile length never makes the reader allocate more than the limit, and no
 // input makes it panic (FuzzDecode checks both).
 package frame

@@ -82,6 +82,15 @@ type Error struct {
 	// Stream and Hint name the stream and say what to do, in the message
 	// of a text error ("stdout", TextHint unless TextStream says otherwise).
 	Stream, Hint string
+	// Field is, for ErrUndecodable, the field whose bytes made the body
+	// undecodable, when a walk of the body found it: a string field that
+	// is not UTF-8 ("exoactors.v1.TokenChunk.text (field 1)"), or a
+	// message field whose bytes do not parse as its message. The cause of
+	// ErrUnknownFields names the field itself ("in exoactors.v1.TokenChunk:
+	// field 4, wire type 0 (VARINT), a number TokenChunk does not have").
+	Field string
+	// fault is what Misencoded and EncoderHint say (diagnose.go).
+	fault fault
 }
 
 func (e *Error) Error() string {
@@ -101,6 +110,9 @@ func (e *Error) Error() string {
 		// to discourage matching them): a reader, or a runner author's
 		// grep, sees a plain one.
 		s += ": " + strings.ReplaceAll(e.Cause.Error(), "\u00a0", " ")
+	}
+	if e.Field != "" {
+		s += ": " + e.Field
 	}
 	if e.Body != "" {
 		s += "; body " + e.Body
@@ -334,7 +346,7 @@ func (r *Reader) read(m proto.Message) error {
 		if whole != nil {
 			head = whole
 		}
-		return r.bodyError(&Error{Frame: num, Offset: start, Length: size, Kind: ErrUndecodable, Cause: err}, head, n)
+		return r.bodyError(&Error{Frame: num, Offset: start, Length: size, Kind: ErrUndecodable, Cause: err}, m, head, n)
 	}
 	// A frame all in the buffer is checked on its bytes (cheap); a larger
 	// one by walking the decoded message.
@@ -347,7 +359,7 @@ func (r *Reader) read(m proto.Message) error {
 		if whole != nil {
 			head = whole
 		}
-		return r.bodyError(&Error{Frame: num, Offset: start, Length: size, Kind: kind, Cause: cause}, head, n)
+		return r.bodyError(&Error{Frame: num, Offset: start, Length: size, Kind: kind, Cause: cause}, m, head, n)
 	}
 	r.advance(n, size)
 	return nil
@@ -356,12 +368,18 @@ func (r *Reader) read(m proto.Message) error {
 // bodyError returns the error for a frame read whole whose body is bad: the
 // stream stays in sync past it, unless its start is text (then it is out of
 // sync, and the offset stays at the frame's start, as for every fatal error).
-func (r *Reader) bodyError(e *Error, head []byte, n int) error {
+// m is the message the body was decoded into.
+func (r *Reader) bodyError(e *Error, m proto.Message, head []byte, n int) error {
 	// An envelope whose fields are all unknown has no body too: its bytes
 	// are what its author needs to see (a raw runner's trial).
 	if e.Kind == ErrUndecodable || e.Kind == ErrUnknownFields || e.Kind == ErrNoBody && e.Length > 0 {
 		e.Body = bodyHex(head, n, e.Length)
 	}
+	var body []byte // the whole body, when head holds it
+	if uint64(len(head)) >= uint64(n)+e.Length {
+		body = head[n : uint64(n)+e.Length]
+	}
+	diagnose(e, m, body)
 	err := textOr(e, head)
 	if !errors.Is(err, ErrTextOnStdout) {
 		r.advance(n, e.Length)

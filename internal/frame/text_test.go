@@ -240,7 +240,7 @@ func TestReadBadBodyShowsHex(t *testing.T) {
 			"frame 1 at byte 0: undecodable frame body (declared length 42): proto: cannot parse invalid wire-format data; body 0a 7f" +
 				strings.Repeat(" 01", 30) + " … (first 32 of 42 bytes)"},
 		{"unknown field", []byte{7, 0x12, 0x02, 0x08, 0x01, 0x98, 0x06, 0x01}, frame.ErrUnknownFields,
-			"frame 1 at byte 0: message has unknown fields (declared length 7): in exoactors.v1.RunnerEnvelope; body 12 02 08 01 98 06 01"},
+			"frame 1 at byte 0: message has unknown fields (declared length 7): in exoactors.v1.RunnerEnvelope: field 99, wire type 0 (VARINT), a number RunnerEnvelope does not have; body 12 02 08 01 98 06 01"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := frame.NewReader(bytes.NewReader(tc.bytes)).Read(new(exov1.RunnerEnvelope))
