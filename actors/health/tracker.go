@@ -83,6 +83,29 @@ type Recovery struct {
 	Ended    time.Time      `json:"ended,omitzero"`
 }
 
+// phase is where a runner's recovery is: one value per tracker, changed
+// only by Observe and StepDone. "Ends X" records the recovery with
+// outcome X and goes to idle (from stopping: to persistent).
+//
+//	from        to          when
+//	idle        resetting   K unhealthy live checks in a row, resources in error (ResetResources)
+//	idle        restarting  the same, no resource in error: reset_resources skipped (Restart)
+//	idle        stopping    the same, MaxRecoveries already started within RecoveryWindow (StopPersistent)
+//	resetting   resetDone   every reset answered (StepDone)
+//	resetting   restarting  no answer within 10·K live checks: going on (Restart)
+//	resetDone   restarting  the next live check is not healthy (Restart)
+//	restarting  watching    a live check of a newer generation, not healthy
+//	resetting,  idle        a live check is healthy: ends succeeded;
+//	resetDone               a check finds it not live: ends failed
+//	restarting  idle        a live check of a newer generation is healthy: ends succeeded;
+//	                        the restart refused (StepDone), or 10·K live checks of the
+//	                        old generation: ends failed
+//	watching    idle        a live check is healthy: ends succeeded
+//	watching    (as idle)   K unhealthy live checks in a row: ends failed, and the same
+//	                        check starts the next recovery as from idle
+//	stopping    persistent  the stop answered (StepDone): ends stopped, or failed
+//
+// persistent is final: Observe does nothing any more.
 type phase int
 
 const (
@@ -91,6 +114,8 @@ const (
 	resetDone        // step 1 done; the next check decides on step 2
 	restarting       // step 2 asked; waiting for a new generation
 	watching         // restarted; healthy again or unhealthy K times
+	stopping         // persistently failed: its graceful stop asked
+	persistent       // persistently failed, its stop over: final
 )
 
 // Tracker follows one runner across checks and decides its recovery. It is
@@ -103,11 +128,10 @@ type Tracker struct {
 	ph          phase
 	since       int // checks in the current phase
 	gen         uint64
-	cur         *Recovery
+	cur         *Recovery   // the recovery of ph (nil in idle and persistent)
 	starts      []time.Time // recovery starts within RecoveryWindow
 	records     []Recovery
 	dropped     int
-	persistent  bool
 }
 
 // NewTracker returns the tracker of runner id; seq numbers the recoveries of
@@ -117,7 +141,7 @@ func NewTracker(cfg Config, id string, seq *uint64) *Tracker {
 }
 
 // Persistent reports whether the runner was found persistently failed.
-func (t *Tracker) Persistent() bool { return t.persistent }
+func (t *Tracker) Persistent() bool { return t.ph == stopping || t.ph == persistent }
 
 // Consecutive is the number of unhealthy checks in a row.
 func (t *Tracker) Consecutive() int { return t.consecutive }
@@ -141,7 +165,7 @@ func (t *Tracker) InWindow(at time.Time) int {
 
 // Observe takes one check and says what to do.
 func (t *Tracker) Observe(o Observation) Decision {
-	if t.persistent {
+	if t.Persistent() {
 		return Decision{}
 	}
 	if !o.Live {
@@ -215,10 +239,9 @@ func (t *Tracker) start(o Observation) Decision {
 	t.consecutive = 0
 	reason := o.Score.Reason
 	if n := t.InWindow(o.At); n >= t.cfg.MaxRecoveries {
-		t.persistent = true
 		*t.seq++
-		r := Recovery{ID: *t.seq, RunnerID: t.id, Started: o.At, Score: o.Score.Value, Reason: reason, Outcome: RecoveryInProgress}
-		t.cur = &r
+		t.cur = &Recovery{ID: *t.seq, RunnerID: t.id, Started: o.At, Score: o.Score.Value, Reason: reason, Outcome: RecoveryInProgress}
+		t.ph, t.since = stopping, 0
 		t.step(StepStop, o.At, "requested", fmt.Sprintf("%d recoveries within %s (limit %d): persistently failed", n, t.cfg.RecoveryWindow, t.cfg.MaxRecoveries))
 		return Decision{Action: StopPersistent, Reason: reason, Recovery: t.snapshot()}
 	}
@@ -254,7 +277,7 @@ func (t *Tracker) StepDone(step string, at time.Time, outcome, note string) {
 		t.ph = resetDone
 	case step == StepForceRestart && outcome != "ok" && t.ph == restarting:
 		t.end(at, RecoveryFailed, "restart refused: "+note)
-	case step == StepStop:
+	case step == StepStop && t.ph == stopping:
 		t.end(at, map[bool]string{true: "stopped", false: RecoveryFailed}[outcome == "ok"], note)
 	}
 }
@@ -288,7 +311,11 @@ func (t *Tracker) end(at time.Time, outcome, note string) {
 		t.records = t.records[1:]
 		t.dropped++
 	}
-	t.cur, t.ph, t.since = nil, idle, 0
+	next := idle
+	if t.ph == stopping {
+		next = persistent
+	}
+	t.cur, t.ph, t.since = nil, next, 0
 }
 
 func (t *Tracker) prune(at time.Time) {
