@@ -446,8 +446,9 @@ func (m *healthMonitor) forget(listed map[string]bool) {
 	if len(m.views) == len(listed) {
 		return
 	}
-	for id := range m.views {
+	for id, v := range m.views {
 		if !listed[id] {
+			m.endRemoved(v, m.clk.Now())
 			delete(m.views, id)
 		}
 	}
@@ -472,6 +473,7 @@ func (m *healthMonitor) dropForgotten(ids []string, now time.Time, closed bool) 
 			m.resolve(k, now)
 		}
 		if v := m.views[id]; v != nil {
+			m.endRemoved(v, now)
 			if v.tracker.Persistent() && m.persistent > 0 {
 				m.persistent--
 			}
@@ -555,6 +557,12 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 	}
 	if v.state == RunnerGone || v.state == RunnerPersistent || v.state == RunnerStoppedState || v.state == RunnerStopping {
 		v.tracker.Observe(health.Observation{At: now, Live: false})
+		if why := removedWhy(v.state); why != "" {
+			// Never checked again: a recovery under way ends now, counted
+			// and listed (before, a restart the policy escalated left it
+			// "in progress" for good, in no count and no report).
+			v.tracker.Removed(now, why)
+		}
 		m.syncRecords(v)
 		for _, k := range m.alerts.Holding(v.id) {
 			// persistent_failure and escalated hold while the runner is

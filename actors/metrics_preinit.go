@@ -97,7 +97,7 @@ func (m *nodeMetrics) preinit(rules []errhandler.Rule, webhook bool) {
 			m.alerts.WithLabelValues(f.severity.String(), string(st), f.condition)
 		}
 	}
-	for _, o := range []string{health.RecoverySucceeded, health.RecoveryFailed, "stopped"} {
+	for _, o := range health.RecoveryOutcomes() {
 		m.recoveries.WithLabelValues(o)
 	}
 	for _, step := range []string{health.StepResetResources, health.StepForceRestart, health.StepStop} {

@@ -272,8 +272,12 @@ type HealthRecovery struct {
 	Score    float64
 	Reason   string
 	Steps    []RecoveryStep
-	Outcome  string
-	Ended    time.Time
+	// Outcome is "in progress" until the recovery ends "succeeded",
+	// "failed", "degraded" or "stopped" (docs/operations.md, "Recovery
+	// and persistent failure"); a last step "end" says why when not
+	// succeeded.
+	Outcome string
+	Ended   time.Time
 }
 
 // RecoveryStep is one step of a recovery: "reset_resources",

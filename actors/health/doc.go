@@ -48,11 +48,21 @@
 // is recovered, in steps, each recorded: first its resources in error are
 // reset (skipped when there are none); once the resets answered, if it is
 // not healthy at the next check, it is restarted through the supervisor by the error policy's path
-// (kind "unhealthy": FORCE_CLEANUP, then RETRY). The recovery succeeds when
-// the runner is healthy again, and fails when it stays unhealthy for
-// UnhealthyChecks more checks after its last step. A runner that needs its
+// (kind "unhealthy": FORCE_CLEANUP, then RETRY). Every recovery ends, with
+// one outcome (RecoveryOutcomes): succeeded when a check finds the runner
+// healthy again; failed when it stays unhealthy for UnhealthyChecks more
+// checks in a row after the restart, when the restart is refused, when no
+// new process is live within RestartChecks checks of the restart request,
+// when the runner stops being live during the reset, or when it is
+// removed (retired after an escalation, stopped, forgotten: Removed);
+// degraded when the restarted runner, SettleChecks checks after its new
+// process was first checked, was neither healthy nor unhealthy K checks in
+// a row and the last check found it live and degraded (failed if it was not
+// live or unhealthy then). The end step's note says which. The phase table
+// in tracker.go lists every transition. A runner that needs its
 // MaxRecoveries+1-th recovery within RecoveryWindow is persistently failed:
-// it is stopped gracefully, one CRITICAL alert goes out, and when the share
+// it is stopped gracefully (a record of its own, which ends stopped, or
+// failed when the stop failed), one CRITICAL alert goes out, and when the share
 // of persistently failed runners reaches NodeShutdownShare (off by default)
 // the node shuts down gracefully. The share is the persistently failed
 // runners (until retention forgets them) out of those plus the runners

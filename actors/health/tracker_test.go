@@ -16,6 +16,9 @@ type checker struct {
 	clk *clock.Fake
 	cfg health.Config
 	tr  *health.Tracker
+	// errored names the resources in error at each check of a script
+	// (TestTrackerTransitions).
+	errored []string
 }
 
 func newChecker(t *testing.T, mod func(*health.Config)) *checker {

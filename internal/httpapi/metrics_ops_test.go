@@ -45,6 +45,7 @@ func TestMetricsOnAFreshNode(t *testing.T) {
 		`exo_alert_webhook_total{result="failed"} 0`,
 		`exo_alert_webhook_total{result="dropped"} 0`,
 		`exo_health_recoveries_total{outcome="stopped"} 0`,
+		`exo_health_recoveries_total{outcome="degraded"} 0`, // a restarted runner that settled at degraded
 		`exo_health_recovery_steps_total{outcome="requested",step="force_restart"} 0`,
 		`exo_tasks_total{outcome="Failed"} 0`,
 		`exo_alerts_active{condition="persistent_failure",severity="CRITICAL"} 0`,
