@@ -1,14 +1,14 @@
 package errhandler
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/exo-actors/exo-actors/internal/docgen"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated parts of docs/errors.md")
@@ -19,48 +19,10 @@ const errorsDoc = "../../docs/errors.md"
 // code. Run `go test ./actors/errhandler -run TestErrorsDoc -update` after
 // changing DefaultRules or a default.
 func TestErrorsDoc(t *testing.T) {
-	old, err := os.ReadFile(errorsDoc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := old
-	for _, region := range []struct{ name, body string }{
-		{"table", renderTable(DefaultRules())},
-		{"defaults", renderDefaults()},
-	} {
-		doc, err = replaceRegion(doc, region.name, region.body)
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if bytes.Equal(doc, old) {
-		return
-	}
-	if *update {
-		if err := os.WriteFile(errorsDoc, doc, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("rewrote %s", errorsDoc)
-		return
-	}
-	t.Errorf("%s is out of date with the code: run `go test ./actors/errhandler -run TestErrorsDoc -update` and commit the result.\nwant:\n%s", errorsDoc, doc)
-}
-
-// replaceRegion replaces what lies between the region's BEGIN and END marker
-// lines with body.
-func replaceRegion(doc []byte, name, body string) ([]byte, error) {
-	begin := fmt.Sprintf("<!-- BEGIN GENERATED %s: edit the code, then go test ./actors/errhandler -run TestErrorsDoc -update -->\n", name)
-	end := fmt.Sprintf("<!-- END GENERATED %s -->\n", name)
-	i := bytes.Index(doc, []byte(begin))
-	j := bytes.Index(doc, []byte(end))
-	if i < 0 || j < i {
-		return nil, fmt.Errorf("%s: markers %q and %q not found in order", errorsDoc, strings.TrimSpace(begin), strings.TrimSpace(end))
-	}
-	var out bytes.Buffer
-	out.Write(doc[:i+len(begin)])
-	out.WriteString(body)
-	out.Write(doc[j:])
-	return out.Bytes(), nil
+	docgen.Check(t, errorsDoc, "edit the code, then go test ./actors/errhandler -run TestErrorsDoc -update",
+		"go test ./actors/errhandler -run TestErrorsDoc -update", *update,
+		docgen.Region{Name: "table", Body: renderTable(DefaultRules())},
+		docgen.Region{Name: "defaults", Body: renderDefaults()})
 }
 
 func renderTable(rules []Rule) string {

@@ -117,10 +117,10 @@ func diagnoseUnknown(m protoreflect.Message) (f fault, name protoreflect.FullNam
 	fd := md.Fields().ByNumber(num)
 	if fd == nil {
 		return faultUnknown, md.FullName(), fmt.Sprintf("field %d, wire type %d (%s), a number %s does not have",
-			num, typ, wireTypeName(typ), md.Name())
+			num, typ, WireTypeName(typ), md.Name())
 	}
 	return faultWireType, md.FullName(), fmt.Sprintf("field %d (%s, %s) with wire type %d (%s), where its type has %d (%s)",
-		num, fd.Name(), kindName(fd), typ, wireTypeName(typ), wireTypeOf(fd), wireTypeName(wireTypeOf(fd)))
+		num, fd.Name(), kindName(fd), typ, WireTypeName(typ), WireTypeOf(fd), WireTypeName(WireTypeOf(fd)))
 }
 
 // firstWithUnknown returns the first message of m's tree (m, then its set
@@ -166,7 +166,9 @@ func kindName(fd protoreflect.FieldDescriptor) string {
 	return fd.Kind().String()
 }
 
-func wireTypeName(typ protowire.Type) string {
+// WireTypeName names a wire type as the protobuf encoding guide does
+// ("VARINT", "LEN", "I32", …); docs/protocol.md's wire reference too.
+func WireTypeName(typ protowire.Type) string {
 	switch typ {
 	case protowire.VarintType:
 		return "VARINT"

@@ -133,7 +133,7 @@ func (ps wirePlans) of(md protoreflect.MessageDescriptor) *wirePlan {
 	fields := md.Fields()
 	for i := 0; i < fields.Len(); i++ {
 		fd := fields.Get(i)
-		f := wireField{known: true, typ: wireTypeOf(fd), alt: wireTypeOf(fd)}
+		f := wireField{known: true, typ: WireTypeOf(fd), alt: WireTypeOf(fd)}
 		if fd.IsList() && fd.Kind() != protoreflect.MessageKind && fd.Kind() != protoreflect.GroupKind &&
 			fd.Kind() != protoreflect.StringKind && fd.Kind() != protoreflect.BytesKind {
 			f.alt = protowire.BytesType // packed
@@ -164,7 +164,8 @@ func (ps wirePlans) of(md protoreflect.MessageDescriptor) *wirePlan {
 	return p
 }
 
-func wireTypeOf(fd protoreflect.FieldDescriptor) protowire.Type {
+// WireTypeOf is the wire type a field of fd's kind is encoded with.
+func WireTypeOf(fd protoreflect.FieldDescriptor) protowire.Type {
 	switch fd.Kind() {
 	case protoreflect.BoolKind, protoreflect.EnumKind, protoreflect.Int32Kind, protoreflect.Sint32Kind,
 		protoreflect.Uint32Kind, protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Uint64Kind:

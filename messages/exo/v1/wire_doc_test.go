@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/exo-actors/exo-actors/internal/docgen"
 	"github.com/exo-actors/exo-actors/internal/frame"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -34,52 +34,14 @@ const protocolDoc = "../../../docs/protocol.md"
 // or enum values. Run `go test ./messages/exo/v1 -run TestWireReference
 // -update` after changing runner.proto.
 func TestWireReference(t *testing.T) {
-	old, err := os.ReadFile(protocolDoc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	framing, err := renderExamples()
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := old
-	for _, region := range []struct{ name, body string }{
-		{"framing", framing},
-		{"messages", renderMessages()},
-	} {
-		doc, err = replaceRegion(doc, region.name, region.body)
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if bytes.Equal(doc, old) {
-		return
-	}
-	if *update {
-		if err := os.WriteFile(protocolDoc, doc, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("rewrote %s", protocolDoc)
-		return
-	}
-	t.Errorf("%s is out of date with messages/exo/v1: run `go test ./messages/exo/v1 -run TestWireReference -update` and commit the result.\nwant:\n%s", protocolDoc, doc)
-}
-
-// replaceRegion replaces what lies between the region's BEGIN and END
-// marker lines with body.
-func replaceRegion(doc []byte, name, body string) ([]byte, error) {
-	begin := fmt.Sprintf("<!-- BEGIN GENERATED %s: edit messages/exo/v1/runner.proto, then go test ./messages/exo/v1 -run TestWireReference -update -->\n", name)
-	end := fmt.Sprintf("<!-- END GENERATED %s -->\n", name)
-	i := bytes.Index(doc, []byte(begin))
-	j := bytes.Index(doc, []byte(end))
-	if i < 0 || j < i {
-		return nil, fmt.Errorf("%s: markers %q and %q not found in order", protocolDoc, strings.TrimSpace(begin), strings.TrimSpace(end))
-	}
-	var out bytes.Buffer
-	out.Write(doc[:i+len(begin)])
-	out.WriteString(body)
-	out.Write(doc[j:])
-	return out.Bytes(), nil
+	docgen.Check(t, protocolDoc, "edit messages/exo/v1/runner.proto, then go test ./messages/exo/v1 -run TestWireReference -update",
+		"go test ./messages/exo/v1 -run TestWireReference -update", *update,
+		docgen.Region{Name: "framing", Body: framing},
+		docgen.Region{Name: "messages", Body: renderMessages()})
 }
 
 // examples are the worked frames: the smallest frame there is, and one that
@@ -157,7 +119,7 @@ func explain(md protoreflect.MessageDescriptor, b []byte, in string) ([]byteRow,
 			return nil, fmt.Errorf("%s has no field %d", md.FullName(), num)
 		}
 		rows = append(rows, byteRow{b[:n], fmt.Sprintf("tag of %s field %d `%s`, wire type %d (%s): %d × 8 + %d",
-			owner, num, fd.Name(), typ, wireTypeName(typ), num, typ)})
+			owner, num, fd.Name(), typ, frame.WireTypeName(typ), num, typ)})
 		b = b[n:]
 		name := "`" + string(fd.Name()) + "`"
 		switch typ {
@@ -207,44 +169,6 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return strconv.Itoa(n) + " " + what + "s"
-}
-
-func wireTypeName(typ protowire.Type) string {
-	switch typ {
-	case protowire.VarintType:
-		return "VARINT"
-	case protowire.Fixed64Type:
-		return "I64"
-	case protowire.BytesType:
-		return "LEN"
-	case protowire.StartGroupType:
-		return "SGROUP"
-	case protowire.EndGroupType:
-		return "EGROUP"
-	case protowire.Fixed32Type:
-		return "I32"
-	}
-	return "?"
-}
-
-// wireTypeOf is the wire type a field's value is written with (one element
-// of a repeated field that is not packed).
-func wireTypeOf(fd protoreflect.FieldDescriptor) protowire.Type {
-	if fd.IsPacked() {
-		return protowire.BytesType
-	}
-	switch fd.Kind() {
-	case protoreflect.BoolKind, protoreflect.EnumKind, protoreflect.Int32Kind, protoreflect.Sint32Kind,
-		protoreflect.Uint32Kind, protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Uint64Kind:
-		return protowire.VarintType
-	case protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind, protoreflect.FloatKind:
-		return protowire.Fixed32Type
-	case protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind, protoreflect.DoubleKind:
-		return protowire.Fixed64Type
-	case protoreflect.GroupKind:
-		return protowire.StartGroupType
-	}
-	return protowire.BytesType
 }
 
 // reached lists the messages and enums the two envelopes reach, each once:
@@ -376,8 +300,8 @@ func renderMessages() string {
 			if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
 				typ += "; oneof `" + string(od.Name()) + "`"
 			}
-			w := wireTypeOf(fd)
-			fmt.Fprintf(&b, "| %d | `%s` | %s | %d (%s) | `% x` |\n", fd.Number(), fd.Name(), typ, w, wireTypeName(w), protowire.AppendTag(nil, fd.Number(), w))
+			w := frame.WireTypeOf(fd)
+			fmt.Fprintf(&b, "| %d | `%s` | %s | %d (%s) | `% x` |\n", fd.Number(), fd.Name(), typ, w, frame.WireTypeName(w), protowire.AppendTag(nil, fd.Number(), w))
 		}
 	}
 	for _, e := range enums {
