@@ -95,3 +95,47 @@ func TestReadMisencodedLargeFrame(t *testing.T) {
 		t.Fatalf("err = %v; want an undecodable frame, Misencoded, without a field", err)
 	}
 }
+
+// TestReadMisencodedThatLooksLikeALine: a misencoded chunk of 36 to 126
+// bytes starts with bytes that read as a short line: its length byte and
+// the chunk's tag 0x2a are printable, and so is the chunk's length, before
+// the task ID's tag 0x0a, a newline. It is still protobuf with one field
+// wrong, named as such, and the frame after it is read. Before, it was
+// "stdout is not frames: \"$*\\\"\"" with the stray-print advice (a new
+// user's Java runner, with a UUID for a task ID).
+func TestReadMisencodedThatLooksLikeALine(t *testing.T) {
+	id := []byte(strings.Repeat("t", 32))
+	chunk := func(token []byte) []byte {
+		c := field(nil, 1, id)
+		c = varintField(c, 2, 0)
+		return rawFrame(field(nil, 5, field(c, 3, token)))
+	}
+	for _, tc := range []struct {
+		name  string
+		frame []byte
+		kind  error
+		want  string
+	}{
+		{"a number TokenChunk does not have", chunk(varintField(field(nil, 1, []byte("hi")), 4, 1)), frame.ErrUnknownFields,
+			"in exoactors.v1.TokenChunk: field 4, wire type 0 (VARINT), a number TokenChunk does not have"},
+		{"half a character in a token", chunk(field(nil, 1, []byte{'h', 0xc3})), frame.ErrUndecodable,
+			"string field contains invalid UTF-8: exoactors.v1.TokenChunk.text (field 1)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if printable := func(c byte) bool { return c >= 0x20 && c < 0x7f }; !printable(tc.frame[0]) || !printable(tc.frame[1]) || !printable(tc.frame[2]) || tc.frame[3] != '\n' {
+				t.Fatalf("the frame should start like a short line: % x", tc.frame[:4])
+			}
+			next := rawFrame(field(nil, 7, varintField(nil, 1, 1))) // a Heartbeat
+			r := frame.NewReader(bytes.NewReader(append(append([]byte(nil), tc.frame...), next...)))
+			err := r.Read(new(exov1.RunnerEnvelope))
+			var fe *frame.Error
+			if !errors.Is(err, tc.kind) || !errors.As(err, &fe) || !fe.Misencoded() || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v; want a Misencoded %v naming %s", err, tc.kind, tc.want)
+			}
+			var hb exov1.RunnerEnvelope
+			if err := r.Read(&hb); err != nil || hb.GetHeartbeat().GetSeq() != 1 {
+				t.Errorf("the frame after it: %v, %v; want the Heartbeat", &hb, err)
+			}
+		})
+	}
+}

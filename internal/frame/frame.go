@@ -380,6 +380,17 @@ func (r *Reader) bodyError(e *Error, m proto.Message, head []byte, n int) error 
 		body = head[n : uint64(n)+e.Length]
 	}
 	diagnose(e, m, body)
+	if e.Misencoded() {
+		if run, _ := textRun(head); run < textRunMin {
+			// Protobuf with one field wrong, whose first bytes happen to
+			// read as a short line (a length byte and a tag that are
+			// printable, then a 0x0a tag: a chunk of 36 to 126 bytes): not
+			// a print (a new user's Java runner read "stdout is not
+			// frames: \"$*\\\"\"" for a field number off by one).
+			r.advance(n, e.Length)
+			return e
+		}
+	}
 	err := textOr(e, head)
 	if !errors.Is(err, ErrTextOnStdout) {
 		r.advance(n, e.Length)
