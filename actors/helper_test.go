@@ -36,7 +36,7 @@ func helperMain(mode string) int {
 		return helperComplainOnShutdown(mode == "garbage-on-shutdown")
 	case "raw-no-cancel-cap":
 		return helperRawNoCancelCap()
-	case "index-from-1", "ready-mid-task", "double-ack", "ack-first":
+	case "index-from-1", "ready-mid-task", "double-ack", "ack-first", "ack-first-hang":
 		return helperMisbehave(mode)
 	case "wrong-runner-id", "status-first":
 		return helperRawHello(mode)
@@ -396,8 +396,8 @@ func helperRawNoCancelCap() int {
 // frozen counters) whose tasks break one rule of docs/protocol.md each, by
 // mode: "index-from-1" counts its chunks from 1; "double-ack" acknowledges
 // each task twice; "ack-first" sends TaskAcknowledged before TaskStatus
-// Running (a new user's Node.js runner); each then streams 3 chunks and
-// completes.
+// Running (a new user's Node.js runner), "ack-first-hang" does so and
+// then never ends the task; the others then stream 3 chunks and complete.
 // "ready-mid-task" reports Ready right after the acknowledgement and then
 // works for ever.
 func helperMisbehave(mode string) int {
@@ -414,8 +414,11 @@ func helperMisbehave(mode string) int {
 			return 0, false
 		}
 		id := t.GetId()
-		if f := ackFrames(id); mode == "ack-first" {
+		if f := ackFrames(id); mode == "ack-first" || mode == "ack-first-hang" {
 			rr.send(f[2], f[0], f[1])
+			if mode == "ack-first-hang" {
+				return 0, false // and never ends the task
+			}
 		} else {
 			rr.send(f...)
 		}

@@ -2,6 +2,7 @@ package actors_test
 
 import (
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/errhandler"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
+	"github.com/exo-actors/exo-actors/runtime/clock"
 )
 
 // TestChunkIndexesAreCheckedAndCorrected: a runner that counts its chunks
@@ -60,18 +62,20 @@ func TestDuplicateAckSaysTwice(t *testing.T) {
 
 // TestAckBeforeRunningIsSaidInTheOutcome: a runner that sends
 // TaskAcknowledged before TaskStatus Running breaks the order, so the node
-// ignores the acknowledgement and every frame of the task after it; the
-// task's outcome says so, and the chunks out of order are logged once.
-// Before, the outcome read "runner did not acknowledge the task within
-// 5s" and the alert advised raising AckTimeout "if it is only slow" (a new
-// user's Node.js runner), while the node's log said one warning per chunk.
+// ignores the acknowledgement and its chunks; its Complete ends the task
+// Failed at once (no acknowledgement timeout to wait for: the AckTimeout
+// here is an hour), the outcome saying why, and the chunks out of order
+// are logged once. Before, the outcome read "runner did not acknowledge
+// the task within 5s" after that timeout and a CancelWait, and the alert
+// advised raising AckTimeout "if it is only slow" (a new user's Node.js
+// and Java runners), while the node's log said one warning per chunk.
 func TestAckBeforeRunningIsSaidInTheOutcome(t *testing.T) {
-	n := startNode(t, func(c *actors.NodeConfig) { c.Tasks.AckTimeout = 300 * time.Millisecond })
+	n := startNode(t, func(c *actors.NodeConfig) { c.Tasks.AckTimeout = time.Hour })
 	id := spawnHelper(t, n, "misbehave", "ack-first", true)
 	o := wait(t, mustSubmit(t, n, id, textTask("t1", 3)))
-	want := "runner did not acknowledge the task within 300ms; the runner broke the protocol about this task: TaskAcknowledged before TaskStatus Running " +
+	want := "the runner's Complete came out of order, so the task cannot count as complete; the runner broke the protocol about this task: TaskAcknowledged before TaskStatus Running " +
 		"(and 4 more frames of the task out of order), and the node ignored them (a task's frames come in the order TaskStatus Running, TaskAcknowledged, chunks, its end: docs/protocol.md, Tasks)"
-	if o.Status != exov1.TaskStatus_TASK_STATUS_FAILED || !strings.HasPrefix(o.Reason, want) {
+	if o.Status != exov1.TaskStatus_TASK_STATUS_FAILED || o.Reason != want {
 		t.Errorf("outcome %s %q;\nwant Failed %q…", actors.TaskStatusName(o.Status), o.Reason, want)
 	}
 	var chunkLines int
@@ -85,6 +89,46 @@ func TestAckBeforeRunningIsSaidInTheOutcome(t *testing.T) {
 	}
 	if infos, err := n.Runners(ctxT(t)); err != nil || len(infos) != 1 || infos[0].ProtocolErrors != 5 {
 		t.Errorf("runners %+v (%v); want one with 5 protocol errors (the acknowledgement, 3 chunks, the Complete)", infos, err)
+	}
+}
+
+// TestRetriedTaskIsJudgedOnItsOwnFrames: a Retryable task whose first
+// attempt's frames came out of order, and whose runner then died, is judged
+// on its second attempt's frames only. Before, attempt 2's outcome counted
+// attempt 1's frames too ("and 1 more frames of the task out of order"
+// for the one frame it got), and its chunks out of order were not logged
+// (a review).
+func TestRetriedTaskIsJudgedOnItsOwnFrames(t *testing.T) {
+	sup := clock.NewFake(time.Unix(1_700_000_000, 0))
+	rc := clock.NewFake(time.Unix(1_700_000_000, 0))
+	n := startNode(t, restartPolicy(sup), func(c *actors.NodeConfig) {
+		c.RunnerClock = rc
+		c.Tasks.AckTimeout = time.Minute
+		c.Timeouts.HeartbeatTimeout, c.Timeouts.ProgressTimeout = 24*time.Hour, 24*time.Hour
+	})
+	id := spawnHelper(t, n, "misbehave", "ack-first-hang", true)
+	spec := textTask("t1", 3)
+	spec.Retryable = true
+	h := mustSubmit(t, n, id, spec)
+	protocolErrors := func(want uint64) func([]actors.Event) bool {
+		return func([]actors.Event) bool {
+			infos, err := n.Runners(ctxT(t))
+			return err == nil && len(infos) == 1 && infos[0].ProtocolErrors >= want
+		}
+	}
+	n.rec.waitFor(t, 20*time.Second, "attempt 1's acknowledgement out of order", protocolErrors(1))
+	if err := syscall.Kill(pidOf(n.rec.snapshot(), id, 1), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	n.rec.waitFor(t, 20*time.Second, "the decision", nDecisions(id, 1))
+	sup.Advance(time.Minute) // past the backoff
+	n.rec.waitFor(t, 20*time.Second, "attempt 2's acknowledgement out of order", protocolErrors(2))
+	// Past attempt 2's AckTimeout, armed when its task was sent; the runner
+	// cannot cancel, so the task ends at once.
+	rc.Advance(2 * time.Minute)
+	o := wait(t, h)
+	if want := "the runner broke the protocol about this task: TaskAcknowledged before TaskStatus Running, and the node ignored it ("; o.Status != exov1.TaskStatus_TASK_STATUS_FAILED || !strings.Contains(o.Reason, want) {
+		t.Errorf("attempt %d: outcome %s %q; want Failed naming only its own frame: %q", o.Attempt, actors.TaskStatusName(o.Status), o.Reason, want)
 	}
 }
 

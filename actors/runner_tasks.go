@@ -227,6 +227,9 @@ func (a *runnerActor) dispatch(ctx actor.Context) {
 		}
 		e.state = taskSent
 		e.sentGen = a.gen
+		// Each attempt is judged on its own frames: a retried task's
+		// outcome told of the last process's frames out of order (a review).
+		e.broke, e.brokeN, e.chunkBroke = "", 0, false
 		l.inFlight++
 		a.armTask(ctx, e, taskTimerAck, a.node.limits.AckTimeout)
 		if e.spec.Timeout > 0 {
@@ -297,14 +300,18 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 			a.emit(&TaskStatusChanged{RunnerID: a.slot.id, TaskID: id, Status: st, At: a.node.runnerClock.Now()})
 		case exov1.TaskStatus_TASK_STATUS_COMPLETE, exov1.TaskStatus_TASK_STATUS_FAILED,
 			exov1.TaskStatus_TASK_STATUS_CANCELLED, exov1.TaskStatus_TASK_STATUS_TIMED_OUT:
-			if !(st == exov1.TaskStatus_TASK_STATUS_COMPLETE && e.state != taskAcked && e.state != taskCancelling) {
-				a.noteOwnEnd(id) // the runner's own end (the refused early Complete is not one)
-			}
+			a.noteOwnEnd(id) // the runner's own end: nothing of the task follows
 			switch {
 			case e.state == taskCancelling:
 				a.endTask(ctx, e, e.cancelAs, e.cancelWhy)
 			case st == exov1.TaskStatus_TASK_STATUS_COMPLETE && e.state != taskAcked:
+				// The runner is done with it, out of order (its chunks, if
+				// any, were ignored): the task ends Failed now, saying why,
+				// not after the acknowledgement timeout and a Cancel nobody
+				// answers (7 s a task for a new user's Java runner).
 				a.taskViolation(e, "Complete before TaskAcknowledged")
+				a.endTask(ctx, e, exov1.TaskStatus_TASK_STATUS_FAILED, "the runner's Complete came out of order, so the task cannot count as complete"+e.brokeText())
+				a.discardChunksOf(id)
 			default:
 				a.endTask(ctx, e, st, b.TaskStatusUpdated.GetReason())
 			}
@@ -367,12 +374,12 @@ func (a *runnerActor) taskViolationOf(e *taskEntry, what string, chunk bool) {
 	if e.broke == "" {
 		e.broke = what
 	}
+	if chunk && e.chunkBroke {
+		a.slot.countViolation() // no text built: a flood of chunks out of order costs no allocation each
+		return
+	}
 	text := fmt.Sprintf("task %q: %s", e.spec.ID, what)
 	if chunk {
-		if e.chunkBroke {
-			a.slot.countViolation()
-			return
-		}
 		e.chunkBroke = true
 		text += " (logged once per task, each counted)"
 	}
@@ -389,7 +396,11 @@ func (e *taskEntry) brokeText() string {
 	}
 	more, them := "", "it"
 	if e.brokeN > 1 {
-		more, them = fmt.Sprintf(" (and %d more frames of the task out of order)", e.brokeN-1), "them"
+		frames := "frames"
+		if e.brokeN == 2 {
+			frames = "frame"
+		}
+		more, them = fmt.Sprintf(" (and %d more %s of the task out of order)", e.brokeN-1, frames), "them"
 	}
 	return fmt.Sprintf("; the runner broke the protocol about this task: %s%s, and the node ignored %s "+
 		"(a task's frames come in the order TaskStatus Running, TaskAcknowledged, chunks, its end: docs/protocol.md, Tasks)", e.broke, more, them)
