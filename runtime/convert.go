@@ -56,12 +56,19 @@ func toNodeConfig(c Config) actors.NodeConfig {
 // toLogrus turns any logrus.FieldLogger into the *logrus.Logger the actors
 // use: a *logrus.Logger as is; anything else (a *logrus.Entry with the
 // host's fields) behind a logger that forwards every entry to it.
+//
+// A nil one, typed or not (a host's *logrus.Logger field never set), is
+// nil: the default, as the field's zero value is.
 func toLogrus(l logrus.FieldLogger) *logrus.Logger {
 	switch l := l.(type) {
 	case nil:
 		return nil
 	case *logrus.Logger:
-		return l
+		return l // nil if nil
+	case *logrus.Entry:
+		if l == nil {
+			return nil
+		}
 	}
 	fwd := logrus.New()
 	fwd.Out = io.Discard

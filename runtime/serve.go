@@ -78,7 +78,8 @@ type ServeConfig struct {
 	// Logger receives the gateway's log lines (sessions opened and ended,
 	// refusals). Any logrus.FieldLogger, as Config.Logger takes: a
 	// *logrus.Logger, or a *logrus.Entry whose fields every line carries.
-	// Nil: the System's own (Config.Logger, with its level and fields).
+	// Nil (a nil *logrus.Logger or *logrus.Entry too): the System's own
+	// (Config.Logger, with its level and fields).
 	Logger logrus.FieldLogger
 	// Version is what the node tells its clients it runs (GwWelcome.version;
 	// `exo-actors node` gives its release); empty: none said.
@@ -127,8 +128,8 @@ func (s *System) Serve(cfg ServeConfig) (srv *Server, err error) {
 	remoteStarted := false
 	defer func() { s.endServe(srv, remoteStarted) }()
 	logger := s.node.Logger()
-	if cfg.Logger != nil {
-		logger = toLogrus(cfg.Logger)
+	if l := toLogrus(cfg.Logger); l != nil {
+		logger = l
 	}
 	var t gateway.Transport
 	t.Listen, t.MaxMessage = cfg.Listen, cfg.MaxMessage

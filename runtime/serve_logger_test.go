@@ -98,6 +98,10 @@ func runServeLogger() int {
 	if !serve("entry", quietLogger(), base.WithField("svc", "gateway"), "svc", "gateway") {
 		return 1
 	}
+	// A nil *logrus.Logger (a host's field never set) is nil: the System's.
+	if !serve("typed-nil", base.WithField("host", "h2"), (*logrus.Logger)(nil), "host", "h2") {
+		return 1
+	}
 	fmt.Println("done")
 	return 0
 }
