@@ -181,23 +181,34 @@ const stderrFresh = time.Second
 // the exit the runner wrote line i of StderrTail.
 func (f *RunnerFailure) addStderrReason(age func(i int) time.Duration) {
 	i, line := proc.CauseLine(f.StderrTail)
-	label := "last stderr line"
 	last, lastLine := lastNonBlank(f.StderrTail)
 	switch {
 	case i < 0:
 		return
-	case i != last && age(i) > stderrFresh:
+	case i == last:
+		f.quoteStderr("last stderr line", line, age(i))
+	case age(i) > stderrFresh:
 		// An error the runner logged long before it died (a task's, say)
 		// is not why it died: its last words, as for any runner.
-		i, line = last, lastLine
-	case i != last:
-		label = "last error on stderr"
+		f.quoteStderr("last stderr line", lastLine, age(last))
+	default:
+		f.quoteStderr("last error on stderr", line, age(i))
+		if !proc.OnlyTrailersAfter(f.StderrTail, i) {
+			// The program said more of its own after it (a logged
+			// "ERROR:root:download failed, retrying", then its exit
+			// message): its last words may be the cause as well (a review).
+			f.quoteStderr("last stderr line", lastLine, age(last))
+		}
 	}
+}
+
+// quoteStderr appends one stderr line to the reason under label, cut to
+// stderrReasonMax, with its age when it is older than stderrFresh; a line
+// whose last clause the reason already holds adds nothing.
+func (f *RunnerFailure) quoteStderr(label, line string, age time.Duration) {
 	if len(line) > stderrReasonMax {
 		line = strings.ToValidUTF8(line[:stderrReasonMax], "") + "…"
 	}
-	// Say nothing twice: a line whose last clause the reason already
-	// holds adds nothing.
 	clause := line
 	if j := strings.LastIndex(line, ": "); j >= 0 {
 		clause = line[j+2:]
@@ -205,8 +216,8 @@ func (f *RunnerFailure) addStderrReason(age func(i int) time.Duration) {
 	if strings.Contains(f.Message, clause) {
 		return
 	}
-	if a := age(i); a > stderrFresh {
-		f.Message += fmt.Sprintf("; %s, %s before the exit: %s", label, a.Round(100*time.Millisecond), line)
+	if age > stderrFresh {
+		f.Message += fmt.Sprintf("; %s, %s before the exit: %s", label, age.Round(100*time.Millisecond), line)
 		return
 	}
 	f.Message += "; " + label + ": " + line

@@ -85,6 +85,12 @@ func TestStderrReasonQuotesTheErrorLine(t *testing.T) {
 			died + "; last stderr line: loading layer 3"},
 		{"an old error, an old last line", []string{"ValueError: bad max_tokens", "loading layer 3"}, []time.Duration{2 * time.Second, 5 * time.Second},
 			died + "; last stderr line, 5s before the exit: loading layer 3"},
+		// A logged error, then the program's own exit message: both (a
+		// review: the exit message was dropped for the retry line).
+		{"a logged error, then more", []string{"ERROR:root:download failed, retrying (1/3)", "model weights not found: /models/x.bin"}, nil,
+			died + "; last error on stderr: ERROR:root:download failed, retrying (1/3); last stderr line: model weights not found: /models/x.bin"},
+		{"go run's exit status is no word of the program", []string{"panic: no GPU found", "", "goroutine 1 [running]:", "main.main()", "\t/tmp/p.go:2 +0x25", "exit status 2"}, nil,
+			died + "; last error on stderr: panic: no GPU found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &runnerActor{log: logrus.NewEntry(logrus.New())}

@@ -52,6 +52,35 @@ func TestCauseLineOfRealCrashes(t *testing.T) {
 	}
 }
 
+// TestOnlyTrailersAfter: what runtimes print after an error (a stack, a
+// blank line, Node.js's version, go run's exit status, Rust's message and
+// backtrace) is no word of the program's; a log line is.
+func TestOnlyTrailersAfter(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want bool
+	}{
+		{"node-syntax-error.txt", true}, {"node-throw.txt", true}, {"go-run-panic.txt", true},
+		{"rust-panic.txt", true}, {"java-exception.txt", true}, {"python-traceback.txt", true},
+	} {
+		lines := readStderr(t, tc.file)
+		i, _ := proc.CauseLine(lines)
+		if got := proc.OnlyTrailersAfter(lines, i); got != tc.want {
+			t.Errorf("%s: OnlyTrailersAfter(%d) = %v, want %v", tc.file, i, got, tc.want)
+		}
+	}
+	for _, lines := range [][]string{
+		{"ERROR:root:download failed, retrying (1/3)", "model weights not found: /models/x.bin"},
+		{"error: could not reach registry, using cache", "2026/12/03 10:00:00 open /models/x.bin: no such file or directory"},
+		{"Error: 0 warnings", "loading model", "Killed: out of GPU memory"},
+	} {
+		i, _ := proc.CauseLine(lines)
+		if proc.OnlyTrailersAfter(lines, i) {
+			t.Errorf("%q: the program's own lines after line %d taken for a runtime's", lines, i)
+		}
+	}
+}
+
 // TestCauseLine: without a line that states an error, the last non-blank
 // line, as before (a runner's own last words); a statement earlier than
 // the last line is found; blank lines alone are nothing.
