@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -109,6 +110,10 @@ func runStatus(ctx context.Context, out io.Writer, o statusOptions) error {
 	return nil
 }
 
+// statusCellMax is the widest STATUS cell of the runner table, in runes;
+// a longer status is cut there and said in full under the table.
+const statusCellMax = 48
+
 func printStatus(out io.Writer, d *httpapi.StatusDoc) {
 	n := d.Node
 	// Removed runners (stopped, retired) are not in "runners" but are in
@@ -140,13 +145,24 @@ func printStatus(out io.Writer, d *httpapi.StatusDoc) {
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUNNER\tGEN\tSTATUS\tHEALTH\tSCORE\tLEVEL\tPROC\tSTAT\tRES\tERR\tRESTARTS\tNEXT BACKOFF\tREASON")
+	var cut []httpapi.RunnerStatus // statuses too long for the table, said in full below it
 	for _, r := range d.Runners {
 		c := r.Components
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.3f\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t%s\n", r.ID, r.Generation, r.Status, r.Health,
+		status := r.Status
+		if utf8.RuneCountInString(status) > statusCellMax {
+			// A Failed(…) reason of 200 characters padded every row of the
+			// table past the screen (a new user's trial).
+			status = string([]rune(status)[:statusCellMax-1]) + "…"
+			cut = append(cut, r)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.3f\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t%s\n", r.ID, r.Generation, status, r.Health,
 			r.Score, r.Level, c.Process, c.Status, c.Resources, c.Errors, r.Restarts,
 			(time.Duration(r.NextBackoffS * float64(time.Second))).Round(time.Millisecond), r.Reason)
 	}
 	tw.Flush()
+	for _, r := range cut {
+		fmt.Fprintf(out, "runner %s status: %s\n", r.ID, r.Status)
+	}
 	for _, r := range d.Runners {
 		// Frames that broke the protocol are logged and ignored, so the
 		// runner can look healthy: said under the table, as remote run does.
@@ -181,7 +197,11 @@ func printTree(out io.Writer, t *httpapi.TreeNode, prefix, branch string) {
 	if t.Score != nil {
 		score = fmt.Sprintf("  score %.3f", *t.Score)
 	}
-	fmt.Fprintf(out, "%s%s%s  %s%s\n", prefix, branch, t.Name, t.State, score)
+	state := t.State
+	if utf8.RuneCountInString(state) > statusCellMax {
+		state = string([]rune(state)[:statusCellMax-1]) + "…" // in full under the runner table
+	}
+	fmt.Fprintf(out, "%s%s%s  %s%s\n", prefix, branch, t.Name, state, score)
 	child := prefix
 	switch branch {
 	case "├── ":

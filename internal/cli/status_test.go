@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/exo-actors/exo-actors/actors/health"
 	"github.com/exo-actors/exo-actors/internal/httpapi"
@@ -261,6 +262,38 @@ func TestStatusSaysProtocolErrors(t *testing.T) {
 	printStatus(&b, sampleStatus())
 	if strings.Contains(b.String(), "protocol") || strings.Contains(b.String(), "lifecycle") {
 		t.Errorf("a runner without protocol or lifecycle errors is said to have some:\n%s", b.String())
+	}
+}
+
+// TestStatusCutsALongStatus: a runner's status of 200 characters (a
+// Failed reason) is cut in the tree and the table, so that the table's
+// rows stay as wide as their other cells, and said in full under the
+// table. Before, the STATUS column took the longest reason's width and
+// every row wrapped (a new user's trial).
+func TestStatusCutsALongStatus(t *testing.T) {
+	doc := sampleStatus()
+	long := "Failed(" + strings.Repeat("frame 19 at byte 283: stdout is not frames ", 5) + ")"
+	doc.Runners[0].Status = long
+	doc.Tree.Children[1].Children[0].State = long
+	var b bytes.Buffer
+	printStatus(&b, doc)
+	out := b.String()
+	if strings.Count(out, long) != 1 || !strings.Contains(out, "runner llama-aaaaaa status: "+long+"\n") {
+		t.Errorf("the long status should be said once, in full, under the table:\n%s", out)
+	}
+	row := func(out string) int {
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, "llama-aaaaaa ") {
+				return utf8.RuneCountInString(line)
+			}
+		}
+		t.Fatalf("no table row in:\n%s", out)
+		return 0
+	}
+	b.Reset()
+	printStatus(&b, sampleStatus()) // status "Running"
+	if got, short := row(out), row(b.String()); got > short+statusCellMax {
+		t.Errorf("table row of %d characters, %d with a short status; want at most %d more", got, short, statusCellMax)
 	}
 }
 
