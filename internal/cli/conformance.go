@@ -29,6 +29,11 @@ func newConformanceCmd(e *env) *cobra.Command {
 			"case with the evidence. It exits 0 only when no case failed (a case about a\n" +
 			"capability the runner does not announce is skipped), 1 otherwise.\n\n" +
 			"Cases: " + strings.Join(conformance.Names(), ", ") + ".\n\n" +
+			"In every case, while a task runs, heartbeats must keep coming: a gap longer than\n" +
+			"max(20 x the interval asked in HelloAccepted (100ms), 2s) fails the case. A runner\n" +
+			"that ends unasked (before a Shutdown it answers or the end of its stdin) without\n" +
+			"saying why fails the case with \"the runner exited unasked\" first.\n" +
+			"(docs/runners.md describes the cases.)\n\n" +
 			"Example: exo-actors conformance -- /usr/bin/python3 sdk/python/examples/text_generation.py",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {

@@ -817,7 +817,7 @@ func caseStdinEOF(s *session) ([]string, error) {
 	if err := toReady(s); err != nil {
 		return nil, err
 	}
-	s.p.CloseInput()
+	s.closeInput()
 	sent := time.Now()
 	_, exited := s.waitExit(s.cfg.ExitGrace)
 	if !exited {

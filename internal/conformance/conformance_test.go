@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/exo-actors/exo-actors/internal/conformance"
 )
@@ -427,5 +428,48 @@ func TestMisencodedHelloBlamesTheEncoder(t *testing.T) {
 	if c == nil || c.Outcome != conformance.Fail || !strings.Contains(c.Reason, "string field contains invalid UTF-8: exoactors.v1.Hello.runner_id (field 3); body 0a 08 08 01 10 01 1a 02 72 c3; the body is protobuf") ||
 		!strings.Contains(c.Reason, "the runner's encoder wrote them, not a stray print") {
 		t.Errorf("hello case against a misencoded Hello: %+v", c)
+	}
+}
+
+// TestExitAfterReadySaysUnasked: a runner that exits 0 right after Ready
+// (a new user's Java runner: main returned, its other threads daemons)
+// fails the cases that go on after Ready, and each text leads with that
+// fact and the advice for it, not the case's own (before: cancel said "a
+// cancelled task must end at once", unknown-message "report Failed(…)
+// first", shutdown "statuses [] after Shutdown").
+func TestExitAfterReadySaysUnasked(t *testing.T) {
+	needPython(t)
+	rep := run(t, conformance.Config{Command: faulty(t, "exit-after-ready"), Only: []string{"cancel", "unknown-message", "shutdown"}})
+	want := "the runner exited unasked (exitcode=0) "
+	advice := "a runner runs until its Shutdown frame or stdin's end (docs/protocol.md); check that its main thread does not return while other threads work"
+	for _, name := range []string{"cancel", "unknown-message", "shutdown"} {
+		c := rep.Case(name)
+		if c == nil || c.Outcome != conformance.Fail || !strings.HasPrefix(c.Reason, want) || !strings.Contains(c.Reason, advice) ||
+			strings.Contains(c.Reason, "must end at once") || strings.Contains(c.Reason, "statuses [] after Shutdown") {
+			t.Errorf("%s: %+v\nwant a failure starting %q, with %q", name, c, want, advice)
+		}
+	}
+	if c := rep.Case("shutdown"); c != nil && !strings.Contains(c.Reason, "after Ready") {
+		t.Errorf("shutdown: %q, want it to say when it exited (after Ready)", c.Reason)
+	}
+}
+
+// TestHeartbeatGapWhileTaskRuns: a runner that sends no heartbeat while a
+// task runs (heartbeats sent between tokens, a first token 3 s late)
+// fails the cases that run a task, naming the gap, the task and the rule;
+// before, chunk-order and progress passed after the silence, which a node
+// kills. The suite's gap bound is shortened for the test (its default is
+// 2 s); the runner's silence outlasts it.
+func TestHeartbeatGapWhileTaskRuns(t *testing.T) {
+	needPython(t)
+	rep := run(t, conformance.Config{Command: faulty(t, "silent-task"), Params: map[string]string{"first_token_delay_ms": "3000"},
+		HeartbeatGap: 400 * time.Millisecond, Only: []string{"chunk-order", "progress"}})
+	for _, name := range []string{"chunk-order", "progress"} {
+		c := rep.Case(name)
+		if c == nil || c.Outcome != conformance.Fail || !strings.HasPrefix(c.Reason, "no heartbeat for ") ||
+			!strings.Contains(c.Reason, " while task ") ||
+			!strings.Contains(c.Reason, `(asked every 100ms; the limit here is 400ms): send heartbeats from a thread of their own, idle or busy (docs/protocol.md, "Heartbeats and progress")`) {
+			t.Errorf("%s: %+v, want a failure naming the heartbeat gap", name, c)
+		}
 	}
 }

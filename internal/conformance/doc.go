@@ -20,5 +20,12 @@
 // Config.Params); a runner is expected to stream up to max_tokens token
 // chunks for them. Whatever the case, every frame read is also held to the
 // task rules of docs/protocol.md: no Ready while a task runs, and
-// StatusUpdated{Running} before a task's chunks or end.
+// StatusUpdated{Running} before a task's chunks or end; and while a task
+// runs (from its Task to its terminal TaskStatus, until the suite asks for
+// an end), no heartbeat gap longer than Config.HeartbeatGap (max(20 × the
+// asked interval, 2s)): a case that passed otherwise fails on it. A case
+// that fails after the handshake because the runner ended unasked (no
+// HelloRefused, no end of stdin, no Shutdown it answered) and without
+// saying why (Failed, TerminationError) says that first, with when it
+// ended and what the suite had sent, instead of the case's own advice.
 package conformance

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,7 +38,7 @@ type session struct {
 	id      string // the runner ID given in EXO_RUNNER_ID
 
 	mu      sync.Mutex
-	queue   []any
+	queue   []queued
 	dropped int
 	notify  chan struct{} // capacity 1; never closed
 
@@ -61,8 +62,36 @@ type session struct {
 	stderrLines   int
 	stderrError   string
 	stderrErrorAt int
-	// envs are frames of a batch (proc.Frames) not returned yet.
-	envs []*exov1.RunnerEnvelope
+	// envs are frames of a batch (proc.Frames) not returned yet, which
+	// arrived at envsAt.
+	envs   []*exov1.RunnerEnvelope
+	envsAt time.Time
+
+	// What passed between the suite and the runner, for an end the runner
+	// was not asked for (unasked): accepted once HelloAccepted was sent;
+	// said the last frame (no heartbeat) and when it arrived; sent the
+	// last frame sent and when; endAsked what asked the runner to end
+	// (HelloRefused, stdin's end, or a Shutdown it answered), "" until
+	// then; shutdownAt a Shutdown sent and not answered yet; explained
+	// that the runner said why it ends (Failed, TerminationError).
+	accepted   bool
+	said       string
+	saidAt     time.Time
+	sent       string
+	sentAt     time.Time
+	endAsked   string
+	shutdownAt time.Time
+	explained  bool
+
+	// The heartbeat rule while a task runs (gapCheck): tasks are the
+	// tasks sent and not ended (no terminal TaskStatus yet), lastHB when
+	// the last heartbeat arrived (HelloAccepted's sending before the
+	// first), gap the first gap past Config.HeartbeatGap, closing set by
+	// close (the case is over).
+	tasks   []string
+	lastHB  time.Time
+	gap     error
+	closing bool
 
 	// The protocol's task rules, checked on every frame as next returns
 	// it (whatever the case reads): reported is the last status the
@@ -82,15 +111,22 @@ type flight struct {
 	running bool
 }
 
+// queued is a message from proc and when it arrived.
+type queued struct {
+	m  any
+	at time.Time
+}
+
 // errTimeout: nothing arrived in time.
 var errTimeout = errors.New("timed out")
 
 func (s *session) deliver(m any) {
+	at := time.Now()
 	s.mu.Lock()
 	if len(s.queue) >= maxQueued {
 		s.dropped++
 	} else {
-		s.queue = append(s.queue, m)
+		s.queue = append(s.queue, queued{m, at})
 	}
 	s.mu.Unlock()
 	select {
@@ -146,10 +182,12 @@ func (s *session) since() time.Duration { return time.Since(s.started).Round(tim
 
 // next returns the next frame (*exov1.RunnerEnvelope) or end of a goroutine
 // (*proc.ReaderClosed, *proc.Exited, *proc.StderrClosed, *proc.WriterClosed),
-// waiting at most d; stderr lines are kept, not returned.
+// waiting at most d; stderr lines are kept, not returned. While a task runs
+// it holds the runner to its heartbeats (gapCheck): a wait that reaches
+// Config.HeartbeatGap past the last heartbeat ends early, once, with the
+// gap's error (s.gap).
 func (s *session) next(d time.Duration) (any, error) {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
+	deadline := time.Now().Add(d)
 	for {
 		if len(s.envs) > 0 {
 			env := s.envs[0]
@@ -162,25 +200,41 @@ func (s *session) next(d time.Duration) (any, error) {
 			if err := s.checkTasks(env); err != nil && s.violation == nil {
 				s.violation = err
 			}
+			s.observe(env, s.envsAt)
 			return env, nil
 		}
 		s.mu.Lock()
-		var m any
+		var q queued
 		if len(s.queue) > 0 {
-			m = s.queue[0]
-			s.queue[0] = nil
+			q = s.queue[0]
+			s.queue[0] = queued{}
 			s.queue = s.queue[1:]
 		}
 		s.mu.Unlock()
-		if m == nil {
+		if q.m == nil {
+			wait, gapFirst := time.Until(deadline), false
+			if s.gapCheck() {
+				if g := time.Until(s.lastHB.Add(s.cfg.HeartbeatGap)); g < wait {
+					wait, gapFirst = g, true
+				}
+			}
+			if wait <= 0 && !gapFirst {
+				return nil, errTimeout
+			}
+			timer := time.NewTimer(max(wait, 0))
 			select {
 			case <-s.notify:
+				timer.Stop()
 				continue
 			case <-timer.C:
+				if gapFirst {
+					s.gap = s.gapError(time.Since(s.lastHB))
+					return nil, s.gap
+				}
 				return nil, errTimeout
 			}
 		}
-		switch v := m.(type) {
+		switch v := q.m.(type) {
 		case *proc.StderrReady:
 			s.takeStderr()
 		case *proc.StderrClosed:
@@ -194,7 +248,7 @@ func (s *session) next(d time.Duration) (any, error) {
 		case *proc.Frames:
 			// One batch of the reader's: return its frames one by one, and
 			// give the reader its credit back.
-			s.envs = append(s.envs, v.Envs...)
+			s.envs, s.envsAt = append(s.envs, v.Envs...), q.at
 			s.p.Release()
 			continue
 		case *proc.ReaderClosed:
@@ -205,6 +259,46 @@ func (s *session) next(d time.Duration) (any, error) {
 			s.exit, s.exitAt = &st, v.At
 			return v, nil
 		}
+	}
+}
+
+// gapCheck reports whether the heartbeat rule holds now: a task runs
+// (sent, not ended), the runner was not asked to end, it has not ended,
+// the case goes on, and no gap was found yet.
+func (s *session) gapCheck() bool {
+	return len(s.tasks) > 0 && s.gap == nil && !s.closing && s.endAsked == "" && s.shutdownAt.IsZero() &&
+		!s.readerDone && s.exit == nil
+}
+
+// gapError is the failure for a heartbeat gap of d while s.tasks ran.
+func (s *session) gapError(d time.Duration) error {
+	return fmt.Errorf("no heartbeat for %s while task %s ran (asked every %s; the limit here is %s): "+
+		"send heartbeats from a thread of their own, idle or busy (docs/protocol.md, \"Heartbeats and progress\")",
+		d.Round(time.Millisecond), strings.Join(s.tasks, ", "), s.interval, s.cfg.HeartbeatGap)
+}
+
+// observe notes a frame that arrived at: the heartbeat rule (a gap past
+// Config.HeartbeatGap while a task runs, though the frames still came),
+// the tasks that ended, and what the runner said last.
+func (s *session) observe(env *exov1.RunnerEnvelope, at time.Time) {
+	if s.gapCheck() && at.Sub(s.lastHB) > s.cfg.HeartbeatGap {
+		s.gap = s.gapError(at.Sub(s.lastHB))
+	}
+	if env.GetHeartbeat() != nil {
+		s.lastHB = at
+		return
+	}
+	s.said, s.saidAt = describe(env), at
+	if u := env.GetTaskStatusUpdated(); u != nil && u.GetStatus() > exov1.TaskStatus_TASK_STATUS_RUNNING {
+		if i := slices.Index(s.tasks, u.GetTaskId()); i >= 0 {
+			s.tasks = slices.Delete(s.tasks, i, i+1)
+		}
+	}
+	switch k := env.GetStatusUpdated().GetStatus().GetKind(); {
+	case env.GetTerminationError() != nil || k == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED:
+		s.explained = true
+	case !s.shutdownAt.IsZero() && (k == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTTING_DOWN || k == exov1.RunnerStatusKind_RUNNER_STATUS_KIND_SHUTDOWN):
+		s.endAsked = "a Shutdown it answered"
 	}
 }
 
@@ -356,6 +450,7 @@ func (s *session) handshake() error {
 		return err
 	}
 	s.interval = s.cfg.HeartbeatInterval
+	s.accepted, s.lastHB = true, time.Now()
 	return s.send(&exov1.SupervisorEnvelope{Body: &exov1.SupervisorEnvelope_HelloAccepted{HelloAccepted: &exov1.HelloAccepted{
 		Version: v, RunnerId: s.id, HeartbeatInterval: durationpb.New(s.interval)}}})
 }
@@ -364,7 +459,96 @@ func (s *session) send(env *exov1.SupervisorEnvelope) error {
 	if err := s.p.Send(env); err != nil {
 		return fmt.Errorf("writing to the runner's stdin: %w", err)
 	}
+	s.sent, s.sentAt = describeSent(env), time.Now()
+	switch b := env.GetBody().(type) {
+	case *exov1.SupervisorEnvelope_HelloRefused:
+		s.endAsked = "HelloRefused"
+	case *exov1.SupervisorEnvelope_Shutdown:
+		s.shutdownAt = s.sentAt
+	case *exov1.SupervisorEnvelope_Task:
+		s.tasks = append(s.tasks, b.Task.GetId())
+	}
 	return nil
+}
+
+// closeInput closes the runner's stdin: the end of its supervisor, which
+// asks it to exit.
+func (s *session) closeInput() {
+	s.p.CloseInput()
+	s.sent, s.sentAt, s.endAsked = "the end of stdin", time.Now(), "the end of stdin"
+}
+
+// unknownFrame names the frame unknownBody sends.
+const unknownFrame = "unknown frame"
+
+// describeSent renders a supervisor frame on one line.
+func describeSent(env *exov1.SupervisorEnvelope) string {
+	switch b := env.GetBody().(type) {
+	case *exov1.SupervisorEnvelope_HelloAccepted:
+		return "HelloAccepted"
+	case *exov1.SupervisorEnvelope_HelloRefused:
+		return "HelloRefused"
+	case *exov1.SupervisorEnvelope_Task:
+		return "Task " + b.Task.GetId()
+	case *exov1.SupervisorEnvelope_Cancel:
+		if b.Cancel.GetAll() {
+			return "Cancel{all}"
+		}
+		return "Cancel{task_id " + b.Cancel.GetTaskId() + "}"
+	case *exov1.SupervisorEnvelope_Shutdown:
+		return fmt.Sprintf("Shutdown{timeout %s}", b.Shutdown.GetTimeout().AsDuration())
+	case nil:
+		return unknownFrame
+	}
+	return fmt.Sprintf("%T", env.GetBody())
+}
+
+// unasked returns, for a case that failed, the failure that leads its
+// text when the runner ended (its process exited, or its stdout closed)
+// after the handshake without being asked to (no HelloRefused, no end of
+// stdin, no Shutdown it answered) and without saying why (Failed,
+// TerminationError): the case's own text would then blame what it was
+// checking (a trial's runner, whose main thread returned right after
+// Ready, got advice about Cancel and statuses). nil otherwise, and when
+// stdout broke (that text says what broke it).
+func (s *session) unasked() error {
+	if !s.accepted || s.endAsked != "" || s.explained || s.readerErr != nil || !s.readerDone && s.exit == nil {
+		return nil
+	}
+	end := "closed its stdout"
+	if s.describeEnd(); s.exit != nil {
+		end = "exited"
+	}
+	what := fmt.Sprintf("the runner %s unasked", end)
+	at := s.exitAt
+	if s.exit != nil {
+		what += " (" + s.exit.String() + ")"
+	} else {
+		what += " (its process still running)"
+		at = time.Now()
+	}
+	if s.said != "" {
+		what += fmt.Sprintf(" %s after %s", at.Sub(s.saidAt).Round(time.Millisecond), strings.TrimPrefix(s.said, "Status "))
+	}
+	switch {
+	case !s.shutdownAt.IsZero():
+		what += fmt.Sprintf(", without answering the %s sent %s before (no ShuttingDown came)", s.sent, at.Sub(s.shutdownAt).Round(time.Millisecond))
+	case s.sent != "" && s.sentAt.After(s.saidAt):
+		what += fmt.Sprintf(", before it answered the suite's %s (sent %s before)", s.sent, at.Sub(s.sentAt).Round(time.Millisecond))
+	case s.sent != "":
+		what += fmt.Sprintf(", with nothing asked of it since the suite's %s", s.sent)
+	}
+	what += ": a runner runs until its Shutdown frame or stdin's end (docs/protocol.md)"
+	switch {
+	case s.exit != nil && !s.exit.Signaled() && s.exit.Err == nil && s.exit.Code == 0:
+		what += "; check that its main thread does not return while other threads work"
+	case s.exit != nil:
+		what += "; its stderr may say why it ended"
+	}
+	if s.sent == unknownFrame {
+		what += "; if the unknown frame ended it, it must say why first: Failed(error_message) and TerminationError"
+	}
+	return errors.New(what)
 }
 
 // ready reads statuses after the handshake until Ready; each must be a legal
@@ -456,6 +640,7 @@ func (s *session) waitExit(d time.Duration) ([]*exov1.RunnerEnvelope, bool) {
 // close kills the process group, reaps it and waits until every goroutine
 // proc started for it has said its last word.
 func (s *session) close() {
+	s.closing = true
 	if s.exit == nil {
 		_ = s.p.Signal(syscall.SIGKILL)
 	}

@@ -30,10 +30,22 @@ argument:
               SDK, which refuses them (ValueError: checked first; a SDK
               that sent one exits the runner 3)
 
+  exit-after-ready
+              it exits 0 right after its first Ready, unasked (a Java
+              runner whose main returned while its other threads were
+              daemon threads)
+
+  silent-task while a task runs it sends no heartbeat (heartbeats sent only
+              between tokens), and a task waits first_token_delay_ms
+              (task parameter, default 0) before its first token
+
 exo-actors conformance must fail next-task-before-ready for late-ready, and
 every case that runs a task for no-running, and shutdown-mid-task (only) for
 busy-shutdown-hangs, each naming the fault; and for stray-late,
-no-stray-stdout and unknown-message, each quoting the line.
+no-stray-stdout and unknown-message, each quoting the line; for
+exit-after-ready, every case after Ready saying that the runner exited
+unasked; for silent-task with a first_token_delay_ms past the suite's
+heartbeat gap, every case that waits on a task, naming the gap.
 """
 
 import os
@@ -181,8 +193,35 @@ def bad_loading(self, loaded, total):
         self._srv.status = proto.LOADING
 
 
+def exit_after_ready(srv, st):
+    """_set_status_locked, and at the first Ready (written) exit 0."""
+    _original_set_status_locked(srv, st)
+    if st.kind == proto.READY:
+        os._exit(0)
+
+
+_original_heartbeat = _server.Server.heartbeat
+
+
+def heartbeat_between_tasks(srv, nonce=0):
+    """heartbeat, but none while a task runs (a ping is still answered)."""
+    if srv.tasks and nonce == 0:
+        return
+    _original_heartbeat(srv, nonce)
+
+
+_original_run = text_generation.TextGeneration.run
+
+
+def run_after_delay(handler, task):
+    """TextGeneration.run after first_token_delay_ms."""
+    if task.wait(int(task.params.get("first_token_delay_ms", "0")) / 1000):
+        task.check()
+    return _original_run(handler, task)
+
+
 def main():
-    faults = ("late-ready", "no-running", "busy-shutdown-hangs", "stray-late", "bad-loading")
+    faults = ("late-ready", "no-running", "busy-shutdown-hangs", "stray-late", "bad-loading", "exit-after-ready", "silent-task")
     if len(sys.argv) < 2 or sys.argv[1] not in faults:
         sys.stderr.write("usage: faulty_runner.py %s\n" % "|".join(faults))
         return 2
@@ -193,6 +232,11 @@ def main():
         _server.Server._shutdown = busy_shutdown_hangs
     elif sys.argv[1] == "bad-loading":
         _server.Session.loading = bad_loading
+    elif sys.argv[1] == "exit-after-ready":
+        _server.Server._set_status_locked = exit_after_ready
+    elif sys.argv[1] == "silent-task":
+        _server.Server.heartbeat = heartbeat_between_tasks
+        text_generation.TextGeneration.run = run_after_delay
     elif sys.argv[1] == "late-ready":
         _server.Server._on_task_ended = late_ready
         _server.Server._on_task = late_ready_task
