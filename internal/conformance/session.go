@@ -152,7 +152,11 @@ func start(sp *proc.Spawner, cfg *Config, name string) (*session, error) {
 // takeStderr keeps the last stderrTail lines the runner wrote
 // (proc.StderrReady).
 func (s *session) takeStderr() {
-	lines, _ := s.p.TakeStderr()
+	lines, dropped := s.p.TakeStderr()
+	// The dropped lines are the oldest, before these: counted, so that the
+	// "(N lines)" between the error line and the tail stays true under a
+	// flood (a review).
+	s.stderrLines += dropped
 	for _, l := range lines {
 		if len(s.stderr) == stderrTail {
 			s.stderr = s.stderr[1:]
