@@ -119,7 +119,12 @@ func Start(n *actors.Node, cfg actors.HTTPConfig, logger *logrus.Logger) (*Serve
 	if err != nil {
 		return nil, fmt.Errorf("HTTP endpoints: listen on %s: %w", addr, err)
 	}
-	srv, limited := httpserve.Server(Handler(n, cfg), ln) // connection bounds: see httpserve
+	return serve(n, cfg, logger, ln), nil
+}
+
+// serve serves n's endpoints on ln, which it takes over.
+func serve(n *actors.Node, cfg actors.HTTPConfig, logger *logrus.Logger, ln net.Listener) *Server {
+	srv, limited := httpserve.Server(Handler(n, cfg), ln, cfg.WriteTimeout) // connection and response bounds: see httpserve
 	s := &Server{ln: ln, srv: srv}
 	s.wg.Add(1)
 	go func() {
@@ -130,7 +135,7 @@ func Start(n *actors.Node, cfg actors.HTTPConfig, logger *logrus.Logger) (*Serve
 		}
 	}()
 	logger.WithField("addr", ln.Addr().String()).Info("HTTP endpoints: /healthz /readyz /metrics /status")
-	return s, nil
+	return s
 }
 
 // Addr returns the address the server listens on (with the port chosen

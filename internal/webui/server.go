@@ -58,6 +58,12 @@ type Config struct {
 	// MaxClients bounds the open event streams; one more gets 503. Zero
 	// means 16.
 	MaxClients int
+	// WriteTimeout bounds each response but the event streams' (whose
+	// writes have httpserve.StreamWriteTimeout each): a client that stops
+	// reading is cut off then, and its handler and connection freed. An
+	// action's answer has it from when the action ends. Zero means
+	// httpserve.WriteTimeout (30s).
+	WriteTimeout time.Duration
 }
 
 // Defaults of Config.
@@ -142,6 +148,14 @@ type handler struct {
 	// streamCut, when set (tests), hears why an event stream's write
 	// failed, once its slot is given back (the next stream may take it).
 	streamCut func(error)
+}
+
+// writeTimeout is cfg.WriteTimeout or its default.
+func (c Config) writeTimeout() time.Duration {
+	if c.WriteTimeout <= 0 {
+		return httpserve.WriteTimeout
+	}
+	return c.WriteTimeout
 }
 
 // Handler returns the page and its API for node n (see the package
@@ -292,8 +306,13 @@ func Start(n Node, cfg Config, logger *logrus.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("UI: listen on %s: %w", addr, err)
 	}
+	return serve(n, cfg, logger, ln), nil
+}
+
+// serve serves node n's page on ln, which it takes over.
+func serve(n Node, cfg Config, logger *logrus.Logger, ln net.Listener) *Server {
 	base, cancel := context.WithCancel(context.Background())
-	srv, limited := httpserve.Server(Handler(n, cfg), ln) // connection bounds: see httpserve
+	srv, limited := httpserve.Server(Handler(n, cfg), ln, cfg.writeTimeout()) // connection and response bounds: see httpserve
 	srv.BaseContext = func(net.Listener) context.Context { return base }
 	s := &Server{ln: ln, cancel: cancel, srv: srv}
 	s.wg.Add(1)
@@ -305,7 +324,7 @@ func Start(n Node, cfg Config, logger *logrus.Logger) (*Server, error) {
 		}
 	}()
 	logger.WithFields(logrus.Fields{"addr": ln.Addr().String(), "actions": cfg.Actions}).Info("UI: the supervision tree live")
-	return s, nil
+	return s
 }
 
 // Addr returns the address the server listens on (with the port chosen

@@ -32,6 +32,7 @@ type fakeNode struct {
 	statusErr error
 	stopped   []string
 	submitted []actors.TaskSpec
+	stopTakes time.Duration // how long StopRunner takes (a runner's stop escalation)
 }
 
 func (f *fakeNode) Status(ctx context.Context) (*httpapi.StatusDoc, error) {
@@ -54,6 +55,11 @@ func (f *fakeNode) Runners(ctx context.Context) ([]actors.RunnerInfo, error) {
 }
 
 func (f *fakeNode) StopRunner(ctx context.Context, id string) (*actors.StopResult, error) {
+	select { // a stop that takes its time, not a wait for an event
+	case <-time.After(f.stopTakes):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.stopped = append(f.stopped, id)
@@ -567,7 +573,7 @@ func TestEventStreamOfAClientThatStopsReading(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, limited := httpserve.Server(h, ln)
+	srv, limited := httpserve.Server(h, ln, 0)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(limited) }()
 	defer func() {
