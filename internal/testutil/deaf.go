@@ -1,10 +1,13 @@
 package testutil
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // DeafDial connects to addr with a receive buffer of 4 KiB (about the
@@ -41,9 +44,53 @@ type ConnWatch struct {
 	Wrote, Closed chan struct{}
 }
 
-// WatchConns returns ln as a ConnWatch.
-func WatchConns(ln net.Listener) *ConnWatch {
+// WatchConns listens on 127.0.0.1, any port, for a server that takes the
+// listener over (and closes it).
+func WatchConns(t testing.TB) *ConnWatch {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &ConnWatch{Listener: ln, Wrote: make(chan struct{}, 16), Closed: make(chan struct{}, 16)}
+}
+
+// ShutdownAtCleanup has the test's cleanup call shutdown with 5 s, and
+// fail the test on its error.
+func ShutdownAtCleanup(t testing.TB, shutdown func(context.Context) error) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+}
+
+// AskAndNeverRead sends GET path to w's address from a DeafDial client
+// that never reads, and waits until the server began its answer and then
+// gave the connection up (closed it), as a server whose writes have a
+// deadline does once the answer passes the buffers. It fails t when
+// either takes more than 20 s; writeTimeout, the server's, is for the
+// message.
+func (w *ConnWatch) AskAndNeverRead(t testing.TB, path string, writeTimeout time.Duration) {
+	t.Helper()
+	addr := w.Addr().String()
+	deaf := DeafDial(t, addr)
+	defer deaf.Close()
+	if _, err := fmt.Fprintf(deaf, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, addr); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		what string
+		ch   chan struct{}
+	}{{"began its answer", w.Wrote}, {"gave the connection up", w.Closed}} {
+		select { // the client never reads
+		case <-step.ch:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("GET %s: the server never %s to a client that reads nothing within 20s (write timeout: %s)", path, step.what, writeTimeout)
+		}
+	}
 }
 
 // Accept accepts a connection of the inner listener and watches it.

@@ -2,10 +2,8 @@ package webui
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -21,21 +19,11 @@ import (
 // ends.
 func serveForTest(t *testing.T, node Node, cfg Config) (*Server, *testutil.ConnWatch) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	watch := testutil.WatchConns(ln)
+	watch := testutil.WatchConns(t)
 	logger := logrus.New()
 	logger.SetOutput(io.Discard)
 	s := serve(node, cfg, logger, watch)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	testutil.ShutdownAtCleanup(t, s.Shutdown)
 	return s, watch
 }
 
@@ -52,21 +40,7 @@ func TestWriteTimeoutFreesAStuckClient(t *testing.T) {
 	const writeTimeout = 100 * time.Millisecond
 	s, watch := serveForTest(t, node, Config{WriteTimeout: writeTimeout, Interval: 10 * time.Millisecond})
 
-	deaf := testutil.DeafDial(t, s.Addr())
-	defer deaf.Close()
-	if _, err := fmt.Fprintf(deaf, "GET /api/status HTTP/1.1\r\nHost: %s\r\n\r\n", s.Addr()); err != nil {
-		t.Fatal(err)
-	}
-	for _, step := range []struct {
-		what string
-		ch   chan struct{}
-	}{{"began its answer", watch.Wrote}, {"gave the connection up", watch.Closed}} {
-		select { // the client never reads
-		case <-step.ch:
-		case <-time.After(20 * time.Second):
-			t.Fatalf("the server never %s to a client that reads nothing within 20s (write timeout: %s)", step.what, writeTimeout)
-		}
-	}
+	watch.AskAndNeverRead(t, "/api/status", writeTimeout)
 
 	// A stream that is read goes on past the write timeout.
 	resp, err := http.Get(s.URL() + "api/events")
