@@ -70,6 +70,16 @@ func Handler(n *actors.Node, cfg actors.HTTPConfig) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, doc)
 	})
+	// On loopback, a page elsewhere could read /status and /metrics
+	// through a browser of this host by DNS rebinding: only loopback names
+	// are answered. Elsewhere (--http-allow-remote) the endpoints answer
+	// whoever reaches the address, by whatever name the network gives it
+	// (a scrape by DNS name, a load balancer), as the web page does with
+	// --ui-allow-remote.
+	if host, _, err := net.SplitHostPort(cfg.Addr); err != nil || httpserve.LoopbackHost(host) {
+		return httpserve.LoopbackNamesOnly(mux, "the endpoints listen on loopback and answer",
+			"serve them on an address that is not loopback, where any Host is answered (--http ADDR --http-allow-remote; a host's HTTPConfig.Addr)")
+	}
 	return mux
 }
 

@@ -1,7 +1,9 @@
 // Package httpserve holds what the node's HTTP servers (the endpoints of
 // internal/httpapi and the web page of internal/webui) share: bounds on
 // connections and responses, so that clients can make a server hold
-// neither an unbounded number of connections nor one connection forever.
+// neither an unbounded number of connections nor one connection forever,
+// and the Host check of a server on loopback against DNS rebinding
+// (LoopbackNamesOnly).
 //
 // The bounds and what happens when one is reached:
 //   - MaxConns connections open at once: one more waits in the kernel's

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -115,27 +114,18 @@ func CheckAddr(addr string, allowRemote bool) (string, error) {
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	if !allowRemote && !loopbackHost(host) {
+	if !allowRemote && !httpserve.LoopbackHost(host) {
 		return "", fmt.Errorf("UI address %q is not loopback: the page shows the node's internals and its buttons can kill processes; "+
 			"use 127.0.0.1 or localhost, or allow it explicitly (--ui-allow-remote)", addr)
 	}
 	return net.JoinHostPort(host, port), nil
 }
 
-// loopbackHost reports whether host is "localhost" or a loopback IP.
-func loopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 type handler struct {
 	node     Node
 	cfg      Config
 	slots    chan struct{} // event streams open: one token each; never closed
-	routes   *http.ServeMux
+	routes   http.Handler  // the mux, behind the Host check unless AllowRemote
 	signal   func(pid int, sig syscall.Signal) error
 	mu       sync.Mutex
 	log      []LogEntry // under mu, at most maxLog, oldest first
@@ -174,20 +164,13 @@ func newHandler(n Node, cfg Config) *handler {
 	h := &handler{node: n, cfg: cfg, slots: make(chan struct{}, cfg.MaxClients), taskPrefix: "ui", streamWrite: httpserve.StreamWriteTimeout,
 		signal: func(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }}
 	h.routes = h.mux()
+	if !cfg.AllowRemote {
+		h.routes = httpserve.LoopbackNamesOnly(h.routes, "the page answers", "serve the page with --ui-allow-remote, which turns this check off")
+	}
 	return h
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.cfg.AllowRemote {
-		host := r.Host
-		if hh, _, err := net.SplitHostPort(host); err == nil {
-			host = hh
-		}
-		if !loopbackHost(strings.Trim(host, "[]")) {
-			writeError(w, http.StatusForbidden, fmt.Sprintf("host %q refused: the UI answers to loopback names only (127.0.0.1, [::1], localhost)", r.Host))
-			return
-		}
-	}
 	h.routes.ServeHTTP(w, r)
 }
 
