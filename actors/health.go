@@ -56,6 +56,11 @@ type HTTPConfig struct {
 	// ready). For a node whose runners its remote clients place, which has
 	// none until a client that found it ready places one (exo-actors node).
 	NoRunnersNeeded bool
+	// WriteTimeout bounds each response, from the end of its request's
+	// headers to its last byte (what the endpoint computes included: at
+	// most 5 s): a client that stops reading is cut off then and its
+	// handler and connection are freed. Default 30s.
+	WriteTimeout time.Duration
 }
 
 // setupHealth validates the health configuration and installs the metrics
@@ -69,6 +74,9 @@ func (n *Node) setupHealth(c NodeConfig) error {
 	}
 	if c.Health.HTTP.ReadyRunners < 0 {
 		return errjoin.Tag(ErrInvalidConfig, fmt.Errorf("invalid HTTP config: ReadyRunners %d: want 0 (default 1) or more", c.Health.HTTP.ReadyRunners))
+	}
+	if c.Health.HTTP.WriteTimeout < 0 {
+		return errjoin.Tag(ErrInvalidConfig, fmt.Errorf("invalid HTTP config: WriteTimeout %s: want 0 (default 30s) or more", c.Health.HTTP.WriteTimeout))
 	}
 	nc.healthCfg = c.Health
 	nc.healthCfg.Config = hc

@@ -53,6 +53,7 @@ func (c Config) checkNegatives() error {
 		d("Retention.RemovedTTL", c.Retention.RemovedTTL), n("ReadWindow", c.ReadWindow), n("ReadBatch", c.ReadBatch),
 		d("Health.Webhook.Timeout", c.Health.Webhook.Timeout), d("Health.Webhook.RetryDelay", c.Health.Webhook.RetryDelay),
 		n("Health.Webhook.Queue", c.Health.Webhook.Queue), n("Health.HTTP.ReadyRunners", c.Health.HTTP.ReadyRunners),
+		d("Health.HTTP.WriteTimeout", c.Health.HTTP.WriteTimeout),
 	}
 	h := c.Health.HealthSettings
 	fields = append(fields, d("Health.Interval", h.Interval), d("Health.HeartbeatGrace", h.HeartbeatGrace),

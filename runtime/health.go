@@ -118,6 +118,11 @@ type HTTPConfig struct {
 	// ready). For a node whose runners its remote clients place, which has
 	// none until a client that found it ready places one (exo-actors node).
 	NoRunnersNeeded bool
+	// WriteTimeout bounds each response, from the end of its request's
+	// headers to its last byte (what the endpoint computes included: at
+	// most 5 s): a client that stops reading is cut off then and its
+	// handler and connection are freed. Default 30s.
+	WriteTimeout time.Duration
 }
 
 // WebhookConfig configures the alert webhook: every health alert and
@@ -450,10 +455,10 @@ func (s *System) stopHTTP(ctx context.Context) error {
 		return nil
 	}
 	// Bounded whatever ctx is: a /metrics client that stopped reading
-	// would hold a graceful HTTP shutdown for ever (the server has no
-	// write timeout), and a ctx that has ended would leave the endpoints
-	// no moment to answer what they serve. Past the bound the server is
-	// closed (httpapi.Server.Shutdown).
+	// would hold a graceful HTTP shutdown until its response's write
+	// timeout (HTTPConfig.WriteTimeout, 30s), and a ctx that has ended
+	// would leave the endpoints no moment to answer what they serve. Past
+	// the bound the server is closed (httpapi.Server.Shutdown).
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), httpStopBound)
 	defer cancel()
 	if end, ok := ctx.Deadline(); ok && ctx.Err() == nil && time.Until(end) < httpStopBound {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/exo-actors/exo-actors/internal/httpapi"
+	"github.com/exo-actors/exo-actors/internal/httpserve"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -64,7 +65,7 @@ func checkHTTPFlag(addr string, allowRemote bool) error {
 	if _, err := httpapi.ListenAddr(addr); err != nil {
 		return &UsageError{Err: fmt.Errorf("--http: %w", err)}
 	}
-	if host, _, _ := net.SplitHostPort(addr); !allowRemote && !httpapi.LoopbackHost(host) {
+	if host, _, _ := net.SplitHostPort(addr); !allowRemote && !httpserve.LoopbackHost(host) {
 		return usageErrorf("--http %s: the host is not loopback, and the endpoints have no authentication (/status shows pids, errors and alerts); "+
 			"use 127.0.0.1 or localhost, or allow it explicitly with --http-allow-remote", addr)
 	}

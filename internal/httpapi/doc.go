@@ -12,5 +12,9 @@
 // The server listens on loopback unless the address names another host
 // (":9464" means 127.0.0.1:9464). It is off unless the host sets
 // HTTPConfig.Addr or the CLI gets --http (which refuses a host that is not
-// loopback unless --http-allow-remote, see LoopbackHost).
+// loopback unless --http-allow-remote, see httpserve.LoopbackHost). On
+// loopback the endpoints answer only requests whose Host is a loopback
+// name, against DNS rebinding (httpserve.LoopbackNamesOnly; the web page
+// does the same); on another address any Host. Each response has
+// HTTPConfig.WriteTimeout (see internal/httpserve for the bounds).
 package httpapi

@@ -90,7 +90,7 @@ func statusRunner(t *testing.T, doc map[string]any, id string) map[string]any {
 func readyz(t *testing.T, n *testNode, cfg actors.HTTPConfig) (int, map[string]any) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	httpapi.Handler(n.Node, cfg).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	httpapi.Handler(n.Node, cfg).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://127.0.0.1:9464/readyz", nil)) // a loopback Host: see TestHostGuard
 	var body map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 		t.Fatalf("/readyz body %q: %v", rec.Body.String(), err)

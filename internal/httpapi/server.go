@@ -70,6 +70,16 @@ func Handler(n *actors.Node, cfg actors.HTTPConfig) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, doc)
 	})
+	// On loopback, a page elsewhere could read /status and /metrics
+	// through a browser of this host by DNS rebinding: only loopback names
+	// are answered. Elsewhere (--http-allow-remote) the endpoints answer
+	// whoever reaches the address, by whatever name the network gives it
+	// (a scrape by DNS name, a load balancer), as the web page does with
+	// --ui-allow-remote.
+	if host, _, err := net.SplitHostPort(cfg.Addr); err != nil || httpserve.LoopbackHost(host) {
+		return httpserve.LoopbackNamesOnly(mux, "the endpoints listen on loopback and answer",
+			"serve them on an address that is not loopback, where any Host is answered (--http ADDR --http-allow-remote; a host's HTTPConfig.Addr)")
+	}
 	return mux
 }
 
@@ -119,7 +129,12 @@ func Start(n *actors.Node, cfg actors.HTTPConfig, logger *logrus.Logger) (*Serve
 	if err != nil {
 		return nil, fmt.Errorf("HTTP endpoints: listen on %s: %w", addr, err)
 	}
-	srv, limited := httpserve.Server(Handler(n, cfg), ln) // connection bounds: see httpserve
+	return serve(n, cfg, logger, ln), nil
+}
+
+// serve serves n's endpoints on ln, which it takes over.
+func serve(n *actors.Node, cfg actors.HTTPConfig, logger *logrus.Logger, ln net.Listener) *Server {
+	srv, limited := httpserve.Server(Handler(n, cfg), ln, cfg.WriteTimeout) // connection and response bounds: see httpserve
 	s := &Server{ln: ln, srv: srv}
 	s.wg.Add(1)
 	go func() {
@@ -130,7 +145,7 @@ func Start(n *actors.Node, cfg actors.HTTPConfig, logger *logrus.Logger) (*Serve
 		}
 	}()
 	logger.WithField("addr", ln.Addr().String()).Info("HTTP endpoints: /healthz /readyz /metrics /status")
-	return s, nil
+	return s
 }
 
 // Addr returns the address the server listens on (with the port chosen

@@ -327,6 +327,11 @@ func (h *handler) answer(w http.ResponseWriter, id, action string, req actionReq
 		}
 		h.mu.Unlock()
 	}
+	// A stop may take as long as the response's write timeout
+	// (requestTimeout, 30s), which counts from the request: the answer
+	// gets one of its own. (An httptest.ResponseRecorder has no deadline:
+	// ErrNotSupported.)
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.cfg.writeTimeout()))
 	if err != nil {
 		writeError(w, code, err.Error())
 		return

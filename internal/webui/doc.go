@@ -16,8 +16,9 @@
 //   - a listen address that is not loopback, unless Config.AllowRemote
 //     (CheckAddr): the page shows the node's internals and can kill its
 //     processes;
-//   - while bound to loopback, a request whose Host header is not a
-//     loopback name (403): a guard against DNS rebinding;
+//   - unless Config.AllowRemote, a request whose Host header is not a
+//     loopback name (403, httpserve.LoopbackNamesOnly, as the HTTP
+//     endpoints on loopback): a guard against DNS rebinding;
 //   - a POST without a JSON body, or whose Origin is another site (415,
 //     403): a page elsewhere cannot press the buttons through the browser;
 //   - more than Config.MaxClients open event streams (503).

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -58,6 +57,12 @@ type Config struct {
 	// MaxClients bounds the open event streams; one more gets 503. Zero
 	// means 16.
 	MaxClients int
+	// WriteTimeout bounds each response but the event streams' (whose
+	// writes have httpserve.StreamWriteTimeout each): a client that stops
+	// reading is cut off then, and its handler and connection freed. An
+	// action's answer has it from when the action ends. Zero means
+	// httpserve.WriteTimeout (30s).
+	WriteTimeout time.Duration
 }
 
 // Defaults of Config.
@@ -109,27 +114,18 @@ func CheckAddr(addr string, allowRemote bool) (string, error) {
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	if !allowRemote && !loopbackHost(host) {
+	if !allowRemote && !httpserve.LoopbackHost(host) {
 		return "", fmt.Errorf("UI address %q is not loopback: the page shows the node's internals and its buttons can kill processes; "+
 			"use 127.0.0.1 or localhost, or allow it explicitly (--ui-allow-remote)", addr)
 	}
 	return net.JoinHostPort(host, port), nil
 }
 
-// loopbackHost reports whether host is "localhost" or a loopback IP.
-func loopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 type handler struct {
 	node     Node
 	cfg      Config
 	slots    chan struct{} // event streams open: one token each; never closed
-	routes   *http.ServeMux
+	routes   http.Handler  // the mux, behind the Host check unless AllowRemote
 	signal   func(pid int, sig syscall.Signal) error
 	mu       sync.Mutex
 	log      []LogEntry // under mu, at most maxLog, oldest first
@@ -142,6 +138,14 @@ type handler struct {
 	// streamCut, when set (tests), hears why an event stream's write
 	// failed, once its slot is given back (the next stream may take it).
 	streamCut func(error)
+}
+
+// writeTimeout is cfg.WriteTimeout or its default.
+func (c Config) writeTimeout() time.Duration {
+	if c.WriteTimeout <= 0 {
+		return httpserve.WriteTimeout
+	}
+	return c.WriteTimeout
 }
 
 // Handler returns the page and its API for node n (see the package
@@ -160,20 +164,13 @@ func newHandler(n Node, cfg Config) *handler {
 	h := &handler{node: n, cfg: cfg, slots: make(chan struct{}, cfg.MaxClients), taskPrefix: "ui", streamWrite: httpserve.StreamWriteTimeout,
 		signal: func(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }}
 	h.routes = h.mux()
+	if !cfg.AllowRemote {
+		h.routes = httpserve.LoopbackNamesOnly(h.routes, "the page answers", "serve the page with --ui-allow-remote, which turns this check off")
+	}
 	return h
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.cfg.AllowRemote {
-		host := r.Host
-		if hh, _, err := net.SplitHostPort(host); err == nil {
-			host = hh
-		}
-		if !loopbackHost(strings.Trim(host, "[]")) {
-			writeError(w, http.StatusForbidden, fmt.Sprintf("host %q refused: the UI answers to loopback names only (127.0.0.1, [::1], localhost)", r.Host))
-			return
-		}
-	}
 	h.routes.ServeHTTP(w, r)
 }
 
@@ -292,8 +289,13 @@ func Start(n Node, cfg Config, logger *logrus.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("UI: listen on %s: %w", addr, err)
 	}
+	return serve(n, cfg, logger, ln), nil
+}
+
+// serve serves node n's page on ln, which it takes over.
+func serve(n Node, cfg Config, logger *logrus.Logger, ln net.Listener) *Server {
 	base, cancel := context.WithCancel(context.Background())
-	srv, limited := httpserve.Server(Handler(n, cfg), ln) // connection bounds: see httpserve
+	srv, limited := httpserve.Server(Handler(n, cfg), ln, cfg.writeTimeout()) // connection and response bounds: see httpserve
 	srv.BaseContext = func(net.Listener) context.Context { return base }
 	s := &Server{ln: ln, cancel: cancel, srv: srv}
 	s.wg.Add(1)
@@ -305,7 +307,7 @@ func Start(n Node, cfg Config, logger *logrus.Logger) (*Server, error) {
 		}
 	}()
 	logger.WithFields(logrus.Fields{"addr": ln.Addr().String(), "actions": cfg.Actions}).Info("UI: the supervision tree live")
-	return s, nil
+	return s
 }
 
 // Addr returns the address the server listens on (with the port chosen
