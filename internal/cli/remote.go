@@ -342,6 +342,7 @@ type remoteRun struct {
 	payload       string            // the tasks' payload, as text
 	showTokens    bool              // print each task's text and outcome
 	cancelAfter   int               // cancel each task after this many chunks (0: never)
+	taskTimeout   time.Duration     // each task's Timeout (0: none)
 	paramMap      map[string]string // params, parsed, with max_tokens from --tokens
 	timeout       time.Duration     // the run's bound (--timeout, or its default)
 	cleanup       time.Duration     // the cleanup's bound after an early end (--cleanup-timeout)
@@ -377,7 +378,9 @@ checks each: a text_generation task must end Complete with --tokens tokens (its
 max_tokens parameter), or fewer when the runner stopped early with
 finish_reason "stop"; a task of another --task-kind must end Complete; with
 --cancel-after N each task is cancelled after its N-th chunk and must end
-Cancelled (or Complete, had it finished first). It also checks that every
+Cancelled (or Complete, had it finished first); with --task-timeout D a task
+still running after D ends TimedOut, which fails its check (a way to see a
+task_timeout error in the node's /status and alerts). It also checks that every
 node's tasks stream delivered its events in order. Exit 1 if a check failed.
 
 When --timeout ends the run, or on SIGINT or SIGTERM, or when a call
@@ -412,6 +415,9 @@ outcomes and reasons, says there is nothing to clean up there, and exits
 			}
 			if r.cancelAfter < 0 {
 				return usageErrorf("--cancel-after %d: want a number of chunks, 1 or more (0: do not cancel)", r.cancelAfter)
+			}
+			if r.taskTimeout < 0 {
+				return usageErrorf("--task-timeout %s: want a positive duration, e.g. --task-timeout 30s (0: no timeout)", r.taskTimeout)
 			}
 			if err := r.parseParams(); err != nil {
 				return err
@@ -450,6 +456,7 @@ outcomes and reasons, says there is nothing to clean up there, and exits
 	f.StringVar(&r.payload, "payload", "", "the tasks' payload (e.g. the prompt), as text")
 	f.BoolVar(&r.showTokens, "show-tokens", false, "print each task's text and how it ended")
 	f.IntVar(&r.cancelAfter, "cancel-after", 0, "cancel each task once N of its chunks arrived (0: never)")
+	f.DurationVar(&r.taskTimeout, "task-timeout", 0, "each task's timeout (Task.Timeout): a task still running then ends TimedOut, a task_timeout error of its runner (0: none)")
 	f.DurationVar(&r.cleanup, "cleanup-timeout", cleanupTimeout, "after an early end (--timeout, a signal, a failed call): how long to wait for its tasks' cancel and its runners' stops")
 	return cmd
 }
@@ -658,7 +665,7 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 			payload = []byte(r.payload)
 		}
 		h, err := nr.c.Submit(ctx, nr.runner, exo.Task{ID: fmt.Sprintf("task-%04d", i), Kind: r.taskKind,
-			Params: r.paramMap, Payload: payload})
+			Params: r.paramMap, Payload: payload, Timeout: r.taskTimeout})
 		if err != nil {
 			catchUpWatchers(ctx, runs) // its failure lines before the cleanup's
 			return err

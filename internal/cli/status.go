@@ -131,6 +131,8 @@ func printStatus(out io.Writer, d *httpapi.StatusDoc) {
 		switch {
 		case n.HealthError != "":
 			score = "score - unknown (" + n.HealthError + ")"
+		case healthDisabled(d.Tree):
+			score = "score - unknown (health monitor disabled: no checks, no scores)"
 		case n.Checks == 0:
 			score = "score - unknown (no health check yet)"
 		default:
@@ -144,7 +146,7 @@ func printStatus(out io.Writer, d *httpapi.StatusDoc) {
 	}
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUNNER\tGEN\tSTATUS\tHEALTH\tSCORE\tLEVEL\tPROC\tSTAT\tRES\tERR\tRESTARTS\tNEXT BACKOFF\tREASON")
+	fmt.Fprintln(tw, "RUNNER\tGEN\tSTATUS\tHEALTH\tSCORE\tLEVEL\tPROC\tSTAT\tRES\tERR\tERRORS\tRESTARTS\tNEXT BACKOFF\tREASON")
 	var cut []httpapi.RunnerStatus // statuses too long for the table, said in full below it
 	for _, r := range d.Runners {
 		c := r.Components
@@ -155,8 +157,17 @@ func printStatus(out io.Writer, d *httpapi.StatusDoc) {
 			status = string([]rune(status)[:statusCellMax-1]) + "…"
 			cut = append(cut, r)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.3f\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t%s\n", r.ID, r.Generation, status, r.Health,
-			r.Score, r.Level, c.Process, c.Status, c.Resources, c.Errors, r.Restarts,
+		// Not scored (unchecked, starting, stopped: level unknown): no
+		// numbers, which read as a dead process (an operator's trial, the
+		// monitor disabled: "0.000 unknown 0.00 0.00 0.00 0.00").
+		score, parts, errs := "-", "-\t-\t-\t-", "-"
+		if r.Level != "unknown" {
+			score = fmt.Sprintf("%.3f", r.Score)
+			parts = fmt.Sprintf("%.2f\t%.2f\t%.2f\t%.2f", c.Process, c.Status, c.Resources, c.Errors)
+			errs = fmt.Sprint(r.FailuresInWindow)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Generation, status, r.Health,
+			score, r.Level, parts, errs, r.Restarts,
 			(time.Duration(r.NextBackoffS * float64(time.Second))).Round(time.Millisecond), r.Reason)
 	}
 	tw.Flush()
@@ -216,4 +227,18 @@ func printTree(out io.Writer, t *httpapi.TreeNode, prefix, branch string) {
 		}
 		printTree(out, c, child, b)
 	}
+}
+
+// healthDisabled reports whether the tree says the node runs no health
+// monitor (its node/health child "disabled").
+func healthDisabled(t *httpapi.TreeNode) bool {
+	if t == nil {
+		return false
+	}
+	for _, c := range t.Children {
+		if c.Kind == "health" {
+			return c.State == "disabled"
+		}
+	}
+	return false
 }

@@ -26,7 +26,7 @@ func sampleStatus() *httpapi.StatusDoc {
 			{Name: "node/runners", Kind: "runners", State: "running", Children: []*httpapi.TreeNode{
 				{Name: "runner-llama-aaaaaa", Kind: "runner", State: "Ready", Score: &score}}}}},
 		Runners: []httpapi.RunnerStatus{{ID: "llama-aaaaaa", Generation: 2, Status: "Running", Health: "live", Score: 0.42,
-			Level: "unhealthy", Components: health.Components{Process: 0.1, Status: 1, Resources: 1, Errors: 0.5}, Restarts: 1,
+			Level: "unhealthy", Components: health.Components{Process: 0.1, Status: 1, Resources: 1, Errors: 0.5}, Restarts: 1, FailuresInWindow: 2,
 			NextBackoffS: 0.4, Reason: "heartbeat 2s old (limit 2.5s)",
 			Recoveries: []health.Recovery{{ID: 1, Score: 0, Reason: "no heartbeat", Outcome: "succeeded",
 				Steps: []health.RecoveryStep{{Name: "reset_resources", Outcome: "skipped"}, {Name: "force_restart", Outcome: "ok"}}}}}},
@@ -55,7 +55,7 @@ func TestStatusCommand(t *testing.T) {
 		"node running  score 0.710 degraded  runners 2 (1 ready, 0 persistently failed)  checks 12",
 		"└── node/runners  running",
 		"    └── runner-llama-aaaaaa  Ready  score 0.420",
-		"llama-aaaaaa  2    Running  live    0.420  unhealthy  0.10  1.00  1.00  0.50  1         400ms",
+		"llama-aaaaaa  2    Running  live    0.420  unhealthy  0.10  1.00  1.00  0.50  2       1         400ms",
 		"recovery 1 of llama-aaaaaa (score 0.000, no heartbeat): reset_resources:skipped, force_restart:ok → succeeded",
 		"HIGH     llama-aaaaaa       unhealthy",
 	} {
@@ -294,6 +294,36 @@ func TestStatusCutsALongStatus(t *testing.T) {
 	printStatus(&b, sampleStatus()) // status "Running"
 	if got, short := row(out), row(b.String()); got > short+statusCellMax {
 		t.Errorf("table row of %d characters, %d with a short status; want at most %d more", got, short, statusCellMax)
+	}
+}
+
+// TestStatusWithoutTheMonitor: a node whose health monitor is disabled says
+// so in the header, and its unchecked runners show no numbers in the table
+// and the tree. Before, the header said "no health check yet" (there would
+// never be one), the tree "score 0.000", and each healthy runner "0.000
+// unknown 0.00 0.00 0.00 0.00" (an operator's trial).
+func TestStatusWithoutTheMonitor(t *testing.T) {
+	doc := sampleStatus()
+	doc.Node.Score, doc.Node.Level, doc.Node.Checks = 0, "unknown", 0
+	doc.Tree.Score = nil
+	doc.Tree.Children[0].State = "disabled"
+	r := &doc.Runners[0]
+	r.Health, r.Level, r.Score, r.Components, r.Reason, r.Status = "unchecked", "unknown", 0, health.Components{}, "", "Ready"
+	r.Recoveries, doc.Alerts = nil, nil          // no monitor: none
+	doc.Tree.Children[1].Children[0].Score = nil // as /status gives it
+	var b bytes.Buffer
+	printStatus(&b, doc)
+	out := b.String()
+	for _, want := range []string{
+		"node running  score - unknown (health monitor disabled: no checks, no scores)",
+		"llama-aaaaaa  2    Ready   unchecked  -      unknown  -     -     -    -    -       1",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "0.000") {
+		t.Errorf("a score of 0.000 shown for a node without the monitor:\n%s", out)
 	}
 }
 

@@ -112,3 +112,17 @@ func TestNodeScoreHasNoSampleWithoutACheck(t *testing.T) {
 		t.Errorf("after a check: %d exo_node_health_score samples, want 1", c)
 	}
 }
+
+// TestStatusWithoutTheMonitorHasNoScore: with the monitor disabled, the
+// tree's node carries no score (it had "score 0" beside level "unknown"),
+// and each runner has failures_in_window (0: unchecked).
+func TestStatusWithoutTheMonitorHasNoScore(t *testing.T) {
+	n := startNode(t, func(c *actors.NodeConfig) { c.Health.Disabled = true })
+	doc, err := httpapi.BuildStatus(ctxT(t), n.Node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Node.Level != "unknown" || doc.Tree.Score != nil {
+		t.Errorf("node level %q, tree score %v; want unknown and none", doc.Node.Level, doc.Tree.Score)
+	}
+}

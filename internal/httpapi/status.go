@@ -94,6 +94,10 @@ type RunnerStatus struct {
 	// LifecycleErrors counts illegal transitions of the runner actor: a bug
 	// in exo-actors, always 0 unless something is wrong there.
 	LifecycleErrors uint64 `json:"lifecycle_errors"`
+	// FailuresInWindow counts the runner's errors within the error window
+	// (its process's failures and its tasks' errors), what the errors
+	// component's rate is computed from; 0 when unchecked.
+	FailuresInWindow int `json:"failures_in_window"`
 }
 
 // TaskStatus is a runner's task figures.
@@ -163,7 +167,10 @@ func BuildStatus(ctx context.Context, n *actors.Node) (*StatusDoc, error) {
 			records[r.RunnerID] = append(records[r.RunnerID], errorRecord(r))
 		}
 	}
-	tree := &TreeNode{Name: "node", Kind: "node", State: doc.Node.State, Score: ptr(doc.Node.Score)}
+	tree := &TreeNode{Name: "node", Kind: "node", State: doc.Node.State}
+	if doc.Node.Level != "unknown" {
+		tree.Score = ptr(doc.Node.Score) // none to show before a check, or without the monitor
+	}
 	hstate := "running"
 	switch {
 	case settings.Disabled:
@@ -224,7 +231,7 @@ func BuildStatus(ctx context.Context, n *actors.Node) (*StatusDoc, error) {
 			Reason: h.Reason, HeartbeatAgeS: h.HeartbeatAge.Seconds(), RSSBytes: h.RSS, CPUCores: h.CPU,
 			Restarts: max(int(in.Generation)-1, 0), Restarting: in.Restarting, RestartInS: in.RestartIn.Seconds(),
 			NextBackoffS: in.NextDelay.Seconds(), Recoveries: h.Recoveries, Recovering: h.Recovering,
-			ProtocolErrors: in.ProtocolErrors, LifecycleErrors: in.LifecycleErrors,
+			ProtocolErrors: in.ProtocolErrors, LifecycleErrors: in.LifecycleErrors, FailuresInWindow: h.Failures,
 			LastStopSteps: []StopStep{}, LastStopTotal: h.LastStopTotal.Seconds(), Errors: []ErrorRecord{},
 			Tasks: TaskStatus{Pending: h.Tasks.Pending, Ended: h.Tasks.Ended, Completed: h.Tasks.Completed,
 				CompletionRate: h.Tasks.CompletionRate, MeanLatencyS: h.Tasks.MeanLatency.Seconds(), P99LatencyS: h.Tasks.P99Latency.Seconds()}}
