@@ -318,7 +318,10 @@ func (m *healthMonitor) Receive(ctx actor.Context) {
 			m.stepDone(v, health.StepForceRestart, "ok", "accepted: the runner fails with kind unhealthy; the error policy decides (FORCE_CLEANUP then RETRY)")
 		}
 	case *StopResult:
-		m.stepDone(m.view(msg.RunnerID), health.StepStop, "ok", "stopped gracefully: "+msg.Summary())
+		// The stop asked was graceful; how it ended is the summary's to say
+		// ("stopped gracefully: ended by SIGKILL" read as a contradiction:
+		// an operator's trial).
+		m.stepDone(m.view(msg.RunnerID), health.StepStop, "ok", "stopped: "+msg.Summary())
 		m.persistentStopped(msg) // health_persistent.go
 	case *stopRunnerReply:
 		if msg.result != nil {
