@@ -139,7 +139,11 @@ func printStatus(out io.Writer, d *httpapi.StatusDoc) {
 			score = "score - unknown (no runner scored)"
 		}
 	}
-	fmt.Fprintf(out, "node %s  %s  runners %d (%d ready, %d persistently failed)%s  checks %d\n\n",
+	// Persistently failed runners are counted apart: once stopped they
+	// are among the removed, not the runners ("runners 1 (1 ready, 1
+	// persistently failed)  removed 1" read as a contradiction: an
+	// operator's trial).
+	fmt.Fprintf(out, "node %s  %s  runners %d (%d ready)  persistently failed %d%s  checks %d\n\n",
 		n.State, score, n.Runners, n.Ready, n.Persistent, removed, n.Checks)
 	if d.Tree != nil {
 		printTree(out, d.Tree, "", "")

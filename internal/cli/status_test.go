@@ -52,7 +52,7 @@ func TestStatusCommand(t *testing.T) {
 	}
 	out := stdout.String()
 	for _, want := range []string{
-		"node running  score 0.710 degraded  runners 2 (1 ready, 0 persistently failed)  checks 12",
+		"node running  score 0.710 degraded  runners 2 (1 ready)  persistently failed 0  checks 12",
 		"└── node/runners  running",
 		"    └── runner-llama-aaaaaa  Ready  score 0.420",
 		"llama-aaaaaa  2    Running  live    0.420  unhealthy  0.10  1.00  1.00  0.50  2       1         400ms",
@@ -231,7 +231,7 @@ func TestStatusHeaderCountsRemoved(t *testing.T) {
 	doc.Runners[0].Status, doc.Runners[0].Health = "Shutdown", "stopped"
 	var b bytes.Buffer
 	printStatus(&b, doc)
-	want := "node running  score 0.710 degraded  runners 0 (0 ready, 0 persistently failed)  removed 1 (stopped or retired, still listed)  checks 12\n"
+	want := "node running  score 0.710 degraded  runners 0 (0 ready)  persistently failed 0  removed 1 (stopped or retired, still listed)  checks 12\n"
 	if !strings.HasPrefix(b.String(), want) {
 		t.Errorf("header %q, want %q", firstLine(b.String()), want)
 	}
