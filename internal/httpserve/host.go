@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 )
 
@@ -31,9 +32,14 @@ func LoopbackHost(host string) bool {
 // server says who refuses ("the endpoints answer", "the page answers");
 // otherwise says how to serve other names ("serve them … with
 // --http-allow-remote").
+//
+// The machine's own host name (os.Hostname, as `curl http://$(hostname):PORT`
+// or a Prometheus target of that name sends it) is answered too: a page
+// elsewhere cannot make a browser send it, as its own name is not that.
 func LoopbackNamesOnly(h http.Handler, server, otherwise string) http.Handler {
+	self, _ := os.Hostname() // once: a syscall per request is not needed
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if LoopbackHost(requestHost(r.Host)) {
+		if host := requestHost(r.Host); LoopbackHost(host) || self != "" && strings.EqualFold(host, self) {
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -41,7 +47,7 @@ func LoopbackNamesOnly(h http.Handler, server, otherwise string) http.Handler {
 		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 			local = a.String()
 		}
-		msg := fmt.Sprintf("host %q refused: %s to loopback names only (127.0.0.1, [::1], localhost), a guard against DNS rebinding; "+
+		msg := fmt.Sprintf("host %q refused: %s to loopback names only (127.0.0.1, [::1], localhost, this machine's own name), a guard against DNS rebinding; "+
 			"ask for http://%s%s (a proxy in front: send the address it forwards to as Host), or %s",
 			r.Host, server, local, r.URL.EscapedPath(), otherwise)
 		w.Header().Set("Content-Type", "application/json")
@@ -51,12 +57,13 @@ func LoopbackNamesOnly(h http.Handler, server, otherwise string) http.Handler {
 	})
 }
 
-// requestHost is the host of a Host header, without its port or the
-// brackets of an IPv6 address.
+// requestHost is the host of a Host header, without its port, the
+// brackets of an IPv6 address, or the trailing dot of a fully qualified
+// name ("localhost.").
 func requestHost(hostport string) string {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h
 	}
-	return strings.Trim(host, "[]")
+	return strings.TrimSuffix(strings.Trim(host, "[]"), ".")
 }

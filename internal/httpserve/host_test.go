@@ -1,0 +1,37 @@
+package httpserve_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/exo-actors/exo-actors/internal/httpserve"
+)
+
+// TestLoopbackNamesOnlyAnswers: the Host guard answers loopback names,
+// with or without a port, a trailing dot or capitals, and the machine's own
+// host name (a Prometheus target "vm:9464" on a machine named vm), and
+// refuses any other name. Before, "localhost." and the machine's name were
+// refused (a review).
+func TestLoopbackNamesOnlyAnswers(t *testing.T) {
+	self, err := os.Hostname()
+	if err != nil || self == "" {
+		t.Skipf("no host name here: %v", err)
+	}
+	h := httpserve.LoopbackNamesOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}), "the endpoints answer", "serve them elsewhere")
+	for host, want := range map[string]int{
+		"127.0.0.1:9464": 200, "localhost:9464": 200, "LOCALHOST": 200, "localhost.:9464": 200, "[::1]:9464": 200, "": 200,
+		self + ":9464": 200, strings.ToUpper(self): 200, self + ".": 200,
+		"evil.example:9464": 403, "localhost.evil.example": 403, self + ".evil.example": 403,
+	} {
+		r := httptest.NewRequest("GET", "/status", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("Host %q: %d, want %d", host, w.Code, want)
+		}
+	}
+}
