@@ -311,7 +311,7 @@ func (a *runnerActor) onTaskFrame(ctx actor.Context, env *exov1.RunnerEnvelope) 
 				// answers (7 s a task for a new user's Java runner).
 				a.taskViolation(e, "Complete before TaskAcknowledged")
 				a.endTask(ctx, e, exov1.TaskStatus_TASK_STATUS_FAILED, "the runner's Complete came out of order, so the task cannot count as complete"+e.brokeText())
-				a.discardChunksOf(id)
+				a.keepChunksOf(id) // its own end: nothing of it follows, and a frame that does is said (a review)
 			default:
 				a.endTask(ctx, e, st, b.TaskStatusUpdated.GetReason())
 			}

@@ -473,3 +473,16 @@ func TestHeartbeatGapWhileTaskRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestHeartbeatGapCountsFromTheTask: a runner silent while it warmed up
+// (0.8 s, past this test's 400 ms bound) and beating once Ready passes a
+// case that runs a task: the gap a task is judged on starts when it is
+// sent. Before, its first task failed at once with "no heartbeat for …
+// while task … ran" (a review).
+func TestHeartbeatGapCountsFromTheTask(t *testing.T) {
+	needPython(t)
+	rep := run(t, conformance.Config{Command: faulty(t, "silent-warmup"), HeartbeatGap: 400 * time.Millisecond, Only: []string{"chunk-order"}})
+	if c := rep.Case("chunk-order"); c == nil || c.Outcome != conformance.Pass {
+		t.Errorf("chunk-order: %+v, want a pass", c)
+	}
+}

@@ -23,7 +23,8 @@
 // StatusUpdated{Running} before a task's chunks or end; and while a task
 // runs (from its Task to its terminal TaskStatus, until the suite asks for
 // an end), no heartbeat gap longer than Config.HeartbeatGap (max(20 × the
-// asked interval, 2s)): a case that passed otherwise fails on it. A case
+// asked interval, 2s)), counted from the Task at the earliest: a case that
+// passed otherwise fails on it (a case that skips stays skipped). A case
 // that fails after the handshake because the runner ended unasked (no
 // HelloRefused, no end of stdin, no Shutdown it answered) and without
 // saying why (Failed, TerminationError) says that first, with when it

@@ -470,6 +470,13 @@ func (s *session) send(env *exov1.SupervisorEnvelope) error {
 	case *exov1.SupervisorEnvelope_Shutdown:
 		s.shutdownAt = s.sentAt
 	case *exov1.SupervisorEnvelope_Task:
+		if len(s.tasks) == 0 && s.lastHB.Before(s.sentAt) {
+			// The gap a task is judged on starts with it: a runner silent
+			// while it loaded is the heartbeat case's to judge (a review:
+			// a 2.2 s warm-up without heartbeats failed chunk-order with
+			// "no heartbeat for 2.2s while task ack-1 ran").
+			s.lastHB = s.sentAt
+		}
 		s.tasks = append(s.tasks, b.Task.GetId())
 	}
 	return nil

@@ -35,6 +35,11 @@ argument:
               runner whose main returned while its other threads were
               daemon threads)
 
+  silent-warmup
+              it sends no heartbeat before its first Ready, and warms up
+              for 0.8 s (a model load holding the interpreter's lock): a
+              task after it must be judged from its own start
+
   silent-task while a task runs it sends no heartbeat (heartbeats sent only
               between tokens), and a task waits first_token_delay_ms
               (task parameter, default 0) before its first token
@@ -210,6 +215,14 @@ def heartbeat_between_tasks(srv, nonce=0):
     _original_heartbeat(srv, nonce)
 
 
+def heartbeat_once_ready(srv, nonce=0):
+    """heartbeat, but none before the runner is Ready (a ping is still
+    answered)."""
+    if srv.status not in (proto.READY, proto.RUNNING) and nonce == 0:
+        return
+    _original_heartbeat(srv, nonce)
+
+
 _original_run = text_generation.TextGeneration.run
 
 
@@ -221,7 +234,7 @@ def run_after_delay(handler, task):
 
 
 def main():
-    faults = ("late-ready", "no-running", "busy-shutdown-hangs", "stray-late", "bad-loading", "exit-after-ready", "silent-task")
+    faults = ("late-ready", "no-running", "busy-shutdown-hangs", "stray-late", "bad-loading", "exit-after-ready", "silent-task", "silent-warmup")
     if len(sys.argv) < 2 or sys.argv[1] not in faults:
         sys.stderr.write("usage: faulty_runner.py %s\n" % "|".join(faults))
         return 2
@@ -237,13 +250,16 @@ def main():
     elif sys.argv[1] == "silent-task":
         _server.Server.heartbeat = heartbeat_between_tasks
         text_generation.TextGeneration.run = run_after_delay
+    elif sys.argv[1] == "silent-warmup":
+        _server.Server.heartbeat = heartbeat_once_ready
     elif sys.argv[1] == "late-ready":
         _server.Server._on_task_ended = late_ready
         _server.Server._on_task = late_ready_task
     else:
         _server.Server._on_task = no_running_task
         _server.Server._on_task_ended = no_running_end
-    args = text_generation.argparse.Namespace(layers=2, layer_delay=0.01, warmup_delay=0.0, token_delay=0.005)
+    warmup = 0.8 if sys.argv[1] == "silent-warmup" else 0.0
+    args = text_generation.argparse.Namespace(layers=2, layer_delay=0.01, warmup_delay=warmup, token_delay=0.005)
     exo_runner.run(text_generation.TextGeneration(args))
 
 
