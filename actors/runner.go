@@ -1041,7 +1041,7 @@ func (a *runnerActor) newFailure(kind errhandler.Kind, src DetectionSource, msg 
 	if f.Hint == "" && errors.As(cause, &fe) && errors.Is(fe, frame.ErrTextOnStdout) && f.Kind == errhandler.KindGarbage {
 		// A print: the garbage advice without its SDK clause, which is
 		// about bodies that do not decode (a new user's Java runner).
-		f.Hint = "stdout carries only frames: log to stderr, and check that nothing else (a print, a library, a child process) writes to stdout"
+		f.Hint = errhandler.PrintHint
 	}
 	if f.Hint != "" {
 		f.Failure = f.Failure.WithHint(f.Hint)

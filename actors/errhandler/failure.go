@@ -262,6 +262,11 @@ func (f Failure) describe(phrase bool) string {
 	return strings.ReplaceAll(s, "\n", " ")
 }
 
+// PrintHint is what to do about bytes on a runner's stdout that are no
+// frame: the start of the garbage kind's hint, and the whole of it for a
+// line of text, a print (the rest is about bodies that do not decode).
+const PrintHint = "stdout carries only frames: log to stderr, and check that nothing else (a print, a library, a child process) writes to stdout"
+
 // Hint says what to do about a failure of this kind, for the end of error
 // texts; "" when there is nothing to advise. A hint that names a node's
 // config key of a runner kind says "kinds.<kind>."; HintFor names the kind.
@@ -293,7 +298,7 @@ func (k Kind) HintFor(runnerKind string) string {
 		// first spawn, not at the node's start.
 		return "a runner says Hello on its stdout as soon as it starts (docs/protocol.md): check that the command and its arguments start one (RunnerSpec.Command and Args; on a node, kinds." + runnerKind + ".command and kinds." + runnerKind + ".args in its config), and its stderr for why it ended before"
 	case KindProtocolError, KindGarbage:
-		return "stdout carries only frames: log to stderr, and check that nothing else (a print, a library, a child process) writes to stdout; a runner on an SDK: check that its version matches the node's protocol"
+		return PrintHint + "; a runner on an SDK: check that its version matches the node's protocol"
 	case KindAckTimeout:
 		return "check the runner's stderr; raise TaskLimits.AckTimeout if it is only slow"
 	case KindTaskTimeout:

@@ -158,7 +158,7 @@ func printStatus(out io.Writer, d *httpapi.StatusDoc) {
 		if utf8.RuneCountInString(status) > statusCellMax {
 			// A Failed(…) reason of 200 characters padded every row of the
 			// table past the screen (a new user's trial).
-			status = string([]rune(status)[:statusCellMax-1]) + "…"
+			status = clip(status, statusCellMax-1) + "…"
 			cut = append(cut, r)
 		}
 		// Not scored (unchecked, starting, stopped: level unknown): no
@@ -214,7 +214,7 @@ func printTree(out io.Writer, t *httpapi.TreeNode, prefix, branch string) {
 	}
 	state := t.State
 	if utf8.RuneCountInString(state) > statusCellMax {
-		state = string([]rune(state)[:statusCellMax-1]) + "…" // in full under the runner table
+		state = clip(state, statusCellMax-1) + "…" // in full under the runner table
 	}
 	fmt.Fprintf(out, "%s%s%s  %s%s\n", prefix, branch, t.Name, state, score)
 	child := prefix
