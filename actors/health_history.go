@@ -43,7 +43,7 @@ type restartOutcome struct {
 type runnerHistory struct {
 	// failures are the runner's errors, for the error rate: its process's
 	// failures and its tasks' errors (task_timeout, ack_timeout: every
-	// error record of the runner but its resources', which the resources
+	// error record of the runner except its resources', which the resources
 	// part counts).
 	failures   []time.Time
 	restarts   []restartOutcome
