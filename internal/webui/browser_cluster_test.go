@@ -31,6 +31,20 @@ func TestClusterDemoBrowser(t *testing.T) {
 	browserPath := chromium(t)
 	bin := exoBinary(t)
 
+	// Chromium first: the demo's scenario lasts --duration, and a cold
+	// Chromium on a loaded machine took longer than that to start, so the
+	// page was gone when it loaded (ERR_CONNECTION_REFUSED, twice in
+	// clean-clone CI runs).
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browserPath), chromedp.WindowSize(1480, 900),
+		chromedp.Env("TMPDIR="+t.TempDir(), markerKey+"="+marker))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	browser, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+
 	cmd := exec.Command(bin, "demo", "--nodes", "2", "--chaos", "none", "--tasks", "16", "--duration", "8s", "--seed", "3",
 		"--json", "--ui", "127.0.0.1:0", "--ui-actions")
 	cmd.Env = append(os.Environ(), markerKey+"="+marker)
@@ -90,15 +104,6 @@ func TestClusterDemoBrowser(t *testing.T) {
 		t.Fatalf("the demo printed no page address in 30s; stderr:\n%s", logs())
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browserPath), chromedp.WindowSize(1480, 900),
-		chromedp.Env("TMPDIR="+t.TempDir(), markerKey+"="+marker))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
 	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(browser, 30*time.Second)
