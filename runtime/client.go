@@ -192,14 +192,17 @@ func WithLeasedRunners() DialOption { return func(o *dialOptions) { o.lease = tr
 // (one per process): the first Dial's logger is the one it keeps.
 func WithClientLogger(l logrus.FieldLogger) DialOption { return func(o *dialOptions) { o.logger = l } }
 
-// clientState is where a Client is: connected until it is lost or closed;
-// both are final.
+// clientState is where a Client is: dialing until the node's welcome,
+// then connected until it is lost or closed; both are final. A dial that
+// fails goes from dialing to closed. The loss of the node's endpoint while
+// dialing does not end the client: the dial says hello again (hello).
 type clientState int
 
 const (
-	clientConnected clientState = iota
-	clientLost                  // the node went away: calls return ErrNodeLost
-	clientClosed                // Close was called: calls return ErrClientClosed
+	clientDialing   clientState = iota // Dial's hello is under way
+	clientConnected                    // welcomed
+	clientLost                         // the node went away: calls return ErrNodeLost
+	clientClosed                       // Close was called, or the dial failed: calls return ErrClientClosed
 )
 
 // Client is a connection to a remote node's gateway. It has the methods of
@@ -227,13 +230,19 @@ type Client struct {
 	closeOnce sync.Once
 	endedOnce sync.Once
 
-	mu        sync.Mutex
-	state     clientState
-	endErr    error
-	ended     chan struct{} // sole sender: end, closed once under mu
-	lastHeard time.Time
-	pingSeq   uint64
-	pending   map[uint64]chan proto.Message // calls waiting for their reply; each channel has capacity 1
+	mu     sync.Mutex
+	state  clientState
+	endErr error
+	// dialLosses counts the losses of the node's endpoint while dialing
+	// (nodeGone before the welcome); helloStop, set while a hello waits
+	// for its welcome, makes it say hello again at once (hello).
+	dialLosses  int
+	dialLossWhy string
+	helloStop   context.CancelCauseFunc
+	ended       chan struct{} // sole sender: end, closed once under mu
+	lastHeard   time.Time
+	pingSeq     uint64
+	pending     map[uint64]chan proto.Message // calls waiting for their reply; each channel has capacity 1
 	// noteBye is the goodbye the client actor sent on its node's shutdown
 	// note (endOnNote): its GwByeAck arrives on it (a pending call),
 	// and Close waits for that as for its own goodbye. nil until then.
@@ -382,7 +391,7 @@ func dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	c.self = self
 	c.esub = ep.system.EventStream.Subscribe(func(ev any) {
 		if t, ok := ev.(*remote.EndpointTerminatedEvent); ok && t.Address == addr {
-			c.root.Send(self, &nodeGone{why: "its endpoint terminated (connection lost)"})
+			c.root.Send(self, &nodeGone{why: "its endpoint terminated (connection lost)", addrGone: true})
 		}
 	})
 	res, err := c.hello(ctx)
@@ -400,7 +409,11 @@ func dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	w := res
 	c.mu.Lock()
 	c.node, c.kinds, c.nodeMax = w.GetNodeName(), w.GetKinds(), int(w.GetMaxMessage())
+	if c.state == clientDialing {
+		c.state = clientConnected
+	}
 	c.mu.Unlock()
+	c.root.Send(self, &watchGateway{})
 	if o.lease && !w.GetRunnerLease() {
 		c.Close()
 		return nil, fmt.Errorf("%w: node %s (%s, version %q) does not lease runners to a client's session: it is older than this client; upgrade the node, or dial without WithLeasedRunners and stop the runners you spawn yourself (exo-actors remote run: --keep-runners, then exo-actors remote stop)",
@@ -647,21 +660,78 @@ func clientActorPrefix() string {
 // takes a second hello from the same client as "said hello again": it
 // ends the first session, opens a new one and welcomes it; a late welcome
 // of an earlier hello finds no call waiting and is dropped.
+//
+// The same dead writer, when it gives up, publishes EndpointTerminated for
+// the address, which the new node now listens on: this process's writer
+// was started by a message to the dead node (a Close after its loss
+// unwatches its gateway) and sleeps 2 s after its failed connect. The
+// hello, sent meanwhile, waited in that writer's mailbox and was dropped
+// with it, and the loss ended the dial (TestRemoteSlowSubscriber in a
+// clean-clone CI: "node lost … its endpoint terminated (connection
+// lost)"). So a loss while dialing does not end the client: if the node
+// still accepts connections (probe), the hello is said again at once,
+// through the next writer, at most maxDialLosses times; if it does not,
+// the dial fails with ErrNodeLost and why.
 func (c *Client) hello(ctx context.Context) (*exov1.GwWelcome, error) {
 	wait := helloRetryFirst
 	for {
 		id := c.ids.Add(1)
 		msg := &exov1.GwHello{CallId: id, ClientName: c.opts.name, Heartbeat: durationpb.New(c.opts.heartbeat), Acks: true,
 			MaxReceive: int64(gateway.GRPCLimit(c.opts.maxMessage))} // a new one each time: the last may still be on its way out
-		actx, cancel := context.WithTimeout(ctx, wait)
+		lctx, stop := context.WithCancelCause(ctx)
+		c.mu.Lock()
+		losses := c.dialLosses
+		c.helloStop = stop
+		c.mu.Unlock()
+		actx, cancel := context.WithTimeout(lctx, wait)
 		res, err := c.callAs(actx, id, msg)
 		timedOut := actx.Err() != nil
 		cancel()
+		c.mu.Lock()
+		c.helloStop = nil
+		lostNow := c.dialLosses > losses
+		why := c.dialLossWhy
+		c.mu.Unlock()
+		stop(nil)
+		if lostNow && ctx.Err() == nil && (err != nil || !timedOut) {
+			if losses+1 >= maxDialLosses {
+				return nil, fmt.Errorf("%w: node %s lost while dialing, %d times: %s", ErrNodeLost, c.addr, losses+1, why)
+			}
+			if perr := probe(ctx, c.addr, c.opts.clientTLS); perr != nil {
+				return nil, fmt.Errorf("%w: node %s lost while dialing: %s; %w", ErrNodeLost, c.addr, why, perr)
+			}
+			continue // through the next writer, at once
+		}
 		if err == nil || !timedOut || ctx.Err() != nil {
 			return answer[*exov1.GwWelcome](res, err)
 		}
 		wait = min(2*wait, helloRetryMax)
 	}
+}
+
+// maxDialLosses bounds how often a Dial says hello again after the loss
+// of the node's endpoint (hello).
+const maxDialLosses = 3
+
+// errDialLoss is the cause with which a loss of the node's endpoint cuts
+// a waiting hello short.
+var errDialLoss = errors.New("the node's endpoint was lost while dialing")
+
+// lostWhileDialing counts a loss of the node's endpoint and says whether
+// the client was still dialing; then it cuts the waiting hello short (it
+// says hello again) instead of ending the client.
+func (c *Client) lostWhileDialing(why string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != clientDialing {
+		return false
+	}
+	c.dialLosses++
+	c.dialLossWhy = why
+	if c.helloStop != nil {
+		c.helloStop(errDialLoss)
+	}
+	return true
 }
 
 // answer returns a call's answer as the reply type T of its request, or
@@ -1161,11 +1231,11 @@ func (c *Client) Close() error {
 func (c *Client) end(st clientState, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.state != clientConnected {
+	if c.state != clientConnected && c.state != clientDialing {
 		return
 	}
 	c.state, c.endErr = st, err
-	close(c.ended) // sole sender: end, under mu, only from clientConnected
+	close(c.ended) // sole sender: end, under mu, only from clientDialing or clientConnected
 	now := time.Now()
 	handOver := st == clientLost && c.onLost != nil
 	for id, f := range c.tasks {
@@ -1217,8 +1287,13 @@ func (c *Client) lost(why string) {
 
 // Internal messages of the client actor.
 type (
-	beatT    struct{}
-	nodeGone struct{ why string }
+	beatT struct{}
+	// nodeGone: the node is gone, as why says; addrGone when this
+	// process's endpoint of its address terminated.
+	nodeGone struct {
+		why      string
+		addrGone bool
+	}
 )
 
 var beat = &beatT{}
@@ -1237,29 +1312,53 @@ type clientActor struct {
 	// client's own stall. A late tick pings without judging
 	// (internal/lateticks).
 	beats lateticks.Judge
+	// watching: the actor watches the node's gateway, from the welcome
+	// on (watchGateway). addrGone: this process's endpoint of the node's
+	// address terminated (its watcher forgot every watch), so Stopping
+	// does not unwatch: an Unwatch to a dead address starts a writer that
+	// fails its connect for 2 s and then reports the address terminated,
+	// which a Dial of a node started again on that address would meet
+	// (hello).
+	watching, addrGone bool
 }
+
+// watchGateway tells the client actor to watch the node's gateway; Dial
+// sends it once the node welcomed the client. Not before: a watch sent
+// while dialing could go into a writer that fails its connect to a dead
+// node on the same address (hello), whose dead letter answers it with a
+// Terminated (NotFound) that could arrive after the welcome and end a
+// live client as lost.
+type watchGateway struct{}
 
 // Receive implements actor.Actor.
 func (a *clientActor) Receive(ctx actor.Context) {
 	c := a.c
 	switch m := ctx.Message().(type) {
-	case *actor.Started:
+	case *watchGateway:
+		a.watching = true
 		ctx.Watch(c.gw)
 	case *actor.Stopping:
 		// protoactor does not drop an actor's watches when it stops: the
 		// process's endpoint watcher of the node's address would keep one
 		// entry per Client ever closed, for as long as that endpoint lives
 		// (the process's life, when the node stays up).
-		ctx.Unwatch(c.gw)
+		if a.watching && !a.addrGone {
+			ctx.Unwatch(c.gw)
+		}
 	case *actor.Terminated:
 		if m.Who.Equal(c.gw) {
 			// A system message, handled before the user messages already
 			// in the mailbox: the last task outcomes and the node's "shut
 			// down" note its gateway sent before it stopped may wait there.
 			// Queued behind them, the loss comes after them.
-			ctx.Send(ctx.Self(), &nodeGone{why: fmt.Sprintf("its gateway terminated (%s)", m.Why)})
+			ctx.Send(ctx.Self(), &nodeGone{why: fmt.Sprintf("its gateway terminated (%s)", m.Why),
+				addrGone: m.Why == actor.TerminatedReason_AddressTerminated})
 		}
 	case *nodeGone:
+		if c.lostWhileDialing(m.why) {
+			return // hello says hello again, through the next writer
+		}
+		a.addrGone = a.addrGone || m.addrGone
 		c.lost(m.why)
 		c.mu.Lock()
 		if ch := c.pending[c.noteByeID]; ch != nil && c.noteBye != nil {

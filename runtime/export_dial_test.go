@@ -16,3 +16,11 @@ func HelloTimeout(addr, listen string, withTLS bool, err error) error {
 // ActorIDForTest is the ID of the client's session actor, by which the
 // node keys its session.
 func (c *Client) ActorIDForTest() string { return c.self.Id }
+
+// DialLossesForTest is how often the node's endpoint was lost while this
+// client dialed (each made the dial say hello again).
+func (c *Client) DialLossesForTest() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dialLosses
+}
