@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/exo-actors/exo-actors/internal/frame"
 	"github.com/exo-actors/exo-actors/internal/protocol"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -200,7 +201,7 @@ func runTask(s *session, id string, maxTokens int, limit time.Duration) *taskLif
 	for {
 		env, err := s.frame(time.Until(deadline), true)
 		if err != nil {
-			l.err = fmt.Errorf("task %s: %v after %d frames (%s)", id, err, len(l.frames), s.describeEnd())
+			l.err = fmt.Errorf("task %s, %s: %v (%s)", id, framesSoFar(len(l.frames), err), err, s.describeEnd())
 			return l
 		}
 		l.frames = append(l.frames, describe(env))
@@ -230,6 +231,21 @@ func runTask(s *session, id string, maxTokens int, limit time.Duration) *taskLif
 			return l
 		}
 	}
+}
+
+// framesSoFar says where in a task's frames (n of them so far, heartbeats
+// aside) err came. A frame error's number counts the whole stream since
+// the runner started, which a trial's reader took for a contradiction
+// ("frame 17 at byte 192: … after 0 frames").
+func framesSoFar(n int, err error) string {
+	where := "before any frame of it"
+	if n > 0 {
+		where = fmt.Sprintf("after %d of its frames", n)
+	}
+	if fe := (*frame.Error)(nil); errors.As(err, &fe) {
+		where += " (heartbeats aside; a frame's number counts every frame since the runner started)"
+	}
+	return where
 }
 
 // summary shortens a task's frames for evidence: the first and last few.

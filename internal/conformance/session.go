@@ -151,8 +151,11 @@ func start(sp *proc.Spawner, cfg *Config, name string) (*session, error) {
 
 // takeStderr keeps the last stderrTail lines the runner wrote
 // (proc.StderrReady).
-func (s *session) takeStderr() {
-	lines, dropped := s.p.TakeStderr()
+func (s *session) takeStderr() { s.addStderr(s.p.TakeStderr()) }
+
+// addStderr keeps lines, which came after dropped lines that the process's
+// stderr buffer dropped unread (its oldest).
+func (s *session) addStderr(lines []proc.StderrLine, dropped int) {
 	// The dropped lines are the oldest, before these: counted, so that the
 	// "(N lines)" between the error line and the tail stays true under a
 	// flood (a review).
