@@ -61,6 +61,15 @@ type HTTPConfig struct {
 	// most 5 s): a client that stops reading is cut off then and its
 	// handler and connection are freed. Default 30s.
 	WriteTimeout time.Duration
+	// AllowHosts names the hosts, beside loopback names and the machine's
+	// own name, that the endpoints answer as a request's Host when they
+	// listen on loopback (a guard against DNS rebinding refuses any other
+	// with 403): the names a reverse proxy on this machine passes on as
+	// Host (Caddy passes the client's by default; nginx its upstream's
+	// unless told otherwise). Host names or IP addresses, without scheme,
+	// port or path, e.g. "metrics.example.com"; New refuses any other form.
+	// On an address that is not loopback every Host is answered.
+	AllowHosts []string
 }
 
 // setupHealth validates the health configuration and installs the metrics

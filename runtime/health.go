@@ -14,6 +14,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors/health"
 	"github.com/exo-actors/exo-actors/internal/errjoin"
 	"github.com/exo-actors/exo-actors/internal/httpapi"
+	"github.com/exo-actors/exo-actors/internal/httpserve"
 )
 
 // HealthConfig configures the health monitor (Config.Health): the score's
@@ -123,6 +124,15 @@ type HTTPConfig struct {
 	// most 5 s): a client that stops reading is cut off then and its
 	// handler and connection are freed. Default 30s.
 	WriteTimeout time.Duration
+	// AllowHosts names the hosts, beside loopback names and the machine's
+	// own name, that the endpoints answer as a request's Host when they
+	// listen on loopback (a guard against DNS rebinding refuses any other
+	// with 403): the names a reverse proxy on this machine passes on as
+	// Host (Caddy passes the client's by default; nginx its upstream's
+	// unless told otherwise). Host names or IP addresses, without scheme,
+	// port or path, e.g. "metrics.example.com"; New refuses any other form.
+	// On an address that is not loopback every Host is answered.
+	AllowHosts []string
 }
 
 // WebhookConfig configures the alert webhook: every health alert and
@@ -425,6 +435,11 @@ func (s *System) HTTPAddr() string {
 }
 
 func (s *System) startHTTP(cfg Config) error {
+	for i, h := range cfg.Health.HTTP.AllowHosts {
+		if err := httpserve.CheckHostName(h); err != nil {
+			return errjoin.Tag(ErrInvalidConfig, fmt.Errorf("Health.HTTP.AllowHosts[%d]: %w", i, err))
+		}
+	}
 	if cfg.Health.HTTP.Addr == "" {
 		return nil
 	}

@@ -97,6 +97,9 @@ func TestNewBadConfigWrapsErrInvalidConfig(t *testing.T) {
 		{"webhook", func(c *exo.Config) { c.Health.Webhook.URL = "127.0.0.1:9000/alerts" }, "Health.Webhook.URL "},
 		{"builtin binary", func(c *exo.Config) { c.BuiltinBinary = "/nope/exo" }, `BuiltinBinary "/nope/exo": `},
 		{"http addr", func(c *exo.Config) { c.Health.HTTP.Addr = "127.0.0.1:99999" }, "Health.HTTP.Addr: "},
+		{"http allow hosts", func(c *exo.Config) {
+			c.Health.HTTP.Addr, c.Health.HTTP.AllowHosts = "127.0.0.1:0", []string{"metrics.example.com", "http://proxy"}
+		}, `Health.HTTP.AllowHosts[1]: "http://proxy": ':' is not a host name's character`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := newRefused(t, tc.mod, tc.want); !errors.Is(err, exo.ErrInvalidConfig) || !strings.HasPrefix(err.Error(), tc.want) {

@@ -30,6 +30,7 @@ type demoOptions struct {
 	layDelay time.Duration
 	http     string         // --http: serve the endpoints and run the hang scenario (demo_health.go)
 	httpAny  bool           // --http-allow-remote: allow a non-loopback --http host (node_http.go)
+	httpHost []string       // --http-allow-host: Host names answered on loopback (node_http.go)
 	hold     time.Duration  // --hold: keep serving this long after the scenario
 	ui       uiOptions      // --ui: the web page of the tree (demo_ui.go)
 	live     string         // --live: auto, table, lines, off (demo_live.go)
@@ -100,7 +101,7 @@ func newDemoCommand(e *env) *cobra.Command {
 	f.DurationVar(&o.layDelay, "layer-delay", 60*time.Millisecond, "delay per loaded layer")
 	f.StringVar(&o.fault, "runner-fault", "", "a fault for the healthy runners (e.g. ignore-shutdown:forever, to see a forced shutdown)")
 	f.StringVar(&o.http, "http", "", "serve /healthz /readyz /metrics /status on `ADDR` (loopback, e.g. 127.0.0.1:9464; see --http-allow-remote) and add a scenario: a runner made to hang, recovered by the health monitor")
-	addHTTPAllowRemoteFlag(f, &o.httpAny)
+	addHTTPAllowFlags(f, &o.httpAny, &o.httpHost)
 	f.DurationVar(&o.hold, "hold", 0, "with --http or --ui: keep serving this long after the scenario, before the shutdown (Ctrl-C ends it; with --ui the default is until Ctrl-C)")
 	addUIFlags(f, &o.ui)
 	addClusterFlags(f, &o.cluster)

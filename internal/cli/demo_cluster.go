@@ -90,7 +90,7 @@ func (o *clusterOptions) check(f *pflag.FlagSet, runners int) error {
 	if runners < 1 || runners > 8 {
 		return usageErrorf("--runners %d: with --nodes > 1 want 1 to 8 runners per node", runners)
 	}
-	for _, n := range []string{"http", "http-allow-remote", "hold", "runner-fault", "tokens", "layers", "token-delay", "layer-delay"} {
+	for _, n := range []string{"http", "http-allow-remote", "http-allow-host", "hold", "runner-fault", "tokens", "layers", "token-delay", "layer-delay"} {
 		if f.Changed(n) {
 			if n == "hold" {
 				// The cluster demo's page lives as long as the demo: say

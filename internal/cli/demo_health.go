@@ -12,7 +12,7 @@ import (
 const demoHealthInterval = 500 * time.Millisecond
 
 func (o demoOptions) checkHealthFlags() error {
-	if err := checkHTTPFlag(o.http, o.httpAny); err != nil { // node_http.go
+	if err := checkHTTPFlag(o.http, o.httpAny, o.httpHost); err != nil { // node_http.go
 		return err
 	}
 	if err := checkAddrsApart(o.http, "--ui", o.ui.addr); err != nil {
@@ -31,7 +31,7 @@ func (o demoOptions) checkHealthFlags() error {
 // runner is recovered (after 3 unhealthy checks) before its own heartbeat
 // watchdog (5 s) fails it.
 func (o demoOptions) healthConfig() exo.HealthConfig {
-	return exo.HealthConfig{HealthSettings: exo.HealthSettings{Interval: demoHealthInterval}, HTTP: exo.HTTPConfig{Addr: o.http}}
+	return exo.HealthConfig{HealthSettings: exo.HealthSettings{Interval: demoHealthInterval}, HTTP: exo.HTTPConfig{Addr: o.http, AllowHosts: o.httpHost}}
 }
 
 // printHealth prints the health events of the runner the hang scenario

@@ -19,27 +19,31 @@ import (
 // /healthz, /readyz, /metrics and /status endpoints (internal/httpapi), as
 // `exo-actors demo --http` serves them.
 type httpOpts struct {
-	addr        string // --http: serve the endpoints on this address
-	allowRemote bool   // --http-allow-remote: allow a non-loopback --http host
-	webhook     string // --alert-webhook: POST every alert to this URL
+	addr        string   // --http: serve the endpoints on this address
+	allowRemote bool     // --http-allow-remote: allow a non-loopback --http host
+	allowHosts  []string // --http-allow-host: Host names answered on loopback (HTTPConfig.AllowHosts)
+	webhook     string   // --alert-webhook: POST every alert to this URL
 }
 
-// addNodeHTTPFlags registers the node's --http and --http-allow-remote.
+// addNodeHTTPFlags registers the node's --http, --http-allow-remote and
+// --http-allow-host.
 func addNodeHTTPFlags(f *pflag.FlagSet, o *httpOpts) {
 	f.StringVar(&o.addr, "http", "", "serve /healthz /readyz /metrics /status on `ADDR` (loopback, e.g. 127.0.0.1:9464; :PORT means 127.0.0.1:PORT, port 0 any; the address is printed)")
-	addHTTPAllowRemoteFlag(f, &o.allowRemote)
+	addHTTPAllowFlags(f, &o.allowRemote, &o.allowHosts)
 	f.StringVar(&o.webhook, "alert-webhook", "", "POST each alert (health alerts and escalations, JSON) to `URL` (http:// or https://; docs/operations.md, \"Webhook\")")
 }
 
-// addHTTPAllowRemoteFlag registers --http-allow-remote (node and demo).
-func addHTTPAllowRemoteFlag(f *pflag.FlagSet, allow *bool) {
+// addHTTPAllowFlags registers --http-allow-remote and --http-allow-host
+// (node and demo).
+func addHTTPAllowFlags(f *pflag.FlagSet, allow *bool, hosts *[]string) {
 	f.BoolVar(allow, "http-allow-remote", false, "with --http: allow an address that is not loopback (the endpoints have no authentication)")
+	f.StringSliceVar(hosts, "http-allow-host", nil, "with --http on loopback: also answer requests whose Host is `NAME` (repeat, or NAME,NAME), e.g. the name a reverse proxy on this machine passes on; any other name but loopback names and the machine's own gets 403 (a guard against DNS rebinding)")
 }
 
 // checkHTTP refuses a bad --http address, or one that clashes with --ui
 // or --listen, before anything starts.
 func (o nodeOptions) checkHTTP() error {
-	if err := checkHTTPFlag(o.http.addr, o.http.allowRemote); err != nil {
+	if err := checkHTTPFlag(o.http.addr, o.http.allowRemote, o.http.allowHosts); err != nil {
 		return err
 	}
 	if err := exo.CheckWebhookURL(o.http.webhook); err != nil {
@@ -51,16 +55,25 @@ func (o nodeOptions) checkHTTP() error {
 	return checkAddrsApart(o.http.addr, "--listen", o.listen)
 }
 
-// checkHTTPFlag is the check of --http and --http-allow-remote, for the
-// node and the demo: a host:port, on loopback unless allowed. As --ui's
-// check does, it refuses a host that is not loopback: the endpoints have no
-// authentication and /status shows pids, error messages and alerts.
-func checkHTTPFlag(addr string, allowRemote bool) error {
+// checkHTTPFlag is the check of --http, --http-allow-remote and
+// --http-allow-host, for the node and the demo: a host:port, on loopback
+// unless allowed. As --ui's check does, it refuses a host that is not
+// loopback: the endpoints have no authentication and /status shows pids,
+// error messages and alerts.
+func checkHTTPFlag(addr string, allowRemote bool, allowHosts []string) error {
 	if addr == "" {
 		if allowRemote {
 			return usageErrorf("--http-allow-remote needs --http ADDR")
 		}
+		if len(allowHosts) > 0 {
+			return usageErrorf("--http-allow-host needs --http ADDR")
+		}
 		return nil
+	}
+	for _, h := range allowHosts {
+		if err := httpserve.CheckHostName(h); err != nil {
+			return &UsageError{Err: fmt.Errorf("--http-allow-host %w", err)}
+		}
 	}
 	if _, err := httpapi.ListenAddr(addr); err != nil {
 		return &UsageError{Err: fmt.Errorf("--http: %w", err)}
@@ -77,7 +90,7 @@ func checkHTTPFlag(addr string, allowRemote bool) error {
 func (o httpOpts) healthConfig() exo.HealthConfig {
 	// Ready with no runner: its clients place them, and a readiness probe
 	// that waited for one would keep every client away (a deadlock).
-	return exo.HealthConfig{HTTP: exo.HTTPConfig{Addr: o.addr, NoRunnersNeeded: true}, Webhook: exo.WebhookConfig{URL: o.webhook}}
+	return exo.HealthConfig{HTTP: exo.HTTPConfig{Addr: o.addr, NoRunnersNeeded: true, AllowHosts: o.allowHosts}, Webhook: exo.WebhookConfig{URL: o.webhook}}
 }
 
 // startError is what the command says when exo.New failed; prefix names

@@ -137,6 +137,13 @@ func TestHTTPFlagRefusesRemoteHost(t *testing.T) {
 		{[]string{"demo", "--http-allow-remote"}, "exo-actors: --http-allow-remote needs --http ADDR (see 'exo-actors demo --help')\n"},
 		{[]string{"node", "--name", "a", "--config", conf, "--http-allow-remote"}, "exo-actors: --http-allow-remote needs --http ADDR (see 'exo-actors node --help')\n"},
 		{[]string{"demo", "--nodes", "3", "--http-allow-remote"}, "exo-actors: --http-allow-remote works only with --nodes 1 (see 'exo-actors demo --help')\n"},
+		{[]string{"demo", "--http-allow-host", "metrics.example.com"}, "exo-actors: --http-allow-host needs --http ADDR (see 'exo-actors demo --help')\n"},
+		{[]string{"node", "--name", "a", "--config", conf, "--http-allow-host", "m.example"}, "exo-actors: --http-allow-host needs --http ADDR (see 'exo-actors node --help')\n"},
+		{[]string{"node", "--name", "a", "--config", conf, "--http", "127.0.0.1:0", "--http-allow-host", "https://metrics.example.com"},
+			`exo-actors: --http-allow-host "https://metrics.example.com": ':' is not a host name's character: want a host name as a Host header carries it, without scheme, port or path (e.g. metrics.example.com) (see 'exo-actors node --help')` + "\n"},
+		{[]string{"demo", "--http", "127.0.0.1:0", "--http-allow-host", "m.example:9464"},
+			`exo-actors: --http-allow-host "m.example:9464": ':' is not a host name's character: want a host name as a Host header carries it, without scheme, port or path (e.g. metrics.example.com) (see 'exo-actors demo --help')` + "\n"},
+		{[]string{"demo", "--nodes", "3", "--http-allow-host", "m.example"}, "exo-actors: --http-allow-host works only with --nodes 1 (see 'exo-actors demo --help')\n"},
 		{[]string{"demo", "--nodes", "3", "--hold", "30s"}, "exo-actors: --hold works only with --nodes 1; the cluster demo (and its --ui page) runs for --duration (12s by default, e.g. --duration 5m) and then shuts down (see 'exo-actors demo --help')\n"},
 	} {
 		if code, stderr := runCLI(t, c.args...); code != ExitUsage || stderr != c.want {
@@ -147,7 +154,7 @@ func TestHTTPFlagRefusesRemoteHost(t *testing.T) {
 		addr  string
 		allow bool
 	}{{"127.0.0.1:0", false}, {":9464", false}, {"localhost:9464", false}, {"[::1]:9464", false}, {"0.0.0.0:9464", true}} {
-		if err := checkHTTPFlag(ok.addr, ok.allow); err != nil {
+		if err := checkHTTPFlag(ok.addr, ok.allow, []string{"metrics.example.com", "10.0.0.7", "[::1]", "node_1.internal."}); err != nil {
 			t.Errorf("--http %s (allow remote %v): %v", ok.addr, ok.allow, err)
 		}
 	}

@@ -56,23 +56,31 @@ func TestHostGuard(t *testing.T) {
 	for _, c := range []struct {
 		addr, host string
 		code       int
+		allow      []string
 	}{
-		{"127.0.0.1:9464", "127.0.0.1:9464", 200}, // a scrape by IP:port, exo-actors status --addr
-		{"127.0.0.1:9464", "localhost:9464", 200},
-		{"127.0.0.1:9464", "[::1]:9464", 200},
-		{"127.0.0.1:9464", "127.0.0.1", 200},
-		{"127.0.0.1:9464", "", 200}, // HTTP/1.0 without Host: no browser
-		{"127.0.0.1:9464", "evil.example:9464", 403},
-		{"127.0.0.1:9464", "127.0.0.1.evil.example:9464", 403},
-		{"127.0.0.1:9464", "10.0.0.1:9464", 403},
-		{":9464", "evil.example:9464", 403}, // :PORT listens on 127.0.0.1
-		{"localhost:9464", "evil.example:9464", 403},
-		{"", "evil.example:9464", 403}, // Handler without an address: as on loopback
-		{"0.0.0.0:9464", "evil.example:9464", 200},
-		{"0.0.0.0:9464", "node-a.example:9464", 200},
-		{"192.0.2.1:9464", "192.0.2.1:9464", 200},
+		// A reverse proxy on this machine that passes the client's Host
+		// on (Caddy's default): answered when named in AllowHosts, in any
+		// case, with any port or a trailing dot; no other name with it.
+		{"127.0.0.1:9464", "metrics.example.com", 200, []string{"metrics.example.com"}},
+		{"127.0.0.1:9464", "Metrics.Example.com.:443", 200, []string{"proxy.example", "metrics.example.com"}},
+		{"127.0.0.1:9464", "evil.example", 403, []string{"metrics.example.com"}},
+		{"127.0.0.1:9464", "127.0.0.1:9464", 200, []string{"metrics.example.com"}},
+		{"127.0.0.1:9464", "127.0.0.1:9464", 200, nil}, // a scrape by IP:port, exo-actors status --addr
+		{"127.0.0.1:9464", "localhost:9464", 200, nil},
+		{"127.0.0.1:9464", "[::1]:9464", 200, nil},
+		{"127.0.0.1:9464", "127.0.0.1", 200, nil},
+		{"127.0.0.1:9464", "", 200, nil}, // HTTP/1.0 without Host: no browser
+		{"127.0.0.1:9464", "evil.example:9464", 403, nil},
+		{"127.0.0.1:9464", "127.0.0.1.evil.example:9464", 403, nil},
+		{"127.0.0.1:9464", "10.0.0.1:9464", 403, nil},
+		{":9464", "evil.example:9464", 403, nil}, // :PORT listens on 127.0.0.1
+		{"localhost:9464", "evil.example:9464", 403, nil},
+		{"", "evil.example:9464", 403, nil}, // Handler without an address: as on loopback
+		{"0.0.0.0:9464", "evil.example:9464", 200, nil},
+		{"0.0.0.0:9464", "node-a.example:9464", 200, nil},
+		{"192.0.2.1:9464", "192.0.2.1:9464", 200, nil},
 	} {
-		h := httpapi.Handler(n.Node, actors.HTTPConfig{Addr: c.addr, NoRunnersNeeded: true})
+		h := httpapi.Handler(n.Node, actors.HTTPConfig{Addr: c.addr, NoRunnersNeeded: true, AllowHosts: c.allow})
 		for _, path := range []string{"/healthz", "/readyz", "/metrics", "/status"} {
 			r := httptest.NewRequest(http.MethodGet, path, nil)
 			r.Host = c.host
@@ -87,8 +95,12 @@ func TestHostGuard(t *testing.T) {
 				if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
 					t.Errorf("listening on %q, GET %s with Host %q: refused with %q: %v", c.addr, path, c.host, w.Body, err)
 				}
-				for _, says := range []string{fmt.Sprintf("host %q refused", c.host), "loopback names only", "DNS rebinding",
-					"ask for http://127.0.0.1:PORT" + path, "--http-allow-remote", "HTTPConfig.Addr"} {
+				names := "loopback names only"
+				if c.allow != nil {
+					names = "this machine's own name) and " + strings.Join(c.allow, ", ") + " only"
+				}
+				for _, says := range []string{fmt.Sprintf("host %q refused", c.host), names, "DNS rebinding",
+					"ask for http://127.0.0.1:PORT" + path, "--http-allow-remote", "HTTPConfig.Addr", "HTTPConfig.AllowHosts (--http-allow-host NAME)"} {
 					if !strings.Contains(body.Error, says) {
 						t.Errorf("listening on %q, GET %s with Host %q refused without %q: %s", c.addr, path, c.host, says, body.Error)
 					}

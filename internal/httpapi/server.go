@@ -78,7 +78,8 @@ func Handler(n *actors.Node, cfg actors.HTTPConfig) http.Handler {
 	// --ui-allow-remote.
 	if host, _, err := net.SplitHostPort(cfg.Addr); err != nil || httpserve.LoopbackHost(host) {
 		return httpserve.LoopbackNamesOnly(mux, "the endpoints listen on loopback and answer",
-			"serve them on an address that is not loopback, where any Host is answered (--http ADDR --http-allow-remote; a host's HTTPConfig.Addr)")
+			"name the host they are asked by in HTTPConfig.AllowHosts (--http-allow-host NAME), or serve them on an address that is not loopback, where any Host is answered (--http ADDR --http-allow-remote; a host's HTTPConfig.Addr)",
+			cfg.AllowHosts...)
 	}
 	return mux
 }

@@ -36,10 +36,21 @@ func LoopbackHost(host string) bool {
 // The machine's own host name (os.Hostname, as `curl http://$(hostname):PORT`
 // or a Prometheus target of that name sends it) is answered too: a page
 // elsewhere cannot make a browser send it, as its own name is not that.
-func LoopbackNamesOnly(h http.Handler, server, otherwise string) http.Handler {
+// So are the names in also (CheckHostName's form; compared without case,
+// port or trailing dot): the names a reverse proxy on this machine passes
+// on as Host (Caddy passes the client's by default).
+func LoopbackNamesOnly(h http.Handler, server, otherwise string, also ...string) http.Handler {
 	self, _ := os.Hostname() // once: a syscall per request is not needed
+	allowed := func(host string) bool {
+		for _, a := range also {
+			if strings.EqualFold(host, requestHost(a)) {
+				return true
+			}
+		}
+		return false
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if host := requestHost(r.Host); LoopbackHost(host) || self != "" && strings.EqualFold(host, self) {
+		if host := requestHost(r.Host); LoopbackHost(host) || self != "" && strings.EqualFold(host, self) || allowed(host) {
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -47,14 +58,45 @@ func LoopbackNamesOnly(h http.Handler, server, otherwise string) http.Handler {
 		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 			local = a.String()
 		}
-		msg := fmt.Sprintf("host %q refused: %s to loopback names only (127.0.0.1, [::1], localhost, this machine's own name), a guard against DNS rebinding; "+
+		names := "loopback names only (127.0.0.1, [::1], localhost, this machine's own name)"
+		if len(also) > 0 {
+			names = fmt.Sprintf("loopback names (127.0.0.1, [::1], localhost, this machine's own name) and %s only", strings.Join(also, ", "))
+		}
+		msg := fmt.Sprintf("host %q refused: %s to %s, a guard against DNS rebinding; "+
 			"ask for http://%s%s (a proxy in front: send the address it forwards to as Host), or %s",
-			r.Host, server, local, r.URL.EscapedPath(), otherwise)
+			r.Host, server, names, local, r.URL.EscapedPath(), otherwise)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusForbidden)
 		_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 	})
+}
+
+// CheckHostName checks a name for LoopbackNamesOnly's also: a host name or
+// an IP address as a Host header carries it, without scheme, port, path or
+// wildcard (e.g. "metrics.example.com").
+func CheckHostName(name string) error {
+	const want = "want a host name as a Host header carries it, without scheme, port or path (e.g. metrics.example.com)"
+	if name == "" {
+		return fmt.Errorf("empty name: %s", want)
+	}
+	if ip := net.ParseIP(strings.Trim(name, "[]")); ip != nil {
+		return nil
+	}
+	if len(name) > 253 {
+		return fmt.Errorf("%q: %d bytes, longer than a host name may be (253): %s", name[:40]+"…", len(name), want)
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(name, "."), ".") {
+		if label == "" || len(label) > 63 {
+			return fmt.Errorf("%q: an empty label or one longer than 63 bytes: %s", name, want)
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return fmt.Errorf("%q: %q is not a host name's character: %s", name, c, want)
+			}
+		}
+	}
+	return nil
 }
 
 // requestHost is the host of a Host header, without its port, the

@@ -35,3 +35,29 @@ func TestLoopbackNamesOnlyAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckHostName: HTTPConfig.AllowHosts and --http-allow-host take host
+// names and IP addresses as a Host header carries them, and refuse a
+// scheme, a port, a path, a wildcard or an empty name with what to write.
+func TestCheckHostName(t *testing.T) {
+	for _, ok := range []string{"metrics.example.com", "METRICS.example.com.", "node_1", "10.0.0.7", "::1", "[::1]", "xn--bcher-kva.example"} {
+		if err := httpserve.CheckHostName(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for name, says := range map[string]string{
+		"":                        "empty name",
+		"https://m.example":       `':' is not a host name's character`,
+		"m.example:9464":          `':' is not a host name's character`,
+		"m.example/metrics":       `'/' is not a host name's character`,
+		"*.example.com":           `'*' is not a host name's character`,
+		"m..example":              "an empty label",
+		strings.Repeat("a", 64):   "longer than 63 bytes",
+		strings.Repeat("a.", 130): "longer than a host name may be (253)",
+	} {
+		err := httpserve.CheckHostName(name)
+		if err == nil || !strings.Contains(err.Error(), says) || !strings.Contains(err.Error(), "e.g. metrics.example.com") {
+			t.Errorf("%.40q: %v; want an error saying %q and what to write", name, err, says)
+		}
+	}
+}
