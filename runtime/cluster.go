@@ -319,7 +319,7 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 		prov = p
 	}
 	mcfg := membership.Config{Cluster: cfg.Cluster, Provider: prov, Peers: cfg.Peers, EtcdEndpoints: cfg.EtcdEndpoints,
-		EtcdBaseKey: cfg.EtcdBaseKey, Refresh: cfg.Refresh}
+		EtcdBaseKey: cfg.EtcdBaseKey, Refresh: cfg.Refresh, GoAPI: true}
 	if cfg.Cluster == "" {
 		return nil, errors.New("ClusterConfig.Cluster is empty: name the cluster the nodes joined (their --cluster)")
 	}
@@ -349,8 +349,9 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 	cctx, cancel := context.WithCancel(context.Background())
 	cc := &ClusterClient{cfg: cfg, mcfg: mcfg, eh: eh, bound: clientDetectionBound(mcfg, cfg.Poll), ctx: cctx, cancel: cancel, http: newReadClient(),
 		members: map[string]*memberConn{}, dead: map[string]bool{}, joining: map[string]bool{}, runners: map[string]*clusterRunner{}, tasks: map[*clusterTask]struct{}{}}
+	var last error // the last read's error that the dial's end did not cut short
 	for {
-		err := cc.refresh(ctx)
+		st, err := cc.refreshStatus(ctx)
 		cc.mu.Lock()
 		n, joining := len(cc.members), len(cc.joining)
 		cc.mu.Unlock()
@@ -358,13 +359,21 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 			break
 		}
 		if err == nil {
-			err = fmt.Errorf("cluster %s has no member with a gateway yet", cfg.Cluster)
+			err = noMemberYet(mcfg, st)
 		}
 		var other *otherClusterError
-		if errors.As(err, &other) && other.all {
+		if errors.As(err, &other) && other.all || errors.Is(err, membership.ErrNotEtcd) {
 			cc.Close()
 			return nil, fmt.Errorf("dial cluster %s: %w", cfg.Cluster, err) // waiting changes nothing
 		}
+		if ctx.Err() != nil && last != nil {
+			// A read cut short by the dial's own end says nothing of the
+			// cluster: "read members … from etcd: context deadline
+			// exceeded" blamed an etcd that had answered every read before
+			// with no member (a new user's trial: a misspelt cluster).
+			err = last
+		}
+		last = err
 		select {
 		case <-ctx.Done():
 			cc.Close()
@@ -385,6 +394,31 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 	// other means leaves the live state (noteRunners).
 	go cc.every(cc.cfg.Reconcile, cc.checkRunners) // owner: cc; Close cancels and waits
 	return cc, nil
+}
+
+// noMemberYet says why a read of the membership that worked gave the dial
+// no member to connect to: with etcd, where in etcd it looked and which
+// other clusters etcd holds (a misspelt ClusterConfig.Cluster joins no
+// one: etcd takes any name, so the dial waits for members that may be
+// starting, and its ctx's end says this).
+func noMemberYet(mcfg membership.Config, st membership.Status) error {
+	if mcfg.Provider != membership.ProviderEtcd || len(st.Members) > 0 {
+		return fmt.Errorf("cluster %s has no member with a gateway yet", mcfg.Cluster)
+	}
+	base := mcfg.EtcdBaseKey
+	if base == "" {
+		base = membership.DefaultEtcdBaseKey
+	}
+	why := fmt.Sprintf("etcd at %s answered, and no member of cluster %s is registered under %s/%s/",
+		strings.Join(mcfg.EtcdEndpoints, ","), mcfg.Cluster, base, mcfg.Cluster)
+	if o := st.DescribeOtherClusters(); o != "" {
+		return fmt.Errorf("%s; %s: set ClusterConfig.Cluster to the nodes' --cluster", why, o)
+	}
+	if st.EtcdClusters != nil { // read, and empty
+		why += fmt.Sprintf(", nor any other cluster under %s/", base)
+	}
+	return fmt.Errorf("%s: start the nodes with --cluster %s --cluster-provider etcd, or check ClusterConfig.Cluster and ClusterConfig.EtcdBaseKey (the nodes' --etcd-base-key)",
+		why, mcfg.Cluster)
 }
 
 // DetectionBound is the bound from a member's death (kill -9) or freeze
@@ -592,16 +626,22 @@ func (cc *ClusterClient) pollOnce() {
 
 // refresh reads the membership once and applies it (applyView).
 func (cc *ClusterClient) refresh(ctx context.Context) error {
+	_, err := cc.refreshStatus(ctx)
+	return err
+}
+
+// refreshStatus is refresh, returning the membership it read too.
+func (cc *ClusterClient) refreshStatus(ctx context.Context) (membership.Status, error) {
 	st, err := cc.readStatus(ctx)
 	if err != nil {
-		return err
+		return st, err
 	}
 	inView, err := viewOf(st)
 	if err != nil {
-		return err
+		return st, err
 	}
 	cc.applyView(inView)
-	return nil
+	return st, nil
 }
 
 // applyView takes one read of the membership (the members with a gateway,

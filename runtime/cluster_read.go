@@ -127,7 +127,7 @@ func (cc *ClusterClient) readStatus(ctx context.Context) (membership.Status, err
 		cc.mu.Unlock()
 	}
 	if answered == 0 {
-		return st, membership.NoAnswer(st.Cluster, views)
+		return st, cc.mcfg.NoAnswer(views)
 	}
 	sort.Slice(st.Members, func(i, j int) bool { return st.Members[i].ID < st.Members[j].ID })
 	return st, nil
@@ -149,7 +149,10 @@ func newReadClient() *http.Client {
 	} else {
 		tr = &http.Transport{Proxy: http.ProxyFromEnvironment, IdleConnTimeout: 90 * time.Second}
 	}
-	return &http.Client{Timeout: 2 * time.Second, Transport: tr}
+	// Reads held back until the request is out: a peer that speaks first
+	// (a node's gateway given as a peer) would make net/http log an
+	// "Unsolicited response" line into the host's output.
+	return &http.Client{Timeout: 2 * time.Second, Transport: membership.WriteFirst(tr)}
 }
 
 // closeReads closes the idle connections of the membership reads; Close

@@ -1,14 +1,9 @@
 package runtime_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -597,62 +592,9 @@ func TestClusterFailoverEtcd(t *testing.T) {
 	t.Logf("whole test %v", time.Since(start).Round(time.Millisecond))
 }
 
-// etcdTestBinary finds etcd: absent, the test skips with a clear message
-// unless CI is set, where it fails (.ci/run installs Debian's etcd-server).
-func etcdTestBinary(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat("/usr/bin/etcd"); err == nil {
-		return "/usr/bin/etcd"
-	}
-	if p, err := exec.LookPath("etcd"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("etcd not found and CI is set: install Debian's etcd-server (apt-get install -y etcd-server); .ci/run does")
-	}
-	t.Skip("etcd not found (/usr/bin/etcd or on PATH): install Debian's etcd-server to run the etcd failover test")
-	return ""
-}
+// etcdTestBinary is testutil.EtcdBinary.
+func etcdTestBinary(t *testing.T) string { return testutil.EtcdBinary(t) }
 
-// startTestEtcd runs a single-node etcd on loopback ports with its data in
-// a temporary directory, killed and reaped at the end of the test; it
-// returns once `cluster status` can read it.
-func startTestEtcd(t *testing.T, bin string) string {
-	t.Helper()
-	ports := testutil.ReservePorts(t, 2)
-	client := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	peer := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
-	cmd := exec.Command(bin, "--name", "exo-fo", "--data-dir", filepath.Join(t.TempDir(), "etcd"),
-		"--listen-client-urls", client, "--advertise-client-urls", client,
-		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-		"--initial-cluster", "exo-fo="+peer)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		// `cluster status` checks etcd with a bounded dial; an empty
-		// cluster answers with zero members once etcd serves (it prints
-		// them and exits 1, "has no members": etcd answered all the same).
-		var stdout, stderr bytes.Buffer
-		probe := exec.Command(exoBinary(t), "cluster", "status", "--json", "--cluster", "fo-probe", "--cluster-provider", "etcd",
-			"--etcd-endpoints", client)
-		probe.Stdout, probe.Stderr = &stdout, &stderr
-		err := probe.Run()
-		var st struct {
-			Provider string `json:"provider"`
-		}
-		if err == nil || (json.Unmarshal(stdout.Bytes(), &st) == nil && st.Provider == "etcd" && strings.Contains(stderr.String(), "has no members")) {
-			return client
-		}
-		out := stdout.String() + stderr.String()
-		if time.Now().After(deadline) {
-			t.Fatalf("etcd did not answer at %s: %v\n%s", client, err, out)
-		}
-	}
-}
+// startTestEtcd is testutil.StartEtcd: a single-node etcd, killed and
+// reaped at the end of the test, once it answers.
+func startTestEtcd(t *testing.T, bin string) string { return testutil.StartEtcd(t, bin) }

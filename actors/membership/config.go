@@ -104,6 +104,12 @@ type Config struct {
 	// starts (default 2 s).
 	EtcdDialTimeout time.Duration
 
+	// GoAPI makes errors name the Go settings of a client's side
+	// (ClusterConfig.EtcdEndpoints, ClusterConfig.Peers, …) instead of the
+	// command line's flags (--etcd-endpoints, --cluster-peers, …): set by
+	// runtime.DialCluster, whose host has no flags.
+	GoAPI bool
+
 	// CheckInterval is how often the eviction signs are examined
 	// (default 250 ms).
 	CheckInterval time.Duration
@@ -194,7 +200,7 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("automanaged needs this member's HTTP port (--cluster-port), got %d", c.ManagePort)
 		}
 		if len(c.Peers) == 0 {
-			return c, fmt.Errorf("automanaged needs the peers' HTTP addresses (--cluster-peers host:port,...), got none")
+			return c, fmt.Errorf("automanaged needs the peers' HTTP addresses (%s host:port,...), got none", c.setting("--cluster-peers"))
 		}
 		own := false
 		for _, p := range c.Peers {
@@ -221,7 +227,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	case ProviderEtcd:
 		if len(c.EtcdEndpoints) == 0 {
-			return c, fmt.Errorf("etcd needs at least one endpoint (--etcd-endpoints host:port,...)")
+			return c, fmt.Errorf("etcd needs at least one endpoint (%s host:port,...)", c.setting("--etcd-endpoints"))
 		}
 		for _, e := range c.EtcdEndpoints {
 			if strings.TrimSpace(e) == "" {
@@ -302,3 +308,24 @@ func splitHostPort(s string) (string, int, error) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// setting names a setting of a client's side in an error: the flag the
+// command line takes, or with GoAPI the ClusterConfig field a Go host
+// sets. Flags of a node (--cluster-port, --listen) stay flags: they are
+// the nodes' settings either way.
+func (c Config) setting(flag string) string {
+	if !c.GoAPI {
+		return flag
+	}
+	switch flag {
+	case "--etcd-endpoints":
+		return "ClusterConfig.EtcdEndpoints"
+	case "--cluster-peers":
+		return "ClusterConfig.Peers"
+	case "--etcd-base-key":
+		return "ClusterConfig.EtcdBaseKey"
+	case "--cluster":
+		return "ClusterConfig.Cluster"
+	}
+	return flag
+}

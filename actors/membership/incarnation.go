@@ -40,6 +40,12 @@ import (
 // started then: protoactor's StartMember would hang forever.
 var ErrEtcdUnreachable = errors.New("etcd unreachable")
 
+// ErrNotEtcd is wrapped, beside ErrEtcdUnreachable, when every endpoint
+// answered as something that is not etcd (a gRPC server without etcd's
+// services, such as a node's gateway; an HTTP/1 server; an automanaged
+// member's HTTP port): waiting changes nothing, the endpoints are wrong.
+var ErrNotEtcd = errors.New("not etcd")
+
 // incarnation is one cluster member: its own actor system, Remote, cluster
 // and provider. Its goroutines (the own-key watch; etcd: the provider's
 // keepalive and watch) are waited for by detach and close.
@@ -85,10 +91,20 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w at %s: %v", ErrEtcdUnreachable, strings.Join(cfg.EtcdEndpoints, ","), err)
 	}
-	var errs []string
+	errs := make([]string, len(cfg.EtcdEndpoints))
 	grpcNotEtcd := make([]bool, len(cfg.EtcdEndpoints))
+	other := make([]bool, len(cfg.EtcdEndpoints)) // answered as something that is not etcd
+	refused := make([]bool, len(cfg.EtcdEndpoints))
 	timedOut := false
 	for i, ep := range cfg.EtcdEndpoints {
+		// Nothing listens there: said at once. The etcd client retries a
+		// refused connection until its deadline, and the error said only
+		// "context deadline exceeded" after 2 s (a new user's trial).
+		if refusedNow(ep, cfg.EtcdDialTimeout) {
+			refused[i] = true
+			errs[i] = ep + ": connection refused (nothing listens there)"
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), cfg.EtcdDialTimeout)
 		_, err := cli.Status(ctx, ep)
 		cancel()
@@ -100,11 +116,11 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 			// A gRPC server without etcd's services (a node's gateway,
 			// --listen): it answered at once. notEtcd's HTTP/1 look would
 			// call it an HTTP/1 server.
-			grpcNotEtcd[i] = true
+			grpcNotEtcd[i], other[i] = true, true
 			e += " (" + ep + " speaks gRPC but is not etcd: a node's gateway (--listen)? give etcd's client endpoint)"
 		}
 		timedOut = timedOut || errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded
-		errs = append(errs, e)
+		errs[i] = e
 	}
 	cli.Close()
 	// Every endpoint failed (only then: a look at each adds up to
@@ -114,10 +130,11 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 		if !look {
 			break
 		}
-		if grpcNotEtcd[i] {
+		if grpcNotEtcd[i] || refused[i] {
 			continue
 		}
-		hint, quiet := notEtcd(ep)
+		hint, quiet, notIt := notEtcd(ep)
+		other[i] = notIt
 		if silent[i] = quiet; quiet {
 			errs[i] += ", and no answer to HTTP GET /version within " + notEtcdTimeout.String() + " more"
 		} else if hint != "" {
@@ -142,8 +159,12 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 			errs[i] += " (" + ep + " accepted the connection but answers nothing: a frozen or overloaded etcd?)"
 		}
 	}
-	return nil, fmt.Errorf("%w%s at %s (%s): start etcd or fix --etcd-endpoints",
-		ErrEtcdUnreachable, within, eps, strings.Join(errs, "; "))
+	if !slices.Contains(other, false) {
+		return nil, fmt.Errorf("%w (%w) at %s (%s): fix %s",
+			ErrEtcdUnreachable, ErrNotEtcd, eps, strings.Join(errs, "; "), cfg.setting("--etcd-endpoints"))
+	}
+	return nil, fmt.Errorf("%w%s at %s (%s): start etcd or fix %s",
+		ErrEtcdUnreachable, within, eps, strings.Join(errs, "; "), cfg.setting("--etcd-endpoints"))
 }
 
 // etcdSilentError is checkEtcd's error when every endpoint accepted the
@@ -194,15 +215,16 @@ const notEtcdTimeout = time.Second
 // user's trial gave `cluster status --etcd-endpoints` an automanaged
 // member's port and got only a timeout. silent reports that the endpoint
 // accepted a TCP connection and then answered nothing at all (a frozen
-// etcd: the kernel accepts for a stopped process).
-func notEtcd(endpoint string) (hint string, silent bool) {
+// etcd: the kernel accepts for a stopped process); other that what
+// answered is not etcd.
+func notEtcd(endpoint string) (hint string, silent, other bool) {
 	target := endpoint
 	if !strings.Contains(target, "://") {
 		target = "http://" + target
 	}
 	u, err := url.Parse(target)
 	if err != nil || u.Host == "" {
-		return "", false
+		return "", false, false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), notEtcdTimeout)
 	defer cancel()
@@ -210,7 +232,7 @@ func notEtcd(endpoint string) (hint string, silent bool) {
 	// says it, and "start etcd" is the advice.
 	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", u.Host)
 	if err != nil {
-		return "", false
+		return "", false, false
 	}
 	conn.Close()
 	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
@@ -222,20 +244,20 @@ func notEtcd(endpoint string) (hint string, silent bool) {
 	}
 	err = getJSON(ctx, hc, "http://"+u.Host+"/version", &ver)
 	if err == nil && ver.Server != "" {
-		return fmt.Sprintf("etcd %s answers at %s, but not the Status call in time: it may have no quorum or be overloaded; check etcd's health (etcdctl endpoint health)", ver.Server, u.Host), false
+		return fmt.Sprintf("etcd %s answers at %s, but not the Status call in time: it may have no quorum or be overloaded; check etcd's health (etcdctl endpoint health)", ver.Server, u.Host), false, false
 	}
 	if ctx.Err() != nil {
-		return "", true // connected, and no answer to the GET either
+		return "", true, false // connected, and no answer to the GET either
 	}
 	var v View
 	err = getJSON(ctx, hc, "http://"+u.Host+"/exo/view", &v)
 	switch {
 	case err == nil && v.Cluster != "":
-		return fmt.Sprintf("%s is the HTTP port of a member of the automanaged cluster %s, not etcd: read it with --cluster-provider automanaged --cluster-peers %s (every member's), or give etcd's client endpoint", u.Host, v.Cluster, u.Host), false
+		return fmt.Sprintf("%s is the HTTP port of a member of the automanaged cluster %s, not etcd: read it with --cluster-provider automanaged --cluster-peers %s (every member's), or give etcd's client endpoint", u.Host, v.Cluster, u.Host), false, true
 	case err == nil || strings.Contains(err.Error(), "HTTP "):
-		return u.Host + " answers HTTP/1 but not as etcd: give etcd's client endpoint", false
+		return u.Host + " answers HTTP/1 but not as etcd: give etcd's client endpoint", false, true
 	}
-	return "", false
+	return "", false, false
 }
 
 // startIncarnation joins the cluster as a new member. onTopology receives
@@ -600,4 +622,25 @@ func (inc *incarnation) close() {
 // writer (remoteopt.WriterQueue: the default allocates 16 MB per peer).
 func memberRemoteConfig(host string, port int) *remote.Config {
 	return remote.Configure(host, port, remoteopt.WriterQueue())
+}
+
+// refusedNow reports whether a TCP connection to endpoint (a URL or
+// host:port) is refused at once: nothing listens there. Anything else (it
+// connects, times out within d, or the name does not resolve) is for the
+// etcd client to find out.
+func refusedNow(endpoint string, d time.Duration) bool {
+	target := endpoint
+	if !strings.Contains(target, "://") {
+		target = "http://" + target
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	conn, err := net.DialTimeout("tcp", u.Host, min(d, time.Second))
+	if err != nil {
+		return errors.Is(err, syscall.ECONNREFUSED)
+	}
+	conn.Close()
+	return false
 }

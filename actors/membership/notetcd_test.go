@@ -63,14 +63,45 @@ func TestEtcdEndpointThatIsNotEtcd(t *testing.T) {
 		{"an etcd that does not answer in time", strings.TrimPrefix(slowEtcd.URL, "http://"),
 			"etcd 3.4.23 answers at " + strings.TrimPrefix(slowEtcd.URL, "http://") + ", but not the Status call in time: it may have no quorum or be overloaded"},
 		{"another HTTP server", strings.TrimPrefix(other.URL, "http://"), "answers HTTP/1 but not as etcd: give etcd's client endpoint"},
-		{"a gRPC server that is not etcd", lis.Addr().String(), "etcd unreachable at " + lis.Addr().String() + " (" + lis.Addr().String() +
+		{"a gRPC server that is not etcd", lis.Addr().String(), "etcd unreachable (not etcd) at " + lis.Addr().String() + " (" + lis.Addr().String() +
 			": rpc error: code = Unimplemented desc = unknown service etcdserverpb.Maintenance (" + lis.Addr().String() +
-			" speaks gRPC but is not etcd: a node's gateway (--listen)? give etcd's client endpoint)): start etcd or fix --etcd-endpoints"},
+			" speaks gRPC but is not etcd: a node's gateway (--listen)? give etcd's client endpoint)): fix --etcd-endpoints"},
 	} {
 		_, err := checkEtcd(Config{EtcdEndpoints: []string{c.endpoint}, EtcdDialTimeout: 300 * time.Millisecond})
 		if !errors.Is(err, ErrEtcdUnreachable) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v; want ErrEtcdUnreachable saying %q", c.name, err, c.want)
 		}
+		// Waiting changes nothing when what answers is not etcd (a
+		// DialCluster gives up at once); an etcd that is slow is etcd.
+		if notIt := c.name != "an etcd that does not answer in time"; errors.Is(err, ErrNotEtcd) != notIt {
+			t.Errorf("%s: errors.Is(err, ErrNotEtcd) = %v, want %v: %v", c.name, !notIt, notIt, err)
+		}
+	}
+	// One endpoint that is etcd (if slow) among them: not ErrNotEtcd.
+	if _, err := checkEtcd(Config{EtcdEndpoints: []string{lis.Addr().String(), strings.TrimPrefix(slowEtcd.URL, "http://")}, EtcdDialTimeout: 300 * time.Millisecond}); errors.Is(err, ErrNotEtcd) {
+		t.Errorf("a gRPC server and a slow etcd: %v; want no ErrNotEtcd", err)
+	}
+	// A Go host's DialCluster names its setting, not the flag.
+	_, err = checkEtcd(Config{EtcdEndpoints: []string{lis.Addr().String()}, EtcdDialTimeout: 300 * time.Millisecond, GoAPI: true})
+	if err == nil || !strings.HasSuffix(err.Error(), ": fix ClusterConfig.EtcdEndpoints") {
+		t.Errorf("through the Go API: %v; want it to end \": fix ClusterConfig.EtcdEndpoints\"", err)
+	}
+}
+
+// TestEtcdRefusedSaidAtOnce: an endpoint where nothing listens is said to
+// refuse the connection, at once, not "unreachable within 2s (…: context
+// deadline exceeded)" after the etcd client's retries (a new user's
+// trial); with an endpoint that is silent beside it, each is named.
+func TestEtcdRefusedSaidAtOnce(t *testing.T) {
+	ep := testutil.DeadAddr(t)
+	_, err := checkEtcd(Config{EtcdEndpoints: []string{ep}, EtcdDialTimeout: time.Minute})
+	want := "etcd unreachable at " + ep + " (" + ep + ": connection refused (nothing listens there)): start etcd or fix --etcd-endpoints"
+	if !errors.Is(err, ErrEtcdUnreachable) || errors.Is(err, ErrNotEtcd) || err.Error() != want {
+		t.Errorf("nothing listening: %v\nwant ErrEtcdUnreachable saying %q", err, want)
+	}
+	_, err = checkEtcd(Config{EtcdEndpoints: []string{"http://" + ep}, EtcdDialTimeout: time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "http://"+ep+": connection refused (nothing listens there)") {
+		t.Errorf("nothing listening, as a URL: %v", err)
 	}
 }
 

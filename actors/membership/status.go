@@ -27,7 +27,7 @@ func queryConfig(cfg Config) (Config, error) {
 	peers := cfg.Peers
 	if cfg.Provider == "" || cfg.Provider == ProviderAutomanaged {
 		if len(cfg.Peers) == 0 {
-			return cfg, fmt.Errorf("automanaged needs the peers' HTTP addresses (--cluster-peers host:port,...), got none")
+			return cfg, fmt.Errorf("automanaged needs the peers' HTTP addresses (%s host:port,...), got none", cfg.setting("--cluster-peers"))
 		}
 		for _, p := range cfg.Peers {
 			if _, _, err := splitHostPort(p); err != nil {
@@ -69,6 +69,10 @@ type Status struct {
 	// Agree is true when every reachable automanaged peer is Joined and
 	// reports the same member IDs (always true with etcd).
 	Agree bool `json:"agree"`
+	// EtcdClusters, with etcd when Cluster has no member, are the clusters
+	// etcd holds under the base key, as name → member count (a misspelt
+	// name finds the right one here; empty when etcd holds none).
+	EtcdClusters map[string]int `json:"etcd_clusters,omitempty"`
 }
 
 // QueryStatus asks the cluster described by cfg who its members are,
@@ -106,10 +110,16 @@ func QueryStatusVia(ctx context.Context, cfg Config, hc *http.Client) (Status, e
 		}
 		sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
 		st.Members = append(st.Members, ms...)
+		if len(ms) == 0 {
+			// Said when asked (DescribeOtherClusters); a failed read of
+			// the names is no failure of the query.
+			st.EtcdClusters, _ = etcdClusters(qctx, cli, cfg)
+		}
 		return st, nil
 	default:
 		if hc == nil {
-			hc = &http.Client{Timeout: 2 * time.Second}
+			// One query: no connection to keep (none left idle).
+			hc = &http.Client{Timeout: 2 * time.Second, Transport: WriteFirst(&http.Transport{Proxy: http.ProxyFromEnvironment, DisableKeepAlives: true})}
 		}
 		st.Peers = make([]PeerView, len(cfg.Peers))
 		var wg sync.WaitGroup
@@ -154,7 +164,7 @@ func QueryStatusVia(ctx context.Context, cfg Config, hc *http.Client) (Status, e
 			}
 		}
 		if answered == 0 {
-			return st, NoAnswer(cfg.Cluster, st.Peers)
+			return st, cfg.NoAnswer(st.Peers)
 		}
 		sort.Slice(st.Members, func(i, j int) bool { return st.Members[i].ID < st.Members[j].ID })
 		return st, nil
@@ -166,6 +176,13 @@ func QueryStatusVia(ctx context.Context, cfg Config, hc *http.Client) (Status, e
 // refused connection and a gateway address given for a cluster port read
 // alike) and what --cluster-peers wants.
 func NoAnswer(cluster string, views []PeerView) error {
+	return Config{Cluster: cluster}.NoAnswer(views)
+}
+
+// NoAnswer is the package's NoAnswer for the cluster c names, in c's words
+// (GoAPI: ClusterConfig.Peers instead of --cluster-peers).
+func (c Config) NoAnswer(views []PeerView) error {
+	cluster := c.Cluster
 	var peers, why []string
 	for _, pv := range views {
 		peers = append(peers, pv.Peer)
@@ -176,8 +193,8 @@ func NoAnswer(cluster string, views []PeerView) error {
 	if len(why) == 1 {
 		_, why[0], _ = strings.Cut(why[0], ": ")
 	}
-	return fmt.Errorf("no member of cluster %s answered at %s (%s): is a member running there? --cluster-peers names each member's HTTP port (its --cluster-port), not its gateway (--listen)",
-		cluster, strings.Join(peers, ","), strings.Join(why, "; "))
+	return fmt.Errorf("no member of cluster %s answered at %s (%s): is a member running there? %s names each member's HTTP port (its --cluster-port), not its gateway (--listen)",
+		cluster, strings.Join(peers, ","), strings.Join(why, "; "), c.setting("--cluster-peers"))
 }
 
 // peerFailure says in short why a peer's /exo/view read failed.

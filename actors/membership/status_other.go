@@ -41,7 +41,17 @@ func (st Status) AllInOtherClusters() bool {
 
 // DescribeOtherClusters says which peers are in which other cluster, e.g.
 // `127.0.0.1:7201, 127.0.0.1:7202 are in cluster "demo"`; "" when none is.
+//
+// With etcd it names the clusters etcd holds beside st.Cluster
+// (Status.EtcdClusters): `etcd holds cluster "trial" (3 members) under
+// the same base key`.
 func (st Status) DescribeOtherClusters() string {
+	if st.Provider == ProviderEtcd {
+		if d := DescribeEtcdClusters(st.Cluster, st.EtcdClusters); d != "" {
+			return "etcd holds " + d + " under the same base key"
+		}
+		return ""
+	}
 	other := st.OtherClusters()
 	names := make([]string, 0, len(other))
 	for n := range other {

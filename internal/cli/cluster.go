@@ -236,11 +236,14 @@ func newClusterCmd(e *env) *cobra.Command {
 				// (a misspelt --cluster, or none joined yet). Before, it
 				// printed "0 members" and exited 0 (a new user's trial).
 				why := "no peer is a member of it yet"
-				if st.Provider == membership.ProviderEtcd {
-					why = fmt.Sprintf("none is registered in etcd under %s/%s/: check --cluster and --etcd-base-key", cfg.EtcdBaseKey, cfg.Cluster)
-				}
 				if o := st.DescribeOtherClusters(); o != "" {
 					why = o + ": check --cluster"
+				}
+				if st.Provider == membership.ProviderEtcd {
+					why = fmt.Sprintf("none is registered in etcd under %s/%s/: check --cluster and --etcd-base-key", cfg.EtcdBaseKey, cfg.Cluster)
+					if o := st.DescribeOtherClusters(); o != "" { // a misspelt --cluster, most likely
+						why = fmt.Sprintf("none is registered in etcd under %s/%s/, and %s: check --cluster", cfg.EtcdBaseKey, cfg.Cluster, o)
+					}
 				}
 				return fmt.Errorf("cluster %s has no members (%s)", st.Cluster, why)
 			}

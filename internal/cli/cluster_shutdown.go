@@ -97,6 +97,9 @@ func runClusterShutdown(parent context.Context, e *env, o *clusterShutdownOption
 		return &UsageError{Err: err}
 	}
 	if len(st.Members) == 0 {
+		if o := st.DescribeOtherClusters(); o != "" && st.Provider == membership.ProviderEtcd {
+			return fmt.Errorf("cluster %s has no members: nothing to shut down (%s: check --cluster)", cfg.Cluster, o)
+		}
 		return fmt.Errorf("cluster %s has no members: nothing to shut down", cfg.Cluster)
 	}
 	if !st.Agree && st.Provider != membership.ProviderEtcd {

@@ -199,6 +199,7 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 			return fmt.Errorf("node %s: %w", o.name, err)
 		}
 		fmt.Fprintf(e.stdout, "node %s joined cluster %s (%s) as member %s\n", o.name, ccfg.Cluster, ccfg.Provider, member.m.Self())
+		warnAloneInEtcd(e, *ccfg) // node_cluster.go
 	}
 
 	var interrupted bool

@@ -129,6 +129,33 @@ func (v *viewLogger) warnSameName(view membership.View) {
 	v.warned = now
 }
 
+// warnAloneInEtcd warns when a node joined an etcd cluster as its only
+// member while etcd holds other clusters under the same base key: a
+// misspelt --cluster joins a cluster of its own, since etcd takes any name
+// (a new user's trial: --cluster trail beside trial, and only an info
+// line said it). The first node of a new cluster beside others gets the
+// warning too; it is a question, not an error.
+func warnAloneInEtcd(e *env, cfg membership.Config) {
+	if cfg.Provider != membership.ProviderEtcd {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := membership.EtcdClusters(ctx, cfg)
+	if err != nil || counts[cfg.Cluster] > 1 {
+		return
+	}
+	if others := membership.DescribeEtcdClusters(cfg.Cluster, counts); others != "" {
+		base := cfg.EtcdBaseKey
+		if base == "" {
+			base = membership.DefaultEtcdBaseKey
+		}
+		e.logger.WithFields(logrus.Fields{"component": "node-cluster", "cluster": cfg.Cluster}).
+			Warn(fmt.Sprintf("this node is the only member of cluster %s, and etcd holds %s under %s/: a misspelt --cluster? Every member of a cluster needs the same --cluster",
+				cfg.Cluster, others, base))
+	}
+}
+
 // leave takes the node out of its cluster (provider entry first, then the
 // member's Remote) and stops the membership's actor system.
 func (n *nodeMember) leave() error {
