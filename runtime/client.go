@@ -199,8 +199,8 @@ func WithClientLogger(l logrus.FieldLogger) DialOption { return func(o *dialOpti
 type clientState int
 
 const (
-	clientDialing   clientState = iota // Dial's hello is under way
-	clientConnected                    // welcomed
+	clientConnected clientState = iota // welcomed (hello sets it; dial starts a Client in clientDialing)
+	clientDialing                      // Dial's hello is under way
 	clientLost                         // the node went away: calls return ErrNodeLost
 	clientClosed                       // Close was called, or the dial failed: calls return ErrClientClosed
 )
@@ -383,7 +383,7 @@ func dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{addr: addr, node: addr, opts: o, ep: ep, root: ep.system.Root, gw: actor.NewPID(addr, gateway.Name),
+	c := &Client{addr: addr, node: addr, opts: o, ep: ep, root: ep.system.Root, gw: actor.NewPID(addr, gateway.Name), state: clientDialing,
 		tickStop: make(chan struct{}), ended: make(chan struct{}), lastHeard: time.Now(),
 		pending: map[uint64]chan proto.Message{}, tasks: map[uint64]*actors.TaskFeed{}, taskIDs: map[uint64]string{},
 		subs: map[uint64]*remoteSub{}, subsGone: make(chan struct{}), blasted: map[uint64]int{}}
@@ -409,9 +409,6 @@ func dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	w := res
 	c.mu.Lock()
 	c.node, c.kinds, c.nodeMax = w.GetNodeName(), w.GetKinds(), int(w.GetMaxMessage())
-	if c.state == clientDialing {
-		c.state = clientConnected
-	}
 	c.mu.Unlock()
 	c.root.Send(self, &watchGateway{})
 	if o.lease && !w.GetRunnerLease() {
@@ -661,19 +658,24 @@ func clientActorPrefix() string {
 // ends the first session, opens a new one and welcomes it; a late welcome
 // of an earlier hello finds no call waiting and is dropped.
 //
-// The same dead writer, when it gives up, publishes EndpointTerminated for
-// the address, which the new node now listens on: this process's writer
-// was started by a message to the dead node (a Close after its loss
-// unwatches its gateway) and sleeps 2 s after its failed connect. The
-// hello, sent meanwhile, waited in that writer's mailbox and was dropped
-// with it, and the loss ended the dial (TestRemoteSlowSubscriber in a
-// clean-clone CI: "node lost … its endpoint terminated (connection
-// lost)"). So a loss while dialing does not end the client: if the node
-// still accepts connections (probe), the hello is said again at once,
-// through the next writer, at most maxDialLosses times; if it does not,
-// the dial fails with ErrNodeLost and why.
+// The same on this side: a writer of this process to a dead node's
+// address, started by any message to it (a heartbeat in flight at the
+// death; before, the Terminated that a closed client's actor sent the
+// gateway that watched it), fails its connect, sleeps 2 s, and then
+// publishes EndpointTerminated for the address, which a new node may now
+// listen on. The hello, sent meanwhile, waited in that writer's mailbox
+// and was dropped with it, and the loss ended the dial
+// (TestRemoteSlowSubscriber in a clean-clone CI: "node lost … its endpoint
+// terminated (connection lost)"). So a loss while dialing does not end the
+// client: if the node still accepts connections (probe), the hello is
+// said again at once, through the next writer, at most maxDialLosses
+// times; if it does not, the dial fails with ErrNodeLost and why. The
+// client is connected from the welcome on, under the lock that counts
+// losses: a loss after it ends the client, and one that comes with the
+// welcome makes the dial say hello again.
 func (c *Client) hello(ctx context.Context) (*exov1.GwWelcome, error) {
 	wait := helloRetryFirst
+	retries := 0 // hellos said again after a loss
 	for {
 		id := c.ids.Add(1)
 		msg := &exov1.GwHello{CallId: id, ClientName: c.opts.name, Heartbeat: durationpb.New(c.opts.heartbeat), Acks: true,
@@ -687,18 +689,30 @@ func (c *Client) hello(ctx context.Context) (*exov1.GwWelcome, error) {
 		res, err := c.callAs(actx, id, msg)
 		timedOut := actx.Err() != nil
 		cancel()
+		cutByLoss := errors.Is(context.Cause(lctx), errDialLoss)
 		c.mu.Lock()
 		c.helloStop = nil
-		lostNow := c.dialLosses > losses
+		lostNow, lossCount := c.dialLosses > losses, c.dialLosses
 		why := c.dialLossWhy
+		if err == nil && !lostNow && c.state == clientDialing {
+			// Connected under the lock that counts losses: one that comes
+			// from now on ends the client (nodeGone), none is swallowed
+			// as a loss while dialing.
+			c.state = clientConnected
+		}
 		c.mu.Unlock()
 		stop(nil)
-		if lostNow && ctx.Err() == nil && (err != nil || !timedOut) {
-			if losses+1 >= maxDialLosses {
-				return nil, fmt.Errorf("%w: node %s lost while dialing, %d times: %s", ErrNodeLost, c.addr, losses+1, why)
+		var na *noAnswerError
+		// The node's own answer (a refusal: shutting down, its limit) is
+		// returned as it is, loss or not; a welcome that a loss followed
+		// is said again for (the endpoint it came through has ended).
+		if lostNow && ctx.Err() == nil && (err == nil || cutByLoss || errors.As(err, &na)) {
+			if retries++; retries >= maxDialLosses {
+				return nil, fmt.Errorf("%w: node %s accepts connections, but this process's connection to it ended %d times before its welcome (last: %s): try again, and check the node's log",
+					ErrNodeLost, c.addr, lossCount, why)
 			}
 			if perr := probe(ctx, c.addr, c.opts.clientTLS); perr != nil {
-				return nil, fmt.Errorf("%w: node %s lost while dialing: %s; %w", ErrNodeLost, c.addr, why, perr)
+				return nil, fmt.Errorf("%w: the connection to node %s ended before its welcome (%s), and %w", ErrNodeLost, c.addr, why, perr)
 			}
 			continue // through the next writer, at once
 		}
@@ -1314,11 +1328,13 @@ type clientActor struct {
 	beats lateticks.Judge
 	// watching: the actor watches the node's gateway, from the welcome
 	// on (watchGateway). addrGone: this process's endpoint of the node's
-	// address terminated (its watcher forgot every watch), so Stopping
-	// does not unwatch: an Unwatch to a dead address starts a writer that
-	// fails its connect for 2 s and then reports the address terminated,
-	// which a Dial of a node started again on that address would meet
-	// (hello).
+	// address terminated (its watcher forgot every watch), so nothing more
+	// goes to that address: no Unwatch on Stopping, and the gateway's own
+	// watch of this actor is dropped here (its Terminated, sent as the
+	// actor stops, would go there). Either message starts a writer that
+	// fails its connect to the dead node for 2 s and then reports the
+	// address terminated, which a Dial of a node started again on that
+	// address met (hello).
 	watching, addrGone bool
 }
 
@@ -1335,8 +1351,13 @@ func (a *clientActor) Receive(ctx actor.Context) {
 	c := a.c
 	switch m := ctx.Message().(type) {
 	case *watchGateway:
-		a.watching = true
-		ctx.Watch(c.gw)
+		c.mu.Lock()
+		connected := c.state == clientConnected
+		c.mu.Unlock()
+		if connected && !a.addrGone { // not through an endpoint that has ended: its watch would stay for good
+			a.watching = true
+			ctx.Watch(c.gw)
+		}
 	case *actor.Stopping:
 		// protoactor does not drop an actor's watches when it stops: the
 		// process's endpoint watcher of the node's address would keep one
@@ -1358,7 +1379,16 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		if c.lostWhileDialing(m.why) {
 			return // hello says hello again, through the next writer
 		}
-		a.addrGone = a.addrGone || m.addrGone
+		if m.addrGone && !a.addrGone {
+			a.addrGone = true
+			// The gateway watched this actor (its session): drop that, so
+			// that this actor's stop sends the dead address no Terminated.
+			// Should the node live on (a connection that broke), its
+			// session ends by its session_timeout instead.
+			if p, ok := ctx.ActorSystem().ProcessRegistry.GetLocal(ctx.Self().Id); ok {
+				p.SendSystemMessage(ctx.Self(), &actor.Unwatch{Watcher: c.gw})
+			}
+		}
 		c.lost(m.why)
 		c.mu.Lock()
 		if ch := c.pending[c.noteByeID]; ch != nil && c.noteBye != nil {
