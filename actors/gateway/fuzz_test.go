@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"math"
 	"strings"
@@ -66,10 +67,18 @@ const fuzzRunner = "$R"
 const fuzzMaxInput = 1024 + 64<<10
 
 // fuzzWait bounds one request's answer: a runner's stop (StopGrace
-// below) and every call into the node take milliseconds here, and the
-// fuzzing engine takes an input that runs 10 s for a hang, without the
-// test's message.
-const fuzzWait = 5 * time.Second
+// below) and every call into the node take milliseconds here. While
+// fuzzing it is 5 s: the fuzzing engine takes an input that runs 10 s for
+// a hang, without the test's message. Over the seed corpus (go test, a
+// loaded CI machine, -race) 30 s.
+// (A function: the test flags are parsed after the package's variables
+// are set.)
+func fuzzWait() time.Duration {
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		return 5 * time.Second
+	}
+	return 30 * time.Second
+}
 
 // fuzzNode is the node and gateway one fuzz worker reuses for every
 // input (a fixture per input would start a node each time): each input
@@ -151,7 +160,7 @@ func newFuzzNode(t testing.TB) *fuzzNode {
 // last input stopped it.
 func (n *fuzzNode) keepRunner(t testing.TB) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), fuzzWait)
+	ctx, cancel := context.WithTimeout(context.Background(), fuzzWait())
 	defer cancel()
 	infos, err := n.fx.node.Runners(ctx)
 	if err != nil {
@@ -311,7 +320,7 @@ func (n *fuzzNode) withRunner(msg proto.Message) {
 // twice) and checks what the gateway does with it.
 func (n *fuzzNode) run(t *testing.T, msg proto.Message, want proto.Message, session, acks, twice bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), fuzzWait)
+	ctx, cancel := context.WithTimeout(context.Background(), fuzzWait())
 	defer cancel()
 	n.withRunner(msg)
 	c := n.newClient()
@@ -321,7 +330,7 @@ func (n *fuzzNode) run(t *testing.T, msg proto.Message, want proto.Message, sess
 		case m := <-c.replies:
 			return m
 		case <-ctx.Done():
-			t.Fatalf("%T %v: no %s from the gateway within %s", msg, msg, what, fuzzWait)
+			t.Fatalf("%T %v: no %s from the gateway within %s", msg, msg, what, fuzzWait())
 			return nil
 		}
 	}
