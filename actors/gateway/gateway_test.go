@@ -49,7 +49,7 @@ func newFixtureWith(t *testing.T, edit func(*gateway.Config)) *fixture {
 
 // newFixtureNode starts a fixture whose node config editNode changes and
 // whose gateway config edit changes.
-func newFixtureNode(t *testing.T, editNode func(*actors.NodeConfig), edit func(*gateway.Config)) *fixture {
+func newFixtureNode(t testing.TB, editNode func(*actors.NodeConfig), edit func(*gateway.Config)) *fixture {
 	t.Helper()
 	logger := logrus.New()
 	logger.SetOutput(io.Discard)

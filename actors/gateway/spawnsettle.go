@@ -130,8 +130,16 @@ func (a *gatewayActor) settle(ctx actor.Context, m *exov1.GwSpawnSettle) {
 			}
 			a.g.cfg.Logger.WithFields(map[string]any{"client": h.s.name, "runner": h.id}).
 				Info("gateway: runner " + h.id + " kept: its client's note that the ID reached its caller came after the client's session ended")
+			if m.GetCallId() != 0 {
+				// Taken: answered as a settle is (a client sends handed
+				// without a call_id, but a call is always answered).
+				a.reply(ctx, &exov1.GwSpawnSettled{CallId: m.GetCallId()})
+			}
+			return
 		}
-		return
+		// Not a spawn of a lost session: as any settle without a session
+		// (before, one with a call_id was never answered, and its caller
+		// waited out its whole call timeout: FuzzGatewayRequests).
 	}
 	if s == nil {
 		// No session: its end already stopped its unsettled runners. The

@@ -299,3 +299,21 @@ func TestHandingSpawnsCountAgainstTheBound(t *testing.T) {
 	f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, Handed: true})
 	f.spawnSleeper(t, 5, true)
 }
+
+// TestHandedSettleWithoutSessionIsAnswered: a GwSpawnSettle with handed
+// and a call_id from a client without a session is answered "no session",
+// as any settle with a call_id. Before, the gateway looked for a lost
+// session's spawn, found none and said nothing: the caller waited out its
+// whole call timeout (FuzzGatewayRequests, input 9a962769baafcbcc).
+func TestHandedSettleWithoutSessionIsAnswered(t *testing.T) {
+	f := newFixture(t)
+	f.send(&exov1.GwSpawnSettle{SpawnCallId: 0, Learned: false, Handed: true, CallId: 16})
+	wantError(t, f.next(t), 16, gateway.ErrNoSession, "send GwHello first")
+	// In a session, the same note is taken (a spawn it does not track is
+	// ignored) and answered.
+	f.hello(t)
+	f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, Handed: true, CallId: 17})
+	if m, ok := f.next(t).(*exov1.GwSpawnSettled); !ok || m.GetCallId() != 17 {
+		t.Fatalf("got %T %v, want GwSpawnSettled of call 17", m, m)
+	}
+}
