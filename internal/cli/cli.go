@@ -237,7 +237,8 @@ func (v ignoredValue) Type() string     { return string(v) }
 
 // unknownSubcommand is the usage error for name given to cmd, which has
 // subcommands: it names cmd's commands (but the root's, listed by
-// 'exo-actors --help').
+// 'exo-actors --help') and the nearest of them, as flagError names the
+// nearest flag ("did you mean cluster?").
 func unknownSubcommand(cmd *cobra.Command, name string) error {
 	var names []string
 	for _, c := range cmd.Commands() {
@@ -248,6 +249,9 @@ func unknownSubcommand(cmd *cobra.Command, name string) error {
 	msg := fmt.Sprintf("unknown command %q", name)
 	if cmd.HasParent() {
 		msg += fmt.Sprintf(" for %s: its commands are %s", cmd.CommandPath(), strings.Join(names, ", "))
+	}
+	if s := closest(name, names); name != "" && s != "" && s != name {
+		msg += fmt.Sprintf(" (did you mean %s?)", s)
 	}
 	err := &UsageError{Err: errors.New(msg)}
 	if cmd.HasParent() {

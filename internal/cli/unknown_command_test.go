@@ -16,7 +16,7 @@ import (
 // and `cluster stats --help` printed the cluster's help and exited 0.
 func TestUnknownSubcommandWithFlags(t *testing.T) {
 	code, stderr := runCLI(t, "cluster", "stats", "--cluster", "trial")
-	const want = "exo-actors: unknown command \"stats\" for exo-actors cluster: its commands are shutdown, status (see 'exo-actors cluster --help')\n"
+	const want = "exo-actors: unknown command \"stats\" for exo-actors cluster: its commands are shutdown, status (did you mean status?) (see 'exo-actors cluster --help')\n"
 	if code != ExitUsage || stderr != want {
 		t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, ExitUsage, want)
 	}
@@ -55,6 +55,31 @@ func TestUnknownSubcommandWithFlags(t *testing.T) {
 			if code != ExitUsage || !strings.HasPrefix(stderr, want) || strings.Count(stderr, "\n") != 1 {
 				t.Errorf("%q: exit %d, stderr %q; want %d and %q…", args, code, stderr, ExitUsage, want)
 			}
+		}
+	}
+}
+
+// TestUnknownCommandSuggestsTheNearest: a misspelt command, top level or
+// a subcommand, is named with the nearest command, as a misspelt flag is
+// (TestUnknownFlagSuggestsTheNearest); before, `exo-actors clster status`
+// said only `unknown command "clster"` (a new user's trial).
+func TestUnknownCommandSuggestsTheNearest(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"clster", "status"}, "exo-actors: unknown command \"clster\" (did you mean cluster?) (see 'exo-actors --help')\n"},
+		{[]string{"clster", "status", "--cluster", "trial"}, "exo-actors: unknown command \"clster\" (did you mean cluster?) (see 'exo-actors --help')\n"},
+		{[]string{"--log-level", "warn", "remot"}, "exo-actors: unknown command \"remot\" (did you mean remote?) (see 'exo-actors --help')\n"},
+		{[]string{"cluster", "stats"}, "exo-actors: unknown command \"stats\" for exo-actors cluster: its commands are shutdown, status (did you mean status?) (see 'exo-actors cluster --help')\n"},
+		{[]string{"remote", "--node", "127.0.0.1:1", "stpo"}, "exo-actors: unknown command \"stpo\" for exo-actors remote: its commands are run, shutdown, status, stop (did you mean stop?) (see 'exo-actors remote --help')\n"},
+		// Nothing near: no suggestion.
+		{[]string{"zzzzzz"}, "exo-actors: unknown command \"zzzzzz\" (see 'exo-actors --help')\n"},
+		{[]string{"remote", "nosuch"}, "exo-actors: unknown command \"nosuch\" for exo-actors remote: its commands are run, shutdown, status, stop (see 'exo-actors remote --help')\n"},
+	} {
+		code, stderr := runCLI(t, tc.args...)
+		if code != ExitUsage || stderr != tc.want {
+			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, ExitUsage, tc.want)
 		}
 	}
 }
