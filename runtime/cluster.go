@@ -103,7 +103,10 @@ type ClusterEvent struct {
 	// RunnerID, NewRunnerID and TaskID name the runner, its replacement
 	// and the task, where they apply.
 	RunnerID, NewRunnerID, TaskID string
-	// Decision is the policy's decision for ClusterRunnerLost.
+	// Decision is the policy's decision for ClusterRunnerLost. It is the
+	// zero Decision, which prints as "" (Decision.String), for every other
+	// kind, and for a ClusterRunnerLost whose StopRunner was under way (not
+	// placed again, no decision made; Detail says so).
 	Decision Decision
 	// Detail says why or how, in words.
 	Detail string
