@@ -103,7 +103,10 @@ type ClusterEvent struct {
 	// RunnerID, NewRunnerID and TaskID name the runner, its replacement
 	// and the task, where they apply.
 	RunnerID, NewRunnerID, TaskID string
-	// Decision is the policy's decision for ClusterRunnerLost.
+	// Decision is the policy's decision for ClusterRunnerLost. It is the
+	// zero Decision, which prints as "" (Decision.String), for every other
+	// kind, and for a ClusterRunnerLost whose StopRunner was under way (not
+	// placed again, no decision made; Detail says so).
 	Decision Decision
 	// Detail says why or how, in words.
 	Detail string
@@ -1452,8 +1455,18 @@ func (cc *ClusterClient) WaitReady(ctx context.Context, id string) error {
 	}
 }
 
-// Runners lists the runners of every live member, member by member in
-// node name order.
+// Runners lists what the node of every live member (Members with
+// Connected) lists, member by member in node name order, each in the
+// node's spawn order: every runner the node hosts, whoever spawned it
+// (this client, another client, a client closed long ago), and, within
+// the node's retention (RetentionLimits; the node config's "retention":
+// the newest 256 for at most 1h by default), the removed ones with their
+// final info: stopped (Status Shutdown) or ended for good (Failed). A lost
+// member's runners are not listed. To keep the live runners, drop those
+// whose Status.Terminal(); to keep this client's, keep the IDs that Where
+// maps to themselves (Where(id) returns id and ok: a runner this client
+// placed, or adopted back, and not replaced; an ID SpawnRunner returned
+// maps to its replacement's).
 func (cc *ClusterClient) Runners(ctx context.Context) ([]RunnerInfo, error) {
 	if cc.ctx.Err() != nil { // closed: as every call, not a member's "client of node … closed"
 		return nil, ErrClientClosed

@@ -144,8 +144,15 @@ type Decision struct {
 	Then Action
 }
 
-// String returns e.g. "HIGH FORCE_CLEANUP then RETRY (rule hang)".
-func (d Decision) String() string { return toDecision(d).String() }
+// String returns e.g. "HIGH FORCE_CLEANUP then RETRY (rule hang)", and ""
+// for the zero Decision (no decision), as Action's String does for the
+// zero Action: a ClusterEvent without one printed "Severity(0) Action(0)".
+func (d Decision) String() string {
+	if d == (Decision{}) {
+		return ""
+	}
+	return toDecision(d).String()
+}
 
 // Resolution says how a recorded failure ended.
 type Resolution int

@@ -196,22 +196,68 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // unknownCommand refuses a first positional argument that names no
-// subcommand. The root's Args check does so too, but cobra skips it when
-// --help is given, and would print the root help for `exo-actors nosuch
-// --help` and exit 0.
+// subcommand of the command it was given to: the root, `cluster`,
+// `remote`, any command with subcommands (none takes arguments). Their
+// Args checks do so too, but cobra parses the flags first and skips the
+// check for --help: `exo-actors cluster stats --cluster x` said "unknown
+// flag: --cluster" (a flag of `cluster status`, not of `cluster`; a new
+// user's trial) and `exo-actors nosuch --help` printed the root's help
+// and exited 0. So the flags are skipped here without being set, an
+// unknown one with its value as pflag skips it.
 func unknownCommand(root *cobra.Command, args []string) error {
 	cmd, rest, err := root.Find(args)
-	if err != nil || cmd != root {
+	if err != nil || !cmd.HasAvailableSubCommands() {
 		return nil // cobra reports its own errors; a subcommand checks its args
 	}
-	root.InitDefaultHelpFlag()
-	if err := root.ParseFlags(rest); err != nil {
-		return nil // Execute reports the flag error
+	cmd.InitDefaultHelpFlag()
+	fs := pflag.NewFlagSet(cmd.Name(), pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.ParseErrorsAllowlist.UnknownFlags = true
+	skip := func(f *pflag.Flag) {
+		if fs.Lookup(f.Name) == nil {
+			fs.AddFlag(&pflag.Flag{Name: f.Name, Shorthand: f.Shorthand, NoOptDefVal: f.NoOptDefVal, Value: ignoredValue(f.Value.Type())})
+		}
 	}
-	if pos := root.Flags().Args(); len(pos) > 0 {
-		return usageErrorf("unknown command %q", pos[0])
+	cmd.Flags().VisitAll(skip)
+	cmd.InheritedFlags().VisitAll(skip)
+	_ = fs.Parse(rest) // an error is Execute's to report; a positional before it is still one
+	if pos := fs.Args(); len(pos) > 0 {
+		return unknownSubcommand(cmd, pos[0])
 	}
 	return nil
+}
+
+// ignoredValue is a flag value that takes anything and keeps nothing:
+// unknownCommand's flags, which only say which flags take a value.
+type ignoredValue string
+
+func (v ignoredValue) String() string   { return "" }
+func (v ignoredValue) Set(string) error { return nil }
+func (v ignoredValue) Type() string     { return string(v) }
+
+// unknownSubcommand is the usage error for name given to cmd, which has
+// subcommands: it names cmd's commands (but the root's, listed by
+// 'exo-actors --help') and the nearest of them, as flagError names the
+// nearest flag ("did you mean cluster?").
+func unknownSubcommand(cmd *cobra.Command, name string) error {
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	msg := fmt.Sprintf("unknown command %q", name)
+	if cmd.HasParent() {
+		msg += fmt.Sprintf(" for %s: its commands are %s", cmd.CommandPath(), strings.Join(names, ", "))
+	}
+	if s := closest(name, names); name != "" && s != "" && s != name {
+		msg += fmt.Sprintf(" (did you mean %s?)", s)
+	}
+	err := &UsageError{Err: errors.New(msg)}
+	if cmd.HasParent() {
+		err.SeeAlso = "'" + cmd.CommandPath() + " --help'"
+	}
+	return err
 }
 
 func exitCode(err error, stderr io.Writer) int {
@@ -269,7 +315,7 @@ func newRoot(e *env) *cobra.Command {
 		SilenceUsage:  true,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageErrorf("unknown command %q", args[0])
+				return unknownSubcommand(cmd, args[0])
 			}
 			return nil
 		},
@@ -351,13 +397,7 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	if cmd.HasAvailableSubCommands() {
 		// `exo-actors remote nosuch`: a subcommand misspelt, not an
 		// argument (it read "takes no arguments"; a new user's trial).
-		var names []string
-		for _, c := range cmd.Commands() {
-			if c.IsAvailableCommand() {
-				names = append(names, c.Name())
-			}
-		}
-		return usageErrorf("unknown command %q for %s: its commands are %s", args[0], cmd.CommandPath(), strings.Join(names, ", "))
+		return unknownSubcommand(cmd, args[0])
 	}
 	return usageErrorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
 }

@@ -84,13 +84,7 @@ func newNodeCmd(e *env) *cobra.Command {
 			}
 			nc, err := parseNodeConfig(f)
 			f.Close()
-			if err != nil {
-				return configErrorf("--config %s: %v", o.config, err)
-			}
-			if err := resolveKindPaths(nc, o.config); err != nil { // nodeconfig_paths.go
-				return configErrorf("--config %s: %v", o.config, err)
-			}
-			if err := checkKindCommands(nc, exec.LookPath); err != nil {
+			if err := checkNodeConfig(nc, err, o.config, exec.LookPath); err != nil {
 				return configErrorf("--config %s: %v", o.config, err)
 			}
 			if err := checkTLSFlags(o.tls); err != nil {

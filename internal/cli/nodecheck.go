@@ -12,6 +12,25 @@ import (
 	"github.com/exo-actors/exo-actors/internal/proc"
 )
 
+// checkNodeConfig finishes the check of a config parseNodeConfig read from
+// path (c and parseErr, its results): it resolves the kinds' relative
+// paths and checks their commands (checkKindCommands), and adds those
+// faults to the parser's, so that the one error names every fault, the
+// commands of kinds that passed the parser included.
+func checkNodeConfig(c *nodeConfig, parseErr error, path string, lookPath func(string) (string, error)) error {
+	var cf *configFaults
+	if parseErr != nil && !errors.As(parseErr, &cf) {
+		return parseErr // not JSON, or not an object: nothing more to check
+	}
+	if err := resolveKindPaths(c, path); err != nil { // nodeconfig_paths.go
+		return err
+	}
+	if cf == nil {
+		return checkKindCommands(c, lookPath)
+	}
+	return &configFaults{faults: append(cf.faults, kindCommandFaults(c, lookPath)...)}
+}
+
 // checkKindCommands checks, before the node starts, that every kind's
 // command can be started: the lookup os/exec does when the node spawns it
 // (a name without '/' in the node's own PATH; a path, which
@@ -27,6 +46,18 @@ import (
 // name with the node's PATH before the child's environment exists); a
 // command found only there is refused with a hint to give its full path.
 func checkKindCommands(c *nodeConfig, lookPath func(string) (string, error)) error {
+	errs := kindCommandFaults(c, lookPath)
+	if len(errs) == 0 {
+		return nil
+	}
+	// Every broken kind at once: an operator who fixes one should not
+	// learn of the next only at the next start.
+	return errors.New(joinFaults(errs, "kinds cannot start"))
+}
+
+// kindCommandFaults is checkKindCommands' faults, one a kind, in the
+// kinds' order.
+func kindCommandFaults(c *nodeConfig, lookPath func(string) (string, error)) []string {
 	names := make([]string, 0, len(c.kinds))
 	for name := range c.kinds {
 		names = append(names, name)
@@ -46,18 +77,7 @@ func checkKindCommands(c *nodeConfig, lookPath func(string) (string, error)) err
 			errs = append(errs, err.Error())
 		}
 	}
-	switch len(errs) {
-	case 0:
-		return nil
-	case 1:
-		return errors.New(errs[0])
-	}
-	// Every broken kind at once: an operator who fixes one should not
-	// learn of the next only at the next start.
-	for i := range errs {
-		errs[i] = fmt.Sprintf("(%d) %s", i+1, strings.TrimSuffix(errs[i], ", then start the node again"))
-	}
-	return fmt.Errorf("%d kinds cannot start: %s; fix them, then start the node again", len(errs), strings.Join(errs, " "))
+	return errs
 }
 
 func checkCommand(kind, command, dir string, env []string, label string, lookPath func(string) (string, error)) error {

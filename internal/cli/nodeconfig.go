@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,7 +82,11 @@ type nodeConfig struct {
 const maxConfigSize = 1 << 20
 
 // parseNodeConfig parses and checks a node configuration. Every error is
-// one line naming the field and what to do.
+// one line naming the field and what to do. A file that is not JSON (or
+// not one object) gets that error alone; otherwise every fault found is
+// reported in the one error (a *configFaults), the kinds' and the JSON
+// types' included, and the config is returned too, with the kinds that
+// passed, for the checks of their commands (node.go) to add theirs.
 func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxConfigSize+1))
 	if err != nil {
@@ -92,42 +98,54 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var f nodeFile
+	var faults []string
+	add := func(err error) { faults = append(faults, err.Error()) }
 	if err := dec.Decode(&f); err != nil {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
+		_, unknown := unknownFieldName(err)
 		switch {
 		case errors.As(err, &se):
 			return nil, fmt.Errorf("not valid JSON at byte %d: %v", se.Offset, se)
-		case errors.As(err, &te):
-			return nil, typeError(data, te)
+		case errors.As(err, &te) && te.Field == "":
+			return nil, typeError(data, te) // not an object: nothing else to check
+		case errors.As(err, &te) || unknown:
+			// json went on past it, but names only the first: every one
+			// is found by walking the document.
+			if faults = decodeFaults(data, reflect.TypeFor[nodeFile]()); len(faults) == 0 {
+				if te != nil {
+					add(typeError(data, te))
+				} else {
+					name, _ := unknownFieldName(err)
+					add(unknownFieldError(data, name))
+				}
+			}
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			// A JSON value not closed: it said "bad config: unexpected EOF"
 			// with no position (trial-sre7's trunc.json).
 			return nil, fmt.Errorf("the JSON ends early (truncated JSON?) after byte %d: a value, array or object is not closed; check the end of the file", len(data))
 		case errors.Is(err, io.EOF):
 			return nil, errors.New(`empty config: want a JSON object like {"kinds": {"echo": {"builtin": true}}}`)
+		default:
+			return nil, fmt.Errorf("bad config: %v", err)
 		}
-		if name, ok := unknownFieldName(err); ok {
-			return nil, unknownFieldError(data, name)
-		}
-		return nil, fmt.Errorf("bad config: %v", err)
 	}
 	if dec.More() {
 		return nil, errors.New("trailing data after the JSON object")
 	}
 	if err := duplicateKey(data); err != nil {
-		return nil, err
+		add(err)
 	}
-	if len(f.Kinds) == 0 {
-		return nil, errors.New(`no runner kinds: "kinds" must name at least one, e.g. {"kinds": {"echo": {"builtin": true}}}`)
+	if len(f.Kinds) == 0 && len(faults) == 0 { // a "kinds" of the wrong type is a fault already
+		add(errors.New(`no runner kinds: "kinds" must name at least one, e.g. {"kinds": {"echo": {"builtin": true}}}`))
 	}
 	maxMessage, err := f.MaxMessage.bytes("max_message")
 	if err != nil {
-		return nil, err
+		add(err)
 	}
 	c := &nodeConfig{kinds: map[string]exo.RemoteKind{}, maxMessage: int(maxMessage), maxRunners: f.MaxRunners, cancelOnLoss: f.CancelTasksOnClientLoss}
 	if f.MaxRunners < -1 {
-		return nil, fmt.Errorf("max_runners %d: want 0 (the default, %d live runners of all kinds), more, or -1 (no bound)", f.MaxRunners, gateway.DefaultMaxRunners)
+		add(fmt.Errorf("max_runners %d: want 0 (the default, %d live runners of all kinds), more, or -1 (no bound)", f.MaxRunners, gateway.DefaultMaxRunners))
 	}
 	names := make([]string, 0, len(f.Kinds))
 	for name := range f.Kinds {
@@ -135,53 +153,54 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
+		if err := checkKind(name, f.Kinds[name]); err != nil {
+			// The kind's first fault (the later checks overlap it), but
+			// not when a value of the kind had the wrong JSON type: left
+			// out of f, it could be the cause ("command": 5 is no
+			// "command").
+			if !slices.ContainsFunc(faults, func(s string) bool {
+				return strings.HasPrefix(s, "kinds."+name+".") || strings.HasPrefix(s, "kinds."+name+":")
+			}) {
+				add(err)
+			}
+			continue
+		}
 		k := f.Kinds[name]
 		spec := exo.RunnerSpec{Kind: name, Builtin: k.Builtin, Command: k.Command, Args: k.Args, Env: k.Env, Dir: k.Dir}
-		if err := checkKindKeys(name, k); err != nil {
-			return nil, err
-		}
-		if err := spec.Validate(); err != nil {
-			msg := strings.TrimPrefix(err.Error(), "invalid runner spec: ")
-			msg = strings.TrimPrefix(msg, fmt.Sprintf("kind %q: ", name))
-			return nil, fmt.Errorf("kind %q: %s", name, oneLine(msg))
-		}
-		if k.MaxRunners < 0 {
-			return nil, fmt.Errorf("kind %q: max_runners %d: want 0 (no bound) or more", name, k.MaxRunners)
-		}
 		c.kinds[name] = exo.RemoteKind{Spec: spec, MaxRunners: k.MaxRunners}
 	}
-	if maxMessage < 0 || maxMessage > 64<<20 {
-		return nil, fmt.Errorf("max_message %s: want 0 (default 4 MiB) to %d bytes (64MiB)", f.MaxMessage.written(maxMessage), 64<<20)
+	if err == nil && (maxMessage < 0 || maxMessage > 64<<20) {
+		add(fmt.Errorf("max_message %s: want 0 (default 4 MiB) to %d bytes (64MiB)", f.MaxMessage.written(maxMessage), 64<<20))
 	}
 	if t := f.Tasks; t != nil {
 		if t.InFlight < 0 {
-			return nil, fmt.Errorf("tasks.in_flight %d: want 0 (default: 1) or more", t.InFlight)
+			add(fmt.Errorf("tasks.in_flight %d: want 0 (default: 1) or more", t.InFlight))
 		}
 		if t.Queue < 0 {
-			return nil, fmt.Errorf("tasks.queue %d: want 0 (default: 64) or more", t.Queue)
+			add(fmt.Errorf("tasks.queue %d: want 0 (default: 64) or more", t.Queue))
 		}
 		c.tasks.InFlight, c.tasks.Queue = t.InFlight, t.Queue
 		if t.AckTimeout != "" {
 			d, err := time.ParseDuration(t.AckTimeout)
 			if err != nil || d <= 0 {
-				return nil, fmt.Errorf("tasks.ack_timeout %q: want a positive duration like \"5s\"", t.AckTimeout)
+				add(fmt.Errorf("tasks.ack_timeout %q: want a positive duration like \"5s\"", t.AckTimeout))
 			}
 			c.tasks.AckTimeout = d
 		}
 	}
 	if f.SessionTimeout != "" {
 		d, err := time.ParseDuration(f.SessionTimeout)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("session_timeout %q: want a positive duration like \"2s\"", f.SessionTimeout)
-		}
-		if hb := exo.DefaultClientHeartbeat; d < 2*hb {
-			return nil, fmt.Errorf("session_timeout (%s) must be at least 2 × the clients' heartbeat (%s): a client that pings on time would be dropped after a single late ping; raise session_timeout to %s or more, or leave it out for the default 2s", d, hb, 2*hb)
+		switch hb := exo.DefaultClientHeartbeat; {
+		case err != nil || d <= 0:
+			add(fmt.Errorf("session_timeout %q: want a positive duration like \"2s\"", f.SessionTimeout))
+		case d < 2*hb:
+			add(fmt.Errorf("session_timeout (%s) must be at least 2 × the clients' heartbeat (%s): a client that pings on time would be dropped after a single late ping; raise session_timeout to %s or more, or leave it out for the default 2s", d, hb, 2*hb))
 		}
 		c.sessionTimeout = d
 	}
 	if r := f.Restarts; r != nil {
 		if r.Max < -1 {
-			return nil, fmt.Errorf("restarts.max %d: want -1 (no limit), 0 (default 5) or more", r.Max)
+			add(fmt.Errorf("restarts.max %d: want -1 (no limit), 0 (default 5) or more", r.Max))
 		}
 		c.policy.Intensity.MaxRestarts = r.Max
 		for _, d := range []struct {
@@ -194,24 +213,50 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 			}
 			v, err := time.ParseDuration(d.v)
 			if err != nil || v <= 0 {
-				return nil, fmt.Errorf("restarts.%s %q: want a positive duration like \"500ms\"", d.name, d.v)
+				add(fmt.Errorf("restarts.%s %q: want a positive duration like \"500ms\"", d.name, d.v))
+				continue
 			}
 			*d.to = v
 		}
 		if b, m := c.policy.Backoff.Base, c.policy.Backoff.Max; b > 0 && m > 0 && b > m {
-			return nil, fmt.Errorf("restarts.backoff_base %s is above restarts.backoff_max %s: the first restart's delay cannot exceed the cap; lower backoff_base or raise backoff_max", b, m)
+			add(fmt.Errorf("restarts.backoff_base %s is above restarts.backoff_max %s: the first restart's delay cannot exceed the cap; lower backoff_base or raise backoff_max", b, m))
 		}
 	}
+	// health and shutdown are checked against the timeouts: not when
+	// those are in error (their faults would be measured against values
+	// the config did not mean).
 	if c.timeouts, err = parseNodeTimeouts(f.Timeouts); err != nil {
-		return nil, err
+		add(err)
+	} else {
+		if c.health, err = parseNodeHealth(f.Health, f.Retention, c.timeouts); err != nil {
+			add(err)
+		}
+		if c.shutdown, err = parseNodeShutdown(f.Shutdown, c.timeouts); err != nil {
+			add(err)
+		}
 	}
-	if c.health, err = parseNodeHealth(f.Health, f.Retention, c.timeouts); err != nil {
-		return nil, err
-	}
-	if c.shutdown, err = parseNodeShutdown(f.Shutdown, c.timeouts); err != nil {
-		return nil, err
+	if len(faults) > 0 {
+		return c, &configFaults{faults: faults}
 	}
 	return c, nil
+}
+
+// checkKind checks one kind: its keys (checkKindKeys), the spec
+// (RunnerSpec.Validate) and its max_runners; the first fault.
+func checkKind(name string, k nodeKind) error {
+	if err := checkKindKeys(name, k); err != nil {
+		return err
+	}
+	spec := exo.RunnerSpec{Kind: name, Builtin: k.Builtin, Command: k.Command, Args: k.Args, Env: k.Env, Dir: k.Dir}
+	if err := spec.Validate(); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "invalid runner spec: ")
+		msg = strings.TrimPrefix(msg, fmt.Sprintf("kind %q: ", name))
+		return fmt.Errorf("kind %q: %s", name, oneLine(msg))
+	}
+	if k.MaxRunners < 0 {
+		return fmt.Errorf("kind %q: max_runners %d: want 0 (no bound) or more", name, k.MaxRunners)
+	}
+	return nil
 }
 
 // checkKindKeys checks a kind in the config's own terms (its JSON keys),

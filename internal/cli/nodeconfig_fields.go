@@ -39,19 +39,25 @@ func jsonKeys(t reflect.Type) []string {
 // (e.g. kinds.echo), the fields allowed there, and the closest one.
 func unknownFieldError(data []byte, field string) error {
 	where, allowed := locateField(data, field)
-	msg := fmt.Sprintf("unknown field %q", field)
 	if where != "" {
-		msg += " in " + where
+		where = "in " + where
 	} else {
-		msg += " at the top level"
+		where = "at the top level"
 	}
+	return errors.New(unknownFieldAt(field, where, allowed))
+}
+
+// unknownFieldAt is the text for an unknown field where ("in kinds.echo",
+// "at the top level"), with the fields allowed there and the closest.
+func unknownFieldAt(field, where string, allowed []string) string {
+	msg := fmt.Sprintf("unknown field %q %s", field, where)
 	if len(allowed) > 0 {
 		msg += fmt.Sprintf(": the fields there are %s", strings.Join(allowed, ", "))
 		if s := closest(field, allowed); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 	}
-	return errors.New(msg)
+	return msg
 }
 
 // locateField finds the object that holds field: "" for the top level,
@@ -149,16 +155,22 @@ func unknownFieldName(err error) (string, bool) {
 }
 
 // typeError explains json's type mismatch in the config's own terms: the
-// key with its kind (kinds[NAME].env, not json's "kinds.env", which drops
-// the map key) and the form wanted (a list of "KEY=VALUE" strings, not
-// []string).
+// key with its kind (kinds.NAME.env, the notation of every config error,
+// not json's "kinds.env", which drops the map key) and the form wanted (a
+// list of "KEY=VALUE" strings, not []string).
 func typeError(data []byte, te *json.UnmarshalTypeError) error {
 	field := te.Field
 	if rest, ok := strings.CutPrefix(field, "kinds."); ok {
 		if name := kindAt(data, te.Offset); name != "" {
-			field = fmt.Sprintf("kinds[%s].%s", name, rest)
+			field = "kinds." + name + "." + rest
 		}
 	}
+	return typeErrorAt(field, te)
+}
+
+// typeErrorAt is typeError for the value at field, a dotted config key
+// ("" for the document itself).
+func typeErrorAt(field string, te *json.UnmarshalTypeError) error {
 	want := "a " + te.Type.String()
 	switch {
 	case strings.HasSuffix(field, ".env") && te.Type.Kind() == reflect.Slice:
@@ -173,7 +185,7 @@ func typeError(data []byte, te *json.UnmarshalTypeError) error {
 		want = "true or false"
 	case te.Type.Kind() == reflect.Int:
 		want = "a whole number"
-	case te.Type.Kind() == reflect.Struct, te.Type.Kind() == reflect.Pointer:
+	case te.Type.Kind() == reflect.Struct, te.Type.Kind() == reflect.Pointer, te.Type.Kind() == reflect.Map:
 		want = "a JSON object"
 	}
 	got := te.Value

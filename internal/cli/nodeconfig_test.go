@@ -91,15 +91,14 @@ func TestParseNodeConfigErrors(t *testing.T) {
 		{`{"kinds": {"echo": {"builtin": true, "command": "/bin/sh"}}}`, `kind "echo" (kinds.echo): both "builtin": true and "command" "/bin/sh" are set: keep one`},
 		{`{"kinds": {"echo": {"command": "x", "env": ["NOEQUALS"]}}}`, `kind "echo" (kinds.echo): "env" entry "NOEQUALS": want "KEY=VALUE"`},
 		{`{"kinds": {"echo": {"command": "x", "max_runners": -1}}}`, "max_runners -1"},
-		{`{"kinds": {"echo": {"command": 5}}}`, `kinds[echo].command: want a string, got a JSON number`},
+		{`{"kinds": {"echo": {"command": 5}}}`, `kinds.echo.command: want a string, got a JSON number`},
 		{`{"kinds": {"echo": {"command": "x"}, "nodejs": {"command": "node", "env": {"A": "1"}}}}`,
-			`kinds[nodejs].env: want a list of "KEY=VALUE" strings, e.g. ["MODEL=3b"], got a JSON object`},
-		{`{"kinds": {"echo": {"command": "x", "args": "--layers 2"}}}`, `kinds[echo].args: want a list of strings, e.g. ["--layers", "2"], got JSON string`},
-		// Two kinds with type errors: json reports the first in the file
-		// (zeta's env), and the message names that kind, not the first by
-		// name (alpha).
+			`kinds.nodejs.env: want a list of "KEY=VALUE" strings, e.g. ["MODEL=3b"], got a JSON object`},
+		{`{"kinds": {"echo": {"command": "x", "args": "--layers 2"}}}`, `kinds.echo.args: want a list of strings, e.g. ["--layers", "2"], got JSON string`},
+		// Two kinds with type errors: both are named, zeta's env first,
+		// as in the file (json reported only that one, TestNodeConfigNamesEveryFault).
 		{`{"kinds": {"zeta": {"command": "x", "env": {"A": "1"}}, "alpha": {"command": 5}}}`,
-			`kinds[zeta].env: want a list of "KEY=VALUE" strings, e.g. ["MODEL=3b"], got a JSON object`},
+			`kinds.zeta.env: want a list of "KEY=VALUE" strings, e.g. ["MODEL=3b"], got a JSON object`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"heartbeat_timeout": "abc"}}`, `timeouts.heartbeat_timeout: "abc" is not a duration (want e.g. "10s")`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"handshake": "0s"}}`, `timeouts.handshake: "0s": want a positive duration (e.g. "10s")`},
 		{`{"kinds": {"echo": {"command": "x"}}, "timeouts": {"heartbeat": "10s"}}`, `unknown field "heartbeat" in timeouts: the fields there are handshake, heartbeat_interval, heartbeat_timeout, progress_timeout, loading_stall, exit_grace, stop_grace, term_wait, drain, stop_drain, frame_stall`},
