@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/exo-actors/exo-actors/actors/gateway"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -107,7 +108,8 @@ func (b *sendBudget) grantLocked() {
 // transport's 2 × max_message + 1 MiB. The budget is a Client's: two
 // Clients of one process with one node share its connection
 // (docs/remote.md, "Several Clients of one process").
-const requestSlack = 64 << 10
+// The node refuses a larger request the same way (gateway.RequestSlack).
+const requestSlack = gateway.RequestSlack
 
 // smallRequest is the size up to which a request goes without the send
 // budget: 1000 of them (protoactor's largest batch) stay within the 1 MiB

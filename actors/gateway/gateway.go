@@ -738,6 +738,9 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 			a.endSession(ctx, m.s, "the client's session actor terminated", endLost)
 		}
 	case *exov1.GwHello:
+		if a.oversized(ctx, m.GetCallId(), m) { // a client name of megabytes, held by its session
+			return
+		}
 		a.hello(ctx, m)
 	case *exov1.GwPing:
 		s := a.session(ctx)
@@ -773,6 +776,30 @@ func (a *gatewayActor) Receive(ctx actor.Context) {
 	default:
 		a.request(ctx, m)
 	}
+}
+
+// RequestSlack is what a request may carry beyond max_message: a task's
+// payload and params count against max_message (a submit's own check), its
+// IDs, kind, filters and framing do not. The client checks every request
+// against max_message + RequestSlack before it sends it; the gateway
+// refuses a larger one (oversized) from a peer that did not.
+const RequestSlack = 64 << 10
+
+// oversized refuses (ErrMessageTooLarge, to a call) a request larger than
+// MaxMessage + RequestSlack and reports whether it did: a peer that is not
+// our client could send a subscribe whose filter strings, or a spawn whose
+// IDs, run to the transport's limit (2 × max_message + 1 MiB), and the
+// session would hold them (a fuzz test's finding beside docs/remote.md's
+// promise that no request larger than max_message is taken).
+func (a *gatewayActor) oversized(ctx actor.Context, callID uint64, m proto.Message) bool {
+	limit := a.g.cfg.MaxMessage + RequestSlack
+	size := proto.Size(m)
+	if size <= limit {
+		return false
+	}
+	a.reply(ctx, errMsg(callID, fmt.Errorf("%w: %s is %d bytes, more than the %d a request may take on node %s (max_message %d, and %d for IDs and framing)",
+		ErrMessageTooLarge, proto.MessageName(m).Name(), size, limit, a.g.cfg.Name, a.g.cfg.MaxMessage, RequestSlack)))
+	return true
 }
 
 func (a *gatewayActor) reply(ctx actor.Context, msg proto.Message) {
@@ -1020,6 +1047,9 @@ func (a *gatewayActor) request(ctx actor.Context, msg any) {
 			a.reply(ctx, errMsg(0, fmt.Errorf("%w: gateway %s got a %s; send one of the Gw… requests of exoactors.v1",
 				ErrUnsupported, a.g.cfg.Name, proto.MessageName(msg.(proto.Message)))))
 		}
+		return
+	}
+	if a.oversized(ctx, callID, msg.(proto.Message)) {
 		return
 	}
 	s := a.session(ctx)

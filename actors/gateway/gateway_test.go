@@ -444,3 +444,26 @@ func pollUntil(t *testing.T, what string, cond func() bool) {
 		<-tick.C
 	}
 }
+
+// TestOversizedRequestsRefused: a request larger than max_message and 64
+// KiB for IDs and framing (what the client checks before it sends) is
+// refused with ErrMessageTooLarge, whatever its type: a peer that is not
+// our client could send a subscribe whose filter strings, or a hello whose
+// client name, ran to the transport's limit, and the session held them (a
+// fuzz test's finding; docs/remote.md promised no request larger than
+// max_message is taken).
+func TestOversizedRequestsRefused(t *testing.T) {
+	f := newFixture(t) // max_message 1024
+	big := strings.Repeat("k", gateway.RequestSlack+2048)
+	f.send(&exov1.GwHello{CallId: 1, ClientName: big})
+	wantError(t, f.next(t), 1, gateway.ErrMessageTooLarge, "GwHello is 67")
+	f.send(&exov1.GwListRunners{CallId: 2})
+	wantError(t, f.next(t), 2, gateway.ErrNoSession, "GwHello") // the oversized hello opened none
+	f.hello(t)
+	f.send(&exov1.GwSubscribe{CallId: 3, Topic: "tasks", TaskId: big})
+	wantError(t, f.next(t), 3, gateway.ErrMessageTooLarge, "more than the 66560 a request may take on node unit (max_message 1024, and 65536 for IDs and framing)")
+	f.send(&exov1.GwSubscribe{CallId: 4, Topic: "tasks", TaskId: strings.Repeat("k", 1000)}) // within: taken
+	if m, ok := f.next(t).(*exov1.GwSubscribed); !ok || m.GetCallId() != 4 {
+		t.Fatalf("a subscribe within the bound: %v", m)
+	}
+}
