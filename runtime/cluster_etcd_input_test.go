@@ -3,15 +3,12 @@ package runtime_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/grpc"
-
 	"github.com/exo-actors/exo-actors/actors/membership"
+	"github.com/exo-actors/exo-actors/internal/testutil"
 	exo "github.com/exo-actors/exo-actors/runtime"
 )
 
@@ -21,20 +18,10 @@ import (
 // setting to fix, not a flag (a new user's trial: it waited the whole
 // ctx, and said "fix --etcd-endpoints" to a Go host).
 func TestDialClusterEtcdEndpointThatIsNotEtcd(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := grpc.NewServer()
-	served := make(chan struct{})
-	go func() { // owner: this test, which waits on served
-		defer close(served) // sole sender: this goroutine
-		_ = gs.Serve(lis)
-	}()
-	defer func() { gs.Stop(); <-served }()
+	gw := testutil.ServeGRPC(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cc, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: "c", Provider: "etcd", EtcdEndpoints: []string{lis.Addr().String()}})
+	cc, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: "c", Provider: "etcd", EtcdEndpoints: []string{gw}})
 	if err == nil {
 		cc.Close()
 		t.Fatal("DialCluster succeeded against a gRPC server that is not etcd")
@@ -57,16 +44,7 @@ func TestDialClusterEtcdEndpointThatIsNotEtcd(t *testing.T) {
 // user's trial).
 func TestDialClusterEtcdWrongName(t *testing.T) {
 	endpoint := startTestEtcd(t, etcdTestBinary(t))
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer pcancel()
-	if _, err := cli.Put(pctx, "/exo-actors/trial/trial@x", "{}"); err != nil { // as protoactor's provider keys a member
-		t.Fatal(err)
-	}
+	testutil.EtcdPut(t, endpoint, "/exo-actors/trial/trial@x")
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	cc, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: "wrong", Provider: "etcd", EtcdEndpoints: []string{endpoint}})

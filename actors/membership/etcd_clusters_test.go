@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 // TestEtcdStatusNamesTheOtherClusters: a status query (or a DialCluster)
@@ -15,20 +15,10 @@ import (
 // cannot refuse it (a new user's trial: "has no members", no hint).
 func TestEtcdStatusNamesTheOtherClusters(t *testing.T) {
 	endpoint := startEtcd(t, etcdBinary(t))
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// Keys as protoactor's provider writes them (BASE/CLUSTER/ID); the
-	// values are not read. A key without a cluster part is no cluster.
-	for _, k := range []string{"/exo-actors/trial/trial@a", "/exo-actors/trial/trial@b", "/exo-actors/solo/solo@c", "/exo-actors/stray", "/other-base/x/x@d"} {
-		if _, err := cli.Put(ctx, k, "{}"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// The values are not read. A key without a cluster part is no cluster.
+	testutil.EtcdPut(t, endpoint, "/exo-actors/trial/trial@a", "/exo-actors/trial/trial@b", "/exo-actors/solo/solo@c", "/exo-actors/stray", "/other-base/x/x@d")
 	cfg := Config{Cluster: "tria", Provider: ProviderEtcd, EtcdEndpoints: []string{endpoint}}
 	st, err := QueryStatus(ctx, cfg)
 	if err != nil {

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-
 	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
@@ -43,17 +41,7 @@ func TestEtcdEndpointThatIsNotEtcd(t *testing.T) {
 	// A gRPC server without etcd's services, as a node's gateway (--listen)
 	// is: an operator's trial got "answers HTTP/1 but not as etcd", and
 	// "unreachable within 2s" for an answer that came at once.
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := grpc.NewServer()
-	served := make(chan struct{})
-	go func() { // owner: this test, which waits on served
-		defer close(served) // sole sender: this goroutine
-		_ = gs.Serve(lis)
-	}()
-	defer func() { gs.Stop(); <-served }()
+	gw := testutil.ServeGRPC(t)
 	for _, c := range []struct {
 		name, endpoint, want string
 	}{
@@ -63,8 +51,8 @@ func TestEtcdEndpointThatIsNotEtcd(t *testing.T) {
 		{"an etcd that does not answer in time", strings.TrimPrefix(slowEtcd.URL, "http://"),
 			"etcd 3.4.23 answers at " + strings.TrimPrefix(slowEtcd.URL, "http://") + ", but not the Status call in time: it may have no quorum or be overloaded"},
 		{"another HTTP server", strings.TrimPrefix(other.URL, "http://"), "answers HTTP/1 but not as etcd: give etcd's client endpoint"},
-		{"a gRPC server that is not etcd", lis.Addr().String(), "etcd unreachable (not etcd) at " + lis.Addr().String() + " (" + lis.Addr().String() +
-			": rpc error: code = Unimplemented desc = unknown service etcdserverpb.Maintenance (" + lis.Addr().String() +
+		{"a gRPC server that is not etcd", gw, "etcd unreachable (not etcd) at " + gw + " (" + gw +
+			": rpc error: code = Unimplemented desc = unknown service etcdserverpb.Maintenance (" + gw +
 			" speaks gRPC but is not etcd: a node's gateway (--listen)? give etcd's client endpoint)): fix --etcd-endpoints"},
 	} {
 		_, err := checkEtcd(Config{EtcdEndpoints: []string{c.endpoint}, EtcdDialTimeout: 300 * time.Millisecond})
@@ -78,11 +66,11 @@ func TestEtcdEndpointThatIsNotEtcd(t *testing.T) {
 		}
 	}
 	// One endpoint that is etcd (if slow) among them: not ErrNotEtcd.
-	if _, err := checkEtcd(Config{EtcdEndpoints: []string{lis.Addr().String(), strings.TrimPrefix(slowEtcd.URL, "http://")}, EtcdDialTimeout: 300 * time.Millisecond}); errors.Is(err, ErrNotEtcd) {
+	if _, err := checkEtcd(Config{EtcdEndpoints: []string{gw, strings.TrimPrefix(slowEtcd.URL, "http://")}, EtcdDialTimeout: 300 * time.Millisecond}); errors.Is(err, ErrNotEtcd) {
 		t.Errorf("a gRPC server and a slow etcd: %v; want no ErrNotEtcd", err)
 	}
 	// A Go host's DialCluster names its setting, not the flag.
-	_, err = checkEtcd(Config{EtcdEndpoints: []string{lis.Addr().String()}, EtcdDialTimeout: 300 * time.Millisecond, GoAPI: true})
+	_, err := checkEtcd(Config{EtcdEndpoints: []string{gw}, EtcdDialTimeout: 300 * time.Millisecond, GoAPI: true})
 	if err == nil || !strings.HasSuffix(err.Error(), ": fix ClusterConfig.EtcdEndpoints") {
 		t.Errorf("through the Go API: %v; want it to end \": fix ClusterConfig.EtcdEndpoints\"", err)
 	}

@@ -12,26 +12,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-	"google.golang.org/grpc"
-)
 
-// speakFirst serves gRPC (no service) on loopback until the test ends: a
-// server that speaks first (its SETTINGS frame), as a node's gateway is.
-func speakFirst(t *testing.T) string {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := grpc.NewServer()
-	served := make(chan struct{})
-	go func() { // owner: this test's cleanup, which waits on served
-		defer close(served) // sole sender: this goroutine
-		_ = gs.Serve(lis)
-	}()
-	t.Cleanup(func() { gs.Stop(); <-served })
-	return lis.Addr().String()
-}
+	"github.com/exo-actors/exo-actors/internal/testutil"
+)
 
 // TestReadOfAPeerThatSpeaksFirstLogsNothing: a status read whose peer is
 // a server that speaks first (a node's gateway given as an automanaged
@@ -39,7 +22,7 @@ func speakFirst(t *testing.T) string {
 // received on idle HTTP channel" line through the global log package into
 // the host's output (a new user's trial saw one from DialCluster).
 func TestReadOfAPeerThatSpeaksFirstLogsNothing(t *testing.T) {
-	peer := speakFirst(t)
+	peer := testutil.ServeGRPC(t) // speaks first, as a node's gateway
 	var logged bytes.Buffer
 	log.SetOutput(&logged)
 	defer log.SetOutput(os.Stderr) // the log package's default

@@ -2,13 +2,10 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sirupsen/logrus"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/exo-actors/exo-actors/actors/membership"
 	"github.com/exo-actors/exo-actors/internal/testutil"
@@ -22,20 +19,8 @@ import (
 // nothing.
 func TestNodeAloneInEtcdWarns(t *testing.T) {
 	endpoint := testutil.StartEtcd(t, testutil.EtcdBinary(t))
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	// Keys as protoactor's provider writes them (BASE/CLUSTER/ID): cluster
-	// trial has two members, the misspelt trail only this node.
-	for _, k := range []string{"/exo-actors/trial/trial@a", "/exo-actors/trial/trial@b", "/exo-actors/trail/trail@me", "/other/solo/solo@me"} {
-		if _, err := cli.Put(ctx, k, "{}"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// Cluster trial has two members, the misspelt trail only this node.
+	testutil.EtcdPut(t, endpoint, "/exo-actors/trial/trial@a", "/exo-actors/trial/trial@b", "/exo-actors/trail/trail@me", "/other/solo/solo@me")
 	warned := func(cfg membership.Config) string {
 		var log bytes.Buffer
 		l := logrus.New()

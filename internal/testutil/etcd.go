@@ -67,3 +67,22 @@ func StartEtcd(t testing.TB, bin string) string {
 	}
 	return client
 }
+
+// EtcdPut writes each key (value "{}") to the etcd at endpoint, as
+// protoactor's etcd provider keys a member (BASE/CLUSTER/ID): the tests of
+// what is read back from etcd need no member process for it.
+func EtcdPut(t testing.TB, endpoint string, keys ...string) {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, k := range keys {
+		if _, err := cli.Put(ctx, k, "{}"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
