@@ -64,6 +64,17 @@ var (
 	// the events of that delivery were not used. A bug of the node (or a
 	// peer that is not one), never a normal end.
 	ErrBadDelivery = errors.New("bad delivery from the node")
+	// ErrTLS: a Dial's TLS setup and the node's do not match: the node's
+	// certificate is not signed by the CA given, names another address or
+	// is expired; the node refused this client's certificate; or one side
+	// uses TLS and the other does not. Nothing will change by retrying:
+	// fix the CA, the certificates or the TLS options (the text says
+	// which).
+	ErrTLS = errors.New("TLS setup mismatch")
+	// ErrNotANode: what answers at a Dial's address is not an exo-actors
+	// node (an HTTP server, another protocol, a peer that closes at once):
+	// check the address and port.
+	ErrNotANode = errors.New("not an exo-actors node")
 )
 
 // TLSFiles names the PEM files of a TLS setup (CA, this process's
@@ -74,7 +85,10 @@ type TLSFiles struct {
 	CertFile string // this process's certificate (IP SAN 127.0.0.1 or its host)
 	KeyFile  string
 	// RequireClientCert turns on mutual TLS: a peer that dials in must
-	// present a certificate signed by CAFile.
+	// present a certificate signed by CAFile. A node's setting (ServeConfig,
+	// --tls-require-client-cert); a Client's own listener always requires
+	// one (only its node dials in, and with TLS every node has a
+	// certificate from the CA), so on a Dial's WithTLS it changes nothing.
 	RequireClientCert bool
 }
 
@@ -95,7 +109,13 @@ type RemoteShutdownReport struct {
 // node lists (Client.Runners): live ones and ended ones it still remembers
 // (stopped or failed for good; RetentionLimits keeps the newest 256 for up
 // to an hour). Count the live ones from Client.Runners: not
-// RunnerStatus.Terminal, or Restarting.
+// RunnerStatus.Terminal, or Restarting. Sessions, Subscriptions and
+// OpenTasks are the gateway's: its connected clients, their
+// subscriptions, and the tasks they submitted whose outcome the gateway
+// has not sent yet. A task whose client closed or was lost is no longer
+// counted, though it goes on on its runner (unless the node cancels a
+// lost client's tasks, cancel_tasks_on_client_loss): a node can be busy
+// with OpenTasks 0; its runners' statuses (Running) say so.
 type NodeStatus struct {
 	Name                                        string
 	Kinds                                       []string

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 )
 
 // The texts of Dial's connection check (probe): each names what went wrong
@@ -98,19 +100,19 @@ func notPlaintextGRPC(addr string, b []byte, readErr error, isTLS func() bool) e
 	const useTLS = "dial it with TLS (WithTLS; --tls-ca, --tls-cert and --tls-key on the command line)"
 	switch {
 	case len(b) >= 2 && (b[0] == 0x15 || b[0] == 0x16) && b[1] == 0x03:
-		return fmt.Errorf("node %s answered with TLS: it uses TLS; %s", addr, useTLS)
+		return errjoin.Tag(ErrTLS, fmt.Errorf("node %s answered with TLS: it uses TLS; %s", addr, useTLS))
 	case len(b) == 0 && isTLS():
-		return fmt.Errorf("node %s closed the plaintext connection and accepts a TLS handshake: it uses TLS; %s", addr, useTLS)
+		return errjoin.Tag(ErrTLS, fmt.Errorf("node %s closed the plaintext connection and accepts a TLS handshake: it uses TLS; %s", addr, useTLS))
 	case len(b) == 0:
 		why := "it closed the connection without a word"
 		if readErr != nil && !errors.Is(readErr, io.EOF) {
 			why = fmt.Sprintf("the read failed: %v", readErr)
 		}
-		return fmt.Errorf("%s does not answer as an exo-actors node (%s): check the address (--node on the command line), and whether the node uses TLS", addr, why)
+		return errjoin.Tag(ErrNotANode, fmt.Errorf("%s does not answer as an exo-actors node (%s): check the address (--node on the command line), and whether the node uses TLS", addr, why))
 	case strings.HasPrefix(string(b), "HTTP/"):
-		return fmt.Errorf("%s is an HTTP server, not an exo-actors node (it answered %q): check the address and port (--node on the command line)", addr, b)
+		return errjoin.Tag(ErrNotANode, fmt.Errorf("%s is an HTTP server, not an exo-actors node (it answered %q): check the address and port (--node on the command line)", addr, b))
 	}
-	return fmt.Errorf("%s does not answer as an exo-actors node (its first bytes %q are no gRPC frame): check the address and port (--node on the command line)", addr, b)
+	return errjoin.Tag(ErrNotANode, fmt.Errorf("%s does not answer as an exo-actors node (its first bytes %q are no gRPC frame): check the address and port (--node on the command line)", addr, b))
 }
 
 // speaksTLS reports whether addr completes (or refuses with a TLS alert) a
@@ -153,7 +155,17 @@ func refusedClientCert(err error) bool {
 const useNodeCA = "use a certificate and key signed by the CA the node trusts (TLSFiles.CertFile and KeyFile; --tls-cert and --tls-key on the command line)"
 
 // tlsDialFailed is probe's error when the TLS handshake fails.
+// Every failure but the TCP connect's (no node reached: ErrNodeLost) is
+// ErrTLS.
 func tlsDialFailed(addr string, err error) error {
+	e := tlsDialFailedText(addr, err)
+	if isUnreachable(e) {
+		return e
+	}
+	return errjoin.Tag(ErrTLS, e)
+}
+
+func tlsDialFailedText(addr string, err error) error {
 	var rh tls.RecordHeaderError
 	var ua x509.UnknownAuthorityError
 	var hn x509.HostnameError
@@ -181,6 +193,10 @@ func tlsDialFailed(addr string, err error) error {
 // connection right after the handshake (TLS 1.3 checks the client's
 // certificate only then).
 func tlsRefusedAfterHandshake(addr string, err error) error {
+	return errjoin.Tag(ErrTLS, tlsRefusedAfterHandshakeText(addr, err))
+}
+
+func tlsRefusedAfterHandshakeText(addr string, err error) error {
 	if refusedClientCert(err) {
 		return fmt.Errorf("node %s refused this client's certificate (%w): it was not signed by the CA the node trusts, or none was given, or its extended key usages lack clientAuth; %s", addr, err, useNodeCA)
 	}
@@ -211,4 +227,10 @@ func checkNodeAddr(addr string) error {
 		return fmt.Errorf("node address %q: port %q is not 1-65535 (--node on the command line)", addr, p)
 	}
 	return nil
+}
+
+// isUnreachable says whether err is an unreachableError (no node reached).
+func isUnreachable(err error) bool {
+	var u *unreachableError
+	return errors.As(err, &u)
 }

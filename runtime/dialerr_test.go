@@ -147,6 +147,14 @@ func TestDialTexts(t *testing.T) {
 			if errors.Is(err, exo.ErrNodeLost) != tc.isLost {
 				t.Errorf("errors.Is(err, ErrNodeLost) = %v, want %v", !tc.isLost, tc.isLost)
 			}
+			// A host tells the classes apart without the text (a new
+			// user's trial: a refused certificate wrapped no sentinel).
+			wantTLS, wantNotNode := !tc.isLost && strings.Contains(tc.name, "TLS") || strings.Contains(tc.name, "certificate") || strings.Contains(tc.name, "CA"),
+				strings.Contains(tc.name, "HTTP server")
+			if errors.Is(err, exo.ErrTLS) != wantTLS || errors.Is(err, exo.ErrNotANode) != wantNotNode {
+				t.Errorf("errors.Is(err, ErrTLS) = %v, errors.Is(err, ErrNotANode) = %v; want %v, %v",
+					errors.Is(err, exo.ErrTLS), errors.Is(err, exo.ErrNotANode), wantTLS, wantNotNode)
+			}
 		})
 	}
 }
