@@ -727,7 +727,7 @@ func (c *Client) hello(ctx context.Context) (*exov1.GwWelcome, error) {
 		// returned as it is, loss or not; a welcome that a loss followed
 		// is said again for (the endpoint it came through has ended).
 		if lostNow && ctx.Err() == nil && (err == nil || cutByLoss || errors.As(err, &na)) {
-			if retries++; retries >= maxDialLosses {
+			if retries++; retries > maxDialLosses {
 				return nil, fmt.Errorf("%w: node %s accepts connections, but this process's connection to it ended %d times before its welcome (last: %s): try again, and check the node's log",
 					ErrNodeLost, c.addr, lossCount, why)
 			}
@@ -735,6 +735,13 @@ func (c *Client) hello(ctx context.Context) (*exov1.GwWelcome, error) {
 				return nil, fmt.Errorf("%w: the connection to node %s ended before its welcome (%s), and %w", ErrNodeLost, c.addr, why, perr)
 			}
 			continue // through the next writer, at once
+		}
+		if err == nil && lostNow {
+			// A welcome with a loss after it, and the dial's ctx ended
+			// before it could say hello again: not connected (a review:
+			// returned as a success, the client stayed dialing for good).
+			return nil, fmt.Errorf("%w: the connection to node %s ended as its welcome came (%s), and the dial's ctx ended before it could say hello again: %w",
+				ErrNodeLost, c.addr, why, ctx.Err())
 		}
 		if err == nil || !timedOut || ctx.Err() != nil {
 			return answer[*exov1.GwWelcome](res, err)

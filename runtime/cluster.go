@@ -369,7 +369,7 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 			cc.Close()
 			return nil, fmt.Errorf("dial cluster %s: %w", cfg.Cluster, err) // waiting changes nothing
 		}
-		if ctx.Err() != nil && last != nil {
+		if ctx.Err() != nil && last != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
 			// A read cut short by the dial's own end says nothing of the
 			// cluster: "read members … from etcd: context deadline
 			// exceeded" blamed an etcd that had answered every read before

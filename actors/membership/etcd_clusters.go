@@ -19,7 +19,7 @@ const etcdClusterKeysLimit = 1000
 // member count, reading at most etcdClusterKeysLimit keys (without their
 // values). A cluster that has no member has no key, so it is not listed.
 func etcdClusters(ctx context.Context, cli *clientv3.Client, cfg Config) (map[string]int, error) {
-	prefix := strings.TrimSuffix(cfg.EtcdBaseKey, "/") + "/"
+	prefix := cfg.EtcdBaseKey + "/" // as protoactor's provider joins its keys, and etcdMembers reads them
 	resp, err := cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithLimit(etcdClusterKeysLimit))
 	if err != nil {
 		return nil, err

@@ -38,6 +38,16 @@ func TestEtcdStatusNamesTheOtherClusters(t *testing.T) {
 	if got, want := DescribeEtcdClusters("solo", counts), `cluster "trial" (2 members)`; got != want {
 		t.Errorf("DescribeEtcdClusters without solo: %q, want %q", got, want)
 	}
+	// A base key of "/" or with a trailing slash: the keys are BASE + "/" +
+	// CLUSTER + "/" + ID, as protoactor joins them (a review: "/" read the
+	// other base keys as clusters, "/exo/" found none).
+	testutil.EtcdPut(t, endpoint, "//rootc/rootc@a", "/slash//sc/sc@a")
+	for base, want := range map[string]string{"/": "rootc", "/slash/": "sc"} {
+		counts, err := EtcdClusters(ctx, Config{Cluster: "none", Provider: ProviderEtcd, EtcdEndpoints: []string{endpoint}, EtcdBaseKey: base})
+		if err != nil || len(counts) != 1 || counts[want] != 1 {
+			t.Errorf("EtcdClusters under %q: %v, %v; want only %s (1 member)", base, counts, err, want)
+		}
+	}
 	// A cluster that has members says none of this.
 	st, err = QueryStatus(ctx, Config{Cluster: "trial", Provider: ProviderEtcd, EtcdEndpoints: []string{endpoint}})
 	if err != nil || st.EtcdClusters != nil || st.DescribeOtherClusters() != "" {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -97,14 +98,6 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 	refused := make([]bool, len(cfg.EtcdEndpoints))
 	timedOut := false
 	for i, ep := range cfg.EtcdEndpoints {
-		// Nothing listens there: said at once. The etcd client retries a
-		// refused connection until its deadline, and the error said only
-		// "context deadline exceeded" after 2 s (a new user's trial).
-		if refusedNow(ep, cfg.EtcdDialTimeout) {
-			refused[i] = true
-			errs[i] = ep + ": connection refused (nothing listens there)"
-			continue
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), cfg.EtcdDialTimeout)
 		_, err := cli.Status(ctx, ep)
 		cancel()
@@ -112,6 +105,15 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 			return cli, nil
 		}
 		e := fmt.Sprintf("%s: %v", ep, err)
+		// The etcd client retries a refused connection until its
+		// deadline (an etcd starting beside the node has that long), and
+		// said only "context deadline exceeded": nothing listening is
+		// said so (a new user's trial).
+		if refusedNow(ep, cfg.EtcdDialTimeout) {
+			refused[i] = true
+			errs[i] = fmt.Sprintf("%s: connection refused (nothing listened there for %s)", ep, cfg.EtcdDialTimeout)
+			continue
+		}
 		if status.Code(err) == codes.Unimplemented {
 			// A gRPC server without etcd's services (a node's gateway,
 			// --listen): it answered at once. notEtcd's HTTP/1 look would
@@ -133,7 +135,7 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 		if grpcNotEtcd[i] || refused[i] {
 			continue
 		}
-		hint, quiet, notIt := notEtcd(ep)
+		hint, quiet, notIt := notEtcd(cfg, ep)
 		other[i] = notIt
 		if silent[i] = quiet; quiet {
 			errs[i] += ", and no answer to HTTP GET /version within " + notEtcdTimeout.String() + " more"
@@ -141,8 +143,8 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 			errs[i] += " (" + hint + ")"
 		}
 	}
-	within := "" // only when something did not answer in time: a refusal comes at once
-	if timedOut {
+	within := "" // only when something accepted and did not answer in time
+	if timedOut && slices.Contains(refused, false) {
 		within = " within " + cfg.EtcdDialTimeout.String()
 	}
 	eps := strings.Join(cfg.EtcdEndpoints, ",")
@@ -151,8 +153,8 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 		// etcd frozen (SIGSTOP) or overloaded — the kernel accepts for a
 		// stopped process. "start etcd" sent an operator's trial after a
 		// running etcd.
-		return nil, &etcdSilentError{msg: fmt.Sprintf("etcd at %s accepted the connection but did not answer within %s (%s): etcd may be frozen (e.g. SIGSTOP) or overloaded; check its process (kill -CONT resumes a stopped one) and its health (etcdctl endpoint health), or fix --etcd-endpoints",
-			eps, cfg.EtcdDialTimeout, strings.Join(errs, "; "))}
+		return nil, &etcdSilentError{msg: fmt.Sprintf("etcd at %s accepted the connection but did not answer within %s (%s): etcd may be frozen (e.g. SIGSTOP) or overloaded; check its process (kill -CONT resumes a stopped one) and its health (etcdctl endpoint health), or fix %s",
+			eps, cfg.EtcdDialTimeout, strings.Join(errs, "; "), cfg.setting("--etcd-endpoints"))}
 	}
 	for i, ep := range cfg.EtcdEndpoints {
 		if silent[i] { // among endpoints that are not
@@ -217,7 +219,7 @@ const notEtcdTimeout = time.Second
 // accepted a TCP connection and then answered nothing at all (a frozen
 // etcd: the kernel accepts for a stopped process); other that what
 // answered is not etcd.
-func notEtcd(endpoint string) (hint string, silent, other bool) {
+func notEtcd(cfg Config, endpoint string) (hint string, silent, other bool) {
 	target := endpoint
 	if !strings.Contains(target, "://") {
 		target = "http://" + target
@@ -253,9 +255,19 @@ func notEtcd(endpoint string) (hint string, silent, other bool) {
 	err = getJSON(ctx, hc, "http://"+u.Host+"/exo/view", &v)
 	switch {
 	case err == nil && v.Cluster != "":
-		return fmt.Sprintf("%s is the HTTP port of a member of the automanaged cluster %s, not etcd: read it with --cluster-provider automanaged --cluster-peers %s (every member's), or give etcd's client endpoint", u.Host, v.Cluster, u.Host), false, true
-	case err == nil || strings.Contains(err.Error(), "HTTP "):
+		readIt := fmt.Sprintf("--cluster-provider automanaged --cluster-peers %s (every member's)", u.Host)
+		if cfg.GoAPI {
+			readIt = fmt.Sprintf("ClusterConfig.Provider \"automanaged\" and ClusterConfig.Peers %s (every member's)", u.Host)
+		}
+		return fmt.Sprintf("%s is the HTTP port of a member of the automanaged cluster %s, not etcd: read it with %s, or give etcd's client endpoint", u.Host, v.Cluster, readIt), false, true
+	case err == nil || httpCode(err) >= 400 && httpCode(err) < 500:
+		// A definite answer: a page that is not etcd's, or no such path.
 		return u.Host + " answers HTTP/1 but not as etcd: give etcd's client endpoint", false, true
+	case httpCode(err) >= 500:
+		// A proxy whose etcd is down answers 503 to everything: not a
+		// verdict on what is behind it (a review: a DialCluster gave up
+		// at once on an etcd behind a proxy, while it restarted).
+		return fmt.Sprintf("%s answers HTTP/1 with status %d: a proxy whose etcd is down, or not etcd at all", u.Host, httpCode(err)), false, false
 	}
 	return "", false, false
 }
@@ -551,7 +563,7 @@ func getJSON(ctx context.Context, hc *http.Client, target string, v any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: HTTP %d", target, resp.StatusCode)
+		return &httpStatusError{target: target, code: resp.StatusCode}
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
 }
@@ -628,14 +640,24 @@ func memberRemoteConfig(host string, port int) *remote.Config {
 // host:port) is refused at once: nothing listens there. Anything else (it
 // connects, times out within d, or the name does not resolve) is for the
 // etcd client to find out.
+//
+// Only an endpoint the etcd client dials over TCP itself: host:port, or
+// an http:// or https:// URL, with no proxy set in the environment (grpc
+// honours HTTPS_PROXY for a host that is not loopback); a unix:// socket
+// or a proxied endpoint is never called refused.
 func refusedNow(endpoint string, d time.Duration) bool {
 	target := endpoint
 	if !strings.Contains(target, "://") {
 		target = "http://" + target
 	}
 	u, err := url.Parse(target)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https" {
 		return false
+	}
+	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"} {
+		if os.Getenv(k) != "" {
+			return false
+		}
 	}
 	conn, err := net.DialTimeout("tcp", u.Host, min(d, time.Second))
 	if err != nil {
@@ -643,4 +665,21 @@ func refusedNow(endpoint string, d time.Duration) bool {
 	}
 	conn.Close()
 	return false
+}
+
+// httpStatusError is getJSON's error for an answer that is not 200 OK.
+type httpStatusError struct {
+	target string
+	code   int
+}
+
+func (e *httpStatusError) Error() string { return fmt.Sprintf("%s: HTTP %d", e.target, e.code) }
+
+// httpCode is the HTTP status of getJSON's error, or 0 when it is not one.
+func httpCode(err error) int {
+	var h *httpStatusError
+	if errors.As(err, &h) {
+		return h.code
+	}
+	return 0
 }

@@ -97,8 +97,7 @@ func startRunner(t *testing.T, args ...string) *proc {
 	p.cmd.Env = append(os.Environ(),
 		"EXO_ACTORS_TEST_MARKER=builtinrunner-"+t.Name(),
 		protocol.EnvRunnerID+"="+p.id)
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	err = p.cmd.Start()
+	err = testutil.StartChild(t, p.cmd)
 	for _, f := range []*os.File{inR, outW, errW} { // the child's ends
 		_ = f.Close()
 	}

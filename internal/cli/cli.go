@@ -205,6 +205,17 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // and exited 0. So the flags are skipped here without being set, an
 // unknown one with its value as pflag skips it.
 func unknownCommand(root *cobra.Command, args []string) error {
+	// --help and -h are known to Find only once each command has them (a
+	// review: without, `cluster --help status` read --help as taking a
+	// value, and status as an unknown command).
+	var initHelp func(c *cobra.Command)
+	initHelp = func(c *cobra.Command) {
+		c.InitDefaultHelpFlag()
+		for _, sub := range c.Commands() {
+			initHelp(sub)
+		}
+	}
+	initHelp(root)
 	cmd, rest, err := root.Find(args)
 	if err != nil || !cmd.HasAvailableSubCommands() {
 		return nil // cobra reports its own errors; a subcommand checks its args
@@ -222,6 +233,11 @@ func unknownCommand(root *cobra.Command, args []string) error {
 	cmd.InheritedFlags().VisitAll(skip)
 	_ = fs.Parse(rest) // an error is Execute's to report; a positional before it is still one
 	if pos := fs.Args(); len(pos) > 0 {
+		for _, c := range cmd.Commands() {
+			if c.Name() == pos[0] || c.HasAlias(pos[0]) {
+				return nil // a command after all: Execute finds it
+			}
+		}
 		return unknownSubcommand(cmd, pos[0])
 	}
 	return nil

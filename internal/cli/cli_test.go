@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 func TestUsageErrorsExit2WithOneLine(t *testing.T) {
@@ -65,8 +67,7 @@ func runDemoProcess(t *testing.T, args ...string) (*exec.Cmd, *bufio.Reader, *by
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := testutil.StartChild(t, cmd); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	exo "github.com/exo-actors/exo-actors/runtime"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 func TestClusterShutdownUsageErrors(t *testing.T) {
@@ -95,10 +97,9 @@ func TestClusterShutdownProcesses(t *testing.T) {
 	run := exec.Command(exoBinary(t), "remote", "run", "--node", gateways["gpu-a"], "--node", gateways["gpu-b"], "--kind", "slow",
 		"--tasks", "2", "--tokens", "30", "--timeout", "60s")
 	run.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARK="+marker)
-	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var runOut bytes.Buffer
 	run.Stdout, run.Stderr = &runOut, &runOut
-	if err := run.Start(); err != nil {
+	if err := testutil.StartChild(t, run); err != nil {
 		t.Fatal(err)
 	}
 	runDone := false
@@ -121,7 +122,6 @@ func TestClusterShutdownProcesses(t *testing.T) {
 	cmd := exec.Command(exoBinary(t), "cluster", "shutdown", "--json", "--cluster", "shutdown-test", "--cluster-peers", peerList,
 		"--phase-timeout", "4s", "--answer-grace", "500ms", "--go-on-after", "5s")
 	cmd.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARK="+marker)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	stderr, err := cmd.StderrPipe()
@@ -129,7 +129,7 @@ func TestClusterShutdownProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	began := time.Now()
-	if err := cmd.Start(); err != nil {
+	if err := testutil.StartChild(t, cmd); err != nil {
 		t.Fatal(err)
 	}
 	var errLines []string
@@ -236,10 +236,9 @@ func TestClusterShutdownCutTasksExits4(t *testing.T) {
 	c := startThreeNodes(t, t.TempDir(), marker, "cut-test", map[string]string{"gpu-a": slow, "gpu-b": slow, "cpu-c": `{"kinds": {"embed": {"builtin": true}}}`})
 	run := exec.Command(exoBinary(t), "remote", "run", "--node", c.gateways["gpu-a"], "--kind", "slow", "--tasks", "1", "--tokens", "30", "--timeout", "60s")
 	run.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARK="+marker)
-	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var runOut bytes.Buffer
 	run.Stdout, run.Stderr = &runOut, &runOut
-	if err := run.Start(); err != nil {
+	if err := testutil.StartChild(t, run); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = run.Wait() }()
@@ -273,10 +272,9 @@ func TestClusterShutdownCutTasksExits4(t *testing.T) {
 	cmd := exec.Command(exoBinary(t), "cluster", "shutdown", "--json", "--cluster", "cut-test", "--cluster-peers", c.peerList,
 		"--phase-timeout", "1s", "--answer-grace", "5s")
 	cmd.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARK="+marker)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	err := testutil.RunChild(cmd)
 	var rep exo.ClusterShutdownReport
 	if jerr := json.Unmarshal(stdout.Bytes(), &rep); jerr != nil {
 		t.Fatalf("cluster shutdown --json: stdout is not one JSON document: %v\n%s", jerr, stdout.String())
@@ -312,10 +310,9 @@ func TestClusterShutdownRefusingMemberShutsNothingDown(t *testing.T) {
 		map[string][]string{"gpu-b": {"--allow-remote-shutdown=false"}})
 	cmd := exec.Command(exoBinary(t), "cluster", "shutdown", "--cluster", "refuse-test", "--cluster-peers", c.peerList)
 	cmd.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARK="+marker)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	err := testutil.RunChild(cmd)
 	want := "exo-actors: member gpu-b (" + c.gateways["gpu-b"] + ") does not accept remote shutdown (started with --allow-remote-shutdown=false); nothing was shut down: stop it with SIGTERM on its host"
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitFailure || !strings.Contains(stderr.String(), want) {
 		t.Errorf("cluster shutdown: %v\nstdout:\n%s\nstderr:\n%s\nwant exit %d and %q", err, stdout.String(), stderr.String(), ExitFailure, want)

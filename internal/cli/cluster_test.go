@@ -28,7 +28,7 @@ func TestClusterCommandErrors(t *testing.T) {
 		{[]string{"cluster", "status", "--cluster", "c", "--cluster-peers", "nohost"}, ExitUsage, `bad peer "nohost"`},
 		{[]string{"cluster", "status", "--cluster", "c", "--cluster-peers", dead}, ExitFailure, "no member of cluster c answered at " + dead + " (connection refused)"},
 		{[]string{"cluster", "status", "--cluster", "c", "--cluster-provider", "etcd", "--etcd-endpoints", dead}, ExitFailure,
-			"etcd unreachable at " + dead + " (" + dead + ": connection refused (nothing listens there)): start etcd or fix --etcd-endpoints"},
+			"etcd unreachable at " + dead + " (" + dead + ": connection refused (nothing listened there for 2s)): start etcd or fix --etcd-endpoints"},
 		{[]string{"cluster-member", "--cluster", "c"}, ExitUsage, "--name is required"},
 		{[]string{"cluster-member", "--cluster", "c", "--name", "n", "--cluster-port", "7001", "--cluster-peers", "127.0.0.1:7002"}, ExitUsage,
 			"do not include this member's own 127.0.0.1:7001"},

@@ -88,8 +88,7 @@ func TestClusterDemoUnderChaos(t *testing.T) {
 	cmd.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARK="+marker)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := testutil.StartChild(t, cmd); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -150,8 +149,7 @@ func TestClusterDemoSIGINT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := testutil.StartChild(t, cmd); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

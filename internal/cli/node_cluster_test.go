@@ -99,7 +99,6 @@ func startClusterNode(t *testing.T, name, config, marker string, clusterArgs []s
 	args := append([]string{"node", "--name", name, "--listen", "127.0.0.1:0", "--config", config, "--log-format", "json"}, clusterArgs...)
 	n := &clusterNode{name: name, cmd: exec.Command(exoBinary(t), args...)}
 	n.cmd.Env = append(os.Environ(), "EXO_ACTORS_TEST_MARK="+marker)
-	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdout, err := n.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +107,7 @@ func startClusterNode(t *testing.T, name, config, marker string, clusterArgs []s
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.cmd.Start(); err != nil {
+	if err := testutil.StartChild(t, n.cmd); err != nil {
 		t.Fatal(err)
 	}
 	send := func(ev nodeEvent) {

@@ -5,9 +5,10 @@ import (
 	"io"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 // TestNodeShutItselfDownOverAFault: a node that runs out of file
@@ -29,8 +30,7 @@ func TestNodeShutItselfDownOverAFault(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	run := exec.CommandContext(ctx, exoBinary(t), "remote", "--node", listen, "--timeout", "30s", "run", "--kind", "echo", "--tasks", "1")
-	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	runOut, _ := run.CombinedOutput() // it fails: the node shut down under it
+	runOut, _ := testutil.CombinedOutputChild(run) // it fails: the node shut down under it
 
 	b, _ := io.ReadAll(out) // to EOF: the node ended
 	tail := string(b)

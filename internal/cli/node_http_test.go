@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 // startNodeProcess starts `exo-actors node` with a one-kind config and the
@@ -44,7 +46,6 @@ func nodeCommand(t *testing.T, name, config, level string, args ...string) *exec
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exoBinary(t), append([]string{"node", "--name", name, "--listen", "127.0.0.1:0", "--config", conf, "--log-level", level}, args...)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	return cmd
 }
 
@@ -57,7 +58,7 @@ func startNodeCommand(t *testing.T, cmd *exec.Cmd) *bufio.Reader {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := testutil.StartChild(t, cmd); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -296,10 +297,9 @@ func TestNodeAlertWebhook(t *testing.T) {
 		"--alert-webhook", srv.URL+"/alerts")
 	addr := listenAddr(t, out)
 	run := exec.Command(exoBinary(t), "remote", "run", "--node", addr, "--kind", "crash", "--tasks", "1", "--timeout", "20s")
-	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var runOut bytes.Buffer
 	run.Stdout, run.Stderr = &runOut, &runOut
-	if err := run.Start(); err != nil {
+	if err := testutil.StartChild(t, run); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { // its task cannot succeed: the runner crashes at every start

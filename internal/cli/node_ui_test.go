@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/exo-actors/exo-actors/internal/webui"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 // node --ui: the page's /api/status lists the runner a client placed on the
@@ -31,8 +33,7 @@ func TestNodeUI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := testutil.StartChild(t, cmd); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -59,8 +60,7 @@ func TestNodeUI(t *testing.T) {
 	// A client places a runner and leaves it running.
 	client := exec.Command(bin, "remote", "--node", listen, "--timeout", "60s", "run", "--kind", "echo",
 		"--tasks", "1", "--tokens", "1", "--keep-runners", "--log-level", "warn")
-	client.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cout, err := client.CombinedOutput()
+	cout, err := testutil.CombinedOutputChild(client)
 	if err != nil {
 		t.Fatalf("remote run: %v\n%s", err, cout)
 	}

@@ -136,7 +136,7 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 	if err := duplicateKey(data); err != nil {
 		add(err)
 	}
-	if len(f.Kinds) == 0 && len(faults) == 0 { // a "kinds" of the wrong type is a fault already
+	if len(f.Kinds) == 0 && !slices.ContainsFunc(faults, func(s string) bool { return strings.HasPrefix(s, "kinds") }) { // a "kinds" of the wrong type is a fault already
 		add(errors.New(`no runner kinds: "kinds" must name at least one, e.g. {"kinds": {"echo": {"builtin": true}}}`))
 	}
 	maxMessage, err := f.MaxMessage.bytes("max_message")
@@ -155,11 +155,14 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 	for _, name := range names {
 		if err := checkKind(name, f.Kinds[name]); err != nil {
 			// The kind's first fault (the later checks overlap it), but
-			// not when a value of the kind had the wrong JSON type: left
-			// out of f, it could be the cause ("command": 5 is no
-			// "command").
+			// not when the kind, or its command or builtin, had the wrong
+			// JSON type: left out of f, that is the cause ("command": 5
+			// is no "command"). Another key of the wrong type (env) hides
+			// nothing checkKind says (a review: a missing command went
+			// unsaid behind an env object).
 			if !slices.ContainsFunc(faults, func(s string) bool {
-				return strings.HasPrefix(s, "kinds."+name+".") || strings.HasPrefix(s, "kinds."+name+":")
+				return strings.HasPrefix(s, "kinds."+name+":") || strings.HasPrefix(s, "kinds."+name+".command") ||
+					strings.HasPrefix(s, "kinds."+name+".builtin")
 			}) {
 				add(err)
 			}

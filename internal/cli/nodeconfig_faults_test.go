@@ -58,6 +58,16 @@ func TestNodeConfigNamesEveryFault(t *testing.T) {
 			t.Errorf("%s: error %v, want %q", in, err, want)
 		}
 	}
+	// A wrong-typed key that is not what checkKind reads hides none of its
+	// faults; a fault elsewhere hides no "no runner kinds" (a review).
+	for in, want := range map[string]string{
+		`{"kinds": {"x": {"env": {"A": "1"}}}}`: `2 faults in the config: (1) kinds.x.env: want a list of "KEY=VALUE" strings, e.g. ["MODEL=3b"], got a JSON object (2) kind "x" (kinds.x): no "command"`,
+		`{"kinds": null, "max_runners": "a"}`:   `2 faults in the config: (1) max_runners: want a whole number, got JSON string (2) no runner kinds`,
+	} {
+		if _, err := parseNodeConfig(strings.NewReader(in)); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: error %v, want it to begin %q", in, err, want)
+		}
+	}
 	// "command": 5 is left out of the kind: its "no command" would be a
 	// consequence, not a second fault.
 	if strings.Contains(err.Error(), `kind "alpha" (kinds.alpha): no "command"`) || strings.Contains(err.Error(), "kinds[") || strings.Contains(err.Error(), "\n") {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors"
 	exo "github.com/exo-actors/exo-actors/runtime"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 // TestParseNodeConfigShutdown: the "shutdown" section sets the node's
@@ -273,8 +275,7 @@ func TestNodeShutdownHintForARunnerThatIgnoresShutdown(t *testing.T) {
 		"timeouts": {"stop_grace": "300ms"}}`) // node_http_test.go
 	listen := listenAddr(t, stdout)
 	run := exec.Command(exoBinary(t), "remote", "--node", listen, "--timeout", "1m", "run", "--kind", "deaf", "--tasks", "1", "--keep-runners")
-	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if out, err := run.CombinedOutput(); err != nil {
+	if out, err := testutil.CombinedOutputChild(run); err != nil {
 		t.Fatalf("remote run: %v\n%s", err, out)
 	}
 	_ = node.Process.Signal(syscall.SIGTERM)

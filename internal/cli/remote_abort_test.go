@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 // limitedNode starts a node whose kind "echo" allows one live runner
@@ -43,14 +45,13 @@ func limitedNodeDrain(t *testing.T, name, fault, drain string) (*exec.Cmd, strin
 func startRun(t *testing.T, args ...string) (*exec.Cmd, *bufio.Reader, *bytes.Buffer, string) {
 	t.Helper()
 	c := exec.Command(exoBinary(t), append([]string{"remote", "--log-level", "warn"}, args...)...)
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var stderr bytes.Buffer
 	c.Stderr = &stderr
 	pipe, err := c.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Start(); err != nil {
+	if err := testutil.StartChild(t, c); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }) // only if the test failed early

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	exo "github.com/exo-actors/exo-actors/runtime"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 // helperEnv names the helper a re-run of this test binary runs
@@ -79,10 +81,9 @@ func TestRemoteRunOutcomeInAGap(t *testing.T) {
 
 	helper := exec.Command(os.Args[0], "-test.run=^$")
 	helper.Env = append(os.Environ(), helperEnv+"=run-read-late", "EXO_CLI_TEST_NODE="+addr)
-	helper.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var hout, herr bytes.Buffer
 	helper.Stdout, helper.Stderr = &hout, &herr
-	err := helper.Run()
+	err := testutil.RunChild(helper)
 	if err != nil {
 		t.Errorf("helper: %v\n%s%s", err, hout.String(), herr.String())
 	}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 // startListeningNode starts a node process and returns it with the
@@ -65,9 +67,8 @@ func listenAddr(t *testing.T, out *bufio.Reader) string {
 func startRemote(t *testing.T, out *bytes.Buffer, args ...string) *exec.Cmd {
 	t.Helper()
 	c := exec.Command(exoBinary(t), append([]string{"remote"}, args...)...)
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	c.Stdout, c.Stderr = out, out
-	if err := c.Start(); err != nil {
+	if err := testutil.StartChild(t, c); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -82,10 +83,9 @@ func startRemote(t *testing.T, out *bytes.Buffer, args ...string) *exec.Cmd {
 func runRemoteCmd(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	c := exec.Command(exoBinary(t), append([]string{"remote", "--log-level", "warn"}, args...)...)
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
-	err := c.Run()
+	err := testutil.RunChild(c)
 	code := 0
 	var ee *exec.ExitError
 	switch {

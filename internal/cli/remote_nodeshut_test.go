@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 // TestRemoteRunNodeShutDownMidTask: the node of a `remote run` is shut
@@ -31,7 +33,6 @@ func TestRemoteRunNodeShutDownMidTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	node := exec.Command(exoBinary(t), "node", "--name", "shut-r", "--listen", "127.0.0.1:0", "--config", conf, "--log-level", "info")
-	node.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	nodeOut, err := node.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +41,7 @@ func TestRemoteRunNodeShutDownMidTask(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := node.Start(); err != nil {
+	if err := testutil.StartChild(t, node); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = syscall.Kill(-node.Process.Pid, syscall.SIGKILL) }) // only if the test failed early
@@ -259,8 +260,7 @@ func TestNodeSignalDuringCloseSkipsTheGoodbyes(t *testing.T) {
 		t.Fatal("the task did not start within 30s")
 	}
 	req := exec.Command(exoBinary(t), "remote", "--log-level", "warn", "--node", addr, "shutdown")
-	req.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := req.Start(); err != nil { // its output is not read: it goes to /dev/null
+	if err := testutil.StartChild(t, req); err != nil { // its output is not read: it goes to /dev/null
 		t.Fatal(err)
 	}
 	readUntil(t, nOut, "shut down by a client")

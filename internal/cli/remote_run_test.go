@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	exo "github.com/exo-actors/exo-actors/runtime"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 // TestRemoteRunCheck: what `remote run` counts as a failure, and what its
@@ -83,8 +85,7 @@ func TestRemoteRunTaskFlags(t *testing.T) {
 	listen := listenAddr(t, out)
 	run := func(args ...string) (string, error) {
 		c := exec.Command(exoBinary(t), append([]string{"remote", "--node", listen, "--timeout", "60s", "run", "--kind", "echo", "--log-level", "warn"}, args...)...)
-		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		b, err := c.CombinedOutput()
+		b, err := testutil.CombinedOutputChild(c)
 		return string(b), err
 	}
 	s, err := run("--tasks", "1", "--tokens", "3", "--show-tokens", "--param", "token_bytes=6", "--payload", "hello")

@@ -177,8 +177,7 @@ func TestRemoteStatusCountsLiveRunners(t *testing.T) {
 	status := func() string {
 		t.Helper()
 		c := exec.Command(bin, "remote", "status", "--node", listen, "--timeout", "60s", "--log-level", "warn")
-		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		out, err := c.CombinedOutput()
+		out, err := testutil.CombinedOutputChild(c)
 		if err != nil {
 			t.Fatalf("remote status: %v\n%s", err, out)
 		}
@@ -189,8 +188,7 @@ func TestRemoteStatusCountsLiveRunners(t *testing.T) {
 	}
 	// remote run spawns a runner, runs a task and stops the runner.
 	run := exec.Command(bin, "remote", "--node", listen, "--timeout", "60s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1", "--log-level", "warn")
-	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if out, err := run.CombinedOutput(); err != nil || !strings.Contains(string(out), "stopped echo-") {
+	if out, err := testutil.CombinedOutputChild(run); err != nil || !strings.Contains(string(out), "stopped echo-") {
 		t.Fatalf("remote run: %v\n%s", err, out)
 	}
 	if got := status(); !strings.Contains(got, "runners 1 (0 live)") {
@@ -215,8 +213,7 @@ func TestRemoteRunSaysGoodbye(t *testing.T) {
 	listen := listenAddr(t, out)
 	for range 3 {
 		run := exec.Command(bin, "remote", "--node", listen, "--timeout", "60s", "run", "--kind", "echo", "--tasks", "1", "--tokens", "1", "--log-level", "warn")
-		run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		if b, err := run.CombinedOutput(); err != nil {
+		if b, err := testutil.CombinedOutputChild(run); err != nil {
 			t.Fatalf("remote run: %v\n%s", err, b)
 		}
 	}
@@ -332,8 +329,7 @@ func nodeFailsToStart(t *testing.T, args ...string) *bytes.Buffer {
 	cmd := exec.Command(exoBinary(t), append([]string{"node", "--name", "node-x", "--config", conf}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	err := cmd.Run()
+	err := testutil.RunChild(cmd)
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != ExitFailure {
 		t.Fatalf("exit: %v, want code %d; stderr %s", err, ExitFailure, stderr.String())

@@ -57,6 +57,14 @@ func TestUnknownSubcommandWithFlags(t *testing.T) {
 			}
 		}
 	}
+	// A help flag before a real subcommand is no unknown command (a
+	// review: `cluster --help status` said "unknown command \"status\"",
+	// exit 2, where it printed help before).
+	for _, args := range [][]string{{"cluster", "--help", "status"}, {"cluster", "-h", "status"}, {"remote", "--help", "run"}, {"--help", "cluster"}} {
+		if code, stderr := runCLI(t, args...); code != ExitOK || stderr != "" {
+			t.Errorf("%q: exit %d, stderr %q; want help, exit 0", args, code, stderr)
+		}
+	}
 }
 
 // TestUnknownCommandSuggestsTheNearest: a misspelt command, top level or

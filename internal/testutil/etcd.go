@@ -46,8 +46,7 @@ func StartEtcd(t testing.TB, bin string) string {
 		"--listen-client-urls", client, "--advertise-client-urls", client,
 		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
 		"--initial-cluster", "exo-test="+peer)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := StartChild(t, cmd); err != nil { // its own group, dies with the test process
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

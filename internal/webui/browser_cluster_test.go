@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 // clusterScreenshotEnv names a file: the cluster browser test then saves a
@@ -48,14 +50,13 @@ func TestClusterDemoBrowser(t *testing.T) {
 	cmd := exec.Command(bin, "demo", "--nodes", "2", "--chaos", "none", "--tasks", "16", "--duration", "8s", "--seed", "3",
 		"--json", "--ui", "127.0.0.1:0", "--ui-actions")
 	cmd.Env = append(os.Environ(), markerKey+"="+marker)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	errPipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := testutil.StartChild(t, cmd); err != nil {
 		t.Fatal(err)
 	}
 	// The reader owns the pipe and collects stderr; it hands the page's
