@@ -163,6 +163,9 @@ func (o *remoteOptions) checkNodes() error {
 	if len(o.nodes) == 0 {
 		return usageErrorf("no --node: name at least one node address, e.g. --node 127.0.0.1:7101")
 	}
+	if err := emptyEntry("node", o.nodes, "127.0.0.1:7101,127.0.0.1:7102"); err != nil { // listflag.go
+		return err
+	}
 	for i, a := range o.nodes {
 		if slices.Contains(o.nodes[:i], a) {
 			return usageErrorf("--node %s is given twice: name each node once (it would be dialed, and run on, twice)", a)

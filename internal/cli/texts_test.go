@@ -90,6 +90,32 @@ func TestUnknownFlagSuggestsTheNearest(t *testing.T) {
 	}
 }
 
+// TestEmptyListEntry: an empty entry in a comma-separated list of
+// addresses is named with its flag and position, exit 2, for every such
+// flag: --node of each remote command, --cluster-peers and
+// --etcd-endpoints (a newcomer's trailing comma got `node address "":
+// want the node's HOST:PORT`).
+func TestEmptyListEntry(t *testing.T) {
+	const hint = " is empty (a comma at the start or end of the list, or two in a row?): give each address once, comma-separated, e.g. "
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"remote", "status", "--node", "127.0.0.1:1,"}, `exo-actors: --node "127.0.0.1:1,": entry 2 of 2` + hint + "--node 127.0.0.1:7101,127.0.0.1:7102 (see 'exo-actors remote status --help')\n"},
+		{[]string{"remote", "--node", ",127.0.0.1:1", "shutdown"}, `--node ",127.0.0.1:1": entry 1 of 2` + hint},
+		{[]string{"remote", "run", "--node", "127.0.0.1:1,,127.0.0.1:2", "--kind", "echo"}, `--node "127.0.0.1:1,,127.0.0.1:2": entry 2 of 3` + hint},
+		{[]string{"remote", "stop", "--node", "127.0.0.1:1", "--node", "127.0.0.1:2,", "--kind", "echo"}, `--node "127.0.0.1:1,127.0.0.1:2,": entry 3 of 3` + hint},
+		{[]string{"cluster", "status", "--cluster", "x", "--cluster-peers", "127.0.0.1:1,"}, `--cluster-peers "127.0.0.1:1,": entry 2 of 2` + hint + "--cluster-peers 127.0.0.1:7201,127.0.0.1:7202"},
+		{[]string{"cluster", "status", "--cluster", "x", "--cluster-provider", "etcd", "--etcd-endpoints", "127.0.0.1:1,"}, `--etcd-endpoints "127.0.0.1:1,": entry 2 of 2` + hint},
+		{[]string{"cluster", "shutdown", "--cluster", "x", "--cluster-peers", ",127.0.0.1:1"}, `--cluster-peers ",127.0.0.1:1": entry 1 of 2` + hint},
+	} {
+		code, stderr := runCLI(t, tc.args...)
+		if code != ExitUsage || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
 // TestClosest: the nearest name by edit distance; of the names the typo
 // begins, the shortest; a prefix wins a tie with a mere near spelling; no
 // guess when nothing is within 2 edits or a prefix.
