@@ -280,6 +280,9 @@ func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return ExitOK
 	}
+	if se := (*saidError)(nil); errors.As(err, &se) { // shutdown_clean.go
+		return exitCode(se.err, io.Discard)
+	}
 	var ue *UsageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
 		see := "'exo-actors --help'"

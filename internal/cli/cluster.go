@@ -64,6 +64,12 @@ func (f *clusterFlags) config() (membership.Config, error) {
 	if err != nil {
 		return membership.Config{}, &UsageError{Err: fmt.Errorf("bad --cluster-provider: %w", err)}
 	}
+	if err := emptyEntry("cluster-peers", f.peers, "127.0.0.1:7201,127.0.0.1:7202"); err != nil { // listflag.go
+		return membership.Config{}, err
+	}
+	if err := emptyEntry("etcd-endpoints", f.etcdEndpoints, "127.0.0.1:2379,127.0.0.1:22379"); err != nil {
+		return membership.Config{}, err
+	}
 	if f.fs != nil {
 		subject := "this command uses"
 		if f.member {

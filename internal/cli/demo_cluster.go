@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -185,6 +186,12 @@ type demoNode struct {
 	runner []string            // runner IDs spawned on it
 	stderr *os.File            // its stderr, a file in the demo's directory
 	subs   []*exo.Subscription // its topic subscriptions
+	// endLine is its stdout's line of a shutdown that did not end well
+	// ("node NAME: shut itself down: …", "…, not cleanly: …"), said there
+	// only, not again on its stderr; readEnd is closed once the reader
+	// has read stdout to its end.
+	endLine atomic.Pointer[string]
+	readEnd chan struct{}
 }
 
 // streamStats is what one subscription delivered.
@@ -820,7 +827,7 @@ func (d *clusterDemo) startNode(ctx context.Context, self string) (*demoNode, er
 	cmd.Env = append(os.Environ(), demoMarkerKey+"="+d.marker)
 	cmd.Stdout, cmd.Stderr = pw, errf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	n := &demoNode{name: name, cmd: cmd, lines: make(chan string, 1), waited: make(chan struct{}), stderr: errf}
+	n := &demoNode{name: name, cmd: cmd, lines: make(chan string, 1), waited: make(chan struct{}), readEnd: make(chan struct{}), stderr: errf}
 	err = d.spawn.start(cmd)
 	pw.Close()
 	if err != nil {
@@ -834,6 +841,7 @@ func (d *clusterDemo) startNode(ctx context.Context, self string) (*demoNode, er
 	n.readr.Add(1)
 	go func() { // owned by n: shutdown waits for it through n.readr
 		defer n.readr.Done()
+		defer close(n.readEnd) // sole sender: this reader, once, at stdout's end
 		defer pr.Close()
 		sc := bufio.NewScanner(pr)
 		first := true
@@ -841,6 +849,10 @@ func (d *clusterDemo) startNode(ctx context.Context, self string) (*demoNode, er
 			if first && strings.Contains(sc.Text(), " listening on ") {
 				first = false
 				n.lines <- sc.Text()
+			}
+			if l := sc.Text(); strings.HasPrefix(l, "node "+name+": shut itself down: ") ||
+				strings.HasPrefix(l, "node "+name+": shut down") && strings.Contains(l, ", not cleanly: ") {
+				n.endLine.Store(&l)
 			}
 		}
 	}()
@@ -907,6 +919,21 @@ func (d *clusterDemo) startNode(ctx context.Context, self string) (*demoNode, er
 	}
 	d.logf("node %s up on %s (pid %d): runners %s", name, n.addr, cmd.Process.Pid, strings.Join(n.runner, ", "))
 	return n, nil
+}
+
+// exitText says why the exited node n ended, for a problem: the line its
+// stdout ended on ("node N: shut itself down: …"), which its stderr does
+// not repeat, else the last line of its stderr (an error main printed, a
+// panic). It waits up to 2s for the stdout reader to reach the end.
+func (n *demoNode) exitText() string {
+	select {
+	case <-n.readEnd:
+	case <-time.After(2 * time.Second):
+	}
+	if l := n.endLine.Load(); l != nil {
+		return *l
+	}
+	return tail(n.stderr.Name())
 }
 
 // tail returns the last line of a file, for an error message.
@@ -1058,7 +1085,7 @@ func (d *clusterDemo) shutdown(self string) {
 			}
 		}
 		if n.err != nil && n.state != nodeKilled && !uncleanAfterShutdown(n.state, n.err) {
-			d.problem("node %s exited with %v: %s", n.name, n.err, tail(n.stderr.Name()))
+			d.problem("node %s exited with %v: %s", n.name, n.err, n.exitText())
 		}
 	}
 	d.mu.Lock()

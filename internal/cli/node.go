@@ -358,7 +358,9 @@ func nodeShutdownBeganLine(fault error) string {
 // asked). A node that shut itself down over a node-wide fault (fault,
 // System.Fault) says so, "shut itself down: …", and exits 1 however the
 // shutdown went, also when a signal came during it, so that a supervisor's
-// restart-on-failure restarts it; only a forced one exits 3.
+// restart-on-failure restarts it; only a forced one exits 3. The lines of
+// those two ends say it all: they come back as saidError, so that main
+// does not print them again on stderr.
 func nodeShutdownEnd(w io.Writer, name string, byClient, forced bool, fault, shutErr error, cutShort string) error {
 	switch {
 	case forced:
@@ -384,7 +386,7 @@ func nodeShutdownEnd(w io.Writer, name string, byClient, forced bool, fault, shu
 			msg += "; not cleanly: " + cutShort
 		}
 		fmt.Fprintln(w, msg)
-		return errors.New(msg)
+		return &saidError{errors.New(msg)}
 	case shutErr != nil:
 		return fmt.Errorf("node %s: shutdown: %w", name, shutErr)
 	}
@@ -393,8 +395,9 @@ func nodeShutdownEnd(w io.Writer, name string, byClient, forced bool, fault, shu
 		by = " (asked by a client)"
 	}
 	if cutShort != "" {
-		fmt.Fprintf(w, "node %s: shut down%s, not cleanly: %s\n", name, by, cutShort)
-		return &uncleanError{msg: "node " + name + ": shut down" + by + ", not cleanly: " + cutShort}
+		msg := "node " + name + ": shut down" + by + ", not cleanly: " + cutShort
+		fmt.Fprintln(w, msg)
+		return &saidError{&uncleanError{msg: msg}}
 	}
 	fmt.Fprintf(w, "node %s: shut down gracefully%s\n", name, by)
 	return nil

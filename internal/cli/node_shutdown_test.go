@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -10,7 +12,9 @@ import (
 
 // TestNodeShutdownEnd: a node whose shutdown a second signal forced says
 // so and exits 3 (ExitInterrupted, as demo's forced shutdown); before, it
-// printed "shut down gracefully" and exited 0 after a CLOSING forced.
+// printed "shut down gracefully" and exited 0 after a CLOSING forced. A
+// line that says it all (not cleanly, exit 4; shut itself down, exit 1) is
+// printed once, on stdout.
 func TestNodeShutdownEnd(t *testing.T) {
 	for _, c := range []struct {
 		name             string
@@ -44,8 +48,7 @@ func TestNodeShutdownEnd(t *testing.T) {
 		// exits 1, so that a supervisor's restart-on-failure restarts it
 		// (before: "shut down gracefully (asked by a client)", exit 0).
 		{"node-wide fault", false, false, healthFault, nil, "",
-			"node n1: shut itself down: node-wide fault: health monitor: 2 of 3 runners persistently failed\n", ExitFailure,
-			"exo-actors: node n1: shut itself down: node-wide fault: health monitor: 2 of 3 runners persistently failed\n"},
+			"node n1: shut itself down: node-wide fault: health monitor: 2 of 3 runners persistently failed\n", ExitFailure, ""},
 		{"node-wide fault, not clean", false, false, healthFault, nil, "DRAINING timed out after 30s (1 task cut short)",
 			"node n1: shut itself down: node-wide fault: health monitor: 2 of 3 runners persistently failed; not cleanly: DRAINING timed out after 30s (1 task cut short)\n", ExitFailure, ""},
 		{"node-wide fault, a signal during it", false, false, healthFault, nil, "",
@@ -66,8 +69,14 @@ func TestNodeShutdownEnd(t *testing.T) {
 		if c.stderr != "" && !strings.Contains(stderr.String(), c.stderr) {
 			t.Errorf("%s: stderr %q, want %q", c.name, stderr.String(), c.stderr)
 		}
-		if c.shutErr != nil && !strings.Contains(stderr.String(), c.shutErr.Error()) {
-			t.Errorf("%s: stderr %q, want the shutdown's error %q", c.name, stderr.String(), c.shutErr)
+		if c.shutErr != nil && !strings.Contains(stderr.String()+out.String(), c.shutErr.Error()) {
+			t.Errorf("%s: stdout %q, stderr %q, want the shutdown's error %q", c.name, out.String(), stderr.String(), c.shutErr)
+		}
+		// The end line printed is said once: main does not print it again
+		// on stderr (before, "exo-actors: node n1: shut down, not cleanly:
+		// …" and "exo-actors: node n1: shut itself down: …" repeated it).
+		if c.stderr == "" && c.line != "" && stderr.Len() > 0 {
+			t.Errorf("%s: stderr %q repeats the line printed, %q", c.name, stderr.String(), c.line)
 		}
 	}
 }
@@ -109,3 +118,27 @@ var (
 	shutdownErr = errors.New("DRAINING: context deadline exceeded")
 	healthFault = errors.New("health monitor: 2 of 3 runners persistently failed")
 )
+
+// TestDemoNodeExitText: the demo's (and chaos') problem for a node that
+// exited badly names the line its stdout ended on, which its stderr no
+// longer repeats, and else its stderr's last line.
+func TestDemoNodeExitText(t *testing.T) {
+	errf, err := os.Create(filepath.Join(t.TempDir(), "node-1.stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errf.Close()
+	if _, err := errf.WriteString("time=x level=info msg=\"Killed Proto.Actor server\"\n"); err != nil {
+		t.Fatal(err)
+	}
+	n := &demoNode{name: "node-1", readEnd: make(chan struct{}), stderr: errf}
+	close(n.readEnd) // sole sender: this test, once: the reader has "read" stdout
+	if got, want := n.exitText(), `time=x level=info msg="Killed Proto.Actor server"`; got != want {
+		t.Errorf("no end line: %q, want %q", got, want)
+	}
+	line := "node node-1: shut itself down: node-wide fault: x"
+	n.endLine.Store(&line)
+	if got := n.exitText(); got != line {
+		t.Errorf("%q, want %q", got, line)
+	}
+}

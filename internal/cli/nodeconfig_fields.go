@@ -105,17 +105,22 @@ func locateField(data []byte, field string) (string, []string) {
 	return "", nil
 }
 
-// closest returns the allowed key nearest to field (edit distance at most
-// 2, or one is a prefix of the other), or "".
+// closest returns the allowed name nearest to field, or "": a candidate is
+// within edit distance 2 of field, or one of the two is a prefix of the
+// other. Among candidates the smallest edit distance wins (for a prefix
+// that is the difference in length, so of the names field begins, the
+// shortest: --task gives --tasks, not --task-kind, a newcomer's trial); on a
+// tie a prefix wins over a mere near spelling, then the earlier name.
 func closest(field string, allowed []string) string {
-	best, bestD := "", 3
+	best, bestD, bestPrefix := "", 0, false
 	for _, a := range allowed {
 		d := editDistance(strings.ToLower(field), a)
-		if strings.HasPrefix(a, field) || strings.HasPrefix(field, a) {
-			d = min(d, 1)
+		prefix := strings.HasPrefix(a, field) || strings.HasPrefix(field, a)
+		if d > 2 && !prefix {
+			continue
 		}
-		if d < bestD {
-			best, bestD = a, d
+		if best == "" || d < bestD || d == bestD && prefix && !bestPrefix {
+			best, bestD, bestPrefix = a, d, prefix
 		}
 	}
 	return best

@@ -163,6 +163,9 @@ func (o *remoteOptions) checkNodes() error {
 	if len(o.nodes) == 0 {
 		return usageErrorf("no --node: name at least one node address, e.g. --node 127.0.0.1:7101")
 	}
+	if err := emptyEntry("node", o.nodes, "127.0.0.1:7101,127.0.0.1:7102"); err != nil { // listflag.go
+		return err
+	}
 	for i, a := range o.nodes {
 		if slices.Contains(o.nodes[:i], a) {
 			return usageErrorf("--node %s is given twice: name each node once (it would be dialed, and run on, twice)", a)
@@ -761,7 +764,7 @@ func runRemote(ctx context.Context, out io.Writer, cs []*exo.Client, r remoteRun
 						// (the note comes at its end): its shutdown or this
 						// stop ended the runner, whichever came first.
 						down = append(down, nr.c.NodeName())
-						fmt.Fprintf(out, "node %-8s is shutting down (its shutdown ended tasks of the run); %s stopped: %s\n", nr.c.NodeName(), res.RunnerID, res.Summary())
+						fmt.Fprintln(out, shutDownStopLine(nr, res))
 						continue
 					}
 					// Retired: the node answered with a failure and no process,
@@ -873,19 +876,29 @@ func shutdownCutTasks(nr *nodeRun) bool {
 }
 
 // shutDownLine is the line for a node whose runner run (or its cleanup)
-// could not stop because the node shut down (err wraps ErrShuttingDown:
-// the node refused as it shuts down, or its gateway said as it stopped
-// that the node shut down): its shutdown stops the runner, so there is
-// nothing to clean up there. ok is false for any other err.
+// could not stop because the node shut down (err wraps ErrShuttingDown):
+// its shutdown stops the runner, so there is nothing to clean up there.
+// The node has shut down when its gateway said so as it stopped (the
+// client's error wraps ErrNodeLost) or when it answered that it has
+// stopped (ErrStopped: its shutdown ended, its gateway still waits for
+// goodbyes); else it refused as it shuts down. ok is false for any other
+// err. The forms are listed in docs/remote.md (TestShutDownLinesDocumented).
 func shutDownLine(nr *nodeRun, err error) (line string, ok bool) {
 	if err == nil || !errors.Is(err, exo.ErrShuttingDown) {
 		return "", false
 	}
 	what := "is shutting down: its shutdown stops"
-	if errors.Is(err, exo.ErrNodeLost) {
+	if errors.Is(err, exo.ErrNodeLost) || errors.Is(err, exo.ErrStopped) {
 		what = "shut down during the run: its shutdown stopped"
 	}
 	return fmt.Sprintf("node %-8s %s %s; nothing to clean up there", nr.c.NodeName(), what, nr.runner), true
+}
+
+// shutDownStopLine is the line for a node that answered the run's stop
+// while its shutdown ended tasks of the run (shutdownCutTasks): its
+// shutdown or the stop ended the runner, whichever came first.
+func shutDownStopLine(nr *nodeRun, res *exo.StopResult) string {
+	return fmt.Sprintf("node %-8s is shutting down (its shutdown ended tasks of the run); %s stopped: %s", nr.c.NodeName(), res.RunnerID, res.Summary())
 }
 
 // shutdownCutText fills format's two %s with "its" or "their" and the

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"bytes"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,5 +41,26 @@ func TestRemoteShutdownUnclean(t *testing.T) {
 	runner.Phases[exo.PhaseClosing].Outcome = exo.OutcomeOK
 	if got := remoteShutdownUnclean(exo.RemoteShutdownReport{Node: "n1", Report: exo.ShutdownReport{Root: root}}); got != "" {
 		t.Errorf("clean: %q, want none", got)
+	}
+}
+
+// TestRemoteUncleanErrorDocumented: remote shutdown's stderr line after a
+// node's unclean shutdown, for one node and for several, is the one
+// docs/remote.md shows (a newcomer met it undocumented), and exits 4.
+func TestRemoteUncleanErrorDocumented(t *testing.T) {
+	b, err := os.ReadFile("../../docs/remote.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Join(strings.Fields(string(b)), " ")
+	for _, c := range [][2]int{{1, 1}, {2, 3}} {
+		err := remoteUncleanError(c[0], c[1])
+		var stderr bytes.Buffer
+		if code := exitCode(err, &stderr); code != ExitUnclean {
+			t.Errorf("%d of %d: exit %d, want %d", c[0], c[1], code, ExitUnclean)
+		}
+		if line := strings.TrimSpace(stderr.String()); !strings.Contains(doc, line) {
+			t.Errorf("%d of %d: docs/remote.md does not show %q", c[0], c[1], line)
+		}
 	}
 }

@@ -22,6 +22,17 @@ type uncleanError struct{ msg string }
 
 func (e *uncleanError) Error() string { return e.msg }
 
+// saidError is an error whose text the command has printed already, as
+// the last line of its stdout (a node's end line: "node N: shut down, not
+// cleanly: …", "node N: shut itself down: …"): exitCode gives err's exit
+// but prints nothing, so that the line is said once. Before, main printed
+// it again on stderr ("exo-actors: node N: shut down …, not cleanly: …"; a
+// newcomer's trial).
+type saidError struct{ err error }
+
+func (e *saidError) Error() string { return e.err.Error() }
+func (e *saidError) Unwrap() error { return e.err }
+
 // shutdownCutShort says what a shutdown that was not clean cut short, on
 // one line: each phase of the node that did not end ok (with the tasks it
 // cut short), the actors it forced and the requests that got no answer,

@@ -76,10 +76,71 @@ func TestUnknownFlagSuggestsTheNearest(t *testing.T) {
 		{[]string{"remote", "--node", "127.0.0.1:1", "run", "--kindd", "echo"}, "unknown flag: --kindd (did you mean --kind?)"},
 		{[]string{"status", "--adr=x"}, "unknown flag: --adr (did you mean --addr?)"},
 		{[]string{"node", "--zzzzzz"}, "unknown flag: --zzzzzz (see 'exo-actors node --help')"},
+		// --task begins --task-kind and --tasks: the nearer one, not the
+		// first in the list (a newcomer's trial was told --task-kind).
+		{[]string{"remote", "run", "--node", "127.0.0.1:1", "--kind", "echo", "--task", "3"}, "unknown flag: --task (did you mean --tasks?)"},
+		{[]string{"remote", "status", "--nod", "127.0.0.1:1"}, "unknown flag: --nod (did you mean --node?)"},
+		{[]string{"node", "--tls-require-client-certs"}, "unknown flag: --tls-require-client-certs (did you mean --tls-require-client-cert?)"},
+		{[]string{"cluster", "status", "--etcd-endpoint", "127.0.0.1:1"}, "unknown flag: --etcd-endpoint (did you mean --etcd-endpoints?)"},
 	} {
 		code, stderr := runCLI(t, tc.args...)
 		if code != ExitUsage || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+// TestEmptyListEntry: an empty entry in a comma-separated list of
+// addresses is named with its flag and position, exit 2, for every such
+// flag: --node of each remote command, --cluster-peers and
+// --etcd-endpoints (a newcomer's trailing comma got `node address "":
+// want the node's HOST:PORT`).
+func TestEmptyListEntry(t *testing.T) {
+	const hint = " is empty (a comma at the start or end of the list, or two in a row?): give each address once, comma-separated, e.g. "
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"remote", "status", "--node", "127.0.0.1:1,"}, `exo-actors: --node "127.0.0.1:1,": entry 2 of 2` + hint + "--node 127.0.0.1:7101,127.0.0.1:7102 (see 'exo-actors remote status --help')\n"},
+		{[]string{"remote", "--node", ",127.0.0.1:1", "shutdown"}, `--node ",127.0.0.1:1": entry 1 of 2` + hint},
+		{[]string{"remote", "run", "--node", "127.0.0.1:1,,127.0.0.1:2", "--kind", "echo"}, `--node "127.0.0.1:1,,127.0.0.1:2": entry 2 of 3` + hint},
+		{[]string{"remote", "stop", "--node", "127.0.0.1:1", "--node", "127.0.0.1:2,", "--kind", "echo"}, `--node "127.0.0.1:1,127.0.0.1:2,": entry 3 of 3` + hint},
+		{[]string{"cluster", "status", "--cluster", "x", "--cluster-peers", "127.0.0.1:1,"}, `--cluster-peers "127.0.0.1:1,": entry 2 of 2` + hint + "--cluster-peers 127.0.0.1:7201,127.0.0.1:7202"},
+		{[]string{"cluster", "status", "--cluster", "x", "--cluster-provider", "etcd", "--etcd-endpoints", "127.0.0.1:1,"}, `--etcd-endpoints "127.0.0.1:1,": entry 2 of 2` + hint},
+		{[]string{"cluster", "shutdown", "--cluster", "x", "--cluster-peers", ",127.0.0.1:1"}, `--cluster-peers ",127.0.0.1:1": entry 1 of 2` + hint},
+	} {
+		code, stderr := runCLI(t, tc.args...)
+		if code != ExitUsage || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+// TestClosest: the nearest name by edit distance; of the names the typo
+// begins, the shortest; a prefix wins a tie with a mere near spelling; no
+// guess when nothing is within 2 edits or a prefix.
+func TestClosest(t *testing.T) {
+	for _, tc := range []struct {
+		typo  string
+		names []string
+		want  string
+	}{
+		{"task", []string{"node", "task-kind", "tasks", "tokens"}, "tasks"},
+		{"task", []string{"tasks", "task-kind"}, "tasks"},
+		{"tas", []string{"task-kind", "tasks-total", "tasks"}, "tasks"},
+		{"nod", []string{"kind", "node", "node-timeout"}, "node"},
+		{"nodes", []string{"node", "node-timeout"}, "node"},
+		{"stauts", []string{"run", "shutdown", "status", "stop"}, "status"},
+		{"tls-require-client-certs", []string{"tls-ca", "tls-require-client-cert"}, "tls-require-client-cert"},
+		{"etcd-endpoint", []string{"etcd-endpoints", "etcd-prefix"}, "etcd-endpoints"},
+		{"clster", []string{"chaos", "cluster", "demo", "node"}, "cluster"},
+		{"drain", []string{"signaling", "draining", "closing"}, "draining"},
+		{"kindd", []string{"kind", "kinds-file"}, "kind"},
+		{"mask", []string{"task-kind", "tasks", "mast"}, "mast"},
+		{"zzzzzz", []string{"node", "tasks"}, ""},
+	} {
+		if got := closest(tc.typo, tc.names); got != tc.want {
+			t.Errorf("closest(%q, %q) = %q, want %q", tc.typo, tc.names, got, tc.want)
 		}
 	}
 }
