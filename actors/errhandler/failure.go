@@ -309,7 +309,11 @@ func (k Kind) HintFor(runnerKind string) string {
 		return "the target had already stopped: nothing to do unless it repeats"
 	case KindResourceCloseFailed:
 		return "check the resource's Close function"
-	case KindExitZero, KindExitNonZero, KindSignal, KindTerminationError:
+	case KindTerminationError:
+		// The runner said why: "check its stderr for why it died" sent a
+		// new author who had already said it to look elsewhere (a trial).
+		return "the runner said why in its TerminationError (quoted above): fix that; its stderr may say more (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)"
+	case KindExitZero, KindExitNonZero, KindSignal:
 		return "check the runner's stderr for why it died (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)"
 	case KindHang:
 		return "check the runner's stderr for where it hangs; a runner sends a Heartbeat every heartbeat_interval (HelloAccepted says it) from a thread of its own, idle or busy (docs/protocol.md, \"Heartbeats and progress\"); raise RunnerTimeouts.HeartbeatTimeout (node config: timeouts.heartbeat_timeout) if it is only slow"

@@ -444,6 +444,14 @@ func TestExitAfterReadySaysUnasked(t *testing.T) {
 	advice := "a runner runs until its Shutdown frame or stdin's end (docs/protocol.md); check that its main thread does not return while other threads work"
 	for _, name := range []string{"cancel", "unknown-message", "shutdown"} {
 		c := rep.Case(name)
+		if name == "shutdown" && c != nil && strings.Contains(c.Reason, "was sent, without answering it") {
+			// Its exit came after the suite's Shutdown was sent: said as
+			// either cause (TestExitOnShutdownWithoutAWord).
+			if !strings.Contains(c.Reason, "check that its main thread does not return while other threads work") || !strings.Contains(c.Reason, "after Ready") {
+				t.Errorf("shutdown: %q, want both causes and when it exited", c.Reason)
+			}
+			continue
+		}
 		if c == nil || c.Outcome != conformance.Fail || !strings.HasPrefix(c.Reason, want) || !strings.Contains(c.Reason, advice) ||
 			strings.Contains(c.Reason, "must end at once") || strings.Contains(c.Reason, "statuses [] after Shutdown") {
 			t.Errorf("%s: %+v\nwant a failure starting %q, with %q", name, c, want, advice)
@@ -451,6 +459,35 @@ func TestExitAfterReadySaysUnasked(t *testing.T) {
 	}
 	if c := rep.Case("shutdown"); c != nil && !strings.Contains(c.Reason, "after Ready") {
 		t.Errorf("shutdown: %q, want it to say when it exited (after Ready)", c.Reason)
+	}
+}
+
+// TestCrashAfterReadyQuotesItsError: a runner that dies after Ready with
+// a Python traceback fails the cases after Ready quoting the error line,
+// as the node does ("last stderr line: ValueError: …"); before, the text
+// said only that its stderr may say why (a new author's trial).
+func TestCrashAfterReadyQuotesItsError(t *testing.T) {
+	needPython(t)
+	rep := run(t, conformance.Config{Command: faulty(t, "crash-after-ready"), Only: []string{"cancel"}})
+	c := rep.Case("cancel")
+	if c == nil || c.Outcome != conformance.Fail || !strings.HasPrefix(c.Reason, "the runner exited unasked (exitcode=1)") ||
+		!strings.Contains(c.Reason, `its stderr says "ValueError: weights corrupt"`) {
+		t.Errorf("cancel: %+v\nwant it to quote the error line", c)
+	}
+}
+
+// TestExitOnShutdownWithoutAWord: a runner that exits 0 on its Shutdown
+// frame without a status (a new author's runner) fails the shutdown case
+// with what a runner answers to Shutdown; before, it read "the runner
+// exited unasked", advice about its main thread alone, for a runner that
+// was asked.
+func TestExitOnShutdownWithoutAWord(t *testing.T) {
+	needPython(t)
+	rep := run(t, conformance.Config{Command: faulty(t, "exit-on-shutdown"), Only: []string{"shutdown"}})
+	c := rep.Case("shutdown")
+	want := "was sent, without answering it (no ShuttingDown came): a runner answers Shutdown with Status ShuttingDown, lets its tasks end (or cancels them) within the timeout, reports Status Shutdown, then exits (docs/protocol.md)"
+	if c == nil || c.Outcome != conformance.Fail || !strings.HasPrefix(c.Reason, "the runner exited (exitcode=0) ") || !strings.Contains(c.Reason, want) || strings.Contains(c.Reason, "unasked") {
+		t.Errorf("shutdown: %+v\nwant a failure starting \"the runner exited (exitcode=0) \", saying %q, not \"unasked\"", c, want)
 	}
 }
 

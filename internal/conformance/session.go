@@ -533,6 +533,25 @@ func (s *session) unasked() error {
 	if s.describeEnd(); s.exit != nil {
 		end = "exited"
 	}
+	if !s.shutdownAt.IsZero() {
+		// A Shutdown was sent: the runner may have ended on it without a
+		// word (a trial's runner called exit on Shutdown), or on its own
+		// before it read it; from outside the two look alike, so both are
+		// said, and neither is called "unasked".
+		what := fmt.Sprintf("the runner %s", end)
+		if s.exit != nil {
+			what += " (" + s.exit.String() + ")"
+		}
+		at := s.exitAt
+		if s.exit == nil {
+			at = time.Now()
+		}
+		if s.said != "" {
+			what += fmt.Sprintf(" %s after %s,", at.Sub(s.saidAt).Round(time.Millisecond), strings.TrimPrefix(s.said, "Status "))
+		}
+		return fmt.Errorf("%s %s after the %s was sent, without answering it (no ShuttingDown came): a runner answers Shutdown with Status ShuttingDown, lets its tasks end (or cancels them) within the timeout, reports Status Shutdown, then exits (docs/protocol.md); if it ended before it read the Shutdown, it ended on its own: check that its main thread does not return while other threads work",
+			what, at.Sub(s.shutdownAt).Round(time.Millisecond), s.sent)
+	}
 	what := fmt.Sprintf("the runner %s unasked", end)
 	at := s.exitAt
 	if s.exit != nil {
@@ -545,8 +564,6 @@ func (s *session) unasked() error {
 		what += fmt.Sprintf(" %s after %s", at.Sub(s.saidAt).Round(time.Millisecond), strings.TrimPrefix(s.said, "Status "))
 	}
 	switch {
-	case !s.shutdownAt.IsZero():
-		what += fmt.Sprintf(", without answering the %s sent %s before (no ShuttingDown came)", s.sent, at.Sub(s.shutdownAt).Round(time.Millisecond))
 	case s.sent != "" && s.sentAt.After(s.saidAt):
 		what += fmt.Sprintf(", before it answered the suite's %s (sent %s before)", s.sent, at.Sub(s.sentAt).Round(time.Millisecond))
 	case s.sent != "":
@@ -557,7 +574,13 @@ func (s *session) unasked() error {
 	case s.exit != nil && !s.exit.Signaled() && s.exit.Err == nil && s.exit.Code == 0:
 		what += "; check that its main thread does not return while other threads work"
 	case s.exit != nil:
-		what += "; its stderr may say why it ended"
+		// The line that says why, as the node quotes it (a trial: the node
+		// named the ValueError, conformance only pointed at stderr).
+		if i, line := proc.CauseLine(s.stderr); i >= 0 {
+			what += fmt.Sprintf("; its stderr says %q", line)
+		} else {
+			what += "; its stderr may say why it ended"
+		}
 	}
 	if s.sent == unknownFrame {
 		what += "; if the unknown frame ended it, it must say why first: Failed(error_message) and TerminationError"

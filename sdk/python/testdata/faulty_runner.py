@@ -35,6 +35,14 @@ argument:
               runner whose main returned while its other threads were
               daemon threads)
 
+  crash-after-ready
+              right after its first Ready it writes a Python traceback
+              ending "ValueError: weights corrupt" to stderr and exits 1
+
+  exit-on-shutdown
+              on its Shutdown frame it exits 0 at once, without a status
+              (a new author's runner: os._exit on Shutdown)
+
   silent-warmup
               it sends no heartbeat before its first Ready, and warms up
               for 0.8 s (a model load holding the interpreter's lock): a
@@ -49,7 +57,8 @@ every case that runs a task for no-running, and shutdown-mid-task (only) for
 busy-shutdown-hangs, each naming the fault; and for stray-late,
 no-stray-stdout and unknown-message, each quoting the line; for
 exit-after-ready, every case after Ready saying that the runner exited
-unasked; for silent-task with a first_token_delay_ms past the suite's
+unasked; for exit-on-shutdown, the cases that send Shutdown saying that
+it did not answer it, not that it exited unasked; for silent-task with a first_token_delay_ms past the suite's
 heartbeat gap, every case that waits on a task, naming the gap.
 """
 
@@ -198,6 +207,24 @@ def bad_loading(self, loaded, total):
         self._srv.status = proto.LOADING
 
 
+def crash_after_ready(srv, st):
+    """_set_status_locked, and at the first Ready (written) a traceback
+    on stderr and exit 1."""
+    _original_set_status_locked(srv, st)
+    if st.kind == proto.READY:
+        sys.stderr.write('Traceback (most recent call last):\n  File "runner.py", line 42, in load\n'
+                         '    check(weights)\nValueError: weights corrupt\n')
+        sys.stderr.flush()
+        os._exit(1)
+
+
+def exit_on_shutdown(srv, m):
+    """_on_shutdown: exit 0 at once, no ShuttingDown, no Shutdown."""
+    sys.stderr.write("faulty_runner: exit-on-shutdown: exiting without a word\n")
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def exit_after_ready(srv, st):
     """_set_status_locked, and at the first Ready (written) exit 0."""
     _original_set_status_locked(srv, st)
@@ -234,7 +261,8 @@ def run_after_delay(handler, task):
 
 
 def main():
-    faults = ("late-ready", "no-running", "busy-shutdown-hangs", "stray-late", "bad-loading", "exit-after-ready", "silent-task", "silent-warmup")
+    faults = ("late-ready", "no-running", "busy-shutdown-hangs", "stray-late", "bad-loading", "exit-after-ready", "crash-after-ready", "exit-on-shutdown",
+              "silent-task", "silent-warmup")
     if len(sys.argv) < 2 or sys.argv[1] not in faults:
         sys.stderr.write("usage: faulty_runner.py %s\n" % "|".join(faults))
         return 2
@@ -247,6 +275,10 @@ def main():
         _server.Session.loading = bad_loading
     elif sys.argv[1] == "exit-after-ready":
         _server.Server._set_status_locked = exit_after_ready
+    elif sys.argv[1] == "crash-after-ready":
+        _server.Server._set_status_locked = crash_after_ready
+    elif sys.argv[1] == "exit-on-shutdown":
+        _server.Server._on_shutdown = exit_on_shutdown
     elif sys.argv[1] == "silent-task":
         _server.Server.heartbeat = heartbeat_between_tasks
         text_generation.TextGeneration.run = run_after_delay
