@@ -312,7 +312,7 @@ func (k Kind) HintFor(runnerKind string) string {
 	case KindTerminationError:
 		// The runner said why: "check its stderr for why it died" sent a
 		// new author who had already said it to look elsewhere (a trial).
-		return "the runner said why in its TerminationError (quoted above): fix that; its stderr may say more (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)"
+		return "the runner said why (its TerminationError or Failed status, in this message): fix that; its stderr may say more (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)"
 	case KindExitZero, KindExitNonZero, KindSignal:
 		return "check the runner's stderr for why it died (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)"
 	case KindHang:

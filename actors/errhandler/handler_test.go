@@ -453,7 +453,7 @@ func TestFailureError(t *testing.T) {
 		{eh.Failure{Kind: eh.KindNodeFault, Component: "spawner", Operation: "fork", Cause: syscall.EAGAIN},
 			"spawner: fork: node fault: resource temporarily unavailable; free memory, processes or file descriptors on the node"},
 		{eh.Failure{Kind: eh.KindTerminationError, RunnerID: "x", Message: "CUDA out of memory"},
-			"runner x: runner reported a termination error: CUDA out of memory; the runner said why in its TerminationError (quoted above): fix that; its stderr may say more (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)"},
+			"runner x: runner reported a termination error: CUDA out of memory; the runner said why (its TerminationError or Failed status, in this message): fix that; its stderr may say more (logged with stream=stderr and its runner_id: the node's log on exo-actors node, RunnerFailure.StderrTail in Go)"},
 		{eh.Failure{}, "failure"},
 		// WithHint replaces the kind's advice where it does not fit.
 		{eh.Failure{Kind: eh.KindProtocolError, RunnerID: "x", Message: "runner closed its stdout but kept running"}.WithHint("keep stdout open"),

@@ -19,7 +19,7 @@ func TestDocGoSnippetsImportExo(t *testing.T) {
 	if err != nil || len(docs) == 0 {
 		t.Fatalf("docs: %v", err)
 	}
-	block := regexp.MustCompile("(?ms)^```go\n(.*?)^```")
+	block := regexp.MustCompile("(?ms)^[ \t]*```go\n(.*?)^[ \t]*```") // in a list item too
 	uses := regexp.MustCompile(`\bexo\.[A-Z]`)
 	for _, path := range append(docs, "../../README.md") {
 		b, err := os.ReadFile(path)

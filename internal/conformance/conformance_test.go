@@ -489,6 +489,14 @@ func TestExitOnShutdownWithoutAWord(t *testing.T) {
 	if c == nil || c.Outcome != conformance.Fail || !strings.HasPrefix(c.Reason, "the runner exited (exitcode=0) ") || !strings.Contains(c.Reason, want) || strings.Contains(c.Reason, "unasked") {
 		t.Errorf("shutdown: %+v\nwant a failure starting \"the runner exited (exitcode=0) \", saying %q, not \"unasked\"", c, want)
 	}
+	// A crash on the Shutdown: its error line, not the main-thread advice
+	// (a review).
+	rep = run(t, conformance.Config{Command: faulty(t, "crash-on-shutdown"), Only: []string{"shutdown"}})
+	c = rep.Case("shutdown")
+	if c == nil || c.Outcome != conformance.Fail || !strings.HasPrefix(c.Reason, "the runner exited (exitcode=1) ") || !strings.Contains(c.Reason, "after the Shutdown{timeout") ||
+		!strings.Contains(c.Reason, `its stderr says "RuntimeError: flush failed"`) || strings.Contains(c.Reason, "main thread") {
+		t.Errorf("shutdown, crashing on it: %+v\nwant the error line quoted, no main-thread advice", c)
+	}
 }
 
 // TestHeartbeatGapWhileTaskRuns: a runner that sends no heartbeat while a

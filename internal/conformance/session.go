@@ -81,7 +81,9 @@ type session struct {
 	sentAt     time.Time
 	endAsked   string
 	shutdownAt time.Time
-	explained  bool
+	// shutdownSent describes that Shutdown frame (Shutdown{timeout …}).
+	shutdownSent string
+	explained    bool
 
 	// The heartbeat rule while a task runs (gapCheck): tasks are the
 	// tasks sent and not ended (no terminal TaskStatus yet), lastHB when
@@ -471,7 +473,7 @@ func (s *session) send(env *exov1.SupervisorEnvelope) error {
 	case *exov1.SupervisorEnvelope_HelloRefused:
 		s.endAsked = "HelloRefused"
 	case *exov1.SupervisorEnvelope_Shutdown:
-		s.shutdownAt = s.sentAt
+		s.shutdownAt, s.shutdownSent = s.sentAt, s.sent
 	case *exov1.SupervisorEnvelope_Task:
 		if len(s.tasks) == 0 && s.lastHB.Before(s.sentAt) {
 			// The gap a task is judged on starts with it: a runner silent
@@ -539,18 +541,27 @@ func (s *session) unasked() error {
 		// before it read it; from outside the two look alike, so both are
 		// said, and neither is called "unasked".
 		what := fmt.Sprintf("the runner %s", end)
+		at := s.exitAt
 		if s.exit != nil {
 			what += " (" + s.exit.String() + ")"
-		}
-		at := s.exitAt
-		if s.exit == nil {
+		} else {
+			what += " (its process still running)"
 			at = time.Now()
 		}
 		if s.said != "" {
 			what += fmt.Sprintf(" %s after %s,", at.Sub(s.saidAt).Round(time.Millisecond), strings.TrimPrefix(s.said, "Status "))
 		}
-		return fmt.Errorf("%s %s after the %s was sent, without answering it (no ShuttingDown came): a runner answers Shutdown with Status ShuttingDown, lets its tasks end (or cancels them) within the timeout, reports Status Shutdown, then exits (docs/protocol.md); if it ended before it read the Shutdown, it ended on its own: check that its main thread does not return while other threads work",
-			what, at.Sub(s.shutdownAt).Round(time.Millisecond), s.sent)
+		what = fmt.Sprintf("%s %s after the %s was sent, without answering it (no ShuttingDown came): a runner answers Shutdown with Status ShuttingDown, lets its tasks end (or cancels them) within the timeout, reports Status Shutdown, then exits (docs/protocol.md)",
+			what, at.Sub(s.shutdownAt).Round(time.Millisecond), s.shutdownSent)
+		switch i, line := proc.CauseLine(s.stderr); {
+		case s.exit != nil && !s.exit.Signaled() && s.exit.Err == nil && s.exit.Code == 0:
+			what += "; if it ended before it read the Shutdown, it ended on its own: check that its main thread does not return while other threads work"
+		case i >= 0:
+			what += fmt.Sprintf("; its stderr says %q", line) // a crash, on the Shutdown or before it (a review)
+		default:
+			what += "; its stderr may say why it ended"
+		}
+		return errors.New(what)
 	}
 	what := fmt.Sprintf("the runner %s unasked", end)
 	at := s.exitAt

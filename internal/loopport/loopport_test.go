@@ -121,6 +121,9 @@ func TestReservationHoldsAcrossProcesses(t *testing.T) {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestReservationHoldsAcrossProcesses$")
 	cmd.Env = append(os.Environ(), "LOOPPORT_CHILD=1")
+	// Not testutil.StartChild (testutil imports this package): nothing in
+	// this package ends a goroutine locked to its thread, the way a
+	// System's spawner does, so the forking thread outlives the child.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

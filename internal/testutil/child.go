@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"bytes"
+	"errors"
 	"os/exec"
 	goruntime "runtime"
 	"syscall"
@@ -22,8 +23,14 @@ import (
 // StartChild starts cmd as a test's child (its own process group,
 // SIGKILL when the forking thread ends) from a goroutine locked to its
 // thread until the test's cleanup, so the thread outlives the test's use of
-// the child. The cleanup is registered now: cleanups the test registers
-// after this call (killing and reaping the child) run before it.
+// the child. The release is a cleanup registered now: cleanups the test
+// registers after this call (a graceful stop, killing and reaping the
+// child) run before it; one registered before it runs after, and finds
+// the child killed (SIGKILL, as the thread ended), so stop a child
+// gracefully in a cleanup registered after StartChild, or in the test.
+// (On the process's main thread Go parks the thread instead of ending it,
+// and the child then outlives the release: the cleanups kill it.) Call it
+// from the test's goroutine, before the test ends.
 func StartChild(t testing.TB, cmd *exec.Cmd) error {
 	t.Helper()
 	childAttrs(cmd)
@@ -31,7 +38,11 @@ func StartChild(t testing.TB, cmd *exec.Cmd) error {
 	release := make(chan struct{})
 	go func() { // owner: the test's cleanup, which releases it
 		goruntime.LockOSThread() // never unlocked: the thread ends with this goroutine, after the test
-		started <- cmd.Start()
+		err := cmd.Start()
+		started <- err
+		if err != nil {
+			return // no child: the thread has nothing to keep
+		}
 		<-release
 	}()
 	t.Cleanup(func() { close(release) }) // sole sender: this cleanup
@@ -58,8 +69,15 @@ func RunChild(cmd *exec.Cmd) error {
 }
 
 // CombinedOutputChild is RunChild returning stdout and stderr together,
-// as cmd.CombinedOutput does.
+// as cmd.CombinedOutput does (and as it does, it refuses a cmd whose
+// Stdout or Stderr is set).
 func CombinedOutputChild(cmd *exec.Cmd) ([]byte, error) {
+	if cmd.Stdout != nil {
+		return nil, errors.New("exec: Stdout already set")
+	}
+	if cmd.Stderr != nil {
+		return nil, errors.New("exec: Stderr already set")
+	}
 	var b bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &b, &b
 	err := RunChild(cmd)

@@ -39,6 +39,10 @@ argument:
               right after its first Ready it writes a Python traceback
               ending "ValueError: weights corrupt" to stderr and exits 1
 
+  crash-on-shutdown
+              on its Shutdown frame it writes a traceback ending
+              "RuntimeError: flush failed" to stderr and exits 1
+
   exit-on-shutdown
               on its Shutdown frame it exits 0 at once, without a status
               (a new author's runner: os._exit on Shutdown)
@@ -218,6 +222,14 @@ def crash_after_ready(srv, st):
         os._exit(1)
 
 
+def crash_on_shutdown(srv, m):
+    """_on_shutdown: a traceback on stderr, exit 1, no status."""
+    sys.stderr.write('Traceback (most recent call last):\n  File "runner.py", line 9, in stop\n'
+                     '    flush()\nRuntimeError: flush failed\n')
+    sys.stderr.flush()
+    os._exit(1)
+
+
 def exit_on_shutdown(srv, m):
     """_on_shutdown: exit 0 at once, no ShuttingDown, no Shutdown."""
     sys.stderr.write("faulty_runner: exit-on-shutdown: exiting without a word\n")
@@ -261,7 +273,7 @@ def run_after_delay(handler, task):
 
 
 def main():
-    faults = ("late-ready", "no-running", "busy-shutdown-hangs", "stray-late", "bad-loading", "exit-after-ready", "crash-after-ready", "exit-on-shutdown",
+    faults = ("late-ready", "no-running", "busy-shutdown-hangs", "stray-late", "bad-loading", "exit-after-ready", "crash-after-ready", "crash-on-shutdown", "exit-on-shutdown",
               "silent-task", "silent-warmup")
     if len(sys.argv) < 2 or sys.argv[1] not in faults:
         sys.stderr.write("usage: faulty_runner.py %s\n" % "|".join(faults))
@@ -277,6 +289,8 @@ def main():
         _server.Server._set_status_locked = exit_after_ready
     elif sys.argv[1] == "crash-after-ready":
         _server.Server._set_status_locked = crash_after_ready
+    elif sys.argv[1] == "crash-on-shutdown":
+        _server.Server._on_shutdown = crash_on_shutdown
     elif sys.argv[1] == "exit-on-shutdown":
         _server.Server._on_shutdown = exit_on_shutdown
     elif sys.argv[1] == "silent-task":
