@@ -14,9 +14,10 @@ import (
 
 // uiOptions are the web page's flags (internal/webui).
 type uiOptions struct {
-	addr        string // --ui: serve the page on this address
-	actions     bool   // --ui-actions: enable the fault and stop buttons
-	allowRemote bool   // --ui-allow-remote: allow a non-loopback --ui address
+	addr        string   // --ui: serve the page on this address
+	actions     bool     // --ui-actions: enable the fault and stop buttons
+	allowRemote bool     // --ui-allow-remote: allow a non-loopback --ui address
+	allowHosts  []string // --ui-allow-host: Host names the page answers on loopback (webui.Config.AllowHosts)
 }
 
 // addUIFlags registers --ui, --ui-actions and --ui-allow-remote; `exo-actors
@@ -24,18 +25,22 @@ type uiOptions struct {
 func addUIFlags(f *pflag.FlagSet, o *uiOptions) {
 	f.StringVar(&o.addr, "ui", "", "serve a live web page of the supervision tree on `ADDR` (loopback, e.g. 127.0.0.1:8080)")
 	f.BoolVar(&o.actions, "ui-actions", false, "with --ui: enable the page's buttons that inject a fault into a runner or stop it")
-	f.BoolVar(&o.allowRemote, "ui-allow-remote", false, "with --ui: allow an address that is not loopback (anyone who reaches it sees the node)")
+	f.BoolVar(&o.allowRemote, "ui-allow-remote", false, "with --ui: allow an address that is not loopback (anyone who reaches it sees the node), and turn off the page's Host check (every Host is answered, also on loopback)")
+	f.Var(hostsValue{&o.allowHosts}, "ui-allow-host", "with --ui on loopback: also answer requests whose Host is `NAME` (repeat, or NAME,NAME), e.g. the name a reverse proxy on this machine passes on; any other name but loopback names and the machine's own gets 403 (a guard against DNS rebinding)")
 }
 
 func (o uiOptions) check() error {
 	if o.addr == "" {
-		if o.actions || o.allowRemote {
-			return usageErrorf("--ui-actions and --ui-allow-remote need --ui ADDR")
+		if o.actions || o.allowRemote || len(o.allowHosts) > 0 {
+			return usageErrorf("--ui-actions, --ui-allow-remote and --ui-allow-host need --ui ADDR")
 		}
 		return nil
 	}
 	if _, err := webui.CheckAddr(o.addr, o.allowRemote); err != nil {
 		return &UsageError{Err: fmt.Errorf("--ui: %w", err)}
+	}
+	if len(o.allowHosts) > 0 && o.allowRemote {
+		return usageErrorf("--ui-allow-host with --ui-allow-remote: --ui-allow-remote turns the page's Host check off (every Host is answered); keep the check and name the proxy's host with --ui-allow-host alone, or leave --ui-allow-host out")
 	}
 	return nil
 }
@@ -43,7 +48,7 @@ func (o uiOptions) check() error {
 // config is the page's configuration; program names what serves it ("the
 // demo", "the node") in the refusal of an action while the buttons are off.
 func (o uiOptions) config(program string) webui.Config {
-	return webui.Config{Addr: o.addr, Actions: o.actions, AllowRemote: o.allowRemote, Program: program}
+	return webui.Config{Addr: o.addr, Actions: o.actions, AllowRemote: o.allowRemote, AllowHosts: o.allowHosts, Program: program}
 }
 
 // startUI serves the page of sys when --ui was given (nil, nil otherwise).

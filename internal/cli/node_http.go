@@ -37,7 +37,7 @@ func addNodeHTTPFlags(f *pflag.FlagSet, o *httpOpts) {
 // (node and demo).
 func addHTTPAllowFlags(f *pflag.FlagSet, allow *bool, hosts *[]string) {
 	f.BoolVar(allow, "http-allow-remote", false, "with --http: allow an address that is not loopback (the endpoints have no authentication)")
-	f.StringSliceVar(hosts, "http-allow-host", nil, "with --http on loopback: also answer requests whose Host is `NAME` (repeat, or NAME,NAME), e.g. the name a reverse proxy on this machine passes on; any other name but loopback names and the machine's own gets 403 (a guard against DNS rebinding)")
+	f.Var(hostsValue{hosts}, "http-allow-host", "with --http on loopback: also answer requests whose Host is `NAME` (repeat, or NAME,NAME), e.g. the name a reverse proxy on this machine passes on; any other name but loopback names and the machine's own gets 403 (a guard against DNS rebinding)")
 }
 
 // checkHTTP refuses a bad --http address, or one that clashes with --ui
@@ -78,9 +78,15 @@ func checkHTTPFlag(addr string, allowRemote bool, allowHosts []string) error {
 	if _, err := httpapi.ListenAddr(addr); err != nil {
 		return &UsageError{Err: fmt.Errorf("--http: %w", err)}
 	}
-	if host, _, _ := net.SplitHostPort(addr); !allowRemote && !httpserve.LoopbackHost(host) {
+	host, _, _ := net.SplitHostPort(addr)
+	if !allowRemote && !httpserve.LoopbackHost(host) {
 		return usageErrorf("--http %s: the host is not loopback, and the endpoints have no authentication (/status shows pids, errors and alerts); "+
 			"use 127.0.0.1 or localhost, or allow it explicitly with --http-allow-remote", addr)
+	}
+	if len(allowHosts) > 0 && !httpserve.LoopbackHost(host) {
+		// It would do nothing: off loopback every Host is answered (an
+		// operator's trial passed both without a word).
+		return usageErrorf("--http-allow-host with --http %s: on an address that is not loopback the endpoints answer every Host; leave --http-allow-host out, or serve on loopback (127.0.0.1) behind the proxy", addr)
 	}
 	return nil
 }

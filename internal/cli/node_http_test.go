@@ -143,7 +143,22 @@ func TestHTTPFlagRefusesRemoteHost(t *testing.T) {
 		{[]string{"node", "--name", "a", "--config", conf, "--http", "127.0.0.1:0", "--http-allow-host", "https://metrics.example.com"},
 			`exo-actors: --http-allow-host "https://metrics.example.com": ':' is not a host name's character: want a host name as a Host header carries it, without scheme, port or path (e.g. metrics.example.com) (see 'exo-actors node --help')` + "\n"},
 		{[]string{"demo", "--http", "127.0.0.1:0", "--http-allow-host", "m.example:9464"},
-			`exo-actors: --http-allow-host "m.example:9464": ':' is not a host name's character: want a host name as a Host header carries it, without scheme, port or path (e.g. metrics.example.com) (see 'exo-actors demo --help')` + "\n"},
+			`exo-actors: --http-allow-host "m.example:9464": a port is no part of the name (the name matches with any port): want a host name as a Host header carries it, without scheme, port or path (e.g. metrics.example.com) (see 'exo-actors demo --help')` + "\n"},
+		// An empty name (a variable that expanded to nothing) was taken as
+		// no name, and the node refused the proxy's host without a word;
+		// on an address that is not loopback the flag would do nothing (an
+		// operator's trial).
+		{[]string{"node", "--name", "a", "--config", conf, "--http", "127.0.0.1:0", "--http-allow-host", ""},
+			`exo-actors: --http-allow-host "": an empty name (a variable that expanded to nothing?): give a host name, e.g. metrics.example.com (see 'exo-actors node --help')` + "\n"},
+		{[]string{"demo", "--http", "127.0.0.1:0", "--http-allow-host", "a.example,"},
+			`exo-actors: --http-allow-host "a.example,": entry 2 of "a.example," is empty (a comma at the start or end, or two in a row?): give each name once, comma-separated (see 'exo-actors demo --help')` + "\n"},
+		{[]string{"node", "--name", "a", "--config", conf, "--http", "0.0.0.0:19471", "--http-allow-remote", "--http-allow-host", "m.example"},
+			"exo-actors: --http-allow-host with --http 0.0.0.0:19471: on an address that is not loopback the endpoints answer every Host; leave --http-allow-host out, or serve on loopback (127.0.0.1) behind the proxy (see 'exo-actors node --help')\n"},
+		{[]string{"demo", "--ui-allow-host", "m.example"}, "exo-actors: --ui-actions, --ui-allow-remote and --ui-allow-host need --ui ADDR (see 'exo-actors demo --help')\n"},
+		{[]string{"node", "--name", "a", "--config", conf, "--ui", "127.0.0.1:0", "--ui-allow-remote", "--ui-allow-host", "m.example"},
+			"exo-actors: --ui-allow-host with --ui-allow-remote: --ui-allow-remote turns the page's Host check off (every Host is answered); keep the check and name the proxy's host with --ui-allow-host alone, or leave --ui-allow-host out (see 'exo-actors node --help')\n"},
+		{[]string{"node", "--name", "a", "--config", conf, "--ui", "127.0.0.1:0", "--ui-allow-host", "https://m.example"},
+			`exo-actors: --ui-allow-host "https://m.example": ':' is not a host name's character: want a host name as a Host header carries it, without scheme, port or path (e.g. metrics.example.com) (see 'exo-actors node --help')` + "\n"},
 		{[]string{"demo", "--nodes", "3", "--http-allow-host", "m.example"}, "exo-actors: --http-allow-host works only with --nodes 1 (see 'exo-actors demo --help')\n"},
 		{[]string{"demo", "--nodes", "3", "--hold", "30s"}, "exo-actors: --hold works only with --nodes 1; the cluster demo (and its --ui page) runs for --duration (12s by default, e.g. --duration 5m) and then shuts down (see 'exo-actors demo --help')\n"},
 	} {
@@ -155,7 +170,11 @@ func TestHTTPFlagRefusesRemoteHost(t *testing.T) {
 		addr  string
 		allow bool
 	}{{"127.0.0.1:0", false}, {":9464", false}, {"localhost:9464", false}, {"[::1]:9464", false}, {"0.0.0.0:9464", true}} {
-		if err := checkHTTPFlag(ok.addr, ok.allow, []string{"metrics.example.com", "10.0.0.7", "[::1]", "node_1.internal."}); err != nil {
+		hosts := []string{"metrics.example.com", "10.0.0.7", "[::1]", "node_1.internal."}
+		if ok.allow {
+			hosts = nil // off loopback, refused (above)
+		}
+		if err := checkHTTPFlag(ok.addr, ok.allow, hosts); err != nil {
 			t.Errorf("--http %s (allow remote %v): %v", ok.addr, ok.allow, err)
 		}
 	}

@@ -92,6 +92,9 @@ func CheckHostName(name string) error {
 		}
 		for _, c := range label {
 			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				if _, port, err := net.SplitHostPort(name); err == nil && port != "" && !strings.Contains(name, "/") {
+					return fmt.Errorf("%q: a port is no part of the name (the name matches with any port): %s", name, want)
+				}
 				return fmt.Errorf("%q: %q is not a host name's character: %s", name, c, want)
 			}
 		}

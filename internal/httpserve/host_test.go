@@ -48,7 +48,7 @@ func TestCheckHostName(t *testing.T) {
 	for name, says := range map[string]string{
 		"":                        "empty name",
 		"https://m.example":       `':' is not a host name's character`,
-		"m.example:9464":          `':' is not a host name's character`,
+		"m.example:9464":          "a port is no part of the name (the name matches with any port)",
 		"m.example/metrics":       `'/' is not a host name's character`,
 		"*.example.com":           `'*' is not a host name's character`,
 		"m..example":              "an empty label",

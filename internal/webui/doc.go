@@ -17,8 +17,9 @@
 //     (CheckAddr): the page shows the node's internals and can kill its
 //     processes;
 //   - unless Config.AllowRemote, a request whose Host header is not a
-//     loopback name (403, httpserve.LoopbackNamesOnly, as the HTTP
-//     endpoints on loopback): a guard against DNS rebinding;
+//     loopback name or one of Config.AllowHosts (403,
+//     httpserve.LoopbackNamesOnly, as the HTTP endpoints on loopback): a
+//     guard against DNS rebinding;
 //   - a POST without a JSON body, or whose Origin is another site (415,
 //     403): a page elsewhere cannot press the buttons through the browser;
 //   - more than Config.MaxClients open event streams (503).

@@ -44,6 +44,10 @@ type Config struct {
 	// AllowRemote allows a listen address that is not loopback, and turns
 	// off the Host header check.
 	AllowRemote bool
+	// AllowHosts names the hosts, beside loopback names and the machine's
+	// own name, that the Host header check answers (httpserve.CheckHostName's
+	// form): the names a reverse proxy on this machine passes on.
+	AllowHosts []string
 	// Actions enables the fault and stop buttons and their POST endpoints;
 	// off, they answer 403.
 	Actions bool
@@ -165,7 +169,8 @@ func newHandler(n Node, cfg Config) *handler {
 		signal: func(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }}
 	h.routes = h.mux()
 	if !cfg.AllowRemote {
-		h.routes = httpserve.LoopbackNamesOnly(h.routes, "the page answers", "serve the page with --ui-allow-remote, which turns this check off")
+		h.routes = httpserve.LoopbackNamesOnly(h.routes, "the page answers",
+			"name the host it is asked by with --ui-allow-host NAME, or serve the page with --ui-allow-remote, which turns this check off", cfg.AllowHosts...)
 	}
 	return h
 }

@@ -240,8 +240,21 @@ func TestHostGuard(t *testing.T) {
 		if w.Code != c.code {
 			t.Errorf("Host %q (allow remote %v): %d, want %d: %s", c.host, c.remote, w.Code, c.code, w.Body)
 		}
-		if c.code == 403 && (!strings.Contains(message(w), "loopback names only") || !strings.Contains(message(w), "--ui-allow-remote")) {
+		if c.code == 403 && (!strings.Contains(message(w), "loopback names only") || !strings.Contains(message(w), "--ui-allow-remote") || !strings.Contains(message(w), "--ui-allow-host NAME")) {
 			t.Errorf("Host %q refused without saying why and what to do: %s", c.host, w.Body)
+		}
+	}
+	// Behind a reverse proxy on this machine that passes the client's
+	// Host on: that name is answered, the guard stays for every other (an
+	// operator's trial had only --ui-allow-remote, which turns it off).
+	h := Handler(&fakeNode{}, Config{AllowHosts: []string{"ui.example.com"}})
+	for host, code := range map[string]int{"ui.example.com": 200, "UI.Example.com.:443": 200, "evil.example": 403, "127.0.0.1:8080": 200} {
+		r := httptest.NewRequest(http.MethodGet, "/api/status", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != code {
+			t.Errorf("AllowHosts ui.example.com, Host %q: %d, want %d: %s", host, w.Code, code, w.Body)
 		}
 	}
 }
