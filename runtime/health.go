@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"syscall"
 	"time"
 
@@ -130,8 +131,9 @@ type HTTPConfig struct {
 	// with 403): the names a reverse proxy on this machine passes on as
 	// Host (Caddy passes the client's by default; nginx its upstream's
 	// unless told otherwise). Host names or IP addresses, without scheme,
-	// port or path, e.g. "metrics.example.com"; New refuses any other form.
-	// On an address that is not loopback every Host is answered.
+	// port or path, e.g. "metrics.example.com"; New refuses any other form,
+	// and AllowHosts with an Addr that is not loopback, where every Host is
+	// answered.
 	AllowHosts []string
 }
 
@@ -443,8 +445,13 @@ func (s *System) startHTTP(cfg Config) error {
 	if cfg.Health.HTTP.Addr == "" {
 		return nil
 	}
-	if _, err := httpapi.ListenAddr(cfg.Health.HTTP.Addr); err != nil { // malformed: the config's fault
+	addr, err := httpapi.ListenAddr(cfg.Health.HTTP.Addr)
+	if err != nil { // malformed: the config's fault
 		return errjoin.Tag(ErrInvalidConfig, fmt.Errorf("Health.HTTP.Addr: %w", err))
+	}
+	if host, _, _ := net.SplitHostPort(addr); len(cfg.Health.HTTP.AllowHosts) > 0 && !httpserve.LoopbackHost(host) {
+		// It would do nothing, as --http-allow-host off loopback does not.
+		return errjoin.Tag(ErrInvalidConfig, fmt.Errorf("Health.HTTP.AllowHosts with Health.HTTP.Addr %q: on an address that is not loopback the endpoints answer every Host; leave AllowHosts empty, or serve on loopback behind the proxy", cfg.Health.HTTP.Addr))
 	}
 	srv, err := httpapi.Start(s.node, actors.HTTPConfig(cfg.Health.HTTP), s.node.Logger())
 	if errors.Is(err, syscall.EADDRINUSE) {

@@ -3,10 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/exo-actors/exo-actors/internal/httpserve"
 	"github.com/exo-actors/exo-actors/internal/sysnode"
 	"github.com/exo-actors/exo-actors/internal/webui"
 	exo "github.com/exo-actors/exo-actors/runtime"
@@ -38,6 +40,9 @@ func (o uiOptions) check() error {
 	}
 	if _, err := webui.CheckAddr(o.addr, o.allowRemote); err != nil {
 		return &UsageError{Err: fmt.Errorf("--ui: %w", err)}
+	}
+	if host, _, _ := net.SplitHostPort(o.addr); len(o.allowHosts) > 0 && !httpserve.LoopbackHost(host) {
+		return usageErrorf("--ui-allow-host with --ui %s: on an address that is not loopback the page answers every Host; leave --ui-allow-host out, or serve the page on loopback (127.0.0.1) behind the proxy", o.addr)
 	}
 	if len(o.allowHosts) > 0 && o.allowRemote {
 		return usageErrorf("--ui-allow-host with --ui-allow-remote: --ui-allow-remote turns the page's Host check off (every Host is answered); keep the check and name the proxy's host with --ui-allow-host alone, or leave --ui-allow-host out")

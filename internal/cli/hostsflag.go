@@ -20,16 +20,23 @@ func (v hostsValue) String() string { return strings.Join(*v.names, ",") }
 func (v hostsValue) Type() string   { return "NAME" }
 
 func (v hostsValue) Set(s string) error {
-	for i, n := range strings.Split(s, ",") {
+	if strings.TrimSpace(s) == "" {
+		return fmt.Errorf("an empty name (a variable that expanded to nothing?): give a host name, e.g. metrics.example.com")
+	}
+	if strings.HasPrefix(s, "-") {
+		// pflag takes the next argument as the value, a flag too: an
+		// unquoted variable that expanded to nothing swallowed the flag
+		// after it (`--ui-allow-host $EMPTY --ui-actions`; a review).
+		return fmt.Errorf("looks like a flag, not a host name: did a variable before it expand to nothing? give a host name, e.g. metrics.example.com")
+	}
+	entries := strings.Split(s, ",")
+	for i, n := range entries {
 		n = strings.TrimSpace(n)
 		if n == "" {
-			if s == "" {
-				return fmt.Errorf("an empty name (a variable that expanded to nothing?): give a host name, e.g. metrics.example.com")
-			}
-			return fmt.Errorf("entry %d of %q is empty (a comma at the start or end, or two in a row?): give each name once, comma-separated", i+1, s)
+			return fmt.Errorf("entry %d of %d is empty (a comma at the start or end, or two in a row?): give each name once, comma-separated", i+1, len(entries))
 		}
 		if err := httpserve.CheckHostName(n); err != nil {
-			if n == s { // the flag's error quotes the value already
+			if len(entries) == 1 { // the flag's error quotes the value already
 				return errors.New(strings.TrimPrefix(err.Error(), fmt.Sprintf("%q: ", n)))
 			}
 			return err

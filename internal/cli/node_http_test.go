@@ -151,7 +151,15 @@ func TestHTTPFlagRefusesRemoteHost(t *testing.T) {
 		{[]string{"node", "--name", "a", "--config", conf, "--http", "127.0.0.1:0", "--http-allow-host", ""},
 			`exo-actors: --http-allow-host "": an empty name (a variable that expanded to nothing?): give a host name, e.g. metrics.example.com (see 'exo-actors node --help')` + "\n"},
 		{[]string{"demo", "--http", "127.0.0.1:0", "--http-allow-host", "a.example,"},
-			`exo-actors: --http-allow-host "a.example,": entry 2 of "a.example," is empty (a comma at the start or end, or two in a row?): give each name once, comma-separated (see 'exo-actors demo --help')` + "\n"},
+			`exo-actors: --http-allow-host "a.example,": entry 2 of 2 is empty (a comma at the start or end, or two in a row?): give each name once, comma-separated (see 'exo-actors demo --help')` + "\n"},
+		// An unquoted variable that expanded to nothing: the next flag was
+		// taken as the name (a review: --ui-actions, swallowed).
+		{[]string{"demo", "--ui", "127.0.0.1:0", "--ui-allow-host", "--ui-actions"},
+			`exo-actors: --ui-allow-host "--ui-actions": looks like a flag, not a host name: did a variable before it expand to nothing? give a host name, e.g. metrics.example.com (see 'exo-actors demo --help')` + "\n"},
+		{[]string{"demo", "--http", "127.0.0.1:0", "--http-allow-host", " "},
+			`exo-actors: --http-allow-host " ": an empty name (a variable that expanded to nothing?): give a host name, e.g. metrics.example.com (see 'exo-actors demo --help')` + "\n"},
+		{[]string{"node", "--name", "a", "--config", conf, "--ui", "0.0.0.0:19472", "--ui-allow-remote", "--ui-allow-host", "m.example"},
+			"exo-actors: --ui-allow-host with --ui 0.0.0.0:19472: on an address that is not loopback the page answers every Host; leave --ui-allow-host out, or serve the page on loopback (127.0.0.1) behind the proxy (see 'exo-actors node --help')\n"},
 		{[]string{"node", "--name", "a", "--config", conf, "--http", "0.0.0.0:19471", "--http-allow-remote", "--http-allow-host", "m.example"},
 			"exo-actors: --http-allow-host with --http 0.0.0.0:19471: on an address that is not loopback the endpoints answer every Host; leave --http-allow-host out, or serve on loopback (127.0.0.1) behind the proxy (see 'exo-actors node --help')\n"},
 		{[]string{"demo", "--ui-allow-host", "m.example"}, "exo-actors: --ui-actions, --ui-allow-remote and --ui-allow-host need --ui ADDR (see 'exo-actors demo --help')\n"},

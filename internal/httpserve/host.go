@@ -92,14 +92,34 @@ func CheckHostName(name string) error {
 		}
 		for _, c := range label {
 			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				if _, port, err := net.SplitHostPort(name); err == nil && port != "" && !strings.Contains(name, "/") {
+				// A name and a port: said so, when the name alone is one.
+				if host, port, err := net.SplitHostPort(name); err == nil && allDigits(port) && CheckHostName(host) == nil &&
+					(!strings.HasPrefix(name, "[") || net.ParseIP(host) != nil) { // brackets hold an IPv6 address only
 					return fmt.Errorf("%q: a port is no part of the name (the name matches with any port): %s", name, want)
 				}
 				return fmt.Errorf("%q: %q is not a host name's character: %s", name, c, want)
 			}
 		}
+		// RFC 1123: no label starts or ends with a hyphen. A flag taken as
+		// the value (`--http-allow-host $EMPTY --ui-actions`) is refused
+		// here rather than swallowed (a review).
+		if strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
+			return fmt.Errorf("%q: a label starts or ends with '-': %s", name, want)
+		}
 	}
 	return nil
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // requestHost is the host of a Host header, without its port, the

@@ -52,6 +52,11 @@ func TestCheckHostName(t *testing.T) {
 		"m.example/metrics":       `'/' is not a host name's character`,
 		"*.example.com":           `'*' is not a host name's character`,
 		"m..example":              "an empty label",
+		"-bad.example":            "a label starts or ends with '-'",
+		"bad-.example":            "a label starts or ends with '-'",
+		"[m.example]:80":          `'[' is not a host name's character`,
+		"*.example.com:443":       `'*' is not a host name's character`,
+		"m.example:abc":           `':' is not a host name's character`,
 		strings.Repeat("a", 64):   "longer than 63 bytes",
 		strings.Repeat("a.", 130): "longer than a host name may be (253)",
 	} {
