@@ -535,35 +535,15 @@ func (s *session) unasked() error {
 	if s.describeEnd(); s.exit != nil {
 		end = "exited"
 	}
-	if !s.shutdownAt.IsZero() {
-		// A Shutdown was sent: the runner may have ended on it without a
-		// word (a trial's runner called exit on Shutdown), or on its own
-		// before it read it; from outside the two look alike, so both are
-		// said, and neither is called "unasked".
-		what := fmt.Sprintf("the runner %s", end)
-		at := s.exitAt
-		if s.exit != nil {
-			what += " (" + s.exit.String() + ")"
-		} else {
-			what += " (its process still running)"
-			at = time.Now()
-		}
-		if s.said != "" {
-			what += fmt.Sprintf(" %s after %s,", at.Sub(s.saidAt).Round(time.Millisecond), strings.TrimPrefix(s.said, "Status "))
-		}
-		what = fmt.Sprintf("%s %s after the %s was sent, without answering it (no ShuttingDown came): a runner answers Shutdown with Status ShuttingDown, lets its tasks end (or cancels them) within the timeout, reports Status Shutdown, then exits (docs/protocol.md)",
-			what, at.Sub(s.shutdownAt).Round(time.Millisecond), s.shutdownSent)
-		switch i, line := proc.CauseLine(s.stderr); {
-		case s.exit != nil && !s.exit.Signaled() && s.exit.Err == nil && s.exit.Code == 0:
-			what += "; if it ended before it read the Shutdown, it ended on its own: check that its main thread does not return while other threads work"
-		case i >= 0:
-			what += fmt.Sprintf("; its stderr says %q", line) // a crash, on the Shutdown or before it (a review)
-		default:
-			what += "; its stderr may say why it ended"
-		}
-		return errors.New(what)
+	// A Shutdown was sent: the runner may have ended on it without a word
+	// (a trial's runner called exit on Shutdown), or on its own before it
+	// read it; from outside the two look alike, so both are said, and
+	// neither is called "unasked".
+	shutdown := !s.shutdownAt.IsZero()
+	what := fmt.Sprintf("the runner %s", end)
+	if !shutdown {
+		what += " unasked"
 	}
-	what := fmt.Sprintf("the runner %s unasked", end)
 	at := s.exitAt
 	if s.exit != nil {
 		what += " (" + s.exit.String() + ")"
@@ -575,23 +555,30 @@ func (s *session) unasked() error {
 		what += fmt.Sprintf(" %s after %s", at.Sub(s.saidAt).Round(time.Millisecond), strings.TrimPrefix(s.said, "Status "))
 	}
 	switch {
+	case shutdown:
+		what += fmt.Sprintf(", %s after the %s was sent, without answering it (no ShuttingDown came): a runner answers Shutdown with Status ShuttingDown, lets its tasks end (or cancels them) within the timeout, reports Status Shutdown, then exits (docs/protocol.md)",
+			at.Sub(s.shutdownAt).Round(time.Millisecond), s.shutdownSent)
 	case s.sent != "" && s.sentAt.After(s.saidAt):
-		what += fmt.Sprintf(", before it answered the suite's %s (sent %s before)", s.sent, at.Sub(s.sentAt).Round(time.Millisecond))
+		what += fmt.Sprintf(", before it answered the suite's %s (sent %s before): a runner runs until its Shutdown frame or stdin's end (docs/protocol.md)",
+			s.sent, at.Sub(s.sentAt).Round(time.Millisecond))
 	case s.sent != "":
-		what += fmt.Sprintf(", with nothing asked of it since the suite's %s", s.sent)
+		what += fmt.Sprintf(", with nothing asked of it since the suite's %s: a runner runs until its Shutdown frame or stdin's end (docs/protocol.md)", s.sent)
+	default:
+		what += ": a runner runs until its Shutdown frame or stdin's end (docs/protocol.md)"
 	}
-	what += ": a runner runs until its Shutdown frame or stdin's end (docs/protocol.md)"
-	switch {
+	switch i, line := proc.CauseLine(s.stderr); {
 	case s.exit != nil && !s.exit.Signaled() && s.exit.Err == nil && s.exit.Code == 0:
-		what += "; check that its main thread does not return while other threads work"
-	case s.exit != nil:
-		// The line that says why, as the node quotes it (a trial: the node
-		// named the ValueError, conformance only pointed at stderr).
-		if i, line := proc.CauseLine(s.stderr); i >= 0 {
-			what += fmt.Sprintf("; its stderr says %q", line)
-		} else {
-			what += "; its stderr may say why it ended"
+		if shutdown {
+			what += "; if it ended before it read the Shutdown, it ended on its own"
 		}
+		what += "; check that its main thread does not return while other threads work"
+	case (s.exit != nil || shutdown) && i >= 0:
+		// The line that says why, as the node quotes it (a trial: the node
+		// named the ValueError, conformance only pointed at stderr); a
+		// crash on the Shutdown too (a review).
+		what += fmt.Sprintf("; its stderr says %q", line)
+	case s.exit != nil || shutdown:
+		what += "; its stderr may say why it ended"
 	}
 	if s.sent == unknownFrame {
 		what += "; if the unknown frame ended it, it must say why first: Failed(error_message) and TerminationError"
