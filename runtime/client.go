@@ -27,6 +27,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/gateway"
 	"github.com/exo-actors/exo-actors/actors/streams"
+	"github.com/exo-actors/exo-actors/internal/actorsys"
 	"github.com/exo-actors/exo-actors/internal/lateticks"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -1412,9 +1413,7 @@ func (a *clientActor) Receive(ctx actor.Context) {
 			// that this actor's stop sends the dead address no Terminated.
 			// Should the node live on (a connection that broke), its
 			// session ends by its session_timeout instead.
-			if p, ok := ctx.ActorSystem().ProcessRegistry.GetLocal(ctx.Self().Id); ok {
-				p.SendSystemMessage(ctx.Self(), &actor.Unwatch{Watcher: c.gw})
-			}
+			actorsys.SelfSystem(ctx, &actor.Unwatch{Watcher: c.gw})
 		}
 		c.lost(m.why)
 		c.mu.Lock()

@@ -408,10 +408,7 @@ func noMemberYet(mcfg membership.Config, st membership.Status) error {
 	if mcfg.Provider != membership.ProviderEtcd || len(st.Members) > 0 {
 		return fmt.Errorf("cluster %s has no member with a gateway yet", mcfg.Cluster)
 	}
-	base := mcfg.EtcdBaseKey
-	if base == "" {
-		base = membership.DefaultEtcdBaseKey
-	}
+	base := mcfg.EtcdBase()
 	why := fmt.Sprintf("etcd at %s answered, and no member of cluster %s is registered under %s/%s/",
 		strings.Join(mcfg.EtcdEndpoints, ","), mcfg.Cluster, base, mcfg.Cluster)
 	if o := st.DescribeOtherClusters(); o != "" {

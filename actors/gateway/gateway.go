@@ -21,6 +21,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/streams"
 	"github.com/exo-actors/exo-actors/internal/actorguard"
+	"github.com/exo-actors/exo-actors/internal/actorsys"
 	"github.com/exo-actors/exo-actors/internal/httpapi"
 	"github.com/exo-actors/exo-actors/internal/lateticks"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -871,11 +872,11 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 		// Refused: drop the watch its client actor made at its start, or
 		// every refused client (it closes, or its process exits) would stay
 		// among the gateway's watchers until the node stops.
-		selfSystem(ctx, &actor.Unwatch{Watcher: from})
+		actorsys.SelfSystem(ctx, &actor.Unwatch{Watcher: from})
 		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: %d sessions, the node's limit", ErrLimit, g.cfg.MaxSessions)))
 		return
 	}
-	selfSystem(ctx, &actor.Watch{Watcher: from})
+	actorsys.SelfSystem(ctx, &actor.Watch{Watcher: from})
 	sctx, cancel := context.WithCancelCause(g.ctx)
 	s := &session{key: key, pid: from, name: m.GetClientName(), lastSeen: time.Now(),
 		subs: map[uint64]*actor.PID{}, tasks: map[uint64]actors.TaskSpec{}, runners: map[uint64]string{},
@@ -900,14 +901,6 @@ func (a *gatewayActor) hello(ctx actor.Context, m *exov1.GwHello) {
 	}
 	a.reply(ctx, &exov1.GwWelcome{CallId: m.GetCallId(), NodeName: g.cfg.Name, Kinds: g.cfg.KindNames(),
 		Version: g.cfg.Version, MaxMessage: int64(g.cfg.MaxMessage), OutWindow: window, SpawnSettle: true, SpawnHandOff: true, RunnerLease: true})
-}
-
-// selfSystem sends the gateway's own actor a system message (a Watch or
-// an Unwatch on behalf of a client), handled after the current message.
-func selfSystem(ctx actor.Context, msg actor.SystemMessage) {
-	if p, ok := ctx.ActorSystem().ProcessRegistry.GetLocal(ctx.Self().Id); ok {
-		p.SendSystemMessage(ctx.Self(), msg)
-	}
 }
 
 // expire ends the sessions that sent nothing for SessionTimeout: a client
@@ -948,7 +941,7 @@ func (a *gatewayActor) endSession(ctx actor.Context, s *session, why string, kin
 		// a dead client process a connection attempt (a node that had
 		// served 400 short sessions made 689 at shutdown). The session's
 		// end drops its client's watch.
-		selfSystem(ctx, &actor.Unwatch{Watcher: s.pid})
+		actorsys.SelfSystem(ctx, &actor.Unwatch{Watcher: s.pid})
 	}
 	for _, child := range s.subs {
 		ctx.Stop(child)

@@ -309,6 +309,16 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
+// EtcdBase is EtcdBaseKey, or DefaultEtcdBaseKey when it is empty: the
+// prefix of every key of the etcd provider, for a config not yet
+// defaulted (withDefaults).
+func (c Config) EtcdBase() string {
+	if c.EtcdBaseKey == "" {
+		return DefaultEtcdBaseKey
+	}
+	return c.EtcdBaseKey
+}
+
 // setting names a setting of a client's side in an error: the flag the
 // command line takes, or with GoAPI the ClusterConfig field a Go host
 // sets. Flags of a node (--cluster-port, --listen) stay flags: they are

@@ -220,12 +220,8 @@ const notEtcdTimeout = time.Second
 // etcd: the kernel accepts for a stopped process); other that what
 // answered is not etcd.
 func notEtcd(cfg Config, endpoint string) (hint string, silent, other bool) {
-	target := endpoint
-	if !strings.Contains(target, "://") {
-		target = "http://" + target
-	}
-	u, err := url.Parse(target)
-	if err != nil || u.Host == "" {
+	u, ok := endpointURL(endpoint)
+	if !ok {
 		return "", false, false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), notEtcdTimeout)
@@ -646,12 +642,8 @@ func memberRemoteConfig(host string, port int) *remote.Config {
 // honours HTTPS_PROXY for a host that is not loopback); a unix:// socket
 // or a proxied endpoint is never called refused.
 func refusedNow(endpoint string, d time.Duration) bool {
-	target := endpoint
-	if !strings.Contains(target, "://") {
-		target = "http://" + target
-	}
-	u, err := url.Parse(target)
-	if err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https" {
+	u, ok := endpointURL(endpoint)
+	if !ok || u.Scheme != "http" && u.Scheme != "https" {
 		return false
 	}
 	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"} {
@@ -682,4 +674,15 @@ func httpCode(err error) int {
 		return h.code
 	}
 	return 0
+}
+
+// endpointURL reads an etcd endpoint as the etcd client takes it: a URL,
+// or host:port (as http://host:port). ok is false when it names no host.
+func endpointURL(endpoint string) (u *url.URL, ok bool) {
+	target := endpoint
+	if !strings.Contains(target, "://") {
+		target = "http://" + target
+	}
+	u, err := url.Parse(target)
+	return u, err == nil && u.Host != ""
 }

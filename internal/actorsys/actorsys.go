@@ -58,3 +58,14 @@ func compact(system *actor.ActorSystem) {
 		m.IterCb(func(key string, v any) { sm.GetBucket(key).Set(key, v) })
 	}
 }
+
+// SelfSystem sends the actor of ctx a system message (a Watch or an
+// Unwatch on behalf of another PID), handled after the current message:
+// protoactor's Context offers Watch and Unwatch only for the actor itself
+// as the watcher, and a gateway that watches its clients, or a client that
+// drops the watch its gateway made of it, needs the other direction.
+func SelfSystem(ctx actor.Context, msg actor.SystemMessage) {
+	if p, ok := ctx.ActorSystem().ProcessRegistry.GetLocal(ctx.Self().Id); ok {
+		p.SendSystemMessage(ctx.Self(), msg)
+	}
+}

@@ -146,13 +146,9 @@ func warnAloneInEtcd(e *env, cfg membership.Config) {
 		return
 	}
 	if others := membership.DescribeEtcdClusters(cfg.Cluster, counts); others != "" {
-		base := cfg.EtcdBaseKey
-		if base == "" {
-			base = membership.DefaultEtcdBaseKey
-		}
 		e.logger.WithFields(logrus.Fields{"component": "node-cluster", "cluster": cfg.Cluster}).
 			Warn(fmt.Sprintf("this node is the only member of cluster %s, and etcd holds %s under %s/: a misspelt --cluster? Every member of a cluster needs the same --cluster",
-				cfg.Cluster, others, base))
+				cfg.Cluster, others, cfg.EtcdBase()))
 	}
 }
 
