@@ -159,7 +159,7 @@ const useNodeCA = "use a certificate and key signed by the CA the node trusts (T
 // ErrTLS.
 func tlsDialFailed(addr string, err error) error {
 	e := tlsDialFailedText(addr, err)
-	if isUnreachable(e) {
+	if isUnreachable(e) || errors.Is(e, ErrNotANode) {
 		return e
 	}
 	return errjoin.Tag(ErrTLS, e)
@@ -175,6 +175,11 @@ func tlsDialFailedText(addr string, err error) error {
 	case errors.As(err, &oe) && oe.Op == "dial":
 		// The TCP connection failed: no handshake took place.
 		return cannotConnect(addr, err)
+	case errors.As(err, &rh) && strings.HasPrefix(string(rh.RecordHeader[:]), "HTTP/"):
+		// A plaintext HTTP server answered the handshake: not a node at
+		// all, whatever the TLS setup (a new user's trial was told to
+		// drop TLS first).
+		return errjoin.Tag(ErrNotANode, fmt.Errorf("%s is an HTTP server, not an exo-actors node (it answered the TLS handshake with %q): check the address and port (--node on the command line)", addr, rh.RecordHeader[:]))
 	case errors.As(err, &rh):
 		return fmt.Errorf("node %s appears to be plaintext: it answered the TLS handshake with bytes that are not TLS (%w); dial it without TLS (no WithTLS; leave out --tls-ca, --tls-cert and --tls-key)", addr, err)
 	case errors.As(err, &ua):

@@ -117,6 +117,9 @@ func TestDialTexts(t *testing.T) {
 		{"client trusts another CA", tlsNode, otherCli, []string{"this client does not trust node " + tlsNode, "TLSFiles.CAFile; --tls-ca"}, false},
 		{"plaintext client, TLS node", tlsNode, nil, []string{"node " + tlsNode + " closed the plaintext connection and accepts a TLS handshake: it uses TLS; dial it with TLS"}, false},
 		{"plaintext client, HTTP server", webAddr, nil, []string{webAddr + " is an HTTP server, not an exo-actors node", "--node"}, false},
+		// With TLS too: not "appears to be plaintext: dial it without TLS"
+		// (a new user's trial), since no node is there either way.
+		{"TLS client, HTTP server", webAddr, goodCli, []string{webAddr + " is an HTTP server, not an exo-actors node (it answered the TLS handshake with \"HTTP/\")", "--node"}, false},
 		{"nothing listening", nobody, nil, []string{"cannot connect to node " + nobody, "is a node running there?", "--node"}, true},
 		// With TLS too: not "TLS handshake failed", which sends a user to
 		// the certificates when no node runs there.
@@ -151,6 +154,9 @@ func TestDialTexts(t *testing.T) {
 			// user's trial: a refused certificate wrapped no sentinel).
 			wantTLS, wantNotNode := !tc.isLost && strings.Contains(tc.name, "TLS") || strings.Contains(tc.name, "certificate") || strings.Contains(tc.name, "CA"),
 				strings.Contains(tc.name, "HTTP server")
+			if wantNotNode {
+				wantTLS = false // the address is wrong, whatever the TLS setup
+			}
 			if errors.Is(err, exo.ErrTLS) != wantTLS || errors.Is(err, exo.ErrNotANode) != wantNotNode {
 				t.Errorf("errors.Is(err, ErrTLS) = %v, errors.Is(err, ErrNotANode) = %v; want %v, %v",
 					errors.Is(err, exo.ErrTLS), errors.Is(err, exo.ErrNotANode), wantTLS, wantNotNode)

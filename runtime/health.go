@@ -132,8 +132,8 @@ type HTTPConfig struct {
 	// Host (Caddy passes the client's by default; nginx its upstream's
 	// unless told otherwise). Host names or IP addresses, without scheme,
 	// port or path, e.g. "metrics.example.com"; New refuses any other form,
-	// and AllowHosts with an Addr that is not loopback, where every Host is
-	// answered.
+	// AllowHosts with an Addr that is not loopback, where every Host is
+	// answered, and AllowHosts without an Addr.
 	AllowHosts []string
 }
 
@@ -443,6 +443,10 @@ func (s *System) startHTTP(cfg Config) error {
 		}
 	}
 	if cfg.Health.HTTP.Addr == "" {
+		if len(cfg.Health.HTTP.AllowHosts) > 0 {
+			// Nothing to guard: said, not ignored (a new user's trial).
+			return errjoin.Tag(ErrInvalidConfig, errors.New("Health.HTTP.AllowHosts without Health.HTTP.Addr: there are no HTTP endpoints to answer those hosts; set Addr, or leave AllowHosts empty"))
+		}
 		return nil
 	}
 	addr, err := httpapi.ListenAddr(cfg.Health.HTTP.Addr)

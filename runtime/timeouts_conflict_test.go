@@ -100,6 +100,8 @@ func TestNewBadConfigWrapsErrInvalidConfig(t *testing.T) {
 		{"http allow hosts", func(c *exo.Config) {
 			c.Health.HTTP.Addr, c.Health.HTTP.AllowHosts = "127.0.0.1:0", []string{"metrics.example.com", "http://proxy"}
 		}, `Health.HTTP.AllowHosts[1]: "http://proxy": ':' is not a host name's character`},
+		{"http allow hosts without an address", func(c *exo.Config) { c.Health.HTTP.AllowHosts = []string{"metrics.example.com"} },
+			"Health.HTTP.AllowHosts without Health.HTTP.Addr: there are no HTTP endpoints to answer those hosts"},
 		{"http allow hosts off loopback", func(c *exo.Config) {
 			c.Health.HTTP.Addr, c.Health.HTTP.AllowHosts = "0.0.0.0:0", []string{"metrics.example.com"}
 		}, `Health.HTTP.AllowHosts with Health.HTTP.Addr "0.0.0.0:0": on an address that is not loopback the endpoints answer every Host`},
