@@ -44,8 +44,8 @@ func (f *clusterFlags) register(fs *pflag.FlagSet, member bool) {
 	f.fs, f.member = fs, member
 	fs.StringVar(&f.cluster, "cluster", "", "cluster name")
 	fs.StringVar(&f.provider, "cluster-provider", string(membership.ProviderAutomanaged), "membership provider: automanaged or etcd")
-	fs.StringSliceVar(&f.peers, "cluster-peers", nil, "automanaged: HTTP host:port of every member (this one included), comma-separated")
-	fs.StringSliceVar(&f.etcdEndpoints, "etcd-endpoints", nil, "etcd: client endpoints host:port, comma-separated")
+	fs.Var(addrsValue{&f.peers, "HOST:PORT", "127.0.0.1:7201"}, "cluster-peers", "automanaged: HTTP host:port of every member (this one included), comma-separated")
+	fs.Var(addrsValue{&f.etcdEndpoints, "ENDPOINT", "127.0.0.1:2379"}, "etcd-endpoints", "etcd: client endpoints host:port, comma-separated")
 	fs.StringVar(&f.etcdBaseKey, "etcd-base-key", membership.DefaultEtcdBaseKey, "etcd: key prefix")
 	if member {
 		fs.IntVar(&f.port, "cluster-port", 0, "automanaged: this member's HTTP port (must be in --cluster-peers)")

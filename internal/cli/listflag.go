@@ -1,6 +1,9 @@
 package cli
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // emptyEntry is the usage error for a comma-separated list of addresses
 // (--node, --cluster-peers, --etcd-endpoints) with an empty entry: a comma
@@ -15,8 +18,39 @@ func emptyEntry(flag string, list []string, example string) error {
 		if strings.TrimSpace(a) != "" {
 			continue
 		}
-		return usageErrorf("--%s %q: entry %d of %d is empty (a comma at the start or end of the list, or two in a row?): "+
+		if len(list) == 1 { // no comma: an empty value
+			return usageErrorf("--%s %q is empty (a variable that expanded to nothing?): give an address, e.g. --%s %s",
+				flag, a, flag, strings.Split(example, ",")[0])
+		}
+		return usageErrorf("--%s %q: entry %d of %d is empty (a comma at the start or end of the list, two in a row, or an empty value?): "+
 			"give each address once, comma-separated, e.g. --%s %s", flag, strings.Join(list, ","), i+1, len(list), flag, example)
 	}
+	return nil
+}
+
+// addrsValue is the value of --node, --cluster-peers and --etcd-endpoints:
+// addresses, repeated or comma-separated, kept as given, empty entries
+// included, for emptyEntry and the address checks to name. pflag's string
+// slice dropped an empty value (`--node ""`, a variable that expanded to
+// nothing): `--node a --node ""` ran with one node and `--node ""` alone
+// said "no --node". A value that looks like a flag is refused where it
+// stands: pflag takes the next argument as the value, so an unquoted
+// variable that expanded to nothing swallowed the flag after it
+// (`--node $ADDR --tasks 5`).
+// typ is the value's name in the help, e.g. HOST:PORT; example, one
+// address.
+type addrsValue struct {
+	list         *[]string
+	typ, example string
+}
+
+func (v addrsValue) String() string { return strings.Join(*v.list, ",") }
+func (v addrsValue) Type() string   { return v.typ }
+
+func (v addrsValue) Set(s string) error {
+	if strings.HasPrefix(s, "-") {
+		return fmt.Errorf("looks like a flag, not an address: did a variable before it expand to nothing? give an address, e.g. %s", v.example)
+	}
+	*v.list = append(*v.list, strings.Split(s, ",")...)
 	return nil
 }

@@ -359,24 +359,25 @@ func nodeShutdownBeganLine(fault error) string {
 // System.Fault) says so, "shut itself down: …", and exits 1 however the
 // shutdown went, also when a signal came during it, so that a supervisor's
 // restart-on-failure restarts it; only a forced one exits 3. The lines of
-// those two ends say it all: they come back as saidError, so that main
-// does not print them again on stderr.
+// those three ends say it all (a forced one says how it was forced and
+// what else the shutdown reported): they come back as saidError, so that
+// main does not print them again on stderr (before, a forced end said
+// "shutdown forced" on stdout and again, with how, on stderr).
 func nodeShutdownEnd(w io.Writer, name string, byClient, forced bool, fault, shutErr error, cutShort string) error {
 	switch {
 	case forced:
-		fmt.Fprintf(w, "node %s: shutdown forced (SIGKILL to every runner's process group)\n", name)
-		how := "interrupted twice"
+		msg := "node " + name + ": shutdown forced (SIGKILL to every runner's process group): interrupted twice"
 		switch {
 		case fault != nil:
-			how += " during the shutdown it began after a node-wide fault (" + oneLine(fault.Error()) + ")"
+			msg += " during the shutdown it began after a node-wide fault (" + oneLine(fault.Error()) + ")"
 		case byClient:
-			how += " during the shutdown a client asked for"
+			msg += " during the shutdown a client asked for"
 		}
-		msg := "node " + name + " " + how + ": shutdown forced (SIGKILL to every runner's process group)"
 		if shutErr != nil {
-			msg += "; the shutdown also reported: " + shutErr.Error()
+			msg += "; the shutdown also reported: " + oneLine(shutErr.Error())
 		}
-		return &interruptedError{msg: msg}
+		fmt.Fprintln(w, msg)
+		return &saidError{&interruptedError{msg: msg}}
 	case fault != nil:
 		msg := "node " + name + ": shut itself down: node-wide fault: " + oneLine(fault.Error())
 		switch {

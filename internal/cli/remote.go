@@ -45,7 +45,7 @@ func newRemoteCmd(e *env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	pf := cmd.PersistentFlags()
-	pf.StringSliceVar(&o.nodes, "node", nil, "node address HOST:PORT (repeatable or comma-separated)")
+	pf.Var(addrsValue{&o.nodes, "HOST:PORT", "127.0.0.1:7101"}, "node", "node address HOST:PORT (repeatable or comma-separated)")
 	pf.StringVar(&o.tls.CAFile, "tls-ca", "", "PEM CA of the nodes' certificates (turns TLS on)")
 	pf.StringVar(&o.tls.CertFile, "tls-cert", "", "PEM certificate of this client")
 	pf.StringVar(&o.tls.KeyFile, "tls-key", "", "PEM key of this client")

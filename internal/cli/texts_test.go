@@ -94,9 +94,13 @@ func TestUnknownFlagSuggestsTheNearest(t *testing.T) {
 // addresses is named with its flag and position, exit 2, for every such
 // flag: --node of each remote command, --cluster-peers and
 // --etcd-endpoints (a newcomer's trailing comma got `node address "":
-// want the node's HOST:PORT`).
+// want the node's HOST:PORT`). An empty value is an empty entry too, and
+// a value that looks like a flag is refused (pflag's string slice dropped
+// `--node ""`: with another --node the command ran on that one alone; and
+// took `--node --tasks` as the address "--tasks").
 func TestEmptyListEntry(t *testing.T) {
-	const hint = " is empty (a comma at the start or end of the list, or two in a row?): give each address once, comma-separated, e.g. "
+	const hint = " is empty (a comma at the start or end of the list, two in a row, or an empty value?): give each address once, comma-separated, e.g. "
+	const flagLike = `looks like a flag, not an address: did a variable before it expand to nothing? give an address, e.g. `
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -108,6 +112,11 @@ func TestEmptyListEntry(t *testing.T) {
 		{[]string{"cluster", "status", "--cluster", "x", "--cluster-peers", "127.0.0.1:1,"}, `--cluster-peers "127.0.0.1:1,": entry 2 of 2` + hint + "--cluster-peers 127.0.0.1:7201,127.0.0.1:7202"},
 		{[]string{"cluster", "status", "--cluster", "x", "--cluster-provider", "etcd", "--etcd-endpoints", "127.0.0.1:1,"}, `--etcd-endpoints "127.0.0.1:1,": entry 2 of 2` + hint},
 		{[]string{"cluster", "shutdown", "--cluster", "x", "--cluster-peers", ",127.0.0.1:1"}, `--cluster-peers ",127.0.0.1:1": entry 1 of 2` + hint},
+		{[]string{"remote", "status", "--node", ""}, `exo-actors: --node "" is empty (a variable that expanded to nothing?): give an address, e.g. --node 127.0.0.1:7101 (see 'exo-actors remote status --help')` + "\n"},
+		{[]string{"remote", "status", "--node", "127.0.0.1:1", "--node", ""}, `--node "127.0.0.1:1,": entry 2 of 2` + hint},
+		{[]string{"cluster", "status", "--cluster", "x", "--cluster-peers", ""}, `--cluster-peers "" is empty (a variable that expanded to nothing?): give an address, e.g. --cluster-peers 127.0.0.1:7201`},
+		{[]string{"remote", "run", "--node", "--kind", "echo"}, `--node "--kind": ` + flagLike + "127.0.0.1:7101"},
+		{[]string{"cluster", "status", "--cluster", "x", "--cluster-provider", "etcd", "--etcd-endpoints", "-v"}, `--etcd-endpoints "-v": ` + flagLike + "127.0.0.1:2379"},
 	} {
 		code, stderr := runCLI(t, tc.args...)
 		if code != ExitUsage || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
