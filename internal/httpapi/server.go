@@ -21,7 +21,11 @@ import (
 const requestTimeout = 5 * time.Second
 
 // Handler returns the endpoints of node n (see the package documentation).
-func Handler(n *actors.Node, cfg actors.HTTPConfig) http.Handler {
+func Handler(n *actors.Node, cfg actors.HTTPConfig) http.Handler { return handler(n, cfg, nil) }
+
+// handler is Handler whose Host guard logs its refusals to refusals (nil:
+// not logged).
+func handler(n *actors.Node, cfg actors.HTTPConfig, refusals *httpserve.RefusalLog) http.Handler {
 	want := cfg.ReadyRunners
 	if want <= 0 {
 		want = 1
@@ -79,7 +83,7 @@ func Handler(n *actors.Node, cfg actors.HTTPConfig) http.Handler {
 	if host, _, err := net.SplitHostPort(cfg.Addr); err != nil || httpserve.LoopbackHost(host) {
 		return httpserve.LoopbackNamesOnly(mux, "the endpoints listen on loopback and answer",
 			"name the host they are asked by in HTTPConfig.AllowHosts (--http-allow-host NAME), or serve them on an address that is not loopback, where any Host is answered (--http ADDR --http-allow-remote; a host's HTTPConfig.Addr)",
-			cfg.AllowHosts...)
+			refusals, cfg.AllowHosts...)
 	}
 	return mux
 }
@@ -135,7 +139,8 @@ func Start(n *actors.Node, cfg actors.HTTPConfig, logger *logrus.Logger) (*Serve
 
 // serve serves n's endpoints on ln, which it takes over.
 func serve(n *actors.Node, cfg actors.HTTPConfig, logger *logrus.Logger, ln net.Listener) *Server {
-	srv, limited := httpserve.Server(Handler(n, cfg), ln, cfg.WriteTimeout) // connection and response bounds: see httpserve
+	refusals := httpserve.NewRefusalLog(logger, "HTTP endpoints", "name it with --http-allow-host NAME (HTTPConfig.AllowHosts)")
+	srv, limited := httpserve.Server(handler(n, cfg, refusals), ln, cfg.WriteTimeout) // connection and response bounds: see httpserve
 	s := &Server{ln: ln, srv: srv}
 	s.wg.Add(1)
 	go func() {

@@ -39,7 +39,9 @@ func LoopbackHost(host string) bool {
 // So are the names in also (CheckHostName's form; compared without case,
 // port or trailing dot): the names a reverse proxy on this machine passes
 // on as Host (Caddy passes the client's by default).
-func LoopbackNamesOnly(h http.Handler, server, otherwise string, also ...string) http.Handler {
+//
+// refusals, when not nil, logs each refused name once (RefusalLog).
+func LoopbackNamesOnly(h http.Handler, server, otherwise string, refusals *RefusalLog, also ...string) http.Handler {
 	self, _ := os.Hostname() // once: a syscall per request is not needed
 	allowed := func(host string) bool {
 		for _, a := range also {
@@ -54,6 +56,7 @@ func LoopbackNamesOnly(h http.Handler, server, otherwise string, also ...string)
 			h.ServeHTTP(w, r)
 			return
 		}
+		refusals.refused(r.Host, r.RemoteAddr)
 		local := "127.0.0.1:PORT"
 		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 			local = a.String()

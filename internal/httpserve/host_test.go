@@ -20,7 +20,7 @@ func TestLoopbackNamesOnlyAnswers(t *testing.T) {
 	if err != nil || self == "" {
 		t.Skipf("no host name here: %v", err)
 	}
-	h := httpserve.LoopbackNamesOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}), "the endpoints answer", "serve them elsewhere")
+	h := httpserve.LoopbackNamesOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}), "the endpoints answer", "serve them elsewhere", nil)
 	for host, want := range map[string]int{
 		"127.0.0.1:9464": 200, "localhost:9464": 200, "LOCALHOST": 200, "localhost.:9464": 200, "[::1]:9464": 200, "": 200,
 		self + ":9464": 200, strings.ToUpper(self): 200, self + ".": 200,

@@ -158,7 +158,11 @@ func Handler(n Node, cfg Config) http.Handler {
 	return newHandler(n, cfg)
 }
 
-func newHandler(n Node, cfg Config) *handler {
+func newHandler(n Node, cfg Config) *handler { return newLoggedHandler(n, cfg, nil) }
+
+// newLoggedHandler is newHandler whose Host guard logs its refusals to
+// refusals (nil: not logged).
+func newLoggedHandler(n Node, cfg Config, refusals *httpserve.RefusalLog) *handler {
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
 	}
@@ -170,7 +174,7 @@ func newHandler(n Node, cfg Config) *handler {
 	h.routes = h.mux()
 	if !cfg.AllowRemote {
 		h.routes = httpserve.LoopbackNamesOnly(h.routes, "the page answers",
-			"name the host it is asked by with --ui-allow-host NAME, or serve the page with --ui-allow-remote, which turns this check off", cfg.AllowHosts...)
+			"name the host it is asked by with --ui-allow-host NAME, or serve the page with --ui-allow-remote, which turns this check off", refusals, cfg.AllowHosts...)
 	}
 	return h
 }
@@ -300,7 +304,8 @@ func Start(n Node, cfg Config, logger *logrus.Logger) (*Server, error) {
 // serve serves node n's page on ln, which it takes over.
 func serve(n Node, cfg Config, logger *logrus.Logger, ln net.Listener) *Server {
 	base, cancel := context.WithCancel(context.Background())
-	srv, limited := httpserve.Server(Handler(n, cfg), ln, cfg.writeTimeout()) // connection and response bounds: see httpserve
+	refusals := httpserve.NewRefusalLog(logger, "web page", "name it with --ui-allow-host NAME (webui.Config.AllowHosts)")
+	srv, limited := httpserve.Server(newLoggedHandler(n, cfg, refusals), ln, cfg.writeTimeout()) // connection and response bounds: see httpserve
 	srv.BaseContext = func(net.Listener) context.Context { return base }
 	s := &Server{ln: ln, cancel: cancel, srv: srv}
 	s.wg.Add(1)
