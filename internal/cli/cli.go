@@ -342,6 +342,9 @@ func newRoot(e *env) *cobra.Command {
 			return cmd.Help()
 		},
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := emptyOffFlag(cmd.Flags()); err != nil { // listflag.go
+				return err
+			}
 			l, err := newLogger(e.logLevel, e.logFormat, e.stderr)
 			if err != nil {
 				return err

@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"strings"
+
+	"github.com/spf13/pflag"
 )
 
 // emptyEntry is the usage error for a comma-separated list of addresses
@@ -53,4 +55,31 @@ func (v addrsValue) Set(s string) error {
 	}
 	*v.list = append(*v.list, strings.Split(s, ",")...)
 	return nil
+}
+
+// offWhenEmpty are the string flags whose empty value means "off": left
+// out, the feature is not used. Given empty (`--tls-ca "$CA"` with CA
+// unset), the command ran without it, silently: a node in plaintext, a node
+// without its /metrics or its alert webhook (an SRE's trial: `--http ""`).
+// Given empty they are refused (emptyOffFlag).
+var offWhenEmpty = map[string]string{
+	"http":            "an address, e.g. --http 127.0.0.1:9464",
+	"ui":              "an address, e.g. --ui 127.0.0.1:8080",
+	"alert-webhook":   "a URL, e.g. --alert-webhook http://127.0.0.1:9000/alerts",
+	"tls-ca":          "a PEM file, e.g. --tls-ca ca.pem",
+	"tls-cert":        "a PEM file, e.g. --tls-cert node.pem",
+	"tls-key":         "a PEM file, e.g. --tls-key node-key.pem",
+	"gateway-address": "an address, e.g. --gateway-address 127.0.0.1:7101",
+	"cpuprofile":      "a file, e.g. --cpuprofile cpu.out",
+}
+
+// emptyOffFlag refuses a flag of offWhenEmpty given with an empty value.
+func emptyOffFlag(fs *pflag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *pflag.Flag) { // the flags given, in name order
+		if want, ok := offWhenEmpty[f.Name]; ok && err == nil && strings.TrimSpace(f.Value.String()) == "" {
+			err = usageErrorf("--%s %q is empty (a variable that expanded to nothing?): give %s, or leave the flag out", f.Name, f.Value.String(), want)
+		}
+	})
+	return err
 }

@@ -133,6 +133,7 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 	if dec.More() {
 		return nil, errors.New("trailing data after the JSON object")
 	}
+	decoded := len(faults) // the type and unknown-key faults; the checks' follow
 	if err := duplicateKey(data); err != nil {
 		add(err)
 	}
@@ -239,9 +240,29 @@ func parseNodeConfig(r io.Reader) (*nodeConfig, error) {
 		}
 	}
 	if len(faults) > 0 {
-		return c, &configFaults{faults: faults}
+		return c, &configFaults{faults: withoutEchoes(faults, decoded)}
 	}
 	return c, nil
+}
+
+// withoutEchoes drops the faults a check found in a key whose value had
+// the wrong JSON type (a fault among the first decoded): the check saw the
+// zero value json left there, which nobody wrote ("healthy": "0.8" also
+// said `health.healthy 0: want a score in (0, 1]`; an SRE's trial).
+func withoutEchoes(faults []string, decoded int) []string {
+	var typed []string // keys with a type fault, e.g. "health.healthy"
+	for _, f := range faults[:decoded] {
+		if key, _, ok := strings.Cut(f, ": want "); ok && !strings.ContainsAny(key, " ") {
+			typed = append(typed, key)
+		}
+	}
+	out := faults[:decoded:decoded]
+	for _, f := range faults[decoded:] {
+		if !slices.ContainsFunc(typed, func(k string) bool { return strings.HasPrefix(f, k+" ") || strings.HasPrefix(f, k+":") }) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // checkKind checks one kind: its keys (checkKindKeys), the spec

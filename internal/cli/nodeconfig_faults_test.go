@@ -53,6 +53,12 @@ func TestNodeConfigNamesEveryFault(t *testing.T) {
 		`{"kinds": []}`:       `kinds: want a JSON object, got a JSON array`,
 		`{"kinds": {"a": 5}}`: `kinds.a: want a JSON object, got a JSON number`,
 		`{"kinds": {"a": {"args": ["x", 1], "builtin": true}}}`: `kinds.a.args: want a list of strings, e.g. ["--layers", "2"], got JSON number in the list`,
+		// The check of a value of the wrong type saw the zero json left
+		// there: `(2) health.healthy 0: want a score in (0, 1]`, a value
+		// nobody wrote; and "a float64" named Go's type (an SRE's trial).
+		`{"kinds": {"a": {"builtin": true}}, "health": {"healthy": "0.8"}}`: `health.healthy: want a number, e.g. 0.5, got JSON string`,
+		`{"kinds": {"a": {"builtin": true}}, "health": {"cpu_limit": "2", "interval": "-1s"}}`: `2 faults in the config: (1) health.cpu_limit: want a number, e.g. 0.5, got JSON string ` +
+			`(2) health.interval: "-1s": want a positive duration (e.g. "10s"), or leave the key out for the default; fix them, then start the node again`,
 	} {
 		if _, err := parseNodeConfig(strings.NewReader(in)); err == nil || err.Error() != want {
 			t.Errorf("%s: error %v, want %q", in, err, want)

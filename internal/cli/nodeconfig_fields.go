@@ -190,6 +190,8 @@ func typeErrorAt(field string, te *json.UnmarshalTypeError) error {
 		want = "true or false"
 	case te.Type.Kind() == reflect.Int:
 		want = "a whole number"
+	case te.Type.Kind() == reflect.Float64:
+		want = "a number, e.g. 0.5"
 	case te.Type.Kind() == reflect.Struct, te.Type.Kind() == reflect.Pointer, te.Type.Kind() == reflect.Map:
 		want = "a JSON object"
 	}

@@ -406,3 +406,35 @@ func nodeFailsToStart(t *testing.T, args ...string) *bytes.Buffer {
 	}
 	return &stderr
 }
+
+// TestEmptyOffFlag: a flag whose absence turns a feature off, given empty
+// (a variable that expanded to nothing), is a usage error naming it; before,
+// the command ran without the feature, silently: `--tls-ca ""` a node in
+// plaintext, `--http ""` a node without its /metrics (an SRE's trial).
+func TestEmptyOffFlag(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(cfg, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	node := []string{"node", "--name", "n", "--listen", "127.0.0.1:0", "--config", cfg}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{append(node, "--http", ""), `exo-actors: --http "" is empty (a variable that expanded to nothing?): give an address, e.g. --http 127.0.0.1:9464, or leave the flag out (see 'exo-actors node --help')` + "\n"},
+		{append(node, "--ui", " "), `--ui " " is empty`},
+		{append(node, "--alert-webhook", ""), `--alert-webhook "" is empty`},
+		{append(node, "--tls-ca", ""), `--tls-ca "" is empty (a variable that expanded to nothing?): give a PEM file, e.g. --tls-ca ca.pem, or leave the flag out`},
+		{append(node, "--tls-cert", ""), `--tls-cert "" is empty`},
+		{append(node, "--tls-key", ""), `--tls-key "" is empty`},
+		{[]string{"remote", "status", "--node", "127.0.0.1:1", "--tls-ca", ""}, `--tls-ca "" is empty`},
+		{[]string{"demo", "--http", ""}, `--http "" is empty`},
+		{[]string{"cluster-member", "--cluster", "c", "--gateway-address", ""}, `--gateway-address "" is empty`},
+		{[]string{"bench", "--cpuprofile", ""}, `--cpuprofile "" is empty`},
+	} {
+		code, stderr := runCLI(t, tc.args...)
+		if code != ExitUsage || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args[:2], code, stderr, tc.want)
+		}
+	}
+}

@@ -102,7 +102,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 func ListenAddr(addr string) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", fmt.Errorf("HTTP address %q: want host:port, e.g. 127.0.0.1:9464 (%v)", addr, err)
+		return "", httpserve.NotHostPort("HTTP address", addr, "127.0.0.1:9464", err)
 	}
 	if err := CheckPort(port); err != nil {
 		return "", fmt.Errorf("HTTP address %q: %w", addr, err)

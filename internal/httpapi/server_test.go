@@ -299,6 +299,9 @@ func TestListenAddr(t *testing.T) {
 		{"[::1]:9", "[::1]:9", ""},
 		{"9464", "", `HTTP address "9464": want host:port, e.g. 127.0.0.1:9464`},
 		{"", "", `HTTP address "": want host:port`},
+		// A URL is told the scheme is no part of it (it read "too many
+		// colons in address": an SRE's trial).
+		{"http://127.0.0.1:9464", "", `HTTP address "http://127.0.0.1:9464": want host:port, without a scheme or path, e.g. 127.0.0.1:9464 (here: 127.0.0.1:9464)`},
 		{"127.0.0.1:99999", "", `HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port)`},
 		{"127.0.0.1:", "", `port "": want a number`},
 		{"127.0.0.1:http", "", `port "http": want a number`},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 )
@@ -134,4 +135,17 @@ func requestHost(hostport string) string {
 		host = h
 	}
 	return strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+}
+
+// NotHostPort is the error for a listen address that net.SplitHostPort
+// refused (err): what names it ("HTTP address"), example is one that
+// works. An address given as a URL (`http://127.0.0.1:9464`, as `status
+// --addr` takes it) is told the scheme is no part of it and which
+// host:port it meant; before, it read Go's "too many colons in address"
+// (an SRE's trial).
+func NotHostPort(what, addr, example string, err error) error {
+	if u, perr := url.Parse(addr); perr == nil && u.Scheme != "" && u.Host != "" {
+		return fmt.Errorf("%s %q: want host:port, without a scheme or path, e.g. %s (here: %s)", what, addr, example, u.Host)
+	}
+	return fmt.Errorf("%s %q: want host:port, e.g. %s (%v)", what, addr, example, err)
 }

@@ -110,7 +110,7 @@ type LogEntry struct {
 func CheckAddr(addr string, allowRemote bool) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", fmt.Errorf("UI address %q: want host:port, e.g. 127.0.0.1:8080 (%v)", addr, err)
+		return "", httpserve.NotHostPort("UI address", addr, "127.0.0.1:8080", err)
 	}
 	if err := httpapi.CheckPort(port); err != nil {
 		return "", fmt.Errorf("UI address %q: %w", addr, err)
