@@ -175,6 +175,24 @@ func leavingErr(id, node string) error {
 	return pendingError{fmt.Errorf("%w: runner %s: its node %s is leaving the cluster (it finishes its running tasks, then the runner is placed again); try again shortly", ErrNodeLost, id, node)}
 }
 
+// shutdownAsLeaving is the error of a call a member refused because its
+// node is shutting down (ErrShuttingDown, not ErrNodeLost: the node
+// answered) before this client learnt it leaves: as leavingErr says it,
+// wrapping ErrNodeLost ("try again shortly"), and ErrShuttingDown still.
+// A member's node leaves the cluster's view as its shutdown begins, and
+// the client hears of it some 100–300 ms later (automanaged gossip): a
+// rolling restart's Submits in that window got "node is shutting down and
+// accepts no new work", which reads as final and matched neither
+// ErrNodeLost nor the docs' "try again" (a rolling-restart trial, 6 of 6
+// restarts). Any other error is returned as it is.
+func shutdownAsLeaving(err error, id, node string) error {
+	if !errors.Is(err, ErrShuttingDown) || errors.Is(err, ErrNodeLost) {
+		return err
+	}
+	return pendingError{fmt.Errorf("%w: runner %s: its node %s is shutting down: it leaves the cluster, finishes its running tasks, then the runner is placed again (unless the whole cluster shuts down); try again shortly (%w)",
+		ErrNodeLost, id, node, err)}
+}
+
 // waitReadyPending says whether an error of the member's WaitReady on
 // runner r is not final: its member was lost meanwhile (the cluster
 // decides), or its member is leaving or draining, where any error (its

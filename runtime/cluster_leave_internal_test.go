@@ -151,3 +151,28 @@ func TestClusterHeldTaskEndsWithRunner(t *testing.T) {
 		t.Fatalf("held task after its runner ended: outcome %+v, want its node's (cancelled, %q)", o, actors.ReasonShutdownBeforeStart)
 	}
 }
+
+// TestShutdownAsLeaving: a member's refusal because its node is shutting
+// down, before the client learnt the member leaves, says what a leaving
+// member's does: ErrNodeLost, "try again shortly", pending (WaitReady
+// waits through it), and still ErrShuttingDown. Before, a rolling
+// restart's Submits in that window (100–300 ms, automanaged) got "node is
+// shutting down and accepts no new work", which matched neither ErrNodeLost
+// nor the docs' "try again". Other errors pass as they are.
+func TestShutdownAsLeaving(t *testing.T) {
+	refused := fmt.Errorf("node n1: %w", ErrShuttingDown)
+	err := shutdownAsLeaving(refused, "llama-1", "n1")
+	var pending pendingError
+	if !errors.Is(err, ErrNodeLost) || !errors.Is(err, ErrShuttingDown) || !errors.As(err, &pending) {
+		t.Errorf("%v: want ErrNodeLost, ErrShuttingDown and pending", err)
+	}
+	want := "node lost: runner llama-1: its node n1 is shutting down: it leaves the cluster, finishes its running tasks, then the runner is placed again (unless the whole cluster shuts down); try again shortly (node n1: node is shutting down and accepts no new work)"
+	if err.Error() != want {
+		t.Errorf("text %q\nwant %q", err.Error(), want)
+	}
+	for _, other := range []error{ErrQueueFull, fmt.Errorf("x: %w", ErrRunnerNotAvailable), &nodeShutDown{node: "n", addr: "a", text: "shut down"}} {
+		if got := shutdownAsLeaving(other, "r", "n"); got != other {
+			t.Errorf("%v became %v", other, got)
+		}
+	}
+}
