@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -33,8 +34,11 @@ type nodeMetrics struct {
 	taskLatency    prometheus.Histogram
 	stopSteps      *prometheus.HistogramVec
 	shutdownPhases *prometheus.GaugeVec
+	rejected       *prometheus.CounterVec
 	score          *prometheus.GaugeVec
 	component      *prometheus.GaugeVec
+	rss            *prometheus.GaugeVec
+	cpu            *prometheus.GaugeVec
 	nodeScore      *unsetGauge
 	checks         prometheus.Counter
 	recoveries     *prometheus.CounterVec
@@ -78,6 +82,12 @@ func newNodeMetrics() *nodeMetrics {
 			Buckets: []float64{0.001, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30}}, []string{"step"}),
 		shutdownPhases: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "shutdown_phase_seconds",
 			Help: "Duration of each phase of the node's last shutdown."}, []string{"phase"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "tasks_rejected_total",
+			Help: "Submits refused, by reason (queue_full, runner_not_available, unknown_runner, invalid_task, shutting_down, no_answer); the caller got the error."}, []string{"reason"}),
+		rss: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "runner_rss_bytes",
+			Help: "Resident memory of each runner's process at the health monitor's last /proc reading (no series while it has no process)."}, []string{"runner", "kind"}),
+		cpu: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "runner_cpu_cores",
+			Help: "CPU use of each runner's process between the health monitor's last two /proc readings, in cores (1 = one core busy; no series while it has no process)."}, []string{"runner", "kind"}),
 		score: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "health_score",
 			Help: "Health score of each runner at the last check (0 to 1)."}, []string{"runner", "kind"}),
 		component: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "health_component",
@@ -103,8 +113,11 @@ func newNodeMetrics() *nodeMetrics {
 		exov1.TaskStatus_TASK_STATUS_TIMED_OUT, exov1.TaskStatus_TASK_STATUS_CANCELLED} {
 		m.outcomes[st] = m.tasks.WithLabelValues(TaskStatusName(st))
 	}
-	m.collectors = []prometheus.Collector{m.restarts, m.errors, m.tasks, m.taskLatency, m.stopSteps, m.shutdownPhases, m.score,
-		m.component, m.nodeScore, m.checks, m.recoveries, m.recoverySteps, m.alerts, m.webhook, m.deadLetters}
+	for _, r := range rejectReasons {
+		m.rejected.WithLabelValues(r) // 0 from the start: a rate over a series that appears at its first rejection misses it
+	}
+	m.collectors = []prometheus.Collector{m.restarts, m.errors, m.tasks, m.rejected, m.taskLatency, m.stopSteps, m.shutdownPhases, m.score,
+		m.component, m.rss, m.cpu, m.nodeScore, m.checks, m.recoveries, m.recoverySteps, m.alerts, m.webhook, m.deadLetters}
 	m.collectors = append(m.collectors, processCollectors()...) // metrics_preinit.go
 	m.reg.MustRegister(m.collectors...)
 	return m
@@ -233,10 +246,52 @@ func (m *nodeMetrics) setScore(id, kind string, s health.Score) {
 	}
 }
 
+// setProc sets a runner's RSS and CPU series while it has a process
+// (alive), and removes them when it has none.
+func (m *nodeMetrics) setProc(id, kind string, alive bool, rss uint64, cpu float64) {
+	if !alive {
+		m.rss.DeletePartialMatch(prometheus.Labels{"runner": id})
+		m.cpu.DeletePartialMatch(prometheus.Labels{"runner": id})
+		return
+	}
+	m.rss.WithLabelValues(id, kind).Set(float64(rss))
+	m.cpu.WithLabelValues(id, kind).Set(cpu)
+}
+
 // forget removes a runner that is gone for good (bounded label sets).
 func (m *nodeMetrics) forget(id string) {
 	m.score.DeletePartialMatch(prometheus.Labels{"runner": id})
 	m.component.DeletePartialMatch(prometheus.Labels{"runner": id})
+	m.rss.DeletePartialMatch(prometheus.Labels{"runner": id})
+	m.cpu.DeletePartialMatch(prometheus.Labels{"runner": id})
+}
+
+// rejectReasons are the reason labels of exo_tasks_rejected_total.
+var rejectReasons = []string{"queue_full", "runner_not_available", "unknown_runner", "invalid_task", "shutting_down", "no_answer"}
+
+// reject counts a Submit refused with err (nil: nothing). Before, a
+// rejection left no trace on the node: a client that got ErrQueueFull
+// seven times showed in no metric, no /status field and no log line (an
+// SRE's trial). Not logged: a client retrying a full queue would flood
+// the log.
+func (m *nodeMetrics) reject(err error) {
+	if err == nil {
+		return
+	}
+	reason := "no_answer" // the node did not answer in time, or the caller's ctx ended
+	switch {
+	case errors.Is(err, ErrQueueFull):
+		reason = "queue_full"
+	case errors.Is(err, ErrRunnerNotAvailable):
+		reason = "runner_not_available"
+	case errors.Is(err, ErrUnknownRunner):
+		reason = "unknown_runner"
+	case errors.Is(err, ErrInvalidTask):
+		reason = "invalid_task"
+	case errors.Is(err, ErrShuttingDown):
+		reason = "shutting_down"
+	}
+	m.rejected.WithLabelValues(reason).Inc()
 }
 
 func (m *nodeMetrics) observeShutdown(rep ShutdownReport) {

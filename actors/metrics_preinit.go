@@ -30,6 +30,7 @@ var fixedConditions = []struct {
 	{health.ConditionDegraded, errhandler.Low, []AlertState{AlertFiring, AlertResolved}},
 	{health.ConditionUnhealthy, errhandler.High, []AlertState{AlertFiring, AlertResolved}},
 	{health.ConditionRecovering, errhandler.Medium, []AlertState{AlertFiring, AlertResolved}},
+	{health.ConditionOverLimit, errhandler.Medium, []AlertState{AlertFiring, AlertResolved}},
 	{health.ConditionPersistent, errhandler.Critical, []AlertState{AlertFiring}},
 	{health.ConditionEscalated, errhandler.Critical, []AlertState{AlertFiring, AlertResolved}},
 	{"node_" + health.ConditionPersistent, errhandler.Critical, []AlertState{AlertFiring}},

@@ -421,6 +421,14 @@ func (n *Node) StopRunner(ctx context.Context, id string) (*StopResult, error) {
 // Submit queues a task on a runner and returns its handle. A task ID already
 // known to that runner returns the first submission's handle.
 func (n *Node) Submit(ctx context.Context, runnerID string, t TaskSpec) (*TaskHandle, error) {
+	h, err := n.submitChecked(ctx, runnerID, t)
+	if err != nil {
+		n.cfg.metrics.reject(err) // exo_tasks_rejected_total
+	}
+	return h, err
+}
+
+func (n *Node) submitChecked(ctx context.Context, runnerID string, t TaskSpec) (*TaskHandle, error) {
 	if err := n.refuseWork(); err != nil {
 		return nil, err
 	}

@@ -64,10 +64,14 @@ type HealthSettings struct {
 	// alone meets the 1s default grace).
 	HeartbeatLimit time.Duration
 	// RSSLimit is the resident memory (bytes) at which the memory part of
-	// the process component reaches 0; 0 turns the memory part off.
+	// the process component reaches 0; 0 turns the memory part off. A live
+	// runner at or over it raises the MEDIUM "over_limit" alert; it
+	// restarts nothing, and memory and CPU together take at most 0.2 off a
+	// score, so such a runner can stay healthy.
 	RSSLimit uint64
 	// CPULimit is the CPU use (share of one core) above which the cpu part
-	// of the process component falls; 0 turns it off.
+	// of the process component falls (0 at twice it, where "over_limit"
+	// fires); 0 turns it off.
 	CPULimit float64
 	// ProcInterval is how often, at most, a runner's /proc stat is read;
 	// default 1s.
@@ -359,7 +363,9 @@ func fromHealthReport(r actors.HealthReport) HealthReport {
 // HealthAlert is an alert of the health monitor, on TopicAlerts: one when a
 // condition begins (State "firing"), none while it holds (deduplicated),
 // one when it clears ("resolved"). Conditions: "degraded", "unhealthy",
-// "recovering", "persistent_failure" (never resolves), "error:<kind>" (the
+// "recovering", "over_limit" (MEDIUM: a live runner's memory or CPU past
+// HealthSettings.RSSLimit or CPULimit), "persistent_failure" (never
+// resolves), "error:<kind>" (the
 // error policy decided on a failure of severity LOW to HIGH; resolved when
 // the runner is healthy again, often at the same check when it restarted
 // at once), "escalated" (CRITICAL, a runner retired after an escalation:

@@ -322,8 +322,8 @@ func (k Kind) HintFor(runnerKind string) string {
 		// default, before the runner's own 5s watchdog): its text needs the
 		// hang's advice too (a new user's trial).
 		return "the reason names what the health monitor found (docs/operations.md, \"Scores\"): for no heartbeat, a runner sends a Heartbeat every heartbeat_interval (HelloAccepted says it) " +
-			"from a thread of its own, idle or busy (docs/protocol.md, \"Heartbeats and progress\"), and its stderr may say where it hangs; " +
-			"for memory or CPU over its limit, raise HealthSettings.RSSLimit or CPULimit (node config: health.rss_limit, health.cpu_limit) if the runner needs that much"
+			"from a thread of its own, idle or busy (docs/protocol.md, \"Heartbeats and progress\"), and its stderr may say where it hangs " +
+			"(memory or CPU past its limit takes at most 0.2 off a score: its own over_limit alert says so)"
 	case KindNoProgress:
 		return "check the runner's handler for where it hangs; raise RunnerTimeouts.ProgressTimeout (node config: timeouts.progress_timeout) if it is only slow"
 	case KindLoadingStall:

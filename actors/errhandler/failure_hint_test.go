@@ -84,7 +84,11 @@ func TestUnhealthyTextSaysWhatToDo(t *testing.T) {
 	for _, want := range []string{
 		"no heartbeat for 3.574s (limit 2.5s); the reason names what the health monitor found",
 		"a runner sends a Heartbeat every heartbeat_interval (HelloAccepted says it) from a thread of its own, idle or busy",
-		"raise HealthSettings.RSSLimit or CPULimit (node config: health.rss_limit, health.cpu_limit)",
+		// Memory and CPU never make a runner unhealthy alone (at most 0.2
+		// off a score); the hint once told an unhealthy runner to raise
+		// the limits, while a runner past them had no alert at all (an
+		// SRE's trial): its over_limit alert says so now.
+		"memory or CPU past its limit takes at most 0.2 off a score: its own over_limit alert says so",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("text %q\nlacks %q", got, want)

@@ -23,6 +23,11 @@ const (
 	// event; it holds until the runner is forgotten by the node's retention
 	// (then it resolves), or is live and healthy again.
 	ConditionEscalated = "escalated"
+	// ConditionOverLimit: a live runner's memory or CPU is past its limit
+	// (OverLimit; MEDIUM). The score falls by at most 0.2 for it, so the
+	// runner may stay healthy: this alert is what says it. Resolved when
+	// it is back under, or not live.
+	ConditionOverLimit = "over_limit"
 	// ConditionErrorPrefix + a failure kind: the error policy decided about
 	// a failure of this severity (LOW, MEDIUM or HIGH; CRITICAL escalations
 	// alert on their own). Resolved when the runner is healthy again.

@@ -3,6 +3,7 @@ package health
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
@@ -185,6 +186,30 @@ func (c Config) process(in Inputs) (float64, string) {
 	}
 	return p, why
 }
+
+// OverLimit says whether a runner's process is past one of its limits:
+// its RSS at or over RSSLimit (the memory part scores 0) or its CPU at or
+// over twice CPULimit (the cpu part scores 0), and which, e.g. "RSS 23.5
+// MiB at or over its limit of 8 MiB". A limit of 0 is off. Together the
+// two parts take at most 0.2 off a score (0.4 × 0.5), so a runner past
+// both may still be healthy: the monitor raises ConditionOverLimit for
+// it.
+func (c Config) OverLimit(in Inputs) (string, bool) {
+	if !in.Alive || in.Zombie {
+		return "", false
+	}
+	var over []string
+	if c.RSSLimit > 0 && in.RSS >= c.RSSLimit {
+		over = append(over, fmt.Sprintf("RSS %s at or over its limit of %s", mib(in.RSS), mib(c.RSSLimit)))
+	}
+	if c.CPULimit > 0 && in.CPU >= 2*c.CPULimit {
+		over = append(over, fmt.Sprintf("CPU %.2f cores at or over twice its limit of %.2f", in.CPU, c.CPULimit))
+	}
+	return strings.Join(over, "; "), len(over) > 0
+}
+
+// mib is a byte count in MiB, one decimal.
+func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 // rising reports whether the last n+1 values rose at each step and by 10%
 // or more in all.
