@@ -190,8 +190,13 @@ type memberActor struct {
 	// evidence listed other live members; it is published only once fresh
 	// evidence does not show it evicted (then the peers really are gone).
 	lonePending bool
-	timer       clock.Timer
-	subs        []subscriber
+	// checkTimer is the eviction check's (armed from the first join on,
+	// re-armed by each check until Stop); joinTimer a failed join's retry.
+	// Two fields: the retry once overwrote the check timer's, and Stop
+	// stopped only the retry, leaving the check timer armed past Stop.
+	checkTimer clock.Timer
+	joinTimer  clock.Timer
+	subs       []subscriber
 }
 
 func (a *memberActor) Receive(ctx actor.Context) {
@@ -279,7 +284,7 @@ func (a *memberActor) onJoined(ctx actor.Context, msg *joinedMsg) {
 		a.publish(&Changed{View: a.snapshot(), Reason: "join failed: " + msg.err.Error()})
 		self := ctx.Self()
 		root := a.m.host.Root
-		a.timer = a.cfg.Clock.AfterFunc(time.Second, func() { root.Send(self, &joinDue{}) })
+		a.joinTimer = a.cfg.Clock.AfterFunc(time.Second, func() { root.Send(self, &joinDue{}) })
 		return
 	}
 	a.inc = msg.inc
@@ -294,7 +299,7 @@ func (a *memberActor) onJoined(ctx actor.Context, msg *joinedMsg) {
 		a.applyTopology(t)
 	}
 	a.settle()
-	if a.timer == nil {
+	if a.checkTimer == nil {
 		a.armCheck(ctx)
 	}
 }
@@ -445,7 +450,7 @@ func (a *memberActor) publish(c *Changed) {
 func (a *memberActor) armCheck(ctx actor.Context) {
 	self := ctx.Self()
 	root := a.m.host.Root
-	a.timer = a.cfg.Clock.AfterFunc(a.cfg.CheckInterval, func() { root.Send(self, &checkDue{}) })
+	a.checkTimer = a.cfg.Clock.AfterFunc(a.cfg.CheckInterval, func() { root.Send(self, &checkDue{}) })
 }
 
 func (a *memberActor) onCheckDue(ctx actor.Context) {
@@ -522,8 +527,10 @@ func (a *memberActor) onStop() {
 	}
 	a.to(Leaving)
 	a.m.quitCancel()
-	if a.timer != nil {
-		a.timer.Stop()
+	for _, t := range []clock.Timer{a.checkTimer, a.joinTimer} {
+		if t != nil {
+			t.Stop()
+		}
 	}
 	a.snapshot()
 	if a.inc != nil {
