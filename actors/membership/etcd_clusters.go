@@ -43,7 +43,7 @@ func EtcdClusters(ctx context.Context, cfg Config) (map[string]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	cli, err := checkEtcdLook(cfg, false)
+	cli, err := checkEtcdCtx(ctx, cfg, false)
 	if err != nil {
 		return nil, err
 	}

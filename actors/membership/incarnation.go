@@ -88,9 +88,24 @@ func checkEtcd(cfg Config) (*clientv3.Client, error) { return checkEtcdLook(cfg,
 // that failed (notEtcd: up to notEtcdTimeout each). A rejoin retried every
 // second through an etcd outage does not: the first join said it already.
 func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
+	return checkEtcdCtx(context.Background(), cfg, look)
+}
+
+// checkEtcdCtx is checkEtcdLook bounded by ctx too: a reader of the
+// membership (QueryStatus, EtcdClusters: a ClusterClient's poller, whose
+// read is bounded by 500 ms, and its DialCluster) gets its answer when its
+// ctx ends, not after EtcdDialTimeout and the look at each endpoint (3 s
+// for a frozen etcd, which held the poller, Close and a DialCluster's ctx
+// that long). The error then wraps ctx's beside ErrEtcdUnreachable (the
+// CLI's exit 1) and says nothing of etcd it did not learn.
+func checkEtcdCtx(ctx context.Context, cfg Config, look bool) (*clientv3.Client, error) {
 	cli, err := clientv3.New(etcdClientConfig(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("%w at %s: %v", ErrEtcdUnreachable, strings.Join(cfg.EtcdEndpoints, ","), err)
+	}
+	cutShort := func() error {
+		return fmt.Errorf("%w at %s: no answer to a Status call before the caller's ctx ended (%w); give the read more time to tell a frozen etcd from a slow one",
+			ErrEtcdUnreachable, strings.Join(cfg.EtcdEndpoints, ","), ctx.Err())
 	}
 	errs := make([]string, len(cfg.EtcdEndpoints))
 	grpcNotEtcd := make([]bool, len(cfg.EtcdEndpoints))
@@ -98,11 +113,15 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 	refused := make([]bool, len(cfg.EtcdEndpoints))
 	timedOut := false
 	for i, ep := range cfg.EtcdEndpoints {
-		ctx, cancel := context.WithTimeout(context.Background(), cfg.EtcdDialTimeout)
-		_, err := cli.Status(ctx, ep)
+		sctx, cancel := context.WithTimeout(ctx, cfg.EtcdDialTimeout)
+		_, err := cli.Status(sctx, ep)
 		cancel()
 		if err == nil {
 			return cli, nil
+		}
+		if ctx.Err() != nil {
+			cli.Close()
+			return nil, cutShort()
 		}
 		e := fmt.Sprintf("%s: %v", ep, err)
 		// The etcd client retries a refused connection until its
@@ -135,7 +154,10 @@ func checkEtcdLook(cfg Config, look bool) (*clientv3.Client, error) {
 		if grpcNotEtcd[i] || refused[i] {
 			continue
 		}
-		hint, quiet, notIt := notEtcd(cfg, ep)
+		hint, quiet, notIt := notEtcd(ctx, cfg, ep)
+		if ctx.Err() != nil {
+			return nil, cutShort() // the look was cut short: it says nothing
+		}
 		other[i] = notIt
 		if silent[i] = quiet; quiet {
 			errs[i] += ", and no answer to HTTP GET /version within " + notEtcdTimeout.String() + " more"
@@ -219,12 +241,12 @@ const notEtcdTimeout = time.Second
 // accepted a TCP connection and then answered nothing at all (a frozen
 // etcd: the kernel accepts for a stopped process); other that what
 // answered is not etcd.
-func notEtcd(cfg Config, endpoint string) (hint string, silent, other bool) {
+func notEtcd(ctx context.Context, cfg Config, endpoint string) (hint string, silent, other bool) {
 	u, ok := endpointURL(endpoint)
 	if !ok {
 		return "", false, false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), notEtcdTimeout)
+	ctx, cancel := context.WithTimeout(ctx, notEtcdTimeout)
 	defer cancel()
 	// Nothing there (refused) or no connection made: etcd's own error
 	// says it, and "start etcd" is the advice.

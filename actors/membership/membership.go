@@ -29,6 +29,11 @@ type Membership struct {
 	// Stop waits for them.
 	wg   sync.WaitGroup
 	done chan struct{}
+	// quit ends with the Membership's leave (the actor cancels it as it
+	// enters Leaving): the peer reads of a check or a join in flight stop
+	// waiting for peers that do not answer.
+	quit       context.Context
+	quitCancel context.CancelFunc
 }
 
 // Start joins the cluster described by cfg and returns once the provider
@@ -45,6 +50,7 @@ func Start(host *actor.ActorSystem, cfg Config) (*Membership, error) {
 		return nil, err
 	}
 	m := &Membership{cfg: cfg, host: host, done: make(chan struct{})}
+	m.quit, m.quitCancel = context.WithCancel(context.Background())
 	m.view.Store(&View{Cluster: cfg.Cluster, State: Joining, Members: []Member{}})
 	a := &memberActor{m: m, cfg: cfg, log: cfg.Logger.WithField("component", "membership"), state: Joining,
 		number: 1, joining: 1, since: map[string]time.Time{}}
@@ -54,6 +60,7 @@ func Start(host *actor.ActorSystem, cfg Config) (*Membership, error) {
 	first, err := m.join(1, cfg.RemotePort)
 	if err != nil {
 		host.Root.Stop(m.pid)
+		m.quitCancel()
 		return nil, err
 	}
 	live := first.livePeers(context.Background())
@@ -62,6 +69,7 @@ func Start(host *actor.ActorSystem, cfg Config) (*Membership, error) {
 		first.detach()
 		first.close()
 		host.Root.Stop(m.pid)
+		m.quitCancel()
 		return nil, fmt.Errorf("membership actor did not take the member: %w", err)
 	}
 	_ = res
@@ -182,8 +190,13 @@ type memberActor struct {
 	// evidence listed other live members; it is published only once fresh
 	// evidence does not show it evicted (then the peers really are gone).
 	lonePending bool
-	timer       clock.Timer
-	subs        []subscriber
+	// checkTimer is the eviction check's (armed from the first join on,
+	// re-armed by each check until Stop); joinTimer a failed join's retry.
+	// Two fields: the retry once overwrote the check timer's, and Stop
+	// stopped only the retry, leaving the check timer armed past Stop.
+	checkTimer clock.Timer
+	joinTimer  clock.Timer
+	subs       []subscriber
 }
 
 func (a *memberActor) Receive(ctx actor.Context) {
@@ -196,6 +209,10 @@ func (a *memberActor) Receive(ctx actor.Context) {
 		a.onCheckDue(ctx)
 	case *evidenceMsg:
 		a.checking = false
+		if a.state == Leaving {
+			a.maybeLeft() // the check was the last thing running
+			return
+		}
 		if msg.number != a.number || a.inc == nil || (a.state != Joined && a.state != Joining) {
 			return
 		}
@@ -267,7 +284,7 @@ func (a *memberActor) onJoined(ctx actor.Context, msg *joinedMsg) {
 		a.publish(&Changed{View: a.snapshot(), Reason: "join failed: " + msg.err.Error()})
 		self := ctx.Self()
 		root := a.m.host.Root
-		a.timer = a.cfg.Clock.AfterFunc(time.Second, func() { root.Send(self, &joinDue{}) })
+		a.joinTimer = a.cfg.Clock.AfterFunc(time.Second, func() { root.Send(self, &joinDue{}) })
 		return
 	}
 	a.inc = msg.inc
@@ -282,7 +299,7 @@ func (a *memberActor) onJoined(ctx actor.Context, msg *joinedMsg) {
 		a.applyTopology(t)
 	}
 	a.settle()
-	if a.timer == nil {
+	if a.checkTimer == nil {
 		a.armCheck(ctx)
 	}
 }
@@ -433,7 +450,7 @@ func (a *memberActor) publish(c *Changed) {
 func (a *memberActor) armCheck(ctx actor.Context) {
 	self := ctx.Self()
 	root := a.m.host.Root
-	a.timer = a.cfg.Clock.AfterFunc(a.cfg.CheckInterval, func() { root.Send(self, &checkDue{}) })
+	a.checkTimer = a.cfg.Clock.AfterFunc(a.cfg.CheckInterval, func() { root.Send(self, &checkDue{}) })
 }
 
 func (a *memberActor) onCheckDue(ctx actor.Context) {
@@ -449,7 +466,7 @@ func (a *memberActor) onCheckDue(ctx actor.Context) {
 	a.m.wg.Add(1)
 	go func() { // owner: the Membership; Stop waits for it
 		defer a.m.wg.Done()
-		ev := inc.evidence(context.Background())
+		ev := inc.evidence(a.m.quit)
 		ev.Now = time.Now()
 		root.Send(self, &evidenceMsg{number: inc.number, ev: ev})
 	}()
@@ -498,7 +515,7 @@ func (a *memberActor) startJoin(ctx actor.Context) {
 		inc, err := a.m.join(number, 0)
 		var live []string
 		if err == nil {
-			live = inc.livePeers(context.Background())
+			live = inc.livePeers(a.m.quit)
 		}
 		root.Send(self, &joinedMsg{number: number, inc: inc, live: live, err: err})
 	}()
@@ -509,8 +526,11 @@ func (a *memberActor) onStop() {
 		return
 	}
 	a.to(Leaving)
-	if a.timer != nil {
-		a.timer.Stop()
+	a.m.quitCancel()
+	for _, t := range []clock.Timer{a.checkTimer, a.joinTimer} {
+		if t != nil {
+			t.Stop()
+		}
 	}
 	a.snapshot()
 	if a.inc != nil {
@@ -529,9 +549,12 @@ func (a *memberActor) onStop() {
 	a.maybeLeft()
 }
 
-// maybeLeft enters Left once Leaving and nothing is in flight.
+// maybeLeft enters Left once Leaving and nothing is in flight: no join, no
+// teardown, no check (a check's goroutine ends by sending evidenceMsg), so
+// that Stop, which waits for Left with its ctx, returns with nothing of the
+// Membership running, or with ctx's error.
 func (a *memberActor) maybeLeft() {
-	if a.state != Leaving || a.joining > 0 || a.closing > 0 || a.inc != nil {
+	if a.state != Leaving || a.joining > 0 || a.closing > 0 || a.inc != nil || a.checking {
 		return
 	}
 	a.to(Left)

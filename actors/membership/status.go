@@ -97,7 +97,7 @@ func QueryStatusVia(ctx context.Context, cfg Config, hc *http.Client) (Status, e
 	st := Status{Cluster: cfg.Cluster, Provider: cfg.Provider, Members: []Member{}, Agree: true}
 	switch cfg.Provider {
 	case ProviderEtcd:
-		cli, err := checkEtcd(cfg)
+		cli, err := checkEtcdCtx(ctx, cfg, true)
 		if err != nil {
 			return st, err
 		}
