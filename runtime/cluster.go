@@ -49,7 +49,9 @@ type ClusterConfig struct {
 	Reconcile time.Duration
 	// Policy decides what a member's loss does to each of its runners (the
 	// rule for FailureNodeLost: RETRY re-places the runner on another
-	// member, with backoff and restart intensity, as a restart does).
+	// member, with backoff and restart intensity, as a restart does; a
+	// member that left gracefully, drained, has its runners re-placed at
+	// once, neither backoff nor intensity counted, when the rule restarts).
 	Policy ErrorPolicy
 	// Dial are the options of every connection to a member's gateway.
 	Dial []DialOption
@@ -875,18 +877,27 @@ func (cc *ClusterClient) suspect(mc *memberConn) {
 // through its connection (the view still lists it: a partition between this
 // client and that node) is joined again if it answers later, and then
 // reconciled like a returning node.
+//
+// A member that drained (it answered that it shuts down, then its
+// connection closed: a graceful leave) is a planned leave: its runners are
+// placed again at once, without backoff (failover's planned).
 func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) {
 	at := time.Now()
-	reason := fmt.Sprintf("%s: node %s (member %s, gateway %s) declared dead by cluster %s: %s",
-		ErrNodeLost, mc.m.NodeName, mc.m.ID, mc.m.Gateway, cc.cfg.Cluster, why)
 	// A connection still up (the view dropped the member first) is ended
 	// as lost, so its open tasks are handed over rather than failed.
 	mc.c.lost("declared dead by the cluster: " + why)
 	cc.mu.Lock()
+	planned := mc.state == memberDraining || mc.state == memberDrained
 	if mc.state == memberLost || cc.closing || !cc.memberToLocked(mc, memberLost) {
 		cc.mu.Unlock()
 		return
 	}
+	verdict := "declared dead by cluster " + cc.cfg.Cluster
+	if planned {
+		verdict = "left cluster " + cc.cfg.Cluster + " gracefully" // "declared dead" read as a crash (a rolling-restart trial)
+	}
+	reason := fmt.Sprintf("%s: node %s (member %s, gateway %s) %s: %s",
+		ErrNodeLost, mc.m.NodeName, mc.m.ID, mc.m.Gateway, verdict, why)
 	delete(cc.members, mc.m.ID)
 	if leftView {
 		if len(cc.dead) >= maxDead {
@@ -929,14 +940,23 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 	cc.emit(ClusterEvent{Kind: ClusterMemberLost, At: at, Node: mc.m.NodeName, Member: mc.m.ID,
 		Detail: fmt.Sprintf("%s; %d runners lost", why, len(lost))})
 	for _, r := range lost {
-		go cc.failover(r, byRunner[r.id], reason) // owner: cc; Close waits
+		go cc.failover(r, byRunner[r.id], reason, planned) // owner: cc; Close waits
 	}
 	mc.c.Close()
 }
 
 // failover carries out the policy's decision for one lost runner and ends
 // or moves each of its open tasks, exactly once.
-func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason string) {
+//
+// planned says its member left gracefully (it drained, then closed): the
+// policy still decides whether the runner is placed again (Classify), but
+// the move is no failure of the runner: no backoff, no count toward the
+// restart intensity, no error record. Before, each graceful leave counted
+// as a restart: a rolling restart of three nodes, each in turn, grew the
+// runners' backoff to 7 s (attempt 5), and a kill -9 right after waited
+// that long before its runners were placed again (a rolling-restart
+// trial).
+func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason string, planned bool) {
 	defer cc.wg.Done()
 	cc.mu.Lock()
 	stopAsked := r.stopAsked
@@ -962,8 +982,13 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 		cc.reconcileLate(r)
 		return
 	}
-	rec := cc.eh.Handle(errhandler.Failure{Kind: errhandler.KindNodeLost, Component: "cluster", Operation: "failover",
-		RunnerID: r.slot, Message: reason})
+	f := errhandler.Failure{Kind: errhandler.KindNodeLost, Component: "cluster", Operation: "failover", RunnerID: r.slot, Message: reason}
+	var rec errhandler.Record
+	if planned {
+		rec = errhandler.Record{Decision: cc.eh.Classify(f)}
+	} else {
+		rec = cc.eh.Handle(f)
+	}
 	cc.emit(ClusterEvent{Kind: ClusterRunnerLost, Node: r.node, Member: r.member, RunnerID: r.id,
 		Decision: fromDecision(rec.Decision), Detail: reason})
 	fail := func(ts []*clusterTask, why string) {
@@ -1020,8 +1045,11 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 	cc.retireLocked(r)
 	mc := cc.members[nr.member]
 	cc.mu.Unlock()
-	cc.emit(ClusterEvent{Kind: ClusterRunnerReplaced, Node: nr.node, Member: nr.member, RunnerID: r.id, NewRunnerID: nr.id,
-		Detail: fmt.Sprintf("after %s backoff (attempt %d)", rec.Delay, rec.Attempt)})
+	detail := fmt.Sprintf("after %s backoff (attempt %d)", rec.Delay, rec.Attempt)
+	if planned {
+		detail = "at once: its node left gracefully (a planned leave counts no backoff)"
+	}
+	cc.emit(ClusterEvent{Kind: ClusterRunnerReplaced, Node: nr.node, Member: nr.member, RunnerID: r.id, NewRunnerID: nr.id, Detail: detail})
 	cc.reconcileLate(r)
 	for _, t := range retry {
 		if t.feed.Ended() { // its outcome came after all: nothing to move

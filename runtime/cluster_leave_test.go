@@ -85,7 +85,21 @@ func gracefulLeaveScenario(t *testing.T, etcd string) {
 		}
 		return false
 	})
+	replaced := 0
 	for _, e := range f.rec.Snapshot() {
+		// A graceful leave is no failure of its runners: they are placed
+		// again at once, no backoff counted, and the loss says the node
+		// left (it said "declared dead", and each leave of a rolling
+		// restart grew the runners' backoff: a trial).
+		if e.Kind == exo.ClusterRunnerReplaced && e.At.After(signalled) {
+			replaced++
+			if e.Detail != "at once: its node left gracefully (a planned leave counts no backoff)" {
+				t.Errorf("runner %s replaced after a graceful leave: Detail %q, want at once, no backoff", e.RunnerID, e.Detail)
+			}
+		}
+		if e.Kind == exo.ClusterRunnerLost && e.Node == "fo-c" && !strings.Contains(e.Detail, "left cluster leave-test gracefully") {
+			t.Errorf("runner %s lost with its leaving node: Detail %q, want it to say the node left gracefully", e.RunnerID, e.Detail)
+		}
 		if e.At.After(signalled) {
 			t.Logf("%v %s %s %s→%s %s %s", e.At.Sub(signalled).Round(time.Millisecond), e.Kind, e.Node, e.RunnerID, e.NewRunnerID, e.TaskID, e.Detail)
 		}
@@ -95,5 +109,8 @@ func gracefulLeaveScenario(t *testing.T, etcd string) {
 		if e.Kind == exo.ClusterTaskResubmitted && !strings.HasPrefix(e.Detail, "to runner "+e.NewRunnerID+" on node "+e.Node+": ") {
 			t.Errorf("task_resubmitted's Detail %q: want where it went and why (it was empty)", e.Detail)
 		}
+	}
+	if replaced == 0 {
+		t.Error("no runner replaced after fo-c left")
 	}
 }
