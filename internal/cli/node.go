@@ -150,7 +150,7 @@ func runNode(e *env, o nodeOptions, nc *nodeConfig, ccfg *membership.Config) err
 	if err != nil {
 		_, _ = sys.Shutdown(context.Background())
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("node %s: --listen %s: the address is in use (another node or process listens there); pick another port with --listen, or stop that process", o.name, o.listen)
+			return fmt.Errorf("node %s: --listen %s: the address is in use (another node or process listens there: a node you stopped holds its ports until it exits, after its shutdown's phases); pick another port with --listen, or stop that process", o.name, o.listen)
 		}
 		if errors.Is(err, syscall.EADDRNOTAVAIL) {
 			return fmt.Errorf("node %s: --listen %s: %s", o.name, o.listen, httpapi.NotThisHost(o.listen, "--listen"))

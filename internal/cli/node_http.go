@@ -109,7 +109,7 @@ func (o httpOpts) startError(prefix string, err error) error {
 // httpStartError is startError for the node and the demo.
 func httpStartError(prefix, addr string, err error) error {
 	if addr != "" && errors.Is(err, syscall.EADDRINUSE) {
-		return fmt.Errorf("%s--http %s: the address is in use (another process listens there); pick another port with --http (or :0 for any)", prefix, addr)
+		return fmt.Errorf("%s--http %s: the address is in use (another process listens there: a node you stopped holds its ports until it exits, after its shutdown's phases); pick another port with --http (or :0 for any)", prefix, addr)
 	}
 	if addr != "" && errors.Is(err, syscall.EADDRNOTAVAIL) {
 		return fmt.Errorf("%s--http %s: %s", prefix, addr, httpapi.NotThisHost(addr, "--http"))

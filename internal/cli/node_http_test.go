@@ -232,8 +232,8 @@ func TestHTTPAddrInUse(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(`{"kinds": {"echo": {"builtin": true}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fix := ": the address is in use (another process listens there); pick another port with --http (or :0 for any)\n"
-	uiFix := ": the address " + addr + " is in use (another process listens there); pick another port with --ui (or :0 for any)\n"
+	fix := ": the address is in use (another process listens there: a node you stopped holds its ports until it exits, after its shutdown's phases); pick another port with --http (or :0 for any)\n"
+	uiFix := ": the address " + addr + " is in use (another process listens there: a node you stopped holds its ports until it exits, after its shutdown's phases); pick another port with --ui (or :0 for any)\n"
 	for _, c := range []struct {
 		args []string
 		want string

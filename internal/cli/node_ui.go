@@ -54,7 +54,7 @@ func nodeFaults(sys *exo.System, o nodeOptions) func(ctx context.Context, id str
 // "UI: listen on …: bind: address already in use"; a new user's trial).
 func uiStartError(addr string, err error) error {
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return fmt.Errorf("the address %s is in use (another process listens there); pick another port with --ui (or :0 for any)", addr)
+		return fmt.Errorf("the address %s is in use (another process listens there: a node you stopped holds its ports until it exits, after its shutdown's phases); pick another port with --ui (or :0 for any)", addr)
 	}
 	if errors.Is(err, syscall.EADDRNOTAVAIL) {
 		return fmt.Errorf("%s: %s", addr, httpapi.NotThisHost(addr, "--ui"))

@@ -173,7 +173,7 @@ func TestNodeListenInUse(t *testing.T) {
 	}
 	defer ln.Close()
 	stderr := nodeFailsToStart(t, "--listen", ln.Addr().String())
-	want := "exo-actors: node node-x: --listen " + ln.Addr().String() + ": the address is in use (another node or process listens there); pick another port with --listen, or stop that process\n"
+	want := "exo-actors: node node-x: --listen " + ln.Addr().String() + ": the address is in use (another node or process listens there: a node you stopped holds its ports until it exits, after its shutdown's phases); pick another port with --listen, or stop that process\n"
 	if !strings.HasSuffix(stderr.String(), want) {
 		t.Fatalf("stderr %q: want it to end with %q", stderr.String(), want)
 	}
