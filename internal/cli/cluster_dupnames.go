@@ -57,9 +57,41 @@ func printDuplicateNames(w io.Writer, members []membership.Member) {
 		for i, m := range ms {
 			where[i] = memberWhere(m)
 		}
+		if sameAddresses(ms) {
+			// One node restarted on its addresses (after kill -9): the
+			// older entry is its previous run, not a second node; "stop
+			// all but one" would stop the only one (a rolling-restart
+			// trial with etcd saw it for 2.2 s).
+			fmt.Fprintf(w, "WARNING: %d members have the node name %q, all at gateway %s (cluster address %s): %s; the same node restarted: the older entry is its previous run (killed), which drops out once the cluster notices (etcd: its lease expires; automanaged: the peers' poll); if it stays, two processes share these addresses\n",
+				len(ms), ms[0].NodeName, ms[0].Gateway, ms[0].Address, memberIDs(ms))
+			continue
+		}
 		fmt.Fprintf(w, "WARNING: %d members have the node name %q: %s; names must be unique: stop all but one and start the others with another --name\n",
 			len(ms), ms[0].NodeName, strings.Join(where, ", "))
 	}
+}
+
+// sameAddresses says whether every member of ms has one gateway (known)
+// and one cluster address.
+func sameAddresses(ms []membership.Member) bool {
+	for _, m := range ms {
+		if m.Gateway == "" || m.Gateway != ms[0].Gateway || m.Address != ms[0].Address {
+			return false
+		}
+	}
+	return true
+}
+
+// memberIDs lists ms's member IDs: "members A1 and A2".
+func memberIDs(ms []membership.Member) string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	if len(ids) == 2 {
+		return "members " + ids[0] + " and " + ids[1]
+	}
+	return "members " + strings.Join(ids, ", ")
 }
 
 // sameNameMembers returns the members of v other than this one (v.Self)

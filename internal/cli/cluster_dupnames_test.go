@@ -30,6 +30,16 @@ func TestClusterStatusFlagsDuplicateNames(t *testing.T) {
 	if strings.Count(out.String(), "WARNING") != 1 {
 		t.Errorf("one warning per duplicated name:\n%s", out.String())
 	}
+	// One node restarted on its addresses (kill -9, then started again):
+	// its previous run's entry is no second node to stop (the advice was
+	// "stop all but one").
+	out.Reset()
+	restarted := append(dupMembers[:2:2], membership.Member{ID: "A2", Address: "127.0.0.1:7201", NodeName: "gpu-a", Gateway: "127.0.0.1:7101"})
+	printClusterStatus(&out, membership.Status{Cluster: "demo", Provider: membership.ProviderEtcd, Members: restarted})
+	want = `WARNING: 2 members have the node name "gpu-a", all at gateway 127.0.0.1:7101 (cluster address 127.0.0.1:7201): members A1 and A2; the same node restarted: the older entry is its previous run (killed), which drops out once the cluster notices (etcd: its lease expires; automanaged: the peers' poll); if it stays, two processes share these addresses`
+	if !strings.Contains(out.String(), want+"\n") || strings.Contains(out.String(), "stop all but one") {
+		t.Errorf("status of a restarted node:\n%s\nwant the line\n%s", out.String(), want)
+	}
 	out.Reset()
 	printClusterStatus(&out, membership.Status{Cluster: "demo", Provider: membership.ProviderEtcd, Members: dupMembers[:2]})
 	if strings.Contains(out.String(), "WARNING") {
