@@ -106,6 +106,15 @@ func (a *gatewayActor) handingFate(kind endKind) handingFate {
 // refuseUnsettled refuses a spawn with settle when the session has
 // Config.MaxUnsettledSpawns unsettled ones.
 func (a *gatewayActor) refuseUnsettled(ctx actor.Context, s *session, m *exov1.GwSpawnRunner) bool {
+	if prev, open := s.unsettled[m.GetCallId()]; open && m.GetSettle() {
+		// One unsettled spawn per call: a second under the same call_id
+		// replaced the first in the book, and the first runner was then
+		// neither settled nor stopped at the session's end (a fuzz
+		// helper's note), as GwSubmit refuses a second open task per call.
+		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: call %d already has a spawn not settled yet (runner %s); use a new call_id per GwSpawnRunner",
+			ErrInvalidArgument, m.GetCallId(), prev.id)))
+		return true
+	}
 	n := len(s.unsettled) + len(s.handing)
 	if !m.GetSettle() || n < a.g.cfg.MaxUnsettledSpawns {
 		return false

@@ -317,3 +317,28 @@ func TestHandedSettleWithoutSessionIsAnswered(t *testing.T) {
 		t.Fatalf("got %T %v, want GwSpawnSettled of call 17", m, m)
 	}
 }
+
+// TestSecondUnsettledSpawnOfACallIsRefused: a spawn with settle under the
+// call_id of one not settled yet is refused (as a second open task per
+// call is), and the first stays in the book: its GwSpawnSettle still
+// settles it, and a client's end stops it if not. Before, the second
+// replaced the first, which was then neither settled nor stopped (a fuzz
+// helper's note).
+func TestSecondUnsettledSpawnOfACallIsRefused(t *testing.T) {
+	f := sleeperFixture(t)
+	f.hello(t)
+	first := f.spawnSleeper(t, 2, true)
+	f.send(&exov1.GwSpawnRunner{CallId: 2, Kind: "sleeper", Settle: true})
+	wantError(t, f.next(t), 2, gateway.ErrInvalidArgument, "call 2 already has a spawn not settled yet (runner "+first+"); use a new call_id per GwSpawnRunner")
+	if live := liveRunners(t, f); len(live) != 1 || !live[first] {
+		t.Errorf("live runners %v, want only the first spawn's %s", live, first)
+	}
+	f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, CallId: 3})
+	if m, ok := f.next(t).(*exov1.GwSpawnSettled); !ok || m.GetCallId() != 3 {
+		t.Fatalf("settle: got %T %v", m, m)
+	}
+	// Settled, the call_id may spawn again.
+	if second := f.spawnSleeper(t, 2, true); second == first {
+		t.Errorf("the second spawn got the first's ID %s", first)
+	}
+}
