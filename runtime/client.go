@@ -28,6 +28,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors/gateway"
 	"github.com/exo-actors/exo-actors/actors/streams"
 	"github.com/exo-actors/exo-actors/internal/actorsys"
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 	"github.com/exo-actors/exo-actors/internal/lateticks"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -321,6 +322,11 @@ const maxPending = 65536
 // plaintext or TLS (with one set of files) to all its nodes; a host that
 // needs both runs a process for each (docs/remote.md, "One protoactor
 // Remote per process").
+//
+// A bad addr (not HOST:PORT with an IP host: CheckNodeAddr) or bad options
+// fail at once, wrapping ErrInvalidRequest; a refused or silent node, a
+// TLS failure or something that is not a node wrap the errors
+// docs/remote.md lists (ErrTLS, ErrNotANode).
 func Dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error) {
 	start := time.Now()
 	c, err := dial(ctx, addr, opts...)
@@ -387,10 +393,10 @@ func dialOptionsOf(opts []DialOption) (dialOptions, error) {
 func dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error) {
 	o, err := dialOptionsOf(opts)
 	if err != nil {
-		return nil, err
+		return nil, errjoin.Tag(ErrInvalidRequest, err)
 	}
 	if err := checkNodeAddr(addr); err != nil {
-		return nil, err
+		return nil, errjoin.Tag(ErrInvalidRequest, err) // no sentinel before: a host could not tell a bad address from a node down
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc

@@ -171,13 +171,14 @@ func TestDialTLSFilesMissing(t *testing.T) {
 	defer cancel()
 	_, err := exo.Dial(ctx, "127.0.0.1:1", exo.WithTLS(exo.TLSFiles{CAFile: "ca.pem"}))
 	want := "TLS needs all three of TLSFiles.CAFile, CertFile and KeyFile, but CertFile and KeyFile are empty; set them, or none of the three for plaintext"
-	if err == nil || err.Error() != want {
+	if err == nil || err.Error() != want || !errors.Is(err, exo.ErrInvalidRequest) {
 		t.Fatalf("error %v, want %q", err, want)
 	}
 }
 
 // TestDialAddressText: a bad node address is named as the node's (dial)
-// address, not as a listen address.
+// address, not as a listen address, and wraps ErrInvalidRequest (it wrapped
+// nothing: a host could not tell it from a node that is down).
 func TestDialAddressText(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -188,8 +189,8 @@ func TestDialAddressText(t *testing.T) {
 		"127.0.0.1:0":    `node address "127.0.0.1:0": port "0" is not 1-65535`,
 	} {
 		_, err := exo.Dial(ctx, addr)
-		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "listen address") {
-			t.Errorf("Dial(%q): %v, want %q", addr, err, want)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "listen address") || !errors.Is(err, exo.ErrInvalidRequest) {
+			t.Errorf("Dial(%q): %v, want %q wrapping ErrInvalidRequest", addr, err, want)
 		}
 	}
 }
