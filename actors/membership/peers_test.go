@@ -67,13 +67,12 @@ func TestPeerMismatchIsLogged(t *testing.T) {
 	start := func(name, cluster string, port int, peers ...string) *bufio.Scanner {
 		cmd := exec.Command(bin, "cluster-member", "--log-level", "info", "--name", name, "--cluster", cluster,
 			"--cluster-port", strconv.Itoa(port), "--cluster-peers", strings.Join(peers, ","))
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		cmd.Env = append(os.Environ(), markerKey+"="+t.Name())
 		stderr, err := cmd.StderrPipe()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := cmd.Start(); err != nil {
+		if err := testutil.StartChild(t, cmd); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {

@@ -7,6 +7,7 @@ package membership
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -109,7 +110,6 @@ func (s *memberSet) start(name string, args ...string) *member {
 	t.Helper()
 	all := append([]string{"cluster-member", "--log-level", "info", "--name", name}, s.common...)
 	cmd := exec.Command(s.bin, append(all, args...)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Env = append(os.Environ(), markerKey+"="+s.marker)
 	errPath := filepath.Join(t.TempDir(), name+".stderr")
 	stderr, err := os.Create(errPath)
@@ -121,7 +121,7 @@ func (s *memberSet) start(name string, args ...string) *member {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := testutil.StartChild(t, cmd); err != nil { // its own group, dies with the test process
 		t.Fatal(err)
 	}
 	stderr.Close()
@@ -362,7 +362,11 @@ func scenario(t *testing.T, s *memberSet, bound time.Duration, args map[string][
 // the nodes with their kinds.
 func checkStatus(t *testing.T, bin string, args []string, nodes ...string) {
 	t.Helper()
-	out, err := exec.Command(bin, append([]string{"cluster", "status", "--json"}, args...)...).Output()
+	var stdout bytes.Buffer
+	cmd := exec.Command(bin, append([]string{"cluster", "status", "--json"}, args...)...)
+	cmd.Stdout = &stdout
+	err := testutil.RunChild(cmd)
+	out := stdout.Bytes()
 	if err != nil {
 		t.Fatalf("cluster status: %v", err)
 	}
@@ -470,13 +474,12 @@ func (e *testEtcd) start(t *testing.T) {
 		"--listen-client-urls", e.client, "--advertise-client-urls", e.client,
 		"--listen-peer-urls", e.peer, "--initial-advertise-peer-urls", e.peer,
 		"--initial-cluster", "exo-test="+e.peer)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	logf, err := os.OpenFile(filepath.Join(filepath.Dir(e.dir), "etcd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
-	err = cmd.Start()
+	err = testutil.StartChild(t, cmd) // its own group, dies with the test process (it had no Pdeathsig: an orphan if the test binary died)
 	logf.Close()
 	if err != nil {
 		t.Fatal(err)
