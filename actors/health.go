@@ -583,7 +583,11 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 			// Never checked again: a recovery under way ends now, counted
 			// and listed (before, a restart the policy escalated left it
 			// "in progress" for good, in no count and no report).
-			v.tracker.Removed(now, why)
+			if v.state == RunnerStoppedState {
+				v.tracker.Cancelled(now, why) // stopped on request: no verdict on the recovery
+			} else {
+				v.tracker.Removed(now, why)
+			}
 		}
 		m.syncRecords(v)
 		for _, k := range m.alerts.Holding(v.id) {

@@ -123,3 +123,52 @@ func TestHealthRecoveryOfAForgottenRunnerIsCounted(t *testing.T) {
 		t.Errorf("the recovering alert still holds: %+v", a)
 	}
 }
+
+// TestHealthRecoveryOfAStoppedRunnerIsCancelled: a runner stopped on
+// request (StopRunner) while its recovery is under way ends that recovery
+// "cancelled", counted as such, not "failed": the operator's own stop is
+// no verdict on the recovery. Before, it ended failed, and an alert on
+// exo_health_recoveries_total{outcome="failed"} fired for the stop; and a
+// stop that met the forced restart's failure (StopResult ended by
+// "failure") was announced by no RunnerStopped, so the runner was called
+// "retired: the error policy escalated its failure" (state gone).
+func TestHealthRecoveryOfAStoppedRunnerIsCancelled(t *testing.T) {
+	n, fc, checks := healthNode(t, health.Config{Interval: time.Second, HeartbeatGrace: time.Second,
+		HeartbeatLimit: 3 * time.Second, UnhealthyChecks: 2})
+	id, err := n.SpawnRunner(ctxT(t), builtin("--fault", "hang"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
+	for i := 0; ; i++ {
+		if i == 30 {
+			t.Fatal("no recovery within 30 checks")
+		}
+		step(t, fc, checks, time.Second)
+		if r := runnerHealth(t, n, id); r.Recovering != nil {
+			break
+		}
+	}
+	res, err := n.StopRunner(ctxT(t), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stop: %+v", res)
+	r := runnerHealth(t, n, id)
+	for i := 0; r.Recovering != nil; i++ {
+		if i == 10 {
+			t.Fatalf("the stopped runner's recovery still in progress after 10 checks: state %q", r.State)
+		}
+		step(t, fc, checks, time.Second)
+		r = runnerHealth(t, n, id)
+	}
+	if r.State != actors.RunnerStoppedState || len(r.Recoveries) != 1 || r.Recoveries[0].Outcome != health.RecoveryCancelled {
+		t.Fatalf("stopped runner (state %q): recoveries %+v; want one, cancelled", r.State, r.Recoveries)
+	}
+	if got := recoveriesEnded(t, n, health.RecoveryCancelled); got != 1 {
+		t.Errorf("exo_health_recoveries_total{outcome=cancelled} %v, want 1", got)
+	}
+	if got := recoveriesEnded(t, n, health.RecoveryFailed); got != 0 {
+		t.Errorf("exo_health_recoveries_total{outcome=failed} %v, want 0", got)
+	}
+}

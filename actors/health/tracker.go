@@ -75,11 +75,16 @@ const (
 	// RecoveryStopped: the runner was persistently failed and stopped
 	// gracefully (the record of the stop, not of a recovery's steps).
 	RecoveryStopped = "stopped"
+	// RecoveryCancelled: the runner was stopped on request (StopRunner, a
+	// cancelled restart, the node's shutdown) while the recovery was under
+	// way: no verdict on the recovery. Before, it ended "failed", so an
+	// alert on failed recoveries fired for an operator's own stop.
+	RecoveryCancelled = "cancelled"
 )
 
 // RecoveryOutcomes returns the outcomes a recovery can end with.
 func RecoveryOutcomes() []string {
-	return []string{RecoverySucceeded, RecoveryFailed, RecoveryDegraded, RecoveryStopped}
+	return []string{RecoverySucceeded, RecoveryFailed, RecoveryDegraded, RecoveryStopped, RecoveryCancelled}
 }
 
 // RecoveryStep is one recorded step of a recovery.
@@ -305,15 +310,23 @@ func (t *Tracker) observeWatching(o Observation) Decision {
 }
 
 // Removed tells the tracker that the runner is removed for good (retired
-// after an escalation, stopped, forgotten by retention): it is never
-// checked again, so a recovery in progress ends failed now, why naming
-// what happened. A runner without one is left as it is.
-func (t *Tracker) Removed(at time.Time, why string) {
+// after an escalation, forgotten by retention): it is never checked
+// again, so a recovery in progress ends failed now, why naming what
+// happened. A runner without one is left as it is. A runner stopped on
+// request goes to Cancelled instead.
+func (t *Tracker) Removed(at time.Time, why string) { t.removed(at, RecoveryFailed, why) }
+
+// Cancelled is Removed for a runner stopped on request (StopRunner, a
+// cancelled restart, the node's shutdown): a recovery under way ends
+// RecoveryCancelled, no verdict on it.
+func (t *Tracker) Cancelled(at time.Time, why string) { t.removed(at, RecoveryCancelled, why) }
+
+func (t *Tracker) removed(at time.Time, outcome, why string) {
 	t.consecutive = 0
 	if t.cur == nil {
 		return
 	}
-	t.end(at, RecoveryFailed, why)
+	t.end(at, outcome, why)
 }
 
 // start begins a recovery, or declares the runner persistently failed.
