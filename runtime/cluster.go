@@ -1045,7 +1045,7 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 	cc.retireLocked(r)
 	mc := cc.members[nr.member]
 	cc.mu.Unlock()
-	detail := fmt.Sprintf("after %s backoff (attempt %d)", rec.Delay, rec.Attempt)
+	detail := fmt.Sprintf("after %s backoff (attempt %d)", rec.Delay.Round(time.Millisecond), rec.Attempt)
 	if planned {
 		detail = "at once: its node left gracefully (a planned leave counts no backoff)"
 	}

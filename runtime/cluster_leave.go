@@ -172,7 +172,7 @@ func leftWhy(mc *memberConn, now time.Time) string {
 // It is pending (WaitReady waits through it): the runner is placed again
 // once the member's connection closes.
 func leavingErr(id, node string) error {
-	return pendingError{fmt.Errorf("%w: runner %s: its node %s is leaving the cluster (it finishes its running tasks, then the runner is placed again); try again shortly", ErrNodeLost, id, node)}
+	return pendingError{fmt.Errorf("%w: runner %s: its node %s is leaving the cluster: it finishes its running tasks (up to its shutdown.draining, 30s by default), then the runner is placed again; until then use another runner, or wait for this one (WaitReady waits for its replacement)", ErrNodeLost, id, node)}
 }
 
 // shutdownAsLeaving is the error of a call a member refused because its
@@ -189,7 +189,7 @@ func shutdownAsLeaving(err error, id, node string) error {
 	if !errors.Is(err, ErrShuttingDown) || errors.Is(err, ErrNodeLost) {
 		return err
 	}
-	return pendingError{fmt.Errorf("%w: runner %s: its node %s is shutting down: it leaves the cluster, finishes its running tasks, then the runner is placed again (unless the whole cluster shuts down); try again shortly (%w)",
+	return pendingError{fmt.Errorf("%w: runner %s: its node %s is shutting down: it leaves the cluster, finishes its running tasks (up to its shutdown.draining, 30s by default), then the runner is placed again (unless the whole cluster shuts down); until then use another runner, or wait for this one (WaitReady waits for its replacement) (%w)",
 		ErrNodeLost, id, node, err)}
 }
 
