@@ -879,7 +879,8 @@ func (m *healthMonitor) levelAlerts(v *runnerView, s health.Score, now time.Time
 // limitAlert keeps the over_limit alert in step with a runner's memory and
 // CPU (health.Config.OverLimit): raised while a live runner is past a
 // limit, resolved when it is back under or not live. Its score alone may
-// leave the runner healthy (memory and CPU take at most 0.2 off it): an
+// leave the runner healthy (memory and CPU take at most half the process
+// weight off it, 0.2 with the default weights): an
 // SRE's trial saw a runner at three times its rss_limit scored 0.9 healthy,
 // with no alert, no reason and no metric.
 // Nothing once the node shuts down (closed): its streams close.
@@ -889,8 +890,12 @@ func (m *healthMonitor) limitAlert(v *runnerView, in health.Inputs, live bool, s
 	}
 	k := health.AlertKey{RunnerID: v.id, Condition: health.ConditionOverLimit}
 	if why, over := m.cfg.OverLimit(in); over && live {
+		// Memory and CPU are half the process component: with the
+		// default weights 0.2 of a score, with a process weight of 0.8
+		// 0.4 (the text said 0.2 whatever the weights).
+		most := 0.5 * m.cfg.Weights.Process
 		m.emitRaise(v.id, k.Condition, errhandler.Medium, "over limit: "+why+
-			" (it lowers the score by at most 0.2 and restarts nothing: find what grows, or raise HealthSettings.RSSLimit or CPULimit, node config health.rss_limit or health.cpu_limit, if the runner needs that much)", s.Value, now)
+			fmt.Sprintf(" (it lowers the score by at most %.3g and restarts nothing: find what grows, or raise HealthSettings.RSSLimit or CPULimit, node config health.rss_limit or health.cpu_limit, if the runner needs that much)", most), s.Value, now)
 		return
 	}
 	m.resolve(k, now)

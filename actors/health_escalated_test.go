@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/actors/health"
@@ -72,6 +74,21 @@ func TestHealthEscalatedRunnerHoldsAnAlert(t *testing.T) {
 		if h.Condition == health.ConditionEscalated {
 			t.Errorf("a HealthAlert %+v for the escalation: its firing is the supervisor's Alert (counted once)", h)
 		}
+	}
+	// Logged once as every alert is, msg=alert condition=escalated at
+	// error, though it is held check after check (a log pipeline keyed on
+	// msg=alert missed escalations: an SRE's trial).
+	logged := 0
+	for _, e := range n.logs.all() {
+		if e.Message == "alert" && e.Data["condition"] == health.ConditionEscalated && e.Data["runner_id"] == id {
+			logged++
+			if e.Level != logrus.ErrorLevel || e.Data["severity"] != "CRITICAL" || e.Data["state"] != string(actors.AlertFiring) {
+				t.Errorf("escalation logged as %s %v, want error, CRITICAL, firing", e.Level, e.Data)
+			}
+		}
+	}
+	if logged != 1 {
+		t.Errorf("escalation logged as msg=alert %d times over 3 checks, want once", logged)
 	}
 }
 

@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -96,5 +97,30 @@ func TestHealthOverLimitAlert(t *testing.T) {
 	}
 	if v, _ := gaugeOf(t, n, "exo_runner_rss_bytes", "runner", id); v != 60<<20 {
 		t.Errorf("exo_runner_rss_bytes %v, want %d", v, 60<<20)
+	}
+}
+
+// TestHealthOverLimitAlertNamesTheWeight: the over_limit alert says how
+// much memory and CPU can take off the score with the node's own weights
+// (half the process weight), not the default's 0.2: with a process weight
+// of 0.8 they take up to 0.4, and "at most 0.2" told an operator a runner
+// past its limits could not fall below 0.8.
+func TestHealthOverLimitAlertNamesTheWeight(t *testing.T) {
+	const limit = 100 << 20
+	read := func(pid int) (health.ProcStat, error) {
+		ps, err := health.ReadProc(pid)
+		ps.RSS = 3 * limit
+		return ps, err
+	}
+	n, fc, checks := healthNode(t, health.Config{Interval: time.Second, RSSLimit: limit,
+		Weights: health.Weights{Process: 0.8, Status: 0.2}}, actors.WithProcReaderForTest(read))
+	id := readyRunner(t, n)
+	for range 3 {
+		step(t, fc, checks, time.Second)
+	}
+	alerts := healthAlerts(n.rec.snapshot(), id)
+	want := "over limit: RSS 300.0 MiB at or over its limit of 100.0 MiB (it lowers the score by at most 0.4 and restarts nothing: "
+	if len(alerts) == 0 || alerts[0].Condition != health.ConditionOverLimit || !strings.HasPrefix(alerts[0].Reason, want) {
+		t.Fatalf("alerts: %+v; want an over_limit first, its reason beginning %q", alerts, want)
 	}
 }

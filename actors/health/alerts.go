@@ -24,7 +24,8 @@ const (
 	// (then it resolves), or is live and healthy again.
 	ConditionEscalated = "escalated"
 	// ConditionOverLimit: a live runner's memory or CPU is past its limit
-	// (OverLimit; MEDIUM). The score falls by at most 0.2 for it, so the
+	// (OverLimit; MEDIUM). The score falls by at most half the process weight for it (0.2
+	// with the default weights), so the
 	// runner may stay healthy: this alert is what says it. Resolved when
 	// it is back under, or not live.
 	ConditionOverLimit = "over_limit"

@@ -49,8 +49,9 @@ type Config struct {
 	// RSSLimit is the resident memory (bytes) at which the memory part of
 	// the process component reaches 0; 0 turns the memory part off. A live
 	// runner at or over it raises the MEDIUM "over_limit" alert; it
-	// restarts nothing, and memory and CPU together take at most 0.2 off a
-	// score, so such a runner can stay healthy.
+	// restarts nothing, and memory and CPU together take at most half of
+	// Weights.Process (0.2 by default) off a score, so such a runner can
+	// stay healthy.
 	RSSLimit uint64
 	// CPULimit is the CPU use (share of one core) above which the cpu part
 	// of the process component falls (0 at twice it, where "over_limit"

@@ -191,7 +191,8 @@ func (c Config) process(in Inputs) (float64, string) {
 // its RSS at or over RSSLimit (the memory part scores 0) or its CPU at or
 // over twice CPULimit (the cpu part scores 0), and which, e.g. "RSS 23.5
 // MiB at or over its limit of 8 MiB". A limit of 0 is off. Together the
-// two parts take at most 0.2 off a score (0.4 × 0.5), so a runner past
+// two parts take at most half the process weight off a score (0.4 × 0.5
+// with the default weights), so a runner past
 // both may still be healthy: the monitor raises ConditionOverLimit for
 // it.
 func (c Config) OverLimit(in Inputs) (string, bool) {

@@ -100,9 +100,9 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // (":9464" → "127.0.0.1:9464"), or a clear error for an address that is not
 // host:port or whose port is not a number from 0 to 65535 (CheckPort).
 func ListenAddr(addr string) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
+	host, port, err := httpserve.SplitListen("HTTP address", addr, "127.0.0.1:9464")
 	if err != nil {
-		return "", httpserve.NotHostPort("HTTP address", addr, "127.0.0.1:9464", err)
+		return "", err
 	}
 	if err := CheckPort(port); err != nil {
 		return "", fmt.Errorf("HTTP address %q: %w", addr, err)

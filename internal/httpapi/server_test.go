@@ -302,6 +302,10 @@ func TestListenAddr(t *testing.T) {
 		// A URL is told the scheme is no part of it (it read "too many
 		// colons in address": an SRE's trial).
 		{"http://127.0.0.1:9464", "", `HTTP address "http://127.0.0.1:9464": want host:port, without a scheme or path, e.g. 127.0.0.1:9464 (here: 127.0.0.1:9464)`},
+		// Without a port it splits, into host "http" and port
+		// "//127.0.0.1": it read `port "//127.0.0.1": want a number`.
+		{"http://127.0.0.1", "", `HTTP address "http://127.0.0.1": want host:port, without a scheme or path, e.g. 127.0.0.1:9464 (here: 127.0.0.1, and a port)`},
+		{"https://metrics.example.com/", "", `HTTP address "https://metrics.example.com/": want host:port, without a scheme or path, e.g. 127.0.0.1:9464 (here: metrics.example.com, and a port)`},
 		{"127.0.0.1:99999", "", `HTTP address "127.0.0.1:99999": port "99999": want a number from 0 to 65535 (0: any free port)`},
 		{"127.0.0.1:", "", `port "": want a number`},
 		{"127.0.0.1:http", "", `port "http": want a number`},

@@ -143,9 +143,30 @@ func requestHost(hostport string) string {
 // --addr` takes it) is told the scheme is no part of it and which
 // host:port it meant; before, it read Go's "too many colons in address"
 // (an SRE's trial).
+//
+// A URL without a port (`http://127.0.0.1`) splits without an error, into
+// host "http" and port "//127.0.0.1": SplitListen sends it here too.
 func NotHostPort(what, addr, example string, err error) error {
 	if u, perr := url.Parse(addr); perr == nil && u.Scheme != "" && u.Host != "" {
-		return fmt.Errorf("%s %q: want host:port, without a scheme or path, e.g. %s (here: %s)", what, addr, example, u.Host)
+		here := u.Host
+		if u.Port() == "" {
+			here += ", and a port"
+		}
+		return fmt.Errorf("%s %q: want host:port, without a scheme or path, e.g. %s (here: %s)", what, addr, example, here)
+	}
+	if err == nil {
+		return fmt.Errorf("%s %q: want host:port, without a scheme or path, e.g. %s", what, addr, example)
 	}
 	return fmt.Errorf("%s %q: want host:port, e.g. %s (%v)", what, addr, example, err)
+}
+
+// SplitListen is net.SplitHostPort for a listen address, with NotHostPort's
+// error; an address with a scheme is refused also when it splits (before,
+// `--http http://127.0.0.1` was told `port "//127.0.0.1": want a number`).
+func SplitListen(what, addr, example string) (host, port string, err error) {
+	host, port, err = net.SplitHostPort(addr)
+	if err != nil || strings.Contains(addr, "://") {
+		return "", "", NotHostPort(what, addr, example, err)
+	}
+	return host, port, nil
 }

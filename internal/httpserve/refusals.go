@@ -13,6 +13,10 @@ import (
 // are not logged.
 const MaxRefusedNames = 16
 
+// maxHostShown bounds the bytes of a Host header a RefusalLog keeps and
+// logs: a DNS name and a port fit.
+const maxHostShown = 300
+
 // RefusalLog logs LoopbackNamesOnly's refusals for the operator: the first
 // refusal of each Host name, at warning, with the name, the peer and what
 // to do; later requests with that name are not logged (a scrape every 15 s
@@ -44,6 +48,12 @@ func NewRefusalLog(log *logrus.Logger, what, hint string) *RefusalLog {
 func (l *RefusalLog) refused(host, remote string) {
 	if l == nil {
 		return
+	}
+	if len(host) > maxHostShown {
+		// A name is at most 253 bytes; a Host header may carry up to
+		// the server's 1 MiB of headers, which 17 lines and 16 map keys
+		// kept (16 MiB held for the server's life).
+		host = host[:maxHostShown] + "…"
 	}
 	key := strings.ToLower(requestHost(host)) // one name, whatever its port or case
 	l.mu.Lock()

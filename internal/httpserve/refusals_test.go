@@ -69,3 +69,23 @@ func TestRefusalLog(t *testing.T) {
 		t.Error("a nil logger gave a RefusalLog")
 	}
 }
+
+// TestRefusalLogClipsALongHost: a Host header longer than any name (a
+// request may carry 1 MiB of headers) is logged and remembered clipped.
+// Before, a 64 KiB Host made a log line of 64 KiB and a host field of as
+// much, and each of the 16 names remembered kept its whole header.
+func TestRefusalLogClipsALongHost(t *testing.T) {
+	logger, hook := test.NewNullLogger()
+	refusals := httpserve.NewRefusalLog(logger, "HTTP endpoints", "name it with --http-allow-host NAME")
+	h := httpserve.LoopbackNamesOnly(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), "the endpoints answer", "serve them elsewhere", refusals)
+	r := httptest.NewRequest("GET", "/metrics", nil)
+	r.Host, r.RemoteAddr = strings.Repeat("a", 64<<10)+".example", "127.0.0.1:40000"
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	entries := hook.AllEntries()
+	if len(entries) != 1 {
+		t.Fatalf("%d lines, want 1", len(entries))
+	}
+	if e := entries[0]; len(e.Message) > 1000 || len(e.Data["host"].(string)) > 400 {
+		t.Errorf("line of %d bytes, host field of %d: want the name clipped", len(e.Message), len(e.Data["host"].(string)))
+	}
+}

@@ -108,9 +108,9 @@ type LogEntry struct {
 // a clear error for an address that is not host:port, or whose host is not
 // loopback while allowRemote is false.
 func CheckAddr(addr string, allowRemote bool) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
+	host, port, err := httpserve.SplitListen("UI address", addr, "127.0.0.1:8080")
 	if err != nil {
-		return "", httpserve.NotHostPort("UI address", addr, "127.0.0.1:8080", err)
+		return "", err
 	}
 	if err := httpapi.CheckPort(port); err != nil {
 		return "", fmt.Errorf("UI address %q: %w", addr, err)

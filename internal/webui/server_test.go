@@ -156,6 +156,7 @@ func TestCheckAddr(t *testing.T) {
 		{addr: "8080", err: `UI address "8080": want host:port`},
 		{addr: "", err: "want host:port"},
 		{addr: "http://127.0.0.1:8080/", err: `UI address "http://127.0.0.1:8080/": want host:port, without a scheme or path, e.g. 127.0.0.1:8080 (here: 127.0.0.1:8080)`},
+		{addr: "http://localhost", err: `UI address "http://localhost": want host:port, without a scheme or path, e.g. 127.0.0.1:8080 (here: localhost, and a port)`},
 		{addr: "127.0.0.1:99999", err: `UI address "127.0.0.1:99999": port "99999": want a number from 0 to 65535`},
 	} {
 		got, err := CheckAddr(c.addr, c.remote)
