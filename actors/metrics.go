@@ -83,7 +83,7 @@ func newNodeMetrics() *nodeMetrics {
 		shutdownPhases: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "shutdown_phase_seconds",
 			Help: "Duration of each phase of the node's last shutdown."}, []string{"phase"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "tasks_rejected_total",
-			Help: "Submits refused, by reason (queue_full, runner_not_available, unknown_runner, invalid_task, shutting_down, no_answer); the caller got the error."}, []string{"reason"}),
+			Help: "Submits refused, by reason (queue_full, runner_not_available, unknown_runner, invalid_task, shutting_down, no_answer, gateway_limit); the caller got the error."}, []string{"reason"}),
 		rss: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "runner_rss_bytes",
 			Help: "Resident memory of each runner's process at the health monitor's last /proc reading (no series while it has no process)."}, []string{"runner", "kind"}),
 		cpu: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "runner_cpu_cores",
@@ -267,7 +267,30 @@ func (m *nodeMetrics) forget(id string) {
 }
 
 // rejectReasons are the reason labels of exo_tasks_rejected_total.
-var rejectReasons = []string{"queue_full", "runner_not_available", "unknown_runner", "invalid_task", "shutting_down", "no_answer"}
+var rejectReasons = []string{"queue_full", "runner_not_available", "unknown_runner", "invalid_task", "shutting_down", "no_answer", RejectGatewayLimit}
+
+// Reasons a gateway gives RejectedSubmit for its own refusals of a remote
+// Submit, before Node.Submit.
+const (
+	// RejectGatewayLimit: a bound of the gateway (a session's open tasks).
+	RejectGatewayLimit = "gateway_limit"
+	// RejectInvalidTask: a task too large, or a call_id already open.
+	RejectInvalidTask = "invalid_task"
+	// RejectShuttingDown: the gateway closes.
+	RejectShuttingDown = "shutting_down"
+)
+
+// RejectedSubmit counts in exo_tasks_rejected_total a Submit refused
+// before it reached Node.Submit, under reason (RejectGatewayLimit,
+// RejectInvalidTask or RejectShuttingDown; any other is not counted): a
+// node's gateway refuses some remote Submits itself, which Node.Submit
+// never sees.
+func (n *Node) RejectedSubmit(reason string) {
+	switch reason {
+	case RejectGatewayLimit, RejectInvalidTask, RejectShuttingDown:
+		n.cfg.metrics.rejected.WithLabelValues(reason).Inc()
+	}
+}
 
 // reject counts a Submit refused with err (nil: nothing). Before, a
 // rejection left no trace on the node: a client that got ErrQueueFull

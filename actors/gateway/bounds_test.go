@@ -254,3 +254,56 @@ func TestNodeWideMaxRunners(t *testing.T) {
 		t.Fatalf("node status %v: want no room for any kind", st)
 	}
 }
+
+// rejected reads exo_tasks_rejected_total{reason} of f's node.
+func rejected(t *testing.T, f *fixture, reason string) float64 {
+	t.Helper()
+	fams, err := f.node.Metrics().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fam := range fams {
+		if fam.GetName() != "exo_tasks_rejected_total" {
+			continue
+		}
+		for _, m := range fam.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == reason {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no exo_tasks_rejected_total{reason=%q}", reason)
+	return 0
+}
+
+// TestGatewayRefusalsAreCounted: the gateway's own refusals of a remote
+// Submit, which never reach Node.Submit, count in exo_tasks_rejected_total
+// as the node's do: a session's open tasks at MaxTasksPerSession
+// (gateway_limit), a payload over max_message and a call_id already open
+// (invalid_task). Before, only the node's own refusals counted (a review).
+func TestGatewayRefusalsAreCounted(t *testing.T) {
+	f := sleeperFixture(t, func(c *gateway.Config) {
+		c.MaxTasksPerSession = 1
+		c.MaxMessage = 1024
+	})
+	f.hello(t)
+	id := f.spawnSleeper(t, 2, false)
+	f.send(&exov1.GwSubmit{CallId: 3, RunnerId: id, TaskId: "a", Kind: "noop"})
+	if m, ok := f.next(t).(*exov1.GwSubmitted); !ok {
+		t.Fatalf("submit a: got %T %v", m, m)
+	}
+	f.send(&exov1.GwSubmit{CallId: 3, RunnerId: id, TaskId: "again", Kind: "noop"})
+	wantError(t, f.next(t), 3, gateway.ErrInvalidArgument, "already has an open task")
+	f.send(&exov1.GwSubmit{CallId: 4, RunnerId: id, TaskId: "b", Kind: "noop"})
+	wantError(t, f.next(t), 4, gateway.ErrLimit, "1 open tasks")
+	f.send(&exov1.GwSubmit{CallId: 5, RunnerId: id, TaskId: "big", Kind: "noop", Payload: make([]byte, 2048)})
+	wantError(t, f.next(t), 5, gateway.ErrMessageTooLarge, "accepts at most 1024")
+	if got := rejected(t, f, "gateway_limit"); got != 1 {
+		t.Errorf("gateway_limit %v, want 1", got)
+	}
+	if got := rejected(t, f, "invalid_task"); got != 2 {
+		t.Errorf("invalid_task %v, want 2 (a call_id already open, a payload too large)", got)
+	}
+}

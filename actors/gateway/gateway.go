@@ -1325,6 +1325,7 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 		size += len(k) + len(v)
 	}
 	if size > g.cfg.MaxMessage {
+		g.cfg.Node.RejectedSubmit(actors.RejectInvalidTask) // exo_tasks_rejected_total, as Node.Submit counts its own
 		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: task %q carries %d bytes, node %s accepts at most %d", ErrMessageTooLarge, m.GetTaskId(), size, g.cfg.Name, g.cfg.MaxMessage)))
 		return
 	}
@@ -1332,6 +1333,7 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 		// Refused before it reaches the node (it was submitted, then
 		// cancelled, below) and before the session's bound, which tasks
 		// Close cut off still count against (taskDone.cutOpen).
+		g.cfg.Node.RejectedSubmit(actors.RejectShuttingDown)
 		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s closes its gateway; task %q was not submitted", actors.ErrShuttingDown, g.cfg.Name, m.GetTaskId())))
 		return
 	}
@@ -1339,10 +1341,12 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 		// One forwarder and one entry per call: a second task under the
 		// same call_id would escape MaxTasksPerSession and start one more
 		// forwarder each time.
+		g.cfg.Node.RejectedSubmit(actors.RejectInvalidTask)
 		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: call %d already has an open task (%q); use a new call_id per GwSubmit", ErrInvalidArgument, callID, s.tasks[callID].ID)))
 		return
 	}
 	if len(s.tasks) >= g.cfg.MaxTasksPerSession {
+		g.cfg.Node.RejectedSubmit(actors.RejectGatewayLimit)
 		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: %d open tasks for this client, the node's limit", ErrLimit, len(s.tasks))))
 		return
 	}
@@ -1366,6 +1370,7 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 			_, _ = g.cfg.Node.Cancel(cctx, runnerID, spec.ID)
 			cancel()
 		})
+		g.cfg.Node.RejectedSubmit(actors.RejectShuttingDown)
 		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s closes its gateway; task %q was cancelled", actors.ErrShuttingDown, g.cfg.Name, spec.ID)))
 		return
 	}
