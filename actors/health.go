@@ -559,6 +559,7 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 		v.state = RunnerStarting
 		m.unscored(v, e.info.Generation)
 		m.limitAlert(v, in, false, health.Score{}, now, closed) // the last process's
+		m.node.metrics.setProc(v.id, e.info.Kind, false, 0, 0)  // nor its memory and CPU series
 		return                                                  // a new incarnation that has not answered yet: score it next time
 	case smp.stopping:
 		v.state = RunnerStopping // asked to stop: not scored, not counted
@@ -569,6 +570,7 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 		v.state = RunnerStarting
 		m.unscored(v, e.info.Generation)
 		m.limitAlert(v, in, false, health.Score{}, now, closed)
+		m.node.metrics.setProc(v.id, e.info.Kind, false, 0, 0)
 		return
 	case smp.windingDown || smp.exited:
 		v.state = RunnerFailing
