@@ -795,6 +795,14 @@ func (m *healthMonitor) act(ctx actor.Context, v *runnerView, d health.Decision,
 		m.persistent++
 		log.WithField("max_recoveries", m.cfg.MaxRecoveries).Error("health: runner persistently failed: stopping it gracefully")
 		m.resolve(health.AlertKey{RunnerID: v.id, Condition: health.ConditionRecovering}, now)
+		// persistent_failure says it all from here: the runner's level
+		// and limit alerts resolve now, as they would at the check that
+		// finds it stopped — which never comes when its node shuts itself
+		// down over it (node_shutdown_share): an SRE's trial saw
+		// "unhealthy" held beside "persistent_failure" until the end.
+		for _, c := range []string{health.ConditionDegraded, health.ConditionUnhealthy, health.ConditionOverLimit} {
+			m.resolve(health.AlertKey{RunnerID: v.id, Condition: c}, now)
+		}
 		m.emitRaise(v.id, health.ConditionPersistent, errhandler.Critical,
 			persistentReason(m.cfg.MaxRecoveries, m.cfg.RecoveryWindow, d.Reason, ""), s.Value, now) // health_persistent.go
 		ctx.Request(m.supervisor, &stopRunnerRequest{id: v.id})
