@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -64,6 +65,7 @@ func handler(n *actors.Node, cfg actors.HTTPConfig, refusals *httpserve.RefusalL
 		writeJSON(w, code, rd)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.Metrics(), promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", notAnEndpoint)
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 		defer cancel()
@@ -86,6 +88,24 @@ func handler(n *actors.Node, cfg actors.HTTPConfig, refusals *httpserve.RefusalL
 			refusals, cfg.AllowHosts...)
 	}
 	return mux
+}
+
+// endpoints are the paths the server answers, each to GET and HEAD.
+var endpoints = []string{"/healthz", "/readyz", "/metrics", "/status"}
+
+// notAnEndpoint answers what no endpoint matched: an endpoint asked with
+// another method (405, Allow: GET, HEAD) or another path (404), each with
+// a JSON error that names the endpoints. Before, the mux's bare "404 page
+// not found" and "Method Not Allowed" said nothing of them (an SRE's
+// trial: /, /status/, POST /metrics).
+func notAnEndpoint(w http.ResponseWriter, r *http.Request) {
+	const list = "GET /healthz, /readyz, /metrics or /status"
+	if slices.Contains(endpoints, r.URL.Path) {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": fmt.Sprintf("%s %s: the endpoints answer GET and HEAD only; ask %s", r.Method, r.URL.Path, list)})
+		return
+	}
+	writeJSON(w, http.StatusNotFound, map[string]any{"error": fmt.Sprintf("no endpoint %q here: ask %s (docs/operations.md, \"HTTP endpoints\")", r.URL.Path, list)})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

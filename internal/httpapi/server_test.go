@@ -405,3 +405,44 @@ func FuzzListenAddr(f *testing.F) {
 		}
 	})
 }
+
+// TestNotAnEndpointSaysWhich: a path the server does not serve gets a
+// JSON 404 naming the endpoints, and an endpoint asked with another method
+// a JSON 405 with Allow (before: the mux's bare "404 page not found" and
+// "Method Not Allowed", an SRE's trial).
+func TestNotAnEndpointSaysWhich(t *testing.T) {
+	n := startNode(t)
+	srv := httptest.NewServer(httpapi.Handler(n.Node, actors.HTTPConfig{}))
+	defer srv.Close()
+	for _, c := range []struct {
+		method, path string
+		code         int
+		want         string
+	}{
+		{"GET", "/", 404, `no endpoint \"/\" here: ask GET /healthz, /readyz, /metrics or /status`},
+		{"GET", "/status/", 404, `no endpoint \"/status/\" here`},
+		{"POST", "/metrics", 405, `POST /metrics: the endpoints answer GET and HEAD only; ask GET /healthz, /readyz, /metrics or /status`},
+		{"DELETE", "/status", 405, `DELETE /status: the endpoints answer GET and HEAD only`},
+	} {
+		req, err := http.NewRequest(c.method, srv.URL+c.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.code || !strings.Contains(string(body), c.want) || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %d %s %q, want %d and %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Content-Type"), body, c.code, c.want)
+		}
+		if c.code == 405 && resp.Header.Get("Allow") != "GET, HEAD" {
+			t.Errorf("%s %s: Allow %q", c.method, c.path, resp.Header.Get("Allow"))
+		}
+	}
+	// The endpoints themselves still answer.
+	if code, _ := get(t, srv.URL+"/healthz"); code != 200 {
+		t.Errorf("/healthz: %d", code)
+	}
+}
