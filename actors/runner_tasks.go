@@ -187,7 +187,7 @@ func (a *runnerActor) onSubmit(ctx actor.Context, m *submitTask) {
 		return
 	}
 	if len(l.queue) >= a.node.limits.Queue {
-		m.answer(ctx, &submitReply{err: fmt.Errorf("%w: %d tasks wait on runner %s (limit %d); retry later or raise TaskLimits.Queue",
+		m.answer(ctx, &submitReply{err: fmt.Errorf("%w: %d tasks wait on runner %s (limit %d); retry later or raise TaskLimits.Queue (node config: tasks.queue)",
 			ErrQueueFull, len(l.queue), a.slot.id, a.node.limits.Queue)})
 		return
 	}

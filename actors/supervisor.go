@@ -443,7 +443,7 @@ func (s *runnerSupervisor) answerForWaiting(ctx actor.Context, sl *slot, msg any
 			return
 		}
 		if len(l.queue) >= s.node.limits.Queue {
-			m.answer(ctx, &submitReply{err: fmt.Errorf("%w: %d tasks wait on runner %s (limit %d); retry later or raise TaskLimits.Queue", ErrQueueFull, len(l.queue), sl.id, s.node.limits.Queue)})
+			m.answer(ctx, &submitReply{err: fmt.Errorf("%w: %d tasks wait on runner %s (limit %d); retry later or raise TaskLimits.Queue (node config: tasks.queue)", ErrQueueFull, len(l.queue), sl.id, s.node.limits.Queue)})
 			return
 		}
 		e := &taskEntry{spec: m.spec, handle: newTaskHandle(sl.id, m.spec.ID, s.node.limits.HandleChunks)}
