@@ -150,6 +150,10 @@ type memberConn struct {
 	// drained: how long a drained member drained before its connection
 	// closed.
 	drained time.Duration
+	// noted: its connection ended on its node's shutdown note (the node
+	// said it shut down: a graceful leave), not lost (a kill -9, a
+	// partition, a heartbeat unanswered). Set by suspect, under cc.mu.
+	noted bool
 }
 
 type clusterRunner struct {
@@ -748,7 +752,7 @@ func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
 	}
 	mc := &memberConn{m: m, c: c}
 	c.mu.Lock()
-	c.onLost = func(error) { cc.suspect(mc) }
+	c.onLost = func(err error) { cc.suspect(mc, err) }
 	c.divert = func(f *actors.TaskFeed, out actors.TaskOutcome) bool { return cc.divertShutdownEnd(mc, f, out) }
 	c.mu.Unlock()
 	infos, err := c.Runners(ctx)
@@ -798,8 +802,8 @@ func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
 		}
 	}
 	cc.mu.Unlock()
-	if c.Err() != nil {
-		cc.suspect(mc)
+	if err := c.Err(); err != nil {
+		cc.suspect(mc, err)
 	}
 	cc.emit(ClusterEvent{Kind: ClusterMemberJoined, Node: m.NodeName, Member: m.ID, Detail: "gateway " + m.Gateway})
 	for _, id := range adopted {
@@ -851,11 +855,17 @@ func (cc *ClusterClient) reconcileLate(r *clusterRunner) {
 }
 
 // suspect marks a member whose connection was lost; its tasks stay open
-// until the cluster decides. Called by the member's Client under its lock.
-func (cc *ClusterClient) suspect(mc *memberConn) {
+// until the cluster decides. Called by the member's Client under its lock,
+// with the error the connection ended with: its node's shutdown note (a
+// graceful leave, noted) or a loss.
+func (cc *ClusterClient) suspect(mc *memberConn, err error) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	now := time.Now()
+	if mc.state != memberLost && !mc.noted {
+		var note *nodeShutDown
+		mc.noted = errors.As(err, &note)
+	}
 	switch mc.state {
 	case memberLive:
 		cc.memberToLocked(mc, memberSuspect)
@@ -878,16 +888,24 @@ func (cc *ClusterClient) suspect(mc *memberConn) {
 // client and that node) is joined again if it answers later, and then
 // reconciled like a returning node.
 //
-// A member that drained (it answered that it shuts down, then its
-// connection closed: a graceful leave) is a planned leave: its runners are
-// placed again at once, without backoff (failover's planned).
+// A member whose connection ended on its node's shutdown note (it shut
+// down gracefully: drained, or closed as its drain began, or before this
+// client saw it leave the view) is a planned leave: its runners are placed
+// again at once, without backoff (failover's planned). One whose
+// connection was lost, draining or not (a kill -9 cut its drain, a
+// partition), is not: its runners' loss counts as a failure.
 func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) {
 	at := time.Now()
 	// A connection still up (the view dropped the member first) is ended
 	// as lost, so its open tasks are handed over rather than failed.
 	mc.c.lost("declared dead by the cluster: " + why)
 	cc.mu.Lock()
-	planned := mc.state == memberDraining || mc.state == memberDrained
+	// Not the state alone: a draining member whose connection was lost
+	// (kill -9 during its drain) was called "left gracefully", and one
+	// whose connection closed on its shutdown note as its drain began
+	// (leaving-cut: an idle node drains at once) "declared dead", its
+	// runners' backoff counted (a review).
+	planned := mc.noted
 	if mc.state == memberLost || cc.closing || !cc.memberToLocked(mc, memberLost) {
 		cc.mu.Unlock()
 		return

@@ -95,17 +95,17 @@ func (cc *ClusterClient) checkLeaving(mc *memberConn) {
 	cc.emit(ClusterEvent{Kind: ClusterMemberLeaving, At: began, Node: mc.m.NodeName, Member: mc.m.ID,
 		Detail: fmt.Sprintf("left the cluster's view and is shutting down: following its %d open tasks until its connection closes", open)})
 	cc.mu.Lock()
-	cut := false
+	cut, how := false, ""
 	switch mc.state {
 	case memberLeaving:
 		cc.memberToLocked(mc, memberDraining)
 		mc.since = began
 	case memberLeavingCut:
-		cut = true
+		cut, how = true, closedHow(mc)
 	}
 	cc.mu.Unlock()
 	if cut {
-		cc.declareLost(mc, "left the cluster's view (shutting down); its connection closed as its drain began", true)
+		cc.declareLost(mc, "left the cluster's view (shutting down); its connection "+how+" as its drain began", true)
 	}
 }
 
@@ -163,9 +163,18 @@ func (cc *ClusterClient) endHeldLocked(match func(*clusterTask) bool) {
 // leftWhy says how a member that is no longer in the view left.
 func leftWhy(mc *memberConn, now time.Time) string {
 	if mc.state == memberDrained {
-		return fmt.Sprintf("left the cluster's view (shutting down); its connection closed after it drained for %s", mc.drained.Round(time.Millisecond))
+		return fmt.Sprintf("left the cluster's view (shutting down); its connection %s after it drained for %s", closedHow(mc), mc.drained.Round(time.Millisecond))
 	}
 	return "left the cluster's view"
+}
+
+// closedHow says how a leaving member's connection ended: closed by its
+// node's shutdown note, or lost (cut before the drain ended). Under cc.mu.
+func closedHow(mc *memberConn) string {
+	if mc.noted {
+		return "closed"
+	}
+	return "was lost (not closed by its node's shutdown)"
 }
 
 // leavingErr is the error of a call on a runner whose member is leaving.

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -32,7 +33,7 @@ func TestClusterLeavingBeforeLost(t *testing.T) {
 	var events []ClusterEvent
 	cc.cfg.Hook = func(e ClusterEvent) {
 		if e.Kind == ClusterMemberLeaving {
-			cc.suspect(a)                                // its connection closes (it exited after its drain)
+			cc.suspect(a, shutNote(a))                   // its connection closes (it exited after its drain)
 			cc.applyView(map[string]membership.Member{}) // and a poll reads the view without it
 		}
 		mu.Lock()
@@ -101,7 +102,7 @@ func TestClusterMemberTransitions(t *testing.T) {
 	for from, want := range onLoss {
 		mc := &memberConn{state: from}
 		cc := noteClient(t, 0, mc)
-		cc.suspect(mc)
+		cc.suspect(mc, errors.New("lost"))
 		if mc.state != want || cc.badTransitions != 0 {
 			t.Errorf("connection lost while %s: now %s (%d bad transitions), want %s", from, mc.state, cc.badTransitions, want)
 		}
@@ -129,7 +130,7 @@ func TestClusterDrainedThenLost(t *testing.T) {
 	if a.state != memberDraining {
 		t.Fatalf("after its answer: %s, want draining", a.state)
 	}
-	cc.suspect(a)
+	cc.suspect(a, shutNote(a))
 	if a.state != memberDrained {
 		t.Fatalf("after its connection closed: %s, want drained", a.state)
 	}

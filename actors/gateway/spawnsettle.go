@@ -106,13 +106,20 @@ func (a *gatewayActor) handingFate(kind endKind) handingFate {
 // refuseUnsettled refuses a spawn with settle when the session has
 // Config.MaxUnsettledSpawns unsettled ones.
 func (a *gatewayActor) refuseUnsettled(ctx actor.Context, s *session, m *exov1.GwSpawnRunner) bool {
-	if prev, open := s.unsettled[m.GetCallId()]; open && m.GetSettle() {
+	prev, open := s.unsettled[m.GetCallId()].id, false
+	if _, open = s.unsettled[m.GetCallId()]; !open {
+		prev, open = s.handing[m.GetCallId()]
+	}
+	if open && m.GetSettle() {
 		// One unsettled spawn per call: a second under the same call_id
 		// replaced the first in the book, and the first runner was then
 		// neither settled nor stopped at the session's end (a fuzz
 		// helper's note), as GwSubmit refuses a second open task per call.
+		// One handing (learned, its handed settle to come) too: the
+		// second's learned settle replaced it in the handing book, so a
+		// lost client had only the second named (a review).
 		a.reply(ctx, errMsg(m.GetCallId(), fmt.Errorf("%w: call %d already has a spawn not settled yet (runner %s); use a new call_id per GwSpawnRunner",
-			ErrInvalidArgument, m.GetCallId(), prev.id)))
+			ErrInvalidArgument, m.GetCallId(), prev)))
 		return true
 	}
 	n := len(s.unsettled) + len(s.handing)

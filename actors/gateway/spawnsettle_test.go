@@ -342,3 +342,33 @@ func TestSecondUnsettledSpawnOfACallIsRefused(t *testing.T) {
 		t.Errorf("the second spawn got the first's ID %s", first)
 	}
 }
+
+// TestSecondSpawnOfAHandingCallIsRefused: a spawn with settle under the
+// call_id of one still handing (learned, its handed settle not come) is
+// refused too. Before, it was taken, and its learned settle replaced the
+// first in the handing book: a client lost then had only the second named
+// and counted (SpawnsUnconfirmed 1 of 2), and one handed note for the
+// call settled both.
+func TestSecondSpawnOfAHandingCallIsRefused(t *testing.T) {
+	f := sleeperFixture(t)
+	f.hello(t)
+	f.send(&exov1.GwSpawnRunner{CallId: 2, Kind: "sleeper", Settle: true, HandOff: true})
+	first, ok := f.next(t).(*exov1.GwRunnerSpawned)
+	if !ok {
+		t.Fatalf("spawn: got %T %v", first, first)
+	}
+	f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, CallId: 3})
+	if m, ok := f.next(t).(*exov1.GwSpawnSettled); !ok {
+		t.Fatalf("settle: got %T %v", m, m)
+	}
+	f.send(&exov1.GwSpawnRunner{CallId: 2, Kind: "sleeper", Settle: true, HandOff: true})
+	wantError(t, f.next(t), 2, gateway.ErrInvalidArgument, "call 2 already has a spawn not settled yet (runner "+first.GetRunnerId()+")")
+	if live := liveRunners(t, f); len(live) != 1 || !live[first.GetRunnerId()] {
+		t.Errorf("live runners %v, want only the first spawn's %s", live, first.GetRunnerId())
+	}
+	// Handed, the call_id may spawn again.
+	f.send(&exov1.GwSpawnSettle{SpawnCallId: 2, Learned: true, Handed: true})
+	if second := f.spawnSleeper(t, 2, true); second == first.GetRunnerId() {
+		t.Errorf("the second spawn got the first's ID %s", second)
+	}
+}
