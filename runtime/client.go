@@ -1457,7 +1457,8 @@ func (a *clientActor) Receive(ctx actor.Context) {
 			// Its node shut down; everything the node sent before this
 			// (its last task outcomes) was handled. The goodbye tells the
 			// gateway so: it closes once its clients said it.
-			c.endOnNote(&nodeShutDown{node: c.NodeName(), addr: c.addr, text: m.GetText()}) // client_shutdown.go
+			c.endOnNote(&nodeShutDown{node: c.NodeName(), addr: c.addr, text: m.GetText(),
+				fault: m.GetDetail() == exov1.GwCode_GW_CODE_NODE_FAULT}) // client_shutdown.go
 			return
 		}
 		if errors.Is(gateway.Error(c.NodeName(), m), gateway.ErrNoSession) {

@@ -14,6 +14,9 @@ import (
 type nodeShutDown struct {
 	node, addr string
 	text       string // the node's: "node n1 shut down: its shutdown stopped every runner it ran"
+	// fault: the node shut itself down over a node-wide fault (the note's
+	// detail NODE_FAULT), on no one's request: no planned leave.
+	fault bool
 }
 
 func (e *nodeShutDown) Error() string {

@@ -154,6 +154,9 @@ type memberConn struct {
 	// said it shut down: a graceful leave), not lost (a kill -9, a
 	// partition, a heartbeat unanswered). Set by suspect, under cc.mu.
 	noted bool
+	// faulted: its connection ended on the note of a node that shut
+	// itself down over a node-wide fault (not noted: no planned leave).
+	faulted bool
 }
 
 type clusterRunner struct {
@@ -862,9 +865,13 @@ func (cc *ClusterClient) suspect(mc *memberConn, err error) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	now := time.Now()
-	if mc.state != memberLost && !mc.noted {
+	if mc.state != memberLost && !mc.noted && !mc.faulted {
 		var note *nodeShutDown
-		mc.noted = errors.As(err, &note)
+		if errors.As(err, &note) {
+			// A node that shut itself down over a fault left on no
+			// one's request: no planned leave.
+			mc.noted, mc.faulted = !note.fault, note.fault
+		}
 	}
 	switch mc.state {
 	case memberLive:

@@ -29,5 +29,15 @@ func (g *Gateway) shutDownNote() *exov1.GwError {
 		what = "shut down"
 	default:
 	}
-	return &exov1.GwError{Code: exov1.GwCode_GW_CODE_SHUTTING_DOWN, Text: fmt.Sprintf("node %s %s: %s", g.cfg.Name, what, NodeShutDownText)}
+	note := &exov1.GwError{Code: exov1.GwCode_GW_CODE_SHUTTING_DOWN, Text: fmt.Sprintf("node %s %s: %s", g.cfg.Name, what, NodeShutDownText)}
+	if err := g.cfg.Node.Fault(); err != nil {
+		// It shut itself down over a node-wide fault, on no one's
+		// request: a cluster client counts its runners' loss as a
+		// failure (backoff, restart intensity), not a planned leave, so a
+		// runner that takes its node down cannot hop from node to node
+		// without bound (a review).
+		note.Detail = exov1.GwCode_GW_CODE_NODE_FAULT
+		note.Text += " (it shut itself down: node-wide fault: " + err.Error() + ")"
+	}
+	return note
 }
