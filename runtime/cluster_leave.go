@@ -201,7 +201,7 @@ func shutdownAsLeaving(err error, id, node string) error {
 	if !errors.Is(err, ErrShuttingDown) || errors.Is(err, ErrNodeLost) {
 		return err
 	}
-	return pendingError{fmt.Errorf("%w: runner %s: its node %s is shutting down: it leaves the cluster, finishes its running tasks (up to its shutdown.draining, 30s by default), then the runner is placed again (unless the whole cluster shuts down); until then use another runner, or wait for this one (WaitReady waits for its replacement) (%w)",
+	return pendingError{fmt.Errorf("%w: runner %s: its node %s is shutting down: it leaves the cluster, finishes its running tasks (up to its shutdown.draining, 30s by default), then the runner is placed again (unless the whole cluster shuts down); until then use another runner, or retry in a moment: once this client has heard the node leave (within about 300 ms), WaitReady waits for the replacement (%w)",
 		ErrNodeLost, id, node, err)}
 }
 

@@ -166,7 +166,7 @@ func TestShutdownAsLeaving(t *testing.T) {
 	if !errors.Is(err, ErrNodeLost) || !errors.Is(err, ErrShuttingDown) || !errors.As(err, &pending) {
 		t.Errorf("%v: want ErrNodeLost, ErrShuttingDown and pending", err)
 	}
-	want := "node lost: runner llama-1: its node n1 is shutting down: it leaves the cluster, finishes its running tasks (up to its shutdown.draining, 30s by default), then the runner is placed again (unless the whole cluster shuts down); until then use another runner, or wait for this one (WaitReady waits for its replacement) (node n1: node is shutting down and accepts no new work)"
+	want := "node lost: runner llama-1: its node n1 is shutting down: it leaves the cluster, finishes its running tasks (up to its shutdown.draining, 30s by default), then the runner is placed again (unless the whole cluster shuts down); until then use another runner, or retry in a moment: once this client has heard the node leave (within about 300 ms), WaitReady waits for the replacement (node n1: node is shutting down and accepts no new work)"
 	if err.Error() != want {
 		t.Errorf("text %q\nwant %q", err.Error(), want)
 	}
