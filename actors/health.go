@@ -904,8 +904,12 @@ func (m *healthMonitor) limitAlert(v *runnerView, in health.Inputs, live bool, s
 		// default weights 0.2 of a score, with a process weight of 0.8
 		// 0.4 (the text said 0.2 whatever the weights).
 		most := 0.5 * m.cfg.Weights.Process
+		find := "find what grows" // memory; CPU alone: what keeps it busy (a trial read "grows" for CPU)
+		if !strings.HasPrefix(why, "RSS") {
+			find = "find what keeps it busy"
+		}
 		m.emitRaise(v.id, k.Condition, errhandler.Medium, "over limit: "+why+
-			fmt.Sprintf(" (it lowers the score by at most %.3g and restarts nothing: find what grows, or raise HealthSettings.RSSLimit or CPULimit, node config health.rss_limit or health.cpu_limit, if the runner needs that much)", most), s.Value, now)
+			fmt.Sprintf(" (it lowers the score by at most %.3g and restarts nothing: %s, or raise HealthSettings.RSSLimit or CPULimit, node config health.rss_limit or health.cpu_limit, if the runner needs that much)", most, find), s.Value, now)
 		return
 	}
 	m.resolve(k, now)
