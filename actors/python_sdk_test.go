@@ -20,6 +20,18 @@ const python = "/usr/bin/python3"
 
 // needPython skips when /usr/bin/python3 or its google.protobuf is missing,
 // except under CI (CI set), where it fails.
+// pythonTimeouts give a Python runner the time a loaded machine takes to
+// start one (the interpreter and google.protobuf's import): these tests
+// check what a runner says, not how fast. With fastTimeouts' 2 s
+// handshake and 400 ms stalls, TestPythonRunnerException failed under a
+// load of 10 ("never said Hello within 2s"; another run, the loading
+// stall at 478 ms).
+func pythonTimeouts(c *actors.NodeConfig) {
+	c.Timeouts.Handshake, c.Timeouts.LoadingStall = 20*time.Second, 20*time.Second
+	c.Timeouts.HeartbeatTimeout, c.Timeouts.ProgressTimeout = 10*time.Second, 10*time.Second
+	c.Timeouts.FrameStall = time.Second
+}
+
 func needPython(t *testing.T) {
 	t.Helper()
 	out, err := exec.Command(python, "-c", "import google.protobuf").CombinedOutput()
@@ -46,7 +58,7 @@ func pythonTestdata(name string) string {
 // to stderr (the SDK's stdout guard), not into the frame stream.
 func TestPythonRunnerException(t *testing.T) {
 	needPython(t)
-	n := startNode(t)
+	n := startNode(t, pythonTimeouts)
 	id, err := n.SpawnRunner(ctxT(t), actors.RunnerSpec{Kind: "py-raise", Command: python,
 		Args: []string{pythonTestdata("raising_runner.py")}})
 	if err != nil {
@@ -75,7 +87,7 @@ func TestPythonRunnerException(t *testing.T) {
 // write failed, and the runner died with nothing said but its stderr.
 func TestPythonRunnerHugeException(t *testing.T) {
 	needPython(t)
-	n := startNode(t)
+	n := startNode(t, pythonTimeouts)
 	id, err := n.SpawnRunner(ctxT(t), actors.RunnerSpec{Kind: "py-huge", Command: python,
 		Args: []string{pythonTestdata("raising_runner.py"), "huge"}})
 	if err != nil {
@@ -96,7 +108,7 @@ func TestPythonRunnerHugeException(t *testing.T) {
 // trial: "CLOSING forced … did not exit on its Shutdown frame").
 func TestPythonRunnerStopsBeforeSIGTERMWhenLoadIgnoresCancel(t *testing.T) {
 	needPython(t)
-	n := startNode(t, func(c *actors.NodeConfig) {
+	n := startNode(t, pythonTimeouts, func(c *actors.NodeConfig) {
 		c.Timeouts.LoadingStall, c.Timeouts.StopGrace, c.Timeouts.TermWait = time.Minute, 3*time.Second, 2*time.Second
 	})
 	id, err := n.SpawnRunner(ctxT(t), actors.RunnerSpec{Kind: "py-stubborn", Command: python,
