@@ -2,6 +2,7 @@ package httpserve
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -154,6 +155,13 @@ func requestHost(hostport string) string {
 func NotHostPort(what, addr, example string, err error) error {
 	if u, perr := url.Parse(addr); perr == nil && u.Scheme != "" && u.Host != "" {
 		return fmt.Errorf("%s %q: want host:port, without a scheme or path, e.g. %s (here: %s)", what, addr, example, u.Host)
+	}
+	// Go's error repeats addr raw ("address a\nb: missing port in
+	// address"): quoted above already, its reason alone, so a value holding
+	// a newline does not split the refusal in two lines.
+	var ae *net.AddrError
+	if errors.As(err, &ae) {
+		err = errors.New(ae.Err)
 	}
 	return fmt.Errorf("%s %q: want host:port, e.g. %s (%v)", what, addr, example, err)
 }
