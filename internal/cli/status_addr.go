@@ -31,7 +31,13 @@ func statusAddr(raw string) (string, error) {
 	} else if i := strings.IndexAny(raw, "/?#"); i >= 0 {
 		// host:port/status: without the scheme the path ended up in the
 		// port ("port \"37831/status\": want a number").
-		return "", usageErrorf("--addr %q: want the node's address without a path, e.g. %s (status asks for /status itself)", raw, raw[:i])
+		// The example is raw's head, quoted when it holds a newline (or
+		// anything %q escapes), so the error stays one line (FuzzStatusAddr).
+		example := raw[:i]
+		if q := strconv.Quote(example); q != `"`+example+`"` {
+			example = q
+		}
+		return "", usageErrorf("--addr %q: want the node's address without a path, e.g. %s (status asks for /status itself)", raw, example)
 	}
 	if _, port, err := net.SplitHostPort(hostport); err == nil {
 		// Checked here, not by ListenAddr, whose hint is a listener's
