@@ -24,6 +24,10 @@ func statusAddr(raw string) (string, error) {
 			return "", usageErrorf("--addr %q: not a URL (%v): want host:port or http://host:port, e.g. 127.0.0.1:9464", raw, err)
 		case !strings.EqualFold(scheme, "http"):
 			return "", usageErrorf("--addr %q: scheme %q: the endpoints speak plain HTTP; want host:port or http://host:port, e.g. 127.0.0.1:9464", raw, scheme)
+		case u.Host == "":
+			// Else ListenAddr named the empty host part: `HTTP address "":
+			// want host:port` for --addr http:// (FuzzStatusAddr).
+			return "", usageErrorf("--addr %q: no host:port after the scheme: want host:port or http://host:port, e.g. 127.0.0.1:9464", raw)
 		case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
 			return "", usageErrorf("--addr %q: want the node's address without a path, e.g. http://%s (status asks for /status itself)", raw, u.Host)
 		}
