@@ -3,6 +3,7 @@ package health
 import (
 	"bytes"
 	"fmt"
+	"math/bits"
 	"os"
 	"strconv"
 	"syscall"
@@ -83,12 +84,20 @@ func ParseStat(b []byte) (ProcStat, error) {
 	if err != nil {
 		return ProcStat{}, err
 	}
-	rss, err := num(24)
-	if err != nil {
-		// rss may be negative in odd kernels: treat as unknown.
-		rss = 0
+	cpu, carry := bits.Add64(ut, st, 0)
+	if carry != 0 {
+		// No kernel counts so far; wrapped, the sum read as a few ticks
+		// and a CPU rate from it as nonsense (FuzzParseStat).
+		return ProcStat{}, fmt.Errorf("/proc stat: utime %d + stime %d overflow 64 bits", ut, st)
 	}
-	s := ProcStat{Alive: true, State: f[0][0], CPU: ut + st, RSS: rss * uint64(os.Getpagesize())}
+	rss, err := num(24)
+	hi, rssBytes := bits.Mul64(rss, uint64(os.Getpagesize()))
+	if err != nil || hi != 0 {
+		// rss may be negative in odd kernels, or (never seen) more pages
+		// than 64 bits of bytes, which wrapped: treat as unknown.
+		rssBytes = 0
+	}
+	s := ProcStat{Alive: true, State: f[0][0], CPU: cpu, RSS: rssBytes}
 	s.Zombie = s.State == 'Z' || s.State == 'X'
 	return s, nil
 }

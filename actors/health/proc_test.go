@@ -1,7 +1,10 @@
 package health_test
 
 import (
+	"bytes"
+	"math/bits"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -35,13 +38,37 @@ func TestParseStat(t *testing.T) {
 	}
 }
 
+// FuzzParseStat: whatever the bytes, ParseStat never panics; a refusal is
+// one line that starts "/proc stat"; and what it reads is what the fields
+// say (proc(5)): the state after the last ')', a zombie for Z or X, CPU the
+// sum of fields 14 and 15 (never wrapped past 2^64), RSS field 24 in bytes
+// (0, unknown, when it is no number or does not fit in 64 bits as bytes).
 func FuzzParseStat(f *testing.F) {
 	f.Add([]byte("1 (init) S 0 1 1 0 -1 4194560 900 0 0 0 150 50 0 0 20 0 8 0 12345 100000000 2560 0"))
 	f.Add([]byte("1 (a) b) Z"))
+	f.Add([]byte("1 (x) Z 0 1 1 0 -1 4194560 900 0 0 0 18446744073709551615 1 0 0 20 0 8 0 12345 100000000 18446744073709551615 0"))
+	f.Add([]byte("1 (x) R 0 1 1 0 -1 4194560 900 0 0 0 1 1 0 0 20 0 8 0 12345 100000000 -1 0"))
+	page := uint64(os.Getpagesize())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := health.ParseStat(b)
-		if err == nil && !s.Alive {
-			t.Errorf("no error but not alive: %+v", s)
+		if err != nil {
+			if msg := err.Error(); !strings.HasPrefix(msg, "/proc stat") || strings.ContainsAny(msg, "\n\r") {
+				t.Fatalf("ParseStat(%q): %q, not one line starting /proc stat", b, msg)
+			}
+			return
+		}
+		fields := bytes.Fields(b[bytes.LastIndexByte(b, ')')+1:])
+		if !s.Alive || s.State != fields[0][0] || s.Zombie != (s.State == 'Z' || s.State == 'X') {
+			t.Fatalf("ParseStat(%q) = %+v: state %q", b, s, fields[0])
+		}
+		ut, err1 := strconv.ParseUint(string(fields[14-3]), 10, 64)
+		st, err2 := strconv.ParseUint(string(fields[15-3]), 10, 64)
+		if sum, carry := bits.Add64(ut, st, 0); err1 != nil || err2 != nil || carry != 0 || s.CPU != sum {
+			t.Fatalf("ParseStat(%q) = %+v: CPU, with utime %d and stime %d", b, s, ut, st)
+		}
+		rss, err := strconv.ParseUint(string(fields[24-3]), 10, 64)
+		if hi, lo := bits.Mul64(rss, page); s.RSS != 0 && (err != nil || hi != 0 || s.RSS != lo) || s.RSS == 0 && err == nil && hi == 0 && lo != 0 {
+			t.Fatalf("ParseStat(%q) = %+v: RSS, with field 24 %q", b, s, fields[24-3])
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"regexp"
@@ -293,6 +294,13 @@ func (c Config) DetectionBound() time.Duration {
 func splitHostPort(s string) (string, int, error) {
 	host, ps, err := net.SplitHostPort(s)
 	if err != nil {
+		// The callers quote s already: Go's error repeats it raw
+		// ("address a\nb: missing port in address"), and a value holding a
+		// newline split the refusal in two lines. Its reason alone.
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			return "", 0, errors.New(ae.Err)
+		}
 		return "", 0, err
 	}
 	port, err := strconv.Atoi(ps)

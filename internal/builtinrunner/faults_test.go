@@ -1,6 +1,7 @@
 package builtinrunner
 
 import (
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -99,8 +100,10 @@ func FuzzParseFault(f *testing.F) {
 	f.Fuzz(func(t *testing.T, spec string) {
 		got, err := ParseFault(spec)
 		if err != nil {
-			if !strings.Contains(err.Error(), "valid forms") {
-				t.Fatalf("error %q does not list the valid forms", err)
+			// One line that names the spec, quoted, and lists the valid forms.
+			if msg := err.Error(); !strings.HasPrefix(msg, "bad fault "+strconv.Quote(spec)+": ") ||
+				!strings.HasSuffix(msg, "valid forms: "+ValidFaultForms) || strings.ContainsAny(msg, "\n\r") {
+				t.Fatalf("error %q does not name %q on one line with the valid forms", msg, spec)
 			}
 			return
 		}

@@ -24,6 +24,10 @@ func statusAddr(raw string) (string, error) {
 			return "", usageErrorf("--addr %q: not a URL (%v): want host:port or http://host:port, e.g. 127.0.0.1:9464", raw, err)
 		case !strings.EqualFold(scheme, "http"):
 			return "", usageErrorf("--addr %q: scheme %q: the endpoints speak plain HTTP; want host:port or http://host:port, e.g. 127.0.0.1:9464", raw, scheme)
+		case u.Host == "":
+			// Else ListenAddr named the empty host part: `HTTP address "":
+			// want host:port` for --addr http:// (FuzzStatusAddr).
+			return "", usageErrorf("--addr %q: no host:port after the scheme: want host:port or http://host:port, e.g. 127.0.0.1:9464", raw)
 		case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
 			return "", usageErrorf("--addr %q: want the node's address without a path, e.g. http://%s (status asks for /status itself)", raw, u.Host)
 		}
@@ -31,7 +35,13 @@ func statusAddr(raw string) (string, error) {
 	} else if i := strings.IndexAny(raw, "/?#"); i >= 0 {
 		// host:port/status: without the scheme the path ended up in the
 		// port ("port \"37831/status\": want a number").
-		return "", usageErrorf("--addr %q: want the node's address without a path, e.g. %s (status asks for /status itself)", raw, raw[:i])
+		// The example is raw's head, quoted when it holds a newline (or
+		// anything %q escapes), so the error stays one line (FuzzStatusAddr).
+		example := raw[:i]
+		if q := strconv.Quote(example); q != `"`+example+`"` {
+			example = q
+		}
+		return "", usageErrorf("--addr %q: want the node's address without a path, e.g. %s (status asks for /status itself)", raw, example)
 	}
 	if _, port, err := net.SplitHostPort(hostport); err == nil {
 		// Checked here, not by ListenAddr, whose hint is a listener's

@@ -204,7 +204,7 @@ func TestStatusAcceptsHTTPURL(t *testing.T) {
 		{srv.URL + "/status", `exo-actors: --addr "` + srv.URL + `/status": want the node's address without a path, e.g. http://` + hp + ` (status asks for /status itself) (see 'exo-actors status --help')` + "\n"},
 		{srv.URL + "?x=1", `exo-actors: --addr "` + srv.URL + `?x=1": want the node's address without a path, e.g. http://` + hp + ` (status asks for /status itself) (see 'exo-actors status --help')` + "\n"},
 		{"https://" + hp, `exo-actors: --addr "https://` + hp + `": scheme "https": the endpoints speak plain HTTP; want host:port or http://host:port, e.g. 127.0.0.1:9464 (see 'exo-actors status --help')` + "\n"},
-		{"http://127.0.0.1", `exo-actors: --addr: HTTP address "127.0.0.1": want host:port, e.g. 127.0.0.1:9464 (address 127.0.0.1: missing port in address) (see 'exo-actors status --help')` + "\n"},
+		{"http://127.0.0.1", `exo-actors: --addr: HTTP address "127.0.0.1": want host:port, e.g. 127.0.0.1:9464 (missing port in address) (see 'exo-actors status --help')` + "\n"},
 		// Without the scheme a path is refused the same way (it was "port
 		// \"PORT/status\": want a number"), and port 0 (a listener's "any
 		// free port") names no node (it advised "start one with exo-actors

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	exotest "github.com/exo-actors/exo-actors/internal/testutil"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -389,16 +391,21 @@ func TestAlertWebhook(t *testing.T) {
 }
 
 func FuzzListenAddr(f *testing.F) {
-	for _, s := range []string{":9464", "127.0.0.1:0", "[::1]:9", "9464", "", "a:b:c", "[::1"} {
+	for _, s := range []string{":9464", "127.0.0.1:0", "[::1]:9", "9464", "", "a:b:c", "[::1", "a\nb", "a\nb:1:2"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := httpapi.ListenAddr(s)
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "HTTP address ") {
-				t.Errorf("error %q does not name the address", err)
+			// It names the address, quoted, and is one line (a value
+			// holding a newline is quoted, never written raw).
+			if msg := err.Error(); !strings.HasPrefix(msg, "HTTP address "+strconv.Quote(s)) || strings.ContainsAny(msg, "\n\r") {
+				t.Errorf("error %q does not name the address %q on one line", msg, s)
 			}
 			return
+		}
+		if _, port, err := net.SplitHostPort(got); err != nil || httpapi.CheckPort(port) != nil {
+			t.Errorf("ListenAddr(%q) = %q: not a host:port of a port 0-65535 (%v)", s, got, err)
 		}
 		if again, err := httpapi.ListenAddr(got); err != nil || again != got {
 			t.Errorf("ListenAddr(%q) = %q, not stable: %q, %v", s, got, again, err)

@@ -2,6 +2,7 @@ package httpserve
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -84,8 +85,16 @@ func CheckHostName(name string) error {
 	if name == "" {
 		return fmt.Errorf("empty name: %s", want)
 	}
-	if ip := net.ParseIP(strings.Trim(name, "[]")); ip != nil {
+	// An IP address, an IPv6 one bare or in one pair of brackets. Trimming
+	// every bracket took "[::1", "::1]", "[[::1]]" and "[10.0.0.7]"
+	// (FuzzCheckHostName); they now meet the character check below ('[').
+	if net.ParseIP(name) != nil {
 		return nil
+	}
+	if inner, ok := strings.CutPrefix(name, "["); ok {
+		if inner, ok = strings.CutSuffix(inner, "]"); ok && strings.Contains(inner, ":") && net.ParseIP(inner) != nil {
+			return nil
+		}
 	}
 	if len(name) > 253 {
 		return fmt.Errorf("%q: %d bytes, longer than a host name may be (253): %s", name[:40]+"…", len(name), want)
@@ -156,6 +165,13 @@ func NotHostPort(what, addr, example string, err error) error {
 	}
 	if err == nil {
 		return fmt.Errorf("%s %q: want host:port, without a scheme or path, e.g. %s", what, addr, example)
+	}
+	// Go's error repeats addr raw ("address a\nb: missing port in
+	// address"): quoted above already, its reason alone, so a value holding
+	// a newline does not split the refusal in two lines.
+	var ae *net.AddrError
+	if errors.As(err, &ae) {
+		err = errors.New(ae.Err)
 	}
 	return fmt.Errorf("%s %q: want host:port, e.g. %s (%v)", what, addr, example, err)
 }

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -170,14 +171,16 @@ func TestCheckAddr(t *testing.T) {
 }
 
 func FuzzCheckAddr(f *testing.F) {
-	for _, s := range []string{":8080", "127.0.0.1:0", "[::1]:9", "0.0.0.0:1", "localhost:1", "8080", "", "[::1", "a:b:c"} {
+	for _, s := range []string{":8080", "127.0.0.1:0", "[::1]:9", "0.0.0.0:1", "localhost:1", "8080", "", "[::1", "a:b:c", "a\nb"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := CheckAddr(s, false)
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "UI address ") {
-				t.Errorf("error %q does not name the address", err)
+			// It names the address, quoted, and is one line (a value
+			// holding a newline is quoted, never written raw).
+			if msg := err.Error(); !strings.HasPrefix(msg, "UI address "+strconv.Quote(s)) || strings.ContainsAny(msg, "\n\r") {
+				t.Errorf("error %q does not name the address %q on one line", msg, s)
 			}
 			return
 		}
