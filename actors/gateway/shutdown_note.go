@@ -23,14 +23,24 @@ func (g *Gateway) shutDownNote() *exov1.GwError {
 	if !g.cfg.Node.ShuttingDown() {
 		return nil
 	}
-	what := "is shutting down"
+	done := false
 	select {
 	case <-g.cfg.Node.Done():
-		what = "shut down"
+		done = true
 	default:
 	}
-	note := &exov1.GwError{Code: exov1.GwCode_GW_CODE_SHUTTING_DOWN, Text: fmt.Sprintf("node %s %s: %s", g.cfg.Name, what, NodeShutDownText)}
-	if err := g.cfg.Node.Fault(); err != nil {
+	return noteOf(g.cfg.Name, done, g.cfg.Node.Fault())
+}
+
+// noteOf is the shutdown note of node name: shut down (done) or shutting
+// down, and whether over a node-wide fault (fault, else nil).
+func noteOf(name string, done bool, fault error) *exov1.GwError {
+	what := "is shutting down"
+	if done {
+		what = "shut down"
+	}
+	note := &exov1.GwError{Code: exov1.GwCode_GW_CODE_SHUTTING_DOWN, Text: fmt.Sprintf("node %s %s: %s", name, what, NodeShutDownText)}
+	if err := fault; err != nil {
 		// It shut itself down over a node-wide fault, on no one's
 		// request: a cluster client counts its runners' loss as a
 		// failure (backoff, restart intensity), not a planned leave, so a
