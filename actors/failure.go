@@ -75,6 +75,10 @@ type RunnerFailure struct {
 	// protobuf its runner's encoder got wrong points at the encoder, not
 	// at stray prints (frame.Error.EncoderHint).
 	Hint string
+	// stopAsked: a StopRunner was under way when the runner failed (its
+	// StopResult is ended by "failure"): stopped on request, for the
+	// health monitor, though its one end event is this failure.
+	stopAsked bool
 }
 
 // Error returns a one-line description: the runner, what happened, the

@@ -83,6 +83,12 @@ func (h *healthHistory) observe(e Event) {
 	case *RunnerFailed:
 		r := h.runner(e.Failure.RunnerID)
 		r.failures = pushBounded(r.failures, e.Failure.At, historyEvents)
+		if e.Failure.stopAsked {
+			// A StopRunner met this failure: the runner's last stop, so
+			// the monitor counts it stopped on request, not retired.
+			r.lastStop = &StopResult{RunnerID: e.Failure.RunnerID, Generation: e.Failure.Generation, Exit: e.Failure.Exit,
+				Failure: e.Failure, EndedBy: "failure"}
+		}
 		if n := len(r.restarts); n > 0 && !r.restarts[n-1].done {
 			r.restarts[n-1].done = true // failed before Ready
 		}

@@ -1185,6 +1185,13 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 	a.to(lifeDone)
 	a.setStatus(&exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED,
 		ErrorMessage: f.Message, Diagnostics: f.Diagnostics()}, "failure: "+string(f.Source))
+	// A StopRunner under way ends with this failure: the failure says so
+	// (the health monitor counts the runner stopped on request, not
+	// retired by the error policy; it said "the runner was retired: the
+	// error policy escalated its failure" for one stopped during its
+	// forced restart). One end event per runner: RunnerFailed, no
+	// RunnerStopped beside it (TestSpawnKillStopCycles counts them).
+	f.stopAsked = len(a.stopWaiters) > 0
 	a.emit(&RunnerFailed{Failure: f})
 	res := &StopResult{RunnerID: a.slot.id, Generation: a.gen, Exit: a.exit, Failure: f, EndedBy: "failure"}
 	if a.stop != nil {
@@ -1192,18 +1199,10 @@ func (a *runnerActor) finishFailure(ctx actor.Context) {
 	}
 	a.result = res // later stop requests get it too
 	if len(a.stopWaiters) > 0 {
-		// A StopRunner ends with this failure: announced as every stop is
-		// (a cancelled restart's RunnerStopped carries its failure too),
-		// so the health monitor counts it stopped on request, not retired
-		// by the error policy (it said "the runner was retired: the error
-		// policy escalated its failure" for a runner stopped during its
-		// forced restart), and a subscriber waiting for the runner learns
-		// it ends.
-		a.emit(&RunnerStopped{Result: *res})
-		// The supervisor takes the runner off its children before the
-		// caller hears of it, as for a clean stop (the failure itself
-		// reaches it as a system message, which may come after a Shutdown
-		// the caller starts next).
+		// A StopRunner ends with this failure: the supervisor takes the
+		// runner off its children before the caller hears of it, as for a
+		// clean stop (the failure itself reaches it as a system message,
+		// which may come after a Shutdown the caller starts next).
 		ctx.Send(ctx.Parent(), &runnerDone{id: a.slot.id, failed: true})
 	}
 	a.answerStopWaiters(ctx, res)
