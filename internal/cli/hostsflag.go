@@ -23,11 +23,8 @@ func (v hostsValue) Set(s string) error {
 	if strings.TrimSpace(s) == "" {
 		return fmt.Errorf("an empty name (a variable that expanded to nothing?): give a host name, e.g. metrics.example.com")
 	}
-	if strings.HasPrefix(s, "-") {
-		// pflag takes the next argument as the value, a flag too: an
-		// unquoted variable that expanded to nothing swallowed the flag
-		// after it (`--ui-allow-host $EMPTY --ui-actions`; a review).
-		return fmt.Errorf("looks like a flag, not a host name: did a variable before it expand to nothing? give a host name, e.g. metrics.example.com")
+	if err := flagLike(s, "a host name", "metrics.example.com"); err != nil { // `--ui-allow-host $EMPTY --ui-actions` (a review)
+		return err
 	}
 	entries := strings.Split(s, ",")
 	for i, n := range entries {

@@ -50,8 +50,8 @@ func (v addrsValue) String() string { return strings.Join(*v.list, ",") }
 func (v addrsValue) Type() string   { return v.typ }
 
 func (v addrsValue) Set(s string) error {
-	if strings.HasPrefix(s, "-") {
-		return fmt.Errorf("looks like a flag, not an address: did a variable before it expand to nothing? give an address, e.g. %s", v.example)
+	if err := flagLike(s, "an address", v.example); err != nil {
+		return err
 	}
 	*v.list = append(*v.list, strings.Split(s, ",")...)
 	return nil
@@ -82,4 +82,15 @@ func emptyOffFlag(fs *pflag.FlagSet) error {
 		}
 	})
 	return err
+}
+
+// flagLike refuses a flag value that begins with '-': pflag takes the next
+// argument as the value, so an unquoted variable that expanded to nothing
+// swallowed the flag after it. what names the value wanted ("an address"),
+// example is one.
+func flagLike(value, what, example string) error {
+	if !strings.HasPrefix(value, "-") {
+		return nil
+	}
+	return fmt.Errorf("looks like a flag, not %s: did a variable before it expand to nothing? give %s, e.g. %s", what, what, example)
 }
