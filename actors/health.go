@@ -536,6 +536,15 @@ func (m *healthMonitor) unscored(v *runnerView, gen uint64) {
 	v.report = r
 }
 
+// unscoredProcess is the report of a runner whose new process is not
+// scored yet (starting): no score, and nothing of the last process's stays
+// (its over_limit alert resolves, its memory and CPU series go).
+func (m *healthMonitor) unscoredProcess(v *runnerView, in health.Inputs, now time.Time, closed bool) {
+	m.unscored(v, v.entry.info.Generation)
+	m.limitAlert(v, in, false, health.Score{}, now, closed)
+	m.node.metrics.setProc(v.id, v.entry.info.Kind, false, 0, 0)
+}
+
 // check scores one runner.
 func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, closed bool) {
 	e := v.entry
@@ -557,10 +566,8 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 		}
 	case smp == nil || smp.generation != e.info.Generation:
 		v.state = RunnerStarting
-		m.unscored(v, e.info.Generation)
-		m.limitAlert(v, in, false, health.Score{}, now, closed) // the last process's
-		m.node.metrics.setProc(v.id, e.info.Kind, false, 0, 0)  // nor its memory and CPU series
-		return                                                  // a new incarnation that has not answered yet: score it next time
+		m.unscoredProcess(v, in, now, closed)
+		return // a new incarnation that has not answered yet: score it next time
 	case smp.stopping:
 		v.state = RunnerStopping // asked to stop: not scored, not counted
 	case smp.handshaking:
@@ -568,9 +575,7 @@ func (m *healthMonitor) check(ctx actor.Context, v *runnerView, now time.Time, c
 		// timeout judges it (a monitor that took the time since the start
 		// for a heartbeat age killed runners whose Hello was on time).
 		v.state = RunnerStarting
-		m.unscored(v, e.info.Generation)
-		m.limitAlert(v, in, false, health.Score{}, now, closed)
-		m.node.metrics.setProc(v.id, e.info.Kind, false, 0, 0)
+		m.unscoredProcess(v, in, now, closed)
 		return
 	case smp.windingDown || smp.exited:
 		v.state = RunnerFailing
@@ -899,13 +904,13 @@ func (m *healthMonitor) limitAlert(v *runnerView, in health.Inputs, live bool, s
 		return
 	}
 	k := health.AlertKey{RunnerID: v.id, Condition: health.ConditionOverLimit}
-	if why, over := m.cfg.OverLimit(in); over && live {
+	if why, memory, over := m.cfg.OverLimit(in); over && live {
 		// Memory and CPU are half the process component: with the
 		// default weights 0.2 of a score, with a process weight of 0.8
 		// 0.4 (the text said 0.2 whatever the weights).
 		most := 0.5 * m.cfg.Weights.Process
 		find := "find what grows" // memory; CPU alone: what keeps it busy (a trial read "grows" for CPU)
-		if !strings.HasPrefix(why, "RSS") {
+		if !memory {
 			find = "find what keeps it busy"
 		}
 		m.emitRaise(v.id, k.Condition, errhandler.Medium, "over limit: "+why+

@@ -33,6 +33,21 @@ func recoveriesEnded(t *testing.T, n *testNode, outcome string) float64 {
 	return 0
 }
 
+// hangingRunner starts a node whose monitor finds a silent runner after 3
+// s and recovers it after 2 unhealthy checks, and a runner that hangs right
+// after Ready; it returns once the runner is Ready.
+func hangingRunner(t *testing.T, mods ...func(*actors.NodeConfig)) (*testNode, *clock.Fake, *healthChecks, string) {
+	t.Helper()
+	n, fc, checks := healthNode(t, health.Config{Interval: time.Second, HeartbeatGrace: time.Second,
+		HeartbeatLimit: 3 * time.Second, UnhealthyChecks: 2}, mods...)
+	id, err := n.SpawnRunner(ctxT(t), builtin("--fault", "hang"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
+	return n, fc, checks, id
+}
+
 // escalatedRecovery starts a node whose error policy escalates the
 // unhealthy kind, and a runner that hangs right after Ready; it steps the
 // monitor's checks until its recovery asked for the forced restart, which
@@ -43,13 +58,7 @@ func escalatedRecovery(t *testing.T, mods ...func(*actors.NodeConfig)) (*testNod
 		c.ErrorPolicy.Rules = []errhandler.Rule{{Name: "test: unhealthy escalates", Kind: errhandler.KindUnhealthy,
 			Severity: errhandler.Critical, Action: errhandler.Escalate, Reason: "the forced restart is escalated: the runner is retired"}}
 	}}, mods...)
-	n, fc, checks := healthNode(t, health.Config{Interval: time.Second, HeartbeatGrace: time.Second,
-		HeartbeatLimit: 3 * time.Second, UnhealthyChecks: 2}, mods...)
-	id, err := n.SpawnRunner(ctxT(t), builtin("--fault", "hang"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
+	n, fc, checks, id := hangingRunner(t, mods...)
 	for i := 0; ; i++ {
 		if i == 30 {
 			t.Fatal("no forced restart within 30 checks")
@@ -133,13 +142,7 @@ func TestHealthRecoveryOfAForgottenRunnerIsCounted(t *testing.T) {
 // "failure") was announced by no RunnerStopped, so the runner was called
 // "retired: the error policy escalated its failure" (state gone).
 func TestHealthRecoveryOfAStoppedRunnerIsCancelled(t *testing.T) {
-	n, fc, checks := healthNode(t, health.Config{Interval: time.Second, HeartbeatGrace: time.Second,
-		HeartbeatLimit: 3 * time.Second, UnhealthyChecks: 2})
-	id, err := n.SpawnRunner(ctxT(t), builtin("--fault", "hang"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
+	n, fc, checks, id := hangingRunner(t)
 	for i := 0; ; i++ {
 		if i == 30 {
 			t.Fatal("no recovery within 30 checks")

@@ -266,8 +266,17 @@ func (m *nodeMetrics) forget(id string) {
 	m.cpu.DeletePartialMatch(prometheus.Labels{"runner": id})
 }
 
+// The reason labels of exo_tasks_rejected_total that only Node.Submit
+// gives (the gateway's are exported below).
+const (
+	rejectQueueFull    = "queue_full"
+	rejectNotAvailable = "runner_not_available"
+	rejectUnknown      = "unknown_runner"
+	rejectNoAnswer     = "no_answer"
+)
+
 // rejectReasons are the reason labels of exo_tasks_rejected_total.
-var rejectReasons = []string{"queue_full", "runner_not_available", "unknown_runner", "invalid_task", "shutting_down", "no_answer", RejectGatewayLimit}
+var rejectReasons = []string{rejectQueueFull, rejectNotAvailable, rejectUnknown, RejectInvalidTask, RejectShuttingDown, rejectNoAnswer, RejectGatewayLimit}
 
 // Reasons a gateway gives RejectedSubmit for its own refusals of a remote
 // Submit, before Node.Submit.
@@ -301,18 +310,18 @@ func (m *nodeMetrics) reject(err error) {
 	if err == nil {
 		return
 	}
-	reason := "no_answer" // the node did not answer in time, or the caller's ctx ended
+	reason := rejectNoAnswer // the node did not answer in time, or the caller's ctx ended
 	switch {
 	case errors.Is(err, ErrQueueFull):
-		reason = "queue_full"
+		reason = rejectQueueFull
 	case errors.Is(err, ErrRunnerNotAvailable):
-		reason = "runner_not_available"
+		reason = rejectNotAvailable
 	case errors.Is(err, ErrUnknownRunner):
-		reason = "unknown_runner"
+		reason = rejectUnknown
 	case errors.Is(err, ErrInvalidTask):
-		reason = "invalid_task"
+		reason = RejectInvalidTask
 	case errors.Is(err, ErrShuttingDown):
-		reason = "shutting_down"
+		reason = RejectShuttingDown
 	}
 	m.rejected.WithLabelValues(reason).Inc()
 }

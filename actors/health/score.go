@@ -194,19 +194,20 @@ func (c Config) process(in Inputs) (float64, string) {
 // two parts take at most half the process weight off a score (0.4 × 0.5
 // with the default weights), so a runner past
 // both may still be healthy: the monitor raises ConditionOverLimit for
-// it.
-func (c Config) OverLimit(in Inputs) (string, bool) {
+// it. memory says the RSS is among what is over.
+func (c Config) OverLimit(in Inputs) (why string, memory, over bool) {
 	if !in.Alive || in.Zombie {
-		return "", false
+		return "", false, false
 	}
-	var over []string
+	var parts []string
 	if c.RSSLimit > 0 && in.RSS >= c.RSSLimit {
-		over = append(over, fmt.Sprintf("RSS %s at or over its limit of %s", mib(in.RSS), mib(c.RSSLimit)))
+		memory = true
+		parts = append(parts, fmt.Sprintf("RSS %s at or over its limit of %s", mib(in.RSS), mib(c.RSSLimit)))
 	}
 	if c.CPULimit > 0 && in.CPU >= 2*c.CPULimit {
-		over = append(over, fmt.Sprintf("CPU %.2f cores at or over twice its limit of %.2f", in.CPU, c.CPULimit))
+		parts = append(parts, fmt.Sprintf("CPU %.2f cores at or over twice its limit of %.2f", in.CPU, c.CPULimit))
 	}
-	return strings.Join(over, "; "), len(over) > 0
+	return strings.Join(parts, "; "), memory, len(parts) > 0
 }
 
 // mib is a byte count in MiB, one decimal.
