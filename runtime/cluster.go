@@ -150,14 +150,24 @@ type memberConn struct {
 	// drained: how long a drained member drained before its connection
 	// closed.
 	drained time.Duration
-	// noted: its connection ended on its node's shutdown note (the node
-	// said it shut down: a graceful leave), not lost (a kill -9, a
-	// partition, a heartbeat unanswered). Set by suspect, under cc.mu.
-	noted bool
-	// faulted: its connection ended on the note of a node that shut
-	// itself down over a node-wide fault (not noted: no planned leave).
-	faulted bool
+	// ended: how its connection ended, set once by suspect, under cc.mu.
+	ended connEnd
 }
+
+// connEnd is how a member's connection ended.
+type connEnd int
+
+const (
+	// connLost: lost (a kill -9, a partition, a heartbeat unanswered), or
+	// not ended yet.
+	connLost connEnd = iota
+	// connNoted: on its node's shutdown note (the node said it shut down:
+	// a graceful leave).
+	connNoted
+	// connFaulted: on the note of a node that shut itself down over a
+	// node-wide fault: no planned leave.
+	connFaulted
+)
 
 type clusterRunner struct {
 	id, kind   string
@@ -865,12 +875,11 @@ func (cc *ClusterClient) suspect(mc *memberConn, err error) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	now := time.Now()
-	if mc.state != memberLost && !mc.noted && !mc.faulted {
-		var note *nodeShutDown
-		if errors.As(err, &note) {
-			// A node that shut itself down over a fault left on no
-			// one's request: no planned leave.
-			mc.noted, mc.faulted = !note.fault, note.fault
+	var note *nodeShutDown
+	if mc.state != memberLost && mc.ended == connLost && errors.As(err, &note) {
+		mc.ended = connNoted
+		if note.fault {
+			mc.ended = connFaulted // it shut itself down over a fault: on no one's request
 		}
 	}
 	switch mc.state {
@@ -912,7 +921,7 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 	// whose connection closed on its shutdown note as its drain began
 	// (leaving-cut: an idle node drains at once) "declared dead", its
 	// runners' backoff counted (a review).
-	planned := mc.noted
+	planned := mc.ended == connNoted
 	if mc.state == memberLost || cc.closing || !cc.memberToLocked(mc, memberLost) {
 		cc.mu.Unlock()
 		return

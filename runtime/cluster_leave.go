@@ -171,10 +171,10 @@ func leftWhy(mc *memberConn, now time.Time) string {
 // closedHow says how a leaving member's connection ended: closed by its
 // node's shutdown note, or lost (cut before the drain ended). Under cc.mu.
 func closedHow(mc *memberConn) string {
-	switch {
-	case mc.noted:
+	switch mc.ended {
+	case connNoted:
 		return "closed"
-	case mc.faulted:
+	case connFaulted:
 		return "closed as its node shut itself down over a node-wide fault (no planned leave)"
 	}
 	return "was lost (not closed by its node's shutdown)"
