@@ -282,8 +282,16 @@ func readyDecision(info RunnerInfo) (bool, error) {
 			// StopRunner (or the node's shutdown) cancelled it.
 			why = "its restart (" + d.String() + ") was cancelled: the runner was stopped, or the node is shutting down"
 		}
+		// The record's text, not LastError: LastError is the status's
+		// message, without the failure's advice, and WaitReady said the
+		// advice or not by whether the runner had failed before it looked
+		// (a built-in runner that is no runner: a clean-clone CI).
+		what := info.LastError
+		if m := info.LastRecord.Message; m != "" {
+			what = m
+		}
 		return true, fmt.Errorf("%w: runner %s failed and will not come back (%w: %s): %s; fix what failed, then spawn a new runner",
-			ErrRunnerFailed, info.ID, ErrRunnerNotAvailable, why, info.LastError)
+			ErrRunnerFailed, info.ID, ErrRunnerNotAvailable, why, what)
 	case st == StatusFailed:
 		return true, fmt.Errorf("%w: runner %s failed and is not Ready: %s (the error policy's decision is not known yet: call WaitReady again to wait for a restart)", ErrRunnerFailed, info.ID, info.LastError)
 	case st == StatusShutdown || st == StatusShuttingDown:
