@@ -15,6 +15,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/actors/membership"
 	"github.com/exo-actors/exo-actors/actors/placement"
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 )
 
 // ErrNoPlacement is wrapped by SpawnRunner's error (and by the reason of a
@@ -324,7 +325,9 @@ var _ Node = (*ClusterClient)(nil)
 // gateway and returns a client that follows the cluster until Close. It
 // fails when no member with a gateway answers within ctx (default 10s),
 // and at once for a bad ClusterConfig, Dial options included (ones the
-// process's client endpoint, started by its first Dial, cannot serve).
+// process's client endpoint, started by its first Dial, cannot serve):
+// that error wraps ErrInvalidConfig (and, for ClusterConfig.Dial, also
+// ErrInvalidRequest, as Dial's does), and names the field.
 func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error) {
 	if cfg.Poll <= 0 {
 		cfg.Poll = 100 * time.Millisecond
@@ -336,17 +339,17 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 	if cfg.Provider != "" {
 		p, err := membership.ParseProvider(cfg.Provider)
 		if err != nil {
-			return nil, err
+			return nil, errjoin.Tag(ErrInvalidConfig, fmt.Errorf("ClusterConfig.Provider: %w", err))
 		}
 		prov = p
 	}
 	mcfg := membership.Config{Cluster: cfg.Cluster, Provider: prov, Peers: cfg.Peers, EtcdEndpoints: cfg.EtcdEndpoints,
 		EtcdBaseKey: cfg.EtcdBaseKey, Refresh: cfg.Refresh, GoAPI: true}
 	if cfg.Cluster == "" {
-		return nil, errors.New("ClusterConfig.Cluster is empty: name the cluster the nodes joined (their --cluster)")
+		return nil, errjoin.Tag(ErrInvalidConfig, errors.New("ClusterConfig.Cluster is empty: name the cluster the nodes joined (their --cluster)"))
 	}
 	if err := membership.CheckQuery(mcfg); err != nil {
-		return nil, fmt.Errorf("bad ClusterConfig: %w", err)
+		return nil, errjoin.Tag(ErrInvalidConfig, fmt.Errorf("bad ClusterConfig: %w", err))
 	}
 	// What no member can change fails now: every member's Dial would fail
 	// the same way, in silence (join retries at each poll), until ctx
@@ -357,11 +360,11 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 		err = endpointMismatch(&o)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("dial cluster %s: ClusterConfig.Dial: %w", cfg.Cluster, err)
+		return nil, errjoin.Tag(ErrInvalidConfig, errjoin.Tag(ErrInvalidRequest, fmt.Errorf("dial cluster %s: ClusterConfig.Dial: %w", cfg.Cluster, err)))
 	}
 	eh, err := errhandler.New(toErrorPolicy(cfg.Policy))
 	if err != nil {
-		return nil, err
+		return nil, errjoin.Tag(ErrInvalidConfig, fmt.Errorf("ClusterConfig.Policy: %w", err))
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -29,6 +30,8 @@ func TestDialClusterBadInput(t *testing.T) {
 		// (it waited out the ctx, "no member with a gateway yet").
 		{"bad dial option", exo.ClusterConfig{Cluster: "c", Peers: []string{"127.0.0.1:7001"},
 			Dial: []exo.DialOption{exo.WithHeartbeat(time.Second, time.Second)}}, "ClusterConfig.Dial: heartbeat 1s, lost after 1s"},
+		{"bad policy rule", exo.ClusterConfig{Cluster: "c", Peers: []string{"127.0.0.1:7001"},
+			Policy: exo.ErrorPolicy{Rules: []exo.Rule{{Name: "r", Action: exo.ActionRetry}}}}, `ClusterConfig.Policy: invalid error policy rule "r": Severity is not set`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,6 +43,15 @@ func TestDialClusterBadInput(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("error %q: want one line containing %q", err, tt.want)
+			}
+			// A host tells its own mistake from a cluster down by the
+			// sentinel, as New's and Dial's errors let it (a review: they
+			// wrapped none).
+			if !errors.Is(err, exo.ErrInvalidConfig) {
+				t.Errorf("error %q: want it to wrap ErrInvalidConfig", err)
+			}
+			if len(tt.cfg.Dial) > 0 && !errors.Is(err, exo.ErrInvalidRequest) {
+				t.Errorf("error %q: a bad Dial option wraps ErrInvalidRequest, as Dial's error does", err)
 			}
 			// A config that passed the checks would wait out DialCluster's
 			// 10 s default for an answer: 5 s tells the two apart and leaves

@@ -130,7 +130,7 @@ func TestNewRefusesBadRulesAsInvalidConfig(t *testing.T) {
 		want string
 	}{
 		{exo.Rule{Kind: exo.FailureKind("exit_nonzero"), Severity: exo.SeverityHigh, Action: exo.ActionRetry}, "without a Name: name every rule"},
-		{exo.Rule{Name: "mine", Action: exo.ActionRetry}, `rule "mine": Severity is Severity(0): set one of LOW, MEDIUM, HIGH, CRITICAL (SeverityLow … SeverityCritical in Go)`},
+		{exo.Rule{Name: "mine", Action: exo.ActionRetry}, `rule "mine": Severity is not set: set one of LOW, MEDIUM, HIGH, CRITICAL (SeverityLow … SeverityCritical in Go)`},
 		{exo.Rule{Name: "mine", Severity: exo.SeverityHigh, Action: exo.ActionForceCleanup}, "Action FORCE_CLEANUP needs Then, what follows the cleanup"},
 		{exo.Rule{Name: "mine", Severity: exo.SeverityHigh, Action: exo.ActionRetry, Then: exo.ActionSkip}, "Then is only for Action FORCE_CLEANUP"},
 	} {

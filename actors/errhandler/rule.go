@@ -210,6 +210,10 @@ func (r Rule) validate() error {
 	switch {
 	case r.Name == "":
 		return fmt.Errorf("%w without a Name: name every rule (decisions, records and alerts quote it)", ErrInvalidRule)
+	case r.Severity == 0: // not "Severity is Severity(0)"
+		return bad("Severity is not set: set one of LOW, MEDIUM, HIGH, CRITICAL (SeverityLow … SeverityCritical in Go)")
+	case r.Action == 0:
+		return bad("Action is not set: set one of RETRY, SKIP, FORCE_CLEANUP, ESCALATE (ActionRetry … ActionEscalate in Go)")
 	case r.Severity < Low || r.Severity > Critical:
 		return bad("Severity is %s: set one of LOW, MEDIUM, HIGH, CRITICAL (SeverityLow … SeverityCritical in Go)", r.Severity)
 	case r.Action < Retry || r.Action > Escalate:
