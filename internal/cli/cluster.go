@@ -54,11 +54,11 @@ func (f *clusterFlags) register(fs *pflag.FlagSet, member bool) {
 }
 
 func (f *clusterFlags) config() (membership.Config, error) {
-	if f.cluster == "" {
+	if strings.TrimSpace(f.cluster) == "" {
 		if f.member {
-			return membership.Config{}, usageErrorf("--cluster is required: name the cluster to join")
+			return membership.Config{}, requiredFlag(f.fs, "cluster", "name the cluster to join")
 		}
-		return membership.Config{}, usageErrorf("--cluster is required: name the cluster (the --cluster its members were started with)")
+		return membership.Config{}, requiredFlag(f.fs, "cluster", "name the cluster (the --cluster its members were started with)")
 	}
 	p, err := membership.ParseProvider(f.provider)
 	if err != nil {
@@ -106,7 +106,7 @@ func newClusterMemberCmd(e *env) *cobra.Command {
 				return err
 			}
 			if name == "" {
-				return usageErrorf("--name is required: name this node")
+				return requiredFlag(cmd.Flags(), "name", "name this node")
 			}
 			cfg.NodeName, cfg.Kinds, cfg.Gateway = name, kinds, gateway
 			cfg.CheckInterval, cfg.EvictAfter, cfg.Refresh = checkInterval, evictAfter, refresh

@@ -23,6 +23,7 @@ func TestClusterCommandErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"cluster", "status"}, ExitUsage, "--cluster is required"},
+		{[]string{"cluster", "status", "--cluster", " "}, ExitUsage, `--cluster " " is empty (a variable that expanded to nothing?): name the cluster`},
 		{[]string{"cluster", "status", "--cluster", "c", "--cluster-provider", "zookeeper"}, ExitUsage, `unknown cluster provider "zookeeper"`},
 		{[]string{"cluster", "status", "--cluster", "c"}, ExitUsage, "automanaged needs the peers' HTTP addresses"},
 		{[]string{"cluster", "status", "--cluster", "c", "--cluster-peers", "nohost"}, ExitUsage, `bad peer "nohost"`},

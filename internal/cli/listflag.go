@@ -84,6 +84,18 @@ func emptyOffFlag(fs *pflag.FlagSet) error {
 	return err
 }
 
+// requiredFlag is the usage error of a required flag that has no value:
+// given empty (`--addr "$ADDR"` with ADDR unset) it says so, as
+// emptyOffFlag does; before, it said "--addr is required" to an operator
+// who had given it (a review). want says what to give, e.g. "give the
+// node's HTTP address, e.g. --addr 127.0.0.1:9464".
+func requiredFlag(fs *pflag.FlagSet, name, want string) error {
+	if fs != nil && fs.Changed(name) {
+		return usageErrorf("--%s %q is empty (a variable that expanded to nothing?): %s", name, fs.Lookup(name).Value.String(), want)
+	}
+	return usageErrorf("--%s is required: %s", name, want)
+}
+
 // flagLike refuses a flag value that begins with '-': pflag takes the next
 // argument as the value, so an unquoted variable that expanded to nothing
 // swallowed the flag after it. what names the value wanted ("an address"),

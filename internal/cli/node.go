@@ -63,11 +63,11 @@ func newNodeCmd(e *env) *cobra.Command {
 			if err := o.checkHTTP(); err != nil { // node_http.go
 				return err
 			}
-			if o.config == "" {
-				return usageErrorf("--config FILE is required: a JSON file naming the runner kinds this node may start (see docs/remote.md)")
+			if strings.TrimSpace(o.config) == "" {
+				return requiredFlag(cmd.Flags(), "config", "give a JSON file naming the runner kinds this node may start (see docs/remote.md), e.g. --config node.json")
 			}
 			if o.name == "" {
-				return usageErrorf("--name is required: the node's name, e.g. --name node-a")
+				return requiredFlag(cmd.Flags(), "name", "give the node's name, e.g. --name node-a")
 			}
 			if !nodeNameRE.MatchString(o.name) {
 				// Names show in logs, reports, metrics labels and the

@@ -207,7 +207,8 @@ func TestNodeUsageErrors(t *testing.T) {
 		// as its certificate's own checks are (before: no "node a:").
 		{[]string{"node", "--name", "a", "--config", good, "--tls-ca", a.CA, "--tls-cert", a.Cert, "--tls-key", b.Key},
 			"exo-actors: node a: TLS certificate " + a.Cert + " / key " + b.Key + ": tls: private key does not match public key: the key is not the one"},
-		{[]string{"node", "--name", "a"}, "--config FILE is required"},
+		{[]string{"node", "--name", "a"}, "--config is required"},
+		{[]string{"node", "--name", "a", "--config", ""}, `--config "" is empty (a variable that expanded to nothing?)`},
 		{[]string{"node", "--config", good}, "--name is required"},
 		{[]string{"node", "--name", "bad name!", "--config", good}, `--name "bad name!": want 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. --name node-a)`},
 		{[]string{"node", "--name", "a", "--config", filepath.Join(dir, "missing.json")}, "no such file"},

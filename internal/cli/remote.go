@@ -401,8 +401,8 @@ outcomes and reasons, says there is nothing to clean up there, and exits
 1 only if tasks failed.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if r.kind == "" {
-				return usageErrorf("--kind is required: one of the kinds in the nodes' config")
+			if strings.TrimSpace(r.kind) == "" {
+				return requiredFlag(cmd.Flags(), "kind", "give one of the kinds in the nodes' config")
 			}
 			if r.tasks < 1 {
 				return usageErrorf("--tasks %d: want at least 1 task to run across the nodes", r.tasks)

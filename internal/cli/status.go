@@ -39,8 +39,8 @@ func newStatusCmd(e *env) *cobra.Command {
 			"docs/operations.md).",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.addr == "" {
-				return usageErrorf("--addr is required: the node's HTTP address, e.g. --addr 127.0.0.1:9464")
+			if strings.TrimSpace(o.addr) == "" {
+				return requiredFlag(cmd.Flags(), "addr", "give the node's HTTP address, e.g. --addr 127.0.0.1:9464")
 			}
 			addr, err := statusAddr(o.addr) // status_addr.go
 			if err != nil {

@@ -96,6 +96,8 @@ func TestStatusErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"status"}, ExitUsage, "--addr is required"},
+		// Given empty, not "required" (a review: the operator gave it).
+		{[]string{"status", "--addr", ""}, ExitUsage, `--addr "" is empty (a variable that expanded to nothing?): give the node's HTTP address`},
 		{[]string{"status", "--addr", "9464"}, ExitUsage, `--addr: HTTP address "9464": want host:port`},
 		{[]string{"status", "--addr", dead}, ExitFailure, "cannot reach http://" + dead + "/status"},
 		{[]string{"status", "--addr", dead}, ExitFailure, "(is a node serving HTTP there? start one with exo-actors node --http " + dead + " (or exo-actors demo --http " + dead + "))"},
