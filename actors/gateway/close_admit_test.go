@@ -20,7 +20,8 @@ import (
 // (fwd.Add) concurrently with Close's fwd.Wait: a data race (reviewer's
 // loop of 800 Closes under -race) and a possible "WaitGroup is reused
 // before previous Wait has returned" panic; with the hook holding the
-// submit until Close has begun, the client got GwSubmitted.
+// submit until Close has begun, the client got GwSubmitted. The task
+// counts once: not as a refused submit too.
 func TestCloseRefusesASubmitItRacedWith(t *testing.T) {
 	held, release := make(chan struct{}), make(chan struct{})
 	var fired bool
@@ -47,6 +48,11 @@ func TestCloseRefusesASubmitItRacedWith(t *testing.T) {
 	close(release) // sole sender: the test goroutine
 	wantError(t, f.next(t), 3, actors.ErrShuttingDown, "closes its gateway")
 	<-closed
+	// The node took the task: it counts once, as a cancelled task, not
+	// also as a refused submit (it counted twice before).
+	if got := rejected(t, f, "shutting_down"); got != 0 {
+		t.Errorf("exo_tasks_rejected_total{reason=shutting_down} %v, want 0: the node took this task", got)
+	}
 }
 
 // TestCloseWhileSubmittingStress: gateways on one live node, each closed

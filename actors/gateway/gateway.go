@@ -1370,7 +1370,8 @@ func (a *gatewayActor) submit(ctx actor.Context, cctx context.Context, s *sessio
 			_, _ = g.cfg.Node.Cancel(cctx, runnerID, spec.ID)
 			cancel()
 		})
-		g.cfg.Node.RejectedSubmit(actors.RejectShuttingDown)
+		// Not a RejectedSubmit: the node took it, and it counts once, as
+		// a task that ended cancelled (it counted twice before).
 		a.reply(ctx, errMsg(callID, fmt.Errorf("%w: node %s closes its gateway; task %q was cancelled", actors.ErrShuttingDown, g.cfg.Name, spec.ID)))
 		return
 	}
