@@ -893,7 +893,9 @@ func (m *healthMonitor) levelAlerts(v *runnerView, s health.Score, now time.Time
 
 // limitAlert keeps the over_limit alert in step with a runner's memory and
 // CPU (health.Config.OverLimit): raised while a live runner is past a
-// limit, resolved when it is back under or not live. Its score alone may
+// limit, resolved when it is clearly back under (health.Config.BackUnder:
+// under 90% of the threshold, so a runner that hovers at its limit does
+// not raise and resolve it at every check) or not live. Its score alone may
 // leave the runner healthy (memory and CPU take at most half the process
 // weight off it, 0.2 with the default weights): an
 // SRE's trial saw a runner at three times its rss_limit scored 0.9 healthy,
@@ -916,6 +918,9 @@ func (m *healthMonitor) limitAlert(v *runnerView, in health.Inputs, live bool, s
 		m.emitRaise(v.id, k.Condition, errhandler.Medium, "over limit: "+why+
 			fmt.Sprintf(" (it lowers the score by at most %.3g and restarts nothing: %s, or raise HealthSettings.RSSLimit or CPULimit, node config health.rss_limit or health.cpu_limit, if the runner needs that much)", most, find), s.Value, now)
 		return
+	}
+	if live && !m.cfg.BackUnder(in) {
+		return // between the limit and 90% of it: held if raised, not raised
 	}
 	m.resolve(k, now)
 }

@@ -124,3 +124,69 @@ func TestHealthOverLimitAlertNamesTheWeight(t *testing.T) {
 		t.Fatalf("alerts: %+v; want an over_limit first, its reason beginning %q", alerts, want)
 	}
 }
+
+// TestOverLimitHysteresis: a held over_limit alert resolves only once the
+// runner is clearly back under (RSS under 90% of RSSLimit), and one under
+// the limit raises none: a runner that hovers at its limit (filled to it,
+// trimmed, filled again) does not raise and resolve the alert at every
+// check, each a webhook call and two log lines (a review).
+func TestOverLimitHysteresis(t *testing.T) {
+	const limit = 100 << 20
+	var mu sync.Mutex
+	rss := uint64(limit)
+	read := func(pid int) (health.ProcStat, error) {
+		ps, err := health.ReadProc(pid)
+		mu.Lock()
+		ps.RSS = rss
+		mu.Unlock()
+		return ps, err
+	}
+	setRSS := func(b uint64) {
+		mu.Lock()
+		rss = b
+		mu.Unlock()
+	}
+	n, fc, checks := healthNode(t, health.Config{Interval: time.Second, RSSLimit: limit}, actors.WithProcReaderForTest(read))
+	id := readyRunner(t, n)
+	states := func() []actors.AlertState {
+		var out []actors.AlertState
+		for _, a := range healthAlerts(n.rec.snapshot(), id) {
+			if a.Condition == health.ConditionOverLimit {
+				out = append(out, a.State)
+			}
+		}
+		return out
+	}
+	want := func(what string, w ...actors.AlertState) {
+		t.Helper()
+		if got := states(); strings.Join(alertStates(got), ",") != strings.Join(alertStates(w), ",") {
+			t.Fatalf("%s: over_limit alerts %v, want %v", what, got, w)
+		}
+	}
+	for _, rs := range []uint64{limit, 99 << 20, limit, 95 << 20, 91 << 20} {
+		setRSS(rs)
+		step(t, fc, checks, time.Second)
+		step(t, fc, checks, time.Second)
+	}
+	want("at the limit, then between 90% and it", actors.AlertFiring)
+	setRSS(89 << 20)
+	step(t, fc, checks, time.Second)
+	step(t, fc, checks, time.Second)
+	want("under 90% of the limit", actors.AlertFiring, actors.AlertResolved)
+	setRSS(95 << 20)
+	step(t, fc, checks, time.Second)
+	step(t, fc, checks, time.Second)
+	want("between 90% and the limit, not held", actors.AlertFiring, actors.AlertResolved)
+	setRSS(limit)
+	step(t, fc, checks, time.Second)
+	step(t, fc, checks, time.Second)
+	want("at the limit again", actors.AlertFiring, actors.AlertResolved, actors.AlertFiring)
+}
+
+func alertStates(s []actors.AlertState) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = string(v)
+	}
+	return out
+}

@@ -210,6 +210,27 @@ func (c Config) OverLimit(in Inputs) (why string, memory, over bool) {
 	return strings.Join(parts, "; "), memory, len(parts) > 0
 }
 
+// ClearMargin is how far under its firing threshold a runner's memory and
+// CPU must fall before the over_limit alert resolves (BackUnder): RSS
+// under 0.9 × RSSLimit, CPU under 0.9 × twice CPULimit. Without it, a
+// runner that hovers at its limit (a cache that fills to it and is
+// trimmed) raised and resolved the alert at every check, each a webhook
+// call and two log lines.
+const ClearMargin = 0.9
+
+// BackUnder says whether a runner's memory and CPU are both clearly under
+// the thresholds of OverLimit (by ClearMargin), or its process is not
+// live: the monitor resolves a held over_limit alert only then.
+func (c Config) BackUnder(in Inputs) bool {
+	if !in.Alive || in.Zombie {
+		return true
+	}
+	if c.RSSLimit > 0 && float64(in.RSS) >= ClearMargin*float64(c.RSSLimit) {
+		return false
+	}
+	return c.CPULimit <= 0 || in.CPU < ClearMargin*2*c.CPULimit
+}
+
 // mib is a byte count in MiB, one decimal.
 func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
