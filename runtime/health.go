@@ -65,7 +65,7 @@ type HealthSettings struct {
 	HeartbeatLimit time.Duration
 	// RSSLimit is the resident memory (bytes) at which the memory part of
 	// the process component reaches 0; 0 turns the memory part off. A live
-	// runner at or over it raises the MEDIUM "over_limit" alert; it
+	// runner at or over it raises the MEDIUM "over_limit" alert (resolved under 90% of it); it
 	// restarts nothing, and memory and CPU together take at most half of
 	// Weights.Process (0.2 by default) off a score, so such a runner can
 	// stay healthy.
