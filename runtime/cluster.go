@@ -1039,15 +1039,22 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 			t.feed.Fail(why, now)
 		}
 	}
-	var retry, rest []*clusterTask
+	var retry, rest, again []*clusterTask
 	for _, t := range tasks {
-		if t.t.Retryable && t.h.Attempt() < 2 {
+		switch {
+		case t.t.Retryable && t.h.Attempt() < 2:
 			retry = append(retry, t)
-		} else {
+		case t.t.Retryable:
+			again = append(again, t)
+		default:
 			rest = append(rest, t)
 		}
 	}
 	fail(rest, reason)
+	// A Retryable task lost a second time says so: its Reason read as if
+	// it had not been Retryable (a rolling restart's trial: a task moved
+	// off the first node and then lost with the second).
+	fail(again, reason+"; not resubmitted again: a Retryable task is resubmitted once, and this was its attempt 2")
 	giveUp := func(why string) {
 		cc.mu.Lock()
 		r.state = runnerGone

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/actors/membership"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -121,5 +122,41 @@ func TestClusterLostMemberTakesTasks(t *testing.T) {
 	}
 	if cc.badTransitions != 0 {
 		t.Errorf("%d bad transitions", cc.badTransitions)
+	}
+}
+
+// TestClusterRetryableLostTwiceSaysSo: a Retryable task at attempt 2 whose
+// member is lost ends Failed saying it was resubmitted once already; a
+// plain task's reason says nothing of it. Before, both read the same, as if
+// the Retryable one had not been Retryable (a rolling restart's trial: a
+// task moved off the first node and lost with the second).
+func TestClusterRetryableLostTwiceSaysSo(t *testing.T) {
+	a := &memberConn{m: membership.Member{ID: "ma", NodeName: "a"}, c: goneClient(), state: memberSuspect}
+	cc := noteClient(t, 0, a)
+	eh, err := errhandler.New(toErrorPolicy(ErrorPolicy{Rules: []Rule{{Name: "lost-stays-lost", Kind: FailureNodeLost,
+		Severity: SeverityHigh, Action: ActionEscalate}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc.eh, cc.ctx, cc.dead = eh, t.Context(), map[string]bool{}
+	cc.follow("gen-1", a.m)
+	task := func(id string, retryable, retried bool) *clusterTask {
+		h, feed := actors.NewTaskFeed("gen-1", id)
+		if retried {
+			feed.Retry("its first node left")
+		}
+		ct := &clusterTask{t: Task{ID: id, Retryable: retryable}, runnerID: "gen-1", feed: feed, h: h}
+		cc.tasks[ct] = struct{}{}
+		return ct
+	}
+	twice, plain := task("twice", true, true), task("plain", false, false)
+	cc.declareLost(a, "test", false)
+	cc.wg.Wait()
+	const said = "not resubmitted again: a Retryable task is resubmitted once, and this was its attempt 2"
+	if o := twice.h.Outcome(); o == nil || o.Status != exov1.TaskStatus_TASK_STATUS_FAILED || !strings.Contains(o.Reason, said) {
+		t.Errorf("Retryable task at attempt 2: outcome %+v; want Failed, saying %q", o, said)
+	}
+	if o := plain.h.Outcome(); o == nil || o.Status != exov1.TaskStatus_TASK_STATUS_FAILED || strings.Contains(o.Reason, "resubmitted") {
+		t.Errorf("plain task: outcome %+v; want Failed, its reason not about resubmission", o)
 	}
 }
