@@ -3,11 +3,12 @@ package runtime_test
 import (
 	"context"
 	"errors"
-	"net"
 	"testing"
 	"time"
 
 	exo "github.com/exo-actors/exo-actors/runtime"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 // TestDialClusterFrozenEtcdEndsWithItsCtx: a DialCluster whose etcd
@@ -18,33 +19,11 @@ import (
 // returned after 3 s for a ctx of 300 ms, and a ClusterClient's poller
 // (reads bounded by 500 ms) and Close were held as long.
 func TestDialClusterFrozenEtcdEndsWithItsCtx(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	var conns []net.Conn // the accept loop's until done is closed
-	go func() {          // owner: this test's cleanup, which waits on done
-		defer close(done) // sole sender: this accept loop
-		for {
-			c, err := lis.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	t.Cleanup(func() {
-		lis.Close()
-		<-done
-		for _, c := range conns {
-			c.Close()
-		}
-	})
+	frozen := testutil.AcceptAndHold(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	cc, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: "c", Provider: "etcd", EtcdEndpoints: []string{lis.Addr().String()}})
+	cc, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: "c", Provider: "etcd", EtcdEndpoints: []string{frozen}})
 	took := time.Since(start)
 	if err == nil {
 		cc.Close()

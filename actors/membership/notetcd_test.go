@@ -3,7 +3,6 @@ package membership
 import (
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -107,45 +106,13 @@ func TestEtcdRefusedSaysSo(t *testing.T) {
 	}
 }
 
-// acceptAndHold listens on loopback and accepts every connection, reading
-// and answering nothing, as a frozen (SIGSTOP) etcd's kernel does; the
-// connections and the listener are closed at the end of the test.
-func acceptAndHold(t *testing.T) string {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	// conns belong to the accept loop until done is closed.
-	var conns []net.Conn
-	go func() { // owner: this test's cleanup, which waits on done
-		defer close(done) // sole sender: this accept loop
-		for {
-			c, err := lis.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	t.Cleanup(func() {
-		lis.Close()
-		<-done
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return lis.Addr().String()
-}
-
 // TestEtcdThatAcceptsButDoesNotAnswer: an etcd frozen by SIGSTOP (the
 // kernel still accepts its connections) was reported as if etcd did not
 // run, "start etcd or fix --etcd-endpoints" (an operator's trial); the
 // error now says that the endpoint accepted the connection and answered
 // nothing, within how long, and what to check.
 func TestEtcdThatAcceptsButDoesNotAnswer(t *testing.T) {
-	frozen := acceptAndHold(t)
+	frozen := testutil.AcceptAndHold(t)
 	_, err := checkEtcd(Config{EtcdEndpoints: []string{frozen}, EtcdDialTimeout: 300 * time.Millisecond})
 	want := "etcd at " + frozen + " accepted the connection but did not answer within 300ms (" + frozen +
 		": context deadline exceeded, and no answer to HTTP GET /version within 1s more): etcd may be frozen (e.g. SIGSTOP) or overloaded; check its process (kill -CONT resumes a stopped one) and its health (etcdctl endpoint health), or fix --etcd-endpoints"

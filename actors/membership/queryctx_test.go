@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/exo-actors/exo-actors/internal/testutil"
 )
 
 // TestQueryStatusEtcdHonoursCtx: a status read of an etcd that accepts and
@@ -13,7 +15,7 @@ import (
 // poller reads with a 500 ms bound (readTimeout), and its Close and
 // DialCluster's ctx wait for the read.
 func TestQueryStatusEtcdHonoursCtx(t *testing.T) {
-	frozen := acceptAndHold(t)
+	frozen := testutil.AcceptAndHold(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -25,7 +25,7 @@ import (
 // Stop waited for it after the member had left, past its ctx.
 func TestStopHonoursCtxDuringACheck(t *testing.T) {
 	port := testutil.ReservePorts(t, 1)[0]
-	silent := acceptAndHold(t)
+	silent := testutil.AcceptAndHold(t)
 	clk := clock.NewFake(time.Now())
 	logger := logrus.New()
 	logger.SetLevel(logrus.PanicLevel)

@@ -131,3 +131,37 @@ func notify(ch chan struct{}) {
 	default:
 	}
 }
+
+// AcceptAndHold listens on 127.0.0.1, any port, and accepts every
+// connection, reading and answering nothing, as the kernel of a frozen
+// (SIGSTOP) server does; it returns the address. The connections and the
+// listener are closed at the end of the test, which waits for the accept
+// loop.
+func AcceptAndHold(t testing.TB) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	// conns belong to the accept loop until done is closed.
+	var conns []net.Conn
+	go func() { // owner: the test's cleanup, which waits on done
+		defer close(done) // sole sender: this accept loop
+		for {
+			c, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() {
+		lis.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return lis.Addr().String()
+}
