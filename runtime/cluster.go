@@ -641,9 +641,43 @@ func (cc *ClusterClient) pollOnce() {
 	// A frozen peer would hold each read for the provider's 2 s HTTP
 	// timeout: bound it, an unanswered peer is no answer.
 	ctx, cancel := context.WithTimeout(cc.ctx, readTimeout)
-	_ = cc.refresh(ctx) // an unreadable membership changes nothing; the next poll tries again
+	err := cc.refresh(ctx) // an unreadable membership changes no view; the next poll tries again
 	cancel()
+	if err != nil && cc.ctx.Err() == nil {
+		cc.lostWithoutView(err)
+	}
 	cc.reportInternal() // the illegal transitions refused since the last poll, outside cc.mu
+}
+
+// lostWithoutView declares lost the members whose connection has been
+// lost for longer than the bound while the membership cannot be read (no
+// peer answers, or none has a verdict), as applyView does those the view
+// still lists: without a view there is no sign they live either. Before, a
+// kill -9 of every node (or of the only peer a client was given) left
+// their tasks open and every call "not decided yet" for as long as no
+// peer answered: 11 minutes in a user's trial, until the nodes came back.
+// Such a member is lost as through a partition (not dead for good): it is
+// joined again, and reconciled, if it answers later.
+func (cc *ClusterClient) lostWithoutView(readErr error) {
+	now := time.Now()
+	var gone []*memberConn
+	var why []string
+	cc.mu.Lock()
+	if cc.closing {
+		cc.mu.Unlock()
+		return
+	}
+	for _, mc := range cc.members {
+		if (mc.state == memberSuspect || mc.state == memberDrained) && now.Sub(mc.since) > cc.bound {
+			gone = append(gone, mc)
+			why = append(why, fmt.Sprintf("its connection was lost %s ago and the membership cannot be read (every peer down, or this client cut off from the cluster): %v",
+				now.Sub(mc.since).Round(time.Millisecond), readErr))
+		}
+	}
+	cc.mu.Unlock()
+	for i, mc := range gone {
+		cc.declareLost(mc, why[i], false)
+	}
 }
 
 // refresh reads the membership once and applies it (applyView).

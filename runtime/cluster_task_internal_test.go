@@ -8,6 +8,7 @@ import (
 	"github.com/exo-actors/exo-actors/actors"
 	"github.com/exo-actors/exo-actors/actors/errhandler"
 	"github.com/exo-actors/exo-actors/actors/membership"
+	"github.com/exo-actors/exo-actors/internal/testutil"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
 
@@ -159,4 +160,48 @@ func TestClusterRetryableLostTwiceSaysSo(t *testing.T) {
 	if o := plain.h.Outcome(); o == nil || o.Status != exov1.TaskStatus_TASK_STATUS_FAILED || strings.Contains(o.Reason, "resubmitted") {
 		t.Errorf("plain task: outcome %+v; want Failed, its reason not about resubmission", o)
 	}
+}
+
+// TestClusterLostWithoutView: a member whose connection has been lost for
+// longer than the bound is declared lost when no peer answers a read of
+// the membership (every node killed, or the only peer the client was
+// given), and its open task ends; within the bound it is not. Before, it
+// stayed "not decided yet", its tasks open, for as long as no peer
+// answered (11 minutes in a user's trial).
+func TestClusterLostWithoutView(t *testing.T) {
+	a := &memberConn{m: membership.Member{ID: "ma", NodeName: "a"}, c: goneClient(), state: memberSuspect, since: time.Now()}
+	cc := noteClient(t, time.Hour, a)
+	eh, err := errhandler.New(toErrorPolicy(ErrorPolicy{Rules: []Rule{{Name: "lost-stays-lost", Kind: FailureNodeLost,
+		Severity: SeverityHigh, Action: ActionEscalate}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc.eh, cc.ctx, cc.dead, cc.http = eh, t.Context(), map[string]bool{}, newReadClient()
+	cc.mcfg = membership.Config{Cluster: "c", Provider: membership.ProviderAutomanaged, Peers: []string{testutil.DeadAddr(t)}, GoAPI: true}
+	cc.follow("gen-1", a.m)
+	h, feed := actors.NewTaskFeed("gen-1", "t1")
+	ct := &clusterTask{t: Task{ID: "t1"}, runnerID: "gen-1", feed: feed, h: h}
+	cc.tasks[ct] = struct{}{}
+
+	cc.pollOnce() // within the bound (an hour): not lost yet
+	cc.wg.Wait()
+	if o := h.Outcome(); o != nil || a.state != memberSuspect {
+		t.Fatalf("within the bound: member %s, task outcome %+v; want suspect, open", a.state, o)
+	}
+	cc.mu.Lock()
+	cc.bound = time.Millisecond
+	a.since = time.Now().Add(-time.Second)
+	cc.mu.Unlock()
+	cc.pollOnce()
+	cc.wg.Wait()
+	o := h.Outcome()
+	if a.state != memberLost || o == nil || o.Status != exov1.TaskStatus_TASK_STATUS_FAILED ||
+		!strings.Contains(o.Reason, "its connection was lost 1.") ||
+		!strings.Contains(o.Reason, "s ago and the membership cannot be read (every peer down, or this client cut off from the cluster): no member of cluster c answered at") {
+		t.Fatalf("past the bound with no peer answering: member %s, task outcome %+v; want lost, the task Failed saying why", a.state, o)
+	}
+	if cc.dead["ma"] {
+		t.Error("a member lost without a view is marked dead for good; it should be joined again if it answers")
+	}
+	t.Logf("reason: %s", o.Reason)
 }
