@@ -31,7 +31,11 @@ type ClusterConfig struct {
 	// Provider is "automanaged" (default) or "etcd", as the nodes use.
 	Provider string
 	// Peers are the automanaged HTTP addresses (host:port) of the members
-	// (the nodes' --cluster-peers); required with automanaged.
+	// (the nodes' --cluster-peers); required with automanaged. One or some
+	// of them will do: the client learns the others' from the views it
+	// reads (each member's --cluster-peers), and asks them too, so it still
+	// reads the membership once the members given are gone (at most 64
+	// learned; list them all in a larger cluster).
 	Peers []string
 	// EtcdEndpoints and EtcdBaseKey: the etcd the members register in
 	// (required with etcd; base key default /exo-actors).
@@ -312,11 +316,14 @@ type ClusterClient struct {
 	// unanswered: the automanaged peers that did not answer the last
 	// read of the membership while another peer did, with the wait
 	// readStatus gives them (peerWait); latency: each peer's last answer's
-	// latency. Both at most len(Peers) (cluster_read.go).
+	// latency. Both at most len(Peers) + maxLearnedPeers; learned: the
+	// peers learned from the views read (learnPeers), at most
+	// maxLearnedPeers (cluster_read.go).
 	// askShuttingHook, when set (tests), answers askShutting.
 	askShuttingHook func(ctx context.Context, mc *memberConn) (bool, error)
 	unanswered      map[string]time.Duration
 	latency         map[string]time.Duration
+	learned         []string
 }
 
 var _ Node = (*ClusterClient)(nil)

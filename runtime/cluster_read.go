@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -47,13 +48,74 @@ func clientDetectionBound(mcfg membership.Config, poll time.Duration) time.Durat
 	return mcfg.DetectionBound() + poll + readTimeout
 }
 
+// maxLearnedPeers bounds the automanaged peers a ClusterClient learns
+// from the views it reads (learnPeers); past it the rest are left out (a
+// cluster that large lists its members' addresses in ClusterConfig.Peers).
+const maxLearnedPeers = 64
+
+// readPeers are the automanaged peers a read asks: ClusterConfig.Peers,
+// then the peers learned from the last read's views that it does not name.
+func (cc *ClusterClient) readPeers() []string {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return append(slices.Clip(cc.mcfg.Peers), cc.learned...)
+}
+
+// learnPeers keeps, from the views of a read that some peer answered, the
+// peers they poll (View.Peers: their --cluster-peers) that
+// ClusterConfig.Peers does not name, and the peers that answered, at most
+// maxLearnedPeers, sorted. The
+// next reads ask them too, so a client given one member's address still
+// reads the view once that member is gone (a user's trial: its tasks stayed
+// open and every call "not decided yet" until the member came back). Each
+// answered read replaces the list: a peer no member polls any longer is
+// dropped.
+func (cc *ClusterClient) learnPeers(views []membership.PeerView) {
+	known := map[string]bool{}
+	for _, p := range cc.mcfg.Peers {
+		known[p] = true
+	}
+	var learned []string
+	answered := false
+	for _, pv := range views {
+		if pv.View == nil || pv.View.Cluster != cc.mcfg.Cluster {
+			continue
+		}
+		answered = true
+		// The peer itself too: a member does not list itself in its
+		// --cluster-peers, so of two members, the learned one that
+		// answered would be dropped by its own answer.
+		for _, p := range append([]string{pv.Peer}, pv.View.Peers...) {
+			if !known[p] && len(learned) < maxLearnedPeers {
+				known[p] = true
+				learned = append(learned, p)
+			}
+		}
+	}
+	if !answered {
+		return // a read nobody of this cluster answered says nothing of the peers
+	}
+	sort.Strings(learned)
+	cc.mu.Lock()
+	cc.learned = learned
+	cc.mu.Unlock()
+}
+
 // readStatus reads the membership as membership.QueryStatus does, one
-// query per automanaged peer, each bounded by ctx, but a peer that did not
-// answer the previous read only by unansweredPeerWait. The members are the
-// union of the views of the peers that answered, joined, in this cluster.
+// query per automanaged peer (ClusterConfig.Peers and the peers learned
+// from their views: learnPeers), each bounded by ctx, but a peer that did
+// not answer the previous read only by unansweredPeerWait. The members are
+// the union of the views of the peers that answered, joined, in this
+// cluster.
 func (cc *ClusterClient) readStatus(ctx context.Context) (membership.Status, error) {
-	if cc.mcfg.Provider == membership.ProviderEtcd || len(cc.mcfg.Peers) < 2 {
+	if cc.mcfg.Provider == membership.ProviderEtcd {
 		return membership.QueryStatusVia(ctx, cc.mcfg, cc.http)
+	}
+	peers := cc.readPeers()
+	if len(peers) < 2 {
+		st, err := membership.QueryStatusVia(ctx, cc.mcfg, cc.http)
+		cc.learnPeers(st.Peers)
+		return st, err
 	}
 	cc.mu.Lock()
 	slow := make(map[string]time.Duration, len(cc.unanswered))
@@ -65,7 +127,6 @@ func (cc *ClusterClient) readStatus(ctx context.Context) (membership.Status, err
 		last[p] = l
 	}
 	cc.mu.Unlock()
-	peers := cc.mcfg.Peers
 	views := make([]membership.PeerView, len(peers))
 	took := make([]time.Duration, len(peers))
 	var wg sync.WaitGroup
@@ -95,6 +156,7 @@ func (cc *ClusterClient) readStatus(ctx context.Context) (membership.Status, err
 		}()
 	}
 	wg.Wait()
+	cc.learnPeers(views)
 	st := membership.Status{Cluster: cc.mcfg.Cluster, Provider: cc.mcfg.Provider, Members: []membership.Member{}, Peers: views, Agree: true}
 	var missed []string
 	seen := map[string]bool{}

@@ -145,10 +145,24 @@ func failoverScenario(t *testing.T, f *failoverCluster) {
 		}
 	}
 
-	// The ID resolves from a second client too (a restarted client).
-	cc2, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: "fo-test", Provider: fProvider(f), Peers: fPeers(f), EtcdEndpoints: fEtcd(f)})
+	// The ID resolves from a second client too (a restarted client),
+	// given one member's address only: it learns the others' from that
+	// member's view (automanaged).
+	seed := fPeers(f)
+	if len(seed) > 1 {
+		seed = seed[:1]
+	}
+	cc2, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: "fo-test", Provider: fProvider(f), Peers: seed, EtcdEndpoints: fEtcd(f)})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if all := fPeers(f); len(all) > 1 {
+		got := cc2.ReadPeersForTest()
+		slices.Sort(got)
+		slices.Sort(all)
+		if !slices.Equal(got, all) {
+			t.Errorf("a client given %v reads %v; want every member's address %v, learned from the view", seed, got, all)
+		}
 	}
 	h, err := cc2.Submit(ctx, runners[0], exo.Task{ID: "via-second-client", Kind: "text_generation", Params: map[string]string{"max_tokens": "2"}})
 	if err != nil {

@@ -61,3 +61,7 @@ func (cc *ClusterClient) DeclareLostForTest(member string) bool {
 
 // ClosingForTest is closed once Close began (the client's context ended).
 func (cc *ClusterClient) ClosingForTest() <-chan struct{} { return cc.ctx.Done() }
+
+// ReadPeersForTest returns the automanaged peers the next read of the
+// membership asks: ClusterConfig.Peers, then the learned ones.
+func (cc *ClusterClient) ReadPeersForTest() []string { return cc.readPeers() }

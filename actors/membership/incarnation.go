@@ -388,7 +388,11 @@ func newEchoServer(lis net.Listener, inc *incarnation, view func() View) *echo.E
 		}
 		return c.JSON(http.StatusOK, automanaged.NewNode(inc.cfg.Cluster, inc.system.ID, host, port, inc.cfg.ManagePort, inc.cl.GetClusterKinds()))
 	})
-	e.GET("/exo/view", func(c echo.Context) error { return c.JSON(http.StatusOK, view()) })
+	e.GET("/exo/view", func(c echo.Context) error {
+		v := view()
+		v.Peers = inc.cfg.Peers
+		return c.JSON(http.StatusOK, v)
+	})
 	// /exo/blocked?id=ID answers whether this member blocked ID for good: a
 	// member asks its peers about itself to learn it was evicted.
 	e.GET("/exo/blocked", func(c echo.Context) error {

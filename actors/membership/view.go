@@ -86,6 +86,12 @@ type View struct {
 	State State `json:"state"`
 	// Members are the members in the view, sorted by ID, this one included.
 	Members []Member `json:"members"`
+	// Peers, in a view read from an automanaged member's /exo/view, are
+	// the HTTP addresses that member polls (its --cluster-peers), so that
+	// a client given only some members' addresses learns the others' (a
+	// user's trial: a client given one seed read nothing once that member
+	// was gone). Empty in other views.
+	Peers []string `json:"peers,omitempty"`
 }
 
 // Member returns the member with the given ID.
