@@ -28,8 +28,10 @@ func spawnHeld(t *testing.T, n *testNode) (id string, pid, held int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
-	pid = pidOf(n.rec.snapshot(), id, 1)
+	// The grandchild's PID first (the helper prints it before its Hello),
+	// and its kill registered before the wait for Ready: a runner that
+	// failed its handshake on a loaded machine left the grandchild, outside
+	// its group, to the next test ("processes left", a clean-clone CI).
 	n.logs.waitLog(t, 20*time.Second, "the grandchild's PID", func(e *logrus.Entry) bool {
 		line, _ := e.Data["line"].(string) // a runner's stderr line
 		_, err := fmt.Sscanf(line, "grandchild pid %d", &held)
@@ -37,6 +39,8 @@ func spawnHeld(t *testing.T, n *testNode) (id string, pid, held int) {
 	})
 	t.Cleanup(func() { waitGone(t, held, 20*time.Second) })
 	t.Cleanup(func() { _ = syscall.Kill(held, syscall.SIGKILL) })
+	n.rec.waitFor(t, 20*time.Second, "Ready", hasStatus(id, ready))
+	pid = pidOf(n.rec.snapshot(), id, 1)
 	return id, pid, held
 }
 

@@ -181,10 +181,14 @@ func failed(id string) func([]actors.Event) bool {
 	return func(evs []actors.Event) bool { return len(failures(evs, id)) > 0 }
 }
 
-// fastTimeouts keep every wait of a runner's life short for tests.
+// fastTimeouts keep every wait of a runner's life short for tests; the
+// handshake's is 10 s, the time a loaded machine may take to start the
+// race-built test binary as a runner (with 2 s, a clean-clone CI beside
+// other test runs saw "never said Hello within 2s" from a helper runner
+// that then said it). Tests of the handshake timeout set their own.
 func fastTimeouts() actors.RunnerTimeouts {
 	return actors.RunnerTimeouts{
-		Handshake:         2 * time.Second,
+		Handshake:         10 * time.Second,
 		HeartbeatInterval: 20 * time.Millisecond,
 		HeartbeatTimeout:  400 * time.Millisecond,
 		ProgressTimeout:   400 * time.Millisecond,
