@@ -67,7 +67,12 @@ func helperLateChunks() int {
 // wrote before it read the Shutdown (the node reports ShuttingDown from the
 // stop's start).
 func TestChunksOfCutTaskAreSkipped(t *testing.T) {
-	n := startNode(t, func(c *actors.NodeConfig) { c.Timeouts.StopDrain = time.Millisecond })
+	// StopGrace long: the runner must read the Cancel and write its late
+	// chunks before the stop's SIGTERM; with fastTimeouts' 500 ms a loaded
+	// clean-clone CI's helper was terminated first, and nothing was skipped.
+	n := startNode(t, func(c *actors.NodeConfig) {
+		c.Timeouts.StopDrain, c.Timeouts.StopGrace = time.Millisecond, 20*time.Second
+	})
 	ctx := ctxT(t)
 	id, err := n.SpawnRunner(ctx, actors.RunnerSpec{Kind: "helper", Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=late-chunks"}})
 	if err != nil {
