@@ -1200,15 +1200,26 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 			live = append(live, mc)
 		}
 	}
-	var kinds []string
+	var kinds, away []string // away: the members not live now that register kind
 	for _, mc := range cc.members {
 		kinds = append(kinds, mc.m.Kinds...)
+		if mc.state != memberLive && mc.m.HasKind(kind) {
+			away = append(away, fmt.Sprintf("%s (%s)", mc.m.NodeName, mc.state))
+		}
 	}
 	cc.mu.Unlock()
 	if len(live) == 0 {
 		slices.Sort(kinds)
-		return nil, fmt.Errorf("%w: no live member of cluster %s registers kind %q (live members' kinds: %s)",
-			ErrNoPlacement, cc.cfg.Cluster, kind, strings.Join(slices.Compact(kinds), ", "))
+		slices.Sort(away)
+		if len(away) > 0 {
+			return nil, fmt.Errorf("%w: no live member of cluster %s registers kind %q: %s, which does, is not live now; try again shortly (once it is back, or lost and its runners placed elsewhere)",
+				ErrNoPlacement, cc.cfg.Cluster, kind, strings.Join(away, ", "))
+		}
+		// No member registers it at all: a mistake, not a passing state;
+		// ErrUnknownKind as a Client's SpawnRunner says (a user's trial:
+		// only ErrNoPlacement, which "every member is full" wraps too).
+		return nil, errjoin.Tag(ErrUnknownKind, fmt.Errorf("%w: no member of cluster %s registers kind %q (its members' kinds: %s): use one of those, or start nodes whose config registers it (kinds.%s)",
+			ErrNoPlacement, cc.cfg.Cluster, kind, strings.Join(slices.Compact(kinds), ", "), kind))
 	}
 	cands := make([]placement.Candidate, len(live))
 	lists := make([][]RunnerInfo, len(live)) // nil: no answer
@@ -1255,10 +1266,12 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 	}
 	cc.noteRunners(asked, answered) // the lists are read anyway: they also tell which followed runners ended
 	var errs []string
+	full := true // every refusal so far says a bound is reached
 	for len(cands) > 0 {
 		pick, err := placement.Place(kind, cands)
 		if err != nil {
 			errs = append(errs, err.Error())
+			full = full && errors.Is(err, placement.ErrNoCapacity)
 			break
 		}
 		var mc *memberConn
@@ -1323,7 +1336,14 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 			return r, nil
 		}
 		errs = append(errs, fmt.Sprintf("%s: %v", pick.Node, err))
+		full = full && errors.Is(err, ErrGatewayLimit)
 		cands = slices.DeleteFunc(cands, func(c placement.Candidate) bool { return c.Member == pick.Member })
+	}
+	if full && len(errs) > 0 {
+		// Every member with the kind is at a bound: ErrGatewayLimit, as a
+		// Client's SpawnRunner over max_runners says, and what to do.
+		return nil, errjoin.Tag(ErrGatewayLimit, fmt.Errorf("%w: kind %q in cluster %s: %s; stop a runner of the kind first (ClusterClient.Runners lists them), or raise kinds.%s.max_runners (or max_runners) on a node, or add a node",
+			ErrNoPlacement, kind, cc.cfg.Cluster, strings.Join(errs, "; "), kind))
 	}
 	return nil, fmt.Errorf("%w: kind %q in cluster %s: %s", ErrNoPlacement, kind, cc.cfg.Cluster, strings.Join(errs, "; "))
 }

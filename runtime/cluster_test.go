@@ -128,7 +128,11 @@ func failoverScenario(t *testing.T, f *failoverCluster) {
 		want error
 		text string
 	}{
-		{func() error { _, err := cc.SpawnRunner(ctx, exo.RunnerSpec{Kind: "whisper"}); return err }(), exo.ErrNoPlacement, `registers kind "whisper" (live members' kinds: embed, gen)`},
+		{func() error { _, err := cc.SpawnRunner(ctx, exo.RunnerSpec{Kind: "whisper"}); return err }(), exo.ErrNoPlacement, `registers kind "whisper" (its members' kinds: embed, gen): use one of those, or start nodes whose config registers it (kinds.whisper)`},
+		// A kind no member has is a mistake, as on a Client: ErrUnknownKind
+		// too (a user's trial: only ErrNoPlacement, which a full cluster
+		// wraps as well).
+		{func() error { _, err := cc.SpawnRunner(ctx, exo.RunnerSpec{Kind: "whisper"}); return err }(), exo.ErrUnknownKind, `no member of cluster fo-test registers kind "whisper"`},
 		{func() error {
 			_, err := cc.SpawnRunner(ctx, exo.RunnerSpec{Kind: "gen", Command: "/bin/sh"})
 			return err

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 )
 
 // ErrNoMember is wrapped by Place's error when no member registers the kind.
@@ -53,11 +55,13 @@ func Place(kind string, members []Candidate) (Candidate, error) {
 	if len(having) == 0 {
 		kinds := clusterKinds(members)
 		if len(kinds) == 0 {
-			return Candidate{}, fmt.Errorf("%w: no member registers kind %q; the cluster's %d members register no kinds",
-				ErrNoMember, kind, len(members))
+			return Candidate{}, errjoin.Tag(ErrNoMember, fmt.Errorf("no member registers kind %q; the cluster's %d members register no kinds",
+				kind, len(members)))
 		}
-		return Candidate{}, fmt.Errorf("%w: no member registers kind %q; the cluster has kinds %s",
-			ErrNoMember, kind, strings.Join(kinds, ", "))
+		// Tagged, not prefixed: "no member registers the kind: no member
+		// registers kind …" said it twice.
+		return Candidate{}, errjoin.Tag(ErrNoMember, fmt.Errorf("no member registers kind %q; the cluster has kinds %s",
+			kind, strings.Join(kinds, ", ")))
 	}
 	if len(open) == 0 {
 		var load []string
@@ -65,7 +69,7 @@ func Place(kind string, members []Candidate) (Candidate, error) {
 			load = append(load, fmt.Sprintf("%s %d/%d", name(m), m.Runners, m.Capacity))
 		}
 		sort.Strings(load)
-		return Candidate{}, fmt.Errorf("%w: every member with kind %q is full (%s)", ErrNoCapacity, kind, strings.Join(load, ", "))
+		return Candidate{}, errjoin.Tag(ErrNoCapacity, fmt.Errorf("every member with kind %q is full (%s)", kind, strings.Join(load, ", ")))
 	}
 	sort.SliceStable(open, func(i, j int) bool { return better(open[i], open[j]) })
 	return open[0], nil

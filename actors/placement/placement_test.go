@@ -96,5 +96,5 @@ func ExamplePlace() {
 	fmt.Println(err)
 	// Output:
 	// gpu-b
-	// no member registers the kind: no member registers kind "whisper"; the cluster has kinds embed, llama
+	// no member registers kind "whisper"; the cluster has kinds embed, llama
 }
