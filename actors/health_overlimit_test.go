@@ -37,6 +37,25 @@ func gaugeOf(t *testing.T, n *testNode, name, label, value string) (v float64, o
 	return 0, false
 }
 
+// fakeRSS is a /proc reader whose RSS is set's last value (rss at first),
+// the rest read from the process.
+func fakeRSS(rss uint64) (read func(int) (health.ProcStat, error), set func(uint64)) {
+	var mu sync.Mutex
+	read = func(pid int) (health.ProcStat, error) {
+		ps, err := health.ReadProc(pid)
+		mu.Lock()
+		ps.RSS = rss
+		mu.Unlock()
+		return ps, err
+	}
+	set = func(b uint64) {
+		mu.Lock()
+		rss = b
+		mu.Unlock()
+	}
+	return read, set
+}
+
 // TestHealthOverLimitAlert: a runner whose RSS reaches RSSLimit stays
 // healthy (memory takes at most 0.1 off its score) but raises one MEDIUM
 // over_limit alert that names its RSS and the limit, resolved once it is
@@ -45,20 +64,7 @@ func gaugeOf(t *testing.T, n *testNode, name, label, value string) (v float64, o
 // alert, no reason and no per-runner memory metric.
 func TestHealthOverLimitAlert(t *testing.T) {
 	const limit = 100 << 20
-	var mu sync.Mutex
-	rss := uint64(50 << 20)
-	read := func(pid int) (health.ProcStat, error) {
-		ps, err := health.ReadProc(pid)
-		mu.Lock()
-		ps.RSS = rss
-		mu.Unlock()
-		return ps, err
-	}
-	setRSS := func(b uint64) {
-		mu.Lock()
-		rss = b
-		mu.Unlock()
-	}
+	read, setRSS := fakeRSS(50 << 20)
 	n, fc, checks := healthNode(t, health.Config{Interval: time.Second, RSSLimit: limit}, actors.WithProcReaderForTest(read))
 	id := readyRunner(t, n)
 	step(t, fc, checks, time.Second)
@@ -132,20 +138,7 @@ func TestHealthOverLimitAlertNamesTheWeight(t *testing.T) {
 // check, each a webhook call and two log lines (a review).
 func TestOverLimitHysteresis(t *testing.T) {
 	const limit = 100 << 20
-	var mu sync.Mutex
-	rss := uint64(limit)
-	read := func(pid int) (health.ProcStat, error) {
-		ps, err := health.ReadProc(pid)
-		mu.Lock()
-		ps.RSS = rss
-		mu.Unlock()
-		return ps, err
-	}
-	setRSS := func(b uint64) {
-		mu.Lock()
-		rss = b
-		mu.Unlock()
-	}
+	read, setRSS := fakeRSS(limit)
 	n, fc, checks := healthNode(t, health.Config{Interval: time.Second, RSSLimit: limit}, actors.WithProcReaderForTest(read))
 	id := readyRunner(t, n)
 	states := func() []actors.AlertState {
