@@ -62,14 +62,13 @@ func (cc *ClusterClient) readPeers() []string {
 }
 
 // learnPeers keeps, from the views of a read that some peer answered, the
-// peers they poll (View.Peers: their --cluster-peers) that
-// ClusterConfig.Peers does not name, and the peers that answered, at most
-// maxLearnedPeers, sorted. The
-// next reads ask them too, so a client given one member's address still
-// reads the view once that member is gone (a user's trial: its tasks stayed
-// open and every call "not decided yet" until the member came back). Each
-// answered read replaces the list: a peer no member polls any longer is
-// dropped.
+// peers they poll (View.Peers: their --cluster-peers) and the peers that
+// answered, those ClusterConfig.Peers does not name, at most
+// maxLearnedPeers, sorted. The next reads ask them too, so a client given
+// one member's address still reads the view once that member is gone (a
+// user's trial: its tasks stayed open and every call "not decided yet"
+// until the member came back). Each answered read replaces the list: a
+// peer no member polls any longer is dropped.
 func (cc *ClusterClient) learnPeers(views []membership.PeerView) {
 	known := map[string]bool{}
 	for _, p := range cc.mcfg.Peers {
