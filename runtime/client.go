@@ -298,6 +298,13 @@ type Client struct {
 	// moves it, cluster_leave.go) and the outcome is not given to feed. It
 	// must not block.
 	divert func(feed *actors.TaskFeed, out actors.TaskOutcome) bool
+	// cutChunks (under mu, with divert) holds, by call_id, the error chunk
+	// a node wrote as its forced shutdown killed the task's runner
+	// (actors.ReasonShutdownForced) until the outcome comes: a task divert
+	// takes is resubmitted, and its handle must not show an error chunk
+	// before the retry (a reader that stops at an error chunk would miss
+	// attempt 2); a task it does not take gets the chunk, then its end.
+	cutChunks map[uint64]*exov1.ChunkGenerated
 }
 
 // byeWait bounds how long Close waits for the node to acknowledge the
@@ -1292,6 +1299,7 @@ func (c *Client) end(st clientState, err error) {
 		}
 		delete(c.tasks, id)
 		delete(c.taskIDs, id)
+		delete(c.cutChunks, id) // a task that ends here ends with this end's error chunk
 	}
 	if handOver {
 		c.onLost(err)
@@ -1458,7 +1466,8 @@ func (a *clientActor) Receive(ctx actor.Context) {
 			// (its last task outcomes) was handled. The goodbye tells the
 			// gateway so: it closes once its clients said it.
 			c.endOnNote(&nodeShutDown{node: c.NodeName(), addr: c.addr, text: m.GetText(),
-				fault: m.GetDetail() == exov1.GwCode_GW_CODE_NODE_FAULT}) // client_shutdown.go
+				fault:  m.GetDetail() == exov1.GwCode_GW_CODE_NODE_FAULT,
+				forced: m.GetDetail() == exov1.GwCode_GW_CODE_SHUTDOWN_FORCED}) // client_shutdown.go
 			return
 		}
 		if errors.Is(gateway.Error(c.NodeName(), m), gateway.ErrNoSession) {
@@ -1558,16 +1567,20 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 		delete(c.taskIDs, m.GetCallId())
 		return
 	}
+	id := m.GetCallId()
+	if _, ok := m.GetBody().(*exov1.GwTaskEvent_Outcome); !ok {
+		c.flushCutLocked(id, f) // the chunk was no last word: in order, before what follows it
+	}
 	switch b := m.GetBody().(type) {
 	case *exov1.GwTaskEvent_Chunk:
-		f.Chunk(b.Chunk)
+		c.chunkLocked(id, f, b.Chunk)
 	case *exov1.GwTaskEvent_Chunks:
 		for _, ch := range b.Chunks.GetChunks() {
-			f.Chunk(ch)
+			c.chunkLocked(id, f, ch)
 		}
 	case *exov1.GwTaskEvent_PackedChunks:
 		for _, ch := range packed {
-			f.Chunk(ch)
+			c.chunkLocked(id, f, ch)
 		}
 		if bad != nil {
 			// The node sent what this client cannot read: the task's
@@ -1586,11 +1599,40 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 		if o.At != nil {
 			out.At = o.At.AsTime()
 		}
+		cut := c.cutChunks[id]
+		delete(c.cutChunks, id)
 		if c.divert == nil || !c.divert(f, out) {
+			if cut != nil {
+				f.Chunk(cut)
+			}
 			f.Finish(out)
 		}
 		delete(c.tasks, m.GetCallId())
 		delete(c.taskIDs, m.GetCallId())
+	}
+}
+
+// chunkLocked gives task call_id's chunk ch to its feed, but holds back
+// (cutChunks) the error chunk of a forced shutdown's kill on a
+// ClusterClient's connection: the outcome that follows decides.
+func (c *Client) chunkLocked(id uint64, f *actors.TaskFeed, ch *exov1.ChunkGenerated) {
+	c.flushCutLocked(id, f)
+	if c.divert != nil && ch.GetError().GetErrorMessage() == actors.ReasonShutdownForced {
+		if c.cutChunks == nil {
+			c.cutChunks = map[uint64]*exov1.ChunkGenerated{}
+		}
+		c.cutChunks[id] = ch
+		return
+	}
+	f.Chunk(ch)
+}
+
+// flushCutLocked gives task call_id's held-back error chunk, if any, to
+// its feed.
+func (c *Client) flushCutLocked(id uint64, f *actors.TaskFeed) {
+	if ch := c.cutChunks[id]; ch != nil {
+		delete(c.cutChunks, id)
+		f.Chunk(ch)
 	}
 }
 

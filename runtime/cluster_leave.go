@@ -111,15 +111,22 @@ func (cc *ClusterClient) checkLeaving(mc *memberConn) {
 
 // divertShutdownEnd takes, from a member's connection, the outcome of a
 // task its node's shutdown ended unfinished — cancelled before it started
-// (actors.ReasonShutdownBeforeStart) or cut by the drain deadline
-// (actors.ReasonShutdownDrainCut) — when the task is Retryable and not
-// retried yet: instead of ending, the task is held (taskHeld) for the
-// failover of its runner once the member is lost, which resubmits it. Any
-// other outcome goes to the handle. Called by the Client under its lock.
+// (actors.ReasonShutdownBeforeStart), cut by the drain deadline
+// (actors.ReasonShutdownDrainCut), or killed with its runner when the
+// shutdown was forced (actors.ReasonShutdownForced: a second SIGTERM) —
+// when the task is Retryable and not retried yet: instead of ending, the
+// task is held (taskHeld) for the failover of its runner once the member
+// is lost, which resubmits it. Any other outcome goes to the handle.
+// Called by the Client under its lock.
+//
+// A forced shutdown's cut is the node's as much as the drain deadline's:
+// before, such a task ended Failed and was not resubmitted, while a kill
+// -9 of the same node resubmitted it (a docs-only trial).
 func (cc *ClusterClient) divertShutdownEnd(mc *memberConn, f *actors.TaskFeed, out actors.TaskOutcome) bool {
 	switch {
 	case out.Status == exov1.TaskStatus_TASK_STATUS_CANCELLED && out.Reason == actors.ReasonShutdownBeforeStart:
 	case out.Status == exov1.TaskStatus_TASK_STATUS_TIMED_OUT && out.Reason == actors.ReasonShutdownDrainCut:
+	case out.Status == exov1.TaskStatus_TASK_STATUS_FAILED && out.Reason == actors.ReasonShutdownForced:
 	default:
 		return false
 	}
@@ -145,8 +152,8 @@ func (cc *ClusterClient) divertShutdownEnd(mc *memberConn, f *actors.TaskFeed, o
 }
 
 // endHeldLocked ends each held task which matches with the outcome it
-// was diverted from (its node's: cancelled before it started, or cut at
-// the drain deadline), when no failover will resubmit it: its runner
+// was diverted from (its node's: cancelled before it started, cut at the
+// drain deadline, or killed by a forced shutdown), when no failover will resubmit it: its runner
 // ended on its node (noteRunners), was stopped (StopRunner), or is not
 // failed over when its member is lost (declareLost). Under cc.mu (the
 // handle's lock is a leaf).
@@ -176,6 +183,8 @@ func closedHow(mc *memberConn) string {
 		return "closed"
 	case connFaulted:
 		return "closed as its node shut itself down over a node-wide fault (no planned leave)"
+	case connForced:
+		return "closed after its node's shutdown was forced"
 	}
 	return "was lost (not closed by its node's shutdown)"
 }

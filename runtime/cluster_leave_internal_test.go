@@ -31,6 +31,8 @@ func TestClusterDivertShutdownEnd(t *testing.T) {
 	cancelled := actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_CANCELLED, Reason: actors.ReasonShutdownBeforeStart, At: time.Now()}
 	cut := actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_TIMED_OUT, Reason: actors.ReasonShutdownDrainCut, At: time.Now()}
 	other := actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_CANCELLED, Reason: "cancelled on request", At: time.Now()}
+	forced := actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, Reason: actors.ReasonShutdownForced, At: time.Now()}
+	crashed := actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, Reason: "runner failed: runner died: signal=9 (killed)", At: time.Now()}
 	for _, c := range []struct {
 		name      string
 		retryable bool
@@ -43,6 +45,13 @@ func TestClusterDivertShutdownEnd(t *testing.T) {
 		{"not Retryable, cancelled before it started", false, a, cancelled, false},
 		{"Retryable, cancelled on request", true, a, other, false},
 		{"Retryable, from another member's connection", true, b, cancelled, false},
+		// A forced shutdown (a second SIGTERM) killed its runner: the
+		// node cut it, as the drain deadline does. Before, it ended
+		// Failed, not resubmitted, while a kill -9 of the node
+		// resubmitted it (a docs-only trial).
+		{"Retryable, killed by a forced shutdown", true, a, forced, true},
+		{"not Retryable, killed by a forced shutdown", false, a, forced, false},
+		{"Retryable, its runner failed", true, a, crashed, false},
 	} {
 		ct := task(c.name, c.retryable)
 		if got := cc.divertShutdownEnd(c.on, ct.feed, c.out); got != c.want {
@@ -52,7 +61,7 @@ func TestClusterDivertShutdownEnd(t *testing.T) {
 			t.Errorf("%s: task %s, want held %v", c.name, ct.state, c.want)
 		}
 	}
-	// Exactly the two diverted tasks wait for their runner's failover.
+	// Exactly the three diverted tasks wait for their runner's failover.
 	cc.mu.Lock()
 	held := 0
 	for t := range cc.tasks {
@@ -61,8 +70,8 @@ func TestClusterDivertShutdownEnd(t *testing.T) {
 		}
 	}
 	cc.mu.Unlock()
-	if held != 2 {
-		t.Fatalf("%d tasks held, want 2", held)
+	if held != 3 {
+		t.Fatalf("%d tasks held, want 3", held)
 	}
 }
 

@@ -58,9 +58,10 @@ const (
 	GwCode_GW_CODE_INVALID_TASK         GwCode = 13 // runtime.ErrInvalidTask: e.g. a task ID the runner knows, of another kind
 	// The codes below appear only in GwError.detail, beside a code an older
 	// client knows (its sentinel is one they wrap, or none).
-	GwCode_GW_CODE_STOPPED      GwCode = 14 // runtime.ErrStopped (code: SHUTTING_DOWN): the node's shutdown has finished
-	GwCode_GW_CODE_INVALID_SPEC GwCode = 15 // runtime.ErrInvalidSpec (code: UNSPECIFIED): the kind's configured spec cannot start
-	GwCode_GW_CODE_NODE_FAULT   GwCode = 16 // (code: SHUTTING_DOWN, in the shutdown note only) the node shut itself down over a node-wide fault, not on request
+	GwCode_GW_CODE_STOPPED         GwCode = 14 // runtime.ErrStopped (code: SHUTTING_DOWN): the node's shutdown has finished
+	GwCode_GW_CODE_INVALID_SPEC    GwCode = 15 // runtime.ErrInvalidSpec (code: UNSPECIFIED): the kind's configured spec cannot start
+	GwCode_GW_CODE_NODE_FAULT      GwCode = 16 // (code: SHUTTING_DOWN, in the shutdown note only) the node shut itself down over a node-wide fault, not on request
+	GwCode_GW_CODE_SHUTDOWN_FORCED GwCode = 17 // (code: SHUTTING_DOWN, in the shutdown note only) the node's shutdown was forced (ForceKill: SIGKILL to every runner); NODE_FAULT wins when both hold
 )
 
 // Enum value maps for GwCode.
@@ -83,6 +84,7 @@ var (
 		14: "GW_CODE_STOPPED",
 		15: "GW_CODE_INVALID_SPEC",
 		16: "GW_CODE_NODE_FAULT",
+		17: "GW_CODE_SHUTDOWN_FORCED",
 	}
 	GwCode_value = map[string]int32{
 		"GW_CODE_UNSPECIFIED":          0,
@@ -102,6 +104,7 @@ var (
 		"GW_CODE_STOPPED":              14,
 		"GW_CODE_INVALID_SPEC":         15,
 		"GW_CODE_NODE_FAULT":           16,
+		"GW_CODE_SHUTDOWN_FORCED":      17,
 	}
 )
 
@@ -145,7 +148,7 @@ type GwError struct {
 	Code   GwCode                 `protobuf:"varint,2,opt,name=code,proto3,enum=exoactors.v1.GwCode" json:"code,omitempty"`
 	Text   string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
 	// detail, when set, is a more specific code than code (STOPPED,
-	// INVALID_SPEC, NODE_FAULT); a client that does not know it reads code
+	// INVALID_SPEC, NODE_FAULT, SHUTDOWN_FORCED); a client that does not know it reads code
 	// alone, as before the field existed.
 	Detail        GwCode `protobuf:"varint,4,opt,name=detail,proto3,enum=exoactors.v1.GwCode" json:"detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -6035,7 +6038,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\"B\n" +
 	"\x0fGwFaultInjected\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x16\n" +
-	"\x06result\x18\x02 \x01(\tR\x06result*\xbd\x03\n" +
+	"\x06result\x18\x02 \x01(\tR\x06result*\xda\x03\n" +
 	"\x06GwCode\x12\x17\n" +
 	"\x13GW_CODE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18GW_CODE_INVALID_ARGUMENT\x10\x01\x12\x18\n" +
@@ -6054,7 +6057,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"\x14GW_CODE_INVALID_TASK\x10\r\x12\x13\n" +
 	"\x0fGW_CODE_STOPPED\x10\x0e\x12\x18\n" +
 	"\x14GW_CODE_INVALID_SPEC\x10\x0f\x12\x16\n" +
-	"\x12GW_CODE_NODE_FAULT\x10\x10B8Z6github.com/exo-actors/exo-actors/messages/exo/v1;exov1b\x06proto3"
+	"\x12GW_CODE_NODE_FAULT\x10\x10\x12\x1b\n" +
+	"\x17GW_CODE_SHUTDOWN_FORCED\x10\x11B8Z6github.com/exo-actors/exo-actors/messages/exo/v1;exov1b\x06proto3"
 
 var (
 	file_messages_exo_v1_gateway_proto_rawDescOnce sync.Once
