@@ -36,10 +36,14 @@ import (
 // Errors of the remote API (see docs/remote.md), tested with errors.Is.
 var (
 	// ErrNodeLost: the node went away (its process died, its connection
-	// dropped, or it stopped answering the heartbeat). Every open task of
-	// the Client ended Failed with a reason naming the node, every
-	// Subscription ended with an error wrapping it (and ErrEndOfStream),
-	// and every later call returns it.
+	// dropped, or it stopped answering the heartbeat). On a Client it is
+	// final: every open task of the Client ended Failed with a reason
+	// naming the node, every Subscription ended with an error wrapping it
+	// (and ErrEndOfStream), and every later call returns it. On a
+	// ClusterClient it is not, unless the error also wraps
+	// ErrRunnerNotAvailable (test that first): the runner's node was lost
+	// or is leaving and the cluster places the runner again, so try again
+	// shortly, or WaitReady first (docs/cluster.md).
 	ErrNodeLost = gateway.ErrNodeLost
 	// ErrUnknownKind: the node's configuration has no runner kind of that
 	// name; the error lists the kinds it has.

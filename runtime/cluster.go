@@ -1457,7 +1457,7 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 		return nil, ctxEndedError(ctx, call+" on node "+r.node, "whether the node queued the task is unknown: Submit it again with the same Task.ID (a runner does not run an ID twice), or Cancel it")
 	}
 	if err != nil {
-		return nil, shutdownAsLeaving(err, r.id, r.node)
+		return nil, lostAsPending(shutdownAsLeaving(err, r.id, r.node), r.id, r.node)
 	}
 	if lostMeanwhile {
 		// The member was declared lost while the call was in flight: the

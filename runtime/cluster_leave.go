@@ -214,6 +214,23 @@ func shutdownAsLeaving(err error, id, node string) error {
 		ErrNodeLost, id, node, err)}
 }
 
+// lostAsPending is the error of a Submit whose member's connection ended
+// as the call was made (before this client declared the member lost): it
+// says what ErrNodeLost means on a ClusterClient, "try again shortly",
+// and is pending (WaitReady waits through it). Before, a Submit right
+// after a kill -9 of the runner's node returned the member Client's own
+// "node lost: node n1 (…) lost: its endpoint terminated (connection
+// lost)", with no advice, and read as final as a Client's (a docs-only
+// trial). An error that is pending already, final (ErrRunnerNotAvailable)
+// or no ErrNodeLost is returned as it is.
+func lostAsPending(err error, id, node string) error {
+	var pending pendingError
+	if !errors.Is(err, ErrNodeLost) || errors.Is(err, ErrRunnerNotAvailable) || errors.As(err, &pending) {
+		return err
+	}
+	return pendingError{fmt.Errorf("runner %s: %w; the cluster decides whether node %s is gone and places the runner again: try again shortly with the same Task.ID (the node deduplicates; WaitReady waits for the runner's replacement)", id, err, node)}
+}
+
 // waitReadyPending says whether an error of the member's WaitReady on
 // runner r is not final: its member was lost meanwhile (the cluster
 // decides), or its member is leaving or draining, where any error (its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,6 +182,35 @@ func TestShutdownAsLeaving(t *testing.T) {
 	}
 	for _, other := range []error{ErrQueueFull, fmt.Errorf("x: %w", ErrRunnerNotAvailable), &nodeShutDown{node: "n", addr: "a", text: "shut down"}} {
 		if got := shutdownAsLeaving(other, "r", "n"); got != other {
+			t.Errorf("%v became %v", other, got)
+		}
+	}
+}
+
+// TestLostAsPending: a Submit whose member's connection ended as it was
+// made says what ErrNodeLost means on a ClusterClient (try again shortly;
+// WaitReady waits), and is pending. Before, it returned the member's
+// "node lost: node n1 (…) lost: its endpoint terminated (connection lost)"
+// with no advice (a docs-only trial, right after a kill -9). Errors that
+// say what to do already, or are final, pass as they are.
+func TestLostAsPending(t *testing.T) {
+	lost := fmt.Errorf("%w: node n1 (127.0.0.1:29301) lost: its endpoint terminated (connection lost)", ErrNodeLost)
+	err := lostAsPending(lost, "gen-1", "n1")
+	var pending pendingError
+	if !errors.Is(err, ErrNodeLost) || errors.Is(err, ErrRunnerNotAvailable) || !errors.As(err, &pending) {
+		t.Errorf("%v: want ErrNodeLost, pending, not ErrRunnerNotAvailable", err)
+	}
+	want := "runner gen-1: node lost: node n1 (127.0.0.1:29301) lost: its endpoint terminated (connection lost); the cluster decides whether node n1 is gone and places the runner again: try again shortly with the same Task.ID (the node deduplicates; WaitReady waits for the runner's replacement)"
+	if err.Error() != want {
+		t.Errorf("text %q\nwant %q", err.Error(), want)
+	}
+	note := &nodeShutDown{node: "n1", addr: "127.0.0.1:29301", text: "node n1 shut down: its shutdown stopped every runner it ran"}
+	if err := lostAsPending(note, "gen-1", "n1"); !errors.As(err, &pending) || !errors.Is(err, ErrShuttingDown) || !strings.Contains(err.Error(), "try again shortly") {
+		t.Errorf("a node's shutdown note: %v; want pending, still ErrShuttingDown, saying to try again shortly", err)
+	}
+	leaving := leavingErr("gen-1", "n1")
+	for _, other := range []error{ErrQueueFull, fmt.Errorf("x: %w (%w)", ErrNodeLost, ErrRunnerNotAvailable), leaving} {
+		if got := lostAsPending(other, "r", "n"); got != other {
 			t.Errorf("%v became %v", other, got)
 		}
 	}
