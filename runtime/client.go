@@ -1238,9 +1238,10 @@ func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
 // released would make the node take the client for lost). A client that
 // has ended on its node's shutdown said goodbye then; Close waits, as
 // long at most, for that acknowledgement (not when the node is gone). It ends every
-// open handle of this
-// client (tasks Failed, subscriptions EndOfStream, both wrapping
-// ErrClientClosed). With WithLeasedRunners, the goodbye ends the lease:
+// open handle of this client: tasks Failed, each with an error chunk then
+// io.EOF from Next, the reason (a string) beginning "client closed: "
+// (ErrClientClosed's text); subscriptions with an error wrapping
+// ErrEndOfStream and ErrClientClosed. With WithLeasedRunners, the goodbye ends the lease:
 // the node stops the runners this client spawned (draining their tasks,
 // this client's too). The process's client endpoint stays up for the next
 // Dial (it lives as long as the process: docs/remote.md, "One protoactor

@@ -1648,8 +1648,10 @@ func (cc *ClusterClient) Where(id string) (runnerID, node string, ok bool) {
 // goroutines ended. Idempotent.
 //
 // Close ends only this client's view of the work, not the work:
-//   - every open TaskHandle ends at once with status Failed and a reason
-//     wrapping ErrClientClosed ("client closed: client of node … closed"),
+//   - every open TaskHandle ends at once with status Failed, its Next
+//     returning an error chunk then io.EOF, and a reason (a string: test
+//     it with strings.HasPrefix) beginning with ErrClientClosed's text
+//     ("client closed: client of node … closed"),
 //     while the node runs the task on to its own end (no Cancel is sent);
 //     a task whose node was lost and whose failover the close cut short
 //     ends Failed with the loss's reason (wrapping ErrNodeLost) and "the

@@ -113,8 +113,9 @@ type TaskHandle struct {
 // Next returns the next chunk this handle has not returned yet, waiting for
 // it, or io.EOF after the last one. A task that failed after it was sent
 // (its runner crashed or was killed, or, for a Client's or ClusterClient's
-// handle, its node was lost) ends with an error chunk (Chunk.Error set,
-// the outcome's reason) before io.EOF. A task ended otherwise before it
+// handle, its node was lost or the client was closed: a reason beginning
+// "client closed: ") ends with an error chunk (Chunk.Error set, the
+// outcome's reason) before io.EOF; nothing but io.EOF follows it. A task ended otherwise before it
 // completed (Cancelled, TimedOut: by its own deadline or a shutdown's
 // drain deadline) ends with io.EOF alone, its last chunk without a
 // FinishReason: io.EOF says the chunks ended, Wait says how the task did.
