@@ -870,9 +870,7 @@ func (c *Client) StopRunner(ctx context.Context, id string) (*StopResult, error)
 	r := res
 	out := &StopResult{RunnerID: r.GetRunnerId(), Generation: r.GetGeneration(), EndedBy: r.GetEndedBy(), Total: r.GetTotal().AsDuration(),
 		Exit: exitFromText(r.GetExit()), Complaint: r.GetComplaint()}
-	for _, name := range r.GetSteps() {
-		out.Steps = append(out.Steps, StopStep{Name: name}) // names only: the node's times are not on the wire
-	}
+	out.Steps = stopSteps(r)
 	if r.GetFailure() != "" {
 		out.Failure = &RunnerFailure{}
 		out.Failure.RunnerID, out.Failure.Message = r.GetRunnerId(), r.GetFailure()
