@@ -984,7 +984,7 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 	cc.wg.Add(len(lost)) // under mu, before Close can wait
 	cc.mu.Unlock()
 	cc.emit(ClusterEvent{Kind: ClusterMemberLost, At: at, Node: mc.m.NodeName, Member: mc.m.ID,
-		Detail: fmt.Sprintf("%s; %d runners lost", why, len(lost))})
+		Detail: fmt.Sprintf("%s; %s lost", why, runnersCount(len(lost)))})
 	for _, r := range lost {
 		go cc.failover(r, byRunner[r.id], reason, leave) // owner: cc; Close waits
 	}

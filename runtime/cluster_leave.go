@@ -167,6 +167,15 @@ func (cc *ClusterClient) endHeldLocked(match func(*clusterTask) bool) {
 	}
 }
 
+// runnersCount is "1 runner", "2 runners" (a member_lost event said "1
+// runners lost": a docs-only trial).
+func runnersCount(n int) string {
+	if n == 1 {
+		return "1 runner"
+	}
+	return fmt.Sprintf("%d runners", n)
+}
+
 // leftWhy says how a member that is no longer in the view left.
 func leftWhy(mc *memberConn, now time.Time) string {
 	if mc.state == memberDrained {
