@@ -347,7 +347,8 @@ func (s *System) Runners(ctx context.Context) ([]RunnerInfo, error) {
 // streams the task's chunks in order and ends with exactly one outcome
 // (Complete, TimedOut, Failed with a reason, or Cancelled); Wait returns it
 // even when the runner crashes. A task ID the runner already knows returns
-// the first submission's handle while the task runs; once it ended, a
+// a handle on the first submission's task while it runs (another
+// *TaskHandle value reading the same chunks, sharing Next's cursor); once it ended, a
 // handle that holds its outcome (not its chunks: TaskLimits.DedupMemory
 // outcomes are remembered per runner); the same ID with another Kind is
 // refused (ErrInvalidTask). Errors: an invalid Task, ErrQueueFull,
