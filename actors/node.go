@@ -222,6 +222,9 @@ type Node struct {
 	// fault is the first node-wide fault (under mu): what made the node
 	// shut itself down, nil when none came (Fault).
 	fault error
+	// forced: ForceKill was called during the shutdown (under mu;
+	// ShutdownForced).
+	forced bool
 	// shutSem (capacity 1) is held by whoever runs shutdown phases, so the
 	// phases run one at a time and in order; shut is their progress,
 	// touched only by the holder (node_stepped.go).
@@ -605,6 +608,9 @@ func (n *Node) ForceKill(ctx context.Context) (int, error) {
 	select {
 	case <-n.began:
 		cause = killForced
+		n.mu.Lock()
+		n.forced = true // before any runner is killed: its tasks' ends and the shutdown note come after
+		n.mu.Unlock()
 	default:
 	}
 	res, err := n.request(ctx, n.supervisor, &forceKillAll{cause: cause})
@@ -625,6 +631,17 @@ func (n *Node) Fault() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.fault
+}
+
+// ShutdownForced reports whether the node's shutdown was forced: ForceKill
+// was called after it began (exo-actors node's second SIGINT/SIGTERM), so
+// the tasks still running ended Failed with ReasonShutdownForced. The
+// gateway's shutdown note says so, for a ClusterClient, which resubmits
+// such a Retryable task as it does one the drain deadline cut.
+func (n *Node) ShutdownForced() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.forced
 }
 
 // Policy returns the node's error handler (records, statistics).

@@ -51,8 +51,11 @@ func (k nodeKill) what() string {
 	case killShutdownContext:
 		return "the node's shutdown: the context given to Shutdown ended before its phases did, so every runner's process group got SIGKILL"
 	}
-	return "the node's forced shutdown: ForceKill sent SIGKILL to every runner's process group"
+	return forcedShutdownWhat
 }
+
+// forcedShutdownWhat is killForced's cause, as ReasonShutdownForced says it.
+const forcedShutdownWhat = "the node's forced shutdown: ForceKill sent SIGKILL to every runner's process group"
 
 // note is the cause as the phase report of CLOSING has always said it
 // ("forced: SIGKILL to the process group").

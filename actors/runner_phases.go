@@ -98,6 +98,12 @@ const (
 	// ReasonShutdownDrainCut: a task still in flight when the DRAINING
 	// deadline of the node's shutdown passed (it ends TimedOut).
 	ReasonShutdownDrainCut = "drain deadline passed during shutdown"
+	// ReasonShutdownForced: a task still in flight when the node's
+	// shutdown was forced (Node.ForceKill after the shutdown began: the
+	// second SIGINT/SIGTERM of exo-actors node), which sent SIGKILL to its
+	// runner's process group (it ends Failed). The node cut it, as the
+	// drain deadline does.
+	ReasonShutdownForced = "runner killed by " + forcedShutdownWhat
 )
 
 // closeAdmission stops taking work: Submit is refused, nothing more is

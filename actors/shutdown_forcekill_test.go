@@ -41,6 +41,15 @@ func TestForceKillMidDrainNamesTheNodeNotTheRunner(t *testing.T) {
 	if o.Status != exov1.TaskStatus_TASK_STATUS_FAILED || !strings.HasPrefix(o.Reason, want) {
 		t.Errorf("task: %s (%s), want Failed (%s…)", o.Status, o.Reason, want)
 	}
+	// Exactly the fixed reason, which a ClusterClient tells apart (it
+	// resubmits such a Retryable task), and the node says it was forced
+	// (its gateway's shutdown note carries it).
+	if o.Reason != actors.ReasonShutdownForced {
+		t.Errorf("task reason %q, want actors.ReasonShutdownForced %q", o.Reason, actors.ReasonShutdownForced)
+	}
+	if !n.ShutdownForced() {
+		t.Error("ShutdownForced: false after a ForceKill during the shutdown")
+	}
 	blames := func(s string) bool {
 		return strings.Contains(s, "runner died") || strings.Contains(s, "runner failed") ||
 			strings.Contains(s, "check the runner's stderr") || strings.Contains(s, "last stderr line")

@@ -36,10 +36,14 @@ import (
 // Errors of the remote API (see docs/remote.md), tested with errors.Is.
 var (
 	// ErrNodeLost: the node went away (its process died, its connection
-	// dropped, or it stopped answering the heartbeat). Every open task of
-	// the Client ended Failed with a reason naming the node, every
-	// Subscription ended with an error wrapping it (and ErrEndOfStream),
-	// and every later call returns it.
+	// dropped, or it stopped answering the heartbeat). On a Client it is
+	// final: every open task of the Client ended Failed with a reason
+	// naming the node, every Subscription ended with an error wrapping it
+	// (and ErrEndOfStream), and every later call returns it. On a
+	// ClusterClient it is not, unless the error also wraps
+	// ErrRunnerNotAvailable (test that first): the runner's node was lost
+	// or is leaving and the cluster places the runner again, so try again
+	// shortly, or WaitReady first (docs/cluster.md).
 	ErrNodeLost = gateway.ErrNodeLost
 	// ErrUnknownKind: the node's configuration has no runner kind of that
 	// name; the error lists the kinds it has.
@@ -298,6 +302,13 @@ type Client struct {
 	// moves it, cluster_leave.go) and the outcome is not given to feed. It
 	// must not block.
 	divert func(feed *actors.TaskFeed, out actors.TaskOutcome) bool
+	// cutChunks (under mu, with divert) holds, by call_id, the error chunk
+	// a node wrote as its forced shutdown killed the task's runner
+	// (actors.ReasonShutdownForced) until the outcome comes: a task divert
+	// takes is resubmitted, and its handle must not show an error chunk
+	// before the retry (a reader that stops at an error chunk would miss
+	// attempt 2); a task it does not take gets the chunk, then its end.
+	cutChunks map[uint64]*exov1.ChunkGenerated
 }
 
 // byeWait bounds how long Close waits for the node to acknowledge the
@@ -859,9 +870,7 @@ func (c *Client) StopRunner(ctx context.Context, id string) (*StopResult, error)
 	r := res
 	out := &StopResult{RunnerID: r.GetRunnerId(), Generation: r.GetGeneration(), EndedBy: r.GetEndedBy(), Total: r.GetTotal().AsDuration(),
 		Exit: exitFromText(r.GetExit()), Complaint: r.GetComplaint()}
-	for _, name := range r.GetSteps() {
-		out.Steps = append(out.Steps, StopStep{Name: name}) // names only: the node's times are not on the wire
-	}
+	out.Steps = stopSteps(r)
 	if r.GetFailure() != "" {
 		out.Failure = &RunnerFailure{}
 		out.Failure.RunnerID, out.Failure.Message = r.GetRunnerId(), r.GetFailure()
@@ -1227,9 +1236,10 @@ func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
 // released would make the node take the client for lost). A client that
 // has ended on its node's shutdown said goodbye then; Close waits, as
 // long at most, for that acknowledgement (not when the node is gone). It ends every
-// open handle of this
-// client (tasks Failed, subscriptions EndOfStream, both wrapping
-// ErrClientClosed). With WithLeasedRunners, the goodbye ends the lease:
+// open handle of this client: tasks Failed, each with an error chunk then
+// io.EOF from Next, the reason (a string) beginning "client closed: "
+// (ErrClientClosed's text); subscriptions with an error wrapping
+// ErrEndOfStream and ErrClientClosed. With WithLeasedRunners, the goodbye ends the lease:
 // the node stops the runners this client spawned (draining their tasks,
 // this client's too). The process's client endpoint stays up for the next
 // Dial (it lives as long as the process: docs/remote.md, "One protoactor
@@ -1292,6 +1302,7 @@ func (c *Client) end(st clientState, err error) {
 		}
 		delete(c.tasks, id)
 		delete(c.taskIDs, id)
+		delete(c.cutChunks, id) // a task that ends here ends with this end's error chunk
 	}
 	if handOver {
 		c.onLost(err)
@@ -1458,7 +1469,8 @@ func (a *clientActor) Receive(ctx actor.Context) {
 			// (its last task outcomes) was handled. The goodbye tells the
 			// gateway so: it closes once its clients said it.
 			c.endOnNote(&nodeShutDown{node: c.NodeName(), addr: c.addr, text: m.GetText(),
-				fault: m.GetDetail() == exov1.GwCode_GW_CODE_NODE_FAULT}) // client_shutdown.go
+				fault:  m.GetDetail() == exov1.GwCode_GW_CODE_NODE_FAULT,
+				forced: m.GetDetail() == exov1.GwCode_GW_CODE_SHUTDOWN_FORCED}) // client_shutdown.go
 			return
 		}
 		if errors.Is(gateway.Error(c.NodeName(), m), gateway.ErrNoSession) {
@@ -1558,16 +1570,20 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 		delete(c.taskIDs, m.GetCallId())
 		return
 	}
+	id := m.GetCallId()
+	if _, ok := m.GetBody().(*exov1.GwTaskEvent_Outcome); !ok {
+		c.flushCutLocked(id, f) // the chunk was no last word: in order, before what follows it
+	}
 	switch b := m.GetBody().(type) {
 	case *exov1.GwTaskEvent_Chunk:
-		f.Chunk(b.Chunk)
+		c.chunkLocked(id, f, b.Chunk)
 	case *exov1.GwTaskEvent_Chunks:
 		for _, ch := range b.Chunks.GetChunks() {
-			f.Chunk(ch)
+			c.chunkLocked(id, f, ch)
 		}
 	case *exov1.GwTaskEvent_PackedChunks:
 		for _, ch := range packed {
-			f.Chunk(ch)
+			c.chunkLocked(id, f, ch)
 		}
 		if bad != nil {
 			// The node sent what this client cannot read: the task's
@@ -1586,11 +1602,40 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 		if o.At != nil {
 			out.At = o.At.AsTime()
 		}
+		cut := c.cutChunks[id]
+		delete(c.cutChunks, id)
 		if c.divert == nil || !c.divert(f, out) {
+			if cut != nil {
+				f.Chunk(cut)
+			}
 			f.Finish(out)
 		}
 		delete(c.tasks, m.GetCallId())
 		delete(c.taskIDs, m.GetCallId())
+	}
+}
+
+// chunkLocked gives task call_id's chunk ch to its feed, but holds back
+// (cutChunks) the error chunk of a forced shutdown's kill on a
+// ClusterClient's connection: the outcome that follows decides.
+func (c *Client) chunkLocked(id uint64, f *actors.TaskFeed, ch *exov1.ChunkGenerated) {
+	c.flushCutLocked(id, f)
+	if c.divert != nil && ch.GetError().GetErrorMessage() == actors.ReasonShutdownForced {
+		if c.cutChunks == nil {
+			c.cutChunks = map[uint64]*exov1.ChunkGenerated{}
+		}
+		c.cutChunks[id] = ch
+		return
+	}
+	f.Chunk(ch)
+}
+
+// flushCutLocked gives task call_id's held-back error chunk, if any, to
+// its feed.
+func (c *Client) flushCutLocked(id uint64, f *actors.TaskFeed) {
+	if ch := c.cutChunks[id]; ch != nil {
+		delete(c.cutChunks, id)
+		f.Chunk(ch)
 	}
 }
 

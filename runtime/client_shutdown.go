@@ -17,6 +17,10 @@ type nodeShutDown struct {
 	// fault: the node shut itself down over a node-wide fault (the note's
 	// detail NODE_FAULT), on no one's request: no planned leave.
 	fault bool
+	// forced: the node's shutdown was forced (the note's detail
+	// SHUTDOWN_FORCED: ForceKill, a second SIGTERM): a planned leave, not
+	// a graceful one.
+	forced bool
 }
 
 func (e *nodeShutDown) Error() string {

@@ -172,6 +172,9 @@ const (
 	// connFaulted: on the note of a node that shut itself down over a
 	// node-wide fault: no planned leave.
 	connFaulted
+	// connForced: on the note of a node whose shutdown was forced (a
+	// second SIGTERM: ForceKill): a planned leave, but not a graceful one.
+	connForced
 )
 
 type clusterRunner struct {
@@ -922,8 +925,11 @@ func (cc *ClusterClient) suspect(mc *memberConn, err error) {
 	var note *nodeShutDown
 	if mc.state != memberLost && mc.ended == connLost && errors.As(err, &note) {
 		mc.ended = connNoted
-		if note.fault {
+		switch {
+		case note.fault:
 			mc.ended = connFaulted // it shut itself down over a fault: on no one's request
+		case note.forced:
+			mc.ended = connForced // asked for, but not graceful: its running tasks were killed
 		}
 	}
 	switch mc.state {
@@ -965,14 +971,17 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 	// whose connection closed on its shutdown note as its drain began
 	// (leaving-cut: an idle node drains at once) "declared dead", its
 	// runners' backoff counted (a review).
-	planned := mc.ended == connNoted
+	leave := mc.ended
 	if mc.state == memberLost || cc.closing || !cc.memberToLocked(mc, memberLost) {
 		cc.mu.Unlock()
 		return
 	}
 	verdict := "declared dead by cluster " + cc.cfg.Cluster
-	if planned {
+	switch leave {
+	case connNoted:
 		verdict = "left cluster " + cc.cfg.Cluster + " gracefully" // "declared dead" read as a crash (a rolling-restart trial)
+	case connForced:
+		verdict = "left cluster " + cc.cfg.Cluster + " (its shutdown was forced)" // not "gracefully": it killed its running tasks
 	}
 	reason := fmt.Sprintf("%s: node %s (member %s, gateway %s) %s: %s",
 		ErrNodeLost, mc.m.NodeName, mc.m.ID, mc.m.Gateway, verdict, why)
@@ -1016,9 +1025,9 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 	cc.wg.Add(len(lost)) // under mu, before Close can wait
 	cc.mu.Unlock()
 	cc.emit(ClusterEvent{Kind: ClusterMemberLost, At: at, Node: mc.m.NodeName, Member: mc.m.ID,
-		Detail: fmt.Sprintf("%s; %d runners lost", why, len(lost))})
+		Detail: fmt.Sprintf("%s; %s lost", why, runnersCount(len(lost)))})
 	for _, r := range lost {
-		go cc.failover(r, byRunner[r.id], reason, planned) // owner: cc; Close waits
+		go cc.failover(r, byRunner[r.id], reason, leave) // owner: cc; Close waits
 	}
 	mc.c.Close()
 }
@@ -1026,16 +1035,18 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 // failover carries out the policy's decision for one lost runner and ends
 // or moves each of its open tasks, exactly once.
 //
-// planned says its member left gracefully (it drained, then closed): the
-// policy still decides whether the runner is placed again (Classify), but
-// the move is no failure of the runner: no backoff, no count toward the
-// restart intensity, no error record. Before, each graceful leave counted
-// as a restart: a rolling restart of three nodes, each in turn, grew the
-// runners' backoff to 7 s (attempt 5), and a kill -9 right after waited
-// that long before its runners were placed again (a rolling-restart
-// trial).
-func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason string, planned bool) {
+// leave is how the member's connection ended. On its node's shutdown note,
+// graceful (connNoted) or forced (connForced: asked for too), it is a
+// planned leave: the policy still decides whether the runner is placed
+// again (Classify), but the move is no failure of the runner: no backoff,
+// no count toward the restart intensity, no error record. Before, each
+// graceful leave counted as a restart: a rolling restart of three nodes,
+// each in turn, grew the runners' backoff to 7 s (attempt 5), and a kill
+// -9 right after waited that long before its runners were placed again (a
+// rolling-restart trial).
+func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason string, leave connEnd) {
 	defer cc.wg.Done()
+	planned := leave == connNoted || leave == connForced
 	cc.mu.Lock()
 	stopAsked := r.stopAsked
 	cc.mu.Unlock()
@@ -1131,8 +1142,11 @@ func (cc *ClusterClient) failover(r *clusterRunner, tasks []*clusterTask, reason
 	mc := cc.members[nr.member]
 	cc.mu.Unlock()
 	detail := fmt.Sprintf("after %s backoff (attempt %d)", rec.Delay.Round(time.Millisecond), rec.Attempt)
-	if planned {
+	switch leave {
+	case connNoted:
 		detail = "at once: its node left gracefully (a planned leave counts no backoff)"
+	case connForced:
+		detail = "at once: its node left, its shutdown forced (a planned leave counts no backoff)"
 	}
 	cc.emit(ClusterEvent{Kind: ClusterRunnerReplaced, Node: nr.node, Member: nr.member, RunnerID: r.id, NewRunnerID: nr.id, Detail: detail})
 	cc.reconcileLate(r)
@@ -1504,7 +1518,7 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 		return nil, ctxEndedError(ctx, call+" on node "+r.node, "whether the node queued the task is unknown: Submit it again with the same Task.ID (a runner does not run an ID twice), or Cancel it")
 	}
 	if err != nil {
-		return nil, shutdownAsLeaving(err, r.id, r.node)
+		return nil, lostAsPending(shutdownAsLeaving(err, r.id, r.node), r.id, r.node)
 	}
 	if lostMeanwhile {
 		// The member was declared lost while the call was in flight: the
@@ -1695,8 +1709,10 @@ func (cc *ClusterClient) Where(id string) (runnerID, node string, ok bool) {
 // goroutines ended. Idempotent.
 //
 // Close ends only this client's view of the work, not the work:
-//   - every open TaskHandle ends at once with status Failed and a reason
-//     wrapping ErrClientClosed ("client closed: client of node … closed"),
+//   - every open TaskHandle ends at once with status Failed, its Next
+//     returning an error chunk then io.EOF, and a reason (a string: test
+//     it with strings.HasPrefix) beginning with ErrClientClosed's text
+//     ("client closed: client of node … closed"),
 //     while the node runs the task on to its own end (no Cancel is sent);
 //     a task whose node was lost and whose failover the close cut short
 //     ends Failed with the loss's reason (wrapping ErrNodeLost) and "the

@@ -111,15 +111,22 @@ func (cc *ClusterClient) checkLeaving(mc *memberConn) {
 
 // divertShutdownEnd takes, from a member's connection, the outcome of a
 // task its node's shutdown ended unfinished — cancelled before it started
-// (actors.ReasonShutdownBeforeStart) or cut by the drain deadline
-// (actors.ReasonShutdownDrainCut) — when the task is Retryable and not
-// retried yet: instead of ending, the task is held (taskHeld) for the
-// failover of its runner once the member is lost, which resubmits it. Any
-// other outcome goes to the handle. Called by the Client under its lock.
+// (actors.ReasonShutdownBeforeStart), cut by the drain deadline
+// (actors.ReasonShutdownDrainCut), or killed with its runner when the
+// shutdown was forced (actors.ReasonShutdownForced: a second SIGTERM) —
+// when the task is Retryable and not retried yet: instead of ending, the
+// task is held (taskHeld) for the failover of its runner once the member
+// is lost, which resubmits it. Any other outcome goes to the handle.
+// Called by the Client under its lock.
+//
+// A forced shutdown's cut is the node's as much as the drain deadline's:
+// before, such a task ended Failed and was not resubmitted, while a kill
+// -9 of the same node resubmitted it (a docs-only trial).
 func (cc *ClusterClient) divertShutdownEnd(mc *memberConn, f *actors.TaskFeed, out actors.TaskOutcome) bool {
 	switch {
 	case out.Status == exov1.TaskStatus_TASK_STATUS_CANCELLED && out.Reason == actors.ReasonShutdownBeforeStart:
 	case out.Status == exov1.TaskStatus_TASK_STATUS_TIMED_OUT && out.Reason == actors.ReasonShutdownDrainCut:
+	case out.Status == exov1.TaskStatus_TASK_STATUS_FAILED && out.Reason == actors.ReasonShutdownForced:
 	default:
 		return false
 	}
@@ -145,8 +152,8 @@ func (cc *ClusterClient) divertShutdownEnd(mc *memberConn, f *actors.TaskFeed, o
 }
 
 // endHeldLocked ends each held task which matches with the outcome it
-// was diverted from (its node's: cancelled before it started, or cut at
-// the drain deadline), when no failover will resubmit it: its runner
+// was diverted from (its node's: cancelled before it started, cut at the
+// drain deadline, or killed by a forced shutdown), when no failover will resubmit it: its runner
 // ended on its node (noteRunners), was stopped (StopRunner), or is not
 // failed over when its member is lost (declareLost). Under cc.mu (the
 // handle's lock is a leaf).
@@ -158,6 +165,15 @@ func (cc *ClusterClient) endHeldLocked(match func(*clusterTask) bool) {
 		cc.taskToLocked(t, taskEnded)
 		t.feed.Finish(t.diverted)
 	}
+}
+
+// runnersCount is "1 runner", "2 runners" (a member_lost event said "1
+// runners lost": a docs-only trial).
+func runnersCount(n int) string {
+	if n == 1 {
+		return "1 runner"
+	}
+	return fmt.Sprintf("%d runners", n)
 }
 
 // leftWhy says how a member that is no longer in the view left.
@@ -176,6 +192,8 @@ func closedHow(mc *memberConn) string {
 		return "closed"
 	case connFaulted:
 		return "closed as its node shut itself down over a node-wide fault (no planned leave)"
+	case connForced:
+		return "closed after its node's shutdown was forced"
 	}
 	return "was lost (not closed by its node's shutdown)"
 }
@@ -203,6 +221,23 @@ func shutdownAsLeaving(err error, id, node string) error {
 	}
 	return pendingError{fmt.Errorf("%w: runner %s: its node %s is shutting down: it leaves the cluster, finishes its running tasks (up to its shutdown.draining, 30s by default), then the runner is placed again (unless the whole cluster shuts down); until then use another runner, or retry in a moment: once this client has heard the node leave (within about 300 ms), WaitReady waits for the replacement (%w)",
 		ErrNodeLost, id, node, err)}
+}
+
+// lostAsPending is the error of a Submit whose member's connection ended
+// as the call was made (before this client declared the member lost): it
+// says what ErrNodeLost means on a ClusterClient, "try again shortly",
+// and is pending (WaitReady waits through it). Before, a Submit right
+// after a kill -9 of the runner's node returned the member Client's own
+// "node lost: node n1 (…) lost: its endpoint terminated (connection
+// lost)", with no advice, and read as final as a Client's (a docs-only
+// trial). An error that is pending already, final (ErrRunnerNotAvailable)
+// or no ErrNodeLost is returned as it is.
+func lostAsPending(err error, id, node string) error {
+	var pending pendingError
+	if !errors.Is(err, ErrNodeLost) || errors.Is(err, ErrRunnerNotAvailable) || errors.As(err, &pending) {
+		return err
+	}
+	return pendingError{fmt.Errorf("runner %s: %w; the cluster decides whether node %s is gone and places the runner again: try again shortly with the same Task.ID (the node deduplicates; WaitReady waits for the runner's replacement)", id, err, node)}
 }
 
 // waitReadyPending says whether an error of the member's WaitReady on

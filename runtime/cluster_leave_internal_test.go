@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,8 @@ func TestClusterDivertShutdownEnd(t *testing.T) {
 	cancelled := actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_CANCELLED, Reason: actors.ReasonShutdownBeforeStart, At: time.Now()}
 	cut := actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_TIMED_OUT, Reason: actors.ReasonShutdownDrainCut, At: time.Now()}
 	other := actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_CANCELLED, Reason: "cancelled on request", At: time.Now()}
+	forced := actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, Reason: actors.ReasonShutdownForced, At: time.Now()}
+	crashed := actors.TaskOutcome{Status: exov1.TaskStatus_TASK_STATUS_FAILED, Reason: "runner failed: runner died: signal=9 (killed)", At: time.Now()}
 	for _, c := range []struct {
 		name      string
 		retryable bool
@@ -43,6 +46,13 @@ func TestClusterDivertShutdownEnd(t *testing.T) {
 		{"not Retryable, cancelled before it started", false, a, cancelled, false},
 		{"Retryable, cancelled on request", true, a, other, false},
 		{"Retryable, from another member's connection", true, b, cancelled, false},
+		// A forced shutdown (a second SIGTERM) killed its runner: the
+		// node cut it, as the drain deadline does. Before, it ended
+		// Failed, not resubmitted, while a kill -9 of the node
+		// resubmitted it (a docs-only trial).
+		{"Retryable, killed by a forced shutdown", true, a, forced, true},
+		{"not Retryable, killed by a forced shutdown", false, a, forced, false},
+		{"Retryable, its runner failed", true, a, crashed, false},
 	} {
 		ct := task(c.name, c.retryable)
 		if got := cc.divertShutdownEnd(c.on, ct.feed, c.out); got != c.want {
@@ -52,7 +62,7 @@ func TestClusterDivertShutdownEnd(t *testing.T) {
 			t.Errorf("%s: task %s, want held %v", c.name, ct.state, c.want)
 		}
 	}
-	// Exactly the two diverted tasks wait for their runner's failover.
+	// Exactly the three diverted tasks wait for their runner's failover.
 	cc.mu.Lock()
 	held := 0
 	for t := range cc.tasks {
@@ -61,8 +71,8 @@ func TestClusterDivertShutdownEnd(t *testing.T) {
 		}
 	}
 	cc.mu.Unlock()
-	if held != 2 {
-		t.Fatalf("%d tasks held, want 2", held)
+	if held != 3 {
+		t.Fatalf("%d tasks held, want 3", held)
 	}
 }
 
@@ -172,6 +182,35 @@ func TestShutdownAsLeaving(t *testing.T) {
 	}
 	for _, other := range []error{ErrQueueFull, fmt.Errorf("x: %w", ErrRunnerNotAvailable), &nodeShutDown{node: "n", addr: "a", text: "shut down"}} {
 		if got := shutdownAsLeaving(other, "r", "n"); got != other {
+			t.Errorf("%v became %v", other, got)
+		}
+	}
+}
+
+// TestLostAsPending: a Submit whose member's connection ended as it was
+// made says what ErrNodeLost means on a ClusterClient (try again shortly;
+// WaitReady waits), and is pending. Before, it returned the member's
+// "node lost: node n1 (…) lost: its endpoint terminated (connection lost)"
+// with no advice (a docs-only trial, right after a kill -9). Errors that
+// say what to do already, or are final, pass as they are.
+func TestLostAsPending(t *testing.T) {
+	lost := fmt.Errorf("%w: node n1 (127.0.0.1:29301) lost: its endpoint terminated (connection lost)", ErrNodeLost)
+	err := lostAsPending(lost, "gen-1", "n1")
+	var pending pendingError
+	if !errors.Is(err, ErrNodeLost) || errors.Is(err, ErrRunnerNotAvailable) || !errors.As(err, &pending) {
+		t.Errorf("%v: want ErrNodeLost, pending, not ErrRunnerNotAvailable", err)
+	}
+	want := "runner gen-1: node lost: node n1 (127.0.0.1:29301) lost: its endpoint terminated (connection lost); the cluster decides whether node n1 is gone and places the runner again: try again shortly with the same Task.ID (the node deduplicates; WaitReady waits for the runner's replacement)"
+	if err.Error() != want {
+		t.Errorf("text %q\nwant %q", err.Error(), want)
+	}
+	note := &nodeShutDown{node: "n1", addr: "127.0.0.1:29301", text: "node n1 shut down: its shutdown stopped every runner it ran"}
+	if err := lostAsPending(note, "gen-1", "n1"); !errors.As(err, &pending) || !errors.Is(err, ErrShuttingDown) || !strings.Contains(err.Error(), "try again shortly") {
+		t.Errorf("a node's shutdown note: %v; want pending, still ErrShuttingDown, saying to try again shortly", err)
+	}
+	leaving := leavingErr("gen-1", "n1")
+	for _, other := range []error{ErrQueueFull, fmt.Errorf("x: %w (%w)", ErrNodeLost, ErrRunnerNotAvailable), leaving} {
+		if got := lostAsPending(other, "r", "n"); got != other {
 			t.Errorf("%v became %v", other, got)
 		}
 	}

@@ -22,6 +22,13 @@ func faultNote(mc *memberConn) error {
 		text: "node " + mc.m.NodeName + " shut down: its shutdown stopped every runner it ran (it shut itself down: node-wide fault: out of file descriptors)"}
 }
 
+// forcedNote is the note of a node whose shutdown was forced (detail
+// SHUTDOWN_FORCED: a second SIGTERM).
+func forcedNote(mc *memberConn) error {
+	return &nodeShutDown{node: mc.m.NodeName, addr: "127.0.0.1:1", forced: true,
+		text: "node " + mc.m.NodeName + " shut down: its shutdown stopped every runner it ran (its shutdown was forced: every runner's process group got SIGKILL)"}
+}
+
 // heartbeatLost is the error a member's connection ends with when its
 // node stops answering (a kill -9, a partition).
 func heartbeatLost(mc *memberConn) error {
@@ -90,9 +97,21 @@ func TestClusterPlannedLeaveNeedsTheShutdownNote(t *testing.T) {
 		// a runner that takes its node down would hop from node to node
 		// without bound (a review).
 		{"closed on a fault's note after its drain", nil, func(cc *ClusterClient, a *memberConn) { cc.suspect(a, faultNote(a)) }, false},
+		// A forced shutdown was asked for (a second SIGTERM): planned, no
+		// failure, but not "gracefully": before, the events said "left
+		// cluster trial gracefully" after one (a docs-only trial).
+		{"closed on a forced shutdown's note", nil, func(cc *ClusterClient, a *memberConn) { cc.suspect(a, forcedNote(a)) }, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e, failures := plannedCase(t, c.onLeaving, c.after)
+			forced := strings.Contains(c.name, "forced")
+			if forced {
+				if strings.Contains(e.Detail, "gracefully") || !strings.Contains(e.Detail, "left cluster  (its shutdown was forced)") ||
+					!strings.Contains(e.Detail, "its connection closed after its node's shutdown was forced") || failures != 0 {
+					t.Errorf("runner_lost %q, %d failures recorded: want a planned leave (none recorded) saying the shutdown was forced, never gracefully", e.Detail, failures)
+				}
+				return
+			}
 			graceful := strings.Contains(e.Detail, "left cluster  gracefully")
 			if graceful != c.planned || (failures == 0) != c.planned {
 				t.Errorf("runner_lost %q, %d failures recorded: want planned %v (left gracefully, none recorded) ", e.Detail, failures, c.planned)

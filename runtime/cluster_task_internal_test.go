@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -204,4 +205,29 @@ func TestClusterLostWithoutView(t *testing.T) {
 		t.Error("a member lost without a view is marked dead for good; it should be joined again if it answers")
 	}
 	t.Logf("reason: %s", o.Reason)
+}
+
+// TestClusterMemberLostCountsRunners: member_lost counts its runners in
+// English: "1 runner lost" (it said "1 runners lost": a docs-only trial).
+func TestClusterMemberLostCountsRunners(t *testing.T) {
+	a := &memberConn{m: membership.Member{ID: "ma", NodeName: "a"}, c: goneClient(), state: memberSuspect}
+	cc := noteClient(t, 0, a)
+	cc.ctx, cc.dead = t.Context(), map[string]bool{}
+	cc.follow("gen-1", a.m)
+	var mu sync.Mutex
+	var lost []string
+	cc.cfg.Hook = func(e ClusterEvent) {
+		if e.Kind == ClusterMemberLost {
+			mu.Lock()
+			lost = append(lost, e.Detail)
+			mu.Unlock()
+		}
+	}
+	cc.declareLost(a, "test", false)
+	cc.wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lost) != 1 || !strings.HasSuffix(lost[0], "; 1 runner lost") {
+		t.Errorf("member_lost details %q, want one ending %q", lost, "; 1 runner lost")
+	}
 }

@@ -477,3 +477,20 @@ func toSubscribeOptions(o SubscribeOptions) streams.SubscribeOptions {
 func filterFor(runnerID string) streams.Filter { return streams.Filter{RunnerID: runnerID} }
 
 func subscribeDefaults() streams.SubscribeOptions { return streams.SubscribeOptions{} }
+
+// stopSteps returns the steps of a node's answer to StopRunner: with their
+// times (step_times) when the node sent them, else the names alone (an
+// older node). Before, the times were never sent: Steps[].Started was the
+// zero time over the network (a docs-only trial).
+func stopSteps(r *exov1.GwRunnerStopped) []StopStep {
+	names, times := r.GetSteps(), r.GetStepTimes()
+	out := make([]StopStep, 0, len(names))
+	for i, name := range names {
+		s := StopStep{Name: name}
+		if len(times) == len(names) {
+			s.Started, s.Duration = times[i].GetStarted().AsTime(), times[i].GetDuration().AsDuration()
+		}
+		out = append(out, s)
+	}
+	return out
+}

@@ -19,11 +19,14 @@
 //			text.Reset() // a Retryable task restarted: the earlier attempt is void
 //			continue
 //		}
+//		if errors.Is(err, exo.ErrChunkDropped) {
+//			continue // read too slowly: the handle kept only the latest TaskLimits.HandleChunks
+//		}
 //		if err != nil {
 //			break // io.EOF after the last chunk (h.Wait says whether the task completed)
 //		}
 //		if c.Error != "" {
-//			break // the task failed (its runner, or its remote node, was lost): see h.Wait
+//			break // the task failed (its runner crashed, its node was lost, its client closed): the output was cut; see h.Wait
 //		}
 //		text.WriteString(c.Text)
 //	}

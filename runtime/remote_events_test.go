@@ -127,6 +127,13 @@ func TestRemoteTypedEvents(t *testing.T) {
 	if len(res.Steps) == 0 || res.Steps[0].Name != "shutdown frame" {
 		t.Errorf("StopRunner's steps %+v: want the Shutdown frame first", res.Steps)
 	}
+	// And their times: before, Started was the zero time over the network
+	// (the answer carried the names alone: a docs-only trial).
+	for _, s := range res.Steps {
+		if s.Started.IsZero() || time.Since(s.Started) > time.Minute {
+			t.Errorf("StopRunner's step %+v: want the time it began on the node", s)
+		}
+	}
 	for {
 		ev, err := sub.Next(ctx)
 		if err != nil {

@@ -347,7 +347,8 @@ func (s *System) Runners(ctx context.Context) ([]RunnerInfo, error) {
 // streams the task's chunks in order and ends with exactly one outcome
 // (Complete, TimedOut, Failed with a reason, or Cancelled); Wait returns it
 // even when the runner crashes. A task ID the runner already knows returns
-// the first submission's handle while the task runs; once it ended, a
+// a handle on the first submission's task while it runs (another
+// *TaskHandle value reading the same chunks, sharing Next's cursor); once it ended, a
 // handle that holds its outcome (not its chunks: TaskLimits.DedupMemory
 // outcomes are remembered per runner); the same ID with another Kind is
 // refused (ErrInvalidTask). Errors: an invalid Task, ErrQueueFull,
@@ -478,8 +479,12 @@ func (s *System) Shutdown(ctx context.Context) (ShutdownReport, error) {
 // how many it signalled. A Shutdown in progress goes on and reports those
 // runners forced (in CLOSING) or failed (before it); a runner that was not
 // stopping fails with SourceNodeKill, its reason and its tasks' naming the
-// node's kill, not the runner. Outside a shutdown the error policy decides
-// what follows.
+// node's kill, not the runner. During a shutdown (a forced shutdown) the
+// tasks still running end Failed with the reason "runner killed by the
+// node's forced shutdown: …" (actors.ReasonShutdownForced), which a
+// ClusterClient resubmits once when the task is Retryable, and the
+// gateway's shutdown note says the shutdown was forced. Outside a shutdown
+// the error policy decides what follows.
 func (s *System) ForceKill(ctx context.Context) (int, error) { return s.node.ForceKill(ctx) }
 
 // Done is closed once the System has shut down, whoever started it (a

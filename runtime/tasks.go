@@ -12,8 +12,11 @@ import (
 // Task is one unit of work for a runner.
 type Task struct {
 	// ID identifies the task; a second Submit with the same ID on the same
-	// runner returns the first one's handle while it runs, and once it
-	// ended a handle with its outcome but no chunks (TaskLimits.DedupMemory).
+	// runner returns a handle of the same task while it runs (another
+	// *TaskHandle value: on a System it shares the first one's chunks and
+	// Next cursor; over a Client or ClusterClient it follows the task from
+	// chunk 0 with a cursor of its own), and once it ended a handle with
+	// its outcome but no chunks (TaskLimits.DedupMemory).
 	// Required, at most 256 bytes.
 	ID string
 	// Kind says what to do, e.g. "text_generation" or "noop". Required.
@@ -72,7 +75,7 @@ type TaskOutcome struct {
 	// error chunk included.
 	Chunks int
 	// Attempt is the attempt that ended the task: 1, or 2 after a retry
-	// (TaskSpec.Retryable).
+	// (Task.Retryable).
 	Attempt int
 	At      time.Time
 }
@@ -113,8 +116,9 @@ type TaskHandle struct {
 // Next returns the next chunk this handle has not returned yet, waiting for
 // it, or io.EOF after the last one. A task that failed after it was sent
 // (its runner crashed or was killed, or, for a Client's or ClusterClient's
-// handle, its node was lost) ends with an error chunk (Chunk.Error set,
-// the outcome's reason) before io.EOF. A task ended otherwise before it
+// handle, its node was lost or the client was closed: a reason beginning
+// "client closed: ") ends with an error chunk (Chunk.Error set, the
+// outcome's reason) before io.EOF; nothing but io.EOF follows it. A task ended otherwise before it
 // completed (Cancelled, TimedOut: by its own deadline or a shutdown's
 // drain deadline) ends with io.EOF alone, its last chunk without a
 // FinishReason: io.EOF says the chunks ended, Wait says how the task did.

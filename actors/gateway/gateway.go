@@ -1669,6 +1669,7 @@ func stopReply(callID uint64, r *actors.StopResult) *exov1.GwRunnerStopped {
 	}
 	for _, st := range r.Steps {
 		out.Steps = append(out.Steps, st.Name)
+		out.StepTimes = append(out.StepTimes, &exov1.GwStopStep{Name: st.Name, Started: ts(st.Started), Duration: dur(st.Duration)})
 	}
 	return out
 }

@@ -29,12 +29,13 @@ func (g *Gateway) shutDownNote() *exov1.GwError {
 		done = true
 	default:
 	}
-	return noteOf(g.cfg.Name, done, g.cfg.Node.Fault())
+	return noteOf(g.cfg.Name, done, g.cfg.Node.Fault(), g.cfg.Node.ShutdownForced())
 }
 
 // noteOf is the shutdown note of node name: shut down (done) or shutting
-// down, and whether over a node-wide fault (fault, else nil).
-func noteOf(name string, done bool, fault error) *exov1.GwError {
+// down, whether over a node-wide fault (fault, else nil), and whether
+// the shutdown was forced (forced: ForceKill during it).
+func noteOf(name string, done bool, fault error, forced bool) *exov1.GwError {
 	what := "is shutting down"
 	if done {
 		what = "shut down"
@@ -48,6 +49,16 @@ func noteOf(name string, done bool, fault error) *exov1.GwError {
 		// without bound (a review).
 		note.Detail = exov1.GwCode_GW_CODE_NODE_FAULT
 		note.Text += " (it shut itself down: node-wide fault: " + err.Error() + ")"
+	}
+	if forced {
+		// Its shutdown was forced (a second SIGTERM): a cluster client
+		// must not call the leave graceful (a docs-only trial read "left
+		// cluster trial gracefully" after one). A fault's detail stays:
+		// it decides the backoff; the text says both.
+		if note.Detail == exov1.GwCode_GW_CODE_UNSPECIFIED {
+			note.Detail = exov1.GwCode_GW_CODE_SHUTDOWN_FORCED
+		}
+		note.Text += " (its shutdown was forced: every runner's process group got SIGKILL)"
 	}
 	return note
 }

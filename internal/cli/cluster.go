@@ -241,17 +241,7 @@ func newClusterCmd(e *env) *cobra.Command {
 				// Exit 1: nothing answered as a member of this cluster
 				// (a misspelt --cluster, or none joined yet). Before, it
 				// printed "0 members" and exited 0 (a new user's trial).
-				why := "no peer is a member of it yet"
-				if o := st.DescribeOtherClusters(); o != "" {
-					why = o + ": check --cluster"
-				}
-				if st.Provider == membership.ProviderEtcd {
-					why = fmt.Sprintf("none is registered in etcd under %s/%s/: check --cluster and --etcd-base-key", cfg.EtcdBaseKey, cfg.Cluster)
-					if o := st.DescribeOtherClusters(); o != "" { // a misspelt --cluster, most likely
-						why = fmt.Sprintf("none is registered in etcd under %s/%s/, and %s: check --cluster", cfg.EtcdBaseKey, cfg.Cluster, o)
-					}
-				}
-				return fmt.Errorf("cluster %s has no members (%s)", st.Cluster, why)
+				return fmt.Errorf("cluster %s has no members (%s)", st.Cluster, noMembersWhy(st, cfg))
 			}
 			return nil
 		},
@@ -266,6 +256,28 @@ func newClusterCmd(e *env) *cobra.Command {
 	return cmd
 }
 
+// noMembersWhy says why cluster status found no member of cfg's cluster,
+// and what to check: cluster status and cluster shutdown stop on it alike.
+func noMembersWhy(st membership.Status, cfg membership.Config) string {
+	if st.Provider == membership.ProviderEtcd {
+		if o := st.DescribeOtherClusters(); o != "" { // a misspelt --cluster, most likely
+			return fmt.Sprintf("none is registered in etcd under %s/%s/, and %s: check --cluster", cfg.EtcdBaseKey, cfg.Cluster, o)
+		}
+		return fmt.Sprintf("none is registered in etcd under %s/%s/: check --cluster and --etcd-base-key", cfg.EtcdBaseKey, cfg.Cluster)
+	}
+	if o := st.DescribeOtherClusters(); o != "" {
+		return o + ": check --cluster"
+	}
+	return "no peer is a member of it yet"
+}
+
+// printClusterStatus prints st. A peer in another cluster is told to be
+// restarted with --cluster only while some peer that answered is in st's
+// cluster (a node started with a misspelt --cluster); when none is, the
+// --cluster asked is the likelier typo, and each such peer says to check
+// it. Before, `cluster status --cluster trail` told the operator to
+// restart every healthy node of cluster trial with --cluster trail (a
+// docs-only trial).
 func printClusterStatus(w io.Writer, st membership.Status) {
 	agree := "views agree"
 	answered := 0
@@ -307,9 +319,18 @@ func printClusterStatus(w io.Writer, st membership.Status) {
 	}
 	_ = tw.Flush()
 	printDuplicateNames(w, st.Members) // cluster_dupnames.go
+	anyIn := false                     // a peer that answered is in st.Cluster
+	for _, p := range st.Peers {
+		if p.Error == "" && p.View != nil && p.View.Cluster == st.Cluster {
+			anyIn = true
+		}
+	}
 	for _, p := range st.Peers {
 		if p.Error != "" {
 			fmt.Fprintf(w, "peer %s: no answer (%s)\n", p.Peer, oneLine(p.Error))
+		} else if p.View.Cluster != st.Cluster && !anyIn {
+			fmt.Fprintf(w, "peer %s: in cluster %q, not %q: check --cluster (no peer that answered is in cluster %q)\n",
+				p.Peer, p.View.Cluster, st.Cluster, st.Cluster)
 		} else if p.View.Cluster != st.Cluster {
 			fmt.Fprintf(w, "peer %s: in cluster %q, not %q: its node was started with --cluster %s; restart it with --cluster %s (every member needs the same --cluster)\n",
 				p.Peer, p.View.Cluster, st.Cluster, p.View.Cluster, st.Cluster)

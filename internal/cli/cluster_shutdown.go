@@ -97,10 +97,10 @@ func runClusterShutdown(parent context.Context, e *env, o *clusterShutdownOption
 		return &UsageError{Err: err}
 	}
 	if len(st.Members) == 0 {
-		if o := st.DescribeOtherClusters(); o != "" && st.Provider == membership.ProviderEtcd {
-			return fmt.Errorf("cluster %s has no members: nothing to shut down (%s: check --cluster)", cfg.Cluster, o)
-		}
-		return fmt.Errorf("cluster %s has no members: nothing to shut down", cfg.Cluster)
+		// As cluster status says it (before, with automanaged, only
+		// "nothing to shut down", no hint of the cluster the peers are in:
+		// a docs-only trial).
+		return fmt.Errorf("cluster %s has no members: nothing to shut down (%s)", cfg.Cluster, noMembersWhy(st, cfg))
 	}
 	if !st.Agree && st.Provider != membership.ProviderEtcd {
 		why := "one is joining, rejoining or split"

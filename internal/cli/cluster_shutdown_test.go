@@ -270,6 +270,15 @@ func TestClusterShutdownCutTasksExits4(t *testing.T) {
 	} else if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitFailure {
 		t.Errorf("cluster status --cluster cut-tset: %v, want exit %d", err, ExitFailure)
 	}
+	// cluster shutdown stops on it in the same words (before: "nothing to
+	// shut down" alone, a docs-only trial), and shuts nothing down.
+	sd := exec.Command(exoBinary(t), "cluster", "shutdown", "--cluster", "cut-tset", "--cluster-peers", c.peerList)
+	var sdOut, sdErr bytes.Buffer
+	sd.Stdout, sd.Stderr = &sdOut, &sdErr
+	if err := sd.Run(); err == nil || !strings.Contains(sdErr.String(), `exo-actors: cluster cut-tset has no members: nothing to shut down (`) ||
+		!strings.Contains(sdErr.String(), `in cluster "cut-test": check --cluster)`) {
+		t.Errorf("cluster shutdown --cluster cut-tset: %v\nstdout:\n%s\nstderr:\n%s", err, sdOut.String(), sdErr.String())
+	}
 	// --json: stdout is the report alone (the member's "not cleanly" line
 	// goes to stderr then; a review found it after the JSON), and its
 	// rendering has the headline.

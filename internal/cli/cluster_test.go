@@ -182,3 +182,32 @@ func TestRefusedShutdownErrorPlural(t *testing.T) {
 		t.Errorf("%q, want it to begin %q", err, want)
 	}
 }
+
+// TestClusterStatusMisspeltClusterSaysCheckIt: `cluster status --cluster
+// trail` whose every answering peer is in cluster "trial" tells the
+// operator to check --cluster, on each peer's line too, never to restart
+// the healthy nodes with the typo; cluster shutdown stops on it in the
+// same words, naming the peers' cluster. Before, each peer's line said
+// "restart it with --cluster trail", and shutdown said only "nothing to
+// shut down" (a docs-only trial).
+func TestClusterStatusMisspeltClusterSaysCheckIt(t *testing.T) {
+	trial := &membership.View{Cluster: "trial", State: membership.Joined}
+	st := membership.Status{Cluster: "trail", Provider: membership.ProviderAutomanaged, Peers: []membership.PeerView{
+		{Peer: "127.0.0.1:7201", View: trial}, {Peer: "127.0.0.1:7202", View: trial},
+		{Peer: "127.0.0.1:7203", Error: "connection refused"},
+	}}
+	var out bytes.Buffer
+	printClusterStatus(&out, st)
+	if strings.Contains(out.String(), "restart it") {
+		t.Errorf("status tells to restart a node:\n%s", out.String())
+	}
+	for _, p := range []string{"127.0.0.1:7201", "127.0.0.1:7202"} {
+		if want := `peer ` + p + `: in cluster "trial", not "trail": check --cluster (no peer that answered is in cluster "trail")`; !strings.Contains(out.String(), want) {
+			t.Errorf("status:\n%s\nwant %q", out.String(), want)
+		}
+	}
+	cfg := membership.Config{Cluster: "trail"}
+	if got, want := noMembersWhy(st, cfg), `127.0.0.1:7201, 127.0.0.1:7202 are in cluster "trial": check --cluster`; got != want {
+		t.Errorf("no members: %q, want %q", got, want)
+	}
+}
