@@ -159,7 +159,8 @@ func WithClientName(name string) DialOption { return func(o *dialOptions) { o.na
 
 // WithClientListen sets where the process's client endpoint listens (the
 // node dials back to it with replies); default 127.0.0.1:0. It must be an
-// address the node can reach.
+// address the node can reach, its host an IP address (a name such as
+// localhost fails the Dial at once, ErrInvalidRequest).
 func WithClientListen(addr string) DialOption { return func(o *dialOptions) { o.listen = addr } }
 
 // WithTLS turns on TLS with the given files, on both the client's dial and
@@ -176,7 +177,8 @@ func WithTLSConfig(server, client *tls.Config) DialOption {
 }
 
 // WithMaxMessage sets the largest request the client sends; default 4 MiB
-// (the node has its own limit and refuses larger ones).
+// (0 too; the node has its own limit and refuses larger ones). A negative
+// n fails the Dial (ErrInvalidRequest).
 func WithMaxMessage(n int) DialOption { return func(o *dialOptions) { o.maxMessage = n } }
 
 // DefaultClientHeartbeat is how often a Client pings its node unless
@@ -193,7 +195,8 @@ func WithHeartbeat(every, lostAfter time.Duration) DialOption {
 	return func(o *dialOptions) { o.heartbeat, o.lostAfter = every, lostAfter }
 }
 
-// WithCallTimeout bounds a call whose context has no deadline; default 1 minute.
+// WithCallTimeout bounds a call whose context has no deadline; default 1
+// minute (0 too). A negative d fails the Dial (ErrInvalidRequest).
 func WithCallTimeout(d time.Duration) DialOption { return func(o *dialOptions) { o.callTimeout = d } }
 
 // WithLeasedRunners leases every runner this client spawns to its session
@@ -365,6 +368,27 @@ func dialOptionsOf(opts []DialOption) (dialOptions, error) {
 	if o.heartbeat <= 0 || o.lostAfter <= o.heartbeat {
 		return o, fmt.Errorf("heartbeat %s, lost after %s: want a positive heartbeat shorter than lostAfter", o.heartbeat, o.lostAfter)
 	}
+	// Values first, before anything compares them with the process's
+	// endpoint: a negative limit was taken, or reported as "runs with
+	// other settings" (a new user's trial), and a listen address with a
+	// host name failed only once the endpoint started (after the node's
+	// probe, with no sentinel; in DialCluster, never: every member's dial
+	// failed in silence until the ctx ended).
+	if o.maxMessage < 0 {
+		return o, fmt.Errorf("WithMaxMessage(%d): a message limit must not be negative; give the largest request in bytes, or 0 (or leave the option out) for the default %d (4 MiB)", o.maxMessage, gateway.DefaultMaxMessage)
+	}
+	if o.maxMessage == 0 {
+		o.maxMessage = gateway.DefaultMaxMessage
+	}
+	if o.callTimeout < 0 {
+		return o, fmt.Errorf("WithCallTimeout(%s): a call timeout must not be negative; give how long a call whose ctx has no deadline may take, or 0 (or leave the option out) for the default 1m", o.callTimeout)
+	}
+	if o.callTimeout == 0 {
+		o.callTimeout = time.Minute
+	}
+	if _, _, err := gateway.SplitListen(o.listen); err != nil {
+		return o, fmt.Errorf("WithClientListen: %w", err)
+	}
 	if o.tlsFiles.Enabled() {
 		if o.serverTLS != nil {
 			return o, errors.New("both WithTLS and WithTLSConfig: choose one")
@@ -408,7 +432,7 @@ func dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	}
 	ep, err := acquireEndpoint(&o)
 	if err != nil {
-		return nil, err
+		return nil, &endpointError{err}
 	}
 	c := &Client{addr: addr, node: addr, opts: o, ep: ep, root: ep.system.Root, gw: actor.NewPID(addr, gateway.Name), state: clientDialing,
 		tickStop: make(chan struct{}), ended: make(chan struct{}), lastHeard: time.Now(),
