@@ -58,7 +58,9 @@ var (
 	ErrInvalidRequest = gateway.ErrInvalidArgument
 	// ErrGatewayLimit: a bound of the node's gateway was reached.
 	ErrGatewayLimit = gateway.ErrLimit
-	// ErrClientClosed: the Client was closed.
+	// ErrClientClosed: the Client (or ClusterClient) was closed. The
+	// error that wraps it names the client (its node and address, or its
+	// cluster) and says to dial again.
 	ErrClientClosed = errors.New("client closed")
 	// ErrBadDelivery: the node sent a subscription a delivery this client
 	// refused (beyond the credit it granted, or undecodable): the
@@ -861,6 +863,10 @@ func (c *Client) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, erro
 		return "", fmt.Errorf("%w (%w): a remote node starts runners only as its config says: name a kind (node %s has %s) and leave Command, Args, Env, Dir and Builtin empty",
 			ErrInvalidSpec, ErrInvalidRequest, c.NodeName(), strings.Join(c.Kinds(), ", "))
 	}
+	if spec.Kind == "" { // as a ClusterClient says it: the spec (ErrInvalidSpec) and the request (ErrInvalidRequest)
+		return "", fmt.Errorf("%w (%w): RunnerSpec.Kind is empty: name one of node %s's kinds (%s)",
+			ErrInvalidSpec, ErrInvalidRequest, c.NodeName(), strings.Join(c.Kinds(), ", "))
+	}
 	if err := actors.CheckKind(spec.Kind); err != nil { // as a System says it, not "unknown kind"
 		return "", err
 	}
@@ -1253,9 +1259,10 @@ func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
 // long at most, for that acknowledgement (not when the node is gone). It ends every
 // open handle of this
 // client (tasks Failed, subscriptions EndOfStream, both wrapping
-// ErrClientClosed). With WithLeasedRunners, the goodbye ends the lease:
-// the node stops the runners this client spawned (draining their tasks,
-// this client's too). The process's client endpoint stays up for the next
+// ErrClientClosed); every later call returns an error wrapping
+// ErrClientClosed that names the node and says to dial it again. With
+// WithLeasedRunners, the goodbye ends the lease: the node stops the
+// runners this client spawned (draining their tasks, this client's too). The process's client endpoint stays up for the next
 // Dial (it lives as long as the process: docs/remote.md, "One protoactor
 // Remote per process"). Idempotent.
 func (c *Client) Close() error {
@@ -1287,7 +1294,9 @@ func (c *Client) Close() error {
 			}
 		}
 		cancel()
-		c.end(clientClosed, fmt.Errorf("%w: client of node %s (%s) closed", ErrClientClosed, c.NodeName(), c.addr))
+		// Every later call returns it: it names the client and what to do
+		// (a new user's trial got "client closed" alone from a ClusterClient).
+		c.end(clientClosed, fmt.Errorf("%w: client of node %s (%s) closed (its Close was called): dial the node again (Dial) for a new client", ErrClientClosed, c.NodeName(), c.addr))
 		close(c.tickStop) // sole sender: Close, inside closeOnce
 		c.ticker.Wait()
 		c.ep.system.EventStream.Unsubscribe(c.esub)

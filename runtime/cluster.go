@@ -1192,7 +1192,7 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 	// held across remote calls, so each is bounded (placeQueryTimeout,
 	// placeSpawnTimeout) and all end with the client: a slow member must
 	// not hold every failover and Close behind a caller's long context.
-	if err := placeCtxEnded(ctx, cc.ctx, kind); err != nil {
+	if err := cc.placeCtxEnded(ctx, kind); err != nil {
 		return nil, err
 	}
 	cc.placeMu.Lock()
@@ -1253,7 +1253,7 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 		}()
 	}
 	wg.Wait()
-	if err := placeCtxEnded(caller, cc.ctx, kind); err != nil {
+	if err := cc.placeCtxEnded(caller, kind); err != nil {
 		return nil, err // the answers are cut short: no verdict on the members
 	}
 	answered := map[string][]RunnerInfo{}
@@ -1350,13 +1350,16 @@ func (cc *ClusterClient) lostLocked(mc *memberConn) bool {
 // the command comes from the chosen node's configuration.
 func (cc *ClusterClient) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error) {
 	if cc.ctx.Err() != nil { // closed: as every call, whatever the spec
-		return "", ErrClientClosed
+		return "", cc.closedErr()
 	}
 	if spec.Command != "" || spec.Builtin || len(spec.Args) > 0 || len(spec.Env) > 0 || spec.Dir != "" {
 		return "", fmt.Errorf("%w (%w): a cluster places runners by kind only; leave Command, Args, Env, Dir and Builtin empty", ErrInvalidSpec, ErrInvalidRequest)
 	}
 	if spec.Kind == "" {
-		return "", fmt.Errorf("%w: RunnerSpec.Kind is empty: name a kind some member registers", ErrInvalidRequest)
+		// Both sentinels: an empty name is a kind no spec may have
+		// (ErrInvalidSpec, as on a System and a Client; it matched
+		// ErrInvalidRequest only, a new user's trial).
+		return "", fmt.Errorf("%w (%w): RunnerSpec.Kind is empty: name a kind some member registers", ErrInvalidSpec, ErrInvalidRequest)
 	}
 	if err := actors.CheckKind(spec.Kind); err != nil { // as a System says it
 		return "", err
@@ -1373,7 +1376,7 @@ func (cc *ClusterClient) SpawnRunner(ctx context.Context, spec RunnerSpec) (stri
 // know is looked up on every live member.
 func (cc *ClusterClient) resolve(ctx context.Context, id string) (*clusterRunner, *memberConn, error) {
 	if cc.ctx.Err() != nil {
-		return nil, nil, ErrClientClosed
+		return nil, nil, cc.closedErr()
 	}
 	for range 2 {
 		cc.mu.Lock()
@@ -1452,7 +1455,7 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 		return nil, err
 	}
 	if cc.ctx.Err() != nil { // closed: as every call, whatever the task
-		return nil, ErrClientClosed
+		return nil, cc.closedErr()
 	}
 	if err := t.Validate(); err != nil {
 		return nil, err // ErrInvalidTask, before any lookup
@@ -1588,7 +1591,7 @@ func (cc *ClusterClient) WaitReady(ctx context.Context, id string) error {
 // maps to its replacement's).
 func (cc *ClusterClient) Runners(ctx context.Context) ([]RunnerInfo, error) {
 	if cc.ctx.Err() != nil { // closed: as every call, not a member's "client of node … closed"
-		return nil, ErrClientClosed
+		return nil, cc.closedErr()
 	}
 	var out []RunnerInfo
 	for _, m := range cc.Members() {
@@ -1636,7 +1639,7 @@ func (cc *ClusterClient) Cancel(ctx context.Context, runnerID, taskID string) (i
 // error wraps ErrInvalidRequest.
 func (cc *ClusterClient) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
 	if cc.ctx.Err() != nil { // closed: as every call, whatever the filter
-		return nil, ErrClientClosed
+		return nil, cc.closedErr()
 	}
 	if f.RunnerID == "" {
 		return nil, fmt.Errorf("%w: Filter.RunnerID is empty: a ClusterClient subscribes on the member that hosts one runner (a cluster has no cluster-wide stream); subscribe once per runner", ErrInvalidRequest)
@@ -1647,6 +1650,14 @@ func (cc *ClusterClient) Subscribe(topic string, f Filter, o SubscribeOptions) (
 	}
 	f.RunnerID = r.id
 	return mc.c.Subscribe(topic, f, o)
+}
+
+// closedErr is the error of every call after Close: it wraps
+// ErrClientClosed, names the cluster and says what to do (before: a bare
+// "client closed", a new user's trial).
+func (cc *ClusterClient) closedErr() error {
+	return fmt.Errorf("%w: the ClusterClient of cluster %s was closed (its Close was called): dial the cluster again (DialCluster) for a new client; its runners run on, reachable by their IDs",
+		ErrClientClosed, cc.cfg.Cluster)
 }
 
 // Members returns the members the client follows, by node name.
@@ -1706,7 +1717,8 @@ func (cc *ClusterClient) Where(id string) (runnerID, node string, ok bool) {
 //     stopped by a node whose gateway settles spawns.
 //
 // To end the work too, Cancel the tasks and StopRunner the runners before
-// Close. Every later call returns ErrClientClosed. Before it returns, Close
+// Close. Every later call returns an error wrapping ErrClientClosed that
+// names the cluster and says to dial again. Before it returns, Close
 // gives the hook the internal_error events not reported yet (on the
 // caller's goroutine).
 func (cc *ClusterClient) Close() error {
@@ -1739,7 +1751,7 @@ func (cc *ClusterClient) Close() error {
 		closing.Wait()
 		cc.closeReads()
 		for _, t := range parked { // tasks of suspect members, held for a verdict that will not come
-			t.feed.Fail(fmt.Sprintf("%s: cluster client of %s closed", ErrClientClosed, cc.cfg.Cluster), time.Now())
+			t.feed.Fail(fmt.Sprintf("%s: cluster client of %s closed (its Close was called) while the task's node was out of reach: what became of the task there is unknown", ErrClientClosed, cc.cfg.Cluster), time.Now())
 		}
 	})
 	// The poller has ended: report what it left, and what the close met.
