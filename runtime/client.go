@@ -370,12 +370,12 @@ func dialOptionsOf(opts []DialOption) (dialOptions, error) {
 	if o.heartbeat <= 0 || o.lostAfter <= o.heartbeat {
 		return o, fmt.Errorf("heartbeat %s, lost after %s: want a positive heartbeat shorter than lostAfter", o.heartbeat, o.lostAfter)
 	}
-	// Values first, before anything compares them with the process's
+	// Values here, before anything compares them with the process's
 	// endpoint: a negative limit was taken, or reported as "runs with
 	// other settings" (a new user's trial), and a listen address with a
-	// host name failed only once the endpoint started (after the node's
-	// probe, with no sentinel; in DialCluster, never: every member's dial
-	// failed in silence until the ctx ended).
+	// host name (checked below) failed only once the endpoint started
+	// (after the node's probe, with no sentinel; in DialCluster, never:
+	// every member's dial failed in silence until the ctx ended).
 	if o.maxMessage < 0 {
 		return o, fmt.Errorf("WithMaxMessage(%d): a message limit must not be negative; give the largest request in bytes, or 0 (or leave the option out) for the default %d (4 MiB)", o.maxMessage, gateway.DefaultMaxMessage)
 	}
@@ -387,9 +387,6 @@ func dialOptionsOf(opts []DialOption) (dialOptions, error) {
 	}
 	if o.callTimeout == 0 {
 		o.callTimeout = time.Minute
-	}
-	if _, _, err := gateway.SplitListen(o.listen); err != nil {
-		return o, fmt.Errorf("WithClientListen: %w", err)
 	}
 	if o.tlsFiles.Enabled() {
 		if o.serverTLS != nil {
@@ -412,6 +409,11 @@ func dialOptionsOf(opts []DialOption) (dialOptions, error) {
 		if err := checkOwnCert("(WithTLSConfig's server config)", firstCert(o.serverTLS), o.listen, false, nil, ""); err != nil {
 			return o, err
 		}
+	}
+	// After the certificate's checks, whose advice covers a listen
+	// address without a host (":7000") better.
+	if _, _, err := gateway.SplitListen(o.listen); err != nil {
+		return o, fmt.Errorf("WithClientListen: %w", err)
 	}
 	return o, nil
 }
