@@ -62,7 +62,9 @@ var (
 	ErrInvalidRequest = gateway.ErrInvalidArgument
 	// ErrGatewayLimit: a bound of the node's gateway was reached.
 	ErrGatewayLimit = gateway.ErrLimit
-	// ErrClientClosed: the Client was closed.
+	// ErrClientClosed: the Client (or ClusterClient) was closed. The
+	// error that wraps it names the client (its node and address, or its
+	// cluster) and says to dial again.
 	ErrClientClosed = errors.New("client closed")
 	// ErrBadDelivery: the node sent a subscription a delivery this client
 	// refused (beyond the credit it granted, or undecodable): the
@@ -163,7 +165,8 @@ func WithClientName(name string) DialOption { return func(o *dialOptions) { o.na
 
 // WithClientListen sets where the process's client endpoint listens (the
 // node dials back to it with replies); default 127.0.0.1:0. It must be an
-// address the node can reach.
+// address the node can reach, its host an IP address (a name such as
+// localhost fails the Dial at once, ErrInvalidRequest).
 func WithClientListen(addr string) DialOption { return func(o *dialOptions) { o.listen = addr } }
 
 // WithTLS turns on TLS with the given files, on both the client's dial and
@@ -180,7 +183,8 @@ func WithTLSConfig(server, client *tls.Config) DialOption {
 }
 
 // WithMaxMessage sets the largest request the client sends; default 4 MiB
-// (the node has its own limit and refuses larger ones).
+// (0 too; the node has its own limit and refuses larger ones). A negative
+// n fails the Dial (ErrInvalidRequest).
 func WithMaxMessage(n int) DialOption { return func(o *dialOptions) { o.maxMessage = n } }
 
 // DefaultClientHeartbeat is how often a Client pings its node unless
@@ -197,7 +201,8 @@ func WithHeartbeat(every, lostAfter time.Duration) DialOption {
 	return func(o *dialOptions) { o.heartbeat, o.lostAfter = every, lostAfter }
 }
 
-// WithCallTimeout bounds a call whose context has no deadline; default 1 minute.
+// WithCallTimeout bounds a call whose context has no deadline; default 1
+// minute (0 too). A negative d fails the Dial (ErrInvalidRequest).
 func WithCallTimeout(d time.Duration) DialOption { return func(o *dialOptions) { o.callTimeout = d } }
 
 // WithLeasedRunners leases every runner this client spawns to its session
@@ -376,6 +381,24 @@ func dialOptionsOf(opts []DialOption) (dialOptions, error) {
 	if o.heartbeat <= 0 || o.lostAfter <= o.heartbeat {
 		return o, fmt.Errorf("heartbeat %s, lost after %s: want a positive heartbeat shorter than lostAfter", o.heartbeat, o.lostAfter)
 	}
+	// Values here, before anything compares them with the process's
+	// endpoint: a negative limit was taken, or reported as "runs with
+	// other settings" (a new user's trial), and a listen address with a
+	// host name (checked below) failed only once the endpoint started
+	// (after the node's probe, with no sentinel; in DialCluster, never:
+	// every member's dial failed in silence until the ctx ended).
+	if o.maxMessage < 0 {
+		return o, fmt.Errorf("WithMaxMessage(%d): a message limit must not be negative; give the largest request in bytes, or 0 (or leave the option out) for the default %d (4 MiB)", o.maxMessage, gateway.DefaultMaxMessage)
+	}
+	if o.maxMessage == 0 {
+		o.maxMessage = gateway.DefaultMaxMessage
+	}
+	if o.callTimeout < 0 {
+		return o, fmt.Errorf("WithCallTimeout(%s): a call timeout must not be negative; give how long a call whose ctx has no deadline may take, or 0 (or leave the option out) for the default 1m", o.callTimeout)
+	}
+	if o.callTimeout == 0 {
+		o.callTimeout = time.Minute
+	}
 	if o.tlsFiles.Enabled() {
 		if o.serverTLS != nil {
 			return o, errors.New("both WithTLS and WithTLSConfig: choose one")
@@ -398,6 +421,11 @@ func dialOptionsOf(opts []DialOption) (dialOptions, error) {
 			return o, err
 		}
 	}
+	// After the certificate's checks, whose advice covers a listen
+	// address without a host (":7000") better.
+	if _, _, err := gateway.SplitListen(o.listen); err != nil {
+		return o, fmt.Errorf("WithClientListen: %w", err)
+	}
 	return o, nil
 }
 
@@ -419,7 +447,7 @@ func dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	}
 	ep, err := acquireEndpoint(&o)
 	if err != nil {
-		return nil, err
+		return nil, &endpointError{err}
 	}
 	c := &Client{addr: addr, node: addr, opts: o, ep: ep, root: ep.system.Root, gw: actor.NewPID(addr, gateway.Name), state: clientDialing,
 		tickStop: make(chan struct{}), ended: make(chan struct{}), lastHeard: time.Now(),
@@ -848,6 +876,10 @@ func (c *Client) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, erro
 		return "", fmt.Errorf("%w (%w): a remote node starts runners only as its config says: name a kind (node %s has %s) and leave Command, Args, Env, Dir and Builtin empty",
 			ErrInvalidSpec, ErrInvalidRequest, c.NodeName(), strings.Join(c.Kinds(), ", "))
 	}
+	if spec.Kind == "" { // as a ClusterClient says it: the spec (ErrInvalidSpec) and the request (ErrInvalidRequest)
+		return "", fmt.Errorf("%w (%w): RunnerSpec.Kind is empty: name one of node %s's kinds (%s)",
+			ErrInvalidSpec, ErrInvalidRequest, c.NodeName(), strings.Join(c.Kinds(), ", "))
+	}
 	if err := actors.CheckKind(spec.Kind); err != nil { // as a System says it, not "unknown kind"
 		return "", err
 	}
@@ -1239,9 +1271,11 @@ func (c *Client) Blast(ctx context.Context, count, size int) (int, error) {
 // open handle of this client: tasks Failed, each with an error chunk then
 // io.EOF from Next, the reason (a string) beginning "client closed: "
 // (ErrClientClosed's text); subscriptions with an error wrapping
-// ErrEndOfStream and ErrClientClosed. With WithLeasedRunners, the goodbye ends the lease:
-// the node stops the runners this client spawned (draining their tasks,
-// this client's too). The process's client endpoint stays up for the next
+// ErrEndOfStream and ErrClientClosed. Every later call returns an error
+// wrapping ErrClientClosed that names the node and says to dial it again.
+// With WithLeasedRunners, the goodbye ends the lease: the node stops the
+// runners this client spawned (draining their tasks, this client's too).
+// The process's client endpoint stays up for the next
 // Dial (it lives as long as the process: docs/remote.md, "One protoactor
 // Remote per process"). Idempotent.
 func (c *Client) Close() error {
@@ -1273,7 +1307,9 @@ func (c *Client) Close() error {
 			}
 		}
 		cancel()
-		c.end(clientClosed, fmt.Errorf("%w: client of node %s (%s) closed", ErrClientClosed, c.NodeName(), c.addr))
+		// Every later call returns it: it names the client and what to do
+		// (a new user's trial got "client closed" alone from a ClusterClient).
+		c.end(clientClosed, fmt.Errorf("%w: client of node %s (%s) closed (its Close was called): dial the node again (Dial) for a new client", ErrClientClosed, c.NodeName(), c.addr))
 		close(c.tickStop) // sole sender: Close, inside closeOnce
 		c.ticker.Wait()
 		c.ep.system.EventStream.Unsubscribe(c.esub)

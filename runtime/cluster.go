@@ -24,7 +24,9 @@ import (
 var ErrNoPlacement = errors.New("no member can host the runner")
 
 // ClusterConfig says which cluster a ClusterClient follows and how it
-// treats a member's loss. Zero fields take the defaults named beside them.
+// treats a member's loss. Zero fields take the defaults named beside them;
+// a negative duration or count (Refresh, Poll, Reconcile, Policy's, as
+// New checks Config.ErrorPolicy) fails DialCluster (ErrInvalidConfig).
 type ClusterConfig struct {
 	// Cluster is the cluster's name (the nodes' --cluster). Required.
 	Cluster string
@@ -297,14 +299,18 @@ type ClusterClient struct {
 
 	mu      sync.Mutex
 	closing bool
-	members map[string]*memberConn    // by member ID, live and suspect
-	dead    map[string]bool           // member IDs declared lost: never joined again (at most maxDead, then cleared)
-	joining map[string]bool           // member IDs a join goroutine is connecting to (at most the view's members)
-	runners map[string]*clusterRunner // by runner ID: live ones exist on their member (ended ones leave by noteRunners), the rest at most maxRetired
-	seq     uint64                    // counts runners becoming live on a member (clusterRunner.at)
-	taskSeq uint64                    // counts Submits (clusterTask.seq)
-	retired []string                  // IDs of replaced, gone and ended runners, oldest first (at most maxRetired)
-	tasks   map[*clusterTask]struct{} // open tasks (pruned as they end)
+	// joinOwnSide is the first member Dial's error on this process's side
+	// (an endpointError: its client endpoint cannot serve
+	// ClusterConfig.Dial); DialCluster fails with it at once.
+	joinOwnSide error
+	members     map[string]*memberConn    // by member ID, live and suspect
+	dead        map[string]bool           // member IDs declared lost: never joined again (at most maxDead, then cleared)
+	joining     map[string]bool           // member IDs a join goroutine is connecting to (at most the view's members)
+	runners     map[string]*clusterRunner // by runner ID: live ones exist on their member (ended ones leave by noteRunners), the rest at most maxRetired
+	seq         uint64                    // counts runners becoming live on a member (clusterRunner.at)
+	taskSeq     uint64                    // counts Submits (clusterTask.seq)
+	retired     []string                  // IDs of replaced, gone and ended runners, oldest first (at most maxRetired)
+	tasks       map[*clusterTask]struct{} // open tasks (pruned as they end)
 
 	// badTransitions counts illegal lifecycle transitions of members and
 	// tasks (a bug: not applied; cluster_member.go, cluster_task.go;
@@ -337,12 +343,20 @@ var _ Node = (*ClusterClient)(nil)
 // and at once for a bad ClusterConfig, Dial options included (ones the
 // process's client endpoint, started by its first Dial, cannot serve):
 // that error wraps ErrInvalidConfig (and, for ClusterConfig.Dial, also
-// ErrInvalidRequest, as Dial's does), and names the field.
+// ErrInvalidRequest, as Dial's does), and names the field. A member Dial
+// that fails on this process's side (its client endpoint cannot listen
+// on the WithClientListen address: another process holds it) fails the
+// dial as soon as it is tried, wrapping ErrInvalidConfig and Dial's
+// error. A ctx that had ended, or ends before the first read of the
+// membership is done, gives an error wrapping ctx's that says so.
 func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error) {
-	if cfg.Poll <= 0 {
+	if err := cfg.checkNegatives(); err != nil { // config_check.go: wraps ErrInvalidConfig
+		return nil, err
+	}
+	if cfg.Poll == 0 {
 		cfg.Poll = 100 * time.Millisecond
 	}
-	if cfg.Reconcile <= 0 {
+	if cfg.Reconcile == 0 {
 		cfg.Reconcile = time.Second
 	}
 	prov := membership.ProviderAutomanaged
@@ -376,6 +390,13 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 	if err != nil {
 		return nil, errjoin.Tag(ErrInvalidConfig, fmt.Errorf("ClusterConfig.Policy: %w", err))
 	}
+	if err := ctx.Err(); err != nil {
+		// Said as the calls say it: the read that follows would fail at
+		// once, and "no member … answered … is a member running there?"
+		// blamed members that were up (a new user's trial, a 1 ns ctx).
+		return nil, fmt.Errorf("dial cluster %s: the caller's ctx ended (%w) before the dial began; nothing was read or dialed: give DialCluster a ctx with time left (with no deadline it waits up to 10s for a member)", cfg.Cluster, err)
+	}
+	dialStart := time.Now()
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
@@ -385,13 +406,34 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 	cc := &ClusterClient{cfg: cfg, mcfg: mcfg, eh: eh, bound: clientDetectionBound(mcfg, cfg.Poll), ctx: cctx, cancel: cancel, http: newReadClient(),
 		members: map[string]*memberConn{}, dead: map[string]bool{}, joining: map[string]bool{}, runners: map[string]*clusterRunner{}, tasks: map[*clusterTask]struct{}{}}
 	var last error // the last read's error that the dial's end did not cut short
+	read := false  // a read of the membership ended before the dial's ctx did
 	for {
 		st, err := cc.refreshStatus(ctx)
+		if err == nil || ctx.Err() == nil {
+			read = true
+		}
 		cc.mu.Lock()
-		n, joining := len(cc.members), len(cc.joining)
+		n, joining, ownSide := len(cc.members), len(cc.joining), cc.joinOwnSide
 		cc.mu.Unlock()
 		if n > 0 && joining == 0 { // every member of the first view joined (or failed to): placement sees them all
 			break
+		}
+		if n == 0 && ownSide != nil {
+			// A member's Dial failed on this process's side (its client
+			// endpoint cannot listen where ClusterConfig.Dial says, or runs
+			// with other settings): every member's would, at every poll,
+			// until ctx ended with "no member with a gateway yet" (a new
+			// user's trial: a port another process held).
+			cc.Close()
+			return nil, errjoin.Tag(ErrInvalidConfig, fmt.Errorf("dial cluster %s: ClusterConfig.Dial: %w", cfg.Cluster, ownSide))
+		}
+		if !read {
+			// No read was done before the dial's ctx ended: nothing is
+			// known of the members, and "no member … answered … is a
+			// member running there?" blamed members that were up.
+			cc.Close()
+			return nil, fmt.Errorf("dial cluster %s: the caller's ctx ended (%w) %s after the dial began, before its first read of the membership was done; the members were not asked, nothing was dialed: give DialCluster more time (with no deadline it waits up to 10s for a member)",
+				cfg.Cluster, ctx.Err(), time.Since(dialStart).Round(time.Millisecond))
 		}
 		if err == nil {
 			err = noMemberYet(mcfg, st)
@@ -808,6 +850,14 @@ func viewOf(st membership.Status) (map[string]membership.Member, error) {
 func (cc *ClusterClient) join(ctx context.Context, m membership.Member) {
 	c, err := Dial(ctx, m.Gateway, cc.cfg.Dial...)
 	if err != nil {
+		var own *endpointError
+		if errors.As(err, &own) { // this process's side: no member changes it (DialCluster fails on it)
+			cc.mu.Lock()
+			if cc.joinOwnSide == nil {
+				cc.joinOwnSide = err
+			}
+			cc.mu.Unlock()
+		}
 		return // not serving yet, or already gone: the next poll tries again
 	}
 	mc := &memberConn{m: m, c: c}
@@ -1197,7 +1247,7 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 	// held across remote calls, so each is bounded (placeQueryTimeout,
 	// placeSpawnTimeout) and all end with the client: a slow member must
 	// not hold every failover and Close behind a caller's long context.
-	if err := placeCtxEnded(ctx, cc.ctx, kind); err != nil {
+	if err := cc.placeCtxEnded(ctx, kind); err != nil {
 		return nil, err
 	}
 	cc.placeMu.Lock()
@@ -1269,7 +1319,7 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 		}()
 	}
 	wg.Wait()
-	if err := placeCtxEnded(caller, cc.ctx, kind); err != nil {
+	if err := cc.placeCtxEnded(caller, kind); err != nil {
 		return nil, err // the answers are cut short: no verdict on the members
 	}
 	answered := map[string][]RunnerInfo{}
@@ -1375,13 +1425,16 @@ func (cc *ClusterClient) lostLocked(mc *memberConn) bool {
 // the command comes from the chosen node's configuration.
 func (cc *ClusterClient) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, error) {
 	if cc.ctx.Err() != nil { // closed: as every call, whatever the spec
-		return "", ErrClientClosed
+		return "", cc.closedErr()
 	}
 	if spec.Command != "" || spec.Builtin || len(spec.Args) > 0 || len(spec.Env) > 0 || spec.Dir != "" {
 		return "", fmt.Errorf("%w (%w): a cluster places runners by kind only; leave Command, Args, Env, Dir and Builtin empty", ErrInvalidSpec, ErrInvalidRequest)
 	}
 	if spec.Kind == "" {
-		return "", fmt.Errorf("%w: RunnerSpec.Kind is empty: name a kind some member registers", ErrInvalidRequest)
+		// Both sentinels: an empty name is a kind no spec may have
+		// (ErrInvalidSpec, as on a System and a Client; it matched
+		// ErrInvalidRequest only, a new user's trial).
+		return "", fmt.Errorf("%w (%w): RunnerSpec.Kind is empty: name a kind some member registers", ErrInvalidSpec, ErrInvalidRequest)
 	}
 	if err := actors.CheckKind(spec.Kind); err != nil { // as a System says it
 		return "", err
@@ -1398,7 +1451,7 @@ func (cc *ClusterClient) SpawnRunner(ctx context.Context, spec RunnerSpec) (stri
 // know is looked up on every live member.
 func (cc *ClusterClient) resolve(ctx context.Context, id string) (*clusterRunner, *memberConn, error) {
 	if cc.ctx.Err() != nil {
-		return nil, nil, ErrClientClosed
+		return nil, nil, cc.closedErr()
 	}
 	for range 2 {
 		cc.mu.Lock()
@@ -1477,7 +1530,7 @@ func (cc *ClusterClient) Submit(ctx context.Context, runnerID string, t Task) (*
 		return nil, err
 	}
 	if cc.ctx.Err() != nil { // closed: as every call, whatever the task
-		return nil, ErrClientClosed
+		return nil, cc.closedErr()
 	}
 	if err := t.Validate(); err != nil {
 		return nil, err // ErrInvalidTask, before any lookup
@@ -1613,7 +1666,7 @@ func (cc *ClusterClient) WaitReady(ctx context.Context, id string) error {
 // maps to its replacement's).
 func (cc *ClusterClient) Runners(ctx context.Context) ([]RunnerInfo, error) {
 	if cc.ctx.Err() != nil { // closed: as every call, not a member's "client of node … closed"
-		return nil, ErrClientClosed
+		return nil, cc.closedErr()
 	}
 	var out []RunnerInfo
 	for _, m := range cc.Members() {
@@ -1661,7 +1714,7 @@ func (cc *ClusterClient) Cancel(ctx context.Context, runnerID, taskID string) (i
 // error wraps ErrInvalidRequest.
 func (cc *ClusterClient) Subscribe(topic string, f Filter, o SubscribeOptions) (*Subscription, error) {
 	if cc.ctx.Err() != nil { // closed: as every call, whatever the filter
-		return nil, ErrClientClosed
+		return nil, cc.closedErr()
 	}
 	if f.RunnerID == "" {
 		return nil, fmt.Errorf("%w: Filter.RunnerID is empty: a ClusterClient subscribes on the member that hosts one runner (a cluster has no cluster-wide stream); subscribe once per runner", ErrInvalidRequest)
@@ -1672,6 +1725,14 @@ func (cc *ClusterClient) Subscribe(topic string, f Filter, o SubscribeOptions) (
 	}
 	f.RunnerID = r.id
 	return mc.c.Subscribe(topic, f, o)
+}
+
+// closedErr is the error of every call after Close: it wraps
+// ErrClientClosed, names the cluster and says what to do (before: a bare
+// "client closed", a new user's trial).
+func (cc *ClusterClient) closedErr() error {
+	return fmt.Errorf("%w: the ClusterClient of cluster %s was closed (its Close was called): dial the cluster again (DialCluster) for a new client; its runners run on, reachable by their IDs",
+		ErrClientClosed, cc.cfg.Cluster)
 }
 
 // Members returns the members the client follows, by node name.
@@ -1733,7 +1794,8 @@ func (cc *ClusterClient) Where(id string) (runnerID, node string, ok bool) {
 //     stopped by a node whose gateway settles spawns.
 //
 // To end the work too, Cancel the tasks and StopRunner the runners before
-// Close. Every later call returns ErrClientClosed. Before it returns, Close
+// Close. Every later call returns an error wrapping ErrClientClosed that
+// names the cluster and says to dial again. Before it returns, Close
 // gives the hook the internal_error events not reported yet (on the
 // caller's goroutine).
 func (cc *ClusterClient) Close() error {
@@ -1766,7 +1828,7 @@ func (cc *ClusterClient) Close() error {
 		closing.Wait()
 		cc.closeReads()
 		for _, t := range parked { // tasks of suspect members, held for a verdict that will not come
-			t.feed.Fail(fmt.Sprintf("%s: cluster client of %s closed", ErrClientClosed, cc.cfg.Cluster), time.Now())
+			t.feed.Fail(fmt.Sprintf("%s: cluster client of %s closed (its Close was called) while the task's node was out of reach: what became of the task there is unknown", ErrClientClosed, cc.cfg.Cluster), time.Now())
 		}
 	})
 	// The poller has ended: report what it left, and what the close met.

@@ -70,7 +70,7 @@ func (cc *ClusterClient) spawnOn(ctx context.Context, mc *memberConn, kind strin
 	cc.mu.Lock()
 	if cc.closing {
 		cc.mu.Unlock()
-		return "", ErrClientClosed
+		return "", cc.closedErr()
 	}
 	cc.wg.Add(1) // under mu with closing unset: before Close waits
 	cc.mu.Unlock()
@@ -114,7 +114,7 @@ func (cc *ClusterClient) spawnOn(ctx context.Context, mc *memberConn, kind strin
 		return a.id, a.err
 	case <-ctx.Done():
 		if cc.ctx.Err() != nil {
-			return "", ErrClientClosed
+			return "", cc.closedErr()
 		}
 		return "", fmt.Errorf("spawn a runner of kind %q on node %s: the caller's ctx ended (%w) before the node answered; no runner was placed, and the one the node may spawn for this call is stopped",
 			kind, mc.m.NodeName, ctx.Err())
@@ -143,7 +143,7 @@ func (cc *ClusterClient) waitDecision(ctx context.Context, id string, pending er
 	case <-t.C:
 		return nil
 	case <-cc.ctx.Done():
-		return ErrClientClosed
+		return cc.closedErr()
 	case <-ctx.Done():
 		return fmt.Errorf("wait for runner %s to be Ready: the caller's ctx ended (%w) while the cluster decided about its lost node: %w", id, ctx.Err(), pending)
 	}
@@ -158,9 +158,9 @@ const ClusterSpawnAbandoned ClusterEventKind = "spawn_abandoned"
 
 // placeCtxEnded returns the error of a placement whose client closed or
 // whose caller's ctx ended before anything was spawned, or nil.
-func placeCtxEnded(caller, client context.Context, kind string) error {
-	if client.Err() != nil {
-		return ErrClientClosed
+func (cc *ClusterClient) placeCtxEnded(caller context.Context, kind string) error {
+	if cc.ctx.Err() != nil {
+		return cc.closedErr()
 	}
 	if caller.Err() != nil {
 		return ctxEndedError(caller, fmt.Sprintf("spawn a runner of kind %q", kind), "no runner was spawned")

@@ -32,6 +32,25 @@ func TestDialClusterBadInput(t *testing.T) {
 			Dial: []exo.DialOption{exo.WithHeartbeat(time.Second, time.Second)}}, "ClusterConfig.Dial: heartbeat 1s, lost after 1s"},
 		{"bad policy rule", exo.ClusterConfig{Cluster: "c", Peers: []string{"127.0.0.1:7001"},
 			Policy: exo.ErrorPolicy{Rules: []exo.Rule{{Name: "r", Action: exo.ActionRetry}}}}, `ClusterConfig.Policy: invalid error policy rule "r": Severity is not set`},
+		// A new user's trial: each of these was taken (the values in
+		// silence, the listen address and the rule's kind failing only as
+		// the whole ctx ran out, or never).
+		{"client listen not an IP", exo.ClusterConfig{Cluster: "c", Peers: []string{"127.0.0.1:7001"},
+			Dial: []exo.DialOption{exo.WithClientListen("localhost:0")}},
+			`ClusterConfig.Dial: WithClientListen: listen address "localhost:0": the host must be an IP address, e.g. 127.0.0.1`},
+		{"negative max message", exo.ClusterConfig{Cluster: "c", Peers: []string{"127.0.0.1:7001"},
+			Dial: []exo.DialOption{exo.WithMaxMessage(-5)}}, "ClusterConfig.Dial: WithMaxMessage(-5): a message limit must not be negative"},
+		{"negative call timeout", exo.ClusterConfig{Cluster: "c", Peers: []string{"127.0.0.1:7001"},
+			Dial: []exo.DialOption{exo.WithCallTimeout(-time.Second)}}, "ClusterConfig.Dial: WithCallTimeout(-1s): a call timeout must not be negative"},
+		{"negative poll and reconcile", exo.ClusterConfig{Cluster: "c", Peers: []string{"127.0.0.1:7001"}, Poll: -time.Second, Reconcile: -1},
+			"ClusterConfig.Poll is -1s: it must not be negative; set 0 for its default (ClusterConfig's and ErrorPolicy's field comments name it); ClusterConfig.Reconcile is -1ns"},
+		{"negative intensity window", exo.ClusterConfig{Cluster: "c", Peers: []string{"127.0.0.1:7001"},
+			Policy: exo.ErrorPolicy{Intensity: exo.Intensity{MaxRestarts: 3, Window: -time.Second}}}, "ClusterConfig.Policy.Intensity.Window is -1s: it must not be negative"},
+		{"negative backoff base", exo.ClusterConfig{Cluster: "c", Peers: []string{"127.0.0.1:7001"},
+			Policy: exo.ErrorPolicy{Backoff: exo.BackoffConfig{Base: -time.Second}}}, "ClusterConfig.Policy.Backoff.Base is -1s: a negative base means nothing; set NoDelay"},
+		{"misspelt rule kind", exo.ClusterConfig{Cluster: "c", Peers: []string{"127.0.0.1:7001"},
+			Policy: exo.ErrorPolicy{Rules: []exo.Rule{{Name: "x", Kind: "node-lost", Severity: exo.SeverityMedium, Action: exo.ActionSkip}}}},
+			`ClusterConfig.Policy: invalid error policy rule "x": Kind "node-lost" is no failure kind, so the rule would never match (did you mean "node_lost"?)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,5 +142,120 @@ func TestDialClusterEndpointMismatch(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v: want at once", d)
+	}
+	// A value no endpoint could have is said as such, not as other
+	// settings than the endpoint's ("its message limit is 4194304 bytes,
+	// this Dial asks for -5", a new user's trial); for Dial as for
+	// DialCluster.
+	for _, tc := range []struct {
+		opt  exo.DialOption
+		want string
+	}{
+		{exo.WithMaxMessage(-5), "WithMaxMessage(-5): a message limit must not be negative"},
+		{exo.WithClientListen("localhost:0"), `WithClientListen: listen address "localhost:0": the host must be an IP address`},
+	} {
+		cc, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: "c", Peers: []string{"127.0.0.1:7001"}, Dial: []exo.DialOption{tc.opt}})
+		if err == nil {
+			cc.Close()
+			t.Fatalf("DialCluster accepted the option of %q", tc.want)
+		}
+		c, derr := exo.Dial(ctx, node.addr, tc.opt)
+		if derr == nil {
+			c.Close()
+			t.Fatalf("Dial accepted the option of %q", tc.want)
+		}
+		for _, e := range []error{err, derr} {
+			if !strings.Contains(e.Error(), tc.want) || strings.Contains(e.Error(), "runs with other settings") || !errors.Is(e, exo.ErrInvalidRequest) {
+				t.Errorf("error %q: want %q wrapping ErrInvalidRequest, not a settings conflict", e, tc.want)
+			}
+		}
+	}
+}
+
+// TestDialBadClientOptions: Dial refuses at once, wrapping
+// ErrInvalidRequest as docs/remote.md says bad options do, a client listen
+// address whose host is a name (it failed once the endpoint started, with
+// no sentinel) and a negative message limit or call timeout (taken in
+// silence; a new user's trial). No node is needed: nothing is dialed.
+func TestDialBadClientOptions(t *testing.T) {
+	addr := testutil.DeadAddr(t)
+	for _, tc := range []struct {
+		opt  exo.DialOption
+		want string
+	}{
+		{exo.WithClientListen("localhost:0"), `WithClientListen: listen address "localhost:0": the host must be an IP address, e.g. 127.0.0.1`},
+		{exo.WithMaxMessage(-5), "WithMaxMessage(-5): a message limit must not be negative; give the largest request in bytes, or 0 (or leave the option out) for the default"},
+		{exo.WithCallTimeout(-time.Second), "WithCallTimeout(-1s): a call timeout must not be negative"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c, err := exo.Dial(ctx, addr, tc.opt)
+		cancel()
+		if err == nil {
+			c.Close()
+			t.Fatalf("Dial accepted the option of %q", tc.want)
+		}
+		if !errors.Is(err, exo.ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) || errors.Is(err, exo.ErrNodeLost) {
+			t.Errorf("error %q: want %q, wrapping ErrInvalidRequest (not ErrNodeLost: nothing was dialed)", err, tc.want)
+		}
+	}
+}
+
+// TestDialClusterCtxEnded: a DialCluster whose ctx ended before it began,
+// or before its first read of the membership was done, says the caller's
+// ctx ended and wraps its error; it does not blame the members ("no member
+// of cluster trial answered at … is a member running there?" for a
+// healthy cluster and a 1 ns ctx, a new user's trial).
+func TestDialClusterCtxEnded(t *testing.T) {
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := exo.DialCluster(gone, exo.ClusterConfig{Cluster: "c", Peers: []string{testutil.DeadAddr(t)}})
+	want := "dial cluster c: the caller's ctx ended (context canceled) before the dial began; nothing was read or dialed"
+	if !errors.Is(err, context.Canceled) || err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("ctx cancelled before: error %v; want %q, wrapping context.Canceled", err, want)
+	}
+	before := err
+	// A peer that takes the connection and never answers (a frozen
+	// member) holds the first read past the dial's short ctx.
+	short, cancelShort := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancelShort()
+	_, err = exo.DialCluster(short, exo.ClusterConfig{Cluster: "c", Peers: []string{testutil.AcceptAndHold(t)}})
+	want = "before its first read of the membership was done; the members were not asked, nothing was dialed: give DialCluster more time"
+	if !errors.Is(err, context.DeadlineExceeded) || err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "the caller's ctx ended") {
+		t.Errorf("ctx ended during the first read: error %v; want the caller's ctx ended %q, wrapping context.DeadlineExceeded", err, want)
+	}
+	for _, e := range []error{before, err} {
+		if e != nil && (strings.Contains(e.Error(), "is a member running there") || strings.Contains(e.Error(), "no member of cluster")) {
+			t.Errorf("error %q blames the members", e)
+		}
+	}
+}
+
+// TestDialClusterOwnListenInUse: a ClusterConfig.Dial listen address that
+// another process holds fails DialCluster at once with plain Dial's text,
+// naming the field: every member's Dial fails there on this process's
+// side. Before, each member's Dial failed in silence at every poll until
+// the ctx ended, with "cluster … has no member with a gateway yet" from a
+// healthy cluster (a new user's trial). A process of its own: the test
+// process's client endpoint already runs.
+func TestDialClusterOwnListenInUse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster test (about 3 s)")
+	}
+	peers, _ := apiCluster(t, "own-listen", "own-a")
+	dialAPICluster(t, exo.ClusterConfig{Cluster: "own-listen", Peers: peers}, 1) // the member serves
+	held := testutil.AcceptAndHold(t)                                            // this process listens there
+	h := startHelper(t, "dial-cluster", "EXO_CLUSTER=own-listen", "EXO_PEERS="+strings.Join(peers, ","), "EXO_LISTEN="+held)
+	line := h.line(t, 30*time.Second)
+	h.wait(t)
+	t.Log(line)
+	want := "dial cluster own-listen: ClusterConfig.Dial: cannot listen on " + held + ": another process (another node?) listens there; pick another port or stop that process"
+	if !strings.HasPrefix(line, "error after ") || !strings.Contains(line, want) || !strings.Contains(line, "(invalid config: true)") {
+		t.Fatalf("helper said %q; want an error wrapping ErrInvalidConfig with %q", line, want)
+	}
+	// The helper's ctx is 20 s; at once is a poll or two after the
+	// member's connection check, on a starved machine a few seconds.
+	after, _, _ := strings.Cut(strings.TrimPrefix(line, "error after "), " ")
+	if d, err := time.ParseDuration(after); err != nil || d > 8*time.Second {
+		t.Errorf("DialCluster failed after %s: want at once, not at the end of its ctx", after)
 	}
 }

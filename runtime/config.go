@@ -278,7 +278,9 @@ type Intensity struct {
 type Rule struct {
 	// Name identifies the rule in decisions, records and docs. Required.
 	Name string
-	// Kind matches the failure's kind; empty matches any kind.
+	// Kind matches the failure's kind (one of the Failure… constants);
+	// empty matches any kind. Any other value would never match: New and
+	// DialCluster refuse it, naming the nearest kind.
 	Kind FailureKind
 	// ExitCode, when set, matches only exits (FailureExitZero,
 	// FailureExitNonZero) with this status.

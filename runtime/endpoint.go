@@ -15,6 +15,7 @@ import (
 
 	"github.com/exo-actors/exo-actors/actors/gateway"
 	"github.com/exo-actors/exo-actors/internal/actorsys"
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 	"github.com/exo-actors/exo-actors/internal/logbridge"
 )
 
@@ -124,7 +125,7 @@ func acquireEndpoint(o *dialOptions) (*endpoint, error) {
 	defer shared.mu.Unlock()
 	set := settingsOf(o)
 	if err := endpointMismatchLocked(o); err != nil {
-		return nil, err
+		return nil, errjoin.Tag(ErrInvalidRequest, err) // options this process cannot serve: bad options, as Dial's doc says
 	}
 	if ep := shared.ep; ep != nil {
 		ep.refs++
@@ -153,6 +154,17 @@ func acquireEndpoint(o *dialOptions) (*endpoint, error) {
 	shared.ep = &endpoint{set: set, system: system, remote: r, refs: 1}
 	return shared.ep, nil
 }
+
+// endpointError is Dial's error when the process's client endpoint cannot
+// serve it (acquireEndpoint: other settings than the running endpoint's,
+// or a listen address it cannot listen on): this process's side, which no
+// node can change. A ClusterClient's join takes it as final
+// (DialCluster fails at once instead of retrying each member at every
+// poll until its ctx ends). Its text and sentinels are the cause's.
+type endpointError struct{ err error }
+
+func (e *endpointError) Error() string { return e.err.Error() }
+func (e *endpointError) Unwrap() error { return e.err }
 
 // release drops one reference. The endpoint stays up (see endpoint); refs
 // only tells how many clients use it.

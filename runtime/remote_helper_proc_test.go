@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -44,6 +45,9 @@ const helperEnv = "EXO_REMOTE_TEST_HELPER"
 //	           wait for the node's endpoint to end (the test kills the
 //	           node) and print "watched K": the watches protoactor's
 //	           endpoint watcher still held for the node's address
+//	dial-cluster: DialCluster cluster EXO_CLUSTER at peers EXO_PEERS
+//	           (comma-separated), listening on EXO_LISTEN, print "error
+//	           after D (invalid config: B): TEXT" or "ok", close
 //	serve-twice: serve with bad configs, then twice (runServeTwice)
 //	serve-logger: where the gateway's lines go (runServeLogger)
 func runHelper(mode string) int {
@@ -106,6 +110,17 @@ func runHelper(mode string) int {
 		}
 		fmt.Println("submitted")
 		select {} // until killed
+	case "dial-cluster":
+		start := time.Now()
+		cc, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: os.Getenv("EXO_CLUSTER"), Peers: strings.Split(os.Getenv("EXO_PEERS"), ","),
+			Dial: []exo.DialOption{exo.WithClientListen(os.Getenv("EXO_LISTEN"))}})
+		if err != nil {
+			fmt.Printf("error after %s (invalid config: %v): %s\n", time.Since(start).Round(time.Millisecond), errors.Is(err, exo.ErrInvalidConfig), err)
+			return 0
+		}
+		cc.Close()
+		fmt.Println("ok")
+		return 0
 	case "dial":
 		var opt exo.DialOption
 		files := exo.TLSFiles{CAFile: os.Getenv("EXO_CA"), CertFile: os.Getenv("EXO_CERT"), KeyFile: os.Getenv("EXO_KEY")}

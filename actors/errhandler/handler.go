@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/exo-actors/exo-actors/internal/errjoin"
 	"github.com/exo-actors/exo-actors/runtime/clock"
 )
 
@@ -83,12 +84,17 @@ type runnerState struct {
 }
 
 // New returns a Handler for cfg. It fails, with an error wrapping
-// ErrInvalidRule, if a user rule is malformed.
+// ErrInvalidRule, if a user rule is malformed; the error names every
+// malformed rule and each of its faults, in one line.
 func New(cfg Config) (*Handler, error) {
+	// Every bad rule in one line, not the first alone: a config with
+	// several faults took one start per fault (a new user's trial).
+	var bad []error
 	for _, r := range cfg.Rules {
-		if err := r.validate(); err != nil {
-			return nil, err
-		}
+		bad = append(bad, r.validate())
+	}
+	if err := errjoin.OneLine(bad...); err != nil {
+		return nil, err
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real()

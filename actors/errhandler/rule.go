@@ -3,7 +3,10 @@ package errhandler
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
+
+	"github.com/exo-actors/exo-actors/internal/suggest"
 )
 
 // Severity says how bad a failure is.
@@ -145,7 +148,9 @@ func (d Decision) String() string {
 	return s
 }
 
-// ErrInvalidRule is wrapped by the error New returns for a malformed rule.
+// ErrInvalidRule is wrapped by the error New returns for a malformed rule
+// (no Name, Severity or Action, a Then that does not fit the Action, a Kind
+// not in Kinds). The error names every fault of every rule, in one line.
 var ErrInvalidRule = errors.New("invalid error policy rule")
 
 // Rule is one row of the classification table: a pattern over a Failure and
@@ -155,7 +160,8 @@ var ErrInvalidRule = errors.New("invalid error policy rule")
 type Rule struct {
 	// Name identifies the rule in decisions, records and docs. Required.
 	Name string
-	// Kind matches Failure.Kind; empty matches any kind.
+	// Kind matches Failure.Kind; empty matches any kind. A kind not in
+	// Kinds would never match: New refuses it.
 	Kind Kind
 	// ExitCode, when set, matches only exits (KindExitZero, KindExitNonZero)
 	// with this status.
@@ -204,26 +210,72 @@ func (r Rule) decision() Decision {
 // package runtime; LOW…, RETRY… in a node config), never this package (a
 // host's trial read "errhandler: invalid rule").
 func (r Rule) validate() error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w %q: %s", ErrInvalidRule, r.Name, fmt.Sprintf(format, args...))
+	// Every fault of the rule, not the first alone: a rule without
+	// Severity and Action said only "Severity is not set", and its next
+	// start "Action is not set" (a new user's trial).
+	var faults []string
+	bad := func(format string, args ...any) { faults = append(faults, fmt.Sprintf(format, args...)) }
+	switch {
+	case r.Severity == 0: // not "Severity is Severity(0)"
+		bad("Severity is not set: set one of LOW, MEDIUM, HIGH, CRITICAL (SeverityLow … SeverityCritical in Go)")
+	case r.Severity < Low || r.Severity > Critical:
+		bad("Severity is %s: set one of LOW, MEDIUM, HIGH, CRITICAL (SeverityLow … SeverityCritical in Go)", r.Severity)
 	}
 	switch {
-	case r.Name == "":
-		return fmt.Errorf("%w without a Name: name every rule (decisions, records and alerts quote it)", ErrInvalidRule)
-	case r.Severity == 0: // not "Severity is Severity(0)"
-		return bad("Severity is not set: set one of LOW, MEDIUM, HIGH, CRITICAL (SeverityLow … SeverityCritical in Go)")
 	case r.Action == 0:
-		return bad("Action is not set: set one of RETRY, SKIP, FORCE_CLEANUP, ESCALATE (ActionRetry … ActionEscalate in Go)")
-	case r.Severity < Low || r.Severity > Critical:
-		return bad("Severity is %s: set one of LOW, MEDIUM, HIGH, CRITICAL (SeverityLow … SeverityCritical in Go)", r.Severity)
+		bad("Action is not set: set one of RETRY, SKIP, FORCE_CLEANUP, ESCALATE (ActionRetry … ActionEscalate in Go)")
 	case r.Action < Retry || r.Action > Escalate:
-		return bad("Action is %s: set one of RETRY, SKIP, FORCE_CLEANUP, ESCALATE (ActionRetry … ActionEscalate in Go)", r.Action)
+		bad("Action is %s: set one of RETRY, SKIP, FORCE_CLEANUP, ESCALATE (ActionRetry … ActionEscalate in Go)", r.Action)
 	case r.Action == ForceCleanup && r.Then != Retry && r.Then != Skip && r.Then != Escalate:
-		return bad("Action FORCE_CLEANUP needs Then, what follows the cleanup: RETRY, SKIP or ESCALATE, not %s", r.Then)
+		bad("Action FORCE_CLEANUP needs Then, what follows the cleanup: RETRY, SKIP or ESCALATE, not %s", r.Then)
 	case r.Action != ForceCleanup && r.Then != 0:
-		return bad("Then is %s, but Then is only for Action FORCE_CLEANUP (this rule's Action is %s): leave it unset", r.Then, r.Action)
+		bad("Then is %s, but Then is only for Action FORCE_CLEANUP (this rule's Action is %s): leave it unset", r.Then, r.Action)
 	}
-	return nil
+	if r.Kind != "" && !r.Kind.Known() {
+		// A rule whose Kind no failure has never matches, in silence (a
+		// new user's trial wrote the default rule's name, node-lost, for
+		// the kind node_lost).
+		bad("Kind %q is no failure kind, so the rule would never match%s: set one of %s (the Failure… constants in Go), or leave Kind empty to match any kind",
+			string(r.Kind), didYouMean(r.Kind), kindList())
+	}
+	if r.Name == "" {
+		what := "without a Name: name every rule (decisions, records and alerts quote it)"
+		if len(faults) > 0 {
+			what += "; and " + strings.Join(faults, "; ")
+		}
+		return fmt.Errorf("%w %s", ErrInvalidRule, what)
+	}
+	if len(faults) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w %q: %s", ErrInvalidRule, r.Name, strings.Join(faults, "; "))
+}
+
+// didYouMean is ` (did you mean "node_lost"?)` for a kind near a known
+// one (a misspelling, or a default rule's name such as node-lost), or "".
+func didYouMean(k Kind) string {
+	var names []string
+	for _, x := range Kinds() {
+		names = append(names, string(x))
+	}
+	if s := suggest.Closest(string(k), names); s != "" {
+		return fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	for _, r := range DefaultRules() { // a default rule's name: its kind
+		if r.Name == string(k) && r.Kind != "" {
+			return fmt.Sprintf(" (did you mean %q? %q is the default rule's name)", string(r.Kind), r.Name)
+		}
+	}
+	return ""
+}
+
+// kindList is the known kinds, comma-separated.
+func kindList() string {
+	var names []string
+	for _, x := range Kinds() {
+		names = append(names, string(x))
+	}
+	return strings.Join(names, ", ")
 }
 
 // DefaultRules returns the built-in classification table, in match order. It

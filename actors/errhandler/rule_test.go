@@ -2,6 +2,7 @@ package errhandler_test
 
 import (
 	"errors"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -273,5 +274,54 @@ func TestTextRoundTrip(t *testing.T) {
 	}
 	if _, err := eh.Severity(0).MarshalText(); err == nil {
 		t.Error("MarshalText accepted the zero Severity")
+	}
+}
+
+// TestNewRefusesUnknownKind: a rule whose Kind no failure has would never
+// match; New refuses it, naming the nearest kind. A new user's trial wrote
+// the default rule's name, node-lost, for the kind node_lost, and the rule
+// was taken and silently never applied.
+func TestNewRefusesUnknownKind(t *testing.T) {
+	_, err := eh.New(eh.Config{Rules: []eh.Rule{{Name: "x", Kind: "node-lost", Severity: eh.Medium, Action: eh.Skip}}})
+	if !errors.Is(err, eh.ErrInvalidRule) {
+		t.Fatalf("New with Kind node-lost: %v; want ErrInvalidRule", err)
+	}
+	for _, want := range []string{`invalid error policy rule "x"`, `Kind "node-lost" is no failure kind`, `did you mean "node_lost"?`, "exit_nonzero"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q: want %q", err, want)
+		}
+	}
+	// Every known kind, and none, is taken.
+	for _, k := range append(eh.Kinds(), "") {
+		if _, err := eh.New(eh.Config{Rules: []eh.Rule{{Name: "k", Kind: k, Severity: eh.Low, Action: eh.Skip}}}); err != nil {
+			t.Errorf("Kind %q: %v", k, err)
+		}
+	}
+}
+
+// TestNewNamesEveryBadRule: New names every malformed rule and every fault
+// of each, in one line (it named the first fault of the first rule only:
+// a config with three faults took three starts to fix).
+func TestNewNamesEveryBadRule(t *testing.T) {
+	_, err := eh.New(eh.Config{Rules: []eh.Rule{
+		{Name: "fine", Severity: eh.Low, Action: eh.Skip},
+		{Name: "bare", Kind: eh.KindHang},
+		{Name: "typo", Kind: "hnag", Severity: eh.High, Action: eh.Retry},
+		{Severity: eh.Low},
+	}})
+	if !errors.Is(err, eh.ErrInvalidRule) {
+		t.Fatalf("New: %v; want ErrInvalidRule", err)
+	}
+	for _, want := range []string{
+		`rule "bare": Severity is not set`, "Action is not set",
+		`rule "typo": Kind "hnag" is no failure kind`, `did you mean "hang"?`,
+		"rule without a Name", "; and Action is not set",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q: want %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), `"fine"`) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("error %q: want one line naming only the bad rules", err)
 	}
 }
