@@ -45,4 +45,17 @@ func TestDialReadCutByTheDialsEnd(t *testing.T) {
 	if got := dialReadErr(live, st, err, last); got != err {
 		t.Errorf("a read before the dial's end: kept %q, want it (%q)", got, err)
 	}
+	// etcd: a read that found no member and could not list the other
+	// clusters (cut by the dial's end) says less than the one before,
+	// which named them.
+	etcd := membership.Config{Cluster: "wrong", Provider: membership.ProviderEtcd, EtcdEndpoints: []string{"http://127.0.0.1:1"}}
+	named := noMemberYet(etcd, membership.Status{Provider: membership.ProviderEtcd, EtcdClusters: map[string]int{"trial": 1}})
+	cutSt := membership.Status{Provider: membership.ProviderEtcd}
+	cut := noMemberYet(etcd, cutSt)
+	if got := dialReadErr(ended, cutSt, cut, named); got != named {
+		t.Errorf("after the dial's end, an etcd read without the other clusters: kept %q, want the read before: %q", got, named)
+	}
+	if got := dialReadErr(live, cutSt, cut, named); got != cut {
+		t.Errorf("an etcd read before the dial's end: kept %q, want it", got)
+	}
 }
