@@ -76,7 +76,11 @@ func TestMisencodedFrameBlamesTheEncoder(t *testing.T) {
 	} {
 		t.Run(c.mode, func(t *testing.T) {
 			t.Parallel()
-			n := startNode(t)
+			// The handshake timeout is not what this test is about: a
+			// race-built helper started under load said no Hello within
+			// fastTimeouts' 2 s (two cases of three, a -count=3 run with
+			// two CPU hogs).
+			n := startNode(t, func(cfg *actors.NodeConfig) { cfg.Timeouts.Handshake = 15 * time.Second })
 			id, err := n.SpawnRunner(ctxT(t), actors.RunnerSpec{Kind: "misencoded", Command: helperBinary(t), Env: []string{"EXO_ACTORS_HELPER=" + c.mode}})
 			if err != nil {
 				t.Fatal(err)

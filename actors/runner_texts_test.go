@@ -58,7 +58,22 @@ func helperBadLoadingHugeTexts() int {
 // and task outcomes, one gateway message exceeded the transport's limit,
 // and every later client session of the node was dropped.
 func TestRunnerTextsAndLoadingAreBounded(t *testing.T) {
-	n := startNode(t)
+	// The exit grace and the heartbeat bound are not what this test is
+	// about: the node must read the 3 MB TerminationError within the
+	// grace, and under load (a -count=3 run with two CPU hogs)
+	// fastTimeouts' 500 ms passed first, so the failure had no
+	// Termination; and the helper, race-built, starves its heartbeat
+	// goroutine while it builds and writes 4 MB of texts (GOMAXPROCS=1:
+	// "runner hangs: no heartbeat for 416ms (limit 400ms)", 7 runs of 10).
+	// The frame-stall bound too: the helper wrote the 3 MB frame so
+	// slowly that "frame stalled incomplete … for 150ms" (GOMAXPROCS=1).
+	// The runner exits right after sending, so the exit, classified once
+	// the reader finished, still ends it at once.
+	n := startNode(t, func(cfg *actors.NodeConfig) {
+		cfg.Timeouts.ExitGrace = 10 * time.Second
+		cfg.Timeouts.HeartbeatTimeout = 10 * time.Second
+		cfg.Timeouts.FrameStall = 5 * time.Second
+	})
 	id := spawnHelper(t, n, "huge", "bad-loading-huge-texts", true)
 	h := mustSubmit(t, n, id, textTask("x", 1))
 	evs := n.rec.waitFor(t, 20*time.Second, "the runner's failure", func(evs []actors.Event) bool {

@@ -116,7 +116,12 @@ type RunnerInfo struct {
 	LastError       string
 	// Supervision: the last error record, the next planned backoff delay,
 	// and whether the runner waits to restart (and for how long yet).
-	LastRecord     *errhandler.Record
+	LastRecord *errhandler.Record
+	// LastFailure is the failure of the current generation, the value its
+	// RunnerFailed carried (shared: do not change it); nil when that
+	// generation has not failed. WaitReady's look after the fact returns
+	// it, as its look at the live event does.
+	LastFailure    *RunnerFailure
 	NextDelay      time.Duration
 	Restarting     bool
 	RestartIn      time.Duration

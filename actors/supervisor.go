@@ -324,6 +324,7 @@ func (s *runnerSupervisor) list() []RunnerInfo {
 			}
 			in.LastRecord = &rec
 		}
+		in.LastFailure = s.lastGenFailure(id)
 		if d, ok := s.node.policy.NextDelay(id); ok {
 			in.NextDelay = d
 		}

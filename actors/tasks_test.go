@@ -144,9 +144,13 @@ func TestTasksInSequenceAndQueued(t *testing.T) {
 
 func TestTaskDedup(t *testing.T) {
 	n := startNode(t)
-	// A token delay keeps the first task running while the second Submit
-	// arrives (3 tokens with no delay can end within a dispatch round trip).
-	id := readyRunner(t, n, "--token-delay", "20ms")
+	// The runner runs one task at a time: a gate in front holds "same"
+	// queued until the gate is cancelled, so the second Submit finds it
+	// live whatever the load. Before, a 20 ms token delay was to keep it
+	// running until the second Submit came; a starved test goroutine
+	// found it ended (another path of the dedup: a new, ended handle).
+	id := readyRunner(t, n, "--token-delay", "2ms")
+	gate := mustSubmit(t, n, id, textTask("gate", 100000))
 	h1, err := n.Submit(ctxT(t), id, textTask("same", 3))
 	if err != nil {
 		t.Fatal(err)
@@ -156,13 +160,22 @@ func TestTaskDedup(t *testing.T) {
 		t.Fatalf("second submit: %v, same handle %v", err, h2 == h1)
 	}
 	// The same ID for a task of another kind is another task: refused, not
-	// answered with the first one's handle (while it runs, and after).
+	// answered with the first one's handle (while it is live, and after).
 	other := actors.TaskSpec{ID: "same", Kind: "noop"}
 	wantOther := `runner ` + id + ` already has a task of that ID, of kind "text_generation", not "noop"`
 	if _, err := n.Submit(ctxT(t), id, other); !errors.Is(err, actors.ErrInvalidTask) || !strings.Contains(err.Error(), wantOther) {
-		t.Errorf("the same ID with another kind while it runs: %v, want ErrInvalidTask: %s", err, wantOther)
+		t.Errorf("the same ID with another kind while it is live: %v, want ErrInvalidTask: %s", err, wantOther)
+	}
+	if _, err := n.Cancel(ctxT(t), id, "gate"); err != nil {
+		t.Fatalf("cancel the gate: %v", err)
+	}
+	if o := wait(t, gate); o.Status != exov1.TaskStatus_TASK_STATUS_CANCELLED {
+		t.Fatalf("gate: %+v, want Cancelled", o)
 	}
 	o1 := wait(t, h1)
+	if o1.Status != exov1.TaskStatus_TASK_STATUS_COMPLETE {
+		t.Fatalf("same: %+v, want Complete", o1)
+	}
 	if _, err := n.Submit(ctxT(t), id, other); !errors.Is(err, actors.ErrInvalidTask) || !strings.Contains(err.Error(), wantOther) {
 		t.Errorf("the same ID with another kind after the end: %v, want ErrInvalidTask: %s", err, wantOther)
 	}

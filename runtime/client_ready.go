@@ -9,7 +9,8 @@ import (
 // WaitReady waits until runner id of the node is Ready (or Running) and
 // returns nil, watching the runner's status events as System.WaitReady
 // does: the failure (errors.Is(err, ErrRunnerFailed), errors.As finds the
-// *RunnerFailure the node sent) if it fails first, ErrRunnerNotAvailable if
+// *RunnerFailure the node sent, whether it failed while WaitReady waited
+// or before the call) if it fails first, ErrRunnerNotAvailable if
 // it is stopped first, ErrUnknownRunner for an ID the node does not have,
 // an error wrapping ErrNodeLost if the node goes away, and ctx.Err()
 // (naming the runner's status) if ctx ends. A runner waiting to restart

@@ -443,13 +443,7 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 			cc.Close()
 			return nil, fmt.Errorf("dial cluster %s: %w", cfg.Cluster, err) // waiting changes nothing
 		}
-		if ctx.Err() != nil && last != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
-			// A read cut short by the dial's own end says nothing of the
-			// cluster: "read members … from etcd: context deadline
-			// exceeded" blamed an etcd that had answered every read before
-			// with no member (a new user's trial: a misspelt cluster).
-			err = last
-		}
+		err = dialReadErr(ctx, st, err, last)
 		last = err
 		select {
 		case <-ctx.Done():
@@ -750,6 +744,39 @@ func (cc *ClusterClient) refreshStatus(ctx context.Context) (membership.Status, 
 	}
 	cc.applyView(inView)
 	return st, nil
+}
+
+// dialReadErr is what DialCluster keeps of a read that found no member
+// (err) when the read before said last: a read cut short by the dial's
+// own end says nothing of the cluster, so last stands. "read members …
+// from etcd: context deadline exceeded" blamed an etcd that had answered
+// every read before with no member (a new user's trial: a misspelt
+// cluster). An automanaged read's error wraps no context error, its
+// peers' failures say it (st.Peers): with two refusing peers, the read
+// under way at the deadline said "no answer in time" for both, where every
+// read before had said "connection refused"
+// (TestDialClusterNobodyAnswersSaysEachOnce under load, GOMAXPROCS=1).
+// An etcd read that found no member and could not list the other
+// clusters (EtcdClusters nil: its look was cut by the deadline) said less
+// than the read before: "etcd holds cluster "trial" … set
+// ClusterConfig.Cluster" was lost (TestDialClusterEtcdWrongName, 2 of 20
+// under load).
+func dialReadErr(ctx context.Context, st membership.Status, err, last error) error {
+	if ctx.Err() == nil || last == nil {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return last
+	}
+	for _, pv := range st.Peers {
+		if pv.View == nil && (strings.Contains(pv.Error, context.DeadlineExceeded.Error()) || strings.Contains(pv.Error, context.Canceled.Error())) {
+			return last
+		}
+	}
+	if st.Provider == membership.ProviderEtcd && len(st.Members) == 0 && st.EtcdClusters == nil {
+		return last
+	}
+	return err
 }
 
 // applyView takes one read of the membership (the members with a gateway,

@@ -226,6 +226,7 @@ func fromRunnerInfo(in actors.RunnerInfo) RunnerInfo {
 		r := fromRecord(*in.LastRecord)
 		out.LastRecord = &r
 	}
+	out.LastFailure = fromRunnerFailure(in.LastFailure)
 	return out
 }
 
@@ -240,6 +241,7 @@ func toRunnerInfo(in RunnerInfo) actors.RunnerInfo {
 		r := toRecord(*in.LastRecord)
 		out.LastRecord = &r
 	}
+	out.LastFailure = toRunnerFailure(in.LastFailure)
 	return out
 }
 

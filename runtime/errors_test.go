@@ -72,6 +72,17 @@ func TestErrorTexts(t *testing.T) {
 		}
 		return sys.WaitReady(ctx, id)
 	}
+	// WaitReady's first call may see the failure happen or look after the
+	// policy decided (these runners fail within milliseconds): asked
+	// again, it always looks after, and the text must pass the same checks.
+	waitAgainErr := func(spec exo.RunnerSpec) error {
+		id, err := sys.SpawnRunner(ctx, spec)
+		if err != nil {
+			return err
+		}
+		_ = sys.WaitReady(ctx, id)
+		return sys.WaitReady(ctx, id)
+	}
 	failedAfterReady := func(spec exo.RunnerSpec) error {
 		id, err := sys.SpawnRunner(ctx, spec)
 		if err != nil {
@@ -133,6 +144,9 @@ func TestErrorTexts(t *testing.T) {
 		{"runner crashes while loading", waitErr(fastRunner("crash", "--fault", "crash-loading:1")), exo.ErrRunnerFailed, "crash-"},
 		{"command is not a runner", waitErr(exo.RunnerSpec{Kind: "echo", Command: "/bin/echo", Args: []string{"hello, I am no runner"}}), exo.ErrRunnerFailed, "echo-"},
 		{"command never says Hello", waitErr(exo.RunnerSpec{Kind: "sleep", Command: "/bin/sleep", Args: []string{"30"}}), exo.ErrRunnerFailed, `"/bin/sleep"`},
+		{"runner crashed while loading, asked again", waitAgainErr(fastRunner("crash", "--fault", "crash-loading:1")), exo.ErrRunnerNotAvailable, "exitcode=1"},
+		{"command was not a runner, asked again", waitAgainErr(exo.RunnerSpec{Kind: "echo", Command: "/bin/echo", Args: []string{"hello, I am no runner"}}), exo.ErrRunnerNotAvailable, "RunnerSpec.Command and Args"},
+		{"command never said Hello, asked again", waitAgainErr(exo.RunnerSpec{Kind: "sleep", Command: "/bin/sleep", Args: []string{"30"}}), exo.ErrRunnerNotAvailable, `"/bin/sleep"`},
 		{"runner hangs", failedAfterReady(fastRunner("hang", "--fault", "hang")), exo.ErrRunnerFailed, "hang-"},
 		{"runner writes garbage", failedAfterReady(fastRunner("garbage", "--fault", "garbage")), exo.ErrRunnerFailed, "garbage-"},
 		{"runner exits", failedAfterReady(fastRunner("exit", "--fault", "exit:3")), exo.ErrRunnerFailed, "exitcode=3"},

@@ -159,6 +159,13 @@ func wantWillNotComeBack(t *testing.T, what string, err error) {
 		!strings.Contains(err.Error(), "panicked") || !strings.Contains(err.Error(), "will not come back") {
 		t.Errorf("%s = %v; want ErrRunnerNotAvailable and ErrRunnerFailed naming the panic", what, err)
 	}
+	// The failure itself, as a WaitReady that saw it happen returns: the
+	// node sends it in the runner's info (GwRunnerInfo.last_failure).
+	// Before, a look after the decision had its text only.
+	var rf *exo.RunnerFailure
+	if !errors.As(err, &rf) || rf.Kind != exo.FailureActorPanic {
+		t.Errorf("%s = %v; want errors.As to find the *RunnerFailure of the panic", what, err)
+	}
 }
 
 // TestRemoteWaitReadyWaitsForTheDecision: Client.WaitReady has

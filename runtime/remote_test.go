@@ -72,7 +72,14 @@ func readStream(ctx context.Context, sub *exo.Subscription, wantOutcomes int) *s
 // with one outcome, and each stream is in order and complete (no Gap: the
 // window keeps up).
 func TestRemoteThreeNodes(t *testing.T) {
-	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, "")
+	// Each runner's queue holds all its 100 tasks: they are submitted
+	// without waiting, and the default bound (64) failed the test with
+	// ErrQueueFull whenever the runner was slower than the submits
+	// (GOMAXPROCS=1 under load). The bound is not what this test is
+	// about. A gate task on each runner (it blocks until cancelled) holds
+	// every task queued until all are submitted, so each run meets the
+	// slow runner.
+	cfg := writeConfig(t, map[string]string{"echo": fmt.Sprintf(echoKind, "0s")}, `, "tasks": {"queue": 128}`)
 	var nodes []*nodeProc
 	for _, name := range []string{"node-a", "node-b", "node-c"} {
 		nodes = append(nodes, startNode(t, name, cfg))
@@ -103,7 +110,7 @@ func TestRemoteThreeNodes(t *testing.T) {
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
-			checks[i] = readStream(ctx, sub, tasks/len(clients))
+			checks[i] = readStream(ctx, sub, tasks/len(clients)+1) // and the gate's
 		}()
 	}
 	var runners []string
@@ -117,15 +124,33 @@ func TestRemoteThreeNodes(t *testing.T) {
 		runners = append(runners, id)
 		api = append(api, n)
 	}
-	// At most window tasks open per runner, under its queue's 64: the
-	// oldest is read to its end before another is submitted. All 300 at
-	// once filled a runner's queue on a loaded machine (ErrQueueFull in a
-	// clean-clone CI), a limit this test is not about.
-	const window = 32
+	gates := make([]*exo.TaskHandle, len(api))
+	for k, n := range api {
+		h, err := n.Submit(ctx, runners[k], exo.Task{ID: "gate", Kind: "text_generation", Params: map[string]string{"fault": "hang-progress"}})
+		if err != nil {
+			t.Fatalf("gate on %s: %v", nodes[k].name, err)
+		}
+		gates[k] = h
+	}
 	handles := make([]*exo.TaskHandle, tasks)
-	// check reads task i to its end: its chunks in order, one outcome.
-	check := func(i int) {
-		h := handles[i]
+	for i := range tasks {
+		k := i % len(api)
+		h, err := api[k].Submit(ctx, runners[k], exo.Task{ID: fmt.Sprintf("t%03d", i), Kind: "text_generation",
+			Params: map[string]string{"max_tokens": fmt.Sprint(tokens)}})
+		if err != nil {
+			t.Fatalf("submit %d to %s: %v", i, nodes[k].name, err)
+		}
+		handles[i] = h
+	}
+	for k, n := range api {
+		if _, err := n.Cancel(ctx, runners[k], "gate"); err != nil {
+			t.Fatalf("cancel the gate on %s: %v", nodes[k].name, err)
+		}
+		if o, err := gates[k].Wait(ctx); err != nil || o.Status != exo.TaskCancelled {
+			t.Fatalf("gate on %s: %+v, %v; want Cancelled", nodes[k].name, o, err)
+		}
+	}
+	for i, h := range handles {
 		var text strings.Builder
 		for {
 			c, err := h.Next(ctx)
@@ -143,26 +168,6 @@ func TestRemoteThreeNodes(t *testing.T) {
 		}
 		if want := "tok0 tok1 tok2 tok3 tok4"; !strings.HasPrefix(text.String(), want) {
 			t.Fatalf("task %d: text %q, want it to start %q (chunks in order)", i, text.String(), want)
-		}
-	}
-	open := make([][]int, len(api)) // per runner, the open tasks' numbers, oldest first
-	for i := range tasks {
-		k := i % len(api)
-		if len(open[k]) == window {
-			check(open[k][0])
-			open[k] = open[k][1:]
-		}
-		h, err := api[k].Submit(ctx, runners[k], exo.Task{ID: fmt.Sprintf("t%03d", i), Kind: "text_generation",
-			Params: map[string]string{"max_tokens": fmt.Sprint(tokens)}})
-		if err != nil {
-			t.Fatalf("submit %d to %s: %v", i, nodes[k].name, err)
-		}
-		handles[i] = h
-		open[k] = append(open[k], i)
-	}
-	for _, is := range open {
-		for _, i := range is {
-			check(i)
 		}
 	}
 	// Each reader returns once its stream carried every outcome of its node.
@@ -184,6 +189,12 @@ func TestRemoteThreeNodes(t *testing.T) {
 			t.Errorf("node %s tasks stream: %q, %d gaps, error %v", nodes[k].name, sc.bad, sc.gaps, sc.err)
 		}
 		for id, n := range sc.outcomes {
+			if id == "gate" {
+				if n != 1 {
+					t.Errorf("node %s: the gate has %d outcomes on the stream, want 1", nodes[k].name, n)
+				}
+				continue
+			}
 			if n != 1 || sc.chunks[id] != tokens {
 				t.Errorf("node %s task %s: %d outcomes and %d chunks on the stream, want 1 and %d", nodes[k].name, id, n, sc.chunks[id], tokens)
 			}

@@ -119,6 +119,12 @@ type RunnerInfo struct {
 	LastError string
 	// LastRecord is the last error record of the runner; nil if none.
 	LastRecord *ErrorRecord
+	// LastFailure is the failure of the runner's current generation, as
+	// its RunnerFailed carried it; nil while that generation has not
+	// failed (a runner restarted after a failure has none until it fails
+	// again). WaitReady returns it for a runner that had failed before
+	// the call, as it returns the live event's.
+	LastFailure *RunnerFailure
 	// NextDelay is the backoff delay its next restart would wait.
 	NextDelay time.Duration
 	// Restarting: the runner waits RestartIn before restart RestartAttempt.

@@ -129,8 +129,8 @@ func (s *System) SpawnRunner(ctx context.Context, spec RunnerSpec) (string, erro
 // WaitReady waits until runner id is Ready (or Running) and returns nil. If
 // the runner fails first, it returns the failure: an error for which
 // errors.Is(err, ErrRunnerFailed) holds and errors.As finds the
-// *RunnerFailure (when the runner had failed before the call, only its text
-// is known and errors.As finds nothing). If the runner is stopped first, or
+// *RunnerFailure, whether it fails while WaitReady waits or had failed
+// before the call. If the runner is stopped first, or
 // the System shuts down, the error wraps ErrRunnerNotAvailable or
 // ErrShuttingDown; an unknown ID gives ErrUnknownRunner; ctx ending gives
 // an error wrapping ctx.Err() that names the runner's status (asked for at
@@ -282,22 +282,34 @@ func readyDecision(info RunnerInfo) (bool, error) {
 			// StopRunner (or the node's shutdown) cancelled it.
 			why = "its restart (" + d.String() + ") was cancelled: the runner was stopped, or the node is shutting down"
 		}
-		// The record's text, not LastError: LastError is the status's
-		// message, without the failure's advice, and WaitReady said the
-		// advice or not by whether the runner had failed before it looked
-		// (a built-in runner that is no runner: a clean-clone CI).
-		what := info.LastError
-		if m := info.LastRecord.Message; m != "" {
-			what = m
-		}
-		return true, fmt.Errorf("%w: runner %s failed and will not come back (%w: %s): %s; fix what failed, then spawn a new runner",
-			ErrRunnerFailed, info.ID, ErrRunnerNotAvailable, why, what)
+		return true, fmt.Errorf("%w: runner %s failed and will not come back (%w: %s): %w; fix what failed, then spawn a new runner",
+			ErrRunnerFailed, info.ID, ErrRunnerNotAvailable, why, lastFailure(info))
 	case st == StatusFailed:
-		return true, fmt.Errorf("%w: runner %s failed and is not Ready: %s (the error policy's decision is not known yet: call WaitReady again to wait for a restart)", ErrRunnerFailed, info.ID, info.LastError)
+		return true, fmt.Errorf("%w: runner %s failed and is not Ready: %w (the error policy's decision is not known yet: call WaitReady again to wait for a restart)", ErrRunnerFailed, info.ID, lastFailure(info))
 	case st == StatusShutdown || st == StatusShuttingDown:
 		return true, fmt.Errorf("%w: runner %s is %s; spawn a new runner", ErrRunnerNotAvailable, info.ID, st)
 	}
 	return false, nil
+}
+
+// lastFailure is the failure WaitReady returns for a runner that had
+// failed before it looked: the *RunnerFailure itself, as WaitReady returns
+// when it sees the failure happen, so errors.As finds it and the text
+// (the advice included) is the same whichever way WaitReady learnt of it.
+// Before, the look after the fact said a text only: the status's message
+// (without the advice: a built-in runner that is no runner, a clean-clone
+// CI), then the record's, and errors.As found nothing
+// (TestWaitReadyReturnsTheFailure when the runner failed first). A
+// node too old to send the failure leaves its record's text.
+func lastFailure(info RunnerInfo) error {
+	if f := info.LastFailure; f != nil && f.Generation == info.Generation {
+		return f
+	}
+	what := info.LastError
+	if r := info.LastRecord; r != nil && r.Message != "" {
+		what = r.Message
+	}
+	return errors.New(what)
 }
 
 // failureDecided: the runner's last error record is about its current

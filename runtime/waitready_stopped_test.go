@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -26,25 +27,41 @@ func TestWaitReadyOnARunnerStoppedInItsBackoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer decisions.Close()
+	failures, err := sys.Subscribe(exo.TopicRunnerStatus, exo.Filter{Kinds: []string{exo.KindRunnerFailed}}, exo.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer failures.Close()
 	id, err := sys.SpawnRunner(ctx, fastRunner("crash", "--fault", "crash-loading:1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sys.WaitReady(ctx, id); !errors.Is(err, exo.ErrRunnerFailed) {
-		t.Fatalf("first WaitReady = %v, want the failure", err)
+	// The failure, then the decision (RETRY, an hour's backoff): the stop
+	// must come during the backoff. Before the wait for the decision, a
+	// StopRunner that reached the failed actor first ended by "failure".
+	// The failure is waited for on its event, not by WaitReady: WaitReady
+	// returns the failure only when it sees it happen; one that looks after
+	// the decision finds the runner waiting to restart and waits for the
+	// restart, an hour here (the test failed so when the runner crashed
+	// before WaitReady's first look).
+	for _, sub := range []*exo.Subscription{failures, decisions} {
+		for {
+			e, err := sub.Next(ctx)
+			if err != nil {
+				t.Fatalf("no %s for %s: %v", sub.Stream(), id, err)
+			}
+			if e.RunnerID == id {
+				break
+			}
+		}
 	}
-	// WaitReady returns at the RunnerFailed event, before the supervisor
-	// has decided; the stop must come during the backoff, so wait for the
-	// decision (RETRY, an hour's backoff). Before this wait, a StopRunner
-	// that reached the failed actor first ended by "failure".
-	for {
-		e, err := decisions.Next(ctx)
-		if err != nil {
-			t.Fatalf("no supervision decision for %s: %v", id, err)
-		}
-		if e.RunnerID == id {
-			break
-		}
+	// WaitReady now, in the backoff: it waits for the restart (the runner
+	// will come back), and does not return the failure it did not see.
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	err = sys.WaitReady(short, id)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, exo.ErrRunnerFailed) || errors.Is(err, exo.ErrRunnerNotAvailable) {
+		t.Fatalf("WaitReady during the backoff = %v; want it to wait for the restart until its ctx ended", err)
 	}
 	res, err := sys.StopRunner(ctx, id)
 	if err != nil {

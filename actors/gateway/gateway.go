@@ -1621,9 +1621,12 @@ const listErrorMax = 256
 // to its live runners and 256 removed ones, a failed one with its texts
 // (its last error; its Failed status's message and diagnostics, the
 // latter with up to 20 stderr lines of 4 KiB and the runner's own 16 KiB;
-// its last error record's message and causes): past maxOut each such text
-// is cut to listErrorMax bytes; still past it, the list is refused,
-// naming the sizes.
+// its last error record's message and causes; its last failure, which
+// says much of that again): past maxOut each such text is cut to
+// listErrorMax bytes and the last failure is left out (a client's
+// WaitReady then says the record's text; before the failure was in the
+// list, that was all it had); still past it, the list is refused, naming
+// the sizes.
 func fitRunnerList(out *exov1.GwRunnerList, maxOut int) error {
 	size := proto.Size(out)
 	if size <= maxOut {
@@ -1646,6 +1649,7 @@ func fitRunnerList(out *exov1.GwRunnerList, maxOut int) error {
 				capListText(&rec.Causes[i])
 			}
 		}
+		r.LastFailure = nil
 	}
 	if after := proto.Size(out); after > maxOut {
 		return fmt.Errorf("%w: the list of %d runners takes %d bytes (%d with each runner's error texts cut to %d bytes), more than this client's transport takes in one answer (%d); raise max_message on the node and on the client, or lower retention.keep_removed",

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,17 +23,21 @@ func TestFitRunnerList(t *testing.T) {
 			// status (diagnostics with stderr lines) and the last record.
 			out.Runners = append(out.Runners, &exov1.GwRunnerInfo{Id: "echo-0123456789ab", Kind: "echo", LastError: strings.Repeat("e", 4096),
 				Status:     &exov1.RunnerStatus{Kind: exov1.RunnerStatusKind_RUNNER_STATUS_KIND_FAILED, ErrorMessage: strings.Repeat("m", 4096), Diagnostics: strings.Repeat("d", 100_000)},
-				LastRecord: &exov1.GwErrorRecord{Message: strings.Repeat("r", 4096), Causes: []string{strings.Repeat("c", 4096)}}})
+				LastRecord: &exov1.GwErrorRecord{Message: strings.Repeat("r", 4096), Causes: []string{strings.Repeat("c", 4096)}},
+				LastFailure: &exov1.GwRunnerFailure{Failure: &exov1.GwFailure{Message: strings.Repeat("f", 4096), Cause: strings.Repeat("c", 4096)},
+					RunnerMessage: strings.Repeat("m", 16<<10), RunnerDiagnostics: strings.Repeat("d", 16<<10), Termination: strings.Repeat("t", 4096),
+					StderrTail: slices.Repeat([]string{strings.Repeat("s", 4096)}, 20)}})
 		}
 		return out
 	}
 	small := list(2)
-	if err := fitRunnerList(small, 1<<20); err != nil || len(small.Runners[0].LastError) != 4096 {
+	if err := fitRunnerList(small, 1<<20); err != nil || len(small.Runners[0].LastError) != 4096 || small.Runners[0].LastFailure == nil {
 		t.Errorf("a list that fits: %v, last error %d bytes", err, len(small.Runners[0].LastError))
 	}
-	cut := list(30) // ~3.5 MB, ~45 KB cut
+	cut := list(30) // ~7 MB, ~45 KB cut (the last failure left out)
 	if err := fitRunnerList(cut, 64<<10); err != nil || proto.Size(cut) > 64<<10 || len(cut.Runners[0].LastError) > listErrorMax ||
-		len(cut.Runners[0].Status.Diagnostics) > listErrorMax || len(cut.Runners[0].LastRecord.Causes[0]) > listErrorMax {
+		len(cut.Runners[0].Status.Diagnostics) > listErrorMax || len(cut.Runners[0].LastRecord.Causes[0]) > listErrorMax ||
+		cut.Runners[0].LastFailure != nil {
 		t.Errorf("a list that fits once cut: %v, %d bytes, last error %d bytes, diagnostics %d", err, proto.Size(cut), len(cut.Runners[0].LastError), len(cut.Runners[0].Status.Diagnostics))
 	}
 	err := fitRunnerList(list(1000), 64<<10)

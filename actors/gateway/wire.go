@@ -488,6 +488,9 @@ func RunnerInfoToWire(ri actors.RunnerInfo) *exov1.GwRunnerInfo {
 	if ri.LastRecord != nil {
 		out.LastRecord = recordToWire(ri.LastRecord)
 	}
+	if ri.LastFailure != nil {
+		out.LastFailure = runnerFailureToWire(ri.LastFailure)
+	}
 	return out
 }
 
@@ -501,6 +504,9 @@ func RunnerInfoFromWire(m *exov1.GwRunnerInfo) actors.RunnerInfo {
 	if m.GetLastRecord() != nil {
 		r := recordFromWire(m.GetLastRecord())
 		out.LastRecord = &r
+	}
+	if m.GetLastFailure() != nil {
+		out.LastFailure = runnerFailureFromWire(m.GetLastFailure())
 	}
 	return out
 }

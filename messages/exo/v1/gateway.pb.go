@@ -1169,8 +1169,11 @@ type GwRunnerInfo struct {
 	Restarting     bool                 `protobuf:"varint,14,opt,name=restarting,proto3" json:"restarting,omitempty"`
 	RestartIn      *durationpb.Duration `protobuf:"bytes,15,opt,name=restart_in,json=restartIn,proto3" json:"restart_in,omitempty"`
 	RestartAttempt int64                `protobuf:"varint,16,opt,name=restart_attempt,json=restartAttempt,proto3" json:"restart_attempt,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// last_failure: the failure of the current generation, as its
+	// RunnerFailed carried it; unset: that generation has not failed.
+	LastFailure   *GwRunnerFailure `protobuf:"bytes,17,opt,name=last_failure,json=lastFailure,proto3" json:"last_failure,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GwRunnerInfo) Reset() {
@@ -1313,6 +1316,13 @@ func (x *GwRunnerInfo) GetRestartAttempt() int64 {
 		return x.RestartAttempt
 	}
 	return 0
+}
+
+func (x *GwRunnerInfo) GetLastFailure() *GwRunnerFailure {
+	if x != nil {
+		return x.LastFailure
+	}
+	return nil
 }
 
 // GwRunnerList answers GwListRunners.
@@ -5669,7 +5679,7 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"step_times\x18\n" +
 	" \x03(\v2\x18.exoactors.v1.GwStopStepR\tstepTimes\"(\n" +
 	"\rGwListRunners\x12\x17\n" +
-	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\x82\x05\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\"\xc4\x05\n" +
 	"\fGwRunnerInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1e\n" +
@@ -5696,7 +5706,8 @@ const file_messages_exo_v1_gateway_proto_rawDesc = "" +
 	"restarting\x128\n" +
 	"\n" +
 	"restart_in\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\trestartIn\x12'\n" +
-	"\x0frestart_attempt\x18\x10 \x01(\x03R\x0erestartAttempt\"]\n" +
+	"\x0frestart_attempt\x18\x10 \x01(\x03R\x0erestartAttempt\x12@\n" +
+	"\flast_failure\x18\x11 \x01(\v2\x1d.exoactors.v1.GwRunnerFailureR\vlastFailure\"]\n" +
 	"\fGwRunnerList\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x124\n" +
 	"\arunners\x18\x02 \x03(\v2\x1a.exoactors.v1.GwRunnerInfoR\arunners\"\xd1\x02\n" +
@@ -6179,84 +6190,85 @@ var file_messages_exo_v1_gateway_proto_depIdxs = []int32{
 	49, // 7: exoactors.v1.GwRunnerInfo.last_record:type_name -> exoactors.v1.GwErrorRecord
 	72, // 8: exoactors.v1.GwRunnerInfo.next_delay:type_name -> google.protobuf.Duration
 	72, // 9: exoactors.v1.GwRunnerInfo.restart_in:type_name -> google.protobuf.Duration
-	16, // 10: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
-	70, // 11: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
-	72, // 12: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
-	75, // 13: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
-	74, // 14: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
-	76, // 15: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
-	21, // 16: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
-	20, // 17: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
-	24, // 18: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
-	22, // 19: exoactors.v1.GwTaskEvent.skip:type_name -> exoactors.v1.GwTaskSkip
-	76, // 20: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
-	31, // 21: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
-	76, // 22: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
-	33, // 23: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
-	34, // 24: exoactors.v1.GwEvent.process_started:type_name -> exoactors.v1.GwProcessStarted
-	35, // 25: exoactors.v1.GwEvent.status_changed:type_name -> exoactors.v1.GwStatusChanged
-	37, // 26: exoactors.v1.GwEvent.process_exited:type_name -> exoactors.v1.GwProcessExited
-	40, // 27: exoactors.v1.GwEvent.runner_failed:type_name -> exoactors.v1.GwRunnerFailed
-	45, // 28: exoactors.v1.GwEvent.runner_stopped:type_name -> exoactors.v1.GwRunnerStoppedEvent
-	46, // 29: exoactors.v1.GwEvent.task_acknowledged:type_name -> exoactors.v1.GwTaskAcknowledged
-	47, // 30: exoactors.v1.GwEvent.task_retried:type_name -> exoactors.v1.GwTaskRetried
-	50, // 31: exoactors.v1.GwEvent.decision:type_name -> exoactors.v1.GwSupervisionDecision
-	51, // 32: exoactors.v1.GwEvent.alert:type_name -> exoactors.v1.GwAlert
-	52, // 33: exoactors.v1.GwEvent.health_alert:type_name -> exoactors.v1.GwHealthAlert
-	54, // 34: exoactors.v1.GwEvent.health_changed:type_name -> exoactors.v1.GwHealthChanged
-	75, // 35: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
-	74, // 36: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
-	74, // 37: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
-	73, // 38: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
-	73, // 39: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
-	74, // 40: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
-	72, // 41: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
-	36, // 42: exoactors.v1.GwProcessExited.status:type_name -> exoactors.v1.GwExitStatus
-	74, // 43: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
-	38, // 44: exoactors.v1.GwRunnerFailure.failure:type_name -> exoactors.v1.GwFailure
-	36, // 45: exoactors.v1.GwRunnerFailure.exit:type_name -> exoactors.v1.GwExitStatus
-	72, // 46: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
-	74, // 47: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
-	39, // 48: exoactors.v1.GwRunnerFailed.failure:type_name -> exoactors.v1.GwRunnerFailure
-	74, // 49: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
-	72, // 50: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
-	74, // 51: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
-	72, // 52: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
-	38, // 53: exoactors.v1.GwCloseEntry.failure:type_name -> exoactors.v1.GwFailure
-	74, // 54: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
-	72, // 55: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
-	42, // 56: exoactors.v1.GwCloseReport.entries:type_name -> exoactors.v1.GwCloseEntry
-	38, // 57: exoactors.v1.GwCloseReport.failures:type_name -> exoactors.v1.GwFailure
-	36, // 58: exoactors.v1.GwStopResult.exit:type_name -> exoactors.v1.GwExitStatus
-	41, // 59: exoactors.v1.GwStopResult.steps:type_name -> exoactors.v1.GwStopStep
-	72, // 60: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
-	39, // 61: exoactors.v1.GwStopResult.failure:type_name -> exoactors.v1.GwRunnerFailure
-	43, // 62: exoactors.v1.GwStopResult.resources:type_name -> exoactors.v1.GwCloseReport
-	44, // 63: exoactors.v1.GwRunnerStoppedEvent.result:type_name -> exoactors.v1.GwStopResult
-	74, // 64: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
-	74, // 65: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
-	74, // 66: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
-	48, // 67: exoactors.v1.GwErrorRecord.decision:type_name -> exoactors.v1.GwDecision
-	72, // 68: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
-	74, // 69: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
-	49, // 70: exoactors.v1.GwSupervisionDecision.record:type_name -> exoactors.v1.GwErrorRecord
-	49, // 71: exoactors.v1.GwAlert.record:type_name -> exoactors.v1.GwErrorRecord
-	74, // 72: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
-	74, // 73: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
-	74, // 74: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
-	53, // 75: exoactors.v1.GwHealthChanged.score:type_name -> exoactors.v1.GwHealthScore
-	74, // 76: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
-	32, // 77: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
-	32, // 78: exoactors.v1.GwEventList.events:type_name -> exoactors.v1.GwEvent
-	72, // 79: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
-	71, // 80: exoactors.v1.GwNodeStatusReply.kind_room:type_name -> exoactors.v1.GwNodeStatusReply.KindRoomEntry
-	72, // 81: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
-	77, // 82: exoactors.v1.GwShutdownReport.node:type_name -> exoactors.v1.GwNodeShutdownReport
-	83, // [83:83] is the sub-list for method output_type
-	83, // [83:83] is the sub-list for method input_type
-	83, // [83:83] is the sub-list for extension type_name
-	83, // [83:83] is the sub-list for extension extendee
-	0,  // [0:83] is the sub-list for field type_name
+	39, // 10: exoactors.v1.GwRunnerInfo.last_failure:type_name -> exoactors.v1.GwRunnerFailure
+	16, // 11: exoactors.v1.GwRunnerList.runners:type_name -> exoactors.v1.GwRunnerInfo
+	70, // 12: exoactors.v1.GwSubmit.params:type_name -> exoactors.v1.GwSubmit.ParamsEntry
+	72, // 13: exoactors.v1.GwSubmit.timeout:type_name -> google.protobuf.Duration
+	75, // 14: exoactors.v1.GwTaskOutcome.status:type_name -> exoactors.v1.TaskStatus
+	74, // 15: exoactors.v1.GwTaskOutcome.at:type_name -> google.protobuf.Timestamp
+	76, // 16: exoactors.v1.GwTaskEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	21, // 17: exoactors.v1.GwTaskEvent.retry:type_name -> exoactors.v1.GwTaskRetry
+	20, // 18: exoactors.v1.GwTaskEvent.outcome:type_name -> exoactors.v1.GwTaskOutcome
+	24, // 19: exoactors.v1.GwTaskEvent.chunks:type_name -> exoactors.v1.GwChunkBatch
+	22, // 20: exoactors.v1.GwTaskEvent.skip:type_name -> exoactors.v1.GwTaskSkip
+	76, // 21: exoactors.v1.GwChunkBatch.chunks:type_name -> exoactors.v1.ChunkGenerated
+	31, // 22: exoactors.v1.GwEvent.gap:type_name -> exoactors.v1.GwGap
+	76, // 23: exoactors.v1.GwEvent.chunk:type_name -> exoactors.v1.ChunkGenerated
+	33, // 24: exoactors.v1.GwEvent.task_status:type_name -> exoactors.v1.GwTaskStatus
+	34, // 25: exoactors.v1.GwEvent.process_started:type_name -> exoactors.v1.GwProcessStarted
+	35, // 26: exoactors.v1.GwEvent.status_changed:type_name -> exoactors.v1.GwStatusChanged
+	37, // 27: exoactors.v1.GwEvent.process_exited:type_name -> exoactors.v1.GwProcessExited
+	40, // 28: exoactors.v1.GwEvent.runner_failed:type_name -> exoactors.v1.GwRunnerFailed
+	45, // 29: exoactors.v1.GwEvent.runner_stopped:type_name -> exoactors.v1.GwRunnerStoppedEvent
+	46, // 30: exoactors.v1.GwEvent.task_acknowledged:type_name -> exoactors.v1.GwTaskAcknowledged
+	47, // 31: exoactors.v1.GwEvent.task_retried:type_name -> exoactors.v1.GwTaskRetried
+	50, // 32: exoactors.v1.GwEvent.decision:type_name -> exoactors.v1.GwSupervisionDecision
+	51, // 33: exoactors.v1.GwEvent.alert:type_name -> exoactors.v1.GwAlert
+	52, // 34: exoactors.v1.GwEvent.health_alert:type_name -> exoactors.v1.GwHealthAlert
+	54, // 35: exoactors.v1.GwEvent.health_changed:type_name -> exoactors.v1.GwHealthChanged
+	75, // 36: exoactors.v1.GwTaskStatus.status:type_name -> exoactors.v1.TaskStatus
+	74, // 37: exoactors.v1.GwTaskStatus.at:type_name -> google.protobuf.Timestamp
+	74, // 38: exoactors.v1.GwProcessStarted.at:type_name -> google.protobuf.Timestamp
+	73, // 39: exoactors.v1.GwStatusChanged.from:type_name -> exoactors.v1.RunnerStatus
+	73, // 40: exoactors.v1.GwStatusChanged.to:type_name -> exoactors.v1.RunnerStatus
+	74, // 41: exoactors.v1.GwStatusChanged.at:type_name -> google.protobuf.Timestamp
+	72, // 42: exoactors.v1.GwExitStatus.lifetime:type_name -> google.protobuf.Duration
+	36, // 43: exoactors.v1.GwProcessExited.status:type_name -> exoactors.v1.GwExitStatus
+	74, // 44: exoactors.v1.GwProcessExited.at:type_name -> google.protobuf.Timestamp
+	38, // 45: exoactors.v1.GwRunnerFailure.failure:type_name -> exoactors.v1.GwFailure
+	36, // 46: exoactors.v1.GwRunnerFailure.exit:type_name -> exoactors.v1.GwExitStatus
+	72, // 47: exoactors.v1.GwRunnerFailure.uptime:type_name -> google.protobuf.Duration
+	74, // 48: exoactors.v1.GwRunnerFailure.at:type_name -> google.protobuf.Timestamp
+	39, // 49: exoactors.v1.GwRunnerFailed.failure:type_name -> exoactors.v1.GwRunnerFailure
+	74, // 50: exoactors.v1.GwStopStep.started:type_name -> google.protobuf.Timestamp
+	72, // 51: exoactors.v1.GwStopStep.duration:type_name -> google.protobuf.Duration
+	74, // 52: exoactors.v1.GwCloseEntry.started:type_name -> google.protobuf.Timestamp
+	72, // 53: exoactors.v1.GwCloseEntry.duration:type_name -> google.protobuf.Duration
+	38, // 54: exoactors.v1.GwCloseEntry.failure:type_name -> exoactors.v1.GwFailure
+	74, // 55: exoactors.v1.GwCloseReport.started:type_name -> google.protobuf.Timestamp
+	72, // 56: exoactors.v1.GwCloseReport.duration:type_name -> google.protobuf.Duration
+	42, // 57: exoactors.v1.GwCloseReport.entries:type_name -> exoactors.v1.GwCloseEntry
+	38, // 58: exoactors.v1.GwCloseReport.failures:type_name -> exoactors.v1.GwFailure
+	36, // 59: exoactors.v1.GwStopResult.exit:type_name -> exoactors.v1.GwExitStatus
+	41, // 60: exoactors.v1.GwStopResult.steps:type_name -> exoactors.v1.GwStopStep
+	72, // 61: exoactors.v1.GwStopResult.total:type_name -> google.protobuf.Duration
+	39, // 62: exoactors.v1.GwStopResult.failure:type_name -> exoactors.v1.GwRunnerFailure
+	43, // 63: exoactors.v1.GwStopResult.resources:type_name -> exoactors.v1.GwCloseReport
+	44, // 64: exoactors.v1.GwRunnerStoppedEvent.result:type_name -> exoactors.v1.GwStopResult
+	74, // 65: exoactors.v1.GwTaskAcknowledged.at:type_name -> google.protobuf.Timestamp
+	74, // 66: exoactors.v1.GwTaskRetried.at:type_name -> google.protobuf.Timestamp
+	74, // 67: exoactors.v1.GwErrorRecord.time:type_name -> google.protobuf.Timestamp
+	48, // 68: exoactors.v1.GwErrorRecord.decision:type_name -> exoactors.v1.GwDecision
+	72, // 69: exoactors.v1.GwErrorRecord.delay:type_name -> google.protobuf.Duration
+	74, // 70: exoactors.v1.GwErrorRecord.resolved_at:type_name -> google.protobuf.Timestamp
+	49, // 71: exoactors.v1.GwSupervisionDecision.record:type_name -> exoactors.v1.GwErrorRecord
+	49, // 72: exoactors.v1.GwAlert.record:type_name -> exoactors.v1.GwErrorRecord
+	74, // 73: exoactors.v1.GwAlert.at:type_name -> google.protobuf.Timestamp
+	74, // 74: exoactors.v1.GwHealthAlert.at:type_name -> google.protobuf.Timestamp
+	74, // 75: exoactors.v1.GwHealthAlert.since:type_name -> google.protobuf.Timestamp
+	53, // 76: exoactors.v1.GwHealthChanged.score:type_name -> exoactors.v1.GwHealthScore
+	74, // 77: exoactors.v1.GwHealthChanged.at:type_name -> google.protobuf.Timestamp
+	32, // 78: exoactors.v1.GwDelivery.events:type_name -> exoactors.v1.GwEvent
+	32, // 79: exoactors.v1.GwEventList.events:type_name -> exoactors.v1.GwEvent
+	72, // 80: exoactors.v1.GwNodeStatusReply.uptime:type_name -> google.protobuf.Duration
+	71, // 81: exoactors.v1.GwNodeStatusReply.kind_room:type_name -> exoactors.v1.GwNodeStatusReply.KindRoomEntry
+	72, // 82: exoactors.v1.GwShutdownReport.total:type_name -> google.protobuf.Duration
+	77, // 83: exoactors.v1.GwShutdownReport.node:type_name -> exoactors.v1.GwNodeShutdownReport
+	84, // [84:84] is the sub-list for method output_type
+	84, // [84:84] is the sub-list for method input_type
+	84, // [84:84] is the sub-list for extension type_name
+	84, // [84:84] is the sub-list for extension extendee
+	0,  // [0:84] is the sub-list for field type_name
 }
 
 func init() { file_messages_exo_v1_gateway_proto_init() }
