@@ -388,7 +388,6 @@ func TestRandomTaskCycles(t *testing.T) {
 	}
 	rng := seededRand(t, cycles, "cycles")
 	n := startNode(t, func(c *actors.NodeConfig) { c.Tasks.InFlight = 2; c.Tasks.CancelWait = 200 * time.Millisecond })
-	ctx := ctxT(t)
 	var (
 		mu      sync.Mutex
 		handles []*actors.TaskHandle
@@ -402,6 +401,10 @@ func TestRandomTaskCycles(t *testing.T) {
 		go func(c int) {
 			defer wg.Done()
 			defer func() { <-sem }()
+			// A deadline per cycle, not one for all 200 (a loaded machine
+			// runs past a shared 30 s: TestSpawnKillStopCycles did).
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
 			id, err := n.SpawnRunner(ctx, builtin("--token-delay", "1ms"))
 			if err != nil {
 				t.Error(err)
