@@ -447,7 +447,10 @@ func dial(ctx context.Context, addr string, opts ...DialOption) (*Client, error)
 	}
 	ep, err := acquireEndpoint(&o)
 	if err != nil {
-		return nil, &endpointError{err}
+		// ErrInvalidRequest as for the other options this process cannot
+		// serve (a listen port another process holds matched no sentinel:
+		// a re-trial).
+		return nil, &endpointError{errjoin.Tag(ErrInvalidRequest, err)}
 	}
 	c := &Client{addr: addr, node: addr, opts: o, ep: ep, root: ep.system.Root, gw: actor.NewPID(addr, gateway.Name), state: clientDialing,
 		tickStop: make(chan struct{}), ended: make(chan struct{}), lastHeard: time.Now(),

@@ -333,6 +333,8 @@ type ClusterClient struct {
 	unanswered      map[string]time.Duration
 	latency         map[string]time.Duration
 	learned         []string
+	// leased: ClusterConfig.Dial has WithLeasedRunners (closedErr).
+	leased bool
 }
 
 var _ Node = (*ClusterClient)(nil)
@@ -403,7 +405,7 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 		defer cancel()
 	}
 	cctx, cancel := context.WithCancel(context.Background())
-	cc := &ClusterClient{cfg: cfg, mcfg: mcfg, eh: eh, bound: clientDetectionBound(mcfg, cfg.Poll), ctx: cctx, cancel: cancel, http: newReadClient(),
+	cc := &ClusterClient{cfg: cfg, mcfg: mcfg, eh: eh, leased: o.lease, bound: clientDetectionBound(mcfg, cfg.Poll), ctx: cctx, cancel: cancel, http: newReadClient(),
 		members: map[string]*memberConn{}, dead: map[string]bool{}, joining: map[string]bool{}, runners: map[string]*clusterRunner{}, tasks: map[*clusterTask]struct{}{}}
 	var last error // the last read's error that the dial's end did not cut short
 	read := false  // a read of the membership ended before the dial's ctx did
@@ -1292,6 +1294,7 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 		}
 	}
 	var kinds, away []string // away: the members not live now that register kind
+	nmembers := len(cc.members)
 	for _, mc := range cc.members {
 		kinds = append(kinds, mc.m.Kinds...)
 		if mc.state != memberLive && mc.m.HasKind(kind) {
@@ -1302,6 +1305,13 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 	if len(live) == 0 {
 		slices.Sort(kinds)
 		slices.Sort(away)
+		if nmembers == 0 {
+			// No member at all (every node lost, or none joined yet): not
+			// the kind's fault (a re-trial: "registers kind \"gen\" (its
+			// members' kinds: ): use one of those" after a kill of all).
+			return nil, fmt.Errorf("%w: cluster %s has no member now (every node lost, or none joined yet): try again once nodes are up (ClusterClient.Members lists them)",
+				ErrNoPlacement, cc.cfg.Cluster)
+		}
 		if len(away) > 0 {
 			return nil, fmt.Errorf("%w: no live member of cluster %s registers kind %q: %s, which does, is not live now; try again shortly (once it is back, or lost and its runners placed elsewhere)",
 				ErrNoPlacement, cc.cfg.Cluster, kind, strings.Join(away, ", "))
@@ -1758,8 +1768,14 @@ func (cc *ClusterClient) Subscribe(topic string, f Filter, o SubscribeOptions) (
 // ErrClientClosed, names the cluster and says what to do (before: a bare
 // "client closed", a new user's trial).
 func (cc *ClusterClient) closedErr() error {
-	return fmt.Errorf("%w: the ClusterClient of cluster %s was closed (its Close was called): dial the cluster again (DialCluster) for a new client; its runners run on, reachable by their IDs",
-		ErrClientClosed, cc.cfg.Cluster)
+	runners := "its runners run on, reachable by their IDs"
+	if cc.leased {
+		// Leased: each member stopped its share as the session ended (a
+		// re-trial read "run on" for runners that were gone).
+		runners = "its runners were leased to it (WithLeasedRunners): their nodes stop them as its sessions end"
+	}
+	return fmt.Errorf("%w: the ClusterClient of cluster %s was closed (its Close was called): dial the cluster again (DialCluster) for a new client; %s",
+		ErrClientClosed, cc.cfg.Cluster, runners)
 }
 
 // Members returns the members the client follows, by node name.

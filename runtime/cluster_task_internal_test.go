@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -229,5 +230,24 @@ func TestClusterMemberLostCountsRunners(t *testing.T) {
 	defer mu.Unlock()
 	if len(lost) != 1 || !strings.HasSuffix(lost[0], "; 1 runner lost") {
 		t.Errorf("member_lost details %q, want one ending %q", lost, "; 1 runner lost")
+	}
+}
+
+// TestClusterPlaceWithNoMember: a placement when the client has no member
+// at all (every node lost) says the cluster has none now and to try
+// again, not that no member registers the kind (ErrUnknownKind, "its
+// members' kinds: ", "use one of those": a re-trial, after a kill -9 of
+// every node); a closed client with leased runners does not say they run
+// on.
+func TestClusterPlaceWithNoMember(t *testing.T) {
+	cc := noteClient(t, 0)
+	cc.ctx = t.Context()
+	_, err := cc.place(t.Context(), "gen", "")
+	if !errors.Is(err, ErrNoPlacement) || errors.Is(err, ErrUnknownKind) || !strings.Contains(err.Error(), "cluster  has no member now (every node lost, or none joined yet): try again once nodes are up") {
+		t.Errorf("place with no member: %v; want ErrNoPlacement, not ErrUnknownKind, saying the cluster has none now", err)
+	}
+	cc.leased = true
+	if err := cc.closedErr(); !errors.Is(err, ErrClientClosed) || strings.Contains(err.Error(), "run on") || !strings.Contains(err.Error(), "their nodes stop them") {
+		t.Errorf("closed, leased: %v; want it to say the nodes stop the leased runners", err)
 	}
 }

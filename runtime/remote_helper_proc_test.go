@@ -47,7 +47,8 @@ const helperEnv = "EXO_REMOTE_TEST_HELPER"
 //	           endpoint watcher still held for the node's address
 //	dial-cluster: DialCluster cluster EXO_CLUSTER at peers EXO_PEERS
 //	           (comma-separated), listening on EXO_LISTEN, print "error
-//	           after D (invalid config: B): TEXT" or "ok", close
+//	           after D (invalid config: B, invalid request: B): TEXT" or
+//	           "ok", close
 //	serve-twice: serve with bad configs, then twice (runServeTwice)
 //	serve-logger: where the gateway's lines go (runServeLogger)
 func runHelper(mode string) int {
@@ -115,7 +116,8 @@ func runHelper(mode string) int {
 		cc, err := exo.DialCluster(ctx, exo.ClusterConfig{Cluster: os.Getenv("EXO_CLUSTER"), Peers: strings.Split(os.Getenv("EXO_PEERS"), ","),
 			Dial: []exo.DialOption{exo.WithClientListen(os.Getenv("EXO_LISTEN"))}})
 		if err != nil {
-			fmt.Printf("error after %s (invalid config: %v): %s\n", time.Since(start).Round(time.Millisecond), errors.Is(err, exo.ErrInvalidConfig), err)
+			fmt.Printf("error after %s (invalid config: %v, invalid request: %v): %s\n", time.Since(start).Round(time.Millisecond),
+				errors.Is(err, exo.ErrInvalidConfig), errors.Is(err, exo.ErrInvalidRequest), err)
 			return 0
 		}
 		cc.Close()
