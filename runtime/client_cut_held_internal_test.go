@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/exo-actors/exo-actors/actors"
+	"github.com/exo-actors/exo-actors/actors/gateway"
 	"github.com/exo-actors/exo-actors/actors/membership"
 	exov1 "github.com/exo-actors/exo-actors/messages/exo/v1"
 )
@@ -45,3 +46,33 @@ func TestHeldForcedCutEndsWithItsErrorChunk(t *testing.T) {
 	}
 }
 
+// TestHeldForcedCutIsForgottenWhenTheTaskFailsHere: a task whose forced
+// cut's error chunk is held, then ended on this side by a batch the node
+// should not have sent, leaves nothing held: the map lives as long as the
+// connection, and nothing else would ever remove the entry.
+func TestHeldForcedCutIsForgottenWhenTheTaskFailsHere(t *testing.T) {
+	for _, body := range []string{"too many", "unreadable packed"} {
+		h, feed := actors.NewTaskFeed("gen-1", "t")
+		c := &Client{node: "n1", tasks: map[uint64]*actors.TaskFeed{1: feed}, taskIDs: map[uint64]string{1: "t"},
+			divert: func(*actors.TaskFeed, actors.TaskOutcome) bool { return true }}
+		cut := &exov1.ChunkGenerated{TaskId: "t", Index: 0, Chunk: &exov1.ChunkGenerated_Error{Error: &exov1.ErrorChunk{ErrorMessage: actors.ReasonShutdownForced}}}
+		c.taskEvent(&exov1.GwTaskEvent{CallId: 1, Body: &exov1.GwTaskEvent_Chunk{Chunk: cut}})
+		var m *exov1.GwTaskEvent
+		if body == "too many" {
+			many := make([]*exov1.ChunkGenerated, gateway.MaxChunkBatch+1)
+			for i := range many {
+				many[i] = &exov1.ChunkGenerated{TaskId: "t", Index: uint64(i + 1)}
+			}
+			m = &exov1.GwTaskEvent{CallId: 1, Body: &exov1.GwTaskEvent_Chunks{Chunks: &exov1.GwChunkBatch{Chunks: many}}}
+		} else {
+			m = &exov1.GwTaskEvent{CallId: 1, Body: &exov1.GwTaskEvent_PackedChunks{PackedChunks: []byte{0xff}}}
+		}
+		c.taskEvent(m)
+		if h.Outcome() == nil {
+			t.Fatalf("%s: the task did not end", body)
+		}
+		if len(c.cutChunks) != 0 {
+			t.Errorf("%s: %d error chunks still held for a task that ended", body, len(c.cutChunks))
+		}
+	}
+}
