@@ -1607,6 +1607,7 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 		f.Fail(bad.Error(), time.Now())
 		delete(c.tasks, m.GetCallId())
 		delete(c.taskIDs, m.GetCallId())
+		delete(c.cutChunks, m.GetCallId()) // it ends with this error chunk; nothing else would remove it
 		return
 	}
 	id := m.GetCallId()
@@ -1630,6 +1631,7 @@ func (c *Client) taskEvent(m *exov1.GwTaskEvent) {
 			f.Fail(bad.Error(), time.Now())
 			delete(c.tasks, m.GetCallId())
 			delete(c.taskIDs, m.GetCallId())
+			delete(c.cutChunks, m.GetCallId())
 		}
 	case *exov1.GwTaskEvent_Skip:
 		f.Skip(int(b.Skip.GetCount()))

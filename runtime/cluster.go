@@ -335,7 +335,24 @@ type ClusterClient struct {
 	learned         []string
 	// leased: ClusterConfig.Dial has WithLeasedRunners (closedErr).
 	leased bool
+	// lostKinds (under mu): by runner kind, the last member declared lost
+	// that registered it, and when; place tells such a kind (its node
+	// restarting, or cut off) from one no member ever registered for
+	// lostKindMemory. At most maxDead kinds, then cleared.
+	lostKinds map[string]lostKind
 }
+
+// lostKind is a kind's last member declared lost: its node, and when.
+type lostKind struct {
+	node string
+	at   time.Time
+}
+
+// lostKindMemory is how long after its last member's loss a kind no
+// member registers is taken for a passing state (try again shortly) rather
+// than a mistake (ErrUnknownKind): a node restarting in a rolling restart
+// is back well within it.
+const lostKindMemory = time.Minute
 
 var _ Node = (*ClusterClient)(nil)
 
@@ -1065,6 +1082,12 @@ func (cc *ClusterClient) declareLost(mc *memberConn, why string, leftView bool) 
 	reason := fmt.Sprintf("%s: node %s (member %s, gateway %s) %s: %s",
 		ErrNodeLost, mc.m.NodeName, mc.m.ID, mc.m.Gateway, verdict, why)
 	delete(cc.members, mc.m.ID)
+	if cc.lostKinds == nil || len(cc.lostKinds) >= maxDead {
+		cc.lostKinds = map[string]lostKind{} // kinds come from the members' configs: that many is no cluster's
+	}
+	for _, k := range mc.m.Kinds {
+		cc.lostKinds[k] = lostKind{node: mc.m.NodeName, at: at}
+	}
 	if leftView {
 		if len(cc.dead) >= maxDead {
 			clear(cc.dead) // IDs that old have left every view long ago
@@ -1300,6 +1323,11 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 		if mc.state != memberLive && mc.m.HasKind(kind) {
 			away = append(away, fmt.Sprintf("%s (%s)", mc.m.NodeName, mc.state))
 		}
+	}
+	if lk, ok := cc.lostKinds[kind]; ok && len(away) == 0 && time.Since(lk.at) < lostKindMemory {
+		// Its member was lost, so it left cc.members: a node restarting
+		// (a rolling restart) is no mistake of the kind's name.
+		away = append(away, fmt.Sprintf("%s (lost %s ago)", lk.node, time.Since(lk.at).Round(time.Millisecond)))
 	}
 	cc.mu.Unlock()
 	if len(live) == 0 {

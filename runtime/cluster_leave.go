@@ -163,6 +163,15 @@ func (cc *ClusterClient) endHeldLocked(match func(*clusterTask) bool) {
 			continue
 		}
 		cc.taskToLocked(t, taskEnded)
+		if t.diverted.Status == exov1.TaskStatus_TASK_STATUS_FAILED {
+			// A forced shutdown's cut: the connection held its error
+			// chunk back for the failover and dropped it when this task
+			// was taken; Fail writes it again (same reason) before the
+			// end, so a reader of Next does not take the cut output for
+			// a whole one.
+			t.feed.Fail(t.diverted.Reason, t.diverted.At)
+			continue
+		}
 		t.feed.Finish(t.diverted)
 	}
 }

@@ -121,9 +121,14 @@ func (cc *ClusterClient) readStatus(ctx context.Context) (membership.Status, err
 	for p, w := range cc.unanswered {
 		slow[p] = w
 	}
-	last := make(map[string]time.Duration, len(cc.latency))
-	for p, l := range cc.latency {
-		last[p] = l
+	// The peers of this read only: learned peers come and go with the
+	// members' --cluster-peers, and a latency kept for every peer ever
+	// learned grew for the client's life.
+	last := make(map[string]time.Duration, len(peers))
+	for _, p := range peers {
+		if l, ok := cc.latency[p]; ok {
+			last[p] = l
+		}
 	}
 	cc.mu.Unlock()
 	views := make([]membership.PeerView, len(peers))
@@ -184,7 +189,7 @@ func (cc *ClusterClient) readStatus(ctx context.Context) (membership.Status, err
 			unanswered[p] = peerWait(last[p])
 		}
 		cc.mu.Lock()
-		cc.unanswered, cc.latency = unanswered, last // last: at most len(Peers) keys
+		cc.unanswered, cc.latency = unanswered, last // last: at most len(peers) keys
 		cc.mu.Unlock()
 	}
 	if answered == 0 {
