@@ -451,7 +451,7 @@ func DialCluster(ctx context.Context, cfg ClusterConfig) (*ClusterClient, error)
 			// known of the members, and "no member … answered … is a
 			// member running there?" blamed members that were up.
 			cc.Close()
-			return nil, fmt.Errorf("dial cluster %s: the caller's ctx ended (%w) %s after the dial began, before its first read of the membership was done; the members were not asked, nothing was dialed: give DialCluster more time (with no deadline it waits up to 10s for a member)",
+			return nil, fmt.Errorf("dial cluster %s: the caller's ctx ended (%w) %s after the dial began, before its first read of the membership was done (a peer or etcd that accepts and does not answer, a frozen one, holds a read up to 2s); no member was dialed: give DialCluster more time (with no deadline it waits up to 10s for a member)",
 				cfg.Cluster, ctx.Err(), time.Since(dialStart).Round(time.Millisecond))
 		}
 		if err == nil {

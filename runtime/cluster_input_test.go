@@ -219,7 +219,7 @@ func TestDialClusterCtxEnded(t *testing.T) {
 	short, cancelShort := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancelShort()
 	_, err = exo.DialCluster(short, exo.ClusterConfig{Cluster: "c", Peers: []string{testutil.AcceptAndHold(t)}})
-	want = "before its first read of the membership was done; the members were not asked, nothing was dialed: give DialCluster more time"
+	want = "before its first read of the membership was done (a peer or etcd that accepts and does not answer, a frozen one, holds a read up to 2s); no member was dialed: give DialCluster more time"
 	if !errors.Is(err, context.DeadlineExceeded) || err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "the caller's ctx ended") {
 		t.Errorf("ctx ended during the first read: error %v; want the caller's ctx ended %q, wrapping context.DeadlineExceeded", err, want)
 	}
