@@ -1396,6 +1396,14 @@ func (cc *ClusterClient) place(ctx context.Context, kind, slot string) (*cluster
 	cc.noteRunners(asked, answered) // the lists are read anyway: they also tell which followed runners ended
 	var errs []string
 	full := true // every refusal so far says a bound is reached
+	for i, c := range cands {
+		if c.Kinds == nil {
+			// A member that did not answer may have room: not "full"
+			// (a review: "add a node" while a member was out of reach).
+			full = false
+			errs = append(errs, fmt.Sprintf("%s did not answer in time", live[i].m.NodeName))
+		}
+	}
 	for len(cands) > 0 {
 		pick, err := placement.Place(kind, cands)
 		if err != nil {
