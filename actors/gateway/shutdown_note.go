@@ -41,14 +41,14 @@ func noteOf(name string, done bool, fault error, forced bool) *exov1.GwError {
 		what = "shut down"
 	}
 	note := &exov1.GwError{Code: exov1.GwCode_GW_CODE_SHUTTING_DOWN, Text: fmt.Sprintf("node %s %s: %s", name, what, NodeShutDownText)}
-	if err := fault; err != nil {
+	if fault != nil {
 		// It shut itself down over a node-wide fault, on no one's
 		// request: a cluster client counts its runners' loss as a
 		// failure (backoff, restart intensity), not a planned leave, so a
 		// runner that takes its node down cannot hop from node to node
 		// without bound (a review).
 		note.Detail = exov1.GwCode_GW_CODE_NODE_FAULT
-		note.Text += " (it shut itself down: node-wide fault: " + err.Error() + ")"
+		note.Text += " (it shut itself down: node-wide fault: " + fault.Error() + ")"
 	}
 	if forced {
 		// Its shutdown was forced (a second SIGTERM): a cluster client
